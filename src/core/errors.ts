@@ -1,0 +1,78 @@
+/**
+ * Errors raised by kiban. Every error carries a stable `code` that callers (the CLI, the HTTP
+ * layer) map to exit codes and statuses in one place, and a message that names the field or
+ * the location and the reason.
+ */
+
+/** Stable machine-readable error codes. */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_DATA'
+  | 'NOT_FOUND'
+  | 'NOT_FITTED'
+  | 'INTERNAL';
+
+/** Base class of every error kiban throws on purpose. */
+export class KibanError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A caller passed an option or argument that is out of range or of the wrong kind. */
+export class InvalidArgumentError extends KibanError {
+  /** The option or argument at fault, e.g. `k` or `--model`. */
+  readonly field: string;
+
+  constructor(field: string, reason: string, options?: { cause?: unknown }) {
+    super('INVALID_ARGUMENT', `${field}: ${reason}`, options);
+    this.field = field;
+  }
+}
+
+/** Where in an input a problem was found; every member is optional because formats differ. */
+export interface DataLocation {
+  file?: string;
+  /** 1-based line number in a text file (the header is line 1). */
+  line?: number;
+  /** 1-based row number in a columnar file, where there are no lines. */
+  row?: number;
+  column?: string;
+}
+
+/** Input data is missing, malformed or unusable; the message says where and why. */
+export class DataError extends KibanError {
+  readonly location: DataLocation;
+
+  constructor(location: DataLocation, reason: string, options?: { cause?: unknown }) {
+    super('INVALID_DATA', `${formatLocation(location)}${reason}`, options);
+    this.location = location;
+  }
+}
+
+/** A file, model or other named thing does not exist. */
+export class NotFoundError extends KibanError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', `${what} not found`, options);
+  }
+}
+
+/** A model was asked for results before `fit` or `load`. */
+export class NotFittedError extends KibanError {
+  constructor(model: string) {
+    super('NOT_FITTED', `${model}: the model has not been fitted or loaded`);
+  }
+}
+
+function formatLocation(loc: DataLocation): string {
+  const parts: string[] = [];
+  if (loc.file !== undefined) parts.push(loc.file);
+  if (loc.line !== undefined) parts.push(`line ${loc.line}`);
+  if (loc.row !== undefined) parts.push(`row ${loc.row}`);
+  if (loc.column !== undefined) parts.push(`column "${loc.column}"`);
+  return parts.length > 0 ? `${parts.join(', ')}: ` : '';
+}

@@ -1,0 +1,157 @@
+import { InvalidArgumentError } from '../core/errors.js';
+
+/**
+ * A sparse matrix in compressed sparse row form on typed arrays. Column indices within a row
+ * are strictly ascending (duplicates are summed on construction), which lets consumers merge
+ * and binary-search rows.
+ */
+export class CsrMatrix {
+  /**
+   * @param rows - number of rows
+   * @param cols - number of columns
+   * @param indptr - row start offsets, length rows + 1
+   * @param indices - column index of each stored entry
+   * @param values - value of each stored entry
+   */
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    readonly indptr: Int32Array,
+    readonly indices: Int32Array,
+    readonly values: Float32Array,
+  ) {
+    if (indptr.length !== rows + 1) {
+      throw new InvalidArgumentError('indptr', `length ${indptr.length} does not equal rows + 1 = ${rows + 1}`);
+    }
+    if (indices.length !== values.length || indptr[rows] !== indices.length) {
+      throw new InvalidArgumentError('indices', 'indices, values and indptr disagree on the number of entries');
+    }
+  }
+
+  /**
+   * Builds a matrix from coordinate triples. Duplicate (row, col) pairs are summed; `values`
+   * null means every entry is 1.
+   */
+  static fromCoordinates(
+    rows: number,
+    cols: number,
+    rowIndex: Int32Array,
+    colIndex: Int32Array,
+    values: Float32Array | null,
+  ): CsrMatrix {
+    const n = rowIndex.length;
+    if (colIndex.length !== n || (values !== null && values.length !== n)) {
+      throw new InvalidArgumentError('coordinates', 'row, column and value arrays differ in length');
+    }
+    const counts = new Int32Array(rows + 1);
+    for (let e = 0; e < n; e++) {
+      const r = rowIndex[e];
+      const c = colIndex[e];
+      if (r < 0 || r >= rows || c < 0 || c >= cols) {
+        throw new InvalidArgumentError('coordinates', `entry ${e} (${r}, ${c}) lies outside ${rows}×${cols}`);
+      }
+      counts[r + 1]++;
+    }
+    for (let r = 0; r < rows; r++) counts[r + 1] += counts[r];
+    const cursor = counts.slice(0, rows);
+    const idx = new Int32Array(n);
+    const val = new Float32Array(n);
+    for (let e = 0; e < n; e++) {
+      const at = cursor[rowIndex[e]]++;
+      idx[at] = colIndex[e];
+      val[at] = values === null ? 1 : values[e];
+    }
+    return sortAndSumRows(rows, cols, counts, idx, val);
+  }
+
+  /** Number of stored entries. */
+  get nnz(): number {
+    return this.indices.length;
+  }
+
+  /** Number of stored entries in row `r`. */
+  rowNnz(r: number): number {
+    return this.indptr[r + 1] - this.indptr[r];
+  }
+
+  /** Whether (r, c) is stored, by binary search in row r. */
+  has(r: number, c: number): boolean {
+    let lo = this.indptr[r];
+    let hi = this.indptr[r + 1] - 1;
+    const idx = this.indices;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = idx[mid];
+      if (v === c) return true;
+      if (v < c) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  /** The transpose, as a new CSR matrix (so, the column view of this one). */
+  transpose(): CsrMatrix {
+    const counts = new Int32Array(this.cols + 1);
+    const { indices, values, indptr } = this;
+    for (let e = 0; e < indices.length; e++) counts[indices[e] + 1]++;
+    for (let c = 0; c < this.cols; c++) counts[c + 1] += counts[c];
+    const cursor = counts.slice(0, this.cols);
+    const tIdx = new Int32Array(indices.length);
+    const tVal = new Float32Array(indices.length);
+    // Rows are visited in ascending order, so each transposed row comes out sorted.
+    for (let r = 0; r < this.rows; r++) {
+      for (let e = indptr[r]; e < indptr[r + 1]; e++) {
+        const at = cursor[indices[e]]++;
+        tIdx[at] = r;
+        tVal[at] = values[e];
+      }
+    }
+    return new CsrMatrix(this.cols, this.rows, counts, tIdx, tVal);
+  }
+
+  /** A copy with every stored value replaced by `f(value, row, col)`. */
+  map(f: (value: number, row: number, col: number) => number): CsrMatrix {
+    const out = new Float32Array(this.values.length);
+    for (let r = 0; r < this.rows; r++) {
+      for (let e = this.indptr[r]; e < this.indptr[r + 1]; e++) out[e] = f(this.values[e], r, this.indices[e]);
+    }
+    return new CsrMatrix(this.rows, this.cols, this.indptr, this.indices, out);
+  }
+}
+
+function sortAndSumRows(
+  rows: number,
+  cols: number,
+  indptr: Int32Array,
+  idx: Int32Array,
+  val: Float32Array,
+): CsrMatrix {
+  const outPtr = new Int32Array(rows + 1);
+  let write = 0;
+  let order = new Int32Array(64);
+  for (let r = 0; r < rows; r++) {
+    const start = indptr[r];
+    const len = indptr[r + 1] - start;
+    if (order.length < len) order = new Int32Array(len * 2);
+    for (let i = 0; i < len; i++) order[i] = start + i;
+    const view = order.subarray(0, len);
+    view.sort((a, b) => idx[a] - idx[b]);
+    const rowIdx = idx.slice(start, start + len);
+    const rowVal = val.slice(start, start + len);
+    let last = -1;
+    for (let i = 0; i < len; i++) {
+      const c = rowIdx[view[i] - start];
+      const v = rowVal[view[i] - start];
+      if (c === last) {
+        val[write - 1] += v;
+      } else {
+        idx[write] = c;
+        val[write] = v;
+        write++;
+        last = c;
+      }
+    }
+    outPtr[r + 1] = write;
+  }
+  return new CsrMatrix(rows, cols, outPtr, idx.slice(0, write), val.slice(0, write));
+}

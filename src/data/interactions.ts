@@ -1,0 +1,66 @@
+import { DataError, InvalidArgumentError } from '../core/errors.js';
+import { CsrMatrix } from './csr-matrix.js';
+import { IdMap, type ExternalIdColumn } from './id-map.js';
+import type { InteractionLog } from './interaction-log.js';
+
+/**
+ * How raw values become matrix entries: `binary` makes every (user, item) pair a 1 however
+ * often it occurs; `value` sums the log's value column (counts when there is none).
+ */
+export type InteractionWeighting = 'binary' | 'value';
+
+/**
+ * Training interactions: a user×item matrix on dense indices plus the id maps that lead back
+ * to external ids. This is what every {@link Recommender} fits on.
+ */
+export class Interactions {
+  private itemUsersCache: CsrMatrix | undefined;
+
+  constructor(
+    readonly users: IdMap,
+    readonly items: IdMap,
+    /** Rows are users, columns items, column indices ascending within a row. */
+    readonly userItems: CsrMatrix,
+  ) {
+    if (userItems.rows !== users.size || userItems.cols !== items.size) {
+      throw new InvalidArgumentError('userItems', `shape ${userItems.rows}×${userItems.cols} does not match ${users.size} users × ${items.size} items`);
+    }
+  }
+
+  /** Builds interactions from a log; ids are indexed in ascending order. */
+  static fromLog(log: InteractionLog, weighting: InteractionWeighting = 'binary'): Interactions {
+    if (log.rows === 0) throw new DataError({ file: log.source }, 'no interaction rows to train on');
+    return Interactions.fromColumns(log.users, log.items, weighting === 'value' ? log.values : null, weighting);
+  }
+
+  /** Builds interactions from parallel columns of external user ids, item ids and values. */
+  static fromColumns(
+    userIds: ExternalIdColumn,
+    itemIds: ExternalIdColumn,
+    values: Float32Array | null = null,
+    weighting: InteractionWeighting = values === null ? 'binary' : 'value',
+  ): Interactions {
+    const users = IdMap.fromColumn(userIds);
+    const items = IdMap.fromColumn(itemIds);
+    const matrix = CsrMatrix.fromCoordinates(
+      users.size,
+      items.size,
+      users.indexColumn(userIds),
+      items.indexColumn(itemIds),
+      weighting === 'value' ? values : null,
+    );
+    const userItems = weighting === 'binary' ? matrix.map(() => 1) : matrix;
+    return new Interactions(users, items, userItems);
+  }
+
+  /** The item×user matrix (transpose), computed once. */
+  get itemUsers(): CsrMatrix {
+    this.itemUsersCache ??= this.userItems.transpose();
+    return this.itemUsersCache;
+  }
+
+  /** Number of stored (user, item) pairs. */
+  get nnz(): number {
+    return this.userItems.nnz;
+  }
+}
