@@ -1,0 +1,104 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import { CsrMatrix } from '../data/csr-matrix.js';
+import { IdMap } from '../data/id-map.js';
+import type { InteractionLog } from '../data/interaction-log.js';
+import type { Recommender } from '../models/recommender.js';
+import { userMetrics } from './ranking-metrics.js';
+
+/** Averaged ranking metrics, keyed `precision@k`, `recall@k`, `ndcg@k`, `map@k`, `coverage`. */
+export type MetricTable = Record<string, number>;
+
+/** What {@link evaluateRecommender} returns. */
+export interface EvaluationResult {
+  k: number;
+  /** Users with at least one test item: the denominator of every average. */
+  users: number;
+  /** Of those, users the model never saw in training; they count with zero hits. */
+  coldUsers: number;
+  /** Test items absent from training: no model can recommend them, but they count as relevant. */
+  unknownTestItems: number;
+  metrics: MetricTable;
+  seconds: number;
+}
+
+/**
+ * Scores a fitted model against held-out interactions: each test user gets the model's top-k
+ * with their training items excluded, and each list is judged against the user's distinct test
+ * items. Coverage is the share of training items that appear in at least one list.
+ *
+ * @example
+ * const result = evaluateRecommender(model, await readInteractionLog('test.csv'), { k: 10 });
+ * result.metrics['ndcg@10'];
+ */
+export function evaluateRecommender(model: Recommender, test: InteractionLog, options: { k: number; batchSize?: number }): EvaluationResult {
+  const { k } = options;
+  if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError('k', `must be a positive integer, got ${k}`);
+  const started = performance.now();
+  const train = model.data;
+  const nItems = train.items.size;
+
+  // Test items unknown to training get column ids past the catalogue so they still count.
+  const testUsers = IdMap.fromColumn(test.users);
+  const itemCols = train.items.indexColumn(test.items);
+  const unknownItems = new Map<number | string, number>();
+  for (let r = 0; r < itemCols.length; r++) {
+    if (itemCols[r] >= 0) continue;
+    const id = test.items[r];
+    let col = unknownItems.get(id);
+    if (col === undefined) unknownItems.set(id, (col = nItems + unknownItems.size));
+    itemCols[r] = col;
+  }
+  const truth = CsrMatrix.fromCoordinates(testUsers.size, nItems + unknownItems.size, testUsers.indexColumn(test.users), itemCols, null);
+
+  const known: number[] = [];
+  const knownTrainIndex: number[] = [];
+  for (let t = 0; t < testUsers.size; t++) {
+    const u = train.users.indexOf(testUsers.idAt(t));
+    if (u >= 0) {
+      known.push(t);
+      knownTrainIndex.push(u);
+    }
+  }
+
+  let precision = 0;
+  let recall = 0;
+  let ndcg = 0;
+  let map = 0;
+  const recommended = new Uint8Array(nItems);
+  const hits = new Uint8Array(k);
+  const batch = options.batchSize ?? 1024;
+  for (let start = 0; start < known.length; start += batch) {
+    const lists = model.recommend(knownTrainIndex.slice(start, start + batch), { k, excludeSeen: true });
+    for (let q = 0; q < lists.count; q++) {
+      const t = known[start + q];
+      const ids = lists.idsOf(q);
+      hits.fill(0);
+      for (let i = 0; i < ids.length; i++) {
+        recommended[ids[i]] = 1;
+        hits[i] = truth.has(t, ids[i]) ? 1 : 0;
+      }
+      const m = userMetrics(hits, truth.rowNnz(t), k);
+      precision += m.precision;
+      recall += m.recall;
+      ndcg += m.ndcg;
+      map += m.ap;
+    }
+  }
+  const users = testUsers.size;
+  let covered = 0;
+  for (let i = 0; i < nItems; i++) covered += recommended[i];
+  return {
+    k,
+    users,
+    coldUsers: users - known.length,
+    unknownTestItems: unknownItems.size,
+    metrics: {
+      [`precision@${k}`]: precision / users,
+      [`recall@${k}`]: recall / users,
+      [`ndcg@${k}`]: ndcg / users,
+      [`map@${k}`]: map / users,
+      coverage: covered / nItems,
+    },
+    seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { parseParams } from '../../core/params.js';
+import { Random } from '../../core/random.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { defaultThreadCount } from '../../core/threads.js';
+import type { CsrMatrix } from '../../data/csr-matrix.js';
+import type { Interactions } from '../../data/interactions.js';
+import type { Artifact } from '../artifact.js';
+import type { DenseMatrix, EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
+import { FactorModel } from '../factor-model.js';
+import { runIterations } from '../training-loop.js';
+import { alsLoss, createScratch, gramMatrix, solveRows, type HalfStep } from './als-kernel.js';
+import { AlsWasmEngine } from './als-wasm.js';
+
+export const alsParamsSchema = z
+  .object({
+    factors: z.int().min(1).max(1024).default(64).describe('latent dimensions'),
+    reg: z.number().min(0).default(30).describe('L2 regularisation λ (added to the diagonal)'),
+    alpha: z.number().min(0).default(3).describe('confidence slope: c = 1 + alpha·r'),
+    iterations: z.int().min(1).default(15).describe('alternating sweeps (users, then items)'),
+    solver: z.enum(['cg', 'exact']).default('cg').describe('cg (conjugate gradient) | exact (Cholesky)'),
+    cgSteps: z.int().min(1).default(3).describe('conjugate-gradient steps per row and sweep'),
+    seed: z.int().default(42).describe('random seed of the initial factors'),
+    threads: z.int().min(0).default(0).describe('threads (the main one included); 0 = one per core'),
+    kernel: z.enum(['auto', 'wasm', 'js']).default('auto').describe('auto (WebAssembly SIMD when built, else JS) | wasm | js'),
+  })
+  .strict();
+export type AlsParams = z.output<typeof alsParamsSchema>;
+
+/** Below this many interactions, starting a worker thread costs more than it saves. */
+const MIN_NNZ_FOR_THREADS = 500_000;
+
+/**
+ * Implicit-feedback matrix factorisation by alternating least squares (Hu, Koren & Volinsky
+ * 2008): every user×item cell is a preference p (1 if interacted, else 0) with confidence
+ * c = 1 + alpha·r. With the conjugate-gradient solver, rows are solved by a WebAssembly SIMD
+ * kernel on all cores over shared memory; the exact solver and the fallback run in JavaScript.
+ */
+export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingModel {
+  readonly kind = 'als' as const;
+
+  constructor(params: Partial<AlsParams> = {}) {
+    super(parseParams(alsParamsSchema, params, 'als'));
+  }
+
+  static fromArtifact(artifact: Artifact & { data: Interactions }): AlsRecommender {
+    const model = new AlsRecommender(artifact.params as Partial<AlsParams>);
+    model.restoreFactors(artifact);
+    return model;
+  }
+
+  protected async fitModel(data: Interactions, options: FitOptions): Promise<FitReport> {
+    const p = this.params;
+    const f = p.factors;
+    const nUsers = data.users.size;
+    const nItems = data.items.size;
+    const byUser = data.userItems;
+    const byItem = data.itemUsers;
+    const engine = this.createEngine(data);
+    const userFactors = engine?.factorsOf('users') ?? new Float32Array(nUsers * f);
+    const itemFactors = engine?.factorsOf('items') ?? new Float32Array(nItems * f);
+    const rng = new Random(p.seed);
+    for (let i = 0; i < userFactors.length; i++) userFactors[i] = rng.nextGaussian() * 0.01;
+    for (let i = 0; i < itemFactors.length; i++) itemFactors[i] = rng.nextGaussian() * 0.01;
+    const scratch = createScratch(f);
+    const wantLoss = options.onIteration !== undefined || options.progress === true || (options.progress !== false && process.stderr.isTTY === true);
+
+    const jsSweep = (m: CsrMatrix, x: Float32Array, y: Float32Array, yRows: number): void => {
+      const { indptr, indices, values } = m;
+      const step: HalfStep = { factors: f, reg: p.reg, alpha: p.alpha, cgSteps: p.cgSteps, solver: p.solver, indptr, indices, values, x, y, gram: gramMatrix(y, yRows, f, p.reg) };
+      solveRows(step, 0, m.rows, scratch);
+    };
+
+    try {
+      return await runIterations('als', p.iterations, options, async () => {
+        if (engine !== null) {
+          await engine.sweep({ side: 'users', alpha: p.alpha, cgSteps: p.cgSteps }, p.reg);
+          await engine.sweep({ side: 'items', alpha: p.alpha, cgSteps: p.cgSteps }, p.reg);
+        } else {
+          jsSweep(byUser, userFactors, itemFactors, nItems);
+          jsSweep(byItem, itemFactors, userFactors, nUsers);
+        }
+        if (!wantLoss) return undefined;
+        const { indptr, indices, values } = byUser;
+        const gram = gramMatrix(itemFactors, nItems, f, 0);
+        return alsLoss({ factors: f, reg: p.reg, alpha: p.alpha, indptr, indices, values, x: userFactors, y: itemFactors }, nUsers, nItems, gram);
+      });
+    } finally {
+      this.setFactors({ rows: nUsers, cols: f, data: userFactors }, { rows: nItems, cols: f, data: itemFactors });
+      await engine?.close();
+    }
+  }
+
+  /** The SIMD engine when the parameters allow it, or null for the portable JS kernel. */
+  private createEngine(data: Interactions): AlsWasmEngine | null {
+    const p = this.params;
+    if (p.kernel === 'js') return null;
+    const usable = p.solver === 'cg' && p.factors % 4 === 0;
+    if (p.kernel === 'wasm' && !usable) {
+      throw new InvalidArgumentError('als.kernel', 'the wasm kernel needs solver "cg" and factors divisible by 4');
+    }
+    if (!usable) return null;
+    const threads = p.threads === 0 ? defaultThreadCount() : p.threads;
+    const engine = AlsWasmEngine.create(data.userItems, data.itemUsers, p.factors, data.nnz >= MIN_NNZ_FOR_THREADS ? threads : 1);
+    if (engine === null && p.kernel === 'wasm') {
+      throw new InvalidArgumentError('als.kernel', 'the WebAssembly kernel is not built; run "npm run build:wasm"');
+    }
+    return engine;
+  }
+}
+
+export type { DenseMatrix };

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { parseParams } from '../../core/params.js';
+import { Random } from '../../core/random.js';
+import type { Interactions } from '../../data/interactions.js';
+import type { Artifact } from '../artifact.js';
+import { FactorModel } from '../factor-model.js';
+import type { EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
+import { runIterations } from '../training-loop.js';
+import { bprEpoch, entryRows, type BprState } from './bpr-kernel.js';
+
+export const bprParamsSchema = z
+  .object({
+    factors: z.int().min(1).max(1024).default(64).describe('latent dimensions'),
+    learningRate: z.number().positive().default(0.05).describe('SGD step size of the first epoch'),
+    lrDecay: z.number().positive().max(1).default(1).describe('learning rate multiplied by this after every epoch'),
+    reg: z.number().min(0).default(0.01).describe('L2 regularisation of user and item factors'),
+    biasReg: z.number().min(0).default(0.01).describe('L2 regularisation of the item bias'),
+    epochs: z.int().min(1).default(30).describe('passes of as many sampled triples as there are interactions'),
+    itemBias: z.boolean().default(true).describe('learn a per-item bias'),
+    sampling: z.enum(['interaction', 'user']).default('interaction').describe('positive pairs drawn uniformly over interactions | over users'),
+    negatives: z.int().min(1).max(256).default(1).describe('candidate negatives per triple; the highest-scoring is used (1 = plain BPR)'),
+    rejectPositives: z.boolean().default(true).describe("redraw a negative that is one of the user's positives"),
+    initStd: z.number().min(0).default(0.1).describe('standard deviation of the initial factors'),
+    seed: z.int().default(42).describe('random seed of the initial factors and the sampling'),
+  })
+  .strict();
+export type BprParams = z.output<typeof bprParamsSchema>;
+
+/**
+ * Bayesian Personalised Ranking (Rendle et al. 2009): matrix factorisation trained by SGD to rank
+ * each user's positive item above a sampled negative, maximising Σ ln σ(x̂ᵤᵢ − x̂ᵤⱼ) − λ‖Θ‖².
+ * Single-threaded and deterministic for a given seed.
+ */
+export class BprRecommender extends FactorModel<BprParams> implements EmbeddingModel {
+  readonly kind = 'bpr' as const;
+
+  constructor(params: Partial<BprParams> = {}) {
+    super(parseParams(bprParamsSchema, params, 'bpr'));
+  }
+
+  static fromArtifact(artifact: Artifact & { data: Interactions }): BprRecommender {
+    const model = new BprRecommender(artifact.params);
+    model.restoreFactors(artifact);
+    return model;
+  }
+
+  protected async fitModel(data: Interactions, options: FitOptions): Promise<FitReport> {
+    const p = this.params;
+    const f = p.factors;
+    const nUsers = data.users.size;
+    const nItems = data.items.size;
+    const rng = new Random(p.seed);
+    const users = new Float32Array(nUsers * f);
+    const items = new Float32Array(nItems * f);
+    for (let i = 0; i < users.length; i++) users[i] = rng.nextGaussian() * p.initStd;
+    for (let i = 0; i < items.length; i++) items[i] = rng.nextGaussian() * p.initStd;
+    const { indptr, indices } = data.userItems;
+    const state: BprState = {
+      factors: f,
+      nUsers,
+      nItems,
+      indptr,
+      indices,
+      rowOf: entryRows(indptr, nUsers),
+      users,
+      items,
+      itemBias: p.itemBias ? new Float32Array(nItems) : null,
+    };
+    try {
+      return await runIterations('bpr', p.epochs, options, (epoch) =>
+        bprEpoch(
+          state,
+          {
+            samples: data.nnz,
+            learningRate: p.learningRate * p.lrDecay ** epoch,
+            reg: p.reg,
+            biasReg: p.biasReg,
+            sampling: p.sampling,
+            negatives: p.negatives,
+            rejectPositives: p.rejectPositives,
+          },
+          rng,
+        ),
+      );
+    } finally {
+      this.setFactors({ rows: nUsers, cols: f, data: users }, { rows: nItems, cols: f, data: items }, state.itemBias);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import type { Interactions } from '../data/interactions.js';
+import type { Artifact } from './artifact.js';
+import { BaseRecommender } from './base-recommender.js';
+import type { DenseMatrix, EmbeddingModel } from './recommender.js';
+
+/**
+ * A recommender scored by dot products of user and item factors (ALS, BPR). Item similarity is
+ * the cosine of item factors. An optional per-item bias is added to user scores.
+ */
+export abstract class FactorModel<P extends object> extends BaseRecommender<P> implements EmbeddingModel {
+  private users: DenseMatrix = { rows: 0, cols: 0, data: new Float32Array(0) };
+  private items: DenseMatrix = { rows: 0, cols: 0, data: new Float32Array(0) };
+  private itemBias: Float32Array | null = null;
+  private itemNorms = new Float32Array(0);
+
+  userFactors(): DenseMatrix {
+    return this.users;
+  }
+
+  itemFactors(): DenseMatrix {
+    return this.items;
+  }
+
+  /** Installs trained factors (copied off shared memory so the model owns plain arrays). */
+  protected setFactors(users: DenseMatrix, items: DenseMatrix, itemBias: Float32Array | null = null): void {
+    this.users = { rows: users.rows, cols: users.cols, data: Float32Array.from(users.data) };
+    this.items = { rows: items.rows, cols: items.cols, data: Float32Array.from(items.data) };
+    this.itemBias = itemBias === null ? null : Float32Array.from(itemBias);
+    const f = items.cols;
+    this.itemNorms = new Float32Array(items.rows);
+    for (let i = 0; i < items.rows; i++) {
+      let s = 0;
+      for (let a = 0; a < f; a++) s += items.data[i * f + a] ** 2;
+      this.itemNorms[i] = Math.sqrt(s);
+    }
+  }
+
+  protected restoreFactors(artifact: Artifact & { data: Interactions }): void {
+    const f = Number(artifact.extra.factors);
+    const a = artifact.arrays;
+    this.setFactors(
+      { rows: artifact.data.users.size, cols: f, data: a['factors.users'] as Float32Array },
+      { rows: artifact.data.items.size, cols: f, data: a['factors.items'] as Float32Array },
+      (a['factors.itemBias'] as Float32Array | undefined) ?? null,
+    );
+    this.restore(artifact.data);
+  }
+
+  protected scoreUser(u: number, out: Float32Array): void {
+    const f = this.users.cols;
+    const x = this.users.data;
+    const y = this.items.data;
+    const bias = this.itemBias;
+    const xo = u * f;
+    for (let i = 0; i < this.items.rows; i++) {
+      const yo = i * f;
+      let s = bias === null ? 0 : bias[i];
+      for (let a = 0; a < f; a++) s += x[xo + a] * y[yo + a];
+      out[i] = s;
+    }
+  }
+
+  protected scoreSimilar(item: number, out: Float32Array): void {
+    const f = this.items.cols;
+    const y = this.items.data;
+    const qo = item * f;
+    const qn = this.itemNorms[item];
+    for (let i = 0; i < this.items.rows; i++) {
+      const yo = i * f;
+      let s = 0;
+      for (let a = 0; a < f; a++) s += y[qo + a] * y[yo + a];
+      const d = qn * this.itemNorms[i];
+      out[i] = d === 0 ? 0 : s / d;
+    }
+  }
+
+  protected artifactContent(): Pick<Artifact, 'arrays' | 'extra'> {
+    const arrays: Artifact['arrays'] = { 'factors.users': this.users.data, 'factors.items': this.items.data };
+    if (this.itemBias !== null) arrays['factors.itemBias'] = this.itemBias;
+    return { arrays, extra: { factors: this.users.cols } };
+  }
+}
