@@ -21,7 +21,7 @@ export const alsParamsSchema = z
     solver: z.enum(['cg', 'exact']).default('cg').describe('cg (conjugate gradient) | exact (Cholesky)'),
     cgSteps: z.int().min(1).default(3).describe('conjugate-gradient steps per row and sweep'),
     seed: z.int().default(42).describe('random seed of the initial factors'),
-    threads: z.int().min(0).default(0).describe('threads (the main one included); 0 = one per core'),
+    threads: z.int().min(0).default(0).describe('threads (the main one included); 0 = one per core on large data'),
     kernel: z.enum(['auto', 'wasm', 'js']).default('auto').describe('auto (WebAssembly SIMD when built, else JS) | wasm | js'),
   })
   .strict();
@@ -39,12 +39,12 @@ const MIN_NNZ_FOR_THREADS = 500_000;
 export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingModel {
   readonly kind = 'als' as const;
 
-  constructor(params: Partial<AlsParams> = {}) {
+  constructor(params: Partial<AlsParams> | Record<string, unknown> = {}) {
     super(parseParams(alsParamsSchema, params, 'als'));
   }
 
   static fromArtifact(artifact: Artifact & { data: Interactions }): AlsRecommender {
-    const model = new AlsRecommender(artifact.params as Partial<AlsParams>);
+    const model = new AlsRecommender(artifact.params);
     model.restoreFactors(artifact);
     return model;
   }
@@ -100,8 +100,9 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
       throw new InvalidArgumentError('als.kernel', 'the wasm kernel needs solver "cg" and factors divisible by 4');
     }
     if (!usable) return null;
-    const threads = p.threads === 0 ? defaultThreadCount() : p.threads;
-    const engine = AlsWasmEngine.create(data.userItems, data.itemUsers, p.factors, data.nnz >= MIN_NNZ_FOR_THREADS ? threads : 1);
+    // Automatic threading only pays once the data is big enough; an explicit count is obeyed.
+    const threads = p.threads !== 0 ? p.threads : data.nnz >= MIN_NNZ_FOR_THREADS ? defaultThreadCount() : 1;
+    const engine = AlsWasmEngine.create(data.userItems, data.itemUsers, p.factors, threads);
     if (engine === null && p.kernel === 'wasm') {
       throw new InvalidArgumentError('als.kernel', 'the WebAssembly kernel is not built; run "npm run build:wasm"');
     }

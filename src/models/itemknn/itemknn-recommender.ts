@@ -32,12 +32,12 @@ export class ItemKnnRecommender extends BaseRecommender<ItemKnnParams> {
   /** The weighted user×item matrix scoring multiplies through the neighbours. */
   private weighted: CsrMatrix | undefined;
 
-  constructor(params: Partial<ItemKnnParams> = {}) {
+  constructor(params: Partial<ItemKnnParams> | Record<string, unknown> = {}) {
     super(parseParams(itemKnnParamsSchema, params, 'itemknn'));
   }
 
   static fromArtifact(artifact: Artifact & { data: Interactions }): ItemKnnRecommender {
-    const model = new ItemKnnRecommender(artifact.params as Partial<ItemKnnParams>);
+    const model = new ItemKnnRecommender(artifact.params);
     const n = artifact.data.items.size;
     const a = artifact.arrays;
     model.neighbours = new CsrMatrix(n, n, a['knn.indptr'] as Int32Array, a['knn.indices'] as Int32Array, a['knn.values'] as Float32Array);

@@ -19,12 +19,12 @@ export class PopularityRecommender extends BaseRecommender<PopularityParams> {
   readonly kind = 'popularity' as const;
   private counts: Float32Array = new Float32Array(0);
 
-  constructor(params: Partial<PopularityParams> = {}) {
+  constructor(params: Partial<PopularityParams> | Record<string, unknown> = {}) {
     super(parseParams(popularityParamsSchema, params, 'popularity'));
   }
 
   static fromArtifact(artifact: Artifact & { data: Interactions }): PopularityRecommender {
-    const model = new PopularityRecommender(artifact.params as Partial<PopularityParams>);
+    const model = new PopularityRecommender(artifact.params);
     model.counts = artifact.arrays.counts as Float32Array;
     model.restore(artifact.data);
     return model;

@@ -1,0 +1,132 @@
+import { Command, Option } from 'commander';
+import { InvalidArgumentError } from '../core/errors.js';
+import { Interactions } from '../data/interactions.js';
+import type { InteractionLog } from '../data/interaction-log.js';
+import { readInteractionLog, type LogColumns } from '../data/read-interaction-log.js';
+import { evaluateRecommender } from '../evaluation/evaluate.js';
+import { createRecommender, isModelKind, MODEL_KINDS, modelSummary } from '../models/registry.js';
+import type { ModelKind } from '../models/recommender.js';
+import { addModelOptions, modelParamsFromOptions } from './model-options.js';
+import { bundledPath } from './paths.js';
+
+interface EvaluateOptions {
+  train: string;
+  test: string;
+  model: string;
+  all?: boolean;
+  k: string;
+  json?: boolean;
+  skipBadRows?: boolean;
+  valueMode: string;
+  columns: string;
+  save?: string;
+  [param: string]: unknown;
+}
+
+/** One model's evaluation, as printed with `--json`. */
+export interface EvaluationRecord {
+  model: ModelKind;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  fitSeconds: number;
+  evaluateSeconds: number;
+  users: number;
+  coldUsers: number;
+}
+
+/** `kiban evaluate`: fit models on a train file and score their top-k lists on a test file. */
+export function evaluateCommand(): Command {
+  const command = new Command('evaluate')
+    .description(
+      'Fit one or every model on a training file and report ranking metrics at k on a test file.\n' +
+        'Each user with at least one test item is scored on a top-k list that leaves out the user\'s\n' +
+        'training items. Defaults evaluate on the bundled MovieLens split.',
+    )
+    .option('--train <path>', 'training interactions (CSV with a header, or Parquet)', bundledPath('datasets/ml-latest-small/splits/train.csv'))
+    .option('--test <path>', 'held-out interactions, same columns', bundledPath('datasets/ml-latest-small/splits/test.csv'))
+    .addOption(new Option('--model <name>', `model to evaluate: ${MODEL_KINDS.join(' | ')}`).default('als'))
+    .option('--all', 'evaluate every model, one after another')
+    .option('--k <n>', 'list length', '10')
+    .option('--json', 'print the result as one JSON object on the last line')
+    .option('--skip-bad-rows', 'drop malformed rows (reporting how many) instead of failing on the first')
+    .addOption(new Option('--value-mode <how>', 'binary: every (user, item) pair counts 1; value: sum the value column').choices(['binary', 'value']).default('binary'))
+    .option('--columns <list>', 'user,item[,value[,timestamp]] column names', 'userId,movieId,rating,timestamp')
+    .option('--save <dir>', 'save the fitted model to this directory (with --all: one sub-directory per model)')
+    .addHelpText(
+      'after',
+      `\nModels:\n${MODEL_KINDS.map((k) => `  ${k.padEnd(11)} ${modelSummary(k)}`).join('\n')}\n\nExample:\n  kiban evaluate --train train.csv --test test.csv --model als --k 10 --json`,
+    );
+  addModelOptions(command);
+  return command.action(async (options: EvaluateOptions) => runEvaluate(options));
+}
+
+async function runEvaluate(options: EvaluateOptions): Promise<void> {
+  const k = Number(options.k);
+  if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError('--k', `must be a positive integer, got "${options.k}"`);
+  if (!options.all && !isModelKind(options.model)) {
+    throw new InvalidArgumentError('--model', `unknown model "${options.model}"; choose one of ${MODEL_KINDS.join(', ')}`);
+  }
+  const kinds: ModelKind[] = options.all ? [...MODEL_KINDS] : [options.model as ModelKind];
+  // Parameters are checked before any data is read, so a typo fails fast.
+  const paramsByKind = new Map(kinds.map((kind) => [kind, modelParamsFromOptions(kind, options, options.all === true)]));
+  for (const [kind, params] of paramsByKind) createRecommender(kind, params);
+
+  const readOptions = { columns: parseColumns(options.columns), badRows: options.skipBadRows ? ('skip' as const) : ('error' as const) };
+  const [trainLog, testLog] = await Promise.all([readInteractionLog(options.train, readOptions), readInteractionLog(options.test, readOptions)]);
+  reportSkipped(trainLog);
+  reportSkipped(testLog);
+  const train = Interactions.fromLog(trainLog, options.valueMode as 'binary' | 'value');
+  log(`train: ${trainLog.rows} rows, ${train.users.size} users, ${train.items.size} items, ${train.nnz} pairs; test: ${testLog.rows} rows`);
+
+  const records: EvaluationRecord[] = [];
+  for (const kind of kinds) {
+    const model = createRecommender(kind, paramsByKind.get(kind));
+    const fit = await model.fit(train);
+    const result = evaluateRecommender(model, testLog, { k });
+    if (options.save !== undefined) await model.save(options.all ? `${options.save}/${kind}` : options.save);
+    const record: EvaluationRecord = {
+      model: kind,
+      params: { ...model.params },
+      metrics: result.metrics,
+      fitSeconds: round(fit.seconds, 3),
+      evaluateSeconds: round(result.seconds, 3),
+      users: result.users,
+      coldUsers: result.coldUsers,
+    };
+    records.push(record);
+    if (!options.json) printRow(record, k, records.length === 1);
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(records.length === 1 && !options.all ? records[0] : { k, models: records })}\n`);
+  }
+}
+
+function parseColumns(list: string): LogColumns {
+  const names = list.split(',').map((s) => s.trim());
+  if (names.length < 2 || names.length > 4 || names.some((n) => n.length === 0)) {
+    throw new InvalidArgumentError('--columns', `expected user,item[,value[,timestamp]], got "${list}"`);
+  }
+  return { user: names[0], item: names[1], value: names[2] ?? null, timestamp: names[3] ?? null };
+}
+
+function reportSkipped(log_: InteractionLog): void {
+  if (log_.skipped === 0) return;
+  const first = log_.badRows[0];
+  const where = first.line !== undefined ? `line ${first.line}` : `row ${first.row}`;
+  log(`${log_.source}: skipped ${log_.skipped} malformed rows (first at ${where}${first.column ? `, column "${first.column}"` : ''}: ${first.reason})`);
+}
+
+function printRow(r: EvaluationRecord, k: number, header: boolean): void {
+  const cols = [`precision@${k}`, `recall@${k}`, `ndcg@${k}`, `map@${k}`, 'coverage'];
+  if (header) process.stdout.write(`${'model'.padEnd(12)}${cols.map((c) => c.padStart(13)).join('')}${'fit s'.padStart(9)}\n`);
+  process.stdout.write(`${r.model.padEnd(12)}${cols.map((c) => r.metrics[c].toFixed(4).padStart(13)).join('')}${r.fitSeconds.toFixed(2).padStart(9)}\n`);
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,114 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataError } from '../core/errors.js';
+import { Interactions } from './interactions.js';
+import { readInteractionLog } from './read-interaction-log.js';
+import { splitLogPerUser } from './split.js';
+
+const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
+const HEADER = 'userId,movieId,rating,timestamp\n';
+let dir: string;
+const file = async (name: string, text: string): Promise<string> => {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kiban-read-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readInteractionLog', () => {
+  it('reads the bundled MovieLens training split with the documented counts', async () => {
+    const log = await readInteractionLog(TRAIN);
+    expect(log.rows).toBe(80_419);
+    const data = Interactions.fromLog(log);
+    expect(data.users.size).toBe(610);
+    expect(data.items.size).toBe(8_974);
+    // First data line: 1,1500,4.0,964980985
+    expect([log.users[0], log.items[0], log.values![0], log.timestamps![0]]).toEqual([1, 1500, 4, 964980985]);
+  });
+
+  it('names file, line and column of a value that is not an integer id', async () => {
+    const path = await file('bad-id.csv', `${HEADER}1,10,4.0,1\n2,x11,3.0,2\n3,12,1.0,3\n`);
+    await expect(readInteractionLog(path)).rejects.toThrow(`${path}, line 3, column "movieId": "x11" is not an integer`);
+  });
+
+  it('reports empty fields and wrong field counts by line', async () => {
+    const path = await file('ragged.csv', `${HEADER}1,10,4.0,1\n1,11,1.0,1,9\n2,,3.0,2\n`);
+    const error = await readInteractionLog(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataError);
+    expect((error as DataError).location).toMatchObject({ file: path, line: 3 });
+    expect((error as Error).message).toMatch(/wrong number of fields.*2 malformed rows in all/);
+  });
+
+  it('skips, counts and reports malformed rows when asked to', async () => {
+    const path = await file('mixed.csv', `${HEADER}1,10,4.0,1\n1,x,1.0,1\n2,11,,2\n,12,2.0,3\n2,12,zz,4\n3,13,5.0,5\n`);
+    const log = await readInteractionLog(path, { badRows: 'skip' });
+    expect(log.rows).toBe(2);
+    expect([...(log.items as Float64Array)]).toEqual([10, 13]);
+    expect(log.skipped).toBe(4);
+    expect(log.badRows.map((b) => [b.line, b.column])).toEqual([
+      [3, 'movieId'],
+      [4, 'rating'],
+      [5, 'userId'],
+      [6, 'rating'],
+    ]);
+  });
+
+  it('names the missing columns and the ones the file has', async () => {
+    const path = await file('cols.csv', 'user,item\n1,2\n');
+    await expect(readInteractionLog(path)).rejects.toThrow(/missing required columns "userId", "movieId", "rating", "timestamp"; the file has "user", "item"/);
+    const log = await readInteractionLog(path, { columns: { user: 'user', item: 'item' } });
+    expect(log.values).toBeNull();
+    expect(log.rows).toBe(1);
+  });
+
+  it('refuses a missing file, an empty file and a header without rows', async () => {
+    await expect(readInteractionLog(join(dir, 'nope.csv'))).rejects.toThrow(/nope\.csv: file not found/);
+    await expect(readInteractionLog(await file('empty.csv', ''))).rejects.toThrow(/empty or has no header/);
+    await expect(readInteractionLog(await file('header.csv', HEADER))).rejects.toThrow(/no data rows/);
+  });
+
+  it('keeps string ids when told they are strings', async () => {
+    const path = await file('strings.csv', 'u,i\nalice,book-1\nbob,book-2\nalice,book-2\n');
+    const log = await readInteractionLog(path, { columns: { user: 'u', item: 'i' }, idType: 'string' });
+    const data = Interactions.fromLog(log);
+    expect(data.users.toJSON()).toEqual(['alice', 'bob']);
+    expect(data.userItems.rowNnz(data.users.indexOf('alice'))).toBe(2);
+  });
+
+  it('reads Parquet and names the row of a bad value', async () => {
+    const good = join(dir, 'good.parquet');
+    const bad = join(dir, 'bad.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const con = await instance.connect();
+    await con.run(`COPY (SELECT * FROM (VALUES (1, 10, 4.0, 1), (2, 11, 3.5, 2)) t("userId", "movieId", rating, "timestamp")) TO '${good}' (FORMAT parquet)`);
+    await con.run(`COPY (SELECT * FROM (VALUES ('1', '10', 4.0, 1), ('2', 'oops', 3.5, 2)) t("userId", "movieId", rating, "timestamp")) TO '${bad}' (FORMAT parquet)`);
+    con.closeSync();
+    instance.closeSync();
+    const log = await readInteractionLog(good);
+    expect(log.rows).toBe(2);
+    expect(log.values![1]).toBe(3.5);
+    await expect(readInteractionLog(bad)).rejects.toThrow(`${bad}, row 2, column "movieId": "oops" is not an integer`);
+  });
+});
+
+describe('splitLogPerUser', () => {
+  it('keeps each user\'s first ⌊0.9·m⌋ rows (at least one) in file order', async () => {
+    const log = await readInteractionLog(TRAIN);
+    const { fit, holdout } = splitLogPerUser(log, 0.9);
+    expect(fit.rows + holdout.rows).toBe(log.rows);
+    // The first held-out row is user 1's row number ⌊0.9·m⌋ + 1 in file order.
+    const user1 = [...(log.users as Float64Array)].filter((u) => u === 1).length;
+    expect([...(fit.users as Float64Array)].filter((u) => u === 1).length).toBe(Math.floor(0.9 * user1));
+    const firstHeld = [...(log.items as Float64Array)].filter((_, r) => log.users[r] === 1)[Math.floor(0.9 * user1)];
+    expect(holdout.items[0]).toBe(firstHeld);
+  });
+});
