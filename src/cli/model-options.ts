@@ -68,5 +68,5 @@ function convert(raw: string, example: unknown, flag: string): unknown {
 }
 
 function kebab(name: string): string {
-  return name.replace(/[A-Z0-9]+/g, (m) => `-${m.toLowerCase()}`);
+  return name.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 }

@@ -23,6 +23,11 @@ export interface FitOptions {
   progress?: boolean | 'auto';
   /** Aborts training between iterations. */
   signal?: AbortSignal;
+  /**
+   * Compute the training loss every iteration, where it costs extra work (ALS: about one more
+   * sweep). @defaultValue true when `onIteration` is given or a progress bar is shown
+   */
+  loss?: boolean;
 }
 
 /** What {@link Recommender.fit} returns. */

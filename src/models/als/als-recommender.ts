@@ -9,17 +9,21 @@ import type { Artifact } from '../artifact.js';
 import type { DenseMatrix, EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
 import { FactorModel } from '../factor-model.js';
 import { runIterations } from '../training-loop.js';
+import { weightInteractions } from '../weighting.js';
 import { alsLoss, createScratch, gramMatrix, solveRows, type HalfStep } from './als-kernel.js';
 import { AlsWasmEngine } from './als-wasm.js';
 
 export const alsParamsSchema = z
   .object({
-    factors: z.int().min(1).max(1024).default(64).describe('latent dimensions'),
+    factors: z.int().min(1).max(1024).default(128).describe('latent dimensions'),
     reg: z.number().min(0).default(30).describe('L2 regularisation λ (added to the diagonal)'),
     alpha: z.number().min(0).default(3).describe('confidence slope: c = 1 + alpha·r'),
     iterations: z.int().min(1).default(15).describe('alternating sweeps (users, then items)'),
     solver: z.enum(['cg', 'exact']).default('cg').describe('cg (conjugate gradient) | exact (Cholesky)'),
     cgSteps: z.int().min(1).default(3).describe('conjugate-gradient steps per row and sweep'),
+    weighting: z.enum(['none', 'tfidf', 'bm25']).default('none').describe('weighting of r before confidence: none | tfidf | bm25'),
+    bm25K1: z.number().min(0).default(100).describe('BM25 saturation K1'),
+    bm25B: z.number().min(0).max(1).default(0.8).describe('BM25 length normalisation B'),
     seed: z.int().default(42).describe('random seed of the initial factors'),
     threads: z.int().min(0).default(0).describe('threads (the main one included); 0 = one per core on large data'),
     kernel: z.enum(['auto', 'wasm', 'js']).default('auto').describe('auto (WebAssembly SIMD when built, else JS) | wasm | js'),
@@ -54,16 +58,17 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
     const f = p.factors;
     const nUsers = data.users.size;
     const nItems = data.items.size;
-    const byUser = data.userItems;
-    const byItem = data.itemUsers;
-    const engine = this.createEngine(data);
+    // Weighting rescales r in c = 1 + alpha·r: rare items and short histories count for more.
+    const byUser = p.weighting === 'none' ? data.userItems : weightInteractions(data.userItems, p);
+    const byItem = p.weighting === 'none' ? data.itemUsers : byUser.transpose();
+    const engine = this.createEngine(byUser, byItem);
     const userFactors = engine?.factorsOf('users') ?? new Float32Array(nUsers * f);
     const itemFactors = engine?.factorsOf('items') ?? new Float32Array(nItems * f);
     const rng = new Random(p.seed);
     for (let i = 0; i < userFactors.length; i++) userFactors[i] = rng.nextGaussian() * 0.01;
     for (let i = 0; i < itemFactors.length; i++) itemFactors[i] = rng.nextGaussian() * 0.01;
     const scratch = createScratch(f);
-    const wantLoss = options.onIteration !== undefined || options.progress === true || (options.progress !== false && process.stderr.isTTY === true);
+    const wantLoss = options.loss ?? (options.onIteration !== undefined || options.progress === true || (options.progress !== false && process.stderr.isTTY === true));
 
     const jsSweep = (m: CsrMatrix, x: Float32Array, y: Float32Array, yRows: number): void => {
       const { indptr, indices, values } = m;
@@ -92,7 +97,7 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
   }
 
   /** The SIMD engine when the parameters allow it, or null for the portable JS kernel. */
-  private createEngine(data: Interactions): AlsWasmEngine | null {
+  private createEngine(byUser: CsrMatrix, byItem: CsrMatrix): AlsWasmEngine | null {
     const p = this.params;
     if (p.kernel === 'js') return null;
     const usable = p.solver === 'cg' && p.factors % 4 === 0;
@@ -101,8 +106,8 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
     }
     if (!usable) return null;
     // Automatic threading only pays once the data is big enough; an explicit count is obeyed.
-    const threads = p.threads !== 0 ? p.threads : data.nnz >= MIN_NNZ_FOR_THREADS ? defaultThreadCount() : 1;
-    const engine = AlsWasmEngine.create(data.userItems, data.itemUsers, p.factors, threads);
+    const threads = p.threads !== 0 ? p.threads : byUser.nnz >= MIN_NNZ_FOR_THREADS ? defaultThreadCount() : 1;
+    const engine = AlsWasmEngine.create(byUser, byItem, p.factors, threads);
     if (engine === null && p.kernel === 'wasm') {
       throw new InvalidArgumentError('als.kernel', 'the WebAssembly kernel is not built; run "npm run build:wasm"');
     }

@@ -54,7 +54,9 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
   const lr = e.learningRate;
   const reg = e.reg;
   const biasReg = e.biasReg;
+  const decay = 1 - lr * reg;
   const byUser = e.sampling === 'user';
+  const xu = new Float64Array(f);
   let lossSum = 0;
   let trained = 0;
 
@@ -74,6 +76,7 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
       i = indices[entry];
     }
     const uo = u * f;
+    for (let a = 0; a < f; a++) xu[a] = X[uo + a];
     const rowStart = indptr[u];
     const rowEnd = indptr[u + 1];
 
@@ -98,7 +101,7 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
       }
       const co = cand * f;
       let score = B === null ? 0 : B[cand];
-      for (let a = 0; a < f; a++) score += X[uo + a] * Y[co + a];
+      for (let a = 0; a < f; a++) score += xu[a] * Y[co + a];
       if (score > best) {
         best = score;
         j = cand;
@@ -109,20 +112,22 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
     const io = i * f;
     const jo = j * f;
     let x = B === null ? 0 : B[i] - B[j];
-    for (let a = 0; a < f; a++) x += X[uo + a] * (Y[io + a] - Y[jo + a]);
+    for (let a = 0; a < f; a++) x += xu[a] * (Y[io + a] - Y[jo + a]);
 
-    // d/dx ln σ(x) = σ(−x); the loss −ln σ(x) = ln(1 + e^−x), computed stably.
-    const g = x >= 0 ? Math.exp(-x) / (1 + Math.exp(-x)) : 1 / (1 + Math.exp(x));
-    lossSum += x >= 0 ? Math.log1p(Math.exp(-x)) : -x + Math.log1p(Math.exp(x));
+    // d/dx ln σ(x) = σ(−x); the loss −ln σ(x) = ln(1 + e^−x), both computed stably from e^−|x|.
+    const t = Math.exp(-Math.abs(x));
+    const g = x >= 0 ? t / (1 + t) : 1 / (1 + t);
+    lossSum += Math.log1p(t) + (x >= 0 ? 0 : -x);
     trained++;
 
+    const step = lr * g;
     for (let a = 0; a < f; a++) {
-      const xu = X[uo + a];
+      const xa = xu[a];
       const yi = Y[io + a];
       const yj = Y[jo + a];
-      X[uo + a] = xu + lr * (g * (yi - yj) - reg * xu);
-      Y[io + a] = yi + lr * (g * xu - reg * yi);
-      Y[jo + a] = yj + lr * (-g * xu - reg * yj);
+      X[uo + a] = decay * xa + step * (yi - yj);
+      Y[io + a] = decay * yi + step * xa;
+      Y[jo + a] = decay * yj - step * xa;
     }
     if (B !== null) {
       B[i] += lr * (g - biasReg * B[i]);

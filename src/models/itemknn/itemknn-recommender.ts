@@ -7,13 +7,13 @@ import { BaseRecommender } from '../base-recommender.js';
 import type { FitOptions, FitReport } from '../recommender.js';
 import { selectTopK } from '../top-k.js';
 import { runIterations } from '../training-loop.js';
-import { weightInteractions } from './weighting.js';
+import { weightInteractions } from '../weighting.js';
 
 export const itemKnnParamsSchema = z
   .object({
-    neighbours: z.int().min(1).default(50).describe('neighbours kept per item (K)'),
-    weighting: z.enum(['none', 'tfidf', 'bm25']).default('none').describe('weighting of the user×item matrix before cosine: none | tfidf | bm25'),
-    bm25K1: z.number().min(0).default(100).describe('BM25 saturation K1'),
+    neighbours: z.int().min(1).default(800).describe('neighbours kept per item (K)'),
+    weighting: z.enum(['none', 'tfidf', 'bm25']).default('bm25').describe('weighting of the user×item matrix before cosine: none | tfidf | bm25'),
+    bm25K1: z.number().min(0).default(10).describe('BM25 saturation K1'),
     bm25B: z.number().min(0).max(1).default(0.8).describe('BM25 length normalisation B'),
   })
   .strict();
@@ -120,21 +120,19 @@ function cosineNeighbours(userItems: CsrMatrix, itemUsers: CsrMatrix, k: number)
       ids = grow(ids, written + k);
       vals = growF(vals, written + k);
     }
-    written += selectTopK(acc, k, ids, vals, written, touched, nTouched);
+    const kept = selectTopK(acc, k, ids, vals, written, touched, nTouched);
+    // CSR rows want ascending column ids: sort the kept ids natively and gather their
+    // similarities back from `acc`, which still holds them.
+    ids.subarray(written, written + kept).sort();
+    for (let t = written; t < written + kept; t++) vals[t] = acc[ids[t]];
+    written += kept;
     indptr[i + 1] = written;
     for (let t = 0; t < nTouched; t++) {
       acc[touched[t]] = 0;
       seen[touched[t]] = 0;
     }
   }
-  // selectTopK orders by similarity; CSR rows want ascending column ids.
-  return CsrMatrix.fromCoordinates(nItems, nItems, rowsOf(indptr, written), ids.slice(0, written), vals.slice(0, written));
-}
-
-function rowsOf(indptr: Int32Array, nnz: number): Int32Array {
-  const rows = new Int32Array(nnz);
-  for (let r = 0; r + 1 < indptr.length; r++) rows.fill(r, indptr[r], indptr[r + 1]);
-  return rows;
+  return new CsrMatrix(nItems, nItems, indptr, ids.slice(0, written), vals.slice(0, written));
 }
 
 function grow(a: Int32Array, min: number): Int32Array {

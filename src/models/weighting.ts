@@ -1,4 +1,4 @@
-import type { CsrMatrix } from '../../data/csr-matrix.js';
+import type { CsrMatrix } from '../data/csr-matrix.js';
 
 /** Which weighting to apply, with BM25's constants. */
 export interface WeightingParams {

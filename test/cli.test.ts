@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluationRecord } from '../src/cli/evaluate-command.js';
+
+const run = promisify(execFile);
+const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
+const TEST = 'datasets/ml-latest-small/splits/test.csv';
+
+/** Runs the CLI from sources and returns its exit status and output, never throwing. */
+async function kiban(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kiban-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('kiban evaluate', () => {
+  it('prints one JSON object with the metrics of every model on the bundled split', async () => {
+    const { code, stdout } = await kiban('evaluate', '--all', '--json');
+    expect(code).toBe(0);
+    const last = stdout.trim().split('\n').at(-1)!;
+    const result = JSON.parse(last) as { k: number; models: EvaluationRecord[] };
+    expect(result.models.map((m) => m.model)).toEqual(['popularity', 'itemknn', 'als', 'bpr']);
+    const ndcg = Object.fromEntries(result.models.map((m) => [m.model, m.metrics['ndcg@10']]));
+    for (const m of result.models) {
+      expect(Object.keys(m.metrics).sort()).toEqual(['coverage', 'map@10', 'ndcg@10', 'precision@10', 'recall@10']);
+      expect(m.fitSeconds).toBeGreaterThanOrEqual(0);
+      expect(m.users).toBe(610);
+    }
+    // The goals of the foundation issue, on the defaults.
+    expect(ndcg.popularity).toBeCloseTo(0.1908, 4);
+    expect(ndcg.itemknn).toBeGreaterThan(0.2716);
+    expect(ndcg.als).toBeGreaterThan(0.3454);
+    expect(ndcg.bpr).toBeGreaterThan(0.9 * ndcg.als);
+  }, 120_000);
+
+  it('takes hyper-parameters as options and echoes them in params', async () => {
+    const { code, stdout } = await kiban('evaluate', '--train', TRAIN, '--test', TEST, '--model', 'itemknn', '--neighbours', '20', '--k', '5', '--json');
+    expect(code).toBe(0);
+    const record = JSON.parse(stdout.trim().split('\n').at(-1)!) as EvaluationRecord;
+    expect(record.model).toBe('itemknn');
+    expect(record.params.neighbours).toBe(20);
+    expect(record.metrics['ndcg@5']).toBeGreaterThan(0.2);
+  });
+
+  it('works on any train/test pair with the MovieLens columns', async () => {
+    const header = 'userId,movieId,rating,timestamp\n';
+    const train = join(dir, 'train.csv');
+    const test = join(dir, 'test.csv');
+    await writeFile(train, `${header}1,10,5,1\n1,20,4,2\n2,10,3,3\n2,30,4,4\n3,20,1,5\n`);
+    await writeFile(test, `${header}1,30,4,6\n3,10,5,7\n`);
+    const { code, stdout } = await kiban('evaluate', '--train', train, '--test', test, '--model', 'popularity', '--k', '1', '--json');
+    expect(code).toBe(0);
+    // Popularity: 10 and 20 (2 users each), then 30. User 1 gets 30 (hit), user 3 gets 10 (hit).
+    expect(JSON.parse(stdout.trim()).metrics['precision@1']).toBe(1);
+  });
+
+  const bad: [string, string[], number, RegExp][] = [
+    ['a missing file', ['--train', 'no/such.csv'], 3, /no\/such\.csv: file not found/],
+    ['an unknown model', ['--model', 'deep-magic'], 2, /--model: unknown model "deep-magic"; choose one of popularity, itemknn, als, bpr/],
+    ['k = 0', ['--k', '0'], 2, /--k: must be a positive integer, got "0"/],
+    ['k = -3', ['--k', '-3'], 2, /--k: must be a positive integer/],
+    ['a parameter of another model', ['--model', 'popularity', '--factors', '8'], 2, /--factors: does not apply to model "popularity"/],
+    ['a non-numeric parameter', ['--model', 'als', '--factors', 'many'], 2, /--factors: "many" is not a number/],
+    ['an out-of-range parameter', ['--model', 'als', '--factors', '0'], 2, /als\.factors: /],
+  ];
+  for (const [what, args, status, message] of bad) {
+    it(`fails clearly on ${what}`, async () => {
+      const { code, stderr } = await kiban('evaluate', ...args);
+      expect(code).toBe(status);
+      expect(stderr).toMatch(message);
+    });
+  }
+
+  it('fails clearly on wrong columns, non-numeric ids and empty data, naming the file', async () => {
+    const cols = join(dir, 'cols.csv');
+    const ids = join(dir, 'ids.csv');
+    const empty = join(dir, 'empty.csv');
+    await writeFile(cols, 'user,item,score\n1,2,3\n');
+    await writeFile(ids, 'userId,movieId,rating,timestamp\n1,2,3,4\nu7,2,3,4\n');
+    await writeFile(empty, 'userId,movieId,rating,timestamp\n');
+    const r1 = await kiban('evaluate', '--train', cols);
+    expect(r1.code).toBe(3);
+    expect(r1.stderr).toContain(`${cols}, column "userId": missing required columns`);
+    const r2 = await kiban('evaluate', '--train', ids);
+    expect(r2.code).toBe(3);
+    expect(r2.stderr).toContain(`${ids}, line 3, column "userId": "u7" is not an integer`);
+    const r3 = await kiban('evaluate', '--train', empty);
+    expect(r3.code).toBe(3);
+    expect(r3.stderr).toContain(`${empty}: no data rows`);
+    const r4 = await kiban('evaluate', '--train', ids, '--model', 'popularity', '--skip-bad-rows', '--json');
+    expect(r4.code).toBe(0);
+    expect(r4.stderr).toMatch(/skipped 1 malformed rows \(first at line 3, column "userId"/);
+  });
+
+  it('explains itself with --help', async () => {
+    const { code, stdout } = await kiban('evaluate', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/--neighbours <value>/);
+    expect(stdout).toMatch(/als\s+implicit-feedback matrix factorisation/);
+  });
+});
