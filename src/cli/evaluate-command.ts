@@ -38,8 +38,8 @@ export interface EvaluationRecord {
 export function evaluateCommand(): Command {
   const command = new Command('evaluate')
     .description(
-      'Fit one or every model on a training file and report ranking metrics at k on a test file.\n' +
-        'Each user with at least one test item is scored on a top-k list that leaves out the user\'s\n' +
+      'Fit one or every model on a training file and report ranking metrics at k on a test file. ' +
+        "Each user with at least one test item is scored on a top-k list that leaves out the user's " +
         'training items. Defaults evaluate on the bundled MovieLens split.',
     )
     .option('--train <path>', 'training interactions (CSV with a header, or Parquet)', bundledPath('datasets/ml-latest-small/splits/train.csv'))

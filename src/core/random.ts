@@ -49,6 +49,12 @@ export class Random {
     return Math.floor((this.nextUint32() / 4294967296) * n);
   }
 
+  /** Fills `out` with normal variates of mean 0 and standard deviation `std`, in index order. */
+  fillGaussian(out: Float32Array, std: number): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.nextGaussian() * std;
+    return out;
+  }
+
   /** A standard normal variate (Box–Muller). */
   nextGaussian(): number {
     let u = 0;

@@ -76,17 +76,7 @@ export class CsrMatrix {
 
   /** Whether (r, c) is stored, by binary search in row r. */
   has(r: number, c: number): boolean {
-    let lo = this.indptr[r];
-    let hi = this.indptr[r + 1] - 1;
-    const idx = this.indices;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = idx[mid];
-      if (v === c) return true;
-      if (v < c) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return sortedRangeHas(this.indices, this.indptr[r], this.indptr[r + 1], c);
   }
 
   /** The transpose, as a new CSR matrix (so, the column view of this one). */
@@ -154,4 +144,18 @@ function sortAndSumRows(
     outPtr[r + 1] = write;
   }
   return new CsrMatrix(rows, cols, outPtr, idx.slice(0, write), val.slice(0, write));
+}
+
+/** Whether `value` occurs in the ascending run `sorted[start..end)`, by binary search. */
+export function sortedRangeHas(sorted: Int32Array, start: number, end: number, value: number): boolean {
+  let lo = start;
+  let hi = end - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid];
+    if (v === value) return true;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }

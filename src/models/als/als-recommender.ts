@@ -65,8 +65,8 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
     const userFactors = engine?.factorsOf('users') ?? new Float32Array(nUsers * f);
     const itemFactors = engine?.factorsOf('items') ?? new Float32Array(nItems * f);
     const rng = new Random(p.seed);
-    for (let i = 0; i < userFactors.length; i++) userFactors[i] = rng.nextGaussian() * 0.01;
-    for (let i = 0; i < itemFactors.length; i++) itemFactors[i] = rng.nextGaussian() * 0.01;
+    rng.fillGaussian(userFactors, 0.01);
+    rng.fillGaussian(itemFactors, 0.01);
     const scratch = createScratch(f);
     const wantLoss = options.loss ?? (options.onIteration !== undefined || options.progress === true || (options.progress !== false && process.stderr.isTTY === true));
 

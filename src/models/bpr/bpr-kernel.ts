@@ -4,6 +4,7 @@
  * place; nothing is allocated per sample.
  */
 import type { Random } from '../../core/random.js';
+import { sortedRangeHas } from '../../data/csr-matrix.js';
 
 /** How the (user, positive) half of a triple is drawn. */
 export type BprSampling = 'interaction' | 'user';
@@ -56,6 +57,9 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
   const biasReg = e.biasReg;
   const decay = 1 - lr * reg;
   const byUser = e.sampling === 'user';
+  const negatives = e.negatives;
+  const rejectPositives = e.rejectPositives;
+  const nUsers = s.nUsers;
   const xu = new Float64Array(f);
   let lossSum = 0;
   let trained = 0;
@@ -65,7 +69,7 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
     let u: number;
     let i: number;
     if (byUser) {
-      u = rng.nextInt(s.nUsers);
+      u = rng.nextInt(nUsers);
       const start = indptr[u];
       const len = indptr[u + 1] - start;
       if (len === 0) continue;
@@ -83,19 +87,19 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
     // Negative j: the highest-scoring of `negatives` candidates.
     let j = -1;
     let best = -Infinity;
-    for (let c = 0; c < e.negatives; c++) {
+    for (let c = 0; c < negatives; c++) {
       let cand = rng.nextInt(nItems);
-      if (e.rejectPositives) {
+      if (rejectPositives) {
         let tries = 1;
-        while (isPositive(indices, rowStart, rowEnd, cand) && tries < MAX_NEGATIVE_TRIES) {
+        while (sortedRangeHas(indices, rowStart, rowEnd, cand) && tries < MAX_NEGATIVE_TRIES) {
           cand = rng.nextInt(nItems);
           tries++;
         }
-        if (isPositive(indices, rowStart, rowEnd, cand)) continue;
+        if (sortedRangeHas(indices, rowStart, rowEnd, cand)) continue;
       } else if (cand === i) {
         continue;
       }
-      if (e.negatives === 1) {
+      if (negatives === 1) {
         j = cand;
         break;
       }
@@ -135,20 +139,6 @@ export function bprEpoch(s: BprState, e: BprEpoch, rng: Random): number {
     }
   }
   return trained === 0 ? 0 : lossSum / trained;
-}
-
-/** Whether `item` is among `indices[start..end)` (ascending), by binary search. */
-function isPositive(indices: Int32Array, start: number, end: number, item: number): boolean {
-  let lo = start;
-  let hi = end - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = indices[mid];
-    if (v === item) return true;
-    if (v < item) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
 }
 
 /** The row of every stored entry of a CSR matrix with row offsets `indptr`. */

@@ -30,11 +30,17 @@ export type BprParams = z.output<typeof bprParamsSchema>;
  * Bayesian Personalised Ranking (Rendle et al. 2009): matrix factorisation trained by SGD to rank
  * each user's positive item above a sampled negative, maximising Σ ln σ(x̂ᵤᵢ − x̂ᵤⱼ) − λ‖Θ‖².
  * Single-threaded and deterministic for a given seed.
+ *
+ * The defaults were tuned on a validation split carved from the MovieLens training data.
+ * Three choices matter most. Users are drawn uniformly, so heavy users do not dominate training.
+ * Each negative is the highest-scoring of 5 random non-positive items (dynamic negative sampling,
+ * Zhang et al. 2013). The learning rate decays by 5% per epoch. A per-item bias did not help
+ * once these were in place, so it is off by default.
  */
 export class BprRecommender extends FactorModel<BprParams> implements EmbeddingModel {
   readonly kind = 'bpr' as const;
 
-  constructor(params: Partial<BprParams> = {}) {
+  constructor(params: Partial<BprParams> | Record<string, unknown> = {}) {
     super(parseParams(bprParamsSchema, params, 'bpr'));
   }
 
@@ -52,8 +58,8 @@ export class BprRecommender extends FactorModel<BprParams> implements EmbeddingM
     const rng = new Random(p.seed);
     const users = new Float32Array(nUsers * f);
     const items = new Float32Array(nItems * f);
-    for (let i = 0; i < users.length; i++) users[i] = rng.nextGaussian() * p.initStd;
-    for (let i = 0; i < items.length; i++) items[i] = rng.nextGaussian() * p.initStd;
+    rng.fillGaussian(users, p.initStd);
+    rng.fillGaussian(items, p.initStd);
     const { indptr, indices } = data.userItems;
     const state: BprState = {
       factors: f,
