@@ -74,3 +74,82 @@ function siftDown(vals: Float32Array, ids: Int32Array, o: number, size: number, 
   vals[o + i] = s;
   ids[o + i] = j;
 }
+
+/**
+ * The same selection as {@link selectTopK} (higher scores win, equal scores go to the lower
+ * index, -Infinity and NaN never selected) over `scores[candidates[0..count)]`, but returned as
+ * a set of indices in ascending index order rather than best first. Runs in expected O(count)
+ * by quickselect, which beats the heap when k is a large share of the candidates.
+ *
+ * @param scratch - working memory of at least `count` entries each
+ * @returns how many indices were written to `outIds[outOffset..]` (at most k)
+ */
+export function selectTopKSet(
+  scores: Float32Array,
+  candidates: Int32Array,
+  count: number,
+  k: number,
+  outIds: Int32Array,
+  outOffset: number,
+  scratch: { values: Float32Array; ids: Int32Array },
+): number {
+  const values = scratch.values;
+  let n = 0;
+  for (let c = 0; c < count; c++) {
+    const s = scores[candidates[c]];
+    if (s !== -Infinity && s === s) values[n++] = s;
+  }
+  let written = outOffset;
+  if (n <= k) {
+    for (let c = 0; c < count; c++) {
+      const s = scores[candidates[c]];
+      if (s !== -Infinity && s === s) outIds[written++] = candidates[c];
+    }
+  } else {
+    const threshold = kthLargest(values, n, k);
+    let above = 0;
+    for (let c = 0; c < count; c++) {
+      const j = candidates[c];
+      if (scores[j] > threshold) outIds[written + above++] = j;
+    }
+    // Fill the remaining places with the lowest indices scoring exactly the threshold.
+    const ties = scratch.ids;
+    let nTies = 0;
+    for (let c = 0; c < count; c++) {
+      const j = candidates[c];
+      if (scores[j] === threshold) ties[nTies++] = j;
+    }
+    const sorted = ties.subarray(0, nTies).sort();
+    written += above;
+    for (let t = 0; written - outOffset < k; t++) outIds[written++] = sorted[t];
+  }
+  outIds.subarray(outOffset, written).sort();
+  return written - outOffset;
+}
+
+/** The k-th largest of `a[0..n)` (1-based k), reordering `a` (Hoare quickselect). */
+function kthLargest(a: Float32Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
+}

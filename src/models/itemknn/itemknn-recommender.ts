@@ -5,7 +5,7 @@ import type { Interactions } from '../../data/interactions.js';
 import type { Artifact } from '../artifact.js';
 import { BaseRecommender } from '../base-recommender.js';
 import type { FitOptions, FitReport } from '../recommender.js';
-import { selectTopK } from '../top-k.js';
+import { selectTopKSet } from '../top-k.js';
 import { runIterations } from '../training-loop.js';
 import { weightInteractions } from '../weighting.js';
 
@@ -92,6 +92,7 @@ function cosineNeighbours(userItems: CsrMatrix, itemUsers: CsrMatrix, k: number)
   const acc = new Float32Array(nItems);
   const touched = new Int32Array(nItems);
   const seen = new Uint8Array(nItems);
+  const scratch = { values: new Float32Array(nItems), ids: new Int32Array(nItems) };
   const indptr = new Int32Array(nItems + 1);
   let ids: Int32Array = new Int32Array(nItems * Math.min(k, nItems));
   let vals: Float32Array = new Float32Array(ids.length);
@@ -120,10 +121,8 @@ function cosineNeighbours(userItems: CsrMatrix, itemUsers: CsrMatrix, k: number)
       ids = grow(ids, written + k);
       vals = growF(vals, written + k);
     }
-    const kept = selectTopK(acc, k, ids, vals, written, touched, nTouched);
-    // CSR rows want ascending column ids: sort the kept ids natively and gather their
-    // similarities back from `acc`, which still holds them.
-    ids.subarray(written, written + kept).sort();
+    // The kept ids come back ascending, as CSR rows want; `acc` still holds their similarities.
+    const kept = selectTopKSet(acc, touched, nTouched, k, ids, written, scratch);
     for (let t = written; t < written + kept; t++) vals[t] = acc[ids[t]];
     written += kept;
     indptr[i + 1] = written;
