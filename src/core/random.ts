@@ -24,6 +24,22 @@ export class Random {
     this.d = next();
   }
 
+  /** Copies the generator's state into `out` (4 words), e.g. to hand it to a WebAssembly kernel. */
+  saveState(out: Uint32Array): void {
+    out[0] = this.a;
+    out[1] = this.b;
+    out[2] = this.c;
+    out[3] = this.d;
+  }
+
+  /** Continues from a state written by {@link Random.saveState} (or a kernel that advanced it). */
+  loadState(state: Uint32Array): void {
+    this.a = state[0];
+    this.b = state[1];
+    this.c = state[2];
+    this.d = state[3];
+  }
+
   /** A uniformly distributed unsigned 32-bit integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;

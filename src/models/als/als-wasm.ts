@@ -1,27 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../core/threads.js';
+import { loadWasmModule, WasmLayout } from '../../core/wasm.js';
 import type { CsrMatrix } from '../../data/csr-matrix.js';
 
-/** Where `npm run build:wasm` writes the compiled kernel (same relative path from src/ and dist/). */
-const WASM_URL = new URL('../../../build/wasm/als-kernel.wasm', import.meta.url);
-const PAGE = 65536;
 /** Rows handed out per grab of the shared work counter. */
 const CHUNK_ROWS = 64;
 
-let cachedModule: WebAssembly.Module | null | undefined;
-
 /** The compiled SIMD kernel, or null when it has not been built (then the JS kernel is used). */
 export function alsWasmModule(): WebAssembly.Module | null {
-  if (cachedModule === undefined) {
-    try {
-      cachedModule = new WebAssembly.Module(readFileSync(fileURLToPath(WASM_URL)));
-    } catch {
-      cachedModule = null;
-    }
-  }
-  return cachedModule ?? null;
+  return loadWasmModule('als-kernel');
 }
 
 interface Region {
@@ -76,12 +63,8 @@ export class AlsWasmEngine {
   static create(byUser: CsrMatrix, byItem: CsrMatrix, factors: number, threads: number): AlsWasmEngine | null {
     const module = alsWasmModule();
     if (module === null || factors % 4 !== 0) return null;
-    let next = PAGE; // the first page is left to the AssemblyScript runtime's static data
-    const region = (bytes: number): Region => {
-      const r = { offset: next, bytes };
-      next += Math.ceil(bytes / 16) * 16;
-      return r;
-    };
+    const plan = new WasmLayout();
+    const region = (bytes: number): Region => ({ offset: plan.reserve(bytes), bytes });
     const side = (m: CsrMatrix) => ({
       rows: m.rows,
       indptr: region(m.indptr.byteLength),
@@ -98,7 +81,7 @@ export class AlsWasmEngine {
       scratch: region(threads * 4 * factors * 4),
       counter: region(16),
     };
-    const pages = Math.ceil(next / PAGE);
+    const pages = plan.pages;
     if (pages > 65536) return null; // beyond 4 GiB: let the JS kernel handle it
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const engine = new AlsWasmEngine(memory, module, layout);

@@ -31,6 +31,24 @@ function twoGroups(perGroup: number): { data: Interactions; withheld: Map<number
 describe('BprRecommender', () => {
   const { data, withheld } = twoGroups(6);
 
+  it('trains the same model on the SIMD kernel as on the JavaScript kernel, up to float rounding', async () => {
+    // The kernels share the generator, so they draw the same triples; only float32 vs float64
+    // arithmetic differs. Item bias and interaction sampling exercise the other branches.
+    for (const extra of [{}, { itemBias: true, sampling: 'interaction', negatives: 1 }]) {
+      const wasm = new BprRecommender({ factors: 8, epochs: 3, kernel: 'wasm', ...extra });
+      const js = new BprRecommender({ factors: 8, epochs: 3, kernel: 'js', ...extra });
+      await wasm.fit(data, { progress: false });
+      await js.fit(data, { progress: false });
+      const a = wasm.itemFactors().data;
+      const b = js.itemFactors().data;
+      expect(a.reduce((m, x, j) => Math.max(m, Math.abs(x - b[j])), 0)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('refuses the SIMD kernel when factors do not fill whole lanes', () => {
+    return expect(new BprRecommender({ factors: 6, kernel: 'wasm' }).fit(data, { progress: false })).rejects.toThrow(/bpr\.kernel: /);
+  });
+
   it('gives identical factors for the same seed and different ones for another seed', async () => {
     const fit = async (seed: number): Promise<BprRecommender> => {
       const model = new BprRecommender({ factors: 8, epochs: 20, seed });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { parseParams } from '../../core/params.js';
 import { Random } from '../../core/random.js';
 import type { Interactions } from '../../data/interactions.js';
@@ -6,7 +7,8 @@ import type { Artifact } from '../artifact.js';
 import { FactorModel } from '../factor-model.js';
 import type { EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
 import { runIterations } from '../training-loop.js';
-import { bprEpoch, entryRows, type BprState } from './bpr-kernel.js';
+import { bprEpoch, entryRows, type BprEpoch, type BprState } from './bpr-kernel.js';
+import { BprWasmKernel } from './bpr-wasm.js';
 
 export const bprParamsSchema = z
   .object({
@@ -22,6 +24,7 @@ export const bprParamsSchema = z
     rejectPositives: z.boolean().default(true).describe("redraw a negative that is one of the user's positives"),
     initStd: z.number().min(0).default(0.1).describe('standard deviation of the initial factors'),
     seed: z.int().default(42).describe('random seed of the initial factors and the sampling'),
+    kernel: z.enum(['auto', 'wasm', 'js']).default('auto').describe('auto (WebAssembly SIMD when built and factors divide by 4, else JS) | wasm | js'),
   })
   .strict();
 export type BprParams = z.output<typeof bprParamsSchema>;
@@ -72,24 +75,26 @@ export class BprRecommender extends FactorModel<BprParams> implements EmbeddingM
       items,
       itemBias: p.itemBias ? new Float32Array(nItems) : null,
     };
+    const wasm = p.kernel === 'js' ? null : BprWasmKernel.create(state);
+    if (wasm === null && p.kernel === 'wasm') {
+      throw new InvalidArgumentError('bpr.kernel', 'the WebAssembly kernel needs factors divisible by 4 and a build ("npm run build:wasm")');
+    }
+    const trained = wasm?.state ?? state;
+    const epoch = (e: BprEpoch): number => (wasm === null ? bprEpoch(state, e, rng) : wasm.epoch(e, rng));
     try {
-      return await runIterations('bpr', p.epochs, options, (epoch) =>
-        bprEpoch(
-          state,
-          {
-            samples: data.nnz,
-            learningRate: p.learningRate * p.lrDecay ** epoch,
-            reg: p.reg,
-            biasReg: p.biasReg,
-            sampling: p.sampling,
-            negatives: p.negatives,
-            rejectPositives: p.rejectPositives,
-          },
-          rng,
-        ),
+      return await runIterations('bpr', p.epochs, options, (it) =>
+        epoch({
+          samples: data.nnz,
+          learningRate: p.learningRate * p.lrDecay ** it,
+          reg: p.reg,
+          biasReg: p.biasReg,
+          sampling: p.sampling,
+          negatives: p.negatives,
+          rejectPositives: p.rejectPositives,
+        }),
       );
     } finally {
-      this.setFactors({ rows: nUsers, cols: f, data: users }, { rows: nItems, cols: f, data: items }, state.itemBias);
+      this.setFactors({ rows: nUsers, cols: f, data: trained.users }, { rows: nItems, cols: f, data: trained.items }, trained.itemBias);
     }
   }
 }
