@@ -1,6 +1,7 @@
 import type { Interactions } from '../data/interactions.js';
 import type { Artifact } from './artifact.js';
 import { BaseRecommender } from './base-recommender.js';
+import { DenseScorer } from './dense-scorer.js';
 import type { DenseMatrix, EmbeddingModel } from './recommender.js';
 
 /**
@@ -12,6 +13,8 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
   private items: DenseMatrix = { rows: 0, cols: 0, data: new Float32Array(0) };
   private itemBias: Float32Array | null = null;
   private itemNorms = new Float32Array(0);
+  /** Built on first use after the factors change. */
+  private scorer: DenseScorer | undefined;
 
   userFactors(): DenseMatrix {
     return this.users;
@@ -26,6 +29,7 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
     this.users = { rows: users.rows, cols: users.cols, data: Float32Array.from(users.data) };
     this.items = { rows: items.rows, cols: items.cols, data: Float32Array.from(items.data) };
     this.itemBias = itemBias === null ? null : Float32Array.from(itemBias);
+    this.scorer = undefined;
     const f = items.cols;
     this.itemNorms = new Float32Array(items.rows);
     for (let i = 0; i < items.rows; i++) {
@@ -47,17 +51,8 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
   }
 
   protected scoreUser(u: number, out: Float32Array): void {
-    const f = this.users.cols;
-    const x = this.users.data;
-    const y = this.items.data;
-    const bias = this.itemBias;
-    const xo = u * f;
-    for (let i = 0; i < this.items.rows; i++) {
-      const yo = i * f;
-      let s = bias === null ? 0 : bias[i];
-      for (let a = 0; a < f; a++) s += x[xo + a] * y[yo + a];
-      out[i] = s;
-    }
+    this.scorer ??= new DenseScorer(this.items, this.itemBias);
+    this.scorer.score(this.users.data, u * this.users.cols, out);
   }
 
   protected scoreSimilar(item: number, out: Float32Array): void {
