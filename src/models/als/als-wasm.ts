@@ -5,6 +5,11 @@ import type { CsrMatrix } from '../../data/csr-matrix.js';
 
 /** Rows handed out per grab of the shared work counter. */
 const CHUNK_ROWS = 64;
+/**
+ * YᵀY is summed in this many fixed row ranges, whichever thread takes each, and the partial sums
+ * are added in a fixed order: the result, and so the model, does not depend on the thread count.
+ */
+const GRAM_PARTS = 8;
 
 /** The compiled SIMD kernel, or null when it has not been built (then the JS kernel is used). */
 export function alsWasmModule(): WebAssembly.Module | null {
@@ -23,6 +28,8 @@ export interface AlsLayout {
   users: { rows: number; indptr: Region; indices: Region; values: Region; factors: Region };
   items: { rows: number; indptr: Region; indices: Region; values: Region; factors: Region };
   gram: Region;
+  /** GRAM_PARTS partial sums of YᵀY (f×f each), added up into `gram`. */
+  partials: Region;
   scratch: Region;
   /** Int32 work counter (at offset), shared by all threads of a sweep. */
   counter: Region;
@@ -34,6 +41,12 @@ export interface SweepMessage {
   alpha: number;
   cgSteps: number;
 }
+
+/**
+ * Work for every kernel thread at once: `gram` sums this thread's share of the rows of
+ * `factorsOf` into its partial YᵀY; `solve` takes chunks of the rows of a sweep's side.
+ */
+export type KernelTask = { op: 'gram'; factorsOf: 'users' | 'items' } | ({ op: 'solve' } & SweepMessage);
 
 /**
  * Implicit-ALS sweeps on the WebAssembly SIMD kernel. All arrays live in one shared
@@ -78,6 +91,7 @@ export class AlsWasmEngine {
       users: side(byUser),
       items: side(byItem),
       gram: region(factors * factors * 4),
+      partials: region(GRAM_PARTS * factors * factors * 4),
       scratch: region(threads * 4 * factors * 4),
       counter: region(16),
     };
@@ -100,15 +114,22 @@ export class AlsWasmEngine {
 
   /** Solves every row of `msg.side` against the other side's factors; `reg` goes on YᵀY's diagonal. */
   async sweep(msg: SweepMessage, reg: number): Promise<void> {
-    const other = msg.side === 'users' ? this.layout.items : this.layout.users;
     const f = this.layout.factors;
+    // YᵀY of the fixed side, summed in parts by all threads, then the parts added in order.
+    await this.runOnAll({ op: 'gram', factorsOf: msg.side === 'users' ? 'items' : 'users' });
     const gram = this.f32(this.layout.gram);
+    const partials = this.f32(this.layout.partials);
     gram.fill(0);
-    const exports = this.instance.exports as unknown as KernelExports;
-    exports.gramRows(f, other.factors.offset, 0, other.rows, this.layout.gram.offset);
+    for (let part = 0; part < GRAM_PARTS; part++) {
+      for (let e = 0; e < f * f; e++) gram[e] += partials[part * f * f + e];
+    }
     for (let a = 0; a < f; a++) gram[a * f + a] += reg;
-    const counter = new Int32Array(this.memory.buffer, this.layout.counter.offset, 1);
-    Atomics.store(counter, 0, 0);
+    await this.runOnAll({ op: 'solve', ...msg });
+  }
+
+  /** Sends `task` to every worker, does the main thread's share, and waits for all. */
+  private async runOnAll(task: KernelTask): Promise<void> {
+    Atomics.store(new Int32Array(this.memory.buffer, this.layout.counter.offset, 1), 0, 0);
     const done = this.workers.map(
       (w) =>
         new Promise<void>((resolve, reject) => {
@@ -118,10 +139,10 @@ export class AlsWasmEngine {
             w.off('error', onError);
             resolve();
           });
-          w.postMessage(msg);
+          w.postMessage(task);
         }),
     );
-    runSweep(exports, this.memory, this.layout, msg, 0);
+    runShare(this.instance.exports as unknown as KernelExports, this.memory, this.layout, task, 0);
     await Promise.all(done);
   }
 
@@ -144,17 +165,28 @@ export interface KernelExports {
   gramRows(f: number, y: number, start: number, end: number, out: number): void;
 }
 
-/** One thread's share of a sweep: grab chunks of rows until none are left. */
-export function runSweep(kernel: KernelExports, memory: WebAssembly.Memory, layout: AlsLayout, msg: SweepMessage, slot: number): void {
+/** One thread's share of a task (see {@link KernelTask}); `slot` numbers the thread from 0. */
+export function runShare(kernel: KernelExports, memory: WebAssembly.Memory, layout: AlsLayout, task: KernelTask, slot: number): void {
   const f = layout.factors;
-  const side = layout[msg.side];
-  const other = msg.side === 'users' ? layout.items : layout.users;
   const counter = new Int32Array(memory.buffer, layout.counter.offset, 1);
+  if (task.op === 'gram') {
+    const side = layout[task.factorsOf];
+    for (let part = Atomics.add(counter, 0, 1); part < GRAM_PARTS; part = Atomics.add(counter, 0, 1)) {
+      const partial = layout.partials.offset + part * f * f * 4;
+      new Float32Array(memory.buffer, partial, f * f).fill(0);
+      const start = Math.floor((side.rows * part) / GRAM_PARTS);
+      const end = Math.floor((side.rows * (part + 1)) / GRAM_PARTS);
+      kernel.gramRows(f, side.factors.offset, start, end, partial);
+    }
+    return;
+  }
+  const side = layout[task.side];
+  const other = task.side === 'users' ? layout.items : layout.users;
   const scratch = layout.scratch.offset + slot * 4 * f * 4;
   for (;;) {
     const start = Atomics.add(counter, 0, 1) * CHUNK_ROWS;
     if (start >= side.rows) return;
     const end = Math.min(side.rows, start + CHUNK_ROWS);
-    kernel.solveCg(f, msg.alpha, msg.cgSteps, side.indptr.offset, side.indices.offset, side.values.offset, side.factors.offset, other.factors.offset, layout.gram.offset, scratch, start, end);
+    kernel.solveCg(f, task.alpha, task.cgSteps, side.indptr.offset, side.indices.offset, side.values.offset, side.factors.offset, other.factors.offset, layout.gram.offset, scratch, start, end);
   }
 }
