@@ -80,6 +80,8 @@ describe('kiban evaluate', () => {
     ['a parameter of another model', ['--model', 'popularity', '--factors', '8'], 2, /--factors: does not apply to model "popularity"/],
     ['a non-numeric parameter', ['--model', 'als', '--factors', 'many'], 2, /--factors: "many" is not a number/],
     ['an out-of-range parameter', ['--model', 'als', '--factors', '0'], 2, /als\.factors: /],
+    ['an unknown option', ['--bogus'], 2, /unknown option '--bogus'/],
+    ['a value choice outside the list', ['--value-mode', 'cubed'], 2, /'cubed' is invalid/],
   ];
   for (const [what, args, status, message] of bad) {
     it(`fails clearly on ${what}`, async () => {

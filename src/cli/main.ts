@@ -1,18 +1,25 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
 import { evaluateCommand } from './evaluate-command.js';
 
-/** The `kiban` command line. */
+/** The `kiban` command line. Usage errors exit with status 2, like other bad arguments. */
 export function buildProgram(): Command {
-  return new Command('kiban')
+  const program = new Command('kiban')
     .description('kiban: recommendations and real-time ML features for many services, on one platform.')
     .showHelpAfterError('(add --help for usage)')
-    .addCommand(evaluateCommand());
+    .exitOverride();
+  program.addCommand(evaluateCommand().exitOverride().showHelpAfterError('(add --help for usage)'));
+  return program;
 }
 
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = reportError(error);
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (or the help text).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(error);
+  }
 }
