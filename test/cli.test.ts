@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -110,6 +110,16 @@ describe('kiban evaluate', () => {
     const r4 = await kiban('evaluate', '--train', ids, '--model', 'popularity', '--skip-bad-rows', '--json');
     expect(r4.code).toBe(0);
     expect(r4.stderr).toMatch(/skipped 1 malformed rows \(first at line 3, column "userId"/);
+  });
+
+  it('draws the metric curves of the evaluated models with --plot', async () => {
+    const chart = join(dir, 'chart.svg');
+    const { code, stderr } = await kiban('evaluate', '--model', 'popularity', '--k', '20', '--plot', chart);
+    expect(code).toBe(0);
+    expect(stderr).toContain(`chart written to ${chart}`);
+    const svg = await readFile(chart, 'utf8');
+    expect(svg.match(/<polyline /g)).toHaveLength(4);
+    expect(/points="([^"]+)"/.exec(svg)![1].split(' ')).toHaveLength(20);
   });
 
   it('explains itself with --help', async () => {

@@ -1,9 +1,11 @@
+import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Interactions } from '../data/interactions.js';
 import type { InteractionLog } from '../data/interaction-log.js';
 import { readInteractionLog, type LogColumns } from '../data/read-interaction-log.js';
 import { evaluateRecommender } from '../evaluation/evaluate.js';
+import { renderCurvesSvg, type CurveSeries } from '../evaluation/plot-curves.js';
 import { createRecommender, isModelKind, MODEL_KINDS, modelSummary } from '../models/registry.js';
 import type { ModelKind } from '../models/recommender.js';
 import { addModelOptions, modelParamsFromOptions } from './model-options.js';
@@ -20,6 +22,7 @@ interface EvaluateOptions {
   valueMode: string;
   columns: string;
   save?: string;
+  plot?: string;
   [param: string]: unknown;
 }
 
@@ -52,6 +55,7 @@ export function evaluateCommand(): Command {
     .addOption(new Option('--value-mode <how>', 'binary: every (user, item) pair counts 1; value: sum the value column').choices(['binary', 'value']).default('binary'))
     .option('--columns <list>', 'user,item[,value[,timestamp]] column names', 'userId,movieId,rating,timestamp')
     .option('--save <dir>', 'save the fitted model to this directory (with --all: one sub-directory per model)')
+    .option('--plot <file.svg>', 'also draw recall, nDCG, precision and MAP at every k up to --k, one line per model, as an SVG chart')
     .addHelpText(
       'after',
       `\nModels:\n${MODEL_KINDS.map((k) => `  ${k.padEnd(11)} ${modelSummary(k)}`).join('\n')}\n\nExample:\n  kiban evaluate --train train.csv --test test.csv --model als --k 10 --json`,
@@ -79,6 +83,7 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
   log(`train: ${trainLog.rows} rows, ${train.users.size} users, ${train.items.size} items, ${train.nnz} pairs; test: ${testLog.rows} rows`);
 
   const records: EvaluationRecord[] = [];
+  const series: CurveSeries[] = [];
   for (const kind of kinds) {
     const model = createRecommender(kind, paramsByKind.get(kind));
     const fit = await model.fit(train);
@@ -94,7 +99,12 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
       coldUsers: result.coldUsers,
     };
     records.push(record);
+    series.push({ name: kind, curves: result.curves });
     if (!options.json) printRow(record, k, records.length === 1);
+  }
+  if (options.plot !== undefined) {
+    await writeFile(options.plot, renderCurvesSvg(series, `Ranking quality by list length (${testLog.source})`));
+    log(`chart written to ${options.plot}`);
   }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(records.length === 1 && !options.all ? records[0] : { k, models: records })}\n`);
@@ -109,11 +119,11 @@ function parseColumns(list: string): LogColumns {
   return { user: names[0], item: names[1], value: names[2] ?? null, timestamp: names[3] ?? null };
 }
 
-function reportSkipped(log_: InteractionLog): void {
-  if (log_.skipped === 0) return;
-  const first = log_.badRows[0];
+function reportSkipped(input: InteractionLog): void {
+  if (input.skipped === 0) return;
+  const first = input.badRows[0];
   const where = first.line !== undefined ? `line ${first.line}` : `row ${first.row}`;
-  log(`${log_.source}: skipped ${log_.skipped} malformed rows (first at ${where}${first.column ? `, column "${first.column}"` : ''}: ${first.reason})`);
+  log(`${input.source}: skipped ${input.skipped} malformed rows (first at ${where}${first.column ? `, column "${first.column}"` : ''}: ${first.reason})`);
 }
 
 function printRow(r: EvaluationRecord, k: number, header: boolean): void {

@@ -53,6 +53,21 @@ describe('evaluateRecommender', () => {
     expect(metrics['map@10']).toBeCloseTo(0.1071, 4);
   });
 
+  it('gives, at every cutoff of its curves, what evaluating at that cutoff gives', async () => {
+    const train = Interactions.fromLog(await readInteractionLog('datasets/ml-latest-small/splits/train.csv'));
+    const test = await readInteractionLog('datasets/ml-latest-small/splits/test.csv');
+    const model = new PopularityRecommender();
+    await model.fit(train, { progress: false });
+    const long = evaluateRecommender(model, test, { k: 20 });
+    for (const c of [1, 5, 10]) {
+      const { metrics } = evaluateRecommender(model, test, { k: c });
+      expect(long.curves.precision[c - 1]).toBeCloseTo(metrics[`precision@${c}`], 12);
+      expect(long.curves.recall[c - 1]).toBeCloseTo(metrics[`recall@${c}`], 12);
+      expect(long.curves.ndcg[c - 1]).toBeCloseTo(metrics[`ndcg@${c}`], 12);
+      expect(long.curves.map[c - 1]).toBeCloseTo(metrics[`map@${c}`], 12);
+    }
+  });
+
   it('refuses k ≤ 0', async () => {
     const model = new PopularityRecommender();
     await model.fit(Interactions.fromLog(log([[1, 1]])), { progress: false });

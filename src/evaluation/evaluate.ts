@@ -3,7 +3,7 @@ import { CsrMatrix } from '../data/csr-matrix.js';
 import { IdMap } from '../data/id-map.js';
 import type { InteractionLog } from '../data/interaction-log.js';
 import type { Recommender } from '../models/recommender.js';
-import { userMetrics } from './ranking-metrics.js';
+import { addUserCurves, emptyCurves } from './ranking-metrics.js';
 
 /** Averaged ranking metrics, keyed `precision@k`, `recall@k`, `ndcg@k`, `map@k`, `coverage`. */
 export type MetricTable = Record<string, number>;
@@ -18,6 +18,8 @@ export interface EvaluationResult {
   /** Test items absent from training: no model can recommend them, but they count as relevant. */
   unknownTestItems: number;
   metrics: MetricTable;
+  /** precision, recall, nDCG and MAP at every cutoff c = 1..k (entry c−1), averaged like `metrics`. */
+  curves: { precision: number[]; recall: number[]; ndcg: number[]; map: number[] };
   seconds: number;
 }
 
@@ -60,10 +62,7 @@ export function evaluateRecommender(model: Recommender, test: InteractionLog, op
     }
   }
 
-  let precision = 0;
-  let recall = 0;
-  let ndcg = 0;
-  let map = 0;
+  const sums = emptyCurves(k);
   const recommended = new Uint8Array(nItems);
   const hits = new Uint8Array(k);
   const batch = options.batchSize ?? 1024;
@@ -77,28 +76,28 @@ export function evaluateRecommender(model: Recommender, test: InteractionLog, op
         recommended[ids[i]] = 1;
         hits[i] = truth.has(t, ids[i]) ? 1 : 0;
       }
-      const m = userMetrics(hits, truth.rowNnz(t), k);
-      precision += m.precision;
-      recall += m.recall;
-      ndcg += m.ndcg;
-      map += m.ap;
+      addUserCurves(hits, truth.rowNnz(t), k, sums);
     }
   }
   const users = testUsers.size;
   let covered = 0;
   for (let i = 0; i < nItems; i++) covered += recommended[i];
+  // Cold users count in the denominator with zero hits at every cutoff.
+  const mean = (a: Float64Array): number[] => Array.from(a, (x) => x / users);
+  const curves = { precision: mean(sums.precision), recall: mean(sums.recall), ndcg: mean(sums.ndcg), map: mean(sums.ap) };
   return {
     k,
     users,
     coldUsers: users - known.length,
     unknownTestItems: unknownItems.size,
     metrics: {
-      [`precision@${k}`]: precision / users,
-      [`recall@${k}`]: recall / users,
-      [`ndcg@${k}`]: ndcg / users,
-      [`map@${k}`]: map / users,
+      [`precision@${k}`]: curves.precision[k - 1],
+      [`recall@${k}`]: curves.recall[k - 1],
+      [`ndcg@${k}`]: curves.ndcg[k - 1],
+      [`map@${k}`]: curves.map[k - 1],
       coverage: covered / nItems,
     },
+    curves,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -56,7 +56,12 @@ function entry(kind: string): ModelEntry {
   return MODELS[kind];
 }
 
-/** A new, unfitted model of `kind`; unknown or out-of-range parameters are refused. */
+/**
+ * A new, unfitted model of `kind`; unknown or out-of-range parameters are refused.
+ *
+ * @example
+ * const model = createRecommender('itemknn', { neighbours: 200 });
+ */
 export function createRecommender(kind: string, params: Record<string, unknown> = {}): Recommender {
   return entry(kind).create(params);
 }

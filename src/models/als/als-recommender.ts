@@ -6,7 +6,7 @@ import { defaultThreadCount } from '../../core/threads.js';
 import type { CsrMatrix } from '../../data/csr-matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { Artifact } from '../artifact.js';
-import type { DenseMatrix, EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
+import type { EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
 import { FactorModel } from '../factor-model.js';
 import { runIterations } from '../training-loop.js';
 import { weightInteractions } from '../weighting.js';
@@ -115,4 +115,3 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
   }
 }
 
-export type { DenseMatrix };
