@@ -4,6 +4,8 @@
 // (until float rounding makes a different negative win). Every argument ending in Ptr is a byte
 // offset into the memory laid out by bpr-wasm.ts; `f` is a multiple of 4.
 
+import { dot } from '../../wasm/simd.as';
+
 const MAX_NEGATIVE_TRIES = 16;
 
 // Generator state, loaded from and stored back to memory around each epoch.
@@ -27,15 +29,6 @@ let rd: u32 = 0;
 /** Same arithmetic as Random.nextInt: ⌊u / 2³² · n⌋ in double precision. */
 @inline function nextInt(n: i32): i32 {
   return <i32>Math.floor((<f64>nextUint32() / 4294967296.0) * <f64>n);
-}
-
-@inline function dot(a: usize, b: usize, f: i32): f32 {
-  let s = f32x4.splat(0);
-  for (let k = 0; k < f; k += 4) {
-    const o = <usize>k << 2;
-    s = f32x4.add(s, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-  }
-  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
 
 @inline function has(indicesPtr: usize, start: i32, end: i32, value: i32): bool {
