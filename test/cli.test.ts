@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationRecord } from '../src/cli/evaluate-command.js';
+import { loadRecommender } from '../src/models/registry.js';
 
 const run = promisify(execFile);
 const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
@@ -70,6 +71,20 @@ describe('kiban evaluate', () => {
     expect(code).toBe(0);
     // Popularity: 10 and 20 (2 users each), then 30. User 1 gets 30 (hit), user 3 gets 10 (hit).
     expect(JSON.parse(stdout.trim()).metrics['precision@1']).toBe(1);
+  });
+
+  it('takes string ids and other column names, and saves a model that loads', async () => {
+    const train = join(dir, 'strings.csv');
+    await writeFile(train, 'who,what\nann,tea\nann,cake\nbob,tea\nbob,jam\ncid,cake\n');
+    const test = join(dir, 'strings-test.csv');
+    await writeFile(test, 'who,what\nann,jam\n');
+    const saved = join(dir, 'saved');
+    const args = ['--train', train, '--test', test, '--columns', 'who,what', '--id-type', 'string', '--model', 'popularity', '--k', '1'];
+    const { code, stdout } = await kiban('evaluate', ...args, '--save', saved, '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout.trim()).metrics['precision@1']).toBe(1);
+    const model = await loadRecommender(saved);
+    expect(model.data.items.toJSON()).toEqual(['cake', 'jam', 'tea']);
   });
 
   const bad: [string, string[], number, RegExp][] = [

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Interactions } from '../data/interactions.js';
@@ -21,6 +22,7 @@ interface EvaluateOptions {
   skipBadRows?: boolean;
   valueMode: string;
   columns: string;
+  idType: 'integer' | 'string';
   save?: string;
   plot?: string;
   [param: string]: unknown;
@@ -54,6 +56,7 @@ export function evaluateCommand(): Command {
     .option('--skip-bad-rows', 'drop malformed rows (reporting how many) instead of failing on the first')
     .addOption(new Option('--value-mode <how>', 'binary: every (user, item) pair counts 1; value: sum the value column').choices(['binary', 'value']).default('binary'))
     .option('--columns <list>', 'user,item[,value[,timestamp]] column names', 'userId,movieId,rating,timestamp')
+    .addOption(new Option('--id-type <type>', 'whether user and item ids are integers (checked) or free strings').choices(['integer', 'string']).default('integer'))
     .option('--save <dir>', 'save the fitted model to this directory (with --all: one sub-directory per model)')
     .option('--plot <file.svg>', 'also draw recall, nDCG, precision and MAP at every k up to --k, one line per model, as an SVG chart')
     .addHelpText(
@@ -75,7 +78,11 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
   const paramsByKind = new Map(kinds.map((kind) => [kind, modelParamsFromOptions(kind, options, options.all === true)]));
   for (const [kind, params] of paramsByKind) createRecommender(kind, params);
 
-  const readOptions = { columns: parseColumns(options.columns), badRows: options.skipBadRows ? ('skip' as const) : ('error' as const) };
+  const readOptions = {
+    columns: parseColumns(options.columns),
+    idType: options.idType,
+    badRows: options.skipBadRows ? ('skip' as const) : ('error' as const),
+  };
   const [trainLog, testLog] = await Promise.all([readInteractionLog(options.train, readOptions), readInteractionLog(options.test, readOptions)]);
   reportSkipped(trainLog);
   reportSkipped(testLog);
@@ -88,7 +95,7 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
     const model = createRecommender(kind, paramsByKind.get(kind));
     const fit = await model.fit(train);
     const result = evaluateRecommender(model, testLog, { k });
-    if (options.save !== undefined) await model.save(options.all ? `${options.save}/${kind}` : options.save);
+    if (options.save !== undefined) await model.save(options.all ? join(options.save, kind) : options.save);
     const record: EvaluationRecord = {
       model: kind,
       params: { ...model.params },
