@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
+import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
+import { pipelineCommand } from './pipeline-command.js';
+import { serveCommand } from './serve-command.js';
 
 /** The `kiban` command line. Usage errors exit with status 2, like other bad arguments. */
 export function buildProgram(): Command {
-  const program = new Command('kiban')
-    .description('kiban: recommendations and real-time ML features for many services, on one platform.')
-    .showHelpAfterError('(add --help for usage)')
-    .exitOverride();
-  program.addCommand(evaluateCommand().exitOverride().showHelpAfterError('(add --help for usage)'));
+  const program = new Command('kiban').description('kiban: recommendations and real-time ML features for many services, on one platform.');
+  for (const command of [demoCommand(), evaluateCommand(), pipelineCommand(), serveCommand()]) program.addCommand(command);
+  const configure = (command: Command): void => {
+    command.exitOverride().showHelpAfterError('(add --help for usage)');
+    command.commands.forEach(configure);
+  };
+  configure(program);
   return program;
 }
 

@@ -1,0 +1,146 @@
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DataError, InvalidArgumentError } from '../core/errors.js';
+
+/** Options of {@link aggregateEvents}: how raw events become training interactions. */
+export interface AggregateOptions {
+  /** Raw events (CSV with a header, optionally .gz, or Parquet). */
+  input: string;
+  /** Parquet file to write (replaced atomically). */
+  output: string;
+  /** Column names of the raw log. @defaultValue user, item, event, value, timestamp */
+  columns?: { user?: string; item?: string; event?: string; value?: string | null; timestamp?: string };
+  /** Weight of each event type; events of other types are dropped. */
+  eventWeights: Record<string, number>;
+  /** How several weighted events of one (user, item) combine. @defaultValue 'sum' */
+  combine?: 'sum' | 'max';
+  /** Keep only events in the `days` days up to `end` (ISO-8601; default: the newest event). */
+  window?: { days: number; end?: string };
+  /** Drop users with fewer distinct items, and items with fewer distinct users (repeated until stable). */
+  minUserItems?: number;
+  minItemUsers?: number;
+}
+
+/** Row counts of each stage, for the run record. */
+export interface AggregateFigures {
+  rowsIn: number;
+  rowsDistinct: number;
+  rowsInWindow: number;
+  rowsWeighted: number;
+  pairs: number;
+  pairsOut: number;
+  users: number;
+  items: number;
+}
+
+/**
+ * Turns a raw event log into training interactions with DuckDB SQL: exact duplicate events are
+ * removed, events outside the time window or of unweighted types dropped, each (user, item)
+ * gets the sum (or max) of its weighted events (weight × value), then users and items below the
+ * minimum counts are pruned until none is left below them. Writes Parquet with columns
+ * `user, item, value, timestamp` (latest event, epoch seconds), ordered by user and then time,
+ * and returns the row counts.
+ *
+ * @example
+ * await aggregateEvents({ input: 'events.csv.gz', output: 'train.parquet', eventWeights: { view: 1, like: 4 } });
+ */
+export async function aggregateEvents(options: AggregateOptions): Promise<AggregateFigures> {
+  const cols = { user: 'user', item: 'item', event: 'event', value: 'value' as string | null, timestamp: 'timestamp', ...options.columns };
+  const weights = Object.entries(options.eventWeights);
+  if (weights.length === 0) throw new InvalidArgumentError('eventWeights', 'must weight at least one event type');
+  for (const [event, w] of weights) {
+    if (!Number.isFinite(w) || w <= 0) throw new InvalidArgumentError(`eventWeights.${event}`, `must be a positive number, got ${w}`);
+  }
+  const combine = options.combine ?? 'sum';
+  if (combine !== 'sum' && combine !== 'max') throw new InvalidArgumentError('combine', `must be "sum" or "max", got "${String(combine)}"`);
+  const minUser = options.minUserItems ?? 1;
+  const minItem = options.minItemUsers ?? 1;
+  if (options.window !== undefined && !(options.window.days > 0)) throw new InvalidArgumentError('window.days', 'must be a positive number of days');
+  if ((await stat(options.input).catch(() => null)) === null) throw new DataError({ file: options.input }, 'file not found');
+
+  const instance = await DuckDBInstance.create(':memory:');
+  const con = await instance.connect();
+  const count = async (table: string): Promise<number> => Number((await con.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRowsJS()[0][0]);
+  try {
+    const parquet = /\.(parquet|pq)$/i.test(options.input);
+    const source = parquet ? `read_parquet(${lit(options.input)})` : `read_csv(${lit(options.input)}, header = true)`;
+    const found = new Map((await describe(con, source, options.input)).map((c) => [c.name, c.type]));
+    for (const [role, name] of Object.entries(cols)) {
+      if (name === null || name === undefined) continue;
+      if (!found.has(name)) {
+        throw new DataError({ file: options.input, column: name }, `missing the ${role} column "${name}"; the file has ${[...found.keys()].map((c) => `"${c}"`).join(', ')}`);
+      }
+    }
+    const tsType = found.get(cols.timestamp)!;
+    const tsExpr = /INT|DOUBLE|FLOAT|DECIMAL|REAL/.test(tsType) ? `to_timestamp(CAST(${id(cols.timestamp)} AS DOUBLE))` : `CAST(${id(cols.timestamp)} AS TIMESTAMPTZ)`;
+    const valueExpr = cols.value === null ? '1.0' : `coalesce(CAST(${id(cols.value)} AS DOUBLE), 1.0)`;
+    await con.run(
+      `CREATE TEMP TABLE ev AS SELECT CAST(${id(cols.user)} AS VARCHAR) AS u, CAST(${id(cols.item)} AS VARCHAR) AS i, CAST(${id(cols.event)} AS VARCHAR) AS e, ${valueExpr} AS v, ${tsExpr} AS t FROM ${source}`,
+    ).catch((cause: unknown) => {
+      throw new DataError({ file: options.input }, `cannot be read as events: ${(cause as Error).message.split('\n')[0]}`, { cause });
+    });
+    const rowsIn = await count('ev');
+    if (rowsIn === 0) throw new DataError({ file: options.input }, 'no events');
+    const nulls = Number((await con.runAndReadAll('SELECT count(*) FROM ev WHERE u IS NULL OR i IS NULL OR e IS NULL OR t IS NULL')).getRowsJS()[0][0]);
+    if (nulls > 0) throw new DataError({ file: options.input }, `${nulls} events lack a user, item, event or timestamp`);
+
+    await con.run('CREATE TEMP TABLE uniq AS SELECT DISTINCT u, i, e, v, t FROM ev');
+    const rowsDistinct = await count('uniq');
+    let windowFilter = 'TRUE';
+    if (options.window !== undefined) {
+      const end = options.window.end === undefined ? '(SELECT max(t) FROM uniq)' : `CAST(${lit(options.window.end)} AS TIMESTAMPTZ)`;
+      windowFilter = `t <= ${end} AND t > ${end} - INTERVAL (${Number(options.window.days)}) DAY`;
+    }
+    await con.run(`CREATE TEMP TABLE win AS SELECT * FROM uniq WHERE ${windowFilter}`);
+    const rowsInWindow = await count('win');
+    const weightRows = weights.map(([e, w]) => `(${lit(e)}, ${Number(w)})`).join(', ');
+    await con.run(`CREATE TEMP TABLE weighted AS SELECT u, i, w.weight * v AS v, t FROM win JOIN (VALUES ${weightRows}) w(event, weight) ON win.e = w.event`);
+    const rowsWeighted = await count('weighted');
+    await con.run(`CREATE TEMP TABLE pairs AS SELECT u, i, ${combine}(v) AS v, max(t) AS t FROM weighted GROUP BY u, i`);
+    const pairs = await count('pairs');
+    // Pruning items can push users below their minimum and back; repeat until nothing changes.
+    for (let round = 0; round < 100; round++) {
+      const before = await count('pairs');
+      await con.run(`DELETE FROM pairs WHERE i IN (SELECT i FROM pairs GROUP BY i HAVING count(*) < ${minItem})`);
+      await con.run(`DELETE FROM pairs WHERE u IN (SELECT u FROM pairs GROUP BY u HAVING count(*) < ${minUser})`);
+      if ((await count('pairs')) === before) break;
+    }
+    const pairsOut = await count('pairs');
+    if (pairsOut === 0) throw new DataError({ file: options.input }, 'no interactions are left after the window, event weights and minimum counts');
+    const [users, items] = (await con.runAndReadAll('SELECT count(DISTINCT u), count(DISTINCT i) FROM pairs')).getRowsJS()[0].map(Number);
+
+    // Ids stay integers when every id is one, so that downstream readers get numeric ids back.
+    const numeric = async (c: 'u' | 'i'): Promise<boolean> => Number((await con.runAndReadAll(`SELECT count(*) FROM pairs WHERE TRY_CAST(${c} AS BIGINT) IS NULL`)).getRowsJS()[0][0]) === 0;
+    const idOut = async (c: 'u' | 'i', name: string): Promise<string> => ((await numeric(c)) ? `CAST(${c} AS BIGINT) AS ${id(name)}` : `${c} AS ${id(name)}`);
+    await mkdir(dirname(options.output), { recursive: true });
+    const tmp = `${options.output}.tmp-${process.pid}${extname(options.output)}`;
+    await con.run(
+      `COPY (SELECT ${await idOut("u", "user")}, ${await idOut("i", "item")}, CAST(v AS DOUBLE) AS value, CAST(epoch(t) AS BIGINT) AS "timestamp" FROM pairs ORDER BY 1, 4, 2) TO ${lit(tmp)} (FORMAT parquet)`,
+    );
+    await rename(tmp, options.output).catch(async (error: unknown) => {
+      await rm(tmp, { force: true });
+      throw error;
+    });
+    return { rowsIn, rowsDistinct, rowsInWindow, rowsWeighted, pairs, pairsOut, users, items };
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function describe(con: DuckDBConnection, source: string, file: string): Promise<{ name: string; type: string }[]> {
+  try {
+    return (await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowsJS().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+  } catch (cause) {
+    throw new DataError({ file }, `cannot be read as a table: ${(cause as Error).message.split('\n')[0]}`, { cause });
+  }
+}
+
+function lit(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+function id(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { InvalidArgumentError } from '../core/errors.js';
+import { MODEL_KINDS } from '../models/registry.js';
+
+const positiveInt = z.int().min(1);
+
+/**
+ * The batch pipeline's configuration (`kiban.yaml`). Every field has a default that runs the demo
+ * on the bundled data with embedded stores, so `{}` is a valid configuration.
+ */
+export const pipelineConfigSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64').default('demo'),
+    data: z
+      .object({
+        events: z.string().min(1).default('datasets/ml-events/events.csv.gz'),
+        columns: z
+          .object({ user: z.string(), item: z.string(), event: z.string(), value: z.string().nullable(), timestamp: z.string() })
+          .partial()
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({ events: 'datasets/ml-events/events.csv.gz', columns: {} }),
+    aggregate: z
+      .object({
+        eventWeights: z.record(z.string(), z.number().positive()).default({ view: 1, like: 4 }),
+        combine: z.enum(['sum', 'max']).default('sum'),
+        window: z.object({ days: z.number().positive(), end: z.string().optional() }).strict().optional(),
+        minUserItems: positiveInt.default(5),
+        minItemUsers: positiveInt.default(2),
+      })
+      .strict()
+      .default({ eventWeights: { view: 1, like: 4 }, combine: 'sum', minUserItems: 5, minItemUsers: 2 }),
+    model: z
+      .object({
+        kind: z.enum(MODEL_KINDS as [string, ...string[]]).default('als'),
+        params: z.record(z.string(), z.unknown()).default({}),
+        /** `value` trains on the aggregated weights, `binary` on presence only. */
+        values: z.enum(['value', 'binary']).default('binary'),
+      })
+      .strict()
+      .default({ kind: 'als', params: {}, values: 'binary' }),
+    evaluate: z
+      .object({
+        /** Share of each user's latest interactions held out to measure the model; 0 skips it. */
+        holdout: z.number().min(0).max(0.5).default(0.1),
+        k: positiveInt.default(10),
+      })
+      .strict()
+      .default({ holdout: 0.1, k: 10 }),
+    candidates: z
+      .object({
+        users: positiveInt.max(1000).default(100),
+        related: positiveInt.max(1000).default(50),
+        popular: positiveInt.max(10000).default(100),
+      })
+      .strict()
+      .default({ users: 100, related: 50, popular: 100 }),
+    stores: z
+      .object({
+        serving: z.string().default('sqlite:.kiban/serving.db'),
+        metadata: z.string().default('sqlite:.kiban/meta.db'),
+        artifacts: z.string().default('.kiban/models'),
+        work: z.string().default('.kiban/work'),
+      })
+      .strict()
+      .default({ serving: 'sqlite:.kiban/serving.db', metadata: 'sqlite:.kiban/meta.db', artifacts: '.kiban/models', work: '.kiban/work' }),
+  })
+  .strict();
+
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+
+/**
+ * Validates a configuration object (parsed YAML). An error names the offending key as a dotted
+ * path from the top, e.g. `config.model.kind: Invalid option: expected one of …`.
+ */
+export function parsePipelineConfig(input: unknown): PipelineConfig {
+  const result = pipelineConfigSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = ['config', ...issue.path.map(String)].join('.');
+    throw new InvalidArgumentError(path, issue.message);
+  }
+  return result.data;
+}

@@ -1,0 +1,103 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { KibanError } from '../core/errors.js';
+import type { MetadataStore } from '../storage/metadata-store.js';
+import type { ServingStore } from '../storage/serving-store.js';
+import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
+import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute } from './schemas.js';
+
+/** What the serving app reads from. */
+export interface ServingAppDeps {
+  serving: ServingStore;
+  /** Where `/v1/models` finds the model record behind the published version; optional. */
+  metadata?: MetadataStore;
+  /** fastify's logger (pino); off by default. */
+  logger?: boolean;
+}
+
+const API_VERSION = '0.1.0';
+
+/**
+ * The serving HTTP API: precomputed recommendations and related items, the published model,
+ * health and readiness, Prometheus metrics and the OpenAPI document. Errors are JSON
+ * `{code, message}` with the status from {@link STATUS_BY_CODE}; bad parameters are 400s that
+ * name the parameter.
+ *
+ * @example
+ * const app = createServingApp({ serving: store });
+ * await app.listen({ port: 8080, host: '127.0.0.1' });
+ */
+export function createServingApp(deps: ServingAppDeps): FastifyInstance {
+  const { serving, metadata } = deps;
+  const app = Fastify({ logger: deps.logger ?? false, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const latency = new Histogram({
+    name: 'kiban_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    latency.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.validation) {
+      const v = error.validation[0];
+      const where = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request');
+      const field = v?.instancePath ? v.instancePath.replace(/^\//, '') : String((v?.params as { additionalProperty?: string })?.additionalProperty ?? '');
+      return reply.status(400).send(body('INVALID_ARGUMENT', `${where} parameter ${field || '(unknown)'}: ${v?.message ?? error.message}`));
+    }
+    if (error instanceof KibanError) return reply.status(STATUS_BY_CODE[error.code]).send(body(error.code, error.message));
+    app.log.error(error);
+    return reply.status(500).send(body('INTERNAL', 'internal error'));
+  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  app.get<{ Params: { userId: string }; Querystring: { k: number } }>('/v1/users/:userId/recommendations', { schema: recommendationsRoute }, async (request, reply) => {
+    const { userId } = request.params;
+    const { k } = request.query;
+    const items = await serving.getList('user', userId, { limit: k });
+    if (items !== null) return { user: userId, items, fallback: false };
+    const popular = await serving.getList('popular', 'all', { limit: k });
+    if (popular === null) return reply.status(503).send(body('NOT_READY', 'no recommendations are published yet'));
+    return { user: userId, items: popular, fallback: true };
+  });
+
+  app.get<{ Params: { itemId: string }; Querystring: { k: number } }>('/v1/items/:itemId/related', { schema: relatedRoute }, async (request, reply) => {
+    const { itemId } = request.params;
+    const items = await serving.getList('related', itemId, { limit: request.query.k });
+    if (items !== null) return { item: itemId, items };
+    if ((await serving.currentVersion()) === null) return reply.status(503).send(body('NOT_READY', 'no recommendations are published yet'));
+    return reply.status(404).send(body('NOT_FOUND', `item "${itemId}" is unknown to the published model`));
+  });
+
+  app.get('/v1/models', { schema: modelsRoute }, async (_request, reply) => {
+    const current = await serving.currentVersion();
+    if (current === null) return reply.status(503).send(body('NOT_READY', 'no model is published yet'));
+    const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;
+    const model = modelId !== null && metadata !== undefined ? await metadata.getModel(modelId) : null;
+    return { version: current.version, publishedAt: current.publishedAt, meta: current.meta, model };
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const reachable = await serving.ping().catch(() => false);
+    const current = reachable ? await serving.currentVersion().catch(() => null) : null;
+    const ready = reachable && current !== null;
+    return reply.status(ready ? 200 : 503).send({ ready, store: reachable, version: current?.version ?? null });
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  const openapi = openApiDocument(
+    { '/v1/users/{userId}/recommendations': recommendationsRoute, '/v1/items/{itemId}/related': relatedRoute, '/v1/models': modelsRoute },
+    API_VERSION,
+  );
+  app.get('/openapi.json', async () => openapi);
+  return app;
+}
+
+function body(code: string, message: string): ErrorBody {
+  return { code, message };
+}
