@@ -15,6 +15,8 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
   private itemNorms = new Float32Array(0);
   /** Built on first use after the factors change. */
   private scorer: DenseScorer | undefined;
+  private unitScorer: DenseScorer | undefined;
+  private unitItems: Float32Array | undefined;
 
   userFactors(): DenseMatrix {
     return this.users;
@@ -30,6 +32,8 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
     this.items = { rows: items.rows, cols: items.cols, data: Float32Array.from(items.data) };
     this.itemBias = itemBias === null ? null : Float32Array.from(itemBias);
     this.scorer = undefined;
+    this.unitScorer = undefined;
+    this.unitItems = undefined;
     const f = items.cols;
     this.itemNorms = new Float32Array(items.rows);
     for (let i = 0; i < items.rows; i++) {
@@ -56,17 +60,18 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
   }
 
   protected scoreSimilar(item: number, out: Float32Array): void {
-    const f = this.items.cols;
-    const y = this.items.data;
-    const qo = item * f;
-    const qn = this.itemNorms[item];
-    for (let i = 0; i < this.items.rows; i++) {
-      const yo = i * f;
-      let s = 0;
-      for (let a = 0; a < f; a++) s += y[qo + a] * y[yo + a];
-      const d = qn * this.itemNorms[i];
-      out[i] = d === 0 ? 0 : s / d;
+    // Cosine similarity = dot product of unit-length item vectors, on the same SIMD scorer.
+    if (this.unitScorer === undefined) {
+      const { rows, cols, data } = this.items;
+      const unit = new Float32Array(data.length);
+      for (let i = 0; i < rows; i++) {
+        const n = this.itemNorms[i];
+        if (n > 0) for (let a = 0; a < cols; a++) unit[i * cols + a] = data[i * cols + a] / n;
+      }
+      this.unitItems = unit;
+      this.unitScorer = new DenseScorer({ rows, cols, data: unit }, null);
     }
+    this.unitScorer.score(this.unitItems!, item * this.items.cols, out);
   }
 
   protected artifactContent(): Pick<Artifact, 'arrays' | 'extra'> {
