@@ -1,0 +1,387 @@
+import { resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import type { QueryCreator, Selectable } from 'kysely';
+import pg from 'pg';
+import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.js';
+import { METADATA_MIGRATION_LOCK_TABLE, METADATA_MIGRATION_TABLE, MetadataMigrationProvider } from './metadata-migrations.js';
+import type { ModelRecord, MetadataStore, RunRecord, StepRecord } from './metadata-store.js';
+import { toModel, toRun, toStep } from './metadata-tables.js';
+import type { MetadataDatabase, RunsTable } from './metadata-tables.js';
+import {
+  optionalText,
+  requireDate,
+  requireEndStatus,
+  requireLimit,
+  requireText,
+  toJsonText,
+  toNumbersJsonText,
+} from './metadata-validation.js';
+import { LockingSqliteDialect, serializeByKey } from './sqlite-migration-lock.js';
+
+/** How many rows `listModels` and `listRuns` return when no limit is given. */
+export const DEFAULT_LIST_LIMIT = 50;
+
+/** Options of the {@link KyselyMetadataStore} constructor. */
+export interface KyselyMetadataStoreOptions {
+  /**
+   * PostgreSQL schema holding the tables (and the migrator's bookkeeping tables); `migrate()`
+   * creates it. Leave undefined on SQLite, which has no schemas.
+   * @defaultValue undefined (unqualified table names)
+   */
+  schema?: string;
+}
+
+/** Options of {@link KyselyMetadataStore.postgres}. */
+export interface PostgresMetadataStoreOptions {
+  /**
+   * Schema holding the tables, created by `migrate()`. Always set (never left to `search_path`)
+   * because Kysely's migrator, when given no schema, treats a bookkeeping table in *any* schema
+   * as its own; a separate schema also lets tests and tenants isolate themselves.
+   * @defaultValue 'public'
+   */
+  schema?: string;
+  /** Size of the connection pool. @defaultValue 10 */
+  maxConnections?: number;
+}
+
+/** Defaults of {@link PostgresMetadataStoreOptions}. */
+export const DEFAULT_POSTGRES_METADATA_OPTIONS: Readonly<Required<PostgresMetadataStoreOptions>> = Object.freeze({
+  schema: 'public',
+  maxConnections: 10,
+});
+
+/** Run ids per query when loading the steps of a page of runs. */
+const STEP_QUERY_CHUNK = 500;
+
+/** How long a SQLite statement waits for another connection's write lock before failing. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+// Lower-case unquoted-style identifiers only: they need no quoting in psql and cannot collide by case.
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * The one {@link MetadataStore} implementation: typed queries over `Kysely<MetadataDatabase>`,
+ * where the SQL dialect (SQLite or PostgreSQL) is the only thing that varies. Call
+ * {@link KyselyMetadataStore.migrate} once before use. Records are validated before they are
+ * written, so whatever is stored reads back equal (JSON exactly, timestamps to the millisecond).
+ *
+ * @example
+ * ```ts
+ * const store = KyselyMetadataStore.sqlite('./.kiban/meta.db');
+ * await store.migrate();
+ * await store.startRun({ id: 'run-1', pipeline: 'train', config: {}, startedAt: new Date() });
+ * const run = await store.getRun('run-1'); // { status: 'running', steps: [], … }
+ * await store.close();
+ * ```
+ */
+export class KyselyMetadataStore implements MetadataStore {
+  readonly #db: Kysely<MetadataDatabase>;
+  /** Query builder whose table names are qualified with the schema, when there is one. */
+  readonly #q: QueryCreator<MetadataDatabase>;
+  readonly #schema: string | undefined;
+  /** Resolved path of a SQLite file, under which this process queues its migrations of that file. */
+  #migrationQueueKey: string | undefined;
+  #closed = false;
+
+  /**
+   * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
+   * Prefer {@link KyselyMetadataStore.sqlite} and {@link KyselyMetadataStore.postgres}.
+   */
+  constructor(db: Kysely<MetadataDatabase>, options: KyselyMetadataStoreOptions = {}) {
+    if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+      throw new InvalidArgumentError('schema', `must match ${SCHEMA_NAME.source}, got "${options.schema}"`);
+    }
+    this.#db = db;
+    this.#schema = options.schema;
+    this.#q = options.schema === undefined ? db : db.withSchema(options.schema);
+  }
+
+  /**
+   * A store in a SQLite file (created if missing) or, with `':memory:'`, in memory (private to
+   * this store, gone at `close()`). Files use WAL so that readers are not blocked by the writer.
+   * Nothing is opened until the first query.
+   */
+  static sqlite(path: string): KyselyMetadataStore {
+    requireText('path', path);
+    const dialect = new LockingSqliteDialect({ database: async () => openSqlite(path) });
+    const store = new KyselyMetadataStore(new Kysely<MetadataDatabase>({ dialect }));
+    if (path !== ':memory:') store.#migrationQueueKey = resolve(path);
+    return store;
+  }
+
+  /**
+   * A store in PostgreSQL, e.g. `postgres://postgres@127.0.0.1:5432/kiban`, over a connection
+   * pool. Nothing connects until the first query.
+   */
+  static postgres(url: string, options: PostgresMetadataStoreOptions = {}): KyselyMetadataStore {
+    if (!/^postgres(ql)?:\/\//.test(requireText('url', url))) {
+      // Only the scheme is quoted back: the rest of a URL may hold a password.
+      throw new InvalidArgumentError('url', `must start with postgres:// or postgresql://, got "${url.split('//')[0]}//…"`);
+    }
+    // `??` rather than spreading, so that an explicit `schema: undefined` still gets the default.
+    const opts = Object.freeze({
+      schema: options.schema ?? DEFAULT_POSTGRES_METADATA_OPTIONS.schema,
+      maxConnections: options.maxConnections ?? DEFAULT_POSTGRES_METADATA_OPTIONS.maxConnections,
+    });
+    if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 1) {
+      throw new InvalidArgumentError('maxConnections', `must be an integer ≥ 1, got ${opts.maxConnections}`);
+    }
+    const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections });
+    // An idle pooled connection that the server drops emits 'error' on the pool, and an
+    // unhandled 'error' event would kill the process; the pool discards that connection and the
+    // next query reports any lasting failure to its caller.
+    pool.on('error', () => {});
+    const db = new Kysely<MetadataDatabase>({ dialect: new PostgresDialect({ pool }) });
+    return new KyselyMetadataStore(db, { schema: opts.schema });
+  }
+
+  /**
+   * Creates or upgrades the schema (and the PostgreSQL schema itself when one is configured).
+   * Idempotent, and safe to call concurrently from this store, other stores or other processes:
+   * PostgreSQL serialises migrators with an advisory lock, SQLite with its write lock (see
+   * `sqlite-migration-lock.ts`). Throws a `KibanError` with code `INTERNAL` naming the failed
+   * migration.
+   */
+  async migrate(): Promise<void> {
+    const key = this.#migrationQueueKey;
+    return key === undefined ? this.#migrate() : serializeByKey(key, () => this.#migrate());
+  }
+
+  async #migrate(): Promise<void> {
+    const migrator = new Migrator({
+      db: this.#db,
+      provider: new MetadataMigrationProvider({ schema: this.#schema }),
+      migrationTableName: METADATA_MIGRATION_TABLE,
+      migrationLockTableName: METADATA_MIGRATION_LOCK_TABLE,
+      migrationTableSchema: this.#schema,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      const where = failed === undefined ? 'before any migration ran' : `in migration "${failed}"`;
+      throw new KibanError('INTERNAL', `metadata store migration failed ${where}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  /** Records a model. Throws `InvalidArgumentError` (field `model.id`) when the id is taken. */
+  async insertModel(model: ModelRecord): Promise<void> {
+    const row = {
+      id: requireText('model.id', model.id),
+      kind: requireText('model.kind', model.kind),
+      params: toJsonText('model.params', model.params),
+      data_snapshot: toJsonText('model.dataSnapshot', model.dataSnapshot),
+      metrics: toNumbersJsonText('model.metrics', model.metrics),
+      artifact_path: requireText('model.artifactPath', model.artifactPath),
+      created_at_ms: requireDate('model.createdAt', model.createdAt),
+    };
+    // `on conflict do nothing` + a row count is portable, unlike parsing each driver's error codes.
+    const result = await this.#q.insertInto('kiban_models').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) {
+      throw new InvalidArgumentError('model.id', `a model with id "${row.id}" is already recorded; model ids must be unique`);
+    }
+  }
+
+  /** The model with this id, or null. */
+  async getModel(id: string): Promise<ModelRecord | null> {
+    const row = await this.#q.selectFrom('kiban_models').selectAll().where('id', '=', requireText('id', id)).executeTakeFirst();
+    return row === undefined ? null : toModel(row);
+  }
+
+  /** Models newest first (by `createdAt`, ties by id descending), optionally of one kind. */
+  async listModels(options: { limit?: number; kind?: string } = {}): Promise<ModelRecord[]> {
+    const limit = requireLimit('limit', options.limit, DEFAULT_LIST_LIMIT);
+    const kind = optionalText('kind', options.kind);
+    let query = this.#q.selectFrom('kiban_models').selectAll();
+    if (kind !== undefined) query = query.where('kind', '=', kind);
+    const rows = await query.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toModel);
+  }
+
+  /** Records a run in status `running`. Throws `InvalidArgumentError` (field `run.id`) when the id is taken. */
+  async startRun(run: { id: string; pipeline: string; config: Record<string, unknown>; startedAt: Date }): Promise<void> {
+    const row = {
+      id: requireText('run.id', run.id),
+      pipeline: requireText('run.pipeline', run.pipeline),
+      status: 'running',
+      config: toJsonText('run.config', run.config),
+      started_at_ms: requireDate('run.startedAt', run.startedAt),
+    };
+    const result = await this.#q.insertInto('kiban_runs').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) {
+      throw new InvalidArgumentError('run.id', `a run with id "${row.id}" is already recorded; run ids must be unique`);
+    }
+  }
+
+  /**
+   * Records a step starting. Throws `NotFoundError` for an unknown run, and
+   * `InvalidArgumentError` when the run has finished or already has a step of that name.
+   */
+  async startStep(runId: string, step: { name: string; startedAt: Date }): Promise<void> {
+    requireText('runId', runId);
+    const name = requireText('step.name', step.name);
+    const startedAtMs = requireDate('step.startedAt', step.startedAt);
+    // One statement checks that the run exists and is running, numbers the step and inserts it,
+    // so concurrent starts need no transaction. Casts pin the parameters' types, which PostgreSQL
+    // cannot infer in a select list.
+    const result = await this.#q
+      .insertInto('kiban_run_steps')
+      .columns(['run_id', 'name', 'seq', 'status', 'started_at_ms', 'figures'])
+      .expression((eb) =>
+        eb
+          .selectFrom('kiban_runs')
+          .where('kiban_runs.id', '=', runId)
+          .where('kiban_runs.status', '=', 'running')
+          .select((eb) => [
+            'kiban_runs.id as run_id',
+            eb.cast<string>(eb.val(name), 'text').as('name'),
+            eb
+              .selectFrom('kiban_run_steps as prior')
+              .where('prior.run_id', '=', runId)
+              .select(sql<number>`coalesce(max(${sql.ref('prior.seq')}), -1) + 1`.as('next_seq'))
+              .as('seq'),
+            eb.cast<string>(eb.val('running'), 'text').as('status'),
+            eb.cast<number>(eb.val(startedAtMs), 'bigint').as('started_at_ms'),
+            eb.cast<string>(eb.val('{}'), 'text').as('figures'),
+          ]),
+      )
+      .onConflict((oc) => oc.columns(['run_id', 'name']).doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return;
+
+    const run = await this.#runRow(runId);
+    if (run === undefined) throw new NotFoundError(`run "${runId}"`);
+    if (run.status !== 'running') {
+      throw new InvalidArgumentError('runId', `run "${runId}" has already finished (${run.status}); no step can start in it`);
+    }
+    throw new InvalidArgumentError('step.name', `run "${runId}" already has a step named "${name}"; step names must be unique within a run`);
+  }
+
+  /**
+   * Records a step ending. Steps of a finished run may still finish (late reports are kept).
+   * Throws `NotFoundError` for an unknown run or step, and `InvalidArgumentError` when the step
+   * has already finished.
+   */
+  async finishStep(
+    runId: string,
+    name: string,
+    end: { status: 'succeeded' | 'failed'; finishedAt: Date; figures?: Record<string, number>; error?: string },
+  ): Promise<void> {
+    requireText('runId', runId);
+    requireText('name', name);
+    const set = {
+      status: requireEndStatus('end.status', end.status),
+      finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
+      error: optionalText('end.error', end.error) ?? null,
+      ...(end.figures === undefined ? {} : { figures: toNumbersJsonText('end.figures', end.figures) }),
+    };
+    // Only a running step may finish: a second finish would silently rewrite history.
+    const result = await this.#q
+      .updateTable('kiban_run_steps')
+      .set(set)
+      .where('run_id', '=', runId)
+      .where('name', '=', name)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) > 0) return;
+
+    const stepRow = await this.#q.selectFrom('kiban_run_steps').select('status').where('run_id', '=', runId).where('name', '=', name).executeTakeFirst();
+    if (stepRow !== undefined) {
+      throw new InvalidArgumentError('name', `step "${name}" of run "${runId}" has already finished (${stepRow.status})`);
+    }
+    if ((await this.#runRow(runId)) === undefined) throw new NotFoundError(`run "${runId}"`);
+    throw new NotFoundError(`step "${name}" of run "${runId}"`);
+  }
+
+  /**
+   * Records a run ending, linking the model it produced. Steps still running are left as they
+   * are. Throws `NotFoundError` for an unknown run and `InvalidArgumentError` when it has
+   * already finished.
+   */
+  async finishRun(runId: string, end: { status: 'succeeded' | 'failed'; finishedAt: Date; error?: string; modelId?: string }): Promise<void> {
+    requireText('runId', runId);
+    const set = {
+      status: requireEndStatus('end.status', end.status),
+      finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
+      error: optionalText('end.error', end.error) ?? null,
+      model_id: end.modelId === undefined ? null : requireText('end.modelId', end.modelId),
+    };
+    const result = await this.#q.updateTable('kiban_runs').set(set).where('id', '=', runId).where('status', '=', 'running').executeTakeFirst();
+    if (Number(result.numUpdatedRows) > 0) return;
+
+    const run = await this.#runRow(runId);
+    if (run === undefined) throw new NotFoundError(`run "${runId}"`);
+    throw new InvalidArgumentError('runId', `run "${runId}" has already finished (${run.status})`);
+  }
+
+  /** The run with its steps in start order, or null. */
+  async getRun(id: string): Promise<RunRecord | null> {
+    const run = await this.#runRow(requireText('id', id));
+    if (run === undefined) return null;
+    const steps = await this.#stepsOf([id]);
+    return toRun(run, steps.get(id) ?? []);
+  }
+
+  /** Runs newest first (by `startedAt`, ties by id descending), each with its steps, optionally of one pipeline. */
+  async listRuns(options: { limit?: number; pipeline?: string } = {}): Promise<RunRecord[]> {
+    const limit = requireLimit('limit', options.limit, DEFAULT_LIST_LIMIT);
+    const pipeline = optionalText('pipeline', options.pipeline);
+    let query = this.#q.selectFrom('kiban_runs').selectAll();
+    if (pipeline !== undefined) query = query.where('pipeline', '=', pipeline);
+    const runs = await query.orderBy('started_at_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    // One query for all the steps rather than one per run.
+    const steps = await this.#stepsOf(runs.map((r) => r.id));
+    return runs.map((r) => toRun(r, steps.get(r.id) ?? []));
+  }
+
+  /** Closes the database (connection pool or file). Idempotent; the store is unusable afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#db.destroy();
+  }
+
+  async #runRow(id: string): Promise<Selectable<RunsTable> | undefined> {
+    return this.#q.selectFrom('kiban_runs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Steps of the given runs, grouped by run id, each group in start order. */
+  async #stepsOf(runIds: string[]): Promise<Map<string, StepRecord[]>> {
+    const byRun = new Map<string, StepRecord[]>();
+    // Chunks keep the bound parameters well under SQLite's and PostgreSQL's limits for large pages.
+    for (let start = 0; start < runIds.length; start += STEP_QUERY_CHUNK) {
+      const rows = await this.#q
+        .selectFrom('kiban_run_steps')
+        .selectAll()
+        .where('run_id', 'in', runIds.slice(start, start + STEP_QUERY_CHUNK))
+        .orderBy('run_id')
+        // seq breaks ties between steps started in the same millisecond; name makes the order total.
+        .orderBy('started_at_ms')
+        .orderBy('seq')
+        .orderBy('name')
+        .execute();
+      for (const row of rows) {
+        const list = byRun.get(row.run_id);
+        if (list === undefined) byRun.set(row.run_id, [toStep(row)]);
+        else list.push(toStep(row));
+      }
+    }
+    return byRun;
+  }
+}
+
+function openSqlite(path: string): SqliteDatabase.Database {
+  // A statement meeting another process's write lock waits this long (ms) rather than failing at
+  // once; it applies from the first statement, including the switch to WAL below.
+  const db = new SqliteDatabase(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  // WAL lets readers (the dashboard, `kiban runs`) proceed while a pipeline writes; an in-memory
+  // database ignores the request, which is fine since nobody else can see it.
+  db.pragma('journal_mode = WAL');
+  // SQLite leaves foreign keys unenforced unless asked, per connection; PostgreSQL always enforces them.
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

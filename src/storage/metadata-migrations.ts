@@ -1,0 +1,117 @@
+import { sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/**
+ * Name of the table where Kysely's `Migrator` records the migrations it has run. Not Kysely's
+ * default (`kysely_migration`) so that kiban can share a database with another Kysely user.
+ * Never change it: a renamed table would make the migrator run every migration again.
+ */
+export const METADATA_MIGRATION_TABLE = 'kiban_migration';
+
+/** Name of the migrator's lock table; same caveat as {@link METADATA_MIGRATION_TABLE}. */
+export const METADATA_MIGRATION_LOCK_TABLE = 'kiban_migration_lock';
+
+/** Where the migrations create their tables. */
+export interface MetadataMigrationOptions {
+  /** PostgreSQL schema to create the tables in; undefined means the connection's default. */
+  schema?: string;
+}
+
+/**
+ * The metadata schema as a list of named migrations, applied in name order. Append new
+ * migrations with a larger number; never edit or rename one that has shipped, since databases
+ * record the names they have run.
+ *
+ * Column conventions, chosen to behave the same on SQLite and PostgreSQL:
+ * - timestamps are `bigint` epoch milliseconds (`*_at_ms`): exact to the millisecond on both,
+ *   and they sort numerically, with no time-zone or text-format questions;
+ * - JSON is `text`, parsed and serialised by the store.
+ */
+export function metadataMigrations(options: MetadataMigrationOptions = {}): Record<string, Migration> {
+  // Migrations take `Kysely<any>` on purpose: they must keep compiling unchanged when the
+  // current table types move on.
+  const schemaOf = (db: Kysely<any>) => (options.schema === undefined ? db.schema : db.schema.withSchema(options.schema));
+  return {
+    '0001_models': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_models')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('params', 'text', (c) => c.notNull())
+          .addColumn('data_snapshot', 'text', (c) => c.notNull())
+          .addColumn('metrics', 'text', (c) => c.notNull())
+          .addColumn('artifact_path', 'text', (c) => c.notNull())
+          .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+          .execute();
+        // Ascending indexes serve `order by … desc` too (both engines scan them backwards); the
+        // trailing id matches the tie-break of the listing query so no sort step is needed.
+        await s.createIndex('kiban_models_created_idx').on('kiban_models').columns(['created_at_ms', 'id']).execute();
+        await s.createIndex('kiban_models_kind_created_idx').on('kiban_models').columns(['kind', 'created_at_ms', 'id']).execute();
+      },
+      async down(db) {
+        await schemaOf(db).dropTable('kiban_models').execute();
+      },
+    },
+    '0002_runs': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('pipeline', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('config', 'text', (c) => c.notNull())
+          .addColumn('started_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at_ms', 'bigint')
+          .addColumn('error', 'text')
+          // No foreign key to kiban_models: a model may be recorded after (or without) the run
+          // that names it, and deleting old models must not be blocked by run history.
+          .addColumn('model_id', 'text')
+          .addCheckConstraint('kiban_runs_status_check', sql`status in ('running', 'succeeded', 'failed')`)
+          .execute();
+        await s.createIndex('kiban_runs_started_idx').on('kiban_runs').columns(['started_at_ms', 'id']).execute();
+        await s.createIndex('kiban_runs_pipeline_started_idx').on('kiban_runs').columns(['pipeline', 'started_at_ms', 'id']).execute();
+
+        await s
+          .createTable('kiban_run_steps')
+          .addColumn('run_id', 'text', (c) => c.notNull().references('kiban_runs.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('started_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at_ms', 'bigint')
+          .addColumn('figures', 'text', (c) => c.notNull())
+          .addColumn('error', 'text')
+          // Steps are addressed by name within their run (finishStep takes a name), so the pair is the key;
+          // it also serves "all steps of these runs" lookups.
+          .addPrimaryKeyConstraint('kiban_run_steps_pk', ['run_id', 'name'])
+          .addCheckConstraint('kiban_run_steps_status_check', sql`status in ('running', 'succeeded', 'failed')`)
+          .execute();
+      },
+      async down(db) {
+        const s = schemaOf(db);
+        await s.dropTable('kiban_run_steps').execute();
+        await s.dropTable('kiban_runs').execute();
+      },
+    },
+  };
+}
+
+/**
+ * An in-code {@link MigrationProvider} for Kysely's `Migrator`: the migrations ship inside the
+ * bundle, so no migration folder has to be found on disk at run time.
+ */
+export class MetadataMigrationProvider implements MigrationProvider {
+  readonly #options: MetadataMigrationOptions;
+
+  constructor(options: MetadataMigrationOptions = {}) {
+    this.#options = Object.freeze({ ...options });
+  }
+
+  /** The migrations by name; see {@link metadataMigrations}. */
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return metadataMigrations(this.#options);
+  }
+}
