@@ -1,0 +1,165 @@
+import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.js';
+import type { ExternalId } from '../data/id-map.js';
+import {
+  checkKvKey,
+  checkListName,
+  checkRange,
+  checkVersionName,
+  decodeItems,
+  encodeJson,
+  encodeKey,
+  encodeMeta,
+} from './serving-codec.js';
+import type { ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
+
+/** A version the store holds: its begin order and its lists by `list:key`. */
+interface HeldVersion {
+  readonly seq: number;
+  readonly rows: Map<string, Buffer>;
+}
+
+/** The state a store shares with its writers. */
+interface MemoryState {
+  readonly versions: Map<string, HeldVersion>;
+  nextSeq: number;
+  /** The current version and its {@link VersionInfo} as JSON (copied out on every read). */
+  current: { version: string; info: string } | null;
+  readonly kv: Map<string, string>;
+  closed: boolean;
+}
+
+/**
+ * A {@link ServingStore} held in process memory, for tests and `memory:` URLs. Lists are kept in
+ * their encoded form (the same bytes the SQLite and Redis stores keep), so values are copied in and
+ * out, and a test against it sees exactly what the persistent backends return.
+ *
+ * Semantics shared by all backends: a version name is refused while the store still holds it
+ * (being written, current, previous, or abandoned and not yet collected); commit switches the
+ * current version in one step and then drops every version that began before the previous one
+ * (other than the new current). Nothing survives {@link MemoryServingStore.close}.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryServingStore();
+ * const w = await store.beginVersion('v1', { model: 'als' });
+ * await w.putLists('user', [[42, [{ id: 7, score: 0.9 }]]]);
+ * await w.commit();
+ * await store.getList('user', 42); // [{ id: 7, score: 0.9 }]
+ * ```
+ */
+export class MemoryServingStore implements ServingStore {
+  readonly #state: MemoryState = { versions: new Map(), nextSeq: 1, current: null, kv: new Map(), closed: false };
+
+  /** Registers `version` (refused if held already or malformed) and returns its writer. */
+  async beginVersion(version: string, meta: Record<string, unknown>): Promise<VersionWriter> {
+    this.#open();
+    checkVersionName(version);
+    const metaJson = encodeMeta(meta);
+    if (this.#state.versions.has(version)) throw new InvalidArgumentError('version', `${version} exists already`);
+    const held: HeldVersion = { seq: this.#state.nextSeq++, rows: new Map() };
+    this.#state.versions.set(version, held);
+    return new MemoryVersionWriter(this.#state, version, held, metaJson);
+  }
+
+  /** The current version (a fresh copy), or null before the first commit. */
+  async currentVersion(): Promise<VersionInfo | null> {
+    this.#open();
+    const current = this.#state.current;
+    return current === null ? null : (JSON.parse(current.info) as VersionInfo);
+  }
+
+  /** The slice of `list`/`key` in the current version, or null; see {@link ServingStore.getList}. */
+  async getList(list: string, key: ExternalId, range?: ListRange): Promise<ScoredItem[] | null> {
+    this.#open();
+    checkListName(list);
+    const k = encodeKey(key);
+    const r = checkRange(range);
+    // Synchronous from pointer to row: no other callback can switch versions in between.
+    const current = this.#state.current;
+    if (current === null) return null;
+    const stored = this.#state.versions.get(current.version)?.rows.get(`${list}:${k}`);
+    return stored === undefined ? null : decodeItems(stored, r);
+  }
+
+  /** The JSON value under `key` (a fresh copy), or `undefined` when absent. */
+  async get(key: string): Promise<unknown> {
+    this.#open();
+    const stored = this.#state.kv.get(checkKvKey(key));
+    return stored === undefined ? undefined : JSON.parse(stored);
+  }
+
+  /** Stores a JSON copy of `value`; `undefined` and other non-JSON values are refused. */
+  async set(key: string, value: unknown): Promise<void> {
+    this.#open();
+    this.#state.kv.set(checkKvKey(key), encodeJson(value));
+  }
+
+  /** Removes `key`; absent keys are fine. */
+  async delete(key: string): Promise<void> {
+    this.#open();
+    this.#state.kv.delete(checkKvKey(key));
+  }
+
+  /** True until {@link close}. */
+  async ping(): Promise<boolean> {
+    return !this.#state.closed;
+  }
+
+  /** Drops everything; later calls (but `ping` and `close`) throw. Idempotent. */
+  async close(): Promise<void> {
+    this.#state.closed = true;
+    this.#state.versions.clear();
+    this.#state.kv.clear();
+    this.#state.current = null;
+  }
+
+  #open(): void {
+    if (this.#state.closed) throw new KibanError('INTERNAL', 'memory serving store: closed');
+  }
+}
+
+class MemoryVersionWriter extends BaseVersionWriter {
+  #previous: string | null = null;
+
+  constructor(
+    private readonly state: MemoryState,
+    version: string,
+    private readonly held: HeldVersion,
+    private readonly metaJson: string,
+  ) {
+    super(version, 1000);
+  }
+
+  protected async writeBatch(list: string, rows: readonly EncodedRow[]): Promise<void> {
+    this.#assertHeld();
+    for (const [key, items] of rows) this.held.rows.set(`${list}:${key}`, items);
+  }
+
+  protected async switchIn(publishedAt: string): Promise<void> {
+    this.#assertHeld();
+    this.#previous = this.state.current?.version ?? null;
+    const info = `{"version":${JSON.stringify(this.version)},"meta":${this.metaJson},"publishedAt":"${publishedAt}"}`;
+    this.state.current = { version: this.version, info };
+  }
+
+  protected async collect(): Promise<void> {
+    const previous = this.#previous === null ? undefined : this.state.versions.get(this.#previous);
+    if (previous === undefined) return;
+    for (const [name, held] of this.state.versions) {
+      if (held.seq < previous.seq && name !== this.version) this.state.versions.delete(name);
+    }
+  }
+
+  protected async discard(): Promise<void> {
+    if (this.state.versions.get(this.version) === this.held) this.state.versions.delete(this.version);
+  }
+
+  /** A writer left behind long enough to be collected (or a closed store) cannot write or commit. */
+  #assertHeld(): void {
+    if (this.state.closed) throw new KibanError('INTERNAL', 'memory serving store: closed');
+    if (this.state.versions.get(this.version) !== this.held) {
+      throw new NotFoundError(`version ${this.version} (collected as abandoned before its commit)`);
+    }
+  }
+}

@@ -1,0 +1,278 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import type { ExternalId } from '../data/id-map.js';
+import { defineServingScripts, type ScriptedRedis } from './redis-serving-scripts.js';
+import {
+  checkKvKey,
+  checkListName,
+  checkRange,
+  checkVersionName,
+  decodeItems,
+  encodeJson,
+  encodeKey,
+  encodeMeta,
+  withDefaults,
+} from './serving-codec.js';
+import type { ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
+
+/** Options of {@link RedisServingStore}. */
+export interface RedisServingStoreOptions {
+  /** Prepended to every key, so several stores (or test runs) can share one Redis. @defaultValue `'kiban:'` */
+  prefix?: string;
+  /** SET commands per pipeline in `putLists`. @defaultValue 1000 */
+  batchSize?: number;
+  /** Keys asked for per SCAN step when removing a version. @defaultValue 1000 */
+  scanCount?: number;
+  /** How long {@link RedisServingStore.ping} waits for PONG, in ms. @defaultValue 1000 */
+  pingTimeoutMs?: number;
+  /** Passed to the ioredis client (retry strategy, TLS…), after kiban's own settings; not `keyPrefix`. */
+  redis?: RedisOptions;
+}
+
+/** Defaults of {@link RedisServingStoreOptions} (`redis` excepted). */
+export const REDIS_SERVING_STORE_DEFAULTS: Readonly<Required<Omit<RedisServingStoreOptions, 'redis'>>> = Object.freeze({
+  prefix: 'kiban:',
+  batchSize: 1000,
+  scanCount: 1000,
+  pingTimeoutMs: 1000,
+});
+
+/** The keys a store uses, all under its prefix. */
+interface KeyLayout {
+  /** Hash `{version, info}`: the pointer readers follow; `info` is the {@link VersionInfo} JSON. */
+  current: string;
+  /** Sorted set of held versions scored by begin order. */
+  versions: string;
+  /** Counter giving each begun version its order. */
+  seq: string;
+  /** `{prefix}v:` — a list lives at `{prefix}v:{version}:{list}:{key}`. */
+  lists: string;
+  /** `{prefix}kv:` — a KV entry lives at `{prefix}kv:{key}`. */
+  kv: string;
+}
+
+/**
+ * A {@link ServingStore} on Redis (production). Each list is one string
+ * `{prefix}v:{version}:{list}:{key}` holding the encoded ranked list (see `serving-codec.ts`), so a request is one
+ * read; the current version is the hash `{prefix}current`. Versions in hand are registered in
+ * the sorted set `{prefix}versions`; KV entries live at `{prefix}kv:{key}`.
+ *
+ * Atomicity: `getList` is a Lua script that reads the pointer and then the list inside Redis, in
+ * one round trip, so no switch can fall between the two; commit switches the pointer in another
+ * script. Lists are written with pipelined SETs under the new version's own keys, which no reader
+ * follows until the switch; versions other than the current and previous one are removed by SCAN
+ * + UNLINK after the switch (see {@link MemoryServingStore} for which). Needs standalone Redis
+ * (or one shard): the scripts touch keys they compute.
+ *
+ * @example
+ * ```ts
+ * const store = new RedisServingStore('redis://127.0.0.1:6379', { prefix: 'shop:' });
+ * const w = await store.beginVersion('20261125-als', { model: 'als' });
+ * await w.putLists('user', lists);
+ * await w.commit();
+ * await store.getList('user', 42, { limit: 10 });
+ * ```
+ */
+export class RedisServingStore implements ServingStore {
+  /** The options in force (defaults applied), frozen. */
+  readonly options: Readonly<Required<Omit<RedisServingStoreOptions, 'redis'>>>;
+  readonly #redis: ScriptedRedis;
+  readonly #keys: KeyLayout;
+  #closed = false;
+
+  /** Connects (lazily, in the background) to the Redis at `url`, e.g. `redis://127.0.0.1:6379/0`. */
+  constructor(url: string, options: RedisServingStoreOptions = {}) {
+    const { redis: clientOptions, ...rest } = options;
+    this.options = withDefaults(REDIS_SERVING_STORE_DEFAULTS, rest);
+    const { prefix, batchSize, scanCount } = this.options;
+    if (typeof prefix !== 'string') throw new InvalidArgumentError('prefix', 'must be a string');
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${batchSize}`);
+    if (!Number.isSafeInteger(scanCount) || scanCount < 1) throw new InvalidArgumentError('scanCount', `must be an integer ≥ 1, got ${scanCount}`);
+    // ioredis would prefix the declared KEYS but not the list keys the scripts build.
+    if (clientOptions?.keyPrefix) throw new InvalidArgumentError('redis.keyPrefix', 'is not supported; use the prefix option');
+    // A bounded retry count makes calls fail instead of queueing forever while Redis is down.
+    const client = new Redis(url, { maxRetriesPerRequest: 3, ...clientOptions });
+    // Connection errors surface through the failing calls and ping(); without a listener
+    // ioredis would also print every failed reconnect attempt.
+    client.on('error', () => undefined);
+    this.#redis = defineServingScripts(client);
+    this.#keys = { current: `${prefix}current`, versions: `${prefix}versions`, seq: `${prefix}seq`, lists: `${prefix}v:`, kv: `${prefix}kv:` };
+  }
+
+  /** Registers `version` (refused if held already or malformed) and returns its writer. */
+  async beginVersion(version: string, meta: Record<string, unknown>): Promise<VersionWriter> {
+    checkVersionName(version);
+    const metaJson = encodeMeta(meta);
+    const seq = await this.#redis.kibanBegin(this.#keys.versions, this.#keys.seq, version);
+    if (seq === 0) throw new InvalidArgumentError('version', `${version} exists already`);
+    return new RedisVersionWriter(this.#redis, this.#keys, this.options, version, metaJson);
+  }
+
+  /** The current version, or null before the first commit. */
+  async currentVersion(): Promise<VersionInfo | null> {
+    const info = await this.#redis.hget(this.#keys.current, 'info');
+    return info === null ? null : (JSON.parse(info) as VersionInfo);
+  }
+
+  /** The slice of `list`/`key` in the current version, or null; see {@link ServingStore.getList}. */
+  async getList(list: string, key: ExternalId, range?: ListRange): Promise<ScoredItem[] | null> {
+    checkListName(list);
+    const k = encodeKey(key);
+    const r = checkRange(range);
+    const stored = await this.#redis.kibanGetListBuffer(this.#keys.current, this.#keys.lists, `:${list}:${k}`);
+    return stored === null ? null : decodeItems(stored, r);
+  }
+
+  /** The JSON value under `key`, or `undefined` when absent. */
+  async get(key: string): Promise<unknown> {
+    const stored = await this.#redis.get(this.#keys.kv + checkKvKey(key));
+    return stored === null ? undefined : JSON.parse(stored);
+  }
+
+  /** Stores `value` as JSON; `undefined` and other non-JSON values are refused. */
+  async set(key: string, value: unknown): Promise<void> {
+    const k = this.#keys.kv + checkKvKey(key);
+    await this.#redis.set(k, encodeJson(value));
+  }
+
+  /** Removes `key`; absent keys are fine. */
+  async delete(key: string): Promise<void> {
+    await this.#redis.unlink(this.#keys.kv + checkKvKey(key));
+  }
+
+  /** Whether Redis answers PING within `pingTimeoutMs`; false once closed. */
+  async ping(): Promise<boolean> {
+    if (this.#closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.options.pingTimeoutMs);
+    });
+    try {
+      return await Promise.race([this.#redis.ping().then((reply) => reply === 'PONG', () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Deletes every key that starts with this store's prefix — all versions, the pointer and the
+   * KV space, and the keys of any store whose prefix extends this one — for tests and
+   * benchmarks. Not atomic: do not run it while another process publishes.
+   */
+  async clear(): Promise<void> {
+    // An empty prefix would match the whole database, which this store does not own.
+    if (this.options.prefix === '') throw new InvalidArgumentError('prefix', 'clear() needs a non-empty prefix');
+    await unlinkMatching(this.#redis, `${escapeGlob(this.options.prefix)}*`, this.options.scanCount);
+  }
+
+  /** Closes the connection after pending replies (QUIT), or drops it if that fails; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#redis.quit();
+    } catch {
+      this.#redis.disconnect();
+    }
+  }
+}
+
+/** Pipelines a writer keeps in flight at once. */
+const PIPELINES_IN_FLIGHT = 4;
+
+class RedisVersionWriter extends BaseVersionWriter {
+  #previous: string | null = null;
+  #inFlight: Promise<void>[] = [];
+
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: KeyLayout,
+    private readonly options: Readonly<Required<Omit<RedisServingStoreOptions, 'redis'>>>,
+    version: string,
+    private readonly metaJson: string,
+  ) {
+    super(version, options.batchSize);
+  }
+
+  // Up to PIPELINES_IN_FLIGHT pipelines travel while the next batch is encoded, so the network
+  // and Redis work overlap the CPU work instead of alternating with it.
+  protected async writeBatch(list: string, rows: readonly EncodedRow[]): Promise<void> {
+    const sent = this.#send(list, rows);
+    sent.catch(() => undefined); // observed by flushWrites (or the shift below), not lost
+    this.#inFlight.push(sent);
+    if (this.#inFlight.length >= PIPELINES_IN_FLIGHT) await this.#inFlight.shift();
+  }
+
+  protected override async flushWrites(): Promise<void> {
+    const pending = this.#inFlight;
+    this.#inFlight = [];
+    const results = await Promise.allSettled(pending);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async #send(list: string, rows: readonly EncodedRow[]): Promise<void> {
+    const base = `${this.keys.lists}${this.version}:${list}:`;
+    // The registration check travels in the same pipeline: no extra round trip per batch.
+    const pipeline = this.redis.pipeline().zscore(this.keys.versions, this.version);
+    for (const [key, items] of rows) pipeline.set(base + key, items);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+    if (results[0]?.[1] === null) {
+      // Collected as abandoned while we wrote: remove what this batch left behind.
+      await this.redis.unlink(...rows.map(([key]) => base + key));
+      throw new NotFoundError(`version ${this.version} (collected as abandoned before its commit)`);
+    }
+  }
+
+  protected async switchIn(publishedAt: string): Promise<void> {
+    const info = `{"version":${JSON.stringify(this.version)},"meta":${this.metaJson},"publishedAt":"${publishedAt}"}`;
+    try {
+      this.#previous = await this.redis.kibanCommit(this.keys.current, this.keys.versions, this.version, info);
+    } catch (error) {
+      if (String((error as Error).message).includes('KIBAN_NOT_FOUND')) {
+        throw new NotFoundError(`version ${this.version} (collected as abandoned before its commit)`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  protected async collect(): Promise<void> {
+    if (this.#previous === null) return;
+    const flat = await this.redis.zrange(this.keys.versions, '0', '-1', 'WITHSCORES');
+    const order = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) order.set(flat[i], Number(flat[i + 1]));
+    const previousSeq = order.get(this.#previous);
+    if (previousSeq === undefined) return;
+    for (const [name, seq] of order) {
+      if (seq < previousSeq && name !== this.version) await this.#remove(name);
+    }
+  }
+
+  protected async discard(): Promise<void> {
+    await this.#remove(this.version);
+  }
+
+  /** Deletes a version's lists, then unregisters it (so an interrupted removal is retried later). */
+  async #remove(version: string): Promise<void> {
+    await unlinkMatching(this.redis, `${escapeGlob(this.keys.lists)}${version}:*`, this.options.scanCount);
+    await this.redis.zrem(this.keys.versions, version);
+  }
+}
+
+/** Deletes every key matching a SCAN pattern, a page at a time (UNLINK frees memory off-thread). */
+async function unlinkMatching(redis: Redis, pattern: string, count: number): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+    if (found.length > 0) await redis.unlink(...found);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Escapes the glob characters SCAN MATCH understands, so a prefix is matched literally. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,249 @@
+import Database from 'better-sqlite3';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import type { ExternalId } from '../data/id-map.js';
+import {
+  checkKvKey,
+  checkListName,
+  checkRange,
+  checkVersionName,
+  decodeItems,
+  encodeJson,
+  encodeKey,
+  encodeMeta,
+  withDefaults,
+} from './serving-codec.js';
+import type { ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
+
+/** Options of {@link SqliteServingStore}. */
+export interface SqliteServingStoreOptions {
+  /** Rows written per transaction by `putLists`. @defaultValue 5000 */
+  batchSize?: number;
+  /** How long a statement waits for another process's write lock, in ms. @defaultValue 5000 */
+  busyTimeoutMs?: number;
+}
+
+/** Defaults of {@link SqliteServingStoreOptions}. */
+export const SQLITE_SERVING_STORE_DEFAULTS: Readonly<Required<SqliteServingStoreOptions>> = Object.freeze({
+  batchSize: 5000,
+  busyTimeoutMs: 5000,
+});
+
+// Tables carry a `serving_` prefix so the file may also hold the metadata store's tables.
+// Versions are referred to by `seq` (begin order) inside the database: compact keys, and the
+// order collection needs. `serving_current` has at most one row, the pointer readers follow.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS serving_versions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  version TEXT NOT NULL UNIQUE,
+  meta TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'writing' CHECK (state IN ('writing', 'committed')),
+  published_at TEXT
+);
+CREATE TABLE IF NOT EXISTS serving_current (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS serving_lists (
+  seq INTEGER NOT NULL,
+  list TEXT NOT NULL,
+  key TEXT NOT NULL,
+  items BLOB NOT NULL,
+  PRIMARY KEY (seq, list, key)
+);
+CREATE TABLE IF NOT EXISTS serving_kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** The prepared statements a store and its writers share. */
+type Statements = ReturnType<typeof prepare>;
+
+function prepare(db: Database.Database) {
+  return {
+    insertVersion: db.prepare<[string, string], never>('INSERT INTO serving_versions (version, meta) VALUES (?, ?)'),
+    versionState: db.prepare<[number], string>('SELECT state FROM serving_versions WHERE seq = ?').pluck(),
+    current: db.prepare<[], { version: string; meta: string; published_at: string }>(
+      'SELECT v.version, v.meta, v.published_at FROM serving_current c JOIN serving_versions v ON v.seq = c.seq WHERE c.id = 1',
+    ),
+    currentSeq: db.prepare<[], number>('SELECT seq FROM serving_current WHERE id = 1').pluck(),
+    // One statement resolves the pointer and reads the row: SQLite runs it on one snapshot.
+    getList: db
+      .prepare<[string, string], Buffer>(
+        'SELECT l.items FROM serving_current c JOIN serving_lists l ON l.seq = c.seq AND l.list = ? AND l.key = ? WHERE c.id = 1',
+      )
+      .pluck(),
+    putRow: db.prepare<[number, string, string, Buffer], never>(
+      'INSERT INTO serving_lists (seq, list, key, items) VALUES (?, ?, ?, ?) ON CONFLICT (seq, list, key) DO UPDATE SET items = excluded.items',
+    ),
+    markCommitted: db.prepare<[string, number], never>("UPDATE serving_versions SET state = 'committed', published_at = ? WHERE seq = ?"),
+    setCurrent: db.prepare<[number], never>('INSERT INTO serving_current (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq'),
+    olderThan: db.prepare<[number, number], number>('SELECT seq FROM serving_versions WHERE seq < ? AND seq <> ?').pluck(),
+    deleteRows: db.prepare<[number], never>('DELETE FROM serving_lists WHERE seq = ?'),
+    deleteVersion: db.prepare<[number], never>('DELETE FROM serving_versions WHERE seq = ?'),
+    kvGet: db.prepare<[string], string>('SELECT value FROM serving_kv WHERE key = ?').pluck(),
+    kvSet: db.prepare<[string, string], never>('INSERT INTO serving_kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    kvDelete: db.prepare<[string], never>('DELETE FROM serving_kv WHERE key = ?'),
+  };
+}
+
+/**
+ * A {@link ServingStore} in one SQLite file (the embedded default), or `':memory:'`. The file is
+ * opened in WAL mode so readers never wait for a publish, with `synchronous = NORMAL`: a power
+ * loss may forget the last commits but never corrupts the file (the lists can be republished).
+ * The schema is created on open; several processes may share the file.
+ *
+ * Each list is one row `(version, list, key) → encoded list` (see `serving-codec.ts`), so a request is one indexed read; the
+ * current version is a one-row pointer switched inside a write transaction, and `getList` is a
+ * single statement joining pointer and row, so it reads one consistent version. Versions other
+ * than the current and previous one are collected as described on {@link MemoryServingStore}.
+ *
+ * @example
+ * ```ts
+ * const store = new SqliteServingStore('.kiban/serving.db');
+ * const w = await store.beginVersion('20261125-als', { model: 'als' });
+ * await w.putLists('user', lists); // Iterable<[userId, ScoredItem[]]>
+ * await w.commit();
+ * ```
+ */
+export class SqliteServingStore implements ServingStore {
+  /** The options in force (defaults applied), frozen. */
+  readonly options: Readonly<Required<SqliteServingStoreOptions>>;
+  readonly #db: Database.Database;
+  readonly #sql: Statements;
+
+  /** Opens (creating if needed) the database at `path`; `':memory:'` keeps it in memory. */
+  constructor(path: string, options: SqliteServingStoreOptions = {}) {
+    this.options = withDefaults(SQLITE_SERVING_STORE_DEFAULTS, options);
+    if (!Number.isSafeInteger(this.options.batchSize) || this.options.batchSize < 1) {
+      throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${this.options.batchSize}`);
+    }
+    this.#db = new Database(path);
+    // A list of 100 items is ~1.6 KB: 16 KiB pages hold several per page and halve the pages a
+    // publish writes. Takes effect only when the file is created (a no-op on existing files).
+    this.#db.pragma('page_size = 16384');
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs))}`);
+    this.#db.exec(SCHEMA);
+    this.#sql = prepare(this.#db);
+  }
+
+  /** Registers `version` (refused if held already or malformed) and returns its writer. */
+  async beginVersion(version: string, meta: Record<string, unknown>): Promise<VersionWriter> {
+    checkVersionName(version);
+    const metaJson = encodeMeta(meta);
+    let seq: number;
+    try {
+      seq = Number(this.#sql.insertVersion.run(version, metaJson).lastInsertRowid);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new InvalidArgumentError('version', `${version} exists already`, { cause: error });
+      }
+      throw error;
+    }
+    return new SqliteVersionWriter(this.#db, this.#sql, version, seq, this.options.batchSize);
+  }
+
+  /** The current version, or null before the first commit. */
+  async currentVersion(): Promise<VersionInfo | null> {
+    const row = this.#sql.current.get();
+    return row === undefined ? null : { version: row.version, meta: JSON.parse(row.meta) as Record<string, unknown>, publishedAt: row.published_at };
+  }
+
+  /** The slice of `list`/`key` in the current version, or null; see {@link ServingStore.getList}. */
+  async getList(list: string, key: ExternalId, range?: ListRange): Promise<ScoredItem[] | null> {
+    checkListName(list);
+    const k = encodeKey(key);
+    const r = checkRange(range);
+    const stored = this.#sql.getList.get(list, k);
+    return stored === undefined ? null : decodeItems(stored, r);
+  }
+
+  /** The JSON value under `key`, or `undefined` when absent. */
+  async get(key: string): Promise<unknown> {
+    const stored = this.#sql.kvGet.get(checkKvKey(key));
+    return stored === undefined ? undefined : JSON.parse(stored);
+  }
+
+  /** Stores `value` as JSON; `undefined` and other non-JSON values are refused. */
+  async set(key: string, value: unknown): Promise<void> {
+    this.#sql.kvSet.run(checkKvKey(key), encodeJson(value));
+  }
+
+  /** Removes `key`; absent keys are fine. */
+  async delete(key: string): Promise<void> {
+    this.#sql.kvDelete.run(checkKvKey(key));
+  }
+
+  /** Whether the database answers a query; false once closed. */
+  async ping(): Promise<boolean> {
+    try {
+      return this.#db.open && this.#db.prepare('SELECT 1').pluck().get() === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the database; idempotent. Writers of this store cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+class SqliteVersionWriter extends BaseVersionWriter {
+  #previousSeq: number | undefined;
+  readonly #writeBatch: (list: string, rows: readonly EncodedRow[]) => void;
+  readonly #switch: (publishedAt: string) => number | undefined;
+  readonly #collect: (previousSeq: number) => void;
+  readonly #discard: () => void;
+
+  constructor(db: Database.Database, sql: Statements, version: string, seq: number, batchSize: number) {
+    super(version, batchSize);
+    const assertWriting = (): void => {
+      if (sql.versionState.get(seq) !== 'writing') {
+        throw new NotFoundError(`version ${version} (collected as abandoned before its commit)`);
+      }
+    };
+    this.#writeBatch = db.transaction((list: string, rows: readonly EncodedRow[]) => {
+      assertWriting();
+      for (const [key, items] of rows) sql.putRow.run(seq, list, key, items);
+    });
+    // IMMEDIATE takes the write lock up front, so two committers cannot both read the old pointer.
+    const switchTx = db.transaction((publishedAt: string) => {
+      assertWriting();
+      const previous = sql.currentSeq.get();
+      sql.markCommitted.run(publishedAt, seq);
+      sql.setCurrent.run(seq);
+      return previous;
+    });
+    this.#switch = (publishedAt) => switchTx.immediate(publishedAt);
+    this.#collect = db.transaction((previousSeq: number) => {
+      for (const victim of sql.olderThan.all(previousSeq, seq)) {
+        sql.deleteRows.run(victim);
+        sql.deleteVersion.run(victim);
+      }
+    });
+    this.#discard = db.transaction(() => {
+      sql.deleteRows.run(seq);
+      sql.deleteVersion.run(seq);
+    });
+  }
+
+  protected async writeBatch(list: string, rows: readonly EncodedRow[]): Promise<void> {
+    this.#writeBatch(list, rows);
+  }
+
+  protected async switchIn(publishedAt: string): Promise<void> {
+    this.#previousSeq = this.#switch(publishedAt);
+  }
+
+  protected async collect(): Promise<void> {
+    if (this.#previousSeq !== undefined) this.#collect(this.#previousSeq);
+  }
+
+  protected async discard(): Promise<void> {
+    this.#discard();
+  }
+}

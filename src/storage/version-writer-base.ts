@@ -1,0 +1,111 @@
+import { InvalidArgumentError, KibanError } from '../core/errors.js';
+import type { ExternalId } from '../data/id-map.js';
+import { checkListName, encodeItems, encodeKey, yieldToEventLoop } from './serving-codec.js';
+import type { ScoredItem, VersionWriter } from './serving-store.js';
+
+/** One encoded row handed to a backend: the key's string form and the encoded ranked list. */
+export type EncodedRow = readonly [key: string, items: Buffer];
+
+type WriterState = 'open' | 'committing' | 'committed' | 'aborted';
+
+/**
+ * The life cycle every backend's {@link VersionWriter} shares, so they behave identically:
+ *
+ * - operations run one at a time in call order (a `commit()` issued while `putLists` calls are
+ *   still running waits for them), so callers may fire `putLists` for several lists at once;
+ * - entries are validated and encoded in batches of `batchSize` rows, handed to
+ *   {@link writeBatch}, with a turn of the event loop between batches so a long publish does not
+ *   starve readers in the same process;
+ * - `putLists`, `commit` after `commit` or `abort` throw {@link InvalidArgumentError} (field
+ *   `version`); `abort` after `commit` or `abort` is a no-op, so it is safe in a `finally`;
+ * - once {@link switchIn} has succeeded the version is live: a failure of the clean-up that
+ *   follows ({@link collect}) is reported as an `INTERNAL` error saying so, and the next commit
+ *   retries the clean-up.
+ */
+export abstract class BaseVersionWriter implements VersionWriter {
+  #state: WriterState = 'open';
+  #tail: Promise<unknown> = Promise.resolve();
+
+  protected constructor(
+    readonly version: string,
+    private readonly batchSize: number,
+  ) {}
+
+  /** Stores one batch of encoded rows of `list` (all rows of one batch belong to one list). */
+  protected abstract writeBatch(list: string, rows: readonly EncodedRow[]): Promise<void>;
+  /**
+   * Waits for batches {@link writeBatch} left in flight; `putLists` calls it before it settles,
+   * success or failure, so no write of this writer outlives the call. @defaultValue nothing to wait for
+   */
+  protected async flushWrites(): Promise<void> {}
+  /** Makes the version current in one atomic step, stamping `publishedAt` (ISO-8601). */
+  protected abstract switchIn(publishedAt: string): Promise<void>;
+  /** Removes versions older than the one replaced by {@link switchIn}. */
+  protected abstract collect(): Promise<void>;
+  /** Deletes everything this writer stored and unregisters the version. */
+  protected abstract discard(): Promise<void>;
+
+  putLists(list: string, entries: Iterable<readonly [key: ExternalId, items: readonly ScoredItem[]]>): Promise<void> {
+    return this.#serialise(async () => {
+      this.#assertOpen('putLists');
+      checkListName(list);
+      let batch: EncodedRow[] = [];
+      let i = 0;
+      try {
+        for (const [key, items] of entries) {
+          batch.push([encodeKey(key, `entries[${i}].key`), encodeItems(items, `entries[${i}].items`)]);
+          i++;
+          if (batch.length >= this.batchSize) {
+            await this.writeBatch(list, batch);
+            batch = [];
+            await yieldToEventLoop();
+          }
+        }
+        if (batch.length > 0) await this.writeBatch(list, batch);
+      } finally {
+        await this.flushWrites();
+      }
+    });
+  }
+
+  commit(): Promise<void> {
+    return this.#serialise(async () => {
+      this.#assertOpen('commit');
+      this.#state = 'committing';
+      try {
+        await this.switchIn(new Date().toISOString());
+      } catch (error) {
+        // The switch did not happen: the writer stays usable, so the caller can abort.
+        this.#state = 'open';
+        throw error;
+      }
+      this.#state = 'committed';
+      try {
+        await this.collect();
+      } catch (cause) {
+        throw new KibanError('INTERNAL', `version ${this.version} is live, but removing older versions failed; the next commit retries`, { cause });
+      }
+    });
+  }
+
+  abort(): Promise<void> {
+    return this.#serialise(async () => {
+      if (this.#state !== 'open') return;
+      this.#state = 'aborted';
+      await this.discard();
+    });
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#state !== 'open') {
+      throw new InvalidArgumentError('version', `cannot ${operation} version ${this.version}: the writer is ${this.#state}`);
+    }
+  }
+
+  #serialise<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(operation);
+    // A failed operation must not poison the ones queued behind it.
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,304 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, KibanError, NotFoundError } from '../../src/core/errors.js';
+import type { ExternalId } from '../../src/data/id-map.js';
+import type { ScoredItem, ServingStore, VersionWriter } from '../../src/storage/serving-store.js';
+
+/** Ids of both kinds, one that looks like a number, separators, non-ASCII, extreme scores. */
+const MIXED: ScoredItem[] = [
+  { id: 7, score: 0.9 },
+  { id: '7', score: 0.5 },
+  { id: 'x:y/z ü', score: 1 / 3 },
+  { id: 2 ** 53 - 1, score: -1.5e-300 },
+  { id: 0, score: 1e300 },
+  { id: '', score: -2 },
+];
+
+/** A list whose every item names its version, so a list mixing versions is detectable. */
+function tagged(tag: string, key: ExternalId, length = 5): ScoredItem[] {
+  return Array.from({ length }, (_, r) => ({ id: `${tag}/${key}/${r}`, score: length - r }));
+}
+
+/** The version a tagged list belongs to, or `mixed` / `short` when it is not one whole list. */
+function tagOf(items: ScoredItem[] | null, length = 5): string {
+  if (items === null) return 'missing';
+  if (items.length !== length) return 'short';
+  const tags = new Set(items.map((item) => String(item.id).split('/')[0]));
+  return tags.size === 1 ? [...tags][0] : 'mixed';
+}
+
+function* taggedEntries(tag: string, from: number, to: number): Generator<[number, ScoredItem[]]> {
+  for (let key = from; key < to; key++) yield [key, tagged(tag, key)];
+}
+
+/** Lets readers and writers in this process take turns (the stores' calls may be synchronous inside). */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function publish(store: ServingStore, version: string, keys = 3): Promise<void> {
+  const writer = await store.beginVersion(version, { tag: version });
+  await writer.putLists('user', taggedEntries(version, 0, keys));
+  await writer.commit();
+}
+
+async function refusal(promise: Promise<unknown>): Promise<KibanError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(KibanError);
+  return error as KibanError;
+}
+
+async function refusedField(promise: Promise<unknown>, field: string): Promise<void> {
+  const error = await refusal(promise);
+  expect(error).toBeInstanceOf(InvalidArgumentError);
+  expect((error as InvalidArgumentError).field).toBe(field);
+}
+
+/**
+ * The conformance suite every {@link ServingStore} runs. `factory` must return a new, empty store
+ * on each call (the suite closes each one); stores of one factory must not share state.
+ */
+export function describeServingStore(name: string, factory: () => Promise<ServingStore>): void {
+  describe(`ServingStore contract: ${name}`, () => {
+    let store: ServingStore;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('starts with nothing published', async () => {
+      expect(await store.currentVersion()).toBeNull();
+      expect(await store.getList('user', 1)).toBeNull();
+      expect(await store.get('anything')).toBeUndefined();
+    });
+
+    it('publishes lists that read back exactly, whole or in slices', async () => {
+      const before = Date.now();
+      const writer = await store.beginVersion('v1', { model: 'als', metrics: { 'ndcg@10': 0.25 } });
+      expect(writer.version).toBe('v1');
+      await writer.putLists('user', [
+        [1, MIXED],
+        ['alice', tagged('v1', 'alice')],
+        ['empty', []],
+      ]);
+      await writer.putLists('related', [[1, tagged('r', 1, 3)]]);
+      await writer.commit();
+
+      const info = await store.currentVersion();
+      expect(info).toMatchObject({ version: 'v1', meta: { model: 'als', metrics: { 'ndcg@10': 0.25 } } });
+      const publishedAt = Date.parse(info!.publishedAt);
+      expect(publishedAt).toBeGreaterThanOrEqual(before - 1000);
+      expect(publishedAt).toBeLessThanOrEqual(Date.now() + 1000);
+
+      const whole = await store.getList('user', 1);
+      expect(whole).toEqual(MIXED);
+      expect(whole!.map((item) => typeof item.id)).toEqual(MIXED.map((item) => typeof item.id));
+      // A key is addressed by its string form: HTTP hands ids over as strings.
+      expect(await store.getList('user', '1')).toEqual(MIXED);
+      expect(await store.getList('user', 1, { offset: 1, limit: 2 })).toEqual(MIXED.slice(1, 3));
+      expect(await store.getList('user', 1, { limit: 3 })).toEqual(MIXED.slice(0, 3));
+      expect(await store.getList('user', 1, { offset: 4 })).toEqual(MIXED.slice(4));
+      expect(await store.getList('user', 1, { offset: 99 })).toEqual([]);
+      expect(await store.getList('user', 1, { limit: 0 })).toEqual([]);
+      expect(await store.getList('user', 'empty')).toEqual([]);
+      expect(await store.getList('user', 'alice')).toEqual(tagged('v1', 'alice'));
+      expect(await store.getList('related', 1)).toEqual(tagged('r', 1, 3));
+      expect(await store.getList('user', 'nobody')).toBeNull();
+      expect(await store.getList('other', 1)).toBeNull();
+    });
+
+    it('keeps the last write of a list and key, and runs unawaited writes in call order', async () => {
+      const writer = await store.beginVersion('v1', {});
+      const writes = [
+        writer.putLists('user', [[1, tagged('first', 1)]]),
+        writer.putLists('user', [[1, tagged('last', 1)]]),
+        writer.putLists('related', taggedEntries('rel', 0, 2500)),
+      ];
+      await writer.commit();
+      await Promise.all(writes);
+      expect(await store.getList('user', 1)).toEqual(tagged('last', 1));
+      expect(tagOf(await store.getList('related', 2499))).toBe('rel');
+    });
+
+    it('refuses an existing or malformed version name, and malformed meta', async () => {
+      await publish(store, 'v1');
+      await refusedField(store.beginVersion('v1', {}), 'version');
+      const open = await store.beginVersion('v2', {});
+      await refusedField(store.beginVersion('v2', {}), 'version');
+      await open.abort();
+      for (const bad of ['', 'a b', 'a:b', 'x'.repeat(65), 'é', 'a/b']) await refusedField(store.beginVersion(bad, {}), 'version');
+      await refusedField(store.beginVersion('v3', null as unknown as Record<string, unknown>), 'meta');
+      await refusedField(store.beginVersion('v3', [] as unknown as Record<string, unknown>), 'meta');
+      expect((await store.currentVersion())?.version).toBe('v1');
+      const ok = await store.beginVersion(`A-z.0_${'9'.repeat(58)}`, {});
+      await ok.abort();
+    });
+
+    it('refuses malformed lists, keys, items and ranges, naming the field', async () => {
+      const writer = await store.beginVersion('v1', {});
+      await refusedField(writer.putLists('bad:list', []), 'list');
+      await refusedField(writer.putLists('', []), 'list');
+      await refusedField(writer.putLists('user', [[Number.NaN, []]]), 'entries[0].key');
+      await refusedField(writer.putLists('user', [[1, []], ['', []]]), 'entries[1].key');
+      await refusedField(writer.putLists('user', [[1, [{ id: 1, score: 1 }, { id: 2, score: Number.NaN }]]]), 'entries[0].items[1].score');
+      await refusedField(writer.putLists('user', [[1, [{ id: {} as unknown as ExternalId, score: 1 }]]]), 'entries[0].items[0].id');
+      await refusedField(writer.putLists('user', [[1, [{ id: Infinity, score: 1 }]]]), 'entries[0].items[0].id');
+      await writer.putLists('user', [[1, tagged('v1', 1)]]);
+      await writer.commit();
+      await refusedField(store.getList('user', 1, { offset: -1 }), 'offset');
+      await refusedField(store.getList('user', 1, { limit: 1.5 }), 'limit');
+      await refusedField(store.getList('no:such', 1), 'list');
+      await refusedField(store.getList('user', Number.NaN), 'key');
+      expect(await store.getList('user', 1)).toEqual(tagged('v1', 1));
+    });
+
+    it('keeps uncommitted writes invisible', async () => {
+      await publish(store, 'v1');
+      const writer = await store.beginVersion('v2', { tag: 'v2' });
+      await writer.putLists('user', [
+        [0, tagged('v2', 0)],
+        ['new', tagged('v2', 'new')],
+      ]);
+      expect((await store.currentVersion())?.version).toBe('v1');
+      expect(tagOf(await store.getList('user', 0))).toBe('v1');
+      expect(await store.getList('user', 'new')).toBeNull();
+      await writer.commit();
+      expect(await store.currentVersion()).toMatchObject({ version: 'v2', meta: { tag: 'v2' } });
+      expect(tagOf(await store.getList('user', 0))).toBe('v2');
+      expect(tagOf(await store.getList('user', 'new'))).toBe('v2');
+      // The new version is whole on its own: v1's other keys are not carried over.
+      expect(await store.getList('user', 1)).toBeNull();
+    });
+
+    it('discards an aborted version and frees its name', async () => {
+      await publish(store, 'v1');
+      const writer = await store.beginVersion('v2', {});
+      await writer.putLists('user', taggedEntries('v2', 0, 3));
+      await writer.abort();
+      await writer.abort();
+      expect((await store.currentVersion())?.version).toBe('v1');
+      expect(tagOf(await store.getList('user', 0))).toBe('v1');
+      await refusedField(writer.commit(), 'version');
+      await refusedField(writer.putLists('user', []), 'version');
+      const again = await store.beginVersion('v2', {});
+      await again.commit();
+      // Nothing of the aborted attempt leaks into the version published under its name.
+      expect(await store.getList('user', 0)).toBeNull();
+    });
+
+    it('refuses a second commit; abort after commit changes nothing', async () => {
+      const writer = await store.beginVersion('v1', {});
+      await writer.putLists('user', [[0, tagged('v1', 0)]]);
+      await writer.commit();
+      await refusedField(writer.commit(), 'version');
+      await refusedField(writer.putLists('user', []), 'version');
+      await writer.abort();
+      expect((await store.currentVersion())?.version).toBe('v1');
+      expect(tagOf(await store.getList('user', 0))).toBe('v1');
+    });
+
+    it('switches versions atomically under concurrent readers', async () => {
+      const KEYS = 2000;
+      const v1 = await store.beginVersion('v1', {});
+      await v1.putLists('user', taggedEntries('v1', 0, KEYS));
+      await v1.commit();
+
+      const seen = { v1: 0, v2: 0 };
+      const violations: string[] = [];
+      let done = false;
+      const reader = async (stride: number): Promise<void> => {
+        let sawV2 = false;
+        for (let i = 0; !done; i++) {
+          const key = (i * stride) % KEYS;
+          const tag = tagOf(await store.getList('user', key));
+          if (tag === 'v1' && !sawV2) seen.v1++;
+          else if (tag === 'v2') {
+            seen.v2++;
+            sawV2 = true;
+          } else violations.push(`key ${key}: ${tag}${sawV2 ? ' after v2' : ''}`);
+          await turn();
+        }
+      };
+      const readers = [reader(7919), reader(104729), reader(1)];
+
+      const v2 = await store.beginVersion('v2', {});
+      for (let from = 0; from < KEYS; from += 100) {
+        await v2.putLists('user', taggedEntries('v2', from, from + 100));
+        await turn();
+      }
+      const v1Reads = seen.v1;
+      await v2.commit();
+      // Once commit has resolved, every read is of v2.
+      for (const key of [0, 1, KEYS - 1]) expect(tagOf(await store.getList('user', key))).toBe('v2');
+      while (seen.v2 < 30) await turn();
+      done = true;
+      await Promise.all(readers);
+
+      expect(violations).toEqual([]);
+      expect(v1Reads).toBeGreaterThan(0);
+      expect((await store.currentVersion())?.version).toBe('v2');
+    });
+
+    it('keeps only the current and the previous version', async () => {
+      await publish(store, 'v1');
+      await publish(store, 'v2');
+      await publish(store, 'v3');
+      expect((await store.currentVersion())?.version).toBe('v3');
+      expect(tagOf(await store.getList('user', 2))).toBe('v3');
+      // v2 is still held (the previous version); v1 is gone, so its name is free again.
+      await refusedField(store.beginVersion('v2', {}), 'version');
+      await refusedField(store.beginVersion('v3', {}), 'version');
+      const reused = await store.beginVersion('v1', {});
+      await reused.abort();
+      expect(tagOf(await store.getList('user', 0))).toBe('v3');
+    });
+
+    it('keeps serving through a writer abandoned mid-publish, and collects it later', async () => {
+      await publish(store, 'v1');
+      const crashed: VersionWriter = await store.beginVersion('v2', {});
+      await crashed.putLists('user', taggedEntries('v2', 0, 2));
+      // The writer is never committed nor aborted, as if its process died.
+      expect((await store.currentVersion())?.version).toBe('v1');
+      expect(tagOf(await store.getList('user', 0))).toBe('v1');
+      await refusedField(store.beginVersion('v2', {}), 'version');
+
+      await publish(store, 'v3');
+      expect((await store.currentVersion())?.version).toBe('v3');
+      expect(tagOf(await store.getList('user', 1))).toBe('v3');
+      await publish(store, 'v4');
+      expect(tagOf(await store.getList('user', 1))).toBe('v4');
+      // v2 began before v3 (now the previous version), so the v4 commit collected it.
+      expect(await refusal(crashed.commit())).toBeInstanceOf(NotFoundError);
+      const reused = await store.beginVersion('v2', {});
+      await reused.abort();
+      expect((await store.currentVersion())?.version).toBe('v4');
+    });
+
+    it('stores unversioned JSON values', async () => {
+      const values: unknown[] = [{ a: [1, 'two', null], b: { c: true } }, [1, 2, 3], 'text', 42.5, 0, false, null];
+      for (const [i, value] of values.entries()) await store.set(`k${i}`, value);
+      for (const [i, value] of values.entries()) expect(await store.get(`k${i}`)).toEqual(value);
+      await store.set('k0', { replaced: 1 });
+      expect(await store.get('k0')).toEqual({ replaced: 1 });
+      await store.delete('k0');
+      await store.delete('never-set');
+      expect(await store.get('k0')).toBeUndefined();
+      expect(await store.get('k6')).toBeNull();
+      await refusedField(store.set('u', undefined), 'value');
+      await refusedField(store.set('f', () => 1), 'value');
+      await refusedField(store.set('', 1), 'key');
+      // The KV space is not versioned: publishing leaves it alone.
+      await publish(store, 'v1');
+      expect(await store.get('k1')).toEqual([1, 2, 3]);
+    });
+
+    it('answers ping until closed, and closes twice without error', async () => {
+      expect(await store.ping()).toBe(true);
+      await store.close();
+      expect(await store.ping()).toBe(false);
+      await store.close();
+    });
+  });
+}
