@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KyselyMetadataStore } from '../src/storage/kysely-metadata-store.js';
+import { RedisServingStore } from '../src/storage/redis-serving-store.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -106,9 +107,9 @@ describe('kiban demo', () => {
       ]);
       expect(recorded!.steps[0].figures).toMatchObject({ rowsIn: 150_461, pairs: 100_836 });
     } finally {
-      const redis = new Redis('redis://127.0.0.1:6379');
-      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-      await redis.quit();
+      const store = new RedisServingStore('redis://127.0.0.1:6379', { prefix });
+      await store.clear();
+      await store.close();
       const client = new pg.Client({ connectionString: pgUrl });
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

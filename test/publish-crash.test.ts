@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServingStore } from '../src/storage/redis-serving-store.js';
 import type { ServingStore } from '../src/storage/serving-store.js';
@@ -49,9 +48,9 @@ const cases: [string, () => Promise<{ url: string; prefix?: string; open: () => 
         prefix,
         open: () => new RedisServingStore(redisUrl, { prefix }),
         async cleanup() {
-          const client = new Redis(redisUrl);
-          for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 })) if ((keys as string[]).length > 0) await client.unlink(...(keys as string[]));
-          await client.quit();
+          const store = new RedisServingStore(redisUrl, { prefix });
+          await store.clear();
+          await store.close();
         },
       };
     },
