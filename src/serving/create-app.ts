@@ -39,8 +39,14 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  // Label lookups cost more than the observation itself; keep one child per label set.
+  const children = new Map<string, { observe(seconds: number): void }>();
   app.addHook('onResponse', async (request, reply) => {
-    latency.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let child = children.get(key);
+    if (child === undefined) children.set(key, (child = latency.labels({ method: request.method, route, status: String(reply.statusCode) })));
+    child.observe(reply.elapsedTime / 1000);
   });
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
