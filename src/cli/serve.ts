@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { InvalidArgumentError } from '../core/errors.js';
 
@@ -5,6 +6,14 @@ import { InvalidArgumentError } from '../core/errors.js';
 export interface ListenOptions {
   port: string;
   host: string;
+}
+
+/** Adds `--config`, `--port` and `--host`, as `kiban serve` and `kiban demo` take them. */
+export function addServeOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'configuration (YAML) naming the data, model and stores; defaults need none')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', '8080')
+    .option('--host <addr>', 'address to listen on; the API has no authentication yet, so keep it local unless you mean it', '127.0.0.1');
 }
 
 /**
