@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../core/errors.js';
-import { MODEL_KINDS } from '../models/registry.js';
+import { createRecommender, MODEL_KINDS } from '../models/registry.js';
 
 const positiveInt = z.int().min(1);
 
@@ -81,6 +81,13 @@ export function parsePipelineConfig(input: unknown): PipelineConfig {
     const issue = result.error.issues[0];
     const path = ['config', ...issue.path.map(String)].join('.');
     throw new InvalidArgumentError(path, issue.message);
+  }
+  // Model parameters are checked by the model itself, so that a typo fails before hours of work.
+  try {
+    createRecommender(result.data.model.kind, result.data.model.params);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError('config.model.params', error.message, { cause: error });
+    throw error;
   }
   return result.data;
 }

@@ -1,0 +1,70 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KyselyMetadataStore } from '../storage/kysely-metadata-store.js';
+import { MemoryServingStore } from '../storage/memory-serving-store.js';
+import { parsePipelineConfig, type PipelineConfig } from './pipeline-config.js';
+import { runPipeline, type PipelineEvent } from './run-pipeline.js';
+
+describe('runPipeline', () => {
+  let dir: string;
+  const serving = new MemoryServingStore();
+  const metadata = KyselyMetadataStore.sqlite(':memory:');
+  const config = (overrides: Record<string, unknown> = {}): PipelineConfig =>
+    parsePipelineConfig({
+      model: { kind: 'popularity' },
+      candidates: { users: 5, related: 3, popular: 7 },
+      stores: { artifacts: join(dir, 'models'), work: join(dir, 'work') },
+      ...overrides,
+    });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kiban-pipeline-'));
+    await metadata.migrate();
+  });
+  afterAll(async () => {
+    await serving.close();
+    await metadata.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('publishes lists for every user and item and records the run, its steps and the model', async () => {
+    const events: PipelineEvent[] = [];
+    const result = await runPipeline(config(), { serving, metadata, onEvent: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === 'step-end').map((e) => e.step)).toEqual(['aggregate', 'train', 'candidates', 'publish']);
+    expect((await serving.currentVersion())?.version).toBe(result.version);
+    expect(await serving.getList('user', '1')).toHaveLength(5);
+    expect(await serving.getList('related', '1')).toHaveLength(3);
+    expect(await serving.getList('popular', 'all')).toHaveLength(7);
+    // Popularity recommends the same list minus what each user has seen: user 1's first item is
+    // the most popular item user 1 has not interacted with.
+    const popular = (await serving.getList('popular', 'all'))!.map((i) => i.id);
+    expect(popular).toContain((await serving.getList('user', '1'))![0].id);
+
+    const run = await metadata.getRun(result.runId);
+    expect(run).toMatchObject({ status: 'succeeded', modelId: result.modelId, pipeline: 'demo' });
+    expect(run!.steps.every((s) => s.status === 'succeeded' && s.figures.seconds >= 0)).toBe(true);
+    const model = await metadata.getModel(result.modelId);
+    expect(model).toMatchObject({ kind: 'popularity', dataSnapshot: { users: result.figures.train.users } });
+    expect(model!.metrics['ndcg@10']).toBeGreaterThan(0);
+  });
+
+  it('marks a failing step and run failed and leaves the published version serving', async () => {
+    const before = await serving.currentVersion();
+    // Every event type is unweighted, so nothing is left to train on after aggregation.
+    const failing = config({ aggregate: { eventWeights: { purchase: 1 } } });
+    await expect(runPipeline(failing, { serving, metadata })).rejects.toThrow(/no interactions are left/);
+    expect((await serving.currentVersion())?.version).toBe(before?.version);
+    const [latest] = await metadata.listRuns({ limit: 1 });
+    expect(latest.status).toBe('failed');
+    expect(latest.error).toMatch(/INVALID_DATA: .*no interactions are left/);
+    expect(latest.steps.map((s) => [s.name, s.status])).toEqual([['aggregate', 'failed']]);
+    expect(latest.steps[0].error).toMatch(/no interactions are left/);
+  });
+
+  it('refuses bad model parameters before any work, naming them', () => {
+    expect(() => config({ model: { kind: 'als', params: { factors: -1 } } })).toThrow(/^config\.model\.params: als\.factors: /);
+    expect(() => config({ model: { kind: 'itemknn', params: { factors: 8 } } })).toThrow(/^config\.model\.params: itemknn: Unrecognized key/);
+  });
+});
