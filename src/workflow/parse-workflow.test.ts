@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { topologicalOrder } from './dag.js';
+import { parseDuration } from './duration.js';
+import { parseWorkflow, readWorkflowFile, WorkflowInvalidError, type WorkflowProblem } from './parse-workflow.js';
+import { parameterReferences, substitute } from './substitute.js';
+
+const MINIMAL = `name: nightly
+schedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }
+tasks:
+  aggregate: { kind: aggregate }
+  train:     { kind: train, needs: [aggregate], retry: { count: 2, backoff: 30s } }
+  report:    { run: "echo done \${logical_date}", needs: [train] }
+`;
+
+function problems(text: string): WorkflowProblem[] {
+  try {
+    parseWorkflow(text, 'wf.yaml');
+  } catch (error) {
+    if (error instanceof WorkflowInvalidError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the workflow to be invalid');
+}
+
+describe('parseWorkflow', () => {
+  it('reads the minimal workflow of the issue, with kinds, retries and order resolved', () => {
+    const wf = parseWorkflow(MINIMAL, 'wf.yaml');
+    expect(wf.name).toBe('nightly');
+    expect(wf.schedule).toEqual({ cron: '0 3 * * *', timezone: 'Asia/Tokyo', catchUp: 'skip' });
+    expect(wf.tasks.map((t) => [t.name, t.kind])).toEqual([
+      ['aggregate', 'aggregate'],
+      ['train', 'train'],
+      ['report', 'shell'],
+    ]);
+    expect(wf.tasks[1].retry).toEqual({ count: 2, backoffMs: 30_000, maxBackoffMs: 3_600_000 });
+    expect(wf.tasks[0].retry.count).toBe(0);
+    expect(wf.tasks[2].run).toBe('echo done ${logical_date}');
+  });
+
+  it('accepts the shipped nightly recommendation workflow', async () => {
+    const wf = await readWorkflowFile('examples/workflows/recommend.yaml');
+    expect(wf.tasks.map((t) => t.name)).toEqual(['aggregate', 'train', 'candidates', 'publish', 'report']);
+    expect(wf.expectedDurationMs).toBe(30 * 60_000);
+  });
+
+  it('reports every problem with its line: cycles, unknown tasks, bad cron, durations, parameters, keys', () => {
+    const found = problems(`name: nightly
+schedule: { cron: "0 25 * * *", timezone: Asia/Tokyo }
+tasks:
+  aggregate: { kind: aggregate, needs: [report] }
+  train:     { kind: train, needs: [aggregate, nope], retry: { count: 2, backoff: 30x } }
+  report:    { run: "echo \${logical_date} \${colour}", needs: [train] }
+  odd:       { kind: train, colour: red }
+`);
+    expect(found.map((p) => [p.line, p.path])).toEqual([
+      [2, 'schedule.cron'],
+      [4, 'tasks.aggregate.needs'],
+      [5, 'tasks.train.needs.1'],
+      [5, 'tasks.train.retry.backoff'],
+      [6, 'tasks.report.run'],
+      [7, 'tasks.odd.colour'],
+    ]);
+    expect(found[0].message).toMatch(/bad cron expression "0 25 \* \* \*"/);
+    expect(found[1].message).toBe('tasks form a cycle: aggregate → train → report → aggregate');
+    expect(found[2].message).toMatch(/unknown task "nope"/);
+    expect(found[4].message).toMatch(/unknown parameter \$\{colour\}/);
+    expect(found[5].message).toBe('unknown key');
+  });
+
+  it('checks task kinds against their fields, time zones, and declared parameters', () => {
+    const found = problems(`name: wf
+schedule: { cron: "0 3 * * *", timezone: Mars/Olympus }
+params: { colour: red }
+tasks:
+  a: { needs: [] }
+  b: { kind: shell }
+  c: { kind: train, run: "echo" }
+  d: { kind: module }
+  e: { kind: module, module: "./jobs.ts", export: "run\${colour}" }
+  f: { run: "echo \${colour}", needs: [f] }
+`);
+    expect(found.map((p) => [p.line, p.message.split(';')[0]])).toEqual([
+      [2, 'unknown time zone "Mars/Olympus"'],
+      [5, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module) or a run command'],
+      [6, 'a shell task needs run: "command"'],
+      [7, 'run is for shell tasks, not kind train'],
+      [8, 'a module task needs module: path/to/file.ts (and export:, default "default")'],
+      [10, 'a task cannot need itself'],
+    ]);
+  });
+
+  it('names the line of a YAML syntax error', () => {
+    const [p] = problems('name: x\ntasks:\n  a: { kind: aggregate\n  b: [\n');
+    expect(p.line).toBeGreaterThanOrEqual(3);
+    expect(p.message).toMatch(/^YAML: /);
+  });
+});
+
+describe('workflow helpers', () => {
+  it('substitutes parameters, keeps $${ literal and refuses unknown names', () => {
+    expect(substitute('run ${workflow} on ${ logical_date }', { workflow: 'nightly', logical_date: '2026-11-25' })).toBe('run nightly on 2026-11-25');
+    expect(substitute('cost: $${HOME} ${n}', { n: 3 })).toBe('cost: ${HOME} 3');
+    expect(parameterReferences('a ${x} $${y} ${z}')).toEqual(['x', 'z']);
+    expect(() => substitute('${nope}', {}, 'tasks.a.run')).toThrow('tasks.a.run: unknown parameter ${nope}');
+  });
+
+  it('parses durations with units, combined units and plain seconds', () => {
+    expect(parseDuration('30s', 'x')).toBe(30_000);
+    expect(parseDuration('1h30m', 'x')).toBe(5_400_000);
+    expect(parseDuration('250ms', 'x')).toBe(250);
+    expect(parseDuration(2, 'x')).toBe(2000);
+    expect(() => parseDuration('soon', 'retry.backoff')).toThrow(/retry\.backoff: "soon" is not a duration/);
+    expect(() => parseDuration(-1, 'timeout')).toThrow(/timeout: must be a non-negative/);
+  });
+
+  it('orders a DAG in declaration order among ready tasks, or returns a cycle', () => {
+    const needs = new Map([
+      ['a', []],
+      ['c', ['a']],
+      ['b', ['a']],
+      ['d', ['b', 'c']],
+    ]);
+    expect(topologicalOrder(needs)).toEqual({ order: ['a', 'c', 'b', 'd'] });
+    expect(topologicalOrder(new Map([['x', ['y']], ['y', ['x']], ['z', []]]))).toEqual({ cycle: ['x', 'y', 'x'] });
+  });
+});

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/** Task kinds: the built-in pipeline steps, a shell command and a TypeScript module export. */
+export const TASK_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish', 'shell', 'module'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const duration = z.union([z.number(), z.string()]);
+const paramValue = z.union([z.string(), z.number(), z.boolean()]);
+
+/** The YAML shape of one task, as written (durations still text). */
+export const taskSchema = z
+  .object({
+    kind: z.enum(TASK_KINDS).optional(),
+    /** Shell command; a task with `run` and no kind is a shell task. */
+    run: z.string().min(1).optional(),
+    /** Module path (relative to the workflow file) and export name, for `kind: module`. */
+    module: z.string().min(1).optional(),
+    export: z.string().min(1).optional(),
+    needs: z.array(z.string()).default([]),
+    retry: z
+      .object({ count: z.int().min(0).max(100), backoff: duration.default('10s'), maxBackoff: duration.default('1h') })
+      .strict()
+      .optional(),
+    timeout: duration.optional(),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+/** The YAML shape of a workflow file. */
+export const workflowSchema = z
+  .object({
+    name: z.string().regex(NAME, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit'),
+    description: z.string().optional(),
+    schedule: z
+      .object({
+        cron: z.string().min(1),
+        timezone: z.string().default('UTC'),
+        /** After downtime: `skip` missed runs, or `run` each of them. */
+        catchUp: z.enum(['skip', 'run']).default('skip'),
+      })
+      .strict()
+      .optional(),
+    params: z.record(z.string(), paramValue).default({}),
+    /** Workflows whose successful run for the same logical date must exist first. */
+    waitFor: z.array(z.object({ workflow: z.string().regex(NAME) }).strict()).default([]),
+    /** Notify when a run takes longer than this. */
+    expectedDuration: duration.optional(),
+    /** Each task is checked on its own (see taskSchema), so that one bad task hides no other problem. */
+    tasks: z.record(z.string().regex(NAME, 'task names: letters, digits, ".", "_" or "-"'), z.unknown()),
+  })
+  .strict();
+
+/** A validated task, durations in milliseconds. */
+export interface TaskDefinition {
+  name: string;
+  kind: TaskKind;
+  run?: string;
+  module?: string;
+  export?: string;
+  needs: string[];
+  retry: { count: number; backoffMs: number; maxBackoffMs: number };
+  timeoutMs: number | null;
+  params: Record<string, unknown>;
+}
+
+/** A validated workflow: tasks in an order that respects `needs`. */
+export interface WorkflowDefinition {
+  name: string;
+  description?: string;
+  schedule?: { cron: string; timezone: string; catchUp: 'skip' | 'run' };
+  params: Record<string, string | number | boolean>;
+  waitFor: { workflow: string }[];
+  expectedDurationMs: number | null;
+  tasks: TaskDefinition[];
+  /** Where it was read from, for messages and relative module paths. */
+  source: string;
+}
