@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBMaterializedResult } from '@duckdb/node-api';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
+import { describeColumns, sqlIdent, sqlLiteral } from './duckdb-sql.js';
 import type { BadRow, InteractionLog } from './interaction-log.js';
 
 /** Which columns of the file hold what. `value` and `timestamp` may be left out. */
@@ -65,9 +66,9 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
     const wanted = requiredColumns(columns);
     // The delimiter is fixed rather than sniffed: a sniffer misreads files whose bad rows are the
     // very thing we must report.
-    const csvArgs = `header = true, delim = ${literal(options.delimiter ?? ',')}, quote = '"', escape = '"'`;
-    const source = format === 'csv' ? `read_csv(${literal(path)}, ${csvArgs})` : `read_parquet(${literal(path)})`;
-    const header = format === 'csv' ? await readCsvHeader(path, options.delimiter ?? ',') : await describe(con, source, path);
+    const csvArgs = `header = true, delim = ${sqlLiteral(options.delimiter ?? ',')}, quote = '"', escape = '"'`;
+    const source = format === 'csv' ? `read_csv(${sqlLiteral(path)}, ${csvArgs})` : `read_parquet(${sqlLiteral(path)})`;
+    const header = format === 'csv' ? await readCsvHeader(path, options.delimiter ?? ',') : await describeColumns(con, source, path);
     const missing = wanted.filter((c) => !header.has(c.name));
     if (missing.length > 0) {
       throw new DataError(
@@ -85,10 +86,10 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
       // of columns we do not read can never reject a row.
       const types = [...header.keys()].map((name) => {
         const role = wanted.find((c) => c.name === name)?.role;
-        return `${literal(name)}: '${role === undefined ? 'VARCHAR' : sqlType(role)}'`;
+        return `${sqlLiteral(name)}: '${role === undefined ? 'VARCHAR' : sqlType(role)}'`;
       });
       await con.run(
-        `CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS "__row", * FROM read_csv(${literal(path)}, ${csvArgs}, auto_detect = false, columns = {${types.join(', ')}}, store_rejects = true)`,
+        `CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS "__row", * FROM read_csv(${sqlLiteral(path)}, ${csvArgs}, auto_detect = false, columns = {${types.join(', ')}}, store_rejects = true)`,
       );
       const rejects = await con.runAndReadAll(
         'SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line',
@@ -105,25 +106,25 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
         }
       }
     } else {
-      const casts = wanted.map((c) => `TRY_CAST(${ident(c.name)} AS ${sqlType(c.role)}) AS ${ident(c.name)}`);
-      const originals = wanted.map((c) => `${ident(c.name)} AS ${ident(`__orig_${c.name}`)}`);
+      const casts = wanted.map((c) => `TRY_CAST(${sqlIdent(c.name)} AS ${sqlType(c.role)}) AS ${sqlIdent(c.name)}`);
+      const originals = wanted.map((c) => `${sqlIdent(c.name)} AS ${sqlIdent(`__orig_${c.name}`)}`);
       await con.run(`CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS "__row", ${casts.join(', ')}, ${originals.join(', ')} FROM ${source}`);
       // A failed cast leaves NULL where the original was not; report those as cast errors.
       for (const c of wanted) {
         const failed = await con.runAndReadAll(
-          `SELECT "__row", CAST(${ident(`__orig_${c.name}`)} AS VARCHAR) FROM raw WHERE ${ident(c.name)} IS NULL AND ${ident(`__orig_${c.name}`)} IS NOT NULL ORDER BY "__row"`,
+          `SELECT "__row", CAST(${sqlIdent(`__orig_${c.name}`)} AS VARCHAR) FROM raw WHERE ${sqlIdent(c.name)} IS NULL AND ${sqlIdent(`__orig_${c.name}`)} IS NOT NULL ORDER BY "__row"`,
         );
         for (const [row, text] of failed.getRowsJS()) {
           bad.push({ row: Number(row), column: c.name, reason: `"${String(text)}" is not ${describeType(sqlType(c.role))}` });
         }
         skipped += failed.currentRowCount;
-        await con.run(`DELETE FROM raw WHERE ${ident(c.name)} IS NULL AND ${ident(`__orig_${c.name}`)} IS NOT NULL`);
+        await con.run(`DELETE FROM raw WHERE ${sqlIdent(c.name)} IS NULL AND ${sqlIdent(`__orig_${c.name}`)} IS NOT NULL`);
       }
     }
 
     // Empty fields arrive as NULL; they are as malformed as a wrong type.
-    const nullCheck = wanted.map((c) => `${ident(c.name)} IS NULL`).join(' OR ');
-    const nulls = await con.runAndReadAll(`SELECT "__row", ${wanted.map((c) => ident(c.name)).join(', ')} FROM raw WHERE ${nullCheck} ORDER BY "__row"`);
+    const nullCheck = wanted.map((c) => `${sqlIdent(c.name)} IS NULL`).join(' OR ');
+    const nulls = await con.runAndReadAll(`SELECT "__row", ${wanted.map((c) => sqlIdent(c.name)).join(', ')} FROM raw WHERE ${nullCheck} ORDER BY "__row"`);
     const rejectedLines = bad.map((b) => b.line ?? 0).filter((l) => l > 0);
     for (const r of nulls.getRowsJS()) {
       const at = wanted.findIndex((_, i) => r[i + 1] === null);
@@ -143,7 +144,7 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
     }
     if (nulls.currentRowCount > 0) await con.run(`DELETE FROM raw WHERE ${nullCheck}`);
 
-    const select = wanted.map((c) => ident(c.name)).join(', ');
+    const select = wanted.map((c) => sqlIdent(c.name)).join(', ');
     const result = await con.run(`SELECT ${select} FROM raw ORDER BY "__row"`);
     const n = result.rowCount;
     if (n === 0) throw new DataError({ file: path }, skipped > 0 ? `no valid rows (all ${skipped} rows were malformed)` : 'no data rows');
@@ -183,15 +184,6 @@ async function readCsvHeader(path: string, delimiter: string): Promise<Map<strin
     return new Map(names.map((n) => [n, 'VARCHAR']));
   } finally {
     await handle.close();
-  }
-}
-
-async function describe(con: DuckDBConnection, source: string, path: string): Promise<Map<string, string>> {
-  try {
-    const reader = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    return new Map(reader.getRowsJS().map((r) => [String(r[0]), String(r[1])]));
-  } catch (cause) {
-    throw new DataError({ file: path }, `cannot be read as a table: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -260,12 +252,4 @@ function describeType(sqlType: string): string {
   if (sqlType === 'BIGINT' || sqlType === 'INTEGER') return 'an integer';
   if (sqlType === 'DOUBLE') return 'a number';
   return `a ${sqlType.toLowerCase()}`;
-}
-
-function literal(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
-function ident(s: string): string {
-  return `"${s.replaceAll('"', '""')}"`;
 }

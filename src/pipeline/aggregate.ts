@@ -1,7 +1,8 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
+import { describeColumns, sqlIdent, sqlLiteral } from '../data/duckdb-sql.js';
 
 /** Options of {@link aggregateEvents}: how raw events become training interactions. */
 export interface AggregateOptions {
@@ -64,8 +65,8 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
   const count = async (table: string): Promise<number> => Number((await con.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRowsJS()[0][0]);
   try {
     const parquet = /\.(parquet|pq)$/i.test(options.input);
-    const source = parquet ? `read_parquet(${lit(options.input)})` : `read_csv(${lit(options.input)}, header = true)`;
-    const found = new Map((await describe(con, source, options.input)).map((c) => [c.name, c.type]));
+    const source = parquet ? `read_parquet(${sqlLiteral(options.input)})` : `read_csv(${sqlLiteral(options.input)}, header = true)`;
+    const found = await describeColumns(con, source, options.input);
     for (const [role, name] of Object.entries(cols)) {
       if (name === null || name === undefined) continue;
       if (!found.has(name)) {
@@ -73,10 +74,10 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
       }
     }
     const tsType = found.get(cols.timestamp)!;
-    const tsExpr = /INT|DOUBLE|FLOAT|DECIMAL|REAL/.test(tsType) ? `to_timestamp(CAST(${id(cols.timestamp)} AS DOUBLE))` : `CAST(${id(cols.timestamp)} AS TIMESTAMPTZ)`;
-    const valueExpr = cols.value === null ? '1.0' : `coalesce(CAST(${id(cols.value)} AS DOUBLE), 1.0)`;
+    const tsExpr = /INT|DOUBLE|FLOAT|DECIMAL|REAL/.test(tsType) ? `to_timestamp(CAST(${sqlIdent(cols.timestamp)} AS DOUBLE))` : `CAST(${sqlIdent(cols.timestamp)} AS TIMESTAMPTZ)`;
+    const valueExpr = cols.value === null ? '1.0' : `coalesce(CAST(${sqlIdent(cols.value)} AS DOUBLE), 1.0)`;
     await con.run(
-      `CREATE TEMP TABLE ev AS SELECT CAST(${id(cols.user)} AS VARCHAR) AS u, CAST(${id(cols.item)} AS VARCHAR) AS i, CAST(${id(cols.event)} AS VARCHAR) AS e, ${valueExpr} AS v, ${tsExpr} AS t FROM ${source}`,
+      `CREATE TEMP TABLE ev AS SELECT CAST(${sqlIdent(cols.user)} AS VARCHAR) AS u, CAST(${sqlIdent(cols.item)} AS VARCHAR) AS i, CAST(${sqlIdent(cols.event)} AS VARCHAR) AS e, ${valueExpr} AS v, ${tsExpr} AS t FROM ${source}`,
     ).catch((cause: unknown) => {
       throw new DataError({ file: options.input }, `cannot be read as events: ${(cause as Error).message.split('\n')[0]}`, { cause });
     });
@@ -89,12 +90,12 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
     const rowsDistinct = await count('uniq');
     let windowFilter = 'TRUE';
     if (options.window !== undefined) {
-      const end = options.window.end === undefined ? '(SELECT max(t) FROM uniq)' : `CAST(${lit(options.window.end)} AS TIMESTAMPTZ)`;
+      const end = options.window.end === undefined ? '(SELECT max(t) FROM uniq)' : `CAST(${sqlLiteral(options.window.end)} AS TIMESTAMPTZ)`;
       windowFilter = `t <= ${end} AND t > ${end} - INTERVAL (${Number(options.window.days)}) DAY`;
     }
     await con.run(`CREATE TEMP TABLE win AS SELECT * FROM uniq WHERE ${windowFilter}`);
     const rowsInWindow = await count('win');
-    const weightRows = weights.map(([e, w]) => `(${lit(e)}, ${Number(w)})`).join(', ');
+    const weightRows = weights.map(([e, w]) => `(${sqlLiteral(e)}, ${Number(w)})`).join(', ');
     await con.run(`CREATE TEMP TABLE weighted AS SELECT u, i, w.weight * v AS v, t FROM win JOIN (VALUES ${weightRows}) w(event, weight) ON win.e = w.event`);
     const rowsWeighted = await count('weighted');
     await con.run(`CREATE TEMP TABLE pairs AS SELECT u, i, ${combine}(v) AS v, max(t) AS t FROM weighted GROUP BY u, i`);
@@ -112,11 +113,11 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
 
     // Ids stay integers when every id is one, so that downstream readers get numeric ids back.
     const numeric = async (c: 'u' | 'i'): Promise<boolean> => Number((await con.runAndReadAll(`SELECT count(*) FROM pairs WHERE TRY_CAST(${c} AS BIGINT) IS NULL`)).getRowsJS()[0][0]) === 0;
-    const idOut = async (c: 'u' | 'i', name: string): Promise<string> => ((await numeric(c)) ? `CAST(${c} AS BIGINT) AS ${id(name)}` : `${c} AS ${id(name)}`);
+    const idOut = async (c: 'u' | 'i', name: string): Promise<string> => ((await numeric(c)) ? `CAST(${c} AS BIGINT) AS ${sqlIdent(name)}` : `${c} AS ${sqlIdent(name)}`);
     await mkdir(dirname(options.output), { recursive: true });
     const tmp = `${options.output}.tmp-${process.pid}${extname(options.output)}`;
     await con.run(
-      `COPY (SELECT ${await idOut("u", "user")}, ${await idOut("i", "item")}, CAST(v AS DOUBLE) AS value, CAST(epoch(t) AS BIGINT) AS "timestamp" FROM pairs ORDER BY 1, 4, 2) TO ${lit(tmp)} (FORMAT parquet)`,
+      `COPY (SELECT ${await idOut("u", "user")}, ${await idOut("i", "item")}, CAST(v AS DOUBLE) AS value, CAST(epoch(t) AS BIGINT) AS "timestamp" FROM pairs ORDER BY 1, 4, 2) TO ${sqlLiteral(tmp)} (FORMAT parquet)`,
     );
     await rename(tmp, options.output).catch(async (error: unknown) => {
       await rm(tmp, { force: true });
@@ -127,20 +128,4 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
     con.closeSync();
     instance.closeSync();
   }
-}
-
-async function describe(con: DuckDBConnection, source: string, file: string): Promise<{ name: string; type: string }[]> {
-  try {
-    return (await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowsJS().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
-  } catch (cause) {
-    throw new DataError({ file }, `cannot be read as a table: ${(cause as Error).message.split('\n')[0]}`, { cause });
-  }
-}
-
-function lit(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
-function id(s: string): string {
-  return `"${s.replaceAll('"', '""')}"`;
 }
