@@ -12,7 +12,6 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
   private users: DenseMatrix = { rows: 0, cols: 0, data: new Float32Array(0) };
   private items: DenseMatrix = { rows: 0, cols: 0, data: new Float32Array(0) };
   private itemBias: Float32Array | null = null;
-  private itemNorms = new Float32Array(0);
   /** Built on first use after the factors change. */
   private scorer: DenseScorer | undefined;
   private unitScorer: DenseScorer | undefined;
@@ -34,13 +33,6 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
     this.scorer = undefined;
     this.unitScorer = undefined;
     this.unitItems = undefined;
-    const f = items.cols;
-    this.itemNorms = new Float32Array(items.rows);
-    for (let i = 0; i < items.rows; i++) {
-      let s = 0;
-      for (let a = 0; a < f; a++) s += items.data[i * f + a] ** 2;
-      this.itemNorms[i] = Math.sqrt(s);
-    }
   }
 
   protected restoreFactors(artifact: Artifact & { data: Interactions }): void {
@@ -65,7 +57,9 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
       const { rows, cols, data } = this.items;
       const unit = new Float32Array(data.length);
       for (let i = 0; i < rows; i++) {
-        const n = this.itemNorms[i];
+        let s = 0;
+        for (let a = 0; a < cols; a++) s += data[i * cols + a] ** 2;
+        const n = Math.fround(Math.sqrt(s));
         if (n > 0) for (let a = 0; a < cols; a++) unit[i * cols + a] = data[i * cols + a] / n;
       }
       this.unitItems = unit;
