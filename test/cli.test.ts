@@ -149,7 +149,7 @@ describe('kiban workflow validate', () => {
   it('accepts the shipped workflow and reports a broken one as FILE:LINE: reason with status 3', async () => {
     const ok = await kiban('workflow', 'validate', 'examples/workflows/recommend.yaml');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('examples/workflows/recommend.yaml: ok (recommend: aggregate → train → candidates → publish → report)');
+    expect(ok.stdout).toContain('examples/workflows/recommend.yaml: ok (recommend: aggregate → evaluate → train → candidates → publish → report)');
     const broken = join(dir, 'broken.yaml');
     await writeFile(broken, 'name: b\ntasks:\n  a: { kind: train, needs: [ghost] }\n');
     const bad = await kiban('workflow', 'validate', 'examples/workflows/recommend.yaml', broken);

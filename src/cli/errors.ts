@@ -6,6 +6,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   INVALID_DATA: 3,
   NOT_FOUND: 3,
   NOT_FITTED: 1,
+  CONFLICT: 1,
   INTERNAL: 1,
 };
 

@@ -1,18 +1,65 @@
 import { Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { pipelineTaskRunner } from '../app/pipeline-step-runner.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { createServingApp } from '../serving/create-app.js';
+import { createWorkflowService } from '../workflow/engine/create-workflow-service.js';
+import { InlineExecutor } from '../workflow/executors/inline-executor.js';
 import { loadPipelineConfig } from './load-config.js';
+import { bundledPath } from './paths.js';
 import { openStores } from './run-pipeline-console.js';
 import { addServeOptions, serveUntilSignal, type ListenOptions } from './serve.js';
 
-/** `kiban serve`: the recommendations API over the stores a configuration names. */
+/** Where `kiban serve` looks for workflows when `--workflows` is not given. */
+const DEFAULT_WORKFLOWS_DIR = 'workflows';
+
+/**
+ * `kiban serve`: the recommendations API over the stores a configuration names and, with a
+ * workflows directory, the workflow API and dashboard (runs started there run in this process).
+ */
 export function serveCommand(): Command {
   const command = new Command('serve').description(
-    'Serve the recommendations API from the serving store of a configuration (default: the embedded one the demo fills).',
+    'Serve the recommendations API from the serving store of a configuration (default: the embedded one the demo fills), ' +
+      'and the workflow dashboard at / when there are workflows.',
   );
-  return addServeOptions(command).action(async (options: ListenOptions & { config?: string }) => {
-    const config = await loadPipelineConfig(options.config);
-    const stores = await openStores(config);
-    const app = createServingApp({ serving: stores.serving, metadata: stores.metadata });
-    await serveUntilSignal(app, options, () => stores.close(), (base) => process.stdout.write(`kiban is serving on ${base}\n`));
-  });
+  return addServeOptions(command)
+    .option('--workflows <dir>', `directory of workflow YAML files for the dashboard and workflow API (default: ./${DEFAULT_WORKFLOWS_DIR} if it exists)`)
+    .action(async (options: ListenOptions & { config?: string; workflows?: string }) => {
+      const config = await loadPipelineConfig(options.config);
+      const dir = await workflowsDir(options.workflows);
+      const stores = await openStores(config);
+      // Runs started from the dashboard are driven here, with tasks in this process.
+      const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, runPipelineStep: pipelineTaskRunner({ metadataUrl: config.stores.metadata }) });
+      let base = '';
+      const workflows =
+        dir === null || executor === null
+          ? undefined
+          : await createWorkflowService({ dir, metadata: stores.metadata, executor, runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}` });
+      const app = createServingApp({
+        serving: stores.serving,
+        metadata: stores.metadata,
+        webRoot: bundledPath('dist/web'),
+        ...(workflows === undefined ? {} : { workflows }),
+      });
+      const cleanup = async () => {
+        // Runs in flight are released, left running for the next process to resume.
+        await workflows?.close();
+        await executor?.close();
+        await stores.close();
+      };
+      await serveUntilSignal(app, options, cleanup, (url) => {
+        base = url;
+        process.stdout.write(`kiban is serving on ${url}\n`);
+        if (dir !== null) process.stdout.write(`workflows from ${dir}; dashboard at ${url}/\n`);
+      });
+    });
+}
+
+/** The workflows directory to use: the one given (which must exist), else ./workflows if present. */
+async function workflowsDir(given: string | undefined): Promise<string | null> {
+  const dir = given ?? DEFAULT_WORKFLOWS_DIR;
+  const info = await stat(dir).catch(() => null);
+  if (info?.isDirectory()) return dir;
+  if (given === undefined) return null;
+  throw new InvalidArgumentError('--workflows', `"${given}" is not a directory`);
 }

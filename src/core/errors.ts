@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'INVALID_DATA'
   | 'NOT_FOUND'
   | 'NOT_FITTED'
+  | 'CONFLICT'
   | 'INTERNAL';
 
 /** Base class of every error kiban throws on purpose. */
@@ -58,6 +59,16 @@ export class DataError extends KibanError {
 export class NotFoundError extends KibanError {
   constructor(what: string, options?: { cause?: unknown }) {
     super('NOT_FOUND', `${what} not found`, options);
+  }
+}
+
+/**
+ * The request is well-formed but clashes with the current state, e.g. retrying a run that has
+ * not failed, or starting a run while another process drives one for the same date.
+ */
+export class ConflictError extends KibanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFLICT', message, options);
   }
 }
 

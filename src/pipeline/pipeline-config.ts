@@ -46,6 +46,11 @@ export const pipelineConfigSchema = z
         /** Share of each user's latest interactions held out to measure the model; 0 skips it. */
         holdout: z.number().min(0).max(0.5).default(0.1),
         k: positiveInt.default(10),
+        /**
+         * Quality gate: the lowest acceptable value of each named metric (e.g. `{ "ndcg@10": 0.2 }`);
+         * the evaluate step fails below it, so a workflow stops before publishing a worse model.
+         */
+        minimum: z.record(z.string(), z.number().refine(Number.isFinite, 'must be a finite number')).optional(),
       })
       .strict()
       .default({ holdout: 0.1, k: 10 }),

@@ -1,10 +1,14 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { fileURLToPath } from 'node:url';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { KibanError } from '../core/errors.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
+import type { WorkflowService } from '../workflow/workflow-service.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
 import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute } from './schemas.js';
+import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /** What the serving app reads from. */
 export interface ServingAppDeps {
@@ -13,13 +17,27 @@ export interface ServingAppDeps {
   metadata?: MetadataStore;
   /** fastify's logger (pino); off by default. */
   logger?: boolean;
+  /** Adds the workflow API (`/v1/workflows…`, `/v1/runs…`) the dashboard reads; optional. */
+  workflows?: WorkflowService;
+  /**
+   * Directory of the built dashboard (`npm run build:web`), served at `/`; `false` serves none.
+   * @defaultValue the package's `dist/web`
+   */
+  webRoot?: string | false;
 }
+
+/**
+ * The package's `dist/web`: two levels up from this file in both src/serving and dist/serving
+ * (the same rule as the CLI's `bundledPath`, which serving may not import: cli depends on it).
+ */
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
 const API_VERSION = '0.1.0';
 
 /**
  * The serving HTTP API: precomputed recommendations and related items, the published model,
- * health and readiness, Prometheus metrics and the OpenAPI document. Errors are JSON
+ * health and readiness, Prometheus metrics and the OpenAPI document; with `workflows`, the
+ * workflow API, and the web dashboard at `/`. Errors are JSON
  * `{code, message}` with the status from {@link STATUS_BY_CODE}; bad parameters are 400s that
  * name the parameter.
  *
@@ -29,7 +47,7 @@ const API_VERSION = '0.1.0';
  */
 export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   const { serving, metadata } = deps;
-  const app = Fastify({ logger: deps.logger ?? false, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
+  const app = Fastify({ logger: deps.logger ?? false, ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allowUnionTypes: true } } });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const latency = new Histogram({
@@ -101,6 +119,8 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     API_VERSION,
   );
   app.get('/openapi.json', async () => openapi);
+  if (deps.workflows !== undefined) registerWorkflowRoutes(app, deps.workflows);
+  if (deps.webRoot !== false) registerDashboardRoutes(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
   return app;
 }
 

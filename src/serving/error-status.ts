@@ -6,6 +6,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze
   INVALID_DATA: 400,
   NOT_FOUND: 404,
   NOT_FITTED: 503,
+  CONFLICT: 409,
   INTERNAL: 500,
 });
 

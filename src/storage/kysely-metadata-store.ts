@@ -5,6 +5,7 @@ import type { QueryCreator, Selectable } from 'kysely';
 import pg from 'pg';
 import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.js';
 import { METADATA_MIGRATION_LOCK_TABLE, METADATA_MIGRATION_TABLE, MetadataMigrationProvider } from './metadata-migrations.js';
+import { KyselyWorkflowStore } from './kysely-workflow-store.js';
 import type { ModelRecord, MetadataStore, RunRecord, StepRecord } from './metadata-store.js';
 import { toModel, toRun, toStep } from './metadata-tables.js';
 import type { MetadataDatabase, RunsTable } from './metadata-tables.js';
@@ -18,6 +19,7 @@ import {
   toNumbersJsonText,
 } from './metadata-validation.js';
 import { LockingSqliteDialect, serializeByKey } from './sqlite-migration-lock.js';
+import type { WorkflowStore } from '../workflow/workflow-store.js';
 
 /** How many rows `listModels` and `listRuns` return when no limit is given. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -83,6 +85,8 @@ export class KyselyMetadataStore implements MetadataStore {
   /** Resolved path of a SQLite file, under which this process queues its migrations of that file. */
   #migrationQueueKey: string | undefined;
   #closed = false;
+  /** Workflow runs, tasks, attempts and logs, in this store's database (closed with it). */
+  readonly workflows: WorkflowStore;
 
   /**
    * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
@@ -95,6 +99,16 @@ export class KyselyMetadataStore implements MetadataStore {
     this.#db = db;
     this.#schema = options.schema;
     this.#q = options.schema === undefined ? db : db.withSchema(options.schema);
+    this.workflows = new KyselyWorkflowStore(db, {
+      schema: options.schema,
+      // Read at each write: `sqlite()` sets the key after construction. Workflow writes share the
+      // migrations' per-file queue, because a createRun transaction left open across an await
+      // would otherwise make another store's write on the same file block the event loop.
+      serializeWrites: (write) => {
+        const key = this.#migrationQueueKey;
+        return key === undefined ? write() : serializeByKey(key, write);
+      },
+    });
   }
 
   /**
@@ -377,9 +391,37 @@ function openSqlite(path: string): SqliteDatabase.Database {
   // WAL lets readers (the dashboard, `kiban runs`) proceed while a pipeline writes; an in-memory
   // database ignores the request, which is fine since nobody else can see it.
   db.pragma('journal_mode = WAL');
+  // In WAL mode NORMAL syncs at checkpoints rather than at every commit: a killed process loses
+  // nothing (the WAL is in the OS's hands), only a power cut may lose the last commits. Workflow
+  // state is written several times per task, and FULL's fsync per commit cost ~1 ms each.
+  db.pragma('synchronous = NORMAL');
   // SQLite leaves foreign keys unenforced unless asked, per connection; PostgreSQL always enforces them.
   db.pragma('foreign_keys = ON');
+  cachePreparedStatements(db);
   return db;
+}
+
+/** Distinct SQL texts kept prepared per connection; queries are built from a few dozen shapes. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Makes `db.prepare` reuse statements by SQL text. Kysely's SQLite driver prepares every query
+ * afresh, which cost as much as running it when the workflow engine writes task states; the
+ * texts repeat (values are bound parameters), so a small cache removes that cost. better-sqlite3
+ * runs statements synchronously, so one statement is never in use twice at once.
+ */
+function cachePreparedStatements(db: SqliteDatabase.Database): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  db.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (statement === undefined) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      statement = prepare(source);
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof db.prepare;
 }
 
 function messageOf(error: unknown): string {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { SqliteAdapter, sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 
 /**
@@ -94,6 +94,97 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
         const s = schemaOf(db);
         await s.dropTable('kiban_run_steps').execute();
         await s.dropTable('kiban_runs').execute();
+      },
+    },
+    '0003_workflows': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_wf_runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('workflow', 'text', (c) => c.notNull())
+          .addColumn('logical_date', 'text', (c) => c.notNull())
+          .addColumn('trigger', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('params', 'text', (c) => c.notNull())
+          .addColumn('definition', 'text', (c) => c.notNull())
+          // Unique but nullable: both engines let any number of rows hold null, so only scheduled
+          // runs compete for a key, and the losing scheduler's insert is refused by the database.
+          .addColumn('schedule_key', 'text', (c) => c.unique())
+          .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at_ms', 'bigint')
+          .addColumn('error', 'text')
+          .addColumn('owner', 'text')
+          .addColumn('heartbeat_at_ms', 'bigint')
+          // "trigger" is quoted: it is a keyword in both dialects.
+          .addCheckConstraint('kiban_wf_runs_trigger_check', sql`${sql.ref('trigger')} in ('manual', 'schedule', 'backfill')`)
+          .addCheckConstraint('kiban_wf_runs_status_check', sql`status in ('running', 'succeeded', 'failed')`)
+          .execute();
+        // Trailing id columns match the listings' tie-break, so newest-first pages need no sort.
+        await s.createIndex('kiban_wf_runs_created_idx').on('kiban_wf_runs').columns(['created_at_ms', 'id']).execute();
+        await s.createIndex('kiban_wf_runs_workflow_created_idx').on('kiban_wf_runs').columns(['workflow', 'created_at_ms', 'id']).execute();
+        await s.createIndex('kiban_wf_runs_status_created_idx').on('kiban_wf_runs').columns(['status', 'created_at_ms', 'id']).execute();
+
+        await s
+          .createTable('kiban_wf_tasks')
+          .addColumn('run_id', 'text', (c) => c.notNull().references('kiban_wf_runs.id').onDelete('cascade'))
+          .addColumn('task', 'text', (c) => c.notNull())
+          // Position in the run's definition (topological order), which is how tasks are listed.
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('started_at_ms', 'bigint')
+          .addColumn('finished_at_ms', 'bigint')
+          .addColumn('next_attempt_at_ms', 'bigint')
+          .addColumn('error', 'text')
+          .addColumn('output', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('kiban_wf_tasks_pk', ['run_id', 'task'])
+          .addCheckConstraint(
+            'kiban_wf_tasks_status_check',
+            sql`status in ('pending', 'running', 'retrying', 'succeeded', 'failed', 'upstream_failed')`,
+          )
+          .execute();
+
+        await s
+          .createTable('kiban_wf_attempts')
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('task', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('started_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at_ms', 'bigint')
+          .addColumn('error', 'text')
+          .addColumn('worker', 'text')
+          .addPrimaryKeyConstraint('kiban_wf_attempts_pk', ['run_id', 'task', 'attempt'])
+          // The primary key's prefix (run_id, task) also indexes this key for cascading deletes.
+          .addForeignKeyConstraint('kiban_wf_attempts_task_fk', ['run_id', 'task'], 'kiban_wf_tasks', ['run_id', 'task'], (fk) => fk.onDelete('cascade'))
+          .addCheckConstraint('kiban_wf_attempts_status_check', sql`status in ('running', 'succeeded', 'failed', 'interrupted')`)
+          .execute();
+
+        // The log's sequence number must be assigned by the database so that concurrent writers
+        // never collide, and there is no auto-increment syntax that both dialects accept.
+        // `autoincrement` (rather than a plain rowid alias) keeps SQLite from reusing numbers.
+        const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+        await s
+          .createTable('kiban_wf_logs')
+          .addColumn('seq', sqlite ? 'integer' : 'bigint', (c) => (sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity()))
+          .addColumn('run_id', 'text', (c) => c.notNull().references('kiban_wf_runs.id').onDelete('cascade'))
+          .addColumn('task', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('stream', 'text', (c) => c.notNull())
+          .addColumn('line', 'text', (c) => c.notNull())
+          .addCheckConstraint('kiban_wf_logs_stream_check', sql`stream in ('stdout', 'stderr', 'log')`)
+          .execute();
+        await s.createIndex('kiban_wf_logs_task_seq_idx').on('kiban_wf_logs').columns(['run_id', 'task', 'seq']).execute();
+      },
+      async down(db) {
+        const s = schemaOf(db);
+        await s.dropTable('kiban_wf_logs').execute();
+        await s.dropTable('kiban_wf_attempts').execute();
+        await s.dropTable('kiban_wf_tasks').execute();
+        await s.dropTable('kiban_wf_runs').execute();
       },
     },
   };

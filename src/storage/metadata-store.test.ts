@@ -175,7 +175,17 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
           `select table_schema, table_name from information_schema.tables where table_name like 'kiban\\_%' and table_schema = $1 order by table_name`,
           [schema],
         );
-        expect(rows.map((r) => r.table_name)).toEqual(['kiban_migration', 'kiban_migration_lock', 'kiban_models', 'kiban_run_steps', 'kiban_runs']);
+        expect(rows.map((r) => r.table_name)).toEqual([
+          'kiban_migration',
+          'kiban_migration_lock',
+          'kiban_models',
+          'kiban_run_steps',
+          'kiban_runs',
+          'kiban_wf_attempts',
+          'kiban_wf_logs',
+          'kiban_wf_runs',
+          'kiban_wf_tasks',
+        ]);
         const columns = await client.query<{ data_type: string }>(
           `select data_type from information_schema.columns where table_schema = $1 and table_name = 'kiban_models' and column_name = 'created_at_ms'`,
           [schema],

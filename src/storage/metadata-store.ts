@@ -1,3 +1,5 @@
+import type { WorkflowStore } from '../workflow/workflow-store.js';
+
 /** A trained model as recorded in the metadata store. */
 export interface ModelRecord {
   /** Unique id, e.g. `als-20261125T120000Z-ab12`. */
@@ -66,6 +68,12 @@ export interface MetadataStore {
   getRun(id: string): Promise<RunRecord | null>;
   /** Newest first. @defaultValue limit 50 */
   listRuns(options?: { limit?: number; pipeline?: string }): Promise<RunRecord[]>;
+
+  /**
+   * Workflow runs, task states, attempts and logs, kept in the same database (created by
+   * `migrate()`) and closed with this store.
+   */
+  readonly workflows: WorkflowStore;
 
   close(): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import type { ColumnType, Selectable } from 'kysely';
 import type { ModelRecord, RunRecord, StepRecord } from './metadata-store.js';
+import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
+import type { LogLine, TaskAttempt, TaskRun, WorkflowRun } from '../workflow/workflow-store.js';
 
 /**
  * An epoch-millisecond timestamp column (SQL `bigint`). Written as a number; read back as a
@@ -53,6 +55,67 @@ export interface RunStepsTable {
   error: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+/** A nullable text column that may be left out of an insert. */
+type NullableTextColumn = ColumnType<string | null, string | null | undefined, string | null>;
+
+/** Row of `kiban_wf_runs`: one run of a workflow. */
+export interface WorkflowRunsTable {
+  id: string;
+  workflow: string;
+  logical_date: string;
+  trigger: string;
+  status: string;
+  params: JsonTextColumn;
+  /** The workflow definition the run started with, as JSON. */
+  definition: JsonTextColumn;
+  schedule_key: NullableTextColumn;
+  created_at_ms: EpochMsColumn;
+  finished_at_ms: NullableEpochMsColumn;
+  error: NullableTextColumn;
+  owner: NullableTextColumn;
+  heartbeat_at_ms: NullableEpochMsColumn;
+}
+
+/** Row of `kiban_wf_tasks`: one task of a run, keyed by (run, task name). */
+export interface WorkflowTasksTable {
+  run_id: string;
+  task: string;
+  /** Position in the run's definition. */
+  seq: number;
+  status: string;
+  attempt: number;
+  failures: number;
+  started_at_ms: NullableEpochMsColumn;
+  finished_at_ms: NullableEpochMsColumn;
+  next_attempt_at_ms: NullableEpochMsColumn;
+  error: NullableTextColumn;
+  output: JsonTextColumn;
+}
+
+/** Row of `kiban_wf_attempts`: one attempt at a task, keyed by (run, task, attempt). */
+export interface WorkflowAttemptsTable {
+  run_id: string;
+  task: string;
+  attempt: number;
+  status: string;
+  started_at_ms: EpochMsColumn;
+  finished_at_ms: NullableEpochMsColumn;
+  error: NullableTextColumn;
+  worker: NullableTextColumn;
+}
+
+/** Row of `kiban_wf_logs`: one line a task wrote. */
+export interface WorkflowLogsTable {
+  /** Assigned by the database (SQLite `autoincrement`, PostgreSQL identity `bigint`); never written. */
+  seq: ColumnType<number | string, never, never>;
+  run_id: string;
+  task: string;
+  attempt: number;
+  at_ms: EpochMsColumn;
+  stream: string;
+  line: string;
+}
+
 /**
  * The tables of the metadata store as Kysely sees them (the `DB` type parameter of
  * `Kysely<MetadataDatabase>`). The schema itself is defined by the migrations in
@@ -62,6 +125,10 @@ export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_runs: RunsTable;
   kiban_run_steps: RunStepsTable;
+  kiban_wf_runs: WorkflowRunsTable;
+  kiban_wf_tasks: WorkflowTasksTable;
+  kiban_wf_attempts: WorkflowAttemptsTable;
+  kiban_wf_logs: WorkflowLogsTable;
 }
 
 /** Maps a `kiban_models` row to its record. */
@@ -102,6 +169,72 @@ export function toStep(row: Selectable<RunStepsTable>): StepRecord {
     figures: JSON.parse(row.figures) as Record<string, number>,
     error: row.error,
   };
+}
+
+/** Maps a `kiban_wf_runs` row to its record. */
+export function toWorkflowRun(row: Selectable<WorkflowRunsTable>): WorkflowRun {
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    logicalDate: row.logical_date,
+    trigger: row.trigger as WorkflowRun['trigger'],
+    status: row.status as WorkflowRun['status'],
+    params: JSON.parse(row.params) as WorkflowRun['params'],
+    definition: JSON.parse(row.definition) as WorkflowDefinition,
+    scheduleKey: row.schedule_key,
+    createdAt: toDate(row.created_at_ms),
+    finishedAt: toNullableDate(row.finished_at_ms),
+    error: row.error,
+    owner: row.owner,
+    heartbeatAt: toNullableDate(row.heartbeat_at_ms),
+  };
+}
+
+/** Maps a `kiban_wf_tasks` row to its record. */
+export function toTaskRun(row: Selectable<WorkflowTasksTable>): TaskRun {
+  return {
+    runId: row.run_id,
+    task: row.task,
+    status: row.status as TaskRun['status'],
+    attempt: Number(row.attempt),
+    failures: Number(row.failures),
+    startedAt: toNullableDate(row.started_at_ms),
+    finishedAt: toNullableDate(row.finished_at_ms),
+    nextAttemptAt: toNullableDate(row.next_attempt_at_ms),
+    error: row.error,
+    output: JSON.parse(row.output) as Record<string, unknown>,
+  };
+}
+
+/** Maps a `kiban_wf_attempts` row to its record. */
+export function toTaskAttempt(row: Selectable<WorkflowAttemptsTable>): TaskAttempt {
+  return {
+    runId: row.run_id,
+    task: row.task,
+    attempt: Number(row.attempt),
+    status: row.status as TaskAttempt['status'],
+    startedAt: toDate(row.started_at_ms),
+    finishedAt: toNullableDate(row.finished_at_ms),
+    error: row.error,
+    worker: row.worker,
+  };
+}
+
+/** Maps a `kiban_wf_logs` row to its record. */
+export function toLogLine(row: Selectable<WorkflowLogsTable>): LogLine {
+  return {
+    seq: Number(row.seq),
+    runId: row.run_id,
+    task: row.task,
+    attempt: Number(row.attempt),
+    at: toDate(row.at_ms),
+    stream: row.stream as LogLine['stream'],
+    line: row.line,
+  };
+}
+
+function toNullableDate(ms: number | string | null): Date | null {
+  return ms === null ? null : toDate(ms);
 }
 
 /** PostgreSQL returns `bigint` as a decimal string, SQLite as a number; both are epoch ms. */

@@ -39,7 +39,7 @@ describe('parseWorkflow', () => {
 
   it('accepts the shipped nightly recommendation workflow', async () => {
     const wf = await readWorkflowFile('examples/workflows/recommend.yaml');
-    expect(wf.tasks.map((t) => t.name)).toEqual(['aggregate', 'train', 'candidates', 'publish', 'report']);
+    expect(wf.tasks.map((t) => t.name)).toEqual(['aggregate', 'evaluate', 'train', 'candidates', 'publish', 'report']);
     expect(wf.expectedDurationMs).toBe(30 * 60_000);
   });
 

@@ -150,6 +150,7 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
     params: w.params,
     waitFor: w.waitFor,
     expectedDurationMs,
+    notify: w.notify,
     tasks: 'order' in sorted ? sorted.order.map((n) => byName.get(n)!) : tasks,
     source: file,
   };

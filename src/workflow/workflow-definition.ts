@@ -4,6 +4,10 @@ import { z } from 'zod';
 export const TASK_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish', 'shell', 'module'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
+/** Run events a workflow can ask to be notified of. */
+export const NOTIFY_EVENTS = ['failure', 'success', 'overdue'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const duration = z.union([z.number(), z.string()]);
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -44,8 +48,13 @@ export const workflowSchema = z
     params: z.record(z.string(), paramValue).default({}),
     /** Workflows whose successful run for the same logical date must exist first. */
     waitFor: z.array(z.object({ workflow: z.string().regex(NAME) }).strict()).default([]),
-    /** Notify when a run takes longer than this. */
+    /** Notify when a run takes longer than this (with `notify.on: [overdue]`). */
     expectedDuration: duration.optional(),
+    /** Which run events reach the configured notifiers (Slack, webhook, log). */
+    notify: z
+      .object({ on: z.array(z.enum(NOTIFY_EVENTS)).default(['failure']) })
+      .strict()
+      .default({ on: ['failure'] }),
     /** Each task is checked on its own (see taskSchema), so that one bad task hides no other problem. */
     tasks: z.record(z.string().regex(NAME, 'task names: letters, digits, ".", "_" or "-"'), z.unknown()),
   })
@@ -72,6 +81,7 @@ export interface WorkflowDefinition {
   params: Record<string, string | number | boolean>;
   waitFor: { workflow: string }[];
   expectedDurationMs: number | null;
+  notify: { on: NotifyEvent[] };
   tasks: TaskDefinition[];
   /** Where it was read from, for messages and relative module paths. */
   source: string;

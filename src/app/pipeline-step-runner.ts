@@ -1,0 +1,39 @@
+import type { TaskContext, TaskJob } from '../workflow/executor.js';
+import type { PipelineStepRunner, PipelineTaskKind } from '../workflow/task-runner.js';
+import { runPipelineStep, stepConfig } from '../pipeline/steps/index.js';
+import type { ServingStore } from '../storage/serving-store.js';
+import { openMetadataStore, openServingStore } from './open-stores.js';
+
+/**
+ * The runner of built-in pipeline tasks (aggregate, evaluate, train, candidates, publish) for an
+ * executor or worker: builds the step's configuration from the task's params, opens the stores
+ * the configuration names for the duration of the attempt, and runs the step on the run's work
+ * directory. Stores are opened per attempt so a worker serves workflows with different stores.
+ * Unless a task names its own (`params.stores.metadata`), models are recorded in the metadata
+ * store the engine or worker was started with, next to the runs that made them.
+ */
+export function pipelineTaskRunner(options: { metadataUrl: string }): PipelineStepRunner {
+  return (kind, job, ctx) => runPipelineTask(kind, job, ctx, options.metadataUrl);
+}
+
+async function runPipelineTask(kind: PipelineTaskKind, job: TaskJob, ctx: TaskContext, metadataUrl: string): Promise<Record<string, unknown>> {
+  const stores = (job.params.stores ?? {}) as Record<string, unknown>;
+  const params = typeof stores === 'object' && stores !== null && stores.metadata === undefined ? { ...job.params, stores: { ...stores, metadata: metadataUrl } } : job.params;
+  const config = await stepConfig(kind, params, job.baseDir);
+  const metadata = await openMetadataStore(config.stores.metadata);
+  let serving: ServingStore | undefined;
+  try {
+    return await runPipelineStep(kind, {
+      config,
+      runId: job.runId,
+      workDir: job.workDir,
+      serving: async () => (serving ??= await openServingStore(config.stores.serving)),
+      metadata,
+      log: ctx.log,
+      signal: ctx.signal,
+    });
+  } finally {
+    await serving?.close();
+    await metadata.close();
+  }
+}

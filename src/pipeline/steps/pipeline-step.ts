@@ -1,0 +1,32 @@
+import type { FitOptions } from '../../models/recommender.js';
+import type { MetadataStore } from '../../storage/metadata-store.js';
+import type { ServingStore } from '../../storage/serving-store.js';
+import type { PipelineConfig } from '../pipeline-config.js';
+
+/** The batch steps a workflow task (or {@link runPipeline}) can run, in pipeline order. */
+export const PIPELINE_STEP_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish'] as const;
+export type PipelineStepKind = (typeof PIPELINE_STEP_KINDS)[number];
+
+/**
+ * What one step needs. Steps share nothing in memory: each reads its inputs from files in
+ * `workDir` and writes its outputs there, so that each can run in its own process or machine
+ * and be retried on its own.
+ */
+export interface StepContext {
+  /** Already validated (see parsePipelineConfig). */
+  config: PipelineConfig;
+  runId: string;
+  /** Directory private to the run; steps hand files to each other here. */
+  workDir: string;
+  /** Opened lazily: only publish needs the serving store. */
+  serving: () => Promise<ServingStore>;
+  metadata: MetadataStore;
+  log: (line: string) => void;
+  /** Aborts long work (timeout, cancelled run); checked between phases and passed to model fits. */
+  signal?: AbortSignal;
+  /** Passed to model training (progress bar, loss callback). */
+  fit?: FitOptions;
+}
+
+/** Runs one step; returns its figures and outputs (JSON-able), e.g. `{ rowsIn, pairs }` or `{ modelId }`. */
+export type PipelineStepFn = (ctx: StepContext) => Promise<Record<string, number | string>>;

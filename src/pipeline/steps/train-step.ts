@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Interactions } from '../../data/interactions.js';
+import { readInteractionLog } from '../../data/read-interaction-log.js';
+import { createRecommender } from '../../models/registry.js';
+import type { EvaluationRecord } from './evaluate-step.js';
+import type { PipelineStepFn, StepContext } from './pipeline-step.js';
+import { idStamp, idSuffix, INTERACTION_COLUMNS, requireInput, workPath, writeJsonAtomic, type ModelRef } from './work-files.js';
+
+/**
+ * Fits the configured model on all aggregated interactions, saves its artifact under
+ * `config.stores.artifacts/<modelId>`, records it in the metadata store (with the metrics of
+ * `evaluation.json` when the evaluate step ran for the same model) and writes `model.json` =
+ * {@link ModelRef} for candidates and publish. Every attempt makes a fresh model id, so a retry
+ * after a crash between saving and recording never collides with what the failed attempt left.
+ */
+export const trainStep: PipelineStepFn = async (ctx) => {
+  const { config, metadata } = ctx;
+  const input = await requireInput(ctx.workDir, 'interactions');
+  const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS });
+  ctx.signal?.throwIfAborted();
+  const data = Interactions.fromLog(log, config.model.values);
+  const model = createRecommender(config.model.kind, config.model.params);
+  const report = await model.fit(data, { ...ctx.fit, signal: ctx.signal ?? ctx.fit?.signal });
+  ctx.signal?.throwIfAborted();
+
+  const metrics = await evaluationMetrics(ctx);
+  const modelId = `${config.model.kind}-${idStamp()}-${idSuffix()}`;
+  const artifactPath = join(config.stores.artifacts, modelId);
+  await model.save(artifactPath);
+  await metadata.insertModel({
+    id: modelId,
+    kind: model.kind,
+    params: { ...model.params },
+    dataSnapshot: { source: config.data.events, interactions: input, runId: ctx.runId, rows: log.rows, users: data.users.size, items: data.items.size, pairs: data.nnz },
+    metrics,
+    artifactPath,
+    createdAt: new Date(),
+  });
+  const ref: ModelRef = { modelId, artifactPath, kind: model.kind };
+  await writeJsonAtomic(workPath(ctx.workDir, 'model'), ref);
+  ctx.log(`train: ${modelId} on ${data.users.size} users × ${data.items.size} items (${data.nnz} pairs) in ${report.seconds.toFixed(2)} s → ${artifactPath}`);
+  return { ...ref, users: data.users.size, items: data.items.size, pairs: data.nnz, fitSeconds: report.seconds };
+};
+
+/**
+ * The metrics evaluate measured, or `{}` when it did not run. A record made for another model
+ * (the tasks were configured differently) is ignored rather than attached to the wrong model.
+ */
+async function evaluationMetrics(ctx: StepContext): Promise<Record<string, number>> {
+  const path = workPath(ctx.workDir, 'evaluation');
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return {};
+  const record = JSON.parse(text) as EvaluationRecord;
+  const m = ctx.config.model;
+  if (record.kind !== m.kind || record.values !== m.values || JSON.stringify(record.params) !== JSON.stringify(m.params)) {
+    ctx.log(`train: ignoring ${path}: it measured ${record.kind} ${JSON.stringify(record.params)}, not the model being trained`);
+    return {};
+  }
+  return record.metrics;
+}

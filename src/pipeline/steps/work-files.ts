@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { DataError, NotFoundError } from '../../core/errors.js';
+import type { PipelineStepKind } from './pipeline-step.js';
+
+/**
+ * The files steps hand to each other in a run's work directory, with the step that writes each.
+ * One table, so that a missing input names the step to run first.
+ */
+export const WORK_FILES = {
+  interactions: { name: 'interactions.parquet', writtenBy: 'aggregate' },
+  evaluation: { name: 'evaluation.json', writtenBy: 'evaluate' },
+  model: { name: 'model.json', writtenBy: 'train' },
+  candidates: { name: 'candidates', writtenBy: 'candidates' },
+} as const satisfies Record<string, { name: string; writtenBy: PipelineStepKind }>;
+export type WorkFile = keyof typeof WORK_FILES;
+
+/** Columns of the aggregated interactions (see aggregateEvents). */
+export const INTERACTION_COLUMNS = Object.freeze({ user: 'user', item: 'item', value: 'value', timestamp: 'timestamp' });
+
+/** What `model.json` holds: the model train produced, for candidates and publish. */
+export interface ModelRef {
+  modelId: string;
+  artifactPath: string;
+  kind: string;
+}
+
+/** Path of `file` in `workDir`. */
+export function workPath(workDir: string, file: WorkFile): string {
+  return join(workDir, WORK_FILES[file].name);
+}
+
+/** Path of an input that must exist; otherwise a NotFoundError naming the file and the step that writes it. */
+export async function requireInput(workDir: string, file: WorkFile): Promise<string> {
+  const path = workPath(workDir, file);
+  if ((await stat(path).catch(() => null)) === null) {
+    throw new NotFoundError(`${path} (written by the ${WORK_FILES[file].writtenBy} step, which must run first)`);
+  }
+  return path;
+}
+
+/** Parses a JSON input that must exist (see {@link requireInput}). */
+export async function readJsonInput<T>(workDir: string, file: WorkFile): Promise<T> {
+  const path = await requireInput(workDir, file);
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (cause) {
+    throw new DataError({ file: path }, `not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** `model.json`, checked enough that a hand-edited or truncated one fails here and not deep in a step. */
+export async function readModelRef(workDir: string): Promise<ModelRef> {
+  const ref = await readJsonInput<Partial<ModelRef>>(workDir, 'model');
+  if (typeof ref.modelId !== 'string' || typeof ref.artifactPath !== 'string' || typeof ref.kind !== 'string') {
+    throw new DataError({ file: workPath(workDir, 'model') }, 'needs string fields modelId, artifactPath and kind');
+  }
+  return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind };
+}
+
+/** A unique sibling name for writing `path` before renaming it into place. */
+export function tempSibling(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes JSON to a temporary sibling and renames it over `path`: readers see the old file or the new one, never half. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempSibling(path);
+  try {
+    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** A compact UTC timestamp for ids, e.g. `20261125T120000Z`. */
+export function idStamp(date = new Date()): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** A short random suffix that keeps ids made in the same second apart. */
+export function idSuffix(): string {
+  return randomBytes(3).toString('hex');
+}

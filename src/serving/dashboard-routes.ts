@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, resolve, sep } from 'node:path';
+
+/** Content types of the files a Vite build emits. */
+const TYPES: Readonly<Record<string, string>> = Object.freeze({
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+});
+
+/** Client-side routes of the dashboard: the server answers them with index.html. */
+const CLIENT_ROUTES = ['/', '/workflows', '/workflows/*', '/runs', '/runs/*'];
+
+/**
+ * Serves the built dashboard from `webRoot` (the output of `npm run build:web`): `index.html`
+ * for `/` and the client routes (`/workflows/…`, `/runs/…`, history routing), and the files
+ * under `/assets/`. Vite names assets by content hash, so they are cached for a year; index.html
+ * is never cached, so a new build shows up on reload. When `webRoot` has no index.html (the
+ * dashboard was not built) those routes answer 503 saying how to build it; the API is unaffected.
+ */
+export function registerDashboardRoutes(app: FastifyInstance, webRoot: string): void {
+  const root = resolve(webRoot);
+
+  const sendIndex = async (reply: FastifyReply) => {
+    const html = await readFile(resolve(root, 'index.html')).catch(() => null);
+    if (html === null) {
+      return reply
+        .status(503)
+        .send({ code: 'NOT_READY', message: `the dashboard is not built (no ${resolve(root, 'index.html')}); run "npm run build:web"` });
+    }
+    return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(html);
+  };
+  for (const url of CLIENT_ROUTES) app.get(url, async (_request, reply) => sendIndex(reply));
+
+  app.get<{ Params: { '*': string } }>('/assets/*', async (request, reply) => {
+    const file = resolve(root, 'assets', request.params['*']);
+    // resolve() has already folded any "..": whatever is left must stay inside the web root.
+    if (!file.startsWith(root + sep)) return reply.status(404).send({ code: 'NOT_FOUND', message: `no file ${request.url}` });
+    const info = await stat(file).catch(() => null);
+    if (info === null || !info.isFile()) return reply.status(404).send({ code: 'NOT_FOUND', message: `no file ${request.url.split('?')[0]}` });
+    return reply
+      .type(TYPES[extname(file)] ?? 'application/octet-stream')
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .send(await readFile(file));
+  });
+}

@@ -1,0 +1,250 @@
+import type { FastifyInstance } from 'fastify';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMetadataStore } from '../app/open-stores.js';
+import type { MetadataStore } from '../storage/metadata-store.js';
+import { MemoryServingStore } from '../storage/memory-serving-store.js';
+import { createWorkflowService } from '../workflow/engine/create-workflow-service.js';
+import type { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
+import { InlineExecutor } from '../workflow/executors/inline-executor.js';
+import { createServingApp } from './create-app.js';
+
+const GOOD = `name: good
+description: three quick shell tasks
+schedule: { cron: "0 3 * * *", timezone: Europe/Paris }
+params: { greeting: hello }
+tasks:
+  first: { run: "echo \${greeting} one; echo two" }
+  second: { run: "echo second", needs: [first] }
+  third: { run: "echo third", needs: [first] }
+`;
+const SLOW = `name: slow
+tasks:
+  nap: { run: "sleep 3" }
+`;
+const BAD = `name: bad
+tasks:
+  ok: { run: "echo fine" }
+  broken: { run: "echo 'disk quota exceeded on /data' >&2; exit 3", needs: [ok] }
+  after: { run: "echo never", needs: [broken] }
+`;
+
+describe('workflow routes', () => {
+  let dir: string;
+  let metadata: MetadataStore;
+  let engine: WorkflowEngine;
+  let executor: InlineExecutor;
+  let app: FastifyInstance;
+  const serving = new MemoryServingStore();
+
+  const call = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
+    const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+    return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body, headers: res.headers };
+  };
+  const waitFinal = async (runId: string) => {
+    for (let i = 0; i < 200; i++) {
+      const { body } = await call('GET', `/v1/runs/${runId}`);
+      if (body.run.status !== 'running') return body;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`run ${runId} did not finish`);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kiban-routes-'));
+    await writeFile(join(dir, 'good.yaml'), GOOD);
+    await writeFile(join(dir, 'bad.yaml'), BAD);
+    await writeFile(join(dir, 'slow.yaml'), SLOW);
+    metadata = await openMetadataStore(`sqlite:${join(dir, 'meta.db')}`);
+    executor = new InlineExecutor({ logs: metadata.workflows });
+    engine = await createWorkflowService({ dir, metadata, executor, workRoot: join(dir, 'work') });
+    app = createServingApp({ serving, workflows: engine, webRoot: false });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    await engine.close();
+    await executor.close();
+    await metadata.close();
+    await serving.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists workflows with schedule, next run and tasks', async () => {
+    const { status, body } = await call('GET', '/v1/workflows');
+    expect(status).toBe(200);
+    expect(body.workflows.map((w: { name: string }) => w.name).sort()).toEqual(['bad', 'good', 'slow']);
+    const good = body.workflows.find((w: { name: string }) => w.name === 'good');
+    expect(good).toMatchObject({ description: 'three quick shell tasks', schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris' }, lastRun: null });
+    expect(Date.parse(good.nextRunAt)).toBeGreaterThan(Date.now());
+    expect(good.tasks).toEqual([
+      { name: 'first', kind: 'shell', needs: [] },
+      { name: 'second', kind: 'shell', needs: ['first'] },
+      { name: 'third', kind: 'shell', needs: ['first'] },
+    ]);
+  });
+
+  it('404s unknown workflows, runs and tasks with a JSON body', async () => {
+    for (const [method, url] of [
+      ['GET', '/v1/workflows/nope'],
+      ['GET', '/v1/workflows/nope/runs'],
+      ['POST', '/v1/workflows/nope/runs'],
+      ['GET', '/v1/runs/nope'],
+      ['GET', '/v1/runs/nope/events'],
+      ['GET', '/v1/runs/nope/tasks/first/logs'],
+      ['POST', '/v1/runs/nope/retry'],
+    ] as const) {
+      const res = await call(method, url, method === 'POST' ? {} : undefined);
+      expect(res.status, `${method} ${url}`).toBe(404);
+      expect(res.body.code).toBe('NOT_FOUND');
+      expect(res.body.message).toContain('nope');
+    }
+  });
+
+  it('400s bad input, naming the field', async () => {
+    const cases: [string, string, unknown, string][] = [
+      ['GET', '/v1/runs?limit=0', undefined, 'limit'],
+      ['GET', '/v1/runs?status=sleeping', undefined, 'status'],
+      ['GET', '/v1/runs?colour=red', undefined, 'colour'],
+      ['GET', '/v1/workflows/good/runs?limit=abc', undefined, 'limit'],
+      ['POST', '/v1/workflows/good/runs', { when: 'now' }, 'when'],
+      ['POST', '/v1/workflows/good/runs', { params: { greeting: { nested: true } } }, 'params'],
+      ['POST', '/v1/workflows/good/runs', { params: { nope: 1 } }, 'params.nope'],
+      ['POST', '/v1/workflows/good/runs', { logicalDate: 'yesterday-ish' }, 'logicalDate'],
+    ];
+    for (const [method, url, payload, field] of cases) {
+      const res = await call(method as 'GET' | 'POST', url, payload);
+      expect(res.status, `${method} ${url} ${JSON.stringify(payload)}`).toBe(400);
+      expect(res.body.code).toBe('INVALID_ARGUMENT');
+      expect(res.body.message).toContain(field);
+    }
+  });
+
+  it('starts a run (202), shows it finished with tasks and attempts, and lists it', async () => {
+    const start = await call('POST', '/v1/workflows/good/runs', { logicalDate: '2026-01-02', params: { greeting: 'hi' } });
+    expect(start.status).toBe(202);
+    const { runId } = start.body;
+    expect(typeof runId).toBe('string');
+
+    const detail = await waitFinal(runId);
+    expect(detail.run).toMatchObject({ id: runId, workflow: 'good', status: 'succeeded', trigger: 'manual', params: { greeting: 'hi' } });
+    expect(detail.run.logicalDate).toMatch(/^2026-01-02T00:00:00/);
+    expect(detail.run.definition.tasks).toHaveLength(3);
+    expect(detail.tasks.map((t: { task: string; status: string }) => [t.task, t.status])).toEqual([
+      ['first', 'succeeded'],
+      ['second', 'succeeded'],
+      ['third', 'succeeded'],
+    ]);
+    expect(detail.attempts).toHaveLength(3);
+    expect(typeof detail.attempts[0].startedAt).toBe('string');
+
+    const runs = await call('GET', '/v1/workflows/good/runs?limit=5');
+    expect(runs.body.runs[0]).toMatchObject({ id: runId, status: 'succeeded' });
+    // Lists leave out the definition snapshot; the single-run answer has it.
+    expect(runs.body.runs[0].definition).toBeUndefined();
+    const wf = await call('GET', '/v1/workflows/good');
+    expect(wf.body.workflow.name).toBe('good');
+    expect(wf.body.runs[0].id).toBe(runId);
+    expect((await call('GET', '/v1/runs?status=succeeded&workflow=good')).body.runs.map((r: { id: string }) => r.id)).toContain(runId);
+    expect((await call('GET', '/v1/runs?status=failed&workflow=good')).body.runs).toEqual([]);
+    expect((await call('GET', '/v1/workflows')).body.workflows.find((w: { name: string }) => w.name === 'good').lastRun.id).toBe(runId);
+
+    // Retrying a run that did not fail is a conflict.
+    const retry = await call('POST', `/v1/runs/${runId}/retry`);
+    expect(retry.status).toBe(409);
+    expect(retry.body.code).toBe('CONFLICT');
+  });
+
+  it('follows a log with afterSeq', async () => {
+    const { runId } = (await call('POST', '/v1/workflows/good/runs', {})).body;
+    await waitFinal(runId);
+    const first = await call('GET', `/v1/runs/${runId}/tasks/first/logs`);
+    expect(first.status).toBe(200);
+    expect(first.body.lines.map((l: { line: string }) => l.line)).toEqual(['hello one', 'two']);
+    expect(first.body.lastSeq).toBe(first.body.lines[1].seq);
+    expect(first.body.more).toBe(false);
+
+    // Nothing new: same position back, so a follower can keep asking with it.
+    const none = await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=${first.body.lastSeq}`);
+    expect(none.body).toEqual({ lines: [], lastSeq: first.body.lastSeq, more: false });
+
+    await metadata.workflows.appendLogs(runId, 'first', 1, [
+      { at: new Date(), stream: 'stdout', line: 'three' },
+      { at: new Date(), stream: 'stderr', line: 'four' },
+    ]);
+    const next = await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=${first.body.lastSeq}&limit=1`);
+    expect(next.body.lines.map((l: { line: string }) => l.line)).toEqual(['three']);
+    expect(next.body.more).toBe(true);
+    const last = await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=${next.body.lastSeq}`);
+    expect(last.body.lines).toMatchObject([{ line: 'four', stream: 'stderr', attempt: 1 }]);
+    expect((await call('GET', `/v1/runs/${runId}/tasks/first/logs?attempt=2`)).body.lines).toEqual([]);
+    expect((await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=-1`)).status).toBe(400);
+    const unknownTask = await call('GET', `/v1/runs/${runId}/tasks/nope/logs`);
+    expect(unknownTask.status).toBe(404);
+    expect(unknownTask.body.message).toContain('task "nope"');
+  });
+
+  it('shows a failed run with its error and retries it (202) into a new attempt', async () => {
+    const { runId } = (await call('POST', '/v1/workflows/bad/runs')).body;
+    const failed = await waitFinal(runId);
+    expect(failed.run.status).toBe('failed');
+    const states = Object.fromEntries(failed.tasks.map((t: { task: string; status: string }) => [t.task, t.status]));
+    expect(states).toEqual({ ok: 'succeeded', broken: 'failed', after: 'upstream_failed' });
+    const logs = await call('GET', `/v1/runs/${runId}/tasks/broken/logs`);
+    expect(logs.body.lines).toMatchObject([{ stream: 'stderr', line: 'disk quota exceeded on /data' }]);
+
+    const retry = await call('POST', `/v1/runs/${runId}/retry`);
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual({ runId });
+    const again = await waitFinal(runId);
+    expect(again.run.status).toBe('failed');
+    expect(again.attempts.filter((a: { task: string }) => a.task === 'broken').map((a: { attempt: number }) => a.attempt)).toEqual([1, 2]);
+    expect(again.attempts.filter((a: { task: string }) => a.task === 'ok')).toHaveLength(1);
+  });
+
+  it('streams run updates as Server-Sent Events and ends once the run is final', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const { runId } = (await call('POST', '/v1/workflows/good/runs', {})).body;
+    const res = await fetch(`${base}/v1/runs/${runId}/events`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    // The server ends the stream after the final state, so reading to the end terminates.
+    const text = await res.text();
+    const events = text
+      .split('\n\n')
+      .filter((block) => block.startsWith('event:'))
+      .map((block) => ({ event: /^event: (.*)$/m.exec(block)![1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) }));
+    expect(events.at(-1)!.event).toBe('end');
+    const runs = events.filter((e) => e.event === 'run');
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.at(-1)!.data.run.status).toBe('succeeded');
+    expect(runs.at(-1)!.data.tasks.every((t: { status: string }) => t.status === 'succeeded')).toBe(true);
+    // Each event carries news: no two consecutive ones are the same.
+    for (let i = 1; i < runs.length; i++) expect(JSON.stringify(runs[i]!.data)).not.toBe(JSON.stringify(runs[i - 1]!.data));
+
+    // A finished run's stream sends its state once and ends at once.
+    const again = await (await fetch(`${base}/v1/runs/${runId}/events`)).text();
+    expect(again.match(/^event: run$/gm)).toHaveLength(1);
+  });
+
+  it('ends open event streams when the app closes, so shutdown does not wait for viewers', async () => {
+    const other = createServingApp({ serving, workflows: engine, webRoot: false });
+    await other.listen({ port: 0, host: '127.0.0.1' });
+    const address = other.server.address();
+    const { runId } = (await call('POST', '/v1/workflows/slow/runs', {})).body;
+    const res = await fetch(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/runs/${runId}/events`);
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('retry:');
+    const started = Date.now();
+    await other.close();
+    expect(Date.now() - started).toBeLessThan(1500);
+    // The stream ended without the run finishing.
+    while (!(await reader.read()).done);
+    expect((await call('GET', `/v1/runs/${runId}`)).body.run.status).toBe('running');
+  });
+});

@@ -1,0 +1,92 @@
+import { InvalidArgumentError, KibanError } from '../../core/errors.js';
+import type { Executor, TaskJob, TaskOutcome } from '../executor.js';
+import { runTask, type PipelineStepRunner } from '../task-runner.js';
+import type { WorkflowStore } from '../workflow-store.js';
+
+/** Options of {@link InlineExecutor}. */
+export interface InlineExecutorOptions {
+  /** Where task log lines go. */
+  logs: Pick<WorkflowStore, 'appendLogs'>;
+  /** Attempts running at once; further ones wait their turn in submission order. @defaultValue Infinity */
+  concurrency?: number;
+  /** Runs the pipeline kinds; without it they fail. */
+  runPipelineStep?: PipelineStepRunner;
+  /** Between SIGTERM and SIGKILL when a shell task is stopped. @defaultValue 5000 */
+  killGraceMs?: number;
+}
+
+/**
+ * Runs attempts in this process (shell tasks as child processes): the embedded default, for
+ * `kiban demo`, laptops and tests. Outcomes name the worker `inline`.
+ *
+ * @example
+ * const executor = new InlineExecutor({ logs: store.workflows, concurrency: 4 });
+ * const outcome = await executor.execute(job);
+ */
+export class InlineExecutor implements Executor {
+  readonly name = 'inline';
+  readonly options: Readonly<InlineExecutorOptions>;
+  private readonly limit: number;
+  private running = 0;
+  private readonly queued: (() => void)[] = [];
+  /** Aborts every attempt in flight on close, so no child process outlives the executor. */
+  private readonly closing = new AbortController();
+
+  constructor(options: InlineExecutorOptions) {
+    const limit = options.concurrency ?? Infinity;
+    if (!(limit >= 1)) throw new InvalidArgumentError('concurrency', `must be at least 1, got ${limit}`);
+    this.limit = limit;
+    this.options = Object.freeze({ ...options });
+  }
+
+  async execute(job: TaskJob, options: { signal?: AbortSignal } = {}): Promise<TaskOutcome> {
+    if (this.closing.signal.aborted) throw new KibanError('INTERNAL', 'executor inline is closed');
+    const signal = options.signal === undefined ? this.closing.signal : AbortSignal.any([options.signal, this.closing.signal]);
+    if (!(await this.acquire(signal))) {
+      return { status: 'failed', error: 'cancelled before it started', output: {}, worker: this.name };
+    }
+    try {
+      return await runTask(job, {
+        logs: this.options.logs,
+        worker: this.name,
+        signal,
+        runPipelineStep: this.options.runPipelineStep,
+        killGraceMs: this.options.killGraceMs,
+      });
+    } finally {
+      this.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(new Error('the executor closed'));
+  }
+
+  /** Waits for a free slot; false when `signal` aborts first. */
+  private acquire(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    if (this.running < this.limit) {
+      this.running++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const start = (): void => {
+        signal.removeEventListener('abort', giveUp);
+        this.running++;
+        resolve(true);
+      };
+      const giveUp = (): void => {
+        const at = this.queued.indexOf(start);
+        if (at >= 0) this.queued.splice(at, 1);
+        resolve(false);
+      };
+      signal.addEventListener('abort', giveUp, { once: true });
+      this.queued.push(start);
+    });
+  }
+
+  private release(): void {
+    this.running--;
+    this.queued.shift()?.();
+  }
+}

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { makeJob } from '../../../test/contracts/executor-contract.js';
+import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/workflow/redis-available.js';
+import { BullmqExecutor, taskJobId } from './bullmq-executor.js';
+
+const REPO = resolve(import.meta.dirname, '../../..');
+const MAIN = join(REPO, 'src/cli/main.ts');
+/** The real CLI once main.ts registers `kiban worker`; until then a fixture with the same options. */
+const ENTRY = /workerCommand\(\)/.test(readFileSync(MAIN, 'utf8')) ? [MAIN, 'worker'] : [join(REPO, 'test/fixtures/run-worker.ts')];
+/** Short locks so that a death is noticed in about 2 s + 2 × 0.5 s rather than 15 s. */
+const LOCK_MS = 2000;
+const STALLED_MS = 500;
+
+const root = await mkdtemp(join(tmpdir(), 'kiban-worker-death-'));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Starts a worker process and resolves once it says it is taking tasks. */
+async function spawnWorker(queue: string, id: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', ...ENTRY, '--redis', TEST_REDIS_URL, '--queue', queue, '--id', id, '--metadata', `sqlite:${join(root, `${id}.db`)}`,
+      '--lock-duration', String(LOCK_MS), '--stalled-interval', String(STALLED_MS)],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let output = '';
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`worker ${id} did not start within 30 s: ${output}`)), 30_000);
+    const onData = (data: Buffer): void => {
+      output += data.toString();
+      if (output.includes('is taking tasks')) {
+        clearTimeout(timer);
+        ready();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`worker ${id} exited with ${code}: ${output}`));
+    });
+  });
+  return child;
+}
+
+const reachable = await redisAnswers();
+if (mustRunRedis(reachable)) {
+  describe('kiban worker processes', () => {
+    it('reaches Redis at ' + TEST_REDIS_URL, () => {
+      expect(reachable, `Redis at ${TEST_REDIS_URL} did not answer PING`).toBe(true);
+    });
+
+    it('hands the task of a worker killed mid-task to another worker, which completes it', async () => {
+      const queue = `kiban-test-${randomUUID()}`;
+      const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+      const inspector = new Queue(queue, { connection });
+      const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
+      try {
+        const [a, b] = await Promise.all([spawnWorker(queue, 'worker-a'), spawnWorker(queue, 'worker-b')]);
+        const workers = new Map([['worker-a', a], ['worker-b', b]]);
+        const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'nap', params: { ms: 3000 } });
+        const started = Date.now();
+        const pending = executor.execute(job);
+
+        // Whoever took it: kill it mid-task, without a chance to clean up.
+        let first: string | undefined;
+        for (let i = 0; i < 200 && first === undefined; i++) {
+          first = (await inspector.getJob(taskJobId(job)))?.processedBy;
+          if (first === undefined) await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(first).toMatch(/^worker-[ab]$/);
+        await new Promise((r) => setTimeout(r, 500));
+        workers.get(first!)!.kill('SIGKILL');
+
+        const outcome = await pending;
+        const elapsed = Date.now() - started;
+        expect(outcome).toMatchObject({ status: 'succeeded', output: { slept: 3000 } });
+        expect(outcome.worker).not.toBe(first);
+        expect(outcome.worker).toMatch(/^worker-[ab]$/);
+        // 0.5 s before the kill, the lock running out (≤ 2 s), up to two stall checks, 3 s again.
+        expect(elapsed).toBeLessThan(0.5 * 1000 + LOCK_MS + 3 * STALLED_MS + 3000 + 3000);
+      } finally {
+        await executor.close();
+        await inspector.obliterate({ force: true });
+        await inspector.close();
+        connection.disconnect();
+      }
+    });
+
+    it('keeps a task queued while no worker runs and completes it when one starts; SIGTERM lets it finish', async () => {
+      const queue = `kiban-test-${randomUUID()}`;
+      const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+      const inspector = new Queue(queue, { connection });
+      const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
+      try {
+        const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'nap', params: { ms: 1500 } });
+        const pending = executor.execute(job);
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(await inspector.getJobState(taskJobId(job))).toBe('waiting');
+        const worker = await spawnWorker(queue, 'worker-late');
+        // Asked to stop while running the task: it finishes it first, then exits cleanly.
+        for (let i = 0; i < 200 && (await inspector.getJobState(taskJobId(job))) !== 'active'; i++) await new Promise((r) => setTimeout(r, 25));
+        const exited = new Promise<number | null>((done) => worker.once('exit', (code) => done(code)));
+        worker.kill('SIGTERM');
+        expect(await pending).toMatchObject({ status: 'succeeded', worker: 'worker-late', output: { slept: 1500 } });
+        expect(await exited).toBe(0);
+      } finally {
+        await executor.close();
+        await inspector.obliterate({ force: true });
+        await inspector.close();
+        connection.disconnect();
+      }
+    });
+  });
+} else {
+  console.warn(`[worker-death.test] Redis at ${TEST_REDIS_URL} is unreachable and CI is not set: skipping.`);
+  describe.skip('kiban worker processes (Redis unreachable)', () => {
+    it('needs Redis', () => undefined);
+  });
+}

@@ -1,0 +1,49 @@
+import type { LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
+
+/** An error answer of the API: its `{code, message}` body and status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const json = text.length > 0 ? (JSON.parse(text) as unknown) : {};
+  if (!res.ok) {
+    const err = json as { code?: string; message?: string };
+    throw new ApiError(res.status, err.code ?? 'HTTP_' + res.status, err.message ?? res.statusText);
+  }
+  return json as T;
+}
+
+/** The dashboard's calls, one per endpoint it uses. */
+export const api = {
+  workflows: () => request<{ workflows: WorkflowSummary[] }>('GET', '/v1/workflows'),
+  workflow: (name: string) =>
+    request<{ workflow: WorkflowDefinition; nextRunAt: string | null; runs: Run[] }>('GET', `/v1/workflows/${encodeURIComponent(name)}?limit=50`),
+  startRun: (name: string, body: { logicalDate?: string; params?: Record<string, ParamValue> } = {}) =>
+    request<{ runId: string }>('POST', `/v1/workflows/${encodeURIComponent(name)}/runs`, body),
+  run: (id: string) => request<RunDetail>('GET', `/v1/runs/${encodeURIComponent(id)}`),
+  retry: (id: string) => request<{ runId: string }>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`),
+  logs: (id: string, task: string, options: { attempt?: number; afterSeq?: number }) => {
+    const q = new URLSearchParams();
+    if (options.attempt !== undefined) q.set('attempt', String(options.attempt));
+    if (options.afterSeq !== undefined) q.set('afterSeq', String(options.afterSeq));
+    return request<{ lines: LogLine[]; lastSeq: number; more: boolean }>(
+      'GET',
+      `/v1/runs/${encodeURIComponent(id)}/tasks/${encodeURIComponent(task)}/logs?${q}`,
+    );
+  },
+  /** URL of a run's Server-Sent Events stream (`run` events carry a {@link RunDetail}). */
+  eventsUrl: (id: string) => `/v1/runs/${encodeURIComponent(id)}/events`,
+};

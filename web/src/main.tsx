@@ -1,0 +1,47 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { RunPage } from './pages/RunPage.js';
+import { WorkflowPage } from './pages/WorkflowPage.js';
+import { WorkflowsPage } from './pages/WorkflowsPage.js';
+import { Link, usePath } from './router.js';
+import './styles.css';
+
+function App() {
+  const path = usePath();
+  const workflow = /^\/workflows\/([^/]+)\/?$/.exec(path);
+  const run = /^\/runs\/([^/]+)\/?$/.exec(path);
+  // Keyed by path so that moving between runs starts from a clean page state.
+  const page = run ? (
+    <RunPage key={path} id={decodeURIComponent(run[1]!)} />
+  ) : workflow ? (
+    <WorkflowPage key={path} name={decodeURIComponent(workflow[1]!)} />
+  ) : path === '/' || path === '/workflows' || path === '/workflows/' ? (
+    <WorkflowsPage />
+  ) : (
+    <main className="page">
+      <h1>Not found</h1>
+      <p className="muted">
+        No page at <code>{path}</code>. <Link to="/">Back to workflows</Link>
+      </p>
+    </main>
+  );
+  return (
+    <>
+      <header className="topbar">
+        <Link to="/" className="brand">
+          kiban
+        </Link>
+        <Link to="/" className="nav">
+          Workflows
+        </Link>
+      </header>
+      {page}
+    </>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -1,0 +1,96 @@
+/**
+ * The JSON the workflow API answers with (src/serving/workflow-routes.ts). Mirrors the store's
+ * types in src/workflow, with dates as ISO-8601 strings because that is how they travel.
+ */
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+export type TaskState = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed';
+export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type ParamValue = string | number | boolean;
+
+export interface Schedule {
+  cron: string;
+  timezone: string;
+  catchUp: 'skip' | 'run';
+}
+
+export interface TaskDefinition {
+  name: string;
+  kind: string;
+  run?: string;
+  needs: string[];
+  retry: { count: number; backoffMs: number; maxBackoffMs: number };
+  timeoutMs: number | null;
+}
+
+export interface WorkflowDefinition {
+  name: string;
+  description?: string;
+  schedule?: Schedule;
+  params: Record<string, ParamValue>;
+  tasks: TaskDefinition[];
+  source: string;
+}
+
+export interface Run {
+  id: string;
+  workflow: string;
+  logicalDate: string;
+  trigger: 'manual' | 'schedule' | 'backfill';
+  status: RunStatus;
+  params: Record<string, ParamValue>;
+  /** Only on single-run answers, not in lists. */
+  definition?: WorkflowDefinition;
+  createdAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  owner: string | null;
+}
+
+export interface TaskRun {
+  runId: string;
+  task: string;
+  status: TaskState;
+  attempt: number;
+  failures: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  nextAttemptAt: string | null;
+  error: string | null;
+}
+
+export interface TaskAttempt {
+  runId: string;
+  task: string;
+  attempt: number;
+  status: AttemptStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  worker: string | null;
+}
+
+export interface LogLine {
+  seq: number;
+  task: string;
+  attempt: number;
+  at: string;
+  stream: 'stdout' | 'stderr' | 'log';
+  line: string;
+}
+
+export interface WorkflowSummary {
+  name: string;
+  description?: string;
+  source: string;
+  schedule?: Schedule;
+  nextRunAt: string | null;
+  lastRun: Run | null;
+  tasks: { name: string; kind: string; needs: string[] }[];
+}
+
+export interface RunDetail {
+  run: Run & { definition: WorkflowDefinition };
+  tasks: TaskRun[];
+  attempts: TaskAttempt[];
+}
