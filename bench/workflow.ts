@@ -99,7 +99,7 @@ try {
   if (!values['skip-bullmq']) {
     const queue = `kiban-bench-${process.pid}`;
     const workers = [startWorker(queue), startWorker(queue)];
-    await Promise.all(workers.map((w) => waitForLine(w, 'waiting for tasks')));
+    await Promise.all(workers.map((w) => waitForLine(w, 'is taking tasks')));
     const executor = new BullmqExecutor({ redisUrl: values.redis!, queue });
     try {
       results.bullmq = { workers: 2, ...(await measure(executor, 'bullmq')) };

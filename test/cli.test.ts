@@ -1,26 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kiban } from './fixtures/kiban-cli.js';
 import type { EvaluationRecord } from '../src/cli/evaluate-command.js';
 import { loadRecommender } from '../src/models/registry.js';
 
-const run = promisify(execFile);
 const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
 const TEST = 'datasets/ml-latest-small/splits/test.csv';
-
-/** Runs the CLI from sources and returns its exit status and output, never throwing. */
-async function kiban(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 let dir: string;
 beforeAll(async () => {

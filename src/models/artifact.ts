@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeDirectoryAtomically } from '../core/atomic-dir.js';
 import { DataError, NotFoundError } from '../core/errors.js';
 import { CsrMatrix } from '../data/csr-matrix.js';
 import { IdMap, type ExternalId } from '../data/id-map.js';
@@ -52,23 +53,14 @@ export async function writeArtifact(dir: string, artifact: Artifact, data: Inter
     items: data.items.toJSON(),
     arrays: {},
   };
-  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
-  try {
+  await writeDirectoryAtomically(dir, async (tmp) => {
     for (const [name, array] of Object.entries(arrays)) {
       const file = `${name}.bin`;
       manifest.arrays[name] = { dtype: dtypeOf(array), length: array.length, file };
       await writeFile(join(tmp, file), new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
     }
     await writeFile(join(tmp, 'model.json'), JSON.stringify(manifest));
-    const old = `${tmp}.old`;
-    const hadOld = await rename(dir, old).then(() => true, () => false);
-    await rename(tmp, dir);
-    if (hadOld) await rm(old, { recursive: true, force: true });
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }
 
 /** Reads what {@link writeArtifact} wrote; `data` is the training interactions. */

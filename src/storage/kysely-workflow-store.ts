@@ -56,8 +56,8 @@ export interface KyselyWorkflowStoreOptions {
  * migration `0003_workflows`). It borrows the Kysely instance of a `KyselyMetadataStore` and
  * never closes it. Inputs are validated before any SQL, with {@link InvalidArgumentError} naming
  * the field. Unknown ids: reads give null or an empty list, `claimRun`/`heartbeat` give false,
- * `releaseRun` does nothing, and `updateRun`, `updateTask`, `startAttempt` and `appendLogs`
- * throw {@link NotFoundError}.
+ * `releaseRun` does nothing, `finishAttempt` and `finishTaskAttempt` give false, and `updateRun`,
+ * `updateTask`, `startAttempt`, `startTaskAttempt` and `appendLogs` throw {@link NotFoundError}.
  */
 export class KyselyWorkflowStore implements WorkflowStore {
   readonly #db: Kysely<MetadataDatabase>;
@@ -245,34 +245,12 @@ export class KyselyWorkflowStore implements WorkflowStore {
   async updateTask(runId: string, task: string, patch: TaskPatch): Promise<void> {
     requireText('runId', runId);
     requireText('task', task);
-    const set: {
-      status?: string;
-      attempt?: number;
-      failures?: number;
-      started_at_ms?: number | null;
-      finished_at_ms?: number | null;
-      next_attempt_at_ms?: number | null;
-      error?: string | null;
-      output?: string;
-    } = {};
-    if (patch.status !== undefined) set.status = requireOneOf('patch.status', patch.status, TASK_STATES);
-    if (patch.attempt !== undefined) set.attempt = requireCount('patch.attempt', patch.attempt);
-    if (patch.failures !== undefined) set.failures = requireCount('patch.failures', patch.failures);
-    if (patch.startedAt !== undefined) set.started_at_ms = nullableDate('patch.startedAt', patch.startedAt);
-    if (patch.finishedAt !== undefined) set.finished_at_ms = nullableDate('patch.finishedAt', patch.finishedAt);
-    if (patch.nextAttemptAt !== undefined) set.next_attempt_at_ms = nullableDate('patch.nextAttemptAt', patch.nextAttemptAt);
-    if (patch.error !== undefined) set.error = nullableText('patch.error', patch.error);
-    if (patch.output !== undefined) set.output = toJsonText('patch.output', patch.output);
-    const notFound = (): NotFoundError => new NotFoundError(`task "${task}" of workflow run "${runId}"`);
+    const set = toTaskSet(patch);
     if (Object.keys(set).length === 0) {
-      const row = await this.#q.selectFrom('kiban_wf_tasks').select('task').where('run_id', '=', runId).where('task', '=', task).executeTakeFirst();
-      if (row === undefined) throw notFound();
+      await this.#updateTaskIn(this.#q, runId, task, set);
       return;
     }
-    const result = await this.#write(() =>
-      this.#q.updateTable('kiban_wf_tasks').set(set).where('run_id', '=', runId).where('task', '=', task).executeTakeFirst(),
-    );
-    if (Number(result.numUpdatedRows) === 0) throw notFound();
+    await this.#write(() => this.#updateTaskIn(this.#q, runId, task, set));
   }
 
   /**
@@ -280,48 +258,9 @@ export class KyselyWorkflowStore implements WorkflowStore {
    * {@link InvalidArgumentError} (field `attempt.attempt`) when that attempt is already recorded.
    */
   async startAttempt(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }): Promise<void> {
-    const row = {
-      run_id: requireText('attempt.runId', attempt.runId),
-      task: requireText('attempt.task', attempt.task),
-      attempt: requirePositive('attempt.attempt', attempt.attempt),
-      status: 'running',
-      started_at_ms: requireDate('attempt.startedAt', attempt.startedAt),
-      worker: nullableText('attempt.worker', attempt.worker),
-    };
-    // Selecting from the task row makes an unknown task insert nothing (rather than trip the
-    // foreign key with a driver-specific error), in the same statement.
-    const result = await this.#write(() =>
-      this.#q
-        .insertInto('kiban_wf_attempts')
-        .columns(['run_id', 'task', 'attempt', 'status', 'started_at_ms', 'worker'])
-        .expression((eb) =>
-          eb
-            .selectFrom('kiban_wf_tasks')
-            .where('kiban_wf_tasks.run_id', '=', row.run_id)
-            .where('kiban_wf_tasks.task', '=', row.task)
-            .select((eb) => [
-              'kiban_wf_tasks.run_id',
-              'kiban_wf_tasks.task',
-              // Casts pin the parameters' types, which PostgreSQL cannot infer in a select list.
-              eb.cast<number>(eb.val(row.attempt), 'integer').as('attempt'),
-              eb.cast<string>(eb.val(row.status), 'text').as('status'),
-              eb.cast<number>(eb.val(row.started_at_ms), 'bigint').as('started_at_ms'),
-              eb.cast<string | null>(eb.val(row.worker), 'text').as('worker'),
-            ]),
-        )
-        .onConflict((oc) => oc.columns(['run_id', 'task', 'attempt']).doNothing())
-        .executeTakeFirst(),
-    );
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return;
-    const existing = await this.#q
-      .selectFrom('kiban_wf_attempts')
-      .select('status')
-      .where('run_id', '=', row.run_id)
-      .where('task', '=', row.task)
-      .where('attempt', '=', row.attempt)
-      .executeTakeFirst();
-    if (existing === undefined) throw new NotFoundError(`task "${row.task}" of workflow run "${row.run_id}"`);
-    throw new InvalidArgumentError('attempt.attempt', `attempt ${row.attempt} of task "${row.task}" of run "${row.run_id}" is already recorded (${existing.status})`);
+    const row = toAttemptRow(attempt);
+    const inserted = await this.#write(() => this.#insertAttemptIn(this.#q, row));
+    if (!inserted) await this.#explainRefusedAttempt(this.#q, row);
   }
 
   /**
@@ -337,22 +276,115 @@ export class KyselyWorkflowStore implements WorkflowStore {
     requireText('runId', runId);
     requireText('task', task);
     requirePositive('attempt', attempt);
-    const set = {
-      status: requireOneOf('end.status', end.status, END_STATUSES),
-      finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
-      error: end.error === undefined ? null : nullableText('end.error', end.error),
-      ...(end.worker === undefined || end.worker === null ? {} : { worker: requireText('end.worker', end.worker) }),
-    };
-    const result = await this.#write(() =>
-      this.#q
-        .updateTable('kiban_wf_attempts')
-        .set(set)
-        .where('run_id', '=', runId)
-        .where('task', '=', task)
-        .where('attempt', '=', attempt)
-        .where('status', '=', 'running')
-        .executeTakeFirst(),
+    const set = toAttemptEndSet(end);
+    return this.#write(() => this.#finishAttemptIn(this.#q, runId, task, attempt, set));
+  }
+
+  /**
+   * {@link updateTask} then {@link startAttempt} in one transaction, with their errors: when
+   * either refuses, neither is written.
+   */
+  async startTaskAttempt(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }, task: TaskPatch): Promise<void> {
+    const row = toAttemptRow(attempt);
+    const set = toTaskSet(task);
+    await this.#write(() =>
+      this.#db.transaction().execute(async (trx) => {
+        const q = this.#schema === undefined ? trx : trx.withSchema(this.#schema);
+        await this.#updateTaskIn(q, row.run_id, row.task, set);
+        if (!(await this.#insertAttemptIn(q, row))) await this.#explainRefusedAttempt(q, row);
+      }),
     );
+  }
+
+  /**
+   * {@link finishAttempt} then, if the attempt was `running`, {@link updateTask}, in one
+   * transaction. Returns false, writing nothing, when the attempt was not running (or is
+   * unknown); throws {@link NotFoundError} (writing nothing) when the task is unknown.
+   */
+  async finishTaskAttempt(
+    runId: string,
+    task: string,
+    attempt: number,
+    end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null },
+    taskPatch: TaskPatch,
+  ): Promise<boolean> {
+    requireText('runId', runId);
+    requireText('task', task);
+    requirePositive('attempt', attempt);
+    const endSet = toAttemptEndSet(end);
+    const taskSet = toTaskSet(taskPatch);
+    return this.#write(() =>
+      this.#db.transaction().execute(async (trx) => {
+        const q = this.#schema === undefined ? trx : trx.withSchema(this.#schema);
+        if (!(await this.#finishAttemptIn(q, runId, task, attempt, endSet))) return false;
+        await this.#updateTaskIn(q, runId, task, taskSet);
+        return true;
+      }),
+    );
+  }
+
+  /** Applies a validated task patch; an empty one only checks that the task exists. */
+  async #updateTaskIn(q: QueryCreator<MetadataDatabase>, runId: string, task: string, set: TaskSet): Promise<void> {
+    const notFound = (): NotFoundError => new NotFoundError(`task "${task}" of workflow run "${runId}"`);
+    if (Object.keys(set).length === 0) {
+      const row = await q.selectFrom('kiban_wf_tasks').select('task').where('run_id', '=', runId).where('task', '=', task).executeTakeFirst();
+      if (row === undefined) throw notFound();
+      return;
+    }
+    const result = await q.updateTable('kiban_wf_tasks').set(set).where('run_id', '=', runId).where('task', '=', task).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw notFound();
+  }
+
+  /** Inserts a validated attempt row; false when nothing was inserted (unknown task, or attempt taken). */
+  async #insertAttemptIn(q: QueryCreator<MetadataDatabase>, row: AttemptRow): Promise<boolean> {
+    // Selecting from the task row makes an unknown task insert nothing (rather than trip the
+    // foreign key with a driver-specific error), in the same statement.
+    const result = await q
+      .insertInto('kiban_wf_attempts')
+      .columns(['run_id', 'task', 'attempt', 'status', 'started_at_ms', 'worker'])
+      .expression((eb) =>
+        eb
+          .selectFrom('kiban_wf_tasks')
+          .where('kiban_wf_tasks.run_id', '=', row.run_id)
+          .where('kiban_wf_tasks.task', '=', row.task)
+          .select((eb) => [
+            'kiban_wf_tasks.run_id',
+            'kiban_wf_tasks.task',
+            // Casts pin the parameters' types, which PostgreSQL cannot infer in a select list.
+            eb.cast<number>(eb.val(row.attempt), 'integer').as('attempt'),
+            eb.cast<string>(eb.val(row.status), 'text').as('status'),
+            eb.cast<number>(eb.val(row.started_at_ms), 'bigint').as('started_at_ms'),
+            eb.cast<string | null>(eb.val(row.worker), 'text').as('worker'),
+          ]),
+      )
+      .onConflict((oc) => oc.columns(['run_id', 'task', 'attempt']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /** Throws the error for an attempt that {@link #insertAttemptIn} did not insert. */
+  async #explainRefusedAttempt(q: QueryCreator<MetadataDatabase>, row: AttemptRow): Promise<never> {
+    const existing = await q
+      .selectFrom('kiban_wf_attempts')
+      .select('status')
+      .where('run_id', '=', row.run_id)
+      .where('task', '=', row.task)
+      .where('attempt', '=', row.attempt)
+      .executeTakeFirst();
+    if (existing === undefined) throw new NotFoundError(`task "${row.task}" of workflow run "${row.run_id}"`);
+    throw new InvalidArgumentError('attempt.attempt', `attempt ${row.attempt} of task "${row.task}" of run "${row.run_id}" is already recorded (${existing.status})`);
+  }
+
+  /** Ends the attempt if it is `running`; returns whether it was. */
+  async #finishAttemptIn(q: QueryCreator<MetadataDatabase>, runId: string, task: string, attempt: number, set: AttemptEndSet): Promise<boolean> {
+    const result = await q
+      .updateTable('kiban_wf_attempts')
+      .set(set)
+      .where('run_id', '=', runId)
+      .where('task', '=', task)
+      .where('attempt', '=', attempt)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
@@ -422,6 +454,58 @@ export class KyselyWorkflowStore implements WorkflowStore {
     const rows = await query.orderBy('seq').limit(limit).execute();
     return rows.map(toLogLine);
   }
+}
+
+/** The columns of a task row that a {@link TaskPatch} sets. */
+interface TaskSet {
+  status?: string;
+  attempt?: number;
+  failures?: number;
+  started_at_ms?: number | null;
+  finished_at_ms?: number | null;
+  next_attempt_at_ms?: number | null;
+  error?: string | null;
+  output?: string;
+}
+
+/** Validates a task patch (fields named `patch.*`) into the columns it sets. */
+function toTaskSet(patch: TaskPatch): TaskSet {
+  const set: TaskSet = {};
+  if (patch.status !== undefined) set.status = requireOneOf('patch.status', patch.status, TASK_STATES);
+  if (patch.attempt !== undefined) set.attempt = requireCount('patch.attempt', patch.attempt);
+  if (patch.failures !== undefined) set.failures = requireCount('patch.failures', patch.failures);
+  if (patch.startedAt !== undefined) set.started_at_ms = nullableDate('patch.startedAt', patch.startedAt);
+  if (patch.finishedAt !== undefined) set.finished_at_ms = nullableDate('patch.finishedAt', patch.finishedAt);
+  if (patch.nextAttemptAt !== undefined) set.next_attempt_at_ms = nullableDate('patch.nextAttemptAt', patch.nextAttemptAt);
+  if (patch.error !== undefined) set.error = nullableText('patch.error', patch.error);
+  if (patch.output !== undefined) set.output = toJsonText('patch.output', patch.output);
+  return set;
+}
+
+type AttemptRow = ReturnType<typeof toAttemptRow>;
+
+/** Validates a starting attempt (fields named `attempt.*`) into its row. */
+function toAttemptRow(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }) {
+  return {
+    run_id: requireText('attempt.runId', attempt.runId),
+    task: requireText('attempt.task', attempt.task),
+    attempt: requirePositive('attempt.attempt', attempt.attempt),
+    status: 'running',
+    started_at_ms: requireDate('attempt.startedAt', attempt.startedAt),
+    worker: nullableText('attempt.worker', attempt.worker),
+  };
+}
+
+type AttemptEndSet = ReturnType<typeof toAttemptEndSet>;
+
+/** Validates an attempt's end (fields named `end.*`) into the columns it sets. */
+function toAttemptEndSet(end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null }) {
+  return {
+    status: requireOneOf('end.status', end.status, END_STATUSES),
+    finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
+    error: end.error === undefined ? null : nullableText('end.error', end.error),
+    ...(end.worker === undefined || end.worker === null ? {} : { worker: requireText('end.worker', end.worker) }),
+  };
 }
 
 function requireOneOf<T extends string>(field: string, value: T, allowed: ReadonlySet<string>): T {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { describeServingStore } from '../../test/contracts/serving-store-contract.js';
+import { redisAnswers } from '../../test/fixtures/redis-available.js';
 import { MemoryServingStore } from './memory-serving-store.js';
 import { RedisServingStore } from './redis-serving-store.js';
 import { decodeItems } from './serving-codec.js';
@@ -165,17 +166,4 @@ if (runRedis) {
   describe.skip('ServingStore contract: redis (Redis unreachable)', () => {
     it('needs Redis', () => undefined);
   });
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
 }

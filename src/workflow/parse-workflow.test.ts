@@ -124,3 +124,33 @@ describe('workflow helpers', () => {
     expect(topologicalOrder(new Map([['x', ['y']], ['y', ['x']], ['z', []]]))).toEqual({ cycle: ['x', 'y', 'x'] });
   });
 });
+
+describe('defineWorkflow', () => {
+  it('gives a TypeScript definition the same checks and the same result as YAML', async () => {
+    const { defineWorkflow } = await import('./define-workflow.js');
+    const fromTs = defineWorkflow(
+      {
+        name: 'nightly',
+        schedule: { cron: '0 3 * * *', timezone: 'Asia/Tokyo' },
+        tasks: {
+          aggregate: { kind: 'aggregate' },
+          train: { kind: 'train', needs: ['aggregate'], retry: { count: 2, backoff: '30s' } },
+          report: { run: 'echo done ${logical_date}', needs: ['train'] },
+        },
+      },
+      'nightly.ts',
+    );
+    const fromYaml = parseWorkflow(
+      `name: nightly
+schedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }
+tasks:
+  aggregate: { kind: aggregate }
+  train:     { kind: train, needs: [aggregate], retry: { count: 2, backoff: 30s } }
+  report:    { run: "echo done \${logical_date}", needs: [train] }
+`,
+      'nightly.ts',
+    );
+    expect(fromTs).toEqual(fromYaml);
+    expect(() => defineWorkflow({ name: 'loop', tasks: { a: { run: 'x', needs: ['b'] }, b: { run: 'y', needs: ['a'] } } })).toThrow(/tasks form a cycle/);
+  });
+});

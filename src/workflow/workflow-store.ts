@@ -143,6 +143,24 @@ export interface WorkflowStore {
    * `interrupted` stays so when its late result arrives. Returns whether it changed.
    */
   finishAttempt(runId: string, task: string, attempt: number, end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null }): Promise<boolean>;
+  /**
+   * Records an attempt starting and applies `task` to its task, in one transaction (same errors
+   * as startAttempt/updateTask): when either is refused, neither is written. One commit instead
+   * of two for the engine's start of an attempt.
+   */
+  startTaskAttempt(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }, task: TaskPatch): Promise<void>;
+  /**
+   * Ends a running attempt and applies `taskPatch` to its task, in one transaction. When the
+   * attempt is not running (e.g. already interrupted) nothing is written and false is returned;
+   * otherwise true. Same errors as finishAttempt/updateTask.
+   */
+  finishTaskAttempt(
+    runId: string,
+    task: string,
+    attempt: number,
+    end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null },
+    taskPatch: TaskPatch,
+  ): Promise<boolean>;
   /** Attempts of a run (optionally one task), by task then attempt. */
   listAttempts(runId: string, task?: string): Promise<TaskAttempt[]>;
 

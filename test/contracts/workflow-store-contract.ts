@@ -302,6 +302,88 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       expect(await wf.listAttempts('r', 'publish')).toEqual([]);
     });
 
+    it('starts an attempt and updates its task together, writing neither when one is refused', async () => {
+      const { wf } = await fresh();
+      await wf.createRun(newRun('r'));
+      await wf.startTaskAttempt(
+        { runId: 'r', task: 'train', attempt: 1, startedAt: at(10), worker: 'inline' },
+        { status: 'running', attempt: 1, startedAt: at(10), nextAttemptAt: null, error: null },
+      );
+      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({ status: 'running', attempt: 1, startedAt: at(10), error: null });
+      expect(await wf.listAttempts('r')).toEqual([
+        { runId: 'r', task: 'train', attempt: 1, status: 'running', startedAt: at(10), finishedAt: null, error: null, worker: 'inline' },
+      ]);
+      // An empty task patch still records the attempt.
+      await wf.startTaskAttempt({ runId: 'r', task: 'aggregate', attempt: 1, startedAt: at(1), worker: null }, {});
+      expect((await wf.listAttempts('r', 'aggregate')).map((a) => a.status)).toEqual(['running']);
+
+      // Unknown run or task: NotFoundError, and no attempt row left behind.
+      await expect(wf.startTaskAttempt({ runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null }, { status: 'running', attempt: 1 })).rejects.toThrow(
+        'task "nope" of workflow run "r" not found',
+      );
+      await expect(wf.startTaskAttempt({ runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null }, {})).rejects.toThrow(NotFoundError);
+      await expect(wf.startTaskAttempt({ runId: 'ghost', task: 't', attempt: 1, startedAt: at(0), worker: null }, { status: 'running' })).rejects.toThrow(NotFoundError);
+      expect(await wf.listAttempts('ghost')).toEqual([]);
+      // A taken attempt number: the task update made in the same transaction is rolled back.
+      await expect(
+        wf.startTaskAttempt({ runId: 'r', task: 'train', attempt: 1, startedAt: at(20), worker: null }, { status: 'retrying', attempt: 7, error: 'changed' }),
+      ).rejects.toThrow(/^attempt\.attempt: attempt 1 of task "train" of run "r" is already recorded \(running\)/);
+      // Bad input is refused before any SQL, with the field named.
+      await expect(wf.startTaskAttempt({ runId: 'r', task: 'publish', attempt: 0, startedAt: at(0), worker: null }, { status: 'running' })).rejects.toThrow(/^attempt\.attempt: /);
+      await expect(wf.startTaskAttempt({ runId: 'r', task: 'publish', attempt: 1, startedAt: at(0), worker: null }, { failures: -1 })).rejects.toThrow(/^patch\.failures: /);
+      const tasks = await wf.getTasks('r');
+      expect(tasks.find((t) => t.task === 'train')).toMatchObject({ status: 'running', attempt: 1, error: null });
+      expect(tasks.find((t) => t.task === 'publish')).toMatchObject({ status: 'pending', attempt: 0 });
+      expect((await wf.listAttempts('r')).map((a) => [a.task, a.attempt, a.startedAt])).toEqual([
+        ['aggregate', 1, at(1)],
+        ['train', 1, at(10)],
+      ]);
+    });
+
+    it('finishes a running attempt and updates its task together, writing nothing when the attempt is not running', async () => {
+      const { wf } = await fresh();
+      await wf.createRun(newRun('r'));
+      await wf.startTaskAttempt({ runId: 'r', task: 'train', attempt: 1, startedAt: at(10), worker: null }, { status: 'running', attempt: 1, startedAt: at(10) });
+      const output = { rows: 3, nested: { ok: true } };
+      expect(
+        await wf.finishTaskAttempt('r', 'train', 1, { status: 'succeeded', finishedAt: at(20), worker: 'worker-1' }, { status: 'succeeded', finishedAt: at(20), output, error: null }),
+      ).toBe(true);
+      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: at(10), finishedAt: at(20), output });
+      expect(await wf.listAttempts('r', 'train')).toEqual([
+        { runId: 'r', task: 'train', attempt: 1, status: 'succeeded', startedAt: at(10), finishedAt: at(20), error: null, worker: 'worker-1' },
+      ]);
+
+      // A resuming owner marked attempt 1 of aggregate interrupted: the late result changes neither row.
+      await wf.startTaskAttempt({ runId: 'r', task: 'aggregate', attempt: 1, startedAt: at(30), worker: null }, { status: 'running', attempt: 1, startedAt: at(30) });
+      expect(await wf.finishAttempt('r', 'aggregate', 1, { status: 'interrupted', finishedAt: at(35), error: 'the process stopped' })).toBe(true);
+      await wf.updateTask('r', 'aggregate', { status: 'retrying', nextAttemptAt: at(35) });
+      expect(
+        await wf.finishTaskAttempt('r', 'aggregate', 1, { status: 'failed', finishedAt: at(40), error: 'late' }, { status: 'failed', failures: 1, error: 'late', finishedAt: at(40) }),
+      ).toBe(false);
+      expect((await wf.getTasks('r')).find((t) => t.task === 'aggregate')).toMatchObject({ status: 'retrying', failures: 0, error: null, finishedAt: null, nextAttemptAt: at(35) });
+      expect(await wf.listAttempts('r', 'aggregate')).toEqual([
+        { runId: 'r', task: 'aggregate', attempt: 1, status: 'interrupted', startedAt: at(30), finishedAt: at(35), error: 'the process stopped', worker: null },
+      ]);
+
+      // A failed attempt with a retry due.
+      await wf.startTaskAttempt({ runId: 'r', task: 'aggregate', attempt: 2, startedAt: at(50), worker: null }, { status: 'running', attempt: 2, nextAttemptAt: null });
+      expect(
+        await wf.finishTaskAttempt('r', 'aggregate', 2, { status: 'failed', finishedAt: at(60), error: 'oom' }, { status: 'retrying', failures: 1, error: 'oom', nextAttemptAt: at(10_060) }),
+      ).toBe(true);
+      expect((await wf.getTasks('r')).find((t) => t.task === 'aggregate')).toMatchObject({ status: 'retrying', attempt: 2, failures: 1, error: 'oom', nextAttemptAt: at(10_060) });
+      expect((await wf.listAttempts('r', 'aggregate'))[1]).toMatchObject({ status: 'failed', finishedAt: at(60), error: 'oom' });
+
+      // Unknown attempts, tasks and runs give false; bad input is refused before any SQL.
+      expect(await wf.finishTaskAttempt('r', 'publish', 1, { status: 'failed', finishedAt: at(70) }, { status: 'failed' })).toBe(false);
+      expect(await wf.finishTaskAttempt('r', 'nope', 1, { status: 'failed', finishedAt: at(70) }, { status: 'failed' })).toBe(false);
+      expect(await wf.finishTaskAttempt('ghost', 't', 1, { status: 'failed', finishedAt: at(70) }, {})).toBe(false);
+      await wf.startTaskAttempt({ runId: 'r', task: 'publish', attempt: 1, startedAt: at(80), worker: null }, { status: 'running', attempt: 1 });
+      await expect(wf.finishTaskAttempt('r', 'publish', 1, { status: 'running' as 'failed', finishedAt: at(90) }, { status: 'failed' })).rejects.toThrow(/^end\.status: /);
+      await expect(wf.finishTaskAttempt('r', 'publish', 1, { status: 'failed', finishedAt: at(90) }, { status: 'done' as 'failed' })).rejects.toThrow(/^patch\.status: /);
+      expect((await wf.getTasks('r')).find((t) => t.task === 'publish')).toMatchObject({ status: 'running', finishedAt: null });
+      expect((await wf.listAttempts('r', 'publish'))[0]).toMatchObject({ status: 'running', finishedAt: null });
+    });
+
     it('appends and reads logs in order, follows with afterSeq, filters by attempt and limits', async () => {
       const { wf } = await fresh();
       await wf.createRun(newRun('r'));
@@ -436,16 +518,29 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       await Promise.all(
         names.map(async (name, i) => {
           const s = i % 2 === 0 ? wf : other;
-          await s.updateTask('r', name, { status: 'running', attempt: 1, startedAt: at(i) });
-          await s.startAttempt({ runId: 'r', task: name, attempt: 1, startedAt: at(i), worker: `w${i}` });
+          // Half the tasks go through the one-transaction forms, interleaved with the others.
+          const combined = i % 4 >= 2;
+          const attempt = { runId: 'r', task: name, attempt: 1, startedAt: at(i), worker: `w${i}` };
+          const running = { status: 'running' as const, attempt: 1, startedAt: at(i) };
+          if (combined) await s.startTaskAttempt(attempt, running);
+          else {
+            await s.updateTask('r', name, running);
+            await s.startAttempt(attempt);
+          }
           await s.appendLogs('r', name, 1, [{ at: at(i), stream: 'stdout', line: `hello from ${name}` }]);
-          await s.finishAttempt('r', name, 1, { status: 'succeeded', finishedAt: at(100 + i) });
-          await s.updateTask('r', name, { status: 'succeeded', finishedAt: at(100 + i), output: { i } });
+          const end = { status: 'succeeded' as const, finishedAt: at(100 + i) };
+          const done = { status: 'succeeded' as const, finishedAt: at(100 + i), output: { i } };
+          if (combined) expect(await s.finishTaskAttempt('r', name, 1, end, done)).toBe(true);
+          else {
+            await s.finishAttempt('r', name, 1, end);
+            await s.updateTask('r', name, done);
+          }
         }),
       );
       const tasks = await wf.getTasks('r');
       expect(tasks.map((t) => [t.task, t.status, t.output.i])).toEqual(names.map((n, i) => [n, 'succeeded', i]));
       expect((await wf.listAttempts('r')).map((a) => a.worker)).toEqual(names.map((_, i) => `w${i}`));
+      expect((await wf.listAttempts('r')).every((a) => a.status === 'succeeded')).toBe(true);
       for (const name of names) expect((await wf.readLogs('r', name)).map((l) => l.line)).toEqual([`hello from ${name}`]);
     });
   });

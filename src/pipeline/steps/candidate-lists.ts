@@ -1,8 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeDirectoryAtomically } from '../../core/atomic-dir.js';
 import { DataError } from '../../core/errors.js';
 import type { RankedLists } from '../../models/ranked-lists.js';
-import { tempSibling } from './work-files.js';
 
 const FORMAT_VERSION = 1;
 
@@ -59,10 +59,7 @@ export function packRankedLists(lists: RankedLists): PackedLists {
  * so a crash or a retry never leaves a mix of two attempts.
  */
 export async function writeCandidates(dir: string, set: CandidateSet): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = tempSibling(dir);
-  await mkdir(tmp);
-  try {
+  await writeDirectoryAtomically(dir, async (tmp) => {
     const manifest: Manifest = { format: FORMAT_VERSION, modelId: set.modelId, lists: {} };
     for (const name of CANDIDATE_LISTS) {
       const lists = set.lists[name];
@@ -72,15 +69,7 @@ export async function writeCandidates(dir: string, set: CandidateSet): Promise<v
       }
     }
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
-    // A directory cannot be renamed over a non-empty one: move a previous attempt aside first.
-    const old = `${tmp}.old`;
-    const hadOld = await rename(dir, old).then(() => true, () => false);
-    await rename(tmp, dir);
-    if (hadOld) await rm(old, { recursive: true, force: true });
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }
 
 /** Reads what {@link writeCandidates} wrote, checking every array's size against the manifest. */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError } from '../../core/errors.js';
 import type { Executor, TaskOutcome } from '../executor.js';
@@ -56,6 +57,8 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
   const tasks = new Map((await store.getTasks(runId)).map((t) => [t.task, t]));
   const emit = options.onEvent ?? (() => {});
   const abort = new AbortController();
+  // Every attempt in flight listens on it; a wide DAG has hundreds.
+  setMaxListeners(0, abort.signal);
   const stopped = (): boolean => abort.signal.aborted;
   let lost = false;
   let fatal: unknown = null;
@@ -84,11 +87,14 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
   }, options.heartbeatMs);
   heartbeat.unref();
 
+  const emitTask = (name: string): void => {
+    const t = tasks.get(name)!;
+    emit({ type: 'task', runId, task: name, status: t.status, attempt: t.attempt, error: t.error, nextAttemptAt: t.nextAttemptAt });
+  };
   const setTask = async (name: string, patch: TaskPatch): Promise<void> => {
     Object.assign(tasks.get(name)!, patch);
     await store.updateTask(runId, name, patch);
-    const t = tasks.get(name)!;
-    emit({ type: 'task', runId, task: name, status: t.status, attempt: t.attempt, error: t.error, nextAttemptAt: t.nextAttemptAt });
+    emitTask(name);
   };
 
   const overdue = scheduleOverdue(run, options, () => stopped());
@@ -101,8 +107,11 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
     t.attempt = attempt;
     const work = (async () => {
       const startedAt = new Date();
-      await setTask(task.name, { status: 'running', attempt, startedAt: t.startedAt ?? startedAt, nextAttemptAt: null, error: null });
-      await store.startAttempt({ runId, task: task.name, attempt, startedAt, worker: null });
+      // The task's state and its attempt in one commit.
+      const running: TaskPatch = { status: 'running', attempt, startedAt: t.startedAt ?? startedAt, nextAttemptAt: null, error: null };
+      Object.assign(t, running);
+      await store.startTaskAttempt({ runId, task: task.name, attempt, startedAt, worker: null }, running);
+      emitTask(task.name);
       let outcome: TaskOutcome;
       try {
         outcome = await executor.execute(buildTaskJob(run, task, attempt, options.workRoot), { signal: abort.signal });
@@ -112,20 +121,33 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
       // Stopping: leave the attempt `running`; whoever resumes marks it interrupted.
       if (stopped()) return;
       const finishedAt = new Date();
-      await store.finishAttempt(runId, task.name, attempt, { status: outcome.status, finishedAt, error: outcome.error ?? null, worker: outcome.worker });
+      let patch: TaskPatch;
+      let failure: { task: string; attempt: number; error: string } | null = null;
       if (outcome.status === 'succeeded') {
-        await setTask(task.name, { status: 'succeeded', finishedAt, output: outcome.output, error: null });
+        patch = { status: 'succeeded', finishedAt, output: outcome.output, error: null };
+      } else {
+        const failures = t.failures + 1;
+        const error = outcome.error ?? 'failed';
+        if (failures <= task.retry.count) {
+          const delay = Math.min(task.retry.backoffMs * 2 ** (failures - 1), task.retry.maxBackoffMs);
+          patch = { status: 'retrying', failures, error, nextAttemptAt: new Date(finishedAt.getTime() + delay) };
+        } else {
+          failure = { task: task.name, attempt, error };
+          patch = { status: 'failed', failures, error, finishedAt };
+        }
+      }
+      // The attempt's end and the task's state in one commit.
+      const end = { status: outcome.status, finishedAt, error: outcome.error ?? null, worker: outcome.worker };
+      if (!(await store.finishTaskAttempt(runId, task.name, attempt, end, patch))) {
+        // The attempt is no longer running: another process took the run over and marked it
+        // interrupted. Leave the task to that process, and stop driving the run.
+        lost = true;
+        onStop();
         return;
       }
-      const failures = t.failures + 1;
-      const error = outcome.error ?? 'failed';
-      if (failures <= task.retry.count) {
-        const delay = Math.min(task.retry.backoffMs * 2 ** (failures - 1), task.retry.maxBackoffMs);
-        await setTask(task.name, { status: 'retrying', failures, error, nextAttemptAt: new Date(finishedAt.getTime() + delay) });
-      } else {
-        firstFailure ??= { task: task.name, attempt, error };
-        await setTask(task.name, { status: 'failed', failures, error, finishedAt });
-      }
+      if (failure !== null) firstFailure ??= failure;
+      Object.assign(t, patch);
+      emitTask(task.name);
     })()
       .catch((error: unknown) => {
         // The store failed under us: stop, leaving the run resumable.

@@ -138,6 +138,23 @@ tasks:
     expect(broken.events.length).toBeGreaterThan(0);
   });
 
+  it('notifies on success and when a run outlasts its expected duration, when the workflow asks', async () => {
+    notes.events.length = 0;
+    const quiet = await workflow('quiet', `name: quiet\ntasks:\n  a: { run: "echo ok" }\n`);
+    await run(quiet);
+    expect(notes.events).toHaveLength(0); // failure only, by default
+    const chatty = await workflow(
+      'chatty',
+      `name: chatty\nnotify: { on: [success, overdue] }\nexpectedDuration: 300ms\ntasks:\n  slow: { run: "sleep 1" }\n`,
+    );
+    const done = await run(chatty);
+    expect(done.status).toBe('succeeded');
+    expect(notes.events.map((e) => e.type)).toEqual(['run-overdue', 'run-succeeded']);
+    expect(notes.events[0]).toMatchObject({ workflow: 'chatty', runId: done.id, expectedDurationMs: 300 });
+    expect(notes.events[0].durationMs).toBeGreaterThanOrEqual(300);
+    expect(notes.events[1].durationMs).toBeGreaterThanOrEqual(1000);
+  });
+
   it('retry resumes a failed run from its failed tasks only', async () => {
     const flag = join(dir, 'fixed');
     const wf = await workflow(

@@ -15,12 +15,17 @@ const EVERY_SECOND = (name: string, catchUp: 'skip' | 'run' = 'skip') =>
   `name: ${name}\nschedule: { cron: "* * * * * *", timezone: Asia/Tokyo, catchUp: ${catchUp} }\ntasks:\n  tick: { run: "echo \${logical_date}" }\n`;
 
 /** Two schedulers (separate engines and store connections) on one database. */
-async function twoSchedulers(url: string, dir: string, run: (a: WorkflowScheduler, b: WorkflowScheduler, stores: MetadataStore[]) => Promise<void>): Promise<void> {
+async function twoSchedulers(
+  url: string,
+  dir: string,
+  run: (a: WorkflowScheduler, b: WorkflowScheduler, stores: MetadataStore[], events: SchedulerEvent[]) => Promise<void>,
+): Promise<void> {
+  const events: SchedulerEvent[] = [];
   const stores = [await openMetadataStore(url), await openMetadataStore(url)];
   const engines = stores.map((s) => new WorkflowEngine({ store: s.workflows, executor: new InlineExecutor({ logs: s.workflows }), workRoot: join(dir, 'work') }));
-  const schedulers = engines.map((e) => new WorkflowScheduler(e, new WorkflowCatalog({ dir }), { scanMs: 200 }));
+  const schedulers = engines.map((e) => new WorkflowScheduler(e, new WorkflowCatalog({ dir }), { scanMs: 200, onEvent: (event) => events.push(event) }));
   try {
-    await run(schedulers[0], schedulers[1], stores);
+    await run(schedulers[0], schedulers[1], stores, events);
   } finally {
     await Promise.all(schedulers.map((s) => s.stop()));
     await Promise.all(engines.map((e) => e.idle()));
@@ -47,7 +52,7 @@ describe.each(stores)('WorkflowScheduler on %s', (_label, urlFor) => {
 
   it('two schedulers never start the same scheduled run twice', async () => {
     await writeFile(join(dir, 'tick.yaml'), EVERY_SECOND('tick'));
-    await twoSchedulers(url, dir, async (a, b, [store]) => {
+    await twoSchedulers(url, dir, async (a, b, [store], events) => {
       void a.start();
       void b.start();
       await new Promise((r) => setTimeout(r, 3500));
@@ -57,6 +62,9 @@ describe.each(stores)('WorkflowScheduler on %s', (_label, urlFor) => {
       expect(runs.length).toBeGreaterThanOrEqual(2);
       const keys = runs.map((r) => r.scheduleKey);
       expect(new Set(keys).size).toBe(runs.length);
+      // Both fired at each second; for every run one of them found the key taken.
+      expect(events.filter((e) => e.type === 'started').length).toBe(runs.length);
+      expect(events.filter((e) => e.type === 'taken').length).toBeGreaterThanOrEqual(runs.length - 1);
       for (const r of runs) {
         expect(r.trigger).toBe('schedule');
         // Fire times are whole seconds and the logical date is the fire time.

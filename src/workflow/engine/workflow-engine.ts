@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Cron } from 'croner';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { Executor } from '../executor.js';
@@ -52,6 +53,8 @@ export class WorkflowEngine implements WorkflowService {
   constructor(options: WorkflowEngineOptions) {
     const leaseMs = options.leaseMs ?? 30_000;
     this.store = options.store;
+    // Each run this engine drives listens for the stop.
+    setMaxListeners(0, this.#stop.signal);
     this.#options = {
       ...options,
       workRoot: options.workRoot ?? '.kiban/work',

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeExecutor, makeJob } from '../../../test/contracts/executor-contract.js';
 import { LogRecorder } from '../../../test/fixtures/workflow/log-recorder.js';
-import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/workflow/redis-available.js';
+import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/redis-available.js';
 import { runTask } from '../task-runner.js';
 import { BullmqExecutor, taskJobId } from './bullmq-executor.js';
 import { startWorker } from './bullmq-worker.js';

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,13 +7,12 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeJob } from '../../../test/contracts/executor-contract.js';
-import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/workflow/redis-available.js';
+import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/redis-available.js';
 import { BullmqExecutor, taskJobId } from './bullmq-executor.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const MAIN = join(REPO, 'src/cli/main.ts');
-/** The real CLI once main.ts registers `kiban worker`; until then a fixture with the same options. */
-const ENTRY = /workerCommand\(\)/.test(readFileSync(MAIN, 'utf8')) ? [MAIN, 'worker'] : [join(REPO, 'test/fixtures/run-worker.ts')];
+const ENTRY = [MAIN, 'worker'];
 /** Short locks so that a death is noticed in about 2 s + 2 × 0.5 s rather than 15 s. */
 const LOCK_MS = 2000;
 const STALLED_MS = 500;
