@@ -108,11 +108,12 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
     if (t === null) continue;
     const path = ['tasks', name];
     const kind = t.kind ?? (t.run !== undefined ? 'shell' : undefined);
-    if (kind === undefined) at(path, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module) or a run command');
+    if (kind === undefined) at(path, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage) or a run command');
     if (kind === 'shell' && t.run === undefined) at(path, 'a shell task needs run: "command"');
     if (kind !== undefined && kind !== 'shell' && t.run !== undefined) at([...path, 'run'], `run is for shell tasks, not kind ${kind}`);
-    if (kind === 'module' && t.module === undefined) at(path, 'a module task needs module: path/to/file.ts (and export:, default "default")');
-    if (kind !== 'module' && (t.module !== undefined || t.export !== undefined)) at([...path, t.module !== undefined ? 'module' : 'export'], 'module and export are for kind: module');
+    const takesModule = kind === 'module' || kind === 'stage';
+    if (takesModule && t.module === undefined) at(path, `a ${kind} task needs module: path/to/file.ts (and export:, default "default")`);
+    if (!takesModule && (t.module !== undefined || t.export !== undefined)) at([...path, t.module !== undefined ? 'module' : 'export'], 'module and export are for kind: module and kind: stage');
     t.needs.forEach((dep, i) => {
       if (dep === name) at([...path, 'needs', i], 'a task cannot need itself');
       else if (!taskShapes.has(dep)) at([...path, 'needs', i], `unknown task "${dep}"; tasks are ${taskNames.join(', ')}`);

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** Task kinds: the built-in pipeline steps, a shell command and a TypeScript module export. */
-export const TASK_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish', 'shell', 'module'] as const;
+/**
+ * Task kinds: the built-in pipeline steps, a shell command, a TypeScript module export, and a
+ * stage (a module's `defineStage` export, run in parallel by a stage runner).
+ */
+export const TASK_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish', 'shell', 'module', 'stage'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** Run events a workflow can ask to be notified of. */
@@ -18,7 +21,7 @@ export const taskSchema = z
     kind: z.enum(TASK_KINDS).optional(),
     /** Shell command; a task with `run` and no kind is a shell task. */
     run: z.string().min(1).optional(),
-    /** Module path (relative to the workflow file) and export name, for `kind: module`. */
+    /** Module path (relative to the workflow file) and export name, for `kind: module` and `kind: stage`. */
     module: z.string().min(1).optional(),
     export: z.string().min(1).optional(),
     needs: z.array(z.string()).default([]),

@@ -1,0 +1,124 @@
+import { pathToFileURL } from 'node:url';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { RoleFigures } from './roles.js';
+import { StageFailedError, type RunStageOptions, type StageResult } from './runner.js';
+import type { SinkWriter } from './sink.js';
+import { openSink } from './sinks.js';
+import type { SourcePartition } from './source.js';
+import { planPartitions } from './sources.js';
+import type { StageDefinition, StageRef } from './stage.js';
+
+/** Options with their defaults filled in. */
+export type ResolvedOptions = Required<Omit<RunStageOptions, 'signal'>> & { signal?: AbortSignal };
+
+/** What a runner's body gets from {@link coordinate}. */
+export interface Coordination {
+  stage: StageDefinition;
+  options: ResolvedOptions;
+  partitions: SourcePartition[];
+  /** Hands out partitions one at a time, to whichever preprocess worker asks first. */
+  nextPartition: () => Promise<SourcePartition | null>;
+  /** Writes main workers' results to the sink (only the coordinator writes). */
+  write: (batch: unknown[]) => Promise<void>;
+  /** Aborted as soon as anything fails; transports stop their workers on it. */
+  signal: AbortSignal;
+  /** Records the first failure (which function, which rank) and aborts everything. */
+  fail: (where: string, error: unknown) => void;
+  log: (line: string) => void;
+}
+
+/** Imports a stage by module path and export name, checking that it is one. */
+export async function loadStage(ref: StageRef): Promise<StageDefinition> {
+  const url = ref.module.startsWith('file:') ? ref.module : pathToFileURL(ref.module).href;
+  const loaded = (await import(url)) as Record<string, unknown>;
+  const name = ref.export ?? 'default';
+  const stage = loaded[name] as StageDefinition | undefined;
+  if (stage === undefined || typeof stage !== 'object' || typeof stage.main !== 'function') {
+    throw new InvalidArgumentError('stage', `${ref.module} has no stage export "${name}" (define it with defineStage)`);
+  }
+  return stage;
+}
+
+export function resolveOptions(options: RunStageOptions): ResolvedOptions {
+  const count = options.count ?? 1;
+  const numPreprocessors = options.numPreprocessors ?? 1;
+  const batchSize = options.batchSize ?? 1024;
+  for (const [field, value] of [['count', count], ['numPreprocessors', numPreprocessors], ['batchSize', batchSize]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(field, `must be a whole number ≥ 1, got ${value}`);
+  }
+  return {
+    source: options.source,
+    sink: options.sink ?? { kind: 'collect' },
+    params: options.params ?? {},
+    count,
+    numPreprocessors,
+    batchSize,
+    log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  };
+}
+
+/**
+ * The coordinator's part, the same for every runner: loads the stage, plans the source's
+ * partitions, opens the sink, runs the runner's `body` (which starts the workers and waits for
+ * them), then commits the sink, or aborts it on the first failure so that nothing partial is
+ * left, and reports a {@link StageFailedError} naming where it failed.
+ */
+export async function coordinate(
+  ref: StageRef,
+  runOptions: RunStageOptions,
+  runner: string,
+  body: (c: Coordination) => Promise<RoleFigures>,
+): Promise<StageResult> {
+  const started = performance.now();
+  const options = resolveOptions(runOptions);
+  const stage = await loadStage(ref);
+  const partitions = await planPartitions(options.source, { target: options.numPreprocessors });
+  const sink: SinkWriter = await openSink(options.sink);
+  const abort = new AbortController();
+  let failure: { where: string; error: unknown } | null = null;
+  const fail = (where: string, error: unknown): void => {
+    failure ??= { where, error };
+    abort.abort(error);
+  };
+  const onCancel = (): void => fail('the caller', options.signal?.reason ?? new Error('cancelled'));
+  options.signal?.addEventListener('abort', onCancel, { once: true });
+  let next = 0;
+  let written = 0;
+  try {
+    const figures = await body({
+      stage,
+      options,
+      partitions,
+      nextPartition: async () => (abort.signal.aborted || next >= partitions.length ? null : partitions[next++]),
+      write: async (batch) => {
+        written += batch.length;
+        await sink.write(batch);
+      },
+      signal: abort.signal,
+      fail,
+      log: (line) => options.log(`${stage.name}: ${line}`),
+    }).catch((error: unknown) => {
+      fail('the runner', error);
+      return null;
+    });
+    if (failure !== null || figures === null) throw failure;
+    const sinkFigures = await sink.commit();
+    const outputs = (sink as { records?: unknown[] }).records;
+    return {
+      stage: stage.name,
+      runner,
+      records: { read: figures.read, preprocessed: figures.preprocessed, written },
+      partitions: partitions.length,
+      seconds: (performance.now() - started) / 1000,
+      sink: sinkFigures,
+      ...(options.sink.kind === 'collect' && outputs !== undefined ? { outputs } : {}),
+    };
+  } catch {
+    await sink.abort().catch(() => {});
+    const f = (failure ?? { where: 'the runner', error: new Error('unknown failure') }) as { where: string; error: unknown };
+    throw f.error instanceof StageFailedError ? f.error : new StageFailedError(stage.name, f.where, f.error);
+  } finally {
+    options.signal?.removeEventListener('abort', onCancel);
+  }
+}

@@ -1,0 +1,131 @@
+import type { SourcePartition, SourceSpec } from './source.js';
+import { readPartition } from './sources.js';
+import type { StageContext, StageDefinition } from './stage.js';
+
+/** Collective operations among main workers, provided by each runner's transport. */
+export type Collectives = Pick<StageContext, 'allreduce' | 'broadcast' | 'barrier'>;
+
+const NO_COLLECTIVES: Collectives = {
+  allreduce: () => Promise.reject(new Error('allreduce is only available in main')),
+  broadcast: () => Promise.reject(new Error('broadcast is only available in main')),
+  barrier: () => Promise.reject(new Error('barrier is only available in main')),
+};
+
+/** Counts a role reports when it ends. */
+export interface RoleFigures {
+  read: number;
+  preprocessed: number;
+  written: number;
+}
+
+/**
+ * One preprocess worker: takes partitions until there are none left, runs `preprocess` over each
+ * partition's records (identity without one) and deals the results, in batches, to the main
+ * workers in turn. `send` may wait (back-pressure). Shared by every runner, so that they all
+ * mean the same thing by a stage.
+ */
+export async function runPreprocessRole(args: {
+  stage: StageDefinition;
+  rank: number;
+  size: number;
+  params: Record<string, unknown>;
+  source: SourceSpec;
+  nextPartition: () => Promise<SourcePartition | null>;
+  mains: number;
+  send: (main: number, batch: unknown[]) => Promise<void>;
+  batchSize: number;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}): Promise<RoleFigures> {
+  const ctx: StageContext = {
+    rank: args.rank,
+    size: args.size,
+    params: args.params,
+    log: (line) => args.log(`preprocess[${args.rank}] ${line}`),
+    signal: args.signal,
+    ...NO_COLLECTIVES,
+  };
+  const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
+  let turn = args.rank % Math.max(1, args.mains);
+  let batch: unknown[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const out = batch;
+    batch = [];
+    await args.send(turn, out);
+    turn = (turn + 1) % args.mains;
+  };
+  for (let partition = await args.nextPartition(); partition !== null; partition = await args.nextPartition()) {
+    const records = flatten(readPartition(args.source, partition, { batchSize: args.batchSize }), () => figures.read++, args.signal);
+    const mapped = args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
+    for await (const record of mapped) {
+      figures.preprocessed++;
+      batch.push(record);
+      if (batch.length >= args.batchSize) await flush();
+    }
+    await flush();
+  }
+  return figures;
+}
+
+/**
+ * One main worker: runs `main` over the records dealt to it, then `postprocess` over main's
+ * outputs (identity without one), and emits the results in batches to the sink's writer.
+ */
+export async function runMainRole(args: {
+  stage: StageDefinition;
+  rank: number;
+  size: number;
+  params: Record<string, unknown>;
+  input: AsyncIterable<unknown[]>;
+  collectives: Collectives;
+  emit: (batch: unknown[]) => Promise<void>;
+  batchSize: number;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}): Promise<RoleFigures> {
+  const ctx: StageContext = {
+    rank: args.rank,
+    size: args.size,
+    params: args.params,
+    log: (line) => args.log(`main[${args.rank}] ${line}`),
+    signal: args.signal,
+    ...args.collectives,
+  };
+  const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
+  const records = flatten(args.input, () => {}, args.signal);
+  const produced = args.stage.main(records, ctx);
+  const outputs = toAsyncIterable(produced);
+  const results = args.stage.postprocess === undefined ? outputs : args.stage.postprocess(outputs, { ...ctx, log: (line) => args.log(`postprocess[${args.rank}] ${line}`) });
+  let batch: unknown[] = [];
+  for await (const result of results) {
+    batch.push(result);
+    figures.written++;
+    if (batch.length >= args.batchSize) {
+      await args.emit(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await args.emit(batch);
+  return figures;
+}
+
+async function* flatten(batches: AsyncIterable<unknown[]>, count: () => void, signal: AbortSignal): AsyncGenerator<unknown> {
+  for await (const batch of batches) {
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+    for (const record of batch) {
+      count();
+      yield record;
+    }
+  }
+}
+
+/** main may return an async iterable (streamed outputs) or a promise of an iterable (or nothing). */
+async function* toAsyncIterable(produced: AsyncIterable<unknown> | Promise<Iterable<unknown> | void>): AsyncGenerator<unknown> {
+  if (produced !== null && typeof produced === 'object' && Symbol.asyncIterator in produced) {
+    yield* produced as AsyncIterable<unknown>;
+    return;
+  }
+  const value = await produced;
+  if (value !== undefined && value !== null) yield* value as Iterable<unknown>;
+}

@@ -1,0 +1,58 @@
+import { KibanError } from '../core/errors.js';
+import type { SinkSpec } from './sink.js';
+import type { SourceSpec } from './source.js';
+import type { StageRef } from './stage.js';
+
+/** How a stage is run. */
+export interface RunStageOptions {
+  source: SourceSpec;
+  /** @defaultValue { kind: 'collect' } */
+  sink?: SinkSpec;
+  /** Passed to every function as `ctx.params` (JSON). */
+  params?: Record<string, unknown>;
+  /** Main workers (threads, processes or nodes). @defaultValue 1 */
+  count?: number;
+  /** Preprocess workers. @defaultValue 1 */
+  numPreprocessors?: number;
+  /** Records per message between workers. @defaultValue 1024 */
+  batchSize?: number;
+  signal?: AbortSignal;
+  /** Receives the stage's log lines. @defaultValue stderr */
+  log?: (line: string) => void;
+}
+
+/** What a successful run did. */
+export interface StageResult {
+  stage: string;
+  runner: string;
+  /** Records read from the source, yielded by preprocess, and written to the sink. */
+  records: { read: number; preprocessed: number; written: number };
+  partitions: number;
+  seconds: number;
+  /** The sink's figures (path, parts, version…). */
+  sink: Record<string, number | string>;
+  /** The outputs, for a `collect` sink. */
+  outputs?: unknown[];
+}
+
+/**
+ * Runs stages: in this process, on worker threads, or on processes connected by ZeroMQ. Every
+ * runner gives the same results for the same stage and input (up to the order in which main
+ * workers receive records), and a failure anywhere fails the whole stage with a
+ * {@link StageFailedError} and writes nothing to the sink.
+ */
+export interface StageRunner {
+  readonly name: string;
+  run(stage: StageRef, options: RunStageOptions): Promise<StageResult>;
+}
+
+/** A stage failed: which function, on which rank, and why. Nothing was written to its sink. */
+export class StageFailedError extends KibanError {
+  constructor(
+    readonly stage: string,
+    readonly where: string,
+    cause: unknown,
+  ) {
+    super('INTERNAL', `stage ${stage} failed in ${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
