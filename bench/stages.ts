@@ -6,8 +6,10 @@
  *    source (`SELECT range AS id FROM range(N)`, cut into one LIMIT/OFFSET range per preprocess
  *    worker, so no record travels in the spec), on the threads runner with 1 and then 2
  *    preprocess workers (1 main). Reported: records/s over the whole run (thread start and
- *    partition planning included), the speed-up, and the hashing alone on this thread, to show
- *    that preprocess dominates.
+ *    partition planning included), the speed-up, the hashing alone on this thread (to show that
+ *    preprocess dominates), and the same hashing without the framework on 1 and 2 bare threads:
+ *    the speed-up the machine itself allowed during the run (on a shared machine, other load
+ *    caps both).
  * 2. Transport: records of about 1 KB (`{ id, name: 200 chars, vec: Float32Array(198) }`) and
  *    64 KB (`{ id, vec: Float32Array(16384) }`) from one preprocess process to one main process
  *    on the ZeroMQ runner (MB/s counted by main from its first record to its last), beside raw
@@ -26,6 +28,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 import * as zmq from 'zeromq';
 import { ThreadStageRunner } from '../src/stages/runners/thread-runner.js';
@@ -51,12 +54,14 @@ const { values } = parseArgs({
 const packr = new Packr({ moreTypes: true, useRecords: true });
 const fixtures = { module: fileURLToPath(new URL('./stages-fixtures.ts', import.meta.url)) };
 
-if (typeof values['send-raw'] === 'string') {
-  // Child: `--send-raw ADDRESS BYTES BATCH MESSAGES MODE`.
+const child = typeof values['send-raw'] === 'string';
+if (child) {
+  // Child: `--send-raw ADDRESS BYTES BATCH MESSAGES MODE`. It ends once ZeroMQ has sent everything
+  // (process.exit here could drop the last messages).
   const [bytes, batch, messages] = process.argv.slice(-4, -1).map(Number);
   const mode = process.argv.at(-1);
   const push = new zmq.Push({ sendHighWaterMark: DATA_HWM, linger: 5000 });
-  push.connect(values['send-raw']);
+  push.connect(values['send-raw'] as string);
   const vec = record(0, bytes).vec;
   const fixed = packr.pack(Array.from({ length: batch }, (_, i) => record(i, bytes, vec)));
   for (let m = 0; m < messages; m++) {
@@ -65,7 +70,6 @@ if (typeof values['send-raw'] === 'string') {
   }
   await push.send([Buffer.from('e')]);
   push.close();
-  process.exit(0);
 }
 
 const part = values.part === undefined ? null : Number(values.part);
@@ -77,7 +81,7 @@ const results: Record<string, unknown> = { loadAverage1mAtStart: round1(loadavg(
 
 // ───────────────────────────── part 1: scaling ─────────────────────────────
 
-if (part === null || part === 1) {
+if (!child && (part === null || part === 1)) {
   const records = Number(values.records);
   const rounds = Number(values.rounds);
   // The hashing alone, on this thread (no framework): what one record's preprocess costs.
@@ -87,6 +91,21 @@ if (part === null || part === 1) {
   for (let i = 0; i < sample; i++) x ^= hash(i, rounds);
   const hashUs = ((performance.now() - h0) * 1000) / sample;
   log(`part 1: hashing alone ${hashUs.toFixed(2)} µs/record (${rounds} rounds; xor ${x})`);
+
+  // The machine's ceiling in this run: the same hashing, no framework, on 1 and then 2 threads
+  // at once (other load on the machine shows here first).
+  const bare = async (threads: number): Promise<number> => {
+    const code = `const { parentPort, workerData: { from, count, rounds } } = require('node:worker_threads');
+      const t0 = performance.now(); let x = 0;
+      for (let id = from; id < from + count; id++) { let h = id | 0; for (let i = 0; i < rounds; i++) h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + i; x ^= h; }
+      parentPort.postMessage({ x, ms: performance.now() - t0 });`;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: threads }, (_, k) => new Promise((ok, fail) => new Worker(code, { eval: true, workerData: { from: k * sample, count: sample, rounds } }).once('message', ok).once('error', fail))));
+    return (threads * sample) / ((performance.now() - t0) / 1000);
+  };
+  const bare1 = await bare(1);
+  const bare2 = await bare(2);
+  log(`part 1: bare hashing on threads: 1 → ${Math.round(bare1)}/s, 2 → ${Math.round(bare2)}/s (×${(bare2 / bare1).toFixed(2)})`);
 
   const source = { kind: 'query' as const, sql: `SELECT range AS id FROM range(${records})` };
   const runs: Record<string, { seconds: number; recordsPerSecond: number }> = {};
@@ -107,6 +126,8 @@ if (part === null || part === 1) {
     overheadMicrosPerRecord: Number(((1e6 / one.recordsPerSecond) - hashUs).toFixed(3)),
     ...runs,
     speedup: Number((runs.preprocessors2.recordsPerSecond / one.recordsPerSecond).toFixed(2)),
+    /** The same hashing without the framework on 2 threads vs 1: what the machine allowed in this run. */
+    bareHashingSpeedup: Number((bare2 / bare1).toFixed(2)),
   };
 }
 
@@ -148,12 +169,12 @@ async function stage(bytes: number, batch: number, n: number): Promise<Timed> {
     numPreprocessors: 1,
     count: 1,
     batchSize: batch,
-    log: () => {},
+    log: process.env.BENCH_DEBUG ? log : () => {},
   });
   return (result.outputs as Timed[])[0];
 }
 
-if (part === null || part === 2) {
+if (!child && (part === null || part === 2)) {
   const seconds = Number(values.seconds);
   const transport: Record<string, unknown>[] = [];
   for (const [bytes, batch] of [[1024, 1024], [65536, 16]] as const) {
@@ -186,6 +207,8 @@ if (part === null || part === 2) {
   results.transport = transport;
 }
 
-results.loadAverage1mAtEnd = round1(loadavg()[0]);
-results.machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-process.stdout.write(`${JSON.stringify(results)}\n`);
+if (!child) {
+  results.loadAverage1mAtEnd = round1(loadavg()[0]);
+  results.machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+}

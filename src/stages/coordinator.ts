@@ -1,5 +1,5 @@
-import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.js';
+import { loadStage } from './load-stage.js';
 import type { RoleFigures } from './roles.js';
 import { StageFailedError, type RunStageOptions, type StageResult } from './runner.js';
 import type { SinkWriter } from './sink.js';
@@ -7,6 +7,9 @@ import { openSink } from './sinks.js';
 import type { SourcePartition } from './source.js';
 import { planPartitions } from './sources.js';
 import type { StageDefinition, StageRef } from './stage.js';
+
+/** Re-exported for existing importers; workers should import `load-stage.ts` directly. */
+export { loadStage };
 
 /** Options with their defaults filled in. */
 export type ResolvedOptions = Required<Omit<RunStageOptions, 'signal'>> & { signal?: AbortSignal };
@@ -25,18 +28,6 @@ export interface Coordination {
   /** Records the first failure (which function, which rank) and aborts everything. */
   fail: (where: string, error: unknown) => void;
   log: (line: string) => void;
-}
-
-/** Imports a stage by module path and export name, checking that it is one. */
-export async function loadStage(ref: StageRef): Promise<StageDefinition> {
-  const url = ref.module.startsWith('file:') ? ref.module : pathToFileURL(ref.module).href;
-  const loaded = (await import(url)) as Record<string, unknown>;
-  const name = ref.export ?? 'default';
-  const stage = loaded[name] as StageDefinition | undefined;
-  if (stage === undefined || typeof stage !== 'object' || typeof stage.main !== 'function') {
-    throw new InvalidArgumentError('stage', `${ref.module} has no stage export "${name}" (define it with defineStage)`);
-  }
-  return stage;
 }
 
 export function resolveOptions(options: RunStageOptions): ResolvedOptions {

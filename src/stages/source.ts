@@ -10,7 +10,13 @@ export type SourceSpec =
   /** Published lists of a serving store: records `{ key, items: [{ id, score }] }`. */
   | { kind: 'serving'; url: string; namespace: 'user' | 'related' | 'popular' }
   /** Records given inline (tests, small inputs). */
-  | { kind: 'records'; records: unknown[] };
+  | { kind: 'records'; records: unknown[] }
+  /**
+   * Synthetic records `{ id }` for each integer id in `[from, to)` (`from` defaults to 0), made
+   * where they are read: nothing but the bounds is planned or shipped, so benchmarks can feed
+   * millions of records for free. Both bounds are safe integers and `to − from ≤ 2^53`.
+   */
+  | { kind: 'range'; from?: number; to: number };
 
 /** One share of a source, read by one preprocess worker at a time. */
 export interface SourcePartition {

@@ -169,6 +169,69 @@ describe('query and records sources', () => {
   });
 });
 
+describe('range source', () => {
+  it('plans contiguous sub-ranges that carry no records', async () => {
+    const parts = await planPartitions({ kind: 'range', from: 5, to: 15 }, { target: 3 });
+    expect(parts).toEqual([
+      { index: 0, label: 'range 5–8', locator: { start: 5, end: 8 } },
+      { index: 1, label: 'range 8–11', locator: { start: 8, end: 11 } },
+      { index: 2, label: 'range 11–15', locator: { start: 11, end: 15 } },
+    ]);
+    // Ten million ids plan as small as ten.
+    const big = await planPartitions({ kind: 'range', to: 10_000_000 }, { target: 8 });
+    expect(big).toHaveLength(8);
+    expect(JSON.stringify(big).length).toBeLessThan(1000);
+    expect(big[0].locator).toEqual({ start: 0, end: 1_250_000 });
+    expect(big[7].locator).toEqual({ start: 8_750_000, end: 10_000_000 });
+  });
+
+  it('yields every id exactly once across partitions, in batches of at most batchSize', async () => {
+    for (const [from, to, target, batchSize] of [
+      [0, 1000, 7, 64],
+      [-20, 17, 4, 5],
+      [3, 4, 5, 10],
+      [0, 1, 1, 1],
+    ] as const) {
+      const { records, partitions, maxBatch } = await readAll({ kind: 'range', from, to }, target, batchSize);
+      expect(partitions).toBe(Math.min(target, to - from));
+      expect(maxBatch).toBeLessThanOrEqual(batchSize);
+      expect(records).toEqual(Array.from({ length: to - from }, (_, i) => ({ id: from + i })));
+    }
+    const defaults = await readAll({ kind: 'range', to: 3000 }, 2);
+    expect(defaults.records).toHaveLength(3000);
+    expect(defaults.maxBatch).toBe(1024);
+  });
+
+  it('gives one empty partition for an empty range', async () => {
+    const parts = await planPartitions({ kind: 'range', from: 7, to: 7 }, { target: 4 });
+    expect(parts).toEqual([{ index: 0, label: 'range 7–7', locator: { start: 7, end: 7 } }]);
+    expect((await readAll({ kind: 'range', from: 7, to: 7 }, 4)).records).toEqual([]);
+  });
+
+  it('stays exact at the edges of the safe integers', async () => {
+    const to = Number.MAX_SAFE_INTEGER;
+    const from = to - 2 ** 53;
+    const parts = await planPartitions({ kind: 'range', from, to }, { target: 3 });
+    expect(parts[0].locator).toMatchObject({ start: from });
+    expect(parts[2].locator).toMatchObject({ end: to });
+    for (let i = 1; i < parts.length; i++) expect((parts[i].locator as { start: number }).start).toBe((parts[i - 1].locator as { end: number }).end);
+    const tail = await readAll({ kind: 'range', from: to - 5, to }, 2, 2);
+    expect(tail.records).toEqual([1, 2, 3, 4, 5].map((k) => ({ id: to - 6 + k })));
+  });
+
+  it('rejects malformed bounds, naming the field', async () => {
+    const fails = (spec: unknown, field: string) => expect(planPartitions(spec as SourceSpec)).rejects.toMatchObject({ name: 'InvalidArgumentError', field });
+    await fails({ kind: 'range', to: 1.5 }, 'source.to');
+    await fails({ kind: 'range' }, 'source.to');
+    await fails({ kind: 'range', to: '10' }, 'source.to');
+    await fails({ kind: 'range', to: 2 ** 53 }, 'source.to');
+    await fails({ kind: 'range', from: -1.5, to: 3 }, 'source.from');
+    await fails({ kind: 'range', from: 5, to: 3 }, 'source.to');
+    await fails({ kind: 'range', from: -Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER }, 'source.to');
+    await expect(planPartitions({ kind: 'range', from: 5, to: 3 })).rejects.toThrow(InvalidArgumentError);
+  });
+});
+
 const lists = Array.from({ length: 25 }, (_, k) => ({ key: `u${String(k).padStart(2, '0')}`, items: [{ id: k, score: 1 }, { id: `i${k}`, score: 0.5 }] }));
 
 describe('serving source', () => {

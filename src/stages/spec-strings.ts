@@ -7,14 +7,23 @@ const NAMESPACES = ['user', 'related', 'popular'] as const;
 
 /**
  * A source named on the command line: `csv:PATH`, `jsonl:PATH`, `parquet:PATH` (a file or a
- * directory of partitions), `query:SQL` (DuckDB) or `serving:URL#NAMESPACE`.
+ * directory of partitions), `query:SQL` (DuckDB), `serving:URL#NAMESPACE`, or `range:FROM-TO`
+ * (synthetic records `{ id }` for ids FROM ≤ id < TO; `range:N` is `range:0-N`).
  */
 export function parseSourceSpec(text: string, field = '--source'): SourceSpec {
   const [kind, rest] = splitKind(text, field);
   if ((FILE_KINDS as readonly string[]).includes(kind)) return { kind: kind as (typeof FILE_KINDS)[number], path: nonEmpty(rest, field, 'a path') };
   if (kind === 'query') return { kind: 'query', sql: nonEmpty(rest, field, 'an SQL query') };
   if (kind === 'serving') return { kind: 'serving', ...servingTarget(rest, field) };
-  throw new InvalidArgumentError(field, `unknown source kind "${kind}"; use csv:, jsonl:, parquet:, query: or serving:`);
+  if (kind === 'range') return rangeSpec(rest, field);
+  throw new InvalidArgumentError(field, `unknown source kind "${kind}"; use csv:, jsonl:, parquet:, query:, serving: or range:`);
+}
+
+/** `N` or `FROM-TO` (either may be negative: `-5--1`); the bounds are checked when planned. */
+function rangeSpec(rest: string, field: string): SourceSpec {
+  const match = /^\s*(-?\d+)(?:\s*-\s*(-?\d+))?\s*$/.exec(rest);
+  if (match === null) throw new InvalidArgumentError(field, `range: needs N or FROM-TO (integers), got "${rest}"`);
+  return match[2] === undefined ? { kind: 'range', to: Number(match[1]) } : { kind: 'range', from: Number(match[1]), to: Number(match[2]) };
 }
 
 /**

@@ -39,6 +39,10 @@ export interface StageContext {
  * runs on `numPreprocessors` workers; `main` consumes the stream of preprocessed records on
  * `count` workers (records are dealt out across them) and yields outputs; `postprocess`
  * transforms each main worker's outputs into what the sink receives.
+ *
+ * A record belongs to the stage once yielded: runners may move large typed arrays to another
+ * thread without copying, after which the yielding side's array is empty. Do not reuse a typed
+ * array after yielding it; yield a copy if you must.
  */
 export interface StageDefinition<In = StageRecord, Mid = StageRecord, Out = StageRecord, Res = StageRecord> {
   name: string;

@@ -13,12 +13,12 @@
  * @module
  */
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import { Channel } from '../channel.js';
+import { loadStage } from '../load-stage.js';
 import { runMainRole, runPreprocessRole, type Collectives, type RoleFigures } from '../roles.js';
 import { planPartitions } from '../sources.js';
 import type { SourcePartition, SourceSpec } from '../source.js';
-import type { ReduceOp, StageDefinition, StageRef } from '../stage.js';
+import type { ReduceOp, StageRef } from '../stage.js';
 
 /** What the coordinator gives a worker thread at start (its `workerData`). */
 export interface ThreadWorkerSetup {
@@ -145,7 +145,7 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
   // aborted; the signal exists because stage code may watch it.
   const signal = new AbortController().signal;
   try {
-    const stage = await importStage(setup.stage);
+    const stage = await loadStage(setup.stage);
     let figures: RoleFigures;
     if (setup.role === 'preprocess') {
       const source = setup.source;
@@ -195,18 +195,6 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
   } catch (error) {
     post({ type: 'failed', error: toWire(error) });
   }
-}
-
-/**
- * The stage export of `ref`. The coordinator's `loadStage` does the same, but importing
- * coordinator.ts drags in every sink backend (about a second per thread under tsx); the
- * coordinator has already checked the export, so this only needs to find it again.
- */
-async function importStage(ref: StageRef): Promise<StageDefinition> {
-  const url = ref.module.startsWith('file:') ? ref.module : pathToFileURL(ref.module).href;
-  const stage = ((await import(url)) as Record<string, unknown>)[ref.export ?? 'default'] as StageDefinition | undefined;
-  if (typeof stage?.main !== 'function') throw new Error(`${ref.module} has no stage export "${ref.export ?? 'default'}"`);
-  return stage;
 }
 
 /** A preprocess rank's `send`: waits for credit from that main rank, then posts the batch. */

@@ -1,0 +1,21 @@
+/**
+ * {@link loadStage}, on its own so that workers (threads, ZeroMQ processes) can import a stage
+ * without importing `coordinator.ts`, which drags in every sink backend.
+ *
+ * @module
+ */
+import { pathToFileURL } from 'node:url';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { StageDefinition, StageRef } from './stage.js';
+
+/** Imports a stage by module path and export name, checking that it is one. */
+export async function loadStage(ref: StageRef): Promise<StageDefinition> {
+  const url = ref.module.startsWith('file:') ? ref.module : pathToFileURL(ref.module).href;
+  const loaded = (await import(url)) as Record<string, unknown>;
+  const name = ref.export ?? 'default';
+  const stage = loaded[name] as StageDefinition | undefined;
+  if (stage === undefined || typeof stage !== 'object' || typeof stage.main !== 'function') {
+    throw new InvalidArgumentError('stage', `${ref.module} has no stage export "${name}" (define it with defineStage)`);
+  }
+  return stage;
+}
