@@ -46,7 +46,9 @@ export function record(id: number, bytes: number, vec?: Float32Array): { id: num
 /**
  * Transport: preprocess turns each id into a record of about `params.bytes` bytes (a new record
  * object each time, over one shared, never-written Float32Array, so that building records costs
- * next to nothing); main counts records and times the span from the first to the last.
+ * next to nothing); main counts records and times the span from the first to the last. Sharing
+ * one array across yielded records bends the stage contract (a yielded array is the stage's):
+ * harmless on the ZeroMQ runner, which only reads it, but do not run this stage on threads.
  */
 export const transfer = defineStage({
   name: 'bench-transfer',

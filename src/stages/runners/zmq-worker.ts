@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import * as zmq from 'zeromq';
-import { loadStage } from '../coordinator.js';
+import { loadStage } from '../load-stage.js';
 import { runMainRole, runPreprocessRole, type Collectives, type RoleFigures } from '../roles.js';
 import type { SourcePartition } from '../source.js';
 import type { ReduceOp, StageDefinition } from '../stage.js';
