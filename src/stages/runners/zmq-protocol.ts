@@ -63,6 +63,9 @@ export type Dtype = 'f32' | 'f64';
 /** Data-socket frame kinds. */
 export const DATA_BATCH = 'b';
 export const DATA_END = 'e';
+/** A batch sent column by column (see {@link encodeBatch}). */
+export const DATA_COLUMNS = 'c';
+const COLUMNS_BYTE = DATA_COLUMNS.charCodeAt(0);
 
 /**
  * Self-contained messages (record structures travel inside each message, so any process can
@@ -142,31 +145,244 @@ addExtension({
   },
 });
 
+// ───────────────────────────── columnar batches ─────────────────────────────
+
+/**
+ * Batches of at least this many records whose records are plain objects with the same keys in
+ * the same order travel column by column (see {@link encodeBatch}); smaller ones row by row.
+ */
+export const COLUMNAR_MIN_RECORDS = 8;
+
+/** Column kinds in a columnar header. */
+const COL_NUMBERS = 0;
+const COL_ARRAYS = 1;
+const COL_STRINGS = 2;
+const COL_MSGPACK = 3;
+
+/**
+ * A column in a columnar header:
+ * - `[COL_NUMBERS, frame]`: a Float64Array frame, one number per record (exact: -0 and NaN too);
+ * - `[COL_ARRAYS, code, frame, lengths]`: typed arrays of one class, concatenated in one frame;
+ *   `lengths` is the element count of every array, or the index of an Int32Array frame of counts;
+ * - `[COL_STRINGS, frame, lengths]`: strings one after the other in one UTF-8 frame, with an
+ *   Int32Array frame of their lengths in bytes (only when every string is well formed, so that
+ *   UTF-8 carries it exactly);
+ * - `[COL_MSGPACK, values]`: anything else, packed in the header (large typed arrays out of band).
+ */
+type Column =
+  | [typeof COL_NUMBERS, number]
+  | [typeof COL_ARRAYS, number, number, number | [number]]
+  | [typeof COL_STRINGS, number, number]
+  | [typeof COL_MSGPACK, unknown[]];
+
+/** `String.prototype.isWellFormed` (Node 20; not in the ES2023 lib): no lone surrogates. */
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** Where {@link encodeColumn} writes strings (reused: it copies them out at their size). */
+let scratch = Buffer.allocUnsafe(0);
+
+const frameOf = (array: TypedArray): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+
+/** A typed array over `frame`: a view when its offset suits the element size, else over a copy. */
+function arrayOver<T extends TypedArray>(Class: TypedArrayClass, frame: Buffer | undefined): T {
+  if (frame === undefined) throw new Error('zeromq: a batch refers to a frame that did not come with it');
+  const size = Class.BYTES_PER_ELEMENT;
+  if (frame.byteLength % size !== 0) throw new Error('zeromq: a typed-array frame of a batch has a partial element');
+  if (frame.byteOffset % size === 0) return new Class(frame.buffer, frame.byteOffset, frame.byteLength / size) as T;
+  const copy = new Class(frame.byteLength / size);
+  new Uint8Array(copy.buffer).set(frame);
+  return copy as T;
+}
+
+/**
+ * The keys shared by every record of `batch`, when every record is a plain object with the same
+ * keys in the same order and no value is `undefined`; otherwise `null`.
+ */
+function sharedKeys(batch: unknown[]): string[] | null {
+  const first = batch[0];
+  if (typeof first !== 'object' || first === null || Object.getPrototypeOf(first) !== Object.prototype) return null;
+  const keys = Object.keys(first);
+  const k = keys.length;
+  if (k === 0 || keys.includes('__proto__')) return null;
+  for (let i = 0; i < batch.length; i++) {
+    const record = batch[i] as Record<string, unknown>;
+    if (typeof record !== 'object' || record === null || Object.getPrototypeOf(record) !== Object.prototype) return null;
+    const own = i === 0 ? keys : Object.keys(record);
+    if (own.length !== k) return null;
+    for (let j = 0; j < k; j++) if (own[j] !== keys[j] || record[keys[j]] === undefined) return null;
+  }
+  return keys;
+}
+
+/** One column's descriptor, pushing its frames onto `frames`. */
+function encodeColumn(values: unknown[], frames: Buffer[]): Column {
+  const n = values.length;
+  const first = values[0];
+  if (typeof first === 'number') {
+    let i = 0;
+    while (i < n && typeof values[i] === 'number') i++;
+    if (i === n) {
+      const numbers = new Float64Array(n);
+      for (let r = 0; r < n; r++) numbers[r] = values[r] as number;
+      frames.push(frameOf(numbers));
+      return [COL_NUMBERS, frames.length - 1];
+    }
+  } else if (typeof first === 'string') {
+    // Every string written into one buffer (joining them first costs more than this).
+    let i = 0;
+    let units = 0;
+    for (; i < n; i++) {
+      const text = values[i];
+      if (typeof text !== 'string' || !isWellFormed(text)) break;
+      units += text.length;
+    }
+    if (i === n && units * 3 < 2 ** 31) {
+      // Written into a scratch buffer large enough for any UTF-8, then copied to its exact size.
+      if (scratch.length < units * 3) scratch = Buffer.allocUnsafe(Math.max(units * 3, 2 * scratch.length));
+      const lengths = new Int32Array(n);
+      let at = 0;
+      for (let r = 0; r < n; r++) {
+        const written = scratch.write(values[r] as string, at, 'utf8');
+        lengths[r] = written;
+        at += written;
+      }
+      const bytes = Buffer.allocUnsafe(at);
+      scratch.copy(bytes, 0, 0, at);
+      frames.push(bytes);
+      frames.push(frameOf(lengths));
+      return [COL_STRINGS, frames.length - 2, frames.length - 1];
+    }
+  } else if (ArrayBuffer.isView(first)) {
+    const Class = first.constructor as TypedArrayClass;
+    const code = TYPED_ARRAY_CODES.get(Class);
+    if (code !== undefined) {
+      let i = 0;
+      let total = 0;
+      let same = true;
+      const length0 = (first as TypedArray).length;
+      for (; i < n; i++) {
+        const value = values[i];
+        if (typeof value !== 'object' || value === null || value.constructor !== Class) break;
+        const length = (value as TypedArray).length;
+        total += length;
+        if (length !== length0) same = false;
+      }
+      // Large arrays already travel out of band, without the copy that concatenation costs.
+      if (i === n && total * Class.BYTES_PER_ELEMENT < n * OUT_OF_BAND_BYTES) {
+        // Not zero-filled (every element is written); Buffer.allocUnsafe aligns to 8 bytes.
+        const memory = Buffer.allocUnsafe(total * Class.BYTES_PER_ELEMENT);
+        const all = new Class(memory.buffer, memory.byteOffset, total) as TypedArray & { set(array: TypedArray, offset: number): void };
+        let at = 0;
+        for (let r = 0; r < n; r++) {
+          const value = values[r] as TypedArray;
+          all.set(value, at);
+          at += value.length;
+        }
+        frames.push(frameOf(all));
+        const data = frames.length - 1;
+        if (same) return [COL_ARRAYS, code, data, length0];
+        const lengths = new Int32Array(n);
+        for (let r = 0; r < n; r++) lengths[r] = (values[r] as TypedArray).length;
+        frames.push(frameOf(lengths));
+        return [COL_ARRAYS, code, data, [frames.length - 1]];
+      }
+    }
+  }
+  return [COL_MSGPACK, values];
+}
+
+/** One column's values, from its descriptor and the batch's array frames. */
+function decodeColumn(column: Column, n: number, frames: Buffer[]): ArrayLike<unknown> {
+  switch (column[0]) {
+    case COL_NUMBERS:
+      return arrayOver<Float64Array>(Float64Array, frames[column[1]]);
+    case COL_STRINGS: {
+      const frame = frames[column[1]];
+      const lengths = arrayOver<Int32Array>(Int32Array, frames[column[2]]);
+      if (frame === undefined) throw new Error('zeromq: a batch refers to a frame that did not come with it');
+      const strings = new Array<string>(n);
+      for (let r = 0, at = 0; r < n; r++) {
+        const end = at + lengths[r];
+        strings[r] = frame.toString('utf8', at, end);
+        at = end;
+      }
+      return strings;
+    }
+    case COL_ARRAYS: {
+      const Class = TYPED_ARRAYS[column[1]];
+      if (Class === undefined) throw new Error('zeromq: a batch has a column of an unknown element type');
+      const all = arrayOver(Class, frames[column[2]]);
+      const lengthsOf = column[3];
+      const lengths = typeof lengthsOf === 'number' ? null : arrayOver<Int32Array>(Int32Array, frames[lengthsOf[0]]);
+      const arrays = new Array<TypedArray>(n);
+      for (let r = 0, at = 0; r < n; r++) {
+        const end = at + (lengths === null ? (lengthsOf as number) : lengths[r]);
+        arrays[r] = all.subarray(at, end);
+        at = end;
+      }
+      return arrays;
+    }
+    case COL_MSGPACK:
+      return column[1];
+    default:
+      throw new Error('zeromq: a batch has a column of an unknown kind');
+  }
+}
+
 /**
  * The frames of a data batch: the kind, the batch in msgpack, then every typed array of at
  * least {@link OUT_OF_BAND_BYTES} as a frame of its own over the array's memory (ZeroMQ sends
  * it from there, later than `send` returns: a stage must not write to an array it has yielded).
+ * A batch of at least {@link COLUMNAR_MIN_RECORDS} plain objects with the same keys goes column
+ * by column instead (kind {@link DATA_COLUMNS}): packing many small objects one by one is what
+ * limits the rate of small records.
  */
 export function encodeBatch(batch: unknown[]): Buffer[] {
   const frames: Buffer[] = [];
+  const keys = batch.length >= COLUMNAR_MIN_RECORDS ? sharedKeys(batch) : null;
+  let kind = DATA_BATCH;
+  let header: unknown = batch;
+  if (keys !== null) {
+    const n = batch.length;
+    const columns = keys.map((key) => {
+      const values = new Array<unknown>(n);
+      for (let r = 0; r < n; r++) values[r] = (batch[r] as Record<string, unknown>)[key];
+      return encodeColumn(values, frames);
+    });
+    kind = DATA_COLUMNS;
+    header = [n, keys, columns];
+  }
   outgoing = frames;
   let body: Buffer;
   try {
-    body = packr.pack(batch);
+    body = packr.pack(header);
   } finally {
     outgoing = null;
   }
-  return [Buffer.from(DATA_BATCH), body, ...frames];
+  return [Buffer.from(kind), body, ...frames];
 }
 
 /** The batch of data frames `[kind, body, ...arrays]` from {@link encodeBatch}. */
 export function decodeBatch(frames: Buffer[]): unknown[] {
-  incoming = frames.length > 2 ? frames.slice(2) : null;
+  const arrays = frames.length > 2 ? frames.slice(2) : null;
+  incoming = arrays;
+  let body: unknown;
   try {
-    return packr.unpack(frames[1]) as unknown[];
+    body = packr.unpack(frames[1]);
   } finally {
     incoming = null;
   }
+  if (frames[0][0] !== COLUMNS_BYTE) return body as unknown[];
+  const [n, keys, columns] = body as [number, string[], Column[]];
+  const values = columns.map((column) => decodeColumn(column, n, arrays ?? []));
+  const k = keys.length;
+  const batch = new Array<Record<string, unknown>>(n);
+  for (let r = 0; r < n; r++) {
+    const record: Record<string, unknown> = {};
+    for (let j = 0; j < k; j++) record[keys[j]] = values[j][r];
+    batch[r] = record;
+  }
+  return batch;
 }
 
 export function encodeControl(message: WorkerMessage | CoordinatorMessage, payload?: Buffer): Buffer[] {
