@@ -37,14 +37,7 @@ export async function runPreprocessRole(args: {
   signal: AbortSignal;
   log: (line: string) => void;
 }): Promise<RoleFigures> {
-  const ctx: StageContext = {
-    rank: args.rank,
-    size: args.size,
-    params: args.params,
-    log: (line) => args.log(`preprocess[${args.rank}] ${line}`),
-    signal: args.signal,
-    ...NO_COLLECTIVES,
-  };
+  const ctx = contextFor('preprocess', args, NO_COLLECTIVES);
   const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
   let turn = args.rank % Math.max(1, args.mains);
   let batch: unknown[] = [];
@@ -84,19 +77,12 @@ export async function runMainRole(args: {
   signal: AbortSignal;
   log: (line: string) => void;
 }): Promise<RoleFigures> {
-  const ctx: StageContext = {
-    rank: args.rank,
-    size: args.size,
-    params: args.params,
-    log: (line) => args.log(`main[${args.rank}] ${line}`),
-    signal: args.signal,
-    ...args.collectives,
-  };
+  const ctx = contextFor('main', args, args.collectives);
   const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
   const records = flatten(args.input, () => {}, args.signal);
   const produced = args.stage.main(records, ctx);
   const outputs = toAsyncIterable(produced);
-  const results = args.stage.postprocess === undefined ? outputs : args.stage.postprocess(outputs, { ...ctx, log: (line) => args.log(`postprocess[${args.rank}] ${line}`) });
+  const results = args.stage.postprocess === undefined ? outputs : args.stage.postprocess(outputs, contextFor('postprocess', args, args.collectives));
   let batch: unknown[] = [];
   for await (const result of results) {
     batch.push(result);
@@ -108,6 +94,15 @@ export async function runMainRole(args: {
   }
   if (batch.length > 0) await args.emit(batch);
   return figures;
+}
+
+/** The context a stage function gets; its log lines are prefixed with the function and rank. */
+function contextFor(
+  fn: 'preprocess' | 'main' | 'postprocess',
+  args: { rank: number; size: number; params: Record<string, unknown>; signal: AbortSignal; log: (line: string) => void },
+  collectives: Collectives,
+): StageContext {
+  return { rank: args.rank, size: args.size, params: args.params, log: (line) => args.log(`${fn}[${args.rank}] ${line}`), signal: args.signal, ...collectives };
 }
 
 async function* flatten(batches: AsyncIterable<unknown[]>, count: () => void, signal: AbortSignal): AsyncGenerator<unknown> {

@@ -16,7 +16,7 @@ import type {
 } from '../workflow/workflow-store.js';
 import { toLogLine, toTaskAttempt, toTaskRun, toWorkflowRun } from './metadata-tables.js';
 import type { MetadataDatabase } from './metadata-tables.js';
-import { optionalText, requireDate, requireLimit, requireText, toJsonText } from './metadata-validation.js';
+import { checkJson, describe, isPlainObject, optionalText, requireDate, requireLimit, requireText, toJsonText } from './metadata-validation.js';
 
 /** How many runs `listRuns` returns when no limit is given. */
 export const DEFAULT_WORKFLOW_RUN_LIMIT = 50;
@@ -570,39 +570,7 @@ function toDefinitionText(field: string, definition: WorkflowDefinition): string
     if (names.has(name)) throw new InvalidArgumentError(`${field}.tasks[${i}].name`, `task "${name}" appears twice; task names must be unique`);
     names.add(name);
   });
-  checkDefinitionJson(field, definition);
+  checkJson(field, definition, { dropUndefined: true });
   return JSON.stringify(definition);
 }
 
-function checkDefinitionJson(path: string, value: unknown): void {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new InvalidArgumentError(path, `${value} has no JSON form`);
-    return;
-  }
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => checkDefinitionJson(`${path}[${i}]`, v));
-    return;
-  }
-  if (isPlainObject(value)) {
-    for (const [key, v] of Object.entries(value)) if (v !== undefined) checkDefinitionJson(`${path}.${key}`, v);
-    return;
-  }
-  throw new InvalidArgumentError(path, `${describe(value)} has no JSON form that reads back the same`);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (value instanceof Date) return 'a Date';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
-  return `${typeof value} ${String(value)}`;
-}

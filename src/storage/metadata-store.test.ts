@@ -12,23 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describeMetadataStore, sampleModel } from '../../test/contracts/metadata-store-contract.js';
 import { InvalidArgumentError, KibanError } from '../core/errors.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
+import { dropSchemas, IN_CI, probePostgres, TEST_POSTGRES_URL } from '../../test/fixtures/postgres.js';
 
-const POSTGRES_URL = process.env.KIBAN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-// CI must exercise PostgreSQL: there an unreachable server fails the suite instead of skipping it.
-const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
-
-async function probePostgres(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+const POSTGRES_URL = TEST_POSTGRES_URL;
 
 const postgresProblem = await probePostgres(POSTGRES_URL);
 
@@ -144,13 +130,7 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
   };
   afterAll(async () => {
     if (postgresProblem !== null) return;
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      for (const schema of schemas) await client.query(`drop schema if exists "${schema}" cascade`);
-    } finally {
-      await client.end();
-    }
+    await dropSchemas(schemas);
   });
 
   it('reaches the server', () => {

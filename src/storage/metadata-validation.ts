@@ -69,31 +69,39 @@ export function toNumbersJsonText(field: string, value: unknown): string {
   return JSON.stringify(value);
 }
 
-function checkJson(path: string, value: unknown): void {
+/**
+ * Refuses anything without an exact JSON form (non-finite numbers, Dates, class instances…),
+ * naming its path. With `dropUndefined`, object properties set to `undefined` are allowed, since
+ * `JSON.stringify` drops them (typed records may spell out their optional fields).
+ */
+export function checkJson(path: string, value: unknown, options: { dropUndefined?: boolean } = {}): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidArgumentError(path, `${value} has no JSON form`);
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkJson(`${path}[${i}]`, v));
+    value.forEach((v, i) => checkJson(`${path}[${i}]`, v, options));
     return;
   }
   if (isPlainObject(value)) {
-    for (const [key, v] of Object.entries(value)) checkJson(`${path}.${key}`, v);
+    for (const [key, v] of Object.entries(value)) if (!(v === undefined && options.dropUndefined)) checkJson(`${path}.${key}`, v, options);
     return;
   }
   throw new InvalidArgumentError(path, `${describe(value)} has no JSON form that reads back the same`);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** An object literal (or `Object.create(null)`): what JSON objects read back as. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
-function describe(value: unknown): string {
+/** A short description of a value for error messages. */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
   if (value instanceof Date) return Number.isFinite(value.getTime()) ? 'a Date' : 'an invalid Date';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);

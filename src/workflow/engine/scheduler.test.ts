@@ -6,7 +6,7 @@ import { openMetadataStore } from '../../app/open-stores.js';
 import type { MetadataStore } from '../../storage/metadata-store.js';
 import { InlineExecutor } from '../executors/inline-executor.js';
 import { readWorkflowFile } from '../parse-workflow.js';
-import { postgresUrlForTests } from '../../../test/fixtures/workflow/postgres-url.js';
+import { postgresUrlForTests } from '../../../test/fixtures/postgres.js';
 import { WorkflowScheduler, type SchedulerEvent } from './scheduler.js';
 import { WorkflowCatalog } from './workflow-catalog.js';
 import { WorkflowEngine } from './workflow-engine.js';
