@@ -79,7 +79,25 @@ export async function runMainRole(args: {
 }): Promise<RoleFigures> {
   const ctx = contextFor('main', args, args.collectives);
   const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
-  const records = flatten(args.input, () => {}, args.signal);
+  // Main may stop reading before its input ends (a sample, an early stop): the rest is then read
+  // and dropped, from that moment on, so that preprocess workers waiting to hand it over can
+  // finish (and other ranks, fed by the same workers, get their share).
+  const input = args.input[Symbol.asyncIterator]();
+  const drain = async (): Promise<void> => {
+    for (let step = await input.next(); step.done !== true; step = await input.next());
+  };
+  let draining: Promise<void> | null = null;
+  const batches: AsyncIterable<unknown[]> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => input.next(),
+      return: async () => {
+        draining ??= drain();
+        draining.catch(() => {}); // awaited below when the role ends well
+        return { done: true, value: undefined };
+      },
+    }),
+  };
+  const records = flatten(batches, () => {}, args.signal);
   const produced = args.stage.main(records, ctx);
   const outputs = toAsyncIterable(produced);
   const results = args.stage.postprocess === undefined ? outputs : args.stage.postprocess(outputs, contextFor('postprocess', args, args.collectives));
@@ -93,6 +111,7 @@ export async function runMainRole(args: {
     }
   }
   if (batch.length > 0) await args.emit(batch);
+  await (draining ?? drain());
   return figures;
 }
 
@@ -105,14 +124,46 @@ function contextFor(
   return { rank: args.rank, size: args.size, params: args.params, log: (line) => args.log(`${fn}[${args.rank}] ${line}`), signal: args.signal, ...collectives };
 }
 
-async function* flatten(batches: AsyncIterable<unknown[]>, count: () => void, signal: AbortSignal): AsyncGenerator<unknown> {
-  for await (const batch of batches) {
-    if (signal.aborted) throw signal.reason ?? new Error('aborted');
-    for (const record of batch) {
+/**
+ * The records of `batches` one by one. Written as a plain async iterator rather than an async
+ * generator: within a batch `next` settles at once, where a generator's `yield` costs several
+ * more microtask turns per record, which is most of what a small record costs here.
+ */
+function flatten(batches: AsyncIterable<unknown[]>, count: () => void, signal: AbortSignal): AsyncIterableIterator<unknown> {
+  const source = batches[Symbol.asyncIterator]();
+  let batch: unknown[] = [];
+  let at = 0;
+  let finished = false;
+  const end = (): IteratorResult<unknown> => ({ done: true, value: undefined });
+  return {
+    async next(): Promise<IteratorResult<unknown>> {
+      while (at >= batch.length) {
+        if (finished) return end();
+        if (signal.aborted) throw signal.reason ?? new Error('aborted');
+        const step = await source.next();
+        if (step.done === true) {
+          finished = true;
+          return end();
+        }
+        batch = step.value;
+        at = 0;
+      }
       count();
-      yield record;
-    }
-  }
+      return { done: false, value: batch[at++] };
+    },
+    async return(): Promise<IteratorResult<unknown>> {
+      // The consumer stopped early: let the source release what it holds (a file, a query).
+      if (!finished) {
+        finished = true;
+        batch = [];
+        await source.return?.();
+      }
+      return end();
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 /** main may return an async iterable (streamed outputs) or a promise of an iterable (or nothing). */

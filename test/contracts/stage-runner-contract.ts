@@ -117,6 +117,14 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
       expect(Date.now() - t0).toBeLessThan(20_000);
     });
 
+    it('ends when main stops reading early, with what main returned', async () => {
+      const records = Array.from({ length: 5000 }, (_, id) => ({ id }));
+      const result = await runner.run(ref('firstFew'), { source: { kind: 'records', records }, params: { take: 3 }, numPreprocessors: 2, count: 2, batchSize: 8, log });
+      const outs = result.outputs as { rank: number; ids: number[] }[];
+      expect(outs.map((o) => o.rank).sort()).toEqual([0, 1]);
+      for (const o of outs) expect(o.ids).toHaveLength(3);
+    }, 30_000);
+
     it('refuses a module without that stage export, naming it', async () => {
       await expect(runner.run({ module: FIXTURE, export: 'nope' }, { source: { kind: 'records', records: [] }, log })).rejects.toThrow(/no stage export "nope"/);
     });

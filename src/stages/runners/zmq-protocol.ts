@@ -2,6 +2,7 @@ import { addExtension, Packr } from 'msgpackr';
 import type { RoleFigures } from '../roles.js';
 import type { SourcePartition, SourceSpec } from '../source.js';
 import type { ReduceOp, StageRef } from '../stage.js';
+import type { FrameRing } from './frame-ring.js';
 
 /**
  * The wire protocol between the ZeroMQ coordinator and its worker processes.
@@ -215,14 +216,15 @@ function sharedKeys(batch: unknown[]): string[] | null {
 }
 
 /** One column's descriptor, pushing its frames onto `frames`. */
-function encodeColumn(values: unknown[], frames: Buffer[]): Column {
+function encodeColumn(values: unknown[], frames: Buffer[], alloc: (bytes: number) => Buffer): Column {
   const n = values.length;
   const first = values[0];
   if (typeof first === 'number') {
     let i = 0;
     while (i < n && typeof values[i] === 'number') i++;
     if (i === n) {
-      const numbers = new Float64Array(n);
+      const memory = alloc(n * 8);
+      const numbers = new Float64Array(memory.buffer, memory.byteOffset, n);
       for (let r = 0; r < n; r++) numbers[r] = values[r] as number;
       frames.push(frameOf(numbers));
       return [COL_NUMBERS, frames.length - 1];
@@ -239,14 +241,15 @@ function encodeColumn(values: unknown[], frames: Buffer[]): Column {
     if (i === n && units * 3 < 2 ** 31) {
       // Written into a scratch buffer large enough for any UTF-8, then copied to its exact size.
       if (scratch.length < units * 3) scratch = Buffer.allocUnsafe(Math.max(units * 3, 2 * scratch.length));
-      const lengths = new Int32Array(n);
+      const lengthsMemory = alloc(n * 4);
+      const lengths = new Int32Array(lengthsMemory.buffer, lengthsMemory.byteOffset, n);
       let at = 0;
       for (let r = 0; r < n; r++) {
         const written = scratch.write(values[r] as string, at, 'utf8');
         lengths[r] = written;
         at += written;
       }
-      const bytes = Buffer.allocUnsafe(at);
+      const bytes = alloc(at);
       scratch.copy(bytes, 0, 0, at);
       frames.push(bytes);
       frames.push(frameOf(lengths));
@@ -269,8 +272,8 @@ function encodeColumn(values: unknown[], frames: Buffer[]): Column {
       }
       // Large arrays already travel out of band, without the copy that concatenation costs.
       if (i === n && total * Class.BYTES_PER_ELEMENT < n * OUT_OF_BAND_BYTES) {
-        // Not zero-filled (every element is written); Buffer.allocUnsafe aligns to 8 bytes.
-        const memory = Buffer.allocUnsafe(total * Class.BYTES_PER_ELEMENT);
+        // Not zero-filled (every element is written); `alloc` aligns to 8 bytes.
+        const memory = alloc(total * Class.BYTES_PER_ELEMENT);
         const all = new Class(memory.buffer, memory.byteOffset, total) as TypedArray & { set(array: TypedArray, offset: number): void };
         let at = 0;
         for (let r = 0; r < n; r++) {
@@ -281,7 +284,8 @@ function encodeColumn(values: unknown[], frames: Buffer[]): Column {
         frames.push(frameOf(all));
         const data = frames.length - 1;
         if (same) return [COL_ARRAYS, code, data, length0];
-        const lengths = new Int32Array(n);
+        const lengthsMemory = alloc(n * 4);
+        const lengths = new Int32Array(lengthsMemory.buffer, lengthsMemory.byteOffset, n);
         for (let r = 0; r < n; r++) lengths[r] = (values[r] as TypedArray).length;
         frames.push(frameOf(lengths));
         return [COL_ARRAYS, code, data, [frames.length - 1]];
@@ -335,10 +339,13 @@ function decodeColumn(column: Column, n: number, frames: Buffer[]): ArrayLike<un
  * it from there, later than `send` returns: a stage must not write to an array it has yielded).
  * A batch of at least {@link COLUMNAR_MIN_RECORDS} plain objects with the same keys goes column
  * by column instead (kind {@link DATA_COLUMNS}): packing many small objects one by one is what
- * limits the rate of small records.
+ * limits the rate of small records. The column frames are taken from `ring` when given (the
+ * socket's reused memory; the caller seals nothing, this does, and reports accepted sends),
+ * else freshly allocated.
  */
-export function encodeBatch(batch: unknown[]): Buffer[] {
+export function encodeBatch(batch: unknown[], ring?: FrameRing): Buffer[] {
   const frames: Buffer[] = [];
+  const alloc = ring === undefined ? Buffer.allocUnsafe : (bytes: number) => ring.take(bytes);
   const keys = batch.length >= COLUMNAR_MIN_RECORDS ? sharedKeys(batch) : null;
   let kind = DATA_BATCH;
   let header: unknown = batch;
@@ -347,7 +354,7 @@ export function encodeBatch(batch: unknown[]): Buffer[] {
     const columns = keys.map((key) => {
       const values = new Array<unknown>(n);
       for (let r = 0; r < n; r++) values[r] = (batch[r] as Record<string, unknown>)[key];
-      return encodeColumn(values, frames);
+      return encodeColumn(values, frames, alloc);
     });
     kind = DATA_COLUMNS;
     header = [n, keys, columns];
@@ -358,6 +365,7 @@ export function encodeBatch(batch: unknown[]): Buffer[] {
     body = packr.pack(header);
   } finally {
     outgoing = null;
+    ring?.seal();
   }
   return [Buffer.from(kind), body, ...frames];
 }

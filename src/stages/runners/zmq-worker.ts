@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import * as zmq from 'zeromq';
 import { loadStage } from '../load-stage.js';
+import { FrameRing } from './frame-ring.js';
 import { runMainRole, runPreprocessRole, type Collectives, type RoleFigures } from '../roles.js';
 import type { SourcePartition } from '../source.js';
 import type { ReduceOp, StageDefinition } from '../stage.js';
@@ -55,6 +56,12 @@ function deferred<T>(): Deferred<T> {
   });
   promise.catch(() => {}); // observed by whoever awaits it; no unhandled rejection when nobody does
   return { promise, resolve, reject };
+}
+
+/** Sends one batch, encoded into `ring`'s memory, and tells the ring once the socket took it. */
+async function sendBatch(socket: zmq.Push, ring: FrameRing, batch: unknown[]): Promise<void> {
+  await socket.send(encodeBatch(batch, ring));
+  ring.accepted();
 }
 
 function isLoopback(address: string): boolean {
@@ -188,6 +195,7 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     const port = new URL(data.lastEndpoint!.replace(/^tcp:/, 'http:')).port;
     const outputs = new zmq.Push({ sendHighWaterMark: DATA_HWM, linger: 2000 });
     sockets.push(outputs);
+    const outputRing = new FrameRing({ hwm: DATA_HWM });
     outputs.connect(a.outputs);
     await tell({ t: 'ready', address: `tcp://${advertise}:${port}` });
 
@@ -201,7 +209,7 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     }
     const figures = await runMainRole({
       stage, rank: a.rank, size: a.size, params: a.params, input: input(), collectives: collectivesOf(a.rank),
-      emit: (batch) => outputs.send(encodeBatch(batch)), batchSize: a.batchSize, signal: abort.signal, log: stageLog,
+      emit: (batch) => sendBatch(outputs, outputRing, batch), batchSize: a.batchSize, signal: abort.signal, log: stageLog,
     });
     await outputs.send([Buffer.from(DATA_END), pack(figures)]);
   }
@@ -216,6 +224,7 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
       push.connect(address);
       return push;
     });
+    const rings = pushes.map(() => new FrameRing({ hwm: DATA_HWM }));
     const figures: RoleFigures = await runPreprocessRole({
       stage, rank: a.rank, size: a.size, params: a.params, source, mains: a.count, batchSize: a.batchSize, signal: abort.signal, log: stageLog,
       nextPartition: async () => {
@@ -224,7 +233,7 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
         await tell({ t: 'next' });
         return waiter.promise;
       },
-      send: (main, batch) => pushes[main].send(encodeBatch(batch)),
+      send: (main, batch) => sendBatch(pushes[main], rings[main], batch),
     });
     await Promise.all(pushes.map((push) => push.send([Buffer.from(DATA_END)])));
     await tell({ t: 'done', figures });
