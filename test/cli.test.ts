@@ -133,6 +133,12 @@ describe('kiban evaluate', () => {
 });
 
 describe('kiban workflow validate', () => {
+  it('accepts the shipped tags workflow', async () => {
+    const ok = await kiban('workflow', 'validate', 'examples/workflows/tags.yaml');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('examples/workflows/tags.yaml: ok (tags: tagger)');
+  });
+
   it('accepts the shipped workflow and reports a broken one as FILE:LINE: reason with status 3', async () => {
     const ok = await kiban('workflow', 'validate', 'examples/workflows/recommend.yaml');
     expect(ok.code).toBe(0);

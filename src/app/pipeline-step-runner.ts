@@ -4,6 +4,7 @@ import { runPipelineStep, stepConfig } from '../pipeline/steps/index.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import { openMetadataStore, openServingStore } from './open-stores.js';
 import { runStageTask } from './stage-task-runner.js';
+import { runTagsTask } from './tags-task-runner.js';
 
 /**
  * The runner of built-in pipeline tasks (aggregate, evaluate, train, candidates, publish) for an
@@ -14,11 +15,12 @@ import { runStageTask } from './stage-task-runner.js';
  * store the engine or worker was started with, next to the runs that made them.
  */
 export function pipelineTaskRunner(options: { metadataUrl: string }): PipelineStepRunner {
-  // Stage tasks come through the same hook: they are the other built-in kind run in-process.
-  return (kind, job, ctx) => (kind === 'stage' ? runStageTask(job, ctx) : runPipelineTask(kind, job, ctx, options.metadataUrl));
+  // Stage and tags tasks come through the same hook: they are the other built-in kinds run in-process.
+  return (kind, job, ctx) =>
+    kind === 'stage' ? runStageTask(job, ctx) : kind === 'tags' ? runTagsTask(job, ctx, options.metadataUrl) : runPipelineTask(kind, job, ctx, options.metadataUrl);
 }
 
-async function runPipelineTask(kind: Exclude<PipelineTaskKind, 'stage'>, job: TaskJob, ctx: TaskContext, metadataUrl: string): Promise<Record<string, unknown>> {
+async function runPipelineTask(kind: Exclude<PipelineTaskKind, 'stage' | 'tags'>, job: TaskJob, ctx: TaskContext, metadataUrl: string): Promise<Record<string, unknown>> {
   const stores = (job.params.stores ?? {}) as Record<string, unknown>;
   const params = typeof stores === 'object' && stores !== null && stores.metadata === undefined ? { ...job.params, stores: { ...stores, metadata: metadataUrl } } : job.params;
   const config = await stepConfig(kind, params, job.baseDir);

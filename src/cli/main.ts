@@ -1,19 +1,22 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
+import { banditCommand } from './bandit-command.js';
 import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { schedulerCommand } from './scheduler-command.js';
 import { serveCommand } from './serve-command.js';
 import { stageCommand } from './stage-command.js';
+import { tagsCommand } from './tags-command.js';
 import { workerCommand } from './worker-command.js';
 import { workflowCommand } from './workflow-command.js';
 
 /** The `kiban` command line. Usage errors exit with status 2, like other bad arguments. */
 export function buildProgram(): Command {
   const program = new Command('kiban').description('kiban: recommendations and real-time ML features for many services, on one platform.');
-  for (const command of [demoCommand(), evaluateCommand(), pipelineCommand(), serveCommand(), workflowCommand(), schedulerCommand(), workerCommand(), stageCommand()]) program.addCommand(command);
+  for (const command of [demoCommand(), evaluateCommand(), pipelineCommand(), serveCommand(), workflowCommand(), schedulerCommand(), workerCommand(), stageCommand(), tagsCommand()]) program.addCommand(command);
+  program.addCommand(banditCommand());
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError('(add --help for usage)');
     command.commands.forEach(configure);

@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
+import { openBanditStore } from '../app/open-bandit-store.js';
 import { pipelineTaskRunner } from '../app/pipeline-step-runner.js';
+import { DecisionLogWriter, decisionLogFileName } from '../bandits/decision-log.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { BanditService } from '../serving/bandit-service.js';
 import { createServingApp } from '../serving/create-app.js';
 import { createWorkflowService } from '../workflow/engine/create-workflow-service.js';
 import { InlineExecutor } from '../workflow/executors/inline-executor.js';
@@ -12,6 +15,9 @@ import { addServeOptions, serveUntilSignal, type ListenOptions } from './serve.j
 
 /** Where `kiban serve` looks for workflows when `--workflows` is not given. */
 const DEFAULT_WORKFLOWS_DIR = 'workflows';
+
+/** Where `kiban serve` writes its bandit decision log when `--bandit-log` is not given. */
+const DEFAULT_BANDIT_LOG_DIR = '.kiban/bandit-logs';
 
 /**
  * `kiban serve`: the recommendations API over the stores a configuration names and, with a
@@ -24,10 +30,15 @@ export function serveCommand(): Command {
   );
   return addServeOptions(command)
     .option('--workflows <dir>', `directory of workflow YAML files for the dashboard and workflow API (default: ./${DEFAULT_WORKFLOWS_DIR} if it exists)`)
-    .action(async (options: ListenOptions & { config?: string; workflows?: string }) => {
+    .option('--bandit-log <dir>', `directory of the bandit decision log; each process appends its own JSON-lines file`, DEFAULT_BANDIT_LOG_DIR)
+    .action(async (options: ListenOptions & { config?: string; workflows?: string; banditLog: string }) => {
       const config = await loadPipelineConfig(options.config);
       const dir = await workflowsDir(options.workflows);
       const stores = await openStores(config);
+      // Bandit state lives beside the serving store (the same URL), shared by every process using it.
+      const banditStore = await openBanditStore(config.stores.serving);
+      const decisionLog = await DecisionLogWriter.open(decisionLogFileName(options.banditLog));
+      const bandits = new BanditService(banditStore, { log: decisionLog });
       // Runs started from the dashboard are driven here, with tasks in this process.
       const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, runPipelineStep: pipelineTaskRunner({ metadataUrl: config.stores.metadata }) });
       let base = '';
@@ -40,11 +51,13 @@ export function serveCommand(): Command {
         metadata: stores.metadata,
         webRoot: bundledPath('dist/web'),
         ...(workflows === undefined ? {} : { workflows }),
+        bandits,
       });
       const cleanup = async () => {
         // Runs in flight are released, left running for the next process to resume.
         await workflows?.close();
         await executor?.close();
+        await Promise.allSettled([decisionLog.close(), banditStore.close()]);
         await stores.close();
       };
       await serveUntilSignal(app, options, cleanup, (url) => {

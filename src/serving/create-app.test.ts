@@ -79,7 +79,8 @@ describe('serving API', () => {
     expect(metrics.body).toMatch(/kiban_http_request_duration_seconds_bucket\{.*route="\/v1\/users\/:userId\/recommendations".*status="200"/);
     const openapi = await get('/openapi.json');
     expect(openapi.body.openapi).toBe('3.1.0');
-    expect(Object.keys(openapi.body.paths)).toEqual(['/v1/users/{userId}/recommendations', '/v1/items/{itemId}/related', '/v1/models']);
+    expect(Object.keys(openapi.body.paths)).toEqual(['/v1/users/{userId}/recommendations', '/v1/items/{itemId}/related', '/v1/models', '/v1/tags/suggest']);
+    expect(Object.keys(openapi.body.paths['/v1/tags/suggest'].post.requestBody.content['application/json'].schema.properties)).toEqual(['text', 'k', 'threshold']);
     expect(openapi.body.paths['/v1/users/{userId}/recommendations'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['userId', 'k']);
   });
 });

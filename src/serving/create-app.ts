@@ -5,9 +5,14 @@ import { KibanError } from '../core/errors.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
+import { registerBanditRoutes } from './bandit-routes.js';
+import { banditOpenApiRoutes } from './bandit-schemas.js';
+import type { BanditService } from './bandit-service.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
-import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute } from './schemas.js';
+import { LiveTagger } from './live-tagger.js';
+import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute, tagSuggestRoute } from './schemas.js';
+import { registerTagsRoute } from './tags-route.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /** What the serving app reads from. */
@@ -24,6 +29,10 @@ export interface ServingAppDeps {
    * @defaultValue the package's `dist/web`
    */
   webRoot?: string | false;
+  /** How often the published tagger is checked for a newer one (`/v1/tags/suggest`). @defaultValue 2000 */
+  tagsPollMs?: number;
+  /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
+  bandits?: BanditService;
 }
 
 /**
@@ -36,7 +45,7 @@ const API_VERSION = '0.1.0';
 
 /**
  * The serving HTTP API: precomputed recommendations and related items, the published model,
- * health and readiness, Prometheus metrics and the OpenAPI document; with `workflows`, the
+ * tag suggestions from the published tagger (swapped in when a newer one is published), health and readiness, Prometheus metrics and the OpenAPI document; with `workflows`, the
  * workflow API, and the web dashboard at `/`. Errors are JSON
  * `{code, message}` with the status from {@link STATUS_BY_CODE}; bad parameters are 400s that
  * name the parameter.
@@ -71,10 +80,15 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     if (error.validation) {
       const v = error.validation[0];
       const where = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request');
-      const field = v?.instancePath ? v.instancePath.replace(/^\//, '') : String((v?.params as { additionalProperty?: string })?.additionalProperty ?? '');
+      const extra = v?.params as { additionalProperty?: string; missingProperty?: string } | undefined;
+      const field = v?.instancePath ? v.instancePath.replace(/^\//, '') : String(extra?.additionalProperty ?? extra?.missingProperty ?? '');
       return reply.status(400).send(body('INVALID_ARGUMENT', `${where} parameter ${field || '(unknown)'}: ${v?.message ?? error.message}`));
     }
     if (error instanceof KibanError) return reply.status(STATUS_BY_CODE[error.code]).send(body(error.code, error.message));
+    // fastify's own client errors: malformed JSON, a body over the size limit, a wrong content type.
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.status(error.statusCode).send(body('INVALID_ARGUMENT', `request: ${error.message}`));
+    }
     app.log.error(error);
     return reply.status(500).send(body('INTERNAL', 'internal error'));
   });
@@ -115,11 +129,17 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   });
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   const openapi = openApiDocument(
-    { '/v1/users/{userId}/recommendations': recommendationsRoute, '/v1/items/{itemId}/related': relatedRoute, '/v1/models': modelsRoute },
+    { '/v1/users/{userId}/recommendations': recommendationsRoute, '/v1/items/{itemId}/related': relatedRoute, '/v1/models': modelsRoute, '/v1/tags/suggest': tagSuggestRoute, ...(deps.bandits === undefined ? {} : banditOpenApiRoutes) },
     API_VERSION,
   );
   app.get('/openapi.json', async () => openapi);
+  const tagger = new LiveTagger(serving, { ...(deps.tagsPollMs === undefined ? {} : { pollMs: deps.tagsPollMs }), log: (line) => app.log.info(line) });
+  app.addHook('onReady', async () => tagger.start());
+  app.addHook('onClose', async () => tagger.close());
+  registerTagsRoute(app, tagger);
   if (deps.workflows !== undefined) registerWorkflowRoutes(app, deps.workflows);
+  // Bandits (issue 8): online decide/feedback over the shared bandit store.
+  if (deps.bandits !== undefined) registerBanditRoutes(app, deps.bandits);
   if (deps.webRoot !== false) registerDashboardRoutes(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
   return app;
 }

@@ -72,12 +72,42 @@ export const modelsRoute = {
   },
 } as const;
 
+/** Longest text `/v1/tags/suggest` takes, in UTF-16 code units (a post, not a book). */
+export const MAX_TAG_TEXT = 10_000;
+
+export const tagSuggestRoute = {
+  summary: 'Suggested tags for a text',
+  description:
+    'The published tagger\'s best tags for the text, best first: at most k, none scoring under threshold. ' +
+    'Scores are softmax probabilities (or per-tag sigmoids for a one-vs-all model). The answering model id is in the x-kiban-model header.',
+  body: {
+    type: 'object',
+    properties: {
+      text: { type: 'string', minLength: 1, maxLength: MAX_TAG_TEXT, description: 'the text to tag' },
+      k: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'most tags to return' },
+      threshold: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'least score of a returned tag' },
+    },
+    required: ['text'],
+    additionalProperties: false,
+  },
+  response: {
+    200: {
+      type: 'array',
+      items: { type: 'object', properties: { tag: { type: 'string' }, score: { type: 'number' } }, required: ['tag', 'score'] },
+    },
+    400: errorSchema,
+    503: errorSchema,
+  },
+} as const;
+
 /** A fastify route schema as used above. */
 export interface RouteSchema {
   summary: string;
   description: string;
   params?: { properties: Record<string, unknown>; required?: readonly string[] };
   querystring?: { properties: Record<string, unknown> };
+  /** A JSON request body (the route is a POST). */
+  body?: unknown;
   response: Record<number, unknown>;
 }
 
@@ -92,7 +122,11 @@ export function openApiDocument(routes: Record<string, RouteSchema>, version: st
     const responses = Object.fromEntries(
       Object.entries(schema.response).map(([status, s]) => [status, { description: status === '200' ? 'OK' : 'Error', content: { 'application/json': { schema: s } } }]),
     );
-    paths[path] = { get: { summary: schema.summary, description: schema.description, parameters, responses } };
+    const operation = { summary: schema.summary, description: schema.description, parameters, responses };
+    paths[path] =
+      schema.body === undefined
+        ? { get: operation }
+        : { post: { ...operation, requestBody: { required: true, content: { 'application/json': { schema: schema.body } } } } };
   }
   return { openapi: '3.1.0', info: { title: 'kiban serving API', version }, paths };
 }

@@ -81,7 +81,7 @@ tasks:
 `);
     expect(found.map((p) => [p.line, p.message.split(';')[0]])).toEqual([
       [2, 'unknown time zone "Mars/Olympus"'],
-      [5, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage) or a run command'],
+      [5, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage, tags) or a run command'],
       [6, 'a shell task needs run: "command"'],
       [7, 'run is for shell tasks, not kind train'],
       [8, 'a module task needs module: path/to/file.ts (and export:, default "default")'],

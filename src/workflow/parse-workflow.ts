@@ -108,7 +108,7 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
     if (t === null) continue;
     const path = ['tasks', name];
     const kind = t.kind ?? (t.run !== undefined ? 'shell' : undefined);
-    if (kind === undefined) at(path, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage) or a run command');
+    if (kind === undefined) at(path, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage, tags) or a run command');
     if (kind === 'shell' && t.run === undefined) at(path, 'a shell task needs run: "command"');
     if (kind !== undefined && kind !== 'shell' && t.run !== undefined) at([...path, 'run'], `run is for shell tasks, not kind ${kind}`);
     const takesModule = kind === 'module' || kind === 'stage';

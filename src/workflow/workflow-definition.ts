@@ -1,10 +1,11 @@
 import { z } from 'zod';
 
 /**
- * Task kinds: the built-in pipeline steps, a shell command, a TypeScript module export, and a
- * stage (a module's `defineStage` export, run in parallel by a stage runner).
+ * Task kinds: the built-in pipeline steps, a shell command, a TypeScript module export, a
+ * stage (a module's `defineStage` export, run in parallel by a stage runner), and `tags`
+ * (train, check and publish the text tagger).
  */
-export const TASK_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish', 'shell', 'module', 'stage'] as const;
+export const TASK_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish', 'shell', 'module', 'stage', 'tags'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** Run events a workflow can ask to be notified of. */

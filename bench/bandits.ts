@@ -1,0 +1,218 @@
+/**
+ * Decisions per second of the bandit policies and of `POST /v1/bandits/{name}/decide`, with 80
+ * candidates and a 20-number context, each policy trained on 8,000 feedback first.
+ *
+ * 1. In process: `policy.select` per policy kind, for 1 and 3 slots, as decisions per second of
+ *    wall time and per CPU-second of this process (the per-core figure, robust to a loaded
+ *    machine); then `BanditService.decide` and `feedback` on the Redis bandit store (decision
+ *    record round trip and log line included; feedback in concurrent bursts, to show the
+ *    mini-batches).
+ * 2. Over HTTP: the serving app in this process (Redis bandit store, decision log on), load from a
+ *    second process: at a fixed rate (default 1,000/s) from bench/rate-load.ts (open loop, one
+ *    schedule, latency to the microsecond) for latency, and at full speed from
+ *    bench/serve-load.ts (autocannon, 32 connections) for throughput; beside a bare fastify POST
+ *    route that takes the same bodies and returns a constant decision, in the same run — the
+ *    floor this machine's HTTP stack and load generator set — and the server's CPU time per request at the fixed rate, a figure a busy
+ *    machine does not distort.
+ *
+ *   npx tsx bench/bandits.ts [--seconds 10] [--rate 1000] [--policies egreedy,ucb1,bts,linucb,lints] [--redis redis://127.0.0.1:6379]
+ *
+ * Goals (issue 8): in process ≥ 20,000 decisions/s per core for LinUCB (80 arms, 20 features);
+ * over HTTP p99 under 3 ms at 1,000 decisions/s. Last line: one JSON object with every figure and
+ * the machine (cores, load average before and after).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import Fastify from 'fastify';
+import { createPolicy, POLICY_KINDS, seededRandom, type BanditPolicy, type Feedback, type PolicyKind } from '../src/bandits/bandit-policy.js';
+import { DecisionLogWriter } from '../src/bandits/decision-log.js';
+import { BanditService } from '../src/serving/bandit-service.js';
+import { createServingApp } from '../src/serving/create-app.js';
+import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
+import { RedisBanditStore } from '../src/storage/redis-bandit-store.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '1000' },
+    policies: { type: 'string', default: POLICY_KINDS.join(',') },
+    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const seconds = Number(values.seconds);
+const rate = Number(values.rate);
+const kinds = values.policies.split(',') as PolicyKind[];
+const ARMS = 80;
+const DIM = 20;
+const TRAINING = 8000;
+
+const random = seededRandom(1);
+const candidates = Array.from({ length: ARMS }, (_, k) => `item-${k}`);
+const context = (): number[] => Array.from({ length: DIM }, (_, j) => (j === 0 ? 1 : random() - 0.5));
+/** Hidden click rates: a linear function of the context per arm, so the policies learn something. */
+const weights = Array.from({ length: ARMS }, () => Array.from({ length: DIM }, (_, j) => (j === 0 ? 0.05 + 0.2 * random() : 0.3 * (random() - 0.5))));
+const clickRate = (arm: number, x: number[]): number => Math.min(0.95, Math.max(0.01, x.reduce((s, v, j) => s + v * weights[arm][j], 0)));
+const training = (): Feedback[] =>
+  Array.from({ length: TRAINING }, (_, k) => {
+    const x = context();
+    const arm = k % ARMS;
+    return { arm: candidates[arm], context: Float64Array.from(x), reward: random() < clickRate(arm, x) ? 1 : 0 };
+  });
+
+const loadBefore = loadavg();
+
+// ───────────────────────────── 1. in process ─────────────────────────────
+
+/** Decisions per wall second and per CPU-second of `select` over `ms` milliseconds. */
+function measureSelect(policy: BanditPolicy, slots: number, ms: number): { perSecond: number; perCpuSecond: number; microseconds: number } {
+  const xs = Array.from({ length: 256 }, () => Float64Array.from(context()));
+  const r = seededRandom(2);
+  for (let k = 0; k < 200; k++) policy.select({ context: xs[k & 255], candidates, slots }, r); // warm-up
+  let n = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  while (performance.now() - t0 < ms) for (let k = 0; k < 20; k++) policy.select({ context: xs[n++ & 255], candidates, slots }, r);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / cpuSeconds), microseconds: +((cpuSeconds / n) * 1e6).toFixed(1) };
+}
+
+const select: Record<string, Record<string, ReturnType<typeof measureSelect>>> = {};
+for (const kind of kinds) {
+  const policy = createPolicy(kind, { dim: DIM });
+  policy.update(training());
+  select[kind] = {};
+  for (const slots of [1, 3]) {
+    select[kind][`slots${slots}`] = measureSelect(policy, slots, Math.min(3000, 300 * seconds));
+    process.stderr.write(`in process ${kind} slots ${slots}: ${JSON.stringify(select[kind][`slots${slots}`])}\n`);
+  }
+}
+
+const prefix = `kiban-bench-bandits-${Date.now()}:`;
+const store = new RedisBanditStore(values.redis, { prefix });
+const dir = await mkdtemp(join(tmpdir(), 'kiban-bench-bandits-'));
+const log = await DecisionLogWriter.open(join(dir, 'decisions.jsonl'));
+const service = new BanditService(store, { log, pollMs: 200 });
+await service.define('bench', { policy: 'linucb', dim: DIM });
+
+/** Feeds `TRAINING` decisions' worth of feedback through the service, in bursts of `burst` concurrent requests. */
+async function feed(burst: number): Promise<{ feedback: number; perSecond: number; batches: number }> {
+  const before = (await store.getBandit('bench'))?.version ?? 0;
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < TRAINING / 4) {
+    const decisions = await Promise.all(Array.from({ length: burst }, () => service.decide('bench', { context: context(), candidates, slots: 1 })));
+    await Promise.all(
+      decisions.map((d) => service.feedback('bench', { decisionId: d.decisionId, rewards: [random() < clickRate(Number(d.arms[0].slice(5)), context()) ? 1 : 0] })),
+    );
+    sent += burst;
+  }
+  const secondsTaken = (performance.now() - t0) / 1000;
+  const after = (await store.getBandit('bench'))?.version ?? 0;
+  return { feedback: sent, perSecond: Math.round(sent / secondsTaken), batches: after - before };
+}
+const feedback = await feed(64);
+process.stderr.write(`in process feedback (decide + feedback, bursts of 64, Redis): ${JSON.stringify(feedback)}\n`);
+
+/** `service.decide` with `concurrency` requests in flight, for `ms` milliseconds. */
+async function measureService(concurrency: number, ms: number): Promise<{ perSecond: number; perCpuSecond: number }> {
+  let n = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() - t0 < ms) {
+        await service.decide('bench', { context: context(), candidates, slots: 1 });
+        n++;
+      }
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / ((cpu.user + cpu.system) / 1e6)) };
+}
+const serviceDecide = await measureService(32, Math.min(3000, 300 * seconds));
+process.stderr.write(`in process BanditService.decide (LinUCB, Redis record + log, 32 in flight): ${JSON.stringify(serviceDecide)}\n`);
+
+// ───────────────────────────── 2. over HTTP ─────────────────────────────
+
+const app = createServingApp({ serving: new MemoryServingStore(), webRoot: false, bandits: service });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const kibanUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+// The floor: fastify parsing the same bodies and answering a constant decision with the same schema.
+const bare = Fastify();
+const constant = { decisionId: '00000000-0000-0000-0000-000000000000', arms: ['item-0'], propensities: [1], version: 0 };
+const { decideRoute } = await import('../src/serving/bandit-schemas.js');
+bare.post('/v1/bandits/:name/decide', { schema: { body: decideRoute.body, response: { 200: decideRoute.response[200] } } }, async () => constant);
+await bare.listen({ port: 0, host: '127.0.0.1' });
+const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+const bodies = join(dir, 'decide.jsonl');
+await writeFile(bodies, Array.from({ length: 2000 }, () => JSON.stringify({ context: context(), candidates, slots: 1 })).join('\n'));
+
+interface LoadResult {
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+async function load(url: string, options: { rate?: number; connections: number; seconds?: number }): Promise<LoadResult> {
+  // At a fixed rate the open-loop generator (one global schedule, latency to the microsecond;
+  // autocannon's per-connection pacing sends bursts), at full speed autocannon.
+  const script = options.rate === undefined ? 'bench/serve-load.ts' : 'bench/rate-load.ts';
+  const args = ['--import', 'tsx', script, '--url', url, '--path', '/v1/bandits/bench/decide', '--bodies', bodies];
+  args.push('--seconds', String(options.seconds ?? seconds));
+  if (options.rate === undefined) args.push('--connections', String(options.connections));
+  else args.push('--rate', String(options.rate));
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
+}
+const http: Record<string, { atRate: LoadResult & { rate: number; serverCpuMicrosecondsPerRequest: number }; fullSpeed: LoadResult }> = {};
+for (const [name, url] of [['bare', bareUrl], ['kiban', kibanUrl]] as const) {
+  await load(url, { rate, connections: 4, seconds: 2 }); // warm-up
+  // The server's CPU time per request does not depend on how loaded the machine is.
+  const c0 = process.cpuUsage();
+  const measured = await load(url, { rate, connections: 4 });
+  const cpu = process.cpuUsage(c0);
+  const atRate = { rate, ...measured, serverCpuMicrosecondsPerRequest: Math.round((cpu.user + cpu.system) / measured.requests) };
+  process.stderr.write(`HTTP ${name} decide at ${rate}/s: ${JSON.stringify(atRate)}\n`);
+  const fullSpeed = await load(url, { connections: 32 });
+  process.stderr.write(`HTTP ${name} decide at full speed: ${JSON.stringify(fullSpeed)}\n`);
+  http[name] = { atRate, fullSpeed };
+}
+
+await bare.close();
+await app.close();
+await log.close();
+await store.close();
+await rm(dir, { recursive: true, force: true });
+{
+  // Remove what the benchmark wrote to Redis.
+  const { Redis } = await import('ioredis');
+  const raw = new Redis(values.redis);
+  const keys = await raw.keys(`${prefix}*`);
+  if (keys.length > 0) await raw.unlink(...keys);
+  raw.disconnect();
+}
+
+// (Off-policy evaluation timings: bench/bandits-ope.ts.)
+
+const result = {
+  bench: 'bandits',
+  arms: ARMS,
+  dim: DIM,
+  inProcess: { select, service: { decide: serviceDecide, feedback } },
+  http: { policy: 'linucb', store: 'redis', ...http },
+  goals: {
+    linucbPerCore: { goal: 20000, measured: select.linucb?.slots1.perCpuSecond ?? null },
+    httpP99Ms: { goal: 3, measured: http.kiban.atRate.latencyMs.p99, bareRouteSameRun: http.bare.atRate.latencyMs.p99 },
+    httpServerCpuShareAtRate: +((http.kiban.atRate.serverCpuMicrosecondsPerRequest * rate) / 1e6).toFixed(3),
+  },
+  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+};
+console.log(JSON.stringify(result));

@@ -1,0 +1,83 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import { DEFAULT_TAGGER_OPTIONS, type TaggerOptions } from '../models/tags/tagger.js';
+import { stepConfig } from '../pipeline/steps/step-config.js';
+import { publishTagger } from '../pipeline/tags/publish-tagger.js';
+import { trainTagger } from '../pipeline/tags/train-tagger.js';
+import type { TaskContext, TaskJob } from '../workflow/executor.js';
+import { openMetadataStore, openServingStore } from './open-stores.js';
+
+/** Tagger options, each also a task parameter. */
+const TAGGER_OPTION_KEYS = Object.keys(DEFAULT_TAGGER_OPTIONS);
+const TASK_PARAMS = ['input', 'valid', 'k', 'threshold', 'minPrecision', 'quantise', 'publish', 'config', 'stores'] as const;
+
+/**
+ * Runs a workflow task of `kind: tags`: trains the text tagger on `params.input`, measures it on
+ * `params.valid`, refuses to publish it below `params.minPrecision`, then (unless `publish:
+ * false`) publishes it, so that `/v1/tags/suggest` switches to it:
+ *
+ * ```yaml
+ * tagger:
+ *   kind: tags
+ *   params: { input: data/posts.txt, valid: data/posts-valid.txt, lr: 1, epoch: 25, wordNgrams: 2, minPrecision: 0.5 }
+ * ```
+ *
+ * Every tagger option (`dim`, `epoch`, `lr`, `wordNgrams`, `loss`, `threads`, …) is a parameter
+ * too; `config` (a kiban.yaml) and `stores` name the stores as for the pipeline steps. Relative
+ * paths resolve against the working directory. The task's output holds the model id and figures.
+ */
+export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl: string): Promise<Record<string, unknown>> {
+  const p = job.params;
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(p)) {
+    if ((TAGGER_OPTION_KEYS as readonly string[]).includes(key)) options[key] = key === 'loss' ? value : number(value, key);
+    else if (!(TASK_PARAMS as readonly string[]).includes(key)) throw new InvalidArgumentError(`params.${key}`, `not a parameter of tags tasks; known: ${[...TASK_PARAMS, ...TAGGER_OPTION_KEYS].join(', ')}`);
+  }
+  if (typeof p.input !== 'string' || p.input === '') throw new InvalidArgumentError('params.input', 'a tags task needs input: a file of tagged texts (fastText format or JSON lines)');
+  if (p.valid !== undefined && typeof p.valid !== 'string') throw new InvalidArgumentError('params.valid', 'must be a file of tagged texts');
+  const stores = (p.stores ?? {}) as Record<string, unknown>;
+  const config = await stepConfig(
+    'publish',
+    { ...(p.config === undefined ? {} : { config: p.config }), stores: typeof stores === 'object' && stores !== null && stores.metadata === undefined ? { ...stores, metadata: metadataUrl } : stores },
+    job.baseDir,
+  );
+  const trained = await trainTagger({
+    input: p.input,
+    ...(p.valid === undefined ? {} : { valid: p.valid }),
+    options: options as Partial<TaggerOptions>,
+    ...(p.k === undefined ? {} : { k: number(p.k, 'k') }),
+    ...(p.threshold === undefined ? {} : { threshold: number(p.threshold, 'threshold') }),
+    ...(p.minPrecision === undefined ? {} : { minPrecision: number(p.minPrecision, 'minPrecision') }),
+    signal: ctx.signal,
+    log: ctx.log,
+  });
+  const output: Record<string, unknown> = { tags: trained.tagger.labels.length, examples: trained.trainExamples, trainSeconds: trained.trainSeconds, ...trained.metrics };
+  if (p.publish === false || p.publish === 'false') return output;
+  const serving = await openServingStore(config.stores.serving);
+  try {
+    const metadata = await openMetadataStore(config.stores.metadata);
+    try {
+      const pointer = await publishTagger({
+        tagger: trained.tagger,
+        artifacts: config.stores.artifacts,
+        serving,
+        metadata,
+        metrics: trained.metrics,
+        dataSnapshot: { input: p.input, runId: job.runId, ...(p.valid === undefined ? {} : { valid: p.valid }) },
+        quantise: p.quantise === true || p.quantise === 'true',
+      });
+      ctx.log(`tags: published ${pointer.modelId} → ${pointer.artifactPath}`);
+      return { ...output, modelId: pointer.modelId, artifactPath: pointer.artifactPath };
+    } finally {
+      await metadata.close();
+    }
+  } finally {
+    await serving.close();
+  }
+}
+
+/** A number parameter; workflow substitution may have turned it into text. */
+function number(value: unknown, key: string): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new InvalidArgumentError(`params.${key}`, `must be a number, got ${JSON.stringify(value)}`);
+  return n;
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { BanditService, DecideRequest, DefineBanditInput, FeedbackRequest } from './bandit-service.js';
+import { banditSummaryRoute, decideRoute, defineBanditRoute, deleteBanditRoute, feedbackRoute, listBanditsRoute } from './bandit-schemas.js';
+
+type Named = { Params: { name: string } };
+
+/**
+ * The bandit API over `service`:
+ * - `PUT /v1/bandits/{name}` `{policy, dim?, params?}` → 201 created, 200 same definition, 409 another one;
+ * - `GET /v1/bandits` → `{bandits}`; `GET /v1/bandits/{name}` → definition and shared statistics; `DELETE` → 204;
+ * - `POST /v1/bandits/{name}/decide` `{context?, candidates, slots?}` → `{decisionId, arms, propensities, version}`;
+ * - `POST /v1/bandits/{name}/feedback` `{decisionId, rewards}` → `{decisionId, arms, rewards, version}`.
+ *
+ * Unknown bandits and decisions are 404s, repeated feedback a 409, malformed input a 400 naming the
+ * field. Starts the service's poll when the app is ready and drains its feedback when it closes.
+ */
+export function registerBanditRoutes(app: FastifyInstance, service: BanditService): void {
+  app.addHook('onReady', async () => service.start());
+  app.addHook('onClose', async () => service.close());
+
+  app.put<Named & { Body: DefineBanditInput }>('/v1/bandits/:name', { schema: defineBanditRoute }, async (request, reply) => {
+    const { name } = request.params;
+    const { created, definition } = await service.define(name, request.body);
+    const { generation: _, ...shown } = definition;
+    return reply.status(created ? 201 : 200).send({ name, created, definition: shown });
+  });
+
+  app.get('/v1/bandits', { schema: listBanditsRoute }, async () => ({ bandits: await service.list() }));
+
+  app.get<Named>('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) => service.summary(request.params.name));
+
+  app.delete<Named>('/v1/bandits/:name', { schema: deleteBanditRoute }, async (request, reply) => {
+    await service.remove(request.params.name);
+    return reply.status(204).send();
+  });
+
+  app.post<Named & { Body: DecideRequest }>('/v1/bandits/:name/decide', { schema: decideRoute }, async (request) => service.decide(request.params.name, request.body));
+
+  app.post<Named & { Body: FeedbackRequest }>('/v1/bandits/:name/feedback', { schema: feedbackRoute }, async (request) => service.feedback(request.params.name, request.body));
+}
