@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { redisAnswers } from './redis-ping.js';
 import {
   checkBanditName,
   checkDecisionId,
@@ -231,15 +232,7 @@ export class RedisBanditStore implements BanditStore {
   /** Whether Redis answers PING within `pingTimeoutMs`; false once closed. */
   async ping(): Promise<boolean> {
     if (this.#closed) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.options.pingTimeoutMs);
-    });
-    try {
-      return await Promise.race([this.#redis.ping().then((reply) => reply === 'PONG', () => false), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return redisAnswers(this.#redis, this.options.pingTimeoutMs);
   }
 
   /** Closes the connection after pending replies (QUIT), or drops it if that fails; idempotent. */
