@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { BanditService, DecideRequest, DefineBanditInput, FeedbackRequest } from './bandit-service.js';
-import { banditSummaryRoute, decideRoute, defineBanditRoute, deleteBanditRoute, feedbackRoute, listBanditsRoute } from './bandit-schemas.js';
+import { banditReportRoute, banditSummaryRoute, decideRoute, defineBanditRoute, deleteBanditRoute, feedbackRoute, listBanditsRoute } from './bandit-schemas.js';
 
 type Named = { Params: { name: string } };
 
@@ -9,7 +9,8 @@ type Named = { Params: { name: string } };
  * - `PUT /v1/bandits/{name}` `{policy, dim?, params?}` → 201 created, 200 same definition, 409 another one;
  * - `GET /v1/bandits` → `{bandits}`; `GET /v1/bandits/{name}` → definition and shared statistics; `DELETE` → 204;
  * - `POST /v1/bandits/{name}/decide` `{context?, candidates, slots?}` → `{decisionId, arms, propensities, version}`;
- * - `POST /v1/bandits/{name}/feedback` `{decisionId, rewards}` → `{decisionId, arms, rewards, version}`.
+ * - `POST /v1/bandits/{name}/feedback` `{decisionId, rewards}` → `{decisionId, arms, rewards, version}`;
+ * - `GET /v1/bandits/{name}/report` → arm selection shares and reward rate over time (`BanditReport`), from the decision logs.
  *
  * Unknown bandits and decisions are 404s, repeated feedback a 409, malformed input a 400 naming the
  * field. Starts the service's poll when the app is ready and drains its feedback when it closes.
@@ -28,6 +29,8 @@ export function registerBanditRoutes(app: FastifyInstance, service: BanditServic
   app.get('/v1/bandits', { schema: listBanditsRoute }, async () => ({ bandits: await service.list() }));
 
   app.get<Named>('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) => service.summary(request.params.name));
+
+  app.get<Named>('/v1/bandits/:name/report', { schema: banditReportRoute }, async (request) => service.report(request.params.name));
 
   app.delete<Named>('/v1/bandits/:name', { schema: deleteBanditRoute }, async (request, reply) => {
     await service.remove(request.params.name);

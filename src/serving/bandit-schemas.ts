@@ -69,6 +69,59 @@ export const banditSummaryRoute = {
   },
 } as const;
 
+const nullableNumber = { type: ['number', 'null'] } as const;
+const rewardRateProperties = { n: { type: 'integer' }, rewardSum: { type: 'number' }, rate: nullableNumber, low: nullableNumber, high: nullableNumber } as const;
+const rewardRateSchema = { type: 'object', properties: rewardRateProperties, required: ['n', 'rewardSum', 'rate', 'low', 'high'] } as const;
+
+export const banditReportRoute = {
+  summary: 'Arm shares and reward rate over time',
+  description:
+    'From the decision logs of every server process: per time bucket (at most 48), how often each arm was chosen and its share, and the reward rate with a 95% Wilson interval (rewards clamped to [0, 1]); per-arm totals.',
+  params: nameParams,
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        bandit: { type: 'string' },
+        from: { type: ['string', 'null'] },
+        to: { type: ['string', 'null'] },
+        bucketMs: { type: 'integer' },
+        decisions: { type: 'integer' },
+        impressions: { type: 'integer' },
+        arms: { type: 'array', items: { type: 'string' } },
+        buckets: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              start: { type: 'string' },
+              decisions: { type: 'integer' },
+              impressions: { type: 'integer' },
+              chosen: { type: 'array', items: { type: 'integer' } },
+              shares: { type: 'array', items: { type: 'number' } },
+              reward: rewardRateSchema,
+            },
+            required: ['start', 'decisions', 'impressions', 'chosen', 'shares', 'reward'],
+          },
+        },
+        totals: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { arm: { type: 'string' }, chosen: { type: 'integer' }, share: { type: 'number' }, ...rewardRateProperties },
+            required: ['arm', 'chosen', 'share', 'n', 'rewardSum', 'rate', 'low', 'high'],
+          },
+        },
+        overall: rewardRateSchema,
+        clampedRewards: { type: 'integer' },
+      },
+      required: ['bandit', 'from', 'to', 'bucketMs', 'decisions', 'impressions', 'arms', 'buckets', 'totals', 'overall', 'clampedRewards'],
+    },
+    400: errorSchema,
+    404: errorSchema,
+  },
+} as const;
+
 export const deleteBanditRoute = {
   summary: 'Delete a bandit',
   description: 'Deletes the bandit and its statistics; its pending decisions can no longer take feedback.',

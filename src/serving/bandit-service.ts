@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+import { buildBanditReport, readBanditReport, type BanditReport } from '../bandits/bandit-report.js';
 import { createPolicy, isPolicyKind, POLICY_KINDS, type Feedback } from '../bandits/bandit-policy.js';
 import type { DecisionLogWriter } from '../bandits/decision-log.js';
 import { feedbackIncrements, statisticsWidth } from '../bandits/sufficient-statistics.js';
@@ -185,6 +187,19 @@ export class BanditService {
       .map(([arm, v]) => ({ arm, n: v[0], rewardSum: v[1], mean: v[0] > 0 ? v[1] / v[0] : 0 }))
       .sort((a, b) => (a.arm < b.arm ? -1 : a.arm > b.arm ? 1 : 0));
     return { name, ...definition, version: statistics.version, arms };
+  }
+
+  /**
+   * Arm selection shares and reward rate over time of bandit `name`, from the decision logs of
+   * every process in the directory this process logs to (see `bandits/bandit-report.ts`); empty
+   * when this service logs nothing. Flushes this process's pending lines first. @throws NotFoundError
+   */
+  async report(name: string): Promise<BanditReport> {
+    checkBanditName(name);
+    if ((await this.#store.getBandit(name)) === null) throw new NotFoundError(`bandit "${name}"`);
+    if (this.#log === null) return buildBanditReport(name, []);
+    await this.#log.flush();
+    return readBanditReport(dirname(this.#log.path), name);
   }
 
   /** Deletes the bandit and its statistics. @throws NotFoundError */

@@ -1,4 +1,4 @@
-import type { LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
+import type { BanditReport, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
 
 /** An error answer of the API: its `{code, message}` body and status. */
 export class ApiError extends Error {
@@ -44,6 +44,8 @@ export const api = {
       `/v1/runs/${encodeURIComponent(id)}/tasks/${encodeURIComponent(task)}/logs?${q}`,
     );
   },
+  bandits: () => request<{ bandits: string[] }>('GET', '/v1/bandits'),
+  banditReport: (name: string) => request<BanditReport>('GET', `/v1/bandits/${encodeURIComponent(name)}/report`),
   /** URL of a run's Server-Sent Events stream (`run` events carry a {@link RunDetail}). */
   eventsUrl: (id: string) => `/v1/runs/${encodeURIComponent(id)}/events`,
 };

@@ -1,5 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { BanditPage } from './pages/BanditPage.js';
+import { BanditsPage } from './pages/BanditsPage.js';
 import { RunPage } from './pages/RunPage.js';
 import { WorkflowPage } from './pages/WorkflowPage.js';
 import { WorkflowsPage } from './pages/WorkflowsPage.js';
@@ -10,11 +12,16 @@ function App() {
   const path = usePath();
   const workflow = /^\/workflows\/([^/]+)\/?$/.exec(path);
   const run = /^\/runs\/([^/]+)\/?$/.exec(path);
+  const bandit = /^\/bandits\/([^/]+)\/?$/.exec(path);
   // Keyed by path so that moving between runs starts from a clean page state.
   const page = run ? (
     <RunPage key={path} id={decodeURIComponent(run[1]!)} />
   ) : workflow ? (
     <WorkflowPage key={path} name={decodeURIComponent(workflow[1]!)} />
+  ) : bandit ? (
+    <BanditPage key={path} name={decodeURIComponent(bandit[1]!)} />
+  ) : path === '/bandits' || path === '/bandits/' ? (
+    <BanditsPage />
   ) : path === '/' || path === '/workflows' || path === '/workflows/' ? (
     <WorkflowsPage />
   ) : (
@@ -33,6 +40,9 @@ function App() {
         </Link>
         <Link to="/" className="nav">
           Workflows
+        </Link>
+        <Link to="/bandits" className="nav">
+          Bandits
         </Link>
       </header>
       {page}

@@ -94,3 +94,27 @@ export interface RunDetail {
   tasks: TaskRun[];
   attempts: TaskAttempt[];
 }
+
+/** A reward rate with its 95% Wilson interval (null without feedback); see `src/bandits/bandit-report.ts`. */
+export interface RewardRate {
+  n: number;
+  rewardSum: number;
+  rate: number | null;
+  low: number | null;
+  high: number | null;
+}
+
+/** `GET /v1/bandits/{name}/report`: arm shares and reward rate per time bucket, and per-arm totals. */
+export interface BanditReport {
+  bandit: string;
+  from: string | null;
+  to: string | null;
+  bucketMs: number;
+  decisions: number;
+  impressions: number;
+  arms: string[];
+  buckets: { start: string; decisions: number; impressions: number; chosen: number[]; shares: number[]; reward: RewardRate }[];
+  totals: (RewardRate & { arm: string; chosen: number; share: number })[];
+  overall: RewardRate;
+  clampedRewards: number;
+}
