@@ -8,22 +8,18 @@
  * skipped locally but fails under CI=true, so a CI image that lost its browser is noticed.
  */
 import type { FastifyInstance } from 'fastify';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionLogWriter, decisionLogFileName } from '../src/bandits/decision-log.js';
 import { BanditService } from '../src/serving/bandit-service.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryBanditStore } from '../src/storage/memory-bandit-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
+import { BROWSER_TESTS, buildDashboard, openBrowser, requireChromium } from './fixtures/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const SHOTS = resolve('test-artifacts/bandits');
 const ARMS = ['hero-banner', 'carousel', 'grid'];
 /** Click probability of each arm. */
@@ -46,7 +42,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('bandit dashboard (chromium)', () => {
+describe.skipIf(!BROWSER_TESTS)('bandit dashboard (chromium)', () => {
   let dir: string;
   let store: MemoryBanditStore;
   let log: DecisionLogWriter;
@@ -56,12 +52,12 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('bandit dashboard (chromium)', () => {
   let base: string;
 
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`chromium not found at ${CHROMIUM} (CI=true, so this fails instead of skipping)`);
+    requireChromium();
     dir = await mkdtemp(join(tmpdir(), 'kiban-bandit-dashboard-'));
     await mkdir(SHOTS, { recursive: true });
     // Build the dashboard from the current sources, so the test never sees a stale dist/web.
     const webRoot = join(dir, 'web');
-    await build({ configFile: resolve('web/vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
+    await buildDashboard(webRoot);
 
     store = new MemoryBanditStore();
     log = await DecisionLogWriter.open(decisionLogFileName(join(dir, 'bandit-logs')));
@@ -70,12 +66,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('bandit dashboard (chromium)', () => {
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(20_000);
+    ({ browser, page } = await openBrowser({ width: 1280, height: 900 }));
   }, 120_000);
 
   afterAll(async () => {

@@ -7,12 +7,10 @@
  * skipped locally but fails under CI=true, so a CI image that lost its browser is noticed.
  */
 import type { FastifyInstance } from 'fastify';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMetadataStore } from '../src/app/open-stores.js';
 import { createServingApp } from '../src/serving/create-app.js';
@@ -21,10 +19,8 @@ import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import { createWorkflowService } from '../src/workflow/engine/create-workflow-service.js';
 import type { WorkflowEngine } from '../src/workflow/engine/workflow-engine.js';
 import { InlineExecutor } from '../src/workflow/executors/inline-executor.js';
+import { BROWSER_TESTS, buildDashboard, openBrowser, requireChromium } from './fixtures/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const SHOTS = resolve('test-artifacts/dashboard');
 
 // Each task takes about a second, so the page has time to show them running.
@@ -50,7 +46,7 @@ tasks:
   publish: { run: "echo published", needs: [train] }
 `;
 
-describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('workflow dashboard (chromium)', () => {
+describe.skipIf(!BROWSER_TESTS)('workflow dashboard (chromium)', () => {
   let dir: string;
   let metadata: MetadataStore;
   let executor: InlineExecutor;
@@ -64,7 +60,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('workflow dashboard (chromium)', () =>
   const stateOf = (task: string) => page.getByTestId(`dag-node-${task}`).getAttribute('data-state');
 
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`chromium not found at ${CHROMIUM} (CI=true, so this fails instead of skipping)`);
+    requireChromium();
     dir = await mkdtemp(join(tmpdir(), 'kiban-dashboard-'));
     const workflows = join(dir, 'workflows');
     await mkdir(workflows);
@@ -74,7 +70,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('workflow dashboard (chromium)', () =>
 
     // Build the dashboard from the current sources, so the test never sees a stale dist/web.
     const webRoot = join(dir, 'web');
-    await build({ configFile: resolve('web/vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
+    await buildDashboard(webRoot);
 
     metadata = await openMetadataStore(`sqlite:${join(dir, 'meta.db')}`);
     executor = new InlineExecutor({ logs: metadata.workflows });
@@ -84,12 +80,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('workflow dashboard (chromium)', () =>
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.setDefaultTimeout(20_000);
+    ({ browser, page } = await openBrowser({ width: 1280, height: 860 }));
   }, 120_000);
 
   afterAll(async () => {
