@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { InvalidArgumentError } from '../core/errors.js';
 import type { LiveTagger } from './live-tagger.js';
 import { tagSuggestRoute } from './schemas.js';
 
@@ -14,7 +15,7 @@ const HAS_WORDS = /[\p{L}\p{N}]/u;
 export function registerTagsRoute(app: FastifyInstance, live: LiveTagger): void {
   app.post<{ Body: { text: string; k: number; threshold: number } }>('/v1/tags/suggest', { schema: tagSuggestRoute }, async (request, reply) => {
     const { text, k, threshold } = request.body;
-    if (!HAS_WORDS.test(text)) return reply.status(400).send({ code: 'INVALID_ARGUMENT', message: 'body parameter text: has no letters or digits to tag' });
+    if (!HAS_WORDS.test(text)) throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
     // The first request after start-up (or after a publish) need not wait for the next poll.
     const loaded = live.current ?? (await live.refresh());
     if (loaded === null) return reply.status(503).send({ code: 'NOT_READY', message: 'no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags' });

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { tempSibling } from '../core/atomic-dir.js';
 import { ConflictError, InvalidArgumentError } from '../core/errors.js';
 import { openServingStore } from '../app/open-stores.js';
 import { sqlLiteral } from '../data/duckdb-sql.js';
@@ -146,7 +147,7 @@ class DirectorySink extends BaseSink {
 
   static async open(kind: 'jsonl' | 'csv' | 'parquet', path: string, partRecords: number): Promise<DirectorySink> {
     await mkdir(dirname(path), { recursive: true });
-    const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const tmp = tempSibling(path);
     await mkdir(tmp);
     return new DirectorySink(kind, path, tmp, partRecords);
   }

@@ -1,6 +1,5 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomically } from '../../core/atomic-dir.js';
 import { DataError, NotFoundError } from '../../core/errors.js';
 import { Tagger } from './tagger.js';
 
@@ -13,15 +12,7 @@ import { Tagger } from './tagger.js';
  */
 export async function writeTaggerFile(path: string, tagger: Tagger, options: { quantise?: boolean } = {}): Promise<number> {
   const bytes = tagger.toBytes({ quantise: options.quantise ?? false });
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(path, bytes);
   return bytes.byteLength;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomically } from '../../core/atomic-dir.js';
 import { DataError, NotFoundError } from '../../core/errors.js';
 import type { PipelineStepKind } from './pipeline-step.js';
 
@@ -59,22 +60,9 @@ export async function readModelRef(workDir: string): Promise<ModelRef> {
   return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind };
 }
 
-/** A unique sibling name for writing `path` before renaming it into place. */
-export function tempSibling(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
 /** Writes JSON to a temporary sibling and renames it over `path`: readers see the old file or the new one, never half. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempSibling(path);
-  try {
-    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** A compact UTC timestamp for ids, e.g. `20261125T120000Z`. */
