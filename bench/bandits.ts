@@ -7,31 +7,30 @@
  *    machine); then `BanditService.decide` and `feedback` on the Redis bandit store (decision
  *    record round trip and log line included; feedback in concurrent bursts, to show the
  *    mini-batches).
- * 2. Over HTTP: the serving app in this process (Redis bandit store, decision log on), load from a
- *    second process: at a fixed rate (default 1,000/s) from bench/rate-load.ts (open loop, one
- *    schedule, latency to the microsecond) for latency, and at full speed from
- *    bench/serve-load.ts (autocannon, 32 connections) for throughput; beside a bare fastify POST
- *    route that takes the same bodies and returns a constant decision, in the same run — the
- *    floor this machine's HTTP stack and load generator set — and the server's CPU time per request at the fixed rate, a figure a busy
- *    machine does not distort.
+ * 2. Over HTTP: `kiban serve` in a process of its own (Redis bandit store, decision log on; the
+ *    bandit trained over HTTP with 2,000 decisions and their feedback), load from another
+ *    process: at a fixed rate (default 1,000/s) from an open-loop generator (one schedule,
+ *    latency to the microsecond: bench/peers/rate-load.c where a C compiler builds it, else
+ *    bench/rate-load.ts) for latency, and at full speed from bench/serve-load.ts (autocannon, 32
+ *    connections) for throughput; beside a bare fastify POST route in its own process
+ *    (bench/bare-decide-server.ts) that takes the same bodies and returns a constant decision, in
+ *    the same run (the floor this machine's HTTP stack and load generator set); and the server's
+ *    CPU time per request at the fixed rate, a figure a busy machine does not distort.
  *
- *   npx tsx bench/bandits.ts [--seconds 10] [--rate 1000] [--policies egreedy,ucb1,bts,linucb,lints] [--redis redis://127.0.0.1:6379]
+ *   npx tsx bench/bandits.ts [--seconds 10] [--rate 1000] [--policies egreedy,ucb1,bts,linucb,lints] [--redis redis://127.0.0.1:6379] [--generator auto|c|node]
  *
  * Goals (issue 8): in process ≥ 20,000 decisions/s per core for LinUCB (80 arms, 20 features);
  * over HTTP p99 under 3 ms at 1,000 decisions/s. Last line: one JSON object with every figure and
  * the machine (cores, load average before and after).
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import Fastify from 'fastify';
 import { createPolicy, POLICY_KINDS, seededRandom, type BanditPolicy, type Feedback, type PolicyKind } from '../src/bandits/bandit-policy.js';
 import { DecisionLogWriter } from '../src/bandits/decision-log.js';
 import { BanditService } from '../src/serving/bandit-service.js';
-import { createServingApp } from '../src/serving/create-app.js';
-import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import { RedisBanditStore } from '../src/storage/redis-bandit-store.js';
 
 const { values } = parseArgs({
@@ -41,6 +40,7 @@ const { values } = parseArgs({
     policies: { type: 'string', default: POLICY_KINDS.join(',') },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     json: { type: 'boolean', default: false },
+    generator: { type: 'string', default: 'auto' },
   },
 });
 const seconds = Number(values.seconds);
@@ -141,18 +141,75 @@ process.stderr.write(`in process BanditService.decide (LinUCB, Redis record + lo
 
 // ───────────────────────────── 2. over HTTP ─────────────────────────────
 
-const app = createServingApp({ serving: new MemoryServingStore(), webRoot: false, bandits: service });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const kibanUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-// The floor: fastify parsing the same bodies and answering a constant decision with the same schema.
-const bare = Fastify();
-const constant = { decisionId: '00000000-0000-0000-0000-000000000000', arms: ['item-0'], propensities: [1], version: 0 };
-const { decideRoute } = await import('../src/serving/bandit-schemas.js');
-bare.post('/v1/bandits/:name/decide', { schema: { body: decideRoute.body, response: { 200: decideRoute.response[200] } } }, async () => constant);
-await bare.listen({ port: 0, host: '127.0.0.1' });
-const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
+/** A server in its own process (as in production): its URL, its pid, and how to stop it. */
+async function startProcess(args: string[], ready: RegExp): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = ready.exec(out);
+      if (m) resolve(m[1]);
+    });
+    void exited.then(() => reject(new Error(`${args.join(' ')} exited: ${stderr}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+// `kiban serve` on the Redis bandit store with its decision log, and the bare route, each in a process of its own.
+const config = join(dir, 'serve.yaml');
+await writeFile(config, `stores:\n  serving: "${values.redis}?prefix=${prefix}http:"\n  metadata: "sqlite:${join(dir, 'meta.db')}"\n`);
+const kibanServer = await startProcess(['src/cli/main.ts', 'serve', '--config', config, '--port', '0', '--bandit-log', join(dir, 'http-log')], /kiban is serving on (http:\/\/\S+)/);
+const bareServer = await startProcess(['bench/bare-decide-server.ts'], /listening on (http:\/\/\S+)/);
+const post = async (path: string, body: unknown, method = 'POST'): Promise<any> => {
+  const response = await fetch(kibanServer.url + path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+};
+await post('/v1/bandits/bench', { policy: 'linucb', dim: DIM }, 'PUT');
+// Trained over HTTP like the in-process bandit: decisions with feedback, in bursts.
+for (let sent = 0; sent < TRAINING / 4; sent += 64) {
+  const made = await Promise.all(Array.from({ length: 64 }, () => post('/v1/bandits/bench/decide', { context: context(), candidates, slots: 1 })));
+  await Promise.all(made.map((d) => post('/v1/bandits/bench/feedback', { decisionId: d.decisionId, rewards: [random() < clickRate(Number(d.arms[0].slice(5)), context()) ? 1 : 0] })));
+}
 const bodies = join(dir, 'decide.jsonl');
 await writeFile(bodies, Array.from({ length: 2000 }, () => JSON.stringify({ context: context(), candidates, slots: 1 })).join('\n'));
+
+/**
+ * The fixed-rate generator: bench/peers/rate-load.c built with the machine's C compiler (no
+ * collector or event loop of its own in the figures), else (or with `--generator node`)
+ * bench/rate-load.ts, the same schedule in TypeScript.
+ */
+function buildGenerator(): string | null {
+  if (values.generator === 'node') return null;
+  const bin = join(dir, 'rate-load');
+  try {
+    execFileSync('cc', ['-O2', '-o', bin, 'bench/peers/rate-load.c'], { stdio: 'ignore' });
+    return bin;
+  } catch {
+    if (values.generator === 'c') throw new Error('--generator c: bench/peers/rate-load.c does not build with cc');
+    process.stderr.write('no C compiler: fixed-rate load from bench/rate-load.ts\n');
+    return null;
+  }
+}
+const generator = buildGenerator();
 
 interface LoadResult {
   requestsPerSecond: number;
@@ -164,6 +221,11 @@ interface LoadResult {
 async function load(url: string, options: { rate?: number; connections: number; seconds?: number }): Promise<LoadResult> {
   // At a fixed rate the open-loop generator (one global schedule, latency to the microsecond;
   // autocannon's per-connection pacing sends bursts), at full speed autocannon.
+  if (options.rate !== undefined && generator !== null) {
+    const { hostname, port } = new URL(url);
+    const { stdout } = await promisify(execFile)(generator, [hostname, port, '/v1/bandits/bench/decide', bodies, String(options.rate), String(options.seconds ?? seconds), '1']);
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
+  }
   const script = options.rate === undefined ? 'bench/serve-load.ts' : 'bench/rate-load.ts';
   const args = ['--import', 'tsx', script, '--url', url, '--path', '/v1/bandits/bench/decide', '--bodies', bodies];
   args.push('--seconds', String(options.seconds ?? seconds));
@@ -173,21 +235,21 @@ async function load(url: string, options: { rate?: number; connections: number; 
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
 }
 const http: Record<string, { atRate: LoadResult & { rate: number; serverCpuMicrosecondsPerRequest: number }; fullSpeed: LoadResult }> = {};
-for (const [name, url] of [['bare', bareUrl], ['kiban', kibanUrl]] as const) {
-  await load(url, { rate, connections: 4, seconds: 2 }); // warm-up
+for (const [name, server] of [['bare', bareServer], ['kiban', kibanServer]] as const) {
+  await load(server.url, { rate, connections: 4, seconds: 2 }); // warm-up
   // The server's CPU time per request does not depend on how loaded the machine is.
-  const c0 = process.cpuUsage();
-  const measured = await load(url, { rate, connections: 4 });
-  const cpu = process.cpuUsage(c0);
-  const atRate = { rate, ...measured, serverCpuMicrosecondsPerRequest: Math.round((cpu.user + cpu.system) / measured.requests) };
+  const c0 = await cpuSeconds(server.pid);
+  const measured = await load(server.url, { rate, connections: 4 });
+  const served = measured.requests + rate; // the generator's own 1 s warm-up is served too
+  const atRate = { rate, ...measured, serverCpuMicrosecondsPerRequest: Math.round(((await cpuSeconds(server.pid)) - c0) * 1e6 / served) };
   process.stderr.write(`HTTP ${name} decide at ${rate}/s: ${JSON.stringify(atRate)}\n`);
-  const fullSpeed = await load(url, { connections: 32 });
+  const fullSpeed = await load(server.url, { connections: 32 });
   process.stderr.write(`HTTP ${name} decide at full speed: ${JSON.stringify(fullSpeed)}\n`);
   http[name] = { atRate, fullSpeed };
 }
 
-await bare.close();
-await app.close();
+await bareServer.stop();
+await kibanServer.stop();
 await log.close();
 await store.close();
 await rm(dir, { recursive: true, force: true });
@@ -196,7 +258,8 @@ await rm(dir, { recursive: true, force: true });
   const { Redis } = await import('ioredis');
   const raw = new Redis(values.redis);
   const keys = await raw.keys(`${prefix}*`);
-  if (keys.length > 0) await raw.unlink(...keys);
+  // In chunks: a spread of every decision record's key overflows the call stack.
+  for (let k = 0; k < keys.length; k += 1000) await raw.unlink(...keys.slice(k, k + 1000));
   raw.disconnect();
 }
 
@@ -207,7 +270,7 @@ const result = {
   arms: ARMS,
   dim: DIM,
   inProcess: { select, service: { decide: serviceDecide, feedback } },
-  http: { policy: 'linucb', store: 'redis', ...http },
+  http: { policy: 'linucb', store: 'redis', server: 'kiban serve', fixedRateGenerator: generator === null ? 'bench/rate-load.ts' : 'bench/peers/rate-load.c', ...http },
   goals: {
     linucbPerCore: { goal: 20000, measured: select.linucb?.slots1.perCpuSecond ?? null },
     httpP99Ms: { goal: 3, measured: http.kiban.atRate.latencyMs.p99, bareRouteSameRun: http.bare.atRate.latencyMs.p99 },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecisionLogWriter, joinDecisionLogs, readDecisionLogLines, type DecisionLogLine } from '../src/bandits/decision-log.js';
+import { DecisionLogWriter, joinDecisionLogs, readDecisionLogLines, type DecisionLogEntry, type DecisionLogLine } from '../src/bandits/decision-log.js';
 import { BanditService } from '../src/serving/bandit-service.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
@@ -226,6 +226,23 @@ describe.each(STORES)('bandit API over HTTP (one process, %s store)', (label, op
     await rm(joined, { force: true });
   });
 
+  it('logs the marginal probability of each slot of a multi-slot decision (exact policies only)', async () => {
+    // Uniform choice (ε = 1) of 3 of 4: conditional propensities 1/4, 1/3, 1/2; marginals 1/4 each.
+    expect((await call(base, 'PUT', '/v1/bandits/uniform', { policy: 'egreedy', params: { epsilon: 1 } })).status).toBe(201);
+    expect((await call(base, 'PUT', '/v1/bandits/thompson', { policy: 'bts' })).status).toBe(201);
+    const candidates = ['a', 'b', 'c', 'd'];
+    const uniform = await call(base, 'POST', '/v1/bandits/uniform/decide', { candidates, slots: 3 });
+    const single = await call(base, 'POST', '/v1/bandits/uniform/decide', { candidates, slots: 1 });
+    const thompson = await call(base, 'POST', '/v1/bandits/thompson/decide', { candidates, slots: 2 });
+    expect(uniform.body.propensities.map((p: number) => +p.toFixed(6))).toEqual([0.25, 0.333333, 0.5]);
+    await log.flush();
+    const lines = await logLines([logPath]);
+    const logged = (id: string) => lines.find((l) => l.type === 'decision' && l.decisionId === id) as DecisionLogEntry;
+    expect(logged(uniform.body.decisionId).marginals?.map((p) => +p.toFixed(6))).toEqual([0.25, 0.25, 0.25]);
+    expect(logged(single.body.decisionId).marginals).toBeUndefined();
+    expect(logged(thompson.body.decisionId).marginals).toBeUndefined();
+  });
+
   it('deletes a bandit; its old decisions take no feedback, even after it is re-created', async () => {
     expect((await call(base, 'PUT', '/v1/bandits/temp', { policy: 'egreedy' })).status).toBe(201);
     const decided = await call(base, 'POST', '/v1/bandits/temp/decide', { candidates: ['a', 'b'] });
@@ -334,6 +351,56 @@ describe.runIf(runRedis)('bandit API across two server processes sharing Redis',
     for (const file of files) expect((await logLines([file])).some((l) => l.type === 'decision')).toBe(true);
     const summary = await joinDecisionLogs(files, join(dir, 'two-joined.jsonl'));
     expect(summary).toEqual({ decisions: 122, withFeedback: 120, orphanFeedback: 0 });
+  });
+});
+
+describe.runIf(runRedis)('bandit feedback when a server process dies', () => {
+  const prefix = `kiban-test-bandits-crash-${randomUUID()}:`;
+  let servers: Server[] = [];
+
+  beforeAll(async () => {
+    const config = join(dir, 'crash.yaml');
+    await writeFile(config, `stores:\n  serving: "${TEST_REDIS_URL}?prefix=${prefix}"\n  metadata: "sqlite:${join(dir, 'crash-meta.db')}"\n`);
+    servers = await Promise.all([startServer(config, join(dir, 'crash-a')), startServer(config, join(dir, 'crash-b'))]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await clearPrefix(prefix);
+  });
+
+  it('counts every feedback exactly once when the client retries what a killed process left unanswered', async () => {
+    const [survivor, doomed] = servers;
+    expect((await call(survivor.base, 'PUT', '/v1/bandits/crash', { policy: 'linucb', dim: 3 })).status).toBe(201);
+    const candidates = Array.from({ length: 8 }, (_, k) => `item${k}`);
+    const decisions = 400;
+    const made = await Promise.all(Array.from({ length: decisions }, (_, k) => call(survivor.base, 'POST', '/v1/bandits/crash/decide', { context: [1, k % 4, -0.5], candidates, slots: 2 })));
+    // Every feedback goes to the doomed process at once; it is killed while they are in flight,
+    // so some were counted and answered, some counted and not answered, some neither.
+    let answered = 0;
+    const first = made.map((d) =>
+      call(doomed.base, 'POST', '/v1/bandits/crash/feedback', { decisionId: d.body.decisionId, rewards: [1, 0] }).then(
+        (r) => {
+          if (++answered === 40) doomed.child.kill('SIGKILL');
+          return r.status;
+        },
+        () => null,
+      ),
+    );
+    const firstStatus = await Promise.all(first);
+    servers = [survivor];
+    // The client retries every request that got no answer on the other process.
+    let retried = 0;
+    for (let k = 0; k < decisions; k++) {
+      if (firstStatus[k] === 200) continue;
+      retried++;
+      const again = await call(survivor.base, 'POST', '/v1/bandits/crash/feedback', { decisionId: made[k].body.decisionId, rewards: [1, 0] });
+      // 200: the dead process had not counted it; 409: it had, just before dying.
+      expect([200, 409]).toContain(again.status);
+    }
+    expect(retried).toBeGreaterThan(0);
+    const summary = (await call(survivor.base, 'GET', '/v1/bandits/crash')).body;
+    expect(summary.arms.reduce((t: number, arm: { n: number }) => t + arm.n, 0)).toBe(decisions * 2);
+    expect(summary.arms.reduce((t: number, arm: { rewardSum: number }) => t + arm.rewardSum, 0)).toBe(decisions);
   });
 });
 

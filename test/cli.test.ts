@@ -93,6 +93,14 @@ describe('kiban evaluate', () => {
     });
   }
 
+  it('refuses a bandit decision TTL that is not a duration of at least a second, before serving', async () => {
+    for (const [value, message] of [['5x', /--decision-ttl: "5x" is not a duration/], ['10ms', /--decision-ttl: must be at least 1s/]] as const) {
+      const { code, stderr } = await kiban('serve', '--port', '0', '--decision-ttl', value);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(message);
+    }
+  });
+
   it('fails clearly on wrong columns, non-numeric ids and empty data, naming the file', async () => {
     const cols = join(dir, 'cols.csv');
     const ids = join(dir, 'ids.csv');

@@ -29,6 +29,13 @@ export interface DecisionLogEntry {
   positions: number[];
   /** Per slot, the probability of that arm at that slot given the earlier slots (see `Decision`). */
   propensities: number[];
+  /**
+   * Multi-slot decisions of the policies whose probabilities are exact (ε-greedy, UCB1, LinUCB):
+   * per slot, the marginal probability of that arm at that slot, which per-position off-policy
+   * estimators need (slot 0's equals its propensity). Absent for one slot, and for Thompson
+   * sampling, whose marginals would cost thousands of simulated decisions each.
+   */
+  marginals?: number[];
   /** Filled in by {@link joinDecisionLogs}: the reward of each chosen arm, or null without feedback. */
   rewards?: (number | null)[];
 }

@@ -4,14 +4,22 @@ import { openBanditStore } from '../app/open-bandit-store.js';
 import { pipelineTaskRunner } from '../app/pipeline-step-runner.js';
 import { DecisionLogWriter, decisionLogFileName } from '../bandits/decision-log.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import { BanditService } from '../serving/bandit-service.js';
+import { BANDIT_SERVICE_DEFAULTS, BanditService } from '../serving/bandit-service.js';
 import { createServingApp } from '../serving/create-app.js';
+import { parseDuration } from '../workflow/duration.js';
 import { createWorkflowService } from '../workflow/engine/create-workflow-service.js';
 import { InlineExecutor } from '../workflow/executors/inline-executor.js';
 import { loadPipelineConfig } from './load-config.js';
 import { bundledPath } from './paths.js';
 import { openStores } from './run-pipeline-console.js';
 import { addServeOptions, serveUntilSignal, type ListenOptions } from './serve.js';
+
+/** `--decision-ttl`: a duration of at least a second, in whole milliseconds. */
+function decisionTtl(value: string): number {
+  const ms = Math.round(parseDuration(value, '--decision-ttl'));
+  if (ms < 1000) throw new InvalidArgumentError('--decision-ttl', `must be at least 1s, got ${value}`);
+  return ms;
+}
 
 /** Where `kiban serve` looks for workflows when `--workflows` is not given. */
 const DEFAULT_WORKFLOWS_DIR = 'workflows';
@@ -31,14 +39,19 @@ export function serveCommand(): Command {
   return addServeOptions(command)
     .option('--workflows <dir>', `directory of workflow YAML files for the dashboard and workflow API (default: ./${DEFAULT_WORKFLOWS_DIR} if it exists)`)
     .option('--bandit-log <dir>', `directory of the bandit decision log; each process appends its own JSON-lines file`, DEFAULT_BANDIT_LOG_DIR)
-    .action(async (options: ListenOptions & { config?: string; workflows?: string; banditLog: string }) => {
+    .option(
+      '--decision-ttl <duration>',
+      'how long a bandit decision waits for its feedback, at least 1s (default 1h); the store holds each decision (about 0.8 KB in Redis with a 20-number context) that long',
+      decisionTtl,
+    )
+    .action(async (options: ListenOptions & { config?: string; workflows?: string; banditLog: string; decisionTtl?: number }) => {
       const config = await loadPipelineConfig(options.config);
       const dir = await workflowsDir(options.workflows);
       const stores = await openStores(config);
       // Bandit state lives beside the serving store (the same URL), shared by every process using it.
       const banditStore = await openBanditStore(config.stores.serving);
       const decisionLog = await DecisionLogWriter.open(decisionLogFileName(options.banditLog));
-      const bandits = new BanditService(banditStore, { log: decisionLog });
+      const bandits = new BanditService(banditStore, { log: decisionLog, decisionTtlMs: options.decisionTtl ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs });
       // Runs started from the dashboard are driven here, with tasks in this process.
       const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, runPipelineStep: pipelineTaskRunner({ metadataUrl: config.stores.metadata }) });
       let base = '';

@@ -6,7 +6,7 @@ import type { DecisionLogWriter } from '../bandits/decision-log.js';
 import { feedbackIncrements, statisticsWidth } from '../bandits/sufficient-statistics.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { checkBanditName, checkDecisionId, type BanditStore } from '../storage/bandit-store.js';
-import { LiveBandit, parseDefinition, type BanditDefinition } from './live-bandit.js';
+import { duplicateFeedbackError, LiveBandit, parseDefinition, unknownDecisionError, type BanditDefinition } from './live-bandit.js';
 
 /** Options of {@link BanditService}. */
 export interface BanditServiceOptions {
@@ -21,6 +21,12 @@ export interface BanditServiceOptions {
   /** Where problems of the background poll are reported. @defaultValue stderr */
   onError?: (error: unknown) => void;
 }
+
+/**
+ * How long feedback on a decision the store does not hold waits before looking once more, in ms:
+ * decisions are answered before their record is stored (see {@link BanditService.decide}).
+ */
+const UNKNOWN_RECHECK_MS = 30;
 
 /** Defaults of {@link BanditServiceOptions}. */
 export const BANDIT_SERVICE_DEFAULTS = Object.freeze({ pollMs: 200, decisionTtlMs: 3_600_000 });
@@ -89,12 +95,14 @@ interface DecisionRecord {
  * `BanditService` on the same store, serve the same bandits. Bandits are created by
  * {@link BanditService.define} (`PUT /v1/bandits/{name}`) and live in the store.
  *
- * - A decision chooses with the process's in-memory policy, stores a small record for the
- *   feedback (with a TTL) and logs the decision; the record is what lets any process take the
- *   feedback.
- * - Feedback claims the decision in the store (exactly once: a repeat is a {@link ConflictError}),
- *   turns the rewards into additive statistics increments, and sends them in mini-batches
- *   ({@link LiveBandit.add}); the reply waits until its batch is stored.
+ * - A decision chooses with the process's in-memory policy, sends a small record for the
+ *   feedback (with a TTL) to the store without waiting for it, and logs the decision; the record
+ *   is what lets any process take the feedback.
+ * - Feedback reads the decision's record, turns the rewards into additive statistics increments
+ *   and sends them in mini-batches ({@link LiveBandit.add}), each of which marks its decisions fed
+ *   back in the same atomic step that adds their increments (exactly once: a repeat is a
+ *   {@link ConflictError}); the reply waits until its batch is stored. A process that dies before
+ *   that leaves the decision open, so the client's retry counts.
  * - Every `pollMs` each process checks the store's statistics version and rebuilds its policy when
  *   it moved, so feedback taken by any process reaches every process's decisions within about
  *   `pollMs`.
@@ -115,6 +123,8 @@ export class BanditService {
   readonly #live = new Map<string, LiveBandit>();
   readonly #loading = new Map<string, Promise<LiveBandit>>();
   #timer: NodeJS.Timeout | null = null;
+  #failedRecords = 0;
+  #failureReportedAt = -Infinity;
   #polling: Promise<void> | null = null;
 
   constructor(store: BanditStore, options: BanditServiceOptions = {}) {
@@ -225,10 +235,16 @@ export class BanditService {
     const context = Float64Array.from(contextArray);
     for (let j = 0; j < context.length; j++) if (!Number.isFinite(context[j])) throw new InvalidArgumentError(`context[${j}]`, 'must be a finite number');
     const version = live.version;
-    const { arms, propensities } = live.policy.select({ context, candidates: request.candidates, slots: request.slots ?? 1 }, this.#random);
+    const input = { context, candidates: request.candidates, slots: request.slots ?? 1 };
+    const { arms, propensities } = live.policy.select(input, this.#random);
     const decisionId = randomUUID();
     const record: DecisionRecord = { g: definition.generation, arms, x: contextArray as number[] };
-    await this.#store.putDecision(name, decisionId, JSON.stringify(record), this.#ttlMs);
+    // Sent now and not waited for: the answer does not wait on the store's round trip (on a busy
+    // machine, the store process's turn on a core is most of the tail latency). The command is
+    // on the store's connection before the answer leaves, so any later feedback through this
+    // process is read after it; feedback through another process is re-checked once (see
+    // feedback). A record that fails to store is reported, and its feedback will get a 404.
+    this.#store.putDecision(name, decisionId, JSON.stringify(record), this.#ttlMs).catch((error: unknown) => this.#recordFailed(error));
     this.#log?.write({
       type: 'decision',
       decisionId,
@@ -241,6 +257,7 @@ export class BanditService {
       arms,
       positions: arms.map((_, j) => j),
       propensities,
+      ...(arms.length > 1 && EXACT_MARGINALS.has(definition.policy) ? { marginals: marginalsOf(live.policy.actionProbabilities(input, this.#random), input.candidates, arms) } : {}),
     });
     return { decisionId, arms, propensities, version };
   }
@@ -256,25 +273,34 @@ export class BanditService {
     const { definition } = live;
     const decisionId = checkDecisionId(request.decisionId);
     checkRewards(request.rewards, definition.policy === 'bts');
-    const claim = await this.#store.claimDecision(name, decisionId);
-    if (claim.status === 'unknown') throw new NotFoundError(`decision "${decisionId}" of bandit "${name}" (never made, or older than its TTL)`);
-    if (claim.status === 'duplicate') throw new ConflictError(`decision "${decisionId}": feedback was given already; it is counted once`);
-    const record = JSON.parse(claim.record) as DecisionRecord;
-    if (record.g !== definition.generation) throw new ConflictError(`decision "${decisionId}" was made by an earlier definition of bandit "${name}"`);
-    let version: number;
-    let rewards: number[];
-    try {
-      rewards = alignRewards(record.arms, request.rewards);
-      const context = Float64Array.from(record.x);
-      const feedback: Feedback[] = record.arms.map((arm, j) => ({ arm, context, reward: rewards[j] }));
-      version = await live.add(feedbackIncrements(definition.policy, definition.dim, feedback));
-    } catch (error) {
-      // Nothing was counted: let the client correct the request or retry.
-      await this.#store.releaseDecision(name, decisionId).catch(() => undefined);
-      throw error;
+    let lookup = await this.#store.getDecision(name, decisionId);
+    if (lookup.status === 'unknown') {
+      // The decision's record may still be on its way from the process that made it.
+      await new Promise((resolve) => setTimeout(resolve, UNKNOWN_RECHECK_MS));
+      lookup = await this.#store.getDecision(name, decisionId);
     }
+    if (lookup.status === 'unknown') throw unknownDecisionError(name, decisionId);
+    if (lookup.status === 'duplicate') throw duplicateFeedbackError(decisionId);
+    const record = JSON.parse(lookup.record) as DecisionRecord;
+    if (record.g !== definition.generation) throw new ConflictError(`decision "${decisionId}" was made by an earlier definition of bandit "${name}"`);
+    const rewards = alignRewards(record.arms, request.rewards);
+    const context = Float64Array.from(record.x);
+    const feedback: Feedback[] = record.arms.map((arm, j) => ({ arm, context, reward: rewards[j] }));
+    // The decision is marked fed back in the same atomic step that counts it (a repeat racing
+    // through another process is refused there).
+    const version = await live.add(feedbackIncrements(definition.policy, definition.dim, feedback), decisionId);
     this.#log?.write({ type: 'feedback', decisionId, bandit: name, time: new Date().toISOString(), arms: record.arms, rewards });
     return { decisionId, arms: record.arms, rewards, version };
+  }
+
+  /** Reports failed decision-record writes: the first at once, then a count at most every 10 s. */
+  #recordFailed(error: unknown): void {
+    this.#failedRecords++;
+    const now = Date.now();
+    if (now - this.#failureReportedAt < 10_000) return;
+    this.#failureReportedAt = now;
+    this.#onError(new Error(`${this.#failedRecords} decision record(s) not stored, so their feedback will get 404; last: ${String((error as Error)?.message ?? error)}`));
+    this.#failedRecords = 0;
   }
 
   /** The live bandit `name`, loading it (once, however many requests ask at the same time). */
@@ -312,6 +338,14 @@ export class BanditService {
       }),
     );
   }
+}
+
+/** The policies whose per-slot marginal probabilities are exact and cheap (tens of µs for 80 arms). */
+const EXACT_MARGINALS: ReadonlySet<string> = new Set(['egreedy', 'ucb1', 'linucb']);
+
+/** Per slot, the marginal probability of the arm chosen there. */
+function marginalsOf(probabilities: readonly Float64Array[], candidates: readonly string[], arms: readonly string[]): number[] {
+  return arms.map((arm, j) => probabilities[j][candidates.indexOf(arm)]);
 }
 
 function sameParams(a: Record<string, number>, b: Record<string, number>): boolean {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import type { FeedbackCommit } from '../storage/bandit-store.js';
 import { MemoryBanditStore } from '../storage/memory-bandit-store.js';
 import { LiveBandit } from './live-bandit.js';
 
@@ -17,7 +19,7 @@ describe('LiveBandit', () => {
     await store.createBandit('b', definition);
     const live = await LiveBandit.load(store, 'b');
     const settle: ((version: number) => void)[] = [];
-    store.addStatistics = () => new Promise<number>((resolve) => settle.push(resolve));
+    store.commitFeedback = () => new Promise<FeedbackCommit>((resolve) => settle.push((version) => resolve({ status: 'stored', version })));
     const one = new Map([['x', Float64Array.from([1, 1])]]);
     const first = live.add(one);
     await new Promise((resolve) => setImmediate(resolve));
@@ -51,6 +53,24 @@ describe('LiveBandit', () => {
     const totals = (await store.readStatistics('b', 2))?.arms;
     expect([...(totals?.values() ?? [])].reduce((s, v) => s + v[0], 0)).toBe(20);
     await live.drain();
+  });
+
+  it('fails only the refused requests of a batch and stores the rest, each decision once', async () => {
+    const store = new MemoryBanditStore();
+    await store.createBandit('b', definition);
+    for (const id of ['d1', 'd2', 'd3']) await store.putDecision('b', id, '{}', 60_000);
+    // d2 is fed back through another process first.
+    await store.commitFeedback('b', 2, new Map([['x', Float64Array.from([1, 1])]]), ['d2']);
+    const live = await LiveBandit.load(store, 'b');
+    const one = new Map([['x', Float64Array.from([1, 1])]]);
+    const outcomes = await Promise.allSettled([live.add(one, 'd1'), live.add(one, 'd2'), live.add(one, 'gone'), live.add(one, 'd3'), live.add(one, 'd3')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected']);
+    const reasons = outcomes.map((o) => (o.status === 'rejected' ? o.reason : null));
+    expect(reasons[1]).toBeInstanceOf(ConflictError);
+    expect(reasons[2]).toBeInstanceOf(NotFoundError);
+    expect(reasons[4]).toBeInstanceOf(ConflictError); // the same decision twice in this process
+    expect((await store.readStatistics('b', 2))?.arms.get('x')).toEqual(Float64Array.from([3, 3]));
+    for (const id of ['d1', 'd2', 'd3']) expect((await store.getDecision('b', id)).status).toBe('duplicate');
   });
 
   it('rebuilds its policy from the store when the version moved', async () => {

@@ -1,6 +1,6 @@
 import { createPolicy, isPolicyKind, type BanditPolicy, type PolicyKind } from '../bandits/bandit-policy.js';
 import { restoreFromTotals, statisticsWidth } from '../bandits/sufficient-statistics.js';
-import { DataError, NotFoundError } from '../core/errors.js';
+import { ConflictError, DataError, NotFoundError } from '../core/errors.js';
 import type { BanditStore } from '../storage/bandit-store.js';
 
 /** A bandit's definition, as stored (JSON) in the bandit store. */
@@ -25,10 +25,22 @@ export function parseDefinition(name: string, text: string): BanditDefinition {
   return value as BanditDefinition;
 }
 
-/** One pending mini-batch of statistics increments and the feedback requests waiting on it. */
-interface Batch {
-  increments: Map<string, Float64Array>;
-  waiters: { resolve: (version: number) => void; reject: (error: unknown) => void }[];
+/** One feedback request waiting in a mini-batch: its decision (if any), its increments and its promise. */
+interface Pending {
+  decisionId: string | null;
+  increments: ReadonlyMap<string, Float64Array>;
+  resolve: (version: number) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The error for feedback on a decision that was fed back already. */
+export function duplicateFeedbackError(decisionId: string): ConflictError {
+  return new ConflictError(`decision "${decisionId}": feedback was given already; it is counted once`);
+}
+
+/** The error for feedback on a decision the store does not hold. */
+export function unknownDecisionError(name: string, decisionId: string): NotFoundError {
+  return new NotFoundError(`decision "${decisionId}" of bandit "${name}" (never made, or older than its TTL)`);
 }
 
 /**
@@ -39,8 +51,11 @@ interface Batch {
  *
  * Feedback increments go to the store in mini-batches by group commit: the first increment is sent
  * at once, and every increment arriving while a batch is in flight joins the next one, merged per
- * arm (one atomic script per batch, however many requests it carries). Each request's promise
- * settles when its batch is stored, so an answered feedback is never lost.
+ * arm (one atomic script per batch, however many requests it carries). The batch marks its
+ * decisions fed back in the same atomic step ({@link BanditStore.commitFeedback}); when the store
+ * refuses some (fed back through another process meanwhile, or expired), those requests fail and
+ * the rest go again at once. Each request's promise settles when its batch is stored, so an
+ * answered feedback is never lost, and one lost with its process was never counted.
  */
 export class LiveBandit {
   readonly name: string;
@@ -48,7 +63,9 @@ export class LiveBandit {
   readonly width: number;
   #policy: BanditPolicy;
   #version: number;
-  #pending: Batch | null = null;
+  #pending: Pending[] = [];
+  /** Decisions with feedback queued or in flight in this process. */
+  readonly #queued = new Set<string>();
   #flushing: Promise<void> | null = null;
   #refreshing: Promise<void> | null = null;
   /** Highest version the store reported (after a refresh check or our own batch). */
@@ -102,17 +119,17 @@ export class LiveBandit {
   }
 
   /**
-   * Queues statistics increments for the store and resolves with the version of the batch that
-   * stored them. @throws what the store throws (the increments were not stored).
+   * Queues statistics increments for the store, with the decision they are the feedback of, and
+   * resolves with the version of the batch that stored them.
+   * @throws ConflictError when the decision was fed back already (or is being, in this process);
+   *   NotFoundError when the store no longer holds it; what the store throws (nothing was stored).
    */
-  add(increments: ReadonlyMap<string, Float64Array>): Promise<number> {
-    const batch: Batch = (this.#pending ??= { increments: new Map(), waiters: [] } satisfies Batch);
-    for (const [arm, v] of increments) {
-      const total = batch.increments.get(arm);
-      if (total === undefined) batch.increments.set(arm, v.slice());
-      else for (let j = 0; j < v.length; j++) total[j] += v[j];
+  add(increments: ReadonlyMap<string, Float64Array>, decisionId: string | null = null): Promise<number> {
+    if (decisionId !== null) {
+      if (this.#queued.has(decisionId)) return Promise.reject(duplicateFeedbackError(decisionId));
+      this.#queued.add(decisionId);
     }
-    const done = new Promise<number>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    const done = new Promise<number>((resolve, reject) => this.#pending.push({ decisionId, increments, resolve, reject }));
     this.#flushing ??= this.#flush();
     return done;
   }
@@ -122,26 +139,44 @@ export class LiveBandit {
     while (this.#flushing !== null) await this.#flushing;
   }
 
-  /** Sends batches until none is pending; never throws (failures reject the batch's waiters). */
+  /** Sends batches until none is pending; never throws (failures reject the batch's requests). */
   async #flush(): Promise<void> {
     try {
       // Let the requests of this turn of the event loop join the first batch.
       await Promise.resolve();
-      while (this.#pending !== null) {
-        const batch = this.#pending;
-        this.#pending = null;
+      while (this.#pending.length > 0) {
+        let batch = this.#pending;
+        this.#pending = [];
         try {
-          const version = await this.store.addStatistics(this.name, this.width, batch.increments);
-          this.noteVersion(version);
-          for (const w of batch.waiters) w.resolve(version);
+          for (;;) {
+            const ids = batch.flatMap((p) => (p.decisionId === null ? [] : [p.decisionId]));
+            const commit = await this.store.commitFeedback(this.name, this.width, sumIncrements(batch), ids);
+            if (commit.status === 'stored') {
+              this.noteVersion(commit.version);
+              this.#settle(batch, (p) => p.resolve(commit.version));
+              break;
+            }
+            // Refused decisions fail alone; the rest of the batch goes again.
+            const refused = batch.filter((p) => p.decisionId !== null && commit.refused.has(p.decisionId));
+            this.#settle(refused, (p) => p.reject(commit.refused.get(p.decisionId!) === 'duplicate' ? duplicateFeedbackError(p.decisionId!) : unknownDecisionError(this.name, p.decisionId!)));
+            batch = batch.filter((p) => !refused.includes(p));
+            if (batch.length === 0) break;
+          }
         } catch (error) {
-          for (const w of batch.waiters) w.reject(error);
+          this.#settle(batch, (p) => p.reject(error));
         }
       }
     } finally {
       // Cleared in the same synchronous step as the last check of #pending: an add() can never
       // find a flush "in progress" that has already stopped looking (its batch would wait forever).
       this.#flushing = null;
+    }
+  }
+
+  #settle(requests: readonly Pending[], how: (p: Pending) => void): void {
+    for (const p of requests) {
+      if (p.decisionId !== null) this.#queued.delete(p.decisionId);
+      how(p);
     }
   }
 
@@ -156,4 +191,17 @@ export class LiveBandit {
     this.#version = statistics.version;
     this.noteVersion(statistics.version);
   }
+}
+
+/** The per-arm sums of the requests' increments. */
+function sumIncrements(requests: readonly Pending[]): Map<string, Float64Array> {
+  const sums = new Map<string, Float64Array>();
+  for (const { increments } of requests) {
+    for (const [arm, v] of increments) {
+      const total = sums.get(arm);
+      if (total === undefined) sums.set(arm, v.slice());
+      else for (let j = 0; j < v.length; j++) total[j] += v[j];
+    }
+  }
+  return sums;
 }

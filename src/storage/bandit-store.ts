@@ -14,13 +14,19 @@ export interface BanditStatistics {
   arms: Map<string, Float64Array>;
 }
 
-/** What {@link BanditStore.claimDecision} found. */
-export type DecisionClaim =
-  | { status: 'claimed'; record: string }
+/** What {@link BanditStore.getDecision} found. */
+export type DecisionLookup =
+  | { status: 'open'; record: string }
   /** No such decision: never made, expired, or made for a bandit since deleted. */
   | { status: 'unknown' }
-  /** Claimed before: its feedback was given already. */
+  /** Its feedback was committed already. */
   | { status: 'duplicate' };
+
+/** What {@link BanditStore.commitFeedback} did. */
+export type FeedbackCommit =
+  | { status: 'stored'; version: number }
+  /** Nothing was changed: these decisions (by id) cannot take feedback. */
+  | { status: 'refused'; refused: Map<string, 'unknown' | 'duplicate'> };
 
 /**
  * Where online bandits keep what several server processes share: definitions, per-arm statistics
@@ -49,14 +55,24 @@ export interface BanditStore {
    *   have another width.
    */
   addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number>;
+  /**
+   * Like {@link BanditStore.addStatistics}, and in the same atomic step marks each of
+   * `decisionIds` as fed back — or, when any of them is unknown (expired) or fed back already,
+   * changes nothing and says which. So feedback is counted exactly when its decision is marked:
+   * a process that dies before this call leaves the decision open for a retry, and one that dies
+   * after it leaves a decision that refuses a second count.
+   */
+  commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit>;
   /** Every arm's totals and the version they belong to, or null when there is no such bandit. */
   readStatistics(name: string, width: number): Promise<BanditStatistics | null>;
-  /** Keeps a decision's record (opaque text) for `ttlMs` milliseconds, for its feedback. */
+  /**
+   * Keeps a decision's record (opaque text) for `ttlMs` milliseconds, for its feedback. The write
+   * is issued before this returns, so any later call on the same store object sees it even when
+   * the caller does not wait for the promise (which settles once it is stored).
+   */
   putDecision(name: string, id: string, record: string, ttlMs: number): Promise<void>;
-  /** Marks the decision as fed back, atomically: the first call gets its record, later ones `duplicate`. */
-  claimDecision(name: string, id: string): Promise<DecisionClaim>;
-  /** Undoes a claim (when applying the feedback failed), so the feedback can be sent again. */
-  releaseDecision(name: string, id: string): Promise<void>;
+  /** The decision's record and whether it can still take feedback; changes nothing. */
+  getDecision(name: string, id: string): Promise<DecisionLookup>;
   /** Whether the backend answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -78,6 +94,17 @@ export function checkBanditName(name: string): string {
 export function checkDecisionId(id: string): string {
   if (typeof id !== 'string' || !DECISION_ID.test(id)) throw new InvalidArgumentError('decisionId', `"${String(id)}" is not a decision id: letters, digits, "_" or "-", at most 64`);
   return id;
+}
+
+/** Refuses a malformed or repeated decision id in a list of decisions to commit together. */
+export function checkDecisionIds(ids: readonly string[]): readonly string[] {
+  const seen = new Set<string>();
+  for (const id of ids) {
+    checkDecisionId(id);
+    if (seen.has(id)) throw new InvalidArgumentError('decisionIds', `"${id}" appears twice; a decision takes feedback once`);
+    seen.add(id);
+  }
+  return ids;
 }
 
 /** Refuses increments of the wrong width or with non-finite numbers, and a bad width. */

@@ -20,6 +20,7 @@ import {
 } from './metadata-validation.js';
 import { LockingSqliteDialect, serializeByKey } from './sqlite-migration-lock.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
+import { enableWal } from './sqlite-wal.js';
 
 /** How many rows `listModels` and `listRuns` return when no limit is given. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -390,7 +391,7 @@ function openSqlite(path: string): SqliteDatabase.Database {
   const db = new SqliteDatabase(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   // WAL lets readers (the dashboard, `kiban runs`) proceed while a pipeline writes; an in-memory
   // database ignores the request, which is fine since nobody else can see it.
-  db.pragma('journal_mode = WAL');
+  enableWal(db, SQLITE_BUSY_TIMEOUT_MS);
   // In WAL mode NORMAL syncs at checkpoints rather than at every commit: a killed process loses
   // nothing (the WAL is in the OS's hands), only a power cut may lose the last commits. Workflow
   // state is written several times per task, and FULL's fsync per commit cost ~1 ms each.

@@ -2,11 +2,13 @@ import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.
 import {
   checkBanditName,
   checkDecisionId,
+  checkDecisionIds,
   checkIncrements,
   checkTtl,
   type BanditStatistics,
   type BanditStore,
-  type DecisionClaim,
+  type DecisionLookup,
+  type FeedbackCommit,
   type StoredBandit,
 } from './bandit-store.js';
 
@@ -65,6 +67,11 @@ export class MemoryBanditStore implements BanditStore {
   }
 
   async addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number> {
+    const commit = await this.commitFeedback(name, width, increments, []);
+    return (commit as { version: number }).version;
+  }
+
+  async commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit> {
     this.#open();
     checkIncrements(width, increments);
     const held = this.#bandits.get(checkBanditName(name));
@@ -73,13 +80,20 @@ export class MemoryBanditStore implements BanditStore {
       const total = held.arms.get(arm);
       if (total !== undefined && total.length !== width) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${total.length}`);
     }
-    if (increments.size === 0) return held.version;
+    const decisions = checkDecisionIds(decisionIds).map((id) => this.#live(name, id));
+    const refused = new Map<string, 'unknown' | 'duplicate'>();
+    decisions.forEach((d, k) => {
+      if (d === null || d.claimed) refused.set(decisionIds[k], d === null ? 'unknown' : 'duplicate');
+    });
+    if (refused.size > 0) return { status: 'refused', refused };
+    for (const d of decisions) d!.claimed = true;
+    if (increments.size === 0) return { status: 'stored', version: held.version };
     for (const [arm, v] of increments) {
       const total = held.arms.get(arm);
       if (total === undefined) held.arms.set(arm, v.slice());
       else for (let j = 0; j < width; j++) total[j] += v[j];
     }
-    return ++held.version;
+    return { status: 'stored', version: ++held.version };
   }
 
   async readStatistics(name: string, width: number): Promise<BanditStatistics | null> {
@@ -105,19 +119,11 @@ export class MemoryBanditStore implements BanditStore {
     }
   }
 
-  async claimDecision(name: string, id: string): Promise<DecisionClaim> {
+  async getDecision(name: string, id: string): Promise<DecisionLookup> {
     this.#open();
     const decision = this.#live(name, id);
     if (decision === null) return { status: 'unknown' };
-    if (decision.claimed) return { status: 'duplicate' };
-    decision.claimed = true;
-    return { status: 'claimed', record: decision.record };
-  }
-
-  async releaseDecision(name: string, id: string): Promise<void> {
-    this.#open();
-    const decision = this.#live(name, id);
-    if (decision !== null) decision.claimed = false;
+    return decision.claimed ? { status: 'duplicate' } : { status: 'open', record: decision.record };
   }
 
   async ping(): Promise<boolean> {

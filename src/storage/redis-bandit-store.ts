@@ -4,11 +4,13 @@ import { redisAnswers } from './redis-ping.js';
 import {
   checkBanditName,
   checkDecisionId,
+  checkDecisionIds,
   checkIncrements,
   checkTtl,
   type BanditStatistics,
   type BanditStore,
-  type DecisionClaim,
+  type DecisionLookup,
+  type FeedbackCommit,
   type StoredBandit,
 } from './bandit-store.js';
 
@@ -58,12 +60,13 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return existed`,
   },
   /**
-   * KEYS: bandit, statistics. ARGV: width, then arm and little-endian doubles per arm. Adds every
-   * increment to the arm's packed totals (checking every width first, so a clash changes nothing)
-   * and returns the incremented version.
+   * KEYS: bandit, statistics, then the decisions fed back. ARGV: width, then arm and
+   * little-endian doubles per arm. Checks every width and decision first, so a clash or a
+   * refused decision changes nothing (`{0, k, why, …}`: the k-th decision, 0-based, is unknown
+   * (why 0) or fed back already (1)). Else marks the decisions fed back, adds every increment
+   * to the arm's packed totals and returns `{1, version}` (incremented when there were any).
    */
-  kibanBanditAdd: {
-    numberOfKeys: 2,
+  kibanFeedbackCommit: {
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('KIBAN_NOT_FOUND') end
 local width = tonumber(ARGV[1])
@@ -71,6 +74,19 @@ for i = 2, #ARGV, 2 do
   local len = redis.call('HSTRLEN', KEYS[2], ARGV[i])
   if len ~= 0 and len ~= width * 8 then return redis.error_reply('KIBAN_WIDTH ' .. (len / 8)) end
 end
+local refused = {0}
+for k = 3, #KEYS do
+  if redis.call('HEXISTS', KEYS[k], 'r') == 0 then
+    refused[#refused + 1] = k - 3
+    refused[#refused + 1] = 0
+  elseif redis.call('HEXISTS', KEYS[k], 'c') == 1 then
+    refused[#refused + 1] = k - 3
+    refused[#refused + 1] = 1
+  end
+end
+if #refused > 1 then return refused end
+for k = 3, #KEYS do redis.call('HSET', KEYS[k], 'c', '1') end
+if #ARGV < 2 then return {1, tonumber(redis.call('HGET', KEYS[1], 'version') or '0')} end
 for i = 2, #ARGV, 2 do
   local current = redis.call('HGET', KEYS[2], ARGV[i])
   if not current then
@@ -91,7 +107,7 @@ for i = 2, #ARGV, 2 do
     redis.call('HSET', KEYS[2], ARGV[i], table.concat(parts))
   end
 end
-return redis.call('HINCRBY', KEYS[1], 'version', 1)`,
+return {1, redis.call('HINCRBY', KEYS[1], 'version', 1)}`,
   },
   /** KEYS: decision. ARGV: record, ttl ms. */
   kibanDecisionPut: {
@@ -102,13 +118,13 @@ redis.call('HDEL', KEYS[1], 'c')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`,
   },
-  /** KEYS: decision. `{0}` unknown, `{1}` claimed before, `{2, record}` claimed now. */
-  kibanDecisionClaim: {
+  /** KEYS: decision. `{0}` unknown, `{1}` fed back already, `{2, record}` open. */
+  kibanDecisionGet: {
     numberOfKeys: 1,
     lua: `
 local r = redis.call('HGET', KEYS[1], 'r')
 if not r then return {0} end
-if redis.call('HSETNX', KEYS[1], 'c', '1') == 0 then return {1} end
+if redis.call('HEXISTS', KEYS[1], 'c') == 1 then return {1} end
 return {2, r}`,
   },
 } as const;
@@ -116,21 +132,22 @@ return {2, r}`,
 interface ScriptedRedis extends Redis {
   kibanBanditCreate(bandit: string, names: string, definition: string, name: string): Promise<[number, string]>;
   kibanBanditDelete(bandit: string, statistics: string, names: string, name: string): Promise<number>;
-  kibanBanditAdd(bandit: string, statistics: string, ...args: (string | Buffer)[]): Promise<number>;
+  kibanFeedbackCommit(numberOfKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<number[]>;
   kibanDecisionPut(decision: string, record: string, ttlMs: number): Promise<number>;
-  kibanDecisionClaim(decision: string): Promise<[number, string?]>;
+  kibanDecisionGet(decision: string): Promise<[number, string?]>;
 }
 
 /**
  * A {@link BanditStore} on Redis (production), shared by every server process. Keys, under the
  * prefix: `bandits` (set of names); `bandit:{name}` (hash: `def`, `version`);
  * `bandit:{name}:stats` (hash: arm → its totals as little-endian doubles);
- * `bandit:{name}:d:{id}` (hash: `r` the record, `c` set once claimed; expires after its TTL).
+ * `bandit:{name}:d:{id}` (hash: `r` the record, `c` set once fed back; expires after its TTL).
  *
  * Every change is one Lua script, which Redis runs atomically: adding statistics reads, adds and
  * writes each arm's totals and increments the version in one step, so concurrent feedback from
- * any number of processes commutes and none is lost; a claim sets its flag only if unset, so
- * exactly one of several concurrent claims of a decision wins. Reads of all statistics and the
+ * any number of processes commutes and none is lost; the same script marks the batch's decisions
+ * fed back only if none was, so of several concurrent commits of one decision exactly one counts.
+ * Reads of all statistics and the
  * version go in one MULTI, so they belong together. Needs standalone Redis (or one shard).
  *
  * @example
@@ -177,17 +194,20 @@ export class RedisBanditStore implements BanditStore {
   }
 
   async addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number> {
+    const commit = await this.commitFeedback(name, width, increments, []);
+    return (commit as { version: number }).version;
+  }
+
+  async commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit> {
     checkBanditName(name);
     checkIncrements(width, increments);
-    if (increments.size === 0) {
-      const held = await this.getBandit(name);
-      if (held === null) throw new NotFoundError(`bandit "${name}"`);
-      return held.version;
-    }
+    checkDecisionIds(decisionIds);
+    const keys = [this.#bandit(name), this.#statistics(name), ...decisionIds.map((id) => this.#decision(name, id))];
     const args: (string | Buffer)[] = [String(width)];
     for (const [arm, v] of increments) args.push(arm, encodeDoubles(v));
+    let reply: number[];
     try {
-      return await this.#redis.kibanBanditAdd(this.#bandit(name), this.#statistics(name), ...args);
+      reply = await this.#redis.kibanFeedbackCommit(keys.length, ...keys, ...args);
     } catch (error) {
       const message = String((error as Error).message);
       if (message.includes('KIBAN_NOT_FOUND')) throw new NotFoundError(`bandit "${name}"`, { cause: error });
@@ -195,6 +215,10 @@ export class RedisBanditStore implements BanditStore {
       if (clash) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${clash[1]}`, { cause: error });
       throw error;
     }
+    if (reply[0] === 1) return { status: 'stored', version: Number(reply[1]) };
+    const refused = new Map<string, 'unknown' | 'duplicate'>();
+    for (let k = 1; k < reply.length; k += 2) refused.set(decisionIds[reply[k]], reply[k + 1] === 0 ? 'unknown' : 'duplicate');
+    return { status: 'refused', refused };
   }
 
   async readStatistics(name: string, width: number): Promise<BanditStatistics | null> {
@@ -215,18 +239,17 @@ export class RedisBanditStore implements BanditStore {
 
   async putDecision(name: string, id: string, record: string, ttlMs: number): Promise<void> {
     checkTtl(ttlMs);
+    // Written at once on the one connection, so later commands of this store run after it.
+    // (ioredis sends a script's source with its first use on a connection, so it never bounces
+    // with NOSCRIPT there; only a SCRIPT FLUSH on a live connection could make it re-send later.)
     await this.#redis.kibanDecisionPut(this.#decision(name, id), record, ttlMs);
   }
 
-  async claimDecision(name: string, id: string): Promise<DecisionClaim> {
-    const [status, record] = await this.#redis.kibanDecisionClaim(this.#decision(name, id));
+  async getDecision(name: string, id: string): Promise<DecisionLookup> {
+    const [status, record] = await this.#redis.kibanDecisionGet(this.#decision(name, id));
     if (status === 0) return { status: 'unknown' };
     if (status === 1) return { status: 'duplicate' };
-    return { status: 'claimed', record: record as string };
-  }
-
-  async releaseDecision(name: string, id: string): Promise<void> {
-    await this.#redis.hdel(this.#decision(name, id), 'c');
+    return { status: 'open', record: record as string };
   }
 
   /** Whether Redis answers PING within `pingTimeoutMs`; false once closed. */

@@ -3,13 +3,16 @@ import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import {
   checkBanditName,
   checkDecisionId,
+  checkDecisionIds,
   checkIncrements,
   checkTtl,
   type BanditStatistics,
   type BanditStore,
-  type DecisionClaim,
+  type DecisionLookup,
+  type FeedbackCommit,
   type StoredBandit,
 } from './bandit-store.js';
+import { enableWal } from './sqlite-wal.js';
 
 /** Options of {@link SqliteBanditStore}. */
 export interface SqliteBanditStoreOptions {
@@ -58,9 +61,8 @@ function prepare(db: Database.Database) {
     putDecision: db.prepare<[string, string, string, number], never>(
       'INSERT INTO bandit_decisions (name, id, record, expires) VALUES (?, ?, ?, ?) ON CONFLICT (name, id) DO UPDATE SET record = excluded.record, expires = excluded.expires, claimed = 0',
     ),
-    claim: db.prepare<[string, string, number], string>('UPDATE bandit_decisions SET claimed = 1 WHERE name = ? AND id = ? AND claimed = 0 AND expires > ? RETURNING record').pluck(),
-    liveDecision: db.prepare<[string, string, number], number>('SELECT claimed FROM bandit_decisions WHERE name = ? AND id = ? AND expires > ?').pluck(),
-    release: db.prepare<[string, string], never>('UPDATE bandit_decisions SET claimed = 0 WHERE name = ? AND id = ?'),
+    liveDecision: db.prepare<[string, string, number], { record: string; claimed: number }>('SELECT record, claimed FROM bandit_decisions WHERE name = ? AND id = ? AND expires > ?'),
+    claim: db.prepare<[string, string], never>('UPDATE bandit_decisions SET claimed = 1 WHERE name = ? AND id = ?'),
     sweep: db.prepare<[number], never>('DELETE FROM bandit_decisions WHERE expires <= ?'),
   };
 }
@@ -68,7 +70,8 @@ function prepare(db: Database.Database) {
 /**
  * A {@link BanditStore} in a SQLite file (the embedded default): the processes of one machine
  * share it. Each change is one `BEGIN IMMEDIATE` transaction, which takes the database's write
- * lock first, so read-add-write of statistics and exactly-once claims hold across processes.
+ * lock first, so read-add-write of statistics and the exactly-once marking of decisions hold
+ * across processes.
  * Totals are little-endian doubles per (bandit, arm) row. Expired decisions are deleted every
  * 1,000 puts.
  */
@@ -82,7 +85,7 @@ export class SqliteBanditStore implements BanditStore {
   constructor(path: string, options: SqliteBanditStoreOptions = {}) {
     this.#db = new Database(path);
     this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    if (path !== ':memory:') this.#db.pragma('journal_mode = WAL');
+    if (path !== ':memory:') enableWal(this.#db, options.busyTimeoutMs ?? 5000);
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
     this.#sql = prepare(this.#db);
@@ -119,26 +122,40 @@ export class SqliteBanditStore implements BanditStore {
   }
 
   async addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number> {
+    const commit = await this.commitFeedback(name, width, increments, []);
+    return (commit as { version: number }).version;
+  }
+
+  async commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit> {
     checkBanditName(name);
     checkIncrements(width, increments);
+    checkDecisionIds(decisionIds);
+    const now = this.#now();
     return this.#db
-      .transaction(() => {
+      .transaction((): FeedbackCommit => {
         const held = this.#sql.getDefinition.get(name);
         if (held === undefined) throw new NotFoundError(`bandit "${name}"`);
-        if (increments.size === 0) return held.version;
         const current = new Map<string, Buffer | undefined>();
         for (const arm of increments.keys()) {
           const totals = this.#sql.getTotals.get(name, arm);
           if (totals !== undefined && totals.length !== width * 8) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${totals.length / 8}`);
           current.set(arm, totals);
         }
+        const refused = new Map<string, 'unknown' | 'duplicate'>();
+        for (const id of decisionIds) {
+          const decision = this.#sql.liveDecision.get(name, id, now);
+          if (decision === undefined || decision.claimed === 1) refused.set(id, decision === undefined ? 'unknown' : 'duplicate');
+        }
+        if (refused.size > 0) return { status: 'refused', refused };
+        for (const id of decisionIds) this.#sql.claim.run(name, id);
+        if (increments.size === 0) return { status: 'stored', version: held.version };
         for (const [arm, v] of increments) {
           const totals = current.get(arm);
           const out = Buffer.allocUnsafe(width * 8);
           for (let j = 0; j < width; j++) out.writeDoubleLE((totals === undefined ? 0 : totals.readDoubleLE(j * 8)) + v[j], j * 8);
           this.#sql.putTotals.run(name, arm, out);
         }
-        return this.#sql.bumpVersion.get(name) as number;
+        return { status: 'stored', version: this.#sql.bumpVersion.get(name) as number };
       })
       .immediate();
   }
@@ -167,21 +184,10 @@ export class SqliteBanditStore implements BanditStore {
     if (++this.#puts % 1000 === 0) this.#sql.sweep.run(now);
   }
 
-  async claimDecision(name: string, id: string): Promise<DecisionClaim> {
-    checkBanditName(name);
-    checkDecisionId(id);
-    const now = this.#now();
-    return this.#db
-      .transaction((): DecisionClaim => {
-        const record = this.#sql.claim.get(name, id, now);
-        if (record !== undefined) return { status: 'claimed', record };
-        return this.#sql.liveDecision.get(name, id, now) === undefined ? { status: 'unknown' } : { status: 'duplicate' };
-      })
-      .immediate();
-  }
-
-  async releaseDecision(name: string, id: string): Promise<void> {
-    this.#sql.release.run(checkBanditName(name), checkDecisionId(id));
+  async getDecision(name: string, id: string): Promise<DecisionLookup> {
+    const decision = this.#sql.liveDecision.get(checkBanditName(name), checkDecisionId(id), this.#now());
+    if (decision === undefined) return { status: 'unknown' };
+    return decision.claimed === 1 ? { status: 'duplicate' } : { status: 'open', record: decision.record };
   }
 
   async ping(): Promise<boolean> {

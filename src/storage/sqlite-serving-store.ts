@@ -14,6 +14,7 @@ import {
 } from './serving-codec.js';
 import type { ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
 import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
+import { enableWal } from './sqlite-wal.js';
 
 /** Options of {@link SqliteServingStore}. */
 export interface SqliteServingStoreOptions {
@@ -123,7 +124,7 @@ export class SqliteServingStore implements ServingStore {
     // A list of 100 items is ~1.6 KB: 16 KiB pages hold several per page and halve the pages a
     // publish writes. Takes effect only when the file is created (a no-op on existing files).
     this.#db.pragma('page_size = 16384');
-    this.#db.pragma('journal_mode = WAL');
+    enableWal(this.#db, this.options.busyTimeoutMs);
     this.#db.pragma('synchronous = NORMAL');
     // Reads through a memory map skip a copy per page; with WITHOUT ROWID (one B-tree lookup
     // instead of index then table) this took a list read from 14.7 µs to about 10 µs.

@@ -17,7 +17,7 @@ function vector(...values: number[]): Float64Array {
 /**
  * The conformance suite every {@link BanditStore} runs: definitions, exact and atomic addition of
  * statistics (concurrent adds from two handles lose nothing), consistent reads, decisions with
- * TTL and exactly-once claims, and argument errors. `create` must return a new, empty space.
+ * TTL, feedback counted exactly once and all-or-nothing per batch, and argument errors. `create` must return a new, empty space.
  */
 export function describeBanditStore(name: string, create: () => Promise<BanditStoreSpace>): void {
   describe(`BanditStore contract: ${name}`, () => {
@@ -103,27 +103,64 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
       await expect(a.getBandit('')).rejects.toBeInstanceOf(InvalidArgumentError);
     });
 
-    it('claims a decision exactly once, from either handle', async () => {
+    it('counts feedback on a decision exactly once, from either handle', async () => {
       const [a, b] = await open();
+      await a.createBandit('home', '{}');
       await a.putDecision('home', 'd1', '{"arms":["x"]}', 60_000);
-      expect(await b.claimDecision('home', 'unknown')).toEqual({ status: 'unknown' });
-      expect(await b.claimDecision('other', 'd1')).toEqual({ status: 'unknown' });
-      const claims = await Promise.all([a.claimDecision('home', 'd1'), b.claimDecision('home', 'd1'), a.claimDecision('home', 'd1'), b.claimDecision('home', 'd1')]);
-      expect(claims.filter((c) => c.status === 'claimed')).toEqual([{ status: 'claimed', record: '{"arms":["x"]}' }]);
-      expect(claims.filter((c) => c.status === 'duplicate')).toHaveLength(3);
-      await b.releaseDecision('home', 'd1');
-      expect(await a.claimDecision('home', 'd1')).toEqual({ status: 'claimed', record: '{"arms":["x"]}' });
+      expect(await b.getDecision('home', 'unknown')).toEqual({ status: 'unknown' });
+      expect(await b.getDecision('other', 'd1')).toEqual({ status: 'unknown' });
+      expect(await b.getDecision('home', 'd1')).toEqual({ status: 'open', record: '{"arms":["x"]}' });
+      const increment = new Map([['x', vector(1, 1)]]);
+      const commits = await Promise.all([a, b, a, b].map((s) => s.commitFeedback('home', 2, increment, ['d1'])));
+      expect(commits.filter((c) => c.status === 'stored')).toEqual([{ status: 'stored', version: 1 }]);
+      expect(commits.filter((c) => c.status === 'refused')).toEqual(Array.from({ length: 3 }, () => ({ status: 'refused', refused: new Map([['d1', 'duplicate']]) })));
+      expect(await a.readStatistics('home', 2)).toEqual({ version: 1, arms: new Map([['x', vector(1, 1)]]) });
+      expect(await a.getDecision('home', 'd1')).toEqual({ status: 'duplicate' });
       await expect(a.putDecision('home', 'bad id!', '{}', 1000)).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(a.putDecision('home', 'd2', '{}', 0)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(a.getDecision('home', 'bad id!')).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
+    it('orders a decision write not waited for before later calls on the same handle', async () => {
+      const [a] = await open();
+      await a.createBandit('home', '{}');
+      const ids = Array.from({ length: 50 }, (_, k) => `d${k}`);
+      const writes = ids.map((id) => a.putDecision('home', id, `{"k":"${id}"}`, 60_000));
+      const lookups = await Promise.all(ids.map((id) => a.getDecision('home', id)));
+      expect(lookups).toEqual(ids.map((id) => ({ status: 'open', record: `{"k":"${id}"}` })));
+      await Promise.all(writes);
+      expect(await a.commitFeedback('home', 1, new Map([['x', vector(1)]]), ids)).toEqual({ status: 'stored', version: 1 });
+    });
+
+    it('changes nothing when any decision of a batch cannot take feedback', async () => {
+      const [a, b] = await open();
+      await a.createBandit('home', '{}');
+      for (const id of ['d1', 'd2', 'd3']) await a.putDecision('home', id, '{}', 60_000);
+      const increment = new Map([['x', vector(2, 1)]]);
+      expect(await b.commitFeedback('home', 2, increment, ['d3'])).toEqual({ status: 'stored', version: 1 });
+      expect(await a.commitFeedback('home', 2, increment, ['d1', 'ghost', 'd2', 'd3'])).toEqual({
+        status: 'refused',
+        refused: new Map<string, string>([['ghost', 'unknown'], ['d3', 'duplicate']]),
+      });
+      expect(await b.readStatistics('home', 2)).toEqual({ version: 1, arms: new Map([['x', vector(2, 1)]]) });
+      expect(await b.getDecision('home', 'd1')).toEqual({ status: 'open', record: '{}' });
+      // The caller drops the refused ones and sends the rest again.
+      expect(await a.commitFeedback('home', 2, increment, ['d1', 'd2'])).toEqual({ status: 'stored', version: 2 });
+      expect((await b.readStatistics('home', 2))?.arms.get('x')).toEqual(vector(4, 2));
+      await expect(a.commitFeedback('home', 2, increment, ['d4', 'd4'])).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(a.commitFeedback('nope', 2, increment, ['d1'])).rejects.toBeInstanceOf(NotFoundError);
+      expect(await b.getDecision('home', 'd1')).toEqual({ status: 'duplicate' });
     });
 
     it('forgets a decision after its TTL', async () => {
       const [a, b] = await open();
+      await a.createBandit('home', '{}');
       await a.putDecision('home', 'short', '{}', 80);
       await a.putDecision('home', 'long', '{}', 60_000);
       await sleep(200);
-      expect(await b.claimDecision('home', 'short')).toEqual({ status: 'unknown' });
-      expect((await b.claimDecision('home', 'long')).status).toBe('claimed');
+      expect(await b.getDecision('home', 'short')).toEqual({ status: 'unknown' });
+      expect(await b.commitFeedback('home', 2, new Map(), ['short'])).toEqual({ status: 'refused', refused: new Map([['short', 'unknown']]) });
+      expect((await b.getDecision('home', 'long')).status).toBe('open');
     });
 
     it('answers ping', async () => {

@@ -47,6 +47,18 @@ describe('readDecisionLog', () => {
     expect(missingRewards).toBe(2);
   });
 
+  it('takes the marginal probabilities of a multi-slot decision where the log has them', async () => {
+    const path = await file('marginals.jsonl', [
+      { context: [1], candidates: ['a', 'b', 'c', 'd'], arms: ['c', 'a', 'd'], propensities: [0.25, 1 / 3, 0.5], marginals: [0.25, 0.25, 0.25], rewards: [0, 1, 0] },
+      { context: [1], candidates: ['a', 'b'], arms: ['b', 'a'], propensities: [0.5, 1], rewards: [1, 0] },
+    ]);
+    const { log, laterSlotImpressions } = await readDecisionLog(path);
+    expect([...log.propensity]).toEqual([0.25, 0.25, 0.25, 0.5, 1]);
+    expect(laterSlotImpressions).toBe(1); // only the decision without marginals
+    const bad = await file('bad-marginals.jsonl', [{ context: [1], candidates: ['a', 'b'], arms: ['a', 'b'], propensities: [0.5, 1], marginals: [0.5] }]);
+    await expect(readDecisionLog(bad)).rejects.toThrow(/marginals.*has 1 numbers for 2 arms/);
+  });
+
   it('keeps only slot 0 with firstSlotOnly, renumbering rounds', async () => {
     const path = await file('first.jsonl', [
       { context: [1], candidates: ['a', 'b'], arms: ['a', 'b'], propensities: [0.5, 1], rewards: [0, 1] },

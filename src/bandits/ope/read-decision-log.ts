@@ -26,7 +26,7 @@ export interface DecisionLogRead {
   log: BanditLog;
   /** Rounds (decisions) with at least one impression kept. */
   decisions: number;
-  /** Impressions at slots after the first whose propensity came from a multi-slot decision. */
+  /** Impressions at slots after the first whose propensity came from a multi-slot decision logged without marginals. */
   laterSlotImpressions: number;
   /** Impressions without a reward, counted as reward 0 (not clicked). */
   missingRewards: number;
@@ -39,9 +39,10 @@ export interface DecisionLogRead {
  *
  * - a decision, as the online API logs it (`DecisionLogEntry`): `{"type"?: "decision",
  *   "decisionId"?, "bandit"?, "policy"?, "version"?, "time"?, "context": number[],
- *   "candidates": string[], "arms": string[], "propensities": number[], "positions"?: number[],
+ *   "candidates": string[], "arms": string[], "propensities": number[], "marginals"?: number[], "positions"?: number[],
  *   "rewards"?: (number | null)[]}`: `arms[j]` was shown at slot `positions[j]` (0-based; default
- *   `j`) with behaviour probability `propensities[j]` and earned `rewards[j]`;
+ *   `j`) with behaviour probability `propensities[j]` (or `marginals[j]`, the marginal
+ *   probability of that arm at that slot, when the line has them) and earned `rewards[j]`;
  * - feedback (`FeedbackLogEntry`): `{"type": "feedback", "decisionId", "bandit"?, "rewards": number[]}`
  *   gives the rewards of a decision line that has none (so raw and joined logs both read);
  * - an impression: `{"context": number[], "candidates": string[], "arm": string,
@@ -105,12 +106,14 @@ export async function readDecisionLog(path: string, options: ReadDecisionLogOpti
       return a;
     });
 
-    let shown: { arm: string; slot: number; p: number; r: unknown }[];
+    let shown: { arm: string; slot: number; p: number; r: unknown; marginal?: boolean }[];
     let decisionId: string | null = typeof record.decisionId === 'string' ? record.decisionId : null;
     if (Array.isArray(record.arms)) {
       const arms = stringArray(record.arms, 'arms', at);
-      const props = numberArray(record.propensities, 'propensities', at);
-      if (props.length !== arms.length) throw new DataError({ ...at, column: 'propensities' }, `has ${props.length} numbers for ${arms.length} arms`);
+      // Marginal probabilities where the log has them (what per-position estimators need).
+      const marginal = record.marginals !== undefined && record.marginals !== null;
+      const props = numberArray(marginal ? record.marginals : record.propensities, marginal ? 'marginals' : 'propensities', at);
+      if (props.length !== arms.length) throw new DataError({ ...at, column: marginal ? 'marginals' : 'propensities' }, `has ${props.length} numbers for ${arms.length} arms`);
       const positions = record.positions === undefined ? arms.map((_, j) => j) : numberArray(record.positions, 'positions', at);
       if (positions.length !== arms.length) throw new DataError({ ...at, column: 'positions' }, `has ${positions.length} numbers for ${arms.length} arms`);
       let rewards: unknown = record.rewards;
@@ -118,7 +121,7 @@ export async function readDecisionLog(path: string, options: ReadDecisionLogOpti
       rewards ??= [];
       if (!Array.isArray(rewards)) throw new DataError({ ...at, column: 'rewards' }, 'must be an array of numbers or nulls');
       const given = rewards as unknown[];
-      shown = arms.map((arm, j) => ({ arm, slot: positions[j], p: props[j], r: given[j] }));
+      shown = arms.map((arm, j) => ({ arm, slot: positions[j], p: props[j], r: given[j], marginal }));
       decisionId = null; // a decision line is a round by itself
     } else {
       if (typeof record.arm !== 'string') throw new DataError({ ...at, column: 'arm' }, 'must be a string (or give "arms" for a whole decision)');
@@ -141,7 +144,7 @@ export async function readDecisionLog(path: string, options: ReadDecisionLogOpti
       const a = actionIndex.get(s.arm);
       if (a === undefined || !dense.includes(a)) throw new DataError({ ...at, column: 'arms' }, `arm "${s.arm}" is not among the candidates`);
       if (options.firstSlotOnly === true && s.slot > 0) continue;
-      if (s.slot > 0 && shown.length > 1) laterSlots++;
+      if (s.slot > 0 && shown.length > 1 && s.marginal !== true) laterSlots++;
       if (s.r === undefined || s.r === null) missing++;
       action.push(a);
       position.push(s.slot);
