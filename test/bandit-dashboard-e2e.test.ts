@@ -19,17 +19,12 @@ import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryBanditStore } from '../src/storage/memory-bandit-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import { BROWSER_TESTS, buildDashboard, openBrowser, requireChromium } from './fixtures/browser.js';
+import { callOk as call } from './fixtures/http-json.js';
 
 const SHOTS = resolve('test-artifacts/bandits');
 const ARMS = ['hero-banner', 'carousel', 'grid'];
 /** Click probability of each arm. */
 const CLICK = { 'hero-banner': 0.2, carousel: 0.5, grid: 0.35 } as Record<string, number>;
-
-async function call(base: string, method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(base + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
-}
 
 /** A small seeded generator (mulberry32), so the rewards are the same on every run. */
 function seeded(seed: number): () => number {

@@ -8,16 +8,7 @@ import { BanditService } from '../src/serving/bandit-service.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryBanditStore } from '../src/storage/memory-bandit-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
-
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? null : JSON.parse(text) };
-}
+import { call } from './fixtures/http-json.js';
 
 describe('GET /v1/bandits/{name}/report over HTTP', () => {
   let dir: string;

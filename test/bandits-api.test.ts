@@ -14,6 +14,7 @@ import type { BanditStore } from '../src/storage/bandit-store.js';
 import { MemoryBanditStore } from '../src/storage/memory-bandit-store.js';
 import { RedisBanditStore } from '../src/storage/redis-bandit-store.js';
 import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from './fixtures/redis-available.js';
+import { call } from './fixtures/http-json.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -22,17 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** JSON over real HTTP: status and parsed body. */
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? null : JSON.parse(text) };
-}
 
 async function logLines(paths: string[]): Promise<DecisionLogLine[]> {
   const out: DecisionLogLine[] = [];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
+import { abCommand } from './ab-command.js';
 import { banditCommand } from './bandit-command.js';
 import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   const program = new Command('kiban').description('kiban: recommendations and real-time ML features for many services, on one platform.');
   for (const command of [demoCommand(), evaluateCommand(), pipelineCommand(), serveCommand(), workflowCommand(), schedulerCommand(), workerCommand(), stageCommand(), tagsCommand()]) program.addCommand(command);
   program.addCommand(banditCommand());
+  program.addCommand(abCommand());
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError('(add --help for usage)');
     command.commands.forEach(configure);

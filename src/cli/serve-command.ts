@@ -5,6 +5,7 @@ import { pipelineTaskRunner } from '../app/pipeline-step-runner.js';
 import { DecisionLogWriter, decisionLogFileName } from '../bandits/decision-log.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { BANDIT_SERVICE_DEFAULTS, BanditService } from '../serving/bandit-service.js';
+import { ExperimentService } from '../serving/experiment-service.js';
 import { createServingApp } from '../serving/create-app.js';
 import { parseDuration } from '../workflow/duration.js';
 import { createWorkflowService } from '../workflow/engine/create-workflow-service.js';
@@ -52,6 +53,8 @@ export function serveCommand(): Command {
       const banditStore = await openBanditStore(config.stores.serving);
       const decisionLog = await DecisionLogWriter.open(decisionLogFileName(options.banditLog));
       const bandits = new BanditService(banditStore, { log: decisionLog, decisionTtlMs: options.decisionTtl ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs });
+      // Experiments and their events live in the metadata store, shared by every process using it.
+      const experiments = new ExperimentService(stores.metadata.experiments);
       // Runs started from the dashboard are driven here, with tasks in this process.
       const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, runPipelineStep: pipelineTaskRunner({ metadataUrl: config.stores.metadata }) });
       let base = '';
@@ -65,6 +68,7 @@ export function serveCommand(): Command {
         webRoot: bundledPath('dist/web'),
         ...(workflows === undefined ? {} : { workflows }),
         bandits,
+        experiments,
       });
       const cleanup = async () => {
         // Runs in flight are released, left running for the next process to resume.

@@ -14,6 +14,9 @@ import { LiveTagger } from './live-tagger.js';
 import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute, tagSuggestRoute } from './schemas.js';
 import { registerTagsRoute } from './tags-route.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
+import { experimentOpenApiRoutes } from './experiment-schemas.js';
+import { registerExperimentRoutes } from './experiment-routes.js';
+import type { ExperimentService } from './experiment-service.js';
 
 /** What the serving app reads from. */
 export interface ServingAppDeps {
@@ -33,6 +36,8 @@ export interface ServingAppDeps {
   tagsPollMs?: number;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
+  /** Adds the A/B testing API (`/v1/experiments…`, `/v1/events`); optional. */
+  experiments?: ExperimentService;
 }
 
 /**
@@ -129,7 +134,7 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   });
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   const openapi = openApiDocument(
-    { '/v1/users/{userId}/recommendations': recommendationsRoute, '/v1/items/{itemId}/related': relatedRoute, '/v1/models': modelsRoute, '/v1/tags/suggest': tagSuggestRoute, ...(deps.bandits === undefined ? {} : banditOpenApiRoutes) },
+    { '/v1/users/{userId}/recommendations': recommendationsRoute, '/v1/items/{itemId}/related': relatedRoute, '/v1/models': modelsRoute, '/v1/tags/suggest': tagSuggestRoute, ...(deps.bandits === undefined ? {} : banditOpenApiRoutes), ...(deps.experiments === undefined ? {} : experimentOpenApiRoutes) },
     API_VERSION,
   );
   app.get('/openapi.json', async () => openapi);
@@ -140,6 +145,8 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   if (deps.workflows !== undefined) registerWorkflowRoutes(app, deps.workflows);
   // Bandits (issue 8): online decide/feedback over the shared bandit store.
   if (deps.bandits !== undefined) registerBanditRoutes(app, deps.bandits);
+  // A/B testing (issue 9): experiments, assignment, events and analysis over the metadata store.
+  if (deps.experiments !== undefined) registerExperimentRoutes(app, deps.experiments);
   if (deps.webRoot !== false) registerDashboardRoutes(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
   return app;
 }

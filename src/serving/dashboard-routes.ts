@@ -18,11 +18,11 @@ const TYPES: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Client-side routes of the dashboard: the server answers them with index.html. */
-const CLIENT_ROUTES = ['/', '/workflows', '/workflows/*', '/runs', '/runs/*', '/bandits', '/bandits/*'];
+const CLIENT_ROUTES = ['/', '/workflows', '/workflows/*', '/runs', '/runs/*', '/bandits', '/bandits/*', '/experiments', '/experiments/*'];
 
 /**
  * Serves the built dashboard from `webRoot` (the output of `npm run build:web`): `index.html`
- * for `/` and the client routes (`/workflows/…`, `/runs/…`, `/bandits/…`, history routing), and the files
+ * for `/` and the client routes (`/workflows/…`, `/runs/…`, `/bandits/…`, `/experiments/…`, history routing), and the files
  * under `/assets/`. Vite names assets by content hash, so they are cached for a year; index.html
  * is never cached, so a new build shows up on reload. When `webRoot` has no index.html (the
  * dashboard was not built) those routes answer 503 saying how to build it; the API is unaffected.

@@ -5,7 +5,7 @@ import type { QueryCreator, Selectable } from 'kysely';
 import pg from 'pg';
 import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.js';
 import { METADATA_MIGRATION_LOCK_TABLE, METADATA_MIGRATION_TABLE, MetadataMigrationProvider } from './metadata-migrations.js';
-import { KyselyWorkflowStore } from './kysely-workflow-store.js';
+import { KyselyWorkflowStore, type WriteQueue } from './kysely-workflow-store.js';
 import type { ModelRecord, MetadataStore, RunRecord, StepRecord } from './metadata-store.js';
 import { toModel, toRun, toStep } from './metadata-tables.js';
 import type { MetadataDatabase, RunsTable } from './metadata-tables.js';
@@ -21,6 +21,8 @@ import {
 import { LockingSqliteDialect, serializeByKey } from './sqlite-migration-lock.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 import { enableWal } from './sqlite-wal.js';
+import { KyselyExperimentStore } from './kysely-experiment-store.js';
+import type { ExperimentStore } from '../experiments/experiment-store.js';
 
 /** How many rows `listModels` and `listRuns` return when no limit is given. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -88,6 +90,8 @@ export class KyselyMetadataStore implements MetadataStore {
   #closed = false;
   /** Workflow runs, tasks, attempts and logs, in this store's database (closed with it). */
   readonly workflows: WorkflowStore;
+  /** A/B experiments and their events, in this store's database (closed with it). */
+  readonly experiments: ExperimentStore;
 
   /**
    * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
@@ -100,15 +104,18 @@ export class KyselyMetadataStore implements MetadataStore {
     this.#db = db;
     this.#schema = options.schema;
     this.#q = options.schema === undefined ? db : db.withSchema(options.schema);
+    // Read at each write: `sqlite()` sets the key after construction (see the workflow store below).
+    const serializeWrites: WriteQueue = (write) => {
+      const key = this.#migrationQueueKey;
+      return key === undefined ? write() : serializeByKey(key, write);
+    };
+    this.experiments = new KyselyExperimentStore(db, { schema: options.schema, serializeWrites });
     this.workflows = new KyselyWorkflowStore(db, {
       schema: options.schema,
       // Read at each write: `sqlite()` sets the key after construction. Workflow writes share the
       // migrations' per-file queue, because a createRun transaction left open across an await
       // would otherwise make another store's write on the same file block the event loop.
-      serializeWrites: (write) => {
-        const key = this.#migrationQueueKey;
-        return key === undefined ? write() : serializeByKey(key, write);
-      },
+      serializeWrites,
     });
   }
 

@@ -187,6 +187,49 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
         await s.dropTable('kiban_wf_runs').execute();
       },
     },
+    '0004_experiments': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_ab_experiments')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('definition', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('layer', 'text', (c) => c.notNull())
+          .addColumn('range_start', 'integer', (c) => c.notNull())
+          .addColumn('range_end', 'integer', (c) => c.notNull())
+          .addColumn('start_at_ms', 'bigint')
+          .addColumn('stop_at_ms', 'bigint')
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+          .addCheckConstraint('kiban_ab_experiments_status_check', sql`status in ('draft', 'running', 'stopped')`)
+          .execute();
+        await s.createIndex('kiban_ab_experiments_layer_idx').on('kiban_ab_experiments').columns(['layer', 'status']).execute();
+        // Events carry their experiment's name without a foreign key: events may arrive before
+        // (or after) an experiment is defined, and nothing sent is dropped.
+        await s
+          .createTable('kiban_ab_events')
+          .addColumn('event_id', 'text', (c) => c.primaryKey())
+          .addColumn('experiment', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('unit', 'text', (c) => c.notNull())
+          .addColumn('variant', 'text')
+          .addColumn('metric', 'text')
+          .addColumn('value', 'double precision')
+          .addColumn('time_ms', 'bigint', (c) => c.notNull())
+          .addColumn('received_at_ms', 'bigint', (c) => c.notNull())
+          .addCheckConstraint('kiban_ab_events_type_check', sql`type in ('exposure', 'conversion', 'value')`)
+          .execute();
+        await s.createIndex('kiban_ab_events_exposure_idx').on('kiban_ab_events').columns(['experiment', 'type', 'unit']).execute();
+        await s.createIndex('kiban_ab_events_metric_idx').on('kiban_ab_events').columns(['experiment', 'metric', 'unit']).execute();
+      },
+      async down(db) {
+        const s = schemaOf(db);
+        await s.dropTable('kiban_ab_events').execute();
+        await s.dropTable('kiban_ab_experiments').execute();
+      },
+    },
   };
 }
 

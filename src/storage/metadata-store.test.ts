@@ -156,6 +156,8 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
           [schema],
         );
         expect(rows.map((r) => r.table_name)).toEqual([
+          'kiban_ab_events',
+          'kiban_ab_experiments',
           'kiban_migration',
           'kiban_migration_lock',
           'kiban_models',

@@ -1,3 +1,4 @@
+import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 
 /** A trained model as recorded in the metadata store. */
@@ -74,6 +75,9 @@ export interface MetadataStore {
    * `migrate()`) and closed with this store.
    */
   readonly workflows: WorkflowStore;
+
+  /** A/B experiments and their events, in the same database (created by `migrate()`). */
+  readonly experiments: ExperimentStore;
 
   close(): Promise<void>;
 }

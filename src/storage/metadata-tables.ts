@@ -121,6 +121,34 @@ export interface WorkflowLogsTable {
  * `Kysely<MetadataDatabase>`). The schema itself is defined by the migrations in
  * `metadata-migrations.ts`; keep the two in step.
  */
+/** Row of `kiban_ab_experiments`: one A/B experiment (its definition as JSON text). */
+export interface ExperimentsTable {
+  name: string;
+  definition: JsonTextColumn;
+  status: string;
+  layer: string;
+  range_start: number;
+  range_end: number;
+  start_at_ms: NullableEpochMsColumn;
+  stop_at_ms: NullableEpochMsColumn;
+  version: number;
+  created_at_ms: EpochMsColumn;
+  updated_at_ms: EpochMsColumn;
+}
+
+/** Row of `kiban_ab_events`: one exposure, conversion or value event, keyed by its sender's id. */
+export interface ExperimentEventsTable {
+  event_id: string;
+  experiment: string;
+  type: string;
+  unit: string;
+  variant: NullableTextColumn;
+  metric: NullableTextColumn;
+  value: ColumnType<number | null, number | null | undefined, number | null>;
+  time_ms: EpochMsColumn;
+  received_at_ms: EpochMsColumn;
+}
+
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_runs: RunsTable;
@@ -129,6 +157,8 @@ export interface MetadataDatabase {
   kiban_wf_tasks: WorkflowTasksTable;
   kiban_wf_attempts: WorkflowAttemptsTable;
   kiban_wf_logs: WorkflowLogsTable;
+  kiban_ab_experiments: ExperimentsTable;
+  kiban_ab_events: ExperimentEventsTable;
 }
 
 /** Maps a `kiban_models` row to its record. */

@@ -1,4 +1,4 @@
-import type { BanditReport, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
+import type { BanditReport, Experiment, ExperimentAnalysis, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
 
 /** An error answer of the API: its `{code, message}` body and status. */
 export class ApiError extends Error {
@@ -46,6 +46,10 @@ export const api = {
   },
   bandits: () => request<{ bandits: string[] }>('GET', '/v1/bandits'),
   banditReport: (name: string) => request<BanditReport>('GET', `/v1/bandits/${encodeURIComponent(name)}/report`),
+  experiments: () => request<{ experiments: Experiment[] }>('GET', '/v1/experiments'),
+  experiment: (name: string) => request<Experiment>('GET', `/v1/experiments/${encodeURIComponent(name)}`),
+  experimentResults: (name: string, metric: string | null) =>
+    request<ExperimentAnalysis>('GET', `/v1/experiments/${encodeURIComponent(name)}/results${metric === null ? '' : `?metric=${encodeURIComponent(metric)}`}`),
   /** URL of a run's Server-Sent Events stream (`run` events carry a {@link RunDetail}). */
   eventsUrl: (id: string) => `/v1/runs/${encodeURIComponent(id)}/events`,
 };

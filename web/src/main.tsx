@@ -2,6 +2,8 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BanditPage } from './pages/BanditPage.js';
 import { BanditsPage } from './pages/BanditsPage.js';
+import { ExperimentPage } from './pages/ExperimentPage.js';
+import { ExperimentsPage } from './pages/ExperimentsPage.js';
 import { RunPage } from './pages/RunPage.js';
 import { WorkflowPage } from './pages/WorkflowPage.js';
 import { WorkflowsPage } from './pages/WorkflowsPage.js';
@@ -13,6 +15,7 @@ function App() {
   const workflow = /^\/workflows\/([^/]+)\/?$/.exec(path);
   const run = /^\/runs\/([^/]+)\/?$/.exec(path);
   const bandit = /^\/bandits\/([^/]+)\/?$/.exec(path);
+  const experiment = /^\/experiments\/([^/]+)\/?$/.exec(path);
   // Keyed by path so that moving between runs starts from a clean page state.
   const page = run ? (
     <RunPage key={path} id={decodeURIComponent(run[1]!)} />
@@ -20,6 +23,10 @@ function App() {
     <WorkflowPage key={path} name={decodeURIComponent(workflow[1]!)} />
   ) : bandit ? (
     <BanditPage key={path} name={decodeURIComponent(bandit[1]!)} />
+  ) : experiment ? (
+    <ExperimentPage key={path} name={decodeURIComponent(experiment[1]!)} />
+  ) : path === '/experiments' || path === '/experiments/' ? (
+    <ExperimentsPage />
   ) : path === '/bandits' || path === '/bandits/' ? (
     <BanditsPage />
   ) : path === '/' || path === '/workflows' || path === '/workflows/' ? (
@@ -43,6 +50,9 @@ function App() {
         </Link>
         <Link to="/bandits" className="nav">
           Bandits
+        </Link>
+        <Link to="/experiments" className="nav">
+          Experiments
         </Link>
       </header>
       {page}

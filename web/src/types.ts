@@ -118,3 +118,58 @@ export interface BanditReport {
   overall: RewardRate;
   clampedRewards: number;
 }
+
+/** An A/B experiment as `GET /v1/experiments` returns it (mirrors `experiments/experiment.ts`). */
+export interface Experiment {
+  name: string;
+  description: string;
+  variants: { name: string; weight: number }[];
+  control: string;
+  salt: string;
+  layer: string;
+  traffic: number;
+  targeting: { attribute: string; op: string; value?: unknown }[];
+  status: 'draft' | 'running' | 'stopped';
+  startAt: string | null;
+  stopAt: string | null;
+  layerRange: [number, number];
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An estimate with its confidence interval. */
+export interface Interval {
+  estimate: number;
+  ci: [number, number];
+}
+
+/** `GET /v1/experiments/{name}/results` (mirrors `experiments/analyze-metric.ts`). */
+export interface ExperimentAnalysis {
+  experiment: string;
+  status: Experiment['status'];
+  metrics: string[];
+  metric: string;
+  kind: 'conversion' | 'value';
+  control: string;
+  alternative: 'two-sided' | 'greater' | 'less';
+  confidence: number;
+  variants: { variant: string; units: number; share: number; expectedShare: number; conversions: number | null; rate: number | null; mean: number; variance: number | null }[];
+  comparisons: {
+    variant: string;
+    test: string;
+    difference: Interval;
+    relative: Interval | null;
+    statistic: number;
+    df: number | null;
+    pValue: number;
+    significant: boolean;
+    cuped: { theta: number; varianceReduction: number; difference: Interval; relative: Interval | null; pValue: number; significant: boolean } | null;
+    sequential: { pValue: number; ci: [number, number]; tau: number; looks: number };
+    probabilityToBeatControl: number;
+  }[];
+  srm: { chi2: number; df: number; pValue: number; mismatch: boolean };
+  timeline: { until: string; units: Record<string, number>; means: Record<string, number>; lift: Record<string, Interval | null> }[];
+  warnings: string[];
+  quality: { multiVariantUnits: number; unknownVariantUnits: number; unexposedEvents: number };
+}

@@ -1,0 +1,157 @@
+import { Command, Option } from 'commander';
+import { InvalidArgumentError } from '../core/errors.js';
+import { aggregateAbCsv, DUPLICATE_POLICIES, type AbCsvAggregates, type DuplicatePolicy } from '../data/ab-csv-aggregates.js';
+import { analyzeMetric, type MetricAnalysis, type VariantInput } from '../experiments/analyze-metric.js';
+import type { Alternative } from '../experiments/stats/types.js';
+
+interface AnalyzeOptions {
+  csv: string;
+  unit: string;
+  variant: string;
+  metric: string;
+  control?: string;
+  alternative: Alternative;
+  covariate?: string;
+  where?: string;
+  duplicates: DuplicatePolicy;
+  weights?: string;
+  confidence: string;
+  json?: boolean;
+}
+
+/** `kiban ab`: A/B test analysis. */
+export function abCommand(): Command {
+  return new Command('ab').description('A/B testing: analyse an experiment from any CSV of units, variants and a metric.').addCommand(analyzeCommand());
+}
+
+function analyzeCommand(): Command {
+  return new Command('analyze')
+    .description(
+      'Compares each variant with the control on one metric: units, rate or mean and variance per variant; difference and relative difference with confidence intervals; ' +
+        'a two-proportion z-test (0/1 or true/false metrics) or Welch\'s t-test; a sample-ratio-mismatch check; CUPED with --covariate; an always-valid sequential p-value; ' +
+        'and the Bayesian probability to beat control. Reports every data problem with counts (missing values, units in several variants, duplicate units) and what it excluded.',
+    )
+    .requiredOption('--csv <file>', 'CSV with a header row')
+    .requiredOption('--unit <column>', 'column naming the unit (user, session…)')
+    .requiredOption('--variant <column>', 'column naming the variant')
+    .requiredOption('--metric <column>', 'column of the metric: numbers, or true/false')
+    .option('--control <name>', 'the control variant (default: "control" if present, else the first in sorted order)')
+    .addOption(new Option('--alternative <side>', 'what the test looks for: greater (treatment > control), less, or two-sided').choices(['two-sided', 'greater', 'less']).default('two-sided'))
+    .option('--covariate <column>', 'pre-period covariate for CUPED variance reduction')
+    .option('--where <sql>', "keep only rows meeting a DuckDB condition on the columns (read as text), e.g. \"landing_page = 'new_page'\"")
+    .addOption(new Option('--duplicates <policy>', 'several rows of one unit in one variant: keep the first or last (file order), sum, mean or max them, or exclude the unit').choices([...DUPLICATE_POLICIES]).default('first'))
+    .option('--weights <list>', 'configured split for the sample-ratio check, e.g. control=1,treatment=1 (default: equal)')
+    .option('--confidence <level>', 'confidence level of the intervals', '0.95')
+    .option('--json', 'print one JSON object: the data checks, what was excluded and the analysis')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kiban ab analyze --csv ab_data.csv --unit user_id --variant group --metric converted --alternative greater --json\n' +
+        '  kiban ab analyze --csv orders.csv --unit user --variant arm --metric revenue --covariate revenue_before --duplicates sum',
+    )
+    .action(async (options: AnalyzeOptions) => runAnalyze(options));
+}
+
+async function runAnalyze(options: AnalyzeOptions): Promise<void> {
+  const confidence = Number(options.confidence);
+  if (!(confidence > 0 && confidence < 1)) throw new InvalidArgumentError('--confidence', `must be a number in (0, 1), got "${options.confidence}"`);
+  const weights = options.weights === undefined ? null : parseWeights(options.weights);
+  const started = performance.now();
+  const data = await aggregateAbCsv(options.csv, {
+    unit: options.unit,
+    variant: options.variant,
+    metric: options.metric,
+    duplicates: options.duplicates,
+    ...(options.covariate === undefined ? {} : { covariate: options.covariate }),
+    ...(options.where === undefined ? {} : { where: options.where }),
+  });
+  const names = data.variants.map((v) => v.variant);
+  if (names.length < 2) throw new InvalidArgumentError('--variant', `column "${options.variant}" holds ${names.length} variant(s) after the exclusions (${names.join(', ') || 'none'}); a test needs two or more`);
+  const control = options.control ?? (names.includes('control') ? 'control' : names[0]);
+  if (!names.includes(control)) throw new InvalidArgumentError('--control', `"${control}" is not a variant of the data (${names.join(', ')})`);
+  if (weights !== null) {
+    for (const name of names) if (!weights.has(name)) throw new InvalidArgumentError('--weights', `gives no weight for variant "${name}"`);
+    for (const name of weights.keys()) if (!names.includes(name)) throw new InvalidArgumentError('--weights', `names "${name}", which is not a variant of the data (${names.join(', ')})`);
+  }
+  // The control first, the others in sorted order.
+  const order = [control, ...names.filter((n) => n !== control)];
+  const sums = new Map<string, VariantInput>(data.variants.map((v) => [v.variant, v]));
+  const analysis = analyzeMetric(
+    {
+      metric: options.metric,
+      kind: data.binary ? 'conversion' : 'value',
+      control,
+      variants: order.map((name) => ({ name, weight: weights?.get(name) ?? 1 })),
+      sums,
+    },
+    { alternative: options.alternative, confidence },
+  );
+  const excluded = describeExclusions(data, options);
+  const seconds = (performance.now() - started) / 1000;
+  if (options.json === true) {
+    process.stdout.write(
+      `${JSON.stringify({ csv: options.csv, unit: options.unit, variant: options.variant, covariate: options.covariate ?? null, duplicates: data.duplicates, data: data.quality, excluded, ...analysis, seconds: +seconds.toFixed(3) })}\n`,
+    );
+    return;
+  }
+  printReport(analysis, data, excluded, seconds);
+}
+
+function parseWeights(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const part of text.split(',')) {
+    const [name, raw] = part.split('=');
+    const weight = Number(raw);
+    if (name === undefined || name.trim() === '' || raw === undefined || !(weight > 0)) throw new InvalidArgumentError('--weights', `"${part}" is not name=weight with a weight > 0`);
+    out.set(name.trim(), weight);
+  }
+  return out;
+}
+
+/** Plain sentences on what was left out and why, with counts. */
+function describeExclusions(data: AbCsvAggregates, options: AnalyzeOptions): string[] {
+  const q = data.quality;
+  const out: string[] = [];
+  const n = (x: number) => x.toLocaleString('en-US');
+  if (q.rowsFilteredOut > 0) out.push(`${n(q.rowsFilteredOut)} rows not meeting --where ${options.where}`);
+  const missing = Object.entries(q.missing).filter(([, v]) => v > 0);
+  for (const [column, count] of missing) out.push(`${n(count)} rows with no ${column} (--${column} ${options[column as 'unit' | 'variant' | 'metric' | 'covariate']})`);
+  for (const [column, count] of Object.entries(q.notNumeric)) if (count > 0) out.push(`${n(count)} rows whose ${column} is not a number or true/false`);
+  if (q.multiVariantUnits > 0) out.push(`${n(q.multiVariantUnits)} units seen in more than one variant (${n(q.multiVariantRows)} rows): excluded whole`);
+  if (q.duplicateUnits > 0) {
+    out.push(
+      data.duplicates === 'exclude'
+        ? `${n(q.duplicateUnits)} units with several rows in their variant: excluded (--duplicates exclude)`
+        : `${n(q.duplicateRows)} extra rows of ${n(q.duplicateUnits)} units with several rows in their variant: combined by --duplicates ${data.duplicates}`,
+    );
+  }
+  return out;
+}
+
+function printReport(a: MetricAnalysis, data: AbCsvAggregates, excluded: string[], seconds: number): void {
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const num = (x: number) => (Math.abs(x) >= 1000 || (Math.abs(x) < 0.01 && x !== 0) ? x.toPrecision(4) : x.toFixed(4));
+  const interval = (i: { estimate: number; ci: [number, number] } | null, f: (x: number) => string) => (i === null ? 'n/a' : `${f(i.estimate)} [${f(i.ci[0])}, ${f(i.ci[1])}]`);
+  out(`${data.quality.rows.toLocaleString('en-US')} rows, ${data.quality.unitsAnalysed.toLocaleString('en-US')} units analysed (${seconds.toFixed(2)} s)`);
+  if (excluded.length > 0) {
+    out('excluded:');
+    for (const line of excluded) out(`  - ${line}`);
+  }
+  out();
+  out(`metric ${a.metric} (${a.kind === 'conversion' ? 'conversion rate' : 'mean'}), control ${a.control}, ${a.alternative}, ${pct(a.confidence)} intervals`);
+  for (const v of a.variants) {
+    const figure = v.rate !== null ? `${v.conversions} conversions, rate ${pct(v.rate)}` : `mean ${num(v.mean)}, variance ${v.variance === null ? 'n/a' : num(v.variance)}`;
+    out(`  ${v.variant.padEnd(16)} ${String(v.units).padStart(10)} units (${pct(v.share)}, expected ${pct(v.expectedShare)})  ${figure}`);
+  }
+  for (const c of a.comparisons) {
+    out();
+    out(`${c.variant} vs ${a.control} (${c.test}):`);
+    out(`  difference ${interval(c.difference, a.kind === 'conversion' ? pct : num)}   relative ${interval(c.relative, pct)}`);
+    out(`  ${c.test.startsWith('two') ? 'z' : 't'} = ${c.statistic.toFixed(4)}${c.df === null ? '' : `, df = ${c.df.toFixed(1)}`}, p = ${c.pValue.toPrecision(4)}${c.significant ? '  (significant)' : ''}`);
+    if (c.cuped !== null) out(`  CUPED (θ = ${c.cuped.theta.toPrecision(4)}, variance −${pct(c.cuped.varianceReduction)}): difference ${interval(c.cuped.difference, num)}, p = ${c.cuped.pValue.toPrecision(4)}`);
+    out(`  always-valid p = ${c.sequential.pValue.toPrecision(4)}   P(${c.variant} beats ${a.control}) = ${pct(c.probabilityToBeatControl)}`);
+  }
+  out();
+  out(`sample ratio: χ² = ${a.srm.chi2.toFixed(3)}, p = ${a.srm.pValue.toPrecision(4)}${a.srm.mismatch ? '  MISMATCH' : ' (ok)'}`);
+  for (const w of a.warnings) out(`warning: ${w}`);
+}

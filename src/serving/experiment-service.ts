@@ -1,0 +1,215 @@
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { analyzeExperimentMetric, type AnalysisOptions, type ExperimentAnalysis } from '../experiments/analyze-metric.js';
+import { assignUnit, type Assignment } from '../experiments/assign.js';
+import { parseEvent } from '../experiments/check-event.js';
+import { BUCKETS, checkName, normaliseDefinition, sameSplit, type AttributeValue, type Experiment } from '../experiments/experiment.js';
+import type { ExperimentStore } from '../experiments/experiment-store.js';
+import { allocateRange } from '../experiments/layer-ranges.js';
+
+/** Options of {@link ExperimentService}. */
+export interface ExperimentServiceOptions {
+  /** How often the running experiments are re-read for assignment, in ms. @defaultValue 1000 */
+  pollMs?: number;
+  /** The clock (for tests). @defaultValue () => new Date() */
+  now?: () => Date;
+  /** Where problems of the background refresh are reported. @defaultValue stderr */
+  onError?: (error: unknown) => void;
+}
+
+/** Most events one `POST /v1/events` may carry. */
+export const MAX_EVENTS_PER_BATCH = 1000;
+
+/** What ingesting a batch did. */
+export interface IngestResult {
+  /** New events stored. */
+  accepted: number;
+  /** Events whose id was stored before (a retried batch): not stored again. */
+  duplicates: number;
+  /** Experiments named by the batch that are not defined (their events are kept, in case they are defined later). */
+  unknownExperiments: string[];
+}
+
+/**
+ * A/B experiments over an {@link ExperimentStore}: definitions with their layer ranges,
+ * start/stop, assignment from an in-memory copy of the running experiments (re-read every
+ * `pollMs`, and at once after a change made here), event ingestion and analysis.
+ *
+ * Changing how a running experiment splits units (variants, weights, salt, layer or traffic)
+ * reassigns units mid-test and is refused unless `force` is given.
+ */
+export class ExperimentService {
+  readonly #store: ExperimentStore;
+  readonly #pollMs: number;
+  readonly #now: () => Date;
+  readonly #onError: (error: unknown) => void;
+  #running: Experiment[] = [];
+  #loaded: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(store: ExperimentStore, options: ExperimentServiceOptions = {}) {
+    this.#store = store;
+    this.#pollMs = options.pollMs ?? 1000;
+    if (!(this.#pollMs > 0)) throw new InvalidArgumentError('pollMs', `must be > 0, got ${this.#pollMs}`);
+    this.#now = options.now ?? (() => new Date());
+    this.#onError = options.onError ?? ((error) => process.stderr.write(`experiments: ${String((error as Error)?.message ?? error)}\n`));
+  }
+
+  /** Starts re-reading the running experiments every `pollMs` (the timer does not keep the process alive). */
+  startRefresh(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => void this.#refresh().catch(this.#onError), this.#pollMs);
+    this.#timer.unref();
+  }
+
+  close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /**
+   * Creates experiment `name` (as a draft, with a free range of its layer) or changes its
+   * definition. @throws InvalidArgumentError for a bad definition; ConflictError when its layer
+   * has no room for its traffic, or when the change would reassign units of a running
+   * experiment and `force` is not set.
+   */
+  async define(name: string, input: unknown, options: { force?: boolean } = {}): Promise<{ created: boolean; experiment: Experiment }> {
+    const definition = normaliseDefinition(name, input);
+    for (let attempt = 0; ; attempt++) {
+      const now = this.#now();
+      const existing = await this.#store.getExperiment(name);
+      const size = Math.round(definition.traffic * BUCKETS);
+      if (existing === null) {
+        const range = await this.#freeRange(definition.layer, size, name);
+        const experiment: Experiment = { ...definition, status: 'draft', startAt: null, stopAt: null, layerRange: range, version: 1, createdAt: now, updatedAt: now };
+        try {
+          await this.#store.createExperiment(experiment);
+          return { created: true, experiment };
+        } catch (error) {
+          if (error instanceof ConflictError && attempt < 3) continue; // created meanwhile: treat as an update
+          throw error;
+        }
+      }
+      const resplit =
+        !sameSplit(existing.variants, definition.variants) || existing.salt !== definition.salt || existing.layer !== definition.layer || existing.traffic !== definition.traffic;
+      if (resplit && existing.status === 'running' && options.force !== true) {
+        throw new ConflictError(
+          `experiment "${name}" is running: changing its variants, weights, salt, layer or traffic moves units between variants and spoils the comparison; stop it and start a new one, or send force=true`,
+        );
+      }
+      const layerRange =
+        existing.layer === definition.layer && existing.traffic === definition.traffic
+          ? existing.layerRange
+          : existing.status === 'stopped'
+            ? existing.layerRange
+            : await this.#freeRange(definition.layer, size, name, existing.layer === definition.layer ? existing.layerRange : undefined);
+      const experiment: Experiment = { ...existing, ...definition, layerRange, version: existing.version + 1, updatedAt: now };
+      if (await this.#store.replaceExperiment(experiment, existing.version)) {
+        await this.#refresh();
+        return { created: false, experiment };
+      }
+      if (attempt >= 5) throw new ConflictError(`experiment "${name}" keeps changing under this update; try again`);
+    }
+  }
+
+  /** Starts assigning units (now, or at `at`). @throws NotFoundError; ConflictError when stopped and its layer range is taken since. */
+  async start(name: string, options: { at?: Date } = {}): Promise<Experiment> {
+    return this.#transition(name, async (e, now) => {
+      if (e.status === 'running') return e;
+      let layerRange = e.layerRange;
+      if (e.status === 'stopped') layerRange = await this.#freeRange(e.layer, e.layerRange[1] - e.layerRange[0], e.name, e.layerRange);
+      return { ...e, status: 'running', startAt: options.at ?? e.startAt ?? now, stopAt: null, layerRange };
+    });
+  }
+
+  /** Stops assigning units; its events stay and its layer range is free for other experiments. @throws NotFoundError */
+  async stop(name: string): Promise<Experiment> {
+    return this.#transition(name, async (e, now) => (e.status === 'stopped' ? e : { ...e, status: 'stopped', stopAt: now }));
+  }
+
+  async get(name: string): Promise<Experiment> {
+    const e = await this.#store.getExperiment(checkName(name, 'name'));
+    if (e === null) throw new NotFoundError(`experiment "${name}"`);
+    return e;
+  }
+
+  list(options: { status?: Experiment['status'] } = {}): Promise<Experiment[]> {
+    return this.#store.listExperiments(options);
+  }
+
+  /** Every running experiment's variant for the unit (see `assignUnit`), from the in-memory copy. */
+  async assignments(unit: string, attributes: Readonly<Record<string, AttributeValue>>): Promise<Assignment[]> {
+    // The first request loads the running experiments; a failed load is tried again by the next one.
+    this.#loaded ??= this.#refresh().catch((error: unknown) => {
+      this.#loaded = null;
+      throw error;
+    });
+    await this.#loaded;
+    return assignUnit(this.#running, unit, attributes, this.#now());
+  }
+
+  /**
+   * Validates and stores a batch of events in one transaction (all or none; repeats skipped).
+   * @throws InvalidArgumentError naming `events[k].field`, or for an empty or oversized batch.
+   */
+  async ingest(input: unknown): Promise<IngestResult> {
+    if (!Array.isArray(input) || input.length === 0) throw new InvalidArgumentError('events', 'must be a non-empty list');
+    if (input.length > MAX_EVENTS_PER_BATCH) throw new InvalidArgumentError('events', `at most ${MAX_EVENTS_PER_BATCH} per request, got ${input.length}`);
+    const now = this.#now();
+    const events = input.map((e, k) => parseEvent(e, `events[${k}]`, now));
+    const seen = new Set<string>();
+    events.forEach((e, k) => {
+      if (seen.has(e.eventId)) throw new InvalidArgumentError(`events[${k}].eventId`, `"${e.eventId}" appears twice in this batch`);
+      seen.add(e.eventId);
+    });
+    const { inserted, duplicates } = await this.#store.insertEvents(events);
+    const named = [...new Set(events.map((e) => e.experiment))];
+    const known = await Promise.all(named.map((n) => this.#store.getExperiment(n)));
+    return { accepted: inserted, duplicates, unknownExperiments: named.filter((_, k) => known[k] === null).sort() };
+  }
+
+  /** The analysis of one metric (default: the experiment's only or first metric). @throws NotFoundError */
+  async results(name: string, options: AnalysisOptions & { metric?: string }): Promise<ExperimentAnalysis> {
+    const experiment = await this.get(name);
+    const metrics = await this.#store.listMetrics(name);
+    const metric = options.metric ?? metrics[0]?.metric;
+    if (metric === undefined) throw new NotFoundError(`metric events of experiment "${name}" (send conversion or value events first)`);
+    if (!metrics.some((m) => m.metric === metric)) throw new NotFoundError(`metric "${metric}" of experiment "${name}" (known: ${metrics.map((m) => m.metric).join(', ') || 'none'})`);
+    const aggregates = await this.#store.metricAggregates(name, metric, { bucketMs: options.bucketMs ?? 86_400_000, variants: experiment.variants.map((v) => v.name) });
+    return analyzeExperimentMetric(experiment, metric, aggregates, options, metrics.map((m) => m.metric));
+  }
+
+  /** Applies `change` by compare-and-set, retrying when someone else changed the experiment first. */
+  async #transition(name: string, change: (e: Experiment, now: Date) => Promise<Experiment>): Promise<Experiment> {
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const existing = await this.get(name);
+      const now = this.#now();
+      const next = await change(existing, now);
+      if (next === existing) return existing;
+      const stored = { ...next, version: existing.version + 1, updatedAt: now };
+      if (await this.#store.replaceExperiment(stored, existing.version)) {
+        await this.#refresh();
+        return stored;
+      }
+    }
+    throw new ConflictError(`experiment "${name}" keeps changing under this update; try again`);
+  }
+
+  /** A free range of `size` buckets in `layer`, among the ranges of its other experiments that are not stopped. */
+  async #freeRange(layer: string, size: number, name: string, prefer?: [number, number]): Promise<[number, number]> {
+    const others = (await this.#store.listExperiments({ layer })).filter((e) => e.name !== name && e.status !== 'stopped');
+    const range = allocateRange(
+      size,
+      others.map((e) => e.layerRange),
+      prefer,
+    );
+    if (range === null) {
+      const used = others.reduce((s, e) => s + (e.layerRange[1] - e.layerRange[0]), 0) / BUCKETS;
+      throw new ConflictError(`layer "${layer}" has no free range for ${size / BUCKETS} of its units (its other experiments take ${used.toFixed(4)}); lower traffic or stop one of ${others.map((e) => e.name).join(', ')}`);
+    }
+    return range;
+  }
+
+  async #refresh(): Promise<void> {
+    this.#running = await this.#store.listExperiments({ status: 'running' });
+  }
+}
