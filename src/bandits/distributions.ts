@@ -1,8 +1,9 @@
 /**
  * The probability distributions Thompson sampling needs: standard normal, gamma and beta variates
  * from a uniform source, and the normal and beta survival functions (for Rao–Blackwellised
- * propensity estimates). Plain numerics, no dependencies.
+ * propensity estimates). Plain numerics; the special functions come from `core/special-functions.ts`.
  */
+import { logGamma, regularizedBetaComplement } from '../core/special-functions.js';
 
 /**
  * Standard normal variates from a uniform source (Marsaglia's polar method, both values of each
@@ -79,26 +80,16 @@ export function normalSurvival(z: number): number {
   return x >= 0 ? 0.5 * erfc : 1 - 0.5 * erfc;
 }
 
-/** ln Γ(x) for x > 0: the Stirling series (to the x⁻⁹ term) after shifting x to 10 or more; error about 1e-14. */
-export function lnGamma(x: number): number {
-  let shift = 0;
-  while (x < 10) {
-    shift += Math.log(x);
-    x += 1;
-  }
-  const inv = 1 / x;
-  const inv2 = inv * inv;
-  const series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))));
-  return (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + series - shift;
-}
+/** ln Γ(x) for x > 0 (see `core/special-functions.ts`). */
+export const lnGamma = logGamma;
 
 /** Above this value of both parameters, the beta survival function uses the normal approximation (skewness < 0.07). */
 const BETA_NORMAL_THRESHOLD = 1000;
 
 /**
- * P(X > t) for X ~ Beta(a, b): the regularised incomplete beta function by its continued fraction
- * (modified Lentz); for a, b both above 1000 the normal approximation with the same mean and
- * variance, where the fraction would need thousands of terms.
+ * P(X > t) for X ~ Beta(a, b): the regularised incomplete beta function (`core/special-functions.ts`);
+ * for a, b both above 1000 the normal approximation with the same mean and variance, which is
+ * cheaper and accurate enough for propensities (skewness under 0.07).
  */
 export function betaSurvival(t: number, a: number, b: number): number {
   if (t <= 0) return 1;
@@ -109,39 +100,5 @@ export function betaSurvival(t: number, a: number, b: number): number {
     const sd = Math.sqrt((a * b) / (sum * sum * (sum + 1)));
     return normalSurvival((t - mean) / sd);
   }
-  // I_t(a, b) converges fast below the mean; above it use I_t(a, b) = 1 − I_{1−t}(b, a).
-  if (t < (a + 1) / (a + b + 2)) return 1 - incompleteBeta(t, a, b);
-  return incompleteBeta(1 - t, b, a);
-}
-
-/** The regularised incomplete beta I_x(a, b), for x below (a+1)/(a+b+2) where the fraction converges quickly. */
-function incompleteBeta(x: number, a: number, b: number): number {
-  const front = Math.exp(a * Math.log(x) + b * Math.log1p(-x) - (lnGamma(a) + lnGamma(b) - lnGamma(a + b))) / a;
-  const tiny = 1e-300;
-  let c = 1;
-  let d = 1 - ((a + b) * x) / (a + 1);
-  if (Math.abs(d) < tiny) d = tiny;
-  d = 1 / d;
-  let f = d;
-  for (let m = 1; m <= 5000; m++) {
-    // Even step: m(b−m)x / ((a+2m−1)(a+2m)).
-    let num = (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m));
-    d = 1 + num * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + num / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    f *= d * c;
-    // Odd step: −(a+m)(a+b+m)x / ((a+2m)(a+2m+1)).
-    num = (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
-    d = 1 + num * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + num / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const delta = d * c;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-13) break;
-  }
-  return Math.min(1, Math.max(0, front * f));
+  return regularizedBetaComplement(t, a, b);
 }

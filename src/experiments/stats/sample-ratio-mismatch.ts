@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { chiSquareSurvival } from './distributions.js';
+import { chiSquareSurvival } from '../../core/special-functions.js';
 
 /** What {@link sampleRatioMismatch} answers. */
 export interface SrmResult {

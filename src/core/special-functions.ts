@@ -1,15 +1,16 @@
 /**
- * Special functions and distribution functions for kiban's A/B-test statistics: ln Γ, ln B, the
+ * Special functions and distribution functions, shared by the A/B-test statistics and the bandit
+ * policies: ln Γ, ln B, the
  * regularised incomplete beta and gamma functions, and the normal, Student t and chi-square
  * distributions. Plain double-precision numerics with no dependencies, checked against scipy in
- * `fixtures/scipy-reference.json` (relative error around 1e-13 in the body of each distribution and
+ * `experiments/stats/fixtures/scipy-reference.json` (relative error around 1e-13 in the body of each distribution and
  * 1e-11 or better far into the tails).
  *
  * Parameters out of their domain (a shape or a df that is not positive, a probability outside
  * [0, 1]) throw {@link InvalidArgumentError}, because they are mistakes upstream; a NaN point `x`
  * or `t` gives NaN, as in scipy.
  */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /** ½ ln(2π). */
 const HALF_LN_2PI = 0.9189385332046728;
