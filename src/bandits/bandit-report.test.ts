@@ -24,6 +24,18 @@ describe('wilsonInterval', () => {
     expect(all.high).toBeCloseTo(1, 9);
     expect(wilsonInterval(0, 0)).toEqual({ low: null, high: null });
   });
+
+  it('always contains the rate, exactly at 0 and 1 (rounding once left 1 − 1e-16 as the upper bound of an all-rewarded log)', () => {
+    for (let n = 1; n <= 200; n++) {
+      expect(wilsonInterval(n, n).high).toBe(1);
+      expect(wilsonInterval(0, n).low).toBe(0);
+      for (const k of [1, Math.floor(n / 3), n - 1]) {
+        const { low, high } = wilsonInterval(k, n);
+        expect(low!).toBeLessThanOrEqual(k / n);
+        expect(high!).toBeGreaterThanOrEqual(k / n);
+      }
+    }
+  });
 });
 
 describe('chooseBucketMs', () => {

@@ -85,7 +85,8 @@ export function wilsonInterval(successes: number, n: number, z = Z95): { low: nu
   const denominator = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denominator;
   const half = (z / denominator) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return { low: Math.max(0, center - half), high: Math.min(1, center + half) };
+  // The interval always contains p; at p = 0 or 1 rounding would leave the bound a hair inside.
+  return { low: Math.max(0, Math.min(p, center - half)), high: Math.min(1, Math.max(p, center + half)) };
 }
 
 /** The smallest nice bucket width (ms) giving at most `maxBuckets` epoch-aligned buckets from `first` to `last` (ms). */
