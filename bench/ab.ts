@@ -3,7 +3,8 @@
  * with scipy (bench/peers/ab_peer.py), in one run.
  *
  * The CSV (generated, seeded): 1,000,000 rows of user_id, group, converted (true/false), revenue,
- * revenue_before (the pre-period covariate, correlated with revenue), landing_page; treatment
+ * revenue_before (the pre-period covariate, correlated with revenue), landing_page, timestamp
+ * (28 days of November 2026, UTC; a unit's extra rows come later); treatment
  * converts at 12.6% against 12.0% and spends 2% more. Messy on purpose: 0.5% of the units have a
  * second row in their group, 0.2% appear in both groups, 0.1% of rows miss `converted`, 0.05% have
  * `revenue` "n/a".
@@ -12,8 +13,9 @@
  *
  * Goal (issue 9): a million-row CSV analysed in under 10 s on 2 cores, wall time of the whole
  * command (process start, CSV read, every statistic). Last line: JSON with the timings of each
- * configuration (conversion rate; revenue with CUPED), kiban's and scipy's p-values side by side,
- * and the machine.
+ * configuration (conversion rate; revenue with CUPED; conversion rate with `--time`, the
+ * cumulative lift per day), kiban's and scipy's p-values (and daily lifts) side by side, and the
+ * machine.
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -35,7 +37,9 @@ const csv = join(dir, 'ab.csv');
   const random = seededRandom(2026);
   const out = createWriteStream(csv);
   const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve())));
-  await write('user_id,group,converted,revenue,revenue_before,landing_page\n');
+  await write('user_id,group,converted,revenue,revenue_before,landing_page,timestamp\n');
+  const start = Date.UTC(2026, 10, 1);
+  const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
   let written = 0;
   let unit = 0;
   while (written < rows) {
@@ -44,13 +48,14 @@ const csv = join(dir, 'ab.csv');
     const converted = random() < (group === 'control' ? 0.12 : 0.126);
     const revenue = converted ? (0.6 * before + 30 * -Math.log(1 - random())) * (group === 'treatment' ? 1.02 : 1) : 0.3 * before * random();
     const id = `u${unit++}`;
-    const line = (g: string) =>
-      `${id},${g},${random() < 0.001 ? '' : converted ? 'true' : 'false'},${random() < 0.0005 ? 'n/a' : revenue.toFixed(2)},${before.toFixed(2)},${g === 'control' ? 'old_page' : 'new_page'}\n`;
+    const seen = start + Math.floor(random() * 28 * 86_400_000);
+    const line = (g: string, at = seen) =>
+      `${id},${g},${random() < 0.001 ? '' : converted ? 'true' : 'false'},${random() < 0.0005 ? 'n/a' : revenue.toFixed(2)},${before.toFixed(2)},${g === 'control' ? 'old_page' : 'new_page'},${stamp(at)}\n`;
     await write(line(group));
     written++;
     const r = random();
     if (r < 0.005 && written < rows) {
-      await write(line(group)); // a second row in its group
+      await write(line(group, seen + Math.floor(random() * 3 * 86_400_000))); // a second row in its group, later
       written++;
     } else if (r < 0.007 && written < rows) {
       await write(line(group === 'control' ? 'treatment' : 'control')); // in both groups
@@ -65,6 +70,10 @@ const kibanArgs = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--im
 const configs = {
   conversion: { args: ['--unit', 'user_id', '--variant', 'group', '--metric', 'converted', '--alternative', 'greater'], peer: ['user_id', 'group', 'converted', '--alternative', 'greater'] },
   revenueCuped: { args: ['--unit', 'user_id', '--variant', 'group', '--metric', 'revenue', '--covariate', 'revenue_before'], peer: ['user_id', 'group', 'revenue', 'revenue_before'] },
+  conversionTimeline: {
+    args: ['--unit', 'user_id', '--variant', 'group', '--metric', 'converted', '--alternative', 'greater', '--time', 'timestamp'],
+    peer: ['user_id', 'group', 'converted', '--alternative', 'greater', '--time', 'timestamp'],
+  },
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -79,7 +88,17 @@ for (const [name, config] of Object.entries(configs)) {
     analysis = JSON.parse(stdout.trim().split('\n').at(-1)!);
   }
   const c = analysis.comparisons[0];
-  const kiban = { seconds: seconds.map((s) => +s.toFixed(2)), median: +median(seconds).toFixed(2), units: analysis.data.unitsAnalysed, pValue: c.pValue, statistic: c.statistic, cupedPValue: c.cuped?.pValue ?? null, excluded: analysis.excluded };
+  const lifts: number[] = analysis.timeline.map((p: any) => p.lift.treatment?.estimate ?? null);
+  const kiban = {
+    seconds: seconds.map((s) => +s.toFixed(2)),
+    median: +median(seconds).toFixed(2),
+    units: analysis.data.unitsAnalysed,
+    pValue: c.pValue,
+    statistic: c.statistic,
+    cupedPValue: c.cuped?.pValue ?? null,
+    ...(lifts.length > 0 ? { looks: lifts.length, sequentialPValue: c.sequential.pValue } : {}),
+    excluded: analysis.excluded,
+  };
   process.stderr.write(`kiban ${name}: ${JSON.stringify(kiban)}\n`);
   let peer = null;
   if (!values['no-peer']) {
@@ -92,7 +111,15 @@ for (const [name, config] of Object.entries(configs)) {
     }
     process.stderr.write(`scipy ${name}: ${JSON.stringify(peer)}\n`);
   }
-  result[name] = { kiban, peer, relativePValueDifference: peer?.pValue === undefined ? null : Math.abs(kiban.pValue - peer.pValue) / peer.pValue };
+  const peerLifts: number[] | undefined = peer?.lifts;
+  result[name] = {
+    kiban,
+    peer: peer === null ? null : { ...peer, lifts: undefined },
+    relativePValueDifference: peer?.pValue === undefined ? null : Math.abs(kiban.pValue - peer.pValue) / peer.pValue,
+    ...(peerLifts === undefined
+      ? {}
+      : { looksPeer: peerLifts.length, maxLiftDifference: peerLifts.length === lifts.length ? Math.max(...peerLifts.map((l, k) => Math.abs(l - lifts[k]!))) : null }),
+  };
 }
 await rm(dir, { recursive: true, force: true });
 

@@ -13,6 +13,8 @@ let messy: string;
 /** What the messy file holds once cleaned, counted while writing it. */
 const truth = { control: { units: 0, conversions: 0 }, treatment: { units: 0, conversions: 0 } };
 const revenue = { control: [] as number[][], treatment: [] as number[][] };
+/** Units analysed for `converted`, per group and day of January 2017 (1–9) of their earliest row. */
+const perDay = { control: new Array<number>(10).fill(0), treatment: new Array<number>(10).fill(0) };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kiban-ab-cli-'));
@@ -27,6 +29,7 @@ beforeAll(async () => {
     lines.push(`u${k},2017-01-0${1 + (k % 9)},${group},${page},${converted},${spent},${before}`);
     truth[group].units++;
     truth[group].conversions += converted;
+    perDay[group][1 + (k % 9)]++;
     revenue[group].push([spent, before]);
   }
   // The mess: a unit in both groups (excluded whole), a duplicate row (first kept), rows with
@@ -37,6 +40,11 @@ beforeAll(async () => {
   lines.push('old1,2017-01-02,treatment,old_page,1,1,1', 'old2,2017-01-02,treatment,old_page,1,1,1');
   truth.treatment.units += 2;
   truth.treatment.conversions += 2;
+  perDay.treatment[2] += 2;
+  // u7's duplicate row is dated the 5th, before its own row (the 8th): its earliest row counts.
+  const u7 = lines[8]!.split(',')[2] as 'control' | 'treatment';
+  perDay[u7][8]--;
+  perDay[u7][5]++;
   messy = join(dir, 'ab_data.csv');
   await writeFile(messy, `${lines.join('\n')}\n`);
 });
@@ -94,6 +102,64 @@ describe('kiban ab analyze', () => {
     const adjusted = cuped(c, t);
     expect(r.comparisons[0].cuped.theta).toBeCloseTo(adjusted.theta, 9);
     expect(r.comparisons[0].cuped.varianceReduction).toBeGreaterThan(0.5); // revenue_before explains most of revenue
+  });
+
+  it('with --time, gives the cumulative lift per day of each unit\'s earliest row and takes the always-valid p over those looks', async () => {
+    const { code, stdout } = await kiban(...base, '--csv', messy, '--metric', 'converted', '--time', 'timestamp', '--json');
+    expect(code).toBe(0);
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.time).toBe('timestamp');
+    expect(r.data.missing.time).toBe(0);
+    expect(r.data.notTime).toBe(0);
+    expect(r.timeline.map((p: { until: string }) => p.until)).toEqual(Array.from({ length: 9 }, (_, d) => `2017-01-${String(d + 2).padStart(2, '0')}T00:00:00.000Z`));
+    const cumulative = (days: number[], upTo: number) => days.slice(1, upTo + 1).reduce((s, n) => s + n, 0);
+    r.timeline.forEach((p: { units: Record<string, number> }, d: number) => {
+      expect(p.units).toEqual({ control: cumulative(perDay.control, d + 1), treatment: cumulative(perDay.treatment, d + 1) });
+    });
+    const last = r.timeline.at(-1);
+    const overall = compareProportions(truth.control, truth.treatment);
+    expect(last.lift.treatment.estimate).toBeCloseTo(overall.relative!.estimate, 12);
+    expect(r.comparisons[0].sequential.looks).toBe(9);
+    // Only the figures over time are new: the test itself is the one without --time.
+    expect(r.comparisons[0].pValue).toBeCloseTo(overall.pValue, 12);
+
+    const text = await kiban(...base, '--csv', messy, '--metric', 'converted', '--time', 'timestamp');
+    expect(text.stdout).toMatch(/cumulative relative lift over control by first-seen time:\n\s+until \(UTC\)\s+units\s+treatment\n\s+2017-01-02 00:00\s+\d+\s+[+-][\d.]+% \[/);
+  });
+
+  it('reads --time as timestamps with or without an offset or as epoch seconds or ms, counting what it cannot read', async () => {
+    const file = join(dir, 'times.csv');
+    const rows = [
+      'unit,arm,y,at',
+      'a,control,1,2026-03-01T10:20:00Z',
+      'b,control,0,2026-03-01 10:59:59',
+      'c,control,1,2026-03-01T20:30:00+09:00', // 11:30 UTC
+      'd,treatment,1,1772364600', // 2026-03-01T11:30:00Z in epoch seconds
+      'e,treatment,0,1772368200000', // 12:30 UTC in ms
+      'f,treatment,1,2026-03-01T10:00:00.000Z',
+      'g,treatment,1,yesterday',
+      'h,control,1,',
+    ];
+    await writeFile(file, `${rows.join('\n')}\n`);
+    const { code, stdout, stderr } = await kiban('ab', 'analyze', '--csv', file, '--unit', 'unit', '--variant', 'arm', '--metric', 'y', '--time', 'at', '--bucket', 'hour', '--json');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.data.notTime).toBe(1);
+    expect(r.data.missing.time).toBe(1);
+    expect(r.data.unitsAnalysed).toBe(6);
+    expect(r.excluded.join('\n')).toMatch(/1 rows whose time \(--time at\) is neither a timestamp nor an epoch number/);
+    expect(r.timeline.map((p: { until: string; units: Record<string, number> }) => [p.until.slice(11, 16), p.units.control, p.units.treatment])).toEqual([
+      ['11:00', 2, 1],
+      ['12:00', 3, 2],
+      ['13:00', 3, 3],
+    ]);
+
+    const tooFine = join(dir, 'years.csv');
+    await writeFile(tooFine, 'unit,arm,y,at\na,control,1,2020-01-01\nb,treatment,1,2026-01-01\n' + Array.from({ length: 1100 }, (_, k) => `u${k},control,1,${1577836800 + k * 7200}`).join('\n') + '\n');
+    const refused = await kiban('ab', 'analyze', '--csv', tooFine, '--unit', 'unit', '--variant', 'arm', '--metric', 'y', '--time', 'at', '--bucket', 'hour');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--bucket: the times span 2192\.0 days, which makes 1101 buckets of 3600 s \(at most 1000\); choose a wider bucket/);
   });
 
   it('prints a readable report without --json', async () => {

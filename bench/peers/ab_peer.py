@@ -4,9 +4,11 @@ Reads the CSV with the csv module, applies kiban's rules (rows with a missing or
 metric dropped, units seen in more than one variant excluded, the first row of a unit kept),
 then runs scipy: a two-proportion z-test (pooled standard error, by formula on scipy's normal),
 Welch's t-test (scipy.stats.ttest_ind, equal_var=False) and CUPED by numpy. Prints one JSON
-object: the figures and the seconds taken.
+object: the figures and the seconds taken. With --time COLUMN (times written
+"YYYY-MM-DD hh:mm:ss" in UTC, as bench/ab.ts writes them), also the cumulative relative lift of
+the rate per UTC day of each unit's earliest row.
 
-    python3 bench/peers/ab_peer.py FILE.csv UNIT VARIANT METRIC [COVARIATE] [--alternative greater]
+    python3 bench/peers/ab_peer.py FILE.csv UNIT VARIANT METRIC [COVARIATE] [--alternative greater] [--time COLUMN]
 """
 import csv
 import json
@@ -34,7 +36,8 @@ def number(text):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    time_col = sys.argv[sys.argv.index("--time") + 1] if "--time" in sys.argv else None
+    args = [a for a in sys.argv[1:] if not a.startswith("--") and a != time_col]
     alternative = "greater" if "--alternative" in sys.argv and sys.argv[sys.argv.index("--alternative") + 1] == "greater" else "two-sided"
     args = [a for a in args if a not in ("greater", "less", "two-sided")]
     path, unit_col, variant_col, metric_col = args[:4]
@@ -42,6 +45,7 @@ def main():
     started = time.perf_counter()
     first = {}
     variants_of = {}
+    earliest = {}
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         for row in reader:
@@ -51,6 +55,12 @@ def main():
             x = number(row[covariate_col]) if covariate_col else 0.0
             if unit == "" or variant == "" or y is None or x is None:
                 continue
+            if time_col:
+                t = row[time_col].strip()
+                if t == "":
+                    continue
+                if unit not in earliest or t < earliest[unit]:
+                    earliest[unit] = t  # the fixed format sorts as text
             variants_of.setdefault(unit, set()).add(variant)
             if unit not in first:
                 first[unit] = (variant, y, x)
@@ -83,6 +93,24 @@ def main():
             at = yt - theta * (xt - x.mean())
             r2 = stats.ttest_ind(at, ac, equal_var=False, alternative=alternative)
             out["cuped"] = {"theta": float(theta), "pValue": float(r2.pvalue), "difference": float(at.mean() - ac.mean())}
+    if time_col and binary:
+        per_day = {}
+        for unit, (variant, y, x) in first.items():
+            if len(variants_of[unit]) > 1:
+                continue
+            day = per_day.setdefault(earliest[unit][:10], {control: [0, 0.0], treatment: [0, 0.0]})
+            day[variant][0] += 1
+            day[variant][1] += y
+        n = {control: 0, treatment: 0}
+        s = {control: 0.0, treatment: 0.0}
+        lifts = []
+        for day in sorted(per_day):
+            for v in (control, treatment):
+                n[v] += per_day[day][v][0]
+                s[v] += per_day[day][v][1]
+            rc, rt = s[control] / n[control], s[treatment] / n[treatment]
+            lifts.append(rt / rc - 1)
+        out["lifts"] = lifts
     out["seconds"] = round(time.perf_counter() - started, 3)
     print(json.dumps(out))
 

@@ -15,6 +15,8 @@ interface AnalyzeOptions {
   where?: string;
   duplicates: DuplicatePolicy;
   weights?: string;
+  time?: string;
+  bucket: 'hour' | 'day' | 'week';
   confidence: string;
   json?: boolean;
 }
@@ -40,12 +42,15 @@ function analyzeCommand(): Command {
     .option('--covariate <column>', 'pre-period covariate for CUPED variance reduction')
     .option('--where <sql>', "keep only rows meeting a DuckDB condition on the columns (read as text), e.g. \"landing_page = 'new_page'\"")
     .addOption(new Option('--duplicates <policy>', 'several rows of one unit in one variant: keep the first or last (file order), sum, mean or max them, or exclude the unit').choices([...DUPLICATE_POLICIES]).default('first'))
+    .option('--time <column>', 'column of each row\'s time (ISO-8601 or "YYYY-MM-DD hh:mm:ss", UTC unless it has an offset; or epoch seconds/ms): adds the cumulative lift per bucket of first-seen time, and the always-valid p-value becomes the minimum over those looks')
+    .addOption(new Option('--bucket <width>', 'width of the --time buckets, aligned to UTC').choices(['hour', 'day', 'week']).default('day'))
     .option('--weights <list>', 'configured split for the sample-ratio check, e.g. control=1,treatment=1 (default: equal)')
     .option('--confidence <level>', 'confidence level of the intervals', '0.95')
     .option('--json', 'print one JSON object: the data checks, what was excluded and the analysis')
     .addHelpText(
       'after',
       '\nExamples:\n  kiban ab analyze --csv ab_data.csv --unit user_id --variant group --metric converted --alternative greater --json\n' +
+        '  kiban ab analyze --csv ab_data.csv --unit user_id --variant group --metric converted --time timestamp --where "(\"group\" = \'treatment\') = (landing_page = \'new_page\')"\n' +
         '  kiban ab analyze --csv orders.csv --unit user --variant arm --metric revenue --covariate revenue_before --duplicates sum',
     )
     .action(async (options: AnalyzeOptions) => runAnalyze(options));
@@ -63,6 +68,11 @@ async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     duplicates: options.duplicates,
     ...(options.covariate === undefined ? {} : { covariate: options.covariate }),
     ...(options.where === undefined ? {} : { where: options.where }),
+    ...(options.time === undefined ? {} : { time: options.time, bucketMs: BUCKET_MS[options.bucket] }),
+  }).catch((error: unknown) => {
+    // The library names its option; here the user chose --bucket.
+    if (error instanceof InvalidArgumentError && error.field === 'bucketMs') throw new InvalidArgumentError('--bucket', error.message.slice('bucketMs: '.length), { cause: error });
+    throw error;
   });
   const names = data.variants.map((v) => v.variant);
   if (names.length < 2) throw new InvalidArgumentError('--variant', `column "${options.variant}" holds ${names.length} variant(s) after the exclusions (${names.join(', ') || 'none'}); a test needs two or more`);
@@ -82,19 +92,22 @@ async function runAnalyze(options: AnalyzeOptions): Promise<void> {
       control,
       variants: order.map((name) => ({ name, weight: weights?.get(name) ?? 1 })),
       sums,
+      timeline: data.timeline.map((b) => ({ bucketStartMs: b.bucketStartMs, sums: new Map(b.variants.map((v) => [v.variant, v])) })),
     },
-    { alternative: options.alternative, confidence },
+    { alternative: options.alternative, confidence, bucketMs: data.bucketMs },
   );
   const excluded = describeExclusions(data, options);
   const seconds = (performance.now() - started) / 1000;
   if (options.json === true) {
     process.stdout.write(
-      `${JSON.stringify({ csv: options.csv, unit: options.unit, variant: options.variant, covariate: options.covariate ?? null, duplicates: data.duplicates, data: data.quality, excluded, ...analysis, seconds: +seconds.toFixed(3) })}\n`,
+      `${JSON.stringify({ csv: options.csv, unit: options.unit, variant: options.variant, covariate: options.covariate ?? null, time: options.time ?? null, duplicates: data.duplicates, data: data.quality, excluded, ...analysis, seconds: +seconds.toFixed(3) })}\n`,
     );
     return;
   }
   printReport(analysis, data, excluded, seconds);
 }
+
+const BUCKET_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
 
 function parseWeights(text: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -114,8 +127,9 @@ function describeExclusions(data: AbCsvAggregates, options: AnalyzeOptions): str
   const n = (x: number) => x.toLocaleString('en-US');
   if (q.rowsFilteredOut > 0) out.push(`${n(q.rowsFilteredOut)} rows not meeting --where ${options.where}`);
   const missing = Object.entries(q.missing).filter(([, v]) => v > 0);
-  for (const [column, count] of missing) out.push(`${n(count)} rows with no ${column} (--${column} ${options[column as 'unit' | 'variant' | 'metric' | 'covariate']})`);
+  for (const [column, count] of missing) out.push(`${n(count)} rows with no ${column} (--${column} ${options[column as 'unit' | 'variant' | 'metric' | 'covariate' | 'time']})`);
   for (const [column, count] of Object.entries(q.notNumeric)) if (count > 0) out.push(`${n(count)} rows whose ${column} is not a number or true/false`);
+  if (q.notTime > 0) out.push(`${n(q.notTime)} rows whose time (--time ${options.time}) is neither a timestamp nor an epoch number`);
   if (q.multiVariantUnits > 0) out.push(`${n(q.multiVariantUnits)} units seen in more than one variant (${n(q.multiVariantRows)} rows): excluded whole`);
   if (q.duplicateUnits > 0) {
     out.push(
@@ -128,7 +142,7 @@ function describeExclusions(data: AbCsvAggregates, options: AnalyzeOptions): str
 }
 
 function printReport(a: MetricAnalysis, data: AbCsvAggregates, excluded: string[], seconds: number): void {
-  const out = (line = '') => process.stdout.write(`${line}\n`);
+  const out = (line = '') => process.stdout.write(`${line.trimEnd()}\n`);
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const num = (x: number) => (Math.abs(x) >= 1000 || (Math.abs(x) < 0.01 && x !== 0) ? x.toPrecision(4) : x.toFixed(4));
   const interval = (i: { estimate: number; ci: [number, number] } | null, f: (x: number) => string) => (i === null ? 'n/a' : `${f(i.estimate)} [${f(i.ci[0])}, ${f(i.ci[1])}]`);
@@ -151,7 +165,30 @@ function printReport(a: MetricAnalysis, data: AbCsvAggregates, excluded: string[
     if (c.cuped !== null) out(`  CUPED (θ = ${c.cuped.theta.toPrecision(4)}, variance −${pct(c.cuped.varianceReduction)}): difference ${interval(c.cuped.difference, num)}, p = ${c.cuped.pValue.toPrecision(4)}`);
     out(`  always-valid p = ${c.sequential.pValue.toPrecision(4)}   P(${c.variant} beats ${a.control}) = ${pct(c.probabilityToBeatControl)}`);
   }
+  if (a.timeline.length > 0) printTimeline(a, out);
   out();
   out(`sample ratio: χ² = ${a.srm.chi2.toFixed(3)}, p = ${a.srm.pValue.toPrecision(4)}${a.srm.mismatch ? '  MISMATCH' : ' (ok)'}`);
   for (const w of a.warnings) out(`warning: ${w}`);
 }
+
+/** The cumulative lift per look, at most {@link TIMELINE_ROWS} rows (evenly spaced, always with the last). */
+function printTimeline(a: MetricAnalysis, out: (line?: string) => void): void {
+  const treatments = a.comparisons.map((c) => c.variant);
+  if (treatments.length === 0) return;
+  const step = Math.ceil(a.timeline.length / TIMELINE_ROWS);
+  const shown = a.timeline.filter((_, k) => (a.timeline.length - 1 - k) % step === 0);
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  out();
+  out(`cumulative relative lift over ${a.control} by first-seen time${step > 1 ? ` (every ${step}th of ${a.timeline.length} looks)` : ''}:`);
+  out(`  ${'until (UTC)'.padEnd(17)} ${'units'.padStart(10)}  ${treatments.map((t) => t.padEnd(28)).join(' ')}`);
+  for (const p of shown) {
+    const units = Object.values(p.units).reduce((s, u) => s + u, 0);
+    const cells = treatments.map((t) => {
+      const lift = p.lift[t];
+      return (lift === null || lift === undefined ? 'n/a' : `${pct(lift.estimate)} [${pct(lift.ci[0])}, ${pct(lift.ci[1])}]`).padEnd(28);
+    });
+    out(`  ${p.until.slice(0, 16).replace('T', ' ').padEnd(17)} ${String(units).padStart(10)}  ${cells.join(' ')}`);
+  }
+}
+
+const TIMELINE_ROWS = 30;

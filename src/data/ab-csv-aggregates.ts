@@ -23,7 +23,18 @@ export interface AbCsvOptions {
   where?: string;
   /** @defaultValue 'first' (in file order) */
   duplicates?: DuplicatePolicy;
+  /**
+   * Column of each row's time, for the timeline: ISO-8601 or `YYYY-MM-DD hh:mm:ss` (read as UTC
+   * unless it carries an offset), or epoch seconds or milliseconds (numbers below 10^11 are
+   * seconds). A unit's time is the earliest of its rows, as its first exposure. @defaultValue none
+   */
+  time?: string;
+  /** Width of the timeline's buckets in ms, aligned to the epoch (UTC days). @defaultValue one day */
+  bucketMs?: number;
 }
+
+/** The most timeline buckets {@link aggregateAbCsv} builds; more means the bucket is too narrow for the data. */
+export const MAX_TIMELINE_BUCKETS = 1000;
 
 /** Per-variant sums over the units kept. */
 export interface VariantSums {
@@ -42,10 +53,12 @@ export interface AbCsvQuality {
   rows: number;
   /** Rows dropped by `where`. */
   rowsFilteredOut: number;
-  /** Rows without a unit, variant, metric or (when asked for) covariate, by column. */
-  missing: { unit: number; variant: number; metric: number; covariate: number };
+  /** Rows without a unit, variant, metric or (when asked for) covariate or time, by column. */
+  missing: { unit: number; variant: number; metric: number; covariate: number; time: number };
   /** Rows whose metric (or covariate) is not a number or true/false. */
   notNumeric: { metric: number; covariate: number };
+  /** Rows whose time is neither a timestamp nor an epoch number. */
+  notTime: number;
   /** Units seen in more than one variant: all their rows are excluded. */
   multiVariantUnits: number;
   multiVariantRows: number;
@@ -65,6 +78,10 @@ export interface AbCsvAggregates {
   binary: boolean;
   quality: AbCsvQuality;
   duplicates: DuplicatePolicy;
+  /** With `time`: per bucket of the units' first time (not cumulative), the same sums; in time order. Empty without. */
+  timeline: { bucketStartMs: number; variants: VariantSums[] }[];
+  /** The bucket width of the timeline, in ms. */
+  bucketMs: number;
 }
 
 /**
@@ -78,10 +95,14 @@ export interface AbCsvAggregates {
 export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promise<AbCsvAggregates> {
   const duplicates = options.duplicates ?? 'first';
   if (!DUPLICATE_POLICIES.includes(duplicates)) throw new InvalidArgumentError('duplicates', `must be one of ${DUPLICATE_POLICIES.join(', ')}, got "${String(duplicates)}"`);
+  const bucketMs = options.bucketMs ?? 86_400_000;
+  if (!(Number.isInteger(bucketMs) && bucketMs >= 1000)) throw new InvalidArgumentError('bucketMs', `must be a whole number of ms, at least 1000, got ${bucketMs}`);
   if (!existsSync(path)) throw new DataError({ file: path }, 'does not exist');
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
+    // Times without an offset are UTC, whatever the machine's zone.
+    await con.run("set TimeZone = 'UTC'");
     const source = `read_csv(${sqlLiteral(path)}, header = true, all_varchar = true)`;
     const columns = await describeColumns(con, source, path);
     const named: [string, string | undefined][] = [
@@ -89,6 +110,7 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
       ['variant', options.variant],
       ['metric', options.metric],
       ['covariate', options.covariate],
+      ['time', options.time],
     ];
     for (const [field, column] of named) {
       if (column !== undefined && !columns.has(column)) throw new DataError({ file: path, column }, `is not a column (--${field}); columns: ${[...columns.keys()].join(', ')}`);
@@ -98,6 +120,10 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
     const number = (column: string) =>
       `coalesce(try_cast(${text(column)} as double), case lower(${text(column)}) when 'true' then 1.0 when 'false' then 0.0 end)`;
     const covariate = options.covariate;
+    const time = options.time;
+    // Epoch numbers below 10^11 are seconds (10^11 s is the year 5138; 10^11 ms is 1973).
+    const epochMs = (column: string) =>
+      `coalesce(epoch_ms(try_cast(${text(column)} as timestamptz))::double, case when abs(try_cast(${text(column)} as double)) < 1e11 then try_cast(${text(column)} as double) * 1000 else try_cast(${text(column)} as double) end)`;
     await run(con, path, `create temp table rows as select row_number() over () as rn, * from ${source}`);
     const where = options.where === undefined ? 'true' : `(${options.where})`;
     try {
@@ -110,7 +136,8 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
       path,
       `create temp table parsed as select rn, ${text(options.unit)} as unit, ${text(options.variant)} as variant,
         ${text(options.metric)} as metric_text, ${number(options.metric)} as y,
-        ${covariate === undefined ? 'null' : text(covariate)} as covariate_text, ${covariate === undefined ? 'null::double' : number(covariate)} as x
+        ${covariate === undefined ? 'null' : text(covariate)} as covariate_text, ${covariate === undefined ? 'null::double' : number(covariate)} as x,
+        ${time === undefined ? 'null' : text(time)} as time_text, ${time === undefined ? 'null::double' : epochMs(time)} as t
        from kept`,
     );
     const counts = await one(
@@ -121,11 +148,14 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
         count(*) filter (where metric_text is null) as missing_metric,
         count(*) filter (where metric_text is not null and y is null) as bad_metric,
         count(*) filter (where ${covariate === undefined ? 'false' : 'covariate_text is null'}) as missing_covariate,
-        count(*) filter (where ${covariate === undefined ? 'false' : 'covariate_text is not null and x is null'}) as bad_covariate
+        count(*) filter (where ${covariate === undefined ? 'false' : 'covariate_text is not null and x is null'}) as bad_covariate,
+        count(*) filter (where ${time === undefined ? 'false' : 'time_text is null'}) as missing_time,
+        count(*) filter (where ${time === undefined ? 'false' : 'time_text is not null and t is null'}) as bad_time
        from parsed`,
     );
     const needX = covariate === undefined ? '' : ' and x is not null';
-    await run(con, path, `create temp table valid as select * from parsed where unit is not null and variant is not null and y is not null${needX}`);
+    const needT = time === undefined ? '' : ' and t is not null';
+    await run(con, path, `create temp table valid as select * from parsed where unit is not null and variant is not null and y is not null${needX}${needT}`);
     await run(con, path, `create temp table per_unit_variants as select unit, count(distinct variant) as variants, count(*) as n from valid group by unit`);
     const split = await one(
       con,
@@ -145,35 +175,47 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
     await run(
       con,
       path,
-      `create temp table units as select v.unit, any_value(v.variant) as variant, ${combine[duplicates]} as y, ${combineX[duplicates]} as x, count(*) as n
+      `create temp table units as select v.unit, any_value(v.variant) as variant, ${combine[duplicates]} as y, ${combineX[duplicates]} as x, min(v.t) as t, count(*) as n
        from valid v join per_unit_variants p on p.unit = v.unit where p.variants = 1 group by v.unit
        ${duplicates === 'exclude' ? 'having count(*) = 1' : ''}`,
     );
-    const sums = await con.runAndReadAll(
-      `select variant, count(*) as units, count(*) filter (where y > 0) as converted, sum(y) as s, sum(y * y) as ss,
-        sum(x) as sx, sum(x * x) as sxx, sum(x * y) as sxy, bool_and(y = 0 or y = 1) as binary
-       from units group by variant order by variant`,
-    );
+    const sumsSql = `count(*) as units, count(*) filter (where y > 0) as converted, sum(y) as s, sum(y * y) as ss,
+        sum(x) as sx, sum(x * x) as sxx, sum(x * y) as sxy, bool_and(y = 0 or y = 1) as binary`;
+    const toSums = (r: Record<string, unknown>): VariantSums => {
+      const v: VariantSums = { variant: String(r.variant), units: Number(r.units), converted: Number(r.converted), sum: Number(r.s), sumSquares: Number(r.ss) };
+      if (covariate !== undefined) v.covariate = { sum: Number(r.sx), sumSquares: Number(r.sxx), sumProducts: Number(r.sxy) };
+      return v;
+    };
+    const sums = await con.runAndReadAll(`select variant, ${sumsSql} from units group by variant order by variant`);
     const variants: VariantSums[] = [];
     let binary = true;
     let analysed = 0;
     for (const r of sums.getRowObjectsJS()) {
-      const v: VariantSums = { variant: String(r.variant), units: Number(r.units), converted: Number(r.converted), sum: Number(r.s), sumSquares: Number(r.ss) };
-      if (covariate !== undefined) v.covariate = { sum: Number(r.sx), sumSquares: Number(r.sxx), sumProducts: Number(r.sxy) };
+      const v = toSums(r);
       variants.push(v);
       binary &&= r.binary === true;
       analysed += v.units;
     }
+    const timeline = time === undefined ? [] : await timelineOf(con, bucketMs, sumsSql, toSums);
     const rows = Number(counts.rows_total);
     return {
       variants,
       binary,
       duplicates,
+      timeline,
+      bucketMs,
       quality: {
         rows,
         rowsFilteredOut: rows - Number(counts.rows_kept),
-        missing: { unit: Number(counts.missing_unit), variant: Number(counts.missing_variant), metric: Number(counts.missing_metric), covariate: Number(counts.missing_covariate) },
+        missing: {
+          unit: Number(counts.missing_unit),
+          variant: Number(counts.missing_variant),
+          metric: Number(counts.missing_metric),
+          covariate: Number(counts.missing_covariate),
+          time: Number(counts.missing_time),
+        },
         notNumeric: { metric: Number(counts.bad_metric), covariate: Number(counts.bad_covariate) },
+        notTime: Number(counts.bad_time),
         multiVariantUnits: Number(split.multi_units),
         multiVariantRows: Number(split.multi_rows),
         duplicateUnits: Number(split.dup_units),
@@ -186,6 +228,32 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
     con.closeSync();
     instance.closeSync();
   }
+}
+
+/** Per-variant sums per bucket of the units' first time; refuses more than {@link MAX_TIMELINE_BUCKETS} buckets. */
+async function timelineOf(
+  con: DuckDBConnection,
+  bucketMs: number,
+  sumsSql: string,
+  toSums: (r: Record<string, unknown>) => VariantSums,
+): Promise<AbCsvAggregates['timeline']> {
+  const bucket = `floor(t / ${bucketMs}) * ${bucketMs}`;
+  const span = await one(con, `select count(distinct ${bucket}) as buckets, min(t) as first, max(t) as last from units`);
+  if (Number(span.buckets) > MAX_TIMELINE_BUCKETS) {
+    const days = (Number(span.last) - Number(span.first)) / 86_400_000;
+    throw new InvalidArgumentError(
+      'bucketMs',
+      `the times span ${days.toFixed(1)} days, which makes ${Number(span.buckets)} buckets of ${bucketMs / 1000} s (at most ${MAX_TIMELINE_BUCKETS}); choose a wider bucket`,
+    );
+  }
+  const reader = await con.runAndReadAll(`select ${bucket} as b, variant, ${sumsSql} from units group by b, variant order by b, variant`);
+  const out: AbCsvAggregates['timeline'] = [];
+  for (const r of reader.getRowObjectsJS()) {
+    const start = Number(r.b);
+    if (out.length === 0 || out[out.length - 1].bucketStartMs !== start) out.push({ bucketStartMs: start, variants: [] });
+    out[out.length - 1].variants.push(toSums(r));
+  }
+  return out;
 }
 
 async function run(con: DuckDBConnection, path: string, statement: string): Promise<void> {

@@ -22,7 +22,7 @@ export interface AnalysisOptions {
   cuped?: boolean;
   /** Mixing scale of the sequential test (see `stats/sequential-test.ts`). @defaultValue its own */
   tau?: number;
-  /** Width of the time buckets of the timeline, in ms. @defaultValue one day */
+  /** Width of the timeline's buckets, in ms (for each point's `until`). @defaultValue the smallest gap between buckets, or a day */
   bucketMs?: number;
 }
 
@@ -174,7 +174,7 @@ export function analyzeMetric(input: AnalysisInput, options: AnalysisOptions = {
     comparisons.push(compare(v.name, control, treatment, input, { alternative, confidence, cuped: useCuped, tau: options.tau }, warnings));
   }
 
-  const timeline = buildTimeline(input, confidence, options.tau, comparisons);
+  const timeline = buildTimeline(input, confidence, options.tau, comparisons, options.bucketMs);
   return { metric: input.metric, kind: input.kind, control: input.control, alternative, confidence, variants, comparisons, srm, timeline, warnings };
 }
 
@@ -216,10 +216,11 @@ function compare(
 }
 
 /** Cumulative figures per bucket; also sets each comparison's sequential p to its running minimum over the looks. */
-function buildTimeline(input: AnalysisInput, confidence: number, tau: number | undefined, comparisons: Comparison[]): TimelinePoint[] {
+function buildTimeline(input: AnalysisInput, confidence: number, tau: number | undefined, comparisons: Comparison[], width: number | undefined): TimelinePoint[] {
   const buckets = [...(input.timeline ?? [])].sort((a, b) => a.bucketStartMs - b.bucketStartMs);
   if (buckets.length === 0) return [];
-  const bucketMs = buckets.length > 1 ? Math.min(...buckets.slice(1).map((b, k) => b.bucketStartMs - buckets[k].bucketStartMs)) : 86_400_000;
+  // Without the width, the smallest gap between buckets (a day for a single bucket).
+  const bucketMs = width ?? (buckets.length > 1 ? Math.min(...buckets.slice(1).map((b, k) => b.bucketStartMs - buckets[k].bucketStartMs)) : 86_400_000);
   const running = new Map<string, VariantInput>(input.variants.map((v) => [v.name, { units: 0, converted: 0, sum: 0, sumSquares: 0 }]));
   const looks: { control: MeanSummary; treatment: MeanSummary }[][] = comparisons.map(() => []);
   const points: TimelinePoint[] = [];
