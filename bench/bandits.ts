@@ -13,7 +13,7 @@
  *    latency to the microsecond: bench/peers/rate-load.c where a C compiler builds it, else
  *    bench/rate-load.ts) for latency, and at full speed from bench/serve-load.ts (autocannon, 32
  *    connections) for throughput; beside a bare fastify POST route in its own process
- *    (bench/bare-decide-server.ts) that takes the same bodies and returns a constant decision, in
+ *    (bench/bare-server.ts) that takes the same bodies and returns a constant decision, in
  *    the same run (the floor this machine's HTTP stack and load generator set); and the server's
  *    CPU time per request at the fixed rate, a figure a busy machine does not distort.
  *
@@ -23,11 +23,13 @@
  * over HTTP p99 under 3 ms at 1,000 decisions/s. Last line: one JSON object with every figure and
  * the machine (cores, load average before and after).
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { fixedRateGenerator, runFixedRate, type FixedRateResult } from './fixed-rate-load.js';
+import { cpuSeconds, startServerProcess } from './server-process.js';
 import { createPolicy, POLICY_KINDS, seededRandom, type BanditPolicy, type Feedback, type PolicyKind } from '../src/bandits/bandit-policy.js';
 import { DecisionLogWriter } from '../src/bandits/decision-log.js';
 import { BanditService } from '../src/serving/bandit-service.js';
@@ -141,43 +143,11 @@ process.stderr.write(`in process BanditService.decide (LinUCB, Redis record + lo
 
 // ───────────────────────────── 2. over HTTP ─────────────────────────────
 
-/** A server in its own process (as in production): its URL, its pid, and how to stop it. */
-async function startProcess(args: string[], ready: RegExp): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = ready.exec(out);
-      if (m) resolve(m[1]);
-    });
-    void exited.then(() => reject(new Error(`${args.join(' ')} exited: ${stderr}`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
-
 // `kiban serve` on the Redis bandit store with its decision log, and the bare route, each in a process of its own.
 const config = join(dir, 'serve.yaml');
 await writeFile(config, `stores:\n  serving: "${values.redis}?prefix=${prefix}http:"\n  metadata: "sqlite:${join(dir, 'meta.db')}"\n`);
-const kibanServer = await startProcess(['src/cli/main.ts', 'serve', '--config', config, '--port', '0', '--bandit-log', join(dir, 'http-log')], /kiban is serving on (http:\/\/\S+)/);
-const bareServer = await startProcess(['bench/bare-decide-server.ts'], /listening on (http:\/\/\S+)/);
+const kibanServer = await startServerProcess(['src/cli/main.ts', 'serve', '--config', config, '--port', '0', '--bandit-log', join(dir, 'http-log')], /kiban is serving on (http:\/\/\S+)/);
+const bareServer = await startServerProcess(['bench/bare-server.ts'], /listening on (http:\/\/\S+)/);
 const post = async (path: string, body: unknown, method = 'POST'): Promise<any> => {
   const response = await fetch(kibanServer.url + path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
@@ -192,45 +162,15 @@ for (let sent = 0; sent < TRAINING / 4; sent += 64) {
 const bodies = join(dir, 'decide.jsonl');
 await writeFile(bodies, Array.from({ length: 2000 }, () => JSON.stringify({ context: context(), candidates, slots: 1 })).join('\n'));
 
-/**
- * The fixed-rate generator: bench/peers/rate-load.c built with the machine's C compiler (no
- * collector or event loop of its own in the figures), else (or with `--generator node`)
- * bench/rate-load.ts, the same schedule in TypeScript.
- */
-function buildGenerator(): string | null {
-  if (values.generator === 'node') return null;
-  const bin = join(dir, 'rate-load');
-  try {
-    execFileSync('cc', ['-O2', '-o', bin, 'bench/peers/rate-load.c'], { stdio: 'ignore' });
-    return bin;
-  } catch {
-    if (values.generator === 'c') throw new Error('--generator c: bench/peers/rate-load.c does not build with cc');
-    process.stderr.write('no C compiler: fixed-rate load from bench/rate-load.ts\n');
-    return null;
-  }
-}
-const generator = buildGenerator();
+const generator = fixedRateGenerator(dir, values.generator as 'auto' | 'c' | 'node');
 
-interface LoadResult {
-  requestsPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
-  requests: number;
-  non2xx: number;
-  errors: number;
-}
+type LoadResult = Pick<FixedRateResult, 'requests' | 'non2xx' | 'errors'> & { requestsPerSecond?: number; latencyMs: { p50: number; p90: number; p99: number; max: number } };
 async function load(url: string, options: { rate?: number; connections: number; seconds?: number }): Promise<LoadResult> {
   // At a fixed rate the open-loop generator (one global schedule, latency to the microsecond;
   // autocannon's per-connection pacing sends bursts), at full speed autocannon.
-  if (options.rate !== undefined && generator !== null) {
-    const { hostname, port } = new URL(url);
-    const { stdout } = await promisify(execFile)(generator, [hostname, port, '/v1/bandits/bench/decide', bodies, String(options.rate), String(options.seconds ?? seconds), '1']);
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
-  }
-  const script = options.rate === undefined ? 'bench/serve-load.ts' : 'bench/rate-load.ts';
-  const args = ['--import', 'tsx', script, '--url', url, '--path', '/v1/bandits/bench/decide', '--bodies', bodies];
-  args.push('--seconds', String(options.seconds ?? seconds));
-  if (options.rate === undefined) args.push('--connections', String(options.connections));
-  else args.push('--rate', String(options.rate));
+  if (options.rate !== undefined) return runFixedRate(generator, url, '/v1/bandits/bench/decide', bodies, options.rate, options.seconds ?? seconds);
+  const args = ['--import', 'tsx', 'bench/serve-load.ts', '--url', url, '--path', '/v1/bandits/bench/decide', '--bodies', bodies];
+  args.push('--seconds', String(options.seconds ?? seconds), '--connections', String(options.connections));
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
 }
@@ -270,7 +210,7 @@ const result = {
   arms: ARMS,
   dim: DIM,
   inProcess: { select, service: { decide: serviceDecide, feedback } },
-  http: { policy: 'linucb', store: 'redis', server: 'kiban serve', fixedRateGenerator: generator === null ? 'bench/rate-load.ts' : 'bench/peers/rate-load.c', ...http },
+  http: { policy: 'linucb', store: 'redis', server: 'kiban serve', fixedRateGenerator: generator.name, ...http },
   goals: {
     linucbPerCore: { goal: 20000, measured: select.linucb?.slots1.perCpuSecond ?? null },
     httpP99Ms: { goal: 3, measured: http.kiban.atRate.latencyMs.p99, bareRouteSameRun: http.bare.atRate.latencyMs.p99 },

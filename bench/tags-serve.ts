@@ -1,14 +1,15 @@
 /**
  * Latency of POST /v1/tags/suggest: trains the tagger on the cooking split with the fastText
- * tutorial settings (lr 1, 25 epochs, word bigrams; or loads `--model`), publishes it to an
- * in-memory serving store, serves it from this process, and loads it from a second process with
+ * tutorial settings (lr 1, 25 epochs, word bigrams; or loads `--model`), publishes it to a
+ * SQLite serving store, serves it from a `kiban serve` process, and loads it from another with
  * the 3,000 validation questions as request bodies (k 5): at a fixed `--rate` (default 500
- * requests/s, the goal's rate) with the open-loop generator bench/rate-load.ts (latency to the
- * microsecond), and at full speed with autocannon (bench/serve-load.ts). For scale, the same
- * fixed-rate load also goes to a bare fastify route returning a constant answer, in this process.
- * Also times `Tagger.predict` alone, in process.
+ * requests/s, the goal's rate) with the open-loop generator of bench/fixed-rate-load.ts (the C
+ * one where `cc` builds it; latency to the microsecond), and at full speed with autocannon
+ * (bench/serve-load.ts). For scale, the same fixed-rate load also goes to a bare fastify route
+ * taking the same bodies and returning a constant answer, in its own process
+ * (bench/bare-server.ts). Also times `Tagger.predict` alone, in process.
  *
- *   npx tsx bench/tags-serve.ts [--model FILE] [--rate 500] [--seconds 10]
+ *   npx tsx bench/tags-serve.ts [--model FILE] [--rate 500] [--seconds 10] [--generator auto|c|node]
  *
  * Last line: JSON with both phases (requests/s, p50/p90/p99/max in ms, errors) and the machine.
  */
@@ -17,19 +18,20 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import Fastify from 'fastify';
+import { fixedRateGenerator, runFixedRate } from './fixed-rate-load.js';
 import { readTagExamples } from '../src/models/tags/read-tag-examples.js';
 import { readTaggerFile } from '../src/models/tags/tagger-file.js';
 import { Tagger } from '../src/models/tags/tagger.js';
 import { publishTagger } from '../src/pipeline/tags/publish-tagger.js';
-import { createServingApp } from '../src/serving/create-app.js';
-import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
+import { SqliteServingStore } from '../src/storage/sqlite-serving-store.js';
+import { cpuSeconds, startServerProcess, type ServerProcess } from './server-process.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
+    generator: { type: 'string', default: 'auto' },
   },
 });
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -57,42 +59,60 @@ const predictMicros = { mean: Math.round((sorted.reduce((a, b) => a + b, 0) / so
 log(`predict in process: mean ${predictMicros.mean} µs, p99 ${predictMicros.p99} µs`);
 
 const dir = await mkdtemp(join(tmpdir(), 'kiban-bench-tags-'));
-const serving = new MemoryServingStore();
-const app = createServingApp({ serving, webRoot: false });
+// Published to a SQLite serving store that a `kiban serve` process (its own heap and event loop,
+// as in production) loads the tagger from; the bare route runs in a process of its own too.
+const serving = new SqliteServingStore(join(dir, 'serving.db'));
+await publishTagger({ tagger, artifacts: dir, serving, metadata: { insertModel: async () => {} } });
+await serving.close();
+const config = join(dir, 'serve.yaml');
+await writeFile(config, `stores:\n  serving: "sqlite:${join(dir, 'serving.db')}"\n  metadata: "sqlite:${join(dir, 'meta.db')}"\n  artifacts: "${dir}"\n`);
+const servers: ServerProcess[] = [];
 try {
-  await publishTagger({ tagger, artifacts: dir, serving, metadata: { insertModel: async () => {} } });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const kiban = await startServerProcess(['src/cli/main.ts', 'serve', '--config', config, '--port', '0'], /kiban is serving on (http:\/\/\S+)/);
+  servers.push(kiban);
+  const bare = await startServerProcess(['bench/bare-server.ts'], /listening on (http:\/\/\S+)/);
+  servers.push(bare);
   const bodies = join(dir, 'bodies.jsonl');
   await writeFile(bodies, valid.map((e) => JSON.stringify({ text: e.text, k: 5 })).join('\n'));
-  const run = async (script: string, base: string, extra: string[]): Promise<Record<string, unknown>> => {
-    const args = ['--import', 'tsx', script, '--url', base, '--path', '/v1/tags/suggest', '--bodies', bodies, '--seconds', values.seconds!, ...extra];
-    const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  // The server loads the published tagger within a poll (2 s); 503 until then.
+  for (let tries = 0; ; tries++) {
+    const response = await fetch(`${kiban.url}/v1/tags/suggest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: valid[0]!.text }) });
+    if (response.ok) break;
+    if (tries > 100) throw new Error(`kiban serve never answered the tags route: ${response.status} ${await response.text()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const generator = fixedRateGenerator(dir, values.generator as 'auto' | 'c' | 'node');
+  const rate = Number(values.rate);
+  const seconds = Number(values.seconds);
+  const atRate = async (server: ServerProcess) => {
+    await runFixedRate(generator, server.url, '/v1/tags/suggest', bodies, rate, 2); // warm-up
+    const c0 = await cpuSeconds(server.pid);
+    const measured = await runFixedRate(generator, server.url, '/v1/tags/suggest', bodies, rate, seconds);
+    // The generator's own 1 s warm-up is served too.
+    return { ...measured, serverCpuMicrosecondsPerRequest: Math.round((((await cpuSeconds(server.pid)) - c0) * 1e6) / (measured.requests + rate)) };
   };
-  const fixed = await run('bench/rate-load.ts', url, ['--rate', values.rate!]);
-  log(`at ${values.rate} requests/s: ${JSON.stringify(fixed)}`);
-  const bare = Fastify();
-  bare.post('/v1/tags/suggest', async () => [{ tag: 'bare', score: 1 }]);
-  await bare.listen({ port: 0, host: '127.0.0.1' });
-  const bareFixed = await run('bench/rate-load.ts', `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`, ['--rate', values.rate!]);
-  await bare.close();
-  log(`bare route at ${values.rate} requests/s: ${JSON.stringify(bareFixed)}`);
-  const full = await run('bench/serve-load.ts', url, ['--connections', '32']);
+  const fixed = await atRate(kiban);
+  log(`at ${rate} requests/s: ${JSON.stringify(fixed)}`);
+  const bareFixed = await atRate(bare);
+  log(`bare route at ${rate} requests/s: ${JSON.stringify(bareFixed)}`);
+  const args = ['--import', 'tsx', 'bench/serve-load.ts', '--url', kiban.url, '--path', '/v1/tags/suggest', '--bodies', bodies, '--seconds', String(seconds), '--connections', '32'];
+  const full = JSON.parse((await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 })).stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
   log(`full speed: ${JSON.stringify(full)}`);
   process.stdout.write(
     `${JSON.stringify({
       tags: tagger.labels.length,
       predictMicros,
+      server: 'kiban serve (SQLite serving store)',
       atRate: fixed,
       bareRouteAtRate: bareFixed,
       fullSpeed: full,
-      goal: { p99MsAtRate: 3, met: (fixed.latencyMs as { p99: number }).p99 < 3 && fixed.non2xx === 0 && fixed.errors === 0 },
+      fixedRateGenerator: generator.name,
+      goal: { p99MsAtRate: 3, met: fixed.latencyMs.p99 < 3 && fixed.non2xx === 0 && fixed.errors === 0 },
       loadAverage1m: Math.round(loadavg()[0] * 10) / 10,
       machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version },
     })}\n`,
   );
 } finally {
-  await app.close();
+  for (const server of servers) await server.stop();
   await rm(dir, { recursive: true, force: true });
 }
