@@ -5,7 +5,7 @@ import { compareProportions } from './stats/compare-proportions.js';
 import { cuped } from './stats/cuped.js';
 import { probabilityToBeatControl, probabilityToBeatControlMeans } from './stats/probability-to-beat.js';
 import { sampleRatioMismatch } from './stats/sample-ratio-mismatch.js';
-import { sequentialPValues, sequentialTest } from './stats/sequential-test.js';
+import { sequentialSeries, sequentialTest } from './stats/sequential-test.js';
 import { meanSummary, type Alternative, type Interval, type MeanSummary, type MetricSums } from './stats/types.js';
 import { welchTest } from './stats/welch-test.js';
 
@@ -76,7 +76,8 @@ export interface Comparison {
   cuped: { theta: number; varianceReduction: number; difference: Interval; relative: Interval | null; pValue: number; significant: boolean } | null;
   /**
    * Always-valid (mSPRT) p-value and confidence sequence: safe to look at every day. With a
-   * timeline, the p-value is the running minimum over the daily looks. Two-sided.
+   * timeline, the p-value is the running minimum over the daily looks and the interval their
+   * running intersection. Two-sided.
    */
   sequential: { pValue: number; ci: [number, number]; tau: number; looks: number };
   /** Bayesian probability that the variant's true rate or mean beats the control's. */
@@ -174,7 +175,7 @@ export function analyzeMetric(input: AnalysisInput, options: AnalysisOptions = {
     comparisons.push(compare(v.name, control, treatment, input, { alternative, confidence, cuped: useCuped, tau: options.tau }, warnings));
   }
 
-  const timeline = buildTimeline(input, confidence, options.tau, comparisons, options.bucketMs);
+  const timeline = buildTimeline(input, confidence, options.tau, comparisons, options.bucketMs, warnings);
   return { metric: input.metric, kind: input.kind, control: input.control, alternative, confidence, variants, comparisons, srm, timeline, warnings };
 }
 
@@ -216,7 +217,7 @@ function compare(
 }
 
 /** Cumulative figures per bucket; also sets each comparison's sequential p to its running minimum over the looks. */
-function buildTimeline(input: AnalysisInput, confidence: number, tau: number | undefined, comparisons: Comparison[], width: number | undefined): TimelinePoint[] {
+function buildTimeline(input: AnalysisInput, confidence: number, tau: number | undefined, comparisons: Comparison[], width: number | undefined, warnings: string[]): TimelinePoint[] {
   const buckets = [...(input.timeline ?? [])].sort((a, b) => a.bucketStartMs - b.bucketStartMs);
   if (buckets.length === 0) return [];
   // Without the width, the smallest gap between buckets (a day for a single bucket).
@@ -257,8 +258,11 @@ function buildTimeline(input: AnalysisInput, confidence: number, tau: number | u
   }
   comparisons.forEach((c, k) => {
     if (looks[k].length === 0) return;
-    const ps = sequentialPValues(looks[k], { alpha: 1 - confidence, ...(tau === undefined ? {} : { tau }) });
-    c.sequential = { ...c.sequential, pValue: ps[ps.length - 1], looks: looks[k].length };
+    const series = sequentialSeries(looks[k], { alpha: 1 - confidence, ...(tau === undefined ? {} : { tau }) });
+    if (series.ci === null) {
+      warnings.push(`${c.variant}: the confidence sequences of the looks do not overlap, so the effect moved over time; the sequential interval shown is the last look's`);
+    }
+    c.sequential = { pValue: series.pValues[series.pValues.length - 1], ci: series.ci ?? c.sequential.ci, tau: series.tau, looks: looks[k].length };
   });
   return points;
 }

@@ -64,19 +64,43 @@ export function sequentialTest(control: MeanSummary, treatment: MeanSummary, opt
   return { lambda: Math.exp(logLambda), pValue: Math.min(1, Math.exp(-logLambda)), ci: [theta - half, theta + half], tau };
 }
 
+/** What {@link sequentialSeries} answers. */
+export interface SequentialSeries {
+  /** Per look, the always-valid p-value so far (a running minimum: non-increasing). */
+  pValues: number[];
+  /**
+   * The running intersection of the looks' confidence sequences, valid at 1 − alpha like each of
+   * them; null when it is empty, which happens when the effect itself moved over time.
+   */
+  ci: [number, number] | null;
+  tau: number;
+}
+
 /**
- * The always-valid p-values of a series of looks at a growing experiment (cumulative summaries,
- * oldest first): each look's min(1, 1/Λ), made non-increasing by a running minimum, which keeps
- * the guarantee. τ is fixed for the whole series (from the last look, unless given), as the
+ * The always-valid p-values and confidence sequence of a series of looks at a growing experiment
+ * (cumulative summaries, oldest first): each look's min(1, 1/Λ) made non-increasing by a running
+ * minimum, and the intersection of every look's interval; both keep the guarantee, as it holds at
+ * every look at once. τ is fixed for the whole series (from the last look, unless given), as the
  * guarantee needs one mixture.
  */
-export function sequentialPValues(looks: readonly { control: MeanSummary; treatment: MeanSummary }[], options: SequentialOptions = {}): number[] {
-  if (looks.length === 0) return [];
+export function sequentialSeries(looks: readonly { control: MeanSummary; treatment: MeanSummary }[], options: SequentialOptions = {}): SequentialSeries {
+  if (looks.length === 0) return { pValues: [], ci: [-Infinity, Infinity], tau: options.tau ?? Number.NaN };
   const last = looks[looks.length - 1];
   const { alpha, tau } = scale(last.control, last.treatment, options);
   let running = 1;
-  return looks.map((look) => {
-    running = Math.min(running, sequentialTest(look.control, look.treatment, { alpha, tau }).pValue);
+  let low = -Infinity;
+  let high = Infinity;
+  const pValues = looks.map((look) => {
+    const r = sequentialTest(look.control, look.treatment, { alpha, tau });
+    low = Math.max(low, r.ci[0]);
+    high = Math.min(high, r.ci[1]);
+    running = Math.min(running, r.pValue);
     return running;
   });
+  return { pValues, ci: low <= high ? [low, high] : null, tau };
+}
+
+/** The p-values of {@link sequentialSeries}. */
+export function sequentialPValues(looks: readonly { control: MeanSummary; treatment: MeanSummary }[], options: SequentialOptions = {}): number[] {
+  return sequentialSeries(looks, options).pValues;
 }
