@@ -23,13 +23,12 @@
  * over HTTP p99 under 3 ms at 1,000 decisions/s. Last line: one JSON object with every figure and
  * the machine (cores, load average before and after).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { fixedRateGenerator, runFixedRate, type FixedRateResult } from './fixed-rate-load.js';
-import { cpuSeconds, startServerProcess } from './server-process.js';
+import { parseArgs } from 'node:util';
+import { fixedRateGenerator, measureAtRate, runFullSpeed, type FullSpeedResult } from './http-load.js';
+import { startServerProcess } from './server-process.js';
 import { createPolicy, POLICY_KINDS, seededRandom, type BanditPolicy, type Feedback, type PolicyKind } from '../src/bandits/bandit-policy.js';
 import { DecisionLogWriter } from '../src/bandits/decision-log.js';
 import { BanditService } from '../src/serving/bandit-service.js';
@@ -164,26 +163,11 @@ await writeFile(bodies, Array.from({ length: 2000 }, () => JSON.stringify({ cont
 
 const generator = fixedRateGenerator(dir, values.generator as 'auto' | 'c' | 'node');
 
-type LoadResult = Pick<FixedRateResult, 'requests' | 'non2xx' | 'errors'> & { requestsPerSecond?: number; latencyMs: { p50: number; p90: number; p99: number; max: number } };
-async function load(url: string, options: { rate?: number; connections: number; seconds?: number }): Promise<LoadResult> {
-  // At a fixed rate the open-loop generator (one global schedule, latency to the microsecond;
-  // autocannon's per-connection pacing sends bursts), at full speed autocannon.
-  if (options.rate !== undefined) return runFixedRate(generator, url, '/v1/bandits/bench/decide', bodies, options.rate, options.seconds ?? seconds);
-  const args = ['--import', 'tsx', 'bench/serve-load.ts', '--url', url, '--path', '/v1/bandits/bench/decide', '--bodies', bodies];
-  args.push('--seconds', String(options.seconds ?? seconds), '--connections', String(options.connections));
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
-}
-const http: Record<string, { atRate: LoadResult & { rate: number; serverCpuMicrosecondsPerRequest: number }; fullSpeed: LoadResult }> = {};
+const http: Record<string, { atRate: Awaited<ReturnType<typeof measureAtRate>>; fullSpeed: FullSpeedResult }> = {};
 for (const [name, server] of [['bare', bareServer], ['kiban', kibanServer]] as const) {
-  await load(server.url, { rate, connections: 4, seconds: 2 }); // warm-up
-  // The server's CPU time per request does not depend on how loaded the machine is.
-  const c0 = await cpuSeconds(server.pid);
-  const measured = await load(server.url, { rate, connections: 4 });
-  const served = measured.requests + rate; // the generator's own 1 s warm-up is served too
-  const atRate = { rate, ...measured, serverCpuMicrosecondsPerRequest: Math.round(((await cpuSeconds(server.pid)) - c0) * 1e6 / served) };
+  const atRate = await measureAtRate(generator, server, '/v1/bandits/bench/decide', bodies, rate, seconds);
   process.stderr.write(`HTTP ${name} decide at ${rate}/s: ${JSON.stringify(atRate)}\n`);
-  const fullSpeed = await load(server.url, { connections: 32 });
+  const fullSpeed = await runFullSpeed(server.url, '/v1/bandits/bench/decide', bodies, seconds, 32);
   process.stderr.write(`HTTP ${name} decide at full speed: ${JSON.stringify(fullSpeed)}\n`);
   http[name] = { atRate, fullSpeed };
 }

@@ -3,7 +3,7 @@
  * tutorial settings (lr 1, 25 epochs, word bigrams; or loads `--model`), publishes it to a
  * SQLite serving store, serves it from a `kiban serve` process, and loads it from another with
  * the 3,000 validation questions as request bodies (k 5): at a fixed `--rate` (default 500
- * requests/s, the goal's rate) with the open-loop generator of bench/fixed-rate-load.ts (the C
+ * requests/s, the goal's rate) with the open-loop generator of bench/http-load.ts (the C
  * one where `cc` builds it; latency to the microsecond), and at full speed with autocannon
  * (bench/serve-load.ts). For scale, the same fixed-rate load also goes to a bare fastify route
  * taking the same bodies and returning a constant answer, in its own process
@@ -13,18 +13,17 @@
  *
  * Last line: JSON with both phases (requests/s, p50/p90/p99/max in ms, errors) and the machine.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { fixedRateGenerator, runFixedRate } from './fixed-rate-load.js';
+import { parseArgs } from 'node:util';
+import { fixedRateGenerator, measureAtRate, runFullSpeed } from './http-load.js';
 import { readTagExamples } from '../src/models/tags/read-tag-examples.js';
 import { readTaggerFile } from '../src/models/tags/tagger-file.js';
 import { Tagger } from '../src/models/tags/tagger.js';
 import { publishTagger } from '../src/pipeline/tags/publish-tagger.js';
 import { SqliteServingStore } from '../src/storage/sqlite-serving-store.js';
-import { cpuSeconds, startServerProcess, type ServerProcess } from './server-process.js';
+import { startServerProcess, type ServerProcess } from './server-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,19 +83,11 @@ try {
   const generator = fixedRateGenerator(dir, values.generator as 'auto' | 'c' | 'node');
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
-  const atRate = async (server: ServerProcess) => {
-    await runFixedRate(generator, server.url, '/v1/tags/suggest', bodies, rate, 2); // warm-up
-    const c0 = await cpuSeconds(server.pid);
-    const measured = await runFixedRate(generator, server.url, '/v1/tags/suggest', bodies, rate, seconds);
-    // The generator's own 1 s warm-up is served too.
-    return { ...measured, serverCpuMicrosecondsPerRequest: Math.round((((await cpuSeconds(server.pid)) - c0) * 1e6) / (measured.requests + rate)) };
-  };
-  const fixed = await atRate(kiban);
+  const fixed = await measureAtRate(generator, kiban, '/v1/tags/suggest', bodies, rate, seconds);
   log(`at ${rate} requests/s: ${JSON.stringify(fixed)}`);
-  const bareFixed = await atRate(bare);
+  const bareFixed = await measureAtRate(generator, bare, '/v1/tags/suggest', bodies, rate, seconds);
   log(`bare route at ${rate} requests/s: ${JSON.stringify(bareFixed)}`);
-  const args = ['--import', 'tsx', 'bench/serve-load.ts', '--url', kiban.url, '--path', '/v1/tags/suggest', '--bodies', bodies, '--seconds', String(seconds), '--connections', '32'];
-  const full = JSON.parse((await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 })).stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  const full = await runFullSpeed(kiban.url, '/v1/tags/suggest', bodies, seconds, 32);
   log(`full speed: ${JSON.stringify(full)}`);
   process.stdout.write(
     `${JSON.stringify({

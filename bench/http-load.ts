@@ -1,13 +1,15 @@
 /**
- * Load at a fixed rate for the latency benchmarks (bench/bandits.ts, bench/tags-serve.ts): the
- * open-loop generator bench/peers/rate-load.c built with the machine's C compiler (no collector
- * or event loop of its own in the figures), else (or when asked) bench/rate-load.ts, the same
- * schedule and report in TypeScript. Both print `{rate, requests, achievedRate, latencyMs: {p50,
- * p90, p99, p999, max}, lateMs, non2xx, errors}`.
+ * HTTP load for the latency benchmarks (bench/bandits.ts, bench/tags-serve.ts). At a fixed rate:
+ * the open-loop generator bench/peers/rate-load.c built with the machine's C compiler (no
+ * collector or event loop of its own in the figures), else (or when asked) bench/rate-load.ts,
+ * the same schedule and report in TypeScript; both print `{rate, requests, achievedRate,
+ * latencyMs: {p50, p90, p99, p999, max}, lateMs, non2xx, errors}`. At full speed: autocannon
+ * (bench/serve-load.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { cpuSeconds, type ServerProcess } from './server-process.js';
 
 /** What either generator reports. */
 export interface FixedRateResult {
@@ -56,4 +58,40 @@ export async function runFixedRate(generator: FixedRateGenerator, url: string, p
           { maxBuffer: 1 << 24 },
         );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as FixedRateResult;
+}
+
+/**
+ * The fixed-rate figures of one server: 2 s of warm-up, then `seconds` measured, with the
+ * server's CPU time per request from /proc (a figure a busy machine does not distort).
+ */
+export async function measureAtRate(
+  generator: FixedRateGenerator,
+  server: Pick<ServerProcess, 'url' | 'pid'>,
+  path: string,
+  bodies: string,
+  rate: number,
+  seconds: number,
+): Promise<FixedRateResult & { serverCpuMicrosecondsPerRequest: number }> {
+  await runFixedRate(generator, server.url, path, bodies, rate, 2);
+  const c0 = await cpuSeconds(server.pid);
+  const measured = await runFixedRate(generator, server.url, path, bodies, rate, seconds);
+  const served = measured.requests + rate; // the generator's own 1 s warm-up is served too
+  return { ...measured, serverCpuMicrosecondsPerRequest: Math.round((((await cpuSeconds(server.pid)) - c0) * 1e6) / served) };
+}
+
+/** What bench/serve-load.ts (autocannon) reports; latencies in whole ms. */
+export interface FullSpeedResult {
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** POSTs the JSON lines of `bodies` to `url` + `path` as fast as `connections` connections go, for `seconds`. */
+export async function runFullSpeed(url: string, path: string, bodies: string, seconds: number, connections: number): Promise<FullSpeedResult> {
+  const args = ['--import', 'tsx', 'bench/serve-load.ts', '--url', url, '--path', path, '--bodies', bodies, '--seconds', String(seconds), '--connections', String(connections)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as FullSpeedResult;
 }
