@@ -71,7 +71,7 @@ async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     ...(options.time === undefined ? {} : { time: options.time, bucketMs: BUCKET_MS[options.bucket] }),
   }).catch((error: unknown) => {
     // The library names its option; here the user chose --bucket.
-    if (error instanceof InvalidArgumentError && error.field === 'bucketMs') throw new InvalidArgumentError('--bucket', error.message.slice('bucketMs: '.length), { cause: error });
+    if (error instanceof InvalidArgumentError && error.field === 'bucketMs') throw new InvalidArgumentError('--bucket', error.reason, { cause: error });
     throw error;
   });
   const names = data.variants.map((v) => v.variant);

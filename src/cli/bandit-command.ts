@@ -90,7 +90,7 @@ async function runOpeCommand(options: OpeOptions): Promise<void> {
   } else {
     const read = await readDecisionLog(options.log, { firstSlotOnly: options.firstSlotOnly === true, ...(options.bandit !== undefined ? { bandit: options.bandit } : {}) }).catch((error: unknown) => {
       // The reader names its option `bandit`; on the command line it is `--bandit`.
-      throw error instanceof InvalidArgumentError && error.field === 'bandit' ? new InvalidArgumentError('--bandit', error.message.slice('bandit: '.length)) : error;
+      throw error instanceof InvalidArgumentError && error.field === 'bandit' ? new InvalidArgumentError('--bandit', error.reason) : error;
     });
     log = read.log;
     if (read.missingRewards > 0) note(`${options.log}: ${read.missingRewards} impressions have no reward; counted as 0`);

@@ -28,10 +28,13 @@ export class KibanError extends Error {
 export class InvalidArgumentError extends KibanError {
   /** The option or argument at fault, e.g. `k` or `--model`. */
   readonly field: string;
+  /** What is wrong with it, without the field (so a caller can name its own option). */
+  readonly reason: string;
 
   constructor(field: string, reason: string, options?: { cause?: unknown }) {
     super('INVALID_ARGUMENT', `${field}: ${reason}`, options);
     this.field = field;
+    this.reason = reason;
   }
 }
 

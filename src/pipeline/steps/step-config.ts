@@ -134,7 +134,7 @@ function fromParams(error: unknown, params: Record<string, unknown>, owner: Map<
   else if (section === 'data' && key === 'events' && params.events !== undefined) field = 'params.events';
   else if (section === 'stores' && params.stores !== undefined && key !== undefined && Object.hasOwn(params.stores as object, key)) field = `params.stores.${key}`;
   if (field === undefined) return error;
-  return new InvalidArgumentError(field, error.message.slice(error.field.length + 2), { cause: error });
+  return new InvalidArgumentError(field, error.reason, { cause: error });
 }
 
 /** A file shipped with kiban, relative to the working directory when below it (reads well in logs). */
