@@ -98,7 +98,7 @@ async function runShell(job: TaskJob, env: TaskEnvironment, log: LogBatcher): Pr
     stopped = why;
     killGroup(child.pid, 'SIGTERM');
     // Kept after the shell exits: a child that ignores SIGTERM still dies after the grace.
-    setTimeout(() => killGroup(child.pid, 'SIGKILL'), env.killGraceMs ?? 5000).unref();
+    killAfterGrace(child.pid, env.killGraceMs ?? 5000);
   };
   const onAbort = (): void => stop(cancelledMessage(env.signal!));
   env.signal?.addEventListener('abort', onAbort, { once: true });
@@ -279,6 +279,42 @@ async function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) =
   }
 }
 
+/** How often a stopped command's process group is checked for survivors during the kill grace. */
+const KILL_CHECK_MS = 100;
+
+/**
+ * SIGKILLs the process group `pid` if any of it outlives `graceMs` after SIGTERM. Its timers
+ * hold the event loop only while the group still has members, so a process cannot exit (its
+ * loop emptied) and leave a command that ignores SIGTERM running, nor wait out the grace for a
+ * group that is already gone.
+ */
+function killAfterGrace(pid: number | undefined, graceMs: number): void {
+  if (pid === undefined) return;
+  const deadline = Date.now() + graceMs;
+  const check = (): void => {
+    if (!groupExists(pid)) return;
+    const left = deadline - Date.now();
+    if (left <= 0) killGroup(pid, 'SIGKILL');
+    else setTimeout(check, Math.min(KILL_CHECK_MS, left));
+  };
+  setTimeout(check, Math.min(KILL_CHECK_MS, graceMs));
+}
+
+function groupExists(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: a member exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** This process's environment without `KIBAN_PARAM_*`: a task sees only its own run's parameters. */
+function inheritedEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith(PARAM_VARIABLE_PREFIX)));
+}
+
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
@@ -303,6 +339,7 @@ function errorText(error: unknown, withStack: boolean): string {
   return String(error);
 }
 
+/** Unref'd: only raced against the command's pipes, which hold the event loop while they are open. */
 function delay(ms: number): Promise<void> {
   return new Promise((resolveDelay) => setTimeout(resolveDelay, ms).unref());
 }

@@ -74,6 +74,9 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
   options.signal?.addEventListener('abort', onStop, { once: true });
   if (options.signal?.aborted) onStop();
 
+  // Deliberately not unref'd: while a run is driven, its heartbeat is what keeps the process
+  // alive. Between attempts (a retry waiting out its backoff, a `waitFor` poll) nothing else
+  // may be pending, and a process whose event loop empties exits with the run left `running`.
   const heartbeat = setInterval(() => {
     store.heartbeat(runId, owner).then(
       (ok) => {
@@ -85,7 +88,6 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
       () => {}, // a missed beat is not fatal; the next one may get through
     );
   }, options.heartbeatMs);
-  heartbeat.unref();
 
   const emitTask = (name: string): void => {
     const t = tasks.get(name)!;
@@ -188,8 +190,11 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
       }
       if (inflight.size === 0 && nextWakeAt === Number.POSITIVE_INFINITY) break;
       const waits: Promise<unknown>[] = [wakeSignal];
-      if (nextWakeAt !== Number.POSITIVE_INFINITY) waits.push(sleep(Math.max(0, nextWakeAt - Date.now()), undefined, { ref: false }));
+      // A retry's backoff is work still to do: its timer keeps the process alive (as the heartbeat does).
+      const backoff = new AbortController();
+      if (nextWakeAt !== Number.POSITIVE_INFINITY) waits.push(sleep(Math.max(0, nextWakeAt - Date.now()), undefined, { signal: backoff.signal }).catch(() => {}));
       await Promise.race(waits);
+      backoff.abort(); // woken early (an attempt ended): drop the timer
       wakeSignal = new Promise<void>((r) => (wakeUp = r));
     }
     await Promise.all(inflight.values());
@@ -248,6 +253,8 @@ function scheduleOverdue(run: WorkflowRun, options: DriveOptions, stopped: () =>
     if (stopped()) return;
     void notifyAll(options.notifiers, { ...eventBase(run, options, Date.now() - run.createdAt.getTime()), type: 'run-overdue', expectedDurationMs: expected });
   }, Math.max(0, due));
+  // Only a notification: the heartbeat keeps the process alive while the run is driven, and
+  // the timer is cleared when driving ends.
   timer.unref();
   return timer;
 }

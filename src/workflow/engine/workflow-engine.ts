@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { writeSync } from 'node:fs';
 import { Cron } from 'croner';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { Executor } from '../executor.js';
@@ -49,6 +50,15 @@ export class WorkflowEngine implements WorkflowService {
   readonly #options: Required<Omit<WorkflowEngineOptions, 'runUrl' | 'onEvent' | 'catalog'>> & Pick<WorkflowEngineOptions, 'runUrl' | 'onEvent' | 'catalog'>;
   readonly #active = new Map<string, Promise<WorkflowRun>>();
   readonly #stop = new AbortController();
+  /** Says on stderr which runs a process leaves `running` when it exits while driving them. */
+  readonly #onExit = (code: number): void => {
+    if (this.#active.size === 0) return;
+    try {
+      writeSync(2, exitWarning([...this.#active.keys()], code));
+    } catch {
+      // stderr is gone: nothing else can be said
+    }
+  };
 
   constructor(options: WorkflowEngineOptions) {
     const leaseMs = options.leaseMs ?? 30_000;
@@ -126,10 +136,16 @@ export class WorkflowEngine implements WorkflowService {
     return (await this.store.getRun(id))!;
   }
 
-  /** Drives a run this engine owns to its end (or until the engine closes). */
+  /**
+   * Drives a run this engine owns to its end (or until the engine closes). While it does, the
+   * process stays alive (the run's heartbeat is a timer that holds the event loop), and a process
+   * that exits all the same (`process.exit`, an uncaught exception) says on stderr which runs it
+   * leaves `running` and how to resume them.
+   */
   runToEnd(runId: string): Promise<WorkflowRun> {
     const existing = this.#active.get(runId);
     if (existing !== undefined) return existing;
+    if (this.#active.size === 0) process.on('exit', this.#onExit);
     const done = driveRun(runId, {
       store: this.store,
       executor: this.#options.executor,
@@ -141,7 +157,10 @@ export class WorkflowEngine implements WorkflowService {
       waitPollMs: this.#options.waitPollMs,
       ...(this.#options.onEvent === undefined ? {} : { onEvent: this.#options.onEvent }),
       signal: this.#stop.signal,
-    }).finally(() => this.#active.delete(runId));
+    }).finally(() => {
+      this.#active.delete(runId);
+      if (this.#active.size === 0) process.off('exit', this.#onExit);
+    });
     this.#active.set(runId, done);
     return done;
   }
@@ -244,6 +263,17 @@ export function checkParams(wf: WorkflowDefinition, params: Record<string, unkno
     out[key] = value;
   }
   return out;
+}
+
+/** What a process exiting with `code` while it drives `runIds` writes on stderr. */
+export function exitWarning(runIds: readonly string[], code: number): string {
+  const runs = runIds.length === 1 ? `run ${runIds[0]}` : `runs ${runIds.join(', ')}`;
+  const resume = runIds.map((id) => `  kiban workflow retry ${id}`).join('\n');
+  return (
+    `kiban: the process is exiting (exit code ${code}) while it still drives ${runs}; ` +
+    `${runIds.length === 1 ? 'it is' : 'they are'} left "running". A running kiban scheduler takes ${runIds.length === 1 ? 'it' : 'them'} over once the ` +
+    `heartbeat lease lapses, or resume now with:\n${resume}\n`
+  );
 }
 
 /** The next time a scheduled workflow fires after `from`, or null. */
