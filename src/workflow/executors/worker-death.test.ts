@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
@@ -26,6 +26,23 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** Everything a worker process has written so far, by process. */
+const outputs = new WeakMap<ChildProcess, () => string>();
+
+/** Resolves once `child` has written `text` (on stdout or stderr); rejects if it exits first. */
+function untilOutput(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolveOutput, fail) => {
+    const check = (): void => {
+      if (!outputs.get(child)!().includes(text)) return;
+      child.stdout!.off('data', check);
+      resolveOutput();
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => fail(new Error(`worker exited with ${code} before writing "${text}": ${outputs.get(child)!()}`)));
+    check();
+  });
+}
+
 /** Starts a worker process and resolves once it says it is taking tasks. */
 async function spawnWorker(queue: string, id: string): Promise<ChildProcess> {
   const child = spawn(
@@ -36,6 +53,7 @@ async function spawnWorker(queue: string, id: string): Promise<ChildProcess> {
   );
   children.push(child);
   let output = '';
+  outputs.set(child, () => output);
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`worker ${id} did not start within 30 s: ${output}`)), 30_000);
     const onData = (data: Buffer): void => {
@@ -105,16 +123,29 @@ if (mustRunRedis(reachable)) {
       const inspector = new Queue(queue, { connection });
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
       try {
-        const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'nap', params: { ms: 1500 } });
+        // Runs until the test releases it, so that the SIGTERM surely comes while it runs: no
+        // race between the task's own duration and a loaded machine.
+        const job = makeJob(root, {
+          run: 'while [ ! -f "$KIBAN_WORK_DIR/release" ]; do sleep 0.05; done; echo released',
+        });
+        const id = taskJobId(job);
         const pending = executor.execute(job);
-        await new Promise((r) => setTimeout(r, 1000));
-        expect(await inspector.getJobState(taskJobId(job))).toBe('waiting');
+        // Queued (however long that takes here), and still waiting with no worker to take it.
+        while ((await inspector.getJobState(id)) === 'unknown') await new Promise((r) => setTimeout(r, 25));
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await inspector.getJobState(id)).toBe('waiting');
+
         const worker = await spawnWorker(queue, 'worker-late');
-        // Asked to stop while running the task: it finishes it first, then exits cleanly.
-        for (let i = 0; i < 200 && (await inspector.getJobState(taskJobId(job))) !== 'active'; i++) await new Promise((r) => setTimeout(r, 25));
+        // The task runs on it: no cap on the wait (a loaded machine may take seconds); the
+        // test's timeout bounds it, and a SIGTERM before the task starts would leave it queued.
+        while ((await inspector.getJobState(id)) !== 'active') await new Promise((r) => setTimeout(r, 25));
         const exited = new Promise<number | null>((done) => worker.once('exit', (code) => done(code)));
         worker.kill('SIGTERM');
-        expect(await pending).toMatchObject({ status: 'succeeded', worker: 'worker-late', output: { slept: 1500 } });
+        // Asked to stop while running the task: it finishes the task first, then exits cleanly.
+        await untilOutput(worker, 'is stopping');
+        expect(await inspector.getJobState(id)).toBe('active');
+        await writeFile(join(job.workDir, 'release'), '');
+        expect(await pending).toMatchObject({ status: 'succeeded', worker: 'worker-late' });
         expect(await exited).toBe(0);
       } finally {
         await executor.close();
