@@ -101,7 +101,7 @@ describe('kiban evaluate', () => {
     }
   });
 
-  it('fails clearly on wrong columns, non-numeric ids and empty data, naming the file', async () => {
+  it('fails clearly on wrong columns, non-numeric ids (with --id-type integer) and empty data, naming the file', async () => {
     const cols = join(dir, 'cols.csv');
     const ids = join(dir, 'ids.csv');
     const empty = join(dir, 'empty.csv');
@@ -111,15 +111,15 @@ describe('kiban evaluate', () => {
     const r1 = await kiban('evaluate', '--train', cols);
     expect(r1.code).toBe(3);
     expect(r1.stderr).toContain(`${cols}, column "userId": missing required columns`);
-    const r2 = await kiban('evaluate', '--train', ids);
+    const r2 = await kiban('evaluate', '--train', ids, '--id-type', 'integer');
     expect(r2.code).toBe(3);
     expect(r2.stderr).toContain(`${ids}, line 3, column "userId": "u7" is not an integer`);
     const r3 = await kiban('evaluate', '--train', empty);
     expect(r3.code).toBe(3);
-    expect(r3.stderr).toContain(`${empty}: no data rows`);
-    const r4 = await kiban('evaluate', '--train', ids, '--model', 'popularity', '--skip-bad-rows', '--json');
+    expect(r3.stderr).toContain(`${empty}: the file has a header line but no data rows`);
+    const r4 = await kiban('evaluate', '--train', ids, '--id-type', 'integer', '--model', 'popularity', '--skip-bad-rows', '--json');
     expect(r4.code).toBe(0);
-    expect(r4.stderr).toMatch(/skipped 1 malformed rows \(first at line 3, column "userId"/);
+    expect(r4.stderr).toMatch(/skipped 1 malformed row \(first at line 3, column "userId"/);
   });
 
   it('draws the metric curves of the evaluated models with --plot', async () => {

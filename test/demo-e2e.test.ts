@@ -70,7 +70,8 @@ describe('kiban demo', () => {
       // Movie 1 (Toy Story) is in the demo data; related items exclude the item itself.
       const related = await json('/v1/items/1/related?k=5');
       expect(related.status).toBe(200);
-      expect(related.body.items.map((i: { id: number }) => i.id)).not.toContain(1);
+      expect(related.body.items.map((i: { id: string }) => i.id)).not.toContain('1');
+      expect(related.body.items.every((i: { id: unknown }) => typeof i.id === 'string')).toBe(true);
       expect((await json('/v1/items/0/related')).status).toBe(404);
       const models = await json('/v1/models');
       expect(models.body.model).toMatchObject({ kind: 'als', params: { factors: 32 } });

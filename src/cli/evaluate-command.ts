@@ -56,7 +56,7 @@ export function evaluateCommand(): Command {
     .option('--skip-bad-rows', 'drop malformed rows (reporting how many) instead of failing on the first')
     .addOption(new Option('--value-mode <how>', 'binary: every (user, item) pair counts 1; value: sum the value column').choices(['binary', 'value']).default('binary'))
     .option('--columns <list>', 'user,item[,value[,timestamp]] column names', 'userId,movieId,rating,timestamp')
-    .addOption(new Option('--id-type <type>', 'whether user and item ids are integers (checked) or free strings').choices(['integer', 'string']).default('integer'))
+    .addOption(new Option('--id-type <type>', 'string: ids are kept exactly as written ("007" and "7" differ); integer: ids must be integers (checked)').choices(['string', 'integer']).default('string'))
     .option('--save <dir>', 'save the fitted model to this directory (with --all: one sub-directory per model)')
     .option('--plot <file.svg>', 'also draw recall, nDCG, precision and MAP at every k up to --k, one line per model, as an SVG chart')
     .addHelpText(
@@ -130,13 +130,23 @@ function reportSkipped(input: InteractionLog): void {
   if (input.skipped === 0) return;
   const first = input.badRows[0];
   const where = first.line !== undefined ? `line ${first.line}` : `row ${first.row}`;
-  log(`${input.source}: skipped ${input.skipped} malformed rows (first at ${where}${first.column ? `, column "${first.column}"` : ''}: ${first.reason})`);
+  log(`${input.source}: skipped ${input.skipped} malformed row${input.skipped === 1 ? '' : 's'} (first at ${where}${first.column ? `, column "${first.column}"` : ''}: ${first.reason})`);
 }
 
+/**
+ * One line of the metrics table (the header line when `header`). Every column is as wide as its
+ * longest possible cell plus a gap of two, so that columns stay apart at any k
+ * (`precision@1000` is 14 characters) and values sit right-aligned under their names.
+ */
 function printRow(r: EvaluationRecord, k: number, header: boolean): void {
   const cols = [`precision@${k}`, `recall@${k}`, `ndcg@${k}`, `map@${k}`, 'coverage'];
-  if (header) process.stdout.write(`${'model'.padEnd(12)}${cols.map((c) => c.padStart(13)).join('')}${'fit s'.padStart(9)}\n`);
-  process.stdout.write(`${r.model.padEnd(12)}${cols.map((c) => r.metrics[c].toFixed(4).padStart(13)).join('')}${r.fitSeconds.toFixed(2).padStart(9)}\n`);
+  const modelWidth = Math.max(...MODEL_KINDS.map((m) => m.length), 'model'.length) + 2;
+  // A metric is printed with 4 decimals in [0, 1]: 6 characters.
+  const width = (name: string): number => Math.max(name.length, 6) + 2;
+  const fit = r.fitSeconds.toFixed(2);
+  const fitWidth = Math.max('fit s'.length, fit.length, 7) + 2;
+  if (header) process.stdout.write(`${'model'.padEnd(modelWidth)}${cols.map((c) => c.padStart(width(c))).join('')}${'fit s'.padStart(fitWidth)}\n`);
+  process.stdout.write(`${r.model.padEnd(modelWidth)}${cols.map((c) => r.metrics[c].toFixed(4).padStart(width(c))).join('')}${fit.padStart(fitWidth)}\n`);
 }
 
 function log(message: string): void {

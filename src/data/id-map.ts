@@ -7,9 +7,36 @@ export type ExternalId = number | string;
 export type ExternalIdColumn = Float64Array | readonly string[];
 
 /**
+ * The order of external ids that dense indices follow: numbers numerically; strings that spell
+ * a safe integer in canonical form (`"7"`, `"-3"`, not `"007"` or `"+7"`) numerically and before
+ * every other string; other strings in code-unit order. So string ids that look like numbers
+ * (MovieLens read as strings) get the same dense indices, and models the same results, as the
+ * same ids read as integers. Returns a negative, zero or positive number.
+ */
+export function compareExternalIds(a: ExternalId, b: ExternalId): number {
+  return compareKeys(a, numericKey(a), b, numericKey(b));
+}
+
+/** The number a canonical safe-integer string (or a number) stands for, else NaN. */
+function numericKey(id: ExternalId): number {
+  if (typeof id === 'number') return id;
+  if (id.length === 0 || id.length > 17 || !/^-?(0|[1-9][0-9]*)$/.test(id) || id === '-0') return NaN;
+  const n = Number(id);
+  return Number.isSafeInteger(n) ? n : NaN;
+}
+
+function compareKeys(a: ExternalId, ka: number, b: ExternalId, kb: number): number {
+  const na = !Number.isNaN(ka);
+  const nb = !Number.isNaN(kb);
+  if (na && nb) return ka - kb || (typeof a === typeof b ? 0 : typeof a === 'number' ? -1 : 1);
+  if (na !== nb) return na ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
  * A bijection between external ids and dense indices 0..size-1. Indices follow ascending id
- * order (numeric for integer ids, code-unit order for strings), so "ties break by lower index"
- * inside a model means "ties break by lower id" outside it.
+ * order ({@link compareExternalIds}), so "ties break by lower index" inside a model means "ties
+ * break by lower id" outside it.
  */
 export class IdMap {
   private readonly lookup: Map<ExternalId, number>;
@@ -29,16 +56,25 @@ export class IdMap {
       }
       return new IdMap(unique);
     }
-    const unique = [...new Set(column)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return new IdMap(unique);
+    const unique = [...new Set(column)];
+    const keys = unique.map(numericKey);
+    const order = Array.from(unique, (_, i) => i).sort((x, y) => compareKeys(unique[x], keys[x], unique[y], keys[y]));
+    return new IdMap(order.map((i) => unique[i]));
   }
 
-  /** Restores a map saved with {@link IdMap.toJSON}; the ids must be distinct and ascending. */
+  /**
+   * Restores a map saved with {@link IdMap.toJSON}, keeping its indices; the ids must be
+   * strictly ascending by {@link compareExternalIds} (or, as artifacts saved before that order
+   * have them, by code units).
+   */
   static fromSortedIds(ids: readonly ExternalId[]): IdMap {
-    for (let i = 1; i < ids.length; i++) {
-      if (!(ids[i - 1] < ids[i])) {
-        throw new InvalidArgumentError('ids', `not strictly ascending at position ${i}`);
-      }
+    const ascending = (before: (a: ExternalId, b: ExternalId) => boolean): number => {
+      for (let i = 1; i < ids.length; i++) if (!before(ids[i - 1], ids[i])) return i;
+      return 0;
+    };
+    const at = ascending((a, b) => compareExternalIds(a, b) < 0);
+    if (at > 0 && ascending((a, b) => typeof a === typeof b && a < b) > 0) {
+      throw new InvalidArgumentError('ids', `not strictly ascending at position ${at}`);
     }
     return new IdMap([...ids]);
   }

@@ -31,13 +31,17 @@ describe('readInteractionLog', () => {
     const data = Interactions.fromLog(log);
     expect(data.users.size).toBe(610);
     expect(data.items.size).toBe(8_974);
-    // First data line: 1,1500,4.0,964980985
-    expect([log.users[0], log.items[0], log.values![0], log.timestamps![0]]).toEqual([1, 1500, 4, 964980985]);
+    // First data line: 1,1500,4.0,964980985; ids are strings unless told otherwise.
+    expect([log.users[0], log.items[0], log.values![0], log.timestamps![0]]).toEqual(['1', '1500', 4, 964980985]);
+    const integers = await readInteractionLog(TRAIN, { idType: 'integer' });
+    expect([integers.users[0], integers.items[0]]).toEqual([1, 1500]);
+    // Numeric-looking string ids get the dense indices their integers would.
+    expect(Interactions.fromLog(integers).items.toJSON().map(String)).toEqual(data.items.toJSON());
   });
 
   it('names file, line and column of a value that is not an integer id', async () => {
     const path = await file('bad-id.csv', `${HEADER}1,10,4.0,1\n2,x11,3.0,2\n3,12,1.0,3\n`);
-    await expect(readInteractionLog(path)).rejects.toThrow(`${path}, line 3, column "movieId": "x11" is not an integer`);
+    await expect(readInteractionLog(path, { idType: 'integer' })).rejects.toThrow(`${path}, line 3, column "movieId": "x11" is not an integer`);
   });
 
   it('reports empty fields and wrong field counts by line', async () => {
@@ -45,12 +49,12 @@ describe('readInteractionLog', () => {
     const error = await readInteractionLog(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataError);
     expect((error as DataError).location).toMatchObject({ file: path, line: 3 });
-    expect((error as Error).message).toMatch(/wrong number of fields.*2 malformed rows in all/);
+    expect((error as Error).message).toMatch(/the line has 5 fields where the header has 4.*2 malformed rows in all/);
   });
 
   it('skips, counts and reports malformed rows when asked to', async () => {
     const path = await file('mixed.csv', `${HEADER}1,10,4.0,1\n1,x,1.0,1\n2,11,,2\n,12,2.0,3\n2,12,zz,4\n3,13,5.0,5\n`);
-    const log = await readInteractionLog(path, { badRows: 'skip' });
+    const log = await readInteractionLog(path, { badRows: 'skip', idType: 'integer' });
     expect(log.rows).toBe(2);
     expect([...(log.items as Float64Array)]).toEqual([10, 13]);
     expect(log.skipped).toBe(4);
@@ -72,8 +76,8 @@ describe('readInteractionLog', () => {
 
   it('refuses a missing file, an empty file and a header without rows', async () => {
     await expect(readInteractionLog(join(dir, 'nope.csv'))).rejects.toThrow(/nope\.csv: file not found/);
-    await expect(readInteractionLog(await file('empty.csv', ''))).rejects.toThrow(/empty or has no header/);
-    await expect(readInteractionLog(await file('header.csv', HEADER))).rejects.toThrow(/no data rows/);
+    await expect(readInteractionLog(await file('empty.csv', ''))).rejects.toThrow(/the file is empty \(0 bytes\)/);
+    await expect(readInteractionLog(await file('header.csv', HEADER))).rejects.toThrow(/a header line but no data rows/);
   });
 
   it('keeps string ids when told they are strings', async () => {
@@ -93,16 +97,52 @@ describe('readInteractionLog', () => {
     await con.run(`COPY (SELECT * FROM (VALUES ('1', '10', 4.0, 1), ('2', 'oops', 3.5, 2)) t("userId", "movieId", rating, "timestamp")) TO '${bad}' (FORMAT parquet)`);
     con.closeSync();
     instance.closeSync();
-    const log = await readInteractionLog(good);
+    const log = await readInteractionLog(good, { idType: 'integer' });
     expect(log.rows).toBe(2);
     expect(log.values![1]).toBe(3.5);
-    await expect(readInteractionLog(bad)).rejects.toThrow(`${bad}, row 2, column "movieId": "oops" is not an integer`);
+    await expect(readInteractionLog(bad, { idType: 'integer' })).rejects.toThrow(`${bad}, row 2, column "movieId": "oops" is not an integer`);
+  });
+});
+
+describe('readInteractionLog messages (issue 15)', () => {
+  it('reports a ragged line by its field count, naming file and line', async () => {
+    const path = await file('short-line.csv', `${HEADER}1,10,4.0,1\n5,6\n7,8,9,10\n`);
+    await expect(readInteractionLog(path)).rejects.toThrow(
+      `${path}, line 3: the line has 2 fields where the header has 4 (line text: "5,6"). Pass badRows "skip" (CLI: --skip-bad-rows) to drop them.`,
+    );
+    const long = await file('long-line.csv', `${HEADER}1,10,4.0,1,99\n`);
+    await expect(readInteractionLog(long)).rejects.toThrow(`${long}, line 2: the line has 5 fields where the header has 4`);
+  });
+
+  it('counts one skipped row per bad line', async () => {
+    const path = await file('short-skip.csv', `${HEADER}1,10,4.0,1\n5,6\n7,8,9,10\n9\n`);
+    const log = await readInteractionLog(path, { badRows: 'skip' });
+    expect(log.rows).toBe(2);
+    expect(log.skipped).toBe(2);
+    expect(log.badRows.map((b) => [b.line, b.reason])).toEqual([
+      [3, 'the line has 2 fields where the header has 4'],
+      [5, 'the line has 1 field where the header has 4'],
+    ]);
+  });
+
+  it('says an empty file is empty and a header-only file has no data rows', async () => {
+    const empty = await file('zero.csv', '');
+    await expect(readInteractionLog(empty)).rejects.toThrow(`${empty}: the file is empty (0 bytes)`);
+    const header = await file('only-header.csv', HEADER);
+    await expect(readInteractionLog(header)).rejects.toThrow(`${header}: the file has a header line but no data rows`);
+  });
+
+  it('reads ids as strings by default, exactly as written', async () => {
+    const path = await file('default-strings.csv', `${HEADER}ユーザー1-é,007,4.0,1\n42,7,3.0,2\n`);
+    const log = await readInteractionLog(path);
+    expect([...log.users]).toEqual(['ユーザー1-é', '42']);
+    expect([...log.items]).toEqual(['007', '7']);
   });
 });
 
 describe('splitLogPerUser', () => {
   it('keeps each user\'s first ⌊0.9·m⌋ rows (at least one) in file order', async () => {
-    const log = await readInteractionLog(TRAIN);
+    const log = await readInteractionLog(TRAIN, { idType: 'integer' });
     const { fit, holdout } = splitLogPerUser(log, 0.9);
     expect(fit.rows + holdout.rows).toBe(log.rows);
     // The first held-out row is user 1's row number ⌊0.9·m⌋ + 1 in file order.

@@ -1,7 +1,8 @@
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { DuckDBInstance, type DuckDBMaterializedResult } from '@duckdb/node-api';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
+import { describeSqlType, readCsvHeader, readCsvRejects } from './csv-input.js';
 import { describeColumns, sqlIdent, sqlLiteral } from './duckdb-sql.js';
 import type { BadRow, InteractionLog } from './interaction-log.js';
 
@@ -25,7 +26,10 @@ export const MOVIELENS_COLUMNS: Readonly<LogColumns> = Object.freeze({
 export interface ReadLogOptions {
   /** @defaultValue {@link MOVIELENS_COLUMNS} */
   columns?: LogColumns;
-  /** Whether ids are integers (and must parse as such) or free strings. @defaultValue 'integer' */
+  /**
+   * Whether ids are free strings (kept exactly as written: `"007"` and `"7"` are two ids) or
+   * integers (checked, returned as numbers). @defaultValue 'string'
+   */
   idType?: 'integer' | 'string';
   /**
    * `error` stops at the first malformed row, naming file, line and column; `skip` drops malformed
@@ -50,7 +54,7 @@ const MAX_REPORTED_BAD_ROWS = 10;
  */
 export async function readInteractionLog(path: string, options: ReadLogOptions = {}): Promise<InteractionLog> {
   const columns = options.columns ?? MOVIELENS_COLUMNS;
-  const idType = options.idType ?? 'integer';
+  const idType = options.idType ?? 'string';
   const badRows = options.badRows ?? 'error';
   const format = options.format ?? (/^\.(parquet|pq)$/i.test(extname(path)) ? 'parquet' : 'csv');
   if (idType !== 'integer' && idType !== 'string') throw new InvalidArgumentError('idType', `must be "integer" or "string", got "${String(idType)}"`);
@@ -78,8 +82,9 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
     }
     const idSql = idType === 'integer' ? 'BIGINT' : 'VARCHAR';
     const sqlType = (role: ColumnRole): string => (role === 'user' || role === 'item' ? idSql : 'DOUBLE');
-    const bad: BadRow[] = [];
+    let bad: BadRow[] = [];
     let skipped = 0;
+    let rejectedLines: number[] = [];
 
     if (format === 'csv') {
       // Every column gets an explicit type (unused ones VARCHAR) so that DuckDB's own sniffing
@@ -91,20 +96,10 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
       await con.run(
         `CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS "__row", * FROM read_csv(${sqlLiteral(path)}, ${csvArgs}, auto_detect = false, columns = {${types.join(', ')}}, store_rejects = true)`,
       );
-      const rejects = await con.runAndReadAll(
-        'SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors ORDER BY line',
-      );
-      for (const [line, column, type, text, message] of rejects.getRowsJS()) {
-        skipped++;
-        if (bad.length < MAX_REPORTED_BAD_ROWS) {
-          bad.push({
-            line: Number(line),
-            ...(column === null ? {} : { column: String(column) }),
-            reason: describeReject(String(type), String(message)),
-            text: String(text),
-          });
-        }
-      }
+      const rejects = await readCsvRejects(con, header.size, MAX_REPORTED_BAD_ROWS);
+      rejectedLines = rejects.lines;
+      skipped = rejects.lines.length;
+      bad = rejects.bad;
     } else {
       const casts = wanted.map((c) => `TRY_CAST(${sqlIdent(c.name)} AS ${sqlType(c.role)}) AS ${sqlIdent(c.name)}`);
       const originals = wanted.map((c) => `${sqlIdent(c.name)} AS ${sqlIdent(`__orig_${c.name}`)}`);
@@ -115,7 +110,7 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
           `SELECT "__row", CAST(${sqlIdent(`__orig_${c.name}`)} AS VARCHAR) FROM raw WHERE ${sqlIdent(c.name)} IS NULL AND ${sqlIdent(`__orig_${c.name}`)} IS NOT NULL ORDER BY "__row"`,
         );
         for (const [row, text] of failed.getRowsJS()) {
-          bad.push({ row: Number(row), column: c.name, reason: `"${String(text)}" is not ${describeType(sqlType(c.role))}` });
+          bad.push({ row: Number(row), column: c.name, reason: `"${String(text)}" is not ${describeSqlType(sqlType(c.role))}` });
         }
         skipped += failed.currentRowCount;
         await con.run(`DELETE FROM raw WHERE ${sqlIdent(c.name)} IS NULL AND ${sqlIdent(`__orig_${c.name}`)} IS NOT NULL`);
@@ -125,7 +120,6 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
     // Empty fields arrive as NULL; they are as malformed as a wrong type.
     const nullCheck = wanted.map((c) => `${sqlIdent(c.name)} IS NULL`).join(' OR ');
     const nulls = await con.runAndReadAll(`SELECT "__row", ${wanted.map((c) => sqlIdent(c.name)).join(', ')} FROM raw WHERE ${nullCheck} ORDER BY "__row"`);
-    const rejectedLines = bad.map((b) => b.line ?? 0).filter((l) => l > 0);
     for (const r of nulls.getRowsJS()) {
       const at = wanted.findIndex((_, i) => r[i + 1] === null);
       const row = Number(r[0]);
@@ -147,7 +141,7 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
     const select = wanted.map((c) => sqlIdent(c.name)).join(', ');
     const result = await con.run(`SELECT ${select} FROM raw ORDER BY "__row"`);
     const n = result.rowCount;
-    if (n === 0) throw new DataError({ file: path }, skipped > 0 ? `no valid rows (all ${skipped} rows were malformed)` : 'no data rows');
+    if (n === 0) throw new DataError({ file: path }, skipped > 0 ? `no valid rows (all ${skipped} rows were malformed)` : format === 'csv' ? 'the file has a header line but no data rows' : 'no data rows');
     return collect(result, n, wanted, idType, path, skipped, bad.slice(0, MAX_REPORTED_BAD_ROWS));
   } finally {
     con.closeSync();
@@ -168,23 +162,6 @@ function requiredColumns(columns: LogColumns): { role: ColumnRole; name: string 
     if (typeof c.name !== 'string' || c.name.length === 0) throw new InvalidArgumentError(`columns.${c.role}`, 'must be a non-empty column name');
   }
   return out;
-}
-
-/** The column names on the first line of a CSV file (quotes honoured, no sniffing). */
-async function readCsvHeader(path: string, delimiter: string): Promise<Map<string, string>> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(65536);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    const text = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
-    const end = text.search(/\r?\n/);
-    const line = end < 0 ? text : text.slice(0, end);
-    if (line.trim().length === 0) throw new DataError({ file: path, line: 1 }, 'the file is empty or has no header line');
-    const names = line.split(delimiter).map((f) => f.trim().replace(/^"(.*)"$/, '$1').replaceAll('""', '"'));
-    return new Map(names.map((n) => [n, 'VARCHAR']));
-  } finally {
-    await handle.close();
-  }
 }
 
 function collect(
@@ -239,17 +216,4 @@ function lineOfRow(row: number, rejectedLines: number[]): number {
     else break;
   }
   return line;
-}
-
-function describeReject(type: string, message: string): string {
-  const cast = /Could not convert string "(.*)" to '(\w+)'/.exec(message);
-  if (type === 'CAST' && cast) return `"${cast[1]}" is not ${describeType(cast[2])}`;
-  if (type === 'TOO MANY COLUMNS' || type === 'MISSING COLUMNS') return `wrong number of fields (${message})`;
-  return message;
-}
-
-function describeType(sqlType: string): string {
-  if (sqlType === 'BIGINT' || sqlType === 'INTEGER') return 'an integer';
-  if (sqlType === 'DOUBLE') return 'a number';
-  return `a ${sqlType.toLowerCase()}`;
 }

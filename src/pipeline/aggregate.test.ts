@@ -93,4 +93,45 @@ describe('aggregateEvents', () => {
     await expect(aggregateEvents({ input, output, eventWeights: { like: 1 } })).rejects.toThrow(/no interactions are left/);
     await expect(aggregateEvents({ input: join(dir, 'none.csv'), output, eventWeights: { view: 1 } })).rejects.toThrow(/none\.csv: file not found/);
   });
+
+  it('keeps ids as the strings they are: "007" and "7" are two items, unicode and UUIDs unchanged', async () => {
+    const input = await events('string-ids.csv', [
+      ['ユーザー1-é', '007', 'view', 1, 1],
+      ['ユーザー1-é', '7', 'view', 1, 2],
+      ['a8098c1a-f86e-11da-bd1a-00112444be1e', '7', 'view', 1, 3],
+    ]);
+    const output = join(dir, 'string-ids.parquet');
+    expect(await aggregateEvents({ input, output, eventWeights: { view: 1 } })).toMatchObject({ pairsOut: 3, users: 2, items: 2 });
+    const log = await readInteractionLog(output, { columns: COLUMNS });
+    expect([...log.users]).toEqual(['a8098c1a-f86e-11da-bd1a-00112444be1e', 'ユーザー1-é', 'ユーザー1-é']);
+    expect([...log.items]).toEqual(['7', '007', '7']);
+    // All-numeric ids are strings too.
+    const numeric = await events('numeric-ids.csv', [['1', '007', 'view', 1, 1], ['2', '7', 'view', 1, 2]]);
+    await aggregateEvents({ input: numeric, output, eventWeights: { view: 1 } });
+    const again = await readInteractionLog(output, { columns: COLUMNS });
+    expect([...again.users]).toEqual(['1', '2']);
+    expect([...again.items]).toEqual(['007', '7']);
+  });
+
+  it('reports a ragged line by its field count, naming file and line', async () => {
+    const input = join(dir, 'ragged.csv');
+    await writeFile(input, 'user,item,event,value,timestamp\na,x,view,1,100\nb,y\na,y,view,1,100\n');
+    const output = join(dir, 'ragged.parquet');
+    const error = (await aggregateEvents({ input, output, eventWeights: { view: 1 } }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(`${input}, line 3: the line has 2 fields where the header has 5 (line text: "b,y")`);
+  });
+
+  it('says an empty file is empty and a header-only file has no events', async () => {
+    const output = join(dir, 'empty.parquet');
+    const empty = join(dir, 'empty.csv');
+    await writeFile(empty, '');
+    await expect(aggregateEvents({ input: empty, output, eventWeights: { view: 1 } })).rejects.toThrow(
+      `${empty}: the file is empty (0 bytes); expected a header line naming the columns, then one row per line`,
+    );
+    const header = join(dir, 'header-only.csv');
+    await writeFile(header, 'user,item,event,value,timestamp\n');
+    const error = (await aggregateEvents({ input: header, output, eventWeights: { view: 1 } }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(`${header}: the file has a header line but no events`);
+    expect(error.message).not.toMatch(/column0/);
+  });
 });

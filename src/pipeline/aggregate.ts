@@ -2,6 +2,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
+import { readCsvHeader, readCsvRejects } from '../data/csv-input.js';
 import { describeColumns, sqlIdent, sqlLiteral } from '../data/duckdb-sql.js';
 
 /** Options of {@link aggregateEvents}: how raw events become training interactions. */
@@ -41,7 +42,9 @@ export interface AggregateFigures {
  * gets the sum (or max) of its weighted events (weight × value), then users and items below the
  * minimum counts are pruned until none is left below them. Writes Parquet with columns
  * `user, item, value, timestamp` (latest event, epoch seconds), ordered by user and then time,
- * and returns the row counts.
+ * and returns the row counts. Ids are written as strings, exactly as they appear in the input
+ * (`"007"` and `"7"` stay two ids); a CSV line with the wrong number of fields is an error
+ * naming its line.
  *
  * @example
  * await aggregateEvents({ input: 'events.csv.gz', output: 'train.parquet', eventWeights: { view: 1, like: 4 } });
@@ -65,24 +68,46 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
   const count = async (table: string): Promise<number> => Number((await con.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRowsJS()[0][0]);
   try {
     const parquet = /\.(parquet|pq)$/i.test(options.input);
-    const source = parquet ? `read_parquet(${sqlLiteral(options.input)})` : `read_csv(${sqlLiteral(options.input)}, header = true)`;
-    const found = await describeColumns(con, source, options.input);
+    const csvArgs = `header = true, delim = ',', quote = '"', escape = '"'`;
+    // CSV is read strictly: the header by hand and every column as text, so that no sniffer
+    // misreads a file (a ragged line, an empty file) or turns ids into numbers ("007" → 7).
+    const found = parquet ? await describeColumns(con, `read_parquet(${sqlLiteral(options.input)})`, options.input) : await readCsvHeader(options.input, ',');
     for (const [role, name] of Object.entries(cols)) {
       if (name === null || name === undefined) continue;
       if (!found.has(name)) {
         throw new DataError({ file: options.input, column: name }, `missing the ${role} column "${name}"; the file has ${[...found.keys()].map((c) => `"${c}"`).join(', ')}`);
       }
     }
+    const source = parquet
+      ? `read_parquet(${sqlLiteral(options.input)})`
+      : `read_csv(${sqlLiteral(options.input)}, ${csvArgs}, auto_detect = false, columns = {${[...found.keys()].map((c) => `${sqlLiteral(c)}: 'VARCHAR'`).join(', ')}}, store_rejects = true)`;
+    const ts = sqlIdent(cols.timestamp);
     const tsType = found.get(cols.timestamp)!;
-    const tsExpr = /INT|DOUBLE|FLOAT|DECIMAL|REAL/.test(tsType) ? `to_timestamp(CAST(${sqlIdent(cols.timestamp)} AS DOUBLE))` : `CAST(${sqlIdent(cols.timestamp)} AS TIMESTAMPTZ)`;
-    const valueExpr = cols.value === null ? '1.0' : `coalesce(CAST(${sqlIdent(cols.value)} AS DOUBLE), 1.0)`;
+    // Epoch seconds (numbers, or text holding them) or anything DuckDB reads as a timestamp.
+    const tsExpr =
+      tsType === 'VARCHAR'
+        ? `coalesce(to_timestamp(TRY_CAST(${ts} AS DOUBLE)), TRY_CAST(${ts} AS TIMESTAMPTZ))`
+        : /INT|DOUBLE|FLOAT|DECIMAL|REAL/.test(tsType)
+          ? `to_timestamp(CAST(${ts} AS DOUBLE))`
+          : `CAST(${ts} AS TIMESTAMPTZ)`;
+    const valueExpr = cols.value === null ? '1.0' : `coalesce(CAST(nullif(trim(CAST(${sqlIdent(cols.value)} AS VARCHAR)), '') AS DOUBLE), 1.0)`;
     await con.run(
       `CREATE TEMP TABLE ev AS SELECT CAST(${sqlIdent(cols.user)} AS VARCHAR) AS u, CAST(${sqlIdent(cols.item)} AS VARCHAR) AS i, CAST(${sqlIdent(cols.event)} AS VARCHAR) AS e, ${valueExpr} AS v, ${tsExpr} AS t FROM ${source}`,
     ).catch((cause: unknown) => {
       throw new DataError({ file: options.input }, `cannot be read as events: ${(cause as Error).message.split('\n')[0]}`, { cause });
     });
+    if (!parquet) {
+      const rejects = await readCsvRejects(con, found.size, 1);
+      if (rejects.lines.length > 0) {
+        const first = rejects.bad[0];
+        throw new DataError(
+          { file: options.input, line: first.line, column: first.column },
+          `${first.reason}${first.text === undefined ? '' : ` (line text: ${JSON.stringify(first.text)})`}${rejects.lines.length > 1 ? `; ${rejects.lines.length} malformed lines in all` : ''}`,
+        );
+      }
+    }
     const rowsIn = await count('ev');
-    if (rowsIn === 0) throw new DataError({ file: options.input }, 'no events');
+    if (rowsIn === 0) throw new DataError({ file: options.input }, parquet ? 'no events' : 'the file has a header line but no events');
     const nulls = Number((await con.runAndReadAll('SELECT count(*) FROM ev WHERE u IS NULL OR i IS NULL OR e IS NULL OR t IS NULL')).getRowsJS()[0][0]);
     if (nulls > 0) throw new DataError({ file: options.input }, `${nulls} events lack a user, item, event or timestamp`);
 
@@ -111,13 +136,10 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
     if (pairsOut === 0) throw new DataError({ file: options.input }, 'no interactions are left after the window, event weights and minimum counts');
     const [users, items] = (await con.runAndReadAll('SELECT count(DISTINCT u), count(DISTINCT i) FROM pairs')).getRowsJS()[0].map(Number);
 
-    // Ids stay integers when every id is one, so that downstream readers get numeric ids back.
-    const numeric = async (c: 'u' | 'i'): Promise<boolean> => Number((await con.runAndReadAll(`SELECT count(*) FROM pairs WHERE TRY_CAST(${c} AS BIGINT) IS NULL`)).getRowsJS()[0][0]) === 0;
-    const idOut = async (c: 'u' | 'i', name: string): Promise<string> => ((await numeric(c)) ? `CAST(${c} AS BIGINT) AS ${sqlIdent(name)}` : `${c} AS ${sqlIdent(name)}`);
     await mkdir(dirname(options.output), { recursive: true });
     const tmp = `${options.output}.tmp-${process.pid}${extname(options.output)}`;
     await con.run(
-      `COPY (SELECT ${await idOut("u", "user")}, ${await idOut("i", "item")}, CAST(v AS DOUBLE) AS value, CAST(epoch(t) AS BIGINT) AS "timestamp" FROM pairs ORDER BY 1, 4, 2) TO ${sqlLiteral(tmp)} (FORMAT parquet)`,
+      `COPY (SELECT u AS "user", i AS item, CAST(v AS DOUBLE) AS value, CAST(epoch(t) AS BIGINT) AS "timestamp" FROM pairs ORDER BY 1, 4, 2) TO ${sqlLiteral(tmp)} (FORMAT parquet)`,
     );
     await rename(tmp, options.output).catch(async (error: unknown) => {
       await rm(tmp, { force: true });

@@ -45,10 +45,11 @@ describe('serving API', () => {
     expect((await get('/readyz')).body).toMatchObject({ ready: true, version: 'v1' });
     const recs = await get('/v1/users/1/recommendations?k=2');
     expect(recs.status).toBe(200);
-    expect(recs.body).toEqual({ user: '1', items: [{ id: 10, score: 0.9 }, { id: 20, score: 0.5 }], fallback: false });
+    // Ids are answered as strings, even from a list stored with numeric ids.
+    expect(recs.body).toEqual({ user: '1', items: [{ id: '10', score: 0.9 }, { id: '20', score: 0.5 }], fallback: false });
     const cold = await get('/v1/users/nobody/recommendations?k=1');
-    expect(cold.body).toEqual({ user: 'nobody', items: [{ id: 30, score: 300 }], fallback: true });
-    expect((await get('/v1/items/10/related')).body).toEqual({ item: '10', items: [{ id: 20, score: 0.8 }] });
+    expect(cold.body).toEqual({ user: 'nobody', items: [{ id: '30', score: 300 }], fallback: true });
+    expect((await get('/v1/items/10/related')).body).toEqual({ item: '10', items: [{ id: '20', score: 0.8 }] });
     const missing = await get('/v1/items/999/related');
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ code: 'NOT_FOUND', message: 'item "999" is unknown to the published model' });

@@ -3,9 +3,14 @@
  * build the OpenAPI document, so the two cannot drift apart.
  */
 
+/**
+ * An entry of a ranked list. Ids are always strings in answers, as they are in request paths:
+ * a list stored with numeric ids (published before ids became strings, or by a stage) is
+ * answered with the ids' decimal strings, so clients never see the type change with the data.
+ */
 const scoredItem = {
   type: 'object',
-  properties: { id: { anyOf: [{ type: 'integer' }, { type: 'string' }] }, score: { type: 'number' } },
+  properties: { id: { type: 'string', description: 'the external item id' }, score: { type: 'number' } },
   required: ['id', 'score'],
 } as const;
 

@@ -44,7 +44,7 @@ export const evaluateStep: PipelineStepFn = async (ctx) => {
     throw new InvalidArgumentError('config.evaluate.holdout', 'must be above 0 to evaluate (0 means: skip the evaluate step)');
   }
   const input = await requireInput(ctx.workDir, 'interactions');
-  const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS });
+  const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS, idType: 'string' });
   ctx.signal?.throwIfAborted();
   const { fit, holdout } = splitLogPerUser(log, 1 - evaluate.holdout);
   const probe = createRecommender(m.kind, m.params);

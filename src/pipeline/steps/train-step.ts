@@ -17,7 +17,7 @@ import { idStamp, idSuffix, INTERACTION_COLUMNS, requireInput, workPath, writeJs
 export const trainStep: PipelineStepFn = async (ctx) => {
   const { config, metadata } = ctx;
   const input = await requireInput(ctx.workDir, 'interactions');
-  const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS });
+  const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS, idType: 'string' });
   ctx.signal?.throwIfAborted();
   const data = Interactions.fromLog(log, config.model.values);
   const model = createRecommender(config.model.kind, config.model.params);
