@@ -1,4 +1,5 @@
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
+import type { PipelineStepRunnerRef } from '../workflow/executors/task-thread.js';
 import type { PipelineStepRunner, PipelineTaskKind } from '../workflow/task-runner.js';
 import { runPipelineStep, stepConfig } from '../pipeline/steps/index.js';
 import type { ServingStore } from '../storage/serving-store.js';
@@ -18,6 +19,14 @@ export function pipelineTaskRunner(options: { metadataUrl: string }): PipelineSt
   // Stage and tags tasks come through the same hook: they are the other built-in kinds run in-process.
   return (kind, job, ctx) =>
     kind === 'stage' ? runStageTask(job, ctx) : kind === 'tags' ? runTagsTask(job, ctx, options.metadataUrl) : runPipelineTask(kind, job, ctx, options.metadataUrl);
+}
+
+/**
+ * {@link pipelineTaskRunner} as a reference a worker thread can load, for executors that run
+ * pipeline tasks off their event loop.
+ */
+export function pipelineTaskRunnerRef(options: { metadataUrl: string }): PipelineStepRunnerRef {
+  return { module: import.meta.url, export: 'pipelineTaskRunner', options };
 }
 
 async function runPipelineTask(kind: Exclude<PipelineTaskKind, 'stage' | 'tags'>, job: TaskJob, ctx: TaskContext, metadataUrl: string): Promise<Record<string, unknown>> {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { openMetadataStore } from '../app/open-stores.js';
-import { pipelineTaskRunner } from '../app/pipeline-step-runner.js';
+import { pipelineTaskRunnerRef } from '../app/pipeline-step-runner.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_TASK_QUEUE } from '../workflow/executors/bullmq-executor.js';
 import { startWorker } from '../workflow/executors/bullmq-worker.js';
@@ -44,6 +44,9 @@ export function workerCommand(): Command {
       '\nExample:\n  kiban worker --redis redis://redis:6379 --metadata postgres://kiban@db/kiban --concurrency 4\n',
     )
     .action(async (options: WorkerCliOptions) => {
+      // Listening before anything else: a SIGTERM that came between "is taking tasks" and the
+      // listener killed the worker outright, leaving its task to stall instead of finishing.
+      const stopRequested = untilSignal();
       const store = await openMetadataStore(options.metadata, '--metadata');
       try {
         const worker = await startWorker({
@@ -52,14 +55,14 @@ export function workerCommand(): Command {
           prefix: options.prefix,
           concurrency: options.concurrency,
           logs: store.workflows,
-          runPipelineStep: pipelineTaskRunner({ metadataUrl: options.metadata }),
+          pipelineSteps: pipelineTaskRunnerRef({ metadataUrl: options.metadata }),
           lockDurationMs: options.lockDuration,
           stalledIntervalMs: options.stalledInterval,
           shutdownGraceMs: options.shutdownGrace,
           ...(options.id === undefined ? {} : { workerId: options.id }),
         });
         process.stdout.write(`kiban worker ${worker.id} is taking tasks from queue ${options.queue} (concurrency ${options.concurrency})\n`);
-        await untilSignal();
+        await stopRequested;
         process.stdout.write(`kiban worker ${worker.id} is stopping\n`);
         await worker.close();
       } finally {

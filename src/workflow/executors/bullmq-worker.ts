@@ -7,6 +7,7 @@ import type { TaskJob, TaskOutcome } from '../executor.js';
 import { runTask, type PipelineStepRunner } from '../task-runner.js';
 import type { WorkflowStore } from '../workflow-store.js';
 import { cancelChannel, DEFAULT_QUEUE_PREFIX, DEFAULT_TASK_QUEUE } from './bullmq-executor.js';
+import { runTaskInThread, type PipelineStepRunnerRef } from './task-thread.js';
 
 /** Options of {@link startWorker}. */
 export interface TaskWorkerOptions {
@@ -20,7 +21,15 @@ export interface TaskWorkerOptions {
   concurrency?: number;
   /** Where task log lines go (the metadata store's workflows). */
   logs: Pick<WorkflowStore, 'appendLogs'>;
-  /** Runs the pipeline kinds; without it they fail on this worker. */
+  /**
+   * Where the runner of pipeline kinds is, for the worker threads that run them (see
+   * {@link runTaskInThread}); without it (and without {@link runPipelineStep}) they fail on this worker.
+   */
+  pipelineSteps?: PipelineStepRunnerRef;
+  /**
+   * Runs the pipeline kinds on the worker's own event loop, which long synchronous work stalls
+   * (lock renewal included): for tests; prefer {@link pipelineSteps}.
+   */
   runPipelineStep?: PipelineStepRunner;
   /** Reported as the outcome's worker. @defaultValue `host/pid/random` */
   workerId?: string;
@@ -92,13 +101,15 @@ export async function startWorker(options: TaskWorkerOptions): Promise<TaskWorke
 
   const process_ = async (job: Job<TaskJob, TaskOutcome>, token?: string, signal?: AbortSignal): Promise<TaskOutcome> => {
     const signals = [shutdown.signal, ...(signal === undefined ? [] : [signal])];
-    const outcome = await runTask(job.data, {
-      logs: options.logs,
-      worker: id,
-      signal: AbortSignal.any(signals),
-      runPipelineStep: options.runPipelineStep,
-      killGraceMs: options.killGraceMs,
-    });
+    const env = { logs: options.logs, worker: id, signal: AbortSignal.any(signals), killGraceMs: options.killGraceMs };
+    const kind = job.data.kind;
+    // Shell tasks already run in a child process. Module and pipeline tasks run on a thread of
+    // their own, so that a long synchronous fit cannot stall lock renewal: a lock that lapses
+    // while the task still runs hands it to a second worker.
+    const inThread = kind !== 'shell' && (kind === 'module' || options.runPipelineStep === undefined);
+    const outcome = inThread
+      ? await runTaskInThread(job.data, { ...env, ...(options.pipelineSteps === undefined ? {} : { pipelineSteps: options.pipelineSteps }) })
+      : await runTask(job.data, { ...env, runPipelineStep: options.runPipelineStep });
     if (shutdown.signal.aborted && token !== undefined) {
       // Not the task's fault: give it to another worker, without using up a retry.
       await job.moveToWait(token);

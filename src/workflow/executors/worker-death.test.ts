@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
@@ -109,6 +109,30 @@ if (mustRunRedis(reachable)) {
         expect(outcome.worker).toMatch(/^worker-[ab]$/);
         // 0.5 s before the kill, the lock running out (≤ 2 s), up to two stall checks, 3 s again.
         expect(elapsed).toBeLessThan(0.5 * 1000 + LOCK_MS + 3 * STALLED_MS + 3000 + 3000);
+      } finally {
+        await executor.close();
+        await inspector.obliterate({ force: true });
+        await inspector.close();
+        connection.disconnect();
+      }
+    });
+
+    it('runs a 20 s CPU-bound task exactly once with two workers: the lock is renewed while it computes', { timeout: 180_000 }, async () => {
+      const queue = `kiban-test-${randomUUID()}`;
+      const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
+      const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+      const inspector = new Queue(queue, { connection });
+      try {
+        await Promise.all([spawnWorker(queue, 'cpu-a'), spawnWorker(queue, 'cpu-b')]);
+        const starts = join(root, `${queue}.starts`);
+        // 20 s of synchronous work against 2 s locks checked every 0.5 s: on the worker's event
+        // loop the lock would lapse ten times over and the other worker would start the task too.
+        const job = makeJob(root, { kind: 'module', module: 'cpu-tasks.ts', export: 'spin', params: { ms: 20_000, file: starts } });
+        const outcome = await executor.execute(job);
+        expect(outcome).toMatchObject({ status: 'succeeded', output: { spun: 20_000 } });
+        expect(outcome.worker).toMatch(/^cpu-[ab]$/);
+        expect(await readFile(starts, 'utf8')).toBe('started attempt 1\n');
+        expect((await inspector.getJob(taskJobId(job)))?.stalledCounter ?? 0).toBe(0);
       } finally {
         await executor.close();
         await inspector.obliterate({ force: true });

@@ -1,0 +1,78 @@
+import type { Worker } from 'node:worker_threads';
+import { startWorker as startThread } from '../../core/threads.js';
+import type { TaskJob, TaskOutcome } from '../executor.js';
+import type { TaskEnvironment } from '../task-runner.js';
+import type { FromTaskThread, TaskThreadSetup, ToTaskThread } from './task-thread-worker.js';
+
+/**
+ * Where a worker thread finds the runner of pipeline kinds: a module whose export, called with
+ * `options` (JSON), returns a {@link TaskEnvironment.runPipelineStep} function. A function
+ * cannot cross into a thread; this reference can.
+ */
+export interface PipelineStepRunnerRef {
+  /** `file:` URL of the module. */
+  module: string;
+  /** Name of the factory export. */
+  export: string;
+  /** Passed to the factory. */
+  options: unknown;
+}
+
+/** After a cancellation or timeout, how long a thread may take to report before it is terminated. */
+const STOP_GRACE_MS = 1000;
+
+/**
+ * Runs one attempt of a module or pipeline task with {@link runTask} on a worker thread of its
+ * own, so that however long it computes synchronously, this thread's event loop (lock renewal,
+ * heartbeats, cancellation messages) keeps running. Log lines are written from this thread.
+ * A timeout or cancellation is passed to the task's signal; a thread that does not report
+ * within a second after that (a synchronous loop never sees its signal) is terminated.
+ */
+export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'runPipelineStep'> & { pipelineSteps?: PipelineStepRunnerRef }): Promise<TaskOutcome> {
+  const fail = (error: string): TaskOutcome => ({ status: 'failed', error, output: {}, worker: env.worker });
+  const setup: TaskThreadSetup = { kibanTaskThread: true, job, worker: env.worker, ...(env.pipelineSteps === undefined ? {} : { pipelineSteps: env.pipelineSteps }) };
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const thread: Worker = startThread(new URL(`./task-thread-worker${ext}`, import.meta.url), { workerData: setup });
+  const writes: Promise<void>[] = [];
+  return new Promise<TaskOutcome>((resolveOutcome) => {
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const finish = (outcome: TaskOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeout);
+      clearTimeout(killTimer);
+      env.signal?.removeEventListener('abort', onAbort);
+      void thread.terminate();
+      // Every line the task wrote is stored before the outcome is reported.
+      void Promise.all(writes).then(() => resolveOutcome(outcome));
+    };
+    const stop = (why: string): void => {
+      if (settled || killTimer !== undefined) return;
+      thread.postMessage({ type: 'abort', reason: why } satisfies ToTaskThread);
+      killTimer = setTimeout(() => finish(fail(why)), STOP_GRACE_MS);
+    };
+    const onAbort = (): void => stop(cancelledText(env.signal!));
+    thread.on('message', (message: FromTaskThread) => {
+      if (message.type === 'logs') {
+        writes.push(env.logs.appendLogs(job.runId, job.task, job.attempt, message.lines).catch(() => undefined));
+      } else finish(message.outcome);
+    });
+    thread.on('error', (error) => finish(fail(`the task's thread failed: ${error.message}`)));
+    thread.on('exit', (code) => finish(fail(`the task's thread exited with code ${code} before the task finished`)));
+    env.signal?.addEventListener('abort', onAbort, { once: true });
+    if (env.signal?.aborted) onAbort();
+    // The thread enforces the timeout itself; this one ends a thread too busy to notice.
+    const timeout = job.timeoutMs === null ? undefined : setTimeout(() => stop(timedOutText(job.timeoutMs!)), job.timeoutMs + STOP_GRACE_MS);
+  });
+}
+
+function timedOutText(ms: number): string {
+  return `timed out after ${ms >= 1000 ? `${+(ms / 1000).toFixed(3)}s` : `${ms}ms`}`;
+}
+
+function cancelledText(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : '';
+  return why.length > 0 && why !== 'This operation was aborted' ? `cancelled: ${why}` : 'cancelled';
+}
