@@ -27,3 +27,16 @@ describe('IdMap ordering of string ids', () => {
     expect(IdMap.fromSortedIds([1, 2, 10]).indexOf(10)).toBe(2);
   });
 });
+
+describe('IdMap lookups across id types', () => {
+  it('finds a number by its decimal string and a string by its number, never "007" as 7', () => {
+    const numeric = IdMap.fromColumn(Float64Array.of(7, 589));
+    expect(numeric.indexOf('589')).toBe(1);
+    expect(numeric.indexOf('007')).toBe(-1);
+    expect(Array.from(numeric.indexColumn(['7', '589', 'x']))).toEqual([0, 1, -1]);
+    const strings = IdMap.fromColumn(['007', '7', 'a']);
+    expect(strings.toJSON()).toEqual(['7', '007', 'a']);
+    expect(strings.indexOf(7)).toBe(0);
+    expect(Array.from(strings.indexColumn(Float64Array.of(7, 8)))).toEqual([0, -1]);
+  });
+});

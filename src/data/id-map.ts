@@ -84,9 +84,19 @@ export class IdMap {
     return this.sortedIds.length;
   }
 
-  /** Dense index of `id`, or -1 when the id is unknown. */
+  /**
+   * Dense index of `id`, or -1 when the id is unknown. A number and its canonical decimal string
+   * are the same id (`589` finds `"589"` and the other way round, `"007"` does not find `7`), so
+   * a model trained on integer ids answers string ids read later, and vice versa.
+   */
   indexOf(id: ExternalId): number {
-    return this.lookup.get(id) ?? -1;
+    return this.lookup.get(id) ?? this.lookupOther(id);
+  }
+
+  private lookupOther(id: ExternalId): number {
+    if (typeof id === 'number') return this.lookup.get(String(id)) ?? -1;
+    const n = numericKey(id);
+    return Number.isNaN(n) ? -1 : (this.lookup.get(n) ?? -1);
   }
 
   /** External id at dense `index`; throws on an index out of range. */
@@ -97,10 +107,10 @@ export class IdMap {
     return this.sortedIds[index];
   }
 
-  /** Maps a whole column to dense indices; unknown ids become -1. */
+  /** Maps a whole column to dense indices (as {@link IdMap.indexOf}); unknown ids become -1. */
   indexColumn(column: ExternalIdColumn): Int32Array {
     const out = new Int32Array(column.length);
-    for (let i = 0; i < column.length; i++) out[i] = this.lookup.get(column[i]) ?? -1;
+    for (let i = 0; i < column.length; i++) out[i] = this.lookup.get(column[i]) ?? this.lookupOther(column[i]);
     return out;
   }
 
