@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { openBanditStore } from '../app/open-bandit-store.js';
-import { pipelineTaskRunner } from '../app/pipeline-step-runner.js';
+import { pipelineTaskRunnerRef } from '../app/pipeline-step-runner.js';
 import { DecisionLogWriter, decisionLogFileName } from '../bandits/decision-log.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { BANDIT_SERVICE_DEFAULTS, BanditService } from '../serving/bandit-service.js';
@@ -56,7 +56,7 @@ export function serveCommand(): Command {
       // Experiments and their events live in the metadata store, shared by every process using it.
       const experiments = new ExperimentService(stores.metadata.experiments);
       // Runs started from the dashboard are driven here, with tasks in this process.
-      const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, runPipelineStep: pipelineTaskRunner({ metadataUrl: config.stores.metadata }) });
+      const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, pipelineSteps: pipelineTaskRunnerRef({ metadataUrl: config.stores.metadata }) });
       let base = '';
       const workflows =
         dir === null || executor === null

@@ -2,6 +2,7 @@ import { InvalidArgumentError, KibanError } from '../../core/errors.js';
 import type { Executor, TaskJob, TaskOutcome } from '../executor.js';
 import { runTask, type PipelineStepRunner } from '../task-runner.js';
 import type { WorkflowStore } from '../workflow-store.js';
+import { runTaskInThread, type PipelineStepRunnerRef } from './task-thread.js';
 
 /** Options of {@link InlineExecutor}. */
 export interface InlineExecutorOptions {
@@ -9,7 +10,13 @@ export interface InlineExecutorOptions {
   logs: Pick<WorkflowStore, 'appendLogs'>;
   /** Attempts running at once; further ones wait their turn in submission order. @defaultValue Infinity */
   concurrency?: number;
-  /** Runs the pipeline kinds; without it they fail. */
+  /**
+   * Where the runner of pipeline kinds is. When given, module and pipeline tasks run on a worker
+   * thread of their own ({@link runTaskInThread}), so that a long synchronous fit does not stall
+   * this process (the run's heartbeat, an HTTP server). Takes precedence over {@link runPipelineStep}.
+   */
+  pipelineSteps?: PipelineStepRunnerRef;
+  /** Runs the pipeline kinds on this thread (tests, embedding); without either option they fail. */
   runPipelineStep?: PipelineStepRunner;
   /** Between SIGTERM and SIGKILL when a shell task is stopped. @defaultValue 5000 */
   killGraceMs?: number;
@@ -46,13 +53,9 @@ export class InlineExecutor implements Executor {
       return { status: 'failed', error: 'cancelled before it started', output: {}, worker: this.name };
     }
     try {
-      return await runTask(job, {
-        logs: this.options.logs,
-        worker: this.name,
-        signal,
-        runPipelineStep: this.options.runPipelineStep,
-        killGraceMs: this.options.killGraceMs,
-      });
+      const env = { logs: this.options.logs, worker: this.name, signal, killGraceMs: this.options.killGraceMs };
+      if (job.kind !== 'shell' && this.options.pipelineSteps !== undefined) return await runTaskInThread(job, { ...env, pipelineSteps: this.options.pipelineSteps });
+      return await runTask(job, { ...env, runPipelineStep: this.options.runPipelineStep });
     } finally {
       this.release();
     }
