@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { assignUnit, layerBucket, matchesTargeting, variantOf, type AssignableExperiment } from './assign.js';
 import { BUCKETS, normaliseDefinition } from './experiment.js';
 import { allocateRange } from './layer-ranges.js';
-import { murmur3 } from './murmur3.js';
+import { murmur3 } from '../core/murmur3.js';
 
 function running(name: string, definition: unknown, layerRange: [number, number] = [0, BUCKETS]): AssignableExperiment {
   return { ...normaliseDefinition(name, definition), status: 'running', startAt: null, stopAt: null, layerRange };

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { BUCKETS, type AttributeValue, type Experiment, type TargetingRule } from './experiment.js';
-import { murmur3 } from './murmur3.js';
+import { murmur3 } from '../core/murmur3.js';
 
 /** A unit's variant in one experiment. */
 export interface Assignment {

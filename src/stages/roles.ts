@@ -1,6 +1,8 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import { murmur3 } from '../core/murmur3.js';
 import type { SourcePartition, SourceSpec } from './source.js';
 import { readPartition } from './sources.js';
-import type { StageContext, StageDefinition } from './stage.js';
+import type { PartitionKey, StageContext, StageDefinition } from './stage.js';
 
 /** Collective operations among main workers, provided by each runner's transport. */
 export type Collectives = Pick<StageContext, 'allreduce' | 'broadcast' | 'barrier'>;
@@ -21,8 +23,9 @@ export interface RoleFigures {
 /**
  * One preprocess worker: takes partitions until there are none left, runs `preprocess` over each
  * partition's records (identity without one) and deals the results, in batches, to the main
- * workers in turn. `send` may wait (back-pressure). Shared by every runner, so that they all
- * mean the same thing by a stage.
+ * workers in turn, or, when the stage has `partitionBy`, to the main rank of each record's key
+ * ({@link mainRankOf}). `send` may wait (back-pressure). Shared by every runner, so that they
+ * all mean the same thing by a stage.
  */
 export async function runPreprocessRole(args: {
   stage: StageDefinition;
@@ -38,6 +41,7 @@ export async function runPreprocessRole(args: {
   log: (line: string) => void;
 }): Promise<RoleFigures> {
   const ctx = contextFor('preprocess', args, NO_COLLECTIVES);
+  if (args.stage.partitionBy !== undefined) return preprocessByKey(args, args.stage.partitionBy, ctx);
   const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
   let turn = args.rank % Math.max(1, args.mains);
   let batch: unknown[] = [];
@@ -59,6 +63,55 @@ export async function runPreprocessRole(args: {
     await flush();
   }
   return figures;
+}
+
+/** {@link runPreprocessRole} for a stage with `partitionBy`: one batch per main rank, each sent when full. */
+async function preprocessByKey(
+  args: Parameters<typeof runPreprocessRole>[0],
+  partitionBy: (record: unknown) => PartitionKey,
+  ctx: StageContext,
+): Promise<RoleFigures> {
+  const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
+  const mains = Math.max(1, args.mains);
+  const batches: unknown[][] = Array.from({ length: mains }, () => []);
+  const flush = async (main: number): Promise<void> => {
+    const out = batches[main];
+    if (out.length === 0) return;
+    batches[main] = [];
+    await args.send(main, out);
+  };
+  for (let partition = await args.nextPartition(); partition !== null; partition = await args.nextPartition()) {
+    const records = flatten(readPartition(args.source, partition, { batchSize: args.batchSize }), () => figures.read++, args.signal);
+    const mapped = args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
+    for await (const record of mapped) {
+      figures.preprocessed++;
+      const main = mainRankOf(partitionBy(record), mains);
+      batches[main].push(record);
+      if (batches[main].length >= args.batchSize) await flush(main);
+    }
+    for (let main = 0; main < mains; main++) await flush(main);
+  }
+  return figures;
+}
+
+/**
+ * The main rank, among `mains`, that records with this `partitionBy` key go to: MurmurHash3
+ * (seed 0) of the key's string form, modulo `mains`; the same in every thread and process.
+ *
+ * @throws InvalidArgumentError (field `partitionBy`) when the key is not a string or a finite number.
+ */
+export function mainRankOf(key: PartitionKey, mains: number): number {
+  if (typeof key === 'string') return murmur3(key) % mains;
+  if (typeof key === 'number' && Number.isFinite(key)) return murmur3(String(key)) % mains;
+  let shown = String(key);
+  if (typeof key === 'object' && key !== null) {
+    try {
+      shown = JSON.stringify(key) ?? shown;
+    } catch {
+      // circular or otherwise unprintable: keep String(key)
+    }
+  }
+  throw new InvalidArgumentError('partitionBy', `returned ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown} (${key === null ? 'null' : typeof key}); a key must be a string or a finite number`);
 }
 
 /**

@@ -34,11 +34,15 @@ export interface StageContext {
   barrier(): Promise<void>;
 }
 
+/** What {@link StageDefinition.partitionBy} returns: records with equal keys go to the same main rank. */
+export type PartitionKey = string | number;
+
 /**
  * A stage: `preprocess` maps each input partition's records (like Spark's `mapPartitions`) and
  * runs on `numPreprocessors` workers; `main` consumes the stream of preprocessed records on
- * `count` workers (records are dealt out across them) and yields outputs; `postprocess`
- * transforms each main worker's outputs into what the sink receives.
+ * `count` workers (records are dealt out across them in batches, or by key with `partitionBy`)
+ * and yields outputs; `postprocess` transforms each main worker's outputs into what the sink
+ * receives.
  *
  * A record belongs to the stage once yielded: runners may move large typed arrays to another
  * thread without copying, after which the yielding side's array is empty. Do not reuse a typed
@@ -47,6 +51,14 @@ export interface StageContext {
 export interface StageDefinition<In = StageRecord, Mid = StageRecord, Out = StageRecord, Res = StageRecord> {
   name: string;
   preprocess?: (records: AsyncIterable<In>, ctx: StageContext) => AsyncIterable<Mid>;
+  /**
+   * A keyed shuffle: the key of each preprocessed record. Records whose keys are equal (as
+   * strings: `7` and `"7"` are one key) reach the same main rank, chosen by hashing the key
+   * (MurmurHash3 of its string form, modulo `count`), on every runner; so a main rank that
+   * groups or counts by key sees every record of its keys. Without it, records are dealt out
+   * to the main ranks in turn, a batch at a time. Must return a string or a finite number.
+   */
+  partitionBy?: (record: Mid) => PartitionKey;
   main: (records: AsyncIterable<Mid>, ctx: StageContext) => AsyncIterable<Out> | Promise<Iterable<Out> | void>;
   postprocess?: (outputs: AsyncIterable<Out>, ctx: StageContext) => AsyncIterable<Res>;
 }
@@ -59,6 +71,7 @@ export interface StageDefinition<In = StageRecord, Mid = StageRecord, Out = Stag
  * export const wordCount = defineStage({
  *   name: 'word-count',
  *   async *preprocess(lines) { for await (const l of lines) for (const w of String(l.text).split(/\s+/)) yield w; },
+ *   partitionBy: (word) => word, // every occurrence of a word reaches the same main rank
  *   async *main(words) { const n = new Map(); for await (const w of words) n.set(w, (n.get(w) ?? 0) + 1); yield* n; },
  * });
  */
@@ -67,7 +80,7 @@ export function defineStage<In, Mid, Out, Res>(definition: StageDefinition<In, M
     throw new TypeError('defineStage: name must be 1–64 letters, digits, ".", "_" or "-"');
   }
   if (typeof definition.main !== 'function') throw new TypeError(`defineStage(${definition.name}): main must be a function`);
-  for (const key of ['preprocess', 'postprocess'] as const) {
+  for (const key of ['preprocess', 'partitionBy', 'postprocess'] as const) {
     if (definition[key] !== undefined && typeof definition[key] !== 'function') throw new TypeError(`defineStage(${definition.name}): ${key} must be a function`);
   }
   return definition;

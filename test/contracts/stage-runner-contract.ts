@@ -77,6 +77,43 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
       for (const o of outs) expect(o.ids.length).toBeGreaterThan(200);
     });
 
+    it.each([
+      [1, 2],
+      [2, 3],
+    ])('partitionBy: with %i preprocess and %i main workers each word is counted whole on one rank, totals equal the direct count', async (pre, mains) => {
+      const result = await runner.run(ref('keyedWordCount'), { source: { kind: 'jsonl', path: join(dir, 'text') }, numPreprocessors: pre, count: mains, batchSize: 4, log });
+      const outputs = result.outputs as { word: string; count: number }[];
+      // No merging: a word split across ranks would appear twice.
+      expect(outputs.map((o) => o.word).sort()).toEqual([...expectedCounts(allLines()).keys()].sort());
+      expect(new Map(outputs.map((o) => [o.word, o.count]))).toEqual(expectedCounts(allLines()));
+    });
+
+    it('partitionBy: records with the same key (string or number) reach the same main rank, each exactly once', async () => {
+      // 40 keys, half strings and half numbers, each on 25 records spread over the input.
+      const keyOf = (id: number): string | number => (id % 40 < 20 ? `user-${id % 40}` : id % 40);
+      const records = Array.from({ length: 1000 }, (_, id) => ({ id, key: keyOf(id) }));
+      const result = await runner.run(ref('keysByRank'), { source: { kind: 'records', records }, numPreprocessors: 2, count: 3, batchSize: 5, log });
+      const outs = result.outputs as { rank: number; keys: (string | number)[]; ids: number[] }[];
+      expect(outs.map((o) => o.rank).sort()).toEqual([0, 1, 2]);
+      expect(outs.flatMap((o) => o.ids).sort((a, b) => a - b)).toEqual(records.map((r) => r.id));
+      const rankOfKey = new Map<string | number, Set<number>>();
+      for (const o of outs) {
+        o.ids.forEach((id, i) => expect(o.keys[i]).toBe(keyOf(id)));
+        for (const key of o.keys) rankOfKey.set(key, (rankOfKey.get(key) ?? new Set()).add(o.rank));
+      }
+      expect(rankOfKey.size).toBe(40);
+      for (const [key, ranks] of rankOfKey) expect([key, ranks.size]).toEqual([key, 1]);
+      // Hashing spreads 40 keys over every rank.
+      expect(new Set([...rankOfKey.values()].map((r) => [...r][0])).size).toBe(3);
+    });
+
+    it('partitionBy: a key that is neither a string nor a finite number fails the stage, naming partitionBy', async () => {
+      const records = Array.from({ length: 20 }, (_, id) => ({ id }));
+      const error = await runner.run(ref('badKey'), { source: { kind: 'records', records }, count: 2, log }).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StageFailedError);
+      expect((error as Error).message).toMatch(/failed in preprocess rank 0: .*partitionBy.*string or a finite number/);
+    });
+
     it('allreduce, broadcast and barrier agree on every rank', async () => {
       const records = Array.from({ length: 100 }, (_, id) => ({ id }));
       const result = await runner.run(ref('collectives'), { source: { kind: 'records', records }, count: 3, batchSize: 7, log });
