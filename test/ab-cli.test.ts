@@ -171,6 +171,49 @@ describe('kiban ab analyze', () => {
     expect(stdout).toMatch(/sample ratio: χ² = [\d.]+, p = [\d.e-]+ \(ok\)/);
   });
 
+  it('prints a CUPED variance increase with one sign (a covariate imbalanced between the variants)', async () => {
+    // x differs between the groups but not within them: the pooled θ is large and the adjusted
+    // variance grows (a negative reduction), which the report once printed as "−-72.56%".
+    const file = join(dir, 'cuped-worse.csv');
+    await writeFile(file, 'user,group,y,x\na,control,2,1\nb,control,4,2\nc,control,4,3\nd,control,2,4\ne,treatment,10,11\nf,treatment,12,12\ng,treatment,12,13\nh,treatment,10,14\n');
+    const args = ['ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'y', '--covariate', 'x'];
+    const json = JSON.parse((await kiban(...args, '--json')).stdout.trim().split('\n').at(-1)!);
+    const reduction = json.comparisons[0].cuped.varianceReduction as number;
+    expect(reduction).toBeLessThan(0);
+    const { code, stdout } = await kiban(...args);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`variance +${(-100 * reduction).toFixed(2)}%`);
+    expect(stdout).not.toMatch(/[−+-]\s?[−+-]\d/);
+  });
+
+  it('reads yes/no metric values as 1/0 (any case), like true/false', async () => {
+    const file = join(dir, 'yes-no.csv');
+    await writeFile(file, 'user,group,signed_up\na,control,yes\nb,control,no\nc,control,NO\nd,treatment,Yes\ne,treatment,yes\nf,treatment,no\ng,treatment,maybe\n');
+    const { code, stdout, stderr } = await kiban('ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'signed_up', '--json');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.kind).toBe('conversion');
+    expect(r.variants.map((v: { variant: string; units: number; conversions: number }) => [v.variant, v.units, v.conversions])).toEqual([
+      ['control', 3, 1],
+      ['treatment', 3, 2],
+    ]);
+    expect(r.data.notNumeric.metric).toBe(1);
+    expect(r.excluded.join('\n')).toMatch(/1 rows whose metric is not a number, true\/false or yes\/no/);
+  });
+
+  it('names the metric column and its values when it holds no numbers, instead of blaming --variant', async () => {
+    const file = join(dir, 'text-metric.csv');
+    await writeFile(file, 'user,group,outcome,spend\na,control,clicked,1\nb,control,skipped,2\nc,treatment,clicked,x\nd,treatment,bounced,4\n');
+    const metric = await kiban('ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'outcome');
+    expect(metric.code).toBe(3);
+    expect(metric.stderr).not.toMatch(/--variant/);
+    expect(metric.stderr).toMatch(/text-metric\.csv, column "outcome": holds no numbers \(--metric\): values like "bounced", "clicked", "skipped" are not a number, true\/false or yes\/no/);
+    const covariate = await kiban('ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'spend', '--covariate', 'outcome');
+    expect(covariate.code).toBe(3);
+    expect(covariate.stderr).toMatch(/column "outcome": holds no numbers \(--covariate\)/);
+  });
+
   it('fails clearly on a missing column, an unknown control, bad weights and a bad file', async () => {
     const cases: [string[], number, RegExp][] = [
       [['--csv', messy, '--metric', 'clicks'], 3, /column "clicks": is not a column \(--metric\); columns: user_id/],

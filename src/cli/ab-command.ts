@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { aggregateAbCsv, DUPLICATE_POLICIES, type AbCsvAggregates, type DuplicatePolicy } from '../data/ab-csv-aggregates.js';
 import { analyzeMetric, type MetricAnalysis, type VariantInput } from '../experiments/analyze-metric.js';
 import type { Alternative } from '../experiments/stats/types.js';
+import { signedPercent } from './signed-percent.js';
 
 interface AnalyzeOptions {
   csv: string;
@@ -30,13 +31,13 @@ function analyzeCommand(): Command {
   return new Command('analyze')
     .description(
       'Compares each variant with the control on one metric: units, rate or mean and variance per variant; difference and relative difference with confidence intervals; ' +
-        'a two-proportion z-test (0/1 or true/false metrics) or Welch\'s t-test; a sample-ratio-mismatch check; CUPED with --covariate; an always-valid sequential p-value; ' +
+        'a two-proportion z-test (0/1, true/false or yes/no metrics) or Welch\'s t-test; a sample-ratio-mismatch check; CUPED with --covariate; an always-valid sequential p-value; ' +
         'and the Bayesian probability to beat control. Reports every data problem with counts (missing values, units in several variants, duplicate units) and what it excluded.',
     )
     .requiredOption('--csv <file>', 'CSV with a header row')
     .requiredOption('--unit <column>', 'column naming the unit (user, session…)')
     .requiredOption('--variant <column>', 'column naming the variant')
-    .requiredOption('--metric <column>', 'column of the metric: numbers, or true/false')
+    .requiredOption('--metric <column>', 'column of the metric: numbers, or true/false or yes/no (read as 1/0)')
     .option('--control <name>', 'the control variant (default: "control" if present, else the first in sorted order)')
     .addOption(new Option('--alternative <side>', 'what the test looks for: greater (treatment > control), less, or two-sided').choices(['two-sided', 'greater', 'less']).default('two-sided'))
     .option('--covariate <column>', 'pre-period covariate for CUPED variance reduction')
@@ -75,7 +76,14 @@ async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     throw error;
   });
   const names = data.variants.map((v) => v.variant);
-  if (names.length < 2) throw new InvalidArgumentError('--variant', `column "${options.variant}" holds ${names.length} variant(s) after the exclusions (${names.join(', ') || 'none'}); a test needs two or more`);
+  if (names.length < 2) {
+    // Say what was left out too: the cause may be another column than the variant's.
+    const left = describeExclusions(data, options);
+    throw new InvalidArgumentError(
+      '--variant',
+      `column "${options.variant}" holds ${names.length} variant(s) after the exclusions (${names.join(', ') || 'none'}); a test needs two or more${left.length > 0 ? `; excluded: ${left.join('; ')}` : ''}`,
+    );
+  }
   const control = options.control ?? (names.includes('control') ? 'control' : names[0]);
   if (!names.includes(control)) throw new InvalidArgumentError('--control', `"${control}" is not a variant of the data (${names.join(', ')})`);
   if (weights !== null) {
@@ -128,7 +136,7 @@ function describeExclusions(data: AbCsvAggregates, options: AnalyzeOptions): str
   if (q.rowsFilteredOut > 0) out.push(`${n(q.rowsFilteredOut)} rows not meeting --where ${options.where}`);
   const missing = Object.entries(q.missing).filter(([, v]) => v > 0);
   for (const [column, count] of missing) out.push(`${n(count)} rows with no ${column} (--${column} ${options[column as 'unit' | 'variant' | 'metric' | 'covariate' | 'time']})`);
-  for (const [column, count] of Object.entries(q.notNumeric)) if (count > 0) out.push(`${n(count)} rows whose ${column} is not a number or true/false`);
+  for (const [column, count] of Object.entries(q.notNumeric)) if (count > 0) out.push(`${n(count)} rows whose ${column} is not a number, true/false or yes/no`);
   if (q.notTime > 0) out.push(`${n(q.notTime)} rows whose time (--time ${options.time}) is neither a timestamp nor an epoch number`);
   if (q.multiVariantUnits > 0) out.push(`${n(q.multiVariantUnits)} units seen in more than one variant (${n(q.multiVariantRows)} rows): excluded whole`);
   if (q.duplicateUnits > 0) {
@@ -162,7 +170,7 @@ function printReport(a: MetricAnalysis, data: AbCsvAggregates, excluded: string[
     out(`${c.variant} vs ${a.control} (${c.test}):`);
     out(`  difference ${interval(c.difference, a.kind === 'conversion' ? pct : num)}   relative ${interval(c.relative, pct)}`);
     out(`  ${c.test.startsWith('two') ? 'z' : 't'} = ${c.statistic.toFixed(4)}${c.df === null ? '' : `, df = ${c.df.toFixed(1)}`}, p = ${c.pValue.toPrecision(4)}${c.significant ? '  (significant)' : ''}`);
-    if (c.cuped !== null) out(`  CUPED (θ = ${c.cuped.theta.toPrecision(4)}, variance −${pct(c.cuped.varianceReduction)}): difference ${interval(c.cuped.difference, num)}, p = ${c.cuped.pValue.toPrecision(4)}`);
+    if (c.cuped !== null) out(`  CUPED (θ = ${c.cuped.theta.toPrecision(4)}, variance ${signedPercent(-c.cuped.varianceReduction, 2)}): difference ${interval(c.cuped.difference, num)}, p = ${c.cuped.pValue.toPrecision(4)}`);
     out(`  always-valid p = ${c.sequential.pValue.toPrecision(4)}   P(${c.variant} beats ${a.control}) = ${pct(c.probabilityToBeatControl)}`);
   }
   if (a.timeline.length > 0) printTimeline(a, out);
@@ -177,7 +185,7 @@ function printTimeline(a: MetricAnalysis, out: (line?: string) => void): void {
   if (treatments.length === 0) return;
   const step = Math.ceil(a.timeline.length / TIMELINE_ROWS);
   const shown = a.timeline.filter((_, k) => (a.timeline.length - 1 - k) % step === 0);
-  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  const pct = (x: number) => signedPercent(x, 1);
   out();
   out(`cumulative relative lift over ${a.control} by first-seen time${step > 1 ? ` (every ${step}th of ${a.timeline.length} looks)` : ''}:`);
   out(`  ${'until (UTC)'.padEnd(17)} ${'units'.padStart(10)}  ${treatments.map((t) => t.padEnd(28)).join(' ')}`);

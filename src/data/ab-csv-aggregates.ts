@@ -15,7 +15,7 @@ export interface AbCsvOptions {
   unit: string;
   /** Column naming the variant. */
   variant: string;
-  /** Column of the metric: numbers, or true/false. */
+  /** Column of the metric: numbers, or true/false or yes/no (any case) as 1/0. */
   metric: string;
   /** Column of a pre-period covariate for CUPED. @defaultValue none */
   covariate?: string;
@@ -55,7 +55,7 @@ export interface AbCsvQuality {
   rowsFilteredOut: number;
   /** Rows without a unit, variant, metric or (when asked for) covariate or time, by column. */
   missing: { unit: number; variant: number; metric: number; covariate: number; time: number };
-  /** Rows whose metric (or covariate) is not a number or true/false. */
+  /** Rows whose metric (or covariate) is not a number, true/false or yes/no. */
   notNumeric: { metric: number; covariate: number };
   /** Rows whose time is neither a timestamp nor an epoch number. */
   notTime: number;
@@ -89,7 +89,8 @@ export interface AbCsvAggregates {
  * DuckDB and sums them per variant, counting every data problem instead of failing on it: rows
  * with missing or non-numeric values are dropped, units in several variants are excluded, and
  * several rows of a unit in one variant are combined by `duplicates`. A million rows take about
- * a second. @throws DataError when the file cannot be read or lacks a named column;
+ * a second. @throws DataError when the file cannot be read, lacks a named column, or its metric
+ * or covariate column holds values but no number among them;
  * InvalidArgumentError for a bad option or a `where` that DuckDB refuses.
  */
 export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promise<AbCsvAggregates> {
@@ -116,9 +117,9 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
       if (column !== undefined && !columns.has(column)) throw new DataError({ file: path, column }, `is not a column (--${field}); columns: ${[...columns.keys()].join(', ')}`);
     }
     const text = (column: string) => `nullif(trim(${sqlIdent(column)}), '')`;
-    // true/false (any case) count as 1/0, so a boolean "converted" column needs no preprocessing.
+    // true/false and yes/no (any case) count as 1/0, so a boolean "converted" column needs no preprocessing.
     const number = (column: string) =>
-      `coalesce(try_cast(${text(column)} as double), case lower(${text(column)}) when 'true' then 1.0 when 'false' then 0.0 end)`;
+      `coalesce(try_cast(${text(column)} as double), case lower(${text(column)}) when 'true' then 1.0 when 'yes' then 1.0 when 'false' then 0.0 when 'no' then 0.0 end)`;
     const covariate = options.covariate;
     const time = options.time;
     // Epoch numbers below 10^11 are seconds (10^11 s is the year 5138; 10^11 ms is 1973).
@@ -147,12 +148,16 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
         count(*) filter (where variant is null) as missing_variant,
         count(*) filter (where metric_text is null) as missing_metric,
         count(*) filter (where metric_text is not null and y is null) as bad_metric,
+        count(*) filter (where y is not null) as good_metric,
+        count(*) filter (where x is not null) as good_covariate,
         count(*) filter (where ${covariate === undefined ? 'false' : 'covariate_text is null'}) as missing_covariate,
         count(*) filter (where ${covariate === undefined ? 'false' : 'covariate_text is not null and x is null'}) as bad_covariate,
         count(*) filter (where ${time === undefined ? 'false' : 'time_text is null'}) as missing_time,
         count(*) filter (where ${time === undefined ? 'false' : 'time_text is not null and t is null'}) as bad_time
        from parsed`,
     );
+    await refuseTextColumn(con, path, 'metric', options.metric, 'metric_text', 'y', Number(counts.bad_metric), Number(counts.good_metric));
+    if (covariate !== undefined) await refuseTextColumn(con, path, 'covariate', covariate, 'covariate_text', 'x', Number(counts.bad_covariate), Number(counts.good_covariate));
     const needX = covariate === undefined ? '' : ' and x is not null';
     const needT = time === undefined ? '' : ' and t is not null';
     await run(con, path, `create temp table valid as select * from parsed where unit is not null and variant is not null and y is not null${needX}${needT}`);
@@ -254,6 +259,21 @@ async function timelineOf(
     out[out.length - 1].variants.push(toSums(r));
   }
   return out;
+}
+
+/**
+ * A metric or covariate column with values but not one number among them is the wrong column (or
+ * text such as "clicked"/"skipped"): dropping every row would leave nothing to analyse and the
+ * error would blame another option, so say which column and show some of its values.
+ */
+async function refuseTextColumn(con: DuckDBConnection, path: string, option: string, column: string, textColumn: string, valueColumn: string, bad: number, good: number): Promise<void> {
+  if (bad === 0 || good > 0) return;
+  const reader = await con.runAndReadAll(`select distinct ${textColumn} as v from parsed where ${textColumn} is not null and ${valueColumn} is null order by v limit 3`);
+  const examples = reader.getRowObjectsJS().map((r) => JSON.stringify(String(r.v)));
+  throw new DataError(
+    { file: path, column },
+    `holds no numbers (--${option}): values like ${examples.join(', ')} are not a number, true/false or yes/no (which are read as 1/0)`,
+  );
 }
 
 async function run(con: DuckDBConnection, path: string, statement: string): Promise<void> {

@@ -9,6 +9,11 @@ import type { ExperimentAnalysis, Interval } from '../types.js';
 
 const pct = (v: number | null, digits = 2) => (v === null ? '—' : `${(v * 100).toFixed(digits)}%`);
 const num = (v: number) => (Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toPrecision(4) : v.toFixed(4));
+/** A change with exactly one sign: `+3.2%`, `-0.1%` (the reduction may be negative: never `−-0.1%`). */
+const signedPct = (v: number) => {
+  const magnitude = (Math.abs(v) * 100).toFixed(1);
+  return `${Number(magnitude) === 0 ? '' : v < 0 ? '-' : '+'}${magnitude}%`;
+};
 const p = (v: number) => (v < 1e-4 ? v.toExponential(1) : v.toFixed(4));
 
 function interval(i: Interval | null, f: (v: number) => string): string {
@@ -115,7 +120,7 @@ function Results({ analysis: a }: { analysis: ExperimentAnalysis }) {
           CUPED with the pre-exposure value:{' '}
           {a.comparisons
             .filter((c) => c.cuped !== null)
-            .map((c) => `${c.variant} ${interval(c.cuped!.difference, rate ? (x) => pct(x) : num)}, p = ${p(c.cuped!.pValue)}, variance −${pct(c.cuped!.varianceReduction, 1)}`)
+            .map((c) => `${c.variant} ${interval(c.cuped!.difference, rate ? (x) => pct(x) : num)}, p = ${p(c.cuped!.pValue)}, variance ${signedPct(-c.cuped!.varianceReduction)}`)
             .join('; ')}
         </p>
       )}
