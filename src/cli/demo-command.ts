@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { createServingApp } from '../serving/create-app.js';
 import { loadPipelineConfig } from './load-config.js';
 import { openStores, runPipelineWithConsole } from './run-pipeline-console.js';
-import { addServeOptions, serveUntilSignal, type ListenOptions } from './serve.js';
+import { addServeOptions, checkPortFree, serveUntilSignal, type ListenOptions } from './serve.js';
 
 /** `kiban demo`: the whole loop on embedded defaults — pipeline, then the serving API. */
 export function demoCommand(): Command {
@@ -12,6 +12,8 @@ export function demoCommand(): Command {
   );
   return addServeOptions(command).action(async (options: ListenOptions & { config?: string }) => {
     const config = await loadPipelineConfig(options.config);
+    // A taken port is found before the pipeline's seconds of work, not after.
+    await checkPortFree(options);
     const stores = await openStores(config);
     const { sample } = await runPipelineWithConsole(config, stores).catch(async (error: unknown) => {
       await stores.close();
