@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker as startThread } from '../../core/threads.js';
 import type { TaskJob, TaskOutcome } from '../executor.js';
-import type { TaskEnvironment } from '../task-runner.js';
+import { cancelledMessage, timedOutMessage, type TaskEnvironment } from '../task-runner.js';
 import type { FromTaskThread, TaskThreadSetup, ToTaskThread } from './task-thread-worker.js';
 
 /**
@@ -52,7 +52,7 @@ export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'runPip
       thread.postMessage({ type: 'abort', reason: why } satisfies ToTaskThread);
       killTimer = setTimeout(() => finish(fail(why)), STOP_GRACE_MS);
     };
-    const onAbort = (): void => stop(cancelledText(env.signal!));
+    const onAbort = (): void => stop(cancelledMessage(env.signal!));
     thread.on('message', (message: FromTaskThread) => {
       if (message.type === 'logs') {
         writes.push(env.logs.appendLogs(job.runId, job.task, job.attempt, message.lines).catch(() => undefined));
@@ -63,16 +63,6 @@ export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'runPip
     env.signal?.addEventListener('abort', onAbort, { once: true });
     if (env.signal?.aborted) onAbort();
     // The thread enforces the timeout itself; this one ends a thread too busy to notice.
-    const timeout = job.timeoutMs === null ? undefined : setTimeout(() => stop(timedOutText(job.timeoutMs!)), job.timeoutMs + STOP_GRACE_MS);
+    const timeout = job.timeoutMs === null ? undefined : setTimeout(() => stop(timedOutMessage(job.timeoutMs!)), job.timeoutMs + STOP_GRACE_MS);
   });
-}
-
-function timedOutText(ms: number): string {
-  return `timed out after ${ms >= 1000 ? `${+(ms / 1000).toFixed(3)}s` : `${ms}ms`}`;
-}
-
-function cancelledText(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : '';
-  return why.length > 0 && why !== 'This operation was aborted' ? `cancelled: ${why}` : 'cancelled';
 }
