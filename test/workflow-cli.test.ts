@@ -41,7 +41,7 @@ describe('kiban workflow (CLI, SQLite metadata store)', { timeout: 240_000 }, ()
       `name: crash
 tasks:
   first: { run: "echo first" }
-  long: { run: "echo started; if [ \${attempt} -eq 1 ]; then sleep 60; fi; echo finished", needs: [first] }
+  long: { run: "echo started; if [ $KIBAN_ATTEMPT -eq 1 ]; then sleep 60; fi; echo finished", needs: [first] }
   last: { run: "echo last", needs: [long] }
 `,
     );
@@ -69,7 +69,7 @@ tasks:
   it('shows, lists and prints logs of runs; retry resumes a failed run; errors name the problem', async () => {
     const flag = join(dir, 'fixed');
     const file = join(dir, 'fails.yaml');
-    await writeFile(file, `name: fails\nparams: { n: 1 }\ntasks:\n  a: { run: "echo a n=\${n}" }\n  b: { run: "test -f ${flag} || { echo 'b is broken' >&2; exit 3; }", needs: [a] }\n`);
+    await writeFile(file, `name: fails\nparams: { n: 1 }\ntasks:\n  a: { run: "echo a n=$KIBAN_PARAM_N" }\n  b: { run: "test -f ${flag} || { echo 'b is broken' >&2; exit 3; }", needs: [a] }\n`);
     const first = await kiban('workflow', 'run', file, '-p', 'n=2', ...common());
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/b\s+failed: command exited with code 3: b is broken/);
@@ -102,7 +102,7 @@ tasks:
 
   it('backfills one run per scheduled fire time in the range and skips dates that already succeeded', async () => {
     const file = join(dir, 'daily.yaml');
-    await writeFile(file, `name: daily\nschedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }\ntasks:\n  a: { run: "echo \${logical_date}" }\n`);
+    await writeFile(file, `name: daily\nschedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }\ntasks:\n  a: { run: "echo $KIBAN_LOGICAL_DATE" }\n`);
     const first = await kiban('workflow', 'backfill', file, '--from', '2026-11-01', '--to', '2026-11-03T23:59:59Z', ...common());
     expect(first.code).toBe(0);
     const runs = await store.workflows.listRuns({ workflow: 'daily' });

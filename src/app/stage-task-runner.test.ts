@@ -43,7 +43,7 @@ tasks:
     module: ${FIXTURE}
     export: wordCount
     params: { source: "jsonl:${join(dir, 'posts')}", sink: "jsonl:\${out}", runner: threads, numPreprocessors: 2, count: 2 }
-  after: { run: "cat \${out}/*.jsonl | wc -l", needs: [count] }
+  after: { run: 'cat "$KIBAN_PARAM_OUT"/*.jsonl | wc -l', needs: [count] }
 `;
     const wf = parseWorkflow(yaml, join(dir, 'words.yaml'));
     const run = (await engine.createRun(wf, { trigger: 'manual' }))!;
@@ -58,10 +58,16 @@ tasks:
     expect(Object.fromEntries(merged)).toEqual({ red: 2, fox: 2, dog: 1, blue: 1 });
   });
 
-  it('fails the task with the parameter named when a stage task is misconfigured', async () => {
-    const wf = parseWorkflow(`name: bad\ntasks:\n  s: { kind: stage, module: ${FIXTURE}, export: wordCount, params: { sorce: "jsonl:x" } }\n`, join(dir, 'bad.yaml'));
+  it('refuses a misconfigured stage task at validation, and at run time fails it once, without retrying, naming the parameter', async () => {
+    const text = (params: string) => `name: bad\ntasks:\n  s: { kind: stage, module: ${FIXTURE}, export: wordCount, params: ${params}, retry: { count: 2, backoff: 10ms } }\n`;
+    expect(() => parseWorkflow(text('{ sorce: "jsonl:x" }'), join(dir, 'bad.yaml'))).toThrow(/tasks\.s\.params\.sorce: not a parameter of stage tasks/);
+    // A definition recorded before validation checked params (or built by hand) still fails by name at run time.
+    const wf = parseWorkflow(text('{ source: "jsonl:x" }'), join(dir, 'bad.yaml'));
+    wf.tasks[0].params = { sorce: 'jsonl:x' };
     const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
     expect(done.status).toBe('failed');
     expect(done.error).toContain('params.sorce: not a parameter of stage tasks');
+    // An invalid parameter fails the same way every time: one attempt, the retries not spent.
+    expect((await metadata.workflows.listAttempts(done.id, 's')).map((a) => a.status)).toEqual(['failed']);
   });
 });

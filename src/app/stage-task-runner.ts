@@ -1,11 +1,11 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { parseTaskParams, type stageParamsSchema } from '../pipeline/task-params.js';
 import { createStageRunner } from '../stages/runners/index.js';
 import type { SinkSpec } from '../stages/sink.js';
 import type { SourceSpec } from '../stages/source.js';
 import { parseSinkSpec, parseSourceSpec } from '../stages/spec-strings.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
-
-const STAGE_PARAMS = ['source', 'sink', 'runner', 'count', 'numPreprocessors', 'batchSize', 'params'] as const;
 
 /** Outputs of a `collect` sink kept in the task's output, at most. */
 const MAX_OUTPUTS_IN_TASK = 100;
@@ -27,26 +27,15 @@ const MAX_OUTPUTS_IN_TASK = 100;
  * figures, and for a `collect` sink the first outputs.
  */
 export async function runStageTask(job: TaskJob, ctx: TaskContext): Promise<Record<string, unknown>> {
-  const p = job.params;
-  for (const key of Object.keys(p)) {
-    if (!(STAGE_PARAMS as readonly string[]).includes(key)) throw new InvalidArgumentError(`params.${key}`, `not a parameter of stage tasks; known: ${STAGE_PARAMS.join(', ')}`);
-  }
-  if (p.source === undefined) throw new InvalidArgumentError('params.source', 'a stage task needs a source, e.g. "parquet:data/events.parquet"');
-  const source = typeof p.source === 'string' ? parseSourceSpec(p.source, 'params.source') : (p.source as SourceSpec);
-  const sink = p.sink === undefined ? ({ kind: 'collect' } as SinkSpec) : typeof p.sink === 'string' ? parseSinkSpec(p.sink, 'params.sink') : (p.sink as SinkSpec);
-  const runner = createStageRunner(String(p.runner ?? 'threads'), 'params.runner');
-  const int = (key: 'count' | 'numPreprocessors' | 'batchSize'): number | undefined => {
-    const v = p[key];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`params.${key}`, `must be a whole number ≥ 1, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  const count = int('count');
-  const numPreprocessors = int('numPreprocessors');
-  const batchSize = int('batchSize');
+  // The schema `kiban workflow validate` checks too: unknown keys and bad values fail here, by name.
+  const p = parseTaskParams('stage', job.params) as z.output<typeof stageParamsSchema>;
+  const source = typeof p.source === 'string' ? parseSourceSpec(p.source, 'params.source') : (p.source as unknown as SourceSpec);
+  const sink = p.sink === undefined ? ({ kind: 'collect' } as SinkSpec) : typeof p.sink === 'string' ? parseSinkSpec(p.sink, 'params.sink') : (p.sink as unknown as SinkSpec);
+  const runner = createStageRunner(p.runner ?? 'threads', 'params.runner');
+  const { count, numPreprocessors, batchSize } = p;
   const result = await runner.run(
-    { module: job.module!, export: job.export ?? 'default' },
+    // Relative module paths are relative to the workflow file, as for module tasks.
+    { module: resolve(job.baseDir, job.module!), export: job.export ?? 'default' },
     {
       source,
       sink,

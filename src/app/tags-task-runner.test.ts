@@ -74,8 +74,11 @@ tasks:
     expect(await pointer()).toEqual(before);
   });
 
-  it('names a misspelt parameter', async () => {
-    const { done } = await run(', epochs: 3');
+  it('names a misspelt parameter, at validation and (for a definition not validated) at run time', async () => {
+    expect(() => parseWorkflow(workflow(', epochs: 3'), join(dir, 'tagger.yaml'))).toThrow(/tasks\.tagger\.params\.epochs: not a parameter of tags tasks/);
+    const wf = parseWorkflow(workflow(''), join(dir, 'tagger.yaml'));
+    wf.tasks[0].params = { ...wf.tasks[0].params, epochs: 3 };
+    const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
     expect(done.status).toBe('failed');
     expect(done.error).toContain('params.epochs: not a parameter of tags tasks');
   });

@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import type { z } from 'zod';
 import { DEFAULT_TAGGER_OPTIONS, type TaggerOptions } from '../models/tags/tagger.js';
 import { stepConfig } from '../pipeline/steps/step-config.js';
+import { parseTaskParams, type tagsParamsSchema } from '../pipeline/task-params.js';
 import { publishTagger } from '../pipeline/tags/publish-tagger.js';
 import { trainTagger } from '../pipeline/tags/train-tagger.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
@@ -8,7 +9,6 @@ import { openMetadataStore, openServingStore } from './open-stores.js';
 
 /** Tagger options, each also a task parameter. */
 const TAGGER_OPTION_KEYS = Object.keys(DEFAULT_TAGGER_OPTIONS);
-const TASK_PARAMS = ['input', 'valid', 'k', 'threshold', 'minPrecision', 'quantise', 'publish', 'config', 'stores'] as const;
 
 /**
  * Runs a workflow task of `kind: tags`: trains the text tagger on `params.input`, measures it on
@@ -26,14 +26,10 @@ const TASK_PARAMS = ['input', 'valid', 'k', 'threshold', 'minPrecision', 'quanti
  * paths resolve against the working directory. The task's output holds the model id and figures.
  */
 export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl: string): Promise<Record<string, unknown>> {
-  const p = job.params;
+  // The schema `kiban workflow validate` checks too: unknown keys and bad values fail here, by name.
+  const p = parseTaskParams('tags', job.params) as z.output<typeof tagsParamsSchema> & Record<string, unknown>;
   const options: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(p)) {
-    if ((TAGGER_OPTION_KEYS as readonly string[]).includes(key)) options[key] = key === 'loss' ? value : number(value, key);
-    else if (!(TASK_PARAMS as readonly string[]).includes(key)) throw new InvalidArgumentError(`params.${key}`, `not a parameter of tags tasks; known: ${[...TASK_PARAMS, ...TAGGER_OPTION_KEYS].join(', ')}`);
-  }
-  if (typeof p.input !== 'string' || p.input === '') throw new InvalidArgumentError('params.input', 'a tags task needs input: a file of tagged texts (fastText format or JSON lines)');
-  if (p.valid !== undefined && typeof p.valid !== 'string') throw new InvalidArgumentError('params.valid', 'must be a file of tagged texts');
+  for (const key of TAGGER_OPTION_KEYS) if (p[key] !== undefined) options[key] = p[key];
   const stores = (p.stores ?? {}) as Record<string, unknown>;
   const config = await stepConfig(
     'publish',
@@ -44,14 +40,14 @@ export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl: s
     input: p.input,
     ...(p.valid === undefined ? {} : { valid: p.valid }),
     options: options as Partial<TaggerOptions>,
-    ...(p.k === undefined ? {} : { k: number(p.k, 'k') }),
-    ...(p.threshold === undefined ? {} : { threshold: number(p.threshold, 'threshold') }),
-    ...(p.minPrecision === undefined ? {} : { minPrecision: number(p.minPrecision, 'minPrecision') }),
+    ...(p.k === undefined ? {} : { k: p.k }),
+    ...(p.threshold === undefined ? {} : { threshold: p.threshold }),
+    ...(p.minPrecision === undefined ? {} : { minPrecision: p.minPrecision }),
     signal: ctx.signal,
     log: ctx.log,
   });
   const output: Record<string, unknown> = { tags: trained.tagger.labels.length, examples: trained.trainExamples, trainSeconds: trained.trainSeconds, ...trained.metrics };
-  if (p.publish === false || p.publish === 'false') return output;
+  if (p.publish === false) return output;
   const serving = await openServingStore(config.stores.serving);
   try {
     const metadata = await openMetadataStore(config.stores.metadata);
@@ -63,7 +59,7 @@ export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl: s
         metadata,
         metrics: trained.metrics,
         dataSnapshot: { input: p.input, runId: job.runId, ...(p.valid === undefined ? {} : { valid: p.valid }) },
-        quantise: p.quantise === true || p.quantise === 'true',
+        quantise: p.quantise === true,
       });
       ctx.log(`tags: published ${pointer.modelId} → ${pointer.artifactPath}`);
       return { ...output, modelId: pointer.modelId, artifactPath: pointer.artifactPath };
@@ -73,11 +69,4 @@ export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl: s
   } finally {
     await serving.close();
   }
-}
-
-/** A number parameter; workflow substitution may have turned it into text. */
-function number(value: unknown, key: string): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new InvalidArgumentError(`params.${key}`, `must be a number, got ${JSON.stringify(value)}`);
-  return n;
 }

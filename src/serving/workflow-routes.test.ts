@@ -16,7 +16,7 @@ description: three quick shell tasks
 schedule: { cron: "0 3 * * *", timezone: Europe/Paris }
 params: { greeting: hello }
 tasks:
-  first: { run: "echo \${greeting} one; echo two" }
+  first: { run: "echo $KIBAN_PARAM_GREETING one; echo two" }
   second: { run: "echo second", needs: [first] }
   third: { run: "echo third", needs: [first] }
 `;

@@ -11,8 +11,13 @@ export interface TaskJob {
   /** 1 for the first attempt. */
   attempt: number;
   kind: TaskKind;
-  /** Shell command, for `shell` tasks. */
+  /** Shell command, for `shell` tasks, as written: parameters are never pasted into it. */
   run?: string;
+  /**
+   * For `shell` tasks: the run's parameter values (declared defaults, then the run's own), which
+   * reach the command as `KIBAN_PARAM_<NAME>` environment variables.
+   */
+  runParams?: Record<string, string | number | boolean>;
   /** Module path (absolute, or relative to `baseDir`) and export, for `module` tasks. */
   module?: string;
   export?: string;
@@ -41,6 +46,11 @@ export interface TaskOutcome {
   output: Record<string, unknown>;
   /** Who ran it: `inline` or the worker's id. */
   worker: string;
+  /**
+   * False when another attempt cannot succeed (the task's params or data are invalid:
+   * INVALID_ARGUMENT, INVALID_DATA), so the engine does not retry it. Absent means retryable.
+   */
+  retryable?: boolean;
 }
 
 /**

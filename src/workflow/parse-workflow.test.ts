@@ -9,7 +9,7 @@ schedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }
 tasks:
   aggregate: { kind: aggregate }
   train:     { kind: train, needs: [aggregate], retry: { count: 2, backoff: 30s } }
-  report:    { run: "echo done \${logical_date}", needs: [train] }
+  report:    { run: "echo done $KIBAN_LOGICAL_DATE", needs: [train] }
 `;
 
 function problems(text: string): WorkflowProblem[] {
@@ -34,7 +34,7 @@ describe('parseWorkflow', () => {
     ]);
     expect(wf.tasks[1].retry).toEqual({ count: 2, backoffMs: 30_000, maxBackoffMs: 3_600_000 });
     expect(wf.tasks[0].retry.count).toBe(0);
-    expect(wf.tasks[2].run).toBe('echo done ${logical_date}');
+    expect(wf.tasks[2].run).toBe('echo done $KIBAN_LOGICAL_DATE');
   });
 
   it('accepts the shipped nightly recommendation workflow', async () => {
@@ -49,7 +49,7 @@ schedule: { cron: "0 25 * * *", timezone: Asia/Tokyo }
 tasks:
   aggregate: { kind: aggregate, needs: [report] }
   train:     { kind: train, needs: [aggregate, nope], retry: { count: 2, backoff: 30x } }
-  report:    { run: "echo \${logical_date} \${colour}", needs: [train] }
+  report:    { run: "echo $KIBAN_LOGICAL_DATE \${colour}", needs: [train] }
   odd:       { kind: train, colour: red }
 `);
     expect(found.map((p) => [p.line, p.path])).toEqual([
@@ -77,7 +77,7 @@ tasks:
   c: { kind: train, run: "echo" }
   d: { kind: module }
   e: { kind: module, module: "./jobs.ts", export: "run\${colour}" }
-  f: { run: "echo \${colour}", needs: [f] }
+  f: { run: "echo $KIBAN_PARAM_COLOUR", needs: [f] }
 `);
     expect(found.map((p) => [p.line, p.message.split(';')[0]])).toEqual([
       [2, 'unknown time zone "Mars/Olympus"'],
@@ -87,6 +87,89 @@ tasks:
       [8, 'a module task needs module: path/to/file.ts (and export:, default "default")'],
       [10, 'a task cannot need itself'],
     ]);
+  });
+
+  it('refuses ${…} in run commands, showing the environment variable; $${ stays the shell\'s own', () => {
+    const found = problems(`name: wf
+params: { msg: hi, heldOut: x }
+tasks:
+  a: { run: "echo \${msg}" }
+  b: { run: "echo \${logical_date} \${ run_id }" }
+  c: { run: "cat \${heldOut}; echo \${HOME}" }
+  d: { run: "echo $\${HOME} '$KIBAN_PARAM_MSG'" }
+`);
+    expect(found.map((p) => [p.line, p.path, p.message.split(' (')[0].split(';')[0]])).toEqual([
+      [4, 'tasks.a.run', '${msg} is not substituted in run commands'],
+      [5, 'tasks.b.run', '${logical_date} is not substituted in run commands'],
+      [5, 'tasks.b.run', '${run_id} is not substituted in run commands'],
+      [6, 'tasks.c.run', '${heldOut} is not substituted in run commands'],
+      [6, 'tasks.c.run', 'unknown parameter ${HOME}'],
+    ]);
+    expect(found[0].message).toContain('use the environment variable "$KIBAN_PARAM_MSG"');
+    expect(found[1].message).toContain('"$KIBAN_LOGICAL_DATE"');
+    expect(found[2].message).toContain('"$KIBAN_RUN_ID"');
+    expect(found[3].message).toContain('"$KIBAN_PARAM_HELDOUT"');
+    expect(found[4].message).toContain('$${HOME}');
+  });
+
+  it('refuses parameters that would reach shell tasks as the same variable, or shadow a built-in', () => {
+    const found = problems('name: wf\nparams: { heldOut: a, heldout: b, logical_date: c }\ntasks:\n  a: { run: "true" }\n');
+    expect(found.map((p) => [p.path, p.message])).toEqual([
+      ['params.heldout', 'reaches shell tasks as KIBAN_PARAM_HELDOUT, as "heldOut" does; rename one'],
+      ['params.logical_date', '"logical_date" is a built-in parameter'],
+    ]);
+  });
+
+  it('checks each task\'s params against the schema its kind runs with, defaults substituted', () => {
+    const found = problems(`name: wf
+params: { model: nope, days: 90 }
+tasks:
+  aggregate: { kind: aggregate, params: { data: { events: x.csv }, window: { days: "\${days}", weeks: 2 } } }
+  train: { kind: train, needs: [aggregate], params: { kind: "\${model}" } }
+  tagger: { kind: tags, params: { valid: v.txt, lr: fast } }
+  stage: { kind: stage, module: ./s.ts, params: { source: "nope:x", count: 0 } }
+  shell: { run: "true", params: { msg: hi } }
+  module: { kind: module, module: ./m.ts, params: { anything: [1, 2] } }
+`);
+    expect(found.map((p) => [p.line, p.path])).toEqual([
+      [4, 'tasks.aggregate.params.window.weeks'],
+      [4, 'tasks.aggregate.params.data'],
+      [5, 'tasks.train.params.kind'],
+      [6, 'tasks.tagger.params.input'],
+      [6, 'tasks.tagger.params.lr'],
+      [7, 'tasks.stage.params.source'],
+      [7, 'tasks.stage.params.count'],
+      [8, 'tasks.shell.params.msg'],
+    ]);
+    expect(found[1].message).toMatch(/^not a parameter of aggregate tasks; known: config, events, stores, eventWeights/);
+    expect(found[2].message).toMatch(/expected one of/);
+    expect(found[3].message).toMatch(/a tags task needs input/);
+    expect(found[5].message).toMatch(/unknown source kind "nope"/);
+    expect(found[6].message).toBe('must be a whole number ≥ 1');
+    expect(found[7].message).toMatch(/KIBAN_PARAM_<NAME> environment variables/);
+  });
+
+  it('reports every problem in one pass: a top-level typo hides nothing else', () => {
+    const found = problems(`name: wf
+scedule: { cron: "0 3 * * *" }
+expectedDuration: soon-ish
+notify: { on: [sometimes] }
+tasks:
+  a: { kind: aggregate, params: { data: x } }
+  b: { run: "true", needs: [nope] }
+`);
+    expect(found.map((p) => [p.line, p.path])).toEqual([
+      [2, 'scedule'],
+      [3, 'expectedDuration'],
+      [4, 'notify.on.0'],
+      [6, 'tasks.a.params.data'],
+      [7, 'tasks.b.needs.0'],
+    ]);
+    expect(found[0].message).toMatch(/^unknown key; known: name, description, schedule/);
+  });
+
+  it('accepts every shipped example workflow', async () => {
+    for (const file of ['examples/workflows/recommend.yaml', 'examples/workflows/tags.yaml']) await expect(readWorkflowFile(file)).resolves.toMatchObject({ source: file });
   });
 
   it('names the line of a YAML syntax error', () => {
@@ -135,7 +218,7 @@ describe('defineWorkflow', () => {
         tasks: {
           aggregate: { kind: 'aggregate' },
           train: { kind: 'train', needs: ['aggregate'], retry: { count: 2, backoff: '30s' } },
-          report: { run: 'echo done ${logical_date}', needs: ['train'] },
+          report: { run: 'echo done $KIBAN_LOGICAL_DATE', needs: ['train'] },
         },
       },
       'nightly.ts',
@@ -146,7 +229,7 @@ schedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }
 tasks:
   aggregate: { kind: aggregate }
   train:     { kind: train, needs: [aggregate], retry: { count: 2, backoff: 30s } }
-  report:    { run: "echo done \${logical_date}", needs: [train] }
+  report:    { run: "echo done $KIBAN_LOGICAL_DATE", needs: [train] }
 `,
       'nightly.ts',
     );

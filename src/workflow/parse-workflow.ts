@@ -5,7 +5,8 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KibanError } from '../core/errors.js';
 import { topologicalOrder } from './dag.js';
 import { parseDuration } from './duration.js';
-import { BUILT_IN_PARAMETERS, parameterReferences } from './substitute.js';
+import { taskParamProblems } from '../pipeline/task-params.js';
+import { BUILT_IN_PARAMETERS, parameterReferences, parameterVariable, shellReferenceMessage, substituteDeep } from './substitute.js';
 import { taskSchema, workflowSchema, type TaskDefinition, type WorkflowDefinition } from './workflow-definition.js';
 
 /** One thing wrong with a workflow file, located as precisely as the file allows. */
@@ -60,21 +61,51 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
       else at(path, issue.message);
     }
   };
-  const parsed = workflowSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    report(parsed.error.issues, []);
-    throw new WorkflowInvalidError(sortProblems(problems));
+  const input: unknown = doc.toJS() ?? {};
+  if (!isMapping(input)) {
+    at([], 'a workflow file must be a mapping with name: and tasks:');
+    throw new WorkflowInvalidError(problems);
   }
-  const w = parsed.data;
+  // Each top-level key is checked on its own, so that one typo hides no other problem.
+  const fields = workflowSchema.shape;
+  for (const key of Object.keys(input)) if (!Object.hasOwn(fields, key)) at([key], `unknown key; known: ${Object.keys(fields).join(', ')}`);
+  const top = <K extends keyof typeof fields>(key: K, fallback: z.output<(typeof fields)[K]>): z.output<(typeof fields)[K]> => {
+    const result = fields[key].safeParse(input[key]);
+    if (result.success) return result.data as z.output<(typeof fields)[K]>;
+    report(result.error.issues, [key]);
+    return fallback;
+  };
+  const w = {
+    name: top('name', ''),
+    description: top('description', undefined),
+    schedule: top('schedule', undefined),
+    params: top('params', {}),
+    waitFor: top('waitFor', []),
+    expectedDuration: top('expectedDuration', undefined),
+    notify: top('notify', { on: ['failure'] }),
+    tasks: isMapping(input.tasks) ? input.tasks : top('tasks', {}),
+  };
   // Tasks are checked one by one; a task whose shape is wrong is reported and then only counts
   // as a name others may need.
   const taskShapes = new Map<string, z.output<typeof taskSchema> | null>();
   for (const [name, raw] of Object.entries(w.tasks)) {
+    if (!TASK_NAME.test(name)) at(['tasks', name], 'task names: letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
     const task = taskSchema.safeParse(raw ?? {});
     if (!task.success) report(task.error.issues, ['tasks', name]);
     taskShapes.set(name, task.success ? task.data : null);
   }
-  const known = new Set<string>([...BUILT_IN_PARAMETERS, ...Object.keys(w.params)]);
+  // Declared names count even when a value is bad (reported above): no knock-on "unknown parameter".
+  const declared = isMapping(input.params) ? Object.keys(input.params) : Object.keys(w.params);
+  const variables = new Map<string, string>();
+  for (const name of declared) {
+    const variable = parameterVariable(name);
+    const clash = variables.get(variable);
+    if (clash !== undefined || (BUILT_IN_PARAMETERS as readonly string[]).includes(name)) {
+      at(['params', name], clash !== undefined ? `reaches shell tasks as ${variable}, as "${clash}" does; rename one` : `"${name}" is a built-in parameter`);
+    }
+    variables.set(variable, name);
+  }
+  const known = new Set<string>([...BUILT_IN_PARAMETERS, ...declared]);
   const ms = (value: number | string | undefined, path: (string | number)[]): number | null => {
     if (value === undefined) return null;
     try {
@@ -118,9 +149,14 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
       if (dep === name) at([...path, 'needs', i], 'a task cannot need itself');
       else if (!taskShapes.has(dep)) at([...path, 'needs', i], `unknown task "${dep}"; tasks are ${taskNames.join(', ')}`);
     });
-    checkReferences(t.run, [...path, 'run']);
+    if (t.run !== undefined) for (const ref of new Set(parameterReferences(t.run))) at([...path, 'run'], known.has(ref) ? shellReferenceMessage(ref) : `unknown parameter \${${ref}}; write $\${${ref}} for the shell's own variable`);
     checkReferences(t.module, [...path, 'module']);
     checkReferences(t.params, [...path, 'params']);
+    if (kind !== undefined) {
+      // With the declared defaults in, as a run without overrides would see them.
+      const sample = substituteKnown(t.params, { ...w.params, logical_date: '2000-01-01T00:00:00.000Z', run_id: `${w.name}-sample`, workflow: w.name, task: name, attempt: 1 });
+      for (const p of taskParamProblems(kind, sample as Record<string, unknown>)) at([...path, 'params', ...(p.path === '' ? [] : p.path.split('.'))], p.message);
+    }
     const backoffMs = ms(t.retry?.backoff ?? '10s', [...path, 'retry', 'backoff']) ?? 0;
     const maxBackoffMs = ms(t.retry?.maxBackoff ?? '1h', [...path, 'retry', 'maxBackoff']) ?? 0;
     tasks.push({
@@ -135,7 +171,7 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
     });
   }
   const needsOf = (name: string): string[] => {
-    const raw = (w.tasks[name] as { needs?: unknown } | null)?.needs;
+    const raw = ((w.tasks as Record<string, unknown>)[name] as { needs?: unknown } | null)?.needs;
     // Self-needs are reported on their own; they would otherwise also read as a cycle.
     return Array.isArray(raw) ? raw.filter((d): d is string => typeof d === 'string' && d !== name) : [];
   };
@@ -155,6 +191,20 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
     tasks: 'order' in sorted ? sorted.order.map((n) => byName.get(n)!) : tasks,
     source: file,
   };
+}
+
+const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** {@link substituteDeep}, leaving a string whose references are not all known as written (reported elsewhere). */
+function substituteKnown(value: unknown, values: Record<string, string | number | boolean>): unknown {
+  if (typeof value === 'string') return parameterReferences(value).every((n) => Object.hasOwn(values, n)) ? substituteDeep(value, values, 'params') : value;
+  if (Array.isArray(value)) return value.map((v) => substituteKnown(v, values));
+  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteKnown(v, values)]));
+  return value;
 }
 
 /** Line of the node at `path`, or of the closest ancestor the document has. */

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { TaskContext, TaskJob, TaskOutcome } from './executor.js';
 import type { TaskKind } from './workflow-definition.js';
+import { PARAM_VARIABLE_PREFIX, parameterEnvironment } from './substitute.js';
 import type { LogLine, WorkflowStore } from './workflow-store.js';
 
 /** The task kinds that are built-in pipeline steps, run by {@link TaskEnvironment.runPipelineStep}. */
@@ -56,7 +57,7 @@ export async function runTask(job: TaskJob, env: TaskEnvironment): Promise<TaskO
     return await runInProcess(job, env, log);
   } catch (error) {
     log.push('stderr', errorText(error, true));
-    return fail(errorText(error, false));
+    return isPermanent(error) ? { ...fail(errorText(error, false)), retryable: false } : fail(errorText(error, false));
   } finally {
     await log.close();
   }
@@ -70,8 +71,10 @@ async function runShell(job: TaskJob, env: TaskEnvironment, log: LogBatcher): Pr
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
-      ...process.env,
+      ...inheritedEnvironment(),
+      ...parameterEnvironment(job.runParams ?? {}),
       KIBAN_RUN_ID: job.runId,
+      KIBAN_WORKFLOW: job.workflow,
       KIBAN_TASK: job.task,
       KIBAN_ATTEMPT: String(job.attempt),
       KIBAN_LOGICAL_DATE: job.logicalDate,
@@ -315,6 +318,11 @@ function inheritedEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith(PARAM_VARIABLE_PREFIX)));
 }
 
+/** This process's environment without `KIBAN_PARAM_*`: a task sees only its own run's parameters. */
+function inheritedEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith(PARAM_VARIABLE_PREFIX)));
+}
+
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
@@ -334,6 +342,15 @@ export function cancelledMessage(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
   const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : '';
   return why.length > 0 && why !== 'This operation was aborted' ? `cancelled: ${why}` : 'cancelled';
+}
+
+/**
+ * Invalid params or data (INVALID_ARGUMENT, INVALID_DATA) fail the same way on every attempt.
+ * By code rather than class: a task module may load its own copy of kiban's errors.
+ */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && (code === 'INVALID_ARGUMENT' || code === 'INVALID_DATA');
 }
 
 function errorText(error: unknown, withStack: boolean): string {

@@ -4,20 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { parse, YAMLParseError } from 'yaml';
 import { DataError, InvalidArgumentError } from '../../core/errors.js';
 import { parsePipelineConfig, pipelineConfigSchema, type PipelineConfig } from '../pipeline-config.js';
+import { parseTaskParams, STEP_SECTIONS } from '../task-params.js';
 import { PIPELINE_STEP_KINDS, type PipelineStepKind } from './pipeline-step.js';
 
-type Section = 'aggregate' | 'model' | 'evaluate' | 'candidates';
-
-/** The configuration sections each step's task parameters override; keys come from the schema. */
-const SECTIONS: Record<PipelineStepKind, Section[]> = {
-  aggregate: ['aggregate'],
-  train: ['model'],
-  evaluate: ['model', 'evaluate'],
-  candidates: ['candidates'],
-  publish: [],
-};
-/** Parameters every step accepts: a base configuration file, the events and the stores. */
-const COMMON = ['config', 'events', 'stores'] as const;
+type Section = (typeof STEP_SECTIONS)[PipelineStepKind][number];
 
 /** The package root, three levels up from this file in both src/pipeline/steps and dist/pipeline/steps. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,8 +30,9 @@ function sectionKeys(section: Section): string[] {
  *   `params` drops the base file's model params, which belong to the other kind.
  * - `events` → `config.data.events`; `stores` (a mapping) is merged over `config.stores`.
  *
- * Workflow substitution turns every `${…}` into text, so text that reads as a number or a
- * boolean (`"90"`, `"true"`) counts as one, except in `config`, `events` and `stores`.
+ * Params are parsed with the step's schema in {@link TASK_PARAM_SCHEMAS} (the one `kiban workflow
+ * validate` uses): text that reads as a number or a boolean (`"90"`, `"true"`, as workflow
+ * substitution makes them) counts as one, except in `config`, `events` and `stores`.
  * Relative data and store paths, in the file or in `params`, resolve against the process's
  * working directory, as for `kiban pipeline run`; the default events are the bundled demo data
  * wherever kiban runs. An unknown key is an InvalidArgumentError naming `params.<key>`, and a
@@ -56,13 +47,9 @@ export async function stepConfig(kind: PipelineStepKind, params: Record<string, 
   }
   // Which section each task key overrides, so that an error in the result can be traced back to it.
   const owner = new Map<string, Section>();
-  for (const section of SECTIONS[kind]) for (const key of sectionKeys(section)) owner.set(key, section);
-  for (const key of Object.keys(params)) {
-    if (!owner.has(key) && !(COMMON as readonly string[]).includes(key)) {
-      const known = [...COMMON, ...owner.keys()].join(', ');
-      throw new InvalidArgumentError(`params.${key}`, `not a parameter of ${kind} tasks; known: ${known}`);
-    }
-  }
+  for (const section of STEP_SECTIONS[kind]) for (const key of sectionKeys(section)) owner.set(key, section);
+  // The schema `kiban workflow validate` checks too: unknown keys and bad values fail here, by name.
+  params = parseTaskParams(kind, params);
 
   const input = params.config === undefined ? {} : await readBase(params.config, baseDir);
   const raw = input as Record<string, Record<string, unknown> | undefined>;
@@ -71,7 +58,7 @@ export async function stepConfig(kind: PipelineStepKind, params: Record<string, 
     if (section === undefined) continue;
     const base = { ...raw[section] };
     if (section === 'model' && key === 'kind' && params.params === undefined && (base.kind ?? DEFAULT_MODEL_KIND) !== value) delete base.params;
-    raw[section] = { ...base, [key]: coerce(value) };
+    raw[section] = { ...base, [key]: value };
   }
   if (params.events !== undefined) {
     if (typeof params.events !== 'string') throw new InvalidArgumentError('params.events', 'must be a path');
@@ -110,19 +97,6 @@ async function readBase(path: unknown, baseDir: string): Promise<Record<string, 
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new DataError({ file }, 'must be a mapping of configuration sections');
   return structuredClone(input as Record<string, unknown>);
-}
-
-/** Numbers and booleans that workflow substitution turned into text, back as they were. */
-function coerce(value: unknown): unknown {
-  if (typeof value === 'string') {
-    const t = value.trim();
-    if (t === 'true' || t === 'false') return t === 'true';
-    if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t);
-    return value;
-  }
-  if (Array.isArray(value)) return value.map(coerce);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, coerce(v)]));
-  return value;
 }
 
 /** Renames `config.<section>.<key>…` to `params.<key>…` when the task gave that key, so the message points at the workflow file. */

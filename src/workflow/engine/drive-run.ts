@@ -130,7 +130,8 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
       } else {
         const failures = t.failures + 1;
         const error = outcome.error ?? 'failed';
-        if (failures <= task.retry.count) {
+        // A task whose params or data are invalid fails again on every attempt: not retried.
+        if (failures <= task.retry.count && outcome.retryable !== false) {
           const delay = Math.min(task.retry.backoffMs * 2 ** (failures - 1), task.retry.maxBackoffMs);
           patch = { status: 'retrying', failures, error, nextAttemptAt: new Date(finishedAt.getTime() + delay) };
         } else {

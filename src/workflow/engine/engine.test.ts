@@ -68,8 +68,8 @@ describe('WorkflowEngine (inline executor, SQLite metadata store)', () => {
       `name: minimal
 params: { greeting: hello, n: 3 }
 tasks:
-  first: { run: "echo \${greeting} \${logical_date} > $KIBAN_WORK_DIR/first.txt; echo wrote" }
-  second: { run: "cat $KIBAN_WORK_DIR/first.txt; echo n=\${n} attempt=\${attempt}", needs: [first] }
+  first: { run: "echo $KIBAN_PARAM_GREETING $KIBAN_LOGICAL_DATE > $KIBAN_WORK_DIR/first.txt; echo wrote" }
+  second: { run: "cat $KIBAN_WORK_DIR/first.txt; echo n=$KIBAN_PARAM_N attempt=$KIBAN_ATTEMPT", needs: [first] }
   third: { run: "echo third", needs: [first] }
   last: { run: "echo done", needs: [second, third] }
 `,
@@ -209,7 +209,7 @@ tasks:
   });
 
   it('rejects unknown parameters and bad logical dates with the field named', async () => {
-    const wf = await workflow('params', `name: params\nparams: { model: als }\ntasks:\n  a: { run: "echo \${model}" }\n`);
+    const wf = await workflow('params', `name: params\nparams: { model: als }\ntasks:\n  a: { run: "echo $KIBAN_PARAM_MODEL" }\n`);
     await expect(engine.createRun(wf, { trigger: 'manual', params: { modle: 'bpr' } })).rejects.toThrow(/params\.modle: workflow params has no parameter "modle"; declared: model/);
     await expect(engine.createRun(wf, { trigger: 'manual', logicalDate: '25/11/2026' })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(engine.startRun('nope')).rejects.toThrow(/workflow "nope" not found; known: /);

@@ -12,7 +12,7 @@ import { WorkflowCatalog } from './workflow-catalog.js';
 import { WorkflowEngine } from './workflow-engine.js';
 
 const EVERY_SECOND = (name: string, catchUp: 'skip' | 'run' = 'skip') =>
-  `name: ${name}\nschedule: { cron: "* * * * * *", timezone: Asia/Tokyo, catchUp: ${catchUp} }\ntasks:\n  tick: { run: "echo \${logical_date}" }\n`;
+  `name: ${name}\nschedule: { cron: "* * * * * *", timezone: Asia/Tokyo, catchUp: ${catchUp} }\ntasks:\n  tick: { run: "echo $KIBAN_LOGICAL_DATE" }\n`;
 
 /** Two schedulers (separate engines and store connections) on one database. */
 async function twoSchedulers(

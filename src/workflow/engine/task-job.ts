@@ -1,12 +1,10 @@
 import { isAbsolute, dirname, join, resolve } from 'node:path';
 import type { TaskJob } from '../executor.js';
-import { substitute } from '../substitute.js';
+import { shellCommand, substitute, substituteDeep } from '../substitute.js';
 import type { TaskDefinition } from '../workflow-definition.js';
 import type { WorkflowRun } from '../workflow-store.js';
 
 type ParamValue = string | number | boolean;
-
-const WHOLE_REFERENCE = /^\$\{\s*([^}]+?)\s*\}$/;
 
 /** Directory of a run's hand-off files under the engine's work root. */
 export function runWorkDir(workRoot: string, runId: string): string {
@@ -14,15 +12,16 @@ export function runWorkDir(workRoot: string, runId: string): string {
 }
 
 /**
- * The job for one attempt at `task` of `run`: `${…}` in the command, module path and params
- * replaced by the run's values (workflow params, then the run's overrides, then built-ins).
+ * The job for one attempt at `task` of `run`: `${…}` in the module path and params replaced by
+ * the run's values (workflow params, then the run's overrides, then built-ins). Shell commands
+ * are never substituted: they get the values as environment variables (`runParams`).
  * A param that is exactly one reference (`"${window_days}"`) keeps the value's type, so a
  * number parameter arrives as a number.
  */
 export function buildTaskJob(run: WorkflowRun, task: TaskDefinition, attempt: number, workRoot: string): TaskJob {
+  const runParams: Record<string, ParamValue> = { ...run.definition.params, ...run.params };
   const values: Record<string, ParamValue> = {
-    ...run.definition.params,
-    ...run.params,
+    ...runParams,
     logical_date: run.logicalDate,
     run_id: run.id,
     workflow: run.workflow,
@@ -38,7 +37,7 @@ export function buildTaskJob(run: WorkflowRun, task: TaskDefinition, attempt: nu
     task: task.name,
     attempt,
     kind: task.kind,
-    ...(task.run === undefined ? {} : { run: substitute(task.run, values, `${field}.run`) }),
+    ...(task.run === undefined ? {} : { run: shellCommand(task.run, `${field}.run`), runParams }),
     ...(module === undefined ? {} : { module: isAbsolute(module) ? module : join(baseDir, module), export: task.export ?? 'default' }),
     params: substituteDeep(task.params, values, `${field}.params`) as Record<string, unknown>,
     logicalDate: run.logicalDate,
@@ -46,17 +45,4 @@ export function buildTaskJob(run: WorkflowRun, task: TaskDefinition, attempt: nu
     baseDir,
     workDir: runWorkDir(workRoot, run.id),
   };
-}
-
-function substituteDeep(value: unknown, values: Record<string, ParamValue>, field: string): unknown {
-  if (typeof value === 'string') {
-    const whole = WHOLE_REFERENCE.exec(value);
-    if (whole !== null && Object.hasOwn(values, whole[1])) return values[whole[1]];
-    return substitute(value, values, field);
-  }
-  if (Array.isArray(value)) return value.map((v, i) => substituteDeep(v, values, `${field}.${i}`));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteDeep(v, values, `${field}.${k}`)]));
-  }
-  return value;
 }

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kiban } from './fixtures/kiban-cli.js';
+
+/** Parameter values a shell would run if they were pasted into the command. */
+function hostileValues(pwned: string): Record<string, string> {
+  return {
+    semi: `x; touch ${pwned}`,
+    subst: `$(touch ${pwned})`,
+    tick: `\`touch ${pwned}\``,
+    quotes: `it's "quoted" '; touch ${pwned}; '`,
+    newline: `first\ntouch ${pwned}\nlast`,
+  };
+}
+
+// Each CLI call starts Node with tsx (seconds on a loaded 2-core machine): generous limits.
+describe('kiban workflow run -p: parameters reach shell tasks as environment variables', { timeout: 240_000 }, () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kiban-params-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs nothing from a value with ; $( ) backticks quotes or newlines, and the task sees each value exactly', async () => {
+    const pwned = join(dir, 'pwned');
+    const values = hostileValues(pwned);
+    const names = Object.keys(values);
+    const out = join(dir, 'out');
+    const file = join(dir, 'hostile.yaml');
+    // Each task writes its variable, byte for byte, to a file named after it.
+    await writeFile(
+      file,
+      `name: hostile
+params: { ${names.map((n) => `${n}: safe`).join(', ')} }
+tasks:
+  write:
+    run: >-
+      mkdir -p ${out} &&
+      ${names.map((n) => `printf '%s' "$KIBAN_PARAM_${n.toUpperCase()}" > ${out}/${n}`).join(' && ')} &&
+      printf '%s|%s|%s|%s' "$KIBAN_WORKFLOW" "$KIBAN_TASK" "$KIBAN_ATTEMPT" "$KIBAN_LOGICAL_DATE" > ${out}/builtins
+`,
+    );
+    const args = names.flatMap((n) => ['-p', `${n}=${values[n]}`]);
+    const run = await kiban('workflow', 'run', file, ...args, '--logical-date', '2026-11-24', '--metadata', `sqlite:${join(dir, 'meta.db')}`, '--work-dir', join(dir, 'work'));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    for (const n of names) expect(await readFile(join(out, n), 'utf8'), n).toBe(values[n]);
+    expect(await readFile(join(out, 'builtins'), 'utf8')).toBe('hostile|write|1|2026-11-24T00:00:00.000Z');
+    expect(existsSync(pwned)).toBe(false);
+  });
+
+  it('validate refuses ${…} in run commands and shows the environment variable to use', async () => {
+    const file = join(dir, 'pasted.yaml');
+    await writeFile(file, 'name: pasted\nparams: { msg: hi }\ntasks:\n  say: { run: "echo ${msg} ${logical_date}" }\n');
+    const result = await kiban('workflow', 'validate', file);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`${file}:4: tasks.say.run: \${msg} is not substituted in run commands`);
+    expect(result.stderr).toContain('"$KIBAN_PARAM_MSG"');
+    expect(result.stderr).toContain('"$KIBAN_LOGICAL_DATE"');
+  });
+});
