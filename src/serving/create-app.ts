@@ -13,6 +13,7 @@ import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
 import { LiveTagger } from './live-tagger.js';
 import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute, tagSuggestRoute } from './schemas.js';
 import { registerTagsRoute } from './tags-route.js';
+import { textOnlyCoercion } from './validator-compiler.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 import { experimentOpenApiRoutes } from './experiment-schemas.js';
 import { registerExperimentRoutes } from './experiment-routes.js';
@@ -61,7 +62,12 @@ const API_VERSION = '0.1.0';
  */
 export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   const { serving, metadata } = deps;
-  const app = Fastify({ logger: deps.logger ?? false, ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allowUnionTypes: true } } });
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allowUnionTypes: true } },
+    // Query strings are text and give numbers; JSON bodies must already have the right types.
+    schemaController: { compilersFactory: { buildValidator: textOnlyCoercion } },
+  });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const latency = new Histogram({
