@@ -8,6 +8,7 @@ import { MAX_DIM } from './policy-support.js';
 import { Ucb1Policy } from './ucb1-policy.js';
 
 export { DEFAULT_PROBABILITY_SAMPLES, MAX_DIM } from './policy-support.js';
+export { MIN_PROPENSITY } from './thompson-support.js';
 
 /**
  * The policies kiban ships: ε-greedy, UCB1, Bernoulli Thompson sampling (Beta posteriors), LinUCB
@@ -76,6 +77,26 @@ export interface BanditPolicy {
    * (default {@link DEFAULT_PROBABILITY_SAMPLES}). Used by off-policy evaluation.
    */
   actionProbabilities(input: DecideInput, random: () => number, samples?: number): Float64Array[];
+  /**
+   * Per slot, the marginal probability (over the policy's randomness) that the arm `arms[s]` of a
+   * decision on `input` is put at slot `s` — what per-position off-policy estimators need, where
+   * {@link Decision.propensities} after slot 0 are conditional on the earlier slots. Only the
+   * chosen arms are computed (memory O(candidates), not slots × candidates): exact for ε-greedy,
+   * UCB1 and LinUCB; for Thompson sampling a Rao–Blackwellised Monte Carlo estimate from the
+   * policy's `draws` simulated decisions, at least {@link MIN_PROPENSITY}.
+   */
+  slotMarginals(input: DecideInput, arms: readonly string[], random: () => number): number[];
+  /** How many arms the policy holds statistics for. */
+  readonly armCount: number;
+  /** Whether the policy holds statistics for arm `id`. */
+  hasArm(id: string): boolean;
+  /**
+   * Sets each listed arm's statistics from its additive totals (the vectors of
+   * `sufficient-statistics.ts`; arms new to the policy are added, others keep theirs), recomputing
+   * derived values (inverses) only for arms whose totals changed; returns how many changed.
+   * @throws InvalidArgumentError for totals of the wrong width or with non-finite numbers (nothing is changed).
+   */
+  setTotals(totals: Iterable<readonly [arm: string, totals: Float64Array]>): number;
   /** Adds the rewards to the arms' statistics; arms never seen are created from the prior. */
   update(feedback: readonly Feedback[]): void;
   /** The whole state as plain JSON (parameters included). */

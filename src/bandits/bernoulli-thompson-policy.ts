@@ -1,7 +1,7 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
 import { seededRandom } from './bandit-policy.js';
-import { ArmPolicy, checkSamples, DEFAULT_PROBABILITY_SAMPLES, type ParamSpec } from './policy-support.js';
-import { BetaScores, rbPropensity, thompsonProbabilities, thompsonSelect } from './thompson-support.js';
+import { ArmPolicy, checkSamples, chosenIndices, DEFAULT_PROBABILITY_SAMPLES, type ParamSpec } from './policy-support.js';
+import { BetaScores, rbPropensity, thompsonProbabilities, thompsonSelect, thompsonSlotMarginals } from './thompson-support.js';
 
 /** Parameters of {@link BernoulliThompsonPolicy}. */
 export const BERNOULLI_THOMPSON_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({
@@ -58,6 +58,12 @@ export class BernoulliThompsonPolicy extends ArmPolicy {
     checkSamples(samples);
     const [a, b] = this.#posteriors(input);
     return thompsonProbabilities(new BetaScores(a, b, random), input.candidates.length, input.slots, samples);
+  }
+
+  /** Marginals from `draws` simulated decisions ({@link thompsonSlotMarginals}). */
+  slotMarginals(input: DecideInput, arms: readonly string[], random: () => number): number[] {
+    const [a, b] = this.#posteriors(input);
+    return thompsonSlotMarginals(new BetaScores(a, b, random), input.candidates.length, chosenIndices(input.candidates, arms), this.params.draws);
   }
 
   protected override afterChange(): void {

@@ -30,10 +30,10 @@ export interface DecisionLogEntry {
   /** Per slot, the probability of that arm at that slot given the earlier slots (see `Decision`). */
   propensities: number[];
   /**
-   * Multi-slot decisions of the policies whose probabilities are exact (ε-greedy, UCB1, LinUCB):
-   * per slot, the marginal probability of that arm at that slot, which per-position off-policy
-   * estimators need (slot 0's equals its propensity). Absent for one slot, and for Thompson
-   * sampling, whose marginals would cost thousands of simulated decisions each.
+   * Multi-slot decisions: per slot, the marginal probability of that arm at that slot, which
+   * per-position off-policy estimators need (slot 0's equals its propensity) — exact for
+   * ε-greedy, UCB1 and LinUCB, a Monte Carlo estimate from the policy's `draws` simulated
+   * decisions for Thompson sampling (see `BanditPolicy.slotMarginals`). Absent for one slot.
    */
   marginals?: number[];
   /** Filled in by {@link joinDecisionLogs}: the reward of each chosen arm, or null without feedback. */

@@ -1,5 +1,5 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
-import { ArmPolicy, type ParamSpec } from './policy-support.js';
+import { ArmPolicy, chosenIndices, type ParamSpec } from './policy-support.js';
 
 /** Parameters of {@link EpsilonGreedyPolicy}. */
 export const EPSILON_GREEDY_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({
@@ -79,6 +79,26 @@ export class EpsilonGreedyPolicy extends ArmPolicy {
     return out;
   }
 
+  slotMarginals(input: DecideInput, arms: readonly string[]): number[] {
+    const means = this.#means(input);
+    const chosen = chosenIndices(input.candidates, arms);
+    // The chosen arm's tie group spans ranks [better, better + tied): tied arms are exchangeable.
+    const from = new Int32Array(chosen.length);
+    const to = new Int32Array(chosen.length);
+    chosen.forEach((c, s) => {
+      let better = 0;
+      let tied = 0;
+      for (let k = 0; k < means.length; k++) {
+        if (means[k] > means[c]) better++;
+        else if (means[k] === means[c]) tied++;
+      }
+      from[s] = better;
+      to[s] = better + tied;
+    });
+    const sums = greedyRankRangeMarginals(means.length, this.params.epsilon, from, to);
+    return sums.map((sum, s) => sum / (to[s] - from[s]));
+  }
+
   #means(input: DecideInput): Float64Array {
     const idx = this.arms.resolve(input, 0);
     const { n, rewardSum } = this.arms;
@@ -103,6 +123,37 @@ export class EpsilonGreedyPolicy extends ArmPolicy {
  */
 export function greedyRankMarginals(m: number, slots: number, epsilon: number): Float64Array[] {
   const out = Array.from({ length: slots }, () => new Float64Array(m));
+  walkGreedyStates(m, slots, epsilon, (j, p, w, uniform, stillThere) => {
+    const row = out[j];
+    row[p] += w * (1 - epsilon + uniform);
+    for (let r = p + 1; r < m; r++) row[r] += w * uniform * stillThere;
+  });
+  return out;
+}
+
+/**
+ * Per slot j, the probability that slot j takes one of the greedy ranks `from[j]`…`to[j]`−1 (the
+ * same dynamic programme as {@link greedyRankMarginals}, summed over the ranks asked for):
+ * memory O(m), not slots × m.
+ */
+export function greedyRankRangeMarginals(m: number, epsilon: number, from: Int32Array, to: Int32Array): number[] {
+  const out = new Array<number>(from.length).fill(0);
+  walkGreedyStates(m, from.length, epsilon, (j, p, w, uniform, stillThere) => {
+    const a = from[j];
+    const b = to[j];
+    if (p >= a && p < b) out[j] += w * (1 - epsilon + uniform);
+    const later = b - Math.max(a, p + 1);
+    if (later > 0) out[j] += later * w * uniform * stillThere;
+  });
+  return out;
+}
+
+/**
+ * Walks the states of the programme: for each slot j and prefix p with probability w, rank p is
+ * taken with probability (1−ε) + `uniform` and each other remaining rank after p with
+ * `uniform` × `stillThere` (the chance it is still there).
+ */
+function walkGreedyStates(m: number, slots: number, epsilon: number, visit: (j: number, p: number, w: number, uniform: number, stillThere: number) => void): void {
   let state = new Float64Array(m + 1);
   state[0] = 1;
   for (let j = 0; j < slots; j++) {
@@ -114,10 +165,8 @@ export function greedyRankMarginals(m: number, slots: number, epsilon: number): 
       if (w === 0) continue;
       const q = j - p;
       const n = m - p - 1;
-      const row = out[j];
-      row[p] += w * (1 - epsilon + uniform);
       const stillThere = n > 0 ? 1 - q / n : 0;
-      for (let r = p + 1; r < m; r++) row[r] += w * uniform * stillThere;
+      visit(j, p, w, uniform, stillThere);
       // Taking rank p: the prefix grows by 1 plus the run of removed ranks right after it.
       const takeP = w * (1 - epsilon + uniform);
       let runProbability = 1; // P(ranks p+1…p+t all removed)
@@ -132,5 +181,4 @@ export function greedyRankMarginals(m: number, slots: number, epsilon: number): 
     }
     state = next;
   }
-  return out;
 }

@@ -3,10 +3,10 @@ import { InvalidArgumentError } from '../core/errors.js';
 /**
  * Per-arm ridge regressions on typed arrays, for LinUCB and linear Thompson sampling. Arm `i`
  * holds `A = λI + Σ x xᵀ` and `b = Σ r x`, plus the derived `A⁻¹` and `θ = A⁻¹ b`, each d×d (or d)
- * slice at offset `i·d²` (or `i·d`) of one array. The derived values are recomputed from A by a
- * Cholesky inversion for every arm an update touches (O(d³) per arm, about 5,000 multiply-adds
- * at d = 20), rather than by Sherman–Morrison steps: no drift, and a policy restored from a
- * snapshot holds bit-identical inverses.
+ * slice at offset `i·d²` (or `i·d`) of one array. One observation updates the derived values by a
+ * Sherman–Morrison step ({@link LinearArms.rankOne}, O(d²)); {@link LinearArms.refresh} recomputes
+ * them from A by a Cholesky inversion (O(d³)), which a restore uses, and which the owner runs
+ * every so many rank-one steps so rounding never drifts far.
  *
  * For scoring, each arm also keeps a packed row (`packed`, T + d numbers with T = d(d+1)/2): the
  * upper triangle of A⁻¹ with off-diagonal entries doubled, then θ. With the context's products
@@ -37,7 +37,10 @@ export class LinearArms {
     this.rowLength = (dim * (dim + 1)) / 2 + dim;
     this.packed = new Float64Array(capacity * this.rowLength);
     this.#work = new Float64Array(2 * d2);
+    this.#u = new Float64Array(dim);
   }
+
+  readonly #u: Float64Array;
 
   /** The ridge λ new arms start from. */
   get lambda(): number {
@@ -64,13 +67,81 @@ export class LinearArms {
     this.packed.fill(0);
   }
 
-  /** Starts arm `i` from the prior: A = λI, b = 0. */
+  /** Starts arm `i` from the prior: A = λI, b = 0, so A⁻¹ = I/λ and θ = 0. */
   initArm(i: number): void {
     const d = this.dim;
     const base = i * d * d;
     this.A.fill(0, base, base + d * d);
-    for (let j = 0; j < d; j++) this.A[base + j * d + j] = this.#lambda;
+    this.invA.fill(0, base, base + d * d);
+    for (let j = 0; j < d; j++) {
+      this.A[base + j * d + j] = this.#lambda;
+      this.invA[base + j * d + j] = 1 / this.#lambda;
+    }
     this.b.fill(0, i * d, i * d + d);
+    this.theta.fill(0, i * d, i * d + d);
+    this.#pack(i);
+  }
+
+  /**
+   * Brings A⁻¹ and θ of arm `i` up to date with one observation already added to A and b by
+   * {@link LinearArms.add}: A⁻¹ ← A⁻¹ − u uᵀ / (1 + xᵀu) with u = A⁻¹x (Sherman–Morrison), and
+   * θ ← θ + u (r − xᵀθ) / (1 + xᵀu). O(d²).
+   */
+  rankOne(i: number, x: ArrayLike<number>, reward: number): void {
+    const d = this.dim;
+    const base = i * d * d;
+    const inv = this.invA;
+    const u = this.#u;
+    let q = 0;
+    let predicted = 0;
+    for (let r = 0; r < d; r++) {
+      let t = 0;
+      const row = base + r * d;
+      for (let c = 0; c < d; c++) t += inv[row + c] * x[c];
+      u[r] = t;
+      q += x[r] * t;
+      predicted += x[r] * this.theta[i * d + r];
+    }
+    const denominator = 1 + q;
+    for (let r = 0; r < d; r++) {
+      const ur = u[r] / denominator;
+      const row = base + r * d;
+      for (let c = 0; c < d; c++) inv[row + c] -= ur * u[c];
+    }
+    const gain = (reward - predicted) / denominator;
+    for (let r = 0; r < d; r++) this.theta[i * d + r] += u[r] * gain;
+    this.#pack(i);
+  }
+
+  /**
+   * Sets arm `i`'s A = λI + `xx` and b = `rx` (d² and d numbers, additive totals) and returns
+   * whether they moved by more than rounding from what the arm held (relative 1e-9): when they did
+   * not, A⁻¹ is kept and θ re-solved from the new b (O(d²)); when they did, the caller must
+   * {@link LinearArms.refresh} the arm.
+   */
+  setTotals(i: number, xx: Float64Array, rx: Float64Array): boolean {
+    const d = this.dim;
+    const base = i * d * d;
+    const A = this.A;
+    let scale = 1;
+    let moved = 0;
+    for (let r = 0; r < d; r++) {
+      for (let c = 0; c < d; c++) {
+        const v = xx[r * d + c] + (r === c ? this.#lambda : 0);
+        scale = Math.max(scale, Math.abs(v));
+        moved = Math.max(moved, Math.abs(v - A[base + r * d + c]));
+        A[base + r * d + c] = v;
+      }
+    }
+    for (let r = 0; r < d; r++) {
+      scale = Math.max(scale, Math.abs(rx[r]));
+      moved = Math.max(moved, Math.abs(rx[r] - this.b[i * d + r]));
+      this.b[i * d + r] = rx[r];
+    }
+    if (moved > 1e-9 * scale) return true;
+    this.#solveTheta(i);
+    this.#pack(i);
+    return false;
   }
 
   /** Adds one observation: A += x xᵀ, b += r x (derived values wait for {@link LinearArms.refresh}). */
@@ -100,6 +171,14 @@ export class LinearArms {
     if (!invertSpd(this.A, i * d2, this.invA, i * d2, d, this.#work)) {
       throw new InvalidArgumentError('A', `arm statistics are not positive definite (arm ${i}); λ must be > 0 and A = λI + Σ x xᵀ`);
     }
+    this.#solveTheta(i);
+    this.#pack(i);
+  }
+
+  /** θ = A⁻¹ b of arm `i`. */
+  #solveTheta(i: number): void {
+    const d = this.dim;
+    const d2 = d * d;
     const inv = this.invA;
     const b = this.b;
     for (let r = 0; r < d; r++) {
@@ -108,6 +187,13 @@ export class LinearArms {
       for (let c = 0; c < d; c++) s += inv[row + c] * b[i * d + c];
       this.theta[i * d + r] = s;
     }
+  }
+
+  /** Arm `i`'s packed scoring row from its A⁻¹ and θ. */
+  #pack(i: number): void {
+    const d = this.dim;
+    const d2 = d * d;
+    const inv = this.invA;
     let k = i * this.rowLength;
     for (let r = 0; r < d; r++) {
       const row = i * d2 + r * d;

@@ -3,6 +3,9 @@ import type { ArmStats, Feedback } from './bandit-policy.js';
 import { LinearArms } from './linear-arms.js';
 import { ArmPolicy, type ParamSpec } from './policy-support.js';
 
+/** Fewest rank-one steps between two exact inversions of an arm. */
+const MIN_EXACT_EVERY = 32;
+
 /**
  * What LinUCB and linear Thompson sampling share: one ridge regression per arm (disjoint model)
  * over the context, held in {@link LinearArms}; snapshots carry each arm's A = λI + Σ x xᵀ and
@@ -15,8 +18,22 @@ export abstract class LinearPolicy extends ArmPolicy {
     if (!(dim >= 1)) throw new InvalidArgumentError('dim', `must be ≥ 1 for a linear policy (the context length), got ${dim}`);
     super(dim, specs, params);
     this.linear = new LinearArms(dim, this.params.lambda);
-    this.arms.onGrow = (capacity) => this.linear.grow(capacity);
+    this.#sinceExact = new Uint32Array(16);
+    this.arms.onGrow = (capacity) => {
+      this.linear.grow(capacity);
+      const counts = new Uint32Array(capacity);
+      counts.set(this.#sinceExact);
+      this.#sinceExact = counts;
+    };
+    this.#exactEvery = Math.max(MIN_EXACT_EVERY, dim);
   }
+
+  /** Per arm, the Sherman–Morrison steps since its inverse was last computed exactly. */
+  #sinceExact: Uint32Array;
+  /** Arms whose A and b were set wholesale (restore, totals), to be inverted exactly by afterChange. */
+  readonly #exact = new Set<number>();
+  /** Rank-one steps after which an arm is inverted exactly again (d³ work every d steps: O(d²) a step). */
+  readonly #exactEvery: number;
 
   protected override get contextDim(): number {
     return this.dim;
@@ -42,14 +59,35 @@ export abstract class LinearPolicy extends ArmPolicy {
 
   protected override initArm(i: number): void {
     this.linear.initArm(i);
+    this.#sinceExact[i] = 0;
   }
 
   protected override addFeedback(i: number, f: Feedback): void {
     this.linear.add(i, f.context, f.reward);
+    this.linear.rankOne(i, f.context, f.reward);
+    this.#sinceExact[i]++;
   }
 
   protected override afterChange(touched: ReadonlySet<number>): void {
-    for (const i of touched) this.linear.refresh(i);
+    for (const i of touched) {
+      if (!this.#exact.has(i) && this.#sinceExact[i] < this.#exactEvery) continue;
+      this.linear.refresh(i);
+      this.#sinceExact[i] = 0;
+    }
+    this.#exact.clear();
+  }
+
+  protected override get totalsWidth(): number {
+    return 2 + this.dim * this.dim + this.dim;
+  }
+
+  protected override takeTotals(i: number, v: Float64Array, sameCounts: boolean): boolean {
+    const d = this.dim;
+    const moved = this.linear.setTotals(i, v.subarray(2, 2 + d * d), v.subarray(2 + d * d));
+    // Same counts and A, b equal but for rounding (this process's own feedback, already applied
+    // by rank-one steps, summed in another order): the inverse is kept.
+    if (moved || !sameCounts) this.#exact.add(i);
+    return moved || !sameCounts;
   }
 
   protected override armExtras(i: number): Partial<ArmStats> {
@@ -63,6 +101,7 @@ export abstract class LinearPolicy extends ArmPolicy {
 
   protected override restoreArm(i: number, stats: ArmStats): void {
     this.linear.set(i, stats.A as number[], stats.b as number[]);
+    this.#exact.add(i);
   }
 
   protected override checkArmStats(id: string, stats: ArmStats, params: Readonly<Record<string, number>>): void {

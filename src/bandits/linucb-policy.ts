@@ -1,6 +1,6 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
 import { LinearPolicy } from './linear-policy.js';
-import { scoreMarginals, selectByScores, type ParamSpec } from './policy-support.js';
+import { chosenIndices, chosenScoreMarginals, scoreMarginals, selectByScores, type ParamSpec } from './policy-support.js';
 
 /** Parameters of {@link LinUcbPolicy}. */
 export const LINUCB_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({
@@ -29,6 +29,10 @@ export class LinUcbPolicy extends LinearPolicy {
 
   actionProbabilities(input: DecideInput): Float64Array[] {
     return scoreMarginals(this.#scores(input), input.slots);
+  }
+
+  slotMarginals(input: DecideInput, arms: readonly string[]): number[] {
+    return chosenScoreMarginals(this.#scores(input), chosenIndices(input.candidates, arms));
   }
 
   #scores(input: DecideInput): Float64Array {

@@ -171,6 +171,50 @@ export abstract class ArmPolicy implements BanditPolicy {
 
   abstract select(input: DecideInput, random: () => number): Decision;
   abstract actionProbabilities(input: DecideInput, random: () => number, samples?: number): Float64Array[];
+  abstract slotMarginals(input: DecideInput, arms: readonly string[], random: () => number): number[];
+
+  get armCount(): number {
+    return this.arms.size;
+  }
+
+  hasArm(id: string): boolean {
+    return this.arms.indexOf(id) >= 0;
+  }
+
+  setTotals(totals: Iterable<readonly [arm: string, totals: Float64Array]>): number {
+    const entries = [...totals];
+    const width = this.totalsWidth;
+    // Everything is checked first, so bad totals leave the state untouched.
+    for (const [id, v] of entries) {
+      if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ARM_ID_LENGTH) throw new InvalidArgumentError('totals', `arm ids must be strings of 1 to ${MAX_ARM_ID_LENGTH} characters`);
+      if (!(v instanceof Float64Array) || v.length !== width) throw new InvalidArgumentError(`totals.${id}`, `must be a Float64Array of ${width} numbers (a ${this.kind} policy with dim ${this.dim})`);
+      for (let j = 0; j < width; j++) if (!Number.isFinite(v[j])) throw new InvalidArgumentError(`totals.${id}`, `holds a non-finite number at ${j}`);
+      if (v[0] < 0) throw new InvalidArgumentError(`totals.${id}`, `has a negative count ${v[0]}`);
+    }
+    const touched = new Set<number>();
+    for (const [id, v] of entries) {
+      const i = this.ensureArm(id);
+      const sameCounts = this.arms.n[i] === v[0] && this.arms.rewardSum[i] === v[1];
+      this.arms.n[i] = v[0];
+      this.arms.rewardSum[i] = v[1];
+      if (this.takeTotals(i, v, sameCounts) || !sameCounts) touched.add(i);
+    }
+    if (touched.size > 0) this.afterChange(touched);
+    return touched.size;
+  }
+
+  /** Length of an arm's additive totals vector (`[n, rewardSum]` here). */
+  protected get totalsWidth(): number {
+    return 2;
+  }
+
+  /**
+   * Sets arm `i`'s extra statistics from its totals `v` (counts are done); true when its derived
+   * values must be recomputed by {@link ArmPolicy.afterChange}.
+   */
+  protected takeTotals(_arm: number, _v: Float64Array, _sameCounts: boolean): boolean {
+    return false;
+  }
 
   /** The context length `select` checks: `dim` for contextual policies, 0 (unchecked) otherwise. */
   protected get contextDim(): number {
@@ -324,6 +368,33 @@ export function scoreMarginals(scores: Float64Array, slots: number): Float64Arra
     start = end;
   }
   return out;
+}
+
+/**
+ * The marginals of {@link scoreMarginals} for just the chosen arms (`chosen[s]`: the candidate
+ * index at slot s): the arm at slot s belongs to the group of equal scores spanning s, so its
+ * marginal is 1 / the size of that group. O(slots × candidates) time, no slots × candidates array.
+ */
+export function chosenScoreMarginals(scores: Float64Array, chosen: Int32Array): number[] {
+  return Array.from(chosen, (c) => {
+    let tied = 0;
+    for (let k = 0; k < scores.length; k++) if (scores[k] === scores[c]) tied++;
+    return 1 / tied;
+  });
+}
+
+/**
+ * The candidate index of each of a decision's arms, in slot order.
+ * @throws InvalidArgumentError for an arm outside the candidates.
+ */
+export function chosenIndices(candidates: readonly string[], arms: readonly string[]): Int32Array {
+  const position = new Map<string, number>();
+  for (let c = 0; c < candidates.length; c++) position.set(candidates[c], c);
+  return Int32Array.from(arms, (arm, s) => {
+    const c = position.get(arm);
+    if (c === undefined) throw new InvalidArgumentError(`arms[${s}]`, `"${arm}" is not among the candidates`);
+    return c;
+  });
 }
 
 /** Checks `samples` for `actionProbabilities`. */

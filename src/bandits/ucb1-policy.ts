@@ -1,5 +1,5 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
-import { ArmPolicy, scoreMarginals, selectByScores, type ParamSpec } from './policy-support.js';
+import { ArmPolicy, chosenIndices, chosenScoreMarginals, scoreMarginals, selectByScores, type ParamSpec } from './policy-support.js';
 
 /** Parameters of {@link Ucb1Policy}. */
 export const UCB1_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({
@@ -27,6 +27,10 @@ export class Ucb1Policy extends ArmPolicy {
 
   actionProbabilities(input: DecideInput): Float64Array[] {
     return scoreMarginals(this.#scores(input), input.slots);
+  }
+
+  slotMarginals(input: DecideInput, arms: readonly string[]): number[] {
+    return chosenScoreMarginals(this.#scores(input), chosenIndices(input.candidates, arms));
   }
 
   protected override afterChange(): void {

@@ -1,4 +1,9 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { POLICY_KINDS } from '../bandits/bandit-policy.js';
+import { DecisionLogWriter } from '../bandits/decision-log.js';
 import { NotFoundError } from '../core/errors.js';
 import { MemoryBanditStore } from '../storage/memory-bandit-store.js';
 import { BanditService } from './bandit-service.js';
@@ -48,5 +53,29 @@ describe('BanditService', () => {
     // The first failure at once; the rest are counted for the next report (at most every 10 s).
     expect(errors.map((e) => String((e as Error).message))).toEqual([expect.stringMatching(/1 decision record\(s\) not stored.*store down/)]);
     await service.close();
+  });
+
+  it('logs the marginal per-slot probabilities of multi-slot decisions for every policy, Thompson sampling too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiban-bandit-marginals-'));
+    const log = await DecisionLogWriter.open(join(dir, 'log.jsonl'));
+    const service = new BanditService(new MemoryBanditStore(), { log });
+    for (const policy of POLICY_KINDS) {
+      const dim = policy === 'linucb' || policy === 'lints' ? 2 : 0;
+      await service.define(policy, { policy, dim });
+      await service.decide(policy, { context: dim > 0 ? [1, 0.5] : undefined, candidates: ['a', 'b', 'c', 'd'], slots: 3 });
+      await service.decide(policy, { context: dim > 0 ? [1, 0.5] : undefined, candidates: ['a', 'b'], slots: 1 });
+    }
+    await service.close();
+    await log.close();
+    const lines = (await readFile(join(dir, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    for (const policy of POLICY_KINDS) {
+      const [three, one] = lines.filter((l) => l.bandit === policy);
+      expect(three.marginals).toHaveLength(3);
+      for (const m of three.marginals) expect(m > 0 && m <= 1).toBe(true);
+      // Nothing chosen yet: every arm is equally likely at every slot.
+      for (const m of three.marginals) expect(m).toBeCloseTo(0.25, policy === 'bts' || policy === 'lints' ? 1 : 12);
+      expect(one.marginals).toBeUndefined();
+    }
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -6,6 +6,7 @@ import type { DecisionLogWriter } from '../bandits/decision-log.js';
 import { feedbackIncrements, statisticsWidth } from '../bandits/sufficient-statistics.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { checkBanditName, checkDecisionId, type BanditStore } from '../storage/bandit-store.js';
+import { checkArmLimit, checkDecideLimits, resolveBanditLimits, type BanditLimits } from './bandit-limits.js';
 import { duplicateFeedbackError, LiveBandit, parseDefinition, unknownDecisionError, type BanditDefinition } from './live-bandit.js';
 
 /** Options of {@link BanditService}. */
@@ -20,6 +21,8 @@ export interface BanditServiceOptions {
   random?: () => number;
   /** Where problems of the background poll are reported. @defaultValue stderr */
   onError?: (error: unknown) => void;
+  /** What one request may ask (see {@link BanditLimits}); each left out keeps its default. */
+  limits?: Partial<BanditLimits>;
 }
 
 /**
@@ -120,6 +123,8 @@ export class BanditService {
   readonly #log: DecisionLogWriter | null;
   readonly #random: () => number;
   readonly #onError: (error: unknown) => void;
+  /** The request limits in force, defaults applied. */
+  readonly limits: Readonly<BanditLimits>;
   readonly #live = new Map<string, LiveBandit>();
   readonly #loading = new Map<string, Promise<LiveBandit>>();
   #timer: NodeJS.Timeout | null = null;
@@ -135,6 +140,7 @@ export class BanditService {
     if (!Number.isSafeInteger(this.#ttlMs) || this.#ttlMs < 1) throw new InvalidArgumentError('decisionTtlMs', `must be an integer ≥ 1, got ${this.#ttlMs}`);
     this.#log = options.log ?? null;
     this.#random = options.random ?? Math.random;
+    this.limits = resolveBanditLimits(options.limits);
     this.#onError = options.onError ?? ((error) => process.stderr.write(`bandits: ${String((error as Error)?.message ?? error)}\n`));
   }
 
@@ -234,8 +240,10 @@ export class BanditService {
     }
     const context = Float64Array.from(contextArray);
     for (let j = 0; j < context.length; j++) if (!Number.isFinite(context[j])) throw new InvalidArgumentError(`context[${j}]`, 'must be a finite number');
+    const slots = request.slots ?? 1;
+    if (Array.isArray(request.candidates) && Number.isSafeInteger(slots)) checkDecideLimits(this.limits, definition.dim, request.candidates.length, slots);
     const version = live.version;
-    const input = { context, candidates: request.candidates, slots: request.slots ?? 1 };
+    const input = { context, candidates: request.candidates, slots };
     const { arms, propensities } = live.policy.select(input, this.#random);
     const decisionId = randomUUID();
     const record: DecisionRecord = { g: definition.generation, arms, x: contextArray as number[] };
@@ -257,7 +265,8 @@ export class BanditService {
       arms,
       positions: arms.map((_, j) => j),
       propensities,
-      ...(arms.length > 1 && EXACT_MARGINALS.has(definition.policy) ? { marginals: marginalsOf(live.policy.actionProbabilities(input, this.#random), input.candidates, arms) } : {}),
+      // Only what the log keeps: the chosen arms' marginals, computed only when a log is kept.
+      ...(arms.length > 1 ? { marginals: live.policy.slotMarginals(input, arms, this.#random) } : {}),
     });
     return { decisionId, arms, propensities, version };
   }
@@ -286,9 +295,10 @@ export class BanditService {
     const rewards = alignRewards(record.arms, request.rewards);
     const context = Float64Array.from(record.x);
     const feedback: Feedback[] = record.arms.map((arm, j) => ({ arm, context, reward: rewards[j] }));
+    checkArmLimit(this.limits, name, live.knownArms, [...new Set(record.arms)].filter((arm) => !live.knowsArm(arm)));
     // The decision is marked fed back in the same atomic step that counts it (a repeat racing
     // through another process is refused there).
-    const version = await live.add(feedbackIncrements(definition.policy, definition.dim, feedback), decisionId);
+    const version = await live.add(feedbackIncrements(definition.policy, definition.dim, feedback), decisionId, feedback);
     this.#log?.write({ type: 'feedback', decisionId, bandit: name, time: new Date().toISOString(), arms: record.arms, rewards });
     return { decisionId, arms: record.arms, rewards, version };
   }
@@ -338,14 +348,6 @@ export class BanditService {
       }),
     );
   }
-}
-
-/** The policies whose per-slot marginal probabilities are exact and cheap (tens of µs for 80 arms). */
-const EXACT_MARGINALS: ReadonlySet<string> = new Set(['egreedy', 'ucb1', 'linucb']);
-
-/** Per slot, the marginal probability of the arm chosen there. */
-function marginalsOf(probabilities: readonly Float64Array[], candidates: readonly string[], arms: readonly string[]): number[] {
-  return arms.map((arm, j) => probabilities[j][candidates.indexOf(arm)]);
 }
 
 function sameParams(a: Record<string, number>, b: Record<string, number>): boolean {

@@ -1,5 +1,5 @@
-import { createPolicy, isPolicyKind, type BanditPolicy, type PolicyKind } from '../bandits/bandit-policy.js';
-import { restoreFromTotals, statisticsWidth } from '../bandits/sufficient-statistics.js';
+import { createPolicy, isPolicyKind, type BanditPolicy, type Feedback, type PolicyKind } from '../bandits/bandit-policy.js';
+import { statisticsWidth } from '../bandits/sufficient-statistics.js';
 import { ConflictError, DataError, NotFoundError } from '../core/errors.js';
 import type { BanditStore } from '../storage/bandit-store.js';
 
@@ -29,6 +29,8 @@ export function parseDefinition(name: string, text: string): BanditDefinition {
 interface Pending {
   decisionId: string | null;
   increments: ReadonlyMap<string, Float64Array>;
+  /** The observations behind the increments, applied to this process's policy once stored. */
+  feedback: readonly Feedback[];
   resolve: (version: number) => void;
   reject: (error: unknown) => void;
 }
@@ -44,10 +46,14 @@ export function unknownDecisionError(name: string, decisionId: string): NotFound
 }
 
 /**
- * One bandit as a server process holds it: its definition, and a policy rebuilt from the shared
- * statistics of the store at some version. Decisions read the policy in memory (no store round
- * trip); {@link LiveBandit.refresh} rebuilds it when the store's version moved — beside the current
- * one, then swapped in one assignment.
+ * One bandit as a server process holds it: its definition, and a policy kept up to date with the
+ * shared statistics of the store. Decisions read the policy in memory (no store round trip).
+ * Feedback this process stores is applied to its policy at once, by rank-one steps for the linear
+ * policies (O(d²) per observation); {@link LiveBandit.refresh}, when the store's version moved,
+ * sets every arm's totals from the store, which recomputes an arm's inverse only when others
+ * changed it (feedback taken by another process), in slices of at most about
+ * {@link REFRESH_SLICE_MS} ms between which requests are served — so no reload of a large bandit
+ * holds the event loop. A decision during a refresh sees each arm either before or after it.
  *
  * Feedback increments go to the store in mini-batches by group commit: the first increment is sent
  * at once, and every increment arriving while a batch is in flight joins the next one, merged per
@@ -70,6 +76,8 @@ export class LiveBandit {
   #refreshing: Promise<void> | null = null;
   /** Highest version the store reported (after a refresh check or our own batch). */
   #seen: number;
+  /** Highest version whose totals a refresh has started setting. */
+  #target = -1;
 
   private constructor(name: string, definition: BanditDefinition, policy: BanditPolicy, version: number, private readonly store: BanditStore) {
     this.name = name;
@@ -124,15 +132,36 @@ export class LiveBandit {
    * @throws ConflictError when the decision was fed back already (or is being, in this process);
    *   NotFoundError when the store no longer holds it; what the store throws (nothing was stored).
    */
-  add(increments: ReadonlyMap<string, Float64Array>, decisionId: string | null = null): Promise<number> {
+  add(increments: ReadonlyMap<string, Float64Array>, decisionId: string | null = null, feedback: readonly Feedback[] = []): Promise<number> {
     if (decisionId !== null) {
       if (this.#queued.has(decisionId)) return Promise.reject(duplicateFeedbackError(decisionId));
       this.#queued.add(decisionId);
     }
-    const done = new Promise<number>((resolve, reject) => this.#pending.push({ decisionId, increments, resolve, reject }));
+    const done = new Promise<number>((resolve, reject) => this.#pending.push({ decisionId, increments, feedback, resolve, reject }));
     this.#flushing ??= this.#flush();
     return done;
   }
+
+  /** Arms with statistics in this process's policy or with feedback queued here. */
+  get knownArms(): number {
+    return this.#policy.armCount + this.#queuedArms().size;
+  }
+
+  /** Whether arm `id` has statistics in this process's policy or feedback queued here. */
+  knowsArm(id: string): boolean {
+    return this.#policy.hasArm(id) || this.#pending.some((p) => p.increments.has(id)) || this.#inFlightArms.has(id);
+  }
+
+  /** Arms new to the policy with feedback queued or in flight here. */
+  #queuedArms(): Set<string> {
+    const arms = new Set<string>();
+    for (const arm of this.#inFlightArms) if (!this.#policy.hasArm(arm)) arms.add(arm);
+    for (const p of this.#pending) for (const arm of p.increments.keys()) if (!this.#policy.hasArm(arm)) arms.add(arm);
+    return arms;
+  }
+
+  /** Arms of the batch in flight. */
+  #inFlightArms = new Set<string>();
 
   /** Waits until every queued increment is stored (or failed). */
   async drain(): Promise<void> {
@@ -150,9 +179,13 @@ export class LiveBandit {
         try {
           for (;;) {
             const ids = batch.flatMap((p) => (p.decisionId === null ? [] : [p.decisionId]));
-            const commit = await this.store.commitFeedback(this.name, this.width, sumIncrements(batch), ids);
+            const sums = sumIncrements(batch);
+            this.#inFlightArms = new Set(sums.keys());
+            const commit = await this.store.commitFeedback(this.name, this.width, sums, ids);
+            this.#inFlightArms = new Set();
             if (commit.status === 'stored') {
               this.noteVersion(commit.version);
+              this.#applyLocally(batch, commit.version);
               this.#settle(batch, (p) => p.resolve(commit.version));
               break;
             }
@@ -163,6 +196,7 @@ export class LiveBandit {
             if (batch.length === 0) break;
           }
         } catch (error) {
+          this.#inFlightArms = new Set();
           this.#settle(batch, (p) => p.reject(error));
         }
       }
@@ -180,18 +214,47 @@ export class LiveBandit {
     }
   }
 
+  /**
+   * Applies a stored batch's observations to this process's policy, unless a refresh has already
+   * set (or is setting) totals that include it; a refresh from older totals undoes it, and the
+   * next one (the batch's version is newer) brings it back.
+   */
+  #applyLocally(batch: readonly Pending[], version: number): void {
+    if (this.#target >= version) return;
+    try {
+      this.#policy.update(batch.flatMap((p) => p.feedback));
+    } catch {
+      // Checked when the increments were made; were it to fail, the next refresh sets the totals.
+    }
+  }
+
   async #reload(): Promise<void> {
     const statistics = await this.store.readStatistics(this.name, this.width);
     if (statistics === null) throw new NotFoundError(`bandit "${this.name}"`);
     if (statistics.version <= this.#version) return;
-    const { policy: kind, dim, params } = this.definition;
-    const policy = createPolicy(kind, { dim, params });
-    restoreFromTotals(policy, statistics.arms);
-    this.#policy = policy;
-    this.#version = statistics.version;
+    const entries = [...statistics.arms];
+    const policy = this.#policy;
+    if (statistics.version > this.#target) this.#target = statistics.version;
+    let start = 0;
+    while (start < entries.length) {
+      const sliceStart = performance.now();
+      // Arms in small groups until the slice's time is spent, then let requests in.
+      do {
+        policy.setTotals(entries.slice(start, start + REFRESH_GROUP));
+        start += REFRESH_GROUP;
+      } while (start < entries.length && performance.now() - sliceStart < REFRESH_SLICE_MS);
+      if (start < entries.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (statistics.version > this.#version) this.#version = statistics.version;
     this.noteVersion(statistics.version);
   }
 }
+
+/** Longest stretch of a refresh on the event loop, in ms (more arms wait for the next turn). */
+export const REFRESH_SLICE_MS = 10;
+
+/** Arms set together within a refresh slice. */
+const REFRESH_GROUP = 8;
 
 /** The per-arm sums of the requests' increments. */
 function sumIncrements(requests: readonly Pending[]): Map<string, Float64Array> {

@@ -144,16 +144,25 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
       expect(run(42)).toEqual(run(42));
     });
 
-    it('restores from a JSON snapshot to a policy that decides exactly the same', () => {
+    it('restores from a JSON snapshot to a policy that decides the same', () => {
       const original = trained();
       const state = JSON.parse(JSON.stringify(original.snapshot()));
       const copy = create({});
       copy.restore(state);
       expect(copy.snapshot()).toEqual(original.snapshot());
+      // The copy inverts exactly what the original reached by rank-one steps: equal up to rounding.
+      const close = (a: readonly number[] | Float64Array, b: readonly number[] | Float64Array) => {
+        expect(a.length).toBe(b.length);
+        for (let j = 0; j < a.length; j++) expect(a[j]).toBeCloseTo(b[j], 10);
+      };
       for (let seed = 0; seed < 20; seed++) {
-        expect(copy.select(input(3, seed), seededRandom(seed))).toEqual(original.select(input(3, seed), seededRandom(seed)));
+        const mine = copy.select(input(3, seed), seededRandom(seed));
+        const theirs = original.select(input(3, seed), seededRandom(seed));
+        expect(mine.arms).toEqual(theirs.arms);
+        close(mine.propensities, theirs.propensities);
       }
-      expect(copy.actionProbabilities(input(2), seededRandom(9), 500)).toEqual(original.actionProbabilities(input(2), seededRandom(9), 500));
+      const probabilities = original.actionProbabilities(input(2), seededRandom(9), 500);
+      copy.actionProbabilities(input(2), seededRandom(9), 500).forEach((row, s) => close(row, probabilities[s]));
       // The copy is independent of the original.
       copy.update([{ arm: 'e', context: context(seededRandom(1)), reward: 1 }]);
       expect(original.snapshot().arms.e).toBeUndefined();
