@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,17 @@ tasks:
 const SLOW = `name: slow
 tasks:
   nap: { run: "sleep 3" }
+`;
+const HOSTILE = `name: hostile
+params: { semi: a, subst: b, tick: c, quotes: d, newline: e }
+tasks:
+  write: { run: 'printf %s "$KIBAN_PARAM_SEMI" > "$KIBAN_WORK_DIR/SEMI"; printf %s "$KIBAN_PARAM_SUBST" > "$KIBAN_WORK_DIR/SUBST"; printf %s "$KIBAN_PARAM_TICK" > "$KIBAN_WORK_DIR/TICK"; printf %s "$KIBAN_PARAM_QUOTES" > "$KIBAN_WORK_DIR/QUOTES"; printf %s "$KIBAN_PARAM_NEWLINE" > "$KIBAN_WORK_DIR/NEWLINE"; echo "$KIBAN_WORKFLOW $KIBAN_TASK $KIBAN_ATTEMPT $KIBAN_LOGICAL_DATE $KIBAN_RUN_ID"' }
+`;
+/** Pastes a parameter into the shell command: refused, and listed with its problem. */
+const PASTED = `name: pasted
+params: { msg: hi }
+tasks:
+  say: { run: "echo \${msg}" }
 `;
 const BAD = `name: bad
 tasks:
@@ -57,6 +69,8 @@ describe('workflow routes', () => {
     await writeFile(join(dir, 'good.yaml'), GOOD);
     await writeFile(join(dir, 'bad.yaml'), BAD);
     await writeFile(join(dir, 'slow.yaml'), SLOW);
+    await writeFile(join(dir, 'hostile.yaml'), HOSTILE);
+    await writeFile(join(dir, 'pasted.yaml'), PASTED);
     metadata = await openMetadataStore(`sqlite:${join(dir, 'meta.db')}`);
     executor = new InlineExecutor({ logs: metadata.workflows });
     engine = await createWorkflowService({ dir, metadata, executor, workRoot: join(dir, 'work') });
@@ -75,7 +89,7 @@ describe('workflow routes', () => {
   it('lists workflows with schedule, next run and tasks', async () => {
     const { status, body } = await call('GET', '/v1/workflows');
     expect(status).toBe(200);
-    expect(body.workflows.map((w: { name: string }) => w.name).sort()).toEqual(['bad', 'good', 'slow']);
+    expect(body.workflows.map((w: { name: string }) => w.name).sort()).toEqual(['bad', 'good', 'hostile', 'slow']);
     const good = body.workflows.find((w: { name: string }) => w.name === 'good');
     expect(good).toMatchObject({ description: 'three quick shell tasks', schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris' }, lastRun: null });
     expect(Date.parse(good.nextRunAt)).toBeGreaterThan(Date.now());
@@ -84,6 +98,34 @@ describe('workflow routes', () => {
       { name: 'second', kind: 'shell', needs: ['first'] },
       { name: 'third', kind: 'shell', needs: ['first'] },
     ]);
+  });
+
+  it('lists invalid workflow files with their problems instead of dropping them', async () => {
+    const { body } = await call('GET', '/v1/workflows');
+    expect(body.invalid).toHaveLength(1);
+    expect(body.invalid[0].file).toBe(join(dir, 'pasted.yaml'));
+    expect(body.invalid[0].problems).toMatchObject([{ line: 4, path: 'tasks.say.run' }]);
+    expect(body.invalid[0].problems[0].message).toContain('"$KIBAN_PARAM_MSG"');
+  });
+
+  it('passes run parameters to shell tasks as environment variables: ; $( ) backticks quotes and newlines run nothing', async () => {
+    const pwned = join(dir, 'pwned');
+    const values = {
+      semi: `x; touch ${pwned}`,
+      subst: `$(touch ${pwned})`,
+      tick: `\`touch ${pwned}\``,
+      quotes: `it's "quoted" '; touch ${pwned}; '`,
+      newline: `first\ntouch ${pwned}\nlast`,
+    };
+    const start = await call('POST', '/v1/workflows/hostile/runs', { logicalDate: '2026-03-04', params: values });
+    expect(start.status).toBe(202);
+    const detail = await waitFinal(start.body.runId);
+    expect(detail.run.status).toBe('succeeded');
+    const work = join(dir, 'work', 'runs', start.body.runId);
+    for (const [name, value] of Object.entries(values)) expect(await readFile(join(work, name.toUpperCase()), 'utf8'), name).toBe(value);
+    const log = (await call('GET', `/v1/runs/${start.body.runId}/tasks/write/logs`)).body.lines.map((l: { line: string }) => l.line);
+    expect(log).toEqual([`hostile write 1 2026-03-04T00:00:00.000Z ${start.body.runId}`]);
+    expect(existsSync(pwned)).toBe(false);
   });
 
   it('404s unknown workflows, runs and tasks with a JSON body', async () => {

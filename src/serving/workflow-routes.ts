@@ -50,7 +50,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, service: WorkflowSe
     for (const stream of streams) stream.end();
   });
 
-  app.get('/v1/workflows', async () => ({ workflows: await service.listWorkflows() }));
+  // Invalid files are listed with their problems, so that a typo does not make a workflow vanish.
+  app.get('/v1/workflows', async () => ({ workflows: await service.listWorkflows(), invalid: await service.listInvalidWorkflows() }));
 
   app.get<{ Params: { name: string }; Querystring: { limit: number } }>(
     '/v1/workflows/:name',

@@ -1,3 +1,4 @@
+import type { WorkflowProblem } from './parse-workflow.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 import type { WorkflowRun, WorkflowStore } from './workflow-store.js';
 
@@ -14,6 +15,12 @@ export interface WorkflowSummary {
   tasks: { name: string; kind: string; needs: string[] }[];
 }
 
+/** A workflow file left out because it is invalid, and why. */
+export interface InvalidWorkflowFile {
+  file: string;
+  problems: WorkflowProblem[];
+}
+
 /**
  * What the HTTP API and the dashboard may do with workflows: read them, start runs and retry
  * failed ones. Runs started here are driven in the background by this process's engine.
@@ -21,6 +28,8 @@ export interface WorkflowSummary {
 export interface WorkflowService {
   readonly store: WorkflowStore;
   listWorkflows(): Promise<WorkflowSummary[]>;
+  /** The workflow files that failed validation, each with every problem found (file order). */
+  listInvalidWorkflows(): Promise<InvalidWorkflowFile[]>;
   /** The workflow of that name, or null. */
   getWorkflow(name: string): Promise<WorkflowDefinition | null>;
   /**

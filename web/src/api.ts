@@ -1,4 +1,4 @@
-import type { BanditReport, Experiment, ExperimentAnalysis, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
+import type { InvalidWorkflowFile, BanditReport, Experiment, ExperimentAnalysis, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
 
 /** An error answer of the API: its `{code, message}` body and status. */
 export class ApiError extends Error {
@@ -28,7 +28,7 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
 
 /** The dashboard's calls, one per endpoint it uses. */
 export const api = {
-  workflows: () => request<{ workflows: WorkflowSummary[] }>('GET', '/v1/workflows'),
+  workflows: () => request<{ workflows: WorkflowSummary[]; invalid?: InvalidWorkflowFile[] }>('GET', '/v1/workflows'),
   workflow: (name: string) =>
     request<{ workflow: WorkflowDefinition; nextRunAt: string | null; runs: Run[] }>('GET', `/v1/workflows/${encodeURIComponent(name)}?limit=50`),
   startRun: (name: string, body: { logicalDate?: string; params?: Record<string, ParamValue> } = {}) =>

@@ -89,6 +89,12 @@ export interface WorkflowSummary {
   tasks: { name: string; kind: string; needs: string[] }[];
 }
 
+/** A workflow file the server left out because it failed validation, with every problem. */
+export interface InvalidWorkflowFile {
+  file: string;
+  problems: { file: string; line: number; path: string; message: string }[];
+}
+
 export interface RunDetail {
   run: Run & { definition: WorkflowDefinition };
   tasks: TaskRun[];

@@ -6,7 +6,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/e
 import type { Executor } from '../executor.js';
 import type { Notifier } from '../notifiers/notifier.js';
 import type { WorkflowDefinition } from '../workflow-definition.js';
-import type { WorkflowService, WorkflowSummary } from '../workflow-service.js';
+import type { InvalidWorkflowFile, WorkflowService, WorkflowSummary } from '../workflow-service.js';
 import type { RunTrigger, WorkflowRun, WorkflowStore } from '../workflow-store.js';
 import { driveRun, type DriveEvent } from './drive-run.js';
 import { compactDate, normalizeLogicalDate } from './logical-date.js';
@@ -89,6 +89,11 @@ export class WorkflowEngine implements WorkflowService {
       lastRun: latest.get(wf.name) ?? null,
       tasks: wf.tasks.map((t) => ({ name: t.name, kind: t.kind, needs: t.needs })),
     }));
+  }
+
+  async listInvalidWorkflows(): Promise<InvalidWorkflowFile[]> {
+    const { invalid } = await this.#catalog().load();
+    return invalid.map((e) => ({ file: e.problems[0]?.file ?? '', problems: e.problems }));
   }
 
   async getWorkflow(name: string): Promise<WorkflowDefinition | null> {

@@ -35,6 +35,33 @@ export function WorkflowsPage() {
         error && <p className="error">Could not load workflows: {error.message}</p>
       )}
       {startError && <p className="error" data-testid="start-error">{startError}</p>}
+      {data?.invalid && data.invalid.length > 0 && (
+        <table className="table" data-testid="invalid-workflows">
+          <thead>
+            <tr>
+              <th>Invalid workflow file</th>
+              <th>Problems (fix the file; it is not run until then)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.invalid.map((f) => (
+              <tr key={f.file} data-testid={`invalid-workflow-${f.file}`}>
+                <td>
+                  <code>{f.file}</code>
+                </td>
+                <td>
+                  {f.problems.map((p, i) => (
+                    <div key={i} className="error small">
+                      line {p.line}: {p.path ? `${p.path}: ` : ''}
+                      {p.message}
+                    </div>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {data === null ? (
         !error && <p className="muted">Loading…</p>
       ) : data.workflows.length === 0 ? (
