@@ -4,6 +4,7 @@ import { openBanditStore } from '../app/open-bandit-store.js';
 import { pipelineTaskRunnerRef } from '../app/pipeline-step-runner.js';
 import { DecisionLogWriter, decisionLogFileName } from '../bandits/decision-log.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { resolveBanditLimits, type BanditLimits } from '../serving/bandit-limits.js';
 import { BANDIT_SERVICE_DEFAULTS, BanditService } from '../serving/bandit-service.js';
 import { ExperimentService } from '../serving/experiment-service.js';
 import { createServingApp } from '../serving/create-app.js';
@@ -20,6 +21,17 @@ function decisionTtl(value: string): number {
   const ms = Math.round(parseDuration(value, '--decision-ttl'));
   if (ms < 1000) throw new InvalidArgumentError('--decision-ttl', `must be at least 1s, got ${value}`);
   return ms;
+}
+
+/** `--bandit-limits`: `name=value` pairs, comma-separated (see `BanditLimits`). */
+function banditLimits(value: string): Partial<BanditLimits> {
+  const limits: Record<string, number> = {};
+  for (const pair of value.split(',')) {
+    const [name, given] = pair.split('=');
+    if (given === undefined || !/^\d+$/.test(given.trim())) throw new InvalidArgumentError('--bandit-limits', `"${pair}" is not name=integer (e.g. maxSlots=50,maxArms=500)`);
+    limits[name.trim()] = Number(given.trim());
+  }
+  return resolveBanditLimits(limits);
 }
 
 /** Where `kiban serve` looks for workflows when `--workflows` is not given. */
@@ -45,14 +57,15 @@ export function serveCommand(): Command {
       'how long a bandit decision waits for its feedback, at least 1s (default 1h); the store holds each decision (about 0.8 KB in Redis with a 20-number context) that long',
       decisionTtl,
     )
-    .action(async (options: ListenOptions & { config?: string; workflows?: string; banditLog: string; decisionTtl?: number }) => {
+    .option('--bandit-limits <limits>', 'bandit request limits, e.g. maxSlots=100,maxDimCandidates=100000,maxArms=1000 (the defaults)', banditLimits)
+    .action(async (options: ListenOptions & { config?: string; workflows?: string; banditLog: string; decisionTtl?: number; banditLimits?: Partial<BanditLimits> }) => {
       const config = await loadPipelineConfig(options.config);
       const dir = await workflowsDir(options.workflows);
       const stores = await openStores(config);
       // Bandit state lives beside the serving store (the same URL), shared by every process using it.
       const banditStore = await openBanditStore(config.stores.serving);
       const decisionLog = await DecisionLogWriter.open(decisionLogFileName(options.banditLog));
-      const bandits = new BanditService(banditStore, { log: decisionLog, decisionTtlMs: options.decisionTtl ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs });
+      const bandits = new BanditService(banditStore, { log: decisionLog, decisionTtlMs: options.decisionTtl ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs, limits: options.banditLimits });
       // Experiments and their events live in the metadata store, shared by every process using it.
       const experiments = new ExperimentService(stores.metadata.experiments);
       // Runs started from the dashboard are driven here, with tasks in this process.
