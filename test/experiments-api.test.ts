@@ -133,7 +133,7 @@ describe('A/B testing over HTTP (SQLite metadata store)', () => {
     }
     expect(accepted).toBe(events.length);
     // A retried batch is counted once.
-    expect((await call(base, 'POST', '/v1/events', { events: events.slice(0, 1000) })).body).toEqual({ accepted: 0, duplicates: 1000, unknownExperiments: [] });
+    expect((await call(base, 'POST', '/v1/events', { events: events.slice(0, 1000) })).body).toEqual({ accepted: 0, duplicates: 1000 });
     // A batch with one bad event is refused whole, naming it; its good events are not stored.
     const bad = await call(base, 'POST', '/v1/events', {
       events: [
@@ -143,7 +143,15 @@ describe('A/B testing over HTTP (SQLite metadata store)', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/events\[1\]\.unit/);
-    expect((await call(base, 'POST', '/v1/events', { events: [{ eventId: 'z', type: 'value', experiment: 'ghost', unit: 'u', metric: 'm', value: 1 }] })).body.unknownExperiments).toEqual(['ghost']);
+    // An experiment that is not defined is a 404, a variant it does not have a 400, each naming
+    // the event; the whole batch is refused.
+    const good = { eventId: 'kept-1', type: 'exposure', experiment: 'checkout', unit: 'fresh', variant: 'control' };
+    const ghost = await call(base, 'POST', '/v1/events', { events: [good, { eventId: 'z', type: 'value', experiment: 'ghost', unit: 'u', metric: 'm', value: 1 }] });
+    expect([ghost.status, ghost.body.code]).toEqual([404, 'NOT_FOUND']);
+    expect(ghost.body.message).toMatch(/events\[1\]\.experiment: experiment "ghost" not found/);
+    const blue = await call(base, 'POST', '/v1/events', { events: [good, { eventId: 'b', type: 'exposure', experiment: 'checkout', unit: 'u', variant: 'blue' }] });
+    expect([blue.status, blue.body.code]).toEqual([400, 'INVALID_ARGUMENT']);
+    expect(blue.body.message).toMatch(/events\[1\]\.variant: "blue" is not a variant of experiment "checkout" \(control, treatment\)/);
 
     const results = await call(base, 'GET', '/v1/experiments/checkout/results?metric=purchase&alternative=greater');
     expect(results.status).toBe(200);

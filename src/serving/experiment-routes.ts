@@ -16,7 +16,7 @@ const RESERVED_QUERY = new Set(['unit']);
  * - `GET /v1/experiments[?status=running]`, `GET /v1/experiments/{name}`;
  * - `POST /v1/experiments/{name}/start` `{at?}`, `POST /v1/experiments/{name}/stop`;
  * - `GET /v1/experiments/assignments?unit=u&attr=value…` → every running experiment's variant for the unit;
- * - `POST /v1/events` `{events: [...]}` → `{accepted, duplicates, unknownExperiments}` (idempotent by event id);
+ * - `POST /v1/events` `{events: [...]}` → `{accepted, duplicates}` (idempotent by event id; an undefined experiment is a 404, a variant it lacks a 400, and the batch is refused whole);
  * - `GET /v1/experiments/{name}/results?metric=&alternative=&confidence=&cuped=&bucket=` → the analysis.
  */
 export function registerExperimentRoutes(app: FastifyInstance, service: ExperimentService): void {

@@ -29,7 +29,7 @@ export const assignmentsRoute = {
 
 export const eventsRoute = {
   summary: 'Ingest experiment events',
-  description: `A batch of up to ${MAX_EVENTS_PER_BATCH} exposure, conversion and value events, stored in one transaction (all or none); an event id stored before is skipped, so a retried batch is counted once. Events of an experiment not (yet) defined are kept and named in unknownExperiments.`,
+  description: `A batch of up to ${MAX_EVENTS_PER_BATCH} exposure, conversion and value events, stored in one transaction (all or none); an event id stored before is skipped, so a retried batch is counted once. An event of an experiment that is not defined is a 404, an exposure to a variant the experiment does not have a 400, naming the event; the batch is then not stored.`,
   body: {
     type: 'object',
     properties: {
@@ -58,10 +58,11 @@ export const eventsRoute = {
   response: {
     200: {
       type: 'object',
-      properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' }, unknownExperiments: { type: 'array', items: { type: 'string' } } },
-      required: ['accepted', 'duplicates', 'unknownExperiments'],
+      properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } },
+      required: ['accepted', 'duplicates'],
     },
     400: errorSchema,
+    404: errorSchema,
   },
 } as const;
 

@@ -25,8 +25,6 @@ export interface IngestResult {
   accepted: number;
   /** Events whose id was stored before (a retried batch): not stored again. */
   duplicates: number;
-  /** Experiments named by the batch that are not defined (their events are kept, in case they are defined later). */
-  unknownExperiments: string[];
 }
 
 /**
@@ -149,7 +147,9 @@ export class ExperimentService {
 
   /**
    * Validates and stores a batch of events in one transaction (all or none; repeats skipped).
-   * @throws InvalidArgumentError naming `events[k].field`, or for an empty or oversized batch.
+   * @throws InvalidArgumentError naming `events[k].field` (an exposure's variant must be one of its
+   * experiment's), or for an empty or oversized batch; NotFoundError naming `events[k].experiment`
+   * for an experiment that is not defined. Either way nothing of the batch is stored.
    */
   async ingest(input: unknown): Promise<IngestResult> {
     if (!Array.isArray(input) || input.length === 0) throw new InvalidArgumentError('events', 'must be a non-empty list');
@@ -161,10 +161,20 @@ export class ExperimentService {
       if (seen.has(e.eventId)) throw new InvalidArgumentError(`events[${k}].eventId`, `"${e.eventId}" appears twice in this batch`);
       seen.add(e.eventId);
     });
-    const { inserted, duplicates } = await this.#store.insertEvents(events);
+    // Events of an experiment that does not exist, or of a variant it does not have, could never
+    // be analysed: refuse the batch (all or none) naming the first such event.
     const named = [...new Set(events.map((e) => e.experiment))];
-    const known = await Promise.all(named.map((n) => this.#store.getExperiment(n)));
-    return { accepted: inserted, duplicates, unknownExperiments: named.filter((_, k) => known[k] === null).sort() };
+    const found = await Promise.all(named.map((n) => this.#store.getExperiment(n)));
+    const byName = new Map(named.map((n, k) => [n, found[k] ?? null]));
+    events.forEach((e, k) => {
+      const experiment = byName.get(e.experiment) ?? null;
+      if (experiment === null) throw new NotFoundError(`events[${k}].experiment: experiment "${e.experiment}"`);
+      if (e.type === 'exposure' && !experiment.variants.some((v) => v.name === e.variant)) {
+        throw new InvalidArgumentError(`events[${k}].variant`, `"${e.variant}" is not a variant of experiment "${e.experiment}" (${experiment.variants.map((v) => v.name).join(', ')})`);
+      }
+    });
+    const { inserted, duplicates } = await this.#store.insertEvents(events);
+    return { accepted: inserted, duplicates };
   }
 
   /** The analysis of one metric (default: the experiment's only or first metric). @throws NotFoundError */
