@@ -28,6 +28,8 @@ export interface ServingAppDeps {
   logger?: boolean;
   /** Adds the workflow API (`/v1/workflows…`, `/v1/runs…`) the dashboard reads; optional. */
   workflows?: WorkflowService;
+  /** Directory that files named through workflow run parameters must lie in. @defaultValue the working directory */
+  dataRoot?: string;
   /**
    * Directory of the built dashboard (`npm run build:web`), served at `/`; `false` serves none.
    * @defaultValue the package's `dist/web`
@@ -148,7 +150,7 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   app.addHook('onReady', async () => tagger.start());
   app.addHook('onClose', async () => tagger.close());
   registerTagsRoute(app, tagger);
-  if (deps.workflows !== undefined) registerWorkflowRoutes(app, deps.workflows);
+  if (deps.workflows !== undefined) registerWorkflowRoutes(app, deps.workflows, deps.dataRoot === undefined ? {} : { dataRoot: deps.dataRoot });
   // Bandits (issue 8): online decide/feedback over the shared bandit store.
   if (deps.bandits !== undefined) registerBanditRoutes(app, deps.bandits);
   // A/B testing (issue 9): experiments, assignment, events and analysis over the metadata store.

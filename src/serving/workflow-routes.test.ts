@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,14 @@ const PASTED = `name: pasted
 params: { msg: hi }
 tasks:
   say: { run: "echo \${msg}" }
+`;
+/** Run parameters that feed a store and file paths. */
+const FILES = `name: files
+params: { serving: "sqlite:serving.db", events: events.csv, posts: posts.txt }
+tasks:
+  agg: { kind: aggregate, params: { events: "\${events}" } }
+  pub: { kind: publish, needs: [agg], params: { stores: { serving: "\${serving}" } } }
+  tagger: { kind: tags, needs: [agg], params: { input: "data/\${posts}" } }
 `;
 const BAD = `name: bad
 tasks:
@@ -71,10 +79,13 @@ describe('workflow routes', () => {
     await writeFile(join(dir, 'slow.yaml'), SLOW);
     await writeFile(join(dir, 'hostile.yaml'), HOSTILE);
     await writeFile(join(dir, 'pasted.yaml'), PASTED);
+    await writeFile(join(dir, 'files.yaml'), FILES);
+    await mkdir(join(dir, 'data'));
+    await symlink('/etc', join(dir, 'data', 'etc'));
     metadata = await openMetadataStore(`sqlite:${join(dir, 'meta.db')}`);
     executor = new InlineExecutor({ logs: metadata.workflows });
     engine = await createWorkflowService({ dir, metadata, executor, workRoot: join(dir, 'work') });
-    app = createServingApp({ serving, workflows: engine, webRoot: false });
+    app = createServingApp({ serving, workflows: engine, webRoot: false, dataRoot: join(dir, 'data') });
     await app.ready();
   });
   afterAll(async () => {
@@ -89,7 +100,7 @@ describe('workflow routes', () => {
   it('lists workflows with schedule, next run and tasks', async () => {
     const { status, body } = await call('GET', '/v1/workflows');
     expect(status).toBe(200);
-    expect(body.workflows.map((w: { name: string }) => w.name).sort()).toEqual(['bad', 'good', 'hostile', 'slow']);
+    expect(body.workflows.map((w: { name: string }) => w.name).sort()).toEqual(['bad', 'files', 'good', 'hostile', 'slow']);
     const good = body.workflows.find((w: { name: string }) => w.name === 'good');
     expect(good).toMatchObject({ description: 'three quick shell tasks', schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris' }, lastRun: null });
     expect(Date.parse(good.nextRunAt)).toBeGreaterThan(Date.now());
@@ -126,6 +137,33 @@ describe('workflow routes', () => {
     const log = (await call('GET', `/v1/runs/${start.body.runId}/tasks/write/logs`)).body.lines.map((l: { line: string }) => l.line);
     expect(log).toEqual([`hostile write 1 2026-03-04T00:00:00.000Z ${start.body.runId}`]);
     expect(existsSync(pwned)).toBe(false);
+  });
+
+  it('refuses run parameters that set a store URL or name a file outside the data root (400 naming the parameter)', async () => {
+    const refused: [Record<string, string>, string, RegExp][] = [
+      [{ serving: 'redis://10.0.0.7:6379' }, 'params.serving', /store URLs come only from the workflow file/],
+      [{ serving: 'sqlite:/tmp/anywhere.db' }, 'params.serving', /store URLs come only/],
+      [{ events: '/etc/passwd' }, 'params.events', /inside the data root/],
+      [{ events: join(dir, 'data', '..', '..', 'passwd') }, 'params.events', /inside the data root/],
+      [{ events: join(dir, 'data', 'etc', 'passwd') }, 'params.events', /inside the data root/],
+      [{ posts: '../../../etc/hosts' }, 'params.posts', /inside the data root/],
+    ];
+    const before = (await call('GET', '/v1/workflows/files/runs')).body.runs.length;
+    for (const [params, field, reason] of refused) {
+      const res = await call('POST', '/v1/workflows/files/runs', { params });
+      expect(res.status, JSON.stringify(params)).toBe(400);
+      expect(res.body.code).toBe('INVALID_ARGUMENT');
+      expect(res.body.message.startsWith(`${field}: `), res.body.message).toBe(true);
+      expect(res.body.message).toMatch(reason);
+    }
+    // Nothing was started.
+    expect((await call('GET', '/v1/workflows/files/runs')).body.runs).toHaveLength(before);
+    // A file inside the data root is fine (the run then fails on the missing file, once: invalid data is not retried).
+    const ok = await call('POST', '/v1/workflows/files/runs', { params: { events: join(dir, 'data', 'events.csv') } });
+    expect(ok.status).toBe(202);
+    const failed = await waitFinal(ok.body.runId);
+    expect(failed.run.status).toBe('failed');
+    expect(failed.attempts.filter((a: { task: string }) => a.task === 'agg')).toHaveLength(1);
   });
 
   it('404s unknown workflows, runs and tasks with a JSON body', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { NotFoundError } from '../core/errors.js';
+import { checkRunParams } from '../pipeline/run-param-policy.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import type { TaskAttempt, TaskRun, WorkflowRun } from '../workflow/workflow-store.js';
 
@@ -8,6 +9,11 @@ import type { TaskAttempt, TaskRun, WorkflowRun } from '../workflow/workflow-sto
 export interface WorkflowRoutesOptions {
   /** How often a run's event stream looks at the store for changes, in ms. @defaultValue 500 */
   pollMs?: number;
+  /**
+   * Files named through run parameters must lie inside this directory; store URLs and module
+   * paths never come from run parameters (see {@link checkRunParams}). @defaultValue the working directory
+   */
+  dataRoot?: string;
 }
 
 /** A run without its definition snapshot: what lists carry (the definition is the bulky part). */
@@ -89,6 +95,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, service: WorkflowSe
     },
     async (request, reply) => {
       const body = request.body ?? {};
+      if (body.params !== undefined) checkRunParams(await requireWorkflow(service, request.params.name), body.params, { dataRoot: options.dataRoot ?? process.cwd(), allowStores: false });
       const runId = await service.startRun(request.params.name, {
         ...(body.logicalDate === undefined ? {} : { logicalDate: body.logicalDate }),
         ...(body.params === undefined ? {} : { params: body.params }),
