@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { tsxApiUrl } from './import-module.js';
 
 /** Number of threads to use when the caller does not say: one per core. */
 export function defaultThreadCount(): number {
@@ -16,9 +15,7 @@ export function defaultThreadCount(): number {
  */
 export function startWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
   if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, options);
-  // tsx is a development dependency; only source runs get here. Its package resolves the
-  // CommonJS build for require(); the ES module build sits beside it.
-  const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const api = tsxApiUrl();
   const bootstrap = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(moduleUrl.href)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }

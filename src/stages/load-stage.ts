@@ -4,14 +4,16 @@
  *
  * @module
  */
-import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.js';
+import { importModule } from '../core/import-module.js';
 import type { StageDefinition, StageRef } from './stage.js';
 
-/** Imports a stage by module path and export name, checking that it is one. */
+/**
+ * Imports a stage by module path and export name, checking that it is one. TypeScript modules
+ * load from compiled kiban too, in any thread or process ({@link importModule}).
+ */
 export async function loadStage(ref: StageRef): Promise<StageDefinition> {
-  const url = ref.module.startsWith('file:') ? ref.module : pathToFileURL(ref.module).href;
-  const loaded = (await import(url)) as Record<string, unknown>;
+  const loaded = await importModule(ref.module);
   const name = ref.export ?? 'default';
   const stage = loaded[name] as StageDefinition | undefined;
   if (stage === undefined || typeof stage !== 'object' || typeof stage.main !== 'function') {

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../core/import-module.js';
 import type { TaskContext, TaskJob, TaskOutcome } from './executor.js';
 import type { TaskKind } from './workflow-definition.js';
 import { PARAM_VARIABLE_PREFIX, parameterEnvironment } from './substitute.js';
@@ -195,33 +194,11 @@ async function loadExport(job: TaskJob): Promise<TaskFunction> {
   return fn as TaskFunction;
 }
 
-let tsxRegistered: Promise<void> | undefined;
 /**
  * Loaded modules by path. `import()` of a module already loaded still runs the loader hooks,
  * which under tsx cross to its hooks thread: about 2 ms a task, more than the rest of the run.
  */
 const loadedModules = new Map<string, Promise<Record<string, unknown>>>();
-
-/**
- * Imports a module by path. Under tsx or vitest TypeScript imports directly; compiled kiban on
- * plain Node cannot, so for `.ts` files it registers tsx's loader (a development dependency)
- * once and tries again.
- */
-async function importModule(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(path).href;
-  try {
-    return (await import(url)) as Record<string, unknown>;
-  } catch (error) {
-    if (!/\.[cm]?ts$/.test(path) || (error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
-    tsxRegistered ??= (async () => {
-      const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-      const tsx = (await import(api)) as { register: () => unknown };
-      tsx.register();
-    })();
-    await tsxRegistered;
-    return (await import(url)) as Record<string, unknown>;
-  }
-}
 
 /** Output must survive JSON (it travels through Redis and is stored as JSON): the same either way. */
 function toOutput(value: unknown): Record<string, unknown> {
@@ -311,11 +288,6 @@ function groupExists(pid: number): boolean {
     // EPERM: a member exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/** This process's environment without `KIBAN_PARAM_*`: a task sees only its own run's parameters. */
-function inheritedEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith(PARAM_VARIABLE_PREFIX)));
 }
 
 /** This process's environment without `KIBAN_PARAM_*`: a task sees only its own run's parameters. */
