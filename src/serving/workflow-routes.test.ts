@@ -272,6 +272,14 @@ describe('workflow routes', () => {
     expect(failed.run.status).toBe('failed');
     const states = Object.fromEntries(failed.tasks.map((t: { task: string; status: string }) => [t.task, t.status]));
     expect(states).toEqual({ ok: 'succeeded', broken: 'failed', after: 'upstream_failed' });
+    // Over HTTP an error says what kind of failure it was and where its details are; its text
+    // (here a path from stderr) is only in the task log.
+    expect(failed.run.error).toBe(`task broken failed; details in its log (ref ${runId}/broken)`);
+    const broken = failed.tasks.find((t: { task: string }) => t.task === 'broken');
+    expect(broken.error).toBe(`command exited with code 3; details in the task log (ref ${runId}/broken#1)`);
+    const errors = [failed.run.error, ...failed.tasks.map((t: { error: string | null }) => t.error), ...failed.attempts.map((a: { error: string | null }) => a.error)];
+    const listed = (await call('GET', '/v1/runs?status=failed')).body.runs.map((r: { error: string | null }) => r.error);
+    for (const error of [...errors, ...listed]) expect(String(error)).not.toContain('disk quota');
     const logs = await call('GET', `/v1/runs/${runId}/tasks/broken/logs`);
     expect(logs.body.lines).toMatchObject([{ stream: 'stderr', line: 'disk quota exceeded on /data' }]);
 

@@ -230,10 +230,34 @@ async function runDetail(service: WorkflowService, id: string): Promise<RunDetai
   const run = await service.store.getRun(id);
   if (run === null) return null;
   const [tasks, attempts] = await Promise.all([service.store.getTasks(id), service.store.listAttempts(id)]);
-  return { run, tasks, attempts };
+  return {
+    run: { ...run, error: publicRunError(run) },
+    tasks: tasks.map((t) => ({ ...t, error: publicError(t.error, `${id}/${t.task}#${t.attempt}`) })),
+    attempts: attempts.map((a) => ({ ...a, error: publicError(a.error, `${id}/${a.task}#${a.attempt}`) })),
+  };
 }
 
 function listing(run: WorkflowRun): RunListing {
   const { definition: _definition, ...rest } = run;
-  return rest;
+  return { ...rest, error: publicRunError(run) };
+}
+
+/** Failures whose text kiban wrote itself and that say nothing of the data, kept as they are. */
+const SAFE_FAILURES = [/^timed out after [\d.]+m?s$/, /^cancelled$/, /^command exited with code \d+/, /^command was killed by SIG[A-Z0-9]+/];
+
+/**
+ * A task error as the HTTP API shows it: what kind of failure it was and a reference to the
+ * task's log, where the details are (messages may hold SQL, absolute paths, file contents or
+ * stacks, which a caller of the API must not read through the error).
+ */
+function publicError(error: string | null, ref: string): string | null {
+  if (error === null) return null;
+  const safe = SAFE_FAILURES.map((re) => re.exec(error)?.[0]).find((m) => m !== undefined);
+  return `${safe ?? 'the task failed'}; details in the task log (ref ${ref})`;
+}
+
+function publicRunError(run: WorkflowRun): string | null {
+  if (run.error === null) return null;
+  const task = /^task (\S+) failed/.exec(run.error)?.[1];
+  return task === undefined ? `the run failed; details in the task logs (ref ${run.id})` : `task ${task} failed; details in its log (ref ${run.id}/${task})`;
 }
