@@ -104,7 +104,7 @@ function evalCommand(): Command {
       const k = positiveInt(options.k, '--k');
       const threshold = probability(options.threshold, '--threshold');
       const tagger = await readTaggerFile(options.model);
-      const evaluation = evaluateTagger(tagger, await readTagExamples(options.input), { k, threshold });
+      const evaluation = evaluateTagger(tagger, await readTagExamples(options.input), { k, threshold, source: options.input });
       if (options.json === true) return void process.stdout.write(`${JSON.stringify(evaluation)}\n`);
       printEvaluation(evaluation);
     });

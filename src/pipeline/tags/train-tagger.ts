@@ -55,6 +55,8 @@ export async function trainTagger(job: TrainTaggerJob): Promise<TrainedTagger> {
   const log = job.log ?? (() => {});
   const examples = await readTagExamples(job.input);
   const valid: TagExample[] | null = job.valid === undefined ? null : await readTagExamples(job.valid);
+  // Validation examples without a tag measure nothing: say so before the training, not after.
+  if (valid !== null && valid.every((e) => e.tags.length === 0)) evaluateTagger({ labels: [], predict: () => [] }, valid, { source: job.valid });
   const tagged = examples.filter((e) => e.tags.length > 0).length;
   log(`tags: training on ${tagged} tagged examples of ${job.input}`);
   const t0 = performance.now();
@@ -64,7 +66,7 @@ export async function trainTagger(job: TrainTaggerJob): Promise<TrainedTagger> {
   let evaluation: TaggerEvaluation | null = null;
   const metrics: Record<string, number> = {};
   if (valid !== null) {
-    evaluation = evaluateTagger(tagger, valid, { k, threshold });
+    evaluation = evaluateTagger(tagger, valid, { k, threshold, source: job.valid });
     metrics[`precision@${k}`] = evaluation.precision;
     metrics[`recall@${k}`] = evaluation.recall;
     log(`tags: on ${evaluation.examples} examples of ${job.valid}: P@${k} ${evaluation.precision.toFixed(4)}, R@${k} ${evaluation.recall.toFixed(4)}`);
