@@ -83,4 +83,19 @@ describe('GET /v1/bandits/{name}/report over HTTP', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.code).toBe('NOT_FOUND');
   });
+
+  it('honours from and to, and answers 400 naming the parameter for a malformed one', async () => {
+    const all = (await call(base, 'GET', '/v1/bandits/home/report')).body;
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await call(base, 'GET', `/v1/bandits/home/report?to=${encodeURIComponent(future)}`)).body).toEqual(all);
+    const none = await call(base, 'GET', `/v1/bandits/home/report?from=${encodeURIComponent(future)}`);
+    expect(none.status).toBe(200);
+    expect(none.body.decisions).toBe(0);
+    const bad = await call(base, 'GET', '/v1/bandits/home/report?from=yesterday');
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/^from: /);
+    const backwards = await call(base, 'GET', `/v1/bandits/home/report?from=${encodeURIComponent(future)}&to=2020-01-01T00:00:00Z`);
+    expect(backwards.status).toBe(400);
+    expect(backwards.body.message).toMatch(/^to: /);
+  });
 });

@@ -99,6 +99,11 @@ export function chooseBucketMs(first: number, last: number, maxBuckets = 48): nu
   return weeks * week;
 }
 
+/** The reward rate of `n` impressions with rewards summing to `rewardSum`, with its Wilson interval. */
+export function rewardRateOf(n: number, rewardSum: number): RewardRate {
+  return rewardRate(n, rewardSum);
+}
+
 function rewardRate(n: number, rewardSum: number): RewardRate {
   return { n, rewardSum, rate: n > 0 ? rewardSum / n : null, ...wilsonInterval(rewardSum, n) };
 }

@@ -10,7 +10,7 @@ type Named = { Params: { name: string } };
  * - `GET /v1/bandits` → `{bandits}`; `GET /v1/bandits/{name}` → definition and shared statistics; `DELETE` → 204;
  * - `POST /v1/bandits/{name}/decide` `{context?, candidates, slots?}` → `{decisionId, arms, propensities, version}`;
  * - `POST /v1/bandits/{name}/feedback` `{decisionId, rewards}` → `{decisionId, arms, rewards, version}`;
- * - `GET /v1/bandits/{name}/report` → arm selection shares and reward rate over time (`BanditReport`), from the decision logs.
+ * - `GET /v1/bandits/{name}/report?from&to` → arm selection shares and reward rate over time (`BanditReport`) of the decisions in [from, to), from the decision logs.
  *
  * Unknown bandits and decisions are 404s, repeated feedback a 409, malformed input a 400 naming the
  * field. Starts the service's poll when the app is ready and drains its feedback when it closes.
@@ -30,7 +30,9 @@ export function registerBanditRoutes(app: FastifyInstance, service: BanditServic
 
   app.get<Named>('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) => service.summary(request.params.name));
 
-  app.get<Named>('/v1/bandits/:name/report', { schema: banditReportRoute }, async (request) => service.report(request.params.name));
+  app.get<Named & { Querystring: { from?: string; to?: string } }>('/v1/bandits/:name/report', { schema: banditReportRoute }, async (request) =>
+    service.report(request.params.name, { from: request.query.from, to: request.query.to }),
+  );
 
   app.delete<Named>('/v1/bandits/:name', { schema: deleteBanditRoute }, async (request, reply) => {
     await service.remove(request.params.name);

@@ -78,6 +78,11 @@ export const banditReportRoute = {
   description:
     'From the decision logs of every server process: per time bucket (at most 48), how often each arm was chosen and its share, and the reward rate with a 95% Wilson interval (rewards clamped to [0, 1]); per-arm totals.',
   params: nameParams,
+  querystring: {
+    type: 'object',
+    properties: { from: { type: 'string', description: 'ISO-8601 time: decisions from it (inclusive)' }, to: { type: 'string', description: 'ISO-8601 time: decisions before it' } },
+    additionalProperties: false,
+  },
   response: {
     200: {
       type: 'object',

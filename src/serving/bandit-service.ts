@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { buildBanditReport, readBanditReport, type BanditReport } from '../bandits/bandit-report.js';
+import { BanditReportAggregator, parseReportRange, type ReportRange } from '../bandits/bandit-report-aggregator.js';
+import { buildBanditReport, type BanditReport } from '../bandits/bandit-report.js';
 import { createPolicy, isPolicyKind, POLICY_KINDS, type Feedback } from '../bandits/bandit-policy.js';
 import type { DecisionLogWriter } from '../bandits/decision-log.js';
 import { feedbackIncrements, statisticsWidth } from '../bandits/sufficient-statistics.js';
@@ -206,17 +207,26 @@ export class BanditService {
   }
 
   /**
-   * Arm selection shares and reward rate over time of bandit `name`, from the decision logs of
-   * every process in the directory this process logs to (see `bandits/bandit-report.ts`); empty
-   * when this service logs nothing. Flushes this process's pending lines first. @throws NotFoundError
+   * Arm selection shares and reward rate over time of bandit `name` for decisions in `range`
+   * ([from, to), ISO-8601, either optional), from the decision logs of every process in the
+   * directory this process logs to, read incrementally ({@link BanditReportAggregator}: each call
+   * reads only what was appended since the last); empty when this service logs nothing. Flushes
+   * this process's pending lines first. @throws NotFoundError; InvalidArgumentError naming `from`
+   * or `to` for a malformed range
    */
-  async report(name: string): Promise<BanditReport> {
+  async report(name: string, range: ReportRange = {}): Promise<BanditReport> {
     checkBanditName(name);
+    parseReportRange(range);
     if ((await this.#store.getBandit(name)) === null) throw new NotFoundError(`bandit "${name}"`);
     if (this.#log === null) return buildBanditReport(name, []);
     await this.#log.flush();
-    return readBanditReport(dirname(this.#log.path), name);
+    this.#reports ??= new BanditReportAggregator(dirname(this.#log.path));
+    await this.#reports.update();
+    return this.#reports.report(name, range);
   }
+
+  /** The decision logs read so far, aggregated (created by the first report). */
+  #reports: BanditReportAggregator | null = null;
 
   /** Deletes the bandit and its statistics. @throws NotFoundError */
   async remove(name: string): Promise<void> {
