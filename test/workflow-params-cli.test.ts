@@ -55,6 +55,16 @@ tasks:
     expect(existsSync(pwned)).toBe(false);
   });
 
+  it('refuses -p values that name a file outside --data-root, before any run starts', async () => {
+    const file = join(dir, 'files.yaml');
+    await writeFile(file, 'name: files\nparams: { events: events.csv }\ntasks:\n  agg: { kind: aggregate, params: { events: "${events}" } }\n');
+    const meta = `sqlite:${join(dir, 'files-meta.db')}`;
+    const outside = await kiban('workflow', 'run', file, '-p', 'events=/etc/passwd', '--data-root', dir, '--metadata', meta, '--work-dir', join(dir, 'work'));
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toContain('params.events: tasks.agg.params.events must name a file inside the data root');
+    expect(outside.stdout).not.toMatch(/^run /m);
+  });
+
   it('validate refuses ${…} in run commands and shows the environment variable to use', async () => {
     const file = join(dir, 'pasted.yaml');
     await writeFile(file, 'name: pasted\nparams: { msg: hi }\ntasks:\n  say: { run: "echo ${msg} ${logical_date}" }\n');

@@ -51,6 +51,7 @@ export function serveCommand(): Command {
   );
   return addServeOptions(command)
     .option('--workflows <dir>', `directory of workflow YAML files for the dashboard and workflow API (default: ./${DEFAULT_WORKFLOWS_DIR} if it exists)`)
+    .option('--data-root <dir>', 'directory that files named through workflow run parameters must lie in (.., absolute paths and symlinks leading out are refused)', '.')
     .option('--bandit-log <dir>', `directory of the bandit decision log; each process appends its own JSON-lines file`, DEFAULT_BANDIT_LOG_DIR)
     .option(
       '--decision-ttl <duration>',
@@ -58,7 +59,7 @@ export function serveCommand(): Command {
       decisionTtl,
     )
     .option('--bandit-limits <limits>', 'bandit request limits, e.g. maxSlots=100,maxDimCandidates=100000,maxArms=1000 (the defaults)', banditLimits)
-    .action(async (options: ListenOptions & { config?: string; workflows?: string; banditLog: string; decisionTtl?: number; banditLimits?: Partial<BanditLimits> }) => {
+    .action(async (options: ListenOptions & { config?: string; workflows?: string; dataRoot: string; banditLog: string; decisionTtl?: number; banditLimits?: Partial<BanditLimits> }) => {
       const config = await loadPipelineConfig(options.config);
       const dir = await workflowsDir(options.workflows);
       const stores = await openStores(config);
@@ -80,6 +81,7 @@ export function serveCommand(): Command {
         metadata: stores.metadata,
         webRoot: bundledPath('dist/web'),
         ...(workflows === undefined ? {} : { workflows }),
+        dataRoot: options.dataRoot,
         bandits,
         experiments,
       });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { Cron } from 'croner';
 import { ConflictError, InvalidArgumentError } from '../core/errors.js';
+import { checkRunParams } from '../pipeline/run-param-policy.js';
 import { normalizeLogicalDate } from '../workflow/engine/logical-date.js';
 import type { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
 import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
@@ -8,7 +9,10 @@ import type { WorkflowRun } from '../workflow/workflow-store.js';
 import { addEngineOptions, collectParam, openEngine, typedParams, type EngineCliOptions } from './engine-options.js';
 import { formatDuration, printDriveEvent, resolveWorkflow, runDuration } from './workflow-console.js';
 
-type RunOptions = EngineCliOptions & { workflows?: string; param?: Record<string, string>; logicalDate?: string; new?: boolean; json?: boolean };
+type RunOptions = EngineCliOptions & { workflows?: string; param?: Record<string, string>; logicalDate?: string; new?: boolean; json?: boolean; dataRoot: string };
+
+/** `--data-root`: files named through `-p` values must lie inside it. */
+const DATA_ROOT_HELP = 'directory that files named through -p values must lie in (.., absolute paths and symlinks leading out are refused)';
 
 /** `kiban workflow run <workflow>`: one run in the foreground. */
 export function runCommand(): Command {
@@ -21,12 +25,15 @@ export function runCommand(): Command {
     .argument('<workflow>', 'workflow YAML file, or a workflow name in --workflows')
     .option('--workflows <dir>', 'directory of workflow files, for names')
     .option('-p, --param <key=value>', 'override a workflow parameter (repeatable)', collectParam)
+    .option('--data-root <dir>', DATA_ROOT_HELP, '.')
     .option('--logical-date <date>', 'the date the run is for (YYYY-MM-DD or ISO date-time); default: today (UTC)')
     .option('--new', 'start a new run even if an interrupted one exists for the date')
     .option('--json', 'print the final run as JSON');
   return addEngineOptions(command).action(async (name: string, options: RunOptions) => {
     const wf = await resolveWorkflow(name, options.workflows);
     const params = typedParams(wf, options.param ?? {});
+    // The operator's command line may name stores; files still stay inside the data root.
+    checkRunParams(wf, params, { dataRoot: options.dataRoot, allowStores: true });
     const logicalDate = normalizeLogicalDate(options.logicalDate ?? new Date().toISOString().slice(0, 10), '--logical-date');
     await withEngine(options, async (engine) => {
       let runId: string | null = null;
@@ -78,10 +85,13 @@ export function backfillCommand(): Command {
       return n;
     }, 1)
     .option('--rerun', 'also run dates that already succeeded')
+    .option('--data-root <dir>', DATA_ROOT_HELP, '.')
     .option('--json', 'print the final runs as JSON');
   return addEngineOptions(command).action(async (name: string, options: RunOptions & { from: string; to: string; parallel: number; rerun?: boolean }) => {
     const wf = await resolveWorkflow(name, options.workflows);
     const params = typedParams(wf, options.param ?? {});
+    // The operator's command line may name stores; files still stay inside the data root.
+    checkRunParams(wf, params, { dataRoot: options.dataRoot, allowStores: true });
     const dates = backfillDates(wf, normalizeLogicalDate(options.from, '--from'), normalizeLogicalDate(options.to, '--to'));
     await withEngine(options, async (engine) => {
       const todo: string[] = [];
