@@ -44,11 +44,11 @@ function untilOutput(child: ChildProcess, text: string): Promise<void> {
 }
 
 /** Starts a worker process and resolves once it says it is taking tasks. */
-async function spawnWorker(queue: string, id: string): Promise<ChildProcess> {
+async function spawnWorker(queue: string, id: string, locks = { lockMs: LOCK_MS, stalledMs: STALLED_MS }): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', ...ENTRY, '--redis', TEST_REDIS_URL, '--queue', queue, '--id', id, '--metadata', `sqlite:${join(root, `${id}.db`)}`,
-      '--lock-duration', String(LOCK_MS), '--stalled-interval', String(STALLED_MS)],
+      '--lock-duration', String(locks.lockMs), '--stalled-interval', String(locks.stalledMs)],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
@@ -89,12 +89,11 @@ if (mustRunRedis(reachable)) {
         const [a, b] = await Promise.all([spawnWorker(queue, 'worker-a'), spawnWorker(queue, 'worker-b')]);
         const workers = new Map([['worker-a', a], ['worker-b', b]]);
         const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'nap', params: { ms: 3000 } });
-        const started = Date.now();
         const pending = executor.execute(job);
 
         // Whoever took it: kill it mid-task, without a chance to clean up.
         let first: string | undefined;
-        for (let i = 0; i < 200 && first === undefined; i++) {
+        while (first === undefined) {
           first = (await inspector.getJob(taskJobId(job)))?.processedBy;
           if (first === undefined) await new Promise((r) => setTimeout(r, 25));
         }
@@ -103,12 +102,11 @@ if (mustRunRedis(reachable)) {
         workers.get(first!)!.kill('SIGKILL');
 
         const outcome = await pending;
-        const elapsed = Date.now() - started;
         expect(outcome).toMatchObject({ status: 'succeeded', output: { slept: 3000 } });
         expect(outcome.worker).not.toBe(first);
         expect(outcome.worker).toMatch(/^worker-[ab]$/);
-        // 0.5 s before the kill, the lock running out (≤ 2 s), up to two stall checks, 3 s again.
-        expect(elapsed).toBeLessThan(0.5 * 1000 + LOCK_MS + 3 * STALLED_MS + 3000 + 3000);
+        // Taken over because its lock lapsed (the stalled-job check), once.
+        expect((await inspector.getJob(taskJobId(job)))?.stalledCounter).toBe(1);
       } finally {
         await executor.close();
         await inspector.obliterate({ force: true });
@@ -117,19 +115,23 @@ if (mustRunRedis(reachable)) {
       }
     });
 
-    it('runs a 20 s CPU-bound task exactly once with two workers: the lock is renewed while it computes', { timeout: 180_000 }, async () => {
+    it('runs a 24 s CPU-bound task exactly once with two workers: the lock is renewed while it computes', { timeout: 180_000 }, async () => {
       const queue = `kiban-test-${randomUUID()}`;
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
       const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
       const inspector = new Queue(queue, { connection });
       try {
-        await Promise.all([spawnWorker(queue, 'cpu-a'), spawnWorker(queue, 'cpu-b')]);
+        // 24 s of synchronous work against 8 s locks checked every second: on the worker's event
+        // loop the lock would lapse three times over and the other worker would start the task
+        // too. (With 2 s locks, renewed about every second, the lock lapsed once in a CI run of
+        // the whole suite, not reproduced here under four busy loops: this test is of where the
+        // task runs, not of how promptly a loaded machine schedules the worker's main thread.)
+        const locks = { lockMs: 8000, stalledMs: 1000 };
+        await Promise.all([spawnWorker(queue, 'cpu-a', locks), spawnWorker(queue, 'cpu-b', locks)]);
         const starts = join(root, `${queue}.starts`);
-        // 20 s of synchronous work against 2 s locks checked every 0.5 s: on the worker's event
-        // loop the lock would lapse ten times over and the other worker would start the task too.
-        const job = makeJob(root, { kind: 'module', module: 'cpu-tasks.ts', export: 'spin', params: { ms: 20_000, file: starts } });
+        const job = makeJob(root, { kind: 'module', module: 'cpu-tasks.ts', export: 'spin', params: { ms: 24_000, file: starts } });
         const outcome = await executor.execute(job);
-        expect(outcome).toMatchObject({ status: 'succeeded', output: { spun: 20_000 } });
+        expect(outcome).toMatchObject({ status: 'succeeded', output: { spun: 24_000 } });
         expect(outcome.worker).toMatch(/^cpu-[ab]$/);
         expect(await readFile(starts, 'utf8')).toBe('started attempt 1\n');
         expect((await inspector.getJob(taskJobId(job)))?.stalledCounter ?? 0).toBe(0);
