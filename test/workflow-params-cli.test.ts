@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kiban } from './fixtures/kiban-cli.js';
+import { useTempDir } from './fixtures/temp-dir.js';
 
 /** Parameter values a shell would run if they were pasted into the command. */
 function hostileValues(pwned: string): Record<string, string> {
@@ -18,21 +18,14 @@ function hostileValues(pwned: string): Record<string, string> {
 
 // Each CLI call starts Node with tsx (seconds on a loaded 2-core machine): generous limits.
 describe('kiban workflow run -p: parameters reach shell tasks as environment variables', { timeout: 240_000 }, () => {
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kiban-params-cli-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('kiban-params-cli-');
 
   it('runs nothing from a value with ; $( ) backticks quotes or newlines, and the task sees each value exactly', async () => {
-    const pwned = join(dir, 'pwned');
+    const pwned = join(tmp.path, 'pwned');
     const values = hostileValues(pwned);
     const names = Object.keys(values);
-    const out = join(dir, 'out');
-    const file = join(dir, 'hostile.yaml');
+    const out = join(tmp.path, 'out');
+    const file = join(tmp.path, 'hostile.yaml');
     // Each task writes its variable, byte for byte, to a file named after it.
     await writeFile(
       file,
@@ -47,7 +40,7 @@ tasks:
 `,
     );
     const args = names.flatMap((n) => ['-p', `${n}=${values[n]}`]);
-    const run = await kiban('workflow', 'run', file, ...args, '--logical-date', '2026-11-24', '--metadata', `sqlite:${join(dir, 'meta.db')}`, '--work-dir', join(dir, 'work'));
+    const run = await kiban('workflow', 'run', file, ...args, '--logical-date', '2026-11-24', '--metadata', `sqlite:${join(tmp.path, 'meta.db')}`, '--work-dir', join(tmp.path, 'work'));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     for (const n of names) expect(await readFile(join(out, n), 'utf8'), n).toBe(values[n]);
@@ -56,17 +49,17 @@ tasks:
   });
 
   it('refuses -p values that name a file outside --data-root, before any run starts', async () => {
-    const file = join(dir, 'files.yaml');
+    const file = join(tmp.path, 'files.yaml');
     await writeFile(file, 'name: files\nparams: { events: events.csv }\ntasks:\n  agg: { kind: aggregate, params: { events: "${events}" } }\n');
-    const meta = `sqlite:${join(dir, 'files-meta.db')}`;
-    const outside = await kiban('workflow', 'run', file, '-p', 'events=/etc/passwd', '--data-root', dir, '--metadata', meta, '--work-dir', join(dir, 'work'));
+    const meta = `sqlite:${join(tmp.path, 'files-meta.db')}`;
+    const outside = await kiban('workflow', 'run', file, '-p', 'events=/etc/passwd', '--data-root', tmp.path, '--metadata', meta, '--work-dir', join(tmp.path, 'work'));
     expect(outside.code).not.toBe(0);
     expect(outside.stderr).toContain('params.events: tasks.agg.params.events must name a file inside the data root');
     expect(outside.stdout).not.toMatch(/^run /m);
   });
 
   it('validate refuses ${…} in run commands and shows the environment variable to use', async () => {
-    const file = join(dir, 'pasted.yaml');
+    const file = join(tmp.path, 'pasted.yaml');
     await writeFile(file, 'name: pasted\nparams: { msg: hi }\ntasks:\n  say: { run: "echo ${msg} ${logical_date}" }\n');
     const result = await kiban('workflow', 'validate', file);
     expect(result.code).toBe(3);

@@ -1,30 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMetadataStore } from '../src/app/open-stores.js';
-import type { MetadataStore } from '../src/storage/metadata-store.js';
+import { describe, expect, it } from 'vitest';
 import { kiban } from './fixtures/kiban-cli.js';
+import { useTempMetadata } from './fixtures/temp-dir.js';
 
 // Each CLI call starts Node with tsx (seconds on a loaded 2-core machine): generous limits.
 describe('kiban workflow: a retry waiting out its backoff', { timeout: 240_000 }, () => {
-  let dir: string;
-  let meta: string;
-  let store: MetadataStore;
-  const common = (): string[] => ['--metadata', meta, '--work-dir', join(dir, 'work')];
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kiban-retry-cli-'));
-    meta = `sqlite:${join(dir, 'meta.db')}`;
-    store = await openMetadataStore(meta);
-  });
-  afterAll(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempMetadata('kiban-retry-cli-');
+  const common = (): string[] => ['--metadata', tmp.metadataUrl, '--work-dir', join(tmp.dir, 'work')];
 
   it('keeps `workflow run` alive through the backoff: a task failing twice succeeds on its third attempt, exit 0', async () => {
-    const file = join(dir, 'flaky.yaml');
+    const file = join(tmp.dir, 'flaky.yaml');
     // Fails on attempts 1 and 2; nothing but the backoff is pending between attempts.
     await writeFile(
       file,
@@ -41,17 +27,17 @@ tasks:
     const printed = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { id: string; status: string };
     expect(printed.status).toBe('succeeded');
 
-    const show = await kiban('workflow', 'show', printed.id, '--json', '--metadata', meta);
+    const show = await kiban('workflow', 'show', printed.id, '--json', '--metadata', tmp.metadataUrl);
     expect(show.code).toBe(0);
     const shown = JSON.parse(show.stdout) as { run: { status: string }; attempts: { task: string; attempt: number; status: string }[] };
     expect(shown.run.status).toBe('succeeded');
     expect(shown.attempts.map((a) => `${a.task}#${a.attempt}:${a.status}`)).toEqual(['flaky#1:failed', 'flaky#2:failed', 'flaky#3:succeeded']);
-    expect((await store.workflows.getRun(printed.id))!.status).toBe('succeeded');
+    expect((await tmp.store.workflows.getRun(printed.id))!.status).toBe('succeeded');
   });
 
   it('keeps `workflow retry` alive through the backoff too', async () => {
-    const flag = join(dir, 'second-round');
-    const file = join(dir, 'flaky-retry.yaml');
+    const flag = join(tmp.dir, 'second-round');
+    const file = join(tmp.dir, 'flaky-retry.yaml');
     // First round: every attempt fails (2 of 2). After retry: attempt 3 fails, attempt 4 works.
     await writeFile(
       file,
@@ -71,7 +57,7 @@ tasks:
     const retried = await kiban('workflow', 'retry', runId, ...common());
     expect(retried.stderr).toBe('');
     expect(retried.code).toBe(0);
-    const attempts = (await store.workflows.listAttempts(runId)).map((a) => `${a.task}#${a.attempt}:${a.status}`);
+    const attempts = (await tmp.store.workflows.listAttempts(runId)).map((a) => `${a.task}#${a.attempt}:${a.status}`);
     expect(attempts).toEqual(['flaky#1:failed', 'flaky#2:failed', 'flaky#3:failed', 'flaky#4:succeeded']);
   });
 });

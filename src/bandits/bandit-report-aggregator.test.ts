@@ -1,7 +1,7 @@
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../../test/fixtures/temp-dir.js';
 import { BanditReportAggregator } from './bandit-report-aggregator.js';
 import { buildBanditReport } from './bandit-report.js';
 import type { DecisionLogLine } from './decision-log.js';
@@ -19,17 +19,11 @@ function feedback(id: string, ms: number, arms: string[], rewards: number[]): De
 const text = (lines: DecisionLogLine[]) => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
 
 describe('BanditReportAggregator', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kiban-report-aggregator-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('kiban-report-aggregator-');
 
   it('reads only what was appended since the last report, and answers as a fresh full read', async () => {
-    const a = join(dir, 'decisions-a.jsonl');
-    const b = join(dir, 'decisions-b.jsonl');
+    const a = join(tmp.path, 'decisions-a.jsonl');
+    const b = join(tmp.path, 'decisions-b.jsonl');
     const all: DecisionLogLine[] = [];
     const first = [decision('d1', 0, ['a', 'b']), decision('d2', 65_000, ['c']), decision('x', 1000, ['a'], 'other')];
     // Feedback for both in the other process's file.
@@ -37,7 +31,7 @@ describe('BanditReportAggregator', () => {
     await writeFile(a, text(first));
     await writeFile(b, text(second));
     all.push(...first, ...second);
-    const incremental = new BanditReportAggregator(dir);
+    const incremental = new BanditReportAggregator(tmp.path);
     await incremental.update();
     expect(incremental.bytesRead).toBe(text(first).length + text(second).length);
     expect(incremental.report('home')).toEqual(buildBanditReport('home', all));
@@ -50,7 +44,7 @@ describe('BanditReportAggregator', () => {
     const before = incremental.bytesRead;
     await incremental.update();
     expect(incremental.bytesRead - before).toBe(text(more).length + partial.length);
-    const fresh = new BanditReportAggregator(dir);
+    const fresh = new BanditReportAggregator(tmp.path);
     await fresh.update();
     expect(incremental.report('home')).toEqual(fresh.report('home'));
     expect(incremental.report('home')).toEqual(buildBanditReport('home', all));
@@ -63,7 +57,7 @@ describe('BanditReportAggregator', () => {
   });
 
   it('honours from and to, and refuses a malformed range naming the field', async () => {
-    const aggregator = new BanditReportAggregator(dir);
+    const aggregator = new BanditReportAggregator(tmp.path);
     await aggregator.update();
     const early = aggregator.report('home', { to: new Date(T0 + 60_000).toISOString() });
     expect(early.decisions).toBe(1);
@@ -76,7 +70,7 @@ describe('BanditReportAggregator', () => {
   });
 
   it('reads a truncated or replaced file again from its start', async () => {
-    const sub = await mkdtemp(join(dir, 'rotate-'));
+    const sub = await mkdtemp(join(tmp.path, 'rotate-'));
     const path = join(sub, 'decisions-r.jsonl');
     await writeFile(path, text([decision('r1', 0, ['a']), decision('r2', 1000, ['b'])]));
     const aggregator = new BanditReportAggregator(sub);

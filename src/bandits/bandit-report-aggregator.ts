@@ -1,7 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
-import { chooseBucketMs, rewardRateOf, type BanditReport, type BanditReportBucket, type BanditReportOptions } from './bandit-report.js';
+import { assembleBanditReport, emptyBanditReport, reportFrame, type BanditReport, type BanditReportOptions } from './bandit-report.js';
 import type { DecisionLogLine } from './decision-log.js';
 
 /** One second of one bandit's decisions. */
@@ -77,20 +77,11 @@ export class BanditReportAggregator {
   report(bandit: string, range: ReportRange = {}, options: BanditReportOptions = {}): BanditReport {
     const { from, to } = parseReportRange(range);
     const seconds = [...(this.#seconds.get(bandit) ?? new Map<number, Second>())].filter(([s]) => s * 1000 >= from && s * 1000 < to).sort((a, b) => a[0] - b[0]);
-    const empty: BanditReport = { bandit, from: null, to: null, bucketMs: 0, decisions: 0, impressions: 0, arms: [], buckets: [], totals: [], overall: rewardRateOf(0, 0), clampedRewards: 0 };
-    if (seconds.length === 0) return empty;
+    if (seconds.length === 0) return emptyBanditReport(bandit);
     const chosenTotal = new Map<string, number>();
     for (const [, s] of seconds) for (const [arm, c] of s.chosen) chosenTotal.set(arm, (chosenTotal.get(arm) ?? 0) + c);
-    const arms = [...chosenTotal.keys()].sort((a, b) => chosenTotal.get(b)! - chosenTotal.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
-    const armIndex = new Map(arms.map((arm, i) => [arm, i]));
-    const first = seconds[0][0] * 1000;
-    const last = seconds[seconds.length - 1][0] * 1000;
-    const bucketMs = chooseBucketMs(first, last, options.maxBuckets ?? 48);
-    const firstBucket = Math.floor(first / bucketMs);
-    const count = Math.floor(last / bucketMs) - firstBucket + 1;
-    const rows = Array.from({ length: count }, () => ({ decisions: 0, impressions: 0, chosen: new Array<number>(arms.length).fill(0), n: 0, rewardSum: 0 }));
-    const armN = new Array<number>(arms.length).fill(0);
-    const armSum = new Array<number>(arms.length).fill(0);
+    const frame = reportFrame(chosenTotal, seconds[0][0] * 1000, seconds[seconds.length - 1][0] * 1000, options.maxBuckets ?? 48);
+    const { armIndex, bucketMs, firstBucket, rows, armN, armSum } = frame;
     let decisions = 0;
     let clamped = 0;
     for (const [second, s] of seconds) {
@@ -107,28 +98,7 @@ export class BanditReportAggregator {
         armSum[armIndex.get(arm)!] += r.sum;
       }
     }
-    const impressions = rows.reduce((t, r) => t + r.impressions, 0);
-    const buckets: BanditReportBucket[] = rows.map((row, i) => ({
-      start: new Date((firstBucket + i) * bucketMs).toISOString(),
-      decisions: row.decisions,
-      impressions: row.impressions,
-      chosen: row.chosen,
-      shares: row.chosen.map((c) => (row.impressions > 0 ? c / row.impressions : 0)),
-      reward: rewardRateOf(row.n, row.rewardSum),
-    }));
-    return {
-      bandit,
-      from: buckets[0].start,
-      to: new Date((firstBucket + count) * bucketMs).toISOString(),
-      bucketMs,
-      decisions,
-      impressions,
-      arms,
-      buckets,
-      totals: arms.map((arm, a) => ({ arm, chosen: chosenTotal.get(arm)!, share: chosenTotal.get(arm)! / impressions, ...rewardRateOf(armN[a], armSum[a]) })),
-      overall: rewardRateOf(armN.reduce((t, v) => t + v, 0), armSum.reduce((t, v) => t + v, 0)),
-      clampedRewards: clamped,
-    };
+    return assembleBanditReport(bandit, frame, chosenTotal, { decisions, clamped });
   }
 
   async #readNew(): Promise<void> {

@@ -101,11 +101,88 @@ export function chooseBucketMs(first: number, last: number, maxBuckets = 48): nu
 
 /** The reward rate of `n` impressions with rewards summing to `rewardSum`, with its Wilson interval. */
 export function rewardRateOf(n: number, rewardSum: number): RewardRate {
-  return rewardRate(n, rewardSum);
+  return { n, rewardSum, rate: n > 0 ? rewardSum / n : null, ...wilsonInterval(rewardSum, n) };
 }
 
-function rewardRate(n: number, rewardSum: number): RewardRate {
-  return { n, rewardSum, rate: n > 0 ? rewardSum / n : null, ...wilsonInterval(rewardSum, n) };
+/** The report of a bandit with no decisions in range. */
+export function emptyBanditReport(bandit: string): BanditReport {
+  return { bandit, from: null, to: null, bucketMs: 0, decisions: 0, impressions: 0, arms: [], buckets: [], totals: [], overall: rewardRateOf(0, 0), clampedRewards: 0 };
+}
+
+/** One time bucket's counts while a report is aggregated (arms by index into the report's arms). */
+export interface BucketTally {
+  decisions: number;
+  impressions: number;
+  chosen: number[];
+  /** Impressions with a reward, and the sum of their (clamped) rewards. */
+  n: number;
+  rewardSum: number;
+}
+
+/** See {@link reportFrame}. */
+export interface ReportFrame {
+  arms: string[];
+  armIndex: Map<string, number>;
+  bucketMs: number;
+  /** Index of the first bucket since the epoch (its start is `firstBucket × bucketMs`). */
+  firstBucket: number;
+  rows: BucketTally[];
+  /** Per arm: rewarded impressions and the sum of their rewards. */
+  armN: number[];
+  armSum: number[];
+}
+
+/**
+ * The frame of a report over decisions between `first` and `last` (epoch ms): its arms, most
+ * chosen first (ties by name), their index, the bucket width and empty tallies for every bucket
+ * and arm. Filled by the caller, then made a report by {@link assembleBanditReport}.
+ */
+export function reportFrame(chosenTotal: ReadonlyMap<string, number>, first: number, last: number, maxBuckets: number): ReportFrame {
+  const arms = [...chosenTotal.keys()].sort((a, b) => chosenTotal.get(b)! - chosenTotal.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+  const bucketMs = chooseBucketMs(first, last, maxBuckets);
+  const firstBucket = Math.floor(first / bucketMs);
+  const count = Math.floor(last / bucketMs) - firstBucket + 1;
+  return {
+    arms,
+    armIndex: new Map(arms.map((arm, i) => [arm, i])),
+    bucketMs,
+    firstBucket,
+    rows: Array.from({ length: count }, (): BucketTally => ({ decisions: 0, impressions: 0, chosen: new Array<number>(arms.length).fill(0), n: 0, rewardSum: 0 })),
+    armN: new Array<number>(arms.length).fill(0),
+    armSum: new Array<number>(arms.length).fill(0),
+  };
+}
+
+/** The report from a filled {@link reportFrame}. */
+export function assembleBanditReport(
+  bandit: string,
+  frame: ReportFrame,
+  chosenTotal: ReadonlyMap<string, number>,
+  counts: { decisions: number; clamped: number },
+): BanditReport {
+  const { arms, bucketMs, firstBucket, rows, armN, armSum } = frame;
+  const impressions = rows.reduce((s, r) => s + r.impressions, 0);
+  const buckets: BanditReportBucket[] = rows.map((row, i) => ({
+    start: new Date((firstBucket + i) * bucketMs).toISOString(),
+    decisions: row.decisions,
+    impressions: row.impressions,
+    chosen: row.chosen,
+    shares: row.chosen.map((c) => (row.impressions > 0 ? c / row.impressions : 0)),
+    reward: rewardRateOf(row.n, row.rewardSum),
+  }));
+  return {
+    bandit,
+    from: buckets[0].start,
+    to: new Date((firstBucket + rows.length) * bucketMs).toISOString(),
+    bucketMs,
+    decisions: counts.decisions,
+    impressions,
+    arms,
+    buckets,
+    totals: arms.map((arm, a) => ({ arm, chosen: chosenTotal.get(arm)!, share: chosenTotal.get(arm)! / impressions, ...rewardRateOf(armN[a], armSum[a]) })),
+    overall: rewardRateOf(armN.reduce((t, v) => t + v, 0), armSum.reduce((t, v) => t + v, 0)),
+    clampedRewards: counts.clamped,
+  };
 }
 
 /**
@@ -131,8 +208,7 @@ export function buildBanditReport(bandit: string, lines: Iterable<DecisionLogLin
       if (!Number.isNaN(time)) decisions.push({ time, arms: line.arms, decisionId: line.decisionId });
     }
   }
-  const empty: BanditReport = { bandit, from: null, to: null, bucketMs: 0, decisions: 0, impressions: 0, arms: [], buckets: [], totals: [], overall: rewardRate(0, 0), clampedRewards: 0 };
-  if (decisions.length === 0) return empty;
+  if (decisions.length === 0) return emptyBanditReport(bandit);
 
   let first = Infinity;
   let last = -Infinity;
@@ -142,14 +218,8 @@ export function buildBanditReport(bandit: string, lines: Iterable<DecisionLogLin
     last = Math.max(last, d.time);
     for (const arm of d.arms) chosenTotal.set(arm, (chosenTotal.get(arm) ?? 0) + 1);
   }
-  const arms = [...chosenTotal.keys()].sort((a, b) => chosenTotal.get(b)! - chosenTotal.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
-  const armIndex = new Map(arms.map((arm, i) => [arm, i]));
-  const bucketMs = chooseBucketMs(first, last, maxBuckets);
-  const firstBucket = Math.floor(first / bucketMs);
-  const count = Math.floor(last / bucketMs) - firstBucket + 1;
-  const rows = Array.from({ length: count }, () => ({ decisions: 0, impressions: 0, chosen: new Array<number>(arms.length).fill(0), n: 0, rewardSum: 0 }));
-  const armN = new Array<number>(arms.length).fill(0);
-  const armSum = new Array<number>(arms.length).fill(0);
+  const frame = reportFrame(chosenTotal, first, last, maxBuckets);
+  const { armIndex, bucketMs, firstBucket, rows, armN, armSum } = frame;
   let clamped = 0;
   for (const d of decisions) {
     const row = rows[Math.floor(d.time / bucketMs) - firstBucket];
@@ -169,31 +239,7 @@ export function buildBanditReport(bandit: string, lines: Iterable<DecisionLogLin
       armSum[a] += v;
     });
   }
-  const impressions = rows.reduce((s, r) => s + r.impressions, 0);
-  const buckets: BanditReportBucket[] = rows.map((row, i) => ({
-    start: new Date((firstBucket + i) * bucketMs).toISOString(),
-    decisions: row.decisions,
-    impressions: row.impressions,
-    chosen: row.chosen,
-    shares: row.chosen.map((c) => (row.impressions > 0 ? c / row.impressions : 0)),
-    reward: rewardRate(row.n, row.rewardSum),
-  }));
-  const totals = arms.map((arm, a) => ({ arm, chosen: chosenTotal.get(arm)!, share: chosenTotal.get(arm)! / impressions, ...rewardRate(armN[a], armSum[a]) }));
-  const n = armN.reduce((s, v) => s + v, 0);
-  const sum = armSum.reduce((s, v) => s + v, 0);
-  return {
-    bandit,
-    from: buckets[0].start,
-    to: new Date((firstBucket + count) * bucketMs).toISOString(),
-    bucketMs,
-    decisions: decisions.length,
-    impressions,
-    arms,
-    buckets,
-    totals,
-    overall: rewardRate(n, sum),
-    clampedRewards: clamped,
-  };
+  return assembleBanditReport(bandit, frame, chosenTotal, { decisions: decisions.length, clamped });
 }
 
 /**
