@@ -85,3 +85,27 @@ describe('serving API', () => {
     expect(openapi.body.paths['/v1/users/{userId}/recommendations'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['userId', 'k']);
   });
 });
+
+describe('serving API: unexpected errors', () => {
+  it('answers a 500 with a reference and no details, and hands the details with that reference to the server log', async () => {
+    const store = new MemoryServingStore();
+    store.getList = () => Promise.reject(new Error('SQLITE_CORRUPT: /srv/secret/serving.db is malformed'));
+    const logged: { ref: string; error: unknown; request: { method: string; path: string } }[] = [];
+    const app = createServingApp({ serving: store, onInternalError: (ref, error, request) => logged.push({ ref, error, request }) });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/v1/users/7/recommendations?k=2' });
+      expect(res.statusCode).toBe(500);
+      const answer = res.json() as { code: string; message: string };
+      expect(answer.code).toBe('INTERNAL');
+      expect(answer.message).not.toMatch(/secret|SQLITE/);
+      const ref = /ref ([0-9a-f]{8})/.exec(answer.message)?.[1];
+      expect(ref).toBeDefined();
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ ref, request: { method: 'GET', path: '/v1/users/7/recommendations' } });
+      expect(String((logged[0].error as Error).message)).toContain('/srv/secret/serving.db');
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { KibanError } from '../core/errors.js';
@@ -41,6 +42,18 @@ export interface ServingAppDeps {
   bandits?: BanditService;
   /** Adds the A/B testing API (`/v1/experiments…`, `/v1/events`); optional. */
   experiments?: ExperimentService;
+  /**
+   * Receives each unexpected error (an HTTP 500) with the reference its answer names. Whatever
+   * the logger setting, such an error is never lost: by default a line on stderr with the
+   * reference, the request's method and path, and the error's stack.
+   */
+  onInternalError?: (ref: string, error: unknown, request: { method: string; path: string }) => void;
+}
+
+/** Writes an unexpected error on stderr, the way {@link ServingAppDeps.onInternalError} does by default. */
+function writeInternalError(ref: string, error: unknown, request: { method: string; path: string }): void {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`kiban serve: internal error ref ${ref} on ${request.method} ${request.path}: ${detail}\n`);
 }
 
 /**
@@ -89,7 +102,7 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     child.observe(reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       const v = error.validation[0];
       const where = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request');
@@ -97,13 +110,16 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
       const field = v?.instancePath ? v.instancePath.replace(/^\//, '') : String(extra?.additionalProperty ?? extra?.missingProperty ?? '');
       return reply.status(400).send(body('INVALID_ARGUMENT', `${where} parameter ${field || '(unknown)'}: ${v?.message ?? error.message}`));
     }
-    if (error instanceof KibanError) return reply.status(STATUS_BY_CODE[error.code]).send(body(error.code, error.message));
+    if (error instanceof KibanError && error.code !== 'INTERNAL') return reply.status(STATUS_BY_CODE[error.code]).send(body(error.code, error.message));
     // fastify's own client errors: malformed JSON, a body over the size limit, a wrong content type.
-    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    if (!(error instanceof KibanError) && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.status(error.statusCode).send(body('INVALID_ARGUMENT', `request: ${error.message}`));
     }
-    app.log.error(error);
-    return reply.status(500).send(body('INTERNAL', 'internal error'));
+    // The details (paths, SQL, stacks) go to the server's log under a reference, not to the client.
+    const ref = randomUUID().slice(0, 8);
+    app.log.error({ err: error, ref }, 'internal error');
+    (deps.onInternalError ?? writeInternalError)(ref, error, { method: request.method, path: request.url.split('?')[0] });
+    return reply.status(500).send(body('INTERNAL', `internal error (ref ${ref}: details in the server's log)`));
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
 
