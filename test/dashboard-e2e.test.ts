@@ -41,7 +41,7 @@ tasks:
   train:
     needs: [prepare]
     run: |
-      echo "training on attempt \${attempt}"
+      echo "training on attempt $KIBAN_ATTEMPT"
       if [ -f fixed ]; then echo "model trained"; else echo "ValueError: column user_id missing in events.csv" >&2; exit 1; fi
   publish: { run: "echo published", needs: [train] }
 `;
