@@ -31,7 +31,7 @@ import { fixedRateGenerator, measureAtRate, runFullSpeed, type FullSpeedResult }
 import { startServerProcess } from './server-process.js';
 import { createPolicy, POLICY_KINDS, seededRandom, type BanditPolicy, type Feedback, type PolicyKind } from '../src/bandits/bandit-policy.js';
 import { DecisionLogWriter } from '../src/bandits/decision-log.js';
-import { BanditService } from '../src/serving/bandit-service.js';
+import { BanditService } from '../src/bandits/bandit-service.js';
 import { RedisBanditStore } from '../src/storage/redis-bandit-store.js';
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBanditStore } from '../src/app/open-bandit-store.js';
 import { ConflictError } from '../src/core/errors.js';
-import { BanditService } from '../src/serving/bandit-service.js';
+import { BanditService } from '../src/bandits/bandit-service.js';
 import type { BanditStore } from '../src/storage/bandit-store.js';
 import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from './fixtures/redis-available.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BANDIT_LIMIT_DEFAULTS, type BanditLimits } from '../src/serving/bandit-limits.js';
-import { BanditService } from '../src/serving/bandit-service.js';
+import { BANDIT_LIMIT_DEFAULTS, type BanditLimits } from '../src/bandits/bandit-limits.js';
+import { BanditService } from '../src/bandits/bandit-service.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryBanditStore } from '../src/storage/memory-bandit-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionLogWriter, decisionLogFileName } from '../src/bandits/decision-log.js';
-import { BanditService } from '../src/serving/bandit-service.js';
+import { BanditService } from '../src/bandits/bandit-service.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryBanditStore } from '../src/storage/memory-bandit-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';

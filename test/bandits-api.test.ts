@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionLogWriter, joinDecisionLogs, readDecisionLogLines, type DecisionLogEntry, type DecisionLogLine } from '../src/bandits/decision-log.js';
-import { BanditService } from '../src/serving/bandit-service.js';
+import { BanditService } from '../src/bandits/bandit-service.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import type { BanditStore } from '../src/storage/bandit-store.js';

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/bandits/bandit-policy.js';
 import { assignUnit } from '../src/experiments/assign.js';
 import { createServingApp } from '../src/serving/create-app.js';
-import { ExperimentService } from '../src/serving/experiment-service.js';
+import { ExperimentService } from '../src/experiments/experiment-service.js';
 import { KyselyMetadataStore } from '../src/storage/kysely-metadata-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import { BROWSER_TESTS, buildDashboard, openBrowser, requireChromium } from './fixtures/browser.js';

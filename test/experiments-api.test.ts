@@ -7,7 +7,7 @@ import { analyzeMetric } from '../src/experiments/analyze-metric.js';
 import { assignUnit } from '../src/experiments/assign.js';
 import { seededRandom } from '../src/bandits/bandit-policy.js';
 import { createServingApp } from '../src/serving/create-app.js';
-import { ExperimentService } from '../src/serving/experiment-service.js';
+import { ExperimentService } from '../src/experiments/experiment-service.js';
 import { KyselyMetadataStore } from '../src/storage/kysely-metadata-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import { call } from './fixtures/http-json.js';

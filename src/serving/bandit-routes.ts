@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { BanditService, DecideRequest, DefineBanditInput, FeedbackRequest } from './bandit-service.js';
+import type { BanditService, DecideRequest, DefineBanditInput, FeedbackRequest } from '../bandits/bandit-service.js';
 import { banditReportRoute, banditSummaryRoute, decideRoute, defineBanditRoute, deleteBanditRoute, feedbackRoute, listBanditsRoute } from './bandit-schemas.js';
 
 type Named = { Params: { name: string } };

@@ -8,17 +8,17 @@ import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import { registerBanditRoutes } from './bandit-routes.js';
 import { banditOpenApiRoutes } from './bandit-schemas.js';
-import type { BanditService } from './bandit-service.js';
+import type { BanditService } from '../bandits/bandit-service.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
-import { LiveTagger } from './live-tagger.js';
+import { LiveTagger } from '../models/tags/live-tagger.js';
 import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute, tagSuggestRoute } from './schemas.js';
 import { registerTagsRoute } from './tags-route.js';
 import { textOnlyCoercion } from './validator-compiler.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 import { experimentOpenApiRoutes } from './experiment-schemas.js';
 import { registerExperimentRoutes } from './experiment-routes.js';
-import type { ExperimentService } from './experiment-service.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
 
 /** What the serving app reads from. */
 export interface ServingAppDeps {

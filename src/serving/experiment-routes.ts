@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { AttributeValue, Experiment } from '../experiments/experiment.js';
 import type { Alternative } from '../experiments/stats/types.js';
 import { assignmentsRoute, eventsRoute } from './experiment-schemas.js';
-import type { ExperimentService } from './experiment-service.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
 
 type Named = { Params: { name: string } };
 

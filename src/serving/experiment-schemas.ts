@@ -4,7 +4,7 @@
  * check their input in `experiments/` (naming the field) and answer plain JSON.
  */
 import { errorSchema } from './schemas.js';
-import { MAX_EVENTS_PER_BATCH } from './experiment-service.js';
+import { MAX_EVENTS_PER_BATCH } from '../experiments/experiment-service.js';
 
 export const assignmentsRoute = {
   summary: "A unit's variants",

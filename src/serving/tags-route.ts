@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { LiveTagger } from './live-tagger.js';
+import type { LiveTagger } from '../models/tags/live-tagger.js';
 import { tagSuggestRoute } from './schemas.js';
 
 /** Whether `text` holds anything but white space, punctuation and symbols (something to tag). */

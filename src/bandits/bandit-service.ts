@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { BanditReportAggregator, parseReportRange, type ReportRange } from '../bandits/bandit-report-aggregator.js';
-import { buildBanditReport, type BanditReport } from '../bandits/bandit-report.js';
-import { createPolicy, isPolicyKind, POLICY_KINDS, type Feedback } from '../bandits/bandit-policy.js';
-import type { DecisionLogWriter } from '../bandits/decision-log.js';
-import { feedbackIncrements, statisticsWidth } from '../bandits/sufficient-statistics.js';
+import { BanditReportAggregator, parseReportRange, type ReportRange } from './bandit-report-aggregator.js';
+import { buildBanditReport, type BanditReport } from './bandit-report.js';
+import { createPolicy, isPolicyKind, POLICY_KINDS, type Feedback } from './bandit-policy.js';
+import type { DecisionLogWriter } from './decision-log.js';
+import { feedbackIncrements, statisticsWidth } from './sufficient-statistics.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { checkBanditName, checkDecisionId, type BanditStore } from '../storage/bandit-store.js';
 import { checkArmLimit, checkDecideLimits, resolveBanditLimits, type BanditLimits } from './bandit-limits.js';

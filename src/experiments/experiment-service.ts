@@ -1,10 +1,10 @@
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { analyzeExperimentMetric, type AnalysisOptions, type ExperimentAnalysis } from '../experiments/analyze-metric.js';
-import { assignUnit, type Assignment } from '../experiments/assign.js';
-import { parseEvent } from '../experiments/check-event.js';
-import { BUCKETS, checkName, normaliseDefinition, sameSplit, type AttributeValue, type Experiment } from '../experiments/experiment.js';
-import type { ExperimentStore } from '../experiments/experiment-store.js';
-import { allocateRange } from '../experiments/layer-ranges.js';
+import { analyzeExperimentMetric, type AnalysisOptions, type ExperimentAnalysis } from './analyze-metric.js';
+import { assignUnit, type Assignment } from './assign.js';
+import { parseEvent } from './check-event.js';
+import { BUCKETS, checkName, normaliseDefinition, sameSplit, type AttributeValue, type Experiment } from './experiment.js';
+import type { ExperimentStore } from './experiment-store.js';
+import { allocateRange } from './layer-ranges.js';
 
 /** Options of {@link ExperimentService}. */
 export interface ExperimentServiceOptions {

@@ -1,5 +1,5 @@
-import { createPolicy, isPolicyKind, type BanditPolicy, type Feedback, type PolicyKind } from '../bandits/bandit-policy.js';
-import { statisticsWidth } from '../bandits/sufficient-statistics.js';
+import { createPolicy, isPolicyKind, type BanditPolicy, type Feedback, type PolicyKind } from './bandit-policy.js';
+import { statisticsWidth } from './sufficient-statistics.js';
 import { ConflictError, DataError, NotFoundError } from '../core/errors.js';
 import type { BanditStore } from '../storage/bandit-store.js';
 

@@ -1,7 +1,7 @@
-import type { Tagger } from '../models/tags/tagger.js';
-import { readTaggerFile } from '../models/tags/tagger-file.js';
-import { readTaggerPointer, type TaggerPointer } from '../storage/tagger-pointer.js';
-import type { ServingStore } from '../storage/serving-store.js';
+import type { Tagger } from './tagger.js';
+import { readTaggerFile } from './tagger-file.js';
+import { readTaggerPointer, type TaggerPointer } from '../../storage/tagger-pointer.js';
+import type { ServingStore } from '../../storage/serving-store.js';
 
 /** Options of {@link LiveTagger}. */
 export interface LiveTaggerOptions {
