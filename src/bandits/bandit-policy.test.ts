@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeBanditPolicy } from '../../test/contracts/bandit-policy-contract.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import { createPolicy, POLICY_KINDS, seededRandom, type PolicyKind } from './bandit-policy.js';
+import { seededRandom, type PolicyKind } from './bandit-policy.js';
+import { createPolicy, POLICY_KINDS } from './create-policy.js';
 import { greedyRankMarginals } from './epsilon-greedy-policy.js';
 
 const TRAITS: Record<PolicyKind, { contextual: boolean; exactProbabilities: boolean }> = {

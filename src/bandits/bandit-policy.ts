@@ -1,24 +1,12 @@
-import { InvalidArgumentError } from '../core/errors.js';
 import { Random } from '../core/random.js';
-import { BernoulliThompsonPolicy } from './bernoulli-thompson-policy.js';
-import { EpsilonGreedyPolicy } from './epsilon-greedy-policy.js';
-import { LinearThompsonPolicy } from './linear-thompson-policy.js';
-import { LinUcbPolicy } from './linucb-policy.js';
-import { MAX_DIM } from './policy-support.js';
-import { Ucb1Policy } from './ucb1-policy.js';
-
-export { DEFAULT_PROBABILITY_SAMPLES, MAX_DIM } from './policy-support.js';
-export { MIN_PROPENSITY } from './thompson-support.js';
 
 /**
- * The policies kiban ships: ε-greedy, UCB1, Bernoulli Thompson sampling (Beta posteriors), LinUCB
- * (disjoint: one ridge regression per arm) and linear Thompson sampling (Gaussian posteriors over
- * the same ridge regressions).
+ * One of the policies kiban ships: ε-greedy, UCB1, Bernoulli Thompson sampling (Beta posteriors),
+ * LinUCB (disjoint: one ridge regression per arm) and linear Thompson sampling (Gaussian posteriors
+ * over the same ridge regressions). The list of them at run time is `POLICY_KINDS` in
+ * `create-policy.ts`, which is checked to name exactly these.
  */
-export const POLICY_KINDS = ['egreedy', 'ucb1', 'bts', 'linucb', 'lints'] as const;
-
-/** One of {@link POLICY_KINDS}. */
-export type PolicyKind = (typeof POLICY_KINDS)[number];
+export type PolicyKind = 'egreedy' | 'ucb1' | 'bts' | 'linucb' | 'lints';
 
 /** The kinds whose choices depend on the context. */
 export const CONTEXTUAL_KINDS: ReadonlySet<PolicyKind> = new Set(['linucb', 'lints']);
@@ -68,13 +56,13 @@ export interface BanditPolicy {
   readonly dim: number;
   /** The parameters in force, defaults applied. */
   readonly params: Readonly<Record<string, number>>;
-  /** Chooses `slots` arms; throws {@link InvalidArgumentError} for malformed input. Does not change the state. */
+  /** Chooses `slots` arms; throws `InvalidArgumentError` for malformed input. Does not change the state. */
   select(input: DecideInput, random: () => number): Decision;
   /**
    * Per slot, the probability of each candidate at that slot over the policy's randomness (a
    * Float64Array aligned with `candidates`, summing to 1): exact for ε-greedy, UCB1 and LinUCB,
    * a Monte Carlo estimate from `samples` simulated decisions for Thompson sampling
-   * (default {@link DEFAULT_PROBABILITY_SAMPLES}). Used by off-policy evaluation.
+   * (default `DEFAULT_PROBABILITY_SAMPLES` of `policy-support.ts`). Used by off-policy evaluation.
    */
   actionProbabilities(input: DecideInput, random: () => number, samples?: number): Float64Array[];
   /**
@@ -83,7 +71,7 @@ export interface BanditPolicy {
    * {@link Decision.propensities} after slot 0 are conditional on the earlier slots. Only the
    * chosen arms are computed (memory O(candidates), not slots × candidates): exact for ε-greedy,
    * UCB1 and LinUCB; for Thompson sampling a Rao–Blackwellised Monte Carlo estimate from the
-   * policy's `draws` simulated decisions, at least {@link MIN_PROPENSITY}.
+   * policy's `draws` simulated decisions, at least `MIN_PROPENSITY` of `thompson-support.ts`.
    */
   slotMarginals(input: DecideInput, arms: readonly string[], random: () => number): number[];
   /** How many arms the policy holds statistics for. */
@@ -124,52 +112,6 @@ export interface ArmStats {
   A?: number[];
   /** Linear policies: `Σ r x`, d numbers. */
   b?: number[];
-}
-
-/** Options of {@link createPolicy}. */
-export interface CreatePolicyOptions {
-  /** Context length: ≥ 1 for `linucb` and `lints`, ≥ 0 otherwise (context then ignored). */
-  dim: number;
-  /** Policy parameters; unknown names and out-of-range values are refused (see each policy's defaults). */
-  params?: Record<string, number>;
-}
-
-/**
- * Creates an empty policy of `kind`. Parameters (defaults in brackets):
- * - `egreedy`: `epsilon` [0.1] share of uniform exploration per slot; `initial` [0] mean assumed for unseen arms.
- * - `ucb1`: `alpha` [1] scale of the bonus `sqrt(2 ln N / n)`.
- * - `bts`: `alpha0` [1], `beta0` [1] Beta prior; `draws` [100] Monte Carlo draws per propensity.
- * - `linucb`: `alpha` [1] scale of the bonus `sqrt(xᵀA⁻¹x)`; `lambda` [1] ridge.
- * - `lints`: `v` [0.5] posterior scale; `lambda` [1] ridge; `draws` [100] Monte Carlo draws per propensity.
- *
- * @example
- * const policy = createPolicy('linucb', { dim: 20, params: { alpha: 0.5 } });
- * const { arms, propensities } = policy.select({ context, candidates: ['a', 'b', 'c'], slots: 2 }, seededRandom(1));
- * policy.update([{ arm: arms[0], context, reward: 1 }]);
- */
-export function createPolicy(kind: PolicyKind, options: CreatePolicyOptions): BanditPolicy {
-  const { dim } = options;
-  const params = options.params ?? {};
-  if (!Number.isSafeInteger(dim) || dim < 0 || dim > MAX_DIM) throw new InvalidArgumentError('dim', `must be an integer from 0 to ${MAX_DIM}, got ${dim}`);
-  switch (kind) {
-    case 'egreedy':
-      return new EpsilonGreedyPolicy(dim, params);
-    case 'ucb1':
-      return new Ucb1Policy(dim, params);
-    case 'bts':
-      return new BernoulliThompsonPolicy(dim, params);
-    case 'linucb':
-      return new LinUcbPolicy(dim, params);
-    case 'lints':
-      return new LinearThompsonPolicy(dim, params);
-    default:
-      throw new InvalidArgumentError('policy', `unknown policy "${String(kind)}"; known: ${POLICY_KINDS.join(', ')}`);
-  }
-}
-
-/** Whether `value` names a policy kind. */
-export function isPolicyKind(value: unknown): value is PolicyKind {
-  return typeof value === 'string' && (POLICY_KINDS as readonly string[]).includes(value);
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { POLICY_KINDS } from './bandit-policy.js';
+import { POLICY_KINDS } from './create-policy.js';
 import { DecisionLogWriter } from './decision-log.js';
 import { NotFoundError } from '../core/errors.js';
 import { MemoryBanditStore } from '../storage/memory-bandit-store.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPolicy, seededRandom, type Feedback } from './bandit-policy.js';
+import { seededRandom, type Feedback } from './bandit-policy.js';
+import { createPolicy } from './create-policy.js';
 import { LinearArms } from './linear-arms.js';
 import { feedbackIncrements } from './sufficient-statistics.js';
 

@@ -1,4 +1,5 @@
-import { createPolicy, isPolicyKind, type BanditPolicy, type Feedback, type PolicyKind } from './bandit-policy.js';
+import type { BanditPolicy, Feedback, PolicyKind } from './bandit-policy.js';
+import { createPolicy, isPolicyKind } from './create-policy.js';
 import { statisticsWidth } from './sufficient-statistics.js';
 import { ConflictError, DataError, NotFoundError } from '../core/errors.js';
 import type { BanditStore } from '../storage/bandit-store.js';

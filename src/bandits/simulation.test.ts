@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPolicy, POLICY_KINDS } from './bandit-policy.js';
+import { createPolicy, POLICY_KINDS } from './create-policy.js';
 import { LinearEnvironment, simulateRegret } from './simulation.js';
 
 describe('regret simulation (10 arms, 6 features, known best arm per context)', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPolicy, POLICY_KINDS, seededRandom, type Feedback } from './bandit-policy.js';
+import { seededRandom, type Feedback } from './bandit-policy.js';
+import { createPolicy, POLICY_KINDS } from './create-policy.js';
 
 const D = 3;
 const EXACT = new Set(['egreedy', 'ucb1', 'linucb']);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPolicy, POLICY_KINDS, seededRandom, type Feedback } from './bandit-policy.js';
+import { seededRandom, type Feedback } from './bandit-policy.js';
+import { createPolicy, POLICY_KINDS } from './create-policy.js';
 import { addStatistics, feedbackIncrements, restoreFromTotals, statisticsWidth } from './sufficient-statistics.js';
 
 function feedback(n: number, seed: number): Feedback[] {

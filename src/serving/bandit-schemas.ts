@@ -2,7 +2,7 @@
  * JSON schemas of the bandit API (`/v1/bandits…`), used to validate and serialise in fastify; the
  * decide and feedback ones also fit `openApiDocument` (see `schemas.ts`).
  */
-import { POLICY_KINDS } from '../bandits/bandit-policy.js';
+import { POLICY_KINDS } from '../bandits/create-policy.js';
 import { MAX_ARM_ID_LENGTH, MAX_DIM } from '../bandits/policy-support.js';
 import { errorSchema } from './schemas.js';
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { POLICY_KINDS, type DecideInput, type Feedback } from '../bandit-policy.js';
+import type { DecideInput, Feedback } from '../bandit-policy.js';
+import { POLICY_KINDS } from '../create-policy.js';
 import type { BanditLog } from './bandit-log.js';
 import { readObdLog } from './read-obd-log.js';
 import { runOpe } from './run-ope.js';

@@ -4,7 +4,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { CONTEXTUAL_KINDS, createPolicy, isPolicyKind, POLICY_KINDS, seededRandom, type PolicyKind } from '../bandit-policy.js';
+import { CONTEXTUAL_KINDS, seededRandom, type PolicyKind } from '../bandit-policy.js';
+import { createPolicy, isPolicyKind, POLICY_KINDS } from '../create-policy.js';
 import { sliceBanditLog, type BanditLog } from './bandit-log.js';
 import { DEFAULT_ESTIMATE_OPTIONS, estimatePolicyValue, MODEL_ESTIMATORS, type Estimate, type EstimatorName } from './estimate-policy-value.js';
 import { RewardModel, type RewardModelOptions } from './reward-model.js';
