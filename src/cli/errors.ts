@@ -7,6 +7,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NOT_FOUND: 3,
   NOT_FITTED: 1,
   CONFLICT: 1,
+  NOT_READY: 1,
   INTERNAL: 1,
 };
 

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'NOT_FITTED'
   | 'CONFLICT'
+  | 'NOT_READY'
   | 'INTERNAL';
 
 /** Base class of every error kiban throws on purpose. */
@@ -72,6 +73,17 @@ export class NotFoundError extends KibanError {
 export class ConflictError extends KibanError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CONFLICT', message, options);
+  }
+}
+
+/**
+ * The request is well-formed but what answers it is not there yet: nothing is published
+ * (recommendations, a model, a tagger) or the dashboard is not built. The message says what is
+ * missing and, where it helps, how to provide it; the same request succeeds once it is there.
+ */
+export class NotReadyError extends KibanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_READY', message, options);
   }
 }
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { KibanError } from '../core/errors.js';
+import { KibanError, NotReadyError } from '../core/errors.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
@@ -123,13 +123,13 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
 
-  app.get<{ Params: { userId: string }; Querystring: { k: number } }>('/v1/users/:userId/recommendations', { schema: recommendationsRoute }, async (request, reply) => {
+  app.get<{ Params: { userId: string }; Querystring: { k: number } }>('/v1/users/:userId/recommendations', { schema: recommendationsRoute }, async (request) => {
     const { userId } = request.params;
     const { k } = request.query;
     const items = await serving.getList('user', userId, { limit: k });
     if (items !== null) return { user: userId, items, fallback: false };
     const popular = await serving.getList('popular', 'all', { limit: k });
-    if (popular === null) return reply.status(503).send(body('NOT_READY', 'no recommendations are published yet'));
+    if (popular === null) throw new NotReadyError('no recommendations are published yet');
     return { user: userId, items: popular, fallback: true };
   });
 
@@ -137,13 +137,13 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     const { itemId } = request.params;
     const items = await serving.getList('related', itemId, { limit: request.query.k });
     if (items !== null) return { item: itemId, items };
-    if ((await serving.currentVersion()) === null) return reply.status(503).send(body('NOT_READY', 'no recommendations are published yet'));
+    if ((await serving.currentVersion()) === null) throw new NotReadyError('no recommendations are published yet');
     return reply.status(404).send(body('NOT_FOUND', `item "${itemId}" is unknown to the published model`));
   });
 
-  app.get('/v1/models', { schema: modelsRoute }, async (_request, reply) => {
+  app.get('/v1/models', { schema: modelsRoute }, async () => {
     const current = await serving.currentVersion();
-    if (current === null) return reply.status(503).send(body('NOT_READY', 'no model is published yet'));
+    if (current === null) throw new NotReadyError('no model is published yet');
     const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;
     const model = modelId !== null && metadata !== undefined ? await metadata.getModel(modelId) : null;
     return { version: current.version, publishedAt: current.publishedAt, meta: current.meta, model };

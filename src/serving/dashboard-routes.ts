@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
+import { NotReadyError } from '../core/errors.js';
 
 /** Content types of the files a Vite build emits. */
 const TYPES: Readonly<Record<string, string>> = Object.freeze({
@@ -32,11 +33,7 @@ export function registerDashboardRoutes(app: FastifyInstance, webRoot: string): 
 
   const sendIndex = async (reply: FastifyReply) => {
     const html = await readFile(resolve(root, 'index.html')).catch(() => null);
-    if (html === null) {
-      return reply
-        .status(503)
-        .send({ code: 'NOT_READY', message: `the dashboard is not built (no ${resolve(root, 'index.html')}); run "npm run build:web"` });
-    }
+    if (html === null) throw new NotReadyError(`the dashboard is not built (no ${resolve(root, 'index.html')}); run "npm run build:web"`);
     return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(html);
   };
   for (const url of CLIENT_ROUTES) app.get(url, async (_request, reply) => sendIndex(reply));

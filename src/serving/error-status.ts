@@ -7,6 +7,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze
   NOT_FOUND: 404,
   NOT_FITTED: 503,
   CONFLICT: 409,
+  NOT_READY: 503,
   INTERNAL: 500,
 });
 

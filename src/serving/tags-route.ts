@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, NotReadyError } from '../core/errors.js';
 import type { LiveTagger } from '../models/tags/live-tagger.js';
 import { tagSuggestRoute } from './schemas.js';
 
@@ -18,7 +18,7 @@ export function registerTagsRoute(app: FastifyInstance, live: LiveTagger): void 
     if (!HAS_WORDS.test(text)) throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
     // The first request after start-up (or after a publish) need not wait for the next poll.
     const loaded = live.current ?? (await live.refresh());
-    if (loaded === null) return reply.status(503).send({ code: 'NOT_READY', message: 'no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags' });
+    if (loaded === null) throw new NotReadyError('no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags');
     void reply.header('x-kiban-model', loaded.pointer.modelId);
     return loaded.tagger.predict(text, { k, threshold });
   });
