@@ -1,5 +1,5 @@
 import type { Decision } from './bandit-policy.js';
-import { betaSurvival, betaVariate, Normals, normalSurvival } from './distributions.js';
+import { betaSurvival, betaVariate, Normals, normalSurvival } from '../math/distributions.js';
 
 /** The posterior scores of one decision's candidates, as Thompson sampling sees them. */
 export interface ScoreModel {

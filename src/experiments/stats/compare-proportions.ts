@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { normalQuantile, normalSurvival } from '../../core/special-functions.js';
+import { normalQuantile, normalSurvival } from '../../math/special-functions.js';
 import { pValueOf, testOptions, type Interval, type ProportionSummary, type TestOptions } from './types.js';
 
 /** What {@link compareProportions} answers. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { logBeta, normalCdf } from '../../core/special-functions.js';
+import { logBeta, normalCdf } from '../../math/special-functions.js';
 import { checkMeanSummary, type MeanSummary, type ProportionSummary } from './types.js';
 
 function logAddExp(a: number, b: number): number {

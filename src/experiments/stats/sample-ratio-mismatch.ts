@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.js';
-import { chiSquareSurvival } from '../../core/special-functions.js';
+import { chiSquareSurvival } from '../../math/special-functions.js';
 
 /** What {@link sampleRatioMismatch} answers. */
 export interface SrmResult {

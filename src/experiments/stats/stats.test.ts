@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { seededRandom } from '../../bandits/bandit-policy.js';
 import { compareProportions } from './compare-proportions.js';
 import { cuped } from './cuped.js';
-import * as distributions from '../../core/special-functions.js';
+import * as distributions from '../../math/special-functions.js';
 import { probabilityToBeatControl, probabilityToBeatControlMeans } from './probability-to-beat.js';
 import { sampleRatioMismatch } from './sample-ratio-mismatch.js';
 import { sequentialPValues, sequentialTest } from './sequential-test.js';

@@ -1,4 +1,4 @@
-import { normalQuantile, studentTQuantile, studentTSurvival } from '../../core/special-functions.js';
+import { normalQuantile, studentTQuantile, studentTSurvival } from '../../math/special-functions.js';
 import { checkMeanSummary, pValueOf, testOptions, type Interval, type MeanSummary, type TestOptions } from './types.js';
 
 /** What {@link welchTest} answers. */

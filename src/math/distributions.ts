@@ -1,9 +1,9 @@
 /**
  * The probability distributions Thompson sampling needs: standard normal, gamma and beta variates
  * from a uniform source, and the normal and beta survival functions (for Rao–Blackwellised
- * propensity estimates). Plain numerics; the special functions come from `core/special-functions.ts`.
+ * propensity estimates). Plain numerics; the special functions come from `special-functions.ts`.
  */
-import { logGamma, regularizedBetaComplement } from '../core/special-functions.js';
+import { logGamma, regularizedBetaComplement } from './special-functions.js';
 
 /**
  * Standard normal variates from a uniform source (Marsaglia's polar method, both values of each
@@ -80,14 +80,14 @@ export function normalSurvival(z: number): number {
   return x >= 0 ? 0.5 * erfc : 1 - 0.5 * erfc;
 }
 
-/** ln Γ(x) for x > 0 (see `core/special-functions.ts`). */
+/** ln Γ(x) for x > 0 (see `special-functions.ts`). */
 export const lnGamma = logGamma;
 
 /** Above this value of both parameters, the beta survival function uses the normal approximation (skewness < 0.07). */
 const BETA_NORMAL_THRESHOLD = 1000;
 
 /**
- * P(X > t) for X ~ Beta(a, b): the regularised incomplete beta function (`core/special-functions.ts`);
+ * P(X > t) for X ~ Beta(a, b): the regularised incomplete beta function (`special-functions.ts`);
  * for a, b both above 1000 the normal approximation with the same mean and variance, which is
  * cheaper and accurate enough for propensities (skewness under 0.07).
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './bandit-policy.js';
+import { Random } from '../core/random.js';
 import { betaSurvival, betaVariate, gammaVariate, lnGamma, Normals, normalSurvival } from './distributions.js';
 
 describe('distributions', () => {
@@ -30,7 +30,8 @@ describe('distributions', () => {
   });
 
   it('draws normal, gamma and beta variates with the right moments', () => {
-    const random = seededRandom(3);
+    const source = new Random(3);
+    const random = (): number => source.next();
     const normals = new Normals(random);
     const n = 20000;
     const moments = (draw: () => number): [number, number] => {

@@ -10,7 +10,7 @@
  * [0, 1]) throw {@link InvalidArgumentError}, because they are mistakes upstream; a NaN point `x`
  * or `t` gives NaN, as in scipy.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /** ½ ln(2π). */
 const HALF_LN_2PI = 0.9189385332046728;
