@@ -6,6 +6,7 @@ import type { SinkSpec } from '../stages/sink.js';
 import type { SourceSpec } from '../stages/source.js';
 import { parseSinkSpec, parseSourceSpec } from '../stages/spec-strings.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
+import { openServingStore } from './open-stores.js';
 
 /** Outputs of a `collect` sink kept in the task's output, at most. */
 const MAX_OUTPUTS_IN_TASK = 100;
@@ -39,6 +40,7 @@ export async function runStageTask(job: TaskJob, ctx: TaskContext): Promise<Reco
     {
       source,
       sink,
+      openServingStore,
       params: (p.params ?? {}) as Record<string, unknown>,
       ...(count === undefined ? {} : { count }),
       ...(numPreprocessors === undefined ? {} : { numPreprocessors }),

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { openServingStore } from '../app/open-stores.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { createStageRunner, STAGE_RUNNERS } from '../stages/runners/index.js';
 import { ZmqStageRunner } from '../stages/runners/zmq-runner.js';
@@ -48,6 +49,7 @@ export function stageCommand(): Command {
         {
           source: parseSourceSpec(options.source),
           sink: parseSinkSpec(options.sink),
+          openServingStore,
           count: options.count,
           numPreprocessors: options.numPreprocessors,
           batchSize: options.batchSize,

@@ -12,7 +12,7 @@ import type { StageDefinition, StageRef } from './stage.js';
 export { loadStage };
 
 /** Options with their defaults filled in. */
-export type ResolvedOptions = Required<Omit<RunStageOptions, 'signal'>> & { signal?: AbortSignal };
+export type ResolvedOptions = Required<Omit<RunStageOptions, 'signal' | 'openServingStore'>> & Pick<RunStageOptions, 'signal' | 'openServingStore'>;
 
 /** What a runner's body gets from {@link coordinate}. */
 export interface Coordination {
@@ -46,6 +46,7 @@ export function resolveOptions(options: RunStageOptions): ResolvedOptions {
     batchSize,
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.openServingStore === undefined ? {} : { openServingStore: options.openServingStore }),
   };
 }
 
@@ -65,7 +66,7 @@ export async function coordinate(
   const options = resolveOptions(runOptions);
   const stage = await loadStage(ref);
   const partitions = await planPartitions(options.source, { target: options.numPreprocessors });
-  const sink: SinkWriter = await openSink(options.sink);
+  const sink: SinkWriter = await openSink(options.sink, options.openServingStore === undefined ? {} : { openServingStore: options.openServingStore });
   const abort = new AbortController();
   let failure: { where: string; error: unknown } | null = null;
   const fail = (where: string, error: unknown): void => {

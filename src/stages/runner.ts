@@ -1,5 +1,6 @@
 import { KibanError } from '../core/errors.js';
 import type { SinkSpec } from './sink.js';
+import type { ServingStoreOpener } from './sinks.js';
 import type { SourceSpec } from './source.js';
 import type { StageRef } from './stage.js';
 
@@ -8,6 +9,12 @@ export interface RunStageOptions {
   source: SourceSpec;
   /** @defaultValue { kind: 'collect' } */
   sink?: SinkSpec;
+  /**
+   * Opens the serving store of a `serving` sink (the composition root passes
+   * `app/open-stores.ts`'s); a run with a serving sink and no opener fails before any work.
+   * @defaultValue none
+   */
+  openServingStore?: ServingStoreOpener;
   /** Passed to every function as `ctx.params` (JSON). */
   params?: Record<string, unknown>;
   /** Main workers (threads, processes or nodes). @defaultValue 1 */

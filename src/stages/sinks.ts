@@ -4,21 +4,32 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { tempSibling } from '../core/atomic-dir.js';
 import { ConflictError, InvalidArgumentError } from '../core/errors.js';
-import { openServingStore } from '../app/open-stores.js';
 import { sqlLiteral } from '../data/duckdb-sql.js';
 import type { ScoredItem, ServingStore, VersionWriter } from '../storage/serving-store.js';
 import type { SinkSpec, SinkWriter } from './sink.js';
 
-/** Options of {@link openSink} beyond the spec (tuning and tests). */
+/**
+ * Opens the serving store a URL names (`app/open-stores.ts` has the one in use), refusing a bad
+ * URL with an error naming `field`. Handed in by the caller, because turning a URL into a
+ * backend is the composition root's job, not this library's. The sink closes what it opens.
+ */
+export type ServingStoreOpener = (url: string, field: string) => Promise<ServingStore>;
+
+/** Options of {@link openSink} beyond the spec (tuning, tests, and the serving store opener). */
 export interface OpenSinkOptions {
   /** Records per part file before a new part starts. @defaultValue 100000 */
   partRecords?: number;
   /** Lists handed to the serving store per `putLists` call. @defaultValue 5000 */
   servingBatch?: number;
+  /**
+   * Opens the store of a `serving` sink; required for that kind (an {@link InvalidArgumentError}
+   * otherwise), unused by the others. @defaultValue none
+   */
+  openServingStore?: ServingStoreOpener;
 }
 
-/** Defaults of {@link OpenSinkOptions}. */
-export const SINK_DEFAULTS: Readonly<Required<OpenSinkOptions>> = Object.freeze({ partRecords: 100_000, servingBatch: 5000 });
+/** Defaults of {@link OpenSinkOptions} (the opener has none). */
+export const SINK_DEFAULTS: Readonly<Required<Omit<OpenSinkOptions, 'openServingStore'>>> = Object.freeze({ partRecords: 100_000, servingBatch: 5000 });
 
 /** A `collect` sink: the records written, in write order (emptied by `abort`). */
 export interface CollectSink extends SinkWriter {
@@ -45,8 +56,8 @@ export function collected(writer: SinkWriter): unknown[] {
  *   converted by DuckDB at commit, with one schema inferred over every record of every part
  *   (`union_by_name`, full sample), so heterogeneous records (missing keys, mixed nesting) all
  *   fit and every part has the same columns; an appender would need the schema up front.
- * - `serving`: a new version of the serving store (meta `{ stage: true }`), lists written as
- *   records arrive, switched in by commit.
+ * - `serving`: a new version of the serving store (opened by `options.openServingStore`; meta
+ *   `{ stage: true }`), lists written as records arrive, switched in by commit.
  * - `collect`: keeps the records in memory ({@link CollectSink}).
  *
  * Writes are serialised (concurrent `write` calls are queued in call order). `write` or `commit`
@@ -57,7 +68,7 @@ export function collected(writer: SinkWriter): unknown[] {
  * try { await sink.write(records); console.log(await sink.commit()); } catch (e) { await sink.abort(); throw e; }
  */
 export async function openSink(spec: SinkSpec, options: OpenSinkOptions = {}): Promise<SinkWriter> {
-  const o = { ...SINK_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<OpenSinkOptions>;
+  const o = { ...SINK_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<OpenSinkOptions, 'openServingStore'>> & OpenSinkOptions;
   for (const field of ['partRecords', 'servingBatch'] as const) {
     if (!Number.isSafeInteger(o[field]) || o[field] < 1) throw new InvalidArgumentError(field, `must be an integer ≥ 1, got ${String(o[field])}`);
   }
@@ -68,7 +79,8 @@ export async function openSink(spec: SinkSpec, options: OpenSinkOptions = {}): P
       if (typeof spec.path !== 'string' || spec.path.length === 0) throw new InvalidArgumentError('sink.path', 'must be a non-empty path');
       return DirectorySink.open(spec.kind, spec.path, o.partRecords);
     case 'serving':
-      return ServingSink.open(spec, o.servingBatch);
+      if (o.openServingStore === undefined) throw new InvalidArgumentError('openServingStore', 'is needed to open a serving sink (the caller passes the serving store opener)');
+      return ServingSink.open(spec, o.servingBatch, o.openServingStore);
     case 'collect':
       return new CollectingSink();
     default:
@@ -297,7 +309,7 @@ class ServingSink extends BaseSink {
     super(`serving sink ${namespace}@${writer.version}`);
   }
 
-  static async open(spec: Extract<SinkSpec, { kind: 'serving' }>, batch: number): Promise<ServingSink> {
+  static async open(spec: Extract<SinkSpec, { kind: 'serving' }>, batch: number, openServingStore: ServingStoreOpener): Promise<ServingSink> {
     const store = await openServingStore(spec.url, 'sink.url');
     try {
       const version = spec.version ?? `stage-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;

@@ -8,6 +8,7 @@ import { ConflictError, DataError, InvalidArgumentError } from '../core/errors.j
 import { sqlLiteral } from '../data/duckdb-sql.js';
 import { RedisServingStore } from '../storage/redis-serving-store.js';
 import { SqliteServingStore } from '../storage/sqlite-serving-store.js';
+import { openServingStore } from '../../test/fixtures/open-serving-store.js';
 import { redisAnswers, TEST_REDIS_URL } from '../../test/fixtures/redis-available.js';
 import type { SinkSpec } from './sink.js';
 import { collected, openSink } from './sinks.js';
@@ -359,7 +360,7 @@ describe('serving and collect sinks', () => {
     const path = join(dir, 'serving-sink.db');
     const url = `sqlite:${path}`;
     const store = new SqliteServingStore(path);
-    const sink = await openSink({ kind: 'serving', url, namespace: 'user', version: 'stage-v1' } satisfies SinkSpec, { servingBatch: 4 });
+    const sink = await openSink({ kind: 'serving', url, namespace: 'user', version: 'stage-v1' } satisfies SinkSpec, { servingBatch: 4, openServingStore });
     await sink.write(lists.slice(0, 10));
     await sink.write(lists.slice(10));
     expect(await store.currentVersion()).toBeNull();
@@ -367,7 +368,7 @@ describe('serving and collect sinks', () => {
     expect((await store.currentVersion())?.meta).toEqual({ stage: true });
     expect(await store.getList('user', 'u03')).toEqual(lists[3].items);
 
-    const aborted = await openSink({ kind: 'serving', url, namespace: 'user' });
+    const aborted = await openSink({ kind: 'serving', url, namespace: 'user' }, { openServingStore });
     await aborted.write([{ key: 'zz', items: [] }]);
     await aborted.abort();
     expect((await store.currentVersion())?.version).toBe('stage-v1');
@@ -376,7 +377,7 @@ describe('serving and collect sinks', () => {
   });
 
   it('serving: names the record and field of an invalid record', async () => {
-    const sink = await openSink({ kind: 'serving', url: 'memory:', namespace: 'related' });
+    const sink = await openSink({ kind: 'serving', url: 'memory:', namespace: 'related' }, { openServingStore });
     await sink.write([{ key: 1, items: [] }]);
     await expect(sink.write([{ key: 2, items: [{ id: 1, score: 1 }] }, { key: 3, items: [{ id: 1, score: 'high' }] }])).rejects.toThrow(
       'records[2].items[0].score: must be a finite number, got "high"',
