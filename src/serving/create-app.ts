@@ -1,24 +1,28 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { KibanError, NotReadyError } from '../core/errors.js';
+import type { BanditService } from '../bandits/bandit-service.js';
+import { KibanError } from '../core/errors.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
-import { registerBanditRoutes } from './bandit-routes.js';
 import { banditOpenApiRoutes } from './bandit-schemas.js';
-import type { BanditService } from '../bandits/bandit-service.js';
-import { registerDashboardRoutes } from './dashboard-routes.js';
 import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
-import { LiveTagger } from '../models/tags/live-tagger.js';
-import { modelsRoute, openApiDocument, recommendationsRoute, relatedRoute, tagSuggestRoute } from './schemas.js';
-import { registerTagsRoute } from './tags-route.js';
-import { textOnlyCoercion } from './validator-compiler.js';
-import { registerWorkflowRoutes } from './workflow-routes.js';
 import { experimentOpenApiRoutes } from './experiment-schemas.js';
-import { registerExperimentRoutes } from './experiment-routes.js';
-import type { ExperimentService } from '../experiments/experiment-service.js';
+import { instrumentRequests } from './request-metrics.js';
+import { banditRoutes } from './routes/bandits.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { experimentRoutes } from './routes/experiments.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { modelRoutes } from './routes/models.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { recommendationRoutes } from './routes/recommendations.js';
+import { tagRoutes } from './routes/tags.js';
+import { workflowRoutes } from './routes/workflows.js';
+import { modelsRoute, recommendationsRoute, relatedRoute, tagSuggestRoute } from './schemas.js';
+import { textOnlyCoercion } from './validator-compiler.js';
 
 /** What the serving app reads from. */
 export interface ServingAppDeps {
@@ -66,10 +70,14 @@ const API_VERSION = '0.1.0';
 
 /**
  * The serving HTTP API: precomputed recommendations and related items, the published model,
- * tag suggestions from the published tagger (swapped in when a newer one is published), health and readiness, Prometheus metrics and the OpenAPI document; with `workflows`, the
- * workflow API, and the web dashboard at `/`. Errors are JSON
+ * tag suggestions from the published tagger (swapped in when a newer one is published), health
+ * and readiness, Prometheus metrics and the OpenAPI document; with `workflows`, `bandits` or
+ * `experiments`, their APIs; and the web dashboard at `/` unless `webRoot` is false. Each area is
+ * a route plugin of `./routes/`, mounted only when its dependencies are given (its routes exist
+ * once the app is ready: `ready()`, `listen()` or the first `inject()`). Errors are JSON
  * `{code, message}` with the status from {@link STATUS_BY_CODE}; bad parameters are 400s that
- * name the parameter.
+ * name the parameter; anything unexpected is a 500 naming only a reference (see
+ * {@link ServingAppDeps.onInternalError}).
  *
  * @example
  * const app = createServingApp({ serving: store });
@@ -83,24 +91,8 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     // Query strings are text and give numbers; JSON bodies must already have the right types.
     schemaController: { compilersFactory: { buildValidator: textOnlyCoercion } },
   });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const latency = new Histogram({
-    name: 'kiban_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by route and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [registry],
-  });
-  // Label lookups cost more than the observation itself; keep one child per label set.
-  const children = new Map<string, { observe(seconds: number): void }>();
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const key = `${request.method} ${route} ${reply.statusCode}`;
-    let child = children.get(key);
-    if (child === undefined) children.set(key, (child = latency.labels({ method: request.method, route, status: String(reply.statusCode) })));
-    child.observe(reply.elapsedTime / 1000);
-  });
+  // Before any plugin: the root's hook and handlers are what every route plugin inherits.
+  const registry = instrumentRequests(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
@@ -123,55 +115,27 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
 
-  app.get<{ Params: { userId: string }; Querystring: { k: number } }>('/v1/users/:userId/recommendations', { schema: recommendationsRoute }, async (request) => {
-    const { userId } = request.params;
-    const { k } = request.query;
-    const items = await serving.getList('user', userId, { limit: k });
-    if (items !== null) return { user: userId, items, fallback: false };
-    const popular = await serving.getList('popular', 'all', { limit: k });
-    if (popular === null) throw new NotReadyError('no recommendations are published yet');
-    return { user: userId, items: popular, fallback: true };
-  });
-
-  app.get<{ Params: { itemId: string }; Querystring: { k: number } }>('/v1/items/:itemId/related', { schema: relatedRoute }, async (request, reply) => {
-    const { itemId } = request.params;
-    const items = await serving.getList('related', itemId, { limit: request.query.k });
-    if (items !== null) return { item: itemId, items };
-    if ((await serving.currentVersion()) === null) throw new NotReadyError('no recommendations are published yet');
-    return reply.status(404).send(body('NOT_FOUND', `item "${itemId}" is unknown to the published model`));
-  });
-
-  app.get('/v1/models', { schema: modelsRoute }, async () => {
-    const current = await serving.currentVersion();
-    if (current === null) throw new NotReadyError('no model is published yet');
-    const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;
-    const model = modelId !== null && metadata !== undefined ? await metadata.getModel(modelId) : null;
-    return { version: current.version, publishedAt: current.publishedAt, meta: current.meta, model };
-  });
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const reachable = await serving.ping().catch(() => false);
-    const current = reachable ? await serving.currentVersion().catch(() => null) : null;
-    const ready = reachable && current !== null;
-    return reply.status(ready ? 200 : 503).send({ ready, store: reachable, version: current?.version ?? null });
-  });
-  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  const openapi = openApiDocument(
-    { '/v1/users/{userId}/recommendations': recommendationsRoute, '/v1/items/{itemId}/related': relatedRoute, '/v1/models': modelsRoute, '/v1/tags/suggest': tagSuggestRoute, ...(deps.bandits === undefined ? {} : banditOpenApiRoutes), ...(deps.experiments === undefined ? {} : experimentOpenApiRoutes) },
-    API_VERSION,
-  );
-  app.get('/openapi.json', async () => openapi);
-  const tagger = new LiveTagger(serving, { ...(deps.tagsPollMs === undefined ? {} : { pollMs: deps.tagsPollMs }), log: (line) => app.log.info(line) });
-  app.addHook('onReady', async () => tagger.start());
-  app.addHook('onClose', async () => tagger.close());
-  registerTagsRoute(app, tagger);
-  if (deps.workflows !== undefined) registerWorkflowRoutes(app, deps.workflows, deps.dataRoot === undefined ? {} : { dataRoot: deps.dataRoot });
+  // Every app serves the published lists, models and tags: their one dependency, the serving store, is required.
+  void app.register(recommendationRoutes, { serving });
+  void app.register(modelRoutes, metadata === undefined ? { serving } : { serving, metadata });
+  void app.register(healthRoutes, { serving });
+  void app.register(metricsRoutes, { registry });
+  const documented = {
+    '/v1/users/{userId}/recommendations': recommendationsRoute,
+    '/v1/items/{itemId}/related': relatedRoute,
+    '/v1/models': modelsRoute,
+    '/v1/tags/suggest': tagSuggestRoute,
+    ...(deps.bandits === undefined ? {} : banditOpenApiRoutes),
+    ...(deps.experiments === undefined ? {} : experimentOpenApiRoutes),
+  };
+  void app.register(openApiRoutes, { routes: documented, version: API_VERSION });
+  void app.register(tagRoutes, deps.tagsPollMs === undefined ? { serving } : { serving, pollMs: deps.tagsPollMs });
+  if (deps.workflows !== undefined) void app.register(workflowRoutes, deps.dataRoot === undefined ? { service: deps.workflows } : { service: deps.workflows, dataRoot: deps.dataRoot });
   // Bandits (issue 8): online decide/feedback over the shared bandit store.
-  if (deps.bandits !== undefined) registerBanditRoutes(app, deps.bandits);
+  if (deps.bandits !== undefined) void app.register(banditRoutes, { service: deps.bandits });
   // A/B testing (issue 9): experiments, assignment, events and analysis over the metadata store.
-  if (deps.experiments !== undefined) registerExperimentRoutes(app, deps.experiments);
-  if (deps.webRoot !== false) registerDashboardRoutes(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
+  if (deps.experiments !== undefined) void app.register(experimentRoutes, { service: deps.experiments });
+  if (deps.webRoot !== false) void app.register(dashboardRoutes, { webRoot: deps.webRoot ?? DEFAULT_WEB_ROOT });
   return app;
 }
 

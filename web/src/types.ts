@@ -1,5 +1,5 @@
 /**
- * The JSON the workflow API answers with (src/serving/workflow-routes.ts). Mirrors the store's
+ * The JSON the workflow API answers with (src/serving/routes/workflows.ts). Mirrors the store's
  * types in src/workflow, with dates as ISO-8601 strings because that is how they travel.
  */
 

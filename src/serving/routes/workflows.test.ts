@@ -4,13 +4,13 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMetadataStore } from '../app/open-stores.js';
-import type { MetadataStore } from '../storage/metadata-store.js';
-import { MemoryServingStore } from '../storage/memory-serving-store.js';
-import { createWorkflowService } from '../workflow/engine/create-workflow-service.js';
-import type { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
-import { InlineExecutor } from '../workflow/executors/inline-executor.js';
-import { createServingApp } from './create-app.js';
+import { openMetadataStore } from '../../app/open-stores.js';
+import type { MetadataStore } from '../../storage/metadata-store.js';
+import { MemoryServingStore } from '../../storage/memory-serving-store.js';
+import { createWorkflowService } from '../../workflow/engine/create-workflow-service.js';
+import type { WorkflowEngine } from '../../workflow/engine/workflow-engine.js';
+import { InlineExecutor } from '../../workflow/executors/inline-executor.js';
+import { createServingApp } from '../create-app.js';
 
 const GOOD = `name: good
 description: three quick shell tasks

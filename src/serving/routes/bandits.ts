@@ -1,11 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import type { BanditService, DecideRequest, DefineBanditInput, FeedbackRequest } from '../bandits/bandit-service.js';
-import { banditReportRoute, banditSummaryRoute, decideRoute, defineBanditRoute, deleteBanditRoute, feedbackRoute, listBanditsRoute } from './bandit-schemas.js';
+import type { BanditService, DecideRequest, DefineBanditInput, FeedbackRequest } from '../../bandits/bandit-service.js';
+import { banditReportRoute, banditSummaryRoute, decideRoute, defineBanditRoute, deleteBanditRoute, feedbackRoute, listBanditsRoute } from '../bandit-schemas.js';
 
 type Named = { Params: { name: string } };
 
+/** Options of {@link banditRoutes}. */
+export interface BanditRoutesOptions {
+  /** Answers every bandit route; started when the app is ready and closed with it. */
+  service: BanditService;
+}
+
 /**
- * The bandit API over `service`:
+ * The bandit API over `service` (a fastify plugin):
  * - `PUT /v1/bandits/{name}` `{policy, dim?, params?}` → 201 created, 200 same definition, 409 another one;
  * - `GET /v1/bandits` → `{bandits}`; `GET /v1/bandits/{name}` → definition and shared statistics; `DELETE` → 204;
  * - `POST /v1/bandits/{name}/decide` `{context?, candidates, slots?}` → `{decisionId, arms, propensities, version}`;
@@ -15,7 +21,7 @@ type Named = { Params: { name: string } };
  * Unknown bandits and decisions are 404s, repeated feedback a 409, malformed input a 400 naming the
  * field. Starts the service's poll when the app is ready and drains its feedback when it closes.
  */
-export function registerBanditRoutes(app: FastifyInstance, service: BanditService): void {
+export async function banditRoutes(app: FastifyInstance, { service }: BanditRoutesOptions): Promise<void> {
   app.addHook('onReady', async () => service.start());
   app.addHook('onClose', async () => service.close());
 

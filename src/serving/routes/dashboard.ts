@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
-import { NotReadyError } from '../core/errors.js';
+import { NotReadyError } from '../../core/errors.js';
 
 /** Content types of the files a Vite build emits. */
 const TYPES: Readonly<Record<string, string>> = Object.freeze({
@@ -18,6 +18,12 @@ const TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.txt': 'text/plain; charset=utf-8',
 });
 
+/** Options of {@link dashboardRoutes}. */
+export interface DashboardRoutesOptions {
+  /** Directory of the built dashboard (`npm run build:web`). */
+  webRoot: string;
+}
+
 /** Client-side routes of the dashboard: the server answers them with index.html. */
 const CLIENT_ROUTES = ['/', '/workflows', '/workflows/*', '/runs', '/runs/*', '/bandits', '/bandits/*', '/experiments', '/experiments/*'];
 
@@ -27,8 +33,9 @@ const CLIENT_ROUTES = ['/', '/workflows', '/workflows/*', '/runs', '/runs/*', '/
  * under `/assets/`. Vite names assets by content hash, so they are cached for a year; index.html
  * is never cached, so a new build shows up on reload. When `webRoot` has no index.html (the
  * dashboard was not built) those routes answer 503 saying how to build it; the API is unaffected.
+ * A fastify plugin.
  */
-export function registerDashboardRoutes(app: FastifyInstance, webRoot: string): void {
+export async function dashboardRoutes(app: FastifyInstance, { webRoot }: DashboardRoutesOptions): Promise<void> {
   const root = resolve(webRoot);
 
   const sendIndex = async (reply: FastifyReply) => {

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryServingStore } from '../storage/memory-serving-store.js';
-import { createServingApp } from './create-app.js';
+import { MemoryServingStore } from '../../storage/memory-serving-store.js';
+import { createServingApp } from '../create-app.js';
 
 describe('dashboard routes', () => {
   let root: string;

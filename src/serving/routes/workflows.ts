@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { NotFoundError } from '../core/errors.js';
-import { checkRunParams } from '../pipeline/run-param-policy.js';
-import type { WorkflowService } from '../workflow/workflow-service.js';
-import type { TaskAttempt, TaskRun, WorkflowRun } from '../workflow/workflow-store.js';
+import { NotFoundError } from '../../core/errors.js';
+import { checkRunParams } from '../../pipeline/run-param-policy.js';
+import type { WorkflowService } from '../../workflow/workflow-service.js';
+import type { TaskAttempt, TaskRun, WorkflowRun } from '../../workflow/workflow-store.js';
 
-/** Options of {@link registerWorkflowRoutes}. */
+/** Options of {@link workflowRoutes}. */
 export interface WorkflowRoutesOptions {
+  /** Answers every workflow and run route. */
+  service: WorkflowService;
   /** How often a run's event stream looks at the store for changes, in ms. @defaultValue 500 */
   pollMs?: number;
   /**
@@ -36,17 +38,19 @@ const idParams = { type: 'object', properties: { id: NAME }, required: ['id'] } 
 
 /**
  * The workflow API the dashboard (and scripts) use: workflows and their runs, starting and
- * retrying runs, task logs (followed with `afterSeq`), and a Server-Sent Events stream per run.
+ * retrying runs, task logs (followed with `afterSeq`), and a Server-Sent Events stream per run
+ * (a fastify plugin; open streams end when the app closes).
  * Errors go through the app's error handler: unknown workflows and runs are 404, bad input 400
  * naming the field, retrying a run that has not failed 409.
  *
  * Dates are ISO-8601 strings in every response (they are `Date`s in the store).
  *
  * @example
- * const app = createServingApp({ serving });
- * registerWorkflowRoutes(app, engine);
+ * const app = Fastify();
+ * app.register(workflowRoutes, { service: workflows, dataRoot: '/srv/data' });
  */
-export function registerWorkflowRoutes(app: FastifyInstance, service: WorkflowService, options: WorkflowRoutesOptions = {}): void {
+export async function workflowRoutes(app: FastifyInstance, options: WorkflowRoutesOptions): Promise<void> {
+  const { service } = options;
   const pollMs = options.pollMs ?? 500;
   const store = service.store;
   const streams = new Set<ServerResponse>();

@@ -1,17 +1,23 @@
 import type { FastifyInstance } from 'fastify';
-import { InvalidArgumentError } from '../core/errors.js';
-import type { AttributeValue, Experiment } from '../experiments/experiment.js';
-import type { Alternative } from '../experiments/stats/types.js';
-import { assignmentsRoute, eventsRoute } from './experiment-schemas.js';
-import type { ExperimentService } from '../experiments/experiment-service.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { AttributeValue, Experiment } from '../../experiments/experiment.js';
+import type { Alternative } from '../../experiments/stats/types.js';
+import { assignmentsRoute, eventsRoute } from '../experiment-schemas.js';
+import type { ExperimentService } from '../../experiments/experiment-service.js';
 
 type Named = { Params: { name: string } };
+
+/** Options of {@link experimentRoutes}. */
+export interface ExperimentRoutesOptions {
+  /** Answers every experiment route; its refresh starts when the app is ready and stops when it closes. */
+  service: ExperimentService;
+}
 
 /** Query parameters of `GET /v1/experiments/assignments` that are not unit attributes. */
 const RESERVED_QUERY = new Set(['unit']);
 
 /**
- * The A/B testing API over `service`:
+ * The A/B testing API over `service` (a fastify plugin):
  * - `PUT /v1/experiments/{name}` (definition; `?force=true` to change the split of a running one) → 201 created, 200 changed;
  * - `GET /v1/experiments[?status=running]`, `GET /v1/experiments/{name}`;
  * - `POST /v1/experiments/{name}/start` `{at?}`, `POST /v1/experiments/{name}/stop`;
@@ -19,7 +25,7 @@ const RESERVED_QUERY = new Set(['unit']);
  * - `POST /v1/events` `{events: [...]}` → `{accepted, duplicates}` (idempotent by event id; an undefined experiment is a 404, a variant it lacks a 400, and the batch is refused whole);
  * - `GET /v1/experiments/{name}/results?metric=&alternative=&confidence=&cuped=&bucket=` → the analysis.
  */
-export function registerExperimentRoutes(app: FastifyInstance, service: ExperimentService): void {
+export async function experimentRoutes(app: FastifyInstance, { service }: ExperimentRoutesOptions): Promise<void> {
   app.addHook('onReady', async () => service.startRefresh());
   app.addHook('onClose', async () => service.close());
 

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import { InvalidArgumentError, NotReadyError } from '../../core/errors.js';
+import { LiveTagger } from '../../models/tags/live-tagger.js';
+import type { ServingStore } from '../../storage/serving-store.js';
+import { tagSuggestRoute } from '../schemas.js';
+
+/** Options of {@link tagRoutes}. */
+export interface TagRoutesOptions {
+  /** Where the published tagger's pointer is read. */
+  serving: Pick<ServingStore, 'get'>;
+  /** How often the published tagger is checked for a newer one. @defaultValue 2000 (the {@link LiveTagger} default) */
+  pollMs?: number;
+}
+
+/** Whether `text` holds anything but white space, punctuation and symbols (something to tag). */
+const HAS_WORDS = /[\p{L}\p{N}]/u;
+
+/**
+ * `POST /v1/tags/suggest` `{text, k?, threshold?}` → `[{tag, score}]` (a fastify plugin), answered
+ * by the published tagger (its model id in the `x-kiban-model` header). The plugin's own
+ * {@link LiveTagger} keeps it up to date, polling from when the app is ready until it closes.
+ * Text that is empty, longer than {@link MAX_TAG_TEXT} or has no letters or digits is a 400 that
+ * says so; before any tagger is published, a 503.
+ */
+export async function tagRoutes(app: FastifyInstance, options: TagRoutesOptions): Promise<void> {
+  const live = new LiveTagger(options.serving, { ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }), log: (line) => app.log.info(line) });
+  app.addHook('onReady', async () => live.start());
+  app.addHook('onClose', async () => live.close());
+  app.post<{ Body: { text: string; k: number; threshold: number } }>('/v1/tags/suggest', { schema: tagSuggestRoute }, async (request, reply) => {
+    const { text, k, threshold } = request.body;
+    if (!HAS_WORDS.test(text)) throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
+    // The first request after start-up (or after a publish) need not wait for the next poll.
+    const loaded = live.current ?? (await live.refresh());
+    if (loaded === null) throw new NotReadyError('no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags');
+    void reply.header('x-kiban-model', loaded.pointer.modelId);
+    return loaded.tagger.predict(text, { k, threshold });
+  });
+}
