@@ -1,53 +1,42 @@
 /**
- * Serving-store sources of `sources.ts`: published lists read straight from a SQLite file
- * (better-sqlite3) or Redis (ioredis). `sources.ts` loads this module only when a stage reads
- * one, so other stages' workers do not load either client.
+ * Serving-store sources of `sources.ts`: published lists read through the {@link ServingStore}
+ * seam (`listKeys`, and `getList` pinned to a version) from a SQLite file or Redis. `sources.ts`
+ * loads this module only when a stage reads one, so other stages' workers do not load either
+ * client.
  *
  * @module
  */
-import Database from 'better-sqlite3';
-import { Redis } from 'ioredis';
 import { DataError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { decodeItems } from '../storage/serving-codec.js';
+import { RedisServingStore } from '../storage/redis-serving-store.js';
+import type { KeyPage, ServingStore } from '../storage/serving-store.js';
+import { SqliteServingStore } from '../storage/sqlite-serving-store.js';
 import type { SourcePartition } from './source.js';
 import { numbered, splitEvenly } from './sources-common.js';
 
-/** Locator of a serving partition: the version planned against (pinned) and a share of its keys. */
+/**
+ * Locator of a serving partition: the version planned against (pinned) and a share of its keys —
+ * for SQLite a run of `count` keys in key order starting after `cursor` (a `listKeys` cursor of
+ * that version, null for the first key), for Redis a hash bucket.
+ */
 type ServingLocator =
-  | { backend: 'sqlite'; version: string; after: string | null; upTo: string | null }
+  | { backend: 'sqlite'; version: string; cursor: string | null; count: number }
   | { backend: 'redis'; version: string; shard: number; shards: number };
+
+/** Keys asked for per `listKeys` page while planning. */
+const PLAN_PAGE = 10_000;
 
 /**
  * The keys of `namespace` in the current version of the serving store at `url`, in key order
- * for SQLite (SCAN order for Redis), and that version. {@link ServingStore} has no way to list
- * keys, so this reads each backend's layout directly (read-only, without changing the store
- * classes): the `serving_*` tables of the SQLite file, the `{prefix}v:{version}:{list}:` keys of
- * Redis. A `memory:` store is private to the process that opened it, so it cannot be listed.
- * Keys come back in their stored (string) form.
+ * for SQLite (SCAN order for Redis), and that version, through {@link ServingStore.listKeys}. A
+ * `memory:` store is private to the process that opened it, so it cannot be listed. Keys come
+ * back in their stored (string) form.
  */
 export async function listServingKeys(url: string, namespace: string): Promise<{ version: string | null; keys: string[] }> {
-  const backend = servingBackend(url);
-  if (backend.kind === 'sqlite') {
-    const db = openSqliteReadOnly(backend.path);
-    try {
-      const current = sqliteCurrent(db);
-      if (current === null) return { version: null, keys: [] };
-      const keys = db.prepare<[number, string], string>('SELECT key FROM serving_lists WHERE seq = ? AND list = ? ORDER BY key').pluck().all(current.seq, namespace);
-      return { version: current.version, keys };
-    } finally {
-      db.close();
-    }
-  }
-  const redis = new Redis(backend.url, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', () => undefined);
+  const store = openSourceStore(url);
   try {
-    const version = await redis.hget(`${backend.prefix}current`, 'version');
-    if (version === null) return { version: null, keys: [] };
-    const keys: string[] = [];
-    for await (const key of redisScanKeys(redis, `${backend.prefix}v:${version}:${namespace}:`)) keys.push(key);
-    return { version, keys };
+    return await allKeys(store, namespace);
   } finally {
-    redis.disconnect();
+    await store.close();
   }
 }
 
@@ -66,122 +55,116 @@ function servingBackend(url: string): ServingBackend {
   );
 }
 
-function openSqliteReadOnly(path: string): Database.Database {
+/** The store at `url`, opened for reading: a SQLite file read-only (it must exist), Redis lazily. */
+function openSourceStore(url: string): ServingStore {
+  const backend = servingBackend(url);
+  if (backend.kind === 'redis') return new RedisServingStore(backend.url, { prefix: backend.prefix, redis: { lazyConnect: true } });
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    return db;
+    return new SqliteServingStore(backend.path, { readOnly: true });
   } catch (cause) {
-    throw new DataError({ file: path }, `cannot open the serving store: ${(cause as Error).message}`, { cause });
+    throw new DataError({ file: backend.path }, `cannot open the serving store: ${(cause as Error).message}`, { cause });
   }
 }
 
-function sqliteCurrent(db: Database.Database): { seq: number; version: string } | null {
-  try {
-    return (
-      db
-        .prepare<[], { seq: number; version: string }>('SELECT v.seq, v.version FROM serving_current c JOIN serving_versions v ON v.seq = c.seq WHERE c.id = 1')
-        .get() ?? null
-    );
-  } catch (cause) {
-    // A file without the tables was never written by a serving store.
-    if (/no such table/.test((cause as Error).message)) return null;
-    throw cause;
+/** Every key of `namespace` in the current version, and that version (all pages on one version). */
+async function allKeys(store: ServingStore, namespace: string): Promise<{ version: string | null; keys: string[] }> {
+  let page = await store.listKeys(namespace, { limit: PLAN_PAGE });
+  const keys = [...page.keys];
+  while (page.cursor !== null) {
+    page = await store.listKeys(namespace, { cursor: page.cursor, limit: PLAN_PAGE });
+    keys.push(...page.keys);
   }
-}
-
-async function* redisScanKeys(redis: Redis, base: string): AsyncGenerator<string> {
-  const pattern = `${base.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    for (const full of found) yield full.slice(base.length);
-    cursor = next;
-  } while (cursor !== '0');
+  return { version: page.version, keys };
 }
 
 export async function planServing(url: string, namespace: string, target: number): Promise<SourcePartition[]> {
   const backend = servingBackend(url);
-  if (backend.kind === 'sqlite') {
-    const { version, keys } = await listServingKeys(url, namespace);
-    if (version === null) throw new DataError({ file: backend.path }, 'nothing is published in this serving store');
-    // Shares are key ranges (after, upTo], so each partition reads one index range of the pinned version.
-    return numbered(
-      splitEvenly(keys.length, target).map(([start, end]) => ({
-        label: `${namespace} keys ${start}–${end} of ${version}`,
-        locator: { backend: 'sqlite', version, after: start === 0 ? null : keys[start - 1], upTo: end === keys.length ? null : keys[end - 1] } satisfies ServingLocator,
-      })),
-    );
-  }
-  // Redis keys come unordered from SCAN: shares are hash buckets, each partition scans all keys
-  // of the version and keeps its own (no key list travels in the locators).
-  const redis = new Redis(backend.url, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', () => undefined);
+  const store = openSourceStore(url);
   try {
-    const version = await redis.hget(`${backend.prefix}current`, 'version');
+    if (backend.kind === 'sqlite') {
+      const { version, keys } = await allKeys(store, namespace);
+      if (version === null) throw new DataError({ file: backend.path }, 'nothing is published in this serving store');
+      // Shares are runs of keys in key order, each starting at the cursor that ends the run
+      // before it, so each partition reads one index range of the pinned version.
+      const shares = splitEvenly(keys.length, target);
+      const cursors: (string | null)[] = [null];
+      for (const [start, end] of shares.slice(0, -1)) {
+        const page = await store.listKeys(namespace, cursors[cursors.length - 1] === null ? { version, limit: end - start } : { cursor: cursors[cursors.length - 1]!, limit: end - start });
+        cursors.push(page.cursor);
+      }
+      return numbered(
+        shares.map(([start, end], i) => ({
+          label: `${namespace} keys ${start}–${end} of ${version}`,
+          locator: { backend: 'sqlite', version, cursor: cursors[i], count: end - start } satisfies ServingLocator,
+        })),
+      );
+    }
+    // Redis keys come unordered from SCAN: shares are hash buckets, each partition lists all keys
+    // of the version and keeps its own (no key list travels in the locators).
+    const version = (await store.currentVersion())?.version ?? null;
     if (version === null) throw new DataError({ file: url }, 'nothing is published in this serving store');
     return numbered(
       Array.from({ length: target }, (_, shard) => ({ label: `${namespace} shard ${shard + 1}/${target} of ${version}`, locator: { backend: 'redis', version, shard, shards: target } satisfies ServingLocator })),
     );
   } finally {
-    redis.disconnect();
+    await store.close();
   }
 }
 
 export async function* readServing(url: string, namespace: string, loc: ServingLocator, batchSize: number): AsyncGenerator<unknown[]> {
   const backend = servingBackend(url);
-  const all = { offset: 0, limit: Infinity };
-  const gone = (): Error =>
-    new NotFoundError(`version ${loc.version} of serving store ${url} (it was removed after two newer publishes; plan the partitions again)`);
-  if (backend.kind === 'sqlite') {
-    if (loc.backend !== 'sqlite') throw new InvalidArgumentError('partition.locator', 'was not planned for a SQLite serving store');
-    const db = openSqliteReadOnly(backend.path);
+  if (backend.kind === 'sqlite' && loc.backend !== 'sqlite') throw new InvalidArgumentError('partition.locator', 'was not planned for a SQLite serving store');
+  if (backend.kind === 'redis' && loc.backend !== 'redis') throw new InvalidArgumentError('partition.locator', 'was not planned for a Redis serving store');
+  const gone = (cause: unknown): Error =>
+    new NotFoundError(`version ${loc.version} of serving store ${url} (it was removed after two newer publishes; plan the partitions again)`, { cause });
+  const store = openSourceStore(url);
+  // The lists of `keys` in the pinned version, as records; a version collected meanwhile is `gone`.
+  const records = async (keys: readonly string[]): Promise<unknown[]> => {
+    const lists = await Promise.all(keys.map((key) => store.getList(namespace, key, { version: loc.version })));
+    return keys.flatMap((key, i) => (lists[i] === null ? [] : [{ key, items: lists[i] }]));
+  };
+  const pinned = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
-      const seq = db.prepare<[string], number>("SELECT seq FROM serving_versions WHERE version = ? AND state = 'committed'").pluck().get(loc.version);
-      if (seq === undefined) throw gone();
-      const rows = db
-        .prepare<unknown[], { key: string; items: Buffer }>(
-          `SELECT key, items FROM serving_lists WHERE seq = ? AND list = ?${loc.after === null ? '' : ' AND key > ?'}${loc.upTo === null ? '' : ' AND key <= ?'} ORDER BY key`,
-        )
-        .iterate(seq, namespace, ...(loc.after === null ? [] : [loc.after]), ...(loc.upTo === null ? [] : [loc.upTo]));
-      let batch: unknown[] = [];
-      for (const row of rows) {
-        batch.push({ key: row.key, items: decodeItems(row.items, all) });
-        if (batch.length >= batchSize) {
-          yield batch;
-          batch = [];
+      return await call();
+    } catch (error) {
+      throw error instanceof NotFoundError ? gone(error) : error;
+    }
+  };
+  try {
+    if (loc.backend === 'sqlite') {
+      let left = loc.count;
+      let cursor = loc.cursor;
+      while (left > 0) {
+        const limit = Math.min(batchSize, left);
+        const from = cursor;
+        const page: KeyPage = await pinned(() => store.listKeys(namespace, from === null ? { version: loc.version, limit } : { cursor: from, limit }));
+        const keys = page.keys.slice(0, left);
+        if (keys.length > 0) yield await pinned(() => records(keys));
+        left -= keys.length;
+        cursor = page.cursor;
+        if (cursor === null) break;
+      }
+      return;
+    }
+    let cursor: string | null = null;
+    let keys: string[] = [];
+    do {
+      const from: string | null = cursor;
+      const page: KeyPage = await pinned(() => store.listKeys(namespace, from === null ? { version: loc.version, limit: batchSize } : { cursor: from, limit: batchSize }));
+      for (const key of page.keys) {
+        if (loc.shards > 1 && bucket(key, loc.shards) !== loc.shard) continue;
+        keys.push(key);
+        if (keys.length >= batchSize) {
+          const batch = keys;
+          keys = [];
+          yield await pinned(() => records(batch));
         }
       }
-      if (batch.length > 0) yield batch;
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  if (loc.backend !== 'redis') throw new InvalidArgumentError('partition.locator', 'was not planned for a Redis serving store');
-  const redis = new Redis(backend.url, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', () => undefined);
-  try {
-    if ((await redis.zscore(`${backend.prefix}versions`, loc.version)) === null) throw gone();
-    const base = `${backend.prefix}v:${loc.version}:${namespace}:`;
-    let keys: string[] = [];
-    const flush = async (): Promise<unknown[]> => {
-      const values = await redis.mgetBuffer(...keys.map((k) => base + k));
-      const out: unknown[] = [];
-      values.forEach((value, i) => {
-        if (value !== null) out.push({ key: keys[i], items: decodeItems(value, all) });
-      });
-      keys = [];
-      return out;
-    };
-    for await (const key of redisScanKeys(redis, base)) {
-      if (loc.shards > 1 && bucket(key, loc.shards) !== loc.shard) continue;
-      keys.push(key);
-      if (keys.length >= batchSize) yield await flush();
-    }
-    if (keys.length > 0) yield await flush();
+      cursor = page.cursor;
+    } while (cursor !== null);
+    if (keys.length > 0) yield await pinned(() => records(keys));
   } finally {
-    redis.disconnect();
+    await store.close();
   }
 }
 

@@ -153,12 +153,10 @@ export async function* readPartition(spec: SourceSpec, partition: SourcePartitio
 
 /**
  * The keys of `namespace` in the current version of the serving store at `url`, in key order
- * for SQLite (SCAN order for Redis), and that version. `ServingStore` has no way to list
- * keys, so this reads each backend's layout directly (read-only, without changing the store
- * classes): the `serving_*` tables of the SQLite file, the `{prefix}v:{version}:{list}:` keys of
- * Redis. A `memory:` store is private to the process that opened it, so it cannot be listed.
- * Keys come back in their stored (string) form. (Implemented in `sources-serving.ts`, loaded on
- * first call.)
+ * for SQLite (SCAN order for Redis), and that version, through `ServingStore.listKeys` (the
+ * SQLite file opened read-only). A `memory:` store is private to the process that opened it, so
+ * it cannot be listed. Keys come back in their stored (string) form. (Implemented in
+ * `sources-serving.ts`, loaded on first call.)
  */
 export async function listServingKeys(url: string, namespace: string): Promise<{ version: string | null; keys: string[] }> {
   return (await import('./sources-serving.js')).listServingKeys(url, namespace);

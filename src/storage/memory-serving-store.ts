@@ -2,21 +2,26 @@ import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.
 import type { ExternalId } from '../data/id-map.js';
 import {
   checkKvKey,
+  checkListKeysOptions,
   checkListName,
   checkRange,
+  compareKeys,
   checkVersionName,
   decodeItems,
   encodeJson,
   encodeKey,
   encodeMeta,
+  keyCursor,
 } from './serving-codec.js';
-import type { ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import type { KeyPage, ListKeysOptions, ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
 import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
 
 /** A version the store holds: its begin order and its lists by `list:key`. */
 interface HeldVersion {
   readonly seq: number;
   readonly rows: Map<string, Buffer>;
+  /** Set when the version is switched in; only committed versions are read by name. */
+  committed: boolean;
 }
 
 /** The state a store shares with its writers. */
@@ -57,7 +62,7 @@ export class MemoryServingStore implements ServingStore {
     checkVersionName(version);
     const metaJson = encodeMeta(meta);
     if (this.#state.versions.has(version)) throw new InvalidArgumentError('version', `${version} exists already`);
-    const held: HeldVersion = { seq: this.#state.nextSeq++, rows: new Map() };
+    const held: HeldVersion = { seq: this.#state.nextSeq++, rows: new Map(), committed: false };
     this.#state.versions.set(version, held);
     return new MemoryVersionWriter(this.#state, version, held, metaJson);
   }
@@ -76,10 +81,29 @@ export class MemoryServingStore implements ServingStore {
     const k = encodeKey(key);
     const r = checkRange(range);
     // Synchronous from pointer to row: no other callback can switch versions in between.
-    const current = this.#state.current;
-    if (current === null) return null;
-    const stored = this.#state.versions.get(current.version)?.rows.get(`${list}:${k}`);
+    const held = this.#version(r.version);
+    if (held === null) return null;
+    const stored = held.rows.get(`${list}:${k}`);
     return stored === undefined ? null : decodeItems(stored, r);
+  }
+
+  /** A page of the keys of `list`, in UTF-8 byte order; see {@link ServingStore.listKeys}. */
+  async listKeys(list: string, options?: ListKeysOptions): Promise<KeyPage> {
+    this.#open();
+    checkListName(list);
+    const { version, position, limit } = checkListKeysOptions(options);
+    const held = this.#version(version);
+    if (held === null) return { version: null, keys: [], cursor: null };
+    const name = version ?? this.#state.current!.version;
+    const prefix = `${list}:`;
+    const all: string[] = [];
+    for (const row of held.rows.keys()) if (row.startsWith(prefix)) all.push(row.slice(prefix.length));
+    all.sort(compareKeys);
+    let start = 0;
+    if (position !== null) while (start < all.length && compareKeys(all[start], position) <= 0) start++;
+    const keys = all.slice(start, start + limit);
+    const more = start + limit < all.length;
+    return { version: name, keys, cursor: more ? keyCursor(name, keys[keys.length - 1]) : null };
   }
 
   /** The JSON value under `key` (a fresh copy), or `undefined` when absent. */
@@ -117,6 +141,14 @@ export class MemoryServingStore implements ServingStore {
   #open(): void {
     if (this.#state.closed) throw new KibanError('INTERNAL', 'memory serving store: closed');
   }
+
+  /** The committed version `name`, or the current one (null when none) when `name` is undefined. */
+  #version(name: string | undefined): HeldVersion | null {
+    if (name === undefined) return this.#state.current === null ? null : (this.#state.versions.get(this.#state.current.version) ?? null);
+    const held = this.#state.versions.get(name);
+    if (held === undefined || !held.committed) throw new NotFoundError(`version ${name} of the serving store`);
+    return held;
+  }
 }
 
 class MemoryVersionWriter extends BaseVersionWriter {
@@ -141,6 +173,7 @@ class MemoryVersionWriter extends BaseVersionWriter {
     this.#previous = this.state.current?.version ?? null;
     const info = `{"version":${JSON.stringify(this.version)},"meta":${this.metaJson},"publishedAt":"${publishedAt}"}`;
     this.state.current = { version: this.version, info };
+    this.held.committed = true;
   }
 
   protected async collect(): Promise<void> {

@@ -5,6 +5,7 @@ import type { ExternalId } from '../data/id-map.js';
 import { defineServingScripts, type ScriptedRedis } from './redis-serving-scripts.js';
 import {
   checkKvKey,
+  checkListKeysOptions,
   checkListName,
   checkRange,
   checkVersionName,
@@ -12,9 +13,10 @@ import {
   encodeJson,
   encodeKey,
   encodeMeta,
+  keyCursor,
   withDefaults,
 } from './serving-codec.js';
-import type { ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import type { KeyPage, ListKeysOptions, ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
 import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
 
 /** Options of {@link RedisServingStore}. */
@@ -121,8 +123,41 @@ export class RedisServingStore implements ServingStore {
     checkListName(list);
     const k = encodeKey(key);
     const r = checkRange(range);
+    if (r.version !== undefined) {
+      // MULTI: the registration check and the read see one state, so a collected version is never read half-deleted.
+      const [[, held], [, read]] = (await this.#redis.multi().zscore(this.#keys.versions, r.version).getBuffer(`${this.#keys.lists}${r.version}:${list}:${k}`).exec())! as [
+        [Error | null, string | null],
+        [Error | null, Buffer | null],
+      ];
+      if (held === null) throw new NotFoundError(`version ${r.version} of the serving store`);
+      return read === null ? null : decodeItems(read, r);
+    }
     const stored = await this.#redis.kibanGetListBuffer(this.#keys.current, this.#keys.lists, `:${list}:${k}`);
     return stored === null ? null : decodeItems(stored, r);
+  }
+
+  /** A page of the keys of `list`, in SCAN order; see {@link ServingStore.listKeys}. */
+  async listKeys(list: string, options?: ListKeysOptions): Promise<KeyPage> {
+    checkListName(list);
+    const { version: asked, position, limit } = checkListKeysOptions(options);
+    let version = asked;
+    if (version === undefined) {
+      const current = await this.#redis.hget(this.#keys.current, 'version');
+      if (current === null) return { version: null, keys: [], cursor: null };
+      version = current;
+    }
+    // Every page checks the registration: a version collected mid-listing would scan as empty.
+    if ((await this.#redis.zscore(this.#keys.versions, version)) === null) throw new NotFoundError(`version ${version} of the serving store`);
+    const base = `${this.#keys.lists}${version}:${list}:`;
+    const pattern = `${escapeGlob(base)}*`;
+    const keys: string[] = [];
+    let cursor = position ?? '0';
+    do {
+      const [next, found] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', limit);
+      for (const full of found) keys.push(full.slice(base.length));
+      cursor = next;
+    } while (cursor !== '0' && keys.length < limit);
+    return { version, keys, cursor: cursor === '0' ? null : keyCursor(version, cursor) };
   }
 
   /** The JSON value under `key`, or `undefined` when absent. */

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, KibanError } from '../core/errors.js';
 import type { ExternalId } from '../data/id-map.js';
 // ServingStore is imported for the {@link} in the module comment only.
-import type { ListRange, ScoredItem, ServingStore } from './serving-store.js';
+import { LIST_KEYS_DEFAULT_LIMIT, type ListKeysOptions, type ListRange, type ScoredItem, type ServingStore } from './serving-store.js';
 
 /** What a version name and a list name must match: no `:` so they can sit inside storage keys. */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -86,14 +86,49 @@ export function encodeItems(items: readonly ScoredItem[], field = 'items'): Buff
 }
 
 /** Checks a {@link ListRange} and returns it with defaults applied (`limit` Infinity = all). */
-export function checkRange(range: ListRange | undefined): { offset: number; limit: number } {
+export function checkRange(range: ListRange | undefined): { offset: number; limit: number; version?: string } {
   const offset = range?.offset ?? 0;
   const limit = range?.limit ?? Infinity;
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', `must be an integer ≥ 0, got ${describe(offset)}`);
   if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 0)) {
     throw new InvalidArgumentError('limit', `must be an integer ≥ 0, got ${describe(limit)}`);
   }
-  return { offset, limit };
+  return range?.version === undefined ? { offset, limit } : { offset, limit, version: checkVersionName(range.version) };
+}
+
+/** Checked {@link ListKeysOptions}: the cursor split into its version and backend position. */
+export interface KeyListing {
+  /** The version asked for (by the cursor or `version`), or undefined for the current one. */
+  version?: string;
+  /** Where the previous page ended (backend-specific), or null for the first page. */
+  position: string | null;
+  limit: number;
+}
+
+/**
+ * Validates {@link ListKeysOptions} the same way for every backend. A cursor is
+ * `{version}:{position}` (version names hold no `:`), so it pins the version of the first page.
+ */
+export function checkListKeysOptions(options: ListKeysOptions | undefined): KeyListing {
+  const limit = options?.limit ?? LIST_KEYS_DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', `must be an integer ≥ 1, got ${describe(limit)}`);
+  const cursor = options?.cursor;
+  if (cursor !== undefined) {
+    const at = typeof cursor === 'string' ? cursor.indexOf(':') : -1;
+    if (at < 1 || !NAME_PATTERN.test(cursor.slice(0, at))) throw new InvalidArgumentError('cursor', `is not a cursor listKeys returned: ${describe(cursor)}`);
+    return { version: cursor.slice(0, at), position: cursor.slice(at + 1), limit };
+  }
+  return options?.version === undefined ? { position: null, limit } : { version: checkVersionName(options.version), position: null, limit };
+}
+
+/** The cursor of a page that ended at `position` of `version` (see {@link checkListKeysOptions}). */
+export function keyCursor(version: string, position: string): string {
+  return `${version}:${position}`;
+}
+
+/** Orders stored keys by their UTF-8 bytes, as SQLite's BINARY collation does. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /**

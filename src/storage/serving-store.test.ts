@@ -26,6 +26,35 @@ describeServingStore('sqlite file', async () => new SqliteServingStore(join(dir,
 describeServingStore('sqlite :memory:', async () => new SqliteServingStore(':memory:'));
 
 describe('SqliteServingStore on a file', () => {
+  it('opens read-only without changing the file: reads what another store published, refuses writes', async () => {
+    const path = join(dir, 'read-only.db');
+    expect(() => new SqliteServingStore(path, { readOnly: true })).toThrow(/unable to open/);
+    const writer = new SqliteServingStore(path);
+    const w = await writer.beginVersion('v1', {});
+    await w.putLists('user', [['a', [{ id: 1, score: 1 }]]]);
+    await w.commit();
+    const reader = new SqliteServingStore(path, { readOnly: true });
+    expect(await reader.listKeys('user')).toEqual({ version: 'v1', keys: ['a'], cursor: null });
+    expect(await reader.getList('user', 'a', { version: 'v1' })).toEqual([{ id: 1, score: 1 }]);
+    await expect(reader.beginVersion('v2', {})).rejects.toThrow(/readonly/);
+    await reader.close();
+    await writer.close();
+
+    // A file with no serving tables reads as nothing published, and is left without them.
+    const other = join(dir, 'not-serving.db');
+    const raw = new Database(other);
+    raw.exec('CREATE TABLE t (a)');
+    raw.close();
+    const empty = new SqliteServingStore(other, { readOnly: true });
+    expect(await empty.currentVersion()).toBeNull();
+    expect(await empty.listKeys('user')).toEqual({ version: null, keys: [], cursor: null });
+    await empty.close();
+    const check = new Database(other, { readonly: true });
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual(['t']);
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
+  });
+
   it('keeps the published version across close and reopen, in WAL mode', async () => {
     const path = join(dir, 'durable.db');
     const first = new SqliteServingStore(path);
@@ -116,7 +145,7 @@ if (runRedis) {
     expect(reachable, `Redis at ${REDIS_URL} did not answer PING`).toBe(true);
   });
 
-  describeServingStore('redis', async () => redisStore());
+  describeServingStore('redis', async () => redisStore(), { orderedKeys: false });
 
   describe('RedisServingStore keys', () => {
     it('lays lists out per version and removes collected versions\u2019 keys', async () => {

@@ -22,7 +22,46 @@ export interface ListRange {
   offset?: number;
   /** @defaultValue the whole list */
   limit?: number;
+  /**
+   * Read this version instead of the current one: a committed version the store still holds
+   * (the current or the previous one, as {@link KeyPage.version} names it); a version it does not
+   * hold (never begun, aborted, or collected after two newer publishes) is a `NotFoundError`.
+   * What a version still being written gives is unspecified (memory and SQLite refuse it as not
+   * found; Redis reads what was written so far). @defaultValue the current version
+   */
+  version?: string;
 }
+
+/** Options of {@link ServingStore.listKeys}. */
+export interface ListKeysOptions {
+  /**
+   * The {@link KeyPage.cursor} of the previous page; it carries the version that page listed, so
+   * later pages stay on it even if another version is published meanwhile (and `version` is then
+   * ignored). @defaultValue the first page
+   */
+  cursor?: string;
+  /** The version to list, as for {@link ListRange.version}. @defaultValue the current version */
+  version?: string;
+  /**
+   * Keys per page wanted, an integer ≥ 1: memory and SQLite pages hold exactly this many but the
+   * last; Redis pages hold about as many (SCAN steps: more or fewer, even none before the end).
+   * @defaultValue 1000
+   */
+  limit?: number;
+}
+
+/** One page of {@link ServingStore.listKeys}. */
+export interface KeyPage {
+  /** The version listed, or null when nothing is published (then `keys` is empty). */
+  version: string | null;
+  /** Keys in their stored (string) form, as `putLists` encoded them. */
+  keys: string[];
+  /** Pass as {@link ListKeysOptions.cursor} for the next page; null after the last page. */
+  cursor: string | null;
+}
+
+/** Default {@link ListKeysOptions.limit}. */
+export const LIST_KEYS_DEFAULT_LIMIT = 1000;
 
 /**
  * Writes one version. Nothing it writes is visible to readers until {@link VersionWriter.commit}
@@ -60,6 +99,22 @@ export interface ServingStore {
    * one consistent version.
    */
   getList(list: string, key: ExternalId, range?: ListRange): Promise<ScoredItem[] | null>;
+  /**
+   * One page of the keys that have a list under `list` in the current version (or
+   * `options.version`), e.g. every user id with recommendations. Page on with the returned cursor
+   * until it is null; a cursor stays on the version of the first page. Order: ascending by the
+   * UTF-8 bytes of the stored key for memory and SQLite (so pages are key ranges); SCAN order for
+   * Redis, where a key may also come twice if the database rehashes during the listing. An
+   * unknown `list` gives no keys; a version not held is a `NotFoundError` (also for a later page,
+   * once its version is collected).
+   *
+   * @example
+   * for (let page = await store.listKeys('user'); ; page = await store.listKeys('user', { cursor: page.cursor })) {
+   *   for (const key of page.keys) console.log(key);
+   *   if (page.cursor === null) break;
+   * }
+   */
+  listKeys(list: string, options?: ListKeysOptions): Promise<KeyPage>;
   /** Unversioned key-value state (JSON values). */
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;

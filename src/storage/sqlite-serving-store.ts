@@ -3,6 +3,7 @@ import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import type { ExternalId } from '../data/id-map.js';
 import {
   checkKvKey,
+  checkListKeysOptions,
   checkListName,
   checkRange,
   checkVersionName,
@@ -10,9 +11,10 @@ import {
   encodeJson,
   encodeKey,
   encodeMeta,
+  keyCursor,
   withDefaults,
 } from './serving-codec.js';
-import type { ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import type { KeyPage, ListKeysOptions, ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
 import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
 import { enableWal } from './sqlite-wal.js';
 
@@ -22,12 +24,19 @@ export interface SqliteServingStoreOptions {
   batchSize?: number;
   /** How long a statement waits for another process's write lock, in ms. @defaultValue 5000 */
   busyTimeoutMs?: number;
+  /**
+   * Open an existing file for reading only (another process publishes): nothing in the file is
+   * created or changed, not even its journal mode, and writes fail. A missing file is an error;
+   * a file without the serving tables reads as a store with nothing published. @defaultValue false
+   */
+  readOnly?: boolean;
 }
 
 /** Defaults of {@link SqliteServingStoreOptions}. */
 export const SQLITE_SERVING_STORE_DEFAULTS: Readonly<Required<SqliteServingStoreOptions>> = Object.freeze({
   batchSize: 5000,
   busyTimeoutMs: 5000,
+  readOnly: false,
 });
 
 // Tables carry a `serving_` prefix so the file may also hold the metadata store's tables.
@@ -75,6 +84,16 @@ function prepare(db: Database.Database) {
         'SELECT l.items FROM serving_current c JOIN serving_lists l ON l.seq = c.seq AND l.list = ? AND l.key = ? WHERE c.id = 1',
       )
       .pluck(),
+    getVersionList: db.prepare<[string, string, string], { items: Buffer | null }>(
+      "SELECT l.items FROM serving_versions v LEFT JOIN serving_lists l ON l.seq = v.seq AND l.list = ? AND l.key = ? WHERE v.version = ? AND v.state = 'committed'",
+    ),
+    currentSeqVersion: db.prepare<[], { seq: number; version: string }>(
+      'SELECT v.seq, v.version FROM serving_current c JOIN serving_versions v ON v.seq = c.seq WHERE c.id = 1',
+    ),
+    committedSeq: db.prepare<[string], number>("SELECT seq FROM serving_versions WHERE version = ? AND state = 'committed'").pluck(),
+    // Two statements rather than an OR, so that both are one range of the primary key.
+    keysFirst: db.prepare<[number, string, number], string>('SELECT key FROM serving_lists WHERE seq = ? AND list = ? ORDER BY key LIMIT ?').pluck(),
+    keysAfter: db.prepare<[number, string, string, number], string>('SELECT key FROM serving_lists WHERE seq = ? AND list = ? AND key > ? ORDER BY key LIMIT ?').pluck(),
     putRow: db.prepare<[number, string, string, Buffer], never>(
       'INSERT INTO serving_lists (seq, list, key, items) VALUES (?, ?, ?, ?) ON CONFLICT (seq, list, key) DO UPDATE SET items = excluded.items',
     ),
@@ -120,6 +139,16 @@ export class SqliteServingStore implements ServingStore {
     if (!Number.isSafeInteger(this.options.batchSize) || this.options.batchSize < 1) {
       throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${this.options.batchSize}`);
     }
+    if (this.options.readOnly) {
+      this.#db = new Database(path, { readonly: true, fileMustExist: true });
+      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs))}`);
+      // Empty TEMP stand-ins (private to this connection) when the file has no serving tables, so
+      // that the statements prepare and every read finds nothing published.
+      const tables = this.#db.prepare<[], number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'serving_current'").pluck().get();
+      if (tables === 0) this.#db.exec(SCHEMA.replaceAll('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE IF NOT EXISTS'));
+      this.#sql = prepare(this.#db);
+      return;
+    }
     this.#db = new Database(path);
     // A list of 100 items is ~1.6 KB: 16 KiB pages hold several per page and halve the pages a
     // publish writes. Takes effect only when the file is created (a no-op on existing files).
@@ -161,8 +190,37 @@ export class SqliteServingStore implements ServingStore {
     checkListName(list);
     const k = encodeKey(key);
     const r = checkRange(range);
+    if (r.version !== undefined) {
+      // One statement: the version check and the read happen on one snapshot.
+      const row = this.#sql.getVersionList.get(list, k, r.version);
+      if (row === undefined) throw new NotFoundError(`version ${r.version} of the serving store`);
+      return row.items === null ? null : decodeItems(row.items, r);
+    }
     const stored = this.#sql.getList.get(list, k);
     return stored === undefined ? null : decodeItems(stored, r);
+  }
+
+  /** A page of the keys of `list`, in key (UTF-8 byte) order; see {@link ServingStore.listKeys}. */
+  async listKeys(list: string, options?: ListKeysOptions): Promise<KeyPage> {
+    checkListName(list);
+    const { version: asked, position, limit } = checkListKeysOptions(options);
+    // A read transaction: the version lookup and the page come from one snapshot.
+    return this.#db.transaction((): KeyPage => {
+      let found: { seq: number; version: string } | undefined;
+      if (asked === undefined) {
+        found = this.#sql.currentSeqVersion.get();
+        if (found === undefined) return { version: null, keys: [], cursor: null };
+      } else {
+        const seq = this.#sql.committedSeq.get(asked);
+        if (seq === undefined) throw new NotFoundError(`version ${asked} of the serving store`);
+        found = { seq, version: asked };
+      }
+      // One key more than the page tells whether another page follows.
+      const keys = position === null ? this.#sql.keysFirst.all(found.seq, list, limit + 1) : this.#sql.keysAfter.all(found.seq, list, position, limit + 1);
+      const more = keys.length > limit;
+      if (more) keys.length = limit;
+      return { version: found.version, keys, cursor: more ? keyCursor(found.version, keys[limit - 1]) : null };
+    })();
   }
 
   /** The JSON value under `key`, or `undefined` when absent. */

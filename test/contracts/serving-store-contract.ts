@@ -54,11 +54,39 @@ async function refusedField(promise: Promise<unknown>, field: string): Promise<v
   expect((error as InvalidArgumentError).field).toBe(field);
 }
 
+/** What the contract lets backends differ in. */
+export interface ServingStoreTraits {
+  /**
+   * `listKeys` pages are key ranges in UTF-8 byte order, each but the last exactly `limit` keys
+   * long, with no key twice (memory, SQLite); otherwise SCAN order (Redis). @defaultValue true
+   */
+  orderedKeys?: boolean;
+}
+
+/** Every key of `list` through `listKeys` pages of `limit`, checking each page's version. */
+async function allKeys(store: ServingStore, list: string, limit: number, version: string, ordered: boolean, between?: () => Promise<void>): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; ; pages++) {
+    const page = await store.listKeys(list, cursor === undefined ? { limit } : { cursor, limit });
+    expect(page.version).toBe(version);
+    if (ordered && page.cursor !== null) expect(page.keys).toHaveLength(limit);
+    keys.push(...page.keys);
+    if (page.cursor === null) return keys;
+    expect(pages).toBeLessThan(10_000);
+    cursor = page.cursor;
+    if (between) await between();
+  }
+}
+
+const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
 /**
  * The conformance suite every {@link ServingStore} runs. `factory` must return a new, empty store
  * on each call (the suite closes each one); stores of one factory must not share state.
  */
-export function describeServingStore(name: string, factory: () => Promise<ServingStore>): void {
+export function describeServingStore(name: string, factory: () => Promise<ServingStore>, traits: ServingStoreTraits = {}): void {
+  const ordered = traits.orderedKeys ?? true;
   describe(`ServingStore contract: ${name}`, () => {
     let store: ServingStore;
     beforeEach(async () => {
@@ -292,6 +320,67 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       // The KV space is not versioned: publishing leaves it alone.
       await publish(store, 'v1');
       expect(await store.get('k1')).toEqual([1, 2, 3]);
+    });
+
+    it('lists the keys of one list of the current version, page by page', async () => {
+      expect(await store.listKeys('user')).toEqual({ version: null, keys: [], cursor: null });
+      const odd = ['x:y/z ü', '07', 'a*b', '[c]?', '\u00e9', '\uffff', '\u{1f600}', 'Z'];
+      const writer = await store.beginVersion('v1', {});
+      await writer.putLists('user', taggedEntries('v1', 0, 2300));
+      await writer.putLists('user', odd.map((key) => [key, tagged('v1', key)] as const));
+      await writer.putLists('related', taggedEntries('rel', 5000, 5010));
+      await writer.commit();
+      const expected = [...Array.from({ length: 2300 }, (_, k) => String(k)), ...odd];
+
+      const keys = await allKeys(store, 'user', 700, 'v1', ordered);
+      expect(new Set(keys)).toEqual(new Set(expected));
+      if (ordered) expect(keys).toEqual([...expected].sort(byUtf8));
+      const whole = await store.listKeys('related');
+      expect(whole.version).toBe('v1');
+      expect(whole.cursor).toBeNull();
+      expect(whole.keys.sort()).toEqual(Array.from({ length: 10 }, (_, k) => String(5000 + k)));
+      expect(await store.listKeys('other')).toEqual({ version: 'v1', keys: [], cursor: null });
+      // Default page size: every key in pages of 1000 at most (about that many for Redis).
+      expect(new Set(await allKeys(store, 'user', 1000, 'v1', ordered))).toEqual(new Set(expected));
+    });
+
+    it('keeps a listing and pinned reads on their version while newer ones are published', async () => {
+      await publish(store, 'v1', 60);
+      const pages: string[][] = [];
+      let page = await store.listKeys('user', { limit: 10 });
+      pages.push(page.keys);
+      await publish(store, 'v2', 5);
+      while (page.cursor !== null) {
+        page = await store.listKeys('user', { cursor: page.cursor, limit: 10 });
+        expect(page.version).toBe('v1');
+        pages.push(page.keys);
+      }
+      expect(new Set(pages.flat())).toEqual(new Set(Array.from({ length: 60 }, (_, k) => String(k))));
+      expect(new Set(await allKeys(store, 'user', 3, 'v2', ordered))).toEqual(new Set(['0', '1', '2', '3', '4']));
+      expect((await store.listKeys('user', { version: 'v1', limit: 100 })).version).toBe('v1');
+      expect(await store.getList('user', 42, { version: 'v1' })).toEqual(tagged('v1', 42));
+      expect(await store.getList('user', 42, { version: 'v1', offset: 1, limit: 2 })).toEqual(tagged('v1', 42).slice(1, 3));
+      expect(await store.getList('user', 42)).toBeNull();
+      expect(await store.getList('user', 42, { version: 'v2' })).toBeNull();
+      expect(await store.getList('user', 4, { version: 'v2' })).toEqual(tagged('v2', 4));
+      const later = await store.listKeys('user', { version: 'v1', limit: 5 });
+      // v3 makes v2 the previous version and collects v1.
+      await publish(store, 'v3');
+      expect((await refusal(store.listKeys('user', { version: 'v1' }))).code).toBe('NOT_FOUND');
+      expect((await refusal(store.listKeys('user', { cursor: later.cursor!, limit: 5 })))).toBeInstanceOf(NotFoundError);
+      expect(await refusal(store.getList('user', 42, { version: 'v1' }))).toBeInstanceOf(NotFoundError);
+      expect(await refusal(store.getList('user', 1, { version: 'never' }))).toBeInstanceOf(NotFoundError);
+      expect(await store.getList('user', 4, { version: 'v2' })).toEqual(tagged('v2', 4));
+    });
+
+    it('refuses malformed listKeys options by name', async () => {
+      await publish(store, 'v1');
+      await refusedField(store.listKeys('bad list'), 'list');
+      await refusedField(store.listKeys('user', { limit: 0 }), 'limit');
+      await refusedField(store.listKeys('user', { limit: 1.5 }), 'limit');
+      await refusedField(store.listKeys('user', { version: 'no/such' }), 'version');
+      await refusedField(store.listKeys('user', { cursor: 'garbage' }), 'cursor');
+      await refusedField(store.getList('user', 1, { version: '' }), 'version');
     });
 
     it('answers ping until closed, and closes twice without error', async () => {
