@@ -28,12 +28,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinTaskHandlers } from '../src/app/builtin-task-handlers.js';
 import { parsePipelineConfig } from '../src/pipeline/pipeline-config.js';
 import { parseWorkflow } from '../src/workflow/parse-workflow.js';
-import { taskParamProblems } from '../src/pipeline/task-params.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The task kinds the CLI validates workflows with. */
+const TASK_HANDLERS = builtinTaskHandlers();
 
 interface Block {
   lang: string;
@@ -90,13 +92,13 @@ function checkYaml(b: Block): void {
       parsePipelineConfig(doc);
       return;
     case 'workflow': {
-      const wf = parseWorkflow(b.text, 'README.md');
+      const wf = parseWorkflow(b.text, 'README.md', TASK_HANDLERS);
       checkTaskParams(wf.tasks as unknown as { name: string; kind: string; params?: Record<string, unknown> }[], (doc as { params?: Record<string, unknown> }).params ?? {});
       return;
     }
     case 'workflow-tasks': {
       const indented = b.text.split('\n').map((l) => `  ${l}`).join('\n');
-      const wf = parseWorkflow(`name: readme-fragment\ntasks:\n${indented}\n`, 'README.md');
+      const wf = parseWorkflow(`name: readme-fragment\ntasks:\n${indented}\n`, 'README.md', TASK_HANDLERS);
       checkTaskParams(wf.tasks as unknown as { name: string; kind: string; params?: Record<string, unknown> }[], {});
       return;
     }
@@ -111,7 +113,7 @@ function checkTaskParams(tasks: { name: string; kind: string; params?: Record<st
     const params = JSON.parse(
       JSON.stringify(task.params ?? {}).replace(/\$\{(\w+)\}/g, (whole, key: string) => (key in declared ? String(declared[key]) : whole)),
     ) as Record<string, unknown>;
-    const problems = taskParamProblems(task.kind as Parameters<typeof taskParamProblems>[0], params);
+    const problems = TASK_HANDLERS.validate(task.kind, params);
     expect(problems, `task ${task.name} (${task.kind})`).toEqual([]);
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinTaskHandlers } from '../src/app/builtin-task-handlers.js';
 import { openMetadataStore, openServingStore } from '../src/app/open-stores.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import type { MetadataStore } from '../src/storage/metadata-store.js';
@@ -75,11 +76,11 @@ describe('examples/workflows/recommend.yaml', { timeout: 300_000 }, () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
-    const engine = new WorkflowEngine({ store: metadata.workflows, executor, catalog: new WorkflowCatalog({ dir: workflows }), workRoot: join(dir, 'work') });
+    const engine = new WorkflowEngine({ store: metadata.workflows, executor, catalog: new WorkflowCatalog({ dir: workflows, handlers: builtinTaskHandlers() }), workRoot: join(dir, 'work') });
     const events: SchedulerEvent[] = [];
     let started: (runId: string) => void = () => {};
     const first = new Promise<string>((r) => (started = r));
-    const scheduler = new WorkflowScheduler(engine, new WorkflowCatalog({ dir: workflows }), {
+    const scheduler = new WorkflowScheduler(engine, new WorkflowCatalog({ dir: workflows, handlers: builtinTaskHandlers() }), {
       onEvent: (e) => {
         events.push(e);
         if (e.type === 'started') started(e.runId);

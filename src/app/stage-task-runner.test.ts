@@ -7,7 +7,7 @@ import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
 import { InlineExecutor } from '../workflow/executors/inline-executor.js';
 import { parseWorkflow } from '../workflow/parse-workflow.js';
 import { openMetadataStore } from './open-stores.js';
-import { pipelineTaskRunner } from './pipeline-step-runner.js';
+import { builtinTaskHandlers } from './builtin-task-handlers.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../../test/fixtures/stages/stages.ts');
 
@@ -21,7 +21,7 @@ describe('workflow tasks of kind: stage', () => {
     const url = `sqlite:${join(dir, 'meta.db')}`;
     engine = new WorkflowEngine({
       store: metadata.workflows,
-      executor: new InlineExecutor({ logs: metadata.workflows, runPipelineStep: pipelineTaskRunner({ metadataUrl: url }) }),
+      executor: new InlineExecutor({ logs: metadata.workflows, handlers: builtinTaskHandlers({ metadataUrl: url }) }),
       workRoot: join(dir, 'work'),
     });
     await mkdir(join(dir, 'posts'));
@@ -45,7 +45,7 @@ tasks:
     params: { source: "jsonl:${join(dir, 'posts')}", sink: "jsonl:\${out}", runner: threads, numPreprocessors: 2, count: 2 }
   after: { run: 'cat "$KIBAN_PARAM_OUT"/*.jsonl | wc -l', needs: [count] }
 `;
-    const wf = parseWorkflow(yaml, join(dir, 'words.yaml'));
+    const wf = parseWorkflow(yaml, join(dir, 'words.yaml'), builtinTaskHandlers());
     const run = (await engine.createRun(wf, { trigger: 'manual' }))!;
     const done = await engine.runToEnd(run.id);
     expect(done.status, done.error ?? '').toBe('succeeded');
@@ -60,9 +60,9 @@ tasks:
 
   it('refuses a misconfigured stage task at validation, and at run time fails it once, without retrying, naming the parameter', async () => {
     const text = (params: string) => `name: bad\ntasks:\n  s: { kind: stage, module: ${FIXTURE}, export: wordCount, params: ${params}, retry: { count: 2, backoff: 10ms } }\n`;
-    expect(() => parseWorkflow(text('{ sorce: "jsonl:x" }'), join(dir, 'bad.yaml'))).toThrow(/tasks\.s\.params\.sorce: not a parameter of stage tasks/);
+    expect(() => parseWorkflow(text('{ sorce: "jsonl:x" }'), join(dir, 'bad.yaml'), builtinTaskHandlers())).toThrow(/tasks\.s\.params\.sorce: not a parameter of stage tasks/);
     // A definition recorded before validation checked params (or built by hand) still fails by name at run time.
-    const wf = parseWorkflow(text('{ source: "jsonl:x" }'), join(dir, 'bad.yaml'));
+    const wf = parseWorkflow(text('{ source: "jsonl:x" }'), join(dir, 'bad.yaml'), builtinTaskHandlers());
     wf.tasks[0].params = { sorce: 'jsonl:x' };
     const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
     expect(done.status).toBe('failed');

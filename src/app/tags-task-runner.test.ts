@@ -9,7 +9,7 @@ import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
 import { InlineExecutor } from '../workflow/executors/inline-executor.js';
 import { parseWorkflow } from '../workflow/parse-workflow.js';
 import { openMetadataStore, openServingStore } from './open-stores.js';
-import { pipelineTaskRunner } from './pipeline-step-runner.js';
+import { builtinTaskHandlers } from './builtin-task-handlers.js';
 
 describe('workflow tasks of kind: tags', () => {
   let dir: string;
@@ -27,7 +27,7 @@ tasks:
     metadata = await openMetadataStore(url);
     engine = new WorkflowEngine({
       store: metadata.workflows,
-      executor: new InlineExecutor({ logs: metadata.workflows, runPipelineStep: pipelineTaskRunner({ metadataUrl: url }) }),
+      executor: new InlineExecutor({ logs: metadata.workflows, handlers: builtinTaskHandlers({ metadataUrl: url }) }),
       workRoot: join(dir, 'work'),
     });
     await writeFile(join(dir, 'train.txt'), `${syntheticTagLines(400, 1).join('\n')}\n`);
@@ -40,7 +40,7 @@ tasks:
   });
 
   const run = async (params: string) => {
-    const wf = parseWorkflow(workflow(params), join(dir, 'tagger.yaml'));
+    const wf = parseWorkflow(workflow(params), join(dir, 'tagger.yaml'), builtinTaskHandlers());
     const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
     const [task] = await metadata.workflows.getTasks(done.id);
     return { done, output: task.output as Record<string, unknown> };
@@ -75,8 +75,8 @@ tasks:
   });
 
   it('names a misspelt parameter, at validation and (for a definition not validated) at run time', async () => {
-    expect(() => parseWorkflow(workflow(', epochs: 3'), join(dir, 'tagger.yaml'))).toThrow(/tasks\.tagger\.params\.epochs: not a parameter of tags tasks/);
-    const wf = parseWorkflow(workflow(''), join(dir, 'tagger.yaml'));
+    expect(() => parseWorkflow(workflow(', epochs: 3'), join(dir, 'tagger.yaml'), builtinTaskHandlers())).toThrow(/tasks\.tagger\.params\.epochs: not a parameter of tags tasks/);
+    const wf = parseWorkflow(workflow(''), join(dir, 'tagger.yaml'), builtinTaskHandlers());
     wf.tasks[0].params = { ...wf.tasks[0].params, epochs: 3 };
     const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
     expect(done.status).toBe('failed');

@@ -24,8 +24,10 @@ const TAGGER_OPTION_KEYS = Object.keys(DEFAULT_TAGGER_OPTIONS);
  * Every tagger option (`dim`, `epoch`, `lr`, `wordNgrams`, `loss`, `threads`, …) is a parameter
  * too; `config` (a kiban.yaml) and `stores` name the stores as for the pipeline steps. Relative
  * paths resolve against the working directory. The task's output holds the model id and figures.
+ * Unless `stores.metadata` is given, the model is recorded in the metadata store at `metadataUrl`
+ * (the engine's or worker's); without it, in the configuration's.
  */
-export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl: string): Promise<Record<string, unknown>> {
+export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl?: string): Promise<Record<string, unknown>> {
   // The schema `kiban workflow validate` checks too: unknown keys and bad values fail here, by name.
   const p = parseTaskParams('tags', job.params) as z.output<typeof tagsParamsSchema> & Record<string, unknown>;
   const options: Record<string, unknown> = {};
@@ -33,7 +35,7 @@ export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl: s
   const stores = (p.stores ?? {}) as Record<string, unknown>;
   const config = await stepConfig(
     'publish',
-    { ...(p.config === undefined ? {} : { config: p.config }), stores: typeof stores === 'object' && stores !== null && stores.metadata === undefined ? { ...stores, metadata: metadataUrl } : stores },
+    { ...(p.config === undefined ? {} : { config: p.config }), stores: metadataUrl !== undefined && typeof stores === 'object' && stores !== null && stores.metadata === undefined ? { ...stores, metadata: metadataUrl } : stores },
     job.baseDir,
   );
   const trained = await trainTagger({

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { pipelineTaskRunnerRef } from '../app/pipeline-step-runner.js';
+import { builtinTaskHandlersRef } from '../app/builtin-task-handlers.js';
 import { openMetadataStore } from '../app/open-stores.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
@@ -59,7 +59,7 @@ export async function openEngine(options: EngineCliOptions, extra: { catalog?: W
   const executor: Executor =
     options.executor === 'bullmq'
       ? new BullmqExecutor({ redisUrl: options.redis, queue: options.queue })
-      : new InlineExecutor({ logs: metadata.workflows, pipelineSteps: pipelineTaskRunnerRef({ metadataUrl: options.metadata }), ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) });
+      : new InlineExecutor({ logs: metadata.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: options.metadata }), ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) });
   const notifiers: Notifier[] = [new LogNotifier()];
   if (options.slackWebhook !== undefined) notifiers.push(new SlackNotifier(options.slackWebhook));
   for (const url of options.webhook ?? []) notifiers.push(new WebhookNotifier(url));

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { builtinTaskHandlers } from '../app/builtin-task-handlers.js';
 import { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
 import { WorkflowScheduler, type SchedulerEvent } from '../workflow/engine/scheduler.js';
 import { addEngineOptions, openEngine, type EngineCliOptions } from './engine-options.js';
@@ -16,7 +17,7 @@ export function schedulerCommand(): Command {
     .option('--workflows <dir>', 'directory of workflow files', DEFAULT_WORKFLOW_DIR)
     .option('--scan <seconds>', 'how often to re-read workflows and look for orphaned runs', (v) => Number(v), 15);
   return addEngineOptions(command).action(async (options: EngineCliOptions & { workflows: string; scan: number }) => {
-    const catalog = new WorkflowCatalog({ dir: options.workflows });
+    const catalog = new WorkflowCatalog({ dir: options.workflows, handlers: builtinTaskHandlers() });
     await catalog.load(); // fail now on a missing directory
     const open = await openEngine(options, { catalog, onEvent: (e) => printDriveEvent(e) });
     const scheduler = new WorkflowScheduler(open.engine, catalog, { scanMs: options.scan * 1000, onEvent: printSchedulerEvent });

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { openBanditStore } from '../app/open-bandit-store.js';
-import { pipelineTaskRunnerRef } from '../app/pipeline-step-runner.js';
+import { builtinTaskHandlers, builtinTaskHandlersRef } from '../app/builtin-task-handlers.js';
 import { DecisionLogWriter, decisionLogFileName } from '../bandits/decision-log.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { resolveBanditLimits, type BanditLimits } from '../bandits/bandit-limits.js';
@@ -70,12 +70,12 @@ export function serveCommand(): Command {
       // Experiments and their events live in the metadata store, shared by every process using it.
       const experiments = new ExperimentService(stores.metadata.experiments);
       // Runs started from the dashboard are driven here, with tasks in this process.
-      const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, pipelineSteps: pipelineTaskRunnerRef({ metadataUrl: config.stores.metadata }) });
+      const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata }) });
       let base = '';
       const workflows =
         dir === null || executor === null
           ? undefined
-          : await createWorkflowService({ dir, metadata: stores.metadata, executor, runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}` });
+          : await createWorkflowService({ dir, metadata: stores.metadata, executor, handlers: builtinTaskHandlers(), runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}` });
       const app = createServingApp({
         serving: stores.serving,
         metadata: stores.metadata,

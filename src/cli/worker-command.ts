@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { openMetadataStore } from '../app/open-stores.js';
-import { pipelineTaskRunnerRef } from '../app/pipeline-step-runner.js';
+import { builtinTaskHandlersRef } from '../app/builtin-task-handlers.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_TASK_QUEUE } from '../workflow/executors/bullmq-executor.js';
 import { startWorker } from '../workflow/executors/bullmq-worker.js';
@@ -55,7 +55,7 @@ export function workerCommand(): Command {
           prefix: options.prefix,
           concurrency: options.concurrency,
           logs: store.workflows,
-          pipelineSteps: pipelineTaskRunnerRef({ metadataUrl: options.metadata }),
+          taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: options.metadata }),
           lockDurationMs: options.lockDuration,
           stalledIntervalMs: options.stalledInterval,
           shutdownGraceMs: options.shutdownGrace,

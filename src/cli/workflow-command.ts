@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
+import { builtinTaskHandlers } from '../app/builtin-task-handlers.js';
 import { openMetadataStore } from '../app/open-stores.js';
 import { NotFoundError } from '../core/errors.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
@@ -28,7 +29,7 @@ export function workflowCommand(): Command {
       const results: unknown[] = [];
       for (const file of files) {
         try {
-          const wf = await readWorkflowFile(file);
+          const wf = await readWorkflowFile(file, builtinTaskHandlers());
           results.push({ file, valid: true, workflow: wf });
           if (!options.json) process.stdout.write(`${file}: ok (${wf.name}: ${wf.tasks.map((t) => t.name).join(' → ')})\n`);
         } catch (error) {
@@ -70,7 +71,7 @@ function listCommand(): Command {
     .addOption(metadataOption())
     .option('--json', 'print JSON')
     .action(async (options: { workflows: string; metadata: string; json?: boolean }) => {
-      const { workflows, invalid } = await new WorkflowCatalog({ dir: options.workflows }).load();
+      const { workflows, invalid } = await new WorkflowCatalog({ dir: options.workflows, handlers: builtinTaskHandlers() }).load();
       await withMetadata(options.metadata, async (store) => {
         const latest = new Map((await store.workflows.latestRunPerWorkflow()).map((r) => [r.workflow, r]));
         const rows = [...workflows.values()].map((wf) => ({

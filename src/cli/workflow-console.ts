@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { builtinTaskHandlers } from '../app/builtin-task-handlers.js';
 import { readWorkflowFile } from '../workflow/parse-workflow.js';
 import type { DriveEvent } from '../workflow/engine/drive-run.js';
 import { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
@@ -13,8 +14,8 @@ export const DEFAULT_WORKFLOW_DIR = 'workflows';
  * `--workflows` directory.
  */
 export async function resolveWorkflow(nameOrFile: string, dir: string | undefined): Promise<WorkflowDefinition> {
-  if (/\.ya?ml$/i.test(nameOrFile) || existsSync(nameOrFile)) return readWorkflowFile(nameOrFile);
-  return new WorkflowCatalog({ dir: dir ?? DEFAULT_WORKFLOW_DIR }).get(nameOrFile);
+  if (/\.ya?ml$/i.test(nameOrFile) || existsSync(nameOrFile)) return readWorkflowFile(nameOrFile, builtinTaskHandlers());
+  return new WorkflowCatalog({ dir: dir ?? DEFAULT_WORKFLOW_DIR, handlers: builtinTaskHandlers() }).get(nameOrFile);
 }
 
 /** One line per task state change, for `kiban workflow run|retry|backfill`. */

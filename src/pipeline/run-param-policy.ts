@@ -3,7 +3,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { parameterReferences, substituteDeep } from '../workflow/substitute.js';
 import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
-import { TASK_PARAM_ROLES } from './task-params.js';
+import { TASK_PARAM_ROLES, type TaskParamRoles } from './task-params.js';
 
 /** What a run's parameters may reach. */
 export interface RunParamPolicy {
@@ -17,6 +17,8 @@ export interface RunParamPolicy {
 }
 
 const FILE_SPECS = ['csv:', 'jsonl:', 'parquet:'];
+/** The roles of a kind that declares none (a handler registered outside kiban). */
+const NO_ROLES: TaskParamRoles = { paths: [], stores: [], specs: [] };
 
 /**
  * Checks a run's parameter overrides against what they feed in `wf`: a value that ends up in a
@@ -36,7 +38,7 @@ export function checkRunParams(wf: WorkflowDefinition, params: Readonly<Record<s
   const root = realOrResolved(resolve(policy.dataRoot));
   const values = { ...wf.params, ...params, logical_date: '2000-01-01T00:00:00.000Z', run_id: 'run', workflow: wf.name, task: 'task', attempt: 1 };
   for (const task of wf.tasks) {
-    const roles = TASK_PARAM_ROLES[task.kind];
+    const roles: TaskParamRoles = TASK_PARAM_ROLES[task.kind] ?? NO_ROLES;
     const baseDir = dirname(resolve(wf.source));
     const fed = (template: string): string | undefined => parameterReferences(template).find((n) => overridden.has(n));
     for (const field of ['module', 'export'] as const) {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_TAGGER_OPTIONS } from '../models/tags/tagger-options.js';
 import { parseSinkSpec, parseSourceSpec } from '../stages/spec-strings.js';
-import type { TaskKind } from '../workflow/workflow-definition.js';
+import { paramProblems, parseParams, type TaskParamProblem } from '../workflow/task-handler-registry.js';
 import { pipelineConfigSchema } from './pipeline-config.js';
 import type { PipelineStepKind } from './steps/pipeline-step.js';
 
@@ -109,14 +109,16 @@ export const stageParamsSchema = z
   })
   .strict();
 
+/** The task kinds whose params this module defines: the pipeline steps, `tags` and `stage`. */
+export type PipelineTaskKind = PipelineStepKind | 'tags' | 'stage';
+
 /**
- * The params schema of each task kind: what `kiban workflow validate` checks (after putting the
- * workflow's declared parameters in) and what the task parses its params with when it runs,
- * so that both say the same. Pipeline steps take `config`, `events`, `stores` and the keys of
- * their configuration sections; shell tasks take none (parameters reach the command as
- * environment variables); module tasks take anything (their export reads `ctx.params`).
+ * The params schema of each task kind kiban builds in beyond shell and module: what their task
+ * handlers declare, so that `kiban workflow validate` (after putting the workflow's declared
+ * parameters in) and the task when it runs parse params alike. Pipeline steps take `config`,
+ * `events`, `stores` and the keys of their configuration sections.
  */
-export const TASK_PARAM_SCHEMAS: Readonly<Record<TaskKind, z.ZodType<Record<string, unknown>>>> = Object.freeze({
+export const TASK_PARAM_SCHEMAS: Readonly<Record<PipelineTaskKind, z.ZodType<Record<string, unknown>>>> = Object.freeze({
   aggregate: stepParamsSchema('aggregate'),
   train: stepParamsSchema('train'),
   evaluate: stepParamsSchema('evaluate'),
@@ -124,17 +126,23 @@ export const TASK_PARAM_SCHEMAS: Readonly<Record<TaskKind, z.ZodType<Record<stri
   publish: stepParamsSchema('publish'),
   tags: tagsParamsSchema as z.ZodType<Record<string, unknown>>,
   stage: stageParamsSchema as z.ZodType<Record<string, unknown>>,
-  shell: z.object({}).strict(),
-  module: z.record(z.string(), z.unknown()),
 });
+
+/** Which params of a task name files, stores or stage specs; see {@link TASK_PARAM_ROLES}. */
+export interface TaskParamRoles {
+  paths: readonly string[];
+  stores: readonly string[];
+  specs: readonly string[];
+}
 
 /**
  * Which params of each kind name files (`paths`: resolved against the working directory,
  * `config` against the workflow file's directory), stores (`stores`: URLs and store
  * locations), or stage specs (`specs`: a file spec, or an SQL query or store URL). A run
  * parameter may feed a path only inside the data root, and never a store or a non-file spec.
+ * A kind not listed has no such params.
  */
-export const TASK_PARAM_ROLES: Readonly<Record<TaskKind, { paths: readonly string[]; stores: readonly string[]; specs: readonly string[] }>> = Object.freeze({
+export const TASK_PARAM_ROLES: Readonly<Partial<Record<string, TaskParamRoles>>> = Object.freeze({
   aggregate: { paths: ['config', 'events'], stores: ['stores'], specs: [] },
   train: { paths: ['config', 'events'], stores: ['stores'], specs: [] },
   evaluate: { paths: ['config', 'events'], stores: ['stores'], specs: [] },
@@ -146,42 +154,17 @@ export const TASK_PARAM_ROLES: Readonly<Record<TaskKind, { paths: readonly strin
   module: { paths: [], stores: [], specs: [] },
 });
 
-/** One thing wrong with a task's params: the dotted path below `params` and the reason. */
-export interface TaskParamProblem {
-  path: string;
-  message: string;
-}
+export type { TaskParamProblem };
 
 /** Every problem with `params` for a task of `kind`, by {@link TASK_PARAM_SCHEMAS}; empty when valid. */
-export function taskParamProblems(kind: TaskKind, params: Record<string, unknown>): TaskParamProblem[] {
-  const schema = TASK_PARAM_SCHEMAS[kind];
-  const result = schema.safeParse(params);
-  if (result.success) return [];
-  const problems: TaskParamProblem[] = [];
-  // Unknown keys first: a misspelt key (`sorce`) also reads as a missing one (`source`).
-  const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
-  for (const issue of issues) {
-    const path = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push({ path: [...path, key].join('.'), message: path.length === 0 ? unknownKeyMessage(kind, schema) : 'unknown key' });
-    } else problems.push({ path: path.join('.'), message: issue.message });
-  }
-  return problems;
+export function taskParamProblems(kind: PipelineTaskKind, params: Record<string, unknown>): TaskParamProblem[] {
+  return paramProblems({ kind, params: TASK_PARAM_SCHEMAS[kind] }, params);
 }
 
 /**
  * Parses a task's params as the task runs them (text turned back into numbers and booleans
  * where the schema wants them). Throws InvalidArgumentError naming `params.<key>` and the reason.
  */
-export function parseTaskParams(kind: TaskKind, params: Record<string, unknown>): Record<string, unknown> {
-  const result = TASK_PARAM_SCHEMAS[kind].safeParse(params);
-  if (result.success) return result.data;
-  const [first] = taskParamProblems(kind, params);
-  throw new InvalidArgumentError(first.path === '' ? 'params' : `params.${first.path}`, first.message);
-}
-
-function unknownKeyMessage(kind: TaskKind, schema: z.ZodType): string {
-  if (kind === 'shell') return 'shell tasks take no params: parameters reach the command as KIBAN_PARAM_<NAME> environment variables';
-  const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-  return `not a parameter of ${kind} tasks; known: ${known.join(', ')}`;
+export function parseTaskParams(kind: PipelineTaskKind, params: Record<string, unknown>): Record<string, unknown> {
+  return parseParams({ kind, params: TASK_PARAM_SCHEMAS[kind] }, params);
 }

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { builtinTaskHandlers } from '../app/builtin-task-handlers.js';
 import { topologicalOrder } from './dag.js';
 import { parseDuration } from './duration.js';
 import { parseWorkflow, readWorkflowFile, WorkflowInvalidError, type WorkflowProblem } from './parse-workflow.js';
 import { parameterReferences, substitute } from './substitute.js';
+
+/** Every kind kiban ships, as the CLI and server validate with. */
+const handlers = builtinTaskHandlers();
 
 const MINIMAL = `name: nightly
 schedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }
@@ -14,7 +18,7 @@ tasks:
 
 function problems(text: string): WorkflowProblem[] {
   try {
-    parseWorkflow(text, 'wf.yaml');
+    parseWorkflow(text, 'wf.yaml', handlers);
   } catch (error) {
     if (error instanceof WorkflowInvalidError) return error.problems;
     throw error;
@@ -24,7 +28,7 @@ function problems(text: string): WorkflowProblem[] {
 
 describe('parseWorkflow', () => {
   it('reads the minimal workflow of the issue, with kinds, retries and order resolved', () => {
-    const wf = parseWorkflow(MINIMAL, 'wf.yaml');
+    const wf = parseWorkflow(MINIMAL, 'wf.yaml', handlers);
     expect(wf.name).toBe('nightly');
     expect(wf.schedule).toEqual({ cron: '0 3 * * *', timezone: 'Asia/Tokyo', catchUp: 'skip' });
     expect(wf.tasks.map((t) => [t.name, t.kind])).toEqual([
@@ -38,7 +42,7 @@ describe('parseWorkflow', () => {
   });
 
   it('accepts the shipped nightly recommendation workflow', async () => {
-    const wf = await readWorkflowFile('examples/workflows/recommend.yaml');
+    const wf = await readWorkflowFile('examples/workflows/recommend.yaml', handlers);
     expect(wf.tasks.map((t) => t.name)).toEqual(['aggregate', 'evaluate', 'train', 'candidates', 'publish', 'report']);
     expect(wf.expectedDurationMs).toBe(30 * 60_000);
   });
@@ -169,7 +173,7 @@ tasks:
   });
 
   it('accepts every shipped example workflow', async () => {
-    for (const file of ['examples/workflows/recommend.yaml', 'examples/workflows/tags.yaml']) await expect(readWorkflowFile(file)).resolves.toMatchObject({ source: file });
+    for (const file of ['examples/workflows/recommend.yaml', 'examples/workflows/tags.yaml']) await expect(readWorkflowFile(file, handlers)).resolves.toMatchObject({ source: file });
   });
 
   it('names the line of a YAML syntax error', () => {
@@ -222,6 +226,7 @@ describe('defineWorkflow', () => {
         },
       },
       'nightly.ts',
+      handlers,
     );
     const fromYaml = parseWorkflow(
       `name: nightly
@@ -232,6 +237,7 @@ tasks:
   report:    { run: "echo done $KIBAN_LOGICAL_DATE", needs: [train] }
 `,
       'nightly.ts',
+      handlers,
     );
     expect(fromTs).toEqual(fromYaml);
     expect(() => defineWorkflow({ name: 'loop', tasks: { a: { run: 'x', needs: ['b'] }, b: { run: 'y', needs: ['a'] } } })).toThrow(/tasks form a cycle/);

@@ -5,8 +5,9 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KibanError } from '../core/errors.js';
 import { topologicalOrder } from './dag.js';
 import { parseDuration } from './duration.js';
-import { taskParamProblems } from '../pipeline/task-params.js';
+import { coreTaskHandlers } from './core-task-handlers.js';
 import { BUILT_IN_PARAMETERS, parameterReferences, parameterVariable, shellReferenceMessage, substituteDeep } from './substitute.js';
+import type { TaskHandlerRegistry } from './task-handler-registry.js';
 import { taskSchema, workflowSchema, type TaskDefinition, type WorkflowDefinition } from './workflow-definition.js';
 
 /** One thing wrong with a workflow file, located as precisely as the file allows. */
@@ -27,24 +28,27 @@ export class WorkflowInvalidError extends KibanError {
 }
 
 /** Reads and validates a workflow file; see {@link parseWorkflow}. */
-export async function readWorkflowFile(path: string): Promise<WorkflowDefinition> {
+export async function readWorkflowFile(path: string, handlers?: TaskHandlerRegistry): Promise<WorkflowDefinition> {
   const text = await readFile(path, 'utf8').catch(() => {
     throw new WorkflowInvalidError([{ file: path, line: 1, path: '', message: 'file not found or unreadable' }]);
   });
-  return parseWorkflow(text, path);
+  return parseWorkflow(text, path, handlers);
 }
 
 /**
- * Parses and validates workflow YAML: its shape, task kinds and their required fields, `needs`
- * that name existing tasks and form no cycle, cron expressions and time zones, durations, and
- * `${…}` references to parameters that exist (declared `params` or built-ins such as
- * `logical_date`). Collects every problem before throwing one {@link WorkflowInvalidError}.
+ * Parses and validates workflow YAML: its shape, task kinds (those registered in `handlers`)
+ * and their required fields, each task's params by its handler's schema, `needs` that name
+ * existing tasks and form no cycle, cron expressions and time zones, durations, and `${…}`
+ * references to parameters that exist (declared `params` or built-ins such as `logical_date`).
+ * Collects every problem before throwing one {@link WorkflowInvalidError}. Without `handlers`
+ * only shell and module tasks are known; the composition root's `builtinTaskHandlers()` (in
+ * `src/app`) knows every built-in kind.
  *
  * @example
- * const wf = parseWorkflow(await readFile('nightly.yaml', 'utf8'), 'nightly.yaml');
+ * const wf = parseWorkflow(await readFile('nightly.yaml', 'utf8'), 'nightly.yaml', builtinTaskHandlers());
  * wf.tasks.map((t) => t.name); // in an order that respects needs
  */
-export function parseWorkflow(text: string, file: string): WorkflowDefinition {
+export function parseWorkflow(text: string, file: string, handlers: TaskHandlerRegistry = coreTaskHandlers()): WorkflowDefinition {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const problems: WorkflowProblem[] = [];
@@ -138,13 +142,16 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
   for (const [name, t] of taskShapes) {
     if (t === null) continue;
     const path = ['tasks', name];
-    const kind = t.kind ?? (t.run !== undefined ? 'shell' : undefined);
-    if (kind === undefined) at(path, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage, tags) or a run command');
+    const given = t.kind ?? (t.run !== undefined ? 'shell' : undefined);
+    const handler = given === undefined ? undefined : handlers.get(given);
+    if (given === undefined) at(path, `needs a kind (${handlers.kinds().join(', ')}) or a run command`);
+    else if (handler === undefined) at([...path, 'kind'], handlers.unknownKindMessage(given));
+    const kind = handler?.kind;
     if (kind === 'shell' && t.run === undefined) at(path, 'a shell task needs run: "command"');
     if (kind !== undefined && kind !== 'shell' && t.run !== undefined) at([...path, 'run'], `run is for shell tasks, not kind ${kind}`);
-    const takesModule = kind === 'module' || kind === 'stage';
+    const takesModule = handler?.takesModule === true;
     if (takesModule && t.module === undefined) at(path, `a ${kind} task needs module: path/to/file.ts (and export:, default "default")`);
-    if (!takesModule && (t.module !== undefined || t.export !== undefined)) at([...path, t.module !== undefined ? 'module' : 'export'], 'module and export are for kind: module and kind: stage');
+    if (handler !== undefined && !takesModule && (t.module !== undefined || t.export !== undefined)) at([...path, t.module !== undefined ? 'module' : 'export'], `module and export are for ${moduleKinds(handlers)}`);
     t.needs.forEach((dep, i) => {
       if (dep === name) at([...path, 'needs', i], 'a task cannot need itself');
       else if (!taskShapes.has(dep)) at([...path, 'needs', i], `unknown task "${dep}"; tasks are ${taskNames.join(', ')}`);
@@ -155,7 +162,7 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
     if (kind !== undefined) {
       // With the declared defaults in, as a run without overrides would see them.
       const sample = substituteKnown(t.params, { ...w.params, logical_date: '2000-01-01T00:00:00.000Z', run_id: `${w.name}-sample`, workflow: w.name, task: name, attempt: 1 });
-      for (const p of taskParamProblems(kind, sample as Record<string, unknown>)) at([...path, 'params', ...(p.path === '' ? [] : p.path.split('.'))], p.message);
+      for (const p of handlers.validate(kind, sample as Record<string, unknown>)) at([...path, 'params', ...(p.path === '' ? [] : p.path.split('.'))], p.message);
     }
     const backoffMs = ms(t.retry?.backoff ?? '10s', [...path, 'retry', 'backoff']) ?? 0;
     const maxBackoffMs = ms(t.retry?.maxBackoff ?? '1h', [...path, 'retry', 'maxBackoff']) ?? 0;
@@ -194,6 +201,15 @@ export function parseWorkflow(text: string, file: string): WorkflowDefinition {
 }
 
 const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** `kind: module and kind: stage`: the kinds whose handler takes a module, as messages name them. */
+function moduleKinds(handlers: TaskHandlerRegistry): string {
+  return handlers
+    .kinds()
+    .filter((k) => handlers.get(k)?.takesModule === true)
+    .map((k) => `kind: ${k}`)
+    .join(' and ');
+}
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 
 /**
- * Task kinds: the built-in pipeline steps, a shell command, a TypeScript module export, a
- * stage (a module's `defineStage` export, run in parallel by a stage runner), and `tags`
- * (train, check and publish the text tagger).
+ * A task kind: one registered with the `TaskHandlerRegistry` the workflow is validated
+ * and run with. `shell` (a command) and `module` (a TypeScript export) always are; the
+ * composition root adds the pipeline steps, `stage` and `tags`.
  */
-export const TASK_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish', 'shell', 'module', 'stage', 'tags'] as const;
-export type TaskKind = (typeof TASK_KINDS)[number];
+export type TaskKind = string;
 
 /** Run events a workflow can ask to be notified of. */
 export const NOTIFY_EVENTS = ['failure', 'success', 'overdue'] as const;
@@ -19,10 +18,11 @@ const paramValue = z.union([z.string(), z.number(), z.boolean()]);
 /** The YAML shape of one task, as written (durations still text). */
 export const taskSchema = z
   .object({
-    kind: z.enum(TASK_KINDS).optional(),
+    /** Checked against the registry of task handlers (see parseWorkflow). */
+    kind: z.string().min(1).optional(),
     /** Shell command; a task with `run` and no kind is a shell task. */
     run: z.string().min(1).optional(),
-    /** Module path (relative to the workflow file) and export name, for `kind: module` and `kind: stage`. */
+    /** Module path (relative to the workflow file) and export name, for kinds whose handler takes a module (`module`, `stage`). */
     module: z.string().min(1).optional(),
     export: z.string().min(1).optional(),
     needs: z.array(z.string()).default([]),

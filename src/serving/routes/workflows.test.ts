@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinTaskHandlers } from '../../app/builtin-task-handlers.js';
 import { openMetadataStore } from '../../app/open-stores.js';
 import type { MetadataStore } from '../../storage/metadata-store.js';
 import { MemoryServingStore } from '../../storage/memory-serving-store.js';
@@ -84,7 +85,7 @@ describe('workflow routes', () => {
     await symlink('/etc', join(dir, 'data', 'etc'));
     metadata = await openMetadataStore(`sqlite:${join(dir, 'meta.db')}`);
     executor = new InlineExecutor({ logs: metadata.workflows });
-    engine = await createWorkflowService({ dir, metadata, executor, workRoot: join(dir, 'work') });
+    engine = await createWorkflowService({ dir, metadata, executor, workRoot: join(dir, 'work'), handlers: builtinTaskHandlers() });
     app = createServingApp({ serving, workflows: engine, webRoot: false, dataRoot: join(dir, 'data') });
     await app.ready();
   });

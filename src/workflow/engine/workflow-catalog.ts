@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { KibanError, NotFoundError } from '../../core/errors.js';
 import { readWorkflowFile, WorkflowInvalidError } from '../parse-workflow.js';
+import type { TaskHandlerRegistry } from '../task-handler-registry.js';
 import type { WorkflowDefinition } from '../workflow-definition.js';
 
 /** Workflows read from files, and the files that failed validation. */
@@ -13,10 +14,11 @@ export interface CatalogSnapshot {
 /**
  * The workflows an engine knows: every `*.yaml`/`*.yml` file in a directory, and/or named files.
  * Read afresh on each {@link WorkflowCatalog.load}, so edits show up without a restart; a file
- * that fails validation is reported and left out, never half-loaded.
+ * that fails validation is reported and left out, never half-loaded. Task kinds and params are
+ * checked with `handlers` (default: shell and module only; see parseWorkflow).
  */
 export class WorkflowCatalog {
-  constructor(private readonly sources: { dir?: string; files?: string[] }) {}
+  constructor(private readonly sources: { dir?: string; files?: string[]; handlers?: TaskHandlerRegistry }) {}
 
   async load(): Promise<CatalogSnapshot> {
     const files = [...(this.sources.files ?? [])];
@@ -31,7 +33,7 @@ export class WorkflowCatalog {
     const invalid: WorkflowInvalidError[] = [];
     for (const file of files) {
       try {
-        const wf = await readWorkflowFile(file);
+        const wf = await readWorkflowFile(file, this.sources.handlers);
         const clash = workflows.get(wf.name);
         if (clash !== undefined) {
           invalid.push(new WorkflowInvalidError([{ file, line: 1, path: 'name', message: `workflow "${wf.name}" is already defined in ${clash.source}` }]));

@@ -4,10 +4,11 @@ import { WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { TaskJob, TaskOutcome } from '../executor.js';
-import { runTask, type PipelineStepRunner } from '../task-runner.js';
+import type { TaskHandlerRegistry } from '../task-handler-registry.js';
+import { runTask } from '../task-runner.js';
 import type { WorkflowStore } from '../workflow-store.js';
 import { cancelChannel, DEFAULT_QUEUE_PREFIX, DEFAULT_TASK_QUEUE } from './bullmq-executor.js';
-import { runTaskInThread, type PipelineStepRunnerRef } from './task-thread.js';
+import { runTaskInThread, type TaskHandlersRef } from './task-thread.js';
 
 /** Options of {@link startWorker}. */
 export interface TaskWorkerOptions {
@@ -22,15 +23,16 @@ export interface TaskWorkerOptions {
   /** Where task log lines go (the metadata store's workflows). */
   logs: Pick<WorkflowStore, 'appendLogs'>;
   /**
-   * Where the runner of pipeline kinds is, for the worker threads that run them (see
-   * {@link runTaskInThread}); without it (and without {@link runPipelineStep}) they fail on this worker.
+   * Where the task handlers beyond shell and module are, for the worker threads that run them
+   * (see {@link runTaskInThread}); without it (and without {@link handlers}) those kinds fail on
+   * this worker.
    */
-  pipelineSteps?: PipelineStepRunnerRef;
+  taskHandlersRef?: TaskHandlersRef;
   /**
-   * Runs the pipeline kinds on the worker's own event loop, which long synchronous work stalls
-   * (lock renewal included): for tests; prefer {@link pipelineSteps}.
+   * The task handlers, run on the worker's own event loop, which long synchronous work stalls
+   * (lock renewal included): for tests; prefer {@link taskHandlersRef}.
    */
-  runPipelineStep?: PipelineStepRunner;
+  handlers?: TaskHandlerRegistry;
   /** Reported as the outcome's worker. @defaultValue `host/pid/random` */
   workerId?: string;
   /**
@@ -106,10 +108,10 @@ export async function startWorker(options: TaskWorkerOptions): Promise<TaskWorke
     // Shell tasks already run in a child process. Module and pipeline tasks run on a thread of
     // their own, so that a long synchronous fit cannot stall lock renewal: a lock that lapses
     // while the task still runs hands it to a second worker.
-    const inThread = kind !== 'shell' && (kind === 'module' || options.runPipelineStep === undefined);
+    const inThread = kind !== 'shell' && (kind === 'module' || options.handlers === undefined);
     const outcome = inThread
-      ? await runTaskInThread(job.data, { ...env, ...(options.pipelineSteps === undefined ? {} : { pipelineSteps: options.pipelineSteps }) })
-      : await runTask(job.data, { ...env, runPipelineStep: options.runPipelineStep });
+      ? await runTaskInThread(job.data, { ...env, ...(options.taskHandlersRef === undefined ? {} : { taskHandlers: options.taskHandlersRef }) })
+      : await runTask(job.data, { ...env, handlers: options.handlers });
     if (shutdown.signal.aborted && token !== undefined) {
       // Not the task's fault: give it to another worker, without using up a retry.
       await job.moveToWait(token);

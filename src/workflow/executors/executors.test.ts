@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { describeExecutor, makeJob } from '../../../test/contracts/executor-contract.js';
 import { LogRecorder } from '../../../test/fixtures/workflow/log-recorder.js';
 import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/redis-available.js';
+import { coreTaskHandlers } from '../core-task-handlers.js';
 import { runTask } from '../task-runner.js';
 import { BullmqExecutor, taskJobId } from './bullmq-executor.js';
 import { startWorker } from './bullmq-worker.js';
@@ -33,17 +35,18 @@ describe('runTask', () => {
     expect(logs.writes).toBeLessThanOrEqual(10);
   });
 
-  it('hands pipeline kinds to runPipelineStep with the job and a context', async () => {
+  it('hands a registered kind to its handler with the job and a context', async () => {
     const logs = new LogRecorder();
     const job = makeJob(root, { kind: 'aggregate', params: { days: 7 } });
-    const outcome = await runTask(job, {
-      logs,
-      worker: 'test',
-      runPipelineStep: async (kind, given, ctx) => {
-        ctx.log(`${kind} over ${String(ctx.params.days)} days`);
-        return { kind, workDir: ctx.workDir, same: given === job };
+    const handlers = coreTaskHandlers().register({
+      kind: 'aggregate',
+      params: z.record(z.string(), z.unknown()),
+      run: async (given, ctx) => {
+        ctx.log(`${given.kind} over ${String(ctx.params.days)} days`);
+        return { kind: given.kind, workDir: ctx.workDir, same: given === job };
       },
     });
+    const outcome = await runTask(job, { logs, worker: 'test', handlers });
     expect(outcome).toEqual({ status: 'succeeded', output: { kind: 'aggregate', workDir: job.workDir, same: true }, worker: 'test' });
     expect(logs.lines.map((l) => l.line)).toEqual(['aggregate over 7 days']);
   });

@@ -1,8 +1,9 @@
 import { InvalidArgumentError, KibanError } from '../../core/errors.js';
 import type { Executor, TaskJob, TaskOutcome } from '../executor.js';
-import { runTask, type PipelineStepRunner } from '../task-runner.js';
+import type { TaskHandlerRegistry } from '../task-handler-registry.js';
+import { runTask } from '../task-runner.js';
 import type { WorkflowStore } from '../workflow-store.js';
-import { runTaskInThread, type PipelineStepRunnerRef } from './task-thread.js';
+import { runTaskInThread, type TaskHandlersRef } from './task-thread.js';
 
 /** Options of {@link InlineExecutor}. */
 export interface InlineExecutorOptions {
@@ -11,13 +12,17 @@ export interface InlineExecutorOptions {
   /** Attempts running at once; further ones wait their turn in submission order. @defaultValue Infinity */
   concurrency?: number;
   /**
-   * Where the runner of pipeline kinds is. When given, module and pipeline tasks run on a worker
-   * thread of their own ({@link runTaskInThread}), so that a long synchronous fit does not stall
-   * this process (the run's heartbeat, an HTTP server). Takes precedence over {@link runPipelineStep}.
+   * Where the task handlers beyond shell and module are. When given, module and pipeline tasks
+   * run on a worker thread of their own ({@link runTaskInThread}), so that a long synchronous fit
+   * does not stall this process (the run's heartbeat, an HTTP server). Takes precedence over
+   * {@link handlers}.
    */
-  pipelineSteps?: PipelineStepRunnerRef;
-  /** Runs the pipeline kinds on this thread (tests, embedding); without either option they fail. */
-  runPipelineStep?: PipelineStepRunner;
+  taskHandlersRef?: TaskHandlersRef;
+  /**
+   * The task handlers, run on this thread (tests, embedding). Without either option only shell
+   * and module tasks run. @defaultValue shell and module
+   */
+  handlers?: TaskHandlerRegistry;
   /** Between SIGTERM and SIGKILL when a shell task is stopped. @defaultValue 5000 */
   killGraceMs?: number;
 }
@@ -54,8 +59,8 @@ export class InlineExecutor implements Executor {
     }
     try {
       const env = { logs: this.options.logs, worker: this.name, signal, killGraceMs: this.options.killGraceMs };
-      if (job.kind !== 'shell' && this.options.pipelineSteps !== undefined) return await runTaskInThread(job, { ...env, pipelineSteps: this.options.pipelineSteps });
-      return await runTask(job, { ...env, runPipelineStep: this.options.runPipelineStep });
+      if (job.kind !== 'shell' && this.options.taskHandlersRef !== undefined) return await runTaskInThread(job, { ...env, taskHandlers: this.options.taskHandlersRef });
+      return await runTask(job, { ...env, ...(this.options.handlers === undefined ? {} : { handlers: this.options.handlers }) });
     } finally {
       this.release();
     }

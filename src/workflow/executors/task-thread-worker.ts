@@ -5,16 +5,18 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TaskJob, TaskOutcome } from '../executor.js';
-import { runTask, type PipelineStepRunner } from '../task-runner.js';
+import { CORE_TASK_KINDS, coreTaskHandlers } from '../core-task-handlers.js';
+import type { TaskHandlerRegistry } from '../task-handler-registry.js';
+import { runTask } from '../task-runner.js';
 import type { LogLine } from '../workflow-store.js';
-import type { PipelineStepRunnerRef } from './task-thread.js';
+import type { TaskHandlersRef } from '../task-handler.js';
 
 /** What the thread is started with. */
 export interface TaskThreadSetup {
   kibanTaskThread: true;
   job: TaskJob;
   worker: string;
-  pipelineSteps?: PipelineStepRunnerRef;
+  taskHandlers?: TaskHandlersRef;
 }
 
 /** Parent to thread. */
@@ -31,22 +33,35 @@ if (parentPort !== null && setup?.kibanTaskThread === true) {
     if (message.type === 'abort') controller.abort(new Error(message.reason.replace(/^cancelled: /, '')));
   });
   const send = (message: FromTaskThread): void => port.postMessage(message);
-  let runPipelineStep: PipelineStepRunner | undefined;
-  if (setup.pipelineSteps !== undefined) {
-    const ref = setup.pipelineSteps;
-    runPipelineStep = async (kind, job, ctx) => {
-      const loaded = (await import(ref.module)) as Record<string, (options: unknown) => PipelineStepRunner>;
-      return loaded[ref.export](ref.options)(kind, job, ctx);
-    };
+  let handlers: TaskHandlerRegistry | undefined;
+  let outcome: TaskOutcome;
+  try {
+    handlers = await threadHandlers(setup);
+  } catch (error) {
+    outcome = { status: 'failed', error: `task "${setup.job.task}": could not load the task handlers: ${error instanceof Error ? error.message : String(error)}`, output: {}, worker: setup.worker };
   }
-  const outcome = await runTask(setup.job, {
-    logs: {
-      appendLogs: async (_runId, _task, _attempt, lines) => send({ type: 'logs', lines }),
-    },
-    worker: setup.worker,
-    signal: controller.signal,
-    ...(runPipelineStep === undefined ? {} : { runPipelineStep }),
-  });
-  send({ type: 'outcome', outcome });
+  if (handlers !== undefined) {
+    outcome = await runTask(setup.job, {
+      logs: {
+        appendLogs: async (_runId, _task, _attempt, lines) => send({ type: 'logs', lines }),
+      },
+      worker: setup.worker,
+      signal: controller.signal,
+      handlers,
+    });
+  }
+  send({ type: 'outcome', outcome: outcome! });
   port.close();
+}
+
+/**
+ * The registry the attempt runs with: shell and module alone for those kinds (the reference's
+ * module, with every pipeline step behind it, is not loaded for them), else the one the
+ * reference builds.
+ */
+async function threadHandlers(setup: TaskThreadSetup): Promise<TaskHandlerRegistry> {
+  const ref = setup.taskHandlers;
+  if (ref === undefined || CORE_TASK_KINDS.includes(setup.job.kind)) return coreTaskHandlers();
+  const loaded = (await import(ref.module)) as Record<string, (options: unknown) => TaskHandlerRegistry | Promise<TaskHandlerRegistry>>;
+  return await loaded[ref.export](ref.options);
 }

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TASK_FIXTURES } from '../../../test/contracts/executor-contract.js';
 import { useTempMetadata } from '../../../test/fixtures/temp-dir.js';
-import { pipelineTaskRunnerRef } from '../../app/pipeline-step-runner.js';
+import { builtinTaskHandlersRef } from '../../app/builtin-task-handlers.js';
 import { WorkflowEngine } from '../engine/workflow-engine.js';
 import { readWorkflowFile } from '../parse-workflow.js';
 import { InlineExecutor } from './inline-executor.js';
 
-describe('InlineExecutor with pipelineSteps: module and pipeline tasks off the event loop', { timeout: 120_000 }, () => {
+describe('InlineExecutor with taskHandlersRef: module and pipeline tasks off the event loop', { timeout: 120_000 }, () => {
   const tmp = useTempMetadata('kiban-task-thread-');
 
   it('keeps the run heartbeat going while a task computes synchronously', async () => {
@@ -24,7 +24,7 @@ tasks:
     params: { db: ${join(tmp.dir, 'meta.db')}, capMs: 20000 }
 `,
     );
-    const executor = new InlineExecutor({ logs: tmp.store.workflows, pipelineSteps: pipelineTaskRunnerRef({ metadataUrl: tmp.metadataUrl }) });
+    const executor = new InlineExecutor({ logs: tmp.store.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: tmp.metadataUrl }) });
     const engine = new WorkflowEngine({ store: tmp.store.workflows, executor, workRoot: join(tmp.dir, 'work'), heartbeatMs: 100 });
     try {
       const run = (await engine.createRun(await readWorkflowFile(file), { trigger: 'manual' }))!;
@@ -52,7 +52,7 @@ tasks:
     params: { ms: 600000, file: ${join(tmp.dir, 'busy.starts')} }
 `,
     );
-    const executor = new InlineExecutor({ logs: tmp.store.workflows, pipelineSteps: pipelineTaskRunnerRef({ metadataUrl: tmp.metadataUrl }) });
+    const executor = new InlineExecutor({ logs: tmp.store.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: tmp.metadataUrl }) });
     const engine = new WorkflowEngine({ store: tmp.store.workflows, executor, workRoot: join(tmp.dir, 'work') });
     try {
       const run = (await engine.createRun(await readWorkflowFile(file), { trigger: 'manual' }))!;

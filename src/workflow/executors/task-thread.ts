@@ -1,36 +1,26 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker as startThread } from '../../core/threads.js';
 import type { TaskJob, TaskOutcome } from '../executor.js';
+import type { TaskHandlersRef } from '../task-handler.js';
 import { cancelledMessage, timedOutMessage, type TaskEnvironment } from '../task-runner.js';
 import type { FromTaskThread, TaskThreadSetup, ToTaskThread } from './task-thread-worker.js';
 
-/**
- * Where a worker thread finds the runner of pipeline kinds: a module whose export, called with
- * `options` (JSON), returns a {@link TaskEnvironment.runPipelineStep} function. A function
- * cannot cross into a thread; this reference can.
- */
-export interface PipelineStepRunnerRef {
-  /** `file:` URL of the module. */
-  module: string;
-  /** Name of the factory export. */
-  export: string;
-  /** Passed to the factory. */
-  options: unknown;
-}
+export type { TaskHandlersRef } from '../task-handler.js';
 
 /** After a cancellation or timeout, how long a thread may take to report before it is terminated. */
 const STOP_GRACE_MS = 1000;
 
 /**
  * Runs one attempt of a module or pipeline task with {@link runTask} on a worker thread of its
- * own, so that however long it computes synchronously, this thread's event loop (lock renewal,
+ * own, with the shell and module handlers and those of `env.taskHandlers` (loaded in the thread
+ * only for a kind beyond those two), so that however long it computes synchronously, this thread's event loop (lock renewal,
  * heartbeats, cancellation messages) keeps running. Log lines are written from this thread.
  * A timeout or cancellation is passed to the task's signal; a thread that does not report
  * within a second after that (a synchronous loop never sees its signal) is terminated.
  */
-export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'runPipelineStep'> & { pipelineSteps?: PipelineStepRunnerRef }): Promise<TaskOutcome> {
+export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'handlers'> & { taskHandlers?: TaskHandlersRef }): Promise<TaskOutcome> {
   const fail = (error: string): TaskOutcome => ({ status: 'failed', error, output: {}, worker: env.worker });
-  const setup: TaskThreadSetup = { kibanTaskThread: true, job, worker: env.worker, ...(env.pipelineSteps === undefined ? {} : { pipelineSteps: env.pipelineSteps }) };
+  const setup: TaskThreadSetup = { kibanTaskThread: true, job, worker: env.worker, ...(env.taskHandlers === undefined ? {} : { taskHandlers: env.taskHandlers }) };
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   const thread: Worker = startThread(new URL(`./task-thread-worker${ext}`, import.meta.url), { workerData: setup });
   const writes: Promise<void>[] = [];
