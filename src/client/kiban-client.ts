@@ -1,0 +1,183 @@
+/**
+ * A typed client of kiban's serving API for services and notebooks: the data-plane routes a
+ * product calls (recommendations, related items, tag suggestions, bandit decisions and feedback,
+ * experiment assignments and events). It uses the platform's `fetch`; nothing else.
+ */
+import { KibanError, type ErrorCode } from '../core/errors.js';
+
+/** One recommended or related item. */
+export interface ScoredItem {
+  id: string;
+  score: number;
+}
+
+/** `GET /v1/users/{id}/recommendations`. */
+export interface RecommendationsAnswer {
+  user: string;
+  items: ScoredItem[];
+  /** True when the user is unknown to the model and the popular items were answered instead. */
+  fallback: boolean;
+}
+
+/** `POST /v1/bandits/{name}/decide`. */
+export interface BanditDecision {
+  decisionId: string;
+  /** The chosen arms, one per slot. */
+  arms: string[];
+  /** The probability with which each slot's arm was chosen (given the slots before it). */
+  propensities: number[];
+  version: number;
+}
+
+/** One experiment the unit is in. */
+export interface Assignment {
+  experiment: string;
+  variant: string;
+  layer: string;
+}
+
+/** An experiment event (`POST /v1/events`). */
+export interface ExperimentEvent {
+  /** Unique per event: a retried batch is counted once. */
+  eventId: string;
+  type: 'exposure' | 'conversion' | 'value';
+  experiment: string;
+  unit: string;
+  /** Exposures: the variant the unit saw. */
+  variant?: string;
+  /** Conversions and values: the metric. */
+  metric?: string;
+  /** Value events. */
+  value?: number;
+  /** ISO-8601 or epoch ms. @defaultValue the server's now */
+  time?: string | number;
+}
+
+/** Options of {@link KibanClient}. */
+export interface KibanClientOptions {
+  /** Sent with every request (an API key, a trace id…). */
+  headers?: Record<string, string>;
+  /** @defaultValue the global `fetch` */
+  fetch?: typeof fetch;
+  /** Per-request timeout in ms; a request over it is aborted. @defaultValue 10000 */
+  timeoutMs?: number;
+}
+
+const KNOWN_CODES = new Set<ErrorCode>(['INVALID_ARGUMENT', 'INVALID_DATA', 'NOT_FOUND', 'NOT_FITTED', 'CONFLICT', 'NOT_READY', 'INTERNAL']);
+
+/**
+ * An error answer of the server: `code` and `message` are the server's (`{code, message}`),
+ * `status` the HTTP status. An answer that is not kiban's error JSON is code `INTERNAL`.
+ */
+export class KibanHttpError extends KibanError {
+  readonly status: number;
+
+  constructor(status: number, code: ErrorCode, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+/**
+ * The client. Ids are strings at the boundary (numbers are sent as their decimal form) and are
+ * URL-encoded in paths; every method rejects with {@link KibanHttpError} on an error answer.
+ *
+ * @example
+ * const kiban = new KibanClient('http://127.0.0.1:8080');
+ * const { items } = await kiban.recommendations('user-42', { k: 10 });
+ * const decision = await kiban.decide('home', { context: [1, 0, 0.5], candidates: ['a', 'b', 'c'], slots: 2 });
+ * await kiban.feedback('home', decision.decisionId, [1, 0]);
+ */
+export class KibanClient {
+  readonly #base: string;
+  readonly #headers: Record<string, string>;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(baseUrl: string, options: KibanClientOptions = {}) {
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+    } catch {
+      throw new KibanError('INVALID_ARGUMENT', `baseUrl: not a URL: ${JSON.stringify(baseUrl)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new KibanError('INVALID_ARGUMENT', `baseUrl: must be http: or https:, got ${url.protocol}`);
+    this.#base = url.href.replace(/\/+$/, '');
+    this.#headers = { ...options.headers };
+    this.#fetch = options.fetch ?? fetch;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** A user's recommendations, or the popular items for a user the model does not know. */
+  recommendations(userId: string | number, options: { k?: number } = {}): Promise<RecommendationsAnswer> {
+    return this.#request('GET', `/v1/users/${segment(userId)}/recommendations${query({ k: options.k })}`);
+  }
+
+  /** Items related to an item; an item the model does not know is a NOT_FOUND error. */
+  related(itemId: string | number, options: { k?: number } = {}): Promise<{ item: string; items: ScoredItem[] }> {
+    return this.#request('GET', `/v1/items/${segment(itemId)}/related${query({ k: options.k })}`);
+  }
+
+  /** Tags for a text from the published tagger, best first. */
+  suggestTags(text: string, options: { k?: number; threshold?: number } = {}): Promise<{ tag: string; score: number }[]> {
+    return this.#request('POST', '/v1/tags/suggest', { text, ...options });
+  }
+
+  /** A bandit's decision over `candidates` for `slots` positions (`context` for contextual policies). */
+  decide(bandit: string, input: { candidates: string[]; context?: number[]; slots?: number }): Promise<BanditDecision> {
+    return this.#request('POST', `/v1/bandits/${segment(bandit)}/decide`, input);
+  }
+
+  /** The rewards of a decision's slots; applied once (a repeat is a CONFLICT error). */
+  feedback(bandit: string, decisionId: string, rewards: number[]): Promise<unknown> {
+    return this.#request('POST', `/v1/bandits/${segment(bandit)}/feedback`, { decisionId, rewards });
+  }
+
+  /** Every running experiment the unit is in, with its variant; `attributes` are for targeting. */
+  async assignments(unit: string, attributes: Record<string, string | number | boolean> = {}): Promise<Assignment[]> {
+    const answer = await this.#request<{ assignments: Assignment[] }>('GET', `/v1/experiments/assignments${query({ ...attributes, unit })}`);
+    return answer.assignments;
+  }
+
+  /** Stores a batch of experiment events, all or none; events stored before are skipped. */
+  events(events: ExperimentEvent[]): Promise<{ accepted: number; duplicates: number }> {
+    return this.#request('POST', '/v1/events', { events });
+  }
+
+  async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#headers };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.#fetch(`${this.#base}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (response.ok) {
+      if (parsed === undefined) throw new KibanHttpError(response.status, 'INTERNAL', `${method} ${path}: the answer is not JSON`);
+      return parsed as T;
+    }
+    const error = parsed as { code?: unknown; message?: unknown } | undefined;
+    const code = typeof error?.code === 'string' && KNOWN_CODES.has(error.code as ErrorCode) ? (error.code as ErrorCode) : 'INTERNAL';
+    const message = typeof error?.message === 'string' ? error.message : `HTTP ${response.status}`;
+    throw new KibanHttpError(response.status, code, `${method} ${path}: ${message}`);
+  }
+}
+
+function segment(id: string | number): string {
+  return encodeURIComponent(String(id));
+}
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
