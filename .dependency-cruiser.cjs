@@ -51,6 +51,13 @@ module.exports = {
       to: { path: '^src/cli/' },
     },
     {
+      name: 'client-standalone',
+      severity: 'error',
+      comment: 'The HTTP client is for other services and notebooks: it carries nothing of the server.',
+      from: { path: '^src/client/' },
+      to: { path: '^src/', pathNot: '^src/(core|client)/' },
+    },
+    {
       name: 'no-tests-in-src-runtime',
       severity: 'error',
       comment: 'Runtime code never imports tests or their fixtures.',
