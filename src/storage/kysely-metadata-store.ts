@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import type { QueryCreator, Selectable } from 'kysely';
-import pg from 'pg';
 import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.js';
 import { METADATA_MIGRATION_LOCK_TABLE, METADATA_MIGRATION_TABLE, MetadataMigrationProvider } from './metadata-migrations.js';
 import { KyselyWorkflowStore, type WriteQueue } from './kysely-workflow-store.js';
@@ -149,11 +148,16 @@ export class KyselyMetadataStore implements MetadataStore {
     if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 1) {
       throw new InvalidArgumentError('maxConnections', `must be an integer ≥ 1, got ${opts.maxConnections}`);
     }
-    const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections });
-    // An idle pooled connection that the server drops emits 'error' on the pool, and an
-    // unhandled 'error' event would kill the process; the pool discards that connection and the
-    // next query reports any lasting failure to its caller.
-    pool.on('error', () => {});
+    // The driver loads on the first query, so a process that never touches PostgreSQL never loads `pg`.
+    const pool = async () => {
+      const { default: pg } = await import('pg');
+      const created = new pg.Pool({ connectionString: url, max: opts.maxConnections });
+      // An idle pooled connection that the server drops emits 'error' on the pool, and an
+      // unhandled 'error' event would kill the process; the pool discards that connection and the
+      // next query reports any lasting failure to its caller.
+      created.on('error', () => {});
+      return created;
+    };
     const db = new Kysely<MetadataDatabase>({ dialect: new PostgresDialect({ pool }) });
     return new KyselyMetadataStore(db, { schema: opts.schema });
   }
