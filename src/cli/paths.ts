@@ -1,15 +1,2 @@
-import { relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The package root: two levels up from this file in both src/cli and dist/cli. */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * Path of a file shipped with kiban (e.g. the bundled datasets), relative to the working
- * directory when it lies below it, so that defaults read well in `--help`.
- */
-export function bundledPath(path: string): string {
-  const absolute = resolve(ROOT, path);
-  const rel = relative(process.cwd(), absolute);
-  return rel.startsWith('..') ? absolute : rel;
-}
+/** `bundledPath`, kept at this path for its importers; it lives in `app/paths.ts`. @module */
+export { bundledPath } from '../app/paths.js';
