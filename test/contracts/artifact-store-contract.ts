@@ -72,11 +72,16 @@ export function describeArtifactStore(name: string, create: () => Promise<Artifa
       await store.put('runs/r1/parts.bin', chunks(3, 4));
       await store.put('runs/r1/stream.txt', Readable.from([Buffer.from('ab'), Buffer.from('cd')]));
       await store.put('runs/r1/empty', new Uint8Array(0));
+      await store.put('runs/r1/strings.txt', (async function* () {
+        yield 'é, ';
+        yield Buffer.from('then bytes');
+      })());
       expect([...(await readArtifact(store, 'models/m1/weights.bin'))]).toEqual([...bytes]);
       expect((await readArtifact(store, 'models/m1/meta.json')).toString('utf8')).toBe('{"k":"ü"}');
       expect([...(await readArtifact(store, 'runs/r1/parts.bin'))]).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
       expect((await readArtifact(store, 'runs/r1/stream.txt')).toString()).toBe('abcd');
       expect((await readArtifact(store, 'runs/r1/empty')).length).toBe(0);
+      expect((await readArtifact(store, 'runs/r1/strings.txt')).toString('utf8')).toBe('é, then bytes');
       const info = await store.stat('models/m1/meta.json');
       expect(info?.key).toBe('models/m1/meta.json');
       expect(info?.size).toBe(Buffer.byteLength('{"k":"ü"}'));
