@@ -13,7 +13,7 @@ import { parseArgs, promisify } from 'node:util';
 import { Interactions } from '../src/data/interactions.js';
 import { readInteractionLog } from '../src/data/read-interaction-log.js';
 import { evaluateRecommender } from '../src/evaluation/evaluate.js';
-import { createRecommender, MODEL_KINDS } from '../src/models/registry.js';
+import { builtinModels } from '../src/models/builtin-models.js';
 
 const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
 const TEST = 'datasets/ml-latest-small/splits/test.csv';
@@ -30,14 +30,15 @@ const train = Interactions.fromLog(await readInteractionLog(TRAIN));
 const test = await readInteractionLog(TEST);
 // Every model with its defaults, plus item-kNN and ALS at the peer's own settings, so that
 // speed is compared like for like as well as quality at the tuned defaults.
+const models = builtinModels();
 const runs: [string, string, Record<string, unknown>][] = [
-  ...MODEL_KINDS.map((kind): [string, string, Record<string, unknown>] => [kind, kind, {}]),
+  ...models.kinds().map((kind): [string, string, Record<string, unknown>] => [kind, kind, {}]),
   ['itemknn@peer-settings', 'itemknn', { neighbours: 50, weighting: 'none' }],
   ['als@peer-settings', 'als', { factors: 64, reg: 30, alpha: 3, iterations: 15 }],
 ];
 const kiban: Record<string, Row & { params: Record<string, unknown> }> = {};
 for (const [name, kind, params] of runs) {
-  const model = createRecommender(kind, params);
+  const model = models.create(kind, params);
   const fit = await model.fit(train, { progress: false });
   const { metrics } = evaluateRecommender(model, test, { k });
   kiban[name] = { params: { ...model.params }, metrics, fitSeconds: fit.seconds };

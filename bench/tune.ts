@@ -11,7 +11,7 @@ import { Interactions } from '../src/data/interactions.js';
 import { readInteractionLog } from '../src/data/read-interaction-log.js';
 import { splitLogPerUser } from '../src/data/split.js';
 import { evaluateRecommender } from '../src/evaluation/evaluate.js';
-import { createRecommender } from '../src/models/registry.js';
+import { builtinModels } from '../src/models/builtin-models.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +34,7 @@ for (const [name, options] of Object.entries(grid)) {
 }
 const results: { params: Record<string, unknown>; ndcg: number; metrics: Record<string, number>; fitSeconds: number }[] = [];
 for (const params of settings) {
-  const model = createRecommender(values.model!, params);
+  const model = builtinModels().create(values.model!, params);
   const report = await model.fit(data, { progress: false });
   const { metrics } = evaluateRecommender(model, holdout, { k });
   results.push({ params, ndcg: metrics[`ndcg@${k}`], metrics, fitSeconds: report.seconds });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kiban } from './fixtures/kiban-cli.js';
 import type { EvaluationRecord } from '../src/cli/evaluate-command.js';
-import { loadRecommender } from '../src/models/registry.js';
+import { builtinModels } from '../src/models/builtin-models.js';
 
 const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
 const TEST = 'datasets/ml-latest-small/splits/test.csv';
@@ -70,7 +70,7 @@ describe('kiban evaluate', () => {
     const { code, stdout } = await kiban('evaluate', ...args, '--save', saved, '--json');
     expect(code).toBe(0);
     expect(JSON.parse(stdout.trim()).metrics['precision@1']).toBe(1);
-    const model = await loadRecommender(saved);
+    const model = await builtinModels().load(saved);
     expect(model.data.items.toJSON()).toEqual(['cake', 'jam', 'tea']);
   });
 

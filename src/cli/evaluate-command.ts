@@ -7,8 +7,8 @@ import type { InteractionLog } from '../data/interaction-log.js';
 import { readInteractionLog, type LogColumns } from '../data/read-interaction-log.js';
 import { evaluateRecommender } from '../evaluation/evaluate.js';
 import { renderCurvesSvg, type CurveSeries } from '../evaluation/plot-curves.js';
-import { createRecommender, isModelKind, MODEL_KINDS, modelSummary } from '../models/registry.js';
-import type { ModelKind } from '../models/recommender.js';
+import { builtinModels } from '../models/builtin-models.js';
+import { UnknownModelError, type ModelRegistry } from '../models/model-registry.js';
 import { addModelOptions, modelParamsFromOptions } from './model-options.js';
 import { bundledPath } from './paths.js';
 
@@ -30,7 +30,7 @@ interface EvaluateOptions {
 
 /** One model's evaluation, as printed with `--json`. */
 export interface EvaluationRecord {
-  model: ModelKind;
+  model: string;
   params: Record<string, unknown>;
   metrics: Record<string, number>;
   fitSeconds: number;
@@ -39,8 +39,15 @@ export interface EvaluationRecord {
   coldUsers: number;
 }
 
-/** `kiban evaluate`: fit models on a train file and score their top-k lists on a test file. */
-export function evaluateCommand(): Command {
+/**
+ * `kiban evaluate`: fit models on a train file and score their top-k lists on a test file. The
+ * models, `--model`'s choices, `--all` and the hyper-parameter flags come from `models`.
+ *
+ * @example
+ * await evaluateCommand(builtinModels().register(myModel)).parseAsync(['--model', 'mine', '--json'], { from: 'user' });
+ */
+export function evaluateCommand(models: ModelRegistry = builtinModels()): Command {
+  const kinds = models.kinds();
   const command = new Command('evaluate')
     .description(
       'Fit one or every model on a training file and report ranking metrics at k on a test file. ' +
@@ -49,7 +56,7 @@ export function evaluateCommand(): Command {
     )
     .option('--train <path>', 'training interactions (CSV with a header, or Parquet)', bundledPath('datasets/ml-latest-small/splits/train.csv'))
     .option('--test <path>', 'held-out interactions, same columns', bundledPath('datasets/ml-latest-small/splits/test.csv'))
-    .addOption(new Option('--model <name>', `model to evaluate: ${MODEL_KINDS.join(' | ')}`).default('als'))
+    .addOption(new Option('--model <name>', `model to evaluate: ${kinds.join(' | ')}`).default('als'))
     .option('--all', 'evaluate every model, one after another')
     .option('--k <n>', 'list length', '10')
     .option('--json', 'print the result as one JSON object on the last line')
@@ -61,22 +68,25 @@ export function evaluateCommand(): Command {
     .option('--plot <file.svg>', 'also draw recall, nDCG, precision and MAP at every k up to --k, one line per model, as an SVG chart')
     .addHelpText(
       'after',
-      `\nModels:\n${MODEL_KINDS.map((k) => `  ${k.padEnd(11)} ${modelSummary(k)}`).join('\n')}\n\nExample:\n  kiban evaluate --train train.csv --test test.csv --model als --k 10 --json`,
+      `\nModels:\n${models
+        .definitions()
+        .map((d) => `  ${d.kind.padEnd(11)} ${d.describe ?? ''}`.trimEnd())
+        .join('\n')}\n\nExample:\n  kiban evaluate --train train.csv --test test.csv --model als --k 10 --json`,
     );
-  addModelOptions(command);
-  return command.action(async (options: EvaluateOptions) => runEvaluate(options));
+  addModelOptions(command, models);
+  return command.action(async (options: EvaluateOptions) => runEvaluate(options, models));
 }
 
-async function runEvaluate(options: EvaluateOptions): Promise<void> {
+async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Promise<void> {
   const k = Number(options.k);
   if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError('--k', `must be a positive integer, got "${options.k}"`);
-  if (!options.all && !isModelKind(options.model)) {
-    throw new InvalidArgumentError('--model', `unknown model "${options.model}"; choose one of ${MODEL_KINDS.join(', ')}`);
+  if (!options.all && !models.has(options.model)) {
+    throw new UnknownModelError(options.model, models.kinds(), '--model');
   }
-  const kinds: ModelKind[] = options.all ? [...MODEL_KINDS] : [options.model as ModelKind];
+  const kinds = options.all ? models.kinds() : [options.model];
   // Parameters are checked before any data is read, so a typo fails fast.
-  const paramsByKind = new Map(kinds.map((kind) => [kind, modelParamsFromOptions(kind, options, options.all === true)]));
-  for (const [kind, params] of paramsByKind) createRecommender(kind, params);
+  const paramsByKind = new Map(kinds.map((kind) => [kind, modelParamsFromOptions(kind, options, options.all === true, models)]));
+  for (const [kind, params] of paramsByKind) models.create(kind, params);
 
   const readOptions = {
     columns: parseColumns(options.columns),
@@ -92,7 +102,7 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
   const records: EvaluationRecord[] = [];
   const series: CurveSeries[] = [];
   for (const kind of kinds) {
-    const model = createRecommender(kind, paramsByKind.get(kind));
+    const model = models.create(kind, paramsByKind.get(kind));
     const fit = await model.fit(train);
     const result = evaluateRecommender(model, testLog, { k });
     if (options.save !== undefined) await model.save(options.all ? join(options.save, kind) : options.save);
@@ -107,7 +117,7 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
     };
     records.push(record);
     series.push({ name: kind, curves: result.curves });
-    if (!options.json) printRow(record, k, records.length === 1);
+    if (!options.json) printRow(record, k, records.length === 1, models.kinds());
   }
   if (options.plot !== undefined) {
     await writeFile(options.plot, renderCurvesSvg(series, `Ranking quality by list length (${testLog.source})`));
@@ -138,9 +148,9 @@ function reportSkipped(input: InteractionLog): void {
  * longest possible cell plus a gap of two, so that columns stay apart at any k
  * (`precision@1000` is 14 characters) and values sit right-aligned under their names.
  */
-function printRow(r: EvaluationRecord, k: number, header: boolean): void {
+function printRow(r: EvaluationRecord, k: number, header: boolean, kinds: readonly string[]): void {
   const cols = [`precision@${k}`, `recall@${k}`, `ndcg@${k}`, `map@${k}`, 'coverage'];
-  const modelWidth = Math.max(...MODEL_KINDS.map((m) => m.length), 'model'.length) + 2;
+  const modelWidth = Math.max(...kinds.map((m) => m.length), 'model'.length) + 2;
   // A metric is printed with 4 decimals in [0, 1]: 6 characters.
   const width = (name: string): number => Math.max(name.length, 6) + 2;
   const fit = r.fitSeconds.toFixed(2);

@@ -1,21 +1,22 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/errors.js';
-import { MODEL_KINDS, modelSchema } from '../models/registry.js';
-import type { ModelKind } from '../models/recommender.js';
+import type { ModelRegistry } from '../models/model-registry.js';
 
 interface ParamOption {
   name: string;
   flag: string;
-  kinds: ModelKind[];
+  kinds: string[];
   description: string;
-  defaults: Map<ModelKind, unknown>;
+  defaults: Map<string, unknown>;
 }
 
-/** Every model hyper-parameter as one CLI option (`factors` → `--factors`), merged across models. */
-function paramOptions(): ParamOption[] {
+/**
+ * Every hyper-parameter of the models in `models` as one CLI option (`factors` → `--factors`),
+ * from each definition's params schema, merged across models.
+ */
+function paramOptions(models: ModelRegistry): ParamOption[] {
   const byName = new Map<string, ParamOption>();
-  for (const kind of MODEL_KINDS) {
-    const schema = modelSchema(kind);
+  for (const { kind, params: schema } of models.definitions()) {
     const defaults = schema.parse({}) as Record<string, unknown>;
     for (const [name, field] of Object.entries(schema.shape)) {
       const option: ParamOption = byName.get(name) ?? { name, flag: `--${kebab(name)}`, kinds: [], description: (field as { description?: string }).description ?? name, defaults: new Map() };
@@ -27,9 +28,14 @@ function paramOptions(): ParamOption[] {
   return [...byName.values()];
 }
 
-/** Adds the hyper-parameter options of every model to `command`, with defaults in the help. */
-export function addModelOptions(command: Command): Command {
-  for (const p of paramOptions()) {
+/**
+ * Adds the hyper-parameter options of every model in `models` to `command`, with defaults in the help.
+ *
+ * @example
+ * addModelOptions(new Command('evaluate'), builtinModels());
+ */
+export function addModelOptions(command: Command, models: ModelRegistry): Command {
+  for (const p of paramOptions(models)) {
     const defaults = p.kinds.map((k) => `${k}: ${String(p.defaults.get(k))}`).join(', ');
     command.addOption(new Option(`${p.flag} <value>`, `${p.description} [${defaults}]`).helpGroup('Model hyper-parameters (defaults per model):'));
   }
@@ -40,9 +46,9 @@ export function addModelOptions(command: Command): Command {
  * The parameters given on the command line for model `kind`, converted to the type of each
  * default. An option that `kind` does not have is refused unless `lenient` (used by `--all`).
  */
-export function modelParamsFromOptions(kind: ModelKind, options: Record<string, unknown>, lenient: boolean): Record<string, unknown> {
+export function modelParamsFromOptions(kind: string, options: Record<string, unknown>, lenient: boolean, models: ModelRegistry): Record<string, unknown> {
   const params: Record<string, unknown> = {};
-  for (const p of paramOptions()) {
+  for (const p of paramOptions(models)) {
     const raw = options[p.name];
     if (raw === undefined) continue;
     if (!p.kinds.includes(kind)) {

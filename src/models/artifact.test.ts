@@ -6,7 +6,9 @@ import { DataError, NotFoundError } from '../core/errors.js';
 import { tasteGroupsFixture } from '../../test/contracts/recommender-contract.js';
 import { AlsRecommender } from './als/als-recommender.js';
 import { PopularityRecommender } from './popularity/popularity-recommender.js';
-import { loadRecommender } from './registry.js';
+import { builtinModels } from './builtin-models.js';
+
+const loadRecommender = (dir: string) => builtinModels().load(dir);
 
 let dir: string;
 beforeAll(async () => {

@@ -2,7 +2,7 @@ import { InvalidArgumentError, NotFittedError } from '../core/errors.js';
 import type { Interactions } from '../data/interactions.js';
 import { writeArtifact, type Artifact } from './artifact.js';
 import { RankedLists } from './ranked-lists.js';
-import type { FitOptions, FitReport, ModelKind, RecommendOptions, Recommender } from './recommender.js';
+import type { FitOptions, FitReport, RecommendOptions, Recommender } from './recommender.js';
 import { selectTopK } from './top-k.js';
 
 /**
@@ -10,7 +10,7 @@ import { selectTopK } from './top-k.js';
  * A model supplies how to fit and how to score all items for one user or one item.
  */
 export abstract class BaseRecommender<P extends object> implements Recommender {
-  abstract readonly kind: ModelKind;
+  abstract readonly kind: string;
   private fittedData: Interactions | undefined;
 
   constructor(readonly params: Readonly<P>) {}

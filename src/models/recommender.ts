@@ -1,9 +1,6 @@
 import type { Interactions } from '../data/interactions.js';
 import type { RankedLists } from './ranked-lists.js';
 
-/** The model families kiban ships. */
-export type ModelKind = 'popularity' | 'itemknn' | 'als' | 'bpr';
-
 /** One training iteration's figures, as passed to {@link FitOptions.onIteration}. */
 export interface IterationReport {
   /** 1-based. */
@@ -52,12 +49,13 @@ export interface RecommendOptions {
  * Results are best first; equal scores are ordered by lower index (= lower external id).
  *
  * @example
- * const model = createRecommender('als');
+ * const model = builtinModels().create('als');
  * await model.fit(Interactions.fromLog(await readInteractionLog('train.csv')));
  * const lists = model.recommend([0, 1], { k: 10 });
  */
 export interface Recommender {
-  readonly kind: ModelKind;
+  /** The kind of its `ModelDefinition` in the model registry; saved with the model, to load it back. */
+  readonly kind: string;
   /** The hyper-parameters in force, defaults filled in. */
   readonly params: Readonly<Record<string, unknown>>;
   /** The training interactions; throws before `fit` or `load`. */

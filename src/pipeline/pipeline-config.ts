@@ -1,87 +1,116 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../core/errors.js';
-import { createRecommender, MODEL_KINDS } from '../models/registry.js';
+import { builtinModels } from '../models/builtin-models.js';
+import type { ModelRegistry } from '../models/model-registry.js';
 
 const positiveInt = z.int().min(1);
 
 /**
- * The batch pipeline's configuration (`kiban.yaml`). Every field has a default that runs the demo
- * on the bundled data with embedded stores, so `{}` is a valid configuration.
+ * `model.kind`: a kind registered in `models`, checked when parsed (so a model registered later
+ * is accepted too); an unknown one gets zod's `Invalid option: expected one of "popularity"|…`.
  */
-export const pipelineConfigSchema = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64').default('demo'),
-    data: z
-      .object({
-        events: z.string().min(1).default('datasets/ml-events/events.csv.gz'),
-        columns: z
-          .object({ user: z.string(), item: z.string(), event: z.string(), value: z.string().nullable(), timestamp: z.string() })
-          .partial()
-          .strict()
-          .default({}),
-      })
-      .strict()
-      .default({ events: 'datasets/ml-events/events.csv.gz', columns: {} }),
-    aggregate: z
-      .object({
-        eventWeights: z.record(z.string(), z.number().positive()).default({ view: 1, like: 4 }),
-        combine: z.enum(['sum', 'max']).default('sum'),
-        window: z.object({ days: z.number().positive(), end: z.string().optional() }).strict().optional(),
-        minUserItems: positiveInt.default(5),
-        minItemUsers: positiveInt.default(2),
-      })
-      .strict()
-      .default({ eventWeights: { view: 1, like: 4 }, combine: 'sum', minUserItems: 5, minItemUsers: 2 }),
-    model: z
-      .object({
-        kind: z.enum(MODEL_KINDS as [string, ...string[]]).default('als'),
-        params: z.record(z.string(), z.unknown()).default({}),
-        /** `value` trains on the aggregated weights, `binary` on presence only. */
-        values: z.enum(['value', 'binary']).default('binary'),
-      })
-      .strict()
-      .default({ kind: 'als', params: {}, values: 'binary' }),
-    evaluate: z
-      .object({
-        /** Share of each user's latest interactions held out to measure the model; 0 skips it. */
-        holdout: z.number().min(0).max(0.5).default(0.1),
-        k: positiveInt.default(10),
-        /**
-         * Quality gate: the lowest acceptable value of each named metric (e.g. `{ "ndcg@10": 0.2 }`);
-         * the evaluate step fails below it, so a workflow stops before publishing a worse model.
-         */
-        minimum: z.record(z.string(), z.number().refine(Number.isFinite, 'must be a finite number')).optional(),
-      })
-      .strict()
-      .default({ holdout: 0.1, k: 10 }),
-    candidates: z
-      .object({
-        users: positiveInt.max(1000).default(100),
-        related: positiveInt.max(1000).default(50),
-        popular: positiveInt.max(10000).default(100),
-      })
-      .strict()
-      .default({ users: 100, related: 50, popular: 100 }),
-    stores: z
-      .object({
-        serving: z.string().default('sqlite:.kiban/serving.db'),
-        metadata: z.string().default('sqlite:.kiban/meta.db'),
-        artifacts: z.string().default('.kiban/models'),
-        work: z.string().default('.kiban/work'),
-      })
-      .strict()
-      .default({ serving: 'sqlite:.kiban/serving.db', metadata: 'sqlite:.kiban/meta.db', artifacts: '.kiban/models', work: '.kiban/work' }),
-  })
-  .strict();
+export function modelKindSchema(models: ModelRegistry) {
+  return z
+    .string()
+    .superRefine((kind, ctx) => {
+      if (!models.has(kind)) ctx.addIssue({ code: 'invalid_value', values: models.kinds(), input: kind });
+    })
+    .default('als');
+}
+
+/**
+ * The batch pipeline's configuration schema with `model.kind` checked against `models`; see
+ * {@link pipelineConfigSchema}.
+ */
+export function pipelineConfigSchemaFor(models: ModelRegistry) {
+  return z
+    .object({
+      name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64').default('demo'),
+      data: z
+        .object({
+          events: z.string().min(1).default('datasets/ml-events/events.csv.gz'),
+          columns: z
+            .object({ user: z.string(), item: z.string(), event: z.string(), value: z.string().nullable(), timestamp: z.string() })
+            .partial()
+            .strict()
+            .default({}),
+        })
+        .strict()
+        .default({ events: 'datasets/ml-events/events.csv.gz', columns: {} }),
+      aggregate: z
+        .object({
+          eventWeights: z.record(z.string(), z.number().positive()).default({ view: 1, like: 4 }),
+          combine: z.enum(['sum', 'max']).default('sum'),
+          window: z.object({ days: z.number().positive(), end: z.string().optional() }).strict().optional(),
+          minUserItems: positiveInt.default(5),
+          minItemUsers: positiveInt.default(2),
+        })
+        .strict()
+        .default({ eventWeights: { view: 1, like: 4 }, combine: 'sum', minUserItems: 5, minItemUsers: 2 }),
+      model: z
+        .object({
+          kind: modelKindSchema(models),
+          params: z.record(z.string(), z.unknown()).default({}),
+          /** `value` trains on the aggregated weights, `binary` on presence only. */
+          values: z.enum(['value', 'binary']).default('binary'),
+        })
+        .strict()
+        .default({ kind: 'als', params: {}, values: 'binary' }),
+      evaluate: z
+        .object({
+          /** Share of each user's latest interactions held out to measure the model; 0 skips it. */
+          holdout: z.number().min(0).max(0.5).default(0.1),
+          k: positiveInt.default(10),
+          /**
+           * Quality gate: the lowest acceptable value of each named metric (e.g. `{ "ndcg@10": 0.2 }`);
+           * the evaluate step fails below it, so a workflow stops before publishing a worse model.
+           */
+          minimum: z.record(z.string(), z.number().refine(Number.isFinite, 'must be a finite number')).optional(),
+        })
+        .strict()
+        .default({ holdout: 0.1, k: 10 }),
+      candidates: z
+        .object({
+          users: positiveInt.max(1000).default(100),
+          related: positiveInt.max(1000).default(50),
+          popular: positiveInt.max(10000).default(100),
+        })
+        .strict()
+        .default({ users: 100, related: 50, popular: 100 }),
+      stores: z
+        .object({
+          serving: z.string().default('sqlite:.kiban/serving.db'),
+          metadata: z.string().default('sqlite:.kiban/meta.db'),
+          artifacts: z.string().default('.kiban/models'),
+          work: z.string().default('.kiban/work'),
+        })
+        .strict()
+        .default({ serving: 'sqlite:.kiban/serving.db', metadata: 'sqlite:.kiban/meta.db', artifacts: '.kiban/models', work: '.kiban/work' }),
+    })
+    .strict();
+}
+
+/**
+ * The batch pipeline's configuration (`kiban.yaml`), with kiban's own models. Every field has a
+ * default that runs the demo on the bundled data with embedded stores, so `{}` is a valid
+ * configuration.
+ */
+export const pipelineConfigSchema = pipelineConfigSchemaFor(builtinModels());
 
 export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
 
 /**
- * Validates a configuration object (parsed YAML). An error names the offending key as a dotted
- * path from the top, e.g. `config.model.kind: Invalid option: expected one of …`.
+ * Validates a configuration object (parsed YAML), finding `model.kind` in `models` and checking
+ * `model.params` with that model. An error names the offending key as a dotted path from the
+ * top, e.g. `config.model.kind: Invalid option: expected one of …`.
+ *
+ * @example
+ * const config = parsePipelineConfig(parse(await readFile('kiban.yaml', 'utf8')));
+ * const custom = parsePipelineConfig({ model: { kind: 'mine' } }, builtinModels().register(mine));
  */
-export function parsePipelineConfig(input: unknown): PipelineConfig {
-  const result = pipelineConfigSchema.safeParse(input ?? {});
+export function parsePipelineConfig(input: unknown, models?: ModelRegistry): PipelineConfig {
+  const schema = models === undefined ? pipelineConfigSchema : pipelineConfigSchemaFor(models);
+  const result = schema.safeParse(input ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = ['config', ...issue.path.map(String)].join('.');
@@ -89,7 +118,7 @@ export function parsePipelineConfig(input: unknown): PipelineConfig {
   }
   // Model parameters are checked by the model itself, so that a typo fails before hours of work.
   try {
-    createRecommender(result.data.model.kind, result.data.model.params);
+    (models ?? builtinModels()).create(result.data.model.kind, result.data.model.params);
   } catch (error) {
     if (error instanceof InvalidArgumentError) throw new InvalidArgumentError('config.model.params', error.message, { cause: error });
     throw error;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { KibanError } from '../core/errors.js';
+import type { ModelRegistry } from '../models/model-registry.js';
 import type { FitOptions } from '../models/recommender.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
@@ -46,6 +47,8 @@ export interface PipelineDeps {
   fit?: FitOptions;
   /** Receives the steps' log lines. @defaultValue discarded */
   log?: (line: string) => void;
+  /** Where the model of `config.model.kind` is found; `config` must have been parsed with it. @defaultValue kiban's own models */
+  models?: ModelRegistry;
 }
 
 /**
@@ -70,6 +73,7 @@ export async function runPipeline(config: PipelineConfig, deps: PipelineDeps): P
     metadata,
     log: deps.log ?? (() => undefined),
     fit: deps.fit,
+    models: deps.models,
   };
   await metadata.startRun({ id: runId, pipeline: config.name, config: config as unknown as Record<string, unknown>, startedAt: new Date() });
   const figures = {} as Record<PipelineStep, Record<string, number>>;

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, NotFittedError } from '../../src/core/errors.js';
 import { Interactions } from '../../src/data/interactions.js';
 import type { IterationReport, Recommender } from '../../src/models/recommender.js';
-import { loadRecommender } from '../../src/models/registry.js';
+import { builtinModels } from '../../src/models/builtin-models.js';
 
 /**
  * Two taste groups. Group A (8 users) shares items 101–104, group B (4 users) shares 201–204,
@@ -117,7 +117,7 @@ export function describeRecommender(name: string, create: (params?: Record<strin
       const dir = await mkdtemp(join(tmpdir(), 'kiban-contract-'));
       dirs.push(dir);
       await model.save(join(dir, 'model'));
-      const loaded = await loadRecommender(join(dir, 'model'));
+      const loaded = await builtinModels().load(join(dir, 'model'));
       expect(loaded.kind).toBe(model.kind);
       expect(loaded.params).toEqual(model.params);
       const users = Array.from({ length: data.users.size }, (_, u) => u);

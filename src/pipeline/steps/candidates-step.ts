@@ -1,5 +1,5 @@
 import type { Interactions } from '../../data/interactions.js';
-import { loadRecommender } from '../../models/registry.js';
+import { builtinModels } from '../../models/builtin-models.js';
 import { packedCount, packRankedLists, writeCandidates, type PackedLists } from './candidate-lists.js';
 import type { PipelineStepFn } from './pipeline-step.js';
 import { readModelRef, workPath } from './work-files.js';
@@ -14,7 +14,7 @@ import { readModelRef, workPath } from './work-files.js';
 export const candidatesStep: PipelineStepFn = async (ctx) => {
   const { candidates } = ctx.config;
   const ref = await readModelRef(ctx.workDir);
-  const model = await loadRecommender(ref.artifactPath);
+  const model = await (ctx.models ?? builtinModels()).load(ref.artifactPath);
   ctx.signal?.throwIfAborted();
   const data = model.data;
   const allUsers = Int32Array.from({ length: data.users.size }, (_, u) => u);

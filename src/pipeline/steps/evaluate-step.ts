@@ -3,7 +3,7 @@ import { Interactions } from '../../data/interactions.js';
 import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { splitLogPerUser } from '../../data/split.js';
 import { evaluateRecommender } from '../../evaluation/evaluate.js';
-import { createRecommender } from '../../models/registry.js';
+import { builtinModels } from '../../models/builtin-models.js';
 import type { PipelineStepFn } from './pipeline-step.js';
 import { INTERACTION_COLUMNS, requireInput, workPath, writeJsonAtomic } from './work-files.js';
 
@@ -47,7 +47,7 @@ export const evaluateStep: PipelineStepFn = async (ctx) => {
   const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS, idType: 'string' });
   ctx.signal?.throwIfAborted();
   const { fit, holdout } = splitLogPerUser(log, 1 - evaluate.holdout);
-  const probe = createRecommender(m.kind, m.params);
+  const probe = (ctx.models ?? builtinModels()).create(m.kind, m.params);
   const report = await probe.fit(Interactions.fromLog(fit, m.values), { ...ctx.fit, progress: false, signal: ctx.signal ?? ctx.fit?.signal });
   const result = evaluateRecommender(probe, holdout, { k: evaluate.k });
 

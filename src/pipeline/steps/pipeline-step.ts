@@ -1,3 +1,4 @@
+import type { ModelRegistry } from '../../models/model-registry.js';
 import type { FitOptions } from '../../models/recommender.js';
 import type { MetadataStore } from '../../storage/metadata-store.js';
 import type { ServingStore } from '../../storage/serving-store.js';
@@ -26,6 +27,12 @@ export interface StepContext {
   signal?: AbortSignal;
   /** Passed to model training (progress bar, loss callback). */
   fit?: FitOptions;
+  /**
+   * Where evaluate and train find `config.model.kind` and candidates finds the saved model's
+   * kind; `config` must have been parsed with the same registry.
+   * @defaultValue kiban's own models (`builtinModels()`)
+   */
+  models?: ModelRegistry;
 }
 
 /** Runs one step; returns its figures and outputs (JSON-able), e.g. `{ rowsIn, pairs }` or `{ modelId }`. */

@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Interactions } from '../../data/interactions.js';
 import { readInteractionLog } from '../../data/read-interaction-log.js';
-import { createRecommender } from '../../models/registry.js';
+import { builtinModels } from '../../models/builtin-models.js';
 import type { EvaluationRecord } from './evaluate-step.js';
 import type { PipelineStepFn, StepContext } from './pipeline-step.js';
 import { idStamp, idSuffix, INTERACTION_COLUMNS, requireInput, workPath, writeJsonAtomic, type ModelRef } from './work-files.js';
 
 /**
- * Fits the configured model on all aggregated interactions, saves its artifact under
+ * Fits the configured model (found in `ctx.models`) on all aggregated interactions, saves its artifact under
  * `config.stores.artifacts/<modelId>`, records it in the metadata store (with the metrics of
  * `evaluation.json` when the evaluate step ran for the same model) and writes `model.json` =
  * {@link ModelRef} for candidates and publish. Every attempt makes a fresh model id, so a retry
@@ -20,7 +20,7 @@ export const trainStep: PipelineStepFn = async (ctx) => {
   const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS, idType: 'string' });
   ctx.signal?.throwIfAborted();
   const data = Interactions.fromLog(log, config.model.values);
-  const model = createRecommender(config.model.kind, config.model.params);
+  const model = (ctx.models ?? builtinModels()).create(config.model.kind, config.model.params);
   const report = await model.fit(data, { ...ctx.fit, signal: ctx.signal ?? ctx.fit?.signal });
   ctx.signal?.throwIfAborted();
 

@@ -89,7 +89,7 @@ const BPR_KEYS = Object.keys(bprParamsSchema.shape) as (keyof BprParams)[];
  *   source: { kind: 'csv', path: 'datasets/ml-latest-small/splits/train.csv' }, count: 4,
  *   params: { factors: 64, epochs: 30, output: 'models/bpr' },
  * });
- * const model = await loadRecommender('models/bpr');
+ * const model = await builtinModels().load('models/bpr');
  */
 export const bprDataParallel = defineStage({
   name: 'bpr-data-parallel',

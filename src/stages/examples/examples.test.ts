@@ -10,7 +10,7 @@ import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { evaluateRecommender } from '../../evaluation/evaluate.js';
 import { BprRecommender } from '../../models/bpr/bpr-recommender.js';
 import { ItemKnnRecommender } from '../../models/itemknn/itemknn-recommender.js';
-import { loadRecommender } from '../../models/registry.js';
+import { builtinModels } from '../../models/builtin-models.js';
 import { aggregateEvents } from '../../pipeline/aggregate.js';
 import { StageFailedError, type RunStageOptions } from '../runner.js';
 import { InlineStageRunner } from '../runners/inline-runner.js';
@@ -175,7 +175,7 @@ describe('bprDataParallel', () => {
       const output = join(dir, `bpr-${count}`);
       const result = await new InlineStageRunner().run(BPR, { source: { kind: 'csv', path: TRAIN }, count, params: { ...hyper, output }, ...quiet });
       expect(result.outputs).toEqual([expect.objectContaining({ output, ranks: count, users: 610, items: 8_974, pairs: 80_419 })]);
-      const model = await loadRecommender(output);
+      const model = await builtinModels().load(output);
       expect(model.kind).toBe('bpr');
       ndcg[count] = evaluateRecommender(model, test, { k: 10 }).metrics['ndcg@10'];
     }
