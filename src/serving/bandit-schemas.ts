@@ -1,6 +1,6 @@
 /**
- * JSON schemas of the bandit API (`/v1/bandits…`), used to validate and serialise in fastify; the
- * decide and feedback ones also fit `openApiDocument` (see `schemas.ts`).
+ * JSON schemas of the bandit API (`/v1/bandits…`), used to validate and serialise in fastify and
+ * documented in `/openapi.json` through `@fastify/swagger`.
  */
 import { POLICY_KINDS } from '../bandits/create-policy.js';
 import { MAX_ARM_ID_LENGTH, MAX_DIM } from '../bandits/policy-support.js';
@@ -196,10 +196,4 @@ export const feedbackRoute = {
     404: errorSchema,
     409: errorSchema,
   },
-} as const;
-
-/** The bandit routes the OpenAPI document lists (one method per path: the POSTs). */
-export const banditOpenApiRoutes = {
-  '/v1/bandits/{name}/decide': decideRoute,
-  '/v1/bandits/{name}/feedback': feedbackRoute,
 } as const;

@@ -1,6 +1,6 @@
 /**
  * JSON schemas of the A/B testing routes that services call at volume (assignment, events):
- * validated by fastify and listed in the OpenAPI document. The definition and results routes
+ * validated by fastify and documented in `/openapi.json`. The definition and results routes
  * check their input in `experiments/` (naming the field) and answer plain JSON.
  */
 import { errorSchema } from './schemas.js';
@@ -64,10 +64,4 @@ export const eventsRoute = {
     400: errorSchema,
     404: errorSchema,
   },
-} as const;
-
-/** The experiment routes listed in the OpenAPI document. */
-export const experimentOpenApiRoutes = {
-  '/v1/experiments/assignments': assignmentsRoute,
-  '/v1/events': eventsRoute,
 } as const;

@@ -1,7 +1,9 @@
 /**
- * JSON schemas of the serving API, used both to validate and serialise requests in fastify and to
- * build the OpenAPI document, so the two cannot drift apart.
+ * Schemas of the serving API (JSON Schema, and zod for the tags route), used both to validate and
+ * serialise requests in fastify and, through `@fastify/swagger`, to build the OpenAPI document, so
+ * the two cannot drift apart.
  */
+import { z } from 'zod';
 
 /**
  * An entry of a ranked list. Ids are always strings in answers, as they are in request paths:
@@ -80,58 +82,43 @@ export const modelsRoute = {
 /** Longest text `/v1/tags/suggest` takes, in UTF-16 code units (a post, not a book). */
 export const MAX_TAG_TEXT = 10_000;
 
-export const tagSuggestRoute = {
+/** Error answers (`{code, message}`) in zod, for routes whose schemas are zod. */
+const errorZod = z.object({ code: z.string(), message: z.string() });
+
+/**
+ * `POST /v1/tags/suggest` in zod (the pattern for zod route schemas: validated by
+ * `zodValidatorCompiler`, typed through `fastify-type-provider-zod`, documented through its
+ * JSON-schema transform).
+ */
+export const tagSuggestZodRoute = {
   summary: 'Suggested tags for a text',
   description:
     'The published tagger\'s best tags for the text, best first: at most k, none scoring under threshold. ' +
     'Scores are softmax probabilities (or per-tag sigmoids for a one-vs-all model). The answering model id is in the x-kiban-model header.',
-  body: {
-    type: 'object',
-    properties: {
-      text: { type: 'string', minLength: 1, maxLength: MAX_TAG_TEXT, description: 'the text to tag' },
-      k: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'most tags to return' },
-      threshold: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'least score of a returned tag' },
-    },
-    required: ['text'],
-    additionalProperties: false,
-  },
+  body: z.strictObject({
+    text: z.string().min(1).max(MAX_TAG_TEXT).describe('the text to tag'),
+    k: z.int().min(1).max(100).default(5).describe('most tags to return'),
+    threshold: z.number().min(0).max(1).default(0).describe('least score of a returned tag'),
+  }),
   response: {
-    200: {
-      type: 'array',
-      items: { type: 'object', properties: { tag: { type: 'string' }, score: { type: 'number' } }, required: ['tag', 'score'] },
-    },
-    400: errorSchema,
-    503: errorSchema,
+    200: z.array(z.object({ tag: z.string(), score: z.number() })),
+    400: errorZod,
+    503: errorZod,
   },
-} as const;
+};
 
-/** A fastify route schema as used above. */
-export interface RouteSchema {
-  summary: string;
-  description: string;
-  params?: { properties: Record<string, unknown>; required?: readonly string[] };
-  querystring?: { properties: Record<string, unknown> };
-  /** A JSON request body (the route is a POST). */
-  body?: unknown;
-  response: Record<number, unknown>;
-}
+/**
+ * {@link tagSuggestZodRoute} as JSON schemas (body and responses), for tools that take JSON
+ * Schema rather than zod (the bare-fastify baseline of `bench/`).
+ */
+export const tagSuggestRoute = {
+  summary: tagSuggestZodRoute.summary,
+  description: tagSuggestZodRoute.description,
+  body: jsonSchemaOf(tagSuggestZodRoute.body),
+  response: Object.fromEntries(Object.entries(tagSuggestZodRoute.response).map(([status, schema]) => [status, jsonSchemaOf(schema)])) as Record<200 | 400 | 503, Record<string, unknown>>,
+};
 
-/** Builds the OpenAPI 3.1 document of the routes, keyed by their OpenAPI paths. */
-export function openApiDocument(routes: Record<string, RouteSchema>, version: string): Record<string, unknown> {
-  const paths: Record<string, unknown> = {};
-  for (const [path, schema] of Object.entries(routes)) {
-    const parameters = [
-      ...Object.entries(schema.params?.properties ?? {}).map(([name, s]) => ({ name, in: 'path', required: true, schema: s })),
-      ...Object.entries(schema.querystring?.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: false, schema: s })),
-    ];
-    const responses = Object.fromEntries(
-      Object.entries(schema.response).map(([status, s]) => [status, { description: status === '200' ? 'OK' : 'Error', content: { 'application/json': { schema: s } } }]),
-    );
-    const operation = { summary: schema.summary, description: schema.description, parameters, responses };
-    paths[path] =
-      schema.body === undefined
-        ? { get: operation }
-        : { post: { ...operation, requestBody: { required: true, content: { 'application/json': { schema: schema.body } } } } };
-  }
-  return { openapi: '3.1.0', info: { title: 'kiban serving API', version }, paths };
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  return json;
 }

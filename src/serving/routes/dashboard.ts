@@ -43,9 +43,10 @@ export async function dashboardRoutes(app: FastifyInstance, { webRoot }: Dashboa
     if (html === null) throw new NotReadyError(`the dashboard is not built (no ${resolve(root, 'index.html')}); run "npm run build:web"`);
     return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(html);
   };
-  for (const url of CLIENT_ROUTES) app.get(url, async (_request, reply) => sendIndex(reply));
+  // Static files, not API: left out of `/openapi.json`.
+  for (const url of CLIENT_ROUTES) app.get(url, { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));
 
-  app.get<{ Params: { '*': string } }>('/assets/*', async (request, reply) => {
+  app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (request, reply) => {
     const file = resolve(root, 'assets', request.params['*']);
     // resolve() has already folded any "..": whatever is left must stay inside the web root.
     if (!file.startsWith(root + sep)) return reply.status(404).send({ code: 'NOT_FOUND', message: `no file ${request.url}` });

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServingStore } from '../../storage/serving-store.js';
 
+/** Probes are for the orchestrator, not API clients: left out of `/openapi.json`. */
+const HIDDEN = { hide: true };
+
 /** Options of {@link healthRoutes}. */
 export interface HealthRoutesOptions {
   /** The store whose reachability and published version make the process ready. */
@@ -14,8 +17,8 @@ export interface HealthRoutesOptions {
  *   published, else 503 (with `store: false` when the store cannot be reached). Never an error body.
  */
 export async function healthRoutes(app: FastifyInstance, { serving }: HealthRoutesOptions): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { schema: HIDDEN }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: HIDDEN }, async (_request, reply) => {
     const reachable = await serving.ping().catch(() => false);
     const current = reachable ? await serving.currentVersion().catch(() => null) : null;
     const ready = reachable && current !== null;

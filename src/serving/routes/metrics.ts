@@ -7,7 +7,7 @@ export interface MetricsRoutesOptions {
   registry: Pick<Registry, 'contentType' | 'metrics'>;
 }
 
-/** `GET /metrics`: the registry in Prometheus' text format (a fastify plugin). */
+/** `GET /metrics`: the registry in Prometheus' text format (a fastify plugin; for scrapers, left out of `/openapi.json`). */
 export async function metricsRoutes(app: FastifyInstance, { registry }: MetricsRoutesOptions): Promise<void> {
-  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

@@ -1,16 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { openApiDocument, type RouteSchema } from '../schemas.js';
+import { openApiDocument } from '../openapi-document.js';
 
-/** Options of {@link openApiRoutes}. */
-export interface OpenApiRoutesOptions {
-  /** The documented routes' schemas, keyed by OpenAPI path (`/v1/items/{itemId}/related`). */
-  routes: Record<string, RouteSchema>;
-  /** The API's version in the document's `info`. */
-  version: string;
-}
-
-/** `GET /openapi.json`: the OpenAPI 3.1 document of `routes`, built once (a fastify plugin). */
-export async function openApiRoutes(app: FastifyInstance, { routes, version }: OpenApiRoutesOptions): Promise<void> {
-  const document = openApiDocument(routes, version);
-  app.get('/openapi.json', async () => document);
+/**
+ * `GET /openapi.json`: the OpenAPI document `@fastify/swagger` builds from every route's schema
+ * (see {@link openApiDocument}; the app registers swagger first). The route leaves itself out of
+ * the document. A fastify plugin.
+ */
+export async function openApiRoutes(app: FastifyInstance): Promise<void> {
+  let document: Record<string, unknown> | undefined;
+  app.get('/openapi.json', { schema: { hide: true } }, async () => {
+    document ??= openApiDocument(app);
+    return document;
+  });
 }

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { InvalidArgumentError, NotReadyError } from '../../core/errors.js';
 import { LiveTagger } from '../../models/tags/live-tagger.js';
 import type { ServingStore } from '../../storage/serving-store.js';
-import { tagSuggestRoute } from '../schemas.js';
+import { tagSuggestZodRoute } from '../schemas.js';
+import { zodValidatorCompiler } from '../zod-validator.js';
 
 /** Options of {@link tagRoutes}. */
 export interface TagRoutesOptions {
@@ -26,7 +28,11 @@ export async function tagRoutes(app: FastifyInstance, options: TagRoutesOptions)
   const live = new LiveTagger(options.serving, { ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }), log: (line) => app.log.info(line) });
   app.addHook('onReady', async () => live.start());
   app.addHook('onClose', async () => live.close());
-  app.post<{ Body: { text: string; k: number; threshold: number } }>('/v1/tags/suggest', { schema: tagSuggestRoute }, async (request, reply) => {
+  // Schemas in zod (this plugin's context only): the handler's types come from them, and so do
+  // validation (worded as the app's other 400s) and the document.
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.withTypeProvider<ZodTypeProvider>().post('/v1/tags/suggest', { schema: tagSuggestZodRoute }, async (request, reply) => {
     const { text, k, threshold } = request.body;
     if (!HAS_WORDS.test(text)) throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
     // The first request after start-up (or after a publish) need not wait for the next poll.
