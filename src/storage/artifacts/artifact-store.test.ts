@@ -68,6 +68,27 @@ describe('FileArtifactStore', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  it('removes the temporary file of a failed or aborted put', async () => {
+    const root = join(dir, 'failed');
+    const store = new FileArtifactStore(root);
+    await store.put('runs/r1/out', 'kept');
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('partial');
+      throw new Error('source broke');
+    }
+    await expect(store.put('runs/r1/out', failing())).rejects.toThrow(/source broke/);
+    const controller = new AbortController();
+    async function* stalling(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('partial');
+      await new Promise(() => {});
+    }
+    const hanging = store.put('runs/r1/out', stalling(), { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort(new Error('gave up'));
+    await expect(hanging).rejects.toThrow(/gave up/);
+    expect(await readdir(join(root, 'runs', 'r1'))).toEqual(['out']);
+  });
+
   it('never lists hidden files (puts in progress) and reads objects through an open handle', async () => {
     const root = join(dir, 'hidden');
     const store = new FileArtifactStore(root);

@@ -203,11 +203,30 @@ async function writeBody(handle: FileHandle, body: ArtifactBody, signal: AbortSi
     await handle.writeFile(body, { signal });
     return;
   }
-  for await (const chunk of body) {
-    signal?.throwIfAborted();
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    // A write may take fewer bytes than offered; go on until the chunk is written.
-    for (let offset = 0; offset < bytes.length; ) offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+  const iterator = body[Symbol.asyncIterator]();
+  // An abort must end the put even while the source is stalled, not at its next chunk.
+  let stop: ((reason: unknown) => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = reject;
+  });
+  aborted.catch(() => {});
+  const onAbort = (): void => stop?.(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done === true) return;
+      const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      // A write may take fewer bytes than offered; go on until the chunk is written.
+      for (let offset = 0; offset < bytes.length; ) offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+    }
+  } catch (error) {
+    // Let the source release what it holds; it may still be busy, so do not wait for it.
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
