@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { createServingApp } from '../serving/create-app.js';
-import { loadPipelineConfig } from './load-config.js';
-import { openStores, runPipelineWithConsole } from './run-pipeline-console.js';
-import { addServeOptions, checkPortFree, serveUntilSignal, type ListenOptions } from './serve.js';
+import { loadKibanConfig } from '../app/config.js';
+import { startAllInOneRole } from '../app/roles/all-in-one.js';
+import { flagOverlay } from './config-flags.js';
+import { printPipelineEvent, printPipelineResult } from './run-pipeline-console.js';
+import { addServeOptions, checkPortFree, serveUntilSignal } from './serve.js';
 
 /** `kiban demo`: the whole loop on embedded defaults — pipeline, then the serving API. */
 export function demoCommand(): Command {
@@ -10,17 +11,17 @@ export function demoCommand(): Command {
     'Run the batch pipeline on the bundled MovieLens events with embedded stores (.kiban/), then serve the ' +
       'recommendations API and print URLs to try. Stop with Ctrl-C.',
   );
-  return addServeOptions(command).action(async (options: ListenOptions & { config?: string }) => {
-    const config = await loadPipelineConfig(options.config);
-    // A taken port is found before the pipeline's seconds of work, not after.
-    await checkPortFree(options);
-    const stores = await openStores(config);
-    const { sample } = await runPipelineWithConsole(config, stores).catch(async (error: unknown) => {
-      await stores.close();
-      throw error;
+  return addServeOptions(command).action(async (options: { config?: string }, command: Command) => {
+    const config = await loadKibanConfig({
+      ...(options.config === undefined ? {} : { file: options.config }),
+      flags: flagOverlay(command, { port: ['serve.port', '--port'], host: ['serve.host', '--host'] }),
     });
-    const app = createServingApp({ serving: stores.serving, metadata: stores.metadata });
-    await serveUntilSignal(app, options, () => stores.close(), (base) => {
+    // A taken port is found before the pipeline's seconds of work, not after.
+    await checkPortFree(config.serve);
+    const role = await startAllInOneRole(config, { onPipelineEvent: printPipelineEvent });
+    printPipelineResult(role.pipeline);
+    const { sample } = role.pipeline;
+    await serveUntilSignal(role.app, config.serve, () => role.close(), (base) => {
       process.stdout.write(
         [
           `kiban is serving on ${base}`,

@@ -1,20 +1,11 @@
 import { Command } from 'commander';
-import { stat } from 'node:fs/promises';
-import { openBanditStore } from '../app/open-bandit-store.js';
-import { builtinTaskHandlers, builtinTaskHandlersRef } from '../app/builtin-task-handlers.js';
-import { DecisionLogWriter, decisionLogFileName } from '../bandits/decision-log.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { loadKibanConfig } from '../app/config.js';
+import { DEFAULT_WORKFLOWS_DIR, startServeRole } from '../app/roles/serve.js';
 import { resolveBanditLimits, type BanditLimits } from '../bandits/bandit-limits.js';
-import { BANDIT_SERVICE_DEFAULTS, BanditService } from '../bandits/bandit-service.js';
-import { ExperimentService } from '../experiments/experiment-service.js';
-import { createServingApp } from '../serving/create-app.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { parseDuration } from '../workflow/duration.js';
-import { createWorkflowService } from '../workflow/engine/create-workflow-service.js';
-import { InlineExecutor } from '../workflow/executors/inline-executor.js';
-import { loadPipelineConfig } from './load-config.js';
-import { bundledPath } from './paths.js';
-import { openStores } from './run-pipeline-console.js';
-import { addServeOptions, serveUntilSignal, type ListenOptions } from './serve.js';
+import { flagOverlay } from './config-flags.js';
+import { addServeOptions, serveUntilSignal } from './serve.js';
 
 /** `--decision-ttl`: a duration of at least a second, in whole milliseconds. */
 function decisionTtl(value: string): number {
@@ -33,9 +24,6 @@ function banditLimits(value: string): Partial<BanditLimits> {
   }
   return resolveBanditLimits(limits);
 }
-
-/** Where `kiban serve` looks for workflows when `--workflows` is not given. */
-const DEFAULT_WORKFLOWS_DIR = 'workflows';
 
 /** Where `kiban serve` writes its bandit decision log when `--bandit-log` is not given. */
 const DEFAULT_BANDIT_LOG_DIR = '.kiban/bandit-logs';
@@ -59,52 +47,24 @@ export function serveCommand(): Command {
       decisionTtl,
     )
     .option('--bandit-limits <limits>', 'bandit request limits, e.g. maxSlots=100,maxDimCandidates=100000,maxArms=1000 (the defaults)', banditLimits)
-    .action(async (options: ListenOptions & { config?: string; workflows?: string; dataRoot: string; banditLog: string; decisionTtl?: number; banditLimits?: Partial<BanditLimits> }) => {
-      const config = await loadPipelineConfig(options.config);
-      const dir = await workflowsDir(options.workflows);
-      const stores = await openStores(config);
-      // Bandit state lives beside the serving store (the same URL), shared by every process using it.
-      const banditStore = await openBanditStore(config.stores.serving);
-      const decisionLog = await DecisionLogWriter.open(decisionLogFileName(options.banditLog));
-      const bandits = new BanditService(banditStore, { log: decisionLog, decisionTtlMs: options.decisionTtl ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs, limits: options.banditLimits });
-      // Experiments and their events live in the metadata store, shared by every process using it.
-      const experiments = new ExperimentService(stores.metadata.experiments);
-      // Runs started from the dashboard are driven here, with tasks in this process.
-      const executor = dir === null ? null : new InlineExecutor({ logs: stores.metadata.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata }) });
-      let base = '';
-      const workflows =
-        dir === null || executor === null
-          ? undefined
-          : await createWorkflowService({ dir, metadata: stores.metadata, executor, handlers: builtinTaskHandlers(), runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}` });
-      const app = createServingApp({
-        serving: stores.serving,
-        metadata: stores.metadata,
-        webRoot: bundledPath('dist/web'),
-        ...(workflows === undefined ? {} : { workflows }),
-        dataRoot: options.dataRoot,
-        bandits,
-        experiments,
+    .action(async (options: { config?: string }, command: Command) => {
+      const config = await loadKibanConfig({
+        ...(options.config === undefined ? {} : { file: options.config }),
+        flags: flagOverlay(command, {
+          port: ['serve.port', '--port'],
+          host: ['serve.host', '--host'],
+          workflows: ['serve.workflows', '--workflows'],
+          dataRoot: ['serve.dataRoot', '--data-root'],
+          banditLog: ['serve.banditLog', '--bandit-log'],
+          decisionTtl: ['serve.decisionTtlMs', '--decision-ttl'],
+          banditLimits: ['serve.banditLimits', '--bandit-limits'],
+        }),
       });
-      const cleanup = async () => {
-        // Runs in flight are released, left running for the next process to resume.
-        await workflows?.close();
-        await executor?.close();
-        await Promise.allSettled([decisionLog.close(), banditStore.close()]);
-        await stores.close();
-      };
-      await serveUntilSignal(app, options, cleanup, (url) => {
-        base = url;
+      const role = await startServeRole(config);
+      await serveUntilSignal(role.app, config.serve, () => role.close(), (url) => {
+        role.setBaseUrl(url);
         process.stdout.write(`kiban is serving on ${url}\n`);
-        if (dir !== null) process.stdout.write(`workflows from ${dir}; dashboard at ${url}/\n`);
+        if (role.workflowsDir !== null) process.stdout.write(`workflows from ${role.workflowsDir}; dashboard at ${url}/\n`);
       });
     });
-}
-
-/** The workflows directory to use: the one given (which must exist), else ./workflows if present. */
-async function workflowsDir(given: string | undefined): Promise<string | null> {
-  const dir = given ?? DEFAULT_WORKFLOWS_DIR;
-  const info = await stat(dir).catch(() => null);
-  if (info?.isDirectory()) return dir;
-  if (given === undefined) return null;
-  throw new InvalidArgumentError('--workflows', `"${given}" is not a directory`);
 }

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { runPipeline, type PipelineEvent, type PipelineResult } from '../../pipeline/run-pipeline.js';
+import { createServingApp } from '../../serving/create-app.js';
+import { openBackends } from '../backends.js';
+import { storeFields, type KibanConfig } from '../config.js';
+
+/** Runtime options of {@link startAllInOneRole}. */
+export interface AllInOneOptions {
+  /** Receives each pipeline step as it starts and ends (for progress output). */
+  onPipelineEvent?: (event: PipelineEvent) => void;
+}
+
+/** The all-in-one role after its pipeline run, ready to listen. */
+export interface AllInOneRole {
+  /** The recommendations API over the stores the pipeline just filled. */
+  app: FastifyInstance;
+  /** What the pipeline run published (including a sample user and item to try). */
+  pipeline: PipelineResult;
+  /** Closes the backends; call after the app has stopped listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * The all-in-one role (`kiban demo`): opens the serving and metadata backends of
+ * `config.stores` once, runs the batch pipeline of `config.pipeline` into them, then builds the
+ * serving API over the same backends. When the pipeline fails, the backends are closed and the
+ * error is rethrown.
+ *
+ * @example
+ * const role = await startAllInOneRole(await loadKibanConfig());
+ * await role.app.listen({ port: 0 });
+ * console.log(role.pipeline.sample.user);
+ */
+export async function startAllInOneRole(config: KibanConfig, options: AllInOneOptions = {}): Promise<AllInOneRole> {
+  const backends = await openBackends(config.stores, { seams: ['serving', 'metadata'], fields: storeFields(config) });
+  let pipeline: PipelineResult;
+  try {
+    pipeline = await runPipeline(config.pipeline, {
+      serving: backends.serving,
+      metadata: backends.metadata,
+      ...(options.onPipelineEvent === undefined ? {} : { onEvent: options.onPipelineEvent }),
+    });
+  } catch (error) {
+    await backends.close();
+    throw error;
+  }
+  const app = createServingApp({ serving: backends.serving, metadata: backends.metadata });
+  return { app, pipeline, close: () => backends.close() };
+}

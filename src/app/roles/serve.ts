@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import { stat } from 'node:fs/promises';
+import { BANDIT_SERVICE_DEFAULTS, BanditService } from '../../bandits/bandit-service.js';
+import { DecisionLogWriter, decisionLogFileName } from '../../bandits/decision-log.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { ExperimentService } from '../../experiments/experiment-service.js';
+import { createServingApp } from '../../serving/create-app.js';
+import { createWorkflowService } from '../../workflow/engine/create-workflow-service.js';
+import { InlineExecutor } from '../../workflow/executors/inline-executor.js';
+import { openBackends } from '../backends.js';
+import { builtinTaskHandlers, builtinTaskHandlersRef } from '../builtin-task-handlers.js';
+import { storeFields, type KibanConfig } from '../config.js';
+import { bundledPath } from '../paths.js';
+
+/** Where the serve role looks for workflows when `serve.workflows` is not given. */
+export const DEFAULT_WORKFLOWS_DIR = 'workflows';
+
+/** A serve role, built and ready to listen. */
+export interface ServeRole {
+  /** The HTTP app: recommendations, bandits, experiments and, with workflows, the workflow API and dashboard. */
+  app: FastifyInstance;
+  /** The workflows directory in use, or null when there is none (no workflow API). */
+  workflowsDir: string | null;
+  /** Tells the role the base URL it is reached at, for the links in run notifications. */
+  setBaseUrl(url: string): void;
+  /**
+   * Releases runs in flight (left running for the next process to resume), then closes the
+   * decision log and the backends. Call after the app has stopped listening.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * The serve role: opens the serving, bandit and metadata backends of `config.stores` once and
+ * builds the serving API over them, with the bandit and experiment services and, when there is a
+ * workflows directory (`serve.workflows`, else `./workflows` if it exists), the workflow service
+ * with an inline executor (runs started from the dashboard are driven in this process).
+ * @throws InvalidArgumentError naming `serve.workflows`'s source when a given directory is missing
+ *
+ * @example
+ * const role = await startServeRole(await loadKibanConfig({ file: 'kiban.yaml' }));
+ * await role.app.listen({ port: 8080 });
+ * // …
+ * await role.app.close();
+ * await role.close();
+ */
+export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
+  const dir = await workflowsDir(config.serve.workflows, config.sources['serve.workflows'] ?? 'serve.workflows');
+  const backends = await openBackends(config.stores, { seams: ['serving', 'bandits', 'metadata'], fields: storeFields(config) });
+  const decisionLog = await DecisionLogWriter.open(decisionLogFileName(config.serve.banditLog)).catch(async (error: unknown) => {
+    await backends.close();
+    throw error;
+  });
+  // Bandit state lives beside the serving store (the same URL), shared by every process using it.
+  const bandits = new BanditService(backends.bandits, {
+    log: decisionLog,
+    decisionTtlMs: config.serve.decisionTtlMs ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs,
+    limits: config.serve.banditLimits,
+  });
+  // Experiments and their events live in the metadata store, shared by every process using it.
+  const experiments = new ExperimentService(backends.experiments);
+  // Runs started from the dashboard are driven here, with tasks in this process.
+  const executor = dir === null ? null : new InlineExecutor({ logs: backends.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata }) });
+  let base = '';
+  const workflows =
+    dir === null || executor === null
+      ? undefined
+      : await createWorkflowService({ dir, metadata: backends.metadata, executor, handlers: builtinTaskHandlers(), runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}` });
+  const app = createServingApp({
+    serving: backends.serving,
+    metadata: backends.metadata,
+    webRoot: bundledPath('dist/web'),
+    ...(workflows === undefined ? {} : { workflows }),
+    dataRoot: config.serve.dataRoot,
+    bandits,
+    experiments,
+  });
+  return {
+    app,
+    workflowsDir: dir,
+    setBaseUrl(url) {
+      base = url;
+    },
+    async close() {
+      await workflows?.close();
+      await executor?.close();
+      await Promise.allSettled([decisionLog.close()]);
+      await backends.close();
+    },
+  };
+}
+
+/** The workflows directory to use: the one given (which must exist), else ./workflows if present. */
+async function workflowsDir(given: string | undefined, field: string): Promise<string | null> {
+  const dir = given ?? DEFAULT_WORKFLOWS_DIR;
+  const info = await stat(dir).catch(() => null);
+  if (info?.isDirectory()) return dir;
+  if (given === undefined) return null;
+  throw new InvalidArgumentError(field, `"${given}" is not a directory`);
+}
