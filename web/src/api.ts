@@ -1,4 +1,4 @@
-import type { InvalidWorkflowFile, BanditReport, Experiment, ExperimentAnalysis, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
+import type { InvalidWorkflowFile, BanditList, BanditReport, Experiment, ExperimentAnalysis, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
 
 /** An error answer of the API: its `{code, message}` body and status. */
 export class ApiError extends Error {
@@ -44,7 +44,7 @@ export const api = {
       `/v1/runs/${encodeURIComponent(id)}/tasks/${encodeURIComponent(task)}/logs?${q}`,
     );
   },
-  bandits: () => request<{ bandits: string[] }>('GET', '/v1/bandits'),
+  bandits: () => request<BanditList>('GET', '/v1/bandits'),
   banditReport: (name: string) => request<BanditReport>('GET', `/v1/bandits/${encodeURIComponent(name)}/report`),
   experiments: () => request<{ experiments: Experiment[] }>('GET', '/v1/experiments'),
   experiment: (name: string) => request<Experiment>('GET', `/v1/experiments/${encodeURIComponent(name)}`),

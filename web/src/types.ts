@@ -1,7 +1,11 @@
 /**
- * The JSON the workflow API answers with (src/serving/routes/workflows.ts). Mirrors the store's
- * types in src/workflow, with dates as ISO-8601 strings because that is how they travel.
+ * The JSON the API answers with. Where a route's schema states its answer (the bandit routes),
+ * the type is an alias of the one generated from `/openapi.json` (./api-types.ts, `npm run
+ * gen:api-types`); the workflow and experiment answers have no response schema yet and are
+ * written here: they mirror the store's types in src/workflow and src/experiments, with dates as
+ * ISO-8601 strings because that is how they travel.
  */
+import type { paths } from './api-types.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed';
 export type TaskState = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed';
@@ -101,29 +105,17 @@ export interface RunDetail {
   attempts: TaskAttempt[];
 }
 
-/** A reward rate with its 95% Wilson interval (null without feedback); see `src/bandits/bandit-report.ts`. */
-export interface RewardRate {
-  n: number;
-  rewardSum: number;
-  rate: number | null;
-  low: number | null;
-  high: number | null;
-}
+/** The JSON body of a route's 200 answer, from the generated API types. */
+type Ok<Path extends keyof paths, Method extends 'get' | 'post' | 'put'> = paths[Path][Method] extends { responses: { 200: { content: { 'application/json': infer Body } } } } ? Body : never;
 
-/** `GET /v1/bandits/{name}/report`: arm shares and reward rate per time bucket, and per-arm totals. */
-export interface BanditReport {
-  bandit: string;
-  from: string | null;
-  to: string | null;
-  bucketMs: number;
-  decisions: number;
-  impressions: number;
-  arms: string[];
-  buckets: { start: string; decisions: number; impressions: number; chosen: number[]; shares: number[]; reward: RewardRate }[];
-  totals: (RewardRate & { arm: string; chosen: number; share: number })[];
-  overall: RewardRate;
-  clampedRewards: number;
-}
+/** `GET /v1/bandits/{name}/report`: arm shares and reward rate per time bucket, and per-arm totals (generated from the route schema). */
+export type BanditReport = Ok<'/v1/bandits/{name}/report', 'get'>;
+
+/** A reward rate with its 95% Wilson interval (null without feedback); see `src/bandits/bandit-report.ts`. */
+export type RewardRate = BanditReport['overall'];
+
+/** `GET /v1/bandits`: the bandits' names, sorted (generated from the route schema). */
+export type BanditList = Ok<'/v1/bandits', 'get'>;
 
 /** An A/B experiment as `GET /v1/experiments` returns it (mirrors `experiments/experiment.ts`). */
 export interface Experiment {

@@ -1,0 +1,33 @@
+import type { BanditService } from '../bandits/bandit-service.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
+import { MemoryServingStore } from '../storage/memory-serving-store.js';
+import type { WorkflowService } from '../workflow/workflow-service.js';
+import { createServingApp } from './create-app.js';
+
+/**
+ * The OpenAPI document of the whole serving API (what `/openapi.json` answers on a server with
+ * workflows, bandits and experiments mounted), built without a server or any store: the app is
+ * made with stand-in services (only started and closed, never called: the document comes from
+ * the route schemas alone) and closed again. For code generation (`npm run gen:api-types`).
+ *
+ * @example
+ * const document = await apiDocument();
+ * console.log(Object.keys(document.paths));
+ */
+export async function apiDocument(): Promise<{ openapi: string; paths: Record<string, unknown> } & Record<string, unknown>> {
+  const idle = { start: async () => {}, startRefresh: () => {}, close: async () => {} };
+  const serving = new MemoryServingStore();
+  const app = createServingApp({
+    serving,
+    webRoot: false,
+    workflows: { store: {} } as unknown as WorkflowService,
+    bandits: idle as unknown as BanditService,
+    experiments: idle as unknown as ExperimentService,
+  });
+  try {
+    return (await app.inject({ url: '/openapi.json' })).json();
+  } finally {
+    await app.close();
+    await serving.close();
+  }
+}
