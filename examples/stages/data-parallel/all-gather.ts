@@ -1,4 +1,4 @@
-import type { StageContext } from '../stage.js';
+import type { StageContext } from '../../../src/stages/stage.js';
 
 /**
  * Every main rank's `value`, in rank order, on every rank (MPI's allgather), built from

@@ -3,13 +3,13 @@
  * item factors with allreduce after every epoch.
  */
 import { z } from 'zod';
-import { DataError } from '../../core/errors.js';
-import { parseParams } from '../../core/params.js';
-import { Random } from '../../core/random.js';
-import type { ExternalId, ExternalIdColumn } from '../../data/id-map.js';
-import { Interactions } from '../../data/interactions.js';
-import { BprRecommender, bprParamsSchema, type BprParams } from '../../models/bpr/bpr-recommender.js';
-import { defineStage, type StageContext } from '../stage.js';
+import { DataError } from '../../../src/core/errors.js';
+import { parseParams } from '../../../src/core/params.js';
+import { Random } from '../../../src/core/random.js';
+import type { ExternalId, ExternalIdColumn } from '../../../src/data/id-map.js';
+import { Interactions } from '../../../src/data/interactions.js';
+import { BprRecommender, bprParamsSchema, type BprParams } from '../../../src/models/bpr/bpr-recommender.js';
+import { defineStage, type StageContext } from '../../../src/stages/stage.js';
 import { allGather } from './all-gather.js';
 import { BprShard } from './bpr-shard.js';
 import { idColumn, idField } from './record-values.js';

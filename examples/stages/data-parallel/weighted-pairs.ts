@@ -1,4 +1,4 @@
-import type { ExternalId } from '../../data/id-map.js';
+import type { ExternalId } from '../../../src/data/id-map.js';
 import { minimumCountCore } from './k-core.js';
 
 /** One weighted event, as `prepareInteractions`' preprocess emits it. */

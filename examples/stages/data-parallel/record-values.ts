@@ -3,8 +3,8 @@
  * give numbers (integers beyond 2^53 as strings) and ISO-8601 strings for timestamps, JSONL
  * gives whatever the file holds, `records` sources whatever the caller passed.
  */
-import { DataError } from '../../core/errors.js';
-import type { ExternalId, ExternalIdColumn } from '../../data/id-map.js';
+import { DataError } from '../../../src/core/errors.js';
+import type { ExternalId, ExternalIdColumn } from '../../../src/data/id-map.js';
 
 const INTEGER = /^-?\d+$/;
 

@@ -1,7 +1,7 @@
-import type { Random } from '../../core/random.js';
-import type { Interactions } from '../../data/interactions.js';
-import { bprEpoch, entryRows, type BprEpoch, type BprState } from '../../models/bpr/bpr-kernel.js';
-import { BprWasmKernel } from '../../models/bpr/bpr-wasm.js';
+import type { Random } from '../../../src/core/random.js';
+import type { Interactions } from '../../../src/data/interactions.js';
+import { bprEpoch, entryRows, type BprEpoch, type BprState } from '../../../src/models/bpr/bpr-kernel.js';
+import { BprWasmKernel } from '../../../src/models/bpr/bpr-wasm.js';
 
 /**
  * One rank's share of data-parallel BPR: the users it owns (global index u with u mod size =

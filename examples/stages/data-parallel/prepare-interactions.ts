@@ -3,9 +3,9 @@
  * written with the stage framework instead of one DuckDB query.
  */
 import { z } from 'zod';
-import { DataError, InvalidArgumentError } from '../../core/errors.js';
-import { parseParams } from '../../core/params.js';
-import { defineStage, type StageContext } from '../stage.js';
+import { DataError, InvalidArgumentError } from '../../../src/core/errors.js';
+import { parseParams } from '../../../src/core/params.js';
+import { defineStage, type StageContext } from '../../../src/stages/stage.js';
 import { epochSecondsField, idField, numberField } from './record-values.js';
 import { WeightedPairs, type InteractionRow, type WeightedEvent } from './weighted-pairs.js';
 
