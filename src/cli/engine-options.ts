@@ -1,19 +1,12 @@
 import { Command, Option } from 'commander';
-import { builtinTaskHandlersRef } from '../app/builtin-task-handlers.js';
-import { openMetadataStore } from '../app/open-stores.js';
+import type { FlagValue } from '../app/config.js';
+import { openEngine as openAppEngine, type OpenEngine } from '../app/open-engine.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { MetadataStore } from '../storage/metadata-store.js';
+import { flagOverlay } from './config-flags.js';
 import type { DriveEvent } from '../workflow/engine/drive-run.js';
 import { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
-import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
-import type { Executor } from '../workflow/executor.js';
 import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
-import { BullmqExecutor, DEFAULT_TASK_QUEUE } from '../workflow/executors/bullmq-executor.js';
-import { InlineExecutor } from '../workflow/executors/inline-executor.js';
-import { LogNotifier } from '../workflow/notifiers/log-notifier.js';
-import type { Notifier } from '../workflow/notifiers/notifier.js';
-import { SlackNotifier } from '../workflow/notifiers/slack-notifier.js';
-import { WebhookNotifier } from '../workflow/notifiers/webhook-notifier.js';
+import { DEFAULT_TASK_QUEUE } from '../workflow/executors/bullmq-executor.js';
 
 /** The options every command that runs workflows shares. */
 export interface EngineCliOptions {
@@ -42,47 +35,41 @@ export function addEngineOptions(command: Command): Command {
     .addOption(new Option('--dashboard-url <url>', 'base URL of the dashboard, for links in notifications, e.g. http://kiban:8080').env('KIBAN_DASHBOARD_URL'));
 }
 
-/** An engine and what it holds open. */
-export interface OpenEngine {
-  engine: WorkflowEngine;
-  metadata: MetadataStore;
-  executor: Executor;
-  close(): Promise<void>;
+/**
+ * The configuration overlay of {@link addEngineOptions}' flags (see `config-flags.ts`).
+ */
+export function engineFlags(command: Command): FlagValue[] {
+  return flagOverlay(command, {
+    metadata: ['stores.metadata', '--metadata'],
+    executor: ['executor.kind', '--executor'],
+    redis: ['executor.redis', '--redis'],
+    queue: ['executor.queue', '--queue'],
+    concurrency: ['executor.concurrency', '--concurrency'],
+    workDir: ['stores.work', '--work-dir'],
+    slackWebhook: ['notifiers.slackWebhook', '--slack-webhook'],
+    webhook: ['notifiers.webhooks', '--webhook'],
+    dashboardUrl: ['notifiers.dashboardUrl', '--dashboard-url'],
+  });
 }
+
+/** An engine and what it holds open (see `app/open-engine.ts`). */
+export type { OpenEngine } from '../app/open-engine.js';
 
 /**
  * Opens the metadata store, the executor and the notifiers the options name, and an engine
- * over them. Notifications always go to the log (stderr) too.
+ * over them (see `app/open-engine.ts`). Notifications always go to the log (stderr) too.
  */
 export async function openEngine(options: EngineCliOptions, extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {}): Promise<OpenEngine> {
-  const metadata = await openMetadataStore(options.metadata, '--metadata');
-  const executor: Executor =
-    options.executor === 'bullmq'
-      ? new BullmqExecutor({ redisUrl: options.redis, queue: options.queue })
-      : new InlineExecutor({ logs: metadata.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: options.metadata }), ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) });
-  const notifiers: Notifier[] = [new LogNotifier()];
-  if (options.slackWebhook !== undefined) notifiers.push(new SlackNotifier(options.slackWebhook));
-  for (const url of options.webhook ?? []) notifiers.push(new WebhookNotifier(url));
-  const base = options.dashboardUrl?.replace(/\/+$/, '');
-  const engine = new WorkflowEngine({
-    store: metadata.workflows,
-    executor,
-    workRoot: options.workDir,
-    notifiers,
-    ...(base === undefined ? {} : { runUrl: (id: string) => `${base}/runs/${encodeURIComponent(id)}` }),
-    ...(extra.catalog === undefined ? {} : { catalog: extra.catalog }),
-    ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
-  });
-  return {
-    engine,
-    metadata,
-    executor,
-    async close() {
-      await engine.close();
-      await executor.close();
-      await metadata.close();
+  return openAppEngine(
+    {
+      metadata: options.metadata,
+      metadataField: '--metadata',
+      executor: { kind: options.executor, redis: options.redis, queue: options.queue, prefix: 'bull', ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) },
+      notifiers: { webhooks: options.webhook ?? [], ...(options.slackWebhook === undefined ? {} : { slackWebhook: options.slackWebhook }), ...(options.dashboardUrl === undefined ? {} : { dashboardUrl: options.dashboardUrl }) },
+      workDir: options.workDir,
     },
-  };
+    extra,
+  );
 }
 
 /** Gathers repeated `--param key=value` options. */

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { builtinTaskHandlers } from '../app/builtin-task-handlers.js';
-import { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
-import { WorkflowScheduler, type SchedulerEvent } from '../workflow/engine/scheduler.js';
-import { addEngineOptions, openEngine, type EngineCliOptions } from './engine-options.js';
+import { loadKibanConfig, storeFields } from '../app/config.js';
+import { startSchedulerRole } from '../app/roles/scheduler.js';
+import type { SchedulerEvent } from '../workflow/engine/scheduler.js';
+import { addEngineOptions, engineFlags, type EngineCliOptions } from './engine-options.js';
 import { DEFAULT_WORKFLOW_DIR, printDriveEvent } from './workflow-console.js';
 
 /** `kiban scheduler`: start scheduled runs at their cron times until stopped. */
@@ -16,23 +16,23 @@ export function schedulerCommand(): Command {
     )
     .option('--workflows <dir>', 'directory of workflow files', DEFAULT_WORKFLOW_DIR)
     .option('--scan <seconds>', 'how often to re-read workflows and look for orphaned runs', (v) => Number(v), 15);
-  return addEngineOptions(command).action(async (options: EngineCliOptions & { workflows: string; scan: number }) => {
-    const catalog = new WorkflowCatalog({ dir: options.workflows, handlers: builtinTaskHandlers() });
-    await catalog.load(); // fail now on a missing directory
-    const open = await openEngine(options, { catalog, onEvent: (e) => printDriveEvent(e) });
-    const scheduler = new WorkflowScheduler(open.engine, catalog, { scanMs: options.scan * 1000, onEvent: printSchedulerEvent });
+  return addEngineOptions(command).action(async (options: EngineCliOptions & { workflows: string; scan: number }, command: Command) => {
+    const config = await loadKibanConfig({ flags: engineFlags(command) });
+    const role = await startSchedulerRole(config, {
+      workflowsDir: options.workflows,
+      scanMs: options.scan * 1000,
+      metadataField: storeFields(config).metadata,
+      onDriveEvent: (e) => printDriveEvent(e),
+      onSchedulerEvent: printSchedulerEvent,
+    });
     const stop = (): void => {
       process.stdout.write('scheduler stopping; running runs are released for the next scheduler\n');
-      void scheduler.stop();
+      void role.close();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    process.stdout.write(`scheduler ${open.engine.owner} watching ${options.workflows}\n`);
-    try {
-      await scheduler.start();
-    } finally {
-      await open.close();
-    }
+    process.stdout.write(`scheduler ${role.owner} watching ${options.workflows}\n`);
+    await role.run();
   });
 }
 

@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
-import { openMetadataStore } from '../app/open-stores.js';
-import { builtinTaskHandlersRef } from '../app/builtin-task-handlers.js';
+import { loadKibanConfig } from '../app/config.js';
+import { startWorkerRole } from '../app/roles/worker.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_TASK_QUEUE } from '../workflow/executors/bullmq-executor.js';
-import { startWorker } from '../workflow/executors/bullmq-worker.js';
+import { flagOverlay } from './config-flags.js';
 
 interface WorkerCliOptions {
   redis: string;
@@ -43,31 +43,29 @@ export function workerCommand(): Command {
       'after',
       '\nExample:\n  kiban worker --redis redis://redis:6379 --metadata postgres://kiban@db/kiban --concurrency 4\n',
     )
-    .action(async (options: WorkerCliOptions) => {
+    .action(async (options: WorkerCliOptions, command: Command) => {
       // Listening before anything else: a SIGTERM that came between "is taking tasks" and the
       // listener killed the worker outright, leaving its task to stall instead of finishing.
       const stopRequested = untilSignal();
-      const store = await openMetadataStore(options.metadata, '--metadata');
-      try {
-        const worker = await startWorker({
-          redisUrl: options.redis,
-          queue: options.queue,
-          prefix: options.prefix,
-          concurrency: options.concurrency,
-          logs: store.workflows,
-          taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: options.metadata }),
-          lockDurationMs: options.lockDuration,
-          stalledIntervalMs: options.stalledInterval,
-          shutdownGraceMs: options.shutdownGrace,
-          ...(options.id === undefined ? {} : { workerId: options.id }),
-        });
-        process.stdout.write(`kiban worker ${worker.id} is taking tasks from queue ${options.queue} (concurrency ${options.concurrency})\n`);
-        await stopRequested;
-        process.stdout.write(`kiban worker ${worker.id} is stopping\n`);
-        await worker.close();
-      } finally {
-        await store.close();
-      }
+      const config = await loadKibanConfig({
+        flags: flagOverlay(command, {
+          redis: ['executor.redis', '--redis'],
+          queue: ['executor.queue', '--queue'],
+          prefix: ['executor.prefix', '--prefix'],
+          metadata: ['stores.metadata', '--metadata'],
+        }),
+      });
+      const worker = await startWorkerRole(config, {
+        concurrency: options.concurrency,
+        lockDurationMs: options.lockDuration,
+        stalledIntervalMs: options.stalledInterval,
+        shutdownGraceMs: options.shutdownGrace,
+        ...(options.id === undefined ? {} : { id: options.id }),
+      });
+      process.stdout.write(`kiban worker ${worker.id} is taking tasks from queue ${config.executor.queue} (concurrency ${options.concurrency})\n`);
+      await stopRequested;
+      process.stdout.write(`kiban worker ${worker.id} is stopping\n`);
+      await worker.close();
     });
 }
 

@@ -1,0 +1,74 @@
+import type { MetadataStore } from '../storage/metadata-store.js';
+import type { DriveEvent } from '../workflow/engine/drive-run.js';
+import type { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
+import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
+import type { Executor } from '../workflow/executor.js';
+import { InlineExecutor } from '../workflow/executors/inline-executor.js';
+import { LogNotifier } from '../workflow/notifiers/log-notifier.js';
+import type { Notifier } from '../workflow/notifiers/notifier.js';
+import { SlackNotifier } from '../workflow/notifiers/slack-notifier.js';
+import { WebhookNotifier } from '../workflow/notifiers/webhook-notifier.js';
+import { openMetadataStore } from './backends.js';
+import { builtinTaskHandlersRef } from './builtin-task-handlers.js';
+import type { KibanConfig } from './config.js';
+
+/** What an engine is built from: the parts of {@link KibanConfig} it reads. */
+export interface EngineSettings {
+  /** Metadata store URL (runs, task states, logs). */
+  metadata: string;
+  /** The name the metadata URL goes by in errors. @defaultValue `stores.metadata` */
+  metadataField?: string;
+  executor: KibanConfig['executor'];
+  notifiers: KibanConfig['notifiers'];
+  /** Root of the runs' work directories. */
+  workDir: string;
+}
+
+/** An engine and what it holds open. */
+export interface OpenEngine {
+  engine: WorkflowEngine;
+  metadata: MetadataStore;
+  executor: Executor;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the metadata store, the executor (inline, or BullMQ loaded by dynamic import) and the
+ * notifiers `settings` name, and an engine over them. Notifications always go to the log
+ * (stderr) too.
+ *
+ * @example
+ * const open = await openEngine({ metadata: config.stores.metadata, executor: config.executor, notifiers: config.notifiers, workDir: config.stores.work });
+ * try { await open.engine.start(wf); } finally { await open.close(); }
+ */
+export async function openEngine(settings: EngineSettings, extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {}): Promise<OpenEngine> {
+  const metadata = await openMetadataStore(settings.metadata, settings.metadataField ?? 'stores.metadata');
+  const { executor: ex, notifiers: n } = settings;
+  const executor: Executor =
+    ex.kind === 'bullmq'
+      ? new (await import('../workflow/executors/bullmq-executor.js')).BullmqExecutor({ redisUrl: ex.redis, queue: ex.queue })
+      : new InlineExecutor({ logs: metadata.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: settings.metadata }), ...(ex.concurrency === undefined ? {} : { concurrency: ex.concurrency }) });
+  const notifiers: Notifier[] = [new LogNotifier()];
+  if (n.slackWebhook !== undefined) notifiers.push(new SlackNotifier(n.slackWebhook));
+  for (const url of n.webhooks) notifiers.push(new WebhookNotifier(url));
+  const base = n.dashboardUrl?.replace(/\/+$/, '');
+  const engine = new WorkflowEngine({
+    store: metadata.workflows,
+    executor,
+    workRoot: settings.workDir,
+    notifiers,
+    ...(base === undefined ? {} : { runUrl: (id: string) => `${base}/runs/${encodeURIComponent(id)}` }),
+    ...(extra.catalog === undefined ? {} : { catalog: extra.catalog }),
+    ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
+  });
+  return {
+    engine,
+    metadata,
+    executor,
+    async close() {
+      await engine.close();
+      await executor.close();
+      await metadata.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { TaskWorker } from '../../workflow/executors/bullmq-worker.js';
+import { openBackends } from '../backends.js';
+import { builtinTaskHandlersRef } from '../builtin-task-handlers.js';
+import { storeFields, type KibanConfig } from '../config.js';
+
+/** Runtime options of {@link startWorkerRole} (see `TaskWorkerOptions`). */
+export interface WorkerRoleOptions {
+  /** Tasks run at once by this worker. */
+  concurrency: number;
+  /** Recorded on the tasks it runs; host/pid/random when absent. */
+  id?: string;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  shutdownGraceMs: number;
+}
+
+/** A running worker role. */
+export interface WorkerRole {
+  /** The worker id recorded on the tasks it runs. */
+  readonly id: string;
+  /** Stops taking tasks, lets running ones finish (up to the grace), then closes the metadata store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The worker role (`kiban worker`): opens the metadata backend of `config.stores` for task logs
+ * and takes tasks from the BullMQ queue `config.executor` names (`redis`, `queue`, `prefix`)
+ * until closed. The BullMQ client loads only here, by dynamic import.
+ *
+ * @example
+ * const worker = await startWorkerRole(config, { concurrency: 4, lockDurationMs: 10_000, stalledIntervalMs: 2_500, shutdownGraceMs: 30_000 });
+ * process.once('SIGTERM', () => void worker.close());
+ */
+export async function startWorkerRole(config: KibanConfig, options: WorkerRoleOptions): Promise<WorkerRole> {
+  const backends = await openBackends(config.stores, { seams: ['metadata'], fields: storeFields(config) });
+  let worker: TaskWorker;
+  try {
+    const { startWorker } = await import('../../workflow/executors/bullmq-worker.js');
+    worker = await startWorker({
+      redisUrl: config.executor.redis,
+      queue: config.executor.queue,
+      prefix: config.executor.prefix,
+      concurrency: options.concurrency,
+      logs: backends.workflows,
+      taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata }),
+      lockDurationMs: options.lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs,
+      shutdownGraceMs: options.shutdownGraceMs,
+      ...(options.id === undefined ? {} : { workerId: options.id }),
+    });
+  } catch (error) {
+    await backends.close();
+    throw error;
+  }
+  return {
+    id: worker.id,
+    async close() {
+      try {
+        await worker.close();
+      } finally {
+        await backends.close();
+      }
+    },
+  };
+}
