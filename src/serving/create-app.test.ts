@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../core/log.js';
 import { MemoryServingStore } from '../storage/memory-serving-store.js';
 import { createServingApp } from './create-app.js';
 
@@ -103,6 +104,28 @@ describe('serving API: unexpected errors', () => {
       expect(logged).toHaveLength(1);
       expect(logged[0]).toMatchObject({ ref, request: { method: 'GET', path: '/v1/users/7/recommendations' } });
       expect(String((logged[0].error as Error).message)).toContain('/srv/secret/serving.db');
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+
+  it('by default logs the error through the logger, with the reference, method and path as fields', async () => {
+    const store = new MemoryServingStore();
+    store.getList = () => Promise.reject(new Error('SQLITE_CORRUPT: /srv/secret/serving.db is malformed'));
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } });
+    const app = createServingApp({ serving: store, logger, logRequests: true });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/v1/users/7/recommendations?k=2' });
+      const ref = /ref ([0-9a-f]{8})/.exec((res.json() as { message: string }).message)?.[1];
+      const entries = lines.map((line) => JSON.parse(line) as Record<string, any>);
+      const error = entries.filter((e) => e.ref !== undefined);
+      expect(error).toHaveLength(1);
+      expect(error[0]).toMatchObject({ level: 50, ref, method: 'GET', path: '/v1/users/7/recommendations' });
+      expect(error[0].err.message).toContain('/srv/secret/serving.db');
+      // fastify's request log goes through the same logger when asked for.
+      expect(entries.some((e) => e.res?.statusCode === 500)).toBe(true);
     } finally {
       await app.close();
       await store.close();

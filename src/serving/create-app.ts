@@ -1,8 +1,9 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { BanditService } from '../bandits/bandit-service.js';
 import { KibanError } from '../core/errors.js';
+import { childLogger, processLogger, type Logger } from '../core/log.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
@@ -27,8 +28,16 @@ export interface ServingAppDeps {
   serving: ServingStore;
   /** Where `/v1/models` finds the model record behind the published version; optional. */
   metadata?: MetadataStore;
-  /** fastify's logger (pino); off by default. */
-  logger?: boolean;
+  /**
+   * Where the app logs (unexpected errors, with their reference). @defaultValue the process
+   * logger's `serve` child ({@link processLogger})
+   */
+  logger?: Logger;
+  /**
+   * Whether fastify logs each request and response through {@link ServingAppDeps.logger} (a pino
+   * logger is used as it is; any other {@link Logger} is adapted). @defaultValue false
+   */
+  logRequests?: boolean;
   /** Adds the workflow API (`/v1/workflows…`, `/v1/runs…`) the dashboard reads; optional. */
   workflows?: WorkflowService;
   /** Directory that files named through workflow run parameters must lie in. @defaultValue the working directory */
@@ -46,16 +55,38 @@ export interface ServingAppDeps {
   experiments?: ExperimentService;
   /**
    * Receives each unexpected error (an HTTP 500) with the reference its answer names. Whatever
-   * the logger setting, such an error is never lost: by default a line on stderr with the
-   * reference, the request's method and path, and the error's stack.
+   * the request-log setting, such an error is never lost: by default an `error` entry on
+   * {@link ServingAppDeps.logger} with the fields `ref`, `method`, `path` and `err` (with its stack).
    */
   onInternalError?: (ref: string, error: unknown, request: { method: string; path: string }) => void;
 }
 
-/** Writes an unexpected error on stderr, the way {@link ServingAppDeps.onInternalError} does by default. */
-function writeInternalError(ref: string, error: unknown, request: { method: string; path: string }): void {
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`kiban serve: internal error ref ${ref} on ${request.method} ${request.path}: ${detail}\n`);
+/** Logs an unexpected error, the way {@link ServingAppDeps.onInternalError} does by default. */
+function logInternalError(logger: Logger): NonNullable<ServingAppDeps['onInternalError']> {
+  return (ref, error, request) => logger.error({ ref, method: request.method, path: request.path, err: error }, `internal error ref ${ref} on ${request.method} ${request.path}`);
+}
+
+/** `logger` as fastify's `loggerInstance`: a pino logger as it is, anything else given the methods fastify also calls. */
+function fastifyLogger(logger: Logger): FastifyBaseLogger {
+  const full = logger as Partial<FastifyBaseLogger>;
+  if (typeof full.fatal === 'function' && typeof full.trace === 'function' && typeof full.silent === 'function' && typeof full.level === 'string') return full as FastifyBaseLogger;
+  const call =
+    (level: 'error' | 'warn' | 'info' | 'debug') =>
+    (fields: unknown, message?: string): void => {
+      if (typeof fields === 'string') logger[level](fields);
+      else logger[level](fields as Record<string, unknown>, message);
+    };
+  return {
+    level: 'info',
+    fatal: call('error'),
+    error: call('error'),
+    warn: call('warn'),
+    info: call('info'),
+    debug: call('debug'),
+    trace: call('debug'),
+    silent: () => undefined,
+    child: (bindings: Record<string, unknown>) => fastifyLogger(logger.child(bindings)),
+  } as unknown as FastifyBaseLogger;
 }
 
 /**
@@ -83,8 +114,11 @@ const API_VERSION = '0.1.0';
  */
 export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   const { serving, metadata } = deps;
+  const logger = deps.logger ?? childLogger(processLogger(), 'serve');
+  const onInternalError = deps.onInternalError ?? logInternalError(logger);
   const app = Fastify({
-    logger: deps.logger ?? false,
+    // fastify's own request log: through the same logger, and off unless asked for.
+    ...(deps.logRequests === true ? { loggerInstance: fastifyLogger(logger) } : { logger: false }),
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allowUnionTypes: true } },
     // Query strings are text and give numbers; JSON bodies must already have the right types.
     schemaController: { compilersFactory: { buildValidator: textOnlyCoercion } },
@@ -109,8 +143,7 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     }
     // The details (paths, SQL, stacks) go to the server's log under a reference, not to the client.
     const ref = randomUUID().slice(0, 8);
-    app.log.error({ err: error, ref }, 'internal error');
-    (deps.onInternalError ?? writeInternalError)(ref, error, { method: request.method, path: request.url.split('?')[0] });
+    onInternalError(ref, error, { method: request.method, path: request.url.split('?')[0] });
     return reply.status(500).send(body('INTERNAL', `internal error (ref ${ref}: details in the server's log)`));
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
