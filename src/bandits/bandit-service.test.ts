@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { POLICY_KINDS } from './create-policy.js';
 import { DecisionLogWriter } from './decision-log.js';
 import { NotFoundError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
 import { MemoryBanditStore } from '../storage/memory-bandit-store.js';
 import { BanditService } from './bandit-service.js';
 
@@ -53,6 +54,21 @@ describe('BanditService', () => {
     // The first failure at once; the rest are counted for the next report (at most every 10 s).
     expect(errors.map((e) => String((e as Error).message))).toEqual([expect.stringMatching(/1 decision record\(s\) not stored.*store down/)]);
     await service.close();
+  });
+
+  it('logs a poll that fails through its logger, naming the bandit, when no onError is given', async () => {
+    const store = new MemoryBanditStore();
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } });
+    const service = new BanditService(store, { logger, pollMs: 5 });
+    await service.define('b', { policy: 'egreedy' });
+    await service.decide('b', { candidates: ['x', 'y'] });
+    store.getBandit = () => Promise.reject(new Error('store down'));
+    service.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await service.close();
+    const entry = JSON.parse(lines[0]) as { level: number; bandit: string; msg: string; err: { message: string } };
+    expect(entry).toMatchObject({ level: 50, bandit: 'b', msg: 'bandits: store down', err: { message: 'store down' } });
   });
 
   it('logs the marginal per-slot probabilities of multi-slot decisions for every policy, Thompson sampling too', async () => {

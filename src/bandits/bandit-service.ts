@@ -7,6 +7,7 @@ import { createPolicy, isPolicyKind, POLICY_KINDS } from './create-policy.js';
 import type { DecisionLogWriter } from './decision-log.js';
 import { feedbackIncrements, statisticsWidth } from './sufficient-statistics.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { childLogger, processLogger, type Logger } from '../core/log.js';
 import { checkBanditName, checkDecisionId, type BanditStore } from '../storage/bandit-store.js';
 import { checkArmLimit, checkDecideLimits, resolveBanditLimits, type BanditLimits } from './bandit-limits.js';
 import { duplicateFeedbackError, LiveBandit, parseDefinition, unknownDecisionError, type BanditDefinition } from './live-bandit.js';
@@ -21,8 +22,13 @@ export interface BanditServiceOptions {
   log?: DecisionLogWriter | null;
   /** Uniform random source of the policies' choices. @defaultValue Math.random */
   random?: () => number;
-  /** Where problems of the background poll are reported. @defaultValue stderr */
+  /**
+   * Where problems of the background poll are reported, instead of {@link BanditServiceOptions.logger}.
+   * @defaultValue an `error` entry on the logger (with `err`, and `bandit` where one is concerned)
+   */
   onError?: (error: unknown) => void;
+  /** Where the service logs. @defaultValue the process logger's `bandits` child ({@link processLogger}) */
+  logger?: Logger;
   /** What one request may ask (see {@link BanditLimits}); each left out keeps its default. */
   limits?: Partial<BanditLimits>;
 }
@@ -124,7 +130,7 @@ export class BanditService {
   readonly #ttlMs: number;
   readonly #log: DecisionLogWriter | null;
   readonly #random: () => number;
-  readonly #onError: (error: unknown) => void;
+  readonly #onError: (error: unknown, fields?: Record<string, unknown>) => void;
   /** The request limits in force, defaults applied. */
   readonly limits: Readonly<BanditLimits>;
   readonly #live = new Map<string, LiveBandit>();
@@ -143,7 +149,12 @@ export class BanditService {
     this.#log = options.log ?? null;
     this.#random = options.random ?? Math.random;
     this.limits = resolveBanditLimits(options.limits);
-    this.#onError = options.onError ?? ((error) => process.stderr.write(`bandits: ${String((error as Error)?.message ?? error)}\n`));
+    const onError = options.onError;
+    const logger = options.logger ?? childLogger(processLogger(), 'bandits');
+    this.#onError =
+      onError === undefined
+        ? (error, fields = {}) => logger.error({ ...fields, err: error }, `bandits: ${String((error as Error)?.message ?? error)}`)
+        : (error) => onError(error);
   }
 
   /** Starts the background poll (its timer does not keep the process alive). */
@@ -354,7 +365,7 @@ export class BanditService {
           live.noteVersion(stored.version);
           if (live.stale) await live.refresh();
         } catch (error) {
-          this.#onError(error);
+          this.#onError(error, { bandit: name });
         }
       }),
     );

@@ -1,4 +1,5 @@
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { childLogger, processLogger, type Logger } from '../core/log.js';
 import { analyzeExperimentMetric, type AnalysisOptions, type ExperimentAnalysis } from './analyze-metric.js';
 import { assignUnit, type Assignment } from './assign.js';
 import { parseEvent } from './check-event.js';
@@ -12,8 +13,13 @@ export interface ExperimentServiceOptions {
   pollMs?: number;
   /** The clock (for tests). @defaultValue () => new Date() */
   now?: () => Date;
-  /** Where problems of the background refresh are reported. @defaultValue stderr */
+  /**
+   * Where problems of the background refresh are reported, instead of {@link ExperimentServiceOptions.logger}.
+   * @defaultValue an `error` entry (with `err`) on the logger
+   */
   onError?: (error: unknown) => void;
+  /** Where the service logs. @defaultValue the process logger's `experiments` child ({@link processLogger}) */
+  logger?: Logger;
 }
 
 /** Most events one `POST /v1/events` may carry. */
@@ -49,7 +55,8 @@ export class ExperimentService {
     this.#pollMs = options.pollMs ?? 1000;
     if (!(this.#pollMs > 0)) throw new InvalidArgumentError('pollMs', `must be > 0, got ${this.#pollMs}`);
     this.#now = options.now ?? (() => new Date());
-    this.#onError = options.onError ?? ((error) => process.stderr.write(`experiments: ${String((error as Error)?.message ?? error)}\n`));
+    const logger = options.logger ?? childLogger(processLogger(), 'experiments');
+    this.#onError = options.onError ?? ((error) => logger.error({ err: error }, `experiments: ${String((error as Error)?.message ?? error)}`));
   }
 
   /** Starts re-reading the running experiments every `pollMs` (the timer does not keep the process alive). */
