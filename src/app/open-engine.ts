@@ -48,7 +48,8 @@ export async function openEngine(settings: EngineSettings, extra: { catalog?: Wo
     ex.kind === 'bullmq'
       ? new (await import('../workflow/executors/bullmq-executor.js')).BullmqExecutor({ redisUrl: ex.redis, queue: ex.queue })
       : new InlineExecutor({ logs: metadata.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: settings.metadata }), ...(ex.concurrency === undefined ? {} : { concurrency: ex.concurrency }) });
-  const notifiers: Notifier[] = [new LogNotifier()];
+  // The CLI's human line on stderr (`kiban workflow run`, the scheduler), not a JSON log entry: tests and operators read it.
+  const notifiers: Notifier[] = [new LogNotifier((line) => process.stderr.write(line))];
   if (n.slackWebhook !== undefined) notifiers.push(new SlackNotifier(n.slackWebhook));
   for (const url of n.webhooks) notifiers.push(new WebhookNotifier(url));
   const base = n.dashboardUrl?.replace(/\/+$/, '');

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { childLogger, processLogger, type Logger } from '../core/log.js';
 import { coreTaskHandlers } from './core-task-handlers.js';
 import type { TaskJob, TaskOutcome } from './executor.js';
 import { TaskFailedError, type TaskHandler, type TaskHandlerContext } from './task-handler.js';
@@ -23,6 +24,11 @@ export interface TaskEnvironment {
   handlers?: TaskHandlerRegistry;
   /** Between SIGTERM and SIGKILL when a shell task is stopped. @defaultValue 5000 */
   killGraceMs?: number;
+  /**
+   * Where problems of the runner itself go (log lines that could not be stored), with `runId`,
+   * `task` and `attempt` as fields. @defaultValue the process logger's `workflow` child ({@link processLogger})
+   */
+  logger?: Logger;
 }
 
 /** Log lines are written when this many are buffered… */
@@ -41,7 +47,7 @@ export const LOG_BATCH_MS = 200;
  * const outcome = await runTask(job, { logs: store.workflows, worker: 'inline', handlers });
  */
 export async function runTask(job: TaskJob, env: TaskEnvironment): Promise<TaskOutcome> {
-  const log = new LogBatcher(env.logs, job);
+  const log = new LogBatcher(env.logs, job, env.logger ?? childLogger(processLogger(), 'workflow'));
   const fail = (error: string): TaskOutcome => ({ status: 'failed', error, output: {}, worker: env.worker });
   try {
     if (env.signal?.aborted) return fail(cancelledMessage(env.signal));
@@ -133,6 +139,7 @@ class LogBatcher {
   constructor(
     private readonly logs: Pick<WorkflowStore, 'appendLogs'>,
     private readonly job: TaskJob,
+    private readonly logger: Logger,
   ) {}
 
   push(stream: LogLine['stream'], line: string): void {
@@ -150,7 +157,10 @@ class LogBatcher {
     this.writing = this.writing.then(() =>
       this.logs.appendLogs(this.job.runId, this.job.task, this.job.attempt, batch).catch((error: unknown) => {
         // Losing log lines must not fail the task; say so once, where an operator looks.
-        if (!this.warned) process.stderr.write(`kiban: could not write the log of ${this.job.runId}/${this.job.task}#${this.job.attempt}: ${errorText(error, false)}\n`);
+        if (!this.warned) {
+          const { runId, task, attempt } = this.job;
+          this.logger.warn({ runId, task, attempt, err: error }, `could not write the log of ${runId}/${task}#${attempt}: ${errorText(error, false)}`);
+        }
         this.warned = true;
       }),
     );

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InvalidArgumentError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
 import type { TaskJob, TaskOutcome } from '../executor.js';
 import type { TaskHandlerRegistry } from '../task-handler-registry.js';
 import { runTask } from '../task-runner.js';
@@ -22,6 +23,8 @@ export interface TaskWorkerOptions {
   concurrency?: number;
   /** Where task log lines go (the metadata store's workflows). */
   logs: Pick<WorkflowStore, 'appendLogs'>;
+  /** Where the executor's own problems go (task log lines that could not be stored). @defaultValue the process logger's `workflow` child */
+  logger?: Logger;
   /**
    * Where the task handlers beyond shell and module are, for the worker threads that run them
    * (see {@link runTaskInThread}); without it (and without {@link handlers}) those kinds fail on
@@ -103,7 +106,7 @@ export async function startWorker(options: TaskWorkerOptions): Promise<TaskWorke
 
   const process_ = async (job: Job<TaskJob, TaskOutcome>, token?: string, signal?: AbortSignal): Promise<TaskOutcome> => {
     const signals = [shutdown.signal, ...(signal === undefined ? [] : [signal])];
-    const env = { logs: options.logs, worker: id, signal: AbortSignal.any(signals), killGraceMs: options.killGraceMs };
+    const env = { logs: options.logs, worker: id, signal: AbortSignal.any(signals), killGraceMs: options.killGraceMs, ...(options.logger === undefined ? {} : { logger: options.logger }) };
     const kind = job.data.kind;
     // Shell tasks already run in a child process. Module and pipeline tasks run on a thread of
     // their own, so that a long synchronous fit cannot stall lock renewal: a lock that lapses

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, KibanError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
 import type { Executor, TaskJob, TaskOutcome } from '../executor.js';
 import type { TaskHandlerRegistry } from '../task-handler-registry.js';
 import { runTask } from '../task-runner.js';
@@ -25,6 +26,8 @@ export interface InlineExecutorOptions {
   handlers?: TaskHandlerRegistry;
   /** Between SIGTERM and SIGKILL when a shell task is stopped. @defaultValue 5000 */
   killGraceMs?: number;
+  /** Where the executor's own problems go (task log lines that could not be stored). @defaultValue the process logger's `workflow` child */
+  logger?: Logger;
 }
 
 /**
@@ -58,7 +61,7 @@ export class InlineExecutor implements Executor {
       return { status: 'failed', error: 'cancelled before it started', output: {}, worker: this.name };
     }
     try {
-      const env = { logs: this.options.logs, worker: this.name, signal, killGraceMs: this.options.killGraceMs };
+      const env = { logs: this.options.logs, worker: this.name, signal, killGraceMs: this.options.killGraceMs, ...(this.options.logger === undefined ? {} : { logger: this.options.logger }) };
       if (job.kind !== 'shell' && this.options.taskHandlersRef !== undefined) return await runTaskInThread(job, { ...env, taskHandlers: this.options.taskHandlersRef });
       return await runTask(job, { ...env, ...(this.options.handlers === undefined ? {} : { handlers: this.options.handlers }) });
     } finally {

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { childLogger, processLogger } from '../../core/log.js';
 import { startWorker as startThread } from '../../core/threads.js';
 import type { TaskJob, TaskOutcome } from '../executor.js';
 import type { TaskHandlersRef } from '../task-handler.js';
@@ -24,6 +25,14 @@ export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'handle
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   const thread: Worker = startThread(new URL(`./task-thread-worker${ext}`, import.meta.url), { workerData: setup });
   const writes: Promise<void>[] = [];
+  let warned = false;
+  // Losing log lines must not fail the task; say so once, as runTask does on its own thread.
+  const lost = (error: unknown): void => {
+    if (warned) return;
+    warned = true;
+    const { runId, task, attempt } = job;
+    (env.logger ?? childLogger(processLogger(), 'workflow')).warn({ runId, task, attempt, err: error }, `could not write the log of ${runId}/${task}#${attempt}: ${error instanceof Error ? error.message : String(error)}`);
+  };
   return new Promise<TaskOutcome>((resolveOutcome) => {
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -45,7 +54,7 @@ export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'handle
     const onAbort = (): void => stop(cancelledMessage(env.signal!));
     thread.on('message', (message: FromTaskThread) => {
       if (message.type === 'logs') {
-        writes.push(env.logs.appendLogs(job.runId, job.task, job.attempt, message.lines).catch(() => undefined));
+        writes.push(env.logs.appendLogs(job.runId, job.task, job.attempt, message.lines).catch(lost));
       } else finish(message.outcome);
     });
     thread.on('error', (error) => finish(fail(`the task's thread failed: ${error.message}`)));

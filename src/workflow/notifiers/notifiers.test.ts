@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/log.js';
 import { LogNotifier } from './log-notifier.js';
 import { notifyAll, type WorkflowEvent } from './notifier.js';
 import { SlackNotifier } from './slack-notifier.js';
@@ -99,5 +100,16 @@ describe('notifyAll', () => {
     await log.notify({ type: 'run-succeeded', workflow: 'w', runId: 'r', logicalDate: 'd', durationMs: 125_000 });
     await log.notify({ type: 'run-overdue', workflow: 'w', runId: 'r', logicalDate: 'd', durationMs: 7_200_000, expectedDurationMs: 1_800_000 });
     expect(lines).toEqual(['✅ w run r (d) succeeded in 2 min 5 s\n', '⏰ w run r (d) has run 2 h 0 min, longer than the expected 30 min 0 s\n']);
+  });
+
+  it('logs each event with its fields when given a logger: error for a failure, info for a success', async () => {
+    const lines: string[] = [];
+    const log = new LogNotifier(createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } }));
+    await log.notify({ type: 'run-failed', workflow: 'w', runId: 'r', logicalDate: 'd', task: 't', attempt: 2, error: 'boom\nat x' });
+    await log.notify({ type: 'run-succeeded', workflow: 'w', runId: 'r', logicalDate: 'd', durationMs: 125_000 });
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries[0]).toMatchObject({ level: 50, event: 'run-failed', workflow: 'w', runId: 'r', task: 't', attempt: 2, error: 'boom\nat x' });
+    expect(entries[0].msg).toMatch(/^❌ w run r \(d\) failed at task t \(attempt 2\).*: boom at x$/);
+    expect(entries[1]).toMatchObject({ level: 30, event: 'run-succeeded', durationMs: 125_000, msg: '✅ w run r (d) succeeded in 2 min 5 s' });
   });
 });
