@@ -9,11 +9,13 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { BanditStore } from '../storage/bandit-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
+import { artifactStoreUrl, DEFAULT_ARTIFACTS_URL, openArtifactStore } from './open-artifact-store.js';
 
 /** One row of the scheme table: which URLs it takes, and how it opens each seam it serves. */
 interface Scheme {
@@ -115,7 +117,7 @@ export async function openMetadataStore(url: string, field = 'stores.metadata'):
 }
 
 /** A seam {@link openBackends} can open. */
-export type BackendSeam = 'serving' | 'metadata' | 'bandits';
+export type BackendSeam = 'serving' | 'metadata' | 'bandits' | 'artifacts';
 
 /** Every backend a process can hold; {@link Backends} is the part a role asked for. */
 export interface AllBackends {
@@ -129,6 +131,8 @@ export interface AllBackends {
   experiments: ExperimentStore;
   /** Bandit state, beside the serving store (the same URL). */
   bandits: BanditStore;
+  /** Models, taggers and run work files, by key (`file:` or `s3://`; see `open-artifact-store.ts`). */
+  artifacts: ArtifactStore;
 }
 
 /**
@@ -145,6 +149,12 @@ export interface StoreUrls {
   serving: string;
   /** Metadata store: `sqlite:PATH` or `postgres://…`. */
   metadata: string;
+  /**
+   * Artifact store: `file:DIR`, `s3://BUCKET/PREFIX?endpoint=…`, or a plain directory path (as
+   * `file:` of it). Only read when the `artifacts` seam is asked for.
+   * @defaultValue `file:.kiban/artifacts`
+   */
+  artifacts?: string;
 }
 
 /** Options of {@link openBackends}. */
@@ -156,10 +166,12 @@ export interface OpenBackendsOptions<S extends BackendSeam> {
    * @defaultValue `stores.serving`, `stores.metadata`
    */
   fields?: Partial<Record<keyof StoreUrls, string>>;
+  /** S3 credentials for an `s3://` artifact store; left out, the AWS SDK's chain finds them. Never logged. */
+  s3Credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /**
- * Opens the backends of `options.seams` from `urls`, in order serving, bandits, metadata; when
+ * Opens the backends of `options.seams` from `urls`, in order serving, bandits, metadata, artifacts; when
  * one fails, those already open are closed before the error is rethrown.
  *
  * @example
@@ -194,6 +206,14 @@ export async function openBackends<S extends BackendSeam>(urls: StoreUrls, optio
       const metadata = await openMetadataStore(urls.metadata, metadataField);
       closers.push(() => metadata.close());
       Object.assign(opened, { metadata, workflows: metadata.workflows, experiments: metadata.experiments });
+    }
+    if (want.has('artifacts')) {
+      const artifacts = await openArtifactStore(artifactStoreUrl(urls.artifacts ?? DEFAULT_ARTIFACTS_URL), {
+        field: options.fields?.artifacts ?? 'stores.artifacts',
+        ...(options.s3Credentials === undefined ? {} : { credentials: options.s3Credentials }),
+      });
+      closers.push(() => artifacts.close());
+      opened.artifacts = artifacts;
     }
   } catch (error) {
     await close();

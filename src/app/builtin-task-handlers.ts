@@ -12,6 +12,12 @@ export interface BuiltinTaskHandlerOptions {
    * Without it, in the store their configuration names. Not needed to validate workflows.
    */
   metadataUrl?: string;
+  /**
+   * The artifact store URL (`file:…`, `s3://…`) of the engine or worker: pipeline tasks hand the
+   * run's work files to each other through it (under `runs/<runId>/`), so consecutive tasks may
+   * run on different machines. Without it, through the local work directory only.
+   */
+  artifactsUrl?: string;
 }
 
 /**
@@ -25,12 +31,12 @@ export interface BuiltinTaskHandlerOptions {
  * const wf = await readWorkflowFile('workflows/nightly.yaml', handlers);
  */
 export function registerBuiltinTaskHandlers(registry: TaskHandlerRegistry, options: BuiltinTaskHandlerOptions = {}): TaskHandlerRegistry {
-  const { metadataUrl } = options;
+  const { metadataUrl, artifactsUrl } = options;
   for (const kind of PIPELINE_STEP_KINDS) {
     registry.register({
       kind,
       params: TASK_PARAM_SCHEMAS[kind],
-      run: async (job, ctx) => (await import('./pipeline-step-runner.js')).runPipelineTask(kind, job, ctx, metadataUrl),
+      run: async (job, ctx) => (await import('./pipeline-step-runner.js')).runPipelineTask(kind, job, ctx, metadataUrl, artifactsUrl),
     } satisfies TaskHandler);
   }
   registerCoreTaskHandlers(registry);

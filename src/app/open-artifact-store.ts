@@ -15,6 +15,24 @@ import type { S3Credentials } from '../storage/artifacts/s3-artifact-store.js';
 /** The artifact store URL used when none is configured: a folder under the working directory. */
 export const DEFAULT_ARTIFACTS_URL = 'file:.kiban/artifacts';
 
+/** Whether `value` is an artifact store URL (`file:…`, `s3://…`) rather than a plain directory path. */
+export function isArtifactStoreUrl(value: string): boolean {
+  return value.startsWith('file:') || value.startsWith('s3://');
+}
+
+/**
+ * The artifact store URL of a `stores.artifacts` value: a URL as it is, a plain directory path
+ * (the older form, e.g. `.kiban/models`) as `file:` of that path, so existing configurations
+ * keep working.
+ *
+ * @example
+ * artifactStoreUrl('.kiban/models'); // 'file:.kiban/models'
+ * artifactStoreUrl('s3://ml/kiban?endpoint=http://127.0.0.1:9000'); // unchanged
+ */
+export function artifactStoreUrl(value: string): string {
+  return isArtifactStoreUrl(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `file:${value}`;
+}
+
 /** What an artifact store URL cannot carry. */
 export interface OpenArtifactStoreOptions {
   /** The configuration key the URL came from, named in errors. @defaultValue `'stores.artifacts'` */

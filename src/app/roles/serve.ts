@@ -10,6 +10,7 @@ import { InlineExecutor } from '../../workflow/executors/inline-executor.js';
 import { openBackends } from '../backends.js';
 import { builtinTaskHandlers, builtinTaskHandlersRef } from '../builtin-task-handlers.js';
 import { storeFields, type KibanConfig } from '../config.js';
+import { runArtifacts } from './worker.js';
 import { bundledPath } from '../paths.js';
 
 /** Where the serve role looks for workflows when `serve.workflows` is not given. */
@@ -60,7 +61,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
   // Experiments and their events live in the metadata store, shared by every process using it.
   const experiments = new ExperimentService(backends.experiments);
   // Runs started from the dashboard are driven here, with tasks in this process.
-  const executor = dir === null ? null : new InlineExecutor({ logs: backends.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata }) });
+  const executor = dir === null ? null : new InlineExecutor({ logs: backends.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata, ...runArtifacts(config) }) });
   let base = '';
   const workflows =
     dir === null || executor === null

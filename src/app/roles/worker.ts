@@ -2,6 +2,15 @@ import type { TaskWorker } from '../../workflow/executors/bullmq-worker.js';
 import { openBackends } from '../backends.js';
 import { builtinTaskHandlersRef } from '../builtin-task-handlers.js';
 import { storeFields, type KibanConfig } from '../config.js';
+import { isArtifactStoreUrl } from '../open-artifact-store.js';
+
+/**
+ * `{ artifactsUrl }` when `stores.artifacts` is an artifact store URL, so that the run's work
+ * files travel through it; `{}` for a plain directory, which keeps them in the work directory.
+ */
+export function runArtifacts(config: Pick<KibanConfig, 'stores'>): { artifactsUrl?: string } {
+  return isArtifactStoreUrl(config.stores.artifacts) ? { artifactsUrl: config.stores.artifacts } : {};
+}
 
 /** Runtime options of {@link startWorkerRole} (see `TaskWorkerOptions`). */
 export interface WorkerRoleOptions {
@@ -24,7 +33,7 @@ export interface WorkerRole {
 
 /**
  * The worker role (`kiban worker`): opens the metadata backend of `config.stores` for task logs
- * and takes tasks from the BullMQ queue `config.executor` names (`redis`, `queue`, `prefix`)
+ * (and, when `stores.artifacts` is a URL, hands run work files between tasks through that store) and takes tasks from the BullMQ queue `config.executor` names (`redis`, `queue`, `prefix`)
  * until closed. The BullMQ client loads only here, by dynamic import.
  *
  * @example
@@ -42,7 +51,7 @@ export async function startWorkerRole(config: KibanConfig, options: WorkerRoleOp
       prefix: config.executor.prefix,
       concurrency: options.concurrency,
       logs: backends.workflows,
-      taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata }),
+      taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata, ...runArtifacts(config) }),
       lockDurationMs: options.lockDurationMs,
       stalledIntervalMs: options.stalledIntervalMs,
       shutdownGraceMs: options.shutdownGraceMs,

@@ -2,10 +2,12 @@ import type { Interactions } from '../../data/interactions.js';
 import { builtinModels } from '../../models/builtin-models.js';
 import { packedCount, packRankedLists, writeCandidates, type PackedLists } from './candidate-lists.js';
 import type { PipelineStepFn } from './pipeline-step.js';
+import { withModelDirectory } from './stored-files.js';
 import { readModelRef, workPath } from './work-files.js';
 
 /**
- * Loads the model train saved (`model.json` names it) and computes the top
+ * Loads the model train saved (`model.json` names it: a local directory, or a key in an artifact
+ * store, downloaded to a temporary directory) and computes the top
  * `config.candidates.users` items for every user (seen items excluded), the
  * `config.candidates.related` most similar items for every item, and the
  * `config.candidates.popular` most popular items; writes them to `candidates/` in the work
@@ -14,7 +16,8 @@ import { readModelRef, workPath } from './work-files.js';
 export const candidatesStep: PipelineStepFn = async (ctx) => {
   const { candidates } = ctx.config;
   const ref = await readModelRef(ctx.workDir);
-  const model = await (ctx.models ?? builtinModels()).load(ref.artifactPath);
+  const models = ctx.models ?? builtinModels();
+  const model = await withModelDirectory(ref, ctx.openArtifacts, (dir) => models.load(dir), { signal: ctx.signal });
   ctx.signal?.throwIfAborted();
   const data = model.data;
   const allUsers = Int32Array.from({ length: data.users.size }, (_, u) => u);

@@ -1,5 +1,6 @@
 import type { ModelRegistry } from '../../models/model-registry.js';
 import type { FitOptions } from '../../models/recommender.js';
+import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import type { MetadataStore } from '../../storage/metadata-store.js';
 import type { ServingStore } from '../../storage/serving-store.js';
 import type { PipelineConfig } from '../pipeline-config.js';
@@ -33,6 +34,14 @@ export interface StepContext {
    * @defaultValue kiban's own models (`builtinModels()`)
    */
   models?: ModelRegistry;
+  /**
+   * Opens the artifact store an URL names (`file:DIR`, `s3://…`); the caller closes what it gets.
+   * Needed when `config.stores.artifacts` is such a URL (train saves its model there under
+   * `models/<modelId>/`) or `model.json` names one (candidates and publish load from it). A plain
+   * directory path in `config.stores.artifacts` keeps the older layout (`DIR/<modelId>`) and needs
+   * no opener.
+   */
+  openArtifacts?: (url: string) => Promise<ArtifactStore>;
 }
 
 /** Runs one step; returns its figures and outputs (JSON-able), e.g. `{ rowsIn, pairs }` or `{ modelId }`. */

@@ -4,6 +4,7 @@ import { readArtifact } from '../../models/artifact.js';
 import type { ScoredItem } from '../../storage/serving-store.js';
 import { packedCount, readCandidates, type PackedLists } from './candidate-lists.js';
 import type { PipelineStepFn } from './pipeline-step.js';
+import { withModelDirectory } from './stored-files.js';
 import { idStamp, idSuffix, readModelRef, requireInput } from './work-files.js';
 
 /**
@@ -22,7 +23,7 @@ export const publishStep: PipelineStepFn = async (ctx) => {
     // Train was retried after candidates ran: these lists use another model's dense ids.
     throw new DataError({ file: candidatesDir }, `holds lists of model ${candidates.modelId}, but model.json names ${ref.modelId}; run the candidates step again`);
   }
-  const { data } = await readArtifact(ref.artifactPath);
+  const { data } = await withModelDirectory(ref, ctx.openArtifacts, (dir) => readArtifact(dir), { signal: ctx.signal });
   const metrics = (await metadata.getModel(ref.modelId))?.metrics ?? {};
   ctx.signal?.throwIfAborted();
 

@@ -1,15 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { Interactions } from '../../data/interactions.js';
 import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { builtinModels } from '../../models/builtin-models.js';
 import type { EvaluationRecord } from './evaluate-step.js';
 import type { PipelineStepFn, StepContext } from './pipeline-step.js';
+import { isArtifactsUrl, uploadWritten } from './stored-files.js';
 import { idStamp, idSuffix, INTERACTION_COLUMNS, requireInput, workPath, writeJsonAtomic, type ModelRef } from './work-files.js';
 
 /**
  * Fits the configured model (found in `ctx.models`) on all aggregated interactions, saves its artifact under
- * `config.stores.artifacts/<modelId>`, records it in the metadata store (with the metrics of
+ * `config.stores.artifacts/<modelId>` (a plain directory) or, when `config.stores.artifacts` is an
+ * artifact store URL, under the key prefix `models/<modelId>/` there (through a temporary
+ * directory, recording the key, not a path), records it in the metadata store (with the metrics of
  * `evaluation.json` when the evaluate step ran for the same model) and writes `model.json` =
  * {@link ModelRef} for candidates and publish. Every attempt makes a fresh model id, so a retry
  * after a crash between saving and recording never collides with what the failed attempt left.
@@ -26,8 +30,21 @@ export const trainStep: PipelineStepFn = async (ctx) => {
 
   const metrics = await evaluationMetrics(ctx);
   const modelId = `${config.model.kind}-${idStamp()}-${idSuffix()}`;
-  const artifactPath = join(config.stores.artifacts, modelId);
-  await model.save(artifactPath);
+  let artifactPath = join(config.stores.artifacts, modelId);
+  let ref: ModelRef = { modelId, artifactPath, kind: model.kind };
+  if (isArtifactsUrl(config.stores.artifacts)) {
+    if (ctx.openArtifacts === undefined) throw new InvalidArgumentError('stores.artifacts', `"${config.stores.artifacts}" is an artifact store URL, and this step was given no opener for it`);
+    const store = await ctx.openArtifacts(config.stores.artifacts);
+    try {
+      artifactPath = `models/${modelId}`;
+      await uploadWritten(store, artifactPath, (dir) => model.save(dir), { signal: ctx.signal });
+    } finally {
+      await store.close();
+    }
+    ref = { modelId, artifactPath, kind: model.kind, artifacts: config.stores.artifacts, artifactKey: artifactPath };
+  } else {
+    await model.save(artifactPath);
+  }
   await metadata.insertModel({
     id: modelId,
     kind: model.kind,
@@ -37,7 +54,6 @@ export const trainStep: PipelineStepFn = async (ctx) => {
     artifactPath,
     createdAt: new Date(),
   });
-  const ref: ModelRef = { modelId, artifactPath, kind: model.kind };
   await writeJsonAtomic(workPath(ctx.workDir, 'model'), ref);
   ctx.log(`train: ${modelId} on ${data.users.size} users × ${data.items.size} items (${data.nnz} pairs) in ${report.seconds.toFixed(2)} s → ${artifactPath}`);
   return { ...ref, users: data.users.size, items: data.items.size, pairs: data.nnz, fitSeconds: report.seconds };

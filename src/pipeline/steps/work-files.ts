@@ -20,11 +20,20 @@ export type WorkFile = keyof typeof WORK_FILES;
 /** Columns of the aggregated interactions (see aggregateEvents). */
 export const INTERACTION_COLUMNS = Object.freeze({ user: 'user', item: 'item', value: 'value', timestamp: 'timestamp' });
 
-/** What `model.json` holds: the model train produced, for candidates and publish. */
+/**
+ * What `model.json` holds: the model train produced, for candidates and publish. A model saved
+ * to an artifact store URL also carries the store (`artifacts`) and its key prefix
+ * (`artifactKey`, `models/<modelId>`, also in `artifactPath`), so a step on another host loads
+ * it; one saved under a plain directory has only the local `artifactPath`.
+ */
 export interface ModelRef {
   modelId: string;
   artifactPath: string;
   kind: string;
+  /** The artifact store URL the model was saved to (never carries credentials). */
+  artifacts?: string;
+  /** The key prefix of the model's files in {@link ModelRef.artifacts}. */
+  artifactKey?: string;
 }
 
 /** Path of `file` in `workDir`. */
@@ -56,6 +65,9 @@ export async function readModelRef(workDir: string): Promise<ModelRef> {
   const ref = await readJsonInput<Partial<ModelRef>>(workDir, 'model');
   if (typeof ref.modelId !== 'string' || typeof ref.artifactPath !== 'string' || typeof ref.kind !== 'string') {
     throw new DataError({ file: workPath(workDir, 'model') }, 'needs string fields modelId, artifactPath and kind');
+  }
+  if (typeof ref.artifacts === 'string' && typeof ref.artifactKey === 'string') {
+    return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind, artifacts: ref.artifacts, artifactKey: ref.artifactKey };
   }
   return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind };
 }
