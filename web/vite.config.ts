@@ -6,7 +6,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 
 /**
  * The dashboard build: `npm run build:web` writes dist/web, which `kiban serve` serves at `/`.
- * `npx vite web` serves it with hot reload and forwards the API to a `kiban serve` on :8080.
+ * `npm run dev -w web` serves it with hot reload and forwards the API to a `kiban serve` on :8080.
  */
 export default defineConfig({
   root: here,
