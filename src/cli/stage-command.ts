@@ -54,6 +54,8 @@ export function stageCommand(): Command {
           numPreprocessors: options.numPreprocessors,
           batchSize: options.batchSize,
           params,
+          // The stage's lines stay human text on stderr for the CLI.
+          log: (line) => process.stderr.write(`${line}\n`),
         },
       );
       if (options.json) {

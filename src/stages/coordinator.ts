@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.js';
+import { childLogger, processLogger } from '../core/log.js';
 import { loadStage } from './load-stage.js';
 import type { RoleFigures } from './roles.js';
 import { StageFailedError, type RunStageOptions, type StageResult } from './runner.js';
@@ -34,6 +35,7 @@ export function resolveOptions(options: RunStageOptions): ResolvedOptions {
   const count = options.count ?? 1;
   const numPreprocessors = options.numPreprocessors ?? 1;
   const batchSize = options.batchSize ?? 1024;
+  const logger = options.logger ?? childLogger(processLogger(), 'stage');
   for (const [field, value] of [['count', count], ['numPreprocessors', numPreprocessors], ['batchSize', batchSize]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(field, `must be a whole number ≥ 1, got ${value}`);
   }
@@ -44,7 +46,8 @@ export function resolveOptions(options: RunStageOptions): ResolvedOptions {
     count,
     numPreprocessors,
     batchSize,
-    log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    logger,
+    log: options.log ?? ((line) => logger.info(line)),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.openServingStore === undefined ? {} : { openServingStore: options.openServingStore }),
   };
@@ -89,7 +92,7 @@ export async function coordinate(
       },
       signal: abort.signal,
       fail,
-      log: (line) => options.log(`${stage.name}: ${line}`),
+      log: runOptions.log === undefined ? (line) => options.logger.info({ stage: stage.name }, line) : (line) => options.log(`${stage.name}: ${line}`),
     }).catch((error: unknown) => {
       fail('the runner', error);
       return null;

@@ -1,4 +1,5 @@
 import { KibanError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { SinkSpec } from './sink.js';
 import type { ServingStoreOpener } from './sinks.js';
 import type { SourceSpec } from './source.js';
@@ -24,8 +25,16 @@ export interface RunStageOptions {
   /** Records per message between workers. @defaultValue 1024 */
   batchSize?: number;
   signal?: AbortSignal;
-  /** Receives the stage's log lines. @defaultValue stderr */
+  /**
+   * Receives the stage's log lines as text, `STAGE: ` first (a workflow task's log, a terminal).
+   * @defaultValue none: the lines go to {@link RunStageOptions.logger} instead
+   */
   log?: (line: string) => void;
+  /**
+   * Where the stage's log lines go when no {@link RunStageOptions.log} is given: one `info`
+   * entry each, with the stage's name as `stage`. @defaultValue the process logger's `stage` child
+   */
+  logger?: Logger;
 }
 
 /** What a successful run did. */

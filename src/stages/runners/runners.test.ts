@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStageRunner } from '../../../test/contracts/stage-runner-contract.js';
+import { createLogger } from '../../core/log.js';
 import { StageFailedError } from '../runner.js';
 import { InlineStageRunner } from './inline-runner.js';
 import { ThreadStageRunner } from './thread-runner.js';
@@ -73,6 +74,15 @@ describe('ThreadStageRunner', () => {
     const outs = result.outputs as { sum: number; n: number }[];
     expect(outs.reduce((s, o) => s + o.n, 0)).toBe(200);
     expect(outs.reduce((s, o) => s + o.sum, 0)).toBe((199 * 200) / 2);
+  });
+
+  it('sends the stage\'s lines to the logger, with the stage as a field, when no log function is given', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } });
+    await new InlineStageRunner().run({ module, export: 'slowMain' }, { source: { kind: 'records', records: Array.from({ length: 10 }, (_, id) => ({ id })) }, logger });
+    const entries = lines.map((line) => JSON.parse(line) as { level: number; stage: string; msg: string });
+    expect(entries.map((e) => [e.level, e.stage])).toEqual([[30, 'slow-main'], [30, 'slow-main']]);
+    expect(entries.map((e) => e.msg).sort()).toEqual([expect.stringMatching(/^main\[0\] draining at \d+$/), expect.stringMatching(/^preprocess\[0\] produced 10 at \d+$/)]);
   });
 
   it('a fast preprocess waits for a slow main instead of queueing everything (credit)', async () => {

@@ -27,7 +27,10 @@ export interface ZmqWorkerOptions {
   advertise?: string;
   /** The worker gives up (aborts and returns) after this long without hearing from the coordinator. @defaultValue 10000 */
   coordinatorTimeoutMs?: number;
-  /** The worker's own diagnostics (the stage's log lines go to the coordinator). @defaultValue stderr */
+  /**
+   * @deprecated Unused: the worker writes no diagnostics of its own (the stage's log lines go to
+   * the coordinator, its failures to the coordinator and its exit status). Accepted for callers that pass it.
+   */
   log?: (line: string) => void;
 }
 
@@ -76,7 +79,6 @@ function isLoopback(address: string): boolean {
  * says the stage is over, or it stops hearing from the coordinator (so that no orphan is left).
  */
 export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorkerOutcome> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const bind = options.bind ?? (isLoopback(options.coordinator) ? '127.0.0.1' : '0.0.0.0');
   const advertise = options.advertise ?? (bind === '0.0.0.0' ? hostname() : bind);
   const timeoutMs = options.coordinatorTimeoutMs ?? 10_000;
