@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { BANDIT_SERVICE_DEFAULTS, BanditService } from '../../bandits/bandit-service.js';
 import { DecisionLogWriter, decisionLogFileName } from '../../bandits/decision-log.js';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { childLogger, createLogger } from '../../core/log.js';
 import { ExperimentService } from '../../experiments/experiment-service.js';
 import { createServingApp } from '../../serving/create-app.js';
 import { createWorkflowService } from '../../workflow/engine/create-workflow-service.js';
@@ -53,13 +54,16 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     throw error;
   });
   // Bandit state lives beside the serving store (the same URL), shared by every process using it.
+  // One logger for the role (JSON lines on stderr, level from KIBAN_LOG_LEVEL), a child per component.
+  const logger = createLogger();
   const bandits = new BanditService(backends.bandits, {
+    logger: childLogger(logger, 'bandits'),
     log: decisionLog,
     decisionTtlMs: config.serve.decisionTtlMs ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs,
     limits: config.serve.banditLimits,
   });
   // Experiments and their events live in the metadata store, shared by every process using it.
-  const experiments = new ExperimentService(backends.experiments);
+  const experiments = new ExperimentService(backends.experiments, { logger: childLogger(logger, 'experiments') });
   // Runs started from the dashboard are driven here, with tasks in this process.
   const executor = dir === null ? null : new InlineExecutor({ logs: backends.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata, ...runArtifacts(config) }) });
   let base = '';
@@ -68,6 +72,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
       ? undefined
       : await createWorkflowService({ dir, metadata: backends.metadata, executor, handlers: builtinTaskHandlers(), runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}` });
   const app = createServingApp({
+    logger: childLogger(logger, 'serve'),
     serving: backends.serving,
     metadata: backends.metadata,
     webRoot: bundledPath('dist/web'),
