@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { TaskJob } from './executor.js';
@@ -15,7 +16,8 @@ const KILL_CHECK_MS = 100;
 
 /**
  * `kind: shell` (or a task with `run:` and no kind): runs `job.run` with `/bin/sh -c` in a
- * process group of its own, in the workflow file's directory, with the run's parameters as
+ * process group of its own, in the workflow file's directory (or, on a host that lacks it, the
+ * attempt's work directory), with the run's parameters as
  * `KIBAN_PARAM_<NAME>` and the attempt as `KIBAN_*` environment variables. Takes no params. A
  * timeout or cancellation sends SIGTERM to the group, then SIGKILL after the kill grace; a
  * non-zero exit fails with the end of stderr and `{ exitCode }` as output.
@@ -30,8 +32,12 @@ export const shellTaskHandler: TaskHandler = Object.freeze({
 
 async function runShell(job: TaskJob, ctx: TaskHandlerContext): Promise<Record<string, unknown>> {
   if (job.run === undefined || job.run.length === 0) throw new Error(`task "${job.task}": a shell task needs "run"`);
+  // The workflow file's directory exists where the run was started; a worker on another host
+  // has none (spawn would fail with ENOENT naming /bin/sh): there the command runs in the
+  // attempt's work directory, and KIBAN_WORKFLOW_DIR says where the file was.
+  const cwd = (await isDirectory(job.baseDir)) ? job.baseDir : job.workDir;
   const child = spawn('/bin/sh', ['-c', job.run], {
-    cwd: job.baseDir,
+    cwd,
     // Its own process group, so that a timeout kills the command's children too.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,6 +50,7 @@ async function runShell(job: TaskJob, ctx: TaskHandlerContext): Promise<Record<s
       KIBAN_ATTEMPT: String(job.attempt),
       KIBAN_LOGICAL_DATE: job.logicalDate,
       KIBAN_WORK_DIR: job.workDir,
+      KIBAN_WORKFLOW_DIR: job.baseDir,
     },
   });
   const stderrTail: string[] = [];
@@ -142,4 +149,8 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 /** Unref'd: only raced against the command's pipes, which hold the event loop while they are open. */
 function delay(ms: number): Promise<void> {
   return new Promise((resolveDelay) => setTimeout(resolveDelay, ms).unref());
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() === true;
 }
