@@ -3,7 +3,8 @@
  * domain libraries ← pipeline ← serving ← app ← cli), checked by test/architecture.test.ts.
  * Type-only imports count too: a type from a higher layer is still a dependency on it.
  */
-const DOMAIN = '^src/(core|math|data|models|evaluation|vectors|features|bandits|experiments|privacy|stages|workflow|storage)/';
+const DOMAIN =
+  '^src/(core|math|data|models|evaluation|vectors|features|bandits|experiments|privacy|stages|workflow|storage)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -18,7 +19,8 @@ module.exports = {
     {
       name: 'domain-not-up',
       severity: 'error',
-      comment: 'Domain libraries know nothing of the batch pipeline, HTTP, the composition root or the CLI.',
+      comment:
+        'Domain libraries know nothing of the batch pipeline, HTTP, the composition root or the CLI.',
       from: { path: DOMAIN },
       to: { path: '^src/(pipeline|serving|app|cli)/' },
     },
@@ -39,7 +41,8 @@ module.exports = {
     {
       name: 'serving-http-only',
       severity: 'error',
-      comment: 'Serving is HTTP: it is handed its services and never builds backends (app/) or reads flags (cli/).',
+      comment:
+        'Serving is HTTP: it is handed its services and never builds backends (app/) or reads flags (cli/).',
       from: { path: '^src/serving/' },
       to: { path: '^src/(app|cli)/' },
     },
@@ -53,7 +56,8 @@ module.exports = {
     {
       name: 'client-standalone',
       severity: 'error',
-      comment: 'The HTTP client is for other services and notebooks: it carries nothing of the server.',
+      comment:
+        'The HTTP client is for other services and notebooks: it carries nothing of the server.',
       from: { path: '^src/client/' },
       to: { path: '^src/', pathNot: '^src/(core|client)/' },
     },

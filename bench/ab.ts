@@ -25,7 +25,13 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { seededRandom } from '../src/bandits/bandit-policy.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '3' }, 'no-peer': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    reps: { type: 'string', default: '3' },
+    'no-peer': { type: 'boolean', default: false },
+  },
+});
 const rows = Number(values.rows);
 const reps = Number(values.reps);
 const run = promisify(execFile);
@@ -36,7 +42,10 @@ const csv = join(dir, 'ab.csv');
 {
   const random = seededRandom(2026);
   const out = createWriteStream(csv);
-  const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve())));
+  const write = (line: string) =>
+    out.write(line)
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => out.once('drain', () => resolve()));
   await write('user_id,group,converted,revenue,revenue_before,landing_page,timestamp\n');
   const start = Date.UTC(2026, 10, 1);
   const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
@@ -46,7 +55,9 @@ const csv = join(dir, 'ab.csv');
     const group = random() < 0.5 ? 'control' : 'treatment';
     const before = random() < 0.3 ? 20 + 60 * random() : 0;
     const converted = random() < (group === 'control' ? 0.12 : 0.126);
-    const revenue = converted ? (0.6 * before + 30 * -Math.log(1 - random())) * (group === 'treatment' ? 1.02 : 1) : 0.3 * before * random();
+    const revenue = converted
+      ? (0.6 * before + 30 * -Math.log(1 - random())) * (group === 'treatment' ? 1.02 : 1)
+      : 0.3 * before * random();
     const id = `u${unit++}`;
     const seen = start + Math.floor(random() * 28 * 86_400_000);
     const line = (g: string, at = seen) =>
@@ -66,12 +77,49 @@ const csv = join(dir, 'ab.csv');
 }
 process.stderr.write(`wrote ${rows.toLocaleString('en-US')} rows to ${csv}\n`);
 
-const kibanArgs = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+const kibanArgs = existsSync('dist/cli/main.js')
+  ? ['dist/cli/main.js']
+  : ['--import', 'tsx', 'src/cli/main.ts'];
 const configs = {
-  conversion: { args: ['--unit', 'user_id', '--variant', 'group', '--metric', 'converted', '--alternative', 'greater'], peer: ['user_id', 'group', 'converted', '--alternative', 'greater'] },
-  revenueCuped: { args: ['--unit', 'user_id', '--variant', 'group', '--metric', 'revenue', '--covariate', 'revenue_before'], peer: ['user_id', 'group', 'revenue', 'revenue_before'] },
+  conversion: {
+    args: [
+      '--unit',
+      'user_id',
+      '--variant',
+      'group',
+      '--metric',
+      'converted',
+      '--alternative',
+      'greater',
+    ],
+    peer: ['user_id', 'group', 'converted', '--alternative', 'greater'],
+  },
+  revenueCuped: {
+    args: [
+      '--unit',
+      'user_id',
+      '--variant',
+      'group',
+      '--metric',
+      'revenue',
+      '--covariate',
+      'revenue_before',
+    ],
+    peer: ['user_id', 'group', 'revenue', 'revenue_before'],
+  },
   conversionTimeline: {
-    args: ['--unit', 'user_id', '--variant', 'group', '--metric', 'converted', '--alternative', 'greater', '--time', 'timestamp'],
+    args: [
+      '--unit',
+      'user_id',
+      '--variant',
+      'group',
+      '--metric',
+      'converted',
+      '--alternative',
+      'greater',
+      '--time',
+      'timestamp',
+    ],
     peer: ['user_id', 'group', 'converted', '--alternative', 'greater', '--time', 'timestamp'],
   },
 };
@@ -83,7 +131,11 @@ for (const [name, config] of Object.entries(configs)) {
   let analysis: any = null;
   for (let k = 0; k < reps; k++) {
     const t0 = performance.now();
-    const { stdout } = await run(process.execPath, [...kibanArgs, 'ab', 'analyze', '--csv', csv, ...config.args, '--json'], { maxBuffer: 1 << 26 });
+    const { stdout } = await run(
+      process.execPath,
+      [...kibanArgs, 'ab', 'analyze', '--csv', csv, ...config.args, '--json'],
+      { maxBuffer: 1 << 26 },
+    );
     seconds.push((performance.now() - t0) / 1000);
     analysis = JSON.parse(stdout.trim().split('\n').at(-1)!);
   }
@@ -104,8 +156,13 @@ for (const [name, config] of Object.entries(configs)) {
   if (!values['no-peer']) {
     const t0 = performance.now();
     try {
-      const { stdout } = await run('python3', ['bench/peers/ab_peer.py', csv, ...config.peer], { maxBuffer: 1 << 24 });
-      peer = { ...JSON.parse(stdout.trim().split('\n').at(-1)!), wallSeconds: +((performance.now() - t0) / 1000).toFixed(2) };
+      const { stdout } = await run('python3', ['bench/peers/ab_peer.py', csv, ...config.peer], {
+        maxBuffer: 1 << 24,
+      });
+      peer = {
+        ...JSON.parse(stdout.trim().split('\n').at(-1)!),
+        wallSeconds: +((performance.now() - t0) / 1000).toFixed(2),
+      };
     } catch (error) {
       peer = { error: String((error as Error).message).split('\n')[0] };
     }
@@ -115,10 +172,17 @@ for (const [name, config] of Object.entries(configs)) {
   result[name] = {
     kiban,
     peer: peer === null ? null : { ...peer, lifts: undefined },
-    relativePValueDifference: peer?.pValue === undefined ? null : Math.abs(kiban.pValue - peer.pValue) / peer.pValue,
+    relativePValueDifference:
+      peer?.pValue === undefined ? null : Math.abs(kiban.pValue - peer.pValue) / peer.pValue,
     ...(peerLifts === undefined
       ? {}
-      : { looksPeer: peerLifts.length, maxLiftDifference: peerLifts.length === lifts.length ? Math.max(...peerLifts.map((l, k) => Math.abs(l - lifts[k]!))) : null }),
+      : {
+          looksPeer: peerLifts.length,
+          maxLiftDifference:
+            peerLifts.length === lifts.length
+              ? Math.max(...peerLifts.map((l, k) => Math.abs(l - lifts[k]!)))
+              : null,
+        }),
   };
 }
 await rm(dir, { recursive: true, force: true });
@@ -128,8 +192,17 @@ console.log(
     bench: 'ab',
     rows,
     reps,
-    goal: { seconds: 10, measured: Math.max(...Object.values(result).map((r: any) => r.kiban.median)) },
+    goal: {
+      seconds: 10,
+      measured: Math.max(...Object.values(result).map((r: any) => r.kiban.median)),
+    },
     ...result,
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadavg(),
+    },
   }),
 );

@@ -49,10 +49,16 @@ const matrix = CsrMatrix.fromCoordinates(nUsers, nItems, rows, cols, null).map((
 const ids = (n: number): IdMap => IdMap.fromSortedIds(Array.from({ length: n }, (_, i) => i));
 const data = new Interactions(ids(nUsers), ids(nItems), matrix);
 const buildSeconds = (performance.now() - t0) / 1000;
-console.log(`data: ${nUsers} users × ${nItems} items, ${data.nnz} distinct pairs from ${nnz} draws, built in ${buildSeconds.toFixed(1)} s`);
+console.log(
+  `data: ${nUsers} users × ${nItems} items, ${data.nnz} distinct pairs from ${nnz} draws, built in ${buildSeconds.toFixed(1)} s`,
+);
 
 const iterationSeconds: number[] = [];
-const model = new AlsRecommender({ factors: Number(values.factors), iterations: Number(values.iterations), threads: Number(values.threads) });
+const model = new AlsRecommender({
+  factors: Number(values.factors),
+  iterations: Number(values.iterations),
+  threads: Number(values.threads),
+});
 const report = await model.fit(data, {
   progress: false,
   loss: false,
@@ -65,7 +71,9 @@ const report = await model.fit(data, {
 clearInterval(sampler);
 sample();
 const perIteration = iterationSeconds.reduce((a, b) => a + b, 0) / iterationSeconds.length;
-console.log(`fit ${report.seconds.toFixed(1)} s, ${perIteration.toFixed(2)} s per iteration, peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`);
+console.log(
+  `fit ${report.seconds.toFixed(1)} s, ${perIteration.toFixed(2)} s per iteration, peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
+);
 console.log(
   JSON.stringify({
     bench: 'als-scale',
@@ -79,6 +87,11 @@ console.log(
     iterationSeconds,
     fitSeconds: report.seconds,
     peakRssGiB: peakRss / 2 ** 30,
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
   }),
 );

@@ -30,12 +30,23 @@ const { values: args } = parseArgs({
 
 const loadStart = loadavg();
 const started = performance.now();
-const campaigns: Record<string, { readSeconds: number; rows: number; actions: number; contextDim: number; policies: Record<string, Omit<OpeReport, 'log'>> }> = {};
+const campaigns: Record<
+  string,
+  {
+    readSeconds: number;
+    rows: number;
+    actions: number;
+    contextDim: number;
+    policies: Record<string, Omit<OpeReport, 'log'>>;
+  }
+> = {};
 for (const campaign of args.campaigns.split(',')) {
   const t = performance.now();
   const log = await readObdLog(`datasets/open-bandit-random/${campaign}/${campaign}.csv`);
   const readSeconds = (performance.now() - t) / 1000;
-  process.stderr.write(`${campaign}: ${log.rows} rows, ${log.actions.length} items, context ${log.contextDim}, read in ${readSeconds.toFixed(2)} s\n`);
+  process.stderr.write(
+    `${campaign}: ${log.rows} rows, ${log.actions.length} items, context ${log.contextDim}, read in ${readSeconds.toFixed(2)} s\n`,
+  );
   const policies: Record<string, Omit<OpeReport, 'log'>> = {};
   for (const policy of TARGET_POLICIES) {
     const { log: _source, ...report } = runOpe(log, {
@@ -55,13 +66,25 @@ for (const campaign of args.campaigns.split(',')) {
       `  ${policy.padEnd(8)} observed ${(report.observed.value * 100).toFixed(3)}% | ${cells.join(' | ')} | ESS ${report.weights.effectiveSampleSize.toFixed(0)} | l2 ${report.rewardModel?.l2} | ${report.seconds.total.toFixed(2)} s (train ${report.seconds.train}, model ${report.seconds.rewardModel}, probs ${report.seconds.probabilities}, estimate ${report.seconds.estimate})\n`,
     );
   }
-  campaigns[campaign] = { readSeconds: Number(readSeconds.toFixed(3)), rows: log.rows, actions: log.actions.length, contextDim: log.contextDim, policies };
+  campaigns[campaign] = {
+    readSeconds: Number(readSeconds.toFixed(3)),
+    rows: log.rows,
+    actions: log.actions.length,
+    contextDim: log.contextDim,
+    policies,
+  };
 }
 
 process.stdout.write(
   `${JSON.stringify({
     bench: 'bandits-ope',
-    settings: { resamples: Number(args.resamples), samples: Number(args.samples), trainFraction: Number(args['train-fraction']), seed: Number(args.seed), level: 0.95 },
+    settings: {
+      resamples: Number(args.resamples),
+      samples: Number(args.samples),
+      trainFraction: Number(args['train-fraction']),
+      seed: Number(args.seed),
+      level: 0.95,
+    },
     campaigns,
     totalSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
     machine: {

@@ -27,9 +27,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fixedRateGenerator, measureAtRate, runFullSpeed, type FullSpeedResult } from './http-load.js';
+import {
+  fixedRateGenerator,
+  measureAtRate,
+  runFullSpeed,
+  type FullSpeedResult,
+} from './http-load.js';
 import { startServerProcess } from './server-process.js';
-import { seededRandom, type BanditPolicy, type Feedback, type PolicyKind } from '../src/bandits/bandit-policy.js';
+import {
+  seededRandom,
+  type BanditPolicy,
+  type Feedback,
+  type PolicyKind,
+} from '../src/bandits/bandit-policy.js';
 import { createPolicy, POLICY_KINDS } from '../src/bandits/create-policy.js';
 import { DecisionLogWriter } from '../src/bandits/decision-log.js';
 import { BanditService } from '../src/bandits/bandit-service.js';
@@ -54,15 +64,29 @@ const TRAINING = 8000;
 
 const random = seededRandom(1);
 const candidates = Array.from({ length: ARMS }, (_, k) => `item-${k}`);
-const context = (): number[] => Array.from({ length: DIM }, (_, j) => (j === 0 ? 1 : random() - 0.5));
+const context = (): number[] =>
+  Array.from({ length: DIM }, (_, j) => (j === 0 ? 1 : random() - 0.5));
 /** Hidden click rates: a linear function of the context per arm, so the policies learn something. */
-const weights = Array.from({ length: ARMS }, () => Array.from({ length: DIM }, (_, j) => (j === 0 ? 0.05 + 0.2 * random() : 0.3 * (random() - 0.5))));
-const clickRate = (arm: number, x: number[]): number => Math.min(0.95, Math.max(0.01, x.reduce((s, v, j) => s + v * weights[arm][j], 0)));
+const weights = Array.from({ length: ARMS }, () =>
+  Array.from({ length: DIM }, (_, j) => (j === 0 ? 0.05 + 0.2 * random() : 0.3 * (random() - 0.5))),
+);
+const clickRate = (arm: number, x: number[]): number =>
+  Math.min(
+    0.95,
+    Math.max(
+      0.01,
+      x.reduce((s, v, j) => s + v * weights[arm][j], 0),
+    ),
+  );
 const training = (): Feedback[] =>
   Array.from({ length: TRAINING }, (_, k) => {
     const x = context();
     const arm = k % ARMS;
-    return { arm: candidates[arm], context: Float64Array.from(x), reward: random() < clickRate(arm, x) ? 1 : 0 };
+    return {
+      arm: candidates[arm],
+      context: Float64Array.from(x),
+      reward: random() < clickRate(arm, x) ? 1 : 0,
+    };
   });
 
 const loadBefore = loadavg();
@@ -70,18 +94,27 @@ const loadBefore = loadavg();
 // ───────────────────────────── 1. in process ─────────────────────────────
 
 /** Decisions per wall second and per CPU-second of `select` over `ms` milliseconds. */
-function measureSelect(policy: BanditPolicy, slots: number, ms: number): { perSecond: number; perCpuSecond: number; microseconds: number } {
+function measureSelect(
+  policy: BanditPolicy,
+  slots: number,
+  ms: number,
+): { perSecond: number; perCpuSecond: number; microseconds: number } {
   const xs = Array.from({ length: 256 }, () => Float64Array.from(context()));
   const r = seededRandom(2);
   for (let k = 0; k < 200; k++) policy.select({ context: xs[k & 255], candidates, slots }, r); // warm-up
   let n = 0;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  while (performance.now() - t0 < ms) for (let k = 0; k < 20; k++) policy.select({ context: xs[n++ & 255], candidates, slots }, r);
+  while (performance.now() - t0 < ms)
+    for (let k = 0; k < 20; k++) policy.select({ context: xs[n++ & 255], candidates, slots }, r);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / cpuSeconds), microseconds: +((cpuSeconds / n) * 1e6).toFixed(1) };
+  return {
+    perSecond: Math.round(n / wall),
+    perCpuSecond: Math.round(n / cpuSeconds),
+    microseconds: +((cpuSeconds / n) * 1e6).toFixed(1),
+  };
 }
 
 const select: Record<string, Record<string, ReturnType<typeof measureSelect>>> = {};
@@ -91,7 +124,9 @@ for (const kind of kinds) {
   select[kind] = {};
   for (const slots of [1, 3]) {
     select[kind][`slots${slots}`] = measureSelect(policy, slots, Math.min(3000, 300 * seconds));
-    process.stderr.write(`in process ${kind} slots ${slots}: ${JSON.stringify(select[kind][`slots${slots}`])}\n`);
+    process.stderr.write(
+      `in process ${kind} slots ${slots}: ${JSON.stringify(select[kind][`slots${slots}`])}\n`,
+    );
   }
 }
 
@@ -103,14 +138,25 @@ const service = new BanditService(store, { log, pollMs: 200 });
 await service.define('bench', { policy: 'linucb', dim: DIM });
 
 /** Feeds `TRAINING` decisions' worth of feedback through the service, in bursts of `burst` concurrent requests. */
-async function feed(burst: number): Promise<{ feedback: number; perSecond: number; batches: number }> {
+async function feed(
+  burst: number,
+): Promise<{ feedback: number; perSecond: number; batches: number }> {
   const before = (await store.getBandit('bench'))?.version ?? 0;
   const t0 = performance.now();
   let sent = 0;
   while (sent < TRAINING / 4) {
-    const decisions = await Promise.all(Array.from({ length: burst }, () => service.decide('bench', { context: context(), candidates, slots: 1 })));
+    const decisions = await Promise.all(
+      Array.from({ length: burst }, () =>
+        service.decide('bench', { context: context(), candidates, slots: 1 }),
+      ),
+    );
     await Promise.all(
-      decisions.map((d) => service.feedback('bench', { decisionId: d.decisionId, rewards: [random() < clickRate(Number(d.arms[0].slice(5)), context()) ? 1 : 0] })),
+      decisions.map((d) =>
+        service.feedback('bench', {
+          decisionId: d.decisionId,
+          rewards: [random() < clickRate(Number(d.arms[0].slice(5)), context()) ? 1 : 0],
+        }),
+      ),
     );
     sent += burst;
   }
@@ -119,10 +165,15 @@ async function feed(burst: number): Promise<{ feedback: number; perSecond: numbe
   return { feedback: sent, perSecond: Math.round(sent / secondsTaken), batches: after - before };
 }
 const feedback = await feed(64);
-process.stderr.write(`in process feedback (decide + feedback, bursts of 64, Redis): ${JSON.stringify(feedback)}\n`);
+process.stderr.write(
+  `in process feedback (decide + feedback, bursts of 64, Redis): ${JSON.stringify(feedback)}\n`,
+);
 
 /** `service.decide` with `concurrency` requests in flight, for `ms` milliseconds. */
-async function measureService(concurrency: number, ms: number): Promise<{ perSecond: number; perCpuSecond: number }> {
+async function measureService(
+  concurrency: number,
+  ms: number,
+): Promise<{ perSecond: number; perCpuSecond: number }> {
   let n = 0;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -136,37 +187,94 @@ async function measureService(concurrency: number, ms: number): Promise<{ perSec
   );
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
-  return { perSecond: Math.round(n / wall), perCpuSecond: Math.round(n / ((cpu.user + cpu.system) / 1e6)) };
+  return {
+    perSecond: Math.round(n / wall),
+    perCpuSecond: Math.round(n / ((cpu.user + cpu.system) / 1e6)),
+  };
 }
 const serviceDecide = await measureService(32, Math.min(3000, 300 * seconds));
-process.stderr.write(`in process BanditService.decide (LinUCB, Redis record + log, 32 in flight): ${JSON.stringify(serviceDecide)}\n`);
+process.stderr.write(
+  `in process BanditService.decide (LinUCB, Redis record + log, 32 in flight): ${JSON.stringify(serviceDecide)}\n`,
+);
 
 // ───────────────────────────── 2. over HTTP ─────────────────────────────
 
 // `kiban serve` on the Redis bandit store with its decision log, and the bare route, each in a process of its own.
 const config = join(dir, 'serve.yaml');
-await writeFile(config, `stores:\n  serving: "${values.redis}?prefix=${prefix}http:"\n  metadata: "sqlite:${join(dir, 'meta.db')}"\n`);
-const kibanServer = await startServerProcess(['src/cli/main.ts', 'serve', '--config', config, '--port', '0', '--bandit-log', join(dir, 'http-log')], /kiban is serving on (http:\/\/\S+)/);
-const bareServer = await startServerProcess(['bench/bare-server.ts'], /listening on (http:\/\/\S+)/);
+await writeFile(
+  config,
+  `stores:\n  serving: "${values.redis}?prefix=${prefix}http:"\n  metadata: "sqlite:${join(dir, 'meta.db')}"\n`,
+);
+const kibanServer = await startServerProcess(
+  [
+    'src/cli/main.ts',
+    'serve',
+    '--config',
+    config,
+    '--port',
+    '0',
+    '--bandit-log',
+    join(dir, 'http-log'),
+  ],
+  /kiban is serving on (http:\/\/\S+)/,
+);
+const bareServer = await startServerProcess(
+  ['bench/bare-server.ts'],
+  /listening on (http:\/\/\S+)/,
+);
 const post = async (path: string, body: unknown, method = 'POST'): Promise<any> => {
-  const response = await fetch(kibanServer.url + path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  const response = await fetch(kibanServer.url + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok)
+    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return response.json();
 };
 await post('/v1/bandits/bench', { policy: 'linucb', dim: DIM }, 'PUT');
 // Trained over HTTP like the in-process bandit: decisions with feedback, in bursts.
 for (let sent = 0; sent < TRAINING / 4; sent += 64) {
-  const made = await Promise.all(Array.from({ length: 64 }, () => post('/v1/bandits/bench/decide', { context: context(), candidates, slots: 1 })));
-  await Promise.all(made.map((d) => post('/v1/bandits/bench/feedback', { decisionId: d.decisionId, rewards: [random() < clickRate(Number(d.arms[0].slice(5)), context()) ? 1 : 0] })));
+  const made = await Promise.all(
+    Array.from({ length: 64 }, () =>
+      post('/v1/bandits/bench/decide', { context: context(), candidates, slots: 1 }),
+    ),
+  );
+  await Promise.all(
+    made.map((d) =>
+      post('/v1/bandits/bench/feedback', {
+        decisionId: d.decisionId,
+        rewards: [random() < clickRate(Number(d.arms[0].slice(5)), context()) ? 1 : 0],
+      }),
+    ),
+  );
 }
 const bodies = join(dir, 'decide.jsonl');
-await writeFile(bodies, Array.from({ length: 2000 }, () => JSON.stringify({ context: context(), candidates, slots: 1 })).join('\n'));
+await writeFile(
+  bodies,
+  Array.from({ length: 2000 }, () =>
+    JSON.stringify({ context: context(), candidates, slots: 1 }),
+  ).join('\n'),
+);
 
 const generator = fixedRateGenerator(dir, values.generator as 'auto' | 'c' | 'node');
 
-const http: Record<string, { atRate: Awaited<ReturnType<typeof measureAtRate>>; fullSpeed: FullSpeedResult }> = {};
-for (const [name, server] of [['bare', bareServer], ['kiban', kibanServer]] as const) {
-  const atRate = await measureAtRate(generator, server, '/v1/bandits/bench/decide', bodies, rate, seconds);
+const http: Record<
+  string,
+  { atRate: Awaited<ReturnType<typeof measureAtRate>>; fullSpeed: FullSpeedResult }
+> = {};
+for (const [name, server] of [
+  ['bare', bareServer],
+  ['kiban', kibanServer],
+] as const) {
+  const atRate = await measureAtRate(
+    generator,
+    server,
+    '/v1/bandits/bench/decide',
+    bodies,
+    rate,
+    seconds,
+  );
   process.stderr.write(`HTTP ${name} decide at ${rate}/s: ${JSON.stringify(atRate)}\n`);
   const fullSpeed = await runFullSpeed(server.url, '/v1/bandits/bench/decide', bodies, seconds, 32);
   process.stderr.write(`HTTP ${name} decide at full speed: ${JSON.stringify(fullSpeed)}\n`);
@@ -195,12 +303,31 @@ const result = {
   arms: ARMS,
   dim: DIM,
   inProcess: { select, service: { decide: serviceDecide, feedback } },
-  http: { policy: 'linucb', store: 'redis', server: 'kiban serve', fixedRateGenerator: generator.name, ...http },
+  http: {
+    policy: 'linucb',
+    store: 'redis',
+    server: 'kiban serve',
+    fixedRateGenerator: generator.name,
+    ...http,
+  },
   goals: {
     linucbPerCore: { goal: 20000, measured: select.linucb?.slots1.perCpuSecond ?? null },
-    httpP99Ms: { goal: 3, measured: http.kiban.atRate.latencyMs.p99, bareRouteSameRun: http.bare.atRate.latencyMs.p99 },
-    httpServerCpuShareAtRate: +((http.kiban.atRate.serverCpuMicrosecondsPerRequest * rate) / 1e6).toFixed(3),
+    httpP99Ms: {
+      goal: 3,
+      measured: http.kiban.atRate.latencyMs.p99,
+      bareRouteSameRun: http.bare.atRate.latencyMs.p99,
+    },
+    httpServerCpuShareAtRate: +(
+      (http.kiban.atRate.serverCpuMicrosecondsPerRequest * rate) /
+      1e6
+    ).toFixed(3),
   },
-  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+  machine: {
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    loadavgBefore: loadBefore,
+    loadavgAfter: loadavg(),
+  },
 };
 console.log(JSON.stringify(result));

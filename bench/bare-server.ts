@@ -11,10 +11,25 @@ import { decideRoute } from '../src/serving/bandit-schemas.js';
 import { tagSuggestRoute } from '../src/serving/schemas.js';
 
 const app = Fastify();
-const decision = { decisionId: '00000000-0000-0000-0000-000000000000', arms: ['item-0'], propensities: [1], version: 0 };
-app.post('/v1/bandits/:name/decide', { schema: { body: decideRoute.body, response: { 200: decideRoute.response[200] } } }, async () => decision);
+const decision = {
+  decisionId: '00000000-0000-0000-0000-000000000000',
+  arms: ['item-0'],
+  propensities: [1],
+  version: 0,
+};
+app.post(
+  '/v1/bandits/:name/decide',
+  { schema: { body: decideRoute.body, response: { 200: decideRoute.response[200] } } },
+  async () => decision,
+);
 const tags = [{ tag: 'bare', score: 1 }];
-app.post('/v1/tags/suggest', { schema: { body: tagSuggestRoute.body, response: { 200: tagSuggestRoute.response[200] } } }, async () => tags);
+app.post(
+  '/v1/tags/suggest',
+  { schema: { body: tagSuggestRoute.body, response: { 200: tagSuggestRoute.response[200] } } },
+  async () => tags,
+);
 await app.listen({ port: 0, host: '127.0.0.1' });
-process.stdout.write(`listening on http://127.0.0.1:${(app.server.address() as { port: number }).port}\n`);
+process.stdout.write(
+  `listening on http://127.0.0.1:${(app.server.address() as { port: number }).port}\n`,
+);
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -33,28 +33,57 @@ export interface FixedRateGenerator {
  * Builds the C generator into `dir` unless `choice` is `node`; with `auto`, falls back to the
  * TypeScript one (saying so on stderr) when `cc` cannot build it. @throws with `c` and no compiler
  */
-export function fixedRateGenerator(dir: string, choice: 'auto' | 'c' | 'node' = 'auto'): FixedRateGenerator {
+export function fixedRateGenerator(
+  dir: string,
+  choice: 'auto' | 'c' | 'node' = 'auto',
+): FixedRateGenerator {
   if (choice === 'node') return { binary: null, name: 'bench/rate-load.ts' };
   const binary = join(dir, 'rate-load');
   try {
     execFileSync('cc', ['-O2', '-o', binary, 'bench/peers/rate-load.c'], { stdio: 'ignore' });
     return { binary, name: 'bench/peers/rate-load.c' };
   } catch {
-    if (choice === 'c') throw new Error('--generator c: bench/peers/rate-load.c does not build with cc');
+    if (choice === 'c')
+      throw new Error('--generator c: bench/peers/rate-load.c does not build with cc');
     process.stderr.write('no C compiler: fixed-rate load from bench/rate-load.ts\n');
     return { binary: null, name: 'bench/rate-load.ts' };
   }
 }
 
 /** POSTs the JSON lines of `bodies` in turn to `url` + `path`, `rate` per second for `seconds` (after 1 s of warm-up). */
-export async function runFixedRate(generator: FixedRateGenerator, url: string, path: string, bodies: string, rate: number, seconds: number): Promise<FixedRateResult> {
+export async function runFixedRate(
+  generator: FixedRateGenerator,
+  url: string,
+  path: string,
+  bodies: string,
+  rate: number,
+  seconds: number,
+): Promise<FixedRateResult> {
   const { hostname, port } = new URL(url);
   const { stdout } =
     generator.binary !== null
-      ? await promisify(execFile)(generator.binary, [hostname, port, path, bodies, String(rate), String(seconds), '1'], { maxBuffer: 1 << 24 })
+      ? await promisify(execFile)(
+          generator.binary,
+          [hostname, port, path, bodies, String(rate), String(seconds), '1'],
+          { maxBuffer: 1 << 24 },
+        )
       : await promisify(execFile)(
           process.execPath,
-          ['--import', 'tsx', 'bench/rate-load.ts', '--url', url, '--path', path, '--bodies', bodies, '--rate', String(rate), '--seconds', String(seconds)],
+          [
+            '--import',
+            'tsx',
+            'bench/rate-load.ts',
+            '--url',
+            url,
+            '--path',
+            path,
+            '--bodies',
+            bodies,
+            '--rate',
+            String(rate),
+            '--seconds',
+            String(seconds),
+          ],
           { maxBuffer: 1 << 24 },
         );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as FixedRateResult;
@@ -76,7 +105,12 @@ export async function measureAtRate(
   const c0 = await cpuSeconds(server.pid);
   const measured = await runFixedRate(generator, server.url, path, bodies, rate, seconds);
   const served = measured.requests + rate; // the generator's own 1 s warm-up is served too
-  return { ...measured, serverCpuMicrosecondsPerRequest: Math.round((((await cpuSeconds(server.pid)) - c0) * 1e6) / served) };
+  return {
+    ...measured,
+    serverCpuMicrosecondsPerRequest: Math.round(
+      (((await cpuSeconds(server.pid)) - c0) * 1e6) / served,
+    ),
+  };
 }
 
 /** What bench/serve-load.ts (autocannon) reports; latencies in whole ms. */
@@ -90,8 +124,28 @@ export interface FullSpeedResult {
 }
 
 /** POSTs the JSON lines of `bodies` to `url` + `path` as fast as `connections` connections go, for `seconds`. */
-export async function runFullSpeed(url: string, path: string, bodies: string, seconds: number, connections: number): Promise<FullSpeedResult> {
-  const args = ['--import', 'tsx', 'bench/serve-load.ts', '--url', url, '--path', path, '--bodies', bodies, '--seconds', String(seconds), '--connections', String(connections)];
+export async function runFullSpeed(
+  url: string,
+  path: string,
+  bodies: string,
+  seconds: number,
+  connections: number,
+): Promise<FullSpeedResult> {
+  const args = [
+    '--import',
+    'tsx',
+    'bench/serve-load.ts',
+    '--url',
+    url,
+    '--path',
+    path,
+    '--bodies',
+    bodies,
+    '--seconds',
+    String(seconds),
+    '--connections',
+    String(connections),
+  ];
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as FullSpeedResult;
 }

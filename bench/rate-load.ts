@@ -32,7 +32,12 @@ const { values } = parseArgs({
 });
 const target = new URL(values.url!);
 const rate = Number(values.rate);
-const bodies = values.bodies === undefined ? null : readFileSync(values.bodies, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const bodies =
+  values.bodies === undefined
+    ? null
+    : readFileSync(values.bodies, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 const latencies: number[] = [];
@@ -54,7 +59,10 @@ function send(record: boolean): void {
       port: target.port,
       path: values.path,
       method: body === null ? 'GET' : 'POST',
-      headers: body === null ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      headers:
+        body === null
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     },
     (res) => {
       res.resume();
@@ -104,14 +112,22 @@ agent.destroy();
 
 const quantile = (xs: number[], q: number): number => {
   const sorted = Float64Array.from(xs).sort();
-  return sorted.length === 0 ? NaN : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 100) / 100;
+  return sorted.length === 0
+    ? NaN
+    : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 100) / 100;
 };
 console.log(
   JSON.stringify({
     rate,
     requests: latencies.length,
     achievedRate: Math.round(count / elapsed),
-    latencyMs: { p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), p999: quantile(latencies, 0.999), max: quantile(latencies, 1) },
+    latencyMs: {
+      p50: quantile(latencies, 0.5),
+      p90: quantile(latencies, 0.9),
+      p99: quantile(latencies, 0.99),
+      p999: quantile(latencies, 0.999),
+      max: quantile(latencies, 1),
+    },
     lateMs: { p99: quantile(lateness, 0.99), max: quantile(lateness, 1) },
     non2xx,
     errors,

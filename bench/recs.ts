@@ -17,7 +17,9 @@ import { builtinModels } from '../src/models/builtin-models.js';
 
 const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
 const TEST = 'datasets/ml-latest-small/splits/test.csv';
-const { values } = parseArgs({ options: { 'no-peer': { type: 'boolean', default: false }, k: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { 'no-peer': { type: 'boolean', default: false }, k: { type: 'string', default: '10' } },
+});
 const k = Number(values.k);
 const metricNames = [`precision@${k}`, `recall@${k}`, `ndcg@${k}`, `map@${k}`, 'coverage'];
 
@@ -48,10 +50,19 @@ let peer: { peer: string; numpy: string; models: Record<string, Row> } | null = 
 // The peer prints each model's metrics and fitSeconds side by side in one flat object.
 if (!values['no-peer']) {
   try {
-    const { stdout } = await promisify(execFile)('python3', ['bench/peers/recs_peer.py', '--train', TRAIN, '--test', TEST, '--k', String(k)], { maxBuffer: 1 << 24 });
-    const raw = JSON.parse(stdout.trim().split('\n').at(-1)!) as { peer: string; numpy: string; models: Record<string, Record<string, number>> };
+    const { stdout } = await promisify(execFile)(
+      'python3',
+      ['bench/peers/recs_peer.py', '--train', TRAIN, '--test', TEST, '--k', String(k)],
+      { maxBuffer: 1 << 24 },
+    );
+    const raw = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      peer: string;
+      numpy: string;
+      models: Record<string, Record<string, number>>;
+    };
     const models: Record<string, Row> = {};
-    for (const [name, { fitSeconds, ...metrics }] of Object.entries(raw.models)) models[name] = { metrics, fitSeconds };
+    for (const [name, { fitSeconds, ...metrics }] of Object.entries(raw.models))
+      models[name] = { metrics, fitSeconds };
     peer = { peer: raw.peer, numpy: raw.numpy, models };
   } catch (error) {
     console.error(`peer not run: ${(error as Error).message.split('\n')[0]}`);
@@ -63,7 +74,8 @@ console.log(header);
 const line = (name: string, r: Row): string =>
   `${name.padEnd(28)}${metricNames.map((m) => (r.metrics[m] ?? NaN).toFixed(4).padStart(13)).join('')}${r.fitSeconds.toFixed(2).padStart(9)}`;
 for (const [kind, r] of Object.entries(kiban)) console.log(line(`kiban ${kind}`, r));
-if (peer) for (const [kind, r] of Object.entries(peer.models)) console.log(line(`numpy ${kind}`, r));
+if (peer)
+  for (const [kind, r] of Object.entries(peer.models)) console.log(line(`numpy ${kind}`, r));
 if (peer) {
   for (const kind of Object.keys(peer.models)) {
     const tuned = kiban[kind];
@@ -71,7 +83,10 @@ if (peer) {
     if (!tuned) continue;
     const ratio = tuned.metrics[`ndcg@${k}`] / peer.models[kind].metrics[`ndcg@${k}`];
     const speed = peer.models[kind].fitSeconds / same.fitSeconds;
-    const speedText = peer.models[kind].fitSeconds < 0.01 ? 'fit too short to compare' : `fit at the peer's settings ${speed.toFixed(1)}× faster`;
+    const speedText =
+      peer.models[kind].fitSeconds < 0.01
+        ? 'fit too short to compare'
+        : `fit at the peer's settings ${speed.toFixed(1)}× faster`;
     console.log(`${kind}: defaults reach ${ratio.toFixed(3)}× the peer's ndcg@${k}; ${speedText}`);
   }
 }
@@ -82,6 +97,11 @@ console.log(
     dataset: 'ml-latest-small fixed split',
     kiban,
     peer,
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
   }),
 );

@@ -22,7 +22,12 @@ const { values } = parseArgs({
     bodies: { type: 'string' },
   },
 });
-const bodies = values.bodies === undefined ? null : readFileSync(values.bodies, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const bodies =
+  values.bodies === undefined
+    ? null
+    : readFileSync(values.bodies, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
 const users = Number(values.users);
 let next = 12345;
 const result = await autocannon({
@@ -54,7 +59,12 @@ const result = await autocannon({
 console.log(
   JSON.stringify({
     requestsPerSecond: result.requests.average,
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors,

@@ -46,7 +46,17 @@ async function listen(app: FastifyInstance): Promise<string> {
 }
 
 async function load(url: string, rate?: number): Promise<LoadResult> {
-  const args = ['--import', 'tsx', 'bench/serve-load.ts', '--url', url, '--users', String(users), '--seconds', String(seconds)];
+  const args = [
+    '--import',
+    'tsx',
+    'bench/serve-load.ts',
+    '--url',
+    url,
+    '--users',
+    String(users),
+    '--seconds',
+    String(seconds),
+  ];
   // At a fixed rate, few connections: autocannon paces each connection separately, and many
   // connections at a low rate each would arrive in bursts that measure the generator, not us.
   if (rate !== undefined) args.push('--rate', String(rate), '--connections', '4');
@@ -58,15 +68,27 @@ async function publish(store: ServingStore): Promise<number> {
   const t0 = performance.now();
   const writer = await store.beginVersion(`bench-${Date.now()}`, { bench: true });
   const lists = function* (): Generator<[string, ScoredItem[]]> {
-    for (let u = 1; u <= users; u++) yield [String(u), Array.from({ length: LIST }, (_, r) => ({ id: (u * 7919 + r * 104729) % 50000, score: 1 - r / LIST }))];
+    for (let u = 1; u <= users; u++)
+      yield [
+        String(u),
+        Array.from({ length: LIST }, (_, r) => ({
+          id: (u * 7919 + r * 104729) % 50000,
+          score: 1 - r / LIST,
+        })),
+      ];
   };
   await writer.putLists('user', lists());
-  await writer.putLists('popular', [['all', Array.from({ length: LIST }, (_, r) => ({ id: r, score: LIST - r }))]]);
+  await writer.putLists('popular', [
+    ['all', Array.from({ length: LIST }, (_, r) => ({ id: r, score: LIST - r }))],
+  ]);
   await writer.commit();
   return (performance.now() - t0) / 1000;
 }
 
-async function phase(name: string, app: FastifyInstance): Promise<{ name: string; max: LoadResult; at1000: LoadResult }> {
+async function phase(
+  name: string,
+  app: FastifyInstance,
+): Promise<{ name: string; max: LoadResult; at1000: LoadResult }> {
   const url = await listen(app);
   await load(url, 2000).catch(() => undefined); // warm-up (JIT, caches); not reported
   const max = await load(url);
@@ -80,8 +102,16 @@ async function phase(name: string, app: FastifyInstance): Promise<{ name: string
 
 // The bare route: the same schema (so the same serialiser) answering a constant list of 10.
 const bare = Fastify();
-const constant = { user: '1', items: Array.from({ length: 10 }, (_, r) => ({ id: r, score: 1 - r / 10 })), fallback: false };
-bare.get('/v1/users/:userId/recommendations', { schema: recommendationsRoute }, async () => constant);
+const constant = {
+  user: '1',
+  items: Array.from({ length: 10 }, (_, r) => ({ id: r, score: 1 - r / 10 })),
+  fallback: false,
+};
+bare.get(
+  '/v1/users/:userId/recommendations',
+  { schema: recommendationsRoute },
+  async () => constant,
+);
 const results = [await phase('bare', bare)];
 
 const dir = await mkdtemp(join(tmpdir(), 'kiban-bench-serve-'));
@@ -99,8 +129,12 @@ await redis.clear(); // everything the benchmark wrote, under its own prefix
 await redis.close();
 
 const base = results[0].max.requestsPerSecond;
-const ratios = Object.fromEntries(results.slice(1).map((r) => [r.name, r.max.requestsPerSecond / base]));
-console.log(`throughput vs the bare route: sqlite ${(ratios.sqlite * 100).toFixed(0)}%, redis ${(ratios.redis * 100).toFixed(0)}%`);
+const ratios = Object.fromEntries(
+  results.slice(1).map((r) => [r.name, r.max.requestsPerSecond / base]),
+);
+console.log(
+  `throughput vs the bare route: sqlite ${(ratios.sqlite * 100).toFixed(0)}%, redis ${(ratios.redis * 100).toFixed(0)}%`,
+);
 console.log(
   JSON.stringify({
     bench: 'serve',

@@ -38,8 +38,17 @@ const NAME = 'x'.repeat(200);
  * A record of about `bytes` bytes once packed: `{ id, name: 200 chars, vec: Float32Array }` up to
  * 2 KB, `{ id, vec: Float32Array }` above.
  */
-export function record(id: number, bytes: number, vec?: Float32Array): { id: number; name?: string; vec: Float32Array } {
-  if (bytes <= 2048) return { id, name: NAME, vec: vec ?? new Float32Array(Math.max(1, (bytes - 230) >> 2)).fill(0.5) };
+export function record(
+  id: number,
+  bytes: number,
+  vec?: Float32Array,
+): { id: number; name?: string; vec: Float32Array } {
+  if (bytes <= 2048)
+    return {
+      id,
+      name: NAME,
+      vec: vec ?? new Float32Array(Math.max(1, (bytes - 230) >> 2)).fill(0.5),
+    };
   return { id, vec: vec ?? new Float32Array(bytes >> 2).fill(0.5) };
 }
 

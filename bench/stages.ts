@@ -65,7 +65,10 @@ if (child) {
   const vec = record(0, bytes).vec;
   const fixed = packr.pack(Array.from({ length: batch }, (_, i) => record(i, bytes, vec)));
   for (let m = 0; m < messages; m++) {
-    const body = mode === 'bytes' ? fixed : packr.pack(Array.from({ length: batch }, (_, i) => record(m * batch + i, bytes, vec)));
+    const body =
+      mode === 'bytes'
+        ? fixed
+        : packr.pack(Array.from({ length: batch }, (_, i) => record(m * batch + i, bytes, vec)));
     await push.send([Buffer.from('b'), body]);
   }
   await push.send([Buffer.from('e')]);
@@ -100,21 +103,45 @@ if (!child && (part === null || part === 1)) {
       for (let id = from; id < from + count; id++) { let h = id | 0; for (let i = 0; i < rounds; i++) h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + i; x ^= h; }
       parentPort.postMessage({ x, ms: performance.now() - t0 });`;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: threads }, (_, k) => new Promise((ok, fail) => new Worker(code, { eval: true, workerData: { from: k * sample, count: sample, rounds } }).once('message', ok).once('error', fail))));
+    await Promise.all(
+      Array.from(
+        { length: threads },
+        (_, k) =>
+          new Promise((ok, fail) =>
+            new Worker(code, {
+              eval: true,
+              workerData: { from: k * sample, count: sample, rounds },
+            })
+              .once('message', ok)
+              .once('error', fail),
+          ),
+      ),
+    );
     return (threads * sample) / ((performance.now() - t0) / 1000);
   };
   const bare1 = await bare(1);
   const bare2 = await bare(2);
-  log(`part 1: bare hashing on threads: 1 → ${Math.round(bare1)}/s, 2 → ${Math.round(bare2)}/s (×${(bare2 / bare1).toFixed(2)})`);
+  log(
+    `part 1: bare hashing on threads: 1 → ${Math.round(bare1)}/s, 2 → ${Math.round(bare2)}/s (×${(bare2 / bare1).toFixed(2)})`,
+  );
 
   const source = { kind: 'query' as const, sql: `SELECT range AS id FROM range(${records})` };
   const runs: Record<string, { seconds: number; recordsPerSecond: number }> = {};
   for (const numPreprocessors of [1, 2]) {
-    const result = await new ThreadStageRunner().run({ ...fixtures, export: 'busy' }, { source, params: { rounds }, numPreprocessors, count: 1, log: () => {} });
+    const result = await new ThreadStageRunner().run(
+      { ...fixtures, export: 'busy' },
+      { source, params: { rounds }, numPreprocessors, count: 1, log: () => {} },
+    );
     const [out] = result.outputs as { n: number }[];
-    if (out.n !== records || result.records.preprocessed !== records) throw new Error(`part 1: expected ${records} records, main saw ${out.n}`);
-    runs[`preprocessors${numPreprocessors}`] = { seconds: Number(result.seconds.toFixed(2)), recordsPerSecond: Math.round(records / result.seconds) };
-    log(`part 1: ${numPreprocessors} preprocess thread(s): ${records} records in ${result.seconds.toFixed(2)} s = ${Math.round(records / result.seconds)} records/s`);
+    if (out.n !== records || result.records.preprocessed !== records)
+      throw new Error(`part 1: expected ${records} records, main saw ${out.n}`);
+    runs[`preprocessors${numPreprocessors}`] = {
+      seconds: Number(result.seconds.toFixed(2)),
+      recordsPerSecond: Math.round(records / result.seconds),
+    };
+    log(
+      `part 1: ${numPreprocessors} preprocess thread(s): ${records} records in ${result.seconds.toFixed(2)} s = ${Math.round(records / result.seconds)} records/s`,
+    );
   }
   const one = runs.preprocessors1;
   results.scaling = {
@@ -123,7 +150,7 @@ if (!child && (part === null || part === 1)) {
     rounds,
     hashOnlyMicrosPerRecord: Number(hashUs.toFixed(3)),
     /** The framework's cost per record with one worker, beyond the hashing. */
-    overheadMicrosPerRecord: Number(((1e6 / one.recordsPerSecond) - hashUs).toFixed(3)),
+    overheadMicrosPerRecord: Number((1e6 / one.recordsPerSecond - hashUs).toFixed(3)),
     ...runs,
     speedup: Number((runs.preprocessors2.recordsPerSecond / one.recordsPerSecond).toFixed(2)),
     /** The same hashing without the framework on 2 threads vs 1: what the machine allowed in this run. */
@@ -139,11 +166,30 @@ interface Timed {
 }
 
 /** Raw PUSH/PULL: a child process sends `messages` batches of `batch` records; this side times them. */
-async function raw(bytes: number, batch: number, messages: number, mode: 'bytes' | 'msgpack'): Promise<Timed> {
+async function raw(
+  bytes: number,
+  batch: number,
+  messages: number,
+  mode: 'bytes' | 'msgpack',
+): Promise<Timed> {
   const pull = new zmq.Pull({ receiveHighWaterMark: DATA_HWM, linger: 0 });
   await pull.bind('tcp://127.0.0.1:0');
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = spawn(process.execPath, ['--import', tsx, fileURLToPath(import.meta.url), '--send-raw', pull.lastEndpoint!, String(bytes), String(batch), String(messages), mode], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      tsx,
+      fileURLToPath(import.meta.url),
+      '--send-raw',
+      pull.lastEndpoint!,
+      String(bytes),
+      String(batch),
+      String(messages),
+      mode,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const exited = new Promise((ok) => child.once('exit', ok));
   let t0 = 0;
   let n = 0;
@@ -163,43 +209,61 @@ async function raw(bytes: number, batch: number, messages: number, mode: 'bytes'
 }
 
 async function stage(bytes: number, batch: number, n: number): Promise<Timed> {
-  const result = await new ZmqStageRunner().run({ ...fixtures, export: 'transfer' }, {
-    source: { kind: 'records', records: Array.from({ length: n }, (_, id) => ({ id })) },
-    params: { bytes },
-    numPreprocessors: 1,
-    count: 1,
-    batchSize: batch,
-    log: process.env.BENCH_DEBUG ? log : () => {},
-  });
+  const result = await new ZmqStageRunner().run(
+    { ...fixtures, export: 'transfer' },
+    {
+      source: { kind: 'records', records: Array.from({ length: n }, (_, id) => ({ id })) },
+      params: { bytes },
+      numPreprocessors: 1,
+      count: 1,
+      batchSize: batch,
+      log: process.env.BENCH_DEBUG ? log : () => {},
+    },
+  );
   return (result.outputs as Timed[])[0];
 }
 
 if (!child && (part === null || part === 2)) {
   const seconds = Number(values.seconds);
   const transport: Record<string, unknown>[] = [];
-  for (const [bytes, batch] of [[1024, 1024], [65536, 16]] as const) {
+  for (const [bytes, batch] of [
+    [1024, 1024],
+    [65536, 16],
+  ] as const) {
     const wire = packr.pack(record(0, bytes)).length;
     const mbps = (t: Timed): number => round1((t.n * wire) / 1e6 / t.seconds);
     // Size the runs: about `seconds` at the raw rate of a short calibration run.
     const calibration = await raw(bytes, batch, Math.ceil(50e6 / (wire * batch)), 'bytes');
     const messages = Math.max(20, Math.ceil((mbps(calibration) * 1e6 * seconds) / (wire * batch)));
     const n = messages * batch;
-    log(`part 2: ${wire}-byte records, ${batch} a message, ${messages} messages (${Math.round((n * wire) / 1e6)} MB) a run`);
-    const runs: Record<'stage' | 'rawBytes' | 'rawMsgpack', number[]> = { stage: [], rawBytes: [], rawMsgpack: [] };
+    log(
+      `part 2: ${wire}-byte records, ${batch} a message, ${messages} messages (${Math.round((n * wire) / 1e6)} MB) a run`,
+    );
+    const runs: Record<'stage' | 'rawBytes' | 'rawMsgpack', number[]> = {
+      stage: [],
+      rawBytes: [],
+      rawMsgpack: [],
+    };
     for (let rep = 0; rep < REPS; rep++) {
       const s = await stage(bytes, batch, n);
       if (s.n !== n) throw new Error(`part 2: main saw ${s.n} of ${n} records`);
       runs.stage.push(mbps(s));
       runs.rawBytes.push(mbps(await raw(bytes, batch, messages, 'bytes')));
       runs.rawMsgpack.push(mbps(await raw(bytes, batch, messages, 'msgpack')));
-      log(`part 2:   rep ${rep + 1}: stage ${runs.stage.at(-1)} MB/s, raw bytes ${runs.rawBytes.at(-1)} MB/s, raw + msgpack ${runs.rawMsgpack.at(-1)} MB/s`);
+      log(
+        `part 2:   rep ${rep + 1}: stage ${runs.stage.at(-1)} MB/s, raw bytes ${runs.rawBytes.at(-1)} MB/s, raw + msgpack ${runs.rawMsgpack.at(-1)} MB/s`,
+      );
     }
     transport.push({
       recordBytes: wire,
       batch,
       messages,
       MBps: runs,
-      best: { stage: best(runs.stage), rawBytes: best(runs.rawBytes), rawMsgpack: best(runs.rawMsgpack) },
+      best: {
+        stage: best(runs.stage),
+        rawBytes: best(runs.rawBytes),
+        rawMsgpack: best(runs.rawMsgpack),
+      },
       stageVsRawBytes: Number((best(runs.stage) / best(runs.rawBytes)).toFixed(2)),
       stageVsRawMsgpack: Number((best(runs.stage) / best(runs.rawMsgpack)).toFixed(2)),
     });
@@ -209,6 +273,11 @@ if (!child && (part === null || part === 2)) {
 
 if (!child) {
   results.loadAverage1mAtEnd = round1(loadavg()[0]);
-  results.machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  results.machine = {
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }

@@ -41,7 +41,12 @@ let tagger: Tagger;
 if (values.model !== undefined) tagger = await readTaggerFile(values.model);
 else {
   log('training the tagger (lr 1, 25 epochs, word bigrams, 2 threads)…');
-  tagger = await Tagger.train(await readTagExamples(join(DATA, 'train.txt')), { lr: 1, epoch: 25, wordNgrams: 2, threads: 2 });
+  tagger = await Tagger.train(await readTagExamples(join(DATA, 'train.txt')), {
+    lr: 1,
+    epoch: 25,
+    wordNgrams: 2,
+    threads: 2,
+  });
 }
 
 // predict alone, in process: every validation question, k 5.
@@ -54,7 +59,10 @@ for (let round = 0; round < 2; round++) {
   });
 }
 const sorted = Float64Array.from(times).sort();
-const predictMicros = { mean: Math.round((sorted.reduce((a, b) => a + b, 0) / sorted.length) * 1000 * 10) / 10, p99: Math.round(sorted[Math.floor(sorted.length * 0.99)] * 1000 * 10) / 10 };
+const predictMicros = {
+  mean: Math.round((sorted.reduce((a, b) => a + b, 0) / sorted.length) * 1000 * 10) / 10,
+  p99: Math.round(sorted[Math.floor(sorted.length * 0.99)] * 1000 * 10) / 10,
+};
 log(`predict in process: mean ${predictMicros.mean} µs, p99 ${predictMicros.p99} µs`);
 
 const dir = await mkdtemp(join(tmpdir(), 'kiban-bench-tags-'));
@@ -64,10 +72,16 @@ const serving = new SqliteServingStore(join(dir, 'serving.db'));
 await publishTagger({ tagger, artifacts: dir, serving, metadata: { insertModel: async () => {} } });
 await serving.close();
 const config = join(dir, 'serve.yaml');
-await writeFile(config, `stores:\n  serving: "sqlite:${join(dir, 'serving.db')}"\n  metadata: "sqlite:${join(dir, 'meta.db')}"\n  artifacts: "${dir}"\n`);
+await writeFile(
+  config,
+  `stores:\n  serving: "sqlite:${join(dir, 'serving.db')}"\n  metadata: "sqlite:${join(dir, 'meta.db')}"\n  artifacts: "${dir}"\n`,
+);
 const servers: ServerProcess[] = [];
 try {
-  const kiban = await startServerProcess(['src/cli/main.ts', 'serve', '--config', config, '--port', '0'], /kiban is serving on (http:\/\/\S+)/);
+  const kiban = await startServerProcess(
+    ['src/cli/main.ts', 'serve', '--config', config, '--port', '0'],
+    /kiban is serving on (http:\/\/\S+)/,
+  );
   servers.push(kiban);
   const bare = await startServerProcess(['bench/bare-server.ts'], /listening on (http:\/\/\S+)/);
   servers.push(bare);
@@ -75,9 +89,16 @@ try {
   await writeFile(bodies, valid.map((e) => JSON.stringify({ text: e.text, k: 5 })).join('\n'));
   // The server loads the published tagger within a poll (2 s); 503 until then.
   for (let tries = 0; ; tries++) {
-    const response = await fetch(`${kiban.url}/v1/tags/suggest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: valid[0]!.text }) });
+    const response = await fetch(`${kiban.url}/v1/tags/suggest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: valid[0]!.text }),
+    });
     if (response.ok) break;
-    if (tries > 100) throw new Error(`kiban serve never answered the tags route: ${response.status} ${await response.text()}`);
+    if (tries > 100)
+      throw new Error(
+        `kiban serve never answered the tags route: ${response.status} ${await response.text()}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const generator = fixedRateGenerator(dir, values.generator as 'auto' | 'c' | 'node');
@@ -98,7 +119,10 @@ try {
       bareRouteAtRate: bareFixed,
       fullSpeed: full,
       fixedRateGenerator: generator.name,
-      goal: { p99MsAtRate: 3, met: fixed.latencyMs.p99 < 3 && fixed.non2xx === 0 && fixed.errors === 0 },
+      goal: {
+        p99MsAtRate: 3,
+        met: fixed.latencyMs.p99 < 3 && fixed.non2xx === 0 && fixed.errors === 0,
+      },
       loadAverage1m: Math.round(loadavg()[0] * 10) / 10,
       machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version },
     })}\n`,

@@ -47,7 +47,11 @@ interface Config {
 }
 const CONFIGS: Record<string, Config> = {
   a: { name: 'defaults', options: {}, fastText: [] },
-  b: { name: 'lr 1.0, epoch 25, wordNgrams 2', options: { lr: 1, epoch: 25, wordNgrams: 2 }, fastText: ['-lr', '1.0', '-epoch', '25', '-wordNgrams', '2'] },
+  b: {
+    name: 'lr 1.0, epoch 25, wordNgrams 2',
+    options: { lr: 1, epoch: 25, wordNgrams: 2 },
+    fastText: ['-lr', '1.0', '-epoch', '25', '-wordNgrams', '2'],
+  },
   c: {
     name: 'one-vs-all: lr 0.5, epoch 25, wordNgrams 2',
     options: { lr: 0.5, epoch: 25, wordNgrams: 2, loss: 'ova' },
@@ -67,10 +71,12 @@ const { values } = parseArgs({
   },
 });
 const configKeys = values.config === 'all' ? Object.keys(CONFIGS) : values.config!.split(',');
-for (const c of configKeys) if (!(c in CONFIGS)) throw new Error(`--config: unknown config "${c}" (a, b, c or all)`);
+for (const c of configKeys)
+  if (!(c in CONFIGS)) throw new Error(`--config: unknown config "${c}" (a, b, c or all)`);
 const reps = Number(values.reps);
 const inputs = values.inputs!.split(',') as Input[];
-for (const i of inputs) if (!INPUTS.includes(i)) throw new Error(`--inputs: unknown input "${i}" (${INPUTS.join(', ')})`);
+for (const i of inputs)
+  if (!INPUTS.includes(i)) throw new Error(`--inputs: unknown input "${i}" (${INPUTS.join(', ')})`);
 
 /** Quality and speed of one trained model. */
 interface Figures {
@@ -103,8 +109,12 @@ async function runKiban(config: Config, seed: number): Promise<Figures> {
   const trainSeconds = (performance.now() - started) / 1000;
   const at1 = evaluateTagger(tagger, valid, { k: 1 });
   const at5 = evaluateTagger(tagger, valid, { k: 5 });
-  const thr = config.threshold === undefined ? null : evaluateTagger(tagger, valid, { k: 5, threshold: config.threshold });
-  const predictOptions = config.threshold === undefined ? { k: 1 } : { k: 5, threshold: config.threshold };
+  const thr =
+    config.threshold === undefined
+      ? null
+      : evaluateTagger(tagger, valid, { k: 5, threshold: config.threshold });
+  const predictOptions =
+    config.threshold === undefined ? { k: 1 } : { k: 5, threshold: config.threshold };
   for (const e of valid) tagger.predict(e.text, predictOptions); // warm-up
   const times = valid.map((e) => {
     const t0 = performance.now();
@@ -149,7 +159,12 @@ interface InputFiles {
 
 async function writeInput(input: Input): Promise<InputFiles> {
   const path = (ext: string): string => join(dir, `${input}.${ext}`);
-  const paths = { train: path('train'), valid: path('valid'), many: path('many'), one: path('one') };
+  const paths = {
+    train: path('train'),
+    valid: path('valid'),
+    many: path('many'),
+    one: path('one'),
+  };
   const validText = valid.map((e) => fastTextLine(e, input)).join('\n') + '\n';
   await writeFile(paths.train, train.map((e) => fastTextLine(e, input)).join('\n') + '\n');
   await writeFile(paths.valid, validText);
@@ -159,7 +174,9 @@ async function writeInput(input: Input): Promise<InputFiles> {
 }
 
 /** Runs fastText; resolves with stdout, the wall time and the time of its last stderr output. */
-function fastText(args: string[]): Promise<{ stdout: string; seconds: number; lastStderrSeconds: number }> {
+function fastText(
+  args: string[],
+): Promise<{ stdout: string; seconds: number; lastStderrSeconds: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let lastStderr = started;
@@ -174,14 +191,24 @@ function fastText(args: string[]): Promise<{ stdout: string; seconds: number; la
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) reject(new Error(`fasttext ${args[0]} exited with ${code}: ${err.slice(-300)}`));
-      else resolve({ stdout: Buffer.concat(out).toString(), seconds, lastStderrSeconds: (lastStderr - started) / 1000 });
+      if (code !== 0)
+        reject(new Error(`fasttext ${args[0]} exited with ${code}: ${err.slice(-300)}`));
+      else
+        resolve({
+          stdout: Buffer.concat(out).toString(),
+          seconds,
+          lastStderrSeconds: (lastStderr - started) / 1000,
+        });
     });
   });
 }
 
 /** P@k and R@k from `predict-prob` output, as fastText's test counts them (see evaluateTagger). */
-function score(stdout: string, k: number, known: Set<string>): { precision: number; recall: number } {
+function score(
+  stdout: string,
+  k: number,
+  known: Set<string>,
+): { precision: number; recall: number } {
   const lines = stdout.split('\n');
   let gold = 0;
   let predicted = 0;
@@ -189,7 +216,10 @@ function score(stdout: string, k: number, known: Set<string>): { precision: numb
   valid.forEach((e, i) => {
     const tags = new Set(e.tags.filter((t) => known.has(t)));
     if (tags.size === 0) return;
-    const tokens = lines[i].split(' ').filter((t) => t.startsWith('__label__')).slice(0, k);
+    const tokens = lines[i]
+      .split(' ')
+      .filter((t) => t.startsWith('__label__'))
+      .slice(0, k);
     gold += tags.size;
     predicted += tokens.length;
     for (const t of tokens) if (tags.has(t.slice('__label__'.length))) correct++;
@@ -199,17 +229,40 @@ function score(stdout: string, k: number, known: Set<string>): { precision: numb
 
 async function runFastText(config: Config, paths: InputFiles, seed: number): Promise<Figures> {
   const model = join(dir, 'model');
-  const trained = await fastText(['supervised', '-input', paths.train, '-output', model, '-thread', String(THREADS), '-seed', String(seed), '-verbose', '2', ...config.fastText]);
+  const trained = await fastText([
+    'supervised',
+    '-input',
+    paths.train,
+    '-output',
+    model,
+    '-thread',
+    String(THREADS),
+    '-seed',
+    String(seed),
+    '-verbose',
+    '2',
+    ...config.fastText,
+  ]);
   const known = new Set(train.flatMap((e) => e.tags));
   const top5 = await fastText(['predict-prob', `${model}.bin`, paths.valid, '5']);
   const at1 = score(top5.stdout, 1, known);
   const at5 = score(top5.stdout, 5, known);
   const latencyArgs = config.threshold === undefined ? ['1'] : ['5', String(config.threshold)];
-  const thr = config.threshold === undefined ? null : score((await fastText(['predict-prob', `${model}.bin`, paths.valid, ...latencyArgs])).stdout, 5, known);
+  const thr =
+    config.threshold === undefined
+      ? null
+      : score(
+          (await fastText(['predict-prob', `${model}.bin`, paths.valid, ...latencyArgs])).stdout,
+          5,
+          known,
+        );
   const many = await fastText(['predict-prob', `${model}.bin`, paths.many, ...latencyArgs]);
   // Process start and model loading: the median of three runs over one text.
   const ones: number[] = [];
-  for (let i = 0; i < 3; i++) ones.push((await fastText(['predict-prob', `${model}.bin`, paths.one, ...latencyArgs])).seconds);
+  for (let i = 0; i < 3; i++)
+    ones.push(
+      (await fastText(['predict-prob', `${model}.bin`, paths.one, ...latencyArgs])).seconds,
+    );
   const one = ones.sort((x, y) => x - y)[1];
   const modelBytes = (await stat(`${model}.bin`)).size;
   await rm(`${model}.bin`, { force: true });
@@ -231,10 +284,13 @@ async function runFastText(config: Config, paths: InputFiles, seed: number): Pro
 
 /** Means of quality figures and medians of times over repetitions. */
 function summarise(runs: Figures[]): Figures & { runs: number } {
-  const mean = (f: (r: Figures) => number | undefined): number => runs.reduce((s, r) => s + (f(r) ?? NaN), 0) / runs.length;
+  const mean = (f: (r: Figures) => number | undefined): number =>
+    runs.reduce((s, r) => s + (f(r) ?? NaN), 0) / runs.length;
   const median = (f: (r: Figures) => number | undefined): number => {
     const xs = runs.map((r) => f(r) ?? NaN).sort((x, y) => x - y);
-    return xs.length % 2 === 1 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+    return xs.length % 2 === 1
+      ? xs[(xs.length - 1) / 2]
+      : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
   };
   const r0 = runs[0];
   return {
@@ -243,7 +299,9 @@ function summarise(runs: Figures[]): Figures & { runs: number } {
     r1: mean((r) => r.r1),
     p5: mean((r) => r.p5),
     r5: mean((r) => r.r5),
-    ...(r0.pAtThreshold === undefined ? {} : { pAtThreshold: mean((r) => r.pAtThreshold), rAtThreshold: mean((r) => r.rAtThreshold) }),
+    ...(r0.pAtThreshold === undefined
+      ? {}
+      : { pAtThreshold: mean((r) => r.pAtThreshold), rAtThreshold: mean((r) => r.rAtThreshold) }),
     trainSeconds: median((r) => r.trainSeconds),
     ...(r0.processSeconds === undefined ? {} : { processSeconds: median((r) => r.processSeconds) }),
     latencyMeanUs: median((r) => r.latencyMeanUs),
@@ -255,18 +313,34 @@ function summarise(runs: Figures[]): Figures & { runs: number } {
 /** fastText's version from its Debian package, or null when the command is missing. */
 function fastTextVersion(): string | null {
   if (spawnSync('fasttext', [], { stdio: 'ignore' }).error !== undefined) return null;
-  const dpkg = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'fasttext'], { encoding: 'utf8' });
+  const dpkg = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'fasttext'], {
+    encoding: 'utf8',
+  });
   return dpkg.status === 0 ? dpkg.stdout.trim() : 'unknown';
 }
 const peerVersion = values['no-peer'] ? null : fastTextVersion();
-if (!values['no-peer'] && peerVersion === null) console.error('fastText not run: the `fasttext` command is missing (apt-get install -y fasttext)');
+if (!values['no-peer'] && peerVersion === null)
+  console.error(
+    'fastText not run: the `fasttext` command is missing (apt-get install -y fasttext)',
+  );
 const peer = peerVersion !== null;
 const inputPaths = new Map<Input, Awaited<ReturnType<typeof writeInput>>>();
 if (peer) for (const input of inputs) inputPaths.set(input, await writeInput(input));
 
-const results: Record<string, { name: string; kiban: Figures; fastText: Partial<Record<Input, Figures>>; ratios: Partial<Record<Input, Record<string, number>>> }> = {};
-const fmt = (x: number | undefined, d = 4): string => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
-console.log(`${'config / model'.padEnd(34)}${['P@1', 'R@1', 'P@5', 'R@5'].map((h) => h.padStart(9)).join('')}${'P,R@5>t'.padStart(15)}${['train s', 'proc s', 'µs/text', 'p99 µs', 'MB'].map((h) => h.padStart(9)).join('')}`);
+const results: Record<
+  string,
+  {
+    name: string;
+    kiban: Figures;
+    fastText: Partial<Record<Input, Figures>>;
+    ratios: Partial<Record<Input, Record<string, number>>>;
+  }
+> = {};
+const fmt = (x: number | undefined, d = 4): string =>
+  x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d);
+console.log(
+  `${'config / model'.padEnd(34)}${['P@1', 'R@1', 'P@5', 'R@5'].map((h) => h.padStart(9)).join('')}${'P,R@5>t'.padStart(15)}${['train s', 'proc s', 'µs/text', 'p99 µs', 'MB'].map((h) => h.padStart(9)).join('')}`,
+);
 const row = (name: string, f: Figures): string =>
   `${name.padEnd(34)}${[fmt(f.p1), fmt(f.r1), fmt(f.p5), fmt(f.r5)].map((v) => v.padStart(9)).join('')}${(f.pAtThreshold === undefined ? '–' : `${fmt(f.pAtThreshold)},${fmt(f.rAtThreshold)}`).padStart(15)}${[fmt(f.trainSeconds, 2), fmt(f.processSeconds, 2), fmt(f.latencyMeanUs, 1), fmt(f.latencyP99Us, 1), fmt(f.modelBytes / 1e6, 1)].map((v) => v.padStart(9)).join('')}`;
 
@@ -302,7 +376,9 @@ try {
       };
     }
     for (const [input, r] of Object.entries(ratios)) {
-      console.log(`  kiban/fastText(${input}): P@1 ${r.p1.toFixed(3)}×, train ${r.trainSeconds.toFixed(2)}× (${r.trainSecondsVsProcess.toFixed(2)}× of its whole process), latency ${r.latency.toFixed(2)}×, model ${r.modelBytes.toFixed(3)}×`);
+      console.log(
+        `  kiban/fastText(${input}): P@1 ${r.p1.toFixed(3)}×, train ${r.trainSeconds.toFixed(2)}× (${r.trainSecondsVsProcess.toFixed(2)}× of its whole process), latency ${r.latency.toFixed(2)}×, model ${r.modelBytes.toFixed(3)}×`,
+      );
     }
     results[key] = { name: config.name, kiban, fastText: fastTextFigures, ratios };
   }

@@ -32,14 +32,29 @@ for (const [name, options] of Object.entries(grid)) {
   for (const s of settings) for (const o of options) next.push({ ...s, [name]: o });
   settings.splice(0, settings.length, ...next);
 }
-const results: { params: Record<string, unknown>; ndcg: number; metrics: Record<string, number>; fitSeconds: number }[] = [];
+const results: {
+  params: Record<string, unknown>;
+  ndcg: number;
+  metrics: Record<string, number>;
+  fitSeconds: number;
+}[] = [];
 for (const params of settings) {
   const model = builtinModels().create(values.model!, params);
   const report = await model.fit(data, { progress: false });
   const { metrics } = evaluateRecommender(model, holdout, { k });
   results.push({ params, ndcg: metrics[`ndcg@${k}`], metrics, fitSeconds: report.seconds });
-  console.log(`${JSON.stringify(params)}  ndcg@${k} ${metrics[`ndcg@${k}`].toFixed(4)}  p@${k} ${metrics[`precision@${k}`].toFixed(4)}  fit ${report.seconds.toFixed(2)}s`);
+  console.log(
+    `${JSON.stringify(params)}  ndcg@${k} ${metrics[`ndcg@${k}`].toFixed(4)}  p@${k} ${metrics[`precision@${k}`].toFixed(4)}  fit ${report.seconds.toFixed(2)}s`,
+  );
 }
 results.sort((a, b) => a.ndcg - b.ndcg);
 const best = results[results.length - 1];
-console.log(JSON.stringify({ model: values.model, validation: true, best: best.params, metrics: best.metrics, tried: results.length }));
+console.log(
+  JSON.stringify({
+    model: values.model,
+    validation: true,
+    best: best.params,
+    metrics: best.metrics,
+    tried: results.length,
+  }),
+);

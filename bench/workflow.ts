@@ -45,7 +45,12 @@ function dag(name: string, shape: 'chain' | 'layers'): WorkflowDefinition {
   for (let i = 0; i < TASKS; i++) {
     const layer = Math.floor(i / width);
     const pos = i % width;
-    const needs = layer === 0 ? [] : shape === 'chain' ? [`t${i - 1}`] : [`t${(layer - 1) * width + pos}`, `t${(layer - 1) * width + ((pos + 1) % width)}`];
+    const needs =
+      layer === 0
+        ? []
+        : shape === 'chain'
+          ? [`t${i - 1}`]
+          : [`t${(layer - 1) * width + pos}`, `t${(layer - 1) * width + ((pos + 1) % width)}`];
     tasks[`t${i}`] = { kind: 'module', module: noop, export: 'noop', needs: [...new Set(needs)] };
   }
   const file = join(dir, `${name}.yaml`);
@@ -54,7 +59,11 @@ function dag(name: string, shape: 'chain' | 'layers'): WorkflowDefinition {
 
 async function measure(executor: Executor, label: string): Promise<Record<string, number>> {
   const metadata = await openMetadataStore(metadataUrl);
-  const engine = new WorkflowEngine({ store: metadata.workflows, executor, workRoot: join(dir, 'work') });
+  const engine = new WorkflowEngine({
+    store: metadata.workflows,
+    executor,
+    workRoot: join(dir, 'work'),
+  });
   const out: Record<string, number> = {};
   for (const shape of ['chain', 'layers'] as const) {
     const wf = dag(`${label}-${shape}`, shape);
@@ -62,9 +71,12 @@ async function measure(executor: Executor, label: string): Promise<Record<string
     const t0 = performance.now();
     const done = await engine.runToEnd(run.id);
     const ms = performance.now() - t0;
-    if (done.status !== 'succeeded') throw new Error(`${label} ${shape}: run ${done.status}: ${done.error}`);
+    if (done.status !== 'succeeded')
+      throw new Error(`${label} ${shape}: run ${done.status}: ${done.error}`);
     out[`${shape}MsPerTask`] = Number((ms / TASKS).toFixed(3));
-    process.stderr.write(`${label} ${shape}: ${TASKS} tasks in ${(ms / 1000).toFixed(2)} s = ${(ms / TASKS).toFixed(2)} ms/task\n`);
+    process.stderr.write(
+      `${label} ${shape}: ${TASKS} tasks in ${(ms / 1000).toFixed(2)} s = ${(ms / TASKS).toFixed(2)} ms/task\n`,
+    );
   }
   await engine.close();
   await metadata.close();
@@ -74,7 +86,20 @@ async function measure(executor: Executor, label: string): Promise<Record<string
 function startWorker(queue: string): ChildProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', resolve('src/cli/main.ts'), 'worker', '--redis', values.redis!, '--queue', queue, '--concurrency', '16', '--metadata', metadataUrl],
+    [
+      '--import',
+      'tsx',
+      resolve('src/cli/main.ts'),
+      'worker',
+      '--redis',
+      values.redis!,
+      '--queue',
+      queue,
+      '--concurrency',
+      '16',
+      '--metadata',
+      metadataUrl,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return child;
@@ -106,11 +131,18 @@ try {
     } finally {
       await executor.close();
       for (const w of workers) w.kill('SIGTERM');
-      await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode === null ? w.once('exit', r) : r(null)))));
+      await Promise.all(
+        workers.map((w) => new Promise((r) => (w.exitCode === null ? w.once('exit', r) : r(null)))),
+      );
     }
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
-results.machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+results.machine = {
+  cores: availableParallelism(),
+  cpu: cpus()[0]?.model,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+};
 process.stdout.write(`${JSON.stringify(results)}\n`);

@@ -12,18 +12,37 @@
  */
 
 // Errors: every error kiban throws on purpose carries a stable `code`.
-export { ConflictError, DataError, InvalidArgumentError, KibanError, NotFittedError, NotFoundError, NotReadyError, type ErrorCode } from './core/errors.js';
+export {
+  ConflictError,
+  DataError,
+  InvalidArgumentError,
+  KibanError,
+  NotFittedError,
+  NotFoundError,
+  NotReadyError,
+  type ErrorCode,
+} from './core/errors.js';
 
 // Recommendation models: the contract, the registry of model kinds, data and evaluation.
 export type { FitOptions, FitReport, RecommendOptions, Recommender } from './models/recommender.js';
-export { ModelRegistry, UnknownModelError, type ModelDefinition, type SavedModel } from './models/model-registry.js';
+export {
+  ModelRegistry,
+  UnknownModelError,
+  type ModelDefinition,
+  type SavedModel,
+} from './models/model-registry.js';
 export { BUILTIN_MODELS, builtinModels, registerBuiltinModels } from './models/builtin-models.js';
 export { Interactions } from './data/interactions.js';
 export { readInteractionLog, type ReadLogOptions } from './data/read-interaction-log.js';
 export { evaluateRecommender, type EvaluationResult } from './evaluation/evaluate.js';
 
 // Serving stores: where published lists live (the URL picks the backend: memory:, sqlite:PATH, redis://).
-export type { ScoredItem, ServingStore, VersionInfo, VersionWriter } from './storage/serving-store.js';
+export type {
+  ScoredItem,
+  ServingStore,
+  VersionInfo,
+  VersionWriter,
+} from './storage/serving-store.js';
 export { openServingStore } from './app/backends.js';
 
 // Stages and workflows written in TypeScript.
@@ -34,4 +53,12 @@ export { defineWorkflow, type WorkflowSpec } from './workflow/define-workflow.js
 export { assignUnit, variantOf, type AssignableExperiment } from './experiments/assign.js';
 
 // A client of the serving API.
-export { KibanClient, KibanHttpError, type Assignment, type BanditDecision, type ExperimentEvent, type KibanClientOptions, type RecommendationsAnswer } from './client/kiban-client.js';
+export {
+  KibanClient,
+  KibanHttpError,
+  type Assignment,
+  type BanditDecision,
+  type ExperimentEvent,
+  type KibanClientOptions,
+  type RecommendationsAnswer,
+} from './client/kiban-client.js';

@@ -36,8 +36,15 @@ beforeAll(async () => {
   // missing or non-numeric values, and treatment rows landing on the old page.
   lines.push('both,2017-01-02,control,old_page,1,3,1', 'both,2017-01-03,treatment,new_page,0,3,1');
   lines.push('u7,2017-01-05,' + lines[8]!.split(',')[2] + ',x,1,99,1');
-  lines.push(',2017-01-02,control,old_page,1,1,1', 'nogroup,2017-01-02,,old_page,1,1,1', 'nan,2017-01-02,control,old_page,maybe,1,1');
-  lines.push('old1,2017-01-02,treatment,old_page,1,1,1', 'old2,2017-01-02,treatment,old_page,1,1,1');
+  lines.push(
+    ',2017-01-02,control,old_page,1,1,1',
+    'nogroup,2017-01-02,,old_page,1,1,1',
+    'nan,2017-01-02,control,old_page,maybe,1,1',
+  );
+  lines.push(
+    'old1,2017-01-02,treatment,old_page,1,1,1',
+    'old2,2017-01-02,treatment,old_page,1,1,1',
+  );
   truth.treatment.units += 2;
   truth.treatment.conversions += 2;
   perDay.treatment[2] += 2;
@@ -54,7 +61,16 @@ const base = ['ab', 'analyze', '--unit', 'user_id', '--variant', 'group'];
 
 describe('kiban ab analyze', () => {
   it('reports every data problem with counts, says what it excluded, and tests the rate', async () => {
-    const { code, stdout, stderr } = await kiban(...base, '--csv', messy, '--metric', 'converted', '--alternative', 'greater', '--json');
+    const { code, stdout, stderr } = await kiban(
+      ...base,
+      '--csv',
+      messy,
+      '--metric',
+      'converted',
+      '--alternative',
+      'greater',
+      '--json',
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
@@ -68,9 +84,13 @@ describe('kiban ab analyze', () => {
       duplicateRows: 1,
       unitsAnalysed: truth.control.units + truth.treatment.units,
     });
-    expect(r.excluded.join('\n')).toMatch(/1 rows with no unit[\s\S]*1 units seen in more than one variant \(2 rows\): excluded whole[\s\S]*1 extra rows of 1 units.*--duplicates first/);
+    expect(r.excluded.join('\n')).toMatch(
+      /1 rows with no unit[\s\S]*1 units seen in more than one variant \(2 rows\): excluded whole[\s\S]*1 extra rows of 1 units.*--duplicates first/,
+    );
     expect(r.kind).toBe('conversion');
-    expect(r.variants.map((v: { units: number; conversions: number }) => [v.units, v.conversions])).toEqual([
+    expect(
+      r.variants.map((v: { units: number; conversions: number }) => [v.units, v.conversions]),
+    ).toEqual([
       [truth.control.units, truth.control.conversions],
       [truth.treatment.units, truth.treatment.conversions],
     ]);
@@ -81,7 +101,18 @@ describe('kiban ab analyze', () => {
   });
 
   it('filters rows with --where, compares means with Welch, and applies CUPED with --covariate', async () => {
-    const { code, stdout } = await kiban(...base, '--csv', messy, '--metric', 'revenue', '--covariate', 'revenue_before', '--where', "landing_page <> 'x' and not (\"group\" = 'treatment' and landing_page = 'old_page')", '--json');
+    const { code, stdout } = await kiban(
+      ...base,
+      '--csv',
+      messy,
+      '--metric',
+      'revenue',
+      '--covariate',
+      'revenue_before',
+      '--where',
+      "landing_page <> 'x' and not (\"group\" = 'treatment' and landing_page = 'old_page')",
+      '--json',
+    );
     expect(code).toBe(0);
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     // The duplicate row of u7, the two treatment rows on the old page, and the row without a group
@@ -93,28 +124,54 @@ describe('kiban ab analyze', () => {
       units: rows.length,
       sum: rows.reduce((s, [y]) => s + y!, 0),
       sumSquares: rows.reduce((s, [y]) => s + y! * y!, 0),
-      covariate: { sum: rows.reduce((s, [, x]) => s + x!, 0), sumSquares: rows.reduce((s, [, x]) => s + x! * x!, 0), sumProducts: rows.reduce((s, [y, x]) => s + x! * y!, 0) },
+      covariate: {
+        sum: rows.reduce((s, [, x]) => s + x!, 0),
+        sumSquares: rows.reduce((s, [, x]) => s + x! * x!, 0),
+        sumProducts: rows.reduce((s, [y, x]) => s + x! * y!, 0),
+      },
     });
     const c = sums([...revenue.control, [1, 1]]); // the "nan" row: its converted is bad, its revenue fine
     const t = sums(revenue.treatment);
-    const mean = (s: ReturnType<typeof sums>) => ({ units: s.units, mean: s.sum / s.units, variance: (s.sumSquares - (s.sum * s.sum) / s.units) / (s.units - 1) });
+    const mean = (s: ReturnType<typeof sums>) => ({
+      units: s.units,
+      mean: s.sum / s.units,
+      variance: (s.sumSquares - (s.sum * s.sum) / s.units) / (s.units - 1),
+    });
     expect(r.comparisons[0].pValue).toBeCloseTo(welchTest(mean(c), mean(t)).pValue, 9);
     const adjusted = cuped(c, t);
     expect(r.comparisons[0].cuped.theta).toBeCloseTo(adjusted.theta, 9);
     expect(r.comparisons[0].cuped.varianceReduction).toBeGreaterThan(0.5); // revenue_before explains most of revenue
   });
 
-  it('with --time, gives the cumulative lift per day of each unit\'s earliest row and takes the always-valid p over those looks', async () => {
-    const { code, stdout } = await kiban(...base, '--csv', messy, '--metric', 'converted', '--time', 'timestamp', '--json');
+  it("with --time, gives the cumulative lift per day of each unit's earliest row and takes the always-valid p over those looks", async () => {
+    const { code, stdout } = await kiban(
+      ...base,
+      '--csv',
+      messy,
+      '--metric',
+      'converted',
+      '--time',
+      'timestamp',
+      '--json',
+    );
     expect(code).toBe(0);
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(r.time).toBe('timestamp');
     expect(r.data.missing.time).toBe(0);
     expect(r.data.notTime).toBe(0);
-    expect(r.timeline.map((p: { until: string }) => p.until)).toEqual(Array.from({ length: 9 }, (_, d) => `2017-01-${String(d + 2).padStart(2, '0')}T00:00:00.000Z`));
-    const cumulative = (days: number[], upTo: number) => days.slice(1, upTo + 1).reduce((s, n) => s + n, 0);
+    expect(r.timeline.map((p: { until: string }) => p.until)).toEqual(
+      Array.from(
+        { length: 9 },
+        (_, d) => `2017-01-${String(d + 2).padStart(2, '0')}T00:00:00.000Z`,
+      ),
+    );
+    const cumulative = (days: number[], upTo: number) =>
+      days.slice(1, upTo + 1).reduce((s, n) => s + n, 0);
     r.timeline.forEach((p: { units: Record<string, number> }, d: number) => {
-      expect(p.units).toEqual({ control: cumulative(perDay.control, d + 1), treatment: cumulative(perDay.treatment, d + 1) });
+      expect(p.units).toEqual({
+        control: cumulative(perDay.control, d + 1),
+        treatment: cumulative(perDay.treatment, d + 1),
+      });
     });
     const last = r.timeline.at(-1);
     const overall = compareProportions(truth.control, truth.treatment);
@@ -123,8 +180,18 @@ describe('kiban ab analyze', () => {
     // Only the figures over time are new: the test itself is the one without --time.
     expect(r.comparisons[0].pValue).toBeCloseTo(overall.pValue, 12);
 
-    const text = await kiban(...base, '--csv', messy, '--metric', 'converted', '--time', 'timestamp');
-    expect(text.stdout).toMatch(/cumulative relative lift over control by first-seen time:\n\s+until \(UTC\)\s+units\s+treatment\n\s+2017-01-02 00:00\s+\d+\s+[+-][\d.]+% \[/);
+    const text = await kiban(
+      ...base,
+      '--csv',
+      messy,
+      '--metric',
+      'converted',
+      '--time',
+      'timestamp',
+    );
+    expect(text.stdout).toMatch(
+      /cumulative relative lift over control by first-seen time:\n\s+until \(UTC\)\s+units\s+treatment\n\s+2017-01-02 00:00\s+\d+\s+[+-][\d.]+% \[/,
+    );
   });
 
   it('reads --time as timestamps with or without an offset or as epoch seconds or ms, counting what it cannot read', async () => {
@@ -141,32 +208,90 @@ describe('kiban ab analyze', () => {
       'h,control,1,',
     ];
     await writeFile(file, `${rows.join('\n')}\n`);
-    const { code, stdout, stderr } = await kiban('ab', 'analyze', '--csv', file, '--unit', 'unit', '--variant', 'arm', '--metric', 'y', '--time', 'at', '--bucket', 'hour', '--json');
+    const { code, stdout, stderr } = await kiban(
+      'ab',
+      'analyze',
+      '--csv',
+      file,
+      '--unit',
+      'unit',
+      '--variant',
+      'arm',
+      '--metric',
+      'y',
+      '--time',
+      'at',
+      '--bucket',
+      'hour',
+      '--json',
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(r.data.notTime).toBe(1);
     expect(r.data.missing.time).toBe(1);
     expect(r.data.unitsAnalysed).toBe(6);
-    expect(r.excluded.join('\n')).toMatch(/1 rows whose time \(--time at\) is neither a timestamp nor an epoch number/);
-    expect(r.timeline.map((p: { until: string; units: Record<string, number> }) => [p.until.slice(11, 16), p.units.control, p.units.treatment])).toEqual([
+    expect(r.excluded.join('\n')).toMatch(
+      /1 rows whose time \(--time at\) is neither a timestamp nor an epoch number/,
+    );
+    expect(
+      r.timeline.map((p: { until: string; units: Record<string, number> }) => [
+        p.until.slice(11, 16),
+        p.units.control,
+        p.units.treatment,
+      ]),
+    ).toEqual([
       ['11:00', 2, 1],
       ['12:00', 3, 2],
       ['13:00', 3, 3],
     ]);
 
     const tooFine = join(dir, 'years.csv');
-    await writeFile(tooFine, 'unit,arm,y,at\na,control,1,2020-01-01\nb,treatment,1,2026-01-01\n' + Array.from({ length: 1100 }, (_, k) => `u${k},control,1,${1577836800 + k * 7200}`).join('\n') + '\n');
-    const refused = await kiban('ab', 'analyze', '--csv', tooFine, '--unit', 'unit', '--variant', 'arm', '--metric', 'y', '--time', 'at', '--bucket', 'hour');
+    await writeFile(
+      tooFine,
+      'unit,arm,y,at\na,control,1,2020-01-01\nb,treatment,1,2026-01-01\n' +
+        Array.from({ length: 1100 }, (_, k) => `u${k},control,1,${1577836800 + k * 7200}`).join(
+          '\n',
+        ) +
+        '\n',
+    );
+    const refused = await kiban(
+      'ab',
+      'analyze',
+      '--csv',
+      tooFine,
+      '--unit',
+      'unit',
+      '--variant',
+      'arm',
+      '--metric',
+      'y',
+      '--time',
+      'at',
+      '--bucket',
+      'hour',
+    );
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/--bucket: the times span 2192\.0 days, which makes 1101 buckets of 3600 s \(at most 1000\); choose a wider bucket/);
+    expect(refused.stderr).toMatch(
+      /--bucket: the times span 2192\.0 days, which makes 1101 buckets of 3600 s \(at most 1000\); choose a wider bucket/,
+    );
   });
 
   it('prints a readable report without --json', async () => {
-    const { code, stdout } = await kiban(...base, '--csv', messy, '--metric', 'converted', '--duplicates', 'exclude');
+    const { code, stdout } = await kiban(
+      ...base,
+      '--csv',
+      messy,
+      '--metric',
+      'converted',
+      '--duplicates',
+      'exclude',
+    );
     expect(code).toBe(0);
     expect(stdout).toMatch(/units analysed/);
-    expect(stdout).toMatch(/excluded:\n[\s\S]*units with several rows in their variant: excluded \(--duplicates exclude\)/);
+    expect(stdout).toMatch(
+      /excluded:\n[\s\S]*units with several rows in their variant: excluded \(--duplicates exclude\)/,
+    );
     expect(stdout).toMatch(/treatment vs control \(two-proportion z-test\)/);
     expect(stdout).toMatch(/sample ratio: χ² = [\d.]+, p = [\d.e-]+ \(ok\)/);
   });
@@ -175,8 +300,24 @@ describe('kiban ab analyze', () => {
     // x differs between the groups but not within them: the pooled θ is large and the adjusted
     // variance grows (a negative reduction), which the report once printed as "−-72.56%".
     const file = join(dir, 'cuped-worse.csv');
-    await writeFile(file, 'user,group,y,x\na,control,2,1\nb,control,4,2\nc,control,4,3\nd,control,2,4\ne,treatment,10,11\nf,treatment,12,12\ng,treatment,12,13\nh,treatment,10,14\n');
-    const args = ['ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'y', '--covariate', 'x'];
+    await writeFile(
+      file,
+      'user,group,y,x\na,control,2,1\nb,control,4,2\nc,control,4,3\nd,control,2,4\ne,treatment,10,11\nf,treatment,12,12\ng,treatment,12,13\nh,treatment,10,14\n',
+    );
+    const args = [
+      'ab',
+      'analyze',
+      '--csv',
+      file,
+      '--unit',
+      'user',
+      '--variant',
+      'group',
+      '--metric',
+      'y',
+      '--covariate',
+      'x',
+    ];
     const json = JSON.parse((await kiban(...args, '--json')).stdout.trim().split('\n').at(-1)!);
     const reduction = json.comparisons[0].cuped.varianceReduction as number;
     expect(reduction).toBeLessThan(0);
@@ -188,38 +329,106 @@ describe('kiban ab analyze', () => {
 
   it('reads yes/no metric values as 1/0 (any case), like true/false', async () => {
     const file = join(dir, 'yes-no.csv');
-    await writeFile(file, 'user,group,signed_up\na,control,yes\nb,control,no\nc,control,NO\nd,treatment,Yes\ne,treatment,yes\nf,treatment,no\ng,treatment,maybe\n');
-    const { code, stdout, stderr } = await kiban('ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'signed_up', '--json');
+    await writeFile(
+      file,
+      'user,group,signed_up\na,control,yes\nb,control,no\nc,control,NO\nd,treatment,Yes\ne,treatment,yes\nf,treatment,no\ng,treatment,maybe\n',
+    );
+    const { code, stdout, stderr } = await kiban(
+      'ab',
+      'analyze',
+      '--csv',
+      file,
+      '--unit',
+      'user',
+      '--variant',
+      'group',
+      '--metric',
+      'signed_up',
+      '--json',
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(r.kind).toBe('conversion');
-    expect(r.variants.map((v: { variant: string; units: number; conversions: number }) => [v.variant, v.units, v.conversions])).toEqual([
+    expect(
+      r.variants.map((v: { variant: string; units: number; conversions: number }) => [
+        v.variant,
+        v.units,
+        v.conversions,
+      ]),
+    ).toEqual([
       ['control', 3, 1],
       ['treatment', 3, 2],
     ]);
     expect(r.data.notNumeric.metric).toBe(1);
-    expect(r.excluded.join('\n')).toMatch(/1 rows whose metric is not a number, true\/false or yes\/no/);
+    expect(r.excluded.join('\n')).toMatch(
+      /1 rows whose metric is not a number, true\/false or yes\/no/,
+    );
   });
 
   it('names the metric column and its values when it holds no numbers, instead of blaming --variant', async () => {
     const file = join(dir, 'text-metric.csv');
-    await writeFile(file, 'user,group,outcome,spend\na,control,clicked,1\nb,control,skipped,2\nc,treatment,clicked,x\nd,treatment,bounced,4\n');
-    const metric = await kiban('ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'outcome');
+    await writeFile(
+      file,
+      'user,group,outcome,spend\na,control,clicked,1\nb,control,skipped,2\nc,treatment,clicked,x\nd,treatment,bounced,4\n',
+    );
+    const metric = await kiban(
+      'ab',
+      'analyze',
+      '--csv',
+      file,
+      '--unit',
+      'user',
+      '--variant',
+      'group',
+      '--metric',
+      'outcome',
+    );
     expect(metric.code).toBe(3);
     expect(metric.stderr).not.toMatch(/--variant/);
-    expect(metric.stderr).toMatch(/text-metric\.csv, column "outcome": holds no numbers \(--metric\): values like "bounced", "clicked", "skipped" are not a number, true\/false or yes\/no/);
-    const covariate = await kiban('ab', 'analyze', '--csv', file, '--unit', 'user', '--variant', 'group', '--metric', 'spend', '--covariate', 'outcome');
+    expect(metric.stderr).toMatch(
+      /text-metric\.csv, column "outcome": holds no numbers \(--metric\): values like "bounced", "clicked", "skipped" are not a number, true\/false or yes\/no/,
+    );
+    const covariate = await kiban(
+      'ab',
+      'analyze',
+      '--csv',
+      file,
+      '--unit',
+      'user',
+      '--variant',
+      'group',
+      '--metric',
+      'spend',
+      '--covariate',
+      'outcome',
+    );
     expect(covariate.code).toBe(3);
     expect(covariate.stderr).toMatch(/column "outcome": holds no numbers \(--covariate\)/);
   });
 
   it('fails clearly on a missing column, an unknown control, bad weights and a bad file', async () => {
     const cases: [string[], number, RegExp][] = [
-      [['--csv', messy, '--metric', 'clicks'], 3, /column "clicks": is not a column \(--metric\); columns: user_id/],
-      [['--csv', messy, '--metric', 'converted', '--control', 'baseline'], 2, /--control: "baseline" is not a variant of the data \(control, treatment\)/],
-      [['--csv', messy, '--metric', 'converted', '--weights', 'control=1,other=1'], 2, /--weights: gives no weight for variant "treatment"/],
-      [['--csv', messy, '--metric', 'converted', '--where', 'no_such_column = 1'], 2, /where: DuckDB refused it/],
+      [
+        ['--csv', messy, '--metric', 'clicks'],
+        3,
+        /column "clicks": is not a column \(--metric\); columns: user_id/,
+      ],
+      [
+        ['--csv', messy, '--metric', 'converted', '--control', 'baseline'],
+        2,
+        /--control: "baseline" is not a variant of the data \(control, treatment\)/,
+      ],
+      [
+        ['--csv', messy, '--metric', 'converted', '--weights', 'control=1,other=1'],
+        2,
+        /--weights: gives no weight for variant "treatment"/,
+      ],
+      [
+        ['--csv', messy, '--metric', 'converted', '--where', 'no_such_column = 1'],
+        2,
+        /where: DuckDB refused it/,
+      ],
       [['--csv', join(dir, 'nope.csv'), '--metric', 'converted'], 3, /nope\.csv.*does not exist/],
       [['--csv', messy, '--metric', 'converted', '--duplicates', 'keep'], 2, /'keep' is invalid/],
     ];

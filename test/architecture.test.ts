@@ -20,18 +20,27 @@ interface Violation {
 
 describe('architecture', { timeout: 120_000 }, () => {
   it('keeps the import graph of src/ inside the layering rules', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [CRUISER, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
-      cwd: REPO,
-      maxBuffer: 256 * 1024 * 1024,
-    }).catch((error: { stdout?: string; message: string }) => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [CRUISER, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'json'],
+      {
+        cwd: REPO,
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    ).catch((error: { stdout?: string; message: string }) => {
       // The cruiser exits non-zero when it finds violations; its JSON is still on stdout.
       if (error.stdout) return { stdout: error.stdout };
       throw error;
     });
-    const result = JSON.parse(stdout) as { summary: { violations: Violation[]; totalCruised: number } };
+    const result = JSON.parse(stdout) as {
+      summary: { violations: Violation[]; totalCruised: number };
+    };
     // Sanity: the graph was read (a wrong config or resolver finds no modules and no violations).
     expect(result.summary.totalCruised).toBeGreaterThan(200);
-    const described = result.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.cycle ? v.cycle.map((c) => c.name).join(' → ') : v.to}`);
+    const described = result.summary.violations.map(
+      (v) =>
+        `${v.rule.name}: ${v.from} → ${v.cycle ? v.cycle.map((c) => c.name).join(' → ') : v.to}`,
+    );
     expect(described).toEqual([]);
   });
 });

@@ -56,7 +56,11 @@ describe.skipIf(!BROWSER_TESTS)('bandit dashboard (chromium)', () => {
 
     store = new MemoryBanditStore();
     log = await DecisionLogWriter.open(decisionLogFileName(join(dir, 'bandit-logs')));
-    app = createServingApp({ serving: new MemoryServingStore(), webRoot, bandits: new BanditService(store, { log, pollMs: 20, random: seeded(7) }) });
+    app = createServingApp({
+      serving: new MemoryServingStore(),
+      webRoot,
+      bandits: new BanditService(store, { log, pollMs: 20, random: seeded(7) }),
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -79,7 +83,9 @@ describe.skipIf(!BROWSER_TESTS)('bandit dashboard (chromium)', () => {
     const chosen = new Map<string, number>();
     let clicks = 0;
     for (let i = 0; i < 200; i++) {
-      const { decisionId, arms } = await call(base, 'POST', '/v1/bandits/homepage/decide', { candidates: ARMS });
+      const { decisionId, arms } = await call(base, 'POST', '/v1/bandits/homepage/decide', {
+        candidates: ARMS,
+      });
       chosen.set(arms[0], (chosen.get(arms[0]) ?? 0) + 1);
       const reward = coin() < CLICK[arms[0]]! ? 1 : 0;
       clicks += reward;
@@ -101,7 +107,9 @@ describe.skipIf(!BROWSER_TESTS)('bandit dashboard (chromium)', () => {
     const areas = page.getByTestId('share-chart').locator('polygon.share-area');
     expect(await areas.count()).toBe(chosen.size);
     for (const [arm, n] of chosen) {
-      expect(await page.getByTestId('share-chart').locator(`polygon[data-arm="${arm}"]`).count()).toBe(1);
+      expect(
+        await page.getByTestId('share-chart').locator(`polygon[data-arm="${arm}"]`).count(),
+      ).toBe(1);
       expect(await page.getByTestId('share-legend').textContent()).toContain(arm);
       const row = page.getByTestId(`arm-row-${arm}`);
       const cells = await row.locator('td').allTextContents();
@@ -110,9 +118,15 @@ describe.skipIf(!BROWSER_TESTS)('bandit dashboard (chromium)', () => {
       expect(cells[3]).toBe(String(n));
     }
     // The reward rate: a line with its interval band, and the overall rate in the header.
-    expect(await page.getByTestId('reward-chart').locator('polyline.reward-line').count()).toBeGreaterThanOrEqual(1);
-    expect(await page.getByTestId('reward-chart').locator('polygon.reward-band').count()).toBeGreaterThanOrEqual(1);
-    expect(await page.getByTestId('overall-rate').textContent()).toBe(`${((clicks / 200) * 100).toFixed(1)}%`);
+    expect(
+      await page.getByTestId('reward-chart').locator('polyline.reward-line').count(),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await page.getByTestId('reward-chart').locator('polygon.reward-band').count(),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await page.getByTestId('overall-rate').textContent()).toBe(
+      `${((clicks / 200) * 100).toFixed(1)}%`,
+    );
     await page.screenshot({ path: join(SHOTS, 'bandit.png'), fullPage: true });
 
     // Reloading the page's own URL is served by the server (history routing).

@@ -26,7 +26,13 @@ describe('kiban evaluate', () => {
     expect(result.models.map((m) => m.model)).toEqual(['popularity', 'itemknn', 'als', 'bpr']);
     const ndcg = Object.fromEntries(result.models.map((m) => [m.model, m.metrics['ndcg@10']]));
     for (const m of result.models) {
-      expect(Object.keys(m.metrics).sort()).toEqual(['coverage', 'map@10', 'ndcg@10', 'precision@10', 'recall@10']);
+      expect(Object.keys(m.metrics).sort()).toEqual([
+        'coverage',
+        'map@10',
+        'ndcg@10',
+        'precision@10',
+        'recall@10',
+      ]);
       expect(m.fitSeconds).toBeGreaterThanOrEqual(0);
       expect(m.users).toBe(610);
     }
@@ -38,7 +44,17 @@ describe('kiban evaluate', () => {
   }, 120_000);
 
   it('takes hyper-parameters as options and echoes them in params', async () => {
-    const args = ['--model', 'itemknn', '--neighbours', '50', '--weighting', 'none', '--k', '10', '--json'];
+    const args = [
+      '--model',
+      'itemknn',
+      '--neighbours',
+      '50',
+      '--weighting',
+      'none',
+      '--k',
+      '10',
+      '--json',
+    ];
     const { code, stdout } = await kiban('evaluate', '--train', TRAIN, '--test', TEST, ...args);
     expect(code).toBe(0);
     const record = JSON.parse(stdout.trim().split('\n').at(-1)!) as EvaluationRecord;
@@ -54,7 +70,18 @@ describe('kiban evaluate', () => {
     const test = join(dir, 'test.csv');
     await writeFile(train, `${header}1,10,5,1\n1,20,4,2\n2,10,3,3\n2,30,4,4\n3,20,1,5\n`);
     await writeFile(test, `${header}1,30,4,6\n3,10,5,7\n`);
-    const { code, stdout } = await kiban('evaluate', '--train', train, '--test', test, '--model', 'popularity', '--k', '1', '--json');
+    const { code, stdout } = await kiban(
+      'evaluate',
+      '--train',
+      train,
+      '--test',
+      test,
+      '--model',
+      'popularity',
+      '--k',
+      '1',
+      '--json',
+    );
     expect(code).toBe(0);
     // Popularity: 10 and 20 (2 users each), then 30. User 1 gets 30 (hit), user 3 gets 10 (hit).
     expect(JSON.parse(stdout.trim()).metrics['precision@1']).toBe(1);
@@ -66,7 +93,20 @@ describe('kiban evaluate', () => {
     const test = join(dir, 'strings-test.csv');
     await writeFile(test, 'who,what\nann,jam\n');
     const saved = join(dir, 'saved');
-    const args = ['--train', train, '--test', test, '--columns', 'who,what', '--id-type', 'string', '--model', 'popularity', '--k', '1'];
+    const args = [
+      '--train',
+      train,
+      '--test',
+      test,
+      '--columns',
+      'who,what',
+      '--id-type',
+      'string',
+      '--model',
+      'popularity',
+      '--k',
+      '1',
+    ];
     const { code, stdout } = await kiban('evaluate', ...args, '--save', saved, '--json');
     expect(code).toBe(0);
     expect(JSON.parse(stdout.trim()).metrics['precision@1']).toBe(1);
@@ -76,11 +116,26 @@ describe('kiban evaluate', () => {
 
   const bad: [string, string[], number, RegExp][] = [
     ['a missing file', ['--train', 'no/such.csv'], 3, /no\/such\.csv: file not found/],
-    ['an unknown model', ['--model', 'deep-magic'], 2, /--model: unknown model "deep-magic"; choose one of popularity, itemknn, als, bpr/],
+    [
+      'an unknown model',
+      ['--model', 'deep-magic'],
+      2,
+      /--model: unknown model "deep-magic"; choose one of popularity, itemknn, als, bpr/,
+    ],
     ['k = 0', ['--k', '0'], 2, /--k: must be a positive integer, got "0"/],
     ['k = -3', ['--k', '-3'], 2, /--k: must be a positive integer/],
-    ['a parameter of another model', ['--model', 'popularity', '--factors', '8'], 2, /--factors: does not apply to model "popularity"/],
-    ['a non-numeric parameter', ['--model', 'als', '--factors', 'many'], 2, /--factors: "many" is not a number/],
+    [
+      'a parameter of another model',
+      ['--model', 'popularity', '--factors', '8'],
+      2,
+      /--factors: does not apply to model "popularity"/,
+    ],
+    [
+      'a non-numeric parameter',
+      ['--model', 'als', '--factors', 'many'],
+      2,
+      /--factors: "many" is not a number/,
+    ],
     ['an out-of-range parameter', ['--model', 'als', '--factors', '0'], 2, /als\.factors: /],
     ['an unknown option', ['--bogus'], 2, /unknown option '--bogus'/],
     ['a value choice outside the list', ['--value-mode', 'cubed'], 2, /'cubed' is invalid/],
@@ -94,7 +149,10 @@ describe('kiban evaluate', () => {
   }
 
   it('refuses a bandit decision TTL that is not a duration of at least a second, before serving', async () => {
-    for (const [value, message] of [['5x', /--decision-ttl: "5x" is not a duration/], ['10ms', /--decision-ttl: must be at least 1s/]] as const) {
+    for (const [value, message] of [
+      ['5x', /--decision-ttl: "5x" is not a duration/],
+      ['10ms', /--decision-ttl: must be at least 1s/],
+    ] as const) {
       const { code, stderr } = await kiban('serve', '--port', '0', '--decision-ttl', value);
       expect(code).toBe(2);
       expect(stderr).toMatch(message);
@@ -117,14 +175,32 @@ describe('kiban evaluate', () => {
     const r3 = await kiban('evaluate', '--train', empty);
     expect(r3.code).toBe(3);
     expect(r3.stderr).toContain(`${empty}: the file has a header line but no data rows`);
-    const r4 = await kiban('evaluate', '--train', ids, '--id-type', 'integer', '--model', 'popularity', '--skip-bad-rows', '--json');
+    const r4 = await kiban(
+      'evaluate',
+      '--train',
+      ids,
+      '--id-type',
+      'integer',
+      '--model',
+      'popularity',
+      '--skip-bad-rows',
+      '--json',
+    );
     expect(r4.code).toBe(0);
     expect(r4.stderr).toMatch(/skipped 1 malformed row \(first at line 3, column "userId"/);
   });
 
   it('draws the metric curves of the evaluated models with --plot', async () => {
     const chart = join(dir, 'chart.svg');
-    const { code, stderr } = await kiban('evaluate', '--model', 'popularity', '--k', '20', '--plot', chart);
+    const { code, stderr } = await kiban(
+      'evaluate',
+      '--model',
+      'popularity',
+      '--k',
+      '20',
+      '--plot',
+      chart,
+    );
     expect(code).toBe(0);
     expect(stderr).toContain(`chart written to ${chart}`);
     const svg = await readFile(chart, 'utf8');
@@ -150,7 +226,9 @@ describe('kiban workflow validate', () => {
   it('accepts the shipped workflow and reports a broken one as FILE:LINE: reason with status 3', async () => {
     const ok = await kiban('workflow', 'validate', 'examples/workflows/recommend.yaml');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('examples/workflows/recommend.yaml: ok (recommend: aggregate → evaluate → train → candidates → publish → report)');
+    expect(ok.stdout).toContain(
+      'examples/workflows/recommend.yaml: ok (recommend: aggregate → evaluate → train → candidates → publish → report)',
+    );
     const broken = join(dir, 'broken.yaml');
     await writeFile(broken, 'name: b\ntasks:\n  a: { kind: train, needs: [ghost] }\n');
     const bad = await kiban('workflow', 'validate', 'examples/workflows/recommend.yaml', broken);

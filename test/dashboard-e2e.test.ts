@@ -56,7 +56,8 @@ describe.skipIf(!BROWSER_TESTS)('workflow dashboard (chromium)', () => {
   let page: Page;
   let base: string;
   const serving = new MemoryServingStore();
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) =>
+    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   const stateOf = (task: string) => page.getByTestId(`dag-node-${task}`).getAttribute('data-state');
 
   beforeAll(async () => {
@@ -74,7 +75,12 @@ describe.skipIf(!BROWSER_TESTS)('workflow dashboard (chromium)', () => {
 
     metadata = await openMetadataStore(`sqlite:${join(dir, 'meta.db')}`);
     executor = new InlineExecutor({ logs: metadata.workflows });
-    engine = await createWorkflowService({ dir: workflows, metadata, executor, workRoot: join(dir, 'work') });
+    engine = await createWorkflowService({
+      dir: workflows,
+      metadata,
+      executor,
+      workRoot: join(dir, 'work'),
+    });
     app = createServingApp({ serving, metadata, workflows: engine, webRoot });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
@@ -98,7 +104,9 @@ describe.skipIf(!BROWSER_TESTS)('workflow dashboard (chromium)', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/`);
     await expect.poll(() => page.getByTestId('workflow-row-etl').isVisible()).toBe(true);
-    await expect.poll(() => page.getByTestId('workflow-row-fragile').textContent()).toContain('the second task fails until fixed');
+    await expect
+      .poll(() => page.getByTestId('workflow-row-fragile').textContent())
+      .toContain('the second task fails until fixed');
     expect(await page.getByTestId('workflow-row-etl').textContent()).toContain('30 2 * * *');
     await shot('workflows');
 
@@ -107,8 +115,11 @@ describe.skipIf(!BROWSER_TESTS)('workflow dashboard (chromium)', () => {
     // Live: a task shows running, then the run finishes, all without reloading the page.
     await page.waitForSelector('[data-testid^="dag-node-"][data-state="running"]');
     await shot('run-running');
-    await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30_000 });
-    for (const task of ['extract', 'clean', 'features', 'load']) expect(await stateOf(task)).toBe('succeeded');
+    await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', {
+      timeout: 30_000,
+    });
+    for (const task of ['extract', 'clean', 'features', 'load'])
+      expect(await stateOf(task)).toBe('succeeded');
     // Parallel tasks sit in the same column of the layered layout, load in the next.
     const x = async (task: string) => (await page.getByTestId(`dag-node-${task}`).boundingBox())!.x;
     expect(await x('clean')).toBe(await x('features'));
@@ -131,22 +142,32 @@ describe.skipIf(!BROWSER_TESTS)('workflow dashboard (chromium)', () => {
     await page.goto(`${base}/`);
     await page.getByTestId('run-now-fragile').click();
     await page.waitForURL(/\/runs\/fragile-/);
-    await page.waitForSelector('[data-testid="run-status"][data-status="failed"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-testid="run-status"][data-status="failed"]', {
+      timeout: 30_000,
+    });
     expect(await stateOf('prepare')).toBe('succeeded');
     expect(await stateOf('train')).toBe('failed');
     expect(await stateOf('publish')).toBe('upstream_failed');
 
     await page.getByTestId('dag-node-train').click();
-    await expect.poll(() => page.getByTestId('log-lines').textContent()).toContain('ValueError: column user_id missing in events.csv');
+    await expect
+      .poll(() => page.getByTestId('log-lines').textContent())
+      .toContain('ValueError: column user_id missing in events.csv');
     expect(await page.getByTestId('log-lines').textContent()).toContain('training on attempt 1');
     await shot('run-failed');
 
     await writeFile(join(dir, 'workflows', 'fixed'), '');
     await page.getByTestId('retry-button').click();
-    await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', {
+      timeout: 30_000,
+    });
     expect(await page.getByTestId('task-attempts-train').textContent()).toBe('2');
-    expect(await page.getByTestId('gantt-bar-train-1').getAttribute('class')).toContain('state-failed');
-    expect(await page.getByTestId('gantt-bar-train-2').getAttribute('class')).toContain('state-succeeded');
+    expect(await page.getByTestId('gantt-bar-train-1').getAttribute('class')).toContain(
+      'state-failed',
+    );
+    expect(await page.getByTestId('gantt-bar-train-2').getAttribute('class')).toContain(
+      'state-succeeded',
+    );
     expect(await stateOf('publish')).toBe('succeeded');
     // The open log followed the new attempt.
     await expect.poll(() => page.getByTestId('log-lines').textContent()).toContain('model trained');

@@ -19,7 +19,10 @@ afterAll(async () => {
 });
 
 /** A configuration with every store under the test's own directory (or the given URLs). */
-async function config(name: string, stores: { serving?: string; metadata?: string } = {}): Promise<string> {
+async function config(
+  name: string,
+  stores: { serving?: string; metadata?: string } = {},
+): Promise<string> {
   const path = join(dir, `${name}.yaml`);
   await writeFile(
     path,
@@ -41,7 +44,20 @@ async function config(name: string, stores: { serving?: string; metadata?: strin
 
 describe('kiban demo', () => {
   it('runs the pipeline, serves it over HTTP and shuts down gracefully on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--config', await config('demo'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'demo',
+        '--config',
+        await config('demo'),
+        '--port',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -55,7 +71,8 @@ describe('kiban demo', () => {
       void exited.then((code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
     });
     try {
-      for (const step of ['[1/4] aggregate', '[2/4] train', '[3/4] candidates', '[4/4] publish']) expect(stderr).toContain(step);
+      for (const step of ['[1/4] aggregate', '[2/4] train', '[3/4] candidates', '[4/4] publish'])
+        expect(stderr).toContain(step);
       const json = async (path: string): Promise<{ status: number; body: any }> => {
         const res = await fetch(`${base}${path}`);
         return { status: res.status, body: await res.json() };
@@ -89,10 +106,21 @@ describe('kiban demo', () => {
     const prefix = `kiban-test-e2e-${process.pid}:`;
     const schema = `kiban_test_e2e_${process.pid}`;
     const pgUrl = 'postgres://postgres@127.0.0.1:5432/test';
-    const cfg = await config('prod', { serving: `redis://127.0.0.1:6379?prefix=${prefix}`, metadata: `${pgUrl}?schema=${schema}` });
+    const cfg = await config('prod', {
+      serving: `redis://127.0.0.1:6379?prefix=${prefix}`,
+      metadata: `${pgUrl}?schema=${schema}`,
+    });
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', 'run', '--config', cfg], { maxBuffer: 1 << 24 });
-      const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { runId: string; modelId: string; version: string };
+      const { stdout } = await run(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', 'run', '--config', cfg],
+        { maxBuffer: 1 << 24 },
+      );
+      const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        runId: string;
+        modelId: string;
+        version: string;
+      };
       const redis = new Redis('redis://127.0.0.1:6379');
       expect(await redis.exists(`${prefix}current`)).toBe(1);
       await redis.quit();
@@ -121,7 +149,15 @@ describe('kiban demo', () => {
   it('names the bad key of a configuration file', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'model:\n  kind: deep-magic\n');
-    const error = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', 'run', '--config', bad]).catch((e: { code: number; stderr: string }) => e);
+    const error = await run(process.execPath, [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'pipeline',
+      'run',
+      '--config',
+      bad,
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect((error as { code: number }).code).toBe(2);
     expect((error as { stderr: string }).stderr).toMatch(/config\.model\.kind: Invalid option/);
   });

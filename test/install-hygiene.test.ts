@@ -19,7 +19,9 @@ const pkg = JSON.parse(await readFile('package.json', 'utf8')) as {
   engines: { node: string };
   allowScripts?: Record<string, boolean>;
 };
-const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as { packages: Record<string, LockedPackage> };
+const lock = JSON.parse(await readFile('package-lock.json', 'utf8')) as {
+  packages: Record<string, LockedPackage>;
+};
 
 /** The package name of a lockfile key such as `node_modules/a/node_modules/@b/c`. */
 function nameOf(key: string): string {

@@ -21,7 +21,9 @@ import { runPipelineStep, type StepContext } from '../src/pipeline/steps/index.j
 import { KyselyMetadataStore } from '../src/storage/kysely-metadata-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 
-const orderParams = z.object({ bias: z.number().min(0).default(0).describe('weight of each item\'s user count') }).strict();
+const orderParams = z
+  .object({ bias: z.number().min(0).default(0).describe("weight of each item's user count") })
+  .strict();
 
 /** Scores item i as `i + bias × users(i)` for everyone: with `bias: 0`, the highest index first. */
 class OrderRecommender extends BaseRecommender<z.output<typeof orderParams>> {
@@ -41,7 +43,10 @@ class OrderRecommender extends BaseRecommender<z.output<typeof orderParams>> {
 
   protected async fitModel(data: Interactions): Promise<FitReport> {
     const { indptr } = data.itemUsers;
-    this.scores = Float32Array.from({ length: data.items.size }, (_, i) => i + this.params.bias * (indptr[i + 1] - indptr[i]));
+    this.scores = Float32Array.from(
+      { length: data.items.size },
+      (_, i) => i + this.params.bias * (indptr[i + 1] - indptr[i]),
+    );
     return { seconds: 0, iterations: 1 };
   }
 
@@ -94,9 +99,13 @@ async function evaluate(models: ReturnType<typeof builtinModels>, args: string[]
 describe('a model registered from outside', () => {
   it('is listed by kiban evaluate --help, with its hyper-parameters as flags', () => {
     let help = '';
-    const command = evaluateCommand(builtinModels().register(orderModel)).configureOutput({ writeOut: (s) => (help += s) });
+    const command = evaluateCommand(builtinModels().register(orderModel)).configureOutput({
+      writeOut: (s) => (help += s),
+    });
     command.outputHelp();
-    expect(help.replace(/\s+/g, ' ')).toMatch(/model to evaluate: popularity \| itemknn \| als \| bpr \| order/);
+    expect(help.replace(/\s+/g, ' ')).toMatch(
+      /model to evaluate: popularity \| itemknn \| als \| bpr \| order/,
+    );
     expect(help).toMatch(/^ {2}order {7}test-only: highest item index first$/m);
     expect(help).toMatch(/--bias <value>\s+weight of each item's user count \[order: 0\]/);
   });
@@ -109,7 +118,23 @@ describe('a model registered from outside', () => {
     await writeFile(test, 'u,i\nann,i3\nbob,i1\n');
     const saved = join(dir, 'saved');
     const models = builtinModels().register(orderModel);
-    const out = await evaluate(models, ['--train', train, '--test', test, '--columns', 'u,i', '--model', 'order', '--bias', '0', '--k', '1', '--save', saved, '--json']);
+    const out = await evaluate(models, [
+      '--train',
+      train,
+      '--test',
+      test,
+      '--columns',
+      'u,i',
+      '--model',
+      'order',
+      '--bias',
+      '0',
+      '--k',
+      '1',
+      '--save',
+      saved,
+      '--json',
+    ]);
     const record = JSON.parse(out.trim()) as EvaluationRecord;
     // ann is offered i3 (a hit), bob i2 (a miss).
     expect(record).toMatchObject({ model: 'order', params: { bias: 0 }, users: 2 });
@@ -118,19 +143,27 @@ describe('a model registered from outside', () => {
     expect(loaded).toBeInstanceOf(OrderRecommender);
     expect([...loaded.recommend([0, 1], { k: 1 }).idsOf(1)]).toEqual([1]);
     // kiban's own registry does not know it.
-    await expect(builtinModels().load(saved)).rejects.toThrow(/model: unknown model "order"; choose one of popularity, itemknn, als, bpr/);
+    await expect(builtinModels().load(saved)).rejects.toThrow(
+      /model: unknown model "order"; choose one of popularity, itemknn, als, bpr/,
+    );
   });
 
   it('is refused by name, with the registered kinds listed, when unknown', async () => {
     const models = builtinModels().register(orderModel);
-    await expect(evaluate(models, ['--model', 'nope'])).rejects.toThrow(/--model: unknown model "nope"; choose one of popularity, itemknn, als, bpr, order/);
-    await expect(evaluate(builtinModels(), ['--model', 'order'])).rejects.toThrow(/--model: unknown model "order"; choose one of popularity, itemknn, als, bpr$/);
+    await expect(evaluate(models, ['--model', 'nope'])).rejects.toThrow(
+      /--model: unknown model "nope"; choose one of popularity, itemknn, als, bpr, order/,
+    );
+    await expect(evaluate(builtinModels(), ['--model', 'order'])).rejects.toThrow(
+      /--model: unknown model "order"; choose one of popularity, itemknn, als, bpr$/,
+    );
   });
 
   it('is configured, evaluated, trained and turned into candidates by the pipeline steps', async () => {
     const events = join(dir, 'events.csv');
     const rows = ['user,item,event,value,timestamp'];
-    for (let u = 1; u <= 6; u++) for (let i = 1; i <= 4; i++) if ((u + i) % 3 !== 0) rows.push(`u${u},i${i},view,1,${1000 + u * 10 + i}`);
+    for (let u = 1; u <= 6; u++)
+      for (let i = 1; i <= 4; i++)
+        if ((u + i) % 3 !== 0) rows.push(`u${u},i${i},view,1,${1000 + u * 10 + i}`);
     await writeFile(events, `${rows.join('\n')}\n`);
     const input = {
       data: { events },
@@ -140,15 +173,27 @@ describe('a model registered from outside', () => {
       candidates: { users: 2, related: 2, popular: 2 },
       stores: { artifacts: join(dir, 'models'), work: join(dir, 'work') },
     };
-    expect(() => parsePipelineConfig(input)).toThrow(/config\.model\.kind: Invalid option: expected one of "popularity"\|"itemknn"\|"als"\|"bpr"/);
+    expect(() => parsePipelineConfig(input)).toThrow(
+      /config\.model\.kind: Invalid option: expected one of "popularity"\|"itemknn"\|"als"\|"bpr"/,
+    );
     const models = builtinModels().register(orderModel);
-    expect(() => parsePipelineConfig({ ...input, model: { kind: 'order', params: { bias: -1 } } }, models)).toThrow(/config\.model\.params: order\.bias/);
+    expect(() =>
+      parsePipelineConfig({ ...input, model: { kind: 'order', params: { bias: -1 } } }, models),
+    ).toThrow(/config\.model\.params: order\.bias/);
     const config = parsePipelineConfig(input, models);
 
     const metadata = KyselyMetadataStore.sqlite(':memory:');
     await metadata.migrate();
     const serving = new MemoryServingStore();
-    const ctx: StepContext = { config, runId: 'outside', workDir: join(dir, 'run'), serving: async () => serving, metadata, log: () => undefined, models };
+    const ctx: StepContext = {
+      config,
+      runId: 'outside',
+      workDir: join(dir, 'run'),
+      serving: async () => serving,
+      metadata,
+      log: () => undefined,
+      models,
+    };
     try {
       await runPipelineStep('aggregate', ctx);
       const evaluated = await runPipelineStep('evaluate', ctx);
@@ -157,10 +202,19 @@ describe('a model registered from outside', () => {
       expect(trained).toMatchObject({ kind: 'order', users: 6, items: 4 });
       const ref = JSON.parse(await readFile(join(ctx.workDir, 'model.json'), 'utf8'));
       expect(ref.kind).toBe('order');
-      expect(await metadata.getModel(ref.modelId)).toMatchObject({ kind: 'order', params: { bias: 0 } });
-      expect(await runPipelineStep('candidates', ctx)).toMatchObject({ userLists: 6, relatedLists: 4, popular: 2 });
+      expect(await metadata.getModel(ref.modelId)).toMatchObject({
+        kind: 'order',
+        params: { bias: 0 },
+      });
+      expect(await runPipelineStep('candidates', ctx)).toMatchObject({
+        userLists: 6,
+        relatedLists: 4,
+        popular: 2,
+      });
       // The candidates step loaded the saved model through the registry given; kiban's own refuses it.
-      await expect(runPipelineStep('candidates', { ...ctx, models: undefined })).rejects.toThrow(/unknown model "order"/);
+      await expect(runPipelineStep('candidates', { ...ctx, models: undefined })).rejects.toThrow(
+        /unknown model "order"/,
+      );
     } finally {
       await serving.close();
       await metadata.close();

@@ -9,7 +9,11 @@ import { SqliteServingStore } from '../src/storage/sqlite-serving-store.js';
 
 /** Starts the publish-forever fixture and kills it with SIGKILL once it is writing. */
 async function killMidPublish(url: string, version: string, prefix = ''): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/publish-forever.ts', url, version, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/publish-forever.ts', url, version, prefix],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('writing')) resolve();
@@ -25,18 +29,33 @@ async function killMidPublish(url: string, version: string, prefix = ''): Promis
 
 async function publish(store: ServingStore, version: string): Promise<void> {
   const writer = await store.beginVersion(version, {});
-  await writer.putLists('user', Array.from({ length: 50 }, (_, u) => [String(u), [{ id: version, score: 1 }]] as const));
+  await writer.putLists(
+    'user',
+    Array.from({ length: 50 }, (_, u) => [String(u), [{ id: version, score: 1 }]] as const),
+  );
   await writer.commit();
 }
 
 const redisUrl = 'redis://127.0.0.1:6379';
-const cases: [string, () => Promise<{ url: string; prefix?: string; open: () => ServingStore; cleanup: () => Promise<void> }>][] = [
+const cases: [
+  string,
+  () => Promise<{
+    url: string;
+    prefix?: string;
+    open: () => ServingStore;
+    cleanup: () => Promise<void>;
+  }>,
+][] = [
   [
     'SQLite',
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'kiban-crash-'));
       const path = join(dir, 'serving.db');
-      return { url: `sqlite:${path}`, open: () => new SqliteServingStore(path), cleanup: () => rm(dir, { recursive: true, force: true }) };
+      return {
+        url: `sqlite:${path}`,
+        open: () => new SqliteServingStore(path),
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
     },
   ],
   [
@@ -76,7 +95,8 @@ for (const [name, setup] of cases) {
 
       const after = env.open();
       expect((await after.currentVersion())?.version).toBe('v1');
-      for (const user of ['0', '49']) expect(await after.getList('user', user)).toEqual([{ id: 'v1', score: 1 }]);
+      for (const user of ['0', '49'])
+        expect(await after.getList('user', user)).toEqual([{ id: 'v1', score: 1 }]);
       expect(await after.getList('user', '400')).toBeNull();
       await publish(after, 'v3');
       expect((await after.currentVersion())?.version).toBe('v3');

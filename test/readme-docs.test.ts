@@ -62,14 +62,21 @@ function fencedBlocks(markdown: string): Block[] {
     let j = start - 1;
     while (j >= 0 && lines[j].trim() === '') j--;
     const m = j >= 0 ? /^<!--\s*docs-test:\s*(\S+)\s*(.*?)\s*-->$/.exec(lines[j].trim()) : null;
-    blocks.push({ lang: fence[1], text: body.join('\n'), line: start + 1, section, marker: m ? { kind: m[1], reason: m[2] } : null });
+    blocks.push({
+      lang: fence[1],
+      text: body.join('\n'),
+      line: start + 1,
+      section,
+      marker: m ? { kind: m[1], reason: m[2] } : null,
+    });
   }
   return blocks;
 }
 
 const blocks = fencedBlocks(README);
 const skipped: string[] = [];
-const name = (b: Block): string => `README.md:${b.line} (${b.section}) ${b.lang}${b.marker ? ` [${b.marker.kind}]` : ''}`;
+const name = (b: Block): string =>
+  `README.md:${b.line} (${b.section}) ${b.lang}${b.marker ? ` [${b.marker.kind}]` : ''}`;
 
 // ---------- yaml ----------
 
@@ -78,9 +85,14 @@ function yamlKind(b: Block, doc: unknown): string | null {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return null;
   const keys = Object.keys(doc);
   if (keys.includes('tasks')) return 'workflow';
-  if (keys.some((k) => ['stores', 'model', 'aggregate', 'candidates'].includes(k))) return 'pipeline-config';
+  if (keys.some((k) => ['stores', 'model', 'aggregate', 'candidates'].includes(k)))
+    return 'pipeline-config';
   const values = Object.values(doc);
-  if (values.length > 0 && values.every((v) => v !== null && typeof v === 'object' && ('kind' in v || 'run' in v))) return 'workflow-tasks';
+  if (
+    values.length > 0 &&
+    values.every((v) => v !== null && typeof v === 'object' && ('kind' in v || 'run' in v))
+  )
+    return 'workflow-tasks';
   return null;
 }
 
@@ -93,25 +105,45 @@ function checkYaml(b: Block): void {
       return;
     case 'workflow': {
       const wf = parseWorkflow(b.text, 'README.md', TASK_HANDLERS);
-      checkTaskParams(wf.tasks as unknown as { name: string; kind: string; params?: Record<string, unknown> }[], (doc as { params?: Record<string, unknown> }).params ?? {});
+      checkTaskParams(
+        wf.tasks as unknown as { name: string; kind: string; params?: Record<string, unknown> }[],
+        (doc as { params?: Record<string, unknown> }).params ?? {},
+      );
       return;
     }
     case 'workflow-tasks': {
-      const indented = b.text.split('\n').map((l) => `  ${l}`).join('\n');
-      const wf = parseWorkflow(`name: readme-fragment\ntasks:\n${indented}\n`, 'README.md', TASK_HANDLERS);
-      checkTaskParams(wf.tasks as unknown as { name: string; kind: string; params?: Record<string, unknown> }[], {});
+      const indented = b.text
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n');
+      const wf = parseWorkflow(
+        `name: readme-fragment\ntasks:\n${indented}\n`,
+        'README.md',
+        TASK_HANDLERS,
+      );
+      checkTaskParams(
+        wf.tasks as unknown as { name: string; kind: string; params?: Record<string, unknown> }[],
+        {},
+      );
       return;
     }
     default:
-      throw new Error(`${name(b)}: a yaml block of no known kind; put <!-- docs-test: pipeline-config | workflow | workflow-tasks --> before it`);
+      throw new Error(
+        `${name(b)}: a yaml block of no known kind; put <!-- docs-test: pipeline-config | workflow | workflow-tasks --> before it`,
+      );
   }
 }
 
 /** Each task's params against its kind's schema, with `${name}` references replaced by the declared defaults. */
-function checkTaskParams(tasks: { name: string; kind: string; params?: Record<string, unknown> }[], declared: Record<string, unknown>): void {
+function checkTaskParams(
+  tasks: { name: string; kind: string; params?: Record<string, unknown> }[],
+  declared: Record<string, unknown>,
+): void {
   for (const task of tasks) {
     const params = JSON.parse(
-      JSON.stringify(task.params ?? {}).replace(/\$\{(\w+)\}/g, (whole, key: string) => (key in declared ? String(declared[key]) : whole)),
+      JSON.stringify(task.params ?? {}).replace(/\$\{(\w+)\}/g, (whole, key: string) =>
+        key in declared ? String(declared[key]) : whole,
+      ),
     ) as Record<string, unknown>;
     const problems = TASK_HANDLERS.validate(task.kind, params);
     expect(problems, `task ${task.name} (${task.kind})`).toEqual([]);
@@ -141,12 +173,22 @@ interface Ran {
 }
 
 /** Runs a bash script in the sandbox in its own process group, killed (all of it) when it ends or after `limitMs`. */
-async function bash(script: string, limitMs: number, env: Record<string, string> = {}): Promise<Ran> {
+async function bash(
+  script: string,
+  limitMs: number,
+  env: Record<string, string> = {},
+): Promise<Ran> {
   const child = spawn('bash', ['-c', script], {
     cwd: sandbox,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, npm_config_cache: npmCache, npm_config_update_notifier: 'false', NO_COLOR: '1', ...env },
+    env: {
+      ...process.env,
+      npm_config_cache: npmCache,
+      npm_config_update_notifier: 'false',
+      NO_COLOR: '1',
+      ...env,
+    },
   });
   let stdout = '';
   let stderr = '';
@@ -196,19 +238,28 @@ function rewrite(line: string, port: number): string {
 /** The shape of a JSON value: key names and value types, recursively (first element of arrays). */
 function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.length === 0 ? [] : [shape(value[0])];
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
   return value === null ? 'null' : typeof value;
 }
 
 async function runSh(b: Block): Promise<void> {
   const port = await freePort();
   const transcript = b.text.split('\n').some((l) => l.startsWith('$ '));
-  const lines = transcript ? b.text.split('\n').filter((l) => l.startsWith('$ ')).map((l) => l.slice(2)) : commands(b.text);
-  const expected = transcript ? b.text.split('\n').filter((l) => !l.startsWith('$ ') && l.trim() !== '') : [];
+  const lines = transcript
+    ? b.text
+        .split('\n')
+        .filter((l) => l.startsWith('$ '))
+        .map((l) => l.slice(2))
+    : commands(b.text);
+  const expected = transcript
+    ? b.text.split('\n').filter((l) => !l.startsWith('$ ') && l.trim() !== '')
+    : [];
   const body: string[] = [];
   const startsServer = lines.some((l) => /&\s*(#.*)?$/.test(l));
   const talksToServer = /(localhost|127\.0\.0\.1):8080/.test(b.text);
-  if (talksToServer && !startsServer) body.push('npx kiban serve --port $PORT >serve.log 2>&1 &', 'kiban_ready healthz');
+  if (talksToServer && !startsServer)
+    body.push('npx kiban serve --port $PORT >serve.log 2>&1 &', 'kiban_ready healthz');
   for (const line of lines) {
     body.push(rewrite(line, port));
     if (/&\s*(#.*)?$/.test(line)) body.push('kiban_ready healthz');
@@ -217,8 +268,14 @@ async function runSh(b: Block): Promise<void> {
   const report = `${name(b)} exited ${ran.code}\n--- script\n${body.join('\n')}\n--- stdout\n${ran.stdout.slice(-4000)}\n--- stderr\n${ran.stderr.slice(-4000)}`;
   expect(ran.code, report).toBe(0);
   if (transcript) {
-    const got = ran.stdout.trim().split('\n').filter((l) => l.trim() !== '');
-    expect(got.map((l) => shape(JSON.parse(l))), report).toEqual(expected.map((l) => shape(JSON.parse(l))));
+    const got = ran.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+    expect(
+      got.map((l) => shape(JSON.parse(l))),
+      report,
+    ).toEqual(expected.map((l) => shape(JSON.parse(l))));
   }
 }
 
@@ -229,8 +286,14 @@ async function runQuickStart(b: Block): Promise<void> {
   // npm install ran before this test (it built dist/); npm start serves until stopped, so it is
   // run on a free port until /readyz answers (the demo pipeline has then published).
   const port = await freePort();
-  const ran = await bash(`${PRELUDE}\nPORT=${port}\nnpm start -- --port $PORT &\nkiban_ready readyz\ncurl "http://127.0.0.1:$PORT/v1/users/1/recommendations?k=3"\n`, 280_000);
-  expect(ran.code, `npm start exited ${ran.code}\n${ran.stdout.slice(-3000)}\n${ran.stderr.slice(-3000)}`).toBe(0);
+  const ran = await bash(
+    `${PRELUDE}\nPORT=${port}\nnpm start -- --port $PORT &\nkiban_ready readyz\ncurl "http://127.0.0.1:$PORT/v1/users/1/recommendations?k=3"\n`,
+    280_000,
+  );
+  expect(
+    ran.code,
+    `npm start exited ${ran.code}\n${ran.stdout.slice(-3000)}\n${ran.stderr.slice(-3000)}`,
+  ).toBe(0);
   expect(ran.stdout).toContain('kiban is serving on');
 }
 
@@ -240,20 +303,32 @@ beforeAll(async () => {
   sandbox = await mkdtemp(join(tmpdir(), 'kiban-readme-'));
   npmCache = join(sandbox, '.npm-cache');
   await mkdir(npmCache);
-  for (const entry of ['package.json', 'node_modules', 'dist', 'build', 'datasets', 'examples', 'src', 'tsconfig.json']) {
+  for (const entry of [
+    'package.json',
+    'node_modules',
+    'dist',
+    'build',
+    'datasets',
+    'examples',
+    'src',
+    'tsconfig.json',
+  ]) {
     await symlink(join(ROOT, entry), join(sandbox, entry));
   }
 });
 
 afterAll(async () => {
-  if (skipped.length > 0) console.log(`README blocks not run:\n${skipped.map((s) => `  ${s}`).join('\n')}`);
+  if (skipped.length > 0)
+    console.log(`README blocks not run:\n${skipped.map((s) => `  ${s}`).join('\n')}`);
   await rm(sandbox, { recursive: true, force: true });
 });
 
 describe('README.md', () => {
   it('has runnable blocks to test, each skip with its reason', () => {
     expect(blocks.filter((b) => ['yaml', 'sh', 'json'].includes(b.lang)).length).toBeGreaterThan(5);
-    for (const b of blocks) if (b.marker?.kind === 'skip') expect(b.marker.reason, `${name(b)}: a skip needs a reason`).not.toBe('');
+    for (const b of blocks)
+      if (b.marker?.kind === 'skip')
+        expect(b.marker.reason, `${name(b)}: a skip needs a reason`).not.toBe('');
     // The docs test reads its own README: the package's files must not have been left out of the sandbox.
     expect(README).toContain('npx kiban');
   });
@@ -266,9 +341,12 @@ describe('README.md', () => {
         skipped.push(`${name(b)}: ${b.marker.reason}`);
         continue;
       }
-      if (b.marker?.kind === 'quickstart') it(`${name(b)}: npm start serves the demo`, () => runQuickStart(b), 300_000);
+      if (b.marker?.kind === 'quickstart')
+        it(`${name(b)}: npm start serves the demo`, () => runQuickStart(b), 300_000);
       else if (b.marker === null) it(`${name(b)} runs`, () => runSh(b), 300_000);
-      else it(`${name(b)} has a known marker`, () => expect.fail(`unknown docs-test marker "${b.marker!.kind}"`));
+      else
+        it(`${name(b)} has a known marker`, () =>
+          expect.fail(`unknown docs-test marker "${b.marker!.kind}"`));
     }
   }
 });

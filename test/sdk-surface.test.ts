@@ -19,9 +19,22 @@ describe('kiban SDK surface', { timeout: 240_000 }, () => {
     expect(result.metrics['precision@10']).toBeGreaterThan(0);
     expect(() => kiban.builtinModels().create('nope')).toThrow(kiban.UnknownModelError);
     // The server's assignment, computed locally: deterministic per unit.
-    const experiment = { variants: [{ name: 'control', weight: 1 }, { name: 'treatment', weight: 1 }], salt: 'hero' };
+    const experiment = {
+      variants: [
+        { name: 'control', weight: 1 },
+        { name: 'treatment', weight: 1 },
+      ],
+      salt: 'hero',
+    };
     expect(kiban.variantOf(experiment, 'user-42')).toBe(kiban.variantOf(experiment, 'user-42'));
-    expect(kiban.defineStage({ name: 's', async *main(records: AsyncIterable<number>) { for await (const r of records) yield r; } }).name).toBe('s');
+    expect(
+      kiban.defineStage({
+        name: 's',
+        async *main(records: AsyncIterable<number>) {
+          for await (const r of records) yield r;
+        },
+      }).name,
+    ).toBe('s');
   });
 
   it('is the package’s main export, and importing it loads no database or queue driver', async () => {
@@ -34,9 +47,23 @@ describe('kiban SDK surface', { timeout: 240_000 }, () => {
       const drivers = ['/node_modules/pg/', '/node_modules/ioredis/', '/node_modules/bullmq/', '/node_modules/better-sqlite3/', '/node_modules/@aws-sdk/'];
       console.log(JSON.stringify({ exports: Object.keys(sdk).sort(), drivers: drivers.filter((d) => loaded.some((m) => m.includes(d))) }));
     `;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
     const { exports, drivers } = JSON.parse(stdout) as { exports: string[]; drivers: string[] };
-    expect(exports).toEqual(expect.arrayContaining(['KibanClient', 'builtinModels', 'defineStage', 'defineWorkflow', 'assignUnit', 'openServingStore', 'evaluateRecommender']));
+    expect(exports).toEqual(
+      expect.arrayContaining([
+        'KibanClient',
+        'builtinModels',
+        'defineStage',
+        'defineWorkflow',
+        'assignUnit',
+        'openServingStore',
+        'evaluateRecommender',
+      ]),
+    );
     expect(drivers).toEqual([]);
   });
 });

@@ -20,8 +20,18 @@ import { minimumCountCore } from '../examples/stages/data-parallel/k-core.js';
 const EVENTS = 'datasets/ml-events/events.csv.gz';
 const TRAIN = 'datasets/ml-latest-small/splits/train.csv';
 const TEST = 'datasets/ml-latest-small/splits/test.csv';
-const PREPARE = { module: fileURLToPath(new URL('../examples/stages/data-parallel/prepare-interactions.ts', import.meta.url)), export: 'prepareInteractions' };
-const BPR = { module: fileURLToPath(new URL('../examples/stages/data-parallel/bpr-data-parallel.ts', import.meta.url)), export: 'bprDataParallel' };
+const PREPARE = {
+  module: fileURLToPath(
+    new URL('../examples/stages/data-parallel/prepare-interactions.ts', import.meta.url),
+  ),
+  export: 'prepareInteractions',
+};
+const BPR = {
+  module: fileURLToPath(
+    new URL('../examples/stages/data-parallel/bpr-data-parallel.ts', import.meta.url),
+  ),
+  export: 'bprDataParallel',
+};
 const quiet = { log: () => {} } satisfies Partial<RunStageOptions>;
 
 let dir: string;
@@ -45,8 +55,17 @@ async function readParquetRows(path: string): Promise<Row[]> {
   const con = await instance.connect();
   try {
     const glob = path.endsWith('.parquet') ? path : join(path, '*.parquet');
-    const rows = (await con.runAndReadAll(`SELECT "user", item, value, "timestamp" FROM read_parquet(${sqlLiteral(glob)})`)).getRowsJS();
-    return rows.map(([user, item, value, timestamp]) => ({ user: Number(user), item: Number(item), value: Number(value), timestamp: Number(timestamp) }));
+    const rows = (
+      await con.runAndReadAll(
+        `SELECT "user", item, value, "timestamp" FROM read_parquet(${sqlLiteral(glob)})`,
+      )
+    ).getRowsJS();
+    return rows.map(([user, item, value, timestamp]) => ({
+      user: Number(user),
+      item: Number(item),
+      value: Number(value),
+      timestamp: Number(timestamp),
+    }));
   } finally {
     con.closeSync();
     instance.closeSync();
@@ -69,7 +88,13 @@ describe('minimumCountCore', () => {
     // Item 2 has one user (pruned); that leaves user 1 with one item (pruned), which leaves item 1
     // with one user (pruned). Users 0 and 2 with items 0 and 3 form the core.
     const pairs = [
-      [0, 0], [0, 3], [2, 0], [2, 3], [1, 1], [1, 2], [3, 1],
+      [0, 0],
+      [0, 3],
+      [2, 0],
+      [2, 3],
+      [1, 1],
+      [1, 2],
+      [3, 1],
     ];
     const users = Int32Array.from(pairs, (p) => p[0]);
     const items = Int32Array.from(pairs, (p) => p[1]);
@@ -85,7 +110,13 @@ describe('prepareInteractions', () => {
 
   beforeAll(async () => {
     const out = join(dir, 'prepared');
-    const result = await new InlineStageRunner().run(PREPARE, { source: { kind: 'csv', path: EVENTS }, sink: { kind: 'parquet', path: out }, numPreprocessors: 3, params: settings, ...quiet });
+    const result = await new InlineStageRunner().run(PREPARE, {
+      source: { kind: 'csv', path: EVENTS },
+      sink: { kind: 'parquet', path: out },
+      numPreprocessors: 3,
+      params: settings,
+      ...quiet,
+    });
     expect(result.records.read).toBe(150_461);
     staged = await readParquetRows(out);
     const file = join(dir, 'aggregated.parquet');
@@ -124,7 +155,14 @@ describe('prepareInteractions', () => {
       { user: 'u1', item: 'b', event: 'share', value: 1, timestamp: 12 },
       { user: 7, item: 'b', event: 'view', value: 2, timestamp: 13 },
     ];
-    const run = (count: number) => new InlineStageRunner().run(PREPARE, { source: { kind: 'records', records }, count, numPreprocessors: 2, batchSize: 2, ...quiet });
+    const run = (count: number) =>
+      new InlineStageRunner().run(PREPARE, {
+        source: { kind: 'records', records },
+        count,
+        numPreprocessors: 2,
+        batchSize: 2,
+        ...quiet,
+      });
     const { outputs } = await run(1);
     expect(outputs).toEqual([
       { user: '7', item: 'b', value: 2, timestamp: 13 },
@@ -137,7 +175,9 @@ describe('prepareInteractions', () => {
 /** A small deterministic rating log: 30 users × 40 items, 40% of the pairs. */
 function ratingRecords(): { userId: number; movieId: number }[] {
   const records: { userId: number; movieId: number }[] = [];
-  for (let u = 0; u < 30; u++) for (let i = 0; i < 40; i++) if ((u * 7 + i * 3) % 5 < 2) records.push({ userId: u, movieId: 100 + i });
+  for (let u = 0; u < 30; u++)
+    for (let i = 0; i < 40; i++)
+      if ((u * 7 + i * 3) % 5 < 2) records.push({ userId: u, movieId: 100 + i });
   return records;
 }
 
@@ -148,10 +188,21 @@ describe('bprDataParallel', () => {
   it('one rank trains exactly the model BprRecommender fits', async () => {
     const records = ratingRecords();
     const params = { factors: 8, epochs: 3, kernel: 'js' };
-    const { outputs } = await new InlineStageRunner().run(BPR, { source: { kind: 'records', records }, numPreprocessors: 2, batchSize: 16, params, ...quiet });
+    const { outputs } = await new InlineStageRunner().run(BPR, {
+      source: { kind: 'records', records },
+      numPreprocessors: 2,
+      batchSize: 16,
+      params,
+      ...quiet,
+    });
     const out = outputs![0] as BprDataParallelResult;
     const serial = new BprRecommender(params);
-    await serial.fit(Interactions.fromColumns(Float64Array.from(records, (r) => r.userId), Float64Array.from(records, (r) => r.movieId)));
+    await serial.fit(
+      Interactions.fromColumns(
+        Float64Array.from(records, (r) => r.userId),
+        Float64Array.from(records, (r) => r.movieId),
+      ),
+    );
     expect(out.userIds).toEqual(serial.data.users.toJSON());
     expect(out.userFactors).toEqual(serial.userFactors().data);
     expect(out.itemFactors).toEqual(serial.itemFactors().data);
@@ -160,7 +211,16 @@ describe('bprDataParallel', () => {
   it('gives the same model however the records were dealt out', async () => {
     const records = ratingRecords();
     const run = async (numPreprocessors: number, batchSize: number) =>
-      (await new InlineStageRunner().run(BPR, { source: { kind: 'records', records }, count: 3, numPreprocessors, batchSize, params: { factors: 8, epochs: 3 }, ...quiet })).outputs![0] as BprDataParallelResult;
+      (
+        await new InlineStageRunner().run(BPR, {
+          source: { kind: 'records', records },
+          count: 3,
+          numPreprocessors,
+          batchSize,
+          params: { factors: 8, epochs: 3 },
+          ...quiet,
+        })
+      ).outputs![0] as BprDataParallelResult;
     const a = await run(1, 1000);
     const b = await run(3, 7);
     expect(a.ranks).toBe(3);
@@ -173,8 +233,15 @@ describe('bprDataParallel', () => {
     const ndcg: Record<string, number> = {};
     for (const count of [1, 2]) {
       const output = join(dir, `bpr-${count}`);
-      const result = await new InlineStageRunner().run(BPR, { source: { kind: 'csv', path: TRAIN }, count, params: { ...hyper, output }, ...quiet });
-      expect(result.outputs).toEqual([expect.objectContaining({ output, ranks: count, users: 610, items: 8_974, pairs: 80_419 })]);
+      const result = await new InlineStageRunner().run(BPR, {
+        source: { kind: 'csv', path: TRAIN },
+        count,
+        params: { ...hyper, output },
+        ...quiet,
+      });
+      expect(result.outputs).toEqual([
+        expect.objectContaining({ output, ranks: count, users: 610, items: 8_974, pairs: 80_419 }),
+      ]);
       const model = await builtinModels().load(output);
       expect(model.kind).toBe('bpr');
       ndcg[count] = evaluateRecommender(model, test, { k: 10 }).metrics['ndcg@10'];

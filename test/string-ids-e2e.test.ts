@@ -17,8 +17,23 @@ const run = promisify(execFile);
 const UNICODE_USER = 'ユーザー1-é';
 const URL_USER = 'c/d?x#y%z &+';
 const UUID_ITEM = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
-const USERS = [UNICODE_USER, 'a8098c1a-f86e-11da-bd1a-00112444be1e', URL_USER, '42', 'émile', 'ann'];
-const ITEMS = [UUID_ITEM, '007', '7', 'アイテム-ü', 'item one', '9b2c1d4e-0000-4000-8000-00000000000a', 'x/y'];
+const USERS = [
+  UNICODE_USER,
+  'a8098c1a-f86e-11da-bd1a-00112444be1e',
+  URL_USER,
+  '42',
+  'émile',
+  'ann',
+];
+const ITEMS = [
+  UUID_ITEM,
+  '007',
+  '7',
+  'アイテム-ü',
+  'item one',
+  '9b2c1d4e-0000-4000-8000-00000000000a',
+  'x/y',
+];
 
 let dir: string;
 let server: ChildProcess | undefined;
@@ -33,7 +48,11 @@ beforeAll(async () => {
   USERS.forEach((user, u) => {
     const items = [0, 1, 2, 3].map((j) => ITEMS[(u + j) % ITEMS.length]);
     seen.set(user, items);
-    items.forEach((item, j) => lines.push([csv(user), csv(item), 'view', '1', String(1_700_000_000 + 60 * (u * 4 + j))].join(',')));
+    items.forEach((item, j) =>
+      lines.push(
+        [csv(user), csv(item), 'view', '1', String(1_700_000_000 + 60 * (u * 4 + j))].join(','),
+      ),
+    );
   });
   await writeFile(join(dir, 'events.csv'), `${lines.join('\n')}\n`);
   await writeFile(
@@ -71,8 +90,23 @@ async function get(path: string): Promise<{ status: number; body: any }> {
 
 describe('string ids, pipeline → serve', () => {
   it('runs the pipeline on UUID, unicode and numeric-looking string ids', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pipeline', 'run', '--config', join(dir, 'kiban.yaml')], { maxBuffer: 1 << 24 });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { figures: { train: { users: number; items: number } }; sample: { user: string; item: string } };
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'pipeline',
+        'run',
+        '--config',
+        join(dir, 'kiban.yaml'),
+      ],
+      { maxBuffer: 1 << 24 },
+    );
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      figures: { train: { users: number; items: number } };
+      sample: { user: string; item: string };
+    };
     // "007" and "7" stay two items; nothing was dropped or merged.
     expect(result.figures.train).toMatchObject({ users: USERS.length, items: ITEMS.length });
     expect(USERS).toContain(result.sample.user);
@@ -80,13 +114,26 @@ describe('string ids, pipeline → serve', () => {
     // The stages' serving source lists the published keys as the original strings.
     const keys = await listServingKeys(`sqlite:${join(dir, 'serving.db')}`, 'user');
     expect([...keys.keys].sort()).toEqual([...USERS].sort());
-    expect([...(await listServingKeys(`sqlite:${join(dir, 'serving.db')}`, 'related')).keys].sort()).toEqual([...ITEMS].sort());
+    expect(
+      [...(await listServingKeys(`sqlite:${join(dir, 'serving.db')}`, 'related')).keys].sort(),
+    ).toEqual([...ITEMS].sort());
   }, 120_000);
 
   it('serves them over HTTP: unicode and URL-encoded users, UUID items, string ids in every answer', async () => {
     server = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', join(dir, 'kiban.yaml'), '--port', '0', '--bandit-log', join(dir, 'bandit-logs')],
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'serve',
+        '--config',
+        join(dir, 'kiban.yaml'),
+        '--port',
+        '0',
+        '--bandit-log',
+        join(dir, 'bandit-logs'),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';

@@ -21,7 +21,10 @@ describe('tags: CLI, publication and /v1/tags/suggest', () => {
     dir = await mkdtemp(join(tmpdir(), 'kiban-tags-'));
     await writeFile(file('train.txt'), `${syntheticTagLines(400, 1).join('\n')}\n`);
     await writeFile(file('valid.txt'), `${syntheticTagLines(100, 2).join('\n')}\n`);
-    await writeFile(file('kiban.yaml'), `stores: { serving: "sqlite:${file('serving.db')}", metadata: "sqlite:${file('meta.db')}", artifacts: "${file('models')}" }\n`);
+    await writeFile(
+      file('kiban.yaml'),
+      `stores: { serving: "sqlite:${file('serving.db')}", metadata: "sqlite:${file('meta.db')}", artifacts: "${file('models')}" }\n`,
+    );
   });
   afterAll(async () => {
     await serving?.close();
@@ -30,31 +33,91 @@ describe('tags: CLI, publication and /v1/tags/suggest', () => {
   });
 
   it('train writes a model whose eval and predict agree with what train measured, and publishes it', async () => {
-    const train = await kiban('tags', 'train', '--input', file('train.txt'), '--valid', file('valid.txt'), '--output', file('a.tagger'), '--dim', '16', '--epoch', '10', '--lr', '0.5', '--publish', '--config', file('kiban.yaml'), '--json');
+    const train = await kiban(
+      'tags',
+      'train',
+      '--input',
+      file('train.txt'),
+      '--valid',
+      file('valid.txt'),
+      '--output',
+      file('a.tagger'),
+      '--dim',
+      '16',
+      '--epoch',
+      '10',
+      '--lr',
+      '0.5',
+      '--publish',
+      '--config',
+      file('kiban.yaml'),
+      '--json',
+    );
     expect(train.code, train.stderr).toBe(0);
-    const result = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as { tags: number; examples: number; valid: { precision: number }; published: string };
+    const result = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as {
+      tags: number;
+      examples: number;
+      valid: { precision: number };
+      published: string;
+    };
     expect(result).toMatchObject({ tags: 4, examples: 400 });
     expect(result.valid.precision).toBeGreaterThan(0.9);
     expect(result.published).toMatch(/^tagger-/);
 
-    const evaluation = await kiban('tags', 'eval', '--model', file('a.tagger'), '--input', file('valid.txt'), '--json');
+    const evaluation = await kiban(
+      'tags',
+      'eval',
+      '--model',
+      file('a.tagger'),
+      '--input',
+      file('valid.txt'),
+      '--json',
+    );
     expect(evaluation.code, evaluation.stderr).toBe(0);
     const e = JSON.parse(evaluation.stdout) as { examples: number; k: number; precision: number };
     expect(e).toMatchObject({ examples: 100, k: 1 });
     expect(e.precision).toBeCloseTo(result.valid.precision, 4);
 
-    const predict = await kiban('tags', 'predict', '--model', file('a.tagger'), '--k', '2', 'my mango and peach', 'the bus in the storm');
+    const predict = await kiban(
+      'tags',
+      'predict',
+      '--model',
+      file('a.tagger'),
+      '--k',
+      '2',
+      'my mango and peach',
+      'the bus in the storm',
+    );
     expect(predict.code, predict.stderr).toBe(0);
-    const [fruit, two] = predict.stdout.trim().split('\n').map((l) => JSON.parse(l) as { tag: string }[]);
+    const [fruit, two] = predict.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tag: string }[]);
     expect(fruit[0].tag).toBe('fruit');
     expect(two.map((t) => t.tag).sort()).toEqual(['vehicle', 'weather']);
   }, 60_000);
 
   it('train refuses a bad option naming it, and eval a file that is not a model', async () => {
-    const bad = await kiban('tags', 'train', '--input', file('train.txt'), '--output', file('x.tagger'), '--lr', 'fast');
+    const bad = await kiban(
+      'tags',
+      'train',
+      '--input',
+      file('train.txt'),
+      '--output',
+      file('x.tagger'),
+      '--lr',
+      'fast',
+    );
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--lr: must be a number, got "fast"');
-    const notModel = await kiban('tags', 'eval', '--model', file('train.txt'), '--input', file('valid.txt'));
+    const notModel = await kiban(
+      'tags',
+      'eval',
+      '--model',
+      file('train.txt'),
+      '--input',
+      file('valid.txt'),
+    );
     expect(notModel.code).not.toBe(0);
     expect(notModel.stderr).toContain('train.txt');
   }, 60_000);
@@ -66,7 +129,11 @@ describe('tags: CLI, publication and /v1/tags/suggest', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address() as { port: number };
     const suggest = (body: unknown) =>
-      fetch(`http://127.0.0.1:${address.port}/v1/tags/suggest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`http://127.0.0.1:${address.port}/v1/tags/suggest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     try {
       const first = await suggest({ text: 'a cherry and a grape', k: 2 });
       expect(first.status).toBe(200);
@@ -78,7 +145,10 @@ describe('tags: CLI, publication and /v1/tags/suggest', () => {
       for (const [body, message] of [
         [{ text: '' }, 'body parameter text: must NOT have fewer than 1 characters'],
         [{ text: '?!  …' }, 'body parameter text: has no letters or digits to tag'],
-        [{ text: 'x'.repeat(10_001) }, 'body parameter text: must NOT have more than 10000 characters'],
+        [
+          { text: 'x'.repeat(10_001) },
+          'body parameter text: must NOT have more than 10000 characters',
+        ],
         [{ text: 'rain', k: 0 }, 'body parameter k: must be >= 1'],
         [{ txt: 'rain' }, 'body parameter text'],
       ] as const) {
@@ -88,7 +158,10 @@ describe('tags: CLI, publication and /v1/tags/suggest', () => {
       }
 
       // A second tagger with other tag names is published while requests keep coming.
-      const examples = (await readTagExamples(file('train.txt'))).map((e) => ({ ...e, tags: e.tags.map((t) => `${t}-v2`) }));
+      const examples = (await readTagExamples(file('train.txt'))).map((e) => ({
+        ...e,
+        tags: e.tags.map((t) => `${t}-v2`),
+      }));
       const b = await Tagger.train(examples, { dim: 16, epoch: 10, lr: 0.5, threads: 1 });
       const statuses = new Map<number, number>();
       const models = new Set<string>();
@@ -102,9 +175,15 @@ describe('tags: CLI, publication and /v1/tags/suggest', () => {
         }
       });
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const pointer = await publishTagger({ tagger: b, artifacts: file('models'), serving, metadata });
+      const pointer = await publishTagger({
+        tagger: b,
+        artifacts: file('models'),
+        serving,
+        metadata,
+      });
       const deadline = Date.now() + 10_000;
-      while (!models.has(pointer.modelId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (!models.has(pointer.modelId) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 100));
       stop = true;
       await Promise.all(load);
@@ -122,7 +201,11 @@ describe('tags: CLI, publication and /v1/tags/suggest', () => {
     const empty = await openServingStore('memory:');
     const app = createServingApp({ serving: empty, webRoot: false });
     try {
-      const response = await app.inject({ method: 'POST', url: '/v1/tags/suggest', payload: { text: 'rain' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/tags/suggest',
+        payload: { text: 'rain' },
+      });
       expect(response.statusCode).toBe(503);
       expect(response.json()).toMatchObject({ code: 'NOT_READY' });
     } finally {

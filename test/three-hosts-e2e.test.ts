@@ -33,7 +33,9 @@ async function filesBelow(dir: string): Promise<string[]> {
  * scheduler starts the nightly recommend workflow, the worker runs every task, and the server
  * answers from the version it published. No process sees another's disk.
  */
-describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL and S3', { timeout: 300_000 }, () => {
+describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL and S3', {
+  timeout: 300_000,
+}, () => {
   const tag = `${process.pid}_${Date.now().toString(36)}`;
   const schema = `kiban_test_hosts_${tag}`;
   const metadataUrl = postgresUrlForTests(schema);
@@ -53,7 +55,14 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
   });
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null && c.signalCode === null ? c.once('exit', r) : r(null)))));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((r) =>
+            c.exitCode === null && c.signalCode === null ? c.once('exit', r) : r(null),
+          ),
+      ),
+    );
     await metadata?.close();
     await dropSchemas([schema]).catch(() => undefined);
     await s3?.stop();
@@ -61,7 +70,11 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
   });
 
   /** Starts `kiban ARGS` in `cwd` with the shared stores in its environment; resolves with the process once `ready` is printed. */
-  async function start(name: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; output: () => string }> {
+  async function start(
+    name: string,
+    args: string[],
+    ready: RegExp,
+  ): Promise<{ child: ChildProcess; output: () => string }> {
     const cwd = join(root, name);
     await mkdir(cwd, { recursive: true });
     const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
@@ -85,7 +98,10 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
     child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     // Bounded short of the test's timeout, so that a process that never gets ready fails with what it said.
     await new Promise<void>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`kiban ${name} did not print ${ready} within 120 s:\n${tail(text)}`)), 120_000);
+      const timer = setTimeout(
+        () => fail(new Error(`kiban ${name} did not print ${ready} within 120 s:\n${tail(text)}`)),
+        120_000,
+      );
       const check = (): void => {
         if (!ready.test(text)) return;
         clearTimeout(timer);
@@ -101,20 +117,27 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
   }
 
   /** Runs, their tasks and the three processes' output: what a failed or stuck run needs to be understood. */
-  async function diagnostics(procs: Record<string, { output: () => string } | undefined>): Promise<string> {
+  async function diagnostics(
+    procs: Record<string, { output: () => string } | undefined>,
+  ): Promise<string> {
     const lines: string[] = [];
     try {
       for (const run of await metadata.workflows.listRuns({ workflow: 'recommend' })) {
-        lines.push(`run ${run.id} ${run.status} (${run.trigger} ${run.logicalDate})${run.error === null ? '' : `: ${run.error}`}`);
+        lines.push(
+          `run ${run.id} ${run.status} (${run.trigger} ${run.logicalDate})${run.error === null ? '' : `: ${run.error}`}`,
+        );
         for (const t of await metadata.workflows.getTasks(run.id)) {
-          lines.push(`  ${t.task}: ${t.status}, attempt ${t.attempt}${t.error === null ? '' : `: ${t.error}`}`);
+          lines.push(
+            `  ${t.task}: ${t.status}, attempt ${t.attempt}${t.error === null ? '' : `: ${t.error}`}`,
+          );
         }
       }
     } catch (error) {
       lines.push(`cannot list runs: ${(error as Error).message}`);
     }
     if (lines.length === 0) lines.push('no recommend run in the metadata store');
-    for (const [name, proc] of Object.entries(procs)) lines.push(`--- ${name} output:`, proc === undefined ? '(not started)' : tail(proc.output()));
+    for (const [name, proc] of Object.entries(procs))
+      lines.push(`--- ${name} output:`, proc === undefined ? '(not started)' : tail(proc.output()));
     return lines.join('\n');
   }
 
@@ -126,18 +149,49 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
     const workflows = join(root, 'scheduler', 'workflows');
     await mkdir(workflows, { recursive: true });
     const shipped = await readFile(RECOMMEND, 'utf8');
-    expect(shipped).toContain('schedule: { cron: "0 3 * * *", timezone: Asia/Tokyo, catchUp: skip }');
+    expect(shipped).toContain(
+      'schedule: { cron: "0 3 * * *", timezone: Asia/Tokyo, catchUp: skip }',
+    );
     const yaml = shipped
       .replace('model: als', 'model: popularity')
       .replace('serving: sqlite:.kiban/serving.db', `serving: "${servingUrl}"`)
       .replace('models: .kiban/models', `models: "${artifactsUrl}"`);
-    await writeFile(join(workflows, 'recommend.yaml'), yaml.replace('cron: "0 3 * * *"', 'cron: "*/2 * * * * *"'));
+    await writeFile(
+      join(workflows, 'recommend.yaml'),
+      yaml.replace('cron: "0 3 * * *"', 'cron: "*/2 * * * * *"'),
+    );
 
-    const procs: Record<string, { child: ChildProcess; output: () => string } | undefined> = { worker: undefined, server: undefined, scheduler: undefined };
-    const worker = (procs.worker = await start('worker', ['worker', '--queue', queue, '--id', `hosts-worker-${tag}`], /is taking tasks/));
-    const server = (procs.server = await start('server', ['serve', '--port', '0'], /kiban is serving on (http:\/\/\S+)/));
+    const procs: Record<string, { child: ChildProcess; output: () => string } | undefined> = {
+      worker: undefined,
+      server: undefined,
+      scheduler: undefined,
+    };
+    const worker = (procs.worker = await start(
+      'worker',
+      ['worker', '--queue', queue, '--id', `hosts-worker-${tag}`],
+      /is taking tasks/,
+    ));
+    const server = (procs.server = await start(
+      'server',
+      ['serve', '--port', '0'],
+      /kiban is serving on (http:\/\/\S+)/,
+    ));
     const base = /kiban is serving on (http:\/\/\S+)/.exec(server.output())![1];
-    const scheduler = (procs.scheduler = await start('scheduler', ['scheduler', '--executor', 'bullmq', '--queue', queue, '--workflows', 'workflows', '--scan', '1'], /watching/));
+    const scheduler = (procs.scheduler = await start(
+      'scheduler',
+      [
+        'scheduler',
+        '--executor',
+        'bullmq',
+        '--queue',
+        queue,
+        '--workflows',
+        'workflows',
+        '--scan',
+        '1',
+      ],
+      /watching/,
+    ));
 
     // The first scheduled run, polled to its end in the shared metadata store; the test's own
     // timeout bounds the wait, and a stop short of it fails with what the processes said.
@@ -146,7 +200,9 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
     let run: WorkflowRun | null = null;
     for (;;) {
       const runs = await metadata.workflows.listRuns({ workflow: 'recommend' });
-      const first = runs.filter((r) => r.trigger === 'schedule').sort((a, b) => a.logicalDate.localeCompare(b.logicalDate))[0];
+      const first = runs
+        .filter((r) => r.trigger === 'schedule')
+        .sort((a, b) => a.logicalDate.localeCompare(b.logicalDate))[0];
       if (first !== undefined && !turnedOff) {
         await writeFile(join(workflows, 'recommend.yaml'), yaml.replace(/^schedule: .*\n/m, ''));
         turnedOff = true;
@@ -154,16 +210,24 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
       run = first === undefined ? null : await metadata.workflows.getRun(first.id);
       if (run !== null && ['succeeded', 'failed', 'cancelled'].includes(run.status)) break;
       for (const [name, proc] of Object.entries(procs)) {
-        if (proc!.child.exitCode !== null || proc!.child.signalCode !== null) throw new Error(`kiban ${name} exited (${proc!.child.exitCode ?? proc!.child.signalCode})\n${await diagnostics(procs)}`);
+        if (proc!.child.exitCode !== null || proc!.child.signalCode !== null)
+          throw new Error(
+            `kiban ${name} exited (${proc!.child.exitCode ?? proc!.child.signalCode})\n${await diagnostics(procs)}`,
+          );
       }
-      if (Date.now() > deadline) throw new Error(`the first scheduled run did not finish\n${await diagnostics(procs)}`);
+      if (Date.now() > deadline)
+        throw new Error(`the first scheduled run did not finish\n${await diagnostics(procs)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(scheduler.child.exitCode, 'the scheduler is still running').toBeNull();
     expect(run.status, await diagnostics(procs)).toBe('succeeded');
     const attempts = await metadata.workflows.listAttempts(run.id);
-    expect(new Set(attempts.map((a) => a.worker)), await diagnostics(procs)).toEqual(new Set([`hosts-worker-${tag}`]));
-    expect(scheduler.output(), 'the scheduler started the run').toContain(`started run ${run.id} of recommend`);
+    expect(new Set(attempts.map((a) => a.worker)), await diagnostics(procs)).toEqual(
+      new Set([`hosts-worker-${tag}`]),
+    );
+    expect(scheduler.output(), 'the scheduler started the run').toContain(
+      `started run ${run.id} of recommend`,
+    );
 
     // The model is in the bucket by key, and the metadata records that key, not a path.
     const tasks = await metadata.workflows.getTasks(run.id);
@@ -173,7 +237,9 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
     const bucket = await openArtifactStore(artifactsUrl, { credentials: s3.credentials });
     try {
       expect((await bucket.list(`models/${modelId}/`)).length).toBeGreaterThan(0);
-      const runFiles = (await bucket.list(`runs/${run.id}/`)).map((o) => o.key.slice(`runs/${run.id}/`.length));
+      const runFiles = (await bucket.list(`runs/${run.id}/`)).map((o) =>
+        o.key.slice(`runs/${run.id}/`.length),
+      );
       expect(runFiles).toContain('interactions.parquet');
       expect(runFiles).toContain('model.json');
       expect(runFiles).toContain('candidates/manifest.json');
@@ -200,6 +266,7 @@ describe('three hosts: serve, worker and scheduler share only Redis, PostgreSQL 
     const workerFiles = await filesBelow(join(root, 'worker'));
     const serverFiles = await filesBelow(join(root, 'server'));
     expect(workerFiles.filter((f) => serverFiles.includes(f))).toEqual([]);
-    for (const file of [...workerFiles, ...serverFiles]) expect(file).not.toMatch(/models|runs|\.parquet|candidates/);
+    for (const file of [...workerFiles, ...serverFiles])
+      expect(file).not.toMatch(/models|runs|\.parquet|candidates/);
   });
 });

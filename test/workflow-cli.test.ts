@@ -7,7 +7,10 @@ import { kiban } from './fixtures/kiban-cli.js';
 import { openMetadataStore } from '../src/app/open-stores.js';
 import type { MetadataStore } from '../src/storage/metadata-store.js';
 
-async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -45,12 +48,24 @@ tasks:
   last: { run: "echo last", needs: [long] }
 `,
     );
-    const args = ['--import', 'tsx', 'src/cli/main.ts', 'workflow', 'run', file, '--logical-date', '2026-11-20', ...common()];
+    const args = [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'workflow',
+      'run',
+      file,
+      '--logical-date',
+      '2026-11-20',
+      ...common(),
+    ];
     // Its own process group, so that the kill takes the task's `sleep` down with the runner.
     const runner = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
     const exited = new Promise((r) => runner.once('exit', r));
     const run = await until(async () => (await store.workflows.listRuns({ workflow: 'crash' }))[0]);
-    await until(async () => (await store.workflows.readLogs(run.id, 'long')).some((l) => l.line === 'started'));
+    await until(async () =>
+      (await store.workflows.readLogs(run.id, 'long')).some((l) => l.line === 'started'),
+    );
     process.kill(-runner.pid!, 'SIGKILL');
     await exited;
     expect((await store.workflows.getRun(run.id))!.status).toBe('running');
@@ -62,14 +77,24 @@ tasks:
     const done = (await store.workflows.getRun(run.id))!;
     expect(done.status).toBe('succeeded');
     expect((await store.workflows.listRuns({ workflow: 'crash' })).length).toBe(1);
-    const attempts = (await store.workflows.listAttempts(run.id)).map((a) => `${a.task}#${a.attempt}:${a.status}`);
-    expect(attempts).toEqual(['first#1:succeeded', 'long#1:interrupted', 'long#2:succeeded', 'last#1:succeeded']);
+    const attempts = (await store.workflows.listAttempts(run.id)).map(
+      (a) => `${a.task}#${a.attempt}:${a.status}`,
+    );
+    expect(attempts).toEqual([
+      'first#1:succeeded',
+      'long#1:interrupted',
+      'long#2:succeeded',
+      'last#1:succeeded',
+    ]);
   });
 
   it('shows, lists and prints logs of runs; retry resumes a failed run; errors name the problem', async () => {
     const flag = join(dir, 'fixed');
     const file = join(dir, 'fails.yaml');
-    await writeFile(file, `name: fails\nparams: { n: 1 }\ntasks:\n  a: { run: "echo a n=$KIBAN_PARAM_N" }\n  b: { run: "test -f ${flag} || { echo 'b is broken' >&2; exit 3; }", needs: [a] }\n`);
+    await writeFile(
+      file,
+      `name: fails\nparams: { n: 1 }\ntasks:\n  a: { run: "echo a n=$KIBAN_PARAM_N" }\n  b: { run: "test -f ${flag} || { echo 'b is broken' >&2; exit 3; }", needs: [a] }\n`,
+    );
     const first = await kiban('workflow', 'run', file, '-p', 'n=2', ...common());
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/b\s+failed: command exited with code 3: b is broken/);
@@ -80,13 +105,23 @@ tasks:
     expect(show.stdout).toMatch(/b\s+failed\s+1 .*b is broken/);
     const logs = await kiban('workflow', 'logs', runId, 'a', '--metadata', meta);
     expect(logs.stdout).toBe('a n=2\n');
-    const runs = await kiban('workflow', 'runs', '--workflow', 'fails', '--json', '--metadata', meta);
+    const runs = await kiban(
+      'workflow',
+      'runs',
+      '--workflow',
+      'fails',
+      '--json',
+      '--metadata',
+      meta,
+    );
     expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual([runId]);
 
     await writeFile(flag, '');
     const retried = await kiban('workflow', 'retry', runId, ...common());
     expect(retried.code).toBe(0);
-    const attempts = (await store.workflows.listAttempts(runId)).map((a) => `${a.task}#${a.attempt}:${a.status}`);
+    const attempts = (await store.workflows.listAttempts(runId)).map(
+      (a) => `${a.task}#${a.attempt}:${a.status}`,
+    );
     expect(attempts).toEqual(['a#1:succeeded', 'b#1:failed', 'b#2:succeeded']);
 
     const bad = await kiban('workflow', 'run', file, '-p', 'n=x', ...common());
@@ -102,14 +137,39 @@ tasks:
 
   it('backfills one run per scheduled fire time in the range and skips dates that already succeeded', async () => {
     const file = join(dir, 'daily.yaml');
-    await writeFile(file, `name: daily\nschedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }\ntasks:\n  a: { run: "echo $KIBAN_LOGICAL_DATE" }\n`);
-    const first = await kiban('workflow', 'backfill', file, '--from', '2026-11-01', '--to', '2026-11-03T23:59:59Z', ...common());
+    await writeFile(
+      file,
+      `name: daily\nschedule: { cron: "0 3 * * *", timezone: Asia/Tokyo }\ntasks:\n  a: { run: "echo $KIBAN_LOGICAL_DATE" }\n`,
+    );
+    const first = await kiban(
+      'workflow',
+      'backfill',
+      file,
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-03T23:59:59Z',
+      ...common(),
+    );
     expect(first.code).toBe(0);
     const runs = await store.workflows.listRuns({ workflow: 'daily' });
     // 03:00 in Tokyo is 18:00 UTC the day before: Nov 1, 2 and 3 at 18:00 UTC are in range.
-    expect(runs.map((r) => r.logicalDate).sort()).toEqual(['2026-11-01T18:00:00.000Z', '2026-11-02T18:00:00.000Z', '2026-11-03T18:00:00.000Z']);
+    expect(runs.map((r) => r.logicalDate).sort()).toEqual([
+      '2026-11-01T18:00:00.000Z',
+      '2026-11-02T18:00:00.000Z',
+      '2026-11-03T18:00:00.000Z',
+    ]);
     expect(runs.every((r) => r.trigger === 'backfill' && r.status === 'succeeded')).toBe(true);
-    const second = await kiban('workflow', 'backfill', file, '--from', '2026-11-01', '--to', '2026-11-04T23:59:59Z', ...common());
+    const second = await kiban(
+      'workflow',
+      'backfill',
+      file,
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-04T23:59:59Z',
+      ...common(),
+    );
     expect(second.stdout).toContain('backfilling 1 of 4 dates');
     expect((await store.workflows.listRuns({ workflow: 'daily' })).length).toBe(4);
   });

@@ -7,7 +7,12 @@ import { useTempMetadata } from './fixtures/temp-dir.js';
 // Each CLI call starts Node with tsx (seconds on a loaded 2-core machine): generous limits.
 describe('kiban workflow: a retry waiting out its backoff', { timeout: 240_000 }, () => {
   const tmp = useTempMetadata('kiban-retry-cli-');
-  const common = (): string[] => ['--metadata', tmp.metadataUrl, '--work-dir', join(tmp.dir, 'work')];
+  const common = (): string[] => [
+    '--metadata',
+    tmp.metadataUrl,
+    '--work-dir',
+    join(tmp.dir, 'work'),
+  ];
 
   it('keeps `workflow run` alive through the backoff: a task failing twice succeeds on its third attempt, exit 0', async () => {
     const file = join(tmp.dir, 'flaky.yaml');
@@ -24,14 +29,31 @@ tasks:
     const result = await kiban('workflow', 'run', file, '--json', ...common());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const printed = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { id: string; status: string };
+    const printed = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+      id: string;
+      status: string;
+    };
     expect(printed.status).toBe('succeeded');
 
-    const show = await kiban('workflow', 'show', printed.id, '--json', '--metadata', tmp.metadataUrl);
+    const show = await kiban(
+      'workflow',
+      'show',
+      printed.id,
+      '--json',
+      '--metadata',
+      tmp.metadataUrl,
+    );
     expect(show.code).toBe(0);
-    const shown = JSON.parse(show.stdout) as { run: { status: string }; attempts: { task: string; attempt: number; status: string }[] };
+    const shown = JSON.parse(show.stdout) as {
+      run: { status: string };
+      attempts: { task: string; attempt: number; status: string }[];
+    };
     expect(shown.run.status).toBe('succeeded');
-    expect(shown.attempts.map((a) => `${a.task}#${a.attempt}:${a.status}`)).toEqual(['flaky#1:failed', 'flaky#2:failed', 'flaky#3:succeeded']);
+    expect(shown.attempts.map((a) => `${a.task}#${a.attempt}:${a.status}`)).toEqual([
+      'flaky#1:failed',
+      'flaky#2:failed',
+      'flaky#3:succeeded',
+    ]);
     expect((await tmp.store.workflows.getRun(printed.id))!.status).toBe('succeeded');
   });
 
@@ -50,14 +72,23 @@ tasks:
     );
     const first = await kiban('workflow', 'run', file, ...common());
     // The failure notification (the log notifier writes to stderr), and nothing else.
-    expect(first.stderr.trim()).toMatch(/^❌ flaky-retry run \S+ \(.*\) failed at task flaky \(attempt 2\): command exited with code 1: attempt 2 fails$/);
+    expect(first.stderr.trim()).toMatch(
+      /^❌ flaky-retry run \S+ \(.*\) failed at task flaky \(attempt 2\): command exited with code 1: attempt 2 fails$/,
+    );
     expect(first.code).toBe(1);
     const runId = /^run (\S+) /m.exec(first.stdout)![1];
     await writeFile(flag, '');
     const retried = await kiban('workflow', 'retry', runId, ...common());
     expect(retried.stderr).toBe('');
     expect(retried.code).toBe(0);
-    const attempts = (await tmp.store.workflows.listAttempts(runId)).map((a) => `${a.task}#${a.attempt}:${a.status}`);
-    expect(attempts).toEqual(['flaky#1:failed', 'flaky#2:failed', 'flaky#3:failed', 'flaky#4:succeeded']);
+    const attempts = (await tmp.store.workflows.listAttempts(runId)).map(
+      (a) => `${a.task}#${a.attempt}:${a.status}`,
+    );
+    expect(attempts).toEqual([
+      'flaky#1:failed',
+      'flaky#2:failed',
+      'flaky#3:failed',
+      'flaky#4:succeeded',
+    ]);
   });
 });

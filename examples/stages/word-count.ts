@@ -4,7 +4,8 @@ export const wordCount = defineStage({
   name: 'word-count',
   // Runs on --num-preprocessors workers, each over whole input partitions (like mapPartitions).
   async *preprocess(posts: AsyncIterable<{ text: string }>) {
-    for await (const post of posts) for (const w of post.text.toLowerCase().split(/\W+/)) if (w) yield w;
+    for await (const post of posts)
+      for (const w of post.text.toLowerCase().split(/\W+/)) if (w) yield w;
   },
   // A keyed shuffle: every occurrence of a word goes to the same main worker, so its count is whole.
   partitionBy: (word: string) => word,

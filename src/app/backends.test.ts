@@ -36,13 +36,23 @@ describe('backends', () => {
   });
 
   it('loads only the drivers of the schemes a process opens: sqlite: loads neither pg nor ioredis', async () => {
-    const urls = { serving: `sqlite:${join(dir, 'probe', 'serving.db')}`, metadata: `sqlite:${join(dir, 'probe', 'meta.db')}` };
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', PROBE, BACKENDS, JSON.stringify(urls)], { cwd: resolve(import.meta.dirname, '../..') });
+    const urls = {
+      serving: `sqlite:${join(dir, 'probe', 'serving.db')}`,
+      metadata: `sqlite:${join(dir, 'probe', 'meta.db')}`,
+    };
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', PROBE, BACKENDS, JSON.stringify(urls)],
+      { cwd: resolve(import.meta.dirname, '../..') },
+    );
     expect(JSON.parse(stdout)).toEqual(['better-sqlite3']);
   }, 30_000);
 
   it('opens the seams asked for, once, and closes them', async () => {
-    const backends = await openBackends({ serving: 'memory:', metadata: `sqlite:${join(dir, 'a', 'meta.db')}` }, { seams: ['serving', 'metadata'] });
+    const backends = await openBackends(
+      { serving: 'memory:', metadata: `sqlite:${join(dir, 'a', 'meta.db')}` },
+      { seams: ['serving', 'metadata'] },
+    );
     expect(backends.workflows).toBe(backends.metadata.workflows);
     expect(backends.experiments).toBe(backends.metadata.experiments);
     expect('bandits' in backends).toBe(false);
@@ -51,16 +61,27 @@ describe('backends', () => {
   });
 
   it('names the field and the schemes to use when no scheme takes a URL', async () => {
-    await expect(openServingStore('postgres://db/kiban')).rejects.toThrow('stores.serving: "postgres://db/kiban" is not a serving store URL; use memory:, sqlite:PATH or redis://HOST:PORT');
-    await expect(openBanditStore('nope:', '--serving')).rejects.toThrow('--serving: "nope:" is not a serving store URL');
-    await expect(openMetadataStore('memory:', '--metadata')).rejects.toThrow('--metadata: "memory:" is not a metadata store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB');
+    await expect(openServingStore('postgres://db/kiban')).rejects.toThrow(
+      'stores.serving: "postgres://db/kiban" is not a serving store URL; use memory:, sqlite:PATH or redis://HOST:PORT',
+    );
+    await expect(openBanditStore('nope:', '--serving')).rejects.toThrow(
+      '--serving: "nope:" is not a serving store URL',
+    );
+    await expect(openMetadataStore('memory:', '--metadata')).rejects.toThrow(
+      '--metadata: "memory:" is not a metadata store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB',
+    );
     await expect(openServingStore('sqlite:')).rejects.toThrow('"sqlite:" names no file');
-    await expect(openServingStore('redis://127.0.0.1:1?db=2')).rejects.toThrow('unknown URL option "db"; known: prefix');
+    await expect(openServingStore('redis://127.0.0.1:1?db=2')).rejects.toThrow(
+      'unknown URL option "db"; known: prefix',
+    );
   });
 
   it('reports the field a role named for a URL when opening fails', async () => {
-    await expect(openBackends({ serving: 'memory:', metadata: 'redis://x' }, { seams: ['serving', 'metadata'], fields: { metadata: 'KIBAN_STORES_METADATA' } })).rejects.toThrow(
-      'KIBAN_STORES_METADATA: "redis://x" is not a metadata store URL',
-    );
+    await expect(
+      openBackends(
+        { serving: 'memory:', metadata: 'redis://x' },
+        { seams: ['serving', 'metadata'], fields: { metadata: 'KIBAN_STORES_METADATA' } },
+      ),
+    ).rejects.toThrow('KIBAN_STORES_METADATA: "redis://x" is not a metadata store URL');
   });
 });

@@ -15,7 +15,11 @@ import type { BanditStore } from '../storage/bandit-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
-import { artifactStoreUrl, DEFAULT_ARTIFACTS_URL, openArtifactStore } from './open-artifact-store.js';
+import {
+  artifactStoreUrl,
+  DEFAULT_ARTIFACTS_URL,
+  openArtifactStore,
+} from './open-artifact-store.js';
 
 /** One row of the scheme table: which URLs it takes, and how it opens each seam it serves. */
 interface Scheme {
@@ -39,27 +43,44 @@ const SCHEMES: readonly Scheme[] = [
   {
     name: 'memory:',
     matches: (url) => url === 'memory:',
-    serving: async () => new (await import('../storage/memory-serving-store.js')).MemoryServingStore(),
-    bandits: async () => new (await import('../storage/memory-bandit-store.js')).MemoryBanditStore(),
+    serving: async () =>
+      new (await import('../storage/memory-serving-store.js')).MemoryServingStore(),
+    bandits: async () =>
+      new (await import('../storage/memory-bandit-store.js')).MemoryBanditStore(),
   },
   {
     name: 'sqlite:',
     matches: (url) => url.startsWith('sqlite:'),
-    serving: async (url, field) => new (await import('../storage/sqlite-serving-store.js')).SqliteServingStore(await sqlitePath(url, field)),
+    serving: async (url, field) =>
+      new (await import('../storage/sqlite-serving-store.js')).SqliteServingStore(
+        await sqlitePath(url, field),
+      ),
     // Bandit state is serving state: tables `bandit_*` in the same file.
-    bandits: async (url, field) => new (await import('../storage/sqlite-bandit-store.js')).SqliteBanditStore(await sqlitePath(url, field)),
-    metadata: async (url, field) => (await import('../storage/kysely-metadata-store.js')).KyselyMetadataStore.sqlite(await sqlitePath(url, field)),
+    bandits: async (url, field) =>
+      new (await import('../storage/sqlite-bandit-store.js')).SqliteBanditStore(
+        await sqlitePath(url, field),
+      ),
+    metadata: async (url, field) =>
+      (await import('../storage/kysely-metadata-store.js')).KyselyMetadataStore.sqlite(
+        await sqlitePath(url, field),
+      ),
   },
   {
     name: 'redis://',
     matches: isRedis,
     serving: async (url, field) => {
       const { base, options } = splitQuery(url, ['prefix'], field);
-      return new (await import('../storage/redis-serving-store.js')).RedisServingStore(base, options.prefix === undefined ? {} : { prefix: options.prefix });
+      return new (await import('../storage/redis-serving-store.js')).RedisServingStore(
+        base,
+        options.prefix === undefined ? {} : { prefix: options.prefix },
+      );
     },
     bandits: async (url, field) => {
       const { base, options } = splitQuery(url, ['prefix'], field);
-      return new (await import('../storage/redis-bandit-store.js')).RedisBanditStore(base, options.prefix === undefined ? {} : { prefix: options.prefix });
+      return new (await import('../storage/redis-bandit-store.js')).RedisBanditStore(
+        base,
+        options.prefix === undefined ? {} : { prefix: options.prefix },
+      );
     },
   },
   {
@@ -67,20 +88,32 @@ const SCHEMES: readonly Scheme[] = [
     matches: (url) => url.startsWith('postgres://') || url.startsWith('postgresql://'),
     metadata: async (url, field) => {
       const { base, options } = splitQuery(url, ['schema'], field);
-      return (await import('../storage/kysely-metadata-store.js')).KyselyMetadataStore.postgres(base, options.schema === undefined ? {} : { schema: options.schema });
+      return (await import('../storage/kysely-metadata-store.js')).KyselyMetadataStore.postgres(
+        base,
+        options.schema === undefined ? {} : { schema: options.schema },
+      );
     },
   },
 ];
 
 /** What each seam's error says to use when no row of the table takes a URL. */
 const USAGE = {
-  serving: (url: string) => `"${url}" is not a serving store URL; use memory:, sqlite:PATH or redis://HOST:PORT`,
-  metadata: (url: string) => `"${url}" is not a metadata store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB`,
+  serving: (url: string) =>
+    `"${url}" is not a serving store URL; use memory:, sqlite:PATH or redis://HOST:PORT`,
+  metadata: (url: string) =>
+    `"${url}" is not a metadata store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB`,
 } as const;
 
-function schemeFor<K extends 'serving' | 'bandits' | 'metadata'>(seam: K, url: string, field: string): NonNullable<Scheme[K]> {
-  const opener = SCHEMES.find((scheme) => scheme.matches(url) && scheme[seam] !== undefined)?.[seam];
-  if (opener === undefined) throw new InvalidArgumentError(field, USAGE[seam === 'metadata' ? 'metadata' : 'serving'](url));
+function schemeFor<K extends 'serving' | 'bandits' | 'metadata'>(
+  seam: K,
+  url: string,
+  field: string,
+): NonNullable<Scheme[K]> {
+  const opener = SCHEMES.find((scheme) => scheme.matches(url) && scheme[seam] !== undefined)?.[
+    seam
+  ];
+  if (opener === undefined)
+    throw new InvalidArgumentError(field, USAGE[seam === 'metadata' ? 'metadata' : 'serving'](url));
   return opener as NonNullable<Scheme[K]>;
 }
 
@@ -90,7 +123,10 @@ function schemeFor<K extends 'serving' | 'bandits' | 'metadata'>(seam: K, url: s
  * several deployments can share one Redis).
  * @throws InvalidArgumentError naming `field` when no scheme takes the URL or an option is unknown
  */
-export async function openServingStore(url: string, field = 'stores.serving'): Promise<ServingStore> {
+export async function openServingStore(
+  url: string,
+  field = 'stores.serving',
+): Promise<ServingStore> {
   return schemeFor('serving', url, field)(url, field);
 }
 
@@ -110,7 +146,10 @@ export async function openBanditStore(url: string, field = 'stores.serving'): Pr
  * `sqlite::memory:` or `postgres://USER@HOST:PORT/DB[?schema=S]` (tables in schema `S`).
  * @throws InvalidArgumentError naming `field` when no scheme takes the URL or an option is unknown
  */
-export async function openMetadataStore(url: string, field = 'stores.metadata'): Promise<MetadataStore> {
+export async function openMetadataStore(
+  url: string,
+  field = 'stores.metadata',
+): Promise<MetadataStore> {
   const store = await schemeFor('metadata', url, field)(url, field);
   await store.migrate();
   return store;
@@ -139,7 +178,10 @@ export interface AllBackends {
  * The backends of the seams `S`, opened once per process and passed down to whatever needs
  * them; `close()` closes each exactly once (closing twice is harmless).
  */
-export type Backends<S extends BackendSeam = BackendSeam> = Pick<AllBackends, S | (S extends 'metadata' ? 'workflows' | 'experiments' : never)> & {
+export type Backends<S extends BackendSeam = BackendSeam> = Pick<
+  AllBackends,
+  S | (S extends 'metadata' ? 'workflows' | 'experiments' : never)
+> & {
   close(): Promise<void>;
 };
 
@@ -182,7 +224,10 @@ export interface OpenBackendsOptions<S extends BackendSeam> {
  *   await backends.close();
  * }
  */
-export async function openBackends<S extends BackendSeam>(urls: StoreUrls, options: OpenBackendsOptions<S>): Promise<Backends<S>> {
+export async function openBackends<S extends BackendSeam>(
+  urls: StoreUrls,
+  options: OpenBackendsOptions<S>,
+): Promise<Backends<S>> {
   const want = new Set<BackendSeam>(options.seams);
   const servingField = options.fields?.serving ?? 'stores.serving';
   const metadataField = options.fields?.metadata ?? 'stores.metadata';
@@ -205,13 +250,20 @@ export async function openBackends<S extends BackendSeam>(urls: StoreUrls, optio
     if (want.has('metadata')) {
       const metadata = await openMetadataStore(urls.metadata, metadataField);
       closers.push(() => metadata.close());
-      Object.assign(opened, { metadata, workflows: metadata.workflows, experiments: metadata.experiments });
+      Object.assign(opened, {
+        metadata,
+        workflows: metadata.workflows,
+        experiments: metadata.experiments,
+      });
     }
     if (want.has('artifacts')) {
-      const artifacts = await openArtifactStore(artifactStoreUrl(urls.artifacts ?? DEFAULT_ARTIFACTS_URL), {
-        field: options.fields?.artifacts ?? 'stores.artifacts',
-        ...(options.s3Credentials === undefined ? {} : { credentials: options.s3Credentials }),
-      });
+      const artifacts = await openArtifactStore(
+        artifactStoreUrl(urls.artifacts ?? DEFAULT_ARTIFACTS_URL),
+        {
+          field: options.fields?.artifacts ?? 'stores.artifacts',
+          ...(options.s3Credentials === undefined ? {} : { credentials: options.s3Credentials }),
+        },
+      );
       closers.push(() => artifacts.close());
       opened.artifacts = artifacts;
     }
@@ -224,18 +276,30 @@ export async function openBackends<S extends BackendSeam>(urls: StoreUrls, optio
 
 async function sqlitePath(url: string, field: string): Promise<string> {
   const path = url.slice('sqlite:'.length);
-  if (path.length === 0) throw new InvalidArgumentError(field, `"${url}" names no file; use sqlite:PATH or sqlite::memory:`);
+  if (path.length === 0)
+    throw new InvalidArgumentError(
+      field,
+      `"${url}" names no file; use sqlite:PATH or sqlite::memory:`,
+    );
   if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
   return path;
 }
 
 /** Separates kiban's own query options from a URL, refusing options it does not know. */
-function splitQuery(url: string, known: string[], field: string): { base: string; options: Record<string, string> } {
+function splitQuery(
+  url: string,
+  known: string[],
+  field: string,
+): { base: string; options: Record<string, string> } {
   const at = url.indexOf('?');
   if (at < 0) return { base: url, options: {} };
   const options: Record<string, string> = {};
   for (const [key, value] of new URLSearchParams(url.slice(at + 1))) {
-    if (!known.includes(key)) throw new InvalidArgumentError(field, `unknown URL option "${key}"; known: ${known.join(', ')}`);
+    if (!known.includes(key))
+      throw new InvalidArgumentError(
+        field,
+        `unknown URL option "${key}"; known: ${known.join(', ')}`,
+      );
     options[key] = value;
   }
   return { base: url.slice(0, at), options };

@@ -30,13 +30,23 @@ export interface BuiltinTaskHandlerOptions {
  * const handlers = registerBuiltinTaskHandlers(new TaskHandlerRegistry(), { metadataUrl });
  * const wf = await readWorkflowFile('workflows/nightly.yaml', handlers);
  */
-export function registerBuiltinTaskHandlers(registry: TaskHandlerRegistry, options: BuiltinTaskHandlerOptions = {}): TaskHandlerRegistry {
+export function registerBuiltinTaskHandlers(
+  registry: TaskHandlerRegistry,
+  options: BuiltinTaskHandlerOptions = {},
+): TaskHandlerRegistry {
   const { metadataUrl, artifactsUrl } = options;
   for (const kind of PIPELINE_STEP_KINDS) {
     registry.register({
       kind,
       params: TASK_PARAM_SCHEMAS[kind],
-      run: async (job, ctx) => (await import('./pipeline-step-runner.js')).runPipelineTask(kind, job, ctx, metadataUrl, artifactsUrl),
+      run: async (job, ctx) =>
+        (await import('./pipeline-step-runner.js')).runPipelineTask(
+          kind,
+          job,
+          ctx,
+          metadataUrl,
+          artifactsUrl,
+        ),
     } satisfies TaskHandler);
   }
   registerCoreTaskHandlers(registry);
@@ -49,7 +59,8 @@ export function registerBuiltinTaskHandlers(registry: TaskHandlerRegistry, optio
   registry.register({
     kind: 'tags',
     params: TASK_PARAM_SCHEMAS.tags,
-    run: async (job, ctx) => (await import('./tags-task-runner.js')).runTagsTask(job, ctx, metadataUrl),
+    run: async (job, ctx) =>
+      (await import('./tags-task-runner.js')).runTagsTask(job, ctx, metadataUrl),
   });
   return registry;
 }

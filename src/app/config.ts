@@ -158,7 +158,11 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
     const doc = parseDocument(text, { lineCounter });
     if (doc.errors.length > 0) {
       const error = doc.errors[0];
-      throw new DataError({ file, line: error.linePos?.[0].line }, `not valid YAML: ${error.message.split('\n')[0]}`, { cause: error });
+      throw new DataError(
+        { file, line: error.linePos?.[0].line },
+        `not valid YAML: ${error.message.split('\n')[0]}`,
+        { cause: error },
+      );
     }
     const parsed: unknown = doc.toJS() ?? {};
     // Not a mapping: the pipeline's schema reports it as it always has (`config: Invalid input…`).
@@ -167,12 +171,15 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
     lineOf = (path) => {
       // The deepest node that exists on the path: an unknown key's error points at its parent.
       for (let n = path.length; n >= 0; n -= 1) {
-        const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        const node = doc.getIn(path.slice(0, n), true) as
+          | { range?: [number, number, number] }
+          | undefined;
         if (node?.range !== undefined) return lineCounter.linePos(node.range[0]).line;
       }
       return undefined;
     };
-    for (const key of leafKeys(input)) sources[key] = `${basename(file)}:${lineOf(key.split('.')) ?? 1}`;
+    for (const key of leafKeys(input))
+      sources[key] = `${basename(file)}:${lineOf(key.split('.')) ?? 1}`;
   }
   const env = options.env ?? process.env;
   for (const [name, key] of Object.entries(CONFIG_ENV)) {
@@ -182,7 +189,8 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
     sources[key] = name;
   }
   for (const flag of options.flags ?? []) {
-    if (flag.value === undefined || (flag.isDefault === true && sources[flag.key] !== undefined)) continue;
+    if (flag.value === undefined || (flag.isDefault === true && sources[flag.key] !== undefined))
+      continue;
     setIn(input, flag.key, flag.value);
     sources[flag.key] = flag.flag;
   }
@@ -196,7 +204,10 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
   if (!processResult.success) {
     const issue = processResult.error.issues[0];
     const key = issue.path.map(String).join('.');
-    throw new InvalidArgumentError(`config.${key}`, `${issue.message}${at(nearestSource(sources, key))}`);
+    throw new InvalidArgumentError(
+      `config.${key}`,
+      `${issue.message}${at(nearestSource(sources, key))}`,
+    );
   }
   let pipeline: PipelineConfig;
   try {
@@ -204,11 +215,24 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
   } catch (error) {
     if (!(error instanceof InvalidArgumentError) || !error.field.startsWith('config.')) throw error;
     const key = error.field.slice('config.'.length);
-    throw new InvalidArgumentError(error.field, `${error.reason}${at(nearestSource(sources, key))}`, { cause: error });
+    throw new InvalidArgumentError(
+      error.field,
+      `${error.reason}${at(nearestSource(sources, key))}`,
+      { cause: error },
+    );
   }
   // Defaults point at the bundled demo data wherever kiban is run from.
-  if ((rest as { data?: { events?: unknown } }).data?.events === undefined) pipeline = { ...pipeline, data: { ...pipeline.data, events: bundledPath(pipeline.data.events) } };
-  return { ...processResult.data, pipeline, stores: pipeline.stores, sources: Object.freeze(sources) };
+  if ((rest as { data?: { events?: unknown } }).data?.events === undefined)
+    pipeline = {
+      ...pipeline,
+      data: { ...pipeline.data, events: bundledPath(pipeline.data.events) },
+    };
+  return {
+    ...processResult.data,
+    pipeline,
+    stores: pipeline.stores,
+    sources: Object.freeze(sources),
+  };
 }
 
 /**
@@ -237,7 +261,9 @@ function nearestSource(sources: Record<string, string>, key: string): string {
 /** Dotted keys of every leaf (non-object value) in `value`. */
 function leafKeys(value: Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(value).flatMap(([k, v]) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? leafKeys(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`],
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? leafKeys(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [`${prefix}${k}`],
   );
 }
 
@@ -246,7 +272,10 @@ function setIn(target: Record<string, unknown>, key: string, value: unknown): vo
   let node = target;
   for (const part of parts.slice(0, -1)) {
     const next = node[part];
-    node = node[part] = next !== null && typeof next === 'object' && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {};
+    node = node[part] =
+      next !== null && typeof next === 'object' && !Array.isArray(next)
+        ? { ...(next as Record<string, unknown>) }
+        : {};
   }
   node[parts[parts.length - 1]] = value;
 }

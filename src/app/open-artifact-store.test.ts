@@ -56,14 +56,22 @@ describe('openArtifactStore', () => {
   });
 
   it('opens s3://BUCKET/PREFIX?endpoint=… against a real S3-compatible server, path-style', async () => {
-    const store = await openArtifactStore(`s3://${s3.bucket}/kiban/prod?endpoint=${s3.endpoint}&region=eu-west-1`, { credentials: s3.credentials });
+    const store = await openArtifactStore(
+      `s3://${s3.bucket}/kiban/prod?endpoint=${s3.endpoint}&region=eu-west-1`,
+      { credentials: s3.credentials },
+    );
     try {
       expect(store).toBeInstanceOf(S3ArtifactStore);
       expect((store as S3ArtifactStore).prefix).toBe('kiban/prod/');
       await store.put('models/m/model.bin', 'weights');
       expect((await readArtifact(store, 'models/m/model.bin')).toString()).toBe('weights');
-      const root = await openArtifactStore(`s3://${s3.bucket}?endpoint=${s3.endpoint}`, { credentials: s3.credentials, env: { AWS_REGION: 'eu-central-1' } });
-      expect((await root.list('kiban/')).map((i) => i.key)).toEqual(['kiban/prod/models/m/model.bin']);
+      const root = await openArtifactStore(`s3://${s3.bucket}?endpoint=${s3.endpoint}`, {
+        credentials: s3.credentials,
+        env: { AWS_REGION: 'eu-central-1' },
+      });
+      expect((await root.list('kiban/')).map((i) => i.key)).toEqual([
+        'kiban/prod/models/m/model.bin',
+      ]);
       await root.close();
       await store.delete('models/m/model.bin');
     } finally {
@@ -95,7 +103,11 @@ describe('openArtifactStore', () => {
   });
 
   it('refuses credentials in the URL without repeating them', async () => {
-    for (const url of ['s3://AKIAEXAMPLE:s3cr3t-value@bucket/p', 's3://bucket/p?endpoint=http://AKIAEXAMPLE:s3cr3t-value@127.0.0.1:9000', 's3x://AKIAEXAMPLE:s3cr3t-value@bucket']) {
+    for (const url of [
+      's3://AKIAEXAMPLE:s3cr3t-value@bucket/p',
+      's3://bucket/p?endpoint=http://AKIAEXAMPLE:s3cr3t-value@127.0.0.1:9000',
+      's3x://AKIAEXAMPLE:s3cr3t-value@bucket',
+    ]) {
       const error = (await openArtifactStore(url).then(
         () => null,
         (e: unknown) => e,
@@ -107,9 +119,13 @@ describe('openArtifactStore', () => {
   });
 
   it('never loads the AWS SDK in a process that opens only file: stores', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', PROBE, OPENER, join(dir, 'probe')], {
-      cwd: resolve(import.meta.dirname, '../..'),
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', PROBE, OPENER, join(dir, 'probe')],
+      {
+        cwd: resolve(import.meta.dirname, '../..'),
+      },
+    );
     const result = JSON.parse(stdout) as { file: string; s3: string };
     expect(result.file).toBe('ok');
     // The control: the s3:// scheme does reach for the SDK, and the probe's resolver refuses it.

@@ -30,7 +30,9 @@ export function isArtifactStoreUrl(value: string): boolean {
  * artifactStoreUrl('s3://ml/kiban?endpoint=http://127.0.0.1:9000'); // unchanged
  */
 export function artifactStoreUrl(value: string): string {
-  return isArtifactStoreUrl(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `file:${value}`;
+  return isArtifactStoreUrl(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+    ? value
+    : `file:${value}`;
 }
 
 /** What an artifact store URL cannot carry. */
@@ -56,7 +58,10 @@ const SCHEMES: readonly ArtifactScheme[] = [
   {
     name: 'file:',
     matches: (url) => url.startsWith('file:'),
-    open: async (url, field) => new (await import('../storage/artifacts/file-artifact-store.js')).FileArtifactStore(filePath(url, field)),
+    open: async (url, field) =>
+      new (await import('../storage/artifacts/file-artifact-store.js')).FileArtifactStore(
+        filePath(url, field),
+      ),
   },
   {
     name: 's3://',
@@ -74,7 +79,10 @@ const SCHEMES: readonly ArtifactScheme[] = [
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       }).catch((error: unknown) => {
         // Name the configuration key, not only the backend's option.
-        if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(field, `${error.field}: ${error.reason}`, { cause: error });
+        if (error instanceof InvalidArgumentError)
+          throw new InvalidArgumentError(field, `${error.field}: ${error.reason}`, {
+            cause: error,
+          });
         throw error;
       });
     },
@@ -99,11 +107,17 @@ const SCHEMES: readonly ArtifactScheme[] = [
  * const shared = await openArtifactStore('s3://ml-artifacts/kiban?endpoint=http://127.0.0.1:9000');
  * ```
  */
-export async function openArtifactStore(url: string = DEFAULT_ARTIFACTS_URL, options: OpenArtifactStoreOptions = {}): Promise<ArtifactStore> {
+export async function openArtifactStore(
+  url: string = DEFAULT_ARTIFACTS_URL,
+  options: OpenArtifactStoreOptions = {},
+): Promise<ArtifactStore> {
   const field = options.field ?? 'stores.artifacts';
   const scheme = SCHEMES.find((s) => s.matches(url));
   if (scheme === undefined) {
-    throw new InvalidArgumentError(field, `"${redact(url)}" is not an artifact store URL; use ${SCHEMES.map((s) => s.name).join(' or ')} (file:DIR, s3://BUCKET/PREFIX)`);
+    throw new InvalidArgumentError(
+      field,
+      `"${redact(url)}" is not an artifact store URL; use ${SCHEMES.map((s) => s.name).join(' or ')} (file:DIR, s3://BUCKET/PREFIX)`,
+    );
   }
   return scheme.open(url, field, options);
 }
@@ -113,31 +127,52 @@ function filePath(url: string, field: string): string {
     try {
       return fileURLToPath(url);
     } catch (error) {
-      throw new InvalidArgumentError(field, `"${url}" is not a file URL of a local folder; use file:DIR or file:///ABSOLUTE/DIR`, { cause: error });
+      throw new InvalidArgumentError(
+        field,
+        `"${url}" is not a file URL of a local folder; use file:DIR or file:///ABSOLUTE/DIR`,
+        { cause: error },
+      );
     }
   }
   const path = url.slice('file:'.length);
-  if (path.length === 0) throw new InvalidArgumentError(field, `"${url}" names no folder; use file:DIR, e.g. ${DEFAULT_ARTIFACTS_URL}`);
+  if (path.length === 0)
+    throw new InvalidArgumentError(
+      field,
+      `"${url}" names no folder; use file:DIR, e.g. ${DEFAULT_ARTIFACTS_URL}`,
+    );
   return resolve(path);
 }
 
 const S3_OPTIONS = ['endpoint', 'region'] as const;
 
-function parseS3Url(url: string, field: string): { bucket: string; prefix: string; endpoint?: string; region?: string } {
+function parseS3Url(
+  url: string,
+  field: string,
+): { bucket: string; prefix: string; endpoint?: string; region?: string } {
   const rest = url.slice('s3://'.length);
   const at = rest.indexOf('?');
   const location = at < 0 ? rest : rest.slice(0, at);
   const slash = location.indexOf('/');
   const bucket = slash < 0 ? location : location.slice(0, slash);
   if (bucket.includes('@') || bucket.includes(':')) {
-    throw new InvalidArgumentError(field, 'an s3:// URL must not carry credentials or a port; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or configure credentials) and give the service as ?endpoint=');
+    throw new InvalidArgumentError(
+      field,
+      'an s3:// URL must not carry credentials or a port; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or configure credentials) and give the service as ?endpoint=',
+    );
   }
-  if (bucket === '') throw new InvalidArgumentError(field, `"${url}" names no bucket; use s3://BUCKET/PREFIX`);
-  const result: { bucket: string; prefix: string; endpoint?: string; region?: string } = { bucket, prefix: slash < 0 ? '' : location.slice(slash + 1) };
+  if (bucket === '')
+    throw new InvalidArgumentError(field, `"${url}" names no bucket; use s3://BUCKET/PREFIX`);
+  const result: { bucket: string; prefix: string; endpoint?: string; region?: string } = {
+    bucket,
+    prefix: slash < 0 ? '' : location.slice(slash + 1),
+  };
   if (at >= 0) {
     for (const [key, value] of new URLSearchParams(rest.slice(at + 1))) {
       if (!(S3_OPTIONS as readonly string[]).includes(key)) {
-        throw new InvalidArgumentError(field, `unknown s3:// URL option "${key}"; known: ${S3_OPTIONS.join(', ')} (credentials are never URL options)`);
+        throw new InvalidArgumentError(
+          field,
+          `unknown s3:// URL option "${key}"; known: ${S3_OPTIONS.join(', ')} (credentials are never URL options)`,
+        );
       }
       result[key as (typeof S3_OPTIONS)[number]] = value;
     }

@@ -41,13 +41,26 @@ export interface OpenEngine {
  * const open = await openEngine({ metadata: config.stores.metadata, executor: config.executor, notifiers: config.notifiers, workDir: config.stores.work });
  * try { await open.engine.start(wf); } finally { await open.close(); }
  */
-export async function openEngine(settings: EngineSettings, extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {}): Promise<OpenEngine> {
-  const metadata = await openMetadataStore(settings.metadata, settings.metadataField ?? 'stores.metadata');
+export async function openEngine(
+  settings: EngineSettings,
+  extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {},
+): Promise<OpenEngine> {
+  const metadata = await openMetadataStore(
+    settings.metadata,
+    settings.metadataField ?? 'stores.metadata',
+  );
   const { executor: ex, notifiers: n } = settings;
   const executor: Executor =
     ex.kind === 'bullmq'
-      ? new (await import('../workflow/executors/bullmq-executor.js')).BullmqExecutor({ redisUrl: ex.redis, queue: ex.queue })
-      : new InlineExecutor({ logs: metadata.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: settings.metadata }), ...(ex.concurrency === undefined ? {} : { concurrency: ex.concurrency }) });
+      ? new (await import('../workflow/executors/bullmq-executor.js')).BullmqExecutor({
+          redisUrl: ex.redis,
+          queue: ex.queue,
+        })
+      : new InlineExecutor({
+          logs: metadata.workflows,
+          taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: settings.metadata }),
+          ...(ex.concurrency === undefined ? {} : { concurrency: ex.concurrency }),
+        });
   // The CLI's human line on stderr (`kiban workflow run`, the scheduler), not a JSON log entry: tests and operators read it.
   const notifiers: Notifier[] = [new LogNotifier((line) => process.stderr.write(line))];
   if (n.slackWebhook !== undefined) notifiers.push(new SlackNotifier(n.slackWebhook));
@@ -58,7 +71,9 @@ export async function openEngine(settings: EngineSettings, extra: { catalog?: Wo
     executor,
     workRoot: settings.workDir,
     notifiers,
-    ...(base === undefined ? {} : { runUrl: (id: string) => `${base}/runs/${encodeURIComponent(id)}` }),
+    ...(base === undefined
+      ? {}
+      : { runUrl: (id: string) => `${base}/runs/${encodeURIComponent(id)}` }),
     ...(extra.catalog === undefined ? {} : { catalog: extra.catalog }),
     ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
   });

@@ -23,7 +23,10 @@ describe('pipeline tasks with stores.artifacts a file: URL, each in its own work
   const lines: string[] = [];
 
   /** Runs one task as a worker on a fresh host would: a work directory nobody else has seen. */
-  async function task(kind: PipelineStepKind, params: Record<string, unknown> = {}): Promise<{ output: Record<string, unknown>; workDir: string }> {
+  async function task(
+    kind: PipelineStepKind,
+    params: Record<string, unknown> = {},
+  ): Promise<{ output: Record<string, unknown>; workDir: string }> {
     const workDir = await mkdtemp(join(dir, `host-${kind}-`));
     const job: TaskJob = {
       runId,
@@ -37,7 +40,11 @@ describe('pipeline tasks with stores.artifacts a file: URL, each in its own work
       baseDir: dir,
       workDir,
     };
-    const ctx: TaskContext = { ...job, log: (line) => lines.push(line), signal: new AbortController().signal };
+    const ctx: TaskContext = {
+      ...job,
+      log: (line) => lines.push(line),
+      signal: new AbortController().signal,
+    };
     const output = await runPipelineTask(kind, job, ctx, metadataUrl, artifactsUrl);
     return { output, workDir };
   }
@@ -60,7 +67,11 @@ describe('pipeline tasks with stores.artifacts a file: URL, each in its own work
       await task('aggregate');
       const trained = (await task('train', { kind: 'popularity' })).output;
       const modelId = String(trained.modelId);
-      expect(trained).toMatchObject({ artifactPath: `models/${modelId}`, artifactKey: `models/${modelId}`, artifacts: artifactsUrl });
+      expect(trained).toMatchObject({
+        artifactPath: `models/${modelId}`,
+        artifactKey: `models/${modelId}`,
+        artifacts: artifactsUrl,
+      });
 
       // The model lives in the store by key, and the metadata records that key, not a path.
       expect((await store.list(`models/${modelId}/`)).length).toBeGreaterThan(0);
@@ -72,12 +83,32 @@ describe('pipeline tasks with stores.artifacts a file: URL, each in its own work
       expect(published.output.version).toBeDefined();
 
       // The run's work files are in the store under runs/<runId>/; no task left them in its work directory.
-      const runFiles = (await store.list(`runs/${runId}/`)).map((o) => o.key.slice(`runs/${runId}/`.length));
-      expect(runFiles).toEqual(expect.arrayContaining(['interactions.parquet', 'model.json', 'candidates/manifest.json', 'candidates/user.ids.bin']));
-      const ref = JSON.parse(Buffer.concat(await (await store.get(`runs/${runId}/model.json`)).toArray()).toString('utf8'));
-      expect(ref).toEqual({ modelId, artifactPath: `models/${modelId}`, kind: 'popularity', artifacts: artifactsUrl, artifactKey: `models/${modelId}` });
+      const runFiles = (await store.list(`runs/${runId}/`)).map((o) =>
+        o.key.slice(`runs/${runId}/`.length),
+      );
+      expect(runFiles).toEqual(
+        expect.arrayContaining([
+          'interactions.parquet',
+          'model.json',
+          'candidates/manifest.json',
+          'candidates/user.ids.bin',
+        ]),
+      );
+      const ref = JSON.parse(
+        Buffer.concat(await (await store.get(`runs/${runId}/model.json`)).toArray()).toString(
+          'utf8',
+        ),
+      );
+      expect(ref).toEqual({
+        modelId,
+        artifactPath: `models/${modelId}`,
+        kind: 'popularity',
+        artifacts: artifactsUrl,
+        artifactKey: `models/${modelId}`,
+      });
       for (const kind of ['aggregate', 'train', 'candidates', 'publish']) {
-        for (const workDir of (await readdir(dir)).filter((d) => d.startsWith(`host-${kind}-`))) expect(await readdir(join(dir, workDir))).toEqual([]);
+        for (const workDir of (await readdir(dir)).filter((d) => d.startsWith(`host-${kind}-`)))
+          expect(await readdir(join(dir, workDir))).toEqual([]);
       }
       expect(await stat(join(dir, '.kiban')).catch(() => null)).toBeNull();
 

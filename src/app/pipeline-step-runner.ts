@@ -3,7 +3,12 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
-import { runPipelineStep, stepConfig, WORK_FILES, type PipelineStepKind } from '../pipeline/steps/index.js';
+import {
+  runPipelineStep,
+  stepConfig,
+  WORK_FILES,
+  type PipelineStepKind,
+} from '../pipeline/steps/index.js';
 import { downloadPrefix, uploadDirectory } from '../pipeline/steps/stored-files.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
@@ -24,17 +29,31 @@ import { openMetadataStore, openServingStore } from './open-stores.js';
  * work directory of this attempt (removed afterwards) before the step, and the step's outputs are uploaded after it, so consecutive tasks
  * of a run may run on different machines. Without it the work directory alone carries them.
  */
-export async function runPipelineTask(kind: PipelineStepKind, job: TaskJob, ctx: TaskContext, metadataUrl: string | undefined, runArtifactsUrl?: string): Promise<Record<string, unknown>> {
+export async function runPipelineTask(
+  kind: PipelineStepKind,
+  job: TaskJob,
+  ctx: TaskContext,
+  metadataUrl: string | undefined,
+  runArtifactsUrl?: string,
+): Promise<Record<string, unknown>> {
   const stores = (job.params.stores ?? {}) as Record<string, unknown>;
   const params =
-    metadataUrl !== undefined && typeof stores === 'object' && stores !== null && stores.metadata === undefined ? { ...job.params, stores: { ...stores, metadata: metadataUrl } } : job.params;
+    metadataUrl !== undefined &&
+    typeof stores === 'object' &&
+    stores !== null &&
+    stores.metadata === undefined
+      ? { ...job.params, stores: { ...stores, metadata: metadataUrl } }
+      : job.params;
   const config = await stepConfig(kind, params, job.baseDir);
-  const runFiles = runArtifactsUrl === undefined ? undefined : await openArtifactStore(runArtifactsUrl);
+  const runFiles =
+    runArtifactsUrl === undefined ? undefined : await openArtifactStore(runArtifactsUrl);
   // With a store for the run's files, the step works in a private temporary copy: job.workDir is
   // a path on the engine's machine, which this one need not share.
-  const workDir = runFiles === undefined ? job.workDir : await mkdtemp(join(tmpdir(), 'kiban-run-'));
+  const workDir =
+    runFiles === undefined ? job.workDir : await mkdtemp(join(tmpdir(), 'kiban-run-'));
   try {
-    if (runFiles !== undefined) await downloadPrefix(runFiles, runPrefix(job.runId), workDir, { signal: ctx.signal });
+    if (runFiles !== undefined)
+      await downloadPrefix(runFiles, runPrefix(job.runId), workDir, { signal: ctx.signal });
     const metadata = await openMetadataStore(config.stores.metadata);
     let serving: ServingStore | undefined;
     let output: Record<string, unknown>;
@@ -69,7 +88,12 @@ export function runPrefix(runId: string): string {
 }
 
 /** Uploads the work files `kind` writes (a file, or every file of a folder such as `candidates/`). */
-async function uploadOutputs(store: ArtifactStore, kind: PipelineStepKind, runId: string, workDir: string): Promise<void> {
+async function uploadOutputs(
+  store: ArtifactStore,
+  kind: PipelineStepKind,
+  runId: string,
+  workDir: string,
+): Promise<void> {
   for (const { name, writtenBy } of Object.values(WORK_FILES)) {
     if (writtenBy !== kind) continue;
     const path = join(workDir, name);

@@ -21,11 +21,17 @@ describe('workflow tasks of kind: stage', () => {
     const url = `sqlite:${join(dir, 'meta.db')}`;
     engine = new WorkflowEngine({
       store: metadata.workflows,
-      executor: new InlineExecutor({ logs: metadata.workflows, handlers: builtinTaskHandlers({ metadataUrl: url }) }),
+      executor: new InlineExecutor({
+        logs: metadata.workflows,
+        handlers: builtinTaskHandlers({ metadataUrl: url }),
+      }),
       workRoot: join(dir, 'work'),
     });
     await mkdir(join(dir, 'posts'));
-    await writeFile(join(dir, 'posts', 'a.jsonl'), '{"id":1,"text":"red fox"}\n{"id":2,"text":"red dog"}\n');
+    await writeFile(
+      join(dir, 'posts', 'a.jsonl'),
+      '{"id":1,"text":"red fox"}\n{"id":2,"text":"red dog"}\n',
+    );
     await writeFile(join(dir, 'posts', 'b.jsonl'), '{"id":3,"text":"blue fox"}\n');
   });
   afterAll(async () => {
@@ -50,24 +56,42 @@ tasks:
     const done = await engine.runToEnd(run.id);
     expect(done.status, done.error ?? '').toBe('succeeded');
     const [count] = await metadata.workflows.getTasks(run.id);
-    expect(count.output).toMatchObject({ stage: 'word-count', runner: 'threads', read: 3, partitions: 2 });
+    expect(count.output).toMatchObject({
+      stage: 'word-count',
+      runner: 'threads',
+      read: 3,
+      partitions: 2,
+    });
     const files = (await readdir(join(dir, 'counts'))).filter((f) => f.endsWith('.jsonl'));
-    const rows = (await Promise.all(files.map((f) => readFile(join(dir, 'counts', f), 'utf8')))).join('').trim().split('\n').map((l) => JSON.parse(l) as { word: string; count: number });
+    const rows = (await Promise.all(files.map((f) => readFile(join(dir, 'counts', f), 'utf8'))))
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { word: string; count: number });
     const merged = new Map<string, number>();
     for (const r of rows) merged.set(r.word, (merged.get(r.word) ?? 0) + r.count);
     expect(Object.fromEntries(merged)).toEqual({ red: 2, fox: 2, dog: 1, blue: 1 });
   });
 
   it('refuses a misconfigured stage task at validation, and at run time fails it once, without retrying, naming the parameter', async () => {
-    const text = (params: string) => `name: bad\ntasks:\n  s: { kind: stage, module: ${FIXTURE}, export: wordCount, params: ${params}, retry: { count: 2, backoff: 10ms } }\n`;
-    expect(() => parseWorkflow(text('{ sorce: "jsonl:x" }'), join(dir, 'bad.yaml'), builtinTaskHandlers())).toThrow(/tasks\.s\.params\.sorce: not a parameter of stage tasks/);
+    const text = (params: string) =>
+      `name: bad\ntasks:\n  s: { kind: stage, module: ${FIXTURE}, export: wordCount, params: ${params}, retry: { count: 2, backoff: 10ms } }\n`;
+    expect(() =>
+      parseWorkflow(text('{ sorce: "jsonl:x" }'), join(dir, 'bad.yaml'), builtinTaskHandlers()),
+    ).toThrow(/tasks\.s\.params\.sorce: not a parameter of stage tasks/);
     // A definition recorded before validation checked params (or built by hand) still fails by name at run time.
-    const wf = parseWorkflow(text('{ source: "jsonl:x" }'), join(dir, 'bad.yaml'), builtinTaskHandlers());
+    const wf = parseWorkflow(
+      text('{ source: "jsonl:x" }'),
+      join(dir, 'bad.yaml'),
+      builtinTaskHandlers(),
+    );
     wf.tasks[0].params = { sorce: 'jsonl:x' };
     const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
     expect(done.status).toBe('failed');
     expect(done.error).toContain('params.sorce: not a parameter of stage tasks');
     // An invalid parameter fails the same way every time: one attempt, the retries not spent.
-    expect((await metadata.workflows.listAttempts(done.id, 's')).map((a) => a.status)).toEqual(['failed']);
+    expect((await metadata.workflows.listAttempts(done.id, 's')).map((a) => a.status)).toEqual([
+      'failed',
+    ]);
   });
 });

@@ -27,11 +27,22 @@ const MAX_OUTPUTS_IN_TASK = 100;
  * objects; `runner` is inline, threads (default) or zeromq. The task's output holds the stage's
  * figures, and for a `collect` sink the first outputs.
  */
-export async function runStageTask(job: TaskJob, ctx: TaskContext): Promise<Record<string, unknown>> {
+export async function runStageTask(
+  job: TaskJob,
+  ctx: TaskContext,
+): Promise<Record<string, unknown>> {
   // The schema `kiban workflow validate` checks too: unknown keys and bad values fail here, by name.
   const p = parseTaskParams('stage', job.params) as z.output<typeof stageParamsSchema>;
-  const source = typeof p.source === 'string' ? parseSourceSpec(p.source, 'params.source') : (p.source as unknown as SourceSpec);
-  const sink = p.sink === undefined ? ({ kind: 'collect' } as SinkSpec) : typeof p.sink === 'string' ? parseSinkSpec(p.sink, 'params.sink') : (p.sink as unknown as SinkSpec);
+  const source =
+    typeof p.source === 'string'
+      ? parseSourceSpec(p.source, 'params.source')
+      : (p.source as unknown as SourceSpec);
+  const sink =
+    p.sink === undefined
+      ? ({ kind: 'collect' } as SinkSpec)
+      : typeof p.sink === 'string'
+        ? parseSinkSpec(p.sink, 'params.sink')
+        : (p.sink as unknown as SinkSpec);
   const runner = createStageRunner(p.runner ?? 'threads', 'params.runner');
   const { count, numPreprocessors, batchSize } = p;
   const result = await runner.run(
@@ -56,6 +67,11 @@ export async function runStageTask(job: TaskJob, ctx: TaskContext): Promise<Reco
     partitions: result.partitions,
     seconds: result.seconds,
     sink: result.sink,
-    ...(result.outputs === undefined ? {} : { outputs: result.outputs.slice(0, MAX_OUTPUTS_IN_TASK), outputCount: result.outputs.length }),
+    ...(result.outputs === undefined
+      ? {}
+      : {
+          outputs: result.outputs.slice(0, MAX_OUTPUTS_IN_TASK),
+          outputCount: result.outputs.length,
+        }),
   };
 }

@@ -27,7 +27,10 @@ tasks:
     metadata = await openMetadataStore(url);
     engine = new WorkflowEngine({
       store: metadata.workflows,
-      executor: new InlineExecutor({ logs: metadata.workflows, handlers: builtinTaskHandlers({ metadataUrl: url }) }),
+      executor: new InlineExecutor({
+        logs: metadata.workflows,
+        handlers: builtinTaskHandlers({ metadataUrl: url }),
+      }),
       workRoot: join(dir, 'work'),
     });
     await writeFile(join(dir, 'train.txt'), `${syntheticTagLines(400, 1).join('\n')}\n`);
@@ -55,7 +58,7 @@ tasks:
   };
 
   it('trains, measures and publishes the tagger, recording the model with its precision', async () => {
-    const { done, output } = await run(", epoch: 10, lr: 0.5, minPrecision: 0.9");
+    const { done, output } = await run(', epoch: 10, lr: 0.5, minPrecision: 0.9');
     expect(done.status, done.error ?? '').toBe('succeeded');
     expect(output).toMatchObject({ tags: 4, examples: 400 });
     expect(output['precision@1']).toBeGreaterThan(0.9);
@@ -75,7 +78,9 @@ tasks:
   });
 
   it('names a misspelt parameter, at validation and (for a definition not validated) at run time', async () => {
-    expect(() => parseWorkflow(workflow(', epochs: 3'), join(dir, 'tagger.yaml'), builtinTaskHandlers())).toThrow(/tasks\.tagger\.params\.epochs: not a parameter of tags tasks/);
+    expect(() =>
+      parseWorkflow(workflow(', epochs: 3'), join(dir, 'tagger.yaml'), builtinTaskHandlers()),
+    ).toThrow(/tasks\.tagger\.params\.epochs: not a parameter of tags tasks/);
     const wf = parseWorkflow(workflow(''), join(dir, 'tagger.yaml'), builtinTaskHandlers());
     wf.tasks[0].params = { ...wf.tasks[0].params, epochs: 3 };
     const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);

@@ -27,15 +27,29 @@ const TAGGER_OPTION_KEYS = Object.keys(DEFAULT_TAGGER_OPTIONS);
  * Unless `stores.metadata` is given, the model is recorded in the metadata store at `metadataUrl`
  * (the engine's or worker's); without it, in the configuration's.
  */
-export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl?: string): Promise<Record<string, unknown>> {
+export async function runTagsTask(
+  job: TaskJob,
+  ctx: TaskContext,
+  metadataUrl?: string,
+): Promise<Record<string, unknown>> {
   // The schema `kiban workflow validate` checks too: unknown keys and bad values fail here, by name.
-  const p = parseTaskParams('tags', job.params) as z.output<typeof tagsParamsSchema> & Record<string, unknown>;
+  const p = parseTaskParams('tags', job.params) as z.output<typeof tagsParamsSchema> &
+    Record<string, unknown>;
   const options: Record<string, unknown> = {};
   for (const key of TAGGER_OPTION_KEYS) if (p[key] !== undefined) options[key] = p[key];
   const stores = (p.stores ?? {}) as Record<string, unknown>;
   const config = await stepConfig(
     'publish',
-    { ...(p.config === undefined ? {} : { config: p.config }), stores: metadataUrl !== undefined && typeof stores === 'object' && stores !== null && stores.metadata === undefined ? { ...stores, metadata: metadataUrl } : stores },
+    {
+      ...(p.config === undefined ? {} : { config: p.config }),
+      stores:
+        metadataUrl !== undefined &&
+        typeof stores === 'object' &&
+        stores !== null &&
+        stores.metadata === undefined
+          ? { ...stores, metadata: metadataUrl }
+          : stores,
+    },
     job.baseDir,
   );
   const trained = await trainTagger({
@@ -48,7 +62,12 @@ export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl?: 
     signal: ctx.signal,
     log: ctx.log,
   });
-  const output: Record<string, unknown> = { tags: trained.tagger.labels.length, examples: trained.trainExamples, trainSeconds: trained.trainSeconds, ...trained.metrics };
+  const output: Record<string, unknown> = {
+    tags: trained.tagger.labels.length,
+    examples: trained.trainExamples,
+    trainSeconds: trained.trainSeconds,
+    ...trained.metrics,
+  };
   if (p.publish === false) return output;
   const serving = await openServingStore(config.stores.serving);
   try {
@@ -60,7 +79,11 @@ export async function runTagsTask(job: TaskJob, ctx: TaskContext, metadataUrl?: 
         serving,
         metadata,
         metrics: trained.metrics,
-        dataSnapshot: { input: p.input, runId: job.runId, ...(p.valid === undefined ? {} : { valid: p.valid }) },
+        dataSnapshot: {
+          input: p.input,
+          runId: job.runId,
+          ...(p.valid === undefined ? {} : { valid: p.valid }),
+        },
         quantise: p.quantise === true,
       });
       ctx.log(`tags: published ${pointer.modelId} → ${pointer.artifactPath}`);

@@ -1,7 +1,13 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
-import { assembleBanditReport, emptyBanditReport, reportFrame, type BanditReport, type BanditReportOptions } from './bandit-report.js';
+import {
+  assembleBanditReport,
+  emptyBanditReport,
+  reportFrame,
+  type BanditReport,
+  type BanditReportOptions,
+} from './bandit-report.js';
 import type { DecisionLogLine } from './decision-log.js';
 
 /** One second of one bandit's decisions. */
@@ -31,12 +37,17 @@ export function parseReportRange(range: ReportRange): { from: number; to: number
   const parse = (field: 'from' | 'to', value: string | undefined, otherwise: number): number => {
     if (value === undefined) return otherwise;
     const ms = Date.parse(value);
-    if (typeof value !== 'string' || Number.isNaN(ms)) throw new InvalidArgumentError(field, `must be an ISO-8601 time (e.g. 2026-12-04T10:00:00Z), got "${String(value)}"`);
+    if (typeof value !== 'string' || Number.isNaN(ms))
+      throw new InvalidArgumentError(
+        field,
+        `must be an ISO-8601 time (e.g. 2026-12-04T10:00:00Z), got "${String(value)}"`,
+      );
     return ms;
   };
   const from = parse('from', range.from, -Infinity);
   const to = parse('to', range.to, Infinity);
-  if (!(from < to)) throw new InvalidArgumentError('to', `must be after from (${range.from}), got ${range.to}`);
+  if (!(from < to))
+    throw new InvalidArgumentError('to', `must be after from (${range.from}), got ${range.to}`);
   return { from, to };
 }
 
@@ -76,11 +87,19 @@ export class BanditReportAggregator {
   /** The report of `bandit` over decisions in [from, to) (after {@link BanditReportAggregator.update}). */
   report(bandit: string, range: ReportRange = {}, options: BanditReportOptions = {}): BanditReport {
     const { from, to } = parseReportRange(range);
-    const seconds = [...(this.#seconds.get(bandit) ?? new Map<number, Second>())].filter(([s]) => s * 1000 >= from && s * 1000 < to).sort((a, b) => a[0] - b[0]);
+    const seconds = [...(this.#seconds.get(bandit) ?? new Map<number, Second>())]
+      .filter(([s]) => s * 1000 >= from && s * 1000 < to)
+      .sort((a, b) => a[0] - b[0]);
     if (seconds.length === 0) return emptyBanditReport(bandit);
     const chosenTotal = new Map<string, number>();
-    for (const [, s] of seconds) for (const [arm, c] of s.chosen) chosenTotal.set(arm, (chosenTotal.get(arm) ?? 0) + c);
-    const frame = reportFrame(chosenTotal, seconds[0][0] * 1000, seconds[seconds.length - 1][0] * 1000, options.maxBuckets ?? 48);
+    for (const [, s] of seconds)
+      for (const [arm, c] of s.chosen) chosenTotal.set(arm, (chosenTotal.get(arm) ?? 0) + c);
+    const frame = reportFrame(
+      chosenTotal,
+      seconds[0][0] * 1000,
+      seconds[seconds.length - 1][0] * 1000,
+      options.maxBuckets ?? 48,
+    );
     const { armIndex, bucketMs, firstBucket, rows, armN, armSum } = frame;
     let decisions = 0;
     let clamped = 0;
@@ -110,7 +129,8 @@ export class BanditReportAggregator {
       if (now === null) continue;
       let cursor = this.#files.get(path);
       // Replaced (rotated) or truncated: read it again from its start.
-      if (cursor === undefined || cursor.ino !== now.ino || now.size < cursor.offset) cursor = { offset: 0, ino: now.ino };
+      if (cursor === undefined || cursor.ino !== now.ino || now.size < cursor.offset)
+        cursor = { offset: 0, ino: now.ino };
       this.#files.set(path, cursor);
       if (now.size === cursor.offset) continue;
       const handle = await open(path, 'r');
@@ -127,7 +147,10 @@ export class BanditReportAggregator {
           try {
             line = JSON.parse(text) as DecisionLogLine;
           } catch (error) {
-            throw new DataError({ file: path }, `a line after byte ${cursor.offset} is not valid JSON (${(error as Error).message})`);
+            throw new DataError(
+              { file: path },
+              `a line after byte ${cursor.offset} is not valid JSON (${(error as Error).message})`,
+            );
           }
           this.#add(line);
         }
@@ -167,7 +190,12 @@ export class BanditReportAggregator {
     } else this.#open.set(key, { second, arms: line.arms });
   }
 
-  #reward(bandit: string, second: number, arms: readonly string[], rewards: readonly number[]): void {
+  #reward(
+    bandit: string,
+    second: number,
+    arms: readonly string[],
+    rewards: readonly number[],
+  ): void {
     const s = this.#second(bandit, second);
     arms.forEach((arm, j) => {
       const r = rewards?.[j];
@@ -185,7 +213,11 @@ export class BanditReportAggregator {
     let byBandit = this.#seconds.get(bandit);
     if (byBandit === undefined) this.#seconds.set(bandit, (byBandit = new Map()));
     let s = byBandit.get(second);
-    if (s === undefined) byBandit.set(second, (s = { decisions: 0, impressions: 0, chosen: new Map(), rewarded: new Map(), clamped: 0 }));
+    if (s === undefined)
+      byBandit.set(
+        second,
+        (s = { decisions: 0, impressions: 0, chosen: new Map(), rewarded: new Map(), clamped: 0 }),
+      );
     return s;
   }
 }

@@ -5,10 +5,29 @@ import type { DecisionLogLine } from './decision-log.js';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 function decision(id: string, atS: number, arms: string[], bandit = 'home'): DecisionLogLine {
-  return { type: 'decision', decisionId: id, bandit, policy: 'ucb1', version: 0, time: new Date(T0 + atS * 1000).toISOString(), context: [], candidates: ['a', 'b'], arms, positions: arms.map((_, j) => j), propensities: arms.map(() => 0.5) };
+  return {
+    type: 'decision',
+    decisionId: id,
+    bandit,
+    policy: 'ucb1',
+    version: 0,
+    time: new Date(T0 + atS * 1000).toISOString(),
+    context: [],
+    candidates: ['a', 'b'],
+    arms,
+    positions: arms.map((_, j) => j),
+    propensities: arms.map(() => 0.5),
+  };
 }
 function feedback(id: string, arms: string[], rewards: number[], bandit = 'home'): DecisionLogLine {
-  return { type: 'feedback', decisionId: id, bandit, time: new Date(T0).toISOString(), arms, rewards };
+  return {
+    type: 'feedback',
+    decisionId: id,
+    bandit,
+    time: new Date(T0).toISOString(),
+    arms,
+    rewards,
+  };
 }
 
 describe('wilsonInterval', () => {
@@ -45,7 +64,9 @@ describe('chooseBucketMs', () => {
     expect(chooseBucketMs(T0, T0, 48)).toBe(1_000);
     expect(chooseBucketMs(T0, T0 + 30 * 86_400_000, 48)).toBe(86_400_000);
     const years = chooseBucketMs(T0, T0 + 3 * 365 * 86_400_000, 48);
-    expect(Math.floor((T0 + 3 * 365 * 86_400_000) / years) - Math.floor(T0 / years) + 1).toBeLessThanOrEqual(48);
+    expect(
+      Math.floor((T0 + 3 * 365 * 86_400_000) / years) - Math.floor(T0 / years) + 1,
+    ).toBeLessThanOrEqual(48);
   });
 });
 
@@ -98,12 +119,22 @@ describe('buildBanditReport', () => {
   });
 
   it('counts each slot of a multi-slot decision as an impression, leaves empty buckets empty, and reports nothing without decisions', () => {
-    const report = buildBanditReport('home', [decision('m', 0, ['a', 'b']), feedback('m', ['a', 'b'], [1, 0]), decision('n', 150, ['b'])], { maxBuckets: 3 });
+    const report = buildBanditReport(
+      'home',
+      [decision('m', 0, ['a', 'b']), feedback('m', ['a', 'b'], [1, 0]), decision('n', 150, ['b'])],
+      { maxBuckets: 3 },
+    );
     expect(report.bucketMs).toBe(60_000);
     expect(report.buckets.map((b) => b.impressions)).toEqual([2, 0, 1]);
     expect(report.buckets[0].shares).toEqual([0.5, 0.5]);
     expect(report.buckets[1].shares).toEqual([0, 0]);
-    expect(report.buckets[1].reward).toEqual({ n: 0, rewardSum: 0, rate: null, low: null, high: null });
+    expect(report.buckets[1].reward).toEqual({
+      n: 0,
+      rewardSum: 0,
+      rate: null,
+      low: null,
+      high: null,
+    });
     expect(report.buckets[0].reward.rate).toBe(0.5);
     expect(report.arms).toEqual(['b', 'a']);
     const none = buildBanditReport('nobody', lines);

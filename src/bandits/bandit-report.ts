@@ -65,7 +65,13 @@ export interface BanditReportOptions {
 }
 
 /** Bucket widths tried in order (ms); wider spans use whole weeks. */
-const NICE_WIDTHS = [1, 5, 10, 15, 30].map((s) => s * 1000).concat([1, 2, 5, 10, 15, 30].map((m) => m * 60_000), [1, 2, 3, 6, 12].map((h) => h * 3_600_000), [1, 2, 7].map((d) => d * 86_400_000));
+const NICE_WIDTHS = [1, 5, 10, 15, 30]
+  .map((s) => s * 1000)
+  .concat(
+    [1, 2, 5, 10, 15, 30].map((m) => m * 60_000),
+    [1, 2, 3, 6, 12].map((h) => h * 3_600_000),
+    [1, 2, 7].map((d) => d * 86_400_000),
+  );
 
 /** z of a two-sided 95% interval. */
 const Z95 = 1.959963984540054;
@@ -78,7 +84,11 @@ const Z95 = 1.959963984540054;
  * @example
  * wilsonInterval(5, 10); // { low: 0.2366, high: 0.7634 } (rounded)
  */
-export function wilsonInterval(successes: number, n: number, z = Z95): { low: number | null; high: number | null } {
+export function wilsonInterval(
+  successes: number,
+  n: number,
+  z = Z95,
+): { low: number | null; high: number | null } {
   if (!(n > 0)) return { low: null, high: null };
   const p = Math.min(1, Math.max(0, successes / n));
   const z2 = z * z;
@@ -86,7 +96,10 @@ export function wilsonInterval(successes: number, n: number, z = Z95): { low: nu
   const center = (p + z2 / (2 * n)) / denominator;
   const half = (z / denominator) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   // The interval always contains p; at p = 0 or 1 rounding would leave the bound a hair inside.
-  return { low: Math.max(0, Math.min(p, center - half)), high: Math.min(1, Math.max(p, center + half)) };
+  return {
+    low: Math.max(0, Math.min(p, center - half)),
+    high: Math.min(1, Math.max(p, center + half)),
+  };
 }
 
 /** The smallest nice bucket width (ms) giving at most `maxBuckets` epoch-aligned buckets from `first` to `last` (ms). */
@@ -106,7 +119,19 @@ export function rewardRateOf(n: number, rewardSum: number): RewardRate {
 
 /** The report of a bandit with no decisions in range. */
 export function emptyBanditReport(bandit: string): BanditReport {
-  return { bandit, from: null, to: null, bucketMs: 0, decisions: 0, impressions: 0, arms: [], buckets: [], totals: [], overall: rewardRateOf(0, 0), clampedRewards: 0 };
+  return {
+    bandit,
+    from: null,
+    to: null,
+    bucketMs: 0,
+    decisions: 0,
+    impressions: 0,
+    arms: [],
+    buckets: [],
+    totals: [],
+    overall: rewardRateOf(0, 0),
+    clampedRewards: 0,
+  };
 }
 
 /** One time bucket's counts while a report is aggregated (arms by index into the report's arms). */
@@ -137,8 +162,15 @@ export interface ReportFrame {
  * chosen first (ties by name), their index, the bucket width and empty tallies for every bucket
  * and arm. Filled by the caller, then made a report by {@link assembleBanditReport}.
  */
-export function reportFrame(chosenTotal: ReadonlyMap<string, number>, first: number, last: number, maxBuckets: number): ReportFrame {
-  const arms = [...chosenTotal.keys()].sort((a, b) => chosenTotal.get(b)! - chosenTotal.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+export function reportFrame(
+  chosenTotal: ReadonlyMap<string, number>,
+  first: number,
+  last: number,
+  maxBuckets: number,
+): ReportFrame {
+  const arms = [...chosenTotal.keys()].sort(
+    (a, b) => chosenTotal.get(b)! - chosenTotal.get(a)! || (a < b ? -1 : a > b ? 1 : 0),
+  );
   const bucketMs = chooseBucketMs(first, last, maxBuckets);
   const firstBucket = Math.floor(first / bucketMs);
   const count = Math.floor(last / bucketMs) - firstBucket + 1;
@@ -147,7 +179,16 @@ export function reportFrame(chosenTotal: ReadonlyMap<string, number>, first: num
     armIndex: new Map(arms.map((arm, i) => [arm, i])),
     bucketMs,
     firstBucket,
-    rows: Array.from({ length: count }, (): BucketTally => ({ decisions: 0, impressions: 0, chosen: new Array<number>(arms.length).fill(0), n: 0, rewardSum: 0 })),
+    rows: Array.from(
+      { length: count },
+      (): BucketTally => ({
+        decisions: 0,
+        impressions: 0,
+        chosen: new Array<number>(arms.length).fill(0),
+        n: 0,
+        rewardSum: 0,
+      }),
+    ),
     armN: new Array<number>(arms.length).fill(0),
     armSum: new Array<number>(arms.length).fill(0),
   };
@@ -179,8 +220,16 @@ export function assembleBanditReport(
     impressions,
     arms,
     buckets,
-    totals: arms.map((arm, a) => ({ arm, chosen: chosenTotal.get(arm)!, share: chosenTotal.get(arm)! / impressions, ...rewardRateOf(armN[a], armSum[a]) })),
-    overall: rewardRateOf(armN.reduce((t, v) => t + v, 0), armSum.reduce((t, v) => t + v, 0)),
+    totals: arms.map((arm, a) => ({
+      arm,
+      chosen: chosenTotal.get(arm)!,
+      share: chosenTotal.get(arm)! / impressions,
+      ...rewardRateOf(armN[a], armSum[a]),
+    })),
+    overall: rewardRateOf(
+      armN.reduce((t, v) => t + v, 0),
+      armSum.reduce((t, v) => t + v, 0),
+    ),
     clampedRewards: counts.clamped,
   };
 }
@@ -196,7 +245,11 @@ export function assembleBanditReport(
  * bandits, feedback without its decision, and decisions with an unparseable time are ignored.
  * Pure: no I/O.
  */
-export function buildBanditReport(bandit: string, lines: Iterable<DecisionLogLine>, options: BanditReportOptions = {}): BanditReport {
+export function buildBanditReport(
+  bandit: string,
+  lines: Iterable<DecisionLogLine>,
+  options: BanditReportOptions = {},
+): BanditReport {
   const maxBuckets = options.maxBuckets ?? 48;
   const decisions: { time: number; arms: string[]; decisionId: string }[] = [];
   const feedback = new Map<string, number[]>();
@@ -205,7 +258,8 @@ export function buildBanditReport(bandit: string, lines: Iterable<DecisionLogLin
     if (line.type === 'feedback') feedback.set(line.decisionId, line.rewards);
     else {
       const time = Date.parse(line.time);
-      if (!Number.isNaN(time)) decisions.push({ time, arms: line.arms, decisionId: line.decisionId });
+      if (!Number.isNaN(time))
+        decisions.push({ time, arms: line.arms, decisionId: line.decisionId });
     }
   }
   if (decisions.length === 0) return emptyBanditReport(bandit);
@@ -247,10 +301,21 @@ export function buildBanditReport(bandit: string, lines: Iterable<DecisionLogLin
  * empty log) and builds the report of `bandit` ({@link buildBanditReport}).
  * @throws DataError naming file and line for a malformed line.
  */
-export async function readBanditReport(dir: string, bandit: string, options: BanditReportOptions = {}): Promise<BanditReport> {
+export async function readBanditReport(
+  dir: string,
+  bandit: string,
+  options: BanditReportOptions = {},
+): Promise<BanditReport> {
   const info = await stat(dir).catch(() => null);
-  const files = info?.isDirectory() === true ? (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(dir, f)) : [];
+  const files =
+    info?.isDirectory() === true
+      ? (await readdir(dir))
+          .filter((f) => f.endsWith('.jsonl'))
+          .sort()
+          .map((f) => join(dir, f))
+      : [];
   const lines: DecisionLogLine[] = [];
-  for await (const line of readDecisionLogLines(files)) if (line.bandit === bandit) lines.push(line);
+  for await (const line of readDecisionLogLines(files))
+    if (line.bandit === bandit) lines.push(line);
   return buildBanditReport(bandit, lines, options);
 }

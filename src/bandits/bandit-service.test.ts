@@ -18,7 +18,9 @@ describe('BanditService', () => {
       get(target, key) {
         if (key === 'putDecision') {
           return (...args: Parameters<MemoryBanditStore['putDecision']>) => {
-            const put = new Promise<void>((resolve) => setTimeout(resolve, 10)).then(() => target.putDecision(...args));
+            const put = new Promise<void>((resolve) => setTimeout(resolve, 10)).then(() =>
+              target.putDecision(...args),
+            );
             late.push(put);
             return put;
           };
@@ -35,10 +37,14 @@ describe('BanditService', () => {
     expect((await store.getDecision('b', decided.decisionId)).status).toBe('unknown'); // not there yet
     const fed = await other.feedback('b', { decisionId: decided.decisionId, rewards: [1] });
     expect(fed.arms).toEqual(decided.arms);
-    expect((await store.readStatistics('b', 2))?.arms.get(decided.arms[0])).toEqual(Float64Array.from([1, 1]));
+    expect((await store.readStatistics('b', 2))?.arms.get(decided.arms[0])).toEqual(
+      Float64Array.from([1, 1]),
+    );
     // A decision that never arrives is a 404 after that one wait.
     const t0 = performance.now();
-    await expect(other.feedback('b', { decisionId: 'never-made', rewards: [1] })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      other.feedback('b', { decisionId: 'never-made', rewards: [1] }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
     await Promise.all([deciding.close(), other.close()]);
   });
@@ -49,17 +55,23 @@ describe('BanditService', () => {
     const service = new BanditService(store, { onError: (error) => errors.push(error) });
     await service.define('b', { policy: 'egreedy' });
     store.putDecision = () => Promise.reject(new Error('store down'));
-    for (let k = 0; k < 5; k++) expect((await service.decide('b', { candidates: ['x', 'y'] })).arms).toHaveLength(1);
+    for (let k = 0; k < 5; k++)
+      expect((await service.decide('b', { candidates: ['x', 'y'] })).arms).toHaveLength(1);
     await new Promise((resolve) => setImmediate(resolve));
     // The first failure at once; the rest are counted for the next report (at most every 10 s).
-    expect(errors.map((e) => String((e as Error).message))).toEqual([expect.stringMatching(/1 decision record\(s\) not stored.*store down/)]);
+    expect(errors.map((e) => String((e as Error).message))).toEqual([
+      expect.stringMatching(/1 decision record\(s\) not stored.*store down/),
+    ]);
     await service.close();
   });
 
   it('logs a poll that fails through its logger, naming the bandit, when no onError is given', async () => {
     const store = new MemoryBanditStore();
     const lines: string[] = [];
-    const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } });
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => lines.push(line) },
+    });
     const service = new BanditService(store, { logger, pollMs: 5 });
     await service.define('b', { policy: 'egreedy' });
     await service.decide('b', { candidates: ['x', 'y'] });
@@ -67,8 +79,18 @@ describe('BanditService', () => {
     service.start();
     await new Promise((resolve) => setTimeout(resolve, 50));
     await service.close();
-    const entry = JSON.parse(lines[0]) as { level: number; bandit: string; msg: string; err: { message: string } };
-    expect(entry).toMatchObject({ level: 50, bandit: 'b', msg: 'bandits: store down', err: { message: 'store down' } });
+    const entry = JSON.parse(lines[0]) as {
+      level: number;
+      bandit: string;
+      msg: string;
+      err: { message: string };
+    };
+    expect(entry).toMatchObject({
+      level: 50,
+      bandit: 'b',
+      msg: 'bandits: store down',
+      err: { message: 'store down' },
+    });
   });
 
   it('logs the marginal per-slot probabilities of multi-slot decisions for every policy, Thompson sampling too', async () => {
@@ -81,13 +103,28 @@ describe('BanditService', () => {
     const thompson = (policy: string) => policy === 'bts' || policy === 'lints';
     for (const policy of POLICY_KINDS) {
       const dim = policy === 'linucb' || policy === 'lints' ? 2 : 0;
-      await service.define(policy, { policy, dim, ...(thompson(policy) ? { params: { draws } } : {}) });
-      await service.decide(policy, { context: dim > 0 ? [1, 0.5] : undefined, candidates: ['a', 'b', 'c', 'd'], slots: 3 });
-      await service.decide(policy, { context: dim > 0 ? [1, 0.5] : undefined, candidates: ['a', 'b'], slots: 1 });
+      await service.define(policy, {
+        policy,
+        dim,
+        ...(thompson(policy) ? { params: { draws } } : {}),
+      });
+      await service.decide(policy, {
+        context: dim > 0 ? [1, 0.5] : undefined,
+        candidates: ['a', 'b', 'c', 'd'],
+        slots: 3,
+      });
+      await service.decide(policy, {
+        context: dim > 0 ? [1, 0.5] : undefined,
+        candidates: ['a', 'b'],
+        slots: 1,
+      });
     }
     await service.close();
     await log.close();
-    const lines = (await readFile(join(dir, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(dir, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const policy of POLICY_KINDS) {
       const [three, one] = lines.filter((l) => l.bandit === policy);
       expect(three.marginals).toHaveLength(3);

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { BanditReportAggregator, parseReportRange, type ReportRange } from './bandit-report-aggregator.js';
+import {
+  BanditReportAggregator,
+  parseReportRange,
+  type ReportRange,
+} from './bandit-report-aggregator.js';
 import { buildBanditReport, type BanditReport } from './bandit-report.js';
 import type { Feedback } from './bandit-policy.js';
 import { createPolicy, isPolicyKind, POLICY_KINDS } from './create-policy.js';
@@ -9,8 +13,19 @@ import { feedbackIncrements, statisticsWidth } from './sufficient-statistics.js'
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { childLogger, processLogger, type Logger } from '../core/log.js';
 import { checkBanditName, checkDecisionId, type BanditStore } from '../storage/bandit-store.js';
-import { checkArmLimit, checkDecideLimits, resolveBanditLimits, type BanditLimits } from './bandit-limits.js';
-import { duplicateFeedbackError, LiveBandit, parseDefinition, unknownDecisionError, type BanditDefinition } from './live-bandit.js';
+import {
+  checkArmLimit,
+  checkDecideLimits,
+  resolveBanditLimits,
+  type BanditLimits,
+} from './bandit-limits.js';
+import {
+  duplicateFeedbackError,
+  LiveBandit,
+  parseDefinition,
+  unknownDecisionError,
+  type BanditDefinition,
+} from './live-bandit.js';
 
 /** Options of {@link BanditService}. */
 export interface BanditServiceOptions {
@@ -144,8 +159,10 @@ export class BanditService {
     this.#store = store;
     this.#pollMs = options.pollMs ?? BANDIT_SERVICE_DEFAULTS.pollMs;
     this.#ttlMs = options.decisionTtlMs ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs;
-    if (!(this.#pollMs > 0)) throw new InvalidArgumentError('pollMs', `must be > 0, got ${this.#pollMs}`);
-    if (!Number.isSafeInteger(this.#ttlMs) || this.#ttlMs < 1) throw new InvalidArgumentError('decisionTtlMs', `must be an integer ≥ 1, got ${this.#ttlMs}`);
+    if (!(this.#pollMs > 0))
+      throw new InvalidArgumentError('pollMs', `must be > 0, got ${this.#pollMs}`);
+    if (!Number.isSafeInteger(this.#ttlMs) || this.#ttlMs < 1)
+      throw new InvalidArgumentError('decisionTtlMs', `must be an integer ≥ 1, got ${this.#ttlMs}`);
     this.#log = options.log ?? null;
     this.#random = options.random ?? Math.random;
     this.limits = resolveBanditLimits(options.limits);
@@ -153,7 +170,11 @@ export class BanditService {
     const logger = options.logger ?? childLogger(processLogger(), 'bandits');
     this.#onError =
       onError === undefined
-        ? (error, fields = {}) => logger.error({ ...fields, err: error }, `bandits: ${String((error as Error)?.message ?? error)}`)
+        ? (error, fields = {}) =>
+            logger.error(
+              { ...fields, err: error },
+              `bandits: ${String((error as Error)?.message ?? error)}`,
+            )
         : (error) => onError(error);
   }
 
@@ -181,18 +202,36 @@ export class BanditService {
    * (`created` false). @throws ConflictError when it exists with another definition;
    * InvalidArgumentError for an unknown policy, a bad dim or bad parameters.
    */
-  async define(name: string, input: DefineBanditInput): Promise<{ created: boolean; definition: BanditDefinition }> {
+  async define(
+    name: string,
+    input: DefineBanditInput,
+  ): Promise<{ created: boolean; definition: BanditDefinition }> {
     checkBanditName(name);
-    if (!isPolicyKind(input.policy)) throw new InvalidArgumentError('policy', `unknown policy "${String(input.policy)}"; known: ${POLICY_KINDS.join(', ')}`);
+    if (!isPolicyKind(input.policy))
+      throw new InvalidArgumentError(
+        'policy',
+        `unknown policy "${String(input.policy)}"; known: ${POLICY_KINDS.join(', ')}`,
+      );
     const dim = input.dim ?? 0;
     const policy = createPolicy(input.policy, { dim, params: input.params ?? {} });
-    const definition: BanditDefinition = { policy: input.policy, dim, params: { ...policy.params }, createdAt: new Date().toISOString(), generation: randomUUID() };
+    const definition: BanditDefinition = {
+      policy: input.policy,
+      dim,
+      params: { ...policy.params },
+      createdAt: new Date().toISOString(),
+      generation: randomUUID(),
+    };
     const result = await this.#store.createBandit(name, JSON.stringify(definition));
     if (result.created) return { created: true, definition };
     const existing = parseDefinition(name, result.definition);
-    const same = existing.policy === definition.policy && existing.dim === dim && sameParams(existing.params, definition.params);
+    const same =
+      existing.policy === definition.policy &&
+      existing.dim === dim &&
+      sameParams(existing.params, definition.params);
     if (!same) {
-      throw new ConflictError(`bandit "${name}" exists with another definition (policy ${existing.policy}, dim ${existing.dim}, params ${JSON.stringify(existing.params)}); delete it first`);
+      throw new ConflictError(
+        `bandit "${name}" exists with another definition (policy ${existing.policy}, dim ${existing.dim}, params ${JSON.stringify(existing.params)}); delete it first`,
+      );
     }
     return { created: false, definition: existing };
   }
@@ -258,12 +297,18 @@ export class BanditService {
     const contextArray = request.context ?? [];
     if (!Array.isArray(contextArray) || contextArray.length !== definition.dim) {
       const given = Array.isArray(contextArray) ? `${contextArray.length}` : 'none';
-      throw new InvalidArgumentError('context', `must have ${definition.dim} numbers (the dim of bandit "${name}"), got ${given}`);
+      throw new InvalidArgumentError(
+        'context',
+        `must have ${definition.dim} numbers (the dim of bandit "${name}"), got ${given}`,
+      );
     }
     const context = Float64Array.from(contextArray);
-    for (let j = 0; j < context.length; j++) if (!Number.isFinite(context[j])) throw new InvalidArgumentError(`context[${j}]`, 'must be a finite number');
+    for (let j = 0; j < context.length; j++)
+      if (!Number.isFinite(context[j]))
+        throw new InvalidArgumentError(`context[${j}]`, 'must be a finite number');
     const slots = request.slots ?? 1;
-    if (Array.isArray(request.candidates) && Number.isSafeInteger(slots)) checkDecideLimits(this.limits, definition.dim, request.candidates.length, slots);
+    if (Array.isArray(request.candidates) && Number.isSafeInteger(slots))
+      checkDecideLimits(this.limits, definition.dim, request.candidates.length, slots);
     const version = live.version;
     const input = { context, candidates: request.candidates, slots };
     const { arms, propensities } = live.policy.select(input, this.#random);
@@ -274,7 +319,9 @@ export class BanditService {
     // on the store's connection before the answer leaves, so any later feedback through this
     // process is read after it; feedback through another process is re-checked once (see
     // feedback). A record that fails to store is reported, and its feedback will get a 404.
-    this.#store.putDecision(name, decisionId, JSON.stringify(record), this.#ttlMs).catch((error: unknown) => this.#recordFailed(error));
+    this.#store
+      .putDecision(name, decisionId, JSON.stringify(record), this.#ttlMs)
+      .catch((error: unknown) => this.#recordFailed(error));
     this.#log?.write({
       type: 'decision',
       decisionId,
@@ -288,7 +335,9 @@ export class BanditService {
       positions: arms.map((_, j) => j),
       propensities,
       // Only what the log keeps: the chosen arms' marginals, computed only when a log is kept.
-      ...(arms.length > 1 ? { marginals: live.policy.slotMarginals(input, arms, this.#random) } : {}),
+      ...(arms.length > 1
+        ? { marginals: live.policy.slotMarginals(input, arms, this.#random) }
+        : {}),
     });
     return { decisionId, arms, propensities, version };
   }
@@ -313,15 +362,38 @@ export class BanditService {
     if (lookup.status === 'unknown') throw unknownDecisionError(name, decisionId);
     if (lookup.status === 'duplicate') throw duplicateFeedbackError(decisionId);
     const record = JSON.parse(lookup.record) as DecisionRecord;
-    if (record.g !== definition.generation) throw new ConflictError(`decision "${decisionId}" was made by an earlier definition of bandit "${name}"`);
+    if (record.g !== definition.generation)
+      throw new ConflictError(
+        `decision "${decisionId}" was made by an earlier definition of bandit "${name}"`,
+      );
     const rewards = alignRewards(record.arms, request.rewards);
     const context = Float64Array.from(record.x);
-    const feedback: Feedback[] = record.arms.map((arm, j) => ({ arm, context, reward: rewards[j] }));
-    checkArmLimit(this.limits, name, live.knownArms, [...new Set(record.arms)].filter((arm) => !live.knowsArm(arm)));
+    const feedback: Feedback[] = record.arms.map((arm, j) => ({
+      arm,
+      context,
+      reward: rewards[j],
+    }));
+    checkArmLimit(
+      this.limits,
+      name,
+      live.knownArms,
+      [...new Set(record.arms)].filter((arm) => !live.knowsArm(arm)),
+    );
     // The decision is marked fed back in the same atomic step that counts it (a repeat racing
     // through another process is refused there).
-    const version = await live.add(feedbackIncrements(definition.policy, definition.dim, feedback), decisionId, feedback);
-    this.#log?.write({ type: 'feedback', decisionId, bandit: name, time: new Date().toISOString(), arms: record.arms, rewards });
+    const version = await live.add(
+      feedbackIncrements(definition.policy, definition.dim, feedback),
+      decisionId,
+      feedback,
+    );
+    this.#log?.write({
+      type: 'feedback',
+      decisionId,
+      bandit: name,
+      time: new Date().toISOString(),
+      arms: record.arms,
+      rewards,
+    });
     return { decisionId, arms: record.arms, rewards, version };
   }
 
@@ -331,7 +403,11 @@ export class BanditService {
     const now = Date.now();
     if (now - this.#failureReportedAt < 10_000) return;
     this.#failureReportedAt = now;
-    this.#onError(new Error(`${this.#failedRecords} decision record(s) not stored, so their feedback will get 404; last: ${String((error as Error)?.message ?? error)}`));
+    this.#onError(
+      new Error(
+        `${this.#failedRecords} decision record(s) not stored, so their feedback will get 404; last: ${String((error as Error)?.message ?? error)}`,
+      ),
+    );
     this.#failedRecords = 0;
   }
 
@@ -357,7 +433,10 @@ export class BanditService {
       [...this.#live].map(async ([name, live]) => {
         try {
           const stored = await this.#store.getBandit(name);
-          if (stored === null || parseDefinition(name, stored.definition).generation !== live.definition.generation) {
+          if (
+            stored === null ||
+            parseDefinition(name, stored.definition).generation !== live.definition.generation
+          ) {
             // Deleted or redefined elsewhere: forget it; the next request loads what is there now.
             if (this.#live.get(name) === live) this.#live.delete(name);
             return;
@@ -379,24 +458,43 @@ function sameParams(a: Record<string, number>, b: Record<string, number>): boole
 
 /** Checks the shape and values of `rewards` (before the decision is claimed). */
 function checkRewards(rewards: FeedbackRequest['rewards'], unitInterval: boolean): void {
-  if (rewards === null || typeof rewards !== 'object') throw new InvalidArgumentError('rewards', 'must be an array of numbers (one per slot) or an object of arm → reward');
-  const entries = Array.isArray(rewards) ? rewards.map((r, j) => [`rewards[${j}]`, r] as const) : Object.entries(rewards).map(([arm, r]) => [`rewards.${arm}`, r] as const);
+  if (rewards === null || typeof rewards !== 'object')
+    throw new InvalidArgumentError(
+      'rewards',
+      'must be an array of numbers (one per slot) or an object of arm → reward',
+    );
+  const entries = Array.isArray(rewards)
+    ? rewards.map((r, j) => [`rewards[${j}]`, r] as const)
+    : Object.entries(rewards).map(([arm, r]) => [`rewards.${arm}`, r] as const);
   if (entries.length === 0) throw new InvalidArgumentError('rewards', 'is empty');
   for (const [field, r] of entries) {
-    if (typeof r !== 'number' || !Number.isFinite(r)) throw new InvalidArgumentError(field, `must be a finite number, got ${JSON.stringify(r)}`);
-    if (unitInterval && (r < 0 || r > 1)) throw new InvalidArgumentError(field, `must be in [0, 1] for Bernoulli Thompson sampling, got ${r}`);
+    if (typeof r !== 'number' || !Number.isFinite(r))
+      throw new InvalidArgumentError(field, `must be a finite number, got ${JSON.stringify(r)}`);
+    if (unitInterval && (r < 0 || r > 1))
+      throw new InvalidArgumentError(
+        field,
+        `must be in [0, 1] for Bernoulli Thompson sampling, got ${r}`,
+      );
   }
 }
 
 /** The reward of each of the decision's arms, in slot order. */
 function alignRewards(arms: readonly string[], rewards: FeedbackRequest['rewards']): number[] {
   if (Array.isArray(rewards)) {
-    if (rewards.length !== arms.length) throw new InvalidArgumentError('rewards', `must have ${arms.length} numbers, one per chosen arm in slot order, got ${rewards.length}`);
+    if (rewards.length !== arms.length)
+      throw new InvalidArgumentError(
+        'rewards',
+        `must have ${arms.length} numbers, one per chosen arm in slot order, got ${rewards.length}`,
+      );
     return rewards.slice();
   }
   const byArm = rewards as Readonly<Record<string, number>>;
   for (const arm of Object.keys(byArm)) {
-    if (!arms.includes(arm)) throw new InvalidArgumentError(`rewards.${arm}`, `is not an arm of this decision (its arms: ${arms.join(', ')})`);
+    if (!arms.includes(arm))
+      throw new InvalidArgumentError(
+        `rewards.${arm}`,
+        `is not an arm of this decision (its arms: ${arms.join(', ')})`,
+      );
   }
   return arms.map((arm) => (Object.hasOwn(byArm, arm) ? byArm[arm] : 0));
 }

@@ -1,7 +1,19 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
 import { seededRandom } from './bandit-policy.js';
-import { ArmPolicy, checkSamples, chosenIndices, DEFAULT_PROBABILITY_SAMPLES, type ParamSpec } from './policy-support.js';
-import { BetaScores, rbPropensity, thompsonProbabilities, thompsonSelect, thompsonSlotMarginals } from './thompson-support.js';
+import {
+  ArmPolicy,
+  checkSamples,
+  chosenIndices,
+  DEFAULT_PROBABILITY_SAMPLES,
+  type ParamSpec,
+} from './policy-support.js';
+import {
+  BetaScores,
+  rbPropensity,
+  thompsonProbabilities,
+  thompsonSelect,
+  thompsonSlotMarginals,
+} from './thompson-support.js';
 
 /** Parameters of {@link BernoulliThompsonPolicy}. */
 export const BERNOULLI_THOMPSON_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({
@@ -40,30 +52,50 @@ export class BernoulliThompsonPolicy extends ArmPolicy {
     const [a, b] = this.#posteriors(input);
     const { candidates } = input;
     const draws = this.params.draws;
-    return thompsonSelect(new BetaScores(a, b, random), candidates, input.slots, (taken, chosen) => {
-      let key = '';
-      for (let c = 0; c < candidates.length; c++) if (taken[c] === 0) key += `${candidates[c]}\u0000`;
-      key += `\u0001${candidates[chosen]}`;
-      let p = this.#cache.get(key);
-      if (p === undefined) {
-        p = rbPropensity(new BetaScores(a, b, seededRandom(fnv1a(key))), taken, chosen, draws);
-        if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-        this.#cache.set(key, p);
-      }
-      return p;
-    });
+    return thompsonSelect(
+      new BetaScores(a, b, random),
+      candidates,
+      input.slots,
+      (taken, chosen) => {
+        let key = '';
+        for (let c = 0; c < candidates.length; c++)
+          if (taken[c] === 0) key += `${candidates[c]}\u0000`;
+        key += `\u0001${candidates[chosen]}`;
+        let p = this.#cache.get(key);
+        if (p === undefined) {
+          p = rbPropensity(new BetaScores(a, b, seededRandom(fnv1a(key))), taken, chosen, draws);
+          if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+          this.#cache.set(key, p);
+        }
+        return p;
+      },
+    );
   }
 
-  actionProbabilities(input: DecideInput, random: () => number, samples = DEFAULT_PROBABILITY_SAMPLES): Float64Array[] {
+  actionProbabilities(
+    input: DecideInput,
+    random: () => number,
+    samples = DEFAULT_PROBABILITY_SAMPLES,
+  ): Float64Array[] {
     checkSamples(samples);
     const [a, b] = this.#posteriors(input);
-    return thompsonProbabilities(new BetaScores(a, b, random), input.candidates.length, input.slots, samples);
+    return thompsonProbabilities(
+      new BetaScores(a, b, random),
+      input.candidates.length,
+      input.slots,
+      samples,
+    );
   }
 
   /** Marginals from `draws` simulated decisions ({@link thompsonSlotMarginals}). */
   slotMarginals(input: DecideInput, arms: readonly string[], random: () => number): number[] {
     const [a, b] = this.#posteriors(input);
-    return thompsonSlotMarginals(new BetaScores(a, b, random), input.candidates.length, chosenIndices(input.candidates, arms), this.params.draws);
+    return thompsonSlotMarginals(
+      new BetaScores(a, b, random),
+      input.candidates.length,
+      chosenIndices(input.candidates, arms),
+      this.params.draws,
+    );
   }
 
   protected override afterChange(): void {

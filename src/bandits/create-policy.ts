@@ -13,7 +13,13 @@ import { Ucb1Policy } from './ucb1-policy.js';
  * (Gaussian posteriors over the same ridge regressions). Names exactly the members of
  * {@link PolicyKind} (checked at compile time).
  */
-export const POLICY_KINDS = ['egreedy', 'ucb1', 'bts', 'linucb', 'lints'] as const satisfies readonly PolicyKind[];
+export const POLICY_KINDS = [
+  'egreedy',
+  'ucb1',
+  'bts',
+  'linucb',
+  'lints',
+] as const satisfies readonly PolicyKind[];
 
 // A kind added to PolicyKind but not to POLICY_KINDS would be refused by isPolicyKind; fail the build instead.
 type MissingKinds = Exclude<PolicyKind, (typeof POLICY_KINDS)[number]>;
@@ -44,7 +50,8 @@ export interface CreatePolicyOptions {
 export function createPolicy(kind: PolicyKind, options: CreatePolicyOptions): BanditPolicy {
   const { dim } = options;
   const params = options.params ?? {};
-  if (!Number.isSafeInteger(dim) || dim < 0 || dim > MAX_DIM) throw new InvalidArgumentError('dim', `must be an integer from 0 to ${MAX_DIM}, got ${dim}`);
+  if (!Number.isSafeInteger(dim) || dim < 0 || dim > MAX_DIM)
+    throw new InvalidArgumentError('dim', `must be an integer from 0 to ${MAX_DIM}, got ${dim}`);
   switch (kind) {
     case 'egreedy':
       return new EpsilonGreedyPolicy(dim, params);
@@ -57,7 +64,10 @@ export function createPolicy(kind: PolicyKind, options: CreatePolicyOptions): Ba
     case 'lints':
       return new LinearThompsonPolicy(dim, params);
     default:
-      throw new InvalidArgumentError('policy', `unknown policy "${String(kind)}"; known: ${POLICY_KINDS.join(', ')}`);
+      throw new InvalidArgumentError(
+        'policy',
+        `unknown policy "${String(kind)}"; known: ${POLICY_KINDS.join(', ')}`,
+      );
   }
 }
 
@@ -65,4 +75,3 @@ export function createPolicy(kind: PolicyKind, options: CreatePolicyOptions): Ba
 export function isPolicyKind(value: unknown): value is PolicyKind {
   return typeof value === 'string' && (POLICY_KINDS as readonly string[]).includes(value);
 }
-

@@ -98,7 +98,10 @@ export class DecisionLogWriter {
 
   /** Appends one line. Throws if an earlier write failed (disk full, file removed…). */
   write(line: DecisionLogLine): void {
-    if (this.#error !== null) throw new KibanError('INTERNAL', `decision log ${this.path}: ${this.#error.message}`, { cause: this.#error });
+    if (this.#error !== null)
+      throw new KibanError('INTERNAL', `decision log ${this.path}: ${this.#error.message}`, {
+        cause: this.#error,
+      });
     if (this.#closed) throw new KibanError('INTERNAL', `decision log ${this.path} is closed`);
     const text = `${JSON.stringify(line)}\n`;
     this.#pending.push(text);
@@ -136,15 +139,23 @@ const FLUSH_BYTES = 64 * 1024;
 
 /** A log file name unique to this process: `decisions-{host}-{pid}-{start time}.jsonl` in `dir`. */
 export function decisionLogFileName(dir: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
   return join(dir, `decisions-${host}-${process.pid}-${stamp}.jsonl`);
 }
 
 /** Reads the lines of decision-log files, in file order. @throws DataError naming file and line for a malformed line. */
-export async function* readDecisionLogLines(paths: readonly string[]): AsyncGenerator<DecisionLogLine> {
+export async function* readDecisionLogLines(
+  paths: readonly string[],
+): AsyncGenerator<DecisionLogLine> {
   for (const path of paths) {
-    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    const lines = createInterface({
+      input: createReadStream(path, { encoding: 'utf8' }),
+      crlfDelay: Infinity,
+    });
     let line = 0;
     try {
       for await (const text of lines) {
@@ -157,7 +168,11 @@ export async function* readDecisionLogLines(paths: readonly string[]): AsyncGene
           throw new DataError({ file: path, line }, `not valid JSON (${(error as Error).message})`);
         }
         const type = (value as { type?: unknown } | null)?.type;
-        if (type !== 'decision' && type !== 'feedback') throw new DataError({ file: path, line, column: 'type' }, 'must be "decision" or "feedback"');
+        if (type !== 'decision' && type !== 'feedback')
+          throw new DataError(
+            { file: path, line, column: 'type' },
+            'must be "decision" or "feedback"',
+          );
         yield value as DecisionLogLine;
       }
     } finally {
@@ -183,9 +198,14 @@ export interface JoinSummary {
  * @example
  * await joinDecisionLogs(['a.jsonl', 'b.jsonl'], 'joined.jsonl');
  */
-export async function joinDecisionLogs(paths: readonly string[], output: string): Promise<JoinSummary> {
+export async function joinDecisionLogs(
+  paths: readonly string[],
+  output: string,
+): Promise<JoinSummary> {
   const rewards = new Map<string, number[]>();
-  for await (const line of readDecisionLogLines(paths)) if (line.type === 'feedback') rewards.set(`${line.bandit}\u0000${line.decisionId}`, line.rewards);
+  for await (const line of readDecisionLogLines(paths))
+    if (line.type === 'feedback')
+      rewards.set(`${line.bandit}\u0000${line.decisionId}`, line.rewards);
   const writer = await DecisionLogWriter.open(output);
   const summary: JoinSummary = { decisions: 0, withFeedback: 0, orphanFeedback: 0 };
   const seen = new Set<string>();

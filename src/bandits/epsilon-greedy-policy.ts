@@ -43,7 +43,11 @@ export class EpsilonGreedyPolicy extends ArmPolicy {
         } else if (means[c] === best) ties++;
       }
       const explore = random() < epsilon;
-      const pick = explore ? Math.floor(random() * remaining) : ties > 1 ? Math.floor(random() * ties) : 0;
+      const pick = explore
+        ? Math.floor(random() * remaining)
+        : ties > 1
+          ? Math.floor(random() * ties)
+          : 0;
       let chosen = -1;
       for (let c = 0, k = 0; c < m; c++) {
         if (taken[c] === 1 || (!explore && means[c] !== best)) continue;
@@ -62,7 +66,9 @@ export class EpsilonGreedyPolicy extends ArmPolicy {
   actionProbabilities(input: DecideInput): Float64Array[] {
     const means = this.#means(input);
     const m = means.length;
-    const order = Array.from({ length: m }, (_, c) => c).sort((a, b) => means[b] - means[a] || a - b);
+    const order = Array.from({ length: m }, (_, c) => c).sort(
+      (a, b) => means[b] - means[a] || a - b,
+    );
     const byRank = greedyRankMarginals(m, input.slots, this.params.epsilon);
     const out = Array.from({ length: input.slots }, () => new Float64Array(m));
     // Tied arms are exchangeable: each gets the average over the ranks its group spans.
@@ -136,7 +142,12 @@ export function greedyRankMarginals(m: number, slots: number, epsilon: number): 
  * same dynamic programme as {@link greedyRankMarginals}, summed over the ranks asked for):
  * memory O(m), not slots × m.
  */
-export function greedyRankRangeMarginals(m: number, epsilon: number, from: Int32Array, to: Int32Array): number[] {
+export function greedyRankRangeMarginals(
+  m: number,
+  epsilon: number,
+  from: Int32Array,
+  to: Int32Array,
+): number[] {
   const out = new Array<number>(from.length).fill(0);
   walkGreedyStates(m, from.length, epsilon, (j, p, w, uniform, stillThere) => {
     const a = from[j];
@@ -153,7 +164,12 @@ export function greedyRankRangeMarginals(m: number, epsilon: number, from: Int32
  * taken with probability (1−ε) + `uniform` and each other remaining rank after p with
  * `uniform` × `stillThere` (the chance it is still there).
  */
-function walkGreedyStates(m: number, slots: number, epsilon: number, visit: (j: number, p: number, w: number, uniform: number, stillThere: number) => void): void {
+function walkGreedyStates(
+  m: number,
+  slots: number,
+  epsilon: number,
+  visit: (j: number, p: number, w: number, uniform: number, stillThere: number) => void,
+): void {
   let state = new Float64Array(m + 1);
   state[0] = 1;
   for (let j = 0; j < slots; j++) {

@@ -31,7 +31,12 @@ describe('LinearArms rank-one updates', () => {
       direct.refresh(0);
       for (let j = 0; j < D * D; j++) expect(incremental.invA[j]).toBeCloseTo(direct.invA[j], 10);
       for (let j = 0; j < D; j++) expect(incremental.theta[j]).toBeCloseTo(direct.theta[j], 10);
-      const [m1, s1, m2, s2] = [new Float64Array(1), new Float64Array(1), new Float64Array(1), new Float64Array(1)];
+      const [m1, s1, m2, s2] = [
+        new Float64Array(1),
+        new Float64Array(1),
+        new Float64Array(1),
+        new Float64Array(1),
+      ];
       incremental.estimateAll(Int32Array.of(0), z, m1, s1);
       direct.estimateAll(Int32Array.of(0), z, m2, s2);
       expect(m1[0]).toBeCloseTo(m2[0], 10);
@@ -49,7 +54,11 @@ describe.each(['linucb', 'lints'] as const)('%s with incremental updates', (kind
     solved.restore(JSON.parse(JSON.stringify(updated.snapshot())));
     const random = seededRandom(8);
     for (let k = 0; k < 20; k++) {
-      const input = { context: Float64Array.from({ length: D }, () => random() * 2 - 1), candidates: ['arm0', 'arm1', 'arm2', 'new'], slots: 2 };
+      const input = {
+        context: Float64Array.from({ length: D }, () => random() * 2 - 1),
+        candidates: ['arm0', 'arm1', 'arm2', 'new'],
+        slots: 2,
+      };
       const a = updated.select(input, seededRandom(k));
       const b = solved.select(input, seededRandom(k));
       expect(a.arms).toEqual(b.arms);
@@ -66,10 +75,20 @@ describe.each(['linucb', 'lints'] as const)('%s with incremental updates', (kind
     // another order) arrive: equal up to rounding, so no arm is inverted again.
     const more = observations(9, 2);
     policy.update(more);
-    const totals = feedbackIncrements(kind, D, more, new Map([...first].map(([arm, v]) => [arm, v.slice()])));
+    const totals = feedbackIncrements(
+      kind,
+      D,
+      more,
+      new Map([...first].map(([arm, v]) => [arm, v.slice()])),
+    );
     expect(policy.setTotals(totals)).toBe(0);
     // Another process's feedback on arm1 only.
-    const other = feedbackIncrements(kind, D, observations(3, 9).map((f) => ({ ...f, arm: 'arm1' })), new Map([...totals].map(([arm, v]) => [arm, v.slice()])));
+    const other = feedbackIncrements(
+      kind,
+      D,
+      observations(3, 9).map((f) => ({ ...f, arm: 'arm1' })),
+      new Map([...totals].map(([arm, v]) => [arm, v.slice()])),
+    );
     expect(policy.setTotals(other)).toBe(1);
     expect(policy.snapshot().arms.arm1.n).toBe(other.get('arm1')![0]);
     expect(() => policy.setTotals([['arm0', new Float64Array(3)]])).toThrow(/totals\.arm0/);

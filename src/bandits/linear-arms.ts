@@ -169,7 +169,10 @@ export class LinearArms {
     const d = this.dim;
     const d2 = d * d;
     if (!invertSpd(this.A, i * d2, this.invA, i * d2, d, this.#work)) {
-      throw new InvalidArgumentError('A', `arm statistics are not positive definite (arm ${i}); λ must be > 0 and A = λI + Σ x xᵀ`);
+      throw new InvalidArgumentError(
+        'A',
+        `arm statistics are not positive definite (arm ${i}); λ must be > 0 and A = λI + Σ x xᵀ`,
+      );
     }
     this.#solveTheta(i);
     this.#pack(i);
@@ -275,7 +278,14 @@ function grown(a: Float64Array, length: number): Float64Array {
  * Inverts the symmetric positive definite d×d matrix at `a[aOff…]` into `out[outOff…]` through its
  * Cholesky factor L (A⁻¹ = L⁻ᵀ L⁻¹); `work` holds 2·d² numbers. False when A is not positive definite.
  */
-export function invertSpd(a: Float64Array, aOff: number, out: Float64Array, outOff: number, d: number, work: Float64Array): boolean {
+export function invertSpd(
+  a: Float64Array,
+  aOff: number,
+  out: Float64Array,
+  outOff: number,
+  d: number,
+  work: Float64Array,
+): boolean {
   const L = work; // L[r*d + c], c ≤ r
   const M = work.subarray(d * d); // L⁻¹, lower triangular
   for (let j = 0; j < d; j++) {

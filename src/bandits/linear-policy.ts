@@ -14,8 +14,16 @@ const MIN_EXACT_EVERY = 32;
 export abstract class LinearPolicy extends ArmPolicy {
   protected readonly linear: LinearArms;
 
-  protected constructor(dim: number, specs: Readonly<Record<string, ParamSpec>>, params: Readonly<Record<string, number>>) {
-    if (!(dim >= 1)) throw new InvalidArgumentError('dim', `must be ≥ 1 for a linear policy (the context length), got ${dim}`);
+  protected constructor(
+    dim: number,
+    specs: Readonly<Record<string, ParamSpec>>,
+    params: Readonly<Record<string, number>>,
+  ) {
+    if (!(dim >= 1))
+      throw new InvalidArgumentError(
+        'dim',
+        `must be ≥ 1 for a linear policy (the context length), got ${dim}`,
+      );
     super(dim, specs, params);
     this.linear = new LinearArms(dim, this.params.lambda);
     this.#sinceExact = new Uint32Array(16);
@@ -43,7 +51,12 @@ export abstract class LinearPolicy extends ArmPolicy {
    * Each candidate's estimate θᵀx into `means` and width sqrt(xᵀA⁻¹x) into `widths` (unseen arms:
    * the prior's 0 and sqrt(xᵀx/λ)).
    */
-  protected estimates(idx: Int32Array, x: Float64Array, means: Float64Array, widths: Float64Array): void {
+  protected estimates(
+    idx: Int32Array,
+    x: Float64Array,
+    means: Float64Array,
+    widths: Float64Array,
+  ): void {
     const z = this.#z;
     this.linear.products(x, z);
     this.linear.estimateAll(idx, z, means, widths);
@@ -92,7 +105,10 @@ export abstract class LinearPolicy extends ArmPolicy {
 
   protected override armExtras(i: number): Partial<ArmStats> {
     const d = this.dim;
-    return { A: Array.from(this.linear.A.subarray(i * d * d, (i + 1) * d * d)), b: Array.from(this.linear.b.subarray(i * d, (i + 1) * d)) };
+    return {
+      A: Array.from(this.linear.A.subarray(i * d * d, (i + 1) * d * d)),
+      b: Array.from(this.linear.b.subarray(i * d, (i + 1) * d)),
+    };
   }
 
   protected override resetStatistics(): void {
@@ -104,13 +120,27 @@ export abstract class LinearPolicy extends ArmPolicy {
     this.#exact.add(i);
   }
 
-  protected override checkArmStats(id: string, stats: ArmStats, params: Readonly<Record<string, number>>): void {
+  protected override checkArmStats(
+    id: string,
+    stats: ArmStats,
+    params: Readonly<Record<string, number>>,
+  ): void {
     super.checkArmStats(id, stats, params);
     const d = this.dim;
-    for (const [name, length] of [['A', d * d], ['b', d]] as const) {
+    for (const [name, length] of [
+      ['A', d * d],
+      ['b', d],
+    ] as const) {
       const v = stats[name];
-      if (!Array.isArray(v) || v.length !== length || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-        throw new InvalidArgumentError(`state.arms.${id}.${name}`, `must be ${length} finite numbers`);
+      if (
+        !Array.isArray(v) ||
+        v.length !== length ||
+        !v.every((x) => typeof x === 'number' && Number.isFinite(x))
+      ) {
+        throw new InvalidArgumentError(
+          `state.arms.${id}.${name}`,
+          `must be ${length} finite numbers`,
+        );
       }
     }
   }

@@ -1,7 +1,19 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
 import { LinearPolicy } from './linear-policy.js';
-import { checkSamples, chosenIndices, DEFAULT_PROBABILITY_SAMPLES, type ParamSpec } from './policy-support.js';
-import { GaussianScores, rbPropensity, thompsonProbabilities, thompsonSelect, thompsonSlotMarginals, type ScoreModel } from './thompson-support.js';
+import {
+  checkSamples,
+  chosenIndices,
+  DEFAULT_PROBABILITY_SAMPLES,
+  type ParamSpec,
+} from './policy-support.js';
+import {
+  GaussianScores,
+  rbPropensity,
+  thompsonProbabilities,
+  thompsonSelect,
+  thompsonSlotMarginals,
+  type ScoreModel,
+} from './thompson-support.js';
 
 /** Parameters of {@link LinearThompsonPolicy}. */
 export const LINEAR_THOMPSON_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({
@@ -32,17 +44,33 @@ export class LinearThompsonPolicy extends LinearPolicy {
   select(input: DecideInput, random: () => number): Decision {
     const model = this.#model(input, random);
     const draws = this.params.draws;
-    return thompsonSelect(model, input.candidates, input.slots, (taken, chosen) => rbPropensity(model, taken, chosen, draws));
+    return thompsonSelect(model, input.candidates, input.slots, (taken, chosen) =>
+      rbPropensity(model, taken, chosen, draws),
+    );
   }
 
-  actionProbabilities(input: DecideInput, random: () => number, samples = DEFAULT_PROBABILITY_SAMPLES): Float64Array[] {
+  actionProbabilities(
+    input: DecideInput,
+    random: () => number,
+    samples = DEFAULT_PROBABILITY_SAMPLES,
+  ): Float64Array[] {
     checkSamples(samples);
-    return thompsonProbabilities(this.#model(input, random), input.candidates.length, input.slots, samples);
+    return thompsonProbabilities(
+      this.#model(input, random),
+      input.candidates.length,
+      input.slots,
+      samples,
+    );
   }
 
   /** Marginals from `draws` simulated decisions ({@link thompsonSlotMarginals}). */
   slotMarginals(input: DecideInput, arms: readonly string[], random: () => number): number[] {
-    return thompsonSlotMarginals(this.#model(input, random), input.candidates.length, chosenIndices(input.candidates, arms), this.params.draws);
+    return thompsonSlotMarginals(
+      this.#model(input, random),
+      input.candidates.length,
+      chosenIndices(input.candidates, arms),
+      this.params.draws,
+    );
   }
 
   #model(input: DecideInput, random: () => number): ScoreModel {

@@ -1,6 +1,12 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
 import { LinearPolicy } from './linear-policy.js';
-import { chosenIndices, chosenScoreMarginals, scoreMarginals, selectByScores, type ParamSpec } from './policy-support.js';
+import {
+  chosenIndices,
+  chosenScoreMarginals,
+  scoreMarginals,
+  selectByScores,
+  type ParamSpec,
+} from './policy-support.js';
 
 /** Parameters of {@link LinUcbPolicy}. */
 export const LINUCB_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({

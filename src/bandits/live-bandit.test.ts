@@ -4,11 +4,22 @@ import type { FeedbackCommit } from '../storage/bandit-store.js';
 import { MemoryBanditStore } from '../storage/memory-bandit-store.js';
 import { LiveBandit } from './live-bandit.js';
 
-const definition = JSON.stringify({ policy: 'ucb1', dim: 0, params: { alpha: 1 }, createdAt: '2026-11-25T00:00:00.000Z', generation: 'g1' });
+const definition = JSON.stringify({
+  policy: 'ucb1',
+  dim: 0,
+  params: { alpha: 1 },
+  createdAt: '2026-11-25T00:00:00.000Z',
+  generation: 'g1',
+});
 
 /** Rejects if `promise` has not settled within `ms` (a lost batch would hang forever). */
 function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms))]);
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms),
+    ),
+  ]);
 }
 
 describe('LiveBandit', () => {
@@ -19,7 +30,10 @@ describe('LiveBandit', () => {
     await store.createBandit('b', definition);
     const live = await LiveBandit.load(store, 'b');
     const settle: ((version: number) => void)[] = [];
-    store.commitFeedback = () => new Promise<FeedbackCommit>((resolve) => settle.push((version) => resolve({ status: 'stored', version })));
+    store.commitFeedback = () =>
+      new Promise<FeedbackCommit>((resolve) =>
+        settle.push((version) => resolve({ status: 'stored', version })),
+      );
     const one = new Map([['x', Float64Array.from([1, 1])]]);
     const first = live.add(one);
     await new Promise((resolve) => setImmediate(resolve));
@@ -41,14 +55,20 @@ describe('LiveBandit', () => {
     const live = await LiveBandit.load(store, 'b');
     const one = new Map([['x', Float64Array.from([1, 1])]]);
     for (let k = 1; k <= 50; k++) expect(await within(live.add(one), 1000)).toBe(k);
-    expect((await store.readStatistics('b', 2))?.arms.get('x')).toEqual(Float64Array.from([50, 50]));
+    expect((await store.readStatistics('b', 2))?.arms.get('x')).toEqual(
+      Float64Array.from([50, 50]),
+    );
   });
 
   it('merges concurrent increments into one batch and settles every request with its version', async () => {
     const store = new MemoryBanditStore();
     await store.createBandit('b', definition);
     const live = await LiveBandit.load(store, 'b');
-    const versions = await Promise.all(Array.from({ length: 20 }, (_, k) => live.add(new Map([[`arm${k % 4}`, Float64Array.from([1, k])]]))));
+    const versions = await Promise.all(
+      Array.from({ length: 20 }, (_, k) =>
+        live.add(new Map([[`arm${k % 4}`, Float64Array.from([1, k])]])),
+      ),
+    );
     expect(new Set(versions)).toEqual(new Set([1]));
     const totals = (await store.readStatistics('b', 2))?.arms;
     expect([...(totals?.values() ?? [])].reduce((s, v) => s + v[0], 0)).toBe(20);
@@ -63,14 +83,27 @@ describe('LiveBandit', () => {
     await store.commitFeedback('b', 2, new Map([['x', Float64Array.from([1, 1])]]), ['d2']);
     const live = await LiveBandit.load(store, 'b');
     const one = new Map([['x', Float64Array.from([1, 1])]]);
-    const outcomes = await Promise.allSettled([live.add(one, 'd1'), live.add(one, 'd2'), live.add(one, 'gone'), live.add(one, 'd3'), live.add(one, 'd3')]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected']);
+    const outcomes = await Promise.allSettled([
+      live.add(one, 'd1'),
+      live.add(one, 'd2'),
+      live.add(one, 'gone'),
+      live.add(one, 'd3'),
+      live.add(one, 'd3'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+      'rejected',
+    ]);
     const reasons = outcomes.map((o) => (o.status === 'rejected' ? o.reason : null));
     expect(reasons[1]).toBeInstanceOf(ConflictError);
     expect(reasons[2]).toBeInstanceOf(NotFoundError);
     expect(reasons[4]).toBeInstanceOf(ConflictError); // the same decision twice in this process
     expect((await store.readStatistics('b', 2))?.arms.get('x')).toEqual(Float64Array.from([3, 3]));
-    for (const id of ['d1', 'd2', 'd3']) expect((await store.getDecision('b', id)).status).toBe('duplicate');
+    for (const id of ['d1', 'd2', 'd3'])
+      expect((await store.getDecision('b', id)).status).toBe('duplicate');
   });
 
   it('rebuilds its policy from the store when the version moved', async () => {

@@ -20,7 +20,13 @@ export interface BanditDefinition {
 /** Parses a stored definition. @throws DataError when it is not one. */
 export function parseDefinition(name: string, text: string): BanditDefinition {
   const value = JSON.parse(text) as Partial<BanditDefinition> | null;
-  if (value === null || typeof value !== 'object' || !isPolicyKind(value.policy) || !Number.isSafeInteger(value.dim) || typeof value.generation !== 'string') {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    !isPolicyKind(value.policy) ||
+    !Number.isSafeInteger(value.dim) ||
+    typeof value.generation !== 'string'
+  ) {
     throw new DataError({ column: `bandit ${name}` }, 'the stored definition is malformed');
   }
   return value as BanditDefinition;
@@ -38,12 +44,16 @@ interface Pending {
 
 /** The error for feedback on a decision that was fed back already. */
 export function duplicateFeedbackError(decisionId: string): ConflictError {
-  return new ConflictError(`decision "${decisionId}": feedback was given already; it is counted once`);
+  return new ConflictError(
+    `decision "${decisionId}": feedback was given already; it is counted once`,
+  );
 }
 
 /** The error for feedback on a decision the store does not hold. */
 export function unknownDecisionError(name: string, decisionId: string): NotFoundError {
-  return new NotFoundError(`decision "${decisionId}" of bandit "${name}" (never made, or older than its TTL)`);
+  return new NotFoundError(
+    `decision "${decisionId}" of bandit "${name}" (never made, or older than its TTL)`,
+  );
 }
 
 /**
@@ -80,7 +90,13 @@ export class LiveBandit {
   /** Highest version whose totals a refresh has started setting. */
   #target = -1;
 
-  private constructor(name: string, definition: BanditDefinition, policy: BanditPolicy, version: number, private readonly store: BanditStore) {
+  private constructor(
+    name: string,
+    definition: BanditDefinition,
+    policy: BanditPolicy,
+    version: number,
+    private readonly store: BanditStore,
+  ) {
     this.name = name;
     this.definition = definition;
     this.width = statisticsWidth(definition.policy, definition.dim);
@@ -94,7 +110,13 @@ export class LiveBandit {
     const stored = await store.getBandit(name);
     if (stored === null) throw new NotFoundError(`bandit "${name}"`);
     const definition = parseDefinition(name, stored.definition);
-    const live = new LiveBandit(name, definition, createPolicy(definition.policy, { dim: definition.dim, params: definition.params }), -1, store);
+    const live = new LiveBandit(
+      name,
+      definition,
+      createPolicy(definition.policy, { dim: definition.dim, params: definition.params }),
+      -1,
+      store,
+    );
     await live.#reload();
     return live;
   }
@@ -133,12 +155,18 @@ export class LiveBandit {
    * @throws ConflictError when the decision was fed back already (or is being, in this process);
    *   NotFoundError when the store no longer holds it; what the store throws (nothing was stored).
    */
-  add(increments: ReadonlyMap<string, Float64Array>, decisionId: string | null = null, feedback: readonly Feedback[] = []): Promise<number> {
+  add(
+    increments: ReadonlyMap<string, Float64Array>,
+    decisionId: string | null = null,
+    feedback: readonly Feedback[] = [],
+  ): Promise<number> {
     if (decisionId !== null) {
       if (this.#queued.has(decisionId)) return Promise.reject(duplicateFeedbackError(decisionId));
       this.#queued.add(decisionId);
     }
-    const done = new Promise<number>((resolve, reject) => this.#pending.push({ decisionId, increments, feedback, resolve, reject }));
+    const done = new Promise<number>((resolve, reject) =>
+      this.#pending.push({ decisionId, increments, feedback, resolve, reject }),
+    );
     this.#flushing ??= this.#flush();
     return done;
   }
@@ -150,14 +178,19 @@ export class LiveBandit {
 
   /** Whether arm `id` has statistics in this process's policy or feedback queued here. */
   knowsArm(id: string): boolean {
-    return this.#policy.hasArm(id) || this.#pending.some((p) => p.increments.has(id)) || this.#inFlightArms.has(id);
+    return (
+      this.#policy.hasArm(id) ||
+      this.#pending.some((p) => p.increments.has(id)) ||
+      this.#inFlightArms.has(id)
+    );
   }
 
   /** Arms new to the policy with feedback queued or in flight here. */
   #queuedArms(): Set<string> {
     const arms = new Set<string>();
     for (const arm of this.#inFlightArms) if (!this.#policy.hasArm(arm)) arms.add(arm);
-    for (const p of this.#pending) for (const arm of p.increments.keys()) if (!this.#policy.hasArm(arm)) arms.add(arm);
+    for (const p of this.#pending)
+      for (const arm of p.increments.keys()) if (!this.#policy.hasArm(arm)) arms.add(arm);
     return arms;
   }
 
@@ -191,8 +224,16 @@ export class LiveBandit {
               break;
             }
             // Refused decisions fail alone; the rest of the batch goes again.
-            const refused = batch.filter((p) => p.decisionId !== null && commit.refused.has(p.decisionId));
-            this.#settle(refused, (p) => p.reject(commit.refused.get(p.decisionId!) === 'duplicate' ? duplicateFeedbackError(p.decisionId!) : unknownDecisionError(this.name, p.decisionId!)));
+            const refused = batch.filter(
+              (p) => p.decisionId !== null && commit.refused.has(p.decisionId),
+            );
+            this.#settle(refused, (p) =>
+              p.reject(
+                commit.refused.get(p.decisionId!) === 'duplicate'
+                  ? duplicateFeedbackError(p.decisionId!)
+                  : unknownDecisionError(this.name, p.decisionId!),
+              ),
+            );
             batch = batch.filter((p) => !refused.includes(p));
             if (batch.length === 0) break;
           }

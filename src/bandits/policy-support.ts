@@ -1,5 +1,13 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ArmStats, BanditPolicy, DecideInput, Decision, Feedback, PolicyKind, PolicyState } from './bandit-policy.js';
+import type {
+  ArmStats,
+  BanditPolicy,
+  DecideInput,
+  Decision,
+  Feedback,
+  PolicyKind,
+  PolicyState,
+} from './bandit-policy.js';
 
 /** Simulated decisions behind a Thompson sampling policy's `actionProbabilities` by default. */
 export const DEFAULT_PROBABILITY_SAMPLES = 2000;
@@ -21,18 +29,34 @@ export interface ParamSpec {
 }
 
 /** Applies defaults to `given` and checks every value; unknown names are refused. */
-export function resolveParams(specs: Readonly<Record<string, ParamSpec>>, given: Readonly<Record<string, number>>): Readonly<Record<string, number>> {
+export function resolveParams(
+  specs: Readonly<Record<string, ParamSpec>>,
+  given: Readonly<Record<string, number>>,
+): Readonly<Record<string, number>> {
   const known = Object.keys(specs);
   for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(specs, name)) throw new InvalidArgumentError(`params.${name}`, `unknown parameter; known: ${known.join(', ')}`);
+    if (!Object.hasOwn(specs, name))
+      throw new InvalidArgumentError(
+        `params.${name}`,
+        `unknown parameter; known: ${known.join(', ')}`,
+      );
   }
   const out: Record<string, number> = {};
   for (const [name, spec] of Object.entries(specs)) {
     const value = Object.hasOwn(given, name) ? given[name] : spec.default;
     const low = spec.minExclusive ? value <= spec.min : value < spec.min;
-    if (typeof value !== 'number' || !Number.isFinite(value) || low || value > spec.max || (spec.integer && !Number.isInteger(value))) {
+    if (
+      typeof value !== 'number' ||
+      !Number.isFinite(value) ||
+      low ||
+      value > spec.max ||
+      (spec.integer && !Number.isInteger(value))
+    ) {
       const range = `${spec.minExclusive ? '(' : '['}${spec.min}, ${spec.max}]`;
-      throw new InvalidArgumentError(`params.${name}`, `must be ${spec.integer ? 'an integer' : 'a number'} in ${range}, got ${String(value)}`);
+      throw new InvalidArgumentError(
+        `params.${name}`,
+        `must be ${spec.integer ? 'an integer' : 'a number'} in ${range}, got ${String(value)}`,
+      );
     }
     out[name] = value;
   }
@@ -86,11 +110,16 @@ export class ArmTable {
    * duplicates; checks the context only when `contextDim` > 0.
    */
   resolve(input: DecideInput, contextDim: number): Int32Array {
-    if (input === null || typeof input !== 'object') throw new InvalidArgumentError('input', 'must be an object');
+    if (input === null || typeof input !== 'object')
+      throw new InvalidArgumentError('input', 'must be an object');
     const { candidates, slots, context } = input;
-    if (!Array.isArray(candidates) || candidates.length === 0) throw new InvalidArgumentError('candidates', 'must be a non-empty array of arm ids');
+    if (!Array.isArray(candidates) || candidates.length === 0)
+      throw new InvalidArgumentError('candidates', 'must be a non-empty array of arm ids');
     if (!Number.isSafeInteger(slots) || slots < 1 || slots > candidates.length) {
-      throw new InvalidArgumentError('slots', `must be an integer from 1 to ${candidates.length} (the number of candidates), got ${String(slots)}`);
+      throw new InvalidArgumentError(
+        'slots',
+        `must be an integer from 1 to ${candidates.length} (the number of candidates), got ${String(slots)}`,
+      );
     }
     if (contextDim > 0) checkContext(context, contextDim, 'context');
     if (++this.#epoch === 0xffffffff) {
@@ -103,16 +132,21 @@ export class ArmTable {
     for (let c = 0; c < candidates.length; c++) {
       const id = candidates[c];
       if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ARM_ID_LENGTH) {
-        throw new InvalidArgumentError(`candidates[${c}]`, `must be a string of 1 to ${MAX_ARM_ID_LENGTH} characters`);
+        throw new InvalidArgumentError(
+          `candidates[${c}]`,
+          `must be a string of 1 to ${MAX_ARM_ID_LENGTH} characters`,
+        );
       }
       const i = this.#index.get(id);
       if (i === undefined) {
         unseen ??= new Set();
-        if (unseen.has(id)) throw new InvalidArgumentError('candidates', `"${id}" appears more than once`);
+        if (unseen.has(id))
+          throw new InvalidArgumentError('candidates', `"${id}" appears more than once`);
         unseen.add(id);
         out[c] = -1;
       } else {
-        if (this.#stamp[i] === epoch) throw new InvalidArgumentError('candidates', `"${id}" appears more than once`);
+        if (this.#stamp[i] === epoch)
+          throw new InvalidArgumentError('candidates', `"${id}" appears more than once`);
         this.#stamp[i] = epoch;
         out[c] = i;
       }
@@ -136,12 +170,18 @@ export class ArmTable {
 
 /** Checks that `context` is a Float64Array (or number array) of `dim` finite numbers. */
 export function checkContext(context: unknown, dim: number, field: string): void {
-  if (!(context instanceof Float64Array) && !Array.isArray(context)) throw new InvalidArgumentError(field, `must be ${dim} numbers`);
+  if (!(context instanceof Float64Array) && !Array.isArray(context))
+    throw new InvalidArgumentError(field, `must be ${dim} numbers`);
   const x = context as ArrayLike<unknown>;
-  if (x.length !== dim) throw new InvalidArgumentError(field, `must have ${dim} numbers (the bandit's dim), got ${x.length}`);
+  if (x.length !== dim)
+    throw new InvalidArgumentError(
+      field,
+      `must have ${dim} numbers (the bandit's dim), got ${x.length}`,
+    );
   for (let j = 0; j < dim; j++) {
     const v = x[j];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidArgumentError(`${field}[${j}]`, `must be a finite number, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new InvalidArgumentError(`${field}[${j}]`, `must be a finite number, got ${String(v)}`);
   }
 }
 
@@ -170,8 +210,16 @@ export abstract class ArmPolicy implements BanditPolicy {
   }
 
   abstract select(input: DecideInput, random: () => number): Decision;
-  abstract actionProbabilities(input: DecideInput, random: () => number, samples?: number): Float64Array[];
-  abstract slotMarginals(input: DecideInput, arms: readonly string[], random: () => number): number[];
+  abstract actionProbabilities(
+    input: DecideInput,
+    random: () => number,
+    samples?: number,
+  ): Float64Array[];
+  abstract slotMarginals(
+    input: DecideInput,
+    arms: readonly string[],
+    random: () => number,
+  ): number[];
 
   get armCount(): number {
     return this.arms.size;
@@ -186,9 +234,19 @@ export abstract class ArmPolicy implements BanditPolicy {
     const width = this.totalsWidth;
     // Everything is checked first, so bad totals leave the state untouched.
     for (const [id, v] of entries) {
-      if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ARM_ID_LENGTH) throw new InvalidArgumentError('totals', `arm ids must be strings of 1 to ${MAX_ARM_ID_LENGTH} characters`);
-      if (!(v instanceof Float64Array) || v.length !== width) throw new InvalidArgumentError(`totals.${id}`, `must be a Float64Array of ${width} numbers (a ${this.kind} policy with dim ${this.dim})`);
-      for (let j = 0; j < width; j++) if (!Number.isFinite(v[j])) throw new InvalidArgumentError(`totals.${id}`, `holds a non-finite number at ${j}`);
+      if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ARM_ID_LENGTH)
+        throw new InvalidArgumentError(
+          'totals',
+          `arm ids must be strings of 1 to ${MAX_ARM_ID_LENGTH} characters`,
+        );
+      if (!(v instanceof Float64Array) || v.length !== width)
+        throw new InvalidArgumentError(
+          `totals.${id}`,
+          `must be a Float64Array of ${width} numbers (a ${this.kind} policy with dim ${this.dim})`,
+        );
+      for (let j = 0; j < width; j++)
+        if (!Number.isFinite(v[j]))
+          throw new InvalidArgumentError(`totals.${id}`, `holds a non-finite number at ${j}`);
       if (v[0] < 0) throw new InvalidArgumentError(`totals.${id}`, `has a negative count ${v[0]}`);
     }
     const touched = new Set<number>();
@@ -224,7 +282,8 @@ export abstract class ArmPolicy implements BanditPolicy {
   update(feedback: readonly Feedback[]): void {
     if (!Array.isArray(feedback)) throw new InvalidArgumentError('feedback', 'must be an array');
     // Everything is checked first, so a bad item leaves the state untouched.
-    for (let k = 0; k < feedback.length; k++) checkFeedback(this.kind, this.contextDim, feedback[k], `feedback[${k}]`);
+    for (let k = 0; k < feedback.length; k++)
+      checkFeedback(this.kind, this.contextDim, feedback[k], `feedback[${k}]`);
     const touched = new Set<number>();
     for (const f of feedback) {
       const i = this.ensureArm(f.arm);
@@ -239,14 +298,24 @@ export abstract class ArmPolicy implements BanditPolicy {
   snapshot(): PolicyState {
     const arms: Record<string, ArmStats> = {};
     const { ids, n, rewardSum } = this.arms;
-    for (let i = 0; i < ids.length; i++) arms[ids[i]] = { n: n[i], rewardSum: rewardSum[i], ...this.armExtras(i) };
+    for (let i = 0; i < ids.length; i++)
+      arms[ids[i]] = { n: n[i], rewardSum: rewardSum[i], ...this.armExtras(i) };
     return { kind: this.kind, params: { ...this.#params }, dim: this.dim, arms };
   }
 
   restore(state: PolicyState): void {
-    if (state === null || typeof state !== 'object') throw new InvalidArgumentError('state', 'must be a policy state object');
-    if (state.kind !== this.kind) throw new InvalidArgumentError('state.kind', `is "${String(state.kind)}", this policy is "${this.kind}"`);
-    if (state.dim !== this.dim) throw new InvalidArgumentError('state.dim', `is ${String(state.dim)}, this policy has dim ${this.dim}`);
+    if (state === null || typeof state !== 'object')
+      throw new InvalidArgumentError('state', 'must be a policy state object');
+    if (state.kind !== this.kind)
+      throw new InvalidArgumentError(
+        'state.kind',
+        `is "${String(state.kind)}", this policy is "${this.kind}"`,
+      );
+    if (state.dim !== this.dim)
+      throw new InvalidArgumentError(
+        'state.dim',
+        `is ${String(state.dim)}, this policy has dim ${this.dim}`,
+      );
     const params = resolveParams(this.specs, state.params ?? {});
     const entries = Object.entries(state.arms ?? {});
     for (const [id, stats] of entries) this.checkArmStats(id, stats, params);
@@ -288,22 +357,47 @@ export abstract class ArmPolicy implements BanditPolicy {
   protected restoreArm(_arm: number, _stats: ArmStats): void {}
 
   /** Refuses malformed arm statistics, naming the field. */
-  protected checkArmStats(id: string, stats: ArmStats, _params: Readonly<Record<string, number>>): void {
+  protected checkArmStats(
+    id: string,
+    stats: ArmStats,
+    _params: Readonly<Record<string, number>>,
+  ): void {
     const field = `state.arms.${id}`;
-    if (stats === null || typeof stats !== 'object') throw new InvalidArgumentError(field, 'must be an object');
-    if (typeof stats.n !== 'number' || !Number.isFinite(stats.n) || stats.n < 0) throw new InvalidArgumentError(`${field}.n`, `must be a finite number ≥ 0, got ${String(stats.n)}`);
-    if (typeof stats.rewardSum !== 'number' || !Number.isFinite(stats.rewardSum)) throw new InvalidArgumentError(`${field}.rewardSum`, `must be a finite number, got ${String(stats.rewardSum)}`);
+    if (stats === null || typeof stats !== 'object')
+      throw new InvalidArgumentError(field, 'must be an object');
+    if (typeof stats.n !== 'number' || !Number.isFinite(stats.n) || stats.n < 0)
+      throw new InvalidArgumentError(
+        `${field}.n`,
+        `must be a finite number ≥ 0, got ${String(stats.n)}`,
+      );
+    if (typeof stats.rewardSum !== 'number' || !Number.isFinite(stats.rewardSum))
+      throw new InvalidArgumentError(
+        `${field}.rewardSum`,
+        `must be a finite number, got ${String(stats.rewardSum)}`,
+      );
   }
 }
 
 /** Checks one feedback item: an arm id, a finite reward (in [0, 1] for `bts`), a context of `dim` numbers when `dim` > 0. */
 export function checkFeedback(kind: PolicyKind, dim: number, f: Feedback, field: string): void {
-  if (f === null || typeof f !== 'object') throw new InvalidArgumentError(field, 'must be an object {arm, context, reward}');
+  if (f === null || typeof f !== 'object')
+    throw new InvalidArgumentError(field, 'must be an object {arm, context, reward}');
   if (typeof f.arm !== 'string' || f.arm.length === 0 || f.arm.length > MAX_ARM_ID_LENGTH) {
-    throw new InvalidArgumentError(`${field}.arm`, `must be a string of 1 to ${MAX_ARM_ID_LENGTH} characters`);
+    throw new InvalidArgumentError(
+      `${field}.arm`,
+      `must be a string of 1 to ${MAX_ARM_ID_LENGTH} characters`,
+    );
   }
-  if (typeof f.reward !== 'number' || !Number.isFinite(f.reward)) throw new InvalidArgumentError(`${field}.reward`, `must be a finite number, got ${String(f.reward)}`);
-  if (kind === 'bts' && (f.reward < 0 || f.reward > 1)) throw new InvalidArgumentError(`${field}.reward`, `must be in [0, 1] for Bernoulli Thompson sampling, got ${f.reward}`);
+  if (typeof f.reward !== 'number' || !Number.isFinite(f.reward))
+    throw new InvalidArgumentError(
+      `${field}.reward`,
+      `must be a finite number, got ${String(f.reward)}`,
+    );
+  if (kind === 'bts' && (f.reward < 0 || f.reward > 1))
+    throw new InvalidArgumentError(
+      `${field}.reward`,
+      `must be in [0, 1] for Bernoulli Thompson sampling, got ${f.reward}`,
+    );
   if (dim > 0) checkContext(f.context, dim, `${field}.context`);
 }
 
@@ -312,7 +406,12 @@ export function checkFeedback(kind: PolicyKind, dim: number, f: Feedback, field:
  * propensity is 1 / (number of remaining candidates tied for the best score). Consumes randomness
  * only for ties, so it is deterministic without them.
  */
-export function selectByScores(scores: Float64Array, candidates: readonly string[], slots: number, random: () => number): Decision {
+export function selectByScores(
+  scores: Float64Array,
+  candidates: readonly string[],
+  slots: number,
+  random: () => number,
+): Decision {
   const m = candidates.length;
   const arms: string[] = new Array<string>(slots);
   const propensities: number[] = new Array<number>(slots);
@@ -330,7 +429,14 @@ export function selectByScores(scores: Float64Array, candidates: readonly string
   return { arms, propensities };
 }
 
-function bestOf(scores: Float64Array, taken: Uint8Array | null, m: number, random: () => number, propensities: number[], slot = 0): number {
+function bestOf(
+  scores: Float64Array,
+  taken: Uint8Array | null,
+  m: number,
+  random: () => number,
+  propensities: number[],
+  slot = 0,
+): number {
   let best = -Infinity;
   let ties = 0;
   let first = -1;
@@ -358,13 +464,16 @@ function bestOf(scores: Float64Array, taken: Uint8Array | null, m: number, rando
  */
 export function scoreMarginals(scores: Float64Array, slots: number): Float64Array[] {
   const m = scores.length;
-  const order = Array.from({ length: m }, (_, c) => c).sort((a, b) => scores[b] - scores[a] || a - b);
+  const order = Array.from({ length: m }, (_, c) => c).sort(
+    (a, b) => scores[b] - scores[a] || a - b,
+  );
   const out = Array.from({ length: slots }, () => new Float64Array(m));
   for (let start = 0; start < slots; ) {
     let end = start + 1;
     while (end < m && scores[order[end]] === scores[order[start]]) end++;
     const share = 1 / (end - start);
-    for (let pos = start; pos < Math.min(end, slots); pos++) for (let g = start; g < end; g++) out[pos][order[g]] = share;
+    for (let pos = start; pos < Math.min(end, slots); pos++)
+      for (let g = start; g < end; g++) out[pos][order[g]] = share;
     start = end;
   }
   return out;
@@ -392,13 +501,15 @@ export function chosenIndices(candidates: readonly string[], arms: readonly stri
   for (let c = 0; c < candidates.length; c++) position.set(candidates[c], c);
   return Int32Array.from(arms, (arm, s) => {
     const c = position.get(arm);
-    if (c === undefined) throw new InvalidArgumentError(`arms[${s}]`, `"${arm}" is not among the candidates`);
+    if (c === undefined)
+      throw new InvalidArgumentError(`arms[${s}]`, `"${arm}" is not among the candidates`);
     return c;
   });
 }
 
 /** Checks `samples` for `actionProbabilities`. */
 export function checkSamples(samples: number): number {
-  if (!Number.isSafeInteger(samples) || samples < 1) throw new InvalidArgumentError('samples', `must be an integer ≥ 1, got ${String(samples)}`);
+  if (!Number.isSafeInteger(samples) || samples < 1)
+    throw new InvalidArgumentError('samples', `must be an integer ≥ 1, got ${String(samples)}`);
   return samples;
 }

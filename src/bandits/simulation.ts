@@ -35,14 +35,22 @@ export class LinearEnvironment {
 
   constructor(options: LinearEnvironmentOptions) {
     const { arms, dim, seed, best = 0 } = options;
-    if (!Number.isSafeInteger(arms) || arms < 2) throw new InvalidArgumentError('arms', `must be an integer ≥ 2, got ${arms}`);
-    if (!Number.isSafeInteger(dim) || dim < 2) throw new InvalidArgumentError('dim', `must be an integer ≥ 2, got ${dim}`);
-    if (!Number.isSafeInteger(best) || best < 0 || best >= arms) throw new InvalidArgumentError('best', `must be an arm index below ${arms}, got ${best}`);
+    if (!Number.isSafeInteger(arms) || arms < 2)
+      throw new InvalidArgumentError('arms', `must be an integer ≥ 2, got ${arms}`);
+    if (!Number.isSafeInteger(dim) || dim < 2)
+      throw new InvalidArgumentError('dim', `must be an integer ≥ 2, got ${dim}`);
+    if (!Number.isSafeInteger(best) || best < 0 || best >= arms)
+      throw new InvalidArgumentError('best', `must be an arm index below ${arms}, got ${best}`);
     const random = seededRandom(seed);
     this.arms = Array.from({ length: arms }, (_, k) => `arm${k}`);
     this.dim = dim;
-    this.#base = Float64Array.from({ length: arms }, (_, k) => (k === best ? BEST_BASE : 0.3 + 0.1 * random()));
-    this.#weights = Float64Array.from({ length: arms * (dim - 1) }, () => WEIGHT * (2 * random() - 1));
+    this.#base = Float64Array.from({ length: arms }, (_, k) =>
+      k === best ? BEST_BASE : 0.3 + 0.1 * random(),
+    );
+    this.#weights = Float64Array.from(
+      { length: arms * (dim - 1) },
+      () => WEIGHT * (2 * random() - 1),
+    );
   }
 
   /** A fresh context. */
@@ -86,7 +94,11 @@ export interface SimulationResult {
  * Plays `policy` (or uniform random choice, `'random'`) against `env` for `rounds` one-slot
  * decisions, updating it in mini-batches, and measures its regret against the known best arm.
  */
-export function simulateRegret(policy: BanditPolicy | 'random', env: LinearEnvironment, options: SimulationOptions): SimulationResult {
+export function simulateRegret(
+  policy: BanditPolicy | 'random',
+  env: LinearEnvironment,
+  options: SimulationOptions,
+): SimulationResult {
   const { rounds, batchSize = 10, seed } = options;
   const random = seededRandom(seed);
   const index = new Map(env.arms.map((arm, k) => [arm, k]));
@@ -96,7 +108,10 @@ export function simulateRegret(policy: BanditPolicy | 'random', env: LinearEnvir
   let batch: Feedback[] = [];
   for (let t = 0; t < rounds; t++) {
     const x = env.context(random);
-    const arm = policy === 'random' ? env.arms[Math.floor(random() * env.arms.length)] : policy.select({ context: x, candidates: env.arms, slots: 1 }, random).arms[0];
+    const arm =
+      policy === 'random'
+        ? env.arms[Math.floor(random() * env.arms.length)]
+        : policy.select({ context: x, candidates: env.arms, slots: 1 }, random).arms[0];
     let top = -Infinity;
     let topArm = 0;
     for (let k = 0; k < env.arms.length; k++) {

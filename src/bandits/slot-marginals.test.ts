@@ -8,13 +8,27 @@ const EXACT = new Set(['egreedy', 'ucb1', 'linucb']);
 describe.each(POLICY_KINDS)('%s slot marginals', (kind) => {
   it('give each chosen arm the marginal probability of its slot (what the decision log keeps)', () => {
     const contextual = kind === 'linucb' || kind === 'lints';
-    const policy = createPolicy(kind, { dim: contextual ? D : 0, params: kind === 'egreedy' ? { epsilon: 0.3 } : {} });
+    const policy = createPolicy(kind, {
+      dim: contextual ? D : 0,
+      params: kind === 'egreedy' ? { epsilon: 0.3 } : {},
+    });
     const random = seededRandom(2);
     const feedback: Feedback[] = [];
-    for (let k = 0; k < 60; k++) feedback.push({ arm: `a${k % 4}`, context: Float64Array.from({ length: D }, () => random()), reward: random() < 0.2 + (k % 4) * 0.15 ? 1 : 0 });
+    for (let k = 0; k < 60; k++)
+      feedback.push({
+        arm: `a${k % 4}`,
+        context: Float64Array.from({ length: D }, () => random()),
+        reward: random() < 0.2 + (k % 4) * 0.15 ? 1 : 0,
+      });
     // Two arms tie (never seen), so exchangeable arms share their marginals.
-    policy.update(contextual ? feedback : feedback.map((f) => ({ ...f, context: new Float64Array(0) })));
-    const input = { context: Float64Array.from([0.5, 0.2, 0.9]), candidates: ['a0', 'a1', 'a2', 'a3', 'x', 'y'], slots: 3 };
+    policy.update(
+      contextual ? feedback : feedback.map((f) => ({ ...f, context: new Float64Array(0) })),
+    );
+    const input = {
+      context: Float64Array.from([0.5, 0.2, 0.9]),
+      candidates: ['a0', 'a1', 'a2', 'a3', 'x', 'y'],
+      slots: 3,
+    };
     const exact = policy.actionProbabilities(input, seededRandom(5), 40_000);
     for (let seed = 0; seed < 8; seed++) {
       const { arms, propensities } = policy.select(input, seededRandom(seed));

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Feedback } from './bandit-policy.js';
 import { createPolicy, POLICY_KINDS } from './create-policy.js';
-import { addStatistics, feedbackIncrements, restoreFromTotals, statisticsWidth } from './sufficient-statistics.js';
+import {
+  addStatistics,
+  feedbackIncrements,
+  restoreFromTotals,
+  statisticsWidth,
+} from './sufficient-statistics.js';
 
 function feedback(n: number, seed: number): Feedback[] {
   const random = seededRandom(seed);
-  return Array.from({ length: n }, (_, k) => ({ arm: `arm${k % 3}`, context: Float64Array.from([1, random(), random() - 0.5]), reward: random() < 0.5 ? 1 : 0 }));
+  return Array.from({ length: n }, (_, k) => ({
+    arm: `arm${k % 3}`,
+    context: Float64Array.from([1, random(), random() - 0.5]),
+    reward: random() < 0.5 ? 1 : 0,
+  }));
 }
 
 describe('sufficient statistics', () => {
@@ -39,7 +48,9 @@ describe('sufficient statistics', () => {
         expect(b.arms[arm].n).toBe(a.arms[arm].n);
         expect(b.arms[arm].rewardSum).toBe(a.arms[arm].rewardSum);
         for (const key of ['A', 'b'] as const) {
-          (a.arms[arm][key] ?? []).forEach((v, j) => expect(b.arms[arm][key]?.[j]).toBeCloseTo(v, 9));
+          (a.arms[arm][key] ?? []).forEach((v, j) =>
+            expect(b.arms[arm][key]?.[j]).toBeCloseTo(v, 9),
+          );
         }
       }
     });
@@ -47,9 +58,17 @@ describe('sufficient statistics', () => {
 
   it('refuses bad feedback before adding anything', () => {
     const into = new Map<string, Float64Array>();
-    expect(() => feedbackIncrements('linucb', 3, [{ arm: 'a', context: new Float64Array(3), reward: 1 }, { arm: 'b', context: new Float64Array(2), reward: 1 }], into)).toThrow(
-      /feedback\[1\].context/,
-    );
+    expect(() =>
+      feedbackIncrements(
+        'linucb',
+        3,
+        [
+          { arm: 'a', context: new Float64Array(3), reward: 1 },
+          { arm: 'b', context: new Float64Array(2), reward: 1 },
+        ],
+        into,
+      ),
+    ).toThrow(/feedback\[1\].context/);
     expect(into.size).toBe(0);
   });
 });

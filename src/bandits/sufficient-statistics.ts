@@ -1,5 +1,12 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { CONTEXTUAL_KINDS, type ArmStats, type BanditPolicy, type Feedback, type PolicyKind, type PolicyState } from './bandit-policy.js';
+import {
+  CONTEXTUAL_KINDS,
+  type ArmStats,
+  type BanditPolicy,
+  type Feedback,
+  type PolicyKind,
+  type PolicyState,
+} from './bandit-policy.js';
 import { checkFeedback } from './policy-support.js';
 
 /**
@@ -19,9 +26,15 @@ export function statisticsWidth(kind: PolicyKind, dim: number): number {
  * The statistics increments of `feedback`, summed per arm (added to `into` when given). Every
  * item is checked first, as {@link BanditPolicy.update} checks it, so a bad one adds nothing.
  */
-export function feedbackIncrements(kind: PolicyKind, dim: number, feedback: readonly Feedback[], into = new Map<string, Float64Array>()): Map<string, Float64Array> {
+export function feedbackIncrements(
+  kind: PolicyKind,
+  dim: number,
+  feedback: readonly Feedback[],
+  into = new Map<string, Float64Array>(),
+): Map<string, Float64Array> {
   const contextual = CONTEXTUAL_KINDS.has(kind);
-  for (let k = 0; k < feedback.length; k++) checkFeedback(kind, contextual ? dim : 0, feedback[k], `feedback[${k}]`);
+  for (let k = 0; k < feedback.length; k++)
+    checkFeedback(kind, contextual ? dim : 0, feedback[k], `feedback[${k}]`);
   const width = statisticsWidth(kind, dim);
   for (const { arm, context: x, reward } of feedback) {
     let v = into.get(arm);
@@ -59,7 +72,11 @@ export function policyStateFromTotals(
   const lambda = params.lambda ?? 1;
   const arms: Record<string, ArmStats> = {};
   for (const [arm, v] of totals) {
-    if (v.length !== width) throw new InvalidArgumentError(`statistics.${arm}`, `has ${v.length} numbers, a ${kind} bandit with dim ${dim} keeps ${width}`);
+    if (v.length !== width)
+      throw new InvalidArgumentError(
+        `statistics.${arm}`,
+        `has ${v.length} numbers, a ${kind} bandit with dim ${dim} keeps ${width}`,
+      );
     const stats: ArmStats = { n: v[0], rewardSum: v[1] };
     if (contextual) {
       const A = Array.from(v.subarray(2, 2 + dim * dim));
@@ -73,6 +90,9 @@ export function policyStateFromTotals(
 }
 
 /** Replaces `policy`'s state with `totals` (see {@link policyStateFromTotals}), keeping its parameters. */
-export function restoreFromTotals(policy: BanditPolicy, totals: Iterable<readonly [arm: string, statistics: Float64Array]>): void {
+export function restoreFromTotals(
+  policy: BanditPolicy,
+  totals: Iterable<readonly [arm: string, statistics: Float64Array]>,
+): void {
   policy.restore(policyStateFromTotals(policy.kind, policy.dim, policy.params, totals));
 }

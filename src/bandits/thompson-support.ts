@@ -26,7 +26,12 @@ export type PropensityEstimate = (taken: Uint8Array, chosen: number) => number;
  * the best fresh draw among the remaining ones) — comes from `propensity` (by default
  * {@link rbPropensity} with `draws` draws); a single remaining candidate has propensity 1.
  */
-export function thompsonSelect(model: ScoreModel, candidates: readonly string[], slots: number, propensity: PropensityEstimate): Decision {
+export function thompsonSelect(
+  model: ScoreModel,
+  candidates: readonly string[],
+  slots: number,
+  propensity: PropensityEstimate,
+): Decision {
   const m = candidates.length;
   const taken = new Uint8Array(m);
   const arms: string[] = new Array<string>(slots);
@@ -47,7 +52,12 @@ export function thompsonSelect(model: ScoreModel, candidates: readonly string[],
  * 0 for an arm that can win, though clamped at {@link MIN_PROPENSITY} against underflow.
  * Cost: `draws` × (remaining − 1) score draws.
  */
-export function rbPropensity(model: ScoreModel, taken: Uint8Array, chosen: number, draws: number): number {
+export function rbPropensity(
+  model: ScoreModel,
+  taken: Uint8Array,
+  chosen: number,
+  draws: number,
+): number {
   let sum = 0;
   for (let k = 0; k < draws; k++) sum += model.survival(chosen, model.maxOthers(taken, chosen));
   return Math.min(1, Math.max(MIN_PROPENSITY, sum / draws));
@@ -57,7 +67,12 @@ export function rbPropensity(model: ScoreModel, taken: Uint8Array, chosen: numbe
  * Per slot, the share of `samples` simulated {@link thompsonSelect} decisions that put each
  * candidate at that slot (a Monte Carlo estimate of the marginal probabilities).
  */
-export function thompsonProbabilities(model: ScoreModel, m: number, slots: number, samples: number): Float64Array[] {
+export function thompsonProbabilities(
+  model: ScoreModel,
+  m: number,
+  slots: number,
+  samples: number,
+): Float64Array[] {
   const out = Array.from({ length: slots }, () => new Float64Array(m));
   const taken = new Uint8Array(m);
   for (let k = 0; k < samples; k++) {
@@ -80,7 +95,12 @@ export function thompsonProbabilities(model: ScoreModel, m: number, slots: numbe
  * unlucky simulations. Clamped to [{@link MIN_PROPENSITY}, 1]. Cost: about 2 × samples × slots ×
  * candidates score draws; memory O(candidates).
  */
-export function thompsonSlotMarginals(model: ScoreModel, m: number, chosen: Int32Array, samples: number): number[] {
+export function thompsonSlotMarginals(
+  model: ScoreModel,
+  m: number,
+  chosen: Int32Array,
+  samples: number,
+): number[] {
   const slots = chosen.length;
   const sums = new Float64Array(slots);
   const taken = new Uint8Array(m);
@@ -88,7 +108,8 @@ export function thompsonSlotMarginals(model: ScoreModel, m: number, chosen: Int3
     taken.fill(0);
     for (let s = 0; s < slots; s++) {
       const target = chosen[s];
-      if (taken[target] === 0) sums[s] += m - s > 1 ? model.survival(target, model.maxOthers(taken, target)) : 1;
+      if (taken[target] === 0)
+        sums[s] += m - s > 1 ? model.survival(target, model.maxOthers(taken, target)) : 1;
       if (s + 1 < slots) taken[model.best(taken)] = 1;
     }
   }

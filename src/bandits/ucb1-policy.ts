@@ -1,5 +1,12 @@
 import type { DecideInput, Decision, PolicyKind } from './bandit-policy.js';
-import { ArmPolicy, chosenIndices, chosenScoreMarginals, scoreMarginals, selectByScores, type ParamSpec } from './policy-support.js';
+import {
+  ArmPolicy,
+  chosenIndices,
+  chosenScoreMarginals,
+  scoreMarginals,
+  selectByScores,
+  type ParamSpec,
+} from './policy-support.js';
 
 /** Parameters of {@link Ucb1Policy}. */
 export const UCB1_PARAMS: Readonly<Record<string, ParamSpec>> = Object.freeze({
@@ -47,7 +54,10 @@ export class Ucb1Policy extends ArmPolicy {
     const scores = new Float64Array(idx.length);
     for (let c = 0; c < idx.length; c++) {
       const i = idx[c];
-      scores[c] = i < 0 || n[i] === 0 ? Infinity : rewardSum[i] / n[i] + alpha * Math.sqrt((2 * logTotal) / n[i]);
+      scores[c] =
+        i < 0 || n[i] === 0
+          ? Infinity
+          : rewardSum[i] / n[i] + alpha * Math.sqrt((2 * logTotal) / n[i]);
     }
     return scores;
   }

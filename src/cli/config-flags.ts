@@ -10,12 +10,20 @@ import type { FlagValue } from '../app/config.js';
  * @example
  * const flags = flagOverlay(command, { metadata: ['stores.metadata', '--metadata'] });
  */
-export function flagOverlay(command: Command, keys: Record<string, readonly [key: string, flag: string]>): FlagValue[] {
+export function flagOverlay(
+  command: Command,
+  keys: Record<string, readonly [key: string, flag: string]>,
+): FlagValue[] {
   const out: FlagValue[] = [];
   for (const [attribute, [key, flag]] of Object.entries(keys)) {
     const source = command.getOptionValueSource(attribute);
     if (source === undefined) continue;
-    out.push({ key, value: command.getOptionValue(attribute), flag, isDefault: source === 'default' });
+    out.push({
+      key,
+      value: command.getOptionValue(attribute),
+      flag,
+      isDefault: source === 'default',
+    });
   }
   return out;
 }

@@ -14,26 +14,34 @@ export function demoCommand(): Command {
   return addServeOptions(command).action(async (options: { config?: string }, command: Command) => {
     const config = await loadKibanConfig({
       ...(options.config === undefined ? {} : { file: options.config }),
-      flags: flagOverlay(command, { port: ['serve.port', '--port'], host: ['serve.host', '--host'] }),
+      flags: flagOverlay(command, {
+        port: ['serve.port', '--port'],
+        host: ['serve.host', '--host'],
+      }),
     });
     // A taken port is found before the pipeline's seconds of work, not after.
     await checkPortFree(config.serve);
     const role = await startAllInOneRole(config, { onPipelineEvent: printPipelineEvent });
     printPipelineResult(role.pipeline);
     const { sample } = role.pipeline;
-    await serveUntilSignal(role.app, config.serve, () => role.close(), (base) => {
-      process.stdout.write(
-        [
-          `kiban is serving on ${base}`,
-          `  ${base}/v1/users/${encodeURIComponent(sample.user)}/recommendations?k=10`,
-          `  ${base}/v1/items/${encodeURIComponent(sample.item)}/related?k=10`,
-          `  ${base}/v1/users/no-such-user/recommendations   (popular items, "fallback": true)`,
-          `  ${base}/v1/models`,
-          `  ${base}/metrics   ${base}/openapi.json   ${base}/readyz`,
-          'Press Ctrl-C to stop.',
-          '',
-        ].join('\n'),
-      );
-    });
+    await serveUntilSignal(
+      role.app,
+      config.serve,
+      () => role.close(),
+      (base) => {
+        process.stdout.write(
+          [
+            `kiban is serving on ${base}`,
+            `  ${base}/v1/users/${encodeURIComponent(sample.user)}/recommendations?k=10`,
+            `  ${base}/v1/items/${encodeURIComponent(sample.item)}/related?k=10`,
+            `  ${base}/v1/users/no-such-user/recommendations   (popular items, "fallback": true)`,
+            `  ${base}/v1/models`,
+            `  ${base}/metrics   ${base}/openapi.json   ${base}/readyz`,
+            'Press Ctrl-C to stop.',
+            '',
+          ].join('\n'),
+        );
+      },
+    );
   });
 }

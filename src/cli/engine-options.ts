@@ -1,10 +1,10 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { FlagValue } from '../app/config.js';
 import { openEngine as openAppEngine, type OpenEngine } from '../app/open-engine.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { flagOverlay } from './config-flags.js';
 import type { DriveEvent } from '../workflow/engine/drive-run.js';
-import { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
+import type { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
 import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
 import { DEFAULT_TASK_QUEUE } from '../workflow/executors/bullmq-executor.js';
 
@@ -24,15 +24,54 @@ export interface EngineCliOptions {
 /** Adds the metadata store, executor and notification options to a command. */
 export function addEngineOptions(command: Command): Command {
   return command
-    .addOption(new Option('--metadata <url>', 'metadata store holding runs, task states and logs: sqlite:PATH or postgres://…').env('KIBAN_METADATA_URL').default('sqlite:.kiban/meta.db'))
-    .addOption(new Option('--executor <kind>', 'where tasks run: inline (this process) or bullmq (kiban worker processes via Redis)').choices(['inline', 'bullmq']).default('inline'))
-    .addOption(new Option('--redis <url>', 'Redis of the bullmq executor').env('KIBAN_REDIS_URL').default('redis://127.0.0.1:6379'))
+    .addOption(
+      new Option(
+        '--metadata <url>',
+        'metadata store holding runs, task states and logs: sqlite:PATH or postgres://…',
+      )
+        .env('KIBAN_METADATA_URL')
+        .default('sqlite:.kiban/meta.db'),
+    )
+    .addOption(
+      new Option(
+        '--executor <kind>',
+        'where tasks run: inline (this process) or bullmq (kiban worker processes via Redis)',
+      )
+        .choices(['inline', 'bullmq'])
+        .default('inline'),
+    )
+    .addOption(
+      new Option('--redis <url>', 'Redis of the bullmq executor')
+        .env('KIBAN_REDIS_URL')
+        .default('redis://127.0.0.1:6379'),
+    )
     .option('--queue <name>', 'BullMQ queue the workers listen on', DEFAULT_TASK_QUEUE)
-    .option('--concurrency <n>', 'inline executor: tasks running at once (default: unlimited)', (v) => positiveInt('--concurrency', v))
-    .option('--work-dir <dir>', 'root of the runs\' work directories (where tasks hand files to each other)', '.kiban/work')
-    .addOption(new Option('--slack-webhook <url>', 'Slack incoming webhook for run notifications').env('KIBAN_SLACK_WEBHOOK_URL'))
-    .option('--webhook <url>', 'JSON webhook for run notifications (repeatable)', (v: string, all: string[] = []) => [...all, v])
-    .addOption(new Option('--dashboard-url <url>', 'base URL of the dashboard, for links in notifications, e.g. http://kiban:8080').env('KIBAN_DASHBOARD_URL'));
+    .option(
+      '--concurrency <n>',
+      'inline executor: tasks running at once (default: unlimited)',
+      (v) => positiveInt('--concurrency', v),
+    )
+    .option(
+      '--work-dir <dir>',
+      "root of the runs' work directories (where tasks hand files to each other)",
+      '.kiban/work',
+    )
+    .addOption(
+      new Option('--slack-webhook <url>', 'Slack incoming webhook for run notifications').env(
+        'KIBAN_SLACK_WEBHOOK_URL',
+      ),
+    )
+    .option(
+      '--webhook <url>',
+      'JSON webhook for run notifications (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .addOption(
+      new Option(
+        '--dashboard-url <url>',
+        'base URL of the dashboard, for links in notifications, e.g. http://kiban:8080',
+      ).env('KIBAN_DASHBOARD_URL'),
+    );
 }
 
 /**
@@ -59,13 +98,26 @@ export type { OpenEngine } from '../app/open-engine.js';
  * Opens the metadata store, the executor and the notifiers the options name, and an engine
  * over them (see `app/open-engine.ts`). Notifications always go to the log (stderr) too.
  */
-export async function openEngine(options: EngineCliOptions, extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {}): Promise<OpenEngine> {
+export async function openEngine(
+  options: EngineCliOptions,
+  extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {},
+): Promise<OpenEngine> {
   return openAppEngine(
     {
       metadata: options.metadata,
       metadataField: '--metadata',
-      executor: { kind: options.executor, redis: options.redis, queue: options.queue, prefix: 'bull', ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) },
-      notifiers: { webhooks: options.webhook ?? [], ...(options.slackWebhook === undefined ? {} : { slackWebhook: options.slackWebhook }), ...(options.dashboardUrl === undefined ? {} : { dashboardUrl: options.dashboardUrl }) },
+      executor: {
+        kind: options.executor,
+        redis: options.redis,
+        queue: options.queue,
+        prefix: 'bull',
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      },
+      notifiers: {
+        webhooks: options.webhook ?? [],
+        ...(options.slackWebhook === undefined ? {} : { slackWebhook: options.slackWebhook }),
+        ...(options.dashboardUrl === undefined ? {} : { dashboardUrl: options.dashboardUrl }),
+      },
       workDir: options.workDir,
     },
     extra,
@@ -73,7 +125,10 @@ export async function openEngine(options: EngineCliOptions, extra: { catalog?: W
 }
 
 /** Gathers repeated `--param key=value` options. */
-export function collectParam(value: string, all: Record<string, string> = {}): Record<string, string> {
+export function collectParam(
+  value: string,
+  all: Record<string, string> = {},
+): Record<string, string> {
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError('--param', `expected key=value, got "${value}"`);
   return { ...all, [value.slice(0, at)]: value.slice(at + 1) };
@@ -83,16 +138,24 @@ export function collectParam(value: string, all: Record<string, string> = {}): R
  * Gives `--param` values the type of the workflow's declared default (`window_days=30` is a
  * number when the default is), so that the command line and YAML mean the same thing.
  */
-export function typedParams(wf: WorkflowDefinition, raw: Record<string, string>): Record<string, string | number | boolean> {
+export function typedParams(
+  wf: WorkflowDefinition,
+  raw: Record<string, string>,
+): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [key, text] of Object.entries(raw)) {
     const declared = wf.params[key];
     if (typeof declared === 'number') {
       const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`--param ${key}`, `must be a number (the default is ${declared}), got "${text}"`);
+      if (text.trim() === '' || !Number.isFinite(n))
+        throw new InvalidArgumentError(
+          `--param ${key}`,
+          `must be a number (the default is ${declared}), got "${text}"`,
+        );
       out[key] = n;
     } else if (typeof declared === 'boolean') {
-      if (text !== 'true' && text !== 'false') throw new InvalidArgumentError(`--param ${key}`, `must be true or false, got "${text}"`);
+      if (text !== 'true' && text !== 'false')
+        throw new InvalidArgumentError(`--param ${key}`, `must be true or false, got "${text}"`);
       out[key] = text === 'true';
     } else out[key] = text;
   }
@@ -101,6 +164,7 @@ export function typedParams(wf: WorkflowDefinition, raw: Record<string, string>)
 
 function positiveInt(field: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(field, `must be a whole number ≥ 1, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(field, `must be a whole number ≥ 1, got "${value}"`);
   return n;
 }

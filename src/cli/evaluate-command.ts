@@ -54,24 +54,63 @@ export function evaluateCommand(models: ModelRegistry = builtinModels()): Comman
         "Each user with at least one test item is scored on a top-k list that leaves out the user's " +
         'training items. Defaults evaluate on the bundled MovieLens split.',
     )
-    .option('--train <path>', 'training interactions (CSV with a header, or Parquet)', bundledPath('datasets/ml-latest-small/splits/train.csv'))
-    .option('--test <path>', 'held-out interactions, same columns', bundledPath('datasets/ml-latest-small/splits/test.csv'))
-    .addOption(new Option('--model <name>', `model to evaluate: ${kinds.join(' | ')}`).default('als'))
+    .option(
+      '--train <path>',
+      'training interactions (CSV with a header, or Parquet)',
+      bundledPath('datasets/ml-latest-small/splits/train.csv'),
+    )
+    .option(
+      '--test <path>',
+      'held-out interactions, same columns',
+      bundledPath('datasets/ml-latest-small/splits/test.csv'),
+    )
+    .addOption(
+      new Option('--model <name>', `model to evaluate: ${kinds.join(' | ')}`).default('als'),
+    )
     .option('--all', 'evaluate every model, one after another')
     .option('--k <n>', 'list length', '10')
     .option('--json', 'print the result as one JSON object on the last line')
-    .option('--skip-bad-rows', 'drop malformed rows (reporting how many) instead of failing on the first')
-    .addOption(new Option('--value-mode <how>', 'binary: every (user, item) pair counts 1; value: sum the value column').choices(['binary', 'value']).default('binary'))
-    .option('--columns <list>', 'user,item[,value[,timestamp]] column names', 'userId,movieId,rating,timestamp')
-    .addOption(new Option('--id-type <type>', 'string: ids are kept exactly as written ("007" and "7" differ); integer: ids must be integers (checked)').choices(['string', 'integer']).default('string'))
-    .option('--save <dir>', 'save the fitted model to this directory (with --all: one sub-directory per model)')
-    .option('--plot <file.svg>', 'also draw recall, nDCG, precision and MAP at every k up to --k, one line per model, as an SVG chart')
+    .option(
+      '--skip-bad-rows',
+      'drop malformed rows (reporting how many) instead of failing on the first',
+    )
+    .addOption(
+      new Option(
+        '--value-mode <how>',
+        'binary: every (user, item) pair counts 1; value: sum the value column',
+      )
+        .choices(['binary', 'value'])
+        .default('binary'),
+    )
+    .option(
+      '--columns <list>',
+      'user,item[,value[,timestamp]] column names',
+      'userId,movieId,rating,timestamp',
+    )
+    .addOption(
+      new Option(
+        '--id-type <type>',
+        'string: ids are kept exactly as written ("007" and "7" differ); integer: ids must be integers (checked)',
+      )
+        .choices(['string', 'integer'])
+        .default('string'),
+    )
+    .option(
+      '--save <dir>',
+      'save the fitted model to this directory (with --all: one sub-directory per model)',
+    )
+    .option(
+      '--plot <file.svg>',
+      'also draw recall, nDCG, precision and MAP at every k up to --k, one line per model, as an SVG chart',
+    )
     .addHelpText(
       'after',
       `\nModels:\n${models
         .definitions()
         .map((d) => `  ${d.kind.padEnd(11)} ${d.describe ?? ''}`.trimEnd())
-        .join('\n')}\n\nExample:\n  kiban evaluate --train train.csv --test test.csv --model als --k 10 --json`,
+        .join(
+          '\n',
+        )}\n\nExample:\n  kiban evaluate --train train.csv --test test.csv --model als --k 10 --json`,
     );
   addModelOptions(command, models);
   return command.action(async (options: EvaluateOptions) => runEvaluate(options, models));
@@ -79,13 +118,19 @@ export function evaluateCommand(models: ModelRegistry = builtinModels()): Comman
 
 async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Promise<void> {
   const k = Number(options.k);
-  if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError('--k', `must be a positive integer, got "${options.k}"`);
+  if (!Number.isInteger(k) || k <= 0)
+    throw new InvalidArgumentError('--k', `must be a positive integer, got "${options.k}"`);
   if (!options.all && !models.has(options.model)) {
     throw new UnknownModelError(options.model, models.kinds(), '--model');
   }
   const kinds = options.all ? models.kinds() : [options.model];
   // Parameters are checked before any data is read, so a typo fails fast.
-  const paramsByKind = new Map(kinds.map((kind) => [kind, modelParamsFromOptions(kind, options, options.all === true, models)]));
+  const paramsByKind = new Map(
+    kinds.map((kind) => [
+      kind,
+      modelParamsFromOptions(kind, options, options.all === true, models),
+    ]),
+  );
   for (const [kind, params] of paramsByKind) models.create(kind, params);
 
   const readOptions = {
@@ -93,11 +138,16 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
     idType: options.idType,
     badRows: options.skipBadRows ? ('skip' as const) : ('error' as const),
   };
-  const [trainLog, testLog] = await Promise.all([readInteractionLog(options.train, readOptions), readInteractionLog(options.test, readOptions)]);
+  const [trainLog, testLog] = await Promise.all([
+    readInteractionLog(options.train, readOptions),
+    readInteractionLog(options.test, readOptions),
+  ]);
   reportSkipped(trainLog);
   reportSkipped(testLog);
   const train = Interactions.fromLog(trainLog, options.valueMode as 'binary' | 'value');
-  log(`train: ${trainLog.rows} rows, ${train.users.size} users, ${train.items.size} items, ${train.nnz} pairs; test: ${testLog.rows} rows`);
+  log(
+    `train: ${trainLog.rows} rows, ${train.users.size} users, ${train.items.size} items, ${train.nnz} pairs; test: ${testLog.rows} rows`,
+  );
 
   const records: EvaluationRecord[] = [];
   const series: CurveSeries[] = [];
@@ -105,7 +155,8 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
     const model = models.create(kind, paramsByKind.get(kind));
     const fit = await model.fit(train);
     const result = evaluateRecommender(model, testLog, { k });
-    if (options.save !== undefined) await model.save(options.all ? join(options.save, kind) : options.save);
+    if (options.save !== undefined)
+      await model.save(options.all ? join(options.save, kind) : options.save);
     const record: EvaluationRecord = {
       model: kind,
       params: { ...model.params },
@@ -120,18 +171,26 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
     if (!options.json) printRow(record, k, records.length === 1, models.kinds());
   }
   if (options.plot !== undefined) {
-    await writeFile(options.plot, renderCurvesSvg(series, `Ranking quality by list length (${testLog.source})`));
+    await writeFile(
+      options.plot,
+      renderCurvesSvg(series, `Ranking quality by list length (${testLog.source})`),
+    );
     log(`chart written to ${options.plot}`);
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(records.length === 1 && !options.all ? records[0] : { k, models: records })}\n`);
+    process.stdout.write(
+      `${JSON.stringify(records.length === 1 && !options.all ? records[0] : { k, models: records })}\n`,
+    );
   }
 }
 
 function parseColumns(list: string): LogColumns {
   const names = list.split(',').map((s) => s.trim());
   if (names.length < 2 || names.length > 4 || names.some((n) => n.length === 0)) {
-    throw new InvalidArgumentError('--columns', `expected user,item[,value[,timestamp]], got "${list}"`);
+    throw new InvalidArgumentError(
+      '--columns',
+      `expected user,item[,value[,timestamp]], got "${list}"`,
+    );
   }
   return { user: names[0], item: names[1], value: names[2] ?? null, timestamp: names[3] ?? null };
 }
@@ -140,7 +199,9 @@ function reportSkipped(input: InteractionLog): void {
   if (input.skipped === 0) return;
   const first = input.badRows[0];
   const where = first.line !== undefined ? `line ${first.line}` : `row ${first.row}`;
-  log(`${input.source}: skipped ${input.skipped} malformed row${input.skipped === 1 ? '' : 's'} (first at ${where}${first.column ? `, column "${first.column}"` : ''}: ${first.reason})`);
+  log(
+    `${input.source}: skipped ${input.skipped} malformed row${input.skipped === 1 ? '' : 's'} (first at ${where}${first.column ? `, column "${first.column}"` : ''}: ${first.reason})`,
+  );
 }
 
 /**
@@ -155,8 +216,13 @@ function printRow(r: EvaluationRecord, k: number, header: boolean, kinds: readon
   const width = (name: string): number => Math.max(name.length, 6) + 2;
   const fit = r.fitSeconds.toFixed(2);
   const fitWidth = Math.max('fit s'.length, fit.length, 7) + 2;
-  if (header) process.stdout.write(`${'model'.padEnd(modelWidth)}${cols.map((c) => c.padStart(width(c))).join('')}${'fit s'.padStart(fitWidth)}\n`);
-  process.stdout.write(`${r.model.padEnd(modelWidth)}${cols.map((c) => r.metrics[c].toFixed(4).padStart(width(c))).join('')}${fit.padStart(fitWidth)}\n`);
+  if (header)
+    process.stdout.write(
+      `${'model'.padEnd(modelWidth)}${cols.map((c) => c.padStart(width(c))).join('')}${'fit s'.padStart(fitWidth)}\n`,
+    );
+  process.stdout.write(
+    `${r.model.padEnd(modelWidth)}${cols.map((c) => r.metrics[c].toFixed(4).padStart(width(c))).join('')}${fit.padStart(fitWidth)}\n`,
+  );
 }
 
 function log(message: string): void {

@@ -15,8 +15,21 @@ import { workflowCommand } from './workflow-command.js';
 
 /** The `kiban` command line. Usage errors exit with status 2, like other bad arguments. */
 export function buildProgram(): Command {
-  const program = new Command('kiban').description('kiban: recommendations and real-time ML features for many services, on one platform.');
-  for (const command of [demoCommand(), evaluateCommand(), pipelineCommand(), serveCommand(), workflowCommand(), schedulerCommand(), workerCommand(), stageCommand(), tagsCommand()]) program.addCommand(command);
+  const program = new Command('kiban').description(
+    'kiban: recommendations and real-time ML features for many services, on one platform.',
+  );
+  for (const command of [
+    demoCommand(),
+    evaluateCommand(),
+    pipelineCommand(),
+    serveCommand(),
+    workflowCommand(),
+    schedulerCommand(),
+    workerCommand(),
+    stageCommand(),
+    tagsCommand(),
+  ])
+    program.addCommand(command);
   program.addCommand(banditCommand());
   program.addCommand(abCommand());
   const configure = (command: Command): void => {

@@ -18,18 +18,29 @@ export function printPipelineEvent(event: PipelineEvent): void {
     const figures = Object.entries(event.figures)
       .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
       .join(', ');
-    process.stderr.write(`      ${event.step} done in ${event.seconds.toFixed(2)} s${figures ? ` (${figures})` : ''}\n`);
+    process.stderr.write(
+      `      ${event.step} done in ${event.seconds.toFixed(2)} s${figures ? ` (${figures})` : ''}\n`,
+    );
   }
 }
 
 /** Reports what a pipeline run published on stderr. */
 export function printPipelineResult(result: PipelineResult): void {
-  process.stderr.write(`pipeline ${result.runId} published version ${result.version} in ${result.seconds.toFixed(1)} s\n`);
+  process.stderr.write(
+    `pipeline ${result.runId} published version ${result.version} in ${result.seconds.toFixed(1)} s\n`,
+  );
 }
 
 /** Runs the pipeline, reporting each step on stderr as it starts and ends. */
-export async function runPipelineWithConsole(config: PipelineConfig, stores: OpenStores): Promise<PipelineResult> {
-  const result = await runPipeline(config, { serving: stores.serving, metadata: stores.metadata, onEvent: printPipelineEvent });
+export async function runPipelineWithConsole(
+  config: PipelineConfig,
+  stores: OpenStores,
+): Promise<PipelineResult> {
+  const result = await runPipeline(config, {
+    serving: stores.serving,
+    metadata: stores.metadata,
+    onEvent: printPipelineEvent,
+  });
   printPipelineResult(result);
   return result;
 }

@@ -11,29 +11,38 @@ export function schedulerCommand(): Command {
     .description(
       'Start the scheduled workflows of a directory at their cron times (each in its time zone) and drive their runs, until ' +
         'SIGINT/SIGTERM. Several schedulers may run against the same metadata store: each scheduled run is started by exactly ' +
-        'one. At start-up, runs missed while no scheduler was up follow each workflow\'s catchUp (skip or run); runs whose ' +
+        "one. At start-up, runs missed while no scheduler was up follow each workflow's catchUp (skip or run); runs whose " +
         'process died are resumed. Workflow files are re-read every --scan seconds.',
     )
     .option('--workflows <dir>', 'directory of workflow files', DEFAULT_WORKFLOW_DIR)
-    .option('--scan <seconds>', 'how often to re-read workflows and look for orphaned runs', (v) => Number(v), 15);
-  return addEngineOptions(command).action(async (options: EngineCliOptions & { workflows: string; scan: number }, command: Command) => {
-    const config = await loadKibanConfig({ flags: engineFlags(command) });
-    const role = await startSchedulerRole(config, {
-      workflowsDir: options.workflows,
-      scanMs: options.scan * 1000,
-      metadataField: storeFields(config).metadata,
-      onDriveEvent: (e) => printDriveEvent(e),
-      onSchedulerEvent: printSchedulerEvent,
-    });
-    const stop = (): void => {
-      process.stdout.write('scheduler stopping; running runs are released for the next scheduler\n');
-      void role.close();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.stdout.write(`scheduler ${role.owner} watching ${options.workflows}\n`);
-    await role.run();
-  });
+    .option(
+      '--scan <seconds>',
+      'how often to re-read workflows and look for orphaned runs',
+      (v) => Number(v),
+      15,
+    );
+  return addEngineOptions(command).action(
+    async (options: EngineCliOptions & { workflows: string; scan: number }, command: Command) => {
+      const config = await loadKibanConfig({ flags: engineFlags(command) });
+      const role = await startSchedulerRole(config, {
+        workflowsDir: options.workflows,
+        scanMs: options.scan * 1000,
+        metadataField: storeFields(config).metadata,
+        onDriveEvent: (e) => printDriveEvent(e),
+        onSchedulerEvent: printSchedulerEvent,
+      });
+      const stop = (): void => {
+        process.stdout.write(
+          'scheduler stopping; running runs are released for the next scheduler\n',
+        );
+        void role.close();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      process.stdout.write(`scheduler ${role.owner} watching ${options.workflows}\n`);
+      await role.run();
+    },
+  );
 }
 
 function printSchedulerEvent(event: SchedulerEvent): void {

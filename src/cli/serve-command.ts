@@ -10,7 +10,8 @@ import { addServeOptions, serveUntilSignal } from './serve.js';
 /** `--decision-ttl`: a duration of at least a second, in whole milliseconds. */
 function decisionTtl(value: string): number {
   const ms = Math.round(parseDuration(value, '--decision-ttl'));
-  if (ms < 1000) throw new InvalidArgumentError('--decision-ttl', `must be at least 1s, got ${value}`);
+  if (ms < 1000)
+    throw new InvalidArgumentError('--decision-ttl', `must be at least 1s, got ${value}`);
   return ms;
 }
 
@@ -19,7 +20,11 @@ function banditLimits(value: string): Partial<BanditLimits> {
   const limits: Record<string, number> = {};
   for (const pair of value.split(',')) {
     const [name, given] = pair.split('=');
-    if (given === undefined || !/^\d+$/.test(given.trim())) throw new InvalidArgumentError('--bandit-limits', `"${pair}" is not name=integer (e.g. maxSlots=50,maxArms=500)`);
+    if (given === undefined || !/^\d+$/.test(given.trim()))
+      throw new InvalidArgumentError(
+        '--bandit-limits',
+        `"${pair}" is not name=integer (e.g. maxSlots=50,maxArms=500)`,
+      );
     limits[name.trim()] = Number(given.trim());
   }
   return resolveBanditLimits(limits);
@@ -38,15 +43,30 @@ export function serveCommand(): Command {
       'and the workflow dashboard at / when there are workflows.',
   );
   return addServeOptions(command)
-    .option('--workflows <dir>', `directory of workflow YAML files for the dashboard and workflow API (default: ./${DEFAULT_WORKFLOWS_DIR} if it exists)`)
-    .option('--data-root <dir>', 'directory that files named through workflow run parameters must lie in (.., absolute paths and symlinks leading out are refused)', '.')
-    .option('--bandit-log <dir>', `directory of the bandit decision log; each process appends its own JSON-lines file`, DEFAULT_BANDIT_LOG_DIR)
+    .option(
+      '--workflows <dir>',
+      `directory of workflow YAML files for the dashboard and workflow API (default: ./${DEFAULT_WORKFLOWS_DIR} if it exists)`,
+    )
+    .option(
+      '--data-root <dir>',
+      'directory that files named through workflow run parameters must lie in (.., absolute paths and symlinks leading out are refused)',
+      '.',
+    )
+    .option(
+      '--bandit-log <dir>',
+      `directory of the bandit decision log; each process appends its own JSON-lines file`,
+      DEFAULT_BANDIT_LOG_DIR,
+    )
     .option(
       '--decision-ttl <duration>',
       'how long a bandit decision waits for its feedback, at least 1s (default 1h); the store holds each decision (about 0.8 KB in Redis with a 20-number context) that long',
       decisionTtl,
     )
-    .option('--bandit-limits <limits>', 'bandit request limits, e.g. maxSlots=100,maxDimCandidates=100000,maxArms=1000 (the defaults)', banditLimits)
+    .option(
+      '--bandit-limits <limits>',
+      'bandit request limits, e.g. maxSlots=100,maxDimCandidates=100000,maxArms=1000 (the defaults)',
+      banditLimits,
+    )
     .action(async (options: { config?: string }, command: Command) => {
       const config = await loadKibanConfig({
         ...(options.config === undefined ? {} : { file: options.config }),
@@ -61,10 +81,16 @@ export function serveCommand(): Command {
         }),
       });
       const role = await startServeRole(config);
-      await serveUntilSignal(role.app, config.serve, () => role.close(), (url) => {
-        role.setBaseUrl(url);
-        process.stdout.write(`kiban is serving on ${url}\n`);
-        if (role.workflowsDir !== null) process.stdout.write(`workflows from ${role.workflowsDir}; dashboard at ${url}/\n`);
-      });
+      await serveUntilSignal(
+        role.app,
+        config.serve,
+        () => role.close(),
+        (url) => {
+          role.setBaseUrl(url);
+          process.stdout.write(`kiban is serving on ${url}\n`);
+          if (role.workflowsDir !== null)
+            process.stdout.write(`workflows from ${role.workflowsDir}; dashboard at ${url}/\n`);
+        },
+      );
     });
 }

@@ -12,9 +12,16 @@ export interface ListenOptions {
 /** Adds `--config`, `--port` and `--host`, as `kiban serve` and `kiban demo` take them. */
 export function addServeOptions(command: Command): Command {
   return command
-    .option('--config <file>', 'configuration (YAML) naming the data, model and stores; defaults need none')
+    .option(
+      '--config <file>',
+      'configuration (YAML) naming the data, model and stores; defaults need none',
+    )
     .option('--port <n>', 'port to listen on (0 picks a free one)', '8080')
-    .option('--host <addr>', 'address to listen on; the API has no authentication yet, so keep it local unless you mean it', '127.0.0.1');
+    .option(
+      '--host <addr>',
+      'address to listen on; the API has no authentication yet, so keep it local unless you mean it',
+      '127.0.0.1',
+    );
 }
 
 /**
@@ -22,7 +29,12 @@ export function addServeOptions(command: Command): Command {
  * listener closes, in-flight requests finish, then `cleanup` runs (closing stores).
  * `onListening` receives the base URL (useful with `--port 0`).
  */
-export async function serveUntilSignal(app: FastifyInstance, options: ListenOptions, cleanup: () => Promise<void>, onListening: (baseUrl: string) => void): Promise<void> {
+export async function serveUntilSignal(
+  app: FastifyInstance,
+  options: ListenOptions,
+  cleanup: () => Promise<void>,
+  onListening: (baseUrl: string) => void,
+): Promise<void> {
   const port = parsePort(options);
   try {
     await app.listen({ port, host: options.host });
@@ -40,10 +52,7 @@ export async function serveUntilSignal(app: FastifyInstance, options: ListenOpti
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.stderr.write('shutting down…\n');
-      app
-        .close()
-        .then(cleanup)
-        .finally(resolve);
+      app.close().then(cleanup).finally(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -52,7 +61,11 @@ export async function serveUntilSignal(app: FastifyInstance, options: ListenOpti
 
 function parsePort(options: ListenOptions): number {
   const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('--port', `must be an integer from 0 to 65535, got "${options.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError(
+      '--port',
+      `must be an integer from 0 to 65535, got "${options.port}"`,
+    );
   return port;
 }
 
@@ -60,9 +73,22 @@ function parsePort(options: ListenOptions): number {
 function listenError(error: unknown, host: string, port: number): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (code === 'EADDRINUSE') return new InvalidArgumentError('--port', `${address} is already in use; stop what is listening there or choose another port with --port (0 picks a free one)`, { cause: error });
-  if (code === 'EACCES') return new InvalidArgumentError('--port', `${address} may not be used by this user (ports below 1024 need privileges); choose another with --port`, { cause: error });
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new InvalidArgumentError('--host', `"${host}" is not an address of this machine`, { cause: error });
+  if (code === 'EADDRINUSE')
+    return new InvalidArgumentError(
+      '--port',
+      `${address} is already in use; stop what is listening there or choose another port with --port (0 picks a free one)`,
+      { cause: error },
+    );
+  if (code === 'EACCES')
+    return new InvalidArgumentError(
+      '--port',
+      `${address} may not be used by this user (ports below 1024 need privileges); choose another with --port`,
+      { cause: error },
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new InvalidArgumentError('--host', `"${host}" is not an address of this machine`, {
+      cause: error,
+    });
   return error;
 }
 

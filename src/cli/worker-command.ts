@@ -26,19 +26,50 @@ export function workerCommand(): Command {
         'A worker that dies loses no task: once its lock lapses (--lock-duration) another worker runs it again. ' +
         'On SIGTERM or SIGINT it stops taking tasks and lets running ones finish (up to --shutdown-grace, then hands them back).',
     )
-    .addOption(new Option('--redis <url>', 'Redis holding the queue, redis://HOST:PORT[/DB]').env('KIBAN_REDIS_URL').makeOptionMandatory())
-    .option('--queue <name>', 'queue to take tasks from (the engine\u2019s --queue)', DEFAULT_TASK_QUEUE)
-    .option('--prefix <prefix>', 'Redis key prefix of the queue', DEFAULT_QUEUE_PREFIX)
-    .option('--concurrency <n>', 'tasks run at once by this worker', (v) => whole('--concurrency', v, 1), 1)
     .addOption(
-      new Option('--metadata <url>', 'metadata store for task logs: sqlite:PATH or postgres://… (shared by the engine; SQLite only on one machine)')
+      new Option('--redis <url>', 'Redis holding the queue, redis://HOST:PORT[/DB]')
+        .env('KIBAN_REDIS_URL')
+        .makeOptionMandatory(),
+    )
+    .option(
+      '--queue <name>',
+      'queue to take tasks from (the engine\u2019s --queue)',
+      DEFAULT_TASK_QUEUE,
+    )
+    .option('--prefix <prefix>', 'Redis key prefix of the queue', DEFAULT_QUEUE_PREFIX)
+    .option(
+      '--concurrency <n>',
+      'tasks run at once by this worker',
+      (v) => whole('--concurrency', v, 1),
+      1,
+    )
+    .addOption(
+      new Option(
+        '--metadata <url>',
+        'metadata store for task logs: sqlite:PATH or postgres://… (shared by the engine; SQLite only on one machine)',
+      )
         .env('KIBAN_METADATA_URL')
         .default('sqlite:.kiban/meta.db'),
     )
     .option('--id <id>', 'worker id recorded on the tasks it runs (default: host/pid/random)')
-    .option('--lock-duration <ms>', 'task lock lifetime; renewed every half of it while a task runs', (v) => whole('--lock-duration', v, 1000), 10_000)
-    .option('--stalled-interval <ms>', 'how often to look for tasks whose worker died', (v) => whole('--stalled-interval', v, 100), 2_500)
-    .option('--shutdown-grace <ms>', 'on SIGTERM/SIGINT, how long running tasks may finish before they are handed back', (v) => whole('--shutdown-grace', v, 0), 30_000)
+    .option(
+      '--lock-duration <ms>',
+      'task lock lifetime; renewed every half of it while a task runs',
+      (v) => whole('--lock-duration', v, 1000),
+      10_000,
+    )
+    .option(
+      '--stalled-interval <ms>',
+      'how often to look for tasks whose worker died',
+      (v) => whole('--stalled-interval', v, 100),
+      2_500,
+    )
+    .option(
+      '--shutdown-grace <ms>',
+      'on SIGTERM/SIGINT, how long running tasks may finish before they are handed back',
+      (v) => whole('--shutdown-grace', v, 0),
+      30_000,
+    )
     .addHelpText(
       'after',
       '\nExample:\n  kiban worker --redis redis://redis:6379 --metadata postgres://kiban@db/kiban --concurrency 4\n',
@@ -62,7 +93,9 @@ export function workerCommand(): Command {
         shutdownGraceMs: options.shutdownGrace,
         ...(options.id === undefined ? {} : { id: options.id }),
       });
-      process.stdout.write(`kiban worker ${worker.id} is taking tasks from queue ${config.executor.queue} (concurrency ${options.concurrency})\n`);
+      process.stdout.write(
+        `kiban worker ${worker.id} is taking tasks from queue ${config.executor.queue} (concurrency ${options.concurrency})\n`,
+      );
       await stopRequested;
       process.stdout.write(`kiban worker ${worker.id} is stopping\n`);
       await worker.close();
@@ -87,6 +120,7 @@ function untilSignal(): Promise<void> {
 
 function whole(field: string, value: string, min: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(field, `must be a whole number \u2265 ${min}, got "${value}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new InvalidArgumentError(field, `must be a whole number \u2265 ${min}, got "${value}"`);
   return n;
 }

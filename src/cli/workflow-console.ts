@@ -13,20 +13,35 @@ export const DEFAULT_WORKFLOW_DIR = 'workflows';
  * A workflow named on the command line: a YAML file path, or the name of a workflow in the
  * `--workflows` directory.
  */
-export async function resolveWorkflow(nameOrFile: string, dir: string | undefined): Promise<WorkflowDefinition> {
-  if (/\.ya?ml$/i.test(nameOrFile) || existsSync(nameOrFile)) return readWorkflowFile(nameOrFile, builtinTaskHandlers());
-  return new WorkflowCatalog({ dir: dir ?? DEFAULT_WORKFLOW_DIR, handlers: builtinTaskHandlers() }).get(nameOrFile);
+export async function resolveWorkflow(
+  nameOrFile: string,
+  dir: string | undefined,
+): Promise<WorkflowDefinition> {
+  if (/\.ya?ml$/i.test(nameOrFile) || existsSync(nameOrFile))
+    return readWorkflowFile(nameOrFile, builtinTaskHandlers());
+  return new WorkflowCatalog({
+    dir: dir ?? DEFAULT_WORKFLOW_DIR,
+    handlers: builtinTaskHandlers(),
+  }).get(nameOrFile);
 }
 
 /** One line per task state change, for `kiban workflow run|retry|backfill`. */
-export function printDriveEvent(event: DriveEvent, write: (line: string) => void = (l) => process.stdout.write(l)): void {
+export function printDriveEvent(
+  event: DriveEvent,
+  write: (line: string) => void = (l) => process.stdout.write(l),
+): void {
   const time = new Date().toISOString().slice(11, 19);
-  if (event.type === 'waiting') write(`${time}  waiting for a successful ${event.workflow} run of the same logical date\n`);
-  else if (event.type === 'run') write(`${time}  run ${event.runId} ${event.status}${event.error ? `: ${firstLine(event.error)}` : ''}\n`);
+  if (event.type === 'waiting')
+    write(`${time}  waiting for a successful ${event.workflow} run of the same logical date\n`);
+  else if (event.type === 'run')
+    write(
+      `${time}  run ${event.runId} ${event.status}${event.error ? `: ${firstLine(event.error)}` : ''}\n`,
+    );
   else {
     let detail = '';
     if (event.status === 'running') detail = ` (attempt ${event.attempt})`;
-    else if (event.status === 'retrying') detail = ` after: ${firstLine(event.error ?? '')}; next attempt ${event.nextAttemptAt?.toISOString().slice(11, 19) ?? 'now'}`;
+    else if (event.status === 'retrying')
+      detail = ` after: ${firstLine(event.error ?? '')}; next attempt ${event.nextAttemptAt?.toISOString().slice(11, 19) ?? 'now'}`;
     else if (event.status === 'failed') detail = `: ${firstLine(event.error ?? '')}`;
     write(`${time}  ${event.task.padEnd(16)} ${event.status}${detail}\n`);
   }

@@ -21,7 +21,15 @@ describe('KibanClient against a real serving API', () => {
     metadata = KyselyMetadataStore.sqlite(`${tmp.path}/meta.db`);
     await metadata.migrate();
     const writer = await serving.beginVersion('v1', { modelId: 'm1', kind: 'popularity' });
-    await writer.putLists('user', [['ユーザー1-é', [{ id: 'a/b', score: 2 }, { id: '7', score: 1 }]]]);
+    await writer.putLists('user', [
+      [
+        'ユーザー1-é',
+        [
+          { id: 'a/b', score: 2 },
+          { id: '7', score: 1 },
+        ],
+      ],
+    ]);
     await writer.putLists('related', [['a/b', [{ id: '7', score: 0.5 }]]]);
     await writer.putLists('popular', [['all', [{ id: '7', score: 9 }]]]);
     await writer.commit();
@@ -43,8 +51,16 @@ describe('KibanClient against a real serving API', () => {
   });
 
   it('reads recommendations and related items with ids encoded in the path, and falls back for unknown users', async () => {
-    expect(await client.recommendations('ユーザー1-é', { k: 1 })).toEqual({ user: 'ユーザー1-é', items: [{ id: 'a/b', score: 2 }], fallback: false });
-    expect(await client.recommendations(42)).toEqual({ user: '42', items: [{ id: '7', score: 9 }], fallback: true });
+    expect(await client.recommendations('ユーザー1-é', { k: 1 })).toEqual({
+      user: 'ユーザー1-é',
+      items: [{ id: 'a/b', score: 2 }],
+      fallback: false,
+    });
+    expect(await client.recommendations(42)).toEqual({
+      user: '42',
+      items: [{ id: '7', score: 9 }],
+      fallback: true,
+    });
     expect(await client.related('a/b')).toEqual({ item: 'a/b', items: [{ id: '7', score: 0.5 }] });
   });
 
@@ -60,20 +76,32 @@ describe('KibanClient against a real serving API', () => {
   });
 
   it('decides with a bandit and sends its feedback once', async () => {
-    await fetch(`${base}/v1/bandits/home`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ policy: 'egreedy' }) });
+    await fetch(`${base}/v1/bandits/home`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: 'egreedy' }),
+    });
     const decision = await client.decide('home', { candidates: ['x', 'y', 'z'], slots: 2 });
     expect(decision.arms).toHaveLength(2);
     expect(new Set(decision.arms).size).toBe(2);
     expect(decision.propensities.every((p) => p > 0 && p <= 1)).toBe(true);
     await client.feedback('home', decision.decisionId, [1, 0]);
-    await expect(client.feedback('home', decision.decisionId, [1, 0])).rejects.toMatchObject({ status: 409, code: 'CONFLICT' });
+    await expect(client.feedback('home', decision.decisionId, [1, 0])).rejects.toMatchObject({
+      status: 409,
+      code: 'CONFLICT',
+    });
   });
 
   it('gets a unit’s assignments and stores its events idempotently', async () => {
     const put = await fetch(`${base}/v1/experiments/hero`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ variants: [{ name: 'control', weight: 1 }, { name: 'treatment', weight: 1 }] }),
+      body: JSON.stringify({
+        variants: [
+          { name: 'control', weight: 1 },
+          { name: 'treatment', weight: 1 },
+        ],
+      }),
     });
     expect(put.status).toBe(201);
     expect((await fetch(`${base}/v1/experiments/hero/start`, { method: 'POST' })).status).toBe(200);
@@ -81,11 +109,25 @@ describe('KibanClient against a real serving API', () => {
     expect(assignment).toMatchObject({ experiment: 'hero' });
     expect(['control', 'treatment']).toContain(assignment.variant);
     const events = [
-      { eventId: 'e1', type: 'exposure' as const, experiment: 'hero', unit: 'user-42', variant: assignment.variant },
-      { eventId: 'e2', type: 'conversion' as const, experiment: 'hero', unit: 'user-42', metric: 'purchase' },
+      {
+        eventId: 'e1',
+        type: 'exposure' as const,
+        experiment: 'hero',
+        unit: 'user-42',
+        variant: assignment.variant,
+      },
+      {
+        eventId: 'e2',
+        type: 'conversion' as const,
+        experiment: 'hero',
+        unit: 'user-42',
+        metric: 'purchase',
+      },
     ];
     expect(await client.events(events)).toMatchObject({ accepted: 2, duplicates: 0 });
     expect(await client.events(events)).toMatchObject({ accepted: 0, duplicates: 2 });
-    await expect(client.events([{ ...events[0], eventId: 'e3', variant: 'nope' }])).rejects.toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+    await expect(
+      client.events([{ ...events[0], eventId: 'e3', variant: 'nope' }]),
+    ).rejects.toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
   });
 });

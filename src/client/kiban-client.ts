@@ -63,7 +63,15 @@ export interface KibanClientOptions {
   timeoutMs?: number;
 }
 
-const KNOWN_CODES = new Set<ErrorCode>(['INVALID_ARGUMENT', 'INVALID_DATA', 'NOT_FOUND', 'NOT_FITTED', 'CONFLICT', 'NOT_READY', 'INTERNAL']);
+const KNOWN_CODES = new Set<ErrorCode>([
+  'INVALID_ARGUMENT',
+  'INVALID_DATA',
+  'NOT_FOUND',
+  'NOT_FITTED',
+  'CONFLICT',
+  'NOT_READY',
+  'INTERNAL',
+]);
 
 /**
  * An error answer of the server: `code` and `message` are the server's (`{code, message}`),
@@ -101,7 +109,11 @@ export class KibanClient {
     } catch {
       throw new KibanError('INVALID_ARGUMENT', `baseUrl: not a URL: ${JSON.stringify(baseUrl)}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new KibanError('INVALID_ARGUMENT', `baseUrl: must be http: or https:, got ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new KibanError(
+        'INVALID_ARGUMENT',
+        `baseUrl: must be http: or https:, got ${url.protocol}`,
+      );
     this.#base = url.href.replace(/\/+$/, '');
     this.#headers = { ...options.headers };
     this.#fetch = options.fetch ?? fetch;
@@ -109,33 +121,57 @@ export class KibanClient {
   }
 
   /** A user's recommendations, or the popular items for a user the model does not know. */
-  recommendations(userId: string | number, options: { k?: number } = {}): Promise<RecommendationsAnswer> {
-    return this.#request('GET', `/v1/users/${segment(userId)}/recommendations${query({ k: options.k })}`);
+  recommendations(
+    userId: string | number,
+    options: { k?: number } = {},
+  ): Promise<RecommendationsAnswer> {
+    return this.#request(
+      'GET',
+      `/v1/users/${segment(userId)}/recommendations${query({ k: options.k })}`,
+    );
   }
 
   /** Items related to an item; an item the model does not know is a NOT_FOUND error. */
-  related(itemId: string | number, options: { k?: number } = {}): Promise<{ item: string; items: ScoredItem[] }> {
+  related(
+    itemId: string | number,
+    options: { k?: number } = {},
+  ): Promise<{ item: string; items: ScoredItem[] }> {
     return this.#request('GET', `/v1/items/${segment(itemId)}/related${query({ k: options.k })}`);
   }
 
   /** Tags for a text from the published tagger, best first. */
-  suggestTags(text: string, options: { k?: number; threshold?: number } = {}): Promise<{ tag: string; score: number }[]> {
+  suggestTags(
+    text: string,
+    options: { k?: number; threshold?: number } = {},
+  ): Promise<{ tag: string; score: number }[]> {
     return this.#request('POST', '/v1/tags/suggest', { text, ...options });
   }
 
   /** A bandit's decision over `candidates` for `slots` positions (`context` for contextual policies). */
-  decide(bandit: string, input: { candidates: string[]; context?: number[]; slots?: number }): Promise<BanditDecision> {
+  decide(
+    bandit: string,
+    input: { candidates: string[]; context?: number[]; slots?: number },
+  ): Promise<BanditDecision> {
     return this.#request('POST', `/v1/bandits/${segment(bandit)}/decide`, input);
   }
 
   /** The rewards of a decision's slots; applied once (a repeat is a CONFLICT error). */
   feedback(bandit: string, decisionId: string, rewards: number[]): Promise<unknown> {
-    return this.#request('POST', `/v1/bandits/${segment(bandit)}/feedback`, { decisionId, rewards });
+    return this.#request('POST', `/v1/bandits/${segment(bandit)}/feedback`, {
+      decisionId,
+      rewards,
+    });
   }
 
   /** Every running experiment the unit is in, with its variant; `attributes` are for targeting. */
-  async assignments(unit: string, attributes: Record<string, string | number | boolean> = {}): Promise<Assignment[]> {
-    const answer = await this.#request<{ assignments: Assignment[] }>('GET', `/v1/experiments/assignments${query({ ...attributes, unit })}`);
+  async assignments(
+    unit: string,
+    attributes: Record<string, string | number | boolean> = {},
+  ): Promise<Assignment[]> {
+    const answer = await this.#request<{ assignments: Assignment[] }>(
+      'GET',
+      `/v1/experiments/assignments${query({ ...attributes, unit })}`,
+    );
     return answer.assignments;
   }
 
@@ -161,11 +197,19 @@ export class KibanClient {
       parsed = undefined;
     }
     if (response.ok) {
-      if (parsed === undefined) throw new KibanHttpError(response.status, 'INTERNAL', `${method} ${path}: the answer is not JSON`);
+      if (parsed === undefined)
+        throw new KibanHttpError(
+          response.status,
+          'INTERNAL',
+          `${method} ${path}: the answer is not JSON`,
+        );
       return parsed as T;
     }
     const error = parsed as { code?: unknown; message?: unknown } | undefined;
-    const code = typeof error?.code === 'string' && KNOWN_CODES.has(error.code as ErrorCode) ? (error.code as ErrorCode) : 'INTERNAL';
+    const code =
+      typeof error?.code === 'string' && KNOWN_CODES.has(error.code as ErrorCode)
+        ? (error.code as ErrorCode)
+        : 'INTERNAL';
     const message = typeof error?.message === 'string' ? error.message : `HTTP ${response.status}`;
     throw new KibanHttpError(response.status, code, `${method} ${path}: ${message}`);
   }
@@ -177,7 +221,8 @@ function segment(id: string | number): string {
 
 function query(params: Record<string, string | number | boolean | undefined>): string {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined) search.set(key, String(value));
   const text = search.toString();
   return text === '' ? '' : `?${text}`;
 }

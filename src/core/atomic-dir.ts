@@ -4,7 +4,10 @@ import { basename, dirname, join } from 'node:path';
 
 /** A unique hidden sibling name for writing `path` before renaming it into place. */
 export function tempSibling(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return join(
+    dirname(path),
+    `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 /**
@@ -29,7 +32,10 @@ export async function writeFileAtomically(path: string, data: string | Uint8Arra
  * an error leaves `dir` as it was (the temporary directory is removed on error), so a retried
  * step never finds a mix of two attempts.
  */
-export async function writeDirectoryAtomically(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+export async function writeDirectoryAtomically(
+  dir: string,
+  fill: (tmp: string) => Promise<void>,
+): Promise<void> {
   await mkdir(dirname(dir), { recursive: true });
   const tmp = tempSibling(dir);
   await mkdir(tmp);

@@ -18,7 +18,11 @@ let tsxRegistered: Promise<void> | undefined;
  * for `require`; the ES module build sits beside it.
  */
 export function tsxApiUrl(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
 }
 
 /** Compiled kiban (dist/) runs on plain Node; from sources a TypeScript loader is always present. */

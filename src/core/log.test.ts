@@ -20,14 +20,26 @@ describe('createLogger', () => {
     logger.debug('not written at info');
     expect(out.lines).toHaveLength(1);
     const entry = JSON.parse(out.lines[0]) as Record<string, unknown>;
-    expect(entry).toMatchObject({ level: 40, component: 'workflow', runId: 'r1', task: 'train', msg: 'task retried' });
+    expect(entry).toMatchObject({
+      level: 40,
+      component: 'workflow',
+      runId: 'r1',
+      task: 'train',
+      msg: 'task retried',
+    });
     expect(typeof entry.time).toBe('number');
   });
 
   it('serialises an err field with its message and stack', () => {
     const out = capture();
-    createLogger({ level: 'info', destination: out }).error({ err: new Error('boom'), ref: 'abc' }, 'internal error');
-    const entry = JSON.parse(out.lines[0]) as { err: { message: string; stack: string }; ref: string };
+    createLogger({ level: 'info', destination: out }).error(
+      { err: new Error('boom'), ref: 'abc' },
+      'internal error',
+    );
+    const entry = JSON.parse(out.lines[0]) as {
+      err: { message: string; stack: string };
+      ref: string;
+    };
     expect(entry.ref).toBe('abc');
     expect(entry.err.message).toBe('boom');
     expect(entry.err.stack).toContain('Error: boom');
@@ -43,14 +55,22 @@ describe('createLogger', () => {
     const atInfo = createLogger({ destination: out });
     atInfo.debug('unseen');
     atInfo.info('seen too');
-    expect(out.lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['seen', 'seen too']);
+    expect(out.lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
+      'seen',
+      'seen too',
+    ]);
     process.env[LOG_LEVEL_ENV] = 'loud';
-    expect(() => createLogger({ destination: out })).toThrow(/KIBAN_LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent, got "loud"/);
+    expect(() => createLogger({ destination: out })).toThrow(
+      /KIBAN_LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent, got "loud"/,
+    );
   });
 
   it('writes human lines when pretty', () => {
     const out = capture();
-    childLogger(createLogger({ level: 'info', destination: out, pretty: true }), 'bandits').warn({ bandit: 'home' }, 'feedback dropped');
+    childLogger(createLogger({ level: 'info', destination: out, pretty: true }), 'bandits').warn(
+      { bandit: 'home' },
+      'feedback dropped',
+    );
     expect(out.lines).toEqual(['WARN  [bandits] feedback dropped bandit=home\n']);
   });
 });

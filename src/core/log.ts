@@ -64,10 +64,17 @@ export const LOG_LEVEL_ENV = 'KIBAN_LOG_LEVEL';
  */
 export function createLogger(options: CreateLoggerOptions = {}): pino.Logger {
   const level = options.level ?? envLevel();
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new InvalidArgumentError('level', `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new InvalidArgumentError(
+      'level',
+      `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`,
+    );
   const target = destinationOf(options.destination ?? 2);
   const stream = options.pretty === true ? prettyStream(target) : target;
-  return pino({ level, base: options.base ?? null, serializers: { err: pino.stdSerializers.err } }, stream);
+  return pino(
+    { level, base: options.base ?? null, serializers: { err: pino.stdSerializers.err } },
+    stream,
+  );
 }
 
 /** A child of `parent` whose lines carry `component` (`serve`, `workflow`, `bandits`…). */
@@ -95,26 +102,45 @@ export function setProcessLogger(logger: Logger): void {
 function envLevel(): string {
   const value = process.env[LOG_LEVEL_ENV];
   if (value === undefined || value === '') return 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(LOG_LEVEL_ENV, `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(
+      LOG_LEVEL_ENV,
+      `must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`,
+    );
   return value;
 }
 
 function destinationOf(destination: LogDestination): DestinationStream {
   if (typeof destination === 'number') return pino.destination({ fd: destination, sync: true });
-  if (typeof destination === 'string') return pino.destination({ dest: destination, sync: true, mkdir: true });
+  if (typeof destination === 'string')
+    return pino.destination({ dest: destination, sync: true, mkdir: true });
   return destination as DestinationStream;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 
 /** Rewrites each JSON line as `LEVEL [component] message key=value…` (the stack of `err` on the lines below). */
 function prettyStream(target: DestinationStream): DestinationStream {
   return {
     write(line: string): void {
-      const entry = JSON.parse(line) as Record<string, unknown> & { level: number; msg?: string; component?: string; err?: { stack?: string; message?: string } };
+      const entry = JSON.parse(line) as Record<string, unknown> & {
+        level: number;
+        msg?: string;
+        component?: string;
+        err?: { stack?: string; message?: string };
+      };
       const { level, msg, component, err, time: _time, ...fields } = entry;
       const head = `${(LEVEL_NAMES[level] ?? String(level)).padEnd(5)} ${component === undefined ? '' : `[${component}] `}${msg ?? ''}`;
-      const rest = Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('');
+      const rest = Object.entries(fields)
+        .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join('');
       const stack = err === undefined ? '' : `\n${err.stack ?? err.message ?? ''}`;
       target.write(`${head}${rest}${stack}\n`);
     },

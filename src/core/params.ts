@@ -6,7 +6,11 @@ import { InvalidArgumentError } from './errors.js';
  * failure becomes an {@link InvalidArgumentError} naming the first offending field, prefixed
  * with `scope` (e.g. `als.factors`).
  */
-export function parseParams<S extends z.ZodType>(schema: S, input: unknown, scope: string): Readonly<z.output<S>> {
+export function parseParams<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  scope: string,
+): Readonly<z.output<S>> {
   const result = schema.safeParse(input ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];

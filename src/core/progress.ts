@@ -11,7 +11,11 @@ export interface Progress {
  * Starts a progress bar on stderr. `enabled: 'auto'` (the default) shows it only when stderr is a
  * terminal, so logs, pipes and CI stay free of control characters.
  */
-export function startProgress(label: string, total: number, enabled: boolean | 'auto' = 'auto'): Progress {
+export function startProgress(
+  label: string,
+  total: number,
+  enabled: boolean | 'auto' = 'auto',
+): Progress {
   const show = enabled === 'auto' ? process.stderr.isTTY === true : enabled;
   if (!show) return { update() {}, stop() {} };
   const bar = new SingleBar(

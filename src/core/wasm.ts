@@ -17,7 +17,9 @@ export function loadWasmModule(name: string): WebAssembly.Module | null {
   if (!modules.has(name)) {
     let module: WebAssembly.Module | null = null;
     try {
-      module = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(`${name}.wasm`, WASM_DIR))));
+      module = new WebAssembly.Module(
+        readFileSync(fileURLToPath(new URL(`${name}.wasm`, WASM_DIR))),
+      );
     } catch {
       module = null;
     }

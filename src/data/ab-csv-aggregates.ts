@@ -7,7 +7,14 @@ import { describeColumns, sqlIdent, sqlLiteral } from './duckdb-sql.js';
 export type DuplicatePolicy = 'first' | 'last' | 'sum' | 'mean' | 'max' | 'exclude';
 
 /** The policies of {@link DuplicatePolicy}. */
-export const DUPLICATE_POLICIES: readonly DuplicatePolicy[] = ['first', 'last', 'sum', 'mean', 'max', 'exclude'];
+export const DUPLICATE_POLICIES: readonly DuplicatePolicy[] = [
+  'first',
+  'last',
+  'sum',
+  'mean',
+  'max',
+  'exclude',
+];
 
 /** Options of {@link aggregateAbCsv}. */
 export interface AbCsvOptions {
@@ -93,11 +100,22 @@ export interface AbCsvAggregates {
  * or covariate column holds values but no number among them;
  * InvalidArgumentError for a bad option or a `where` that DuckDB refuses.
  */
-export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promise<AbCsvAggregates> {
+export async function aggregateAbCsv(
+  path: string,
+  options: AbCsvOptions,
+): Promise<AbCsvAggregates> {
   const duplicates = options.duplicates ?? 'first';
-  if (!DUPLICATE_POLICIES.includes(duplicates)) throw new InvalidArgumentError('duplicates', `must be one of ${DUPLICATE_POLICIES.join(', ')}, got "${String(duplicates)}"`);
+  if (!DUPLICATE_POLICIES.includes(duplicates))
+    throw new InvalidArgumentError(
+      'duplicates',
+      `must be one of ${DUPLICATE_POLICIES.join(', ')}, got "${String(duplicates)}"`,
+    );
   const bucketMs = options.bucketMs ?? 86_400_000;
-  if (!(Number.isInteger(bucketMs) && bucketMs >= 1000)) throw new InvalidArgumentError('bucketMs', `must be a whole number of ms, at least 1000, got ${bucketMs}`);
+  if (!(Number.isInteger(bucketMs) && bucketMs >= 1000))
+    throw new InvalidArgumentError(
+      'bucketMs',
+      `must be a whole number of ms, at least 1000, got ${bucketMs}`,
+    );
   if (!existsSync(path)) throw new DataError({ file: path }, 'does not exist');
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
@@ -114,7 +132,11 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
       ['time', options.time],
     ];
     for (const [field, column] of named) {
-      if (column !== undefined && !columns.has(column)) throw new DataError({ file: path, column }, `is not a column (--${field}); columns: ${[...columns.keys()].join(', ')}`);
+      if (column !== undefined && !columns.has(column))
+        throw new DataError(
+          { file: path, column },
+          `is not a column (--${field}); columns: ${[...columns.keys()].join(', ')}`,
+        );
     }
     const text = (column: string) => `nullif(trim(${sqlIdent(column)}), '')`;
     // true/false and yes/no (any case) count as 1/0, so a boolean "converted" column needs no preprocessing.
@@ -125,12 +147,20 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
     // Epoch numbers below 10^11 are seconds (10^11 s is the year 5138; 10^11 ms is 1973).
     const epochMs = (column: string) =>
       `coalesce(epoch_ms(try_cast(${text(column)} as timestamptz))::double, case when abs(try_cast(${text(column)} as double)) < 1e11 then try_cast(${text(column)} as double) * 1000 else try_cast(${text(column)} as double) end)`;
-    await run(con, path, `create temp table rows as select row_number() over () as rn, * from ${source}`);
+    await run(
+      con,
+      path,
+      `create temp table rows as select row_number() over () as rn, * from ${source}`,
+    );
     const where = options.where === undefined ? 'true' : `(${options.where})`;
     try {
       await run(con, path, `create temp table kept as select * from rows where ${where}`);
     } catch (cause) {
-      throw new InvalidArgumentError('where', `DuckDB refused it: ${(cause as Error).message.split('\n')[0]}`, { cause });
+      throw new InvalidArgumentError(
+        'where',
+        `DuckDB refused it: ${(cause as Error).message.split('\n')[0]}`,
+        { cause },
+      );
     }
     await run(
       con,
@@ -156,12 +186,39 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
         count(*) filter (where ${time === undefined ? 'false' : 'time_text is not null and t is null'}) as bad_time
        from parsed`,
     );
-    await refuseTextColumn(con, path, 'metric', options.metric, 'metric_text', 'y', Number(counts.bad_metric), Number(counts.good_metric));
-    if (covariate !== undefined) await refuseTextColumn(con, path, 'covariate', covariate, 'covariate_text', 'x', Number(counts.bad_covariate), Number(counts.good_covariate));
+    await refuseTextColumn(
+      con,
+      path,
+      'metric',
+      options.metric,
+      'metric_text',
+      'y',
+      Number(counts.bad_metric),
+      Number(counts.good_metric),
+    );
+    if (covariate !== undefined)
+      await refuseTextColumn(
+        con,
+        path,
+        'covariate',
+        covariate,
+        'covariate_text',
+        'x',
+        Number(counts.bad_covariate),
+        Number(counts.good_covariate),
+      );
     const needX = covariate === undefined ? '' : ' and x is not null';
     const needT = time === undefined ? '' : ' and t is not null';
-    await run(con, path, `create temp table valid as select * from parsed where unit is not null and variant is not null and y is not null${needX}${needT}`);
-    await run(con, path, `create temp table per_unit_variants as select unit, count(distinct variant) as variants, count(*) as n from valid group by unit`);
+    await run(
+      con,
+      path,
+      `create temp table valid as select * from parsed where unit is not null and variant is not null and y is not null${needX}${needT}`,
+    );
+    await run(
+      con,
+      path,
+      `create temp table per_unit_variants as select unit, count(distinct variant) as variants, count(*) as n from valid group by unit`,
+    );
     const split = await one(
       con,
       `select count(*) filter (where variants > 1) as multi_units, coalesce(sum(n) filter (where variants > 1), 0) as multi_rows,
@@ -176,7 +233,14 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
       max: 'max(y)',
       exclude: 'any_value(y)',
     };
-    const combineX: Record<DuplicatePolicy, string> = { first: 'arg_min(x, rn)', last: 'arg_max(x, rn)', sum: 'sum(x)', mean: 'avg(x)', max: 'max(x)', exclude: 'any_value(x)' };
+    const combineX: Record<DuplicatePolicy, string> = {
+      first: 'arg_min(x, rn)',
+      last: 'arg_max(x, rn)',
+      sum: 'sum(x)',
+      mean: 'avg(x)',
+      max: 'max(x)',
+      exclude: 'any_value(x)',
+    };
     await run(
       con,
       path,
@@ -187,11 +251,20 @@ export async function aggregateAbCsv(path: string, options: AbCsvOptions): Promi
     const sumsSql = `count(*) as units, count(*) filter (where y > 0) as converted, sum(y) as s, sum(y * y) as ss,
         sum(x) as sx, sum(x * x) as sxx, sum(x * y) as sxy, bool_and(y = 0 or y = 1) as binary`;
     const toSums = (r: Record<string, unknown>): VariantSums => {
-      const v: VariantSums = { variant: String(r.variant), units: Number(r.units), converted: Number(r.converted), sum: Number(r.s), sumSquares: Number(r.ss) };
-      if (covariate !== undefined) v.covariate = { sum: Number(r.sx), sumSquares: Number(r.sxx), sumProducts: Number(r.sxy) };
+      const v: VariantSums = {
+        variant: String(r.variant),
+        units: Number(r.units),
+        converted: Number(r.converted),
+        sum: Number(r.s),
+        sumSquares: Number(r.ss),
+      };
+      if (covariate !== undefined)
+        v.covariate = { sum: Number(r.sx), sumSquares: Number(r.sxx), sumProducts: Number(r.sxy) };
       return v;
     };
-    const sums = await con.runAndReadAll(`select variant, ${sumsSql} from units group by variant order by variant`);
+    const sums = await con.runAndReadAll(
+      `select variant, ${sumsSql} from units group by variant order by variant`,
+    );
     const variants: VariantSums[] = [];
     let binary = true;
     let analysed = 0;
@@ -243,7 +316,10 @@ async function timelineOf(
   toSums: (r: Record<string, unknown>) => VariantSums,
 ): Promise<AbCsvAggregates['timeline']> {
   const bucket = `floor(t / ${bucketMs}) * ${bucketMs}`;
-  const span = await one(con, `select count(distinct ${bucket}) as buckets, min(t) as first, max(t) as last from units`);
+  const span = await one(
+    con,
+    `select count(distinct ${bucket}) as buckets, min(t) as first, max(t) as last from units`,
+  );
   if (Number(span.buckets) > MAX_TIMELINE_BUCKETS) {
     const days = (Number(span.last) - Number(span.first)) / 86_400_000;
     throw new InvalidArgumentError(
@@ -251,11 +327,14 @@ async function timelineOf(
       `the times span ${days.toFixed(1)} days, which makes ${Number(span.buckets)} buckets of ${bucketMs / 1000} s (at most ${MAX_TIMELINE_BUCKETS}); choose a wider bucket`,
     );
   }
-  const reader = await con.runAndReadAll(`select ${bucket} as b, variant, ${sumsSql} from units group by b, variant order by b, variant`);
+  const reader = await con.runAndReadAll(
+    `select ${bucket} as b, variant, ${sumsSql} from units group by b, variant order by b, variant`,
+  );
   const out: AbCsvAggregates['timeline'] = [];
   for (const r of reader.getRowObjectsJS()) {
     const start = Number(r.b);
-    if (out.length === 0 || out[out.length - 1].bucketStartMs !== start) out.push({ bucketStartMs: start, variants: [] });
+    if (out.length === 0 || out[out.length - 1].bucketStartMs !== start)
+      out.push({ bucketStartMs: start, variants: [] });
     out[out.length - 1].variants.push(toSums(r));
   }
   return out;
@@ -266,9 +345,20 @@ async function timelineOf(
  * text such as "clicked"/"skipped"): dropping every row would leave nothing to analyse and the
  * error would blame another option, so say which column and show some of its values.
  */
-async function refuseTextColumn(con: DuckDBConnection, path: string, option: string, column: string, textColumn: string, valueColumn: string, bad: number, good: number): Promise<void> {
+async function refuseTextColumn(
+  con: DuckDBConnection,
+  path: string,
+  option: string,
+  column: string,
+  textColumn: string,
+  valueColumn: string,
+  bad: number,
+  good: number,
+): Promise<void> {
   if (bad === 0 || good > 0) return;
-  const reader = await con.runAndReadAll(`select distinct ${textColumn} as v from parsed where ${textColumn} is not null and ${valueColumn} is null order by v limit 3`);
+  const reader = await con.runAndReadAll(
+    `select distinct ${textColumn} as v from parsed where ${textColumn} is not null and ${valueColumn} is null order by v limit 3`,
+  );
   const examples = reader.getRowObjectsJS().map((r) => JSON.stringify(String(r.v)));
   throw new DataError(
     { file: path, column },
@@ -281,7 +371,8 @@ async function run(con: DuckDBConnection, path: string, statement: string): Prom
     await con.run(statement);
   } catch (cause) {
     const message = (cause as Error).message.split('\n')[0];
-    if (/CSV|sniff/i.test(message)) throw new DataError({ file: path }, `cannot be read as CSV: ${message}`, { cause });
+    if (/CSV|sniff/i.test(message))
+      throw new DataError({ file: path }, `cannot be read as CSV: ${message}`, { cause });
     throw cause;
   }
 }

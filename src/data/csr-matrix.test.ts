@@ -4,7 +4,13 @@ import { IdMap } from './id-map.js';
 
 describe('CsrMatrix', () => {
   it('sums duplicates and sorts columns within each row', () => {
-    const m = CsrMatrix.fromCoordinates(3, 4, Int32Array.from([2, 0, 0, 2, 0]), Int32Array.from([1, 3, 1, 1, 3]), Float32Array.from([1, 2, 3, 4, 5]));
+    const m = CsrMatrix.fromCoordinates(
+      3,
+      4,
+      Int32Array.from([2, 0, 0, 2, 0]),
+      Int32Array.from([1, 3, 1, 1, 3]),
+      Float32Array.from([1, 2, 3, 4, 5]),
+    );
     expect([...m.indptr]).toEqual([0, 2, 2, 3]);
     expect([...m.indices]).toEqual([1, 3, 1]);
     expect([...m.values]).toEqual([3, 7, 5]);
@@ -14,7 +20,13 @@ describe('CsrMatrix', () => {
   });
 
   it('transposes into the column view, twice back to the original', () => {
-    const m = CsrMatrix.fromCoordinates(2, 3, Int32Array.from([0, 0, 1]), Int32Array.from([2, 0, 2]), Float32Array.from([1, 2, 3]));
+    const m = CsrMatrix.fromCoordinates(
+      2,
+      3,
+      Int32Array.from([0, 0, 1]),
+      Int32Array.from([2, 0, 2]),
+      Float32Array.from([1, 2, 3]),
+    );
     const t = m.transpose();
     expect([t.rows, t.cols]).toEqual([3, 2]);
     expect([...t.indptr]).toEqual([0, 1, 1, 3]);
@@ -26,7 +38,9 @@ describe('CsrMatrix', () => {
   });
 
   it('refuses coordinates outside the shape', () => {
-    expect(() => CsrMatrix.fromCoordinates(1, 1, Int32Array.from([0]), Int32Array.from([1]), null)).toThrow(/outside 1×1/);
+    expect(() =>
+      CsrMatrix.fromCoordinates(1, 1, Int32Array.from([0]), Int32Array.from([1]), null),
+    ).toThrow(/outside 1×1/);
   });
 });
 

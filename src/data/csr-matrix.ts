@@ -21,10 +21,16 @@ export class CsrMatrix {
     readonly values: Float32Array,
   ) {
     if (indptr.length !== rows + 1) {
-      throw new InvalidArgumentError('indptr', `length ${indptr.length} does not equal rows + 1 = ${rows + 1}`);
+      throw new InvalidArgumentError(
+        'indptr',
+        `length ${indptr.length} does not equal rows + 1 = ${rows + 1}`,
+      );
     }
     if (indices.length !== values.length || indptr[rows] !== indices.length) {
-      throw new InvalidArgumentError('indices', 'indices, values and indptr disagree on the number of entries');
+      throw new InvalidArgumentError(
+        'indices',
+        'indices, values and indptr disagree on the number of entries',
+      );
     }
   }
 
@@ -41,14 +47,20 @@ export class CsrMatrix {
   ): CsrMatrix {
     const n = rowIndex.length;
     if (colIndex.length !== n || (values !== null && values.length !== n)) {
-      throw new InvalidArgumentError('coordinates', 'row, column and value arrays differ in length');
+      throw new InvalidArgumentError(
+        'coordinates',
+        'row, column and value arrays differ in length',
+      );
     }
     const counts = new Int32Array(rows + 1);
     for (let e = 0; e < n; e++) {
       const r = rowIndex[e];
       const c = colIndex[e];
       if (r < 0 || r >= rows || c < 0 || c >= cols) {
-        throw new InvalidArgumentError('coordinates', `entry ${e} (${r}, ${c}) lies outside ${rows}×${cols}`);
+        throw new InvalidArgumentError(
+          'coordinates',
+          `entry ${e} (${r}, ${c}) lies outside ${rows}×${cols}`,
+        );
       }
       counts[r + 1]++;
     }
@@ -103,7 +115,8 @@ export class CsrMatrix {
   map(f: (value: number, row: number, col: number) => number): CsrMatrix {
     const out = new Float32Array(this.values.length);
     for (let r = 0; r < this.rows; r++) {
-      for (let e = this.indptr[r]; e < this.indptr[r + 1]; e++) out[e] = f(this.values[e], r, this.indices[e]);
+      for (let e = this.indptr[r]; e < this.indptr[r + 1]; e++)
+        out[e] = f(this.values[e], r, this.indices[e]);
     }
     return new CsrMatrix(this.rows, this.cols, this.indptr, this.indices, out);
   }
@@ -147,7 +160,12 @@ function sortAndSumRows(
 }
 
 /** Whether `value` occurs in the ascending run `sorted[start..end)`, by binary search. */
-export function sortedRangeHas(sorted: Int32Array, start: number, end: number, value: number): boolean {
+export function sortedRangeHas(
+  sorted: Int32Array,
+  start: number,
+  end: number,
+  value: number,
+): boolean {
   let lo = start;
   let hi = end - 1;
   while (lo <= hi) {

@@ -28,17 +28,33 @@ export async function readCsvHeader(path: string, delimiter: string): Promise<Ma
         // The start of the stream is enough for the header; a partial input is not an error here.
         bytes = gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH });
       } catch (cause) {
-        throw new DataError({ file: path }, `cannot be decompressed as gzip: ${(cause as Error).message}`, { cause });
+        throw new DataError(
+          { file: path },
+          `cannot be decompressed as gzip: ${(cause as Error).message}`,
+          { cause },
+        );
       }
     }
     const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
     if (text.trim().length === 0) {
-      throw new DataError({ file: path }, `the file is empty (${bytesRead === 0 ? '0 bytes' : 'only blank space'}); expected a header line naming the columns, then one row per line`);
+      throw new DataError(
+        { file: path },
+        `the file is empty (${bytesRead === 0 ? '0 bytes' : 'only blank space'}); expected a header line naming the columns, then one row per line`,
+      );
     }
     const end = text.search(/\r?\n/);
     const line = end < 0 ? text : text.slice(0, end);
-    if (line.trim().length === 0) throw new DataError({ file: path, line: 1 }, 'the file has no header line (line 1 is blank); expected the column names there');
-    const names = line.split(delimiter).map((f) => f.trim().replace(/^"(.*)"$/, '$1').replaceAll('""', '"'));
+    if (line.trim().length === 0)
+      throw new DataError(
+        { file: path, line: 1 },
+        'the file has no header line (line 1 is blank); expected the column names there',
+      );
+    const names = line.split(delimiter).map((f) =>
+      f
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .replaceAll('""', '"'),
+    );
     return new Map(names.map((n) => [n, 'VARCHAR']));
   } finally {
     await handle.close();
@@ -61,7 +77,11 @@ const FIELD_COUNT_ERRORS = new Set(['MISSING COLUMNS', 'TOO MANY COLUMNS']);
  * here, described by its field count ("the line has 2 fields where the header has 4") rather
  * than by the first column it lacks.
  */
-export async function readCsvRejects(con: DuckDBConnection, headerFields: number, max: number): Promise<CsvRejects> {
+export async function readCsvRejects(
+  con: DuckDBConnection,
+  headerFields: number,
+  max: number,
+): Promise<CsvRejects> {
   const rejects = await con.runAndReadAll(
     `SELECT line, column_name, error_type, csv_line, error_message FROM reject_errors
      ORDER BY line, error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') DESC, column_idx`,
@@ -75,10 +95,22 @@ export async function readCsvRejects(con: DuckDBConnection, headerFields: number
     if (bad.length >= max) continue;
     if (FIELD_COUNT_ERRORS.has(String(type))) {
       const found = /Found: (\d+)/.exec(String(message))?.[1];
-      const fields = found === undefined ? 'a different number of fields' : `${found} field${found === '1' ? '' : 's'}`;
-      bad.push({ line: at, reason: `the line has ${fields} where the header has ${headerFields}`, text: String(text) });
+      const fields =
+        found === undefined
+          ? 'a different number of fields'
+          : `${found} field${found === '1' ? '' : 's'}`;
+      bad.push({
+        line: at,
+        reason: `the line has ${fields} where the header has ${headerFields}`,
+        text: String(text),
+      });
     } else {
-      bad.push({ line: at, ...(column === null ? {} : { column: String(column) }), reason: describeReject(String(type), String(message)), text: String(text) });
+      bad.push({
+        line: at,
+        ...(column === null ? {} : { column: String(column) }),
+        reason: describeReject(String(type), String(message)),
+        text: String(text),
+      });
     }
   }
   return { lines, bad };

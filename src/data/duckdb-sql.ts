@@ -15,11 +15,19 @@ export function sqlIdent(s: string): string {
  * Column names and DuckDB types of a table expression such as `read_parquet('x.parquet')`, in
  * order. A file DuckDB cannot read becomes a {@link DataError} naming `file`.
  */
-export async function describeColumns(con: DuckDBConnection, source: string, file: string): Promise<Map<string, string>> {
+export async function describeColumns(
+  con: DuckDBConnection,
+  source: string,
+  file: string,
+): Promise<Map<string, string>> {
   try {
     const reader = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
     return new Map(reader.getRowsJS().map((r) => [String(r[0]), String(r[1])]));
   } catch (cause) {
-    throw new DataError({ file }, `cannot be read as a table: ${(cause as Error).message.split('\n')[0]}`, { cause });
+    throw new DataError(
+      { file },
+      `cannot be read as a table: ${(cause as Error).message.split('\n')[0]}`,
+      { cause },
+    );
   }
 }

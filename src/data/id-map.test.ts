@@ -3,8 +3,30 @@ import { compareExternalIds, IdMap } from './id-map.js';
 
 describe('IdMap ordering of string ids', () => {
   it('orders canonical integer strings numerically, before other strings in code-unit order', () => {
-    const ids = ['b', '10', '007', '2', 'ユーザー1-é', '-3', 'a8098c1a-f86e-11da-bd1a-00112444be1e', '9007199254740993', '+4', '7'];
-    expect(IdMap.fromColumn(ids).toJSON()).toEqual(['-3', '2', '7', '10', '+4', '007', '9007199254740993', 'a8098c1a-f86e-11da-bd1a-00112444be1e', 'b', 'ユーザー1-é']);
+    const ids = [
+      'b',
+      '10',
+      '007',
+      '2',
+      'ユーザー1-é',
+      '-3',
+      'a8098c1a-f86e-11da-bd1a-00112444be1e',
+      '9007199254740993',
+      '+4',
+      '7',
+    ];
+    expect(IdMap.fromColumn(ids).toJSON()).toEqual([
+      '-3',
+      '2',
+      '7',
+      '10',
+      '+4',
+      '007',
+      '9007199254740993',
+      'a8098c1a-f86e-11da-bd1a-00112444be1e',
+      'b',
+      'ユーザー1-é',
+    ]);
     expect(compareExternalIds('9', '10')).toBeLessThan(0);
     expect(compareExternalIds('007', '7')).toBeGreaterThan(0);
   });
@@ -22,7 +44,9 @@ describe('IdMap ordering of string ids', () => {
     expect(IdMap.fromSortedIds(['2', '10', 'a']).indexOf('10')).toBe(1);
     // Artifacts saved before numeric-looking strings sorted numerically keep their indices.
     expect(IdMap.fromSortedIds(['10', '2', 'a']).indexOf('2')).toBe(1);
-    expect(() => IdMap.fromSortedIds(['b', 'a'])).toThrow(/ids: not strictly ascending at position 1/);
+    expect(() => IdMap.fromSortedIds(['b', 'a'])).toThrow(
+      /ids: not strictly ascending at position 1/,
+    );
     expect(() => IdMap.fromSortedIds(['a', 'a'])).toThrow(/not strictly ascending/);
     expect(IdMap.fromSortedIds([1, 2, 10]).indexOf(10)).toBe(2);
   });

@@ -20,7 +20,8 @@ export function compareExternalIds(a: ExternalId, b: ExternalId): number {
 /** The number a canonical safe-integer string (or a number) stands for, else NaN. */
 function numericKey(id: ExternalId): number {
   if (typeof id === 'number') return id;
-  if (id.length === 0 || id.length > 17 || !/^-?(0|[1-9][0-9]*)$/.test(id) || id === '-0') return NaN;
+  if (id.length === 0 || id.length > 17 || !/^-?(0|[1-9][0-9]*)$/.test(id) || id === '-0')
+    return NaN;
   const n = Number(id);
   return Number.isSafeInteger(n) ? n : NaN;
 }
@@ -58,7 +59,9 @@ export class IdMap {
     }
     const unique = [...new Set(column)];
     const keys = unique.map(numericKey);
-    const order = Array.from(unique, (_, i) => i).sort((x, y) => compareKeys(unique[x], keys[x], unique[y], keys[y]));
+    const order = Array.from(unique, (_, i) => i).sort((x, y) =>
+      compareKeys(unique[x], keys[x], unique[y], keys[y]),
+    );
     return new IdMap(order.map((i) => unique[i]));
   }
 
@@ -102,7 +105,10 @@ export class IdMap {
   /** External id at dense `index`; throws on an index out of range. */
   idAt(index: number): ExternalId {
     if (!Number.isInteger(index) || index < 0 || index >= this.sortedIds.length) {
-      throw new InvalidArgumentError('index', `${index} is outside 0..${this.sortedIds.length - 1}`);
+      throw new InvalidArgumentError(
+        'index',
+        `${index} is outside 0..${this.sortedIds.length - 1}`,
+      );
     }
     return this.sortedIds[index];
   }
@@ -110,7 +116,8 @@ export class IdMap {
   /** Maps a whole column to dense indices (as {@link IdMap.indexOf}); unknown ids become -1. */
   indexColumn(column: ExternalIdColumn): Int32Array {
     const out = new Int32Array(column.length);
-    for (let i = 0; i < column.length; i++) out[i] = this.lookup.get(column[i]) ?? this.lookupOther(column[i]);
+    for (let i = 0; i < column.length; i++)
+      out[i] = this.lookup.get(column[i]) ?? this.lookupOther(column[i]);
     return out;
   }
 

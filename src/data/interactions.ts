@@ -23,14 +23,23 @@ export class Interactions {
     readonly userItems: CsrMatrix,
   ) {
     if (userItems.rows !== users.size || userItems.cols !== items.size) {
-      throw new InvalidArgumentError('userItems', `shape ${userItems.rows}×${userItems.cols} does not match ${users.size} users × ${items.size} items`);
+      throw new InvalidArgumentError(
+        'userItems',
+        `shape ${userItems.rows}×${userItems.cols} does not match ${users.size} users × ${items.size} items`,
+      );
     }
   }
 
   /** Builds interactions from a log; ids are indexed in ascending order. */
   static fromLog(log: InteractionLog, weighting: InteractionWeighting = 'binary'): Interactions {
-    if (log.rows === 0) throw new DataError({ file: log.source }, 'no interaction rows to train on');
-    return Interactions.fromColumns(log.users, log.items, weighting === 'value' ? log.values : null, weighting);
+    if (log.rows === 0)
+      throw new DataError({ file: log.source }, 'no interaction rows to train on');
+    return Interactions.fromColumns(
+      log.users,
+      log.items,
+      weighting === 'value' ? log.values : null,
+      weighting,
+    );
   }
 
   /** Builds interactions from parallel columns of external user ids, item ids and values. */

@@ -32,7 +32,12 @@ describe('readInteractionLog', () => {
     expect(data.users.size).toBe(610);
     expect(data.items.size).toBe(8_974);
     // First data line: 1,1500,4.0,964980985; ids are strings unless told otherwise.
-    expect([log.users[0], log.items[0], log.values![0], log.timestamps![0]]).toEqual(['1', '1500', 4, 964980985]);
+    expect([log.users[0], log.items[0], log.values![0], log.timestamps![0]]).toEqual([
+      '1',
+      '1500',
+      4,
+      964980985,
+    ]);
     const integers = await readInteractionLog(TRAIN, { idType: 'integer' });
     expect([integers.users[0], integers.items[0]]).toEqual([1, 1500]);
     // Numeric-looking string ids get the dense indices their integers would.
@@ -41,7 +46,9 @@ describe('readInteractionLog', () => {
 
   it('names file, line and column of a value that is not an integer id', async () => {
     const path = await file('bad-id.csv', `${HEADER}1,10,4.0,1\n2,x11,3.0,2\n3,12,1.0,3\n`);
-    await expect(readInteractionLog(path, { idType: 'integer' })).rejects.toThrow(`${path}, line 3, column "movieId": "x11" is not an integer`);
+    await expect(readInteractionLog(path, { idType: 'integer' })).rejects.toThrow(
+      `${path}, line 3, column "movieId": "x11" is not an integer`,
+    );
   });
 
   it('reports empty fields and wrong field counts by line', async () => {
@@ -49,11 +56,16 @@ describe('readInteractionLog', () => {
     const error = await readInteractionLog(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataError);
     expect((error as DataError).location).toMatchObject({ file: path, line: 3 });
-    expect((error as Error).message).toMatch(/the line has 5 fields where the header has 4.*2 malformed rows in all/);
+    expect((error as Error).message).toMatch(
+      /the line has 5 fields where the header has 4.*2 malformed rows in all/,
+    );
   });
 
   it('skips, counts and reports malformed rows when asked to', async () => {
-    const path = await file('mixed.csv', `${HEADER}1,10,4.0,1\n1,x,1.0,1\n2,11,,2\n,12,2.0,3\n2,12,zz,4\n3,13,5.0,5\n`);
+    const path = await file(
+      'mixed.csv',
+      `${HEADER}1,10,4.0,1\n1,x,1.0,1\n2,11,,2\n,12,2.0,3\n2,12,zz,4\n3,13,5.0,5\n`,
+    );
     const log = await readInteractionLog(path, { badRows: 'skip', idType: 'integer' });
     expect(log.rows).toBe(2);
     expect([...(log.items as Float64Array)]).toEqual([10, 13]);
@@ -68,21 +80,32 @@ describe('readInteractionLog', () => {
 
   it('names the missing columns and the ones the file has', async () => {
     const path = await file('cols.csv', 'user,item\n1,2\n');
-    await expect(readInteractionLog(path)).rejects.toThrow(/missing required columns "userId", "movieId", "rating", "timestamp"; the file has "user", "item"/);
+    await expect(readInteractionLog(path)).rejects.toThrow(
+      /missing required columns "userId", "movieId", "rating", "timestamp"; the file has "user", "item"/,
+    );
     const log = await readInteractionLog(path, { columns: { user: 'user', item: 'item' } });
     expect(log.values).toBeNull();
     expect(log.rows).toBe(1);
   });
 
   it('refuses a missing file, an empty file and a header without rows', async () => {
-    await expect(readInteractionLog(join(dir, 'nope.csv'))).rejects.toThrow(/nope\.csv: file not found/);
-    await expect(readInteractionLog(await file('empty.csv', ''))).rejects.toThrow(/the file is empty \(0 bytes\)/);
-    await expect(readInteractionLog(await file('header.csv', HEADER))).rejects.toThrow(/a header line but no data rows/);
+    await expect(readInteractionLog(join(dir, 'nope.csv'))).rejects.toThrow(
+      /nope\.csv: file not found/,
+    );
+    await expect(readInteractionLog(await file('empty.csv', ''))).rejects.toThrow(
+      /the file is empty \(0 bytes\)/,
+    );
+    await expect(readInteractionLog(await file('header.csv', HEADER))).rejects.toThrow(
+      /a header line but no data rows/,
+    );
   });
 
   it('keeps string ids when told they are strings', async () => {
     const path = await file('strings.csv', 'u,i\nalice,book-1\nbob,book-2\nalice,book-2\n');
-    const log = await readInteractionLog(path, { columns: { user: 'u', item: 'i' }, idType: 'string' });
+    const log = await readInteractionLog(path, {
+      columns: { user: 'u', item: 'i' },
+      idType: 'string',
+    });
     const data = Interactions.fromLog(log);
     expect(data.users.toJSON()).toEqual(['alice', 'bob']);
     expect(data.userItems.rowNnz(data.users.indexOf('alice'))).toBe(2);
@@ -93,14 +116,20 @@ describe('readInteractionLog', () => {
     const bad = join(dir, 'bad.parquet');
     const instance = await DuckDBInstance.create(':memory:');
     const con = await instance.connect();
-    await con.run(`COPY (SELECT * FROM (VALUES (1, 10, 4.0, 1), (2, 11, 3.5, 2)) t("userId", "movieId", rating, "timestamp")) TO '${good}' (FORMAT parquet)`);
-    await con.run(`COPY (SELECT * FROM (VALUES ('1', '10', 4.0, 1), ('2', 'oops', 3.5, 2)) t("userId", "movieId", rating, "timestamp")) TO '${bad}' (FORMAT parquet)`);
+    await con.run(
+      `COPY (SELECT * FROM (VALUES (1, 10, 4.0, 1), (2, 11, 3.5, 2)) t("userId", "movieId", rating, "timestamp")) TO '${good}' (FORMAT parquet)`,
+    );
+    await con.run(
+      `COPY (SELECT * FROM (VALUES ('1', '10', 4.0, 1), ('2', 'oops', 3.5, 2)) t("userId", "movieId", rating, "timestamp")) TO '${bad}' (FORMAT parquet)`,
+    );
     con.closeSync();
     instance.closeSync();
     const log = await readInteractionLog(good, { idType: 'integer' });
     expect(log.rows).toBe(2);
     expect(log.values![1]).toBe(3.5);
-    await expect(readInteractionLog(bad, { idType: 'integer' })).rejects.toThrow(`${bad}, row 2, column "movieId": "oops" is not an integer`);
+    await expect(readInteractionLog(bad, { idType: 'integer' })).rejects.toThrow(
+      `${bad}, row 2, column "movieId": "oops" is not an integer`,
+    );
   });
 });
 
@@ -111,7 +140,9 @@ describe('readInteractionLog messages (issue 15)', () => {
       `${path}, line 3: the line has 2 fields where the header has 4 (line text: "5,6"). Pass badRows "skip" (CLI: --skip-bad-rows) to drop them.`,
     );
     const long = await file('long-line.csv', `${HEADER}1,10,4.0,1,99\n`);
-    await expect(readInteractionLog(long)).rejects.toThrow(`${long}, line 2: the line has 5 fields where the header has 4`);
+    await expect(readInteractionLog(long)).rejects.toThrow(
+      `${long}, line 2: the line has 5 fields where the header has 4`,
+    );
   });
 
   it('counts one skipped row per bad line', async () => {
@@ -127,9 +158,13 @@ describe('readInteractionLog messages (issue 15)', () => {
 
   it('says an empty file is empty and a header-only file has no data rows', async () => {
     const empty = await file('zero.csv', '');
-    await expect(readInteractionLog(empty)).rejects.toThrow(`${empty}: the file is empty (0 bytes)`);
+    await expect(readInteractionLog(empty)).rejects.toThrow(
+      `${empty}: the file is empty (0 bytes)`,
+    );
     const header = await file('only-header.csv', HEADER);
-    await expect(readInteractionLog(header)).rejects.toThrow(`${header}: the file has a header line but no data rows`);
+    await expect(readInteractionLog(header)).rejects.toThrow(
+      `${header}: the file has a header line but no data rows`,
+    );
   });
 
   it('reads ids as strings by default, exactly as written', async () => {
@@ -141,14 +176,18 @@ describe('readInteractionLog messages (issue 15)', () => {
 });
 
 describe('splitLogPerUser', () => {
-  it('keeps each user\'s first ⌊0.9·m⌋ rows (at least one) in file order', async () => {
+  it("keeps each user's first ⌊0.9·m⌋ rows (at least one) in file order", async () => {
     const log = await readInteractionLog(TRAIN, { idType: 'integer' });
     const { fit, holdout } = splitLogPerUser(log, 0.9);
     expect(fit.rows + holdout.rows).toBe(log.rows);
     // The first held-out row is user 1's row number ⌊0.9·m⌋ + 1 in file order.
     const user1 = [...(log.users as Float64Array)].filter((u) => u === 1).length;
-    expect([...(fit.users as Float64Array)].filter((u) => u === 1).length).toBe(Math.floor(0.9 * user1));
-    const firstHeld = [...(log.items as Float64Array)].filter((_, r) => log.users[r] === 1)[Math.floor(0.9 * user1)];
+    expect([...(fit.users as Float64Array)].filter((u) => u === 1).length).toBe(
+      Math.floor(0.9 * user1),
+    );
+    const firstHeld = [...(log.items as Float64Array)].filter((_, r) => log.users[r] === 1)[
+      Math.floor(0.9 * user1)
+    ];
     expect(holdout.items[0]).toBe(firstHeld);
   });
 });

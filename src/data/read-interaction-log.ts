@@ -52,13 +52,24 @@ const MAX_REPORTED_BAD_ROWS = 10;
  * @example
  * const log = await readInteractionLog('datasets/ml-latest-small/splits/train.csv');
  */
-export async function readInteractionLog(path: string, options: ReadLogOptions = {}): Promise<InteractionLog> {
+export async function readInteractionLog(
+  path: string,
+  options: ReadLogOptions = {},
+): Promise<InteractionLog> {
   const columns = options.columns ?? MOVIELENS_COLUMNS;
   const idType = options.idType ?? 'string';
   const badRows = options.badRows ?? 'error';
   const format = options.format ?? (/^\.(parquet|pq)$/i.test(extname(path)) ? 'parquet' : 'csv');
-  if (idType !== 'integer' && idType !== 'string') throw new InvalidArgumentError('idType', `must be "integer" or "string", got "${String(idType)}"`);
-  if (badRows !== 'error' && badRows !== 'skip') throw new InvalidArgumentError('badRows', `must be "error" or "skip", got "${String(badRows)}"`);
+  if (idType !== 'integer' && idType !== 'string')
+    throw new InvalidArgumentError(
+      'idType',
+      `must be "integer" or "string", got "${String(idType)}"`,
+    );
+  if (badRows !== 'error' && badRows !== 'skip')
+    throw new InvalidArgumentError(
+      'badRows',
+      `must be "error" or "skip", got "${String(badRows)}"`,
+    );
 
   const info = await stat(path).catch(() => null);
   if (info === null) throw new DataError({ file: path }, 'file not found');
@@ -71,8 +82,14 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
     // The delimiter is fixed rather than sniffed: a sniffer misreads files whose bad rows are the
     // very thing we must report.
     const csvArgs = `header = true, delim = ${sqlLiteral(options.delimiter ?? ',')}, quote = '"', escape = '"'`;
-    const source = format === 'csv' ? `read_csv(${sqlLiteral(path)}, ${csvArgs})` : `read_parquet(${sqlLiteral(path)})`;
-    const header = format === 'csv' ? await readCsvHeader(path, options.delimiter ?? ',') : await describeColumns(con, source, path);
+    const source =
+      format === 'csv'
+        ? `read_csv(${sqlLiteral(path)}, ${csvArgs})`
+        : `read_parquet(${sqlLiteral(path)})`;
+    const header =
+      format === 'csv'
+        ? await readCsvHeader(path, options.delimiter ?? ',')
+        : await describeColumns(con, source, path);
     const missing = wanted.filter((c) => !header.has(c.name));
     if (missing.length > 0) {
       throw new DataError(
@@ -81,7 +98,8 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
       );
     }
     const idSql = idType === 'integer' ? 'BIGINT' : 'VARCHAR';
-    const sqlType = (role: ColumnRole): string => (role === 'user' || role === 'item' ? idSql : 'DOUBLE');
+    const sqlType = (role: ColumnRole): string =>
+      role === 'user' || role === 'item' ? idSql : 'DOUBLE';
     let bad: BadRow[] = [];
     let skipped = 0;
     let rejectedLines: number[] = [];
@@ -101,25 +119,37 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
       skipped = rejects.lines.length;
       bad = rejects.bad;
     } else {
-      const casts = wanted.map((c) => `TRY_CAST(${sqlIdent(c.name)} AS ${sqlType(c.role)}) AS ${sqlIdent(c.name)}`);
+      const casts = wanted.map(
+        (c) => `TRY_CAST(${sqlIdent(c.name)} AS ${sqlType(c.role)}) AS ${sqlIdent(c.name)}`,
+      );
       const originals = wanted.map((c) => `${sqlIdent(c.name)} AS ${sqlIdent(`__orig_${c.name}`)}`);
-      await con.run(`CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS "__row", ${casts.join(', ')}, ${originals.join(', ')} FROM ${source}`);
+      await con.run(
+        `CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS "__row", ${casts.join(', ')}, ${originals.join(', ')} FROM ${source}`,
+      );
       // A failed cast leaves NULL where the original was not; report those as cast errors.
       for (const c of wanted) {
         const failed = await con.runAndReadAll(
           `SELECT "__row", CAST(${sqlIdent(`__orig_${c.name}`)} AS VARCHAR) FROM raw WHERE ${sqlIdent(c.name)} IS NULL AND ${sqlIdent(`__orig_${c.name}`)} IS NOT NULL ORDER BY "__row"`,
         );
         for (const [row, text] of failed.getRowsJS()) {
-          bad.push({ row: Number(row), column: c.name, reason: `"${String(text)}" is not ${describeSqlType(sqlType(c.role))}` });
+          bad.push({
+            row: Number(row),
+            column: c.name,
+            reason: `"${String(text)}" is not ${describeSqlType(sqlType(c.role))}`,
+          });
         }
         skipped += failed.currentRowCount;
-        await con.run(`DELETE FROM raw WHERE ${sqlIdent(c.name)} IS NULL AND ${sqlIdent(`__orig_${c.name}`)} IS NOT NULL`);
+        await con.run(
+          `DELETE FROM raw WHERE ${sqlIdent(c.name)} IS NULL AND ${sqlIdent(`__orig_${c.name}`)} IS NOT NULL`,
+        );
       }
     }
 
     // Empty fields arrive as NULL; they are as malformed as a wrong type.
     const nullCheck = wanted.map((c) => `${sqlIdent(c.name)} IS NULL`).join(' OR ');
-    const nulls = await con.runAndReadAll(`SELECT "__row", ${wanted.map((c) => sqlIdent(c.name)).join(', ')} FROM raw WHERE ${nullCheck} ORDER BY "__row"`);
+    const nulls = await con.runAndReadAll(
+      `SELECT "__row", ${wanted.map((c) => sqlIdent(c.name)).join(', ')} FROM raw WHERE ${nullCheck} ORDER BY "__row"`,
+    );
     for (const r of nulls.getRowsJS()) {
       const at = wanted.findIndex((_, i) => r[i + 1] === null);
       const row = Number(r[0]);
@@ -141,7 +171,15 @@ export async function readInteractionLog(path: string, options: ReadLogOptions =
     const select = wanted.map((c) => sqlIdent(c.name)).join(', ');
     const result = await con.run(`SELECT ${select} FROM raw ORDER BY "__row"`);
     const n = result.rowCount;
-    if (n === 0) throw new DataError({ file: path }, skipped > 0 ? `no valid rows (all ${skipped} rows were malformed)` : format === 'csv' ? 'the file has a header line but no data rows' : 'no data rows');
+    if (n === 0)
+      throw new DataError(
+        { file: path },
+        skipped > 0
+          ? `no valid rows (all ${skipped} rows were malformed)`
+          : format === 'csv'
+            ? 'the file has a header line but no data rows'
+            : 'no data rows',
+      );
     return collect(result, n, wanted, idType, path, skipped, bad.slice(0, MAX_REPORTED_BAD_ROWS));
   } finally {
     con.closeSync();
@@ -159,7 +197,8 @@ function requiredColumns(columns: LogColumns): { role: ColumnRole; name: string 
   if (columns.value) out.push({ role: 'value', name: columns.value });
   if (columns.timestamp) out.push({ role: 'timestamp', name: columns.timestamp });
   for (const c of out) {
-    if (typeof c.name !== 'string' || c.name.length === 0) throw new InvalidArgumentError(`columns.${c.role}`, 'must be a non-empty column name');
+    if (typeof c.name !== 'string' || c.name.length === 0)
+      throw new InvalidArgumentError(`columns.${c.role}`, 'must be a non-empty column name');
   }
   return out;
 }
@@ -173,7 +212,8 @@ function collect(
   skipped: number,
   badRows: BadRow[],
 ): InteractionLog {
-  const makeIds = (): Float64Array | string[] => (idType === 'integer' ? new Float64Array(n) : new Array<string>(n));
+  const makeIds = (): Float64Array | string[] =>
+    idType === 'integer' ? new Float64Array(n) : new Array<string>(n);
   const users = makeIds();
   const items = makeIds();
   const valueAt = wanted.findIndex((c) => c.role === 'value');
@@ -204,7 +244,8 @@ function collect(
 
 function toSafeInteger(value: bigint, file: string, column: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new DataError({ file, column }, `id ${value} is beyond ±2^53 and cannot be kept exactly`);
+  if (!Number.isSafeInteger(n))
+    throw new DataError({ file, column }, `id ${value} is beyond ±2^53 and cannot be kept exactly`);
   return n;
 }
 

@@ -7,8 +7,15 @@ import type { InteractionLog } from './interaction-log.js';
  * `fit`, the rest to `holdout`. Used to carve a validation split out of a training file, so that
  * hyper-parameters are chosen without looking at the test file.
  */
-export function splitLogPerUser(log: InteractionLog, fraction = 0.9): { fit: InteractionLog; holdout: InteractionLog } {
-  if (!(fraction > 0 && fraction < 1)) throw new InvalidArgumentError('fraction', `must lie strictly between 0 and 1, got ${fraction}`);
+export function splitLogPerUser(
+  log: InteractionLog,
+  fraction = 0.9,
+): { fit: InteractionLog; holdout: InteractionLog } {
+  if (!(fraction > 0 && fraction < 1))
+    throw new InvalidArgumentError(
+      'fraction',
+      `must lie strictly between 0 and 1, got ${fraction}`,
+    );
   const totals = new Map<number | string, number>();
   for (let r = 0; r < log.rows; r++) totals.set(log.users[r], (totals.get(log.users[r]) ?? 0) + 1);
   const seen = new Map<number | string, number>();
@@ -26,7 +33,9 @@ function subset(log: InteractionLog, mask: Uint8Array, keep: number): Interactio
   const rows: number[] = [];
   for (let r = 0; r < log.rows; r++) if (mask[r] === keep) rows.push(r);
   const pick = <T extends ExternalIdColumn>(col: T): T =>
-    (col instanceof Float64Array ? Float64Array.from(rows, (r) => col[r]) : rows.map((r) => (col as readonly string[])[r])) as T;
+    (col instanceof Float64Array
+      ? Float64Array.from(rows, (r) => col[r])
+      : rows.map((r) => (col as readonly string[])[r])) as T;
   return {
     source: log.source,
     rows: rows.length,

@@ -21,11 +21,30 @@ function log(pairs: [number, number][]): InteractionLog {
 describe('evaluateRecommender', () => {
   it('scores a hand-checkable case, counting cold users and unknown test items', async () => {
     // Popularity order: 20 (3 users), 30 (2), 10 (1), 40 (1).
-    const train = Interactions.fromLog(log([[1, 10], [1, 20], [2, 20], [2, 30], [3, 20], [3, 30], [3, 40]]));
+    const train = Interactions.fromLog(
+      log([
+        [1, 10],
+        [1, 20],
+        [2, 20],
+        [2, 30],
+        [3, 20],
+        [3, 30],
+        [3, 40],
+      ]),
+    );
     const model = new PopularityRecommender();
     await model.fit(train, { progress: false });
     // User 1 (seen 10, 20) gets [30, 40]; user 2 (seen 20, 30) gets [10, 40]; user 9 is cold.
-    const result = evaluateRecommender(model, log([[1, 30], [1, 99], [2, 40], [9, 20]]), { k: 2 });
+    const result = evaluateRecommender(
+      model,
+      log([
+        [1, 30],
+        [1, 99],
+        [2, 40],
+        [9, 20],
+      ]),
+      { k: 2 },
+    );
     expect(result.users).toBe(3);
     expect(result.coldUsers).toBe(1);
     expect(result.unknownTestItems).toBe(1);
@@ -40,7 +59,9 @@ describe('evaluateRecommender', () => {
   });
 
   it('reproduces the reference popularity figures on the bundled MovieLens split', async () => {
-    const train = Interactions.fromLog(await readInteractionLog('datasets/ml-latest-small/splits/train.csv'));
+    const train = Interactions.fromLog(
+      await readInteractionLog('datasets/ml-latest-small/splits/train.csv'),
+    );
     const test = await readInteractionLog('datasets/ml-latest-small/splits/test.csv');
     const model = new PopularityRecommender();
     await model.fit(train, { progress: false });
@@ -54,7 +75,9 @@ describe('evaluateRecommender', () => {
   });
 
   it('gives, at every cutoff of its curves, what evaluating at that cutoff gives', async () => {
-    const train = Interactions.fromLog(await readInteractionLog('datasets/ml-latest-small/splits/train.csv'));
+    const train = Interactions.fromLog(
+      await readInteractionLog('datasets/ml-latest-small/splits/train.csv'),
+    );
     const test = await readInteractionLog('datasets/ml-latest-small/splits/test.csv');
     const model = new PopularityRecommender();
     await model.fit(train, { progress: false });
@@ -71,6 +94,8 @@ describe('evaluateRecommender', () => {
   it('refuses k ≤ 0', async () => {
     const model = new PopularityRecommender();
     await model.fit(Interactions.fromLog(log([[1, 1]])), { progress: false });
-    expect(() => evaluateRecommender(model, log([[1, 1]]), { k: 0 })).toThrow(/^k: must be a positive integer/);
+    expect(() => evaluateRecommender(model, log([[1, 1]]), { k: 0 })).toThrow(
+      /^k: must be a positive integer/,
+    );
   });
 });

@@ -32,9 +32,14 @@ export interface EvaluationResult {
  * const result = evaluateRecommender(model, await readInteractionLog('test.csv'), { k: 10 });
  * result.metrics['ndcg@10'];
  */
-export function evaluateRecommender(model: Recommender, test: InteractionLog, options: { k: number; batchSize?: number }): EvaluationResult {
+export function evaluateRecommender(
+  model: Recommender,
+  test: InteractionLog,
+  options: { k: number; batchSize?: number },
+): EvaluationResult {
   const { k } = options;
-  if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError('k', `must be a positive integer, got ${k}`);
+  if (!Number.isInteger(k) || k <= 0)
+    throw new InvalidArgumentError('k', `must be a positive integer, got ${k}`);
   const started = performance.now();
   const train = model.data;
   const nItems = train.items.size;
@@ -50,7 +55,13 @@ export function evaluateRecommender(model: Recommender, test: InteractionLog, op
     if (col === undefined) unknownItems.set(id, (col = nItems + unknownItems.size));
     itemCols[r] = col;
   }
-  const truth = CsrMatrix.fromCoordinates(testUsers.size, nItems + unknownItems.size, testUsers.indexColumn(test.users), itemCols, null);
+  const truth = CsrMatrix.fromCoordinates(
+    testUsers.size,
+    nItems + unknownItems.size,
+    testUsers.indexColumn(test.users),
+    itemCols,
+    null,
+  );
 
   const known: number[] = [];
   const knownTrainIndex: number[] = [];
@@ -67,7 +78,10 @@ export function evaluateRecommender(model: Recommender, test: InteractionLog, op
   const hits = new Uint8Array(k);
   const batch = options.batchSize ?? 1024;
   for (let start = 0; start < known.length; start += batch) {
-    const lists = model.recommend(knownTrainIndex.slice(start, start + batch), { k, excludeSeen: true });
+    const lists = model.recommend(knownTrainIndex.slice(start, start + batch), {
+      k,
+      excludeSeen: true,
+    });
     for (let q = 0; q < lists.count; q++) {
       const t = known[start + q];
       const ids = lists.idsOf(q);
@@ -84,7 +98,12 @@ export function evaluateRecommender(model: Recommender, test: InteractionLog, op
   for (let i = 0; i < nItems; i++) covered += recommended[i];
   // Cold users count in the denominator with zero hits at every cutoff.
   const mean = (a: Float64Array): number[] => Array.from(a, (x) => x / users);
-  const curves = { precision: mean(sums.precision), recall: mean(sums.recall), ndcg: mean(sums.ndcg), map: mean(sums.ap) };
+  const curves = {
+    precision: mean(sums.precision),
+    recall: mean(sums.recall),
+    ndcg: mean(sums.ndcg),
+    map: mean(sums.ap),
+  };
   return {
     k,
     users,

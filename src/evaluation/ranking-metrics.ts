@@ -16,7 +16,12 @@ export interface MetricCurves {
 
 /** Zeroed curves of length `k`, to accumulate users into. */
 export function emptyCurves(k: number): MetricCurves {
-  return { precision: new Float64Array(k), recall: new Float64Array(k), ndcg: new Float64Array(k), ap: new Float64Array(k) };
+  return {
+    precision: new Float64Array(k),
+    recall: new Float64Array(k),
+    ndcg: new Float64Array(k),
+    ap: new Float64Array(k),
+  };
 }
 
 /**
@@ -28,7 +33,12 @@ export function emptyCurves(k: number): MetricCurves {
  * At cutoff c: precision = hits/c; recall = hits/relevant; nDCG with binary gains, DCG = Σ
  * hitᵢ/log2(i+1) and IDCG over min(relevant, c) ideal hits; AP = Σ precision@i·hitᵢ / min(relevant, c).
  */
-export function addUserCurves(hits: ArrayLike<boolean | number>, relevant: number, k: number, sums: MetricCurves): void {
+export function addUserCurves(
+  hits: ArrayLike<boolean | number>,
+  relevant: number,
+  k: number,
+  sums: MetricCurves,
+): void {
   if (relevant <= 0) return;
   let found = 0;
   let dcg = 0;
@@ -51,8 +61,17 @@ export function addUserCurves(hits: ArrayLike<boolean | number>, relevant: numbe
 }
 
 /** One user's metrics at cutoff `k` (see {@link addUserCurves} for the definitions). */
-export function userMetrics(hits: ArrayLike<boolean | number>, relevant: number, k: number): UserMetrics {
+export function userMetrics(
+  hits: ArrayLike<boolean | number>,
+  relevant: number,
+  k: number,
+): UserMetrics {
   const curves = emptyCurves(k);
   addUserCurves(hits, relevant, k, curves);
-  return { precision: curves.precision[k - 1], recall: curves.recall[k - 1], ndcg: curves.ndcg[k - 1], ap: curves.ap[k - 1] };
+  return {
+    precision: curves.precision[k - 1],
+    recall: curves.recall[k - 1],
+    ndcg: curves.ndcg[k - 1],
+    ap: curves.ap[k - 1],
+  };
 }

@@ -3,10 +3,19 @@ import type { Experiment } from './experiment.js';
 import type { MetricAggregates } from './experiment-store.js';
 import { compareProportions } from './stats/compare-proportions.js';
 import { cuped } from './stats/cuped.js';
-import { probabilityToBeatControl, probabilityToBeatControlMeans } from './stats/probability-to-beat.js';
+import {
+  probabilityToBeatControl,
+  probabilityToBeatControlMeans,
+} from './stats/probability-to-beat.js';
 import { sampleRatioMismatch } from './stats/sample-ratio-mismatch.js';
 import { sequentialSeries, sequentialTest } from './stats/sequential-test.js';
-import { meanSummary, type Alternative, type Interval, type MeanSummary, type MetricSums } from './stats/types.js';
+import {
+  meanSummary,
+  type Alternative,
+  type Interval,
+  type MeanSummary,
+  type MetricSums,
+} from './stats/types.js';
 import { welchTest } from './stats/welch-test.js';
 
 /** The p-value under which a sample-ratio mismatch is reported (a strict threshold, as is usual: SRM checks run on every test). */
@@ -73,7 +82,14 @@ export interface Comparison {
   /** p below 1 − confidence. */
   significant: boolean;
   /** CUPED-adjusted comparison (Welch's t on adjusted values), when a covariate was given. */
-  cuped: { theta: number; varianceReduction: number; difference: Interval; relative: Interval | null; pValue: number; significant: boolean } | null;
+  cuped: {
+    theta: number;
+    varianceReduction: number;
+    difference: Interval;
+    relative: Interval | null;
+    pValue: number;
+    significant: boolean;
+  } | null;
   /**
    * Always-valid (mSPRT) p-value and confidence sequence: safe to look at every day. With a
    * timeline, the p-value is the running minimum over the daily looks and the interval their
@@ -129,10 +145,19 @@ export interface ExperimentAnalysis extends MetricAnalysis {
  */
 export function analyzeMetric(input: AnalysisInput, options: AnalysisOptions = {}): MetricAnalysis {
   const alternative = options.alternative ?? 'two-sided';
-  if (!['two-sided', 'greater', 'less'].includes(alternative)) throw new InvalidArgumentError('alternative', `must be two-sided, greater or less, got "${String(alternative)}"`);
+  if (!['two-sided', 'greater', 'less'].includes(alternative))
+    throw new InvalidArgumentError(
+      'alternative',
+      `must be two-sided, greater or less, got "${String(alternative)}"`,
+    );
   const confidence = options.confidence ?? 0.95;
-  if (!(confidence > 0 && confidence < 1)) throw new InvalidArgumentError('confidence', `must be in (0, 1), got ${confidence}`);
-  if (!input.variants.some((v) => v.name === input.control)) throw new InvalidArgumentError('control', `"${input.control}" is not one of the variants (${input.variants.map((v) => v.name).join(', ')})`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new InvalidArgumentError('confidence', `must be in (0, 1), got ${confidence}`);
+  if (!input.variants.some((v) => v.name === input.control))
+    throw new InvalidArgumentError(
+      'control',
+      `"${input.control}" is not one of the variants (${input.variants.map((v) => v.name).join(', ')})`,
+    );
   const warnings: string[] = [];
   const empty: VariantInput = { units: 0, converted: 0, sum: 0, sumSquares: 0 };
   const sumsOf = (name: string): VariantInput => input.sums.get(name) ?? empty;
@@ -154,8 +179,19 @@ export function analyzeMetric(input: AnalysisInput, options: AnalysisOptions = {
     };
   });
 
-  const srmResult = totalUnits > 0 ? sampleRatioMismatch(variants.map((v) => v.units), input.variants.map((v) => v.weight)) : { chi2: 0, df: input.variants.length - 1, pValue: 1 };
-  const srm = { chi2: srmResult.chi2, df: srmResult.df, pValue: srmResult.pValue, mismatch: srmResult.pValue < SRM_ALPHA };
+  const srmResult =
+    totalUnits > 0
+      ? sampleRatioMismatch(
+          variants.map((v) => v.units),
+          input.variants.map((v) => v.weight),
+        )
+      : { chi2: 0, df: input.variants.length - 1, pValue: 1 };
+  const srm = {
+    chi2: srmResult.chi2,
+    df: srmResult.df,
+    pValue: srmResult.pValue,
+    mismatch: srmResult.pValue < SRM_ALPHA,
+  };
   if (srm.mismatch) {
     warnings.push(
       `sample ratio mismatch: the unit counts (${variants.map((v) => `${v.variant} ${v.units}`).join(', ')}) are unlikely under the configured weights (χ² = ${srm.chi2.toFixed(2)}, p = ${srm.pValue.toExponential(2)}); assignment or logging is broken somewhere, so do not trust the comparison`,
@@ -169,14 +205,43 @@ export function analyzeMetric(input: AnalysisInput, options: AnalysisOptions = {
     if (v.name === input.control) continue;
     const treatment = sumsOf(v.name);
     if (control.units < 2 || treatment.units < 2) {
-      warnings.push(`${v.name}: not compared with ${input.control}: each needs at least two units (${treatment.units} and ${control.units})`);
+      warnings.push(
+        `${v.name}: not compared with ${input.control}: each needs at least two units (${treatment.units} and ${control.units})`,
+      );
       continue;
     }
-    comparisons.push(compare(v.name, control, treatment, input, { alternative, confidence, cuped: useCuped, tau: options.tau }, warnings));
+    comparisons.push(
+      compare(
+        v.name,
+        control,
+        treatment,
+        input,
+        { alternative, confidence, cuped: useCuped, tau: options.tau },
+        warnings,
+      ),
+    );
   }
 
-  const timeline = buildTimeline(input, confidence, options.tau, comparisons, options.bucketMs, warnings);
-  return { metric: input.metric, kind: input.kind, control: input.control, alternative, confidence, variants, comparisons, srm, timeline, warnings };
+  const timeline = buildTimeline(
+    input,
+    confidence,
+    options.tau,
+    comparisons,
+    options.bucketMs,
+    warnings,
+  );
+  return {
+    metric: input.metric,
+    kind: input.kind,
+    control: input.control,
+    alternative,
+    confidence,
+    variants,
+    comparisons,
+    srm,
+    timeline,
+    warnings,
+  };
 }
 
 function compare(
@@ -197,32 +262,79 @@ function compare(
     const c = { units: control.units, conversions: control.converted };
     const t = { units: treatment.units, conversions: treatment.converted };
     const r = compareProportions(c, t, { alternative, confidence });
-    main = { test: 'two-proportion z-test', difference: r.difference, relative: r.relative, statistic: r.z, df: null, pValue: r.pValue };
+    main = {
+      test: 'two-proportion z-test',
+      difference: r.difference,
+      relative: r.relative,
+      statistic: r.z,
+      df: null,
+      pValue: r.pValue,
+    };
     beat = probabilityToBeatControl(c, t);
   } else {
     const r = welchTest(mc, mt, { alternative, confidence });
-    main = { test: 'Welch t-test', difference: r.difference, relative: r.relative, statistic: r.t, df: r.df, pValue: r.pValue };
+    main = {
+      test: 'Welch t-test',
+      difference: r.difference,
+      relative: r.relative,
+      statistic: r.t,
+      df: r.df,
+      pValue: r.pValue,
+    };
     beat = probabilityToBeatControlMeans(mc, mt);
   }
   let cupedResult: Comparison['cuped'] = null;
   if (options.cuped && control.covariate !== undefined && treatment.covariate !== undefined) {
     const adjusted = cuped(control, treatment);
-    if (adjusted.theta === 0) warnings.push(`${name}: CUPED changes nothing: the covariate does not vary or does not correlate with the metric`);
+    if (adjusted.theta === 0)
+      warnings.push(
+        `${name}: CUPED changes nothing: the covariate does not vary or does not correlate with the metric`,
+      );
     const r = welchTest(adjusted.control, adjusted.treatment, { alternative, confidence });
-    cupedResult = { theta: adjusted.theta, varianceReduction: adjusted.varianceReduction, difference: r.difference, relative: r.relative, pValue: r.pValue, significant: r.pValue < alpha };
+    cupedResult = {
+      theta: adjusted.theta,
+      varianceReduction: adjusted.varianceReduction,
+      difference: r.difference,
+      relative: r.relative,
+      pValue: r.pValue,
+      significant: r.pValue < alpha,
+    };
   }
   const looks = (input.timeline ?? []).length;
-  const seq = sequentialTest(mc, mt, { alpha, ...(options.tau === undefined ? {} : { tau: options.tau }) });
-  return { variant: name, ...main, significant: main.pValue < alpha, cuped: cupedResult, sequential: { pValue: seq.pValue, ci: seq.ci, tau: seq.tau, looks: Math.max(1, looks) }, probabilityToBeatControl: beat };
+  const seq = sequentialTest(mc, mt, {
+    alpha,
+    ...(options.tau === undefined ? {} : { tau: options.tau }),
+  });
+  return {
+    variant: name,
+    ...main,
+    significant: main.pValue < alpha,
+    cuped: cupedResult,
+    sequential: { pValue: seq.pValue, ci: seq.ci, tau: seq.tau, looks: Math.max(1, looks) },
+    probabilityToBeatControl: beat,
+  };
 }
 
 /** Cumulative figures per bucket; also sets each comparison's sequential p to its running minimum over the looks. */
-function buildTimeline(input: AnalysisInput, confidence: number, tau: number | undefined, comparisons: Comparison[], width: number | undefined, warnings: string[]): TimelinePoint[] {
+function buildTimeline(
+  input: AnalysisInput,
+  confidence: number,
+  tau: number | undefined,
+  comparisons: Comparison[],
+  width: number | undefined,
+  warnings: string[],
+): TimelinePoint[] {
   const buckets = [...(input.timeline ?? [])].sort((a, b) => a.bucketStartMs - b.bucketStartMs);
   if (buckets.length === 0) return [];
   // Without the width, the smallest gap between buckets (a day for a single bucket).
-  const bucketMs = width ?? (buckets.length > 1 ? Math.min(...buckets.slice(1).map((b, k) => b.bucketStartMs - buckets[k].bucketStartMs)) : 86_400_000);
-  const running = new Map<string, VariantInput>(input.variants.map((v) => [v.name, { units: 0, converted: 0, sum: 0, sumSquares: 0 }]));
+  const bucketMs =
+    width ??
+    (buckets.length > 1
+      ? Math.min(...buckets.slice(1).map((b, k) => b.bucketStartMs - buckets[k].bucketStartMs))
+      : 86_400_000);
+  const running = new Map<string, VariantInput>(
+    input.variants.map((v) => [v.name, { units: 0, converted: 0, sum: 0, sumSquares: 0 }]),
+  );
   const looks: { control: MeanSummary; treatment: MeanSummary }[][] = comparisons.map(() => []);
   const points: TimelinePoint[] = [];
   for (const bucket of buckets) {
@@ -235,7 +347,12 @@ function buildTimeline(input: AnalysisInput, confidence: number, tau: number | u
       r.sumSquares += s.sumSquares;
     }
     const control = running.get(input.control)!;
-    const point: TimelinePoint = { until: new Date(bucket.bucketStartMs + bucketMs).toISOString(), units: {}, means: {}, lift: {} };
+    const point: TimelinePoint = {
+      until: new Date(bucket.bucketStartMs + bucketMs).toISOString(),
+      units: {},
+      means: {},
+      lift: {},
+    };
     for (const [name, r] of running) {
       point.units[name] = r.units;
       point.means[name] = r.units > 0 ? r.sum / r.units : 0;
@@ -251,18 +368,32 @@ function buildTimeline(input: AnalysisInput, confidence: number, tau: number | u
       looks[k].push({ control: mc, treatment: mt });
       point.lift[c.variant] =
         input.kind === 'conversion'
-          ? compareProportions({ units: control.units, conversions: control.converted }, { units: t.units, conversions: t.converted }, { confidence }).relative
+          ? compareProportions(
+              { units: control.units, conversions: control.converted },
+              { units: t.units, conversions: t.converted },
+              { confidence },
+            ).relative
           : welchTest(mc, mt, { confidence }).relative;
     });
     points.push(point);
   }
   comparisons.forEach((c, k) => {
     if (looks[k].length === 0) return;
-    const series = sequentialSeries(looks[k], { alpha: 1 - confidence, ...(tau === undefined ? {} : { tau }) });
+    const series = sequentialSeries(looks[k], {
+      alpha: 1 - confidence,
+      ...(tau === undefined ? {} : { tau }),
+    });
     if (series.ci === null) {
-      warnings.push(`${c.variant}: the confidence sequences of the looks do not overlap, so the effect moved over time; the sequential interval shown is the last look's`);
+      warnings.push(
+        `${c.variant}: the confidence sequences of the looks do not overlap, so the effect moved over time; the sequential interval shown is the last look's`,
+      );
     }
-    c.sequential = { pValue: series.pValues[series.pValues.length - 1], ci: series.ci ?? c.sequential.ci, tau: series.tau, looks: looks[k].length };
+    c.sequential = {
+      pValue: series.pValues[series.pValues.length - 1],
+      ci: series.ci ?? c.sequential.ci,
+      tau: series.tau,
+      looks: looks[k].length,
+    };
   });
   return points;
 }
@@ -271,7 +402,13 @@ function buildTimeline(input: AnalysisInput, confidence: number, tau: number | u
  * The analysis of one metric of a stored experiment, from the sums its store computed
  * ({@link ExperimentStore.metricAggregates}).
  */
-export function analyzeExperimentMetric(experiment: Experiment, metric: string, aggregates: MetricAggregates, options: AnalysisOptions, metrics: string[]): ExperimentAnalysis {
+export function analyzeExperimentMetric(
+  experiment: Experiment,
+  metric: string,
+  aggregates: MetricAggregates,
+  options: AnalysisOptions,
+  metrics: string[],
+): ExperimentAnalysis {
   const toInput = (r: MetricAggregates['rows'][number]): VariantInput => ({
     units: r.units,
     converted: r.converted,
@@ -287,7 +424,11 @@ export function analyzeExperimentMetric(experiment: Experiment, metric: string, 
           converted: a.converted + b.converted,
           sum: a.sum + b.sum,
           sumSquares: a.sumSquares + b.sumSquares,
-          covariate: { sum: a.covariate!.sum + b.covariate!.sum, sumSquares: a.covariate!.sumSquares + b.covariate!.sumSquares, sumProducts: a.covariate!.sumProducts + b.covariate!.sumProducts },
+          covariate: {
+            sum: a.covariate!.sum + b.covariate!.sum,
+            sumSquares: a.covariate!.sumSquares + b.covariate!.sumSquares,
+            sumProducts: a.covariate!.sumProducts + b.covariate!.sumProducts,
+          },
         };
   const totals = new Map<string, VariantInput>();
   const byBucket = new Map<number, Map<string, VariantInput>>();
@@ -311,14 +452,27 @@ export function analyzeExperimentMetric(experiment: Experiment, metric: string, 
     },
     options,
   );
-  if (aggregates.multiVariantUnits > 0) analysis.warnings.push(`${aggregates.multiVariantUnits} unit(s) were exposed to more than one variant and are excluded from every figure`);
-  if (aggregates.unknownVariantUnits > 0) analysis.warnings.push(`${aggregates.unknownVariantUnits} unit(s) were exposed to a variant the experiment does not have and are excluded`);
-  if (aggregates.unexposedEvents > 0) analysis.warnings.push(`${aggregates.unexposedEvents} "${metric}" event(s) came from units never exposed and are not counted`);
+  if (aggregates.multiVariantUnits > 0)
+    analysis.warnings.push(
+      `${aggregates.multiVariantUnits} unit(s) were exposed to more than one variant and are excluded from every figure`,
+    );
+  if (aggregates.unknownVariantUnits > 0)
+    analysis.warnings.push(
+      `${aggregates.unknownVariantUnits} unit(s) were exposed to a variant the experiment does not have and are excluded`,
+    );
+  if (aggregates.unexposedEvents > 0)
+    analysis.warnings.push(
+      `${aggregates.unexposedEvents} "${metric}" event(s) came from units never exposed and are not counted`,
+    );
   return {
     experiment: experiment.name,
     status: experiment.status,
     metrics,
     ...analysis,
-    quality: { multiVariantUnits: aggregates.multiVariantUnits, unknownVariantUnits: aggregates.unknownVariantUnits, unexposedEvents: aggregates.unexposedEvents },
+    quality: {
+      multiVariantUnits: aggregates.multiVariantUnits,
+      unknownVariantUnits: aggregates.unknownVariantUnits,
+      unexposedEvents: aggregates.unexposedEvents,
+    },
   };
 }

@@ -13,7 +13,10 @@ export interface Assignment {
  * What {@link assignUnit} needs of an experiment; `startAt`/`stopAt` may also be ISO-8601 strings,
  * as in the JSON of `GET /v1/experiments`.
  */
-export type AssignableExperiment = Pick<Experiment, 'name' | 'variants' | 'salt' | 'layer' | 'layerRange' | 'targeting' | 'status'> & {
+export type AssignableExperiment = Pick<
+  Experiment,
+  'name' | 'variants' | 'salt' | 'layer' | 'layerRange' | 'targeting' | 'status'
+> & {
   startAt: Date | string | null;
   stopAt: Date | string | null;
 };
@@ -52,7 +55,10 @@ export function variantOf(experiment: Pick<Experiment, 'variants' | 'salt'>, uni
 }
 
 /** Whether the unit's attributes satisfy every rule (see {@link TargetingRule} for each op). */
-export function matchesTargeting(rules: readonly TargetingRule[], attributes: Readonly<Record<string, AttributeValue>>): boolean {
+export function matchesTargeting(
+  rules: readonly TargetingRule[],
+  attributes: Readonly<Record<string, AttributeValue>>,
+): boolean {
   for (const rule of rules) {
     const has = Object.hasOwn(attributes, rule.attribute);
     const value = has ? attributes[rule.attribute] : undefined;
@@ -75,10 +81,21 @@ export function matchesTargeting(rules: readonly TargetingRule[], attributes: Re
         break;
       }
       default: {
-        const x = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+        const x =
+          typeof value === 'number'
+            ? value
+            : typeof value === 'string' && value.trim() !== ''
+              ? Number(value)
+              : Number.NaN;
         const t = rule.value as number;
         if (!Number.isFinite(x)) return false;
-        if ((rule.op === 'gt' && !(x > t)) || (rule.op === 'gte' && !(x >= t)) || (rule.op === 'lt' && !(x < t)) || (rule.op === 'lte' && !(x <= t))) return false;
+        if (
+          (rule.op === 'gt' && !(x > t)) ||
+          (rule.op === 'gte' && !(x >= t)) ||
+          (rule.op === 'lt' && !(x < t)) ||
+          (rule.op === 'lte' && !(x <= t))
+        )
+          return false;
       }
     }
   }
@@ -86,7 +103,10 @@ export function matchesTargeting(rules: readonly TargetingRule[], attributes: Re
 }
 
 /** Whether the experiment assigns units at `now`: running, and inside its start/stop window. */
-export function isAssigning(experiment: Pick<AssignableExperiment, 'status' | 'startAt' | 'stopAt'>, now: Date): boolean {
+export function isAssigning(
+  experiment: Pick<AssignableExperiment, 'status' | 'startAt' | 'stopAt'>,
+  now: Date,
+): boolean {
   if (experiment.status !== 'running') return false;
   const t = now.getTime();
   if (experiment.startAt !== null && t < timeOf(experiment.startAt)) return false;
@@ -113,17 +133,25 @@ export function assignUnit(
   attributes: Readonly<Record<string, AttributeValue>> = {},
   now: Date = new Date(),
 ): Assignment[] {
-  if (typeof unit !== 'string' || unit.length === 0 || unit.length > 200) throw new InvalidArgumentError('unit', 'must be a string of 1 to 200 characters');
+  if (typeof unit !== 'string' || unit.length === 0 || unit.length > 200)
+    throw new InvalidArgumentError('unit', 'must be a string of 1 to 200 characters');
   const out: Assignment[] = [];
   const buckets = new Map<string, number>();
   for (const experiment of experiments) {
     if (!isAssigning(experiment, now)) continue;
     if (!matchesTargeting(experiment.targeting, attributes)) continue;
     let bucket = buckets.get(experiment.layer);
-    if (bucket === undefined) buckets.set(experiment.layer, (bucket = layerBucket(experiment.layer, unit)));
+    if (bucket === undefined)
+      buckets.set(experiment.layer, (bucket = layerBucket(experiment.layer, unit)));
     const [start, end] = experiment.layerRange;
     if (bucket < start || bucket >= end) continue;
-    out.push({ experiment: experiment.name, variant: variantOf(experiment, unit), layer: experiment.layer });
+    out.push({
+      experiment: experiment.name,
+      variant: variantOf(experiment, unit),
+      layer: experiment.layer,
+    });
   }
-  return out.sort((a, b) => (a.experiment < b.experiment ? -1 : a.experiment > b.experiment ? 1 : 0));
+  return out.sort((a, b) =>
+    a.experiment < b.experiment ? -1 : a.experiment > b.experiment ? 1 : 0,
+  );
 }

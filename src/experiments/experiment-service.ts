@@ -1,9 +1,20 @@
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { childLogger, processLogger, type Logger } from '../core/log.js';
-import { analyzeExperimentMetric, type AnalysisOptions, type ExperimentAnalysis } from './analyze-metric.js';
+import {
+  analyzeExperimentMetric,
+  type AnalysisOptions,
+  type ExperimentAnalysis,
+} from './analyze-metric.js';
 import { assignUnit, type Assignment } from './assign.js';
 import { parseEvent } from './check-event.js';
-import { BUCKETS, checkName, normaliseDefinition, sameSplit, type AttributeValue, type Experiment } from './experiment.js';
+import {
+  BUCKETS,
+  checkName,
+  normaliseDefinition,
+  sameSplit,
+  type AttributeValue,
+  type Experiment,
+} from './experiment.js';
 import type { ExperimentStore } from './experiment-store.js';
 import { allocateRange } from './layer-ranges.js';
 
@@ -53,10 +64,14 @@ export class ExperimentService {
   constructor(store: ExperimentStore, options: ExperimentServiceOptions = {}) {
     this.#store = store;
     this.#pollMs = options.pollMs ?? 1000;
-    if (!(this.#pollMs > 0)) throw new InvalidArgumentError('pollMs', `must be > 0, got ${this.#pollMs}`);
+    if (!(this.#pollMs > 0))
+      throw new InvalidArgumentError('pollMs', `must be > 0, got ${this.#pollMs}`);
     this.#now = options.now ?? (() => new Date());
     const logger = options.logger ?? childLogger(processLogger(), 'experiments');
-    this.#onError = options.onError ?? ((error) => logger.error({ err: error }, `experiments: ${String((error as Error)?.message ?? error)}`));
+    this.#onError =
+      options.onError ??
+      ((error) =>
+        logger.error({ err: error }, `experiments: ${String((error as Error)?.message ?? error)}`));
   }
 
   /** Starts re-reading the running experiments every `pollMs` (the timer does not keep the process alive). */
@@ -77,7 +92,11 @@ export class ExperimentService {
    * has no room for its traffic, or when the change would reassign units of a running
    * experiment and `force` is not set.
    */
-  async define(name: string, input: unknown, options: { force?: boolean } = {}): Promise<{ created: boolean; experiment: Experiment }> {
+  async define(
+    name: string,
+    input: unknown,
+    options: { force?: boolean } = {},
+  ): Promise<{ created: boolean; experiment: Experiment }> {
     const definition = normaliseDefinition(name, input);
     for (let attempt = 0; ; attempt++) {
       const now = this.#now();
@@ -85,7 +104,16 @@ export class ExperimentService {
       const size = Math.round(definition.traffic * BUCKETS);
       if (existing === null) {
         const range = await this.#freeRange(definition.layer, size, name);
-        const experiment: Experiment = { ...definition, status: 'draft', startAt: null, stopAt: null, layerRange: range, version: 1, createdAt: now, updatedAt: now };
+        const experiment: Experiment = {
+          ...definition,
+          status: 'draft',
+          startAt: null,
+          stopAt: null,
+          layerRange: range,
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+        };
         try {
           await this.#store.createExperiment(experiment);
           return { created: true, experiment };
@@ -95,7 +123,10 @@ export class ExperimentService {
         }
       }
       const resplit =
-        !sameSplit(existing.variants, definition.variants) || existing.salt !== definition.salt || existing.layer !== definition.layer || existing.traffic !== definition.traffic;
+        !sameSplit(existing.variants, definition.variants) ||
+        existing.salt !== definition.salt ||
+        existing.layer !== definition.layer ||
+        existing.traffic !== definition.traffic;
       if (resplit && existing.status === 'running' && options.force !== true) {
         throw new ConflictError(
           `experiment "${name}" is running: changing its variants, weights, salt, layer or traffic moves units between variants and spoils the comparison; stop it and start a new one, or send force=true`,
@@ -106,13 +137,25 @@ export class ExperimentService {
           ? existing.layerRange
           : existing.status === 'stopped'
             ? existing.layerRange
-            : await this.#freeRange(definition.layer, size, name, existing.layer === definition.layer ? existing.layerRange : undefined);
-      const experiment: Experiment = { ...existing, ...definition, layerRange, version: existing.version + 1, updatedAt: now };
+            : await this.#freeRange(
+                definition.layer,
+                size,
+                name,
+                existing.layer === definition.layer ? existing.layerRange : undefined,
+              );
+      const experiment: Experiment = {
+        ...existing,
+        ...definition,
+        layerRange,
+        version: existing.version + 1,
+        updatedAt: now,
+      };
       if (await this.#store.replaceExperiment(experiment, existing.version)) {
         await this.#refresh();
         return { created: false, experiment };
       }
-      if (attempt >= 5) throw new ConflictError(`experiment "${name}" keeps changing under this update; try again`);
+      if (attempt >= 5)
+        throw new ConflictError(`experiment "${name}" keeps changing under this update; try again`);
     }
   }
 
@@ -121,14 +164,28 @@ export class ExperimentService {
     return this.#transition(name, async (e, now) => {
       if (e.status === 'running') return e;
       let layerRange = e.layerRange;
-      if (e.status === 'stopped') layerRange = await this.#freeRange(e.layer, e.layerRange[1] - e.layerRange[0], e.name, e.layerRange);
-      return { ...e, status: 'running', startAt: options.at ?? e.startAt ?? now, stopAt: null, layerRange };
+      if (e.status === 'stopped')
+        layerRange = await this.#freeRange(
+          e.layer,
+          e.layerRange[1] - e.layerRange[0],
+          e.name,
+          e.layerRange,
+        );
+      return {
+        ...e,
+        status: 'running',
+        startAt: options.at ?? e.startAt ?? now,
+        stopAt: null,
+        layerRange,
+      };
     });
   }
 
   /** Stops assigning units; its events stay and its layer range is free for other experiments. @throws NotFoundError */
   async stop(name: string): Promise<Experiment> {
-    return this.#transition(name, async (e, now) => (e.status === 'stopped' ? e : { ...e, status: 'stopped', stopAt: now }));
+    return this.#transition(name, async (e, now) =>
+      e.status === 'stopped' ? e : { ...e, status: 'stopped', stopAt: now },
+    );
   }
 
   async get(name: string): Promise<Experiment> {
@@ -142,7 +199,10 @@ export class ExperimentService {
   }
 
   /** Every running experiment's variant for the unit (see `assignUnit`), from the in-memory copy. */
-  async assignments(unit: string, attributes: Readonly<Record<string, AttributeValue>>): Promise<Assignment[]> {
+  async assignments(
+    unit: string,
+    attributes: Readonly<Record<string, AttributeValue>>,
+  ): Promise<Assignment[]> {
     // The first request loads the running experiments; a failed load is tried again by the next one.
     this.#loaded ??= this.#refresh().catch((error: unknown) => {
       this.#loaded = null;
@@ -159,13 +219,22 @@ export class ExperimentService {
    * for an experiment that is not defined. Either way nothing of the batch is stored.
    */
   async ingest(input: unknown): Promise<IngestResult> {
-    if (!Array.isArray(input) || input.length === 0) throw new InvalidArgumentError('events', 'must be a non-empty list');
-    if (input.length > MAX_EVENTS_PER_BATCH) throw new InvalidArgumentError('events', `at most ${MAX_EVENTS_PER_BATCH} per request, got ${input.length}`);
+    if (!Array.isArray(input) || input.length === 0)
+      throw new InvalidArgumentError('events', 'must be a non-empty list');
+    if (input.length > MAX_EVENTS_PER_BATCH)
+      throw new InvalidArgumentError(
+        'events',
+        `at most ${MAX_EVENTS_PER_BATCH} per request, got ${input.length}`,
+      );
     const now = this.#now();
     const events = input.map((e, k) => parseEvent(e, `events[${k}]`, now));
     const seen = new Set<string>();
     events.forEach((e, k) => {
-      if (seen.has(e.eventId)) throw new InvalidArgumentError(`events[${k}].eventId`, `"${e.eventId}" appears twice in this batch`);
+      if (seen.has(e.eventId))
+        throw new InvalidArgumentError(
+          `events[${k}].eventId`,
+          `"${e.eventId}" appears twice in this batch`,
+        );
       seen.add(e.eventId);
     });
     // Events of an experiment that does not exist, or of a variant it does not have, could never
@@ -175,9 +244,13 @@ export class ExperimentService {
     const byName = new Map(named.map((n, k) => [n, found[k] ?? null]));
     events.forEach((e, k) => {
       const experiment = byName.get(e.experiment) ?? null;
-      if (experiment === null) throw new NotFoundError(`events[${k}].experiment: experiment "${e.experiment}"`);
+      if (experiment === null)
+        throw new NotFoundError(`events[${k}].experiment: experiment "${e.experiment}"`);
       if (e.type === 'exposure' && !experiment.variants.some((v) => v.name === e.variant)) {
-        throw new InvalidArgumentError(`events[${k}].variant`, `"${e.variant}" is not a variant of experiment "${e.experiment}" (${experiment.variants.map((v) => v.name).join(', ')})`);
+        throw new InvalidArgumentError(
+          `events[${k}].variant`,
+          `"${e.variant}" is not a variant of experiment "${e.experiment}" (${experiment.variants.map((v) => v.name).join(', ')})`,
+        );
       }
     });
     const { inserted, duplicates } = await this.#store.insertEvents(events);
@@ -185,18 +258,39 @@ export class ExperimentService {
   }
 
   /** The analysis of one metric (default: the experiment's only or first metric). @throws NotFoundError */
-  async results(name: string, options: AnalysisOptions & { metric?: string }): Promise<ExperimentAnalysis> {
+  async results(
+    name: string,
+    options: AnalysisOptions & { metric?: string },
+  ): Promise<ExperimentAnalysis> {
     const experiment = await this.get(name);
     const metrics = await this.#store.listMetrics(name);
     const metric = options.metric ?? metrics[0]?.metric;
-    if (metric === undefined) throw new NotFoundError(`metric events of experiment "${name}" (send conversion or value events first)`);
-    if (!metrics.some((m) => m.metric === metric)) throw new NotFoundError(`metric "${metric}" of experiment "${name}" (known: ${metrics.map((m) => m.metric).join(', ') || 'none'})`);
-    const aggregates = await this.#store.metricAggregates(name, metric, { bucketMs: options.bucketMs ?? 86_400_000, variants: experiment.variants.map((v) => v.name) });
-    return analyzeExperimentMetric(experiment, metric, aggregates, options, metrics.map((m) => m.metric));
+    if (metric === undefined)
+      throw new NotFoundError(
+        `metric events of experiment "${name}" (send conversion or value events first)`,
+      );
+    if (!metrics.some((m) => m.metric === metric))
+      throw new NotFoundError(
+        `metric "${metric}" of experiment "${name}" (known: ${metrics.map((m) => m.metric).join(', ') || 'none'})`,
+      );
+    const aggregates = await this.#store.metricAggregates(name, metric, {
+      bucketMs: options.bucketMs ?? 86_400_000,
+      variants: experiment.variants.map((v) => v.name),
+    });
+    return analyzeExperimentMetric(
+      experiment,
+      metric,
+      aggregates,
+      options,
+      metrics.map((m) => m.metric),
+    );
   }
 
   /** Applies `change` by compare-and-set, retrying when someone else changed the experiment first. */
-  async #transition(name: string, change: (e: Experiment, now: Date) => Promise<Experiment>): Promise<Experiment> {
+  async #transition(
+    name: string,
+    change: (e: Experiment, now: Date) => Promise<Experiment>,
+  ): Promise<Experiment> {
     for (let attempt = 0; attempt < 6; attempt++) {
       const existing = await this.get(name);
       const now = this.#now();
@@ -212,8 +306,15 @@ export class ExperimentService {
   }
 
   /** A free range of `size` buckets in `layer`, among the ranges of its other experiments that are not stopped. */
-  async #freeRange(layer: string, size: number, name: string, prefer?: [number, number]): Promise<[number, number]> {
-    const others = (await this.#store.listExperiments({ layer })).filter((e) => e.name !== name && e.status !== 'stopped');
+  async #freeRange(
+    layer: string,
+    size: number,
+    name: string,
+    prefer?: [number, number],
+  ): Promise<[number, number]> {
+    const others = (await this.#store.listExperiments({ layer })).filter(
+      (e) => e.name !== name && e.status !== 'stopped',
+    );
     const range = allocateRange(
       size,
       others.map((e) => e.layerRange),
@@ -221,7 +322,9 @@ export class ExperimentService {
     );
     if (range === null) {
       const used = others.reduce((s, e) => s + (e.layerRange[1] - e.layerRange[0]), 0) / BUCKETS;
-      throw new ConflictError(`layer "${layer}" has no free range for ${size / BUCKETS} of its units (its other experiments take ${used.toFixed(4)}); lower traffic or stop one of ${others.map((e) => e.name).join(', ')}`);
+      throw new ConflictError(
+        `layer "${layer}" has no free range for ${size / BUCKETS} of its units (its other experiments take ${used.toFixed(4)}); lower traffic or stop one of ${others.map((e) => e.name).join(', ')}`,
+      );
     }
     return range;
   }

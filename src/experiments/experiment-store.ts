@@ -79,12 +79,20 @@ export interface ExperimentStore {
    * Stores a batch of events in one transaction: all or none. An event whose id is stored
    * already is skipped (idempotent retries); returns how many were new and how many repeats.
    */
-  insertEvents(events: readonly ExperimentEvent[]): Promise<{ inserted: number; duplicates: number }>;
+  insertEvents(
+    events: readonly ExperimentEvent[],
+  ): Promise<{ inserted: number; duplicates: number }>;
   /**
    * The sums of one metric per variant and bucket of first-exposure time (`bucketMs` wide,
    * aligned to the epoch), with the data-quality counts; computed in the database.
    */
-  metricAggregates(experiment: string, metric: string, options: { bucketMs: number; variants: readonly string[] }): Promise<MetricAggregates>;
+  metricAggregates(
+    experiment: string,
+    metric: string,
+    options: { bucketMs: number; variants: readonly string[] },
+  ): Promise<MetricAggregates>;
   /** The metric names with events in the experiment, and each one's kind. */
-  listMetrics(experiment: string): Promise<{ metric: string; kind: 'conversion' | 'value'; events: number }[]>;
+  listMetrics(
+    experiment: string,
+  ): Promise<{ metric: string; kind: 'conversion' | 'value'; events: number }[]>;
 }

@@ -73,13 +73,34 @@ export interface Experiment {
   updatedAt: Date;
 }
 
-const OPS: ReadonlySet<string> = new Set(['eq', 'neq', 'in', 'nin', 'gt', 'gte', 'lt', 'lte', 'exists']);
-const DEFINITION_KEYS: ReadonlySet<string> = new Set(['description', 'variants', 'control', 'salt', 'layer', 'traffic', 'targeting']);
+const OPS: ReadonlySet<string> = new Set([
+  'eq',
+  'neq',
+  'in',
+  'nin',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'exists',
+]);
+const DEFINITION_KEYS: ReadonlySet<string> = new Set([
+  'description',
+  'variants',
+  'control',
+  'salt',
+  'layer',
+  'traffic',
+  'targeting',
+]);
 
 /** Refuses a malformed experiment, variant or layer name, naming `field`. */
 export function checkName(value: unknown, field: string): string {
   if (typeof value !== 'string' || !EXPERIMENT_NAME.test(value)) {
-    throw new InvalidArgumentError(field, `${JSON.stringify(value)} is not a name: letters, digits, ".", "_" or "-", 1 to 64 characters`);
+    throw new InvalidArgumentError(
+      field,
+      `${JSON.stringify(value)} is not a name: letters, digits, ".", "_" or "-", 1 to 64 characters`,
+    );
   }
   return value;
 }
@@ -88,58 +109,131 @@ export function checkName(value: unknown, field: string): string {
  * Checks a definition and applies its defaults. @throws InvalidArgumentError naming the field
  * (`variants[1].weight`, `targeting[0].op`, …) and the reason.
  */
-export function normaliseDefinition(name: string, input: unknown): Omit<Experiment, 'status' | 'startAt' | 'stopAt' | 'layerRange' | 'version' | 'createdAt' | 'updatedAt'> {
+export function normaliseDefinition(
+  name: string,
+  input: unknown,
+): Omit<
+  Experiment,
+  'status' | 'startAt' | 'stopAt' | 'layerRange' | 'version' | 'createdAt' | 'updatedAt'
+> {
   checkName(name, 'name');
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new InvalidArgumentError('definition', 'must be an object');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new InvalidArgumentError('definition', 'must be an object');
   const d = input as Record<string, unknown>;
-  for (const key of Object.keys(d)) if (!DEFINITION_KEYS.has(key)) throw new InvalidArgumentError(key, `is not a field of an experiment (known: ${[...DEFINITION_KEYS].join(', ')})`);
-  if (!Array.isArray(d.variants) || d.variants.length < 2) throw new InvalidArgumentError('variants', 'must list at least two variants');
-  if (d.variants.length > 100) throw new InvalidArgumentError('variants', `at most 100, got ${d.variants.length}`);
+  for (const key of Object.keys(d))
+    if (!DEFINITION_KEYS.has(key))
+      throw new InvalidArgumentError(
+        key,
+        `is not a field of an experiment (known: ${[...DEFINITION_KEYS].join(', ')})`,
+      );
+  if (!Array.isArray(d.variants) || d.variants.length < 2)
+    throw new InvalidArgumentError('variants', 'must list at least two variants');
+  if (d.variants.length > 100)
+    throw new InvalidArgumentError('variants', `at most 100, got ${d.variants.length}`);
   const seen = new Set<string>();
   const variants = d.variants.map((v: unknown, j: number): Variant => {
-    if (v === null || typeof v !== 'object') throw new InvalidArgumentError(`variants[${j}]`, 'must be an object {name, weight}');
+    if (v === null || typeof v !== 'object')
+      throw new InvalidArgumentError(`variants[${j}]`, 'must be an object {name, weight}');
     const { name: variantName, weight, ...rest } = v as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
-    if (extra !== undefined) throw new InvalidArgumentError(`variants[${j}].${extra}`, 'is not a field of a variant (name, weight)');
+    if (extra !== undefined)
+      throw new InvalidArgumentError(
+        `variants[${j}].${extra}`,
+        'is not a field of a variant (name, weight)',
+      );
     checkName(variantName, `variants[${j}].name`);
-    if (seen.has(variantName as string)) throw new InvalidArgumentError(`variants[${j}].name`, `"${String(variantName)}" appears twice`);
+    if (seen.has(variantName as string))
+      throw new InvalidArgumentError(
+        `variants[${j}].name`,
+        `"${String(variantName)}" appears twice`,
+      );
     seen.add(variantName as string);
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) throw new InvalidArgumentError(`variants[${j}].weight`, `must be a number > 0, got ${JSON.stringify(weight)}`);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0)
+      throw new InvalidArgumentError(
+        `variants[${j}].weight`,
+        `must be a number > 0, got ${JSON.stringify(weight)}`,
+      );
     return { name: variantName as string, weight };
   });
   const control = d.control === undefined ? variants[0].name : checkName(d.control, 'control');
-  if (!seen.has(control)) throw new InvalidArgumentError('control', `"${control}" is not one of the variants (${variants.map((v) => v.name).join(', ')})`);
+  if (!seen.has(control))
+    throw new InvalidArgumentError(
+      'control',
+      `"${control}" is not one of the variants (${variants.map((v) => v.name).join(', ')})`,
+    );
   const salt = d.salt === undefined ? name : d.salt;
-  if (typeof salt !== 'string' || salt.length === 0 || salt.length > 200) throw new InvalidArgumentError('salt', 'must be a string of 1 to 200 characters');
+  if (typeof salt !== 'string' || salt.length === 0 || salt.length > 200)
+    throw new InvalidArgumentError('salt', 'must be a string of 1 to 200 characters');
   const layer = d.layer === undefined ? name : checkName(d.layer, 'layer');
   const traffic = d.traffic === undefined ? 1 : d.traffic;
-  if (typeof traffic !== 'number' || !(traffic > 0 && traffic <= 1) || Math.round(traffic * BUCKETS) < 1) {
-    throw new InvalidArgumentError('traffic', `must be a share in (0, 1] of at least ${1 / BUCKETS}, got ${JSON.stringify(traffic)}`);
+  if (
+    typeof traffic !== 'number' ||
+    !(traffic > 0 && traffic <= 1) ||
+    Math.round(traffic * BUCKETS) < 1
+  ) {
+    throw new InvalidArgumentError(
+      'traffic',
+      `must be a share in (0, 1] of at least ${1 / BUCKETS}, got ${JSON.stringify(traffic)}`,
+    );
   }
   const description = d.description === undefined ? '' : d.description;
-  if (typeof description !== 'string' || description.length > 2000) throw new InvalidArgumentError('description', 'must be a string of at most 2,000 characters');
+  if (typeof description !== 'string' || description.length > 2000)
+    throw new InvalidArgumentError('description', 'must be a string of at most 2,000 characters');
   const targeting = d.targeting === undefined ? [] : d.targeting;
-  if (!Array.isArray(targeting)) throw new InvalidArgumentError('targeting', 'must be a list of {attribute, op, value}');
-  return { name, description, variants, control, salt, layer, traffic, targeting: targeting.map(checkRule) };
+  if (!Array.isArray(targeting))
+    throw new InvalidArgumentError('targeting', 'must be a list of {attribute, op, value}');
+  return {
+    name,
+    description,
+    variants,
+    control,
+    salt,
+    layer,
+    traffic,
+    targeting: targeting.map(checkRule),
+  };
 }
 
 function checkRule(rule: unknown, j: number): TargetingRule {
   const field = `targeting[${j}]`;
-  if (rule === null || typeof rule !== 'object') throw new InvalidArgumentError(field, 'must be an object {attribute, op, value}');
+  if (rule === null || typeof rule !== 'object')
+    throw new InvalidArgumentError(field, 'must be an object {attribute, op, value}');
   const { attribute, op, value, ...rest } = rule as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
-  if (extra !== undefined) throw new InvalidArgumentError(`${field}.${extra}`, 'is not a field of a targeting rule (attribute, op, value)');
-  if (typeof attribute !== 'string' || attribute.length === 0 || attribute.length > 100) throw new InvalidArgumentError(`${field}.attribute`, 'must be a name of 1 to 100 characters');
-  if (typeof op !== 'string' || !OPS.has(op)) throw new InvalidArgumentError(`${field}.op`, `must be one of ${[...OPS].join(', ')}, got ${JSON.stringify(op)}`);
-  const scalar = (v: unknown): v is AttributeValue => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+  if (extra !== undefined)
+    throw new InvalidArgumentError(
+      `${field}.${extra}`,
+      'is not a field of a targeting rule (attribute, op, value)',
+    );
+  if (typeof attribute !== 'string' || attribute.length === 0 || attribute.length > 100)
+    throw new InvalidArgumentError(`${field}.attribute`, 'must be a name of 1 to 100 characters');
+  if (typeof op !== 'string' || !OPS.has(op))
+    throw new InvalidArgumentError(
+      `${field}.op`,
+      `must be one of ${[...OPS].join(', ')}, got ${JSON.stringify(op)}`,
+    );
+  const scalar = (v: unknown): v is AttributeValue =>
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isFinite(v));
   if (op === 'in' || op === 'nin') {
-    if (!Array.isArray(value) || value.length === 0 || !value.every(scalar)) throw new InvalidArgumentError(`${field}.value`, `must be a non-empty list of strings, numbers or booleans for "${op}"`);
+    if (!Array.isArray(value) || value.length === 0 || !value.every(scalar))
+      throw new InvalidArgumentError(
+        `${field}.value`,
+        `must be a non-empty list of strings, numbers or booleans for "${op}"`,
+      );
   } else if (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidArgumentError(`${field}.value`, `must be a number for "${op}"`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new InvalidArgumentError(`${field}.value`, `must be a number for "${op}"`);
   } else if (op !== 'exists' && !scalar(value)) {
-    throw new InvalidArgumentError(`${field}.value`, `must be a string, number or boolean for "${op}"`);
+    throw new InvalidArgumentError(
+      `${field}.value`,
+      `must be a string, number or boolean for "${op}"`,
+    );
   }
-  return op === 'exists' ? { attribute, op } : { attribute, op: op as TargetingRule['op'], value: value as TargetingRule['value'] };
+  return op === 'exists'
+    ? { attribute, op }
+    : { attribute, op: op as TargetingRule['op'], value: value as TargetingRule['value'] };
 }
 
 /** Whether two variant lists give every unit the same variant (same names, order and shares). */
@@ -147,5 +241,7 @@ export function sameSplit(a: readonly Variant[], b: readonly Variant[]): boolean
   if (a.length !== b.length) return false;
   const ta = a.reduce((s, v) => s + v.weight, 0);
   const tb = b.reduce((s, v) => s + v.weight, 0);
-  return a.every((v, j) => v.name === b[j].name && Math.abs(v.weight / ta - b[j].weight / tb) < 1e-12);
+  return a.every(
+    (v, j) => v.name === b[j].name && Math.abs(v.weight / ta - b[j].weight / tb) < 1e-12,
+  );
 }

@@ -6,11 +6,17 @@ import { BUCKETS } from './experiment.js';
  * range of the same experiment) is kept, or grown or shrunk at its end, when that fits, so units
  * already in the experiment stay in it.
  */
-export function allocateRange(size: number, taken: readonly (readonly [number, number])[], prefer?: readonly [number, number]): [number, number] | null {
+export function allocateRange(
+  size: number,
+  taken: readonly (readonly [number, number])[],
+  prefer?: readonly [number, number],
+): [number, number] | null {
   if (!Number.isInteger(size) || size < 1 || size > BUCKETS) return null;
   const sorted = [...taken].sort((a, b) => a[0] - b[0]);
-  const free = (start: number, end: number): boolean => end <= BUCKETS && sorted.every(([s, e]) => end <= s || start >= e);
-  if (prefer !== undefined && free(prefer[0], prefer[0] + size)) return [prefer[0], prefer[0] + size];
+  const free = (start: number, end: number): boolean =>
+    end <= BUCKETS && sorted.every(([s, e]) => end <= s || start >= e);
+  if (prefer !== undefined && free(prefer[0], prefer[0] + size))
+    return [prefer[0], prefer[0] + size];
   let cursor = 0;
   for (const [s, e] of sorted) {
     if (s - cursor >= size) return [cursor, cursor + size];

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../core/random.js';
-import { betaSurvival, betaVariate, gammaVariate, lnGamma, Normals, normalSurvival } from './distributions.js';
+import {
+  betaSurvival,
+  betaVariate,
+  gammaVariate,
+  lnGamma,
+  Normals,
+  normalSurvival,
+} from './distributions.js';
 
 describe('distributions', () => {
   it('computes ln Γ', () => {
@@ -21,12 +28,17 @@ describe('distributions', () => {
     expect(betaSurvival(0.3, 1, 1)).toBeCloseTo(0.7, 12);
     expect(betaSurvival(0.5, 2, 3)).toBeCloseTo(0.3125, 12); // 1 − I_0.5(2,3) = 1 − 11/16
     expect(betaSurvival(0.9, 2, 3)).toBeCloseTo(1 - 0.9963, 10); // 1 − I_0.9(2,3)
-    expect(betaSurvival(0.2, 0.5, 0.5)).toBeCloseTo(1 - (2 / Math.PI) * Math.asin(Math.sqrt(0.2)), 10);
+    expect(betaSurvival(0.2, 0.5, 0.5)).toBeCloseTo(
+      1 - (2 / Math.PI) * Math.asin(Math.sqrt(0.2)),
+      10,
+    );
     expect(betaSurvival(0, 2, 2)).toBe(1);
     expect(betaSurvival(1, 2, 2)).toBe(0);
     // Large parameters: the normal approximation, continuous with the exact branch.
     expect(betaSurvival(0.5, 5000, 5000)).toBeCloseTo(0.5, 3);
-    expect(Math.abs(betaSurvival(0.401, 4000, 6000) - betaSurvival(0.401, 999, 1499))).toBeLessThan(0.3);
+    expect(Math.abs(betaSurvival(0.401, 4000, 6000) - betaSurvival(0.401, 999, 1499))).toBeLessThan(
+      0.3,
+    );
   });
 
   it('draws normal, gamma and beta variates with the right moments', () => {

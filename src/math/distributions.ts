@@ -41,7 +41,7 @@ export function gammaVariate(shape: number, normals: Normals, random: () => numb
   if (shape < 1) {
     let u = random();
     while (u === 0) u = random();
-    return gammaVariate(shape + 1, normals, random) * Math.pow(u, 1 / shape);
+    return gammaVariate(shape + 1, normals, random) * u ** (1 / shape);
   }
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
@@ -75,7 +75,19 @@ export function normalSurvival(z: number): number {
   const t = 1 / (1 + 0.5 * ax);
   const poly =
     -1.26551223 +
-    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t *
+                  (-0.18628806 +
+                    t *
+                      (0.27886807 +
+                        t *
+                          (-1.13520398 +
+                            t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   const erfc = t * Math.exp(-ax * ax + poly);
   return x >= 0 ? 0.5 * erfc : 1 - 0.5 * erfc;
 }

@@ -33,12 +33,16 @@ const LARGE_A_MAX_R = Math.expm1(0.5);
 
 function requirePositive(value: number, field: string, allowInfinity: boolean): void {
   if (!(value > 0) || (!allowInfinity && value === Infinity)) {
-    throw new InvalidArgumentError(field, `must be a positive${allowInfinity ? '' : ' finite'} number, got ${value}`);
+    throw new InvalidArgumentError(
+      field,
+      `must be a positive${allowInfinity ? '' : ' finite'} number, got ${value}`,
+    );
   }
 }
 
 function requireProbability(p: number, field: string): void {
-  if (!(p >= 0 && p <= 1)) throw new InvalidArgumentError(field, `must be a probability in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1))
+    throw new InvalidArgumentError(field, `must be a probability in [0, 1], got ${p}`);
 }
 
 /**
@@ -51,7 +55,12 @@ function stirlingCorrection(x: number): number {
   const inv2 = inv * inv;
   return (
     inv *
-    (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188 - inv2 * (691 / 360360 - inv2 / 156))))))
+    (1 / 12 -
+      inv2 *
+        (1 / 360 -
+          inv2 *
+            (1 / 1260 -
+              inv2 * (1 / 1680 - inv2 * (1 / 1188 - inv2 * (691 / 360360 - inv2 / 156))))))
   );
 }
 
@@ -155,7 +164,14 @@ function betaFraction(x: number, lnX: number, lnY: number, a: number, b: number)
  * one keeps its relative accuracy. `y` is 1 − x and `lnX`, `lnY` their logarithms (x may underflow
  * while lnX stays finite, as in the far tail of the t distribution).
  */
-function incompleteBeta(x: number, y: number, lnX: number, lnY: number, a: number, b: number): [number, number] {
+function incompleteBeta(
+  x: number,
+  y: number,
+  lnX: number,
+  lnY: number,
+  a: number,
+  b: number,
+): [number, number] {
   if (lnX === -Infinity) return [0, 1];
   if (lnY === -Infinity) return [1, 0];
   if (x * (a + b + 2) < a + 1) {
@@ -211,7 +227,9 @@ export function regularizedBetaComplement(x: number, a: number, b: number): numb
 function gammaFront(a: number, x: number): number {
   if (a < STIRLING_FROM) return Math.exp(a * Math.log(x) - x - logGamma(a));
   const r1 = (x - a) / a;
-  return Math.exp(a * (Math.log1p(r1) - r1) + 0.5 * Math.log(a) - HALF_LN_2PI - stirlingCorrection(a));
+  return Math.exp(
+    a * (Math.log1p(r1) - r1) + 0.5 * Math.log(a) - HALF_LN_2PI - stirlingCorrection(a),
+  );
 }
 
 /** [P(a, x), Q(a, x)]: the series for x < a + 1, the continued fraction for Q above, the other by difference. */
@@ -303,7 +321,11 @@ export function normalCdf(z: number): number {
  */
 function lowerNormalQuantile(q: number): number {
   const t = Math.sqrt(-2 * Math.log(q));
-  let z = -(t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1 + t * (1.432788 + t * (0.189269 + t * 0.001308))));
+  let z = -(
+    t -
+    (2.515517 + t * (0.802853 + t * 0.010328)) /
+      (1 + t * (1.432788 + t * (0.189269 + t * 0.001308)))
+  );
   for (let i = 0; i < 10; i++) {
     const error = normalCdf(z) - q;
     if (error === 0) break;
@@ -332,7 +354,18 @@ export function normalQuantile(p: number): number {
 }
 
 /** B₂, B₄, …, B₂₀: the Bernoulli numbers in ln(sinh v / v) = Σ 2²ᵏ B₂ₖ v²ᵏ / (2k (2k)!). */
-const BERNOULLI = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798, -174611 / 330];
+const BERNOULLI = [
+  1 / 6,
+  -1 / 30,
+  1 / 42,
+  -1 / 30,
+  5 / 66,
+  -691 / 2730,
+  7 / 6,
+  -3617 / 510,
+  43867 / 798,
+  -174611 / 330,
+];
 
 /**
  * I_x(a, b) for large a and x = e^(−u₀) near 1, where the continued fraction would cancel

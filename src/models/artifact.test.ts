@@ -36,7 +36,9 @@ describe('model artifacts', () => {
 
   it('says which model is missing', async () => {
     await expect(loadRecommender(join(dir, 'absent'))).rejects.toThrow(NotFoundError);
-    await expect(loadRecommender(join(dir, 'absent'))).rejects.toThrow(/absent \(no model\.json\) not found/);
+    await expect(loadRecommender(join(dir, 'absent'))).rejects.toThrow(
+      /absent \(no model\.json\) not found/,
+    );
   });
 
   it('refuses a truncated array file, naming it', async () => {
@@ -48,6 +50,8 @@ describe('model artifacts', () => {
     await truncate(join(path, 'factors.items.bin'), 8);
     const error = await loadRecommender(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataError);
-    expect((error as Error).message).toMatch(/factors\.items\.bin: holds 8 bytes, expected \d+ float32 values/);
+    expect((error as Error).message).toMatch(
+      /factors\.items\.bin: holds 8 bytes, expected \d+ float32 values/,
+    );
   });
 });

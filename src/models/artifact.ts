@@ -36,7 +36,11 @@ interface Manifest {
  * temporary directory first and renamed into place, so a crash never leaves half a model and an
  * existing model at `dir` is replaced whole.
  */
-export async function writeArtifact(dir: string, artifact: Artifact, data: Interactions): Promise<void> {
+export async function writeArtifact(
+  dir: string,
+  artifact: Artifact,
+  data: Interactions,
+): Promise<void> {
   const m = data.userItems;
   const arrays: Record<string, TypedArray> = {
     ...artifact.arrays,
@@ -57,7 +61,10 @@ export async function writeArtifact(dir: string, artifact: Artifact, data: Inter
     for (const [name, array] of Object.entries(arrays)) {
       const file = `${name}.bin`;
       manifest.arrays[name] = { dtype: dtypeOf(array), length: array.length, file };
-      await writeFile(join(tmp, file), new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+      await writeFile(
+        join(tmp, file),
+        new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
+      );
     }
     await writeFile(join(tmp, 'model.json'), JSON.stringify(manifest));
   });
@@ -70,14 +77,20 @@ export async function readArtifact(dir: string): Promise<Artifact & { data: Inte
   });
   const manifest = JSON.parse(text) as Manifest;
   if (manifest.format !== FORMAT_VERSION) {
-    throw new DataError({ file: join(dir, 'model.json') }, `format ${manifest.format} is not supported (expected ${FORMAT_VERSION})`);
+    throw new DataError(
+      { file: join(dir, 'model.json') },
+      `format ${manifest.format} is not supported (expected ${FORMAT_VERSION})`,
+    );
   }
   const arrays: Record<string, TypedArray> = {};
   for (const [name, spec] of Object.entries(manifest.arrays)) {
     const bytes = await readFile(join(dir, spec.file));
     const Ctor = DTYPES[spec.dtype];
     if (bytes.byteLength !== spec.length * Ctor.BYTES_PER_ELEMENT) {
-      throw new DataError({ file: join(dir, spec.file) }, `holds ${bytes.byteLength} bytes, expected ${spec.length} ${spec.dtype} values`);
+      throw new DataError(
+        { file: join(dir, spec.file) },
+        `holds ${bytes.byteLength} bytes, expected ${spec.length} ${spec.dtype} values`,
+      );
     }
     // Copy into a fresh, aligned buffer: Buffer slices may share an unaligned pool.
     const array = new Ctor(spec.length);
@@ -93,7 +106,13 @@ export async function readArtifact(dir: string): Promise<Artifact & { data: Inte
     arrays['train.indices'] as Int32Array,
     arrays['train.values'] as Float32Array,
   );
-  return { kind: manifest.kind, params: manifest.params, extra: manifest.extra, arrays, data: new Interactions(users, items, matrix) };
+  return {
+    kind: manifest.kind,
+    params: manifest.params,
+    extra: manifest.extra,
+    arrays,
+    data: new Interactions(users, items, matrix),
+  };
 }
 
 function dtypeOf(array: TypedArray): Dtype {

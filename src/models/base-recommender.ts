@@ -38,7 +38,8 @@ export abstract class BaseRecommender<P extends object> implements Recommender {
       const u = users[q];
       checkIndex('users', u, data.users.size);
       this.scoreUser(u, scores);
-      if (excludeSeen) for (let e = indptr[u]; e < indptr[u + 1]; e++) scores[indices[e]] = -Infinity;
+      if (excludeSeen)
+        for (let e = indptr[u]; e < indptr[u + 1]; e++) scores[indices[e]] = -Infinity;
       out.lengths[q] = selectTopK(scores, k, out.ids, out.scores, q * k);
     }
     return out;
@@ -60,7 +61,11 @@ export abstract class BaseRecommender<P extends object> implements Recommender {
   }
 
   async save(dir: string): Promise<void> {
-    await writeArtifact(dir, { kind: this.kind, params: { ...this.params }, ...this.artifactContent() }, this.data);
+    await writeArtifact(
+      dir,
+      { kind: this.kind, params: { ...this.params }, ...this.artifactContent() },
+      this.data,
+    );
   }
 
   /** Adopts training data restored from an artifact (used by the models' `fromArtifact`). */
@@ -79,7 +84,8 @@ export abstract class BaseRecommender<P extends object> implements Recommender {
 }
 
 function checkK(k: number): number {
-  if (!Number.isInteger(k) || k <= 0) throw new InvalidArgumentError('k', `must be a positive integer, got ${k}`);
+  if (!Number.isInteger(k) || k <= 0)
+    throw new InvalidArgumentError('k', `must be a positive integer, got ${k}`);
   return k;
 }
 

@@ -8,7 +8,12 @@ import { popularityModel } from './popularity/popularity-definition.js';
  * kiban's own models, in the order listings, `--all` and reports use. Adding a model is a folder
  * with its definition plus one line here.
  */
-export const BUILTIN_MODELS: readonly ModelDefinition[] = Object.freeze([popularityModel, itemKnnModel, alsModel, bprModel]);
+export const BUILTIN_MODELS: readonly ModelDefinition[] = Object.freeze([
+  popularityModel,
+  itemKnnModel,
+  alsModel,
+  bprModel,
+]);
 
 /**
  * Registers kiban's own models ({@link BUILTIN_MODELS}) with `registry` and returns it.

@@ -32,7 +32,8 @@ export class DenseScorer {
     };
     if (plan.pages > 65536) return;
     const memory = new WebAssembly.Memory({ initial: plan.pages });
-    this.kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DenseKernelExports;
+    this.kernel = new WebAssembly.Instance(module, { env: { memory } })
+      .exports as unknown as DenseKernelExports;
     new Float32Array(memory.buffer, this.at.m, rows * cols).set(matrix.data);
     if (bias !== null) new Float32Array(memory.buffer, this.at.bias, rows).set(bias);
     this.query = new Float32Array(memory.buffer, this.at.q, cols);

@@ -8,7 +8,10 @@ import type { DenseMatrix, EmbeddingModel } from './recommender.js';
  * A recommender scored by dot products of user and item factors (ALS, BPR). Item similarity is
  * the cosine of item factors. An optional per-item bias is added to user scores.
  */
-export abstract class FactorModel<P extends object> extends BaseRecommender<P> implements EmbeddingModel {
+export abstract class FactorModel<P extends object>
+  extends BaseRecommender<P>
+  implements EmbeddingModel
+{
   private users: DenseMatrix = { rows: 0, cols: 0, data: new Float32Array(0) };
   private items: DenseMatrix = { rows: 0, cols: 0, data: new Float32Array(0) };
   private itemBias: Float32Array | null = null;
@@ -26,7 +29,11 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
   }
 
   /** Installs trained factors (copied off shared memory so the model owns plain arrays). */
-  protected setFactors(users: DenseMatrix, items: DenseMatrix, itemBias: Float32Array | null = null): void {
+  protected setFactors(
+    users: DenseMatrix,
+    items: DenseMatrix,
+    itemBias: Float32Array | null = null,
+  ): void {
     this.users = { rows: users.rows, cols: users.cols, data: Float32Array.from(users.data) };
     this.items = { rows: items.rows, cols: items.cols, data: Float32Array.from(items.data) };
     this.itemBias = itemBias === null ? null : Float32Array.from(itemBias);
@@ -69,7 +76,10 @@ export abstract class FactorModel<P extends object> extends BaseRecommender<P> i
   }
 
   protected artifactContent(): Pick<Artifact, 'arrays' | 'extra'> {
-    const arrays: Artifact['arrays'] = { 'factors.users': this.users.data, 'factors.items': this.items.data };
+    const arrays: Artifact['arrays'] = {
+      'factors.users': this.users.data,
+      'factors.items': this.items.data,
+    };
     if (this.itemBias !== null) arrays['factors.itemBias'] = this.itemBias;
     return { arrays, extra: { factors: this.users.cols } };
   }

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('ModelRegistry', () => {
-  it('holds kiban\'s four models in the order listings use, each with defaults and a description', () => {
+  it("holds kiban's four models in the order listings use, each with defaults and a description", () => {
     const models = builtinModels();
     expect(models.kinds()).toEqual(['popularity', 'itemknn', 'als', 'bpr']);
     expect(models.definitions()).toEqual(BUILTIN_MODELS);
@@ -39,17 +39,31 @@ describe('ModelRegistry', () => {
     })();
     expect(error).toBeInstanceOf(UnknownModelError);
     expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect((error as Error).message).toBe('model: unknown model "deep-magic"; choose one of popularity, itemknn, als, bpr');
-    expect(() => models.create('deep-magic')).toThrow(/choose one of popularity, itemknn, als, bpr/);
+    expect((error as Error).message).toBe(
+      'model: unknown model "deep-magic"; choose one of popularity, itemknn, als, bpr',
+    );
+    expect(() => models.create('deep-magic')).toThrow(
+      /choose one of popularity, itemknn, als, bpr/,
+    );
     expect(() => new ModelRegistry().get('als')).toThrow(/unknown model "als"; choose one of $/);
   });
 
   it('refuses a kind twice, a kind that cannot name a directory, and a definition whose models report another kind', () => {
     const models = builtinModels();
-    expect(() => models.register(alsModel)).toThrow(/kind: a model of kind "als" is already registered/);
-    expect(() => models.register({ ...alsModel, kind: '../als' })).toThrow(/kind: "\.\.\/als" is not a model kind/);
-    const liar: ModelDefinition = { ...alsModel, kind: 'liar', create: () => new PopularityRecommender() };
-    expect(() => models.register(liar).create('liar')).toThrow(/the "liar" definition made a model of kind "popularity"/);
+    expect(() => models.register(alsModel)).toThrow(
+      /kind: a model of kind "als" is already registered/,
+    );
+    expect(() => models.register({ ...alsModel, kind: '../als' })).toThrow(
+      /kind: "\.\.\/als" is not a model kind/,
+    );
+    const liar: ModelDefinition = {
+      ...alsModel,
+      kind: 'liar',
+      create: () => new PopularityRecommender(),
+    };
+    expect(() => models.register(liar).create('liar')).toThrow(
+      /the "liar" definition made a model of kind "popularity"/,
+    );
   });
 
   it('keeps registries apart: registering in one leaves builtinModels() as it was', () => {
@@ -64,8 +78,12 @@ describe('ModelRegistry', () => {
     await model.save(path);
     const loaded = await builtinModels().load(path);
     expect(loaded.kind).toBe('popularity');
-    expect([...loaded.recommend([0], { k: 3 }).idsOf(0)]).toEqual([...model.recommend([0], { k: 3 }).idsOf(0)]);
+    expect([...loaded.recommend([0], { k: 3 }).idsOf(0)]).toEqual([
+      ...model.recommend([0], { k: 3 }).idsOf(0),
+    ]);
     const withoutIt = new ModelRegistry().register(alsModel);
-    await expect(withoutIt.load(path)).rejects.toThrow(/model: unknown model "popularity"; choose one of als/);
+    await expect(withoutIt.load(path)).rejects.toThrow(
+      /model: unknown model "popularity"; choose one of als/,
+    );
   });
 });

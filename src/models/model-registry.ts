@@ -71,8 +71,13 @@ export class ModelRegistry {
   /** Adds `definition`; a malformed or already registered kind is an InvalidArgumentError. Returns this registry. */
   register(definition: ModelDefinition): this {
     const { kind } = definition;
-    if (typeof kind !== 'string' || !KIND.test(kind)) throw new InvalidArgumentError('kind', `"${String(kind)}" is not a model kind: letters, digits, "-" or "_", at most 64`);
-    if (this.#definitions.has(kind)) throw new InvalidArgumentError('kind', `a model of kind "${kind}" is already registered`);
+    if (typeof kind !== 'string' || !KIND.test(kind))
+      throw new InvalidArgumentError(
+        'kind',
+        `"${String(kind)}" is not a model kind: letters, digits, "-" or "_", at most 64`,
+      );
+    if (this.#definitions.has(kind))
+      throw new InvalidArgumentError('kind', `a model of kind "${kind}" is already registered`);
     this.#definitions.set(kind, definition);
     return this;
   }
@@ -105,7 +110,11 @@ export class ModelRegistry {
    */
   create(kind: string, params: Record<string, unknown> = {}): Recommender {
     const model = this.get(kind).create(params);
-    if (model.kind !== kind) throw new InvalidArgumentError('kind', `the "${kind}" definition made a model of kind "${model.kind}"; saved models would not load back`);
+    if (model.kind !== kind)
+      throw new InvalidArgumentError(
+        'kind',
+        `the "${kind}" definition made a model of kind "${model.kind}"; saved models would not load back`,
+      );
     return model;
   }
 

@@ -21,14 +21,21 @@ describe('selectTopKSet', () => {
       const n = 1 + rng.nextInt(200);
       const k = 1 + rng.nextInt(60);
       // Coarse values force ties; some candidates are excluded with -Infinity.
-      const scores = Float32Array.from({ length: n }, () => (rng.next() < 0.1 ? -Infinity : Math.floor(rng.next() * 8)));
+      const scores = Float32Array.from({ length: n }, () =>
+        rng.next() < 0.1 ? -Infinity : Math.floor(rng.next() * 8),
+      );
       const candidates = Int32Array.from({ length: n }, (_, i) => i).sort(() => rng.next() - 0.5);
       const heapIds = new Int32Array(k);
       const heapCount = selectTopK(scores, k, heapIds, new Float32Array(k));
       const setIds = new Int32Array(k);
-      const setCount = selectTopKSet(scores, candidates, n, k, setIds, 0, { values: new Float32Array(n), ids: new Int32Array(n) });
+      const setCount = selectTopKSet(scores, candidates, n, k, setIds, 0, {
+        values: new Float32Array(n),
+        ids: new Int32Array(n),
+      });
       expect(setCount).toBe(heapCount);
-      expect([...setIds.subarray(0, setCount)]).toEqual([...heapIds.subarray(0, heapCount)].sort((a, b) => a - b));
+      expect([...setIds.subarray(0, setCount)]).toEqual(
+        [...heapIds.subarray(0, heapCount)].sort((a, b) => a - b),
+      );
     }
   });
 });

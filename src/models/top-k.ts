@@ -24,7 +24,7 @@ export function selectTopK(
     const j = candidates === null ? c : candidates[c];
     // Compared as stored (Float32) so that ties are judged on the values callers read back.
     const s = Math.fround(scores[j]);
-    if (s === -Infinity || s !== s) continue;
+    if (s === -Infinity || Number.isNaN(s)) continue;
     if (size < k) {
       let i = size++;
       while (i > 0) {
@@ -57,7 +57,14 @@ function worse(sa: number, a: number, sb: number, b: number): boolean {
   return sa < sb || (sa === sb && a > b);
 }
 
-function siftDown(vals: Float32Array, ids: Int32Array, o: number, size: number, s: number, j: number): void {
+function siftDown(
+  vals: Float32Array,
+  ids: Int32Array,
+  o: number,
+  size: number,
+  s: number,
+  j: number,
+): void {
   let i = 0;
   for (;;) {
     const l = 2 * i + 1;
@@ -97,13 +104,13 @@ export function selectTopKSet(
   let n = 0;
   for (let c = 0; c < count; c++) {
     const s = scores[candidates[c]];
-    if (s !== -Infinity && s === s) values[n++] = s;
+    if (s !== -Infinity && !Number.isNaN(s)) values[n++] = s;
   }
   let written = outOffset;
   if (n <= k) {
     for (let c = 0; c < count; c++) {
       const s = scores[candidates[c]];
-      if (s !== -Infinity && s === s) outIds[written++] = candidates[c];
+      if (s !== -Infinity && !Number.isNaN(s)) outIds[written++] = candidates[c];
     }
   } else {
     const threshold = kthLargest(values, n, k);

@@ -19,15 +19,27 @@ export async function runIterations(
   let loss: number | undefined;
   try {
     for (let it = 0; it < iterations; it++) {
-      if (options.signal?.aborted) throw new KibanError('INTERNAL', `${label}: training aborted`, { cause: options.signal.reason });
+      if (options.signal?.aborted)
+        throw new KibanError('INTERNAL', `${label}: training aborted`, {
+          cause: options.signal.reason,
+        });
       const t0 = performance.now();
       loss = await step(it);
       const seconds = (performance.now() - t0) / 1000;
       progress.update(it + 1, loss === undefined ? '' : `loss ${loss.toPrecision(5)}`);
-      options.onIteration?.({ iteration: it + 1, iterations, ...(loss === undefined ? {} : { loss }), seconds });
+      options.onIteration?.({
+        iteration: it + 1,
+        iterations,
+        ...(loss === undefined ? {} : { loss }),
+        seconds,
+      });
     }
   } finally {
     progress.stop();
   }
-  return { seconds: (performance.now() - started) / 1000, iterations, ...(loss === undefined ? {} : { loss }) };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    iterations,
+    ...(loss === undefined ? {} : { loss }),
+  };
 }

@@ -26,7 +26,8 @@ export function weightInteractions(userItems: CsrMatrix, params: WeightingParams
   const lengths = new Float64Array(nUsers);
   let total = 0;
   for (let u = 0; u < nUsers; u++) {
-    for (let e = userItems.indptr[u]; e < userItems.indptr[u + 1]; e++) lengths[u] += userItems.values[e];
+    for (let e = userItems.indptr[u]; e < userItems.indptr[u + 1]; e++)
+      lengths[u] += userItems.values[e];
     total += lengths[u];
   }
   const avg = total / nUsers;

@@ -12,7 +12,13 @@ export interface AggregateOptions {
   /** Parquet file to write (replaced atomically). */
   output: string;
   /** Column names of the raw log. @defaultValue user, item, event, value, timestamp */
-  columns?: { user?: string; item?: string; event?: string; value?: string | null; timestamp?: string };
+  columns?: {
+    user?: string;
+    item?: string;
+    event?: string;
+    value?: string | null;
+    timestamp?: string;
+  };
   /** Weight of each event type; events of other types are dropped. */
   eventWeights: Record<string, number>;
   /** How several weighted events of one (user, item) combine. @defaultValue 'sum' */
@@ -50,32 +56,53 @@ export interface AggregateFigures {
  * await aggregateEvents({ input: 'events.csv.gz', output: 'train.parquet', eventWeights: { view: 1, like: 4 } });
  */
 export async function aggregateEvents(options: AggregateOptions): Promise<AggregateFigures> {
-  const cols = { user: 'user', item: 'item', event: 'event', value: 'value' as string | null, timestamp: 'timestamp', ...options.columns };
+  const cols = {
+    user: 'user',
+    item: 'item',
+    event: 'event',
+    value: 'value' as string | null,
+    timestamp: 'timestamp',
+    ...options.columns,
+  };
   const weights = Object.entries(options.eventWeights);
-  if (weights.length === 0) throw new InvalidArgumentError('eventWeights', 'must weight at least one event type');
+  if (weights.length === 0)
+    throw new InvalidArgumentError('eventWeights', 'must weight at least one event type');
   for (const [event, w] of weights) {
-    if (!Number.isFinite(w) || w <= 0) throw new InvalidArgumentError(`eventWeights.${event}`, `must be a positive number, got ${w}`);
+    if (!Number.isFinite(w) || w <= 0)
+      throw new InvalidArgumentError(
+        `eventWeights.${event}`,
+        `must be a positive number, got ${w}`,
+      );
   }
   const combine = options.combine ?? 'sum';
-  if (combine !== 'sum' && combine !== 'max') throw new InvalidArgumentError('combine', `must be "sum" or "max", got "${String(combine)}"`);
+  if (combine !== 'sum' && combine !== 'max')
+    throw new InvalidArgumentError('combine', `must be "sum" or "max", got "${String(combine)}"`);
   const minUser = options.minUserItems ?? 1;
   const minItem = options.minItemUsers ?? 1;
-  if (options.window !== undefined && !(options.window.days > 0)) throw new InvalidArgumentError('window.days', 'must be a positive number of days');
-  if ((await stat(options.input).catch(() => null)) === null) throw new DataError({ file: options.input }, 'file not found');
+  if (options.window !== undefined && !(options.window.days > 0))
+    throw new InvalidArgumentError('window.days', 'must be a positive number of days');
+  if ((await stat(options.input).catch(() => null)) === null)
+    throw new DataError({ file: options.input }, 'file not found');
 
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
-  const count = async (table: string): Promise<number> => Number((await con.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRowsJS()[0][0]);
+  const count = async (table: string): Promise<number> =>
+    Number((await con.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRowsJS()[0][0]);
   try {
     const parquet = /\.(parquet|pq)$/i.test(options.input);
     const csvArgs = `header = true, delim = ',', quote = '"', escape = '"'`;
     // CSV is read strictly: the header by hand and every column as text, so that no sniffer
     // misreads a file (a ragged line, an empty file) or turns ids into numbers ("007" → 7).
-    const found = parquet ? await describeColumns(con, `read_parquet(${sqlLiteral(options.input)})`, options.input) : await readCsvHeader(options.input, ',');
+    const found = parquet
+      ? await describeColumns(con, `read_parquet(${sqlLiteral(options.input)})`, options.input)
+      : await readCsvHeader(options.input, ',');
     for (const [role, name] of Object.entries(cols)) {
       if (name === null || name === undefined) continue;
       if (!found.has(name)) {
-        throw new DataError({ file: options.input, column: name }, `missing the ${role} column "${name}"; the file has ${[...found.keys()].map((c) => `"${c}"`).join(', ')}`);
+        throw new DataError(
+          { file: options.input, column: name },
+          `missing the ${role} column "${name}"; the file has ${[...found.keys()].map((c) => `"${c}"`).join(', ')}`,
+        );
       }
     }
     const source = parquet
@@ -90,12 +117,21 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
         : /INT|DOUBLE|FLOAT|DECIMAL|REAL/.test(tsType)
           ? `to_timestamp(CAST(${ts} AS DOUBLE))`
           : `CAST(${ts} AS TIMESTAMPTZ)`;
-    const valueExpr = cols.value === null ? '1.0' : `coalesce(CAST(nullif(trim(CAST(${sqlIdent(cols.value)} AS VARCHAR)), '') AS DOUBLE), 1.0)`;
-    await con.run(
-      `CREATE TEMP TABLE ev AS SELECT CAST(${sqlIdent(cols.user)} AS VARCHAR) AS u, CAST(${sqlIdent(cols.item)} AS VARCHAR) AS i, CAST(${sqlIdent(cols.event)} AS VARCHAR) AS e, ${valueExpr} AS v, ${tsExpr} AS t FROM ${source}`,
-    ).catch((cause: unknown) => {
-      throw new DataError({ file: options.input }, `cannot be read as events: ${(cause as Error).message.split('\n')[0]}`, { cause });
-    });
+    const valueExpr =
+      cols.value === null
+        ? '1.0'
+        : `coalesce(CAST(nullif(trim(CAST(${sqlIdent(cols.value)} AS VARCHAR)), '') AS DOUBLE), 1.0)`;
+    await con
+      .run(
+        `CREATE TEMP TABLE ev AS SELECT CAST(${sqlIdent(cols.user)} AS VARCHAR) AS u, CAST(${sqlIdent(cols.item)} AS VARCHAR) AS i, CAST(${sqlIdent(cols.event)} AS VARCHAR) AS e, ${valueExpr} AS v, ${tsExpr} AS t FROM ${source}`,
+      )
+      .catch((cause: unknown) => {
+        throw new DataError(
+          { file: options.input },
+          `cannot be read as events: ${(cause as Error).message.split('\n')[0]}`,
+          { cause },
+        );
+      });
     if (!parquet) {
       const rejects = await readCsvRejects(con, found.size, 1);
       if (rejects.lines.length > 0) {
@@ -107,34 +143,67 @@ export async function aggregateEvents(options: AggregateOptions): Promise<Aggreg
       }
     }
     const rowsIn = await count('ev');
-    if (rowsIn === 0) throw new DataError({ file: options.input }, parquet ? 'no events' : 'the file has a header line but no events');
-    const nulls = Number((await con.runAndReadAll('SELECT count(*) FROM ev WHERE u IS NULL OR i IS NULL OR e IS NULL OR t IS NULL')).getRowsJS()[0][0]);
-    if (nulls > 0) throw new DataError({ file: options.input }, `${nulls} events lack a user, item, event or timestamp`);
+    if (rowsIn === 0)
+      throw new DataError(
+        { file: options.input },
+        parquet ? 'no events' : 'the file has a header line but no events',
+      );
+    const nulls = Number(
+      (
+        await con.runAndReadAll(
+          'SELECT count(*) FROM ev WHERE u IS NULL OR i IS NULL OR e IS NULL OR t IS NULL',
+        )
+      ).getRowsJS()[0][0],
+    );
+    if (nulls > 0)
+      throw new DataError(
+        { file: options.input },
+        `${nulls} events lack a user, item, event or timestamp`,
+      );
 
     await con.run('CREATE TEMP TABLE uniq AS SELECT DISTINCT u, i, e, v, t FROM ev');
     const rowsDistinct = await count('uniq');
     let windowFilter = 'TRUE';
     if (options.window !== undefined) {
-      const end = options.window.end === undefined ? '(SELECT max(t) FROM uniq)' : `CAST(${sqlLiteral(options.window.end)} AS TIMESTAMPTZ)`;
+      const end =
+        options.window.end === undefined
+          ? '(SELECT max(t) FROM uniq)'
+          : `CAST(${sqlLiteral(options.window.end)} AS TIMESTAMPTZ)`;
       windowFilter = `t <= ${end} AND t > ${end} - INTERVAL (${Number(options.window.days)}) DAY`;
     }
     await con.run(`CREATE TEMP TABLE win AS SELECT * FROM uniq WHERE ${windowFilter}`);
     const rowsInWindow = await count('win');
     const weightRows = weights.map(([e, w]) => `(${sqlLiteral(e)}, ${Number(w)})`).join(', ');
-    await con.run(`CREATE TEMP TABLE weighted AS SELECT u, i, w.weight * v AS v, t FROM win JOIN (VALUES ${weightRows}) w(event, weight) ON win.e = w.event`);
+    await con.run(
+      `CREATE TEMP TABLE weighted AS SELECT u, i, w.weight * v AS v, t FROM win JOIN (VALUES ${weightRows}) w(event, weight) ON win.e = w.event`,
+    );
     const rowsWeighted = await count('weighted');
-    await con.run(`CREATE TEMP TABLE pairs AS SELECT u, i, ${combine}(v) AS v, max(t) AS t FROM weighted GROUP BY u, i`);
+    await con.run(
+      `CREATE TEMP TABLE pairs AS SELECT u, i, ${combine}(v) AS v, max(t) AS t FROM weighted GROUP BY u, i`,
+    );
     const pairs = await count('pairs');
     // Pruning items can push users below their minimum and back; repeat until nothing changes.
     for (let round = 0; round < 100; round++) {
       const before = await count('pairs');
-      await con.run(`DELETE FROM pairs WHERE i IN (SELECT i FROM pairs GROUP BY i HAVING count(*) < ${minItem})`);
-      await con.run(`DELETE FROM pairs WHERE u IN (SELECT u FROM pairs GROUP BY u HAVING count(*) < ${minUser})`);
+      await con.run(
+        `DELETE FROM pairs WHERE i IN (SELECT i FROM pairs GROUP BY i HAVING count(*) < ${minItem})`,
+      );
+      await con.run(
+        `DELETE FROM pairs WHERE u IN (SELECT u FROM pairs GROUP BY u HAVING count(*) < ${minUser})`,
+      );
       if ((await count('pairs')) === before) break;
     }
     const pairsOut = await count('pairs');
-    if (pairsOut === 0) throw new DataError({ file: options.input }, 'no interactions are left after the window, event weights and minimum counts');
-    const [users, items] = (await con.runAndReadAll('SELECT count(DISTINCT u), count(DISTINCT i) FROM pairs')).getRowsJS()[0].map(Number);
+    if (pairsOut === 0)
+      throw new DataError(
+        { file: options.input },
+        'no interactions are left after the window, event weights and minimum counts',
+      );
+    const [users, items] = (
+      await con.runAndReadAll('SELECT count(DISTINCT u), count(DISTINCT i) FROM pairs')
+    )
+      .getRowsJS()[0]
+      .map(Number);
 
     await mkdir(dirname(options.output), { recursive: true });
     const tmp = `${options.output}.tmp-${process.pid}${extname(options.output)}`;

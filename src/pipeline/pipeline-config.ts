@@ -13,7 +13,8 @@ export function modelKindSchema(models: ModelRegistry) {
   return z
     .string()
     .superRefine((kind, ctx) => {
-      if (!models.has(kind)) ctx.addIssue({ code: 'invalid_value', values: models.kinds(), input: kind });
+      if (!models.has(kind))
+        ctx.addIssue({ code: 'invalid_value', values: models.kinds(), input: kind });
     })
     .default('als');
 }
@@ -25,12 +26,21 @@ export function modelKindSchema(models: ModelRegistry) {
 export function pipelineConfigSchemaFor(models: ModelRegistry) {
   return z
     .object({
-      name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64').default('demo'),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-", at most 64')
+        .default('demo'),
       data: z
         .object({
           events: z.string().min(1).default('datasets/ml-events/events.csv.gz'),
           columns: z
-            .object({ user: z.string(), item: z.string(), event: z.string(), value: z.string().nullable(), timestamp: z.string() })
+            .object({
+              user: z.string(),
+              item: z.string(),
+              event: z.string(),
+              value: z.string().nullable(),
+              timestamp: z.string(),
+            })
             .partial()
             .strict()
             .default({}),
@@ -41,12 +51,20 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
         .object({
           eventWeights: z.record(z.string(), z.number().positive()).default({ view: 1, like: 4 }),
           combine: z.enum(['sum', 'max']).default('sum'),
-          window: z.object({ days: z.number().positive(), end: z.string().optional() }).strict().optional(),
+          window: z
+            .object({ days: z.number().positive(), end: z.string().optional() })
+            .strict()
+            .optional(),
           minUserItems: positiveInt.default(5),
           minItemUsers: positiveInt.default(2),
         })
         .strict()
-        .default({ eventWeights: { view: 1, like: 4 }, combine: 'sum', minUserItems: 5, minItemUsers: 2 }),
+        .default({
+          eventWeights: { view: 1, like: 4 },
+          combine: 'sum',
+          minUserItems: 5,
+          minItemUsers: 2,
+        }),
       model: z
         .object({
           kind: modelKindSchema(models),
@@ -65,7 +83,9 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
            * Quality gate: the lowest acceptable value of each named metric (e.g. `{ "ndcg@10": 0.2 }`);
            * the evaluate step fails below it, so a workflow stops before publishing a worse model.
            */
-          minimum: z.record(z.string(), z.number().refine(Number.isFinite, 'must be a finite number')).optional(),
+          minimum: z
+            .record(z.string(), z.number().refine(Number.isFinite, 'must be a finite number'))
+            .optional(),
         })
         .strict()
         .default({ holdout: 0.1, k: 10 }),
@@ -85,7 +105,12 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
           work: z.string().default('.kiban/work'),
         })
         .strict()
-        .default({ serving: 'sqlite:.kiban/serving.db', metadata: 'sqlite:.kiban/meta.db', artifacts: '.kiban/models', work: '.kiban/work' }),
+        .default({
+          serving: 'sqlite:.kiban/serving.db',
+          metadata: 'sqlite:.kiban/meta.db',
+          artifacts: '.kiban/models',
+          work: '.kiban/work',
+        }),
     })
     .strict();
 }
@@ -120,7 +145,8 @@ export function parsePipelineConfig(input: unknown, models?: ModelRegistry): Pip
   try {
     (models ?? builtinModels()).create(result.data.model.kind, result.data.model.params);
   } catch (error) {
-    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError('config.model.params', error.message, { cause: error });
+    if (error instanceof InvalidArgumentError)
+      throw new InvalidArgumentError('config.model.params', error.message, { cause: error });
     throw error;
   }
   return result.data;

@@ -30,21 +30,39 @@ const NO_ROLES: TaskParamRoles = { paths: [], stores: [], specs: [] };
  *
  * @throws InvalidArgumentError naming `params.<name>` and what it would reach.
  */
-export function checkRunParams(wf: WorkflowDefinition, params: Readonly<Record<string, string | number | boolean>>, policy: RunParamPolicy): void {
+export function checkRunParams(
+  wf: WorkflowDefinition,
+  params: Readonly<Record<string, string | number | boolean>>,
+  policy: RunParamPolicy,
+): void {
   for (const [name, value] of Object.entries(params)) {
-    if (typeof value === 'string' && value.includes('\0')) throw new InvalidArgumentError(`params.${name}`, 'must not contain a NUL character');
+    if (typeof value === 'string' && value.includes('\0'))
+      throw new InvalidArgumentError(`params.${name}`, 'must not contain a NUL character');
   }
   const overridden = new Set(Object.keys(params));
   const root = realOrResolved(resolve(policy.dataRoot));
-  const values = { ...wf.params, ...params, logical_date: '2000-01-01T00:00:00.000Z', run_id: 'run', workflow: wf.name, task: 'task', attempt: 1 };
+  const values = {
+    ...wf.params,
+    ...params,
+    logical_date: '2000-01-01T00:00:00.000Z',
+    run_id: 'run',
+    workflow: wf.name,
+    task: 'task',
+    attempt: 1,
+  };
   for (const task of wf.tasks) {
     const roles: TaskParamRoles = TASK_PARAM_ROLES[task.kind] ?? NO_ROLES;
     const baseDir = dirname(resolve(wf.source));
-    const fed = (template: string): string | undefined => parameterReferences(template).find((n) => overridden.has(n));
+    const fed = (template: string): string | undefined =>
+      parameterReferences(template).find((n) => overridden.has(n));
     for (const field of ['module', 'export'] as const) {
       const template = task[field];
       const name = template === undefined ? undefined : fed(template);
-      if (name !== undefined && !policy.allowStores) throw new InvalidArgumentError(`params.${name}`, `sets the module of task ${task.name}; module paths come only from the workflow file`);
+      if (name !== undefined && !policy.allowStores)
+        throw new InvalidArgumentError(
+          `params.${name}`,
+          `sets the module of task ${task.name}; module paths come only from the workflow file`,
+        );
     }
     walk(task.params, [], (template, path) => {
       const name = fed(template);
@@ -53,11 +71,19 @@ export function checkRunParams(wf: WorkflowDefinition, params: Readonly<Record<s
       const key = path[0];
       const text = String(substituteDeep(template, values, where));
       if (roles.stores.includes(key)) {
-        if (!policy.allowStores) throw new InvalidArgumentError(`params.${name}`, `sets a store (${where}); store URLs come only from the workflow file and the server's configuration`);
+        if (!policy.allowStores)
+          throw new InvalidArgumentError(
+            `params.${name}`,
+            `sets a store (${where}); store URLs come only from the workflow file and the server's configuration`,
+          );
       } else if (roles.specs.includes(key)) {
         const kind = FILE_SPECS.find((k) => text.startsWith(k));
         if (kind === undefined) {
-          if (!policy.allowStores) throw new InvalidArgumentError(`params.${name}`, `sets ${where} to a query or store; only file specs (${FILE_SPECS.join(' ')}) may come from run parameters`);
+          if (!policy.allowStores)
+            throw new InvalidArgumentError(
+              `params.${name}`,
+              `sets ${where} to a query or store; only file specs (${FILE_SPECS.join(' ')}) may come from run parameters`,
+            );
         } else insideRoot(name, where, resolve(text.slice(kind.length)), root);
       } else if (roles.paths.includes(key)) {
         insideRoot(name, where, resolve(key === 'config' ? baseDir : process.cwd(), text), root);
@@ -66,17 +92,25 @@ export function checkRunParams(wf: WorkflowDefinition, params: Readonly<Record<s
   }
 }
 
-function walk(value: unknown, path: string[], visit: (template: string, path: string[]) => void): void {
+function walk(
+  value: unknown,
+  path: string[],
+  visit: (template: string, path: string[]) => void,
+): void {
   if (typeof value === 'string') visit(value, path);
   else if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, String(i)], visit));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, [...path, k], visit);
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) walk(v, [...path, k], visit);
 }
 
 function insideRoot(name: string, where: string, path: string, root: string): void {
   const real = realOrResolved(path);
   const rel = relative(root, real);
   if (rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel))) return;
-  throw new InvalidArgumentError(`params.${name}`, `${where} must name a file inside the data root (--data-root); this one is outside it`);
+  throw new InvalidArgumentError(
+    `params.${name}`,
+    `${where} must name a file inside the data root (--data-root); this one is outside it`,
+  );
 }
 
 /** The real path of `path`, or of its nearest existing ancestor with the rest appended (files not written yet). */

@@ -31,8 +31,17 @@ describe('runPipeline', () => {
 
   it('publishes lists for every user and item and records the run, its steps and the model', async () => {
     const events: PipelineEvent[] = [];
-    const result = await runPipeline(config(), { serving, metadata, onEvent: (e) => events.push(e) });
-    expect(events.filter((e) => e.type === 'step-end').map((e) => e.step)).toEqual(['aggregate', 'train', 'candidates', 'publish']);
+    const result = await runPipeline(config(), {
+      serving,
+      metadata,
+      onEvent: (e) => events.push(e),
+    });
+    expect(events.filter((e) => e.type === 'step-end').map((e) => e.step)).toEqual([
+      'aggregate',
+      'train',
+      'candidates',
+      'publish',
+    ]);
     expect((await serving.currentVersion())?.version).toBe(result.version);
     expect(await serving.getList('user', '1')).toHaveLength(5);
     expect(await serving.getList('related', '1')).toHaveLength(3);
@@ -46,7 +55,10 @@ describe('runPipeline', () => {
     expect(run).toMatchObject({ status: 'succeeded', modelId: result.modelId, pipeline: 'demo' });
     expect(run!.steps.every((s) => s.status === 'succeeded' && s.figures.seconds >= 0)).toBe(true);
     const model = await metadata.getModel(result.modelId);
-    expect(model).toMatchObject({ kind: 'popularity', dataSnapshot: { users: result.figures.train.users } });
+    expect(model).toMatchObject({
+      kind: 'popularity',
+      dataSnapshot: { users: result.figures.train.users },
+    });
     expect(model!.metrics['ndcg@10']).toBeGreaterThan(0);
   });
 
@@ -54,7 +66,9 @@ describe('runPipeline', () => {
     const before = await serving.currentVersion();
     // Every event type is unweighted, so nothing is left to train on after aggregation.
     const failing = config({ aggregate: { eventWeights: { purchase: 1 } } });
-    await expect(runPipeline(failing, { serving, metadata })).rejects.toThrow(/no interactions are left/);
+    await expect(runPipeline(failing, { serving, metadata })).rejects.toThrow(
+      /no interactions are left/,
+    );
     expect((await serving.currentVersion())?.version).toBe(before?.version);
     const [latest] = await metadata.listRuns({ limit: 1 });
     expect(latest.status).toBe('failed');
@@ -64,7 +78,11 @@ describe('runPipeline', () => {
   });
 
   it('refuses bad model parameters before any work, naming them', () => {
-    expect(() => config({ model: { kind: 'als', params: { factors: -1 } } })).toThrow(/^config\.model\.params: als\.factors: /);
-    expect(() => config({ model: { kind: 'itemknn', params: { factors: 8 } } })).toThrow(/^config\.model\.params: itemknn: Unrecognized key/);
+    expect(() => config({ model: { kind: 'als', params: { factors: -1 } } })).toThrow(
+      /^config\.model\.params: als\.factors: /,
+    );
+    expect(() => config({ model: { kind: 'itemknn', params: { factors: 8 } } })).toThrow(
+      /^config\.model\.params: itemknn: Unrecognized key/,
+    );
   });
 });

@@ -61,7 +61,10 @@ export interface PipelineDeps {
  * interactions). Every step is recorded in the metadata store with its timings and figures; a
  * failure marks the step and the run failed and leaves the previously published version serving.
  */
-export async function runPipeline(config: PipelineConfig, deps: PipelineDeps): Promise<PipelineResult> {
+export async function runPipeline(
+  config: PipelineConfig,
+  deps: PipelineDeps,
+): Promise<PipelineResult> {
   const started = performance.now();
   const runId = `${config.name}-${idStamp()}-${idSuffix()}`;
   const { serving, metadata } = deps;
@@ -75,24 +78,47 @@ export async function runPipeline(config: PipelineConfig, deps: PipelineDeps): P
     fit: deps.fit,
     models: deps.models,
   };
-  await metadata.startRun({ id: runId, pipeline: config.name, config: config as unknown as Record<string, unknown>, startedAt: new Date() });
+  await metadata.startRun({
+    id: runId,
+    pipeline: config.name,
+    config: config as unknown as Record<string, unknown>,
+    startedAt: new Date(),
+  });
   const figures = {} as Record<PipelineStep, Record<string, number>>;
 
-  const step = async (name: PipelineStep, work: () => Promise<Record<string, number | string>>): Promise<Record<string, number | string>> => {
-    deps.onEvent?.({ type: 'step-start', step: name, index: PIPELINE_STEPS.indexOf(name) + 1, of: PIPELINE_STEPS.length });
+  const step = async (
+    name: PipelineStep,
+    work: () => Promise<Record<string, number | string>>,
+  ): Promise<Record<string, number | string>> => {
+    deps.onEvent?.({
+      type: 'step-start',
+      step: name,
+      index: PIPELINE_STEPS.indexOf(name) + 1,
+      of: PIPELINE_STEPS.length,
+    });
     const t0 = performance.now();
     await metadata.startStep(runId, { name, startedAt: new Date() });
     try {
       const output = await work();
       const seconds = (performance.now() - t0) / 1000;
       // Figures are the numbers; ids and paths (strings) are outputs the run picks up below.
-      const f = Object.fromEntries(Object.entries(output).filter((e): e is [string, number] => typeof e[1] === 'number'));
+      const f = Object.fromEntries(
+        Object.entries(output).filter((e): e is [string, number] => typeof e[1] === 'number'),
+      );
       figures[name] = { ...f, seconds };
-      await metadata.finishStep(runId, name, { status: 'succeeded', finishedAt: new Date(), figures: figures[name] });
+      await metadata.finishStep(runId, name, {
+        status: 'succeeded',
+        finishedAt: new Date(),
+        figures: figures[name],
+      });
       deps.onEvent?.({ type: 'step-end', step: name, seconds, figures: f });
       return output;
     } catch (error) {
-      await metadata.finishStep(runId, name, { status: 'failed', finishedAt: new Date(), error: describe(error) });
+      await metadata.finishStep(runId, name, {
+        status: 'failed',
+        finishedAt: new Date(),
+        error: describe(error),
+      });
       throw error;
     }
   };
@@ -112,9 +138,19 @@ export async function runPipeline(config: PipelineConfig, deps: PipelineDeps): P
     const modelId = String(trained.modelId);
     await metadata.finishRun(runId, { status: 'succeeded', finishedAt: new Date(), modelId });
     const sample = { user: String(published.sampleUser), item: String(published.sampleItem) };
-    return { runId, modelId, version: String(published.version), metrics, figures, seconds: (performance.now() - started) / 1000, sample };
+    return {
+      runId,
+      modelId,
+      version: String(published.version),
+      metrics,
+      figures,
+      seconds: (performance.now() - started) / 1000,
+      sample,
+    };
   } catch (error) {
-    await metadata.finishRun(runId, { status: 'failed', finishedAt: new Date(), error: describe(error) }).catch(() => undefined);
+    await metadata
+      .finishRun(runId, { status: 'failed', finishedAt: new Date(), error: describe(error) })
+      .catch(() => undefined);
     throw error;
   }
 }

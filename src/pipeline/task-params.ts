@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_TAGGER_OPTIONS } from '../models/tags/tagger-options.js';
 import { parseSinkSpec, parseSourceSpec } from '../stages/spec-strings.js';
-import { paramProblems, parseParams, type TaskParamProblem } from '../workflow/task-handler-registry.js';
+import {
+  paramProblems,
+  parseParams,
+  type TaskParamProblem,
+} from '../workflow/task-handler-registry.js';
 import { pipelineConfigSchema } from './pipeline-config.js';
 import type { PipelineStepKind } from './steps/pipeline-step.js';
 
@@ -29,7 +33,8 @@ export function coerceText(value: unknown): unknown {
     return value;
   }
   if (Array.isArray(value)) return value.map(coerceText);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, coerceText(v)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, coerceText(v)]));
   return value;
 }
 
@@ -46,28 +51,54 @@ function optional<T extends z.ZodType>(schema: T): z.ZodOptional<T> {
 
 /** `stores` in task params: some of the configuration's store locations, nothing filled in. */
 const storesParam = z
-  .object(Object.fromEntries(Object.keys(pipelineConfigSchema.shape.stores.unwrap().shape).map((k) => [k, z.string().min(1).optional()])), {
-    error: (issue) => (issue.code === 'invalid_type' ? 'must be a mapping such as { serving: "sqlite:.kiban/serving.db" }' : undefined),
-  })
+  .object(
+    Object.fromEntries(
+      Object.keys(pipelineConfigSchema.shape.stores.unwrap().shape).map((k) => [
+        k,
+        z.string().min(1).optional(),
+      ]),
+    ),
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? 'must be a mapping such as { serving: "sqlite:.kiban/serving.db" }'
+          : undefined,
+    },
+  )
   .strict();
 const pathParam = z.string().min(1, 'must be a path');
 
 function stepParamsSchema(kind: PipelineStepKind): z.ZodType<Record<string, unknown>> {
-  const shape: Record<string, z.ZodType> = { config: optional(pathParam), events: optional(pathParam), stores: optional(storesParam) };
+  const shape: Record<string, z.ZodType> = {
+    config: optional(pathParam),
+    events: optional(pathParam),
+    stores: optional(storesParam),
+  };
   for (const section of STEP_SECTIONS[kind]) {
-    for (const [key, field] of Object.entries(pipelineConfigSchema.shape[section].unwrap().shape)) shape[key] = optional(z.preprocess(coerceText, withoutDefault(field as z.ZodType)));
+    for (const [key, field] of Object.entries(pipelineConfigSchema.shape[section].unwrap().shape))
+      shape[key] = optional(z.preprocess(coerceText, withoutDefault(field as z.ZodType)));
   }
   return z.object(shape).strict() as unknown as z.ZodType<Record<string, unknown>>;
 }
 
-const number = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number('must be a number').refine(Number.isFinite, 'must be a finite number'));
+const number = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+  z.number('must be a number').refine(Number.isFinite, 'must be a finite number'),
+);
 const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
-const wholeNumber = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.int('must be a whole number ≥ 1').min(1, 'must be a whole number ≥ 1'));
+const wholeNumber = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+  z.int('must be a whole number ≥ 1').min(1, 'must be a whole number ≥ 1'),
+);
 
 /** Params of `kind: tags` tasks: the data, the publishing gate, the stores and every tagger option. */
 export const tagsParamsSchema = z
   .object({
-    input: z.string({ error: 'a tags task needs input: a file of tagged texts (fastText format or JSON lines)' }).min(1),
+    input: z
+      .string({
+        error: 'a tags task needs input: a file of tagged texts (fastText format or JSON lines)',
+      })
+      .min(1),
     valid: optional(pathParam),
     k: optional(number),
     threshold: optional(number),
@@ -76,22 +107,31 @@ export const tagsParamsSchema = z
     publish: optional(flag),
     config: optional(pathParam),
     stores: optional(storesParam),
-    ...Object.fromEntries(Object.keys(DEFAULT_TAGGER_OPTIONS).map((k) => [k, optional(k === 'loss' ? z.enum(['softmax', 'ova']) : number)])),
+    ...Object.fromEntries(
+      Object.keys(DEFAULT_TAGGER_OPTIONS).map((k) => [
+        k,
+        optional(k === 'loss' ? z.enum(['softmax', 'ova']) : number),
+      ]),
+    ),
   })
   .strict();
 
-const spec = (parse: (text: string, field: string) => unknown, field: string, missing = 'must be a spec string or object') =>
+const spec = (
+  parse: (text: string, field: string) => unknown,
+  field: string,
+  missing = 'must be a spec string or object',
+) =>
   z.union(
     [
-    z.string().superRefine((text, ctx) => {
-      try {
-        parse(text, field);
-      } catch (error) {
-        if (!(error instanceof InvalidArgumentError)) throw error;
-        ctx.addIssue({ code: 'custom', message: error.reason });
-      }
-    }),
-    z.record(z.string(), z.unknown()),
+      z.string().superRefine((text, ctx) => {
+        try {
+          parse(text, field);
+        } catch (error) {
+          if (!(error instanceof InvalidArgumentError)) throw error;
+          ctx.addIssue({ code: 'custom', message: error.reason });
+        }
+      }),
+      z.record(z.string(), z.unknown()),
     ],
     { error: (issue) => (issue.input === undefined ? missing : undefined) },
   );
@@ -99,7 +139,11 @@ const spec = (parse: (text: string, field: string) => unknown, field: string, mi
 /** Params of `kind: stage` tasks: source and sink specs, the runner and its sizes, the stage's own params. */
 export const stageParamsSchema = z
   .object({
-    source: spec(parseSourceSpec, 'params.source', 'a stage task needs a source, e.g. "parquet:data/events.parquet"'),
+    source: spec(
+      parseSourceSpec,
+      'params.source',
+      'a stage task needs a source, e.g. "parquet:data/events.parquet"',
+    ),
     sink: optional(spec(parseSinkSpec, 'params.sink')),
     runner: optional(z.string().min(1)),
     count: optional(wholeNumber),
@@ -118,7 +162,9 @@ export type PipelineTaskKind = PipelineStepKind | 'tags' | 'stage';
  * parameters in) and the task when it runs parse params alike. Pipeline steps take `config`,
  * `events`, `stores` and the keys of their configuration sections.
  */
-export const TASK_PARAM_SCHEMAS: Readonly<Record<PipelineTaskKind, z.ZodType<Record<string, unknown>>>> = Object.freeze({
+export const TASK_PARAM_SCHEMAS: Readonly<
+  Record<PipelineTaskKind, z.ZodType<Record<string, unknown>>>
+> = Object.freeze({
   aggregate: stepParamsSchema('aggregate'),
   train: stepParamsSchema('train'),
   evaluate: stepParamsSchema('evaluate'),
@@ -157,7 +203,10 @@ export const TASK_PARAM_ROLES: Readonly<Partial<Record<string, TaskParamRoles>>>
 export type { TaskParamProblem };
 
 /** Every problem with `params` for a task of `kind`, by {@link TASK_PARAM_SCHEMAS}; empty when valid. */
-export function taskParamProblems(kind: PipelineTaskKind, params: Record<string, unknown>): TaskParamProblem[] {
+export function taskParamProblems(
+  kind: PipelineTaskKind,
+  params: Record<string, unknown>,
+): TaskParamProblem[] {
   return paramProblems({ kind, params: TASK_PARAM_SCHEMAS[kind] }, params);
 }
 
@@ -165,6 +214,9 @@ export function taskParamProblems(kind: PipelineTaskKind, params: Record<string,
  * Parses a task's params as the task runs them (text turned back into numbers and booleans
  * where the schema wants them). Throws InvalidArgumentError naming `params.<key>` and the reason.
  */
-export function parseTaskParams(kind: PipelineTaskKind, params: Record<string, unknown>): Record<string, unknown> {
+export function parseTaskParams(
+  kind: PipelineTaskKind,
+  params: Record<string, unknown>,
+): Record<string, unknown> {
   return parseParams({ kind, params: TASK_PARAM_SCHEMAS[kind] }, params);
 }

@@ -14,7 +14,9 @@ import { createServingApp } from './create-app.js';
  * const document = await apiDocument();
  * console.log(Object.keys(document.paths));
  */
-export async function apiDocument(): Promise<{ openapi: string; paths: Record<string, unknown> } & Record<string, unknown>> {
+export async function apiDocument(): Promise<
+  { openapi: string; paths: Record<string, unknown> } & Record<string, unknown>
+> {
   const idle = { start: async () => {}, startRefresh: () => {}, close: async () => {} };
   const serving = new MemoryServingStore();
   const app = createServingApp({

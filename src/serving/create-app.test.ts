@@ -11,7 +11,11 @@ describe('serving API', () => {
   const get = async (path: string): Promise<{ status: number; body: any; type: string | null }> => {
     const res = await fetch(`${base}${path}`);
     const type = res.headers.get('content-type');
-    return { status: res.status, body: type?.includes('json') ? await res.json() : await res.text(), type };
+    return {
+      status: res.status,
+      body: type?.includes('json') ? await res.json() : await res.text(),
+      type,
+    };
   };
 
   beforeAll(async () => {
@@ -38,24 +42,62 @@ describe('serving API', () => {
 
   it('serves published lists, falls back to popular items for unknown users and 404s unknown items', async () => {
     const writer = await store.beginVersion('v1', { modelId: 'm1', kind: 'als' });
-    await writer.putLists('user', [['1', [{ id: 10, score: 0.9 }, { id: 20, score: 0.5 }, { id: 30, score: 0.1 }]]]);
+    await writer.putLists('user', [
+      [
+        '1',
+        [
+          { id: 10, score: 0.9 },
+          { id: 20, score: 0.5 },
+          { id: 30, score: 0.1 },
+        ],
+      ],
+    ]);
     await writer.putLists('related', [['10', [{ id: 20, score: 0.8 }]]]);
-    await writer.putLists('popular', [['all', [{ id: 30, score: 300 }, { id: 10, score: 100 }]]]);
+    await writer.putLists('popular', [
+      [
+        'all',
+        [
+          { id: 30, score: 300 },
+          { id: 10, score: 100 },
+        ],
+      ],
+    ]);
     await writer.commit();
 
     expect((await get('/readyz')).body).toMatchObject({ ready: true, version: 'v1' });
     const recs = await get('/v1/users/1/recommendations?k=2');
     expect(recs.status).toBe(200);
     // Ids are answered as strings, even from a list stored with numeric ids.
-    expect(recs.body).toEqual({ user: '1', items: [{ id: '10', score: 0.9 }, { id: '20', score: 0.5 }], fallback: false });
+    expect(recs.body).toEqual({
+      user: '1',
+      items: [
+        { id: '10', score: 0.9 },
+        { id: '20', score: 0.5 },
+      ],
+      fallback: false,
+    });
     const cold = await get('/v1/users/nobody/recommendations?k=1');
-    expect(cold.body).toEqual({ user: 'nobody', items: [{ id: '30', score: 300 }], fallback: true });
-    expect((await get('/v1/items/10/related')).body).toEqual({ item: '10', items: [{ id: '20', score: 0.8 }] });
+    expect(cold.body).toEqual({
+      user: 'nobody',
+      items: [{ id: '30', score: 300 }],
+      fallback: true,
+    });
+    expect((await get('/v1/items/10/related')).body).toEqual({
+      item: '10',
+      items: [{ id: '20', score: 0.8 }],
+    });
     const missing = await get('/v1/items/999/related');
     expect(missing.status).toBe(404);
-    expect(missing.body).toEqual({ code: 'NOT_FOUND', message: 'item "999" is unknown to the published model' });
+    expect(missing.body).toEqual({
+      code: 'NOT_FOUND',
+      message: 'item "999" is unknown to the published model',
+    });
     const models = await get('/v1/models');
-    expect(models.body).toMatchObject({ version: 'v1', meta: { modelId: 'm1', kind: 'als' }, model: null });
+    expect(models.body).toMatchObject({
+      version: 'v1',
+      meta: { modelId: 'm1', kind: 'als' },
+      model: null,
+    });
   });
 
   it('answers bad parameters with a 400 naming the parameter', async () => {
@@ -78,21 +120,41 @@ describe('serving API', () => {
   it('exposes Prometheus metrics with request latency histograms, and its OpenAPI document', async () => {
     const metrics = await get('/metrics');
     expect(metrics.status).toBe(200);
-    expect(metrics.body).toMatch(/kiban_http_request_duration_seconds_bucket\{.*route="\/v1\/users\/:userId\/recommendations".*status="200"/);
+    expect(metrics.body).toMatch(
+      /kiban_http_request_duration_seconds_bucket\{.*route="\/v1\/users\/:userId\/recommendations".*status="200"/,
+    );
     const openapi = await get('/openapi.json');
     expect(openapi.body.openapi).toBe('3.1.0');
-    expect(Object.keys(openapi.body.paths)).toEqual(['/v1/users/{userId}/recommendations', '/v1/items/{itemId}/related', '/v1/models', '/v1/tags/suggest']);
-    expect(Object.keys(openapi.body.paths['/v1/tags/suggest'].post.requestBody.content['application/json'].schema.properties)).toEqual(['text', 'k', 'threshold']);
-    expect(openapi.body.paths['/v1/users/{userId}/recommendations'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['userId', 'k']);
+    expect(Object.keys(openapi.body.paths)).toEqual([
+      '/v1/users/{userId}/recommendations',
+      '/v1/items/{itemId}/related',
+      '/v1/models',
+      '/v1/tags/suggest',
+    ]);
+    expect(
+      Object.keys(
+        openapi.body.paths['/v1/tags/suggest'].post.requestBody.content['application/json'].schema
+          .properties,
+      ),
+    ).toEqual(['text', 'k', 'threshold']);
+    expect(
+      openapi.body.paths['/v1/users/{userId}/recommendations'].get.parameters.map(
+        (p: { name: string }) => p.name,
+      ),
+    ).toEqual(['userId', 'k']);
   });
 });
 
 describe('serving API: unexpected errors', () => {
   it('answers a 500 with a reference and no details, and hands the details with that reference to the server log', async () => {
     const store = new MemoryServingStore();
-    store.getList = () => Promise.reject(new Error('SQLITE_CORRUPT: /srv/secret/serving.db is malformed'));
+    store.getList = () =>
+      Promise.reject(new Error('SQLITE_CORRUPT: /srv/secret/serving.db is malformed'));
     const logged: { ref: string; error: unknown; request: { method: string; path: string } }[] = [];
-    const app = createServingApp({ serving: store, onInternalError: (ref, error, request) => logged.push({ ref, error, request }) });
+    const app = createServingApp({
+      serving: store,
+      onInternalError: (ref, error, request) => logged.push({ ref, error, request }),
+    });
     try {
       const res = await app.inject({ method: 'GET', url: '/v1/users/7/recommendations?k=2' });
       expect(res.statusCode).toBe(500);
@@ -102,7 +164,10 @@ describe('serving API: unexpected errors', () => {
       const ref = /ref ([0-9a-f]{8})/.exec(answer.message)?.[1];
       expect(ref).toBeDefined();
       expect(logged).toHaveLength(1);
-      expect(logged[0]).toMatchObject({ ref, request: { method: 'GET', path: '/v1/users/7/recommendations' } });
+      expect(logged[0]).toMatchObject({
+        ref,
+        request: { method: 'GET', path: '/v1/users/7/recommendations' },
+      });
       expect(String((logged[0].error as Error).message)).toContain('/srv/secret/serving.db');
     } finally {
       await app.close();
@@ -112,9 +177,13 @@ describe('serving API: unexpected errors', () => {
 
   it('by default logs the error through the logger, with the reference, method and path as fields', async () => {
     const store = new MemoryServingStore();
-    store.getList = () => Promise.reject(new Error('SQLITE_CORRUPT: /srv/secret/serving.db is malformed'));
+    store.getList = () =>
+      Promise.reject(new Error('SQLITE_CORRUPT: /srv/secret/serving.db is malformed'));
     const lines: string[] = [];
-    const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } });
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => lines.push(line) },
+    });
     const app = createServingApp({ serving: store, logger, logRequests: true });
     try {
       const res = await app.inject({ method: 'GET', url: '/v1/users/7/recommendations?k=2' });
@@ -122,7 +191,12 @@ describe('serving API: unexpected errors', () => {
       const entries = lines.map((line) => JSON.parse(line) as Record<string, any>);
       const error = entries.filter((e) => e.ref !== undefined);
       expect(error).toHaveLength(1);
-      expect(error[0]).toMatchObject({ level: 50, ref, method: 'GET', path: '/v1/users/7/recommendations' });
+      expect(error[0]).toMatchObject({
+        level: 50,
+        ref,
+        method: 'GET',
+        path: '/v1/users/7/recommendations',
+      });
       expect(error[0].err.message).toContain('/srv/secret/serving.db');
       // fastify's request log goes through the same logger when asked for.
       expect(entries.some((e) => e.res?.statusCode === 500)).toBe(true);

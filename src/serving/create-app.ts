@@ -58,18 +58,32 @@ export interface ServingAppDeps {
    * the request-log setting, such an error is never lost: by default an `error` entry on
    * {@link ServingAppDeps.logger} with the fields `ref`, `method`, `path` and `err` (with its stack).
    */
-  onInternalError?: (ref: string, error: unknown, request: { method: string; path: string }) => void;
+  onInternalError?: (
+    ref: string,
+    error: unknown,
+    request: { method: string; path: string },
+  ) => void;
 }
 
 /** Logs an unexpected error, the way {@link ServingAppDeps.onInternalError} does by default. */
 function logInternalError(logger: Logger): NonNullable<ServingAppDeps['onInternalError']> {
-  return (ref, error, request) => logger.error({ ref, method: request.method, path: request.path, err: error }, `internal error ref ${ref} on ${request.method} ${request.path}`);
+  return (ref, error, request) =>
+    logger.error(
+      { ref, method: request.method, path: request.path, err: error },
+      `internal error ref ${ref} on ${request.method} ${request.path}`,
+    );
 }
 
 /** `logger` as fastify's `loggerInstance`: a pino logger as it is, anything else given the methods fastify also calls. */
 function fastifyLogger(logger: Logger): FastifyBaseLogger {
   const full = logger as Partial<FastifyBaseLogger>;
-  if (typeof full.fatal === 'function' && typeof full.trace === 'function' && typeof full.silent === 'function' && typeof full.level === 'string') return full as FastifyBaseLogger;
+  if (
+    typeof full.fatal === 'function' &&
+    typeof full.trace === 'function' &&
+    typeof full.silent === 'function' &&
+    typeof full.level === 'string'
+  )
+    return full as FastifyBaseLogger;
   const call =
     (level: 'error' | 'warn' | 'info' | 'debug') =>
     (fields: unknown, message?: string): void => {
@@ -131,22 +145,50 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       const v = error.validation[0];
-      const where = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request');
-      const extra = v?.params as { additionalProperty?: string; missingProperty?: string } | undefined;
-      const field = v?.instancePath ? v.instancePath.replace(/^\//, '') : String(extra?.additionalProperty ?? extra?.missingProperty ?? '');
-      return reply.status(400).send(body('INVALID_ARGUMENT', `${where} parameter ${field || '(unknown)'}: ${v?.message ?? error.message}`));
+      const where =
+        error.validationContext === 'querystring'
+          ? 'query'
+          : (error.validationContext ?? 'request');
+      const extra = v?.params as
+        | { additionalProperty?: string; missingProperty?: string }
+        | undefined;
+      const field = v?.instancePath
+        ? v.instancePath.replace(/^\//, '')
+        : String(extra?.additionalProperty ?? extra?.missingProperty ?? '');
+      return reply
+        .status(400)
+        .send(
+          body(
+            'INVALID_ARGUMENT',
+            `${where} parameter ${field || '(unknown)'}: ${v?.message ?? error.message}`,
+          ),
+        );
     }
-    if (error instanceof KibanError && error.code !== 'INTERNAL') return reply.status(STATUS_BY_CODE[error.code]).send(body(error.code, error.message));
+    if (error instanceof KibanError && error.code !== 'INTERNAL')
+      return reply.status(STATUS_BY_CODE[error.code]).send(body(error.code, error.message));
     // fastify's own client errors: malformed JSON, a body over the size limit, a wrong content type.
-    if (!(error instanceof KibanError) && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.status(error.statusCode).send(body('INVALID_ARGUMENT', `request: ${error.message}`));
+    if (
+      !(error instanceof KibanError) &&
+      typeof error.statusCode === 'number' &&
+      error.statusCode >= 400 &&
+      error.statusCode < 500
+    ) {
+      return reply
+        .status(error.statusCode)
+        .send(body('INVALID_ARGUMENT', `request: ${error.message}`));
     }
     // The details (paths, SQL, stacks) go to the server's log under a reference, not to the client.
     const ref = randomUUID().slice(0, 8);
     onInternalError(ref, error, { method: request.method, path: request.url.split('?')[0] });
-    return reply.status(500).send(body('INTERNAL', `internal error (ref ${ref}: details in the server's log)`));
+    return reply
+      .status(500)
+      .send(body('INTERNAL', `internal error (ref ${ref}: details in the server's log)`));
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
 
   // Every app serves the published lists, models and tags: their one dependency, the serving store, is required.
   void app.register(recommendationRoutes, { serving });
@@ -154,13 +196,24 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   void app.register(healthRoutes, { serving });
   void app.register(metricsRoutes, { registry });
   void app.register(openApiRoutes);
-  void app.register(tagRoutes, deps.tagsPollMs === undefined ? { serving } : { serving, pollMs: deps.tagsPollMs });
-  if (deps.workflows !== undefined) void app.register(workflowRoutes, deps.dataRoot === undefined ? { service: deps.workflows } : { service: deps.workflows, dataRoot: deps.dataRoot });
+  void app.register(
+    tagRoutes,
+    deps.tagsPollMs === undefined ? { serving } : { serving, pollMs: deps.tagsPollMs },
+  );
+  if (deps.workflows !== undefined)
+    void app.register(
+      workflowRoutes,
+      deps.dataRoot === undefined
+        ? { service: deps.workflows }
+        : { service: deps.workflows, dataRoot: deps.dataRoot },
+    );
   // Bandits (issue 8): online decide/feedback over the shared bandit store.
   if (deps.bandits !== undefined) void app.register(banditRoutes, { service: deps.bandits });
   // A/B testing (issue 9): experiments, assignment, events and analysis over the metadata store.
-  if (deps.experiments !== undefined) void app.register(experimentRoutes, { service: deps.experiments });
-  if (deps.webRoot !== false) void app.register(dashboardRoutes, { webRoot: deps.webRoot ?? DEFAULT_WEB_ROOT });
+  if (deps.experiments !== undefined)
+    void app.register(experimentRoutes, { service: deps.experiments });
+  if (deps.webRoot !== false)
+    void app.register(dashboardRoutes, { webRoot: deps.webRoot ?? DEFAULT_WEB_ROOT });
   return app;
 }
 

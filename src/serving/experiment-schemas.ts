@@ -10,7 +10,12 @@ export const assignmentsRoute = {
   summary: "A unit's variants",
   description:
     'Every running experiment the unit is in, with its variant: `unit` names the unit; every other query parameter is an attribute for targeting (`?unit=u42&country=JP&age=31`). The same answer as `assignUnit` from the definitions of `GET /v1/experiments?status=running`.',
-  querystring: { type: 'object', properties: { unit: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['unit'], additionalProperties: true },
+  querystring: {
+    type: 'object',
+    properties: { unit: { type: 'string', minLength: 1, maxLength: 200 } },
+    required: ['unit'],
+    additionalProperties: true,
+  },
   response: {
     200: {
       type: 'object',
@@ -18,7 +23,15 @@ export const assignmentsRoute = {
         unit: { type: 'string' },
         assignments: {
           type: 'array',
-          items: { type: 'object', properties: { experiment: { type: 'string' }, variant: { type: 'string' }, layer: { type: 'string' } }, required: ['experiment', 'variant', 'layer'] },
+          items: {
+            type: 'object',
+            properties: {
+              experiment: { type: 'string' },
+              variant: { type: 'string' },
+              layer: { type: 'string' },
+            },
+            required: ['experiment', 'variant', 'layer'],
+          },
         },
       },
       required: ['unit', 'assignments'],

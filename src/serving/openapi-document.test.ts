@@ -39,7 +39,11 @@ describe('OpenAPI document', () => {
   const serving = new MemoryServingStore();
   const registered: string[] = [];
   let app: FastifyInstance;
-  let document: { openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, unknown>> };
+  let document: {
+    openapi: string;
+    info: { title: string; version: string };
+    paths: Record<string, Record<string, unknown>>;
+  };
 
   beforeAll(async () => {
     // Every area mounted. The routes are all that is looked at, so the services are stand-ins
@@ -93,20 +97,45 @@ describe('OpenAPI document', () => {
   it('documents bandit define, list, summary, report and delete, experiments and workflows', () => {
     const paths = Object.keys(document.paths);
     expect(paths).toEqual(
-      expect.arrayContaining(['/v1/bandits', '/v1/bandits/{name}', '/v1/bandits/{name}/report', '/v1/experiments', '/v1/experiments/{name}/results', '/v1/workflows', '/v1/runs/{id}/tasks/{task}/logs']),
+      expect.arrayContaining([
+        '/v1/bandits',
+        '/v1/bandits/{name}',
+        '/v1/bandits/{name}/report',
+        '/v1/experiments',
+        '/v1/experiments/{name}/results',
+        '/v1/workflows',
+        '/v1/runs/{id}/tasks/{task}/logs',
+      ]),
     );
-    expect(Object.keys(document.paths['/v1/bandits/{name}']!).sort()).toEqual(['delete', 'get', 'put']);
+    expect(Object.keys(document.paths['/v1/bandits/{name}']!).sort()).toEqual([
+      'delete',
+      'get',
+      'put',
+    ]);
   });
 
   it('documents zod route schemas as JSON Schema, path parameters before query ones', () => {
-    const tags = document.paths['/v1/tags/suggest']!.post as { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } };
+    const tags = document.paths['/v1/tags/suggest']!.post as {
+      requestBody: { content: Record<string, { schema: Record<string, unknown> }> };
+    };
     expect(tags.requestBody.content['application/json']!.schema).toMatchObject({
       type: 'object',
-      properties: { text: { type: 'string', minLength: 1, maxLength: 10_000 }, k: { type: 'integer', default: 5 } },
+      properties: {
+        text: { type: 'string', minLength: 1, maxLength: 10_000 },
+        k: { type: 'integer', default: 5 },
+      },
       required: ['text'],
       additionalProperties: false,
     });
-    const logs = document.paths['/v1/runs/{id}/tasks/{task}/logs']!.get as { parameters: { name: string; in: string }[] };
-    expect(logs.parameters.map((p) => `${p.in} ${p.name}`)).toEqual(['path id', 'path task', 'query attempt', 'query afterSeq', 'query limit']);
+    const logs = document.paths['/v1/runs/{id}/tasks/{task}/logs']!.get as {
+      parameters: { name: string; in: string }[];
+    };
+    expect(logs.parameters.map((p) => `${p.in} ${p.name}`)).toEqual([
+      'path id',
+      'path task',
+      'query attempt',
+      'query afterSeq',
+      'query limit',
+    ]);
   });
 });

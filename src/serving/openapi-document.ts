@@ -22,7 +22,13 @@ function isZod(value: unknown): boolean {
 function transform(input: SwaggerTransform): ReturnType<typeof jsonSchemaTransform> {
   const schema = input.schema as Record<string, unknown> | undefined;
   if (schema === undefined) return { schema: input.schema, url: input.url };
-  const parts = [schema.body, schema.querystring, schema.params, schema.headers, ...Object.values((schema.response ?? {}) as Record<string, unknown>)];
+  const parts = [
+    schema.body,
+    schema.querystring,
+    schema.params,
+    schema.headers,
+    ...Object.values((schema.response ?? {}) as Record<string, unknown>),
+  ];
   if (parts.some(isZod)) return jsonSchemaTransform(input);
   return { schema: input.schema, url: input.url };
 }
@@ -48,12 +54,15 @@ type Operation = { parameters?: { in: string }[] };
  * parameters, in the order the URL and the schema give them. Built once per app by swagger.
  */
 export function openApiDocument(app: FastifyInstance): Record<string, unknown> {
-  const document = structuredClone(app.swagger()) as unknown as { paths?: Record<string, Record<string, Operation>> } & Record<string, unknown>;
+  const document = structuredClone(app.swagger()) as unknown as {
+    paths?: Record<string, Record<string, Operation>>;
+  } & Record<string, unknown>;
   const rank = (p: { in: string }): number => (p.in === 'path' ? 0 : p.in === 'query' ? 1 : 2);
   for (const item of Object.values(document.paths ?? {})) {
     for (const operation of Object.values(item)) {
       // Array.prototype.sort is stable: within each kind the schema's order stays.
-      if (Array.isArray(operation.parameters)) operation.parameters.sort((a, b) => rank(a) - rank(b));
+      if (Array.isArray(operation.parameters))
+        operation.parameters.sort((a, b) => rank(a) - rank(b));
     }
   }
   return document;

@@ -27,7 +27,15 @@ export function instrumentRequests(app: FastifyInstance): Registry {
     const route = request.routeOptions.url ?? 'unmatched';
     const key = `${request.method} ${route} ${reply.statusCode}`;
     let child = children.get(key);
-    if (child === undefined) children.set(key, (child = latency.labels({ method: request.method, route, status: String(reply.statusCode) })));
+    if (child === undefined)
+      children.set(
+        key,
+        (child = latency.labels({
+          method: request.method,
+          route,
+          status: String(reply.statusCode),
+        })),
+      );
     child.observe(reply.elapsedTime / 1000);
   });
   return registry;

@@ -12,7 +12,10 @@ import { z } from 'zod';
  */
 const scoredItem = {
   type: 'object',
-  properties: { id: { type: 'string', description: 'the external item id' }, score: { type: 'number' } },
+  properties: {
+    id: { type: 'string', description: 'the external item id' },
+    score: { type: 'number' },
+  },
   required: ['id', 'score'],
 } as const;
 
@@ -24,19 +27,30 @@ export const errorSchema = {
 
 const kQuery = {
   type: 'object',
-  properties: { k: { type: 'integer', minimum: 1, maximum: 1000, default: 10, description: 'list length' } },
+  properties: {
+    k: { type: 'integer', minimum: 1, maximum: 1000, default: 10, description: 'list length' },
+  },
   additionalProperties: false,
 } as const;
 
 export const recommendationsRoute = {
   summary: 'Recommended items for a user',
-  description: 'Precomputed top-k items for the user, best first. Users the model does not know get the popular items with "fallback": true.',
-  params: { type: 'object', properties: { userId: { type: 'string', minLength: 1, maxLength: 256 } }, required: ['userId'] },
+  description:
+    'Precomputed top-k items for the user, best first. Users the model does not know get the popular items with "fallback": true.',
+  params: {
+    type: 'object',
+    properties: { userId: { type: 'string', minLength: 1, maxLength: 256 } },
+    required: ['userId'],
+  },
   querystring: kQuery,
   response: {
     200: {
       type: 'object',
-      properties: { user: { type: 'string' }, items: { type: 'array', items: scoredItem }, fallback: { type: 'boolean' } },
+      properties: {
+        user: { type: 'string' },
+        items: { type: 'array', items: scoredItem },
+        fallback: { type: 'boolean' },
+      },
       required: ['user', 'items', 'fallback'],
     },
     400: errorSchema,
@@ -46,8 +60,13 @@ export const recommendationsRoute = {
 
 export const relatedRoute = {
   summary: 'Items related to an item',
-  description: 'Precomputed top-k most similar items, best first. An item the model does not know is a 404.',
-  params: { type: 'object', properties: { itemId: { type: 'string', minLength: 1, maxLength: 256 } }, required: ['itemId'] },
+  description:
+    'Precomputed top-k most similar items, best first. An item the model does not know is a 404.',
+  params: {
+    type: 'object',
+    properties: { itemId: { type: 'string', minLength: 1, maxLength: 256 } },
+    required: ['itemId'],
+  },
   querystring: kQuery,
   response: {
     200: {
@@ -63,7 +82,8 @@ export const relatedRoute = {
 
 export const modelsRoute = {
   summary: 'The published model',
-  description: 'The serving version readers see now, with the model record (kind, parameters, offline metrics) behind it.',
+  description:
+    'The serving version readers see now, with the model record (kind, parameters, offline metrics) behind it.',
   response: {
     200: {
       type: 'object',
@@ -93,7 +113,7 @@ const errorZod = z.object({ code: z.string(), message: z.string() });
 export const tagSuggestZodRoute = {
   summary: 'Suggested tags for a text',
   description:
-    'The published tagger\'s best tags for the text, best first: at most k, none scoring under threshold. ' +
+    "The published tagger's best tags for the text, best first: at most k, none scoring under threshold. " +
     'Scores are softmax probabilities (or per-tag sigmoids for a one-vs-all model). The answering model id is in the x-kiban-model header.',
   body: z.strictObject({
     text: z.string().min(1).max(MAX_TAG_TEXT).describe('the text to tag'),
@@ -115,10 +135,18 @@ export const tagSuggestRoute = {
   summary: tagSuggestZodRoute.summary,
   description: tagSuggestZodRoute.description,
   body: jsonSchemaOf(tagSuggestZodRoute.body),
-  response: Object.fromEntries(Object.entries(tagSuggestZodRoute.response).map(([status, schema]) => [status, jsonSchemaOf(schema)])) as Record<200 | 400 | 503, Record<string, unknown>>,
+  response: Object.fromEntries(
+    Object.entries(tagSuggestZodRoute.response).map(([status, schema]) => [
+      status,
+      jsonSchemaOf(schema),
+    ]),
+  ) as Record<200 | 400 | 503, Record<string, unknown>>,
 };
 
 function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input' }) as Record<
+    string,
+    unknown
+  >;
   return json;
 }

@@ -13,6 +13,9 @@ import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 export const textOnlyCoercion: ValidatorFactory = (externalSchemas, options) => {
   const pool = AjvCompiler();
   const coercing = pool(externalSchemas, options);
-  const strict = pool(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } } as typeof options);
+  const strict = pool(externalSchemas, {
+    ...options,
+    customOptions: { ...options?.customOptions, coerceTypes: false },
+  } as typeof options);
   return (route) => (route.httpPart === 'body' ? strict(route) : coercing(route));
 };

@@ -11,16 +11,28 @@ export interface ValidationEntry {
   params: { missingProperty?: string; additionalProperty?: string };
 }
 
-type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema; additionalProperties?: JsonSchema | boolean; anyOf?: JsonSchema[] };
+type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
+  anyOf?: JsonSchema[];
+};
 type Issue = z.core.$ZodIssue;
 
 /** The JSON schema at `path` under `schema` (object properties and array items), if there is one. */
-function schemaAt(schema: JsonSchema | undefined, path: readonly PropertyKey[]): JsonSchema | undefined {
+function schemaAt(
+  schema: JsonSchema | undefined,
+  path: readonly PropertyKey[],
+): JsonSchema | undefined {
   let at = schema;
   for (const key of path) {
     if (at === undefined) return undefined;
     if (typeof key === 'number') at = at.items;
-    else at = at.properties?.[String(key)] ?? (typeof at.additionalProperties === 'object' ? at.additionalProperties : undefined);
+    else
+      at =
+        at.properties?.[String(key)] ??
+        (typeof at.additionalProperties === 'object' ? at.additionalProperties : undefined);
   }
   return at;
 }
@@ -42,28 +54,68 @@ function toEntry(issue: Issue, json: JsonSchema, input: unknown): ValidationEntr
       const parentPath = issue.path.slice(0, -1);
       const name = issue.path.at(-1);
       if (typeof name === 'string' && valueAt(input, issue.path) === undefined) {
-        return { instancePath: pointer(parentPath), message: `must have required property '${name}'`, params: { missingProperty: name } };
+        return {
+          instancePath: pointer(parentPath),
+          message: `must have required property '${name}'`,
+          params: { missingProperty: name },
+        };
       }
       const type = schemaAt(json, issue.path)?.type;
-      const expected = type === undefined ? (issue.expected === 'int' ? 'integer' : issue.expected) : [type].flat().join(',');
+      const expected =
+        type === undefined
+          ? issue.expected === 'int'
+            ? 'integer'
+            : issue.expected
+          : [type].flat().join(',');
       return { instancePath: at, message: `must be ${expected}`, params: {} };
     }
     case 'too_small':
     case 'too_big': {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const unit = issue.origin === 'string' ? 'characters' : issue.origin === 'array' ? 'items' : issue.origin === 'object' ? 'properties' : null;
-      if (unit !== null) return { instancePath: at, message: `must NOT have ${issue.code === 'too_small' ? 'fewer' : 'more'} than ${String(bound)} ${unit}`, params: {} };
-      const op = issue.code === 'too_small' ? (issue.inclusive === false ? '>' : '>=') : issue.inclusive === false ? '<' : '<=';
+      const unit =
+        issue.origin === 'string'
+          ? 'characters'
+          : issue.origin === 'array'
+            ? 'items'
+            : issue.origin === 'object'
+              ? 'properties'
+              : null;
+      if (unit !== null)
+        return {
+          instancePath: at,
+          message: `must NOT have ${issue.code === 'too_small' ? 'fewer' : 'more'} than ${String(bound)} ${unit}`,
+          params: {},
+        };
+      const op =
+        issue.code === 'too_small'
+          ? issue.inclusive === false
+            ? '>'
+            : '>='
+          : issue.inclusive === false
+            ? '<'
+            : '<=';
       return { instancePath: at, message: `must be ${op} ${String(bound)}`, params: {} };
     }
     case 'unrecognized_keys':
-      return { instancePath: at, message: 'must NOT have additional properties', params: { additionalProperty: issue.keys[0] ?? '' } };
+      return {
+        instancePath: at,
+        message: 'must NOT have additional properties',
+        params: { additionalProperty: issue.keys[0] ?? '' },
+      };
     case 'invalid_value':
-      return { instancePath: at, message: 'must be equal to one of the allowed values', params: {} };
+      return {
+        instancePath: at,
+        message: 'must be equal to one of the allowed values',
+        params: {},
+      };
     case 'invalid_format': {
-      if (issue.format !== 'regex') return { instancePath: at, message: `must match format "${issue.format}"`, params: {} };
+      if (issue.format !== 'regex')
+        return { instancePath: at, message: `must match format "${issue.format}"`, params: {} };
       // zod gives the RegExp's text (`/^a+$/`); Ajv names the pattern's source.
-      const pattern = String((issue as { pattern?: string }).pattern ?? '').replace(/^\/(.*)\/[a-z]*$/s, '$1');
+      const pattern = String((issue as { pattern?: string }).pattern ?? '').replace(
+        /^\/(.*)\/[a-z]*$/s,
+        '$1',
+      );
       return { instancePath: at, message: `must match pattern "${pattern}"`, params: {} };
     }
     default:

@@ -8,7 +8,16 @@ import type { Collectives } from './roles.js';
  */
 export class LocalCollectives {
   readonly #size: number;
-  readonly #rounds = new Map<string, { parts: unknown[]; arrived: number; done: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  readonly #rounds = new Map<
+    string,
+    {
+      parts: unknown[];
+      arrived: number;
+      done: Promise<unknown>;
+      resolve: (v: unknown) => void;
+      reject: (e: unknown) => void;
+    }
+  >();
   readonly #calls: number[];
   #error: unknown = null;
 
@@ -27,7 +36,10 @@ export class LocalCollectives {
   /** The collectives of one rank. */
   forRank(rank: number): Collectives {
     return {
-      allreduce: async <T extends Float32Array | Float64Array>(array: T, op: ReduceOp = 'sum'): Promise<T> => {
+      allreduce: async <T extends Float32Array | Float64Array>(
+        array: T,
+        op: ReduceOp = 'sum',
+      ): Promise<T> => {
         const parts = (await this.#round(rank, 'allreduce', array)) as T[];
         return reduceInRankOrder(parts, op);
       },
@@ -66,10 +78,14 @@ export class LocalCollectives {
 }
 
 /** Element-wise sum (or mean) of equally long arrays, adding rank 0, then 1, … (deterministic). */
-export function reduceInRankOrder<T extends Float32Array | Float64Array>(parts: readonly T[], op: ReduceOp): T {
+export function reduceInRankOrder<T extends Float32Array | Float64Array>(
+  parts: readonly T[],
+  op: ReduceOp,
+): T {
   const first = parts[0];
   for (const p of parts) {
-    if (p.length !== first.length || p.constructor !== first.constructor) throw new Error('allreduce: every rank must pass an array of the same type and length');
+    if (p.length !== first.length || p.constructor !== first.constructor)
+      throw new Error('allreduce: every rank must pass an array of the same type and length');
   }
   // Accumulate in float64 so that the rank order, not the float32 rounding, fixes the result.
   const acc = new Float64Array(first.length);

@@ -13,7 +13,8 @@ import type { StageDefinition, StageRef } from './stage.js';
 export { loadStage };
 
 /** Options with their defaults filled in. */
-export type ResolvedOptions = Required<Omit<RunStageOptions, 'signal' | 'openServingStore'>> & Pick<RunStageOptions, 'signal' | 'openServingStore'>;
+export type ResolvedOptions = Required<Omit<RunStageOptions, 'signal' | 'openServingStore'>> &
+  Pick<RunStageOptions, 'signal' | 'openServingStore'>;
 
 /** What a runner's body gets from {@link coordinate}. */
 export interface Coordination {
@@ -36,8 +37,13 @@ export function resolveOptions(options: RunStageOptions): ResolvedOptions {
   const numPreprocessors = options.numPreprocessors ?? 1;
   const batchSize = options.batchSize ?? 1024;
   const logger = options.logger ?? childLogger(processLogger(), 'stage');
-  for (const [field, value] of [['count', count], ['numPreprocessors', numPreprocessors], ['batchSize', batchSize]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(field, `must be a whole number ≥ 1, got ${value}`);
+  for (const [field, value] of [
+    ['count', count],
+    ['numPreprocessors', numPreprocessors],
+    ['batchSize', batchSize],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new InvalidArgumentError(field, `must be a whole number ≥ 1, got ${value}`);
   }
   return {
     source: options.source,
@@ -49,7 +55,9 @@ export function resolveOptions(options: RunStageOptions): ResolvedOptions {
     logger,
     log: options.log ?? ((line) => logger.info(line)),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.openServingStore === undefined ? {} : { openServingStore: options.openServingStore }),
+    ...(options.openServingStore === undefined
+      ? {}
+      : { openServingStore: options.openServingStore }),
   };
 }
 
@@ -69,7 +77,10 @@ export async function coordinate(
   const options = resolveOptions(runOptions);
   const stage = await loadStage(ref);
   const partitions = await planPartitions(options.source, { target: options.numPreprocessors });
-  const sink: SinkWriter = await openSink(options.sink, options.openServingStore === undefined ? {} : { openServingStore: options.openServingStore });
+  const sink: SinkWriter = await openSink(
+    options.sink,
+    options.openServingStore === undefined ? {} : { openServingStore: options.openServingStore },
+  );
   const abort = new AbortController();
   let failure: { where: string; error: unknown } | null = null;
   const fail = (where: string, error: unknown): void => {
@@ -85,14 +96,18 @@ export async function coordinate(
       stage,
       options,
       partitions,
-      nextPartition: async () => (abort.signal.aborted || next >= partitions.length ? null : partitions[next++]),
+      nextPartition: async () =>
+        abort.signal.aborted || next >= partitions.length ? null : partitions[next++],
       write: async (batch) => {
         written += batch.length;
         await sink.write(batch);
       },
       signal: abort.signal,
       fail,
-      log: runOptions.log === undefined ? (line) => options.logger.info({ stage: stage.name }, line) : (line) => options.log(`${stage.name}: ${line}`),
+      log:
+        runOptions.log === undefined
+          ? (line) => options.logger.info({ stage: stage.name }, line)
+          : (line) => options.log(`${stage.name}: ${line}`),
     }).catch((error: unknown) => {
       fail('the runner', error);
       return null;
@@ -111,8 +126,13 @@ export async function coordinate(
     };
   } catch {
     await sink.abort().catch(() => {});
-    const f = (failure ?? { where: 'the runner', error: new Error('unknown failure') }) as { where: string; error: unknown };
-    throw f.error instanceof StageFailedError ? f.error : new StageFailedError(stage.name, f.where, f.error);
+    const f = (failure ?? { where: 'the runner', error: new Error('unknown failure') }) as {
+      where: string;
+      error: unknown;
+    };
+    throw f.error instanceof StageFailedError
+      ? f.error
+      : new StageFailedError(stage.name, f.where, f.error);
   } finally {
     options.signal?.removeEventListener('abort', onCancel);
   }

@@ -17,7 +17,10 @@ export async function loadStage(ref: StageRef): Promise<StageDefinition> {
   const name = ref.export ?? 'default';
   const stage = loaded[name] as StageDefinition | undefined;
   if (stage === undefined || typeof stage !== 'object' || typeof stage.main !== 'function') {
-    throw new InvalidArgumentError('stage', `${ref.module} has no stage export "${name}" (define it with defineStage)`);
+    throw new InvalidArgumentError(
+      'stage',
+      `${ref.module} has no stage export "${name}" (define it with defineStage)`,
+    );
   }
   return stage;
 }

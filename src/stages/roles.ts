@@ -41,7 +41,8 @@ export async function runPreprocessRole(args: {
   log: (line: string) => void;
 }): Promise<RoleFigures> {
   const ctx = contextFor('preprocess', args, NO_COLLECTIVES);
-  if (args.stage.partitionBy !== undefined) return preprocessByKey(args, args.stage.partitionBy, ctx);
+  if (args.stage.partitionBy !== undefined)
+    return preprocessByKey(args, args.stage.partitionBy, ctx);
   const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
   let turn = args.rank % Math.max(1, args.mains);
   let batch: unknown[] = [];
@@ -52,9 +53,18 @@ export async function runPreprocessRole(args: {
     await args.send(turn, out);
     turn = (turn + 1) % args.mains;
   };
-  for (let partition = await args.nextPartition(); partition !== null; partition = await args.nextPartition()) {
-    const records = flatten(readPartition(args.source, partition, { batchSize: args.batchSize }), () => figures.read++, args.signal);
-    const mapped = args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
+  for (
+    let partition = await args.nextPartition();
+    partition !== null;
+    partition = await args.nextPartition()
+  ) {
+    const records = flatten(
+      readPartition(args.source, partition, { batchSize: args.batchSize }),
+      () => figures.read++,
+      args.signal,
+    );
+    const mapped =
+      args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
     for await (const record of mapped) {
       figures.preprocessed++;
       batch.push(record);
@@ -80,9 +90,18 @@ async function preprocessByKey(
     batches[main] = [];
     await args.send(main, out);
   };
-  for (let partition = await args.nextPartition(); partition !== null; partition = await args.nextPartition()) {
-    const records = flatten(readPartition(args.source, partition, { batchSize: args.batchSize }), () => figures.read++, args.signal);
-    const mapped = args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
+  for (
+    let partition = await args.nextPartition();
+    partition !== null;
+    partition = await args.nextPartition()
+  ) {
+    const records = flatten(
+      readPartition(args.source, partition, { batchSize: args.batchSize }),
+      () => figures.read++,
+      args.signal,
+    );
+    const mapped =
+      args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
     for await (const record of mapped) {
       figures.preprocessed++;
       const main = mainRankOf(partitionBy(record), mains);
@@ -111,7 +130,10 @@ export function mainRankOf(key: PartitionKey, mains: number): number {
       // circular or otherwise unprintable: keep String(key)
     }
   }
-  throw new InvalidArgumentError('partitionBy', `returned ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown} (${key === null ? 'null' : typeof key}); a key must be a string or a finite number`);
+  throw new InvalidArgumentError(
+    'partitionBy',
+    `returned ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown} (${key === null ? 'null' : typeof key}); a key must be a string or a finite number`,
+  );
 }
 
 /**
@@ -153,7 +175,10 @@ export async function runMainRole(args: {
   const records = flatten(batches, () => {}, args.signal);
   const produced = args.stage.main(records, ctx);
   const outputs = toAsyncIterable(produced);
-  const results = args.stage.postprocess === undefined ? outputs : args.stage.postprocess(outputs, contextFor('postprocess', args, args.collectives));
+  const results =
+    args.stage.postprocess === undefined
+      ? outputs
+      : args.stage.postprocess(outputs, contextFor('postprocess', args, args.collectives));
   let batch: unknown[] = [];
   for await (const result of results) {
     batch.push(result);
@@ -171,10 +196,23 @@ export async function runMainRole(args: {
 /** The context a stage function gets; its log lines are prefixed with the function and rank. */
 function contextFor(
   fn: 'preprocess' | 'main' | 'postprocess',
-  args: { rank: number; size: number; params: Record<string, unknown>; signal: AbortSignal; log: (line: string) => void },
+  args: {
+    rank: number;
+    size: number;
+    params: Record<string, unknown>;
+    signal: AbortSignal;
+    log: (line: string) => void;
+  },
   collectives: Collectives,
 ): StageContext {
-  return { rank: args.rank, size: args.size, params: args.params, log: (line) => args.log(`${fn}[${args.rank}] ${line}`), signal: args.signal, ...collectives };
+  return {
+    rank: args.rank,
+    size: args.size,
+    params: args.params,
+    log: (line) => args.log(`${fn}[${args.rank}] ${line}`),
+    signal: args.signal,
+    ...collectives,
+  };
 }
 
 /**
@@ -182,7 +220,11 @@ function contextFor(
  * generator: within a batch `next` settles at once, where a generator's `yield` costs several
  * more microtask turns per record, which is most of what a small record costs here.
  */
-function flatten(batches: AsyncIterable<unknown[]>, count: () => void, signal: AbortSignal): AsyncIterableIterator<unknown> {
+function flatten(
+  batches: AsyncIterable<unknown[]>,
+  count: () => void,
+  signal: AbortSignal,
+): AsyncIterableIterator<unknown> {
   const source = batches[Symbol.asyncIterator]();
   let batch: unknown[] = [];
   let at = 0;
@@ -220,7 +262,9 @@ function flatten(batches: AsyncIterable<unknown[]>, count: () => void, signal: A
 }
 
 /** main may return an async iterable (streamed outputs) or a promise of an iterable (or nothing). */
-async function* toAsyncIterable(produced: AsyncIterable<unknown> | Promise<Iterable<unknown> | void>): AsyncGenerator<unknown> {
+async function* toAsyncIterable(
+  produced: AsyncIterable<unknown> | Promise<Iterable<unknown> | void>,
+): AsyncGenerator<unknown> {
   if (produced !== null && typeof produced === 'object' && Symbol.asyncIterator in produced) {
     yield* produced as AsyncIterable<unknown>;
     return;

@@ -69,6 +69,10 @@ export class StageFailedError extends KibanError {
     readonly where: string,
     cause: unknown,
   ) {
-    super('INTERNAL', `stage ${stage} failed in ${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      'INTERNAL',
+      `stage ${stage} failed in ${where}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }

@@ -29,7 +29,8 @@ export interface OpenSinkOptions {
 }
 
 /** Defaults of {@link OpenSinkOptions} (the opener has none). */
-export const SINK_DEFAULTS: Readonly<Required<Omit<OpenSinkOptions, 'openServingStore'>>> = Object.freeze({ partRecords: 100_000, servingBatch: 5000 });
+export const SINK_DEFAULTS: Readonly<Required<Omit<OpenSinkOptions, 'openServingStore'>>> =
+  Object.freeze({ partRecords: 100_000, servingBatch: 5000 });
 
 /** A `collect` sink: the records written, in write order (emptied by `abort`). */
 export interface CollectSink extends SinkWriter {
@@ -39,7 +40,8 @@ export interface CollectSink extends SinkWriter {
 /** The records a `collect` sink holds; throws for any other sink. */
 export function collected(writer: SinkWriter): unknown[] {
   const records = (writer as Partial<CollectSink>).records;
-  if (!Array.isArray(records)) throw new InvalidArgumentError('sink', 'is not a collect sink, so it holds no records');
+  if (!Array.isArray(records))
+    throw new InvalidArgumentError('sink', 'is not a collect sink, so it holds no records');
   return records;
 }
 
@@ -68,23 +70,35 @@ export function collected(writer: SinkWriter): unknown[] {
  * try { await sink.write(records); console.log(await sink.commit()); } catch (e) { await sink.abort(); throw e; }
  */
 export async function openSink(spec: SinkSpec, options: OpenSinkOptions = {}): Promise<SinkWriter> {
-  const o = { ...SINK_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<OpenSinkOptions, 'openServingStore'>> & OpenSinkOptions;
+  const o = {
+    ...SINK_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as Required<Omit<OpenSinkOptions, 'openServingStore'>> & OpenSinkOptions;
   for (const field of ['partRecords', 'servingBatch'] as const) {
-    if (!Number.isSafeInteger(o[field]) || o[field] < 1) throw new InvalidArgumentError(field, `must be an integer ≥ 1, got ${String(o[field])}`);
+    if (!Number.isSafeInteger(o[field]) || o[field] < 1)
+      throw new InvalidArgumentError(field, `must be an integer ≥ 1, got ${String(o[field])}`);
   }
   switch (spec?.kind) {
     case 'jsonl':
     case 'csv':
     case 'parquet':
-      if (typeof spec.path !== 'string' || spec.path.length === 0) throw new InvalidArgumentError('sink.path', 'must be a non-empty path');
+      if (typeof spec.path !== 'string' || spec.path.length === 0)
+        throw new InvalidArgumentError('sink.path', 'must be a non-empty path');
       return DirectorySink.open(spec.kind, spec.path, o.partRecords);
     case 'serving':
-      if (o.openServingStore === undefined) throw new InvalidArgumentError('openServingStore', 'is needed to open a serving sink (the caller passes the serving store opener)');
+      if (o.openServingStore === undefined)
+        throw new InvalidArgumentError(
+          'openServingStore',
+          'is needed to open a serving sink (the caller passes the serving store opener)',
+        );
       return ServingSink.open(spec, o.servingBatch, o.openServingStore);
     case 'collect':
       return new CollectingSink();
     default:
-      throw new InvalidArgumentError('sink.kind', `must be csv, jsonl, parquet, serving or collect, got ${JSON.stringify((spec as { kind?: unknown })?.kind)}`);
+      throw new InvalidArgumentError(
+        'sink.kind',
+        `must be csv, jsonl, parquet, serving or collect, got ${JSON.stringify((spec as { kind?: unknown })?.kind)}`,
+      );
   }
 }
 
@@ -104,7 +118,8 @@ abstract class BaseSink implements SinkWriter {
   write(records: readonly unknown[]): Promise<void> {
     return this.#serialise(async () => {
       this.#assertOpen('write');
-      if (!Array.isArray(records)) throw new InvalidArgumentError('records', `${this.name}: write takes an array of records`);
+      if (!Array.isArray(records))
+        throw new InvalidArgumentError('records', `${this.name}: write takes an array of records`);
       await this.append(records);
     });
   }
@@ -127,7 +142,8 @@ abstract class BaseSink implements SinkWriter {
   }
 
   #assertOpen(operation: string): void {
-    if (this.#state !== 'open') throw new ConflictError(`${this.name}: cannot ${operation}, the sink is ${this.#state}`);
+    if (this.#state !== 'open')
+      throw new ConflictError(`${this.name}: cannot ${operation}, the sink is ${this.#state}`);
   }
 
   #serialise<T>(operation: () => Promise<T>): Promise<T> {
@@ -157,7 +173,11 @@ class DirectorySink extends BaseSink {
     super(`${kind} sink ${path}`);
   }
 
-  static async open(kind: 'jsonl' | 'csv' | 'parquet', path: string, partRecords: number): Promise<DirectorySink> {
+  static async open(
+    kind: 'jsonl' | 'csv' | 'parquet',
+    path: string,
+    partRecords: number,
+  ): Promise<DirectorySink> {
     await mkdir(dirname(path), { recursive: true });
     const tmp = tempSibling(path);
     await mkdir(tmp);
@@ -176,7 +196,12 @@ class DirectorySink extends BaseSink {
       if (this.#part === null || this.#inPart >= this.partRecords) await this.#nextPart();
       const take = Math.min(records.length - at, this.partRecords - this.#inPart);
       const lines: string[] = [];
-      for (let i = at; i < at + take; i++) lines.push(this.kind === 'csv' ? this.#csvLine(records[i], this.#records + i - at) : jsonLine(records[i], this.#records + i - at));
+      for (let i = at; i < at + take; i++)
+        lines.push(
+          this.kind === 'csv'
+            ? this.#csvLine(records[i], this.#records + i - at)
+            : jsonLine(records[i], this.#records + i - at),
+        );
       const text = Buffer.from(lines.join(''), 'utf8');
       await this.#part!.write(text);
       this.#bytes += text.length;
@@ -199,18 +224,28 @@ class DirectorySink extends BaseSink {
 
   #csvLine(record: unknown, index: number): string {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      throw new InvalidArgumentError(`records[${index}]`, `a CSV sink takes objects (one per row), got ${describe(record)}`);
+      throw new InvalidArgumentError(
+        `records[${index}]`,
+        `a CSV sink takes objects (one per row), got ${describe(record)}`,
+      );
     }
     const row = record as Record<string, unknown>;
     let prefix = '';
     if (this.#header === null) {
       this.#header = Object.keys(row);
-      if (this.#header.length === 0) throw new InvalidArgumentError(`records[${index}]`, 'the first record has no keys to make the CSV header from');
+      if (this.#header.length === 0)
+        throw new InvalidArgumentError(
+          `records[${index}]`,
+          'the first record has no keys to make the CSV header from',
+        );
       prefix = `${this.#header.map(csvField).join(',')}\n`;
     }
     for (const key of Object.keys(row)) {
       if (!this.#header.includes(key)) {
-        throw new InvalidArgumentError(`records[${index}].${key}`, `is not a column of the CSV header (${this.#header.join(', ')}), which comes from the first record`);
+        throw new InvalidArgumentError(
+          `records[${index}].${key}`,
+          `is not a column of the CSV header (${this.#header.join(', ')}), which comes from the first record`,
+        );
       }
     }
     return `${prefix}${this.#header.map((k) => csvField(row[k])).join(',')}\n`;
@@ -219,7 +254,8 @@ class DirectorySink extends BaseSink {
   protected async finish(): Promise<Record<string, number | string>> {
     await this.#part?.close();
     this.#part = null;
-    if (this.kind === 'parquet' && this.#partCount > 0) this.#bytes = await this.#convertToParquet();
+    if (this.kind === 'parquet' && this.#partCount > 0)
+      this.#bytes = await this.#convertToParquet();
     // The rename dance of writeDirectoryAtomically (core/atomic-dir.ts), whose callback shape
     // does not fit writes spread over many calls; here a failed move also restores the old one.
     const old = `${this.tmp}.old`;
@@ -242,12 +278,18 @@ class DirectorySink extends BaseSink {
 
   /** Converts every staged JSONL part to Parquet with one schema inferred over all of them; returns the bytes written. */
   async #convertToParquet(): Promise<number> {
-    const staged = Array.from({ length: this.#partCount }, (_, i) => join(this.tmp, this.#partName(i, true)));
+    const staged = Array.from({ length: this.#partCount }, (_, i) =>
+      join(this.tmp, this.#partName(i, true)),
+    );
     const instance = await DuckDBInstance.create(':memory:');
     const con = await instance.connect();
     try {
       const list = `[${staged.map(sqlLiteral).join(', ')}]`;
-      const schema = (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_json(${list}, format = 'newline_delimited', union_by_name = true, sample_size = -1)`))
+      const schema = (
+        await con.runAndReadAll(
+          `DESCRIBE SELECT * FROM read_json(${list}, format = 'newline_delimited', union_by_name = true, sample_size = -1)`,
+        )
+      )
         .getRowsJS()
         .map((r) => `${sqlLiteral(String(r[0]))}: ${sqlLiteral(String(r[1]))}`);
       let bytes = 0;
@@ -278,9 +320,17 @@ function jsonLine(record: unknown, index: number): string {
   try {
     text = JSON.stringify(record);
   } catch (cause) {
-    throw new InvalidArgumentError(`records[${index}]`, `is not JSON-serialisable: ${(cause as Error).message}`, { cause });
+    throw new InvalidArgumentError(
+      `records[${index}]`,
+      `is not JSON-serialisable: ${(cause as Error).message}`,
+      { cause },
+    );
   }
-  if (text === undefined) throw new InvalidArgumentError(`records[${index}]`, `is not JSON-serialisable (${typeof record})`);
+  if (text === undefined)
+    throw new InvalidArgumentError(
+      `records[${index}]`,
+      `is not JSON-serialisable (${typeof record})`,
+    );
   return `${text}\n`;
 }
 
@@ -289,7 +339,8 @@ function csvField(value: unknown): string {
   let text: string;
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') text = value;
-  else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') text = String(value);
+  else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    text = String(value);
   else if (value instanceof Date) text = value.toISOString();
   else text = JSON.stringify(value);
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
@@ -309,10 +360,16 @@ class ServingSink extends BaseSink {
     super(`serving sink ${namespace}@${writer.version}`);
   }
 
-  static async open(spec: Extract<SinkSpec, { kind: 'serving' }>, batch: number, openServingStore: ServingStoreOpener): Promise<ServingSink> {
+  static async open(
+    spec: Extract<SinkSpec, { kind: 'serving' }>,
+    batch: number,
+    openServingStore: ServingStoreOpener,
+  ): Promise<ServingSink> {
     const store = await openServingStore(spec.url, 'sink.url');
     try {
-      const version = spec.version ?? `stage-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
+      const version =
+        spec.version ??
+        `stage-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
       const writer = await store.beginVersion(version, { stage: true });
       return new ServingSink(store, writer, spec.namespace, batch);
     } catch (error) {
@@ -349,20 +406,45 @@ class ServingSink extends BaseSink {
 /** Checks a `{ key, items: [{ id, score }] }` record, naming the field and the record's index. */
 function servingEntry(record: unknown, index: number): [string | number, ScoredItem[]] {
   const at = `records[${index}]`;
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new InvalidArgumentError(at, `must be { key, items }, got ${describe(record)}`);
+  if (record === null || typeof record !== 'object' || Array.isArray(record))
+    throw new InvalidArgumentError(at, `must be { key, items }, got ${describe(record)}`);
   const { key, items } = record as { key?: unknown; items?: unknown };
-  if (!((typeof key === 'number' && Number.isFinite(key)) || (typeof key === 'string' && key.length > 0))) {
-    throw new InvalidArgumentError(`${at}.key`, `must be a finite number or a non-empty string, got ${describe(key)}`);
+  if (
+    !(
+      (typeof key === 'number' && Number.isFinite(key)) ||
+      (typeof key === 'string' && key.length > 0)
+    )
+  ) {
+    throw new InvalidArgumentError(
+      `${at}.key`,
+      `must be a finite number or a non-empty string, got ${describe(key)}`,
+    );
   }
-  if (!Array.isArray(items)) throw new InvalidArgumentError(`${at}.items`, `must be an array of { id, score }, got ${describe(items)}`);
+  if (!Array.isArray(items))
+    throw new InvalidArgumentError(
+      `${at}.items`,
+      `must be an array of { id, score }, got ${describe(items)}`,
+    );
   for (let j = 0; j < items.length; j++) {
     const item = items[j] as { id?: unknown; score?: unknown } | null;
-    if (item === null || typeof item !== 'object') throw new InvalidArgumentError(`${at}.items[${j}]`, `must be { id, score }, got ${describe(item)}`);
-    if (!((typeof item.id === 'number' && Number.isFinite(item.id)) || typeof item.id === 'string')) {
-      throw new InvalidArgumentError(`${at}.items[${j}].id`, `must be a finite number or a string, got ${describe(item.id)}`);
+    if (item === null || typeof item !== 'object')
+      throw new InvalidArgumentError(
+        `${at}.items[${j}]`,
+        `must be { id, score }, got ${describe(item)}`,
+      );
+    if (
+      !((typeof item.id === 'number' && Number.isFinite(item.id)) || typeof item.id === 'string')
+    ) {
+      throw new InvalidArgumentError(
+        `${at}.items[${j}].id`,
+        `must be a finite number or a string, got ${describe(item.id)}`,
+      );
     }
     if (typeof item.score !== 'number' || !Number.isFinite(item.score)) {
-      throw new InvalidArgumentError(`${at}.items[${j}].score`, `must be a finite number, got ${describe(item.score)}`);
+      throw new InvalidArgumentError(
+        `${at}.items[${j}].score`,
+        `must be a finite number, got ${describe(item.score)}`,
+      );
     }
   }
   return [key, items as ScoredItem[]];
@@ -391,7 +473,9 @@ class CollectingSink extends BaseSink implements CollectSink {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
   return Array.isArray(value) ? 'an array' : typeof value;
 }

@@ -32,19 +32,33 @@ import { numbered, splitEvenly, type FileLocator, type QueryLocator } from './so
 // ───────────────────────────── files ─────────────────────────────
 
 /** Partitions of a single CSV or Parquet file (directories are listed by `sources-files.ts`). */
-export async function planDuckDbFile(kind: 'csv' | 'parquet', path: string, target: number): Promise<SourcePartition[]> {
+export async function planDuckDbFile(
+  kind: 'csv' | 'parquet',
+  path: string,
+  target: number,
+): Promise<SourcePartition[]> {
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
     const schema = kind === 'csv' ? await sniffCsv(con, path) : undefined;
-    if (target === 1) return numbered([{ label: path, locator: { file: path, ...(schema && { schema }) } satisfies FileLocator }]);
+    if (target === 1)
+      return numbered([
+        { label: path, locator: { file: path, ...(schema && { schema }) } satisfies FileLocator },
+      ]);
     const countSql =
       kind === 'parquet'
         ? `SELECT CAST(sum(num_rows) AS DOUBLE) FROM parquet_file_metadata(${sqlLiteral(path)})`
         : `SELECT CAST(count(*) AS DOUBLE) FROM ${csvTable(path, schema!)}`;
     const rows = Number((await runOrDataError(con, countSql, path)).getRowsJS()[0][0]);
     return numbered(
-      splitEvenly(rows, target).map(([start, end]) => ({ label: `${path} rows ${start}–${end}`, locator: { file: path, rows: { start, end }, ...(schema && { schema }) } satisfies FileLocator })),
+      splitEvenly(rows, target).map(([start, end]) => ({
+        label: `${path} rows ${start}–${end}`,
+        locator: {
+          file: path,
+          rows: { start, end },
+          ...(schema && { schema }),
+        } satisfies FileLocator,
+      })),
     );
   } finally {
     con.closeSync();
@@ -53,13 +67,23 @@ export async function planDuckDbFile(kind: 'csv' | 'parquet', path: string, targ
 }
 
 /** Reads one partition of a CSV or Parquet file. */
-export function readDuckDbFile(kind: 'csv' | 'parquet', loc: FileLocator, columns: string[] | undefined, batchSize: number): AsyncGenerator<unknown[]> {
+export function readDuckDbFile(
+  kind: 'csv' | 'parquet',
+  loc: FileLocator,
+  columns: string[] | undefined,
+  batchSize: number,
+): AsyncGenerator<unknown[]> {
   return readDuckDb((con) => fileQuery(con, kind, loc, columns), batchSize, loc.file);
 }
 
 /** Reads one partition of a query. */
-export function readQuery(sql: string, loc: QueryLocator, batchSize: number): AsyncGenerator<unknown[]> {
-  const range = loc.limit === undefined ? '' : ` LIMIT ${Number(loc.limit)} OFFSET ${Number(loc.offset ?? 0)}`;
+export function readQuery(
+  sql: string,
+  loc: QueryLocator,
+  batchSize: number,
+): AsyncGenerator<unknown[]> {
+  const range =
+    loc.limit === undefined ? '' : ` LIMIT ${Number(loc.limit)} OFFSET ${Number(loc.offset ?? 0)}`;
   return readDuckDb(async () => `SELECT * FROM (${trimSql(sql)})${range}`, batchSize, undefined);
 }
 
@@ -69,16 +93,27 @@ const CSV_DIALECT = `header = true, delim = ',', quote = '"', escape = '"'`;
 
 /** Column names and types of a CSV file; malformed rows are skipped while sniffing so they are reported when read. */
 async function sniffCsv(con: DuckDBConnection, file: string): Promise<[string, string][]> {
-  const reader = await runOrDataError(con, `DESCRIBE SELECT * FROM read_csv(${sqlLiteral(file)}, ${CSV_DIALECT}, ignore_errors = true)`, file);
+  const reader = await runOrDataError(
+    con,
+    `DESCRIBE SELECT * FROM read_csv(${sqlLiteral(file)}, ${CSV_DIALECT}, ignore_errors = true)`,
+    file,
+  );
   return reader.getRowsJS().map((r) => [String(r[0]), String(r[1])]);
 }
 
 function csvTable(file: string, schema: [string, string][]): string {
-  const columns = schema.map(([name, type]) => `${sqlLiteral(name)}: ${sqlLiteral(type)}`).join(', ');
+  const columns = schema
+    .map(([name, type]) => `${sqlLiteral(name)}: ${sqlLiteral(type)}`)
+    .join(', ');
   return `read_csv(${sqlLiteral(file)}, ${CSV_DIALECT}, auto_detect = false, columns = {${columns}})`;
 }
 
-async function fileQuery(con: DuckDBConnection, kind: 'csv' | 'parquet', loc: FileLocator, columns: string[] | undefined): Promise<string> {
+async function fileQuery(
+  con: DuckDBConnection,
+  kind: 'csv' | 'parquet',
+  loc: FileLocator,
+  columns: string[] | undefined,
+): Promise<string> {
   let table: string;
   let available: string[];
   let where = '';
@@ -91,22 +126,37 @@ async function fileQuery(con: DuckDBConnection, kind: 'csv' | 'parquet', loc: Fi
   } else {
     // file_row_number lets DuckDB skip row groups outside the range instead of decoding them.
     table = `read_parquet(${sqlLiteral(loc.file)}${loc.rows ? ', file_row_number = true' : ''})`;
-    available = (await runOrDataError(con, `DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(loc.file)})`, loc.file)).getRowsJS().map((r) => String(r[0]));
-    if (loc.rows) where = ` WHERE file_row_number >= ${loc.rows.start} AND file_row_number < ${loc.rows.end}`;
+    available = (
+      await runOrDataError(
+        con,
+        `DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(loc.file)})`,
+        loc.file,
+      )
+    )
+      .getRowsJS()
+      .map((r) => String(r[0]));
+    if (loc.rows)
+      where = ` WHERE file_row_number >= ${loc.rows.start} AND file_row_number < ${loc.rows.end}`;
   }
   const wanted = columns ?? available;
   const missing = wanted.find((c) => !available.includes(c));
   if (missing !== undefined) {
-    throw new DataError({ file: loc.file, column: missing }, `no such column; the file has ${available.map((c) => `"${c}"`).join(', ')}`);
+    throw new DataError(
+      { file: loc.file, column: missing },
+      `no such column; the file has ${available.map((c) => `"${c}"`).join(', ')}`,
+    );
   }
   return `SELECT ${wanted.map(sqlIdent).join(', ')} FROM ${table}${where}${range}`;
 }
 
-
 // ───────────────────────────── DuckDB ─────────────────────────────
 
 /** Streams the rows of the query `build` returns as batches of plain objects. */
-async function* readDuckDb(build: (con: DuckDBConnection) => Promise<string>, batchSize: number, file: string | undefined): AsyncGenerator<unknown[]> {
+async function* readDuckDb(
+  build: (con: DuckDBConnection) => Promise<string>,
+  batchSize: number,
+  file: string | undefined,
+): AsyncGenerator<unknown[]> {
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
@@ -155,7 +205,8 @@ function duckDbError(cause: unknown, file: string | undefined): Error {
   const lines = message.split('\n').filter((l) => l.trim().length > 0);
   const lineNo = /Line: (\d+)/.exec(message);
   const detail = lineNo ? lines.slice(1, 3).join('; ') : lines[0];
-  if (file === undefined) return new InvalidArgumentError('source.sql', `the query failed: ${detail}`, { cause });
+  if (file === undefined)
+    return new InvalidArgumentError('source.sql', `the query failed: ${detail}`, { cause });
   return new DataError({ file, ...(lineNo && { line: Number(lineNo[1]) }) }, detail, { cause });
 }
 
@@ -179,7 +230,12 @@ const isoFromMicros = (micros: bigint): string => {
 const iso =
   (unitMicros: bigint, divide = false) =>
   (v: DuckDBValue): unknown => {
-    const raw = (v as unknown as { micros?: bigint; millis?: bigint; seconds?: bigint; nanos?: bigint });
+    const raw = v as unknown as {
+      micros?: bigint;
+      millis?: bigint;
+      seconds?: bigint;
+      nanos?: bigint;
+    };
     const value = raw.micros ?? raw.millis ?? raw.seconds ?? raw.nanos ?? 0n;
     return isoFromMicros(divide ? value / unitMicros : value * unitMicros);
   };
@@ -270,7 +326,8 @@ function columnConverter(type: DuckDBType): (v: DuckDBValue) => unknown {
 // ───────────────────────────── query ─────────────────────────────
 
 function trimSql(sql: string): string {
-  if (typeof sql !== 'string' || sql.trim().length === 0) throw new InvalidArgumentError('source.sql', 'must be a non-empty SQL query');
+  if (typeof sql !== 'string' || sql.trim().length === 0)
+    throw new InvalidArgumentError('source.sql', 'must be a non-empty SQL query');
   return sql.trim().replace(/;+\s*$/, '');
 }
 
@@ -287,8 +344,15 @@ export async function planQuery(sql: string, target: number): Promise<SourcePart
       await run(`DESCRIBE SELECT * FROM (${inner})`);
       return numbered([{ label: 'query', locator: {} satisfies QueryLocator }]);
     }
-    const rows = Number((await run(`SELECT CAST(count(*) AS DOUBLE) FROM (${inner})`)).getRowsJS()[0][0]);
-    return numbered(splitEvenly(rows, target).map(([start, end]) => ({ label: `query rows ${start}–${end}`, locator: { offset: start, limit: end - start } satisfies QueryLocator })));
+    const rows = Number(
+      (await run(`SELECT CAST(count(*) AS DOUBLE) FROM (${inner})`)).getRowsJS()[0][0],
+    );
+    return numbered(
+      splitEvenly(rows, target).map(([start, end]) => ({
+        label: `query rows ${start}–${end}`,
+        locator: { offset: start, limit: end - start } satisfies QueryLocator,
+      })),
+    );
   } finally {
     con.closeSync();
     instance.closeSync();

@@ -21,8 +21,13 @@ const FILE_PATTERNS: Record<FileKind, RegExp> = {
 };
 
 /** Partitions of a file or directory source; see `planPartitions` in `sources.ts`. */
-export async function planFiles(kind: FileKind, path: string, target: number): Promise<SourcePartition[]> {
-  if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('source.path', 'must be a non-empty path');
+export async function planFiles(
+  kind: FileKind,
+  path: string,
+  target: number,
+): Promise<SourcePartition[]> {
+  if (typeof path !== 'string' || path.length === 0)
+    throw new InvalidArgumentError('source.path', 'must be a non-empty path');
   const info = await stat(path).catch(() => null);
   if (info === null) throw new DataError({ file: path }, 'file or directory not found');
   if (info.isDirectory()) {
@@ -30,28 +35,51 @@ export async function planFiles(kind: FileKind, path: string, target: number): P
       .filter((e) => e.isFile() && !/^[._]/.test(e.name) && FILE_PATTERNS[kind].test(e.name))
       .map((e) => e.name)
       .sort();
-    if (names.length === 0) throw new DataError({ file: path }, `the directory holds no ${kind} files (${FILE_PATTERNS[kind].source})`);
-    return numbered(names.map((name) => ({ label: name, locator: { file: join(path, name) } satisfies FileLocator })));
+    if (names.length === 0)
+      throw new DataError(
+        { file: path },
+        `the directory holds no ${kind} files (${FILE_PATTERNS[kind].source})`,
+      );
+    return numbered(
+      names.map((name) => ({
+        label: name,
+        locator: { file: join(path, name) } satisfies FileLocator,
+      })),
+    );
   }
   if (!info.isFile()) throw new DataError({ file: path }, 'not a regular file or directory');
-  if (kind === 'jsonl') return target === 1 ? numbered([{ label: path, locator: { file: path } }]) : planJsonlFile(path, info.size, target);
+  if (kind === 'jsonl')
+    return target === 1
+      ? numbered([{ label: path, locator: { file: path } }])
+      : planJsonlFile(path, info.size, target);
   const { planDuckDbFile } = await import('./sources-duckdb.js');
   return planDuckDbFile(kind, path, target);
 }
 
 /** Byte ranges of a plain JSONL file cut at the first line start at or after each even split. */
-async function planJsonlFile(file: string, size: number, target: number): Promise<SourcePartition[]> {
+async function planJsonlFile(
+  file: string,
+  size: number,
+  target: number,
+): Promise<SourcePartition[]> {
   if (/\.gz$/i.test(file)) {
     // gzip cannot seek: count the records once, then each partition skips to its own.
     let records = 0;
     for await (const _ of jsonlLines(file, {})) records++;
-    return numbered(splitEvenly(records, target).map(([start, end]) => ({ label: `${file} records ${start}–${end}`, locator: { file, rows: { start, end } } satisfies FileLocator })));
+    return numbered(
+      splitEvenly(records, target).map(([start, end]) => ({
+        label: `${file} records ${start}–${end}`,
+        locator: { file, rows: { start, end } } satisfies FileLocator,
+      })),
+    );
   }
   const cuts: { start: number; line: number }[] = [{ start: 0, line: 1 }];
   let goal = Math.ceil(size / target);
   let offset = 0;
   let lines = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file, {
+    highWaterMark: 1 << 20,
+  }) as AsyncIterable<Buffer>) {
     // Past the last cut, the line numbers no longer matter.
     if (cuts.length >= target) break;
     for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) {
@@ -59,7 +87,7 @@ async function planJsonlFile(file: string, size: number, target: number): Promis
       const nextStart = offset + at + 1;
       if (nextStart >= goal && nextStart < size && cuts.length < target) {
         cuts.push({ start: nextStart, line: lines + 1 });
-        goal = Math.ceil((size * (cuts.length)) / target);
+        goal = Math.ceil((size * cuts.length) / target);
         if (goal <= nextStart) goal = nextStart + 1;
       }
     }
@@ -68,16 +96,25 @@ async function planJsonlFile(file: string, size: number, target: number): Promis
   return numbered(
     cuts.map((cut, i) => {
       const end = i + 1 < cuts.length ? cuts[i + 1].start : size;
-      return { label: `${file} bytes ${cut.start}–${end}`, locator: { file, bytes: { start: cut.start, end, line: cut.line } } satisfies FileLocator };
+      return {
+        label: `${file} bytes ${cut.start}–${end}`,
+        locator: { file, bytes: { start: cut.start, end, line: cut.line } } satisfies FileLocator,
+      };
     }),
   );
 }
 
 /** Non-blank lines of a JSONL file (or byte range) with their 1-based line numbers. */
-async function* jsonlLines(file: string, loc: Pick<FileLocator, 'bytes'>): AsyncGenerator<[text: string, line: number]> {
+async function* jsonlLines(
+  file: string,
+  loc: Pick<FileLocator, 'bytes'>,
+): AsyncGenerator<[text: string, line: number]> {
   const range = loc.bytes;
   if (range && range.end <= range.start) return;
-  const raw = createReadStream(file, { highWaterMark: 1 << 20, ...(range && { start: range.start, end: range.end - 1 }) });
+  const raw = createReadStream(file, {
+    highWaterMark: 1 << 20,
+    ...(range && { start: range.start, end: range.end - 1 }),
+  });
   const opened = new Promise<void>((resolve, reject) => {
     raw.once('open', () => resolve());
     raw.once('error', reject);
@@ -109,7 +146,11 @@ async function* jsonlLines(file: string, loc: Pick<FileLocator, 'bytes'>): Async
   if (rest.trim().length > 0) yield [rest, line];
 }
 
-export async function* readJsonl(loc: FileLocator, columns: string[] | undefined, batchSize: number): AsyncGenerator<unknown[]> {
+export async function* readJsonl(
+  loc: FileLocator,
+  columns: string[] | undefined,
+  batchSize: number,
+): AsyncGenerator<unknown[]> {
   let batch: unknown[] = [];
   let index = 0;
   for await (const [text, line] of jsonlLines(loc.file, loc)) {
@@ -120,10 +161,18 @@ export async function* readJsonl(loc: FileLocator, columns: string[] | undefined
     try {
       record = JSON.parse(text);
     } catch (cause) {
-      throw new DataError({ file: loc.file, line }, `not valid JSON (${(cause as Error).message}): ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)}`, { cause });
+      throw new DataError(
+        { file: loc.file, line },
+        `not valid JSON (${(cause as Error).message}): ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)}`,
+        { cause },
+      );
     }
     if (columns !== undefined) {
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new DataError({ file: loc.file, line }, 'is not a JSON object, so columns cannot be picked from it');
+      if (record === null || typeof record !== 'object' || Array.isArray(record))
+        throw new DataError(
+          { file: loc.file, line },
+          'is not a JSON object, so columns cannot be picked from it',
+        );
       const picked: Record<string, unknown> = {};
       for (const c of columns) picked[c] = (record as Record<string, unknown>)[c] ?? null;
       record = picked;

@@ -31,7 +31,10 @@ const PLAN_PAGE = 10_000;
  * `memory:` store is private to the process that opened it, so it cannot be listed. Keys come
  * back in their stored (string) form.
  */
-export async function listServingKeys(url: string, namespace: string): Promise<{ version: string | null; keys: string[] }> {
+export async function listServingKeys(
+  url: string,
+  namespace: string,
+): Promise<{ version: string | null; keys: string[] }> {
   const store = openSourceStore(url);
   try {
     return await allKeys(store, namespace);
@@ -40,10 +43,18 @@ export async function listServingKeys(url: string, namespace: string): Promise<{
   }
 }
 
-type ServingBackend = { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string; prefix: string };
+type ServingBackend =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'redis'; url: string; prefix: string };
 
 function servingBackend(url: string): ServingBackend {
-  if (typeof url === 'string' && url.startsWith('sqlite:') && url.length > 'sqlite:'.length && url !== 'sqlite::memory:') return { kind: 'sqlite', path: url.slice('sqlite:'.length) };
+  if (
+    typeof url === 'string' &&
+    url.startsWith('sqlite:') &&
+    url.length > 'sqlite:'.length &&
+    url !== 'sqlite::memory:'
+  )
+    return { kind: 'sqlite', path: url.slice('sqlite:'.length) };
   if (typeof url === 'string' && (url.startsWith('redis://') || url.startsWith('rediss://'))) {
     const at = url.indexOf('?');
     const prefix = at < 0 ? null : new URLSearchParams(url.slice(at + 1)).get('prefix');
@@ -58,16 +69,27 @@ function servingBackend(url: string): ServingBackend {
 /** The store at `url`, opened for reading: a SQLite file read-only (it must exist), Redis lazily. */
 function openSourceStore(url: string): ServingStore {
   const backend = servingBackend(url);
-  if (backend.kind === 'redis') return new RedisServingStore(backend.url, { prefix: backend.prefix, redis: { lazyConnect: true } });
+  if (backend.kind === 'redis')
+    return new RedisServingStore(backend.url, {
+      prefix: backend.prefix,
+      redis: { lazyConnect: true },
+    });
   try {
     return new SqliteServingStore(backend.path, { readOnly: true });
   } catch (cause) {
-    throw new DataError({ file: backend.path }, `cannot open the serving store: ${(cause as Error).message}`, { cause });
+    throw new DataError(
+      { file: backend.path },
+      `cannot open the serving store: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
 /** Every key of `namespace` in the current version, and that version (all pages on one version). */
-async function allKeys(store: ServingStore, namespace: string): Promise<{ version: string | null; keys: string[] }> {
+async function allKeys(
+  store: ServingStore,
+  namespace: string,
+): Promise<{ version: string | null; keys: string[] }> {
   let page = await store.listKeys(namespace, { limit: PLAN_PAGE });
   const keys = [...page.keys];
   while (page.cursor !== null) {
@@ -77,50 +99,87 @@ async function allKeys(store: ServingStore, namespace: string): Promise<{ versio
   return { version: page.version, keys };
 }
 
-export async function planServing(url: string, namespace: string, target: number): Promise<SourcePartition[]> {
+export async function planServing(
+  url: string,
+  namespace: string,
+  target: number,
+): Promise<SourcePartition[]> {
   const backend = servingBackend(url);
   const store = openSourceStore(url);
   try {
     if (backend.kind === 'sqlite') {
       const { version, keys } = await allKeys(store, namespace);
-      if (version === null) throw new DataError({ file: backend.path }, 'nothing is published in this serving store');
+      if (version === null)
+        throw new DataError({ file: backend.path }, 'nothing is published in this serving store');
       // Shares are runs of keys in key order, each starting at the cursor that ends the run
       // before it, so each partition reads one index range of the pinned version.
       const shares = splitEvenly(keys.length, target);
       const cursors: (string | null)[] = [null];
       for (const [start, end] of shares.slice(0, -1)) {
-        const page = await store.listKeys(namespace, cursors[cursors.length - 1] === null ? { version, limit: end - start } : { cursor: cursors[cursors.length - 1]!, limit: end - start });
+        const page = await store.listKeys(
+          namespace,
+          cursors[cursors.length - 1] === null
+            ? { version, limit: end - start }
+            : { cursor: cursors[cursors.length - 1]!, limit: end - start },
+        );
         cursors.push(page.cursor);
       }
       return numbered(
         shares.map(([start, end], i) => ({
           label: `${namespace} keys ${start}–${end} of ${version}`,
-          locator: { backend: 'sqlite', version, cursor: cursors[i], count: end - start } satisfies ServingLocator,
+          locator: {
+            backend: 'sqlite',
+            version,
+            cursor: cursors[i],
+            count: end - start,
+          } satisfies ServingLocator,
         })),
       );
     }
     // Redis keys come unordered from SCAN: shares are hash buckets, each partition lists all keys
     // of the version and keeps its own (no key list travels in the locators).
     const version = (await store.currentVersion())?.version ?? null;
-    if (version === null) throw new DataError({ file: url }, 'nothing is published in this serving store');
+    if (version === null)
+      throw new DataError({ file: url }, 'nothing is published in this serving store');
     return numbered(
-      Array.from({ length: target }, (_, shard) => ({ label: `${namespace} shard ${shard + 1}/${target} of ${version}`, locator: { backend: 'redis', version, shard, shards: target } satisfies ServingLocator })),
+      Array.from({ length: target }, (_, shard) => ({
+        label: `${namespace} shard ${shard + 1}/${target} of ${version}`,
+        locator: { backend: 'redis', version, shard, shards: target } satisfies ServingLocator,
+      })),
     );
   } finally {
     await store.close();
   }
 }
 
-export async function* readServing(url: string, namespace: string, loc: ServingLocator, batchSize: number): AsyncGenerator<unknown[]> {
+export async function* readServing(
+  url: string,
+  namespace: string,
+  loc: ServingLocator,
+  batchSize: number,
+): AsyncGenerator<unknown[]> {
   const backend = servingBackend(url);
-  if (backend.kind === 'sqlite' && loc.backend !== 'sqlite') throw new InvalidArgumentError('partition.locator', 'was not planned for a SQLite serving store');
-  if (backend.kind === 'redis' && loc.backend !== 'redis') throw new InvalidArgumentError('partition.locator', 'was not planned for a Redis serving store');
+  if (backend.kind === 'sqlite' && loc.backend !== 'sqlite')
+    throw new InvalidArgumentError(
+      'partition.locator',
+      'was not planned for a SQLite serving store',
+    );
+  if (backend.kind === 'redis' && loc.backend !== 'redis')
+    throw new InvalidArgumentError(
+      'partition.locator',
+      'was not planned for a Redis serving store',
+    );
   const gone = (cause: unknown): Error =>
-    new NotFoundError(`version ${loc.version} of serving store ${url} (it was removed after two newer publishes; plan the partitions again)`, { cause });
+    new NotFoundError(
+      `version ${loc.version} of serving store ${url} (it was removed after two newer publishes; plan the partitions again)`,
+      { cause },
+    );
   const store = openSourceStore(url);
   // The lists of `keys` in the pinned version, as records; a version collected meanwhile is `gone`.
   const records = async (keys: readonly string[]): Promise<unknown[]> => {
-    const lists = await Promise.all(keys.map((key) => store.getList(namespace, key, { version: loc.version })));
+    const lists = await Promise.all(
+      keys.map((key) => store.getList(namespace, key, { version: loc.version })),
+    );
     return keys.flatMap((key, i) => (lists[i] === null ? [] : [{ key, items: lists[i] }]));
   };
   const pinned = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -137,7 +196,12 @@ export async function* readServing(url: string, namespace: string, loc: ServingL
       while (left > 0) {
         const limit = Math.min(batchSize, left);
         const from = cursor;
-        const page: KeyPage = await pinned(() => store.listKeys(namespace, from === null ? { version: loc.version, limit } : { cursor: from, limit }));
+        const page: KeyPage = await pinned(() =>
+          store.listKeys(
+            namespace,
+            from === null ? { version: loc.version, limit } : { cursor: from, limit },
+          ),
+        );
         const keys = page.keys.slice(0, left);
         if (keys.length > 0) yield await pinned(() => records(keys));
         left -= keys.length;
@@ -150,7 +214,14 @@ export async function* readServing(url: string, namespace: string, loc: ServingL
     let keys: string[] = [];
     do {
       const from: string | null = cursor;
-      const page: KeyPage = await pinned(() => store.listKeys(namespace, from === null ? { version: loc.version, limit: batchSize } : { cursor: from, limit: batchSize }));
+      const page: KeyPage = await pinned(() =>
+        store.listKeys(
+          namespace,
+          from === null
+            ? { version: loc.version, limit: batchSize }
+            : { cursor: from, limit: batchSize },
+        ),
+      );
       for (const key of page.keys) {
         if (loc.shards > 1 && bucket(key, loc.shards) !== loc.shard) continue;
         keys.push(key);

@@ -27,10 +27,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const csvOf = (rs: typeof rows): string => `id,name,score\n${rs.map((r) => `${r.id},${r.name},${r.score}`).join('\n')}\n`;
+const csvOf = (rs: typeof rows): string =>
+  `id,name,score\n${rs.map((r) => `${r.id},${r.name},${r.score}`).join('\n')}\n`;
 const jsonlOf = (rs: unknown[]): string => rs.map((r) => `${JSON.stringify(r)}\n`).join('');
 
-async function duckdb<T>(fn: (run: (sql: string) => Promise<unknown[][]>) => Promise<T>): Promise<T> {
+async function duckdb<T>(
+  fn: (run: (sql: string) => Promise<unknown[][]>) => Promise<T>,
+): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
@@ -42,7 +45,11 @@ async function duckdb<T>(fn: (run: (sql: string) => Promise<unknown[][]>) => Pro
 }
 
 /** Every record of every partition, in partition order, and the largest batch seen. */
-async function readAll(spec: SourceSpec, target?: number, batchSize?: number): Promise<{ records: unknown[]; partitions: number; maxBatch: number }> {
+async function readAll(
+  spec: SourceSpec,
+  target?: number,
+  batchSize?: number,
+): Promise<{ records: unknown[]; partitions: number; maxBatch: number }> {
   const partitions = await planPartitions(spec, target === undefined ? {} : { target });
   partitions.forEach((p, i) => expect(p.index).toBe(i));
   const records: unknown[] = [];
@@ -50,7 +57,11 @@ async function readAll(spec: SourceSpec, target?: number, batchSize?: number): P
   for (const p of partitions) {
     // Locators must survive a trip to another process.
     const copy = JSON.parse(JSON.stringify(p));
-    for await (const batch of readPartition(spec, copy, batchSize === undefined ? {} : { batchSize })) {
+    for await (const batch of readPartition(
+      spec,
+      copy,
+      batchSize === undefined ? {} : { batchSize },
+    )) {
       maxBatch = Math.max(maxBatch, batch.length);
       records.push(...batch);
     }
@@ -69,7 +80,11 @@ describe('planPartitions and readPartition over files', () => {
     await writeFile(csv, csvOf(rows));
     await writeFile(jsonl, jsonlOf(rows));
     // Small row groups so that row ranges cross group boundaries.
-    await duckdb((run) => run(`COPY (SELECT * FROM read_csv(${sqlLiteral(csv)})) TO ${sqlLiteral(parquet)} (FORMAT parquet, ROW_GROUP_SIZE 100)`));
+    await duckdb((run) =>
+      run(
+        `COPY (SELECT * FROM read_csv(${sqlLiteral(csv)})) TO ${sqlLiteral(parquet)} (FORMAT parquet, ROW_GROUP_SIZE 100)`,
+      ),
+    );
   });
 
   for (const kind of ['csv', 'jsonl', 'parquet'] as const) {
@@ -100,25 +115,39 @@ describe('planPartitions and readPartition over files', () => {
     for (let i = 0; i < chunks.length; i++) {
       await writeFile(join(parts, `part-${i}.csv`), csvOf(chunks[i]));
       await writeFile(join(parts, `part-${i}.jsonl`), jsonlOf(chunks[i]));
-      await duckdb((run) => run(`COPY (SELECT * FROM read_csv(${sqlLiteral(join(parts, `part-${i}.csv`))})) TO ${sqlLiteral(join(parts, `part-${i}.parquet`))} (FORMAT parquet)`));
+      await duckdb((run) =>
+        run(
+          `COPY (SELECT * FROM read_csv(${sqlLiteral(join(parts, `part-${i}.csv`))})) TO ${sqlLiteral(join(parts, `part-${i}.parquet`))} (FORMAT parquet)`,
+        ),
+      );
     }
     await writeFile(join(parts, '_SUCCESS'), '');
     await writeFile(join(parts, '.part-9.csv'), 'junk');
     for (const kind of ['csv', 'jsonl', 'parquet'] as const) {
       const plan = await planPartitions({ kind, path: parts }, { target: 10 });
-      expect(plan.map((p) => p.label)).toEqual([`part-0.${kind}`, `part-1.${kind}`, `part-2.${kind}`]);
+      expect(plan.map((p) => p.label)).toEqual([
+        `part-0.${kind}`,
+        `part-1.${kind}`,
+        `part-2.${kind}`,
+      ]);
       const { records, maxBatch } = await readAll({ kind, path: parts }, 10, 100);
       expect(records).toEqual(rows);
       expect(maxBatch).toBeLessThanOrEqual(100);
     }
-    await expect(planPartitions({ kind: 'csv', path: join(dir, 'nope') })).rejects.toThrow(DataError);
+    await expect(planPartitions({ kind: 'csv', path: join(dir, 'nope') })).rejects.toThrow(
+      DataError,
+    );
     const empty = join(dir, 'empty');
     await mkdir(empty);
-    await expect(planPartitions({ kind: 'parquet', path: empty })).rejects.toThrow(/no parquet files/);
+    await expect(planPartitions({ kind: 'parquet', path: empty })).rejects.toThrow(
+      /no parquet files/,
+    );
   });
 
   it('projects columns and converts DuckDB types to JSON-like values', async () => {
-    expect((await readAll({ kind: 'csv', path: csv, columns: ['name'] })).records.slice(0, 2)).toEqual([{ name: 'n0' }, { name: 'n1' }]);
+    expect(
+      (await readAll({ kind: 'csv', path: csv, columns: ['name'] })).records.slice(0, 2),
+    ).toEqual([{ name: 'n0' }, { name: 'n1' }]);
     const typed = join(dir, 'typed.parquet');
     await duckdb((run) =>
       run(
@@ -126,8 +155,19 @@ describe('planPartitions and readPartition over files', () => {
       ),
     );
     const [record] = (await readAll({ kind: 'parquet', path: typed })).records;
-    expect(record).toEqual({ big: '9007199254740993', small: 42, ts: '2024-05-06T07:08:09.123Z', d: '2024-05-06', list: [1, 2], s: { a: 1, b: 'x' }, dec: 1.25, nothing: null });
-    await expect(readAll({ kind: 'parquet', path: typed, columns: ['nope'] })).rejects.toThrow(/column "nope": no such column/);
+    expect(record).toEqual({
+      big: '9007199254740993',
+      small: 42,
+      ts: '2024-05-06T07:08:09.123Z',
+      d: '2024-05-06',
+      list: [1, 2],
+      s: { a: 1, b: 'x' },
+      dec: 1.25,
+      nothing: null,
+    });
+    await expect(readAll({ kind: 'parquet', path: typed, columns: ['nope'] })).rejects.toThrow(
+      /column "nope": no such column/,
+    );
   });
 
   it('names the file and line of a malformed CSV row', async () => {
@@ -152,12 +192,17 @@ describe('planPartitions and readPartition over files', () => {
 
 describe('query and records sources', () => {
   it('partitions a deterministic query by row ranges', async () => {
-    const spec: SourceSpec = { kind: 'query', sql: 'SELECT range AS i, range * 2 AS twice FROM range(1000) ORDER BY i;' };
+    const spec: SourceSpec = {
+      kind: 'query',
+      sql: 'SELECT range AS i, range * 2 AS twice FROM range(1000) ORDER BY i;',
+    };
     const { records, partitions, maxBatch } = await readAll(spec, 5, 128);
     expect(partitions).toBe(5);
     expect(maxBatch).toBeLessThanOrEqual(128);
     expect(records).toEqual(Array.from({ length: 1000 }, (_, i) => ({ i, twice: 2 * i })));
-    await expect(planPartitions({ kind: 'query', sql: 'SELECT nope FROM nowhere' })).rejects.toThrow(InvalidArgumentError);
+    await expect(
+      planPartitions({ kind: 'query', sql: 'SELECT nope FROM nowhere' }),
+    ).rejects.toThrow(InvalidArgumentError);
   });
 
   it('slices inline records', async () => {
@@ -193,7 +238,11 @@ describe('range source', () => {
       [3, 4, 5, 10],
       [0, 1, 1, 1],
     ] as const) {
-      const { records, partitions, maxBatch } = await readAll({ kind: 'range', from, to }, target, batchSize);
+      const { records, partitions, maxBatch } = await readAll(
+        { kind: 'range', from, to },
+        target,
+        batchSize,
+      );
       expect(partitions).toBe(Math.min(target, to - from));
       expect(maxBatch).toBeLessThanOrEqual(batchSize);
       expect(records).toEqual(Array.from({ length: to - from }, (_, i) => ({ id: from + i })));
@@ -215,32 +264,53 @@ describe('range source', () => {
     const parts = await planPartitions({ kind: 'range', from, to }, { target: 3 });
     expect(parts[0].locator).toMatchObject({ start: from });
     expect(parts[2].locator).toMatchObject({ end: to });
-    for (let i = 1; i < parts.length; i++) expect((parts[i].locator as { start: number }).start).toBe((parts[i - 1].locator as { end: number }).end);
+    for (let i = 1; i < parts.length; i++)
+      expect((parts[i].locator as { start: number }).start).toBe(
+        (parts[i - 1].locator as { end: number }).end,
+      );
     const tail = await readAll({ kind: 'range', from: to - 5, to }, 2, 2);
     expect(tail.records).toEqual([1, 2, 3, 4, 5].map((k) => ({ id: to - 6 + k })));
   });
 
   it('rejects malformed bounds, naming the field', async () => {
-    const fails = (spec: unknown, field: string) => expect(planPartitions(spec as SourceSpec)).rejects.toMatchObject({ name: 'InvalidArgumentError', field });
+    const fails = (spec: unknown, field: string) =>
+      expect(planPartitions(spec as SourceSpec)).rejects.toMatchObject({
+        name: 'InvalidArgumentError',
+        field,
+      });
     await fails({ kind: 'range', to: 1.5 }, 'source.to');
     await fails({ kind: 'range' }, 'source.to');
     await fails({ kind: 'range', to: '10' }, 'source.to');
     await fails({ kind: 'range', to: 2 ** 53 }, 'source.to');
     await fails({ kind: 'range', from: -1.5, to: 3 }, 'source.from');
     await fails({ kind: 'range', from: 5, to: 3 }, 'source.to');
-    await fails({ kind: 'range', from: -Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER }, 'source.to');
-    await expect(planPartitions({ kind: 'range', from: 5, to: 3 })).rejects.toThrow(InvalidArgumentError);
+    await fails(
+      { kind: 'range', from: -Number.MAX_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER },
+      'source.to',
+    );
+    await expect(planPartitions({ kind: 'range', from: 5, to: 3 })).rejects.toThrow(
+      InvalidArgumentError,
+    );
   });
 });
 
-const lists = Array.from({ length: 25 }, (_, k) => ({ key: `u${String(k).padStart(2, '0')}`, items: [{ id: k, score: 1 }, { id: `i${k}`, score: 0.5 }] }));
+const lists = Array.from({ length: 25 }, (_, k) => ({
+  key: `u${String(k).padStart(2, '0')}`,
+  items: [
+    { id: k, score: 1 },
+    { id: `i${k}`, score: 0.5 },
+  ],
+}));
 
 describe('serving source', () => {
   it('reads the current version of a SQLite serving store in key ranges', async () => {
     const path = join(dir, 'serving.db');
     const store = new SqliteServingStore(path);
     const w = await store.beginVersion('v1', {});
-    await w.putLists('user', lists.map((l) => [l.key, l.items] as const));
+    await w.putLists(
+      'user',
+      lists.map((l) => [l.key, l.items] as const),
+    );
     await w.putLists('related', [['x', [{ id: 1, score: 1 }]]]);
     await w.commit();
     const spec: SourceSpec = { kind: 'serving', url: `sqlite:${path}`, namespace: 'user' };
@@ -258,34 +328,53 @@ describe('serving source', () => {
     for (const p of plan) for await (const b of readPartition(spec, p)) again.push(...b);
     expect(again).toEqual(lists);
     await store.close();
-    await expect(planPartitions({ kind: 'serving', url: 'memory:', namespace: 'user' })).rejects.toThrow(/private/);
+    await expect(
+      planPartitions({ kind: 'serving', url: 'memory:', namespace: 'user' }),
+    ).rejects.toThrow(/private/);
   });
 
-  it.skipIf(!redisUp)('reads the current version of a Redis serving store in hash shards', async () => {
-    const prefix = `kiban-test-src-${process.pid}-${Date.now()}:`;
-    const store = new RedisServingStore(TEST_REDIS_URL, { prefix });
-    try {
-      const w = await store.beginVersion('v1', {});
-      await w.putLists('user', lists.map((l) => [l.key, l.items] as const));
-      await w.commit();
-      const spec: SourceSpec = { kind: 'serving', url: `${TEST_REDIS_URL}?prefix=${encodeURIComponent(prefix)}`, namespace: 'user' };
-      const { records, partitions } = await readAll(spec, 3, 4);
-      expect(partitions).toBe(3);
-      const byKey = (a: unknown, b: unknown) => String((a as { key: string }).key).localeCompare((b as { key: string }).key);
-      expect(records.sort(byKey)).toEqual(lists);
-    } finally {
-      await store.clear();
-      await store.close();
-    }
-  });
+  it.skipIf(!redisUp)(
+    'reads the current version of a Redis serving store in hash shards',
+    async () => {
+      const prefix = `kiban-test-src-${process.pid}-${Date.now()}:`;
+      const store = new RedisServingStore(TEST_REDIS_URL, { prefix });
+      try {
+        const w = await store.beginVersion('v1', {});
+        await w.putLists(
+          'user',
+          lists.map((l) => [l.key, l.items] as const),
+        );
+        await w.commit();
+        const spec: SourceSpec = {
+          kind: 'serving',
+          url: `${TEST_REDIS_URL}?prefix=${encodeURIComponent(prefix)}`,
+          namespace: 'user',
+        };
+        const { records, partitions } = await readAll(spec, 3, 4);
+        expect(partitions).toBe(3);
+        const byKey = (a: unknown, b: unknown) =>
+          String((a as { key: string }).key).localeCompare((b as { key: string }).key);
+        expect(records.sort(byKey)).toEqual(lists);
+      } finally {
+        await store.clear();
+        await store.close();
+      }
+    },
+  );
 });
 
 describe('file sinks', () => {
-  const records = Array.from({ length: 25 }, (_, i) => ({ id: i, name: i % 3 === 0 ? `a "quoted", name\n${i}` : `n${i}`, tags: [i, i + 1], extra: i % 2 === 0 ? null : { k: i } }));
+  const records = Array.from({ length: 25 }, (_, i) => ({
+    id: i,
+    name: i % 3 === 0 ? `a "quoted", name\n${i}` : `n${i}`,
+    tags: [i, i + 1],
+    extra: i % 2 === 0 ? null : { k: i },
+  }));
 
   async function readBack(kind: 'jsonl' | 'csv' | 'parquet', path: string): Promise<unknown[]> {
     const out: unknown[] = [];
-    for (const p of await planPartitions({ kind, path })) for await (const b of readPartition({ kind, path }, p)) out.push(...b);
+    for (const p of await planPartitions({ kind, path }))
+      for await (const b of readPartition({ kind, path }, p)) out.push(...b);
     return out;
   }
 
@@ -301,12 +390,23 @@ describe('file sinks', () => {
       const figures = await sink.commit();
       expect(figures).toMatchObject({ records: 25, parts: 3, path });
       expect(figures.bytes).toBeGreaterThan(0);
-      expect(await readdir(path)).toEqual([`part-00000.${kind}`, `part-00001.${kind}`, `part-00002.${kind}`]);
+      expect(await readdir(path)).toEqual([
+        `part-00000.${kind}`,
+        `part-00001.${kind}`,
+        `part-00002.${kind}`,
+      ]);
       expect((await readdir(dir)).filter((n) => n.startsWith(`.out-${kind}`))).toEqual([]);
       const back = await readBack(kind, path);
       if (kind === 'csv') {
         // CSV holds text: nested values come back as their JSON.
-        expect(back).toEqual(records.map((r) => ({ id: r.id, name: r.name, tags: JSON.stringify(r.tags), extra: r.extra === null ? null : JSON.stringify(r.extra) })));
+        expect(back).toEqual(
+          records.map((r) => ({
+            id: r.id,
+            name: r.name,
+            tags: JSON.stringify(r.tags),
+            extra: r.extra === null ? null : JSON.stringify(r.extra),
+          })),
+        );
       } else expect(back).toEqual(records);
       await expect(sink.write([{ id: 1 }])).rejects.toThrow(ConflictError);
       await expect(sink.commit()).rejects.toThrow(/committed/);
@@ -339,7 +439,9 @@ describe('file sinks', () => {
     const sink = await openSink({ kind: 'parquet', path }, { partRecords: 2 });
     await sink.write([{ a: 1, b: 'x' }, { a: 2 }, { a: 3, c: [1.5, 2] }, { a: 4, b: 'y', c: [] }]);
     await sink.commit();
-    const rows = await duckdb((run) => run(`SELECT a, b, c FROM read_parquet(${sqlLiteral(join(path, '*.parquet'))}) ORDER BY a`));
+    const rows = await duckdb((run) =>
+      run(`SELECT a, b, c FROM read_parquet(${sqlLiteral(join(path, '*.parquet'))}) ORDER BY a`),
+    );
     expect(rows).toEqual([
       [1n, 'x', null],
       [2n, null, null],
@@ -350,7 +452,9 @@ describe('file sinks', () => {
 
   it('csv: refuses a record with a key outside the header, naming the record', async () => {
     const sink = await openSink({ kind: 'csv', path: join(dir, 'csv-bad') });
-    await expect(sink.write([{ a: 1 }, { a: 2, b: 3 }])).rejects.toThrow('records[1].b: is not a column of the CSV header');
+    await expect(sink.write([{ a: 1 }, { a: 2, b: 3 }])).rejects.toThrow(
+      'records[1].b: is not a column of the CSV header',
+    );
     await sink.abort();
   });
 });
@@ -360,7 +464,10 @@ describe('serving and collect sinks', () => {
     const path = join(dir, 'serving-sink.db');
     const url = `sqlite:${path}`;
     const store = new SqliteServingStore(path);
-    const sink = await openSink({ kind: 'serving', url, namespace: 'user', version: 'stage-v1' } satisfies SinkSpec, { servingBatch: 4, openServingStore });
+    const sink = await openSink(
+      { kind: 'serving', url, namespace: 'user', version: 'stage-v1' } satisfies SinkSpec,
+      { servingBatch: 4, openServingStore },
+    );
     await sink.write(lists.slice(0, 10));
     await sink.write(lists.slice(10));
     expect(await store.currentVersion()).toBeNull();
@@ -368,7 +475,10 @@ describe('serving and collect sinks', () => {
     expect((await store.currentVersion())?.meta).toEqual({ stage: true });
     expect(await store.getList('user', 'u03')).toEqual(lists[3].items);
 
-    const aborted = await openSink({ kind: 'serving', url, namespace: 'user' }, { openServingStore });
+    const aborted = await openSink(
+      { kind: 'serving', url, namespace: 'user' },
+      { openServingStore },
+    );
     await aborted.write([{ key: 'zz', items: [] }]);
     await aborted.abort();
     expect((await store.currentVersion())?.version).toBe('stage-v1');
@@ -377,11 +487,17 @@ describe('serving and collect sinks', () => {
   });
 
   it('serving: names the record and field of an invalid record', async () => {
-    const sink = await openSink({ kind: 'serving', url: 'memory:', namespace: 'related' }, { openServingStore });
-    await sink.write([{ key: 1, items: [] }]);
-    await expect(sink.write([{ key: 2, items: [{ id: 1, score: 1 }] }, { key: 3, items: [{ id: 1, score: 'high' }] }])).rejects.toThrow(
-      'records[2].items[0].score: must be a finite number, got "high"',
+    const sink = await openSink(
+      { kind: 'serving', url: 'memory:', namespace: 'related' },
+      { openServingStore },
     );
+    await sink.write([{ key: 1, items: [] }]);
+    await expect(
+      sink.write([
+        { key: 2, items: [{ id: 1, score: 1 }] },
+        { key: 3, items: [{ id: 1, score: 'high' }] },
+      ]),
+    ).rejects.toThrow('records[2].items[0].score: must be a finite number, got "high"');
     await expect(sink.write([{ items: [] }])).rejects.toThrow('records[1].key');
     await sink.abort();
   });
@@ -392,6 +508,8 @@ describe('serving and collect sinks', () => {
     expect(await sink.commit()).toEqual({ records: 3 });
     expect(collected(sink)).toEqual([1, 2, 3]);
     await expect(sink.write([4])).rejects.toThrow(ConflictError);
-    expect(() => collected({ write: async () => {}, commit: async () => ({}), abort: async () => {} })).toThrow(InvalidArgumentError);
+    expect(() =>
+      collected({ write: async () => {}, commit: async () => ({}), abort: async () => {} }),
+    ).toThrow(InvalidArgumentError);
   });
 });

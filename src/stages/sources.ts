@@ -71,9 +71,13 @@ interface RangeLocator {
  * @example
  * const parts = await planPartitions({ kind: 'parquet', path: 'events.parquet' }, { target: 8 });
  */
-export async function planPartitions(spec: SourceSpec, options: PlanOptions = {}): Promise<SourcePartition[]> {
+export async function planPartitions(
+  spec: SourceSpec,
+  options: PlanOptions = {},
+): Promise<SourcePartition[]> {
   const target = options.target ?? SOURCE_DEFAULTS.target;
-  if (!Number.isSafeInteger(target) || target < 1) throw new InvalidArgumentError('target', `must be an integer ≥ 1, got ${String(target)}`);
+  if (!Number.isSafeInteger(target) || target < 1)
+    throw new InvalidArgumentError('target', `must be an integer ≥ 1, got ${String(target)}`);
   switch (spec?.kind) {
     case 'csv':
     case 'jsonl':
@@ -84,19 +88,29 @@ export async function planPartitions(spec: SourceSpec, options: PlanOptions = {}
     case 'serving':
       return (await import('./sources-serving.js')).planServing(spec.url, spec.namespace, target);
     case 'records': {
-      if (!Array.isArray(spec.records)) throw new InvalidArgumentError('source.records', 'must be an array');
+      if (!Array.isArray(spec.records))
+        throw new InvalidArgumentError('source.records', 'must be an array');
       return numbered(
-        splitEvenly(spec.records.length, target).map(([start, end]) => ({ label: `records ${start}–${end}`, locator: { start, end } satisfies RecordsLocator })),
+        splitEvenly(spec.records.length, target).map(([start, end]) => ({
+          label: `records ${start}–${end}`,
+          locator: { start, end } satisfies RecordsLocator,
+        })),
       );
     }
     case 'range': {
       const { from, to } = rangeBounds(spec);
       return numbered(
-        splitEvenly(to - from, target).map(([start, end]) => ({ label: `range ${from + start}–${from + end}`, locator: { start: from + start, end: from + end } satisfies RangeLocator })),
+        splitEvenly(to - from, target).map(([start, end]) => ({
+          label: `range ${from + start}–${from + end}`,
+          locator: { start: from + start, end: from + end } satisfies RangeLocator,
+        })),
       );
     }
     default:
-      throw new InvalidArgumentError('source.kind', `must be csv, jsonl, parquet, query, serving, records or range, got ${JSON.stringify((spec as { kind?: unknown })?.kind)}`);
+      throw new InvalidArgumentError(
+        'source.kind',
+        `must be csv, jsonl, parquet, query, serving, records or range, got ${JSON.stringify((spec as { kind?: unknown })?.kind)}`,
+      );
   }
 }
 
@@ -111,28 +125,52 @@ export async function planPartitions(spec: SourceSpec, options: PlanOptions = {}
  *
  * @throws DataError naming the file and the line (CSV, JSONL) of a malformed row.
  */
-export async function* readPartition(spec: SourceSpec, partition: SourcePartition, options: ReadPartitionOptions = {}): AsyncIterable<unknown[]> {
+export async function* readPartition(
+  spec: SourceSpec,
+  partition: SourcePartition,
+  options: ReadPartitionOptions = {},
+): AsyncIterable<unknown[]> {
   const batchSize = options.batchSize ?? SOURCE_DEFAULTS.batchSize;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${String(batchSize)}`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${String(batchSize)}`);
   switch (spec.kind) {
     case 'jsonl':
-      yield* (await import('./sources-files.js')).readJsonl(partition.locator as FileLocator, spec.columns, batchSize);
+      yield* (await import('./sources-files.js')).readJsonl(
+        partition.locator as FileLocator,
+        spec.columns,
+        batchSize,
+      );
       return;
     case 'csv':
     case 'parquet':
-      yield* (await import('./sources-duckdb.js')).readDuckDbFile(spec.kind, partition.locator as FileLocator, spec.columns, batchSize);
+      yield* (await import('./sources-duckdb.js')).readDuckDbFile(
+        spec.kind,
+        partition.locator as FileLocator,
+        spec.columns,
+        batchSize,
+      );
       return;
     case 'query':
-      yield* (await import('./sources-duckdb.js')).readQuery(spec.sql, partition.locator as QueryLocator, batchSize);
+      yield* (await import('./sources-duckdb.js')).readQuery(
+        spec.sql,
+        partition.locator as QueryLocator,
+        batchSize,
+      );
       return;
     case 'serving': {
       const { readServing } = await import('./sources-serving.js');
-      yield* readServing(spec.url, spec.namespace, partition.locator as Parameters<typeof readServing>[2], batchSize);
+      yield* readServing(
+        spec.url,
+        spec.namespace,
+        partition.locator as Parameters<typeof readServing>[2],
+        batchSize,
+      );
       return;
     }
     case 'records': {
       const { start, end } = partition.locator as RecordsLocator;
-      for (let at = start; at < end; at += batchSize) yield spec.records.slice(at, Math.min(end, at + batchSize));
+      for (let at = start; at < end; at += batchSize)
+        yield spec.records.slice(at, Math.min(end, at + batchSize));
       return;
     }
     case 'range': {
@@ -147,7 +185,10 @@ export async function* readPartition(spec: SourceSpec, partition: SourcePartitio
       return;
     }
     default:
-      throw new InvalidArgumentError('source.kind', `unknown source kind ${JSON.stringify((spec as { kind?: unknown }).kind)}`);
+      throw new InvalidArgumentError(
+        'source.kind',
+        `unknown source kind ${JSON.stringify((spec as { kind?: unknown }).kind)}`,
+      );
   }
 }
 
@@ -158,7 +199,10 @@ export async function* readPartition(spec: SourceSpec, partition: SourcePartitio
  * it cannot be listed. Keys come back in their stored (string) form. (Implemented in
  * `sources-serving.ts`, loaded on first call.)
  */
-export async function listServingKeys(url: string, namespace: string): Promise<{ version: string | null; keys: string[] }> {
+export async function listServingKeys(
+  url: string,
+  namespace: string,
+): Promise<{ version: string | null; keys: string[] }> {
   return (await import('./sources-serving.js')).listServingKeys(url, namespace);
 }
 
@@ -169,12 +213,21 @@ function rangeBounds(spec: { from?: number; to: number }): { from: number; to: n
   const from = spec.from ?? 0;
   const { to } = spec;
   const integer = (field: string, value: unknown): void => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new InvalidArgumentError(field, `must be an integer within ±(2^53 − 1), got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value))
+      throw new InvalidArgumentError(
+        field,
+        `must be an integer within ±(2^53 − 1), got ${String(value)}`,
+      );
   };
   integer('source.from', from);
   integer('source.to', to);
-  if (from > to) throw new InvalidArgumentError('source.to', `must be ≥ source.from (${from}), got ${to}`);
+  if (from > to)
+    throw new InvalidArgumentError('source.to', `must be ≥ source.from (${from}), got ${to}`);
   // Both are safe integers, so the difference is exact even when it exceeds 2^53 − 1.
-  if (to - from > 2 ** 53) throw new InvalidArgumentError('source.to', `must be at most 2^53 above source.from (${from}), got ${to}`);
+  if (to - from > 2 ** 53)
+    throw new InvalidArgumentError(
+      'source.to',
+      `must be at most 2^53 above source.from (${from}), got ${to}`,
+    );
   return { from, to };
 }

@@ -5,9 +5,16 @@ import { parseSinkSpec, parseSourceSpec } from './spec-strings.js';
 
 describe('parseSourceSpec', () => {
   it('reads file, query and serving sources', () => {
-    expect(parseSourceSpec('parquet:data/events.parquet')).toEqual({ kind: 'parquet', path: 'data/events.parquet' });
+    expect(parseSourceSpec('parquet:data/events.parquet')).toEqual({
+      kind: 'parquet',
+      path: 'data/events.parquet',
+    });
     expect(parseSourceSpec('query:SELECT 1')).toEqual({ kind: 'query', sql: 'SELECT 1' });
-    expect(parseSourceSpec('serving:sqlite:./s.db#user')).toEqual({ kind: 'serving', url: 'sqlite:./s.db', namespace: 'user' });
+    expect(parseSourceSpec('serving:sqlite:./s.db#user')).toEqual({
+      kind: 'serving',
+      url: 'sqlite:./s.db',
+      namespace: 'user',
+    });
   });
 
   it('reads range:N and range:FROM-TO', () => {
@@ -18,15 +25,28 @@ describe('parseSourceSpec', () => {
   });
 
   it('rejects malformed ranges, naming the option', () => {
-    for (const text of ['range:', 'range:abc', 'range:1.5', 'range:1-', 'range:1-2-3', 'range:1e3']) {
+    for (const text of [
+      'range:',
+      'range:abc',
+      'range:1.5',
+      'range:1-',
+      'range:1-2-3',
+      'range:1e3',
+    ]) {
       expect(() => parseSourceSpec(text, '--source')).toThrow(InvalidArgumentError);
-      expect(() => parseSourceSpec(text, '--source')).toThrow(/^--source: range: needs N or FROM-TO/);
+      expect(() => parseSourceSpec(text, '--source')).toThrow(
+        /^--source: range: needs N or FROM-TO/,
+      );
     }
   });
 
   it('leaves bound checks to planning', async () => {
-    await expect(planPartitions(parseSourceSpec('range:9-3'))).rejects.toMatchObject({ field: 'source.to' });
-    await expect(planPartitions(parseSourceSpec('range:99999999999999999999'))).rejects.toMatchObject({ field: 'source.to' });
+    await expect(planPartitions(parseSourceSpec('range:9-3'))).rejects.toMatchObject({
+      field: 'source.to',
+    });
+    await expect(
+      planPartitions(parseSourceSpec('range:99999999999999999999')),
+    ).rejects.toMatchObject({ field: 'source.to' });
   });
 
   it('rejects unknown kinds', () => {

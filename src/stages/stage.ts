@@ -48,7 +48,12 @@ export type PartitionKey = string | number;
  * thread without copying, after which the yielding side's array is empty. Do not reuse a typed
  * array after yielding it; yield a copy if you must.
  */
-export interface StageDefinition<In = StageRecord, Mid = StageRecord, Out = StageRecord, Res = StageRecord> {
+export interface StageDefinition<
+  In = StageRecord,
+  Mid = StageRecord,
+  Out = StageRecord,
+  Res = StageRecord,
+> {
   name: string;
   preprocess?: (records: AsyncIterable<In>, ctx: StageContext) => AsyncIterable<Mid>;
   /**
@@ -59,7 +64,10 @@ export interface StageDefinition<In = StageRecord, Mid = StageRecord, Out = Stag
    * to the main ranks in turn, a batch at a time. Must return a string or a finite number.
    */
   partitionBy?: (record: Mid) => PartitionKey;
-  main: (records: AsyncIterable<Mid>, ctx: StageContext) => AsyncIterable<Out> | Promise<Iterable<Out> | void>;
+  main: (
+    records: AsyncIterable<Mid>,
+    ctx: StageContext,
+  ) => AsyncIterable<Out> | Promise<Iterable<Out> | void>;
   postprocess?: (outputs: AsyncIterable<Out>, ctx: StageContext) => AsyncIterable<Res>;
 }
 
@@ -75,13 +83,20 @@ export interface StageDefinition<In = StageRecord, Mid = StageRecord, Out = Stag
  *   async *main(words) { const n = new Map(); for await (const w of words) n.set(w, (n.get(w) ?? 0) + 1); yield* n; },
  * });
  */
-export function defineStage<In, Mid, Out, Res>(definition: StageDefinition<In, Mid, Out, Res>): StageDefinition<In, Mid, Out, Res> {
-  if (typeof definition?.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(definition.name)) {
+export function defineStage<In, Mid, Out, Res>(
+  definition: StageDefinition<In, Mid, Out, Res>,
+): StageDefinition<In, Mid, Out, Res> {
+  if (
+    typeof definition?.name !== 'string' ||
+    !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(definition.name)
+  ) {
     throw new TypeError('defineStage: name must be 1–64 letters, digits, ".", "_" or "-"');
   }
-  if (typeof definition.main !== 'function') throw new TypeError(`defineStage(${definition.name}): main must be a function`);
+  if (typeof definition.main !== 'function')
+    throw new TypeError(`defineStage(${definition.name}): main must be a function`);
   for (const key of ['preprocess', 'partitionBy', 'postprocess'] as const) {
-    if (definition[key] !== undefined && typeof definition[key] !== 'function') throw new TypeError(`defineStage(${definition.name}): ${key} must be a function`);
+    if (definition[key] !== undefined && typeof definition[key] !== 'function')
+      throw new TypeError(`defineStage(${definition.name}): ${key} must be a function`);
   }
   return definition;
 }

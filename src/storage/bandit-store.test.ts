@@ -18,7 +18,10 @@ describeBanditStore('memory', async () => {
 describeBanditStore('sqlite file, two connections', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kiban-bandits-'));
   const path = join(dir, 'serving.db');
-  const stores: [SqliteBanditStore, SqliteBanditStore] = [new SqliteBanditStore(path), new SqliteBanditStore(path)];
+  const stores: [SqliteBanditStore, SqliteBanditStore] = [
+    new SqliteBanditStore(path),
+    new SqliteBanditStore(path),
+  ];
   return {
     stores,
     async dispose() {
@@ -37,7 +40,10 @@ if (mustRunRedis(reachable)) {
 
   describeBanditStore('redis', async () => {
     const prefix = `kiban-test-bandits-${randomUUID()}:`;
-    const stores: [RedisBanditStore, RedisBanditStore] = [new RedisBanditStore(TEST_REDIS_URL, { prefix }), new RedisBanditStore(TEST_REDIS_URL, { prefix })];
+    const stores: [RedisBanditStore, RedisBanditStore] = [
+      new RedisBanditStore(TEST_REDIS_URL, { prefix }),
+      new RedisBanditStore(TEST_REDIS_URL, { prefix }),
+    ];
     return {
       stores,
       async dispose() {
@@ -73,5 +79,7 @@ if (mustRunRedis(reachable)) {
     });
   });
 } else {
-  console.warn(`[bandit-store.test] Redis at ${TEST_REDIS_URL} is unreachable and CI is not set: skipping the Redis suite.`);
+  console.warn(
+    `[bandit-store.test] Redis at ${TEST_REDIS_URL} is unreachable and CI is not set: skipping the Redis suite.`,
+  );
 }

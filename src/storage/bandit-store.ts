@@ -54,7 +54,11 @@ export interface BanditStore {
    * @throws NotFoundError when the bandit does not exist; InvalidArgumentError when stored totals
    *   have another width.
    */
-  addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number>;
+  addStatistics(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+  ): Promise<number>;
   /**
    * Like {@link BanditStore.addStatistics}, and in the same atomic step marks each of
    * `decisionIds` as fed back — or, when any of them is unknown (expired) or fed back already,
@@ -62,7 +66,12 @@ export interface BanditStore {
    * a process that dies before this call leaves the decision open for a retry, and one that dies
    * after it leaves a decision that refuses a second count.
    */
-  commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit>;
+  commitFeedback(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+    decisionIds: readonly string[],
+  ): Promise<FeedbackCommit>;
   /** Every arm's totals and the version they belong to, or null when there is no such bandit. */
   readStatistics(name: string, width: number): Promise<BanditStatistics | null>;
   /**
@@ -86,13 +95,21 @@ export const DECISION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Refuses a malformed bandit name. */
 export function checkBanditName(name: string): string {
-  if (typeof name !== 'string' || !BANDIT_NAME.test(name)) throw new InvalidArgumentError('name', `"${String(name)}" is not a bandit name: letters, digits, ".", "_" or "-", at most 64`);
+  if (typeof name !== 'string' || !BANDIT_NAME.test(name))
+    throw new InvalidArgumentError(
+      'name',
+      `"${String(name)}" is not a bandit name: letters, digits, ".", "_" or "-", at most 64`,
+    );
   return name;
 }
 
 /** Refuses a malformed decision id. */
 export function checkDecisionId(id: string): string {
-  if (typeof id !== 'string' || !DECISION_ID.test(id)) throw new InvalidArgumentError('decisionId', `"${String(id)}" is not a decision id: letters, digits, "_" or "-", at most 64`);
+  if (typeof id !== 'string' || !DECISION_ID.test(id))
+    throw new InvalidArgumentError(
+      'decisionId',
+      `"${String(id)}" is not a decision id: letters, digits, "_" or "-", at most 64`,
+    );
   return id;
 }
 
@@ -101,23 +118,39 @@ export function checkDecisionIds(ids: readonly string[]): readonly string[] {
   const seen = new Set<string>();
   for (const id of ids) {
     checkDecisionId(id);
-    if (seen.has(id)) throw new InvalidArgumentError('decisionIds', `"${id}" appears twice; a decision takes feedback once`);
+    if (seen.has(id))
+      throw new InvalidArgumentError(
+        'decisionIds',
+        `"${id}" appears twice; a decision takes feedback once`,
+      );
     seen.add(id);
   }
   return ids;
 }
 
 /** Refuses increments of the wrong width or with non-finite numbers, and a bad width. */
-export function checkIncrements(width: number, increments: ReadonlyMap<string, Float64Array>): void {
-  if (!Number.isSafeInteger(width) || width < 1) throw new InvalidArgumentError('width', `must be an integer ≥ 1, got ${width}`);
+export function checkIncrements(
+  width: number,
+  increments: ReadonlyMap<string, Float64Array>,
+): void {
+  if (!Number.isSafeInteger(width) || width < 1)
+    throw new InvalidArgumentError('width', `must be an integer ≥ 1, got ${width}`);
   for (const [arm, v] of increments) {
-    if (typeof arm !== 'string' || arm.length === 0) throw new InvalidArgumentError('increments', 'arm ids must be non-empty strings');
-    if (!(v instanceof Float64Array) || v.length !== width) throw new InvalidArgumentError(`increments.${arm}`, `must be a Float64Array of ${width} numbers`);
-    for (let j = 0; j < width; j++) if (!Number.isFinite(v[j])) throw new InvalidArgumentError(`increments.${arm}`, `holds a non-finite number at ${j}`);
+    if (typeof arm !== 'string' || arm.length === 0)
+      throw new InvalidArgumentError('increments', 'arm ids must be non-empty strings');
+    if (!(v instanceof Float64Array) || v.length !== width)
+      throw new InvalidArgumentError(
+        `increments.${arm}`,
+        `must be a Float64Array of ${width} numbers`,
+      );
+    for (let j = 0; j < width; j++)
+      if (!Number.isFinite(v[j]))
+        throw new InvalidArgumentError(`increments.${arm}`, `holds a non-finite number at ${j}`);
   }
 }
 
 /** Refuses a TTL that is not a positive integer number of milliseconds. */
 export function checkTtl(ttlMs: number): void {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new InvalidArgumentError('ttlMs', `must be an integer ≥ 1, got ${ttlMs}`);
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1)
+    throw new InvalidArgumentError('ttlMs', `must be an integer ≥ 1, got ${ttlMs}`);
 }

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeExperimentStore } from '../../test/contracts/experiment-store-contract.js';
-import { dropSchemas, IN_CI, probePostgres, TEST_POSTGRES_URL } from '../../test/fixtures/postgres.js';
+import {
+  dropSchemas,
+  IN_CI,
+  probePostgres,
+  TEST_POSTGRES_URL,
+} from '../../test/fixtures/postgres.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
 
 async function migrated(store: KyselyMetadataStore): Promise<KyselyMetadataStore> {

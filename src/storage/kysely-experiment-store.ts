@@ -1,7 +1,19 @@
-import { sql, type Insertable, type Kysely, type QueryCreator, type RawBuilder, type Selectable } from 'kysely';
+import {
+  sql,
+  type Insertable,
+  type Kysely,
+  type QueryCreator,
+  type RawBuilder,
+  type Selectable,
+} from 'kysely';
 import { ConflictError, InvalidArgumentError } from '../core/errors.js';
 import { checkName, type Experiment, type ExperimentStatus } from '../experiments/experiment.js';
-import type { ExperimentEvent, ExperimentStore, MetricAggregateRow, MetricAggregates } from '../experiments/experiment-store.js';
+import type {
+  ExperimentEvent,
+  ExperimentStore,
+  MetricAggregateRow,
+  MetricAggregates,
+} from '../experiments/experiment-store.js';
 import { checkEvent } from '../experiments/check-event.js';
 import type { WriteQueue } from './kysely-workflow-store.js';
 import type { ExperimentsTable, MetadataDatabase } from './metadata-tables.js';
@@ -18,7 +30,10 @@ export interface KyselyExperimentStoreOptions {
 }
 
 /** The fields of an experiment kept as JSON text (the rest have columns). */
-type StoredDefinition = Pick<Experiment, 'description' | 'variants' | 'control' | 'salt' | 'traffic' | 'targeting'>;
+type StoredDefinition = Pick<
+  Experiment,
+  'description' | 'variants' | 'control' | 'salt' | 'traffic' | 'targeting'
+>;
 
 /**
  * The {@link ExperimentStore} over the metadata store's database (`kiban_ab_experiments`,
@@ -48,20 +63,28 @@ export class KyselyExperimentStore implements ExperimentStore {
         .values(row)
         .onConflict((oc) => oc.column('name').doNothing())
         .executeTakeFirst();
-      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) throw new ConflictError(`experiment "${experiment.name}" exists already`);
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
+        throw new ConflictError(`experiment "${experiment.name}" exists already`);
     });
   }
 
   async getExperiment(name: string): Promise<Experiment | null> {
     checkName(name, 'name');
-    const row = await this.#q.selectFrom('kiban_ab_experiments').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.#q
+      .selectFrom('kiban_ab_experiments')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row === undefined ? null : fromRow(row);
   }
 
-  async listExperiments(options: { status?: ExperimentStatus; layer?: string } = {}): Promise<Experiment[]> {
+  async listExperiments(
+    options: { status?: ExperimentStatus; layer?: string } = {},
+  ): Promise<Experiment[]> {
     let query = this.#q.selectFrom('kiban_ab_experiments').selectAll().orderBy('name');
     if (options.status !== undefined) query = query.where('status', '=', options.status);
-    if (options.layer !== undefined) query = query.where('layer', '=', checkName(options.layer, 'layer'));
+    if (options.layer !== undefined)
+      query = query.where('layer', '=', checkName(options.layer, 'layer'));
     return (await query.execute()).map(fromRow);
   }
 
@@ -78,7 +101,9 @@ export class KyselyExperimentStore implements ExperimentStore {
     });
   }
 
-  async insertEvents(events: readonly ExperimentEvent[]): Promise<{ inserted: number; duplicates: number }> {
+  async insertEvents(
+    events: readonly ExperimentEvent[],
+  ): Promise<{ inserted: number; duplicates: number }> {
     events.forEach((e, k) => checkEvent(e, `events[${k}]`));
     const receivedAt = Date.now();
     const rows = events.map((e) => ({
@@ -110,7 +135,9 @@ export class KyselyExperimentStore implements ExperimentStore {
     );
   }
 
-  async listMetrics(experiment: string): Promise<{ metric: string; kind: 'conversion' | 'value'; events: number }[]> {
+  async listMetrics(
+    experiment: string,
+  ): Promise<{ metric: string; kind: 'conversion' | 'value'; events: number }[]> {
     checkName(experiment, 'experiment');
     const rows = await this.#q
       .selectFrom('kiban_ab_events')
@@ -120,16 +147,31 @@ export class KyselyExperimentStore implements ExperimentStore {
       .groupBy(['metric', 'type'])
       .orderBy('metric')
       .execute();
-    return rows.map((r) => ({ metric: r.metric as string, kind: r.type as 'conversion' | 'value', events: Number(r.events) }));
+    return rows.map((r) => ({
+      metric: r.metric as string,
+      kind: r.type as 'conversion' | 'value',
+      events: Number(r.events),
+    }));
   }
 
-  async metricAggregates(experiment: string, metric: string, options: { bucketMs: number; variants: readonly string[] }): Promise<MetricAggregates> {
+  async metricAggregates(
+    experiment: string,
+    metric: string,
+    options: { bucketMs: number; variants: readonly string[] },
+  ): Promise<MetricAggregates> {
     checkName(experiment, 'experiment');
-    if (typeof metric !== 'string' || metric.length === 0) throw new InvalidArgumentError('metric', 'must be a non-empty string');
-    if (!Number.isSafeInteger(options.bucketMs) || options.bucketMs < 1) throw new InvalidArgumentError('bucketMs', `must be an integer ≥ 1, got ${options.bucketMs}`);
-    if (options.variants.length === 0) throw new InvalidArgumentError('variants', 'must name at least one variant');
+    if (typeof metric !== 'string' || metric.length === 0)
+      throw new InvalidArgumentError('metric', 'must be a non-empty string');
+    if (!Number.isSafeInteger(options.bucketMs) || options.bucketMs < 1)
+      throw new InvalidArgumentError('bucketMs', `must be an integer ≥ 1, got ${options.bucketMs}`);
+    if (options.variants.length === 0)
+      throw new InvalidArgumentError('variants', 'must name at least one variant');
     const kinds = (await this.listMetrics(experiment)).filter((m) => m.metric === metric);
-    if (kinds.length > 1) throw new InvalidArgumentError('metric', `"${metric}" has both conversion and value events; give them different metric names`);
+    if (kinds.length > 1)
+      throw new InvalidArgumentError(
+        'metric',
+        `"${metric}" has both conversion and value events; give them different metric names`,
+      );
     const kind = kinds[0]?.kind ?? null;
     const events = this.#table('kiban_ab_events');
     const variants = sql.join(options.variants.map((v) => sql`${v}`));
@@ -145,10 +187,18 @@ export class KyselyExperimentStore implements ExperimentStore {
       where ev.experiment = ${experiment} and ev.metric = ${metric} and ev.type <> 'exposure'
       group by ev.unit`;
     // A conversion metric is 0/1 per unit however many events it sent; a value metric is the unit's total.
-    const y = kind === 'value' ? sql`coalesce(p.post, 0)` : sql`(case when coalesce(p.post_events, 0) > 0 then 1 else 0 end)`;
-    const x = kind === 'value' ? sql`coalesce(p.pre, 0)` : sql`(case when coalesce(p.pre_events, 0) > 0 then 1 else 0 end)`;
+    const y =
+      kind === 'value'
+        ? sql`coalesce(p.post, 0)`
+        : sql`(case when coalesce(p.post_events, 0) > 0 then 1 else 0 end)`;
+    const x =
+      kind === 'value'
+        ? sql`coalesce(p.pre, 0)`
+        : sql`(case when coalesce(p.pre_events, 0) > 0 then 1 else 0 end)`;
     const bucketMs = options.bucketMs;
-    const main = await sql<Record<string, number | string>>`with exposed as (${exposed}), per_unit as (${perUnit}),
+    const main = await sql<
+      Record<string, number | string>
+    >`with exposed as (${exposed}), per_unit as (${perUnit}),
       bucketed as (select unit, variant, variants, first_ms - (first_ms % ${bucketMs}) as bucket from exposed)
       select x.variant as variant, x.bucket as bucket, count(*) as units,
         sum(case when coalesce(p.post_events, 0) > 0 then 1 else 0 end) as converted,
@@ -163,7 +213,9 @@ export class KyselyExperimentStore implements ExperimentStore {
         (select count(*) from exposed where variants > 1) as multi,
         (select count(*) from exposed where variants = 1 and variant not in (${variants})) as unknown_variant,
         (select count(*) from ${events} ev where ev.experiment = ${experiment} and ev.metric = ${metric} and ev.type <> 'exposure'
-           and not exists (select 1 from exposed x where x.unit = ev.unit)) as unexposed`.execute(this.#db);
+           and not exists (select 1 from exposed x where x.unit = ev.unit)) as unexposed`.execute(
+      this.#db,
+    );
     const rows: MetricAggregateRow[] = main.rows.map((r) => ({
       variant: String(r.variant),
       bucketStartMs: Number(r.bucket),
@@ -178,7 +230,14 @@ export class KyselyExperimentStore implements ExperimentStore {
     const exposedUnits = new Map<string, number>(options.variants.map((v) => [v, 0]));
     for (const r of rows) exposedUnits.set(r.variant, (exposedUnits.get(r.variant) ?? 0) + r.units);
     const q = quality.rows[0];
-    return { kind, rows, exposedUnits, multiVariantUnits: Number(q.multi ?? 0), unknownVariantUnits: Number(q.unknown_variant ?? 0), unexposedEvents: Number(q.unexposed ?? 0) };
+    return {
+      kind,
+      rows,
+      exposedUnits,
+      multiVariantUnits: Number(q.multi ?? 0),
+      unknownVariantUnits: Number(q.unknown_variant ?? 0),
+      unexposedEvents: Number(q.unexposed ?? 0),
+    };
   }
 
   /** A table name, qualified with the schema when there is one. */
@@ -189,7 +248,14 @@ export class KyselyExperimentStore implements ExperimentStore {
 
 function toRow(e: Experiment): Insertable<ExperimentsTable> & { name: string } {
   checkName(e.name, 'name');
-  const definition: StoredDefinition = { description: e.description, variants: e.variants, control: e.control, salt: e.salt, traffic: e.traffic, targeting: e.targeting };
+  const definition: StoredDefinition = {
+    description: e.description,
+    variants: e.variants,
+    control: e.control,
+    salt: e.salt,
+    traffic: e.traffic,
+    targeting: e.targeting,
+  };
   return {
     name: e.name,
     definition: JSON.stringify(definition),

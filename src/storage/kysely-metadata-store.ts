@@ -3,7 +3,11 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import type { QueryCreator, Selectable } from 'kysely';
 import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.js';
-import { METADATA_MIGRATION_LOCK_TABLE, METADATA_MIGRATION_TABLE, MetadataMigrationProvider } from './metadata-migrations.js';
+import {
+  METADATA_MIGRATION_LOCK_TABLE,
+  METADATA_MIGRATION_TABLE,
+  MetadataMigrationProvider,
+} from './metadata-migrations.js';
 import { KyselyWorkflowStore, type WriteQueue } from './kysely-workflow-store.js';
 import type { ModelRecord, MetadataStore, RunRecord, StepRecord } from './metadata-store.js';
 import { toModel, toRun, toStep } from './metadata-tables.js';
@@ -50,10 +54,11 @@ export interface PostgresMetadataStoreOptions {
 }
 
 /** Defaults of {@link PostgresMetadataStoreOptions}. */
-export const DEFAULT_POSTGRES_METADATA_OPTIONS: Readonly<Required<PostgresMetadataStoreOptions>> = Object.freeze({
-  schema: 'public',
-  maxConnections: 10,
-});
+export const DEFAULT_POSTGRES_METADATA_OPTIONS: Readonly<Required<PostgresMetadataStoreOptions>> =
+  Object.freeze({
+    schema: 'public',
+    maxConnections: 10,
+  });
 
 /** Run ids per query when loading the steps of a page of runs. */
 const STEP_QUERY_CHUNK = 500;
@@ -98,7 +103,10 @@ export class KyselyMetadataStore implements MetadataStore {
    */
   constructor(db: Kysely<MetadataDatabase>, options: KyselyMetadataStoreOptions = {}) {
     if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
-      throw new InvalidArgumentError('schema', `must match ${SCHEMA_NAME.source}, got "${options.schema}"`);
+      throw new InvalidArgumentError(
+        'schema',
+        `must match ${SCHEMA_NAME.source}, got "${options.schema}"`,
+      );
     }
     this.#db = db;
     this.#schema = options.schema;
@@ -138,7 +146,10 @@ export class KyselyMetadataStore implements MetadataStore {
   static postgres(url: string, options: PostgresMetadataStoreOptions = {}): KyselyMetadataStore {
     if (!/^postgres(ql)?:\/\//.test(requireText('url', url))) {
       // Only the scheme is quoted back: the rest of a URL may hold a password.
-      throw new InvalidArgumentError('url', `must start with postgres:// or postgresql://, got "${url.split('//')[0]}//…"`);
+      throw new InvalidArgumentError(
+        'url',
+        `must start with postgres:// or postgresql://, got "${url.split('//')[0]}//…"`,
+      );
     }
     // `??` rather than spreading, so that an explicit `schema: undefined` still gets the default.
     const opts = Object.freeze({
@@ -146,7 +157,10 @@ export class KyselyMetadataStore implements MetadataStore {
       maxConnections: options.maxConnections ?? DEFAULT_POSTGRES_METADATA_OPTIONS.maxConnections,
     });
     if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 1) {
-      throw new InvalidArgumentError('maxConnections', `must be an integer ≥ 1, got ${opts.maxConnections}`);
+      throw new InvalidArgumentError(
+        'maxConnections',
+        `must be an integer ≥ 1, got ${opts.maxConnections}`,
+      );
     }
     // The driver loads on the first query, so a process that never touches PostgreSQL never loads `pg`.
     const pool = async () => {
@@ -186,7 +200,11 @@ export class KyselyMetadataStore implements MetadataStore {
     if (error !== undefined) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       const where = failed === undefined ? 'before any migration ran' : `in migration "${failed}"`;
-      throw new KibanError('INTERNAL', `metadata store migration failed ${where}: ${messageOf(error)}`, { cause: error });
+      throw new KibanError(
+        'INTERNAL',
+        `metadata store migration failed ${where}: ${messageOf(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -202,15 +220,26 @@ export class KyselyMetadataStore implements MetadataStore {
       created_at_ms: requireDate('model.createdAt', model.createdAt),
     };
     // `on conflict do nothing` + a row count is portable, unlike parsing each driver's error codes.
-    const result = await this.#q.insertInto('kiban_models').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    const result = await this.#q
+      .insertInto('kiban_models')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
     if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) {
-      throw new InvalidArgumentError('model.id', `a model with id "${row.id}" is already recorded; model ids must be unique`);
+      throw new InvalidArgumentError(
+        'model.id',
+        `a model with id "${row.id}" is already recorded; model ids must be unique`,
+      );
     }
   }
 
   /** The model with this id, or null. */
   async getModel(id: string): Promise<ModelRecord | null> {
-    const row = await this.#q.selectFrom('kiban_models').selectAll().where('id', '=', requireText('id', id)).executeTakeFirst();
+    const row = await this.#q
+      .selectFrom('kiban_models')
+      .selectAll()
+      .where('id', '=', requireText('id', id))
+      .executeTakeFirst();
     return row === undefined ? null : toModel(row);
   }
 
@@ -220,12 +249,21 @@ export class KyselyMetadataStore implements MetadataStore {
     const kind = optionalText('kind', options.kind);
     let query = this.#q.selectFrom('kiban_models').selectAll();
     if (kind !== undefined) query = query.where('kind', '=', kind);
-    const rows = await query.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    const rows = await query
+      .orderBy('created_at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
     return rows.map(toModel);
   }
 
   /** Records a run in status `running`. Throws `InvalidArgumentError` (field `run.id`) when the id is taken. */
-  async startRun(run: { id: string; pipeline: string; config: Record<string, unknown>; startedAt: Date }): Promise<void> {
+  async startRun(run: {
+    id: string;
+    pipeline: string;
+    config: Record<string, unknown>;
+    startedAt: Date;
+  }): Promise<void> {
     const row = {
       id: requireText('run.id', run.id),
       pipeline: requireText('run.pipeline', run.pipeline),
@@ -233,9 +271,16 @@ export class KyselyMetadataStore implements MetadataStore {
       config: toJsonText('run.config', run.config),
       started_at_ms: requireDate('run.startedAt', run.startedAt),
     };
-    const result = await this.#q.insertInto('kiban_runs').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    const result = await this.#q
+      .insertInto('kiban_runs')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
     if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) {
-      throw new InvalidArgumentError('run.id', `a run with id "${row.id}" is already recorded; run ids must be unique`);
+      throw new InvalidArgumentError(
+        'run.id',
+        `a run with id "${row.id}" is already recorded; run ids must be unique`,
+      );
     }
   }
 
@@ -278,9 +323,15 @@ export class KyselyMetadataStore implements MetadataStore {
     const run = await this.#runRow(runId);
     if (run === undefined) throw new NotFoundError(`run "${runId}"`);
     if (run.status !== 'running') {
-      throw new InvalidArgumentError('runId', `run "${runId}" has already finished (${run.status}); no step can start in it`);
+      throw new InvalidArgumentError(
+        'runId',
+        `run "${runId}" has already finished (${run.status}); no step can start in it`,
+      );
     }
-    throw new InvalidArgumentError('step.name', `run "${runId}" already has a step named "${name}"; step names must be unique within a run`);
+    throw new InvalidArgumentError(
+      'step.name',
+      `run "${runId}" already has a step named "${name}"; step names must be unique within a run`,
+    );
   }
 
   /**
@@ -291,7 +342,12 @@ export class KyselyMetadataStore implements MetadataStore {
   async finishStep(
     runId: string,
     name: string,
-    end: { status: 'succeeded' | 'failed'; finishedAt: Date; figures?: Record<string, number>; error?: string },
+    end: {
+      status: 'succeeded' | 'failed';
+      finishedAt: Date;
+      figures?: Record<string, number>;
+      error?: string;
+    },
   ): Promise<void> {
     requireText('runId', runId);
     requireText('name', name);
@@ -299,7 +355,9 @@ export class KyselyMetadataStore implements MetadataStore {
       status: requireEndStatus('end.status', end.status),
       finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
       error: optionalText('end.error', end.error) ?? null,
-      ...(end.figures === undefined ? {} : { figures: toNumbersJsonText('end.figures', end.figures) }),
+      ...(end.figures === undefined
+        ? {}
+        : { figures: toNumbersJsonText('end.figures', end.figures) }),
     };
     // Only a running step may finish: a second finish would silently rewrite history.
     const result = await this.#q
@@ -311,9 +369,17 @@ export class KyselyMetadataStore implements MetadataStore {
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) > 0) return;
 
-    const stepRow = await this.#q.selectFrom('kiban_run_steps').select('status').where('run_id', '=', runId).where('name', '=', name).executeTakeFirst();
+    const stepRow = await this.#q
+      .selectFrom('kiban_run_steps')
+      .select('status')
+      .where('run_id', '=', runId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (stepRow !== undefined) {
-      throw new InvalidArgumentError('name', `step "${name}" of run "${runId}" has already finished (${stepRow.status})`);
+      throw new InvalidArgumentError(
+        'name',
+        `step "${name}" of run "${runId}" has already finished (${stepRow.status})`,
+      );
     }
     if ((await this.#runRow(runId)) === undefined) throw new NotFoundError(`run "${runId}"`);
     throw new NotFoundError(`step "${name}" of run "${runId}"`);
@@ -324,7 +390,10 @@ export class KyselyMetadataStore implements MetadataStore {
    * are. Throws `NotFoundError` for an unknown run and `InvalidArgumentError` when it has
    * already finished.
    */
-  async finishRun(runId: string, end: { status: 'succeeded' | 'failed'; finishedAt: Date; error?: string; modelId?: string }): Promise<void> {
+  async finishRun(
+    runId: string,
+    end: { status: 'succeeded' | 'failed'; finishedAt: Date; error?: string; modelId?: string },
+  ): Promise<void> {
     requireText('runId', runId);
     const set = {
       status: requireEndStatus('end.status', end.status),
@@ -332,7 +401,12 @@ export class KyselyMetadataStore implements MetadataStore {
       error: optionalText('end.error', end.error) ?? null,
       model_id: end.modelId === undefined ? null : requireText('end.modelId', end.modelId),
     };
-    const result = await this.#q.updateTable('kiban_runs').set(set).where('id', '=', runId).where('status', '=', 'running').executeTakeFirst();
+    const result = await this.#q
+      .updateTable('kiban_runs')
+      .set(set)
+      .where('id', '=', runId)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
     if (Number(result.numUpdatedRows) > 0) return;
 
     const run = await this.#runRow(runId);
@@ -354,7 +428,11 @@ export class KyselyMetadataStore implements MetadataStore {
     const pipeline = optionalText('pipeline', options.pipeline);
     let query = this.#q.selectFrom('kiban_runs').selectAll();
     if (pipeline !== undefined) query = query.where('pipeline', '=', pipeline);
-    const runs = await query.orderBy('started_at_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    const runs = await query
+      .orderBy('started_at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
     // One query for all the steps rather than one per run.
     const steps = await this.#stepsOf(runs.map((r) => r.id));
     return runs.map((r) => toRun(r, steps.get(r.id) ?? []));

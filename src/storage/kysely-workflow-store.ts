@@ -16,7 +16,16 @@ import type {
 } from '../workflow/workflow-store.js';
 import { toLogLine, toTaskAttempt, toTaskRun, toWorkflowRun } from './metadata-tables.js';
 import type { MetadataDatabase } from './metadata-tables.js';
-import { checkJson, describe, isPlainObject, optionalText, requireDate, requireLimit, requireText, toJsonText } from './metadata-validation.js';
+import {
+  checkJson,
+  describe,
+  isPlainObject,
+  optionalText,
+  requireDate,
+  requireLimit,
+  requireText,
+  toJsonText,
+} from './metadata-validation.js';
 
 /** How many runs `listRuns` returns when no limit is given. */
 export const DEFAULT_WORKFLOW_RUN_LIMIT = 50;
@@ -27,10 +36,25 @@ export const DEFAULT_LOG_LIMIT = 1000;
 /** Log lines per insert statement: 6 parameters each stays far below both engines' parameter limits. */
 const LOG_INSERT_CHUNK = 500;
 
-const RUN_STATUSES: ReadonlySet<string> = new Set<WorkflowRunStatus>(['running', 'succeeded', 'failed']);
+const RUN_STATUSES: ReadonlySet<string> = new Set<WorkflowRunStatus>([
+  'running',
+  'succeeded',
+  'failed',
+]);
 const TRIGGERS: ReadonlySet<string> = new Set<RunTrigger>(['manual', 'schedule', 'backfill']);
-const TASK_STATES: ReadonlySet<string> = new Set<TaskState>(['pending', 'running', 'retrying', 'succeeded', 'failed', 'upstream_failed']);
-const END_STATUSES: ReadonlySet<string> = new Set<AttemptStatus>(['succeeded', 'failed', 'interrupted']);
+const TASK_STATES: ReadonlySet<string> = new Set<TaskState>([
+  'pending',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'upstream_failed',
+]);
+const END_STATUSES: ReadonlySet<string> = new Set<AttemptStatus>([
+  'succeeded',
+  'failed',
+  'interrupted',
+]);
 const STREAMS: ReadonlySet<string> = new Set<LogLine['stream']>(['stdout', 'stderr', 'log']);
 
 /** Runs a write after the earlier writes queued for the same database; see {@link KyselyWorkflowStoreOptions.serializeWrites}. */
@@ -87,7 +111,10 @@ export class KyselyWorkflowStore implements WorkflowStore {
       status: 'running',
       params: toParamsText('run.params', run.params),
       definition: toDefinitionText('run.definition', run.definition),
-      schedule_key: run.scheduleKey === undefined || run.scheduleKey === null ? null : requireText('run.scheduleKey', run.scheduleKey),
+      schedule_key:
+        run.scheduleKey === undefined || run.scheduleKey === null
+          ? null
+          : requireText('run.scheduleKey', run.scheduleKey),
       created_at_ms: requireDate('run.createdAt', run.createdAt),
       owner: requireText('run.owner', run.owner),
       // The creator owns the run from the start, so it counts as alive as of its creation.
@@ -108,13 +135,24 @@ export class KyselyWorkflowStore implements WorkflowStore {
         const q = this.#schema === undefined ? trx : trx.withSchema(this.#schema);
         // No conflict target: a clash on the id or on the schedule key both insert nothing, and
         // PostgreSQL makes a concurrent insert of the same key wait for the first to commit.
-        const inserted = await q.insertInto('kiban_wf_runs').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+        const inserted = await q
+          .insertInto('kiban_wf_runs')
+          .values(row)
+          .onConflict((oc) => oc.doNothing())
+          .executeTakeFirst();
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
           if (row.schedule_key !== null) {
-            const holder = await q.selectFrom('kiban_wf_runs').select('id').where('schedule_key', '=', row.schedule_key).executeTakeFirst();
+            const holder = await q
+              .selectFrom('kiban_wf_runs')
+              .select('id')
+              .where('schedule_key', '=', row.schedule_key)
+              .executeTakeFirst();
             if (holder !== undefined) return false;
           }
-          throw new InvalidArgumentError('run.id', `a workflow run with id "${row.id}" is already recorded; run ids must be unique`);
+          throw new InvalidArgumentError(
+            'run.id',
+            `a workflow run with id "${row.id}" is already recorded; run ids must be unique`,
+          );
         }
         if (tasks.length > 0) await q.insertInto('kiban_wf_tasks').values(tasks).execute();
         return true;
@@ -124,21 +162,43 @@ export class KyselyWorkflowStore implements WorkflowStore {
 
   /** The run with this id, or null. */
   async getRun(id: string): Promise<WorkflowRun | null> {
-    const row = await this.#q.selectFrom('kiban_wf_runs').selectAll().where('id', '=', requireText('id', id)).executeTakeFirst();
+    const row = await this.#q
+      .selectFrom('kiban_wf_runs')
+      .selectAll()
+      .where('id', '=', requireText('id', id))
+      .executeTakeFirst();
     return row === undefined ? null : toWorkflowRun(row);
   }
 
   /** Runs newest first (by `createdAt`, ties by id descending), filtered by every option given. */
-  async listRuns(options: { workflow?: string; status?: WorkflowRunStatus; logicalDate?: string; limit?: number } = {}): Promise<WorkflowRun[]> {
+  async listRuns(
+    options: {
+      workflow?: string;
+      status?: WorkflowRunStatus;
+      logicalDate?: string;
+      limit?: number;
+    } = {},
+  ): Promise<WorkflowRun[]> {
     const limit = requireLimit('limit', options.limit, DEFAULT_WORKFLOW_RUN_LIMIT);
-    const workflow = options.workflow === undefined ? undefined : requireText('workflow', options.workflow);
-    const status = options.status === undefined ? undefined : requireOneOf('status', options.status, RUN_STATUSES);
-    const logicalDate = options.logicalDate === undefined ? undefined : requireText('logicalDate', options.logicalDate);
+    const workflow =
+      options.workflow === undefined ? undefined : requireText('workflow', options.workflow);
+    const status =
+      options.status === undefined
+        ? undefined
+        : requireOneOf('status', options.status, RUN_STATUSES);
+    const logicalDate =
+      options.logicalDate === undefined
+        ? undefined
+        : requireText('logicalDate', options.logicalDate);
     let query = this.#q.selectFrom('kiban_wf_runs').selectAll();
     if (workflow !== undefined) query = query.where('workflow', '=', workflow);
     if (status !== undefined) query = query.where('status', '=', status);
     if (logicalDate !== undefined) query = query.where('logical_date', '=', logicalDate);
-    const rows = await query.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    const rows = await query
+      .orderBy('created_at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
     return rows.map(toWorkflowRun);
   }
 
@@ -156,7 +216,13 @@ export class KyselyWorkflowStore implements WorkflowStore {
               .select('n.id')
               .whereRef('n.workflow', '=', 'r.workflow')
               .where((eb) =>
-                or([eb('n.created_at_ms', '>', ref('r.created_at_ms')), and([eb('n.created_at_ms', '=', ref('r.created_at_ms')), eb('n.id', '>', ref('r.id'))])]),
+                or([
+                  eb('n.created_at_ms', '>', ref('r.created_at_ms')),
+                  and([
+                    eb('n.created_at_ms', '=', ref('r.created_at_ms')),
+                    eb('n.id', '>', ref('r.id')),
+                  ]),
+                ]),
               ),
           ),
         ),
@@ -184,14 +250,18 @@ export class KyselyWorkflowStore implements WorkflowStore {
   async updateRun(id: string, patch: RunPatch): Promise<void> {
     requireText('id', id);
     const set: { status?: string; finished_at_ms?: number | null; error?: string | null } = {};
-    if (patch.status !== undefined) set.status = requireOneOf('patch.status', patch.status, RUN_STATUSES);
-    if (patch.finishedAt !== undefined) set.finished_at_ms = nullableDate('patch.finishedAt', patch.finishedAt);
+    if (patch.status !== undefined)
+      set.status = requireOneOf('patch.status', patch.status, RUN_STATUSES);
+    if (patch.finishedAt !== undefined)
+      set.finished_at_ms = nullableDate('patch.finishedAt', patch.finishedAt);
     if (patch.error !== undefined) set.error = nullableText('patch.error', patch.error);
     if (Object.keys(set).length === 0) {
       if ((await this.getRun(id)) === null) throw new NotFoundError(`workflow run "${id}"`);
       return;
     }
-    const result = await this.#write(() => this.#q.updateTable('kiban_wf_runs').set(set).where('id', '=', id).executeTakeFirst());
+    const result = await this.#write(() =>
+      this.#q.updateTable('kiban_wf_runs').set(set).where('id', '=', id).executeTakeFirst(),
+    );
     if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`workflow run "${id}"`);
   }
 
@@ -199,16 +269,29 @@ export class KyselyWorkflowStore implements WorkflowStore {
    * One conditional update, so of two concurrent claims at most one can see the run unowned or
    * stale. False for an unknown or finished run.
    */
-  async claimRun(id: string, owner: string, options: { staleBefore: Date; force?: boolean }): Promise<boolean> {
+  async claimRun(
+    id: string,
+    owner: string,
+    options: { staleBefore: Date; force?: boolean },
+  ): Promise<boolean> {
     requireText('id', id);
     requireText('owner', owner);
     const staleBeforeMs = requireDate('options.staleBefore', options.staleBefore);
     const force = options.force === true;
     const result = await this.#write(() => {
-      let query = this.#q.updateTable('kiban_wf_runs').set({ owner, heartbeat_at_ms: Date.now() }).where('id', '=', id).where('status', '=', 'running');
+      let query = this.#q
+        .updateTable('kiban_wf_runs')
+        .set({ owner, heartbeat_at_ms: Date.now() })
+        .where('id', '=', id)
+        .where('status', '=', 'running');
       if (!force) {
         query = query.where((eb) =>
-          eb.or([eb('owner', 'is', null), eb('owner', '=', owner), eb('heartbeat_at_ms', 'is', null), eb('heartbeat_at_ms', '<', staleBeforeMs)]),
+          eb.or([
+            eb('owner', 'is', null),
+            eb('owner', '=', owner),
+            eb('heartbeat_at_ms', 'is', null),
+            eb('heartbeat_at_ms', '<', staleBeforeMs),
+          ]),
         );
       }
       return query.executeTakeFirst();
@@ -221,7 +304,12 @@ export class KyselyWorkflowStore implements WorkflowStore {
     requireText('id', id);
     requireText('owner', owner);
     const result = await this.#write(() =>
-      this.#q.updateTable('kiban_wf_runs').set({ heartbeat_at_ms: Date.now() }).where('id', '=', id).where('owner', '=', owner).executeTakeFirst(),
+      this.#q
+        .updateTable('kiban_wf_runs')
+        .set({ heartbeat_at_ms: Date.now() })
+        .where('id', '=', id)
+        .where('owner', '=', owner)
+        .executeTakeFirst(),
     );
     return Number(result.numUpdatedRows) > 0;
   }
@@ -231,13 +319,23 @@ export class KyselyWorkflowStore implements WorkflowStore {
     requireText('id', id);
     requireText('owner', owner);
     await this.#write(() =>
-      this.#q.updateTable('kiban_wf_runs').set({ owner: null, heartbeat_at_ms: null }).where('id', '=', id).where('owner', '=', owner).executeTakeFirst(),
+      this.#q
+        .updateTable('kiban_wf_runs')
+        .set({ owner: null, heartbeat_at_ms: null })
+        .where('id', '=', id)
+        .where('owner', '=', owner)
+        .executeTakeFirst(),
     );
   }
 
   /** Tasks of a run in definition order; empty for an unknown run. */
   async getTasks(runId: string): Promise<TaskRun[]> {
-    const rows = await this.#q.selectFrom('kiban_wf_tasks').selectAll().where('run_id', '=', requireText('runId', runId)).orderBy('seq').execute();
+    const rows = await this.#q
+      .selectFrom('kiban_wf_tasks')
+      .selectAll()
+      .where('run_id', '=', requireText('runId', runId))
+      .orderBy('seq')
+      .execute();
     return rows.map(toTaskRun);
   }
 
@@ -257,7 +355,13 @@ export class KyselyWorkflowStore implements WorkflowStore {
    * Records an attempt starting. Throws {@link NotFoundError} for an unknown run or task, and
    * {@link InvalidArgumentError} (field `attempt.attempt`) when that attempt is already recorded.
    */
-  async startAttempt(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }): Promise<void> {
+  async startAttempt(attempt: {
+    runId: string;
+    task: string;
+    attempt: number;
+    startedAt: Date;
+    worker: string | null;
+  }): Promise<void> {
     const row = toAttemptRow(attempt);
     const inserted = await this.#write(() => this.#insertAttemptIn(this.#q, row));
     if (!inserted) await this.#explainRefusedAttempt(this.#q, row);
@@ -271,7 +375,12 @@ export class KyselyWorkflowStore implements WorkflowStore {
     runId: string,
     task: string,
     attempt: number,
-    end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null },
+    end: {
+      status: Exclude<AttemptStatus, 'running'>;
+      finishedAt: Date;
+      error?: string | null;
+      worker?: string | null;
+    },
   ): Promise<boolean> {
     requireText('runId', runId);
     requireText('task', task);
@@ -284,7 +393,16 @@ export class KyselyWorkflowStore implements WorkflowStore {
    * {@link updateTask} then {@link startAttempt} in one transaction, with their errors: when
    * either refuses, neither is written.
    */
-  async startTaskAttempt(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }, task: TaskPatch): Promise<void> {
+  async startTaskAttempt(
+    attempt: {
+      runId: string;
+      task: string;
+      attempt: number;
+      startedAt: Date;
+      worker: string | null;
+    },
+    task: TaskPatch,
+  ): Promise<void> {
     const row = toAttemptRow(attempt);
     const set = toTaskSet(task);
     await this.#write(() =>
@@ -305,7 +423,12 @@ export class KyselyWorkflowStore implements WorkflowStore {
     runId: string,
     task: string,
     attempt: number,
-    end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null },
+    end: {
+      status: Exclude<AttemptStatus, 'running'>;
+      finishedAt: Date;
+      error?: string | null;
+      worker?: string | null;
+    },
     taskPatch: TaskPatch,
   ): Promise<boolean> {
     requireText('runId', runId);
@@ -324,14 +447,30 @@ export class KyselyWorkflowStore implements WorkflowStore {
   }
 
   /** Applies a validated task patch; an empty one only checks that the task exists. */
-  async #updateTaskIn(q: QueryCreator<MetadataDatabase>, runId: string, task: string, set: TaskSet): Promise<void> {
-    const notFound = (): NotFoundError => new NotFoundError(`task "${task}" of workflow run "${runId}"`);
+  async #updateTaskIn(
+    q: QueryCreator<MetadataDatabase>,
+    runId: string,
+    task: string,
+    set: TaskSet,
+  ): Promise<void> {
+    const notFound = (): NotFoundError =>
+      new NotFoundError(`task "${task}" of workflow run "${runId}"`);
     if (Object.keys(set).length === 0) {
-      const row = await q.selectFrom('kiban_wf_tasks').select('task').where('run_id', '=', runId).where('task', '=', task).executeTakeFirst();
+      const row = await q
+        .selectFrom('kiban_wf_tasks')
+        .select('task')
+        .where('run_id', '=', runId)
+        .where('task', '=', task)
+        .executeTakeFirst();
       if (row === undefined) throw notFound();
       return;
     }
-    const result = await q.updateTable('kiban_wf_tasks').set(set).where('run_id', '=', runId).where('task', '=', task).executeTakeFirst();
+    const result = await q
+      .updateTable('kiban_wf_tasks')
+      .set(set)
+      .where('run_id', '=', runId)
+      .where('task', '=', task)
+      .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) throw notFound();
   }
 
@@ -371,12 +510,22 @@ export class KyselyWorkflowStore implements WorkflowStore {
       .where('task', '=', row.task)
       .where('attempt', '=', row.attempt)
       .executeTakeFirst();
-    if (existing === undefined) throw new NotFoundError(`task "${row.task}" of workflow run "${row.run_id}"`);
-    throw new InvalidArgumentError('attempt.attempt', `attempt ${row.attempt} of task "${row.task}" of run "${row.run_id}" is already recorded (${existing.status})`);
+    if (existing === undefined)
+      throw new NotFoundError(`task "${row.task}" of workflow run "${row.run_id}"`);
+    throw new InvalidArgumentError(
+      'attempt.attempt',
+      `attempt ${row.attempt} of task "${row.task}" of run "${row.run_id}" is already recorded (${existing.status})`,
+    );
   }
 
   /** Ends the attempt if it is `running`; returns whether it was. */
-  async #finishAttemptIn(q: QueryCreator<MetadataDatabase>, runId: string, task: string, attempt: number, set: AttemptEndSet): Promise<boolean> {
+  async #finishAttemptIn(
+    q: QueryCreator<MetadataDatabase>,
+    runId: string,
+    task: string,
+    attempt: number,
+    set: AttemptEndSet,
+  ): Promise<boolean> {
     const result = await q
       .updateTable('kiban_wf_attempts')
       .set(set)
@@ -393,7 +542,9 @@ export class KyselyWorkflowStore implements WorkflowStore {
     requireText('runId', runId);
     let query = this.#q
       .selectFrom('kiban_wf_attempts as a')
-      .innerJoin('kiban_wf_tasks as t', (join) => join.onRef('t.run_id', '=', 'a.run_id').onRef('t.task', '=', 'a.task'))
+      .innerJoin('kiban_wf_tasks as t', (join) =>
+        join.onRef('t.run_id', '=', 'a.run_id').onRef('t.task', '=', 'a.task'),
+      )
       .selectAll('a')
       .where('a.run_id', '=', runId);
     if (task !== undefined) query = query.where('a.task', '=', requireText('task', task));
@@ -405,7 +556,12 @@ export class KyselyWorkflowStore implements WorkflowStore {
    * Appends lines, numbered in the order given; all or none are written. Throws
    * {@link NotFoundError} for an unknown run.
    */
-  async appendLogs(runId: string, task: string, attempt: number, lines: { at: Date; stream: LogLine['stream']; line: string }[]): Promise<void> {
+  async appendLogs(
+    runId: string,
+    task: string,
+    attempt: number,
+    lines: { at: Date; stream: LogLine['stream']; line: string }[],
+  ): Promise<void> {
     requireText('runId', runId);
     requireText('task', task);
     requirePositive('attempt', attempt);
@@ -428,13 +584,17 @@ export class KyselyWorkflowStore implements WorkflowStore {
         await this.#db.transaction().execute(async (trx) => {
           const q = this.#schema === undefined ? trx : trx.withSchema(this.#schema);
           for (let start = 0; start < rows.length; start += LOG_INSERT_CHUNK) {
-            await q.insertInto('kiban_wf_logs').values(rows.slice(start, start + LOG_INSERT_CHUNK)).execute();
+            await q
+              .insertInto('kiban_wf_logs')
+              .values(rows.slice(start, start + LOG_INSERT_CHUNK))
+              .execute();
           }
         });
       });
     } catch (error) {
       // The likely cause is the foreign key to the run; anything else is passed on as it is.
-      if ((await this.getRun(runId)) === null) throw new NotFoundError(`workflow run "${runId}"`, { cause: error });
+      if ((await this.getRun(runId)) === null)
+        throw new NotFoundError(`workflow run "${runId}"`, { cause: error });
       throw error;
     }
   }
@@ -444,13 +604,23 @@ export class KyselyWorkflowStore implements WorkflowStore {
    * inserted but become visible at commit, so a follower can see a later line before an earlier
    * one from a *concurrent* writer; lines of one attempt come from one writer, in order.
    */
-  async readLogs(runId: string, task: string, options: { attempt?: number; afterSeq?: number; limit?: number } = {}): Promise<LogLine[]> {
+  async readLogs(
+    runId: string,
+    task: string,
+    options: { attempt?: number; afterSeq?: number; limit?: number } = {},
+  ): Promise<LogLine[]> {
     requireText('runId', runId);
     requireText('task', task);
     const limit = requireLimit('limit', options.limit, DEFAULT_LOG_LIMIT);
-    let query = this.#q.selectFrom('kiban_wf_logs').selectAll().where('run_id', '=', runId).where('task', '=', task);
-    if (options.attempt !== undefined) query = query.where('attempt', '=', requirePositive('attempt', options.attempt));
-    if (options.afterSeq !== undefined) query = query.where('seq', '>', requireCount('afterSeq', options.afterSeq));
+    let query = this.#q
+      .selectFrom('kiban_wf_logs')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .where('task', '=', task);
+    if (options.attempt !== undefined)
+      query = query.where('attempt', '=', requirePositive('attempt', options.attempt));
+    if (options.afterSeq !== undefined)
+      query = query.where('seq', '>', requireCount('afterSeq', options.afterSeq));
     const rows = await query.orderBy('seq').limit(limit).execute();
     return rows.map(toLogLine);
   }
@@ -471,12 +641,16 @@ interface TaskSet {
 /** Validates a task patch (fields named `patch.*`) into the columns it sets. */
 function toTaskSet(patch: TaskPatch): TaskSet {
   const set: TaskSet = {};
-  if (patch.status !== undefined) set.status = requireOneOf('patch.status', patch.status, TASK_STATES);
+  if (patch.status !== undefined)
+    set.status = requireOneOf('patch.status', patch.status, TASK_STATES);
   if (patch.attempt !== undefined) set.attempt = requireCount('patch.attempt', patch.attempt);
   if (patch.failures !== undefined) set.failures = requireCount('patch.failures', patch.failures);
-  if (patch.startedAt !== undefined) set.started_at_ms = nullableDate('patch.startedAt', patch.startedAt);
-  if (patch.finishedAt !== undefined) set.finished_at_ms = nullableDate('patch.finishedAt', patch.finishedAt);
-  if (patch.nextAttemptAt !== undefined) set.next_attempt_at_ms = nullableDate('patch.nextAttemptAt', patch.nextAttemptAt);
+  if (patch.startedAt !== undefined)
+    set.started_at_ms = nullableDate('patch.startedAt', patch.startedAt);
+  if (patch.finishedAt !== undefined)
+    set.finished_at_ms = nullableDate('patch.finishedAt', patch.finishedAt);
+  if (patch.nextAttemptAt !== undefined)
+    set.next_attempt_at_ms = nullableDate('patch.nextAttemptAt', patch.nextAttemptAt);
   if (patch.error !== undefined) set.error = nullableText('patch.error', patch.error);
   if (patch.output !== undefined) set.output = toJsonText('patch.output', patch.output);
   return set;
@@ -485,7 +659,13 @@ function toTaskSet(patch: TaskPatch): TaskSet {
 type AttemptRow = ReturnType<typeof toAttemptRow>;
 
 /** Validates a starting attempt (fields named `attempt.*`) into its row. */
-function toAttemptRow(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }) {
+function toAttemptRow(attempt: {
+  runId: string;
+  task: string;
+  attempt: number;
+  startedAt: Date;
+  worker: string | null;
+}) {
   return {
     run_id: requireText('attempt.runId', attempt.runId),
     task: requireText('attempt.task', attempt.task),
@@ -499,25 +679,36 @@ function toAttemptRow(attempt: { runId: string; task: string; attempt: number; s
 type AttemptEndSet = ReturnType<typeof toAttemptEndSet>;
 
 /** Validates an attempt's end (fields named `end.*`) into the columns it sets. */
-function toAttemptEndSet(end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null }) {
+function toAttemptEndSet(end: {
+  status: Exclude<AttemptStatus, 'running'>;
+  finishedAt: Date;
+  error?: string | null;
+  worker?: string | null;
+}) {
   return {
     status: requireOneOf('end.status', end.status, END_STATUSES),
     finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
     error: end.error === undefined ? null : nullableText('end.error', end.error),
-    ...(end.worker === undefined || end.worker === null ? {} : { worker: requireText('end.worker', end.worker) }),
+    ...(end.worker === undefined || end.worker === null
+      ? {}
+      : { worker: requireText('end.worker', end.worker) }),
   };
 }
 
 function requireOneOf<T extends string>(field: string, value: T, allowed: ReadonlySet<string>): T {
   if (typeof value !== 'string' || !allowed.has(value)) {
-    throw new InvalidArgumentError(field, `must be one of ${[...allowed].map((a) => `"${a}"`).join(', ')}, got ${describe(value)}`);
+    throw new InvalidArgumentError(
+      field,
+      `must be one of ${[...allowed].map((a) => `"${a}"`).join(', ')}, got ${describe(value)}`,
+    );
   }
   return value;
 }
 
 /** A string, empty allowed (a log line may be blank). */
 function requireString(field: string, value: unknown): string {
-  if (typeof value !== 'string') throw new InvalidArgumentError(field, `must be a string, got ${describe(value)}`);
+  if (typeof value !== 'string')
+    throw new InvalidArgumentError(field, `must be a string, got ${describe(value)}`);
   return value;
 }
 
@@ -548,8 +739,15 @@ function requirePositive(field: string, value: unknown): number {
 function toParamsText(field: string, params: unknown): string {
   const text = toJsonText(field, params);
   for (const [key, v] of Object.entries(params as Record<string, unknown>)) {
-    if (typeof v !== 'string' && typeof v !== 'boolean' && (typeof v !== 'number' || !Number.isFinite(v))) {
-      throw new InvalidArgumentError(`${field}.${key}`, `must be a string, a finite number or a boolean, got ${describe(v)}`);
+    if (
+      typeof v !== 'string' &&
+      typeof v !== 'boolean' &&
+      (typeof v !== 'number' || !Number.isFinite(v))
+    ) {
+      throw new InvalidArgumentError(
+        `${field}.${key}`,
+        `must be a string, a finite number or a boolean, got ${describe(v)}`,
+      );
     }
   }
   return text;
@@ -562,15 +760,26 @@ function toParamsText(field: string, params: unknown): string {
  * since they key the task rows.
  */
 function toDefinitionText(field: string, definition: WorkflowDefinition): string {
-  if (!isPlainObject(definition)) throw new InvalidArgumentError(field, `must be a workflow definition object, got ${describe(definition)}`);
-  if (!Array.isArray(definition.tasks)) throw new InvalidArgumentError(`${field}.tasks`, `must be an array, got ${describe(definition.tasks)}`);
+  if (!isPlainObject(definition))
+    throw new InvalidArgumentError(
+      field,
+      `must be a workflow definition object, got ${describe(definition)}`,
+    );
+  if (!Array.isArray(definition.tasks))
+    throw new InvalidArgumentError(
+      `${field}.tasks`,
+      `must be an array, got ${describe(definition.tasks)}`,
+    );
   const names = new Set<string>();
   definition.tasks.forEach((t, i) => {
     const name = requireText(`${field}.tasks[${i}].name`, isPlainObject(t) ? t.name : undefined);
-    if (names.has(name)) throw new InvalidArgumentError(`${field}.tasks[${i}].name`, `task "${name}" appears twice; task names must be unique`);
+    if (names.has(name))
+      throw new InvalidArgumentError(
+        `${field}.tasks[${i}].name`,
+        `task "${name}" appears twice; task names must be unique`,
+      );
     names.add(name);
   });
   checkJson(field, definition, { dropUndefined: true });
   return JSON.stringify(definition);
 }
-

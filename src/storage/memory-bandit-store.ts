@@ -41,7 +41,10 @@ export class MemoryBanditStore implements BanditStore {
     this.#now = options.now ?? Date.now;
   }
 
-  async createBandit(name: string, definition: string): Promise<{ created: boolean; definition: string }> {
+  async createBandit(
+    name: string,
+    definition: string,
+  ): Promise<{ created: boolean; definition: string }> {
     this.#open();
     checkBanditName(name);
     const held = this.#bandits.get(name);
@@ -66,24 +69,38 @@ export class MemoryBanditStore implements BanditStore {
     return this.#bandits.delete(checkBanditName(name));
   }
 
-  async addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number> {
+  async addStatistics(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+  ): Promise<number> {
     const commit = await this.commitFeedback(name, width, increments, []);
     return (commit as { version: number }).version;
   }
 
-  async commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit> {
+  async commitFeedback(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+    decisionIds: readonly string[],
+  ): Promise<FeedbackCommit> {
     this.#open();
     checkIncrements(width, increments);
     const held = this.#bandits.get(checkBanditName(name));
     if (held === undefined) throw new NotFoundError(`bandit "${name}"`);
     for (const arm of increments.keys()) {
       const total = held.arms.get(arm);
-      if (total !== undefined && total.length !== width) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${total.length}`);
+      if (total !== undefined && total.length !== width)
+        throw new InvalidArgumentError(
+          'width',
+          `is ${width}, the stored statistics of "${name}" have ${total.length}`,
+        );
     }
     const decisions = checkDecisionIds(decisionIds).map((id) => this.#live(name, id));
     const refused = new Map<string, 'unknown' | 'duplicate'>();
     decisions.forEach((d, k) => {
-      if (d === null || d.claimed) refused.set(decisionIds[k], d === null ? 'unknown' : 'duplicate');
+      if (d === null || d.claimed)
+        refused.set(decisionIds[k], d === null ? 'unknown' : 'duplicate');
     });
     if (refused.size > 0) return { status: 'refused', refused };
     for (const d of decisions) d!.claimed = true;
@@ -102,7 +119,11 @@ export class MemoryBanditStore implements BanditStore {
     if (held === undefined) return null;
     const arms = new Map<string, Float64Array>();
     for (const [arm, total] of held.arms) {
-      if (total.length !== width) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${total.length}`);
+      if (total.length !== width)
+        throw new InvalidArgumentError(
+          'width',
+          `is ${width}, the stored statistics of "${name}" have ${total.length}`,
+        );
       arms.set(arm, total.slice());
     }
     return { version: held.version, arms };

@@ -13,7 +13,15 @@ import {
   encodeMeta,
   keyCursor,
 } from './serving-codec.js';
-import type { KeyPage, ListKeysOptions, ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import type {
+  KeyPage,
+  ListKeysOptions,
+  ListRange,
+  ScoredItem,
+  ServingStore,
+  VersionInfo,
+  VersionWriter,
+} from './serving-store.js';
 import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
 
 /** A version the store holds: its begin order and its lists by `list:key`. */
@@ -54,14 +62,21 @@ interface MemoryState {
  * ```
  */
 export class MemoryServingStore implements ServingStore {
-  readonly #state: MemoryState = { versions: new Map(), nextSeq: 1, current: null, kv: new Map(), closed: false };
+  readonly #state: MemoryState = {
+    versions: new Map(),
+    nextSeq: 1,
+    current: null,
+    kv: new Map(),
+    closed: false,
+  };
 
   /** Registers `version` (refused if held already or malformed) and returns its writer. */
   async beginVersion(version: string, meta: Record<string, unknown>): Promise<VersionWriter> {
     this.#open();
     checkVersionName(version);
     const metaJson = encodeMeta(meta);
-    if (this.#state.versions.has(version)) throw new InvalidArgumentError('version', `${version} exists already`);
+    if (this.#state.versions.has(version))
+      throw new InvalidArgumentError('version', `${version} exists already`);
     const held: HeldVersion = { seq: this.#state.nextSeq++, rows: new Map(), committed: false };
     this.#state.versions.set(version, held);
     return new MemoryVersionWriter(this.#state, version, held, metaJson);
@@ -97,10 +112,12 @@ export class MemoryServingStore implements ServingStore {
     const name = version ?? this.#state.current!.version;
     const prefix = `${list}:`;
     const all: string[] = [];
-    for (const row of held.rows.keys()) if (row.startsWith(prefix)) all.push(row.slice(prefix.length));
+    for (const row of held.rows.keys())
+      if (row.startsWith(prefix)) all.push(row.slice(prefix.length));
     all.sort(compareKeys);
     let start = 0;
-    if (position !== null) while (start < all.length && compareKeys(all[start], position) <= 0) start++;
+    if (position !== null)
+      while (start < all.length && compareKeys(all[start], position) <= 0) start++;
     const keys = all.slice(start, start + limit);
     const more = start + limit < all.length;
     return { version: name, keys, cursor: more ? keyCursor(name, keys[keys.length - 1]) : null };
@@ -144,9 +161,13 @@ export class MemoryServingStore implements ServingStore {
 
   /** The committed version `name`, or the current one (null when none) when `name` is undefined. */
   #version(name: string | undefined): HeldVersion | null {
-    if (name === undefined) return this.#state.current === null ? null : (this.#state.versions.get(this.#state.current.version) ?? null);
+    if (name === undefined)
+      return this.#state.current === null
+        ? null
+        : (this.#state.versions.get(this.#state.current.version) ?? null);
     const held = this.#state.versions.get(name);
-    if (held === undefined || !held.committed) throw new NotFoundError(`version ${name} of the serving store`);
+    if (held === undefined || !held.committed)
+      throw new NotFoundError(`version ${name} of the serving store`);
     return held;
   }
 }
@@ -185,7 +206,8 @@ class MemoryVersionWriter extends BaseVersionWriter {
   }
 
   protected async discard(): Promise<void> {
-    if (this.state.versions.get(this.version) === this.held) this.state.versions.delete(this.version);
+    if (this.state.versions.get(this.version) === this.held)
+      this.state.versions.delete(this.version);
   }
 
   /** A writer left behind long enough to be collected (or a closed store) cannot write or commit. */

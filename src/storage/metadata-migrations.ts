@@ -27,10 +27,13 @@ export interface MetadataMigrationOptions {
  *   and they sort numerically, with no time-zone or text-format questions;
  * - JSON is `text`, parsed and serialised by the store.
  */
-export function metadataMigrations(options: MetadataMigrationOptions = {}): Record<string, Migration> {
+export function metadataMigrations(
+  options: MetadataMigrationOptions = {},
+): Record<string, Migration> {
   // Migrations take `Kysely<any>` on purpose: they must keep compiling unchanged when the
   // current table types move on.
-  const schemaOf = (db: Kysely<any>) => (options.schema === undefined ? db.schema : db.schema.withSchema(options.schema));
+  const schemaOf = (db: Kysely<any>) =>
+    options.schema === undefined ? db.schema : db.schema.withSchema(options.schema);
   return {
     '0001_models': {
       async up(db) {
@@ -47,8 +50,16 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
           .execute();
         // Ascending indexes serve `order by … desc` too (both engines scan them backwards); the
         // trailing id matches the tie-break of the listing query so no sort step is needed.
-        await s.createIndex('kiban_models_created_idx').on('kiban_models').columns(['created_at_ms', 'id']).execute();
-        await s.createIndex('kiban_models_kind_created_idx').on('kiban_models').columns(['kind', 'created_at_ms', 'id']).execute();
+        await s
+          .createIndex('kiban_models_created_idx')
+          .on('kiban_models')
+          .columns(['created_at_ms', 'id'])
+          .execute();
+        await s
+          .createIndex('kiban_models_kind_created_idx')
+          .on('kiban_models')
+          .columns(['kind', 'created_at_ms', 'id'])
+          .execute();
       },
       async down(db) {
         await schemaOf(db).dropTable('kiban_models').execute();
@@ -69,14 +80,27 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
           // No foreign key to kiban_models: a model may be recorded after (or without) the run
           // that names it, and deleting old models must not be blocked by run history.
           .addColumn('model_id', 'text')
-          .addCheckConstraint('kiban_runs_status_check', sql`status in ('running', 'succeeded', 'failed')`)
+          .addCheckConstraint(
+            'kiban_runs_status_check',
+            sql`status in ('running', 'succeeded', 'failed')`,
+          )
           .execute();
-        await s.createIndex('kiban_runs_started_idx').on('kiban_runs').columns(['started_at_ms', 'id']).execute();
-        await s.createIndex('kiban_runs_pipeline_started_idx').on('kiban_runs').columns(['pipeline', 'started_at_ms', 'id']).execute();
+        await s
+          .createIndex('kiban_runs_started_idx')
+          .on('kiban_runs')
+          .columns(['started_at_ms', 'id'])
+          .execute();
+        await s
+          .createIndex('kiban_runs_pipeline_started_idx')
+          .on('kiban_runs')
+          .columns(['pipeline', 'started_at_ms', 'id'])
+          .execute();
 
         await s
           .createTable('kiban_run_steps')
-          .addColumn('run_id', 'text', (c) => c.notNull().references('kiban_runs.id').onDelete('cascade'))
+          .addColumn('run_id', 'text', (c) =>
+            c.notNull().references('kiban_runs.id').onDelete('cascade'),
+          )
           .addColumn('name', 'text', (c) => c.notNull())
           .addColumn('seq', 'integer', (c) => c.notNull())
           .addColumn('status', 'text', (c) => c.notNull())
@@ -87,7 +111,10 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
           // Steps are addressed by name within their run (finishStep takes a name), so the pair is the key;
           // it also serves "all steps of these runs" lookups.
           .addPrimaryKeyConstraint('kiban_run_steps_pk', ['run_id', 'name'])
-          .addCheckConstraint('kiban_run_steps_status_check', sql`status in ('running', 'succeeded', 'failed')`)
+          .addCheckConstraint(
+            'kiban_run_steps_status_check',
+            sql`status in ('running', 'succeeded', 'failed')`,
+          )
           .execute();
       },
       async down(db) {
@@ -117,17 +144,37 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
           .addColumn('owner', 'text')
           .addColumn('heartbeat_at_ms', 'bigint')
           // "trigger" is quoted: it is a keyword in both dialects.
-          .addCheckConstraint('kiban_wf_runs_trigger_check', sql`${sql.ref('trigger')} in ('manual', 'schedule', 'backfill')`)
-          .addCheckConstraint('kiban_wf_runs_status_check', sql`status in ('running', 'succeeded', 'failed')`)
+          .addCheckConstraint(
+            'kiban_wf_runs_trigger_check',
+            sql`${sql.ref('trigger')} in ('manual', 'schedule', 'backfill')`,
+          )
+          .addCheckConstraint(
+            'kiban_wf_runs_status_check',
+            sql`status in ('running', 'succeeded', 'failed')`,
+          )
           .execute();
         // Trailing id columns match the listings' tie-break, so newest-first pages need no sort.
-        await s.createIndex('kiban_wf_runs_created_idx').on('kiban_wf_runs').columns(['created_at_ms', 'id']).execute();
-        await s.createIndex('kiban_wf_runs_workflow_created_idx').on('kiban_wf_runs').columns(['workflow', 'created_at_ms', 'id']).execute();
-        await s.createIndex('kiban_wf_runs_status_created_idx').on('kiban_wf_runs').columns(['status', 'created_at_ms', 'id']).execute();
+        await s
+          .createIndex('kiban_wf_runs_created_idx')
+          .on('kiban_wf_runs')
+          .columns(['created_at_ms', 'id'])
+          .execute();
+        await s
+          .createIndex('kiban_wf_runs_workflow_created_idx')
+          .on('kiban_wf_runs')
+          .columns(['workflow', 'created_at_ms', 'id'])
+          .execute();
+        await s
+          .createIndex('kiban_wf_runs_status_created_idx')
+          .on('kiban_wf_runs')
+          .columns(['status', 'created_at_ms', 'id'])
+          .execute();
 
         await s
           .createTable('kiban_wf_tasks')
-          .addColumn('run_id', 'text', (c) => c.notNull().references('kiban_wf_runs.id').onDelete('cascade'))
+          .addColumn('run_id', 'text', (c) =>
+            c.notNull().references('kiban_wf_runs.id').onDelete('cascade'),
+          )
           .addColumn('task', 'text', (c) => c.notNull())
           // Position in the run's definition (topological order), which is how tasks are listed.
           .addColumn('seq', 'integer', (c) => c.notNull())
@@ -158,8 +205,17 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
           .addColumn('worker', 'text')
           .addPrimaryKeyConstraint('kiban_wf_attempts_pk', ['run_id', 'task', 'attempt'])
           // The primary key's prefix (run_id, task) also indexes this key for cascading deletes.
-          .addForeignKeyConstraint('kiban_wf_attempts_task_fk', ['run_id', 'task'], 'kiban_wf_tasks', ['run_id', 'task'], (fk) => fk.onDelete('cascade'))
-          .addCheckConstraint('kiban_wf_attempts_status_check', sql`status in ('running', 'succeeded', 'failed', 'interrupted')`)
+          .addForeignKeyConstraint(
+            'kiban_wf_attempts_task_fk',
+            ['run_id', 'task'],
+            'kiban_wf_tasks',
+            ['run_id', 'task'],
+            (fk) => fk.onDelete('cascade'),
+          )
+          .addCheckConstraint(
+            'kiban_wf_attempts_status_check',
+            sql`status in ('running', 'succeeded', 'failed', 'interrupted')`,
+          )
           .execute();
 
         // The log's sequence number must be assigned by the database so that concurrent writers
@@ -168,16 +224,27 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
         const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
         await s
           .createTable('kiban_wf_logs')
-          .addColumn('seq', sqlite ? 'integer' : 'bigint', (c) => (sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity()))
-          .addColumn('run_id', 'text', (c) => c.notNull().references('kiban_wf_runs.id').onDelete('cascade'))
+          .addColumn('seq', sqlite ? 'integer' : 'bigint', (c) =>
+            sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity(),
+          )
+          .addColumn('run_id', 'text', (c) =>
+            c.notNull().references('kiban_wf_runs.id').onDelete('cascade'),
+          )
           .addColumn('task', 'text', (c) => c.notNull())
           .addColumn('attempt', 'integer', (c) => c.notNull())
           .addColumn('at_ms', 'bigint', (c) => c.notNull())
           .addColumn('stream', 'text', (c) => c.notNull())
           .addColumn('line', 'text', (c) => c.notNull())
-          .addCheckConstraint('kiban_wf_logs_stream_check', sql`stream in ('stdout', 'stderr', 'log')`)
+          .addCheckConstraint(
+            'kiban_wf_logs_stream_check',
+            sql`stream in ('stdout', 'stderr', 'log')`,
+          )
           .execute();
-        await s.createIndex('kiban_wf_logs_task_seq_idx').on('kiban_wf_logs').columns(['run_id', 'task', 'seq']).execute();
+        await s
+          .createIndex('kiban_wf_logs_task_seq_idx')
+          .on('kiban_wf_logs')
+          .columns(['run_id', 'task', 'seq'])
+          .execute();
       },
       async down(db) {
         const s = schemaOf(db);
@@ -203,9 +270,16 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
           .addColumn('version', 'integer', (c) => c.notNull())
           .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
           .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
-          .addCheckConstraint('kiban_ab_experiments_status_check', sql`status in ('draft', 'running', 'stopped')`)
+          .addCheckConstraint(
+            'kiban_ab_experiments_status_check',
+            sql`status in ('draft', 'running', 'stopped')`,
+          )
           .execute();
-        await s.createIndex('kiban_ab_experiments_layer_idx').on('kiban_ab_experiments').columns(['layer', 'status']).execute();
+        await s
+          .createIndex('kiban_ab_experiments_layer_idx')
+          .on('kiban_ab_experiments')
+          .columns(['layer', 'status'])
+          .execute();
         // Events carry their experiment's name without a foreign key: events may arrive before
         // (or after) an experiment is defined, and nothing sent is dropped.
         await s
@@ -219,10 +293,21 @@ export function metadataMigrations(options: MetadataMigrationOptions = {}): Reco
           .addColumn('value', 'double precision')
           .addColumn('time_ms', 'bigint', (c) => c.notNull())
           .addColumn('received_at_ms', 'bigint', (c) => c.notNull())
-          .addCheckConstraint('kiban_ab_events_type_check', sql`type in ('exposure', 'conversion', 'value')`)
+          .addCheckConstraint(
+            'kiban_ab_events_type_check',
+            sql`type in ('exposure', 'conversion', 'value')`,
+          )
           .execute();
-        await s.createIndex('kiban_ab_events_exposure_idx').on('kiban_ab_events').columns(['experiment', 'type', 'unit']).execute();
-        await s.createIndex('kiban_ab_events_metric_idx').on('kiban_ab_events').columns(['experiment', 'metric', 'unit']).execute();
+        await s
+          .createIndex('kiban_ab_events_exposure_idx')
+          .on('kiban_ab_events')
+          .columns(['experiment', 'type', 'unit'])
+          .execute();
+        await s
+          .createIndex('kiban_ab_events_metric_idx')
+          .on('kiban_ab_events')
+          .columns(['experiment', 'metric', 'unit'])
+          .execute();
       },
       async down(db) {
         const s = schemaOf(db);

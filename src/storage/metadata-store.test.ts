@@ -9,10 +9,18 @@ import { promisify } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeMetadataStore, sampleModel } from '../../test/contracts/metadata-store-contract.js';
+import {
+  describeMetadataStore,
+  sampleModel,
+} from '../../test/contracts/metadata-store-contract.js';
 import { InvalidArgumentError, KibanError } from '../core/errors.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
-import { dropSchemas, IN_CI, probePostgres, TEST_POSTGRES_URL } from '../../test/fixtures/postgres.js';
+import {
+  dropSchemas,
+  IN_CI,
+  probePostgres,
+  TEST_POSTGRES_URL,
+} from '../../test/fixtures/postgres.js';
 
 const POSTGRES_URL = TEST_POSTGRES_URL;
 
@@ -80,7 +88,11 @@ describe('SQLite file', () => {
     );
     const startAt = String(Date.now() + 3000);
     const run = promisify(execFile);
-    await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--import', 'tsx', script, path, startAt])));
+    await Promise.all(
+      Array.from({ length: 4 }, () =>
+        run(process.execPath, ['--import', 'tsx', script, path, startAt]),
+      ),
+    );
     const store = KyselyMetadataStore.sqlite(path);
     await store.migrate();
     await store.insertModel(sampleModel('after'));
@@ -97,10 +109,17 @@ describe('SQLite file', () => {
     const store = KyselyMetadataStore.sqlite(path);
     const failure = store.migrate();
     await expect(failure).rejects.toThrow(KibanError);
-    await expect(store.migrate()).rejects.toThrow(/^metadata store migration failed in migration "0002_runs": .*kiban_runs/);
+    await expect(store.migrate()).rejects.toThrow(
+      /^metadata store migration failed in migration "0002_runs": .*kiban_runs/,
+    );
     await store.close();
     const check = new SqliteDatabase(path, { readonly: true });
-    const tables = check.prepare(`select name from sqlite_master where type = 'table' and name like 'kiban%' order by name`).pluck().all();
+    const tables = check
+      .prepare(
+        `select name from sqlite_master where type = 'table' and name like 'kiban%' order by name`,
+      )
+      .pluck()
+      .all();
     const ran = check.prepare('select name from kiban_migration').pluck().all();
     check.close();
     // Migrations share one transaction: 0001's table went with 0002's failure.
@@ -113,9 +132,15 @@ describe('KyselyMetadataStore constructors', () => {
   it('refuse bad arguments with the field named', () => {
     expect(() => KyselyMetadataStore.sqlite('')).toThrow(/^path: /);
     expect(() => KyselyMetadataStore.postgres('mysql://x')).toThrow(/^url: /);
-    expect(() => KyselyMetadataStore.postgres('mysql://kiban:s3cret@db/kiban')).not.toThrow(/s3cret/);
-    expect(() => KyselyMetadataStore.postgres(POSTGRES_URL, { schema: 'Bad-Name; drop' })).toThrow(InvalidArgumentError);
-    expect(() => KyselyMetadataStore.postgres(POSTGRES_URL, { maxConnections: 0 })).toThrow(/^maxConnections: /);
+    expect(() => KyselyMetadataStore.postgres('mysql://kiban:s3cret@db/kiban')).not.toThrow(
+      /s3cret/,
+    );
+    expect(() => KyselyMetadataStore.postgres(POSTGRES_URL, { schema: 'Bad-Name; drop' })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => KyselyMetadataStore.postgres(POSTGRES_URL, { maxConnections: 0 })).toThrow(
+      /^maxConnections: /,
+    );
   });
 });
 
@@ -137,7 +162,9 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
     expect(postgresProblem, `PostgreSQL at ${POSTGRES_URL} is required in CI`).toBeNull();
   });
 
-  describeMetadataStore('PostgreSQL', () => KyselyMetadataStore.postgres(POSTGRES_URL, { schema: newSchema() }));
+  describeMetadataStore('PostgreSQL', () =>
+    KyselyMetadataStore.postgres(POSTGRES_URL, { schema: newSchema() }),
+  );
 
   it('migrates from two stores at once and keeps every table inside its schema', async () => {
     const schema = newSchema();
@@ -190,7 +217,9 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
       await client.query(`create table "${schema}".kiban_runs (x integer)`);
       const store = KyselyMetadataStore.postgres(POSTGRES_URL, { schema });
       try {
-        await expect(store.migrate()).rejects.toThrow(/^metadata store migration failed in migration "0002_runs": .*kiban_runs/);
+        await expect(store.migrate()).rejects.toThrow(
+          /^metadata store migration failed in migration "0002_runs": .*kiban_runs/,
+        );
       } finally {
         await store.close();
       }
@@ -198,7 +227,11 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
         'select table_name from information_schema.tables where table_schema = $1 order by table_name',
         [schema],
       );
-      expect(rows.map((r) => r.table_name)).toEqual(['kiban_migration', 'kiban_migration_lock', 'kiban_runs']);
+      expect(rows.map((r) => r.table_name)).toEqual([
+        'kiban_migration',
+        'kiban_migration_lock',
+        'kiban_runs',
+      ]);
     } finally {
       await client.end();
     }

@@ -59,13 +59,30 @@ export interface MetadataStore {
   listModels(options?: { limit?: number; kind?: string }): Promise<ModelRecord[]>;
 
   /** Records a new run in status `running`. */
-  startRun(run: { id: string; pipeline: string; config: Record<string, unknown>; startedAt: Date }): Promise<void>;
+  startRun(run: {
+    id: string;
+    pipeline: string;
+    config: Record<string, unknown>;
+    startedAt: Date;
+  }): Promise<void>;
   /** Records a step starting (status `running`). */
   startStep(runId: string, step: { name: string; startedAt: Date }): Promise<void>;
   /** Records a step ending, with its figures or error. */
-  finishStep(runId: string, name: string, end: { status: 'succeeded' | 'failed'; finishedAt: Date; figures?: Record<string, number>; error?: string }): Promise<void>;
+  finishStep(
+    runId: string,
+    name: string,
+    end: {
+      status: 'succeeded' | 'failed';
+      finishedAt: Date;
+      figures?: Record<string, number>;
+      error?: string;
+    },
+  ): Promise<void>;
   /** Records a run ending; `modelId` links the model it produced. */
-  finishRun(runId: string, end: { status: 'succeeded' | 'failed'; finishedAt: Date; error?: string; modelId?: string }): Promise<void>;
+  finishRun(
+    runId: string,
+    end: { status: 'succeeded' | 'failed'; finishedAt: Date; error?: string; modelId?: string },
+  ): Promise<void>;
   getRun(id: string): Promise<RunRecord | null>;
   /** Newest first. @defaultValue limit 50 */
   listRuns(options?: { limit?: number; pipeline?: string }): Promise<RunRecord[]>;

@@ -11,7 +11,11 @@ import type { LogLine, TaskAttempt, TaskRun, WorkflowRun } from '../workflow/wor
 export type EpochMsColumn = ColumnType<number | string, number, number>;
 
 /** Same as {@link EpochMsColumn}, for columns that stay null until something finishes. */
-export type NullableEpochMsColumn = ColumnType<number | string | null, number | null | undefined, number | null>;
+export type NullableEpochMsColumn = ColumnType<
+  number | string | null,
+  number | null | undefined,
+  number | null
+>;
 
 /**
  * JSON kept as SQL `text` rather than `json`/`jsonb`: the same column type on every dialect, and

@@ -33,7 +33,10 @@ export function requireDate(field: string, value: unknown): number {
 /** Returns `value` if it is one of the two end states a run or step can finish in. */
 export function requireEndStatus(field: string, value: unknown): 'succeeded' | 'failed' {
   if (value !== 'succeeded' && value !== 'failed') {
-    throw new InvalidArgumentError(field, `must be "succeeded" or "failed", got ${describe(value)}`);
+    throw new InvalidArgumentError(
+      field,
+      `must be "succeeded" or "failed", got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -53,17 +56,22 @@ export function requireLimit(field: string, value: unknown, fallback: number): n
  * objects other than plain ones and arrays (a `Date` would come back as a string).
  */
 export function toJsonText(field: string, value: unknown): string {
-  if (!isPlainObject(value)) throw new InvalidArgumentError(field, `must be a plain JSON object, got ${describe(value)}`);
+  if (!isPlainObject(value))
+    throw new InvalidArgumentError(field, `must be a plain JSON object, got ${describe(value)}`);
   checkJson(field, value);
   return JSON.stringify(value);
 }
 
 /** Serialises a record of finite numbers (metrics, figures) for a `text` column. */
 export function toNumbersJsonText(field: string, value: unknown): string {
-  if (!isPlainObject(value)) throw new InvalidArgumentError(field, `must be an object of numbers, got ${describe(value)}`);
+  if (!isPlainObject(value))
+    throw new InvalidArgumentError(field, `must be an object of numbers, got ${describe(value)}`);
   for (const [key, v] of Object.entries(value)) {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new InvalidArgumentError(`${field}.${key}`, `must be a finite number, got ${describe(v)}`);
+      throw new InvalidArgumentError(
+        `${field}.${key}`,
+        `must be a finite number, got ${describe(v)}`,
+      );
     }
   }
   return JSON.stringify(value);
@@ -74,7 +82,11 @@ export function toNumbersJsonText(field: string, value: unknown): string {
  * naming its path. With `dropUndefined`, object properties set to `undefined` are allowed, since
  * `JSON.stringify` drops them (typed records may spell out their optional fields).
  */
-export function checkJson(path: string, value: unknown, options: { dropUndefined?: boolean } = {}): void {
+export function checkJson(
+  path: string,
+  value: unknown,
+  options: { dropUndefined?: boolean } = {},
+): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidArgumentError(path, `${value} has no JSON form`);
@@ -85,10 +97,14 @@ export function checkJson(path: string, value: unknown, options: { dropUndefined
     return;
   }
   if (isPlainObject(value)) {
-    for (const [key, v] of Object.entries(value)) if (!(v === undefined && options.dropUndefined)) checkJson(`${path}.${key}`, v, options);
+    for (const [key, v] of Object.entries(value))
+      if (!(v === undefined && options.dropUndefined)) checkJson(`${path}.${key}`, v, options);
     return;
   }
-  throw new InvalidArgumentError(path, `${describe(value)} has no JSON form that reads back the same`);
+  throw new InvalidArgumentError(
+    path,
+    `${describe(value)} has no JSON form that reads back the same`,
+  );
 }
 
 /** An object literal (or `Object.create(null)`): what JSON objects read back as. */
@@ -104,7 +120,8 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value instanceof Date) return Number.isFinite(value.getTime()) ? 'a Date' : 'an invalid Date';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
   return `${typeof value} ${String(value)}`;
 }

@@ -30,7 +30,9 @@ export interface RedisBanditStoreOptions {
 }
 
 /** Defaults of {@link RedisBanditStoreOptions} (`redis` excepted). */
-export const REDIS_BANDIT_STORE_DEFAULTS: Readonly<Required<Omit<RedisBanditStoreOptions, 'redis'>>> = Object.freeze({
+export const REDIS_BANDIT_STORE_DEFAULTS: Readonly<
+  Required<Omit<RedisBanditStoreOptions, 'redis'>>
+> = Object.freeze({
   prefix: 'kiban:',
   pingTimeoutMs: 1000,
   autoPipelining: false,
@@ -130,8 +132,18 @@ return {2, r}`,
 } as const;
 
 interface ScriptedRedis extends Redis {
-  kibanBanditCreate(bandit: string, names: string, definition: string, name: string): Promise<[number, string]>;
-  kibanBanditDelete(bandit: string, statistics: string, names: string, name: string): Promise<number>;
+  kibanBanditCreate(
+    bandit: string,
+    names: string,
+    definition: string,
+    name: string,
+  ): Promise<[number, string]>;
+  kibanBanditDelete(
+    bandit: string,
+    statistics: string,
+    names: string,
+    name: string,
+  ): Promise<number>;
   kibanFeedbackCommit(numberOfKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<number[]>;
   kibanDecisionPut(decision: string, record: string, ttlMs: number): Promise<number>;
   kibanDecisionGet(decision: string): Promise<[number, string?]>;
@@ -163,24 +175,46 @@ export class RedisBanditStore implements BanditStore {
   /** Connects (lazily, in the background) to the Redis at `url`, e.g. `redis://127.0.0.1:6379/0`. */
   constructor(url: string, options: RedisBanditStoreOptions = {}) {
     const { redis: clientOptions, ...rest } = options;
-    this.options = Object.freeze({ ...REDIS_BANDIT_STORE_DEFAULTS, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) });
-    if (typeof this.options.prefix !== 'string') throw new InvalidArgumentError('prefix', 'must be a string');
-    if (clientOptions?.keyPrefix) throw new InvalidArgumentError('redis.keyPrefix', 'is not supported; use the prefix option');
-    const client = new Redis(url, { maxRetriesPerRequest: 3, enableAutoPipelining: this.options.autoPipelining, ...clientOptions });
+    this.options = Object.freeze({
+      ...REDIS_BANDIT_STORE_DEFAULTS,
+      ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)),
+    });
+    if (typeof this.options.prefix !== 'string')
+      throw new InvalidArgumentError('prefix', 'must be a string');
+    if (clientOptions?.keyPrefix)
+      throw new InvalidArgumentError('redis.keyPrefix', 'is not supported; use the prefix option');
+    const client = new Redis(url, {
+      maxRetriesPerRequest: 3,
+      enableAutoPipelining: this.options.autoPipelining,
+      ...clientOptions,
+    });
     // Failures surface through the calls and ping(); without a listener ioredis prints every retry.
     client.on('error', () => undefined);
-    for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
+    for (const [name, definition] of Object.entries(SCRIPTS))
+      client.defineCommand(name, definition);
     this.#redis = client as ScriptedRedis;
   }
 
-  async createBandit(name: string, definition: string): Promise<{ created: boolean; definition: string }> {
+  async createBandit(
+    name: string,
+    definition: string,
+  ): Promise<{ created: boolean; definition: string }> {
     checkBanditName(name);
-    const [created, current] = await this.#redis.kibanBanditCreate(this.#bandit(name), this.#names(), definition, name);
+    const [created, current] = await this.#redis.kibanBanditCreate(
+      this.#bandit(name),
+      this.#names(),
+      definition,
+      name,
+    );
     return { created: created === 1, definition: current };
   }
 
   async getBandit(name: string): Promise<StoredBandit | null> {
-    const [definition, version] = await this.#redis.hmget(this.#bandit(checkBanditName(name)), 'def', 'version');
+    const [definition, version] = await this.#redis.hmget(
+      this.#bandit(checkBanditName(name)),
+      'def',
+      'version',
+    );
     return definition === null ? null : { definition, version: Number(version ?? 0) };
   }
 
@@ -190,19 +224,39 @@ export class RedisBanditStore implements BanditStore {
 
   async deleteBandit(name: string): Promise<boolean> {
     checkBanditName(name);
-    return (await this.#redis.kibanBanditDelete(this.#bandit(name), this.#statistics(name), this.#names(), name)) === 1;
+    return (
+      (await this.#redis.kibanBanditDelete(
+        this.#bandit(name),
+        this.#statistics(name),
+        this.#names(),
+        name,
+      )) === 1
+    );
   }
 
-  async addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number> {
+  async addStatistics(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+  ): Promise<number> {
     const commit = await this.commitFeedback(name, width, increments, []);
     return (commit as { version: number }).version;
   }
 
-  async commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit> {
+  async commitFeedback(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+    decisionIds: readonly string[],
+  ): Promise<FeedbackCommit> {
     checkBanditName(name);
     checkIncrements(width, increments);
     checkDecisionIds(decisionIds);
-    const keys = [this.#bandit(name), this.#statistics(name), ...decisionIds.map((id) => this.#decision(name, id))];
+    const keys = [
+      this.#bandit(name),
+      this.#statistics(name),
+      ...decisionIds.map((id) => this.#decision(name, id)),
+    ];
     const args: (string | Buffer)[] = [String(width)];
     for (const [arm, v] of increments) args.push(arm, encodeDoubles(v));
     let reply: number[];
@@ -210,20 +264,31 @@ export class RedisBanditStore implements BanditStore {
       reply = await this.#redis.kibanFeedbackCommit(keys.length, ...keys, ...args);
     } catch (error) {
       const message = String((error as Error).message);
-      if (message.includes('KIBAN_NOT_FOUND')) throw new NotFoundError(`bandit "${name}"`, { cause: error });
+      if (message.includes('KIBAN_NOT_FOUND'))
+        throw new NotFoundError(`bandit "${name}"`, { cause: error });
       const clash = /KIBAN_WIDTH (\d+)/.exec(message);
-      if (clash) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${clash[1]}`, { cause: error });
+      if (clash)
+        throw new InvalidArgumentError(
+          'width',
+          `is ${width}, the stored statistics of "${name}" have ${clash[1]}`,
+          { cause: error },
+        );
       throw error;
     }
     if (reply[0] === 1) return { status: 'stored', version: Number(reply[1]) };
     const refused = new Map<string, 'unknown' | 'duplicate'>();
-    for (let k = 1; k < reply.length; k += 2) refused.set(decisionIds[reply[k]], reply[k + 1] === 0 ? 'unknown' : 'duplicate');
+    for (let k = 1; k < reply.length; k += 2)
+      refused.set(decisionIds[reply[k]], reply[k + 1] === 0 ? 'unknown' : 'duplicate');
     return { status: 'refused', refused };
   }
 
   async readStatistics(name: string, width: number): Promise<BanditStatistics | null> {
     checkBanditName(name);
-    const results = await this.#redis.multi().hget(this.#bandit(name), 'version').hgetallBuffer(this.#statistics(name)).exec();
+    const results = await this.#redis
+      .multi()
+      .hget(this.#bandit(name), 'version')
+      .hgetallBuffer(this.#statistics(name))
+      .exec();
     if (results === null) throw new Error('Redis aborted the statistics read');
     const failed = results.find(([error]) => error !== null);
     if (failed) throw failed[0];
@@ -231,7 +296,11 @@ export class RedisBanditStore implements BanditStore {
     if (version === null) return null;
     const arms = new Map<string, Float64Array>();
     for (const [arm, bytes] of Object.entries(results[1][1] as Record<string, Buffer>)) {
-      if (bytes.length !== width * 8) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${bytes.length / 8}`);
+      if (bytes.length !== width * 8)
+        throw new InvalidArgumentError(
+          'width',
+          `is ${width}, the stored statistics of "${name}" have ${bytes.length / 8}`,
+        );
       arms.set(arm, decodeDoubles(bytes, width));
     }
     return { version: Number(version), arms };

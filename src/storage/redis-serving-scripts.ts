@@ -48,9 +48,18 @@ return previous`,
 /** A client with the scripts of this module defined on it. */
 export interface ScriptedRedis extends Redis {
   /** ioredis defines a `…Buffer` twin of every script; lists are binary, so readers use this one. */
-  kibanGetListBuffer(current: string, listPrefix: string, listSuffix: string): Promise<Buffer | null>;
+  kibanGetListBuffer(
+    current: string,
+    listPrefix: string,
+    listSuffix: string,
+  ): Promise<Buffer | null>;
   kibanBegin(versions: string, seq: string, version: string): Promise<number>;
-  kibanCommit(current: string, versions: string, version: string, info: string): Promise<string | null>;
+  kibanCommit(
+    current: string,
+    versions: string,
+    version: string,
+    info: string,
+  ): Promise<string | null>;
 }
 
 /** Defines the scripts on `redis` (idempotent per client) and returns it typed accordingly. */

@@ -16,7 +16,15 @@ import {
   keyCursor,
   withDefaults,
 } from './serving-codec.js';
-import type { KeyPage, ListKeysOptions, ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import type {
+  KeyPage,
+  ListKeysOptions,
+  ListRange,
+  ScoredItem,
+  ServingStore,
+  VersionInfo,
+  VersionWriter,
+} from './serving-store.js';
 import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
 
 /** Options of {@link RedisServingStore}. */
@@ -34,7 +42,9 @@ export interface RedisServingStoreOptions {
 }
 
 /** Defaults of {@link RedisServingStoreOptions} (`redis` excepted). */
-export const REDIS_SERVING_STORE_DEFAULTS: Readonly<Required<Omit<RedisServingStoreOptions, 'redis'>>> = Object.freeze({
+export const REDIS_SERVING_STORE_DEFAULTS: Readonly<
+  Required<Omit<RedisServingStoreOptions, 'redis'>>
+> = Object.freeze({
   prefix: 'kiban:',
   batchSize: 1000,
   scanCount: 1000,
@@ -90,17 +100,26 @@ export class RedisServingStore implements ServingStore {
     this.options = withDefaults(REDIS_SERVING_STORE_DEFAULTS, rest);
     const { prefix, batchSize, scanCount } = this.options;
     if (typeof prefix !== 'string') throw new InvalidArgumentError('prefix', 'must be a string');
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${batchSize}`);
-    if (!Number.isSafeInteger(scanCount) || scanCount < 1) throw new InvalidArgumentError('scanCount', `must be an integer ≥ 1, got ${scanCount}`);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+      throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${batchSize}`);
+    if (!Number.isSafeInteger(scanCount) || scanCount < 1)
+      throw new InvalidArgumentError('scanCount', `must be an integer ≥ 1, got ${scanCount}`);
     // ioredis would prefix the declared KEYS but not the list keys the scripts build.
-    if (clientOptions?.keyPrefix) throw new InvalidArgumentError('redis.keyPrefix', 'is not supported; use the prefix option');
+    if (clientOptions?.keyPrefix)
+      throw new InvalidArgumentError('redis.keyPrefix', 'is not supported; use the prefix option');
     // A bounded retry count makes calls fail instead of queueing forever while Redis is down.
     const client = new Redis(url, { maxRetriesPerRequest: 3, ...clientOptions });
     // Connection errors surface through the failing calls and ping(); without a listener
     // ioredis would also print every failed reconnect attempt.
     client.on('error', () => undefined);
     this.#redis = defineServingScripts(client);
-    this.#keys = { current: `${prefix}current`, versions: `${prefix}versions`, seq: `${prefix}seq`, lists: `${prefix}v:`, kv: `${prefix}kv:` };
+    this.#keys = {
+      current: `${prefix}current`,
+      versions: `${prefix}versions`,
+      seq: `${prefix}seq`,
+      lists: `${prefix}v:`,
+      kv: `${prefix}kv:`,
+    };
   }
 
   /** Registers `version` (refused if held already or malformed) and returns its writer. */
@@ -125,14 +144,19 @@ export class RedisServingStore implements ServingStore {
     const r = checkRange(range);
     if (r.version !== undefined) {
       // MULTI: the registration check and the read see one state, so a collected version is never read half-deleted.
-      const [[, held], [, read]] = (await this.#redis.multi().zscore(this.#keys.versions, r.version).getBuffer(`${this.#keys.lists}${r.version}:${list}:${k}`).exec())! as [
-        [Error | null, string | null],
-        [Error | null, Buffer | null],
-      ];
+      const [[, held], [, read]] = (await this.#redis
+        .multi()
+        .zscore(this.#keys.versions, r.version)
+        .getBuffer(`${this.#keys.lists}${r.version}:${list}:${k}`)
+        .exec())! as [[Error | null, string | null], [Error | null, Buffer | null]];
       if (held === null) throw new NotFoundError(`version ${r.version} of the serving store`);
       return read === null ? null : decodeItems(read, r);
     }
-    const stored = await this.#redis.kibanGetListBuffer(this.#keys.current, this.#keys.lists, `:${list}:${k}`);
+    const stored = await this.#redis.kibanGetListBuffer(
+      this.#keys.current,
+      this.#keys.lists,
+      `:${list}:${k}`,
+    );
     return stored === null ? null : decodeItems(stored, r);
   }
 
@@ -147,7 +171,8 @@ export class RedisServingStore implements ServingStore {
       version = current;
     }
     // Every page checks the registration: a version collected mid-listing would scan as empty.
-    if ((await this.#redis.zscore(this.#keys.versions, version)) === null) throw new NotFoundError(`version ${version} of the serving store`);
+    if ((await this.#redis.zscore(this.#keys.versions, version)) === null)
+      throw new NotFoundError(`version ${version} of the serving store`);
     const base = `${this.#keys.lists}${version}:${list}:`;
     const pattern = `${escapeGlob(base)}*`;
     const keys: string[] = [];
@@ -190,8 +215,13 @@ export class RedisServingStore implements ServingStore {
    */
   async clear(): Promise<void> {
     // An empty prefix would match the whole database, which this store does not own.
-    if (this.options.prefix === '') throw new InvalidArgumentError('prefix', 'clear() needs a non-empty prefix');
-    await unlinkMatching(this.#redis, `${escapeGlob(this.options.prefix)}*`, this.options.scanCount);
+    if (this.options.prefix === '')
+      throw new InvalidArgumentError('prefix', 'clear() needs a non-empty prefix');
+    await unlinkMatching(
+      this.#redis,
+      `${escapeGlob(this.options.prefix)}*`,
+      this.options.scanCount,
+    );
   }
 
   /** Closes the connection after pending replies (QUIT), or drops it if that fails; idempotent. */
@@ -258,10 +288,18 @@ class RedisVersionWriter extends BaseVersionWriter {
   protected async switchIn(publishedAt: string): Promise<void> {
     const info = `{"version":${JSON.stringify(this.version)},"meta":${this.metaJson},"publishedAt":"${publishedAt}"}`;
     try {
-      this.#previous = await this.redis.kibanCommit(this.keys.current, this.keys.versions, this.version, info);
+      this.#previous = await this.redis.kibanCommit(
+        this.keys.current,
+        this.keys.versions,
+        this.version,
+        info,
+      );
     } catch (error) {
       if (String((error as Error).message).includes('KIBAN_NOT_FOUND')) {
-        throw new NotFoundError(`version ${this.version} (collected as abandoned before its commit)`, { cause: error });
+        throw new NotFoundError(
+          `version ${this.version} (collected as abandoned before its commit)`,
+          { cause: error },
+        );
       }
       throw error;
     }
@@ -285,7 +323,11 @@ class RedisVersionWriter extends BaseVersionWriter {
 
   /** Deletes a version's lists, then unregisters it (so an interrupted removal is retried later). */
   async #remove(version: string): Promise<void> {
-    await unlinkMatching(this.redis, `${escapeGlob(this.keys.lists)}${version}:*`, this.options.scanCount);
+    await unlinkMatching(
+      this.redis,
+      `${escapeGlob(this.keys.lists)}${version}:*`,
+      this.options.scanCount,
+    );
     await this.redis.zrem(this.keys.versions, version);
   }
 }

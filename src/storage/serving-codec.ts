@@ -6,7 +6,13 @@
 import { InvalidArgumentError, KibanError } from '../core/errors.js';
 import type { ExternalId } from '../data/id-map.js';
 // ServingStore is imported for the {@link} in the module comment only.
-import { LIST_KEYS_DEFAULT_LIMIT, type ListKeysOptions, type ListRange, type ScoredItem, type ServingStore } from './serving-store.js';
+import {
+  LIST_KEYS_DEFAULT_LIMIT,
+  type ListKeysOptions,
+  type ListRange,
+  type ScoredItem,
+  type ServingStore,
+} from './serving-store.js';
 
 /** What a version name and a list name must match: no `:` so they can sit inside storage keys. */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -14,7 +20,10 @@ export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 /** Throws {@link InvalidArgumentError} (field `version`) unless `version` matches {@link NAME_PATTERN}. */
 export function checkVersionName(version: unknown): string {
   if (typeof version !== 'string' || !NAME_PATTERN.test(version)) {
-    throw new InvalidArgumentError('version', `must match ${NAME_PATTERN.source}, got ${describe(version)}`);
+    throw new InvalidArgumentError(
+      'version',
+      `must match ${NAME_PATTERN.source}, got ${describe(version)}`,
+    );
   }
   return version;
 }
@@ -22,7 +31,10 @@ export function checkVersionName(version: unknown): string {
 /** Throws {@link InvalidArgumentError} (field `list`) unless `list` matches {@link NAME_PATTERN}. */
 export function checkListName(list: unknown): string {
   if (typeof list !== 'string' || !NAME_PATTERN.test(list)) {
-    throw new InvalidArgumentError('list', `must match ${NAME_PATTERN.source}, got ${describe(list)}`);
+    throw new InvalidArgumentError(
+      'list',
+      `must match ${NAME_PATTERN.source}, got ${describe(list)}`,
+    );
   }
   return list;
 }
@@ -34,11 +46,15 @@ export function checkListName(list: unknown): string {
  */
 export function encodeKey(key: unknown, field = 'key'): string {
   if (typeof key === 'number') {
-    if (!Number.isFinite(key)) throw new InvalidArgumentError(field, `must be a finite number or a string, got ${key}`);
+    if (!Number.isFinite(key))
+      throw new InvalidArgumentError(field, `must be a finite number or a string, got ${key}`);
     return String(key);
   }
   if (typeof key === 'string' && key.length > 0) return key;
-  throw new InvalidArgumentError(field, `must be a finite number or a non-empty string, got ${describe(key)}`);
+  throw new InvalidArgumentError(
+    field,
+    `must be a finite number or a non-empty string, got ${describe(key)}`,
+  );
 }
 
 // The stored form of a ranked list of n items, little-endian:
@@ -58,22 +74,40 @@ const HEADER = 8;
  * {@link InvalidArgumentError} naming `field[i].id` or `field[i].score`.
  */
 export function encodeItems(items: readonly ScoredItem[], field = 'items'): Buffer {
-  if (!Array.isArray(items)) throw new InvalidArgumentError(field, `must be an array, got ${describe(items)}`);
+  if (!Array.isArray(items))
+    throw new InvalidArgumentError(field, `must be an array, got ${describe(items)}`);
   const n = items.length;
   let numeric = true;
   for (let i = 0; i < n; i++) {
     const item = items[i];
-    if (item === null || typeof item !== 'object') throw new InvalidArgumentError(`${field}[${i}]`, `must be { id, score }, got ${describe(item)}`);
+    if (item === null || typeof item !== 'object')
+      throw new InvalidArgumentError(
+        `${field}[${i}]`,
+        `must be { id, score }, got ${describe(item)}`,
+      );
     const { id, score } = item;
     if (typeof id === 'number') {
-      if (!Number.isFinite(id)) throw new InvalidArgumentError(`${field}[${i}].id`, `must be a finite number or a string, got ${id}`);
+      if (!Number.isFinite(id))
+        throw new InvalidArgumentError(
+          `${field}[${i}].id`,
+          `must be a finite number or a string, got ${id}`,
+        );
     } else if (typeof id === 'string') numeric = false;
-    else throw new InvalidArgumentError(`${field}[${i}].id`, `must be a finite number or a string, got ${describe(id)}`);
+    else
+      throw new InvalidArgumentError(
+        `${field}[${i}].id`,
+        `must be a finite number or a string, got ${describe(id)}`,
+      );
     if (typeof score !== 'number' || !Number.isFinite(score)) {
-      throw new InvalidArgumentError(`${field}[${i}].score`, `must be a finite number, got ${describe(score)}`);
+      throw new InvalidArgumentError(
+        `${field}[${i}].score`,
+        `must be a finite number, got ${describe(score)}`,
+      );
     }
   }
-  const idsJson = numeric ? null : Buffer.from(JSON.stringify(items.map((item) => item.id)), 'utf8');
+  const idsJson = numeric
+    ? null
+    : Buffer.from(JSON.stringify(items.map((item) => item.id)), 'utf8');
   const out = Buffer.allocUnsafe(HEADER + 8 * n + (idsJson === null ? 8 * n : idsJson.length));
   out.writeUInt32LE(numeric ? NUMERIC_IDS : JSON_IDS, 0);
   out.writeUInt32LE(n, 4);
@@ -86,14 +120,21 @@ export function encodeItems(items: readonly ScoredItem[], field = 'items'): Buff
 }
 
 /** Checks a {@link ListRange} and returns it with defaults applied (`limit` Infinity = all). */
-export function checkRange(range: ListRange | undefined): { offset: number; limit: number; version?: string } {
+export function checkRange(range: ListRange | undefined): {
+  offset: number;
+  limit: number;
+  version?: string;
+} {
   const offset = range?.offset ?? 0;
   const limit = range?.limit ?? Infinity;
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', `must be an integer ≥ 0, got ${describe(offset)}`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new InvalidArgumentError('offset', `must be an integer ≥ 0, got ${describe(offset)}`);
   if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 0)) {
     throw new InvalidArgumentError('limit', `must be an integer ≥ 0, got ${describe(limit)}`);
   }
-  return range?.version === undefined ? { offset, limit } : { offset, limit, version: checkVersionName(range.version) };
+  return range?.version === undefined
+    ? { offset, limit }
+    : { offset, limit, version: checkVersionName(range.version) };
 }
 
 /** Checked {@link ListKeysOptions}: the cursor split into its version and backend position. */
@@ -111,14 +152,21 @@ export interface KeyListing {
  */
 export function checkListKeysOptions(options: ListKeysOptions | undefined): KeyListing {
   const limit = options?.limit ?? LIST_KEYS_DEFAULT_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('limit', `must be an integer ≥ 1, got ${describe(limit)}`);
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new InvalidArgumentError('limit', `must be an integer ≥ 1, got ${describe(limit)}`);
   const cursor = options?.cursor;
   if (cursor !== undefined) {
     const at = typeof cursor === 'string' ? cursor.indexOf(':') : -1;
-    if (at < 1 || !NAME_PATTERN.test(cursor.slice(0, at))) throw new InvalidArgumentError('cursor', `is not a cursor listKeys returned: ${describe(cursor)}`);
+    if (at < 1 || !NAME_PATTERN.test(cursor.slice(0, at)))
+      throw new InvalidArgumentError(
+        'cursor',
+        `is not a cursor listKeys returned: ${describe(cursor)}`,
+      );
     return { version: cursor.slice(0, at), position: cursor.slice(at + 1), limit };
   }
-  return options?.version === undefined ? { position: null, limit } : { version: checkVersionName(options.version), position: null, limit };
+  return options?.version === undefined
+    ? { position: null, limit }
+    : { version: checkVersionName(options.version), position: null, limit };
 }
 
 /** The cursor of a page that ended at `position` of `version` (see {@link checkListKeysOptions}). */
@@ -136,17 +184,28 @@ export function compareKeys(a: string, b: string): number {
  * (and, for string ids, the id array). Throws an `INTERNAL` {@link KibanError} on bytes that are
  * not a list in this format (another writer, or corruption).
  */
-export function decodeItems(stored: Uint8Array, range: { offset: number; limit: number }): ScoredItem[] {
-  const buf = Buffer.isBuffer(stored) ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+export function decodeItems(
+  stored: Uint8Array,
+  range: { offset: number; limit: number },
+): ScoredItem[] {
+  const buf = Buffer.isBuffer(stored)
+    ? stored
+    : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   const format = buf.length >= HEADER ? buf.readUInt32LE(0) : 0;
   const n = buf.length >= HEADER ? buf.readUInt32LE(4) : 0;
   const valid =
-    (format === NUMERIC_IDS && buf.length === HEADER + 16 * n) || (format === JSON_IDS && buf.length > HEADER + 8 * n);
-  if (!valid) throw new KibanError('INTERNAL', `serving store: a stored list of ${buf.length} bytes is not in kiban's list format`);
+    (format === NUMERIC_IDS && buf.length === HEADER + 16 * n) ||
+    (format === JSON_IDS && buf.length > HEADER + 8 * n);
+  if (!valid)
+    throw new KibanError(
+      'INTERNAL',
+      `serving store: a stored list of ${buf.length} bytes is not in kiban's list format`,
+    );
   const end = Math.min(n, range.offset + range.limit);
   const out: ScoredItem[] = [];
   if (range.offset >= end) return out;
-  const ids = format === JSON_IDS ? (JSON.parse(buf.toString('utf8', HEADER + 8 * n)) as ExternalId[]) : null;
+  const ids =
+    format === JSON_IDS ? (JSON.parse(buf.toString('utf8', HEADER + 8 * n)) as ExternalId[]) : null;
   for (let i = range.offset; i < end; i++) {
     const id = ids === null ? buf.readDoubleLE(HEADER + 8 * (n + i)) : ids[i];
     out.push({ id, score: buf.readDoubleLE(HEADER + 8 * i) });
@@ -164,7 +223,8 @@ export function encodeMeta(meta: unknown): string {
 
 /** Throws {@link InvalidArgumentError} (field `key`) unless a KV key is a non-empty string. */
 export function checkKvKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('key', `must be a non-empty string, got ${describe(key)}`);
+  if (typeof key !== 'string' || key.length === 0)
+    throw new InvalidArgumentError('key', `must be a non-empty string, got ${describe(key)}`);
   return key;
 }
 
@@ -176,7 +236,8 @@ export function encodeJson(value: unknown, field = 'value'): string {
   } catch (cause) {
     throw new InvalidArgumentError(field, 'is not JSON-serialisable', { cause });
   }
-  if (text === undefined) throw new InvalidArgumentError(field, `is not JSON-serialisable (${typeof value})`);
+  if (text === undefined)
+    throw new InvalidArgumentError(field, `is not JSON-serialisable (${typeof value})`);
   return text;
 }
 
@@ -184,9 +245,13 @@ export function encodeJson(value: unknown, field = 'value'): string {
  * Options with defaults applied, frozen. An option given as `undefined` takes its default, as if
  * it were absent (so `{ prefix: maybePrefix }` works).
  */
-export function withDefaults<T extends object>(defaults: Readonly<Required<T>>, options: T): Readonly<Required<T>> {
+export function withDefaults<T extends object>(
+  defaults: Readonly<Required<T>>,
+  options: T,
+): Readonly<Required<T>> {
   const merged: Record<string, unknown> = { ...defaults };
-  for (const [name, value] of Object.entries(options)) if (value !== undefined) merged[name] = value;
+  for (const [name, value] of Object.entries(options))
+    if (value !== undefined) merged[name] = value;
   return Object.freeze(merged) as Readonly<Required<T>>;
 }
 
@@ -196,7 +261,9 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
   return Array.isArray(value) ? 'an array' : typeof value;
 }

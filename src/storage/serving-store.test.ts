@@ -22,7 +22,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describeServingStore('sqlite file', async () => new SqliteServingStore(join(dir, `contract-${files++}.db`)));
+describeServingStore(
+  'sqlite file',
+  async () => new SqliteServingStore(join(dir, `contract-${files++}.db`)),
+);
 describeServingStore('sqlite :memory:', async () => new SqliteServingStore(':memory:'));
 
 describe('SqliteServingStore on a file', () => {
@@ -50,7 +53,9 @@ describe('SqliteServingStore on a file', () => {
     expect(await empty.listKeys('user')).toEqual({ version: null, keys: [], cursor: null });
     await empty.close();
     const check = new Database(other, { readonly: true });
-    expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual(['t']);
+    expect(
+      check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(),
+    ).toEqual(['t']);
     expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
     check.close();
   });
@@ -59,14 +64,25 @@ describe('SqliteServingStore on a file', () => {
     const path = join(dir, 'durable.db');
     const first = new SqliteServingStore(path);
     const writer = await first.beginVersion('v1', { run: 7 });
-    await writer.putLists('user', [[42, [{ id: 'a', score: 1.5 }, { id: 3, score: 0.25 }]]]);
+    await writer.putLists('user', [
+      [
+        42,
+        [
+          { id: 'a', score: 1.5 },
+          { id: 3, score: 0.25 },
+        ],
+      ],
+    ]);
     await writer.commit();
     await first.set('bandit', { arms: 2 });
     await first.close();
 
     const second = new SqliteServingStore(path);
     expect(await second.currentVersion()).toMatchObject({ version: 'v1', meta: { run: 7 } });
-    expect(await second.getList('user', 42)).toEqual([{ id: 'a', score: 1.5 }, { id: 3, score: 0.25 }]);
+    expect(await second.getList('user', 42)).toEqual([
+      { id: 'a', score: 1.5 },
+      { id: 3, score: 0.25 },
+    ]);
     expect(await second.get('bandit')).toEqual({ arms: 2 });
     await second.close();
 
@@ -80,7 +96,10 @@ describe('SqliteServingStore on a file', () => {
     const store = new SqliteServingStore(path);
     for (const version of ['v1', 'v2', 'v3']) {
       const writer = await store.beginVersion(version, {});
-      await writer.putLists('user', [[1, [{ id: version, score: 1 }]], [2, []]]);
+      await writer.putLists('user', [
+        [1, [{ id: version, score: 1 }]],
+        [2, []],
+      ]);
       await writer.commit();
     }
     const aborted = await store.beginVersion('v4', {});
@@ -89,7 +108,11 @@ describe('SqliteServingStore on a file', () => {
     await store.close();
 
     const raw = new Database(path, { readonly: true });
-    const held = raw.prepare('SELECT v.version, COUNT(l.key) AS lists FROM serving_versions v LEFT JOIN serving_lists l ON l.seq = v.seq GROUP BY v.seq ORDER BY v.seq').all();
+    const held = raw
+      .prepare(
+        'SELECT v.version, COUNT(l.key) AS lists FROM serving_versions v LEFT JOIN serving_lists l ON l.seq = v.seq GROUP BY v.seq ORDER BY v.seq',
+      )
+      .all();
     expect(held).toEqual([
       { version: 'v2', lists: 2 },
       { version: 'v3', lists: 2 },
@@ -103,9 +126,12 @@ describe('SqliteServingStore on a file', () => {
     const items = Array.from({ length: 100 }, (_, r) => ({ id: 100_000 + r, score: 1 - r / 100 }));
     const started = performance.now();
     const writer = await store.beginVersion('big', {});
-    await writer.putLists('user', (function* () {
-      for (let key = 0; key < 10_000; key++) yield [key, items] as const;
-    })());
+    await writer.putLists(
+      'user',
+      (function* () {
+        for (let key = 0; key < 10_000; key++) yield [key, items] as const;
+      })(),
+    );
     await writer.commit();
     const seconds = (performance.now() - started) / 1000;
     expect(await store.getList('user', 9999, { limit: 2 })).toEqual(items.slice(0, 2));
@@ -154,19 +180,31 @@ if (runRedis) {
       const raw = new Redis(REDIS_URL);
       try {
         const crashed = await store.beginVersion('v0', {});
-        await crashed.putLists('user', Array.from({ length: 30 }, (_, key) => [key, []] as const));
+        await crashed.putLists(
+          'user',
+          Array.from({ length: 30 }, (_, key) => [key, []] as const),
+        );
         for (const version of ['v1', 'v2', 'v3']) {
           const writer = await store.beginVersion(version, { version });
-          await writer.putLists('user', Array.from({ length: 30 }, (_, key) => [key, [{ id: version, score: key }]] as const));
+          await writer.putLists(
+            'user',
+            Array.from({ length: 30 }, (_, key) => [key, [{ id: version, score: key }]] as const),
+          );
           await writer.putLists('related', [['x:y', [{ id: 1, score: 1 }]]]);
           await writer.commit();
         }
         const all = { offset: 0, limit: Infinity };
-        expect(decodeItems((await raw.getBuffer(`${prefix}v:v3:user:29`))!, all)).toEqual([{ id: 'v3', score: 29 }]);
-        expect(decodeItems((await raw.getBuffer(`${prefix}v:v3:related:x:y`))!, all)).toEqual([{ id: 1, score: 1 }]);
+        expect(decodeItems((await raw.getBuffer(`${prefix}v:v3:user:29`))!, all)).toEqual([
+          { id: 'v3', score: 29 },
+        ]);
+        expect(decodeItems((await raw.getBuffer(`${prefix}v:v3:related:x:y`))!, all)).toEqual([
+          { id: 1, score: 1 },
+        ]);
         expect(await raw.hget(`${prefix}current`, 'version')).toBe('v3');
         const keys = (await raw.keys(`${prefix}*`)).sort();
-        expect(keys.filter((k) => k.startsWith(`${prefix}v:v0:`) || k.startsWith(`${prefix}v:v1:`))).toEqual([]);
+        expect(
+          keys.filter((k) => k.startsWith(`${prefix}v:v0:`) || k.startsWith(`${prefix}v:v1:`)),
+        ).toEqual([]);
         expect(keys.filter((k) => k.startsWith(`${prefix}v:v2:`))).toHaveLength(31);
         expect(keys.filter((k) => k.startsWith(`${prefix}v:v3:`))).toHaveLength(31);
         expect(await raw.zrange(`${prefix}versions`, '0', '-1')).toEqual(['v2', 'v3']);
@@ -182,7 +220,11 @@ if (runRedis) {
     });
 
     it('answers ping false, within the timeout, when Redis is unreachable', async () => {
-      const store = new RedisServingStore('redis://127.0.0.1:1', { prefix: undefined, pingTimeoutMs: 200, redis: { retryStrategy: () => null, lazyConnect: true } });
+      const store = new RedisServingStore('redis://127.0.0.1:1', {
+        prefix: undefined,
+        pingTimeoutMs: 200,
+        redis: { retryStrategy: () => null, lazyConnect: true },
+      });
       expect(store.options.prefix).toBe('kiban:');
       const started = performance.now();
       expect(await store.ping()).toBe(false);
@@ -191,7 +233,9 @@ if (runRedis) {
     });
   });
 } else {
-  console.warn(`[serving-store.test] Redis at ${REDIS_URL} is unreachable and CI is not set: skipping the Redis suite.`);
+  console.warn(
+    `[serving-store.test] Redis at ${REDIS_URL} is unreachable and CI is not set: skipping the Redis suite.`,
+  );
   describe.skip('ServingStore contract: redis (Redis unreachable)', () => {
     it('needs Redis', () => undefined);
   });

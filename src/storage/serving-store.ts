@@ -73,7 +73,10 @@ export interface VersionWriter {
    * Stores ranked lists under `list` (a namespace such as `user` or `related`), one per key.
    * Items must already be in rank order (best first). Large batches are fine.
    */
-  putLists(list: string, entries: Iterable<readonly [key: ExternalId, items: readonly ScoredItem[]]>): Promise<void>;
+  putLists(
+    list: string,
+    entries: Iterable<readonly [key: ExternalId, items: readonly ScoredItem[]]>,
+  ): Promise<void>;
   /**
    * Makes this version the current one atomically, then removes versions older than the
    * previous one. Readers see either the old version or the new one, never a mix.

@@ -47,22 +47,40 @@ CREATE TABLE IF NOT EXISTS bandit_decisions (
 
 function prepare(db: Database.Database) {
   return {
-    insertDefinition: db.prepare<[string, string], never>('INSERT INTO bandit_definitions (name, definition) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
-    getDefinition: db.prepare<[string], { definition: string; version: number }>('SELECT definition, version FROM bandit_definitions WHERE name = ?'),
+    insertDefinition: db.prepare<[string, string], never>(
+      'INSERT INTO bandit_definitions (name, definition) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
+    ),
+    getDefinition: db.prepare<[string], { definition: string; version: number }>(
+      'SELECT definition, version FROM bandit_definitions WHERE name = ?',
+    ),
     names: db.prepare<[], string>('SELECT name FROM bandit_definitions ORDER BY name').pluck(),
     deleteDefinition: db.prepare<[string], never>('DELETE FROM bandit_definitions WHERE name = ?'),
     deleteStatistics: db.prepare<[string], never>('DELETE FROM bandit_statistics WHERE name = ?'),
-    bumpVersion: db.prepare<[string], number>('UPDATE bandit_definitions SET version = version + 1 WHERE name = ? RETURNING version').pluck(),
-    getTotals: db.prepare<[string, string], Buffer>('SELECT totals FROM bandit_statistics WHERE name = ? AND arm = ?').pluck(),
+    bumpVersion: db
+      .prepare<[string], number>(
+        'UPDATE bandit_definitions SET version = version + 1 WHERE name = ? RETURNING version',
+      )
+      .pluck(),
+    getTotals: db
+      .prepare<[string, string], Buffer>(
+        'SELECT totals FROM bandit_statistics WHERE name = ? AND arm = ?',
+      )
+      .pluck(),
     putTotals: db.prepare<[string, string, Buffer], never>(
       'INSERT INTO bandit_statistics (name, arm, totals) VALUES (?, ?, ?) ON CONFLICT (name, arm) DO UPDATE SET totals = excluded.totals',
     ),
-    allTotals: db.prepare<[string], { arm: string; totals: Buffer }>('SELECT arm, totals FROM bandit_statistics WHERE name = ?'),
+    allTotals: db.prepare<[string], { arm: string; totals: Buffer }>(
+      'SELECT arm, totals FROM bandit_statistics WHERE name = ?',
+    ),
     putDecision: db.prepare<[string, string, string, number], never>(
       'INSERT INTO bandit_decisions (name, id, record, expires) VALUES (?, ?, ?, ?) ON CONFLICT (name, id) DO UPDATE SET record = excluded.record, expires = excluded.expires, claimed = 0',
     ),
-    liveDecision: db.prepare<[string, string, number], { record: string; claimed: number }>('SELECT record, claimed FROM bandit_decisions WHERE name = ? AND id = ? AND expires > ?'),
-    claim: db.prepare<[string, string], never>('UPDATE bandit_decisions SET claimed = 1 WHERE name = ? AND id = ?'),
+    liveDecision: db.prepare<[string, string, number], { record: string; claimed: number }>(
+      'SELECT record, claimed FROM bandit_decisions WHERE name = ? AND id = ? AND expires > ?',
+    ),
+    claim: db.prepare<[string, string], never>(
+      'UPDATE bandit_decisions SET claimed = 1 WHERE name = ? AND id = ?',
+    ),
     sweep: db.prepare<[number], never>('DELETE FROM bandit_decisions WHERE expires <= ?'),
   };
 }
@@ -92,12 +110,20 @@ export class SqliteBanditStore implements BanditStore {
     this.#now = options.now ?? Date.now;
   }
 
-  async createBandit(name: string, definition: string): Promise<{ created: boolean; definition: string }> {
+  async createBandit(
+    name: string,
+    definition: string,
+  ): Promise<{ created: boolean; definition: string }> {
     checkBanditName(name);
     return this.#db
       .transaction(() => {
         const created = this.#sql.insertDefinition.run(name, definition).changes === 1;
-        return { created, definition: created ? definition : (this.#sql.getDefinition.get(name) as { definition: string }).definition };
+        return {
+          created,
+          definition: created
+            ? definition
+            : (this.#sql.getDefinition.get(name) as { definition: string }).definition,
+        };
       })
       .immediate();
   }
@@ -121,12 +147,21 @@ export class SqliteBanditStore implements BanditStore {
       .immediate();
   }
 
-  async addStatistics(name: string, width: number, increments: ReadonlyMap<string, Float64Array>): Promise<number> {
+  async addStatistics(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+  ): Promise<number> {
     const commit = await this.commitFeedback(name, width, increments, []);
     return (commit as { version: number }).version;
   }
 
-  async commitFeedback(name: string, width: number, increments: ReadonlyMap<string, Float64Array>, decisionIds: readonly string[]): Promise<FeedbackCommit> {
+  async commitFeedback(
+    name: string,
+    width: number,
+    increments: ReadonlyMap<string, Float64Array>,
+    decisionIds: readonly string[],
+  ): Promise<FeedbackCommit> {
     checkBanditName(name);
     checkIncrements(width, increments);
     checkDecisionIds(decisionIds);
@@ -138,13 +173,18 @@ export class SqliteBanditStore implements BanditStore {
         const current = new Map<string, Buffer | undefined>();
         for (const arm of increments.keys()) {
           const totals = this.#sql.getTotals.get(name, arm);
-          if (totals !== undefined && totals.length !== width * 8) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${totals.length / 8}`);
+          if (totals !== undefined && totals.length !== width * 8)
+            throw new InvalidArgumentError(
+              'width',
+              `is ${width}, the stored statistics of "${name}" have ${totals.length / 8}`,
+            );
           current.set(arm, totals);
         }
         const refused = new Map<string, 'unknown' | 'duplicate'>();
         for (const id of decisionIds) {
           const decision = this.#sql.liveDecision.get(name, id, now);
-          if (decision === undefined || decision.claimed === 1) refused.set(id, decision === undefined ? 'unknown' : 'duplicate');
+          if (decision === undefined || decision.claimed === 1)
+            refused.set(id, decision === undefined ? 'unknown' : 'duplicate');
         }
         if (refused.size > 0) return { status: 'refused', refused };
         for (const id of decisionIds) this.#sql.claim.run(name, id);
@@ -152,7 +192,11 @@ export class SqliteBanditStore implements BanditStore {
         for (const [arm, v] of increments) {
           const totals = current.get(arm);
           const out = Buffer.allocUnsafe(width * 8);
-          for (let j = 0; j < width; j++) out.writeDoubleLE((totals === undefined ? 0 : totals.readDoubleLE(j * 8)) + v[j], j * 8);
+          for (let j = 0; j < width; j++)
+            out.writeDoubleLE(
+              (totals === undefined ? 0 : totals.readDoubleLE(j * 8)) + v[j],
+              j * 8,
+            );
           this.#sql.putTotals.run(name, arm, out);
         }
         return { status: 'stored', version: this.#sql.bumpVersion.get(name) as number };
@@ -168,7 +212,11 @@ export class SqliteBanditStore implements BanditStore {
       if (held === undefined) return null;
       const arms = new Map<string, Float64Array>();
       for (const { arm, totals } of this.#sql.allTotals.all(name)) {
-        if (totals.length !== width * 8) throw new InvalidArgumentError('width', `is ${width}, the stored statistics of "${name}" have ${totals.length / 8}`);
+        if (totals.length !== width * 8)
+          throw new InvalidArgumentError(
+            'width',
+            `is ${width}, the stored statistics of "${name}" have ${totals.length / 8}`,
+          );
         const v = new Float64Array(width);
         for (let j = 0; j < width; j++) v[j] = totals.readDoubleLE(j * 8);
         arms.set(arm, v);
@@ -185,9 +233,15 @@ export class SqliteBanditStore implements BanditStore {
   }
 
   async getDecision(name: string, id: string): Promise<DecisionLookup> {
-    const decision = this.#sql.liveDecision.get(checkBanditName(name), checkDecisionId(id), this.#now());
+    const decision = this.#sql.liveDecision.get(
+      checkBanditName(name),
+      checkDecisionId(id),
+      this.#now(),
+    );
     if (decision === undefined) return { status: 'unknown' };
-    return decision.claimed === 1 ? { status: 'duplicate' } : { status: 'open', record: decision.record };
+    return decision.claimed === 1
+      ? { status: 'duplicate' }
+      : { status: 'open', record: decision.record };
   }
 
   async ping(): Promise<boolean> {

@@ -14,7 +14,15 @@ import {
   keyCursor,
   withDefaults,
 } from './serving-codec.js';
-import type { KeyPage, ListKeysOptions, ListRange, ScoredItem, ServingStore, VersionInfo, VersionWriter } from './serving-store.js';
+import type {
+  KeyPage,
+  ListKeysOptions,
+  ListRange,
+  ScoredItem,
+  ServingStore,
+  VersionInfo,
+  VersionWriter,
+} from './serving-store.js';
 import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
 import { enableWal } from './sqlite-wal.js';
 
@@ -33,11 +41,12 @@ export interface SqliteServingStoreOptions {
 }
 
 /** Defaults of {@link SqliteServingStoreOptions}. */
-export const SQLITE_SERVING_STORE_DEFAULTS: Readonly<Required<SqliteServingStoreOptions>> = Object.freeze({
-  batchSize: 5000,
-  busyTimeoutMs: 5000,
-  readOnly: false,
-});
+export const SQLITE_SERVING_STORE_DEFAULTS: Readonly<Required<SqliteServingStoreOptions>> =
+  Object.freeze({
+    batchSize: 5000,
+    busyTimeoutMs: 5000,
+    readOnly: false,
+  });
 
 // Tables carry a `serving_` prefix so the file may also hold the metadata store's tables.
 // Versions are referred to by `seq` (begin order) inside the database: compact keys, and the
@@ -72,8 +81,12 @@ type Statements = ReturnType<typeof prepare>;
 
 function prepare(db: Database.Database) {
   return {
-    insertVersion: db.prepare<[string, string], never>('INSERT INTO serving_versions (version, meta) VALUES (?, ?)'),
-    versionState: db.prepare<[number], string>('SELECT state FROM serving_versions WHERE seq = ?').pluck(),
+    insertVersion: db.prepare<[string, string], never>(
+      'INSERT INTO serving_versions (version, meta) VALUES (?, ?)',
+    ),
+    versionState: db
+      .prepare<[number], string>('SELECT state FROM serving_versions WHERE seq = ?')
+      .pluck(),
     current: db.prepare<[], { version: string; meta: string; published_at: string }>(
       'SELECT v.version, v.meta, v.published_at FROM serving_current c JOIN serving_versions v ON v.seq = c.seq WHERE c.id = 1',
     ),
@@ -90,20 +103,42 @@ function prepare(db: Database.Database) {
     currentSeqVersion: db.prepare<[], { seq: number; version: string }>(
       'SELECT v.seq, v.version FROM serving_current c JOIN serving_versions v ON v.seq = c.seq WHERE c.id = 1',
     ),
-    committedSeq: db.prepare<[string], number>("SELECT seq FROM serving_versions WHERE version = ? AND state = 'committed'").pluck(),
+    committedSeq: db
+      .prepare<[string], number>(
+        "SELECT seq FROM serving_versions WHERE version = ? AND state = 'committed'",
+      )
+      .pluck(),
     // Two statements rather than an OR, so that both are one range of the primary key.
-    keysFirst: db.prepare<[number, string, number], string>('SELECT key FROM serving_lists WHERE seq = ? AND list = ? ORDER BY key LIMIT ?').pluck(),
-    keysAfter: db.prepare<[number, string, string, number], string>('SELECT key FROM serving_lists WHERE seq = ? AND list = ? AND key > ? ORDER BY key LIMIT ?').pluck(),
+    keysFirst: db
+      .prepare<[number, string, number], string>(
+        'SELECT key FROM serving_lists WHERE seq = ? AND list = ? ORDER BY key LIMIT ?',
+      )
+      .pluck(),
+    keysAfter: db
+      .prepare<[number, string, string, number], string>(
+        'SELECT key FROM serving_lists WHERE seq = ? AND list = ? AND key > ? ORDER BY key LIMIT ?',
+      )
+      .pluck(),
     putRow: db.prepare<[number, string, string, Buffer], never>(
       'INSERT INTO serving_lists (seq, list, key, items) VALUES (?, ?, ?, ?) ON CONFLICT (seq, list, key) DO UPDATE SET items = excluded.items',
     ),
-    markCommitted: db.prepare<[string, number], never>("UPDATE serving_versions SET state = 'committed', published_at = ? WHERE seq = ?"),
-    setCurrent: db.prepare<[number], never>('INSERT INTO serving_current (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq'),
-    olderThan: db.prepare<[number, number], number>('SELECT seq FROM serving_versions WHERE seq < ? AND seq <> ?').pluck(),
+    markCommitted: db.prepare<[string, number], never>(
+      "UPDATE serving_versions SET state = 'committed', published_at = ? WHERE seq = ?",
+    ),
+    setCurrent: db.prepare<[number], never>(
+      'INSERT INTO serving_current (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq',
+    ),
+    olderThan: db
+      .prepare<[number, number], number>(
+        'SELECT seq FROM serving_versions WHERE seq < ? AND seq <> ?',
+      )
+      .pluck(),
     deleteRows: db.prepare<[number], never>('DELETE FROM serving_lists WHERE seq = ?'),
     deleteVersion: db.prepare<[number], never>('DELETE FROM serving_versions WHERE seq = ?'),
     kvGet: db.prepare<[string], string>('SELECT value FROM serving_kv WHERE key = ?').pluck(),
-    kvSet: db.prepare<[string, string], never>('INSERT INTO serving_kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    kvSet: db.prepare<[string, string], never>(
+      'INSERT INTO serving_kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
     kvDelete: db.prepare<[string], never>('DELETE FROM serving_kv WHERE key = ?'),
   };
 }
@@ -137,15 +172,26 @@ export class SqliteServingStore implements ServingStore {
   constructor(path: string, options: SqliteServingStoreOptions = {}) {
     this.options = withDefaults(SQLITE_SERVING_STORE_DEFAULTS, options);
     if (!Number.isSafeInteger(this.options.batchSize) || this.options.batchSize < 1) {
-      throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${this.options.batchSize}`);
+      throw new InvalidArgumentError(
+        'batchSize',
+        `must be an integer ≥ 1, got ${this.options.batchSize}`,
+      );
     }
     if (this.options.readOnly) {
       this.#db = new Database(path, { readonly: true, fileMustExist: true });
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs))}`);
       // Empty TEMP stand-ins (private to this connection) when the file has no serving tables, so
       // that the statements prepare and every read finds nothing published.
-      const tables = this.#db.prepare<[], number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'serving_current'").pluck().get();
-      if (tables === 0) this.#db.exec(SCHEMA.replaceAll('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE IF NOT EXISTS'));
+      const tables = this.#db
+        .prepare<[], number>(
+          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'serving_current'",
+        )
+        .pluck()
+        .get();
+      if (tables === 0)
+        this.#db.exec(
+          SCHEMA.replaceAll('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE IF NOT EXISTS'),
+        );
       this.#sql = prepare(this.#db);
       return;
     }
@@ -182,7 +228,13 @@ export class SqliteServingStore implements ServingStore {
   /** The current version, or null before the first commit. */
   async currentVersion(): Promise<VersionInfo | null> {
     const row = this.#sql.current.get();
-    return row === undefined ? null : { version: row.version, meta: JSON.parse(row.meta) as Record<string, unknown>, publishedAt: row.published_at };
+    return row === undefined
+      ? null
+      : {
+          version: row.version,
+          meta: JSON.parse(row.meta) as Record<string, unknown>,
+          publishedAt: row.published_at,
+        };
   }
 
   /** The slice of `list`/`key` in the current version, or null; see {@link ServingStore.getList}. */
@@ -216,10 +268,17 @@ export class SqliteServingStore implements ServingStore {
         found = { seq, version: asked };
       }
       // One key more than the page tells whether another page follows.
-      const keys = position === null ? this.#sql.keysFirst.all(found.seq, list, limit + 1) : this.#sql.keysAfter.all(found.seq, list, position, limit + 1);
+      const keys =
+        position === null
+          ? this.#sql.keysFirst.all(found.seq, list, limit + 1)
+          : this.#sql.keysAfter.all(found.seq, list, position, limit + 1);
       const more = keys.length > limit;
       if (more) keys.length = limit;
-      return { version: found.version, keys, cursor: more ? keyCursor(found.version, keys[limit - 1]) : null };
+      return {
+        version: found.version,
+        keys,
+        cursor: more ? keyCursor(found.version, keys[limit - 1]) : null,
+      };
     })();
   }
 
@@ -261,7 +320,13 @@ class SqliteVersionWriter extends BaseVersionWriter {
   readonly #collect: (previousSeq: number) => void;
   readonly #discard: () => void;
 
-  constructor(db: Database.Database, sql: Statements, version: string, seq: number, batchSize: number) {
+  constructor(
+    db: Database.Database,
+    sql: Statements,
+    version: string,
+    seq: number,
+    batchSize: number,
+  ) {
     super(version, batchSize);
     const assertWriting = (): void => {
       if (sql.versionState.get(seq) !== 'writing') {

@@ -16,7 +16,8 @@ export function enableWal(db: Database.Database, timeoutMs: number): void {
       db.pragma('journal_mode = WAL');
       return;
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline)
+        throw error;
       Atomics.wait(pause, 0, 0, 10); // opening a store is synchronous; a short blocking pause
     }
   }

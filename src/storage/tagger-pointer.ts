@@ -21,12 +21,28 @@ export interface TaggerPointer {
  *
  * @throws DataError when the key holds something else (written by hand or by another tool).
  */
-export async function readTaggerPointer(serving: Pick<ServingStore, 'get'>): Promise<TaggerPointer | null> {
+export async function readTaggerPointer(
+  serving: Pick<ServingStore, 'get'>,
+): Promise<TaggerPointer | null> {
   const value = await serving.get(TAGGER_POINTER_KEY);
   if (value === null || value === undefined) return null;
   const p = value as Partial<TaggerPointer>;
-  if (typeof p !== 'object' || typeof p.modelId !== 'string' || typeof p.artifactPath !== 'string' || typeof p.publishedAt !== 'string') {
-    throw new DataError({}, `serving store key ${TAGGER_POINTER_KEY} does not hold a tagger pointer ({modelId, artifactPath, publishedAt})`);
+  if (
+    typeof p !== 'object' ||
+    typeof p.modelId !== 'string' ||
+    typeof p.artifactPath !== 'string' ||
+    typeof p.publishedAt !== 'string'
+  ) {
+    throw new DataError(
+      {},
+      `serving store key ${TAGGER_POINTER_KEY} does not hold a tagger pointer ({modelId, artifactPath, publishedAt})`,
+    );
   }
-  return { modelId: p.modelId, artifactPath: p.artifactPath, publishedAt: p.publishedAt, labels: Number(p.labels ?? 0), metrics: p.metrics ?? {} };
+  return {
+    modelId: p.modelId,
+    artifactPath: p.artifactPath,
+    publishedAt: p.publishedAt,
+    labels: Number(p.labels ?? 0),
+    metrics: p.metrics ?? {},
+  };
 }

@@ -45,7 +45,10 @@ export abstract class BaseVersionWriter implements VersionWriter {
   /** Deletes everything this writer stored and unregisters the version. */
   protected abstract discard(): Promise<void>;
 
-  putLists(list: string, entries: Iterable<readonly [key: ExternalId, items: readonly ScoredItem[]]>): Promise<void> {
+  putLists(
+    list: string,
+    entries: Iterable<readonly [key: ExternalId, items: readonly ScoredItem[]]>,
+  ): Promise<void> {
     return this.#serialise(async () => {
       this.#assertOpen('putLists');
       checkListName(list);
@@ -53,7 +56,10 @@ export abstract class BaseVersionWriter implements VersionWriter {
       let i = 0;
       try {
         for (const [key, items] of entries) {
-          batch.push([encodeKey(key, `entries[${i}].key`), encodeItems(items, `entries[${i}].items`)]);
+          batch.push([
+            encodeKey(key, `entries[${i}].key`),
+            encodeItems(items, `entries[${i}].items`),
+          ]);
           i++;
           if (batch.length >= this.batchSize) {
             await this.writeBatch(list, batch);
@@ -83,7 +89,11 @@ export abstract class BaseVersionWriter implements VersionWriter {
       try {
         await this.collect();
       } catch (cause) {
-        throw new KibanError('INTERNAL', `version ${this.version} is live, but removing older versions failed; the next commit retries`, { cause });
+        throw new KibanError(
+          'INTERNAL',
+          `version ${this.version} is live, but removing older versions failed; the next commit retries`,
+          { cause },
+        );
       }
     });
   }
@@ -98,7 +108,10 @@ export abstract class BaseVersionWriter implements VersionWriter {
 
   #assertOpen(operation: string): void {
     if (this.#state !== 'open') {
-      throw new InvalidArgumentError('version', `cannot ${operation} version ${this.version}: the writer is ${this.#state}`);
+      throw new InvalidArgumentError(
+        'version',
+        `cannot ${operation} version ${this.version}: the writer is ${this.#state}`,
+      );
     }
   }
 

@@ -4,9 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeWorkflowStore, sampleDefinition } from '../../test/contracts/workflow-store-contract.js';
+import {
+  describeWorkflowStore,
+  sampleDefinition,
+} from '../../test/contracts/workflow-store-contract.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
-import { dropSchemas, IN_CI, probePostgres, TEST_POSTGRES_URL } from '../../test/fixtures/postgres.js';
+import {
+  dropSchemas,
+  IN_CI,
+  probePostgres,
+  TEST_POSTGRES_URL,
+} from '../../test/fixtures/postgres.js';
 
 const POSTGRES_URL = TEST_POSTGRES_URL;
 
@@ -27,7 +35,10 @@ describe('SQLite file', () => {
 
   describeWorkflowStore('SQLite file', async () => {
     const path = await tempFile();
-    return { store: KyselyMetadataStore.sqlite(path), another: () => KyselyMetadataStore.sqlite(path) };
+    return {
+      store: KyselyMetadataStore.sqlite(path),
+      another: () => KyselyMetadataStore.sqlite(path),
+    };
   });
 
   it('keeps runs, tasks and logs across close and reopen', async () => {
@@ -45,16 +56,24 @@ describe('SQLite file', () => {
       owner: 'o',
       createdAt: new Date(7),
     });
-    await first.workflows.appendLogs('kept', 'train', 1, [{ at: new Date(8), stream: 'log', line: 'x' }]);
+    await first.workflows.appendLogs('kept', 'train', 1, [
+      { at: new Date(8), stream: 'log', line: 'x' },
+    ]);
     await first.close();
 
     const second = KyselyMetadataStore.sqlite(path);
     await second.migrate();
     expect((await second.workflows.getRun('kept'))?.definition).toEqual(definition);
-    expect((await second.workflows.getTasks('kept')).map((t) => t.task)).toEqual(['aggregate', 'train', 'publish']);
+    expect((await second.workflows.getTasks('kept')).map((t) => t.task)).toEqual([
+      'aggregate',
+      'train',
+      'publish',
+    ]);
     // Sequence numbers continue rather than restart.
     const [before] = await second.workflows.readLogs('kept', 'train');
-    await second.workflows.appendLogs('kept', 'train', 1, [{ at: new Date(9), stream: 'log', line: 'y' }]);
+    await second.workflows.appendLogs('kept', 'train', 1, [
+      { at: new Date(9), stream: 'log', line: 'y' },
+    ]);
     const after = await second.workflows.readLogs('kept', 'train', { afterSeq: before.seq });
     expect(after.map((l) => l.line)).toEqual(['y']);
     await second.close();
@@ -81,7 +100,10 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
 
   describeWorkflowStore('PostgreSQL', () => {
     const schema = newSchema();
-    return { store: KyselyMetadataStore.postgres(POSTGRES_URL, { schema }), another: () => KyselyMetadataStore.postgres(POSTGRES_URL, { schema }) };
+    return {
+      store: KyselyMetadataStore.postgres(POSTGRES_URL, { schema }),
+      another: () => KyselyMetadataStore.postgres(POSTGRES_URL, { schema }),
+    };
   });
 
   it('creates the workflow tables inside the store schema, with bigint timestamps and an identity log sequence', async () => {
@@ -99,7 +121,12 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
         `select table_name from information_schema.tables where table_schema = $1 and table_name like 'kiban\\_wf\\_%' order by table_name`,
         [schema],
       );
-      expect(rows.map((r) => r.table_name)).toEqual(['kiban_wf_attempts', 'kiban_wf_logs', 'kiban_wf_runs', 'kiban_wf_tasks']);
+      expect(rows.map((r) => r.table_name)).toEqual([
+        'kiban_wf_attempts',
+        'kiban_wf_logs',
+        'kiban_wf_runs',
+        'kiban_wf_tasks',
+      ]);
       const seq = await client.query<{ data_type: string; is_identity: string }>(
         `select data_type, is_identity from information_schema.columns where table_schema = $1 and table_name = 'kiban_wf_logs' and column_name = 'seq'`,
         [schema],

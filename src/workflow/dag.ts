@@ -3,7 +3,9 @@
  * declaration order). Returns the order, or the tasks of one cycle (first task repeated at the
  * end, e.g. `[a, b, a]`) when there is none.
  */
-export function topologicalOrder(needs: ReadonlyMap<string, readonly string[]>): { order: string[] } | { cycle: string[] } {
+export function topologicalOrder(
+  needs: ReadonlyMap<string, readonly string[]>,
+): { order: string[] } | { cycle: string[] } {
   const names = [...needs.keys()];
   const indegree = new Map(names.map((n) => [n, 0]));
   const dependents = new Map<string, string[]>(names.map((n) => [n, []]));

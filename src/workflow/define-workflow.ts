@@ -5,7 +5,9 @@ import type { TaskHandlerRegistry } from './task-handler-registry.js';
 import type { taskSchema, workflowSchema, WorkflowDefinition } from './workflow-definition.js';
 
 /** A workflow written in TypeScript: the same shape as the YAML file. */
-export type WorkflowSpec = Omit<z.input<typeof workflowSchema>, 'tasks'> & { tasks: Record<string, z.input<typeof taskSchema>> };
+export type WorkflowSpec = Omit<z.input<typeof workflowSchema>, 'tasks'> & {
+  tasks: Record<string, z.input<typeof taskSchema>>;
+};
 
 /**
  * Validates a workflow written in TypeScript, with exactly the checks `kiban workflow validate`
@@ -22,6 +24,10 @@ export type WorkflowSpec = Omit<z.input<typeof workflowSchema>, 'tasks'> & { tas
  * }, import.meta.filename, builtinTaskHandlers());
  * await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
  */
-export function defineWorkflow(spec: WorkflowSpec, source = `<typescript ${spec.name}>`, handlers?: TaskHandlerRegistry): WorkflowDefinition {
+export function defineWorkflow(
+  spec: WorkflowSpec,
+  source = `<typescript ${spec.name}>`,
+  handlers?: TaskHandlerRegistry,
+): WorkflowDefinition {
   return parseWorkflow(stringify(spec), source, handlers);
 }

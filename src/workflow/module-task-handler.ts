@@ -28,7 +28,8 @@ export const moduleTaskHandler: TaskHandler = Object.freeze({
 });
 
 async function loadExport(job: TaskJob): Promise<TaskFunction> {
-  if (job.module === undefined || job.module.length === 0) throw new Error(`task "${job.task}": a module task needs "module"`);
+  if (job.module === undefined || job.module.length === 0)
+    throw new Error(`task "${job.task}": a module task needs "module"`);
   const path = isAbsolute(job.module) ? job.module : resolve(job.baseDir, job.module);
   const name = job.export ?? 'default';
   let loading = loadedModules.get(path);
@@ -41,7 +42,9 @@ async function loadExport(job: TaskJob): Promise<TaskFunction> {
   const loaded = await loading;
   const fn = loaded[name];
   if (typeof fn !== 'function') {
-    throw new Error(`task "${job.task}": ${path} has no exported function "${name}" (exports: ${Object.keys(loaded).join(', ') || 'none'})`);
+    throw new Error(
+      `task "${job.task}": ${path} has no exported function "${name}" (exports: ${Object.keys(loaded).join(', ') || 'none'})`,
+    );
   }
   return fn as TaskFunction;
 }

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { builtinTaskHandlers } from '../app/builtin-task-handlers.js';
 import { topologicalOrder } from './dag.js';
 import { parseDuration } from './duration.js';
-import { parseWorkflow, readWorkflowFile, WorkflowInvalidError, type WorkflowProblem } from './parse-workflow.js';
+import {
+  parseWorkflow,
+  readWorkflowFile,
+  WorkflowInvalidError,
+  type WorkflowProblem,
+} from './parse-workflow.js';
 import { parameterReferences, substitute } from './substitute.js';
 
 /** Every kind kiban ships, as the CLI and server validate with. */
@@ -43,7 +48,14 @@ describe('parseWorkflow', () => {
 
   it('accepts the shipped nightly recommendation workflow', async () => {
     const wf = await readWorkflowFile('examples/workflows/recommend.yaml', handlers);
-    expect(wf.tasks.map((t) => t.name)).toEqual(['aggregate', 'evaluate', 'train', 'candidates', 'publish', 'report']);
+    expect(wf.tasks.map((t) => t.name)).toEqual([
+      'aggregate',
+      'evaluate',
+      'train',
+      'candidates',
+      'publish',
+      'report',
+    ]);
     expect(wf.expectedDurationMs).toBe(30 * 60_000);
   });
 
@@ -85,7 +97,10 @@ tasks:
 `);
     expect(found.map((p) => [p.line, p.message.split(';')[0]])).toEqual([
       [2, 'unknown time zone "Mars/Olympus"'],
-      [5, 'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage, tags) or a run command'],
+      [
+        5,
+        'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage, tags) or a run command',
+      ],
       [6, 'a shell task needs run: "command"'],
       [7, 'run is for shell tasks, not kind train'],
       [8, 'a module task needs module: path/to/file.ts (and export:, default "default")'],
@@ -93,7 +108,7 @@ tasks:
     ]);
   });
 
-  it('refuses ${…} in run commands, showing the environment variable; $${ stays the shell\'s own', () => {
+  it("refuses ${…} in run commands, showing the environment variable; $${ stays the shell's own", () => {
     const found = problems(`name: wf
 params: { msg: hi, heldOut: x }
 tasks:
@@ -117,14 +132,19 @@ tasks:
   });
 
   it('refuses parameters that would reach shell tasks as the same variable, or shadow a built-in', () => {
-    const found = problems('name: wf\nparams: { heldOut: a, heldout: b, logical_date: c }\ntasks:\n  a: { run: "true" }\n');
+    const found = problems(
+      'name: wf\nparams: { heldOut: a, heldout: b, logical_date: c }\ntasks:\n  a: { run: "true" }\n',
+    );
     expect(found.map((p) => [p.path, p.message])).toEqual([
-      ['params.heldout', 'reaches shell tasks as KIBAN_PARAM_HELDOUT, as "heldOut" does; rename one'],
+      [
+        'params.heldout',
+        'reaches shell tasks as KIBAN_PARAM_HELDOUT, as "heldOut" does; rename one',
+      ],
       ['params.logical_date', '"logical_date" is a built-in parameter'],
     ]);
   });
 
-  it('checks each task\'s params against the schema its kind runs with, defaults substituted', () => {
+  it("checks each task's params against the schema its kind runs with, defaults substituted", () => {
     const found = problems(`name: wf
 params: { model: nope, days: 90 }
 tasks:
@@ -145,7 +165,9 @@ tasks:
       [7, 'tasks.stage.params.count'],
       [8, 'tasks.shell.params.msg'],
     ]);
-    expect(found[1].message).toMatch(/^not a parameter of aggregate tasks; known: config, events, stores, eventWeights/);
+    expect(found[1].message).toMatch(
+      /^not a parameter of aggregate tasks; known: config, events, stores, eventWeights/,
+    );
     expect(found[2].message).toMatch(/expected one of/);
     expect(found[3].message).toMatch(/a tags task needs input/);
     expect(found[5].message).toMatch(/unknown source kind "nope"/);
@@ -173,7 +195,8 @@ tasks:
   });
 
   it('accepts every shipped example workflow', async () => {
-    for (const file of ['examples/workflows/recommend.yaml', 'examples/workflows/tags.yaml']) await expect(readWorkflowFile(file, handlers)).resolves.toMatchObject({ source: file });
+    for (const file of ['examples/workflows/recommend.yaml', 'examples/workflows/tags.yaml'])
+      await expect(readWorkflowFile(file, handlers)).resolves.toMatchObject({ source: file });
   });
 
   it('names the line of a YAML syntax error', () => {
@@ -185,10 +208,17 @@ tasks:
 
 describe('workflow helpers', () => {
   it('substitutes parameters, keeps $${ literal and refuses unknown names', () => {
-    expect(substitute('run ${workflow} on ${ logical_date }', { workflow: 'nightly', logical_date: '2026-11-25' })).toBe('run nightly on 2026-11-25');
+    expect(
+      substitute('run ${workflow} on ${ logical_date }', {
+        workflow: 'nightly',
+        logical_date: '2026-11-25',
+      }),
+    ).toBe('run nightly on 2026-11-25');
     expect(substitute('cost: $${HOME} ${n}', { n: 3 })).toBe('cost: ${HOME} 3');
     expect(parameterReferences('a ${x} $${y} ${z}')).toEqual(['x', 'z']);
-    expect(() => substitute('${nope}', {}, 'tasks.a.run')).toThrow('tasks.a.run: unknown parameter ${nope}');
+    expect(() => substitute('${nope}', {}, 'tasks.a.run')).toThrow(
+      'tasks.a.run: unknown parameter ${nope}',
+    );
   });
 
   it('parses durations with units, combined units and plain seconds', () => {
@@ -196,7 +226,9 @@ describe('workflow helpers', () => {
     expect(parseDuration('1h30m', 'x')).toBe(5_400_000);
     expect(parseDuration('250ms', 'x')).toBe(250);
     expect(parseDuration(2, 'x')).toBe(2000);
-    expect(() => parseDuration('soon', 'retry.backoff')).toThrow(/retry\.backoff: "soon" is not a duration/);
+    expect(() => parseDuration('soon', 'retry.backoff')).toThrow(
+      /retry\.backoff: "soon" is not a duration/,
+    );
     expect(() => parseDuration(-1, 'timeout')).toThrow(/timeout: must be a non-negative/);
   });
 
@@ -208,7 +240,15 @@ describe('workflow helpers', () => {
       ['d', ['b', 'c']],
     ]);
     expect(topologicalOrder(needs)).toEqual({ order: ['a', 'c', 'b', 'd'] });
-    expect(topologicalOrder(new Map([['x', ['y']], ['y', ['x']], ['z', []]]))).toEqual({ cycle: ['x', 'y', 'x'] });
+    expect(
+      topologicalOrder(
+        new Map([
+          ['x', ['y']],
+          ['y', ['x']],
+          ['z', []],
+        ]),
+      ),
+    ).toEqual({ cycle: ['x', 'y', 'x'] });
   });
 });
 
@@ -240,6 +280,11 @@ tasks:
       handlers,
     );
     expect(fromTs).toEqual(fromYaml);
-    expect(() => defineWorkflow({ name: 'loop', tasks: { a: { run: 'x', needs: ['b'] }, b: { run: 'y', needs: ['a'] } } })).toThrow(/tasks form a cycle/);
+    expect(() =>
+      defineWorkflow({
+        name: 'loop',
+        tasks: { a: { run: 'x', needs: ['b'] }, b: { run: 'y', needs: ['a'] } },
+      }),
+    ).toThrow(/tasks form a cycle/);
   });
 });

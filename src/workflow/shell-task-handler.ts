@@ -25,13 +25,15 @@ const KILL_CHECK_MS = 100;
 export const shellTaskHandler: TaskHandler = Object.freeze({
   kind: 'shell',
   params: z.object({}).strict() as z.ZodType<Record<string, unknown>>,
-  unknownParamMessage: 'shell tasks take no params: parameters reach the command as KIBAN_PARAM_<NAME> environment variables',
+  unknownParamMessage:
+    'shell tasks take no params: parameters reach the command as KIBAN_PARAM_<NAME> environment variables',
   stopsItself: true,
   run: runShell,
 });
 
 async function runShell(job: TaskJob, ctx: TaskHandlerContext): Promise<Record<string, unknown>> {
-  if (job.run === undefined || job.run.length === 0) throw new Error(`task "${job.task}": a shell task needs "run"`);
+  if (job.run === undefined || job.run.length === 0)
+    throw new Error(`task "${job.task}": a shell task needs "run"`);
   // The workflow file's directory exists where the run was started; a worker on another host
   // has none (spawn would fail with ENOENT naming /bin/sh): there the command runs in the
   // attempt's work directory, and KIBAN_WORKFLOW_DIR says where the file was.
@@ -62,10 +64,12 @@ async function runShell(job: TaskJob, ctx: TaskHandlerContext): Promise<Record<s
       if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
     }),
   ]);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolveExit({ code, signal }));
-  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    },
+  );
 
   let stopped: string | undefined;
   const stop = (why: string): void => {
@@ -77,7 +81,10 @@ async function runShell(job: TaskJob, ctx: TaskHandlerContext): Promise<Record<s
   };
   const onAbort = (): void => stop(cancelledMessage(ctx.signal));
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const timeout = job.timeoutMs === null ? undefined : setTimeout(() => stop(timedOutMessage(job.timeoutMs!)), job.timeoutMs);
+  const timeout =
+    job.timeoutMs === null
+      ? undefined
+      : setTimeout(() => stop(timedOutMessage(job.timeoutMs!)), job.timeoutMs);
   try {
     const { code, signal } = await exited;
     // Output of a background child that outlives the shell is not waited for beyond DRAIN_MS.
@@ -95,7 +102,10 @@ async function runShell(job: TaskJob, ctx: TaskHandlerContext): Promise<Record<s
   }
 }
 
-async function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+async function readLines(
+  stream: NodeJS.ReadableStream,
+  onLine: (line: string) => void,
+): Promise<void> {
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   try {
     for await (const line of lines) onLine(line);
@@ -134,7 +144,9 @@ function groupExists(pid: number): boolean {
 
 /** This process's environment without `KIBAN_PARAM_*`: a task sees only its own run's parameters. */
 function inheritedEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith(PARAM_VARIABLE_PREFIX)));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith(PARAM_VARIABLE_PREFIX)),
+  );
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

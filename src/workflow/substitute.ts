@@ -1,16 +1,23 @@
 import { InvalidArgumentError } from '../core/errors.js';
 
 /** Parameters every task can refer to, whatever the workflow declares. */
-export const BUILT_IN_PARAMETERS = Object.freeze(['logical_date', 'run_id', 'workflow', 'task', 'attempt'] as const);
+export const BUILT_IN_PARAMETERS = Object.freeze([
+  'logical_date',
+  'run_id',
+  'workflow',
+  'task',
+  'attempt',
+] as const);
 
 /** The environment variable each built-in parameter reaches shell tasks as. */
-const BUILT_IN_VARIABLES: Readonly<Record<(typeof BUILT_IN_PARAMETERS)[number], string>> = Object.freeze({
-  logical_date: 'KIBAN_LOGICAL_DATE',
-  run_id: 'KIBAN_RUN_ID',
-  workflow: 'KIBAN_WORKFLOW',
-  task: 'KIBAN_TASK',
-  attempt: 'KIBAN_ATTEMPT',
-});
+const BUILT_IN_VARIABLES: Readonly<Record<(typeof BUILT_IN_PARAMETERS)[number], string>> =
+  Object.freeze({
+    logical_date: 'KIBAN_LOGICAL_DATE',
+    run_id: 'KIBAN_RUN_ID',
+    workflow: 'KIBAN_WORKFLOW',
+    task: 'KIBAN_TASK',
+    attempt: 'KIBAN_ATTEMPT',
+  });
 
 /** Prefix of the environment variables that carry a run's declared parameters to shell tasks. */
 export const PARAM_VARIABLE_PREFIX = 'KIBAN_PARAM_';
@@ -32,7 +39,8 @@ export function parameterReferences(template: string): string[] {
  * any character other than a letter, digit or `_` as `_` (`heldOut` → `KIBAN_PARAM_HELDOUT`).
  */
 export function parameterVariable(name: string): string {
-  if (Object.hasOwn(BUILT_IN_VARIABLES, name)) return BUILT_IN_VARIABLES[name as keyof typeof BUILT_IN_VARIABLES];
+  if (Object.hasOwn(BUILT_IN_VARIABLES, name))
+    return BUILT_IN_VARIABLES[name as keyof typeof BUILT_IN_VARIABLES];
   return `${PARAM_VARIABLE_PREFIX}${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
 }
 
@@ -40,9 +48,12 @@ export function parameterVariable(name: string): string {
  * The variables a shell task gets for a run's parameters (`KIBAN_PARAM_<NAME>`), values as
  * text; booleans and numbers as JavaScript prints them.
  */
-export function parameterEnvironment(values: Readonly<Record<string, ParamValue>>): Record<string, string> {
+export function parameterEnvironment(
+  values: Readonly<Record<string, ParamValue>>,
+): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(values)) if (!Object.hasOwn(BUILT_IN_VARIABLES, name)) env[parameterVariable(name)] = String(value);
+  for (const [name, value] of Object.entries(values))
+    if (!Object.hasOwn(BUILT_IN_VARIABLES, name)) env[parameterVariable(name)] = String(value);
   return env;
 }
 
@@ -69,13 +80,18 @@ export function shellCommand(template: string, field: string): string {
  * Replaces each `${name}` in `template` with `values[name]`; `$${` stays a literal `${`. An unknown
  * name is an error naming it (validation catches these before a run, this is the last guard).
  */
-export function substitute(template: string, values: Readonly<Record<string, ParamValue>>, field = 'template'): string {
+export function substitute(
+  template: string,
+  values: Readonly<Record<string, ParamValue>>,
+  field = 'template',
+): string {
   const parts = template.split('$${');
   return parts
     .map((part) =>
       part.replace(REFERENCE, (_, raw: string) => {
         const name = raw.trim();
-        if (!Object.hasOwn(values, name)) throw new InvalidArgumentError(field, `unknown parameter \${${name}}`);
+        if (!Object.hasOwn(values, name))
+          throw new InvalidArgumentError(field, `unknown parameter \${${name}}`);
         return String(values[name]);
       }),
     )
@@ -89,7 +105,11 @@ const WHOLE_REFERENCE = /^\$\{\s*([^}]+?)\s*\}$/;
  * string that is exactly one reference (`"${window_days}"`) takes the value itself, so a number
  * parameter arrives as a number. `field` names the value in errors (`tasks.a.params`).
  */
-export function substituteDeep(value: unknown, values: Readonly<Record<string, ParamValue>>, field: string): unknown {
+export function substituteDeep(
+  value: unknown,
+  values: Readonly<Record<string, ParamValue>>,
+  field: string,
+): unknown {
   if (typeof value === 'string') {
     const whole = WHOLE_REFERENCE.exec(value);
     if (whole !== null && Object.hasOwn(values, whole[1])) return values[whole[1]];
@@ -97,7 +117,9 @@ export function substituteDeep(value: unknown, values: Readonly<Record<string, P
   }
   if (Array.isArray(value)) return value.map((v, i) => substituteDeep(v, values, `${field}.${i}`));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteDeep(v, values, `${field}.${k}`)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteDeep(v, values, `${field}.${k}`)]),
+    );
   }
   return value;
 }

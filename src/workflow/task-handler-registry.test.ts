@@ -7,7 +7,16 @@ import { TaskHandlerRegistry } from './task-handler-registry.js';
 
 const resize: TaskHandler = {
   kind: 'resize',
-  params: z.object({ width: z.number().int().min(1), height: z.number().int().min(1).optional(), mode: z.object({ fit: z.enum(['cover', 'contain']) }).strict().optional() }).strict(),
+  params: z
+    .object({
+      width: z.number().int().min(1),
+      height: z.number().int().min(1).optional(),
+      mode: z
+        .object({ fit: z.enum(['cover', 'contain']) })
+        .strict()
+        .optional(),
+    })
+    .strict(),
   run: async (job) => ({ resized: job.task }),
 };
 
@@ -22,21 +31,29 @@ describe('TaskHandlerRegistry', () => {
 
   it('refuses a second handler for a kind, and malformed kinds', () => {
     const registry = new TaskHandlerRegistry().register(resize);
-    expect(() => registry.register({ ...resize })).toThrow(/handler for "resize" tasks is already registered/);
-    expect(() => registry.register({ ...resize, kind: 'two words' })).toThrow(/"two words" is not a task kind/);
+    expect(() => registry.register({ ...resize })).toThrow(
+      /handler for "resize" tasks is already registered/,
+    );
+    expect(() => registry.register({ ...resize, kind: 'two words' })).toThrow(
+      /"two words" is not a task kind/,
+    );
   });
 
   it('reports every problem with its path below params, unknown keys first', () => {
     const registry = new TaskHandlerRegistry().register(resize);
     expect(registry.validate('resize', { width: 3 })).toEqual([]);
-    expect(registry.validate('resize', { widht: 3, height: 0, mode: { fit: 'fill', extra: 1 } })).toEqual([
+    expect(
+      registry.validate('resize', { widht: 3, height: 0, mode: { fit: 'fill', extra: 1 } }),
+    ).toEqual([
       { path: 'mode.extra', message: 'unknown key' },
       { path: 'widht', message: 'not a parameter of resize tasks; known: width, height, mode' },
       { path: 'width', message: expect.any(String) },
       { path: 'height', message: expect.any(String) },
       { path: 'mode.fit', message: expect.any(String) },
     ]);
-    expect(registry.validate('crop', {})).toEqual([{ path: '', message: 'unknown kind "crop"; registered: resize' }]);
+    expect(registry.validate('crop', {})).toEqual([
+      { path: '', message: 'unknown kind "crop"; registered: resize' },
+    ]);
   });
 
   it('parses params as the task runs them, naming the first problem', () => {
@@ -48,7 +65,11 @@ describe('TaskHandlerRegistry', () => {
 
   it('gives shell tasks their own message for params', () => {
     expect(coreTaskHandlers().validate('shell', { msg: 'hi' })).toEqual([
-      { path: 'msg', message: 'shell tasks take no params: parameters reach the command as KIBAN_PARAM_<NAME> environment variables' },
+      {
+        path: 'msg',
+        message:
+          'shell tasks take no params: parameters reach the command as KIBAN_PARAM_<NAME> environment variables',
+      },
     ]);
   });
 });
@@ -77,7 +98,11 @@ tasks:
   });
 
   it('knows shell and module only when given no registry', () => {
-    expect(() => parseWorkflow('name: x\ntasks:\n  a: { kind: resize }\n', 'x.yaml')).toThrow(/x\.yaml:3: tasks\.a\.kind: unknown kind "resize"; registered: shell, module/);
-    expect(parseWorkflow('name: x\ntasks:\n  a: { run: "true" }\n', 'x.yaml').tasks[0].kind).toBe('shell');
+    expect(() => parseWorkflow('name: x\ntasks:\n  a: { kind: resize }\n', 'x.yaml')).toThrow(
+      /x\.yaml:3: tasks\.a\.kind: unknown kind "resize"; registered: shell, module/,
+    );
+    expect(parseWorkflow('name: x\ntasks:\n  a: { run: "true" }\n', 'x.yaml').tasks[0].kind).toBe(
+      'shell',
+    );
   });
 });

@@ -24,8 +24,16 @@ export class TaskHandlerRegistry {
 
   /** Adds `handler`; InvalidArgumentError when its kind is malformed or already registered. Returns this. */
   register(handler: TaskHandler): this {
-    if (!KIND.test(handler.kind)) throw new InvalidArgumentError('kind', `"${handler.kind}" is not a task kind: letters, digits, "-" or "_", at most 64`);
-    if (this.#handlers.has(handler.kind)) throw new InvalidArgumentError('kind', `a handler for "${handler.kind}" tasks is already registered`);
+    if (!KIND.test(handler.kind))
+      throw new InvalidArgumentError(
+        'kind',
+        `"${handler.kind}" is not a task kind: letters, digits, "-" or "_", at most 64`,
+      );
+    if (this.#handlers.has(handler.kind))
+      throw new InvalidArgumentError(
+        'kind',
+        `a handler for "${handler.kind}" tasks is already registered`,
+      );
     this.#handlers.set(handler.kind, handler);
     return this;
   }
@@ -62,7 +70,8 @@ export class TaskHandlerRegistry {
    */
   parse(kind: string, params: Record<string, unknown>): Record<string, unknown> {
     const handler = this.#handlers.get(kind);
-    if (handler === undefined) throw new InvalidArgumentError('kind', this.unknownKindMessage(kind));
+    if (handler === undefined)
+      throw new InvalidArgumentError('kind', this.unknownKindMessage(kind));
     return parseParams(handler, params);
   }
 
@@ -73,30 +82,47 @@ export class TaskHandlerRegistry {
 }
 
 /** Every problem with `params` by `handler`'s schema; see {@link TaskHandlerRegistry.validate}. */
-export function paramProblems(handler: Pick<TaskHandler, 'kind' | 'params' | 'unknownParamMessage'>, params: Record<string, unknown>): TaskParamProblem[] {
+export function paramProblems(
+  handler: Pick<TaskHandler, 'kind' | 'params' | 'unknownParamMessage'>,
+  params: Record<string, unknown>,
+): TaskParamProblem[] {
   const result = handler.params.safeParse(params);
   if (result.success) return [];
   const problems: TaskParamProblem[] = [];
   // Unknown keys first: a misspelt key (`sorce`) also reads as a missing one (`source`).
-  const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const issues = [...result.error.issues].sort(
+    (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
+  );
   for (const issue of issues) {
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push({ path: [...path, key].join('.'), message: path.length === 0 ? unknownKeyMessage(handler) : 'unknown key' });
+      for (const key of issue.keys)
+        problems.push({
+          path: [...path, key].join('.'),
+          message: path.length === 0 ? unknownKeyMessage(handler) : 'unknown key',
+        });
     } else problems.push({ path: path.join('.'), message: issue.message });
   }
   return problems;
 }
 
 /** `params` parsed by `handler`'s schema; InvalidArgumentError naming `params.<key>` and the first problem. */
-export function parseParams(handler: Pick<TaskHandler, 'kind' | 'params' | 'unknownParamMessage'>, params: Record<string, unknown>): Record<string, unknown> {
+export function parseParams(
+  handler: Pick<TaskHandler, 'kind' | 'params' | 'unknownParamMessage'>,
+  params: Record<string, unknown>,
+): Record<string, unknown> {
   const result = handler.params.safeParse(params);
   if (result.success) return result.data;
   const [first] = paramProblems(handler, params);
-  throw new InvalidArgumentError(first.path === '' ? 'params' : `params.${first.path}`, first.message);
+  throw new InvalidArgumentError(
+    first.path === '' ? 'params' : `params.${first.path}`,
+    first.message,
+  );
 }
 
-function unknownKeyMessage(handler: Pick<TaskHandler, 'kind' | 'params' | 'unknownParamMessage'>): string {
+function unknownKeyMessage(
+  handler: Pick<TaskHandler, 'kind' | 'params' | 'unknownParamMessage'>,
+): string {
   if (handler.unknownParamMessage !== undefined) return handler.unknownParamMessage;
   const known = handler.params instanceof z.ZodObject ? Object.keys(handler.params.shape) : [];
   return `not a parameter of ${handler.kind} tasks; known: ${known.join(', ')}`;

@@ -48,7 +48,12 @@ export const LOG_BATCH_MS = 200;
  */
 export async function runTask(job: TaskJob, env: TaskEnvironment): Promise<TaskOutcome> {
   const log = new LogBatcher(env.logs, job, env.logger ?? childLogger(processLogger(), 'workflow'));
-  const fail = (error: string): TaskOutcome => ({ status: 'failed', error, output: {}, worker: env.worker });
+  const fail = (error: string): TaskOutcome => ({
+    status: 'failed',
+    error,
+    output: {},
+    worker: env.worker,
+  });
   try {
     if (env.signal?.aborted) return fail(cancelledMessage(env.signal));
     await mkdir(job.workDir, { recursive: true });
@@ -56,23 +61,35 @@ export async function runTask(job: TaskJob, env: TaskEnvironment): Promise<TaskO
     const handler = handlers.get(job.kind);
     if (handler === undefined) {
       // The wording predates the registry: operators and tests know it.
-      throw new Error(`task "${job.task}": no pipeline step runner is configured for kind "${job.kind}" in this ${env.worker === 'inline' ? 'process' : 'worker'} (registered kinds: ${handlers.kinds().join(', ')})`);
+      throw new Error(
+        `task "${job.task}": no pipeline step runner is configured for kind "${job.kind}" in this ${env.worker === 'inline' ? 'process' : 'worker'} (registered kinds: ${handlers.kinds().join(', ')})`,
+      );
     }
     if (handler.stopsItself === true) {
-      const output = await handler.run(job, handlerContext(job, env, log, env.signal ?? new AbortController().signal));
+      const output = await handler.run(
+        job,
+        handlerContext(job, env, log, env.signal ?? new AbortController().signal),
+      );
       return { status: 'succeeded', output: toOutput(output), worker: env.worker };
     }
     return await runStoppable(handler, job, env, log);
   } catch (error) {
     if (error instanceof TaskFailedError) return { ...fail(error.message), output: error.output };
     log.push('stderr', errorText(error, true));
-    return isPermanent(error) ? { ...fail(errorText(error, false)), retryable: false } : fail(errorText(error, false));
+    return isPermanent(error)
+      ? { ...fail(errorText(error, false)), retryable: false }
+      : fail(errorText(error, false));
   } finally {
     await log.close();
   }
 }
 
-function handlerContext(job: TaskJob, env: TaskEnvironment, log: LogBatcher, signal: AbortSignal): TaskHandlerContext {
+function handlerContext(
+  job: TaskJob,
+  env: TaskEnvironment,
+  log: LogBatcher,
+  signal: AbortSignal,
+): TaskHandlerContext {
   return {
     runId: job.runId,
     workflow: job.workflow,
@@ -90,7 +107,12 @@ function handlerContext(job: TaskJob, env: TaskEnvironment, log: LogBatcher, sig
   };
 }
 
-async function runStoppable(handler: TaskHandler, job: TaskJob, env: TaskEnvironment, log: LogBatcher): Promise<TaskOutcome> {
+async function runStoppable(
+  handler: TaskHandler,
+  job: TaskJob,
+  env: TaskEnvironment,
+  log: LogBatcher,
+): Promise<TaskOutcome> {
   const controller = new AbortController();
   const ctx = handlerContext(job, env, log, controller.signal);
   await handler.prepare?.(job);
@@ -106,11 +128,18 @@ async function runStoppable(handler: TaskHandler, job: TaskJob, env: TaskEnviron
   });
   const onAbort = (): void => stop(cancelledMessage(env.signal!));
   env.signal?.addEventListener('abort', onAbort, { once: true });
-  const timeout = job.timeoutMs === null ? undefined : setTimeout(() => stop(timedOutMessage(job.timeoutMs!)), job.timeoutMs);
+  const timeout =
+    job.timeoutMs === null
+      ? undefined
+      : setTimeout(() => stop(timedOutMessage(job.timeoutMs!)), job.timeoutMs);
   try {
     const call = async (): Promise<unknown> => handler.run(job, ctx);
-    const result = await Promise.race([call().then((value) => ({ value })), stopped.then((why) => ({ why }))]);
-    if ('why' in result) return { status: 'failed', error: result.why, output: {}, worker: env.worker };
+    const result = await Promise.race([
+      call().then((value) => ({ value })),
+      stopped.then((why) => ({ why })),
+    ]);
+    if ('why' in result)
+      return { status: 'failed', error: result.why, output: {}, worker: env.worker };
     return { status: 'succeeded', output: toOutput(result.value), worker: env.worker };
   } finally {
     clearTimeout(timeout);
@@ -122,7 +151,8 @@ async function runStoppable(handler: TaskHandler, job: TaskJob, env: TaskEnviron
 function toOutput(value: unknown): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   const plain: unknown = JSON.parse(JSON.stringify(value));
-  if (typeof plain === 'object' && plain !== null && !Array.isArray(plain)) return plain as Record<string, unknown>;
+  if (typeof plain === 'object' && plain !== null && !Array.isArray(plain))
+    return plain as Record<string, unknown>;
   return { value: plain };
 }
 
@@ -155,14 +185,19 @@ class LogBatcher {
     const batch = this.pending;
     this.pending = [];
     this.writing = this.writing.then(() =>
-      this.logs.appendLogs(this.job.runId, this.job.task, this.job.attempt, batch).catch((error: unknown) => {
-        // Losing log lines must not fail the task; say so once, where an operator looks.
-        if (!this.warned) {
-          const { runId, task, attempt } = this.job;
-          this.logger.warn({ runId, task, attempt, err: error }, `could not write the log of ${runId}/${task}#${attempt}: ${errorText(error, false)}`);
-        }
-        this.warned = true;
-      }),
+      this.logs
+        .appendLogs(this.job.runId, this.job.task, this.job.attempt, batch)
+        .catch((error: unknown) => {
+          // Losing log lines must not fail the task; say so once, where an operator looks.
+          if (!this.warned) {
+            const { runId, task, attempt } = this.job;
+            this.logger.warn(
+              { runId, task, attempt, err: error },
+              `could not write the log of ${runId}/${task}#${attempt}: ${errorText(error, false)}`,
+            );
+          }
+          this.warned = true;
+        }),
     );
   }
 
@@ -182,6 +217,7 @@ function isPermanent(error: unknown): boolean {
 }
 
 function errorText(error: unknown, withStack: boolean): string {
-  if (error instanceof Error) return withStack && error.stack !== undefined ? error.stack : error.message;
+  if (error instanceof Error)
+    return withStack && error.stack !== undefined ? error.stack : error.message;
   return String(error);
 }

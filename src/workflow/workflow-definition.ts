@@ -27,7 +27,11 @@ export const taskSchema = z
     export: z.string().min(1).optional(),
     needs: z.array(z.string()).default([]),
     retry: z
-      .object({ count: z.int().min(0).max(100), backoff: duration.default('10s'), maxBackoff: duration.default('1h') })
+      .object({
+        count: z.int().min(0).max(100),
+        backoff: duration.default('10s'),
+        maxBackoff: duration.default('1h'),
+      })
       .strict()
       .optional(),
     timeout: duration.optional(),
@@ -38,7 +42,9 @@ export const taskSchema = z
 /** The YAML shape of a workflow file. */
 export const workflowSchema = z
   .object({
-    name: z.string().regex(NAME, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit'),
+    name: z
+      .string()
+      .regex(NAME, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit'),
     description: z.string().optional(),
     schedule: z
       .object({
@@ -60,7 +66,10 @@ export const workflowSchema = z
       .strict()
       .default({ on: ['failure'] }),
     /** Each task is checked on its own (see taskSchema), so that one bad task hides no other problem. */
-    tasks: z.record(z.string().regex(NAME, 'task names: letters, digits, ".", "_" or "-"'), z.unknown()),
+    tasks: z.record(
+      z.string().regex(NAME, 'task names: letters, digits, ".", "_" or "-"'),
+      z.unknown(),
+    ),
   })
   .strict();
 

@@ -37,7 +37,10 @@ export interface WorkflowService {
    * `NotFoundError` for an unknown workflow and `InvalidArgumentError` for unknown parameters
    * or a bad logical date.
    */
-  startRun(name: string, options?: { logicalDate?: string; params?: Record<string, string | number | boolean> }): Promise<string>;
+  startRun(
+    name: string,
+    options?: { logicalDate?: string; params?: Record<string, string | number | boolean> },
+  ): Promise<string>;
   /**
    * Resumes a failed run from its failed tasks (and those that never ran because of them), in
    * the background. Throws `NotFoundError` for an unknown run, `InvalidArgumentError` when the

@@ -14,7 +14,13 @@ export type RunTrigger = 'manual' | 'schedule' | 'backfill';
  * - `succeeded` / `failed`: final (failed after its last allowed attempt);
  * - `upstream_failed`: will not run because a task it needs failed.
  */
-export type TaskState = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed';
+export type TaskState =
+  | 'pending'
+  | 'running'
+  | 'retrying'
+  | 'succeeded'
+  | 'failed'
+  | 'upstream_failed';
 
 /** Outcome of one attempt; `interrupted` means the process running it died. */
 export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -88,7 +94,19 @@ export interface LogLine {
 export type RunPatch = Partial<Pick<WorkflowRun, 'status' | 'finishedAt' | 'error'>>;
 
 /** The fields of a task that the engine changes. */
-export type TaskPatch = Partial<Pick<TaskRun, 'status' | 'attempt' | 'failures' | 'startedAt' | 'finishedAt' | 'nextAttemptAt' | 'error' | 'output'>>;
+export type TaskPatch = Partial<
+  Pick<
+    TaskRun,
+    | 'status'
+    | 'attempt'
+    | 'failures'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'nextAttemptAt'
+    | 'error'
+    | 'output'
+  >
+>;
 
 /**
  * Workflow runs, task states, attempts and logs, in the metadata store's database (SQLite or
@@ -114,7 +132,12 @@ export interface WorkflowStore {
   }): Promise<boolean>;
   getRun(id: string): Promise<WorkflowRun | null>;
   /** Newest first (by createdAt, then id). @defaultValue limit 50 */
-  listRuns(options?: { workflow?: string; status?: WorkflowRunStatus; logicalDate?: string; limit?: number }): Promise<WorkflowRun[]>;
+  listRuns(options?: {
+    workflow?: string;
+    status?: WorkflowRunStatus;
+    logicalDate?: string;
+    limit?: number;
+  }): Promise<WorkflowRun[]>;
   /** The newest run of each workflow that has one. */
   latestRunPerWorkflow(): Promise<WorkflowRun[]>;
   /** The newest run with `trigger: 'schedule'` of a workflow, or null: where catch-up starts from. */
@@ -126,7 +149,11 @@ export interface WorkflowStore {
    * `owner`, or its owner's heartbeat is older than `staleBefore` (or `force`). Atomic
    * (compare-and-set); returns whether `owner` now owns it. Sets `heartbeatAt` to now.
    */
-  claimRun(id: string, owner: string, options: { staleBefore: Date; force?: boolean }): Promise<boolean>;
+  claimRun(
+    id: string,
+    owner: string,
+    options: { staleBefore: Date; force?: boolean },
+  ): Promise<boolean>;
   /** Refreshes the owner's heartbeat; false when the run is no longer owned by `owner`. */
   heartbeat(id: string, owner: string): Promise<boolean>;
   /** Clears the owner (when the run finishes or the owner shuts down cleanly). */
@@ -137,18 +164,43 @@ export interface WorkflowStore {
   updateTask(runId: string, task: string, patch: TaskPatch): Promise<void>;
 
   /** Records an attempt starting (status `running`). */
-  startAttempt(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }): Promise<void>;
+  startAttempt(attempt: {
+    runId: string;
+    task: string;
+    attempt: number;
+    startedAt: Date;
+    worker: string | null;
+  }): Promise<void>;
   /**
    * Records an attempt's end. Only a `running` attempt changes: an attempt already marked
    * `interrupted` stays so when its late result arrives. Returns whether it changed.
    */
-  finishAttempt(runId: string, task: string, attempt: number, end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null }): Promise<boolean>;
+  finishAttempt(
+    runId: string,
+    task: string,
+    attempt: number,
+    end: {
+      status: Exclude<AttemptStatus, 'running'>;
+      finishedAt: Date;
+      error?: string | null;
+      worker?: string | null;
+    },
+  ): Promise<boolean>;
   /**
    * Records an attempt starting and applies `task` to its task, in one transaction (same errors
    * as startAttempt/updateTask): when either is refused, neither is written. One commit instead
    * of two for the engine's start of an attempt.
    */
-  startTaskAttempt(attempt: { runId: string; task: string; attempt: number; startedAt: Date; worker: string | null }, task: TaskPatch): Promise<void>;
+  startTaskAttempt(
+    attempt: {
+      runId: string;
+      task: string;
+      attempt: number;
+      startedAt: Date;
+      worker: string | null;
+    },
+    task: TaskPatch,
+  ): Promise<void>;
   /**
    * Ends a running attempt and applies `taskPatch` to its task, in one transaction. When the
    * attempt is not running (e.g. already interrupted) nothing is written and false is returned;
@@ -158,13 +210,27 @@ export interface WorkflowStore {
     runId: string,
     task: string,
     attempt: number,
-    end: { status: Exclude<AttemptStatus, 'running'>; finishedAt: Date; error?: string | null; worker?: string | null },
+    end: {
+      status: Exclude<AttemptStatus, 'running'>;
+      finishedAt: Date;
+      error?: string | null;
+      worker?: string | null;
+    },
     taskPatch: TaskPatch,
   ): Promise<boolean>;
   /** Attempts of a run (optionally one task), by task then attempt. */
   listAttempts(runId: string, task?: string): Promise<TaskAttempt[]>;
 
-  appendLogs(runId: string, task: string, attempt: number, lines: { at: Date; stream: LogLine['stream']; line: string }[]): Promise<void>;
+  appendLogs(
+    runId: string,
+    task: string,
+    attempt: number,
+    lines: { at: Date; stream: LogLine['stream']; line: string }[],
+  ): Promise<void>;
   /** Log lines of a task in order; `attempt` filters, `afterSeq` follows. @defaultValue limit 1000 */
-  readLogs(runId: string, task: string, options?: { attempt?: number; afterSeq?: number; limit?: number }): Promise<LogLine[]>;
+  readLogs(
+    runId: string,
+    task: string,
+    options?: { attempt?: number; afterSeq?: number; limit?: number },
+  ): Promise<LogLine[]>;
 }

@@ -52,7 +52,10 @@ const BAD_KEYS: [string, string][] = [
  * delete, list order and plain-string prefixes, and refusal of unsafe keys before any I/O.
  * `create` must return a new, empty store.
  */
-export function describeArtifactStore(name: string, create: () => Promise<ArtifactStoreSpace>): void {
+export function describeArtifactStore(
+  name: string,
+  create: () => Promise<ArtifactStoreSpace>,
+): void {
   describe(`ArtifactStore contract: ${name}`, () => {
     let space: ArtifactStoreSpace | null = null;
     const open = async (): Promise<ArtifactStore> => {
@@ -72,16 +75,23 @@ export function describeArtifactStore(name: string, create: () => Promise<Artifa
       await store.put('runs/r1/parts.bin', chunks(3, 4));
       await store.put('runs/r1/stream.txt', Readable.from([Buffer.from('ab'), Buffer.from('cd')]));
       await store.put('runs/r1/empty', new Uint8Array(0));
-      await store.put('runs/r1/strings.txt', (async function* () {
-        yield 'é, ';
-        yield Buffer.from('then bytes');
-      })());
+      await store.put(
+        'runs/r1/strings.txt',
+        (async function* () {
+          yield 'é, ';
+          yield Buffer.from('then bytes');
+        })(),
+      );
       expect([...(await readArtifact(store, 'models/m1/weights.bin'))]).toEqual([...bytes]);
       expect((await readArtifact(store, 'models/m1/meta.json')).toString('utf8')).toBe('{"k":"ü"}');
-      expect([...(await readArtifact(store, 'runs/r1/parts.bin'))]).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+      expect([...(await readArtifact(store, 'runs/r1/parts.bin'))]).toEqual([
+        0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+      ]);
       expect((await readArtifact(store, 'runs/r1/stream.txt')).toString()).toBe('abcd');
       expect((await readArtifact(store, 'runs/r1/empty')).length).toBe(0);
-      expect((await readArtifact(store, 'runs/r1/strings.txt')).toString('utf8')).toBe('é, then bytes');
+      expect((await readArtifact(store, 'runs/r1/strings.txt')).toString('utf8')).toBe(
+        'é, then bytes',
+      );
       const info = await store.stat('models/m1/meta.json');
       expect(info?.key).toBe('models/m1/meta.json');
       expect(info?.size).toBe(Buffer.byteLength('{"k":"ü"}'));
@@ -144,16 +154,41 @@ export function describeArtifactStore(name: string, create: () => Promise<Artifa
 
     it('lists by plain string prefix, sorted by key, with sizes', async () => {
       const store = await open();
-      const keys = ['models/als-10/model.bin', 'models/als-2/model.bin', 'models/als-2/a.json', 'models/bpr-1/model.bin', 'runs/r1/x', 'top', 'models-other'];
+      const keys = [
+        'models/als-10/model.bin',
+        'models/als-2/model.bin',
+        'models/als-2/a.json',
+        'models/bpr-1/model.bin',
+        'runs/r1/x',
+        'top',
+        'models-other',
+      ];
       for (const [i, key] of keys.entries()) await store.put(key, 'x'.repeat(i + 1));
       expect(await store.list('nope/')).toEqual([]);
       expect((await store.list()).map((i) => i.key)).toEqual([...keys].sort());
       expect((await store.list('')).map((i) => i.key)).toEqual([...keys].sort());
-      expect((await store.list('models/')).map((i) => i.key)).toEqual(['models/als-10/model.bin', 'models/als-2/a.json', 'models/als-2/model.bin', 'models/bpr-1/model.bin']);
-      expect((await store.list('models/als-')).map((i) => i.key)).toEqual(['models/als-10/model.bin', 'models/als-2/a.json', 'models/als-2/model.bin']);
-      expect((await store.list('models')).map((i) => i.key)).toEqual(['models-other', 'models/als-10/model.bin', 'models/als-2/a.json', 'models/als-2/model.bin', 'models/bpr-1/model.bin']);
+      expect((await store.list('models/')).map((i) => i.key)).toEqual([
+        'models/als-10/model.bin',
+        'models/als-2/a.json',
+        'models/als-2/model.bin',
+        'models/bpr-1/model.bin',
+      ]);
+      expect((await store.list('models/als-')).map((i) => i.key)).toEqual([
+        'models/als-10/model.bin',
+        'models/als-2/a.json',
+        'models/als-2/model.bin',
+      ]);
+      expect((await store.list('models')).map((i) => i.key)).toEqual([
+        'models-other',
+        'models/als-10/model.bin',
+        'models/als-2/a.json',
+        'models/als-2/model.bin',
+        'models/bpr-1/model.bin',
+      ]);
       expect((await store.list('to')).map((i) => [i.key, i.size])).toEqual([['top', 6]]);
-      expect((await store.list('models/als-2/model.bin')).map((i) => [i.key, i.size])).toEqual([['models/als-2/model.bin', 2]]);
+      expect((await store.list('models/als-2/model.bin')).map((i) => [i.key, i.size])).toEqual([
+        ['models/als-2/model.bin', 2],
+      ]);
       for (const info of await store.list()) expect(info.modified).toBeInstanceOf(Date);
     });
 
@@ -170,11 +205,15 @@ export function describeArtifactStore(name: string, create: () => Promise<Artifa
       for (let i = 0; i < 5; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
         expect((await readArtifact(store, 'models/m/model.bin')).toString()).toBe('old object');
-        expect((await store.list('models/')).map((i) => [i.key, i.size])).toEqual([['models/m/model.bin', 10]]);
+        expect((await store.list('models/')).map((i) => [i.key, i.size])).toEqual([
+          ['models/m/model.bin', 10],
+        ]);
       }
       paused.open();
       await writing;
-      expect((await readArtifact(store, 'models/m/model.bin')).toString()).toBe('new object, longer');
+      expect((await readArtifact(store, 'models/m/model.bin')).toString()).toBe(
+        'new object, longer',
+      );
       expect((await store.list('models/')).map((i) => i.key)).toEqual(['models/m/model.bin']);
     });
 
@@ -214,7 +253,9 @@ export function describeArtifactStore(name: string, create: () => Promise<Artifa
       expect(Date.now() - started).toBeLessThan(2000);
       const already = new AbortController();
       already.abort(new Error('aborted before'));
-      await expect(store.put('runs/r1/out', 'never', { signal: already.signal })).rejects.toThrow(/aborted before/);
+      await expect(store.put('runs/r1/out', 'never', { signal: already.signal })).rejects.toThrow(
+        /aborted before/,
+      );
 
       expect((await readArtifact(store, 'runs/r1/out')).toString()).toBe('previous');
       expect((await store.list()).map((i) => [i.key, i.size])).toEqual([['runs/r1/out', 8]]);
@@ -222,8 +263,17 @@ export function describeArtifactStore(name: string, create: () => Promise<Artifa
 
     it('leaves one whole object after concurrent puts to one key', async () => {
       const store = await open();
-      const bodies = Array.from({ length: 6 }, (_, i) => new Uint8Array(64 * 1024 + i * 1000).fill(i + 1));
-      await Promise.all(bodies.map((body, i) => store.put('shared/key', i % 2 === 0 ? body : Readable.from([body.subarray(0, 100), body.subarray(100)]))));
+      const bodies = Array.from({ length: 6 }, (_, i) =>
+        new Uint8Array(64 * 1024 + i * 1000).fill(i + 1),
+      );
+      await Promise.all(
+        bodies.map((body, i) =>
+          store.put(
+            'shared/key',
+            i % 2 === 0 ? body : Readable.from([body.subarray(0, 100), body.subarray(100)]),
+          ),
+        ),
+      );
       const read = await readArtifact(store, 'shared/key');
       expect(bodies.map(sha256)).toContain(sha256(read));
       expect((await store.list()).map((i) => i.key)).toEqual(['shared/key']);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { BanditPolicy, DecideInput, Feedback, PolicyKind } from '../../src/bandits/bandit-policy.js';
+import type {
+  BanditPolicy,
+  DecideInput,
+  Feedback,
+  PolicyKind,
+} from '../../src/bandits/bandit-policy.js';
 import { seededRandom } from '../../src/bandits/bandit-policy.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 
@@ -28,13 +33,19 @@ function training(seed = 7): Feedback[] {
   const rate: Record<string, number> = { a: 0.8, b: 0.5, c: 0.2, d: 0.2 };
   const out: Feedback[] = [];
   for (let round = 0; round < 20; round++) {
-    for (const arm of ['a', 'b', 'c', 'd']) out.push({ arm, context: context(random), reward: random() < rate[arm] ? 1 : 0 });
+    for (const arm of ['a', 'b', 'c', 'd'])
+      out.push({ arm, context: context(random), reward: random() < rate[arm] ? 1 : 0 });
   }
   return out;
 }
 
 /** Per slot, how often each candidate was chosen over `n` seeded decisions. */
-function frequencies(policy: BanditPolicy, input: DecideInput, n: number, seed: number): Float64Array[] {
+function frequencies(
+  policy: BanditPolicy,
+  input: DecideInput,
+  n: number,
+  seed: number,
+): Float64Array[] {
   const random = seededRandom(seed);
   const out = Array.from({ length: input.slots }, () => new Float64Array(input.candidates.length));
   for (let k = 0; k < n; k++) {
@@ -62,14 +73,22 @@ function expectInvalid(fn: () => unknown, field: string | RegExp): void {
  * restore equality, learning toward the rewarded arm, and argument errors. `create` must return
  * a new, empty policy with context length 3 on each call.
  */
-export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<string, number>) => BanditPolicy, traits: PolicyTraits): void {
+export function describeBanditPolicy(
+  kind: PolicyKind,
+  create: (params?: Record<string, number>) => BanditPolicy,
+  traits: PolicyTraits,
+): void {
   describe(`BanditPolicy contract: ${kind}`, () => {
     const trained = (): BanditPolicy => {
       const policy = create();
       policy.update(training());
       return policy;
     };
-    const input = (slots: number, seed = 3): DecideInput => ({ context: context(seededRandom(seed)), candidates: CANDIDATES, slots });
+    const input = (slots: number, seed = 3): DecideInput => ({
+      context: context(seededRandom(seed)),
+      candidates: CANDIDATES,
+      slots,
+    });
 
     it('reports its kind and dim', () => {
       const policy = create();
@@ -112,12 +131,15 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
           expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
         }
         // Each arm appears at most once per decision, so its probabilities over slots sum to ≤ 1.
-        for (let c = 0; c < CANDIDATES.length; c++) expect(probabilities.reduce((sum, row) => sum + row[c], 0)).toBeLessThanOrEqual(1 + 1e-9);
+        for (let c = 0; c < CANDIDATES.length; c++)
+          expect(probabilities.reduce((sum, row) => sum + row[c], 0)).toBeLessThanOrEqual(1 + 1e-9);
         const observed = frequencies(policy, input(slots), n, 5);
         for (let s = 0; s < slots; s++) {
           for (let c = 0; c < CANDIDATES.length; c++) {
             // 4 standard errors of a frequency from 3000 draws, plus the estimate's own error.
-            expect(Math.abs(observed[s][c] - probabilities[s][c])).toBeLessThan(traits.exactProbabilities ? 0.037 : 0.05);
+            expect(Math.abs(observed[s][c] - probabilities[s][c])).toBeLessThan(
+              traits.exactProbabilities ? 0.037 : 0.05,
+            );
           }
         }
       }
@@ -162,7 +184,9 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
         close(mine.propensities, theirs.propensities);
       }
       const probabilities = original.actionProbabilities(input(2), seededRandom(9), 500);
-      copy.actionProbabilities(input(2), seededRandom(9), 500).forEach((row, s) => close(row, probabilities[s]));
+      copy
+        .actionProbabilities(input(2), seededRandom(9), 500)
+        .forEach((row, s) => close(row, probabilities[s]));
       // The copy is independent of the original.
       copy.update([{ arm: 'e', context: context(seededRandom(1)), reward: 1 }]);
       expect(original.snapshot().arms.e).toBeUndefined();
@@ -174,7 +198,9 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
       expect(state.dim).toBe(DIM);
       expect(Object.keys(state.arms).sort()).toEqual(['a', 'b', 'c', 'd']);
       expect(state.arms.a.n).toBe(20);
-      const rewards = training().filter((f) => f.arm === 'a').reduce((sum, f) => sum + f.reward, 0);
+      const rewards = training()
+        .filter((f) => f.arm === 'a')
+        .reduce((sum, f) => sum + f.reward, 0);
       expect(state.arms.a.rewardSum).toBe(rewards);
     });
 
@@ -183,7 +209,9 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
       const random = seededRandom(21);
       const before = policy.actionProbabilities(input(1), seededRandom(1), 4000)[0][2];
       const feedback: Feedback[] = [];
-      for (let k = 0; k < 40; k++) for (const arm of CANDIDATES) feedback.push({ arm, context: context(random), reward: arm === 'c' ? 1 : 0 });
+      for (let k = 0; k < 40; k++)
+        for (const arm of CANDIDATES)
+          feedback.push({ arm, context: context(random), reward: arm === 'c' ? 1 : 0 });
       policy.update(feedback);
       const after = policy.actionProbabilities(input(1), seededRandom(1), 4000)[0][2];
       expect(after).toBeGreaterThan(before);
@@ -195,17 +223,52 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
       const policy = trained();
       const random = seededRandom(1);
       const x = context(random);
-      expectInvalid(() => policy.select({ context: x, candidates: [], slots: 1 }, random), 'candidates');
-      expectInvalid(() => policy.select({ context: x, candidates: ['a', 'b', 'a'], slots: 1 }, random), 'candidates');
-      expectInvalid(() => policy.select({ context: x, candidates: ['x', 'y', 'x'], slots: 1 }, random), 'candidates');
-      expectInvalid(() => policy.select({ context: x, candidates: ['a', ''], slots: 1 }, random), 'candidates[1]');
-      expectInvalid(() => policy.select({ context: x, candidates: ['a', 'b'], slots: 0 }, random), 'slots');
-      expectInvalid(() => policy.select({ context: x, candidates: ['a', 'b'], slots: 3 }, random), 'slots');
-      expectInvalid(() => policy.select({ context: x, candidates: ['a', 'b'], slots: 1.5 }, random), 'slots');
-      expectInvalid(() => policy.actionProbabilities({ context: x, candidates: ['a', 'a'], slots: 1 }, random), 'candidates');
+      expectInvalid(
+        () => policy.select({ context: x, candidates: [], slots: 1 }, random),
+        'candidates',
+      );
+      expectInvalid(
+        () => policy.select({ context: x, candidates: ['a', 'b', 'a'], slots: 1 }, random),
+        'candidates',
+      );
+      expectInvalid(
+        () => policy.select({ context: x, candidates: ['x', 'y', 'x'], slots: 1 }, random),
+        'candidates',
+      );
+      expectInvalid(
+        () => policy.select({ context: x, candidates: ['a', ''], slots: 1 }, random),
+        'candidates[1]',
+      );
+      expectInvalid(
+        () => policy.select({ context: x, candidates: ['a', 'b'], slots: 0 }, random),
+        'slots',
+      );
+      expectInvalid(
+        () => policy.select({ context: x, candidates: ['a', 'b'], slots: 3 }, random),
+        'slots',
+      );
+      expectInvalid(
+        () => policy.select({ context: x, candidates: ['a', 'b'], slots: 1.5 }, random),
+        'slots',
+      );
+      expectInvalid(
+        () => policy.actionProbabilities({ context: x, candidates: ['a', 'a'], slots: 1 }, random),
+        'candidates',
+      );
       if (traits.contextual) {
-        expectInvalid(() => policy.select({ context: new Float64Array(2), candidates: ['a'], slots: 1 }, random), 'context');
-        expectInvalid(() => policy.select({ context: Float64Array.from([1, NaN, 0]), candidates: ['a'], slots: 1 }, random), 'context[1]');
+        expectInvalid(
+          () =>
+            policy.select({ context: new Float64Array(2), candidates: ['a'], slots: 1 }, random),
+          'context',
+        );
+        expectInvalid(
+          () =>
+            policy.select(
+              { context: Float64Array.from([1, NaN, 0]), candidates: ['a'], slots: 1 },
+              random,
+            ),
+          'context[1]',
+        );
       }
     });
 
@@ -213,10 +276,25 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
       const policy = trained();
       const before = policy.snapshot();
       const x = context(seededRandom(1));
-      expectInvalid(() => policy.update([{ arm: 'a', context: x, reward: 1 }, { arm: 'b', context: x, reward: Number.NaN }]), 'feedback[1].reward');
+      expectInvalid(
+        () =>
+          policy.update([
+            { arm: 'a', context: x, reward: 1 },
+            { arm: 'b', context: x, reward: Number.NaN },
+          ]),
+        'feedback[1].reward',
+      );
       expectInvalid(() => policy.update([{ arm: '', context: x, reward: 1 }]), 'feedback[0].arm');
-      if (kind === 'bts') expectInvalid(() => policy.update([{ arm: 'a', context: x, reward: 2 }]), 'feedback[0].reward');
-      if (traits.contextual) expectInvalid(() => policy.update([{ arm: 'a', context: new Float64Array(1), reward: 1 }]), 'feedback[0].context');
+      if (kind === 'bts')
+        expectInvalid(
+          () => policy.update([{ arm: 'a', context: x, reward: 2 }]),
+          'feedback[0].reward',
+        );
+      if (traits.contextual)
+        expectInvalid(
+          () => policy.update([{ arm: 'a', context: new Float64Array(1), reward: 1 }]),
+          'feedback[0].context',
+        );
       expect(policy.snapshot()).toEqual(before);
     });
 
@@ -224,10 +302,17 @@ export function describeBanditPolicy(kind: PolicyKind, create: (params?: Record<
       expectInvalid(() => create({ nonsense: 1 }), 'params.nonsense');
       const policy = create();
       const state = policy.snapshot();
-      expectInvalid(() => policy.restore({ ...state, kind: kind === 'ucb1' ? 'egreedy' : 'ucb1' }), 'state.kind');
+      expectInvalid(
+        () => policy.restore({ ...state, kind: kind === 'ucb1' ? 'egreedy' : 'ucb1' }),
+        'state.kind',
+      );
       expectInvalid(() => policy.restore({ ...state, dim: DIM + 1 }), 'state.dim');
-      expectInvalid(() => policy.restore({ ...state, arms: { a: { n: -1, rewardSum: 0 } } }), 'state.arms.a.n');
-      if (!traits.exactProbabilities) expectInvalid(() => policy.actionProbabilities(input(1), seededRandom(1), 0), 'samples');
+      expectInvalid(
+        () => policy.restore({ ...state, arms: { a: { n: -1, rewardSum: 0 } } }),
+        'state.arms.a.n',
+      );
+      if (!traits.exactProbabilities)
+        expectInvalid(() => policy.actionProbabilities(input(1), seededRandom(1), 0), 'samples');
     });
   });
 }

@@ -34,8 +34,14 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
     it('creates a bandit once, keeping the first definition', async () => {
       const [a, b] = await open();
       expect(await a.getBandit('home')).toBeNull();
-      expect(await a.createBandit('home', '{"policy":"ucb1"}')).toEqual({ created: true, definition: '{"policy":"ucb1"}' });
-      expect(await b.createBandit('home', '{"policy":"bts"}')).toEqual({ created: false, definition: '{"policy":"ucb1"}' });
+      expect(await a.createBandit('home', '{"policy":"ucb1"}')).toEqual({
+        created: true,
+        definition: '{"policy":"ucb1"}',
+      });
+      expect(await b.createBandit('home', '{"policy":"bts"}')).toEqual({
+        created: false,
+        definition: '{"policy":"ucb1"}',
+      });
       expect(await b.getBandit('home')).toEqual({ definition: '{"policy":"ucb1"}', version: 0 });
       await a.createBandit('about', '{}');
       expect(await b.listBandits()).toEqual(['about', 'home']);
@@ -57,7 +63,16 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
     it('adds statistics exactly and counts versions', async () => {
       const [a, b] = await open();
       await a.createBandit('home', '{}');
-      expect(await a.addStatistics('home', 3, new Map([['x', vector(1, 0.1, -2.5)], ['y', vector(1, 1, 1e-300)]]))).toBe(1);
+      expect(
+        await a.addStatistics(
+          'home',
+          3,
+          new Map([
+            ['x', vector(1, 0.1, -2.5)],
+            ['y', vector(1, 1, 1e-300)],
+          ]),
+        ),
+      ).toBe(1);
       expect(await b.addStatistics('home', 3, new Map([['x', vector(1, 0.2, 0.5)]]))).toBe(2);
       expect(await b.addStatistics('home', 3, new Map())).toBe(2);
       const read = await b.readStatistics('home', 3);
@@ -75,7 +90,16 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
       for (let k = 0; k < 200; k++) {
         const increment = new Float64Array(width).fill(1);
         increment[1] = k;
-        adds.push((k % 2 === 0 ? a : b).addStatistics('home', width, new Map([[`arm${k % 3}`, increment], ['all', increment]])));
+        adds.push(
+          (k % 2 === 0 ? a : b).addStatistics(
+            'home',
+            width,
+            new Map([
+              [`arm${k % 3}`, increment],
+              ['all', increment],
+            ]),
+          ),
+        );
       }
       const versions = await Promise.all(adds);
       expect(new Set(versions).size).toBe(200);
@@ -84,21 +108,40 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
       expect(read?.arms.get('all')?.[0]).toBe(200);
       expect(read?.arms.get('all')?.[1]).toBe((199 * 200) / 2);
       expect(read?.arms.get('all')?.[width - 1]).toBe(200);
-      expect((read?.arms.get('arm0')?.[0] ?? 0) + (read?.arms.get('arm1')?.[0] ?? 0) + (read?.arms.get('arm2')?.[0] ?? 0)).toBe(200);
+      expect(
+        (read?.arms.get('arm0')?.[0] ?? 0) +
+          (read?.arms.get('arm1')?.[0] ?? 0) +
+          (read?.arms.get('arm2')?.[0] ?? 0),
+      ).toBe(200);
     });
 
     it('refuses statistics for a missing bandit, of another width, or malformed', async () => {
       const [a] = await open();
-      await expect(a.addStatistics('nope', 2, new Map([['x', vector(1, 1)]]))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(
+        a.addStatistics('nope', 2, new Map([['x', vector(1, 1)]])),
+      ).rejects.toBeInstanceOf(NotFoundError);
       await expect(a.addStatistics('nope', 2, new Map())).rejects.toBeInstanceOf(NotFoundError);
       await a.createBandit('home', '{}');
       await a.addStatistics('home', 2, new Map([['x', vector(1, 1)]]));
-      await expect(a.addStatistics('home', 3, new Map([['y', vector(1, 1, 1)], ['x', vector(1, 1, 1)]]))).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(
+        a.addStatistics(
+          'home',
+          3,
+          new Map([
+            ['y', vector(1, 1, 1)],
+            ['x', vector(1, 1, 1)],
+          ]),
+        ),
+      ).rejects.toBeInstanceOf(InvalidArgumentError);
       // The clash changed nothing, not even the arm that had no totals yet.
       expect((await a.readStatistics('home', 2))?.arms.has('y')).toBe(false);
       await expect(a.readStatistics('home', 3)).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(a.addStatistics('home', 2, new Map([['x', vector(1)]]))).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(a.addStatistics('home', 2, new Map([['x', vector(1, Number.NaN)]]))).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(a.addStatistics('home', 2, new Map([['x', vector(1)]]))).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+      await expect(
+        a.addStatistics('home', 2, new Map([['x', vector(1, Number.NaN)]])),
+      ).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(a.createBandit('bad name', '{}')).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(a.getBandit('')).rejects.toBeInstanceOf(InvalidArgumentError);
     });
@@ -109,15 +152,34 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
       await a.putDecision('home', 'd1', '{"arms":["x"]}', 60_000);
       expect(await b.getDecision('home', 'unknown')).toEqual({ status: 'unknown' });
       expect(await b.getDecision('other', 'd1')).toEqual({ status: 'unknown' });
-      expect(await b.getDecision('home', 'd1')).toEqual({ status: 'open', record: '{"arms":["x"]}' });
+      expect(await b.getDecision('home', 'd1')).toEqual({
+        status: 'open',
+        record: '{"arms":["x"]}',
+      });
       const increment = new Map([['x', vector(1, 1)]]);
-      const commits = await Promise.all([a, b, a, b].map((s) => s.commitFeedback('home', 2, increment, ['d1'])));
-      expect(commits.filter((c) => c.status === 'stored')).toEqual([{ status: 'stored', version: 1 }]);
-      expect(commits.filter((c) => c.status === 'refused')).toEqual(Array.from({ length: 3 }, () => ({ status: 'refused', refused: new Map([['d1', 'duplicate']]) })));
-      expect(await a.readStatistics('home', 2)).toEqual({ version: 1, arms: new Map([['x', vector(1, 1)]]) });
+      const commits = await Promise.all(
+        [a, b, a, b].map((s) => s.commitFeedback('home', 2, increment, ['d1'])),
+      );
+      expect(commits.filter((c) => c.status === 'stored')).toEqual([
+        { status: 'stored', version: 1 },
+      ]);
+      expect(commits.filter((c) => c.status === 'refused')).toEqual(
+        Array.from({ length: 3 }, () => ({
+          status: 'refused',
+          refused: new Map([['d1', 'duplicate']]),
+        })),
+      );
+      expect(await a.readStatistics('home', 2)).toEqual({
+        version: 1,
+        arms: new Map([['x', vector(1, 1)]]),
+      });
       expect(await a.getDecision('home', 'd1')).toEqual({ status: 'duplicate' });
-      await expect(a.putDecision('home', 'bad id!', '{}', 1000)).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(a.putDecision('home', 'd2', '{}', 0)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(a.putDecision('home', 'bad id!', '{}', 1000)).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+      await expect(a.putDecision('home', 'd2', '{}', 0)).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
       await expect(a.getDecision('home', 'bad id!')).rejects.toBeInstanceOf(InvalidArgumentError);
     });
 
@@ -129,7 +191,10 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
       const lookups = await Promise.all(ids.map((id) => a.getDecision('home', id)));
       expect(lookups).toEqual(ids.map((id) => ({ status: 'open', record: `{"k":"${id}"}` })));
       await Promise.all(writes);
-      expect(await a.commitFeedback('home', 1, new Map([['x', vector(1)]]), ids)).toEqual({ status: 'stored', version: 1 });
+      expect(await a.commitFeedback('home', 1, new Map([['x', vector(1)]]), ids)).toEqual({
+        status: 'stored',
+        version: 1,
+      });
     });
 
     it('changes nothing when any decision of a batch cannot take feedback', async () => {
@@ -137,18 +202,34 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
       await a.createBandit('home', '{}');
       for (const id of ['d1', 'd2', 'd3']) await a.putDecision('home', id, '{}', 60_000);
       const increment = new Map([['x', vector(2, 1)]]);
-      expect(await b.commitFeedback('home', 2, increment, ['d3'])).toEqual({ status: 'stored', version: 1 });
+      expect(await b.commitFeedback('home', 2, increment, ['d3'])).toEqual({
+        status: 'stored',
+        version: 1,
+      });
       expect(await a.commitFeedback('home', 2, increment, ['d1', 'ghost', 'd2', 'd3'])).toEqual({
         status: 'refused',
-        refused: new Map<string, string>([['ghost', 'unknown'], ['d3', 'duplicate']]),
+        refused: new Map<string, string>([
+          ['ghost', 'unknown'],
+          ['d3', 'duplicate'],
+        ]),
       });
-      expect(await b.readStatistics('home', 2)).toEqual({ version: 1, arms: new Map([['x', vector(2, 1)]]) });
+      expect(await b.readStatistics('home', 2)).toEqual({
+        version: 1,
+        arms: new Map([['x', vector(2, 1)]]),
+      });
       expect(await b.getDecision('home', 'd1')).toEqual({ status: 'open', record: '{}' });
       // The caller drops the refused ones and sends the rest again.
-      expect(await a.commitFeedback('home', 2, increment, ['d1', 'd2'])).toEqual({ status: 'stored', version: 2 });
+      expect(await a.commitFeedback('home', 2, increment, ['d1', 'd2'])).toEqual({
+        status: 'stored',
+        version: 2,
+      });
       expect((await b.readStatistics('home', 2))?.arms.get('x')).toEqual(vector(4, 2));
-      await expect(a.commitFeedback('home', 2, increment, ['d4', 'd4'])).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(a.commitFeedback('nope', 2, increment, ['d1'])).rejects.toBeInstanceOf(NotFoundError);
+      await expect(a.commitFeedback('home', 2, increment, ['d4', 'd4'])).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+      await expect(a.commitFeedback('nope', 2, increment, ['d1'])).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
       expect(await b.getDecision('home', 'd1')).toEqual({ status: 'duplicate' });
     });
 
@@ -159,7 +240,10 @@ export function describeBanditStore(name: string, create: () => Promise<BanditSt
       await a.putDecision('home', 'long', '{}', 60_000);
       await sleep(200);
       expect(await b.getDecision('home', 'short')).toEqual({ status: 'unknown' });
-      expect(await b.commitFeedback('home', 2, new Map(), ['short'])).toEqual({ status: 'refused', refused: new Map([['short', 'unknown']]) });
+      expect(await b.commitFeedback('home', 2, new Map(), ['short'])).toEqual({
+        status: 'refused',
+        refused: new Map([['short', 'unknown']]),
+      });
       expect((await b.getDecision('home', 'long')).status).toBe('open');
     });
 

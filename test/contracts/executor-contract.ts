@@ -75,19 +75,17 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
   describe(`Executor contract: ${name}`, () => {
     let fixture: ExecutorFixture;
     let root: string;
+    const dirs: string[] = [];
     beforeEach(async () => {
       fixture = await create();
+      root = await mkdtemp(join(tmpdir(), 'kiban-executor-'));
+      dirs.push(root);
     });
     afterEach(async () => {
       await fixture.close();
     });
-    const dirs: string[] = [];
     afterAll(async () => {
       for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-    });
-    beforeEach(async () => {
-      root = await mkdtemp(join(tmpdir(), 'kiban-executor-'));
-      dirs.push(root);
     });
 
     it('runs a shell task in baseDir with the KIBAN_ variables and logs its output', async () => {
@@ -111,14 +109,18 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
     });
 
     it('keeps the order of many output lines', async () => {
-      const job = makeJob(root, { run: 'i=0; while [ $i -lt 450 ]; do echo "line $i"; i=$((i+1)); done' });
+      const job = makeJob(root, {
+        run: 'i=0; while [ $i -lt 450 ]; do echo "line $i"; i=$((i+1)); done',
+      });
       expect((await fixture.executor.execute(job)).status).toBe('succeeded');
       const logged = await fixture.logs.readLogs(job.runId, job.task, { limit: 1000 });
       expect(logged.map((l) => l.line)).toEqual(Array.from({ length: 450 }, (_, i) => `line ${i}`));
     });
 
     it('fails a shell task that exits non-zero with the code and the end of stderr', async () => {
-      const job = makeJob(root, { run: 'echo "reading input" ; echo "first problem" >&2; echo "no such table: events" >&2; exit 3' });
+      const job = makeJob(root, {
+        run: 'echo "reading input" ; echo "first problem" >&2; echo "no such table: events" >&2; exit 3',
+      });
       const outcome = await fixture.executor.execute(job);
       expect(outcome.status).toBe('failed');
       expect(outcome.error).toContain('exited with code 3');
@@ -127,7 +129,10 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
     });
 
     it('kills the whole process group of a shell task that times out', async () => {
-      const job = makeJob(root, { run: 'sleep 30 & echo $! > "$KIBAN_WORK_DIR/sleep.pid"; echo started; wait', timeoutMs: 700 });
+      const job = makeJob(root, {
+        run: 'sleep 30 & echo $! > "$KIBAN_WORK_DIR/sleep.pid"; echo started; wait',
+        timeoutMs: 700,
+      });
       const started = Date.now();
       const outcome = await fixture.executor.execute(job);
       expect(outcome).toMatchObject({ status: 'failed', error: 'timed out after 700ms' });
@@ -138,11 +143,22 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
     });
 
     it('runs a module export with a TaskContext: its object is the output, ctx.log lines are logged', async () => {
-      const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'greet', task: 'greet', params: { name: 'Ada' } });
+      const job = makeJob(root, {
+        kind: 'module',
+        module: 'tasks.ts',
+        export: 'greet',
+        task: 'greet',
+        params: { name: 'Ada' },
+      });
       const outcome = await fixture.executor.execute(job);
       expect(outcome).toMatchObject({
         status: 'succeeded',
-        output: { greeted: 'Ada', attempt: 1, task: 'greet', logicalDate: '2024-05-01T00:00:00.000Z' },
+        output: {
+          greeted: 'Ada',
+          attempt: 1,
+          task: 'greet',
+          logicalDate: '2024-05-01T00:00:00.000Z',
+        },
       });
       const logged = await lines(fixture.logs, job);
       expect(logged.map((l) => [l.stream, l.line])).toEqual([
@@ -153,15 +169,32 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
     });
 
     it('accepts an absolute module path', async () => {
-      const job = makeJob(root, { kind: 'module', module: join(TASK_FIXTURES, 'tasks.ts'), export: 'greet', params: { name: 'Bo' }, baseDir: root });
-      expect(await fixture.executor.execute(job)).toMatchObject({ status: 'succeeded', output: { greeted: 'Bo' } });
+      const job = makeJob(root, {
+        kind: 'module',
+        module: join(TASK_FIXTURES, 'tasks.ts'),
+        export: 'greet',
+        params: { name: 'Bo' },
+        baseDir: root,
+      });
+      expect(await fixture.executor.execute(job)).toMatchObject({
+        status: 'succeeded',
+        output: { greeted: 'Bo' },
+      });
     });
 
     it('fails a module task that throws, with its message (and the stack in the log)', async () => {
       const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'explode' });
       const outcome = await fixture.executor.execute(job);
-      expect(outcome).toMatchObject({ status: 'failed', error: 'boom: the fixture exploded', output: {} });
-      expect((await lines(fixture.logs, job)).some((l) => l.stream === 'stderr' && l.line.includes('boom'))).toBe(true);
+      expect(outcome).toMatchObject({
+        status: 'failed',
+        error: 'boom: the fixture exploded',
+        output: {},
+      });
+      expect(
+        (await lines(fixture.logs, job)).some(
+          (l) => l.stream === 'stderr' && l.line.includes('boom'),
+        ),
+      ).toBe(true);
     });
 
     it('fails a module task whose export does not exist, naming it', async () => {
@@ -172,9 +205,17 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
     });
 
     it('fails a module task that times out without waiting for it', async () => {
-      const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'hang', timeoutMs: 300 });
+      const job = makeJob(root, {
+        kind: 'module',
+        module: 'tasks.ts',
+        export: 'hang',
+        timeoutMs: 300,
+      });
       const started = Date.now();
-      expect(await fixture.executor.execute(job)).toMatchObject({ status: 'failed', error: 'timed out after 300ms' });
+      expect(await fixture.executor.execute(job)).toMatchObject({
+        status: 'failed',
+        error: 'timed out after 300ms',
+      });
       expect(Date.now() - started).toBeLessThan(3000);
     });
 
@@ -186,14 +227,22 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
     });
 
     it('runs several attempts in parallel', async () => {
-      const jobs = Array.from({ length: 4 }, (_, i) => makeJob(root, { task: `t${i}`, run: `sleep 0.6; echo done ${i}` }));
+      const jobs = Array.from({ length: 4 }, (_, i) =>
+        makeJob(root, { task: `t${i}`, run: `sleep 0.6; echo done ${i}` }),
+      );
       const started = Date.now();
       const outcomes = await Promise.all(jobs.map((job) => fixture.executor.execute(job)));
       const elapsed = Date.now() - started;
-      expect(outcomes.map((o) => o.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'succeeded',
+        'succeeded',
+        'succeeded',
+        'succeeded',
+      ]);
       // One after another would take 2.4 s.
       expect(elapsed).toBeLessThan(1800);
-      for (const [i, job] of jobs.entries()) expect((await lines(fixture.logs, job)).map((l) => l.line)).toEqual([`done ${i}`]);
+      for (const [i, job] of jobs.entries())
+        expect((await lines(fixture.logs, job)).map((l) => l.line)).toEqual([`done ${i}`]);
     });
 
     it('stops an attempt when its signal aborts, killing its processes', async () => {
@@ -201,7 +250,8 @@ export function describeExecutor(name: string, create: () => Promise<ExecutorFix
       const controller = new AbortController();
       const pending = fixture.executor.execute(job, { signal: controller.signal });
       const pidFile = join(job.workDir, 'sleep.pid');
-      const readPid = async (): Promise<number> => Number(await readFile(pidFile, 'utf8').catch(() => ''));
+      const readPid = async (): Promise<number> =>
+        Number(await readFile(pidFile, 'utf8').catch(() => ''));
       let pid = 0;
       for (let i = 0; i < 200 && pid === 0; i++) {
         pid = await readPid();

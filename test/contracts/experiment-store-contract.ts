@@ -8,7 +8,14 @@ import type { MetadataStore } from '../../src/storage/metadata-store.js';
 export function sampleExperiment(name: string, overrides: Partial<Experiment> = {}): Experiment {
   const at = new Date('2026-12-01T00:00:00.000Z');
   return {
-    ...normaliseDefinition(name, { variants: [{ name: 'control', weight: 1 }, { name: 'treatment', weight: 1 }], description: 'ünïcödé ✓', targeting: [{ attribute: 'country', op: 'in', value: ['JP', 'KR'] }] }),
+    ...normaliseDefinition(name, {
+      variants: [
+        { name: 'control', weight: 1 },
+        { name: 'treatment', weight: 1 },
+      ],
+      description: 'ünïcödé ✓',
+      targeting: [{ attribute: 'country', op: 'in', value: ['JP', 'KR'] }],
+    }),
     status: 'draft',
     startAt: null,
     stopAt: null,
@@ -23,7 +30,12 @@ export function sampleExperiment(name: string, overrides: Partial<Experiment> = 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-12-01T00:00:00.000Z');
 
-function event(id: string, type: ExperimentEvent['type'], unit: string, extra: { variant?: string; metric?: string; value?: number; at?: number } = {}): ExperimentEvent {
+function event(
+  id: string,
+  type: ExperimentEvent['type'],
+  unit: string,
+  extra: { variant?: string; metric?: string; value?: number; at?: number } = {},
+): ExperimentEvent {
   return {
     eventId: id,
     type,
@@ -61,36 +73,68 @@ export function describeExperimentStore(name: string, create: () => Promise<Meta
       await expect(s.createExperiment(e)).rejects.toBeInstanceOf(ConflictError);
       expect(await s.getExperiment('home-hero')).toEqual(e);
       expect(await s.getExperiment('nope')).toBeNull();
-      const started = { ...e, status: 'running' as const, startAt: new Date(T0 + 1), version: 2, updatedAt: new Date(T0 + 5) };
+      const started = {
+        ...e,
+        status: 'running' as const,
+        startAt: new Date(T0 + 1),
+        version: 2,
+        updatedAt: new Date(T0 + 5),
+      };
       expect(await s.replaceExperiment(started, 1)).toBe(true);
       expect(await s.replaceExperiment({ ...started, status: 'stopped' }, 1)).toBe(false); // someone else changed it
       expect(await s.getExperiment('home-hero')).toEqual(started);
       await s.createExperiment(sampleExperiment('about', { layer: 'home', layerRange: [0, 5000] }));
       expect((await s.listExperiments()).map((x) => x.name)).toEqual(['about', 'home-hero']);
-      expect((await s.listExperiments({ status: 'running' })).map((x) => x.name)).toEqual(['home-hero']);
+      expect((await s.listExperiments({ status: 'running' })).map((x) => x.name)).toEqual([
+        'home-hero',
+      ]);
       expect((await s.listExperiments({ layer: 'home' })).map((x) => x.name)).toEqual(['about']);
       await expect(s.getExperiment('bad name!')).rejects.toBeInstanceOf(InvalidArgumentError);
     });
 
     it('stores a batch of events once, however often it is sent, and refuses a bad batch whole', async () => {
       const s = await open();
-      const batch = [event('e1', 'exposure', 'u1', { variant: 'control' }), event('e2', 'conversion', 'u1', { metric: 'buy' })];
+      const batch = [
+        event('e1', 'exposure', 'u1', { variant: 'control' }),
+        event('e2', 'conversion', 'u1', { metric: 'buy' }),
+      ];
       expect(await s.insertEvents(batch)).toEqual({ inserted: 2, duplicates: 0 });
-      expect(await s.insertEvents([...batch, event('e3', 'value', 'u1', { metric: 'revenue', value: 9.5 })])).toEqual({ inserted: 1, duplicates: 2 });
-      await expect(s.insertEvents([event('e4', 'exposure', 'u2', { variant: 'control' }), event('e5', 'exposure', 'u3')])).rejects.toThrow(/events\[1\]\.variant/);
+      expect(
+        await s.insertEvents([
+          ...batch,
+          event('e3', 'value', 'u1', { metric: 'revenue', value: 9.5 }),
+        ]),
+      ).toEqual({ inserted: 1, duplicates: 2 });
+      await expect(
+        s.insertEvents([
+          event('e4', 'exposure', 'u2', { variant: 'control' }),
+          event('e5', 'exposure', 'u3'),
+        ]),
+      ).rejects.toThrow(/events\[1\]\.variant/);
       expect(await s.listMetrics('exp')).toEqual([
         { metric: 'buy', kind: 'conversion', events: 1 },
         { metric: 'revenue', kind: 'value', events: 1 },
       ]);
       // e4 was not stored: the batch failed as a whole.
-      expect((await s.metricAggregates('exp', 'buy', { bucketMs: DAY, variants: ['control', 'treatment'] })).exposedUnits.get('control')).toBe(1);
+      expect(
+        (
+          await s.metricAggregates('exp', 'buy', {
+            bucketMs: DAY,
+            variants: ['control', 'treatment'],
+          })
+        ).exposedUnits.get('control'),
+      ).toBe(1);
     });
 
     it('sums each metric per variant and day in the database, excluding units in two variants', async () => {
       const s = await open();
       const events: ExperimentEvent[] = [];
       let id = 0;
-      const add = (type: ExperimentEvent['type'], unit: string, extra: Parameters<typeof event>[3]) => events.push(event(`ev-${id++}`, type, unit, extra));
+      const add = (
+        type: ExperimentEvent['type'],
+        unit: string,
+        extra: Parameters<typeof event>[3],
+      ) => events.push(event(`ev-${id++}`, type, unit, extra));
       // Day 0: c1, c2 in control, t1 in treatment; day 1: t2 in treatment; "both" sees both variants.
       add('exposure', 'c1', { variant: 'control', at: T0 + 1000 });
       add('exposure', 'c1', { variant: 'control', at: T0 + 5000 }); // a second exposure to the same variant is fine
@@ -114,25 +158,99 @@ export function describeExperimentStore(name: string, create: () => Promise<Meta
       add('conversion', 'c2', { metric: 'buy', at: T0 + 1000 });
       await s.insertEvents(events);
 
-      const revenue = await s.metricAggregates('exp', 'revenue', { bucketMs: DAY, variants: ['control', 'treatment'] });
+      const revenue = await s.metricAggregates('exp', 'revenue', {
+        bucketMs: DAY,
+        variants: ['control', 'treatment'],
+      });
       expect(revenue.kind).toBe('value');
       expect(revenue.multiVariantUnits).toBe(1);
       expect(revenue.unknownVariantUnits).toBe(1);
       expect(revenue.unexposedEvents).toBe(1);
-      expect(revenue.exposedUnits).toEqual(new Map([['control', 2], ['treatment', 2]]));
+      expect(revenue.exposedUnits).toEqual(
+        new Map([
+          ['control', 2],
+          ['treatment', 2],
+        ]),
+      );
       expect(revenue.rows).toEqual([
-        { variant: 'control', bucketStartMs: T0, units: 2, converted: 1, sum: 7, sumSquares: 49, preSum: 2, preSumSquares: 4, sumProducts: 14 },
-        { variant: 'treatment', bucketStartMs: T0, units: 1, converted: 1, sum: 10, sumSquares: 100, preSum: 0, preSumSquares: 0, sumProducts: 0 },
-        { variant: 'treatment', bucketStartMs: T0 + DAY, units: 1, converted: 0, sum: 0, sumSquares: 0, preSum: 0, preSumSquares: 0, sumProducts: 0 },
+        {
+          variant: 'control',
+          bucketStartMs: T0,
+          units: 2,
+          converted: 1,
+          sum: 7,
+          sumSquares: 49,
+          preSum: 2,
+          preSumSquares: 4,
+          sumProducts: 14,
+        },
+        {
+          variant: 'treatment',
+          bucketStartMs: T0,
+          units: 1,
+          converted: 1,
+          sum: 10,
+          sumSquares: 100,
+          preSum: 0,
+          preSumSquares: 0,
+          sumProducts: 0,
+        },
+        {
+          variant: 'treatment',
+          bucketStartMs: T0 + DAY,
+          units: 1,
+          converted: 0,
+          sum: 0,
+          sumSquares: 0,
+          preSum: 0,
+          preSumSquares: 0,
+          sumProducts: 0,
+        },
       ]);
-      const buy = await s.metricAggregates('exp', 'buy', { bucketMs: DAY, variants: ['control', 'treatment'] });
+      const buy = await s.metricAggregates('exp', 'buy', {
+        bucketMs: DAY,
+        variants: ['control', 'treatment'],
+      });
       expect(buy.kind).toBe('conversion');
       expect(buy.rows).toEqual([
-        { variant: 'control', bucketStartMs: T0, units: 2, converted: 0, sum: 0, sumSquares: 0, preSum: 1, preSumSquares: 1, sumProducts: 0 },
-        { variant: 'treatment', bucketStartMs: T0, units: 1, converted: 1, sum: 1, sumSquares: 1, preSum: 0, preSumSquares: 0, sumProducts: 0 },
-        { variant: 'treatment', bucketStartMs: T0 + DAY, units: 1, converted: 1, sum: 1, sumSquares: 1, preSum: 0, preSumSquares: 0, sumProducts: 0 },
+        {
+          variant: 'control',
+          bucketStartMs: T0,
+          units: 2,
+          converted: 0,
+          sum: 0,
+          sumSquares: 0,
+          preSum: 1,
+          preSumSquares: 1,
+          sumProducts: 0,
+        },
+        {
+          variant: 'treatment',
+          bucketStartMs: T0,
+          units: 1,
+          converted: 1,
+          sum: 1,
+          sumSquares: 1,
+          preSum: 0,
+          preSumSquares: 0,
+          sumProducts: 0,
+        },
+        {
+          variant: 'treatment',
+          bucketStartMs: T0 + DAY,
+          units: 1,
+          converted: 1,
+          sum: 1,
+          sumSquares: 1,
+          preSum: 0,
+          preSumSquares: 0,
+          sumProducts: 0,
+        },
       ]);
-      const none = await s.metricAggregates('exp', 'nothing', { bucketMs: DAY, variants: ['control', 'treatment'] });
+      const none = await s.metricAggregates('exp', 'nothing', {
+        bucketMs: DAY,
+        variants: ['control', 'treatment'],
+      });
       expect(none.kind).toBeNull();
       expect(none.rows.map((r) => [r.variant, r.units, r.sum])).toEqual([
         ['control', 2, 0],

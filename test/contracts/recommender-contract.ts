@@ -20,8 +20,10 @@ export function tasteGroupsFixture(): Interactions {
     users.push(u);
     items.push(i);
   };
-  for (let u = 1; u <= 8; u++) for (const i of [101, 102, 103, 104]) if (!(u === 1 && i === 104)) add(u, i);
-  for (let u = 50; u <= 53; u++) for (const i of [201, 202, 203, 204]) if (!(u === 50 && i === 204)) add(u, i);
+  for (let u = 1; u <= 8; u++)
+    for (const i of [101, 102, 103, 104]) if (!(u === 1 && i === 104)) add(u, i);
+  for (let u = 50; u <= 53; u++)
+    for (const i of [201, 202, 203, 204]) if (!(u === 50 && i === 204)) add(u, i);
   add(8, 300);
   add(53, 300);
   return Interactions.fromColumns(Float64Array.from(users), Float64Array.from(items));
@@ -37,7 +39,11 @@ export interface ContractTraits {
  * The conformance suite every {@link Recommender} runs: fitting, list shape and order, seen-item
  * exclusion, the withheld-item answers, similar items, save → load equality and argument errors.
  */
-export function describeRecommender(name: string, create: (params?: Record<string, unknown>) => Recommender, traits: ContractTraits): void {
+export function describeRecommender(
+  name: string,
+  create: (params?: Record<string, unknown>) => Recommender,
+  traits: ContractTraits,
+): void {
   describe(`Recommender contract: ${name}`, () => {
     const data = tasteGroupsFixture();
     const user = (id: number): number => data.users.indexOf(id);
@@ -59,9 +65,14 @@ export function describeRecommender(name: string, create: (params?: Record<strin
 
     it('reports every iteration through the callback', async () => {
       const reports: IterationReport[] = [];
-      const report = await create().fit(data, { progress: false, onIteration: (r) => reports.push(r) });
+      const report = await create().fit(data, {
+        progress: false,
+        onIteration: (r) => reports.push(r),
+      });
       expect(reports.length).toBe(report.iterations);
-      expect(reports.map((r) => r.iteration)).toEqual(Array.from({ length: report.iterations }, (_, i) => i + 1));
+      expect(reports.map((r) => r.iteration)).toEqual(
+        Array.from({ length: report.iterations }, (_, i) => i + 1),
+      );
       for (const r of reports) expect(r.seconds).toBeGreaterThanOrEqual(0);
     });
 
@@ -97,7 +108,9 @@ export function describeRecommender(name: string, create: (params?: Record<strin
         expect(new Set(ids).size).toBe(ids.length);
         for (const i of ids) expect(data.userItems.has(all[q], i)).toBe(false);
         for (let r = 1; r < ids.length; r++) {
-          expect(scores[r - 1] > scores[r] || (scores[r - 1] === scores[r] && ids[r - 1] < ids[r])).toBe(true);
+          expect(
+            scores[r - 1] > scores[r] || (scores[r - 1] === scores[r] && ids[r - 1] < ids[r]),
+          ).toBe(true);
         }
       }
       // With exclusion off, user 2's list may and (with 4 seen of 9 items and k = 9) must contain seen items.
@@ -126,7 +139,9 @@ export function describeRecommender(name: string, create: (params?: Record<strin
       expect(b.ids).toEqual(a.ids);
       expect(b.scores).toEqual(a.scores);
       const items = Array.from({ length: data.items.size }, (_, i) => i);
-      expect(loaded.similarItems(items, { k: 3 }).ids).toEqual(model.similarItems(items, { k: 3 }).ids);
+      expect(loaded.similarItems(items, { k: 3 }).ids).toEqual(
+        model.similarItems(items, { k: 3 }).ids,
+      );
       expect(loaded.data.items.toJSON()).toEqual(data.items.toJSON());
     });
 

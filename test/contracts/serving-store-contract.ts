@@ -64,7 +64,14 @@ export interface ServingStoreTraits {
 }
 
 /** Every key of `list` through `listKeys` pages of `limit`, checking each page's version. */
-async function allKeys(store: ServingStore, list: string, limit: number, version: string, ordered: boolean, between?: () => Promise<void>): Promise<string[]> {
+async function allKeys(
+  store: ServingStore,
+  list: string,
+  limit: number,
+  version: string,
+  ordered: boolean,
+  between?: () => Promise<void>,
+): Promise<string[]> {
   const keys: string[] = [];
   let cursor: string | undefined;
   for (let pages = 0; ; pages++) {
@@ -85,7 +92,11 @@ const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a), 
  * The conformance suite every {@link ServingStore} runs. `factory` must return a new, empty store
  * on each call (the suite closes each one); stores of one factory must not share state.
  */
-export function describeServingStore(name: string, factory: () => Promise<ServingStore>, traits: ServingStoreTraits = {}): void {
+export function describeServingStore(
+  name: string,
+  factory: () => Promise<ServingStore>,
+  traits: ServingStoreTraits = {},
+): void {
   const ordered = traits.orderedKeys ?? true;
   describe(`ServingStore contract: ${name}`, () => {
     let store: ServingStore;
@@ -115,7 +126,10 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       await writer.commit();
 
       const info = await store.currentVersion();
-      expect(info).toMatchObject({ version: 'v1', meta: { model: 'als', metrics: { 'ndcg@10': 0.25 } } });
+      expect(info).toMatchObject({
+        version: 'v1',
+        meta: { model: 'als', metrics: { 'ndcg@10': 0.25 } },
+      });
       const publishedAt = Date.parse(info!.publishedAt);
       expect(publishedAt).toBeGreaterThanOrEqual(before - 1000);
       expect(publishedAt).toBeLessThanOrEqual(Date.now() + 1000);
@@ -156,9 +170,16 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       const open = await store.beginVersion('v2', {});
       await refusedField(store.beginVersion('v2', {}), 'version');
       await open.abort();
-      for (const bad of ['', 'a b', 'a:b', 'x'.repeat(65), 'é', 'a/b']) await refusedField(store.beginVersion(bad, {}), 'version');
-      await refusedField(store.beginVersion('v3', null as unknown as Record<string, unknown>), 'meta');
-      await refusedField(store.beginVersion('v3', [] as unknown as Record<string, unknown>), 'meta');
+      for (const bad of ['', 'a b', 'a:b', 'x'.repeat(65), 'é', 'a/b'])
+        await refusedField(store.beginVersion(bad, {}), 'version');
+      await refusedField(
+        store.beginVersion('v3', null as unknown as Record<string, unknown>),
+        'meta',
+      );
+      await refusedField(
+        store.beginVersion('v3', [] as unknown as Record<string, unknown>),
+        'meta',
+      );
       expect((await store.currentVersion())?.version).toBe('v1');
       const ok = await store.beginVersion(`A-z.0_${'9'.repeat(58)}`, {});
       await ok.abort();
@@ -169,10 +190,33 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       await refusedField(writer.putLists('bad:list', []), 'list');
       await refusedField(writer.putLists('', []), 'list');
       await refusedField(writer.putLists('user', [[Number.NaN, []]]), 'entries[0].key');
-      await refusedField(writer.putLists('user', [[1, []], ['', []]]), 'entries[1].key');
-      await refusedField(writer.putLists('user', [[1, [{ id: 1, score: 1 }, { id: 2, score: Number.NaN }]]]), 'entries[0].items[1].score');
-      await refusedField(writer.putLists('user', [[1, [{ id: {} as unknown as ExternalId, score: 1 }]]]), 'entries[0].items[0].id');
-      await refusedField(writer.putLists('user', [[1, [{ id: Infinity, score: 1 }]]]), 'entries[0].items[0].id');
+      await refusedField(
+        writer.putLists('user', [
+          [1, []],
+          ['', []],
+        ]),
+        'entries[1].key',
+      );
+      await refusedField(
+        writer.putLists('user', [
+          [
+            1,
+            [
+              { id: 1, score: 1 },
+              { id: 2, score: Number.NaN },
+            ],
+          ],
+        ]),
+        'entries[0].items[1].score',
+      );
+      await refusedField(
+        writer.putLists('user', [[1, [{ id: {} as unknown as ExternalId, score: 1 }]]]),
+        'entries[0].items[0].id',
+      );
+      await refusedField(
+        writer.putLists('user', [[1, [{ id: Infinity, score: 1 }]]]),
+        'entries[0].items[0].id',
+      );
       await writer.putLists('user', [[1, tagged('v1', 1)]]);
       await writer.commit();
       await refusedField(store.getList('user', 1, { offset: -1 }), 'offset');
@@ -259,7 +303,8 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       const v1Reads = seen.v1;
       await v2.commit();
       // Once commit has resolved, every read is of v2.
-      for (const key of [0, 1, KEYS - 1]) expect(tagOf(await store.getList('user', key))).toBe('v2');
+      for (const key of [0, 1, KEYS - 1])
+        expect(tagOf(await store.getList('user', key))).toBe('v2');
       while (seen.v2 < 30) await turn();
       done = true;
       await Promise.all(readers);
@@ -305,7 +350,15 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
     });
 
     it('stores unversioned JSON values', async () => {
-      const values: unknown[] = [{ a: [1, 'two', null], b: { c: true } }, [1, 2, 3], 'text', 42.5, 0, false, null];
+      const values: unknown[] = [
+        { a: [1, 'two', null], b: { c: true } },
+        [1, 2, 3],
+        'text',
+        42.5,
+        0,
+        false,
+        null,
+      ];
       for (const [i, value] of values.entries()) await store.set(`k${i}`, value);
       for (const [i, value] of values.entries()) expect(await store.get(`k${i}`)).toEqual(value);
       await store.set('k0', { replaced: 1 });
@@ -315,7 +368,10 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       expect(await store.get('k0')).toBeUndefined();
       expect(await store.get('k6')).toBeNull();
       await refusedField(store.set('u', undefined), 'value');
-      await refusedField(store.set('f', () => 1), 'value');
+      await refusedField(
+        store.set('f', () => 1),
+        'value',
+      );
       await refusedField(store.set('', 1), 'key');
       // The KV space is not versioned: publishing leaves it alone.
       await publish(store, 'v1');
@@ -327,7 +383,10 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       const odd = ['x:y/z ü', '07', 'a*b', '[c]?', '\u00e9', '\uffff', '\u{1f600}', 'Z'];
       const writer = await store.beginVersion('v1', {});
       await writer.putLists('user', taggedEntries('v1', 0, 2300));
-      await writer.putLists('user', odd.map((key) => [key, tagged('v1', key)] as const));
+      await writer.putLists(
+        'user',
+        odd.map((key) => [key, tagged('v1', key)] as const),
+      );
       await writer.putLists('related', taggedEntries('rel', 5000, 5010));
       await writer.commit();
       const expected = [...Array.from({ length: 2300 }, (_, k) => String(k)), ...odd];
@@ -355,11 +414,17 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
         expect(page.version).toBe('v1');
         pages.push(page.keys);
       }
-      expect(new Set(pages.flat())).toEqual(new Set(Array.from({ length: 60 }, (_, k) => String(k))));
-      expect(new Set(await allKeys(store, 'user', 3, 'v2', ordered))).toEqual(new Set(['0', '1', '2', '3', '4']));
+      expect(new Set(pages.flat())).toEqual(
+        new Set(Array.from({ length: 60 }, (_, k) => String(k))),
+      );
+      expect(new Set(await allKeys(store, 'user', 3, 'v2', ordered))).toEqual(
+        new Set(['0', '1', '2', '3', '4']),
+      );
       expect((await store.listKeys('user', { version: 'v1', limit: 100 })).version).toBe('v1');
       expect(await store.getList('user', 42, { version: 'v1' })).toEqual(tagged('v1', 42));
-      expect(await store.getList('user', 42, { version: 'v1', offset: 1, limit: 2 })).toEqual(tagged('v1', 42).slice(1, 3));
+      expect(await store.getList('user', 42, { version: 'v1', offset: 1, limit: 2 })).toEqual(
+        tagged('v1', 42).slice(1, 3),
+      );
       expect(await store.getList('user', 42)).toBeNull();
       expect(await store.getList('user', 42, { version: 'v2' })).toBeNull();
       expect(await store.getList('user', 4, { version: 'v2' })).toEqual(tagged('v2', 4));
@@ -367,9 +432,15 @@ export function describeServingStore(name: string, factory: () => Promise<Servin
       // v3 makes v2 the previous version and collects v1.
       await publish(store, 'v3');
       expect((await refusal(store.listKeys('user', { version: 'v1' }))).code).toBe('NOT_FOUND');
-      expect((await refusal(store.listKeys('user', { cursor: later.cursor!, limit: 5 })))).toBeInstanceOf(NotFoundError);
-      expect(await refusal(store.getList('user', 42, { version: 'v1' }))).toBeInstanceOf(NotFoundError);
-      expect(await refusal(store.getList('user', 1, { version: 'never' }))).toBeInstanceOf(NotFoundError);
+      expect(
+        await refusal(store.listKeys('user', { cursor: later.cursor!, limit: 5 })),
+      ).toBeInstanceOf(NotFoundError);
+      expect(await refusal(store.getList('user', 42, { version: 'v1' }))).toBeInstanceOf(
+        NotFoundError,
+      );
+      expect(await refusal(store.getList('user', 1, { version: 'never' }))).toBeInstanceOf(
+        NotFoundError,
+      );
       expect(await store.getList('user', 4, { version: 'v2' })).toEqual(tagged('v2', 4));
     });
 

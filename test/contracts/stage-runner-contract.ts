@@ -19,7 +19,9 @@ const TEXT = [
 /** The counts a correct word-count stage must produce, computed directly. */
 function expectedCounts(lines: string[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const line of lines) for (const w of line.toLowerCase().split(/\W+/)) if (w !== '') counts.set(w, (counts.get(w) ?? 0) + 1);
+  for (const line of lines)
+    for (const w of line.toLowerCase().split(/\W+/))
+      if (w !== '') counts.set(w, (counts.get(w) ?? 0) + 1);
   return counts;
 }
 
@@ -41,7 +43,9 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
       const parts = join(dir, 'text');
       await mkdir(parts);
       for (let p = 0; p < 4; p++) {
-        const rows = Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: p * 50 + i, text: TEXT[(p * 50 + i) % TEXT.length] }));
+        const rows = Array.from({ length: 50 }, (_, i) =>
+          JSON.stringify({ id: p * 50 + i, text: TEXT[(p * 50 + i) % TEXT.length] }),
+        );
         await writeFile(join(parts, `part-${p}.jsonl`), `${rows.join('\n')}\n`);
       }
     });
@@ -56,21 +60,44 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
       [2, 1],
       [1, 3],
       [3, 2],
-    ])('word count over 4 partition files with %i preprocess and %i main workers equals the direct count', async (pre, mains) => {
-      const result = await runner.run(ref('wordCount'), { source: { kind: 'jsonl', path: join(dir, 'text') }, numPreprocessors: pre, count: mains, batchSize: 16, log });
-      expect(result.records.read).toBe(200);
-      expect(result.partitions).toBe(4);
-      // Each main worker counts its share; the sum over workers is the whole count.
-      const merged = new Map<string, number>();
-      for (const { word, count } of result.outputs as { word: string; count: number }[]) merged.set(word, (merged.get(word) ?? 0) + count);
-      expect(merged).toEqual(expectedCounts(allLines()));
-    });
+    ])(
+      'word count over 4 partition files with %i preprocess and %i main workers equals the direct count',
+      async (pre, mains) => {
+        const result = await runner.run(ref('wordCount'), {
+          source: { kind: 'jsonl', path: join(dir, 'text') },
+          numPreprocessors: pre,
+          count: mains,
+          batchSize: 16,
+          log,
+        });
+        expect(result.records.read).toBe(200);
+        expect(result.partitions).toBe(4);
+        // Each main worker counts its share; the sum over workers is the whole count.
+        const merged = new Map<string, number>();
+        for (const { word, count } of result.outputs as { word: string; count: number }[])
+          merged.set(word, (merged.get(word) ?? 0) + count);
+        expect(merged).toEqual(expectedCounts(allLines()));
+      },
+    );
 
     it('delivers every record to exactly one main rank, with rank, size and params in the context', async () => {
       const records = Array.from({ length: 1000 }, (_, id) => ({ id }));
-      const result = await runner.run(ref('whoGotWhat'), { source: { kind: 'records', records }, numPreprocessors: 2, count: 3, batchSize: 10, params: { tag: 'x' }, log });
-      const outs = (result.outputs as { rank: number; size: number; tag: string; ids: number[] }[]).sort((a, b) => a.rank - b.rank);
-      expect(outs.map((o) => [o.rank, o.size, o.tag])).toEqual([[0, 3, 'x'], [1, 3, 'x'], [2, 3, 'x']]);
+      const result = await runner.run(ref('whoGotWhat'), {
+        source: { kind: 'records', records },
+        numPreprocessors: 2,
+        count: 3,
+        batchSize: 10,
+        params: { tag: 'x' },
+        log,
+      });
+      const outs = (
+        result.outputs as { rank: number; size: number; tag: string; ids: number[] }[]
+      ).sort((a, b) => a.rank - b.rank);
+      expect(outs.map((o) => [o.rank, o.size, o.tag])).toEqual([
+        [0, 3, 'x'],
+        [1, 3, 'x'],
+        [2, 3, 'x'],
+      ]);
       const all = outs.flatMap((o) => o.ids).sort((a, b) => a - b);
       expect(all).toEqual(records.map((r) => r.id));
       // Batches are dealt in turn, so no rank is starved.
@@ -80,19 +107,36 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
     it.each([
       [1, 2],
       [2, 3],
-    ])('partitionBy: with %i preprocess and %i main workers each word is counted whole on one rank, totals equal the direct count', async (pre, mains) => {
-      const result = await runner.run(ref('keyedWordCount'), { source: { kind: 'jsonl', path: join(dir, 'text') }, numPreprocessors: pre, count: mains, batchSize: 4, log });
-      const outputs = result.outputs as { word: string; count: number }[];
-      // No merging: a word split across ranks would appear twice.
-      expect(outputs.map((o) => o.word).sort()).toEqual([...expectedCounts(allLines()).keys()].sort());
-      expect(new Map(outputs.map((o) => [o.word, o.count]))).toEqual(expectedCounts(allLines()));
-    });
+    ])(
+      'partitionBy: with %i preprocess and %i main workers each word is counted whole on one rank, totals equal the direct count',
+      async (pre, mains) => {
+        const result = await runner.run(ref('keyedWordCount'), {
+          source: { kind: 'jsonl', path: join(dir, 'text') },
+          numPreprocessors: pre,
+          count: mains,
+          batchSize: 4,
+          log,
+        });
+        const outputs = result.outputs as { word: string; count: number }[];
+        // No merging: a word split across ranks would appear twice.
+        expect(outputs.map((o) => o.word).sort()).toEqual(
+          [...expectedCounts(allLines()).keys()].sort(),
+        );
+        expect(new Map(outputs.map((o) => [o.word, o.count]))).toEqual(expectedCounts(allLines()));
+      },
+    );
 
     it('partitionBy: records with the same key (string or number) reach the same main rank, each exactly once', async () => {
       // 40 keys, half strings and half numbers, each on 25 records spread over the input.
       const keyOf = (id: number): string | number => (id % 40 < 20 ? `user-${id % 40}` : id % 40);
       const records = Array.from({ length: 1000 }, (_, id) => ({ id, key: keyOf(id) }));
-      const result = await runner.run(ref('keysByRank'), { source: { kind: 'records', records }, numPreprocessors: 2, count: 3, batchSize: 5, log });
+      const result = await runner.run(ref('keysByRank'), {
+        source: { kind: 'records', records },
+        numPreprocessors: 2,
+        count: 3,
+        batchSize: 5,
+        log,
+      });
       const outs = result.outputs as { rank: number; keys: (string | number)[]; ids: number[] }[];
       expect(outs.map((o) => o.rank).sort()).toEqual([0, 1, 2]);
       expect(outs.flatMap((o) => o.ids).sort((a, b) => a - b)).toEqual(records.map((r) => r.id));
@@ -109,15 +153,32 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
 
     it('partitionBy: a key that is neither a string nor a finite number fails the stage, naming partitionBy', async () => {
       const records = Array.from({ length: 20 }, (_, id) => ({ id }));
-      const error = await runner.run(ref('badKey'), { source: { kind: 'records', records }, count: 2, log }).then(() => null, (e: unknown) => e);
+      const error = await runner
+        .run(ref('badKey'), { source: { kind: 'records', records }, count: 2, log })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(error).toBeInstanceOf(StageFailedError);
-      expect((error as Error).message).toMatch(/failed in preprocess rank 0: .*partitionBy.*string or a finite number/);
+      expect((error as Error).message).toMatch(
+        /failed in preprocess rank 0: .*partitionBy.*string or a finite number/,
+      );
     });
 
     it('allreduce, broadcast and barrier agree on every rank', async () => {
       const records = Array.from({ length: 100 }, (_, id) => ({ id }));
-      const result = await runner.run(ref('collectives'), { source: { kind: 'records', records }, count: 3, batchSize: 7, log });
-      const outs = result.outputs as { rank: number; sum: number[]; mean: number[]; root: { from: number } }[];
+      const result = await runner.run(ref('collectives'), {
+        source: { kind: 'records', records },
+        count: 3,
+        batchSize: 7,
+        log,
+      });
+      const outs = result.outputs as {
+        rank: number;
+        sum: number[];
+        mean: number[];
+        root: { from: number };
+      }[];
       expect(outs).toHaveLength(3);
       for (const o of outs) {
         expect(o.sum).toEqual([4950, 6]);
@@ -128,10 +189,18 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
 
     it('writes a JSON-lines sink only when the stage succeeds', async () => {
       const out = join(dir, 'counts');
-      const result = await runner.run(ref('wordCount'), { source: { kind: 'jsonl', path: join(dir, 'text') }, sink: { kind: 'jsonl', path: out }, count: 2, log });
+      const result = await runner.run(ref('wordCount'), {
+        source: { kind: 'jsonl', path: join(dir, 'text') },
+        sink: { kind: 'jsonl', path: out },
+        count: 2,
+        log,
+      });
       expect(result.sink.records).toBe(result.records.written);
       const files = (await readdir(out)).filter((f) => f.endsWith('.jsonl'));
-      const lines = (await Promise.all(files.map((f) => readFile(join(out, f), 'utf8')))).join('').trim().split('\n');
+      const lines = (await Promise.all(files.map((f) => readFile(join(out, f), 'utf8'))))
+        .join('')
+        .trim()
+        .split('\n');
       expect(lines.length).toBe(result.records.written);
     });
 
@@ -139,31 +208,66 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
       const out = join(dir, 'never');
       const records = Array.from({ length: 500 }, (_, id) => ({ id }));
       const error = await runner
-        .run(ref('failsInPreprocess'), { source: { kind: 'records', records }, sink: { kind: 'jsonl', path: out }, numPreprocessors: 2, count: 2, batchSize: 8, params: { failAt: 321 }, log })
-        .then(() => null, (e: unknown) => e);
+        .run(ref('failsInPreprocess'), {
+          source: { kind: 'records', records },
+          sink: { kind: 'jsonl', path: out },
+          numPreprocessors: 2,
+          count: 2,
+          batchSize: 8,
+          params: { failAt: 321 },
+          log,
+        })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(error).toBeInstanceOf(StageFailedError);
-      expect((error as Error).message).toMatch(/stage fails-in-preprocess failed in preprocess rank \d: .*bad record 321/);
+      expect((error as Error).message).toMatch(
+        /stage fails-in-preprocess failed in preprocess rank \d: .*bad record 321/,
+      );
       expect(existsSync(out)).toBe(false);
     });
 
     it('a rank failing while the others wait in a collective fails the stage instead of hanging', async () => {
       const records = Array.from({ length: 50 }, (_, id) => ({ id }));
       const t0 = Date.now();
-      const error = await runner.run(ref('failsInMain'), { source: { kind: 'records', records }, count: 3, params: { failRank: 1 }, log }).then(() => null, (e: unknown) => e);
+      const error = await runner
+        .run(ref('failsInMain'), {
+          source: { kind: 'records', records },
+          count: 3,
+          params: { failRank: 1 },
+          log,
+        })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect((error as Error).message).toMatch(/failed in main rank 1: .*rank 1 gave up/);
       expect(Date.now() - t0).toBeLessThan(20_000);
     });
 
     it('ends when main stops reading early, with what main returned', async () => {
       const records = Array.from({ length: 5000 }, (_, id) => ({ id }));
-      const result = await runner.run(ref('firstFew'), { source: { kind: 'records', records }, params: { take: 3 }, numPreprocessors: 2, count: 2, batchSize: 8, log });
+      const result = await runner.run(ref('firstFew'), {
+        source: { kind: 'records', records },
+        params: { take: 3 },
+        numPreprocessors: 2,
+        count: 2,
+        batchSize: 8,
+        log,
+      });
       const outs = result.outputs as { rank: number; ids: number[] }[];
       expect(outs.map((o) => o.rank).sort()).toEqual([0, 1]);
       for (const o of outs) expect(o.ids).toHaveLength(3);
     }, 30_000);
 
     it('refuses a module without that stage export, naming it', async () => {
-      await expect(runner.run({ module: FIXTURE, export: 'nope' }, { source: { kind: 'records', records: [] }, log })).rejects.toThrow(/no stage export "nope"/);
+      await expect(
+        runner.run(
+          { module: FIXTURE, export: 'nope' },
+          { source: { kind: 'records', records: [] }, log },
+        ),
+      ).rejects.toThrow(/no stage export "nope"/);
     });
   });
 }

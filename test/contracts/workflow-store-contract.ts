@@ -9,12 +9,28 @@ const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 7);
 const at = (offsetMs: number): Date => new Date(T0 + offsetMs);
 const HOUR = 3_600_000;
 
-function task(name: string, needs: string[] = [], extra: Partial<TaskDefinition> = {}): TaskDefinition {
-  return { name, kind: 'shell', run: `echo ${name}`, needs, retry: { count: 2, backoffMs: 10_000, maxBackoffMs: HOUR }, timeoutMs: null, params: {}, ...extra };
+function task(
+  name: string,
+  needs: string[] = [],
+  extra: Partial<TaskDefinition> = {},
+): TaskDefinition {
+  return {
+    name,
+    kind: 'shell',
+    run: `echo ${name}`,
+    needs,
+    retry: { count: 2, backoffMs: 10_000, maxBackoffMs: HOUR },
+    timeoutMs: null,
+    params: {},
+    ...extra,
+  };
 }
 
 /** A definition whose JSON exercises nesting, unicode, key order and number edge cases. */
-export function sampleDefinition(name = 'recommend', taskNames = ['aggregate', 'train', 'publish']): WorkflowDefinition {
+export function sampleDefinition(
+  name = 'recommend',
+  taskNames = ['aggregate', 'train', 'publish'],
+): WorkflowDefinition {
   return {
     name,
     description: 'nightly recs ✓ "quoted"',
@@ -24,7 +40,9 @@ export function sampleDefinition(name = 'recommend', taskNames = ['aggregate', '
     expectedDurationMs: 5_400_000,
     notify: { on: ['failure', 'overdue'] },
     tasks: taskNames.map((n, i) =>
-      task(n, i === 0 ? [] : [taskNames[i - 1]], { params: { z: 1.5e300, nested: { list: [1, 'two', null, true] }, alpha: 1e-7, i } }),
+      task(n, i === 0 ? [] : [taskNames[i - 1]], {
+        params: { z: 1.5e300, nested: { list: [1, 'two', null, true] }, alpha: 1e-7, i },
+      }),
     ),
     source: 'examples/workflows/recommend.yaml',
   };
@@ -57,14 +75,20 @@ export interface WorkflowStoreFixture {
  * The conformance suite of {@link WorkflowStore}, run through `MetadataStore.workflows`. The
  * suite migrates and closes every store it is given.
  */
-export function describeWorkflowStore(name: string, factory: () => WorkflowStoreFixture | Promise<WorkflowStoreFixture>): void {
+export function describeWorkflowStore(
+  name: string,
+  factory: () => WorkflowStoreFixture | Promise<WorkflowStoreFixture>,
+): void {
   describe(`WorkflowStore contract: ${name}`, () => {
     const open: MetadataStore[] = [];
     afterEach(async () => {
       await Promise.all(open.splice(0).map((s) => s.close()));
     });
 
-    const fresh = async (): Promise<{ wf: WorkflowStore; another?: () => Promise<WorkflowStore> }> => {
+    const fresh = async (): Promise<{
+      wf: WorkflowStore;
+      another?: () => Promise<WorkflowStore>;
+    }> => {
       const fixture = await factory();
       open.push(fixture.store);
       await fixture.store.migrate();
@@ -147,31 +171,49 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       expect(await wf.claimRun('ghost', 'me', { staleBefore: at(0), force: true })).toBe(false);
       expect(await wf.heartbeat('ghost', 'me')).toBe(false);
       await wf.releaseRun('ghost', 'me');
-      expect(await wf.finishAttempt('ghost', 't', 1, { status: 'failed', finishedAt: at(1) })).toBe(false);
+      expect(await wf.finishAttempt('ghost', 't', 1, { status: 'failed', finishedAt: at(1) })).toBe(
+        false,
+      );
       await expect(wf.updateRun('ghost', { status: 'failed' })).rejects.toThrow(NotFoundError);
       await expect(wf.updateRun('ghost', {})).rejects.toThrow('workflow run "ghost" not found');
-      await expect(wf.updateTask('ghost', 't', { status: 'running' })).rejects.toThrow(NotFoundError);
-      await expect(wf.startAttempt({ runId: 'ghost', task: 't', attempt: 1, startedAt: at(0), worker: null })).rejects.toThrow(NotFoundError);
-      await expect(wf.appendLogs('ghost', 't', 1, [{ at: at(0), stream: 'log', line: 'x' }])).rejects.toThrow('workflow run "ghost" not found');
+      await expect(wf.updateTask('ghost', 't', { status: 'running' })).rejects.toThrow(
+        NotFoundError,
+      );
+      await expect(
+        wf.startAttempt({ runId: 'ghost', task: 't', attempt: 1, startedAt: at(0), worker: null }),
+      ).rejects.toThrow(NotFoundError);
+      await expect(
+        wf.appendLogs('ghost', 't', 1, [{ at: at(0), stream: 'log', line: 'x' }]),
+      ).rejects.toThrow('workflow run "ghost" not found');
 
       await wf.createRun(newRun('r'));
-      await expect(wf.updateTask('r', 'nope', { status: 'running' })).rejects.toThrow('task "nope" of workflow run "r" not found');
+      await expect(wf.updateTask('r', 'nope', { status: 'running' })).rejects.toThrow(
+        'task "nope" of workflow run "r" not found',
+      );
       await expect(wf.updateTask('r', 'nope', {})).rejects.toThrow(NotFoundError);
-      await expect(wf.startAttempt({ runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null })).rejects.toThrow(NotFoundError);
+      await expect(
+        wf.startAttempt({ runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null }),
+      ).rejects.toThrow(NotFoundError);
     });
 
     it('refuses a second run with the same schedule key, and a duplicate id', async () => {
       const { wf } = await fresh();
       const key = 'recommend@2026-11-25T03:00:00.000Z';
-      expect(await wf.createRun(newRun('s1', { trigger: 'schedule', scheduleKey: key }))).toBe(true);
-      expect(await wf.createRun(newRun('s2', { trigger: 'schedule', scheduleKey: key, owner: 'other' }))).toBe(false);
+      expect(await wf.createRun(newRun('s1', { trigger: 'schedule', scheduleKey: key }))).toBe(
+        true,
+      );
+      expect(
+        await wf.createRun(newRun('s2', { trigger: 'schedule', scheduleKey: key, owner: 'other' })),
+      ).toBe(false);
       expect(await wf.getRun('s2')).toBeNull();
       expect(await wf.getTasks('s2')).toEqual([]);
       expect((await wf.getRun('s1'))?.owner).toBe('host-a/100/aaaaaa');
       // Runs without a key never clash with each other.
       expect(await wf.createRun(newRun('m1'))).toBe(true);
       expect(await wf.createRun(newRun('m2', { scheduleKey: null }))).toBe(true);
-      await expect(wf.createRun(newRun('m1', { workflow: 'other' }))).rejects.toThrow(/^run\.id: a workflow run with id "m1" is already recorded/);
+      await expect(wf.createRun(newRun('m1', { workflow: 'other' }))).rejects.toThrow(
+        /^run\.id: a workflow run with id "m1" is already recorded/,
+      );
       expect((await wf.getRun('m1'))?.workflow).toBe('recommend');
       expect(await wf.getTasks('m1')).toHaveLength(3);
     });
@@ -180,7 +222,13 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       const { wf, another } = await fresh();
       const stores = another === undefined ? [wf, wf, wf] : [wf, await another(), await another()];
       const key = 'recommend@2026-11-26T03:00:00.000Z';
-      const created = await Promise.all(stores.map((s, i) => s.createRun(newRun(`race-${i}`, { trigger: 'schedule', scheduleKey: key, owner: `owner-${i}` }))));
+      const created = await Promise.all(
+        stores.map((s, i) =>
+          s.createRun(
+            newRun(`race-${i}`, { trigger: 'schedule', scheduleKey: key, owner: `owner-${i}` }),
+          ),
+        ),
+      );
       expect(created.filter(Boolean)).toHaveLength(1);
       const winner = created.indexOf(true);
       const runs = await wf.listRuns();
@@ -225,7 +273,9 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       // Finished runs cannot be claimed, not even by force.
       await wf.updateRun('r', { status: 'succeeded', finishedAt: at(1) });
       await wf.releaseRun('r', 'd');
-      expect(await wf.claimRun('r', 'e', { staleBefore: new Date(Date.now() + lease), force: true })).toBe(false);
+      expect(
+        await wf.claimRun('r', 'e', { staleBefore: new Date(Date.now() + lease), force: true }),
+      ).toBe(false);
     });
 
     it('lets exactly one of two concurrent claims of an orphaned run win', async () => {
@@ -235,7 +285,10 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
         const id = `orphan-${i}`;
         await wf.createRun(newRun(id, { owner: 'dead', createdAt: at(0) }));
         const staleBefore = new Date(Date.now() - 60_000);
-        const [x, y] = await Promise.all([wf.claimRun(id, 'x', { staleBefore }), other.claimRun(id, 'y', { staleBefore })]);
+        const [x, y] = await Promise.all([
+          wf.claimRun(id, 'x', { staleBefore }),
+          other.claimRun(id, 'y', { staleBefore }),
+        ]);
         expect([x, y].filter(Boolean)).toHaveLength(1);
         expect((await wf.getRun(id))?.owner).toBe(x ? 'x' : 'y');
       }
@@ -244,10 +297,33 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
     it('updates a run and its tasks, keeping dates to the millisecond and output JSON exactly', async () => {
       const { wf } = await fresh();
       await wf.createRun(newRun('r'));
-      const output = { rows: 100_836, path: '/tmp/out.parquet', nested: { ratio: 0.35123456789, list: [1, null, 'x'] }, ok: true };
-      await wf.updateTask('r', 'train', { status: 'running', attempt: 1, startedAt: at(1), nextAttemptAt: null, error: null });
-      await wf.updateTask('r', 'train', { status: 'retrying', failures: 1, error: 'boom', nextAttemptAt: at(10_001) });
-      await wf.updateTask('r', 'train', { status: 'succeeded', attempt: 2, finishedAt: at(20_002), output, error: null, nextAttemptAt: null });
+      const output = {
+        rows: 100_836,
+        path: '/tmp/out.parquet',
+        nested: { ratio: 0.35123456789, list: [1, null, 'x'] },
+        ok: true,
+      };
+      await wf.updateTask('r', 'train', {
+        status: 'running',
+        attempt: 1,
+        startedAt: at(1),
+        nextAttemptAt: null,
+        error: null,
+      });
+      await wf.updateTask('r', 'train', {
+        status: 'retrying',
+        failures: 1,
+        error: 'boom',
+        nextAttemptAt: at(10_001),
+      });
+      await wf.updateTask('r', 'train', {
+        status: 'succeeded',
+        attempt: 2,
+        finishedAt: at(20_002),
+        output,
+        error: null,
+        nextAttemptAt: null,
+      });
       const train = (await wf.getTasks('r')).find((t) => t.task === 'train');
       expect(train).toEqual({
         runId: 'r',
@@ -263,13 +339,29 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       });
       expect(JSON.stringify(train?.output)).toBe(JSON.stringify(output));
       // Other tasks are untouched.
-      expect((await wf.getTasks('r')).filter((t) => t.task !== 'train').every((t) => t.status === 'pending' && t.attempt === 0)).toBe(true);
+      expect(
+        (await wf.getTasks('r'))
+          .filter((t) => t.task !== 'train')
+          .every((t) => t.status === 'pending' && t.attempt === 0),
+      ).toBe(true);
 
-      await wf.updateRun('r', { status: 'failed', finishedAt: at(30_003), error: 'task train failed: boom' });
-      expect(await wf.getRun('r')).toMatchObject({ status: 'failed', finishedAt: at(30_003), error: 'task train failed: boom' });
+      await wf.updateRun('r', {
+        status: 'failed',
+        finishedAt: at(30_003),
+        error: 'task train failed: boom',
+      });
+      expect(await wf.getRun('r')).toMatchObject({
+        status: 'failed',
+        finishedAt: at(30_003),
+        error: 'task train failed: boom',
+      });
       // A retried run goes back to running with its end cleared.
       await wf.updateRun('r', { status: 'running', finishedAt: null, error: null });
-      expect(await wf.getRun('r')).toMatchObject({ status: 'running', finishedAt: null, error: null });
+      expect(await wf.getRun('r')).toMatchObject({
+        status: 'running',
+        finishedAt: null,
+        error: null,
+      });
       await wf.updateRun('r', {});
       await wf.updateTask('r', 'train', {});
       expect((await wf.getRun('r'))?.status).toBe('running');
@@ -278,25 +370,95 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
     it('records attempts: only running ones finish, with their worker, listed by task then attempt', async () => {
       const { wf } = await fresh();
       await wf.createRun(newRun('r'));
-      await wf.startAttempt({ runId: 'r', task: 'train', attempt: 1, startedAt: at(10), worker: null });
-      await wf.startAttempt({ runId: 'r', task: 'aggregate', attempt: 1, startedAt: at(1), worker: 'inline' });
-      await wf.startAttempt({ runId: 'r', task: 'train', attempt: 2, startedAt: at(20), worker: null });
-      await expect(wf.startAttempt({ runId: 'r', task: 'train', attempt: 2, startedAt: at(21), worker: null })).rejects.toThrow(
+      await wf.startAttempt({
+        runId: 'r',
+        task: 'train',
+        attempt: 1,
+        startedAt: at(10),
+        worker: null,
+      });
+      await wf.startAttempt({
+        runId: 'r',
+        task: 'aggregate',
+        attempt: 1,
+        startedAt: at(1),
+        worker: 'inline',
+      });
+      await wf.startAttempt({
+        runId: 'r',
+        task: 'train',
+        attempt: 2,
+        startedAt: at(20),
+        worker: null,
+      });
+      await expect(
+        wf.startAttempt({ runId: 'r', task: 'train', attempt: 2, startedAt: at(21), worker: null }),
+      ).rejects.toThrow(
         /^attempt\.attempt: attempt 2 of task "train" of run "r" is already recorded \(running\)/,
       );
 
       // The process running attempt 1 died: a resuming owner marks it interrupted; its late result is ignored.
-      expect(await wf.finishAttempt('r', 'train', 1, { status: 'interrupted', finishedAt: at(15), error: 'the process stopped' })).toBe(true);
-      expect(await wf.finishAttempt('r', 'train', 1, { status: 'succeeded', finishedAt: at(16), worker: 'late' })).toBe(false);
-      expect(await wf.finishAttempt('r', 'train', 2, { status: 'failed', finishedAt: at(25), error: 'oom', worker: 'worker-7' })).toBe(true);
-      expect(await wf.finishAttempt('r', 'aggregate', 1, { status: 'succeeded', finishedAt: at(5) })).toBe(true);
-      expect(await wf.finishAttempt('r', 'train', 3, { status: 'failed', finishedAt: at(30) })).toBe(false);
+      expect(
+        await wf.finishAttempt('r', 'train', 1, {
+          status: 'interrupted',
+          finishedAt: at(15),
+          error: 'the process stopped',
+        }),
+      ).toBe(true);
+      expect(
+        await wf.finishAttempt('r', 'train', 1, {
+          status: 'succeeded',
+          finishedAt: at(16),
+          worker: 'late',
+        }),
+      ).toBe(false);
+      expect(
+        await wf.finishAttempt('r', 'train', 2, {
+          status: 'failed',
+          finishedAt: at(25),
+          error: 'oom',
+          worker: 'worker-7',
+        }),
+      ).toBe(true);
+      expect(
+        await wf.finishAttempt('r', 'aggregate', 1, { status: 'succeeded', finishedAt: at(5) }),
+      ).toBe(true);
+      expect(
+        await wf.finishAttempt('r', 'train', 3, { status: 'failed', finishedAt: at(30) }),
+      ).toBe(false);
 
       const all = await wf.listAttempts('r');
       expect(all).toEqual([
-        { runId: 'r', task: 'aggregate', attempt: 1, status: 'succeeded', startedAt: at(1), finishedAt: at(5), error: null, worker: 'inline' },
-        { runId: 'r', task: 'train', attempt: 1, status: 'interrupted', startedAt: at(10), finishedAt: at(15), error: 'the process stopped', worker: null },
-        { runId: 'r', task: 'train', attempt: 2, status: 'failed', startedAt: at(20), finishedAt: at(25), error: 'oom', worker: 'worker-7' },
+        {
+          runId: 'r',
+          task: 'aggregate',
+          attempt: 1,
+          status: 'succeeded',
+          startedAt: at(1),
+          finishedAt: at(5),
+          error: null,
+          worker: 'inline',
+        },
+        {
+          runId: 'r',
+          task: 'train',
+          attempt: 1,
+          status: 'interrupted',
+          startedAt: at(10),
+          finishedAt: at(15),
+          error: 'the process stopped',
+          worker: null,
+        },
+        {
+          runId: 'r',
+          task: 'train',
+          attempt: 2,
+          status: 'failed',
+          startedAt: at(20),
+          finishedAt: at(25),
+          error: 'oom',
+          worker: 'worker-7',
+        },
       ]);
       expect((await wf.listAttempts('r', 'train')).map((a) => a.attempt)).toEqual([1, 2]);
       expect(await wf.listAttempts('r', 'publish')).toEqual([]);
@@ -309,31 +471,83 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
         { runId: 'r', task: 'train', attempt: 1, startedAt: at(10), worker: 'inline' },
         { status: 'running', attempt: 1, startedAt: at(10), nextAttemptAt: null, error: null },
       );
-      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({ status: 'running', attempt: 1, startedAt: at(10), error: null });
+      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({
+        status: 'running',
+        attempt: 1,
+        startedAt: at(10),
+        error: null,
+      });
       expect(await wf.listAttempts('r')).toEqual([
-        { runId: 'r', task: 'train', attempt: 1, status: 'running', startedAt: at(10), finishedAt: null, error: null, worker: 'inline' },
+        {
+          runId: 'r',
+          task: 'train',
+          attempt: 1,
+          status: 'running',
+          startedAt: at(10),
+          finishedAt: null,
+          error: null,
+          worker: 'inline',
+        },
       ]);
       // An empty task patch still records the attempt.
-      await wf.startTaskAttempt({ runId: 'r', task: 'aggregate', attempt: 1, startedAt: at(1), worker: null }, {});
+      await wf.startTaskAttempt(
+        { runId: 'r', task: 'aggregate', attempt: 1, startedAt: at(1), worker: null },
+        {},
+      );
       expect((await wf.listAttempts('r', 'aggregate')).map((a) => a.status)).toEqual(['running']);
 
       // Unknown run or task: NotFoundError, and no attempt row left behind.
-      await expect(wf.startTaskAttempt({ runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null }, { status: 'running', attempt: 1 })).rejects.toThrow(
-        'task "nope" of workflow run "r" not found',
-      );
-      await expect(wf.startTaskAttempt({ runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null }, {})).rejects.toThrow(NotFoundError);
-      await expect(wf.startTaskAttempt({ runId: 'ghost', task: 't', attempt: 1, startedAt: at(0), worker: null }, { status: 'running' })).rejects.toThrow(NotFoundError);
+      await expect(
+        wf.startTaskAttempt(
+          { runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null },
+          { status: 'running', attempt: 1 },
+        ),
+      ).rejects.toThrow('task "nope" of workflow run "r" not found');
+      await expect(
+        wf.startTaskAttempt(
+          { runId: 'r', task: 'nope', attempt: 1, startedAt: at(0), worker: null },
+          {},
+        ),
+      ).rejects.toThrow(NotFoundError);
+      await expect(
+        wf.startTaskAttempt(
+          { runId: 'ghost', task: 't', attempt: 1, startedAt: at(0), worker: null },
+          { status: 'running' },
+        ),
+      ).rejects.toThrow(NotFoundError);
       expect(await wf.listAttempts('ghost')).toEqual([]);
       // A taken attempt number: the task update made in the same transaction is rolled back.
       await expect(
-        wf.startTaskAttempt({ runId: 'r', task: 'train', attempt: 1, startedAt: at(20), worker: null }, { status: 'retrying', attempt: 7, error: 'changed' }),
-      ).rejects.toThrow(/^attempt\.attempt: attempt 1 of task "train" of run "r" is already recorded \(running\)/);
+        wf.startTaskAttempt(
+          { runId: 'r', task: 'train', attempt: 1, startedAt: at(20), worker: null },
+          { status: 'retrying', attempt: 7, error: 'changed' },
+        ),
+      ).rejects.toThrow(
+        /^attempt\.attempt: attempt 1 of task "train" of run "r" is already recorded \(running\)/,
+      );
       // Bad input is refused before any SQL, with the field named.
-      await expect(wf.startTaskAttempt({ runId: 'r', task: 'publish', attempt: 0, startedAt: at(0), worker: null }, { status: 'running' })).rejects.toThrow(/^attempt\.attempt: /);
-      await expect(wf.startTaskAttempt({ runId: 'r', task: 'publish', attempt: 1, startedAt: at(0), worker: null }, { failures: -1 })).rejects.toThrow(/^patch\.failures: /);
+      await expect(
+        wf.startTaskAttempt(
+          { runId: 'r', task: 'publish', attempt: 0, startedAt: at(0), worker: null },
+          { status: 'running' },
+        ),
+      ).rejects.toThrow(/^attempt\.attempt: /);
+      await expect(
+        wf.startTaskAttempt(
+          { runId: 'r', task: 'publish', attempt: 1, startedAt: at(0), worker: null },
+          { failures: -1 },
+        ),
+      ).rejects.toThrow(/^patch\.failures: /);
       const tasks = await wf.getTasks('r');
-      expect(tasks.find((t) => t.task === 'train')).toMatchObject({ status: 'running', attempt: 1, error: null });
-      expect(tasks.find((t) => t.task === 'publish')).toMatchObject({ status: 'pending', attempt: 0 });
+      expect(tasks.find((t) => t.task === 'train')).toMatchObject({
+        status: 'running',
+        attempt: 1,
+        error: null,
+      });
+      expect(tasks.find((t) => t.task === 'publish')).toMatchObject({
+        status: 'pending',
+        attempt: 0,
+      });
       expect((await wf.listAttempts('r')).map((a) => [a.task, a.attempt, a.startedAt])).toEqual([
         ['aggregate', 1, at(1)],
         ['train', 1, at(10)],
@@ -343,45 +557,161 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
     it('finishes a running attempt and updates its task together, writing nothing when the attempt is not running', async () => {
       const { wf } = await fresh();
       await wf.createRun(newRun('r'));
-      await wf.startTaskAttempt({ runId: 'r', task: 'train', attempt: 1, startedAt: at(10), worker: null }, { status: 'running', attempt: 1, startedAt: at(10) });
+      await wf.startTaskAttempt(
+        { runId: 'r', task: 'train', attempt: 1, startedAt: at(10), worker: null },
+        { status: 'running', attempt: 1, startedAt: at(10) },
+      );
       const output = { rows: 3, nested: { ok: true } };
       expect(
-        await wf.finishTaskAttempt('r', 'train', 1, { status: 'succeeded', finishedAt: at(20), worker: 'worker-1' }, { status: 'succeeded', finishedAt: at(20), output, error: null }),
+        await wf.finishTaskAttempt(
+          'r',
+          'train',
+          1,
+          { status: 'succeeded', finishedAt: at(20), worker: 'worker-1' },
+          { status: 'succeeded', finishedAt: at(20), output, error: null },
+        ),
       ).toBe(true);
-      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({ status: 'succeeded', attempt: 1, startedAt: at(10), finishedAt: at(20), output });
+      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({
+        status: 'succeeded',
+        attempt: 1,
+        startedAt: at(10),
+        finishedAt: at(20),
+        output,
+      });
       expect(await wf.listAttempts('r', 'train')).toEqual([
-        { runId: 'r', task: 'train', attempt: 1, status: 'succeeded', startedAt: at(10), finishedAt: at(20), error: null, worker: 'worker-1' },
+        {
+          runId: 'r',
+          task: 'train',
+          attempt: 1,
+          status: 'succeeded',
+          startedAt: at(10),
+          finishedAt: at(20),
+          error: null,
+          worker: 'worker-1',
+        },
       ]);
 
       // A resuming owner marked attempt 1 of aggregate interrupted: the late result changes neither row.
-      await wf.startTaskAttempt({ runId: 'r', task: 'aggregate', attempt: 1, startedAt: at(30), worker: null }, { status: 'running', attempt: 1, startedAt: at(30) });
-      expect(await wf.finishAttempt('r', 'aggregate', 1, { status: 'interrupted', finishedAt: at(35), error: 'the process stopped' })).toBe(true);
+      await wf.startTaskAttempt(
+        { runId: 'r', task: 'aggregate', attempt: 1, startedAt: at(30), worker: null },
+        { status: 'running', attempt: 1, startedAt: at(30) },
+      );
+      expect(
+        await wf.finishAttempt('r', 'aggregate', 1, {
+          status: 'interrupted',
+          finishedAt: at(35),
+          error: 'the process stopped',
+        }),
+      ).toBe(true);
       await wf.updateTask('r', 'aggregate', { status: 'retrying', nextAttemptAt: at(35) });
       expect(
-        await wf.finishTaskAttempt('r', 'aggregate', 1, { status: 'failed', finishedAt: at(40), error: 'late' }, { status: 'failed', failures: 1, error: 'late', finishedAt: at(40) }),
+        await wf.finishTaskAttempt(
+          'r',
+          'aggregate',
+          1,
+          { status: 'failed', finishedAt: at(40), error: 'late' },
+          { status: 'failed', failures: 1, error: 'late', finishedAt: at(40) },
+        ),
       ).toBe(false);
-      expect((await wf.getTasks('r')).find((t) => t.task === 'aggregate')).toMatchObject({ status: 'retrying', failures: 0, error: null, finishedAt: null, nextAttemptAt: at(35) });
+      expect((await wf.getTasks('r')).find((t) => t.task === 'aggregate')).toMatchObject({
+        status: 'retrying',
+        failures: 0,
+        error: null,
+        finishedAt: null,
+        nextAttemptAt: at(35),
+      });
       expect(await wf.listAttempts('r', 'aggregate')).toEqual([
-        { runId: 'r', task: 'aggregate', attempt: 1, status: 'interrupted', startedAt: at(30), finishedAt: at(35), error: 'the process stopped', worker: null },
+        {
+          runId: 'r',
+          task: 'aggregate',
+          attempt: 1,
+          status: 'interrupted',
+          startedAt: at(30),
+          finishedAt: at(35),
+          error: 'the process stopped',
+          worker: null,
+        },
       ]);
 
       // A failed attempt with a retry due.
-      await wf.startTaskAttempt({ runId: 'r', task: 'aggregate', attempt: 2, startedAt: at(50), worker: null }, { status: 'running', attempt: 2, nextAttemptAt: null });
+      await wf.startTaskAttempt(
+        { runId: 'r', task: 'aggregate', attempt: 2, startedAt: at(50), worker: null },
+        { status: 'running', attempt: 2, nextAttemptAt: null },
+      );
       expect(
-        await wf.finishTaskAttempt('r', 'aggregate', 2, { status: 'failed', finishedAt: at(60), error: 'oom' }, { status: 'retrying', failures: 1, error: 'oom', nextAttemptAt: at(10_060) }),
+        await wf.finishTaskAttempt(
+          'r',
+          'aggregate',
+          2,
+          { status: 'failed', finishedAt: at(60), error: 'oom' },
+          { status: 'retrying', failures: 1, error: 'oom', nextAttemptAt: at(10_060) },
+        ),
       ).toBe(true);
-      expect((await wf.getTasks('r')).find((t) => t.task === 'aggregate')).toMatchObject({ status: 'retrying', attempt: 2, failures: 1, error: 'oom', nextAttemptAt: at(10_060) });
-      expect((await wf.listAttempts('r', 'aggregate'))[1]).toMatchObject({ status: 'failed', finishedAt: at(60), error: 'oom' });
+      expect((await wf.getTasks('r')).find((t) => t.task === 'aggregate')).toMatchObject({
+        status: 'retrying',
+        attempt: 2,
+        failures: 1,
+        error: 'oom',
+        nextAttemptAt: at(10_060),
+      });
+      expect((await wf.listAttempts('r', 'aggregate'))[1]).toMatchObject({
+        status: 'failed',
+        finishedAt: at(60),
+        error: 'oom',
+      });
 
       // Unknown attempts, tasks and runs give false; bad input is refused before any SQL.
-      expect(await wf.finishTaskAttempt('r', 'publish', 1, { status: 'failed', finishedAt: at(70) }, { status: 'failed' })).toBe(false);
-      expect(await wf.finishTaskAttempt('r', 'nope', 1, { status: 'failed', finishedAt: at(70) }, { status: 'failed' })).toBe(false);
-      expect(await wf.finishTaskAttempt('ghost', 't', 1, { status: 'failed', finishedAt: at(70) }, {})).toBe(false);
-      await wf.startTaskAttempt({ runId: 'r', task: 'publish', attempt: 1, startedAt: at(80), worker: null }, { status: 'running', attempt: 1 });
-      await expect(wf.finishTaskAttempt('r', 'publish', 1, { status: 'running' as 'failed', finishedAt: at(90) }, { status: 'failed' })).rejects.toThrow(/^end\.status: /);
-      await expect(wf.finishTaskAttempt('r', 'publish', 1, { status: 'failed', finishedAt: at(90) }, { status: 'done' as 'failed' })).rejects.toThrow(/^patch\.status: /);
-      expect((await wf.getTasks('r')).find((t) => t.task === 'publish')).toMatchObject({ status: 'running', finishedAt: null });
-      expect((await wf.listAttempts('r', 'publish'))[0]).toMatchObject({ status: 'running', finishedAt: null });
+      expect(
+        await wf.finishTaskAttempt(
+          'r',
+          'publish',
+          1,
+          { status: 'failed', finishedAt: at(70) },
+          { status: 'failed' },
+        ),
+      ).toBe(false);
+      expect(
+        await wf.finishTaskAttempt(
+          'r',
+          'nope',
+          1,
+          { status: 'failed', finishedAt: at(70) },
+          { status: 'failed' },
+        ),
+      ).toBe(false);
+      expect(
+        await wf.finishTaskAttempt('ghost', 't', 1, { status: 'failed', finishedAt: at(70) }, {}),
+      ).toBe(false);
+      await wf.startTaskAttempt(
+        { runId: 'r', task: 'publish', attempt: 1, startedAt: at(80), worker: null },
+        { status: 'running', attempt: 1 },
+      );
+      await expect(
+        wf.finishTaskAttempt(
+          'r',
+          'publish',
+          1,
+          { status: 'running' as 'failed', finishedAt: at(90) },
+          { status: 'failed' },
+        ),
+      ).rejects.toThrow(/^end\.status: /);
+      await expect(
+        wf.finishTaskAttempt(
+          'r',
+          'publish',
+          1,
+          { status: 'failed', finishedAt: at(90) },
+          { status: 'done' as 'failed' },
+        ),
+      ).rejects.toThrow(/^patch\.status: /);
+      expect((await wf.getTasks('r')).find((t) => t.task === 'publish')).toMatchObject({
+        status: 'running',
+        finishedAt: null,
+      });
+      expect((await wf.listAttempts('r', 'publish'))[0]).toMatchObject({
+        status: 'running',
+        finishedAt: null,
+      });
     });
 
     it('appends and reads logs in order, follows with afterSeq, filters by attempt and limits', async () => {
@@ -400,15 +730,33 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
 
       const all = await wf.readLogs('r', 'train');
       expect(all.map((l) => l.line)).toEqual(['one', 'two ✓', '', 'four']);
-      expect(all[1]).toEqual({ seq: all[1].seq, runId: 'r', task: 'train', attempt: 1, at: at(2), stream: 'stderr', line: 'two ✓' });
+      expect(all[1]).toEqual({
+        seq: all[1].seq,
+        runId: 'r',
+        task: 'train',
+        attempt: 1,
+        at: at(2),
+        stream: 'stderr',
+        line: 'two ✓',
+      });
       const seqs = all.map((l) => l.seq);
       expect(seqs.every((s) => Number.isInteger(s))).toBe(true);
       expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
       expect(new Set(seqs).size).toBe(4);
 
-      expect((await wf.readLogs('r', 'train', { attempt: 2 })).map((l) => l.line)).toEqual(['', 'four']);
-      expect((await wf.readLogs('r', 'train', { limit: 3 })).map((l) => l.line)).toEqual(['one', 'two ✓', '']);
-      expect((await wf.readLogs('r', 'train', { afterSeq: seqs[1] })).map((l) => l.line)).toEqual(['', 'four']);
+      expect((await wf.readLogs('r', 'train', { attempt: 2 })).map((l) => l.line)).toEqual([
+        '',
+        'four',
+      ]);
+      expect((await wf.readLogs('r', 'train', { limit: 3 })).map((l) => l.line)).toEqual([
+        'one',
+        'two ✓',
+        '',
+      ]);
+      expect((await wf.readLogs('r', 'train', { afterSeq: seqs[1] })).map((l) => l.line)).toEqual([
+        '',
+        'four',
+      ]);
       expect(await wf.readLogs('r', 'train', { afterSeq: seqs[3] })).toEqual([]);
       expect((await wf.readLogs('r', 'aggregate')).map((l) => l.line)).toEqual(['other task']);
 
@@ -419,7 +767,11 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       expect(next[0].seq).toBeGreaterThan(seqs[3]);
 
       // A large batch keeps its order and is written whole.
-      const many = Array.from({ length: 1234 }, (_, i) => ({ at: at(100 + i), stream: 'stdout' as const, line: `line ${i}` }));
+      const many = Array.from({ length: 1234 }, (_, i) => ({
+        at: at(100 + i),
+        stream: 'stdout' as const,
+        line: `line ${i}`,
+      }));
       await wf.appendLogs('r', 'bulk', 1, many);
       const read = await wf.readLogs('r', 'bulk', { limit: 5000 });
       expect(read.map((l) => l.line)).toEqual(many.map((l) => l.line));
@@ -442,14 +794,22 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       await wf.updateRun('a1', { status: 'succeeded', finishedAt: at(500) });
       await wf.updateRun('b1', { status: 'failed', finishedAt: at(1500), error: 'x' });
 
-      const ids = async (o?: Parameters<WorkflowStore['listRuns']>[0]) => (await wf.listRuns(o)).map((r) => r.id);
+      const ids = async (o?: Parameters<WorkflowStore['listRuns']>[0]) =>
+        (await wf.listRuns(o)).map((r) => r.id);
       expect(await ids()).toEqual(['a3', 'a2', 'b2', 'b1', 'a1']);
       expect(await ids({ limit: 2 })).toEqual(['a3', 'a2']);
       expect(await ids({ workflow: 'alpha' })).toEqual(['a3', 'a2', 'a1']);
       expect(await ids({ status: 'running' })).toEqual(['a3', 'a2', 'b2']);
       expect(await ids({ status: 'failed' })).toEqual(['b1']);
       expect(await ids({ logicalDate: '2026-11-01T00:00:00.000Z' })).toEqual(['b1', 'a1']);
-      expect(await ids({ workflow: 'alpha', logicalDate: '2026-11-01T00:00:00.000Z', status: 'succeeded', limit: 1 })).toEqual(['a1']);
+      expect(
+        await ids({
+          workflow: 'alpha',
+          logicalDate: '2026-11-01T00:00:00.000Z',
+          status: 'succeeded',
+          limit: 1,
+        }),
+      ).toEqual(['a1']);
       expect(await ids({ workflow: 'none' })).toEqual([]);
       expect((await wf.listRuns({ limit: 1 }))[0]).toEqual(await wf.getRun('a3'));
 
@@ -460,7 +820,13 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       expect((await wf.latestScheduledRun('alpha'))?.id).toBe('a2');
       expect(await wf.latestScheduledRun('beta')).toBeNull();
 
-      for (let i = 0; i < 55; i++) await wf.createRun(newRun(`bulk-${String(i).padStart(2, '0')}`, { workflow: 'gamma', createdAt: at(10_000 + i) }));
+      for (let i = 0; i < 55; i++)
+        await wf.createRun(
+          newRun(`bulk-${String(i).padStart(2, '0')}`, {
+            workflow: 'gamma',
+            createdAt: at(10_000 + i),
+          }),
+        );
       const page = await wf.listRuns();
       expect(page).toHaveLength(50);
       expect(page[0].id).toBe('bulk-54');
@@ -471,14 +837,23 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       const bad: Array<[Partial<NewRun>, RegExp]> = [
         [{ id: '' }, /^run\.id: /],
         [{ workflow: '' }, /^run\.workflow: /],
-        [{ trigger: 'cron' as NewRun['trigger'] }, /^run\.trigger: must be one of "manual", "schedule", "backfill"/],
+        [
+          { trigger: 'cron' as NewRun['trigger'] },
+          /^run\.trigger: must be one of "manual", "schedule", "backfill"/,
+        ],
         [{ createdAt: new Date(Number.NaN) }, /^run\.createdAt: /],
         [{ owner: '' }, /^run\.owner: /],
         [{ scheduleKey: '' }, /^run\.scheduleKey: /],
         [{ params: { n: Number.NaN } }, /^run\.params\.n: /],
         [{ params: { list: [1] as unknown as string } }, /^run\.params\.list: /],
-        [{ definition: { ...sampleDefinition(), tasks: [task('a'), task('a')] } }, /^run\.definition\.tasks\[1\]\.name: task "a" appears twice/],
-        [{ definition: { ...sampleDefinition(), expectedDurationMs: Number.POSITIVE_INFINITY } }, /^run\.definition\.expectedDurationMs: /],
+        [
+          { definition: { ...sampleDefinition(), tasks: [task('a'), task('a')] } },
+          /^run\.definition\.tasks\[1\]\.name: task "a" appears twice/,
+        ],
+        [
+          { definition: { ...sampleDefinition(), expectedDurationMs: Number.POSITIVE_INFINITY } },
+          /^run\.definition\.expectedDurationMs: /,
+        ],
       ];
       for (const [override, message] of bad) {
         await expect(wf.createRun(newRun('bad', override))).rejects.toThrow(message);
@@ -487,26 +862,61 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
       expect(await wf.getRun('bad')).toBeNull();
 
       await wf.createRun(newRun('r'));
-      await expect(wf.updateRun('r', { status: 'done' as 'failed' })).rejects.toThrow(/^patch\.status: /);
-      await expect(wf.updateRun('r', { finishedAt: new Date('nope') })).rejects.toThrow(/^patch\.finishedAt: /);
-      await expect(wf.updateTask('r', 'train', { status: 'skipped' as 'failed' })).rejects.toThrow(/^patch\.status: /);
-      await expect(wf.updateTask('r', 'train', { attempt: -1 })).rejects.toThrow(/^patch\.attempt: /);
-      await expect(wf.updateTask('r', 'train', { failures: 1.5 })).rejects.toThrow(/^patch\.failures: /);
-      await expect(wf.updateTask('r', 'train', { output: { when: new Date(0) } })).rejects.toThrow(/^patch\.output\.when: /);
-      await expect(wf.startAttempt({ runId: 'r', task: 'train', attempt: 0, startedAt: at(0), worker: null })).rejects.toThrow(/^attempt\.attempt: /);
-      await wf.startAttempt({ runId: 'r', task: 'train', attempt: 1, startedAt: at(0), worker: null });
-      await expect(wf.finishAttempt('r', 'train', 1, { status: 'running' as 'failed', finishedAt: at(1) })).rejects.toThrow(/^end\.status: /);
-      await expect(wf.appendLogs('r', 'train', 1, [{ at: at(0), stream: 'stdin' as 'log', line: 'x' }])).rejects.toThrow(/^lines\[0\]\.stream: /);
-      await expect(wf.appendLogs('r', 'train', 1, [{ at: at(0), stream: 'log', line: 'ok' }, { at: at(0), stream: 'log', line: 7 as unknown as string }])).rejects.toThrow(
-        /^lines\[1\]\.line: /,
+      await expect(wf.updateRun('r', { status: 'done' as 'failed' })).rejects.toThrow(
+        /^patch\.status: /,
       );
+      await expect(wf.updateRun('r', { finishedAt: new Date('nope') })).rejects.toThrow(
+        /^patch\.finishedAt: /,
+      );
+      await expect(wf.updateTask('r', 'train', { status: 'skipped' as 'failed' })).rejects.toThrow(
+        /^patch\.status: /,
+      );
+      await expect(wf.updateTask('r', 'train', { attempt: -1 })).rejects.toThrow(
+        /^patch\.attempt: /,
+      );
+      await expect(wf.updateTask('r', 'train', { failures: 1.5 })).rejects.toThrow(
+        /^patch\.failures: /,
+      );
+      await expect(wf.updateTask('r', 'train', { output: { when: new Date(0) } })).rejects.toThrow(
+        /^patch\.output\.when: /,
+      );
+      await expect(
+        wf.startAttempt({ runId: 'r', task: 'train', attempt: 0, startedAt: at(0), worker: null }),
+      ).rejects.toThrow(/^attempt\.attempt: /);
+      await wf.startAttempt({
+        runId: 'r',
+        task: 'train',
+        attempt: 1,
+        startedAt: at(0),
+        worker: null,
+      });
+      await expect(
+        wf.finishAttempt('r', 'train', 1, { status: 'running' as 'failed', finishedAt: at(1) }),
+      ).rejects.toThrow(/^end\.status: /);
+      await expect(
+        wf.appendLogs('r', 'train', 1, [{ at: at(0), stream: 'stdin' as 'log', line: 'x' }]),
+      ).rejects.toThrow(/^lines\[0\]\.stream: /);
+      await expect(
+        wf.appendLogs('r', 'train', 1, [
+          { at: at(0), stream: 'log', line: 'ok' },
+          { at: at(0), stream: 'log', line: 7 as unknown as string },
+        ]),
+      ).rejects.toThrow(/^lines\[1\]\.line: /);
       await expect(wf.readLogs('r', 'train', { limit: 0 })).rejects.toThrow(/^limit: /);
       await expect(wf.readLogs('r', 'train', { afterSeq: -1 })).rejects.toThrow(/^afterSeq: /);
       await expect(wf.listRuns({ status: 'paused' as 'running' })).rejects.toThrow(/^status: /);
       await expect(wf.claimRun('r', '', { staleBefore: at(0) })).rejects.toThrow(/^owner: /);
       // Nothing was half-written by the refused calls.
-      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({ status: 'pending', attempt: 0, failures: 0, output: {} });
-      expect((await wf.listAttempts('r'))[0]).toMatchObject({ status: 'running', finishedAt: null });
+      expect((await wf.getTasks('r')).find((t) => t.task === 'train')).toMatchObject({
+        status: 'pending',
+        attempt: 0,
+        failures: 0,
+        output: {},
+      });
+      expect((await wf.listAttempts('r'))[0]).toMatchObject({
+        status: 'running',
+        finishedAt: null,
+      });
       expect(await wf.readLogs('r', 'train')).toEqual([]);
     });
 
@@ -527,7 +937,9 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
             await s.updateTask('r', name, running);
             await s.startAttempt(attempt);
           }
-          await s.appendLogs('r', name, 1, [{ at: at(i), stream: 'stdout', line: `hello from ${name}` }]);
+          await s.appendLogs('r', name, 1, [
+            { at: at(i), stream: 'stdout', line: `hello from ${name}` },
+          ]);
           const end = { status: 'succeeded' as const, finishedAt: at(100 + i) };
           const done = { status: 'succeeded' as const, finishedAt: at(100 + i), output: { i } };
           if (combined) expect(await s.finishTaskAttempt('r', name, 1, end, done)).toBe(true);
@@ -538,10 +950,15 @@ export function describeWorkflowStore(name: string, factory: () => WorkflowStore
         }),
       );
       const tasks = await wf.getTasks('r');
-      expect(tasks.map((t) => [t.task, t.status, t.output.i])).toEqual(names.map((n, i) => [n, 'succeeded', i]));
-      expect((await wf.listAttempts('r')).map((a) => a.worker)).toEqual(names.map((_, i) => `w${i}`));
+      expect(tasks.map((t) => [t.task, t.status, t.output.i])).toEqual(
+        names.map((n, i) => [n, 'succeeded', i]),
+      );
+      expect((await wf.listAttempts('r')).map((a) => a.worker)).toEqual(
+        names.map((_, i) => `w${i}`),
+      );
       expect((await wf.listAttempts('r')).every((a) => a.status === 'succeeded')).toBe(true);
-      for (const name of names) expect((await wf.readLogs('r', name)).map((l) => l.line)).toEqual([`hello from ${name}`]);
+      for (const name of names)
+        expect((await wf.readLogs('r', name)).map((l) => l.line)).toEqual([`hello from ${name}`]);
     });
   });
 }

@@ -1,4 +1,16 @@
-import type { InvalidWorkflowFile, BanditList, BanditReport, Experiment, ExperimentAnalysis, LogLine, ParamValue, Run, RunDetail, WorkflowDefinition, WorkflowSummary } from './types.js';
+import type {
+  InvalidWorkflowFile,
+  BanditList,
+  BanditReport,
+  Experiment,
+  ExperimentAnalysis,
+  LogLine,
+  ParamValue,
+  Run,
+  RunDetail,
+  WorkflowDefinition,
+  WorkflowSummary,
+} from './types.js';
 
 /** An error answer of the API: its `{code, message}` body and status. */
 export class ApiError extends Error {
@@ -28,13 +40,23 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
 
 /** The dashboard's calls, one per endpoint it uses. */
 export const api = {
-  workflows: () => request<{ workflows: WorkflowSummary[]; invalid?: InvalidWorkflowFile[] }>('GET', '/v1/workflows'),
+  workflows: () =>
+    request<{ workflows: WorkflowSummary[]; invalid?: InvalidWorkflowFile[] }>(
+      'GET',
+      '/v1/workflows',
+    ),
   workflow: (name: string) =>
-    request<{ workflow: WorkflowDefinition; nextRunAt: string | null; runs: Run[] }>('GET', `/v1/workflows/${encodeURIComponent(name)}?limit=50`),
-  startRun: (name: string, body: { logicalDate?: string; params?: Record<string, ParamValue> } = {}) =>
-    request<{ runId: string }>('POST', `/v1/workflows/${encodeURIComponent(name)}/runs`, body),
+    request<{ workflow: WorkflowDefinition; nextRunAt: string | null; runs: Run[] }>(
+      'GET',
+      `/v1/workflows/${encodeURIComponent(name)}?limit=50`,
+    ),
+  startRun: (
+    name: string,
+    body: { logicalDate?: string; params?: Record<string, ParamValue> } = {},
+  ) => request<{ runId: string }>('POST', `/v1/workflows/${encodeURIComponent(name)}/runs`, body),
   run: (id: string) => request<RunDetail>('GET', `/v1/runs/${encodeURIComponent(id)}`),
-  retry: (id: string) => request<{ runId: string }>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`),
+  retry: (id: string) =>
+    request<{ runId: string }>('POST', `/v1/runs/${encodeURIComponent(id)}/retry`),
   logs: (id: string, task: string, options: { attempt?: number; afterSeq?: number }) => {
     const q = new URLSearchParams();
     if (options.attempt !== undefined) q.set('attempt', String(options.attempt));
@@ -45,11 +67,16 @@ export const api = {
     );
   },
   bandits: () => request<BanditList>('GET', '/v1/bandits'),
-  banditReport: (name: string) => request<BanditReport>('GET', `/v1/bandits/${encodeURIComponent(name)}/report`),
+  banditReport: (name: string) =>
+    request<BanditReport>('GET', `/v1/bandits/${encodeURIComponent(name)}/report`),
   experiments: () => request<{ experiments: Experiment[] }>('GET', '/v1/experiments'),
-  experiment: (name: string) => request<Experiment>('GET', `/v1/experiments/${encodeURIComponent(name)}`),
+  experiment: (name: string) =>
+    request<Experiment>('GET', `/v1/experiments/${encodeURIComponent(name)}`),
   experimentResults: (name: string, metric: string | null) =>
-    request<ExperimentAnalysis>('GET', `/v1/experiments/${encodeURIComponent(name)}/results${metric === null ? '' : `?metric=${encodeURIComponent(metric)}`}`),
+    request<ExperimentAnalysis>(
+      'GET',
+      `/v1/experiments/${encodeURIComponent(name)}/results${metric === null ? '' : `?metric=${encodeURIComponent(metric)}`}`,
+    ),
   /** URL of a run's Server-Sent Events stream (`run` events carry a {@link RunDetail}). */
   eventsUrl: (id: string) => `/v1/runs/${encodeURIComponent(id)}/events`,
 };

@@ -37,5 +37,7 @@ export function formatDateTime(iso: string | null): string {
 
 /** A logical date as the date alone when it is midnight UTC (the usual case), else in full. */
 export function formatLogicalDate(iso: string): string {
-  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return iso.endsWith('T00:00:00.000Z')
+    ? iso.slice(0, 10)
+    : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }

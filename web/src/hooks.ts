@@ -16,7 +16,11 @@ export function useNow(active: boolean, ms = 1000): number {
  * Loads `load()` now and again every `everyMs` (when given), keeping the last good answer;
  * `reload` fetches at once. Errors are kept beside the data so a blip does not blank the page.
  */
-export function usePolled<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number): { data: T | null; error: Error | null; reload: () => void } {
+export function usePolled<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  everyMs?: number,
+): { data: T | null; error: Error | null; reload: () => void } {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [tick, setTick] = useState(0);

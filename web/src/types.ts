@@ -8,7 +8,13 @@
 import type { paths } from './api-types.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed';
-export type TaskState = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed';
+export type TaskState =
+  | 'pending'
+  | 'running'
+  | 'retrying'
+  | 'succeeded'
+  | 'failed'
+  | 'upstream_failed';
 export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 export type ParamValue = string | number | boolean;
 
@@ -106,7 +112,14 @@ export interface RunDetail {
 }
 
 /** The JSON body of a route's 200 answer, from the generated API types. */
-type Ok<Path extends keyof paths, Method extends 'get' | 'post' | 'put'> = paths[Path][Method] extends { responses: { 200: { content: { 'application/json': infer Body } } } } ? Body : never;
+type Ok<
+  Path extends keyof paths,
+  Method extends 'get' | 'post' | 'put',
+> = paths[Path][Method] extends {
+  responses: { 200: { content: { 'application/json': infer Body } } };
+}
+  ? Body
+  : never;
 
 /** `GET /v1/bandits/{name}/report`: arm shares and reward rate per time bucket, and per-arm totals (generated from the route schema). */
 export type BanditReport = Ok<'/v1/bandits/{name}/report', 'get'>;
@@ -152,7 +165,16 @@ export interface ExperimentAnalysis {
   control: string;
   alternative: 'two-sided' | 'greater' | 'less';
   confidence: number;
-  variants: { variant: string; units: number; share: number; expectedShare: number; conversions: number | null; rate: number | null; mean: number; variance: number | null }[];
+  variants: {
+    variant: string;
+    units: number;
+    share: number;
+    expectedShare: number;
+    conversions: number | null;
+    rate: number | null;
+    mean: number;
+    variance: number | null;
+  }[];
   comparisons: {
     variant: string;
     test: string;
@@ -162,12 +184,24 @@ export interface ExperimentAnalysis {
     df: number | null;
     pValue: number;
     significant: boolean;
-    cuped: { theta: number; varianceReduction: number; difference: Interval; relative: Interval | null; pValue: number; significant: boolean } | null;
+    cuped: {
+      theta: number;
+      varianceReduction: number;
+      difference: Interval;
+      relative: Interval | null;
+      pValue: number;
+      significant: boolean;
+    } | null;
     sequential: { pValue: number; ci: [number, number]; tau: number; looks: number };
     probabilityToBeatControl: number;
   }[];
   srm: { chi2: number; df: number; pValue: number; mismatch: boolean };
-  timeline: { until: string; units: Record<string, number>; means: Record<string, number>; lift: Record<string, Interval | null> }[];
+  timeline: {
+    until: string;
+    units: Record<string, number>;
+    means: Record<string, number>;
+    lift: Record<string, Interval | null>;
+  }[];
   warnings: string[];
   quality: { multiVariantUnits: number; unknownVariantUnits: number; unexposedEvents: number };
 }

@@ -8,7 +8,10 @@ import type { RunDetail } from './types.js';
  * If the stream cannot be opened the run is polled every 2 s instead. Bump `generation` to
  * subscribe again, e.g. after a retry made a finished run run again.
  */
-export function useRunStream(id: string, generation: number): { detail: RunDetail | null; error: string | null } {
+export function useRunStream(
+  id: string,
+  generation: number,
+): { detail: RunDetail | null; error: string | null } {
   const [detail, setDetail] = useState<RunDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
 

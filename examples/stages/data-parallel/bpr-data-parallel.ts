@@ -8,7 +8,11 @@ import { parseParams } from '../../../src/core/params.js';
 import { Random } from '../../../src/core/random.js';
 import type { ExternalId, ExternalIdColumn } from '../../../src/data/id-map.js';
 import { Interactions } from '../../../src/data/interactions.js';
-import { BprRecommender, bprParamsSchema, type BprParams } from '../../../src/models/bpr/bpr-recommender.js';
+import {
+  BprRecommender,
+  bprParamsSchema,
+  type BprParams,
+} from '../../../src/models/bpr/bpr-recommender.js';
 import { defineStage, type StageContext } from '../../../src/stages/stage.js';
 import { allGather } from './all-gather.js';
 import { BprShard } from './bpr-shard.js';
@@ -16,12 +20,22 @@ import { idColumn, idField } from './record-values.js';
 
 /** Parameters: BPR's own (same names, defaults and checks as {@link BprRecommender}) plus these. */
 export const bprDataParallelParamsSchema = bprParamsSchema.extend({
-  columns: z.object({ user: z.string().default('userId'), item: z.string().default('movieId') }).strict().default({ user: 'userId', item: 'movieId' }),
+  columns: z
+    .object({ user: z.string().default('userId'), item: z.string().default('movieId') })
+    .strict()
+    .default({ user: 'userId', item: 'movieId' }),
   itemCombine: z
     .enum(['mean', 'delta-sum'])
     .default('mean')
-    .describe("mean: items = mean of the ranks' items (model averaging) | delta-sum: items += the sum of every rank's change in the epoch"),
-  output: z.string().optional().describe('directory to save the model to (loadable with loadRecommender); otherwise the factors are yielded'),
+    .describe(
+      "mean: items = mean of the ranks' items (model averaging) | delta-sum: items += the sum of every rank's change in the epoch",
+    ),
+  output: z
+    .string()
+    .optional()
+    .describe(
+      'directory to save the model to (loadable with loadRecommender); otherwise the factors are yielded',
+    ),
 });
 export type BprDataParallelParams = z.output<typeof bprDataParallelParamsSchema>;
 
@@ -102,7 +116,10 @@ export const bprDataParallel = defineStage({
     }
   },
 
-  async *main(pairs: AsyncIterable<UserItemPair>, ctx: StageContext): AsyncIterable<BprDataParallelResult> {
+  async *main(
+    pairs: AsyncIterable<UserItemPair>,
+    ctx: StageContext,
+  ): AsyncIterable<BprDataParallelResult> {
     const started = performance.now();
     const p = paramsOf(ctx);
     const f = p.factors;
@@ -115,7 +132,12 @@ export const bprDataParallel = defineStage({
     const parts = await allGather(ctx, { users: idColumn(users), items: idColumn(items) });
     const userColumn = concatIds(parts.map((x) => x.users));
     if (userColumn.length === 0) throw new DataError({}, 'no (user, item) pairs to train on');
-    const data = Interactions.fromColumns(userColumn, concatIds(parts.map((x) => x.items)), null, 'binary');
+    const data = Interactions.fromColumns(
+      userColumn,
+      concatIds(parts.map((x) => x.items)),
+      null,
+      'binary',
+    );
     const nUsers = data.users.size;
     const nItems = data.items.size;
 
@@ -123,22 +145,43 @@ export const bprDataParallel = defineStage({
     const rng = new Random(p.seed);
     const userFactors = rng.fillGaussian(new Float32Array(nUsers * f), p.initStd);
     const itemFactors = rng.fillGaussian(new Float32Array(nItems * f), p.initStd);
-    const shard = new BprShard(data, { rank: ctx.rank, size: ctx.size, factors: f, userFactors, itemFactors, itemBias: p.itemBias ? new Float32Array(nItems) : null, kernel: p.kernel, sampling: p.sampling });
+    const shard = new BprShard(data, {
+      rank: ctx.rank,
+      size: ctx.size,
+      factors: f,
+      userFactors,
+      itemFactors,
+      itemBias: p.itemBias ? new Float32Array(nItems) : null,
+      kernel: p.kernel,
+      sampling: p.sampling,
+    });
     // Rank 0 goes on with the initialising generator (so that one rank is BprRecommender); the
     // others draw from their own streams.
     const sampler = ctx.rank === 0 ? rng : new Random(p.seed + ctx.rank);
-    ctx.log(`${nUsers} users (${shard.users.length} here), ${nItems} items, ${data.nnz} pairs; ${shard.samples} triples per epoch here`);
+    ctx.log(
+      `${nUsers} users (${shard.users.length} here), ${nItems} items, ${data.nnz} pairs; ${shard.samples} triples per epoch here`,
+    );
 
     let loss = 0;
     for (let it = 0; it < p.epochs; it++) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
       const before = p.itemCombine === 'delta-sum' && ctx.size > 1 ? snapshot(shard) : null;
       const epochLoss = shard.epoch(
-        { learningRate: p.learningRate * p.lrDecay ** it, reg: p.reg, biasReg: p.biasReg, sampling: p.sampling, negatives: p.negatives, rejectPositives: p.rejectPositives },
+        {
+          learningRate: p.learningRate * p.lrDecay ** it,
+          reg: p.reg,
+          biasReg: p.biasReg,
+          sampling: p.sampling,
+          negatives: p.negatives,
+          rejectPositives: p.rejectPositives,
+        },
         sampler,
       );
       await combineItems(ctx, shard, before);
-      const [lossSum, samples] = await ctx.allreduce(Float64Array.of(epochLoss * shard.samples, shard.samples), 'sum');
+      const [lossSum, samples] = await ctx.allreduce(
+        Float64Array.of(epochLoss * shard.samples, shard.samples),
+        'sum',
+      );
       loss = samples === 0 ? 0 : lossSum / samples;
       if (ctx.rank === 0) ctx.log(`epoch ${it + 1}/${p.epochs}: loss ${loss.toFixed(4)}`);
     }
@@ -147,13 +190,30 @@ export const bprDataParallel = defineStage({
     shard.writeUserFactors(mine);
     const trainedUsers = await ctx.allreduce(mine, 'sum');
     if (ctx.rank !== 0) return;
-    const summary = { users: nUsers, items: nItems, pairs: data.nnz, epochs: p.epochs, ranks: ctx.size, loss, seconds: 0 };
+    const summary = {
+      users: nUsers,
+      items: nItems,
+      pairs: data.nnz,
+      epochs: p.epochs,
+      ranks: ctx.size,
+      loss,
+      seconds: 0,
+    };
     if (p.output !== undefined) {
       const params = Object.fromEntries(BPR_KEYS.map((k) => [k, p[k]]));
-      const arrays: Record<string, Float32Array> = { 'factors.users': trainedUsers, 'factors.items': shard.itemFactors };
+      const arrays: Record<string, Float32Array> = {
+        'factors.users': trainedUsers,
+        'factors.items': shard.itemFactors,
+      };
       if (shard.itemBias !== null) arrays['factors.itemBias'] = shard.itemBias;
       // Through BPR's own artifact path, so loadRecommender gives back a BprRecommender.
-      const model = BprRecommender.fromArtifact({ kind: 'bpr', params, extra: { factors: f }, arrays, data });
+      const model = BprRecommender.fromArtifact({
+        kind: 'bpr',
+        params,
+        extra: { factors: f },
+        arrays,
+        data,
+      });
       await model.save(p.output);
       yield { ...summary, seconds: (performance.now() - started) / 1000, output: p.output };
       return;
@@ -175,11 +235,18 @@ function paramsOf(ctx: StageContext): BprDataParallelParams {
 
 /** Copies of the item factors and biases before an epoch (for delta-sum). */
 function snapshot(shard: BprShard): { items: Float32Array; bias: Float32Array | null } {
-  return { items: Float32Array.from(shard.itemFactors), bias: shard.itemBias === null ? null : Float32Array.from(shard.itemBias) };
+  return {
+    items: Float32Array.from(shard.itemFactors),
+    bias: shard.itemBias === null ? null : Float32Array.from(shard.itemBias),
+  };
 }
 
 /** Combines every rank's item factors (and biases) into the same values on every rank. */
-async function combineItems(ctx: StageContext, shard: BprShard, before: { items: Float32Array; bias: Float32Array | null } | null): Promise<void> {
+async function combineItems(
+  ctx: StageContext,
+  shard: BprShard,
+  before: { items: Float32Array; bias: Float32Array | null } | null,
+): Promise<void> {
   // One rank has nothing to combine, and skipping the float32 round trip keeps it bit-identical
   // to BprRecommender.
   if (ctx.size === 1) return;

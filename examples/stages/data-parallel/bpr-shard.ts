@@ -1,6 +1,11 @@
 import type { Random } from '../../../src/core/random.js';
 import type { Interactions } from '../../../src/data/interactions.js';
-import { bprEpoch, entryRows, type BprEpoch, type BprState } from '../../../src/models/bpr/bpr-kernel.js';
+import {
+  bprEpoch,
+  entryRows,
+  type BprEpoch,
+  type BprState,
+} from '../../../src/models/bpr/bpr-kernel.js';
 import { BprWasmKernel } from '../../../src/models/bpr/bpr-wasm.js';
 
 /**
@@ -20,7 +25,16 @@ export class BprShard {
 
   constructor(
     data: Interactions,
-    args: { rank: number; size: number; factors: number; userFactors: Float32Array; itemFactors: Float32Array; itemBias: Float32Array | null; kernel: 'auto' | 'wasm' | 'js'; sampling: BprEpoch['sampling'] },
+    args: {
+      rank: number;
+      size: number;
+      factors: number;
+      userFactors: Float32Array;
+      itemFactors: Float32Array;
+      itemBias: Float32Array | null;
+      kernel: 'auto' | 'wasm' | 'js';
+      sampling: BprEpoch['sampling'];
+    },
   ) {
     const { rank, size, factors: f } = args;
     const { indptr, indices } = data.userItems;
@@ -29,7 +43,8 @@ export class BprShard {
     for (let u = rank; u < nUsers; u += size) owned.push(u);
     this.users = Int32Array.from(owned);
     const localPtr = new Int32Array(owned.length + 1);
-    for (let r = 0; r < owned.length; r++) localPtr[r + 1] = localPtr[r] + indptr[owned[r] + 1] - indptr[owned[r]];
+    for (let r = 0; r < owned.length; r++)
+      localPtr[r + 1] = localPtr[r] + indptr[owned[r] + 1] - indptr[owned[r]];
     const localIdx = new Int32Array(localPtr[owned.length]);
     const localUsers = new Float32Array(owned.length * f);
     for (let r = 0; r < owned.length; r++) {
@@ -39,7 +54,8 @@ export class BprShard {
     }
     // By user, a process draws data.nnz users uniformly from nUsers; the owner of a share of the
     // users draws the same share of the triples. By interaction, each rank draws its own entries.
-    this.samples = args.sampling === 'user' ? Math.round((data.nnz * owned.length) / nUsers) : localIdx.length;
+    this.samples =
+      args.sampling === 'user' ? Math.round((data.nnz * owned.length) / nUsers) : localIdx.length;
     const state: BprState = {
       factors: f,
       nUsers: owned.length,
@@ -53,7 +69,9 @@ export class BprShard {
     };
     this.#wasm = args.kernel === 'js' || owned.length === 0 ? null : BprWasmKernel.create(state);
     if (this.#wasm === null && args.kernel === 'wasm' && owned.length > 0) {
-      throw new Error('the WebAssembly BPR kernel needs factors divisible by 4 and a build ("npm run build:wasm")');
+      throw new Error(
+        'the WebAssembly BPR kernel needs factors divisible by 4 and a build ("npm run build:wasm")',
+      );
     }
     this.#state = this.#wasm?.state ?? state;
   }
@@ -84,6 +102,7 @@ export class BprShard {
   /** Writes the owned users' factor rows into `out` (global layout, users × factors); others untouched. */
   writeUserFactors(out: Float32Array): void {
     const f = this.#state.factors;
-    for (let r = 0; r < this.users.length; r++) out.set(this.#state.users.subarray(r * f, (r + 1) * f), this.users[r] * f);
+    for (let r = 0; r < this.users.length; r++)
+      out.set(this.#state.users.subarray(r * f, (r + 1) * f), this.users[r] * f);
   }
 }

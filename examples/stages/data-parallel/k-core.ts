@@ -29,8 +29,22 @@ export function minimumCountCore(
   // Each round is O(pairs); the number of rounds is small in practice (aggregate.ts caps it at
   // 100), and every round that changes something removes at least one pair, so it terminates.
   for (;;) {
-    const removedItems = removeBelow(alive, pairItems, itemCount, minItemUsers, pairUsers, userCount);
-    const removedUsers = removeBelow(alive, pairUsers, userCount, minUserItems, pairItems, itemCount);
+    const removedItems = removeBelow(
+      alive,
+      pairItems,
+      itemCount,
+      minItemUsers,
+      pairUsers,
+      userCount,
+    );
+    const removedUsers = removeBelow(
+      alive,
+      pairUsers,
+      userCount,
+      minUserItems,
+      pairItems,
+      itemCount,
+    );
     if (removedItems + removedUsers === 0) return alive;
   }
 }
@@ -40,10 +54,18 @@ export function minimumCountCore(
  * of the pass, as one SQL `DELETE … WHERE x IN (SELECT … HAVING count(*) < min)` does), updating
  * both sides' counts. Returns the number of pairs removed.
  */
-function removeBelow(alive: Uint8Array, side: Int32Array, sideCount: Int32Array, min: number, other: Int32Array, otherCount: Int32Array): number {
+function removeBelow(
+  alive: Uint8Array,
+  side: Int32Array,
+  sideCount: Int32Array,
+  min: number,
+  other: Int32Array,
+  otherCount: Int32Array,
+): number {
   if (min <= 1) return 0;
   const below = new Uint8Array(sideCount.length);
-  for (let x = 0; x < sideCount.length; x++) below[x] = sideCount[x] > 0 && sideCount[x] < min ? 1 : 0;
+  for (let x = 0; x < sideCount.length; x++)
+    below[x] = sideCount[x] > 0 && sideCount[x] < min ? 1 : 0;
   let removed = 0;
   for (let p = 0; p < alive.length; p++) {
     if (alive[p] === 0 || below[side[p]] === 0) continue;

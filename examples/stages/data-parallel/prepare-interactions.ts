@@ -17,7 +17,11 @@ export const prepareInteractionsParamsSchema = z
       .default({ view: 1, like: 4 })
       .refine((w) => Object.keys(w).length > 0, 'must weight at least one event type')
       .describe('weight of each event type; events of other types are dropped'),
-    minUserItems: z.int().min(1).default(1).describe('drop users with fewer distinct items (repeated with minItemUsers until stable)'),
+    minUserItems: z
+      .int()
+      .min(1)
+      .default(1)
+      .describe('drop users with fewer distinct items (repeated with minItemUsers until stable)'),
     minItemUsers: z.int().min(1).default(1).describe('drop items with fewer distinct users'),
     columns: z
       .object({
@@ -28,7 +32,13 @@ export const prepareInteractionsParamsSchema = z
         timestamp: z.string().default('timestamp'),
       })
       .strict()
-      .default({ user: 'user', item: 'item', event: 'event', value: 'value', timestamp: 'timestamp' }),
+      .default({
+        user: 'user',
+        item: 'item',
+        event: 'event',
+        value: 'value',
+        timestamp: 'timestamp',
+      }),
   })
   .strict();
 export type PrepareInteractionsParams = z.output<typeof prepareInteractionsParamsSchema>;
@@ -75,7 +85,8 @@ export const prepareInteractions = defineStage({
       const item = idField(r, c.item);
       const timestamp = epochSecondsField(r, c.timestamp);
       const event = r[c.event];
-      if (event === null || event === undefined) throw new DataError({ column: c.event }, 'is missing or null');
+      if (event === null || event === undefined)
+        throw new DataError({ column: c.event }, 'is missing or null');
       const weight = weights.get(String(event));
       if (weight === undefined) continue;
       const value = c.value === null ? 1 : numberField(r, c.value, 1);
@@ -83,14 +94,27 @@ export const prepareInteractions = defineStage({
     }
   },
 
-  async *main(events: AsyncIterable<WeightedEvent>, ctx: StageContext): AsyncIterable<InteractionRow> {
-    if (ctx.size !== 1) throw new InvalidArgumentError('count', `prepare-interactions runs main on exactly one rank (duplicates must meet in one place), got ${ctx.size}`);
+  async *main(
+    events: AsyncIterable<WeightedEvent>,
+    ctx: StageContext,
+  ): AsyncIterable<InteractionRow> {
+    if (ctx.size !== 1)
+      throw new InvalidArgumentError(
+        'count',
+        `prepare-interactions runs main on exactly one rank (duplicates must meet in one place), got ${ctx.size}`,
+      );
     const { minUserItems, minItemUsers } = paramsOf(ctx);
     const pairs = new WeightedPairs();
     for await (const e of events) pairs.add(e);
     const rows = pairs.rows(minUserItems, minItemUsers);
-    ctx.log(`${pairs.events} weighted events, ${pairs.duplicates} duplicates dropped, ${rows.length} interactions kept`);
-    if (rows.length === 0) throw new DataError({}, 'no interactions are left after the event weights and minimum counts');
+    ctx.log(
+      `${pairs.events} weighted events, ${pairs.duplicates} duplicates dropped, ${rows.length} interactions kept`,
+    );
+    if (rows.length === 0)
+      throw new DataError(
+        {},
+        'no interactions are left after the event weights and minimum counts',
+      );
     yield* rows;
   },
 });

@@ -19,17 +19,36 @@ export function idField(record: Record<string, unknown>, column: string): Extern
   const v = record[column];
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
   if (typeof v === 'bigint' && Number.isSafeInteger(Number(v))) return Number(v);
-  if (typeof v === 'string' && INTEGER.test(v) && Number.isSafeInteger(Number(v)) && String(Number(v)) === v) return Number(v);
-  if (v === null || v === undefined || v === '') throw new DataError({ column }, 'is missing or null');
+  if (
+    typeof v === 'string' &&
+    INTEGER.test(v) &&
+    Number.isSafeInteger(Number(v)) &&
+    String(Number(v)) === v
+  )
+    return Number(v);
+  if (v === null || v === undefined || v === '')
+    throw new DataError({ column }, 'is missing or null');
   return String(v);
 }
 
 /** A numeric field; null, missing or empty gives `fallback`. @throws DataError on a non-number */
-export function numberField(record: Record<string, unknown>, column: string, fallback: number): number {
+export function numberField(
+  record: Record<string, unknown>,
+  column: string,
+  fallback: number,
+): number {
   const v = record[column];
   if (v === null || v === undefined || v === '') return fallback;
-  const n = typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
-  if (!Number.isFinite(n)) throw new DataError({ column }, `is not a number: ${JSON.stringify(String(v))}`);
+  const n =
+    typeof v === 'bigint'
+      ? Number(v)
+      : typeof v === 'number'
+        ? v
+        : typeof v === 'string'
+          ? Number(v)
+          : Number.NaN;
+  if (!Number.isFinite(n))
+    throw new DataError({ column }, `is not a number: ${JSON.stringify(String(v))}`);
   return n;
 }
 
@@ -50,7 +69,10 @@ export function epochSecondsField(record: Record<string, unknown>, column: strin
     const ms = Date.parse(zoned);
     if (!Number.isNaN(ms)) return ms / 1000;
   }
-  throw new DataError({ column }, `is not a timestamp: ${JSON.stringify(v === undefined ? null : String(v))}`);
+  throw new DataError(
+    { column },
+    `is not a timestamp: ${JSON.stringify(v === undefined ? null : String(v))}`,
+  );
 }
 
 /**

@@ -96,7 +96,14 @@ export class WeightedPairs {
     }
     const pairUsers = Int32Array.from(pu);
     const pairItems = Int32Array.from(pi);
-    const alive = minimumCountCore(pairUsers, pairItems, this.#users.size, nItems, minUserItems, minItemUsers);
+    const alive = minimumCountCore(
+      pairUsers,
+      pairItems,
+      this.#users.size,
+      nItems,
+      minUserItems,
+      minItemUsers,
+    );
 
     const keep: number[] = [];
     for (let p = 0; p < alive.length; p++) if (alive[p] === 1) keep.push(p);
@@ -106,8 +113,18 @@ export class WeightedPairs {
     const items = this.#items.external(numericItems);
     const userRank = this.#users.ranks(numericUsers);
     const itemRank = this.#items.ranks(numericItems);
-    keep.sort((a, b) => userRank[pairUsers[a]] - userRank[pairUsers[b]] || pt[a] - pt[b] || itemRank[pairItems[a]] - itemRank[pairItems[b]]);
-    return keep.map((p) => ({ user: users(pairUsers[p]), item: items(pairItems[p]), value: pv[p], timestamp: Math.round(pt[p]) }));
+    keep.sort(
+      (a, b) =>
+        userRank[pairUsers[a]] - userRank[pairUsers[b]] ||
+        pt[a] - pt[b] ||
+        itemRank[pairItems[a]] - itemRank[pairItems[b]],
+    );
+    return keep.map((p) => ({
+      user: users(pairUsers[p]),
+      item: items(pairItems[p]),
+      value: pv[p],
+      timestamp: Math.round(pt[p]),
+    }));
   }
 
   #grow(): void {
@@ -157,7 +174,9 @@ class DenseIds {
   ranks(numeric: boolean): Int32Array {
     const order = this.#ids.map((_, x) => x);
     // Ids pruned away may be strings even when `numeric`; they sort last and are never output.
-    const key = numeric ? (x: number) => (typeof this.#ids[x] === 'number' ? (this.#ids[x] as number) : Infinity) : (x: number) => String(this.#ids[x]);
+    const key = numeric
+      ? (x: number) => (typeof this.#ids[x] === 'number' ? (this.#ids[x] as number) : Infinity)
+      : (x: number) => String(this.#ids[x]);
     order.sort((a, b) => {
       const ka = key(a);
       const kb = key(b);

@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { runPipeline, type PipelineEvent, type PipelineResult } from '../../pipeline/run-pipeline.js';
+import {
+  runPipeline,
+  type PipelineEvent,
+  type PipelineResult,
+} from '../../pipeline/run-pipeline.js';
 import { createServingApp } from '../../serving/create-app.js';
 import { openBackends } from '../backends.js';
 import { storeFields, type KibanConfig } from '../config.js';
@@ -31,8 +35,14 @@ export interface AllInOneRole {
  * await role.app.listen({ port: 0 });
  * console.log(role.pipeline.sample.user);
  */
-export async function startAllInOneRole(config: KibanConfig, options: AllInOneOptions = {}): Promise<AllInOneRole> {
-  const backends = await openBackends(config.stores, { seams: ['serving', 'metadata'], fields: storeFields(config) });
+export async function startAllInOneRole(
+  config: KibanConfig,
+  options: AllInOneOptions = {},
+): Promise<AllInOneRole> {
+  const backends = await openBackends(config.stores, {
+    seams: ['serving', 'metadata'],
+    fields: storeFields(config),
+  });
   let pipeline: PipelineResult;
   try {
     pipeline = await runPipeline(config.pipeline, {

@@ -40,14 +40,29 @@ export interface SchedulerRole {
  * process.once('SIGTERM', () => void role.close());
  * await role.run();
  */
-export async function startSchedulerRole(config: KibanConfig, options: SchedulerRoleOptions): Promise<SchedulerRole> {
-  const catalog = new WorkflowCatalog({ dir: options.workflowsDir, handlers: builtinTaskHandlers() });
+export async function startSchedulerRole(
+  config: KibanConfig,
+  options: SchedulerRoleOptions,
+): Promise<SchedulerRole> {
+  const catalog = new WorkflowCatalog({
+    dir: options.workflowsDir,
+    handlers: builtinTaskHandlers(),
+  });
   await catalog.load(); // fail now on a missing directory
   const open = await openEngine(
-    { metadata: config.stores.metadata, ...(options.metadataField === undefined ? {} : { metadataField: options.metadataField }), executor: config.executor, notifiers: config.notifiers, workDir: config.stores.work },
+    {
+      metadata: config.stores.metadata,
+      ...(options.metadataField === undefined ? {} : { metadataField: options.metadataField }),
+      executor: config.executor,
+      notifiers: config.notifiers,
+      workDir: config.stores.work,
+    },
     { catalog, ...(options.onDriveEvent === undefined ? {} : { onEvent: options.onDriveEvent }) },
   );
-  const scheduler = new WorkflowScheduler(open.engine, catalog, { scanMs: options.scanMs, ...(options.onSchedulerEvent === undefined ? {} : { onEvent: options.onSchedulerEvent }) });
+  const scheduler = new WorkflowScheduler(open.engine, catalog, {
+    scanMs: options.scanMs,
+    ...(options.onSchedulerEvent === undefined ? {} : { onEvent: options.onSchedulerEvent }),
+  });
   let running: Promise<void> | undefined;
   const run = (): Promise<void> =>
     (running ??= (async () => {

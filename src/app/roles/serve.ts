@@ -47,9 +47,17 @@ export interface ServeRole {
  * await role.close();
  */
 export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
-  const dir = await workflowsDir(config.serve.workflows, config.sources['serve.workflows'] ?? 'serve.workflows');
-  const backends = await openBackends(config.stores, { seams: ['serving', 'bandits', 'metadata'], fields: storeFields(config) });
-  const decisionLog = await DecisionLogWriter.open(decisionLogFileName(config.serve.banditLog)).catch(async (error: unknown) => {
+  const dir = await workflowsDir(
+    config.serve.workflows,
+    config.sources['serve.workflows'] ?? 'serve.workflows',
+  );
+  const backends = await openBackends(config.stores, {
+    seams: ['serving', 'bandits', 'metadata'],
+    fields: storeFields(config),
+  });
+  const decisionLog = await DecisionLogWriter.open(
+    decisionLogFileName(config.serve.banditLog),
+  ).catch(async (error: unknown) => {
     await backends.close();
     throw error;
   });
@@ -63,14 +71,31 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     limits: config.serve.banditLimits,
   });
   // Experiments and their events live in the metadata store, shared by every process using it.
-  const experiments = new ExperimentService(backends.experiments, { logger: childLogger(logger, 'experiments') });
+  const experiments = new ExperimentService(backends.experiments, {
+    logger: childLogger(logger, 'experiments'),
+  });
   // Runs started from the dashboard are driven here, with tasks in this process.
-  const executor = dir === null ? null : new InlineExecutor({ logs: backends.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata, ...runArtifacts(config) }) });
+  const executor =
+    dir === null
+      ? null
+      : new InlineExecutor({
+          logs: backends.workflows,
+          taskHandlersRef: builtinTaskHandlersRef({
+            metadataUrl: config.stores.metadata,
+            ...runArtifacts(config),
+          }),
+        });
   let base = '';
   const workflows =
     dir === null || executor === null
       ? undefined
-      : await createWorkflowService({ dir, metadata: backends.metadata, executor, handlers: builtinTaskHandlers(), runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}` });
+      : await createWorkflowService({
+          dir,
+          metadata: backends.metadata,
+          executor,
+          handlers: builtinTaskHandlers(),
+          runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}`,
+        });
   const app = createServingApp({
     logger: childLogger(logger, 'serve'),
     serving: backends.serving,

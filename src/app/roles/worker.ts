@@ -9,7 +9,9 @@ import { isArtifactStoreUrl } from '../open-artifact-store.js';
  * files travel through it; `{}` for a plain directory, which keeps them in the work directory.
  */
 export function runArtifacts(config: Pick<KibanConfig, 'stores'>): { artifactsUrl?: string } {
-  return isArtifactStoreUrl(config.stores.artifacts) ? { artifactsUrl: config.stores.artifacts } : {};
+  return isArtifactStoreUrl(config.stores.artifacts)
+    ? { artifactsUrl: config.stores.artifacts }
+    : {};
 }
 
 /** Runtime options of {@link startWorkerRole} (see `TaskWorkerOptions`). */
@@ -40,8 +42,14 @@ export interface WorkerRole {
  * const worker = await startWorkerRole(config, { concurrency: 4, lockDurationMs: 10_000, stalledIntervalMs: 2_500, shutdownGraceMs: 30_000 });
  * process.once('SIGTERM', () => void worker.close());
  */
-export async function startWorkerRole(config: KibanConfig, options: WorkerRoleOptions): Promise<WorkerRole> {
-  const backends = await openBackends(config.stores, { seams: ['metadata'], fields: storeFields(config) });
+export async function startWorkerRole(
+  config: KibanConfig,
+  options: WorkerRoleOptions,
+): Promise<WorkerRole> {
+  const backends = await openBackends(config.stores, {
+    seams: ['metadata'],
+    fields: storeFields(config),
+  });
   let worker: TaskWorker;
   try {
     const { startWorker } = await import('../../workflow/executors/bullmq-worker.js');
@@ -51,7 +59,10 @@ export async function startWorkerRole(config: KibanConfig, options: WorkerRoleOp
       prefix: config.executor.prefix,
       concurrency: options.concurrency,
       logs: backends.workflows,
-      taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: config.stores.metadata, ...runArtifacts(config) }),
+      taskHandlersRef: builtinTaskHandlersRef({
+        metadataUrl: config.stores.metadata,
+        ...runArtifacts(config),
+      }),
       lockDurationMs: options.lockDurationMs,
       stalledIntervalMs: options.stalledIntervalMs,
       shutdownGraceMs: options.shutdownGraceMs,

@@ -58,8 +58,17 @@ export interface BanditLog {
  * round indices are renumbered from 0).
  */
 export function sliceBanditLog(log: BanditLog, start: number, end: number): BanditLog {
-  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > log.rows || start > end) {
-    throw new InvalidArgumentError('rows', `[${start}, ${end}) is not a range of the ${log.rows} rows of ${log.source}`);
+  if (
+    !Number.isInteger(start) ||
+    !Number.isInteger(end) ||
+    start < 0 ||
+    end > log.rows ||
+    start > end
+  ) {
+    throw new InvalidArgumentError(
+      'rows',
+      `[${start}, ${end}) is not a range of the ${log.rows} rows of ${log.source}`,
+    );
   }
   const k = log.actions.length;
   const round = new Int32Array(end - start);

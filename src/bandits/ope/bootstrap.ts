@@ -18,7 +18,11 @@ export function bootstrapRoundSums(
   onSample: (sums: Float64Array, resample: number) => void,
 ): void {
   const rounds = terms.length / width;
-  if (!Number.isInteger(rounds)) throw new InvalidArgumentError('terms', `length ${terms.length} is not a multiple of width ${width}`);
+  if (!Number.isInteger(rounds))
+    throw new InvalidArgumentError(
+      'terms',
+      `length ${terms.length} is not a multiple of width ${width}`,
+    );
   const random = new Random(seed);
   const sums = new Float64Array(width);
   for (let b = 0; b < resamples; b++) {
@@ -37,7 +41,8 @@ export function bootstrapRoundSums(
  * NaN values are left out; the interval is `[NaN, NaN]` when none remain.
  */
 export function percentileInterval(values: Float64Array, level: number): [number, number] {
-  if (!(level > 0 && level < 1)) throw new InvalidArgumentError('level', `must be in (0, 1), got ${level}`);
+  if (!(level > 0 && level < 1))
+    throw new InvalidArgumentError('level', `must be in (0, 1), got ${level}`);
   const finite = values.filter((v) => !Number.isNaN(v)).sort();
   if (finite.length === 0) return [Number.NaN, Number.NaN];
   return [quantile(finite, (1 - level) / 2), quantile(finite, (1 + level) / 2)];

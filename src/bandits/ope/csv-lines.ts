@@ -21,7 +21,10 @@ export async function readCsvLines(
   const info = await stat(path).catch(() => null);
   if (info === null) throw new DataError({ file: path }, 'file not found');
   if (!info.isFile()) throw new DataError({ file: path }, 'not a regular file');
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Infinity,
+  });
   let lineNo = 0;
   let width = -1;
   try {
@@ -36,7 +39,10 @@ export async function readCsvLines(
         continue;
       }
       if (fields.length !== width) {
-        throw new DataError({ file: path, line: lineNo }, `expected ${width} fields like the header, found ${fields.length}`);
+        throw new DataError(
+          { file: path, line: lineNo },
+          `expected ${width} fields like the header, found ${fields.length}`,
+        );
       }
       onRow(fields, lineNo);
     }
@@ -65,7 +71,8 @@ export function splitCsvLine(text: string, file: string, line: number): string[]
         quoted = false;
       } else field += c;
     } else if (c === '"') {
-      if (field.length > 0) throw new DataError({ file, line }, `a quote inside the unquoted field ${out.length + 1}`);
+      if (field.length > 0)
+        throw new DataError({ file, line }, `a quote inside the unquoted field ${out.length + 1}`);
       quoted = true;
     } else if (c === ',') {
       out.push(field);

@@ -30,7 +30,13 @@ export const ESTIMATORS = ['ips', 'snips', 'dm', 'dr', 'sndr', 'replay'] as cons
 /** An estimator's name. */
 export type EstimatorName = (typeof ESTIMATORS)[number];
 /** The estimators computed unless others are asked for. */
-export const DEFAULT_ESTIMATORS: readonly EstimatorName[] = Object.freeze(['ips', 'snips', 'dm', 'dr', 'sndr']);
+export const DEFAULT_ESTIMATORS: readonly EstimatorName[] = Object.freeze([
+  'ips',
+  'snips',
+  'dm',
+  'dr',
+  'sndr',
+]);
 /** Estimators that need a reward model's predictions. */
 export const MODEL_ESTIMATORS: readonly EstimatorName[] = Object.freeze(['dm', 'dr', 'sndr']);
 
@@ -58,7 +64,12 @@ export interface EstimateOptions {
 }
 
 /** Defaults of {@link EstimateOptions}. */
-export const DEFAULT_ESTIMATE_OPTIONS = Object.freeze({ estimators: DEFAULT_ESTIMATORS, resamples: 200, level: 0.95, seed: 0 });
+export const DEFAULT_ESTIMATE_OPTIONS = Object.freeze({
+  estimators: DEFAULT_ESTIMATORS,
+  resamples: 200,
+  level: 0.95,
+  seed: 0,
+});
 
 /** What {@link estimatePolicyValue} returns. */
 export interface PolicyValueEstimates {
@@ -109,13 +120,35 @@ export function estimatePolicyValue(
   const n = log.rows;
   const k = log.actions.length;
   if (n === 0) throw new InvalidArgumentError('log', 'has no rows to evaluate');
-  if (o.estimators.length === 0) throw new InvalidArgumentError('estimators', 'name at least one estimator');
-  for (const e of o.estimators) if (!isEstimatorName(e)) throw new InvalidArgumentError('estimators', `unknown estimator "${String(e)}"; choose from ${ESTIMATORS.join(', ')}`);
-  if (!Number.isInteger(o.resamples) || o.resamples < 0) throw new InvalidArgumentError('resamples', `must be a non-negative integer, got ${o.resamples}`);
-  if (target.length !== n * k) throw new InvalidArgumentError('target', `expected ${n} × ${k} = ${n * k} probabilities, got ${target.length}`);
+  if (o.estimators.length === 0)
+    throw new InvalidArgumentError('estimators', 'name at least one estimator');
+  for (const e of o.estimators)
+    if (!isEstimatorName(e))
+      throw new InvalidArgumentError(
+        'estimators',
+        `unknown estimator "${String(e)}"; choose from ${ESTIMATORS.join(', ')}`,
+      );
+  if (!Number.isInteger(o.resamples) || o.resamples < 0)
+    throw new InvalidArgumentError(
+      'resamples',
+      `must be a non-negative integer, got ${o.resamples}`,
+    );
+  if (target.length !== n * k)
+    throw new InvalidArgumentError(
+      'target',
+      `expected ${n} × ${k} = ${n * k} probabilities, got ${target.length}`,
+    );
   const needsModel = o.estimators.some((e) => MODEL_ESTIMATORS.includes(e));
-  if (needsModel && rewardModel === null) throw new InvalidArgumentError('rewardModel', `needed by ${o.estimators.filter((e) => MODEL_ESTIMATORS.includes(e)).join(', ')}`);
-  if (rewardModel !== null && rewardModel.length !== n * k) throw new InvalidArgumentError('rewardModel', `expected ${n} × ${k} = ${n * k} predictions, got ${rewardModel.length}`);
+  if (needsModel && rewardModel === null)
+    throw new InvalidArgumentError(
+      'rewardModel',
+      `needed by ${o.estimators.filter((e) => MODEL_ESTIMATORS.includes(e)).join(', ')}`,
+    );
+  if (rewardModel !== null && rewardModel.length !== n * k)
+    throw new InvalidArgumentError(
+      'rewardModel',
+      `expected ${n} × ${k} = ${n * k} predictions, got ${rewardModel.length}`,
+    );
 
   const rounds = log.round[n - 1] + 1;
   const terms = new Float64Array(rounds * TERMS);
@@ -126,13 +159,21 @@ export function estimatePolicyValue(
     const row = i * k;
     let total = 0;
     for (let a = 0; a < k; a++) total += target[row + a];
-    if (!(Math.abs(total - 1) < 1e-6)) throw new InvalidArgumentError('target', `row ${i}: probabilities sum to ${+total.toPrecision(12)}, not 1`);
+    if (!(Math.abs(total - 1) < 1e-6))
+      throw new InvalidArgumentError(
+        'target',
+        `row ${i}: probabilities sum to ${+total.toPrecision(12)}, not 1`,
+      );
     const a = log.action[i];
     const r = log.reward[i];
     const w = target[row + a] / log.propensity[i];
     if (w > maxWeight) maxWeight = w;
     const round = log.round[i];
-    if (!(round >= 0 && round < rounds) || (i > 0 && round < log.round[i - 1])) throw new InvalidArgumentError('round', `row ${i}: rounds must be contiguous and numbered from 0`);
+    if (!(round >= 0 && round < rounds) || (i > 0 && round < log.round[i - 1]))
+      throw new InvalidArgumentError(
+        'round',
+        `row ${i}: rounds must be contiguous and numbered from 0`,
+      );
     const t = round * TERMS;
     terms[t + ONE] += 1;
     terms[t + R] += r;
@@ -162,7 +203,8 @@ export function estimatePolicyValue(
     names.forEach((e, j) => (samples[j][b] = fromSums(e, sums)));
     observedSamples[b] = sums[R] / sums[ONE];
   });
-  const interval = (values: Float64Array): [number, number] => (o.resamples === 0 ? [Number.NaN, Number.NaN] : percentileInterval(values, o.level));
+  const interval = (values: Float64Array): [number, number] =>
+    o.resamples === 0 ? [Number.NaN, Number.NaN] : percentileInterval(values, o.level);
   const estimates: Partial<Record<EstimatorName, Estimate>> = {};
   names.forEach((e, j) => (estimates[e] = { value: fromSums(e, full), ci: interval(samples[j]) }));
   return {
@@ -170,7 +212,11 @@ export function estimatePolicyValue(
     observed: { value: full[R] / full[ONE], ci: interval(observedSamples) },
     rows: n,
     rounds,
-    weights: { mean: full[W] / full[ONE], max: maxWeight, effectiveSampleSize: full[W2] > 0 ? (full[W] * full[W]) / full[W2] : 0 },
+    weights: {
+      mean: full[W] / full[ONE],
+      max: maxWeight,
+      effectiveSampleSize: full[W2] > 0 ? (full[W] * full[W]) / full[W2] : 0,
+    },
     ...(o.estimators.includes('replay') ? { replayMatches: matches } : {}),
   };
 }

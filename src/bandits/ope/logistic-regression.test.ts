@@ -11,12 +11,24 @@ import { fitLogisticRegression, linearPredict, type SparseRows } from './logisti
  */
 const SKLEARN = {
   logit: {
-    0.5: { coef: [3.4751496785351184, 2.372029831709825, 0.12967886742688825], intercept: -0.9146436645862615 },
-    2: { coef: [1.666090658939307, 1.4196508681792694, 0.05602526442582274], intercept: -0.564916111305592 },
+    0.5: {
+      coef: [3.4751496785351184, 2.372029831709825, 0.12967886742688825],
+      intercept: -0.9146436645862615,
+    },
+    2: {
+      coef: [1.666090658939307, 1.4196508681792694, 0.05602526442582274],
+      intercept: -0.564916111305592,
+    },
   },
   identity: {
-    0.5: { coef: [0.8243576379717726, 0.4904806851681888, 0.047628235503781736], intercept: 0.2964225178333877 },
-    2: { coef: [0.6746509304862287, 0.4489848020136939, 0.03383579683075202], intercept: 0.31688741360372563 },
+    0.5: {
+      coef: [0.8243576379717726, 0.4904806851681888, 0.047628235503781736],
+      intercept: 0.2964225178333877,
+    },
+    2: {
+      coef: [0.6746509304862287, 0.4489848020136939, 0.03383579683075202],
+      intercept: 0.31688741360372563,
+    },
   },
 } as const;
 
@@ -37,7 +49,16 @@ function fixture(): { x: SparseRows; y: Float64Array } {
     indptr[i + 1] = indices.length;
     y[i] = row[0] + 0.5 * row[1] + ((i * 17) % 10) / 10 - 0.5 > 0.2 ? 1 : 0;
   }
-  return { x: { rows: n, cols: 3, indptr, indices: Int32Array.from(indices), values: Float64Array.from(values) }, y };
+  return {
+    x: {
+      rows: n,
+      cols: 3,
+      indptr,
+      indices: Int32Array.from(indices),
+      values: Float64Array.from(values),
+    },
+    y,
+  };
 }
 
 describe('fitLogisticRegression', () => {
@@ -70,7 +91,9 @@ describe('fitLogisticRegression', () => {
     const { x, y } = fixture();
     const bad = y.slice();
     bad[3] = 2;
-    expect(() => fitLogisticRegression(x, bad)).toThrow(/y: row 3: a logistic target must be in \[0, 1\], got 2/);
+    expect(() => fitLogisticRegression(x, bad)).toThrow(
+      /y: row 3: a logistic target must be in \[0, 1\], got 2/,
+    );
     expect(() => fitLogisticRegression(x, y.subarray(1))).toThrow(/y: expected 60 targets, got 59/);
     expect(() => fitLogisticRegression(x, y, { l2: -1 })).toThrow(/l2: must be non-negative/);
   });

@@ -33,7 +33,12 @@ export interface LogisticRegressionOptions {
 }
 
 /** Defaults of {@link LogisticRegressionOptions}. */
-export const DEFAULT_LOGISTIC_REGRESSION_OPTIONS = Object.freeze({ link: 'logit' as 'logit' | 'identity', l2: 1, maxIterations: 100, tolerance: 1e-8 });
+export const DEFAULT_LOGISTIC_REGRESSION_OPTIONS = Object.freeze({
+  link: 'logit' as 'logit' | 'identity',
+  l2: 1,
+  maxIterations: 100,
+  tolerance: 1e-8,
+});
 
 /** A fitted model: `predict` gives probabilities (logit link) or values (identity link). */
 export interface LinearModel {
@@ -55,17 +60,29 @@ export interface LinearModel {
  * const model = fitLogisticRegression(x, clicks, { l2: 1 });
  * const p = linearPredict(model, x.indices, x.values, x.indptr[0], x.indptr[1]);
  */
-export function fitLogisticRegression(x: SparseRows, y: Float64Array, options: LogisticRegressionOptions = {}): LinearModel {
+export function fitLogisticRegression(
+  x: SparseRows,
+  y: Float64Array,
+  options: LogisticRegressionOptions = {},
+): LinearModel {
   const o = { ...DEFAULT_LOGISTIC_REGRESSION_OPTIONS, ...options };
   const n = x.rows;
   const p = x.cols;
   if (y.length !== n) throw new InvalidArgumentError('y', `expected ${n} targets, got ${y.length}`);
   if (n === 0) throw new InvalidArgumentError('x', 'no rows to fit');
   if (!(o.l2 >= 0)) throw new InvalidArgumentError('l2', `must be non-negative, got ${o.l2}`);
-  if (o.link !== 'logit' && o.link !== 'identity') throw new InvalidArgumentError('link', `must be "logit" or "identity", got "${String(o.link)}"`);
+  if (o.link !== 'logit' && o.link !== 'identity')
+    throw new InvalidArgumentError(
+      'link',
+      `must be "logit" or "identity", got "${String(o.link)}"`,
+    );
   let mean = 0;
   for (let i = 0; i < n; i++) {
-    if (o.link === 'logit' && !(y[i] >= 0 && y[i] <= 1)) throw new InvalidArgumentError('y', `row ${i}: a logistic target must be in [0, 1], got ${y[i]}`);
+    if (o.link === 'logit' && !(y[i] >= 0 && y[i] <= 1))
+      throw new InvalidArgumentError(
+        'y',
+        `row ${i}: a logistic target must be in [0, 1], got ${y[i]}`,
+      );
     mean += y[i];
   }
   mean /= n;
@@ -161,11 +178,24 @@ export function fitLogisticRegression(x: SparseRows, y: Float64Array, options: L
       break;
     }
   }
-  return { link: o.link, weights: theta.slice(0, p), intercept: theta[p], iterations, converged, loss: f / n };
+  return {
+    link: o.link,
+    weights: theta.slice(0, p),
+    intercept: theta[p],
+    iterations,
+    converged,
+    loss: f / n,
+  };
 }
 
 /** The model's prediction for the sparse row stored in `indices/values[start, end)`. */
-export function linearPredict(model: LinearModel, indices: ArrayLike<number>, values: ArrayLike<number>, start: number, end: number): number {
+export function linearPredict(
+  model: LinearModel,
+  indices: ArrayLike<number>,
+  values: ArrayLike<number>,
+  start: number,
+  end: number,
+): number {
   let e = model.intercept;
   for (let j = start; j < end; j++) e += model.weights[indices[j]] * values[j];
   return model.link === 'logit' ? sigmoid(e) : e;
@@ -192,7 +222,11 @@ function solveSymmetric(a: Float64Array, b: Float64Array, z: Float64Array, m: nu
   for (let attempt = 0; ; attempt++) {
     if (cholesky(a, l, m, jitter)) break;
     jitter = jitter === 0 ? 1e-10 * Math.max(scale, 1) : jitter * 100;
-    if (attempt > 12) throw new InvalidArgumentError('x', 'the normal equations are singular even with a ridge; check the features for NaN');
+    if (attempt > 12)
+      throw new InvalidArgumentError(
+        'x',
+        'the normal equations are singular even with a ridge; check the features for NaN',
+      );
   }
   for (let i = 0; i < m; i++) {
     let s = b[i];

@@ -61,12 +61,23 @@ export interface DecisionLogRead {
  * @example
  * const { log } = await readDecisionLog('.kiban/bandit-log', { bandit: 'home' });
  */
-export async function readDecisionLog(path: string, options: ReadDecisionLogOptions = {}): Promise<DecisionLogRead> {
+export async function readDecisionLog(
+  path: string,
+  options: ReadDecisionLogOptions = {},
+): Promise<DecisionLogRead> {
   const { records, feedback, bandits } = await collect(await logFiles(path), options.bandit);
   if (options.bandit === undefined && bandits.size > 1) {
-    throw new InvalidArgumentError('bandit', `${path} holds decisions of ${bandits.size} bandits (${[...bandits].sort().join(', ')}); choose one`);
+    throw new InvalidArgumentError(
+      'bandit',
+      `${path} holds decisions of ${bandits.size} bandits (${[...bandits].sort().join(', ')}); choose one`,
+    );
   }
-  if (records.length > 0 && records.every((r) => typeof r.value.time === 'string' && !Number.isNaN(Date.parse(r.value.time)))) {
+  if (
+    records.length > 0 &&
+    records.every(
+      (r) => typeof r.value.time === 'string' && !Number.isNaN(Date.parse(r.value.time)),
+    )
+  ) {
     // Several server processes write several files: put their decisions back in time order.
     records.sort((a, b) => Date.parse(a.value.time as string) - Date.parse(b.value.time as string));
   }
@@ -92,10 +103,15 @@ export async function readDecisionLog(path: string, options: ReadDecisionLogOpti
     const at = { file, line };
     const ctx = numberArray(record.context, 'context', at);
     if (dim < 0) dim = ctx.length;
-    if (ctx.length !== dim) throw new DataError({ ...at, column: 'context' }, `has ${ctx.length} numbers; earlier lines have ${dim}`);
+    if (ctx.length !== dim)
+      throw new DataError(
+        { ...at, column: 'context' },
+        `has ${ctx.length} numbers; earlier lines have ${dim}`,
+      );
     const candidates = stringArray(record.candidates, 'candidates', at);
     if (candidates.length === 0) throw new DataError({ ...at, column: 'candidates' }, 'is empty');
-    if (new Set(candidates).size !== candidates.length) throw new DataError({ ...at, column: 'candidates' }, 'lists an arm twice');
+    if (new Set(candidates).size !== candidates.length)
+      throw new DataError({ ...at, column: 'candidates' }, 'lists an arm twice');
     const dense = Int32Array.from(candidates, (id) => {
       let a = actionIndex.get(id);
       if (a === undefined) {
@@ -107,28 +123,58 @@ export async function readDecisionLog(path: string, options: ReadDecisionLogOpti
     });
 
     let shown: { arm: string; slot: number; p: number; r: unknown; marginal?: boolean }[];
-    let decisionId: string | null = typeof record.decisionId === 'string' ? record.decisionId : null;
+    let decisionId: string | null =
+      typeof record.decisionId === 'string' ? record.decisionId : null;
     if (Array.isArray(record.arms)) {
       const arms = stringArray(record.arms, 'arms', at);
       // Marginal probabilities where the log has them (what per-position estimators need).
       const marginal = record.marginals !== undefined && record.marginals !== null;
-      const props = numberArray(marginal ? record.marginals : record.propensities, marginal ? 'marginals' : 'propensities', at);
-      if (props.length !== arms.length) throw new DataError({ ...at, column: marginal ? 'marginals' : 'propensities' }, `has ${props.length} numbers for ${arms.length} arms`);
-      const positions = record.positions === undefined ? arms.map((_, j) => j) : numberArray(record.positions, 'positions', at);
-      if (positions.length !== arms.length) throw new DataError({ ...at, column: 'positions' }, `has ${positions.length} numbers for ${arms.length} arms`);
+      const props = numberArray(
+        marginal ? record.marginals : record.propensities,
+        marginal ? 'marginals' : 'propensities',
+        at,
+      );
+      if (props.length !== arms.length)
+        throw new DataError(
+          { ...at, column: marginal ? 'marginals' : 'propensities' },
+          `has ${props.length} numbers for ${arms.length} arms`,
+        );
+      const positions =
+        record.positions === undefined
+          ? arms.map((_, j) => j)
+          : numberArray(record.positions, 'positions', at);
+      if (positions.length !== arms.length)
+        throw new DataError(
+          { ...at, column: 'positions' },
+          `has ${positions.length} numbers for ${arms.length} arms`,
+        );
       let rewards: unknown = record.rewards;
-      if ((rewards === undefined || rewards === null) && decisionId !== null) rewards = feedback.get(feedbackKey(record.bandit, decisionId));
+      if ((rewards === undefined || rewards === null) && decisionId !== null)
+        rewards = feedback.get(feedbackKey(record.bandit, decisionId));
       rewards ??= [];
-      if (!Array.isArray(rewards)) throw new DataError({ ...at, column: 'rewards' }, 'must be an array of numbers or nulls');
+      if (!Array.isArray(rewards))
+        throw new DataError({ ...at, column: 'rewards' }, 'must be an array of numbers or nulls');
       const given = rewards as unknown[];
-      shown = arms.map((arm, j) => ({ arm, slot: positions[j], p: props[j], r: given[j], marginal }));
+      shown = arms.map((arm, j) => ({
+        arm,
+        slot: positions[j],
+        p: props[j],
+        r: given[j],
+        marginal,
+      }));
       decisionId = null; // a decision line is a round by itself
     } else {
-      if (typeof record.arm !== 'string') throw new DataError({ ...at, column: 'arm' }, 'must be a string (or give "arms" for a whole decision)');
+      if (typeof record.arm !== 'string')
+        throw new DataError(
+          { ...at, column: 'arm' },
+          'must be a string (or give "arms" for a whole decision)',
+        );
       const p = record.propensity;
-      if (typeof p !== 'number') throw new DataError({ ...at, column: 'propensity' }, 'must be a number');
+      if (typeof p !== 'number')
+        throw new DataError({ ...at, column: 'propensity' }, 'must be a number');
       const slot = record.position === undefined ? 0 : record.position;
-      if (typeof slot !== 'number') throw new DataError({ ...at, column: 'position' }, 'must be a number');
+      if (typeof slot !== 'number')
+        throw new DataError({ ...at, column: 'position' }, 'must be a number');
       shown = [{ arm: record.arm, slot, p, r: record.reward }];
     }
 
@@ -138,11 +184,27 @@ export async function readDecisionLog(path: string, options: ReadDecisionLogOpti
     }
     lastDecisionId = decisionId;
     for (const s of shown) {
-      if (!Number.isInteger(s.slot) || s.slot < 0) throw new DataError({ ...at, column: 'positions' }, `a position must be an integer from 0, got ${s.slot}`);
-      if (!(s.p > 0 && s.p <= 1)) throw new DataError({ ...at, column: 'propensities' }, `a propensity must be in (0, 1], got ${s.p}`);
-      if (s.r !== undefined && s.r !== null && (typeof s.r !== 'number' || !Number.isFinite(s.r))) throw new DataError({ ...at, column: 'rewards' }, `a reward must be a finite number or null, got ${JSON.stringify(s.r)}`);
+      if (!Number.isInteger(s.slot) || s.slot < 0)
+        throw new DataError(
+          { ...at, column: 'positions' },
+          `a position must be an integer from 0, got ${s.slot}`,
+        );
+      if (!(s.p > 0 && s.p <= 1))
+        throw new DataError(
+          { ...at, column: 'propensities' },
+          `a propensity must be in (0, 1], got ${s.p}`,
+        );
+      if (s.r !== undefined && s.r !== null && (typeof s.r !== 'number' || !Number.isFinite(s.r)))
+        throw new DataError(
+          { ...at, column: 'rewards' },
+          `a reward must be a finite number or null, got ${JSON.stringify(s.r)}`,
+        );
       const a = actionIndex.get(s.arm);
-      if (a === undefined || !dense.includes(a)) throw new DataError({ ...at, column: 'arms' }, `arm "${s.arm}" is not among the candidates`);
+      if (a === undefined || !dense.includes(a))
+        throw new DataError(
+          { ...at, column: 'arms' },
+          `arm "${s.arm}" is not among the candidates`,
+        );
       if (options.firstSlotOnly === true && s.slot > 0) continue;
       if (s.slot > 0 && shown.length > 1 && s.marginal !== true) laterSlots++;
       if (s.r === undefined || s.r === null) missing++;
@@ -157,7 +219,13 @@ export async function readDecisionLog(path: string, options: ReadDecisionLogOpti
     }
   }
   const rows = action.length;
-  if (rows === 0) throw new DataError({ file: path }, options.bandit !== undefined ? `no impressions of bandit "${options.bandit}"` : 'the log has no impressions');
+  if (rows === 0)
+    throw new DataError(
+      { file: path },
+      options.bandit !== undefined
+        ? `no impressions of bandit "${options.bandit}"`
+        : 'the log has no impressions',
+    );
   const k = actions.length;
   const candidates = new Uint8Array(rows * k);
   const roundOf = round.view();
@@ -221,7 +289,8 @@ async function logFiles(path: string): Promise<string[]> {
   if (info.isFile()) return [path];
   if (!info.isDirectory()) throw new DataError({ file: path }, 'not a regular file or directory');
   const files = (await readdir(path)).filter((name) => name.endsWith('.jsonl')).sort();
-  if (files.length === 0) throw new DataError({ file: path }, 'the directory holds no .jsonl decision logs');
+  if (files.length === 0)
+    throw new DataError({ file: path }, 'the directory holds no .jsonl decision logs');
   return files.map((name) => join(path, name));
 }
 
@@ -230,12 +299,18 @@ function feedbackKey(bandit: unknown, decisionId: string): string {
 }
 
 /** Reads every line: decisions and impressions (of `bandit`, if given) in order, feedback rewards by decision. */
-async function collect(files: string[], bandit: string | undefined): Promise<{ records: Located[]; feedback: Map<string, unknown>; bandits: Set<string> }> {
+async function collect(
+  files: string[],
+  bandit: string | undefined,
+): Promise<{ records: Located[]; feedback: Map<string, unknown>; bandits: Set<string> }> {
   const records: Located[] = [];
   const feedback = new Map<string, unknown>();
   const bandits = new Set<string>();
   for (const file of files) {
-    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    const lines = createInterface({
+      input: createReadStream(file, { encoding: 'utf8' }),
+      crlfDelay: Infinity,
+    });
     let line = 0;
     try {
       for await (const text of lines) {
@@ -247,11 +322,17 @@ async function collect(files: string[], bandit: string | undefined): Promise<{ r
         } catch (error) {
           throw new DataError({ file, line }, `not valid JSON (${(error as Error).message})`);
         }
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new DataError({ file, line }, 'expected a JSON object');
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+          throw new DataError({ file, line }, 'expected a JSON object');
         const record = value as Record<string, unknown>;
-        if (bandit !== undefined && typeof record.bandit === 'string' && record.bandit !== bandit) continue;
+        if (bandit !== undefined && typeof record.bandit === 'string' && record.bandit !== bandit)
+          continue;
         if (record.type === 'feedback') {
-          if (typeof record.decisionId !== 'string') throw new DataError({ file, line, column: 'decisionId' }, 'a feedback line must name its decision');
+          if (typeof record.decisionId !== 'string')
+            throw new DataError(
+              { file, line, column: 'decisionId' },
+              'a feedback line must name its decision',
+            );
           feedback.set(feedbackKey(record.bandit, record.decisionId), record.rewards);
           continue;
         }

@@ -6,8 +6,14 @@ import { DataError } from '../../core/errors.js';
 import { candidateIds, contextRow, observedRewardRate, sliceBanditLog } from './bandit-log.js';
 import { readObdLog } from './read-obd-log.js';
 
-const ITEMS = [',item_id,item_feature_0,item_feature_1', '0,2,0.5,b', '1,0,-1.0,a', '2,1,0.25,b'].join('\n');
-const HEADER = ',timestamp,item_id,position,click,propensity_score,user_feature_0,user_feature_1,user-item_affinity_0,user-item_affinity_1,user-item_affinity_2';
+const ITEMS = [
+  ',item_id,item_feature_0,item_feature_1',
+  '0,2,0.5,b',
+  '1,0,-1.0,a',
+  '2,1,0.25,b',
+].join('\n');
+const HEADER =
+  ',timestamp,item_id,position,click,propensity_score,user_feature_0,user_feature_1,user-item_affinity_0,user-item_affinity_1,user-item_affinity_2';
 const ROWS = [
   '0,t1,0,1,0,0.3333333333333333,u,p,0.0,1.0,0.0',
   '1,t1,2,2,1,0.3333333333333333,u,p,0.0,1.0,0.0',
@@ -41,12 +47,24 @@ describe('readObdLog', () => {
     // The first two rows share timestamp and user features: one round with two slots.
     expect([...log.round]).toEqual([0, 0, 1, 2]);
     expect([...log.slots]).toEqual([3, 3, 3, 3]);
-    expect(log.contextNames).toEqual(['user_feature_0=u', 'user_feature_0=v', 'user_feature_1=p', 'user_feature_1=q', 'user-item_affinity_0', 'user-item_affinity_1', 'user-item_affinity_2']);
+    expect(log.contextNames).toEqual([
+      'user_feature_0=u',
+      'user_feature_0=v',
+      'user_feature_1=p',
+      'user_feature_1=q',
+      'user-item_affinity_0',
+      'user-item_affinity_1',
+      'user-item_affinity_2',
+    ]);
     expect(log.actionContextStart).toBe(4);
     expect([...contextRow(log, 2)]).toEqual([0, 1, 1, 0, 2, 0, 0]);
     expect([...contextRow(log, 3)]).toEqual([1, 0, 0, 1, 0, 0, 3]);
     // item_context lists item 2 first; features follow the numeric item order: 0, 1, 2.
-    expect(log.actionFeatureNames).toEqual(['item_feature_0', 'item_feature_1=a', 'item_feature_1=b']);
+    expect(log.actionFeatureNames).toEqual([
+      'item_feature_0',
+      'item_feature_1=a',
+      'item_feature_1=b',
+    ]);
     expect([...log.actionFeatures]).toEqual([-1, 1, 0, 0.25, 0, 1, 0.5, 0, 1]);
     expect(candidateIds(log, 0)).toEqual(['0', '1', '2']);
     expect(observedRewardRate(log)).toBe(0.5);
@@ -62,14 +80,46 @@ describe('readObdLog', () => {
   });
 
   const bad: [string, string[], RegExp][] = [
-    ['an unknown item', [HEADER, ROWS[0], '1,t1,7,2,1,0.3,u,p,0,0,0'], /bad\.csv, line 3, column "item_id": item "7" is not in .*item_context\.csv/],
-    ['a position below 1', [HEADER, '0,t1,0,0,0,0.3,u,p,0,0,0'], /line 2, column "position": position must be an integer from 1, got "0"/],
-    ['a propensity above 1', [HEADER, ROWS[0], ROWS[1], '2,t2,1,1,0,1.5,v,p,0,0,0'], /line 4, column "propensity_score": propensity must be in \(0, 1\], got "1.5"/],
-    ['a non-numeric click', [HEADER, '0,t1,0,1,yes,0.3,u,p,0,0,0'], /line 2, column "click": reward must be a number, got "yes"/],
-    ['a non-numeric affinity', [HEADER, '0,t1,0,1,0,0.3,u,p,0,x,0'], /line 2, column "user-item_affinity_1": affinity must be a number, got "x"/],
-    ['a short row', [HEADER, ROWS[0], '1,t1,0,1,0'], /line 3: expected 11 fields like the header, found 5/],
-    ['a missing column', [HEADER.replace(',click', ''), '0,t1,0,1,0.3,u,p,0,0,0'], /line 1, column "click": missing required column "click"/],
-    ['an affinity to an unknown item', [`${HEADER},user-item_affinity_9`, `${ROWS[0]},0`], /column "user-item_affinity_9": affinity to item "9"/],
+    [
+      'an unknown item',
+      [HEADER, ROWS[0], '1,t1,7,2,1,0.3,u,p,0,0,0'],
+      /bad\.csv, line 3, column "item_id": item "7" is not in .*item_context\.csv/,
+    ],
+    [
+      'a position below 1',
+      [HEADER, '0,t1,0,0,0,0.3,u,p,0,0,0'],
+      /line 2, column "position": position must be an integer from 1, got "0"/,
+    ],
+    [
+      'a propensity above 1',
+      [HEADER, ROWS[0], ROWS[1], '2,t2,1,1,0,1.5,v,p,0,0,0'],
+      /line 4, column "propensity_score": propensity must be in \(0, 1\], got "1.5"/,
+    ],
+    [
+      'a non-numeric click',
+      [HEADER, '0,t1,0,1,yes,0.3,u,p,0,0,0'],
+      /line 2, column "click": reward must be a number, got "yes"/,
+    ],
+    [
+      'a non-numeric affinity',
+      [HEADER, '0,t1,0,1,0,0.3,u,p,0,x,0'],
+      /line 2, column "user-item_affinity_1": affinity must be a number, got "x"/,
+    ],
+    [
+      'a short row',
+      [HEADER, ROWS[0], '1,t1,0,1,0'],
+      /line 3: expected 11 fields like the header, found 5/,
+    ],
+    [
+      'a missing column',
+      [HEADER.replace(',click', ''), '0,t1,0,1,0.3,u,p,0,0,0'],
+      /line 1, column "click": missing required column "click"/,
+    ],
+    [
+      'an affinity to an unknown item',
+      [`${HEADER},user-item_affinity_9`, `${ROWS[0]},0`],
+      /column "user-item_affinity_9": affinity to item "9"/,
+    ],
   ];
   for (const [what, lines, message] of bad) {
     it(`names file, line and column for ${what}`, async () => {
@@ -84,8 +134,12 @@ describe('readObdLog', () => {
     const items = join(dir, 'dup-items.csv');
     await writeFile(items, `${ITEMS}\n3,1,0.0,a\n`);
     const path = await logFile('dup.csv', [HEADER, ...ROWS]);
-    await expect(readObdLog(path, { itemContext: items })).rejects.toThrow(/dup-items\.csv, line 5, column "item_id": item 1 is listed twice \(first on line 4\)/);
-    await expect(readObdLog(path, { itemContext: join(dir, 'none.csv') })).rejects.toThrow(/none\.csv: file not found/);
+    await expect(readObdLog(path, { itemContext: items })).rejects.toThrow(
+      /dup-items\.csv, line 5, column "item_id": item 1 is listed twice \(first on line 4\)/,
+    );
+    await expect(readObdLog(path, { itemContext: join(dir, 'none.csv') })).rejects.toThrow(
+      /none\.csv: file not found/,
+    );
   });
 
   it('reads the bundled Open Bandit random logs', async () => {
@@ -101,6 +155,11 @@ describe('readObdLog', () => {
     expect(observedRewardRate(men)).toBeCloseTo(0.0046, 12);
     expect(men.propensity.every((p) => Math.abs(p - 1 / 34) < 1e-12)).toBe(true);
     const women = await readObdLog('datasets/open-bandit-random/women/women.csv');
-    expect([women.rows, women.actions.length, women.contextDim, women.actionFeatureDim]).toEqual([10000, 46, 23 + 46, 33]);
+    expect([women.rows, women.actions.length, women.contextDim, women.actionFeatureDim]).toEqual([
+      10000,
+      46,
+      23 + 46,
+      33,
+    ]);
   });
 });

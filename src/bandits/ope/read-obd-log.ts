@@ -38,7 +38,10 @@ const USER_PREFIX = 'user_feature_';
  * @example
  * const log = await readObdLog('datasets/open-bandit-random/men/men.csv');
  */
-export async function readObdLog(path: string, options: ReadObdLogOptions = {}): Promise<BanditLog> {
+export async function readObdLog(
+  path: string,
+  options: ReadObdLogOptions = {},
+): Promise<BanditLog> {
   const itemPath = options.itemContext ?? join(dirname(path), 'item_context.csv');
   const items = await readItemContext(itemPath);
   const k = items.ids.length;
@@ -71,12 +74,26 @@ export async function readObdLog(path: string, options: ReadObdLogOptions = {}):
       const find = (name: string): number => names.indexOf(name);
       const need = (name: string): number => {
         const at = find(name);
-        if (at < 0) throw new DataError({ file: path, line: 1, column: name }, `missing required column "${name}"; the header has ${names.map((n) => `"${n}"`).join(', ')}`);
+        if (at < 0)
+          throw new DataError(
+            { file: path, line: 1, column: name },
+            `missing required column "${name}"; the header has ${names.map((n) => `"${n}"`).join(', ')}`,
+          );
         return at;
       };
       const propensityAt = PROPENSITY_COLUMNS.map(find).find((at) => at >= 0);
-      if (propensityAt === undefined) throw new DataError({ file: path, line: 1, column: 'propensity_score' }, 'missing the propensity column ("propensity_score" or "action_prob")');
-      col = { item: need('item_id'), position: need('position'), click: need('click'), propensity: propensityAt, timestamp: find('timestamp') };
+      if (propensityAt === undefined)
+        throw new DataError(
+          { file: path, line: 1, column: 'propensity_score' },
+          'missing the propensity column ("propensity_score" or "action_prob")',
+        );
+      col = {
+        item: need('item_id'),
+        position: need('position'),
+        click: need('click'),
+        propensity: propensityAt,
+        timestamp: find('timestamp'),
+      };
       userCols = names.flatMap((n, at) => (n.startsWith(USER_PREFIX) ? [at] : []));
       userNames = userCols.map((at) => names[at]);
       userCols.forEach(() => vocab.push(new Map()));
@@ -84,20 +101,41 @@ export async function readObdLog(path: string, options: ReadObdLogOptions = {}):
       names.forEach((n, at) => {
         if (!n.startsWith(AFFINITY_PREFIX)) return;
         const a = denseOfItem.get(n.slice(AFFINITY_PREFIX.length));
-        if (a === undefined) throw new DataError({ file: path, line: 1, column: n }, `affinity to item "${n.slice(AFFINITY_PREFIX.length)}", which ${itemPath} does not list`);
+        if (a === undefined)
+          throw new DataError(
+            { file: path, line: 1, column: n },
+            `affinity to item "${n.slice(AFFINITY_PREFIX.length)}", which ${itemPath} does not list`,
+          );
         affinityCol[a] = at;
       });
     },
     (fields, line) => {
-      const where = (c: number): { file: string; line: number; column: string } => ({ file: path, line, column: header[c] });
+      const where = (c: number): { file: string; line: number; column: string } => ({
+        file: path,
+        line,
+        column: header[c],
+      });
       const a = denseOfItem.get(fields[col.item].trim());
-      if (a === undefined) throw new DataError(where(col.item), `item "${fields[col.item]}" is not in ${itemPath}`);
+      if (a === undefined)
+        throw new DataError(where(col.item), `item "${fields[col.item]}" is not in ${itemPath}`);
       const pos = Number(fields[col.position]);
-      if (!Number.isInteger(pos) || pos < 1) throw new DataError(where(col.position), `position must be an integer from 1, got "${fields[col.position]}"`);
+      if (!Number.isInteger(pos) || pos < 1)
+        throw new DataError(
+          where(col.position),
+          `position must be an integer from 1, got "${fields[col.position]}"`,
+        );
       const r = Number(fields[col.click]);
-      if (fields[col.click].trim() === '' || !Number.isFinite(r)) throw new DataError(where(col.click), `reward must be a number, got "${fields[col.click]}"`);
+      if (fields[col.click].trim() === '' || !Number.isFinite(r))
+        throw new DataError(
+          where(col.click),
+          `reward must be a number, got "${fields[col.click]}"`,
+        );
       const p = Number(fields[col.propensity]);
-      if (fields[col.propensity].trim() === '' || !(p > 0 && p <= 1)) throw new DataError(where(col.propensity), `propensity must be in (0, 1], got "${fields[col.propensity]}"`);
+      if (fields[col.propensity].trim() === '' || !(p > 0 && p <= 1))
+        throw new DataError(
+          where(col.propensity),
+          `propensity must be in (0, 1], got "${fields[col.propensity]}"`,
+        );
       action.push(a);
       position.push(pos - 1);
       if (pos > maxPosition) maxPosition = pos;
@@ -125,7 +163,8 @@ export async function readObdLog(path: string, options: ReadObdLogOptions = {}):
         }
         const text = fields[c];
         const v = text.trim() === '' ? Number.NaN : Number(text);
-        if (!Number.isFinite(v)) throw new DataError(where(c), `affinity must be a number, got "${text}"`);
+        if (!Number.isFinite(v))
+          throw new DataError(where(c), `affinity must be a number, got "${text}"`);
         affinity.push(v);
       }
     },
@@ -154,7 +193,8 @@ export async function readObdLog(path: string, options: ReadObdLogOptions = {}):
   const u = userCols.length;
   for (let i = 0; i < rows; i++) {
     const row = i * contextDim;
-    for (let j = 0; j < u; j++) context[row + offsets[j] + sortedCode[j].remap[codes[i * u + j]]] = 1;
+    for (let j = 0; j < u; j++)
+      context[row + offsets[j] + sortedCode[j].remap[codes[i * u + j]]] = 1;
     context.set(affinities.subarray(i * k, (i + 1) * k), row + actionContextStart);
   }
   const contextNames = [
@@ -202,16 +242,28 @@ async function readItemContext(path: string): Promise<ItemContext> {
     (names) => {
       header = names;
       idCol = names.indexOf('item_id');
-      if (idCol < 0) throw new DataError({ file: path, line: 1, column: 'item_id' }, 'missing required column "item_id"');
+      if (idCol < 0)
+        throw new DataError(
+          { file: path, line: 1, column: 'item_id' },
+          'missing required column "item_id"',
+        );
       // The unnamed first column is pandas' index, not a feature.
       featureCols = names.flatMap((n, at) => (at !== idCol && n !== '' ? [at] : []));
     },
     (fields, line) => {
       const text = fields[idCol].trim();
       const id = Number(text);
-      if (text === '' || !Number.isInteger(id) || id < 0) throw new DataError({ file: path, line, column: 'item_id' }, `item id must be a non-negative integer, got "${fields[idCol]}"`);
+      if (text === '' || !Number.isInteger(id) || id < 0)
+        throw new DataError(
+          { file: path, line, column: 'item_id' },
+          `item id must be a non-negative integer, got "${fields[idCol]}"`,
+        );
       const before = seen.get(id);
-      if (before !== undefined) throw new DataError({ file: path, line, column: 'item_id' }, `item ${id} is listed twice (first on line ${before})`);
+      if (before !== undefined)
+        throw new DataError(
+          { file: path, line, column: 'item_id' },
+          `item ${id} is listed twice (first on line ${before})`,
+        );
       seen.set(id, line);
       rows.push({ id, values: featureCols.map((c) => fields[c].trim()) });
     },
@@ -224,7 +276,9 @@ async function readItemContext(path: string): Promise<ItemContext> {
     const categories = numeric ? [] : [...new Set(values)].sort();
     return { name: header[c], numeric, categories };
   });
-  const featureNames = blocks.flatMap((b) => (b.numeric ? [b.name] : b.categories.map((v) => `${b.name}=${v}`)));
+  const featureNames = blocks.flatMap((b) =>
+    b.numeric ? [b.name] : b.categories.map((v) => `${b.name}=${v}`),
+  );
   const width = featureNames.length;
   const features = new Float64Array(rows.length * width);
   rows.forEach((r, a) => {

@@ -5,7 +5,13 @@
  */
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { BanditLog } from './bandit-log.js';
-import { DEFAULT_LOGISTIC_REGRESSION_OPTIONS, fitLogisticRegression, linearPredict, type LinearModel, type SparseRows } from './logistic-regression.js';
+import {
+  DEFAULT_LOGISTIC_REGRESSION_OPTIONS,
+  fitLogisticRegression,
+  linearPredict,
+  type LinearModel,
+  type SparseRows,
+} from './logistic-regression.js';
 
 /** Options of {@link RewardModel.fit}. */
 export interface RewardModelOptions {
@@ -23,7 +29,11 @@ export interface RewardModelOptions {
 }
 
 /** Defaults of {@link RewardModelOptions}. */
-export const DEFAULT_REWARD_MODEL_OPTIONS = Object.freeze({ link: 'auto' as 'auto' | 'logit' | 'identity', l2: 'auto' as number | 'auto', maxIterations: DEFAULT_LOGISTIC_REGRESSION_OPTIONS.maxIterations });
+export const DEFAULT_REWARD_MODEL_OPTIONS = Object.freeze({
+  link: 'auto' as 'auto' | 'logit' | 'identity',
+  l2: 'auto' as number | 'auto',
+  maxIterations: DEFAULT_LOGISTIC_REGRESSION_OPTIONS.maxIterations,
+});
 
 /** Penalties tried by `l2: 'auto'`. */
 export const L2_GRID: readonly number[] = Object.freeze([0.1, 1, 10, 100, 1000]);
@@ -31,7 +41,10 @@ export const L2_GRID: readonly number[] = Object.freeze([0.1, 1, 10, 100, 1000])
 const FOLDS = 5;
 
 /** Which log properties the feature layout depends on; two logs with equal shapes share it. */
-type Shape = Pick<BanditLog, 'actions' | 'positions' | 'contextDim' | 'actionContextStart' | 'actionFeatureDim'>;
+type Shape = Pick<
+  BanditLog,
+  'actions' | 'positions' | 'contextDim' | 'actionContextStart' | 'actionFeatureDim'
+>;
 
 /**
  * Feature vector φ(x, a, k), in this order:
@@ -67,19 +80,36 @@ export class RewardModel {
   static fit(log: BanditLog, options: RewardModelOptions = {}): RewardModel {
     const o = { ...DEFAULT_REWARD_MODEL_OPTIONS, ...options };
     let binary = true;
-    for (let i = 0; i < log.rows; i++) if (!(log.reward[i] >= 0 && log.reward[i] <= 1)) binary = false;
-    if (o.link === 'logit' && !binary) throw new InvalidArgumentError('link', `logit needs rewards in [0, 1]; ${log.source} has others`);
+    for (let i = 0; i < log.rows; i++)
+      if (!(log.reward[i] >= 0 && log.reward[i] <= 1)) binary = false;
+    if (o.link === 'logit' && !binary)
+      throw new InvalidArgumentError(
+        'link',
+        `logit needs rewards in [0, 1]; ${log.source} has others`,
+      );
     const link = o.link === 'auto' ? (binary ? 'logit' : 'identity') : o.link;
     const x = buildRows(log);
     let l2 = o.l2;
     const validation: { l2: number; loss: number }[] = [];
     if (l2 === 'auto') {
-      for (const candidate of L2_GRID) validation.push({ l2: candidate, loss: crossValidate(x, log, link, candidate, o.maxIterations) });
+      for (const candidate of L2_GRID)
+        validation.push({
+          l2: candidate,
+          loss: crossValidate(x, log, link, candidate, o.maxIterations),
+        });
       const scored = validation.filter((v) => Number.isFinite(v.loss));
       // Too few rows to cross-validate: fall back to scikit-learn's default C = 1.
       l2 = scored.length === 0 ? 1 : scored.reduce((best, v) => (v.loss < best.loss ? v : best)).l2;
-    } else if (!(l2 >= 0)) throw new InvalidArgumentError('l2', `must be a non-negative number or "auto", got ${String(l2)}`);
-    const model = fitLogisticRegression(x, log.reward, { link, l2, maxIterations: o.maxIterations });
+    } else if (!(l2 >= 0))
+      throw new InvalidArgumentError(
+        'l2',
+        `must be a non-negative number or "auto", got ${String(l2)}`,
+      );
+    const model = fitLogisticRegression(x, log.reward, {
+      link,
+      l2,
+      maxIterations: o.maxIterations,
+    });
     return new RewardModel(shapeOf(log), model, featureNames(log), log.rows, l2, validation);
   }
 
@@ -91,8 +121,18 @@ export class RewardModel {
    */
   predict(log: BanditLog): Float64Array {
     const s = this.shape;
-    if (log.actions.length !== s.actions.length || log.actions.some((id, a) => id !== s.actions[a]) || log.contextDim !== s.contextDim || log.actionContextStart !== s.actionContextStart || log.actionFeatureDim !== s.actionFeatureDim || log.positions > s.positions) {
-      throw new InvalidArgumentError('log', `${log.source} does not have the actions and features the reward model was fitted on`);
+    if (
+      log.actions.length !== s.actions.length ||
+      log.actions.some((id, a) => id !== s.actions[a]) ||
+      log.contextDim !== s.contextDim ||
+      log.actionContextStart !== s.actionContextStart ||
+      log.actionFeatureDim !== s.actionFeatureDim ||
+      log.positions > s.positions
+    ) {
+      throw new InvalidArgumentError(
+        'log',
+        `${log.source} does not have the actions and features the reward model was fitted on`,
+      );
     }
     const k = log.actions.length;
     const out = new Float64Array(log.rows * k);
@@ -129,7 +169,13 @@ function pointLoss(link: 'logit' | 'identity', p: number, y: number): number {
 }
 
 /** Mean held-out loss over {@link FOLDS} contiguous folds (cut at round boundaries). */
-function crossValidate(x: SparseRows, log: BanditLog, link: 'logit' | 'identity', l2: number, maxIterations: number): number {
+function crossValidate(
+  x: SparseRows,
+  log: BanditLog,
+  link: 'logit' | 'identity',
+  l2: number,
+  maxIterations: number,
+): number {
   const n = x.rows;
   if (n < FOLDS * 2) return Number.NaN;
   const cuts = [0];
@@ -143,8 +189,17 @@ function crossValidate(x: SparseRows, log: BanditLog, link: 'logit' | 'identity'
   for (let f = 0; f < FOLDS; f++) {
     const [lo, hi] = [cuts[f], cuts[f + 1]];
     const keep = (i: number): boolean => i < lo || i >= hi;
-    const fit = fitLogisticRegression(subsetRows(x, keep), log.reward.filter((_, i) => keep(i)), { link, l2, maxIterations });
-    for (let i = lo; i < hi; i++) loss += pointLoss(link, linearPredict(fit, x.indices, x.values, x.indptr[i], x.indptr[i + 1]), log.reward[i]);
+    const fit = fitLogisticRegression(
+      subsetRows(x, keep),
+      log.reward.filter((_, i) => keep(i)),
+      { link, l2, maxIterations },
+    );
+    for (let i = lo; i < hi; i++)
+      loss += pointLoss(
+        link,
+        linearPredict(fit, x.indices, x.values, x.indptr[i], x.indptr[i + 1]),
+        log.reward[i],
+      );
   }
   return loss / n;
 }
@@ -172,20 +227,33 @@ function subsetRows(x: SparseRows, keep: (i: number) => boolean): SparseRows {
 }
 
 function shapeOf(log: BanditLog): Shape {
-  return { actions: log.actions, positions: log.positions, contextDim: log.contextDim, actionContextStart: log.actionContextStart, actionFeatureDim: log.actionFeatureDim };
+  return {
+    actions: log.actions,
+    positions: log.positions,
+    contextDim: log.contextDim,
+    actionContextStart: log.actionContextStart,
+    actionFeatureDim: log.actionFeatureDim,
+  };
 }
 
 function featureCount(s: Shape): number {
   const k = s.actions.length;
   const shared = s.contextDim - (s.actionContextStart >= 0 ? k : 0);
-  return shared + (s.actionContextStart >= 0 ? 1 : 0) + s.actionFeatureDim + k + (s.positions > 1 ? s.positions : 0);
+  return (
+    shared +
+    (s.actionContextStart >= 0 ? 1 : 0) +
+    s.actionFeatureDim +
+    k +
+    (s.positions > 1 ? s.positions : 0)
+  );
 }
 
 function featureNames(log: BanditLog): string[] {
   const k = log.actions.length;
   const names: string[] = [];
   const start = log.actionContextStart;
-  for (let c = 0; c < log.contextDim; c++) if (start < 0 || c < start || c >= start + k) names.push(log.contextNames[c] ?? `context_${c}`);
+  for (let c = 0; c < log.contextDim; c++)
+    if (start < 0 || c < start || c >= start + k) names.push(log.contextNames[c] ?? `context_${c}`);
   if (start >= 0) names.push('action_context');
   names.push(...log.actionFeatureNames);
   names.push(...log.actions.map((a) => `action=${a}`));
@@ -194,7 +262,16 @@ function featureNames(log: BanditLog): string[] {
 }
 
 /** Writes the non-zeros of φ(x_i, a, k) at `at`; returns the new end. */
-function fillRow(s: Shape, log: BanditLog, i: number, a: number, k: number, indices: Int32Array, values: Float64Array, at: number): number {
+function fillRow(
+  s: Shape,
+  log: BanditLog,
+  i: number,
+  a: number,
+  k: number,
+  indices: Int32Array,
+  values: Float64Array,
+  at: number,
+): number {
   const nActions = s.actions.length;
   const start = s.actionContextStart;
   const ctx = i * log.contextDim;
@@ -254,5 +331,11 @@ function buildRows(log: BanditLog): SparseRows {
     at = fillRow(log, log, i, log.action[i], log.position[i], indices, values, at);
     indptr[i + 1] = at;
   }
-  return { rows: log.rows, cols: width, indptr, indices: indices.subarray(0, at), values: values.subarray(0, at) };
+  return {
+    rows: log.rows,
+    cols: width,
+    indptr,
+    indices: indices.subarray(0, at),
+    values: values.subarray(0, at),
+  };
 }

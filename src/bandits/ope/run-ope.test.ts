@@ -50,7 +50,13 @@ describe('runOpe on the bundled Open Bandit men log', () => {
 
   it('trains every kiban policy on the first 70% and evaluates it on the rest', () => {
     for (const policy of POLICY_KINDS) {
-      const r = runOpe(men, { policy, estimators: ['ips', 'snips', 'dr', 'sndr', 'replay'], resamples: 50, samples: 30, rewardModel: { l2: 100 } });
+      const r = runOpe(men, {
+        policy,
+        estimators: ['ips', 'snips', 'dr', 'sndr', 'replay'],
+        resamples: 50,
+        samples: 30,
+        rewardModel: { l2: 100 },
+      });
       expect(r.training, policy).toEqual({ mode: 'all', updates: 7000 });
       // Uniform logging covers every action, so the weights average about 1.
       expect(r.weights.mean, policy).toBeGreaterThan(0.85);
@@ -66,12 +72,25 @@ describe('runOpe on the bundled Open Bandit men log', () => {
   });
 
   it('refuses a split with nothing to evaluate or nothing to train on, and unknown policies', () => {
-    expect(() => runOpe(men, { policy: 'uniform', trainFraction: 1 })).toThrow(/trainFraction: must be in \[0, 1\), got 1/);
-    expect(() => runOpe(men, { policy: 'uniform', trainFraction: 0 })).toThrow(/trainFraction: 0 leaves no rows to train the reward model on/);
-    expect(() => runOpe(men, { policy: 'linucb', trainFraction: 0, estimators: ['ips'] })).toThrow(/no rows to train the linucb policy on/);
+    expect(() => runOpe(men, { policy: 'uniform', trainFraction: 1 })).toThrow(
+      /trainFraction: must be in \[0, 1\), got 1/,
+    );
+    expect(() => runOpe(men, { policy: 'uniform', trainFraction: 0 })).toThrow(
+      /trainFraction: 0 leaves no rows to train the reward model on/,
+    );
+    expect(() => runOpe(men, { policy: 'linucb', trainFraction: 0, estimators: ['ips'] })).toThrow(
+      /no rows to train the linucb policy on/,
+    );
     expect(() => runOpe(men, { policy: 'nope' as never })).toThrow(/policy: unknown policy "nope"/);
-    expect(() => runOpe(men, { policy: 'uniform', params: { alpha: 1 } })).toThrow(/params: the uniform policy takes no parameters/);
-    const all = runOpe(men, { policy: 'uniform', trainFraction: 0, estimators: ['ips'], resamples: 0 });
+    expect(() => runOpe(men, { policy: 'uniform', params: { alpha: 1 } })).toThrow(
+      /params: the uniform policy takes no parameters/,
+    );
+    const all = runOpe(men, {
+      policy: 'uniform',
+      trainFraction: 0,
+      estimators: ['ips'],
+      resamples: 0,
+    });
     expect(all.estimates.ips?.value).toBeCloseTo(0.0046, 15);
   });
 });
@@ -106,7 +125,9 @@ describe('targetProbabilities and trainPolicy', () => {
         asked.push(input);
         const m = input.candidates.length;
         // Slot s puts all mass on candidate s.
-        return Array.from({ length: input.slots }, (_, s) => Float64Array.from({ length: m }, (_, c) => (c === s ? 1 : 0)));
+        return Array.from({ length: input.slots }, (_, s) =>
+          Float64Array.from({ length: m }, (_, c) => (c === s ? 1 : 0)),
+        );
       },
     };
     const p = targetProbabilities(log, policy, { random: Math.random });
@@ -115,13 +136,19 @@ describe('targetProbabilities and trainPolicy', () => {
       [['a', 'b', 'c'], 1, 7],
     ]);
     expect([...p]).toEqual([1, 0, 0, 0, 0, 1, 1, 0, 0]);
-    expect([...targetProbabilities(log, UNIFORM_POLICY, { random: Math.random })].map((x) => +x.toFixed(4))).toEqual([0.5, 0, 0.5, 0.5, 0, 0.5, 0.3333, 0.3333, 0.3333]);
+    expect(
+      [...targetProbabilities(log, UNIFORM_POLICY, { random: Math.random })].map(
+        (x) => +x.toFixed(4),
+      ),
+    ).toEqual([0.5, 0, 0.5, 0.5, 0, 0.5, 0.3333, 0.3333, 0.3333]);
   });
 
   it('updates on every row, or in replay mode only where the policy chose the logged action at that slot', () => {
     const updates: Feedback[] = [];
     const policy = {
-      select: (input: DecideInput) => ({ arms: [...input.candidates].reverse().slice(0, input.slots) }),
+      select: (input: DecideInput) => ({
+        arms: [...input.candidates].reverse().slice(0, input.slots),
+      }),
       update: (feedback: readonly Feedback[]) => updates.push(...feedback),
     };
     expect(trainPolicy(log, policy, { random: Math.random })).toBe(3);
@@ -133,7 +160,10 @@ describe('targetProbabilities and trainPolicy', () => {
     updates.length = 0;
     // Round 0 chooses [c, a]: neither logged row matches (a at slot 0, c at slot 1); round 1 chooses [c]: b does not match.
     expect(trainPolicy(log, policy, { random: Math.random, mode: 'replay' })).toBe(0);
-    const agreeing = { ...policy, select: (input: DecideInput) => ({ arms: input.candidates.slice(0, input.slots) }) };
+    const agreeing = {
+      ...policy,
+      select: (input: DecideInput) => ({ arms: input.candidates.slice(0, input.slots) }),
+    };
     expect(trainPolicy(log, agreeing, { random: Math.random, mode: 'replay' })).toBe(2);
     expect(updates.map((f) => f.arm)).toEqual(['a', 'c']);
   });

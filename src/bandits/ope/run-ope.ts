@@ -7,9 +7,20 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { CONTEXTUAL_KINDS, seededRandom, type PolicyKind } from '../bandit-policy.js';
 import { createPolicy, isPolicyKind, POLICY_KINDS } from '../create-policy.js';
 import { sliceBanditLog, type BanditLog } from './bandit-log.js';
-import { DEFAULT_ESTIMATE_OPTIONS, estimatePolicyValue, MODEL_ESTIMATORS, type Estimate, type EstimatorName } from './estimate-policy-value.js';
+import {
+  DEFAULT_ESTIMATE_OPTIONS,
+  estimatePolicyValue,
+  MODEL_ESTIMATORS,
+  type Estimate,
+  type EstimatorName,
+} from './estimate-policy-value.js';
 import { RewardModel, type RewardModelOptions } from './reward-model.js';
-import { targetProbabilities, trainPolicy, UNIFORM_POLICY, type ProbabilisticPolicy } from './target-policy.js';
+import {
+  targetProbabilities,
+  trainPolicy,
+  UNIFORM_POLICY,
+  type ProbabilisticPolicy,
+} from './target-policy.js';
 
 /** Target policies {@link runOpe} can evaluate: the uniform random policy and every kiban policy. */
 export const TARGET_POLICIES = ['uniform', ...POLICY_KINDS] as const;
@@ -47,7 +58,12 @@ export interface RunOpeOptions {
 }
 
 /** Defaults of {@link RunOpeOptions}. */
-export const DEFAULT_RUN_OPE_OPTIONS = Object.freeze({ trainFraction: 0.7, trainMode: 'all' as 'all' | 'replay', samples: 200, ...DEFAULT_ESTIMATE_OPTIONS });
+export const DEFAULT_RUN_OPE_OPTIONS = Object.freeze({
+  trainFraction: 0.7,
+  trainMode: 'all' as 'all' | 'replay',
+  samples: 200,
+  ...DEFAULT_ESTIMATE_OPTIONS,
+});
 
 /** What {@link runOpe} returns (and `kiban bandit ope --json` prints). */
 export interface OpeReport {
@@ -69,8 +85,23 @@ export interface OpeReport {
   weights: { mean: number; max: number; effectiveSampleSize: number };
   training: { mode: 'all' | 'replay' | 'none'; updates: number };
   replayMatches?: number;
-  rewardModel: null | { link: 'logit' | 'identity'; features: number; l2: number; validation: readonly { l2: number; loss: number }[]; iterations: number; converged: boolean; trainLoss: number; evalLoss: number };
-  seconds: { train: number; rewardModel: number; probabilities: number; estimate: number; total: number };
+  rewardModel: null | {
+    link: 'logit' | 'identity';
+    features: number;
+    l2: number;
+    validation: readonly { l2: number; loss: number }[];
+    iterations: number;
+    converged: boolean;
+    trainLoss: number;
+    evalLoss: number;
+  };
+  seconds: {
+    train: number;
+    rewardModel: number;
+    probabilities: number;
+    estimate: number;
+    total: number;
+  };
 }
 
 /**
@@ -85,17 +116,33 @@ export interface OpeReport {
 export function runOpe(log: BanditLog, options: RunOpeOptions): OpeReport {
   const o = { ...DEFAULT_RUN_OPE_OPTIONS, ...options };
   const started = performance.now();
-  if (o.policy !== 'uniform' && !isPolicyKind(o.policy)) throw new InvalidArgumentError('policy', `unknown policy "${String(o.policy)}"; choose from ${TARGET_POLICIES.join(', ')}`);
-  if (!(o.trainFraction >= 0 && o.trainFraction < 1)) throw new InvalidArgumentError('trainFraction', `must be in [0, 1), got ${o.trainFraction}`);
-  if (!Number.isInteger(o.samples) || o.samples < 1) throw new InvalidArgumentError('samples', `must be a positive integer, got ${o.samples}`);
+  if (o.policy !== 'uniform' && !isPolicyKind(o.policy))
+    throw new InvalidArgumentError(
+      'policy',
+      `unknown policy "${String(o.policy)}"; choose from ${TARGET_POLICIES.join(', ')}`,
+    );
+  if (!(o.trainFraction >= 0 && o.trainFraction < 1))
+    throw new InvalidArgumentError('trainFraction', `must be in [0, 1), got ${o.trainFraction}`);
+  if (!Number.isInteger(o.samples) || o.samples < 1)
+    throw new InvalidArgumentError('samples', `must be a positive integer, got ${o.samples}`);
   const split = roundBoundary(log, Math.floor(log.rows * o.trainFraction));
   const train = sliceBanditLog(log, 0, split);
   const test = sliceBanditLog(log, split, log.rows);
-  if (test.rows === 0) throw new InvalidArgumentError('trainFraction', `${o.trainFraction} leaves no rows of ${log.rows} to evaluate`);
+  if (test.rows === 0)
+    throw new InvalidArgumentError(
+      'trainFraction',
+      `${o.trainFraction} leaves no rows of ${log.rows} to evaluate`,
+    );
   const needsModel = o.estimators.some((e) => MODEL_ESTIMATORS.includes(e));
   if (train.rows === 0 && (needsModel || o.policy !== 'uniform')) {
-    const who = [...(o.policy !== 'uniform' ? [`the ${o.policy} policy`] : []), ...(needsModel ? ['the reward model'] : [])].join(' and ');
-    throw new InvalidArgumentError('trainFraction', `${o.trainFraction} leaves no rows to train ${who} on`);
+    const who = [
+      ...(o.policy !== 'uniform' ? [`the ${o.policy} policy`] : []),
+      ...(needsModel ? ['the reward model'] : []),
+    ].join(' and ');
+    throw new InvalidArgumentError(
+      'trainFraction',
+      `${o.trainFraction} leaves no rows to train ${who} on`,
+    );
   }
 
   const random = seededRandom(o.seed);
@@ -105,7 +152,10 @@ export function runOpe(log: BanditLog, options: RunOpeOptions): OpeReport {
   let updates = 0;
   const t0 = performance.now();
   if (o.policy !== 'uniform') {
-    const trained = createPolicy(o.policy as PolicyKind, { dim: log.contextDim, ...(o.params ? { params: o.params } : {}) });
+    const trained = createPolicy(o.policy as PolicyKind, {
+      dim: log.contextDim,
+      ...(o.params ? { params: o.params } : {}),
+    });
     updates = trainPolicy(train, trained, { mode: o.trainMode, random });
     params = trained.snapshot().params;
     policy = trained;
@@ -120,9 +170,18 @@ export function runOpe(log: BanditLog, options: RunOpeOptions): OpeReport {
     q = model.predict(test);
   }
   const t2 = performance.now();
-  const target = targetProbabilities(test, policy, { random, samples: contextFree ? o.samples * 100 : o.samples, contextFree });
+  const target = targetProbabilities(test, policy, {
+    random,
+    samples: contextFree ? o.samples * 100 : o.samples,
+    contextFree,
+  });
   const t3 = performance.now();
-  const result = estimatePolicyValue(test, target, q, { estimators: o.estimators, resamples: o.resamples, level: o.level, seed: o.seed });
+  const result = estimatePolicyValue(test, target, q, {
+    estimators: o.estimators,
+    resamples: o.resamples,
+    level: o.level,
+    seed: o.seed,
+  });
   const t4 = performance.now();
   let rewardSum = 0;
   for (let i = 0; i < log.rows; i++) rewardSum += log.reward[i];
@@ -157,7 +216,13 @@ export function runOpe(log: BanditLog, options: RunOpeOptions): OpeReport {
             trainLoss: model.evaluate(train),
             evalLoss: model.evaluate(test),
           },
-    seconds: { train: seconds(t0, t1), rewardModel: seconds(t1, t2), probabilities: seconds(t2, t3), estimate: seconds(t3, t4), total: seconds(started, performance.now()) },
+    seconds: {
+      train: seconds(t0, t1),
+      rewardModel: seconds(t1, t2),
+      probabilities: seconds(t2, t3),
+      estimate: seconds(t3, t4),
+      total: seconds(started, performance.now()),
+    },
   };
 }
 

@@ -47,7 +47,11 @@ export interface TargetProbabilityOptions {
  * @throws InvalidArgumentError when the policy returns fewer slots than a row's position needs or
  *   a probability row of the wrong length.
  */
-export function targetProbabilities(log: BanditLog, policy: ProbabilisticPolicy, options: TargetProbabilityOptions): Float64Array {
+export function targetProbabilities(
+  log: BanditLog,
+  policy: ProbabilisticPolicy,
+  options: TargetProbabilityOptions,
+): Float64Array {
   const k = log.actions.length;
   const out = new Float64Array(log.rows * k);
   let cachedRound = -1;
@@ -59,7 +63,12 @@ export function targetProbabilities(log: BanditLog, policy: ProbabilisticPolicy,
       cachedRound = log.round[i];
       const candidates = candidateIds(log, i);
       dense = denseIndices(log, i, candidates.length);
-      const ask = (): Float64Array[] => policy.actionProbabilities({ context: contextRow(log, i), candidates, slots: log.slots[i] }, options.random, options.samples);
+      const ask = (): Float64Array[] =>
+        policy.actionProbabilities(
+          { context: contextRow(log, i), candidates, slots: log.slots[i] },
+          options.random,
+          options.samples,
+        );
       if (options.contextFree === true) {
         const key = `${log.slots[i]}\u0000${log.candidates === null ? '*' : dense.join(',')}`;
         let cached = shared.get(key);
@@ -71,8 +80,16 @@ export function targetProbabilities(log: BanditLog, policy: ProbabilisticPolicy,
       } else slots = ask();
     }
     const probs = slots[log.position[i]];
-    if (probs === undefined) throw new InvalidArgumentError('policy', `returned ${slots.length} slots for row ${i}, whose position is ${log.position[i] + 1}`);
-    if (probs.length !== dense.length) throw new InvalidArgumentError('policy', `returned ${probs.length} probabilities for ${dense.length} candidates at row ${i}`);
+    if (probs === undefined)
+      throw new InvalidArgumentError(
+        'policy',
+        `returned ${slots.length} slots for row ${i}, whose position is ${log.position[i] + 1}`,
+      );
+    if (probs.length !== dense.length)
+      throw new InvalidArgumentError(
+        'policy',
+        `returned ${probs.length} probabilities for ${dense.length} candidates at row ${i}`,
+      );
     for (let c = 0; c < dense.length; c++) out[i * k + dense[c]] = probs[c];
   }
   return out;
@@ -99,12 +116,22 @@ export interface TrainPolicyOptions {
  *
  * @returns how many rows updated the policy.
  */
-export function trainPolicy(log: BanditLog, policy: TrainablePolicy, options: TrainPolicyOptions): number {
+export function trainPolicy(
+  log: BanditLog,
+  policy: TrainablePolicy,
+  options: TrainPolicyOptions,
+): number {
   const mode = options.mode ?? 'all';
   const batch = options.batch ?? 1000;
-  if (mode !== 'all' && mode !== 'replay') throw new InvalidArgumentError('mode', `must be "all" or "replay", got "${String(mode)}"`);
-  if (!Number.isInteger(batch) || batch < 1) throw new InvalidArgumentError('batch', `must be a positive integer, got ${batch}`);
-  const feedback = (i: number): Feedback => ({ arm: log.actions[log.action[i]], context: contextRow(log, i), reward: log.reward[i] });
+  if (mode !== 'all' && mode !== 'replay')
+    throw new InvalidArgumentError('mode', `must be "all" or "replay", got "${String(mode)}"`);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new InvalidArgumentError('batch', `must be a positive integer, got ${batch}`);
+  const feedback = (i: number): Feedback => ({
+    arm: log.actions[log.action[i]],
+    context: contextRow(log, i),
+    reward: log.reward[i],
+  });
   if (mode === 'all') {
     for (let start = 0; start < log.rows; start += batch) {
       const end = Math.min(log.rows, start + batch);
@@ -118,7 +145,10 @@ export function trainPolicy(log: BanditLog, policy: TrainablePolicy, options: Tr
   for (let i = 0; i < log.rows; i++) {
     if (log.round[i] !== round) {
       round = log.round[i];
-      arms = policy.select({ context: contextRow(log, i), candidates: candidateIds(log, i), slots: log.slots[i] }, options.random).arms;
+      arms = policy.select(
+        { context: contextRow(log, i), candidates: candidateIds(log, i), slots: log.slots[i] },
+        options.random,
+      ).arms;
     }
     if (arms[log.position[i]] === log.actions[log.action[i]]) {
       policy.update([feedback(i)]);

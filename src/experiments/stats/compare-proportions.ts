@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { normalQuantile, normalSurvival } from '../../math/special-functions.js';
-import { pValueOf, testOptions, type Interval, type ProportionSummary, type TestOptions } from './types.js';
+import {
+  pValueOf,
+  testOptions,
+  type Interval,
+  type ProportionSummary,
+  type TestOptions,
+} from './types.js';
 
 /** What {@link compareProportions} answers. */
 export interface ProportionComparison {
@@ -16,9 +22,13 @@ export interface ProportionComparison {
 }
 
 function check(s: ProportionSummary, field: string): void {
-  if (!Number.isInteger(s.units) || s.units < 1) throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 1, got ${s.units}`);
+  if (!Number.isInteger(s.units) || s.units < 1)
+    throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 1, got ${s.units}`);
   if (!Number.isInteger(s.conversions) || s.conversions < 0 || s.conversions > s.units) {
-    throw new InvalidArgumentError(`${field}.conversions`, `must be an integer from 0 to units (${s.units}), got ${s.conversions}`);
+    throw new InvalidArgumentError(
+      `${field}.conversions`,
+      `must be an integer from 0 to units (${s.units}), got ${s.conversions}`,
+    );
   }
 }
 
@@ -32,7 +42,11 @@ function check(s: ProportionSummary, field: string): void {
  * @example
  * compareProportions({ units: 1000, conversions: 100 }, { units: 1000, conversions: 130 }, { alternative: 'greater' }).pValue; // ≈ 0.0186
  */
-export function compareProportions(control: ProportionSummary, treatment: ProportionSummary, options: TestOptions = {}): ProportionComparison {
+export function compareProportions(
+  control: ProportionSummary,
+  treatment: ProportionSummary,
+  options: TestOptions = {},
+): ProportionComparison {
   check(control, 'control');
   check(treatment, 'treatment');
   const { alternative, confidence } = testOptions(options);
@@ -50,7 +64,10 @@ export function compareProportions(control: ProportionSummary, treatment: Propor
     if (pt > 0) {
       const seLog = Math.sqrt((1 - pt) / (treatment.units * pt) + (1 - pc) / (control.units * pc));
       const log = Math.log(ratio);
-      relative = { estimate: ratio - 1, ci: [Math.exp(log - q * seLog) - 1, Math.exp(log + q * seLog) - 1] };
+      relative = {
+        estimate: ratio - 1,
+        ci: [Math.exp(log - q * seLog) - 1, Math.exp(log + q * seLog) - 1],
+      };
     } else {
       relative = { estimate: -1, ci: [-1, -1] }; // no conversion at all: the log scale has no interval
     }

@@ -25,7 +25,8 @@ function moments(s: MetricSums, field: string): Moments {
   const c = s.covariate;
   if (c === undefined) throw new InvalidArgumentError(`${field}.covariate`, 'is needed for CUPED');
   const n = s.units;
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 2, got ${n}`);
+  if (!Number.isInteger(n) || n < 2)
+    throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 2, got ${n}`);
   const meanY = s.sum / n;
   const meanX = c.sum / n;
   return {
@@ -53,8 +54,10 @@ export function cuped(control: MetricSums, treatment: MetricSums): CupedResult {
   const sumY = control.sum + treatment.sum;
   const sumX = control.covariate!.sum + treatment.covariate!.sum;
   const meanX = sumX / n;
-  const varX = (control.covariate!.sumSquares + treatment.covariate!.sumSquares - meanX * sumX) / (n - 1);
-  const cov = (control.covariate!.sumProducts + treatment.covariate!.sumProducts - meanX * sumY) / (n - 1);
+  const varX =
+    (control.covariate!.sumSquares + treatment.covariate!.sumSquares - meanX * sumX) / (n - 1);
+  const cov =
+    (control.covariate!.sumProducts + treatment.covariate!.sumProducts - meanX * sumY) / (n - 1);
   const theta = varX > 0 ? cov / varX : 0;
   const adjust = (m: Moments): MeanSummary => ({
     units: m.n,
@@ -65,5 +68,10 @@ export function cuped(control: MetricSums, treatment: MetricSums): CupedResult {
   const at = adjust(t);
   const plain = c.varY / c.n + t.varY / t.n;
   const adjusted = ac.variance / c.n + at.variance / t.n;
-  return { theta, control: ac, treatment: at, varianceReduction: plain > 0 ? 1 - adjusted / plain : 0 };
+  return {
+    theta,
+    control: ac,
+    treatment: at,
+    varianceReduction: plain > 0 ? 1 - adjusted / plain : 0,
+  };
 }

@@ -26,8 +26,13 @@ function betaBeats(aA: number, bA: number, aB: number, bB: number): number {
 }
 
 function check(s: ProportionSummary, field: string): void {
-  if (!Number.isInteger(s.units) || s.units < 0) throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 0, got ${s.units}`);
-  if (!Number.isInteger(s.conversions) || s.conversions < 0 || s.conversions > s.units) throw new InvalidArgumentError(`${field}.conversions`, `must be an integer from 0 to units, got ${s.conversions}`);
+  if (!Number.isInteger(s.units) || s.units < 0)
+    throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 0, got ${s.units}`);
+  if (!Number.isInteger(s.conversions) || s.conversions < 0 || s.conversions > s.units)
+    throw new InvalidArgumentError(
+      `${field}.conversions`,
+      `must be an integer from 0 to units, got ${s.conversions}`,
+    );
 }
 
 /**
@@ -36,7 +41,10 @@ function check(s: ProportionSummary, field: string): void {
  * runs over the smaller of the two ways of writing it (conversions or non-conversions of one
  * side), so a million units with 100,000 conversions take a few milliseconds.
  */
-export function probabilityToBeatControl(control: ProportionSummary, treatment: ProportionSummary): number {
+export function probabilityToBeatControl(
+  control: ProportionSummary,
+  treatment: ProportionSummary,
+): number {
   check(control, 'control');
   check(treatment, 'treatment');
   const aC = 1 + control.conversions;
@@ -59,7 +67,10 @@ export function probabilityToBeatControl(control: ProportionSummary, treatment: 
  * The probability that the treatment's true mean exceeds the control's under the normal
  * approximation (flat priors): Φ((m_t − m_c) / sqrt(v_t/n_t + v_c/n_c)).
  */
-export function probabilityToBeatControlMeans(control: MeanSummary, treatment: MeanSummary): number {
+export function probabilityToBeatControlMeans(
+  control: MeanSummary,
+  treatment: MeanSummary,
+): number {
   checkMeanSummary(control, 'control');
   checkMeanSummary(treatment, 'treatment');
   const se = Math.sqrt(control.variance / control.units + treatment.variance / treatment.units);

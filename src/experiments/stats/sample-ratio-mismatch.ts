@@ -16,13 +16,22 @@ export interface SrmResult {
  * `scipy.stats.chisquare(counts, expected)`. A tiny p-value means assignment or logging loses or
  * duplicates units of some variant, which biases every comparison.
  */
-export function sampleRatioMismatch(counts: readonly number[], weights: readonly number[]): SrmResult {
-  if (counts.length < 2 || counts.length !== weights.length) throw new InvalidArgumentError('weights', `must give one weight per variant (${counts.length} counts, ${weights.length} weights), at least two`);
+export function sampleRatioMismatch(
+  counts: readonly number[],
+  weights: readonly number[],
+): SrmResult {
+  if (counts.length < 2 || counts.length !== weights.length)
+    throw new InvalidArgumentError(
+      'weights',
+      `must give one weight per variant (${counts.length} counts, ${weights.length} weights), at least two`,
+    );
   counts.forEach((c, j) => {
-    if (!Number.isInteger(c) || c < 0) throw new InvalidArgumentError(`counts[${j}]`, `must be an integer ≥ 0, got ${c}`);
+    if (!Number.isInteger(c) || c < 0)
+      throw new InvalidArgumentError(`counts[${j}]`, `must be an integer ≥ 0, got ${c}`);
   });
   weights.forEach((w, j) => {
-    if (!(w > 0) || !Number.isFinite(w)) throw new InvalidArgumentError(`weights[${j}]`, `must be a number > 0, got ${w}`);
+    if (!(w > 0) || !Number.isFinite(w))
+      throw new InvalidArgumentError(`weights[${j}]`, `must be a number > 0, got ${w}`);
   });
   const total = counts.reduce((s, c) => s + c, 0);
   const weightSum = weights.reduce((s, w) => s + w, 0);

@@ -28,14 +28,22 @@ export interface SequentialResult {
   tau: number;
 }
 
-function scale(control: MeanSummary, treatment: MeanSummary, options: SequentialOptions): { alpha: number; tau: number } {
+function scale(
+  control: MeanSummary,
+  treatment: MeanSummary,
+  options: SequentialOptions,
+): { alpha: number; tau: number } {
   const alpha = options.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new InvalidArgumentError('alpha', `must be in (0, 1), got ${alpha}`);
+  if (!(alpha > 0 && alpha < 1))
+    throw new InvalidArgumentError('alpha', `must be in (0, 1), got ${alpha}`);
   let tau = options.tau;
   if (tau === undefined) {
-    const pooled = ((control.units - 1) * control.variance + (treatment.units - 1) * treatment.variance) / (control.units + treatment.units - 2);
+    const pooled =
+      ((control.units - 1) * control.variance + (treatment.units - 1) * treatment.variance) /
+      (control.units + treatment.units - 2);
     tau = DEFAULT_TAU_SD * Math.sqrt(pooled);
-  } else if (!(tau > 0) || !Number.isFinite(tau)) throw new InvalidArgumentError('tau', `must be a number > 0, got ${tau}`);
+  } else if (!(tau > 0) || !Number.isFinite(tau))
+    throw new InvalidArgumentError('tau', `must be a number > 0, got ${tau}`);
   return { alpha, tau };
 }
 
@@ -51,7 +59,11 @@ function scale(control: MeanSummary, treatment: MeanSummary, options: Sequential
  * the experiment may be watched daily and stopped when it crosses. Two-sided. Rates are means of
  * 0/1 values. With V = 0 (no variance yet), Λ is 1 (p 1) and the interval is unbounded.
  */
-export function sequentialTest(control: MeanSummary, treatment: MeanSummary, options: SequentialOptions = {}): SequentialResult {
+export function sequentialTest(
+  control: MeanSummary,
+  treatment: MeanSummary,
+  options: SequentialOptions = {},
+): SequentialResult {
   checkMeanSummary(control, 'control');
   checkMeanSummary(treatment, 'treatment');
   const { alpha, tau } = scale(control, treatment, options);
@@ -60,8 +72,15 @@ export function sequentialTest(control: MeanSummary, treatment: MeanSummary, opt
   if (!(v > 0) || !(tau > 0)) return { lambda: 1, pValue: 1, ci: [-Infinity, Infinity], tau };
   const t2 = tau * tau;
   const logLambda = 0.5 * Math.log(v / (v + t2)) + (theta * theta * t2) / (2 * v * (v + t2));
-  const half = Math.sqrt(((v * (v + t2)) / t2) * (2 * Math.log(1 / alpha) + Math.log((v + t2) / v)));
-  return { lambda: Math.exp(logLambda), pValue: Math.min(1, Math.exp(-logLambda)), ci: [theta - half, theta + half], tau };
+  const half = Math.sqrt(
+    ((v * (v + t2)) / t2) * (2 * Math.log(1 / alpha) + Math.log((v + t2) / v)),
+  );
+  return {
+    lambda: Math.exp(logLambda),
+    pValue: Math.min(1, Math.exp(-logLambda)),
+    ci: [theta - half, theta + half],
+    tau,
+  };
 }
 
 /** What {@link sequentialSeries} answers. */
@@ -83,8 +102,12 @@ export interface SequentialSeries {
  * every look at once. τ is fixed for the whole series (from the last look, unless given), as the
  * guarantee needs one mixture.
  */
-export function sequentialSeries(looks: readonly { control: MeanSummary; treatment: MeanSummary }[], options: SequentialOptions = {}): SequentialSeries {
-  if (looks.length === 0) return { pValues: [], ci: [-Infinity, Infinity], tau: options.tau ?? Number.NaN };
+export function sequentialSeries(
+  looks: readonly { control: MeanSummary; treatment: MeanSummary }[],
+  options: SequentialOptions = {},
+): SequentialSeries {
+  if (looks.length === 0)
+    return { pValues: [], ci: [-Infinity, Infinity], tau: options.tau ?? Number.NaN };
   const last = looks[looks.length - 1];
   const { alpha, tau } = scale(last.control, last.treatment, options);
   let running = 1;
@@ -101,6 +124,9 @@ export function sequentialSeries(looks: readonly { control: MeanSummary; treatme
 }
 
 /** The p-values of {@link sequentialSeries}. */
-export function sequentialPValues(looks: readonly { control: MeanSummary; treatment: MeanSummary }[], options: SequentialOptions = {}): number[] {
+export function sequentialPValues(
+  looks: readonly { control: MeanSummary; treatment: MeanSummary }[],
+  options: SequentialOptions = {},
+): number[] {
   return sequentialSeries(looks, options).pValues;
 }

@@ -12,22 +12,34 @@ import { meanSummary, type Alternative, type MeanSummary } from './types.js';
 import { welchTest } from './welch-test.js';
 
 /** Values computed by scipy (see fixtures/make-reference.py, which records the versions). */
-const ref = JSON.parse(readFileSync(new URL('./fixtures/scipy-reference.json', import.meta.url), 'utf8'));
+const ref = JSON.parse(
+  readFileSync(new URL('./fixtures/scipy-reference.json', import.meta.url), 'utf8'),
+);
 
 /** Equal to 1e-7 relative, or 1e-12 absolute near 0: beyond the 4 significant digits asked for. */
 function close(actual: number, expected: number, relative = 1e-7): void {
-  expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(Math.max(1e-12, relative * Math.abs(expected)));
+  expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(
+    Math.max(1e-12, relative * Math.abs(expected)),
+  );
 }
 
 describe('against scipy', () => {
   it('distribution functions', () => {
     expect(ref.source).toMatch(/^scipy /);
-    for (const c of ref.distributions) close((distributions as unknown as Record<string, (...a: number[]) => number>)[c.fn](...c.args), c.value, 1e-9);
+    for (const c of ref.distributions)
+      close(
+        (distributions as unknown as Record<string, (...a: number[]) => number>)[c.fn](...c.args),
+        c.value,
+        1e-9,
+      );
   });
 
   it('two-proportion z-test: z, p-value, difference and relative intervals', () => {
     for (const c of ref.proportions) {
-      const r = compareProportions(c.control, c.treatment, { alternative: c.alternative as Alternative, confidence: c.confidence });
+      const r = compareProportions(c.control, c.treatment, {
+        alternative: c.alternative as Alternative,
+        confidence: c.confidence,
+      });
       close(r.z, c.z);
       close(r.pValue, c.pValue);
       close(r.difference.estimate, c.difference[0]);
@@ -41,7 +53,10 @@ describe('against scipy', () => {
 
   it("Welch's t-test: t, df, p-value and interval (scipy.stats.ttest_ind, equal_var=False)", () => {
     for (const c of ref.welch) {
-      const r = welchTest(c.control, c.treatment, { alternative: c.alternative as Alternative, confidence: c.confidence });
+      const r = welchTest(c.control, c.treatment, {
+        alternative: c.alternative as Alternative,
+        confidence: c.confidence,
+      });
       close(r.t, c.t);
       close(r.df, c.df);
       close(r.pValue, c.pValue);
@@ -73,7 +88,8 @@ describe('against scipy', () => {
   });
 
   it('probability to beat control (Beta posteriors, scipy.integrate.quad)', () => {
-    for (const c of ref.beats) close(probabilityToBeatControl(c.control, c.treatment), c.value, 1e-7);
+    for (const c of ref.beats)
+      close(probabilityToBeatControl(c.control, c.treatment), c.value, 1e-7);
   });
 });
 
@@ -83,12 +99,21 @@ describe('against a published analysis of a real test', () => {
     // and one duplicated user, 145,274 control users with 17,489 conversions and 145,310 treatment
     // users with 17,264. The published analysis (statsmodels proportions_ztest, alternative
     // "larger" for the new page) reports z = -1.3109 and p = 0.9051; rates 0.1204 and 0.1188.
-    const r = compareProportions({ units: 145_274, conversions: 17_489 }, { units: 145_310, conversions: 17_264 }, { alternative: 'greater' });
+    const r = compareProportions(
+      { units: 145_274, conversions: 17_489 },
+      { units: 145_310, conversions: 17_264 },
+      { alternative: 'greater' },
+    );
     expect(r.z.toFixed(4)).toBe('-1.3109');
     expect(r.pValue.toFixed(4)).toBe('0.9051');
     expect(r.control.rate.toFixed(4)).toBe('0.1204');
     expect(r.treatment.rate.toFixed(4)).toBe('0.1188');
-    expect(compareProportions({ units: 145_274, conversions: 17_489 }, { units: 145_310, conversions: 17_264 }).pValue.toFixed(4)).toBe('0.1899');
+    expect(
+      compareProportions(
+        { units: 145_274, conversions: 17_489 },
+        { units: 145_310, conversions: 17_264 },
+      ).pValue.toFixed(4),
+    ).toBe('0.1899');
   });
 });
 
@@ -106,15 +131,31 @@ describe('by reasoning', () => {
     // Swapping the groups flips z.
     close(compareProportions(t, c).z, -r.z, 1e-12);
     // No conversions anywhere: nothing to test, and no NaN.
-    expect(compareProportions({ units: 10, conversions: 0 }, { units: 12, conversions: 0 })).toMatchObject({ z: 0, pValue: 1, relative: null });
+    expect(
+      compareProportions({ units: 10, conversions: 0 }, { units: 12, conversions: 0 }),
+    ).toMatchObject({ z: 0, pValue: 1, relative: null });
   });
 
   it('names the field of bad input', () => {
-    expect(() => compareProportions({ units: 10, conversions: 11 }, { units: 10, conversions: 1 })).toThrow(/control\.conversions/);
-    expect(() => compareProportions({ units: 0, conversions: 0 }, { units: 10, conversions: 1 })).toThrow(/control\.units/);
-    expect(() => welchTest({ units: 1, mean: 0, variance: 1 }, { units: 5, mean: 0, variance: 1 })).toThrow(/control\.units/);
-    expect(() => welchTest({ units: 3, mean: 0, variance: -1 }, { units: 5, mean: 0, variance: 1 })).toThrow(/control\.variance/);
-    expect(() => compareProportions({ units: 10, conversions: 1 }, { units: 10, conversions: 1 }, { confidence: 1 })).toThrow(InvalidArgumentError);
+    expect(() =>
+      compareProportions({ units: 10, conversions: 11 }, { units: 10, conversions: 1 }),
+    ).toThrow(/control\.conversions/);
+    expect(() =>
+      compareProportions({ units: 0, conversions: 0 }, { units: 10, conversions: 1 }),
+    ).toThrow(/control\.units/);
+    expect(() =>
+      welchTest({ units: 1, mean: 0, variance: 1 }, { units: 5, mean: 0, variance: 1 }),
+    ).toThrow(/control\.units/);
+    expect(() =>
+      welchTest({ units: 3, mean: 0, variance: -1 }, { units: 5, mean: 0, variance: 1 }),
+    ).toThrow(/control\.variance/);
+    expect(() =>
+      compareProportions(
+        { units: 10, conversions: 1 },
+        { units: 10, conversions: 1 },
+        { confidence: 1 },
+      ),
+    ).toThrow(InvalidArgumentError);
     expect(() => sampleRatioMismatch([10, 10], [1])).toThrow(/weights/);
     expect(() => meanSummary({ units: 1, sum: 1, sumSquares: 1 })).toThrow(/units/);
   });
@@ -129,7 +170,10 @@ describe('by reasoning', () => {
 
   it('computes the Beta probability exactly and fast for a million units, and symmetrically', () => {
     const t0 = performance.now();
-    const p = probabilityToBeatControl({ units: 1_000_000, conversions: 100_000 }, { units: 1_000_000, conversions: 100_400 });
+    const p = probabilityToBeatControl(
+      { units: 1_000_000, conversions: 100_000 },
+      { units: 1_000_000, conversions: 100_400 },
+    );
     expect(performance.now() - t0).toBeLessThan(200);
     // Normal approximation of the difference of two nearly normal posteriors.
     const se = Math.sqrt((0.1 * 0.9 + 0.1004 * 0.8996) / 1_000_000);
@@ -137,13 +181,24 @@ describe('by reasoning', () => {
     const c = { units: 300, conversions: 40 };
     const t = { units: 280, conversions: 47 };
     close(probabilityToBeatControl(c, t) + probabilityToBeatControl(t, c), 1, 1e-10);
-    expect(probabilityToBeatControlMeans({ units: 100, mean: 1, variance: 4 }, { units: 100, mean: 1, variance: 9 })).toBe(0.5);
+    expect(
+      probabilityToBeatControlMeans(
+        { units: 100, mean: 1, variance: 4 },
+        { units: 100, mean: 1, variance: 9 },
+      ),
+    ).toBe(0.5);
   });
 });
 
 describe('sequential test (mSPRT)', () => {
   /** Running means of batches of normal draws, looked at after every batch. */
-  function simulate(effect: number, runs: number, looks: number, batch: number, seed: number): { msprt: number; naive: number } {
+  function simulate(
+    effect: number,
+    runs: number,
+    looks: number,
+    batch: number,
+    seed: number,
+  ): { msprt: number; naive: number } {
     const random = seededRandom(seed);
     const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     let msprt = 0;
@@ -167,7 +222,9 @@ describe('sequential test (mSPRT)', () => {
             sums[g][2] += y * y;
           }
         }
-        const [control, treatment] = sums.map(([units, sum, sumSquares]) => meanSummary({ units, sum, sumSquares }));
+        const [control, treatment] = sums.map(([units, sum, sumSquares]) =>
+          meanSummary({ units, sum, sumSquares }),
+        );
         series.push({ control, treatment });
         if (welchTest(control, treatment).pValue < 0.05) naiveRejected = true;
       }
@@ -192,10 +249,16 @@ describe('sequential test (mSPRT)', () => {
     expect(r.ci[0]).toBeLessThan(0.2);
     expect(r.ci[1]).toBeGreaterThan(0.2);
     // Wider than the fixed-horizon interval: the price of looking at any time.
-    expect(r.ci[1] - r.ci[0]).toBeGreaterThan(welchTest(c, t).difference.ci[1] - welchTest(c, t).difference.ci[0]);
+    expect(r.ci[1] - r.ci[0]).toBeGreaterThan(
+      welchTest(c, t).difference.ci[1] - welchTest(c, t).difference.ci[0],
+    );
     // Λ by the formula, by hand.
     const v = 1 / 2000 + 1 / 2000;
-    close(r.lambda, Math.sqrt(v / (v + 0.01)) * Math.exp((0.04 * 0.01) / (2 * v * (v + 0.01))), 1e-12);
+    close(
+      r.lambda,
+      Math.sqrt(v / (v + 0.01)) * Math.exp((0.04 * 0.01) / (2 * v * (v + 0.01))),
+      1e-12,
+    );
     const ps = sequentialPValues([
       { control: c, treatment: { ...t, mean: 0.3 } },
       { control: c, treatment: t },

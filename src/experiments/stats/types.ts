@@ -41,9 +41,14 @@ export interface TestOptions {
 /** The options with defaults applied and checked. */
 export function testOptions(options: TestOptions = {}): Required<TestOptions> {
   const alternative = options.alternative ?? 'two-sided';
-  if (alternative !== 'two-sided' && alternative !== 'greater' && alternative !== 'less') throw new InvalidArgumentError('alternative', `must be two-sided, greater or less, got "${String(alternative)}"`);
+  if (alternative !== 'two-sided' && alternative !== 'greater' && alternative !== 'less')
+    throw new InvalidArgumentError(
+      'alternative',
+      `must be two-sided, greater or less, got "${String(alternative)}"`,
+    );
   const confidence = options.confidence ?? 0.95;
-  if (!(confidence > 0 && confidence < 1)) throw new InvalidArgumentError('confidence', `must be in (0, 1), got ${confidence}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new InvalidArgumentError('confidence', `must be in (0, 1), got ${confidence}`);
   return { alternative, confidence };
 }
 
@@ -53,7 +58,11 @@ export function testOptions(options: TestOptions = {}): Required<TestOptions> {
  */
 export function meanSummary(sums: MetricSums, field = 'units'): MeanSummary {
   const n = sums.units;
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError(field, `must be an integer ≥ 2 to estimate a variance, got ${n}`);
+  if (!Number.isInteger(n) || n < 2)
+    throw new InvalidArgumentError(
+      field,
+      `must be an integer ≥ 2 to estimate a variance, got ${n}`,
+    );
   const mean = sums.sum / n;
   // Centred on the mean rather than the raw formula, the rounding error stays relative to the spread.
   const variance = Math.max(0, (sums.sumSquares - mean * sums.sum) / (n - 1));
@@ -62,13 +71,23 @@ export function meanSummary(sums: MetricSums, field = 'units'): MeanSummary {
 
 /** Checks a mean summary, naming `field`. */
 export function checkMeanSummary(s: MeanSummary, field: string): void {
-  if (!Number.isInteger(s.units) || s.units < 2) throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 2, got ${s.units}`);
-  if (!Number.isFinite(s.mean)) throw new InvalidArgumentError(`${field}.mean`, `must be finite, got ${s.mean}`);
-  if (!(s.variance >= 0) || !Number.isFinite(s.variance)) throw new InvalidArgumentError(`${field}.variance`, `must be a finite number ≥ 0, got ${s.variance}`);
+  if (!Number.isInteger(s.units) || s.units < 2)
+    throw new InvalidArgumentError(`${field}.units`, `must be an integer ≥ 2, got ${s.units}`);
+  if (!Number.isFinite(s.mean))
+    throw new InvalidArgumentError(`${field}.mean`, `must be finite, got ${s.mean}`);
+  if (!(s.variance >= 0) || !Number.isFinite(s.variance))
+    throw new InvalidArgumentError(
+      `${field}.variance`,
+      `must be a finite number ≥ 0, got ${s.variance}`,
+    );
 }
 
 /** The p-value of a statistic with survival function `sf` (symmetric distribution) for the alternative. */
-export function pValueOf(statistic: number, alternative: Alternative, sf: (x: number) => number): number {
+export function pValueOf(
+  statistic: number,
+  alternative: Alternative,
+  sf: (x: number) => number,
+): number {
   if (Number.isNaN(statistic)) return 1;
   if (alternative === 'greater') return sf(statistic);
   if (alternative === 'less') return sf(-statistic);

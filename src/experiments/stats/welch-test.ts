@@ -1,5 +1,16 @@
-import { normalQuantile, studentTQuantile, studentTSurvival } from '../../math/special-functions.js';
-import { checkMeanSummary, pValueOf, testOptions, type Interval, type MeanSummary, type TestOptions } from './types.js';
+import {
+  normalQuantile,
+  studentTQuantile,
+  studentTSurvival,
+} from '../../math/special-functions.js';
+import {
+  checkMeanSummary,
+  pValueOf,
+  testOptions,
+  type Interval,
+  type MeanSummary,
+  type TestOptions,
+} from './types.js';
 
 /** What {@link welchTest} answers. */
 export interface WelchResult {
@@ -20,7 +31,11 @@ export interface WelchResult {
  * interval uses the delta method: Var(m_t/m_c) ≈ v_t/(n_t m_c²) + m_t² v_c/(n_c m_c⁴), with a normal
  * quantile. When both variances are 0, t is 0 (p 1) for equal means and ±∞ (p 0 or 1) otherwise.
  */
-export function welchTest(control: MeanSummary, treatment: MeanSummary, options: TestOptions = {}): WelchResult {
+export function welchTest(
+  control: MeanSummary,
+  treatment: MeanSummary,
+  options: TestOptions = {},
+): WelchResult {
   checkMeanSummary(control, 'control');
   checkMeanSummary(treatment, 'treatment');
   const { alternative, confidence } = testOptions(options);
@@ -42,7 +57,9 @@ export function welchTest(control: MeanSummary, treatment: MeanSummary, options:
     df = control.units + treatment.units - 2;
     ci = [diff, diff];
   }
-  const pValue = pValueOf(t, alternative, (x) => (x === Infinity ? 0 : x === -Infinity ? 1 : studentTSurvival(x, df)));
+  const pValue = pValueOf(t, alternative, (x) =>
+    x === Infinity ? 0 : x === -Infinity ? 1 : studentTSurvival(x, df),
+  );
   let relative: Interval | null = null;
   if (control.mean !== 0) {
     const ratio = treatment.mean / control.mean;
@@ -50,5 +67,11 @@ export function welchTest(control: MeanSummary, treatment: MeanSummary, options:
     const q = normalQuantile(half);
     relative = { estimate: ratio - 1, ci: [ratio - 1 - q * se, ratio - 1 + q * se] };
   }
-  return { difference: { estimate: diff, ci }, relative, t, df, pValue: se2 > 0 || diff !== 0 ? pValue : 1 };
+  return {
+    difference: { estimate: diff, ci },
+    relative,
+    t,
+    df,
+    pValue: se2 > 0 || diff !== 0 ? pValue : 1,
+  };
 }

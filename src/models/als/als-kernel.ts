@@ -204,7 +204,12 @@ export function gramMatrix(y: Float32Array, rows: number, f: number, reg: number
  * The weighted squared loss Σ cᵤᵢ(pᵤᵢ − xᵤ·yᵢ)² over all user×item cells plus
  * reg(‖X‖² + ‖Y‖²), divided by the number of cells, computed sparsely via YᵀY.
  */
-export function alsLoss(step: Omit<HalfStep, 'gram' | 'solver' | 'cgSteps'>, rows: number, cols: number, gramNoReg: Float64Array): number {
+export function alsLoss(
+  step: Omit<HalfStep, 'gram' | 'solver' | 'cgSteps'>,
+  rows: number,
+  cols: number,
+  gramNoReg: Float64Array,
+): number {
   const f = step.factors;
   const { indptr, indices, values, x, y, alpha, reg } = step;
   const xs = new Float64Array(f);

@@ -10,18 +10,23 @@ function synthetic(users: number, items: number, perUser: number): Interactions 
   const u: number[] = [];
   const i: number[] = [];
   let s = 7;
-  const next = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const next = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let a = 0; a < users; a++) {
     const group = a % 4;
     for (let b = 0; b < perUser; b++) {
       u.push(a);
-      i.push(next() < 0.8 ? group * (items / 4) + Math.floor(next() * (items / 4)) : Math.floor(next() * items));
+      i.push(
+        next() < 0.8
+          ? group * (items / 4) + Math.floor(next() * (items / 4))
+          : Math.floor(next() * items),
+      );
     }
   }
   return Interactions.fromColumns(Float64Array.from(u), Float64Array.from(i));
 }
 
-const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, x, j) => Math.max(m, Math.abs(x - b[j])), 0);
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number =>
+  a.reduce((m, x, j) => Math.max(m, Math.abs(x - b[j])), 0);
 
 describe('AlsRecommender', () => {
   const data = synthetic(400, 200, 15);
@@ -52,9 +57,13 @@ describe('AlsRecommender', () => {
 
   it('lowers its training loss from sweep to sweep', async () => {
     const losses: number[] = [];
-    await new AlsRecommender({ factors: 8, iterations: 6 }).fit(data, { progress: false, onIteration: (r) => losses.push(r.loss!) });
+    await new AlsRecommender({ factors: 8, iterations: 6 }).fit(data, {
+      progress: false,
+      onIteration: (r) => losses.push(r.loss!),
+    });
     expect(losses).toHaveLength(6);
-    for (let j = 1; j < losses.length; j++) expect(losses[j]).toBeLessThanOrEqual(losses[j - 1] * (1 + 1e-6));
+    for (let j = 1; j < losses.length; j++)
+      expect(losses[j]).toBeLessThanOrEqual(losses[j - 1] * (1 + 1e-6));
     expect(losses[5]).toBeLessThan(losses[0]);
   });
 
@@ -68,7 +77,9 @@ describe('AlsRecommender', () => {
   });
 
   it('beats the reference ALS row (ndcg@10 0.3454) on the bundled MovieLens split with its defaults', async () => {
-    const train = Interactions.fromLog(await readInteractionLog('datasets/ml-latest-small/splits/train.csv'));
+    const train = Interactions.fromLog(
+      await readInteractionLog('datasets/ml-latest-small/splits/train.csv'),
+    );
     const test = await readInteractionLog('datasets/ml-latest-small/splits/test.csv');
     const model = new AlsRecommender();
     await model.fit(train, { progress: false });

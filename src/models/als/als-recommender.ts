@@ -19,14 +19,27 @@ export const alsParamsSchema = z
     reg: z.number().min(0).default(30).describe('L2 regularisation λ (added to the diagonal)'),
     alpha: z.number().min(0).default(3).describe('confidence slope: c = 1 + alpha·r'),
     iterations: z.int().min(1).default(15).describe('alternating sweeps (users, then items)'),
-    solver: z.enum(['cg', 'exact']).default('cg').describe('cg (conjugate gradient) | exact (Cholesky)'),
+    solver: z
+      .enum(['cg', 'exact'])
+      .default('cg')
+      .describe('cg (conjugate gradient) | exact (Cholesky)'),
     cgSteps: z.int().min(1).default(3).describe('conjugate-gradient steps per row and sweep'),
-    weighting: z.enum(['none', 'tfidf', 'bm25']).default('none').describe('weighting of r before confidence: none | tfidf | bm25'),
+    weighting: z
+      .enum(['none', 'tfidf', 'bm25'])
+      .default('none')
+      .describe('weighting of r before confidence: none | tfidf | bm25'),
     bm25K1: z.number().min(0).default(100).describe('BM25 saturation K1'),
     bm25B: z.number().min(0).max(1).default(0.8).describe('BM25 length normalisation B'),
     seed: z.int().default(42).describe('random seed of the initial factors'),
-    threads: z.int().min(0).default(0).describe('threads (the main one included); 0 = one per core on large data'),
-    kernel: z.enum(['auto', 'wasm', 'js']).default('auto').describe('auto (WebAssembly SIMD when built, else JS) | wasm | js'),
+    threads: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('threads (the main one included); 0 = one per core on large data'),
+    kernel: z
+      .enum(['auto', 'wasm', 'js'])
+      .default('auto')
+      .describe('auto (WebAssembly SIMD when built, else JS) | wasm | js'),
   })
   .strict();
 export type AlsParams = z.output<typeof alsParamsSchema>;
@@ -68,11 +81,27 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
     rng.fillGaussian(userFactors, 0.01);
     rng.fillGaussian(itemFactors, 0.01);
     const scratch = createScratch(f);
-    const wantLoss = options.loss ?? (options.onIteration !== undefined || options.progress === true || (options.progress !== false && process.stderr.isTTY === true));
+    const wantLoss =
+      options.loss ??
+      (options.onIteration !== undefined ||
+        options.progress === true ||
+        (options.progress !== false && process.stderr.isTTY === true));
 
     const jsSweep = (m: CsrMatrix, x: Float32Array, y: Float32Array, yRows: number): void => {
       const { indptr, indices, values } = m;
-      const step: HalfStep = { factors: f, reg: p.reg, alpha: p.alpha, cgSteps: p.cgSteps, solver: p.solver, indptr, indices, values, x, y, gram: gramMatrix(y, yRows, f, p.reg) };
+      const step: HalfStep = {
+        factors: f,
+        reg: p.reg,
+        alpha: p.alpha,
+        cgSteps: p.cgSteps,
+        solver: p.solver,
+        indptr,
+        indices,
+        values,
+        x,
+        y,
+        gram: gramMatrix(y, yRows, f, p.reg),
+      };
       solveRows(step, 0, m.rows, scratch);
     };
 
@@ -88,10 +117,27 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
         if (!wantLoss) return undefined;
         const { indptr, indices, values } = byUser;
         const gram = gramMatrix(itemFactors, nItems, f, 0);
-        return alsLoss({ factors: f, reg: p.reg, alpha: p.alpha, indptr, indices, values, x: userFactors, y: itemFactors }, nUsers, nItems, gram);
+        return alsLoss(
+          {
+            factors: f,
+            reg: p.reg,
+            alpha: p.alpha,
+            indptr,
+            indices,
+            values,
+            x: userFactors,
+            y: itemFactors,
+          },
+          nUsers,
+          nItems,
+          gram,
+        );
       });
     } finally {
-      this.setFactors({ rows: nUsers, cols: f, data: userFactors }, { rows: nItems, cols: f, data: itemFactors });
+      this.setFactors(
+        { rows: nUsers, cols: f, data: userFactors },
+        { rows: nItems, cols: f, data: itemFactors },
+      );
       await engine?.close();
     }
   }
@@ -102,16 +148,22 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
     if (p.kernel === 'js') return null;
     const usable = p.solver === 'cg' && p.factors % 4 === 0;
     if (p.kernel === 'wasm' && !usable) {
-      throw new InvalidArgumentError('als.kernel', 'the wasm kernel needs solver "cg" and factors divisible by 4');
+      throw new InvalidArgumentError(
+        'als.kernel',
+        'the wasm kernel needs solver "cg" and factors divisible by 4',
+      );
     }
     if (!usable) return null;
     // Automatic threading only pays once the data is big enough; an explicit count is obeyed.
-    const threads = p.threads !== 0 ? p.threads : byUser.nnz >= MIN_NNZ_FOR_THREADS ? defaultThreadCount() : 1;
+    const threads =
+      p.threads !== 0 ? p.threads : byUser.nnz >= MIN_NNZ_FOR_THREADS ? defaultThreadCount() : 1;
     const engine = AlsWasmEngine.create(byUser, byItem, p.factors, threads);
     if (engine === null && p.kernel === 'wasm') {
-      throw new InvalidArgumentError('als.kernel', 'the WebAssembly kernel is not built; run "npm run build:wasm"');
+      throw new InvalidArgumentError(
+        'als.kernel',
+        'the WebAssembly kernel is not built; run "npm run build:wasm"',
+      );
     }
     return engine;
   }
 }
-

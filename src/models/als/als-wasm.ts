@@ -46,7 +46,9 @@ export interface SweepMessage {
  * Work for every kernel thread at once: `gram` sums this thread's share of the rows of
  * `factorsOf` into its partial YᵀY; `solve` takes chunks of the rows of a sweep's side.
  */
-export type KernelTask = { op: 'gram'; factorsOf: 'users' | 'items' } | ({ op: 'solve' } & SweepMessage);
+export type KernelTask =
+  | { op: 'gram'; factorsOf: 'users' | 'items' }
+  | ({ op: 'solve' } & SweepMessage);
 
 /**
  * Implicit-ALS sweeps on the WebAssembly SIMD kernel. All arrays live in one shared
@@ -64,7 +66,10 @@ export class AlsWasmEngine {
   ) {
     this.instance = new WebAssembly.Instance(module, { env: { memory } });
     for (let slot = 1; slot < layout.threads; slot++) {
-      const url = new URL(`./als-wasm-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+      const url = new URL(
+        `./als-wasm-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+        import.meta.url,
+      );
       this.workers.push(startWorker(url, { workerData: { memory, module, layout, slot } }));
     }
   }
@@ -73,7 +78,12 @@ export class AlsWasmEngine {
    * Lays out both orientations of the interactions and room for both factor matrices. Returns
    * null when the kernel is not built or `factors` is not a multiple of 4 (SIMD lanes).
    */
-  static create(byUser: CsrMatrix, byItem: CsrMatrix, factors: number, threads: number): AlsWasmEngine | null {
+  static create(
+    byUser: CsrMatrix,
+    byItem: CsrMatrix,
+    factors: number,
+    threads: number,
+  ): AlsWasmEngine | null {
     const module = alsWasmModule();
     if (module === null || factors % 4 !== 0) return null;
     const plan = new WasmLayout();
@@ -99,7 +109,10 @@ export class AlsWasmEngine {
     if (pages > 65536) return null; // beyond 4 GiB: let the JS kernel handle it
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const engine = new AlsWasmEngine(memory, module, layout);
-    for (const [m, s] of [[byUser, layout.users], [byItem, layout.items]] as const) {
+    for (const [m, s] of [
+      [byUser, layout.users],
+      [byItem, layout.items],
+    ] as const) {
       engine.i32(s.indptr).set(m.indptr);
       engine.i32(s.indices).set(m.indices);
       engine.f32(s.values).set(m.values);
@@ -161,17 +174,40 @@ export class AlsWasmEngine {
 
 /** The functions the compiled kernel exports. */
 export interface KernelExports {
-  solveCg(f: number, alpha: number, cgSteps: number, indptr: number, indices: number, values: number, x: number, y: number, gram: number, scratch: number, start: number, end: number): void;
+  solveCg(
+    f: number,
+    alpha: number,
+    cgSteps: number,
+    indptr: number,
+    indices: number,
+    values: number,
+    x: number,
+    y: number,
+    gram: number,
+    scratch: number,
+    start: number,
+    end: number,
+  ): void;
   gramRows(f: number, y: number, start: number, end: number, out: number): void;
 }
 
 /** One thread's share of a task (see {@link KernelTask}); `slot` numbers the thread from 0. */
-export function runShare(kernel: KernelExports, memory: WebAssembly.Memory, layout: AlsLayout, task: KernelTask, slot: number): void {
+export function runShare(
+  kernel: KernelExports,
+  memory: WebAssembly.Memory,
+  layout: AlsLayout,
+  task: KernelTask,
+  slot: number,
+): void {
   const f = layout.factors;
   const counter = new Int32Array(memory.buffer, layout.counter.offset, 1);
   if (task.op === 'gram') {
     const side = layout[task.factorsOf];
-    for (let part = Atomics.add(counter, 0, 1); part < GRAM_PARTS; part = Atomics.add(counter, 0, 1)) {
+    for (
+      let part = Atomics.add(counter, 0, 1);
+      part < GRAM_PARTS;
+      part = Atomics.add(counter, 0, 1)
+    ) {
       const partial = layout.partials.offset + part * f * f * 4;
       new Float32Array(memory.buffer, partial, f * f).fill(0);
       const start = Math.floor((side.rows * part) / GRAM_PARTS);
@@ -187,6 +223,19 @@ export function runShare(kernel: KernelExports, memory: WebAssembly.Memory, layo
     const start = Atomics.add(counter, 0, 1) * CHUNK_ROWS;
     if (start >= side.rows) return;
     const end = Math.min(side.rows, start + CHUNK_ROWS);
-    kernel.solveCg(f, task.alpha, task.cgSteps, side.indptr.offset, side.indices.offset, side.values.offset, side.factors.offset, other.factors.offset, layout.gram.offset, scratch, start, end);
+    kernel.solveCg(
+      f,
+      task.alpha,
+      task.cgSteps,
+      side.indptr.offset,
+      side.indices.offset,
+      side.values.offset,
+      side.factors.offset,
+      other.factors.offset,
+      layout.gram.offset,
+      scratch,
+      start,
+      end,
+    );
   }
 }

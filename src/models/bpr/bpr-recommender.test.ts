@@ -25,7 +25,10 @@ function twoGroups(perGroup: number): { data: Interactions; withheld: Map<number
       }
     }
   }
-  return { data: Interactions.fromColumns(Float64Array.from(users), Float64Array.from(items)), withheld };
+  return {
+    data: Interactions.fromColumns(Float64Array.from(users), Float64Array.from(items)),
+    withheld,
+  };
 }
 
 describe('BprRecommender', () => {
@@ -46,7 +49,9 @@ describe('BprRecommender', () => {
   });
 
   it('refuses the SIMD kernel when factors do not fill whole lanes', () => {
-    return expect(new BprRecommender({ factors: 6, kernel: 'wasm' }).fit(data, { progress: false })).rejects.toThrow(/bpr\.kernel: /);
+    return expect(
+      new BprRecommender({ factors: 6, kernel: 'wasm' }).fit(data, { progress: false }),
+    ).rejects.toThrow(/bpr\.kernel: /);
   });
 
   it('gives identical factors for the same seed and different ones for another seed', async () => {
@@ -64,7 +69,10 @@ describe('BprRecommender', () => {
   it('lowers its training loss over the epochs', async () => {
     const losses: number[] = [];
     const model = new BprRecommender({ factors: 8, epochs: 60, itemBias: true });
-    const report = await model.fit(data, { progress: false, onIteration: (r) => losses.push(r.loss ?? NaN) });
+    const report = await model.fit(data, {
+      progress: false,
+      onIteration: (r) => losses.push(r.loss ?? NaN),
+    });
     expect(losses).toHaveLength(60);
     for (const l of losses) expect(Number.isFinite(l) && l > 0).toBe(true);
     const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;

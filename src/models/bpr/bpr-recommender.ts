@@ -14,17 +14,40 @@ export const bprParamsSchema = z
   .object({
     factors: z.int().min(1).max(1024).default(64).describe('latent dimensions'),
     learningRate: z.number().positive().default(0.1).describe('SGD step size of the first epoch'),
-    lrDecay: z.number().positive().max(1).default(0.95).describe('learning rate multiplied by this after every epoch'),
+    lrDecay: z
+      .number()
+      .positive()
+      .max(1)
+      .default(0.95)
+      .describe('learning rate multiplied by this after every epoch'),
     reg: z.number().min(0).default(0.03).describe('L2 regularisation of user and item factors'),
     biasReg: z.number().min(0).default(0.01).describe('L2 regularisation of the item bias'),
-    epochs: z.int().min(1).default(30).describe('passes of as many sampled triples as there are interactions'),
+    epochs: z
+      .int()
+      .min(1)
+      .default(30)
+      .describe('passes of as many sampled triples as there are interactions'),
     itemBias: z.boolean().default(false).describe('learn a per-item bias'),
-    sampling: z.enum(['user', 'interaction']).default('user').describe('user uniformly, then one of their positives | an interaction uniformly'),
-    negatives: z.int().min(1).max(256).default(5).describe('candidate negatives per triple; the highest-scoring is used (1 = plain BPR)'),
-    rejectPositives: z.boolean().default(true).describe("redraw a negative that is one of the user's positives"),
+    sampling: z
+      .enum(['user', 'interaction'])
+      .default('user')
+      .describe('user uniformly, then one of their positives | an interaction uniformly'),
+    negatives: z
+      .int()
+      .min(1)
+      .max(256)
+      .default(5)
+      .describe('candidate negatives per triple; the highest-scoring is used (1 = plain BPR)'),
+    rejectPositives: z
+      .boolean()
+      .default(true)
+      .describe("redraw a negative that is one of the user's positives"),
     initStd: z.number().min(0).default(0.1).describe('standard deviation of the initial factors'),
     seed: z.int().default(42).describe('random seed of the initial factors and the sampling'),
-    kernel: z.enum(['auto', 'wasm', 'js']).default('auto').describe('auto (WebAssembly SIMD when built and factors divide by 4, else JS) | wasm | js'),
+    kernel: z
+      .enum(['auto', 'wasm', 'js'])
+      .default('auto')
+      .describe('auto (WebAssembly SIMD when built and factors divide by 4, else JS) | wasm | js'),
   })
   .strict();
 export type BprParams = z.output<typeof bprParamsSchema>;
@@ -77,10 +100,14 @@ export class BprRecommender extends FactorModel<BprParams> implements EmbeddingM
     };
     const wasm = p.kernel === 'js' ? null : BprWasmKernel.create(state);
     if (wasm === null && p.kernel === 'wasm') {
-      throw new InvalidArgumentError('bpr.kernel', 'the WebAssembly kernel needs factors divisible by 4 and a build ("npm run build:wasm")');
+      throw new InvalidArgumentError(
+        'bpr.kernel',
+        'the WebAssembly kernel needs factors divisible by 4 and a build ("npm run build:wasm")',
+      );
     }
     const trained = wasm?.state ?? state;
-    const epoch = (e: BprEpoch): number => (wasm === null ? bprEpoch(state, e, rng) : wasm.epoch(e, rng));
+    const epoch = (e: BprEpoch): number =>
+      wasm === null ? bprEpoch(state, e, rng) : wasm.epoch(e, rng);
     try {
       return await runIterations('bpr', p.epochs, options, (it) =>
         epoch({
@@ -94,7 +121,11 @@ export class BprRecommender extends FactorModel<BprParams> implements EmbeddingM
         }),
       );
     } finally {
-      this.setFactors({ rows: nUsers, cols: f, data: trained.users }, { rows: nItems, cols: f, data: trained.items }, trained.itemBias);
+      this.setFactors(
+        { rows: nUsers, cols: f, data: trained.users },
+        { rows: nItems, cols: f, data: trained.items },
+        trained.itemBias,
+      );
     }
   }
 }

@@ -4,9 +4,25 @@ import type { BprEpoch, BprState } from './bpr-kernel.js';
 
 interface BprKernelExports {
   bprEpoch(
-    f: number, nUsers: number, nItems: number, nnz: number, indptr: number, indices: number, rowOf: number,
-    x: number, y: number, bias: number, samples: number, lr: number, reg: number, biasReg: number,
-    byUser: number, negatives: number, rejectPositives: number, state: number, trained: number,
+    f: number,
+    nUsers: number,
+    nItems: number,
+    nnz: number,
+    indptr: number,
+    indices: number,
+    rowOf: number,
+    x: number,
+    y: number,
+    bias: number,
+    samples: number,
+    lr: number,
+    reg: number,
+    biasReg: number,
+    byUser: number,
+    negatives: number,
+    rejectPositives: number,
+    state: number,
+    trained: number,
   ): number;
 }
 
@@ -21,7 +37,10 @@ export class BprWasmKernel {
     private readonly memory: WebAssembly.Memory,
     /** The same state as given to {@link BprWasmKernel.create}, its arrays now in kernel memory. */
     readonly state: BprState,
-    private readonly at: Record<'indptr' | 'indices' | 'rowOf' | 'users' | 'items' | 'bias' | 'rng' | 'trained', number>,
+    private readonly at: Record<
+      'indptr' | 'indices' | 'rowOf' | 'users' | 'items' | 'bias' | 'rng' | 'trained',
+      number
+    >,
   ) {}
 
   /** Null when the kernel is not built or `factors` is not a multiple of 4 (SIMD lanes). */
@@ -41,9 +60,14 @@ export class BprWasmKernel {
     };
     if (plan.pages > 65536) return null;
     const memory = new WebAssembly.Memory({ initial: plan.pages });
-    const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as BprKernelExports;
+    const kernel = new WebAssembly.Instance(module, { env: { memory } })
+      .exports as unknown as BprKernelExports;
     const buffer = memory.buffer;
-    const copy = <T extends Int32Array | Float32Array>(Ctor: new (b: ArrayBuffer, o: number, n: number) => T, offset: number, from: T): T => {
+    const copy = <T extends Int32Array | Float32Array>(
+      Ctor: new (b: ArrayBuffer, o: number, n: number) => T,
+      offset: number,
+      from: T,
+    ): T => {
       const view = new Ctor(buffer, offset, from.length);
       view.set(from as never);
       return view;
@@ -66,9 +90,25 @@ export class BprWasmKernel {
     const rngState = new Uint32Array(this.memory.buffer, this.at.rng, 4);
     rng.saveState(rngState);
     const lossSum = this.kernel.bprEpoch(
-      s.factors, s.nUsers, s.nItems, s.indices.length, this.at.indptr, this.at.indices, this.at.rowOf,
-      this.at.users, this.at.items, this.at.bias, e.samples, e.learningRate, e.reg, e.biasReg,
-      e.sampling === 'user' ? 1 : 0, e.negatives, e.rejectPositives ? 1 : 0, this.at.rng, this.at.trained,
+      s.factors,
+      s.nUsers,
+      s.nItems,
+      s.indices.length,
+      this.at.indptr,
+      this.at.indices,
+      this.at.rowOf,
+      this.at.users,
+      this.at.items,
+      this.at.bias,
+      e.samples,
+      e.learningRate,
+      e.reg,
+      e.biasReg,
+      e.sampling === 'user' ? 1 : 0,
+      e.negatives,
+      e.rejectPositives ? 1 : 0,
+      this.at.rng,
+      this.at.trained,
     );
     rng.loadState(rngState);
     const trained = new Int32Array(this.memory.buffer, this.at.trained, 1)[0];

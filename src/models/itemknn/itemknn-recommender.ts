@@ -12,7 +12,10 @@ import { weightInteractions } from '../weighting.js';
 export const itemKnnParamsSchema = z
   .object({
     neighbours: z.int().min(1).default(800).describe('neighbours kept per item (K)'),
-    weighting: z.enum(['none', 'tfidf', 'bm25']).default('bm25').describe('weighting of the user×item matrix before cosine: none | tfidf | bm25'),
+    weighting: z
+      .enum(['none', 'tfidf', 'bm25'])
+      .default('bm25')
+      .describe('weighting of the user×item matrix before cosine: none | tfidf | bm25'),
     bm25K1: z.number().min(0).default(10).describe('BM25 saturation K1'),
     bm25B: z.number().min(0).max(1).default(0.8).describe('BM25 length normalisation B'),
   })
@@ -40,7 +43,13 @@ export class ItemKnnRecommender extends BaseRecommender<ItemKnnParams> {
     const model = new ItemKnnRecommender(artifact.params);
     const n = artifact.data.items.size;
     const a = artifact.arrays;
-    model.neighbours = new CsrMatrix(n, n, a['knn.indptr'] as Int32Array, a['knn.indices'] as Int32Array, a['knn.values'] as Float32Array);
+    model.neighbours = new CsrMatrix(
+      n,
+      n,
+      a['knn.indptr'] as Int32Array,
+      a['knn.indices'] as Int32Array,
+      a['knn.values'] as Float32Array,
+    );
     model.weighted = weightInteractions(artifact.data.userItems, model.params);
     model.restore(artifact.data);
     return model;
@@ -49,7 +58,11 @@ export class ItemKnnRecommender extends BaseRecommender<ItemKnnParams> {
   protected async fitModel(data: Interactions, options: FitOptions): Promise<FitReport> {
     return runIterations('itemknn', 1, options, () => {
       this.weighted = weightInteractions(data.userItems, this.params);
-      this.neighbours = cosineNeighbours(this.weighted, this.weighted.transpose(), this.params.neighbours);
+      this.neighbours = cosineNeighbours(
+        this.weighted,
+        this.weighted.transpose(),
+        this.params.neighbours,
+      );
       return undefined;
     });
   }
@@ -73,7 +86,10 @@ export class ItemKnnRecommender extends BaseRecommender<ItemKnnParams> {
 
   protected artifactContent(): Pick<Artifact, 'arrays' | 'extra'> {
     const nb = this.neighbours!;
-    return { arrays: { 'knn.indptr': nb.indptr, 'knn.indices': nb.indices, 'knn.values': nb.values }, extra: {} };
+    return {
+      arrays: { 'knn.indptr': nb.indptr, 'knn.indices': nb.indices, 'knn.values': nb.values },
+      extra: {},
+    };
   }
 }
 
@@ -86,7 +102,8 @@ function cosineNeighbours(userItems: CsrMatrix, itemUsers: CsrMatrix, k: number)
   const norms = new Float32Array(nItems);
   for (let i = 0; i < nItems; i++) {
     let s = 0;
-    for (let e = itemUsers.indptr[i]; e < itemUsers.indptr[i + 1]; e++) s += itemUsers.values[e] * itemUsers.values[e];
+    for (let e = itemUsers.indptr[i]; e < itemUsers.indptr[i + 1]; e++)
+      s += itemUsers.values[e] * itemUsers.values[e];
     norms[i] = Math.sqrt(s);
   }
   const acc = new Float32Array(nItems);

@@ -52,7 +52,8 @@ export class BucketTable {
     this.mask = this.keys.length - 1;
     this.shift--;
     this.count = 0;
-    for (let slot = 0; slot < keys.length; slot++) if (keys[slot] !== -1) this.set(keys[slot], values[slot]);
+    for (let slot = 0; slot < keys.length; slot++)
+      if (keys[slot] !== -1) this.set(keys[slot], values[slot]);
   }
 }
 

@@ -6,15 +6,28 @@ import type { TagSuggestion } from './tagger.js';
 function fixed(labels: string[], answers: Record<string, TagSuggestion[]>): TagPredictor {
   return {
     labels,
-    predict: (text, { k = 1, threshold = 0 } = {}) => answers[text].filter((s) => s.score >= threshold).slice(0, k),
+    predict: (text, { k = 1, threshold = 0 } = {}) =>
+      answers[text].filter((s) => s.score >= threshold).slice(0, k),
   };
 }
 
 describe('evaluateTagger', () => {
   const tagger = fixed(['a', 'b', 'c', 'd'], {
-    one: [{ tag: 'a', score: 0.6 }, { tag: 'b', score: 0.3 }, { tag: 'c', score: 0.1 }],
-    two: [{ tag: 'c', score: 0.5 }, { tag: 'a', score: 0.4 }, { tag: 'd', score: 0.1 }],
-    three: [{ tag: 'd', score: 0.9 }, { tag: 'a', score: 0.05 }, { tag: 'b', score: 0.05 }],
+    one: [
+      { tag: 'a', score: 0.6 },
+      { tag: 'b', score: 0.3 },
+      { tag: 'c', score: 0.1 },
+    ],
+    two: [
+      { tag: 'c', score: 0.5 },
+      { tag: 'a', score: 0.4 },
+      { tag: 'd', score: 0.1 },
+    ],
+    three: [
+      { tag: 'd', score: 0.9 },
+      { tag: 'a', score: 0.05 },
+      { tag: 'b', score: 0.05 },
+    ],
   });
   const examples = [
     { text: 'one', tags: ['a', 'c'] },
@@ -25,7 +38,13 @@ describe('evaluateTagger', () => {
 
   it('computes P@k and R@k as fastText test does', () => {
     // k 1: predictions a, c, d; correct: a → P 1/3, R 1/4 (gold: a, c | a | b).
-    expect(evaluateTagger(tagger, examples, { k: 1 })).toEqual({ examples: 3, k: 1, threshold: 0, precision: 1 / 3, recall: 1 / 4 });
+    expect(evaluateTagger(tagger, examples, { k: 1 })).toEqual({
+      examples: 3,
+      k: 1,
+      threshold: 0,
+      precision: 1 / 3,
+      recall: 1 / 4,
+    });
     // k 2: correct a | a → P 2/6, R 2/4.
     const at2 = evaluateTagger(tagger, examples, { k: 2 });
     expect(at2.precision).toBeCloseTo(2 / 6, 12);

@@ -32,9 +32,14 @@ export interface TaggerEvaluation {
  * @example
  * evaluateTagger(tagger, valid, { k: 5 }) // { examples: 3000, k: 5, threshold: 0, precision: 0.26, recall: 0.56 }
  */
-export function evaluateTagger(tagger: TagPredictor, examples: readonly TagExample[], options: { k?: number; threshold?: number; source?: string } = {}): TaggerEvaluation {
+export function evaluateTagger(
+  tagger: TagPredictor,
+  examples: readonly TagExample[],
+  options: { k?: number; threshold?: number; source?: string } = {},
+): TaggerEvaluation {
   const { k = 1, threshold = 0 } = options;
-  if (!Array.isArray(examples as unknown)) throw new InvalidArgumentError('examples', 'must be an array of { text, tags }');
+  if (!Array.isArray(examples as unknown))
+    throw new InvalidArgumentError('examples', 'must be an array of { text, tags }');
   const known = new Set(tagger.labels);
   let counted = 0;
   let gold = 0;
@@ -50,14 +55,30 @@ export function evaluateTagger(tagger: TagPredictor, examples: readonly TagExamp
     for (const p of predictions) if (tags.has(p.tag)) correct++;
   }
   if (counted === 0) throw nothingToMeasure(examples, known, options.source);
-  return { examples: counted, k, threshold, precision: predicted === 0 ? NaN : correct / predicted, recall: gold === 0 ? NaN : correct / gold };
+  return {
+    examples: counted,
+    k,
+    threshold,
+    precision: predicted === 0 ? NaN : correct / predicted,
+    recall: gold === 0 ? NaN : correct / gold,
+  };
 }
 
-function nothingToMeasure(examples: readonly TagExample[], known: ReadonlySet<string>, source: string | undefined): DataError {
+function nothingToMeasure(
+  examples: readonly TagExample[],
+  known: ReadonlySet<string>,
+  source: string | undefined,
+): DataError {
   const location = source === undefined ? {} : { file: source };
   const unknown = examples.flatMap((e) => e.tags).find((t) => !known.has(t));
   if (unknown === undefined) {
-    return new DataError(location, `none of its ${examples.length} examples has a tag (__label__tag or "tags"), so precision and recall cannot be measured`);
+    return new DataError(
+      location,
+      `none of its ${examples.length} examples has a tag (__label__tag or "tags"), so precision and recall cannot be measured`,
+    );
   }
-  return new DataError(location, `none of the tags of its ${examples.length} examples is one the model was trained on (e.g. ${JSON.stringify(unknown)}), so precision and recall cannot be measured`);
+  return new DataError(
+    location,
+    `none of the tags of its ${examples.length} examples is one the model was trained on (e.g. ${JSON.stringify(unknown)}), so precision and recall cannot be measured`,
+  );
 }

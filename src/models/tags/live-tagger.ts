@@ -76,7 +76,12 @@ export class LiveTagger {
   async #check(): Promise<LoadedTagger | null> {
     try {
       const pointer = await readTaggerPointer(this.#serving);
-      if (pointer === null || pointer.modelId === this.#current?.pointer.modelId || pointer.modelId === this.#failed) return this.#current;
+      if (
+        pointer === null ||
+        pointer.modelId === this.#current?.pointer.modelId ||
+        pointer.modelId === this.#failed
+      )
+        return this.#current;
       try {
         const tagger = await this.#load(pointer.artifactPath);
         this.#current = { tagger, pointer };
@@ -84,7 +89,9 @@ export class LiveTagger {
         this.#log(`tags: now answering with ${pointer.modelId} (${tagger.labels.length} tags)`);
       } catch (error) {
         this.#failed = pointer.modelId;
-        this.#log(`tags: cannot load the published tagger ${pointer.modelId} from ${pointer.artifactPath}: ${(error as Error).message}; ${this.#current === null ? 'none is served' : `still serving ${this.#current.pointer.modelId}`}`);
+        this.#log(
+          `tags: cannot load the published tagger ${pointer.modelId} from ${pointer.artifactPath}: ${(error as Error).message}; ${this.#current === null ? 'none is served' : `still serving ${this.#current.pointer.modelId}`}`,
+        );
       }
     } catch (error) {
       this.#log(`tags: cannot read the published tagger: ${(error as Error).message}`);

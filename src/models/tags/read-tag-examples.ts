@@ -28,25 +28,43 @@ export interface ReadTagExamplesOptions {
  * @example
  * const train = await readTagExamples('datasets/cooking-stackexchange/cooking.stackexchange.txt');
  */
-export async function readTagExamples(path: string, options: ReadTagExamplesOptions = {}): Promise<TagExample[]> {
+export async function readTagExamples(
+  path: string,
+  options: ReadTagExamplesOptions = {},
+): Promise<TagExample[]> {
   if (options.format !== undefined && options.format !== 'fasttext' && options.format !== 'jsonl') {
-    throw new InvalidArgumentError('format', `must be "fasttext" or "jsonl", got ${JSON.stringify(options.format)}`);
+    throw new InvalidArgumentError(
+      'format',
+      `must be "fasttext" or "jsonl", got ${JSON.stringify(options.format)}`,
+    );
   }
   let content: string;
   try {
     content = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new DataError({ file: path }, (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot be read (${(cause as Error).message})`, { cause });
+    throw new DataError(
+      { file: path },
+      (cause as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'file not found'
+        : `cannot be read (${(cause as Error).message})`,
+      { cause },
+    );
   }
   if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
   const start = content.trimStart()[0];
-  const format = options.format ?? (/^\.jsonl?$/i.test(extname(path)) || start === '{' || start === '[' ? 'jsonl' : 'fasttext');
+  const format =
+    options.format ??
+    (/^\.jsonl?$/i.test(extname(path)) || start === '{' || start === '[' ? 'jsonl' : 'fasttext');
   if (format === 'jsonl' && start === '[') return parseJsonArray(content, path);
   const lines = content.split(/\r?\n/);
   const out: TagExample[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
-    out.push(format === 'jsonl' ? parseJsonLine(lines[i], path, i + 1) : parseFastTextLine(lines[i], path, i + 1));
+    out.push(
+      format === 'jsonl'
+        ? parseJsonLine(lines[i], path, i + 1)
+        : parseFastTextLine(lines[i], path, i + 1),
+    );
   }
   return out;
 }
@@ -57,7 +75,11 @@ function parseFastTextLine(line: string, file: string, lineNo: number): TagExamp
   for (const token of line.split(/\s+/)) {
     if (token === '') continue;
     if (token.startsWith(LABEL_PREFIX)) {
-      if (token.length === LABEL_PREFIX.length) throw new DataError({ file, line: lineNo }, `empty tag: "${LABEL_PREFIX}" with nothing after it`);
+      if (token.length === LABEL_PREFIX.length)
+        throw new DataError(
+          { file, line: lineNo },
+          `empty tag: "${LABEL_PREFIX}" with nothing after it`,
+        );
       tags.push(token.slice(LABEL_PREFIX.length));
     } else {
       words.push(token);
@@ -71,7 +93,9 @@ function parseJsonLine(line: string, file: string, lineNo: number): TagExample {
   try {
     value = JSON.parse(line);
   } catch (cause) {
-    throw new DataError({ file, line: lineNo }, `not valid JSON (${(cause as Error).message})`, { cause });
+    throw new DataError({ file, line: lineNo }, `not valid JSON (${(cause as Error).message})`, {
+      cause,
+    });
   }
   return toExample(value, { file, line: lineNo });
 }
@@ -87,12 +111,17 @@ function parseJsonArray(content: string, file: string): TagExample[] {
 }
 
 function toExample(value: unknown, at: { file: string; line?: number; row?: number }): TagExample {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new DataError(at, 'expected an object with "text" and "tags"');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new DataError(at, 'expected an object with "text" and "tags"');
   const { text, tags } = value as { text?: unknown; tags?: unknown };
-  if (typeof text !== 'string') throw new DataError({ ...at, column: 'text' }, `must be a string, got ${describe(text)}`);
+  if (typeof text !== 'string')
+    throw new DataError({ ...at, column: 'text' }, `must be a string, got ${describe(text)}`);
   if (tags === undefined) return { text, tags: [] };
   if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t === '')) {
-    throw new DataError({ ...at, column: 'tags' }, `must be an array of non-empty strings, got ${describe(tags)}`);
+    throw new DataError(
+      { ...at, column: 'tags' },
+      `must be an array of non-empty strings, got ${describe(tags)}`,
+    );
   }
   return { text, tags: tags as string[] };
 }

@@ -34,7 +34,10 @@ export interface TagCorpus {
  *
  * @throws InvalidArgumentError when no example has a tag.
  */
-export function buildTagCorpus(examples: readonly Example[], options: Readonly<FeatureOptions> & { minCount: number }): TagCorpus {
+export function buildTagCorpus(
+  examples: readonly Example[],
+  options: Readonly<FeatureOptions> & { minCount: number },
+): TagCorpus {
   const tokens: string[][] = [];
   const tagged: Example[] = [];
   const wordCounts = new Map<string, number>();
@@ -50,7 +53,10 @@ export function buildTagCorpus(examples: readonly Example[], options: Readonly<F
   if (tagged.length === 0) throw new InvalidArgumentError('examples', 'no example has a tag');
   const byCount = (counts: Map<string, number>): string[] =>
     [...counts].sort((a, b) => b[1] - a[1]).map(([key]) => key); // stable: ties keep first appearance
-  const words = [END_OF_TEXT, ...byCount(wordCounts).filter((w) => wordCounts.get(w)! >= options.minCount)];
+  const words = [
+    END_OF_TEXT,
+    ...byCount(wordCounts).filter((w) => wordCounts.get(w)! >= options.minCount),
+  ];
   const labels = byCount(labelCounts);
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
   const features = new TagFeatures(words, options);
@@ -82,7 +88,15 @@ export function buildTagCorpus(examples: readonly Example[], options: Readonly<F
     for (const tag of new Set(tagged[e].tags)) labelIds.push(labelIndex.get(tag)!);
     labelPtr[e + 1] = labelIds.length;
   }
-  return { features, labels, bucketOfRow: bucketOfRow.toArray(), indptr, ids: ids.toArray(), labelPtr, labelIds: labelIds.toArray() };
+  return {
+    features,
+    labels,
+    bucketOfRow: bucketOfRow.toArray(),
+    indptr,
+    ids: ids.toArray(),
+    labelPtr,
+    labelIds: labelIds.toArray(),
+  };
 }
 
 /** An Int32Array that doubles when full, so that big corpora never pass through JS arrays. */

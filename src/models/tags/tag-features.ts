@@ -56,7 +56,12 @@ export class TagFeatures {
    * Appends the word ids of `tokens` (end-of-text included) to `wordIds` and the buckets of their
    * n-grams to `buckets`; `hashes` is scratch space.
    */
-  encode(tokens: readonly string[], wordIds: number[], buckets: number[], hashes: number[] = []): void {
+  encode(
+    tokens: readonly string[],
+    wordIds: number[],
+    buckets: number[],
+    hashes: number[] = [],
+  ): void {
     const { wordNgrams, bucket, minn, maxn } = this.options;
     hashes.length = 0;
     for (const token of tokens) {
@@ -80,14 +85,21 @@ export class TagFeatures {
 }
 
 /** Pushes the bucket of each character n-gram of `<token>` with minn ≤ length ≤ maxn. */
-function charNgrams(token: string, minn: number, maxn: number, bucket: number, out: number[]): void {
+function charNgrams(
+  token: string,
+  minn: number,
+  maxn: number,
+  bucket: number,
+  out: number[],
+): void {
   const chars = Array.from(`<${token}>`);
   for (let i = 0; i < chars.length; i++) {
     let gram = '';
     for (let n = 1; n <= maxn && i + n <= chars.length; n++) {
       gram += chars[i + n - 1];
       // fastText leaves out the lone boundary markers "<" and ">".
-      if (n >= minn && !(n === 1 && (i === 0 || i + n === chars.length))) out.push(fnv1a(gram) % bucket);
+      if (n >= minn && !(n === 1 && (i === 0 || i + n === chars.length)))
+        out.push(fnv1a(gram) % bucket);
     }
   }
 }

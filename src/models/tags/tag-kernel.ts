@@ -15,10 +15,22 @@ export interface TagKernelExports {
    * (ova).
    */
   trainRange(
-    dim: number, nLabels: number, ova: number,
-    indptrPtr: number, idsPtr: number, labelPtrPtr: number, labelIdsPtr: number,
-    inputPtr: number, outputPtr: number, scratchPtr: number, rngPtr: number,
-    begin: number, end: number, lr0: number, step0: number, total: number,
+    dim: number,
+    nLabels: number,
+    ova: number,
+    indptrPtr: number,
+    idsPtr: number,
+    labelPtrPtr: number,
+    labelIdsPtr: number,
+    inputPtr: number,
+    outputPtr: number,
+    scratchPtr: number,
+    rngPtr: number,
+    begin: number,
+    end: number,
+    lr0: number,
+    step0: number,
+    total: number,
   ): number;
   /**
    * Merges a thread's private copy of the output matrix into the shared one: shared += local −
@@ -36,7 +48,24 @@ export function jsTagKernel(buffer: ArrayBufferLike): TagKernelExports {
   const i32 = new Int32Array(buffer);
   const u32 = new Uint32Array(buffer);
   return {
-    trainRange(dim, nLabels, ova, indptrPtr, idsPtr, labelPtrPtr, labelIdsPtr, inputPtr, outputPtr, scratchPtr, rngPtr, begin, end, lr0, step0, total) {
+    trainRange(
+      dim,
+      nLabels,
+      ova,
+      indptrPtr,
+      idsPtr,
+      labelPtrPtr,
+      labelIdsPtr,
+      inputPtr,
+      outputPtr,
+      scratchPtr,
+      rngPtr,
+      begin,
+      end,
+      lr0,
+      step0,
+      total,
+    ) {
       const indptr = indptrPtr >> 2;
       const ids = idsPtr >> 2;
       const labelPtr = labelPtrPtr >> 2;
@@ -77,7 +106,14 @@ export function jsTagKernel(buffer: ArrayBufferLike): TagKernelExports {
             let isTarget = false;
             for (let l = l0; l < l1; l++) if (i32[labelIds + l] === j) isTarget = true;
             const p = s >= 0 ? 1 / (1 + a) : a / (1 + a);
-            update(f32, output + j * dim, grad, hidden, Math.fround(lr * ((isTarget ? 1 : 0) - p)), dim);
+            update(
+              f32,
+              output + j * dim,
+              grad,
+              hidden,
+              Math.fround(lr * ((isTarget ? 1 : 0) - p)),
+              dim,
+            );
           }
         } else {
           rng ^= rng << 13;
@@ -87,12 +123,20 @@ export function jsTagKernel(buffer: ArrayBufferLike): TagKernelExports {
           let max = -Infinity;
           for (let j = 0; j < nLabels; j++) max = Math.max(max, f32[scores + j]);
           let sum = 0;
-          for (let j = 0; j < nLabels; j++) sum += f32[scores + j] = Math.exp(f32[scores + j] - max);
+          for (let j = 0; j < nLabels; j++)
+            sum += f32[scores + j] = Math.exp(f32[scores + j] - max);
           const norm = 1 / sum;
           lossSum -= Math.log(f32[scores + target] * norm + LOG_EPSILON);
           for (let j = 0; j < nLabels; j++) {
             const p = f32[scores + j] * norm;
-            update(f32, output + j * dim, grad, hidden, Math.fround(lr * ((j === target ? 1 : 0) - p)), dim);
+            update(
+              f32,
+              output + j * dim,
+              grad,
+              hidden,
+              Math.fround(lr * ((j === target ? 1 : 0) - p)),
+              dim,
+            );
           }
         }
         for (let i = i0; i < i1; i++) {
@@ -118,7 +162,14 @@ export function jsTagKernel(buffer: ArrayBufferLike): TagKernelExports {
 }
 
 /** grad += alpha·w, then w += alpha·hidden: the gradient sees the output row before its update. */
-function update(f32: Float32Array, w: number, grad: number, hidden: number, alpha: number, dim: number): void {
+function update(
+  f32: Float32Array,
+  w: number,
+  grad: number,
+  hidden: number,
+  alpha: number,
+  dim: number,
+): void {
   for (let a = 0; a < dim; a++) {
     const wa = f32[w + a];
     f32[grad + a] += alpha * wa;

@@ -10,7 +10,11 @@ import { Tagger } from './tagger.js';
  *
  * @returns the number of bytes written.
  */
-export async function writeTaggerFile(path: string, tagger: Tagger, options: { quantise?: boolean } = {}): Promise<number> {
+export async function writeTaggerFile(
+  path: string,
+  tagger: Tagger,
+  options: { quantise?: boolean } = {},
+): Promise<number> {
   const bytes = tagger.toBytes({ quantise: options.quantise ?? false });
   await writeFileAtomically(path, bytes);
   return bytes.byteLength;
@@ -24,7 +28,9 @@ export async function writeTaggerFile(path: string, tagger: Tagger, options: { q
 export async function readTaggerFile(path: string): Promise<Tagger> {
   const bytes = await readFile(path).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === 'ENOENT') throw new NotFoundError(`tagger model file ${path}`, { cause });
-    throw new DataError({ file: path }, `cannot read the tagger model: ${cause.message}`, { cause });
+    throw new DataError({ file: path }, `cannot read the tagger model: ${cause.message}`, {
+      cause,
+    });
   });
   return Tagger.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
 }

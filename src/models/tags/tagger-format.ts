@@ -42,7 +42,12 @@ interface Header {
  * codes padded to 4 bytes when quantised) and output rows (f32).
  */
 export function encodeTagger(parts: TaggerParts): Uint8Array {
-  const header: Header = { options: parts.options, labels: parts.labels, words: parts.words, bucketRows: parts.bucketOfRow.length };
+  const header: Header = {
+    options: parts.options,
+    labels: parts.labels,
+    words: parts.words,
+    bucketRows: parts.bucketOfRow.length,
+  };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = pad4(20 + json.length);
   const arrays: ArrayBufferView[] = [parts.bucketOfRow];
@@ -77,27 +82,46 @@ export function decodeTagger(bytes: Uint8Array, source = 'tagger'): TaggerParts 
     throw new DataError({ file: source }, reason);
   };
   if (!(bytes instanceof Uint8Array)) fail('expected a Uint8Array');
-  if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail(`not a kiban tagger (no ${MAGIC} magic at the start)`);
+  if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
+    fail(`not a kiban tagger (no ${MAGIC} magic at the start)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== TAGGER_FORMAT_VERSION) fail(`format version ${version} is not supported (expected ${TAGGER_FORMAT_VERSION})`);
+  if (version !== TAGGER_FORMAT_VERSION)
+    fail(`format version ${version} is not supported (expected ${TAGGER_FORMAT_VERSION})`);
   const flags = view.getUint32(12, true);
   const jsonLength = view.getUint32(16, true);
-  if (20 + jsonLength > bytes.length) fail(`truncated: the header needs ${jsonLength} bytes, ${bytes.length - 20} present`);
+  if (20 + jsonLength > bytes.length)
+    fail(`truncated: the header needs ${jsonLength} bytes, ${bytes.length - 20} present`);
   let header: Header;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(20, 20 + jsonLength))) as Header;
+    header = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(20, 20 + jsonLength)),
+    ) as Header;
   } catch (cause) {
     throw new DataError({ file: source }, 'the header is not valid UTF-8 JSON', { cause });
   }
   const { options, labels, words, bucketRows } = header;
-  if (!options || !Array.isArray(labels) || !Array.isArray(words) || !Number.isInteger(bucketRows) || !Number.isInteger(options.dim)) fail('the header lacks options, labels, words or bucketRows');
+  if (
+    !options ||
+    !Array.isArray(labels) ||
+    !Array.isArray(words) ||
+    !Number.isInteger(bucketRows) ||
+    !Number.isInteger(options.dim)
+  )
+    fail('the header lacks options, labels, words or bucketRows');
   const dim = options.dim;
   const rows = words.length + bucketRows;
   const quantised = (flags & FLAG_QUANTISED) !== 0;
-  const sizes = [bucketRows * 4, ...(quantised ? [rows * 4, rows * dim] : [rows * dim * 4]), labels.length * dim * 4];
+  const sizes = [
+    bucketRows * 4,
+    ...(quantised ? [rows * 4, rows * dim] : [rows * dim * 4]),
+    labels.length * dim * 4,
+  ];
   const expected = pad4(20 + jsonLength) + sizes.reduce((s, b) => s + pad4(b), 0);
-  if (bytes.length !== expected) fail(`${bytes.length < expected ? 'truncated' : 'trailing bytes'}: ${bytes.length} bytes, expected ${expected} for ${rows} input rows and ${labels.length} labels of dim ${dim}`);
+  if (bytes.length !== expected)
+    fail(
+      `${bytes.length < expected ? 'truncated' : 'trailing bytes'}: ${bytes.length} bytes, expected ${expected} for ${rows} input rows and ${labels.length} labels of dim ${dim}`,
+    );
   let at = pad4(20 + jsonLength);
   const take = (n: number): Uint8Array => {
     // Copied into fresh buffers: typed arrays need aligned offsets, and callers may reuse `bytes`.

@@ -107,7 +107,11 @@ export interface WorkerJob {
  *
  * @throws KibanError (code INTERNAL) when aborted, with the signal's reason as its cause.
  */
-export async function trainTagMatrices(corpus: TagCorpus, settings: TrainSettings, hooks: TrainHooks = {}): Promise<TrainedMatrices> {
+export async function trainTagMatrices(
+  corpus: TagCorpus,
+  settings: TrainSettings,
+  hooks: TrainHooks = {},
+): Promise<TrainedMatrices> {
   const { memory, buffer, module, layout, kernel } = prepareTagTraining(corpus, settings);
   const { dim, threads } = settings;
   const { labels, examples } = layout;
@@ -128,13 +132,19 @@ export async function trainTagMatrices(corpus: TagCorpus, settings: TrainSetting
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   for (let slot = 1; slot < threads; slot++) {
     const job: WorkerJob = { memory, module, layout, slot };
-    const worker = startWorker(new URL(`./tagger-worker${ext}`, import.meta.url), { workerData: job });
+    const worker = startWorker(new URL(`./tagger-worker${ext}`, import.meta.url), {
+      workerData: job,
+    });
     workers.push(worker);
     finished.push(
       new Promise<void>((resolve, reject) => {
         worker.once('error', reject);
         worker.once('message', () => resolve());
-        worker.once('exit', (code) => reject(new KibanError('INTERNAL', `tagger training thread ${slot} exited with code ${code}`)));
+        worker.once('exit', (code) =>
+          reject(
+            new KibanError('INTERNAL', `tagger training thread ${slot} exited with code ${code}`),
+          ),
+        );
       }),
     );
   }
@@ -155,7 +165,8 @@ export async function trainTagMatrices(corpus: TagCorpus, settings: TrainSetting
     }
     if (hooks.signal?.aborted || failure !== null) Atomics.store(stop, 0, 1);
     await Promise.all(finished);
-    if (hooks.signal?.aborted) throw new KibanError('INTERNAL', 'tagger: training aborted', { cause: hooks.signal.reason });
+    if (hooks.signal?.aborted)
+      throw new KibanError('INTERNAL', 'tagger: training aborted', { cause: hooks.signal.reason });
     const r = report();
     hooks.onProgress?.(1, r.loss);
     return {
@@ -219,11 +230,18 @@ export function prepareTagTraining(corpus: TagCorpus, settings: TrainSettings): 
     stop: plan.reserve(8),
   };
   const wanted = settings.kernel ?? 'auto';
-  const module = wanted === 'js' || dim % 4 !== 0 || plan.pages > 65536 ? null : loadWasmModule('tag-kernel');
+  const module =
+    wanted === 'js' || dim % 4 !== 0 || plan.pages > 65536 ? null : loadWasmModule('tag-kernel');
   if (wanted === 'wasm' && module === null) {
-    throw new KibanError('INTERNAL', 'kernel: the WebAssembly kernel is not built (npm run build:wasm) or dim is not a multiple of 4');
+    throw new KibanError(
+      'INTERNAL',
+      'kernel: the WebAssembly kernel is not built (npm run build:wasm) or dim is not a multiple of 4',
+    );
   }
-  const memory = module === null ? new SharedArrayBuffer(plan.pages * 65536) : new WebAssembly.Memory({ initial: plan.pages, maximum: plan.pages, shared: true });
+  const memory =
+    module === null
+      ? new SharedArrayBuffer(plan.pages * 65536)
+      : new WebAssembly.Memory({ initial: plan.pages, maximum: plan.pages, shared: true });
   const buffer = memory instanceof SharedArrayBuffer ? memory : memory.buffer;
   new Int32Array(buffer, layout.indptr, corpus.indptr.length).set(corpus.indptr);
   new Int32Array(buffer, layout.ids, corpus.ids.length).set(corpus.ids);
@@ -235,7 +253,11 @@ export function prepareTagTraining(corpus: TagCorpus, settings: TrainSettings): 
   const rng = new Uint32Array(buffer, layout.rng, threads * 4);
   for (let t = 0; t < threads; t++) rng[t * 4] = random.nextUint32() | 1; // xorshift32 must not start at 0
 
-  const kernel = module === null ? jsTagKernel(buffer) : (new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } }).exports as unknown as TagKernelExports);
+  const kernel =
+    module === null
+      ? jsTagKernel(buffer)
+      : (new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } })
+          .exports as unknown as TagKernelExports);
   return { memory, buffer, module, layout, kernel };
 }
 
@@ -265,7 +287,12 @@ export class SlotRunner {
       // A thread may start when the others have trained for a while: its private copy must start
       // from the shared matrix as it is now (local = snapshot = 0, so this merge just copies).
       const at = layout.outputBytes * slot;
-      kernel.mergeOutput(layout.output, layout.localOutput + at, layout.outputSnapshot + at, layout.labels * layout.dim);
+      kernel.mergeOutput(
+        layout.output,
+        layout.localOutput + at,
+        layout.outputSnapshot + at,
+        layout.labels * layout.dim,
+      );
     }
   }
 
@@ -285,8 +312,22 @@ export class SlotRunner {
       const begin = (chunk % this.chunksPerEpoch) * CHUNK;
       const end = Math.min(L.examples, begin + CHUNK);
       this.lossSum += this.kernel.trainRange(
-        L.dim, L.labels, L.ova ? 1 : 0, L.indptr, L.ids, L.labelPtr, L.labelIds, L.input, output,
-        scratch, L.rng + this.slot * 16, begin, end, L.lr, epoch * L.examples + begin, total,
+        L.dim,
+        L.labels,
+        L.ova ? 1 : 0,
+        L.indptr,
+        L.ids,
+        L.labelPtr,
+        L.labelIds,
+        L.input,
+        output,
+        scratch,
+        L.rng + this.slot * 16,
+        begin,
+        end,
+        L.lr,
+        epoch * L.examples + begin,
+        total,
       );
       if (shared) this.kernel.mergeOutput(L.output, output, snapshot, L.labels * L.dim);
       this.done += end - begin;

@@ -23,13 +23,14 @@ const FILLER = Array.from({ length: 150 }, (_, i) => `w${i}`);
  */
 function synthetic(n: number, seed: number, tagsPerText = 1): TagExample[] {
   const next = lcg(seed);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
   const out: TagExample[] = [];
   for (let e = 0; e < n; e++) {
     const tags = new Set<string>();
     while (tags.size < tagsPerText) tags.add(pick(TOPICS));
     const words = Array.from({ length: 6 + Math.floor(next() * 5) }, () => pick(FILLER));
-    for (const tag of tags) words.push(`${tag}${Math.floor(next() * 5)}`, `${tag}${Math.floor(next() * 5)}`);
+    for (const tag of tags)
+      words.push(`${tag}${Math.floor(next() * 5)}`, `${tag}${Math.floor(next() * 5)}`);
     words.sort(() => next() - 0.5);
     out.push({ text: words.join(' '), tags: [...tags] });
   }
@@ -62,7 +63,9 @@ describe('Tagger', () => {
     expect(all.reduce((s, p) => s + p.score, 0)).toBeCloseTo(1, 5);
     for (let i = 1; i < all.length; i++) expect(all[i].score).toBeLessThanOrEqual(all[i - 1].score);
     expect(new Set(all.slice(0, 2).map((p) => p.tag))).toEqual(new Set(['wine', 'soup']));
-    expect(tagger.predict('w1 wine3 soup1', { k: 3, threshold: 0.2 }).length).toBeLessThanOrEqual(2);
+    expect(tagger.predict('w1 wine3 soup1', { k: 3, threshold: 0.2 }).length).toBeLessThanOrEqual(
+      2,
+    );
     expect(tagger.predict('').length).toBe(1); // no words: the end-of-text row (a bias) still answers
   });
 
@@ -78,14 +81,25 @@ describe('Tagger', () => {
   });
 
   it('round-trips through bytes with identical predictions, also with n-grams and quantised', async () => {
-    const tagger = await Tagger.train(train, { ...small, wordNgrams: 2, minn: 2, maxn: 4, bucket: 10_000 });
+    const tagger = await Tagger.train(train, {
+      ...small,
+      wordNgrams: 2,
+      minn: 2,
+      maxn: 4,
+      bucket: 10_000,
+    });
     // Read from an unaligned offset in a bigger buffer, as a Node.js Buffer from a file may be.
-    const copy = Tagger.fromBytes(new Uint8Array(Buffer.concat([Buffer.alloc(3), tagger.toBytes()])).subarray(3));
+    const copy = Tagger.fromBytes(
+      new Uint8Array(Buffer.concat([Buffer.alloc(3), tagger.toBytes()])).subarray(3),
+    );
     expect(copy.options).toEqual(tagger.options);
     expect(copy.labels).toEqual(tagger.labels);
-    for (const e of test.slice(0, 50)) expect(copy.predict(e.text, { k: 3 })).toEqual(tagger.predict(e.text, { k: 3 }));
+    for (const e of test.slice(0, 50))
+      expect(copy.predict(e.text, { k: 3 })).toEqual(tagger.predict(e.text, { k: 3 }));
     // Buckets unseen in training still count in the mean, in both.
-    expect(copy.predict('never seen bigrams here', { k: 2 })).toEqual(tagger.predict('never seen bigrams here', { k: 2 }));
+    expect(copy.predict('never seen bigrams here', { k: 2 })).toEqual(
+      tagger.predict('never seen bigrams here', { k: 2 }),
+    );
 
     const bytes = tagger.toBytes({ quantise: true });
     expect(bytes.length).toBeLessThan(tagger.toBytes().length * 0.4);
@@ -103,12 +117,16 @@ describe('Tagger', () => {
 
   it('refuses truncated, padded and foreign bytes with a DataError', async () => {
     const bytes = (await Tagger.train(train.slice(0, 50), small)).toBytes();
-    expect(() => Tagger.fromBytes(bytes.subarray(0, bytes.length - 4), 'model.bin')).toThrow(/model\.bin: truncated/);
+    expect(() => Tagger.fromBytes(bytes.subarray(0, bytes.length - 4), 'model.bin')).toThrow(
+      /model\.bin: truncated/,
+    );
     expect(() => Tagger.fromBytes(bytes.subarray(0, 30))).toThrow(DataError);
     const padded = new Uint8Array(bytes.length + 4);
     padded.set(bytes);
     expect(() => Tagger.fromBytes(padded)).toThrow(/trailing bytes/);
-    expect(() => Tagger.fromBytes(new TextEncoder().encode('__label__a some fastText text'))).toThrow(/not a kiban tagger/);
+    expect(() =>
+      Tagger.fromBytes(new TextEncoder().encode('__label__a some fastText text')),
+    ).toThrow(/not a kiban tagger/);
     const future = bytes.slice();
     future[8] = 99;
     expect(() => Tagger.fromBytes(future)).toThrow(/format version 99 is not supported/);
@@ -118,26 +136,36 @@ describe('Tagger', () => {
     const all = await readTagExamples('datasets/cooking-stackexchange/cooking.stackexchange.txt');
     const [cookingTrain, valid] = [all.slice(0, 12404), all.slice(12404)];
     const options = { dim: 32, lr: 0.5, epoch: 5 };
-    const one = evaluateTagger(await Tagger.train(cookingTrain, { ...options, threads: 1 }), valid).precision;
-    const two = evaluateTagger(await Tagger.train(cookingTrain, { ...options, threads: 2 }), valid).precision;
+    const one = evaluateTagger(
+      await Tagger.train(cookingTrain, { ...options, threads: 1 }),
+      valid,
+    ).precision;
+    const two = evaluateTagger(
+      await Tagger.train(cookingTrain, { ...options, threads: 2 }),
+      valid,
+    ).precision;
     // Seeds move P@1 by about ±0.007 here; fastText's defaults reach 0.13–0.17 on this split.
     expect(one).toBeGreaterThan(0.5);
     expect(Math.abs(two - one)).toBeLessThan(0.025);
   });
 
-  it.each(['softmax', 'ova'] as const)('gets the same model from the SIMD kernel as from the JavaScript kernel (%s)', async (loss) => {
-    // 6 labels: the SIMD kernel's groups of four and its scalar tail both run.
-    const opts = resolveTaggerOptions({ ...small, epoch: 2, wordNgrams: 2, bucket: 1000, loss });
-    const corpus = buildTagCorpus(synthetic(600, 1, loss === 'ova' ? 2 : 1), opts);
-    const wasm = await trainTagMatrices(corpus, { ...opts, kernel: 'wasm' });
-    const js = await trainTagMatrices(corpus, { ...opts, kernel: 'js' });
-    expect([wasm.kernel, js.kernel]).toEqual(['wasm', 'js']);
-    const scale = js.output.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-    const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
-    expect(maxDiff(wasm.output, js.output)).toBeLessThan(1e-4 * scale);
-    expect(maxDiff(wasm.input, js.input)).toBeLessThan(1e-4 * scale);
-    expect(wasm.loss).toBeCloseTo(js.loss, 4);
-  });
+  it.each(['softmax', 'ova'] as const)(
+    'gets the same model from the SIMD kernel as from the JavaScript kernel (%s)',
+    async (loss) => {
+      // 6 labels: the SIMD kernel's groups of four and its scalar tail both run.
+      const opts = resolveTaggerOptions({ ...small, epoch: 2, wordNgrams: 2, bucket: 1000, loss });
+      const corpus = buildTagCorpus(synthetic(600, 1, loss === 'ova' ? 2 : 1), opts);
+      const wasm = await trainTagMatrices(corpus, { ...opts, kernel: 'wasm' });
+      const js = await trainTagMatrices(corpus, { ...opts, kernel: 'js' });
+      expect([wasm.kernel, js.kernel]).toEqual(['wasm', 'js']);
+      const scale = js.output.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      const maxDiff = (a: Float32Array, b: Float32Array): number =>
+        a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+      expect(maxDiff(wasm.output, js.output)).toBeLessThan(1e-4 * scale);
+      expect(maxDiff(wasm.input, js.input)).toBeLessThan(1e-4 * scale);
+      expect(wasm.loss).toBeCloseTo(js.loss, 4);
+    },
+  );
 
   it('starts a thread that joins late from the model trained so far, not from zero', () => {
     const opts = resolveTaggerOptions({ ...small, threads: 2 });
@@ -146,7 +174,11 @@ describe('Tagger', () => {
     const shared = new Float32Array(buffer, layout.output, layout.labels * layout.dim);
     expect(shared.some((x) => x !== 0)).toBe(true);
     new SlotRunner(kernel, buffer, layout, 1);
-    const copyOf1 = new Float32Array(buffer, layout.localOutput + layout.outputBytes, layout.labels * layout.dim);
+    const copyOf1 = new Float32Array(
+      buffer,
+      layout.localOutput + layout.outputBytes,
+      layout.labels * layout.dim,
+    );
     expect(copyOf1).toEqual(shared);
   });
 
@@ -182,18 +214,36 @@ describe('Tagger', () => {
 
     const stopped = new AbortController();
     stopped.abort(new Error('not wanted'));
-    await expect(Tagger.train(train, small, { signal: stopped.signal })).rejects.toThrow(KibanError);
+    await expect(Tagger.train(train, small, { signal: stopped.signal })).rejects.toThrow(
+      KibanError,
+    );
 
     const all = await readTagExamples('datasets/cooking-stackexchange/cooking.stackexchange.txt');
     const midway = new AbortController();
     const started = performance.now();
-    const run = Tagger.train(all, { dim: 32, epoch: 200, threads: 2 }, { signal: midway.signal, onProgress: (f) => f > 0 && midway.abort() });
+    const run = Tagger.train(
+      all,
+      { dim: 32, epoch: 200, threads: 2 },
+      { signal: midway.signal, onProgress: (f) => f > 0 && midway.abort() },
+    );
     await expect(run).rejects.toThrow(/training aborted/);
     expect(performance.now() - started).toBeLessThan(5000); // the full run would take about a minute
   });
 
   it('validates its options and examples, naming the culprit', async () => {
-    expect(DEFAULT_TAGGER_OPTIONS).toEqual({ dim: 100, epoch: 5, lr: 0.1, wordNgrams: 1, minCount: 1, bucket: 2_000_000, minn: 0, maxn: 0, loss: 'softmax', threads: 2, seed: 1 });
+    expect(DEFAULT_TAGGER_OPTIONS).toEqual({
+      dim: 100,
+      epoch: 5,
+      lr: 0.1,
+      wordNgrams: 1,
+      minCount: 1,
+      bucket: 2_000_000,
+      minn: 0,
+      maxn: 0,
+      loss: 'softmax',
+      threads: 2,
+      seed: 1,
+    });
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ dim: 0 }, /^dim: must be a positive integer/],
       [{ dim: 2.5 }, /^dim: must be a positive integer/],
@@ -209,12 +259,20 @@ describe('Tagger', () => {
     for (const [options, message] of bad) {
       await expect(Tagger.train(train, options as never)).rejects.toThrow(message);
     }
-    await expect(Tagger.train([{ text: 'a', tags: [] }], small)).rejects.toThrow(/^examples: no example has a tag/);
-    await expect(Tagger.train([{ text: 'a', tags: [''] }], small)).rejects.toThrow(/^examples\[0\]\.tags\[0\]: must be a non-empty string/);
-    await expect(Tagger.train([{ text: 3, tags: ['a'] }] as never, small)).rejects.toThrow(InvalidArgumentError);
+    await expect(Tagger.train([{ text: 'a', tags: [] }], small)).rejects.toThrow(
+      /^examples: no example has a tag/,
+    );
+    await expect(Tagger.train([{ text: 'a', tags: [''] }], small)).rejects.toThrow(
+      /^examples\[0\]\.tags\[0\]: must be a non-empty string/,
+    );
+    await expect(Tagger.train([{ text: 3, tags: ['a'] }] as never, small)).rejects.toThrow(
+      InvalidArgumentError,
+    );
     const tagger = await Tagger.train(train.slice(0, 50), small);
     expect(() => tagger.predict('x', { k: 0 })).toThrow(/^k: must be a positive integer/);
-    expect(() => tagger.predict('x', { threshold: 2 })).toThrow(/^threshold: must be a number from 0 to 1/);
+    expect(() => tagger.predict('x', { threshold: 2 })).toThrow(
+      /^threshold: must be a number from 0 to 1/,
+    );
     expect(() => tagger.predict(undefined as never)).toThrow(/^text: must be a string/);
   });
 });

@@ -85,7 +85,8 @@ export class Tagger {
     this.labels = Object.freeze([...labels]);
     this.features = new TagFeatures(words, options);
     this.rowOfBucket = new BucketTable(bucketOfRow.length);
-    for (let r = 0; r < bucketOfRow.length; r++) this.rowOfBucket.set(bucketOfRow[r], words.length + r);
+    for (let r = 0; r < bucketOfRow.length; r++)
+      this.rowOfBucket.set(bucketOfRow[r], words.length + r);
     this.scorer = new DenseScorer({ rows: labels.length, cols: options.dim, data: output }, null);
     this.hidden = new Float32Array(options.dim);
     this.scores = new Float32Array(labels.length);
@@ -101,13 +102,26 @@ export class Tagger {
    * @throws InvalidArgumentError on a bad option or example (naming it), or when no example has a tag.
    * @throws KibanError (code INTERNAL) when aborted through `hooks.signal`.
    */
-  static async train(examples: readonly TagExample[], options: Partial<TaggerOptions> = {}, hooks: TrainHooks = {}): Promise<Tagger> {
+  static async train(
+    examples: readonly TagExample[],
+    options: Partial<TaggerOptions> = {},
+    hooks: TrainHooks = {},
+  ): Promise<Tagger> {
     const opts = resolveTaggerOptions(options);
     checkExamples(examples);
-    if (hooks.signal?.aborted) throw new KibanError('INTERNAL', 'tagger: training aborted', { cause: hooks.signal.reason });
+    if (hooks.signal?.aborted)
+      throw new KibanError('INTERNAL', 'tagger: training aborted', { cause: hooks.signal.reason });
     const corpus = buildTagCorpus(examples, opts);
     const trained = await trainTagMatrices(corpus, opts, hooks);
-    return new Tagger(opts, corpus.labels, corpus.features.words, corpus.bucketOfRow, trained.input, null, trained.output);
+    return new Tagger(
+      opts,
+      corpus.labels,
+      corpus.features.words,
+      corpus.bucketOfRow,
+      trained.input,
+      null,
+      trained.output,
+    );
   }
 
   /**
@@ -120,12 +134,23 @@ export class Tagger {
   predict(text: string, options: PredictOptions = {}): TagSuggestion[] {
     const { k = 1, threshold = 0 } = options;
     if (typeof text !== 'string') throw new InvalidArgumentError('text', 'must be a string');
-    if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError('k', `must be a positive integer, got ${String(k)}`);
-    if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw new InvalidArgumentError('threshold', `must be a number from 0 to 1, got ${String(threshold)}`);
+    if (!Number.isInteger(k) || k < 1)
+      throw new InvalidArgumentError('k', `must be a positive integer, got ${String(k)}`);
+    if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1))
+      throw new InvalidArgumentError(
+        'threshold',
+        `must be a number from 0 to 1, got ${String(threshold)}`,
+      );
     this.scoreText(text, this.scores);
-    const found = selectTopK(this.scores, Math.min(k, this.labels.length), this.topIds, this.topScores);
+    const found = selectTopK(
+      this.scores,
+      Math.min(k, this.labels.length),
+      this.topIds,
+      this.topScores,
+    );
     const out: TagSuggestion[] = [];
-    for (let i = 0; i < found && this.topScores[i] >= threshold; i++) out.push({ tag: this.labels[this.topIds[i]], score: this.topScores[i] });
+    for (let i = 0; i < found && this.topScores[i] >= threshold; i++)
+      out.push({ tag: this.labels[this.topIds[i]], score: this.topScores[i] });
     return out;
   }
 
@@ -166,7 +191,8 @@ export class Tagger {
    */
   toBytes(options: ToBytesOptions = {}): Uint8Array {
     let quantised = this.quantised;
-    if (options.quantise === true && quantised === null) quantised = quantiseRows(this.input!, this.options.dim);
+    if (options.quantise === true && quantised === null)
+      quantised = quantiseRows(this.input!, this.options.dim);
     return encodeTagger({
       options: { ...this.options },
       labels: [...this.labels],
@@ -191,10 +217,23 @@ export class Tagger {
     try {
       options = resolveTaggerOptions(parts.options);
     } catch (cause) {
-      throw new DataError({ file: source }, `invalid options in the header: ${(cause as Error).message}`, { cause });
+      throw new DataError(
+        { file: source },
+        `invalid options in the header: ${(cause as Error).message}`,
+        { cause },
+      );
     }
-    if (parts.words[0] !== '</s>' || parts.labels.length === 0) throw new DataError({ file: source }, 'the header lacks the end-of-text word or any label');
-    return new Tagger(options, parts.labels, parts.words, parts.bucketOfRow, parts.input, parts.quantised, parts.output);
+    if (parts.words[0] !== '</s>' || parts.labels.length === 0)
+      throw new DataError({ file: source }, 'the header lacks the end-of-text word or any label');
+    return new Tagger(
+      options,
+      parts.labels,
+      parts.words,
+      parts.bucketOfRow,
+      parts.input,
+      parts.quantised,
+      parts.output,
+    );
   }
 
   private addRow(row: number): void {
@@ -222,19 +261,24 @@ function quantiseRows(input: Float32Array, dim: number): QuantisedRows {
     for (let a = 0; a < dim; a++) max = Math.max(max, Math.abs(input[r * dim + a]));
     const scale = max / 127;
     scales[r] = scale;
-    if (scale > 0) for (let a = 0; a < dim; a++) codes[r * dim + a] = Math.round(input[r * dim + a] / scale);
+    if (scale > 0)
+      for (let a = 0; a < dim; a++) codes[r * dim + a] = Math.round(input[r * dim + a] / scale);
   }
   return { codes, scales };
 }
 
 function checkExamples(examples: readonly TagExample[]): void {
-  if (!Array.isArray(examples as unknown)) throw new InvalidArgumentError('examples', 'must be an array of { text, tags }');
+  if (!Array.isArray(examples as unknown))
+    throw new InvalidArgumentError('examples', 'must be an array of { text, tags }');
   for (let i = 0; i < examples.length; i++) {
     const e = examples[i] as Partial<TagExample> | null;
-    if (e === null || typeof e !== 'object' || typeof e.text !== 'string') throw new InvalidArgumentError(`examples[${i}].text`, 'must be a string');
-    if (!Array.isArray(e.tags)) throw new InvalidArgumentError(`examples[${i}].tags`, 'must be an array of strings');
+    if (e === null || typeof e !== 'object' || typeof e.text !== 'string')
+      throw new InvalidArgumentError(`examples[${i}].text`, 'must be a string');
+    if (!Array.isArray(e.tags))
+      throw new InvalidArgumentError(`examples[${i}].tags`, 'must be an array of strings');
     for (let j = 0; j < e.tags.length; j++) {
-      if (typeof e.tags[j] !== 'string' || e.tags[j].length === 0) throw new InvalidArgumentError(`examples[${i}].tags[${j}]`, 'must be a non-empty string');
+      if (typeof e.tags[j] !== 'string' || e.tags[j].length === 0)
+        throw new InvalidArgumentError(`examples[${i}].tags[${j}]`, 'must be a non-empty string');
     }
   }
 }

@@ -4,12 +4,35 @@ import { tokenize } from './tokenize.js';
 
 describe('tokenize', () => {
   it('lower-cases and splits at whitespace and punctuation, dropping the punctuation', () => {
-    expect(tokenize("How do I make a ROUX?  (Quickly, please!)")).toEqual(['how', 'do', 'i', 'make', 'a', 'roux', 'quickly', 'please']);
+    expect(tokenize('How do I make a ROUX?  (Quickly, please!)')).toEqual([
+      'how',
+      'do',
+      'i',
+      'make',
+      'a',
+      'roux',
+      'quickly',
+      'please',
+    ]);
     expect(tokenize("What's stir-fry/sauté?")).toEqual(['what', 's', 'stir', 'fry', 'sauté']);
   });
 
   it('keeps symbols as tokens of their own and digits inside words', () => {
-    expect(tokenize('C++ at 350°F for $5 🍕 in 45minutes')).toEqual(['c', '+', '+', 'at', '350', '°', 'f', 'for', '$', '5', '🍕', 'in', '45minutes']);
+    expect(tokenize('C++ at 350°F for $5 🍕 in 45minutes')).toEqual([
+      'c',
+      '+',
+      '+',
+      'at',
+      '350',
+      '°',
+      'f',
+      'for',
+      '$',
+      '5',
+      '🍕',
+      'in',
+      '45minutes',
+    ]);
   });
 
   it('normalises Unicode: composed and decomposed accents, full-width letters and digits', () => {
@@ -47,7 +70,12 @@ describe('TagFeatures', () => {
   });
 
   it('gives known words, the end-of-text word and one bucket per word n-gram', () => {
-    const f = new TagFeatures([END_OF_TEXT, 'salt', 'pepper'], { wordNgrams: 3, bucket: 1000, minn: 0, maxn: 0 });
+    const f = new TagFeatures([END_OF_TEXT, 'salt', 'pepper'], {
+      wordNgrams: 3,
+      bucket: 1000,
+      minn: 0,
+      maxn: 0,
+    });
     const ids: number[] = [];
     const buckets: number[] = [];
     f.encode(['salt', 'and', 'pepper'], ids, buckets);

@@ -11,7 +11,14 @@ export const aggregateStep: PipelineStepFn = async (ctx) => {
   ctx.signal?.throwIfAborted();
   const { config } = ctx;
   const output = workPath(ctx.workDir, 'interactions');
-  const figures = await aggregateEvents({ input: config.data.events, output, columns: config.data.columns, ...config.aggregate });
-  ctx.log(`aggregate: ${figures.rowsIn} events → ${figures.pairsOut} interactions of ${figures.users} users and ${figures.items} items in ${output}`);
+  const figures = await aggregateEvents({
+    input: config.data.events,
+    output,
+    columns: config.data.columns,
+    ...config.aggregate,
+  });
+  ctx.log(
+    `aggregate: ${figures.rowsIn} events → ${figures.pairsOut} interactions of ${figures.users} users and ${figures.items} items in ${output}`,
+  );
   return { ...figures };
 };

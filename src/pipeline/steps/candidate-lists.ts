@@ -65,7 +65,10 @@ export async function writeCandidates(dir: string, set: CandidateSet): Promise<v
       const lists = set.lists[name];
       manifest.lists[name] = { count: packedCount(lists), total: lists.ids.length };
       for (const [part, array] of Object.entries(lists)) {
-        await writeFile(join(tmp, `${name}.${part}.bin`), new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+        await writeFile(
+          join(tmp, `${name}.${part}.bin`),
+          new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
+        );
       }
     }
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
@@ -79,27 +82,51 @@ export async function readCandidates(dir: string): Promise<CandidateSet> {
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
   } catch (cause) {
-    throw new DataError({ file: manifestPath }, `cannot read the candidates manifest: ${(cause as Error).message}`, { cause });
+    throw new DataError(
+      { file: manifestPath },
+      `cannot read the candidates manifest: ${(cause as Error).message}`,
+      { cause },
+    );
   }
-  if (manifest.format !== FORMAT_VERSION) throw new DataError({ file: manifestPath }, `format ${manifest.format} is not supported (expected ${FORMAT_VERSION})`);
+  if (manifest.format !== FORMAT_VERSION)
+    throw new DataError(
+      { file: manifestPath },
+      `format ${manifest.format} is not supported (expected ${FORMAT_VERSION})`,
+    );
   const lists = {} as Record<CandidateList, PackedLists>;
   for (const name of CANDIDATE_LISTS) {
     const spec = manifest.lists[name];
     if (spec === undefined) throw new DataError({ file: manifestPath }, `has no "${name}" lists`);
-    const read = async <T extends Int32Array | Float32Array>(part: string, Ctor: new (n: number) => T, length: number): Promise<T> => {
+    const read = async <T extends Int32Array | Float32Array>(
+      part: string,
+      Ctor: new (n: number) => T,
+      length: number,
+    ): Promise<T> => {
       const file = join(dir, `${name}.${part}.bin`);
       const bytes = await readFile(file).catch((cause: unknown) => {
         throw new DataError({ file }, 'cannot read candidate lists', { cause });
       });
       const array = new Ctor(length);
-      if (bytes.byteLength !== array.byteLength) throw new DataError({ file }, `holds ${bytes.byteLength} bytes, expected ${array.byteLength}`);
+      if (bytes.byteLength !== array.byteLength)
+        throw new DataError(
+          { file },
+          `holds ${bytes.byteLength} bytes, expected ${array.byteLength}`,
+        );
       // Copy into a fresh, aligned buffer: Buffer slices may share an unaligned pool.
       new Uint8Array(array.buffer).set(bytes);
       return array;
     };
     const offsets = await read('offsets', Int32Array, spec.count + 1);
-    if (offsets[0] !== 0 || offsets[spec.count] !== spec.total) throw new DataError({ file: join(dir, `${name}.offsets.bin`) }, 'offsets do not match the manifest');
-    lists[name] = { offsets, ids: await read('ids', Int32Array, spec.total), scores: await read('scores', Float32Array, spec.total) };
+    if (offsets[0] !== 0 || offsets[spec.count] !== spec.total)
+      throw new DataError(
+        { file: join(dir, `${name}.offsets.bin`) },
+        'offsets do not match the manifest',
+      );
+    lists[name] = {
+      offsets,
+      ids: await read('ids', Int32Array, spec.total),
+      scores: await read('scores', Float32Array, spec.total),
+    };
   }
   return { modelId: manifest.modelId, lists };
 }

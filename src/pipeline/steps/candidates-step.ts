@@ -1,6 +1,11 @@
 import type { Interactions } from '../../data/interactions.js';
 import { builtinModels } from '../../models/builtin-models.js';
-import { packedCount, packRankedLists, writeCandidates, type PackedLists } from './candidate-lists.js';
+import {
+  packedCount,
+  packRankedLists,
+  writeCandidates,
+  type PackedLists,
+} from './candidate-lists.js';
 import type { PipelineStepFn } from './pipeline-step.js';
 import { withModelDirectory } from './stored-files.js';
 import { readModelRef, workPath } from './work-files.js';
@@ -17,19 +22,30 @@ export const candidatesStep: PipelineStepFn = async (ctx) => {
   const { candidates } = ctx.config;
   const ref = await readModelRef(ctx.workDir);
   const models = ctx.models ?? builtinModels();
-  const model = await withModelDirectory(ref, ctx.openArtifacts, (dir) => models.load(dir), { signal: ctx.signal });
+  const model = await withModelDirectory(ref, ctx.openArtifacts, (dir) => models.load(dir), {
+    signal: ctx.signal,
+  });
   ctx.signal?.throwIfAborted();
   const data = model.data;
   const allUsers = Int32Array.from({ length: data.users.size }, (_, u) => u);
   const allItems = Int32Array.from({ length: data.items.size }, (_, i) => i);
-  const user = packRankedLists(model.recommend(allUsers, { k: candidates.users, excludeSeen: true }));
+  const user = packRankedLists(
+    model.recommend(allUsers, { k: candidates.users, excludeSeen: true }),
+  );
   ctx.signal?.throwIfAborted();
   const related = packRankedLists(model.similarItems(allItems, { k: candidates.related }));
   const popular = popularItems(data, candidates.popular);
   const output = workPath(ctx.workDir, 'candidates');
   await writeCandidates(output, { modelId: ref.modelId, lists: { user, related, popular } });
-  ctx.log(`candidates: ${packedCount(user)} user lists, ${packedCount(related)} related lists, ${popular.ids.length} popular items of ${ref.modelId} → ${output}`);
-  return { modelId: ref.modelId, userLists: packedCount(user), relatedLists: packedCount(related), popular: popular.ids.length };
+  ctx.log(
+    `candidates: ${packedCount(user)} user lists, ${packedCount(related)} related lists, ${popular.ids.length} popular items of ${ref.modelId} → ${output}`,
+  );
+  return {
+    modelId: ref.modelId,
+    userLists: packedCount(user),
+    relatedLists: packedCount(related),
+    popular: popular.ids.length,
+  };
 };
 
 /** The items with the most users, best first (ties to the lower id), scored by that count: the fallback for unknown users. */

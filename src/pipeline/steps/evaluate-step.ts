@@ -27,7 +27,10 @@ export interface EvaluationRecord {
 export class EvaluationGateError extends KibanError {
   constructor(readonly failures: { metric: string; value: number; minimum: number }[]) {
     const list = failures.map((f) => `${f.metric} ${f.value.toFixed(4)} < ${f.minimum}`).join(', ');
-    super('INVALID_DATA', `the model is below the minimum quality set in config.evaluate.minimum (${list}); not training or publishing it`);
+    super(
+      'INVALID_DATA',
+      `the model is below the minimum quality set in config.evaluate.minimum (${list}); not training or publishing it`,
+    );
   }
 }
 
@@ -41,20 +44,30 @@ export class EvaluationGateError extends KibanError {
 export const evaluateStep: PipelineStepFn = async (ctx) => {
   const { model: m, evaluate } = ctx.config;
   if (!(evaluate.holdout > 0)) {
-    throw new InvalidArgumentError('config.evaluate.holdout', 'must be above 0 to evaluate (0 means: skip the evaluate step)');
+    throw new InvalidArgumentError(
+      'config.evaluate.holdout',
+      'must be above 0 to evaluate (0 means: skip the evaluate step)',
+    );
   }
   const input = await requireInput(ctx.workDir, 'interactions');
   const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS, idType: 'string' });
   ctx.signal?.throwIfAborted();
   const { fit, holdout } = splitLogPerUser(log, 1 - evaluate.holdout);
   const probe = (ctx.models ?? builtinModels()).create(m.kind, m.params);
-  const report = await probe.fit(Interactions.fromLog(fit, m.values), { ...ctx.fit, progress: false, signal: ctx.signal ?? ctx.fit?.signal });
+  const report = await probe.fit(Interactions.fromLog(fit, m.values), {
+    ...ctx.fit,
+    progress: false,
+    signal: ctx.signal ?? ctx.fit?.signal,
+  });
   const result = evaluateRecommender(probe, holdout, { k: evaluate.k });
 
   const minimum = evaluate.minimum ?? {};
   for (const metric of Object.keys(minimum)) {
     if (!Object.hasOwn(result.metrics, metric)) {
-      throw new InvalidArgumentError(`config.evaluate.minimum.${metric}`, `no such metric at k = ${evaluate.k}; measured: ${Object.keys(result.metrics).join(', ')}`);
+      throw new InvalidArgumentError(
+        `config.evaluate.minimum.${metric}`,
+        `no such metric at k = ${evaluate.k}; measured: ${Object.keys(result.metrics).join(', ')}`,
+      );
     }
   }
   const failures = Object.entries(minimum)
@@ -74,7 +87,13 @@ export const evaluateStep: PipelineStepFn = async (ctx) => {
   };
   const output = workPath(ctx.workDir, 'evaluation');
   await writeJsonAtomic(output, record);
-  ctx.log(`evaluate: ${m.kind} on ${result.users} users' latest ${Math.round(evaluate.holdout * 1000) / 10}% → ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+  ctx.log(
+    `evaluate: ${m.kind} on ${result.users} users' latest ${Math.round(evaluate.holdout * 1000) / 10}% → ${Object.entries(
+      result.metrics,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .join(', ')}`,
+  );
   if (failures.length > 0) throw new EvaluationGateError(failures);
   return { ...result.metrics, evalUsers: result.users, evalFitSeconds: report.seconds };
 };

@@ -2,11 +2,21 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { aggregateStep } from './aggregate-step.js';
 import { candidatesStep } from './candidates-step.js';
 import { evaluateStep } from './evaluate-step.js';
-import { PIPELINE_STEP_KINDS, type PipelineStepFn, type PipelineStepKind, type StepContext } from './pipeline-step.js';
+import {
+  PIPELINE_STEP_KINDS,
+  type PipelineStepFn,
+  type PipelineStepKind,
+  type StepContext,
+} from './pipeline-step.js';
 import { publishStep } from './publish-step.js';
 import { trainStep } from './train-step.js';
 
-export { PIPELINE_STEP_KINDS, type PipelineStepFn, type PipelineStepKind, type StepContext } from './pipeline-step.js';
+export {
+  PIPELINE_STEP_KINDS,
+  type PipelineStepFn,
+  type PipelineStepKind,
+  type StepContext,
+} from './pipeline-step.js';
 export { EvaluationGateError, type EvaluationRecord } from './evaluate-step.js';
 export { stepConfig } from './step-config.js';
 export { WORK_FILES, type ModelRef } from './work-files.js';
@@ -35,7 +45,14 @@ export function isPipelineStepKind(kind: string): kind is PipelineStepKind {
  * const out = await runPipelineStep('train', { config, runId, workDir, serving, metadata, log });
  * out.modelId;
  */
-export async function runPipelineStep(kind: PipelineStepKind, ctx: StepContext): Promise<Record<string, number | string>> {
-  if (!isPipelineStepKind(kind)) throw new InvalidArgumentError('kind', `"${String(kind)}" is not a pipeline step; choose one of ${PIPELINE_STEP_KINDS.join(', ')}`);
+export async function runPipelineStep(
+  kind: PipelineStepKind,
+  ctx: StepContext,
+): Promise<Record<string, number | string>> {
+  if (!isPipelineStepKind(kind))
+    throw new InvalidArgumentError(
+      'kind',
+      `"${String(kind)}" is not a pipeline step; choose one of ${PIPELINE_STEP_KINDS.join(', ')}`,
+    );
   return STEPS[kind](ctx);
 }

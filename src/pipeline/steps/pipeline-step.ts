@@ -6,7 +6,13 @@ import type { ServingStore } from '../../storage/serving-store.js';
 import type { PipelineConfig } from '../pipeline-config.js';
 
 /** The batch steps a workflow task (or {@link runPipeline}) can run, in pipeline order. */
-export const PIPELINE_STEP_KINDS = ['aggregate', 'train', 'evaluate', 'candidates', 'publish'] as const;
+export const PIPELINE_STEP_KINDS = [
+  'aggregate',
+  'train',
+  'evaluate',
+  'candidates',
+  'publish',
+] as const;
 export type PipelineStepKind = (typeof PIPELINE_STEP_KINDS)[number];
 
 /**

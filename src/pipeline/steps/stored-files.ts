@@ -13,7 +13,12 @@ import type { ArtifactCallOptions, ArtifactStore } from '../../storage/artifacts
  * afterwards, e.g. in `model.json` or the metadata store).
  * @returns the keys written, sorted.
  */
-export async function uploadDirectory(store: Pick<ArtifactStore, 'put'>, dir: string, prefix: string, options: ArtifactCallOptions = {}): Promise<string[]> {
+export async function uploadDirectory(
+  store: Pick<ArtifactStore, 'put'>,
+  dir: string,
+  prefix: string,
+  options: ArtifactCallOptions = {},
+): Promise<string[]> {
   const keys: string[] = [];
   for (const file of await filesBelow(dir)) {
     const key = `${prefix}/${relative(dir, file).split(sep).join('/')}`;
@@ -29,7 +34,12 @@ export async function uploadDirectory(store: Pick<ArtifactStore, 'put'>, dir: st
  * reader never sees half of one.
  * @returns how many files were written (0 when nothing is stored under the prefix).
  */
-export async function downloadPrefix(store: Pick<ArtifactStore, 'get' | 'list'>, prefix: string, dir: string, options: ArtifactCallOptions = {}): Promise<number> {
+export async function downloadPrefix(
+  store: Pick<ArtifactStore, 'get' | 'list'>,
+  prefix: string,
+  dir: string,
+  options: ArtifactCallOptions = {},
+): Promise<number> {
   const objects = await store.list(`${prefix}/`, options);
   for (const { key } of objects) {
     const target = join(dir, ...key.slice(prefix.length + 1).split('/'));
@@ -46,10 +56,16 @@ export async function downloadPrefix(store: Pick<ArtifactStore, 'get' | 'list'>,
  * (for libraries that read a file path) and removes the directory afterwards, whatever `use` did.
  * @throws NotFoundError naming `prefix` when nothing is stored under it.
  */
-export async function withDownloadedPrefix<T>(store: Pick<ArtifactStore, 'get' | 'list'>, prefix: string, use: (dir: string) => Promise<T>, options: ArtifactCallOptions = {}): Promise<T> {
+export async function withDownloadedPrefix<T>(
+  store: Pick<ArtifactStore, 'get' | 'list'>,
+  prefix: string,
+  use: (dir: string) => Promise<T>,
+  options: ArtifactCallOptions = {},
+): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'kiban-artifact-'));
   try {
-    if ((await downloadPrefix(store, prefix, dir, options)) === 0) throw new NotFoundError(`artifact ${prefix}/ (nothing is stored under it)`);
+    if ((await downloadPrefix(store, prefix, dir, options)) === 0)
+      throw new NotFoundError(`artifact ${prefix}/ (nothing is stored under it)`);
     return await use(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -61,7 +77,12 @@ export async function withDownloadedPrefix<T>(store: Pick<ArtifactStore, 'get' |
  * removes the directory, whatever happened.
  * @returns the keys written, sorted.
  */
-export async function uploadWritten(store: Pick<ArtifactStore, 'put'>, prefix: string, write: (dir: string) => Promise<void>, options: ArtifactCallOptions = {}): Promise<string[]> {
+export async function uploadWritten(
+  store: Pick<ArtifactStore, 'put'>,
+  prefix: string,
+  write: (dir: string) => Promise<void>,
+  options: ArtifactCallOptions = {},
+): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'kiban-artifact-'));
   try {
     await write(join(dir, 'out'));
@@ -99,7 +120,11 @@ export async function withModelDirectory<T>(
   options: ArtifactCallOptions = {},
 ): Promise<T> {
   if (ref.artifacts === undefined || ref.artifactKey === undefined) return use(ref.artifactPath);
-  if (openArtifacts === undefined) throw new InvalidArgumentError('openArtifacts', `the model ${ref.artifactKey} is in an artifact store and this step was given no opener`);
+  if (openArtifacts === undefined)
+    throw new InvalidArgumentError(
+      'openArtifacts',
+      `the model ${ref.artifactKey} is in an artifact store and this step was given no opener`,
+    );
   const store = await openArtifacts(ref.artifacts);
   try {
     return await withDownloadedPrefix(store, ref.artifactKey, use, options);

@@ -7,7 +7,15 @@ import { builtinModels } from '../../models/builtin-models.js';
 import type { EvaluationRecord } from './evaluate-step.js';
 import type { PipelineStepFn, StepContext } from './pipeline-step.js';
 import { isArtifactsUrl, uploadWritten } from './stored-files.js';
-import { idStamp, idSuffix, INTERACTION_COLUMNS, requireInput, workPath, writeJsonAtomic, type ModelRef } from './work-files.js';
+import {
+  idStamp,
+  idSuffix,
+  INTERACTION_COLUMNS,
+  requireInput,
+  workPath,
+  writeJsonAtomic,
+  type ModelRef,
+} from './work-files.js';
 
 /**
  * Fits the configured model (found in `ctx.models`) on all aggregated interactions, saves its artifact under
@@ -33,7 +41,11 @@ export const trainStep: PipelineStepFn = async (ctx) => {
   let artifactPath = join(config.stores.artifacts, modelId);
   let ref: ModelRef = { modelId, artifactPath, kind: model.kind };
   if (isArtifactsUrl(config.stores.artifacts)) {
-    if (ctx.openArtifacts === undefined) throw new InvalidArgumentError('stores.artifacts', `"${config.stores.artifacts}" is an artifact store URL, and this step was given no opener for it`);
+    if (ctx.openArtifacts === undefined)
+      throw new InvalidArgumentError(
+        'stores.artifacts',
+        `"${config.stores.artifacts}" is an artifact store URL, and this step was given no opener for it`,
+      );
     const store = await ctx.openArtifacts(config.stores.artifacts);
     try {
       artifactPath = `models/${modelId}`;
@@ -41,7 +53,13 @@ export const trainStep: PipelineStepFn = async (ctx) => {
     } finally {
       await store.close();
     }
-    ref = { modelId, artifactPath, kind: model.kind, artifacts: config.stores.artifacts, artifactKey: artifactPath };
+    ref = {
+      modelId,
+      artifactPath,
+      kind: model.kind,
+      artifacts: config.stores.artifacts,
+      artifactKey: artifactPath,
+    };
   } else {
     await model.save(artifactPath);
   }
@@ -49,14 +67,30 @@ export const trainStep: PipelineStepFn = async (ctx) => {
     id: modelId,
     kind: model.kind,
     params: { ...model.params },
-    dataSnapshot: { source: config.data.events, interactions: input, runId: ctx.runId, rows: log.rows, users: data.users.size, items: data.items.size, pairs: data.nnz },
+    dataSnapshot: {
+      source: config.data.events,
+      interactions: input,
+      runId: ctx.runId,
+      rows: log.rows,
+      users: data.users.size,
+      items: data.items.size,
+      pairs: data.nnz,
+    },
     metrics,
     artifactPath,
     createdAt: new Date(),
   });
   await writeJsonAtomic(workPath(ctx.workDir, 'model'), ref);
-  ctx.log(`train: ${modelId} on ${data.users.size} users × ${data.items.size} items (${data.nnz} pairs) in ${report.seconds.toFixed(2)} s → ${artifactPath}`);
-  return { ...ref, users: data.users.size, items: data.items.size, pairs: data.nnz, fitSeconds: report.seconds };
+  ctx.log(
+    `train: ${modelId} on ${data.users.size} users × ${data.items.size} items (${data.nnz} pairs) in ${report.seconds.toFixed(2)} s → ${artifactPath}`,
+  );
+  return {
+    ...ref,
+    users: data.users.size,
+    items: data.items.size,
+    pairs: data.nnz,
+    fitSeconds: report.seconds,
+  };
 };
 
 /**
@@ -69,8 +103,14 @@ async function evaluationMetrics(ctx: StepContext): Promise<Record<string, numbe
   if (text === null) return {};
   const record = JSON.parse(text) as EvaluationRecord;
   const m = ctx.config.model;
-  if (record.kind !== m.kind || record.values !== m.values || JSON.stringify(record.params) !== JSON.stringify(m.params)) {
-    ctx.log(`train: ignoring ${path}: it measured ${record.kind} ${JSON.stringify(record.params)}, not the model being trained`);
+  if (
+    record.kind !== m.kind ||
+    record.values !== m.values ||
+    JSON.stringify(record.params) !== JSON.stringify(m.params)
+  ) {
+    ctx.log(
+      `train: ignoring ${path}: it measured ${record.kind} ${JSON.stringify(record.params)}, not the model being trained`,
+    );
     return {};
   }
   return record.metrics;

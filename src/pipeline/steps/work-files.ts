@@ -18,7 +18,12 @@ export const WORK_FILES = {
 export type WorkFile = keyof typeof WORK_FILES;
 
 /** Columns of the aggregated interactions (see aggregateEvents). */
-export const INTERACTION_COLUMNS = Object.freeze({ user: 'user', item: 'item', value: 'value', timestamp: 'timestamp' });
+export const INTERACTION_COLUMNS = Object.freeze({
+  user: 'user',
+  item: 'item',
+  value: 'value',
+  timestamp: 'timestamp',
+});
 
 /**
  * What `model.json` holds: the model train produced, for candidates and publish. A model saved
@@ -45,7 +50,9 @@ export function workPath(workDir: string, file: WorkFile): string {
 export async function requireInput(workDir: string, file: WorkFile): Promise<string> {
   const path = workPath(workDir, file);
   if ((await stat(path).catch(() => null)) === null) {
-    throw new NotFoundError(`${path} (written by the ${WORK_FILES[file].writtenBy} step, which must run first)`);
+    throw new NotFoundError(
+      `${path} (written by the ${WORK_FILES[file].writtenBy} step, which must run first)`,
+    );
   }
   return path;
 }
@@ -63,11 +70,24 @@ export async function readJsonInput<T>(workDir: string, file: WorkFile): Promise
 /** `model.json`, checked enough that a hand-edited or truncated one fails here and not deep in a step. */
 export async function readModelRef(workDir: string): Promise<ModelRef> {
   const ref = await readJsonInput<Partial<ModelRef>>(workDir, 'model');
-  if (typeof ref.modelId !== 'string' || typeof ref.artifactPath !== 'string' || typeof ref.kind !== 'string') {
-    throw new DataError({ file: workPath(workDir, 'model') }, 'needs string fields modelId, artifactPath and kind');
+  if (
+    typeof ref.modelId !== 'string' ||
+    typeof ref.artifactPath !== 'string' ||
+    typeof ref.kind !== 'string'
+  ) {
+    throw new DataError(
+      { file: workPath(workDir, 'model') },
+      'needs string fields modelId, artifactPath and kind',
+    );
   }
   if (typeof ref.artifacts === 'string' && typeof ref.artifactKey === 'string') {
-    return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind, artifacts: ref.artifacts, artifactKey: ref.artifactKey };
+    return {
+      modelId: ref.modelId,
+      artifactPath: ref.artifactPath,
+      kind: ref.kind,
+      artifacts: ref.artifacts,
+      artifactKey: ref.artifactKey,
+    };
   }
   return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind };
 }
@@ -79,7 +99,10 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 
 /** A compact UTC timestamp for ids, e.g. `20261125T120000Z`. */
 export function idStamp(date = new Date()): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** A short random suffix that keeps ids made in the same second apart. */

@@ -37,7 +37,13 @@ export async function publishTagger(args: {
     artifactPath,
     createdAt: new Date(),
   });
-  const pointer: TaggerPointer = { modelId, artifactPath, publishedAt: new Date().toISOString(), labels: tagger.labels.length, metrics };
+  const pointer: TaggerPointer = {
+    modelId,
+    artifactPath,
+    publishedAt: new Date().toISOString(),
+    labels: tagger.labels.length,
+    metrics,
+  };
   await args.serving.set(TAGGER_POINTER_KEY, pointer);
   return pointer;
 }

@@ -1,6 +1,19 @@
 import type { FastifyInstance } from 'fastify';
-import type { BanditService, DecideRequest, DefineBanditInput, FeedbackRequest } from '../../bandits/bandit-service.js';
-import { banditReportRoute, banditSummaryRoute, decideRoute, defineBanditRoute, deleteBanditRoute, feedbackRoute, listBanditsRoute } from '../bandit-schemas.js';
+import type {
+  BanditService,
+  DecideRequest,
+  DefineBanditInput,
+  FeedbackRequest,
+} from '../../bandits/bandit-service.js';
+import {
+  banditReportRoute,
+  banditSummaryRoute,
+  decideRoute,
+  defineBanditRoute,
+  deleteBanditRoute,
+  feedbackRoute,
+  listBanditsRoute,
+} from '../bandit-schemas.js';
 
 type Named = { Params: { name: string } };
 
@@ -21,23 +34,37 @@ export interface BanditRoutesOptions {
  * Unknown bandits and decisions are 404s, repeated feedback a 409, malformed input a 400 naming the
  * field. Starts the service's poll when the app is ready and drains its feedback when it closes.
  */
-export async function banditRoutes(app: FastifyInstance, { service }: BanditRoutesOptions): Promise<void> {
+export async function banditRoutes(
+  app: FastifyInstance,
+  { service }: BanditRoutesOptions,
+): Promise<void> {
   app.addHook('onReady', async () => service.start());
   app.addHook('onClose', async () => service.close());
 
-  app.put<Named & { Body: DefineBanditInput }>('/v1/bandits/:name', { schema: defineBanditRoute }, async (request, reply) => {
-    const { name } = request.params;
-    const { created, definition } = await service.define(name, request.body);
-    const { generation: _, ...shown } = definition;
-    return reply.status(created ? 201 : 200).send({ name, created, definition: shown });
-  });
+  app.put<Named & { Body: DefineBanditInput }>(
+    '/v1/bandits/:name',
+    { schema: defineBanditRoute },
+    async (request, reply) => {
+      const { name } = request.params;
+      const { created, definition } = await service.define(name, request.body);
+      const { generation: _, ...shown } = definition;
+      return reply.status(created ? 201 : 200).send({ name, created, definition: shown });
+    },
+  );
 
-  app.get('/v1/bandits', { schema: listBanditsRoute }, async () => ({ bandits: await service.list() }));
+  app.get('/v1/bandits', { schema: listBanditsRoute }, async () => ({
+    bandits: await service.list(),
+  }));
 
-  app.get<Named>('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) => service.summary(request.params.name));
+  app.get<Named>('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) =>
+    service.summary(request.params.name),
+  );
 
-  app.get<Named & { Querystring: { from?: string; to?: string } }>('/v1/bandits/:name/report', { schema: banditReportRoute }, async (request) =>
-    service.report(request.params.name, { from: request.query.from, to: request.query.to }),
+  app.get<Named & { Querystring: { from?: string; to?: string } }>(
+    '/v1/bandits/:name/report',
+    { schema: banditReportRoute },
+    async (request) =>
+      service.report(request.params.name, { from: request.query.from, to: request.query.to }),
   );
 
   app.delete<Named>('/v1/bandits/:name', { schema: deleteBanditRoute }, async (request, reply) => {
@@ -45,7 +72,15 @@ export async function banditRoutes(app: FastifyInstance, { service }: BanditRout
     return reply.status(204).send();
   });
 
-  app.post<Named & { Body: DecideRequest }>('/v1/bandits/:name/decide', { schema: decideRoute }, async (request) => service.decide(request.params.name, request.body));
+  app.post<Named & { Body: DecideRequest }>(
+    '/v1/bandits/:name/decide',
+    { schema: decideRoute },
+    async (request) => service.decide(request.params.name, request.body),
+  );
 
-  app.post<Named & { Body: FeedbackRequest }>('/v1/bandits/:name/feedback', { schema: feedbackRoute }, async (request) => service.feedback(request.params.name, request.body));
+  app.post<Named & { Body: FeedbackRequest }>(
+    '/v1/bandits/:name/feedback',
+    { schema: feedbackRoute },
+    async (request) => service.feedback(request.params.name, request.body),
+  );
 }

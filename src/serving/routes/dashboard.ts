@@ -25,7 +25,17 @@ export interface DashboardRoutesOptions {
 }
 
 /** Client-side routes of the dashboard: the server answers them with index.html. */
-const CLIENT_ROUTES = ['/', '/workflows', '/workflows/*', '/runs', '/runs/*', '/bandits', '/bandits/*', '/experiments', '/experiments/*'];
+const CLIENT_ROUTES = [
+  '/',
+  '/workflows',
+  '/workflows/*',
+  '/runs',
+  '/runs/*',
+  '/bandits',
+  '/bandits/*',
+  '/experiments',
+  '/experiments/*',
+];
 
 /**
  * Serves the built dashboard from `webRoot` (the output of `npm run build:web`): `index.html`
@@ -35,26 +45,41 @@ const CLIENT_ROUTES = ['/', '/workflows', '/workflows/*', '/runs', '/runs/*', '/
  * dashboard was not built) those routes answer 503 saying how to build it; the API is unaffected.
  * A fastify plugin.
  */
-export async function dashboardRoutes(app: FastifyInstance, { webRoot }: DashboardRoutesOptions): Promise<void> {
+export async function dashboardRoutes(
+  app: FastifyInstance,
+  { webRoot }: DashboardRoutesOptions,
+): Promise<void> {
   const root = resolve(webRoot);
 
   const sendIndex = async (reply: FastifyReply) => {
     const html = await readFile(resolve(root, 'index.html')).catch(() => null);
-    if (html === null) throw new NotReadyError(`the dashboard is not built (no ${resolve(root, 'index.html')}); run "npm run build:web"`);
+    if (html === null)
+      throw new NotReadyError(
+        `the dashboard is not built (no ${resolve(root, 'index.html')}); run "npm run build:web"`,
+      );
     return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(html);
   };
   // Static files, not API: left out of `/openapi.json`.
-  for (const url of CLIENT_ROUTES) app.get(url, { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));
+  for (const url of CLIENT_ROUTES)
+    app.get(url, { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));
 
-  app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (request, reply) => {
-    const file = resolve(root, 'assets', request.params['*']);
-    // resolve() has already folded any "..": whatever is left must stay inside the web root.
-    if (!file.startsWith(root + sep)) return reply.status(404).send({ code: 'NOT_FOUND', message: `no file ${request.url}` });
-    const info = await stat(file).catch(() => null);
-    if (info === null || !info.isFile()) return reply.status(404).send({ code: 'NOT_FOUND', message: `no file ${request.url.split('?')[0]}` });
-    return reply
-      .type(TYPES[extname(file)] ?? 'application/octet-stream')
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .send(await readFile(file));
-  });
+  app.get<{ Params: { '*': string } }>(
+    '/assets/*',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const file = resolve(root, 'assets', request.params['*']);
+      // resolve() has already folded any "..": whatever is left must stay inside the web root.
+      if (!file.startsWith(root + sep))
+        return reply.status(404).send({ code: 'NOT_FOUND', message: `no file ${request.url}` });
+      const info = await stat(file).catch(() => null);
+      if (info === null || !info.isFile())
+        return reply
+          .status(404)
+          .send({ code: 'NOT_FOUND', message: `no file ${request.url.split('?')[0]}` });
+      return reply
+        .type(TYPES[extname(file)] ?? 'application/octet-stream')
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .send(await readFile(file));
+    },
+  );
 }

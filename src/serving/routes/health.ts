@@ -16,12 +16,17 @@ export interface HealthRoutesOptions {
  * - `GET /readyz` → `{ready, store, version}`: 200 when the serving store answers and a version is
  *   published, else 503 (with `store: false` when the store cannot be reached). Never an error body.
  */
-export async function healthRoutes(app: FastifyInstance, { serving }: HealthRoutesOptions): Promise<void> {
+export async function healthRoutes(
+  app: FastifyInstance,
+  { serving }: HealthRoutesOptions,
+): Promise<void> {
   app.get('/healthz', { schema: HIDDEN }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: HIDDEN }, async (_request, reply) => {
     const reachable = await serving.ping().catch(() => false);
     const current = reachable ? await serving.currentVersion().catch(() => null) : null;
     const ready = reachable && current !== null;
-    return reply.status(ready ? 200 : 503).send({ ready, store: reachable, version: current?.version ?? null });
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ ready, store: reachable, version: current?.version ?? null });
   });
 }

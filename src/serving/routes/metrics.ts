@@ -8,6 +8,11 @@ export interface MetricsRoutesOptions {
 }
 
 /** `GET /metrics`: the registry in Prometheus' text format (a fastify plugin; for scrapers, left out of `/openapi.json`). */
-export async function metricsRoutes(app: FastifyInstance, { registry }: MetricsRoutesOptions): Promise<void> {
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+export async function metricsRoutes(
+  app: FastifyInstance,
+  { registry }: MetricsRoutesOptions,
+): Promise<void> {
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
 }

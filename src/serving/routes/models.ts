@@ -17,12 +17,21 @@ export interface ModelRoutesOptions {
  * version and the record of the model it came from (`meta.modelId`), or `model: null` where
  * there is none. Before anything is published, a 503 (`NOT_READY`).
  */
-export async function modelRoutes(app: FastifyInstance, { serving, metadata }: ModelRoutesOptions): Promise<void> {
+export async function modelRoutes(
+  app: FastifyInstance,
+  { serving, metadata }: ModelRoutesOptions,
+): Promise<void> {
   app.get('/v1/models', { schema: modelsRoute }, async () => {
     const current = await serving.currentVersion();
     if (current === null) throw new NotReadyError('no model is published yet');
     const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;
-    const model = modelId !== null && metadata !== undefined ? await metadata.getModel(modelId) : null;
-    return { version: current.version, publishedAt: current.publishedAt, meta: current.meta, model };
+    const model =
+      modelId !== null && metadata !== undefined ? await metadata.getModel(modelId) : null;
+    return {
+      version: current.version,
+      publishedAt: current.publishedAt,
+      meta: current.meta,
+      model,
+    };
   });
 }

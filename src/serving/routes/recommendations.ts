@@ -19,23 +19,35 @@ export interface RecommendationRoutesOptions {
  * Items are best first, at most `k` of them. Before anything is published both answer 503
  * (`NOT_READY`).
  */
-export async function recommendationRoutes(app: FastifyInstance, { serving }: RecommendationRoutesOptions): Promise<void> {
-  app.get<{ Params: { userId: string }; Querystring: { k: number } }>('/v1/users/:userId/recommendations', { schema: recommendationsRoute }, async (request) => {
-    const { userId } = request.params;
-    const { k } = request.query;
-    const items = await serving.getList('user', userId, { limit: k });
-    if (items !== null) return { user: userId, items, fallback: false };
-    const popular = await serving.getList('popular', 'all', { limit: k });
-    if (popular === null) throw new NotReadyError('no recommendations are published yet');
-    return { user: userId, items: popular, fallback: true };
-  });
+export async function recommendationRoutes(
+  app: FastifyInstance,
+  { serving }: RecommendationRoutesOptions,
+): Promise<void> {
+  app.get<{ Params: { userId: string }; Querystring: { k: number } }>(
+    '/v1/users/:userId/recommendations',
+    { schema: recommendationsRoute },
+    async (request) => {
+      const { userId } = request.params;
+      const { k } = request.query;
+      const items = await serving.getList('user', userId, { limit: k });
+      if (items !== null) return { user: userId, items, fallback: false };
+      const popular = await serving.getList('popular', 'all', { limit: k });
+      if (popular === null) throw new NotReadyError('no recommendations are published yet');
+      return { user: userId, items: popular, fallback: true };
+    },
+  );
 
-  app.get<{ Params: { itemId: string }; Querystring: { k: number } }>('/v1/items/:itemId/related', { schema: relatedRoute }, async (request) => {
-    const { itemId } = request.params;
-    const items = await serving.getList('related', itemId, { limit: request.query.k });
-    if (items !== null) return { item: itemId, items };
-    if ((await serving.currentVersion()) === null) throw new NotReadyError('no recommendations are published yet');
-    // Not NotFoundError: its message would be `… not found`, and this one names the model.
-    throw new KibanError('NOT_FOUND', `item "${itemId}" is unknown to the published model`);
-  });
+  app.get<{ Params: { itemId: string }; Querystring: { k: number } }>(
+    '/v1/items/:itemId/related',
+    { schema: relatedRoute },
+    async (request) => {
+      const { itemId } = request.params;
+      const items = await serving.getList('related', itemId, { limit: request.query.k });
+      if (items !== null) return { item: itemId, items };
+      if ((await serving.currentVersion()) === null)
+        throw new NotReadyError('no recommendations are published yet');
+      // Not NotFoundError: its message would be `… not found`, and this one names the model.
+      throw new KibanError('NOT_FOUND', `item "${itemId}" is unknown to the published model`);
+    },
+  );
 }

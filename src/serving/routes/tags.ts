@@ -25,20 +25,29 @@ const HAS_WORDS = /[\p{L}\p{N}]/u;
  * says so; before any tagger is published, a 503.
  */
 export async function tagRoutes(app: FastifyInstance, options: TagRoutesOptions): Promise<void> {
-  const live = new LiveTagger(options.serving, { ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }), log: (line) => app.log.info(line) });
+  const live = new LiveTagger(options.serving, {
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    log: (line) => app.log.info(line),
+  });
   app.addHook('onReady', async () => live.start());
   app.addHook('onClose', async () => live.close());
   // Schemas in zod (this plugin's context only): the handler's types come from them, and so do
   // validation (worded as the app's other 400s) and the document.
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.withTypeProvider<ZodTypeProvider>().post('/v1/tags/suggest', { schema: tagSuggestZodRoute }, async (request, reply) => {
-    const { text, k, threshold } = request.body;
-    if (!HAS_WORDS.test(text)) throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
-    // The first request after start-up (or after a publish) need not wait for the next poll.
-    const loaded = live.current ?? (await live.refresh());
-    if (loaded === null) throw new NotReadyError('no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags');
-    void reply.header('x-kiban-model', loaded.pointer.modelId);
-    return loaded.tagger.predict(text, { k, threshold });
-  });
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .post('/v1/tags/suggest', { schema: tagSuggestZodRoute }, async (request, reply) => {
+      const { text, k, threshold } = request.body;
+      if (!HAS_WORDS.test(text))
+        throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
+      // The first request after start-up (or after a publish) need not wait for the next poll.
+      const loaded = live.current ?? (await live.refresh());
+      if (loaded === null)
+        throw new NotReadyError(
+          'no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags',
+        );
+      void reply.header('x-kiban-model', loaded.pointer.modelId);
+      return loaded.tagger.predict(text, { k, threshold });
+    });
 }

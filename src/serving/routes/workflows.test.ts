@@ -61,8 +61,16 @@ describe('workflow routes', () => {
   const serving = new MemoryServingStore();
 
   const call = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
-    const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
-    return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body, headers: res.headers };
+    const res = await app.inject({
+      method,
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+    return {
+      status: res.statusCode,
+      body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body,
+      headers: res.headers,
+    };
   };
   const waitFinal = async (runId: string) => {
     for (let i = 0; i < 200; i++) {
@@ -85,8 +93,19 @@ describe('workflow routes', () => {
     await symlink('/etc', join(dir, 'data', 'etc'));
     metadata = await openMetadataStore(`sqlite:${join(dir, 'meta.db')}`);
     executor = new InlineExecutor({ logs: metadata.workflows });
-    engine = await createWorkflowService({ dir, metadata, executor, workRoot: join(dir, 'work'), handlers: builtinTaskHandlers() });
-    app = createServingApp({ serving, workflows: engine, webRoot: false, dataRoot: join(dir, 'data') });
+    engine = await createWorkflowService({
+      dir,
+      metadata,
+      executor,
+      workRoot: join(dir, 'work'),
+      handlers: builtinTaskHandlers(),
+    });
+    app = createServingApp({
+      serving,
+      workflows: engine,
+      webRoot: false,
+      dataRoot: join(dir, 'data'),
+    });
     await app.ready();
   });
   afterAll(async () => {
@@ -101,9 +120,19 @@ describe('workflow routes', () => {
   it('lists workflows with schedule, next run and tasks', async () => {
     const { status, body } = await call('GET', '/v1/workflows');
     expect(status).toBe(200);
-    expect(body.workflows.map((w: { name: string }) => w.name).sort()).toEqual(['bad', 'files', 'good', 'hostile', 'slow']);
+    expect(body.workflows.map((w: { name: string }) => w.name).sort()).toEqual([
+      'bad',
+      'files',
+      'good',
+      'hostile',
+      'slow',
+    ]);
     const good = body.workflows.find((w: { name: string }) => w.name === 'good');
-    expect(good).toMatchObject({ description: 'three quick shell tasks', schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris' }, lastRun: null });
+    expect(good).toMatchObject({
+      description: 'three quick shell tasks',
+      schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris' },
+      lastRun: null,
+    });
     expect(Date.parse(good.nextRunAt)).toBeGreaterThan(Date.now());
     expect(good.tasks).toEqual([
       { name: 'first', kind: 'shell', needs: [] },
@@ -129,23 +158,37 @@ describe('workflow routes', () => {
       quotes: `it's "quoted" '; touch ${pwned}; '`,
       newline: `first\ntouch ${pwned}\nlast`,
     };
-    const start = await call('POST', '/v1/workflows/hostile/runs', { logicalDate: '2026-03-04', params: values });
+    const start = await call('POST', '/v1/workflows/hostile/runs', {
+      logicalDate: '2026-03-04',
+      params: values,
+    });
     expect(start.status).toBe(202);
     const detail = await waitFinal(start.body.runId);
     expect(detail.run.status).toBe('succeeded');
     const work = join(dir, 'work', 'runs', start.body.runId);
-    for (const [name, value] of Object.entries(values)) expect(await readFile(join(work, name.toUpperCase()), 'utf8'), name).toBe(value);
-    const log = (await call('GET', `/v1/runs/${start.body.runId}/tasks/write/logs`)).body.lines.map((l: { line: string }) => l.line);
+    for (const [name, value] of Object.entries(values))
+      expect(await readFile(join(work, name.toUpperCase()), 'utf8'), name).toBe(value);
+    const log = (await call('GET', `/v1/runs/${start.body.runId}/tasks/write/logs`)).body.lines.map(
+      (l: { line: string }) => l.line,
+    );
     expect(log).toEqual([`hostile write 1 2026-03-04T00:00:00.000Z ${start.body.runId}`]);
     expect(existsSync(pwned)).toBe(false);
   });
 
   it('refuses run parameters that set a store URL or name a file outside the data root (400 naming the parameter)', async () => {
     const refused: [Record<string, string>, string, RegExp][] = [
-      [{ serving: 'redis://10.0.0.7:6379' }, 'params.serving', /store URLs come only from the workflow file/],
+      [
+        { serving: 'redis://10.0.0.7:6379' },
+        'params.serving',
+        /store URLs come only from the workflow file/,
+      ],
       [{ serving: 'sqlite:/tmp/anywhere.db' }, 'params.serving', /store URLs come only/],
       [{ events: '/etc/passwd' }, 'params.events', /inside the data root/],
-      [{ events: join(dir, 'data', '..', '..', 'passwd') }, 'params.events', /inside the data root/],
+      [
+        { events: join(dir, 'data', '..', '..', 'passwd') },
+        'params.events',
+        /inside the data root/,
+      ],
       [{ events: join(dir, 'data', 'etc', 'passwd') }, 'params.events', /inside the data root/],
       [{ posts: '../../../etc/hosts' }, 'params.posts', /inside the data root/],
     ];
@@ -160,7 +203,9 @@ describe('workflow routes', () => {
     // Nothing was started.
     expect((await call('GET', '/v1/workflows/files/runs')).body.runs).toHaveLength(before);
     // A file inside the data root is fine (the run then fails on the missing file, once: invalid data is not retried).
-    const ok = await call('POST', '/v1/workflows/files/runs', { params: { events: join(dir, 'data', 'events.csv') } });
+    const ok = await call('POST', '/v1/workflows/files/runs', {
+      params: { events: join(dir, 'data', 'events.csv') },
+    });
     expect(ok.status).toBe(202);
     const failed = await waitFinal(ok.body.runId);
     expect(failed.run.status).toBe('failed');
@@ -204,13 +249,22 @@ describe('workflow routes', () => {
   });
 
   it('starts a run (202), shows it finished with tasks and attempts, and lists it', async () => {
-    const start = await call('POST', '/v1/workflows/good/runs', { logicalDate: '2026-01-02', params: { greeting: 'hi' } });
+    const start = await call('POST', '/v1/workflows/good/runs', {
+      logicalDate: '2026-01-02',
+      params: { greeting: 'hi' },
+    });
     expect(start.status).toBe(202);
     const { runId } = start.body;
     expect(typeof runId).toBe('string');
 
     const detail = await waitFinal(runId);
-    expect(detail.run).toMatchObject({ id: runId, workflow: 'good', status: 'succeeded', trigger: 'manual', params: { greeting: 'hi' } });
+    expect(detail.run).toMatchObject({
+      id: runId,
+      workflow: 'good',
+      status: 'succeeded',
+      trigger: 'manual',
+      params: { greeting: 'hi' },
+    });
     expect(detail.run.logicalDate).toMatch(/^2026-01-02T00:00:00/);
     expect(detail.run.definition.tasks).toHaveLength(3);
     expect(detail.tasks.map((t: { task: string; status: string }) => [t.task, t.status])).toEqual([
@@ -228,9 +282,17 @@ describe('workflow routes', () => {
     const wf = await call('GET', '/v1/workflows/good');
     expect(wf.body.workflow.name).toBe('good');
     expect(wf.body.runs[0].id).toBe(runId);
-    expect((await call('GET', '/v1/runs?status=succeeded&workflow=good')).body.runs.map((r: { id: string }) => r.id)).toContain(runId);
+    expect(
+      (await call('GET', '/v1/runs?status=succeeded&workflow=good')).body.runs.map(
+        (r: { id: string }) => r.id,
+      ),
+    ).toContain(runId);
     expect((await call('GET', '/v1/runs?status=failed&workflow=good')).body.runs).toEqual([]);
-    expect((await call('GET', '/v1/workflows')).body.workflows.find((w: { name: string }) => w.name === 'good').lastRun.id).toBe(runId);
+    expect(
+      (await call('GET', '/v1/workflows')).body.workflows.find(
+        (w: { name: string }) => w.name === 'good',
+      ).lastRun.id,
+    ).toBe(runId);
 
     // Retrying a run that did not fail is a conflict.
     const retry = await call('POST', `/v1/runs/${runId}/retry`);
@@ -248,19 +310,30 @@ describe('workflow routes', () => {
     expect(first.body.more).toBe(false);
 
     // Nothing new: same position back, so a follower can keep asking with it.
-    const none = await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=${first.body.lastSeq}`);
+    const none = await call(
+      'GET',
+      `/v1/runs/${runId}/tasks/first/logs?afterSeq=${first.body.lastSeq}`,
+    );
     expect(none.body).toEqual({ lines: [], lastSeq: first.body.lastSeq, more: false });
 
     await metadata.workflows.appendLogs(runId, 'first', 1, [
       { at: new Date(), stream: 'stdout', line: 'three' },
       { at: new Date(), stream: 'stderr', line: 'four' },
     ]);
-    const next = await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=${first.body.lastSeq}&limit=1`);
+    const next = await call(
+      'GET',
+      `/v1/runs/${runId}/tasks/first/logs?afterSeq=${first.body.lastSeq}&limit=1`,
+    );
     expect(next.body.lines.map((l: { line: string }) => l.line)).toEqual(['three']);
     expect(next.body.more).toBe(true);
-    const last = await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=${next.body.lastSeq}`);
+    const last = await call(
+      'GET',
+      `/v1/runs/${runId}/tasks/first/logs?afterSeq=${next.body.lastSeq}`,
+    );
     expect(last.body.lines).toMatchObject([{ line: 'four', stream: 'stderr', attempt: 1 }]);
-    expect((await call('GET', `/v1/runs/${runId}/tasks/first/logs?attempt=2`)).body.lines).toEqual([]);
+    expect((await call('GET', `/v1/runs/${runId}/tasks/first/logs?attempt=2`)).body.lines).toEqual(
+      [],
+    );
     expect((await call('GET', `/v1/runs/${runId}/tasks/first/logs?afterSeq=-1`)).status).toBe(400);
     const unknownTask = await call('GET', `/v1/runs/${runId}/tasks/nope/logs`);
     expect(unknownTask.status).toBe(404);
@@ -271,25 +344,41 @@ describe('workflow routes', () => {
     const { runId } = (await call('POST', '/v1/workflows/bad/runs')).body;
     const failed = await waitFinal(runId);
     expect(failed.run.status).toBe('failed');
-    const states = Object.fromEntries(failed.tasks.map((t: { task: string; status: string }) => [t.task, t.status]));
+    const states = Object.fromEntries(
+      failed.tasks.map((t: { task: string; status: string }) => [t.task, t.status]),
+    );
     expect(states).toEqual({ ok: 'succeeded', broken: 'failed', after: 'upstream_failed' });
     // Over HTTP an error says what kind of failure it was and where its details are; its text
     // (here a path from stderr) is only in the task log.
     expect(failed.run.error).toBe(`task broken failed; details in its log (ref ${runId}/broken)`);
     const broken = failed.tasks.find((t: { task: string }) => t.task === 'broken');
-    expect(broken.error).toBe(`command exited with code 3; details in the task log (ref ${runId}/broken#1)`);
-    const errors = [failed.run.error, ...failed.tasks.map((t: { error: string | null }) => t.error), ...failed.attempts.map((a: { error: string | null }) => a.error)];
-    const listed = (await call('GET', '/v1/runs?status=failed')).body.runs.map((r: { error: string | null }) => r.error);
+    expect(broken.error).toBe(
+      `command exited with code 3; details in the task log (ref ${runId}/broken#1)`,
+    );
+    const errors = [
+      failed.run.error,
+      ...failed.tasks.map((t: { error: string | null }) => t.error),
+      ...failed.attempts.map((a: { error: string | null }) => a.error),
+    ];
+    const listed = (await call('GET', '/v1/runs?status=failed')).body.runs.map(
+      (r: { error: string | null }) => r.error,
+    );
     for (const error of [...errors, ...listed]) expect(String(error)).not.toContain('disk quota');
     const logs = await call('GET', `/v1/runs/${runId}/tasks/broken/logs`);
-    expect(logs.body.lines).toMatchObject([{ stream: 'stderr', line: 'disk quota exceeded on /data' }]);
+    expect(logs.body.lines).toMatchObject([
+      { stream: 'stderr', line: 'disk quota exceeded on /data' },
+    ]);
 
     const retry = await call('POST', `/v1/runs/${runId}/retry`);
     expect(retry.status).toBe(202);
     expect(retry.body).toEqual({ runId });
     const again = await waitFinal(runId);
     expect(again.run.status).toBe('failed');
-    expect(again.attempts.filter((a: { task: string }) => a.task === 'broken').map((a: { attempt: number }) => a.attempt)).toEqual([1, 2]);
+    expect(
+      again.attempts
+        .filter((a: { task: string }) => a.task === 'broken')
+        .map((a: { attempt: number }) => a.attempt),
+    ).toEqual([1, 2]);
     expect(again.attempts.filter((a: { task: string }) => a.task === 'ok')).toHaveLength(1);
   });
 
@@ -306,14 +395,20 @@ describe('workflow routes', () => {
     const events = text
       .split('\n\n')
       .filter((block) => block.startsWith('event:'))
-      .map((block) => ({ event: /^event: (.*)$/m.exec(block)![1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) }));
+      .map((block) => ({
+        event: /^event: (.*)$/m.exec(block)![1],
+        data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!),
+      }));
     expect(events.at(-1)!.event).toBe('end');
     const runs = events.filter((e) => e.event === 'run');
     expect(runs.length).toBeGreaterThanOrEqual(1);
     expect(runs.at(-1)!.data.run.status).toBe('succeeded');
-    expect(runs.at(-1)!.data.tasks.every((t: { status: string }) => t.status === 'succeeded')).toBe(true);
+    expect(runs.at(-1)!.data.tasks.every((t: { status: string }) => t.status === 'succeeded')).toBe(
+      true,
+    );
     // Each event carries news: no two consecutive ones are the same.
-    for (let i = 1; i < runs.length; i++) expect(JSON.stringify(runs[i]!.data)).not.toBe(JSON.stringify(runs[i - 1]!.data));
+    for (let i = 1; i < runs.length; i++)
+      expect(JSON.stringify(runs[i]!.data)).not.toBe(JSON.stringify(runs[i - 1]!.data));
 
     // A finished run's stream sends its state once and ends at once.
     const again = await (await fetch(`${base}/v1/runs/${runId}/events`)).text();
@@ -325,7 +420,9 @@ describe('workflow routes', () => {
     await other.listen({ port: 0, host: '127.0.0.1' });
     const address = other.server.address();
     const { runId } = (await call('POST', '/v1/workflows/slow/runs', {})).body;
-    const res = await fetch(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/runs/${runId}/events`);
+    const res = await fetch(
+      `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/runs/${runId}/events`,
+    );
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('retry:');

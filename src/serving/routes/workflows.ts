@@ -29,7 +29,8 @@ export interface RunDetail {
 }
 
 const NAME = { type: 'string', minLength: 1, maxLength: 200 } as const;
-const LIMIT = (max: number, def: number) => ({ type: 'integer', minimum: 1, maximum: max, default: def }) as const;
+const LIMIT = (max: number, def: number) =>
+  ({ type: 'integer', minimum: 1, maximum: max, default: def }) as const;
 const RUN_STATUS = { type: 'string', enum: ['running', 'succeeded', 'failed'] } as const;
 const PARAM_VALUE = { type: ['string', 'number', 'boolean'] } as const;
 
@@ -49,7 +50,10 @@ const idParams = { type: 'object', properties: { id: NAME }, required: ['id'] } 
  * const app = Fastify();
  * app.register(workflowRoutes, { service: workflows, dataRoot: '/srv/data' });
  */
-export async function workflowRoutes(app: FastifyInstance, options: WorkflowRoutesOptions): Promise<void> {
+export async function workflowRoutes(
+  app: FastifyInstance,
+  options: WorkflowRoutesOptions,
+): Promise<void> {
   const { service } = options;
   const pollMs = options.pollMs ?? 500;
   const store = service.store;
@@ -61,11 +65,23 @@ export async function workflowRoutes(app: FastifyInstance, options: WorkflowRout
   });
 
   // Invalid files are listed with their problems, so that a typo does not make a workflow vanish.
-  app.get('/v1/workflows', async () => ({ workflows: await service.listWorkflows(), invalid: await service.listInvalidWorkflows() }));
+  app.get('/v1/workflows', async () => ({
+    workflows: await service.listWorkflows(),
+    invalid: await service.listInvalidWorkflows(),
+  }));
 
   app.get<{ Params: { name: string }; Querystring: { limit: number } }>(
     '/v1/workflows/:name',
-    { schema: { params: nameParams, querystring: { type: 'object', properties: { limit: LIMIT(500, 20) }, additionalProperties: false } } },
+    {
+      schema: {
+        params: nameParams,
+        querystring: {
+          type: 'object',
+          properties: { limit: LIMIT(500, 20) },
+          additionalProperties: false,
+        },
+      },
+    },
     async (request) => {
       const { name } = request.params;
       const workflow = await requireWorkflow(service, name);
@@ -77,29 +93,51 @@ export async function workflowRoutes(app: FastifyInstance, options: WorkflowRout
 
   app.get<{ Params: { name: string }; Querystring: { limit: number } }>(
     '/v1/workflows/:name/runs',
-    { schema: { params: nameParams, querystring: { type: 'object', properties: { limit: LIMIT(500, 50) }, additionalProperties: false } } },
+    {
+      schema: {
+        params: nameParams,
+        querystring: {
+          type: 'object',
+          properties: { limit: LIMIT(500, 50) },
+          additionalProperties: false,
+        },
+      },
+    },
     async (request) => {
       await requireWorkflow(service, request.params.name);
-      const runs = await store.listRuns({ workflow: request.params.name, limit: request.query.limit });
+      const runs = await store.listRuns({
+        workflow: request.params.name,
+        limit: request.query.limit,
+      });
       return { runs: runs.map(listing) };
     },
   );
 
-  app.post<{ Params: { name: string }; Body: { logicalDate?: string; params?: Record<string, string | number | boolean> } | undefined }>(
+  app.post<{
+    Params: { name: string };
+    Body: { logicalDate?: string; params?: Record<string, string | number | boolean> } | undefined;
+  }>(
     '/v1/workflows/:name/runs',
     {
       schema: {
         params: nameParams,
         body: {
           type: ['object', 'null'],
-          properties: { logicalDate: { type: 'string', minLength: 1 }, params: { type: 'object', additionalProperties: PARAM_VALUE } },
+          properties: {
+            logicalDate: { type: 'string', minLength: 1 },
+            params: { type: 'object', additionalProperties: PARAM_VALUE },
+          },
           additionalProperties: false,
         },
       },
     },
     async (request, reply) => {
       const body = request.body ?? {};
-      if (body.params !== undefined) checkRunParams(await requireWorkflow(service, request.params.name), body.params, { dataRoot: options.dataRoot ?? process.cwd(), allowStores: false });
+      if (body.params !== undefined)
+        checkRunParams(await requireWorkflow(service, request.params.name), body.params, {
+          dataRoot: options.dataRoot ?? process.cwd(),
+          allowStores: false,
+        });
       const runId = await service.startRun(request.params.name, {
         ...(body.logicalDate === undefined ? {} : { logicalDate: body.logicalDate }),
         ...(body.params === undefined ? {} : { params: body.params }),
@@ -112,30 +150,49 @@ export async function workflowRoutes(app: FastifyInstance, options: WorkflowRout
     '/v1/runs',
     {
       schema: {
-        querystring: { type: 'object', properties: { status: RUN_STATUS, workflow: NAME, limit: LIMIT(500, 50) }, additionalProperties: false },
+        querystring: {
+          type: 'object',
+          properties: { status: RUN_STATUS, workflow: NAME, limit: LIMIT(500, 50) },
+          additionalProperties: false,
+        },
       },
     },
     async (request) => {
       const { status, workflow, limit } = request.query;
-      const runs = await store.listRuns({ limit, ...(status === undefined ? {} : { status }), ...(workflow === undefined ? {} : { workflow }) });
+      const runs = await store.listRuns({
+        limit,
+        ...(status === undefined ? {} : { status }),
+        ...(workflow === undefined ? {} : { workflow }),
+      });
       return { runs: runs.map(listing) };
     },
   );
 
-  app.get<{ Params: { id: string } }>('/v1/runs/:id', { schema: { params: idParams } }, async (request) => {
-    const detail = await runDetail(service, request.params.id);
-    if (detail === null) throw new NotFoundError(`workflow run "${request.params.id}"`);
-    return detail;
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/runs/:id',
+    { schema: { params: idParams } },
+    async (request) => {
+      const detail = await runDetail(service, request.params.id);
+      if (detail === null) throw new NotFoundError(`workflow run "${request.params.id}"`);
+      return detail;
+    },
+  );
 
-  app.get<{ Params: { id: string; task: string }; Querystring: { attempt?: number; afterSeq?: number; limit: number } }>(
+  app.get<{
+    Params: { id: string; task: string };
+    Querystring: { attempt?: number; afterSeq?: number; limit: number };
+  }>(
     '/v1/runs/:id/tasks/:task/logs',
     {
       schema: {
         params: { type: 'object', properties: { id: NAME, task: NAME }, required: ['id', 'task'] },
         querystring: {
           type: 'object',
-          properties: { attempt: { type: 'integer', minimum: 1 }, afterSeq: { type: 'integer', minimum: 0 }, limit: LIMIT(5000, 1000) },
+          properties: {
+            attempt: { type: 'integer', minimum: 1 },
+            afterSeq: { type: 'integer', minimum: 0 },
+            limit: LIMIT(5000, 1000),
+          },
           additionalProperties: false,
         },
       },
@@ -145,7 +202,8 @@ export async function workflowRoutes(app: FastifyInstance, options: WorkflowRout
       const { attempt, afterSeq, limit } = request.query;
       const run = await store.getRun(id);
       if (run === null) throw new NotFoundError(`workflow run "${id}"`);
-      if (!run.definition.tasks.some((t) => t.name === task)) throw new NotFoundError(`task "${task}" of run "${id}"`);
+      if (!run.definition.tasks.some((t) => t.name === task))
+        throw new NotFoundError(`task "${task}" of run "${id}"`);
       const lines = await store.readLogs(id, task, {
         limit,
         ...(attempt === undefined ? {} : { attempt }),
@@ -156,72 +214,80 @@ export async function workflowRoutes(app: FastifyInstance, options: WorkflowRout
     },
   );
 
-  app.post<{ Params: { id: string } }>('/v1/runs/:id/retry', { schema: { params: idParams } }, async (request, reply) => {
-    await service.retryRun(request.params.id);
-    return reply.status(202).send({ runId: request.params.id });
-  });
+  app.post<{ Params: { id: string } }>(
+    '/v1/runs/:id/retry',
+    { schema: { params: idParams } },
+    async (request, reply) => {
+      await service.retryRun(request.params.id);
+      return reply.status(202).send({ runId: request.params.id });
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/runs/:id/events', { schema: { params: idParams } }, async (request, reply) => {
-    const { id } = request.params;
-    const first = await runDetail(service, id);
-    if (first === null) throw new NotFoundError(`workflow run "${id}"`);
-    reply.hijack();
-    const out = reply.raw;
-    out.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Proxies such as nginx would otherwise buffer the stream until it ends.
-      'x-accel-buffering': 'no',
-    });
-    streams.add(out);
-    let closed = false;
-    let timer: NodeJS.Timeout | undefined;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      clearTimeout(timer);
-      streams.delete(out);
-      if (!out.writableEnded) out.end();
-    };
-    request.raw.on('close', close);
-    out.on('close', close);
-
-    let last = '';
-    const push = (detail: RunDetail): void => {
-      // Heartbeats alone are no news to a viewer; compare without them.
-      const key = JSON.stringify({ ...detail, run: { ...detail.run, heartbeatAt: null } });
-      if (key === last) return;
-      last = key;
-      out.write(`event: run\ndata: ${JSON.stringify(detail)}\n\n`);
-    };
-    const tick = async (): Promise<void> => {
-      if (closed) return;
-      try {
-        const detail = await runDetail(service, id);
+  app.get<{ Params: { id: string } }>(
+    '/v1/runs/:id/events',
+    { schema: { params: idParams } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const first = await runDetail(service, id);
+      if (first === null) throw new NotFoundError(`workflow run "${id}"`);
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Proxies such as nginx would otherwise buffer the stream until it ends.
+        'x-accel-buffering': 'no',
+      });
+      streams.add(out);
+      let closed = false;
+      let timer: NodeJS.Timeout | undefined;
+      const close = (): void => {
         if (closed) return;
-        if (detail === null) {
-          out.write(`event: gone\ndata: {}\n\n`);
-          return close();
+        closed = true;
+        clearTimeout(timer);
+        streams.delete(out);
+        if (!out.writableEnded) out.end();
+      };
+      request.raw.on('close', close);
+      out.on('close', close);
+
+      let last = '';
+      const push = (detail: RunDetail): void => {
+        // Heartbeats alone are no news to a viewer; compare without them.
+        const key = JSON.stringify({ ...detail, run: { ...detail.run, heartbeatAt: null } });
+        if (key === last) return;
+        last = key;
+        out.write(`event: run\ndata: ${JSON.stringify(detail)}\n\n`);
+      };
+      const tick = async (): Promise<void> => {
+        if (closed) return;
+        try {
+          const detail = await runDetail(service, id);
+          if (closed) return;
+          if (detail === null) {
+            out.write(`event: gone\ndata: {}\n\n`);
+            return close();
+          }
+          push(detail);
+          // The final state has been sent: tell the client so it does not reconnect.
+          if (detail.run.status !== 'running') {
+            out.write(`event: end\ndata: {}\n\n`);
+            return close();
+          }
+        } catch (error) {
+          app.log.warn({ err: error, runId: id }, 'run event stream: store read failed; retrying');
         }
-        push(detail);
-        // The final state has been sent: tell the client so it does not reconnect.
-        if (detail.run.status !== 'running') {
-          out.write(`event: end\ndata: {}\n\n`);
-          return close();
-        }
-      } catch (error) {
-        app.log.warn({ err: error, runId: id }, 'run event stream: store read failed; retrying');
-      }
-      timer = setTimeout(() => void tick(), pollMs);
-    };
-    out.write(`retry: ${Math.max(1000, pollMs * 2)}\n\n`);
-    push(first);
-    if (first.run.status !== 'running') {
-      out.write(`event: end\ndata: {}\n\n`);
-      close();
-    } else timer = setTimeout(() => void tick(), pollMs);
-  });
+        timer = setTimeout(() => void tick(), pollMs);
+      };
+      out.write(`retry: ${Math.max(1000, pollMs * 2)}\n\n`);
+      push(first);
+      if (first.run.status !== 'running') {
+        out.write(`event: end\ndata: {}\n\n`);
+        close();
+      } else timer = setTimeout(() => void tick(), pollMs);
+    },
+  );
 }
 
 async function requireWorkflow(service: WorkflowService, name: string) {
@@ -233,11 +299,20 @@ async function requireWorkflow(service: WorkflowService, name: string) {
 async function runDetail(service: WorkflowService, id: string): Promise<RunDetail | null> {
   const run = await service.store.getRun(id);
   if (run === null) return null;
-  const [tasks, attempts] = await Promise.all([service.store.getTasks(id), service.store.listAttempts(id)]);
+  const [tasks, attempts] = await Promise.all([
+    service.store.getTasks(id),
+    service.store.listAttempts(id),
+  ]);
   return {
     run: { ...run, error: publicRunError(run) },
-    tasks: tasks.map((t) => ({ ...t, error: publicError(t.error, `${id}/${t.task}#${t.attempt}`) })),
-    attempts: attempts.map((a) => ({ ...a, error: publicError(a.error, `${id}/${a.task}#${a.attempt}`) })),
+    tasks: tasks.map((t) => ({
+      ...t,
+      error: publicError(t.error, `${id}/${t.task}#${t.attempt}`),
+    })),
+    attempts: attempts.map((a) => ({
+      ...a,
+      error: publicError(a.error, `${id}/${a.task}#${a.attempt}`),
+    })),
   };
 }
 
@@ -247,7 +322,12 @@ function listing(run: WorkflowRun): RunListing {
 }
 
 /** Failures whose text kiban wrote itself and that say nothing of the data, kept as they are. */
-const SAFE_FAILURES = [/^timed out after [\d.]+m?s$/, /^cancelled$/, /^command exited with code \d+/, /^command was killed by SIG[A-Z0-9]+/];
+const SAFE_FAILURES = [
+  /^timed out after [\d.]+m?s$/,
+  /^cancelled$/,
+  /^command exited with code \d+/,
+  /^command was killed by SIG[A-Z0-9]+/,
+];
 
 /**
  * A task error as the HTTP API shows it: what kind of failure it was and a reference to the
@@ -263,5 +343,7 @@ function publicError(error: string | null, ref: string): string | null {
 function publicRunError(run: WorkflowRun): string | null {
   if (run.error === null) return null;
   const task = /^task (\S+) failed/.exec(run.error)?.[1];
-  return task === undefined ? `the run failed; details in the task logs (ref ${run.id})` : `task ${task} failed; details in its log (ref ${run.id}/${task})`;
+  return task === undefined
+    ? `the run failed; details in the task logs (ref ${run.id})`
+    : `task ${task} failed; details in its log (ref ${run.id}/${task})`;
 }

@@ -13,5 +13,8 @@ export function createStageRunner(name: string, field = 'runner'): StageRunner {
   if (name === 'inline') return new InlineStageRunner();
   if (name === 'threads') return new ThreadStageRunner();
   if (name === 'zeromq') return new ZmqStageRunner();
-  throw new InvalidArgumentError(field, `unknown stage runner "${name}"; use ${STAGE_RUNNERS.join(', ')}`);
+  throw new InvalidArgumentError(
+    field,
+    `unknown stage runner "${name}"; use ${STAGE_RUNNERS.join(', ')}`,
+  );
 }

@@ -20,7 +20,10 @@ export class InlineStageRunner implements StageRunner {
   run(ref: StageRef, options: RunStageOptions): Promise<StageResult> {
     return coordinate(ref, options, this.name, async (c) => {
       const { count, numPreprocessors, batchSize, params } = c.options;
-      const inputs = Array.from({ length: count }, () => new Channel<unknown[]>({ capacity: QUEUE_BATCHES, producers: numPreprocessors }));
+      const inputs = Array.from(
+        { length: count },
+        () => new Channel<unknown[]>({ capacity: QUEUE_BATCHES, producers: numPreprocessors }),
+      );
       const collectives = new LocalCollectives(count);
       c.signal.addEventListener(
         'abort',
@@ -34,8 +37,17 @@ export class InlineStageRunner implements StageRunner {
       const pre = Array.from({ length: numPreprocessors }, async (_, rank) => {
         try {
           const f = await runPreprocessRole({
-            stage: c.stage, rank, size: numPreprocessors, params, source: c.options.source, nextPartition: c.nextPartition,
-            mains: count, send: (main, batch) => inputs[main].put(batch), batchSize, signal: c.signal, log: c.log,
+            stage: c.stage,
+            rank,
+            size: numPreprocessors,
+            params,
+            source: c.options.source,
+            nextPartition: c.nextPartition,
+            mains: count,
+            send: (main, batch) => inputs[main].put(batch),
+            batchSize,
+            signal: c.signal,
+            log: c.log,
           });
           total.read += f.read;
           total.preprocessed += f.preprocessed;
@@ -48,8 +60,16 @@ export class InlineStageRunner implements StageRunner {
       const main = Array.from({ length: count }, async (_, rank) => {
         try {
           await runMainRole({
-            stage: c.stage, rank, size: count, params, input: inputs[rank], collectives: collectives.forRank(rank),
-            emit: c.write, batchSize, signal: c.signal, log: c.log,
+            stage: c.stage,
+            rank,
+            size: count,
+            params,
+            input: inputs[rank],
+            collectives: collectives.forRank(rank),
+            emit: c.write,
+            batchSize,
+            signal: c.signal,
+            log: c.log,
           });
         } catch (error) {
           c.fail(`main rank ${rank}`, error);

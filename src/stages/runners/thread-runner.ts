@@ -7,7 +7,14 @@ import type { RunStageOptions, StageResult, StageRunner } from '../runner.js';
 import type { SourcePartition } from '../source.js';
 import { readPartition } from '../sources.js';
 import type { ReduceOp, StageRef } from '../stage.js';
-import { fromWire, toWire, type CollectiveCall, type CoordinatorMessage, type ThreadWorkerSetup, type WorkerMessage } from './thread-worker.js';
+import {
+  fromWire,
+  toWire,
+  type CollectiveCall,
+  type CoordinatorMessage,
+  type ThreadWorkerSetup,
+  type WorkerMessage,
+} from './thread-worker.js';
 
 /** Batches a preprocess thread may have in flight to one main thread before it waits for credit. */
 const CREDIT_BATCHES = 8;
@@ -41,19 +48,30 @@ async function runThreads(ref: StageRef, c: Coordination): Promise<RoleFigures> 
   const total: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
   if (c.signal.aborted) return total;
   // pairs[p][m] connects preprocess rank p to main rank m.
-  const pairs = Array.from({ length: numPreprocessors }, () => Array.from({ length: count }, () => new MessageChannel()));
-  const url = new URL(`./thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  const collectives = new CollectiveRounds(count, (rank, message) => threads[numPreprocessors + rank].worker.postMessage(message));
+  const pairs = Array.from({ length: numPreprocessors }, () =>
+    Array.from({ length: count }, () => new MessageChannel()),
+  );
+  const url = new URL(
+    `./thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+    import.meta.url,
+  );
+  const collectives = new CollectiveRounds(count, (rank, message) =>
+    threads[numPreprocessors + rank].worker.postMessage(message),
+  );
   // Inline records travel with each partition rather than in the source: every preprocess
   // thread would otherwise get a clone of the whole array at start (400k small records take
   // ~0.3 s to serialise here and ~0.75 s to deserialise in each thread). Shipped per partition,
   // each record is cloned once, to the thread that reads it.
   const ship = source.kind === 'records';
-  const nextPartition = async (): Promise<{ partition: SourcePartition | null; records?: unknown[] }> => {
+  const nextPartition = async (): Promise<{
+    partition: SourcePartition | null;
+    records?: unknown[];
+  }> => {
     const partition = await c.nextPartition();
     if (partition === null || !ship) return { partition };
     const records: unknown[] = [];
-    for await (const batch of readPartition(source, partition, { batchSize })) for (const record of batch) records.push(record);
+    for await (const batch of readPartition(source, partition, { batchSize }))
+      for (const record of batch) records.push(record);
     return { partition, records };
   };
   // Writes under way when the stage fails must end before coordinate() aborts the sink.
@@ -66,11 +84,22 @@ async function runThreads(ref: StageRef, c: Coordination): Promise<RoleFigures> 
 
   const start = (role: 'preprocess' | 'main', rank: number, ports: MessagePort[]): Thread => {
     const setup: ThreadWorkerSetup = {
-      kibanStageWorker: true, role, rank, size: role === 'main' ? count : numPreprocessors, stage: ref, params,
+      kibanStageWorker: true,
+      role,
+      rank,
+      size: role === 'main' ? count : numPreprocessors,
+      stage: ref,
+      params,
       source: role !== 'preprocess' ? null : ship ? { kind: 'records', records: [] } : source,
-      batchSize, credit: CREDIT_BATCHES, ports,
+      batchSize,
+      credit: CREDIT_BATCHES,
+      ports,
     };
-    const thread: Thread = { worker: startWorker(url, { workerData: setup, transferList: ports }), where: `${role} rank ${rank}`, done: false };
+    const thread: Thread = {
+      worker: startWorker(url, { workerData: setup, transferList: ports }),
+      where: `${role} rank ${rank}`,
+      done: false,
+    };
     const { worker, where } = thread;
     const reply = (message: CoordinatorMessage): void => worker.postMessage(message);
     worker.on('message', (message: WorkerMessage) => {
@@ -81,10 +110,16 @@ async function runThreads(ref: StageRef, c: Coordination): Promise<RoleFigures> 
       if (c.signal.aborted) return;
       switch (message.type) {
         case 'partition':
-          void nextPartition().then((next) => reply({ type: 'partition', ...next }), (error: unknown) => c.fail(where, error));
+          void nextPartition().then(
+            (next) => reply({ type: 'partition', ...next }),
+            (error: unknown) => c.fail(where, error),
+          );
           return;
         case 'emit': {
-          const write = c.write(message.batch).then(() => reply({ type: 'emitted' }), (error: unknown) => c.fail(where, error));
+          const write = c.write(message.batch).then(
+            () => reply({ type: 'emitted' }),
+            (error: unknown) => c.fail(where, error),
+          );
           writes.add(write);
           void write.finally(() => writes.delete(write));
           return;
@@ -108,14 +143,27 @@ async function runThreads(ref: StageRef, c: Coordination): Promise<RoleFigures> 
     worker.on('error', (error) => c.fail(where, error));
     worker.on('messageerror', (error) => c.fail(where, error));
     worker.on('exit', (code) => {
-      if (!thread.done && !c.signal.aborted) c.fail(where, new Error(`the thread exited with code ${code} before finishing`));
+      if (!thread.done && !c.signal.aborted)
+        c.fail(where, new Error(`the thread exited with code ${code} before finishing`));
     });
     return thread;
   };
 
   const threads: Thread[] = [
-    ...pairs.map((row, p) => start('preprocess', p, row.map((pair) => pair.port1))),
-    ...Array.from({ length: count }, (_, m) => start('main', m, pairs.map((row) => row[m].port2))),
+    ...pairs.map((row, p) =>
+      start(
+        'preprocess',
+        p,
+        row.map((pair) => pair.port1),
+      ),
+    ),
+    ...Array.from({ length: count }, (_, m) =>
+      start(
+        'main',
+        m,
+        pairs.map((row) => row[m].port2),
+      ),
+    ),
   ];
   try {
     await finished;
@@ -134,21 +182,33 @@ async function runThreads(ref: StageRef, c: Coordination): Promise<RoleFigures> 
  * order with {@link reduceInRankOrder}, so results match the other runners bit for bit.
  */
 class CollectiveRounds {
-  readonly #rounds = new Map<number, { kind: CollectiveCall['kind']; calls: CollectiveCall[]; arrived: number }>();
+  readonly #rounds = new Map<
+    number,
+    { kind: CollectiveCall['kind']; calls: CollectiveCall[]; arrived: number }
+  >();
 
   constructor(
     private readonly size: number,
     private readonly send: (rank: number, message: CoordinatorMessage) => void,
   ) {}
 
-  contribute(rank: number, call: number, contribution: CollectiveCall, fail: (error: unknown) => void): void {
+  contribute(
+    rank: number,
+    call: number,
+    contribution: CollectiveCall,
+    fail: (error: unknown) => void,
+  ): void {
     let round = this.#rounds.get(call);
     if (round === undefined) {
       round = { kind: contribution.kind, calls: new Array<CollectiveCall>(this.size), arrived: 0 };
       this.#rounds.set(call, round);
     }
     if (round.kind !== contribution.kind) {
-      fail(new Error(`collective call ${call + 1}: this rank called ${contribution.kind} while another called ${round.kind}; every rank must call the same collectives in the same order`));
+      fail(
+        new Error(
+          `collective call ${call + 1}: this rank called ${contribution.kind} while another called ${round.kind}; every rank must call the same collectives in the same order`,
+        ),
+      );
       return;
     }
     round.calls[rank] = contribution;
@@ -159,7 +219,14 @@ class CollectiveRounds {
     const reduced = new Map<ReduceOp, Float32Array | Float64Array>();
     const reduce = (op: ReduceOp): Float32Array | Float64Array => {
       let value = reduced.get(op);
-      if (value === undefined) reduced.set(op, (value = reduceInRankOrder(calls.map((c) => (c as { value: Float32Array | Float64Array }).value), op)));
+      if (value === undefined)
+        reduced.set(
+          op,
+          (value = reduceInRankOrder(
+            calls.map((c) => (c as { value: Float32Array | Float64Array }).value),
+            op,
+          )),
+        );
       return value;
     };
     for (let r = 0; r < this.size; r++) {

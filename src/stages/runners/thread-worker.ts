@@ -88,21 +88,32 @@ export function transferablesOf(batch: readonly unknown[]): ArrayBuffer[] {
   const consider = (value: unknown): void => {
     if (!ArrayBuffer.isView(value) || value.byteLength < MIN_TRANSFER_BYTES) return;
     const buffer = value.buffer;
-    if (!(buffer instanceof ArrayBuffer) || value.byteOffset !== 0 || value.byteLength !== buffer.byteLength) return;
+    if (
+      !(buffer instanceof ArrayBuffer) ||
+      value.byteOffset !== 0 ||
+      value.byteLength !== buffer.byteLength
+    )
+      return;
     (found ??= new Set()).add(buffer);
   };
   for (const record of batch) {
     if (record === null || typeof record !== 'object') continue;
     if (ArrayBuffer.isView(record)) consider(record);
     else if (Array.isArray(record)) for (const member of record) consider(member);
-    else if (Object.getPrototypeOf(record) === Object.prototype) for (const key in record) consider((record as Record<string, unknown>)[key]);
+    else if (Object.getPrototypeOf(record) === Object.prototype)
+      for (const key in record) consider((record as Record<string, unknown>)[key]);
   }
   return found === null ? [] : [...(found as Set<ArrayBuffer>)];
 }
 
 /** Turns anything thrown into a cloneable {@link WireError}. */
 export function toWire(error: unknown): WireError {
-  if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack === undefined ? {} : { stack: error.stack }) };
+  if (error instanceof Error)
+    return {
+      name: error.name,
+      message: error.message,
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+    };
   return { name: 'Error', message: String(error) };
 }
 
@@ -128,7 +139,10 @@ class Replies<T> {
 async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise<void> {
   const partitions = new Replies<{ partition: SourcePartition | null; records?: unknown[] }>();
   const emitted = new Replies<void>();
-  const collectives = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
+  const collectives = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: unknown) => void }
+  >();
   parent.on('message', (message: CoordinatorMessage) => {
     if (message.type === 'partition') partitions.settle(message);
     else if (message.type === 'emitted') emitted.settle();
@@ -139,7 +153,8 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
       else pending?.resolve(message.value);
     }
   });
-  const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => parent.postMessage(message, transfer);
+  const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void =>
+    parent.postMessage(message, transfer);
   const log = (line: string): void => post({ type: 'log', line });
   // The coordinator ends a failed stage by terminating every thread, so nothing here is ever
   // aborted; the signal exists because stage code may watch it.
@@ -152,11 +167,16 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
       if (source === null) throw new Error('a preprocess thread needs the source');
       const send = creditedSender(setup.ports, setup.credit);
       figures = await runPreprocessRole({
-        stage, rank: setup.rank, size: setup.size, params: setup.params, source,
+        stage,
+        rank: setup.rank,
+        size: setup.size,
+        params: setup.params,
+        source,
         nextPartition: async () => {
           post({ type: 'partition' });
           const { partition, records } = await partitions.next();
-          if (partition === null || records === undefined || source.kind !== 'records') return partition;
+          if (partition === null || records === undefined || source.kind !== 'records')
+            return partition;
           // The role reads `source` once it has the partition: point it at this partition's
           // records, and at a partition spanning all of them (planned by sources.ts, whose
           // locators are opaque here), keeping the original's index and label.
@@ -164,7 +184,11 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
           const [whole] = await planPartitions(source, { target: 1 });
           return { ...whole, index: partition.index, label: partition.label };
         },
-        mains: setup.ports.length, send, batchSize: setup.batchSize, signal, log,
+        mains: setup.ports.length,
+        send,
+        batchSize: setup.batchSize,
+        signal,
+        log,
       });
       for (const port of setup.ports) port.postMessage(null);
     } else {
@@ -176,19 +200,28 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
           post({ type: 'collective', call: id, ...call });
         });
       const ranks: Collectives = {
-        allreduce: async <T extends Float32Array | Float64Array>(array: T, op: ReduceOp = 'sum') => (await round({ kind: 'allreduce', value: array, op })) as T,
-        broadcast: async <T>(value: T, root = 0) => (await round({ kind: 'broadcast', value, root })) as T,
+        allreduce: async <T extends Float32Array | Float64Array>(array: T, op: ReduceOp = 'sum') =>
+          (await round({ kind: 'allreduce', value: array, op })) as T,
+        broadcast: async <T>(value: T, root = 0) =>
+          (await round({ kind: 'broadcast', value, root })) as T,
         barrier: async () => {
           await round({ kind: 'barrier' });
         },
       };
       figures = await runMainRole({
-        stage, rank: setup.rank, size: setup.size, params: setup.params, input: creditedInput(setup.ports), collectives: ranks,
+        stage,
+        rank: setup.rank,
+        size: setup.size,
+        params: setup.params,
+        input: creditedInput(setup.ports),
+        collectives: ranks,
         emit: (batch) => {
           post({ type: 'emit', batch }, transferablesOf(batch));
           return emitted.next();
         },
-        batchSize: setup.batchSize, signal, log,
+        batchSize: setup.batchSize,
+        signal,
+        log,
       });
     }
     post({ type: 'done', figures });
@@ -198,7 +231,10 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
 }
 
 /** A preprocess rank's `send`: waits for credit from that main rank, then posts the batch. */
-function creditedSender(ports: MessagePort[], credit: number): (main: number, batch: unknown[]) => Promise<void> {
+function creditedSender(
+  ports: MessagePort[],
+  credit: number,
+): (main: number, batch: unknown[]) => Promise<void> {
   const credits = ports.map(() => credit);
   const waiting: ((() => void) | null)[] = ports.map(() => null);
   ports.forEach((port, main) =>
@@ -223,7 +259,10 @@ function creditedSender(ports: MessagePort[], credit: number): (main: number, ba
  */
 async function* creditedInput(ports: MessagePort[]): AsyncGenerator<unknown[]> {
   // Credit bounds what can arrive, so the queue never fills and `put` never waits.
-  const queue = new Channel<{ batch: unknown[]; from: number }>({ capacity: Number.MAX_SAFE_INTEGER, producers: ports.length });
+  const queue = new Channel<{ batch: unknown[]; from: number }>({
+    capacity: Number.MAX_SAFE_INTEGER,
+    producers: ports.length,
+  });
   ports.forEach((port, from) =>
     port.on('message', (batch: unknown[] | null) => {
       if (batch === null) queue.close();
@@ -240,6 +279,10 @@ async function* creditedInput(ports: MessagePort[]): AsyncGenerator<unknown[]> {
   }
 }
 
-if (!isMainThread && parentPort !== null && (workerData as Partial<ThreadWorkerSetup> | null)?.kibanStageWorker === true) {
+if (
+  !isMainThread &&
+  parentPort !== null &&
+  (workerData as Partial<ThreadWorkerSetup> | null)?.kibanStageWorker === true
+) {
   void runWorker(workerData as ThreadWorkerSetup, parentPort);
 }

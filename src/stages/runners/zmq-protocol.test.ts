@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { COLUMNAR_MIN_RECORDS, DATA_BATCH, DATA_COLUMNS, decodeBatch, encodeBatch, OUT_OF_BAND_BYTES, pack, unpack } from './zmq-protocol.js';
+import {
+  COLUMNAR_MIN_RECORDS,
+  DATA_BATCH,
+  DATA_COLUMNS,
+  decodeBatch,
+  encodeBatch,
+  OUT_OF_BAND_BYTES,
+  pack,
+  unpack,
+} from './zmq-protocol.js';
 
 /** Deep equality that also tells -0 from 0, typed-array classes apart, and objects from Maps. */
 function same(a: unknown, b: unknown, path = '$'): void {
@@ -7,12 +16,15 @@ function same(a: unknown, b: unknown, path = '$'): void {
     if (!Object.is(a, b)) throw new Error(`${path}: ${String(a)} !== ${String(b)}`);
     return;
   }
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) throw new Error(`${path}: ${a.constructor?.name} vs ${b.constructor?.name}`);
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b))
+    throw new Error(`${path}: ${a.constructor?.name} vs ${b.constructor?.name}`);
   if (ArrayBuffer.isView(a)) {
     const x = a as unknown as ArrayLike<unknown>;
     const y = b as unknown as ArrayLike<unknown>;
     if (x.length !== y.length) throw new Error(`${path}: length ${x.length} vs ${y.length}`);
-    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) throw new Error(`${path}[${i}]: ${String(x[i])} vs ${String(y[i])}`);
+    for (let i = 0; i < x.length; i++)
+      if (!Object.is(x[i], y[i]))
+        throw new Error(`${path}[${i}]: ${String(x[i])} vs ${String(y[i])}`);
     return;
   }
   if (a instanceof Map) {
@@ -50,21 +62,42 @@ function roundTrip(batch: unknown[], kind: string, shift = 0): unknown[] {
 }
 
 const TYPED = [
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
 ] as const;
 
 function typed(Class: (typeof TYPED)[number], length: number, seed: number): ArrayBufferView {
   const array = new Class(length);
   for (let i = 0; i < length; i++) {
     const x = (seed * 31 + i * 7) % 251;
-    (array as unknown as unknown[])[i] = Class === BigInt64Array ? BigInt(x - 125) * 123456789n : Class === BigUint64Array ? BigInt(x) * 987654321n : Class === Float32Array || Class === Float64Array ? (x - 125) / 8 : x - (Class === Int8Array || Class === Int16Array || Class === Int32Array ? 100 : 0);
+    (array as unknown as unknown[])[i] =
+      Class === BigInt64Array
+        ? BigInt(x - 125) * 123456789n
+        : Class === BigUint64Array
+          ? BigInt(x) * 987654321n
+          : Class === Float32Array || Class === Float64Array
+            ? (x - 125) / 8
+            : x - (Class === Int8Array || Class === Int16Array || Class === Int32Array ? 100 : 0);
   }
   return array;
 }
 
 const NAME = 'x'.repeat(200);
-const bench = (n: number): unknown[] => Array.from({ length: n }, (_, id) => ({ id, name: NAME, vec: new Float32Array(198).fill(id / 3) }));
+const bench = (n: number): unknown[] =>
+  Array.from({ length: n }, (_, id) => ({
+    id,
+    name: NAME,
+    vec: new Float32Array(198).fill(id / 3),
+  }));
 
 describe('zmq batches', () => {
   it('sends a small batch row by row', () => {
@@ -87,59 +120,149 @@ describe('zmq batches', () => {
   });
 
   it('keeps numbers exactly, -0, NaN and infinities included', () => {
-    const numbers = [0, -0, NaN, Infinity, -Infinity, 1.5, -(2 ** 53), 2 ** 53 + 2, Number.MIN_VALUE, Number.MAX_VALUE, 0.1, 255, -1, 2 ** 32];
-    roundTrip(numbers.map((x) => ({ x })), DATA_COLUMNS);
+    const numbers = [
+      0,
+      -0,
+      NaN,
+      Infinity,
+      -Infinity,
+      1.5,
+      -(2 ** 53),
+      2 ** 53 + 2,
+      Number.MIN_VALUE,
+      Number.MAX_VALUE,
+      0.1,
+      255,
+      -1,
+      2 ** 32,
+    ];
+    roundTrip(
+      numbers.map((x) => ({ x })),
+      DATA_COLUMNS,
+    );
   });
 
   it('keeps strings exactly: empty, non-ASCII, surrogate pairs, lone surrogates', () => {
-    const strings = ['', 'a', 'héllo', '日本語', '😀 emoji', '\u0000nul', 'x'.repeat(5000), '', 'end'];
-    roundTrip(strings.map((s) => ({ s })), DATA_COLUMNS);
+    const strings = [
+      '',
+      'a',
+      'héllo',
+      '日本語',
+      '😀 emoji',
+      '\u0000nul',
+      'x'.repeat(5000),
+      '',
+      'end',
+    ];
+    roundTrip(
+      strings.map((s) => ({ s })),
+      DATA_COLUMNS,
+    );
     // Lone surrogates (UTF-8 cannot carry them): the column goes as msgpack, and comes back as
     // msgpack gives it back.
-    for (const lone of [['\uD83D', 'a', 'b', 'c', 'd', 'e', 'f', 'g'], ['\uD83D', '\uDE00', 'a', 'b', 'c', 'd', 'e', 'f'], ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'x\uDE00']]) {
+    for (const lone of [
+      ['\uD83D', 'a', 'b', 'c', 'd', 'e', 'f', 'g'],
+      ['\uD83D', '\uDE00', 'a', 'b', 'c', 'd', 'e', 'f'],
+      ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'x\uDE00'],
+    ]) {
       const batch = lone.map((s) => ({ s }));
       const frames = encodeBatch(batch);
       expect(frames[0].toString()).toBe(DATA_COLUMNS);
-      same(decodeBatch(transport(frames)), batch.map((r) => unpack(pack(r))));
+      same(
+        decodeBatch(transport(frames)),
+        batch.map((r) => unpack(pack(r))),
+      );
     }
   });
 
   it('sends columns of mixed and other types as msgpack', () => {
-    const values = [1, 'two', null, true, false, { nested: [1, { deep: 'x' }] }, [1, 2, 3], 10n, new Map([['k', 1]]), new Float32Array([1, 2]), new Date(0), new Uint8Array(3)];
-    const batch = values.map((v, i) => ({ i, v, flag: i % 2 === 0, nothing: null, nested: { i, list: [i, String(i)] }, big: BigInt(i) }));
+    const values = [
+      1,
+      'two',
+      null,
+      true,
+      false,
+      { nested: [1, { deep: 'x' }] },
+      [1, 2, 3],
+      10n,
+      new Map([['k', 1]]),
+      new Float32Array([1, 2]),
+      new Date(0),
+      new Uint8Array(3),
+    ];
+    const batch = values.map((v, i) => ({
+      i,
+      v,
+      flag: i % 2 === 0,
+      nothing: null,
+      nested: { i, list: [i, String(i)] },
+      big: BigInt(i),
+    }));
     roundTrip(batch, DATA_COLUMNS);
   });
 
   it('sends typed arrays of every element type, of the same and of different lengths', () => {
     for (const Class of TYPED) {
-      roundTrip(Array.from({ length: 10 }, (_, i) => ({ i, a: typed(Class, 5, i) })), DATA_COLUMNS);
-      roundTrip(Array.from({ length: 10 }, (_, i) => ({ a: typed(Class, (i * 3) % 7, i), i })), DATA_COLUMNS);
+      roundTrip(
+        Array.from({ length: 10 }, (_, i) => ({ i, a: typed(Class, 5, i) })),
+        DATA_COLUMNS,
+      );
+      roundTrip(
+        Array.from({ length: 10 }, (_, i) => ({ a: typed(Class, (i * 3) % 7, i), i })),
+        DATA_COLUMNS,
+      );
       // Views into a larger array, at odd offsets.
-      const whole = typed(Class, 200, 1) as unknown as { subarray(a: number, b: number): ArrayBufferView };
-      roundTrip(Array.from({ length: 10 }, (_, i) => ({ a: whole.subarray(i * 3 + 1, i * 3 + 1 + i) })), DATA_COLUMNS);
+      const whole = typed(Class, 200, 1) as unknown as {
+        subarray(a: number, b: number): ArrayBufferView;
+      };
+      roundTrip(
+        Array.from({ length: 10 }, (_, i) => ({ a: whole.subarray(i * 3 + 1, i * 3 + 1 + i) })),
+        DATA_COLUMNS,
+      );
       // Large arrays go out of band one by one.
       const length = Math.ceil((2 * OUT_OF_BAND_BYTES) / Class.BYTES_PER_ELEMENT);
-      roundTrip(Array.from({ length: 9 }, (_, i) => ({ i, a: typed(Class, length, i) })), DATA_COLUMNS);
+      roundTrip(
+        Array.from({ length: 9 }, (_, i) => ({ i, a: typed(Class, length, i) })),
+        DATA_COLUMNS,
+      );
     }
     // Typed arrays of different classes in one column.
-    roundTrip(TYPED.map((Class, i) => ({ a: typed(Class, 4, i) })), DATA_COLUMNS);
+    roundTrip(
+      TYPED.map((Class, i) => ({ a: typed(Class, 4, i) })),
+      DATA_COLUMNS,
+    );
     // Buffers keep their class.
-    roundTrip(Array.from({ length: 9 }, (_, i) => ({ b: Buffer.from([i, i + 1]) })), DATA_COLUMNS);
+    roundTrip(
+      Array.from({ length: 9 }, (_, i) => ({ b: Buffer.from([i, i + 1]) })),
+      DATA_COLUMNS,
+    );
   });
 
   it('decodes frames that are not aligned for their element type', () => {
     for (const shift of [1, 2, 3, 5]) {
-      const batch = TYPED.flatMap((Class, i) => [{ k: i, s: `é${i}`, a: typed(Class, i + 2, i), b: typed(Class, 300, i) }]);
-      const uniform = Array.from({ length: 16 }, (_, i) => ({ k: i, s: `é${i}`, f: new Float64Array([i, -0, NaN]), big: new Float64Array(300).fill(i) }));
+      const batch = TYPED.flatMap((Class, i) => [
+        { k: i, s: `é${i}`, a: typed(Class, i + 2, i), b: typed(Class, 300, i) },
+      ]);
+      const uniform = Array.from({ length: 16 }, (_, i) => ({
+        k: i,
+        s: `é${i}`,
+        f: new Float64Array([i, -0, NaN]),
+        big: new Float64Array(300).fill(i),
+      }));
       roundTrip(batch, DATA_COLUMNS, shift);
       roundTrip(uniform, DATA_COLUMNS, shift);
       roundTrip(bench(3), DATA_BATCH, shift);
-      roundTrip(Array.from({ length: 3 }, () => ({ big: new Float64Array(300).fill(0.25) })), DATA_BATCH, shift);
+      roundTrip(
+        Array.from({ length: 3 }, () => ({ big: new Float64Array(300).fill(0.25) })),
+        DATA_BATCH,
+        shift,
+      );
     }
   });
 
   it('falls back to rows when records do not share plain-object keys', () => {
-    const base = () => Array.from({ length: 10 }, (_, i) => ({ a: i, b: `s${i}` }) as Record<string, unknown>);
+    const base = () =>
+      Array.from({ length: 10 }, (_, i) => ({ a: i, b: `s${i}` }) as Record<string, unknown>);
     const reordered = base();
     reordered[4] = { b: 's4', a: 4 };
     roundTrip(reordered, DATA_BATCH);
@@ -156,11 +279,26 @@ describe('zmq batches', () => {
     withUndefined[2].b = undefined;
     const frames = encodeBatch(withUndefined);
     expect(frames[0].toString()).toBe(DATA_BATCH);
-    same(decodeBatch(transport(frames)), withUndefined.map((r) => unpack(pack(r))));
-    roundTrip(Array.from({ length: 10 }, () => ({})), DATA_BATCH);
-    roundTrip(Array.from({ length: 10 }, (_, i) => i), DATA_BATCH);
-    roundTrip(Array.from({ length: 10 }, (_, i) => [i, `s${i}`]), DATA_BATCH);
-    roundTrip(Array.from({ length: 10 }, (_, i) => new Map([['a', i]])), DATA_BATCH);
+    same(
+      decodeBatch(transport(frames)),
+      withUndefined.map((r) => unpack(pack(r))),
+    );
+    roundTrip(
+      Array.from({ length: 10 }, () => ({})),
+      DATA_BATCH,
+    );
+    roundTrip(
+      Array.from({ length: 10 }, (_, i) => i),
+      DATA_BATCH,
+    );
+    roundTrip(
+      Array.from({ length: 10 }, (_, i) => [i, `s${i}`]),
+      DATA_BATCH,
+    );
+    roundTrip(
+      Array.from({ length: 10 }, (_, i) => new Map([['a', i]])),
+      DATA_BATCH,
+    );
     roundTrip([...base(), null], DATA_BATCH);
     roundTrip([null, ...base()], DATA_BATCH);
     const proto = base();

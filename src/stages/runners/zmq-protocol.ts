@@ -25,7 +25,14 @@ export type WorkerMessage =
   | { t: 'done'; figures: RoleFigures }
   | { t: 'failed'; where: string; message: string; stack?: string }
   /** One rank's part of collective number `seq` (counted per rank); the payload frame follows. */
-  | { t: 'collective'; seq: number; kind: 'allreduce' | 'broadcast' | 'barrier'; op?: ReduceOp; dtype?: Dtype; root?: number };
+  | {
+      t: 'collective';
+      seq: number;
+      kind: 'allreduce' | 'broadcast' | 'barrier';
+      op?: ReduceOp;
+      dtype?: Dtype;
+      root?: number;
+    };
 
 /** What a worker is asked to do. */
 export interface Assignment {
@@ -93,14 +100,36 @@ export const OUT_OF_BAND_BYTES = 1024;
 const OUT_OF_BAND_EXT = 0x6b;
 
 type TypedArray =
-  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
-type TypedArrayClass = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; readonly BYTES_PER_ELEMENT: number };
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+type TypedArrayClass = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray;
+  new (length: number): TypedArray;
+  readonly BYTES_PER_ELEMENT: number;
+};
 
 /** Out-of-band element types, by the code in the placeholder. */
 const TYPED_ARRAYS: TypedArrayClass[] = [
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
 ];
 const TYPED_ARRAY_CODES = new Map<unknown, number>(TYPED_ARRAYS.map((c, i) => [c, i]));
 
@@ -116,7 +145,12 @@ let incoming: Buffer[] | null = null;
  */
 class OutOfBand {
   static [Symbol.hasInstance](value: unknown): boolean {
-    return outgoing !== null && ArrayBuffer.isView(value) && value.byteLength >= OUT_OF_BAND_BYTES && TYPED_ARRAY_CODES.has(value.constructor);
+    return (
+      outgoing !== null &&
+      ArrayBuffer.isView(value) &&
+      value.byteLength >= OUT_OF_BAND_BYTES &&
+      TYPED_ARRAY_CODES.has(value.constructor)
+    );
   }
 }
 
@@ -134,12 +168,15 @@ addExtension({
   },
   unpack(placeholder: Uint8Array): TypedArray {
     const Class = TYPED_ARRAYS[placeholder[0]];
-    const index = placeholder[1] | (placeholder[2] << 8) | (placeholder[3] << 16) | (placeholder[4] << 24);
+    const index =
+      placeholder[1] | (placeholder[2] << 8) | (placeholder[3] << 16) | (placeholder[4] << 24);
     const frame = incoming?.[index];
-    if (Class === undefined || frame === undefined) throw new Error('zeromq: a batch refers to a typed-array frame that did not come with it');
+    if (Class === undefined || frame === undefined)
+      throw new Error('zeromq: a batch refers to a typed-array frame that did not come with it');
     const size = Class.BYTES_PER_ELEMENT;
     // A view over the received frame (no copy), unless its offset does not suit the element size.
-    if (frame.byteOffset % size === 0) return new Class(frame.buffer, frame.byteOffset, frame.byteLength / size);
+    if (frame.byteOffset % size === 0)
+      return new Class(frame.buffer, frame.byteOffset, frame.byteLength / size);
     const copy = new Class(frame.byteLength / size);
     new Uint8Array(copy.buffer).set(frame);
     return copy;
@@ -177,19 +214,24 @@ type Column =
   | [typeof COL_MSGPACK, unknown[]];
 
 /** `String.prototype.isWellFormed` (Node 20; not in the ES2023 lib): no lone surrogates. */
-const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+const isWellFormed = (text: string): boolean =>
+  (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** Where {@link encodeColumn} writes strings (reused: it copies them out at their size). */
 let scratch = Buffer.allocUnsafe(0);
 
-const frameOf = (array: TypedArray): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+const frameOf = (array: TypedArray): Buffer =>
+  Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 
 /** A typed array over `frame`: a view when its offset suits the element size, else over a copy. */
 function arrayOver<T extends TypedArray>(Class: TypedArrayClass, frame: Buffer | undefined): T {
-  if (frame === undefined) throw new Error('zeromq: a batch refers to a frame that did not come with it');
+  if (frame === undefined)
+    throw new Error('zeromq: a batch refers to a frame that did not come with it');
   const size = Class.BYTES_PER_ELEMENT;
-  if (frame.byteLength % size !== 0) throw new Error('zeromq: a typed-array frame of a batch has a partial element');
-  if (frame.byteOffset % size === 0) return new Class(frame.buffer, frame.byteOffset, frame.byteLength / size) as T;
+  if (frame.byteLength % size !== 0)
+    throw new Error('zeromq: a typed-array frame of a batch has a partial element');
+  if (frame.byteOffset % size === 0)
+    return new Class(frame.buffer, frame.byteOffset, frame.byteLength / size) as T;
   const copy = new Class(frame.byteLength / size);
   new Uint8Array(copy.buffer).set(frame);
   return copy as T;
@@ -201,22 +243,37 @@ function arrayOver<T extends TypedArray>(Class: TypedArrayClass, frame: Buffer |
  */
 function sharedKeys(batch: unknown[]): string[] | null {
   const first = batch[0];
-  if (typeof first !== 'object' || first === null || Object.getPrototypeOf(first) !== Object.prototype) return null;
+  if (
+    typeof first !== 'object' ||
+    first === null ||
+    Object.getPrototypeOf(first) !== Object.prototype
+  )
+    return null;
   const keys = Object.keys(first);
   const k = keys.length;
   if (k === 0 || keys.includes('__proto__')) return null;
   for (let i = 0; i < batch.length; i++) {
     const record = batch[i] as Record<string, unknown>;
-    if (typeof record !== 'object' || record === null || Object.getPrototypeOf(record) !== Object.prototype) return null;
+    if (
+      typeof record !== 'object' ||
+      record === null ||
+      Object.getPrototypeOf(record) !== Object.prototype
+    )
+      return null;
     const own = i === 0 ? keys : Object.keys(record);
     if (own.length !== k) return null;
-    for (let j = 0; j < k; j++) if (own[j] !== keys[j] || record[keys[j]] === undefined) return null;
+    for (let j = 0; j < k; j++)
+      if (own[j] !== keys[j] || record[keys[j]] === undefined) return null;
   }
   return keys;
 }
 
 /** One column's descriptor, pushing its frames onto `frames`. */
-function encodeColumn(values: unknown[], frames: Buffer[], alloc: (bytes: number) => Buffer): Column {
+function encodeColumn(
+  values: unknown[],
+  frames: Buffer[],
+  alloc: (bytes: number) => Buffer,
+): Column {
   const n = values.length;
   const first = values[0];
   if (typeof first === 'number') {
@@ -240,7 +297,8 @@ function encodeColumn(values: unknown[], frames: Buffer[], alloc: (bytes: number
     }
     if (i === n && units * 3 < 2 ** 31) {
       // Written into a scratch buffer large enough for any UTF-8, then copied to its exact size.
-      if (scratch.length < units * 3) scratch = Buffer.allocUnsafe(Math.max(units * 3, 2 * scratch.length));
+      if (scratch.length < units * 3)
+        scratch = Buffer.allocUnsafe(Math.max(units * 3, 2 * scratch.length));
       const lengthsMemory = alloc(n * 4);
       const lengths = new Int32Array(lengthsMemory.buffer, lengthsMemory.byteOffset, n);
       let at = 0;
@@ -274,7 +332,9 @@ function encodeColumn(values: unknown[], frames: Buffer[], alloc: (bytes: number
       if (i === n && total * Class.BYTES_PER_ELEMENT < n * OUT_OF_BAND_BYTES) {
         // Not zero-filled (every element is written); `alloc` aligns to 8 bytes.
         const memory = alloc(total * Class.BYTES_PER_ELEMENT);
-        const all = new Class(memory.buffer, memory.byteOffset, total) as TypedArray & { set(array: TypedArray, offset: number): void };
+        const all = new Class(memory.buffer, memory.byteOffset, total) as TypedArray & {
+          set(array: TypedArray, offset: number): void;
+        };
         let at = 0;
         for (let r = 0; r < n; r++) {
           const value = values[r] as TypedArray;
@@ -303,7 +363,8 @@ function decodeColumn(column: Column, n: number, frames: Buffer[]): ArrayLike<un
     case COL_STRINGS: {
       const frame = frames[column[1]];
       const lengths = arrayOver<Int32Array>(Int32Array, frames[column[2]]);
-      if (frame === undefined) throw new Error('zeromq: a batch refers to a frame that did not come with it');
+      if (frame === undefined)
+        throw new Error('zeromq: a batch refers to a frame that did not come with it');
       const strings = new Array<string>(n);
       for (let r = 0, at = 0; r < n; r++) {
         const end = at + lengths[r];
@@ -314,10 +375,14 @@ function decodeColumn(column: Column, n: number, frames: Buffer[]): ArrayLike<un
     }
     case COL_ARRAYS: {
       const Class = TYPED_ARRAYS[column[1]];
-      if (Class === undefined) throw new Error('zeromq: a batch has a column of an unknown element type');
+      if (Class === undefined)
+        throw new Error('zeromq: a batch has a column of an unknown element type');
       const all = arrayOver(Class, frames[column[2]]);
       const lengthsOf = column[3];
-      const lengths = typeof lengthsOf === 'number' ? null : arrayOver<Int32Array>(Int32Array, frames[lengthsOf[0]]);
+      const lengths =
+        typeof lengthsOf === 'number'
+          ? null
+          : arrayOver<Int32Array>(Int32Array, frames[lengthsOf[0]]);
       const arrays = new Array<TypedArray>(n);
       for (let r = 0, at = 0; r < n; r++) {
         const end = at + (lengths === null ? (lengthsOf as number) : lengths[r]);
@@ -393,7 +458,10 @@ export function decodeBatch(frames: Buffer[]): unknown[] {
   return batch;
 }
 
-export function encodeControl(message: WorkerMessage | CoordinatorMessage, payload?: Buffer): Buffer[] {
+export function encodeControl(
+  message: WorkerMessage | CoordinatorMessage,
+  payload?: Buffer,
+): Buffer[] {
   return payload === undefined ? [pack(message)] : [pack(message), payload];
 }
 
@@ -420,7 +488,9 @@ export function bytesToArray(bytes: Uint8Array, dtype: Dtype): Float32Array | Fl
  * socket (a second one throws EBUSY), while heartbeats, logs and requests are sent from
  * independent tasks.
  */
-export function serialSender(socket: { send(frames: Buffer[]): Promise<void> }): (frames: Buffer[]) => Promise<void> {
+export function serialSender(socket: {
+  send(frames: Buffer[]): Promise<void>;
+}): (frames: Buffer[]) => Promise<void> {
   let tail: Promise<void> = Promise.resolve();
   return (frames) => {
     const sent = tail.then(() => socket.send(frames));

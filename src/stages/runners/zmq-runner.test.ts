@@ -31,10 +31,19 @@ function alive(pid: number): boolean {
 }
 
 /** Starts a worker as `kiban stage worker` would on another machine; resolves with its exit code. */
-function startWorker(coordinator: string): { child: ChildProcess; exited: Promise<number | string | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, '--coordinator', coordinator], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startWorker(coordinator: string): {
+  child: ChildProcess;
+  exited: Promise<number | string | null>;
+} {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', WORKER_MAIN, '--coordinator', coordinator],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   child.stderr!.resume();
-  const exited = new Promise<number | string | null>((ok) => child.once('exit', (code, signal) => ok(code ?? signal)));
+  const exited = new Promise<number | string | null>((ok) =>
+    child.once('exit', (code, signal) => ok(code ?? signal)),
+  );
   return { child, exited };
 }
 
@@ -48,7 +57,12 @@ describe('ZmqStageRunner (processes)', () => {
   });
 
   it('keeps typed arrays and Maps typed across processes', async () => {
-    const result = await new ZmqStageRunner().run(ref(SLOW, 'typedArrays'), { source: { kind: 'records', records: records(30) }, count: 2, batchSize: 4, log: () => {} });
+    const result = await new ZmqStageRunner().run(ref(SLOW, 'typedArrays'), {
+      source: { kind: 'records', records: records(30) },
+      count: 2,
+      batchSize: 4,
+      log: () => {},
+    });
     const outs = result.outputs as { kinds: string[]; f64: number; last: Float64Array }[];
     expect(outs).toHaveLength(2);
     for (const o of outs) {
@@ -62,7 +76,12 @@ describe('ZmqStageRunner (processes)', () => {
     // ~80 MB through two mains: each preprocess socket's 32 MiB frame ring comes round more
     // than once while main pauses and batches wait in ZeroMQ's queues.
     const n = 80_000;
-    const result = await new ZmqStageRunner().run(ref(SLOW, 'integrity'), { source: { kind: 'records', records: records(n) }, count: 2, batchSize: 512, log: () => {} });
+    const result = await new ZmqStageRunner().run(ref(SLOW, 'integrity'), {
+      source: { kind: 'records', records: records(n) },
+      count: 2,
+      batchSize: 512,
+      log: () => {},
+    });
     const outs = result.outputs as { n: number; bad: number }[];
     expect(outs.reduce((s, o) => s + o.n, 0)).toBe(n);
     expect(outs.map((o) => o.bad)).toEqual([0, 0]);
@@ -76,12 +95,19 @@ describe('ZmqStageRunner (processes)', () => {
     const runner = new ZmqStageRunner({ onWorker: (w) => workers.push(w) });
     const running = runner
       .run(ref(SLOW, 'slowMain'), {
-        source: { kind: 'records', records: records(2000) }, sink: { kind: 'jsonl', path: out }, count: 2, batchSize: 5, params: { sleepMs: 10 },
+        source: { kind: 'records', records: records(2000) },
+        sink: { kind: 'jsonl', path: out },
+        count: 2,
+        batchSize: 5,
+        params: { sleepMs: 10 },
         log: (line) => {
           if (/main\[0\] started pid/.test(line)) started();
         },
       })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     await mainStarted;
     await new Promise((ok) => setTimeout(ok, 500)); // some outputs reach the sink first
     const victim = workers.find((w) => w.role === 'main' && w.rank === 0)!;
@@ -90,7 +116,11 @@ describe('ZmqStageRunner (processes)', () => {
     const error = await running;
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(error).toBeInstanceOf(StageFailedError);
-    expect((error as Error).message).toMatch(new RegExp(`failed in main rank 0: process main rank 0 \\(pid ${victim.pid}, host .+\\) died: signal SIGKILL`));
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `failed in main rank 0: process main rank 0 \\(pid ${victim.pid}, host .+\\) died: signal SIGKILL`,
+      ),
+    );
     expect(existsSync(out)).toBe(false);
     expect(workers.filter((w) => alive(w.pid))).toEqual([]);
   });
@@ -98,9 +128,16 @@ describe('ZmqStageRunner (processes)', () => {
   it('after success every worker process has exited, with status 0', async () => {
     const workers: ZmqWorkerInfo[] = [];
     const lines: string[] = [];
-    const result = await new ZmqStageRunner({ onWorker: (w) => workers.push(w) }).run(ref(STAGES, 'whoGotWhat'), {
-      source: { kind: 'records', records: records(100) }, numPreprocessors: 2, count: 2, batchSize: 8, log: (line) => lines.push(line),
-    });
+    const result = await new ZmqStageRunner({ onWorker: (w) => workers.push(w) }).run(
+      ref(STAGES, 'whoGotWhat'),
+      {
+        source: { kind: 'records', records: records(100) },
+        numPreprocessors: 2,
+        count: 2,
+        batchSize: 8,
+        log: (line) => lines.push(line),
+      },
+    );
     expect(result.records.read).toBe(100);
     expect(workers).toHaveLength(4);
     expect(workers.filter((w) => alive(w.pid))).toEqual([]);
@@ -110,8 +147,18 @@ describe('ZmqStageRunner (processes)', () => {
   it('with spawn: false, runs on workers started separately that connect over TCP', async () => {
     let listening!: (address: string) => void;
     const address = new Promise<string>((ok) => (listening = ok));
-    const runner = new ZmqStageRunner({ spawn: false, listen: 'tcp://127.0.0.1:0', onListening: (a) => listening(a) });
-    const running = runner.run(ref(STAGES, 'collectives'), { source: { kind: 'records', records: records(100) }, count: 3, numPreprocessors: 1, batchSize: 7, log: () => {} });
+    const runner = new ZmqStageRunner({
+      spawn: false,
+      listen: 'tcp://127.0.0.1:0',
+      onListening: (a) => listening(a),
+    });
+    const running = runner.run(ref(STAGES, 'collectives'), {
+      source: { kind: 'records', records: records(100) },
+      count: 3,
+      numPreprocessors: 1,
+      batchSize: 7,
+      log: () => {},
+    });
     const workers = Array.from({ length: 4 }, async () => startWorker(await address));
     const result = await running;
     const outs = result.outputs as { rank: number; sum: number[] }[];
@@ -126,38 +173,65 @@ describe('ZmqStageRunner (processes)', () => {
     const workers: ZmqWorkerInfo[] = [];
     let started!: () => void;
     const mainStarted = new Promise<void>((ok) => (started = ok));
-    const runner = new ZmqStageRunner({ spawn: false, heartbeatTimeoutMs: 2000, onListening: (a) => listening(a), onWorker: (w) => workers.push(w) });
+    const runner = new ZmqStageRunner({
+      spawn: false,
+      heartbeatTimeoutMs: 2000,
+      onListening: (a) => listening(a),
+      onWorker: (w) => workers.push(w),
+    });
     const running = runner
       .run(ref(SLOW, 'slowMain'), {
-        source: { kind: 'records', records: records(5000) }, count: 1, numPreprocessors: 1, batchSize: 5, params: { sleepMs: 5 },
+        source: { kind: 'records', records: records(5000) },
+        count: 1,
+        numPreprocessors: 1,
+        batchSize: 5,
+        params: { sleepMs: 5 },
         log: (line) => {
           if (/main\[0\] started pid/.test(line)) started();
         },
       })
-      .then(() => null, (e: unknown) => e);
-    const children = await Promise.all(Array.from({ length: 2 }, async () => startWorker(await address)));
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    const children = await Promise.all(
+      Array.from({ length: 2 }, async () => startWorker(await address)),
+    );
     try {
       await mainStarted;
       const victim = workers.find((w) => w.role === 'main')!;
       process.kill(victim.pid, 'SIGSTOP'); // alive but silent, like a machine cut off the network
       const error = await running;
-      expect((error as Error).message).toMatch(new RegExp(`failed in main rank 0: process main rank 0 \\(pid ${victim.pid}, host .+\\) died: no heartbeat for 2 s`));
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `failed in main rank 0: process main rank 0 \\(pid ${victim.pid}, host .+\\) died: no heartbeat for 2 s`,
+        ),
+      );
       // The preprocess worker was told to abort and exits by itself.
       const pre = children.find((c) => c.child.pid !== victim.pid)!;
       expect(await pre.exited).toBe(2);
     } finally {
-      for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const { child } of children)
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
 
   it('a worker whose coordinator is gone gives up instead of lingering', async () => {
     const t0 = Date.now();
-    await expect(runZmqWorker({ coordinator: 'tcp://127.0.0.1:9', coordinatorTimeoutMs: 1500, log: () => {} })).rejects.toThrow(/no word from the coordinator/);
+    await expect(
+      runZmqWorker({ coordinator: 'tcp://127.0.0.1:9', coordinatorTimeoutMs: 1500, log: () => {} }),
+    ).rejects.toThrow(/no word from the coordinator/);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('msgpack keeps typed arrays, Maps and nested records', () => {
-    const value = { f32: Float32Array.of(1.5, -2), f64: Float64Array.of(Math.PI), i32: Int32Array.of(-7), m: new Map([['a', 1]]), nested: [{ x: null, y: 'z' }] };
+    const value = {
+      f32: Float32Array.of(1.5, -2),
+      f64: Float64Array.of(Math.PI),
+      i32: Int32Array.of(-7),
+      m: new Map([['a', 1]]),
+      nested: [{ x: null, y: 'z' }],
+    };
     const back = unpack<typeof value>(pack(value));
     expect(back).toEqual(value);
     expect(back.f32).toBeInstanceOf(Float32Array);

@@ -11,8 +11,17 @@ import type { RoleFigures } from '../roles.js';
 import type { RunStageOptions, StageResult, StageRunner } from '../runner.js';
 import type { StageRef } from '../stage.js';
 import {
-  arrayBytes, bytesToArray, DATA_END, decodeBatch, encodeControl, serialSender, unpack,
-  type Assignment, type CoordinatorMessage, type Dtype, type WorkerMessage,
+  arrayBytes,
+  bytesToArray,
+  DATA_END,
+  decodeBatch,
+  encodeControl,
+  serialSender,
+  unpack,
+  type Assignment,
+  type CoordinatorMessage,
+  type Dtype,
+  type WorkerMessage,
 } from './zmq-protocol.js';
 import { DATA_HWM, HEARTBEAT_MS } from './zmq-worker.js';
 
@@ -89,7 +98,8 @@ export class ZmqStageRunner implements StageRunner {
     const spawning = this.#options.spawn ?? true;
     const listen = this.#options.listen ?? 'tcp://127.0.0.1:0';
     const listenHost = /^tcp:\/\/([^:]+|\[[^\]]+\]):/.exec(listen)?.[1];
-    if (listenHost === undefined) throw new InvalidArgumentError('listen', `expected tcp://HOST:PORT, got ${listen}`);
+    if (listenHost === undefined)
+      throw new InvalidArgumentError('listen', `expected tcp://HOST:PORT, got ${listen}`);
     const wildcard = listenHost === '0.0.0.0' || listenHost === '*';
     const advertise = this.#options.advertise ?? (wildcard ? hostname() : listenHost);
     const heartbeatTimeoutMs = this.#options.heartbeatTimeoutMs ?? 5000;
@@ -103,7 +113,10 @@ export class ZmqStageRunner implements StageRunner {
     const peers = new Map<string, Peer>();
     const mains: Peer[] = [];
     const preprocessors: Peer[] = [];
-    const children = new Map<number, { child: ChildProcess; stderr: string[]; closed: Promise<void> }>();
+    const children = new Map<
+      number,
+      { child: ChildProcess; stderr: string[]; closed: Promise<void> }
+    >();
     const rounds = new Map<number, Round>();
     const figures: RoleFigures = { read: 0, preprocessed: 0, written: 0 };
     let preprocessDone = 0;
@@ -111,25 +124,50 @@ export class ZmqStageRunner implements StageRunner {
     let closing = false;
     let finish: () => void = () => {};
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const aborted = new Promise<void>((resolve) => c.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const aborted = new Promise<void>((resolve) =>
+      c.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     const checkFinished = (): void => {
       if (preprocessDone === numPreprocessors && mainsEnded === count) finish();
     };
-    const describe = (p: Peer): string => `process ${p.role} rank ${p.rank} (pid ${p.pid}, host ${p.host})`;
+    const describe = (p: Peer): string =>
+      `process ${p.role} rank ${p.rank} (pid ${p.pid}, host ${p.host})`;
 
-    const mainAddresses = (): string[] | null => (mains.length === count && mains.every((m) => m.address !== undefined) ? mains.map((m) => m.address!) : null);
+    const mainAddresses = (): string[] | null =>
+      mains.length === count && mains.every((m) => m.address !== undefined)
+        ? mains.map((m) => m.address!)
+        : null;
 
     const onHello = (id: Buffer, message: WorkerMessage & { t: 'hello' }): void => {
       const key = id.toString('hex');
       if (peers.has(key)) return;
       if (peers.size >= total) {
-        void tell({ id, role: 'preprocess', rank: -1, pid: message.pid, host: message.host, heard: 0, spawned: false }, { t: 'dismiss', reason: `this stage runs ${total} workers, all registered` });
+        void tell(
+          {
+            id,
+            role: 'preprocess',
+            rank: -1,
+            pid: message.pid,
+            host: message.host,
+            heard: 0,
+            spawned: false,
+          },
+          { t: 'dismiss', reason: `this stage runs ${total} workers, all registered` },
+        );
         return;
       }
       // Mains first, so that their data sockets are up before preprocess workers need them.
       const role = mains.length < count ? 'main' : 'preprocess';
       const group = role === 'main' ? mains : preprocessors;
-      const peer: Peer = { id, role, rank: group.length, pid: message.pid, host: message.host, heard: Date.now(), spawned: spawning && message.host === hostname() && children.has(message.pid) };
+      const peer: Peer = {
+        id,
+        role,
+        rank: group.length,
+        pid: message.pid,
+        host: message.host,
+        heard: Date.now(),
+        spawned: spawning && message.host === hostname() && children.has(message.pid),
+      };
       group.push(peer);
       peers.set(key, peer);
       c.log(`zeromq: ${role}[${peer.rank}] is pid ${peer.pid} on ${peer.host}`);
@@ -137,24 +175,47 @@ export class ZmqStageRunner implements StageRunner {
       void tell(peer, {
         t: 'assign',
         assignment: {
-          role, rank: peer.rank, size: role === 'main' ? count : numPreprocessors, stage: ref, params: c.options.params,
+          role,
+          rank: peer.rank,
+          size: role === 'main' ? count : numPreprocessors,
+          stage: ref,
+          params: c.options.params,
           ...(role === 'preprocess' ? { source: c.options.source } : {}),
-          batchSize: c.options.batchSize, count, numPreprocessors, outputs: outputsAddress,
+          batchSize: c.options.batchSize,
+          count,
+          numPreprocessors,
+          outputs: outputsAddress,
         },
       });
       const addresses = mainAddresses();
       if (role === 'preprocess' && addresses !== null) void tell(peer, { t: 'mains', addresses });
     };
 
-    const onCollective = (peer: Peer, message: WorkerMessage & { t: 'collective' }, payload: Buffer): void => {
-      if (peer.role !== 'main') return c.fail(`${peer.role} rank ${peer.rank}`, new Error('collectives are only available in main'));
+    const onCollective = (
+      peer: Peer,
+      message: WorkerMessage & { t: 'collective' },
+      payload: Buffer,
+    ): void => {
+      if (peer.role !== 'main') {
+        c.fail(
+          `${peer.role} rank ${peer.rank}`,
+          new Error('collectives are only available in main'),
+        );
+        return;
+      }
       let round = rounds.get(message.seq);
       if (round === undefined) {
         round = { kind: message.kind, parts: new Array(count), arrived: 0 };
         rounds.set(message.seq, round);
       }
       if (round.kind !== message.kind) {
-        return c.fail(`main rank ${peer.rank}`, new Error(`collective #${message.seq} is ${message.kind} on rank ${peer.rank} but ${round.kind} on another rank: every rank must call the same collectives in the same order`));
+        c.fail(
+          `main rank ${peer.rank}`,
+          new Error(
+            `collective #${message.seq} is ${message.kind} on rank ${peer.rank} but ${round.kind} on another rank: every rank must call the same collectives in the same order`,
+          ),
+        );
+        return;
       }
       round.parts[peer.rank] = { message, payload };
       if (++round.arrived < count) return;
@@ -163,15 +224,28 @@ export class ZmqStageRunner implements StageRunner {
       try {
         reply = reduce(round);
       } catch (error) {
-        return c.fail(`main rank ${peer.rank}`, error);
+        c.fail(`main rank ${peer.rank}`, error);
+        return;
       }
-      for (const m of mains) void tell(m, { t: 'collective', seq: message.seq, ...(reply.dtype === undefined ? {} : { dtype: reply.dtype }) }, reply.payload);
+      for (const m of mains)
+        void tell(
+          m,
+          {
+            t: 'collective',
+            seq: message.seq,
+            ...(reply.dtype === undefined ? {} : { dtype: reply.dtype }),
+          },
+          reply.payload,
+        );
     };
 
     const onMessage = (frames: Buffer[]): void => {
       const [id, head, payload] = frames;
       const message = unpack<WorkerMessage>(head);
-      if (message.t === 'hello') return onHello(id, message);
+      if (message.t === 'hello') {
+        onHello(id, message);
+        return;
+      }
       const peer = peers.get(id.toString('hex'));
       if (peer === undefined) return;
       peer.heard = Date.now();
@@ -180,7 +254,8 @@ export class ZmqStageRunner implements StageRunner {
         case 'ready': {
           peer.address = message.address;
           const addresses = mainAddresses();
-          if (addresses !== null) for (const p of preprocessors) void tell(p, { t: 'mains', addresses });
+          if (addresses !== null)
+            for (const p of preprocessors) void tell(p, { t: 'mains', addresses });
           break;
         }
         case 'next':
@@ -249,22 +324,38 @@ export class ZmqStageRunner implements StageRunner {
             // Spawned children are watched by their exit event, which also spares them when a
             // long synchronous step in the stage delays their heartbeats.
             if (!peer.spawned && now - peer.heard > heartbeatTimeoutMs) {
-              c.fail(`${peer.role} rank ${peer.rank}`, new Error(`${describe(peer)} died: no heartbeat for ${Math.round(heartbeatTimeoutMs / 1000)} s`));
+              c.fail(
+                `${peer.role} rank ${peer.rank}`,
+                new Error(
+                  `${describe(peer)} died: no heartbeat for ${Math.round(heartbeatTimeoutMs / 1000)} s`,
+                ),
+              );
             }
           }
           if (peers.size < total && now - startedAt > registerTimeoutMs) {
-            c.fail('the runner', new Error(`only ${peers.size} of ${total} workers registered within ${Math.round(registerTimeoutMs / 1000)} s at ${address}`));
+            c.fail(
+              'the runner',
+              new Error(
+                `only ${peers.size} of ${total} workers registered within ${Math.round(registerTimeoutMs / 1000)} s at ${address}`,
+              ),
+            );
           }
         }, HEARTBEAT_MS),
       );
 
-      if (spawning) for (let i = 0; i < total; i++) this.#spawn(ref, address, c, children, peers, () => closing);
+      if (spawning)
+        for (let i = 0; i < total; i++)
+          this.#spawn(ref, address, c, children, peers, () => closing);
       await Promise.race([finished, aborted]);
 
       closing = true;
       const failed = c.signal.aborted;
-      const reason = failed ? String((c.signal.reason as Error | undefined)?.message ?? c.signal.reason) : '';
-      await Promise.all([...peers.values()].map((p) => tell(p, failed ? { t: 'abort', reason } : { t: 'exit' })));
+      const reason = failed
+        ? String((c.signal.reason as Error | undefined)?.message ?? c.signal.reason)
+        : '';
+      await Promise.all(
+        [...peers.values()].map((p) => tell(p, failed ? { t: 'abort', reason } : { t: 'exit' })),
+      );
       await this.#reap(children, failed ? EXIT_GRACE_MS.failure : EXIT_GRACE_MS.success, c, failed);
       control.close();
       outputs.close();
@@ -273,7 +364,8 @@ export class ZmqStageRunner implements StageRunner {
     } finally {
       closing = true;
       for (const timer of timers) clearInterval(timer);
-      for (const { child } of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const { child } of children.values())
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       if (!control.closed) control.close();
       if (!outputs.closed) outputs.close();
     }
@@ -288,12 +380,20 @@ export class ZmqStageRunner implements StageRunner {
     peers: Map<string, Peer>,
     closing: () => boolean,
   ): void {
-    const child = spawn(process.execPath, [...workerCommand(ref), '--coordinator', address], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...workerCommand(ref), '--coordinator', address], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const stderr: string[] = [];
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    child.once('error', (error) => c.fail('the runner', new Error(`could not start a worker process: ${error.message}`, { cause: error })));
+    child.once('error', (error) =>
+      c.fail(
+        'the runner',
+        new Error(`could not start a worker process: ${error.message}`, { cause: error }),
+      ),
+    );
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-      for (const line of text.split('\n')) if (line !== '') c.log(`zeromq: pid ${child.pid}: ${line}`);
+      for (const line of text.split('\n'))
+        if (line !== '') c.log(`zeromq: pid ${child.pid}: ${line}`);
     });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       for (const line of text.split('\n')) {
@@ -310,8 +410,20 @@ export class ZmqStageRunner implements StageRunner {
       // Exit is immediate; give the last stderr lines a moment so that the error can show them.
       setTimeout(() => {
         const tail = stderr.length > 0 ? `\n${stderr.join('\n')}` : '';
-        if (peer !== undefined) c.fail(`${peer.role} rank ${peer.rank}`, new Error(`process ${peer.role} rank ${peer.rank} (pid ${child.pid}, host ${hostname()}) died: ${how}${tail}`));
-        else c.fail('the runner', new Error(`worker process (pid ${child.pid}, host ${hostname()}) died before registering: ${how}${tail}`));
+        if (peer !== undefined)
+          c.fail(
+            `${peer.role} rank ${peer.rank}`,
+            new Error(
+              `process ${peer.role} rank ${peer.rank} (pid ${child.pid}, host ${hostname()}) died: ${how}${tail}`,
+            ),
+          );
+        else
+          c.fail(
+            'the runner',
+            new Error(
+              `worker process (pid ${child.pid}, host ${hostname()}) died before registering: ${how}${tail}`,
+            ),
+          );
       }, 50);
     });
     if (child.pid !== undefined) children.set(child.pid, { child, stderr, closed });
@@ -331,11 +443,14 @@ export class ZmqStageRunner implements StageRunner {
         await Promise.race([closed, late]);
         clearTimeout(timer);
         if (child.exitCode === null && child.signalCode === null) {
-          if (!failed) c.log(`zeromq: worker pid ${child.pid} did not exit within ${graceMs} ms; killing it`);
+          if (!failed)
+            c.log(`zeromq: worker pid ${child.pid} did not exit within ${graceMs} ms; killing it`);
           child.kill('SIGKILL');
           await closed;
         } else if (!failed && child.exitCode !== 0) {
-          c.log(`zeromq: worker pid ${child.pid} exited with ${child.exitCode ?? child.signalCode} after the stage succeeded`);
+          c.log(
+            `zeromq: worker pid ${child.pid} exited with ${child.exitCode ?? child.signalCode} after the stage succeeded`,
+          );
         }
       }),
     );
@@ -355,7 +470,8 @@ function workerCommand(ref: StageRef): string[] {
 
 function portOf(endpoint: string | null): string {
   const port = endpoint === null ? undefined : /:(\d+)$/.exec(endpoint)?.[1];
-  if (port === undefined) throw new Error(`zeromq: cannot read the bound port of ${String(endpoint)}`);
+  if (port === undefined)
+    throw new Error(`zeromq: cannot read the bound port of ${String(endpoint)}`);
   return port;
 }
 
@@ -364,15 +480,20 @@ function reduce(round: Round): { dtype?: Dtype; payload: Buffer } {
   const first = round.parts[0].message;
   if (round.kind === 'allreduce') {
     for (const { message } of round.parts) {
-      if (message.dtype !== first.dtype || message.op !== first.op) throw new Error('allreduce: every rank must pass the same array type and op');
+      if (message.dtype !== first.dtype || message.op !== first.op)
+        throw new Error('allreduce: every rank must pass the same array type and op');
     }
     const dtype = first.dtype ?? 'f64';
-    const result = reduceInRankOrder(round.parts.map((p) => bytesToArray(p.payload, dtype)), first.op ?? 'sum');
+    const result = reduceInRankOrder(
+      round.parts.map((p) => bytesToArray(p.payload, dtype)),
+      first.op ?? 'sum',
+    );
     return { dtype, payload: arrayBytes(result) };
   }
   if (round.kind === 'broadcast') {
     const root = first.root ?? 0;
-    if (!Number.isInteger(root) || root < 0 || root >= round.parts.length) throw new Error(`broadcast: root ${root} is not a main rank`);
+    if (!Number.isInteger(root) || root < 0 || root >= round.parts.length)
+      throw new Error(`broadcast: root ${root} is not a main rank`);
     return { payload: round.parts[root].payload };
   }
   return { payload: Buffer.alloc(0) };

@@ -8,11 +8,17 @@ import { parseArgs } from 'node:util';
 import { runZmqWorker } from './zmq-worker.js';
 
 const { values } = parseArgs({
-  options: { coordinator: { type: 'string' }, bind: { type: 'string' }, advertise: { type: 'string' } },
+  options: {
+    coordinator: { type: 'string' },
+    bind: { type: 'string' },
+    advertise: { type: 'string' },
+  },
   strict: true,
 });
 if (values.coordinator === undefined) {
-  process.stderr.write('usage: zmq-worker-main --coordinator tcp://HOST:PORT [--bind HOST] [--advertise HOST]\n');
+  process.stderr.write(
+    'usage: zmq-worker-main --coordinator tcp://HOST:PORT [--bind HOST] [--advertise HOST]\n',
+  );
   process.exit(1);
 }
 try {
@@ -25,6 +31,8 @@ try {
   // finished worker alive.
   process.exit(outcome === 'done' || outcome === 'dismissed' ? 0 : outcome === 'aborted' ? 2 : 1);
 } catch (error) {
-  process.stderr.write(`kiban stage worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `kiban stage worker: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 }

@@ -6,8 +6,19 @@ import { runMainRole, runPreprocessRole, type Collectives, type RoleFigures } fr
 import type { SourcePartition } from '../source.js';
 import type { ReduceOp, StageDefinition } from '../stage.js';
 import {
-  arrayBytes, bytesToArray, DATA_END, decodeBatch, dtypeOf, encodeBatch, encodeControl, pack, serialSender, unpack,
-  type Assignment, type CoordinatorMessage, type WorkerMessage,
+  arrayBytes,
+  bytesToArray,
+  DATA_END,
+  decodeBatch,
+  dtypeOf,
+  encodeBatch,
+  encodeControl,
+  pack,
+  serialSender,
+  unpack,
+  type Assignment,
+  type CoordinatorMessage,
+  type WorkerMessage,
 } from './zmq-protocol.js';
 
 /** Messages queued on a data socket (each way) before `send` waits: the back-pressure window. */
@@ -87,7 +98,8 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
   const control = new zmq.Dealer({ linger: 2000 });
   control.connect(options.coordinator);
   const sendControl = serialSender(control);
-  const tell = (message: WorkerMessage, payload?: Buffer): Promise<void> => sendControl(encodeControl(message, payload));
+  const tell = (message: WorkerMessage, payload?: Buffer): Promise<void> =>
+    sendControl(encodeControl(message, payload));
   const sockets: zmq.Socket[] = [control];
 
   const abort = new AbortController();
@@ -95,11 +107,15 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
   const mains = deferred<string[]>();
   const ended = deferred<'exit' | 'abort' | 'dismiss'>();
   const partitions: Deferred<SourcePartition | null>[] = [];
-  const collectives = new Map<number, Deferred<{ message: CoordinatorMessage & { t: 'collective' }; payload: Buffer }>>();
+  const collectives = new Map<
+    number,
+    Deferred<{ message: CoordinatorMessage & { t: 'collective' }; payload: Buffer }>
+  >();
   const stop = (reason: unknown): void => {
     if (abort.signal.aborted) return;
     abort.abort(reason);
-    for (const waiter of [assigned, mains, ...partitions, ...collectives.values()]) waiter.reject(reason);
+    for (const waiter of [assigned, mains, ...partitions, ...collectives.values()])
+      waiter.reject(reason);
     // Closing the data sockets wakes any receive or send that waits on a peer that is gone.
     for (const socket of sockets.slice(1)) if (!socket.closed) socket.close();
   };
@@ -114,7 +130,9 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     if (now - ticked > 2 * HEARTBEAT_MS) heard = now;
     ticked = now;
     if (now - heard > timeoutMs) {
-      const error = new Error(`no word from the coordinator ${options.coordinator} for ${Math.round(timeoutMs / 1000)} s`);
+      const error = new Error(
+        `no word from the coordinator ${options.coordinator} for ${Math.round(timeoutMs / 1000)} s`,
+      );
       stop(error);
       ended.reject(error);
     }
@@ -177,7 +195,12 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
       } else {
         outcome = 'failed';
         const e = error instanceof Error ? error : new Error(String(error));
-        await tell({ t: 'failed', where, message: e.message, ...(e.stack === undefined ? {} : { stack: e.stack }) });
+        await tell({
+          t: 'failed',
+          where,
+          message: e.message,
+          ...(e.stack === undefined ? {} : { stack: e.stack }),
+        });
       }
     }
     const end = await ended.promise;
@@ -190,7 +213,11 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     await receiving;
   }
 
-  async function runMain(a: Assignment, stage: StageDefinition, stageLog: (line: string) => void): Promise<void> {
+  async function runMain(
+    a: Assignment,
+    stage: StageDefinition,
+    stageLog: (line: string) => void,
+  ): Promise<void> {
     const data = new zmq.Pull({ receiveHighWaterMark: DATA_HWM, linger: 0 });
     sockets.push(data);
     await data.bind(`tcp://${bind}:0`);
@@ -210,13 +237,25 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
       }
     }
     const figures = await runMainRole({
-      stage, rank: a.rank, size: a.size, params: a.params, input: input(), collectives: collectivesOf(a.rank),
-      emit: (batch) => sendBatch(outputs, outputRing, batch), batchSize: a.batchSize, signal: abort.signal, log: stageLog,
+      stage,
+      rank: a.rank,
+      size: a.size,
+      params: a.params,
+      input: input(),
+      collectives: collectivesOf(a.rank),
+      emit: (batch) => sendBatch(outputs, outputRing, batch),
+      batchSize: a.batchSize,
+      signal: abort.signal,
+      log: stageLog,
     });
     await outputs.send([Buffer.from(DATA_END), pack(figures)]);
   }
 
-  async function runPreprocess(a: Assignment, stage: StageDefinition, stageLog: (line: string) => void): Promise<void> {
+  async function runPreprocess(
+    a: Assignment,
+    stage: StageDefinition,
+    stageLog: (line: string) => void,
+  ): Promise<void> {
     if (a.source === undefined) throw new Error('the coordinator sent no source');
     const source = a.source;
     const addresses = await mains.promise;
@@ -228,7 +267,15 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     });
     const rings = pushes.map(() => new FrameRing({ hwm: DATA_HWM }));
     const figures: RoleFigures = await runPreprocessRole({
-      stage, rank: a.rank, size: a.size, params: a.params, source, mains: a.count, batchSize: a.batchSize, signal: abort.signal, log: stageLog,
+      stage,
+      rank: a.rank,
+      size: a.size,
+      params: a.params,
+      source,
+      mains: a.count,
+      batchSize: a.batchSize,
+      signal: abort.signal,
+      log: stageLog,
       nextPartition: async () => {
         const waiter = deferred<SourcePartition | null>();
         partitions.push(waiter);
@@ -243,17 +290,29 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
 
   function collectivesOf(rank: number): Collectives {
     let seq = 0;
-    const round = async (message: Omit<WorkerMessage & { t: 'collective' }, 't' | 'seq'>, payload: Buffer) => {
+    const round = async (
+      message: Omit<WorkerMessage & { t: 'collective' }, 't' | 'seq'>,
+      payload: Buffer,
+    ) => {
       if (abort.signal.aborted) throw abort.signal.reason;
       const s = seq++;
-      const waiter = deferred<{ message: CoordinatorMessage & { t: 'collective' }; payload: Buffer }>();
+      const waiter = deferred<{
+        message: CoordinatorMessage & { t: 'collective' };
+        payload: Buffer;
+      }>();
       collectives.set(s, waiter);
       await tell({ t: 'collective', seq: s, ...message }, payload);
       return waiter.promise;
     };
     return {
-      allreduce: async <T extends Float32Array | Float64Array>(array: T, op: ReduceOp = 'sum'): Promise<T> => {
-        const reply = await round({ kind: 'allreduce', op, dtype: dtypeOf(array) }, arrayBytes(array));
+      allreduce: async <T extends Float32Array | Float64Array>(
+        array: T,
+        op: ReduceOp = 'sum',
+      ): Promise<T> => {
+        const reply = await round(
+          { kind: 'allreduce', op, dtype: dtypeOf(array) },
+          arrayBytes(array),
+        );
         return bytesToArray(reply.payload, reply.message.dtype ?? 'f64') as T;
       },
       broadcast: async <T>(value: T, root = 0): Promise<T> => {

@@ -34,7 +34,13 @@ afterAll(async () => {
 async function openS3(prefix = `t-${randomUUID()}`): Promise<S3ArtifactStore> {
   if (s3 === undefined) throw new Error('the S3 test server is not running');
   // The smallest part size S3 allows, so the multi-MiB contract test takes the multipart path.
-  return S3ArtifactStore.open({ bucket: s3.bucket, prefix, endpoint: s3.endpoint, credentials: s3.credentials, partSize: 5 * 1024 * 1024 });
+  return S3ArtifactStore.open({
+    bucket: s3.bucket,
+    prefix,
+    endpoint: s3.endpoint,
+    credentials: s3.credentials,
+    partSize: 5 * 1024 * 1024,
+  });
 }
 
 describeArtifactStore('s3 (s3rver)', async () => {
@@ -145,23 +151,39 @@ describe('S3ArtifactStore', () => {
   });
 
   it('says which bucket is missing, and refuses bad options by name', async () => {
-    const store = await S3ArtifactStore.open({ bucket: 'no-such-bucket', endpoint: s3!.endpoint, credentials: s3!.credentials });
+    const store = await S3ArtifactStore.open({
+      bucket: 'no-such-bucket',
+      endpoint: s3!.endpoint,
+      credentials: s3!.credentials,
+    });
     try {
       await expect(store.get('a')).rejects.toThrow(NotFoundError);
       await expect(store.put('a', 'x')).rejects.toThrow(/S3 bucket "no-such-bucket" not found/);
     } finally {
       await store.close();
     }
-    await expect(S3ArtifactStore.open({ bucket: 'Bad_Bucket' })).rejects.toMatchObject({ field: 'bucket' });
-    await expect(S3ArtifactStore.open({ bucket: 'ok-bucket', prefix: 'a/../b' })).rejects.toMatchObject({ field: 'prefix' });
-    await expect(S3ArtifactStore.open({ bucket: 'ok-bucket', endpoint: 'http://user:secret@host' })).rejects.toMatchObject({ field: 'endpoint' });
-    await expect(S3ArtifactStore.open({ bucket: 'ok-bucket', partSize: 1024 })).rejects.toMatchObject({ field: 'partSize' });
+    await expect(S3ArtifactStore.open({ bucket: 'Bad_Bucket' })).rejects.toMatchObject({
+      field: 'bucket',
+    });
+    await expect(
+      S3ArtifactStore.open({ bucket: 'ok-bucket', prefix: 'a/../b' }),
+    ).rejects.toMatchObject({ field: 'prefix' });
+    await expect(
+      S3ArtifactStore.open({ bucket: 'ok-bucket', endpoint: 'http://user:secret@host' }),
+    ).rejects.toMatchObject({ field: 'endpoint' });
+    await expect(
+      S3ArtifactStore.open({ bucket: 'ok-bucket', partSize: 1024 }),
+    ).rejects.toMatchObject({ field: 'partSize' });
   });
 
   it('does not put credentials in its errors', async () => {
     const secret = 'SECRET-never-shown-1234';
     // s3rver does not check secrets; a missing bucket makes the service answer with an error.
-    const store = await S3ArtifactStore.open({ bucket: 'missing-bucket', endpoint: s3!.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: secret } });
+    const store = await S3ArtifactStore.open({
+      bucket: 'missing-bucket',
+      endpoint: s3!.endpoint,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: secret },
+    });
     try {
       const error = await store.put('a', 'x').then(
         () => null,

@@ -84,9 +84,14 @@ export interface ArtifactStore {
  * const manifest = JSON.parse((await readArtifact(store, 'runs/r1/manifest.json')).toString('utf8'));
  * ```
  */
-export async function readArtifact(store: Pick<ArtifactStore, 'get'>, key: string, options?: ArtifactCallOptions): Promise<Buffer> {
+export async function readArtifact(
+  store: Pick<ArtifactStore, 'get'>,
+  key: string,
+  options?: ArtifactCallOptions,
+): Promise<Buffer> {
   const stream = await store.get(key, options);
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of stream)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks);
 }

@@ -1,11 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { assertArtifactKey, assertArtifactPrefix } from './artifact-key.js';
-import type { ArtifactBody, ArtifactCallOptions, ArtifactInfo, ArtifactStore } from './artifact-store.js';
+import type {
+  ArtifactBody,
+  ArtifactCallOptions,
+  ArtifactInfo,
+  ArtifactStore,
+} from './artifact-store.js';
 
 /** Options of {@link FileArtifactStore}. */
 export interface FileArtifactStoreOptions {
@@ -18,7 +33,8 @@ export interface FileArtifactStoreOptions {
 }
 
 /** The defaults of {@link FileArtifactStoreOptions}. */
-export const FILE_ARTIFACT_STORE_DEFAULTS: Readonly<Required<FileArtifactStoreOptions>> = Object.freeze({ fsync: true });
+export const FILE_ARTIFACT_STORE_DEFAULTS: Readonly<Required<FileArtifactStoreOptions>> =
+  Object.freeze({ fsync: true });
 
 /** Attempts at creating a put's folder when a concurrent delete removes it (empty) in between. */
 const FOLDER_ATTEMPTS = 3;
@@ -65,7 +81,10 @@ export class FileArtifactStore implements ArtifactStore {
       options.signal?.throwIfAborted();
       await rename(tmp, path).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EISDIR' || error.code === 'ENOTEMPTY' || error.code === 'EEXIST') {
-          throw new ConflictError(`artifact key "${key}": other objects are stored under "${key}/"; a key cannot also be a folder`, { cause: error });
+          throw new ConflictError(
+            `artifact key "${key}": other objects are stored under "${key}/"; a key cannot also be a folder`,
+            { cause: error },
+          );
         }
         throw error;
       });
@@ -138,7 +157,8 @@ export class FileArtifactStore implements ArtifactStore {
     assertArtifactKey(key);
     const path = join(this.root, ...key.split('/'));
     // Defence in depth: the key check already rules out every way out of the root.
-    if (!path.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep)) throw new InvalidArgumentError('key', `"${key}" resolves outside the store`);
+    if (!path.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep))
+      throw new InvalidArgumentError('key', `"${key}" resolves outside the store`);
     return path;
   }
 
@@ -150,7 +170,10 @@ export class FileArtifactStore implements ArtifactStore {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOTDIR' || code === 'EEXIST') {
-          throw new ConflictError(`artifact key "${key}": a part of its folder is itself an object; a key cannot also be a folder`, { cause: error });
+          throw new ConflictError(
+            `artifact key "${key}": a part of its folder is itself an object; a key cannot also be a folder`,
+            { cause: error },
+          );
         }
         // A concurrent delete removed the (then empty) folder between mkdir and open.
         if (code === 'ENOENT' && attempt < FOLDER_ATTEMPTS) continue;
@@ -159,11 +182,19 @@ export class FileArtifactStore implements ArtifactStore {
     }
   }
 
-  async #walk(relative: string, prefix: string, found: ArtifactInfo[], signal: AbortSignal | undefined): Promise<void> {
+  async #walk(
+    relative: string,
+    prefix: string,
+    found: ArtifactInfo[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     signal?.throwIfAborted();
     let entries: Dirent[];
     try {
-      entries = await readdir(relative === '' ? this.root : join(this.root, ...relative.split('/')), { withFileTypes: true });
+      entries = await readdir(
+        relative === '' ? this.root : join(this.root, ...relative.split('/')),
+        { withFileTypes: true },
+      );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (isMissing(error) || code === 'ENOTDIR') return;
@@ -174,7 +205,8 @@ export class FileArtifactStore implements ArtifactStore {
       if (entry.name.startsWith('.')) continue;
       const key = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) {
-        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await this.#walk(key, prefix, found, signal);
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`))
+          await this.#walk(key, prefix, found, signal);
       } else if (entry.isFile() && key.startsWith(prefix)) {
         const info = await stat(join(this.root, ...key.split('/'))).catch((error: unknown) => {
           if (isMissing(error)) return null; // deleted while listing
@@ -198,7 +230,11 @@ export class FileArtifactStore implements ArtifactStore {
   }
 }
 
-async function writeBody(handle: FileHandle, body: ArtifactBody, signal: AbortSignal | undefined): Promise<void> {
+async function writeBody(
+  handle: FileHandle,
+  body: ArtifactBody,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (typeof body === 'string' || body instanceof Uint8Array) {
     await handle.writeFile(body, { signal });
     return;
@@ -219,7 +255,8 @@ async function writeBody(handle: FileHandle, body: ArtifactBody, signal: AbortSi
       if (next.done === true) return;
       const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
       // A write may take fewer bytes than offered; go on until the chunk is written.
-      for (let offset = 0; offset < bytes.length; ) offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+      for (let offset = 0; offset < bytes.length; )
+        offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
     }
   } catch (error) {
     // Let the source release what it holds; it may still be busy, so do not wait for it.

@@ -20,7 +20,8 @@ describe('pruneArtifacts', () => {
     dir = await mkdtemp(join(tmpdir(), 'kiban-prune-'));
     store = new FileArtifactStore(dir);
     // Five runs, r1 oldest … r5 newest; r3 has an old file and a newer one (its age is the newer).
-    for (const [i, run] of ['r1', 'r2', 'r3', 'r4', 'r5'].entries()) await put(store, `runs/${run}/candidates.csv`, i * 2);
+    for (const [i, run] of ['r1', 'r2', 'r3', 'r4', 'r5'].entries())
+      await put(store, `runs/${run}/candidates.csv`, i * 2);
     await put(store, 'runs/r3/work/part-0.bin', 9);
     // Four models, m1 oldest … m4 newest, each with two files.
     for (const [i, model] of ['m1', 'm2', 'm3', 'm4'].entries()) {
@@ -65,7 +66,14 @@ describe('pruneArtifacts', () => {
       'runs/r5/candidates.csv',
     ]);
     // A second prune with the same policy finds nothing more to delete.
-    expect((await pruneArtifacts(store, { keep: { runs: 2, models: 1 }, referenced: ['runs/r1/candidates.csv', 'models/m1'] })).deleted).toEqual([]);
+    expect(
+      (
+        await pruneArtifacts(store, {
+          keep: { runs: 2, models: 1 },
+          referenced: ['runs/r1/candidates.csv', 'models/m1'],
+        })
+      ).deleted,
+    ).toEqual([]);
   });
 
   it('keeps 30 runs and 10 models by default', async () => {
@@ -75,15 +83,30 @@ describe('pruneArtifacts', () => {
   });
 
   it('with keep 0 deletes everything unreferenced; a folder reference keeps all it contains', async () => {
-    const result = await pruneArtifacts(store, { keep: { runs: 0, models: 0 }, referenced: ['models/', 'runs/r2/'] });
+    const result = await pruneArtifacts(store, {
+      keep: { runs: 0, models: 0 },
+      referenced: ['models/', 'runs/r2/'],
+    });
     expect(result.kept).toEqual(['models/m1', 'models/m2', 'models/m3', 'models/m4', 'runs/r2']);
     expect(result.deleted).toEqual(['runs/r1', 'runs/r3', 'runs/r4', 'runs/r5']);
   });
 
   it('reports without deleting on a dry run', async () => {
     const before = await store.list();
-    const result = await pruneArtifacts(store, { keep: { runs: 1, models: 1 }, referenced: [], dryRun: true });
-    expect(result.deleted).toEqual(['models/m1', 'models/m2', 'models/m3', 'runs/r1', 'runs/r2', 'runs/r4', 'runs/r5']);
+    const result = await pruneArtifacts(store, {
+      keep: { runs: 1, models: 1 },
+      referenced: [],
+      dryRun: true,
+    });
+    expect(result.deleted).toEqual([
+      'models/m1',
+      'models/m2',
+      'models/m3',
+      'runs/r1',
+      'runs/r2',
+      'runs/r4',
+      'runs/r5',
+    ]);
     expect(await store.list()).toEqual(before);
   });
 
@@ -96,7 +119,11 @@ describe('pruneArtifacts', () => {
   });
 
   it('refuses counts that are not non-negative integers, naming the field', async () => {
-    for (const [keep, field] of [[{ runs: -1 }, 'keep.runs'], [{ models: 1.5 }, 'keep.models'], [{ runs: Number.NaN }, 'keep.runs']] as const) {
+    for (const [keep, field] of [
+      [{ runs: -1 }, 'keep.runs'],
+      [{ models: 1.5 }, 'keep.models'],
+      [{ runs: Number.NaN }, 'keep.runs'],
+    ] as const) {
       const error = await pruneArtifacts(store, { keep, referenced: [] }).then(
         () => null,
         (e: unknown) => e,

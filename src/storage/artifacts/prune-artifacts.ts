@@ -33,7 +33,10 @@ export interface ArtifactRetention {
 }
 
 /** The defaults of {@link ArtifactRetention}. */
-export const ARTIFACT_RETENTION_DEFAULTS = Object.freeze({ keep: Object.freeze({ runs: 30, models: 10 }), dryRun: false });
+export const ARTIFACT_RETENTION_DEFAULTS = Object.freeze({
+  keep: Object.freeze({ runs: 30, models: 10 }),
+  dryRun: false,
+});
 
 /** What {@link pruneArtifacts} kept and deleted. */
 export interface PruneResult {
@@ -72,16 +75,26 @@ interface Group {
  * });
  * ```
  */
-export async function pruneArtifacts(store: Pick<ArtifactStore, 'list' | 'delete'>, retention: ArtifactRetention): Promise<PruneResult> {
+export async function pruneArtifacts(
+  store: Pick<ArtifactStore, 'list' | 'delete'>,
+  retention: ArtifactRetention,
+): Promise<PruneResult> {
   const keep = { ...ARTIFACT_RETENTION_DEFAULTS.keep, ...definedOnly(retention.keep ?? {}) };
   for (const folder of ['runs', 'models'] as const) {
     const count = keep[folder];
-    if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError(`keep.${folder}`, `must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 0)
+      throw new InvalidArgumentError(
+        `keep.${folder}`,
+        `must be a non-negative integer, got ${count}`,
+      );
   }
   const referenced = [...retention.referenced].map((entry) => entry.replace(/\/+$/, ''));
   const signal = retention.signal;
   const result: PruneResult = { kept: [], deleted: [], deletedKeys: [] };
-  for (const [folder, count] of [[RETAINED_FOLDERS.runs, keep.runs], [RETAINED_FOLDERS.models, keep.models]] as const) {
+  for (const [folder, count] of [
+    [RETAINED_FOLDERS.runs, keep.runs],
+    [RETAINED_FOLDERS.models, keep.models],
+  ] as const) {
     const groups = groupsOf(await store.list(`${folder}/`, { signal }));
     groups.sort((a, b) => b.newest - a.newest || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
     for (const [rank, group] of groups.entries()) {

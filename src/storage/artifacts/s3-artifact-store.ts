@@ -2,7 +2,12 @@ import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InvalidArgumentError, KibanError, NotFoundError } from '../../core/errors.js';
 import { assertArtifactKey, assertArtifactPrefix } from './artifact-key.js';
-import type { ArtifactBody, ArtifactCallOptions, ArtifactInfo, ArtifactStore } from './artifact-store.js';
+import type {
+  ArtifactBody,
+  ArtifactCallOptions,
+  ArtifactInfo,
+  ArtifactStore,
+} from './artifact-store.js';
 
 type ClientModule = typeof import('@aws-sdk/client-s3');
 type StorageModule = typeof import('@aws-sdk/lib-storage');
@@ -80,7 +85,12 @@ export class S3ArtifactStore implements ArtifactStore {
   readonly #storage: StorageModule;
   readonly #options: Readonly<Required<Omit<S3ArtifactStoreOptions, 'endpoint' | 'credentials'>>>;
 
-  private constructor(sdk: ClientModule, storage: StorageModule, client: S3Client, options: Readonly<Required<Omit<S3ArtifactStoreOptions, 'endpoint' | 'credentials'>>>) {
+  private constructor(
+    sdk: ClientModule,
+    storage: StorageModule,
+    client: S3Client,
+    options: Readonly<Required<Omit<S3ArtifactStoreOptions, 'endpoint' | 'credentials'>>>,
+  ) {
     this.#sdk = sdk;
     this.#storage = storage;
     this.#client = client;
@@ -98,18 +108,37 @@ export class S3ArtifactStore implements ArtifactStore {
   static async open(options: S3ArtifactStoreOptions): Promise<S3ArtifactStore> {
     const merged = { ...S3_ARTIFACT_STORE_DEFAULTS, ...withoutUndefined(options) };
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(merged.bucket)) {
-      throw new InvalidArgumentError('bucket', `"${merged.bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, "." and "-")`);
+      throw new InvalidArgumentError(
+        'bucket',
+        `"${merged.bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, "." and "-")`,
+      );
     }
     const folder = merged.prefix.replace(/^\/+|\/+$/g, '');
     if (folder !== '') assertArtifactPrefix(folder, 'prefix');
-    if (merged.endpoint !== undefined && !/^https?:\/\/[^/?#@]+(\/[^?#]*)?$/.test(merged.endpoint)) {
-      throw new InvalidArgumentError('endpoint', 'must be an http:// or https:// URL without credentials, query or fragment');
+    if (
+      merged.endpoint !== undefined &&
+      !/^https?:\/\/[^/?#@]+(\/[^?#]*)?$/.test(merged.endpoint)
+    ) {
+      throw new InvalidArgumentError(
+        'endpoint',
+        'must be an http:// or https:// URL without credentials, query or fragment',
+      );
     }
     if (!Number.isInteger(merged.partSize) || merged.partSize < MIN_PART_SIZE) {
-      throw new InvalidArgumentError('partSize', `must be an integer of at least ${MIN_PART_SIZE} bytes (S3's smallest part), got ${merged.partSize}`);
+      throw new InvalidArgumentError(
+        'partSize',
+        `must be an integer of at least ${MIN_PART_SIZE} bytes (S3's smallest part), got ${merged.partSize}`,
+      );
     }
-    if (!Number.isInteger(merged.queueSize) || merged.queueSize < 1) throw new InvalidArgumentError('queueSize', `must be a positive integer, got ${merged.queueSize}`);
-    const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
+    if (!Number.isInteger(merged.queueSize) || merged.queueSize < 1)
+      throw new InvalidArgumentError(
+        'queueSize',
+        `must be a positive integer, got ${merged.queueSize}`,
+      );
+    const [sdk, storage] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('@aws-sdk/lib-storage'),
+    ]);
     const client = new sdk.S3Client({
       region: merged.region,
       forcePathStyle: merged.forcePathStyle,
@@ -120,14 +149,19 @@ export class S3ArtifactStore implements ArtifactStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
-    return new S3ArtifactStore(sdk, storage, client, Object.freeze({
-      bucket: merged.bucket,
-      prefix: folder === '' ? '' : `${folder}/`,
-      region: merged.region,
-      forcePathStyle: merged.forcePathStyle,
-      partSize: merged.partSize,
-      queueSize: merged.queueSize,
-    }));
+    return new S3ArtifactStore(
+      sdk,
+      storage,
+      client,
+      Object.freeze({
+        bucket: merged.bucket,
+        prefix: folder === '' ? '' : `${folder}/`,
+        region: merged.region,
+        forcePathStyle: merged.forcePathStyle,
+        partSize: merged.partSize,
+        queueSize: merged.queueSize,
+      }),
+    );
   }
 
   async put(key: string, body: ArtifactBody, options: ArtifactCallOptions = {}): Promise<void> {
@@ -137,12 +171,19 @@ export class S3ArtifactStore implements ArtifactStore {
     const Key = this.prefix + key;
     try {
       if (typeof body === 'string' || body instanceof Uint8Array) {
-        await this.#client.send(new this.#sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: body }), { abortSignal: signal });
+        await this.#client.send(
+          new this.#sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: body }),
+          { abortSignal: signal },
+        );
         return;
       }
       const upload = new this.#storage.Upload({
         client: this.#client,
-        params: { Bucket: this.bucket, Key, Body: body instanceof Readable ? body : Readable.from(body) },
+        params: {
+          Bucket: this.bucket,
+          Key,
+          Body: body instanceof Readable ? body : Readable.from(body),
+        },
         partSize: this.#options.partSize,
         queueSize: this.#options.queueSize,
         leavePartsOnError: false,
@@ -164,7 +205,10 @@ export class S3ArtifactStore implements ArtifactStore {
     assertArtifactKey(key);
     options.signal?.throwIfAborted();
     try {
-      const answer = await this.#client.send(new this.#sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal: options.signal });
+      const answer = await this.#client.send(
+        new this.#sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        { abortSignal: options.signal },
+      );
       const body = answer.Body;
       if (body instanceof Readable) return body;
       if (body === undefined) return Readable.from([]);
@@ -179,7 +223,10 @@ export class S3ArtifactStore implements ArtifactStore {
     assertArtifactKey(key);
     options.signal?.throwIfAborted();
     try {
-      const head = await this.#client.send(new this.#sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal: options.signal });
+      const head = await this.#client.send(
+        new this.#sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        { abortSignal: options.signal },
+      );
       return { key, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
     } catch (error) {
       const translated = this.#translate(error, 'stat', key, options.signal);
@@ -196,7 +243,11 @@ export class S3ArtifactStore implements ArtifactStore {
       do {
         options.signal?.throwIfAborted();
         const page = await this.#client.send(
-          new this.#sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+          new this.#sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+          }),
           { abortSignal: options.signal },
         );
         for (const object of page.Contents ?? []) {
@@ -217,7 +268,10 @@ export class S3ArtifactStore implements ArtifactStore {
     assertArtifactKey(key);
     options.signal?.throwIfAborted();
     try {
-      await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal: options.signal });
+      await this.#client.send(
+        new this.#sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        { abortSignal: options.signal },
+      );
     } catch (error) {
       throw this.#translate(error, 'delete', key, options.signal);
     }
@@ -228,18 +282,30 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   /** A KibanError for an SDK failure, naming the operation, the key and the bucket (never credentials). */
-  #translate(error: unknown, operation: string, key: string, signal: AbortSignal | undefined): unknown {
+  #translate(
+    error: unknown,
+    operation: string,
+    key: string,
+    signal: AbortSignal | undefined,
+  ): unknown {
     if (error instanceof KibanError) return error;
     if (signal?.aborted) return signal.reason;
     // Not an answer from the service (e.g. the body's source failed): the caller's own error.
     if (typeof error !== 'object' || error === null || !('$metadata' in error)) return error;
     const where = `s3://${this.bucket}/${this.prefix}`;
-    if (isBucketMissing(error)) return new NotFoundError(`S3 bucket "${this.bucket}"`, { cause: error });
-    const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+    if (isBucketMissing(error))
+      return new NotFoundError(`S3 bucket "${this.bucket}"`, { cause: error });
+    const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata
+      ?.httpStatusCode;
     const name = (error as { name?: string })?.name;
-    if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new NotFoundError(`artifact "${key}" in ${where}`, { cause: error });
+    if (name === 'NoSuchKey' || name === 'NotFound' || status === 404)
+      return new NotFoundError(`artifact "${key}" in ${where}`, { cause: error });
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return new KibanError('INTERNAL', `artifact store ${where}: ${operation} "${key}" failed (${reason})`, { cause: error });
+    return new KibanError(
+      'INTERNAL',
+      `artifact store ${where}: ${operation} "${key}" failed (${reason})`,
+      { cause: error },
+    );
   }
 }
 

@@ -22,7 +22,10 @@ export async function createWorkflowService(options: {
   return new WorkflowEngine({
     store: options.metadata.workflows,
     executor: options.executor,
-    catalog: new WorkflowCatalog({ dir: options.dir, ...(options.handlers === undefined ? {} : { handlers: options.handlers }) }),
+    catalog: new WorkflowCatalog({
+      dir: options.dir,
+      ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
+    }),
     ...(options.runUrl === undefined ? {} : { runUrl: options.runUrl }),
     ...(options.notifiers === undefined ? {} : { notifiers: options.notifiers }),
     ...(options.workRoot === undefined ? {} : { workRoot: options.workRoot }),

@@ -2,14 +2,33 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError } from '../../core/errors.js';
 import type { Executor, TaskOutcome } from '../executor.js';
-import { errorExcerpt, notifyAll, type Notifier, type WorkflowEvent } from '../notifiers/notifier.js';
+import {
+  errorExcerpt,
+  notifyAll,
+  type Notifier,
+  type WorkflowEvent,
+} from '../notifiers/notifier.js';
 import type { TaskDefinition } from '../workflow-definition.js';
-import type { TaskPatch, TaskRun, TaskState, WorkflowRun, WorkflowStore } from '../workflow-store.js';
+import type {
+  TaskPatch,
+  TaskRun,
+  TaskState,
+  WorkflowRun,
+  WorkflowStore,
+} from '../workflow-store.js';
 import { buildTaskJob } from './task-job.js';
 
 /** A change worth showing on a console while a run is driven. */
 export type DriveEvent =
-  | { type: 'task'; runId: string; task: string; status: TaskState; attempt: number; error?: string | null; nextAttemptAt?: Date | null }
+  | {
+      type: 'task';
+      runId: string;
+      task: string;
+      status: TaskState;
+      attempt: number;
+      error?: string | null;
+      nextAttemptAt?: Date | null;
+    }
   | { type: 'waiting'; runId: string; workflow: string }
   | { type: 'run'; runId: string; status: WorkflowRun['status']; error?: string | null };
 
@@ -91,7 +110,15 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
 
   const emitTask = (name: string): void => {
     const t = tasks.get(name)!;
-    emit({ type: 'task', runId, task: name, status: t.status, attempt: t.attempt, error: t.error, nextAttemptAt: t.nextAttemptAt });
+    emit({
+      type: 'task',
+      runId,
+      task: name,
+      status: t.status,
+      attempt: t.attempt,
+      error: t.error,
+      nextAttemptAt: t.nextAttemptAt,
+    });
   };
   const setTask = async (name: string, patch: TaskPatch): Promise<void> => {
     Object.assign(tasks.get(name)!, patch);
@@ -110,15 +137,31 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
     const work = (async () => {
       const startedAt = new Date();
       // The task's state and its attempt in one commit.
-      const running: TaskPatch = { status: 'running', attempt, startedAt: t.startedAt ?? startedAt, nextAttemptAt: null, error: null };
+      const running: TaskPatch = {
+        status: 'running',
+        attempt,
+        startedAt: t.startedAt ?? startedAt,
+        nextAttemptAt: null,
+        error: null,
+      };
       Object.assign(t, running);
-      await store.startTaskAttempt({ runId, task: task.name, attempt, startedAt, worker: null }, running);
+      await store.startTaskAttempt(
+        { runId, task: task.name, attempt, startedAt, worker: null },
+        running,
+      );
       emitTask(task.name);
       let outcome: TaskOutcome;
       try {
-        outcome = await executor.execute(buildTaskJob(run, task, attempt, options.workRoot), { signal: abort.signal });
+        outcome = await executor.execute(buildTaskJob(run, task, attempt, options.workRoot), {
+          signal: abort.signal,
+        });
       } catch (error) {
-        outcome = { status: 'failed', error: `executor ${executor.name}: ${messageOf(error)}`, output: {}, worker: executor.name };
+        outcome = {
+          status: 'failed',
+          error: `executor ${executor.name}: ${messageOf(error)}`,
+          output: {},
+          worker: executor.name,
+        };
       }
       // Stopping: leave the attempt `running`; whoever resumes marks it interrupted.
       if (stopped()) return;
@@ -132,15 +175,28 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
         const error = outcome.error ?? 'failed';
         // A task whose params or data are invalid fails again on every attempt: not retried.
         if (failures <= task.retry.count && outcome.retryable !== false) {
-          const delay = Math.min(task.retry.backoffMs * 2 ** (failures - 1), task.retry.maxBackoffMs);
-          patch = { status: 'retrying', failures, error, nextAttemptAt: new Date(finishedAt.getTime() + delay) };
+          const delay = Math.min(
+            task.retry.backoffMs * 2 ** (failures - 1),
+            task.retry.maxBackoffMs,
+          );
+          patch = {
+            status: 'retrying',
+            failures,
+            error,
+            nextAttemptAt: new Date(finishedAt.getTime() + delay),
+          };
         } else {
           failure = { task: task.name, attempt, error };
           patch = { status: 'failed', failures, error, finishedAt };
         }
       }
       // The attempt's end and the task's state in one commit.
-      const end = { status: outcome.status, finishedAt, error: outcome.error ?? null, worker: outcome.worker };
+      const end = {
+        status: outcome.status,
+        finishedAt,
+        error: outcome.error ?? null,
+        worker: outcome.worker,
+      };
       if (!(await store.finishTaskAttempt(runId, task.name, attempt, end, patch))) {
         // The attempt is no longer running: another process took the run over and marked it
         // interrupted. Leave the task to that process, and stop driving the run.
@@ -168,7 +224,11 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
     // Attempts left `running` by a dead owner.
     for (const t of tasks.values()) {
       if (t.status !== 'running') continue;
-      await store.finishAttempt(runId, t.task, t.attempt, { status: 'interrupted', finishedAt: new Date(), error: 'the process running this attempt stopped' });
+      await store.finishAttempt(runId, t.task, t.attempt, {
+        status: 'interrupted',
+        finishedAt: new Date(),
+        error: 'the process running this attempt stopped',
+      });
       await setTask(t.task, { status: 'retrying', nextAttemptAt: new Date() });
     }
     await waitForDependencies(run, options, abort.signal, emit);
@@ -181,7 +241,8 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
         const t = tasks.get(task.name)!;
         if (t.status === 'pending') {
           const needs = task.needs.map((n) => tasks.get(n)!.status);
-          if (needs.some((s) => FINAL_FAILURES.has(s))) await setTask(task.name, { status: 'upstream_failed', finishedAt: new Date() });
+          if (needs.some((s) => FINAL_FAILURES.has(s)))
+            await setTask(task.name, { status: 'upstream_failed', finishedAt: new Date() });
           else if (needs.every((s) => s === 'succeeded')) launch(task, t);
         } else if (t.status === 'retrying') {
           const due = t.nextAttemptAt?.getTime() ?? 0;
@@ -193,7 +254,12 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
       const waits: Promise<unknown>[] = [wakeSignal];
       // A retry's backoff is work still to do: its timer keeps the process alive (as the heartbeat does).
       const backoff = new AbortController();
-      if (nextWakeAt !== Number.POSITIVE_INFINITY) waits.push(sleep(Math.max(0, nextWakeAt - Date.now()), undefined, { signal: backoff.signal }).catch(() => {}));
+      if (nextWakeAt !== Number.POSITIVE_INFINITY)
+        waits.push(
+          sleep(Math.max(0, nextWakeAt - Date.now()), undefined, { signal: backoff.signal }).catch(
+            () => {},
+          ),
+        );
       await Promise.race(waits);
       backoff.abort(); // woken early (an attempt ended): drop the timer
       wakeSignal = new Promise<void>((r) => (wakeUp = r));
@@ -214,9 +280,16 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
   const finishedAt = new Date();
   // A run resumed after a crash may hold a failure recorded before it.
   const recorded = [...tasks.values()].find((t) => t.status === 'failed');
-  const failure = (firstFailure as { task: string; attempt: number; error: string } | null) ??
-    (recorded === undefined ? null : { task: recorded.task, attempt: recorded.attempt, error: recorded.error ?? 'failed' });
-  const error = failed ? (failure === null ? 'a task failed' : `task ${failure.task} failed: ${errorExcerpt(failure.error, 2000)}`) : null;
+  const failure =
+    (firstFailure as { task: string; attempt: number; error: string } | null) ??
+    (recorded === undefined
+      ? null
+      : { task: recorded.task, attempt: recorded.attempt, error: recorded.error ?? 'failed' });
+  const error = failed
+    ? failure === null
+      ? 'a task failed'
+      : `task ${failure.task} failed: ${errorExcerpt(failure.error, 2000)}`
+    : null;
   await store.updateRun(runId, { status: failed ? 'failed' : 'succeeded', finishedAt, error });
   await store.releaseRun(runId, owner);
   emit({ type: 'run', runId, status: failed ? 'failed' : 'succeeded', error });
@@ -224,7 +297,13 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
   const wants = definition.notify.on;
   const base = eventBase(run, options, finishedAt.getTime() - run.createdAt.getTime());
   if (failed && wants.includes('failure')) {
-    await notifyAll(options.notifiers, { ...base, type: 'run-failed', ...(failure === null ? {} : { task: failure.task, attempt: failure.attempt, error: failure.error }) });
+    await notifyAll(options.notifiers, {
+      ...base,
+      type: 'run-failed',
+      ...(failure === null
+        ? {}
+        : { task: failure.task, attempt: failure.attempt, error: failure.error }),
+    });
   } else if (!failed && wants.includes('success')) {
     await notifyAll(options.notifiers, { ...base, type: 'run-succeeded' });
   }
@@ -232,11 +311,21 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
 }
 
 /** Polls until every `waitFor` workflow has a successful run for this logical date. */
-async function waitForDependencies(run: WorkflowRun, options: DriveOptions, signal: AbortSignal, emit: (e: DriveEvent) => void): Promise<void> {
+async function waitForDependencies(
+  run: WorkflowRun,
+  options: DriveOptions,
+  signal: AbortSignal,
+  emit: (e: DriveEvent) => void,
+): Promise<void> {
   let announced = false;
   for (const { workflow } of run.definition.waitFor) {
     while (!signal.aborted) {
-      const done = await options.store.listRuns({ workflow, logicalDate: run.logicalDate, status: 'succeeded', limit: 1 });
+      const done = await options.store.listRuns({
+        workflow,
+        logicalDate: run.logicalDate,
+        status: 'succeeded',
+        limit: 1,
+      });
       if (done.length > 0) break;
       if (!announced) emit({ type: 'waiting', runId: run.id, workflow });
       announced = true;
@@ -246,21 +335,36 @@ async function waitForDependencies(run: WorkflowRun, options: DriveOptions, sign
 }
 
 /** Arms the overdue notification, if the workflow asks for one. */
-function scheduleOverdue(run: WorkflowRun, options: DriveOptions, stopped: () => boolean): ReturnType<typeof setTimeout> | undefined {
+function scheduleOverdue(
+  run: WorkflowRun,
+  options: DriveOptions,
+  stopped: () => boolean,
+): ReturnType<typeof setTimeout> | undefined {
   const expected = run.definition.expectedDurationMs;
   if (expected === null || !run.definition.notify.on.includes('overdue')) return undefined;
   const due = run.createdAt.getTime() + expected - Date.now();
-  const timer = setTimeout(() => {
-    if (stopped()) return;
-    void notifyAll(options.notifiers, { ...eventBase(run, options, Date.now() - run.createdAt.getTime()), type: 'run-overdue', expectedDurationMs: expected });
-  }, Math.max(0, due));
+  const timer = setTimeout(
+    () => {
+      if (stopped()) return;
+      void notifyAll(options.notifiers, {
+        ...eventBase(run, options, Date.now() - run.createdAt.getTime()),
+        type: 'run-overdue',
+        expectedDurationMs: expected,
+      });
+    },
+    Math.max(0, due),
+  );
   // Only a notification: the heartbeat keeps the process alive while the run is driven, and
   // the timer is cleared when driving ends.
   timer.unref();
   return timer;
 }
 
-function eventBase(run: WorkflowRun, options: DriveOptions, durationMs: number): Omit<WorkflowEvent, 'type'> {
+function eventBase(
+  run: WorkflowRun,
+  options: DriveOptions,
+  durationMs: number,
+): Omit<WorkflowEvent, 'type'> {
   return {
     workflow: run.workflow,
     runId: run.id,

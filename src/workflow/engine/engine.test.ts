@@ -37,7 +37,10 @@ describe('WorkflowEngine (inline executor, SQLite metadata store)', () => {
     await writeFile(file, yaml);
     return parseWorkflow(yaml, file);
   };
-  const run = async (wf: WorkflowDefinition, options: { logicalDate?: string; params?: Record<string, string | number | boolean> } = {}) => {
+  const run = async (
+    wf: WorkflowDefinition,
+    options: { logicalDate?: string; params?: Record<string, string | number | boolean> } = {},
+  ) => {
     const created = (await engine.createRun(wf, { trigger: 'manual', ...options }))!;
     return engine.runToEnd(created.id);
   };
@@ -86,8 +89,12 @@ tasks:
     ]);
     // `last` started only after both of its needs finished.
     const byName = new Map(tasks.map((t) => [t.task, t]));
-    expect(byName.get('last')!.startedAt!.getTime()).toBeGreaterThanOrEqual(byName.get('second')!.finishedAt!.getTime());
-    expect(byName.get('last')!.startedAt!.getTime()).toBeGreaterThanOrEqual(byName.get('third')!.finishedAt!.getTime());
+    expect(byName.get('last')!.startedAt!.getTime()).toBeGreaterThanOrEqual(
+      byName.get('second')!.finishedAt!.getTime(),
+    );
+    expect(byName.get('last')!.startedAt!.getTime()).toBeGreaterThanOrEqual(
+      byName.get('third')!.finishedAt!.getTime(),
+    );
     const lines = (await metadata.workflows.readLogs(done.id, 'second')).map((l) => l.line);
     expect(lines).toEqual(['hi 2026-11-24T00:00:00.000Z', 'n=3 attempt=1']);
   });
@@ -110,8 +117,12 @@ tasks:
     const attempts = await metadata.workflows.listAttempts(done.id, 'flaky');
     expect(attempts.map((a) => a.status)).toEqual(['failed', 'failed', 'succeeded']);
     expect(attempts[0].error).toContain('try 1 failed');
-    expect(attempts[1].startedAt.getTime() - attempts[0].finishedAt!.getTime()).toBeGreaterThanOrEqual(190);
-    expect(attempts[2].startedAt.getTime() - attempts[1].finishedAt!.getTime()).toBeGreaterThanOrEqual(390);
+    expect(
+      attempts[1].startedAt.getTime() - attempts[0].finishedAt!.getTime(),
+    ).toBeGreaterThanOrEqual(190);
+    expect(
+      attempts[2].startedAt.getTime() - attempts[1].finishedAt!.getTime(),
+    ).toBeGreaterThanOrEqual(390);
   });
 
   it('fails the run once retries are spent, skips what depended on it, notifies, and a broken notifier changes nothing', async () => {
@@ -130,10 +141,24 @@ tasks:
     expect(done.status).toBe('failed');
     expect(done.error).toContain('task bad failed');
     expect(done.error).toContain('ndcg too low');
-    const status = Object.fromEntries((await metadata.workflows.getTasks(done.id)).map((t) => [t.task, t.status]));
-    expect(status).toEqual({ ok: 'succeeded', bad: 'failed', after: 'upstream_failed', side: 'succeeded' });
+    const status = Object.fromEntries(
+      (await metadata.workflows.getTasks(done.id)).map((t) => [t.task, t.status]),
+    );
+    expect(status).toEqual({
+      ok: 'succeeded',
+      bad: 'failed',
+      after: 'upstream_failed',
+      side: 'succeeded',
+    });
     expect(notes.events).toHaveLength(1);
-    expect(notes.events[0]).toMatchObject({ type: 'run-failed', workflow: 'breaks', runId: done.id, task: 'bad', attempt: 2, runUrl: `http://dashboard/runs/${done.id}` });
+    expect(notes.events[0]).toMatchObject({
+      type: 'run-failed',
+      workflow: 'breaks',
+      runId: done.id,
+      task: 'bad',
+      attempt: 2,
+      runUrl: `http://dashboard/runs/${done.id}`,
+    });
     expect(notes.events[0].error).toContain('ndcg too low');
     expect(broken.events.length).toBeGreaterThan(0);
   });
@@ -150,7 +175,11 @@ tasks:
     const done = await run(chatty);
     expect(done.status).toBe('succeeded');
     expect(notes.events.map((e) => e.type)).toEqual(['run-overdue', 'run-succeeded']);
-    expect(notes.events[0]).toMatchObject({ workflow: 'chatty', runId: done.id, expectedDurationMs: 300 });
+    expect(notes.events[0]).toMatchObject({
+      workflow: 'chatty',
+      runId: done.id,
+      expectedDurationMs: 300,
+    });
     expect(notes.events[0].durationMs).toBeGreaterThanOrEqual(300);
     expect(notes.events[1].durationMs).toBeGreaterThanOrEqual(1000);
   });
@@ -170,21 +199,29 @@ tasks:
     expect(failed.status).toBe('failed');
     // A second process cannot take a run this one is retrying.
     await engine.prepareRetry(failed.id);
-    const other = new WorkflowEngine({ store: metadata.workflows, executor: new InlineExecutor({ logs: metadata.workflows }) });
+    const other = new WorkflowEngine({
+      store: metadata.workflows,
+      executor: new InlineExecutor({ logs: metadata.workflows }),
+    });
     await expect(other.prepareRetry(failed.id)).rejects.toBeInstanceOf(ConflictError);
     await engine.runToEnd(failed.id); // the retry prepared above, still failing
     await writeFile(flag, '');
     await engine.prepareRetry(failed.id);
     const done = await engine.runToEnd(failed.id);
     expect(done.status).toBe('succeeded');
-    const tasks = Object.fromEntries((await metadata.workflows.getTasks(done.id)).map((t) => [t.task, t.attempt]));
+    const tasks = Object.fromEntries(
+      (await metadata.workflows.getTasks(done.id)).map((t) => [t.task, t.attempt]),
+    );
     // prepare ran once; fragile failed twice (first run, first retry) and then succeeded.
     expect(tasks).toEqual({ prepare: 1, fragile: 3, report: 1 });
     await expect(engine.prepareRetry(done.id)).rejects.toThrow(/only failed runs/);
   });
 
   it('kills a task that runs past its timeout', async () => {
-    const wf = await workflow('slow', `name: slow\ntasks:\n  slow: { run: "echo start; sleep 20", timeout: 300ms }\n`);
+    const wf = await workflow(
+      'slow',
+      `name: slow\ntasks:\n  slow: { run: "echo start; sleep 20", timeout: 300ms }\n`,
+    );
     const t0 = Date.now();
     const done = await run(wf);
     expect(Date.now() - t0).toBeLessThan(5000);
@@ -194,24 +231,47 @@ tasks:
   });
 
   it('waits for another workflow to succeed for the same logical date', async () => {
-    const upstream = await workflow('upstream', `name: upstream\ntasks:\n  a: { run: "echo upstream" }\n`);
-    const downstream = await workflow('downstream', `name: downstream\nwaitFor: [{ workflow: upstream }]\ntasks:\n  b: { run: "echo downstream" }\n`);
-    const fast = new WorkflowEngine({ store: metadata.workflows, executor: new InlineExecutor({ logs: metadata.workflows }), workRoot: join(dir, 'work'), waitPollMs: 50 });
-    const down = (await fast.createRun(downstream, { trigger: 'manual', logicalDate: '2026-01-02' }))!;
+    const upstream = await workflow(
+      'upstream',
+      `name: upstream\ntasks:\n  a: { run: "echo upstream" }\n`,
+    );
+    const downstream = await workflow(
+      'downstream',
+      `name: downstream\nwaitFor: [{ workflow: upstream }]\ntasks:\n  b: { run: "echo downstream" }\n`,
+    );
+    const fast = new WorkflowEngine({
+      store: metadata.workflows,
+      executor: new InlineExecutor({ logs: metadata.workflows }),
+      workRoot: join(dir, 'work'),
+      waitPollMs: 50,
+    });
+    const down = (await fast.createRun(downstream, {
+      trigger: 'manual',
+      logicalDate: '2026-01-02',
+    }))!;
     const finished = fast.runToEnd(down.id);
     await new Promise((r) => setTimeout(r, 300));
     expect((await metadata.workflows.getTasks(down.id))[0].status).toBe('pending');
     const up = await run(upstream, { logicalDate: '2026-01-02' });
     const done = await finished;
     expect(done.status).toBe('succeeded');
-    expect((await metadata.workflows.getTasks(down.id))[0].startedAt!.getTime()).toBeGreaterThanOrEqual(up.finishedAt!.getTime());
+    expect(
+      (await metadata.workflows.getTasks(down.id))[0].startedAt!.getTime(),
+    ).toBeGreaterThanOrEqual(up.finishedAt!.getTime());
     await fast.close();
   });
 
   it('rejects unknown parameters and bad logical dates with the field named', async () => {
-    const wf = await workflow('params', `name: params\nparams: { model: als }\ntasks:\n  a: { run: "echo $KIBAN_PARAM_MODEL" }\n`);
-    await expect(engine.createRun(wf, { trigger: 'manual', params: { modle: 'bpr' } })).rejects.toThrow(/params\.modle: workflow params has no parameter "modle"; declared: model/);
-    await expect(engine.createRun(wf, { trigger: 'manual', logicalDate: '25/11/2026' })).rejects.toBeInstanceOf(InvalidArgumentError);
+    const wf = await workflow(
+      'params',
+      `name: params\nparams: { model: als }\ntasks:\n  a: { run: "echo $KIBAN_PARAM_MODEL" }\n`,
+    );
+    await expect(
+      engine.createRun(wf, { trigger: 'manual', params: { modle: 'bpr' } }),
+    ).rejects.toThrow(/params\.modle: workflow params has no parameter "modle"; declared: model/);
+    await expect(
+      engine.createRun(wf, { trigger: 'manual', logicalDate: '25/11/2026' }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(engine.startRun('nope')).rejects.toThrow(/workflow "nope" not found; known: /);
   });
 

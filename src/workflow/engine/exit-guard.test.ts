@@ -16,13 +16,23 @@ describe('a process that exits while it drives a run', { timeout: 120_000 }, () 
     const file = join(tmp.path, 'exits.yaml');
     await writeFile(file, 'name: exits\ntasks:\n  first: { run: "true" }\n');
     const meta = `sqlite:${join(tmp.path, 'meta.db')}`;
-    const result = await promisify(execFile)(process.execPath, ['--import', 'tsx', SCRIPT, file, meta, join(tmp.path, 'work')], { cwd: REPO }).then(
+    const result = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', SCRIPT, file, meta, join(tmp.path, 'work')],
+      { cwd: REPO },
+    ).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout,
+        stderr: error.stderr,
+      }),
     );
     expect(result.code).toBe(7);
     const runId = /^run (\S+)$/m.exec(result.stdout)![1];
-    expect(result.stderr).toContain(`exiting (exit code 7) while it still drives run ${runId}; it is left "running"`);
+    expect(result.stderr).toContain(
+      `exiting (exit code 7) while it still drives run ${runId}; it is left "running"`,
+    );
     expect(result.stderr).toContain(`kiban workflow retry ${runId}`);
     const store = await openMetadataStore(meta);
     try {

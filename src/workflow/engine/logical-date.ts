@@ -13,10 +13,15 @@ export function normalizeLogicalDate(value: string | Date, field = 'logicalDate'
     return value.toISOString();
   }
   const text = value.trim();
-  const ok = DATE_ONLY.test(text) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text);
+  const ok =
+    DATE_ONLY.test(text) ||
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text);
   const date = new Date(DATE_ONLY.test(text) ? `${text}T00:00:00Z` : text);
   if (!ok || Number.isNaN(date.getTime())) {
-    throw new InvalidArgumentError(field, `"${value}" is not a date (YYYY-MM-DD) or an ISO-8601 date-time with a time zone`);
+    throw new InvalidArgumentError(
+      field,
+      `"${value}" is not a date (YYYY-MM-DD) or an ISO-8601 date-time with a time zone`,
+    );
   }
   return date.toISOString();
 }

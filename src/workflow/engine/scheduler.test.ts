@@ -18,12 +18,30 @@ const EVERY_SECOND = (name: string, catchUp: 'skip' | 'run' = 'skip') =>
 async function twoSchedulers(
   url: string,
   dir: string,
-  run: (a: WorkflowScheduler, b: WorkflowScheduler, stores: MetadataStore[], events: SchedulerEvent[]) => Promise<void>,
+  run: (
+    a: WorkflowScheduler,
+    b: WorkflowScheduler,
+    stores: MetadataStore[],
+    events: SchedulerEvent[],
+  ) => Promise<void>,
 ): Promise<void> {
   const events: SchedulerEvent[] = [];
   const stores = [await openMetadataStore(url), await openMetadataStore(url)];
-  const engines = stores.map((s) => new WorkflowEngine({ store: s.workflows, executor: new InlineExecutor({ logs: s.workflows }), workRoot: join(dir, 'work') }));
-  const schedulers = engines.map((e) => new WorkflowScheduler(e, new WorkflowCatalog({ dir }), { scanMs: 200, onEvent: (event) => events.push(event) }));
+  const engines = stores.map(
+    (s) =>
+      new WorkflowEngine({
+        store: s.workflows,
+        executor: new InlineExecutor({ logs: s.workflows }),
+        workRoot: join(dir, 'work'),
+      }),
+  );
+  const schedulers = engines.map(
+    (e) =>
+      new WorkflowScheduler(e, new WorkflowCatalog({ dir }), {
+        scanMs: 200,
+        onEvent: (event) => events.push(event),
+      }),
+  );
   try {
     await run(schedulers[0], schedulers[1], stores, events);
   } finally {
@@ -36,7 +54,10 @@ async function twoSchedulers(
 
 const stores: [string, (dir: string) => Promise<string>][] = [
   ['SQLite', async (dir) => `sqlite:${join(dir, 'meta.db')}`],
-  ['PostgreSQL', async () => postgresUrlForTests(`kiban_sched_${process.pid}_${Date.now() % 100000}`)],
+  [
+    'PostgreSQL',
+    async () => postgresUrlForTests(`kiban_sched_${process.pid}_${Date.now() % 100000}`),
+  ],
 ];
 
 describe.each(stores)('WorkflowScheduler on %s', (_label, urlFor) => {
@@ -64,7 +85,9 @@ describe.each(stores)('WorkflowScheduler on %s', (_label, urlFor) => {
       expect(new Set(keys).size).toBe(runs.length);
       // Both fired at each second; for every run one of them found the key taken.
       expect(events.filter((e) => e.type === 'started').length).toBe(runs.length);
-      expect(events.filter((e) => e.type === 'taken').length).toBeGreaterThanOrEqual(runs.length - 1);
+      expect(events.filter((e) => e.type === 'taken').length).toBeGreaterThanOrEqual(
+        runs.length - 1,
+      );
       for (const r of runs) {
         expect(r.trigger).toBe('schedule');
         // Fire times are whole seconds and the logical date is the fire time.
@@ -82,16 +105,27 @@ describe.each(stores)('WorkflowScheduler on %s', (_label, urlFor) => {
     await writeFile(join(dir, 'missed-run.yaml'), EVERY_SECOND('missed-run', 'run'));
     await writeFile(join(dir, 'missed-skip.yaml'), EVERY_SECOND('missed-skip', 'skip'));
     const store = await openMetadataStore(url);
-    const engine = new WorkflowEngine({ store: store.workflows, executor: new InlineExecutor({ logs: store.workflows }), workRoot: join(dir, 'work') });
+    const engine = new WorkflowEngine({
+      store: store.workflows,
+      executor: new InlineExecutor({ logs: store.workflows }),
+      workRoot: join(dir, 'work'),
+    });
     // The last scheduled runs were 5 s ago; the scheduler was down since.
     const last = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
     for (const name of ['missed-run', 'missed-skip']) {
       const wf = await readWorkflowFile(join(dir, `${name}.yaml`));
-      const run = await engine.createRun(wf, { trigger: 'schedule', logicalDate: last, scheduleKey: `${name}@${last.toISOString()}` });
+      const run = await engine.createRun(wf, {
+        trigger: 'schedule',
+        logicalDate: last,
+        scheduleKey: `${name}@${last.toISOString()}`,
+      });
       await engine.runToEnd(run!.id);
     }
     const events: SchedulerEvent[] = [];
-    const scheduler = new WorkflowScheduler(engine, new WorkflowCatalog({ dir }), { scanMs: 60_000, onEvent: (e) => events.push(e) });
+    const scheduler = new WorkflowScheduler(engine, new WorkflowCatalog({ dir }), {
+      scanMs: 60_000,
+      onEvent: (e) => events.push(e),
+    });
     void scheduler.start();
     await new Promise((r) => setTimeout(r, 300));
     await scheduler.stop();

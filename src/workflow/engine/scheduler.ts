@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cron } from 'croner';
 import type { WorkflowDefinition } from '../workflow-definition.js';
 import type { WorkflowRun } from '../workflow-store.js';
-import type { WorkflowCatalog } from './workflow-catalog.js';
+import type { CatalogSnapshot, WorkflowCatalog } from './workflow-catalog.js';
 import type { WorkflowEngine } from './workflow-engine.js';
 
 /** Something the scheduler did, for its log. */
@@ -32,7 +32,8 @@ export interface SchedulerOptions {
 export class WorkflowScheduler {
   readonly #engine: WorkflowEngine;
   readonly #catalog: WorkflowCatalog;
-  readonly #options: Required<Omit<SchedulerOptions, 'onEvent'>> & Pick<SchedulerOptions, 'onEvent'>;
+  readonly #options: Required<Omit<SchedulerOptions, 'onEvent'>> &
+    Pick<SchedulerOptions, 'onEvent'>;
   readonly #next = new Map<string, Date>();
   readonly #stop = new AbortController();
   #loop: Promise<void> | null = null;
@@ -40,7 +41,11 @@ export class WorkflowScheduler {
   constructor(engine: WorkflowEngine, catalog: WorkflowCatalog, options: SchedulerOptions = {}) {
     this.#engine = engine;
     this.#catalog = catalog;
-    this.#options = { scanMs: options.scanMs ?? 15_000, maxCatchUp: options.maxCatchUp ?? 100, ...options };
+    this.#options = {
+      scanMs: options.scanMs ?? 15_000,
+      maxCatchUp: options.maxCatchUp ?? 100,
+      ...options,
+    };
   }
 
   /** Catches up, then keeps firing until {@link stop}. */
@@ -72,14 +77,22 @@ export class WorkflowScheduler {
         await this.#fire(wf, due, false);
         this.#next.set(name, cronOf(wf).nextRun(due) ?? new Date(8.64e15));
       }
-      const soonest = Math.min(lastScan + this.#options.scanMs, ...[...this.#next.values()].map((d) => d.getTime()));
-      await sleep(Math.max(0, Math.min(soonest - Date.now(), 60_000)), undefined, { signal }).catch(() => {});
+      const soonest = Math.min(
+        lastScan + this.#options.scanMs,
+        ...[...this.#next.values()].map((d) => d.getTime()),
+      );
+      await sleep(Math.max(0, Math.min(soonest - Date.now(), 60_000)), undefined, { signal }).catch(
+        () => {},
+      );
     }
   }
 
   /** Re-reads workflow files; a workflow seen for the first time is caught up. */
-  async #reload(previous: Map<string, WorkflowDefinition>, now: Date): Promise<Map<string, WorkflowDefinition>> {
-    let snapshot;
+  async #reload(
+    previous: Map<string, WorkflowDefinition>,
+    now: Date,
+  ): Promise<Map<string, WorkflowDefinition>> {
+    let snapshot: CatalogSnapshot;
     try {
       snapshot = await this.#catalog.load();
     } catch (error) {
@@ -87,11 +100,18 @@ export class WorkflowScheduler {
       return previous;
     }
     for (const bad of snapshot.invalid) this.#emit({ type: 'error', message: bad.message });
-    const scheduled = new Map([...snapshot.workflows].filter(([, wf]) => wf.schedule !== undefined));
+    const scheduled = new Map(
+      [...snapshot.workflows].filter(([, wf]) => wf.schedule !== undefined),
+    );
     for (const name of this.#next.keys()) if (!scheduled.has(name)) this.#next.delete(name);
     for (const [name, wf] of scheduled) {
       const old = previous.get(name);
-      if (old !== undefined && this.#next.has(name) && JSON.stringify(old.schedule) === JSON.stringify(wf.schedule)) continue;
+      if (
+        old !== undefined &&
+        this.#next.has(name) &&
+        JSON.stringify(old.schedule) === JSON.stringify(wf.schedule)
+      )
+        continue;
       await this.#catchUp(wf, now);
       this.#next.set(name, cronOf(wf).nextRun(now) ?? new Date(8.64e15));
     }
@@ -104,18 +124,34 @@ export class WorkflowScheduler {
     if (last === null) return; // never scheduled before: nothing was missed
     const cron = cronOf(wf);
     const missed: Date[] = [];
-    for (let t = cron.nextRun(new Date(last.logicalDate)); t !== null && t.getTime() <= now.getTime(); t = cron.nextRun(t)) {
+    for (
+      let t = cron.nextRun(new Date(last.logicalDate));
+      t !== null && t.getTime() <= now.getTime();
+      t = cron.nextRun(t)
+    ) {
       missed.push(t);
       if (missed.length > 10_000) break;
     }
     if (missed.length === 0) return;
     if (wf.schedule!.catchUp === 'skip') {
-      this.#emit({ type: 'skipped', workflow: wf.name, missed: missed.length, from: missed[0].toISOString(), to: missed.at(-1)!.toISOString() });
+      this.#emit({
+        type: 'skipped',
+        workflow: wf.name,
+        missed: missed.length,
+        from: missed[0].toISOString(),
+        to: missed.at(-1)!.toISOString(),
+      });
       return;
     }
     const keep = missed.slice(-this.#options.maxCatchUp);
     if (keep.length < missed.length) {
-      this.#emit({ type: 'skipped', workflow: wf.name, missed: missed.length - keep.length, from: missed[0].toISOString(), to: missed[missed.length - keep.length - 1].toISOString() });
+      this.#emit({
+        type: 'skipped',
+        workflow: wf.name,
+        missed: missed.length - keep.length,
+        from: missed[0].toISOString(),
+        to: missed[missed.length - keep.length - 1].toISOString(),
+      });
     }
     for (const t of keep) await this.#fire(wf, t, true);
   }
@@ -123,13 +159,21 @@ export class WorkflowScheduler {
   async #fire(wf: WorkflowDefinition, at: Date, catchUp: boolean): Promise<void> {
     const logicalDate = at.toISOString();
     try {
-      const run = await this.#engine.createRun(wf, { logicalDate, trigger: 'schedule', scheduleKey: `${wf.name}@${logicalDate}` });
+      const run = await this.#engine.createRun(wf, {
+        logicalDate,
+        trigger: 'schedule',
+        scheduleKey: `${wf.name}@${logicalDate}`,
+      });
       if (run === null) {
         this.#emit({ type: 'taken', workflow: wf.name, logicalDate });
         return;
       }
       this.#emit({ type: 'started', workflow: wf.name, runId: run.id, logicalDate, catchUp });
-      this.#engine.runToEnd(run.id).catch((error: unknown) => this.#emit({ type: 'error', workflow: wf.name, message: (error as Error).message }));
+      this.#engine
+        .runToEnd(run.id)
+        .catch((error: unknown) =>
+          this.#emit({ type: 'error', workflow: wf.name, message: (error as Error).message }),
+        );
     } catch (error) {
       this.#emit({ type: 'error', workflow: wf.name, message: (error as Error).message });
     }
@@ -140,7 +184,10 @@ export class WorkflowScheduler {
     try {
       orphans = await this.#engine.orphanedRuns();
     } catch (error) {
-      this.#emit({ type: 'error', message: `cannot look for orphaned runs: ${(error as Error).message}` });
+      this.#emit({
+        type: 'error',
+        message: `cannot look for orphaned runs: ${(error as Error).message}`,
+      });
       return;
     }
     for (const run of orphans) {
@@ -150,7 +197,11 @@ export class WorkflowScheduler {
         continue; // another scheduler got there first
       }
       this.#emit({ type: 'resumed', workflow: run.workflow, runId: run.id });
-      this.#engine.runToEnd(run.id).catch((error: unknown) => this.#emit({ type: 'error', workflow: run.workflow, message: (error as Error).message }));
+      this.#engine
+        .runToEnd(run.id)
+        .catch((error: unknown) =>
+          this.#emit({ type: 'error', workflow: run.workflow, message: (error as Error).message }),
+        );
     }
   }
 

@@ -18,7 +18,12 @@ export function runWorkDir(workRoot: string, runId: string): string {
  * A param that is exactly one reference (`"${window_days}"`) keeps the value's type, so a
  * number parameter arrives as a number.
  */
-export function buildTaskJob(run: WorkflowRun, task: TaskDefinition, attempt: number, workRoot: string): TaskJob {
+export function buildTaskJob(
+  run: WorkflowRun,
+  task: TaskDefinition,
+  attempt: number,
+  workRoot: string,
+): TaskJob {
   const runParams: Record<string, ParamValue> = { ...run.definition.params, ...run.params };
   const values: Record<string, ParamValue> = {
     ...runParams,
@@ -30,7 +35,8 @@ export function buildTaskJob(run: WorkflowRun, task: TaskDefinition, attempt: nu
   };
   const field = `tasks.${task.name}`;
   const baseDir = dirname(resolve(run.definition.source));
-  const module = task.module === undefined ? undefined : substitute(task.module, values, `${field}.module`);
+  const module =
+    task.module === undefined ? undefined : substitute(task.module, values, `${field}.module`);
   return {
     runId: run.id,
     workflow: run.workflow,
@@ -38,7 +44,12 @@ export function buildTaskJob(run: WorkflowRun, task: TaskDefinition, attempt: nu
     attempt,
     kind: task.kind,
     ...(task.run === undefined ? {} : { run: shellCommand(task.run, `${field}.run`), runParams }),
-    ...(module === undefined ? {} : { module: isAbsolute(module) ? module : join(baseDir, module), export: task.export ?? 'default' }),
+    ...(module === undefined
+      ? {}
+      : {
+          module: isAbsolute(module) ? module : join(baseDir, module),
+          export: task.export ?? 'default',
+        }),
     params: substituteDeep(task.params, values, `${field}.params`) as Record<string, unknown>,
     logicalDate: run.logicalDate,
     timeoutMs: task.timeoutMs,

@@ -18,16 +18,20 @@ export interface CatalogSnapshot {
  * checked with `handlers` (default: shell and module only; see parseWorkflow).
  */
 export class WorkflowCatalog {
-  constructor(private readonly sources: { dir?: string; files?: string[]; handlers?: TaskHandlerRegistry }) {}
+  constructor(
+    private readonly sources: { dir?: string; files?: string[]; handlers?: TaskHandlerRegistry },
+  ) {}
 
   async load(): Promise<CatalogSnapshot> {
     const files = [...(this.sources.files ?? [])];
     if (this.sources.dir !== undefined) {
       const entries = await readdir(this.sources.dir).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') throw new NotFoundError(`workflow directory "${this.sources.dir}"`);
+        if (error.code === 'ENOENT')
+          throw new NotFoundError(`workflow directory "${this.sources.dir}"`);
         throw error;
       });
-      for (const name of entries.sort()) if (['.yaml', '.yml'].includes(extname(name))) files.push(join(this.sources.dir, name));
+      for (const name of entries.sort())
+        if (['.yaml', '.yml'].includes(extname(name))) files.push(join(this.sources.dir, name));
     }
     const workflows = new Map<string, WorkflowDefinition>();
     const invalid: WorkflowInvalidError[] = [];
@@ -36,7 +40,16 @@ export class WorkflowCatalog {
         const wf = await readWorkflowFile(file, this.sources.handlers);
         const clash = workflows.get(wf.name);
         if (clash !== undefined) {
-          invalid.push(new WorkflowInvalidError([{ file, line: 1, path: 'name', message: `workflow "${wf.name}" is already defined in ${clash.source}` }]));
+          invalid.push(
+            new WorkflowInvalidError([
+              {
+                file,
+                line: 1,
+                path: 'name',
+                message: `workflow "${wf.name}" is already defined in ${clash.source}`,
+              },
+            ]),
+          );
         } else workflows.set(wf.name, wf);
       } catch (error) {
         if (!(error instanceof WorkflowInvalidError)) throw error;
@@ -50,7 +63,11 @@ export class WorkflowCatalog {
   async get(name: string): Promise<WorkflowDefinition> {
     const { workflows } = await this.load();
     const wf = workflows.get(name);
-    if (wf === undefined) throw new KibanError('NOT_FOUND', `workflow "${name}" not found; known: ${[...workflows.keys()].join(', ') || 'none'}`);
+    if (wf === undefined)
+      throw new KibanError(
+        'NOT_FOUND',
+        `workflow "${name}" not found; known: ${[...workflows.keys()].join(', ') || 'none'}`,
+      );
     return wf;
   }
 }

@@ -11,7 +11,7 @@ import type { RunTrigger, WorkflowRun, WorkflowStore } from '../workflow-store.j
 import { driveRun, type DriveEvent } from './drive-run.js';
 import { compactDate, normalizeLogicalDate } from './logical-date.js';
 import { newOwnerId, ownerIsDeadHere } from './run-owner.js';
-import { WorkflowCatalog } from './workflow-catalog.js';
+import type { WorkflowCatalog } from './workflow-catalog.js';
 
 type ParamValue = string | number | boolean;
 
@@ -47,7 +47,8 @@ export interface WorkflowEngineOptions {
 export class WorkflowEngine implements WorkflowService {
   readonly store: WorkflowStore;
   readonly owner = newOwnerId();
-  readonly #options: Required<Omit<WorkflowEngineOptions, 'runUrl' | 'onEvent' | 'catalog'>> & Pick<WorkflowEngineOptions, 'runUrl' | 'onEvent' | 'catalog'>;
+  readonly #options: Required<Omit<WorkflowEngineOptions, 'runUrl' | 'onEvent' | 'catalog'>> &
+    Pick<WorkflowEngineOptions, 'runUrl' | 'onEvent' | 'catalog'>;
   readonly #active = new Map<string, Promise<WorkflowRun>>();
   readonly #stop = new AbortController();
   /** Says on stderr which runs a process leaves `running` when it exits while driving them. */
@@ -101,7 +102,10 @@ export class WorkflowEngine implements WorkflowService {
     return workflows.get(name) ?? null;
   }
 
-  async startRun(name: string, options: { logicalDate?: string; params?: Record<string, ParamValue> } = {}): Promise<string> {
+  async startRun(
+    name: string,
+    options: { logicalDate?: string; params?: Record<string, ParamValue> } = {},
+  ): Promise<string> {
     const wf = await this.#catalog().get(name);
     const run = (await this.createRun(wf, { ...options, trigger: 'manual' }))!;
     this.#drive(run.id);
@@ -121,7 +125,12 @@ export class WorkflowEngine implements WorkflowService {
    */
   async createRun(
     wf: WorkflowDefinition,
-    options: { logicalDate?: string | Date; params?: Record<string, ParamValue>; trigger: RunTrigger; scheduleKey?: string },
+    options: {
+      logicalDate?: string | Date;
+      params?: Record<string, ParamValue>;
+      trigger: RunTrigger;
+      scheduleKey?: string;
+    },
   ): Promise<WorkflowRun | null> {
     const params = checkParams(wf, options.params ?? {});
     const logicalDate = normalizeLogicalDate(options.logicalDate ?? todayUtc());
@@ -177,11 +186,16 @@ export class WorkflowEngine implements WorkflowService {
    */
   async claimOrphan(runId: string, options: { force?: boolean } = {}): Promise<WorkflowRun> {
     const run = await this.#requireRun(runId);
-    if (run.status !== 'running') throw new ConflictError(`run ${runId} is ${run.status}, not running; use retry for failed runs`);
+    if (run.status !== 'running')
+      throw new ConflictError(
+        `run ${runId} is ${run.status}, not running; use retry for failed runs`,
+      );
     const force = options.force === true || (run.owner !== null && ownerIsDeadHere(run.owner));
     const staleBefore = new Date(Date.now() - this.#options.leaseMs);
     if (!(await this.store.claimRun(runId, this.owner, { staleBefore, force }))) {
-      throw new ConflictError(`run ${runId} is being driven by ${run.owner} (heartbeat ${run.heartbeatAt?.toISOString() ?? 'never'}); it can be taken over once that process is gone`);
+      throw new ConflictError(
+        `run ${runId} is being driven by ${run.owner} (heartbeat ${run.heartbeatAt?.toISOString() ?? 'never'}); it can be taken over once that process is gone`,
+      );
     }
     return (await this.store.getRun(runId))!;
   }
@@ -191,7 +205,12 @@ export class WorkflowEngine implements WorkflowService {
     const staleBefore = Date.now() - this.#options.leaseMs;
     const running = await this.store.listRuns({ status: 'running', limit: 1000 });
     return running
-      .filter((r) => r.owner === null || ownerIsDeadHere(r.owner) || (r.heartbeatAt?.getTime() ?? 0) < staleBefore)
+      .filter(
+        (r) =>
+          r.owner === null ||
+          ownerIsDeadHere(r.owner) ||
+          (r.heartbeatAt?.getTime() ?? 0) < staleBefore,
+      )
       .filter((r) => !this.#active.has(r.id))
       .reverse();
   }
@@ -204,14 +223,21 @@ export class WorkflowEngine implements WorkflowService {
   async prepareRetry(runId: string): Promise<WorkflowRun> {
     const run = await this.#requireRun(runId);
     if (run.status === 'running') return this.claimOrphan(runId);
-    if (run.status !== 'failed') throw new ConflictError(`run ${runId} has ${run.status}; only failed runs can be retried`);
+    if (run.status !== 'failed')
+      throw new ConflictError(`run ${runId} has ${run.status}; only failed runs can be retried`);
     await this.store.updateRun(runId, { status: 'running', finishedAt: null, error: null });
     if (!(await this.store.claimRun(runId, this.owner, { staleBefore: new Date() }))) {
       throw new ConflictError(`run ${runId} is being retried by another process`);
     }
     for (const t of await this.store.getTasks(runId)) {
       if (t.status === 'failed' || t.status === 'upstream_failed') {
-        await this.store.updateTask(runId, t.task, { status: 'pending', failures: 0, error: null, finishedAt: null, nextAttemptAt: null });
+        await this.store.updateTask(runId, t.task, {
+          status: 'pending',
+          failures: 0,
+          error: null,
+          finishedAt: null,
+          nextAttemptAt: null,
+        });
       }
     }
     return (await this.store.getRun(runId))!;
@@ -249,18 +275,28 @@ export class WorkflowEngine implements WorkflowService {
   }
 
   #catalog(): WorkflowCatalog {
-    if (this.#options.catalog === undefined) throw new InvalidArgumentError('workflows', 'this engine was started without a workflow directory');
+    if (this.#options.catalog === undefined)
+      throw new InvalidArgumentError(
+        'workflows',
+        'this engine was started without a workflow directory',
+      );
     return this.#options.catalog;
   }
 }
 
 /** Refuses parameters the workflow does not declare: a typo must not silently use a default. */
-export function checkParams(wf: WorkflowDefinition, params: Record<string, unknown>): Record<string, ParamValue> {
+export function checkParams(
+  wf: WorkflowDefinition,
+  params: Record<string, unknown>,
+): Record<string, ParamValue> {
   const out: Record<string, ParamValue> = {};
   for (const [key, value] of Object.entries(params)) {
     if (!Object.hasOwn(wf.params, key)) {
       const known = Object.keys(wf.params);
-      throw new InvalidArgumentError(`params.${key}`, `workflow ${wf.name} has no parameter "${key}"; declared: ${known.join(', ') || 'none'}`);
+      throw new InvalidArgumentError(
+        `params.${key}`,
+        `workflow ${wf.name} has no parameter "${key}"; declared: ${known.join(', ') || 'none'}`,
+      );
     }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new InvalidArgumentError(`params.${key}`, 'must be a string, number or boolean');

@@ -91,7 +91,10 @@ export class BullmqExecutor implements Executor {
     // setting on the shared one keeps one set of options for all of them.
     this.redis = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
     this.redis.on('error', () => undefined); // surfaced through the commands that fail
-    this.queue = new Queue(this.options.queue, { connection: this.redis, prefix: this.options.prefix });
+    this.queue = new Queue(this.options.queue, {
+      connection: this.redis,
+      prefix: this.options.prefix,
+    });
     this.queue.on('error', () => undefined);
   }
 
@@ -129,7 +132,11 @@ export class BullmqExecutor implements Executor {
     } catch (error) {
       this.forget(id, waiter);
       if (error instanceof KibanError) throw error;
-      throw new KibanError('INTERNAL', `executor ${this.name}: could not queue ${id}: ${(error as Error).message}`, { cause: error });
+      throw new KibanError(
+        'INTERNAL',
+        `executor ${this.name}: could not queue ${id}: ${(error as Error).message}`,
+        { cause: error },
+      );
     } finally {
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
@@ -138,7 +145,10 @@ export class BullmqExecutor implements Executor {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const error = new KibanError('INTERNAL', `executor ${this.name} closed while the attempt was queued or running`);
+    const error = new KibanError(
+      'INTERNAL',
+      `executor ${this.name} closed while the attempt was queued or running`,
+    );
     for (const list of this.waiters.values()) for (const waiter of list) waiter.reject(error);
     this.waiters.clear();
     await this.ready?.catch(() => undefined);
@@ -155,7 +165,10 @@ export class BullmqExecutor implements Executor {
   private start(): Promise<void> {
     this.ready ??= (async () => {
       await withTimeout(this.queue.waitUntilReady(), this.options.connectTimeoutMs, () => {
-        return new KibanError('INTERNAL', `executor ${this.name}: Redis at ${redactUrl(this.options.redisUrl)} did not answer within ${this.options.connectTimeoutMs} ms`);
+        return new KibanError(
+          'INTERNAL',
+          `executor ${this.name}: Redis at ${redactUrl(this.options.redisUrl)} did not answer within ${this.options.connectTimeoutMs} ms`,
+        );
       });
       const last = await this.redis.xrevrange(this.queue.keys.events, '+', '-', 'COUNT', 1);
       const events = new QueueEvents(this.options.queue, {
@@ -165,12 +178,18 @@ export class BullmqExecutor implements Executor {
         lastEventId: last[0]?.[0] ?? '0-0',
       });
       events.on('error', () => undefined);
-      events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, toOutcome(returnvalue)));
-      events.on('failed', ({ jobId, failedReason }) => this.settle(jobId, this.failed(describeFailure(failedReason))));
+      events.on('completed', ({ jobId, returnvalue }) =>
+        this.settle(jobId, toOutcome(returnvalue)),
+      );
+      events.on('failed', ({ jobId, failedReason }) =>
+        this.settle(jobId, this.failed(describeFailure(failedReason))),
+      );
       // The attempt was queued before (an engine that restarted, or two waiting on it): it may
       // have finished before anyone listened, so ask once. Only then: it costs a round trip.
       events.on('duplicated', ({ jobId }) => void this.settleIfFinished(jobId));
-      events.on('removed', ({ jobId }) => this.settle(jobId, this.failed('the task was removed from the queue before it finished')));
+      events.on('removed', ({ jobId }) =>
+        this.settle(jobId, this.failed('the task was removed from the queue before it finished')),
+      );
       this.events = events;
       void events.run().catch(() => undefined);
       await events.waitUntilReady();
@@ -213,7 +232,8 @@ export class BullmqExecutor implements Executor {
   private async cancel(id: string): Promise<void> {
     try {
       const removed = await this.queue.remove(id);
-      if (removed === 0) await this.redis.publish(cancelChannel(this.options.prefix, this.options.queue), id);
+      if (removed === 0)
+        await this.redis.publish(cancelChannel(this.options.prefix, this.options.queue), id);
     } catch {
       // Best effort: an attempt whose owner gave up on it has no one waiting for its result.
     }
@@ -238,7 +258,12 @@ function toOutcome(value: unknown): TaskOutcome {
     const outcome = parsed as TaskOutcome;
     return { ...outcome, output: outcome.output ?? {} };
   }
-  return { status: 'failed', error: `worker returned no task outcome: ${JSON.stringify(value)}`, output: {}, worker: 'unknown' };
+  return {
+    status: 'failed',
+    error: `worker returned no task outcome: ${JSON.stringify(value)}`,
+    output: {},
+    worker: 'unknown',
+  };
 }
 
 function safeParse(text: string): unknown {

@@ -92,7 +92,11 @@ export async function startWorker(options: TaskWorkerOptions): Promise<TaskWorke
   const queue = options.queue ?? DEFAULT_TASK_QUEUE;
   const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
   const concurrency = options.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError('concurrency', `must be a whole number of at least 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new InvalidArgumentError(
+      'concurrency',
+      `must be a whole number of at least 1, got ${concurrency}`,
+    );
   const id = options.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   const lockDuration = options.lockDurationMs ?? 10_000;
   const shutdownGraceMs = options.shutdownGraceMs ?? 30_000;
@@ -104,16 +108,31 @@ export async function startWorker(options: TaskWorkerOptions): Promise<TaskWorke
   /** Aborted after the shutdown grace: running tasks stop and go back to the queue. */
   const shutdown = new AbortController();
 
-  const process_ = async (job: Job<TaskJob, TaskOutcome>, token?: string, signal?: AbortSignal): Promise<TaskOutcome> => {
+  const process_ = async (
+    job: Job<TaskJob, TaskOutcome>,
+    token?: string,
+    signal?: AbortSignal,
+  ): Promise<TaskOutcome> => {
     const signals = [shutdown.signal, ...(signal === undefined ? [] : [signal])];
-    const env = { logs: options.logs, worker: id, signal: AbortSignal.any(signals), killGraceMs: options.killGraceMs, ...(options.logger === undefined ? {} : { logger: options.logger }) };
+    const env = {
+      logs: options.logs,
+      worker: id,
+      signal: AbortSignal.any(signals),
+      killGraceMs: options.killGraceMs,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    };
     const kind = job.data.kind;
     // Shell tasks already run in a child process. Module and pipeline tasks run on a thread of
     // their own, so that a long synchronous fit cannot stall lock renewal: a lock that lapses
     // while the task still runs hands it to a second worker.
     const inThread = kind !== 'shell' && (kind === 'module' || options.handlers === undefined);
     const outcome = inThread
-      ? await runTaskInThread(job.data, { ...env, ...(options.taskHandlersRef === undefined ? {} : { taskHandlers: options.taskHandlersRef }) })
+      ? await runTaskInThread(job.data, {
+          ...env,
+          ...(options.taskHandlersRef === undefined
+            ? {}
+            : { taskHandlers: options.taskHandlersRef }),
+        })
       : await runTask(job.data, { ...env, handlers: options.handlers });
     if (shutdown.signal.aborted && token !== undefined) {
       // Not the task's fault: give it to another worker, without using up a retry.
@@ -149,7 +168,10 @@ export async function startWorker(options: TaskWorkerOptions): Promise<TaskWorke
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { graceMs?: number } = {}): Promise<void> => {
     closing ??= (async () => {
-      const grace = setTimeout(() => shutdown.abort(new Error(SHUTDOWN)), closeOptions.graceMs ?? shutdownGraceMs);
+      const grace = setTimeout(
+        () => shutdown.abort(new Error(SHUTDOWN)),
+        closeOptions.graceMs ?? shutdownGraceMs,
+      );
       try {
         await worker.close();
       } finally {

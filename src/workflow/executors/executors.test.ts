@@ -8,7 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { describeExecutor, makeJob } from '../../../test/contracts/executor-contract.js';
 import { LogRecorder } from '../../../test/fixtures/workflow/log-recorder.js';
-import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/redis-available.js';
+import {
+  mustRunRedis,
+  redisAnswers,
+  TEST_REDIS_URL,
+} from '../../../test/fixtures/redis-available.js';
 import { coreTaskHandlers } from '../core-task-handlers.js';
 import { runTask } from '../task-runner.js';
 import { BullmqExecutor, taskJobId } from './bullmq-executor.js';
@@ -29,7 +33,9 @@ describeExecutor('inline', async () => {
 describe('runTask', () => {
   it('writes chatty output in batches, not a write per line', async () => {
     const logs = new LogRecorder();
-    const job = makeJob(root, { run: 'i=0; while [ $i -lt 1000 ]; do echo "line $i"; i=$((i+1)); done' });
+    const job = makeJob(root, {
+      run: 'i=0; while [ $i -lt 1000 ]; do echo "line $i"; i=$((i+1)); done',
+    });
     expect((await runTask(job, { logs, worker: 'test' })).status).toBe('succeeded');
     expect(logs.lines).toHaveLength(1000);
     expect(logs.writes).toBeLessThanOrEqual(10);
@@ -47,11 +53,15 @@ describe('runTask', () => {
       },
     });
     const outcome = await runTask(job, { logs, worker: 'test', handlers });
-    expect(outcome).toEqual({ status: 'succeeded', output: { kind: 'aggregate', workDir: job.workDir, same: true }, worker: 'test' });
+    expect(outcome).toEqual({
+      status: 'succeeded',
+      output: { kind: 'aggregate', workDir: job.workDir, same: true },
+      worker: 'test',
+    });
     expect(logs.lines.map((l) => l.line)).toEqual(['aggregate over 7 days']);
   });
 
-  it('runs a shell task in its work directory on a host without the workflow file\'s directory', async () => {
+  it("runs a shell task in its work directory on a host without the workflow file's directory", async () => {
     // A worker on another machine has no copy of the directory the run was started from.
     const missing = join(root, 'no-such-dir');
     const job = makeJob(root, { run: 'pwd; echo "$KIBAN_WORKFLOW_DIR"', baseDir: missing });
@@ -62,9 +72,16 @@ describe('runTask', () => {
   });
 
   it('SIGKILLs a command that ignores SIGTERM after the grace', async () => {
-    const job = makeJob(root, { run: 'trap "" TERM; echo trapped; while true; do sleep 0.05; done', timeoutMs: 300 });
+    const job = makeJob(root, {
+      run: 'trap "" TERM; echo trapped; while true; do sleep 0.05; done',
+      timeoutMs: 300,
+    });
     // Settling at all proves the kill: the loop never ends on its own.
-    const outcome = await runTask(job, { logs: new LogRecorder(), worker: 'test', killGraceMs: 300 });
+    const outcome = await runTask(job, {
+      logs: new LogRecorder(),
+      worker: 'test',
+      killGraceMs: 300,
+    });
     expect(outcome).toMatchObject({ status: 'failed', error: 'timed out after 300ms' });
   });
 });
@@ -114,7 +131,14 @@ if (mustRunRedis(reachable)) {
     const queue = freshQueue();
     const logs = new LogRecorder();
     const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
-    const worker = await startWorker({ redisUrl: TEST_REDIS_URL, queue, logs, concurrency: 4, workerId: 'contract-worker', killGraceMs: 1000 });
+    const worker = await startWorker({
+      redisUrl: TEST_REDIS_URL,
+      queue,
+      logs,
+      concurrency: 4,
+      workerId: 'contract-worker',
+      killGraceMs: 1000,
+    });
     return {
       executor,
       logs,
@@ -132,7 +156,9 @@ if (mustRunRedis(reachable)) {
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
       const worker = await startWorker({ redisUrl: TEST_REDIS_URL, queue, logs, workerId: 'w-1' });
       try {
-        const job = makeJob(root, { run: 'echo ran >> "$KIBAN_WORK_DIR/count"; cat "$KIBAN_WORK_DIR/count" | wc -l' });
+        const job = makeJob(root, {
+          run: 'echo ran >> "$KIBAN_WORK_DIR/count"; cat "$KIBAN_WORK_DIR/count" | wc -l',
+        });
         const [first, second] = await Promise.all([executor.execute(job), executor.execute(job)]);
         expect(first).toEqual(second);
         expect(first).toMatchObject({ status: 'succeeded', worker: 'w-1' });
@@ -149,7 +175,12 @@ if (mustRunRedis(reachable)) {
       const queue = freshQueue();
       const logs = new LogRecorder();
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
-      const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'greet', params: { name: 'late' } });
+      const job = makeJob(root, {
+        kind: 'module',
+        module: 'tasks.ts',
+        export: 'greet',
+        params: { name: 'late' },
+      });
       const pending = executor.execute(job);
       let settled = false;
       void pending.then(() => (settled = true));
@@ -160,9 +191,18 @@ if (mustRunRedis(reachable)) {
       expect(await inspector.getJobState(taskJobId(job))).toBe('waiting');
       await inspector.close();
       connection.disconnect();
-      const worker = await startWorker({ redisUrl: TEST_REDIS_URL, queue, logs, workerId: 'late-worker' });
+      const worker = await startWorker({
+        redisUrl: TEST_REDIS_URL,
+        queue,
+        logs,
+        workerId: 'late-worker',
+      });
       try {
-        expect(await pending).toMatchObject({ status: 'succeeded', worker: 'late-worker', output: { greeted: 'late' } });
+        expect(await pending).toMatchObject({
+          status: 'succeeded',
+          worker: 'late-worker',
+          output: { greeted: 'late' },
+        });
       } finally {
         await executor.close();
         await worker.close();
@@ -173,14 +213,34 @@ if (mustRunRedis(reachable)) {
       const queue = freshQueue();
       const logs = new LogRecorder();
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
-      const leaving = await startWorker({ redisUrl: TEST_REDIS_URL, queue, logs, workerId: 'leaving' });
-      const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'nap', params: { ms: 1500 } });
+      const leaving = await startWorker({
+        redisUrl: TEST_REDIS_URL,
+        queue,
+        logs,
+        workerId: 'leaving',
+      });
+      const job = makeJob(root, {
+        kind: 'module',
+        module: 'tasks.ts',
+        export: 'nap',
+        params: { ms: 1500 },
+      });
       const pending = executor.execute(job);
-      while (!logs.lines.some((l) => l.runId === job.runId)) await new Promise((r) => setTimeout(r, 20));
+      while (!logs.lines.some((l) => l.runId === job.runId))
+        await new Promise((r) => setTimeout(r, 20));
       await leaving.close({ graceMs: 100 });
-      const staying = await startWorker({ redisUrl: TEST_REDIS_URL, queue, logs, workerId: 'staying' });
+      const staying = await startWorker({
+        redisUrl: TEST_REDIS_URL,
+        queue,
+        logs,
+        workerId: 'staying',
+      });
       try {
-        expect(await pending).toMatchObject({ status: 'succeeded', worker: 'staying', output: { slept: 1500 } });
+        expect(await pending).toMatchObject({
+          status: 'succeeded',
+          worker: 'staying',
+          output: { slept: 1500 },
+        });
       } finally {
         await executor.close();
         await staying.close();
@@ -190,7 +250,9 @@ if (mustRunRedis(reachable)) {
     it('rejects pending attempts when closed, and refuses new ones', async () => {
       const queue = freshQueue();
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
-      const pending = executor.execute(makeJob(root, { run: 'true' })).catch((error: unknown) => error);
+      const pending = executor
+        .execute(makeJob(root, { run: 'true' }))
+        .catch((error: unknown) => error);
       await new Promise((r) => setTimeout(r, 200));
       await executor.close();
       expect(String(await pending)).toMatch(/closed/);
@@ -198,13 +260,21 @@ if (mustRunRedis(reachable)) {
     });
 
     it('rejects when Redis cannot be reached', async () => {
-      const executor = new BullmqExecutor({ redisUrl: 'redis://127.0.0.1:1', queue: freshQueue(), connectTimeoutMs: 500 });
-      await expect(executor.execute(makeJob(root, { run: 'true' }))).rejects.toThrow(/did not answer within 500 ms/);
+      const executor = new BullmqExecutor({
+        redisUrl: 'redis://127.0.0.1:1',
+        queue: freshQueue(),
+        connectTimeoutMs: 500,
+      });
+      await expect(executor.execute(makeJob(root, { run: 'true' }))).rejects.toThrow(
+        /did not answer within 500 ms/,
+      );
       await executor.close();
     });
   });
 } else {
-  console.warn(`[executors.test] Redis at ${TEST_REDIS_URL} is unreachable and CI is not set: skipping the BullMQ suites.`);
+  console.warn(
+    `[executors.test] Redis at ${TEST_REDIS_URL} is unreachable and CI is not set: skipping the BullMQ suites.`,
+  );
   describe.skip('Executor contract: bullmq (Redis unreachable)', () => {
     it('needs Redis', () => undefined);
   });

@@ -49,21 +49,40 @@ export class InlineExecutor implements Executor {
 
   constructor(options: InlineExecutorOptions) {
     const limit = options.concurrency ?? Infinity;
-    if (!(limit >= 1)) throw new InvalidArgumentError('concurrency', `must be at least 1, got ${limit}`);
+    if (!(limit >= 1))
+      throw new InvalidArgumentError('concurrency', `must be at least 1, got ${limit}`);
     this.limit = limit;
     this.options = Object.freeze({ ...options });
   }
 
   async execute(job: TaskJob, options: { signal?: AbortSignal } = {}): Promise<TaskOutcome> {
     if (this.closing.signal.aborted) throw new KibanError('INTERNAL', 'executor inline is closed');
-    const signal = options.signal === undefined ? this.closing.signal : AbortSignal.any([options.signal, this.closing.signal]);
+    const signal =
+      options.signal === undefined
+        ? this.closing.signal
+        : AbortSignal.any([options.signal, this.closing.signal]);
     if (!(await this.acquire(signal))) {
-      return { status: 'failed', error: 'cancelled before it started', output: {}, worker: this.name };
+      return {
+        status: 'failed',
+        error: 'cancelled before it started',
+        output: {},
+        worker: this.name,
+      };
     }
     try {
-      const env = { logs: this.options.logs, worker: this.name, signal, killGraceMs: this.options.killGraceMs, ...(this.options.logger === undefined ? {} : { logger: this.options.logger }) };
-      if (job.kind !== 'shell' && this.options.taskHandlersRef !== undefined) return await runTaskInThread(job, { ...env, taskHandlers: this.options.taskHandlersRef });
-      return await runTask(job, { ...env, ...(this.options.handlers === undefined ? {} : { handlers: this.options.handlers }) });
+      const env = {
+        logs: this.options.logs,
+        worker: this.name,
+        signal,
+        killGraceMs: this.options.killGraceMs,
+        ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
+      };
+      if (job.kind !== 'shell' && this.options.taskHandlersRef !== undefined)
+        return await runTaskInThread(job, { ...env, taskHandlers: this.options.taskHandlersRef });
+      return await runTask(job, {
+        ...env,
+        ...(this.options.handlers === undefined ? {} : { handlers: this.options.handlers }),
+      });
     } finally {
       this.release();
     }

@@ -23,14 +23,17 @@ export interface TaskThreadSetup {
 export type ToTaskThread = { type: 'abort'; reason: string };
 
 /** Thread to parent. */
-export type FromTaskThread = { type: 'logs'; lines: { at: Date; stream: LogLine['stream']; line: string }[] } | { type: 'outcome'; outcome: TaskOutcome };
+export type FromTaskThread =
+  | { type: 'logs'; lines: { at: Date; stream: LogLine['stream']; line: string }[] }
+  | { type: 'outcome'; outcome: TaskOutcome };
 
 const setup = workerData as TaskThreadSetup | undefined;
 if (parentPort !== null && setup?.kibanTaskThread === true) {
   const port = parentPort;
   const controller = new AbortController();
   port.on('message', (message: ToTaskThread) => {
-    if (message.type === 'abort') controller.abort(new Error(message.reason.replace(/^cancelled: /, '')));
+    if (message.type === 'abort')
+      controller.abort(new Error(message.reason.replace(/^cancelled: /, '')));
   });
   const send = (message: FromTaskThread): void => port.postMessage(message);
   let handlers: TaskHandlerRegistry | undefined;
@@ -38,7 +41,12 @@ if (parentPort !== null && setup?.kibanTaskThread === true) {
   try {
     handlers = await threadHandlers(setup);
   } catch (error) {
-    outcome = { status: 'failed', error: `task "${setup.job.task}": could not load the task handlers: ${error instanceof Error ? error.message : String(error)}`, output: {}, worker: setup.worker };
+    outcome = {
+      status: 'failed',
+      error: `task "${setup.job.task}": could not load the task handlers: ${error instanceof Error ? error.message : String(error)}`,
+      output: {},
+      worker: setup.worker,
+    };
   }
   if (handlers !== undefined) {
     outcome = await runTask(setup.job, {
@@ -62,6 +70,9 @@ if (parentPort !== null && setup?.kibanTaskThread === true) {
 async function threadHandlers(setup: TaskThreadSetup): Promise<TaskHandlerRegistry> {
   const ref = setup.taskHandlers;
   if (ref === undefined || CORE_TASK_KINDS.includes(setup.job.kind)) return coreTaskHandlers();
-  const loaded = (await import(ref.module)) as Record<string, (options: unknown) => TaskHandlerRegistry | Promise<TaskHandlerRegistry>>;
+  const loaded = (await import(ref.module)) as Record<
+    string,
+    (options: unknown) => TaskHandlerRegistry | Promise<TaskHandlerRegistry>
+  >;
   return await loaded[ref.export](ref.options);
 }

@@ -8,7 +8,9 @@ import { WorkflowEngine } from '../engine/workflow-engine.js';
 import { readWorkflowFile } from '../parse-workflow.js';
 import { InlineExecutor } from './inline-executor.js';
 
-describe('InlineExecutor with taskHandlersRef: module and pipeline tasks off the event loop', { timeout: 120_000 }, () => {
+describe('InlineExecutor with taskHandlersRef: module and pipeline tasks off the event loop', {
+  timeout: 120_000,
+}, () => {
   const tmp = useTempMetadata('kiban-task-thread-');
 
   it('keeps the run heartbeat going while a task computes synchronously', async () => {
@@ -24,8 +26,16 @@ tasks:
     params: { db: ${join(tmp.dir, 'meta.db')}, capMs: 20000 }
 `,
     );
-    const executor = new InlineExecutor({ logs: tmp.store.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: tmp.metadataUrl }) });
-    const engine = new WorkflowEngine({ store: tmp.store.workflows, executor, workRoot: join(tmp.dir, 'work'), heartbeatMs: 100 });
+    const executor = new InlineExecutor({
+      logs: tmp.store.workflows,
+      taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: tmp.metadataUrl }),
+    });
+    const engine = new WorkflowEngine({
+      store: tmp.store.workflows,
+      executor,
+      workRoot: join(tmp.dir, 'work'),
+      heartbeatMs: 100,
+    });
     try {
       const run = (await engine.createRun(await readWorkflowFile(file), { trigger: 'manual' }))!;
       const done = await engine.runToEnd(run.id);
@@ -52,8 +62,15 @@ tasks:
     params: { ms: 600000, file: ${join(tmp.dir, 'busy.starts')} }
 `,
     );
-    const executor = new InlineExecutor({ logs: tmp.store.workflows, taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: tmp.metadataUrl }) });
-    const engine = new WorkflowEngine({ store: tmp.store.workflows, executor, workRoot: join(tmp.dir, 'work') });
+    const executor = new InlineExecutor({
+      logs: tmp.store.workflows,
+      taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: tmp.metadataUrl }),
+    });
+    const engine = new WorkflowEngine({
+      store: tmp.store.workflows,
+      executor,
+      workRoot: join(tmp.dir, 'work'),
+    });
     try {
       const run = (await engine.createRun(await readWorkflowFile(file), { trigger: 'manual' }))!;
       const done = await engine.runToEnd(run.id);

@@ -19,11 +19,26 @@ const STOP_GRACE_MS = 1000;
  * A timeout or cancellation is passed to the task's signal; a thread that does not report
  * within a second after that (a synchronous loop never sees its signal) is terminated.
  */
-export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'handlers'> & { taskHandlers?: TaskHandlersRef }): Promise<TaskOutcome> {
-  const fail = (error: string): TaskOutcome => ({ status: 'failed', error, output: {}, worker: env.worker });
-  const setup: TaskThreadSetup = { kibanTaskThread: true, job, worker: env.worker, ...(env.taskHandlers === undefined ? {} : { taskHandlers: env.taskHandlers }) };
+export function runTaskInThread(
+  job: TaskJob,
+  env: Omit<TaskEnvironment, 'handlers'> & { taskHandlers?: TaskHandlersRef },
+): Promise<TaskOutcome> {
+  const fail = (error: string): TaskOutcome => ({
+    status: 'failed',
+    error,
+    output: {},
+    worker: env.worker,
+  });
+  const setup: TaskThreadSetup = {
+    kibanTaskThread: true,
+    job,
+    worker: env.worker,
+    ...(env.taskHandlers === undefined ? {} : { taskHandlers: env.taskHandlers }),
+  };
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const thread: Worker = startThread(new URL(`./task-thread-worker${ext}`, import.meta.url), { workerData: setup });
+  const thread: Worker = startThread(new URL(`./task-thread-worker${ext}`, import.meta.url), {
+    workerData: setup,
+  });
   const writes: Promise<void>[] = [];
   let warned = false;
   // Losing log lines must not fail the task; say so once, as runTask does on its own thread.
@@ -31,7 +46,10 @@ export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'handle
     if (warned) return;
     warned = true;
     const { runId, task, attempt } = job;
-    (env.logger ?? childLogger(processLogger(), 'workflow')).warn({ runId, task, attempt, err: error }, `could not write the log of ${runId}/${task}#${attempt}: ${error instanceof Error ? error.message : String(error)}`);
+    (env.logger ?? childLogger(processLogger(), 'workflow')).warn(
+      { runId, task, attempt, err: error },
+      `could not write the log of ${runId}/${task}#${attempt}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   };
   return new Promise<TaskOutcome>((resolveOutcome) => {
     let settled = false;
@@ -54,14 +72,21 @@ export function runTaskInThread(job: TaskJob, env: Omit<TaskEnvironment, 'handle
     const onAbort = (): void => stop(cancelledMessage(env.signal!));
     thread.on('message', (message: FromTaskThread) => {
       if (message.type === 'logs') {
-        writes.push(env.logs.appendLogs(job.runId, job.task, job.attempt, message.lines).catch(lost));
+        writes.push(
+          env.logs.appendLogs(job.runId, job.task, job.attempt, message.lines).catch(lost),
+        );
       } else finish(message.outcome);
     });
     thread.on('error', (error) => finish(fail(`the task's thread failed: ${error.message}`)));
-    thread.on('exit', (code) => finish(fail(`the task's thread exited with code ${code} before the task finished`)));
+    thread.on('exit', (code) =>
+      finish(fail(`the task's thread exited with code ${code} before the task finished`)),
+    );
     env.signal?.addEventListener('abort', onAbort, { once: true });
     if (env.signal?.aborted) onAbort();
     // The thread enforces the timeout itself; this one ends a thread too busy to notice.
-    const timeout = job.timeoutMs === null ? undefined : setTimeout(() => stop(timedOutMessage(job.timeoutMs!)), job.timeoutMs + STOP_GRACE_MS);
+    const timeout =
+      job.timeoutMs === null
+        ? undefined
+        : setTimeout(() => stop(timedOutMessage(job.timeoutMs!)), job.timeoutMs + STOP_GRACE_MS);
   });
 }

@@ -7,7 +7,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeJob } from '../../../test/contracts/executor-contract.js';
-import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../../test/fixtures/redis-available.js';
+import {
+  mustRunRedis,
+  redisAnswers,
+  TEST_REDIS_URL,
+} from '../../../test/fixtures/redis-available.js';
 import { BullmqExecutor, taskJobId } from './bullmq-executor.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -20,7 +24,8 @@ const STALLED_MS = 500;
 const root = await mkdtemp(join(tmpdir(), 'kiban-worker-death-'));
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -38,24 +43,50 @@ function untilOutput(child: ChildProcess, text: string): Promise<void> {
       resolveOutput();
     };
     child.stdout!.on('data', check);
-    child.once('exit', (code) => fail(new Error(`worker exited with ${code} before writing "${text}": ${outputs.get(child)!()}`)));
+    child.once('exit', (code) =>
+      fail(
+        new Error(`worker exited with ${code} before writing "${text}": ${outputs.get(child)!()}`),
+      ),
+    );
     check();
   });
 }
 
 /** Starts a worker process and resolves once it says it is taking tasks. */
-async function spawnWorker(queue: string, id: string, locks = { lockMs: LOCK_MS, stalledMs: STALLED_MS }): Promise<ChildProcess> {
+async function spawnWorker(
+  queue: string,
+  id: string,
+  locks = { lockMs: LOCK_MS, stalledMs: STALLED_MS },
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', ...ENTRY, '--redis', TEST_REDIS_URL, '--queue', queue, '--id', id, '--metadata', `sqlite:${join(root, `${id}.db`)}`,
-      '--lock-duration', String(locks.lockMs), '--stalled-interval', String(locks.stalledMs)],
+    [
+      '--import',
+      'tsx',
+      ...ENTRY,
+      '--redis',
+      TEST_REDIS_URL,
+      '--queue',
+      queue,
+      '--id',
+      id,
+      '--metadata',
+      `sqlite:${join(root, `${id}.db`)}`,
+      '--lock-duration',
+      String(locks.lockMs),
+      '--stalled-interval',
+      String(locks.stalledMs),
+    ],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
   let output = '';
   outputs.set(child, () => output);
   await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`worker ${id} did not start within 30 s: ${output}`)), 30_000);
+    const timer = setTimeout(
+      () => fail(new Error(`worker ${id} did not start within 30 s: ${output}`)),
+      30_000,
+    );
     const onData = (data: Buffer): void => {
       output += data.toString();
       if (output.includes('is taking tasks')) {
@@ -86,9 +117,20 @@ if (mustRunRedis(reachable)) {
       const inspector = new Queue(queue, { connection });
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
       try {
-        const [a, b] = await Promise.all([spawnWorker(queue, 'worker-a'), spawnWorker(queue, 'worker-b')]);
-        const workers = new Map([['worker-a', a], ['worker-b', b]]);
-        const job = makeJob(root, { kind: 'module', module: 'tasks.ts', export: 'nap', params: { ms: 3000 } });
+        const [a, b] = await Promise.all([
+          spawnWorker(queue, 'worker-a'),
+          spawnWorker(queue, 'worker-b'),
+        ]);
+        const workers = new Map([
+          ['worker-a', a],
+          ['worker-b', b],
+        ]);
+        const job = makeJob(root, {
+          kind: 'module',
+          module: 'tasks.ts',
+          export: 'nap',
+          params: { ms: 3000 },
+        });
         const pending = executor.execute(job);
 
         // Whoever took it: kill it mid-task, without a chance to clean up.
@@ -115,7 +157,9 @@ if (mustRunRedis(reachable)) {
       }
     });
 
-    it('runs a 24 s CPU-bound task exactly once with two workers: the lock is renewed while it computes', { timeout: 180_000 }, async () => {
+    it('runs a 24 s CPU-bound task exactly once with two workers: the lock is renewed while it computes', {
+      timeout: 180_000,
+    }, async () => {
       const queue = `kiban-test-${randomUUID()}`;
       const executor = new BullmqExecutor({ redisUrl: TEST_REDIS_URL, queue });
       const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -129,7 +173,12 @@ if (mustRunRedis(reachable)) {
         const locks = { lockMs: 8000, stalledMs: 1000 };
         await Promise.all([spawnWorker(queue, 'cpu-a', locks), spawnWorker(queue, 'cpu-b', locks)]);
         const starts = join(root, `${queue}.starts`);
-        const job = makeJob(root, { kind: 'module', module: 'cpu-tasks.ts', export: 'spin', params: { ms: 24_000, file: starts } });
+        const job = makeJob(root, {
+          kind: 'module',
+          module: 'cpu-tasks.ts',
+          export: 'spin',
+          params: { ms: 24_000, file: starts },
+        });
         const outcome = await executor.execute(job);
         expect(outcome).toMatchObject({ status: 'succeeded', output: { spun: 24_000 } });
         expect(outcome.worker).toMatch(/^cpu-[ab]$/);
@@ -157,15 +206,19 @@ if (mustRunRedis(reachable)) {
         const id = taskJobId(job);
         const pending = executor.execute(job);
         // Queued (however long that takes here), and still waiting with no worker to take it.
-        while ((await inspector.getJobState(id)) === 'unknown') await new Promise((r) => setTimeout(r, 25));
+        while ((await inspector.getJobState(id)) === 'unknown')
+          await new Promise((r) => setTimeout(r, 25));
         await new Promise((r) => setTimeout(r, 500));
         expect(await inspector.getJobState(id)).toBe('waiting');
 
         const worker = await spawnWorker(queue, 'worker-late');
         // The task runs on it: no cap on the wait (a loaded machine may take seconds); the
         // test's timeout bounds it, and a SIGTERM before the task starts would leave it queued.
-        while ((await inspector.getJobState(id)) !== 'active') await new Promise((r) => setTimeout(r, 25));
-        const exited = new Promise<number | null>((done) => worker.once('exit', (code) => done(code)));
+        while ((await inspector.getJobState(id)) !== 'active')
+          await new Promise((r) => setTimeout(r, 25));
+        const exited = new Promise<number | null>((done) =>
+          worker.once('exit', (code) => done(code)),
+        );
         worker.kill('SIGTERM');
         // Asked to stop while running the task: it finishes the task first, then exits cleanly.
         await untilOutput(worker, 'is stopping');
@@ -182,7 +235,9 @@ if (mustRunRedis(reachable)) {
     });
   });
 } else {
-  console.warn(`[worker-death.test] Redis at ${TEST_REDIS_URL} is unreachable and CI is not set: skipping.`);
+  console.warn(
+    `[worker-death.test] Redis at ${TEST_REDIS_URL} is unreachable and CI is not set: skipping.`,
+  );
   describe.skip('kiban worker processes (Redis unreachable)', () => {
     it('needs Redis', () => undefined);
   });

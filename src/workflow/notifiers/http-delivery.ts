@@ -10,13 +10,22 @@ export interface DeliveryOptions {
   backoffMs?: number;
 }
 
-export const DEFAULT_DELIVERY: Readonly<Required<DeliveryOptions>> = Object.freeze({ timeoutMs: 5000, retries: 3, backoffMs: 500 });
+export const DEFAULT_DELIVERY: Readonly<Required<DeliveryOptions>> = Object.freeze({
+  timeoutMs: 5000,
+  retries: 3,
+  backoffMs: 500,
+});
 
 /**
  * POSTs `body` as JSON to `url` until a 2xx answer, retrying network errors, timeouts, 429 and
  * 5xx answers with exponential backoff; other 4xx answers are final (retrying cannot fix them).
  */
-export async function postJson(url: string, body: unknown, options: DeliveryOptions = {}, signal?: AbortSignal): Promise<void> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  options: DeliveryOptions = {},
+  signal?: AbortSignal,
+): Promise<void> {
   const { timeoutMs, retries, backoffMs } = { ...DEFAULT_DELIVERY, ...options };
   let last = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
@@ -26,14 +35,20 @@ export async function postJson(url: string, body: unknown, options: DeliveryOpti
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        signal:
+          signal === undefined
+            ? AbortSignal.timeout(timeoutMs)
+            : AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
       });
       if (res.ok) return;
       last = `HTTP ${res.status} ${(await res.text().catch(() => '')).slice(0, 200)}`.trim();
       if (res.status < 500 && res.status !== 429) break;
     } catch (error) {
       if (signal?.aborted) throw error;
-      last = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+      last =
+        (error as Error).name === 'TimeoutError'
+          ? `no answer within ${timeoutMs} ms`
+          : (error as Error).message;
     }
   }
   throw new KibanError('INTERNAL', `delivery to ${redact(url)} failed: ${last}`);

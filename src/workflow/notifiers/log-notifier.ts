@@ -20,9 +20,12 @@ export class LogNotifier implements Notifier {
   }
 
   async notify(event: WorkflowEvent): Promise<void> {
-    const error = event.error === undefined ? '' : `: ${errorExcerpt(event.error, 200).replace(/\s+/g, ' ')}`;
+    const error =
+      event.error === undefined ? '' : `: ${errorExcerpt(event.error, 200).replace(/\s+/g, ' ')}`;
     if (typeof this.#target === 'function') {
-      this.#target(`${summarize(event)}${error}${event.runUrl === undefined ? '' : ` — ${event.runUrl}`}\n`);
+      this.#target(
+        `${summarize(event)}${error}${event.runUrl === undefined ? '' : ` — ${event.runUrl}`}\n`,
+      );
       return;
     }
     const { type, ...fields } = event;

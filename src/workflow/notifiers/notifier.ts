@@ -39,21 +39,34 @@ export interface Delivery {
  * Sends `event` to every notifier concurrently and reports each outcome; never rejects, so a
  * notifier that is down cannot fail the run it reports on.
  */
-export async function notifyAll(notifiers: readonly Notifier[], event: WorkflowEvent): Promise<Delivery[]> {
+export async function notifyAll(
+  notifiers: readonly Notifier[],
+  event: WorkflowEvent,
+): Promise<Delivery[]> {
   const outcomes = await Promise.allSettled(notifiers.map((n) => n.notify(event)));
   return outcomes.map((o, i) =>
-    o.status === 'fulfilled' ? { notifier: notifiers[i].name, ok: true } : { notifier: notifiers[i].name, ok: false, error: (o.reason as Error)?.message ?? String(o.reason) },
+    o.status === 'fulfilled'
+      ? { notifier: notifiers[i].name, ok: true }
+      : {
+          notifier: notifiers[i].name,
+          ok: false,
+          error: (o.reason as Error)?.message ?? String(o.reason),
+        },
   );
 }
 
 /** A one-line summary of an event, shared by the log and Slack notifiers. */
 export function summarize(event: WorkflowEvent): string {
   const run = `${event.workflow} run ${event.runId} (${event.logicalDate})`;
-  if (event.type === 'run-succeeded') return `✅ ${run} succeeded${event.durationMs === undefined ? '' : ` in ${formatDuration(event.durationMs)}`}`;
+  if (event.type === 'run-succeeded')
+    return `✅ ${run} succeeded${event.durationMs === undefined ? '' : ` in ${formatDuration(event.durationMs)}`}`;
   if (event.type === 'run-overdue') {
     return `⏰ ${run} has run ${formatDuration(event.durationMs ?? 0)}, longer than the expected ${formatDuration(event.expectedDurationMs ?? 0)}`;
   }
-  const task = event.task === undefined ? '' : ` at task ${event.task}${event.attempt === undefined ? '' : ` (attempt ${event.attempt})`}`;
+  const task =
+    event.task === undefined
+      ? ''
+      : ` at task ${event.task}${event.attempt === undefined ? '' : ` (attempt ${event.attempt})`}`;
   return `❌ ${run} failed${task}`;
 }
 

@@ -25,12 +25,26 @@ export function slackMessage(event: WorkflowEvent): { text: string; blocks: unkn
     ['Workflow', event.workflow],
     ['Logical date', event.logicalDate],
     ['Run', event.runUrl === undefined ? event.runId : `<${event.runUrl}|${event.runId}>`],
-    ...(event.task === undefined ? [] : [['Task', `${event.task}${event.attempt === undefined ? '' : ` (attempt ${event.attempt})`}`]]),
+    ...(event.task === undefined
+      ? []
+      : [
+          [
+            'Task',
+            `${event.task}${event.attempt === undefined ? '' : ` (attempt ${event.attempt})`}`,
+          ],
+        ]),
   ].map(([k, v]) => ({ type: 'mrkdwn', text: `*${k}*\n${v}` }));
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `*${text}*` } },
     { type: 'section', fields },
   ];
-  if (event.error !== undefined) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${errorExcerpt(event.error).replaceAll('```', "'''")}\`\`\`` } });
+  if (event.error !== undefined)
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `\`\`\`${errorExcerpt(event.error).replaceAll('```', "'''")}\`\`\``,
+      },
+    });
   return { text, blocks };
 }

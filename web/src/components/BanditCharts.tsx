@@ -1,7 +1,18 @@
 import type { BanditReport } from '../types.js';
 
 /** Colours of arms, by their index in the report (most chosen first); repeats after ten. */
-export const ARM_COLORS = ['#2563eb', '#f59e0b', '#22c55e', '#ef4444', '#8b5cf6', '#06b6d4', '#ec4899', '#84cc16', '#f97316', '#6b7280'];
+export const ARM_COLORS = [
+  '#2563eb',
+  '#f59e0b',
+  '#22c55e',
+  '#ef4444',
+  '#8b5cf6',
+  '#06b6d4',
+  '#ec4899',
+  '#84cc16',
+  '#f97316',
+  '#6b7280',
+];
 
 /** The colour of arm `index`. */
 export function armColor(index: number): string {
@@ -14,7 +25,13 @@ const PAD = { left: 44, right: 12, top: 10, bottom: 28 };
 
 function timeLabel(iso: string, bucketMs: number): string {
   const d = new Date(iso);
-  return bucketMs >= 86_400_000 ? d.toLocaleDateString() : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(bucketMs < 60_000 ? { second: '2-digit' } : {}) });
+  return bucketMs >= 86_400_000
+    ? d.toLocaleDateString()
+    : d.toLocaleTimeString([], {
+        hour: '2-digit',
+        minute: '2-digit',
+        ...(bucketMs < 60_000 ? { second: '2-digit' } : {}),
+      });
 }
 
 /** Axes shared by both charts: y from 0 to 1 in quarters, x labels at a few bucket starts. */
@@ -34,7 +51,13 @@ function Axes({ report, x }: { report: BanditReport; x: (i: number) => number })
       ))}
       {report.buckets.map((b, i) =>
         i % step === 0 || (i === n - 1 && i % step >= step / 2) ? (
-          <text key={b.start} x={x(i)} y={H - 8} textAnchor={n > 1 && i === n - 1 ? 'end' : n > 1 && i === 0 ? 'start' : 'middle'} className="chart-label">
+          <text
+            key={b.start}
+            x={x(i)}
+            y={H - 8}
+            textAnchor={n > 1 && i === n - 1 ? 'end' : n > 1 && i === 0 ? 'start' : 'middle'}
+            className="chart-label"
+          >
             {timeLabel(b.start, report.bucketMs)}
           </text>
         ) : null,
@@ -63,11 +86,35 @@ export function ShareChart({ report }: { report: BanditReport }) {
     const top = upper.map((v, i) => `${x(i)},${yScale(v)}`);
     const bottom = lower.map((v, i) => `${x(i)},${yScale(v)}`).reverse();
     // A single bucket is drawn as a bar a tenth of the width wide.
-    const points = n === 1 ? [`${x(0) - 36},${yScale(upper[0]!)}`, `${x(0) + 36},${yScale(upper[0]!)}`, `${x(0) + 36},${yScale(lower[0]!)}`, `${x(0) - 36},${yScale(lower[0]!)}`] : [...top, ...bottom];
-    return <polygon key={arm} points={points.join(' ')} fill={armColor(a)} fillOpacity={0.75} stroke={armColor(a)} data-arm={arm} className="share-area" />;
+    const points =
+      n === 1
+        ? [
+            `${x(0) - 36},${yScale(upper[0]!)}`,
+            `${x(0) + 36},${yScale(upper[0]!)}`,
+            `${x(0) + 36},${yScale(lower[0]!)}`,
+            `${x(0) - 36},${yScale(lower[0]!)}`,
+          ]
+        : [...top, ...bottom];
+    return (
+      <polygon
+        key={arm}
+        points={points.join(' ')}
+        fill={armColor(a)}
+        fillOpacity={0.75}
+        stroke={armColor(a)}
+        data-arm={arm}
+        className="share-area"
+      />
+    );
   });
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} className="chart" role="img" aria-label="Arm selection shares over time" data-testid="share-chart">
+    <svg
+      viewBox={`0 0 ${W} ${H}`}
+      className="chart"
+      role="img"
+      aria-label="Arm selection shares over time"
+      data-testid="share-chart"
+    >
       <Axes report={report} x={x} />
       {areas}
     </svg>
@@ -88,15 +135,31 @@ export function RewardChart({ report }: { report: BanditReport }) {
   });
   if (current.length > 0) runs.push(current);
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} className="chart" role="img" aria-label="Reward rate over time" data-testid="reward-chart">
+    <svg
+      viewBox={`0 0 ${W} ${H}`}
+      className="chart"
+      role="img"
+      aria-label="Reward rate over time"
+      data-testid="reward-chart"
+    >
       <Axes report={report} x={x} />
       {runs.map((run) => {
         const upper = run.map((i) => `${x(i)},${yScale(report.buckets[i]!.reward.high!)}`);
         const lower = run.map((i) => `${x(i)},${yScale(report.buckets[i]!.reward.low!)}`).reverse();
-        return <polygon key={`band-${run[0]}`} points={[...upper, ...lower].join(' ')} className="reward-band" />;
+        return (
+          <polygon
+            key={`band-${run[0]}`}
+            points={[...upper, ...lower].join(' ')}
+            className="reward-band"
+          />
+        );
       })}
       {runs.map((run) => (
-        <polyline key={`line-${run[0]}`} points={run.map((i) => `${x(i)},${yScale(report.buckets[i]!.reward.rate!)}`).join(' ')} className="reward-line" />
+        <polyline
+          key={`line-${run[0]}`}
+          points={run.map((i) => `${x(i)},${yScale(report.buckets[i]!.reward.rate!)}`).join(' ')}
+          className="reward-line"
+        />
       ))}
       {report.buckets.map((b, i) =>
         b.reward.rate === null ? null : (

@@ -59,21 +59,47 @@ export function layoutDag(tasks: DagTask[]): { nodes: Placed[]; width: number; h
   columns.forEach((column, c) => {
     // Centre short columns vertically against the tallest one.
     const offset = (height - (column.length * NODE_H + (column.length - 1) * ROW_GAP)) / 2;
-    column.forEach((t, r) => nodes.push({ ...t, x: PAD + c * (NODE_W + COL_GAP), y: offset + r * (NODE_H + ROW_GAP) }));
+    column.forEach((t, r) =>
+      nodes.push({ ...t, x: PAD + c * (NODE_W + COL_GAP), y: offset + r * (NODE_H + ROW_GAP) }),
+    );
   });
   const width = PAD * 2 + columns.length * NODE_W + Math.max(0, columns.length - 1) * COL_GAP;
   return { nodes, width, height };
 }
 
 /** The workflow's DAG as SVG, nodes coloured by task state; clicking a node selects the task. */
-export function Dag({ tasks, selected, onSelect }: { tasks: DagTask[]; selected?: string | null; onSelect?: (task: string) => void }) {
+export function Dag({
+  tasks,
+  selected,
+  onSelect,
+}: {
+  tasks: DagTask[];
+  selected?: string | null;
+  onSelect?: (task: string) => void;
+}) {
   const { nodes, width, height } = layoutDag(tasks);
   const at = new Map(nodes.map((n) => [n.name, n]));
   return (
     <div className="dag-scroll">
-      <svg className="dag" data-testid="dag" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label="task graph">
+      <svg
+        className="dag"
+        data-testid="dag"
+        width={width}
+        height={height}
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-label="task graph"
+      >
         <defs>
-          <marker id="dag-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker
+            id="dag-arrow"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="7"
+            markerHeight="7"
+            orient="auto-start-reverse"
+          >
             <path d="M 0 0 L 10 5 L 0 10 z" className="dag-arrow" />
           </marker>
         </defs>
@@ -86,7 +112,14 @@ export function Dag({ tasks, selected, onSelect }: { tasks: DagTask[]; selected?
             const x2 = n.x - 2;
             const y2 = n.y + NODE_H / 2;
             const mid = (x1 + x2) / 2;
-            return <path key={`${need}->${n.name}`} className="dag-edge" d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`} markerEnd="url(#dag-arrow)" />;
+            return (
+              <path
+                key={`${need}->${n.name}`}
+                className="dag-edge"
+                d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`}
+                markerEnd="url(#dag-arrow)"
+              />
+            );
           }),
         )}
         {nodes.map((n) => {

@@ -5,7 +5,17 @@ import type { TaskAttempt } from '../types.js';
  * Attempts on a shared time axis, one row per task (in definition order), so waits, retries and
  * the critical path show at a glance. Bars still running extend to `now`.
  */
-export function Gantt({ tasks, attempts, now, onSelect }: { tasks: string[]; attempts: TaskAttempt[]; now: number; onSelect?: (task: string) => void }) {
+export function Gantt({
+  tasks,
+  attempts,
+  now,
+  onSelect,
+}: {
+  tasks: string[];
+  attempts: TaskAttempt[];
+  now: number;
+  onSelect?: (task: string) => void;
+}) {
   if (attempts.length === 0) return <p className="muted">No attempts yet.</p>;
   const end = (a: TaskAttempt) => (a.finishedAt === null ? now : Date.parse(a.finishedAt));
   const t0 = Math.min(...attempts.map((a) => Date.parse(a.startedAt)));
@@ -44,7 +54,10 @@ export function Gantt({ tasks, attempts, now, onSelect }: { tasks: string[]; att
                     key={a.attempt}
                     className={`gantt-bar state-${a.status}`}
                     data-testid={`gantt-bar-${task}-${a.attempt}`}
-                    style={{ left: `${pct(start)}%`, width: `max(3px, ${pct(end(a)) - pct(start)}%)` }}
+                    style={{
+                      left: `${pct(start)}%`,
+                      width: `max(3px, ${pct(end(a)) - pct(start)}%)`,
+                    }}
                     title={`${task} attempt ${a.attempt}: ${a.status}, ${formatDuration(end(a) - start)}${a.error ? `\n${a.error}` : ''}`}
                     onClick={onSelect ? () => onSelect(task) : undefined}
                   />

@@ -8,7 +8,19 @@ import type { LogLine } from '../types.js';
  * Whenever `revision` (the task's state and attempt) changes, new lines are fetched too: a
  * short retry can go from failed to succeeded between two updates without ever looking live.
  */
-export function LogViewer({ runId, task, attempts, live, revision }: { runId: string; task: string; attempts: number; live: boolean; revision: string }) {
+export function LogViewer({
+  runId,
+  task,
+  attempts,
+  live,
+  revision,
+}: {
+  runId: string;
+  task: string;
+  attempts: number;
+  live: boolean;
+  revision: string;
+}) {
   const [attempt, setAttempt] = useState<number | 'all'>('all');
   const [lines, setLines] = useState<LogLine[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -31,7 +43,10 @@ export function LogViewer({ runId, task, attempts, live, revision }: { runId: st
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
       try {
-        const page = await api.logs(runId, task, { afterSeq: lastSeq.current, ...(attempt === 'all' ? {} : { attempt }) });
+        const page = await api.logs(runId, task, {
+          afterSeq: lastSeq.current,
+          ...(attempt === 'all' ? {} : { attempt }),
+        });
         if (cancelled) return;
         lastSeq.current = page.lastSeq;
         if (page.lines.length > 0) setLines((old) => [...old, ...page.lines]);
@@ -66,7 +81,11 @@ export function LogViewer({ runId, task, attempts, live, revision }: { runId: st
         </h3>
         <label className="muted">
           attempt{' '}
-          <select value={String(attempt)} onChange={(e) => setAttempt(e.target.value === 'all' ? 'all' : Number(e.target.value))} data-testid="log-attempt">
+          <select
+            value={String(attempt)}
+            onChange={(e) => setAttempt(e.target.value === 'all' ? 'all' : Number(e.target.value))}
+            data-testid="log-attempt"
+          >
             <option value="all">all</option>
             {Array.from({ length: attempts }, (_, i) => i + 1).map((n) => (
               <option key={n} value={n}>

@@ -26,8 +26,10 @@ export function BanditPage({ name }: { name: string }) {
           <h1>{name}</h1>
           {report && report.from !== null && (
             <p className="muted small">
-              {report.decisions} decisions from {formatDateTime(report.from)} to {formatDateTime(report.to)} · buckets of {formatDuration(report.bucketMs)} · reward
-              rate <span data-testid="overall-rate">{percent(report.overall.rate)}</span> ({interval(report.overall)}, 95% Wilson, {report.overall.n} with feedback)
+              {report.decisions} decisions from {formatDateTime(report.from)} to{' '}
+              {formatDateTime(report.to)} · buckets of {formatDuration(report.bucketMs)} · reward
+              rate <span data-testid="overall-rate">{percent(report.overall.rate)}</span> (
+              {interval(report.overall)}, 95% Wilson, {report.overall.n} with feedback)
             </p>
           )}
         </div>
@@ -54,7 +56,10 @@ export function BanditPage({ name }: { name: string }) {
           <h2>Reward rate</h2>
           <section className="card">
             <RewardChart report={report} />
-            <p className="muted small">Mean reward per bucket of decisions with feedback; the band is its 95% Wilson interval (rewards clamped to [0, 1]).</p>
+            <p className="muted small">
+              Mean reward per bucket of decisions with feedback; the band is its 95% Wilson interval
+              (rewards clamped to [0, 1]).
+            </p>
           </section>
           <h2>Totals per arm</h2>
           <table className="table" data-testid="arm-totals">
@@ -83,7 +88,11 @@ export function BanditPage({ name }: { name: string }) {
               ))}
             </tbody>
           </table>
-          {report.clampedRewards > 0 && <p className="muted small">{report.clampedRewards} rewards outside [0, 1] were clamped.</p>}
+          {report.clampedRewards > 0 && (
+            <p className="muted small">
+              {report.clampedRewards} rewards outside [0, 1] were clamped.
+            </p>
+          )}
         </>
       )}
     </main>

@@ -8,7 +8,8 @@ import { Link } from '../router.js';
 import type { ExperimentAnalysis, Interval } from '../types.js';
 
 const pct = (v: number | null, digits = 2) => (v === null ? '—' : `${(v * 100).toFixed(digits)}%`);
-const num = (v: number) => (Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toPrecision(4) : v.toFixed(4));
+const num = (v: number) =>
+  Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toPrecision(4) : v.toFixed(4);
 /** A change with exactly one sign: `+3.2%`, `-0.1%` (the reduction may be negative: never `−-0.1%`). */
 const signedPct = (v: number) => {
   const magnitude = (Math.abs(v) * 100).toFixed(1);
@@ -23,8 +24,16 @@ function interval(i: Interval | null, f: (v: number) => string): string {
 /** One experiment: its definition, results per metric (table, interval chart, cumulative lift), SRM warning and data-quality counts. */
 export function ExperimentPage({ name }: { name: string }) {
   const [metric, setMetric] = useState<string | null>(null);
-  const { data: experiment, error: definitionError } = usePolled(() => api.experiment(name), [name], 10_000);
-  const { data: results, error } = usePolled(() => api.experimentResults(name, metric), [name, metric], 10_000);
+  const { data: experiment, error: definitionError } = usePolled(
+    () => api.experiment(name),
+    [name],
+    10_000,
+  );
+  const { data: results, error } = usePolled(
+    () => api.experimentResults(name, metric),
+    [name, metric],
+    10_000,
+  );
   const noEvents = error instanceof ApiError && error.status === 404 && experiment !== null;
   return (
     <main className="page" data-testid="experiment-page">
@@ -36,8 +45,10 @@ export function ExperimentPage({ name }: { name: string }) {
           <h1>{name}</h1>
           {experiment && (
             <p className="muted small" data-testid="experiment-definition">
-              <span className={`badge state-${experiment.status}`}>{experiment.status}</span> · layer {experiment.layer} · traffic {pct(experiment.traffic, 0)} · variants{' '}
-              {experiment.variants.map((v) => `${v.name} (${v.weight})`).join(', ')} · control {experiment.control}
+              <span className={`badge state-${experiment.status}`}>{experiment.status}</span> ·
+              layer {experiment.layer} · traffic {pct(experiment.traffic, 0)} · variants{' '}
+              {experiment.variants.map((v) => `${v.name} (${v.weight})`).join(', ')} · control{' '}
+              {experiment.control}
               {experiment.startAt && ` · started ${formatDateTime(experiment.startAt)}`}
               {experiment.stopAt && ` · stopped ${formatDateTime(experiment.stopAt)}`}
             </p>
@@ -46,7 +57,11 @@ export function ExperimentPage({ name }: { name: string }) {
         {results && results.metrics.length > 1 && (
           <label className="small">
             Metric{' '}
-            <select value={results.metric} onChange={(e) => setMetric(e.target.value)} data-testid="metric-select">
+            <select
+              value={results.metric}
+              onChange={(e) => setMetric(e.target.value)}
+              data-testid="metric-select"
+            >
               {results.metrics.map((m) => (
                 <option key={m}>{m}</option>
               ))}
@@ -54,8 +69,17 @@ export function ExperimentPage({ name }: { name: string }) {
           </label>
         )}
       </header>
-      {definitionError && <p className="error">Could not load the experiment: {definitionError.message}</p>}
-      {noEvents ? <p className="muted">No metric events yet: send exposures and conversions to POST /v1/events.</p> : error && !definitionError && <p className="error">Could not load the results: {error.message}</p>}
+      {definitionError && (
+        <p className="error">Could not load the experiment: {definitionError.message}</p>
+      )}
+      {noEvents ? (
+        <p className="muted">
+          No metric events yet: send exposures and conversions to POST /v1/events.
+        </p>
+      ) : (
+        error &&
+        !definitionError && <p className="error">Could not load the results: {error.message}</p>
+      )}
       {results && <Results analysis={results} />}
     </main>
   );
@@ -68,12 +92,17 @@ function Results({ analysis: a }: { analysis: ExperimentAnalysis }) {
     <>
       {a.srm.mismatch && (
         <p className="warning srm" data-testid="srm-warning">
-          Sample ratio mismatch: the units per variant do not fit the configured weights (χ² = {a.srm.chi2.toFixed(2)}, p = {p(a.srm.pValue)}). Assignment or logging is broken; do not trust
-          these results until it is explained.
+          Sample ratio mismatch: the units per variant do not fit the configured weights (χ² ={' '}
+          {a.srm.chi2.toFixed(2)}, p = {p(a.srm.pValue)}). Assignment or logging is broken; do not
+          trust these results until it is explained.
         </p>
       )}
       <h2>
-        Results: {a.metric} <span className="muted small">({rate ? 'conversion rate' : 'mean per unit'}; {pct(a.confidence, 0)} intervals; {a.alternative} test)</span>
+        Results: {a.metric}{' '}
+        <span className="muted small">
+          ({rate ? 'conversion rate' : 'mean per unit'}; {pct(a.confidence, 0)} intervals;{' '}
+          {a.alternative} test)
+        </span>
       </h2>
       <table className="table" data-testid="results-table">
         <thead>
@@ -103,9 +132,17 @@ function Results({ analysis: a }: { analysis: ExperimentAnalysis }) {
                 <td className="right">
                   {pct(v.share, 1)} ({pct(v.expectedShare, 1)})
                 </td>
-                <td className="right">{rate ? (v.conversions ?? 0).toLocaleString() : v.variance === null ? '—' : num(v.variance)}</td>
+                <td className="right">
+                  {rate
+                    ? (v.conversions ?? 0).toLocaleString()
+                    : v.variance === null
+                      ? '—'
+                      : num(v.variance)}
+                </td>
                 <td className="right">{rate ? pct(v.rate) : num(v.mean)}</td>
-                <td className="right">{c ? interval(c.difference, rate ? (x) => pct(x) : num) : ''}</td>
+                <td className="right">
+                  {c ? interval(c.difference, rate ? (x) => pct(x) : num) : ''}
+                </td>
                 <td className="right">{c ? interval(c.relative, (x) => pct(x, 1)) : ''}</td>
                 <td className={`right${c?.significant ? ' yes' : ''}`}>{c ? p(c.pValue) : ''}</td>
                 <td className="right">{c ? p(c.sequential.pValue) : ''}</td>
@@ -120,7 +157,10 @@ function Results({ analysis: a }: { analysis: ExperimentAnalysis }) {
           CUPED with the pre-exposure value:{' '}
           {a.comparisons
             .filter((c) => c.cuped !== null)
-            .map((c) => `${c.variant} ${interval(c.cuped!.difference, rate ? (x) => pct(x) : num)}, p = ${p(c.cuped!.pValue)}, variance ${signedPct(-c.cuped!.varianceReduction)}`)
+            .map(
+              (c) =>
+                `${c.variant} ${interval(c.cuped!.difference, rate ? (x) => pct(x) : num)}, p = ${p(c.cuped!.pValue)}, variance ${signedPct(-c.cuped!.varianceReduction)}`,
+            )
             .join('; ')}
         </p>
       )}
@@ -133,7 +173,11 @@ function Results({ analysis: a }: { analysis: ExperimentAnalysis }) {
           <h2>Cumulative lift over time</h2>
           <section className="card">
             <LiftChart analysis={a} />
-            <p className="muted small">Relative difference from {a.control} of the units first exposed up to each day, with its {pct(a.confidence, 0)} interval (not corrected for peeking: use the always-valid p).</p>
+            <p className="muted small">
+              Relative difference from {a.control} of the units first exposed up to each day, with
+              its {pct(a.confidence, 0)} interval (not corrected for peeking: use the always-valid
+              p).
+            </p>
           </section>
         </>
       )}

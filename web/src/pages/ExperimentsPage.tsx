@@ -9,7 +9,11 @@ export function ExperimentsPage() {
   return (
     <main className="page" data-testid="experiments-page">
       <h1>Experiments</h1>
-      {error instanceof ApiError && error.status === 404 ? <p className="muted">This server runs no experiments.</p> : error && <p className="error">Could not load experiments: {error.message}</p>}
+      {error instanceof ApiError && error.status === 404 ? (
+        <p className="muted">This server runs no experiments.</p>
+      ) : (
+        error && <p className="error">Could not load experiments: {error.message}</p>
+      )}
       {data === null ? (
         !error && <p className="muted">Loading…</p>
       ) : data.experiments.length === 0 ? (
@@ -47,7 +51,11 @@ export function ExperimentsPage() {
                   </td>
                   <td>{e.layer}</td>
                   <td className="right">{(e.traffic * 100).toFixed(e.traffic < 0.1 ? 2 : 0)}%</td>
-                  <td>{e.variants.map((v) => `${v.name} ${Math.round((100 * v.weight) / total)}%`).join(' · ')}</td>
+                  <td>
+                    {e.variants
+                      .map((v) => `${v.name} ${Math.round((100 * v.weight) / total)}%`)
+                      .join(' · ')}
+                  </td>
                   <td>{e.startAt === null ? '—' : formatDateTime(e.startAt)}</td>
                   <td>{e.stopAt === null ? '—' : formatDateTime(e.stopAt)}</td>
                 </tr>

@@ -19,7 +19,11 @@ export function RunPage({ id }: { id: string }) {
   const now = useNow(detail?.run.status === 'running', 500);
 
   if (detail === null) {
-    return <main className="page">{error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>}</main>;
+    return (
+      <main className="page">
+        {error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>}
+      </main>
+    );
   }
   const { run, tasks, attempts } = detail;
   const definition = run.definition;
@@ -42,17 +46,20 @@ export function RunPage({ id }: { id: string }) {
   return (
     <main className="page" data-testid="run-page" data-run-status={run.status}>
       <nav className="crumbs">
-        <Link to="/">Workflows</Link> / <Link to={`/workflows/${encodeURIComponent(run.workflow)}`}>{run.workflow}</Link> /{' '}
+        <Link to="/">Workflows</Link> /{' '}
+        <Link to={`/workflows/${encodeURIComponent(run.workflow)}`}>{run.workflow}</Link> /{' '}
         <span className="mono">{run.id}</span>
       </nav>
       <header className="page-head">
         <div>
           <h1>
-            <span className="mono">{run.id}</span> <StatusBadge status={run.status} testId="run-status" />
+            <span className="mono">{run.id}</span>{' '}
+            <StatusBadge status={run.status} testId="run-status" />
             {run.status === 'running' && <span className="live-dot" title="live" />}
           </h1>
           <p className="muted small">
-            logical date {formatLogicalDate(run.logicalDate)} · {run.trigger} · started {formatDateTime(run.createdAt)} · duration{' '}
+            logical date {formatLogicalDate(run.logicalDate)} · {run.trigger} · started{' '}
+            {formatDateTime(run.createdAt)} · duration{' '}
             {formatDuration(elapsed(run.createdAt, run.finishedAt, now) ?? NaN)}
             {Object.keys(run.params).length > 0 && (
               <>
@@ -68,7 +75,13 @@ export function RunPage({ id }: { id: string }) {
           </p>
         </div>
         {run.status === 'failed' && (
-          <button type="button" className="button danger" data-testid="retry-button" disabled={retrying} onClick={() => void retry()}>
+          <button
+            type="button"
+            className="button danger"
+            data-testid="retry-button"
+            disabled={retrying}
+            onClick={() => void retry()}
+          >
             {retrying ? 'Retrying…' : 'Retry failed tasks'}
           </button>
         )}
@@ -82,7 +95,12 @@ export function RunPage({ id }: { id: string }) {
 
       <section className="card">
         <Dag
-          tasks={definition.tasks.map((t) => ({ name: t.name, kind: t.kind, needs: t.needs, state: stateOf.get(t.name)?.status ?? 'pending' }))}
+          tasks={definition.tasks.map((t) => ({
+            name: t.name,
+            kind: t.kind,
+            needs: t.needs,
+            state: stateOf.get(t.name)?.status ?? 'pending',
+          }))}
           selected={selected}
           onSelect={setSelected}
         />
@@ -90,7 +108,12 @@ export function RunPage({ id }: { id: string }) {
 
       <section className="card">
         <h3>Timeline</h3>
-        <Gantt tasks={definition.tasks.map((t) => t.name)} attempts={attempts} now={now} onSelect={setSelected} />
+        <Gantt
+          tasks={definition.tasks.map((t) => t.name)}
+          attempts={attempts}
+          now={now}
+          onSelect={setSelected}
+        />
       </section>
 
       <section className="card">
@@ -119,10 +142,17 @@ export function RunPage({ id }: { id: string }) {
                   <td className="mono">{t.name}</td>
                   <td>{t.kind}</td>
                   <td>
-                    <StatusBadge status={state?.status ?? 'pending'} testId={`task-state-${t.name}`} />
+                    <StatusBadge
+                      status={state?.status ?? 'pending'}
+                      testId={`task-state-${t.name}`}
+                    />
                   </td>
                   <td data-testid={`task-attempts-${t.name}`}>{state?.attempt ?? 0}</td>
-                  <td>{formatDuration(elapsed(state?.startedAt ?? null, state?.finishedAt ?? null, now) ?? NaN)}</td>
+                  <td>
+                    {formatDuration(
+                      elapsed(state?.startedAt ?? null, state?.finishedAt ?? null, now) ?? NaN,
+                    )}
+                  </td>
                   <td className="error-cell" title={state?.error ?? ''}>
                     {state?.error ?? ''}
                   </td>
@@ -140,7 +170,12 @@ export function RunPage({ id }: { id: string }) {
           task={selected}
           attempts={selectedTask?.attempt ?? 0}
           revision={`${selectedTask?.status}:${selectedTask?.attempt}:${selectedTask?.finishedAt}`}
-          live={run.status === 'running' && selectedTask?.status !== 'succeeded' && selectedTask?.status !== 'failed' && selectedTask?.status !== 'upstream_failed'}
+          live={
+            run.status === 'running' &&
+            selectedTask?.status !== 'succeeded' &&
+            selectedTask?.status !== 'failed' &&
+            selectedTask?.status !== 'upstream_failed'
+          }
         />
       )}
     </main>

@@ -2,7 +2,13 @@ import { useState } from 'react';
 import { api } from '../api.js';
 import { Dag } from '../components/Dag.js';
 import { StatusBadge } from '../components/StatusBadge.js';
-import { elapsed, formatDateTime, formatDuration, formatLogicalDate, formatRelative } from '../format.js';
+import {
+  elapsed,
+  formatDateTime,
+  formatDuration,
+  formatLogicalDate,
+  formatRelative,
+} from '../format.js';
 import { useNow, usePolled } from '../hooks.js';
 import { Link, navigate } from '../router.js';
 
@@ -23,7 +29,11 @@ export function WorkflowPage({ name }: { name: string }) {
   };
 
   if (data === null) {
-    return <main className="page">{error ? <p className="error">{error.message}</p> : <p className="muted">Loading…</p>}</main>;
+    return (
+      <main className="page">
+        {error ? <p className="error">{error.message}</p> : <p className="muted">Loading…</p>}
+      </main>
+    );
   }
   const { workflow, runs, nextRunAt } = data;
   return (
@@ -38,7 +48,8 @@ export function WorkflowPage({ name }: { name: string }) {
           <p className="muted small">
             {workflow.schedule ? (
               <>
-                <code>{workflow.schedule.cron}</code> ({workflow.schedule.timezone}) · next {formatRelative(nextRunAt)}
+                <code>{workflow.schedule.cron}</code> ({workflow.schedule.timezone}) · next{' '}
+                {formatRelative(nextRunAt)}
               </>
             ) : (
               'not scheduled'
@@ -46,7 +57,12 @@ export function WorkflowPage({ name }: { name: string }) {
             · <span className="mono">{workflow.source}</span>
           </p>
         </div>
-        <button type="button" className="button primary" data-testid="run-now" onClick={() => void runNow()}>
+        <button
+          type="button"
+          className="button primary"
+          data-testid="run-now"
+          onClick={() => void runNow()}
+        >
           Run now
         </button>
       </header>
@@ -71,7 +87,12 @@ export function WorkflowPage({ name }: { name: string }) {
           </thead>
           <tbody>
             {runs.map((r) => (
-              <tr key={r.id} data-testid={`run-row-${r.id}`} className="clickable" onClick={() => navigate(`/runs/${encodeURIComponent(r.id)}`)}>
+              <tr
+                key={r.id}
+                data-testid={`run-row-${r.id}`}
+                className="clickable"
+                onClick={() => navigate(`/runs/${encodeURIComponent(r.id)}`)}
+              >
                 <td>
                   <Link to={`/runs/${encodeURIComponent(r.id)}`} className="mono">
                     {r.id}

@@ -29,12 +29,17 @@ export function WorkflowsPage() {
       <h1>Workflows</h1>
       {error instanceof ApiError && error.status === 404 ? (
         <p className="muted">
-          This server runs without workflows: start it with <code>kiban serve --workflows DIR</code>.
+          This server runs without workflows: start it with <code>kiban serve --workflows DIR</code>
+          .
         </p>
       ) : (
         error && <p className="error">Could not load workflows: {error.message}</p>
       )}
-      {startError && <p className="error" data-testid="start-error">{startError}</p>}
+      {startError && (
+        <p className="error" data-testid="start-error">
+          {startError}
+        </p>
+      )}
       {data?.invalid && data.invalid.length > 0 && (
         <table className="table" data-testid="invalid-workflows">
           <thead>
@@ -50,8 +55,8 @@ export function WorkflowsPage() {
                   <code>{f.file}</code>
                 </td>
                 <td>
-                  {f.problems.map((p, i) => (
-                    <div key={i} className="error small">
+                  {f.problems.map((p) => (
+                    <div key={`${p.line}:${p.path ?? ''}:${p.message}`} className="error small">
                       line {p.line}: {p.path ? `${p.path}: ` : ''}
                       {p.message}
                     </div>
@@ -65,7 +70,9 @@ export function WorkflowsPage() {
       {data === null ? (
         !error && <p className="muted">Loading…</p>
       ) : data.workflows.length === 0 ? (
-        <p className="muted">No workflows. Start the server with <code>kiban serve --workflows DIR</code>.</p>
+        <p className="muted">
+          No workflows. Start the server with <code>kiban serve --workflows DIR</code>.
+        </p>
       ) : (
         <table className="table">
           <thead>
@@ -97,7 +104,13 @@ export function WorkflowsPage() {
                     <span className="muted">manual</span>
                   )}
                 </td>
-                <td title={w.nextRunAt ?? ''}>{w.nextRunAt ? formatRelative(w.nextRunAt, now) : <span className="muted">—</span>}</td>
+                <td title={w.nextRunAt ?? ''}>
+                  {w.nextRunAt ? (
+                    formatRelative(w.nextRunAt, now)
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
                 <td>
                   {w.lastRun ? (
                     <Link to={`/runs/${encodeURIComponent(w.lastRun.id)}`} className="plain">
@@ -111,7 +124,13 @@ export function WorkflowsPage() {
                   )}
                 </td>
                 <td className="right">
-                  <button type="button" className="button primary" data-testid={`run-now-${w.name}`} disabled={starting !== null} onClick={() => void runNow(w.name)}>
+                  <button
+                    type="button"
+                    className="button primary"
+                    data-testid={`run-now-${w.name}`}
+                    disabled={starting !== null}
+                    onClick={() => void runNow(w.name)}
+                  >
                     {starting === w.name ? 'Starting…' : 'Run now'}
                   </button>
                 </td>
