@@ -53,18 +53,7 @@ export async function runPreprocessRole(args: {
     await args.send(turn, out);
     turn = (turn + 1) % args.mains;
   };
-  for (
-    let partition = await args.nextPartition();
-    partition !== null;
-    partition = await args.nextPartition()
-  ) {
-    const records = flatten(
-      readPartition(args.source, partition, { batchSize: args.batchSize }),
-      () => figures.read++,
-      args.signal,
-    );
-    const mapped =
-      args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
+  for await (const mapped of preprocessedPartitions(args, ctx, figures)) {
     for await (const record of mapped) {
       figures.preprocessed++;
       batch.push(record);
@@ -90,6 +79,28 @@ async function preprocessByKey(
     batches[main] = [];
     await args.send(main, out);
   };
+  for await (const mapped of preprocessedPartitions(args, ctx, figures)) {
+    for await (const record of mapped) {
+      figures.preprocessed++;
+      const main = mainRankOf(partitionBy(record), mains);
+      batches[main].push(record);
+      if (batches[main].length >= args.batchSize) await flush(main);
+    }
+    for (let main = 0; main < mains; main++) await flush(main);
+  }
+  return figures;
+}
+
+/**
+ * The partitions a preprocess worker takes, one at a time until none are left, each as its
+ * records after `preprocess` (identity without one), counting records read into `figures`. The
+ * next partition is taken only once the caller has finished with the one before.
+ */
+async function* preprocessedPartitions(
+  args: Parameters<typeof runPreprocessRole>[0],
+  ctx: StageContext,
+  figures: RoleFigures,
+): AsyncGenerator<AsyncIterable<unknown>> {
   for (
     let partition = await args.nextPartition();
     partition !== null;
@@ -100,17 +111,8 @@ async function preprocessByKey(
       () => figures.read++,
       args.signal,
     );
-    const mapped =
-      args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
-    for await (const record of mapped) {
-      figures.preprocessed++;
-      const main = mainRankOf(partitionBy(record), mains);
-      batches[main].push(record);
-      if (batches[main].length >= args.batchSize) await flush(main);
-    }
-    for (let main = 0; main < mains; main++) await flush(main);
+    yield args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
   }
-  return figures;
 }
 
 /**
