@@ -54,6 +54,19 @@ module.exports = {
       to: { path: '^src/cli/' },
     },
     {
+      name: 'backends-from-app',
+      severity: 'error',
+      comment:
+        'Only the composition root (app/, and cli/ above it) chooses and builds storage backends: libraries take a seam (ServingStore, ArtifactStore…) or an injected opener. serving/api-document.ts builds an empty memory store to generate the OpenAPI document, serving nothing.',
+      from: {
+        path: '^src/',
+        pathNot: '^src/(app|cli|storage)/|^src/serving/api-document\\.ts$',
+      },
+      to: {
+        path: '^src/storage/(memory|sqlite|redis|kysely)-[^/]+$|^src/storage/artifacts/(file|s3)-artifact-store\\.ts$',
+      },
+    },
+    {
       name: 'client-standalone',
       severity: 'error',
       comment:

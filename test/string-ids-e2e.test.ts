@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listServingKeys } from '../src/stages/sources-serving.js';
+import { openServingSource } from './fixtures/open-serving-store.js';
 
 const run = promisify(execFile);
 
@@ -112,10 +113,18 @@ describe('string ids, pipeline → serve', () => {
     expect(USERS).toContain(result.sample.user);
     expect(ITEMS).toContain(result.sample.item);
     // The stages' serving source lists the published keys as the original strings.
-    const keys = await listServingKeys(`sqlite:${join(dir, 'serving.db')}`, 'user');
+    const keys = await listServingKeys(
+      `sqlite:${join(dir, 'serving.db')}`,
+      'user',
+      openServingSource,
+    );
     expect([...keys.keys].sort()).toEqual([...USERS].sort());
     expect(
-      [...(await listServingKeys(`sqlite:${join(dir, 'serving.db')}`, 'related')).keys].sort(),
+      [
+        ...(
+          await listServingKeys(`sqlite:${join(dir, 'serving.db')}`, 'related', openServingSource)
+        ).keys,
+      ].sort(),
     ).toEqual([...ITEMS].sort());
   }, 120_000);
 

@@ -6,6 +6,7 @@ import type { SinkSpec } from '../stages/sink.js';
 import type { SourceSpec } from '../stages/source.js';
 import { parseSinkSpec, parseSourceSpec } from '../stages/spec-strings.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
+import { servingSourceOpenerRef } from './open-serving-source.js';
 import { openServingStore } from './open-stores.js';
 
 /** Outputs of a `collect` sink kept in the task's output, at most. */
@@ -52,6 +53,7 @@ export async function runStageTask(
       source,
       sink,
       openServingStore,
+      servingSourceOpener: servingSourceOpenerRef(),
       params: (p.params ?? {}) as Record<string, unknown>,
       ...(count === undefined ? {} : { count }),
       ...(numPreprocessors === undefined ? {} : { numPreprocessors }),

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { openServingSource, servingSourceOpenerRef } from '../app/open-serving-source.js';
 import { openServingStore } from '../app/open-stores.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { createStageRunner, STAGE_RUNNERS } from '../stages/runners/index.js';
@@ -98,6 +99,7 @@ export function stageCommand(): Command {
           source: parseSourceSpec(options.source),
           sink: parseSinkSpec(options.sink),
           openServingStore,
+          servingSourceOpener: servingSourceOpenerRef(),
           count: options.count,
           numPreprocessors: options.numPreprocessors,
           batchSize: options.batchSize,
@@ -139,6 +141,7 @@ export function stageCommand(): Command {
     .action(async (o: { coordinator: string; bind?: string; advertise?: string }) => {
       const { outcome } = await runZmqWorker({
         coordinator: o.coordinator,
+        openServingSource,
         ...(o.bind ? { bind: o.bind } : {}),
         ...(o.advertise ? { advertise: o.advertise } : {}),
       });

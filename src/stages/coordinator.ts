@@ -5,16 +5,18 @@ import type { RoleFigures } from './roles.js';
 import { StageFailedError, type RunStageOptions, type StageResult } from './runner.js';
 import type { SinkWriter } from './sink.js';
 import { openSink } from './sinks.js';
-import type { SourcePartition } from './source.js';
-import { planPartitions } from './sources.js';
+import type { ServingSourceOpener, SourcePartition } from './source.js';
+import { planPartitions, servingSourceOpener } from './sources.js';
 import type { StageDefinition, StageRef } from './stage.js';
 
 /** Re-exported for existing importers; workers should import `load-stage.ts` directly. */
 export { loadStage };
 
 /** Options with their defaults filled in. */
-export type ResolvedOptions = Required<Omit<RunStageOptions, 'signal' | 'openServingStore'>> &
-  Pick<RunStageOptions, 'signal' | 'openServingStore'>;
+export type ResolvedOptions = Required<
+  Omit<RunStageOptions, 'signal' | 'openServingStore' | 'servingSourceOpener'>
+> &
+  Pick<RunStageOptions, 'signal' | 'openServingStore' | 'servingSourceOpener'>;
 
 /** What a runner's body gets from {@link coordinate}. */
 export interface Coordination {
@@ -30,6 +32,8 @@ export interface Coordination {
   /** Records the first failure (which function, which rank) and aborts everything. */
   fail: (where: string, error: unknown) => void;
   log: (line: string) => void;
+  /** Opens a `serving` source's store in this process (from `options.servingSourceOpener`). */
+  openServingSource?: ServingSourceOpener;
 }
 
 export function resolveOptions(options: RunStageOptions): ResolvedOptions {
@@ -58,6 +62,9 @@ export function resolveOptions(options: RunStageOptions): ResolvedOptions {
     ...(options.openServingStore === undefined
       ? {}
       : { openServingStore: options.openServingStore }),
+    ...(options.servingSourceOpener === undefined
+      ? {}
+      : { servingSourceOpener: options.servingSourceOpener }),
   };
 }
 
@@ -76,7 +83,14 @@ export async function coordinate(
   const started = performance.now();
   const options = resolveOptions(runOptions);
   const stage = await loadStage(ref);
-  const partitions = await planPartitions(options.source, { target: options.numPreprocessors });
+  const openServingSource =
+    options.servingSourceOpener === undefined
+      ? undefined
+      : servingSourceOpener(options.servingSourceOpener);
+  const partitions = await planPartitions(options.source, {
+    target: options.numPreprocessors,
+    ...(openServingSource === undefined ? {} : { openServingSource }),
+  });
   const sink: SinkWriter = await openSink(
     options.sink,
     options.openServingStore === undefined ? {} : { openServingStore: options.openServingStore },
@@ -108,6 +122,7 @@ export async function coordinate(
         runOptions.log === undefined
           ? (line) => options.logger.info({ stage: stage.name }, line)
           : (line) => options.log(`${stage.name}: ${line}`),
+      ...(openServingSource === undefined ? {} : { openServingSource }),
     }).catch((error: unknown) => {
       fail('the runner', error);
       return null;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { murmur3 } from '../core/murmur3.js';
-import type { SourcePartition, SourceSpec } from './source.js';
+import type { ServingSourceOpener, SourcePartition, SourceSpec } from './source.js';
 import { readPartition } from './sources.js';
 import type { PartitionKey, StageContext, StageDefinition } from './stage.js';
 
@@ -39,6 +39,8 @@ export async function runPreprocessRole(args: {
   batchSize: number;
   signal: AbortSignal;
   log: (line: string) => void;
+  /** Opens the store of a `serving` source (see `PlanOptions.openServingSource`). */
+  openServingSource?: ServingSourceOpener;
 }): Promise<RoleFigures> {
   const ctx = contextFor('preprocess', args, NO_COLLECTIVES);
   if (args.stage.partitionBy !== undefined)
@@ -107,7 +109,12 @@ async function* preprocessedPartitions(
     partition = await args.nextPartition()
   ) {
     const records = flatten(
-      readPartition(args.source, partition, { batchSize: args.batchSize }),
+      readPartition(args.source, partition, {
+        batchSize: args.batchSize,
+        ...(args.openServingSource === undefined
+          ? {}
+          : { openServingSource: args.openServingSource }),
+      }),
       () => figures.read++,
       args.signal,
     );

@@ -2,7 +2,7 @@ import { KibanError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { SinkSpec } from './sink.js';
 import type { ServingStoreOpener } from './sinks.js';
-import type { SourceSpec } from './source.js';
+import type { ServingSourceOpenerRef, SourceSpec } from './source.js';
 import type { StageRef } from './stage.js';
 
 /** How a stage is run. */
@@ -16,6 +16,13 @@ export interface RunStageOptions {
    * @defaultValue none
    */
   openServingStore?: ServingStoreOpener;
+  /**
+   * The module that opens the store of a `serving` source for reading (the composition root
+   * passes `app/open-serving-source.ts`'s): a reference, because preprocess workers on other
+   * threads and processes import it. A run with a serving source and no opener fails before any
+   * work. @defaultValue none
+   */
+  servingSourceOpener?: ServingSourceOpenerRef;
   /** Passed to every function as `ctx.params` (JSON). */
   params?: Record<string, unknown>;
   /** Main workers (threads, processes or nodes). @defaultValue 1 */

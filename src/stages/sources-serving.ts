@@ -1,26 +1,25 @@
 /**
  * Serving-store sources of `sources.ts`: published lists read through the {@link ServingStore}
- * seam (`listKeys`, and `getList` pinned to a version) from a SQLite file or Redis. `sources.ts`
- * loads this module only when a stage reads one, so other stages' workers do not load either
- * client.
+ * seam (`listKeys`, and `getList` pinned to a version) from a store opened by the caller's
+ * {@link ServingSourceOpener} (the composition root's opens a SQLite file read-only or Redis
+ * lazily). `sources.ts` loads this module only when a stage reads one.
  *
  * @module
  */
 import { DataError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { RedisServingStore } from '../storage/redis-serving-store.js';
 import type { KeyPage, ServingStore } from '../storage/serving-store.js';
-import { SqliteServingStore } from '../storage/sqlite-serving-store.js';
-import type { SourcePartition } from './source.js';
+import type { ServingSourceOpener, SourcePartition } from './source.js';
 import { numbered, splitEvenly } from './sources-common.js';
 
 /**
  * Locator of a serving partition: the version planned against (pinned) and a share of its keys —
- * for SQLite a run of `count` keys in key order starting after `cursor` (a `listKeys` cursor of
- * that version, null for the first key), for Redis a hash bucket.
+ * for a store with sorted keys (SQLite) a run of `count` keys in key order starting after
+ * `cursor` (a `listKeys` cursor of that version, null for the first key), for one listed in SCAN
+ * order (Redis) a hash bucket.
  */
 type ServingLocator =
-  | { backend: 'sqlite'; version: string; cursor: string | null; count: number }
-  | { backend: 'redis'; version: string; shard: number; shards: number };
+  | { keyOrder: 'sorted'; version: string; cursor: string | null; count: number }
+  | { keyOrder: 'scan'; version: string; shard: number; shards: number };
 
 /** Keys asked for per `listKeys` page while planning. */
 const PLAN_PAGE = 10_000;
@@ -34,54 +33,13 @@ const PLAN_PAGE = 10_000;
 export async function listServingKeys(
   url: string,
   namespace: string,
+  open: ServingSourceOpener,
 ): Promise<{ version: string | null; keys: string[] }> {
-  const store = openSourceStore(url);
+  const { store } = await open(url, 'source.url');
   try {
     return await allKeys(store, namespace);
   } finally {
     await store.close();
-  }
-}
-
-type ServingBackend =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'redis'; url: string; prefix: string };
-
-function servingBackend(url: string): ServingBackend {
-  if (
-    typeof url === 'string' &&
-    url.startsWith('sqlite:') &&
-    url.length > 'sqlite:'.length &&
-    url !== 'sqlite::memory:'
-  )
-    return { kind: 'sqlite', path: url.slice('sqlite:'.length) };
-  if (typeof url === 'string' && (url.startsWith('redis://') || url.startsWith('rediss://'))) {
-    const at = url.indexOf('?');
-    const prefix = at < 0 ? null : new URLSearchParams(url.slice(at + 1)).get('prefix');
-    return { kind: 'redis', url: at < 0 ? url : url.slice(0, at), prefix: prefix ?? 'kiban:' };
-  }
-  throw new InvalidArgumentError(
-    'source.url',
-    `"${String(url)}" cannot be read as a source; use sqlite:PATH or redis://HOST:PORT (a memory: or in-memory SQLite store is private to the process that opened it)`,
-  );
-}
-
-/** The store at `url`, opened for reading: a SQLite file read-only (it must exist), Redis lazily. */
-function openSourceStore(url: string): ServingStore {
-  const backend = servingBackend(url);
-  if (backend.kind === 'redis')
-    return new RedisServingStore(backend.url, {
-      prefix: backend.prefix,
-      redis: { lazyConnect: true },
-    });
-  try {
-    return new SqliteServingStore(backend.path, { readOnly: true });
-  } catch (cause) {
-    throw new DataError(
-      { file: backend.path },
-      `cannot open the serving store: ${(cause as Error).message}`,
-      { cause },
-    );
   }
 }
 
@@ -103,14 +61,14 @@ export async function planServing(
   url: string,
   namespace: string,
   target: number,
+  open: ServingSourceOpener,
 ): Promise<SourcePartition[]> {
-  const backend = servingBackend(url);
-  const store = openSourceStore(url);
+  const { store, keyOrder, file } = await open(url, 'source.url');
   try {
-    if (backend.kind === 'sqlite') {
+    if (keyOrder === 'sorted') {
       const { version, keys } = await allKeys(store, namespace);
       if (version === null)
-        throw new DataError({ file: backend.path }, 'nothing is published in this serving store');
+        throw new DataError({ file }, 'nothing is published in this serving store');
       // Shares are runs of keys in key order, each starting at the cursor that ends the run
       // before it, so each partition reads one index range of the pinned version.
       const shares = splitEvenly(keys.length, target);
@@ -128,7 +86,7 @@ export async function planServing(
         shares.map(([start, end], i) => ({
           label: `${namespace} keys ${start}–${end} of ${version}`,
           locator: {
-            backend: 'sqlite',
+            keyOrder: 'sorted',
             version,
             cursor: cursors[i],
             count: end - start,
@@ -140,11 +98,11 @@ export async function planServing(
     // of the version and keeps its own (no key list travels in the locators).
     const version = (await store.currentVersion())?.version ?? null;
     if (version === null)
-      throw new DataError({ file: url }, 'nothing is published in this serving store');
+      throw new DataError({ file }, 'nothing is published in this serving store');
     return numbered(
       Array.from({ length: target }, (_, shard) => ({
         label: `${namespace} shard ${shard + 1}/${target} of ${version}`,
-        locator: { backend: 'redis', version, shard, shards: target } satisfies ServingLocator,
+        locator: { keyOrder: 'scan', version, shard, shards: target } satisfies ServingLocator,
       })),
     );
   } finally {
@@ -157,24 +115,21 @@ export async function* readServing(
   namespace: string,
   loc: ServingLocator,
   batchSize: number,
+  open: ServingSourceOpener,
 ): AsyncGenerator<unknown[]> {
-  const backend = servingBackend(url);
-  if (backend.kind === 'sqlite' && loc.backend !== 'sqlite')
+  const { store, keyOrder, name } = await open(url, 'source.url');
+  if (loc.keyOrder !== keyOrder) {
+    await store.close();
     throw new InvalidArgumentError(
       'partition.locator',
-      'was not planned for a SQLite serving store',
+      `was not planned for a ${name} serving store`,
     );
-  if (backend.kind === 'redis' && loc.backend !== 'redis')
-    throw new InvalidArgumentError(
-      'partition.locator',
-      'was not planned for a Redis serving store',
-    );
+  }
   const gone = (cause: unknown): Error =>
     new NotFoundError(
       `version ${loc.version} of serving store ${url} (it was removed after two newer publishes; plan the partitions again)`,
       { cause },
     );
-  const store = openSourceStore(url);
   // The lists of `keys` in the pinned version, as records; a version collected meanwhile is `gone`.
   const records = async (keys: readonly string[]): Promise<unknown[]> => {
     const lists = await Promise.all(
@@ -190,7 +145,7 @@ export async function* readServing(
     }
   };
   try {
-    if (loc.backend === 'sqlite') {
+    if (loc.keyOrder === 'sorted') {
       let left = loc.count;
       let cursor = loc.cursor;
       while (left > 0) {

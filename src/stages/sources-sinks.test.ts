@@ -8,7 +8,7 @@ import { ConflictError, DataError, InvalidArgumentError } from '../core/errors.j
 import { sqlLiteral } from '../data/duckdb-sql.js';
 import { RedisServingStore } from '../storage/redis-serving-store.js';
 import { SqliteServingStore } from '../storage/sqlite-serving-store.js';
-import { openServingStore } from '../../test/fixtures/open-serving-store.js';
+import { openServingSource, openServingStore } from '../../test/fixtures/open-serving-store.js';
 import { redisAnswers, TEST_REDIS_URL } from '../../test/fixtures/redis-available.js';
 import type { SinkSpec } from './sink.js';
 import { collected, openSink } from './sinks.js';
@@ -50,7 +50,11 @@ async function readAll(
   target?: number,
   batchSize?: number,
 ): Promise<{ records: unknown[]; partitions: number; maxBatch: number }> {
-  const partitions = await planPartitions(spec, target === undefined ? {} : { target });
+  // The opener is what serving sources read through; other kinds ignore it.
+  const partitions = await planPartitions(
+    spec,
+    target === undefined ? { openServingSource } : { target, openServingSource },
+  );
   partitions.forEach((p, i) => expect(p.index).toBe(i));
   const records: unknown[] = [];
   let maxBatch = 0;
@@ -60,7 +64,7 @@ async function readAll(
     for await (const batch of readPartition(
       spec,
       copy,
-      batchSize === undefined ? {} : { batchSize },
+      batchSize === undefined ? { openServingSource } : { batchSize, openServingSource },
     )) {
       maxBatch = Math.max(maxBatch, batch.length);
       records.push(...batch);
@@ -314,22 +318,25 @@ describe('serving source', () => {
     await w.putLists('related', [['x', [{ id: 1, score: 1 }]]]);
     await w.commit();
     const spec: SourceSpec = { kind: 'serving', url: `sqlite:${path}`, namespace: 'user' };
-    expect((await listServingKeys(spec.url, 'user')).keys).toEqual(lists.map((l) => l.key));
+    expect((await listServingKeys(spec.url, 'user', openServingSource)).keys).toEqual(
+      lists.map((l) => l.key),
+    );
     const { records, partitions, maxBatch } = await readAll(spec, 4, 3);
     expect(partitions).toBe(4);
     expect(maxBatch).toBeLessThanOrEqual(3);
     expect(records).toEqual(lists);
     // Partitions stay on the version they were planned against.
-    const plan = await planPartitions(spec, { target: 2 });
+    const plan = await planPartitions(spec, { target: 2, openServingSource });
     const w2 = await store.beginVersion('v2', {});
     await w2.putLists('user', [['new', [{ id: 1, score: 1 }]]]);
     await w2.commit();
     const again: unknown[] = [];
-    for (const p of plan) for await (const b of readPartition(spec, p)) again.push(...b);
+    for (const p of plan)
+      for await (const b of readPartition(spec, p, { openServingSource })) again.push(...b);
     expect(again).toEqual(lists);
     await store.close();
     await expect(
-      planPartitions({ kind: 'serving', url: 'memory:', namespace: 'user' }),
+      planPartitions({ kind: 'serving', url: 'memory:', namespace: 'user' }, { openServingSource }),
     ).rejects.toThrow(/private/);
   });
 

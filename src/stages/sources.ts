@@ -8,7 +8,12 @@
  * @module
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import type { SourcePartition, SourceSpec } from './source.js';
+import type {
+  ServingSourceOpener,
+  ServingSourceOpenerRef,
+  SourcePartition,
+  SourceSpec,
+} from './source.js';
 import type { FileLocator, QueryLocator } from './sources-common.js';
 import { numbered, splitEvenly } from './sources-common.js';
 
@@ -20,12 +25,20 @@ export interface PlanOptions {
    * @defaultValue 1
    */
   target?: number;
+  /**
+   * Opens the store of a `serving` source (the composition root passes its own; see
+   * {@link servingSourceOpener}). Planning a serving source without one fails.
+   * @defaultValue none
+   */
+  openServingSource?: ServingSourceOpener;
 }
 
 /** Options of {@link readPartition}. */
 export interface ReadPartitionOptions {
   /** Most records per yielded batch. @defaultValue 1024 */
   batchSize?: number;
+  /** As {@link PlanOptions.openServingSource}, for reading. @defaultValue none */
+  openServingSource?: ServingSourceOpener;
 }
 
 /** Defaults of {@link PlanOptions} and {@link ReadPartitionOptions}. */
@@ -86,7 +99,12 @@ export async function planPartitions(
     case 'query':
       return (await import('./sources-duckdb.js')).planQuery(spec.sql, target);
     case 'serving':
-      return (await import('./sources-serving.js')).planServing(spec.url, spec.namespace, target);
+      return (await import('./sources-serving.js')).planServing(
+        spec.url,
+        spec.namespace,
+        target,
+        needOpener(options.openServingSource),
+      );
     case 'records': {
       if (!Array.isArray(spec.records))
         throw new InvalidArgumentError('source.records', 'must be an array');
@@ -158,12 +176,14 @@ export async function* readPartition(
       );
       return;
     case 'serving': {
+      const open = needOpener(options.openServingSource);
       const { readServing } = await import('./sources-serving.js');
       yield* readServing(
         spec.url,
         spec.namespace,
         partition.locator as Parameters<typeof readServing>[2],
         batchSize,
+        open,
       );
       return;
     }
@@ -194,16 +214,48 @@ export async function* readPartition(
 
 /**
  * The keys of `namespace` in the current version of the serving store at `url`, in key order
- * for SQLite (SCAN order for Redis), and that version, through `ServingStore.listKeys` (the
- * SQLite file opened read-only). A `memory:` store is private to the process that opened it, so
- * it cannot be listed. Keys come back in their stored (string) form. (Implemented in
- * `sources-serving.ts`, loaded on first call.)
+ * for SQLite (SCAN order for Redis), and that version, through `ServingStore.listKeys`, on the
+ * store `open` opens for reading (the composition root's opens the SQLite file read-only and
+ * refuses a `memory:` store, which is private to the process that opened it). Keys come back in
+ * their stored (string) form. (Implemented in `sources-serving.ts`, loaded on first call.)
  */
 export async function listServingKeys(
   url: string,
   namespace: string,
+  open: ServingSourceOpener,
 ): Promise<{ version: string | null; keys: string[] }> {
-  return (await import('./sources-serving.js')).listServingKeys(url, namespace);
+  return (await import('./sources-serving.js')).listServingKeys(url, namespace, open);
+}
+
+/**
+ * The {@link ServingSourceOpener} a {@link ServingSourceOpenerRef} names, importing its module on
+ * first use (so a worker that reads no serving source loads nothing). What stage workers on other
+ * threads and processes read serving sources with.
+ */
+export function servingSourceOpener(ref: ServingSourceOpenerRef): ServingSourceOpener {
+  let loaded: Promise<ServingSourceOpener> | undefined;
+  return async (url, field) => {
+    loaded ??= import(ref.module).then((module: Record<string, unknown>) => {
+      const name = ref.export ?? 'openServingSource';
+      const opener = module[name];
+      if (typeof opener !== 'function')
+        throw new InvalidArgumentError(
+          'servingSourceOpener',
+          `module ${ref.module} exports no function ${name}`,
+        );
+      return opener as ServingSourceOpener;
+    });
+    return (await loaded)(url, field);
+  };
+}
+
+function needOpener(open: ServingSourceOpener | undefined): ServingSourceOpener {
+  if (open === undefined)
+    throw new InvalidArgumentError(
+      'openServingSource',
+      'is needed to read a serving source (the caller passes the serving source opener)',
+    );
+  return open;
 }
 
 // ───────────────────────────── range ─────────────────────────────

@@ -48,6 +48,9 @@ export class InlineStageRunner implements StageRunner {
             batchSize,
             signal: c.signal,
             log: c.log,
+            ...(c.openServingSource === undefined
+              ? {}
+              : { openServingSource: c.openServingSource }),
           });
           total.read += f.read;
           total.preprocessed += f.preprocessed;

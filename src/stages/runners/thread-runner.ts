@@ -91,6 +91,9 @@ async function runThreads(ref: StageRef, c: Coordination): Promise<RoleFigures> 
       stage: ref,
       params,
       source: role !== 'preprocess' ? null : ship ? { kind: 'records', records: [] } : source,
+      ...(role === 'preprocess' && c.options.servingSourceOpener !== undefined
+        ? { servingSourceOpener: c.options.servingSourceOpener }
+        : {}),
       batchSize,
       credit: CREDIT_BATCHES,
       ports,

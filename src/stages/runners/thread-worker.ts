@@ -16,8 +16,8 @@ import { isMainThread, parentPort, workerData, type MessagePort } from 'node:wor
 import { Channel } from '../channel.js';
 import { loadStage } from '../load-stage.js';
 import { runMainRole, runPreprocessRole, type Collectives, type RoleFigures } from '../roles.js';
-import { planPartitions } from '../sources.js';
-import type { SourcePartition, SourceSpec } from '../source.js';
+import { planPartitions, servingSourceOpener } from '../sources.js';
+import type { ServingSourceOpenerRef, SourcePartition, SourceSpec } from '../source.js';
 import type { ReduceOp, StageRef } from '../stage.js';
 
 /** What the coordinator gives a worker thread at start (its `workerData`). */
@@ -34,6 +34,8 @@ export interface ThreadWorkerSetup {
    * each partition's records travel with the partition instead (see {@link shipRecords}).
    */
   source: SourceSpec | null;
+  /** Opens a `serving` source's store (a module reference: a function cannot cross threads). */
+  servingSourceOpener?: ServingSourceOpenerRef;
   batchSize: number;
   /** Batches a preprocess rank may send to one main rank before it must wait for credit. */
   credit: number;
@@ -189,6 +191,9 @@ async function runWorker(setup: ThreadWorkerSetup, parent: MessagePort): Promise
         batchSize: setup.batchSize,
         signal,
         log,
+        ...(setup.servingSourceOpener === undefined
+          ? {}
+          : { openServingSource: servingSourceOpener(setup.servingSourceOpener) }),
       });
       for (const port of setup.ports) port.postMessage(null);
     } else {

@@ -1,6 +1,6 @@
 import { addExtension, Packr } from 'msgpackr';
 import type { RoleFigures } from '../roles.js';
-import type { SourcePartition, SourceSpec } from '../source.js';
+import type { ServingSourceOpenerRef, SourcePartition, SourceSpec } from '../source.js';
 import type { ReduceOp, StageRef } from '../stage.js';
 import type { FrameRing } from './frame-ring.js';
 
@@ -43,6 +43,11 @@ export interface Assignment {
   params: Record<string, unknown>;
   /** Only preprocess workers read the source (a `records` source can be large). */
   source?: SourceSpec;
+  /**
+   * Opens a `serving` source's store: a module the worker imports, unless the worker was given
+   * its own opener (`ZmqWorkerOptions.openServingSource`, as `kiban stage worker` is).
+   */
+  servingSourceOpener?: ServingSourceOpenerRef;
   batchSize: number;
   count: number;
   numPreprocessors: number;

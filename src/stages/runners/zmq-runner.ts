@@ -181,6 +181,9 @@ export class ZmqStageRunner implements StageRunner {
           stage: ref,
           params: c.options.params,
           ...(role === 'preprocess' ? { source: c.options.source } : {}),
+          ...(role === 'preprocess' && c.options.servingSourceOpener !== undefined
+            ? { servingSourceOpener: c.options.servingSourceOpener }
+            : {}),
           batchSize: c.options.batchSize,
           count,
           numPreprocessors,

@@ -3,7 +3,8 @@ import * as zmq from 'zeromq';
 import { loadStage } from '../load-stage.js';
 import { FrameRing } from './frame-ring.js';
 import { runMainRole, runPreprocessRole, type Collectives, type RoleFigures } from '../roles.js';
-import type { SourcePartition } from '../source.js';
+import type { ServingSourceOpener, SourcePartition } from '../source.js';
+import { servingSourceOpener } from '../sources.js';
 import type { ReduceOp, StageDefinition } from '../stage.js';
 import {
   arrayBytes,
@@ -43,6 +44,12 @@ export interface ZmqWorkerOptions {
    * the coordinator, its failures to the coordinator and its exit status). Accepted for callers that pass it.
    */
   log?: (line: string) => void;
+  /**
+   * Opens a `serving` source's store on this machine, in place of the module the coordinator
+   * names (`Assignment.servingSourceOpener`), which may live at another path here.
+   * @defaultValue the coordinator's module
+   */
+  openServingSource?: ServingSourceOpener;
 }
 
 /**
@@ -276,6 +283,11 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
       batchSize: a.batchSize,
       signal: abort.signal,
       log: stageLog,
+      ...(options.openServingSource !== undefined
+        ? { openServingSource: options.openServingSource }
+        : a.servingSourceOpener !== undefined
+          ? { openServingSource: servingSourceOpener(a.servingSourceOpener) }
+          : {}),
       nextPartition: async () => {
         const waiter = deferred<SourcePartition | null>();
         partitions.push(waiter);
