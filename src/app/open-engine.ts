@@ -11,6 +11,7 @@ import { WebhookNotifier } from '../workflow/notifiers/webhook-notifier.js';
 import { openMetadataStore } from './backends.js';
 import { builtinTaskHandlersRef } from './builtin-task-handlers.js';
 import type { KibanConfig } from './config.js';
+import { isArtifactStoreUrl } from './open-artifact-store.js';
 
 /** What an engine is built from: the parts of {@link KibanConfig} it reads. */
 export interface EngineSettings {
@@ -22,6 +23,12 @@ export interface EngineSettings {
   notifiers: KibanConfig['notifiers'];
   /** Root of the runs' work directories. */
   workDir: string;
+  /**
+   * `stores.artifacts`: when it is an artifact store URL (`file:…`, `s3://…`), inline tasks hand
+   * the run's work files to each other through that store (under `runs/<runId>/`), as a worker's
+   * do; a plain directory (or none) keeps them in the work directory. @defaultValue none
+   */
+  artifacts?: string;
 }
 
 /** An engine and what it holds open. */
@@ -58,7 +65,12 @@ export async function openEngine(
         })
       : new InlineExecutor({
           logs: metadata.workflows,
-          taskHandlersRef: builtinTaskHandlersRef({ metadataUrl: settings.metadata }),
+          taskHandlersRef: builtinTaskHandlersRef({
+            metadataUrl: settings.metadata,
+            ...(settings.artifacts !== undefined && isArtifactStoreUrl(settings.artifacts)
+              ? { artifactsUrl: settings.artifacts }
+              : {}),
+          }),
           ...(ex.concurrency === undefined ? {} : { concurrency: ex.concurrency }),
         });
   // The CLI's human line on stderr (`kiban workflow run`, the scheduler), not a JSON log entry: tests and operators read it.

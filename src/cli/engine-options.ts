@@ -15,6 +15,7 @@ export interface EngineCliOptions {
   redis: string;
   queue: string;
   workDir: string;
+  artifacts?: string;
   concurrency?: number;
   slackWebhook?: string;
   webhook?: string[];
@@ -56,6 +57,10 @@ export function addEngineOptions(command: Command): Command {
       "root of the runs' work directories (where tasks hand files to each other)",
       '.kiban/work',
     )
+    .option(
+      '--artifacts <url>',
+      "artifact store through which inline tasks hand the run's work files to each other (file:DIR or s3://BUCKET/PREFIX; default: the work directory)",
+    )
     .addOption(
       new Option('--slack-webhook <url>', 'Slack incoming webhook for run notifications').env(
         'KIBAN_SLACK_WEBHOOK_URL',
@@ -85,6 +90,7 @@ export function engineFlags(command: Command): FlagValue[] {
     queue: ['executor.queue', '--queue'],
     concurrency: ['executor.concurrency', '--concurrency'],
     workDir: ['stores.work', '--work-dir'],
+    artifacts: ['stores.artifacts', '--artifacts'],
     slackWebhook: ['notifiers.slackWebhook', '--slack-webhook'],
     webhook: ['notifiers.webhooks', '--webhook'],
     dashboardUrl: ['notifiers.dashboardUrl', '--dashboard-url'],
@@ -119,6 +125,7 @@ export async function openEngine(
         ...(options.dashboardUrl === undefined ? {} : { dashboardUrl: options.dashboardUrl }),
       },
       workDir: options.workDir,
+      ...(options.artifacts === undefined ? {} : { artifacts: options.artifacts }),
     },
     extra,
   );

@@ -56,6 +56,7 @@ export async function startSchedulerRole(
       executor: config.executor,
       notifiers: config.notifiers,
       workDir: config.stores.work,
+      artifacts: config.stores.artifacts,
     },
     { catalog, ...(options.onDriveEvent === undefined ? {} : { onEvent: options.onDriveEvent }) },
   );
