@@ -8,7 +8,8 @@
  */
 import Fastify from 'fastify';
 import { decideRoute } from '../src/serving/bandit-schemas.js';
-import { tagSuggestRoute } from '../src/serving/schemas.js';
+import { jsonSchemaOf, tagSuggestRoute } from '../src/serving/schemas.js';
+import { outputJsonSchema } from '../src/serving/zod-serializer.js';
 
 const app = Fastify();
 const decision = {
@@ -19,7 +20,12 @@ const decision = {
 };
 app.post(
   '/v1/bandits/:name/decide',
-  { schema: { body: decideRoute.body, response: { 200: decideRoute.response[200] } } },
+  {
+    schema: {
+      body: jsonSchemaOf(decideRoute.body),
+      response: { 200: outputJsonSchema(decideRoute.response[200]) },
+    },
+  },
   async () => decision,
 );
 const tags = [{ tag: 'bare', score: 1 }];

@@ -1,7 +1,8 @@
 /**
- * JSON schemas of the bandit API (`/v1/bandits…`), used to validate and serialise in fastify and
- * documented in `/openapi.json` through `@fastify/swagger`.
+ * Zod schemas of the bandit API (`/v1/bandits…`): they validate requests, type the handlers,
+ * serialise answers and are documented in `/openapi.json` through `@fastify/swagger`.
  */
+import { z } from 'zod';
 import { POLICY_KINDS } from '../bandits/create-policy.js';
 import { MAX_ARM_ID_LENGTH, MAX_DIM } from '../bandits/policy-support.js';
 import { errorSchema } from './schemas.js';
@@ -9,86 +10,50 @@ import { errorSchema } from './schemas.js';
 /** Most candidates one decision takes. */
 export const MAX_CANDIDATES = 10_000;
 
-const nameParams = {
-  type: 'object',
-  properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'bandit name' },
-  },
-  required: ['name'],
-} as const;
+const nameParams = z.object({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .describe('bandit name'),
+});
 
-const definitionProperties = {
-  policy: {
-    type: 'string',
-    enum: [...POLICY_KINDS],
-    description:
-      'egreedy, ucb1, bts (Bernoulli Thompson sampling), linucb or lints (linear Thompson sampling)',
-  },
-  dim: {
-    type: 'integer',
-    minimum: 0,
-    maximum: MAX_DIM,
-    description: 'context length (required for linucb and lints)',
-  },
-  params: {
-    type: 'object',
-    additionalProperties: { type: 'number' },
-    description: 'policy parameters; defaults applied',
-  },
-} as const;
+const policy = z
+  .enum(POLICY_KINDS)
+  .describe(
+    'egreedy, ucb1, bts (Bernoulli Thompson sampling), linucb or lints (linear Thompson sampling)',
+  );
+const dim = z.int().min(0).max(MAX_DIM).describe('context length (required for linucb and lints)');
+const policyParams = z
+  .record(z.string(), z.number())
+  .describe('policy parameters; defaults applied');
 
-const definitionSchema = {
-  type: 'object',
-  properties: { ...definitionProperties, createdAt: { type: 'string' } },
-  required: ['policy', 'dim', 'params', 'createdAt'],
-} as const;
+const definitionSchema = z.object({
+  policy,
+  dim,
+  params: policyParams,
+  createdAt: z.string(),
+});
+
+const defined = z.object({
+  name: z.string(),
+  created: z.boolean(),
+  definition: definitionSchema,
+});
 
 export const defineBanditRoute = {
   summary: 'Create a bandit',
   description:
     'Creates the bandit, or confirms it (200) when it exists with the same policy, dim and parameters; another definition is a 409.',
   params: nameParams,
-  body: {
-    type: 'object',
-    properties: definitionProperties,
-    required: ['policy'],
-    additionalProperties: false,
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        created: { type: 'boolean' },
-        definition: definitionSchema,
-      },
-      required: ['name', 'created', 'definition'],
-    },
-    201: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        created: { type: 'boolean' },
-        definition: definitionSchema,
-      },
-      required: ['name', 'created', 'definition'],
-    },
-    400: errorSchema,
-    409: errorSchema,
-  },
-} as const;
+  body: z.strictObject({ policy, dim: dim.optional(), params: policyParams.optional() }),
+  response: { 200: defined, 201: defined, 400: errorSchema, 409: errorSchema },
+};
 
 export const listBanditsRoute = {
   summary: 'Bandits',
   description: 'Names of every bandit, sorted.',
-  response: {
-    200: {
-      type: 'object',
-      properties: { bandits: { type: 'array', items: { type: 'string' } } },
-      required: ['bandits'],
-    },
-  },
-} as const;
+  response: { 200: z.object({ bandits: z.array(z.string()) }) },
+};
 
 export const banditSummaryRoute = {
   summary: 'A bandit and its statistics',
@@ -96,128 +61,74 @@ export const banditSummaryRoute = {
     'The definition and the shared statistics (feedback count, reward sum and mean per arm) as the store holds them now.',
   params: nameParams,
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        ...definitionSchema.properties,
-        version: { type: 'integer' },
-        arms: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              arm: { type: 'string' },
-              n: { type: 'number' },
-              rewardSum: { type: 'number' },
-              mean: { type: 'number' },
-            },
-            required: ['arm', 'n', 'rewardSum', 'mean'],
-          },
-        },
-      },
-      required: ['name', 'policy', 'dim', 'params', 'createdAt', 'version', 'arms'],
-    },
+    200: z.object({
+      name: z.string(),
+      ...definitionSchema.shape,
+      version: z.int(),
+      arms: z.array(
+        z.object({ arm: z.string(), n: z.number(), rewardSum: z.number(), mean: z.number() }),
+      ),
+    }),
     400: errorSchema,
     404: errorSchema,
   },
-} as const;
+};
 
-const nullableNumber = { type: ['number', 'null'] } as const;
-const rewardRateProperties = {
-  n: { type: 'integer' },
-  rewardSum: { type: 'number' },
-  rate: nullableNumber,
-  low: nullableNumber,
-  high: nullableNumber,
-} as const;
-const rewardRateSchema = {
-  type: 'object',
-  properties: rewardRateProperties,
-  required: ['n', 'rewardSum', 'rate', 'low', 'high'],
-} as const;
+const rewardRateShape = {
+  n: z.int(),
+  rewardSum: z.number(),
+  rate: z.number().nullable(),
+  low: z.number().nullable(),
+  high: z.number().nullable(),
+};
+const rewardRate = z.object(rewardRateShape);
 
 export const banditReportRoute = {
   summary: 'Arm shares and reward rate over time',
   description:
     'From the decision logs of every server process: per time bucket (at most 48), how often each arm was chosen and its share, and the reward rate with a 95% Wilson interval (rewards clamped to [0, 1]); per-arm totals.',
   params: nameParams,
-  querystring: {
-    type: 'object',
-    properties: {
-      from: { type: 'string', description: 'ISO-8601 time: decisions from it (inclusive)' },
-      to: { type: 'string', description: 'ISO-8601 time: decisions before it' },
-    },
-    additionalProperties: false,
-  },
+  querystring: z.strictObject({
+    from: z.string().optional().describe('ISO-8601 time: decisions from it (inclusive)'),
+    to: z.string().optional().describe('ISO-8601 time: decisions before it'),
+  }),
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        bandit: { type: 'string' },
-        from: { type: ['string', 'null'] },
-        to: { type: ['string', 'null'] },
-        bucketMs: { type: 'integer' },
-        decisions: { type: 'integer' },
-        impressions: { type: 'integer' },
-        arms: { type: 'array', items: { type: 'string' } },
-        buckets: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              start: { type: 'string' },
-              decisions: { type: 'integer' },
-              impressions: { type: 'integer' },
-              chosen: { type: 'array', items: { type: 'integer' } },
-              shares: { type: 'array', items: { type: 'number' } },
-              reward: rewardRateSchema,
-            },
-            required: ['start', 'decisions', 'impressions', 'chosen', 'shares', 'reward'],
-          },
-        },
-        totals: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              arm: { type: 'string' },
-              chosen: { type: 'integer' },
-              share: { type: 'number' },
-              ...rewardRateProperties,
-            },
-            required: ['arm', 'chosen', 'share', 'n', 'rewardSum', 'rate', 'low', 'high'],
-          },
-        },
-        overall: rewardRateSchema,
-        clampedRewards: { type: 'integer' },
-      },
-      required: [
-        'bandit',
-        'from',
-        'to',
-        'bucketMs',
-        'decisions',
-        'impressions',
-        'arms',
-        'buckets',
-        'totals',
-        'overall',
-        'clampedRewards',
-      ],
-    },
+    200: z.object({
+      bandit: z.string(),
+      from: z.string().nullable(),
+      to: z.string().nullable(),
+      bucketMs: z.int(),
+      decisions: z.int(),
+      impressions: z.int(),
+      arms: z.array(z.string()),
+      buckets: z.array(
+        z.object({
+          start: z.string(),
+          decisions: z.int(),
+          impressions: z.int(),
+          chosen: z.array(z.int()),
+          shares: z.array(z.number()),
+          reward: rewardRate,
+        }),
+      ),
+      totals: z.array(
+        z.object({ arm: z.string(), chosen: z.int(), share: z.number(), ...rewardRateShape }),
+      ),
+      overall: rewardRate,
+      clampedRewards: z.int(),
+    }),
     400: errorSchema,
     404: errorSchema,
   },
-} as const;
+};
 
 export const deleteBanditRoute = {
   summary: 'Delete a bandit',
   description:
     'Deletes the bandit and its statistics; its pending decisions can no longer take feedback.',
   params: nameParams,
-  response: { 204: { type: 'null' }, 400: errorSchema, 404: errorSchema },
-} as const;
+  response: { 204: z.null(), 400: errorSchema, 404: errorSchema },
+};
 
 export const decideRoute = {
   summary: 'Choose arms',
@@ -225,46 +136,26 @@ export const decideRoute = {
     "Chooses `slots` distinct arms among the candidates (slot 0 first) with the bandit's policy. Each propensity is the probability " +
     'that its arm was put at its slot given the earlier slots. The decision is logged and its id takes the feedback.',
   params: nameParams,
-  body: {
-    type: 'object',
-    properties: {
-      context: {
-        type: 'array',
-        items: { type: 'number' },
-        maxItems: MAX_DIM,
-        description: "the bandit's dim numbers; may be left out when dim is 0",
-      },
-      candidates: {
-        type: 'array',
-        items: { type: 'string', minLength: 1, maxLength: MAX_ARM_ID_LENGTH },
-        minItems: 1,
-        maxItems: MAX_CANDIDATES,
-      },
-      slots: {
-        type: 'integer',
-        minimum: 1,
-        default: 1,
-        description: 'arms to choose (positions to fill)',
-      },
-    },
-    required: ['candidates'],
-    additionalProperties: false,
-  },
+  body: z.strictObject({
+    context: z
+      .array(z.number())
+      .max(MAX_DIM)
+      .optional()
+      .describe("the bandit's dim numbers; may be left out when dim is 0"),
+    candidates: z.array(z.string().min(1).max(MAX_ARM_ID_LENGTH)).min(1).max(MAX_CANDIDATES),
+    slots: z.int().min(1).default(1).describe('arms to choose (positions to fill)'),
+  }),
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        decisionId: { type: 'string' },
-        arms: { type: 'array', items: { type: 'string' } },
-        propensities: { type: 'array', items: { type: 'number' } },
-        version: { type: 'integer', description: 'statistics version of the policy that decided' },
-      },
-      required: ['decisionId', 'arms', 'propensities', 'version'],
-    },
+    200: z.object({
+      decisionId: z.string(),
+      arms: z.array(z.string()),
+      propensities: z.array(z.number()),
+      version: z.int().describe('statistics version of the policy that decided'),
+    }),
     400: errorSchema,
     404: errorSchema,
   },
-} as const;
+};
 
 export const feedbackRoute = {
   summary: 'Report rewards of a decision',
@@ -272,33 +163,19 @@ export const feedbackRoute = {
     "The rewards of a decision's arms: an array in slot order, or an object arm → reward (arms left out earned 0). Applied once: " +
     'a repeat is a 409 and is not counted; an unknown or expired decision is a 404. Answers when the rewards are in the shared statistics.',
   params: nameParams,
-  body: {
-    type: 'object',
-    properties: {
-      decisionId: { type: 'string', minLength: 1, maxLength: 64 },
-      rewards: {
-        anyOf: [
-          { type: 'array', items: { type: 'number' }, minItems: 1 },
-          { type: 'object', additionalProperties: { type: 'number' } },
-        ],
-      },
-    },
-    required: ['decisionId', 'rewards'],
-    additionalProperties: false,
-  },
+  body: z.strictObject({
+    decisionId: z.string().min(1).max(64),
+    rewards: z.union([z.array(z.number()).min(1), z.record(z.string(), z.number())]),
+  }),
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        decisionId: { type: 'string' },
-        arms: { type: 'array', items: { type: 'string' } },
-        rewards: { type: 'array', items: { type: 'number' } },
-        version: { type: 'integer', description: 'statistics version that includes this feedback' },
-      },
-      required: ['decisionId', 'arms', 'rewards', 'version'],
-    },
+    200: z.object({
+      decisionId: z.string(),
+      arms: z.array(z.string()),
+      rewards: z.array(z.number()),
+      version: z.int().describe('statistics version that includes this feedback'),
+    }),
     400: errorSchema,
     404: errorSchema,
     409: errorSchema,
   },
-} as const;
+};

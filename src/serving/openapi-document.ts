@@ -8,41 +8,17 @@ export const OPENAPI_INFO = Object.freeze({ title: 'kiban serving API' });
 /** The OpenAPI version the document declares (JSON Schema 2020-12 schemas, `type: [..., 'null']`). */
 export const OPENAPI_VERSION = '3.1.0';
 
-type SwaggerTransform = NonNullable<Parameters<typeof jsonSchemaTransform>[0]>;
-
-/** Whether a value is a zod schema (zod 4 keeps its internals under `_zod`). */
-function isZod(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && '_zod' in value;
-}
-
-/**
- * Hands routes whose schemas are zod to `fastify-type-provider-zod`'s transform (zod → JSON
- * Schema); JSON-schema routes go to `@fastify/swagger` as they are.
- */
-function transform(input: SwaggerTransform): ReturnType<typeof jsonSchemaTransform> {
-  const schema = input.schema as Record<string, unknown> | undefined;
-  if (schema === undefined) return { schema: input.schema, url: input.url };
-  const parts = [
-    schema.body,
-    schema.querystring,
-    schema.params,
-    schema.headers,
-    ...Object.values((schema.response ?? {}) as Record<string, unknown>),
-  ];
-  if (parts.some(isZod)) return jsonSchemaTransform(input);
-  return { schema: input.schema, url: input.url };
-}
-
 /**
  * Registers `@fastify/swagger` on `app` (before any route: it collects routes as they are
- * added): every route is documented from its own schema, zod or JSON Schema, except those whose
+ * added): every route is documented from its own zod schema, except those whose
  * schema says `hide: true` (probes, metrics, the document itself, the dashboard's files).
  * {@link openApiDocument} reads the result.
  */
 export function registerOpenApi(app: FastifyInstance, version: string): void {
   void app.register(swagger, {
     openapi: { openapi: OPENAPI_VERSION, info: { ...OPENAPI_INFO, version } },
-    transform,
+    // zod → JSON Schema: requests as they are taken, answers as they are written.
+    transform: jsonSchemaTransform,
   });
 }
 

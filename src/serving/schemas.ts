@@ -1,109 +1,85 @@
 /**
- * Schemas of the serving API (JSON Schema, and zod for the tags route), used both to validate and
- * serialise requests in fastify and, through `@fastify/swagger`, to build the OpenAPI document, so
- * the two cannot drift apart.
+ * Zod schemas of the serving API's recommendation, model and tag routes, used to validate
+ * requests (`zodValidatorCompiler`), to type the handlers (`fastify-type-provider-zod`), to
+ * serialise answers (`zodSerializerCompiler`) and, through `@fastify/swagger`, to build the
+ * OpenAPI document, so none of them can drift apart.
  */
 import { z } from 'zod';
 
 /**
  * An entry of a ranked list. Ids are always strings in answers, as they are in request paths:
  * a list stored with numeric ids (published before ids became strings, or by a stage) is
- * answered with the ids' decimal strings, so clients never see the type change with the data.
+ * answered with the ids' decimal strings (the route hands them over as strings, see
+ * {@link wireItems}, and the serializer writes a number where a string belongs as its text), so
+ * clients never see the type change with the data.
  */
-const scoredItem = {
-  type: 'object',
-  properties: {
-    id: { type: 'string', description: 'the external item id' },
-    score: { type: 'number' },
-  },
-  required: ['id', 'score'],
-} as const;
+const scoredItem = z.object({
+  id: z.string().describe('the external item id'),
+  score: z.number(),
+});
 
-export const errorSchema = {
-  type: 'object',
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
-  required: ['code', 'message'],
-} as const;
+/** Error answers (`{code, message}`): every 4xx and 5xx of the API. */
+export const errorSchema = z.object({ code: z.string(), message: z.string() });
 
-const kQuery = {
-  type: 'object',
-  properties: {
-    k: { type: 'integer', minimum: 1, maximum: 1000, default: 10, description: 'list length' },
-  },
-  additionalProperties: false,
-} as const;
+/** A path segment naming a user or an item. */
+const externalId = z.string().min(1).max(256);
+
+/** `?k`: query strings are text, so the number is read from it (`?k=3`). */
+const kQuery = z.strictObject({
+  k: z.coerce.number().int().min(1).max(1000).default(10).describe('list length'),
+});
+
+/** A stored ranked list with its ids as strings, as {@link scoredItem} answers it. */
+export function wireItems(
+  items: readonly { id: string | number; score: number }[],
+): z.output<typeof scoredItem>[] {
+  return items.map(({ id, score }) => ({ id: typeof id === 'string' ? id : String(id), score }));
+}
 
 export const recommendationsRoute = {
   summary: 'Recommended items for a user',
   description:
     'Precomputed top-k items for the user, best first. Users the model does not know get the popular items with "fallback": true.',
-  params: {
-    type: 'object',
-    properties: { userId: { type: 'string', minLength: 1, maxLength: 256 } },
-    required: ['userId'],
-  },
+  params: z.object({ userId: externalId }),
   querystring: kQuery,
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        user: { type: 'string' },
-        items: { type: 'array', items: scoredItem },
-        fallback: { type: 'boolean' },
-      },
-      required: ['user', 'items', 'fallback'],
-    },
+    200: z.object({ user: z.string(), items: z.array(scoredItem), fallback: z.boolean() }),
     400: errorSchema,
     503: errorSchema,
   },
-} as const;
+};
 
 export const relatedRoute = {
   summary: 'Items related to an item',
   description:
     'Precomputed top-k most similar items, best first. An item the model does not know is a 404.',
-  params: {
-    type: 'object',
-    properties: { itemId: { type: 'string', minLength: 1, maxLength: 256 } },
-    required: ['itemId'],
-  },
+  params: z.object({ itemId: externalId }),
   querystring: kQuery,
   response: {
-    200: {
-      type: 'object',
-      properties: { item: { type: 'string' }, items: { type: 'array', items: scoredItem } },
-      required: ['item', 'items'],
-    },
+    200: z.object({ item: z.string(), items: z.array(scoredItem) }),
     400: errorSchema,
     404: errorSchema,
     503: errorSchema,
   },
-} as const;
+};
 
 export const modelsRoute = {
   summary: 'The published model',
   description:
     'The serving version readers see now, with the model record (kind, parameters, offline metrics) behind it.',
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        version: { type: 'string' },
-        publishedAt: { type: 'string' },
-        meta: { type: 'object', additionalProperties: true },
-        model: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: true }] },
-      },
-      required: ['version', 'publishedAt', 'meta', 'model'],
-    },
+    200: z.object({
+      version: z.string(),
+      publishedAt: z.string(),
+      meta: z.record(z.string(), z.unknown()),
+      model: z.record(z.string(), z.unknown()).nullable(),
+    }),
     503: errorSchema,
   },
-} as const;
+};
 
 /** Longest text `/v1/tags/suggest` takes, in UTF-16 code units (a post, not a book). */
 export const MAX_TAG_TEXT = 10_000;
-
-/** Error answers (`{code, message}`) in zod, for routes whose schemas are zod. */
-const errorZod = z.object({ code: z.string(), message: z.string() });
 
 /**
  * `POST /v1/tags/suggest` in zod (the pattern for zod route schemas: validated by
@@ -122,8 +98,8 @@ export const tagSuggestZodRoute = {
   }),
   response: {
     200: z.array(z.object({ tag: z.string(), score: z.number() })),
-    400: errorZod,
-    503: errorZod,
+    400: errorSchema,
+    503: errorSchema,
   },
 };
 
@@ -143,7 +119,11 @@ export const tagSuggestRoute = {
   ) as Record<200 | 400 | 503, Record<string, unknown>>,
 };
 
-function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+/**
+ * A zod request schema as JSON Schema (what it takes), for tools that take JSON Schema rather
+ * than zod, such as the bare-fastify baselines of `bench/`.
+ */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input' }) as Record<
     string,
     unknown

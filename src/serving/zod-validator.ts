@@ -28,13 +28,18 @@ function schemaAt(
   let at = schema;
   for (const key of path) {
     if (at === undefined) return undefined;
-    if (typeof key === 'number') at = at.items;
-    else
-      at =
-        at.properties?.[String(key)] ??
-        (typeof at.additionalProperties === 'object' ? at.additionalProperties : undefined);
+    at = step(at, key) ?? at.anyOf?.map((branch) => step(branch, key)).find((s) => s !== undefined);
   }
   return at;
+}
+
+/** The schema of `key` (an item index or a property name) directly under `at`. */
+function step(at: JsonSchema, key: PropertyKey): JsonSchema | undefined {
+  if (typeof key === 'number') return at.items;
+  return (
+    at.properties?.[String(key)] ??
+    (typeof at.additionalProperties === 'object' ? at.additionalProperties : undefined)
+  );
 }
 
 function pointer(path: readonly PropertyKey[]): string {
@@ -50,6 +55,27 @@ function pointer(path: readonly PropertyKey[]): string {
 function toEntry(issue: Issue, json: JsonSchema, input: unknown): ValidationEntry {
   const at = pointer(issue.path);
   switch (issue.code) {
+    case 'invalid_union': {
+      // A value of none of several types (`string | number`): Ajv checks a type list at once.
+      const branches = issue.errors;
+      if (
+        branches.length > 0 &&
+        branches.every(
+          (b) => b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0,
+        )
+      ) {
+        const type = schemaAt(json, issue.path)?.type;
+        const expected =
+          type === undefined
+            ? branches.map((b) => (b[0] as { expected: string }).expected).join(',')
+            : [type].flat().join(',');
+        return { instancePath: at, message: `must be ${expected}`, params: {} };
+      }
+      // Ajv's anyOf reports the first branch's first failure first.
+      const first = branches[0]?.[0];
+      if (first === undefined) return { instancePath: at, message: issue.message, params: {} };
+      return toEntry({ ...first, path: [...issue.path, ...first.path] } as Issue, json, input);
+    }
     case 'invalid_type': {
       const parentPath = issue.path.slice(0, -1);
       const name = issue.path.at(-1);

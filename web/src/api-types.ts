@@ -199,9 +199,9 @@ export interface paths {
                             meta: {
                                 [key: string]: unknown;
                             };
-                            model: null | {
+                            model: {
                                 [key: string]: unknown;
-                            };
+                            } | null;
                         };
                     };
                 };
@@ -317,6 +317,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Workflows
+         * @description Every valid workflow file with its schedule, next run and last run; invalid files with their problems.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -350,13 +354,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A workflow
+         * @description The definition, the next scheduled run and the latest runs, newest first.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description most runs listed */
                     limit?: number;
                 };
                 header?: never;
                 path: {
+                    /** @description workflow name */
                     name: string;
                 };
                 cookie?: never;
@@ -387,13 +397,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A workflow's runs
+         * @description The latest runs of the workflow, newest first, without their definitions.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description most runs listed */
                     limit?: number;
                 };
                 header?: never;
                 path: {
+                    /** @description workflow name */
                     name: string;
                 };
                 cookie?: never;
@@ -410,11 +426,16 @@ export interface paths {
             };
         };
         put?: never;
+        /**
+         * Start a run
+         * @description Starts a run of the workflow (202 with its id), for a logical date (default today) with parameters overriding the workflow's. Parameters may not name stores or modules, and files they name must lie in the data root.
+         */
         post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description workflow name */
                     name: string;
                 };
                 cookie?: never;
@@ -431,11 +452,39 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            runId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
                 };
             };
         };
@@ -452,11 +501,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Runs
+         * @description The latest runs of every workflow (or one), newest first, optionally by status.
+         */
         get: {
             parameters: {
                 query?: {
                     status?: "running" | "succeeded" | "failed";
                     workflow?: string;
+                    /** @description most runs listed */
                     limit?: number;
                 };
                 header?: never;
@@ -489,11 +543,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A run
+         * @description The run with its definition, its tasks (in definition order) and every attempt.
+         */
         get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description run id */
                     id: string;
                 };
                 cookie?: never;
@@ -524,11 +583,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A task's log
+         * @description Log lines of the task (one attempt, or all), after `afterSeq`: pass the answer's `lastSeq` next time to follow the log.
+         */
         get: {
             parameters: {
                 query?: {
                     attempt?: number;
                     afterSeq?: number;
+                    /** @description most lines returned */
                     limit?: number;
                 };
                 header?: never;
@@ -566,11 +630,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Retry a failed run
+         * @description Runs the failed and upstream-failed tasks of a failed run again (202).
+         */
         post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description run id */
                     id: string;
                 };
                 cookie?: never;
@@ -578,11 +647,51 @@ export interface paths {
             requestBody?: never;
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            runId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
                 };
             };
         };
@@ -599,11 +708,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A run's events
+         * @description Server-Sent Events: `run` with the run detail (as `GET /v1/runs/{id}`) whenever it changes, `end` when the run has finished, `gone` when it was deleted.
+         */
         get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description run id */
                     id: string;
                 };
                 cookie?: never;
@@ -1208,9 +1322,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Experiments
+         * @description Every experiment, or those with the given status (draft, running or stopped).
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description draft, running or stopped */
+                    status?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1301,11 +1422,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * An experiment
+         * @description The definition and status of the experiment.
+         */
         get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description experiment name */
                     name: string;
                 };
                 cookie?: never;
@@ -1321,16 +1447,29 @@ export interface paths {
                 };
             };
         };
+        /**
+         * Define an experiment
+         * @description Creates the experiment (201) or changes it (200): variants with weights, control, traffic, layer, targeting rules. Changing the split of a running experiment needs `?force=true`. The definition is checked field by field; a bad one is a 400 naming the field.
+         */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description "true" to change the split of a running experiment */
+                    force?: string;
+                };
                 header?: never;
                 path: {
+                    /** @description experiment name */
                     name: string;
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            /** @description the experiment definition (see experiments/experiment.ts) */
+            requestBody: {
+                content: {
+                    "application/json": unknown;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 200: {
@@ -1357,16 +1496,30 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Start an experiment
+         * @description Starts assigning units, now or at `at` (ISO-8601).
+         */
         post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description experiment name */
                     name: string;
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": ({
+                        /** @description ISO-8601 time; default now */
+                        at?: unknown;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 200: {
@@ -1392,11 +1545,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Stop an experiment
+         * @description Stops assigning units; its events and results stay.
+         */
         post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description experiment name */
                     name: string;
                 };
                 cookie?: never;
@@ -1441,7 +1599,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        events: {
+                        events: ({
                             eventId: string;
                             /** @enum {string} */
                             type: "exposure" | "conversion" | "value";
@@ -1455,7 +1613,9 @@ export interface paths {
                             value?: number;
                             /** @description ISO-8601 or epoch ms; default now */
                             time?: string | number;
-                        }[];
+                        } & {
+                            [key: string]: unknown;
+                        })[];
                     };
                 };
             };
@@ -1511,11 +1671,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Analysis of an experiment
+         * @description Per variant: units, conversion rate or mean; per comparison with the control: the difference and relative lift with confidence intervals, the p-value, CUPED and sequential (always-valid) inference, the probability to beat the control; the sample ratio check and a timeline.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the metric analysed; default the first one */
+                    metric?: string;
+                    /** @description two-sided, greater or less */
+                    alternative?: string;
+                    /** @description confidence level, e.g. 0.95 */
+                    confidence?: string;
+                    /** @description true or false; default true */
+                    cuped?: string;
+                    /** @description timeline bucket: day or hour; default day */
+                    bucket?: string;
+                    /** @description mixing variance of the sequential test */
+                    tau?: string;
+                };
                 header?: never;
                 path: {
+                    /** @description experiment name */
                     name: string;
                 };
                 cookie?: never;

@@ -1,10 +1,6 @@
-import type { FastifyInstance } from 'fastify';
-import type {
-  BanditService,
-  DecideRequest,
-  DefineBanditInput,
-  FeedbackRequest,
-} from '../../bandits/bandit-service.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { BanditService } from '../../bandits/bandit-service.js';
 import {
   banditReportRoute,
   banditSummaryRoute,
@@ -14,8 +10,6 @@ import {
   feedbackRoute,
   listBanditsRoute,
 } from '../bandit-schemas.js';
-
-type Named = { Params: { name: string } };
 
 /** Options of {@link banditRoutes}. */
 export interface BanditRoutesOptions {
@@ -40,47 +34,38 @@ export async function banditRoutes(
 ): Promise<void> {
   app.addHook('onReady', async () => service.start());
   app.addHook('onClose', async () => service.close());
+  const api = app.withTypeProvider<ZodTypeProvider>();
 
-  app.put<Named & { Body: DefineBanditInput }>(
-    '/v1/bandits/:name',
-    { schema: defineBanditRoute },
-    async (request, reply) => {
-      const { name } = request.params;
-      const { created, definition } = await service.define(name, request.body);
-      const { generation: _, ...shown } = definition;
-      return reply.status(created ? 201 : 200).send({ name, created, definition: shown });
-    },
-  );
+  api.put('/v1/bandits/:name', { schema: defineBanditRoute }, async (request, reply) => {
+    const { name } = request.params;
+    const { created, definition } = await service.define(name, request.body);
+    const { generation: _, ...shown } = definition;
+    return reply.status(created ? 201 : 200).send({ name, created, definition: shown });
+  });
 
-  app.get('/v1/bandits', { schema: listBanditsRoute }, async () => ({
+  api.get('/v1/bandits', { schema: listBanditsRoute }, async () => ({
     bandits: await service.list(),
   }));
 
-  app.get<Named>('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) =>
+  api.get('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) =>
     service.summary(request.params.name),
   );
 
-  app.get<Named & { Querystring: { from?: string; to?: string } }>(
-    '/v1/bandits/:name/report',
-    { schema: banditReportRoute },
-    async (request) =>
-      service.report(request.params.name, { from: request.query.from, to: request.query.to }),
+  api.get('/v1/bandits/:name/report', { schema: banditReportRoute }, async (request) =>
+    service.report(request.params.name, { from: request.query.from, to: request.query.to }),
   );
 
-  app.delete<Named>('/v1/bandits/:name', { schema: deleteBanditRoute }, async (request, reply) => {
+  api.delete('/v1/bandits/:name', { schema: deleteBanditRoute }, async (request, reply) => {
     await service.remove(request.params.name);
-    return reply.status(204).send();
+    // No body at all: 204 (the schema's null documents that, not a payload to write).
+    return (reply as FastifyReply).status(204).send();
   });
 
-  app.post<Named & { Body: DecideRequest }>(
-    '/v1/bandits/:name/decide',
-    { schema: decideRoute },
-    async (request) => service.decide(request.params.name, request.body),
+  api.post('/v1/bandits/:name/decide', { schema: decideRoute }, async (request) =>
+    service.decide(request.params.name, request.body),
   );
 
-  app.post<Named & { Body: FeedbackRequest }>(
-    '/v1/bandits/:name/feedback',
-    { schema: feedbackRoute },
-    async (request) => service.feedback(request.params.name, request.body),
+  api.post('/v1/bandits/:name/feedback', { schema: feedbackRoute }, async (request) =>
+    service.feedback(request.params.name, request.body),
   );
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotReadyError } from '../../core/errors.js';
 import type { MetadataStore } from '../../storage/metadata-store.js';
 import type { ServingStore } from '../../storage/serving-store.js';
@@ -21,7 +22,7 @@ export async function modelRoutes(
   app: FastifyInstance,
   { serving, metadata }: ModelRoutesOptions,
 ): Promise<void> {
-  app.get('/v1/models', { schema: modelsRoute }, async () => {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/models', { schema: modelsRoute }, async () => {
     const current = await serving.currentVersion();
     if (current === null) throw new NotReadyError('no model is published yet');
     const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;
@@ -31,7 +32,8 @@ export async function modelRoutes(
       version: current.version,
       publishedAt: current.publishedAt,
       meta: current.meta,
-      model,
+      // A record as the schema's open object (an interface has no index signature).
+      model: model === null ? null : { ...model },
     };
   });
 }

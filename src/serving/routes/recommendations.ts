@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { KibanError, NotReadyError } from '../../core/errors.js';
 import type { ServingStore } from '../../storage/serving-store.js';
-import { recommendationsRoute, relatedRoute } from '../schemas.js';
+import { recommendationsRoute, relatedRoute, wireItems } from '../schemas.js';
 
 /** Options of {@link recommendationRoutes}. */
 export interface RecommendationRoutesOptions {
@@ -16,38 +17,35 @@ export interface RecommendationRoutesOptions {
  * - `GET /v1/items/{itemId}/related?k` → `{item, items}`; an item the published model does not
  *   know is a 404.
  *
- * Items are best first, at most `k` of them. Before anything is published both answer 503
- * (`NOT_READY`).
+ * Items are best first, at most `k` of them, their ids strings whatever type the store keeps.
+ * Before anything is published both answer 503 (`NOT_READY`).
  */
 export async function recommendationRoutes(
   app: FastifyInstance,
   { serving }: RecommendationRoutesOptions,
 ): Promise<void> {
-  app.get<{ Params: { userId: string }; Querystring: { k: number } }>(
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.get(
     '/v1/users/:userId/recommendations',
     { schema: recommendationsRoute },
     async (request) => {
       const { userId } = request.params;
       const { k } = request.query;
       const items = await serving.getList('user', userId, { limit: k });
-      if (items !== null) return { user: userId, items, fallback: false };
+      if (items !== null) return { user: userId, items: wireItems(items), fallback: false };
       const popular = await serving.getList('popular', 'all', { limit: k });
       if (popular === null) throw new NotReadyError('no recommendations are published yet');
-      return { user: userId, items: popular, fallback: true };
+      return { user: userId, items: wireItems(popular), fallback: true };
     },
   );
 
-  app.get<{ Params: { itemId: string }; Querystring: { k: number } }>(
-    '/v1/items/:itemId/related',
-    { schema: relatedRoute },
-    async (request) => {
-      const { itemId } = request.params;
-      const items = await serving.getList('related', itemId, { limit: request.query.k });
-      if (items !== null) return { item: itemId, items };
-      if ((await serving.currentVersion()) === null)
-        throw new NotReadyError('no recommendations are published yet');
-      // Not NotFoundError: its message would be `… not found`, and this one names the model.
-      throw new KibanError('NOT_FOUND', `item "${itemId}" is unknown to the published model`);
-    },
-  );
+  api.get('/v1/items/:itemId/related', { schema: relatedRoute }, async (request) => {
+    const { itemId } = request.params;
+    const items = await serving.getList('related', itemId, { limit: request.query.k });
+    if (items !== null) return { item: itemId, items: wireItems(items) };
+    if ((await serving.currentVersion()) === null)
+      throw new NotReadyError('no recommendations are published yet');
+    // Not NotFoundError: its message would be `… not found`, and this one names the model.
+    throw new KibanError('NOT_FOUND', `item "${itemId}" is unknown to the published model`);
+  });
 }

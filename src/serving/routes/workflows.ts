@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
 import { checkRunParams } from '../../pipeline/run-param-policy.js';
 import type { WorkflowService } from '../../workflow/workflow-service.js';
 import type { TaskAttempt, TaskRun, WorkflowRun } from '../../workflow/workflow-store.js';
+import { errorSchema } from '../schemas.js';
 
 /** Options of {@link workflowRoutes}. */
 export interface WorkflowRoutesOptions {
@@ -28,14 +31,23 @@ export interface RunDetail {
   attempts: TaskAttempt[];
 }
 
-const NAME = { type: 'string', minLength: 1, maxLength: 200 } as const;
-const LIMIT = (max: number, def: number) =>
-  ({ type: 'integer', minimum: 1, maximum: max, default: def }) as const;
-const RUN_STATUS = { type: 'string', enum: ['running', 'succeeded', 'failed'] } as const;
-const PARAM_VALUE = { type: ['string', 'number', 'boolean'] } as const;
+const NAME = z.string().min(1).max(200);
+/** A page size: query strings are text, so the number is read from it (`?limit=5`). */
+const LIMIT = (max: number, def: number) => z.coerce.number().int().min(1).max(max).default(def);
+const RUN_STATUS = z.enum(['running', 'succeeded', 'failed']);
+const PARAM_VALUE = z.union([z.string(), z.number(), z.boolean()]);
 
-const nameParams = { type: 'object', properties: { name: NAME }, required: ['name'] } as const;
-const idParams = { type: 'object', properties: { id: NAME }, required: ['id'] } as const;
+const nameParams = z.object({ name: NAME.describe('workflow name') });
+const idParams = z.object({ id: NAME.describe('run id') });
+const runStarted = z.object({ runId: z.string() });
+
+/*
+ * Answers other than a started run's id have no response schema (and so no error ones: the type
+ * provider would then take the error shape for the handler's whole answer): they are the workflow store's
+ * types (runs, tasks, attempts, log lines with `Date`s, definitions that grow with new task
+ * kinds), which the dashboard mirrors by hand in web/src/types.ts. A schema that lagged behind
+ * would silently drop fields from the answers.
+ */
 
 /**
  * The workflow API the dashboard (and scripts) use: workflows and their runs, starting and
@@ -64,22 +76,32 @@ export async function workflowRoutes(
     for (const stream of streams) stream.end();
   });
 
-  // Invalid files are listed with their problems, so that a typo does not make a workflow vanish.
-  app.get('/v1/workflows', async () => ({
-    workflows: await service.listWorkflows(),
-    invalid: await service.listInvalidWorkflows(),
-  }));
+  const api = app.withTypeProvider<ZodTypeProvider>();
 
-  app.get<{ Params: { name: string }; Querystring: { limit: number } }>(
+  // Invalid files are listed with their problems, so that a typo does not make a workflow vanish.
+  api.get(
+    '/v1/workflows',
+    {
+      schema: {
+        summary: 'Workflows',
+        description:
+          'Every valid workflow file with its schedule, next run and last run; invalid files with their problems.',
+      },
+    },
+    async () => ({
+      workflows: await service.listWorkflows(),
+      invalid: await service.listInvalidWorkflows(),
+    }),
+  );
+
+  api.get(
     '/v1/workflows/:name',
     {
       schema: {
+        summary: 'A workflow',
+        description: 'The definition, the next scheduled run and the latest runs, newest first.',
         params: nameParams,
-        querystring: {
-          type: 'object',
-          properties: { limit: LIMIT(500, 20) },
-          additionalProperties: false,
-        },
+        querystring: z.strictObject({ limit: LIMIT(500, 20).describe('most runs listed') }),
       },
     },
     async (request) => {
@@ -91,16 +113,14 @@ export async function workflowRoutes(
     },
   );
 
-  app.get<{ Params: { name: string }; Querystring: { limit: number } }>(
+  api.get(
     '/v1/workflows/:name/runs',
     {
       schema: {
+        summary: "A workflow's runs",
+        description: 'The latest runs of the workflow, newest first, without their definitions.',
         params: nameParams,
-        querystring: {
-          type: 'object',
-          properties: { limit: LIMIT(500, 50) },
-          additionalProperties: false,
-        },
+        querystring: z.strictObject({ limit: LIMIT(500, 50).describe('most runs listed') }),
       },
     },
     async (request) => {
@@ -113,22 +133,21 @@ export async function workflowRoutes(
     },
   );
 
-  app.post<{
-    Params: { name: string };
-    Body: { logicalDate?: string; params?: Record<string, string | number | boolean> } | undefined;
-  }>(
+  api.post(
     '/v1/workflows/:name/runs',
     {
       schema: {
+        summary: 'Start a run',
+        description:
+          "Starts a run of the workflow (202 with its id), for a logical date (default today) with parameters overriding the workflow's. Parameters may not name stores or modules, and files they name must lie in the data root.",
         params: nameParams,
-        body: {
-          type: ['object', 'null'],
-          properties: {
-            logicalDate: { type: 'string', minLength: 1 },
-            params: { type: 'object', additionalProperties: PARAM_VALUE },
-          },
-          additionalProperties: false,
-        },
+        body: z
+          .strictObject({
+            logicalDate: z.string().min(1).optional(),
+            params: z.record(z.string(), PARAM_VALUE).optional(),
+          })
+          .nullable(),
+        response: { 202: runStarted, 400: errorSchema, 404: errorSchema },
       },
     },
     async (request, reply) => {
@@ -146,15 +165,18 @@ export async function workflowRoutes(
     },
   );
 
-  app.get<{ Querystring: { status?: WorkflowRun['status']; workflow?: string; limit: number } }>(
+  api.get(
     '/v1/runs',
     {
       schema: {
-        querystring: {
-          type: 'object',
-          properties: { status: RUN_STATUS, workflow: NAME, limit: LIMIT(500, 50) },
-          additionalProperties: false,
-        },
+        summary: 'Runs',
+        description:
+          'The latest runs of every workflow (or one), newest first, optionally by status.',
+        querystring: z.strictObject({
+          status: RUN_STATUS.optional(),
+          workflow: NAME.optional(),
+          limit: LIMIT(500, 50).describe('most runs listed'),
+        }),
       },
     },
     async (request) => {
@@ -168,9 +190,16 @@ export async function workflowRoutes(
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  api.get(
     '/v1/runs/:id',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        summary: 'A run',
+        description:
+          'The run with its definition, its tasks (in definition order) and every attempt.',
+        params: idParams,
+      },
+    },
     async (request) => {
       const detail = await runDetail(service, request.params.id);
       if (detail === null) throw new NotFoundError(`workflow run "${request.params.id}"`);
@@ -178,23 +207,19 @@ export async function workflowRoutes(
     },
   );
 
-  app.get<{
-    Params: { id: string; task: string };
-    Querystring: { attempt?: number; afterSeq?: number; limit: number };
-  }>(
+  api.get(
     '/v1/runs/:id/tasks/:task/logs',
     {
       schema: {
-        params: { type: 'object', properties: { id: NAME, task: NAME }, required: ['id', 'task'] },
-        querystring: {
-          type: 'object',
-          properties: {
-            attempt: { type: 'integer', minimum: 1 },
-            afterSeq: { type: 'integer', minimum: 0 },
-            limit: LIMIT(5000, 1000),
-          },
-          additionalProperties: false,
-        },
+        summary: "A task's log",
+        description:
+          "Log lines of the task (one attempt, or all), after `afterSeq`: pass the answer's `lastSeq` next time to follow the log.",
+        params: z.object({ id: NAME, task: NAME }),
+        querystring: z.strictObject({
+          attempt: z.coerce.number().int().min(1).optional(),
+          afterSeq: z.coerce.number().int().min(0).optional(),
+          limit: LIMIT(5000, 1000).describe('most lines returned'),
+        }),
       },
     },
     async (request) => {
@@ -214,18 +239,32 @@ export async function workflowRoutes(
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  api.post(
     '/v1/runs/:id/retry',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        summary: 'Retry a failed run',
+        description: 'Runs the failed and upstream-failed tasks of a failed run again (202).',
+        params: idParams,
+        response: { 202: runStarted, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+      },
+    },
     async (request, reply) => {
       await service.retryRun(request.params.id);
       return reply.status(202).send({ runId: request.params.id });
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  api.get(
     '/v1/runs/:id/events',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        summary: "A run's events",
+        description:
+          'Server-Sent Events: `run` with the run detail (as `GET /v1/runs/{id}`) whenever it changes, `end` when the run has finished, `gone` when it was deleted.',
+        params: idParams,
+      },
+    },
     async (request, reply) => {
       const { id } = request.params;
       const first = await runDetail(service, id);
