@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKibanConfig } from '../src/app/config.js';
+import { createLogger } from '../src/core/log.js';
 import { openArtifactStore } from '../src/app/open-artifact-store.js';
 import { openMetadataStore } from '../src/app/open-stores.js';
 import { startSchedulerRole } from '../src/app/roles/scheduler.js';
@@ -32,7 +33,10 @@ describe('inline runs with a file: artifact store', { timeout: 240_000 }, () => 
       `name: ${name}`,
       ...(schedule === undefined
         ? []
-        : [`schedule: { cron: "${schedule}", timezone: UTC, catchUp: skip }`]),
+        : [
+            `schedule: { cron: "${schedule}", timezone: UTC, catchUp: skip }`,
+            'notify: { on: [success, failure] }',
+          ]),
       'tasks:',
       '  aggregate: { kind: aggregate }',
       `  train: { kind: train, needs: [aggregate], params: { kind: popularity, stores: { artifacts: "${storeUrl}" } } }`,
@@ -86,7 +90,7 @@ describe('inline runs with a file: artifact store', { timeout: 240_000 }, () => 
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the scheduler role with the inline executor passes stores.artifacts to its tasks', async () => {
+  it('the scheduler role with the inline executor passes stores.artifacts to its tasks, and notifies through its logger', async () => {
     const workflows = join(dir, 'workflows');
     await mkdir(workflows);
     // One firing, a few seconds from now (a whole year before the next).
@@ -103,9 +107,11 @@ describe('inline runs with a file: artifact store', { timeout: 240_000 }, () => 
       ],
     });
     let runId: string | undefined;
+    const lines: string[] = [];
     const role = await startSchedulerRole(config, {
       workflowsDir: workflows,
       scanMs: 60_000,
+      logger: createLogger({ level: 'info', destination: { write: (l: string) => lines.push(l) } }),
       onSchedulerEvent: (e: SchedulerEvent) => {
         if (e.type === 'started') runId ??= e.runId;
       },
@@ -127,6 +133,16 @@ describe('inline runs with a file: artifact store', { timeout: 240_000 }, () => 
     }
     expect(run.status).toBe('succeeded');
     expectStored(await outcome(run.id, workRoot));
+    // The run's notification is a structured entry of the role's logger, under `notifier`.
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        component: 'notifier',
+        event: 'run-succeeded',
+        runId: run.id,
+        workflow: 'by-key',
+      }),
+    );
   });
 
   it('kiban workflow run --artifacts does the same inline', async () => {

@@ -1,10 +1,11 @@
+import { childLogger, processLogger, type Logger } from '../core/log.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { DriveEvent } from '../workflow/engine/drive-run.js';
 import type { WorkflowCatalog } from '../workflow/engine/workflow-catalog.js';
 import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
 import type { Executor } from '../workflow/executor.js';
 import { InlineExecutor } from '../workflow/executors/inline-executor.js';
-import { LogNotifier } from '../workflow/notifiers/log-notifier.js';
+import { LogNotifier, type NotifierLineWriter } from '../workflow/notifiers/log-notifier.js';
 import type { Notifier } from '../workflow/notifiers/notifier.js';
 import { SlackNotifier } from '../workflow/notifiers/slack-notifier.js';
 import { WebhookNotifier } from '../workflow/notifiers/webhook-notifier.js';
@@ -31,6 +32,22 @@ export interface EngineSettings {
   artifacts?: string;
 }
 
+/** What {@link openEngine} is handed besides the settings. */
+export interface EngineExtras {
+  catalog?: WorkflowCatalog;
+  onEvent?: (e: DriveEvent) => void;
+  /**
+   * The role's logger: the inline executor logs under its `workflow` child, and the log notifier
+   * writes one entry per run event to its `notifier` child. @defaultValue the process logger
+   */
+  logger?: Logger;
+  /**
+   * The log notifier writes one human line per run event here instead (the CLI passes stderr).
+   * @defaultValue entries on the logger's `notifier` child
+   */
+  notifierLines?: NotifierLineWriter;
+}
+
 /** An engine and what it holds open. */
 export interface OpenEngine {
   engine: WorkflowEngine;
@@ -41,8 +58,8 @@ export interface OpenEngine {
 
 /**
  * Opens the metadata store, the executor (inline, or BullMQ loaded by dynamic import) and the
- * notifiers `settings` name, and an engine over them. Notifications always go to the log
- * (stderr) too.
+ * notifiers `settings` name, and an engine over them. Notifications always go to the log too
+ * (`extra.logger`, or the human lines of `extra.notifierLines`).
  *
  * @example
  * const open = await openEngine({ metadata: config.stores.metadata, executor: config.executor, notifiers: config.notifiers, workDir: config.stores.work });
@@ -50,8 +67,9 @@ export interface OpenEngine {
  */
 export async function openEngine(
   settings: EngineSettings,
-  extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {},
+  extra: EngineExtras = {},
 ): Promise<OpenEngine> {
+  const logger = extra.logger ?? processLogger();
   const metadata = await openMetadataStore(
     settings.metadata,
     settings.metadataField ?? 'stores.metadata',
@@ -72,9 +90,11 @@ export async function openEngine(
               : {}),
           }),
           ...(ex.concurrency === undefined ? {} : { concurrency: ex.concurrency }),
+          logger: childLogger(logger, 'workflow'),
         });
-  // The CLI's human line on stderr (`kiban workflow run`, the scheduler), not a JSON log entry: tests and operators read it.
-  const notifiers: Notifier[] = [new LogNotifier((line) => process.stderr.write(line))];
+  const notifiers: Notifier[] = [
+    new LogNotifier(extra.notifierLines ?? childLogger(logger, 'notifier')),
+  ];
   if (n.slackWebhook !== undefined) notifiers.push(new SlackNotifier(n.slackWebhook));
   for (const url of n.webhooks) notifiers.push(new WebhookNotifier(url));
   const base = n.dashboardUrl?.replace(/\/+$/, '');

@@ -108,6 +108,7 @@ export async function openEngine(
   options: EngineCliOptions,
   extra: { catalog?: WorkflowCatalog; onEvent?: (e: DriveEvent) => void } = {},
 ): Promise<OpenEngine> {
+  // Run notifications are the CLI's human lines on stderr (tests and operators read them).
   return openAppEngine(
     {
       metadata: options.metadata,
@@ -127,7 +128,7 @@ export async function openEngine(
       workDir: options.workDir,
       ...(options.artifacts === undefined ? {} : { artifacts: options.artifacts }),
     },
-    extra,
+    { ...extra, notifierLines: (line) => process.stderr.write(line) },
   );
 }
 

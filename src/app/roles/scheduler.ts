@@ -1,3 +1,4 @@
+import { createLogger, type Logger } from '../../core/log.js';
 import type { DriveEvent } from '../../workflow/engine/drive-run.js';
 import { WorkflowCatalog } from '../../workflow/engine/workflow-catalog.js';
 import { WorkflowScheduler, type SchedulerEvent } from '../../workflow/engine/scheduler.js';
@@ -15,6 +16,12 @@ export interface SchedulerRoleOptions {
   metadataField?: string;
   onDriveEvent?: (event: DriveEvent) => void;
   onSchedulerEvent?: (event: SchedulerEvent) => void;
+  /**
+   * The role's logger: the inline executor logs under its `workflow` child, run notifications go
+   * to its `notifier` child. @defaultValue a new {@link createLogger} (JSON lines on stderr, level
+   * from `KIBAN_LOG_LEVEL`)
+   */
+  logger?: Logger;
 }
 
 /** A running scheduler role. */
@@ -49,6 +56,8 @@ export async function startSchedulerRole(
     handlers: builtinTaskHandlers(),
   });
   await catalog.load(); // fail now on a missing directory
+  // One logger for the role, a child per component.
+  const logger = options.logger ?? createLogger();
   const open = await openEngine(
     {
       metadata: config.stores.metadata,
@@ -58,7 +67,11 @@ export async function startSchedulerRole(
       workDir: config.stores.work,
       artifacts: config.stores.artifacts,
     },
-    { catalog, ...(options.onDriveEvent === undefined ? {} : { onEvent: options.onDriveEvent }) },
+    {
+      catalog,
+      logger,
+      ...(options.onDriveEvent === undefined ? {} : { onEvent: options.onDriveEvent }),
+    },
   );
   const scheduler = new WorkflowScheduler(open.engine, catalog, {
     scanMs: options.scanMs,

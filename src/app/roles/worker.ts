@@ -1,3 +1,4 @@
+import { childLogger, createLogger, type Logger } from '../../core/log.js';
 import type { TaskWorker } from '../../workflow/executors/bullmq-worker.js';
 import { openBackends } from '../backends.js';
 import { builtinTaskHandlersRef } from '../builtin-task-handlers.js';
@@ -23,6 +24,12 @@ export interface WorkerRoleOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   shutdownGraceMs: number;
+  /**
+   * The role's logger: the worker logs its own problems (task log lines that could not be
+   * stored) under its `workflow` child. @defaultValue a new {@link createLogger} (JSON lines on
+   * stderr, level from `KIBAN_LOG_LEVEL`)
+   */
+  logger?: Logger;
 }
 
 /** A running worker role. */
@@ -50,6 +57,8 @@ export async function startWorkerRole(
     seams: ['metadata'],
     fields: storeFields(config),
   });
+  // One logger for the role, a child per component.
+  const logger = options.logger ?? createLogger();
   let worker: TaskWorker;
   try {
     const { startWorker } = await import('../../workflow/executors/bullmq-worker.js');
@@ -66,6 +75,7 @@ export async function startWorkerRole(
       lockDurationMs: options.lockDurationMs,
       stalledIntervalMs: options.stalledIntervalMs,
       shutdownGraceMs: options.shutdownGraceMs,
+      logger: childLogger(logger, 'workflow'),
       ...(options.id === undefined ? {} : { workerId: options.id }),
     });
   } catch (error) {
