@@ -125,16 +125,20 @@ describe('kiban demo', () => {
       expect(await redis.exists(`${prefix}current`)).toBe(1);
       await redis.quit();
       const metadata = KyselyMetadataStore.postgres(pgUrl, { schema });
-      const recorded = await metadata.getRun(result.runId);
+      // The run is recorded as a run of the built-in recommend workflow.
+      const recorded = await metadata.workflows.getRun(result.runId);
+      const tasks = await metadata.workflows.getTasks(result.runId);
       await metadata.close();
-      expect(recorded).toMatchObject({ status: 'succeeded', modelId: result.modelId });
-      expect(recorded!.steps.map((s) => [s.name, s.status])).toEqual([
+      expect(recorded).toMatchObject({ status: 'succeeded', workflow: 'recommend' });
+      expect(tasks.map((t) => [t.task, t.status])).toEqual([
         ['aggregate', 'succeeded'],
+        ['evaluate', 'succeeded'],
         ['train', 'succeeded'],
         ['candidates', 'succeeded'],
         ['publish', 'succeeded'],
       ]);
-      expect(recorded!.steps[0].figures).toMatchObject({ rowsIn: 150_461, pairs: 100_836 });
+      expect(tasks[2].output).toMatchObject({ modelId: result.modelId });
+      expect(tasks[0].output).toMatchObject({ rowsIn: 150_461, pairs: 100_836 });
     } finally {
       const store = new RedisServingStore('redis://127.0.0.1:6379', { prefix });
       await store.clear();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { evaluateCommand, type EvaluationRecord } from '../src/cli/evaluate-command.js';
+import { createLogger } from '../src/core/log.js';
 import { parseParams } from '../src/core/params.js';
 import type { Interactions } from '../src/data/interactions.js';
 import type { Artifact } from '../src/models/artifact.js';
@@ -191,7 +192,7 @@ describe('a model registered from outside', () => {
       workDir: join(dir, 'run'),
       serving: async () => serving,
       metadata,
-      log: () => undefined,
+      logger: createLogger({ level: 'silent' }),
       models,
     };
     try {

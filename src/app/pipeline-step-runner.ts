@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
+import { taskLogLogger } from '../workflow/task-log-logger.js';
 import {
   runPipelineStep,
   stepConfig,
@@ -64,7 +65,7 @@ export async function runPipelineTask(
         workDir,
         serving: async () => (serving ??= await openServingStore(config.stores.serving)),
         metadata,
-        log: ctx.log,
+        logger: taskLogLogger((line) => ctx.log(line)),
         signal: ctx.signal,
         openArtifacts: (url) => openArtifactStore(url),
       });

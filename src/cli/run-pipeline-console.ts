@@ -1,4 +1,5 @@
 import { openBackends, type Backends } from '../app/backends.js';
+import { createLogger, LOG_LEVEL_ENV } from '../core/log.js';
 import type { PipelineConfig } from '../pipeline/pipeline-config.js';
 import { runPipeline, type PipelineEvent, type PipelineResult } from '../pipeline/run-pipeline.js';
 
@@ -31,7 +32,12 @@ export function printPipelineResult(result: PipelineResult): void {
   );
 }
 
-/** Runs the pipeline, reporting each step on stderr as it starts and ends. */
+/**
+ * Runs the pipeline, reporting each step on stderr as it starts and ends. The steps' log entries
+ * repeat what the progress lines say (their full lines are in the run's task logs, `kiban
+ * workflow logs`), so they are written (JSON on stderr) only from warnings up, unless
+ * `KIBAN_LOG_LEVEL` asks for more.
+ */
 export async function runPipelineWithConsole(
   config: PipelineConfig,
   stores: OpenStores,
@@ -40,6 +46,7 @@ export async function runPipelineWithConsole(
     serving: stores.serving,
     metadata: stores.metadata,
     onEvent: printPipelineEvent,
+    logger: createLogger(process.env[LOG_LEVEL_ENV] ? {} : { level: 'warn' }),
   });
   printPipelineResult(result);
   return result;

@@ -51,9 +51,28 @@ describe('runPipeline', () => {
     const popular = (await serving.getList('popular', 'all'))!.map((i) => i.id);
     expect(popular).toContain((await serving.getList('user', '1'))![0].id);
 
-    const run = await metadata.getRun(result.runId);
-    expect(run).toMatchObject({ status: 'succeeded', modelId: result.modelId, pipeline: 'demo' });
-    expect(run!.steps.every((s) => s.status === 'succeeded' && s.figures.seconds >= 0)).toBe(true);
+    // The run is a run of the built-in recommend workflow, recorded like any workflow run.
+    const run = await metadata.workflows.getRun(result.runId);
+    expect(run).toMatchObject({ status: 'succeeded', workflow: 'recommend' });
+    expect(run!.definition.params).toMatchObject({ pipeline: 'demo', model: 'popularity' });
+    const tasks = await metadata.workflows.getTasks(result.runId);
+    expect(tasks.map((t) => [t.task, t.status])).toEqual([
+      ['aggregate', 'succeeded'],
+      ['evaluate', 'succeeded'],
+      ['train', 'succeeded'],
+      ['candidates', 'succeeded'],
+      ['publish', 'succeeded'],
+    ]);
+    expect(tasks.find((t) => t.task === 'train')!.output).toMatchObject({
+      modelId: result.modelId,
+      users: result.figures.train.users,
+    });
+    expect(tasks[0].output).toMatchObject({ pairs: result.figures.aggregate.pairs });
+    expect(result.figures.train['ndcg@10']).toBeGreaterThan(0);
+    expect(Object.values(result.figures).every((f) => f.seconds >= 0)).toBe(true);
+    // The steps' lines are in the tasks' logs.
+    const logs = await metadata.workflows.readLogs(result.runId, 'publish');
+    expect(logs.some((l) => l.line.startsWith('publish: version'))).toBe(true);
     const model = await metadata.getModel(result.modelId);
     expect(model).toMatchObject({
       kind: 'popularity',
@@ -70,11 +89,18 @@ describe('runPipeline', () => {
       /no interactions are left/,
     );
     expect((await serving.currentVersion())?.version).toBe(before?.version);
-    const [latest] = await metadata.listRuns({ limit: 1 });
+    const [latest] = await metadata.workflows.listRuns({ workflow: 'recommend', limit: 1 });
     expect(latest.status).toBe('failed');
-    expect(latest.error).toMatch(/INVALID_DATA: .*no interactions are left/);
-    expect(latest.steps.map((s) => [s.name, s.status])).toEqual([['aggregate', 'failed']]);
-    expect(latest.steps[0].error).toMatch(/no interactions are left/);
+    expect(latest.error).toMatch(/task aggregate failed: .*no interactions are left/);
+    const tasks = await metadata.workflows.getTasks(latest.id);
+    expect(tasks.map((t) => [t.task, t.status])).toEqual([
+      ['aggregate', 'failed'],
+      ['evaluate', 'upstream_failed'],
+      ['train', 'upstream_failed'],
+      ['candidates', 'upstream_failed'],
+      ['publish', 'upstream_failed'],
+    ]);
+    expect(tasks[0].error).toMatch(/no interactions are left/);
   });
 
   it('refuses bad model parameters before any work, naming them', () => {

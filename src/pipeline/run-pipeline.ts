@@ -1,22 +1,21 @@
-import { join } from 'node:path';
 import { KibanError } from '../core/errors.js';
+import { childLogger, type Logger, processLogger } from '../core/log.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { FitOptions } from '../models/recommender.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
+import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
+import { InlineExecutor } from '../workflow/executors/inline-executor.js';
+import { taskLogLogger } from '../workflow/task-log-logger.js';
 import type { PipelineConfig } from './pipeline-config.js';
-import { aggregateStep } from './steps/aggregate-step.js';
-import { candidatesStep } from './steps/candidates-step.js';
-import { evaluateStep } from './steps/evaluate-step.js';
-import type { StepContext } from './steps/pipeline-step.js';
-import { publishStep } from './steps/publish-step.js';
-import { trainStep } from './steps/train-step.js';
-import { idStamp, idSuffix } from './steps/work-files.js';
+import { recommendTaskHandlers, recommendWorkflow } from './recommend-workflow.js';
+import { runPipelineStep } from './steps/index.js';
+import type { PipelineStepKind } from './steps/pipeline-step.js';
 
 /**
- * The steps of a run as recorded and reported, in order. Evaluation is recorded as part of
- * `train` (its metrics are train's figures), as it was before steps became separate tasks; the
- * workflow engine runs it as a task of its own (see steps/).
+ * The steps of a run as reported, in order. Evaluation is reported as part of `train` (its
+ * metrics are train's figures, its time in train's), as it was before steps became separate
+ * tasks; the workflow records it as a task of its own.
  */
 export const PIPELINE_STEPS = ['aggregate', 'train', 'candidates', 'publish'] as const;
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
@@ -28,6 +27,7 @@ export type PipelineEvent =
 
 /** What a successful run produced. */
 export interface PipelineResult {
+  /** The id of the run of the built-in `recommend` workflow (`kiban workflow show ID`). */
   runId: string;
   modelId: string;
   version: string;
@@ -41,121 +41,136 @@ export interface PipelineResult {
 /** Everything a run writes to. */
 export interface PipelineDeps {
   serving: ServingStore;
+  /** Records the model, and the run in its workflow store (`metadata.workflows`). */
   metadata: MetadataStore;
   onEvent?: (event: PipelineEvent) => void;
   /** Passed to model training (progress bar, loss callback). */
   fit?: FitOptions;
-  /** Receives the steps' log lines. @defaultValue discarded */
-  log?: (line: string) => void;
+  /**
+   * Receives the steps' entries (one info entry per step, with the run and task as fields); the
+   * same lines go to each task's log in the workflow store.
+   * @defaultValue the process logger's `pipeline` child
+   */
+  logger?: Logger;
   /** Where the model of `config.model.kind` is found; `config` must have been parsed with it. @defaultValue kiban's own models */
   models?: ModelRegistry;
 }
 
 /**
- * Runs the batch pipeline once, in this process: aggregate raw events into interactions
- * (Parquet), measure the configured model on a per-user holdout of the latest interactions (when
+ * Runs the batch pipeline once, in this process, as the built-in `recommend` workflow (see
+ * {@link recommendWorkflow}): aggregate raw events into interactions (Parquet), measure the
+ * configured model on a per-user holdout of the latest interactions (when
  * `config.evaluate.holdout` > 0) and train it, compute top-N items per user, related items per
- * item and a popular list, and publish them as a new serving version in one atomic switch. The
- * steps are the workflow tasks' step functions, handing files to each other in
+ * item and a popular list, and publish them as a new serving version in one atomic switch.
+ *
+ * The run goes through the workflow engine with the inline executor on `deps.metadata`'s
+ * workflow store, so it is recorded like any workflow run (`kiban workflow runs`, the dashboard):
+ * its tasks, attempts, outputs (the step figures) and log lines. Tasks hand files to each other in
  * `config.stores.work/runs/<runId>/` (kept after the run: the model record points at its
- * interactions). Every step is recorded in the metadata store with its timings and figures; a
- * failure marks the step and the run failed and leaves the previously published version serving.
+ * interactions). A failing task fails the run, leaves the previously published version serving,
+ * and its error is rethrown.
+ *
+ * @example
+ * const result = await runPipeline(parsePipelineConfig({}), { serving, metadata });
+ * const run = await metadata.workflows.getRun(result.runId); // status 'succeeded'
  */
 export async function runPipeline(
   config: PipelineConfig,
   deps: PipelineDeps,
 ): Promise<PipelineResult> {
   const started = performance.now();
-  const runId = `${config.name}-${idStamp()}-${idSuffix()}`;
   const { serving, metadata } = deps;
-  const ctx: StepContext = {
-    config,
-    runId,
-    workDir: join(config.stores.work, 'runs', runId),
-    serving: async () => serving,
-    metadata,
-    log: deps.log ?? (() => undefined),
-    fit: deps.fit,
-    models: deps.models,
-  };
-  await metadata.startRun({
-    id: runId,
-    pipeline: config.name,
-    config: config as unknown as Record<string, unknown>,
-    startedAt: new Date(),
-  });
+  const logger = deps.logger ?? childLogger(processLogger(), 'pipeline');
   const figures = {} as Record<PipelineStep, Record<string, number>>;
-
-  const step = async (
-    name: PipelineStep,
-    work: () => Promise<Record<string, number | string>>,
-  ): Promise<Record<string, number | string>> => {
+  const outputs: Partial<Record<PipelineStepKind, Record<string, number | string>>> = {};
+  let metrics: Record<string, number> = {};
+  let failure: unknown;
+  // Evaluation is reported inside train: train starts (and its clock runs) when evaluate does.
+  const reported: Partial<Record<PipelineStep, number>> = {};
+  const stepOf = (kind: PipelineStepKind): PipelineStep => (kind === 'evaluate' ? 'train' : kind);
+  const start = (step: PipelineStep): void => {
+    if (reported[step] !== undefined) return;
+    reported[step] = performance.now();
     deps.onEvent?.({
       type: 'step-start',
-      step: name,
-      index: PIPELINE_STEPS.indexOf(name) + 1,
+      step,
+      index: PIPELINE_STEPS.indexOf(step) + 1,
       of: PIPELINE_STEPS.length,
     });
-    const t0 = performance.now();
-    await metadata.startStep(runId, { name, startedAt: new Date() });
-    try {
-      const output = await work();
-      const seconds = (performance.now() - t0) / 1000;
-      // Figures are the numbers; ids and paths (strings) are outputs the run picks up below.
-      const f = Object.fromEntries(
-        Object.entries(output).filter((e): e is [string, number] => typeof e[1] === 'number'),
-      );
-      figures[name] = { ...f, seconds };
-      await metadata.finishStep(runId, name, {
-        status: 'succeeded',
-        finishedAt: new Date(),
-        figures: figures[name],
-      });
-      deps.onEvent?.({ type: 'step-end', step: name, seconds, figures: f });
-      return output;
-    } catch (error) {
-      await metadata.finishStep(runId, name, {
-        status: 'failed',
-        finishedAt: new Date(),
-        error: describe(error),
-      });
-      throw error;
-    }
   };
 
-  try {
-    await step('aggregate', () => aggregateStep(ctx));
-    let metrics: Record<string, number> = {};
-    const trained = await step('train', async () => {
-      const evaluated = config.evaluate.holdout > 0 ? await evaluateStep(ctx) : {};
-      const output = await trainStep(ctx);
+  const handlers = recommendTaskHandlers(async (kind, job, ctx) => {
+    const step = stepOf(kind);
+    start(step);
+    let output: Record<string, number | string>;
+    try {
+      output = await runPipelineStep(kind, {
+        config,
+        runId: job.runId,
+        workDir: job.workDir,
+        serving: async () => serving,
+        metadata,
+        logger: taskLogLogger(
+          (line) => ctx.log(line),
+          logger.child({ runId: job.runId, task: job.task }),
+        ),
+        signal: ctx.signal,
+        ...(deps.fit === undefined ? {} : { fit: deps.fit }),
+        ...(deps.models === undefined ? {} : { models: deps.models }),
+      });
+    } catch (error) {
+      failure ??= error;
+      throw error;
+    }
+    outputs[kind] = output;
+    if (kind === 'evaluate') return output;
+    if (kind === 'train')
       metrics = (await metadata.getModel(String(output.modelId)))?.metrics ?? {};
-      return { ...output, ...evaluated };
-    });
-    await step('candidates', () => candidatesStep(ctx));
-    const published = await step('publish', () => publishStep(ctx));
+    const seconds = (performance.now() - reported[step]!) / 1000;
+    // Figures are the numbers; ids and paths (strings) are outputs the result picks up below.
+    const f = numbers(kind === 'train' ? { ...output, ...outputs.evaluate } : output);
+    figures[step] = { ...f, seconds };
+    deps.onEvent?.({ type: 'step-end', step, seconds, figures: f });
+    return output;
+  });
 
-    const modelId = String(trained.modelId);
-    await metadata.finishRun(runId, { status: 'succeeded', finishedAt: new Date(), modelId });
-    const sample = { user: String(published.sampleUser), item: String(published.sampleItem) };
-    return {
-      runId,
-      modelId,
-      version: String(published.version),
-      metrics,
-      figures,
-      seconds: (performance.now() - started) / 1000,
-      sample,
-    };
-  } catch (error) {
-    await metadata
-      .finishRun(runId, { status: 'failed', finishedAt: new Date(), error: describe(error) })
-      .catch(() => undefined);
-    throw error;
+  const executor = new InlineExecutor({ logs: metadata.workflows, handlers, logger });
+  const engine = new WorkflowEngine({
+    store: metadata.workflows,
+    executor,
+    workRoot: config.stores.work,
+  });
+  let run: Awaited<ReturnType<WorkflowEngine['runToEnd']>>;
+  try {
+    const wf = recommendWorkflow(config, handlers);
+    const created = (await engine.createRun(wf, { trigger: 'manual' }))!;
+    run = await engine.runToEnd(created.id);
+  } finally {
+    await engine.close();
+    await executor.close();
   }
+  if (run.status !== 'succeeded') {
+    if (failure !== undefined) throw failure;
+    throw new KibanError(
+      'INTERNAL',
+      `pipeline run ${run.id} ended ${run.status}: ${run.error ?? 'no task failed'}`,
+    );
+  }
+  const trained = outputs.train!;
+  const published = outputs.publish!;
+  return {
+    runId: run.id,
+    modelId: String(trained.modelId),
+    version: String(published.version),
+    metrics,
+    figures,
+    seconds: (performance.now() - started) / 1000,
+    sample: { user: String(published.sampleUser), item: String(published.sampleItem) },
+  };
 }
 
-function describe(error: unknown): string {
-  if (error instanceof KibanError) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+function numbers(output: Record<string, number | string>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(output).filter((e): e is [string, number] => typeof e[1] === 'number'),
+  );
 }

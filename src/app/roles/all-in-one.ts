@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { childLogger, createLogger } from '../../core/log.js';
 import {
   runPipeline,
   type PipelineEvent,
@@ -26,9 +27,11 @@ export interface AllInOneRole {
 
 /**
  * The all-in-one role (`kiban demo`): opens the serving and metadata backends of
- * `config.stores` once, runs the batch pipeline of `config.pipeline` into them, then builds the
- * serving API over the same backends. When the pipeline fails, the backends are closed and the
- * error is rethrown.
+ * `config.stores` once, runs the batch pipeline of `config.pipeline` into them (the built-in
+ * `recommend` workflow, inline, recorded in the metadata store's workflow runs), then builds the
+ * serving API over the same backends. The role logs through one logger (JSON lines on stderr,
+ * level from `KIBAN_LOG_LEVEL`), its `pipeline` and `serve` children. When the pipeline fails,
+ * the backends are closed and the error is rethrown.
  *
  * @example
  * const role = await startAllInOneRole(await loadKibanConfig());
@@ -43,17 +46,24 @@ export async function startAllInOneRole(
     seams: ['serving', 'metadata'],
     fields: storeFields(config),
   });
+  // One logger for the role (JSON lines on stderr, level from KIBAN_LOG_LEVEL), a child per component.
+  const logger = createLogger();
   let pipeline: PipelineResult;
   try {
     pipeline = await runPipeline(config.pipeline, {
       serving: backends.serving,
       metadata: backends.metadata,
+      logger: childLogger(logger, 'pipeline'),
       ...(options.onPipelineEvent === undefined ? {} : { onEvent: options.onPipelineEvent }),
     });
   } catch (error) {
     await backends.close();
     throw error;
   }
-  const app = createServingApp({ serving: backends.serving, metadata: backends.metadata });
+  const app = createServingApp({
+    logger: childLogger(logger, 'serve'),
+    serving: backends.serving,
+    metadata: backends.metadata,
+  });
   return { app, pipeline, close: () => backends.close() };
 }

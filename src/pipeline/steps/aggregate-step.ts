@@ -1,5 +1,5 @@
 import { aggregateEvents } from '../aggregate.js';
-import type { PipelineStepFn } from './pipeline-step.js';
+import { type PipelineStepFn, stepLogger } from './pipeline-step.js';
 import { workPath } from './work-files.js';
 
 /**
@@ -17,7 +17,8 @@ export const aggregateStep: PipelineStepFn = async (ctx) => {
     columns: config.data.columns,
     ...config.aggregate,
   });
-  ctx.log(
+  stepLogger(ctx).info(
+    { step: 'aggregate', ...figures },
     `aggregate: ${figures.rowsIn} events → ${figures.pairsOut} interactions of ${figures.users} users and ${figures.items} items in ${output}`,
   );
   return { ...figures };

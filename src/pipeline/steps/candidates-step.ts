@@ -6,7 +6,7 @@ import {
   writeCandidates,
   type PackedLists,
 } from './candidate-lists.js';
-import type { PipelineStepFn } from './pipeline-step.js';
+import { type PipelineStepFn, stepLogger } from './pipeline-step.js';
 import { withModelDirectory } from './stored-files.js';
 import { readModelRef, workPath } from './work-files.js';
 
@@ -37,7 +37,8 @@ export const candidatesStep: PipelineStepFn = async (ctx) => {
   const popular = popularItems(data, candidates.popular);
   const output = workPath(ctx.workDir, 'candidates');
   await writeCandidates(output, { modelId: ref.modelId, lists: { user, related, popular } });
-  ctx.log(
+  stepLogger(ctx).info(
+    { step: 'candidates', modelId: ref.modelId },
     `candidates: ${packedCount(user)} user lists, ${packedCount(related)} related lists, ${popular.ids.length} popular items of ${ref.modelId} → ${output}`,
   );
   return {

@@ -4,7 +4,7 @@ import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { splitLogPerUser } from '../../data/split.js';
 import { evaluateRecommender } from '../../evaluation/evaluate.js';
 import { builtinModels } from '../../models/builtin-models.js';
-import type { PipelineStepFn } from './pipeline-step.js';
+import { type PipelineStepFn, stepLogger } from './pipeline-step.js';
 import { INTERACTION_COLUMNS, requireInput, workPath, writeJsonAtomic } from './work-files.js';
 
 /** What `evaluation.json` holds; train copies `metrics` onto the model record. */
@@ -87,7 +87,8 @@ export const evaluateStep: PipelineStepFn = async (ctx) => {
   };
   const output = workPath(ctx.workDir, 'evaluation');
   await writeJsonAtomic(output, record);
-  ctx.log(
+  stepLogger(ctx).info(
+    { step: 'evaluate', kind: m.kind, users: result.users, metrics: result.metrics },
     `evaluate: ${m.kind} on ${result.users} users' latest ${Math.round(evaluate.holdout * 1000) / 10}% → ${Object.entries(
       result.metrics,
     )

@@ -42,7 +42,7 @@ export function isPipelineStepKind(kind: string): kind is PipelineStepKind {
  *
  * @example
  * const config = await stepConfig('train', task.params, task.baseDir);
- * const out = await runPipelineStep('train', { config, runId, workDir, serving, metadata, log });
+ * const out = await runPipelineStep('train', { config, runId, workDir, serving, metadata, logger });
  * out.modelId;
  */
 export async function runPipelineStep(

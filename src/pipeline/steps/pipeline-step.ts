@@ -1,3 +1,4 @@
+import { childLogger, type Logger, processLogger } from '../../core/log.js';
 import type { ModelRegistry } from '../../models/model-registry.js';
 import type { FitOptions } from '../../models/recommender.js';
 import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
@@ -5,7 +6,7 @@ import type { MetadataStore } from '../../storage/metadata-store.js';
 import type { ServingStore } from '../../storage/serving-store.js';
 import type { PipelineConfig } from '../pipeline-config.js';
 
-/** The batch steps a workflow task (or {@link runPipeline}) can run, in pipeline order. */
+/** The batch steps a workflow task can run, in pipeline order. */
 export const PIPELINE_STEP_KINDS = [
   'aggregate',
   'train',
@@ -29,7 +30,12 @@ export interface StepContext {
   /** Opened lazily: only publish needs the serving store. */
   serving: () => Promise<ServingStore>;
   metadata: MetadataStore;
-  log: (line: string) => void;
+  /**
+   * Where the steps report what they did: one info entry per step, its message a human line
+   * (`publish: version … is now serving`) with the figures as fields. A workflow task passes one
+   * over the task's log (`taskLogLogger`). @defaultValue the process logger's `pipeline` child
+   */
+  logger?: Logger;
   /** Aborts long work (timeout, cancelled run); checked between phases and passed to model fits. */
   signal?: AbortSignal;
   /** Passed to model training (progress bar, loss callback). */
@@ -52,3 +58,8 @@ export interface StepContext {
 
 /** Runs one step; returns its figures and outputs (JSON-able), e.g. `{ rowsIn, pairs }` or `{ modelId }`. */
 export type PipelineStepFn = (ctx: StepContext) => Promise<Record<string, number | string>>;
+
+/** The logger of `ctx`: {@link StepContext.logger}, else the process logger's `pipeline` child. */
+export function stepLogger(ctx: Pick<StepContext, 'logger'>): Logger {
+  return ctx.logger ?? childLogger(processLogger(), 'pipeline');
+}

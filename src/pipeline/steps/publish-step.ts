@@ -3,7 +3,7 @@ import type { ExternalId, IdMap } from '../../data/id-map.js';
 import { readArtifact } from '../../models/artifact.js';
 import type { ScoredItem } from '../../storage/serving-store.js';
 import { packedCount, readCandidates, type PackedLists } from './candidate-lists.js';
-import type { PipelineStepFn } from './pipeline-step.js';
+import { type PipelineStepFn, stepLogger } from './pipeline-step.js';
 import { withModelDirectory } from './stored-files.js';
 import { idStamp, idSuffix, readModelRef, requireInput } from './work-files.js';
 
@@ -65,7 +65,10 @@ export const publishStep: PipelineStepFn = async (ctx) => {
     packedCount(candidates.lists.user) +
     packedCount(candidates.lists.related) +
     packedCount(candidates.lists.popular);
-  ctx.log(`publish: version ${version} of ${ref.modelId} (${lists} lists) is now serving`);
+  stepLogger(ctx).info(
+    { step: 'publish', version, modelId: ref.modelId, lists },
+    `publish: version ${version} of ${ref.modelId} (${lists} lists) is now serving`,
+  );
   return {
     version,
     modelId: ref.modelId,

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KyselyMetadataStore } from '../../storage/kysely-metadata-store.js';
 import { MemoryServingStore } from '../../storage/memory-serving-store.js';
+import { taskLogLogger } from '../../workflow/task-log-logger.js';
 import { parsePipelineConfig, type PipelineConfig } from '../pipeline-config.js';
 import { readCandidates } from './candidate-lists.js';
 import {
@@ -33,7 +34,7 @@ describe('pipeline steps, each run on its own over a work directory', () => {
     workDir,
     serving: async () => serving,
     metadata,
-    log: (line) => lines.push(line),
+    logger: taskLogLogger((line) => lines.push(line)),
   });
   const run = (kind: PipelineStepKind, ctx: StepContext) => runPipelineStep(kind, ctx);
 

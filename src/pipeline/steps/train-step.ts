@@ -5,7 +5,7 @@ import { Interactions } from '../../data/interactions.js';
 import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { builtinModels } from '../../models/builtin-models.js';
 import type { EvaluationRecord } from './evaluate-step.js';
-import type { PipelineStepFn, StepContext } from './pipeline-step.js';
+import { type PipelineStepFn, type StepContext, stepLogger } from './pipeline-step.js';
 import { isArtifactsUrl, uploadWritten } from './stored-files.js';
 import {
   idStamp,
@@ -81,7 +81,8 @@ export const trainStep: PipelineStepFn = async (ctx) => {
     createdAt: new Date(),
   });
   await writeJsonAtomic(workPath(ctx.workDir, 'model'), ref);
-  ctx.log(
+  stepLogger(ctx).info(
+    { step: 'train', modelId },
     `train: ${modelId} on ${data.users.size} users × ${data.items.size} items (${data.nnz} pairs) in ${report.seconds.toFixed(2)} s → ${artifactPath}`,
   );
   return {
@@ -108,7 +109,8 @@ async function evaluationMetrics(ctx: StepContext): Promise<Record<string, numbe
     record.values !== m.values ||
     JSON.stringify(record.params) !== JSON.stringify(m.params)
   ) {
-    ctx.log(
+    stepLogger(ctx).info(
+      { step: 'train', ignored: path },
       `train: ignoring ${path}: it measured ${record.kind} ${JSON.stringify(record.params)}, not the model being trained`,
     );
     return {};
