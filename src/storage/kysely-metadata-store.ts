@@ -1,21 +1,20 @@
 import { resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
-import type { QueryCreator, Selectable } from 'kysely';
-import { InvalidArgumentError, KibanError, NotFoundError } from '../core/errors.js';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import type { QueryCreator } from 'kysely';
+import { InvalidArgumentError, KibanError } from '../core/errors.js';
 import {
   METADATA_MIGRATION_LOCK_TABLE,
   METADATA_MIGRATION_TABLE,
   MetadataMigrationProvider,
 } from './metadata-migrations.js';
 import { KyselyWorkflowStore, type WriteQueue } from './kysely-workflow-store.js';
-import type { ModelRecord, MetadataStore, RunRecord, StepRecord } from './metadata-store.js';
-import { toModel, toRun, toStep } from './metadata-tables.js';
-import type { MetadataDatabase, RunsTable } from './metadata-tables.js';
+import type { ModelRecord, MetadataStore } from './metadata-store.js';
+import { toModel } from './metadata-tables.js';
+import type { MetadataDatabase } from './metadata-tables.js';
 import {
   optionalText,
   requireDate,
-  requireEndStatus,
   requireLimit,
   requireText,
   toJsonText,
@@ -27,7 +26,7 @@ import { enableWal } from './sqlite-wal.js';
 import { KyselyExperimentStore } from './kysely-experiment-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 
-/** How many rows `listModels` and `listRuns` return when no limit is given. */
+/** How many rows `listModels` returns when no limit is given. */
 export const DEFAULT_LIST_LIMIT = 50;
 
 /** Options of the {@link KyselyMetadataStore} constructor. */
@@ -60,9 +59,6 @@ export const DEFAULT_POSTGRES_METADATA_OPTIONS: Readonly<Required<PostgresMetada
     maxConnections: 10,
   });
 
-/** Run ids per query when loading the steps of a page of runs. */
-const STEP_QUERY_CHUNK = 500;
-
 /** How long a SQLite statement waits for another connection's write lock before failing. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
@@ -79,8 +75,8 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * ```ts
  * const store = KyselyMetadataStore.sqlite('./.kiban/meta.db');
  * await store.migrate();
- * await store.startRun({ id: 'run-1', pipeline: 'train', config: {}, startedAt: new Date() });
- * const run = await store.getRun('run-1'); // { status: 'running', steps: [], … }
+ * await store.insertModel({ id: 'm1', kind: 'als', params: {}, dataSnapshot: {}, metrics: {}, artifactPath: 'models/m1', createdAt: new Date() });
+ * const model = await store.getModel('m1');
  * await store.close();
  * ```
  */
@@ -257,220 +253,11 @@ export class KyselyMetadataStore implements MetadataStore {
     return rows.map(toModel);
   }
 
-  /** Records a run in status `running`. Throws `InvalidArgumentError` (field `run.id`) when the id is taken. */
-  async startRun(run: {
-    id: string;
-    pipeline: string;
-    config: Record<string, unknown>;
-    startedAt: Date;
-  }): Promise<void> {
-    const row = {
-      id: requireText('run.id', run.id),
-      pipeline: requireText('run.pipeline', run.pipeline),
-      status: 'running',
-      config: toJsonText('run.config', run.config),
-      started_at_ms: requireDate('run.startedAt', run.startedAt),
-    };
-    const result = await this.#q
-      .insertInto('kiban_runs')
-      .values(row)
-      .onConflict((oc) => oc.column('id').doNothing())
-      .executeTakeFirst();
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) {
-      throw new InvalidArgumentError(
-        'run.id',
-        `a run with id "${row.id}" is already recorded; run ids must be unique`,
-      );
-    }
-  }
-
-  /**
-   * Records a step starting. Throws `NotFoundError` for an unknown run, and
-   * `InvalidArgumentError` when the run has finished or already has a step of that name.
-   */
-  async startStep(runId: string, step: { name: string; startedAt: Date }): Promise<void> {
-    requireText('runId', runId);
-    const name = requireText('step.name', step.name);
-    const startedAtMs = requireDate('step.startedAt', step.startedAt);
-    // One statement checks that the run exists and is running, numbers the step and inserts it,
-    // so concurrent starts need no transaction. Casts pin the parameters' types, which PostgreSQL
-    // cannot infer in a select list.
-    const result = await this.#q
-      .insertInto('kiban_run_steps')
-      .columns(['run_id', 'name', 'seq', 'status', 'started_at_ms', 'figures'])
-      .expression((eb) =>
-        eb
-          .selectFrom('kiban_runs')
-          .where('kiban_runs.id', '=', runId)
-          .where('kiban_runs.status', '=', 'running')
-          .select((eb) => [
-            'kiban_runs.id as run_id',
-            eb.cast<string>(eb.val(name), 'text').as('name'),
-            eb
-              .selectFrom('kiban_run_steps as prior')
-              .where('prior.run_id', '=', runId)
-              .select(sql<number>`coalesce(max(${sql.ref('prior.seq')}), -1) + 1`.as('next_seq'))
-              .as('seq'),
-            eb.cast<string>(eb.val('running'), 'text').as('status'),
-            eb.cast<number>(eb.val(startedAtMs), 'bigint').as('started_at_ms'),
-            eb.cast<string>(eb.val('{}'), 'text').as('figures'),
-          ]),
-      )
-      .onConflict((oc) => oc.columns(['run_id', 'name']).doNothing())
-      .executeTakeFirst();
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return;
-
-    const run = await this.#runRow(runId);
-    if (run === undefined) throw new NotFoundError(`run "${runId}"`);
-    if (run.status !== 'running') {
-      throw new InvalidArgumentError(
-        'runId',
-        `run "${runId}" has already finished (${run.status}); no step can start in it`,
-      );
-    }
-    throw new InvalidArgumentError(
-      'step.name',
-      `run "${runId}" already has a step named "${name}"; step names must be unique within a run`,
-    );
-  }
-
-  /**
-   * Records a step ending. Steps of a finished run may still finish (late reports are kept).
-   * Throws `NotFoundError` for an unknown run or step, and `InvalidArgumentError` when the step
-   * has already finished.
-   */
-  async finishStep(
-    runId: string,
-    name: string,
-    end: {
-      status: 'succeeded' | 'failed';
-      finishedAt: Date;
-      figures?: Record<string, number>;
-      error?: string;
-    },
-  ): Promise<void> {
-    requireText('runId', runId);
-    requireText('name', name);
-    const set = {
-      status: requireEndStatus('end.status', end.status),
-      finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
-      error: optionalText('end.error', end.error) ?? null,
-      ...(end.figures === undefined
-        ? {}
-        : { figures: toNumbersJsonText('end.figures', end.figures) }),
-    };
-    // Only a running step may finish: a second finish would silently rewrite history.
-    const result = await this.#q
-      .updateTable('kiban_run_steps')
-      .set(set)
-      .where('run_id', '=', runId)
-      .where('name', '=', name)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) > 0) return;
-
-    const stepRow = await this.#q
-      .selectFrom('kiban_run_steps')
-      .select('status')
-      .where('run_id', '=', runId)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    if (stepRow !== undefined) {
-      throw new InvalidArgumentError(
-        'name',
-        `step "${name}" of run "${runId}" has already finished (${stepRow.status})`,
-      );
-    }
-    if ((await this.#runRow(runId)) === undefined) throw new NotFoundError(`run "${runId}"`);
-    throw new NotFoundError(`step "${name}" of run "${runId}"`);
-  }
-
-  /**
-   * Records a run ending, linking the model it produced. Steps still running are left as they
-   * are. Throws `NotFoundError` for an unknown run and `InvalidArgumentError` when it has
-   * already finished.
-   */
-  async finishRun(
-    runId: string,
-    end: { status: 'succeeded' | 'failed'; finishedAt: Date; error?: string; modelId?: string },
-  ): Promise<void> {
-    requireText('runId', runId);
-    const set = {
-      status: requireEndStatus('end.status', end.status),
-      finished_at_ms: requireDate('end.finishedAt', end.finishedAt),
-      error: optionalText('end.error', end.error) ?? null,
-      model_id: end.modelId === undefined ? null : requireText('end.modelId', end.modelId),
-    };
-    const result = await this.#q
-      .updateTable('kiban_runs')
-      .set(set)
-      .where('id', '=', runId)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) > 0) return;
-
-    const run = await this.#runRow(runId);
-    if (run === undefined) throw new NotFoundError(`run "${runId}"`);
-    throw new InvalidArgumentError('runId', `run "${runId}" has already finished (${run.status})`);
-  }
-
-  /** The run with its steps in start order, or null. */
-  async getRun(id: string): Promise<RunRecord | null> {
-    const run = await this.#runRow(requireText('id', id));
-    if (run === undefined) return null;
-    const steps = await this.#stepsOf([id]);
-    return toRun(run, steps.get(id) ?? []);
-  }
-
-  /** Runs newest first (by `startedAt`, ties by id descending), each with its steps, optionally of one pipeline. */
-  async listRuns(options: { limit?: number; pipeline?: string } = {}): Promise<RunRecord[]> {
-    const limit = requireLimit('limit', options.limit, DEFAULT_LIST_LIMIT);
-    const pipeline = optionalText('pipeline', options.pipeline);
-    let query = this.#q.selectFrom('kiban_runs').selectAll();
-    if (pipeline !== undefined) query = query.where('pipeline', '=', pipeline);
-    const runs = await query
-      .orderBy('started_at_ms', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    // One query for all the steps rather than one per run.
-    const steps = await this.#stepsOf(runs.map((r) => r.id));
-    return runs.map((r) => toRun(r, steps.get(r.id) ?? []));
-  }
-
   /** Closes the database (connection pool or file). Idempotent; the store is unusable afterwards. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#db.destroy();
-  }
-
-  async #runRow(id: string): Promise<Selectable<RunsTable> | undefined> {
-    return this.#q.selectFrom('kiban_runs').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-
-  /** Steps of the given runs, grouped by run id, each group in start order. */
-  async #stepsOf(runIds: string[]): Promise<Map<string, StepRecord[]>> {
-    const byRun = new Map<string, StepRecord[]>();
-    // Chunks keep the bound parameters well under SQLite's and PostgreSQL's limits for large pages.
-    for (let start = 0; start < runIds.length; start += STEP_QUERY_CHUNK) {
-      const rows = await this.#q
-        .selectFrom('kiban_run_steps')
-        .selectAll()
-        .where('run_id', 'in', runIds.slice(start, start + STEP_QUERY_CHUNK))
-        .orderBy('run_id')
-        // seq breaks ties between steps started in the same millisecond; name makes the order total.
-        .orderBy('started_at_ms')
-        .orderBy('seq')
-        .orderBy('name')
-        .execute();
-      for (const row of rows) {
-        const list = byRun.get(row.run_id);
-        if (list === undefined) byRun.set(row.run_id, [toStep(row)]);
-        else list.push(toStep(row));
-      }
-    }
-    return byRun;
   }
 }
 

@@ -34,7 +34,7 @@ export function metadataMigrations(
   // current table types move on.
   const schemaOf = (db: Kysely<any>) =>
     options.schema === undefined ? db.schema : db.schema.withSchema(options.schema);
-  return {
+  const migrations: Record<string, Migration> = {
     '0001_models': {
       async up(db) {
         const s = schemaOf(db);
@@ -315,7 +315,20 @@ export function metadataMigrations(
         await s.dropTable('kiban_ab_experiments').execute();
       },
     },
+    // Pipeline runs are workflow runs now (the built-in `recommend` workflow, recorded in
+    // kiban_wf_*); the separate history that nothing read goes. Down recreates the empty tables.
+    '0005_drop_runs': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s.dropTable('kiban_run_steps').ifExists().execute();
+        await s.dropTable('kiban_runs').ifExists().execute();
+      },
+      async down(db) {
+        await migrations['0002_runs'].up(db);
+      },
+    },
   };
+  return migrations;
 }
 
 /**

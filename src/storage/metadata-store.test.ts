@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +16,11 @@ import {
 } from '../../test/contracts/metadata-store-contract.js';
 import { InvalidArgumentError, KibanError } from '../core/errors.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
+import {
+  METADATA_MIGRATION_LOCK_TABLE,
+  METADATA_MIGRATION_TABLE,
+  MetadataMigrationProvider,
+} from './metadata-migrations.js';
 import {
   dropSchemas,
   IN_CI,
@@ -126,6 +132,39 @@ describe('SQLite file', () => {
     expect(tables).toEqual(['kiban_migration', 'kiban_migration_lock', 'kiban_runs']);
     expect(ran).toEqual([]);
   });
+
+  it('drops the old pipeline run tables of a database migrated before 0005, keeping its models', async () => {
+    const path = await tempFile();
+    const old = new Kysely<any>({
+      dialect: new SqliteDialect({ database: new SqliteDatabase(path) }),
+    });
+    const migrator = new Migrator({
+      db: old,
+      provider: new MetadataMigrationProvider(),
+      migrationTableName: METADATA_MIGRATION_TABLE,
+      migrationLockTableName: METADATA_MIGRATION_LOCK_TABLE,
+    });
+    expect((await migrator.migrateTo('0004_experiments')).error).toBeUndefined();
+    await old
+      .insertInto('kiban_runs')
+      .values({ id: 'r', pipeline: 'demo', status: 'running', config: '{}', started_at_ms: 0 })
+      .execute();
+    await old.destroy();
+    const store = KyselyMetadataStore.sqlite(path);
+    await store.insertModel(sampleModel('kept'));
+    await store.migrate();
+    expect(await store.getModel('kept')).toEqual(sampleModel('kept'));
+    await store.close();
+    const check = new SqliteDatabase(path, { readonly: true });
+    const tables = check
+      .prepare(`select name from sqlite_master where type = 'table' and name like 'kiban_run%'`)
+      .pluck()
+      .all();
+    const ran = check.prepare('select name from kiban_migration order by name').pluck().all();
+    check.close();
+    expect(tables).toEqual([]);
+    expect(ran.at(-1)).toBe('0005_drop_runs');
+  });
 });
 
 describe('KyselyMetadataStore constructors', () => {
@@ -188,8 +227,6 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
           'kiban_migration',
           'kiban_migration_lock',
           'kiban_models',
-          'kiban_run_steps',
-          'kiban_runs',
           'kiban_wf_attempts',
           'kiban_wf_logs',
           'kiban_wf_runs',

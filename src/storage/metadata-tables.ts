@@ -1,5 +1,5 @@
 import type { ColumnType, Selectable } from 'kysely';
-import type { ModelRecord, RunRecord, StepRecord } from './metadata-store.js';
+import type { ModelRecord } from './metadata-store.js';
 import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
 import type { LogLine, TaskAttempt, TaskRun, WorkflowRun } from '../workflow/workflow-store.js';
 
@@ -32,31 +32,6 @@ export interface ModelsTable {
   metrics: JsonTextColumn;
   artifact_path: string;
   created_at_ms: EpochMsColumn;
-}
-
-/** Row of `kiban_runs`: one pipeline run. */
-export interface RunsTable {
-  id: string;
-  pipeline: string;
-  status: string;
-  config: JsonTextColumn;
-  started_at_ms: EpochMsColumn;
-  finished_at_ms: NullableEpochMsColumn;
-  error: ColumnType<string | null, string | null | undefined, string | null>;
-  model_id: ColumnType<string | null, string | null | undefined, string | null>;
-}
-
-/** Row of `kiban_run_steps`: one step of a run, keyed by (run, step name). */
-export interface RunStepsTable {
-  run_id: string;
-  name: string;
-  /** Insertion order within the run; breaks ties between steps started in the same millisecond. */
-  seq: ColumnType<number, number, number>;
-  status: string;
-  started_at_ms: EpochMsColumn;
-  finished_at_ms: NullableEpochMsColumn;
-  figures: JsonTextColumn;
-  error: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A nullable text column that may be left out of an insert. */
@@ -155,8 +130,6 @@ export interface ExperimentEventsTable {
 
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
-  kiban_runs: RunsTable;
-  kiban_run_steps: RunStepsTable;
   kiban_wf_runs: WorkflowRunsTable;
   kiban_wf_tasks: WorkflowTasksTable;
   kiban_wf_attempts: WorkflowAttemptsTable;
@@ -175,33 +148,6 @@ export function toModel(row: Selectable<ModelsTable>): ModelRecord {
     metrics: JSON.parse(row.metrics) as Record<string, number>,
     artifactPath: row.artifact_path,
     createdAt: toDate(row.created_at_ms),
-  };
-}
-
-/** Maps a `kiban_runs` row and its steps (already in start order) to a record. */
-export function toRun(row: Selectable<RunsTable>, steps: StepRecord[]): RunRecord {
-  return {
-    id: row.id,
-    pipeline: row.pipeline,
-    status: row.status as RunRecord['status'],
-    config: JSON.parse(row.config) as Record<string, unknown>,
-    startedAt: toDate(row.started_at_ms),
-    finishedAt: row.finished_at_ms === null ? null : toDate(row.finished_at_ms),
-    error: row.error,
-    modelId: row.model_id,
-    steps,
-  };
-}
-
-/** Maps a `kiban_run_steps` row to its record. */
-export function toStep(row: Selectable<RunStepsTable>): StepRecord {
-  return {
-    name: row.name,
-    status: row.status as StepRecord['status'],
-    startedAt: toDate(row.started_at_ms),
-    finishedAt: row.finished_at_ms === null ? null : toDate(row.finished_at_ms),
-    figures: JSON.parse(row.figures) as Record<string, number>,
-    error: row.error,
   };
 }
 

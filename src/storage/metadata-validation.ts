@@ -30,17 +30,6 @@ export function requireDate(field: string, value: unknown): number {
   return value.getTime();
 }
 
-/** Returns `value` if it is one of the two end states a run or step can finish in. */
-export function requireEndStatus(field: string, value: unknown): 'succeeded' | 'failed' {
-  if (value !== 'succeeded' && value !== 'failed') {
-    throw new InvalidArgumentError(
-      field,
-      `must be "succeeded" or "failed", got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
 /** Returns the limit of a listing: `value`, or `fallback` when undefined; must be an integer ≥ 1. */
 export function requireLimit(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { MetadataStore, ModelRecord } from '../../src/storage/metadata-store.js';
 
 /** A fixed instant with a non-zero millisecond part, so that truncation to seconds would show. */
@@ -69,9 +69,7 @@ export function describeMetadataStore(
     it('gives null for unknown ids', async () => {
       const store = await fresh();
       expect(await store.getModel('no-such-model')).toBeNull();
-      expect(await store.getRun('no-such-run')).toBeNull();
       expect(await store.listModels()).toEqual([]);
-      expect(await store.listRuns()).toEqual([]);
     });
 
     it('round-trips every field of a model exactly', async () => {
@@ -142,244 +140,6 @@ export function describeMetadataStore(
       expect(page[0].id).toBe('bulk-49');
     });
 
-    it('records a run from start through steps to its end and model', async () => {
-      const store = await fresh();
-      const config = {
-        data: { path: 'ratings.csv', minCount: 2 },
-        model: { kind: 'als', factors: 32 },
-        tags: ['nightly'],
-      };
-      await store.startRun({ id: 'run-1', pipeline: 'train', config, startedAt: at(0) });
-      expect(await store.getRun('run-1')).toEqual({
-        id: 'run-1',
-        pipeline: 'train',
-        status: 'running',
-        config,
-        startedAt: at(0),
-        finishedAt: null,
-        error: null,
-        modelId: null,
-        steps: [],
-      });
-
-      await store.startStep('run-1', { name: 'aggregate', startedAt: at(1) });
-      let run = await store.getRun('run-1');
-      expect(run?.steps).toEqual([
-        {
-          name: 'aggregate',
-          status: 'running',
-          startedAt: at(1),
-          finishedAt: null,
-          figures: {},
-          error: null,
-        },
-      ]);
-
-      await store.finishStep('run-1', 'aggregate', {
-        status: 'succeeded',
-        finishedAt: at(500),
-        figures: { rowsIn: 100_836, rowsOut: 99_000, ratio: 0.98 },
-      });
-      await store.startStep('run-1', { name: 'train', startedAt: at(501) });
-      await store.finishStep('run-1', 'train', {
-        status: 'failed',
-        finishedAt: at(900),
-        error: 'out of memory: factors × items too large',
-      });
-      await store.finishRun('run-1', {
-        status: 'failed',
-        finishedAt: at(901),
-        error: 'step "train" failed',
-        modelId: 'als-1',
-      });
-
-      run = await store.getRun('run-1');
-      expect(run).toEqual({
-        id: 'run-1',
-        pipeline: 'train',
-        status: 'failed',
-        config,
-        startedAt: at(0),
-        finishedAt: at(901),
-        error: 'step "train" failed',
-        modelId: 'als-1',
-        steps: [
-          {
-            name: 'aggregate',
-            status: 'succeeded',
-            startedAt: at(1),
-            finishedAt: at(500),
-            figures: { rowsIn: 100_836, rowsOut: 99_000, ratio: 0.98 },
-            error: null,
-          },
-          {
-            name: 'train',
-            status: 'failed',
-            startedAt: at(501),
-            finishedAt: at(900),
-            figures: {},
-            error: 'out of memory: factors × items too large',
-          },
-        ],
-      });
-    });
-
-    it('finishes a run successfully without an error or model', async () => {
-      const store = await fresh();
-      await store.startRun({ id: 'r', pipeline: 'publish', config: {}, startedAt: at(0) });
-      await store.finishRun('r', { status: 'succeeded', finishedAt: at(10) });
-      const run = await store.getRun('r');
-      expect(run).toMatchObject({
-        status: 'succeeded',
-        finishedAt: at(10),
-        error: null,
-        modelId: null,
-        config: {},
-      });
-    });
-
-    it('returns steps in start order, ties in the order they were started', async () => {
-      const store = await fresh();
-      await store.startRun({ id: 'r', pipeline: 'train', config: {}, startedAt: at(0) });
-      // Recorded out of time order (a late report), and two steps starting in the same millisecond.
-      await store.startStep('r', { name: 'train', startedAt: at(20) });
-      await store.startStep('r', { name: 'load', startedAt: at(10) });
-      await store.startStep('r', { name: 'zeta', startedAt: at(30) });
-      await store.startStep('r', { name: 'alpha', startedAt: at(30) });
-      expect((await store.getRun('r'))?.steps.map((s) => s.name)).toEqual([
-        'load',
-        'train',
-        'zeta',
-        'alpha',
-      ]);
-      expect((await store.listRuns())[0].steps.map((s) => s.name)).toEqual([
-        'load',
-        'train',
-        'zeta',
-        'alpha',
-      ]);
-    });
-
-    it('lists runs newest first, with their steps, a limit and a pipeline filter', async () => {
-      const store = await fresh();
-      const spec: Array<[string, string, number]> = [
-        ['r1', 'train', 0],
-        ['r3', 'publish', 2000],
-        ['r2', 'train', 1000],
-        ['r4', 'train', 3000],
-      ];
-      for (const [id, pipeline, t] of spec) {
-        await store.startRun({ id, pipeline, config: { id }, startedAt: at(t) });
-        await store.startStep(id, { name: `${id}-step`, startedAt: at(t + 1) });
-      }
-      const all = await store.listRuns();
-      expect(all.map((r) => r.id)).toEqual(['r4', 'r3', 'r2', 'r1']);
-      for (const r of all) {
-        expect(r.steps.map((s) => s.name)).toEqual([`${r.id}-step`]);
-        expect(r.config).toEqual({ id: r.id });
-      }
-      expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual(['r4', 'r3']);
-      expect((await store.listRuns({ pipeline: 'train' })).map((r) => r.id)).toEqual([
-        'r4',
-        'r2',
-        'r1',
-      ]);
-      expect((await store.listRuns({ pipeline: 'train', limit: 1 })).map((r) => r.id)).toEqual([
-        'r4',
-      ]);
-      expect(await store.listRuns({ pipeline: 'none' })).toEqual([]);
-      expect((await store.listRuns({ limit: 1 }))[0]).toEqual(await store.getRun('r4'));
-    });
-
-    it('lists a page of more than 500 runs with every step attached', async () => {
-      const store = await fresh();
-      const n = 510;
-      for (let i = 0; i < n; i++) {
-        const id = `run-${String(i).padStart(3, '0')}`;
-        await store.startRun({ id, pipeline: 'train', config: {}, startedAt: at(i) });
-        await store.startStep(id, { name: `s${i}`, startedAt: at(i) });
-      }
-      const runs = await store.listRuns({ limit: 1000 });
-      expect(runs).toHaveLength(n);
-      expect(
-        runs.every((r, k) => r.steps.length === 1 && r.steps[0].name === `s${n - 1 - k}`),
-      ).toBe(true);
-    });
-
-    it('says clearly when finishing an unknown run or step', async () => {
-      const store = await fresh();
-      const end = { status: 'succeeded' as const, finishedAt: at(1) };
-      await expect(store.finishRun('ghost', end)).rejects.toThrow(NotFoundError);
-      await expect(store.finishRun('ghost', end)).rejects.toThrow('run "ghost" not found');
-      await expect(store.finishStep('ghost', 'train', end)).rejects.toThrow(
-        'run "ghost" not found',
-      );
-      await expect(store.startStep('ghost', { name: 'train', startedAt: at(0) })).rejects.toThrow(
-        'run "ghost" not found',
-      );
-
-      await store.startRun({ id: 'r', pipeline: 'train', config: {}, startedAt: at(0) });
-      await expect(store.finishStep('r', 'nope', end)).rejects.toThrow(NotFoundError);
-      await expect(store.finishStep('r', 'nope', end)).rejects.toThrow(
-        'step "nope" of run "r" not found',
-      );
-    });
-
-    it('refuses to record the same thing twice', async () => {
-      const store = await fresh();
-      await store.startRun({ id: 'r', pipeline: 'train', config: {}, startedAt: at(0) });
-      await expect(
-        store.startRun({ id: 'r', pipeline: 'other', config: {}, startedAt: at(1) }),
-      ).rejects.toThrow(/^run\.id: a run with id "r" is already recorded/);
-      await store.startStep('r', { name: 's', startedAt: at(1) });
-      await expect(store.startStep('r', { name: 's', startedAt: at(2) })).rejects.toThrow(
-        /^step\.name: run "r" already has a step named "s"/,
-      );
-      await store.finishStep('r', 's', {
-        status: 'succeeded',
-        finishedAt: at(3),
-        figures: { n: 1 },
-      });
-      await expect(
-        store.finishStep('r', 's', { status: 'failed', finishedAt: at(4) }),
-      ).rejects.toThrow(/^name: step "s" of run "r" has already finished \(succeeded\)/);
-      await store.finishRun('r', { status: 'succeeded', finishedAt: at(5) });
-      await expect(store.finishRun('r', { status: 'failed', finishedAt: at(6) })).rejects.toThrow(
-        /^runId: run "r" has already finished \(succeeded\)/,
-      );
-      await expect(store.startStep('r', { name: 'late', startedAt: at(7) })).rejects.toThrow(
-        /^runId: run "r" has already finished/,
-      );
-      const run = await store.getRun('r');
-      expect(run).toMatchObject({ pipeline: 'train', status: 'succeeded', finishedAt: at(5) });
-      expect(run?.steps).toEqual([
-        {
-          name: 's',
-          status: 'succeeded',
-          startedAt: at(1),
-          finishedAt: at(3),
-          figures: { n: 1 },
-          error: null,
-        },
-      ]);
-    });
-
-    it('keeps a step that finishes after its run has', async () => {
-      const store = await fresh();
-      await store.startRun({ id: 'r', pipeline: 'train', config: {}, startedAt: at(0) });
-      await store.startStep('r', { name: 'slow', startedAt: at(1) });
-      await store.finishRun('r', { status: 'failed', finishedAt: at(2), error: 'cancelled' });
-      await store.finishStep('r', 'slow', {
-        status: 'failed',
-        finishedAt: at(3),
-        error: 'cancelled',
-      });
-      expect((await store.getRun('r'))?.steps[0]).toMatchObject({
-        status: 'failed',
-        finishedAt: at(3),
-      });
-    });
-
     it('refuses records that would not read back the same, naming the field', async () => {
       const store = await fresh();
       const bad: Array<[Partial<ModelRecord>, RegExp]> = [
@@ -398,55 +158,15 @@ export function describeMetadataStore(
       expect(await store.getModel('bad')).toBeNull();
 
       await expect(store.listModels({ limit: 0 })).rejects.toThrow(/^limit: /);
-      await expect(store.listRuns({ limit: 2.5 })).rejects.toThrow(InvalidArgumentError);
-      await store.startRun({ id: 'r', pipeline: 'train', config: {}, startedAt: at(0) });
-      await expect(
-        store.startStep('r', { name: 's', startedAt: new Date('not a date') }),
-      ).rejects.toThrow(/^step\.startedAt: /);
-      await store.startStep('r', { name: 's', startedAt: at(1) });
-      const status = 'done' as unknown as 'succeeded';
-      await expect(store.finishStep('r', 's', { status, finishedAt: at(2) })).rejects.toThrow(
-        /^end\.status: /,
-      );
-      await expect(store.finishRun('r', { status, finishedAt: at(2) })).rejects.toThrow(
-        /^end\.status: /,
-      );
-      await expect(
-        store.finishStep('r', 's', {
-          status: 'succeeded',
-          finishedAt: at(2),
-          figures: { rows: Number.NaN },
-        }),
-      ).rejects.toThrow(/^end\.figures\.rows: /);
-      // Nothing was half-written by the refused calls.
-      expect((await store.getRun('r'))?.steps[0]).toMatchObject({
-        status: 'running',
-        finishedAt: null,
-      });
+      await expect(store.listModels({ limit: 2.5 })).rejects.toThrow(InvalidArgumentError);
     });
 
     it('handles concurrent writers without losing records', async () => {
       const store = await fresh();
-      await store.startRun({ id: 'r', pipeline: 'train', config: {}, startedAt: at(0) });
-      const names = Array.from({ length: 20 }, (_, i) => `step-${String(i).padStart(2, '0')}`);
-      await Promise.all(
-        names.map((name, i) => store.startStep('r', { name, startedAt: at(100 + i) })),
-      );
-      await Promise.all(
-        names.map((name, i) =>
-          store.finishStep('r', name, {
-            status: 'succeeded',
-            finishedAt: at(200 + i),
-            figures: { i },
-          }),
-        ),
-      );
+      const names = Array.from({ length: 20 }, (_, i) => `model-${String(i).padStart(2, '0')}`);
       await Promise.all(
         names.map((name, i) => store.insertModel(sampleModel(name, { createdAt: at(i) }))),
       );
-      const run = await store.getRun('r');
-      expect(run?.steps.map((s) => s.name)).toEqual(names);
-      expect(run?.steps.map((s) => s.figures.i)).toEqual(names.map((_, i) => i));
       expect((await store.listModels({ limit: 100 })).map((m) => m.id)).toEqual(
         [...names].reverse(),
       );
