@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticTagLines } from '../../test/fixtures/tags/synthetic.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
+import { FileArtifactStore } from '../storage/artifacts/file-artifact-store.js';
 import { readTaggerPointer } from '../storage/tagger-pointer.js';
 import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
 import { InlineExecutor } from '../workflow/executors/inline-executor.js';
@@ -86,5 +87,25 @@ tasks:
     const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
     expect(done.status).toBe('failed');
     expect(done.error).toContain('params.epochs: not a parameter of tags tasks');
+  });
+
+  it('with stores.artifacts an artifact store URL, stores the tagger under models/<id>/ and publishes its key', async () => {
+    const text = `name: tagger
+tasks:
+  tagger:
+    kind: tags
+    params: { input: "${join(dir, 'train.txt')}", dim: 16, epoch: 5, threads: 1, stores: { serving: "sqlite:${join(dir, 'serving.db')}", artifacts: "file:${join(dir, 'store')}" } }
+`;
+    const wf = parseWorkflow(text, join(dir, 'tagger.yaml'), builtinTaskHandlers());
+    const done = await engine.runToEnd((await engine.createRun(wf, { trigger: 'manual' }))!.id);
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    const [task] = await metadata.workflows.getTasks(done.id);
+    const output = task.output as Record<string, unknown>;
+    const key = `models/${String(output.modelId)}/model.tagger`;
+    expect(output).toMatchObject({ artifactKey: key, artifactPath: key });
+    expect(await pointer()).toMatchObject({ modelId: output.modelId, artifactKey: key });
+    expect(await metadata.getModel(String(output.modelId))).toMatchObject({ artifactPath: key });
+    const store = new FileArtifactStore(join(dir, 'store'));
+    expect((await store.list('')).map((o) => o.key)).toEqual([key]);
   });
 });

@@ -5,6 +5,7 @@ import { parseTaskParams, type tagsParamsSchema } from '../pipeline/task-params.
 import { publishTagger } from '../pipeline/tags/publish-tagger.js';
 import { trainTagger } from '../pipeline/tags/train-tagger.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
+import { openArtifactStore } from './open-artifact-store.js';
 import { openMetadataStore, openServingStore } from './open-stores.js';
 
 /** Tagger options, each also a task parameter. */
@@ -24,6 +25,8 @@ const TAGGER_OPTION_KEYS = Object.keys(DEFAULT_TAGGER_OPTIONS);
  * Every tagger option (`dim`, `epoch`, `lr`, `wordNgrams`, `loss`, `threads`, …) is a parameter
  * too; `config` (a kiban.yaml) and `stores` name the stores as for the pipeline steps. Relative
  * paths resolve against the working directory. The task's output holds the model id and figures.
+ * With `stores.artifacts` an artifact store URL the model is stored there under
+ * `models/<modelId>/model.tagger` (the output's `artifactKey`), so servers on other hosts load it.
  * Unless `stores.metadata` is given, the model is recorded in the metadata store at `metadataUrl`
  * (the engine's or worker's); without it, in the configuration's.
  */
@@ -76,6 +79,7 @@ export async function runTagsTask(
       const pointer = await publishTagger({
         tagger: trained.tagger,
         artifacts: config.stores.artifacts,
+        openArtifacts: (url) => openArtifactStore(url),
         serving,
         metadata,
         metrics: trained.metrics,
@@ -85,9 +89,15 @@ export async function runTagsTask(
           ...(p.valid === undefined ? {} : { valid: p.valid }),
         },
         quantise: p.quantise === true,
+        signal: ctx.signal,
       });
       ctx.log(`tags: published ${pointer.modelId} → ${pointer.artifactPath}`);
-      return { ...output, modelId: pointer.modelId, artifactPath: pointer.artifactPath };
+      return {
+        ...output,
+        modelId: pointer.modelId,
+        artifactPath: pointer.artifactPath,
+        ...(pointer.artifactKey === undefined ? {} : { artifactKey: pointer.artifactKey }),
+      };
     } finally {
       await metadata.close();
     }

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
 import { abCommand } from './ab-command.js';
+import { artifactsCommand } from './artifacts-command.js';
 import { banditCommand } from './bandit-command.js';
 import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     workerCommand(),
     stageCommand(),
     tagsCommand(),
+    artifactsCommand(),
   ])
     program.addCommand(command);
   program.addCommand(banditCommand());

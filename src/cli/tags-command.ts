@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
+import { openArtifactStore } from '../app/open-artifact-store.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { startProgress } from '../core/progress.js';
 import { evaluateTagger } from '../models/tags/evaluate-tagger.js';
@@ -242,6 +243,7 @@ async function publish(
     return await publishTagger({
       tagger,
       artifacts: config.stores.artifacts,
+      openArtifacts: (url) => openArtifactStore(url),
       serving: stores.serving,
       metadata: stores.metadata,
       ...extra,

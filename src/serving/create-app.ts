@@ -5,6 +5,7 @@ import type { BanditService } from '../bandits/bandit-service.js';
 import { KibanError } from '../core/errors.js';
 import { childLogger, processLogger, type Logger } from '../core/log.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
@@ -50,6 +51,8 @@ export interface ServingAppDeps {
   webRoot?: string | false;
   /** How often the published tagger is checked for a newer one (`/v1/tags/suggest`). @defaultValue 2000 */
   tagsPollMs?: number;
+  /** Where taggers published by key are loaded from (`stores.artifacts`). @defaultValue none: only taggers in local files */
+  artifacts?: Pick<ArtifactStore, 'get'>;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
   /** Adds the A/B testing API (`/v1/experiments…`, `/v1/events`); optional. */
@@ -198,10 +201,11 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   void app.register(healthRoutes, { serving });
   void app.register(metricsRoutes, { registry });
   void app.register(openApiRoutes);
-  void app.register(
-    tagRoutes,
-    deps.tagsPollMs === undefined ? { serving } : { serving, pollMs: deps.tagsPollMs },
-  );
+  void app.register(tagRoutes, {
+    serving,
+    ...(deps.tagsPollMs === undefined ? {} : { pollMs: deps.tagsPollMs }),
+    ...(deps.artifacts === undefined ? {} : { artifacts: deps.artifacts }),
+  });
   if (deps.workflows !== undefined)
     void app.register(
       workflowRoutes,

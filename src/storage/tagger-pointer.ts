@@ -7,8 +7,19 @@ export const TAGGER_POINTER_KEY = 'tags:current';
 /** What {@link TAGGER_POINTER_KEY} holds: the published tagger. */
 export interface TaggerPointer {
   modelId: string;
-  /** Absolute path of the model file, so that servers started anywhere find it. */
+  /**
+   * Where the model file is: for a tagger kept in an artifact store, its key (the same as
+   * {@link TaggerPointer.artifactKey}); for one saved under a plain directory, the file's absolute
+   * path (found only by servers that see the same disk).
+   */
   artifactPath: string;
+  /**
+   * The key of the model file in the artifact store (`models/<modelId>/model.tagger`), when the
+   * tagger was published to one (`stores.artifacts` an artifact store URL). Servers load it from
+   * their own artifact store, so one on any host loads what a worker trained. Absent in pointers
+   * to a local file (and in every pointer written before taggers were stored by key).
+   */
+  artifactKey?: string;
   /** ISO-8601. */
   publishedAt: string;
   labels: number;
@@ -31,7 +42,8 @@ export async function readTaggerPointer(
     typeof p !== 'object' ||
     typeof p.modelId !== 'string' ||
     typeof p.artifactPath !== 'string' ||
-    typeof p.publishedAt !== 'string'
+    typeof p.publishedAt !== 'string' ||
+    (p.artifactKey !== undefined && typeof p.artifactKey !== 'string')
   ) {
     throw new DataError(
       {},
@@ -41,6 +53,7 @@ export async function readTaggerPointer(
   return {
     modelId: p.modelId,
     artifactPath: p.artifactPath,
+    ...(p.artifactKey === undefined ? {} : { artifactKey: p.artifactKey }),
     publishedAt: p.publishedAt,
     labels: Number(p.labels ?? 0),
     metrics: p.metrics ?? {},

@@ -33,7 +33,7 @@ export interface ServeRole {
 }
 
 /**
- * The serve role: opens the serving, bandit and metadata backends of `config.stores` once and
+ * The serve role: opens the serving, bandit, metadata and artifact backends of `config.stores` once and
  * builds the serving API over them, with the bandit and experiment services and, when there is a
  * workflows directory (`serve.workflows`, else `./workflows` if it exists), the workflow service
  * with an inline executor (runs started from the dashboard are driven in this process).
@@ -52,7 +52,8 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     config.sources['serve.workflows'] ?? 'serve.workflows',
   );
   const backends = await openBackends(config.stores, {
-    seams: ['serving', 'bandits', 'metadata'],
+    // Artifacts: taggers published by key are loaded from the store (opening it does no I/O for file:).
+    seams: ['serving', 'bandits', 'metadata', 'artifacts'],
     fields: storeFields(config),
   });
   const decisionLog = await DecisionLogWriter.open(
@@ -100,6 +101,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     logger: childLogger(logger, 'serve'),
     serving: backends.serving,
     metadata: backends.metadata,
+    artifacts: backends.artifacts,
     webRoot: bundledPath('dist/web'),
     ...(workflows === undefined ? {} : { workflows }),
     dataRoot: config.serve.dataRoot,

@@ -1,15 +1,27 @@
-import type { Tagger } from './tagger.js';
-import { readTaggerFile } from './tagger-file.js';
-import { readTaggerPointer, type TaggerPointer } from '../../storage/tagger-pointer.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { childLogger, type Logger, processLogger } from '../../core/log.js';
+import { type ArtifactStore, readArtifact } from '../../storage/artifacts/artifact-store.js';
 import type { ServingStore } from '../../storage/serving-store.js';
+import { readTaggerPointer, type TaggerPointer } from '../../storage/tagger-pointer.js';
+import { Tagger } from './tagger.js';
+import { readTaggerFile } from './tagger-file.js';
 
 /** Options of {@link LiveTagger}. */
 export interface LiveTaggerOptions {
   /** How often the serving store is asked which tagger is published. @defaultValue 2000 */
   pollMs?: number;
-  /** Where problems loading a newer model are reported (the old one keeps answering). @defaultValue stderr */
-  log?: (line: string) => void;
-  /** Reads a model file. @defaultValue {@link readTaggerFile} */
+  /**
+   * Where model swaps (info) and problems loading a newer model (error; the old one keeps
+   * answering) are reported. @defaultValue the process logger's `tags` child
+   */
+  logger?: Logger;
+  /**
+   * The artifact store that taggers published by key (pointers with `artifactKey`) are read
+   * from: the server's `stores.artifacts`. Without it such a tagger cannot be loaded (reported,
+   * and the current one keeps answering). @defaultValue none
+   */
+  artifacts?: Pick<ArtifactStore, 'get'>;
+  /** Reads a model file (pointers with only a local `artifactPath`). @defaultValue {@link readTaggerFile} */
   load?: (path: string) => Promise<Tagger>;
 }
 
@@ -29,7 +41,8 @@ export interface LoadedTagger {
 export class LiveTagger {
   readonly #serving: Pick<ServingStore, 'get'>;
   readonly #pollMs: number;
-  readonly #log: (line: string) => void;
+  readonly #logger: Logger;
+  readonly #artifacts: Pick<ArtifactStore, 'get'> | undefined;
   readonly #load: (path: string) => Promise<Tagger>;
   #current: LoadedTagger | null = null;
   #refreshing: Promise<LoadedTagger | null> | null = null;
@@ -40,7 +53,8 @@ export class LiveTagger {
   constructor(serving: Pick<ServingStore, 'get'>, options: LiveTaggerOptions = {}) {
     this.#serving = serving;
     this.#pollMs = options.pollMs ?? 2000;
-    this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#logger = options.logger ?? childLogger(processLogger(), 'tags');
+    this.#artifacts = options.artifacts;
     this.#load = options.load ?? readTaggerFile;
   }
 
@@ -83,19 +97,45 @@ export class LiveTagger {
       )
         return this.#current;
       try {
-        const tagger = await this.#load(pointer.artifactPath);
+        const tagger = await this.#loadPublished(pointer);
         this.#current = { tagger, pointer };
         this.#failed = null;
-        this.#log(`tags: now answering with ${pointer.modelId} (${tagger.labels.length} tags)`);
+        this.#logger.info(
+          { modelId: pointer.modelId, tags: tagger.labels.length },
+          `tags: now answering with ${pointer.modelId} (${tagger.labels.length} tags)`,
+        );
       } catch (error) {
         this.#failed = pointer.modelId;
-        this.#log(
-          `tags: cannot load the published tagger ${pointer.modelId} from ${pointer.artifactPath}: ${(error as Error).message}; ${this.#current === null ? 'none is served' : `still serving ${this.#current.pointer.modelId}`}`,
+        this.#logger.error(
+          {
+            modelId: pointer.modelId,
+            from: pointer.artifactKey ?? pointer.artifactPath,
+            err: error,
+          },
+          `tags: cannot load the published tagger ${pointer.modelId} from ${pointer.artifactKey ?? pointer.artifactPath}: ${(error as Error).message}; ${this.#current === null ? 'none is served' : `still serving ${this.#current.pointer.modelId}`}`,
         );
       }
     } catch (error) {
-      this.#log(`tags: cannot read the published tagger: ${(error as Error).message}`);
+      this.#logger.error(
+        { err: error },
+        `tags: cannot read the published tagger: ${(error as Error).message}`,
+      );
     }
     return this.#current;
+  }
+
+  /** The pointer's model: from the artifact store by key, or from its local file (older pointers). */
+  async #loadPublished(pointer: TaggerPointer): Promise<Tagger> {
+    if (pointer.artifactKey === undefined) return this.#load(pointer.artifactPath);
+    if (this.#artifacts === undefined)
+      throw new InvalidArgumentError(
+        'stores.artifacts',
+        `the tagger is published under the artifact key ${pointer.artifactKey} and this server has no artifact store; configure stores.artifacts as the publisher's (file:DIR or s3://…)`,
+      );
+    const bytes = await readArtifact(this.#artifacts, pointer.artifactKey);
+    return Tagger.fromBytes(
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      pointer.artifactKey,
+    );
   }
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { InvalidArgumentError, NotReadyError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
 import { LiveTagger } from '../../models/tags/live-tagger.js';
+import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import type { ServingStore } from '../../storage/serving-store.js';
 import { tagSuggestZodRoute } from '../schemas.js';
 import { zodValidatorCompiler } from '../zod-validator.js';
@@ -12,6 +14,11 @@ export interface TagRoutesOptions {
   serving: Pick<ServingStore, 'get'>;
   /** How often the published tagger is checked for a newer one. @defaultValue 2000 (the {@link LiveTagger} default) */
   pollMs?: number;
+  /**
+   * The artifact store taggers published by key are loaded from (the server's
+   * `stores.artifacts`). @defaultValue none: only taggers published to a local file load
+   */
+  artifacts?: Pick<ArtifactStore, 'get'>;
 }
 
 /** Whether `text` holds anything but white space, punctuation and symbols (something to tag). */
@@ -27,7 +34,8 @@ const HAS_WORDS = /[\p{L}\p{N}]/u;
 export async function tagRoutes(app: FastifyInstance, options: TagRoutesOptions): Promise<void> {
   const live = new LiveTagger(options.serving, {
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
-    log: (line) => app.log.info(line),
+    ...(options.artifacts === undefined ? {} : { artifacts: options.artifacts }),
+    logger: app.log.child({ component: 'tags' }) as Logger,
   });
   app.addHook('onReady', async () => live.start());
   app.addHook('onClose', async () => live.close());

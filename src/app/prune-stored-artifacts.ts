@@ -1,0 +1,91 @@
+import {
+  type ArtifactRetention,
+  type PruneResult,
+  pruneArtifacts,
+  RETAINED_FOLDERS,
+  type RetentionCounts,
+} from '../storage/artifacts/prune-artifacts.js';
+import type { ServingStore } from '../storage/serving-store.js';
+import { readTaggerPointer } from '../storage/tagger-pointer.js';
+import type { WorkflowStore } from '../workflow/workflow-store.js';
+import { openBackends } from './backends.js';
+import { type KibanConfig, storeFields } from './config.js';
+
+/** The most runs in progress {@link artifactReferences} asks the workflow store for. */
+const MAX_RUNNING_RUNS = 100_000;
+
+/**
+ * The artifact keys and folders that something still uses, for {@link pruneArtifacts}'s
+ * `referenced`: the model (`models/<modelId>`) and run (`runs/<runId>`) of the serving store's
+ * current version, the published tagger (its `artifactKey` and `models/<modelId>`), and every
+ * workflow run still running (`runs/<runId>`: its work files are read by its next tasks).
+ * Sorted, without duplicates.
+ *
+ * @example
+ * const referenced = await artifactReferences({ serving, workflows: metadata.workflows });
+ */
+export async function artifactReferences(stores: {
+  serving: Pick<ServingStore, 'get' | 'currentVersion'>;
+  workflows: Pick<WorkflowStore, 'listRuns'>;
+}): Promise<string[]> {
+  const referenced = new Set<string>();
+  const add = (folder: string, id: unknown): void => {
+    if (typeof id === 'string' && id !== '') referenced.add(`${folder}/${id}`);
+  };
+  const current = await stores.serving.currentVersion();
+  if (current !== null) {
+    add(RETAINED_FOLDERS.models, current.meta.modelId);
+    add(RETAINED_FOLDERS.runs, current.meta.runId);
+  }
+  const tagger = await readTaggerPointer(stores.serving);
+  if (tagger !== null) {
+    add(RETAINED_FOLDERS.models, tagger.modelId);
+    if (tagger.artifactKey !== undefined) referenced.add(tagger.artifactKey);
+  }
+  for (const run of await stores.workflows.listRuns({
+    status: 'running',
+    limit: MAX_RUNNING_RUNS,
+  }))
+    add(RETAINED_FOLDERS.runs, run.id);
+  return [...referenced].sort();
+}
+
+/** What {@link pruneStoredArtifacts} did. */
+export interface StoredArtifactsPrune extends PruneResult {
+  /** The references that kept groups whatever their age ({@link artifactReferences}). */
+  referenced: string[];
+}
+
+/**
+ * `kiban artifacts prune`: opens the configuration's serving, metadata and artifact stores,
+ * gathers what is referenced ({@link artifactReferences}) and deletes, from `runs/` and
+ * `models/` of the artifact store, the groups neither referenced nor among the `keep` newest
+ * (see {@link pruneArtifacts}; defaults `{runs: 30, models: 10}`). With `dryRun`, deletes
+ * nothing and reports what would go.
+ *
+ * @throws InvalidArgumentError naming `keep.runs` or `keep.models` for a count that is not a
+ *   non-negative integer, or the store key of a URL that cannot be opened.
+ * @example
+ * const { deleted } = await pruneStoredArtifacts(await loadKibanConfig({ file: 'kiban.yaml' }), { keep: { runs: 5 } });
+ */
+export async function pruneStoredArtifacts(
+  config: KibanConfig,
+  options: { keep?: RetentionCounts; dryRun?: boolean; signal?: AbortSignal } = {},
+): Promise<StoredArtifactsPrune> {
+  const backends = await openBackends(config.stores, {
+    seams: ['serving', 'metadata', 'artifacts'],
+    fields: storeFields(config),
+  });
+  try {
+    const referenced = await artifactReferences(backends);
+    const retention: ArtifactRetention = {
+      referenced,
+      ...(options.keep === undefined ? {} : { keep: options.keep }),
+      ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
+    return { ...(await pruneArtifacts(backends.artifacts, retention)), referenced };
+  } finally {
+    await backends.close();
+  }
+}
