@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { loadKibanConfig } from '../app/config.js';
 import { startAllInOneRole } from '../app/roles/all-in-one.js';
 import { flagOverlay } from './config-flags.js';
-import { printPipelineEvent, printPipelineResult } from './run-pipeline-console.js';
+import { printPipelineEvent, printPipelineResult, progressLogger } from './run-pipeline-console.js';
 import { addServeOptions, checkPortFree, serveUntilSignal } from './serve.js';
 
 /** `kiban demo`: the whole loop on embedded defaults — pipeline, then the serving API. */
@@ -21,7 +21,10 @@ export function demoCommand(): Command {
     });
     // A taken port is found before the pipeline's seconds of work, not after.
     await checkPortFree(config.serve);
-    const role = await startAllInOneRole(config, { onPipelineEvent: printPipelineEvent });
+    const role = await startAllInOneRole(config, {
+      onPipelineEvent: printPipelineEvent,
+      logger: progressLogger(),
+    });
     printPipelineResult(role.pipeline);
     const { sample } = role.pipeline;
     await serveUntilSignal(

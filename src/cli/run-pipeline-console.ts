@@ -1,5 +1,5 @@
 import { openBackends, type Backends } from '../app/backends.js';
-import { createLogger, LOG_LEVEL_ENV } from '../core/log.js';
+import { createLogger, LOG_LEVEL_ENV, type Logger } from '../core/log.js';
 import type { PipelineConfig } from '../pipeline/pipeline-config.js';
 import { runPipeline, type PipelineEvent, type PipelineResult } from '../pipeline/run-pipeline.js';
 
@@ -35,8 +35,7 @@ export function printPipelineResult(result: PipelineResult): void {
 /**
  * Runs the pipeline, reporting each step on stderr as it starts and ends. The steps' log entries
  * repeat what the progress lines say (their full lines are in the run's task logs, `kiban
- * workflow logs`), so they are written (JSON on stderr) only from warnings up, unless
- * `KIBAN_LOG_LEVEL` asks for more.
+ * workflow logs`), so they go through {@link progressLogger}.
  */
 export async function runPipelineWithConsole(
   config: PipelineConfig,
@@ -46,8 +45,17 @@ export async function runPipelineWithConsole(
     serving: stores.serving,
     metadata: stores.metadata,
     onEvent: printPipelineEvent,
-    logger: createLogger(process.env[LOG_LEVEL_ENV] ? {} : { level: 'warn' }),
+    logger: progressLogger(),
   });
   printPipelineResult(result);
   return result;
+}
+
+/**
+ * The logger of a command that prints its own progress lines (`kiban pipeline run`, `kiban
+ * demo`): JSON entries on stderr from warnings up, since the progress lines already say what the
+ * info entries would, unless `KIBAN_LOG_LEVEL` asks for more.
+ */
+export function progressLogger(): Logger {
+  return createLogger(process.env[LOG_LEVEL_ENV] ? {} : { level: 'warn' });
 }

@@ -5,13 +5,20 @@ import { defineWorkflow } from '../workflow/define-workflow.js';
 import type { TaskHandler, TaskHandlerContext } from '../workflow/task-handler.js';
 import { TaskHandlerRegistry } from '../workflow/task-handler-registry.js';
 import type { TaskJob } from '../workflow/executor.js';
-import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
+import {
+  IN_PROCESS_SOURCE_PREFIX,
+  type WorkflowDefinition,
+} from '../workflow/workflow-definition.js';
 
 /** The name of the built-in workflow `runPipeline` runs (`kiban pipeline run`, `kiban demo`). */
 export const RECOMMEND_WORKFLOW = 'recommend';
 
-/** Where the definition of {@link RECOMMEND_WORKFLOW} says it comes from: no file. */
-export const RECOMMEND_WORKFLOW_SOURCE = '<builtin recommend>';
+/**
+ * Where the definition of {@link RECOMMEND_WORKFLOW} says it comes from: no file, and its runs
+ * can only be driven by the process that started them (their tasks take that process's
+ * configuration), so no other process resumes or retries them.
+ */
+export const RECOMMEND_WORKFLOW_SOURCE = `${IN_PROCESS_SOURCE_PREFIX}kiban pipeline run>`;
 
 /** Runs one task of the built-in workflow in this process. */
 export type RecommendTaskRunner = (

@@ -99,3 +99,16 @@ export interface WorkflowDefinition {
   /** Where it was read from, for messages and relative module paths. */
   source: string;
 }
+
+/**
+ * How the `source` of a definition whose tasks run only in the process that started the run
+ * begins (the built-in `recommend` workflow of `kiban pipeline run`: its tasks take the
+ * configuration that process holds, not params). Another process cannot resume or retry such a
+ * run, since it would run the tasks with other settings; see {@link isInProcessOnly}.
+ */
+export const IN_PROCESS_SOURCE_PREFIX = '<in-process ';
+
+/** Whether runs of `definition` can only be driven by the process that started them. */
+export function isInProcessOnly(definition: Pick<WorkflowDefinition, 'source'>): boolean {
+  return definition.source.startsWith(IN_PROCESS_SOURCE_PREFIX);
+}

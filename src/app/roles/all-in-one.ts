@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { childLogger, createLogger } from '../../core/log.js';
+import { childLogger, createLogger, type Logger } from '../../core/log.js';
 import {
   runPipeline,
   type PipelineEvent,
@@ -13,6 +13,8 @@ import { storeFields, type KibanConfig } from '../config.js';
 export interface AllInOneOptions {
   /** Receives each pipeline step as it starts and ends (for progress output). */
   onPipelineEvent?: (event: PipelineEvent) => void;
+  /** The role's logger; the pipeline and the API log through its children. @defaultValue {@link createLogger}'s (JSON on stderr, level from `KIBAN_LOG_LEVEL`, else info) */
+  logger?: Logger;
 }
 
 /** The all-in-one role after its pipeline run, ready to listen. */
@@ -29,9 +31,9 @@ export interface AllInOneRole {
  * The all-in-one role (`kiban demo`): opens the serving and metadata backends of
  * `config.stores` once, runs the batch pipeline of `config.pipeline` into them (the built-in
  * `recommend` workflow, inline, recorded in the metadata store's workflow runs), then builds the
- * serving API over the same backends. The role logs through one logger (JSON lines on stderr,
- * level from `KIBAN_LOG_LEVEL`), its `pipeline` and `serve` children. When the pipeline fails,
- * the backends are closed and the error is rethrown.
+ * serving API over the same backends. The role logs through one logger (`options.logger`, else
+ * JSON lines on stderr at the level of `KIBAN_LOG_LEVEL`), its `pipeline` and `serve` children.
+ * When the pipeline fails, the backends are closed and the error is rethrown.
  *
  * @example
  * const role = await startAllInOneRole(await loadKibanConfig());
@@ -46,8 +48,8 @@ export async function startAllInOneRole(
     seams: ['serving', 'metadata'],
     fields: storeFields(config),
   });
-  // One logger for the role (JSON lines on stderr, level from KIBAN_LOG_LEVEL), a child per component.
-  const logger = createLogger();
+  // One logger for the role, a child per component.
+  const logger = options.logger ?? createLogger();
   let pipeline: PipelineResult;
   try {
     pipeline = await runPipeline(config.pipeline, {

@@ -8,7 +8,7 @@ import type { MetadataStore } from '../../storage/metadata-store.js';
 import { InlineExecutor } from '../executors/inline-executor.js';
 import type { Notifier, WorkflowEvent } from '../notifiers/notifier.js';
 import { parseWorkflow } from '../parse-workflow.js';
-import type { WorkflowDefinition } from '../workflow-definition.js';
+import { IN_PROCESS_SOURCE_PREFIX, type WorkflowDefinition } from '../workflow-definition.js';
 import { WorkflowCatalog } from './workflow-catalog.js';
 import { WorkflowEngine } from './workflow-engine.js';
 
@@ -215,6 +215,39 @@ tasks:
     // prepare ran once; fragile failed twice (first run, first retry) and then succeeded.
     expect(tasks).toEqual({ prepare: 1, fragile: 3, report: 1 });
     await expect(engine.prepareRetry(done.id)).rejects.toThrow(/only failed runs/);
+  });
+
+  it('neither retries nor resumes elsewhere a run only its own process can drive', async () => {
+    const yaml = `name: in-process
+tasks:
+  only: { run: "exit 1" }
+`;
+    const wf = parseWorkflow(yaml, `${IN_PROCESS_SOURCE_PREFIX}test>`);
+    const failed = await run(wf);
+    expect(failed.status).toBe('failed');
+    await expect(engine.prepareRetry(failed.id)).rejects.toThrow(/cannot be retried/);
+    expect((await metadata.workflows.getRun(failed.id))?.status).toBe('failed');
+
+    // A run left running by a process that is gone: another engine ends it instead of resuming it.
+    const orphan = (await engine.createRun(wf, { trigger: 'manual' }))!;
+    const other = new WorkflowEngine({
+      store: metadata.workflows,
+      executor: new InlineExecutor({ logs: metadata.workflows }),
+    });
+    await expect(other.claimOrphan(orphan.id, { force: true })).rejects.toThrow(
+      /no other process can resume it/,
+    );
+    const ended = await metadata.workflows.getRun(orphan.id);
+    expect(ended?.status).toBe('failed');
+    expect(ended?.error).toMatch(/is gone/);
+    expect(ended?.owner).toBeNull();
+    // The same workflow from a file is resumed as before.
+    const fromFile = (await engine.createRun(
+      await workflow('resumable', yaml.replace('in-process', 'resumable')),
+      { trigger: 'manual' },
+    ))!;
+    expect((await other.claimOrphan(fromFile.id, { force: true })).owner).toBe(other.owner);
+    await other.close();
   });
 
   it('kills a task that runs past its timeout', async () => {

@@ -5,7 +5,7 @@ import { Cron } from 'croner';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { Executor } from '../executor.js';
 import type { Notifier } from '../notifiers/notifier.js';
-import type { WorkflowDefinition } from '../workflow-definition.js';
+import { isInProcessOnly, type WorkflowDefinition } from '../workflow-definition.js';
 import type { InvalidWorkflowFile, WorkflowService, WorkflowSummary } from '../workflow-service.js';
 import type { RunTrigger, WorkflowRun, WorkflowStore } from '../workflow-store.js';
 import { driveRun, type DriveEvent } from './drive-run.js';
@@ -182,7 +182,8 @@ export class WorkflowEngine implements WorkflowService {
   /**
    * Takes over a `running` run whose owner is gone (dead process on this host, or silent for a
    * lease), so that {@link runToEnd} continues it: finished tasks are kept, interrupted ones run
-   * again. Throws ConflictError while its owner is alive, unless `force`.
+   * again. Throws ConflictError while its owner is alive, unless `force`. A run only its own
+   * process can drive ({@link isInProcessOnly}) is marked failed instead, and ConflictError says so.
    */
   async claimOrphan(runId: string, options: { force?: boolean } = {}): Promise<WorkflowRun> {
     const run = await this.#requireRun(runId);
@@ -196,6 +197,13 @@ export class WorkflowEngine implements WorkflowService {
       throw new ConflictError(
         `run ${runId} is being driven by ${run.owner} (heartbeat ${run.heartbeatAt?.toISOString() ?? 'never'}); it can be taken over once that process is gone`,
       );
+    }
+    if (isInProcessOnly(run.definition)) {
+      // Its tasks would run here with other settings than the gone process held: end it instead.
+      const error = `the process that ran it (${run.definition.source}) is gone, and no other process can resume it; start a new run`;
+      await this.store.updateRun(runId, { status: 'failed', finishedAt: new Date(), error });
+      await this.store.releaseRun(runId, this.owner);
+      throw new ConflictError(`run ${runId} failed: ${error}`);
     }
     return (await this.store.getRun(runId))!;
   }
@@ -218,13 +226,18 @@ export class WorkflowEngine implements WorkflowService {
   /**
    * Makes a failed run runnable again: its failed tasks and those that never ran because of
    * them go back to pending with a fresh retry budget (attempt numbers continue); succeeded
-   * tasks are kept. A `running` run whose owner is gone is taken over instead.
+   * tasks are kept. A `running` run whose owner is gone is taken over instead. A run only its own
+   * process can drive ({@link isInProcessOnly}) is refused with ConflictError.
    */
   async prepareRetry(runId: string): Promise<WorkflowRun> {
     const run = await this.#requireRun(runId);
     if (run.status === 'running') return this.claimOrphan(runId);
     if (run.status !== 'failed')
       throw new ConflictError(`run ${runId} has ${run.status}; only failed runs can be retried`);
+    if (isInProcessOnly(run.definition))
+      throw new ConflictError(
+        `run ${runId} cannot be retried: its tasks ran with the settings of the process that started it (${run.definition.source}); start a new run`,
+      );
     await this.store.updateRun(runId, { status: 'running', finishedAt: null, error: null });
     if (!(await this.store.claimRun(runId, this.owner, { staleBefore: new Date() }))) {
       throw new ConflictError(`run ${runId} is being retried by another process`);
