@@ -4,7 +4,7 @@
  * Type-only imports count too: a type from a higher layer is still a dependency on it.
  */
 const DOMAIN =
-  '^src/(core|math|data|models|evaluation|vectors|features|bandits|experiments|privacy|stages|workflow|storage)/';
+  '^src/(core|math|data|models|evaluation|vectors|features|bandits|experiments|privacy|auth|stages|workflow|storage)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

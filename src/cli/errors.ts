@@ -8,6 +8,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NOT_FITTED: 1,
   CONFLICT: 1,
   NOT_READY: 1,
+  UNAUTHENTICATED: 1,
+  FORBIDDEN: 1,
   INTERNAL: 1,
 };
 

@@ -70,6 +70,8 @@ const KNOWN_CODES = new Set<ErrorCode>([
   'NOT_FITTED',
   'CONFLICT',
   'NOT_READY',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
   'INTERNAL',
 ]);
 

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'NOT_FITTED'
   | 'CONFLICT'
   | 'NOT_READY'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
   | 'INTERNAL';
 
 /** Base class of every error kiban throws on purpose. */
@@ -84,6 +86,26 @@ export class ConflictError extends KibanError {
 export class NotReadyError extends KibanError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NOT_READY', message, options);
+  }
+}
+
+/**
+ * A caller sent no credentials where they are required, or credentials that are invalid,
+ * expired or revoked (HTTP 401). The message says which, and never repeats the secret.
+ */
+export class UnauthenticatedError extends KibanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAUTHENTICATED', message, options);
+  }
+}
+
+/**
+ * An authenticated caller lacks the scope an operation needs (HTTP 403). The message names the
+ * scopes the operation accepts.
+ */
+export class ForbiddenError extends KibanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FORBIDDEN', message, options);
   }
 }
 

@@ -8,6 +8,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze
   NOT_FITTED: 503,
   CONFLICT: 409,
   NOT_READY: 503,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
   INTERNAL: 500,
 });
 
