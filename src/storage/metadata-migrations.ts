@@ -327,6 +327,35 @@ export function metadataMigrations(
         await migrations['0002_runs'].up(db);
       },
     },
+    // API keys (issue 17): only an HMAC of each key's secret is kept, found by the key's public
+    // prefix; scopes are JSON text. Times are epoch ms; null expiry means never, null revoked_at
+    // means live.
+    '0006_api_keys': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('prefix', 'text', (c) => c.notNull().unique())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at_ms', 'bigint')
+          .addColumn('last_used_at_ms', 'bigint')
+          .addColumn('revoked_at_ms', 'bigint')
+          .execute();
+        await s
+          .createIndex('kiban_api_keys_created_idx')
+          .on('kiban_api_keys')
+          .columns(['created_at_ms', 'id'])
+          .execute();
+      },
+      async down(db) {
+        await schemaOf(db).dropTable('kiban_api_keys').execute();
+      },
+    },
   };
   return migrations;
 }

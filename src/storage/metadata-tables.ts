@@ -128,6 +128,21 @@ export interface ExperimentEventsTable {
   received_at_ms: EpochMsColumn;
 }
 
+/** Row of `kiban_api_keys`: one API key (an HMAC of its secret, never the secret). */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  /** JSON array of scope names. */
+  scopes: JsonTextColumn;
+  created_by: string;
+  created_at_ms: EpochMsColumn;
+  expires_at_ms: NullableEpochMsColumn;
+  last_used_at_ms: NullableEpochMsColumn;
+  revoked_at_ms: NullableEpochMsColumn;
+}
+
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_wf_runs: WorkflowRunsTable;
@@ -136,6 +151,7 @@ export interface MetadataDatabase {
   kiban_wf_logs: WorkflowLogsTable;
   kiban_ab_experiments: ExperimentsTable;
   kiban_ab_events: ExperimentEventsTable;
+  kiban_api_keys: ApiKeysTable;
 }
 
 /** Maps a `kiban_models` row to its record. */
