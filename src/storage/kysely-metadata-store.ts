@@ -25,6 +25,8 @@ import type { WorkflowStore } from '../workflow/workflow-store.js';
 import { enableWal } from './sqlite-wal.js';
 import { KyselyExperimentStore } from './kysely-experiment-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
+import type { AuditStore } from '../auth/audit-store.js';
+import { KyselyAuditStore } from './kysely-audit-store.js';
 
 /** How many rows `listModels` returns when no limit is given. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -92,6 +94,8 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly workflows: WorkflowStore;
   /** A/B experiments and their events, in this store's database (closed with it). */
   readonly experiments: ExperimentStore;
+  /** The audit log of writes to the HTTP API, in this store's database (closed with it). */
+  readonly audit: AuditStore;
 
   /**
    * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
@@ -113,6 +117,7 @@ export class KyselyMetadataStore implements MetadataStore {
       return key === undefined ? write() : serializeByKey(key, write);
     };
     this.experiments = new KyselyExperimentStore(db, { schema: options.schema, serializeWrites });
+    this.audit = new KyselyAuditStore(db, { schema: options.schema, serializeWrites });
     this.workflows = new KyselyWorkflowStore(db, {
       schema: options.schema,
       // Read at each write: `sqlite()` sets the key after construction. Workflow writes share the

@@ -356,6 +356,43 @@ export function metadataMigrations(
         await schemaOf(db).dropTable('kiban_api_keys').execute();
       },
     },
+    // The audit log (issue 17): one row per write to the HTTP API, appended after the answer.
+    // The sequence number is assigned by the database (as kiban_wf_logs does), so pages by
+    // cursor are stable while rows are appended; the principal index serves the per-caller view.
+    '0007_audit_log': {
+      async up(db) {
+        const s = schemaOf(db);
+        const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+        await s
+          .createTable('kiban_audit_log')
+          .addColumn('seq', sqlite ? 'integer' : 'bigint', (c) =>
+            sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity(),
+          )
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('principal_id', 'text')
+          .addColumn('principal_name', 'text')
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .execute();
+        await s
+          .createIndex('kiban_audit_log_principal_idx')
+          .on('kiban_audit_log')
+          .columns(['principal_id', 'seq'])
+          .execute();
+        await s
+          .createIndex('kiban_audit_log_at_idx')
+          .on('kiban_audit_log')
+          .columns(['at_ms', 'seq'])
+          .execute();
+      },
+      async down(db) {
+        await schemaOf(db).dropTable('kiban_audit_log').execute();
+      },
+    },
   };
   return migrations;
 }

@@ -225,6 +225,7 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
           'kiban_ab_events',
           'kiban_ab_experiments',
           'kiban_api_keys',
+          'kiban_audit_log',
           'kiban_migration',
           'kiban_migration_lock',
           'kiban_models',

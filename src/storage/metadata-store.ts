@@ -1,3 +1,4 @@
+import type { AuditStore } from '../auth/audit-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 
@@ -38,6 +39,9 @@ export interface MetadataStore {
 
   /** A/B experiments and their events, in the same database (created by `migrate()`). */
   readonly experiments: ExperimentStore;
+
+  /** The audit log of writes to the HTTP API, in the same database (created by `migrate()`). */
+  readonly audit: AuditStore;
 
   close(): Promise<void>;
 }

@@ -143,6 +143,22 @@ export interface ApiKeysTable {
   revoked_at_ms: NullableEpochMsColumn;
 }
 
+/** Row of `kiban_audit_log`: one write to the HTTP API (see `auth/audit-store.ts`). */
+export interface AuditLogTable {
+  /** Assigned by the database (SQLite `autoincrement`, PostgreSQL identity `bigint`); never written. */
+  seq: ColumnType<number | string, never, never>;
+  at_ms: EpochMsColumn;
+  principal_id: NullableTextColumn;
+  principal_name: NullableTextColumn;
+  method: string;
+  action: string;
+  /** The route's path parameters as a JSON object of strings. */
+  target: JsonTextColumn;
+  status: number;
+  ip: string;
+  request_id: string;
+}
+
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_wf_runs: WorkflowRunsTable;
@@ -151,6 +167,7 @@ export interface MetadataDatabase {
   kiban_wf_logs: WorkflowLogsTable;
   kiban_ab_experiments: ExperimentsTable;
   kiban_ab_events: ExperimentEventsTable;
+  kiban_audit_log: AuditLogTable;
   kiban_api_keys: ApiKeysTable;
 }
 
