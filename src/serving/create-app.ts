@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { AuditStore } from '../auth/audit-store.js';
 import type { BanditService } from '../bandits/bandit-service.js';
 import { KibanError } from '../core/errors.js';
 import { childLogger, processLogger, type Logger } from '../core/log.js';
@@ -9,9 +10,12 @@ import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
+import { installAuth, type AuthOptions } from './auth-plugin.js';
+import { installAudit } from './audit-plugin.js';
 import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
 import { registerOpenApi } from './openapi-document.js';
 import { instrumentRequests } from './request-metrics.js';
+import { auditRoutes } from './routes/audit.js';
 import { banditRoutes } from './routes/bandits.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { experimentRoutes } from './routes/experiments.js';
@@ -55,8 +59,20 @@ export interface ServingAppDeps {
   artifacts?: Pick<ArtifactStore, 'get'>;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
+  /**
+   * Who may call which route (see `auth-plugin.ts`): `mode: 'required'` checks every non-public
+   * route's scopes against the principal the authenticators find; `publicMetrics` lets anyone
+   * scrape `/metrics`. @defaultValue `{ mode: 'off', authenticators: [] }`: nothing is checked
+   */
+  auth?: AuthOptions & { publicMetrics?: boolean };
   /** Adds the A/B testing API (`/v1/experiments…`, `/v1/events`); optional. */
   experiments?: ExperimentService;
+  /**
+   * The audit log (`metadata.audit`): every write (POST, PUT, PATCH, DELETE) is recorded after it
+   * is answered (see `audit-plugin.ts`), and `GET /v1/audit` (scope `audit:read`) lists it.
+   * @defaultValue none: nothing is recorded and the route is not mounted
+   */
+  audit?: AuditStore;
   /**
    * Receives each unexpected error (an HTTP 500) with the reference its answer names. Whatever
    * the request-log setting, such an error is never lost: by default an `error` entry on
@@ -138,6 +154,9 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     // fastify's own request log: through the same logger, and off unless asked for.
     ...(deps.logRequests === true ? { loggerInstance: fastifyLogger(logger) } : { logger: false }),
   });
+  // Before any route: every route must declare its scopes (or public), checked as it is added;
+  // and before any other hook, so that a request is authenticated first.
+  installAuth(app, deps.auth ?? { mode: 'off', authenticators: [] });
   // Before any plugin: the root's hook and handlers are what every route plugin inherits.
   const registry = instrumentRequests(app);
   // Before any route: swagger documents each route from its schema as it is added.
@@ -195,11 +214,17 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
       .send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
+  // Audit log (issue 17.5): a root onResponse hook, so every route plugin below inherits it.
+  if (deps.audit !== undefined) {
+    installAudit(app, { store: deps.audit, logger });
+    void app.register(auditRoutes, { store: deps.audit });
+  }
+
   // Every app serves the published lists, models and tags: their one dependency, the serving store, is required.
   void app.register(recommendationRoutes, { serving });
   void app.register(modelRoutes, metadata === undefined ? { serving } : { serving, metadata });
   void app.register(healthRoutes, { serving });
-  void app.register(metricsRoutes, { registry });
+  void app.register(metricsRoutes, { registry, public: deps.auth?.publicMetrics === true });
   void app.register(openApiRoutes);
   void app.register(tagRoutes, {
     serving,

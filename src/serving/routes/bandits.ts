@@ -11,6 +11,12 @@ import {
   listBanditsRoute,
 } from '../bandit-schemas.js';
 
+/**
+ * Who may read bandits (list, summary, report): administrators, and the services that decide,
+ * which need a bandit's arms and statistics; only `bandits:admin` defines and deletes.
+ */
+const BANDIT_READERS = ['bandits:admin', 'bandits:decide'] as const;
+
 /** Options of {@link banditRoutes}. */
 export interface BanditRoutesOptions {
   /** Answers every bandit route; started when the app is ready and closed with it. */
@@ -25,6 +31,9 @@ export interface BanditRoutesOptions {
  * - `POST /v1/bandits/{name}/feedback` `{decisionId, rewards}` → `{decisionId, arms, rewards, version}`;
  * - `GET /v1/bandits/{name}/report?from&to` → arm selection shares and reward rate over time (`BanditReport`) of the decisions in [from, to), from the decision logs.
  *
+ * Scopes: define and delete need `bandits:admin`; list, summary and report `bandits:admin` or
+ * `bandits:decide`; decide and feedback `bandits:decide`.
+ *
  * Unknown bandits and decisions are 404s, repeated feedback a 409, malformed input a 400 naming the
  * field. Starts the service's poll when the app is ready and drains its feedback when it closes.
  */
@@ -36,36 +45,57 @@ export async function banditRoutes(
   app.addHook('onClose', async () => service.close());
   const api = app.withTypeProvider<ZodTypeProvider>();
 
-  api.put('/v1/bandits/:name', { schema: defineBanditRoute }, async (request, reply) => {
-    const { name } = request.params;
-    const { created, definition } = await service.define(name, request.body);
-    const { generation: _, ...shown } = definition;
-    return reply.status(created ? 201 : 200).send({ name, created, definition: shown });
-  });
-
-  api.get('/v1/bandits', { schema: listBanditsRoute }, async () => ({
-    bandits: await service.list(),
-  }));
-
-  api.get('/v1/bandits/:name', { schema: banditSummaryRoute }, async (request) =>
-    service.summary(request.params.name),
+  api.put(
+    '/v1/bandits/:name',
+    { schema: defineBanditRoute, config: { scopes: ['bandits:admin'] } },
+    async (request, reply) => {
+      const { name } = request.params;
+      const { created, definition } = await service.define(name, request.body);
+      const { generation: _, ...shown } = definition;
+      return reply.status(created ? 201 : 200).send({ name, created, definition: shown });
+    },
   );
 
-  api.get('/v1/bandits/:name/report', { schema: banditReportRoute }, async (request) =>
-    service.report(request.params.name, { from: request.query.from, to: request.query.to }),
+  api.get(
+    '/v1/bandits',
+    { schema: listBanditsRoute, config: { scopes: BANDIT_READERS } },
+    async () => ({
+      bandits: await service.list(),
+    }),
   );
 
-  api.delete('/v1/bandits/:name', { schema: deleteBanditRoute }, async (request, reply) => {
-    await service.remove(request.params.name);
-    // No body at all: 204 (the schema's null documents that, not a payload to write).
-    return (reply as FastifyReply).status(204).send();
-  });
-
-  api.post('/v1/bandits/:name/decide', { schema: decideRoute }, async (request) =>
-    service.decide(request.params.name, request.body),
+  api.get(
+    '/v1/bandits/:name',
+    { schema: banditSummaryRoute, config: { scopes: BANDIT_READERS } },
+    async (request) => service.summary(request.params.name),
   );
 
-  api.post('/v1/bandits/:name/feedback', { schema: feedbackRoute }, async (request) =>
-    service.feedback(request.params.name, request.body),
+  api.get(
+    '/v1/bandits/:name/report',
+    { schema: banditReportRoute, config: { scopes: BANDIT_READERS } },
+    async (request) =>
+      service.report(request.params.name, { from: request.query.from, to: request.query.to }),
+  );
+
+  api.delete(
+    '/v1/bandits/:name',
+    { schema: deleteBanditRoute, config: { scopes: ['bandits:admin'] } },
+    async (request, reply) => {
+      await service.remove(request.params.name);
+      // No body at all: 204 (the schema's null documents that, not a payload to write).
+      return (reply as FastifyReply).status(204).send();
+    },
+  );
+
+  api.post(
+    '/v1/bandits/:name/decide',
+    { schema: decideRoute, config: { scopes: ['bandits:decide'] } },
+    async (request) => service.decide(request.params.name, request.body),
+  );
+
+  api.post(
+    '/v1/bandits/:name/feedback',
+    { schema: feedbackRoute, config: { scopes: ['bandits:decide'] } },
+    async (request) => service.feedback(request.params.name, request.body),
   );
 }

@@ -61,11 +61,13 @@ export async function dashboardRoutes(
   };
   // Static files, not API: left out of `/openapi.json`.
   for (const url of CLIENT_ROUTES)
-    app.get(url, { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));
+    app.get(url, { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
+      sendIndex(reply),
+    );
 
   app.get<{ Params: { '*': string } }>(
     '/assets/*',
-    { schema: { hide: true } },
+    { schema: { hide: true }, config: { public: true } },
     async (request, reply) => {
       const file = resolve(root, 'assets', request.params['*']);
       // resolve() has already folded any "..": whatever is left must stay inside the web root.

@@ -41,95 +41,121 @@ export async function experimentRoutes(
   app.addHook('onClose', async () => service.close());
   const api = app.withTypeProvider<ZodTypeProvider>();
 
-  api.get('/v1/experiments', { schema: listExperimentsRoute }, async (request) => {
-    const status = request.query.status;
-    if (status !== undefined && !['draft', 'running', 'stopped'].includes(status))
-      throw new InvalidArgumentError(
-        'status',
-        `must be draft, running or stopped, got "${status}"`,
-      );
-    return {
-      experiments: await service.list(
-        status === undefined ? {} : { status: status as Experiment['status'] },
-      ),
-    };
-  });
-
-  api.get('/v1/experiments/assignments', { schema: assignmentsRoute }, async (request) => {
-    const { unit, ...rest } = request.query;
-    if (typeof unit !== 'string' || unit === '')
-      throw new InvalidArgumentError('unit', 'is required: the unit (user, device…) to assign');
-    const attributes: Record<string, AttributeValue> = {};
-    for (const [key, value] of Object.entries(rest)) {
-      if (RESERVED_QUERY.has(key)) continue;
-      if (Array.isArray(value))
-        throw new InvalidArgumentError(key, 'is given twice; an attribute takes one value');
-      attributes[key] = value;
-    }
-    return { unit, assignments: await service.assignments(unit, attributes) };
-  });
-
-  api.put('/v1/experiments/:name', { schema: defineExperimentRoute }, async (request, reply) => {
-    if (request.params.name === 'assignments')
-      throw new InvalidArgumentError(
-        'name',
-        '"assignments" is reserved (GET /v1/experiments/assignments)',
-      );
-    const { created, experiment } = await service.define(request.params.name, request.body, {
-      force: request.query.force === 'true',
-    });
-    return reply.status(created ? 201 : 200).send({ created, experiment });
-  });
-
-  api.get('/v1/experiments/:name', { schema: getExperimentRoute }, async (request) =>
-    service.get(request.params.name),
-  );
-
-  api.post('/v1/experiments/:name/start', { schema: startExperimentRoute }, async (request) => {
-    const at = request.body?.at;
-    if (at !== undefined && (typeof at !== 'string' || !Number.isFinite(Date.parse(at))))
-      throw new InvalidArgumentError('at', `must be an ISO-8601 time, got ${JSON.stringify(at)}`);
-    return service.start(request.params.name, at === undefined ? {} : { at: new Date(at) });
-  });
-
-  api.post('/v1/experiments/:name/stop', { schema: stopExperimentRoute }, async (request) =>
-    service.stop(request.params.name),
-  );
-
-  api.post('/v1/events', { schema: eventsRoute }, async (request) =>
-    service.ingest(request.body.events),
-  );
-
-  api.get('/v1/experiments/:name/results', { schema: resultsRoute }, async (request) => {
-    const q = request.query as Record<string, string | undefined>;
-    const known = new Set(['metric', 'alternative', 'confidence', 'cuped', 'bucket', 'tau']);
-    for (const key of Object.keys(q))
-      if (!known.has(key))
+  api.get(
+    '/v1/experiments',
+    { schema: listExperimentsRoute, config: { scopes: ['experiments:read'] } },
+    async (request) => {
+      const status = request.query.status;
+      if (status !== undefined && !['draft', 'running', 'stopped'].includes(status))
         throw new InvalidArgumentError(
-          key,
-          `is not a parameter of results (known: ${[...known].join(', ')})`,
+          'status',
+          `must be draft, running or stopped, got "${status}"`,
         );
-    const number = (key: string): number | undefined => {
-      if (q[key] === undefined) return undefined;
-      const v = Number(q[key]);
-      if (!Number.isFinite(v))
-        throw new InvalidArgumentError(key, `must be a number, got "${q[key]}"`);
-      return v;
-    };
-    const bucket = q.bucket ?? 'day';
-    if (bucket !== 'day' && bucket !== 'hour')
-      throw new InvalidArgumentError('bucket', `must be day or hour, got "${bucket}"`);
-    if (q.cuped !== undefined && q.cuped !== 'true' && q.cuped !== 'false')
-      throw new InvalidArgumentError('cuped', `must be true or false, got "${q.cuped}"`);
-    const confidence = number('confidence');
-    const tau = number('tau');
-    return service.results(request.params.name, {
-      ...(q.metric === undefined ? {} : { metric: q.metric }),
-      ...(q.alternative === undefined ? {} : { alternative: q.alternative as Alternative }),
-      ...(confidence === undefined ? {} : { confidence }),
-      ...(tau === undefined ? {} : { tau }),
-      cuped: q.cuped !== 'false',
-      bucketMs: bucket === 'hour' ? 3_600_000 : 86_400_000,
-    });
-  });
+      return {
+        experiments: await service.list(
+          status === undefined ? {} : { status: status as Experiment['status'] },
+        ),
+      };
+    },
+  );
+
+  api.get(
+    '/v1/experiments/assignments',
+    { schema: assignmentsRoute, config: { scopes: ['experiments:read', 'events:write'] } },
+    async (request) => {
+      const { unit, ...rest } = request.query;
+      if (typeof unit !== 'string' || unit === '')
+        throw new InvalidArgumentError('unit', 'is required: the unit (user, device…) to assign');
+      const attributes: Record<string, AttributeValue> = {};
+      for (const [key, value] of Object.entries(rest)) {
+        if (RESERVED_QUERY.has(key)) continue;
+        if (Array.isArray(value))
+          throw new InvalidArgumentError(key, 'is given twice; an attribute takes one value');
+        attributes[key] = value;
+      }
+      return { unit, assignments: await service.assignments(unit, attributes) };
+    },
+  );
+
+  api.put(
+    '/v1/experiments/:name',
+    { schema: defineExperimentRoute, config: { scopes: ['experiments:write'] } },
+    async (request, reply) => {
+      if (request.params.name === 'assignments')
+        throw new InvalidArgumentError(
+          'name',
+          '"assignments" is reserved (GET /v1/experiments/assignments)',
+        );
+      const { created, experiment } = await service.define(request.params.name, request.body, {
+        force: request.query.force === 'true',
+      });
+      return reply.status(created ? 201 : 200).send({ created, experiment });
+    },
+  );
+
+  api.get(
+    '/v1/experiments/:name',
+    { schema: getExperimentRoute, config: { scopes: ['experiments:read'] } },
+    async (request) => service.get(request.params.name),
+  );
+
+  api.post(
+    '/v1/experiments/:name/start',
+    { schema: startExperimentRoute, config: { scopes: ['experiments:write'] } },
+    async (request) => {
+      const at = request.body?.at;
+      if (at !== undefined && (typeof at !== 'string' || !Number.isFinite(Date.parse(at))))
+        throw new InvalidArgumentError('at', `must be an ISO-8601 time, got ${JSON.stringify(at)}`);
+      return service.start(request.params.name, at === undefined ? {} : { at: new Date(at) });
+    },
+  );
+
+  api.post(
+    '/v1/experiments/:name/stop',
+    { schema: stopExperimentRoute, config: { scopes: ['experiments:write'] } },
+    async (request) => service.stop(request.params.name),
+  );
+
+  api.post(
+    '/v1/events',
+    { schema: eventsRoute, config: { scopes: ['events:write'] } },
+    async (request) => service.ingest(request.body.events),
+  );
+
+  api.get(
+    '/v1/experiments/:name/results',
+    { schema: resultsRoute, config: { scopes: ['experiments:read'] } },
+    async (request) => {
+      const q = request.query as Record<string, string | undefined>;
+      const known = new Set(['metric', 'alternative', 'confidence', 'cuped', 'bucket', 'tau']);
+      for (const key of Object.keys(q))
+        if (!known.has(key))
+          throw new InvalidArgumentError(
+            key,
+            `is not a parameter of results (known: ${[...known].join(', ')})`,
+          );
+      const number = (key: string): number | undefined => {
+        if (q[key] === undefined) return undefined;
+        const v = Number(q[key]);
+        if (!Number.isFinite(v))
+          throw new InvalidArgumentError(key, `must be a number, got "${q[key]}"`);
+        return v;
+      };
+      const bucket = q.bucket ?? 'day';
+      if (bucket !== 'day' && bucket !== 'hour')
+        throw new InvalidArgumentError('bucket', `must be day or hour, got "${bucket}"`);
+      if (q.cuped !== undefined && q.cuped !== 'true' && q.cuped !== 'false')
+        throw new InvalidArgumentError('cuped', `must be true or false, got "${q.cuped}"`);
+      const confidence = number('confidence');
+      const tau = number('tau');
+      return service.results(request.params.name, {
+        ...(q.metric === undefined ? {} : { metric: q.metric }),
+        ...(q.alternative === undefined ? {} : { alternative: q.alternative as Alternative }),
+        ...(confidence === undefined ? {} : { confidence }),
+        ...(tau === undefined ? {} : { tau }),
+        cuped: q.cuped !== 'false',
+        bucketMs: bucket === 'hour' ? 3_600_000 : 86_400_000,
+      });
+    },
+  );
 }

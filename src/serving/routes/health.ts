@@ -20,8 +20,8 @@ export async function healthRoutes(
   app: FastifyInstance,
   { serving }: HealthRoutesOptions,
 ): Promise<void> {
-  app.get('/healthz', { schema: HIDDEN }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: HIDDEN }, async (_request, reply) => {
+  app.get('/healthz', { schema: HIDDEN, config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: HIDDEN, config: { public: true } }, async (_request, reply) => {
     const reachable = await serving.ping().catch(() => false);
     const current = reachable ? await serving.currentVersion().catch(() => null) : null;
     const ready = reachable && current !== null;

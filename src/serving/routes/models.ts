@@ -22,18 +22,20 @@ export async function modelRoutes(
   app: FastifyInstance,
   { serving, metadata }: ModelRoutesOptions,
 ): Promise<void> {
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/models', { schema: modelsRoute }, async () => {
-    const current = await serving.currentVersion();
-    if (current === null) throw new NotReadyError('no model is published yet');
-    const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;
-    const model =
-      modelId !== null && metadata !== undefined ? await metadata.getModel(modelId) : null;
-    return {
-      version: current.version,
-      publishedAt: current.publishedAt,
-      meta: current.meta,
-      // A record as the schema's open object (an interface has no index signature).
-      model: model === null ? null : { ...model },
-    };
-  });
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get('/v1/models', { schema: modelsRoute, config: { scopes: ['models:read'] } }, async () => {
+      const current = await serving.currentVersion();
+      if (current === null) throw new NotReadyError('no model is published yet');
+      const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;
+      const model =
+        modelId !== null && metadata !== undefined ? await metadata.getModel(modelId) : null;
+      return {
+        version: current.version,
+        publishedAt: current.publishedAt,
+        meta: current.meta,
+        // A record as the schema's open object (an interface has no index signature).
+        model: model === null ? null : { ...model },
+      };
+    });
 }

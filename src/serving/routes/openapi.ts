@@ -8,7 +8,7 @@ import { openApiDocument } from '../openapi-document.js';
  */
 export async function openApiRoutes(app: FastifyInstance): Promise<void> {
   let document: Record<string, unknown> | undefined;
-  app.get('/openapi.json', { schema: { hide: true } }, async () => {
+  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => {
     document ??= openApiDocument(app);
     return document;
   });

@@ -27,7 +27,7 @@ export async function recommendationRoutes(
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get(
     '/v1/users/:userId/recommendations',
-    { schema: recommendationsRoute },
+    { schema: recommendationsRoute, config: { scopes: ['recs:read'] } },
     async (request) => {
       const { userId } = request.params;
       const { k } = request.query;
@@ -39,13 +39,17 @@ export async function recommendationRoutes(
     },
   );
 
-  api.get('/v1/items/:itemId/related', { schema: relatedRoute }, async (request) => {
-    const { itemId } = request.params;
-    const items = await serving.getList('related', itemId, { limit: request.query.k });
-    if (items !== null) return { item: itemId, items: wireItems(items) };
-    if ((await serving.currentVersion()) === null)
-      throw new NotReadyError('no recommendations are published yet');
-    // Not NotFoundError: its message would be `… not found`, and this one names the model.
-    throw new KibanError('NOT_FOUND', `item "${itemId}" is unknown to the published model`);
-  });
+  api.get(
+    '/v1/items/:itemId/related',
+    { schema: relatedRoute, config: { scopes: ['recs:read'] } },
+    async (request) => {
+      const { itemId } = request.params;
+      const items = await serving.getList('related', itemId, { limit: request.query.k });
+      if (items !== null) return { item: itemId, items: wireItems(items) };
+      if ((await serving.currentVersion()) === null)
+        throw new NotReadyError('no recommendations are published yet');
+      // Not NotFoundError: its message would be `… not found`, and this one names the model.
+      throw new KibanError('NOT_FOUND', `item "${itemId}" is unknown to the published model`);
+    },
+  );
 }

@@ -45,17 +45,21 @@ export async function tagRoutes(app: FastifyInstance, options: TagRoutesOptions)
   app.setSerializerCompiler(serializerCompiler);
   app
     .withTypeProvider<ZodTypeProvider>()
-    .post('/v1/tags/suggest', { schema: tagSuggestZodRoute }, async (request, reply) => {
-      const { text, k, threshold } = request.body;
-      if (!HAS_WORDS.test(text))
-        throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
-      // The first request after start-up (or after a publish) need not wait for the next poll.
-      const loaded = live.current ?? (await live.refresh());
-      if (loaded === null)
-        throw new NotReadyError(
-          'no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags',
-        );
-      void reply.header('x-kiban-model', loaded.pointer.modelId);
-      return loaded.tagger.predict(text, { k, threshold });
-    });
+    .post(
+      '/v1/tags/suggest',
+      { schema: tagSuggestZodRoute, config: { scopes: ['tags:read'] } },
+      async (request, reply) => {
+        const { text, k, threshold } = request.body;
+        if (!HAS_WORDS.test(text))
+          throw new InvalidArgumentError('body parameter text', 'has no letters or digits to tag');
+        // The first request after start-up (or after a publish) need not wait for the next poll.
+        const loaded = live.current ?? (await live.refresh());
+        if (loaded === null)
+          throw new NotReadyError(
+            'no tagger is published yet: run `kiban tags train --publish` or a workflow task of kind tags',
+          );
+        void reply.header('x-kiban-model', loaded.pointer.modelId);
+        return loaded.tagger.predict(text, { k, threshold });
+      },
+    );
 }

@@ -82,6 +82,7 @@ export async function workflowRoutes(
   api.get(
     '/v1/workflows',
     {
+      config: { scopes: ['workflows:read'] },
       schema: {
         summary: 'Workflows',
         description:
@@ -97,6 +98,7 @@ export async function workflowRoutes(
   api.get(
     '/v1/workflows/:name',
     {
+      config: { scopes: ['workflows:read'] },
       schema: {
         summary: 'A workflow',
         description: 'The definition, the next scheduled run and the latest runs, newest first.',
@@ -116,6 +118,7 @@ export async function workflowRoutes(
   api.get(
     '/v1/workflows/:name/runs',
     {
+      config: { scopes: ['workflows:read'] },
       schema: {
         summary: "A workflow's runs",
         description: 'The latest runs of the workflow, newest first, without their definitions.',
@@ -136,6 +139,7 @@ export async function workflowRoutes(
   api.post(
     '/v1/workflows/:name/runs',
     {
+      config: { scopes: ['workflows:run'] },
       schema: {
         summary: 'Start a run',
         description:
@@ -168,6 +172,7 @@ export async function workflowRoutes(
   api.get(
     '/v1/runs',
     {
+      config: { scopes: ['workflows:read'] },
       schema: {
         summary: 'Runs',
         description:
@@ -193,6 +198,7 @@ export async function workflowRoutes(
   api.get(
     '/v1/runs/:id',
     {
+      config: { scopes: ['workflows:read'] },
       schema: {
         summary: 'A run',
         description:
@@ -210,6 +216,7 @@ export async function workflowRoutes(
   api.get(
     '/v1/runs/:id/tasks/:task/logs',
     {
+      config: { scopes: ['workflows:read'] },
       schema: {
         summary: "A task's log",
         description:
@@ -242,6 +249,7 @@ export async function workflowRoutes(
   api.post(
     '/v1/runs/:id/retry',
     {
+      config: { scopes: ['workflows:run'] },
       schema: {
         summary: 'Retry a failed run',
         description: 'Runs the failed and upstream-failed tasks of a failed run again (202).',
@@ -258,6 +266,7 @@ export async function workflowRoutes(
   api.get(
     '/v1/runs/:id/events',
     {
+      config: { scopes: ['workflows:read'] },
       schema: {
         summary: "A run's events",
         description:
