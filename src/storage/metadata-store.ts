@@ -1,3 +1,4 @@
+import type { ApiKeyStore } from '../auth/api-keys.js';
 import type { AuditStore } from '../auth/audit-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
@@ -42,6 +43,9 @@ export interface MetadataStore {
 
   /** The audit log of writes to the HTTP API, in the same database (created by `migrate()`). */
   readonly audit: AuditStore;
+
+  /** API keys (their HMACs, never secrets), in the same database (created by `migrate()`). */
+  readonly apiKeys: ApiKeyStore;
 
   close(): Promise<void>;
 }
