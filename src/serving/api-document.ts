@@ -25,6 +25,7 @@ export async function apiDocument(): Promise<
     workflows: { store: {} } as unknown as WorkflowService,
     bandits: idle as unknown as BanditService,
     experiments: idle as unknown as ExperimentService,
+    audit: { record: async () => {}, list: async () => ({ entries: [], nextCursor: null }) },
   });
   try {
     return (await app.inject({ url: '/openapi.json' })).json();

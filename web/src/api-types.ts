@@ -4,6 +4,116 @@
  */
 
 export interface paths {
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log of writes to the API
+         * @description Every POST, PUT, PATCH and DELETE that reached a route, newest first: who (the principal, or null when anonymous), what (the route and its path parameters), when, from where and the status answered. Pass nextCursor as cursor for the next page.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only entries at or after this time */
+                    from?: string;
+                    /** @description only entries before this time */
+                    to?: string;
+                    /** @description only entries of this principal id */
+                    principal?: string;
+                    /** @description most entries listed */
+                    limit?: number;
+                    /** @description a previous page's nextCursor */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: {
+                                /** @description the entry id; ids grow in the order entries were recorded */
+                                id: string;
+                                /** @description when the request arrived (ISO 8601) */
+                                at: string;
+                                /** @description the caller; null when anonymous */
+                                principalId: string | null;
+                                principalName: string | null;
+                                /** @description how the caller authenticated: api-key, jwt, session, proxy, dev or none */
+                                method: string;
+                                /** @description HTTP method and route, e.g. POST /v1/experiments/:name/start */
+                                action: string;
+                                /** @description the route's path parameters */
+                                target: {
+                                    [key: string]: string;
+                                };
+                                /** @description the HTTP status answered */
+                                status: number;
+                                /** @description the peer address */
+                                ip: string;
+                                requestId: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{userId}/recommendations": {
         parameters: {
             query?: never;

@@ -107,6 +107,8 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     dataRoot: config.serve.dataRoot,
     bandits,
     experiments,
+    // Every write through the API is recorded in the metadata store's audit log (issue 17.5).
+    audit: backends.metadata.audit,
   });
   return {
     app,
