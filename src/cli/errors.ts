@@ -10,6 +10,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NOT_READY: 1,
   UNAUTHENTICATED: 1,
   FORBIDDEN: 1,
+  RATE_LIMITED: 1,
   INTERNAL: 1,
 };
 

@@ -72,6 +72,7 @@ const KNOWN_CODES = new Set<ErrorCode>([
   'NOT_READY',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'RATE_LIMITED',
   'INTERNAL',
 ]);
 

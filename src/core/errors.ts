@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'NOT_READY'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
+  | 'RATE_LIMITED'
   | 'INTERNAL';
 
 /** Base class of every error kiban throws on purpose. */
@@ -106,6 +107,16 @@ export class UnauthenticatedError extends KibanError {
 export class ForbiddenError extends KibanError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('FORBIDDEN', message, options);
+  }
+}
+
+/**
+ * A caller sent more requests than its rate limit allows in the current window (HTTP 429, with a
+ * `Retry-After` header). The message says the limit and when to retry.
+ */
+export class RateLimitedError extends KibanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RATE_LIMITED', message, options);
   }
 }
 

@@ -12,6 +12,8 @@ import type { ServingStore } from '../storage/serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import { installAuth, type AuthOptions } from './auth-plugin.js';
 import { installAudit } from './audit-plugin.js';
+import { installRateLimit, type RateLimitOptions } from './rate-limit-plugin.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
 import { registerOpenApi } from './openapi-document.js';
 import { instrumentRequests } from './request-metrics.js';
@@ -73,6 +75,12 @@ export interface ServingAppDeps {
    * @defaultValue none: nothing is recorded and the route is not mounted
    */
   audit?: AuditStore;
+  /**
+   * Requests per caller (principal, or peer address when anonymous) and window, counted in Redis
+   * when a client is given (see `rate-limit-plugin.ts`); over it, 429 `RATE_LIMITED`.
+   * @defaultValue none: no limit
+   */
+  rateLimit?: RateLimitOptions;
   /**
    * Receives each unexpected error (an HTTP 500) with the reference its answer names. Whatever
    * the request-log setting, such an error is never lost: by default an `error` entry on
@@ -214,6 +222,10 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
       .send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
+  // Security headers (issue 17.5) on every answer, the dashboard's CSP included.
+  installSecurityHeaders(app);
+  // Rate limits (issue 17.5): registered before every route plugin so that each route gets its hook.
+  if (deps.rateLimit !== undefined) installRateLimit(app, deps.rateLimit);
   // Audit log (issue 17.5): a root onResponse hook, so every route plugin below inherits it.
   if (deps.audit !== undefined) {
     installAudit(app, { store: deps.audit, logger });
