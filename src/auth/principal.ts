@@ -57,6 +57,11 @@ export interface AuthRequest {
   ip: string;
   /** Cookies, when the app parses them. */
   cookies?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The HTTP method (`GET`, `POST`, …): the session authenticator demands a CSRF token on any
+   * other than GET, HEAD and OPTIONS, and when it is missing.
+   */
+  method?: string;
 }
 
 /**

@@ -153,6 +153,7 @@ async function authenticate(
   const seen: AuthRequest = {
     headers: request.headers,
     ip: request.ip,
+    method: request.method,
     ...((request as { cookies?: AuthRequest['cookies'] }).cookies === undefined
       ? {}
       : { cookies: (request as { cookies?: AuthRequest['cookies'] }).cookies }),
