@@ -29,7 +29,12 @@ describe('loadKibanConfig', () => {
     });
     expect(config.executor.kind).toBe('inline');
     expect(config.serve).toMatchObject({ host: '127.0.0.1', port: '8080', dataRoot: '.' });
-    expect(config.auth).toEqual({ mode: 'none' });
+    expect(config.auth).toEqual({
+      publicMetrics: false,
+      insecure: false,
+      pepperFile: '.kiban/auth-pepper',
+      keyCacheTtlMs: 10_000,
+    });
     expect(config.sources).toEqual({});
   });
 

@@ -15,6 +15,8 @@
  * | `KIBAN_EXECUTOR_KIND` | `executor.kind` |
  * | `KIBAN_SERVE_HOST` | `serve.host` |
  * | `KIBAN_SERVE_PORT` | `serve.port` |
+ * | `KIBAN_AUTH` | `auth.mode` (`required` or `off`) |
+ * | `KIBAN_AUTH_PEPPER` | `auth.pepper` (never logged or echoed) |
  *
  * The older flag variables (`KIBAN_METADATA_URL`, `KIBAN_REDIS_URL`, `KIBAN_SLACK_WEBHOOK_URL`,
  * `KIBAN_DASHBOARD_URL`) still feed their flags and rank as flags.
@@ -70,8 +72,33 @@ const serveSchema = z
   })
   .strict();
 
-/** Placeholder for the API's authentication: only `none` (no authentication) exists yet. */
-const authSchema = z.object({ mode: z.literal('none').default('none') }).strict();
+/**
+ * Who may call the HTTP API (issue 17; `serving/auth-plugin.ts`, `app/build-authenticators.ts`).
+ * Other ways in (OIDC, a trusted proxy) and rate limits add their keys here.
+ */
+const authSchema = z
+  .object({
+    /**
+     * `required`: every route but the probes, the OpenAPI document and the dashboard's files
+     * needs credentials with the route's scope; `off`: nothing is checked. Unset: `required`
+     * when `serve.host` is not a loopback address, else `off` (see `resolveServeAuth`).
+     */
+    mode: z.enum(['required', 'off']).optional(),
+    /** Lets anyone scrape `/metrics`; otherwise it needs `metrics:read`. */
+    publicMetrics: z.boolean().default(false),
+    /** Allows auth off on a non-loopback host (`--insecure`), with a loud warning. */
+    insecure: z.boolean().default(false),
+    /**
+     * The server secret API key hashes are made with; every server and `kiban keys` sharing a
+     * metadata store must use the same one. Unset: read from (or generated once into) `pepperFile`.
+     */
+    pepper: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Where the pepper is kept when `pepper` is unset: generated (mode 0600) when missing. */
+    pepperFile: z.string().min(1).default('.kiban/auth-pepper'),
+    /** How long a verified API key is reused before its record is read again (a revocation takes effect within it). */
+    keyCacheTtlMs: z.int().min(0).default(10_000),
+  })
+  .strict();
 
 /** The top-level keys that are not the batch pipeline's (see `pipeline-config.ts`). */
 const processSchema = z
@@ -79,7 +106,7 @@ const processSchema = z
     executor: executorSchema.default(executorSchema.parse({})),
     notifiers: notifiersSchema.default(notifiersSchema.parse({})),
     serve: serveSchema.default(serveSchema.parse({})),
-    auth: authSchema.default({ mode: 'none' }),
+    auth: authSchema.default(authSchema.parse({})),
   })
   .strict();
 
@@ -107,6 +134,8 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = Object.freeze({
   KIBAN_EXECUTOR_KIND: 'executor.kind',
   KIBAN_SERVE_HOST: 'serve.host',
   KIBAN_SERVE_PORT: 'serve.port',
+  KIBAN_AUTH: 'auth.mode',
+  KIBAN_AUTH_PEPPER: 'auth.pepper',
 });
 
 /** One value a command-line flag sets. */

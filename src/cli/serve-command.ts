@@ -5,7 +5,13 @@ import { resolveBanditLimits, type BanditLimits } from '../bandits/bandit-limits
 import { InvalidArgumentError } from '../core/errors.js';
 import { parseDuration } from '../workflow/duration.js';
 import { flagOverlay } from './config-flags.js';
-import { addServeOptions, serveUntilSignal } from './serve.js';
+import {
+  AUTH_FLAG_KEYS,
+  addAuthOptions,
+  addServeOptions,
+  printLoudWarning,
+  serveUntilSignal,
+} from './serve.js';
 
 /** `--decision-ttl`: a duration of at least a second, in whole milliseconds. */
 function decisionTtl(value: string): number {
@@ -42,7 +48,7 @@ export function serveCommand(): Command {
     'Serve the recommendations API from the serving store of a configuration (default: the embedded one the demo fills), ' +
       'and the workflow dashboard at / when there are workflows.',
   );
-  return addServeOptions(command)
+  return addAuthOptions(addServeOptions(command))
     .option(
       '--workflows <dir>',
       `directory of workflow YAML files for the dashboard and workflow API (default: ./${DEFAULT_WORKFLOWS_DIR} if it exists)`,
@@ -78,16 +84,20 @@ export function serveCommand(): Command {
           banditLog: ['serve.banditLog', '--bandit-log'],
           decisionTtl: ['serve.decisionTtlMs', '--decision-ttl'],
           banditLimits: ['serve.banditLimits', '--bandit-limits'],
+          ...AUTH_FLAG_KEYS,
         }),
       });
       const role = await startServeRole(config);
+      if (role.auth.warning !== null) printLoudWarning(role.auth.warning);
       await serveUntilSignal(
         role.app,
         config.serve,
         () => role.close(),
         (url) => {
           role.setBaseUrl(url);
-          process.stdout.write(`kiban is serving on ${url}\n`);
+          process.stdout.write(
+            `kiban is serving on ${url} (auth ${role.auth.mode === 'required' ? 'required: send an API key, see kiban keys' : 'off'})\n`,
+          );
           if (role.workflowsDir !== null)
             process.stdout.write(`workflows from ${role.workflowsDir}; dashboard at ${url}/\n`);
         },

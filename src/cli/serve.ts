@@ -19,9 +19,37 @@ export function addServeOptions(command: Command): Command {
     .option('--port <n>', 'port to listen on (0 picks a free one)', '8080')
     .option(
       '--host <addr>',
-      'address to listen on; the API has no authentication yet, so keep it local unless you mean it',
+      'address to listen on; off loopback, auth is required unless --auth off --insecure',
       '127.0.0.1',
     );
+}
+
+/**
+ * Adds `--auth required|off` (env `KIBAN_AUTH`) and `--insecure`, as `kiban serve` takes them;
+ * their overlay keys are `auth.mode` and `auth.insecure`.
+ */
+export function addAuthOptions(command: Command): Command {
+  return command
+    .option(
+      '--auth <mode>',
+      'required: every API route needs an API key or token with its scope; off: none (default: required unless --host is loopback)',
+    )
+    .option(
+      '--insecure',
+      'allow --auth off on a non-loopback host (prints a warning): anyone reaching the port can change everything',
+    );
+}
+
+/** The config overlay keys of {@link addAuthOptions}, for `flagOverlay`. */
+export const AUTH_FLAG_KEYS = Object.freeze({
+  auth: ['auth.mode', '--auth'],
+  insecure: ['auth.insecure', '--insecure'],
+} as const);
+
+/** Prints `warning` to stderr so that it stands out from the JSON log lines. */
+export function printLoudWarning(warning: string): void {
+  const bar = '!'.repeat(78);
+  process.stderr.write(`${bar}\n${warning}\n${bar}\n`);
 }
 
 /**

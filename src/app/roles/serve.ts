@@ -10,7 +10,9 @@ import { createWorkflowService } from '../../workflow/engine/create-workflow-ser
 import { InlineExecutor } from '../../workflow/executors/inline-executor.js';
 import { openBackends } from '../backends.js';
 import { builtinTaskHandlers, builtinTaskHandlersRef } from '../builtin-task-handlers.js';
+import { buildAuthenticators } from '../build-authenticators.js';
 import { storeFields, type KibanConfig } from '../config.js';
+import { resolveServeAuth } from '../serve-auth.js';
 import { runArtifacts } from './worker.js';
 import { bundledPath } from '../paths.js';
 
@@ -23,6 +25,8 @@ export interface ServeRole {
   app: FastifyInstance;
   /** The workflows directory in use, or null when there is none (no workflow API). */
   workflowsDir: string | null;
+  /** The auth mode in force (`auth.mode`, else by host), and a warning to print loudly when it is off on a non-loopback host. */
+  auth: { mode: 'required' | 'off'; warning: string | null };
   /** Tells the role the base URL it is reached at, for the links in run notifications. */
   setBaseUrl(url: string): void;
   /**
@@ -36,7 +40,10 @@ export interface ServeRole {
  * The serve role: opens the serving, bandit, metadata and artifact backends of `config.stores` once and
  * builds the serving API over them, with the bandit and experiment services and, when there is a
  * workflows directory (`serve.workflows`, else `./workflows` if it exists), the workflow service
- * with an inline executor (runs started from the dashboard are driven in this process).
+ * with an inline executor (runs started from the dashboard are driven in this process). Auth
+ * (`auth.mode`, else `required` off loopback) checks API keys from the metadata store and the
+ * other ways in `auth` configures ({@link buildAuthenticators}).
+ * @throws InvalidArgumentError when auth is off on a non-loopback host without `auth.insecure`
  * @throws InvalidArgumentError naming `serve.workflows`'s source when a given directory is missing
  *
  * @example
@@ -47,6 +54,8 @@ export interface ServeRole {
  * await role.close();
  */
 export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
+  // Before anything opens: auth off on a non-loopback host is refused unless --insecure.
+  const auth = resolveServeAuth(config);
   const dir = await workflowsDir(
     config.serve.workflows,
     config.sources['serve.workflows'] ?? 'serve.workflows',
@@ -65,6 +74,17 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
   // Bandit state lives beside the serving store (the same URL), shared by every process using it.
   // One logger for the role (JSON lines on stderr, level from KIBAN_LOG_LEVEL), a child per component.
   const logger = createLogger();
+  const authenticators =
+    auth.mode === 'off'
+      ? []
+      : await buildAuthenticators(config, {
+          metadata: backends.metadata,
+          logger: childLogger(logger, 'auth'),
+        }).catch(async (error: unknown) => {
+          await decisionLog.close();
+          await backends.close();
+          throw error;
+        });
   const bandits = new BanditService(backends.bandits, {
     logger: childLogger(logger, 'bandits'),
     log: decisionLog,
@@ -107,11 +127,13 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     dataRoot: config.serve.dataRoot,
     bandits,
     experiments,
+    auth: { mode: auth.mode, authenticators, publicMetrics: config.auth.publicMetrics },
     // Every write through the API is recorded in the metadata store's audit log (issue 17.5).
     audit: backends.metadata.audit,
   });
   return {
     app,
+    auth,
     workflowsDir: dir,
     setBaseUrl(url) {
       base = url;
