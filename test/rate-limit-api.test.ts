@@ -100,3 +100,61 @@ describe(`rate limits shared through Redis (${TEST_REDIS_URL})`, () => {
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
 });
+
+// The serve role with auth.rateLimit from kiban.yaml, counted in the tests' Redis.
+describe('auth.rateLimit in the serve role', () => {
+  it('limits the role as configured, in the configured Redis', async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadKibanConfig } = await import('../src/app/config.js');
+    const { startServeRole } = await import('../src/app/roles/serve.js');
+    expect(redisUp, `Redis at ${TEST_REDIS_URL} is required`).toBe(true);
+    const dir = await mkdtemp(join(tmpdir(), 'kiban-rate-limit-'));
+    const redis = new Redis(TEST_REDIS_URL);
+    // The role's default prefix and this machine's address: clear what an earlier run left.
+    const key = 'kiban:rate-limit:ip:127.0.0.1';
+    await redis.del(key);
+    const file = join(dir, 'kiban.yaml');
+    await writeFile(
+      file,
+      [
+        'stores:',
+        `  serving: sqlite:${join(dir, 'serving.db')}`,
+        `  metadata: sqlite:${join(dir, 'meta.db')}`,
+        `  artifacts: ${join(dir, 'models')}`,
+        `  work: ${join(dir, 'work')}`,
+        'auth:',
+        '  rateLimit:',
+        '    max: 2',
+        `    redis: ${TEST_REDIS_URL}`,
+        '',
+      ].join('\n'),
+    );
+    const role = await startServeRole(await loadKibanConfig({ file, env: {} }));
+    try {
+      await role.app.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(role.app.server.address() as { port: number }).port}`;
+      expect(await statuses(base, 3, '/v1/models')).toEqual([503, 503, 429]);
+      expect(Number(await redis.get(key))).toBe(3);
+    } finally {
+      await role.app.close();
+      await role.close();
+      await redis.del(key);
+      redis.disconnect();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a Redis setting that is not a redis:// URL, naming the key', async () => {
+    const { loadKibanConfig } = await import('../src/app/config.js');
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(await mkdtemp(join(tmpdir(), 'kiban-rate-limit-')), 'kiban.yaml');
+    await writeFile(file, 'auth:\n  rateLimit:\n    max: 2\n    redis: http://127.0.0.1:6379\n');
+    await expect(loadKibanConfig({ file, env: {} })).rejects.toThrow(
+      /auth\.rateLimit\.redis.*redis:\/\//,
+    );
+  });
+});

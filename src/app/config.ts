@@ -97,6 +97,23 @@ const authSchema = z
     pepperFile: z.string().min(1).default('.kiban/auth-pepper'),
     /** How long a verified API key is reused before its record is read again (a revocation takes effect within it). */
     keyCacheTtlMs: z.int().min(0).default(10_000),
+    /**
+     * Requests each caller (its principal, else its peer address) may send per window; over it,
+     * 429 `RATE_LIMITED` with `Retry-After`. Probes and the dashboard's files are not limited.
+     * With `redis` (a `redis://` URL) the counts are kept there, shared by every server using it;
+     * else in each process. Unset: no limit.
+     */
+    rateLimit: z
+      .object({
+        max: z.int().min(1),
+        timeWindowMs: z.int().min(1).default(60_000),
+        redis: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

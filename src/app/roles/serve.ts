@@ -13,6 +13,7 @@ import { builtinTaskHandlers, builtinTaskHandlersRef } from '../builtin-task-han
 import { buildAuthenticators } from '../build-authenticators.js';
 import { storeFields, type KibanConfig } from '../config.js';
 import { resolveServeAuth } from '../serve-auth.js';
+import { openRateLimit } from '../open-rate-limit.js';
 import { runArtifacts } from './worker.js';
 import { bundledPath } from '../paths.js';
 
@@ -117,6 +118,8 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
           handlers: builtinTaskHandlers(),
           runUrl: (id) => `${base}/runs/${encodeURIComponent(id)}`,
         });
+  // Rate limits (auth.rateLimit; issue 17.5), counted in Redis when it names one.
+  const rateLimit = await openRateLimit(config, childLogger(logger, 'rate-limit'));
   const app = createServingApp({
     logger: childLogger(logger, 'serve'),
     serving: backends.serving,
@@ -130,6 +133,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     auth: { mode: auth.mode, authenticators, publicMetrics: config.auth.publicMetrics },
     // Every write through the API is recorded in the metadata store's audit log (issue 17.5).
     audit: backends.metadata.audit,
+    ...(rateLimit === null ? {} : { rateLimit: rateLimit.options }),
   });
   return {
     app,
@@ -142,6 +146,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
       await workflows?.close();
       await executor?.close();
       await Promise.allSettled([decisionLog.close()]);
+      await rateLimit?.close();
       await backends.close();
     },
   };
