@@ -1,12 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JwtAuthenticator } from '../src/auth/jwt-authenticator.js';
-import { OidcConfigSchema } from '../src/auth/oidc-config.js';
-import { OidcLogin } from '../src/auth/oidc-login.js';
-import { SessionAuthenticator } from '../src/auth/session-authenticator.js';
-import { Sealer } from '../src/auth/session-seal.js';
+import { buildOidcAuth } from '../src/auth/oidc-auth.js';
 import { createServingApp } from '../src/serving/create-app.js';
-import { authRoutes } from '../src/serving/routes/auth.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import {
   startOidcProvider,
@@ -68,35 +63,30 @@ let base: string;
 
 beforeAll(async () => {
   idp = await startOidcProvider();
-  const config = OidcConfigSchema.parse({
-    issuer: idp.issuer,
-    audience: idp.audience,
-    algorithms: ['ES256'],
-    clientId: TEST_DASHBOARD_CLIENT.id,
-    clientSecret: TEST_DASHBOARD_CLIENT.secret,
-    loginScope: 'openid email groups',
-    sessionSecret: 'a-session-secret-of-at-least-32-characters',
-    rules: [
-      { emailDomain: 'example.com', scopes: ['tags:read', 'models:read'] },
-      { group: 'ml-team', scopes: ['workflows:read'] },
-      { claim: 'client_id', equals: TEST_SERVICE_CLIENT.id, scopes: ['tags:read'] },
-    ],
+  const built = buildOidcAuth({
+    oidc: {
+      issuer: idp.issuer,
+      audience: idp.audience,
+      algorithms: ['ES256'],
+      clientId: TEST_DASHBOARD_CLIENT.id,
+      clientSecret: TEST_DASHBOARD_CLIENT.secret,
+      loginScope: 'openid email groups',
+      sessionSecret: 'a-session-secret-of-at-least-32-characters',
+      rules: [
+        { emailDomain: 'example.com', scopes: ['tags:read', 'models:read'] },
+        { group: 'ml-team', scopes: ['workflows:read'] },
+        { claim: 'client_id', equals: TEST_SERVICE_CLIENT.id, scopes: ['tags:read'] },
+      ],
+    },
   });
-  const sealer = new Sealer(config.sessionSecret);
-  const sessions = new SessionAuthenticator({
-    sealer,
-    rules: config.rules,
-    groupsClaim: config.groupsClaim,
-    ttlSec: config.sessionTtlSec,
-  });
-  const jwt = new JwtAuthenticator(config);
-  const authenticators = [jwt, sessions];
+  expect(built.warnings).toEqual([]);
+  expect(built.authenticators.map((a) => a.name)).toEqual(['jwt', 'session']);
   serving = new MemoryServingStore();
-  app = createServingApp({ serving, webRoot: false, auth: { mode: 'required', authenticators } });
-  await app.register(authRoutes, {
-    login: new OidcLogin(config, { sealer }),
-    sessions,
-    authenticators,
+  app = createServingApp({
+    serving,
+    webRoot: false,
+    auth: { mode: 'required', authenticators: built.authenticators },
+    ...(built.login === undefined ? {} : { login: built.login }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -18,6 +18,7 @@ import { STATUS_BY_CODE, type ErrorBody } from './error-status.js';
 import { registerOpenApi } from './openapi-document.js';
 import { instrumentRequests } from './request-metrics.js';
 import { auditRoutes } from './routes/audit.js';
+import { authRoutes, type AuthRoutesOptions } from './routes/auth.js';
 import { banditRoutes } from './routes/bandits.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { experimentRoutes } from './routes/experiments.js';
@@ -69,6 +70,12 @@ export interface ServingAppDeps {
   auth?: AuthOptions & { publicMetrics?: boolean };
   /** Adds the A/B testing API (`/v1/experiments…`, `/v1/events`); optional. */
   experiments?: ExperimentService;
+  /**
+   * The dashboard's developer login (`/auth/login`, `/auth/callback`, `/auth/logout`; built by
+   * `auth/oidc-auth.ts` from `auth.oidc`). `GET /v1/me` is mounted either way.
+   * @defaultValue none: no login routes
+   */
+  login?: Required<Pick<AuthRoutesOptions, 'login' | 'sessions'>>;
   /**
    * The audit log (`metadata.audit`): every write (POST, PUT, PATCH, DELETE) is recorded after it
    * is answered (see `audit-plugin.ts`), and `GET /v1/audit` (scope `audit:read`) lists it.
@@ -238,6 +245,10 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   void app.register(healthRoutes, { serving });
   void app.register(metricsRoutes, { registry, public: deps.auth?.publicMetrics === true });
   void app.register(openApiRoutes);
+  void app.register(authRoutes, {
+    authenticators: deps.auth?.authenticators ?? [],
+    ...(deps.login === undefined ? {} : deps.login),
+  });
   void app.register(tagRoutes, {
     serving,
     ...(deps.tagsPollMs === undefined ? {} : { pollMs: deps.tagsPollMs }),
