@@ -5,6 +5,7 @@ import type {
   Experiment,
   ExperimentAnalysis,
   LogLine,
+  Me,
   ParamValue,
   Run,
   RunDetail,
@@ -23,10 +24,20 @@ export class ApiError extends Error {
   }
 }
 
+/** The readable `kiban_csrf` cookie a login sets: echoed in X-CSRF-Token on writes (CSRF check). */
+function csrfToken(): string | undefined {
+  const match = /(?:^|;\s*)kiban_csrf=([^;]+)/.exec(document.cookie);
+  return match?.[1];
+}
+
 async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const csrf = method === 'GET' ? undefined : csrfToken();
   const res = await fetch(path, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(csrf === undefined ? {} : { 'x-csrf-token': csrf }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -77,6 +88,10 @@ export const api = {
       'GET',
       `/v1/experiments/${encodeURIComponent(name)}/results${metric === null ? '' : `?metric=${encodeURIComponent(metric)}`}`,
     ),
+  /** Who the dashboard is signed in as (a 401 when it is not). */
+  me: () => request<Me>('GET', '/v1/me'),
+  /** Ends the developer session. */
+  logout: () => request<unknown>('POST', '/auth/logout'),
   /** URL of a run's Server-Sent Events stream (`run` events carry a {@link RunDetail}). */
   eventsUrl: (id: string) => `/v1/runs/${encodeURIComponent(id)}/events`,
 };

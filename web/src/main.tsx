@@ -7,6 +7,7 @@ import { ExperimentsPage } from './pages/ExperimentsPage.js';
 import { RunPage } from './pages/RunPage.js';
 import { WorkflowPage } from './pages/WorkflowPage.js';
 import { WorkflowsPage } from './pages/WorkflowsPage.js';
+import { SignedIn } from './components/SignedIn.js';
 import { Link, usePath } from './router.js';
 import './styles.css';
 
@@ -54,6 +55,7 @@ function App() {
         <Link to="/experiments" className="nav">
           Experiments
         </Link>
+        <SignedIn />
       </header>
       {page}
     </>

@@ -205,3 +205,6 @@ export interface ExperimentAnalysis {
   warnings: string[];
   quality: { multiVariantUnits: number; unknownVariantUnits: number; unexposedEvents: number };
 }
+
+/** `GET /v1/me`: the signed-in caller and its scopes. */
+export type Me = paths['/v1/me']['get']['responses'][200]['content']['application/json'];
