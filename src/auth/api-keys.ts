@@ -20,7 +20,7 @@
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { isScope, type Scope } from './principal.js';
+import { isScope, SCOPES, type Scope } from './principal.js';
 
 /** Every kiban API key starts with this. */
 export const API_KEY_PREFIX = 'kbn_';
@@ -103,7 +103,11 @@ export function parseScopes(field: string, names: readonly string[]): Scope[] {
   for (const raw of names) {
     const name = raw.trim();
     if (name === '') continue;
-    if (!isScope(name)) throw new InvalidArgumentError(field, `unknown scope "${name}"`);
+    if (!isScope(name))
+      throw new InvalidArgumentError(
+        field,
+        `unknown scope "${name}" (known: ${SCOPES.join(', ')})`,
+      );
     if (!scopes.includes(name)) scopes.push(name);
   }
   if (scopes.length === 0) throw new InvalidArgumentError(field, 'must name at least one scope');
@@ -176,7 +180,7 @@ export async function rotateApiKey(
   if (!Number.isFinite(graceMs) || graceMs < 0)
     throw new InvalidArgumentError('grace', `must be a duration ≥ 0, got ${graceMs}`);
   const old = await store.get(id);
-  if (old === null) throw new NotFoundError(`no API key "${id}"`);
+  if (old === null) throw new NotFoundError(`API key "${id}"`);
   if (old.revokedAt !== null)
     throw new InvalidArgumentError('id', `API key "${id}" is revoked; create a new key instead`);
   const now = options.now ?? new Date();
@@ -202,7 +206,7 @@ export async function revokeApiKey(
   id: string,
   now = new Date(),
 ): Promise<void> {
-  if (!(await store.revoke(id, now))) throw new NotFoundError(`no API key "${id}"`);
+  if (!(await store.revoke(id, now))) throw new NotFoundError(`API key "${id}"`);
 }
 
 /**

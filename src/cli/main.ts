@@ -6,6 +6,7 @@ import { artifactsCommand } from './artifacts-command.js';
 import { banditCommand } from './bandit-command.js';
 import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
+import { keysCommand } from './keys-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { schedulerCommand } from './scheduler-command.js';
 import { serveCommand } from './serve-command.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     stageCommand(),
     tagsCommand(),
     artifactsCommand(),
+    keysCommand(),
   ])
     program.addCommand(command);
   program.addCommand(banditCommand());

@@ -86,7 +86,9 @@ export function describeApiKeyStore(name: string, create: () => Promise<Metadata
       await revokeApiKey(keys, first.record.id, new Date(t0 + 5000));
       await revokeApiKey(keys, first.record.id, new Date(t0 + 9000));
       expect((await keys.get(first.record.id))?.revokedAt?.getTime()).toBe(t0 + 5000);
-      await expect(revokeApiKey(keys, 'key_missing')).rejects.toThrow(/no API key "key_missing"/);
+      await expect(revokeApiKey(keys, 'key_missing')).rejects.toThrow(
+        /API key "key_missing" not found/,
+      );
 
       expect(await keys.setExpiry(second.record.id, new Date(t0 + 7000))).toBe(true);
       expect((await keys.get(second.record.id))?.expiresAt?.getTime()).toBe(t0 + 7000);
