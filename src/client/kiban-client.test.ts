@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTempDir } from '../../test/fixtures/temp-dir.js';
+import { ApiKeyAuthenticator } from '../auth/api-key-authenticator.js';
+import { createApiKey } from '../auth/api-keys.js';
 import { BanditService } from '../bandits/bandit-service.js';
 import { ExperimentService } from '../experiments/experiment-service.js';
 import { createServingApp } from '../serving/create-app.js';
@@ -129,5 +131,65 @@ describe('KibanClient against a real serving API', () => {
     await expect(
       client.events([{ ...events[0], eventId: 'e3', variant: 'nope' }]),
     ).rejects.toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('KibanClient credentials', () => {
+  const tmp = useTempDir('kiban-client-auth-');
+  const serving = new MemoryServingStore();
+  const pepper = 'p'.repeat(32);
+  let metadata: KyselyMetadataStore;
+  let app: FastifyInstance;
+  let base: string;
+  let key: string;
+
+  beforeAll(async () => {
+    metadata = KyselyMetadataStore.sqlite(`${tmp.path}/meta.db`);
+    await metadata.migrate();
+    const writer = await serving.beginVersion('v1', { modelId: 'm1', kind: 'popularity' });
+    await writer.putLists('popular', [['all', [{ id: '7', score: 9 }]]]);
+    await writer.commit();
+    ({ key } = await createApiKey(metadata.apiKeys, pepper, {
+      name: 'client',
+      scopes: ['recs:read'],
+      createdBy: 'test',
+    }));
+    app = createServingApp({
+      serving,
+      webRoot: false,
+      auth: {
+        mode: 'required',
+        authenticators: [new ApiKeyAuthenticator({ store: metadata.apiKeys, pepper })],
+      },
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await metadata?.close();
+    await serving.close();
+  });
+
+  it('sends an API key, or a token from its provider on every request; none is a 401', async () => {
+    const expected = { user: 'u', items: [{ id: '7', score: 9 }], fallback: true };
+    expect(await new KibanClient(base, { apiKey: key }).recommendations('u')).toEqual(expected);
+    let calls = 0;
+    const viaToken = new KibanClient(base, {
+      token: async () => {
+        calls += 1;
+        return key;
+      },
+    });
+    expect(await viaToken.recommendations('u')).toEqual(expected);
+    expect(await viaToken.recommendations('u')).toEqual(expected);
+    expect(calls).toBe(2);
+    await expect(new KibanClient(base).recommendations('u')).rejects.toMatchObject({
+      status: 401,
+      code: 'UNAUTHENTICATED',
+    });
+    expect(() => new KibanClient(base, { apiKey: key, token: () => key })).toThrow(
+      /^apiKey: give apiKey or token, not both$/,
+    );
   });
 });

@@ -55,8 +55,15 @@ export interface ExperimentEvent {
 
 /** Options of {@link KibanClient}. */
 export interface KibanClientOptions {
-  /** Sent with every request (an API key, a trace id…). */
+  /** Sent with every request (a trace id…). */
   headers?: Record<string, string>;
+  /** An API key (`kbn_…`, from `kiban keys create`), sent as `Authorization: Bearer <key>`. */
+  apiKey?: string;
+  /**
+   * Gives the bearer token (an OIDC access token, a service JWT) for each request, as
+   * `Authorization: Bearer <token>`; called every time, so it may refresh. Not with `apiKey`.
+   */
+  token?: () => Promise<string> | string;
   /** @defaultValue the global `fetch` */
   fetch?: typeof fetch;
   /** Per-request timeout in ms; a request over it is aborted. @defaultValue 10000 */
@@ -94,7 +101,7 @@ export class KibanHttpError extends KibanError {
  * URL-encoded in paths; every method rejects with {@link KibanHttpError} on an error answer.
  *
  * @example
- * const kiban = new KibanClient('http://127.0.0.1:8080');
+ * const kiban = new KibanClient('http://127.0.0.1:8080', { apiKey: process.env.KIBAN_API_KEY });
  * const { items } = await kiban.recommendations('user-42', { k: 10 });
  * const decision = await kiban.decide('home', { context: [1, 0, 0.5], candidates: ['a', 'b', 'c'], slots: 2 });
  * await kiban.feedback('home', decision.decisionId, [1, 0]);
@@ -104,6 +111,7 @@ export class KibanClient {
   readonly #headers: Record<string, string>;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  readonly #token: (() => Promise<string> | string) | undefined;
 
   constructor(baseUrl: string, options: KibanClientOptions = {}) {
     let url: URL;
@@ -119,6 +127,14 @@ export class KibanClient {
       );
     this.#base = url.href.replace(/\/+$/, '');
     this.#headers = { ...options.headers };
+    if (options.apiKey !== undefined && options.token !== undefined)
+      throw new KibanError('INVALID_ARGUMENT', 'apiKey: give apiKey or token, not both');
+    if (options.apiKey !== undefined) {
+      if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '')
+        throw new KibanError('INVALID_ARGUMENT', 'apiKey: must be a non-empty string');
+      this.#headers.authorization = `Bearer ${options.apiKey.trim()}`;
+    }
+    this.#token = options.token;
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
@@ -185,6 +201,12 @@ export class KibanClient {
 
   async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...this.#headers };
+    if (this.#token !== undefined) {
+      const token = await this.#token();
+      if (typeof token !== 'string' || token === '')
+        throw new KibanError('INVALID_ARGUMENT', 'token: the provider gave no token');
+      headers.authorization = `Bearer ${token}`;
+    }
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await this.#fetch(`${this.#base}${path}`, {
       method,
