@@ -58,6 +58,11 @@ describe('security headers (helmet) on the dashboard and the API', () => {
     expect(csp.get('object-src')).toEqual(["'none'"]);
     expect(csp.get('frame-ancestors')).toEqual(["'none'"]);
     expect(csp.has('upgrade-insecure-requests')).toBe(false);
+    // The audit page is a client route: the same HTML under the same policy.
+    const audit = await app.inject({ url: '/audit' });
+    expect(audit.statusCode).toBe(200);
+    expect(audit.body).toBe(html);
+    expect(audit.headers['content-security-policy']).toBe(page.headers['content-security-policy']);
   });
 
   it("allows every script, style and icon the dashboard's HTML loads, and the HTML has no inline code", async () => {
