@@ -40,6 +40,7 @@ export async function buildAuthenticators(
         : { onTouchError: (err: unknown) => logger.warn({ err }, 'cannot record an API key use') }),
     }),
   ];
-  // OIDC / JWT (auth.oidc), the session cookie and the trusted proxy (auth.proxy) go here.
+  // OIDC / JWT (auth.oidc), the session cookie and the trusted proxy (auth.proxy) are built by
+  // buildOidcAuth (auth/oidc-auth.ts): the serve role appends them, and mounts their login.
   return authenticators;
 }

@@ -17,6 +17,8 @@
  * | `KIBAN_SERVE_PORT` | `serve.port` |
  * | `KIBAN_AUTH` | `auth.mode` (`required` or `off`) |
  * | `KIBAN_AUTH_PEPPER` | `auth.pepper` (never logged or echoed) |
+ * | `KIBAN_OIDC_CLIENT_SECRET` | `auth.oidc.clientSecret` (never logged or echoed) |
+ * | `KIBAN_SESSION_SECRET` | `auth.oidc.sessionSecret` (never logged or echoed) |
  *
  * The older flag variables (`KIBAN_METADATA_URL`, `KIBAN_REDIS_URL`, `KIBAN_SLACK_WEBHOOK_URL`,
  * `KIBAN_DASHBOARD_URL`) still feed their flags and rank as flags.
@@ -27,6 +29,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { OidcConfigSchema, ProxyConfigSchema } from '../auth/oidc-config.js';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { parsePipelineConfig, type PipelineConfig } from '../pipeline/pipeline-config.js';
 import { bundledPath } from './paths.js';
@@ -114,6 +117,16 @@ const authSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Bearer JWTs from an OIDC issuer, mapped to scopes by claims, and the dashboard's developer
+     * login (`auth/oidc-config.ts`, {@link OidcConfigSchema}). Unset: neither.
+     */
+    oidc: OidcConfigSchema.optional(),
+    /**
+     * A trusted reverse proxy's signed identity assertion, read only from its addresses
+     * (`auth/oidc-config.ts`, {@link ProxyConfigSchema}). Unset: no proxy is trusted.
+     */
+    proxy: ProxyConfigSchema.optional(),
   })
   .strict();
 
@@ -153,6 +166,8 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = Object.freeze({
   KIBAN_SERVE_PORT: 'serve.port',
   KIBAN_AUTH: 'auth.mode',
   KIBAN_AUTH_PEPPER: 'auth.pepper',
+  KIBAN_OIDC_CLIENT_SECRET: 'auth.oidc.clientSecret',
+  KIBAN_SESSION_SECRET: 'auth.oidc.sessionSecret',
 });
 
 /** One value a command-line flag sets. */

@@ -5,6 +5,7 @@ import { DecisionLogWriter, decisionLogFileName } from '../../bandits/decision-l
 import { InvalidArgumentError } from '../../core/errors.js';
 import { childLogger, createLogger } from '../../core/log.js';
 import { ExperimentService } from '../../experiments/experiment-service.js';
+import { buildOidcAuth } from '../../auth/oidc-auth.js';
 import { createServingApp } from '../../serving/create-app.js';
 import { createWorkflowService } from '../../workflow/engine/create-workflow-service.js';
 import { InlineExecutor } from '../../workflow/executors/inline-executor.js';
@@ -57,6 +58,9 @@ export interface ServeRole {
 export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
   // Before anything opens: auth off on a non-loopback host is refused unless --insecure.
   const auth = resolveServeAuth(config);
+  // Bearer JWTs, the dashboard's login session and a trusted proxy (auth.oidc, auth.proxy); the
+  // login and /v1/me work with auth off too.
+  const oidc = buildOidcAuth({ oidc: config.auth.oidc, proxy: config.auth.proxy });
   const dir = await workflowsDir(
     config.serve.workflows,
     config.sources['serve.workflows'] ?? 'serve.workflows',
@@ -75,17 +79,21 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
   // Bandit state lives beside the serving store (the same URL), shared by every process using it.
   // One logger for the role (JSON lines on stderr, level from KIBAN_LOG_LEVEL), a child per component.
   const logger = createLogger();
+  for (const warning of oidc.warnings) logger.warn(warning);
   const authenticators =
     auth.mode === 'off'
-      ? []
-      : await buildAuthenticators(config, {
-          metadata: backends.metadata,
-          logger: childLogger(logger, 'auth'),
-        }).catch(async (error: unknown) => {
-          await decisionLog.close();
-          await backends.close();
-          throw error;
-        });
+      ? [...oidc.authenticators]
+      : [
+          ...(await buildAuthenticators(config, {
+            metadata: backends.metadata,
+            logger: childLogger(logger, 'auth'),
+          }).catch(async (error: unknown) => {
+            await decisionLog.close();
+            await backends.close();
+            throw error;
+          })),
+          ...oidc.authenticators,
+        ];
   const bandits = new BanditService(backends.bandits, {
     logger: childLogger(logger, 'bandits'),
     log: decisionLog,
@@ -131,6 +139,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     bandits,
     experiments,
     auth: { mode: auth.mode, authenticators, publicMetrics: config.auth.publicMetrics },
+    ...(oidc.login === undefined ? {} : { login: oidc.login }),
     // Every write through the API is recorded in the metadata store's audit log (issue 17.5).
     audit: backends.metadata.audit,
     ...(rateLimit === null ? {} : { rateLimit: rateLimit.options }),
