@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { AuditPage } from './pages/AuditPage.js';
 import { BanditPage } from './pages/BanditPage.js';
 import { BanditsPage } from './pages/BanditsPage.js';
 import { ExperimentPage } from './pages/ExperimentPage.js';
@@ -26,6 +27,8 @@ function App() {
     <BanditPage key={path} name={decodeURIComponent(bandit[1]!)} />
   ) : experiment ? (
     <ExperimentPage key={path} name={decodeURIComponent(experiment[1]!)} />
+  ) : path === '/audit' || path === '/audit/' ? (
+    <AuditPage />
   ) : path === '/experiments' || path === '/experiments/' ? (
     <ExperimentsPage />
   ) : path === '/bandits' || path === '/bandits/' ? (
@@ -54,6 +57,9 @@ function App() {
         </Link>
         <Link to="/experiments" className="nav">
           Experiments
+        </Link>
+        <Link to="/audit" className="nav">
+          Audit
         </Link>
         <SignedIn />
       </header>
