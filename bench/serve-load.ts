@@ -5,7 +5,10 @@
  * prints autocannon's result as JSON on the last line.
  *
  *   npx tsx bench/serve-load.ts --url http://127.0.0.1:PORT --path '/v1/users/{id}/recommendations?k=10' \
- *     --users 10000 --seconds 10 --connections 32 [--rate 1000] [--bodies requests.jsonl]
+ *     --users 10000 --seconds 10 --connections 32 [--rate 1000] [--bodies requests.jsonl] \
+ *     [--header 'Authorization: Bearer …']
+ *
+ * `--header NAME: VALUE` is sent with every request (bench/auth.ts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,8 +23,17 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     rate: { type: 'string' },
     bodies: { type: 'string' },
+    header: { type: 'string' },
   },
 });
+const extraHeaders: Record<string, string> =
+  values.header === undefined
+    ? {}
+    : {
+        [values.header.slice(0, values.header.indexOf(':')).trim()]: values.header
+          .slice(values.header.indexOf(':') + 1)
+          .trim(),
+      };
 const bodies =
   values.bodies === undefined
     ? null
@@ -40,7 +52,7 @@ const result = await autocannon({
       ? {
           method: 'POST',
           path: values.path!,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...extraHeaders },
           setupRequest: (request) => {
             next = (next + 1) % bodies.length;
             return { ...request, body: bodies[next] };
@@ -48,6 +60,7 @@ const result = await autocannon({
         }
       : {
           method: 'GET',
+          headers: extraHeaders,
           setupRequest: (request) => {
             // A cheap deterministic spread over all users.
             next = (Math.imul(next, 1103515245) + 12345) >>> 0;

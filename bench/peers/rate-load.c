@@ -8,9 +8,10 @@
  * builds it with the machine's C compiler (`cc -O2`) and falls back to the TypeScript one.
  *
  *   cc -O2 -o /tmp/rate-load bench/peers/rate-load.c
- *   /tmp/rate-load HOST PORT PATH BODIES.jsonl RATE SECONDS WARMUP_SECONDS
+ *   /tmp/rate-load HOST PORT PATH BODIES.jsonl RATE SECONDS WARMUP_SECONDS [HEADER]
  *
- * BODIES: JSON lines POSTed in turn ("-": GET PATH). Last line of output: JSON
+ * BODIES: JSON lines POSTed in turn ("-": GET PATH). HEADER: one more header line sent with every
+ * request, e.g. "Authorization: Bearer …" (bench/auth.ts). Last line of output: JSON
  * {rate, requests, achievedRate, latencyMs: {p50, p90, p99, p999, max}, lateMs: {p99, max}, non2xx, errors}.
  * Responses must carry Content-Length (fastify's JSON answers do).
  */
@@ -210,13 +211,13 @@ static double quantile(double *xs, size_t n, double q) {
 }
 
 /* Reads the bodies file into ready-made requests. */
-static void build_requests(const char *host, const char *path, const char *bodies) {
+static void build_requests(const char *host, const char *path, const char *bodies, const char *extra) {
   if (strcmp(bodies, "-") == 0) {
     nrequests = 1;
     requests = malloc(sizeof(char *));
     request_lengths = malloc(sizeof(size_t));
     requests[0] = NULL;
-    int n = asprintf(&requests[0], "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host);
+    int n = asprintf(&requests[0], "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", path, host, extra);
     if (n < 0) fail("asprintf");
     request_lengths[0] = (size_t)n;
     return;
@@ -237,7 +238,7 @@ static void build_requests(const char *host, const char *path, const char *bodie
       requests = realloc(requests, capacity * sizeof(char *));
       request_lengths = realloc(request_lengths, capacity * sizeof(size_t));
     }
-    int n = asprintf(&requests[nrequests], "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zd\r\n\r\n%s", path, host, len, line);
+    int n = asprintf(&requests[nrequests], "POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\nContent-Length: %zd\r\n\r\n%s", path, host, extra, len, line);
     if (n < 0) fail("asprintf");
     request_lengths[nrequests++] = (size_t)n;
   }
@@ -250,8 +251,8 @@ static void build_requests(const char *host, const char *path, const char *bodie
 }
 
 int main(int argc, char **argv) {
-  if (argc != 8) {
-    fprintf(stderr, "usage: %s HOST PORT PATH BODIES|- RATE SECONDS WARMUP_SECONDS\n", argv[0]);
+  if (argc != 8 && argc != 9) {
+    fprintf(stderr, "usage: %s HOST PORT PATH BODIES|- RATE SECONDS WARMUP_SECONDS [HEADER]\n", argv[0]);
     return 2;
   }
   const char *host = argv[1];
@@ -267,7 +268,9 @@ int main(int argc, char **argv) {
   }
   memcpy(&target, found->ai_addr, sizeof target);
   freeaddrinfo(found);
-  build_requests(host, argv[3], argv[4]);
+  char *extra = "";
+  if (argc == 9 && asprintf(&extra, "%s\r\n", argv[8]) < 0) fail("asprintf");
+  build_requests(host, argv[3], argv[4], extra);
 
   epfd = epoll_create1(0);
   int timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
