@@ -100,6 +100,22 @@ describe('JwtAuthenticator against a real OIDC provider', () => {
     expect(error.message).toBe('Authorization bearer token: expired');
   });
 
+  it('remembers a verified token only until it expires', async () => {
+    const token = await idp.serviceToken(); // 600 s lifetime
+    let now = Date.now();
+    // Remembered for an hour at most: the token's own exp must still end it.
+    const auth = authenticator(
+      { clockToleranceSec: 0 },
+      { now: () => new Date(now), tokenCacheTtlMs: 3_600_000 },
+    );
+    expect(await auth.authenticate(bearer(token))).not.toBeNull();
+    now += 300_000;
+    expect(await auth.authenticate(bearer(token))).not.toBeNull();
+    now += 301_000;
+    const error = await rejection(auth, token);
+    expect(error.message).toBe('Authorization bearer token: expired');
+  });
+
   it('rejects a token for another audience', async () => {
     const error = await rejection(authenticator(), await idp.serviceToken(idp.otherAudience));
     expect(error.message).toContain('wrong audience');

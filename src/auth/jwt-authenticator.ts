@@ -22,6 +22,8 @@ export interface JwtAuthenticatorExtras {
   jwksCooldownMs?: number;
   /** The clock. @defaultValue `() => new Date()` */
   now?: () => Date;
+  /** How long a verified token is remembered (never past its `exp`). @defaultValue 60000 */
+  tokenCacheTtlMs?: number;
 }
 
 /**

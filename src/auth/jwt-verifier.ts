@@ -17,6 +17,10 @@ export const JWT_VERIFIER_DEFAULTS = Object.freeze({
   /** How long a fetched JWKS is trusted before it is fetched again. */
   jwksMaxAgeMs: 10 * 60_000,
   fetchTimeoutMs: 5_000,
+  /** How long a verified token is remembered (never past its `exp`): a repeat costs a map lookup. */
+  tokenCacheTtlMs: 60_000,
+  /** How many verified tokens are remembered; the oldest goes first. */
+  tokenCacheMaxEntries: 10_000,
 });
 
 /** Where a {@link JwtVerifier}'s keys come from: exactly one of these. */
@@ -38,6 +42,12 @@ export interface JwtVerifierOptions {
   jwksCooldownMs?: number;
   /** The clock, for tests. @defaultValue `() => new Date()` */
   now?: () => Date;
+  /**
+   * How long a verified token is remembered, so that a client sending the same token again is
+   * not verified again (never past the token's `exp`; a key removed from the JWKS stops a
+   * remembered token only after this). 0 remembers none. @defaultValue 60000
+   */
+  tokenCacheTtlMs?: number;
   /** Names the token in error messages, e.g. `Authorization bearer token`. */
   label: string;
 }
@@ -66,7 +76,9 @@ function reason(error: unknown): string | undefined {
  * Verifies JWTs from one issuer: signature with the issuer's keys (a remote JWKS, cached and
  * refetched when a token names an unknown `kid` — key rotation — at most once per
  * `jwksCooldownMs`; or one static public key), one of the allowed algorithms, `iss`, `aud`,
- * `exp` (required) and `nbf` within the clock tolerance, and a `sub`.
+ * `exp` (required) and `nbf` within the clock tolerance, and a `sub`. A verified token is
+ * remembered (`tokenCacheTtlMs`, never past its `exp`), so a client repeating its token costs a
+ * map lookup, not a signature check.
  *
  * @example
  * const verifier = new JwtVerifier({ issuer, audience: 'kiban', algorithms: ['RS256'], keys: { discovery: true }, label: 'bearer token' });
@@ -75,6 +87,8 @@ function reason(error: unknown): string | undefined {
 export class JwtVerifier {
   readonly #options: Readonly<JwtVerifierOptions>;
   #keys: Promise<JWTVerifyGetKey | KeyObject> | undefined;
+  /** Verified tokens → their claims and until when (ms) they are trusted; insertion-ordered. */
+  readonly #verified = new Map<string, { payload: JWTPayload; until: number }>();
 
   constructor(options: JwtVerifierOptions) {
     this.#options = Object.freeze({ ...options });
@@ -95,6 +109,12 @@ export class JwtVerifier {
    */
   async verify(token: string): Promise<JWTPayload> {
     const options = this.#options;
+    const now = options.now?.().getTime() ?? Date.now();
+    const remembered = this.#verified.get(token);
+    if (remembered !== undefined) {
+      if (remembered.until > now) return remembered.payload;
+      this.#verified.delete(token);
+    }
     const keys = await this.#keySet();
     try {
       const { payload } = await jwtVerify(token, keys as JWTVerifyGetKey, {
@@ -105,8 +125,9 @@ export class JwtVerifier {
         algorithms: [...options.algorithms],
         clockTolerance: options.clockToleranceSec ?? JWT_VERIFIER_DEFAULTS.clockToleranceSec,
         requiredClaims: ['exp', 'sub'],
-        ...(options.now === undefined ? {} : { currentDate: options.now() }),
+        ...(options.now === undefined ? {} : { currentDate: new Date(now) }),
       });
+      this.#remember(token, payload, now);
       return payload;
     } catch (error) {
       const why = reason(error);
@@ -117,6 +138,18 @@ export class JwtVerifier {
         { cause: error },
       );
     }
+  }
+
+  #remember(token: string, payload: JWTPayload, now: number): void {
+    const ttl = this.#options.tokenCacheTtlMs ?? JWT_VERIFIER_DEFAULTS.tokenCacheTtlMs;
+    if (ttl <= 0 || typeof payload.exp !== 'number') return;
+    const until = Math.min(payload.exp * 1000, now + ttl);
+    if (until <= now) return;
+    if (this.#verified.size >= JWT_VERIFIER_DEFAULTS.tokenCacheMaxEntries) {
+      const oldest = this.#verified.keys().next();
+      if (oldest.done !== true) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(token, { payload, until });
   }
 
   #keySet(): Promise<JWTVerifyGetKey | KeyObject> {
