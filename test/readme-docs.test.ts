@@ -3,7 +3,8 @@
  *
  * Every fenced `yaml`, `json` and `sh` block of README.md is a test. A block may be classified by an
  * HTML comment on the line before its fence, `<!-- docs-test: KIND [reason] -->`:
- * - yaml: `pipeline-config` (kiban.yaml, checked by parsePipelineConfig), `workflow` (parseWorkflow)
+ * - yaml: `kiban-config` (a whole kiban.yaml, read by loadKibanConfig), `pipeline-config`
+ *   (kiban.yaml, checked by parsePipelineConfig), `workflow` (parseWorkflow)
  *   or `workflow-tasks` (a fragment of `tasks:`, wrapped into a minimal workflow and each task's
  *   params checked by its kind's schema); without a marker the kind is recognised by content, and a
  *   yaml block of no recognisable kind fails, so a new block must be classified.
@@ -21,7 +22,7 @@
  *   required and printed).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinTaskHandlers } from '../src/app/builtin-task-handlers.js';
+import { loadKibanConfig } from '../src/app/config.js';
 import { parsePipelineConfig } from '../src/pipeline/pipeline-config.js';
 import { parseWorkflow } from '../src/workflow/parse-workflow.js';
 
@@ -79,6 +81,18 @@ const name = (b: Block): string =>
   `README.md:${b.line} (${b.section}) ${b.lang}${b.marker ? ` [${b.marker.kind}]` : ''}`;
 
 // ---------- yaml ----------
+
+/** A `kiban-config` block: read by loadKibanConfig as a kiban.yaml of its own (no environment). */
+async function checkKibanConfig(b: Block): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kiban-readme-config-'));
+  try {
+    const file = join(dir, 'kiban.yaml');
+    await writeFile(file, b.text);
+    await loadKibanConfig({ file, env: {} });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 function yamlKind(b: Block, doc: unknown): string | null {
   if (b.marker) return b.marker.kind;
@@ -334,7 +348,9 @@ describe('README.md', () => {
   });
 
   for (const b of blocks) {
-    if (b.lang === 'yaml') it(`${name(b)} is valid`, () => checkYaml(b));
+    if (b.lang === 'yaml' && b.marker?.kind === 'kiban-config')
+      it(`${name(b)} is a valid kiban.yaml`, () => checkKibanConfig(b));
+    else if (b.lang === 'yaml') it(`${name(b)} is valid`, () => checkYaml(b));
     else if (b.lang === 'json') it(`${name(b)} parses`, () => void JSON.parse(b.text));
     else if (b.lang === 'sh') {
       if (b.marker?.kind === 'skip') {
