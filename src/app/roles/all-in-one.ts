@@ -7,7 +7,10 @@ import {
 } from '../../pipeline/run-pipeline.js';
 import { createServingApp } from '../../serving/create-app.js';
 import { openBackends } from '../backends.js';
+import { buildAuthenticators } from '../build-authenticators.js';
 import { storeFields, type KibanConfig } from '../config.js';
+import { ensureDevKey } from '../dev-key.js';
+import { resolveServeAuth, type ServeAuth } from '../serve-auth.js';
 
 /** Runtime options of {@link startAllInOneRole}. */
 export interface AllInOneOptions {
@@ -23,6 +26,10 @@ export interface AllInOneRole {
   app: FastifyInstance;
   /** What the pipeline run published (including a sample user and item to try). */
   pipeline: PipelineResult;
+  /** The auth mode in force (as `kiban serve` decides it: off on loopback unless `auth.mode` says) and its warning. */
+  auth: ServeAuth;
+  /** An `admin` API key for trying the API with auth required (`ensureDevKey`): the same on every run. */
+  devKey: string;
   /** Closes the backends; call after the app has stopped listening. */
   close(): Promise<void>;
 }
@@ -33,7 +40,9 @@ export interface AllInOneRole {
  * `recommend` workflow, inline, recorded in the metadata store's workflow runs), then builds the
  * serving API over the same backends. The role logs through one logger (`options.logger`, else
  * JSON lines on stderr at the level of `KIBAN_LOG_LEVEL`), its `pipeline` and `serve` children.
- * When the pipeline fails, the backends are closed and the error is rethrown.
+ * When the pipeline fails, the backends are closed and the error is rethrown. Auth is decided as
+ * for `kiban serve` (off on loopback unless `auth.mode` says otherwise); either way the role
+ * makes (or reuses) a development key with every scope, {@link AllInOneRole.devKey}.
  *
  * @example
  * const role = await startAllInOneRole(await loadKibanConfig());
@@ -44,6 +53,7 @@ export async function startAllInOneRole(
   config: KibanConfig,
   options: AllInOneOptions = {},
 ): Promise<AllInOneRole> {
+  const auth = resolveServeAuth(config);
   const backends = await openBackends(config.stores, {
     seams: ['serving', 'metadata'],
     fields: storeFields(config),
@@ -62,10 +72,21 @@ export async function startAllInOneRole(
     await backends.close();
     throw error;
   }
+  let devKey: string;
+  let authenticators: Awaited<ReturnType<typeof buildAuthenticators>> = [];
+  try {
+    devKey = await ensureDevKey(config, backends.metadata);
+    if (auth.mode === 'required')
+      authenticators = await buildAuthenticators(config, { metadata: backends.metadata });
+  } catch (error) {
+    await backends.close();
+    throw error;
+  }
   const app = createServingApp({
     logger: childLogger(logger, 'serve'),
     serving: backends.serving,
     metadata: backends.metadata,
+    auth: { mode: auth.mode, authenticators, publicMetrics: config.auth.publicMetrics },
   });
-  return { app, pipeline, close: () => backends.close() };
+  return { app, pipeline, auth, devKey, close: () => backends.close() };
 }
