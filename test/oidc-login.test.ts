@@ -212,6 +212,32 @@ describe('developer login (authorization code + PKCE) against a real OIDC provid
     expect((await browser.fetch(`${base}/v1/me`)).status).toBe(401);
   });
 
+  it('marks the cookies Secure when told to (TLS ended by a proxy in front)', async () => {
+    const built = buildOidcAuth({
+      oidc: {
+        issuer: idp.issuer,
+        audience: idp.audience,
+        clientId: TEST_DASHBOARD_CLIENT.id,
+        sessionSecret: 'a-session-secret-of-at-least-32-characters',
+        secureCookies: true,
+      },
+    });
+    const behindTls = createServingApp({
+      serving,
+      webRoot: false,
+      ...(built.login === undefined ? {} : { login: built.login }),
+    });
+    try {
+      const login = await behindTls.inject({ method: 'GET', url: '/auth/login' });
+      expect(login.statusCode).toBe(302);
+      expect(String(login.headers['set-cookie'])).toMatch(
+        /kiban_login=[^;]+;.*; HttpOnly; Secure;/,
+      );
+    } finally {
+      await behindTls.close();
+    }
+  });
+
   it('rejects a callback without its login cookie or with the wrong state, and never redirects off-site', async () => {
     const stray = await fetch(`${base}/auth/callback?code=abc&state=xyz`, { redirect: 'manual' });
     expect(stray.status).toBe(401);

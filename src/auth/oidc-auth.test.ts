@@ -20,6 +20,9 @@ describe('buildOidcAuth', () => {
     expect(withLogin.authenticators.map((a) => a.name)).toEqual(['jwt', 'session', 'proxy']);
     expect(withLogin.login).toBeDefined();
     expect(withLogin.warnings.join('\n')).toContain('auth.oidc.sessionSecret is not set');
+    expect(withLogin.login?.secureCookies).toBeUndefined();
+    const behindTls = buildOidcAuth({ oidc: { ...oidc, clientId: 'dash', secureCookies: true } });
+    expect(behindTls.login?.secureCookies).toBe(true);
   });
 
   it('names the key at fault', () => {

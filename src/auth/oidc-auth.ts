@@ -24,7 +24,7 @@ export interface OidcAuth {
    * The developer login for the serving app's auth routes (`createServingApp`'s `login`), when
    * `auth.oidc.clientId` is set.
    */
-  login?: { login: OidcLogin; sessions: SessionAuthenticator };
+  login?: { login: OidcLogin; sessions: SessionAuthenticator; secureCookies?: boolean };
   /** Things an operator should be told (e.g. sessions that will not survive a restart). */
   warnings: string[];
 }
@@ -58,7 +58,11 @@ export function buildOidcAuth(config: OidcAuthConfig): OidcAuth {
         ttlSec: oidc.sessionTtlSec,
       });
       authenticators.push(sessions);
-      login = { login: new OidcLogin(oidc, { sealer }), sessions };
+      login = {
+        login: new OidcLogin(oidc, { sealer }),
+        sessions,
+        ...(oidc.secureCookies === undefined ? {} : { secureCookies: oidc.secureCookies }),
+      };
     }
   }
   if (config.proxy !== undefined)

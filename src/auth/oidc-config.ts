@@ -87,6 +87,8 @@ export const OIDC_DEFAULTS = Object.freeze({
  *   Every serve process must share it. @defaultValue a random one per process (sessions end on
  *   restart)
  * - `sessionTtlSec`: how long a login lasts. @defaultValue 28800 (8 h)
+ * - `secureCookies`: whether the login's cookies are `Secure` (sent over HTTPS only); set it to
+ *   `true` behind a proxy that terminates TLS. @defaultValue whether the request came over HTTPS
  */
 export const OidcConfigSchema = z
   .object({
@@ -103,6 +105,7 @@ export const OidcConfigSchema = z
     loginScope: z.string().min(1).default(OIDC_DEFAULTS.loginScope),
     sessionSecret: z.string().min(32).optional(),
     sessionTtlSec: z.number().int().min(60).default(OIDC_DEFAULTS.sessionTtlSec),
+    secureCookies: z.boolean().optional(),
   })
   .strict();
 

@@ -75,7 +75,8 @@ export interface ServingAppDeps {
    * `auth/oidc-auth.ts` from `auth.oidc`). `GET /v1/me` is mounted either way.
    * @defaultValue none: no login routes
    */
-  login?: Required<Pick<AuthRoutesOptions, 'login' | 'sessions'>>;
+  login?: Required<Pick<AuthRoutesOptions, 'login' | 'sessions'>> &
+    Pick<AuthRoutesOptions, 'secureCookies'>;
   /**
    * The audit log (`metadata.audit`): every write (POST, PUT, PATCH, DELETE) is recorded after it
    * is answered (see `audit-plugin.ts`), and `GET /v1/audit` (scope `audit:read`) lists it.
