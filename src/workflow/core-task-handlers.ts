@@ -2,8 +2,7 @@ import { moduleTaskHandler } from './module-task-handler.js';
 import { shellTaskHandler } from './shell-task-handler.js';
 import { TaskHandlerRegistry } from './task-handler-registry.js';
 
-/** The kinds the workflow engine runs without help: `shell`, then `module`. */
-export const CORE_TASK_KINDS: readonly string[] = Object.freeze(['shell', 'module']);
+export { CORE_TASK_KINDS } from './core-task-runs.js';
 
 /** Registers the shell and module handlers with `registry` (in that order); returns it. */
 export function registerCoreTaskHandlers(registry: TaskHandlerRegistry): TaskHandlerRegistry {

@@ -51,6 +51,20 @@ export interface TaskHandler {
   run(job: TaskJob, ctx: TaskHandlerContext): Promise<unknown>;
 }
 
+/**
+ * What running a task needs of its handler: no params schema, so a worker thread that only runs
+ * tasks (`executors/task-thread-worker.ts`) does not load zod (about 45 ms of every thread's
+ * start). A {@link TaskHandler} is one.
+ */
+export type TaskHandlerRun = Pick<TaskHandler, 'kind' | 'stopsItself' | 'prepare' | 'run'>;
+
+/** Finds the handler of a kind, for running: a `TaskHandlerRegistry` is one. */
+export interface TaskHandlerLookup {
+  get(kind: string): TaskHandlerRun | undefined;
+  /** The kinds it has, for messages. */
+  kinds(): string[];
+}
+
 /** A task attempt failed with this message and output (an exit code); nothing is logged for it. */
 export class TaskFailedError extends Error {
   constructor(

@@ -1,9 +1,13 @@
 import { mkdir } from 'node:fs/promises';
-import { childLogger, processLogger, type Logger } from '../core/log.js';
-import { coreTaskHandlers } from './core-task-handlers.js';
+import type { LogFn, Logger } from '../core/log.js';
+import { coreTaskRuns } from './core-task-runs.js';
 import type { TaskJob, TaskOutcome } from './executor.js';
-import { TaskFailedError, type TaskHandler, type TaskHandlerContext } from './task-handler.js';
-import type { TaskHandlerRegistry } from './task-handler-registry.js';
+import {
+  TaskFailedError,
+  type TaskHandlerContext,
+  type TaskHandlerLookup,
+  type TaskHandlerRun,
+} from './task-handler.js';
 import { cancelledMessage, timedOutMessage } from './task-messages.js';
 import type { LogLine, WorkflowStore } from './workflow-store.js';
 
@@ -19,9 +23,9 @@ export interface TaskEnvironment {
   signal?: AbortSignal;
   /**
    * The handler of each task kind; a kind it lacks fails. @defaultValue the shell and module
-   * handlers only ({@link coreTaskHandlers})
+   * handlers only ({@link coreTaskRuns})
    */
-  handlers?: TaskHandlerRegistry;
+  handlers?: TaskHandlerLookup;
   /** Between SIGTERM and SIGKILL when a shell task is stopped. @defaultValue 5000 */
   killGraceMs?: number;
   /**
@@ -47,7 +51,7 @@ export const LOG_BATCH_MS = 200;
  * const outcome = await runTask(job, { logs: store.workflows, worker: 'inline', handlers });
  */
 export async function runTask(job: TaskJob, env: TaskEnvironment): Promise<TaskOutcome> {
-  const log = new LogBatcher(env.logs, job, env.logger ?? childLogger(processLogger(), 'workflow'));
+  const log = new LogBatcher(env.logs, job, env.logger ?? workflowLogger);
   const fail = (error: string): TaskOutcome => ({
     status: 'failed',
     error,
@@ -57,7 +61,7 @@ export async function runTask(job: TaskJob, env: TaskEnvironment): Promise<TaskO
   try {
     if (env.signal?.aborted) return fail(cancelledMessage(env.signal));
     await mkdir(job.workDir, { recursive: true });
-    const handlers = env.handlers ?? coreTaskHandlers();
+    const handlers = env.handlers ?? coreTaskRuns();
     const handler = handlers.get(job.kind);
     if (handler === undefined) {
       // The wording predates the registry: operators and tests know it.
@@ -108,7 +112,7 @@ function handlerContext(
 }
 
 async function runStoppable(
-  handler: TaskHandler,
+  handler: TaskHandlerRun,
   job: TaskJob,
   env: TaskEnvironment,
   log: LogBatcher,
@@ -220,4 +224,31 @@ function errorText(error: unknown, withStack: boolean): string {
   if (error instanceof Error)
     return withStack && error.stack !== undefined ? error.stack : error.message;
   return String(error);
+}
+
+/**
+ * The process logger's `workflow` child, loaded on first use: a task thread that has nothing to
+ * report then never loads pino (about 18 ms of every thread's start). Entries are written once
+ * the module has loaded, in order.
+ */
+const workflowLogger: Logger = lazyWorkflowLogger({});
+
+function lazyWorkflowLogger(bindings: Record<string, unknown>): Logger {
+  let loaded: Promise<Logger> | undefined;
+  const logger = (): Promise<Logger> =>
+    (loaded ??= import('../core/log.js').then((m) =>
+      m.childLogger(m.processLogger(), 'workflow').child(bindings),
+    ));
+  const at =
+    (level: 'error' | 'warn' | 'info' | 'debug'): LogFn =>
+    (...args: unknown[]) => {
+      void logger().then((l) => (l[level] as (...a: unknown[]) => void)(...args));
+    };
+  return {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    child: (more) => lazyWorkflowLogger({ ...bindings, ...more }),
+  };
 }

@@ -5,11 +5,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TaskJob, TaskOutcome } from '../executor.js';
-import { CORE_TASK_KINDS, coreTaskHandlers } from '../core-task-handlers.js';
-import type { TaskHandlerRegistry } from '../task-handler-registry.js';
+import { CORE_TASK_KINDS, coreTaskRuns } from '../core-task-runs.js';
 import { runTask } from '../task-runner.js';
 import type { LogLine } from '../workflow-store.js';
-import type { TaskHandlersRef } from '../task-handler.js';
+import type { TaskHandlerLookup, TaskHandlersRef } from '../task-handler.js';
 
 /** What the thread is started with. */
 export interface TaskThreadSetup {
@@ -36,7 +35,7 @@ if (parentPort !== null && setup?.kibanTaskThread === true) {
       controller.abort(new Error(message.reason.replace(/^cancelled: /, '')));
   });
   const send = (message: FromTaskThread): void => port.postMessage(message);
-  let handlers: TaskHandlerRegistry | undefined;
+  let handlers: TaskHandlerLookup | undefined;
   let outcome: TaskOutcome;
   try {
     handlers = await threadHandlers(setup);
@@ -63,16 +62,17 @@ if (parentPort !== null && setup?.kibanTaskThread === true) {
 }
 
 /**
- * The registry the attempt runs with: shell and module alone for those kinds (the reference's
- * module, with every pipeline step behind it, is not loaded for them), else the one the
+ * The handlers the attempt runs with: shell and module alone for those kinds (the reference's
+ * module, with every pipeline step behind it, is not loaded for them), else the registry the
  * reference builds.
  */
-async function threadHandlers(setup: TaskThreadSetup): Promise<TaskHandlerRegistry> {
+async function threadHandlers(setup: TaskThreadSetup): Promise<TaskHandlerLookup> {
   const ref = setup.taskHandlers;
-  if (ref === undefined || CORE_TASK_KINDS.includes(setup.job.kind)) return coreTaskHandlers();
+  // Shell and module without their params schemas: the thread then never loads zod.
+  if (ref === undefined || CORE_TASK_KINDS.includes(setup.job.kind)) return coreTaskRuns();
   const loaded = (await import(ref.module)) as Record<
     string,
-    (options: unknown) => TaskHandlerRegistry | Promise<TaskHandlerRegistry>
+    (options: unknown) => TaskHandlerLookup | Promise<TaskHandlerLookup>
   >;
   return await loaded[ref.export](ref.options);
 }

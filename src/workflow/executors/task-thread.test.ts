@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TASK_FIXTURES } from '../../../test/contracts/executor-contract.js';
 import { useTempMetadata } from '../../../test/fixtures/temp-dir.js';
@@ -7,6 +9,8 @@ import { builtinTaskHandlersRef } from '../../app/builtin-task-handlers.js';
 import { WorkflowEngine } from '../engine/workflow-engine.js';
 import { readWorkflowFile } from '../parse-workflow.js';
 import { InlineExecutor } from './inline-executor.js';
+
+const REPO = resolve(import.meta.dirname, '../../..');
 
 describe('InlineExecutor with taskHandlersRef: module and pipeline tasks off the event loop', {
   timeout: 120_000,
@@ -81,5 +85,29 @@ tasks:
       await engine.close();
       await executor.close();
     }
+  });
+});
+
+describe('task thread start-up', () => {
+  it('loads neither zod nor pino up front (a worker starts a thread per task)', async () => {
+    // zod (ESM) registers a global registry when it loads; pino (CommonJS) enters the require cache.
+    const probe = `
+      import { createRequire } from 'node:module';
+      await import('./src/workflow/executors/task-thread-worker.ts');
+      const cache = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify({
+        zod: globalThis.__zod_globalRegistry !== undefined,
+        pino: cache.some((path) => path.includes('/node_modules/pino/')),
+      }));
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', probe],
+      { cwd: REPO },
+    );
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
+      zod: false,
+      pino: false,
+    });
   });
 });
