@@ -23,6 +23,7 @@ const ALLOWED_PUBLIC = new Set([
   'GET /bandits/*',
   'GET /experiments',
   'GET /experiments/*',
+  'GET /audit',
   'GET /assets/*',
 ]);
 
