@@ -129,6 +129,8 @@ describe('auth required', () => {
     expect(answer.statusCode).toBe(401);
     expect(answer.json()).toEqual({ code: 'UNAUTHENTICATED', message: NO_CREDENTIALS_MESSAGE });
     expect(answer.headers['www-authenticate']).toMatch(/^Bearer/);
+    // fastify's automatic HEAD routes carry their GET's declaration.
+    expect((await app.inject({ method: 'HEAD', url: '/v1/models' })).statusCode).toBe(401);
   });
 
   it("passes an authenticator's rejection on as a 401", async () => {
