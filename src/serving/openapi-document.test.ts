@@ -27,6 +27,7 @@ const UNDOCUMENTED = new Set([
   'GET /bandits/*',
   'GET /experiments',
   'GET /experiments/*',
+  'GET /audit',
   'GET /assets/*',
 ]);
 
