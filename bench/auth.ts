@@ -3,15 +3,17 @@
  * app on a SQLite serving store with auth off, with an API key, and with bearer JWTs signed
  * ES256 and RS256 against a JWKS served by a local HTTP server, all in one run. Reports:
  * - in process, around the authenticators' `authenticate` (as the auth hook calls them in
- *   order: API key, then JWT), the median and p99 per request once keys and JWKS are cached;
+ *   order: API key, then JWT), the median and p99 per request once keys, JWKS and verified
+ *   tokens are cached, and for a new JWT each request (JWKS cached: the signature check);
  * - the first, uncached JWT verification (a fresh authenticator: JWKS fetch, key import, verify);
  * - HMAC-SHA-256 against scrypt per key check (why keys are HMACs);
  * - end to end, from a second process: throughput at full speed (autocannon, bench/serve-load.ts)
  *   and latency at a fixed rate (bench/peers/rate-load.c, with its own lateness beside p99),
- *   each mode in `--rounds` interleaved rounds so that a noisy machine hits them alike; the
- *   overhead is each mode's figure less auth off's in the same round.
+ *   each mode in `--rounds` interleaved rounds (each starting with another mode) so that a noisy
+ *   machine hits them alike; the overhead is each mode's figure less auth off's in the same
+ *   round.
  *
- *   npx tsx bench/auth.ts [--users 10000] [--seconds 5] [--rounds 2] [--rate 1000] [--samples 20000]
+ *   npx tsx bench/auth.ts [--users 10000] [--seconds 5] [--rounds 3] [--rate 1000] [--samples 20000]
  *
  * Last line: JSON with every figure and the machine.
  */
@@ -37,7 +39,7 @@ const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     rate: { type: 'string', default: '1000' },
     samples: { type: 'string', default: '20000' },
   },
@@ -199,6 +201,26 @@ for (const alg of ['ES256', 'RS256'] as const) {
   firstVerification[alg] = { ...quantiles(times), fetches: jwksFetches - before };
 }
 
+// --- a new token each time, JWKS cached: the signature check a cached token skips ----------
+const newTokenUs: Record<string, { median: number; p99: number }> = {};
+for (const alg of ['ES256', 'RS256'] as const) {
+  const authenticators = chain();
+  await authenticate(authenticators, {
+    headers: { authorization: `Bearer ${tokens[alg]}` },
+    ip: '',
+  });
+  const fresh = await Promise.all(Array.from({ length: 2000 }, () => sign(alg)));
+  const times = new Float64Array(fresh.length);
+  for (let k = 0; k < fresh.length; k++) {
+    const request: AuthRequest = { headers: { authorization: `Bearer ${fresh[k]}` }, ip: '' };
+    const t0 = process.hrtime.bigint();
+    await authenticate(authenticators, request);
+    times[k] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  newTokenUs[alg] = quantiles(times);
+  for (const a of authenticators) await a.close?.();
+}
+
 // --- HMAC-SHA-256 against scrypt, per key check -----------------------------------------------
 const hashes = (() => {
   const secret = randomBytes(32).toString('base64url');
@@ -224,6 +246,9 @@ console.log(
   `in process, per request (µs, median / p99): ${Object.entries(inProcess)
     .map(([m, q]) => `${m} ${q.median} / ${q.p99}`)
     .join(', ')}`,
+);
+console.log(
+  `a new JWT each request, JWKS cached (µs, median / p99): ES256 ${newTokenUs.ES256!.median} / ${newTokenUs.ES256!.p99}, RS256 ${newTokenUs.RS256!.median} / ${newTokenUs.RS256!.p99}`,
 );
 console.log(
   `first (uncached) JWT verification incl. JWKS fetch (µs, median): ES256 ${firstVerification.ES256!.median}, RS256 ${firstVerification.RS256!.median}`,
@@ -281,8 +306,11 @@ for (const mode of ['off', ...Object.keys(modes)] as ('off' | AuthMode)[]) {
 type Phase = { mode: string; round: number; full: FullSpeed; fixed: FixedRate };
 const phases: Phase[] = [];
 for (const { url, header } of apps.values()) await fullSpeed(url, header); // warm-up, not reported
+const order = [...apps];
 for (let round = 1; round <= rounds; round++) {
-  for (const [mode, { url, header }] of apps) {
+  // Each round starts with another mode, so that no mode always follows the same one.
+  const rotated = [...order.slice(round - 1), ...order.slice(0, round - 1)];
+  for (const [mode, { url, header }] of rotated) {
     const full = await fullSpeed(url, header);
     const fixed = await fixedRate(url, header);
     // A non-2xx answer means the credentials failed: the figures would not measure auth.
@@ -341,6 +369,7 @@ console.log(
     rounds,
     rate,
     inProcessUs: inProcess,
+    newJwtVerificationUs: newTokenUs,
     firstJwtVerificationUs: firstVerification,
     keyCheckUs: hashes,
     endToEnd,
