@@ -94,3 +94,43 @@ describe('parseScopes and parseDuration', () => {
     expect(() => parseDuration('--grace', 'soon')).toThrow(/^--grace: must be a duration/);
   });
 });
+
+describe('ApiKeyAuthenticator: keys presented again', () => {
+  it("still refuse a wrong secret under a cached key's prefix, and the cached key once it expires", async () => {
+    const store = KyselyMetadataStore.sqlite(':memory:');
+    try {
+      await store.migrate();
+      let now = Date.parse('2026-12-01T00:00:00Z');
+      const auth = new ApiKeyAuthenticator({
+        store: store.apiKeys,
+        pepper,
+        cacheTtlMs: 1000,
+        now: () => now,
+      });
+      const { key, record } = await createApiKey(store.apiKeys, pepper, {
+        name: 'svc',
+        scopes: ['recs:read'],
+        createdBy: 't',
+        expiresAt: new Date(now + 5000),
+      });
+      const first = await auth.authenticate({ headers: { 'x-api-key': key }, ip: '::1' });
+      expect(first?.id).toBe(record.id);
+      // A wrong secret under the same public prefix: still an HMAC check, still refused.
+      const forged =
+        `${key.slice(0, -4)}AAAA` === key ? `${key.slice(0, -4)}BBBB` : `${key.slice(0, -4)}AAAA`;
+      await expect(
+        auth.authenticate({ headers: { 'x-api-key': forged }, ip: '::1' }),
+      ).rejects.toThrow(/wrong secret/);
+      // Presented again: the same principal, until expiry, which is checked on every request.
+      expect(
+        await auth.authenticate({ headers: { authorization: `Bearer ${key}` }, ip: '::1' }),
+      ).toBe(first);
+      now += 5000;
+      await expect(auth.authenticate({ headers: { 'x-api-key': key }, ip: '::1' })).rejects.toThrow(
+        /expired/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
