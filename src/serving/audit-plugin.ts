@@ -10,6 +10,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditRecord, AuditStore } from '../auth/audit-store.js';
 import type { Logger } from '../core/log.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `false` leaves this route's requests out of the audit log: data-plane calls sent as POST
+     * that change nothing an administrator audits (a tag suggestion, a bandit decision already in
+     * the decision log, ingested events), at a volume that would swamp it. See {@link installAudit}.
+     */
+    audit?: boolean;
+  }
+}
+
 /** The HTTP methods whose requests are recorded. */
 export const AUDITED_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -35,7 +46,9 @@ export interface AuditOptions {
  * registered, so that every route inherits it). Recording never fails or delays a request: the
  * hook hands the record to the store without waiting for it, a failed write is logged through
  * `logger`, and the writes still pending are awaited when the app closes. Requests that matched
- * no route (404s of unknown paths) are not recorded: they wrote nothing.
+ * no route (404s of unknown paths) are not recorded: they wrote nothing; nor are those of routes
+ * declaring `config: { audit: false }` (data-plane POSTs: `/v1/tags/suggest`, bandit
+ * `decide`/`feedback`, `/v1/events`).
  *
  * The principal is read from `request.principal` (set by the auth hook; absent or null means an
  * anonymous caller: auth off, a public route, or a request refused before authentication, whose
@@ -51,7 +64,12 @@ export function installAudit(app: FastifyInstance, options: AuditOptions): void 
   let dropped = 0;
 
   app.addHook('onResponse', (request, reply, done) => {
-    if (!AUDITED_METHODS.has(request.method) || request.is404) return done();
+    if (
+      !AUDITED_METHODS.has(request.method) ||
+      request.is404 ||
+      request.routeOptions.config.audit === false
+    )
+      return done();
     if (pending.size >= maxPending) {
       // One entry per burst of drops, not one per request.
       if (dropped++ === 0)

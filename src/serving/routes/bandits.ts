@@ -89,13 +89,14 @@ export async function banditRoutes(
 
   api.post(
     '/v1/bandits/:name/decide',
-    { schema: decideRoute, config: { scopes: ['bandits:decide'] } },
+    // Data plane, already in the decision log: not in the audit log (see audit-plugin.ts).
+    { schema: decideRoute, config: { scopes: ['bandits:decide'], audit: false } },
     async (request) => service.decide(request.params.name, request.body),
   );
 
   api.post(
     '/v1/bandits/:name/feedback',
-    { schema: feedbackRoute, config: { scopes: ['bandits:decide'] } },
+    { schema: feedbackRoute, config: { scopes: ['bandits:decide'], audit: false } },
     async (request) => service.feedback(request.params.name, request.body),
   );
 }
