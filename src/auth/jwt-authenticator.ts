@@ -42,6 +42,8 @@ export class JwtAuthenticator implements Authenticator {
   readonly name = 'jwt';
   readonly #config: OidcConfig;
   readonly #verifier: JwtVerifier;
+  /** The principal of each claims object the verifier remembers; goes when the verifier forgets it. */
+  readonly #principals = new WeakMap<object, Principal>();
 
   constructor(config: OidcConfig, extras: JwtAuthenticatorExtras = {}) {
     this.#config = config;
@@ -65,11 +67,17 @@ export class JwtAuthenticator implements Authenticator {
     const token = bearerToken(request);
     if (token === undefined || token.startsWith(API_KEY_PREFIX)) return null;
     const claims = await this.#verifier.verify(token);
-    return principalFromClaims(claims, {
-      rules: this.#config.rules,
-      groupsClaim: this.#config.groupsClaim,
-      method: 'jwt',
-    });
+    // A remembered token comes back as the same claims object: map its claims to scopes once.
+    let principal = this.#principals.get(claims);
+    if (principal === undefined) {
+      principal = principalFromClaims(claims, {
+        rules: this.#config.rules,
+        groupsClaim: this.#config.groupsClaim,
+        method: 'jwt',
+      });
+      this.#principals.set(claims, principal);
+    }
+    return principal;
   }
 }
 
