@@ -1,0 +1,173 @@
+/**
+ * Vector indexes kept on the {@link ArtifactStore}, by name, in versions:
+ *
+ * ```
+ * vectors/<name>/<version>/index.bin   the index's serialize()
+ * vectors/<name>/<version>/ids         JSON array of the string ids in key order (absent: keys are row numbers)
+ * vectors/<name>/<version>/meta.json   {kind, dim, metric, count, ids, created_at}
+ * vectors/<name>/current               the current version, written last
+ * ```
+ *
+ * Each `put` is atomic and the pointer is written after the version's objects, so a reader sees
+ * the previous version or the whole new one, never a part.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { DataError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { type ArtifactStore, readArtifact } from '../storage/artifacts/artifact-store.js';
+import { vectorIndexKind } from './index-kinds.js';
+import { VECTOR_METRICS, type VectorIndex, type VectorMetric } from './vector-index.js';
+
+/** What `meta.json` of a stored index holds. */
+export interface StoredVectorIndexMeta {
+  kind: string;
+  dim: number;
+  metric: VectorMetric;
+  /** Keys in the index. */
+  count: number;
+  /** `strings`: an `ids` object maps key `i` to `ids[i]`; `row-numbers`: the key is the id. */
+  ids: 'strings' | 'row-numbers';
+  /** ISO 8601. */
+  created_at: string;
+}
+
+/** A stored index read back by {@link loadVectorIndex}. */
+export interface LoadedVectorIndex {
+  index: VectorIndex;
+  /** Key `i`'s string id, or null when keys are row numbers. */
+  ids: string[] | null;
+  meta: StoredVectorIndexMeta;
+  version: string;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Checks an index name: 1 to 128 letters, digits, `-` and `_`.
+ *
+ * @throws InvalidArgumentError naming `field`.
+ */
+export function assertVectorIndexName(name: unknown, field = 'name'): asserts name is string {
+  if (typeof name !== 'string' || !NAME.test(name))
+    throw new InvalidArgumentError(
+      field,
+      `${JSON.stringify(name)} is not an index name: use 1 to 128 letters, digits, "-" and "_"`,
+    );
+}
+
+/** The key prefix of an index's objects: `vectors/<name>/`. */
+export function vectorIndexPrefix(name: string): string {
+  assertVectorIndexName(name);
+  return `vectors/${name}/`;
+}
+
+/**
+ * Stores `index` under `name` as a new version and makes it current.
+ *
+ * @param ids - key `i`'s string id for `i` in `0 … index.size - 1` (keys must then be exactly
+ *   those), or null when keys are row numbers.
+ * @returns the new version.
+ * @throws InvalidArgumentError naming `name` or `ids`.
+ * @example
+ * ```ts
+ * const version = await saveVectorIndex(store, 'items', index, ['a', 'b', 'c']);
+ * ```
+ */
+export async function saveVectorIndex(
+  store: ArtifactStore,
+  name: string,
+  index: VectorIndex,
+  ids: readonly string[] | null,
+): Promise<string> {
+  const prefix = vectorIndexPrefix(name);
+  if (ids !== null && ids.length !== index.size)
+    throw new InvalidArgumentError(
+      'ids',
+      `holds ${ids.length} ids but the index holds ${index.size} keys`,
+    );
+  const version = `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+  const meta: StoredVectorIndexMeta = {
+    kind: index.kind,
+    dim: index.dim,
+    metric: index.metric,
+    count: index.size,
+    ids: ids === null ? 'row-numbers' : 'strings',
+    created_at: new Date().toISOString(),
+  };
+  await store.put(`${prefix}${version}/index.bin`, index.serialize());
+  if (ids !== null) await store.put(`${prefix}${version}/ids`, JSON.stringify(ids));
+  await store.put(`${prefix}${version}/meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
+  await store.put(`${prefix}current`, `${version}\n`);
+  return version;
+}
+
+/**
+ * The current version of the index `name` and its metadata, without loading the index.
+ *
+ * @throws NotFoundError when no index has that name.
+ * @throws DataError when its metadata is malformed.
+ */
+export async function readVectorIndexMeta(
+  store: ArtifactStore,
+  name: string,
+): Promise<{ version: string; meta: StoredVectorIndexMeta; bytes: number }> {
+  const prefix = vectorIndexPrefix(name);
+  const pointer = await store.stat(`${prefix}current`);
+  if (pointer === null) throw new NotFoundError(`vector index "${name}"`);
+  const version = (await readArtifact(store, `${prefix}current`)).toString('utf8').trim();
+  const metaKey = `${prefix}${version}/meta.json`;
+  let meta: StoredVectorIndexMeta;
+  try {
+    meta = JSON.parse((await readArtifact(store, metaKey)).toString('utf8'));
+  } catch (cause) {
+    if (cause instanceof NotFoundError) throw cause;
+    throw new DataError({ file: metaKey }, 'is not JSON', { cause });
+  }
+  if (
+    typeof meta?.kind !== 'string' ||
+    !Number.isInteger(meta.dim) ||
+    !Number.isInteger(meta.count) ||
+    !VECTOR_METRICS.includes(meta.metric) ||
+    (meta.ids !== 'strings' && meta.ids !== 'row-numbers')
+  )
+    throw new DataError({ file: metaKey }, 'lacks kind, dim, metric, count or ids');
+  let bytes = 0;
+  for (const info of await store.list(`${prefix}${version}/`)) bytes += info.size;
+  return { version, meta, bytes };
+}
+
+/**
+ * Loads the current version of the index `name`.
+ *
+ * @throws NotFoundError when no index has that name.
+ * @throws DataError when a stored object is malformed.
+ * @example
+ * ```ts
+ * const { index, ids } = await loadVectorIndex(store, 'items');
+ * ```
+ */
+export async function loadVectorIndex(
+  store: ArtifactStore,
+  name: string,
+): Promise<LoadedVectorIndex> {
+  const { version, meta } = await readVectorIndexMeta(store, name);
+  const base = `${vectorIndexPrefix(name)}${version}/`;
+  const kind = vectorIndexKind(meta.kind, `${base}meta.json kind`);
+  const stored = await readArtifact(store, `${base}index.bin`);
+  // A plain Uint8Array view, not the Buffer: Buffer#slice shares memory where Uint8Array#slice
+  // copies, and a pooled Buffer sits at an arbitrary offset of its ArrayBuffer.
+  const index = await kind.deserialize(
+    new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength),
+  );
+  let ids: string[] | null = null;
+  if (meta.ids === 'strings') {
+    const parsed: unknown = JSON.parse((await readArtifact(store, `${base}ids`)).toString('utf8'));
+    if (!Array.isArray(parsed) || parsed.length !== meta.count) {
+      index.close();
+      throw new DataError({ file: `${base}ids` }, `is not a JSON array of ${meta.count} ids`);
+    }
+    ids = parsed.map(String);
+  }
+  return { index, ids, meta, version };
+}
