@@ -12,6 +12,7 @@ import { schedulerCommand } from './scheduler-command.js';
 import { serveCommand } from './serve-command.js';
 import { stageCommand } from './stage-command.js';
 import { tagsCommand } from './tags-command.js';
+import { vectorsCommand } from './vectors-command.js';
 import { workerCommand } from './worker-command.js';
 import { workflowCommand } from './workflow-command.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     stageCommand(),
     tagsCommand(),
     artifactsCommand(),
+    vectorsCommand(),
     keysCommand(),
   ])
     program.addCommand(command);

@@ -1,0 +1,302 @@
+import { Command, Option } from 'commander';
+import { loadKibanConfig } from '../app/config.js';
+import { artifactStoreUrl, openArtifactStore } from '../app/open-artifact-store.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { vectorIndexKind, vectorIndexKindNames } from '../vectors/index-kinds.js';
+import {
+  readVectors,
+  VECTOR_FILE_FORMATS,
+  type VectorFileFormat,
+} from '../vectors/read-vectors.js';
+import {
+  assertVectorIndexName,
+  loadVectorIndex,
+  readVectorIndexMeta,
+  saveVectorIndex,
+} from '../vectors/stored-index.js';
+import { VECTOR_METRICS, type VectorIndex, type VectorMetric } from '../vectors/vector-index.js';
+import { flagOverlay } from './config-flags.js';
+
+/** `--kind auto` builds an exact index below this many vectors, an approximate (HNSW) one from it. */
+export const AUTO_EXACT_MAX_ROWS = 50_000;
+
+const STORE_HELP =
+  'artifact store holding the indexes (default: stores.artifacts), file:DIR or s3://BUCKET/PREFIX?endpoint=…';
+
+/** `kiban vectors`: build, query and describe vector indexes kept on the artifact store. */
+export function vectorsCommand(): Command {
+  return new Command('vectors')
+    .description(
+      'Build, query and describe nearest-neighbour indexes over vectors (embeddings), kept by name on the artifact store under vectors/NAME/.',
+    )
+    .addCommand(buildCommand())
+    .addCommand(queryCommand())
+    .addCommand(infoCommand());
+}
+
+interface StoreOptions {
+  config?: string;
+  artifacts?: string;
+}
+
+async function openStore(options: StoreOptions, command: Command): Promise<ArtifactStore> {
+  const config = await loadKibanConfig({
+    ...(options.config === undefined ? {} : { file: options.config }),
+    flags: flagOverlay(command, { artifacts: ['stores.artifacts', '--artifacts'] }),
+  });
+  return openArtifactStore(artifactStoreUrl(config.stores.artifacts), {
+    field: options.artifacts === undefined ? 'stores.artifacts' : '--artifacts',
+  });
+}
+
+function withStoreOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'configuration naming the stores (default: the embedded ones)')
+    .option('--artifacts <url>', STORE_HELP);
+}
+
+const formatOption = (): Option =>
+  new Option('--format <format>', 'input format (default: from the extension)').choices(
+    VECTOR_FILE_FORMATS,
+  );
+
+interface BuildOptions extends StoreOptions {
+  input: string;
+  output: string;
+  kind: string;
+  metric: VectorMetric;
+  format?: VectorFileFormat;
+  connectivity?: number;
+  efConstruction?: number;
+}
+
+function buildCommand(): Command {
+  return withStoreOptions(
+    new Command('build')
+      .description(
+        'Read vectors from a file and store an index of them under a name (a new version, made current atomically). ' +
+          'Inputs: .fvecs and .npy (float32, 2-D; ids are 0-based row numbers), or CSV / Parquet with an "id" column ' +
+          'and a "vector" column (Parquet: a list of numbers; CSV: a JSON array in one quoted field, e.g. a,"[0.1, 0.2]").',
+      )
+      .requiredOption('--input <file>', 'vector file: .fvecs, .npy, .csv or .parquet')
+      .requiredOption('--output <name>', 'index name (letters, digits, "-", "_")', (v) =>
+        indexName('--output', v),
+      )
+      .addOption(
+        new Option(
+          '--kind <kind>',
+          `index kind: exact (brute force), hnsw (approximate), or auto (exact below ${AUTO_EXACT_MAX_ROWS.toLocaleString('en')} vectors)`,
+        )
+          .choices(['auto', 'exact', 'hnsw'])
+          .default('auto'),
+      )
+      .addOption(
+        new Option(
+          '--metric <metric>',
+          'cosine similarity, inner product (ip) or squared L2 distance',
+        )
+          .choices(VECTOR_METRICS)
+          .default('cosine'),
+      )
+      .addOption(formatOption())
+      .option('--connectivity <n>', 'hnsw: links per node (M)', (v) =>
+        positive('--connectivity', v),
+      )
+      .option('--ef-construction <n>', 'hnsw: search breadth while building', (v) =>
+        positive('--ef-construction', v),
+      ),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  kiban vectors build --input items.fvecs --output items --metric ip\n',
+    )
+    .action(async (options: BuildOptions, command: Command) => {
+      const file = await readVectors(options.input, {
+        ...(options.format === undefined ? {} : { format: options.format }),
+      });
+      const rows = file.vectors.length / file.dim;
+      const kindName =
+        options.kind === 'auto'
+          ? rows < AUTO_EXACT_MAX_ROWS || !vectorIndexKindNames().includes('hnsw')
+            ? 'exact'
+            : 'hnsw'
+          : options.kind;
+      const kind = vectorIndexKind(kindName, '--kind');
+      const started = performance.now();
+      const index = await kind.create(file.dim, options.metric, {
+        ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
+        ...(options.efConstruction === undefined ? {} : { expansionAdd: options.efConstruction }),
+      });
+      const store = await openStore(options, command);
+      try {
+        const keys = new Uint32Array(rows);
+        for (let i = 0; i < rows; i++) keys[i] = i;
+        await index.add(keys, file.vectors);
+        const seconds = (performance.now() - started) / 1000;
+        const version = await saveVectorIndex(store, options.output, index, file.ids);
+        process.stdout.write(
+          `built ${kind.name} index "${options.output}" (version ${version}): ${rows} vectors × ${file.dim}, ${options.metric}, in ${seconds.toFixed(2)} s\n`,
+        );
+      } finally {
+        index.close();
+        await store.close();
+      }
+    });
+}
+
+interface QueryOptions extends StoreOptions {
+  index: string;
+  queries: string;
+  k: number;
+  ef?: number;
+  exact?: boolean;
+  json?: boolean;
+  format?: VectorFileFormat;
+}
+
+function queryCommand(): Command {
+  return withStoreOptions(
+    new Command('query')
+      .description(
+        'Search a stored index with every vector of a file (any format `build` reads; its ids are ignored). ' +
+          'Prints the neighbours of the first queries and the time taken; with --json the last line is ' +
+          '{"ids": [[…], …], "seconds": S}: per query, the ids closest first (0-based row numbers for indexes ' +
+          'built from .fvecs or .npy, else the string ids), and the seconds the search took (loading excluded).',
+      )
+      .requiredOption('--index <name>', 'index name', (v) => indexName('--index', v))
+      .requiredOption('--queries <file>', 'query vectors: .fvecs, .npy, .csv or .parquet')
+      .option('--k <n>', 'neighbours per query', (v) => positive('--k', v), 10)
+      .option('--ef <n>', 'hnsw: search breadth (higher: better recall, slower)', (v) =>
+        positive('--ef', v),
+      )
+      .option('--exact', 'answer by brute force over the stored vectors, whatever the index kind')
+      .option('--json', 'print the answer as one JSON line')
+      .addOption(formatOption()),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  kiban vectors query --index items --queries queries.fvecs --k 10 --json\n',
+    )
+    .action(async (options: QueryOptions, command: Command) => {
+      const queries = await readVectors(options.queries, {
+        ...(options.format === undefined ? {} : { format: options.format }),
+      });
+      const store = await openStore(options, command);
+      let loaded: Awaited<ReturnType<typeof loadVectorIndex>>;
+      try {
+        loaded = await loadVectorIndex(store, options.index);
+      } finally {
+        await store.close();
+      }
+      let index: VectorIndex = loaded.index;
+      try {
+        if (queries.dim !== index.dim)
+          throw new InvalidArgumentError(
+            '--queries',
+            `vectors have ${queries.dim} dimensions; index "${options.index}" has ${index.dim}`,
+          );
+        if (options.exact === true && index.kind !== 'exact') {
+          index = await bruteForceCopy(index, loaded.meta.count);
+          loaded.index.close();
+        }
+        const started = performance.now();
+        const result = await index.search(queries.vectors, {
+          k: options.k,
+          ...(options.ef === undefined ? {} : { ef: options.ef }),
+        });
+        const seconds = (performance.now() - started) / 1000;
+        const m = queries.vectors.length / queries.dim;
+        const ids: (number | string)[][] = [];
+        for (let q = 0; q < m; q++) {
+          const row: (number | string)[] = [];
+          for (let j = 0; j < result.counts[q]; j++) {
+            const key = result.keys[q * result.k + j];
+            row.push(loaded.ids === null ? key : loaded.ids[key]);
+          }
+          ids.push(row);
+        }
+        if (options.json !== true) {
+          const shown = Math.min(m, 10);
+          for (let q = 0; q < shown; q++) {
+            const parts = ids[q].map(
+              (id, j) => `${id} (${result.scores[q * result.k + j].toPrecision(4)})`,
+            );
+            process.stdout.write(`query ${q}: ${parts.join(', ')}\n`);
+          }
+          if (m > shown) process.stdout.write(`… ${m - shown} more queries\n`);
+          process.stdout.write(
+            `${m} queries, k ${options.k}, ${index.kind}${options.ef === undefined ? '' : ` ef ${options.ef}`}: ${seconds.toFixed(4)} s (${Math.round(m / Math.max(seconds, 1e-9))} queries/s)\n`,
+          );
+        }
+        if (options.json === true) process.stdout.write(`${JSON.stringify({ ids, seconds })}\n`);
+      } finally {
+        index.close();
+      }
+    });
+}
+
+/** An exact index holding every vector of `index` (keys `0 … count - 1`, the layout `build` writes). */
+async function bruteForceCopy(index: VectorIndex, count: number): Promise<VectorIndex> {
+  const exact = await vectorIndexKind('exact').create(index.dim, index.metric);
+  const keys = new Uint32Array(index.size);
+  const vectors = new Float32Array(index.size * index.dim);
+  let n = 0;
+  for (let key = 0; key < count && n < index.size; key++) {
+    const vector = index.get(key);
+    if (vector === null) continue;
+    keys[n] = key;
+    vectors.set(vector, n * index.dim);
+    n++;
+  }
+  await exact.add(keys.subarray(0, n), vectors.subarray(0, n * index.dim));
+  return exact;
+}
+
+interface InfoOptions extends StoreOptions {
+  json?: boolean;
+}
+
+function infoCommand(): Command {
+  return withStoreOptions(
+    new Command('info')
+      .description('Describe a stored index: kind, dimensions, metric, vectors, bytes and version.')
+      .argument('<name>', 'index name')
+      .option('--json', 'print the description as one JSON line'),
+  ).action(async (name: string, options: InfoOptions, command: Command) => {
+    assertVectorIndexName(name, 'NAME');
+    const store = await openStore(options, command);
+    try {
+      const { version, meta, bytes } = await readVectorIndexMeta(store, name);
+      const info = {
+        name,
+        kind: meta.kind,
+        dim: meta.dim,
+        metric: meta.metric,
+        count: meta.count,
+        ids: meta.ids,
+        bytes,
+        version,
+        created_at: meta.created_at,
+      };
+      if (options.json === true) process.stdout.write(`${JSON.stringify(info)}\n`);
+      else
+        for (const [key, value] of Object.entries(info))
+          process.stdout.write(`${`${key}:`.padEnd(12)}${value}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+function indexName(flag: string, value: string): string {
+  assertVectorIndexName(value, flag);
+  return value;
+}
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(flag, `must be a positive integer, got "${value}"`);
+  return n;
+}
