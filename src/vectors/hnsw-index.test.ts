@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeVectorIndex } from '../../test/contracts/vector-index-contract.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { HnswVectorIndex } from './hnsw-index.js';
@@ -159,4 +160,10 @@ describe('HnswVectorIndex', () => {
     index.close();
     await expect(index.search(new Float32Array(4), { k: 1 })).rejects.toThrow(/after close/);
   });
+});
+
+describeVectorIndex('hnsw (usearch)', {
+  open: (dim, metric) => HnswVectorIndex.create(dim, metric),
+  exact: false,
+  deserialize: (bytes) => HnswVectorIndex.deserialize(bytes),
 });
