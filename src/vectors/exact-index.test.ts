@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../core/errors.js';
+import { loadWasmModule } from '../core/wasm.js';
 import { describeVectorIndex } from '../../test/contracts/vector-index-contract.js';
 import { ExactVectorIndex } from './exact-index.js';
 
@@ -9,7 +10,19 @@ describeVectorIndex('exact', {
   deserialize: async (bytes) => ExactVectorIndex.deserialize(bytes),
 });
 
+// The plain JavaScript scoring used when the kernels are not built answers the same contract.
+describeVectorIndex('exact, JavaScript scoring', {
+  open: async (dim, metric) => new ExactVectorIndex({ dim, metric, simd: false }),
+  exact: true,
+  deserialize: async (bytes) => ExactVectorIndex.deserialize(bytes),
+});
+
 describe('ExactVectorIndex', () => {
+  it('finds both WebAssembly kernels built (npm run build:wasm)', () => {
+    expect(loadWasmModule('dense-kernel')).not.toBeNull();
+    expect(loadWasmModule('vector-kernel')).not.toBeNull();
+  });
+
   it('refuses a bad dim, metric or capacity, naming the option', () => {
     const cases: [() => unknown, string][] = [
       [() => new ExactVectorIndex({ dim: 0, metric: 'ip' }), 'dim'],

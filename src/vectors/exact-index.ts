@@ -12,6 +12,20 @@ interface DenseKernelExports {
   dotRows(f: number, m: number, rows: number, q: number, bias: number, out: number): void;
 }
 
+interface VectorKernelExports {
+  dotRows4(f: number, m: number, rows: number, q: number, bias: number, out: number): void;
+}
+
+/** Per-search buffers of the selection: the heap (scores, rows) and the float64 rescores. */
+interface Scratch {
+  heapScore: Float32Array;
+  heapRow: Int32Array;
+  exact: Float64Array;
+}
+
+/** Queries scored per pass over the rows by the batch kernel. */
+const BLOCK = 4;
+
 /** What an exact index is made with. */
 export interface ExactVectorIndexOptions {
   /** Dimensions of every vector, 1 to 65,536. */
@@ -19,6 +33,11 @@ export interface ExactVectorIndexOptions {
   metric: VectorMetric;
   /** Rows to allocate up front (it grows by doubling). @defaultValue 1024 */
   capacity?: number;
+  /**
+   * Whether to score with the WebAssembly SIMD kernels when they are built; false scores in plain
+   * JavaScript, as happens when they are not (for comparison and tests). @defaultValue true
+   */
+  simd?: boolean;
 }
 
 /** Header of a serialized index: magic, version, dim, metric, count (little-endian u32s). */
@@ -52,24 +71,27 @@ export class ExactVectorIndex implements VectorIndex {
   private readonly stride: number;
   private readonly memory: WebAssembly.Memory;
   private readonly kernel: DenseKernelExports | null;
+  private readonly kernel4: VectorKernelExports | null;
   private readonly qPtr: number;
   private readonly mPtr: number;
   private outPtr = 0;
+  /** For l2, −|row|²/2 per row, the kernel's bias: q·x − |x|²/2 orders rows as −|x − q|² does. */
+  private biasPtr = 0;
   private capacity = 0;
   private count = 0;
   /** Views into the memory, remade whenever it grows. */
   private rows!: Float32Array;
   private out!: Float32Array;
   private query!: Float32Array;
-  /** Key of each row, and |row|² (used by l2). */
+  private bias!: Float32Array;
+  /** Key of each row. */
   private rowKey = new Uint32Array(0);
-  private norm2 = new Float32Array(0);
   private readonly rowOf = new Map<number, number>();
   /** An upper bound of the keys ever added: results use Int32Array keys while it is below 2^31. */
   private maxKey = 0;
 
   constructor(options: ExactVectorIndexOptions) {
-    const { dim, metric, capacity = 1024 } = options;
+    const { dim, metric, capacity = 1024, simd = true } = options;
     if (!Number.isInteger(dim) || dim < 1 || dim > 65536)
       throw new InvalidArgumentError('dim', `must be an integer from 1 to 65536, got ${dim}`);
     if (!VECTOR_METRICS.includes(metric))
@@ -83,14 +105,20 @@ export class ExactVectorIndex implements VectorIndex {
     this.metric = metric;
     this.stride = Math.ceil(dim / 4) * 4;
     this.qPtr = WASM_RESERVED_BYTES;
-    this.mPtr = this.qPtr + this.stride * 4;
+    this.mPtr = this.qPtr + BLOCK * this.stride * 4;
     this.memory = new WebAssembly.Memory({ initial: 1 });
-    const module = loadWasmModule('dense-kernel');
+    const module = simd ? loadWasmModule('dense-kernel') : null;
     this.kernel =
       module === null
         ? null
         : (new WebAssembly.Instance(module, { env: { memory: this.memory } })
             .exports as unknown as DenseKernelExports);
+    const batch = this.kernel === null ? null : loadWasmModule('vector-kernel');
+    this.kernel4 =
+      batch === null
+        ? null
+        : (new WebAssembly.Instance(batch, { env: { memory: this.memory } })
+            .exports as unknown as VectorKernelExports);
     this.reserve(capacity);
   }
 
@@ -177,7 +205,7 @@ export class ExactVectorIndex implements VectorIndex {
         this.rows.copyWithin(row * stride, last * stride, last * stride + stride);
         const moved = this.rowKey[last];
         this.rowKey[row] = moved;
-        this.norm2[row] = this.norm2[last];
+        this.bias[row] = this.bias[last];
         this.rowOf.set(moved, row);
       }
       this.rows.fill(0, last * stride, last * stride + stride);
@@ -210,97 +238,156 @@ export class ExactVectorIndex implements VectorIndex {
     keysOut.fill(-1);
     scoresOut.fill(Number.NaN);
     const n = this.count;
+    if (n === 0) return { k, keys: keysOut, scores: scoresOut, counts };
     const cap = Math.min(k + RESCORE_EXTRA, n);
-    const heapScore = new Float32Array(cap);
-    const heapRow = new Int32Array(cap);
-    const exact = new Float64Array(cap);
-    const l2 = metric === 'l2';
-    const { norm2, rowKey, out, rows } = this;
-    for (let q = 0; q < m; q++) {
-      if (n === 0) continue;
-      const qo = q * dim;
-      // The query, normalised for cosine, into the kernel's buffer (its padding stays zero).
-      let qn = 0;
-      for (let a = 0; a < dim; a++) qn += queries[qo + a] * queries[qo + a];
-      const scale = metric === 'cosine' && qn > 0 ? 1 / Math.sqrt(qn) : 1;
-      for (let a = 0; a < dim; a++) this.query[a] = queries[qo + a] * scale;
-      this.scoreAll(n);
-      // Bounded min-heap of the best `cap` rows by a "higher is closer" score.
-      let size = 0;
-      for (let r = 0; r < n; r++) {
-        const s = l2 ? 2 * out[r] - norm2[r] : out[r];
-        if (size === cap && !(s > heapScore[0])) continue;
-        if (filter !== undefined && !filter(rowKey[r])) continue;
-        if (size < cap) {
-          // Sift up.
-          let i = size++;
-          while (i > 0) {
-            const parent = (i - 1) >> 1;
-            if (heapScore[parent] <= s) break;
-            heapScore[i] = heapScore[parent];
-            heapRow[i] = heapRow[parent];
-            i = parent;
-          }
-          heapScore[i] = s;
-          heapRow[i] = r;
-        } else {
-          // Replace the root and sift down.
-          let i = 0;
-          for (;;) {
-            const left = 2 * i + 1;
-            if (left >= size) break;
-            const right = left + 1;
-            const child = right < size && heapScore[right] < heapScore[left] ? right : left;
-            if (heapScore[child] >= s) break;
-            heapScore[i] = heapScore[child];
-            heapRow[i] = heapRow[child];
-            i = child;
-          }
-          heapScore[i] = s;
-          heapRow[i] = r;
+    const scratch: Scratch = {
+      heapScore: new Float32Array(cap),
+      heapRow: new Int32Array(cap),
+      exact: new Float64Array(cap),
+    };
+    const scales = new Float64Array(BLOCK);
+    // Four queries per pass over the rows when the batch kernel is built, else one at a time.
+    const block = this.kernel4 !== null ? BLOCK : 1;
+    for (let first = 0; first < m; first += block) {
+      const group = Math.min(block, m - first);
+      // The queries, normalised for cosine, into the kernel's buffer (padding and unused slots zero).
+      this.query.fill(0);
+      for (let j = 0; j < group; j++) {
+        const qo = (first + j) * dim;
+        let qn = 0;
+        for (let a = 0; a < dim; a++) qn += queries[qo + a] * queries[qo + a];
+        const scale = metric === 'cosine' && qn > 0 ? 1 / Math.sqrt(qn) : 1;
+        scales[j] = scale;
+        for (let a = 0; a < dim; a++) this.query[j * stride + a] = queries[qo + a] * scale;
+      }
+      if (group === 1) this.scoreAll(n);
+      else
+        this.kernel4!.dotRows4(
+          stride,
+          this.mPtr,
+          n,
+          this.qPtr,
+          metric === 'l2' ? this.biasPtr : 0,
+          this.outPtr,
+        );
+      for (let j = 0; j < group; j++) {
+        const q = first + j;
+        const size = this.select(n, j * n, cap, filter, scratch);
+        const answered = this.rescore(queries, q * dim, scales[j], size, scratch, k);
+        for (let i = 0; i < answered; i++) {
+          keysOut[q * k + i] = this.rowKey[scratch.heapRow[i]];
+          scoresOut[q * k + i] = scratch.exact[i];
         }
+        counts[q] = answered;
       }
-      // Rescore the survivors in float64 and sort them closest first (ties by key).
-      for (let j = 0; j < size; j++) {
-        const o = heapRow[j] * stride;
-        let s = 0;
-        if (l2) {
-          for (let a = 0; a < dim; a++) {
-            const d = rows[o + a] - queries[qo + a];
-            s += d * d;
-          }
-          exact[j] = s;
-        } else {
-          for (let a = 0; a < dim; a++) s += rows[o + a] * queries[qo + a];
-          exact[j] = s * scale;
-        }
-      }
-      for (let j = 1; j < size; j++) {
-        const s = exact[j];
-        const r = heapRow[j];
-        const key = rowKey[r];
-        let i = j - 1;
-        while (i >= 0) {
-          const t = exact[i];
-          const before = l2
-            ? t < s || (t === s && rowKey[heapRow[i]] < key)
-            : t > s || (t === s && rowKey[heapRow[i]] < key);
-          if (before) break;
-          exact[i + 1] = t;
-          heapRow[i + 1] = heapRow[i];
-          i--;
-        }
-        exact[i + 1] = s;
-        heapRow[i + 1] = r;
-      }
-      const answered = Math.min(size, k);
-      for (let j = 0; j < answered; j++) {
-        keysOut[q * k + j] = rowKey[heapRow[j]];
-        scoresOut[q * k + j] = exact[j];
-      }
-      counts[q] = answered;
     }
     return { k, keys: keysOut, scores: scoresOut, counts };
+  }
+
+  /**
+   * Keeps the best `cap` rows passing `filter` by `out[at + r]` ("higher is closer") in a bounded
+   * min-heap; a row enters only above the threshold (the heap's worst once full), and only then is
+   * the filter asked. Returns how many rows the heap holds.
+   */
+  private select(
+    n: number,
+    at: number,
+    cap: number,
+    filter: ((key: number) => boolean) | undefined,
+    scratch: Scratch,
+  ): number {
+    const { heapScore, heapRow } = scratch;
+    const { rowKey, out } = this;
+    // Bounded min-heap of the best `cap` rows by a "higher is closer" score; a row enters only
+    // above the threshold (the heap's worst once full), and only then is the filter asked.
+    let size = 0;
+    let threshold = Number.NEGATIVE_INFINITY;
+    for (let r = 0; r < n; r++) {
+      const s = out[at + r];
+      if (s <= threshold) continue;
+      if (filter !== undefined && !filter(rowKey[r])) continue;
+      if (size < cap) {
+        // Sift up.
+        let i = size++;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          if (heapScore[parent] <= s) break;
+          heapScore[i] = heapScore[parent];
+          heapRow[i] = heapRow[parent];
+          i = parent;
+        }
+        heapScore[i] = s;
+        heapRow[i] = r;
+      } else {
+        // Replace the root and sift down.
+        let i = 0;
+        for (;;) {
+          const left = 2 * i + 1;
+          if (left >= size) break;
+          const right = left + 1;
+          const child = right < size && heapScore[right] < heapScore[left] ? right : left;
+          if (heapScore[child] >= s) break;
+          heapScore[i] = heapScore[child];
+          heapRow[i] = heapRow[child];
+          i = child;
+        }
+        heapScore[i] = s;
+        heapRow[i] = r;
+      }
+      if (size === cap) threshold = heapScore[0];
+    }
+    return size;
+  }
+
+  /**
+   * Rescores the `size` selected rows against the query at `qo` in float64 and sorts them
+   * closest first (ties by key) into `scratch`; returns how many of them to answer (≤ k).
+   */
+  private rescore(
+    queries: Float32Array,
+    qo: number,
+    scale: number,
+    size: number,
+    scratch: Scratch,
+    k: number,
+  ): number {
+    const { heapRow, exact } = scratch;
+    const { rowKey, rows, dim, stride } = this;
+    const l2 = this.metric === 'l2';
+    // Rescore the survivors in float64 and sort them closest first (ties by key).
+    for (let j = 0; j < size; j++) {
+      const o = heapRow[j] * stride;
+      let s = 0;
+      if (l2) {
+        for (let a = 0; a < dim; a++) {
+          const d = rows[o + a] - queries[qo + a];
+          s += d * d;
+        }
+        exact[j] = s;
+      } else {
+        for (let a = 0; a < dim; a++) s += rows[o + a] * queries[qo + a];
+        exact[j] = s * scale;
+      }
+    }
+    for (let j = 1; j < size; j++) {
+      const s = exact[j];
+      const r = heapRow[j];
+      const key = rowKey[r];
+      let i = j - 1;
+      while (i >= 0) {
+        const t = exact[i];
+        const before = l2
+          ? t < s || (t === s && rowKey[heapRow[i]] < key)
+          : t > s || (t === s && rowKey[heapRow[i]] < key);
+        if (before) break;
+        exact[i + 1] = t;
+        heapRow[i + 1] = heapRow[i];
+        i--;
+      }
+      exact[i + 1] = s;
+      heapRow[i + 1] = r;
+    }
+    return Math.min(size, k);
   }
 
   serialize(): Uint8Array {
@@ -352,20 +439,21 @@ export class ExactVectorIndex implements VectorIndex {
         rows[o + a] = x;
         n2 += x * x;
       }
-      this.norm2[row] = n2;
+      this.bias[row] = -0.5 * n2;
     }
   }
 
-  /** out[r] = query · row r for r < n. */
+  /** out[r] = query · row r (l2: − |row r|²/2) for r < n. */
   private scoreAll(n: number): void {
+    const l2 = this.metric === 'l2';
     if (this.kernel !== null) {
-      this.kernel.dotRows(this.stride, this.mPtr, n, this.qPtr, 0, this.outPtr);
+      this.kernel.dotRows(this.stride, this.mPtr, n, this.qPtr, l2 ? this.biasPtr : 0, this.outPtr);
       return;
     }
-    const { rows, out, query, stride } = this;
+    const { rows, out, query, stride, bias } = this;
     for (let r = 0; r < n; r++) {
       const o = r * stride;
-      let s = 0;
+      let s = l2 ? bias[r] : 0;
       for (let a = 0; a < stride; a++) s += query[a] * rows[o + a];
       out[r] = s;
     }
@@ -373,8 +461,9 @@ export class ExactVectorIndex implements VectorIndex {
 
   /** Makes room for `capacity` rows: grows the memory and remakes the views (rows keep their place). */
   private reserve(capacity: number): void {
-    const outPtr = this.mPtr + capacity * this.stride * 4;
-    const bytes = outPtr + capacity * 4;
+    const biasPtr = this.mPtr + capacity * this.stride * 4;
+    const outPtr = biasPtr + capacity * 4;
+    const bytes = outPtr + BLOCK * capacity * 4;
     const pages = Math.ceil(bytes / PAGE);
     if (pages > MAX_PAGES)
       throw new InvalidArgumentError(
@@ -384,19 +473,25 @@ export class ExactVectorIndex implements VectorIndex {
     const have = this.memory.buffer.byteLength / PAGE;
     if (pages > have) this.memory.grow(pages - have);
     const buffer = this.memory.buffer;
+    // The bias moves up past the larger matrix (copyWithin copies overlapping ranges correctly).
+    if (this.biasPtr !== 0)
+      new Float32Array(buffer).copyWithin(
+        biasPtr >> 2,
+        this.biasPtr >> 2,
+        (this.biasPtr >> 2) + this.count,
+      );
+    this.biasPtr = biasPtr;
+    this.bias = new Float32Array(buffer, biasPtr, capacity);
     this.capacity = capacity;
     this.outPtr = outPtr;
     this.rows = new Float32Array(buffer, this.mPtr, capacity * this.stride);
-    this.out = new Float32Array(buffer, outPtr, capacity);
-    this.query = new Float32Array(buffer, this.qPtr, this.stride);
+    this.out = new Float32Array(buffer, outPtr, BLOCK * capacity);
+    this.query = new Float32Array(buffer, this.qPtr, BLOCK * this.stride);
     // Rows past the count may cover the old scores region: zero them, so padding stays zero.
     this.rows.fill(0, this.count * this.stride);
     const rowKey = new Uint32Array(capacity);
     rowKey.set(this.rowKey.subarray(0, this.count));
     this.rowKey = rowKey;
-    const norm2 = new Float32Array(capacity);
-    norm2.set(this.norm2.subarray(0, this.count));
-    this.norm2 = norm2;
   }
 }
 
