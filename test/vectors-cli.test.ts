@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/core/random.js';
 import { kiban } from './fixtures/kiban-cli.js';
 import { useTempDir } from './fixtures/temp-dir.js';
@@ -62,65 +62,52 @@ describe('kiban vectors', () => {
   const random = new Random(42);
   const data = random.fillGaussian(new Float32Array(400 * dim), 1);
   const queries = random.fillGaussian(new Float32Array(15 * dim), 1);
+  const file = (name: string): string => join(tmp.path, name);
+  /** `kiban vectors …` on the test's artifact store. */
+  const vectors = (...args: string[]) =>
+    kiban('vectors', ...args, '--artifacts', `file:${file('store')}`);
+  /** The `--json` answer of `kiban vectors query` for the test's queries. */
+  const query = async (index: string, ...args: string[]) => {
+    const ran = await vectors(
+      'query',
+      '--index',
+      index,
+      '--queries',
+      file('queries.fvecs'),
+      '--json',
+      ...args,
+    );
+    expect(ran.stderr).toBe('');
+    return lastJson(ran.stdout);
+  };
+
+  beforeAll(async () => {
+    await writeFile(file('base.fvecs'), fvecs(data, dim));
+    await writeFile(file('queries.fvecs'), fvecs(queries, dim));
+  });
 
   it('builds an index from .fvecs, answers queries with the brute-force row ids, and describes it', async () => {
-    const input = join(tmp.path, 'base.fvecs');
-    const queryFile = join(tmp.path, 'queries.fvecs');
-    await writeFile(input, fvecs(data, dim));
-    await writeFile(queryFile, fvecs(queries, dim));
-    const store = `file:${join(tmp.path, 'store')}`;
-
-    const built = await kiban(
-      'vectors',
+    const built = await vectors(
       'build',
       '--input',
-      input,
+      file('base.fvecs'),
       '--output',
       'base',
       '--metric',
       'l2',
-      '--artifacts',
-      store,
     );
     expect(built.stderr).toBe('');
     expect(built.code).toBe(0);
     expect(built.stdout).toContain('built exact index "base"');
 
-    const answered = await kiban(
-      'vectors',
-      'query',
-      '--index',
-      'base',
-      '--queries',
-      queryFile,
-      '--k',
-      '7',
-      '--json',
-      '--artifacts',
-      store,
-    );
-    expect(answered.code).toBe(0);
-    const answer = lastJson(answered.stdout);
+    const answer = await query('base', '--k', '7');
     expect(answer.ids).toEqual(bruteForce(data, queries, dim, 7, 'l2'));
     expect(answer.seconds).toBeGreaterThanOrEqual(0);
-
-    const exact = await kiban(
-      'vectors',
-      'query',
-      '--index',
-      'base',
-      '--queries',
-      queryFile,
-      '--k',
-      '3',
-      '--exact',
-      '--json',
-      '--artifacts',
-      store,
+    expect((await query('base', '--k', '3', '--exact')).ids).toEqual(
+      bruteForce(data, queries, dim, 3, 'l2'),
     );
-    expect(lastJson(exact.stdout).ids).toEqual(bruteForce(data, queries, dim, 3, 'l2'));
 
-    const info = await kiban('vectors', 'info', 'base', '--json', '--artifacts', store);
+    const info = await vectors('info', 'base', '--json');
     expect(info.code).toBe(0);
     const described = JSON.parse(info.stdout);
     expect(described).toMatchObject({
@@ -134,144 +121,50 @@ describe('kiban vectors', () => {
   });
 
   it('builds an HNSW index (--kind hnsw) whose answers match brute force, and whose --exact answers are exact', async () => {
-    const input = join(tmp.path, 'hnsw.fvecs');
-    const queryFile = join(tmp.path, 'hnsw-queries.fvecs');
-    await writeFile(input, fvecs(data, dim));
-    await writeFile(queryFile, fvecs(queries, dim));
-    const store = `file:${join(tmp.path, 'store')}`;
-    const built = await kiban(
-      'vectors',
+    const built = await vectors(
       'build',
       '--input',
-      input,
+      file('base.fvecs'),
       '--output',
       'graph',
       '--kind',
       'hnsw',
       '--metric',
       'ip',
-      '--artifacts',
-      store,
     );
     expect(built.stderr).toBe('');
     expect(built.stdout).toContain('built hnsw index "graph"');
     const truth = bruteForce(data, queries, dim, 10, 'ip');
-    const approx = lastJson(
-      (
-        await kiban(
-          'vectors',
-          'query',
-          '--index',
-          'graph',
-          '--queries',
-          queryFile,
-          '--ef',
-          '128',
-          '--json',
-          '--artifacts',
-          store,
-        )
-      ).stdout,
-    );
+    const approx = await query('graph', '--ef', '128');
     let found = 0;
     for (let q = 0; q < truth.length; q++)
       found += truth[q].filter((i) => approx.ids[q].includes(i)).length;
     expect(found / (truth.length * 10)).toBeGreaterThanOrEqual(0.95);
-    const exact = lastJson(
-      (
-        await kiban(
-          'vectors',
-          'query',
-          '--index',
-          'graph',
-          '--queries',
-          queryFile,
-          '--exact',
-          '--json',
-          '--artifacts',
-          store,
-        )
-      ).stdout,
-    );
-    expect(exact.ids).toEqual(truth);
+    expect((await query('graph', '--exact')).ids).toEqual(truth);
   });
 
   it('answers with string ids for a CSV-built cosine index; bad flags exit 2 naming the flag', async () => {
-    const input = join(tmp.path, 'items.csv');
+    const input = file('items.csv');
     const rows = ['id,vector'];
     for (let i = 0; i < 400; i++)
       rows.push(`sku-${i},"${JSON.stringify([...data.subarray(i * dim, (i + 1) * dim)])}"`);
     await writeFile(input, `${rows.join('\n')}\n`);
-    const queryFile = join(tmp.path, 'q.fvecs');
-    await writeFile(queryFile, fvecs(queries, dim));
-    const store = `file:${join(tmp.path, 'store')}`;
-
-    const built = await kiban(
-      'vectors',
-      'build',
-      '--input',
-      input,
-      '--output',
-      'items',
-      '--artifacts',
-      store,
-    );
-    expect(built.code).toBe(0);
-    const answered = await kiban(
-      'vectors',
-      'query',
-      '--index',
-      'items',
-      '--queries',
-      queryFile,
-      '--json',
-      '--artifacts',
-      store,
-    );
-    expect(answered.code).toBe(0);
-    expect(lastJson(answered.stdout).ids).toEqual(
+    expect((await vectors('build', '--input', input, '--output', 'items')).code).toBe(0);
+    expect((await query('items')).ids).toEqual(
       bruteForce(data, queries, dim, 10, 'cosine').map((row) => row.map((i) => `sku-${i}`)),
     );
 
-    const badMetric = await kiban(
-      'vectors',
-      'build',
-      '--input',
-      input,
-      '--output',
-      'x',
-      '--metric',
-      'dot',
-    );
+    const badMetric = await vectors('build', '--input', input, '--output', 'x', '--metric', 'dot');
     expect(badMetric.code).toBe(2);
     expect(badMetric.stderr).toContain('--metric');
-    const badK = await kiban(
-      'vectors',
-      'query',
-      '--index',
-      'items',
-      '--queries',
-      queryFile,
-      '--k',
-      '0',
-    );
+    const badK = await vectors('query', '--index', 'items', '--queries', input, '--k', '0');
     expect(badK.code).toBe(2);
     expect(badK.stderr).toContain('--k: must be a positive integer');
-    const wrongDim = join(tmp.path, 'wrong.fvecs');
-    await writeFile(wrongDim, fvecs(new Float32Array(3), 3));
-    const mismatch = await kiban(
-      'vectors',
-      'query',
-      '--index',
-      'items',
-      '--queries',
-      wrongDim,
-      '--artifacts',
-      store,
-    );
+    await writeFile(file('wrong.fvecs'), fvecs(new Float32Array(3), 3));
+    const mismatch = await vectors('query', '--index', 'items', '--queries', file('wrong.fvecs'));
     expect(mismatch.code).toBe(2);
     expect(mismatch.stderr).toContain('--queries: vectors have 3 dimensions; index "items" has 12');
-    const missing = await kiban('vectors', 'info', 'nothing', '--artifacts', store);
+    const missing = await vectors('info', 'nothing');
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('vector index "nothing" not found');
   });
