@@ -112,9 +112,7 @@ function buildCommand(): Command {
       '\nExample:\n  kiban vectors build --input items.fvecs --output items --metric ip\n',
     )
     .action(async (options: BuildOptions, command: Command) => {
-      const file = await readVectors(options.input, {
-        ...(options.format === undefined ? {} : { format: options.format }),
-      });
+      const file = await readInput(options.input, options.format);
       const rows = file.vectors.length / file.dim;
       const kindName =
         options.kind === 'auto'
@@ -179,9 +177,7 @@ function queryCommand(): Command {
       '\nExample:\n  kiban vectors query --index items --queries queries.fvecs --k 10 --json\n',
     )
     .action(async (options: QueryOptions, command: Command) => {
-      const queries = await readVectors(options.queries, {
-        ...(options.format === undefined ? {} : { format: options.format }),
-      });
+      const queries = await readInput(options.queries, options.format);
       const store = await openStore(options, command);
       let loaded: Awaited<ReturnType<typeof loadVectorIndex>>;
       try {
@@ -287,6 +283,11 @@ function infoCommand(): Command {
       await store.close();
     }
   });
+}
+
+/** The vectors of `path`, in `format` or the one its extension names. */
+function readInput(path: string, format: VectorFileFormat | undefined) {
+  return readVectors(path, format === undefined ? {} : { format });
 }
 
 function indexName(flag: string, value: string): string {
