@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../core/errors.js';
+import { Random } from '../core/random.js';
 import { loadWasmModule } from '../core/wasm.js';
 import { describeVectorIndex } from '../../test/contracts/vector-index-contract.js';
 import { ExactVectorIndex } from './exact-index.js';
+import { VECTOR_METRICS } from './vector-index.js';
 
 describeVectorIndex('exact', {
   open: async (dim, metric) => new ExactVectorIndex({ dim, metric, capacity: 16 }),
@@ -18,9 +20,36 @@ describeVectorIndex('exact, JavaScript scoring', {
 });
 
 describe('ExactVectorIndex', () => {
-  it('finds both WebAssembly kernels built (npm run build:wasm)', () => {
-    expect(loadWasmModule('dense-kernel')).not.toBeNull();
+  it('finds its WebAssembly kernel built (npm run build:wasm)', () => {
     expect(loadWasmModule('vector-kernel')).not.toBeNull();
+  });
+
+  it('answers a batch split over threads as on one thread, and holds writes until it is done', async () => {
+    const dim = 24;
+    const n = 3000;
+    const random = new Random(5);
+    const vectors = random.fillGaussian(new Float32Array(n * dim), 1);
+    const queries = random.fillGaussian(new Float32Array(101 * dim), 1);
+    const keys = Uint32Array.from({ length: n }, (_, i) => 7 * i);
+    for (const metric of VECTOR_METRICS) {
+      const one = new ExactVectorIndex({ dim, metric, threads: 1 });
+      const three = new ExactVectorIndex({ dim, metric, threads: 3 });
+      await one.add(keys, vectors);
+      await three.add(keys, vectors);
+      const a = await one.search(queries, { k: 7 });
+      const searching = three.search(queries, { k: 7 });
+      // Removing every key while the threads read the rows: waits for the search to finish.
+      const removing = three.remove(keys);
+      const b = await searching;
+      await removing;
+      expect([...b.keys]).toEqual([...a.keys]);
+      expect([...b.scores]).toEqual([...a.scores]);
+      expect([...b.counts]).toEqual([...a.counts]);
+      expect(three.size).toBe(0);
+      expect([...(await three.search(queries, { k: 2 })).counts].every((c) => c === 0)).toBe(true);
+      one.close();
+      three.close();
+    }
   });
 
   it('refuses a bad dim, metric or capacity, naming the option', () => {

@@ -1,5 +1,15 @@
+import type { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '../core/errors.js';
+import { defaultThreadCount, startWorker } from '../core/threads.js';
 import { loadWasmModule, WASM_RESERVED_BYTES } from '../core/wasm.js';
+import {
+  BLOCK,
+  type ScanOutput,
+  type ScanTask,
+  scanQueries,
+  type VectorKernelExports,
+} from './exact-scan.js';
+import type { SearchThreadTask } from './exact-search-worker.js';
 import type {
   VectorIndex,
   VectorMetric,
@@ -7,24 +17,6 @@ import type {
   VectorSearchResult,
 } from './vector-index.js';
 import { VECTOR_METRICS } from './vector-index.js';
-
-interface DenseKernelExports {
-  dotRows(f: number, m: number, rows: number, q: number, bias: number, out: number): void;
-}
-
-interface VectorKernelExports {
-  dotRows4(f: number, m: number, rows: number, q: number, bias: number, out: number): void;
-}
-
-/** Per-search buffers of the selection: the heap (scores, rows) and the float64 rescores. */
-interface Scratch {
-  heapScore: Float32Array;
-  heapRow: Int32Array;
-  exact: Float64Array;
-}
-
-/** Queries scored per pass over the rows by the batch kernel. */
-const BLOCK = 4;
 
 /** What an exact index is made with. */
 export interface ExactVectorIndexOptions {
@@ -34,29 +26,39 @@ export interface ExactVectorIndexOptions {
   /** Rows to allocate up front (it grows by doubling). @defaultValue 1024 */
   capacity?: number;
   /**
-   * Whether to score with the WebAssembly SIMD kernels when they are built; false scores in plain
-   * JavaScript, as happens when they are not (for comparison and tests). @defaultValue true
+   * Whether to score with the WebAssembly SIMD kernel when it is built; false scores in plain
+   * JavaScript on one thread, as happens when it is not (for comparison and tests).
+   * @defaultValue true
    */
   simd?: boolean;
+  /**
+   * Threads that answer an unfiltered batch of at least 8 queries per thread (the calling thread
+   * and `threads - 1` search threads shared by every index of the process); each holds a scratch
+   * of 16 bytes per row. Filtered searches run on the calling thread (a filter cannot cross
+   * threads). @defaultValue one per core
+   */
+  threads?: number;
 }
 
 /** Header of a serialized index: magic, version, dim, metric, count (little-endian u32s). */
 const MAGIC = 0x5845564b; // "KVEX" read as a little-endian u32
 const VERSION = 1;
 const HEADER_BYTES = 20;
-/** Candidates kept beyond k before the exact float64 rescoring, so float32 rounding never drops a neighbour. */
-const RESCORE_EXTRA = 8;
 const MAX_KEY = 0xffffffff;
 const PAGE = 65536;
 const MAX_PAGES = 65536;
+/** Fewest queries per thread worth handing to search threads. */
+const MIN_QUERIES_PER_THREAD = 8;
 
 /**
  * An exact nearest-neighbour index: every search scores every vector. The vectors live row-major
- * in one WebAssembly memory (rows padded to a multiple of 4 floats) and are scored by the SIMD
- * dense kernel (`models/wasm/dense-kernel`), or by plain JavaScript when it is not built. A
- * bounded heap over typed arrays keeps the best `k + 8` rows per query, which are then rescored
- * in float64 (so L2 distances are exact rather than `|x|² − 2x·q + |q|²` in float32), closest
- * first, ties by key. Removal moves the last row into the hole, so rows stay dense.
+ * in one shared WebAssembly memory (rows padded to a multiple of 4 floats) and are scored by the
+ * SIMD kernel (`vectors/wasm/vector-kernel`; four queries per pass over the rows in a batch), or
+ * by plain JavaScript when it is not built. Large unfiltered batches are split over threads that
+ * read the same memory. A bounded heap over typed arrays keeps the best `k + 8` rows per query,
+ * which are rescored in float64 (so L2 distances are exact rather than `|x|² − 2x·q + |q|²` in
+ * float32), closest first, ties by key. Removal moves the last row into the hole, so rows stay
+ * dense. `add` and `remove` wait for a threaded search in flight.
  *
  * @example
  * const index = new ExactVectorIndex({ dim: 64, metric: 'cosine' });
@@ -70,28 +72,30 @@ export class ExactVectorIndex implements VectorIndex {
   /** Floats per stored row: `dim` rounded up to a multiple of 4 (zero padded). */
   private readonly stride: number;
   private readonly memory: WebAssembly.Memory;
-  private readonly kernel: DenseKernelExports | null;
-  private readonly kernel4: VectorKernelExports | null;
-  private readonly qPtr: number;
+  private readonly kernel: VectorKernelExports | null;
+  /** Scanners: the calling thread (slot 0) and search threads (slots 1…), each with its scratch. */
+  private readonly slots: number;
   private readonly mPtr: number;
-  private outPtr = 0;
-  /** For l2, −|row|²/2 per row, the kernel's bias: q·x − |x|²/2 orders rows as −|x − q|² does. */
+  /** Per row: −|row|²/2, the kernel's bias for l2 (q·x − |x|²/2 orders rows as −|x − q|² does). */
   private biasPtr = 0;
+  /** Per row: its key (u32). */
+  private keyPtr = 0;
+  /** Scores scratch of slot 0 (the others follow, BLOCK × capacity floats each). */
+  private outPtr = 0;
   private capacity = 0;
   private count = 0;
   /** Views into the memory, remade whenever it grows. */
   private rows!: Float32Array;
-  private out!: Float32Array;
-  private query!: Float32Array;
   private bias!: Float32Array;
-  /** Key of each row. */
-  private rowKey = new Uint32Array(0);
+  private rowKey!: Uint32Array;
   private readonly rowOf = new Map<number, number>();
   /** An upper bound of the keys ever added: results use Int32Array keys while it is below 2^31. */
   private maxKey = 0;
+  /** The threaded search in flight, which mutations (and other threaded searches) wait for. */
+  private flight: Promise<unknown> | null = null;
 
   constructor(options: ExactVectorIndexOptions) {
-    const { dim, metric, capacity = 1024, simd = true } = options;
+    const { dim, metric, capacity = 1024, simd = true, threads = defaultThreadCount() } = options;
     if (!Number.isInteger(dim) || dim < 1 || dim > 65536)
       throw new InvalidArgumentError('dim', `must be an integer from 1 to 65536, got ${dim}`);
     if (!VECTOR_METRICS.includes(metric))
@@ -101,23 +105,20 @@ export class ExactVectorIndex implements VectorIndex {
       );
     if (!Number.isInteger(capacity) || capacity < 1)
       throw new InvalidArgumentError('capacity', `must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new InvalidArgumentError('threads', `must be a positive integer, got ${threads}`);
     this.dim = dim;
     this.metric = metric;
     this.stride = Math.ceil(dim / 4) * 4;
-    this.qPtr = WASM_RESERVED_BYTES;
-    this.mPtr = this.qPtr + BLOCK * this.stride * 4;
-    this.memory = new WebAssembly.Memory({ initial: 1 });
-    const module = simd ? loadWasmModule('dense-kernel') : null;
+    const module = simd ? loadWasmModule('vector-kernel') : null;
+    this.slots = module === null ? 1 : threads;
+    // Query buffers of every slot first (they never move), then the rows.
+    this.mPtr = WASM_RESERVED_BYTES + this.slots * BLOCK * this.stride * 4;
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     this.kernel =
       module === null
         ? null
         : (new WebAssembly.Instance(module, { env: { memory: this.memory } })
-            .exports as unknown as DenseKernelExports);
-    const batch = this.kernel === null ? null : loadWasmModule('vector-kernel');
-    this.kernel4 =
-      batch === null
-        ? null
-        : (new WebAssembly.Instance(batch, { env: { memory: this.memory } })
             .exports as unknown as VectorKernelExports);
     this.reserve(capacity);
   }
@@ -190,11 +191,13 @@ export class ExactVectorIndex implements VectorIndex {
           `row ${Math.floor(i / dim)} holds ${vectors[i]} at ${i % dim}; vectors must be finite`,
         );
     }
+    while (this.flight !== null) await this.flight;
     this.insert(keys, vectors, this.metric === 'cosine');
   }
 
   async remove(keys: ArrayLike<number>): Promise<void> {
     checkKeys(keys);
+    while (this.flight !== null) await this.flight;
     const { stride } = this;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
@@ -215,7 +218,7 @@ export class ExactVectorIndex implements VectorIndex {
   }
 
   async search(queries: Float32Array, options: VectorSearchOptions): Promise<VectorSearchResult> {
-    const { dim, stride, metric } = this;
+    const { dim } = this;
     const { k, filter } = options;
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
       throw new InvalidArgumentError('k', `must be an integer of at least 1, got ${k}`);
@@ -232,162 +235,92 @@ export class ExactVectorIndex implements VectorIndex {
         );
     }
     const m = queries.length / dim;
-    const keysOut = this.maxKey > 0x7fffffff ? new Float64Array(m * k) : new Int32Array(m * k);
-    const scoresOut = new Float32Array(m * k);
-    const counts = new Uint32Array(m);
-    keysOut.fill(-1);
-    scoresOut.fill(Number.NaN);
-    const n = this.count;
-    if (n === 0) return { k, keys: keysOut, scores: scoresOut, counts };
-    const cap = Math.min(k + RESCORE_EXTRA, n);
-    const scratch: Scratch = {
-      heapScore: new Float32Array(cap),
-      heapRow: new Int32Array(cap),
-      exact: new Float64Array(cap),
+    const wideKeys = this.maxKey > 0x7fffffff;
+    const output: ScanOutput = {
+      keys: wideKeys ? new Float64Array(m * k) : new Int32Array(m * k),
+      scores: new Float32Array(m * k),
+      counts: new Uint32Array(m),
     };
-    const scales = new Float64Array(BLOCK);
-    // Four queries per pass over the rows when the batch kernel is built, else one at a time.
-    const block = this.kernel4 !== null ? BLOCK : 1;
-    for (let first = 0; first < m; first += block) {
-      const group = Math.min(block, m - first);
-      // The queries, normalised for cosine, into the kernel's buffer (padding and unused slots zero).
-      this.query.fill(0);
-      for (let j = 0; j < group; j++) {
-        const qo = (first + j) * dim;
-        let qn = 0;
-        for (let a = 0; a < dim; a++) qn += queries[qo + a] * queries[qo + a];
-        const scale = metric === 'cosine' && qn > 0 ? 1 / Math.sqrt(qn) : 1;
-        scales[j] = scale;
-        for (let a = 0; a < dim; a++) this.query[j * stride + a] = queries[qo + a] * scale;
-      }
-      if (group === 1) this.scoreAll(n);
-      else
-        this.kernel4!.dotRows4(
-          stride,
-          this.mPtr,
-          n,
-          this.qPtr,
-          metric === 'l2' ? this.biasPtr : 0,
-          this.outPtr,
-        );
-      for (let j = 0; j < group; j++) {
-        const q = first + j;
-        const size = this.select(n, j * n, cap, filter, scratch);
-        const answered = this.rescore(queries, q * dim, scales[j], size, scratch, k);
-        for (let i = 0; i < answered; i++) {
-          keysOut[q * k + i] = this.rowKey[scratch.heapRow[i]];
-          scoresOut[q * k + i] = scratch.exact[i];
-        }
-        counts[q] = answered;
-      }
+    output.keys.fill(-1);
+    output.scores.fill(Number.NaN);
+    const threads =
+      filter === undefined ? Math.min(this.slots, Math.floor(m / MIN_QUERIES_PER_THREAD)) : 1;
+    if (threads <= 1 || this.count === 0) {
+      scanQueries(this.kernel, this.memory.buffer, this.task(0, k), queries, filter, output);
+      return { k, ...output };
     }
-    return { k, keys: keysOut, scores: scoresOut, counts };
+    while (this.flight !== null) await this.flight;
+    const run = this.searchThreaded(queries, k, threads, wideKeys, output);
+    this.flight = run;
+    try {
+      await run;
+    } finally {
+      this.flight = null;
+    }
+    return { k, ...output };
   }
 
-  /**
-   * Keeps the best `cap` rows passing `filter` by `out[at + r]` ("higher is closer") in a bounded
-   * min-heap; a row enters only above the threshold (the heap's worst once full), and only then is
-   * the filter asked. Returns how many rows the heap holds.
-   */
-  private select(
-    n: number,
-    at: number,
-    cap: number,
-    filter: ((key: number) => boolean) | undefined,
-    scratch: Scratch,
-  ): number {
-    const { heapScore, heapRow } = scratch;
-    const { rowKey, out } = this;
-    // Bounded min-heap of the best `cap` rows by a "higher is closer" score; a row enters only
-    // above the threshold (the heap's worst once full), and only then is the filter asked.
-    let size = 0;
-    let threshold = Number.NEGATIVE_INFINITY;
-    for (let r = 0; r < n; r++) {
-      const s = out[at + r];
-      if (s <= threshold) continue;
-      if (filter !== undefined && !filter(rowKey[r])) continue;
-      if (size < cap) {
-        // Sift up.
-        let i = size++;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (heapScore[parent] <= s) break;
-          heapScore[i] = heapScore[parent];
-          heapRow[i] = heapRow[parent];
-          i = parent;
-        }
-        heapScore[i] = s;
-        heapRow[i] = r;
-      } else {
-        // Replace the root and sift down.
-        let i = 0;
-        for (;;) {
-          const left = 2 * i + 1;
-          if (left >= size) break;
-          const right = left + 1;
-          const child = right < size && heapScore[right] < heapScore[left] ? right : left;
-          if (heapScore[child] >= s) break;
-          heapScore[i] = heapScore[child];
-          heapRow[i] = heapRow[child];
-          i = child;
-        }
-        heapScore[i] = s;
-        heapRow[i] = r;
-      }
-      if (size === cap) threshold = heapScore[0];
-    }
-    return size;
-  }
-
-  /**
-   * Rescores the `size` selected rows against the query at `qo` in float64 and sorts them
-   * closest first (ties by key) into `scratch`; returns how many of them to answer (≤ k).
-   */
-  private rescore(
+  /** Splits the queries into `threads` shares (whole blocks), slot 0's answered here. */
+  private async searchThreaded(
     queries: Float32Array,
-    qo: number,
-    scale: number,
-    size: number,
-    scratch: Scratch,
     k: number,
-  ): number {
-    const { heapRow, exact } = scratch;
-    const { rowKey, rows, dim, stride } = this;
-    const l2 = this.metric === 'l2';
-    // Rescore the survivors in float64 and sort them closest first (ties by key).
-    for (let j = 0; j < size; j++) {
-      const o = heapRow[j] * stride;
-      let s = 0;
-      if (l2) {
-        for (let a = 0; a < dim; a++) {
-          const d = rows[o + a] - queries[qo + a];
-          s += d * d;
-        }
-        exact[j] = s;
-      } else {
-        for (let a = 0; a < dim; a++) s += rows[o + a] * queries[qo + a];
-        exact[j] = s * scale;
-      }
+    threads: number,
+    wideKeys: boolean,
+    output: ScanOutput,
+  ): Promise<void> {
+    const { dim } = this;
+    const m = queries.length / dim;
+    const share = Math.ceil(m / threads / BLOCK) * BLOCK;
+    const pending: Promise<void>[] = [];
+    for (let slot = 1; slot < threads; slot++) {
+      const first = slot * share;
+      const end = Math.min(m, first + share);
+      if (first >= end) break;
+      const message: SearchThreadTask = {
+        memory: this.memory,
+        task: this.task(slot, k),
+        queries: queries.slice(first * dim, end * dim),
+        wideKeys,
+      };
+      pending.push(
+        searchThread(slot - 1, message).then((answer) => {
+          output.keys.set(answer.keys, first * k);
+          output.scores.set(answer.scores, first * k);
+          output.counts.set(answer.counts, first);
+        }),
+      );
     }
-    for (let j = 1; j < size; j++) {
-      const s = exact[j];
-      const r = heapRow[j];
-      const key = rowKey[r];
-      let i = j - 1;
-      while (i >= 0) {
-        const t = exact[i];
-        const before = l2
-          ? t < s || (t === s && rowKey[heapRow[i]] < key)
-          : t > s || (t === s && rowKey[heapRow[i]] < key);
-        if (before) break;
-        exact[i + 1] = t;
-        heapRow[i + 1] = heapRow[i];
-        i--;
-      }
-      exact[i + 1] = s;
-      heapRow[i + 1] = r;
-    }
-    return Math.min(size, k);
+    const end = Math.min(m, share);
+    scanQueries(
+      this.kernel,
+      this.memory.buffer,
+      this.task(0, k),
+      queries.subarray(0, end * dim),
+      undefined,
+      {
+        keys: output.keys.subarray(0, end * k),
+        scores: output.scores.subarray(0, end * k),
+        counts: output.counts.subarray(0, end),
+      },
+    );
+    await Promise.all(pending);
+  }
+
+  /** The scan of scanner `slot` over the rows present now. */
+  private task(slot: number, k: number): ScanTask {
+    const { dim, stride, metric } = this;
+    return {
+      dim,
+      stride,
+      metric,
+      n: this.count,
+      mPtr: this.mPtr,
+      biasPtr: this.biasPtr,
+      keyPtr: this.keyPtr,
+      qPtr: WASM_RESERVED_BYTES + slot * BLOCK * stride * 4,
+      outPtr: this.outPtr + slot * BLOCK * this.capacity * 4,
+      k,
+    };
   }
 
   serialize(): Uint8Array {
@@ -443,27 +376,16 @@ export class ExactVectorIndex implements VectorIndex {
     }
   }
 
-  /** out[r] = query · row r (l2: − |row r|²/2) for r < n. */
-  private scoreAll(n: number): void {
-    const l2 = this.metric === 'l2';
-    if (this.kernel !== null) {
-      this.kernel.dotRows(this.stride, this.mPtr, n, this.qPtr, l2 ? this.biasPtr : 0, this.outPtr);
-      return;
-    }
-    const { rows, out, query, stride, bias } = this;
-    for (let r = 0; r < n; r++) {
-      const o = r * stride;
-      let s = l2 ? bias[r] : 0;
-      for (let a = 0; a < stride; a++) s += query[a] * rows[o + a];
-      out[r] = s;
-    }
-  }
-
-  /** Makes room for `capacity` rows: grows the memory and remakes the views (rows keep their place). */
+  /**
+   * Makes room for `capacity` rows: grows the memory, moves the per-row arrays up past the larger
+   * matrix and remakes the views (rows keep their place).
+   */
   private reserve(capacity: number): void {
-    const biasPtr = this.mPtr + capacity * this.stride * 4;
-    const outPtr = biasPtr + capacity * 4;
-    const bytes = outPtr + BLOCK * capacity * 4;
+    const { stride, count } = this;
+    const biasPtr = this.mPtr + capacity * stride * 4;
+    const keyPtr = biasPtr + capacity * 4;
+    const outPtr = keyPtr + capacity * 4;
+    const bytes = outPtr + this.slots * BLOCK * capacity * 4;
     const pages = Math.ceil(bytes / PAGE);
     if (pages > MAX_PAGES)
       throw new InvalidArgumentError(
@@ -473,25 +395,21 @@ export class ExactVectorIndex implements VectorIndex {
     const have = this.memory.buffer.byteLength / PAGE;
     if (pages > have) this.memory.grow(pages - have);
     const buffer = this.memory.buffer;
-    // The bias moves up past the larger matrix (copyWithin copies overlapping ranges correctly).
+    const words = new Uint32Array(buffer);
+    // Both move up (keys first: the bias lands below the keys' new place), overlaps copied safely.
+    if (this.keyPtr !== 0)
+      words.copyWithin(keyPtr >> 2, this.keyPtr >> 2, (this.keyPtr >> 2) + count);
     if (this.biasPtr !== 0)
-      new Float32Array(buffer).copyWithin(
-        biasPtr >> 2,
-        this.biasPtr >> 2,
-        (this.biasPtr >> 2) + this.count,
-      );
+      words.copyWithin(biasPtr >> 2, this.biasPtr >> 2, (this.biasPtr >> 2) + count);
     this.biasPtr = biasPtr;
-    this.bias = new Float32Array(buffer, biasPtr, capacity);
-    this.capacity = capacity;
+    this.keyPtr = keyPtr;
     this.outPtr = outPtr;
-    this.rows = new Float32Array(buffer, this.mPtr, capacity * this.stride);
-    this.out = new Float32Array(buffer, outPtr, BLOCK * capacity);
-    this.query = new Float32Array(buffer, this.qPtr, BLOCK * this.stride);
-    // Rows past the count may cover the old scores region: zero them, so padding stays zero.
-    this.rows.fill(0, this.count * this.stride);
-    const rowKey = new Uint32Array(capacity);
-    rowKey.set(this.rowKey.subarray(0, this.count));
-    this.rowKey = rowKey;
+    this.capacity = capacity;
+    this.rows = new Float32Array(buffer, this.mPtr, capacity * stride);
+    this.bias = new Float32Array(buffer, biasPtr, capacity);
+    this.rowKey = new Uint32Array(buffer, keyPtr, capacity);
+    // Rows past the count may cover old per-row arrays: zero them, so padding stays zero.
+    this.rows.fill(0, count * stride);
   }
 }
 
@@ -505,4 +423,32 @@ function checkKeys(keys: ArrayLike<number>): void {
         `key ${i} is ${key}; keys must be integers from 0 to 2^32 - 1`,
       );
   }
+}
+
+/** Search threads shared by every exact index of the process, started on first use. */
+const pool: { worker: Worker; waiting: ((answer: ScanOutput | Error) => void)[] }[] = [];
+
+/** Runs `message` on search thread `w` (started if needed); threads answer in order. */
+function searchThread(w: number, message: SearchThreadTask): Promise<ScanOutput> {
+  while (pool.length <= w) {
+    const url = new URL(
+      `./exact-search-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+      import.meta.url,
+    );
+    const worker = startWorker(url, { workerData: { module: loadWasmModule('vector-kernel') } });
+    worker.unref();
+    const entry = { worker, waiting: [] as ((answer: ScanOutput | Error) => void)[] };
+    worker.on('message', (answer: ScanOutput) => entry.waiting.shift()?.(answer));
+    worker.on('error', (error: Error) => {
+      // A failed thread is dropped (a later search starts a new one); its callers get the error.
+      pool.splice(pool.indexOf(entry), 1);
+      for (const reply of entry.waiting.splice(0)) reply(error);
+    });
+    pool.push(entry);
+  }
+  const entry = pool[w];
+  return new Promise((resolve, reject) => {
+    entry.waiting.push((answer) => (answer instanceof Error ? reject(answer) : resolve(answer)));
+    entry.worker.postMessage(message);
+  });
 }

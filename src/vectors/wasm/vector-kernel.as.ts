@@ -1,18 +1,59 @@
-// AssemblyScript source of the exact vector index's batch kernel, compiled to WebAssembly with
-// SIMD by `npm run build:wasm`: four queries scored against every row in one pass, so each row is
-// loaded once per four queries (the single-query path uses the shared dense kernel's dotRows).
-// `f` is a multiple of 4; pointers are byte offsets into the imported memory.
+// AssemblyScript source of the exact vector index's scoring kernels, compiled to WebAssembly with
+// SIMD and shared memory by `npm run build:wasm` (worker threads score batches in the same memory).
+// `f` is a multiple of 4; pointers are byte offsets into the imported memory; biasPtr 0 means no
+// bias. Sums of four lanes are formed four at a time by a transpose (two shuffle-add rounds)
+// instead of per-lane extracts.
+
+/** [Σ a, Σ b, Σ c, Σ d] of four vectors' lanes. */
+@inline function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+/** out[r] = bias[r] + Σ q[a]·m[r·f + a] for every row r < rows. */
+export function dotRows(f: i32, mPtr: usize, rows: i32, qPtr: usize, biasPtr: usize, outPtr: usize): void {
+  const fb = <usize>f << 2;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const x0 = mPtr + <usize>r * fb;
+    const x1 = x0 + fb;
+    const x2 = x1 + fb;
+    const x3 = x2 + fb;
+    let s0 = f32x4.splat(0);
+    let s1 = f32x4.splat(0);
+    let s2 = f32x4.splat(0);
+    let s3 = f32x4.splat(0);
+    for (let o: usize = 0; o < fb; o += 16) {
+      const q = v128.load(qPtr + o);
+      s0 = f32x4.add(s0, f32x4.mul(q, v128.load(x0 + o)));
+      s1 = f32x4.add(s1, f32x4.mul(q, v128.load(x1 + o)));
+      s2 = f32x4.add(s2, f32x4.mul(q, v128.load(x2 + o)));
+      s3 = f32x4.add(s3, f32x4.mul(q, v128.load(x3 + o)));
+    }
+    let s = sum4(s0, s1, s2, s3);
+    if (biasPtr != 0) s = f32x4.add(s, v128.load(biasPtr + (<usize>r << 2)));
+    v128.store(outPtr + (<usize>r << 2), s);
+  }
+  for (; r < rows; r++) {
+    const x = mPtr + <usize>r * fb;
+    let s0 = f32x4.splat(0);
+    for (let o: usize = 0; o < fb; o += 16) s0 = f32x4.add(s0, f32x4.mul(v128.load(qPtr + o), v128.load(x + o)));
+    let s = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+    if (biasPtr != 0) s += load<f32>(biasPtr + (<usize>r << 2));
+    store<f32>(outPtr + (<usize>r << 2), s);
+  }
+}
 
 /**
- * For every row r < rows and query j < 4: out[j·rows + r] = bias[r] + Σ q_j[a]·m[r·f + a], where
- * the queries lie one after another at qPtr (4 × f floats) and bias is optional (biasPtr 0).
+ * Four queries (one after another at qPtr, 4 × f floats) against every row in one pass, so each
+ * row is loaded once per four queries: out[4·r + j] = bias[r] + Σ q_j[a]·m[r·f + a].
  */
 export function dotRows4(f: i32, mPtr: usize, rows: i32, qPtr: usize, biasPtr: usize, outPtr: usize): void {
   const fb = <usize>f << 2;
   const q1 = qPtr + fb;
   const q2 = q1 + fb;
   const q3 = q2 + fb;
-  const plane = <usize>rows << 2;
   for (let r = 0; r < rows; r++) {
     const row = mPtr + <usize>r * fb;
     let s0 = f32x4.splat(0);
@@ -26,15 +67,8 @@ export function dotRows4(f: i32, mPtr: usize, rows: i32, qPtr: usize, biasPtr: u
       s2 = f32x4.add(s2, f32x4.mul(x, v128.load(q2 + o)));
       s3 = f32x4.add(s3, f32x4.mul(x, v128.load(q3 + o)));
     }
-    const b: f32 = biasPtr != 0 ? load<f32>(biasPtr + (<usize>r << 2)) : 0;
-    const at = outPtr + (<usize>r << 2);
-    store<f32>(at, b + hsum(s0));
-    store<f32>(at + plane, b + hsum(s1));
-    store<f32>(at + 2 * plane, b + hsum(s2));
-    store<f32>(at + 3 * plane, b + hsum(s3));
+    let s = sum4(s0, s1, s2, s3);
+    if (biasPtr != 0) s = f32x4.add(s, f32x4.splat(load<f32>(biasPtr + (<usize>r << 2))));
+    v128.store(outPtr + (<usize>r << 4), s);
   }
-}
-
-@inline function hsum(s: v128): f32 {
-  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
