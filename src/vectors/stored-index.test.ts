@@ -60,9 +60,48 @@ describe('saveVectorIndex / loadVectorIndex', () => {
     expect(info.bytes).toBe(
       (await store.list(`vectors/items/${second}/`)).reduce((s, o) => s + o.size, 0),
     );
-    expect((await loadVectorIndex(store, 'items')).ids).toBeNull();
+    const reloaded = await loadVectorIndex(store, 'items');
+    expect(reloaded.ids).toBeNull();
+    reloaded.index.close();
+
+    // Two versions are kept by default; keep 1 leaves only the new one.
+    const versions = async () =>
+      [...new Set((await store.list('vectors/items/')).map((o) => o.key.split('/')[2]))].filter(
+        (v) => v !== 'current',
+      );
+    expect(await versions()).toEqual([first, second]);
+    const third = await saveVectorIndex(store, 'items', rows, null);
+    expect(await versions()).toEqual([second, third]);
+    const fourth = await saveVectorIndex(store, 'items', rows, null, { keep: 1 });
+    expect(await versions()).toEqual([fourth]);
+    await expect(saveVectorIndex(store, 'items', rows, null, { keep: 0 })).rejects.toThrow(
+      /keep: must be a positive integer/,
+    );
     index.close();
     rows.close();
+    await store.close();
+  });
+
+  it('loads an HNSW index back from the store answering identically (usearch loaded only for it)', async () => {
+    const store = new FileArtifactStore(join(tmp.path, 'store-hnsw'));
+    const dim = 8;
+    const n = 300;
+    const vectors = new Random(11).fillGaussian(new Float32Array(n * dim), 1);
+    const index = await vectorIndexKind('hnsw').create(dim, 'cosine', { connectivity: 8 });
+    await index.add(
+      Uint32Array.from({ length: n }, (_, i) => i),
+      vectors,
+    );
+    await saveVectorIndex(store, 'graph', index, null);
+    const loaded = await loadVectorIndex(store, 'graph');
+    expect(loaded.meta).toMatchObject({ kind: 'hnsw', dim, metric: 'cosine', count: n });
+    const queries = vectors.subarray(0, 10 * dim);
+    const before = await index.search(queries, { k: 5 });
+    const after = await loaded.index.search(queries, { k: 5 });
+    expect([...after.keys]).toEqual([...before.keys]);
+    expect([...after.scores]).toEqual([...before.scores]);
+    index.close();
+    loaded.index.close();
     await store.close();
   });
 

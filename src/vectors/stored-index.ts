@@ -62,8 +62,18 @@ export function vectorIndexPrefix(name: string): string {
   return `vectors/${name}/`;
 }
 
+/** Options of {@link saveVectorIndex}. */
+export interface SaveVectorIndexOptions {
+  /**
+   * Versions kept, the new one included; older ones are deleted once the pointer has moved
+   * (a reader still loading one of those fails with NotFoundError and may retry). @defaultValue 2
+   */
+  keep?: number;
+}
+
 /**
- * Stores `index` under `name` as a new version and makes it current.
+ * Stores `index` under `name` as a new version, makes it current, then deletes all but the
+ * `keep` newest versions.
  *
  * @param ids - key `i`'s string id for `i` in `0 … index.size - 1` (keys must then be exactly
  *   those), or null when keys are row numbers.
@@ -79,8 +89,12 @@ export async function saveVectorIndex(
   name: string,
   index: VectorIndex,
   ids: readonly string[] | null,
+  options: SaveVectorIndexOptions = {},
 ): Promise<string> {
   const prefix = vectorIndexPrefix(name);
+  const keep = options.keep ?? 2;
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new InvalidArgumentError('keep', `must be a positive integer, got ${keep}`);
   if (ids !== null && ids.length !== index.size)
     throw new InvalidArgumentError(
       'ids',
@@ -99,6 +113,14 @@ export async function saveVectorIndex(
   if (ids !== null) await store.put(`${prefix}${version}/ids`, JSON.stringify(ids));
   await store.put(`${prefix}${version}/meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
   await store.put(`${prefix}current`, `${version}\n`);
+  // Versions start with their UTC time, so key order is age order.
+  const objects = await store.list(prefix);
+  const versions = [...new Set(objects.map((o) => o.key.slice(prefix.length).split('/')[0]))]
+    .filter((v) => v !== 'current' && v !== version)
+    .sort();
+  const stale = new Set(versions.slice(0, Math.max(0, versions.length - (keep - 1))));
+  for (const { key } of objects)
+    if (stale.has(key.slice(prefix.length).split('/')[0])) await store.delete(key);
   return version;
 }
 
