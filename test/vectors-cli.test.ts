@@ -103,9 +103,24 @@ describe('kiban vectors', () => {
     const answer = await query('base', '--k', '7');
     expect(answer.ids).toEqual(bruteForce(data, queries, dim, 7, 'l2'));
     expect(answer.seconds).toBeGreaterThanOrEqual(0);
-    expect((await query('base', '--k', '3', '--exact')).ids).toEqual(
-      bruteForce(data, queries, dim, 3, 'l2'),
+    // The index named by its folder, whatever the configured store.
+    const byPath = await kiban(
+      'vectors',
+      'query',
+      '--index',
+      file('store/vectors/base'),
+      '--queries',
+      file('queries.fvecs'),
+      '--k',
+      '3',
+      '--exact',
+      '--json',
     );
+    expect(byPath.stderr).toBe('');
+    expect(lastJson(byPath.stdout).ids).toEqual(bruteForce(data, queries, dim, 3, 'l2'));
+    const notIndex = await kiban('vectors', 'info', file('store/base'));
+    expect(notIndex.code).toBe(2);
+    expect(notIndex.stderr).toContain('is neither an index name nor an index folder');
 
     const info = await vectors('info', 'base', '--json');
     expect(info.code).toBe(0);

@@ -1,3 +1,4 @@
+import { basename, dirname, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadKibanConfig } from '../app/config.js';
 import { artifactStoreUrl, openArtifactStore } from '../app/open-artifact-store.js';
@@ -40,7 +41,12 @@ interface StoreOptions {
   artifacts?: string;
 }
 
-async function openStore(options: StoreOptions, command: Command): Promise<ArtifactStore> {
+async function openStore(
+  options: StoreOptions,
+  command: Command,
+  at: IndexRef = { name: '', root: null },
+): Promise<ArtifactStore> {
+  if (at.root !== null) return openArtifactStore(`file:${at.root}`, { field: '--index' });
   const config = await loadKibanConfig({
     ...(options.config === undefined ? {} : { file: options.config }),
     flags: flagOverlay(command, { artifacts: ['stores.artifacts', '--artifacts'] }),
@@ -144,7 +150,7 @@ function buildCommand(): Command {
 }
 
 interface QueryOptions extends StoreOptions {
-  index: string;
+  index: IndexRef;
   queries: string;
   k: number;
   ef?: number;
@@ -162,7 +168,11 @@ function queryCommand(): Command {
           '{"ids": [[…], …], "seconds": S}: per query, the ids closest first (0-based row numbers for indexes ' +
           'built from .fvecs or .npy, else the string ids), and the seconds the search took (loading excluded).',
       )
-      .requiredOption('--index <name>', 'index name', (v) => indexName('--index', v))
+      .requiredOption(
+        '--index <name-or-path>',
+        'index name on the artifact store, or the folder of one (DIR/vectors/NAME, any file: store)',
+        (v) => indexRef('--index', v),
+      )
       .requiredOption('--queries <file>', 'query vectors: .fvecs, .npy, .csv or .parquet')
       .option('--k <n>', 'neighbours per query', (v) => positive('--k', v), 10)
       .option('--ef <n>', 'hnsw: search breadth (higher: better recall, slower)', (v) =>
@@ -178,10 +188,10 @@ function queryCommand(): Command {
     )
     .action(async (options: QueryOptions, command: Command) => {
       const queries = await readInput(options.queries, options.format);
-      const store = await openStore(options, command);
+      const store = await openStore(options, command, options.index);
       let loaded: Awaited<ReturnType<typeof loadVectorIndex>>;
       try {
-        loaded = await loadVectorIndex(store, options.index);
+        loaded = await loadVectorIndex(store, options.index.name);
       } finally {
         await store.close();
       }
@@ -190,7 +200,7 @@ function queryCommand(): Command {
         if (queries.dim !== index.dim)
           throw new InvalidArgumentError(
             '--queries',
-            `vectors have ${queries.dim} dimensions; index "${options.index}" has ${index.dim}`,
+            `vectors have ${queries.dim} dimensions; index "${options.index.name}" has ${index.dim}`,
           );
         if (options.exact === true && index.kind !== 'exact') {
           index = await bruteForceCopy(index, loaded.meta.count);
@@ -257,13 +267,13 @@ function infoCommand(): Command {
   return withStoreOptions(
     new Command('info')
       .description('Describe a stored index: kind, dimensions, metric, vectors, bytes and version.')
-      .argument('<name>', 'index name')
+      .argument('<name-or-path>', 'index name, or the folder of one (DIR/vectors/NAME)')
       .option('--json', 'print the description as one JSON line'),
   ).action(async (name: string, options: InfoOptions, command: Command) => {
-    assertVectorIndexName(name, 'NAME');
-    const store = await openStore(options, command);
+    const at = indexRef('NAME', name);
+    const store = await openStore(options, command, at);
     try {
-      const { version, meta, bytes } = await readVectorIndexMeta(store, name);
+      const { version, meta, bytes } = await readVectorIndexMeta(store, at.name);
       const info = {
         name,
         kind: meta.kind,
@@ -288,6 +298,25 @@ function infoCommand(): Command {
 /** The vectors of `path`, in `format` or the one its extension names. */
 function readInput(path: string, format: VectorFileFormat | undefined) {
   return readVectors(path, format === undefined ? {} : { format });
+}
+
+/** Where an index is: its name, and the folder of the `file:` store holding it when given as a path. */
+interface IndexRef {
+  name: string;
+  root: string | null;
+}
+
+/** `NAME` (on the configured store) or a folder `DIR/vectors/NAME` (on the `file:` store DIR). */
+function indexRef(flag: string, value: string): IndexRef {
+  if (!value.includes('/') && !value.includes(sep))
+    return { name: indexName(flag, value), root: null };
+  const folder = resolve(value);
+  if (basename(dirname(folder)) !== 'vectors')
+    throw new InvalidArgumentError(
+      flag,
+      `"${value}" is neither an index name nor an index folder (DIR/vectors/NAME)`,
+    );
+  return { name: indexName(flag, basename(folder)), root: dirname(dirname(folder)) };
 }
 
 function indexName(flag: string, value: string): string {
