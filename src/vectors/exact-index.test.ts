@@ -12,6 +12,14 @@ describeVectorIndex('exact', {
   deserialize: async (bytes) => ExactVectorIndex.deserialize(bytes),
 });
 
+// Int8 codes scanned, the best 3k + 16 rescored from the floats: approximate by the contract.
+describeVectorIndex('exact, int8 codes', {
+  open: async (dim, metric) =>
+    new ExactVectorIndex({ dim, metric, quantize: 'int8', capacity: 16 }),
+  exact: false,
+  deserialize: async (bytes) => ExactVectorIndex.deserialize(bytes),
+});
+
 // The plain JavaScript scoring used when the kernels are not built answers the same contract.
 describeVectorIndex('exact, JavaScript scoring', {
   open: async (dim, metric) => new ExactVectorIndex({ dim, metric, simd: false }),

@@ -8,6 +8,16 @@
 export interface VectorKernelExports {
   dotRows(f: number, m: number, rows: number, q: number, bias: number, out: number): void;
   dotRows4(f: number, m: number, rows: number, q: number, bias: number, out: number): void;
+  dotRowsI8(
+    f: number,
+    c: number,
+    rows: number,
+    q: number,
+    scale: number,
+    qScale: number,
+    bias: number,
+    out: number,
+  ): void;
 }
 
 /** Queries scored per pass over the rows by `dotRows4`. */
@@ -15,6 +25,11 @@ export const BLOCK = 4;
 
 /** Candidates kept beyond k before the float64 rescoring, so float32 rounding never drops a neighbour. */
 export const RESCORE_EXTRA = 8;
+
+/** Candidates kept per query when scanning int8 codes: 3k + 16 (their error is ~1% of a score). */
+export function int8Candidates(k: number): number {
+  return 3 * k + 16;
+}
 
 /** Where everything lies in the memory (byte offsets) and what one scan is asked. */
 export interface ScanTask {
@@ -33,6 +48,13 @@ export interface ScanTask {
   qPtr: number;
   outPtr: number;
   k: number;
+  /** Bytes per row of int8 codes (a multiple of 16), or 0 to scan the float rows. */
+  codeStride: number;
+  codePtr: number;
+  /** Per row: the f32 scale of its codes. */
+  scalePtr: number;
+  /** This scanner's int16 query buffer (codeStride halfwords). */
+  q16Ptr: number;
 }
 
 /** Where a scan writes its answers: row-major `queries × k`, as VectorSearchResult. */
@@ -64,12 +86,15 @@ export function scanQueries(
   const query = new Float32Array(buffer, task.qPtr, BLOCK * stride);
   const out = new Float32Array(buffer, task.outPtr, BLOCK * n);
   const l2 = metric === 'l2';
-  const cap = Math.min(k + RESCORE_EXTRA, n);
+  // Int8 codes are scanned one query at a time by the kernel, keeping more candidates.
+  const int8 = task.codeStride > 0 && kernel !== null;
+  const cap = Math.min(int8 ? int8Candidates(k) : k + RESCORE_EXTRA, n);
+  const q16 = int8 ? new Int16Array(buffer, task.q16Ptr, task.codeStride) : null;
   const heapScore = new Float32Array(cap);
   const heapRow = new Int32Array(cap);
   const exact = new Float64Array(cap);
   const scales = new Float64Array(BLOCK);
-  const block = kernel !== null ? BLOCK : 1;
+  const block = kernel !== null && !int8 ? BLOCK : 1;
   for (let first = 0; first < m; first += block) {
     const group = Math.min(block, m - first);
     // The queries, normalised for cosine, into the kernel's buffer (padding and unused slots zero).
@@ -85,7 +110,24 @@ export function scanQueries(
     const biasPtr = l2 ? task.biasPtr : 0;
     // One query: out[r]; a block of queries: out[BLOCK · r + j].
     const step = group === 1 ? 1 : BLOCK;
-    if (kernel === null) jsDotRows(rows, stride, n, query, l2 ? bias : null, out);
+    if (int8) {
+      // The query in int16 steps of its largest magnitude / 127, as the rows' codes are.
+      let max = 0;
+      for (let a = 0; a < dim; a++) max = Math.max(max, Math.abs(query[a]));
+      const qScale = max / 127;
+      q16!.fill(0);
+      if (max > 0) for (let a = 0; a < dim; a++) q16![a] = Math.round(query[a] / qScale);
+      kernel!.dotRowsI8(
+        task.codeStride,
+        task.codePtr,
+        n,
+        task.q16Ptr,
+        task.scalePtr,
+        qScale,
+        biasPtr,
+        task.outPtr,
+      );
+    } else if (kernel === null) jsDotRows(rows, stride, n, query, l2 ? bias : null, out);
     else if (group === 1) kernel.dotRows(stride, task.mPtr, n, task.qPtr, biasPtr, task.outPtr);
     else kernel.dotRows4(stride, task.mPtr, n, task.qPtr, biasPtr, task.outPtr);
     for (let j = 0; j < group; j++) {
