@@ -90,6 +90,9 @@ describe('ExactVectorIndex', () => {
     shifted.set(bytes, 1);
     const copy = ExactVectorIndex.deserialize(shifted.subarray(1));
     expect([...copy.get(2)!]).toEqual([5, 6, 7, 8]);
+    // A Node Buffer read from a file sits inside a shared pool, where Buffer#slice does not copy.
+    const pooled = Buffer.concat([Buffer.from([9, 9, 9]), Buffer.from(bytes)]).subarray(3);
+    expect([...ExactVectorIndex.deserialize(pooled).get(2)!]).toEqual([5, 6, 7, 8]);
   });
 
   it('keeps stored vectors intact across growth and removals (padding stays zero)', async () => {

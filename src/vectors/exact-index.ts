@@ -190,8 +190,9 @@ export class ExactVectorIndex implements VectorIndex {
         `expected ${expected} bytes for ${count} × ${dim}, got ${bytes.byteLength}`,
       );
     const index = new ExactVectorIndex({ dim, metric, quantize, capacity: Math.max(1, count) });
-    // Copy out to aligned buffers (the input may sit at any byte offset).
-    const body = bytes.slice(HEADER_BYTES);
+    // Copy out to aligned buffers (the input may sit at any byte offset). Uint8Array's own slice
+    // copies; a Node Buffer's `slice` would share the (pooled) memory instead.
+    const body = Uint8Array.prototype.slice.call(bytes, HEADER_BYTES);
     const keys = new Uint32Array(body.buffer, 0, count);
     const vectors = new Float32Array(body.buffer, count * 4, count * dim);
     index.insert(keys, vectors, false);
