@@ -23,6 +23,8 @@ export const SCOPES = [
   'models:read',
   'metrics:read',
   'audit:read',
+  'vectors:read',
+  'vectors:write',
   'admin',
 ] as const;
 

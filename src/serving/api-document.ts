@@ -1,5 +1,6 @@
 import type { BanditService } from '../bandits/bandit-service.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { MemoryServingStore } from '../storage/memory-serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import { createServingApp } from './create-app.js';
@@ -26,6 +27,8 @@ export async function apiDocument(): Promise<
     bandits: idle as unknown as BanditService,
     experiments: idle as unknown as ExperimentService,
     audit: { record: async () => {}, list: async () => ({ entries: [], nextCursor: null }) },
+    // An artifact store holding no index: the vector routes only poll it for one.
+    vectors: { artifacts: { stat: async () => null } as unknown as ArtifactStore },
   });
   try {
     return (await app.inject({ url: '/openapi.json' })).json();

@@ -28,6 +28,7 @@ import { modelRoutes } from './routes/models.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { recommendationRoutes } from './routes/recommendations.js';
 import { tagRoutes } from './routes/tags.js';
+import { vectorRoutes, type VectorRoutesOptions } from './routes/vectors.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { zodSerializerCompiler } from './zod-serializer.js';
 import { zodValidatorCompiler } from './zod-validator.js';
@@ -60,6 +61,13 @@ export interface ServingAppDeps {
   tagsPollMs?: number;
   /** Where taggers published by key are loaded from (`stores.artifacts`). @defaultValue none: only taggers in local files */
   artifacts?: Pick<ArtifactStore, 'get'>;
+  /**
+   * Adds vector search (`GET /v1/items/{id}/similar`, `POST /v1/vectors/{index}/search`, `PUT` and
+   * `DELETE /v1/vectors/{index}/items/{id}`) over the indexes saved on `vectors.artifacts`, with
+   * incremental changes kept in `vectors.updates` (`metadata.vectorUpdates`).
+   * @defaultValue none: the routes are not mounted
+   */
+  vectors?: VectorRoutesOptions;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
   /**
@@ -262,6 +270,8 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
         ? { service: deps.workflows }
         : { service: deps.workflows, dataRoot: deps.dataRoot },
     );
+  // Vector search (issue 18): indexes on the artifact store, changes in the metadata store.
+  if (deps.vectors !== undefined) void app.register(vectorRoutes, deps.vectors);
   // Bandits (issue 8): online decide/feedback over the shared bandit store.
   if (deps.bandits !== undefined) void app.register(banditRoutes, { service: deps.bandits });
   // A/B testing (issue 9): experiments, assignment, events and analysis over the metadata store.

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BanditService } from '../bandits/bandit-service.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { MemoryServingStore } from '../storage/memory-serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import { createServingApp } from './create-app.js';
@@ -56,6 +57,7 @@ describe('OpenAPI document', () => {
       workflows: { store: {} } as unknown as WorkflowService,
       bandits: idle as unknown as BanditService,
       experiments: idle as unknown as ExperimentService,
+      vectors: { artifacts: { stat: async () => null } as unknown as ArtifactStore },
     });
     // Plugins are registered lazily, so a hook added now still sees every route.
     app.addHook('onRoute', (route) => {

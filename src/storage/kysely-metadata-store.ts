@@ -27,6 +27,8 @@ import { KyselyExperimentStore } from './kysely-experiment-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { AuditStore } from '../auth/audit-store.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
+import { KyselyVectorUpdateStore } from './kysely-vector-update-store.js';
+import type { VectorUpdateStore } from '../vectors/vector-update-store.js';
 import type { ApiKeyStore } from '../auth/api-keys.js';
 import { KyselyApiKeyStore } from './kysely-api-key-store.js';
 
@@ -100,6 +102,8 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly audit: AuditStore;
   /** API keys (their HMACs, never secrets), in this store's database (closed with it). */
   readonly apiKeys: ApiKeyStore;
+  /** Incremental vector index changes, in this store's database (closed with it). */
+  readonly vectorUpdates: VectorUpdateStore;
 
   /**
    * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
@@ -123,6 +127,10 @@ export class KyselyMetadataStore implements MetadataStore {
     this.experiments = new KyselyExperimentStore(db, { schema: options.schema, serializeWrites });
     this.audit = new KyselyAuditStore(db, { schema: options.schema, serializeWrites });
     this.apiKeys = new KyselyApiKeyStore(db, { schema: options.schema, serializeWrites });
+    this.vectorUpdates = new KyselyVectorUpdateStore(db, {
+      schema: options.schema,
+      serializeWrites,
+    });
     this.workflows = new KyselyWorkflowStore(db, {
       schema: options.schema,
       // Read at each write: `sqlite()` sets the key after construction. Workflow writes share the

@@ -393,6 +393,26 @@ export function metadataMigrations(
         await schemaOf(db).dropTable('kiban_audit_log').execute();
       },
     },
+    // Incremental vector index changes (issue 18): the last change per (index, item id), applied
+    // on top of each loaded version of the index. The vector is base64 of its little-endian
+    // float32 bytes (text on both dialects, exact), null for a deletion; `dim` is its length.
+    '0008_vector_updates': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_vector_updates')
+          .addColumn('index_name', 'text', (c) => c.notNull())
+          .addColumn('item_id', 'text', (c) => c.notNull())
+          .addColumn('dim', 'integer')
+          .addColumn('vector', 'text')
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('kiban_vector_updates_pk', ['index_name', 'item_id'])
+          .execute();
+      },
+      async down(db) {
+        await schemaOf(db).dropTable('kiban_vector_updates').execute();
+      },
+    },
   };
   return migrations;
 }

@@ -229,6 +229,7 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
           'kiban_migration',
           'kiban_migration_lock',
           'kiban_models',
+          'kiban_vector_updates',
           'kiban_wf_attempts',
           'kiban_wf_logs',
           'kiban_wf_runs',

@@ -1,6 +1,7 @@
 import type { ApiKeyStore } from '../auth/api-keys.js';
 import type { AuditStore } from '../auth/audit-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
+import type { VectorUpdateStore } from '../vectors/vector-update-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 
 /** A trained model as recorded in the metadata store. */
@@ -46,6 +47,12 @@ export interface MetadataStore {
 
   /** API keys (their HMACs, never secrets), in the same database (created by `migrate()`). */
   readonly apiKeys: ApiKeyStore;
+
+  /**
+   * Incremental vector index changes (`PUT`/`DELETE /v1/vectors/{index}/items/{id}`), in the same
+   * database (created by `migrate()`).
+   */
+  readonly vectorUpdates: VectorUpdateStore;
 
   close(): Promise<void>;
 }

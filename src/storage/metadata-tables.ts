@@ -159,6 +159,17 @@ export interface AuditLogTable {
   request_id: string;
 }
 
+/** Row of `kiban_vector_updates`: the last change to one item of a vector index (see `vectors/vector-update-store.ts`). */
+export interface VectorUpdatesTable {
+  index_name: string;
+  item_id: string;
+  /** The vector's length; null for a deletion. */
+  dim: number | null;
+  /** Base64 of the vector's little-endian float32 bytes; null for a deletion. */
+  vector: string | null;
+  at_ms: EpochMsColumn;
+}
+
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_wf_runs: WorkflowRunsTable;
@@ -169,6 +180,7 @@ export interface MetadataDatabase {
   kiban_ab_events: ExperimentEventsTable;
   kiban_audit_log: AuditLogTable;
   kiban_api_keys: ApiKeysTable;
+  kiban_vector_updates: VectorUpdatesTable;
 }
 
 /** Maps a `kiban_models` row to its record. */

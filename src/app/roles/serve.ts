@@ -133,6 +133,9 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     serving: backends.serving,
     metadata: backends.metadata,
     artifacts: backends.artifacts,
+    // Vector search (issue 18): indexes saved on the artifact store, PUT/DELETE changes kept in
+    // the metadata store so that a restart loses none.
+    vectors: { artifacts: backends.artifacts, updates: backends.metadata.vectorUpdates },
     webRoot: bundledPath('dist/web'),
     ...(workflows === undefined ? {} : { workflows }),
     dataRoot: config.serve.dataRoot,
