@@ -267,7 +267,7 @@ export async function driveRun(runId: string, options: DriveOptions): Promise<Wo
     await Promise.all(inflight.values());
   } finally {
     clearInterval(heartbeat);
-    clearTimeout(overdue);
+    overdue?.();
     options.signal?.removeEventListener('abort', onStop);
   }
   if (fatal !== null) throw fatal;
@@ -334,30 +334,39 @@ async function waitForDependencies(
   }
 }
 
-/** Arms the overdue notification, if the workflow asks for one. */
+/**
+ * Arms the overdue notification, if the workflow asks for one; returns what cancels it (called
+ * when driving ends).
+ */
 function scheduleOverdue(
   run: WorkflowRun,
   options: DriveOptions,
   stopped: () => boolean,
-): ReturnType<typeof setTimeout> | undefined {
+): (() => void) | undefined {
   const expected = run.definition.expectedDurationMs;
   if (expected === null || !run.definition.notify.on.includes('overdue')) return undefined;
-  const due = run.createdAt.getTime() + expected - Date.now();
-  const timer = setTimeout(
-    () => {
-      if (stopped()) return;
-      void notifyAll(options.notifiers, {
-        ...eventBase(run, options, Date.now() - run.createdAt.getTime()),
-        type: 'run-overdue',
-        expectedDurationMs: expected,
-      });
-    },
-    Math.max(0, due),
-  );
-  // Only a notification: the heartbeat keeps the process alive while the run is driven, and
-  // the timer is cleared when driving ends.
-  timer.unref();
-  return timer;
+  const dueAt = run.createdAt.getTime() + expected;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    timer = setTimeout(fire, Math.max(1, dueAt - Date.now()));
+    // Only a notification: the heartbeat keeps the process alive while the run is driven.
+    timer.unref();
+  };
+  // Timers run on a monotonic clock and may fire a millisecond before Date.now() reaches the
+  // due time: then wait out the rest, so that no notification reports a run as overdue before
+  // it is (durationMs below expectedDurationMs).
+  const fire = (): void => {
+    if (stopped()) return;
+    const now = Date.now();
+    if (now < dueAt) return arm();
+    void notifyAll(options.notifiers, {
+      ...eventBase(run, options, now - run.createdAt.getTime()),
+      type: 'run-overdue',
+      expectedDurationMs: expected,
+    });
+  };
+  arm();
+  return () => clearTimeout(timer);
 }
 
 function eventBase(
