@@ -8,22 +8,14 @@ import { MemoryServingStore } from '../storage/memory-serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import { NO_CREDENTIALS_MESSAGE, installAuth, routeAuthDeclarations } from './auth-plugin.js';
 import { createServingApp } from './create-app.js';
+import { DASHBOARD_CLIENT_ROUTES } from './routes/dashboard.js';
 
 /** The only routes a fully configured app may leave public: probes, the document, the dashboard's files. */
 const ALLOWED_PUBLIC = new Set([
   'GET /healthz',
   'GET /readyz',
   'GET /openapi.json',
-  'GET /',
-  'GET /workflows',
-  'GET /workflows/*',
-  'GET /runs',
-  'GET /runs/*',
-  'GET /bandits',
-  'GET /bandits/*',
-  'GET /experiments',
-  'GET /experiments/*',
-  'GET /audit',
+  ...DASHBOARD_CLIENT_ROUTES.map((url) => `GET ${url}`),
   'GET /assets/*',
 ]);
 

@@ -6,6 +6,7 @@ import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { MemoryServingStore } from '../storage/memory-serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import { createServingApp } from './create-app.js';
+import { DASHBOARD_CLIENT_ROUTES } from './routes/dashboard.js';
 
 /**
  * Routes that are not API and may be left out of `/openapi.json` (each hides itself with
@@ -19,16 +20,7 @@ const UNDOCUMENTED = new Set([
   'GET /readyz',
   'GET /metrics',
   // The dashboard's static files and its client-side routes (all answered with index.html).
-  'GET /',
-  'GET /workflows',
-  'GET /workflows/*',
-  'GET /runs',
-  'GET /runs/*',
-  'GET /bandits',
-  'GET /bandits/*',
-  'GET /experiments',
-  'GET /experiments/*',
-  'GET /audit',
+  ...DASHBOARD_CLIENT_ROUTES.map((url) => `GET ${url}`),
   'GET /assets/*',
 ]);
 

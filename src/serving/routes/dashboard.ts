@@ -24,8 +24,11 @@ export interface DashboardRoutesOptions {
   webRoot: string;
 }
 
-/** Client-side routes of the dashboard: the server answers them with index.html. */
-const CLIENT_ROUTES = [
+/**
+ * Client-side routes of the dashboard: the server answers them with index.html. Public (the
+ * page, not its data) and not part of the API document; tests derive both lists from this one.
+ */
+export const DASHBOARD_CLIENT_ROUTES: readonly string[] = [
   '/',
   '/workflows',
   '/workflows/*',
@@ -61,7 +64,7 @@ export async function dashboardRoutes(
     return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(html);
   };
   // Static files, not API: left out of `/openapi.json`.
-  for (const url of CLIENT_ROUTES)
+  for (const url of DASHBOARD_CLIENT_ROUTES)
     app.get(url, { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
       sendIndex(reply),
     );
