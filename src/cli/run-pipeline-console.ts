@@ -1,4 +1,5 @@
 import { openBackends, type Backends } from '../app/backends.js';
+import { openArtifactStore } from '../app/open-artifact-store.js';
 import { createLogger, LOG_LEVEL_ENV, type Logger } from '../core/log.js';
 import type { PipelineConfig } from '../pipeline/pipeline-config.js';
 import { runPipeline, type PipelineEvent, type PipelineResult } from '../pipeline/run-pipeline.js';
@@ -46,6 +47,7 @@ export async function runPipelineWithConsole(
     metadata: stores.metadata,
     onEvent: printPipelineEvent,
     logger: progressLogger(),
+    openArtifacts: (url) => openArtifactStore(url),
   });
   printPipelineResult(result);
   return result;

@@ -2,7 +2,7 @@ import type { Interactions } from '../data/interactions.js';
 import type { Artifact } from './artifact.js';
 import { BaseRecommender } from './base-recommender.js';
 import { DenseScorer } from './dense-scorer.js';
-import type { DenseMatrix, EmbeddingModel } from './recommender.js';
+import type { DenseMatrix, EmbeddingModel, ItemVectors } from './recommender.js';
 
 /**
  * A recommender scored by dot products of user and item factors (ALS, BPR). Item similarity is
@@ -26,6 +26,17 @@ export abstract class FactorModel<P extends object>
 
   itemFactors(): DenseMatrix {
     return this.items;
+  }
+
+  /**
+   * The item factor matrix (float32, `items × factors`), not a copy: the vectors the model
+   * scores with, so a cosine index over them finds what `similarItems` finds.
+   * @throws NotFittedError before `fit` or `load`.
+   */
+  itemVectors(): ItemVectors {
+    const { size } = this.data.items; // throws NotFittedError before fit or load
+    const dim = this.items.cols;
+    return { dim, vectors: this.items.data.subarray(0, size * dim) };
   }
 
   /** Installs trained factors (copied off shared memory so the model owns plain arrays). */

@@ -17,13 +17,14 @@ describeRecommender(
 describeRecommender(
   'als (cg, wasm)',
   (p) => new AlsRecommender({ factors: 8, reg: 0.1, iterations: 10, ...p }),
-  { personalized: true },
+  { personalized: true, itemVectors: true },
 );
 describeRecommender(
   'als (exact, js)',
   (p) => new AlsRecommender({ factors: 6, reg: 0.1, iterations: 10, solver: 'exact', ...p }),
-  { personalized: true },
+  { personalized: true, itemVectors: true },
 );
 describeRecommender('bpr', (p) => new BprRecommender({ factors: 8, epochs: 200, ...p }), {
   personalized: true,
+  itemVectors: true,
 });

@@ -67,6 +67,20 @@ export interface Recommender {
   similarItems(items: ArrayLike<number>, options: { k: number }): RankedLists;
   /** Writes the model to directory `dir` atomically: either the whole model lands or nothing. */
   save(dir: string): Promise<void>;
+  /**
+   * The model's item vectors (embeddings), for a vector index: row `r` is dense item `r`. Models
+   * without a latent space (popularity, item-kNN) leave the method out or return null; the
+   * publish step then publishes no `items` index. Throws before `fit` or `load`.
+   */
+  itemVectors?(): ItemVectors | null;
+}
+
+/** What {@link Recommender.itemVectors} returns: `data.items.size` rows of `dim` float32 values. */
+export interface ItemVectors {
+  /** Values per item; a positive integer. */
+  dim: number;
+  /** Row-major, `items × dim` values; the caller must not modify it. */
+  vectors: Float32Array;
 }
 
 /** A dense row-major matrix: `rows × cols` values in `data`. */

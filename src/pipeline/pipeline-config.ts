@@ -97,6 +97,18 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
         })
         .strict()
         .default({ users: 100, related: 50, popular: 100 }),
+      /**
+       * The item vector index the publish step builds from a model with item vectors (ALS, BPR)
+       * and stores as `vectors/items/` on the artifact store: exact below `exactBelow` items,
+       * HNSW from there on. `enabled: false` publishes lists only.
+       */
+      vectors: z
+        .object({
+          enabled: z.boolean().default(true),
+          exactBelow: positiveInt.default(50_000),
+        })
+        .strict()
+        .default({ enabled: true, exactBelow: 50_000 }),
       stores: z
         .object({
           serving: z.string().default('sqlite:.kiban/serving.db'),

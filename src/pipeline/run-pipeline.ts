@@ -2,6 +2,7 @@ import { KibanError } from '../core/errors.js';
 import { childLogger, type Logger, processLogger } from '../core/log.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { FitOptions } from '../models/recommender.js';
+import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
@@ -54,6 +55,13 @@ export interface PipelineDeps {
   logger?: Logger;
   /** Where the model of `config.model.kind` is found; `config` must have been parsed with it. @defaultValue kiban's own models */
   models?: ModelRegistry;
+  /**
+   * Opens the artifact store an URL names (`file:DIR`, `s3://…`); the steps close what they get.
+   * Needed when `config.stores.artifacts` is such a URL, and for publishing the item vector index
+   * (`vectors/items/`, on `file:` of a plain directory): without it a model's item vectors are
+   * not published (see `publishStep`).
+   */
+  openArtifacts?: (url: string) => Promise<ArtifactStore>;
 }
 
 /**
@@ -117,6 +125,7 @@ export async function runPipeline(
         signal: ctx.signal,
         ...(deps.fit === undefined ? {} : { fit: deps.fit }),
         ...(deps.models === undefined ? {} : { models: deps.models }),
+        ...(deps.openArtifacts === undefined ? {} : { openArtifacts: deps.openArtifacts }),
       });
     } catch (error) {
       failure ??= error;

@@ -33,6 +33,8 @@ export function tasteGroupsFixture(): Interactions {
 export interface ContractTraits {
   /** Whether lists differ by user (every model but popularity). */
   personalized: boolean;
+  /** Whether the model has item vectors (`itemVectors()`: ALS, BPR). @defaultValue false */
+  itemVectors?: boolean;
 }
 
 /**
@@ -144,6 +146,32 @@ export function describeRecommender(
       );
       expect(loaded.data.items.toJSON()).toEqual(data.items.toJSON());
     });
+
+    it(
+      traits.itemVectors
+        ? 'has item vectors: n_items × dim finite numbers, the same after save and load'
+        : 'has no item vectors',
+      async () => {
+        const model = await fitted();
+        const vectors = model.itemVectors?.() ?? null;
+        if (!traits.itemVectors) {
+          expect(vectors).toBeNull();
+          return;
+        }
+        expect(vectors).not.toBeNull();
+        const { dim, vectors: values } = vectors!;
+        expect(Number.isInteger(dim) && dim > 0).toBe(true);
+        expect(values).toBeInstanceOf(Float32Array);
+        expect(values.length).toBe(data.items.size * dim);
+        expect(values.every(Number.isFinite)).toBe(true);
+        expect(values.some((v) => v !== 0)).toBe(true);
+        const dir = await mkdtemp(join(tmpdir(), 'kiban-contract-'));
+        dirs.push(dir);
+        await model.save(join(dir, 'model'));
+        const loaded = await builtinModels().load(join(dir, 'model'));
+        expect(loaded.itemVectors?.()).toEqual({ dim, vectors: values });
+      },
+    );
 
     it('refuses bad arguments with the field named', async () => {
       const model = await fitted();

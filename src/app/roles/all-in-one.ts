@@ -10,6 +10,7 @@ import { openBackends } from '../backends.js';
 import { buildAuthenticators } from '../build-authenticators.js';
 import { storeFields, type KibanConfig } from '../config.js';
 import { ensureDevKey } from '../dev-key.js';
+import { openArtifactStore } from '../open-artifact-store.js';
 import { resolveServeAuth, type ServeAuth } from '../serve-auth.js';
 
 /** Runtime options of {@link startAllInOneRole}. */
@@ -66,6 +67,7 @@ export async function startAllInOneRole(
       serving: backends.serving,
       metadata: backends.metadata,
       logger: childLogger(logger, 'pipeline'),
+      openArtifacts: (url) => openArtifactStore(url),
       ...(options.onPipelineEvent === undefined ? {} : { onEvent: options.onPipelineEvent }),
     });
   } catch (error) {

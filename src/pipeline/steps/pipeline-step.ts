@@ -51,7 +51,9 @@ export interface StepContext {
    * Needed when `config.stores.artifacts` is such a URL (train saves its model there under
    * `models/<modelId>/`) or `model.json` names one (candidates and publish load from it). A plain
    * directory path in `config.stores.artifacts` keeps the older layout (`DIR/<modelId>`) and needs
-   * no opener.
+   * no opener for models; publish opens the model's store with it (`file:DIR` for a plain
+   * directory) to store the item vector index (`vectors/items/`), and without one publishes the
+   * lists only.
    */
   openArtifacts?: (url: string) => Promise<ArtifactStore>;
 }

@@ -1,11 +1,15 @@
+import { dirname } from 'node:path';
 import { DataError } from '../../core/errors.js';
 import type { ExternalId, IdMap } from '../../data/id-map.js';
 import { readArtifact } from '../../models/artifact.js';
+import { builtinModels } from '../../models/builtin-models.js';
+import type { ItemVectors } from '../../models/recommender.js';
 import type { ScoredItem } from '../../storage/serving-store.js';
 import { packedCount, readCandidates, type PackedLists } from './candidate-lists.js';
-import { type PipelineStepFn, stepLogger } from './pipeline-step.js';
+import { type PipelineStepFn, type StepContext, stepLogger } from './pipeline-step.js';
+import { type PublishedItemVectors, publishItemVectors } from './publish-item-vectors.js';
 import { withModelDirectory } from './stored-files.js';
-import { idStamp, idSuffix, readModelRef, requireInput } from './work-files.js';
+import { idStamp, idSuffix, type ModelRef, readModelRef, requireInput } from './work-files.js';
 
 /**
  * Publishes `candidates/` as a new serving version in one atomic switch: user lists keyed by
@@ -13,6 +17,23 @@ import { idStamp, idSuffix, readModelRef, requireInput } from './work-files.js';
  * ids (read from its artifact). Each attempt writes a fresh version, so a retry never meets the
  * half-written version of a failed one (which is aborted, or discarded by the store); until a
  * commit succeeds the previous version keeps serving.
+ *
+ * When the model has item vectors (ALS, BPR: `Recommender.itemVectors`) and
+ * `config.vectors.enabled`, it first builds a cosine index over them (exact below
+ * `config.vectors.exactBelow` items, else HNSW; keys are dense item ids, stored ids the external
+ * ones) and stores it as the `items` index (`vectors/items/`) on the store the model was saved to
+ * (`model.json`: its artifact store, or `file:` of the plain directory holding it, i.e. train's
+ * `stores.artifacts`, where a serve role given the same `stores.artifacts` reads it). Only then
+ * does it open the serving version, whose metadata records `vectors: { items: <index version> }`.
+ * The two stores cannot switch in one transaction: the
+ * index pointer (`vectors/items/current`, which the similar-items route reads) moves first, the
+ * lists' commit follows once they are written, so the two switch as closely as two stores allow
+ * and the new index never lags the lists. Between the two (the time it takes to write the lists,
+ * or until the next publish if the lists' commit fails) the new index serves beside the previous
+ * lists; each index carries its own external ids, so a reader never maps one model's dense ids
+ * with another's. Without an opener for the store (`StepContext.openArtifacts`) the index is
+ * skipped with a warning and the step reports `vectorItems` 0; models without item vectors
+ * (popularity, item-kNN) and `vectors.enabled: false` publish lists only.
  */
 export const publishStep: PipelineStepFn = async (ctx) => {
   const { config, metadata, runId } = ctx;
@@ -26,10 +47,24 @@ export const publishStep: PipelineStepFn = async (ctx) => {
       `holds lists of model ${candidates.modelId}, but model.json names ${ref.modelId}; run the candidates step again`,
     );
   }
-  const { data } = await withModelDirectory(ref, ctx.openArtifacts, (dir) => readArtifact(dir), {
-    signal: ctx.signal,
-  });
+  const { data, vectors } = await withModelDirectory(
+    ref,
+    ctx.openArtifacts,
+    async (dir) => {
+      const saved = await readArtifact(dir);
+      const models = ctx.models ?? builtinModels();
+      // A kind this process does not know publishes its lists, as before models had vectors.
+      if (!config.vectors.enabled || !models.has(saved.kind))
+        return { data: saved.data, vectors: null };
+      const model = await models.load(saved);
+      return { data: saved.data, vectors: model.itemVectors?.() ?? null };
+    },
+    { signal: ctx.signal },
+  );
   const metrics = (await metadata.getModel(ref.modelId))?.metrics ?? {};
+  ctx.signal?.throwIfAborted();
+
+  const index = vectors === null ? null : await publishVectors(ctx, ref, vectors, data.items);
   ctx.signal?.throwIfAborted();
 
   const version = `${idStamp()}-${idSuffix()}-${ref.modelId}`.slice(0, 64);
@@ -40,6 +75,7 @@ export const publishStep: PipelineStepFn = async (ctx) => {
     kind: ref.kind,
     metrics,
     publishedBy: config.name,
+    ...(index === null ? {} : { vectors: { items: index.version } }),
   });
   try {
     // Keys are strings, as they arrive in request paths; item ids keep their type.
@@ -66,18 +102,62 @@ export const publishStep: PipelineStepFn = async (ctx) => {
     packedCount(candidates.lists.related) +
     packedCount(candidates.lists.popular);
   stepLogger(ctx).info(
-    { step: 'publish', version, modelId: ref.modelId, lists },
-    `publish: version ${version} of ${ref.modelId} (${lists} lists) is now serving`,
+    {
+      step: 'publish',
+      version,
+      modelId: ref.modelId,
+      lists,
+      ...(index === null ? {} : { vectorIndex: index.version, vectorItems: index.count }),
+    },
+    `publish: version ${version} of ${ref.modelId} (${lists} lists${
+      index === null ? '' : `, ${index.kind} index of ${index.count} item vectors`
+    }) is now serving`,
   );
   return {
     version,
     modelId: ref.modelId,
     lists,
+    vectorItems: index?.count ?? 0,
+    ...(index === null ? {} : { vectorIndex: index.version }),
     // A user and an item with lists, to show how to query them.
     sampleUser: String(data.users.idAt(0)),
     sampleItem: String(data.items.idAt(0)),
   };
 };
+
+/**
+ * Stores `vectors` as the `items` index on the store the model was saved to (see
+ * {@link publishStep}), or returns null (with a warning) when the step was given no opener.
+ */
+async function publishVectors(
+  ctx: StepContext,
+  ref: ModelRef,
+  vectors: ItemVectors,
+  items: IdMap,
+): Promise<PublishedItemVectors | null> {
+  // A plain directory of models is the older form of `file:DIR`, as the serve role opens it.
+  const artifacts = ref.artifacts ?? `file:${dirname(ref.artifactPath)}`;
+  if (ctx.openArtifacts === undefined) {
+    stepLogger(ctx).warn(
+      { step: 'publish', artifacts },
+      'publish: no artifact store opener was given; item vectors are not published',
+    );
+    return null;
+  }
+  const store = await ctx.openArtifacts(artifacts);
+  try {
+    const ids = Array.from({ length: items.size }, (_, i) => String(items.idAt(i)));
+    return await publishItemVectors({
+      store,
+      vectors,
+      ids,
+      exactBelow: ctx.config.vectors.exactBelow,
+      ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+    });
+  } finally {
+    await store.close();
+  }
+}
 
 /** Packed lists as (external key, scored external ids) pairs, produced lazily. */
 function* entries(
