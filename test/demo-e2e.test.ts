@@ -90,6 +90,11 @@ describe('kiban demo', () => {
       expect(related.body.items.map((i: { id: string }) => i.id)).not.toContain('1');
       expect(related.body.items.every((i: { id: unknown }) => typeof i.id === 'string')).toBe(true);
       expect((await json('/v1/items/0/related')).status).toBe(404);
+      // Similar items come from the ALS item vectors the demo published as the `items` index.
+      const similar = await json('/v1/items/1/similar?k=5');
+      expect(similar.status).toBe(200);
+      expect(similar.body.items).toHaveLength(5);
+      expect(similar.body.items.map((i: { id: string }) => i.id)).not.toContain('1');
       const models = await json('/v1/models');
       expect(models.body.model).toMatchObject({ kind: 'als', params: { factors: 32 } });
       expect(models.body.model.metrics['ndcg@10']).toBeGreaterThan(0.05);

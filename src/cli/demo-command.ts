@@ -47,6 +47,7 @@ export function demoCommand(): Command {
               `kiban is serving on ${base}`,
               `  ${base}/v1/users/${encodeURIComponent(sample.user)}/recommendations?k=10`,
               `  ${base}/v1/items/${encodeURIComponent(sample.item)}/related?k=10`,
+              `  ${base}/v1/items/${encodeURIComponent(sample.item)}/similar?k=10   (nearest item vectors)`,
               `  ${base}/v1/users/no-such-user/recommendations   (popular items, "fallback": true)`,
               `  ${base}/v1/models`,
               `  ${base}/metrics   ${base}/openapi.json   ${base}/readyz`,

@@ -56,7 +56,7 @@ export async function startAllInOneRole(
 ): Promise<AllInOneRole> {
   const auth = resolveServeAuth(config);
   const backends = await openBackends(config.stores, {
-    seams: ['serving', 'metadata'],
+    seams: ['serving', 'metadata', 'artifacts'],
     fields: storeFields(config),
   });
   // One logger for the role, a child per component.
@@ -89,6 +89,8 @@ export async function startAllInOneRole(
     serving: backends.serving,
     metadata: backends.metadata,
     auth: { mode: auth.mode, authenticators, publicMetrics: config.auth.publicMetrics },
+    // Similar items from the item vectors the pipeline just published (the `items` index).
+    vectors: { artifacts: backends.artifacts, updates: backends.metadata.vectorUpdates },
   });
   return { app, pipeline, auth, devKey, close: () => backends.close() };
 }

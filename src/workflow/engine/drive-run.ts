@@ -358,7 +358,10 @@ function scheduleOverdue(
   const fire = (): void => {
     if (stopped()) return;
     const now = Date.now();
-    if (now < dueAt) return arm();
+    if (now < dueAt) {
+      arm();
+      return;
+    }
     void notifyAll(options.notifiers, {
       ...eventBase(run, options, now - run.createdAt.getTime()),
       type: 'run-overdue',
