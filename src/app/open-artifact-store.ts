@@ -9,16 +9,13 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { type ArtifactStore, isArtifactStoreUrl } from '../storage/artifacts/artifact-store.js';
 import type { S3Credentials } from '../storage/artifacts/s3-artifact-store.js';
 
 /** The artifact store URL used when none is configured: a folder under the working directory. */
 export const DEFAULT_ARTIFACTS_URL = 'file:.kiban/artifacts';
 
-/** Whether `value` is an artifact store URL (`file:…`, `s3://…`) rather than a plain directory path. */
-export function isArtifactStoreUrl(value: string): boolean {
-  return value.startsWith('file:') || value.startsWith('s3://');
-}
+export { isArtifactStoreUrl } from '../storage/artifacts/artifact-store.js';
 
 /**
  * The artifact store URL of a `stores.artifacts` value: a URL as it is, a plain directory path

@@ -102,11 +102,6 @@ async function filesBelow(dir: string): Promise<string[]> {
   return found;
 }
 
-/** Whether a `stores.artifacts` value is an artifact store URL rather than a plain directory. */
-export function isArtifactsUrl(value: string): boolean {
-  return value.startsWith('file:') || value.startsWith('s3://');
-}
-
 /**
  * Calls `use` with a local directory holding the model `ref` names: its `artifactPath` for a
  * model saved under a plain directory, else a temporary download of `ref.artifactKey` from the

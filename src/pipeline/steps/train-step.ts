@@ -6,7 +6,8 @@ import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { builtinModels } from '../../models/builtin-models.js';
 import type { EvaluationRecord } from './evaluate-step.js';
 import { type PipelineStepFn, type StepContext, stepLogger } from './pipeline-step.js';
-import { isArtifactsUrl, uploadWritten } from './stored-files.js';
+import { isArtifactStoreUrl } from '../../storage/artifacts/artifact-store.js';
+import { uploadWritten } from './stored-files.js';
 import {
   idStamp,
   idSuffix,
@@ -40,7 +41,7 @@ export const trainStep: PipelineStepFn = async (ctx) => {
   const modelId = `${config.model.kind}-${idStamp()}-${idSuffix()}`;
   let artifactPath = join(config.stores.artifacts, modelId);
   let ref: ModelRef = { modelId, artifactPath, kind: model.kind };
-  if (isArtifactsUrl(config.stores.artifacts)) {
+  if (isArtifactStoreUrl(config.stores.artifacts)) {
     if (ctx.openArtifacts === undefined)
       throw new InvalidArgumentError(
         'stores.artifacts',

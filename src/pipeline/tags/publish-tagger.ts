@@ -6,7 +6,7 @@ import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import type { MetadataStore } from '../../storage/metadata-store.js';
 import type { ServingStore } from '../../storage/serving-store.js';
 import { TAGGER_POINTER_KEY, type TaggerPointer } from '../../storage/tagger-pointer.js';
-import { isArtifactsUrl } from '../steps/stored-files.js';
+import { isArtifactStoreUrl } from '../../storage/artifacts/artifact-store.js';
 import { idStamp, idSuffix } from '../steps/work-files.js';
 
 /** The key of a published tagger's file in an artifact store: beside a recommender's files, under `models/<modelId>/`. */
@@ -51,7 +51,7 @@ export async function publishTagger(args: {
   let artifactPath: string;
   let artifactKey: string | undefined;
   let bytes: number;
-  if (isArtifactsUrl(args.artifacts)) {
+  if (isArtifactStoreUrl(args.artifacts)) {
     if (args.openArtifacts === undefined)
       throw new InvalidArgumentError(
         'openArtifacts',

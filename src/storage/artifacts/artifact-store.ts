@@ -95,3 +95,12 @@ export async function readArtifact(
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks);
 }
+
+/**
+ * Whether a `stores.artifacts` value is an artifact store URL (`file:…`, `s3://…`) rather than a
+ * plain directory path (the older form, e.g. `.kiban/models`). The one check the composition
+ * root and the pipeline steps share.
+ */
+export function isArtifactStoreUrl(value: string): boolean {
+  return value.startsWith('file:') || value.startsWith('s3://');
+}
