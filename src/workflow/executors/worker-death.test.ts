@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -201,7 +202,7 @@ if (mustRunRedis(reachable)) {
         // Runs until the test releases it, so that the SIGTERM surely comes while it runs: no
         // race between the task's own duration and a loaded machine.
         const job = makeJob(root, {
-          run: 'while [ ! -f "$KIBAN_WORK_DIR/release" ]; do sleep 0.05; done; echo released',
+          run: 'touch "$KIBAN_WORK_DIR/started"; while [ ! -f "$KIBAN_WORK_DIR/release" ]; do sleep 0.05; done; echo released',
         });
         const id = taskJobId(job);
         const pending = executor.execute(job);
@@ -223,6 +224,10 @@ if (mustRunRedis(reachable)) {
         // Asked to stop while running the task: it finishes the task first, then exits cleanly.
         await untilOutput(worker, 'is stopping');
         expect(await inspector.getJobState(id)).toBe('active');
+        // Active in the queue comes a moment before the worker has made the work directory and
+        // started the shell: release it only once the task itself says it runs.
+        while (!existsSync(join(job.workDir, 'started')))
+          await new Promise((r) => setTimeout(r, 25));
         await writeFile(join(job.workDir, 'release'), '');
         expect(await pending).toMatchObject({ status: 'succeeded', worker: 'worker-late' });
         expect(await exited).toBe(0);
