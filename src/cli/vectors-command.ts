@@ -18,6 +18,7 @@ import {
 } from '../vectors/stored-index.js';
 import { VECTOR_METRICS, type VectorIndex, type VectorMetric } from '../vectors/vector-index.js';
 import { flagOverlay } from './config-flags.js';
+import { vectorsEmbedCommand } from './vectors-embed-command.js';
 
 /** `--kind auto` builds an exact index below this many vectors, an approximate (HNSW) one from it. */
 export const AUTO_EXACT_MAX_ROWS = 50_000;
@@ -33,7 +34,8 @@ export function vectorsCommand(): Command {
     )
     .addCommand(buildCommand())
     .addCommand(queryCommand())
-    .addCommand(infoCommand());
+    .addCommand(infoCommand())
+    .addCommand(vectorsEmbedCommand());
 }
 
 interface StoreOptions {
