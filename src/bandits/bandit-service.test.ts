@@ -45,7 +45,7 @@ describe('BanditService', () => {
     await expect(
       other.feedback('b', { decisionId: 'never-made', rewards: [1] }),
     ).rejects.toBeInstanceOf(NotFoundError);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(20); // a 25 ms timer may fire up to a tick early by this clock
     await Promise.all([deciding.close(), other.close()]);
   });
 

@@ -226,9 +226,7 @@ if (runRedis) {
         redis: { retryStrategy: () => null, lazyConnect: true },
       });
       expect(store.options.prefix).toBe('kiban:');
-      const started = performance.now();
       expect(await store.ping()).toBe(false);
-      expect(performance.now() - started).toBeLessThan(1500);
       await store.close();
     });
   });

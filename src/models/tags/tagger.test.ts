@@ -220,14 +220,21 @@ describe('Tagger', () => {
 
     const all = await readTagExamples('datasets/cooking-stackexchange/cooking.stackexchange.txt');
     const midway = new AbortController();
-    const started = performance.now();
+    let reached = 0;
     const run = Tagger.train(
       all,
       { dim: 32, epoch: 200, threads: 2 },
-      { signal: midway.signal, onProgress: (f) => f > 0 && midway.abort() },
+      {
+        signal: midway.signal,
+        onProgress: (f) => {
+          reached = f;
+          if (f > 0) midway.abort();
+        },
+      },
     );
     await expect(run).rejects.toThrow(/training aborted/);
-    expect(performance.now() - started).toBeLessThan(5000); // the full run would take about a minute
+    // Stopped soon after the abort, not at the end of the 200 epochs (about a minute).
+    expect(reached).toBeLessThan(0.25);
   });
 
   it('validates its options and examples, naming the culprit', async () => {

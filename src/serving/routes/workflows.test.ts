@@ -426,10 +426,8 @@ describe('workflow routes', () => {
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('retry:');
-    const started = Date.now();
     await other.close();
-    expect(Date.now() - started).toBeLessThan(1500);
-    // The stream ended without the run finishing.
+    // The stream ended without the run finishing: close did not wait for it (no clock needed).
     while (!(await reader.read()).done);
     expect((await call('GET', `/v1/runs/${runId}`)).body.run.status).toBe('running');
   });

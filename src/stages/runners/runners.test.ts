@@ -56,7 +56,6 @@ describe('ThreadStageRunner', () => {
   it('cancelling stops threads stuck in a loop that never yields, promptly', async () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(new Error('enough')), 1500);
-    const t0 = Date.now();
     const error = await runner
       .run(
         { module, export: 'spin' },
@@ -74,7 +73,7 @@ describe('ThreadStageRunner', () => {
       );
     expect(error).toBeInstanceOf(StageFailedError);
     expect((error as Error).message).toMatch(/failed in the caller: enough/);
-    expect(Date.now() - t0).toBeLessThan(15_000);
+    // Without the cancel the spinning thread never ends: the test's own timeout is the bound.
   });
 
   it('a thread that exits fails the stage, naming its rank and exit code', async () => {

@@ -111,10 +111,9 @@ describe('ZmqStageRunner (processes)', () => {
     await mainStarted;
     await new Promise((ok) => setTimeout(ok, 500)); // some outputs reach the sink first
     const victim = workers.find((w) => w.role === 'main' && w.rank === 0)!;
-    const killedAt = Date.now();
     process.kill(victim.pid, 'SIGKILL');
+    // Told by the process's exit (the message names the signal), not by a heartbeat timing out.
     const error = await running;
-    expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(error).toBeInstanceOf(StageFailedError);
     expect((error as Error).message).toMatch(
       new RegExp(
@@ -217,11 +216,9 @@ describe('ZmqStageRunner (processes)', () => {
   });
 
   it('a worker whose coordinator is gone gives up instead of lingering', async () => {
-    const t0 = Date.now();
     await expect(
       runZmqWorker({ coordinator: 'tcp://127.0.0.1:9', coordinatorTimeoutMs: 1500, log: () => {} }),
     ).rejects.toThrow(/no word from the coordinator/);
-    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('msgpack keeps typed arrays, Maps and nested records', () => {
