@@ -10,6 +10,8 @@ answers against arithmetic, not against another run of the same code:
 - tiny-linear.onnx: x float32 [batch, 4] -> embedding = tanh(x W + b), float32 [batch, 3]
 - tiny-image.onnx:  x float32 [batch, 1, 2, 2] -> Flatten -> x W + b, float32 [batch, 3]
   (an "image" model: the encoder feeds it rows of 4 values reshaped to 1 x 2 x 2)
+- tiny-batch4.onnx:  x float32 [4, 4] -> tanh(x W + b), float32 [4, 3] (exported with a fixed batch
+  size: the encoder pads the last batch)
 - tiny-3d-output.onnx: x float32 [batch, 4] -> x W + b unsqueezed, float32 [batch, 3, 1]
   (refused: an embedding output must be 2-D)
 - tiny-rank1.onnx: x float32 [4] -> x W + b, float32 [3] (refused: no batch dimension)
@@ -70,6 +72,16 @@ def main():
         ],
         [helper.make_tensor_value_info("x", f, ["batch", IN_DIM])],
         [helper.make_tensor_value_info("embedding", f, ["batch", OUT_DIM])],
+    )
+    save(
+        "tiny-batch4.onnx",
+        [
+            helper.make_node("MatMul", ["x", "W"], ["xw"]),
+            helper.make_node("Add", ["xw", "b"], ["z"]),
+            helper.make_node("Tanh", ["z"], ["embedding"]),
+        ],
+        [helper.make_tensor_value_info("x", f, [4, IN_DIM])],
+        [helper.make_tensor_value_info("embedding", f, [4, OUT_DIM])],
     )
     save(
         "tiny-image.onnx",

@@ -44,6 +44,24 @@ describe('OnnxEncoder', () => {
     }
   });
 
+  it('pads the last batch of a model exported with a fixed batch size of 4', async () => {
+    const encoder = await OnnxEncoder.load(`${FIXTURES}/tiny-batch4.onnx`, { batchSize: 100 });
+    try {
+      const x = rows(6); // one whole batch, then 2 rows padded to 4
+      const progress: number[] = [];
+      const { dim, vectors } = await encoder.encode(x, 4, { onProgress: (d) => progress.push(d) });
+      expect(dim).toBe(3);
+      expect(vectors).toHaveLength(18);
+      for (let r = 0; r < 6; r++) {
+        const expected = affine(x.subarray(r * 4, r * 4 + 4), Math.tanh);
+        for (let j = 0; j < 3; j++) expect(vectors[r * 3 + j]).toBeCloseTo(expected[j], 5);
+      }
+      expect(progress).toEqual([4, 6]);
+    } finally {
+      await encoder.close();
+    }
+  });
+
   it('reshapes flat rows into an image-shaped input [batch, 1, 2, 2]', async () => {
     const bytes = new Uint8Array(await readFile(`${FIXTURES}/tiny-image.onnx`));
     const encoder = await OnnxEncoder.load(bytes);
