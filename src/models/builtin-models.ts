@@ -1,5 +1,6 @@
 import { alsModel } from './als/als-definition.js';
 import { bprModel } from './bpr/bpr-definition.js';
+import { gatModel, graphSageModel } from './graph/graph-definition.js';
 import { itemKnnModel } from './itemknn/itemknn-definition.js';
 import { ModelRegistry, type ModelDefinition } from './model-registry.js';
 import { popularityModel } from './popularity/popularity-definition.js';
@@ -13,6 +14,8 @@ export const BUILTIN_MODELS: readonly ModelDefinition[] = Object.freeze([
   itemKnnModel,
   alsModel,
   bprModel,
+  graphSageModel,
+  gatModel,
 ]);
 
 /**

@@ -95,3 +95,15 @@ export interface EmbeddingModel extends Recommender {
   userFactors(): DenseMatrix;
   itemFactors(): DenseMatrix;
 }
+
+/**
+ * An embedding model that embeds users from the items they interacted with (the graph models):
+ * a user need not be in the training data, and fresh interactions need no retraining.
+ */
+export interface UserEmbeddingModel extends EmbeddingModel {
+  /**
+   * One row per list of dense item indices (of `data.items`): that user's vector, scored against
+   * {@link EmbeddingModel.itemFactors} by dot product.
+   */
+  embedUsers(interactions: readonly ArrayLike<number>[]): DenseMatrix;
+}

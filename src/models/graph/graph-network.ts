@@ -1,0 +1,706 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import { loadWasmModule, WasmLayout } from '../../core/wasm.js';
+
+/** How a node combines its sampled neighbours: their mean (GraphSAGE) or multi-head attention (GAT). */
+export type GraphAggregator = 'mean' | 'attention';
+
+/** The shape of a {@link GraphNetwork}. */
+export interface GraphNetworkShape {
+  aggregator: GraphAggregator;
+  /** Embedding width; a multiple of 4 and of `heads`. */
+  dim: number;
+  /** Attention heads (attention only; 1 for mean); `dim / heads` must be a multiple of 4. */
+  heads: number;
+  nItems: number;
+  /** Most first-hop neighbours (items of a user) one training step takes. */
+  maxNeighbours: number;
+  /** Second-hop neighbours sampled per first-hop item (S2); 0 leaves layer 1 out. */
+  fanout2: number;
+  /** Most targets (items of a user) of one loss term. */
+  maxTargets: number;
+  /** Most items of one list {@link GraphNetwork.embed} uses at once. */
+  maxEmbedItems: number;
+  /**
+   * The user's own term q = s(n)·Σ hᵢ over its n items: the mean (s = 1/n) or, as Mult-DAE
+   * normalises its input, s = 1/√n, so users with more items get longer vectors (surer scores).
+   */
+  userScale: 'mean' | 'sqrt';
+  /**
+   * 0: score sⱼ = u·Qⱼ + bⱼ; above 0: the cosine scaled by this temperature, sⱼ = τ·cos(u, Qⱼ) + bⱼ.
+   */
+  temperature: number;
+  /** Whether the output item vectors are the input embeddings (tied) or their own table. */
+  tied: boolean;
+}
+
+/** The learned tensors, in the order they sit in the parameter block. */
+export const GRAPH_PARAMS = [
+  'E',
+  'Q',
+  'bias',
+  'W1',
+  'b1',
+  'W2',
+  'b2',
+  'al1',
+  'ar1',
+  'al2',
+  'ar2',
+] as const;
+export type GraphParamName = (typeof GRAPH_PARAMS)[number];
+
+interface Kernel {
+  dotRows(f: number, m: number, rows: number, q: number, bias: number, out: number): void;
+  cosineRows(
+    f: number,
+    m: number,
+    rows: number,
+    un: number,
+    bias: number,
+    tau: number,
+    norms: number,
+    cos: number,
+    out: number,
+  ): void;
+  cosineRowsBackward(
+    f: number,
+    m: number,
+    rows: number,
+    g: number,
+    un: number,
+    tau: number,
+    norms: number,
+    cos: number,
+    c: number,
+    dm: number,
+    dun: number,
+  ): void;
+  softmaxXent(n: number, s: number, targets: number, nt: number): number;
+  dotRowsBackward(
+    f: number,
+    m: number,
+    rows: number,
+    g: number,
+    u: number,
+    c: number,
+    dm: number,
+    du: number,
+  ): void;
+  gatherSum(f: number, m: number, idx: number, w: number, c: number, n: number, out: number): void;
+  scatterAdd(f: number, dm: number, idx: number, w: number, c: number, n: number, g: number): void;
+  gatherDots(f: number, m: number, idx: number, n: number, v: number, out: number): void;
+  matVec(rows: number, cols: number, w: number, x: number, b: number, out: number): void;
+  matVecBackward(
+    rows: number,
+    cols: number,
+    w: number,
+    x: number,
+    g: number,
+    c: number,
+    dw: number,
+    db: number,
+    dx: number,
+  ): void;
+  adam(
+    n: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    bc2: number,
+    wd: number,
+  ): void;
+  axpyN(n: number, c: number, x: number, out: number): void;
+}
+
+/** Slope of LeakyReLU on attention logits (as in GAT). */
+const LEAKY = 0.2;
+const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+/** A float32 region of kernel memory: its byte offset and a view of it. */
+interface Region {
+  at: number;
+  v: Float32Array;
+}
+
+/**
+ * The two-layer graph network of the `graphsage` and `gat` models, its forward and backward pass
+ * by hand on float32 arrays in one WebAssembly memory, the dense work on the SIMD kernel
+ * (`build/wasm/graph-kernel.wasm`).
+ *
+ * A user has no parameters: for a user with sampled items N (first hop) the network computes
+ * - layer 1, per item i ∈ N: hᵢ = Eᵢ + ReLU(W1·aᵢ + b1), aᵢ the aggregate of the input embeddings
+ *   E of i's S2 sampled second-hop items (items of sampled co-users of i);
+ * - layer 2, the user: z = aggregate of {hᵢ}, u = W2·z + b2 + mean{hᵢ};
+ * - scores sⱼ = u·Qⱼ + biasⱼ over every item, trained by full softmax cross-entropy.
+ * The mean aggregator averages; the attention one has `heads` heads, head k weighting the
+ * neighbours by softmax(LeakyReLU(alₖ·self + arₖ·neighbour)) and owning rows k·dim/heads… of W.
+ * For the user the "self" is the mean of its items' hᵢ.
+ */
+export class GraphNetwork {
+  readonly shape: Readonly<GraphNetworkShape>;
+  /** Float offsets of each tensor inside the parameter block (and the gradient, moment blocks). */
+  readonly offsets: Record<GraphParamName, number>;
+  readonly sizes: Record<GraphParamName, number>;
+  /** All parameters, one block (Adam updates it in one call). */
+  readonly params: Float32Array;
+  /** Gradients, laid out as `params`. */
+  readonly grads: Float32Array;
+  /** First-hop items of the current step (dense item indices), `maxNeighbours` long. */
+  readonly neighbours: Int32Array;
+  /** Second-hop items, `fanout2` per first-hop item. */
+  readonly hops: Int32Array;
+  /** Targets of the current loss term. */
+  readonly targets: Int32Array;
+  /** Layer-1 outputs h of every item (its sampled neighbourhood fixed), after {@link GraphNetwork.freezeItems}. */
+  readonly itemHidden: Float32Array;
+  private readonly k: Kernel;
+  private readonly buf: ArrayBuffer;
+  private readonly base: { p: number; g: number; m: number; v: number };
+  private readonly r: Record<string, Region>;
+  private readonly at: { neighbours: number; hops: number; targets: number; iota: number };
+  private readonly embedIdx: Int32Array;
+  private readonly savedPre: Float32Array;
+  private readonly embedIdxAt: number;
+  private adamStep = 0;
+
+  private constructor(shape: GraphNetworkShape, module: WebAssembly.Module) {
+    this.shape = Object.freeze({ ...shape });
+    const { dim: d, heads: H, nItems, maxNeighbours: N, fanout2: S2 } = shape;
+    const sizes = {
+      E: nItems * d,
+      Q: shape.tied ? 0 : nItems * d,
+      bias: pad4(nItems),
+      W1: d * d,
+      b1: d,
+      W2: d * d,
+      b2: d,
+      al1: H * d,
+      ar1: H * d,
+      al2: H * d,
+      ar2: H * d,
+    };
+    const offsets = {} as Record<GraphParamName, number>;
+    let total = 0;
+    for (const name of GRAPH_PARAMS) {
+      offsets[name] = total;
+      total += sizes[name];
+    }
+    if (shape.tied) offsets.Q = offsets.E;
+    this.sizes = sizes;
+    this.offsets = offsets;
+    const plan = new WasmLayout();
+    const bytes = total * 4;
+    this.base = {
+      p: plan.reserve(bytes),
+      g: plan.reserve(bytes),
+      m: plan.reserve(bytes),
+      v: plan.reserve(bytes),
+    };
+    const f32 = (n: number): number => plan.reserve(pad4(n) * 4);
+    const sizesOf: Record<string, number> = {
+      A: N * H * d, // layer-1 aggregates (per head for attention)
+      T: N * d, // layer-1 pre-activations
+      Hn: N * d, // layer-1 outputs
+      dHn: N * d,
+      pre1: N * H * Math.max(S2, 1),
+      alpha1: N * H * Math.max(S2, 1),
+      pre2: H * Math.max(N, shape.maxEmbedItems),
+      alpha2: H * Math.max(N, shape.maxEmbedItems),
+      M2: H * d,
+      dM: H * d,
+      q: d,
+      dq: d,
+      u: d,
+      du: d,
+      z: d,
+      dt: d,
+      dA: d,
+      tmp: d,
+      dAlpha: Math.max(N, S2, shape.maxEmbedItems),
+      scores: nItems,
+      norms: nItems,
+      cos: nItems,
+      un: d,
+      dun: d,
+      hidden: nItems * d,
+    };
+    const regionAt: Record<string, number> = {};
+    for (const [name, n] of Object.entries(sizesOf)) regionAt[name] = f32(n);
+    this.at = {
+      neighbours: plan.reserve(N * 4),
+      hops: plan.reserve(N * Math.max(S2, 1) * 4),
+      targets: plan.reserve(shape.maxTargets * 4),
+      iota: plan.reserve(Math.max(N, shape.maxEmbedItems) * 4),
+    };
+    this.embedIdxAt = plan.reserve(shape.maxEmbedItems * 4);
+    if (plan.pages > 65536)
+      throw new InvalidArgumentError('dim', 'the graph model does not fit in 4 GiB of memory');
+    const memory = new WebAssembly.Memory({
+      initial: plan.pages,
+      maximum: plan.pages,
+      shared: true,
+    });
+    this.k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
+    this.buf = memory.buffer as unknown as ArrayBuffer;
+    this.params = new Float32Array(this.buf, this.base.p, total);
+    this.grads = new Float32Array(this.buf, this.base.g, total);
+    this.r = {};
+    for (const [name, n] of Object.entries(sizesOf))
+      this.r[name] = { at: regionAt[name], v: new Float32Array(this.buf, regionAt[name], n) };
+    this.neighbours = new Int32Array(this.buf, this.at.neighbours, N);
+    this.hops = new Int32Array(this.buf, this.at.hops, N * Math.max(S2, 1));
+    this.targets = new Int32Array(this.buf, this.at.targets, shape.maxTargets);
+    const iota = new Int32Array(this.buf, this.at.iota, Math.max(N, shape.maxEmbedItems));
+    for (let i = 0; i < iota.length; i++) iota[i] = i;
+    this.embedIdx = new Int32Array(this.buf, this.embedIdxAt, shape.maxEmbedItems);
+    this.itemHidden = this.r.hidden.v;
+    this.savedPre = new Float32Array(Math.max(N, S2, shape.maxEmbedItems));
+  }
+
+  /** A network of `shape`, parameters zero; null when the kernel is not built. */
+  static create(shape: GraphNetworkShape): GraphNetwork | null {
+    const { dim, heads } = shape;
+    if (dim % 4 !== 0 || dim % heads !== 0 || (dim / heads) % 4 !== 0)
+      throw new InvalidArgumentError(
+        'dim',
+        `must be a multiple of 4·heads (heads ${heads}), got ${dim}`,
+      );
+    const module = loadWasmModule('graph-kernel');
+    return module === null ? null : new GraphNetwork(shape, module);
+  }
+
+  /** A view of one tensor of the parameter block. */
+  param(name: GraphParamName): Float32Array {
+    return this.params.subarray(this.offsets[name], this.offsets[name] + this.sizes[name]);
+  }
+
+  /** A view of one tensor's gradient. */
+  grad(name: GraphParamName): Float32Array {
+    return this.grads.subarray(this.offsets[name], this.offsets[name] + this.sizes[name]);
+  }
+
+  private p(name: GraphParamName): number {
+    return this.base.p + this.offsets[name] * 4;
+  }
+
+  private g(name: GraphParamName): number {
+    return this.base.g + this.offsets[name] * 4;
+  }
+
+  /**
+   * Layer 1 for the first-hop items `neighbours[0..n)` (their second hops in `hops`): fills rows of
+   * A, T and Hn (and the attention weights).
+   */
+  private layer1(n: number): void {
+    const { dim: d, heads: H, fanout2: S2, aggregator } = this.shape;
+    const { A, T, Hn, pre1, alpha1 } = this.r;
+    const dh = d / H;
+    const E = this.p('E');
+    for (let k = 0; k < n; k++) {
+      const i = this.neighbours[k];
+      const hn = Hn.at + k * d * 4;
+      if (S2 === 0) {
+        this.k.gatherSum(d, E, this.at.neighbours + k * 4, 0, 1, 1, hn);
+        continue;
+      }
+      const hops = this.at.hops + k * S2 * 4;
+      const t = T.at + k * d * 4;
+      if (aggregator === 'mean') {
+        const a = A.at + k * d * 4;
+        this.k.gatherSum(d, E, hops, 0, 1 / S2, S2, a);
+        this.k.matVec(d, d, this.p('W1'), a, this.p('b1'), t);
+      } else {
+        const selfRow = E + i * d * 4;
+        for (let h = 0; h < H; h++) {
+          const o = (k * H + h) * S2;
+          this.k.gatherDots(d, E, hops, S2, this.p('ar1') + h * d * 4, pre1.at + o * 4);
+          const self = dotAt(this.buf, selfRow, this.p('al1') + h * d * 4, d);
+          softmaxLeaky(pre1.v, alpha1.v, o, S2, self);
+          const a = A.at + (k * H + h) * d * 4;
+          this.k.gatherSum(d, E, hops, alpha1.at + o * 4, 0, S2, a);
+          this.k.matVec(
+            dh,
+            d,
+            this.p('W1') + h * dh * d * 4,
+            a,
+            this.p('b1') + h * dh * 4,
+            t + h * dh * 4,
+          );
+        }
+      }
+      const tv = T.v;
+      const hv = Hn.v;
+      const ev = this.params;
+      const eo = this.offsets.E + i * d;
+      for (let x = 0; x < d; x++) {
+        const tx = tv[k * d + x];
+        hv[k * d + x] = ev[eo + x] + Math.max(tx, 0);
+      }
+    }
+  }
+
+  private userScale(n: number): number {
+    return this.shape.userScale === 'mean' ? 1 / n : 1 / Math.sqrt(n);
+  }
+
+  /**
+   * Layer 2 over `n` rows of item representations at byte offset `rows` (gathered through the
+   * index list at `idx`): writes u. Keeps q, z/M2 and the attention weights for the backward pass.
+   */
+  private layer2(rows: number, idx: number, n: number): void {
+    const { dim: d, heads: H, aggregator } = this.shape;
+    const { q, z, u, M2, pre2, alpha2 } = this.r;
+    const dh = d / H;
+    this.k.gatherSum(d, rows, idx, 0, this.userScale(n), n, q.at);
+    if (aggregator === 'mean') {
+      this.k.matVec(d, d, this.p('W2'), q.at, this.p('b2'), u.at);
+      z.v.set(q.v);
+    } else {
+      for (let h = 0; h < H; h++) {
+        const o = h * n;
+        this.k.gatherDots(d, rows, idx, n, this.p('ar2') + h * d * 4, pre2.at + o * 4);
+        const self = dotAt(this.buf, q.at, this.p('al2') + h * d * 4, d);
+        softmaxLeaky(pre2.v, alpha2.v, o, n, self);
+        this.k.gatherSum(d, rows, idx, alpha2.at + o * 4, 0, n, M2.at + h * d * 4);
+        this.k.matVec(
+          dh,
+          d,
+          this.p('W2') + h * dh * d * 4,
+          M2.at + h * d * 4,
+          this.p('b2') + h * dh * 4,
+          u.at + h * dh * 4,
+        );
+      }
+    }
+    const uv = u.v;
+    const qv = q.v;
+    for (let x = 0; x < d; x++) uv[x] += qv[x];
+  }
+
+  /**
+   * One loss term: forward for the user whose first hops are `neighbours[0..n)` (second hops in
+   * `hops`), full softmax cross-entropy against `targets[0..nt)`, and the backward pass adding
+   * c·∂loss/∂θ into {@link GraphNetwork.grads}. Returns the loss.
+   */
+  step(n: number, nt: number, c: number): number {
+    const { dim: d, heads: H, fanout2: S2, nItems, aggregator } = this.shape;
+    const { A, T, Hn, dHn, pre1, alpha1, pre2, alpha2, M2, dM, q, dq, u, du, z, dt, dA, tmp } =
+      this.r;
+    const scores = this.r.scores;
+    const dh = d / H;
+    const k = this.k;
+    this.layer1(n);
+    this.layer2(Hn.at, this.at.iota, n);
+    const tau = this.shape.temperature;
+    const { norms, cos, un, dun } = this.r;
+    let uNorm = 0;
+    if (tau > 0) {
+      uNorm = this.unit(u.v, un.v);
+      k.cosineRows(d, this.p('Q'), nItems, un.at, this.p('bias'), tau, norms.at, cos.at, scores.at);
+    } else {
+      k.dotRows(d, this.p('Q'), nItems, u.at, this.p('bias'), scores.at);
+    }
+    const loss = k.softmaxXent(nItems, scores.at, this.at.targets, nt);
+
+    // Output layer and loss.
+    // The scores' padding past nItems stays 0, so the bias gradient is one whole-lane call.
+    k.axpyN(pad4(nItems), c, scores.at, this.g('bias'));
+    du.v.fill(0);
+    if (tau > 0) {
+      dun.v.fill(0);
+      k.cosineRowsBackward(
+        d,
+        this.p('Q'),
+        nItems,
+        scores.at,
+        un.at,
+        tau,
+        norms.at,
+        cos.at,
+        c,
+        this.g('Q'),
+        dun.at,
+      );
+      // Through u/‖u‖: du = (dun − un·(un·dun)) / ‖u‖.
+      if (uNorm > 0) {
+        let along = 0;
+        for (let x = 0; x < d; x++) along += un.v[x] * dun.v[x];
+        for (let x = 0; x < d; x++) du.v[x] = (dun.v[x] - along * un.v[x]) / uNorm;
+      }
+    } else {
+      k.dotRowsBackward(d, this.p('Q'), nItems, scores.at, u.at, c, this.g('Q'), du.at);
+    }
+
+    // Layer 2.
+    dq.v.set(du.v); // the residual mean{hᵢ}
+    dHn.v.fill(0, 0, n * d);
+    if (aggregator === 'mean') {
+      k.matVecBackward(d, d, this.p('W2'), z.at, du.at, c, this.g('W2'), this.g('b2'), dq.at);
+    } else {
+      dM.v.fill(0);
+      for (let h = 0; h < H; h++) {
+        const o = h * n;
+        const dm = dM.at + h * d * 4;
+        k.matVecBackward(
+          dh,
+          d,
+          this.p('W2') + h * dh * d * 4,
+          M2.at + h * d * 4,
+          du.at + h * dh * 4,
+          c,
+          this.g('W2') + h * dh * d * 4,
+          this.g('b2') + h * dh * 4,
+          dm,
+        );
+        // h_k gets α_k·dm directly, and through the logits below.
+        k.scatterAdd(d, dHn.at, this.at.iota, alpha2.at + o * 4, 1, n, dm);
+        const sum = this.attentionBackward(Hn.at, this.at.iota, n, dm, pre2, alpha2, o);
+        // Σ dpre · al2 goes to q; Σ dpre·h_k to ar2; dpre_k·ar2 to h_k.
+        addScaled(this.grads, this.offsets.al2 + h * d, q.v, 0, c * sum, d);
+        addScaled(dq.v, 0, this.params, this.offsets.al2 + h * d, sum, d);
+        k.gatherSum(d, Hn.at, this.at.iota, pre2.at + o * 4, 0, n, tmp.at);
+        addScaled(this.grads, this.offsets.ar2 + h * d, tmp.v, 0, c, d);
+        k.scatterAdd(d, dHn.at, this.at.iota, pre2.at + o * 4, 1, n, this.p('ar2') + h * d * 4);
+      }
+    }
+    k.scatterAdd(d, dHn.at, this.at.iota, 0, this.userScale(n), n, dq.at);
+
+    // Layer 1.
+    const E = this.p('E');
+    const gE = this.g('E');
+    for (let kk = 0; kk < n; kk++) {
+      const i = this.neighbours[kk];
+      const dhn = dHn.at + kk * d * 4;
+      k.scatterAdd(d, gE, this.at.neighbours + kk * 4, 0, c, 1, dhn);
+      if (S2 === 0) continue;
+      const hops = this.at.hops + kk * S2 * 4;
+      for (let x = 0; x < d; x++) dt.v[x] = T.v[kk * d + x] > 0 ? dHn.v[kk * d + x] : 0;
+      if (aggregator === 'mean') {
+        dA.v.fill(0);
+        k.matVecBackward(
+          d,
+          d,
+          this.p('W1'),
+          A.at + kk * d * 4,
+          dt.at,
+          c,
+          this.g('W1'),
+          this.g('b1'),
+          dA.at,
+        );
+        k.scatterAdd(d, gE, hops, 0, c / S2, S2, dA.at);
+      } else {
+        for (let h = 0; h < H; h++) {
+          const o = (kk * H + h) * S2;
+          dA.v.fill(0);
+          k.matVecBackward(
+            dh,
+            d,
+            this.p('W1') + h * dh * d * 4,
+            A.at + (kk * H + h) * d * 4,
+            dt.at + h * dh * 4,
+            c,
+            this.g('W1') + h * dh * d * 4,
+            this.g('b1') + h * dh * 4,
+            dA.at,
+          );
+          k.scatterAdd(d, gE, hops, alpha1.at + o * 4, c, S2, dA.at);
+          const sum = this.attentionBackward(E, hops, S2, dA.at, pre1, alpha1, o);
+          addScaled(
+            this.grads,
+            this.offsets.al1 + h * d,
+            this.params,
+            this.offsets.E + i * d,
+            c * sum,
+            d,
+          );
+          addScaled(
+            this.grads,
+            this.offsets.E + i * d,
+            this.params,
+            this.offsets.al1 + h * d,
+            c * sum,
+            d,
+          );
+          k.gatherSum(d, E, hops, pre1.at + o * 4, 0, S2, tmp.at);
+          addScaled(this.grads, this.offsets.ar1 + h * d, tmp.v, 0, c, d);
+          k.scatterAdd(d, gE, hops, pre1.at + o * 4, c, S2, this.p('ar1') + h * d * 4);
+        }
+      }
+    }
+    return loss;
+  }
+
+  /**
+   * Backward of out = Σₛ αₛ·m[idx[s]], α = softmax(LeakyReLU(pre)), through α and the logits:
+   * given dOut (byte offset), overwrites `pre[o..o+n)` with ∂/∂pre and returns their sum (the
+   * gradient of the self term every logit shares).
+   */
+  private attentionBackward(
+    rows: number,
+    idx: number,
+    n: number,
+    dOut: number,
+    pre: Region,
+    alpha: Region,
+    o: number,
+  ): number {
+    const saved = this.savedPre;
+    const dAlpha = this.r.dAlpha;
+    for (let s = 0; s < n; s++) saved[s] = pre.v[o + s];
+    this.k.gatherDots(this.shape.dim, rows, idx, n, dOut, dAlpha.at);
+    const a = alpha.v;
+    const da = dAlpha.v;
+    let dot = 0;
+    for (let s = 0; s < n; s++) dot += a[o + s] * da[s];
+    let sum = 0;
+    for (let s = 0; s < n; s++) {
+      const dl = a[o + s] * (da[s] - dot);
+      const g = saved[s] > 0 ? dl : LEAKY * dl;
+      pre.v[o + s] = g;
+      sum += g;
+    }
+    return sum;
+  }
+
+  /** Writes v/‖v‖ to `out` (zeros for the zero vector) and returns ‖v‖. */
+  private unit(v: Float32Array, out: Float32Array): number {
+    let ss = 0;
+    for (let x = 0; x < v.length; x++) ss += v[x] * v[x];
+    const n = Math.sqrt(ss);
+    for (let x = 0; x < v.length; x++) out[x] = n > 0 ? v[x] / n : 0;
+    return n;
+  }
+
+  /**
+   * The item vectors users are scored against, `nItems × dim`: Q, or with a temperature the rows
+   * of Q scaled to unit length (a copy).
+   */
+  outputItems(): Float32Array {
+    const Q = this.params.subarray(
+      this.offsets.Q,
+      this.offsets.Q + this.shape.nItems * this.shape.dim,
+    );
+    if (this.shape.temperature === 0) return Q;
+    const d = this.shape.dim;
+    const out = new Float32Array(Q.length);
+    for (let j = 0; j < this.shape.nItems; j++)
+      this.unit(Q.subarray(j * d, (j + 1) * d), out.subarray(j * d, (j + 1) * d));
+    return out;
+  }
+
+  /** One Adam step with the gradients accumulated since the last one, which it zeroes. */
+  adam(lr: number, weightDecay: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8): void {
+    const t = ++this.adamStep;
+    const n = this.params.length;
+    this.k.adam(
+      n,
+      this.base.p,
+      this.base.g,
+      this.base.m,
+      this.base.v,
+      lr / (1 - beta1 ** t),
+      beta1,
+      beta2,
+      eps,
+      1 / Math.sqrt(1 - beta2 ** t),
+      lr * weightDecay,
+    );
+  }
+
+  /**
+   * Fixes every item's layer-1 output: item i's row of {@link GraphNetwork.itemHidden} from the
+   * second hops `hopsOf(i, out)` writes (`fanout2` of them). Serving and `embed` read these rows.
+   * Overwrites the step buffers ({@link GraphNetwork.neighbours}, {@link GraphNetwork.hops}).
+   */
+  freezeItems(hopsOf: (item: number, out: Int32Array) => void): void {
+    const { dim: d, nItems, fanout2: S2 } = this.shape;
+    const row = S2 === 0 ? this.hops : this.hops.subarray(0, S2);
+    for (let i = 0; i < nItems; i++) {
+      this.neighbours[0] = i;
+      if (S2 > 0) hopsOf(i, row);
+      this.layer1(1);
+      this.itemHidden.set(this.r.Hn.v.subarray(0, d), i * d);
+    }
+  }
+
+  /**
+   * The vector of a user who interacted with `items` (dense indices; at most `maxEmbedItems`, the
+   * last ones are used beyond that), from the frozen item rows, into `out` at `offset`: the
+   * vector whose dot product with {@link GraphNetwork.outputItems} row j plus bias j scores item j.
+   * An empty list gives the zero vector.
+   */
+  embed(items: ArrayLike<number>, out: Float32Array, offset: number): void {
+    const { dim: d, maxEmbedItems } = this.shape;
+    const from = Math.max(0, items.length - maxEmbedItems);
+    const n = items.length - from;
+    if (n === 0) {
+      out.fill(0, offset, offset + d);
+      return;
+    }
+    for (let x = 0; x < n; x++) this.embedIdx[x] = items[from + x];
+    this.layer2(this.r.hidden.at, this.embedIdxAt, n);
+    const tau = this.shape.temperature;
+    if (tau === 0) {
+      out.set(this.r.u.v, offset);
+      return;
+    }
+    const un = this.r.un.v;
+    this.unit(this.r.u.v, un);
+    for (let x = 0; x < d; x++) out[offset + x] = tau * un[x];
+  }
+}
+
+/** Σ a[k]·b[k] over two float32 vectors of kernel memory at byte offsets `a` and `b`. */
+function dotAt(buf: ArrayBuffer, a: number, b: number, d: number): number {
+  const va = new Float32Array(buf, a, d);
+  const vb = new Float32Array(buf, b, d);
+  let s = 0;
+  for (let x = 0; x < d; x++) s += va[x] * vb[x];
+  return s;
+}
+
+/**
+ * In place over `pre[o..o+n)` (neighbour logits without the self term): adds `self`, keeps the
+ * raw logits in `pre`, writes softmax(LeakyReLU(·)) to `alpha`.
+ */
+function softmaxLeaky(
+  pre: Float32Array,
+  alpha: Float32Array,
+  o: number,
+  n: number,
+  self: number,
+): void {
+  let max = -Infinity;
+  for (let s = 0; s < n; s++) {
+    const x = pre[o + s] + self;
+    pre[o + s] = x;
+    const l = x > 0 ? x : LEAKY * x;
+    alpha[o + s] = l;
+    if (l > max) max = l;
+  }
+  let sum = 0;
+  for (let s = 0; s < n; s++) {
+    const e = Math.exp(alpha[o + s] - max);
+    alpha[o + s] = e;
+    sum += e;
+  }
+  for (let s = 0; s < n; s++) alpha[o + s] /= sum;
+}
+
+/** dst[do + x] += c·src[so + x] for x < d. */
+function addScaled(
+  dst: Float32Array,
+  dOff: number,
+  src: Float32Array,
+  sOff: number,
+  c: number,
+  d: number,
+): void {
+  for (let x = 0; x < d; x++) dst[dOff + x] += c * src[sOff + x];
+}

@@ -1,0 +1,311 @@
+import { z } from 'zod';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { Random } from '../../core/random.js';
+import type { Interactions } from '../../data/interactions.js';
+import type { Artifact } from '../artifact.js';
+import { FactorModel } from '../factor-model.js';
+import type { DenseMatrix, FitOptions, FitReport, UserEmbeddingModel } from '../recommender.js';
+import { runIterations } from '../training-loop.js';
+import { type GraphAggregator, GraphNetwork } from './graph-network.js';
+
+/** Hyper-parameters both graph models share (`graphsage` has exactly these). */
+export const graphParamsSchema = z
+  .object({
+    dim: z.int().min(4).max(512).default(64).describe('embedding width (a multiple of 4)'),
+    fanout1: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe("first-hop neighbours (a user's items) sampled per training step; 0 = all"),
+    fanout2: z
+      .int()
+      .min(0)
+      .max(256)
+      .default(0)
+      .describe('second-hop neighbours (items of co-users) sampled per item; 0 = one layer'),
+    epochs: z.int().min(1).default(30).describe('passes over every user'),
+    batchSize: z.int().min(1).default(32).describe('users per Adam step'),
+    learningRate: z.number().positive().default(0.003).describe('Adam step size'),
+    lrDecay: z
+      .number()
+      .positive()
+      .max(1)
+      .default(1)
+      .describe('learning rate multiplied by this after every epoch'),
+    weightDecay: z.number().min(0).default(0).describe('decoupled weight decay (AdamW)'),
+    dropout: z
+      .number()
+      .min(0)
+      .max(0.95)
+      .default(0.5)
+      .describe("share of a user's items dropped from the input of each training step"),
+    targets: z
+      .enum(['all', 'dropped'])
+      .default('all')
+      .describe("softmax targets: all the user's items | only those dropped from the input"),
+    userScale: z
+      .enum(['mean', 'sqrt'])
+      .default('sqrt')
+      .describe("a user's own term: the mean of its items' vectors | their sum over √count"),
+    temperature: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('0: score by dot product | τ > 0: by τ·cosine of user and item vectors'),
+    tied: z
+      .boolean()
+      .default(false)
+      .describe('score with the input item embeddings instead of a separate output table'),
+    initStd: z.number().min(0).default(0.05).describe('standard deviation of initial embeddings'),
+    seed: z.int().default(42).describe('random seed of the initial weights and the sampling'),
+  })
+  .strict();
+export type GraphParams = z.output<typeof graphParamsSchema>;
+
+/** Hyper-parameters of `gat`: the shared ones plus the attention heads. */
+export const gatParamsSchema = graphParamsSchema
+  .extend({
+    heads: z
+      .int()
+      .min(1)
+      .max(16)
+      .default(4)
+      .describe('attention heads (dim/heads a multiple of 4)'),
+  })
+  .strict();
+export type GatParams = z.output<typeof gatParamsSchema>;
+
+/**
+ * A graph neural network recommender over the user–item graph (GraphSAGE or GAT, see
+ * {@link GraphNetwork}): items have learned embeddings, users have none and are embedded from
+ * their items, so {@link GraphRecommender.embedUsers} gives any user, also one not trained on,
+ * a vector without retraining. Training minimises the full softmax cross-entropy of each user's
+ * items over all items (Adam, mini-batches of users), the input being the user's items with a
+ * share `dropout` of them dropped (denoising). Scores are u·qⱼ + bⱼ with the output item vectors
+ * q ({@link GraphRecommender.itemFactors}); similar items are their cosine. Single-threaded,
+ * deterministic for a seed; needs the WebAssembly kernel (`npm run build:wasm`).
+ */
+export abstract class GraphRecommender<P extends GraphParams>
+  extends FactorModel<P>
+  implements UserEmbeddingModel
+{
+  protected abstract readonly aggregator: GraphAggregator;
+  private net: GraphNetwork | undefined;
+
+  /** The attention heads (1 for the mean aggregator). */
+  protected get heads(): number {
+    return 1;
+  }
+
+  private build(data: Interactions): GraphNetwork {
+    const p = this.params;
+    const { indptr } = data.userItems;
+    let maxDegree = 1;
+    for (let u = 0; u < data.users.size; u++)
+      maxDegree = Math.max(maxDegree, indptr[u + 1] - indptr[u]);
+    const net = GraphNetwork.create({
+      aggregator: this.aggregator,
+      dim: p.dim,
+      heads: this.heads,
+      nItems: data.items.size,
+      maxNeighbours: p.fanout1 === 0 ? maxDegree : Math.min(p.fanout1, maxDegree),
+      fanout2: p.fanout2,
+      maxTargets: maxDegree,
+      maxEmbedItems: Math.max(maxDegree, 1024),
+      tied: p.tied,
+      userScale: p.userScale,
+      temperature: p.temperature,
+    });
+    if (net === null)
+      throw new InvalidArgumentError(
+        `${this.kind}.kernel`,
+        'the graph models need the WebAssembly kernel: run "npm run build:wasm"',
+      );
+    return net;
+  }
+
+  protected override async fitModel(data: Interactions, options: FitOptions): Promise<FitReport> {
+    const p = this.params;
+    const net = this.build(data);
+    const rng = new Random(p.seed);
+    const d = p.dim;
+    const init = (name: 'E' | 'Q' | 'W1' | 'W2' | 'al1' | 'ar1' | 'al2' | 'ar2', std: number) =>
+      rng.fillGaussian(net.param(name), std);
+    init('E', p.initStd);
+    if (!p.tied) init('Q', p.initStd);
+    init('W1', 0.5 / Math.sqrt(d));
+    init('W2', 0.5 / Math.sqrt(d));
+    for (const name of ['al1', 'ar1', 'al2', 'ar2'] as const) init(name, 1 / Math.sqrt(d));
+    const sampler = new NeighbourSampler(data, net, p, rng);
+    const nUsers = data.users.size;
+    const order = new Int32Array(nUsers);
+    for (let u = 0; u < nUsers; u++) order[u] = u;
+    const report = await runIterations(this.kind, p.epochs, options, (epoch) => {
+      shuffle(order, rng);
+      const lr = p.learningRate * p.lrDecay ** epoch;
+      let lossSum = 0;
+      let terms = 0;
+      for (let start = 0; start < nUsers; start += p.batchSize) {
+        const end = Math.min(nUsers, start + p.batchSize);
+        const c = 1 / (end - start);
+        for (let b = start; b < end; b++) {
+          const sampled = sampler.sample(order[b]);
+          if (sampled === null) continue;
+          lossSum += net.step(sampled.n, sampled.nt, c);
+          terms++;
+        }
+        net.adam(lr, p.weightDecay);
+      }
+      return terms === 0 ? 0 : lossSum / terms;
+    });
+    // Serving: every item's layer-1 output from one fixed sample of its second hops.
+    const frozen = new Random(p.seed ^ 0x5bd1e995);
+    net.freezeItems((item, out) => sampler.secondHops(item, out, frozen));
+    this.net = net;
+    this.install(data);
+    return report;
+  }
+
+  /** Embeds every training user from all their items and installs the factors to score with. */
+  private install(data: Interactions): void {
+    const net = this.net!;
+    const d = this.params.dim;
+    const { indptr, indices } = data.userItems;
+    const users = new Float32Array(data.users.size * d);
+    for (let u = 0; u < data.users.size; u++)
+      net.embed(indices.subarray(indptr[u], indptr[u + 1]), users, u * d);
+    const nItems = data.items.size;
+    this.setFactors(
+      { rows: data.users.size, cols: d, data: users },
+      { rows: nItems, cols: d, data: net.outputItems() },
+      net.param('bias').subarray(0, nItems),
+    );
+  }
+
+  /**
+   * The vectors of users given by the items they interacted with (dense item indices of
+   * `data.items`, in any order; a user with none gets the zero vector), one row per list, in the
+   * space of {@link GraphRecommender.itemFactors}: score item j as the row's dot product with
+   * item j's vector plus its bias. Needs no retraining; a user need not be in the training data.
+   * A list longer than the longest training user's (or 1024) uses its last items.
+   * @throws NotFittedError before `fit` or `load`; InvalidArgumentError for an index out of range.
+   */
+  embedUsers(interactions: readonly ArrayLike<number>[]): DenseMatrix {
+    const nItems = this.data.items.size; // throws NotFittedError before fit or load
+    const d = this.params.dim;
+    const out = new Float32Array(interactions.length * d);
+    for (let r = 0; r < interactions.length; r++) {
+      const items = interactions[r];
+      for (let x = 0; x < items.length; x++) {
+        const i = items[x];
+        if (!Number.isInteger(i) || i < 0 || i >= nItems)
+          throw new InvalidArgumentError(
+            'interactions',
+            `item index ${i} is outside 0..${nItems - 1}`,
+          );
+      }
+      this.net!.embed(items, out, r * d);
+    }
+    return { rows: interactions.length, cols: d, data: out };
+  }
+
+  /** The per-item score bias the scores add (learned with the softmax; float32, one per item). */
+  itemBiases(): Float32Array {
+    const nItems = this.data.items.size;
+    return this.net!.param('bias').subarray(0, nItems);
+  }
+
+  protected restoreGraph(artifact: Artifact & { data: Interactions }): void {
+    const net = this.build(artifact.data);
+    net.params.set(artifact.arrays['graph.params'] as Float32Array);
+    net.itemHidden.set(artifact.arrays['graph.itemHidden'] as Float32Array);
+    this.net = net;
+    this.restore(artifact.data);
+    this.install(artifact.data);
+  }
+
+  protected override artifactContent(): Pick<Artifact, 'arrays' | 'extra'> {
+    const { arrays, extra } = super.artifactContent();
+    return {
+      arrays: {
+        ...arrays,
+        'graph.params': this.net!.params,
+        'graph.itemHidden': this.net!.itemHidden,
+      },
+      extra,
+    };
+  }
+}
+
+/** Fisher–Yates shuffle of `a` in place. */
+function shuffle(a: Int32Array, rng: Random): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+/**
+ * Draws one training step's sub-graph for a user into the network's index buffers: the user's
+ * items shuffled, each dropped with probability `dropout` (at least one kept), at most `fanout1`
+ * of the rest as first hops, `fanout2` second hops per first hop, and the softmax targets.
+ */
+class NeighbourSampler {
+  private readonly scratch: Int32Array;
+
+  constructor(
+    private readonly data: Interactions,
+    private readonly net: GraphNetwork,
+    private readonly p: GraphParams,
+    private readonly rng: Random,
+  ) {
+    this.scratch = new Int32Array(net.shape.maxTargets);
+  }
+
+  /** Fills `out` with second hops of `item`: an item of a random user of `item`, each. */
+  secondHops(item: number, out: Int32Array, rng: Random): void {
+    const { indptr: ip, indices: users } = this.data.itemUsers;
+    const { indptr, indices } = this.data.userItems;
+    const len = ip[item + 1] - ip[item];
+    for (let s = 0; s < out.length; s++) {
+      if (len === 0) {
+        out[s] = item;
+        continue;
+      }
+      const v = users[ip[item] + rng.nextInt(len)];
+      out[s] = indices[indptr[v] + rng.nextInt(indptr[v + 1] - indptr[v])];
+    }
+  }
+
+  /** Samples user `u`'s step; null for a user without items. */
+  sample(u: number): { n: number; nt: number } | null {
+    const { indptr, indices } = this.data.userItems;
+    const m = indptr[u + 1] - indptr[u];
+    if (m === 0) return null;
+    const rng = this.rng;
+    const items = this.scratch.subarray(0, m);
+    items.set(indices.subarray(indptr[u], indptr[u + 1]));
+    shuffle(items, rng);
+    const { neighbours, targets, hops } = this.net;
+    const cap = neighbours.length;
+    const dropAll = this.p.targets === 'all';
+    let n = 0;
+    let nt = 0;
+    for (let x = 0; x < m; x++) {
+      const keep = (x === m - 1 && n === 0) || rng.next() >= this.p.dropout;
+      if (keep && n < cap) neighbours[n++] = items[x];
+      else if (!dropAll) targets[nt++] = items[x];
+    }
+    if (dropAll || nt === 0) {
+      targets.set(items);
+      nt = m;
+    }
+    const S2 = this.p.fanout2;
+    if (S2 > 0)
+      for (let k = 0; k < n; k++)
+        this.secondHops(neighbours[k], hops.subarray(k * S2, (k + 1) * S2), rng);
+    return { n, nt };
+  }
+}
