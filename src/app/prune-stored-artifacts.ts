@@ -7,6 +7,8 @@ import {
 } from '../storage/artifacts/prune-artifacts.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import { readTaggerPointer } from '../storage/tagger-pointer.js';
+import { deleteFoldedUpdates } from '../vectors/fold-vector-updates.js';
+import { pruneVectorIndexes, type VectorPruneResult } from '../vectors/prune-vector-indexes.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 import { openBackends } from './backends.js';
 import { type KibanConfig, storeFields } from './config.js';
@@ -54,14 +56,21 @@ export async function artifactReferences(stores: {
 export interface StoredArtifactsPrune extends PruneResult {
   /** The references that kept groups whatever their age ({@link artifactReferences}). */
   referenced: string[];
+  /** What went from `vectors/` ({@link pruneVectorIndexes}). */
+  vectors: VectorPruneResult;
+  /** Incremental vector changes deleted because every remaining version has folded them. */
+  vectorUpdatesDeleted: number;
 }
 
 /**
  * `kiban artifacts prune`: opens the configuration's serving, metadata and artifact stores,
  * gathers what is referenced ({@link artifactReferences}) and deletes, from `runs/` and
  * `models/` of the artifact store, the groups neither referenced nor among the `keep` newest
- * (see {@link pruneArtifacts}; defaults `{runs: 30, models: 10}`). With `dryRun`, deletes
- * nothing and reports what would go.
+ * (see {@link pruneArtifacts}; defaults `{runs: 30, models: 10}`). From `vectors/` it deletes
+ * the index versions other than the current one and the `keepVectorVersions` newest (default 2),
+ * and partial versions over an hour old ({@link pruneVectorIndexes}); then, per index, the
+ * incremental changes every remaining version has folded. With `dryRun`, deletes nothing and
+ * reports what would go.
  *
  * @throws InvalidArgumentError naming `keep.runs` or `keep.models` for a count that is not a
  *   non-negative integer, or the store key of a URL that cannot be opened.
@@ -70,7 +79,12 @@ export interface StoredArtifactsPrune extends PruneResult {
  */
 export async function pruneStoredArtifacts(
   config: KibanConfig,
-  options: { keep?: RetentionCounts; dryRun?: boolean; signal?: AbortSignal } = {},
+  options: {
+    keep?: RetentionCounts;
+    keepVectorVersions?: number;
+    dryRun?: boolean;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<StoredArtifactsPrune> {
   const backends = await openBackends(config.stores, {
     seams: ['serving', 'metadata', 'artifacts'],
@@ -84,7 +98,23 @@ export async function pruneStoredArtifacts(
       ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     };
-    return { ...(await pruneArtifacts(backends.artifacts, retention)), referenced };
+    const pruned = await pruneArtifacts(backends.artifacts, retention);
+    const vectors = await pruneVectorIndexes(backends.artifacts, {
+      ...(options.keepVectorVersions === undefined ? {} : { keep: options.keepVectorVersions }),
+      ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    let vectorUpdatesDeleted = 0;
+    if (options.dryRun !== true) {
+      const names = new Set([...vectors.kept, ...vectors.deleted].map((f) => f.split('/')[1]!));
+      for (const name of names)
+        vectorUpdatesDeleted += await deleteFoldedUpdates(
+          backends.artifacts,
+          name,
+          backends.metadata.vectorUpdates,
+        );
+    }
+    return { ...pruned, referenced, vectors, vectorUpdatesDeleted };
   } finally {
     await backends.close();
   }

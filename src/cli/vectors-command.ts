@@ -1,9 +1,11 @@
 import { basename, dirname, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadKibanConfig } from '../app/config.js';
+import { openMetadataStore } from '../app/backends.js';
+import { loadKibanConfig, storeFields } from '../app/config.js';
 import { artifactStoreUrl, openArtifactStore } from '../app/open-artifact-store.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import { deleteFoldedUpdates, foldVectorUpdates } from '../vectors/fold-vector-updates.js';
 import { vectorIndexKind, vectorIndexKindNames } from '../vectors/index-kinds.js';
 import {
   readVectors,
@@ -70,6 +72,9 @@ const formatOption = (): Option =>
   );
 
 interface BuildOptions extends StoreOptions {
+  metadata?: string;
+  attributes?: string[];
+  fold: boolean;
   input: string;
   output: string;
   kind: string;
@@ -113,14 +118,53 @@ function buildCommand(): Command {
       )
       .option('--ef-construction <n>', 'hnsw: search breadth while building', (v) =>
         positive('--ef-construction', v),
+      )
+      .option(
+        '--attributes <columns>',
+        'CSV/Parquet: comma-separated extra columns kept as filterable attributes (GET …/similar?filter=category:stickers)',
+        (v) => v.split(',').map((c) => c.trim()),
+      )
+      .option(
+        '--no-fold',
+        'do not fold the changes made over the API (PUT/DELETE /v1/vectors/NAME/items/ID) into the new version',
+      )
+      .option(
+        '--metadata <url>',
+        'metadata store holding those changes (default: stores.metadata): sqlite:PATH or postgres://…',
       ),
   )
     .addHelpText(
       'after',
-      '\nExample:\n  kiban vectors build --input items.fvecs --output items --metric ip\n',
+      '\nExamples:\n  kiban vectors build --input items.fvecs --output items --metric ip\n' +
+        '  kiban vectors build --input items.csv --output items --attributes category,lang\n',
     )
     .action(async (options: BuildOptions, command: Command) => {
-      const file = await readInput(options.input, options.format);
+      const read = await readVectors(options.input, {
+        ...(options.format === undefined ? {} : { format: options.format }),
+        ...(options.attributes === undefined
+          ? {}
+          : { attributes: options.attributes, attributesField: '--attributes' }),
+      });
+      let metadata: Awaited<ReturnType<typeof openMetadataStore>> | null = null;
+      if (options.fold) {
+        const config = await loadKibanConfig({
+          ...(options.config === undefined ? {} : { file: options.config }),
+          flags: flagOverlay(command, { metadata: ['stores.metadata', '--metadata'] }),
+        });
+        metadata = await openMetadataStore(config.stores.metadata, storeFields(config).metadata);
+      }
+      let file: ReturnType<typeof foldVectorUpdates>;
+      try {
+        // Read before the index is built: a change made from here on has a larger number than
+        // any folded, so the servers apply it on top of the new version.
+        file = foldVectorUpdates(
+          read,
+          metadata === null ? [] : await metadata.vectorUpdates.list(options.output),
+        );
+      } catch (error) {
+        await metadata?.close();
+        throw error;
+      }
       const rows = file.vectors.length / file.dim;
       const kindName =
         options.kind === 'auto'
@@ -140,13 +184,24 @@ function buildCommand(): Command {
         for (let i = 0; i < rows; i++) keys[i] = i;
         await index.add(keys, file.vectors);
         const seconds = (performance.now() - started) / 1000;
-        const version = await saveVectorIndex(store, options.output, index, file.ids);
+        const version = await saveVectorIndex(store, options.output, index, file.ids, {
+          attributes: file.attributes,
+          foldedThrough: file.foldedThrough,
+        });
+        const deleted =
+          metadata === null
+            ? 0
+            : await deleteFoldedUpdates(store, options.output, metadata.vectorUpdates);
+        const attributes = file.attributes.names;
         process.stdout.write(
-          `built ${kind.name} index "${options.output}" (version ${version}): ${rows} vectors × ${file.dim}, ${options.metric}, in ${seconds.toFixed(2)} s\n`,
+          `built ${kind.name} index "${options.output}" (version ${version}): ${rows} vectors × ${file.dim}, ${options.metric}, in ${seconds.toFixed(2)} s` +
+            `${attributes.length === 0 ? '' : `; attributes ${attributes.join(', ')}`}` +
+            `${metadata === null ? '' : `; folded ${file.applied} change${file.applied === 1 ? '' : 's'} (through ${file.foldedThrough}${file.skipped === 0 ? '' : `, ${file.skipped} of another dimension skipped`}), deleted ${deleted} no version needs`}\n`,
         );
       } finally {
         index.close();
         await store.close();
+        await metadata?.close();
       }
     });
 }
@@ -286,6 +341,8 @@ function infoCommand(): Command {
         bytes,
         version,
         created_at: meta.created_at,
+        attributes: (meta.attributes ?? []).join(','),
+        folded_through: meta.folded_through ?? 0,
       };
       if (options.json === true) process.stdout.write(`${JSON.stringify(info)}\n`);
       else

@@ -1,7 +1,12 @@
-import type { Kysely, QueryCreator } from 'kysely';
+import { type Kysely, type QueryCreator, SqliteAdapter, sql } from 'kysely';
 import { InvalidArgumentError } from '../core/errors.js';
 import { assertVectorIndexName } from '../vectors/stored-index.js';
-import type { VectorUpdate, VectorUpdateStore } from '../vectors/vector-update-store.js';
+import { assertItemAttributes, type ItemAttributes } from '../vectors/vector-attributes.js';
+import type {
+  VectorUpdate,
+  VectorUpdateListOptions,
+  VectorUpdateStore,
+} from '../vectors/vector-update-store.js';
 import type { WriteQueue } from './kysely-workflow-store.js';
 import type { MetadataDatabase } from './metadata-tables.js';
 import { describe, requireDate } from './metadata-validation.js';
@@ -17,26 +22,48 @@ export interface KyselyVectorUpdateStoreOptions {
 /** Longest item id kept, in UTF-16 code units (as the serving routes' path ids). */
 const MAX_ID = 256;
 
+/** Key of the PostgreSQL advisory lock that orders the changes' sequence numbers. */
+const SEQ_LOCK = 0x6b766575; // "kveu"
+
 /**
  * The {@link VectorUpdateStore} over the metadata store's database (`kiban_vector_updates`,
- * created by migration `0008_vector_updates`). It borrows the Kysely instance of a
- * `KyselyMetadataStore` and never closes it. Vectors are kept as base64 of their little-endian
- * float32 bytes, so they read back bit for bit on both dialects.
+ * created by migrations `0008_vector_updates` and `0009_vector_update_folding`). It borrows the
+ * Kysely instance of a `KyselyMetadataStore` and never closes it. Vectors are kept as base64 of
+ * their little-endian float32 bytes, so they read back bit for bit on both dialects.
+ *
+ * Sequence numbers are `max(seq) + 1` computed inside the write. SQLite runs one write at a time,
+ * so that is commit order already; on PostgreSQL each write takes a transaction-scoped advisory
+ * lock first, so the next write computes its number only after the previous one committed (a
+ * plain SEQUENCE would not do: a smaller number may commit after a larger one and a fold that
+ * read in between would skip it).
  */
 export class KyselyVectorUpdateStore implements VectorUpdateStore {
+  readonly #db: Kysely<MetadataDatabase>;
+  readonly #schema: string | undefined;
   readonly #q: QueryCreator<MetadataDatabase>;
   readonly #write: WriteQueue;
+  readonly #sqlite: boolean;
 
   /** Wraps a Kysely instance that someone else owns (and closes). */
   constructor(db: Kysely<MetadataDatabase>, options: KyselyVectorUpdateStoreOptions = {}) {
+    this.#db = db;
+    this.#schema = options.schema;
     this.#q = options.schema === undefined ? db : db.withSchema(options.schema);
     this.#write = options.serializeWrites ?? ((write) => write());
+    this.#sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   }
 
-  async upsert(index: string, id: string, vector: Float32Array | null, at: Date): Promise<void> {
+  async upsert(
+    index: string,
+    id: string,
+    vector: Float32Array | null,
+    at: Date,
+    attributes: ItemAttributes | null = null,
+  ): Promise<number> {
     assertVectorIndexName(index, 'index');
     checkId(id);
     if (vector !== null) checkVector(vector);
+    if (attributes !== null) assertItemAttributes(attributes, 'attributes');
     const atMs = requireDate('at', at);
     const row = {
       index_name: index,
@@ -44,34 +71,80 @@ export class KyselyVectorUpdateStore implements VectorUpdateStore {
       dim: vector === null ? null : vector.length,
       vector: vector === null ? null : encodeVector(vector),
       at_ms: atMs,
+      attributes: attributes === null ? null : JSON.stringify(attributes),
     };
-    await this.#write(() =>
-      this.#q
-        .insertInto('kiban_vector_updates')
-        .values(row)
-        .onConflict((oc) =>
-          oc
-            .columns(['index_name', 'item_id'])
-            .doUpdateSet({ dim: row.dim, vector: row.vector, at_ms: row.at_ms }),
-        )
-        .execute(),
+    return this.#write(() =>
+      this.#locked(async (q) => {
+        const next = q
+          .selectFrom('kiban_vector_updates')
+          .select(sql<number>`coalesce(max(seq), 0) + 1`.as('next'));
+        const written = await q
+          .insertInto('kiban_vector_updates')
+          .values({ ...row, seq: next })
+          .onConflict((oc) =>
+            oc.columns(['index_name', 'item_id']).doUpdateSet({
+              dim: row.dim,
+              vector: row.vector,
+              at_ms: row.at_ms,
+              attributes: row.attributes,
+              seq: (eb) => eb.ref('excluded.seq'),
+            }),
+          )
+          .returning('seq')
+          .executeTakeFirstOrThrow();
+        return Number(written.seq);
+      }),
     );
   }
 
-  async list(index: string): Promise<VectorUpdate[]> {
+  async list(index: string, options: VectorUpdateListOptions = {}): Promise<VectorUpdate[]> {
     assertVectorIndexName(index, 'index');
+    const after = checkSeq(options.after ?? 0, 'after');
     const rows = await this.#q
       .selectFrom('kiban_vector_updates')
-      .select(['item_id', 'vector', 'at_ms'])
+      .select(['item_id', 'vector', 'at_ms', 'seq', 'attributes'])
       .where('index_name', '=', index)
+      .where('seq', '>', after)
       .orderBy('item_id')
       .execute();
     return rows.map((r) => ({
       id: r.item_id,
       vector: r.vector === null ? null : decodeVector(r.vector),
+      attributes: r.attributes === null ? null : (JSON.parse(r.attributes) as ItemAttributes),
       at: new Date(Number(r.at_ms)),
+      seq: Number(r.seq),
     }));
   }
+
+  async deleteThrough(index: string, seq: number): Promise<number> {
+    assertVectorIndexName(index, 'index');
+    const through = checkSeq(seq, 'seq');
+    return this.#write(() =>
+      this.#locked(async (q) => {
+        const result = await q
+          .deleteFrom('kiban_vector_updates')
+          .where('index_name', '=', index)
+          .where('seq', '<=', through)
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+    );
+  }
+
+  /** Runs `write` as one statement (SQLite) or in a transaction holding the sequence lock (PostgreSQL). */
+  #locked<T>(write: (q: QueryCreator<MetadataDatabase>) => Promise<T>): Promise<T> {
+    if (this.#sqlite) return write(this.#q);
+    return this.#db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${SEQ_LOCK})`.execute(trx);
+      return write(this.#schema === undefined ? trx : trx.withSchema(this.#schema));
+    });
+  }
+}
+
+function checkSeq(seq: unknown, field: string): number {
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+    throw new InvalidArgumentError(field, `must be a non-negative integer, got ${describe(seq)}`);
+  return seq;
 }
 
 function checkId(id: unknown): asserts id is string {

@@ -413,6 +413,31 @@ export function metadataMigrations(
         await schemaOf(db).dropTable('kiban_vector_updates').execute();
       },
     },
+    // Folding changes into builds: `seq` orders the changes in commit order (a build records the
+    // highest one it folded), `attributes` carries the item's filterable attributes (JSON object
+    // of strings, or null: leave them as they were). Rows from before this migration get seq 1,
+    // so every version saved before it (which folded nothing: 0) still applies them.
+    '0009_vector_update_folding': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .alterTable('kiban_vector_updates')
+          .addColumn('seq', 'bigint', (c) => c.notNull().defaultTo(1))
+          .execute();
+        await s.alterTable('kiban_vector_updates').addColumn('attributes', 'text').execute();
+        await s
+          .createIndex('kiban_vector_updates_seq')
+          .on('kiban_vector_updates')
+          .columns(['index_name', 'seq'])
+          .execute();
+      },
+      async down(db) {
+        const s = schemaOf(db);
+        await s.dropIndex('kiban_vector_updates_seq').execute();
+        await s.alterTable('kiban_vector_updates').dropColumn('attributes').execute();
+        await s.alterTable('kiban_vector_updates').dropColumn('seq').execute();
+      },
+    },
   };
   return migrations;
 }

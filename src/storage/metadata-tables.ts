@@ -168,6 +168,10 @@ export interface VectorUpdatesTable {
   /** Base64 of the vector's little-endian float32 bytes; null for a deletion. */
   vector: string | null;
   at_ms: EpochMsColumn;
+  /** Commit order of the change (migration 0009); a build records the highest it folded. */
+  seq: ColumnType<number | string, number | undefined, number>;
+  /** JSON object of the item's attributes (strings), or null: leave them as they were. */
+  attributes: string | null;
 }
 
 export interface MetadataDatabase {

@@ -2,6 +2,12 @@ import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { childLogger, type Logger, processLogger } from '../core/log.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { assertVectorIndexName, loadVectorIndex, readVectorIndexMeta } from './stored-index.js';
+import {
+  type AttributeFilter,
+  assertItemAttributes,
+  type ItemAttributes,
+  type VectorAttributes,
+} from './vector-attributes.js';
 import type { VectorIndex, VectorMetric } from './vector-index.js';
 import type { VectorUpdate, VectorUpdateStore } from './vector-update-store.js';
 
@@ -10,8 +16,8 @@ export interface LiveVectorIndexOptions {
   /** How often the index's `current` pointer is read. @defaultValue 2000 */
   pollMs?: number;
   /**
-   * Where incremental changes are kept (`metadata.vectorUpdates`): they are applied on top of
-   * every loaded version, and {@link LiveVectorIndex.upsert} and {@link LiveVectorIndex.delete}
+   * Where incremental changes are kept (`metadata.vectorUpdates`): those a loaded version has not
+   * folded (`seq` above its `folded_through`) are applied on top of it, and {@link LiveVectorIndex.upsert} and {@link LiveVectorIndex.delete}
    * write them there first. @defaultValue none: changes are refused
    */
   updates?: VectorUpdateStore;
@@ -30,6 +36,10 @@ export interface LiveVectorSnapshot {
   readonly ids: readonly string[];
   /** String id → key, for every id that has (or had) a key. */
   readonly keys: ReadonlyMap<string, number>;
+  /** The attribute names items can be filtered by (see {@link LiveVectorSearchOptions.filter}). */
+  readonly attributeNames: readonly string[];
+  /** The highest incremental change folded into the stored version (0: none). */
+  readonly foldedThrough: number;
 }
 
 /** One neighbour in an answer. */
@@ -44,6 +54,10 @@ export interface LiveVectorSearchOptions {
   k: number;
   /** String ids never answered. */
   exclude?: Iterable<string>;
+  /** Only items whose attributes hold (every attribute one of its values). */
+  filter?: AttributeFilter;
+  /** The request field named when `filter` is refused. @defaultValue 'filter' */
+  filterField?: string;
 }
 
 interface Mutable {
@@ -54,12 +68,16 @@ interface Mutable {
   metric: VectorMetric;
   ids: string[];
   keys: Map<string, number>;
+  attributes: VectorAttributes;
+  foldedThrough: number;
+  readonly attributeNames: readonly string[];
 }
 
 /**
  * The current version of one named vector index, as a serving process answers with it. Every
  * `pollMs` it reads the index's `current` pointer on the {@link ArtifactStore}; when a new version
- * was saved it loads it beside the current one, applies the persisted incremental changes on top,
+ * was saved it loads it beside the current one, applies the persisted incremental changes it has
+ * not folded (`seq` above its `folded_through`) on top,
  * then swaps the reference in one assignment (a search holds the snapshot it started with). A
  * version that fails to load is reported once and the current one keeps answering.
  *
@@ -140,9 +158,13 @@ export class LiveVectorIndex {
   /**
    * The `k` nearest ids to each of the `queries` (`m × dim`, row-major) in `snapshot` (a
    * {@link current} value: a search keeps answering from the version it started with), closest
-   * first, leaving out the `exclude` ids.
+   * first, leaving out the `exclude` ids and, with `filter`, the items whose attributes do not
+   * match. A filter leaves the search exact for exact indexes and, for HNSW, over-fetches and
+   * falls back to an exact scan of the matching items, so a selective filter still answers `k`
+   * items when that many match.
    *
-   * @throws InvalidArgumentError naming `vector` when the length is not a positive multiple of `dim`.
+   * @throws InvalidArgumentError naming `vector` when the length is not a positive multiple of
+   *   `dim`, or `filterField` when the filter names an attribute the index does not have.
    */
   async search(
     snapshot: LiveVectorSnapshot,
@@ -150,6 +172,7 @@ export class LiveVectorIndex {
     options: LiveVectorSearchOptions,
   ): Promise<LiveVectorHit[][]> {
     const { index, ids, keys, dim } = snapshot;
+    const attributes = (snapshot as Mutable).attributes;
     if (queries.length === 0 || queries.length % dim !== 0)
       throw new InvalidArgumentError(
         'vector',
@@ -160,11 +183,17 @@ export class LiveVectorIndex {
       const key = keys.get(id);
       if (key !== undefined) excluded.add(key);
     }
+    const matches =
+      options.filter === undefined || attributes === undefined
+        ? null
+        : attributes.matcher(options.filter, options.filterField ?? 'filter');
+    let filter: ((key: number) => boolean) | undefined;
+    if (matches !== null)
+      filter = excluded.size === 0 ? matches : (key) => !excluded.has(key) && matches(key);
+    else if (excluded.size > 0) filter = (key) => !excluded.has(key);
     const result = await index.search(
       queries,
-      excluded.size === 0
-        ? { k: options.k }
-        : { k: options.k, filter: (key) => !excluded.has(key) },
+      filter === undefined ? { k: options.k } : { k: options.k, filter },
     );
     const answers: LiveVectorHit[][] = [];
     for (let q = 0; q < result.counts.length; q++) {
@@ -179,13 +208,20 @@ export class LiveVectorIndex {
   }
 
   /**
-   * Stores `vector` as `id`'s and applies it to the loaded index.
+   * Stores `vector` (and, when given, `attributes`: the item's whole set from now on; omitted or
+   * null keeps those it has) as `id`'s and applies it to the loaded index.
    *
    * @throws NotFoundError when no version is loaded; InvalidArgumentError naming `field` when
-   *   the length is not the index's dimension or a value is not finite, or naming `updates` when
-   *   this index keeps no changes.
+   *   the length is not the index's dimension or a value is not finite, `attributesField` for
+   *   malformed attributes, or `updates` when this index keeps no changes.
    */
-  upsert(id: string, vector: Float32Array, field = 'vector'): Promise<void> {
+  upsert(
+    id: string,
+    vector: Float32Array,
+    field = 'vector',
+    attributes: ItemAttributes | null = null,
+    attributesField = 'attributes',
+  ): Promise<void> {
     return this.#serial(async () => {
       const current = this.#requireLoaded();
       if (vector.length !== current.dim)
@@ -196,8 +232,10 @@ export class LiveVectorIndex {
       for (let i = 0; i < vector.length; i++)
         if (!Number.isFinite(vector[i]))
           throw new InvalidArgumentError(field, `element ${i} is not a finite number`);
-      await this.#requireUpdates().upsert(this.name, id, vector, new Date());
-      await this.#apply(current, [{ id, vector, at: new Date() }]);
+      if (attributes !== null) assertItemAttributes(attributes, attributesField);
+      const at = new Date();
+      const seq = await this.#requireUpdates().upsert(this.name, id, vector, at, attributes);
+      await this.#apply(current, [{ id, vector, attributes, at, seq }]);
     });
   }
 
@@ -213,8 +251,9 @@ export class LiveVectorIndex {
       const current = this.#requireLoaded();
       const key = current.keys.get(id);
       const present = key !== undefined && current.index.has(key);
-      await this.#requireUpdates().upsert(this.name, id, null, new Date());
-      await this.#apply(current, [{ id, vector: null, at: new Date() }]);
+      const at = new Date();
+      const seq = await this.#requireUpdates().upsert(this.name, id, null, at);
+      await this.#apply(current, [{ id, vector: null, attributes: null, at, seq }]);
       return present;
     });
   }
@@ -260,6 +299,7 @@ export class LiveVectorIndex {
       const ids = stored.ids ?? Array.from({ length: stored.meta.count }, (_, i) => String(i));
       const keys = new Map<string, number>();
       for (let k = 0; k < ids.length; k++) keys.set(ids[k]!, k);
+      const { attributes } = stored;
       loaded = {
         name: this.name,
         version: stored.version,
@@ -268,6 +308,11 @@ export class LiveVectorIndex {
         metric: stored.index.metric,
         ids,
         keys,
+        attributes,
+        foldedThrough: stored.meta.folded_through ?? 0,
+        get attributeNames() {
+          return attributes.names;
+        },
       };
     } catch (error) {
       this.#failed = version;
@@ -286,7 +331,10 @@ export class LiveVectorIndex {
       }
       try {
         if (this.#updates !== undefined)
-          await this.#apply(loaded, await this.#updates.list(this.name));
+          await this.#apply(
+            loaded,
+            await this.#updates.list(this.name, { after: loaded.foldedThrough }),
+          );
       } catch (error) {
         loaded.index.close();
         this.#logger.error(
@@ -316,6 +364,7 @@ export class LiveVectorIndex {
       if (update.vector === null) {
         const key = target.keys.get(update.id);
         if (key !== undefined && target.index.has(key)) removed.push(key);
+        if (key !== undefined) target.attributes.set(key, null);
         continue;
       }
       if (update.vector.length !== target.dim) {
@@ -331,6 +380,7 @@ export class LiveVectorIndex {
         target.ids.push(update.id);
         target.keys.set(update.id, key);
       }
+      if (update.attributes !== null) target.attributes.set(key, update.attributes);
       added.push(key);
       rows.push(update.vector);
     }

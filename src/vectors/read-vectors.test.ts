@@ -6,6 +6,7 @@ import { useTempDir } from '../../test/fixtures/temp-dir.js';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { sqlLiteral } from '../data/duckdb-sql.js';
 import { readVectors } from './read-vectors.js';
+import { VectorAttributes } from './vector-attributes.js';
 
 /** `.fvecs` bytes of the given rows (each row its own dimension, so ragged files can be made). */
 function fvecs(rows: number[][]): Uint8Array {
@@ -99,6 +100,7 @@ describe('readVectors', () => {
       ids: null,
       dim: 2,
       vectors: new Float32Array([1, -2, 3.25, 4]),
+      attributes: expect.any(VectorAttributes),
     });
     const f8 = join(tmp.path, 'f8.npy');
     await writeFile(f8, npy('<f8', false, [1, 2], [1, 2, 3, 4]));
@@ -166,6 +168,35 @@ describe('readVectors', () => {
     expect(got.ids).toEqual(['10', '20']);
     expect([...got.vectors]).toEqual([0.5, 1.5, 2.5, 3.5]);
     await expectDataError(readVectors(ragged), ragged, 'row 2', 'ragged');
+  });
+
+  it('reads extra Parquet columns as attributes (null: no value) and refuses a missing one', async () => {
+    const file = join(tmp.path, 'attrs.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const con = await instance.connect();
+    try {
+      await con.run(
+        `COPY (SELECT * FROM (VALUES ('a', [1.0]::FLOAT[], 'stickers', 3), ('b', [2.0]::FLOAT[], NULL, 4)) v(id, vector, category, tier)) TO ${sqlLiteral(file)} (FORMAT parquet)`,
+      );
+    } finally {
+      con.closeSync();
+      instance.closeSync();
+    }
+    const got = await readVectors(file, { attributes: ['category', 'tier'] });
+    expect(got.attributes.names).toEqual(['category', 'tier']);
+    expect([got.attributes.get(0), got.attributes.get(1)]).toEqual([
+      { category: 'stickers', tier: '3' },
+      { tier: '4' },
+    ]);
+    expect((await readVectors(file)).attributes.names).toEqual([]);
+    await expectDataError(readVectors(file, { attributes: ['colour'] }), 'colour');
+    await expect(
+      readVectors(join(tmp.path, 'none.fvecs'), {
+        attributes: ['category'],
+        attributesField: '--attributes',
+      }),
+    ).rejects.toThrow(/^--attributes: /);
+    await expect(readVectors(file, { attributes: ['vector'] })).rejects.toThrow(/^attributes: /);
   });
 
   it('refuses a file whose format cannot be told', async () => {

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { extname } from 'node:path';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
+import { assertAttributeName, MAX_ATTRIBUTE_VALUE, VectorAttributes } from './vector-attributes.js';
 
 /** The file formats {@link readVectors} reads. */
 export type VectorFileFormat = 'fvecs' | 'npy' | 'csv' | 'parquet';
@@ -28,12 +29,21 @@ export interface VectorFile {
   dim: number;
   /** `rows × dim`, row-major. */
   vectors: Float32Array;
+  /** Row `r`'s attributes from the columns asked for (`ReadVectorsOptions.attributes`); empty when none were. */
+  attributes: VectorAttributes;
 }
 
 /** Options of {@link readVectors}. */
 export interface ReadVectorsOptions {
   /** @defaultValue from the extension: `.fvecs`, `.npy`, `.parquet`/`.pq`, `.csv` */
   format?: VectorFileFormat;
+  /**
+   * Extra columns of a CSV or Parquet file read as filterable attributes (strings; an empty or
+   * null cell is no value). @defaultValue none
+   */
+  attributes?: readonly string[];
+  /** The option named when `attributes` is refused. @defaultValue 'attributes' */
+  attributesField?: string;
 }
 
 /**
@@ -60,6 +70,10 @@ export function vectorFileFormat(path: string): VectorFileFormat | null {
  *   `vector` column. In Parquet `vector` is a list (or fixed-size array) of numbers; in CSV it is
  *   a JSON array of numbers in one field, quoted because it holds commas:
  *   `id,vector` / `a,"[0.1, 0.2, 0.3]"`.
+ * - with `attributes`, those extra CSV/Parquet columns are read as strings into
+ *   {@link VectorFile.attributes} (`id,vector,category` / `a,"[0.1, 0.2]",stickers`); an empty
+ *   or null cell is no value. fvecs and npy hold no attributes (InvalidArgumentError naming
+ *   `attributesField`).
  *
  * Every vector must have the same dimension (at least 1) and only finite components; there
  * must be at least one row.
@@ -87,12 +101,24 @@ export async function readVectors(
       'format',
       `must be one of ${VECTOR_FILE_FORMATS.join(', ')}, got "${String(format)}"`,
     );
+  const attributes = options.attributes ?? [];
+  const attributesField = options.attributesField ?? 'attributes';
+  for (const name of attributes) {
+    assertAttributeName(name, attributesField);
+    if (name === 'id' || name === 'vector')
+      throw new InvalidArgumentError(attributesField, `"${name}" is not an attribute column`);
+  }
+  if (attributes.length > 0 && (format === 'fvecs' || format === 'npy'))
+    throw new InvalidArgumentError(
+      attributesField,
+      `.${format} files hold only vectors; attributes come from extra columns of a CSV or Parquet file`,
+    );
   const info = await stat(path).catch(() => null);
   if (info === null) throw new DataError({ file: path }, 'file not found');
   if (!info.isFile()) throw new DataError({ file: path }, 'not a regular file');
   if (format === 'fvecs') return parseFvecs(await readFile(path), path);
   if (format === 'npy') return parseNpy(await readFile(path), path);
-  return readTableVectors(path, format);
+  return readTableVectors(path, format, [...new Set(attributes)]);
 }
 
 /**
@@ -142,7 +168,7 @@ export function parseFvecs(bytes: Uint8Array, file: string): VectorFile {
     else for (let j = 0; j < dim; j++) out[r * dim + j] = view.getFloat32((at + 1 + j) * 4, true);
   }
   assertFinite(out, dim, file);
-  return { ids: null, dim, vectors: out };
+  return { ids: null, dim, vectors: out, attributes: new VectorAttributes() };
 }
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -223,7 +249,7 @@ export function parseNpy(bytes: Uint8Array, file: string): VectorFile {
     for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true);
   }
   assertFinite(out, dim, file);
-  return { ids: null, dim, vectors: out };
+  return { ids: null, dim, vectors: out, attributes: new VectorAttributes() };
 }
 
 /** @throws DataError naming the first row (1-based) holding NaN or an infinity. */
@@ -239,7 +265,11 @@ function assertFinite(vectors: Float32Array, dim: number, file: string): void {
   }
 }
 
-async function readTableVectors(path: string, format: 'csv' | 'parquet'): Promise<VectorFile> {
+async function readTableVectors(
+  path: string,
+  format: 'csv' | 'parquet',
+  attributeColumns: readonly string[],
+): Promise<VectorFile> {
   const [{ DuckDBInstance, DuckDBListVector, DuckDBFloatVector }, sql] = await Promise.all([
     import('@duckdb/node-api'),
     import('../data/duckdb-sql.js'),
@@ -253,7 +283,7 @@ async function readTableVectors(path: string, format: 'csv' | 'parquet'): Promis
         ? `read_csv(${sqlLiteral(path)}, header = true, delim = ',', quote = '"', escape = '"', all_varchar = true)`
         : `read_parquet(${sqlLiteral(path)})`;
     const columns = await describeColumns(con, source, path);
-    for (const name of ['id', 'vector']) {
+    for (const name of ['id', 'vector', ...attributeColumns]) {
       if (!columns.has(name))
         throw new DataError(
           { file: path, column: name },
@@ -262,7 +292,7 @@ async function readTableVectors(path: string, format: 'csv' | 'parquet'): Promis
     }
     const where = (row: number) => (format === 'csv' ? { line: row + 1 } : { row });
     await con.run(
-      `CREATE TEMP TABLE t AS SELECT row_number() OVER () AS r, CAST("id" AS VARCHAR) AS id, "vector" AS raw, TRY_CAST("vector" AS FLOAT[]) AS v FROM ${source}`,
+      `CREATE TEMP TABLE t AS SELECT row_number() OVER () AS r, CAST("id" AS VARCHAR) AS id, "vector" AS raw, TRY_CAST("vector" AS FLOAT[]) AS v${attributeColumns.map((c, i) => `, CAST("${c}" AS VARCHAR) AS a${i}`).join('')} FROM ${source}`,
     );
     const first = async (query: string): Promise<unknown[] | null> =>
       (await con.runAndReadAll(query)).getRowsJS()[0] ?? null;
@@ -330,7 +360,32 @@ async function readTableVectors(path: string, format: 'csv' | 'parquet'): Promis
           `component ${(i % dim) + 1} is ${x}; vectors must be finite`,
         );
     }
-    return { ids, dim, vectors };
+    const attributes = new VectorAttributes();
+    if (attributeColumns.length > 0) {
+      const columns = (
+        await con.runAndReadAll(
+          `SELECT ${attributeColumns.map((_, i) => `a${i}`).join(', ')} FROM t ORDER BY r`,
+        )
+      ).getColumnsJS();
+      for (const name of attributeColumns) attributes.declare(name);
+      const values: Record<string, string> = {};
+      for (let r = 0; r < count; r++) {
+        for (const key of Object.keys(values)) delete values[key];
+        for (let c = 0; c < attributeColumns.length; c++) {
+          const cell = columns[c]![r];
+          if (cell === null || cell === undefined || cell === '') continue;
+          const text = String(cell);
+          if (text.length > MAX_ATTRIBUTE_VALUE)
+            throw new DataError(
+              { file: path, ...where(r + 1), column: attributeColumns[c]! },
+              `value of ${text.length} characters; attributes hold at most ${MAX_ATTRIBUTE_VALUE}`,
+            );
+          values[attributeColumns[c]!] = text;
+        }
+        attributes.set(r, values);
+      }
+    }
+    return { ids, dim, vectors, attributes };
   } finally {
     con.closeSync();
     instance.closeSync();

@@ -4,12 +4,15 @@
  * ```
  * vectors/<name>/<version>/index.bin   the index's serialize()
  * vectors/<name>/<version>/ids         JSON array of the string ids in key order (absent: keys are row numbers)
- * vectors/<name>/<version>/meta.json   {kind, dim, metric, count, ids, created_at}
+ * vectors/<name>/<version>/attributes  the items' attributes, when they have any (VectorAttributes)
+ * vectors/<name>/<version>/meta.json   {kind, dim, metric, count, ids, created_at, attributes?, folded_through?}
  * vectors/<name>/current               the current version, written last
  * ```
  *
  * Each `put` is atomic and the pointer is written after the version's objects, so a reader sees
- * the previous version or the whole new one, never a part.
+ * the previous version or the whole new one, never a part. `meta.json` is written after the
+ * version's other objects, so a version folder without it is partial (a build in progress, or
+ * one that died: `kiban artifacts prune` removes those once they are old).
  *
  * @module
  */
@@ -17,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { DataError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { type ArtifactStore, readArtifact } from '../storage/artifacts/artifact-store.js';
 import { vectorIndexKind } from './index-kinds.js';
+import { VectorAttributes } from './vector-attributes.js';
 import { VECTOR_METRICS, type VectorIndex, type VectorMetric } from './vector-index.js';
 
 /** What `meta.json` of a stored index holds. */
@@ -30,6 +34,13 @@ export interface StoredVectorIndexMeta {
   ids: 'strings' | 'row-numbers';
   /** ISO 8601. */
   created_at: string;
+  /** The attribute names items may be filtered by (absent: none). */
+  attributes?: string[];
+  /**
+   * The highest incremental change (`VectorUpdate.seq`) folded into this version: a server
+   * applies only later ones on top. Absent: 0, nothing folded (versions saved before folding).
+   */
+  folded_through?: number;
 }
 
 /** A stored index read back by {@link loadVectorIndex}. */
@@ -39,6 +50,8 @@ export interface LoadedVectorIndex {
   ids: string[] | null;
   meta: StoredVectorIndexMeta;
   version: string;
+  /** Key `i`'s attributes (empty when the version has none). */
+  attributes: VectorAttributes;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,128}$/;
@@ -69,6 +82,10 @@ export interface SaveVectorIndexOptions {
    * (a reader still loading one of those fails with NotFoundError and may retry). @defaultValue 2
    */
   keep?: number;
+  /** The keys' attributes, stored with the version. @defaultValue none */
+  attributes?: VectorAttributes;
+  /** Recorded as `folded_through` (see {@link StoredVectorIndexMeta}). @defaultValue 0 */
+  foldedThrough?: number;
 }
 
 /**
@@ -109,8 +126,18 @@ export async function saveVectorIndex(
     ids: ids === null ? 'row-numbers' : 'strings',
     created_at: new Date().toISOString(),
   };
+  const foldedThrough = options.foldedThrough ?? 0;
+  if (!Number.isSafeInteger(foldedThrough) || foldedThrough < 0)
+    throw new InvalidArgumentError(
+      'foldedThrough',
+      `must be a non-negative integer, got ${foldedThrough}`,
+    );
+  if (foldedThrough > 0) meta.folded_through = foldedThrough;
+  const attributes = options.attributes?.serialize(index.size) ?? null;
+  if (attributes !== null) meta.attributes = options.attributes!.names;
   await store.put(`${prefix}${version}/index.bin`, index.serialize());
   if (ids !== null) await store.put(`${prefix}${version}/ids`, JSON.stringify(ids));
+  if (attributes !== null) await store.put(`${prefix}${version}/attributes`, attributes);
   await store.put(`${prefix}${version}/meta.json`, `${JSON.stringify(meta, null, 2)}\n`);
   await store.put(`${prefix}current`, `${version}\n`);
   // Versions start with their UTC time, so key order is age order.
@@ -151,9 +178,15 @@ export async function readVectorIndexMeta(
     !Number.isInteger(meta.dim) ||
     !Number.isInteger(meta.count) ||
     !VECTOR_METRICS.includes(meta.metric) ||
-    (meta.ids !== 'strings' && meta.ids !== 'row-numbers')
+    (meta.ids !== 'strings' && meta.ids !== 'row-numbers') ||
+    (meta.folded_through !== undefined &&
+      (!Number.isSafeInteger(meta.folded_through) || meta.folded_through < 0)) ||
+    (meta.attributes !== undefined && !Array.isArray(meta.attributes))
   )
-    throw new DataError({ file: metaKey }, 'lacks kind, dim, metric, count or ids');
+    throw new DataError(
+      { file: metaKey },
+      'lacks kind, dim, metric, count or ids, or has a malformed folded_through or attributes',
+    );
   let bytes = 0;
   for (const info of await store.list(`${prefix}${version}/`)) bytes += info.size;
   return { version, meta, bytes };
@@ -191,5 +224,15 @@ export async function loadVectorIndex(
     }
     ids = parsed.map(String);
   }
-  return { index, ids, meta, version };
+  let attributes = new VectorAttributes();
+  if (meta.attributes !== undefined && meta.attributes.length > 0) {
+    try {
+      const text = (await readArtifact(store, `${base}attributes`)).toString('utf8');
+      attributes = VectorAttributes.parse(text, meta.count, `${base}attributes`);
+    } catch (error) {
+      index.close();
+      throw error;
+    }
+  }
+  return { index, ids, meta, version, attributes };
 }

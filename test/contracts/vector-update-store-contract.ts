@@ -43,10 +43,78 @@ export function describeVectorUpdateStore(
       await s.upsert('items', 'b', null, new Date(T0 + 3));
       await s.upsert('items', 'a', new Float32Array([5, 6]), new Date(T0 + 4));
       const again = await s.list('items');
-      expect(again).toEqual([
-        { id: 'a', vector: new Float32Array([5, 6]), at: new Date(T0 + 4) },
-        { id: 'b', vector: null, at: new Date(T0 + 3) },
+      expect(again.map(({ seq: _, ...rest }) => rest)).toEqual([
+        { id: 'a', vector: new Float32Array([5, 6]), attributes: null, at: new Date(T0 + 4) },
+        { id: 'b', vector: null, attributes: null, at: new Date(T0 + 3) },
       ]);
+    });
+
+    it('numbers changes in order, lists those after a number and deletes through one', async () => {
+      const s = await open();
+      const one = await s.upsert('items', 'a', new Float32Array([1]), new Date(T0));
+      const two = await s.upsert('other', 'a', new Float32Array([1]), new Date(T0));
+      const three = await s.upsert('items', 'b', new Float32Array([2]), new Date(T0));
+      expect(one).toBeGreaterThanOrEqual(1);
+      expect(two).toBeGreaterThan(one);
+      expect(three).toBeGreaterThan(two);
+      expect((await s.list('items')).map((u) => [u.id, u.seq])).toEqual([
+        ['a', one],
+        ['b', three],
+      ]);
+      expect((await s.list('items', { after: one })).map((u) => u.id)).toEqual(['b']);
+      expect(await s.list('items', { after: three })).toEqual([]);
+      // Rewriting `a` gives it a new, larger number: deleting through `three` keeps it.
+      const four = await s.upsert('items', 'a', null, new Date(T0));
+      expect(four).toBeGreaterThan(three);
+      expect(await s.deleteThrough('items', three)).toBe(1);
+      expect((await s.list('items')).map((u) => [u.id, u.seq])).toEqual([['a', four]]);
+      expect((await s.list('other')).map((u) => u.id)).toEqual(['a']);
+      expect(await s.deleteThrough('items', four)).toBe(1);
+      expect(await s.list('items')).toEqual([]);
+      await expect(s.list('items', { after: -1 })).rejects.toThrow(/^after: /);
+      await expect(s.deleteThrough('items', 1.5)).rejects.toThrow(/^seq: /);
+    });
+
+    it('keeps attributes with the change; null keeps none', async () => {
+      const s = await open();
+      await s.upsert('items', 'a', new Float32Array([1]), new Date(T0), {
+        category: 'stickers',
+        lang: 'ja',
+      });
+      await s.upsert('items', 'b', new Float32Array([1]), new Date(T0), null);
+      const listed = await s.list('items');
+      expect(listed.map((u) => u.attributes)).toEqual([{ category: 'stickers', lang: 'ja' }, null]);
+      await s.upsert('items', 'a', null, new Date(T0), { category: 'fonts' });
+      expect((await s.list('items'))[0]!.attributes).toEqual({ category: 'fonts' });
+      await expect(
+        s.upsert('items', 'c', new Float32Array([1]), new Date(T0), { 'bad name': 'x' }),
+      ).rejects.toThrow(/^attributes: /);
+      await expect(
+        s.upsert('items', 'c', new Float32Array([1]), new Date(T0), {
+          category: 3,
+        } as unknown as Record<string, string>),
+      ).rejects.toThrow(/^attributes\.category: /);
+      expect((await s.list('items')).map((u) => u.id)).toEqual(['a', 'b']);
+    });
+
+    it('never lets a list miss a change numbered below what it saw (the fold race)', async () => {
+      const s = await open();
+      const writes = Array.from({ length: 40 }, (_, i) =>
+        s.upsert('items', `id-${i % 25}`, new Float32Array([i]), new Date(T0)),
+      );
+      const views: { id: string; seq: number }[][] = [];
+      for (let r = 0; r < 8; r++) views.push(await s.list('items'));
+      await Promise.all(writes);
+      const final = await s.list('items');
+      for (const view of views) {
+        // A fold of `view` records its largest number; every change it did not see as it is now
+        // must carry a larger one, or a server would never apply it on top of that fold.
+        const through = Math.max(0, ...view.map((u) => u.seq));
+        const seen = new Set(view.map((u) => `${u.id}@${u.seq}`));
+        for (const u of final)
+          if (!seen.has(`${u.id}@${u.seq}`)) expect(u.seq).toBeGreaterThan(through);
+      }
+      expect(final).toHaveLength(25);
     });
 
     it('keeps indexes apart and takes any string id', async () => {

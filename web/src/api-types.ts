@@ -930,7 +930,7 @@ export interface paths {
         };
         /**
          * Items nearest to an item by vector
-         * @description The k items whose vectors are nearest to the item's own stored vector in a vector index, the item itself and `exclude` left out, closest first. Scores are similarities (cosine, inner product: higher is closer) or squared distances (l2: lower is closer). An item without a vector is a 404; an index not built yet, a 503.
+         * @description The k items whose vectors are nearest to the item's own stored vector in a vector index, the item itself and `exclude` left out, closest first; with `filter`, only items whose attributes match (an attribute the index does not have is a 400). Scores are similarities (cosine, inner product: higher is closer) or squared distances (l2: lower is closer). An item without a vector is a 404; an index not built yet, a 503.
          */
         get: {
             parameters: {
@@ -941,6 +941,8 @@ export interface paths {
                     index?: string;
                     /** @description comma-separated item ids to leave out */
                     exclude?: string;
+                    /** @description attribute equality: comma-separated attr:value pairs, all must hold (an attribute named twice accepts either value), e.g. category:stickers,lang:ja */
+                    filter?: string;
                 };
                 header?: never;
                 path: {
@@ -1025,7 +1027,7 @@ export interface paths {
         put?: never;
         /**
          * Nearest items to vectors
-         * @description Searches a vector index with one `vector` or a batch of `vectors` (each of the index's dimension) and answers, per query, the k nearest items closest first, `exclude` left out. Scores as for /v1/items/{id}/similar.
+         * @description Searches a vector index with one `vector` or a batch of `vectors` (each of the index's dimension) and answers, per query, the k nearest items closest first, `exclude` left out and, with `filter`, only items whose attributes match. Scores as for /v1/items/{id}/similar.
          */
         post: {
             parameters: {
@@ -1045,6 +1047,10 @@ export interface paths {
                         /** @default 10 */
                         k?: number;
                         exclude?: string[];
+                        /** @description attribute equality: each attribute must hold, a value or any of an array of values, e.g. {"category": ["stickers", "fonts"]} */
+                        filter?: {
+                            [key: string]: string | string[];
+                        };
                     };
                 };
             };
@@ -1107,7 +1113,7 @@ export interface paths {
         get?: never;
         /**
          * Set an item's vector
-         * @description Stores the item's vector (of the index's dimension) as an incremental change, kept across restarts and applied to every version of the index loaded later, and makes it searchable at once.
+         * @description Stores the item's vector (of the index's dimension) and, optionally, its attributes as an incremental change, kept across restarts, applied on top of the versions loaded later and folded into the next build, and makes it searchable at once.
          */
         put: {
             parameters: {
@@ -1125,6 +1131,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         vector: number[];
+                        /** @description the item's filterable attributes from now on (the whole set, at most 32); omitted: keep those it has */
+                        attributes?: {
+                            [key: string]: string;
+                        };
                     };
                 };
             };

@@ -152,6 +152,7 @@ async function publishVectors(
       vectors,
       ids,
       exactBelow: ctx.config.vectors.exactBelow,
+      updates: ctx.metadata.vectorUpdates,
       ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     });
   } finally {

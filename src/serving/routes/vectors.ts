@@ -5,6 +5,11 @@ import { InvalidArgumentError, NotFoundError, NotReadyError } from '../../core/e
 import type { Logger } from '../../core/log.js';
 import type { ArtifactStore } from '../../storage/artifacts/artifact-store.js';
 import { type LiveVectorSnapshot, LiveVectorIndex } from '../../vectors/live-vector-index.js';
+import {
+  type AttributeFilter,
+  MAX_ATTRIBUTE_VALUE,
+  MAX_ATTRIBUTES,
+} from '../../vectors/vector-attributes.js';
 import type { VectorUpdateStore } from '../../vectors/vector-update-store.js';
 import { errorSchema } from '../schemas.js';
 
@@ -29,6 +34,35 @@ export const MAX_VECTOR_QUERIES = 1000;
 export const MAX_VECTOR_DIM = 4096;
 /** Most ids in an exclusion list. */
 export const MAX_EXCLUDED = 10_000;
+/** Most values one filter accepts for one attribute. */
+export const MAX_FILTER_VALUES = 100;
+
+/**
+ * Reads the similar route's `filter` query parameter: `attr:value` pairs separated by commas
+ * (`category:stickers,lang:ja`), every attribute must hold; an attribute named twice accepts
+ * either value. Values may hold `:` (only the first one splits), not `,`.
+ *
+ * @throws InvalidArgumentError naming `field` for an empty pair or one without `:`.
+ * @example
+ * parseAttributeFilter('category:stickers,lang:ja'); // { category: ['stickers'], lang: ['ja'] }
+ */
+export function parseAttributeFilter(text: string, field = 'filter'): AttributeFilter {
+  const filter: Record<string, string[]> = {};
+  for (const pair of text.split(',')) {
+    const colon = pair.indexOf(':');
+    const name = colon < 0 ? '' : pair.slice(0, colon);
+    const value = colon < 0 ? '' : pair.slice(colon + 1);
+    if (name === '' || value === '')
+      throw new InvalidArgumentError(
+        field,
+        `${JSON.stringify(pair)} is not attribute:value (write e.g. category:stickers,lang:ja)`,
+      );
+    (filter[name] ??= []).push(value);
+  }
+  return filter;
+}
+
+const attributeValue = z.string().min(1).max(MAX_ATTRIBUTE_VALUE);
 
 const indexName = z
   .string()
@@ -42,12 +76,20 @@ const hit = z.object({ id: z.string(), score: z.number() });
 const similarRoute = {
   summary: 'Items nearest to an item by vector',
   description:
-    "The k items whose vectors are nearest to the item's own stored vector in a vector index, the item itself and `exclude` left out, closest first. Scores are similarities (cosine, inner product: higher is closer) or squared distances (l2: lower is closer). An item without a vector is a 404; an index not built yet, a 503.",
+    "The k items whose vectors are nearest to the item's own stored vector in a vector index, the item itself and `exclude` left out, closest first; with `filter`, only items whose attributes match (an attribute the index does not have is a 400). Scores are similarities (cosine, inner product: higher is closer) or squared distances (l2: lower is closer). An item without a vector is a 404; an index not built yet, a 503.",
   params: z.object({ id: itemId }),
   querystring: z.strictObject({
     k: z.coerce.number().int().min(1).max(1000).default(10).describe('neighbours'),
     index: indexName.default('items'),
     exclude: z.string().max(100_000).optional().describe('comma-separated item ids to leave out'),
+    filter: z
+      .string()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe(
+        'attribute equality: comma-separated attr:value pairs, all must hold (an attribute named twice accepts either value), e.g. category:stickers,lang:ja',
+      ),
   }),
   response: {
     200: z.object({
@@ -65,13 +107,22 @@ const similarRoute = {
 const searchRoute = {
   summary: 'Nearest items to vectors',
   description:
-    "Searches a vector index with one `vector` or a batch of `vectors` (each of the index's dimension) and answers, per query, the k nearest items closest first, `exclude` left out. Scores as for /v1/items/{id}/similar.",
+    "Searches a vector index with one `vector` or a batch of `vectors` (each of the index's dimension) and answers, per query, the k nearest items closest first, `exclude` left out and, with `filter`, only items whose attributes match. Scores as for /v1/items/{id}/similar.",
   params: z.object({ index: indexName }),
   body: z.strictObject({
     vector: vector.optional(),
     vectors: z.array(vector).min(1).max(MAX_VECTOR_QUERIES).optional(),
     k: kNumber.default(10),
     exclude: z.array(itemId).max(MAX_EXCLUDED).optional(),
+    filter: z
+      .record(
+        z.string(),
+        z.union([attributeValue, z.array(attributeValue).min(1).max(MAX_FILTER_VALUES)]),
+      )
+      .optional()
+      .describe(
+        'attribute equality: each attribute must hold, a value or any of an array of values, e.g. {"category": ["stickers", "fonts"]}',
+      ),
   }),
   response: {
     200: z.object({ index: z.string(), version: z.string(), results: z.array(z.array(hit)) }),
@@ -85,9 +136,17 @@ const itemParams = z.object({ index: indexName, id: itemId });
 const putRoute = {
   summary: "Set an item's vector",
   description:
-    "Stores the item's vector (of the index's dimension) as an incremental change, kept across restarts and applied to every version of the index loaded later, and makes it searchable at once.",
+    "Stores the item's vector (of the index's dimension) and, optionally, its attributes as an incremental change, kept across restarts, applied on top of the versions loaded later and folded into the next build, and makes it searchable at once.",
   params: itemParams,
-  body: z.strictObject({ vector }),
+  body: z.strictObject({
+    vector,
+    attributes: z
+      .record(z.string(), attributeValue)
+      .optional()
+      .describe(
+        `the item's filterable attributes from now on (the whole set, at most ${MAX_ATTRIBUTES}); omitted: keep those it has`,
+      ),
+  }),
   response: {
     200: z.object({ index: z.string(), id: z.string(), version: z.string() }),
     400: errorSchema,
@@ -114,12 +173,17 @@ const deleteRoute = {
 
 /**
  * Vector search (a fastify plugin):
- * - `GET /v1/items/{id}/similar?k&index&exclude` (scope `recs:read`): nearest items to the item's
- *   own stored vector;
- * - `POST /v1/vectors/{index}/search` `{vector | vectors, k, exclude?}` → `{results: [[{id, score}]]}`
- *   (scope `vectors:read`; a read, not audited);
+ * - `GET /v1/items/{id}/similar?k&index&exclude&filter` (scope `recs:read`): nearest items to
+ *   the item's own stored vector; `filter=category:stickers,lang:ja` (see {@link parseAttributeFilter});
+ * - `POST /v1/vectors/{index}/search` `{vector | vectors, k, exclude?, filter?}` →
+ *   `{results: [[{id, score}]]}` (scope `vectors:read`; a read, not audited); `filter` is
+ *   `{attr: value | [values]}`;
  * - `PUT` and `DELETE /v1/vectors/{index}/items/{id}` (scope `vectors:write`): incremental
- *   changes, persisted and applied at once.
+ *   changes (`{vector, attributes?}`), persisted and applied at once.
+ *
+ * Filters are equality on the attributes stored with the index (`kiban vectors build
+ * --attributes`, PUT's `attributes`); a filter naming an attribute the index does not have, or a
+ * malformed one, is a 400 naming `filter` (`body.filter`).
  *
  * Each index is a {@link LiveVectorIndex} over the artifact store, polled from when the app is
  * ready until it closes. Before an index is saved its routes answer 503 naming it; a vector of
@@ -187,13 +251,20 @@ export async function vectorRoutes(
     { schema: similarRoute, config: { scopes: ['recs:read'] } },
     async (request) => {
       const { id } = request.params;
-      const { k, index: name, exclude } = request.query;
+      const { k, index: name, exclude, filter } = request.query;
+      const attributeFilter = filter === undefined ? undefined : parseAttributeFilter(filter);
       const [index, snapshot] = await loaded(name);
       const key = snapshot.keys.get(id);
       const query = key === undefined ? null : snapshot.index.get(key);
       if (query === null) throw new NotFoundError(`item "${id}" in the vector index "${name}"`);
       const excluded = [id, ...(exclude === undefined ? [] : exclude.split(','))];
-      const [items] = await index.search(snapshot, query, { k, exclude: excluded });
+      const [items] = await index.search(snapshot, query, {
+        k,
+        exclude: excluded,
+        ...(attributeFilter === undefined
+          ? {}
+          : { filter: attributeFilter, filterField: 'filter' }),
+      });
       return { item: id, index: name, version: snapshot.version, items: items ?? [] };
     },
   );
@@ -204,7 +275,7 @@ export async function vectorRoutes(
     { schema: searchRoute, config: { scopes: ['vectors:read'], audit: false } },
     async (request) => {
       const { index: name } = request.params;
-      const { vector: one, vectors, k, exclude } = request.body;
+      const { vector: one, vectors, k, exclude, filter } = request.body;
       if ((one === undefined) === (vectors === undefined))
         throw new InvalidArgumentError('body.vector', 'give either vector or vectors (not both)');
       const [index, snapshot] = await loaded(name);
@@ -222,6 +293,14 @@ export async function vectorRoutes(
       const results = await index.search(snapshot, queries, {
         k,
         ...(exclude === undefined ? {} : { exclude }),
+        ...(filter === undefined
+          ? {}
+          : {
+              filter: Object.fromEntries(
+                Object.entries(filter).map(([a, v]) => [a, typeof v === 'string' ? [v] : v]),
+              ),
+              filterField: 'body.filter',
+            }),
       });
       return { index: name, version: snapshot.version, results };
     },
@@ -233,7 +312,14 @@ export async function vectorRoutes(
     async (request) => {
       const { index: name, id } = request.params;
       const [index, snapshot] = await loaded(name);
-      await index.upsert(id, Float32Array.from(request.body.vector), 'body.vector');
+      const { vector: values, attributes } = request.body;
+      await index.upsert(
+        id,
+        Float32Array.from(values),
+        'body.vector',
+        attributes ?? null,
+        'body.attributes',
+      );
       return { index: name, id, version: snapshot.version };
     },
   );
