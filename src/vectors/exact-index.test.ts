@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Random } from '../core/random.js';
@@ -113,5 +115,25 @@ describe('ExactVectorIndex', () => {
       const sum = [...vectors.subarray(key * 5, key * 5 + 5)].reduce((a, b) => a + b, 0);
       expect(result.scores[j]).toBe(sum);
     }
+  });
+
+  it('lets a process exit once its threaded searches are done (the idle pool holds it open no more)', async () => {
+    // A script awaiting a batch split over threads: it must get its answer (the busy pool keeps
+    // it alive) and then end by itself (the idle pool does not). The timeout only stops a hang.
+    const script = `
+      const { ExactVectorIndex } = await import(${JSON.stringify(new URL('./exact-index.ts', import.meta.url).href)});
+      const dim = 8, n = 512;
+      const index = new ExactVectorIndex({ dim, metric: 'ip', threads: 2 });
+      const vectors = Float32Array.from({ length: n * dim }, (_, i) => (i * 7919) % 13);
+      await index.add(Uint32Array.from({ length: n }, (_, i) => i), vectors);
+      const result = await index.search(vectors.subarray(0, 64 * dim), { k: 3 });
+      console.log('answered', result.counts.length);
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { timeout: 60_000 },
+    );
+    expect(stdout.trim()).toBe('answered 64');
   });
 });

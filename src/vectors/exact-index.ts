@@ -509,19 +509,26 @@ function searchThread(w: number, message: SearchThreadTask): Promise<ScanOutput>
       import.meta.url,
     );
     const worker = startWorker(url, { workerData: { module: loadWasmModule('vector-kernel') } });
-    worker.unref();
     const entry = { worker, waiting: [] as ((answer: ScanOutput | Error) => void)[] };
-    worker.on('message', (answer: ScanOutput) => entry.waiting.shift()?.(answer));
+    worker.on('message', (answer: ScanOutput) => {
+      entry.waiting.shift()?.(answer);
+      if (entry.waiting.length === 0) worker.unref();
+    });
     worker.on('error', (error: Error) => {
       // A failed thread is dropped (a later search starts a new one); its callers get the error.
       pool.splice(pool.indexOf(entry), 1);
       for (const reply of entry.waiting.splice(0)) reply(error);
     });
+    // An idle pool must not keep the process alive (a CLI or bench would never exit), a busy one
+    // must (a pending answer is all that keeps a script awaiting it running): ref'd per search.
+    // Unref'd after the listeners, since adding a 'message' listener refs the port again.
+    worker.unref();
     pool.push(entry);
   }
   const entry = pool[w];
   return new Promise((resolve, reject) => {
     entry.waiting.push((answer) => (answer instanceof Error ? reject(answer) : resolve(answer)));
+    entry.worker.ref();
     entry.worker.postMessage(message);
   });
 }
