@@ -8,7 +8,7 @@ import { useTempDir } from './fixtures/temp-dir.js';
 describe('kiban vectors build: attributes and folding; kiban artifacts prune: vectors/', () => {
   const tmp = useTempDir('kiban-vectors-fold-cli-');
 
-  it('keeps CSV columns as attributes, folds the API changes unless --no-fold, and prunes versions and folded changes', async () => {
+  it('keeps CSV columns as attributes, folds the API changes unless --no-fold, deletes them once the input makes them moot, and prunes versions', async () => {
     const file = (name: string) => join(tmp.path, name);
     const stores = [
       '--artifacts',
@@ -79,8 +79,8 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
     );
     expect(folded.code, folded.stderr).toBe(0);
     expect(folded.stdout).toContain(`folded 1 change (through ${seq})`);
-    // The first version (which folded nothing) is kept, so the change is too.
-    expect(folded.stdout).toContain('deleted 0 no version needs');
+    // The first version (which folded nothing) is kept, and the input lacks `added`: it stays.
+    expect(folded.stdout).toContain('deleted 0 no longer needed');
     expect(await info()).toMatchObject({
       count: 21,
       attributes: 'category,lang',
@@ -133,7 +133,7 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
     expect(missing.stderr).toContain('colour');
 
     // A build that died long ago left a partial version; prune keeps only the current version
-    // (--keep-vector-versions 0), and then every remaining version has folded the change.
+    // (--keep-vector-versions 0) and leaves the changes to the builds.
     await mkdir(file('store/vectors/items/20200101T000000000Z-dead00'), { recursive: true });
     const partial = file('store/vectors/items/20200101T000000000Z-dead00/index.bin');
     await writeFile(partial, 'x');
@@ -152,9 +152,25 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
     );
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stdout).toContain('vectors/items/20200101T000000000Z-dead00');
-    expect(pruned.stdout).toContain('deleted 1 folded vector change');
     expect(pruned.stdout.match(/^vectors\/items\//gm)).toHaveLength(2);
     expect(await info()).toMatchObject({ count: 21, folded_through: seq });
+
+    // An input that now has `added` makes its change moot; every stored version folded it: it goes.
+    await writeFile(file('items2.csv'), `${lines.join('\n')}\nadded,"[4, 4, 4]",emoji,\n`);
+    const rebuilt = await kiban(
+      'vectors',
+      'build',
+      '--input',
+      file('items2.csv'),
+      '--output',
+      'items',
+      '--attributes',
+      'category',
+      ...stores,
+    );
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toContain('folded 1 change');
+    expect(rebuilt.stdout).toContain('deleted 1 no longer needed');
     const after = KyselyMetadataStore.sqlite(file('meta.db'));
     await after.migrate();
     expect(await after.vectorUpdates.list('items')).toEqual([]);

@@ -7,7 +7,6 @@ import {
 } from '../storage/artifacts/prune-artifacts.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import { readTaggerPointer } from '../storage/tagger-pointer.js';
-import { deleteFoldedUpdates } from '../vectors/fold-vector-updates.js';
 import { pruneVectorIndexes, type VectorPruneResult } from '../vectors/prune-vector-indexes.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 import { openBackends } from './backends.js';
@@ -58,8 +57,6 @@ export interface StoredArtifactsPrune extends PruneResult {
   referenced: string[];
   /** What went from `vectors/` ({@link pruneVectorIndexes}). */
   vectors: VectorPruneResult;
-  /** Incremental vector changes deleted because every remaining version has folded them. */
-  vectorUpdatesDeleted: number;
 }
 
 /**
@@ -68,9 +65,9 @@ export interface StoredArtifactsPrune extends PruneResult {
  * `models/` of the artifact store, the groups neither referenced nor among the `keep` newest
  * (see {@link pruneArtifacts}; defaults `{runs: 30, models: 10}`). From `vectors/` it deletes
  * the index versions other than the current one and the `keepVectorVersions` newest (default 2),
- * and partial versions over an hour old ({@link pruneVectorIndexes}); then, per index, the
- * incremental changes every remaining version has folded. With `dryRun`, deletes nothing and
- * reports what would go.
+ * and partial versions over an hour old ({@link pruneVectorIndexes}). Incremental vector changes
+ * are left to the builds that fold them, which know which ones their input made moot. With
+ * `dryRun`, deletes nothing and reports what would go.
  *
  * @throws InvalidArgumentError naming `keep.runs` or `keep.models` for a count that is not a
  *   non-negative integer, or the store key of a URL that cannot be opened.
@@ -104,17 +101,7 @@ export async function pruneStoredArtifacts(
       ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    let vectorUpdatesDeleted = 0;
-    if (options.dryRun !== true) {
-      const names = new Set([...vectors.kept, ...vectors.deleted].map((f) => f.split('/')[1]!));
-      for (const name of names)
-        vectorUpdatesDeleted += await deleteFoldedUpdates(
-          backends.artifacts,
-          name,
-          backends.metadata.vectorUpdates,
-        );
-    }
-    return { ...pruned, referenced, vectors, vectorUpdatesDeleted };
+    return { ...pruned, referenced, vectors };
   } finally {
     await backends.close();
   }

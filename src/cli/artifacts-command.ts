@@ -30,8 +30,8 @@ function pruneCommand(): Command {
       'Delete the run folders (runs/ID) and model folders (models/ID) of the artifact store that nothing uses: ' +
         'all but the --keep-runs and --keep-models newest of each, except those of the published version, ' +
         'the published tagger and runs still running; and the versions of each vector index (vectors/NAME/VERSION) ' +
-        'other than the current one and the --keep-vector-versions newest, with partial versions over an hour old ' +
-        'and the incremental vector changes every remaining version has folded. Prints what it deleted.',
+        'other than the current one and the --keep-vector-versions newest, with partial versions over an hour old. ' +
+        'Prints what it deleted.',
     )
     .option('--config <file>', 'configuration naming the stores (default: the embedded ones)')
     .option('--artifacts <url>', 'artifact store, file:DIR or s3://BUCKET/PREFIX?endpoint=…')
@@ -106,10 +106,9 @@ export function pruneReport(result: StoredArtifactsPrune, dryRun: boolean): stri
       lines.push(`${group.padEnd(width)}  ${String(objects.get(group) ?? 0).padStart(7)}`);
   }
   const verb = dryRun ? 'would delete' : 'deleted';
-  const updates = result.vectorUpdatesDeleted ?? 0;
   lines.push(
     `${verb} ${groups.length} group${groups.length === 1 ? '' : 's'} (${objectCount} object${objectCount === 1 ? '' : 's'}), kept ${result.kept.length + vectors.kept.length}` +
-      `${updates === 0 ? '' : `; deleted ${updates} folded vector change${updates === 1 ? '' : 's'}`}${dryRun ? ' (dry run: nothing was deleted)' : ''}`,
+      `${dryRun ? ' (dry run: nothing was deleted)' : ''}`,
   );
   return `${lines.join('\n')}\n`;
 }

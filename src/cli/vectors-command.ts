@@ -191,12 +191,17 @@ function buildCommand(): Command {
         const deleted =
           metadata === null
             ? 0
-            : await deleteFoldedUpdates(store, options.output, metadata.vectorUpdates);
+            : await deleteFoldedUpdates(
+                store,
+                options.output,
+                metadata.vectorUpdates,
+                file.settled,
+              );
         const attributes = file.attributes.names;
         process.stdout.write(
           `built ${kind.name} index "${options.output}" (version ${version}): ${rows} vectors × ${file.dim}, ${options.metric}, in ${seconds.toFixed(2)} s` +
             `${attributes.length === 0 ? '' : `; attributes ${attributes.join(', ')}`}` +
-            `${metadata === null ? '' : `; folded ${file.applied} change${file.applied === 1 ? '' : 's'} (through ${file.foldedThrough}${file.skipped === 0 ? '' : `, ${file.skipped} of another dimension skipped`}), deleted ${deleted} no version needs`}\n`,
+            `${metadata === null ? '' : `; folded ${file.applied} change${file.applied === 1 ? '' : 's'} (through ${file.foldedThrough}${file.skipped === 0 ? '' : `, ${file.skipped} of another dimension skipped`}), deleted ${deleted} no longer needed`}\n`,
         );
       } finally {
         index.close();
@@ -347,7 +352,7 @@ function infoCommand(): Command {
       if (options.json === true) process.stdout.write(`${JSON.stringify(info)}\n`);
       else
         for (const [key, value] of Object.entries(info))
-          process.stdout.write(`${`${key}:`.padEnd(12)}${value}\n`);
+          process.stdout.write(`${`${key}:`.padEnd(16)}${value}\n`);
     } finally {
       await store.close();
     }

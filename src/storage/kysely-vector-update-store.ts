@@ -116,17 +116,26 @@ export class KyselyVectorUpdateStore implements VectorUpdateStore {
     }));
   }
 
-  async deleteThrough(index: string, seq: number): Promise<number> {
+  async deleteThrough(index: string, seq: number, ids?: readonly string[]): Promise<number> {
     assertVectorIndexName(index, 'index');
     const through = checkSeq(seq, 'seq');
+    if (ids !== undefined) for (const id of ids) checkId(id);
+    if (ids !== undefined && ids.length === 0) return 0;
     return this.#write(() =>
       this.#locked(async (q) => {
-        const result = await q
-          .deleteFrom('kiban_vector_updates')
-          .where('index_name', '=', index)
-          .where('seq', '<=', through)
-          .executeTakeFirst();
-        return Number(result.numDeletedRows);
+        let deleted = 0;
+        // In chunks: SQLite and PostgreSQL both cap the parameters of one statement.
+        const chunks = ids === undefined ? [null] : chunk(ids, DELETE_CHUNK);
+        for (const part of chunks) {
+          let query = q
+            .deleteFrom('kiban_vector_updates')
+            .where('index_name', '=', index)
+            .where('seq', '<=', through);
+          if (part !== null) query = query.where('item_id', 'in', part);
+          const result = await query.executeTakeFirst();
+          deleted += Number(result.numDeletedRows);
+        }
+        return deleted;
       }),
     );
   }
@@ -139,6 +148,15 @@ export class KyselyVectorUpdateStore implements VectorUpdateStore {
       return write(this.#schema === undefined ? trx : trx.withSchema(this.#schema));
     });
   }
+}
+
+/** Ids per DELETE statement. */
+const DELETE_CHUNK = 500;
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function checkSeq(seq: unknown, field: string): number {

@@ -83,6 +83,9 @@ describe('foldVectorUpdates', () => {
     expect(folded.foldedThrough).toBe(9);
     expect(folded.applied).toBe(5);
     expect(folded.skipped).toBe(1);
+    // Moot once folded: vectors for ids the input has, a deletion of one it lacks, another
+    // dimension. `new` (unknown to the input) and the deletion of `y` (which it has) stay needed.
+    expect(folded.settled.sort()).toEqual(['ghost', 'odd', 'x', 'z']);
     // The input is left as it was.
     expect(Array.from(rows.vectors)).toEqual([1, 1, 2, 2, 3, 3]);
     expect(attributes.get(1)).toEqual({ category: 'b' });
@@ -171,19 +174,27 @@ describe('folding changes into builds', () => {
 
     // v1 (folded nothing) is still kept: no change may go yet.
     expect(await foldedByEveryVersion(store, 'items')).toBe(0);
-    expect(await deleteFoldedUpdates(store, 'items', updates)).toBe(0);
-    // A third build folds everything (the late change included); v1 goes, and the changes
-    // both kept versions folded (all but `late`, which only v3 has) are deleted.
-    const v3 = await buildFolded(
-      store,
-      'items',
-      foldVectorUpdates(base, await updates.list('items')),
-    );
+    expect(await deleteFoldedUpdates(store, 'items', updates, ['b', 'c'])).toBe(0);
+    // v2's input (a, b) made none moot: `c` is unknown to it and `b` still in it.
+    expect(folded.settled).toEqual([]);
+    // A third build whose input now has `c` (and no longer `b`) folds everything; v1 goes.
+    // The changes both kept versions folded and this input made moot (c, b) are deleted; `late`
+    // (only v3 folded it, and the input lacks it) stays.
+    const input3 = { ...base, ids: ['a', 'c'], vectors: Float32Array.from([0, 0, 3, 3]) };
+    const folded3 = foldVectorUpdates(input3, await updates.list('items'));
+    expect(folded3.settled.sort()).toEqual(['b', 'c']);
+    const v3 = await buildFolded(store, 'items', folded3);
     expect(await foldedByEveryVersion(store, 'items')).toBe(folded.foldedThrough);
-    expect(await deleteFoldedUpdates(store, 'items', updates)).toBe(2);
+    expect(await deleteFoldedUpdates(store, 'items', updates, folded3.settled)).toBe(2);
     expect((await updates.list('items')).map((u) => u.id)).toEqual(['late']);
     expect((await fresh.refresh())?.version).toBe(v3);
     const [after] = await fresh.search(fresh.current!, Float32Array.from([2, 2]), { k: 5 });
+    // `c` has the vector of its last change (1, 1), folded over the input's (3, 3).
     expect(after!.map((h) => h.id)).toEqual(['late', 'c', 'a']);
+    // A fourth build from the same input: `late` is folded again, not lost.
+    await buildFolded(store, 'items', foldVectorUpdates(input3, await updates.list('items')));
+    const stored4 = await loadVectorIndex(store, 'items');
+    expect(stored4.ids).toEqual(['a', 'c', 'late']);
+    stored4.index.close();
   });
 });

@@ -29,6 +29,14 @@ export interface FoldedVectorRows extends VectorRows {
   applied: number;
   /** Changes left out because their vector has another dimension. */
   skipped: number;
+  /**
+   * The ids whose changes this build's input has made moot: a vector for an id the input has
+   * (from now on the input's own vector wins), a deletion of an id it lacks, a vector of another
+   * dimension. The others stay needed by later builds (an item added over the API that the input
+   * does not know, a deletion of one it still has) and are never deleted by
+   * {@link deleteFoldedUpdates}.
+   */
+  settled: string[];
 }
 
 /**
@@ -55,7 +63,8 @@ export function foldVectorUpdates(
 ): FoldedVectorRows {
   const { dim } = rows;
   const count = rows.vectors.length / dim;
-  if (updates.length === 0) return { ...rows, foldedThrough: 0, applied: 0, skipped: 0 };
+  if (updates.length === 0)
+    return { ...rows, foldedThrough: 0, applied: 0, skipped: 0, settled: [] };
   const ids = rows.ids ?? Array.from({ length: count }, (_, i) => String(i));
   const rowOf = new Map<string, number>();
   for (let r = 0; r < ids.length; r++) rowOf.set(ids[r]!, r);
@@ -69,20 +78,24 @@ export function foldVectorUpdates(
   let foldedThrough = 0;
   let applied = 0;
   let skipped = 0;
+  const settled: string[] = [];
   for (const update of updates) {
     foldedThrough = Math.max(foldedThrough, update.seq);
     const row = rowOf.get(update.id);
     if (update.vector === null) {
       if (row !== undefined) removed[row] = 1;
+      else settled.push(update.id);
       appended.delete(update.id);
       applied++;
       continue;
     }
     if (update.vector.length !== dim) {
       skipped++;
+      settled.push(update.id);
       continue;
     }
     applied++;
+    if (row !== undefined) settled.push(update.id);
     if (row === undefined) {
       appended.set(update.id, { vector: update.vector, attributes: update.attributes });
       continue;
@@ -109,7 +122,16 @@ export function foldVectorUpdates(
     outAttributes.set(i, change.attributes);
     i++;
   }
-  return { ids: outIds, dim, vectors, attributes: outAttributes, foldedThrough, applied, skipped };
+  return {
+    ids: outIds,
+    dim,
+    vectors,
+    attributes: outAttributes,
+    foldedThrough,
+    applied,
+    skipped,
+    settled,
+  };
 }
 
 /**
@@ -136,8 +158,11 @@ export async function foldedByEveryVersion(store: ArtifactStore, name: string): 
 }
 
 /**
- * Deletes the changes of the index `name` that every stored version has folded
- * ({@link foldedByEveryVersion}); call it after saving a version (which also deletes old ones).
+ * Deletes the changes of the index `name` that no one needs any more: those every stored version
+ * has folded ({@link foldedByEveryVersion}) and whose ids are in `settled` (the build's
+ * {@link FoldedVectorRows.settled}: its input made them moot). Call it after saving the version
+ * (which also deletes old ones). A change still needed by later builds (an item added over the
+ * API that the input does not know) stays, and is folded again by each build.
  *
  * A server still answering from a version deleted meanwhile has those changes applied in memory
  * already; on its next load it takes a version that folded them.
@@ -148,7 +173,9 @@ export async function deleteFoldedUpdates(
   store: ArtifactStore,
   name: string,
   updates: VectorUpdateStore,
+  settled: readonly string[],
 ): Promise<number> {
+  if (settled.length === 0) return 0;
   const through = await foldedByEveryVersion(store, name);
-  return through === 0 ? 0 : updates.deleteThrough(name, through);
+  return through === 0 ? 0 : updates.deleteThrough(name, through, settled);
 }

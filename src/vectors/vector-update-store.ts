@@ -46,8 +46,9 @@ export interface VectorUpdateListOptions {
  *   with smaller numbers than it, so "folded through the largest number listed" never skips a
  *   change committed later (the fold's race with concurrent writes);
  * - `list(index, {after})` returns that index's changes with `seq > after` only, ordered by id;
- * - `deleteThrough(index, seq)` deletes that index's changes with numbers `≤ seq` (a change
- *   rewritten since has a larger number and stays) and resolves to how many went;
+ * - `deleteThrough(index, seq, ids?)` deletes that index's changes with numbers `≤ seq` (a
+ *   change rewritten since has a larger number and stays), only those of `ids` when given, and
+ *   resolves to how many went;
  * - an index name must be 1 to 128 letters, digits, `-` and `_`, an id a non-empty string of at
  *   most 256 characters, a vector non-empty and finite, attributes as `assertItemAttributes`:
  *   else `InvalidArgumentError` naming `index`, `id`, `vector` or `attributes`, before anything
@@ -62,5 +63,5 @@ export interface VectorUpdateStore {
     attributes?: ItemAttributes | null,
   ): Promise<number>;
   list(index: string, options?: VectorUpdateListOptions): Promise<VectorUpdate[]>;
-  deleteThrough(index: string, seq: number): Promise<number>;
+  deleteThrough(index: string, seq: number, ids?: readonly string[]): Promise<number>;
 }

@@ -69,6 +69,12 @@ export function describeVectorUpdateStore(
       expect(await s.deleteThrough('items', three)).toBe(1);
       expect((await s.list('items')).map((u) => [u.id, u.seq])).toEqual([['a', four]]);
       expect((await s.list('other')).map((u) => u.id)).toEqual(['a']);
+      // With ids, only those go (and still only through the number).
+      const five = await s.upsert('items', 'c', new Float32Array([3]), new Date(T0));
+      const manyIds = Array.from({ length: 1200 }, (_, i) => `n${i}`);
+      expect(await s.deleteThrough('items', five, [...manyIds, 'c'])).toBe(1);
+      expect(await s.deleteThrough('items', five, [])).toBe(0);
+      expect((await s.list('items')).map((u) => u.id)).toEqual(['a']);
       expect(await s.deleteThrough('items', four)).toBe(1);
       expect(await s.list('items')).toEqual([]);
       await expect(s.list('items', { after: -1 })).rejects.toThrow(/^after: /);

@@ -14,7 +14,7 @@ describe('publishItemVectors folds the API changes', () => {
     metadata = null;
   });
 
-  it('puts added items in and deleted ones out, records how far, and deletes the changes every stored version has folded', async () => {
+  it('puts added items in and deleted ones out, records how far, and deletes the changes every stored version has folded and the model made moot', async () => {
     const store = new FileArtifactStore(join(tmp.path, 'artifacts'));
     metadata = KyselyMetadataStore.sqlite(':memory:');
     await metadata.migrate();
@@ -35,7 +35,16 @@ describe('publishItemVectors folds the API changes', () => {
     expect(loaded.attributes.get(2)).toEqual({ category: 'stickers' });
     expect(loaded.index.get(2)).toEqual(Float32Array.from([0, 1]));
     loaded.index.close();
-    // The only version has folded them all: they go (the other index's change stays).
+    // The only version has folded them all; the deletion of `b` (which the model has) goes once
+    // the model no longer has it, the added item while the model does not know it: both stay.
+    expect((await updates.list('items')).map((u) => u.id)).toEqual(['b', 'posted']);
+    // A model that now knows `posted` and no longer has `b`: both changes are moot and go.
+    const next = await publishItemVectors({
+      ...args,
+      vectors: { dim: 2, vectors: Float32Array.from([1, 0, 0.6, 0.8, 0.8, 0.6]) },
+      ids: ['a', 'c', 'posted'],
+    });
+    expect(next).toMatchObject({ count: 3, foldedThrough: last, folded: 2 });
     expect((await updates.list('items')).map((u) => u.id)).toEqual([]);
     expect((await updates.list('other')).map((u) => u.id)).toEqual(['x']);
 

@@ -50,8 +50,9 @@ export interface PublishedItemVectors {
  * `vectors/items/current` moves when this resolves; the two newest versions are kept. With
  * `updates`, the changes made over the API (`PUT`/`DELETE /v1/vectors/items/items/{id}`) are
  * folded in first (`foldVectorUpdates`: an added item becomes a row, a deleted one goes), the
- * version records how far (`folded_through`), and afterwards the changes that every kept version
- * has folded are deleted. A change made while this runs has a larger number and is applied on
+ * version records how far (`folded_through`), and afterwards the changes every kept version has
+ * folded and the model made moot (a vector for an item the model has, a deletion of one it
+ * lacks) are deleted; an item added over the API that the model does not know stays. A change made while this runs has a larger number and is applied on
  * top of the new version by the servers.
  *
  * @throws InvalidArgumentError naming `vectors` when the matrix is not `ids.length × dim` finite
@@ -95,7 +96,7 @@ export async function publishItemVectors(
       foldedThrough: rows.foldedThrough,
     });
     if (args.updates !== undefined)
-      await deleteFoldedUpdates(store, ITEM_VECTOR_INDEX, args.updates);
+      await deleteFoldedUpdates(store, ITEM_VECTOR_INDEX, args.updates, rows.settled);
     return {
       version,
       kind,
