@@ -135,6 +135,8 @@ describe('readVectors', () => {
     const cases: [string, string[]][] = [
       ['id,vector\na,"[1,2]"\nb,"[1,2,3]"\n', ['line 3', 'dimension 3', 'ragged']],
       ['id,vector\na,"[1,2]"\nb,hello\n', ['line 3', '"hello" is not a list of numbers']],
+      ['id,vector\na,"[1,2]"\nb,"[1, x]"\n', ['line 3', '"[1, x]" is not a list of numbers']],
+      ['id,vector\na,"[1,2]"\nb,"[1, 1e39]"\n', ['line 3', "beyond float32's range"]],
       ['id,vector\na,"[1,2]"\nb,"[1,nan]"\n', ['line 3', 'component 2 is NaN']],
       ['id,vector\na,"[1,2]"\na,"[3,4]"\n', ['line 3', 'id "a" also appears in line 2']],
       ['id,vector\na,"[1,2]"\n,"[3,4]"\n', ['line 3', 'empty id']],

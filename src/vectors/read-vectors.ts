@@ -303,7 +303,9 @@ async function readTableVectors(
     if (emptyId !== null)
       throw new DataError({ file: path, ...where(Number(emptyId[0])), column: 'id' }, 'empty id');
     const badVector = await first(
-      'SELECT r, CAST(raw AS VARCHAR) FROM t WHERE v IS NULL OR list_contains(v, NULL) ORDER BY r LIMIT 1',
+      // list_contains(v, NULL) is never true in DuckDB: count the non-null elements instead. A
+      // number beyond float32's range reads as infinity (NaN is named further on, by component).
+      'SELECT r, CAST(raw AS VARCHAR), v IS NOT NULL AND list_count(v) = len(v) FROM t WHERE v IS NULL OR list_count(v) < len(v) OR len(list_filter(v, lambda e: isinf(e))) > 0 ORDER BY r LIMIT 1',
     );
     if (badVector !== null) {
       const text = badVector[1] === null ? null : String(badVector[1]);
@@ -311,7 +313,9 @@ async function readTableVectors(
         { file: path, ...where(Number(badVector[0])), column: 'vector' },
         text === null
           ? 'empty vector'
-          : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} is not a list of numbers${format === 'csv' ? ' (write it as a JSON array, e.g. "[0.1, 0.2]")' : ''}`,
+          : badVector[2] === true
+            ? `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} holds a number beyond float32's range (about ±3.4e38)`
+            : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} is not a list of numbers${format === 'csv' ? ' (write it as a JSON array, e.g. "[0.1, 0.2]")' : ''}`,
       );
     }
     const dim = Number((await first('SELECT len(v) FROM t ORDER BY r LIMIT 1'))?.[0]);
