@@ -10,7 +10,7 @@
  *   yaml block of no recognisable kind fails, so a new block must be classified.
  * - json: parsed.
  * - sh: run for real by bash in a sandbox directory (symlinks to the project's package.json,
- *   node_modules, dist, datasets, examples…, its own `.kiban/` stores), in README order, so that
+ *   node_modules, dist, datasets, examples, test…, its own `.kiban/` stores), in README order, so that
  *   later blocks see what earlier ones published. `npx kiban` is the documented command, run as
  *   written (with an npm cache of the test's own, which also shows that npx does not rebuild the
  *   package). Port 8080 becomes a free port; a command ending in `&` starts a server that the block
@@ -325,6 +325,7 @@ beforeAll(async () => {
     'datasets',
     'examples',
     'src',
+    'test',
     'tsconfig.json',
   ]) {
     await symlink(join(ROOT, entry), join(sandbox, entry));
