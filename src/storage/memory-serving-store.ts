@@ -8,10 +8,12 @@ import {
   compareKeys,
   checkVersionName,
   decodeItems,
+  decodeVector,
   encodeJson,
   encodeKey,
   encodeMeta,
   keyCursor,
+  vectorSpaceList,
 } from './serving-codec.js';
 import type {
   KeyPage,
@@ -95,11 +97,30 @@ export class MemoryServingStore implements ServingStore {
     checkListName(list);
     const k = encodeKey(key);
     const r = checkRange(range);
+    const stored = this.#row(list, k, r.version);
+    return stored === null ? null : decodeItems(stored, r);
+  }
+
+  /** The vector of `space`/`key`, or null; see {@link ServingStore.getVector}. */
+  async getVector(
+    space: string,
+    key: ExternalId,
+    options?: { version?: string },
+  ): Promise<Float32Array | null> {
+    this.#open();
+    const list = vectorSpaceList(space);
+    const k = encodeKey(key);
+    const version = options?.version === undefined ? undefined : checkVersionName(options.version);
+    const stored = this.#row(list, k, version);
+    return stored === null ? null : decodeVector(stored);
+  }
+
+  /** The stored row of `list`/`key` in a version (see {@link #version}), or null. */
+  #row(list: string, key: string, version: string | undefined): Buffer | null {
     // Synchronous from pointer to row: no other callback can switch versions in between.
-    const held = this.#version(r.version);
+    const held = this.#version(version);
     if (held === null) return null;
-    const stored = held.rows.get(`${list}:${k}`);
-    return stored === undefined ? null : decodeItems(stored, r);
+    return held.rows.get(`${list}:${key}`) ?? null;
   }
 
   /** A page of the keys of `list`, in UTF-8 byte order; see {@link ServingStore.listKeys}. */

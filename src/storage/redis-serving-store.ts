@@ -10,10 +10,12 @@ import {
   checkRange,
   checkVersionName,
   decodeItems,
+  decodeVector,
   encodeJson,
   encodeKey,
   encodeMeta,
   keyCursor,
+  vectorSpaceList,
   withDefaults,
 } from './serving-codec.js';
 import type {
@@ -142,22 +144,36 @@ export class RedisServingStore implements ServingStore {
     checkListName(list);
     const k = encodeKey(key);
     const r = checkRange(range);
-    if (r.version !== undefined) {
+    const stored = await this.#row(list, k, r.version);
+    return stored === null ? null : decodeItems(stored, r);
+  }
+
+  /** The vector of `space`/`key`, or null; see {@link ServingStore.getVector}. */
+  async getVector(
+    space: string,
+    key: ExternalId,
+    options?: { version?: string },
+  ): Promise<Float32Array | null> {
+    const list = vectorSpaceList(space);
+    const k = encodeKey(key);
+    const version = options?.version === undefined ? undefined : checkVersionName(options.version);
+    const stored = await this.#row(list, k, version);
+    return stored === null ? null : decodeVector(stored);
+  }
+
+  /** The stored row of `list`/`key` in the current version or held `version`, or null. */
+  async #row(list: string, key: string, version: string | undefined): Promise<Buffer | null> {
+    if (version !== undefined) {
       // MULTI: the registration check and the read see one state, so a collected version is never read half-deleted.
       const [[, held], [, read]] = (await this.#redis
         .multi()
-        .zscore(this.#keys.versions, r.version)
-        .getBuffer(`${this.#keys.lists}${r.version}:${list}:${k}`)
+        .zscore(this.#keys.versions, version)
+        .getBuffer(`${this.#keys.lists}${version}:${list}:${key}`)
         .exec())! as [[Error | null, string | null], [Error | null, Buffer | null]];
-      if (held === null) throw new NotFoundError(`version ${r.version} of the serving store`);
-      return read === null ? null : decodeItems(read, r);
+      if (held === null) throw new NotFoundError(`version ${version} of the serving store`);
+      return read;
     }
-    const stored = await this.#redis.kibanGetListBuffer(
-      this.#keys.current,
-      this.#keys.lists,
-      `:${list}:${k}`,
-    );
-    return stored === null ? null : decodeItems(stored, r);
+    return this.#redis.kibanGetListBuffer(this.#keys.current, this.#keys.lists, `:${list}:${key}`);
   }
 
   /** A page of the keys of `list`, in SCAN order; see {@link ServingStore.listKeys}. */

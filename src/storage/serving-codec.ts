@@ -267,3 +267,71 @@ function describe(value: unknown): string {
     return String(value);
   return Array.isArray(value) ? 'an array' : typeof value;
 }
+
+/** The one character that starts every vector space's internal list name (never a list name's). */
+const VECTOR_SPACE_MARK = '@';
+
+/**
+ * The internal list name under which vectors of `space` are stored beside the ranked lists of
+ * the same version: `@` + the space name, which no list name can be (see {@link NAME_PATTERN}),
+ * so vectors and lists never meet, in `listKeys` or in a backend's keys.
+ * @throws InvalidArgumentError (field `space`) unless `space` matches {@link NAME_PATTERN}.
+ */
+export function vectorSpaceList(space: unknown): string {
+  if (typeof space !== 'string' || !NAME_PATTERN.test(space)) {
+    throw new InvalidArgumentError(
+      'space',
+      `must match ${NAME_PATTERN.source}, got ${describe(space)}`,
+    );
+  }
+  return VECTOR_SPACE_MARK + space;
+}
+
+/** Most values in one stored vector. */
+export const MAX_STORED_VECTOR_DIM = 65_536;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The stored form of a vector: its float32 values as little-endian bytes (4 per value, nothing
+ * else), a copy the caller may reuse. Refuses anything but a non-empty `Float32Array` of at most
+ * {@link MAX_STORED_VECTOR_DIM} finite values, naming `field`.
+ */
+export function encodeVector(vector: unknown, field = 'vector'): Buffer {
+  if (!(vector instanceof Float32Array))
+    throw new InvalidArgumentError(field, `must be a Float32Array, got ${describe(vector)}`);
+  if (vector.length === 0 || vector.length > MAX_STORED_VECTOR_DIM)
+    throw new InvalidArgumentError(
+      field,
+      `must hold 1 to ${MAX_STORED_VECTOR_DIM} values, got ${vector.length}`,
+    );
+  for (let i = 0; i < vector.length; i++)
+    if (!Number.isFinite(vector[i]))
+      throw new InvalidArgumentError(field, `value ${i} is ${vector[i]}, not a finite number`);
+  // Buffer.from(Uint8Array) copies: the stored bytes never alias the caller's array.
+  if (LITTLE_ENDIAN)
+    return Buffer.from(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+  const out = Buffer.allocUnsafe(vector.length * 4);
+  for (let i = 0; i < vector.length; i++) out.writeFloatLE(vector[i], i * 4);
+  return out;
+}
+
+/**
+ * A vector written by {@link encodeVector}, as a fresh `Float32Array`. Throws an `INTERNAL`
+ * {@link KibanError} on bytes that are not one (a length that is not a positive multiple of 4).
+ */
+export function decodeVector(stored: Uint8Array): Float32Array {
+  if (stored.byteLength === 0 || stored.byteLength % 4 !== 0)
+    throw new KibanError(
+      'INTERNAL',
+      `serving store: a stored vector of ${stored.byteLength} bytes is not float32 values`,
+    );
+  const out = new Float32Array(stored.byteLength / 4);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(stored);
+    return out;
+  }
+  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}

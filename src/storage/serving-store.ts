@@ -78,6 +78,19 @@ export interface VersionWriter {
     entries: Iterable<readonly [key: ExternalId, items: readonly ScoredItem[]]>,
   ): Promise<void>;
   /**
+   * Stores vectors under `space` (a name such as `user`, same rules as list names; spaces and
+   * lists never meet), one per key: float32 values stored as their little-endian bytes, one row
+   * per key, switched in with the lists by {@link VersionWriter.commit}. Vectors of one space
+   * should share a length; the store does not check it. Large batches are fine; the arrays may be
+   * views into one matrix (`data.subarray(r * dim, (r + 1) * dim)`) and are copied.
+   * @throws InvalidArgumentError naming `space`, or `entries[i].vector` for a vector that is not a
+   *   non-empty `Float32Array` of finite values.
+   */
+  putVectors(
+    space: string,
+    entries: Iterable<readonly [key: ExternalId, vector: Float32Array]>,
+  ): Promise<void>;
+  /**
    * Makes this version the current one atomically, then removes versions older than the
    * previous one. Readers see either the old version or the new one, never a mix.
    */
@@ -88,7 +101,7 @@ export interface VersionWriter {
 
 /**
  * The store services read precomputed results from: versioned ranked lists (recommendations,
- * related items) plus a small key-value space for other online state. Backends: memory, SQLite
+ * related items) and vectors (user embeddings), plus a small key-value space for other online state. Backends: memory, SQLite
  * (embedded default) and Redis (production), chosen by URL in `app/`.
  */
 export interface ServingStore {
@@ -118,6 +131,17 @@ export interface ServingStore {
    * }
    */
   listKeys(list: string, options?: ListKeysOptions): Promise<KeyPage>;
+  /**
+   * The vector stored under `space`/`key` by {@link VersionWriter.putVectors} in the current
+   * version (or `options.version`, as for {@link ListRange.version}), as a fresh `Float32Array`,
+   * or null when the version has none or nothing is published. The version lookup and the read
+   * happen against one consistent version.
+   */
+  getVector(
+    space: string,
+    key: ExternalId,
+    options?: { version?: string },
+  ): Promise<Float32Array | null>;
   /** Unversioned key-value state (JSON values). */
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;

@@ -8,10 +8,12 @@ import {
   checkRange,
   checkVersionName,
   decodeItems,
+  decodeVector,
   encodeJson,
   encodeKey,
   encodeMeta,
   keyCursor,
+  vectorSpaceList,
   withDefaults,
 } from './serving-codec.js';
 import type {
@@ -242,14 +244,32 @@ export class SqliteServingStore implements ServingStore {
     checkListName(list);
     const k = encodeKey(key);
     const r = checkRange(range);
-    if (r.version !== undefined) {
+    const stored = this.#row(list, k, r.version);
+    return stored === null ? null : decodeItems(stored, r);
+  }
+
+  /** The vector of `space`/`key`, or null; see {@link ServingStore.getVector}. */
+  async getVector(
+    space: string,
+    key: ExternalId,
+    options?: { version?: string },
+  ): Promise<Float32Array | null> {
+    const list = vectorSpaceList(space);
+    const k = encodeKey(key);
+    const version = options?.version === undefined ? undefined : checkVersionName(options.version);
+    const stored = this.#row(list, k, version);
+    return stored === null ? null : decodeVector(stored);
+  }
+
+  /** The stored row of `list`/`key` in the current version or committed `version`, or null. */
+  #row(list: string, key: string, version: string | undefined): Buffer | null {
+    if (version !== undefined) {
       // One statement: the version check and the read happen on one snapshot.
-      const row = this.#sql.getVersionList.get(list, k, r.version);
-      if (row === undefined) throw new NotFoundError(`version ${r.version} of the serving store`);
-      return row.items === null ? null : decodeItems(row.items, r);
+      const row = this.#sql.getVersionList.get(list, key, version);
+      if (row === undefined) throw new NotFoundError(`version ${version} of the serving store`);
+      return row.items;
     }
-    const stored = this.#sql.getList.get(list, k);
-    return stored === undefined ? null : decodeItems(stored, r);
+    return this.#sql.getList.get(list, key) ?? null;
   }
 
   /** A page of the keys of `list`, in key (UTF-8 byte) order; see {@link ServingStore.listKeys}. */

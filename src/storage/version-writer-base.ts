@@ -1,9 +1,19 @@
 import { InvalidArgumentError, KibanError } from '../core/errors.js';
 import type { ExternalId } from '../data/id-map.js';
-import { checkListName, encodeItems, encodeKey, yieldToEventLoop } from './serving-codec.js';
+import {
+  checkListName,
+  encodeItems,
+  encodeKey,
+  encodeVector,
+  vectorSpaceList,
+  yieldToEventLoop,
+} from './serving-codec.js';
 import type { ScoredItem, VersionWriter } from './serving-store.js';
 
-/** One encoded row handed to a backend: the key's string form and the encoded ranked list. */
+/**
+ * One encoded row handed to a backend: the key's string form and the encoded ranked list (or, in
+ * an internal `@space` list, the vector's bytes).
+ */
 export type EncodedRow = readonly [key: string, items: Buffer];
 
 type WriterState = 'open' | 'committing' | 'committed' | 'aborted';
@@ -49,17 +59,41 @@ export abstract class BaseVersionWriter implements VersionWriter {
     list: string,
     entries: Iterable<readonly [key: ExternalId, items: readonly ScoredItem[]]>,
   ): Promise<void> {
+    return this.#putRows(
+      'putLists',
+      () => checkListName(list),
+      entries,
+      (items, i) => encodeItems(items, `entries[${i}].items`),
+    );
+  }
+
+  putVectors(
+    space: string,
+    entries: Iterable<readonly [key: ExternalId, vector: Float32Array]>,
+  ): Promise<void> {
+    // Vectors are rows of an internal list name that no list can have (`@` + space).
+    return this.#putRows(
+      'putVectors',
+      () => vectorSpaceList(space),
+      entries,
+      (vector, i) => encodeVector(vector, `entries[${i}].vector`),
+    );
+  }
+
+  #putRows<V>(
+    operation: string,
+    listName: () => string,
+    entries: Iterable<readonly [key: ExternalId, value: V]>,
+    encode: (value: V, i: number) => Buffer,
+  ): Promise<void> {
     return this.#serialise(async () => {
-      this.#assertOpen('putLists');
-      checkListName(list);
+      this.#assertOpen(operation);
+      const list = listName();
       let batch: EncodedRow[] = [];
       let i = 0;
       try {
-        for (const [key, items] of entries) {
-          batch.push([
-            encodeKey(key, `entries[${i}].key`),
-            encodeItems(items, `entries[${i}].items`),
-          ]);
+        for (const [key, value] of entries) {
+          batch.push([encodeKey(key, `entries[${i}].key`), encode(value, i)]);
           i++;
           if (batch.length >= this.batchSize) {
             await this.writeBatch(list, batch);

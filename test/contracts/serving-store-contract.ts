@@ -454,6 +454,67 @@ export function describeServingStore(
       await refusedField(store.getList('user', 1, { version: '' }), 'version');
     });
 
+    it('stores vectors per version beside the lists, switched in with them', async () => {
+      const matrix = new Float32Array([1, -2.5, 3e-8, 0.1, 4, 5, -6, 7]);
+      const w1 = await store.beginVersion('v1', {});
+      await w1.putLists('user', taggedEntries('v1', 0, 2));
+      await w1.putVectors('user', [
+        ['a', matrix.subarray(0, 4)],
+        [7, matrix.subarray(4, 8)],
+      ]);
+      // Not visible before the commit.
+      expect(await store.getVector('user', 'a')).toBeNull();
+      await w1.commit();
+      expect(await store.getVector('user', 'a')).toEqual(new Float32Array([1, -2.5, 3e-8, 0.1]));
+      // Keys in their string form, as lists; float32 values come back bit for bit.
+      expect(await store.getVector('user', '7')).toEqual(new Float32Array([4, 5, -6, 7]));
+      expect(await store.getVector('user', 'nobody')).toBeNull();
+      expect(await store.getVector('other', 'a')).toBeNull();
+      // A space and a list of one name never meet: neither the list nor its keys change.
+      expect(await store.getList('user', 'a')).toBeNull();
+      expect(tagOf(await store.getList('user', 1))).toBe('v1');
+      expect(await allKeys(store, 'user', 10, 'v1', ordered)).toHaveLength(2);
+      // A fresh array each read: changing it changes nothing stored, nor does reusing the input.
+      (await store.getVector('user', 'a'))![0] = 99;
+      matrix.fill(0);
+      expect((await store.getVector('user', 'a'))![0]).toBe(1);
+
+      const w2 = await store.beginVersion('v2', {});
+      await w2.putVectors('user', [['a', new Float32Array([8])]]);
+      expect((await store.getVector('user', 'a'))![0]).toBe(1);
+      await w2.commit();
+      expect(await store.getVector('user', 'a')).toEqual(new Float32Array([8]));
+      expect(await store.getVector('user', '7')).toBeNull();
+      expect(await store.getVector('user', '7', { version: 'v1' })).toEqual(
+        new Float32Array([4, 5, -6, 7]),
+      );
+      expect(await refusal(store.getVector('user', 'a', { version: 'never' }))).toBeInstanceOf(
+        NotFoundError,
+      );
+    });
+
+    it('refuses malformed vectors by name and aborts them with the version', async () => {
+      const w = await store.beginVersion('v1', {});
+      await refusedField(w.putVectors('bad space', [['a', new Float32Array([1])]]), 'space');
+      await refusedField(
+        w.putVectors('user', [['a', [1, 2] as unknown as Float32Array]]),
+        'entries[0].vector',
+      );
+      await refusedField(
+        w.putVectors('user', [
+          ['a', new Float32Array([1])],
+          ['b', new Float32Array([1, Number.NaN])],
+        ]),
+        'entries[1].vector',
+      );
+      await refusedField(w.putVectors('user', [['a', new Float32Array(0)]]), 'entries[0].vector');
+      await w.putVectors('user', [['c', new Float32Array([1])]]);
+      await w.abort();
+      await publish(store, 'v2');
+      expect(await store.getVector('user', 'c')).toBeNull();
+      await refusedField(store.getVector('no/such', 'c'), 'space');
+    });
+
     it('answers ping until closed, and closes twice without error', async () => {
       expect(await store.ping()).toBe(true);
       await store.close();
