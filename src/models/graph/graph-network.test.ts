@@ -8,7 +8,7 @@ import {
 } from './graph-network.js';
 
 interface Variant {
-  userScale: 'mean' | 'sqrt';
+  userScale: 'mean' | 'sqrt' | 'unit';
   temperature: number;
 }
 
@@ -20,7 +20,7 @@ function smallNetwork(
   aggregator: GraphAggregator,
   fanout2: number,
   tied: boolean,
-  userScale: 'mean' | 'sqrt' = 'sqrt',
+  userScale: 'mean' | 'sqrt' | 'unit' = 'sqrt',
   temperature = 0,
 ): GraphNetwork {
   const net = GraphNetwork.create({
@@ -35,6 +35,8 @@ function smallNetwork(
     tied,
     userScale,
     temperature,
+    itemBias: true,
+    maskInputs: false,
   });
   if (net === null) throw new Error('run "npm run build:wasm" first');
   const rng = new Random(3);
@@ -87,6 +89,14 @@ const layers: [string, GraphAggregator, number, GraphParamName[], Partial<Varian
   ['user layer: dense', 'mean', 3, ['W2', 'b2'], {}],
   ['user layer: mean aggregator', 'mean', 0, ['E'], {}],
   ['user layer: mean aggregator (mean, not sum/√n)', 'mean', 0, ['E'], { userScale: 'mean' }],
+  ['user layer: mean aggregator (unit length)', 'mean', 3, ['E', 'W2'], { userScale: 'unit' }],
+  [
+    'user layer: multi-head attention (unit length)',
+    'attention',
+    3,
+    ['E', 'ar2', 'al2'],
+    { userScale: 'unit' },
+  ],
   ['item layer: dense', 'mean', 3, ['W1', 'b1'], {}],
   ['item layer: mean aggregator over second hops', 'mean', 3, ['E'], {}],
   ['user layer: multi-head attention', 'attention', 0, ['al2', 'ar2', 'W2', 'b2', 'E'], {}],

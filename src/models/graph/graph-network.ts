@@ -22,13 +22,22 @@ export interface GraphNetworkShape {
   maxEmbedItems: number;
   /**
    * The user's own term q = s(n)·Σ hᵢ over its n items: the mean (s = 1/n) or, as Mult-DAE
-   * normalises its input, s = 1/√n, so users with more items get longer vectors (surer scores).
+   * normalises its input, s = 1/√n, so users with more items get longer vectors (surer scores);
+   * or `unit`: Σ hᵢ scaled to length 1, whatever the number of items (so the same in training,
+   * where items are dropped, as in serving).
    */
-  userScale: 'mean' | 'sqrt';
+  userScale: 'mean' | 'sqrt' | 'unit';
   /**
    * 0: score sⱼ = u·Qⱼ + bⱼ; above 0: the cosine scaled by this temperature, sⱼ = τ·cos(u, Qⱼ) + bⱼ.
    */
   temperature: number;
+  /**
+   * Whether the softmax leaves out the step's first-hop items (for targets disjoint from them;
+   * a target among them would get probability 0).
+   */
+  maskInputs: boolean;
+  /** Whether scores add a learned per-item bias (else it stays 0). */
+  itemBias: boolean;
   /** Whether the output item vectors are the input embeddings (tied) or their own table. */
   tied: boolean;
 }
@@ -344,19 +353,29 @@ export class GraphNetwork {
     }
   }
 
-  private userScale(n: number): number {
-    return this.shape.userScale === 'mean' ? 1 / n : 1 / Math.sqrt(n);
+  /**
+   * The factor on Σ hᵢ over n sampled items of a user who has `total`: s(total)·total/n, so that
+   * q estimates, without bias, what serving computes from all `total` items.
+   */
+  private userScale(n: number, total: number): number {
+    const scale = this.shape.userScale;
+    if (scale === 'unit') return 1;
+    return (scale === 'mean' ? 1 / total : 1 / Math.sqrt(total)) * (total / n);
   }
+
+  /** ‖Σ hᵢ‖ of the last layer-2 forward pass, under the `unit` user scale. */
+  private qNorm = 0;
 
   /**
    * Layer 2 over `n` rows of item representations at byte offset `rows` (gathered through the
    * index list at `idx`): writes u. Keeps q, z/M2 and the attention weights for the backward pass.
    */
-  private layer2(rows: number, idx: number, n: number): void {
+  private layer2(rows: number, idx: number, n: number, total: number): void {
     const { dim: d, heads: H, aggregator } = this.shape;
     const { q, z, u, M2, pre2, alpha2 } = this.r;
     const dh = d / H;
-    this.k.gatherSum(d, rows, idx, 0, this.userScale(n), n, q.at);
+    this.k.gatherSum(d, rows, idx, 0, this.userScale(n, total), n, q.at);
+    if (this.shape.userScale === 'unit') this.qNorm = this.unit(q.v, q.v);
     if (aggregator === 'mean') {
       this.k.matVec(d, d, this.p('W2'), q.at, this.p('b2'), u.at);
       z.v.set(q.v);
@@ -385,9 +404,10 @@ export class GraphNetwork {
   /**
    * One loss term: forward for the user whose first hops are `neighbours[0..n)` (second hops in
    * `hops`), full softmax cross-entropy against `targets[0..nt)`, and the backward pass adding
-   * c·∂loss/∂θ into {@link GraphNetwork.grads}. Returns the loss.
+   * c·∂loss/∂θ into {@link GraphNetwork.grads}. Returns the loss. `total` is the number of items
+   * the user has, of which the n first hops are a sample (see the user scale).
    */
-  step(n: number, nt: number, c: number): number {
+  step(n: number, nt: number, c: number, total = n): number {
     const { dim: d, heads: H, fanout2: S2, nItems, aggregator } = this.shape;
     const { A, T, Hn, dHn, pre1, alpha1, pre2, alpha2, M2, dM, q, dq, u, du, z, dt, dA, tmp } =
       this.r;
@@ -395,7 +415,7 @@ export class GraphNetwork {
     const dh = d / H;
     const k = this.k;
     this.layer1(n);
-    this.layer2(Hn.at, this.at.iota, n);
+    this.layer2(Hn.at, this.at.iota, n, total);
     const tau = this.shape.temperature;
     const { norms, cos, un, dun } = this.r;
     let uNorm = 0;
@@ -405,11 +425,16 @@ export class GraphNetwork {
     } else {
       k.dotRows(d, this.p('Q'), nItems, u.at, this.p('bias'), scores.at);
     }
+    if (this.shape.maskInputs) {
+      // The input items are known positives, not rivals of the targets: out of the softmax.
+      const sv = scores.v;
+      for (let x = 0; x < n; x++) sv[this.neighbours[x]] = Number.NEGATIVE_INFINITY;
+    }
     const loss = k.softmaxXent(nItems, scores.at, this.at.targets, nt);
 
     // Output layer and loss.
     // The scores' padding past nItems stays 0, so the bias gradient is one whole-lane call.
-    k.axpyN(pad4(nItems), c, scores.at, this.g('bias'));
+    if (this.shape.itemBias) k.axpyN(pad4(nItems), c, scores.at, this.g('bias'));
     du.v.fill(0);
     if (tau > 0) {
       dun.v.fill(0);
@@ -468,7 +493,15 @@ export class GraphNetwork {
         k.scatterAdd(d, dHn.at, this.at.iota, pre2.at + o * 4, 1, n, this.p('ar2') + h * d * 4);
       }
     }
-    k.scatterAdd(d, dHn.at, this.at.iota, 0, this.userScale(n), n, dq.at);
+    if (this.shape.userScale === 'unit') {
+      // Through q = s/‖s‖: ds = (dq − q·(q·dq)) / ‖s‖.
+      const qv = q.v;
+      const g = dq.v;
+      let along = 0;
+      for (let x = 0; x < d; x++) along += qv[x] * g[x];
+      for (let x = 0; x < d; x++) g[x] = this.qNorm > 0 ? (g[x] - along * qv[x]) / this.qNorm : 0;
+    }
+    k.scatterAdd(d, dHn.at, this.at.iota, 0, this.userScale(n, total), n, dq.at);
 
     // Layer 1.
     const E = this.p('E');
@@ -644,7 +677,7 @@ export class GraphNetwork {
       return;
     }
     for (let x = 0; x < n; x++) this.embedIdx[x] = items[from + x];
-    this.layer2(this.r.hidden.at, this.embedIdxAt, n);
+    this.layer2(this.r.hidden.at, this.embedIdxAt, n, n);
     const tau = this.shape.temperature;
     if (tau === 0) {
       out.set(this.r.u.v, offset);

@@ -24,39 +24,57 @@ export const graphParamsSchema = z
       .default(0)
       .describe('second-hop neighbours (items of co-users) sampled per item; 0 = one layer'),
     epochs: z.int().min(1).default(30).describe('passes over every user'),
-    batchSize: z.int().min(1).default(32).describe('users per Adam step'),
-    learningRate: z.number().positive().default(0.003).describe('Adam step size'),
+    batchSize: z.int().min(1).default(16).describe('users per Adam step'),
+    learningRate: z.number().positive().default(0.05).describe('Adam step size'),
     lrDecay: z
       .number()
       .positive()
       .max(1)
-      .default(1)
+      .default(0.9)
       .describe('learning rate multiplied by this after every epoch'),
-    weightDecay: z.number().min(0).default(0).describe('decoupled weight decay (AdamW)'),
+    weightDecay: z.number().min(0).default(0.3).describe('decoupled weight decay (AdamW)'),
     dropout: z
       .number()
       .min(0)
       .max(0.95)
-      .default(0.5)
+      .default(0.8)
       .describe("share of a user's items dropped from the input of each training step"),
     targets: z
       .enum(['all', 'dropped'])
-      .default('all')
+      .default('dropped')
       .describe("softmax targets: all the user's items | only those dropped from the input"),
     userScale: z
-      .enum(['mean', 'sqrt'])
-      .default('sqrt')
-      .describe("a user's own term: the mean of its items' vectors | their sum over √count"),
+      .enum(['mean', 'sqrt', 'unit'])
+      .default('mean')
+      .describe(
+        "a user's own term: the mean of its items' vectors | their sum over √count | their sum at unit length",
+      ),
     temperature: z
       .number()
       .min(0)
       .default(0)
       .describe('0: score by dot product | τ > 0: by τ·cosine of user and item vectors'),
-    tied: z
+    weighting: z
+      .enum(['user', 'interaction'])
+      .default('interaction')
+      .describe("each user's loss weighs the same | in proportion to its number of targets"),
+    maskInputs: z
       .boolean()
       .default(false)
+      .describe("with targets 'dropped': leave the input items out of the softmax"),
+    itemBias: z.boolean().default(false).describe('learn a per-item score bias'),
+    tied: z
+      .boolean()
+      .default(true)
       .describe('score with the input item embeddings instead of a separate output table'),
     initStd: z.number().min(0).default(0.05).describe('standard deviation of initial embeddings'),
+    attentionInitStd: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        'standard deviation of the initial attention vectors (0: attention starts uniform)',
+      ),
     seed: z.int().default(42).describe('random seed of the initial weights and the sampling'),
   })
   .strict();
@@ -115,6 +133,8 @@ export abstract class GraphRecommender<P extends GraphParams>
       tied: p.tied,
       userScale: p.userScale,
       temperature: p.temperature,
+      itemBias: p.itemBias,
+      maskInputs: p.maskInputs && p.targets === 'dropped',
     });
     if (net === null)
       throw new InvalidArgumentError(
@@ -135,9 +155,12 @@ export abstract class GraphRecommender<P extends GraphParams>
     if (!p.tied) init('Q', p.initStd);
     init('W1', 0.5 / Math.sqrt(d));
     init('W2', 0.5 / Math.sqrt(d));
-    for (const name of ['al1', 'ar1', 'al2', 'ar2'] as const) init(name, 1 / Math.sqrt(d));
+    for (const name of ['al1', 'ar1', 'al2', 'ar2'] as const) init(name, p.attentionInitStd);
     const sampler = new NeighbourSampler(data, net, p, rng);
     const nUsers = data.users.size;
+    // Targets a user has on average: 'interaction' weighting scales each user's term by its own
+    // count over this, so the step size stays that of 'user' weighting.
+    const meanTargets = (p.targets === 'all' ? 1 : p.dropout) * (data.nnz / Math.max(1, nUsers));
     const order = new Int32Array(nUsers);
     for (let u = 0; u < nUsers; u++) order[u] = u;
     const report = await runIterations(this.kind, p.epochs, options, (epoch) => {
@@ -151,7 +174,8 @@ export abstract class GraphRecommender<P extends GraphParams>
         for (let b = start; b < end; b++) {
           const sampled = sampler.sample(order[b]);
           if (sampled === null) continue;
-          lossSum += net.step(sampled.n, sampled.nt, c);
+          const w = p.weighting === 'user' ? 1 : sampled.nt / meanTargets;
+          lossSum += net.step(sampled.n, sampled.nt, c * w, sampled.total);
           terms++;
         }
         net.adam(lr, p.weightDecay);
@@ -280,7 +304,7 @@ class NeighbourSampler {
   }
 
   /** Samples user `u`'s step; null for a user without items. */
-  sample(u: number): { n: number; nt: number } | null {
+  sample(u: number): { n: number; nt: number; total: number } | null {
     const { indptr, indices } = this.data.userItems;
     const m = indptr[u + 1] - indptr[u];
     if (m === 0) return null;
@@ -306,6 +330,6 @@ class NeighbourSampler {
     if (S2 > 0)
       for (let k = 0; k < n; k++)
         this.secondHops(neighbours[k], hops.subarray(k * S2, (k + 1) * S2), rng);
-    return { n, nt };
+    return { n, nt, total: m };
   }
 }
