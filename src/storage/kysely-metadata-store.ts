@@ -28,6 +28,8 @@ import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { AuditStore } from '../auth/audit-store.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
 import { KyselyVectorUpdateStore } from './kysely-vector-update-store.js';
+import { KyselyInteractionStore } from './kysely-interaction-store.js';
+import type { InteractionStore } from './interaction-store.js';
 import type { VectorUpdateStore } from '../vectors/vector-update-store.js';
 import type { ApiKeyStore } from '../auth/api-keys.js';
 import { KyselyApiKeyStore } from './kysely-api-key-store.js';
@@ -104,6 +106,8 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly apiKeys: ApiKeyStore;
   /** Incremental vector index changes, in this store's database (closed with it). */
   readonly vectorUpdates: VectorUpdateStore;
+  /** User–item interactions written through the API, in this store's database (closed with it). */
+  readonly interactions: InteractionStore;
 
   /**
    * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
@@ -128,6 +132,10 @@ export class KyselyMetadataStore implements MetadataStore {
     this.audit = new KyselyAuditStore(db, { schema: options.schema, serializeWrites });
     this.apiKeys = new KyselyApiKeyStore(db, { schema: options.schema, serializeWrites });
     this.vectorUpdates = new KyselyVectorUpdateStore(db, {
+      schema: options.schema,
+      serializeWrites,
+    });
+    this.interactions = new KyselyInteractionStore(db, {
       schema: options.schema,
       serializeWrites,
     });

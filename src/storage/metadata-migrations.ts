@@ -438,6 +438,34 @@ export function metadataMigrations(
         await s.alterTable('kiban_vector_updates').dropColumn('seq').execute();
       },
     },
+    // User–item interactions written through the API (issue 19): the serving side re-embeds a
+    // user from those newer than the published batch, the next batch reads them in `seq` order.
+    // `event_id` is the caller's idempotency key (unique; several nulls allowed on both engines).
+    '0010_interactions': {
+      async up(db) {
+        const s = schemaOf(db);
+        const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+        await s
+          .createTable('kiban_interactions')
+          .addColumn('seq', sqlite ? 'integer' : 'bigint', (c) =>
+            sqlite ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity(),
+          )
+          .addColumn('event_id', 'text', (c) => c.unique())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('item_id', 'text', (c) => c.notNull())
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('weight', 'double precision', (c) => c.notNull())
+          .execute();
+        await s
+          .createIndex('kiban_interactions_user_idx')
+          .on('kiban_interactions')
+          .columns(['user_id', 'at_ms', 'seq'])
+          .execute();
+      },
+      async down(db) {
+        await schemaOf(db).dropTable('kiban_interactions').execute();
+      },
+    },
   };
   return migrations;
 }

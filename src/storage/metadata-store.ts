@@ -2,6 +2,7 @@ import type { ApiKeyStore } from '../auth/api-keys.js';
 import type { AuditStore } from '../auth/audit-store.js';
 import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { VectorUpdateStore } from '../vectors/vector-update-store.js';
+import type { InteractionStore } from './interaction-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 
 /** A trained model as recorded in the metadata store. */
@@ -53,6 +54,12 @@ export interface MetadataStore {
    * database (created by `migrate()`).
    */
   readonly vectorUpdates: VectorUpdateStore;
+
+  /**
+   * User–item interactions written through the API (`POST /v1/interactions`), in the same
+   * database (created by `migrate()`).
+   */
+  readonly interactions: InteractionStore;
 
   close(): Promise<void>;
 }

@@ -174,6 +174,17 @@ export interface VectorUpdatesTable {
   attributes: string | null;
 }
 
+/** Row of `kiban_interactions`: one user–item event written through the API (see `storage/interaction-store.ts`). */
+export interface InteractionsTable {
+  /** Assigned by the database (SQLite `autoincrement`, PostgreSQL identity `bigint`); never written. */
+  seq: ColumnType<number | string, never, never>;
+  event_id: string | null;
+  user_id: string;
+  item_id: string;
+  at_ms: EpochMsColumn;
+  weight: number;
+}
+
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_wf_runs: WorkflowRunsTable;
@@ -185,6 +196,7 @@ export interface MetadataDatabase {
   kiban_audit_log: AuditLogTable;
   kiban_api_keys: ApiKeysTable;
   kiban_vector_updates: VectorUpdatesTable;
+  kiban_interactions: InteractionsTable;
 }
 
 /** Maps a `kiban_models` row to its record. */

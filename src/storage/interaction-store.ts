@@ -1,0 +1,72 @@
+/**
+ * User–item interactions written through the API (`POST /v1/interactions`) between batches: the
+ * serving side re-embeds a user from them at once, and the next batch aggregates them with the
+ * event log (see {@link InteractionStore.list}).
+ */
+
+/** One interaction as written. */
+export interface InteractionEvent {
+  /**
+   * The caller's id of the event: an event whose id is stored already is skipped (first write
+   * wins), so a retried request adds nothing. @defaultValue none: every write is a new event
+   */
+  id?: string;
+  /** The external user id. */
+  user: string;
+  /** The external item id. */
+  item: string;
+  /** When it happened. */
+  at: Date;
+  /** Its weight (a rating, a count; 1 for a click). @defaultValue 1 */
+  weight?: number;
+}
+
+/** One stored interaction. */
+export interface StoredInteraction {
+  /** Commit order, ascending from 1; pages of {@link InteractionStore.list} follow it. */
+  seq: number;
+  id: string | null;
+  user: string;
+  item: string;
+  at: Date;
+  weight: number;
+}
+
+/** What {@link InteractionStore.append} did. */
+export interface AppendedInteractions {
+  /** Events stored. */
+  accepted: number;
+  /** Events skipped because their id was stored already (or came twice in the call). */
+  duplicates: number;
+}
+
+/** Most events in one {@link InteractionStore.append}. */
+export const MAX_INTERACTIONS_PER_APPEND = 1000;
+/** Default and largest `limit` of the reads. */
+export const DEFAULT_INTERACTION_LIMIT = 1000;
+export const MAX_INTERACTION_LIMIT = 10_000;
+/** Longest user id, item id and event id, in characters. */
+export const MAX_INTERACTION_ID_LENGTH = 256;
+
+/**
+ * The interactions seam (`metadata.interactions`): an append-only log of user–item events in the
+ * metadata store's database (SQLite or PostgreSQL, migration `0010_interactions`).
+ */
+export interface InteractionStore {
+  /**
+   * Stores `events` in one transaction, skipping those whose `id` is stored already.
+   * @throws InvalidArgumentError naming `events[i].<field>` (before anything is written) for an
+   *   empty or over-long id, a date that is not a valid `Date`, or a weight that is not finite.
+   */
+  append(events: readonly InteractionEvent[]): Promise<AppendedInteractions>;
+  /**
+   * The newest `limit` interactions of `user` that happened after `since` (all when omitted),
+   * oldest first (by `at`, then `seq`).
+   */
+  forUser(user: string, options?: { since?: Date; limit?: number }): Promise<StoredInteraction[]>;
+  /**
+   * A page of every stored interaction in commit order: those with `seq` above `after` (0: from
+   * the first), at most `limit`; how the next batch reads what arrived since it last looked.
+   */
+  list(options?: { after?: number; limit?: number }): Promise<StoredInteraction[]>;
+}

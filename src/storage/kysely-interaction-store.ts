@@ -1,0 +1,140 @@
+import type { Kysely, QueryCreator, Selectable } from 'kysely';
+import { InvalidArgumentError } from '../core/errors.js';
+import {
+  type AppendedInteractions,
+  DEFAULT_INTERACTION_LIMIT,
+  type InteractionEvent,
+  type InteractionStore,
+  MAX_INTERACTION_ID_LENGTH,
+  MAX_INTERACTION_LIMIT,
+  MAX_INTERACTIONS_PER_APPEND,
+  type StoredInteraction,
+} from './interaction-store.js';
+import type { WriteQueue } from './kysely-workflow-store.js';
+import type { InteractionsTable, MetadataDatabase } from './metadata-tables.js';
+import { describe, requireDate, requireLimit } from './metadata-validation.js';
+
+/** Options of {@link KyselyInteractionStore}. */
+export interface KyselyInteractionStoreOptions {
+  /** The PostgreSQL schema of the tables. @defaultValue the connection's search path */
+  schema?: string | undefined;
+  /** Runs each write in the store's write queue (SQLite: one writer per file). */
+  serializeWrites?: WriteQueue;
+}
+
+/**
+ * The {@link InteractionStore} over the metadata store's database (`kiban_interactions`,
+ * migration `0010_interactions`) on SQLite and PostgreSQL. An append is one multi-row `INSERT …
+ * ON CONFLICT (event_id) DO NOTHING`: atomic, and a stored id is skipped on both engines.
+ */
+export class KyselyInteractionStore implements InteractionStore {
+  readonly #q: QueryCreator<MetadataDatabase>;
+  readonly #write: WriteQueue;
+
+  /** Wraps a Kysely instance that someone else owns (and closes). */
+  constructor(db: Kysely<MetadataDatabase>, options: KyselyInteractionStoreOptions = {}) {
+    this.#q = options.schema === undefined ? db : db.withSchema(options.schema);
+    this.#write = options.serializeWrites ?? ((write) => write());
+  }
+
+  /** See {@link InteractionStore.append}. */
+  async append(events: readonly InteractionEvent[]): Promise<AppendedInteractions> {
+    if (!Array.isArray(events))
+      throw new InvalidArgumentError('events', `must be an array, got ${describe(events)}`);
+    if (events.length > MAX_INTERACTIONS_PER_APPEND)
+      throw new InvalidArgumentError(
+        'events',
+        `holds ${events.length} events, more than ${MAX_INTERACTIONS_PER_APPEND}`,
+      );
+    const rows = events.map(toRow);
+    if (rows.length === 0) return { accepted: 0, duplicates: 0 };
+    const result = await this.#write(() =>
+      this.#q
+        .insertInto('kiban_interactions')
+        .values(rows)
+        .onConflict((oc) => oc.column('event_id').doNothing())
+        .executeTakeFirst(),
+    );
+    const accepted = Number(result.numInsertedOrUpdatedRows ?? 0n);
+    return { accepted, duplicates: rows.length - accepted };
+  }
+
+  /** See {@link InteractionStore.forUser}. */
+  async forUser(
+    user: string,
+    options: { since?: Date; limit?: number } = {},
+  ): Promise<StoredInteraction[]> {
+    checkId('user', user);
+    const limit = checkLimit(options.limit);
+    let query = this.#q.selectFrom('kiban_interactions').selectAll().where('user_id', '=', user);
+    if (options.since !== undefined)
+      query = query.where('at_ms', '>', requireDate('since', options.since));
+    // The newest `limit`, then turned oldest first.
+    const rows = await query.orderBy('at_ms', 'desc').orderBy('seq', 'desc').limit(limit).execute();
+    return rows.reverse().map(toInteraction);
+  }
+
+  /** See {@link InteractionStore.list}. */
+  async list(options: { after?: number; limit?: number } = {}): Promise<StoredInteraction[]> {
+    const after = options.after ?? 0;
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw new InvalidArgumentError('after', `must be an integer ≥ 0, got ${describe(after)}`);
+    const rows = await this.#q
+      .selectFrom('kiban_interactions')
+      .selectAll()
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(checkLimit(options.limit))
+      .execute();
+    return rows.map(toInteraction);
+  }
+}
+
+function checkLimit(value: unknown): number {
+  const limit = requireLimit('limit', value, DEFAULT_INTERACTION_LIMIT);
+  if (limit > MAX_INTERACTION_LIMIT)
+    throw new InvalidArgumentError(
+      'limit',
+      `must be at most ${MAX_INTERACTION_LIMIT}, got ${limit}`,
+    );
+  return limit;
+}
+
+function checkId(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_INTERACTION_ID_LENGTH)
+    throw new InvalidArgumentError(
+      field,
+      `must be a string of 1 to ${MAX_INTERACTION_ID_LENGTH} characters, got ${describe(value)}`,
+    );
+  return value;
+}
+
+function toRow(event: InteractionEvent, i: number) {
+  const field = `events[${i}]`;
+  if (event === null || typeof event !== 'object')
+    throw new InvalidArgumentError(field, `must be an object, got ${describe(event)}`);
+  const weight = event.weight ?? 1;
+  if (typeof weight !== 'number' || !Number.isFinite(weight))
+    throw new InvalidArgumentError(
+      `${field}.weight`,
+      `must be a finite number, got ${describe(weight)}`,
+    );
+  return {
+    event_id: event.id === undefined ? null : checkId(`${field}.id`, event.id),
+    user_id: checkId(`${field}.user`, event.user),
+    item_id: checkId(`${field}.item`, event.item),
+    at_ms: requireDate(`${field}.at`, event.at),
+    weight,
+  };
+}
+
+function toInteraction(row: Selectable<InteractionsTable>): StoredInteraction {
+  return {
+    seq: Number(row.seq),
+    id: row.event_id,
+    user: row.user_id,
+    item: row.item_id,
+    at: new Date(Number(row.at_ms)),
+    weight: Number(row.weight),
+  };
+}

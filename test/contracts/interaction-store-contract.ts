@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import type { MetadataStore } from '../../src/storage/metadata-store.js';
+
+const T0 = Date.parse('2026-12-01T00:00:00.000Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+
+/**
+ * The conformance suite of the {@link InteractionStore} every metadata store backend carries
+ * (`metadata.interactions`): events round-trip, an id is stored once however often it is sent,
+ * reads by user and by commit order page as documented, bad events are refused by field before
+ * anything is written. `create` returns a new, migrated, empty store.
+ */
+export function describeInteractionStore(name: string, create: () => Promise<MetadataStore>): void {
+  describe(`InteractionStore contract: ${name}`, () => {
+    let store: MetadataStore | null = null;
+    const open = async () => {
+      store = await create();
+      return store.interactions;
+    };
+    afterEach(async () => {
+      await store?.close();
+      store = null;
+    });
+
+    it('stores events once per id and reads them back by user and in commit order', async () => {
+      const log = await open();
+      expect(
+        await log.append([
+          { id: 'e1', user: 'u1', item: 'i1', at: at(2), weight: 2.5 },
+          { user: 'u1', item: 'i2', at: at(1) },
+          { user: 'ユーザー', item: '007', at: at(3) },
+        ]),
+      ).toEqual({ accepted: 3, duplicates: 0 });
+      // A retried request, with its id, adds nothing; the same id twice in one call counts once.
+      expect(
+        await log.append([
+          { id: 'e1', user: 'u1', item: 'other', at: at(9) },
+          { id: 'e2', user: 'u1', item: 'i3', at: at(4) },
+          { id: 'e2', user: 'u1', item: 'i3', at: at(4) },
+        ]),
+      ).toEqual({ accepted: 1, duplicates: 2 });
+      const mine = await log.forUser('u1');
+      expect(mine.map((e) => [e.item, e.weight, e.at.getTime()])).toEqual([
+        ['i2', 1, at(1).getTime()],
+        ['i1', 2.5, at(2).getTime()],
+        ['i3', 1, at(4).getTime()],
+      ]);
+      expect(mine[1].id).toBe('e1');
+      expect(mine[0].id).toBeNull();
+      // Newer than `since`, and the newest `limit` (still oldest first).
+      expect((await log.forUser('u1', { since: at(1) })).map((e) => e.item)).toEqual(['i1', 'i3']);
+      expect((await log.forUser('u1', { limit: 2 })).map((e) => e.item)).toEqual(['i1', 'i3']);
+      expect(await log.forUser('nobody')).toEqual([]);
+      // Commit order pages for the next batch.
+      const all = await log.list();
+      expect(all.map((e) => e.item)).toEqual(['i1', 'i2', '007', 'i3']);
+      expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b));
+      const page = await log.list({ after: all[1].seq, limit: 1 });
+      expect(page.map((e) => [e.user, e.item])).toEqual([['ユーザー', '007']]);
+    });
+
+    it('refuses bad events by field before writing any', async () => {
+      const log = await open();
+      const refused = async (promise: Promise<unknown>, field: string) => {
+        const error = await promise.then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).field).toBe(field);
+      };
+      const good = { user: 'u', item: 'i', at: at(0) };
+      await refused(log.append([good, { ...good, user: '' }]), 'events[1].user');
+      await refused(log.append([good, { ...good, item: 'x'.repeat(257) }]), 'events[1].item');
+      await refused(log.append([{ ...good, at: new Date(Number.NaN) }]), 'events[0].at');
+      await refused(
+        log.append([{ ...good, weight: Number.POSITIVE_INFINITY }]),
+        'events[0].weight',
+      );
+      await refused(log.append([{ ...good, id: '' }]), 'events[0].id');
+      await refused(log.forUser(''), 'user');
+      await refused(log.list({ limit: 0 }), 'limit');
+      await refused(log.list({ after: -1 }), 'after');
+      expect(await log.list()).toEqual([]);
+    });
+  });
+}
