@@ -23,7 +23,14 @@ describe('kiban evaluate', () => {
     expect(code).toBe(0);
     const last = stdout.trim().split('\n').at(-1)!;
     const result = JSON.parse(last) as { k: number; models: EvaluationRecord[] };
-    expect(result.models.map((m) => m.model)).toEqual(['popularity', 'itemknn', 'als', 'bpr']);
+    expect(result.models.map((m) => m.model)).toEqual([
+      'popularity',
+      'itemknn',
+      'als',
+      'bpr',
+      'graphsage',
+      'gat',
+    ]);
     const ndcg = Object.fromEntries(result.models.map((m) => [m.model, m.metrics['ndcg@10']]));
     for (const m of result.models) {
       expect(Object.keys(m.metrics).sort()).toEqual([
@@ -41,6 +48,9 @@ describe('kiban evaluate', () => {
     expect(ndcg.itemknn).toBeGreaterThan(0.2716);
     expect(ndcg.als).toBeGreaterThan(0.3454);
     expect(ndcg.bpr).toBeGreaterThan(0.9 * ndcg.als);
+    // The graph models (issue 19) measured 0.3337 and 0.3173 on their defaults: guards, not the goal.
+    expect(ndcg.graphsage).toBeGreaterThan(0.9 * ndcg.als);
+    expect(ndcg.gat).toBeGreaterThan(0.85 * ndcg.als);
   }, 120_000);
 
   it('takes hyper-parameters as options and echoes them in params', async () => {

@@ -24,6 +24,10 @@ export class GatRecommender extends GraphRecommender<GatParams> {
     return this.params.heads;
   }
 
+  protected override get attentionInitStd(): number {
+    return this.params.attentionInitStd;
+  }
+
   /** The model a fitted instance saved. */
   static fromArtifact(artifact: Artifact & { data: Interactions }): GatRecommender {
     const model = new GatRecommender(artifact.params);

@@ -54,7 +54,7 @@ export const graphParamsSchema = z
       .min(0)
       .default(0)
       .describe('0: score by dot product | τ > 0: by τ·cosine of user and item vectors'),
-    weighting: z
+    lossWeighting: z
       .enum(['user', 'interaction'])
       .default('interaction')
       .describe("each user's loss weighs the same | in proportion to its number of targets"),
@@ -68,13 +68,6 @@ export const graphParamsSchema = z
       .default(true)
       .describe('score with the input item embeddings instead of a separate output table'),
     initStd: z.number().min(0).default(0.05).describe('standard deviation of initial embeddings'),
-    attentionInitStd: z
-      .number()
-      .min(0)
-      .default(0)
-      .describe(
-        'standard deviation of the initial attention vectors (0: attention starts uniform)',
-      ),
     seed: z.int().default(42).describe('random seed of the initial weights and the sampling'),
   })
   .strict();
@@ -83,6 +76,13 @@ export type GraphParams = z.output<typeof graphParamsSchema>;
 /** Hyper-parameters of `gat`: the shared ones plus the attention heads. */
 export const gatParamsSchema = graphParamsSchema
   .extend({
+    attentionInitStd: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        'standard deviation of the initial attention vectors (0: attention starts uniform)',
+      ),
     heads: z
       .int()
       .min(1)
@@ -102,6 +102,15 @@ export type GatParams = z.output<typeof gatParamsSchema>;
  * share `dropout` of them dropped (denoising). Scores are u·qⱼ + bⱼ with the output item vectors
  * q ({@link GraphRecommender.itemFactors}); similar items are their cosine. Single-threaded,
  * deterministic for a seed; needs the WebAssembly kernel (`npm run build:wasm`).
+ *
+ * The defaults were tuned on a validation split carved from the MovieLens training data (nDCG@10
+ * there: ALS 0.175, these 0.167 (mean) and 0.152 (attention), a plain setting 0.12). What mattered,
+ * in order: a large learning rate that decays (0.05, ×0.9 per epoch) with small batches (16
+ * users) and AdamW weight decay 0.3; targets = the items dropped from the input, with 80% dropped
+ * (the model learns to predict a user's other items from a few); one item table for input and
+ * output (tied); each user's loss weighted by its number of targets; no item bias. Second hops
+ * (`fanout2`), cosine scores, a √n or unit-length user term and a wider table (128) all measured
+ * worse there, so the defaults leave the item layer out (`fanout2` 0): set it to use both layers.
  */
 export abstract class GraphRecommender<P extends GraphParams>
   extends FactorModel<P>
@@ -109,6 +118,11 @@ export abstract class GraphRecommender<P extends GraphParams>
 {
   protected abstract readonly aggregator: GraphAggregator;
   private net: GraphNetwork | undefined;
+
+  /** Standard deviation of the initial attention vectors (unused by the mean aggregator). */
+  protected get attentionInitStd(): number {
+    return 0;
+  }
 
   /** The attention heads (1 for the mean aggregator). */
   protected get heads(): number {
@@ -155,7 +169,7 @@ export abstract class GraphRecommender<P extends GraphParams>
     if (!p.tied) init('Q', p.initStd);
     init('W1', 0.5 / Math.sqrt(d));
     init('W2', 0.5 / Math.sqrt(d));
-    for (const name of ['al1', 'ar1', 'al2', 'ar2'] as const) init(name, p.attentionInitStd);
+    for (const name of ['al1', 'ar1', 'al2', 'ar2'] as const) init(name, this.attentionInitStd);
     const sampler = new NeighbourSampler(data, net, p, rng);
     const nUsers = data.users.size;
     // Targets a user has on average: 'interaction' weighting scales each user's term by its own
@@ -174,7 +188,7 @@ export abstract class GraphRecommender<P extends GraphParams>
         for (let b = start; b < end; b++) {
           const sampled = sampler.sample(order[b]);
           if (sampled === null) continue;
-          const w = p.weighting === 'user' ? 1 : sampled.nt / meanTargets;
+          const w = p.lossWeighting === 'user' ? 1 : sampled.nt / meanTargets;
           lossSum += net.step(sampled.n, sampled.nt, c * w, sampled.total);
           terms++;
         }
