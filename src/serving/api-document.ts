@@ -1,6 +1,7 @@
 import type { BanditService } from '../bandits/bandit-service.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
+import type { InteractionStore } from '../storage/interaction-store.js';
 import { MemoryServingStore } from '../storage/memory-serving-store.js';
 import type { WorkflowService } from '../workflow/workflow-service.js';
 import { createServingApp } from './create-app.js';
@@ -29,6 +30,10 @@ export async function apiDocument(): Promise<
     audit: { record: async () => {}, list: async () => ({ entries: [], nextCursor: null }) },
     // An artifact store holding no index: the vector routes only poll it for one.
     vectors: { artifacts: { stat: async () => null } as unknown as ArtifactStore },
+    // Never written to: the document only needs the route mounted.
+    interactions: {
+      append: async () => ({ accepted: 0, duplicates: 0 }),
+    } as unknown as InteractionStore,
   });
   try {
     return (await app.inject({ url: '/openapi.json' })).json();

@@ -26,7 +26,9 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
 import { openApiRoutes } from './routes/openapi.js';
-import { recommendationRoutes } from './routes/recommendations.js';
+import { type FreshUserEmbedding, recommendationRoutes } from './routes/recommendations.js';
+import { interactionRoutes } from './routes/interactions.js';
+import type { InteractionStore } from '../storage/interaction-store.js';
 import { tagRoutes } from './routes/tags.js';
 import { vectorRoutes, type VectorRoutesOptions } from './routes/vectors.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -68,6 +70,16 @@ export interface ServingAppDeps {
    * @defaultValue none: the routes are not mounted
    */
   vectors?: VectorRoutesOptions;
+  /**
+   * Adds `POST /v1/interactions`, storing user–item events in `interactions`
+   * (`metadata.interactions`). @defaultValue none: the route is not mounted
+   */
+  interactions?: InteractionStore;
+  /**
+   * Re-embeds users with interactions newer than the batch in `GET /v1/users/{id}/recommendations`
+   * (versions published by graphsage and gat). @defaultValue none: precomputed lists only
+   */
+  embedding?: FreshUserEmbedding;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
   /**
@@ -249,7 +261,13 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   }
 
   // Every app serves the published lists, models and tags: their one dependency, the serving store, is required.
-  void app.register(recommendationRoutes, { serving });
+  void app.register(
+    recommendationRoutes,
+    deps.embedding === undefined ? { serving } : { serving, embedding: deps.embedding },
+  );
+  // Interaction events (issue 19): what fresh users are re-embedded from, kept for the next batch.
+  if (deps.interactions !== undefined)
+    void app.register(interactionRoutes, { interactions: deps.interactions });
   void app.register(modelRoutes, metadata === undefined ? { serving } : { serving, metadata });
   void app.register(healthRoutes, { serving });
   void app.register(metricsRoutes, { registry, public: deps.auth?.publicMetrics === true });

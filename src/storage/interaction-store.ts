@@ -60,10 +60,11 @@ export interface InteractionStore {
    */
   append(events: readonly InteractionEvent[]): Promise<AppendedInteractions>;
   /**
-   * The newest `limit` interactions of `user` that happened after `since` (all when omitted),
-   * oldest first (by `at`, then `seq`).
+   * The newest `limit` interactions of `user` stored after `seq` `after` (0, the default: all),
+   * oldest first (by `at`, then `seq`). `after` is commit order, not event time, so an event
+   * sent late with an old `at` still counts as newer than a batch that had not read it.
    */
-  forUser(user: string, options?: { since?: Date; limit?: number }): Promise<StoredInteraction[]>;
+  forUser(user: string, options?: { after?: number; limit?: number }): Promise<StoredInteraction[]>;
   /**
    * A page of every stored interaction in commit order: those with `seq` above `after` (0: from
    * the first), at most `limit`; how the next batch reads what arrived since it last looked.

@@ -62,13 +62,13 @@ export class KyselyInteractionStore implements InteractionStore {
   /** See {@link InteractionStore.forUser}. */
   async forUser(
     user: string,
-    options: { since?: Date; limit?: number } = {},
+    options: { after?: number; limit?: number } = {},
   ): Promise<StoredInteraction[]> {
     checkId('user', user);
     const limit = checkLimit(options.limit);
+    const after = checkAfter(options.after);
     let query = this.#q.selectFrom('kiban_interactions').selectAll().where('user_id', '=', user);
-    if (options.since !== undefined)
-      query = query.where('at_ms', '>', requireDate('since', options.since));
+    if (after > 0) query = query.where('seq', '>', after);
     // The newest `limit`, then turned oldest first.
     const rows = await query.orderBy('at_ms', 'desc').orderBy('seq', 'desc').limit(limit).execute();
     return rows.reverse().map(toInteraction);
@@ -76,9 +76,7 @@ export class KyselyInteractionStore implements InteractionStore {
 
   /** See {@link InteractionStore.list}. */
   async list(options: { after?: number; limit?: number } = {}): Promise<StoredInteraction[]> {
-    const after = options.after ?? 0;
-    if (!Number.isSafeInteger(after) || after < 0)
-      throw new InvalidArgumentError('after', `must be an integer ≥ 0, got ${describe(after)}`);
+    const after = checkAfter(options.after);
     const rows = await this.#q
       .selectFrom('kiban_interactions')
       .selectAll()
@@ -88,6 +86,13 @@ export class KyselyInteractionStore implements InteractionStore {
       .execute();
     return rows.map(toInteraction);
   }
+}
+
+function checkAfter(value: unknown): number {
+  const after = value ?? 0;
+  if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0)
+    throw new InvalidArgumentError('after', `must be an integer ≥ 0, got ${describe(after)}`);
+  return after;
 }
 
 function checkLimit(value: unknown): number {

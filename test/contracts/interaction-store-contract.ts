@@ -48,8 +48,9 @@ export function describeInteractionStore(name: string, create: () => Promise<Met
       ]);
       expect(mine[1].id).toBe('e1');
       expect(mine[0].id).toBeNull();
-      // Newer than `since`, and the newest `limit` (still oldest first).
-      expect((await log.forUser('u1', { since: at(1) })).map((e) => e.item)).toEqual(['i1', 'i3']);
+      // Stored after a seq (commit order, not event time), and the newest `limit` (oldest first).
+      const first = mine[1].seq;
+      expect((await log.forUser('u1', { after: first })).map((e) => e.item)).toEqual(['i2', 'i3']);
       expect((await log.forUser('u1', { limit: 2 })).map((e) => e.item)).toEqual(['i1', 'i3']);
       expect(await log.forUser('nobody')).toEqual([]);
       // Commit order pages for the next batch.
@@ -82,6 +83,7 @@ export function describeInteractionStore(name: string, create: () => Promise<Met
       await refused(log.forUser(''), 'user');
       await refused(log.list({ limit: 0 }), 'limit');
       await refused(log.list({ after: -1 }), 'after');
+      await refused(log.forUser('u', { after: 0.5 }), 'after');
       expect(await log.list()).toEqual([]);
     });
   });

@@ -277,6 +277,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/interactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record user–item interactions
+         * @description Up to 1000 user–item events (a click, a view, a purchase), stored in one transaction. An event with an `id` stored before is skipped, so a retried request is counted once. A user's events written after the published batch change their recommendations at once when the published model embeds users (graphsage, gat), and are kept for the next batch. `ts` is ISO-8601 or epoch milliseconds (default now), `weight` a finite number (default 1).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        events: {
+                            /** @description the external user id */
+                            user: string;
+                            /** @description the external item id */
+                            item: string;
+                            /** @description when it happened: ISO-8601 or epoch ms; default now */
+                            ts?: string | number;
+                            /** @description default 1 */
+                            weight?: number;
+                            /** @description idempotency key: an id stored before is skipped */
+                            id?: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accepted: number;
+                            duplicates: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;

@@ -6,6 +6,7 @@ import {
   type PipelineResult,
 } from '../../pipeline/run-pipeline.js';
 import { createServingApp } from '../../serving/create-app.js';
+import { freshUserServing } from '../fresh-user-serving.js';
 import { openBackends } from '../backends.js';
 import { buildAuthenticators } from '../build-authenticators.js';
 import { storeFields, type KibanConfig } from '../config.js';
@@ -89,8 +90,9 @@ export async function startAllInOneRole(
     serving: backends.serving,
     metadata: backends.metadata,
     auth: { mode: auth.mode, authenticators, publicMetrics: config.auth.publicMetrics },
-    // Similar items from the item vectors the pipeline just published (the `items` index).
-    vectors: { artifacts: backends.artifacts, updates: backends.metadata.vectorUpdates },
+    // Similar items from the item vectors the pipeline just published (the `items` index), and
+    // interaction events that re-embed users when the model embeds them (graphsage, gat).
+    ...freshUserServing(backends, logger),
   });
   return { app, pipeline, auth, devKey, close: () => backends.close() };
 }

@@ -16,6 +16,7 @@ import { storeFields, type KibanConfig } from '../config.js';
 import { resolveServeAuth } from '../serve-auth.js';
 import { openRateLimit } from '../open-rate-limit.js';
 import { runArtifacts } from './worker.js';
+import { freshUserServing } from '../fresh-user-serving.js';
 import { bundledPath } from '../paths.js';
 
 /** Where the serve role looks for workflows when `serve.workflows` is not given. */
@@ -134,8 +135,9 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     metadata: backends.metadata,
     artifacts: backends.artifacts,
     // Vector search (issue 18): indexes saved on the artifact store, PUT/DELETE changes kept in
-    // the metadata store so that a restart loses none.
-    vectors: { artifacts: backends.artifacts, updates: backends.metadata.vectorUpdates },
+    // the metadata store so that a restart loses none; interaction events and users re-embedded
+    // from them when the published model embeds users (issue 19).
+    ...freshUserServing(backends, logger),
     webRoot: bundledPath('dist/web'),
     ...(workflows === undefined ? {} : { workflows }),
     dataRoot: config.serve.dataRoot,

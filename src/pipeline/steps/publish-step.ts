@@ -1,10 +1,15 @@
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { DataError } from '../../core/errors.js';
 import type { ExternalId, IdMap } from '../../data/id-map.js';
 import { readArtifact } from '../../models/artifact.js';
 import { builtinModels } from '../../models/builtin-models.js';
-import type { ItemVectors } from '../../models/recommender.js';
+import type { DenseMatrix, ItemVectors } from '../../models/recommender.js';
 import type { ScoredItem } from '../../storage/serving-store.js';
+import {
+  type EmbeddingVersionMeta,
+  isUserEmbeddingModel,
+  USER_VECTOR_SPACE,
+} from './embedding-version.js';
 import { packedCount, readCandidates, type PackedLists } from './candidate-lists.js';
 import { type PipelineStepFn, type StepContext, stepLogger } from './pipeline-step.js';
 import { type PublishedItemVectors, publishItemVectors } from './publish-item-vectors.js';
@@ -34,6 +39,13 @@ import { idStamp, idSuffix, type ModelRef, readModelRef, requireInput } from './
  * with another's. Without an opener for the store (`StepContext.openArtifacts`) the index is
  * skipped with a warning and the step reports `vectorItems` 0; models without item vectors
  * (popularity, item-kNN) and `vectors.enabled: false` publish lists only.
+ *
+ * A model that embeds users (`embedUsers`: graphsage, gat) also publishes every training user's
+ * embedding in the same version (`putVectors('user', …)`, float32 bytes per user, switched in with
+ * the lists), and records `embedding` ({@link EmbeddingVersionMeta}: the model's key on the
+ * artifact store, its kind and dimension) in the version's metadata, so that a server given the
+ * same `stores.artifacts` loads the model and re-embeds users from interactions newer than the
+ * batch.
  */
 export const publishStep: PipelineStepFn = async (ctx) => {
   const { config, metadata, runId } = ctx;
@@ -47,17 +59,21 @@ export const publishStep: PipelineStepFn = async (ctx) => {
       `holds lists of model ${candidates.modelId}, but model.json names ${ref.modelId}; run the candidates step again`,
     );
   }
-  const { data, vectors } = await withModelDirectory(
+  const { data, vectors, users } = await withModelDirectory(
     ref,
     ctx.openArtifacts,
     async (dir) => {
       const saved = await readArtifact(dir);
       const models = ctx.models ?? builtinModels();
       // A kind this process does not know publishes its lists, as before models had vectors.
-      if (!config.vectors.enabled || !models.has(saved.kind))
-        return { data: saved.data, vectors: null };
+      if (!models.has(saved.kind)) return { data: saved.data, vectors: null, users: null };
       const model = await models.load(saved);
-      return { data: saved.data, vectors: model.itemVectors?.() ?? null };
+      return {
+        data: saved.data,
+        vectors: config.vectors.enabled ? (model.itemVectors?.() ?? null) : null,
+        // Models that embed users (the graph models) also publish every user's embedding.
+        users: isUserEmbeddingModel(model) ? model.userFactors() : null,
+      };
     },
     { signal: ctx.signal },
   );
@@ -76,6 +92,7 @@ export const publishStep: PipelineStepFn = async (ctx) => {
     metrics,
     publishedBy: config.name,
     ...(index === null ? {} : { vectors: { items: index.version } }),
+    ...(users === null ? {} : { embedding: embeddingMeta(ref, users.cols) }),
   });
   try {
     // Keys are strings, as they arrive in request paths; item ids keep their type.
@@ -91,6 +108,7 @@ export const publishStep: PipelineStepFn = async (ctx) => {
       'popular',
       entries(candidates.lists.popular, () => 'all', data.items),
     );
+    if (users !== null) await writer.putVectors(USER_VECTOR_SPACE, userVectors(users, data.users));
     ctx.signal?.throwIfAborted();
     await writer.commit();
   } catch (error) {
@@ -108,6 +126,7 @@ export const publishStep: PipelineStepFn = async (ctx) => {
       modelId: ref.modelId,
       lists,
       ...(index === null ? {} : { vectorIndex: index.version, vectorItems: index.count }),
+      ...(users === null ? {} : { userVectors: users.rows }),
     },
     `publish: version ${version} of ${ref.modelId} (${lists} lists${
       index === null ? '' : `, ${index.kind} index of ${index.count} item vectors`
@@ -118,6 +137,7 @@ export const publishStep: PipelineStepFn = async (ctx) => {
     modelId: ref.modelId,
     lists,
     vectorItems: index?.count ?? 0,
+    userVectors: users?.rows ?? 0,
     ...(index === null ? {} : { vectorIndex: index.version }),
     // A user and an item with lists, to show how to query them.
     sampleUser: String(data.users.idAt(0)),
@@ -158,6 +178,29 @@ async function publishVectors(
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The `embedding` metadata of a version published by a model that embeds users: where servers
+ * load the model from (its key on the artifact store `stores.artifacts` names: `models/<id>` for
+ * an artifact store URL, the model's directory name under a plain directory, which the serve role
+ * opens as `file:DIR`). No batch aggregates API interactions yet, so every one is newer than it.
+ */
+function embeddingMeta(ref: ModelRef, dim: number): EmbeddingVersionMeta {
+  return {
+    space: USER_VECTOR_SPACE,
+    dim,
+    kind: ref.kind,
+    modelKey: ref.artifactKey ?? basename(ref.artifactPath),
+    interactionsThrough: 0,
+  };
+}
+
+/** Each training user's row of `users` (a view, copied by the store), keyed by external id. */
+function* userVectors(users: DenseMatrix, ids: IdMap): Generator<[string, Float32Array]> {
+  const d = users.cols;
+  for (let u = 0; u < users.rows; u++)
+    yield [String(ids.idAt(u)), users.data.subarray(u * d, (u + 1) * d)];
 }
 
 /** Packed lists as (external key, scored external ids) pairs, produced lazily. */

@@ -26,6 +26,12 @@ export interface VectorRoutesOptions {
   pollMs?: number;
   /** Indexes loaded and polled from the start (others are loaded on first use). @defaultValue ['items'] */
   preload?: readonly string[];
+  /**
+   * Live indexes the caller made (over the same artifact store) and shares with other routes,
+   * e.g. `items` with the recommendations route's fresh users: used instead of making one of
+   * that name, started and closed with these routes. @defaultValue none
+   */
+  shared?: readonly LiveVectorIndex[];
 }
 
 /** Most queries in one search request. */
@@ -207,7 +213,8 @@ export async function vectorRoutes(
     });
   /** Indexes polled: the preloaded ones, and others once they have loaded. */
   const live = new Map<string, LiveVectorIndex>();
-  for (const name of options.preload ?? ['items']) live.set(name, make(name));
+  for (const index of options.shared ?? []) live.set(index.name, index);
+  for (const name of options.preload ?? ['items']) if (!live.has(name)) live.set(name, make(name));
   let ready = false;
   let closed = false;
   app.addHook('onReady', async () => {
