@@ -5,6 +5,12 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { Interactions } from '../data/interactions.js';
 import type { InteractionLog } from '../data/interaction-log.js';
 import { readInteractionLog, type LogColumns } from '../data/read-interaction-log.js';
+import {
+  embedsUsers,
+  evaluateColdStart,
+  holdOutColdUsers,
+  type ColdStartBucket,
+} from '../evaluation/cold-start.js';
 import { evaluateRecommender } from '../evaluation/evaluate.js';
 import { renderCurvesSvg, type CurveSeries } from '../evaluation/plot-curves.js';
 import { builtinModels } from '../models/builtin-models.js';
@@ -25,6 +31,8 @@ interface EvaluateOptions {
   idType: 'integer' | 'string';
   save?: string;
   plot?: string;
+  coldUsers?: string;
+  coldSeed: string;
   [param: string]: unknown;
 }
 
@@ -37,6 +45,24 @@ export interface EvaluationRecord {
   evaluateSeconds: number;
   users: number;
   coldUsers: number;
+  /** With `--cold-users`: warm and cold users' nDCG@k and their ratio at equal interaction counts. */
+  coldStart?: ColdStartRecord;
+}
+
+/** The `coldStart` part of an {@link EvaluationRecord} (`--cold-users`). */
+export interface ColdStartRecord {
+  fraction: number;
+  seed: number;
+  /** Test users trained on, and their mean nDCG@k. */
+  warm: { users: number; ndcg: number };
+  /** Test users held out of training and embedded from their training items, and their mean nDCG@k. */
+  cold: { users: number; ndcg: number };
+  /** Warm nDCG@k weighted to the cold users' interaction counts (buckets of training items). */
+  matchedWarmNdcg: number;
+  matchedColdNdcg: number;
+  /** matchedColdNdcg / matchedWarmNdcg (the goal: ≥ 0.9); null when undefined. */
+  ratio: number | null;
+  buckets: ColdStartBucket[];
 }
 
 /**
@@ -103,6 +129,13 @@ export function evaluateCommand(models: ModelRegistry = builtinModels()): Comman
       '--plot <file.svg>',
       'also draw recall, nDCG, precision and MAP at every k up to --k, one line per model, as an SVG chart',
     )
+    .option(
+      '--cold-users <fraction>',
+      'hold this seeded share of the training users out of training and embed them at test time ' +
+        'from their training items only (models that embed users: graphsage, gat); reports warm ' +
+        'and cold nDCG and their ratio at equal interaction counts',
+    )
+    .option('--cold-seed <n>', 'seed of the --cold-users draw', '42')
     .addHelpText(
       'after',
       `\nModels:\n${models
@@ -131,7 +164,15 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
       modelParamsFromOptions(kind, options, options.all === true, models),
     ]),
   );
-  for (const [kind, params] of paramsByKind) models.create(kind, params);
+  const coldFraction = parseColdUsers(options);
+  for (const [kind, params] of paramsByKind) {
+    const model = models.create(kind, params);
+    if (coldFraction !== null && !embedsUsers(model))
+      throw new InvalidArgumentError(
+        '--cold-users',
+        `model "${kind}" cannot embed a user it was not trained on (no embedUsers); use a model that does: ${embeddingKinds(models).join(', ')}`,
+      );
+  }
 
   const readOptions = {
     columns: parseColumns(options.columns),
@@ -149,12 +190,21 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
     `train: ${trainLog.rows} rows, ${train.users.size} users, ${train.items.size} items, ${train.nnz} pairs; test: ${testLog.rows} rows`,
   );
 
+  const split =
+    coldFraction === null ? null : holdOutColdUsers(train, coldFraction, Number(options.coldSeed));
+  if (split !== null)
+    log(
+      `cold users: ${split.cold.ids.length} of ${train.users.size} held out of training (seed ${split.seed}); training on ${split.warm.users.size} users, ${split.warm.items.size} items, ${split.warm.nnz} pairs`,
+    );
+
   const records: EvaluationRecord[] = [];
   const series: CurveSeries[] = [];
   for (const kind of kinds) {
     const model = models.create(kind, paramsByKind.get(kind));
-    const fit = await model.fit(train);
-    const result = evaluateRecommender(model, testLog, { k });
+    const fit = await model.fit(split?.warm ?? train);
+    const cold =
+      split !== null && embedsUsers(model) ? evaluateColdStart(model, testLog, split, { k }) : null;
+    const result = cold?.result ?? evaluateRecommender(model, testLog, { k });
     if (options.save !== undefined)
       await model.save(options.all ? join(options.save, kind) : options.save);
     const record: EvaluationRecord = {
@@ -166,9 +216,27 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
       users: result.users,
       coldUsers: result.coldUsers,
     };
+    if (cold !== null)
+      record.coldStart = {
+        fraction: cold.fraction,
+        seed: cold.seed,
+        warm: { users: cold.warm.users, ndcg: round(cold.warm.ndcg, 6) },
+        cold: { users: cold.cold.users, ndcg: round(cold.cold.ndcg, 6) },
+        matchedWarmNdcg: round(cold.matchedWarmNdcg, 6),
+        matchedColdNdcg: round(cold.matchedColdNdcg, 6),
+        ratio: Number.isNaN(cold.ratio) ? null : round(cold.ratio, 4),
+        buckets: cold.buckets.map((b) => ({
+          ...b,
+          warmNdcg: b.warmNdcg === null ? null : round(b.warmNdcg, 6),
+          coldNdcg: b.coldNdcg === null ? null : round(b.coldNdcg, 6),
+        })),
+      };
     records.push(record);
     series.push({ name: kind, curves: result.curves });
-    if (!options.json) printRow(record, k, records.length === 1, models.kinds());
+    if (!options.json) {
+      printRow(record, k, records.length === 1, models.kinds());
+      if (record.coldStart) printColdStart(record.coldStart, k);
+    }
   }
   if (options.plot !== undefined) {
     await writeFile(
@@ -182,6 +250,42 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
       `${JSON.stringify(records.length === 1 && !options.all ? records[0] : { k, models: records })}\n`,
     );
   }
+}
+
+/** `--cold-users` as a fraction in (0, 1), or null without it. */
+function parseColdUsers(options: EvaluateOptions): number | null {
+  if (options.coldUsers === undefined) return null;
+  const fraction = Number(options.coldUsers);
+  if (!(fraction > 0 && fraction < 1))
+    throw new InvalidArgumentError(
+      '--cold-users',
+      `must be a fraction between 0 and 1 (exclusive), got "${options.coldUsers}"`,
+    );
+  const seed = Number(options.coldSeed);
+  if (!Number.isInteger(seed))
+    throw new InvalidArgumentError('--cold-seed', `must be an integer, got "${options.coldSeed}"`);
+  return fraction;
+}
+
+/** The registry's models that embed users from their items. */
+function embeddingKinds(models: ModelRegistry): string[] {
+  return models.kinds().filter((kind) => {
+    try {
+      return embedsUsers(models.create(kind));
+    } catch {
+      return false;
+    }
+  });
+}
+
+function printColdStart(c: ColdStartRecord, k: number): void {
+  const ratio = c.ratio === null ? 'n/a' : c.ratio.toFixed(3);
+  process.stdout.write(
+    `  warm users ${c.warm.users}: ndcg@${k} ${c.warm.ndcg.toFixed(4)}; cold users ${c.cold.users} (embedded from their training items): ndcg@${k} ${c.cold.ndcg.toFixed(4)}
+` +
+      `  at equal interaction counts: cold ${c.matchedColdNdcg.toFixed(4)} / warm ${c.matchedWarmNdcg.toFixed(4)} = ${ratio}
+`,
+  );
 }
 
 function parseColumns(list: string): LogColumns {

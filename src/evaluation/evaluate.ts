@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { CsrMatrix } from '../data/csr-matrix.js';
-import { IdMap } from '../data/id-map.js';
+import { type ExternalId, IdMap } from '../data/id-map.js';
 import type { InteractionLog } from '../data/interaction-log.js';
+import type { RankedLists } from '../models/ranked-lists.js';
 import type { Recommender } from '../models/recommender.js';
 import { addUserCurves, emptyCurves } from './ranking-metrics.js';
 
@@ -13,7 +14,10 @@ export interface EvaluationResult {
   k: number;
   /** Users with at least one test item: the denominator of every average. */
   users: number;
-  /** Of those, users the model never saw in training; they count with zero hits. */
+  /**
+   * Of those, users the model never saw in training and that no {@link ListedUsers} list covers;
+   * they count with zero hits.
+   */
   coldUsers: number;
   /** Test items absent from training: no model can recommend them, but they count as relevant. */
   unknownTestItems: number;
@@ -21,6 +25,28 @@ export interface EvaluationResult {
   /** precision, recall, nDCG and MAP at every cutoff c = 1..k (entry c−1), averaged like `metrics`. */
   curves: { precision: number[]; recall: number[]; ndcg: number[]; map: number[] };
   seconds: number;
+  /** With `perUser`: each test user's nDCG@k, in the order of `ids` (ascending external id). */
+  perUser?: UserScores;
+}
+
+/**
+ * Users outside the model's training data whose top-k lists were computed elsewhere (for
+ * example from their items by `embedUsers`): list q of `lists` (dense item indices of the
+ * model's `data.items`) belongs to `ids[q]`.
+ */
+export interface ListedUsers {
+  ids: readonly ExternalId[];
+  lists: RankedLists;
+}
+
+/** Per-user figures of an evaluation. */
+export interface UserScores {
+  /** Every test user, ascending. */
+  ids: ExternalId[];
+  /** nDCG@k of each; 0 for a user without a list. */
+  ndcg: Float64Array;
+  /** 1 where the user had a list (known to the model or listed), 0 for a user counted as cold. */
+  scored: Uint8Array;
 }
 
 /**
@@ -35,7 +61,14 @@ export interface EvaluationResult {
 export function evaluateRecommender(
   model: Recommender,
   test: InteractionLog,
-  options: { k: number; batchSize?: number },
+  options: {
+    k: number;
+    batchSize?: number;
+    /** Lists of users the model was not trained on, judged like the others. */
+    listed?: ListedUsers;
+    /** Also return each user's nDCG@k ({@link EvaluationResult.perUser}). */
+    perUser?: boolean;
+  },
 ): EvaluationResult {
   const { k } = options;
   if (!Number.isInteger(k) || k <= 0)
@@ -76,21 +109,42 @@ export function evaluateRecommender(
   const sums = emptyCurves(k);
   const recommended = new Uint8Array(nItems);
   const hits = new Uint8Array(k);
+  const ndcg = new Float64Array(testUsers.size);
+  const scored = new Uint8Array(testUsers.size);
+  const judge = (t: number, ids: Int32Array): void => {
+    hits.fill(0);
+    for (let i = 0; i < ids.length; i++) {
+      recommended[ids[i]] = 1;
+      hits[i] = truth.has(t, ids[i]) ? 1 : 0;
+    }
+    const before = sums.ndcg[k - 1];
+    addUserCurves(hits, truth.rowNnz(t), k, sums);
+    ndcg[t] = sums.ndcg[k - 1] - before;
+    scored[t] = 1;
+  };
   const batch = options.batchSize ?? 1024;
   for (let start = 0; start < known.length; start += batch) {
     const lists = model.recommend(knownTrainIndex.slice(start, start + batch), {
       k,
       excludeSeen: true,
     });
-    for (let q = 0; q < lists.count; q++) {
-      const t = known[start + q];
-      const ids = lists.idsOf(q);
-      hits.fill(0);
-      for (let i = 0; i < ids.length; i++) {
-        recommended[ids[i]] = 1;
-        hits[i] = truth.has(t, ids[i]) ? 1 : 0;
-      }
-      addUserCurves(hits, truth.rowNnz(t), k, sums);
+    for (let q = 0; q < lists.count; q++) judge(known[start + q], lists.idsOf(q));
+  }
+  const listed = options.listed;
+  let listedUsers = 0;
+  if (listed !== undefined) {
+    if (listed.lists.count !== listed.ids.length)
+      throw new InvalidArgumentError(
+        'listed',
+        `${listed.ids.length} ids but ${listed.lists.count} lists`,
+      );
+    for (let q = 0; q < listed.ids.length; q++) {
+      const t = testUsers.indexOf(listed.ids[q]);
+      // A listed user without test items has nothing to be judged on; one the model knows is scored once.
+      if (t < 0 || scored[t] === 1) continue;
+      const ids = listed.lists.idsOf(q);
+      judge(t, ids.length > k ? ids.subarray(0, k) : ids);
+      listedUsers++;
     }
   }
   const users = testUsers.size;
@@ -107,7 +161,7 @@ export function evaluateRecommender(
   return {
     k,
     users,
-    coldUsers: users - known.length,
+    coldUsers: users - known.length - listedUsers,
     unknownTestItems: unknownItems.size,
     metrics: {
       [`precision@${k}`]: curves.precision[k - 1],
@@ -118,5 +172,6 @@ export function evaluateRecommender(
     },
     curves,
     seconds: (performance.now() - started) / 1000,
+    ...(options.perUser ? { perUser: { ids: testUsers.toJSON(), ndcg, scored } } : {}),
   };
 }
