@@ -29,6 +29,11 @@ export interface LoadedUserModel {
   /** The serving version that named it. */
   version: string;
   meta: EmbeddingVersionMeta;
+  /**
+   * The `items` vector index version published with it (`meta.vectors.items`), or null when the
+   * version has none: answers combine the model and the index only when the index loaded is this one.
+   */
+  itemsIndex: string | null;
   model: UserEmbeddingModel;
 }
 
@@ -112,16 +117,17 @@ export class LiveUserEmbedder {
         this.#current = null;
         return null;
       }
+      const itemsIndex = itemsIndexOf(info.meta);
       if (meta.modelKey === this.#current?.meta.modelKey) {
-        // Same model, republished (or a newer batch of the same one): keep it, take the new meta.
+        // Same model, republished: keep it, take the new version's metadata.
         if (this.#current.version !== info.version)
-          this.#current = { ...this.#current, version: info.version, meta };
+          this.#current = { ...this.#current, version: info.version, meta, itemsIndex };
         return this.#current;
       }
       if (meta.modelKey === this.#failed) return this.#current;
       try {
         const model = await this.#load(meta);
-        this.#current = { version: info.version, meta, model };
+        this.#current = { version: info.version, meta, itemsIndex, model };
         this.#failed = null;
         this.#logger.info(
           { version: info.version, model: meta.modelKey },
@@ -154,6 +160,12 @@ export class LiveUserEmbedder {
       return model;
     });
   }
+}
+
+/** The `items` index version a serving version's metadata names (`vectors.items`), or null. */
+function itemsIndexOf(meta: Record<string, unknown>): string | null {
+  const vectors = meta.vectors as { items?: unknown } | undefined;
+  return typeof vectors?.items === 'string' ? vectors.items : null;
 }
 
 /**

@@ -104,8 +104,9 @@ export async function recommendationRoutes(
 /**
  * The answer for a user with interactions newer than the loaded model's batch: their vector from
  * their batch and fresh items, searched in the `items` index with those items left out. Null when
- * there is nothing fresh, no model or index is loaded, or none of the fresh items is known to the
- * model (then the user's list, or the popular one, answers).
+ * there is nothing fresh, no model or index is loaded, the index loaded is not the one published
+ * with the model, or none of the user's items is known to the model (then the user's list, or the
+ * popular one, answers).
  */
 async function freshRecommendations(
   { model: live, items: index, interactions }: FreshUserEmbedding,
@@ -114,7 +115,9 @@ async function freshRecommendations(
 ): Promise<{ id: string; score: number }[] | null> {
   const loaded = live.current;
   const snapshot = index.current;
-  if (loaded === null || snapshot === null || snapshot.dim !== loaded.meta.dim) return null;
+  // The model and the index must come from one publish (each polls its own pointer): until both
+  // have moved to the same version the precomputed lists answer.
+  if (loaded === null || snapshot === null || snapshot.version !== loaded.itemsIndex) return null;
   const events = await interactions.forUser(user, {
     after: loaded.meta.interactionsThrough,
     limit: MAX_FRESH_INTERACTIONS,
