@@ -59,6 +59,7 @@ export {
   type Assignment,
   type BanditDecision,
   type ExperimentEvent,
+  type InteractionEvent,
   type KibanClientOptions,
   type RecommendationsAnswer,
 } from './client/kiban-client.js';

@@ -41,6 +41,7 @@ describe('KibanClient against a real serving API', () => {
       webRoot: false,
       bandits: new BanditService(new MemoryBanditStore()),
       experiments: new ExperimentService(metadata.experiments, { pollMs: 50 }),
+      interactions: metadata.interactions,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -130,6 +131,22 @@ describe('KibanClient against a real serving API', () => {
     expect(await client.events(events)).toMatchObject({ accepted: 0, duplicates: 2 });
     await expect(
       client.events([{ ...events[0], eventId: 'e3', variant: 'nope' }]),
+    ).rejects.toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
+  });
+
+  it('stores user–item interactions once per id, and names a bad one', async () => {
+    const events = [
+      { user: 'user-42', item: 'a/b', id: 'i1' },
+      { user: 'user-42', item: '7', ts: '2026-12-06T12:00:00Z', weight: 2 },
+    ];
+    expect(await client.interactions(events)).toEqual({ accepted: 2, duplicates: 0 });
+    expect(await client.interactions([events[0]])).toEqual({ accepted: 0, duplicates: 1 });
+    expect((await metadata.interactions.forUser('user-42')).map((e) => e.item)).toEqual([
+      '7',
+      'a/b',
+    ]);
+    await expect(
+      client.interactions([{ user: 'user-42', item: '7', ts: 'later' }]),
     ).rejects.toMatchObject({ status: 400, code: 'INVALID_ARGUMENT' });
   });
 });

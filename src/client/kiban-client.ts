@@ -53,6 +53,18 @@ export interface ExperimentEvent {
   time?: string | number;
 }
 
+/** A user–item interaction (`POST /v1/interactions`). */
+export interface InteractionEvent {
+  user: string;
+  item: string;
+  /** When it happened: ISO-8601 or epoch ms. @defaultValue the server's now */
+  ts?: string | number;
+  /** @defaultValue 1 */
+  weight?: number;
+  /** Idempotency key: an event whose id is stored already is skipped. */
+  id?: string;
+}
+
 /** Options of {@link KibanClient}. */
 export interface KibanClientOptions {
   /** Sent with every request (a trace id…). */
@@ -197,6 +209,14 @@ export class KibanClient {
   /** Stores a batch of experiment events, all or none; events stored before are skipped. */
   events(events: ExperimentEvent[]): Promise<{ accepted: number; duplicates: number }> {
     return this.#request('POST', '/v1/events', { events });
+  }
+
+  /**
+   * Stores a batch of user–item interactions (all or none; an event whose `id` is stored already
+   * is skipped). With a published graph model they change the user's recommendations at once.
+   */
+  interactions(events: InteractionEvent[]): Promise<{ accepted: number; duplicates: number }> {
+    return this.#request('POST', '/v1/interactions', { events });
   }
 
   async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
