@@ -5,6 +5,36 @@ import type { ModelRegistry } from '../models/model-registry.js';
 
 const positiveInt = z.int().min(1);
 
+/** Defaults of `aggregate.apiInteractions` (see {@link apiInteractionsSchema}). */
+export const API_INTERACTIONS_DEFAULTS = Object.freeze({
+  enabled: true,
+  eventType: 'api-interaction',
+  weight: 1,
+});
+
+/**
+ * `aggregate.apiInteractions`: whether the aggregate step also reads the interactions written
+ * through the API (`POST /v1/interactions`, stored in `metadata.interactions`) and how it weighs
+ * them. They enter the aggregation as events of the reserved type `eventType` (which
+ * `eventWeights` may not name, and the event log may not hold) with value = the stored weight,
+ * so each counts `weight` × its stored weight, combined with the log's events of the same
+ * (user, item) by `combine`. They never move the time window: it ends at `window.end` or the
+ * newest event of the log itself, and API events newer than the log's newest are kept (see
+ * `aggregateEvents`). The highest `seq` read is recorded with the interactions and published as
+ * the serving version's `embedding.interactionsThrough`.
+ *
+ * - `enabled` (default true): false aggregates the event log only (`interactionsThrough` 0).
+ * - `eventType` (default `api-interaction`): the reserved event type.
+ * - `weight` (default 1): the weight of that type.
+ */
+export const apiInteractionsSchema = z
+  .object({
+    enabled: z.boolean().default(API_INTERACTIONS_DEFAULTS.enabled),
+    eventType: z.string().min(1).default(API_INTERACTIONS_DEFAULTS.eventType),
+    weight: z.number().positive().default(API_INTERACTIONS_DEFAULTS.weight),
+  })
+  .strict();
+
 /**
  * `model.kind`: a kind registered in `models`, checked when parsed (so a model registered later
  * is accepted too); an unknown one gets zod's `Invalid option: expected one of "popularity"|…`.
@@ -57,13 +87,24 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
             .optional(),
           minUserItems: positiveInt.default(5),
           minItemUsers: positiveInt.default(2),
+          apiInteractions: apiInteractionsSchema.default(API_INTERACTIONS_DEFAULTS),
         })
         .strict()
+        .superRefine((aggregate, ctx) => {
+          const { eventType } = aggregate.apiInteractions;
+          if (aggregate.apiInteractions.enabled && Object.hasOwn(aggregate.eventWeights, eventType))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['eventWeights', eventType],
+              message: `"${eventType}" is the event type reserved for API interactions (apiInteractions.eventType); weight them with apiInteractions.weight`,
+            });
+        })
         .default({
           eventWeights: { view: 1, like: 4 },
           combine: 'sum',
           minUserItems: 5,
           minItemUsers: 2,
+          apiInteractions: API_INTERACTIONS_DEFAULTS,
         }),
       model: z
         .object({

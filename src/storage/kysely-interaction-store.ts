@@ -1,4 +1,4 @@
-import type { Kysely, QueryCreator, Selectable } from 'kysely';
+import { type Kysely, type QueryCreator, type Selectable, SqliteAdapter, sql } from 'kysely';
 import { InvalidArgumentError } from '../core/errors.js';
 import {
   type AppendedInteractions,
@@ -22,19 +22,33 @@ export interface KyselyInteractionStoreOptions {
   serializeWrites?: WriteQueue;
 }
 
+/** Key of the PostgreSQL advisory lock that makes `seq` order commit order. */
+const SEQ_LOCK = 0x6b696e74; // "kint"
+
 /**
  * The {@link InteractionStore} over the metadata store's database (`kiban_interactions`,
  * migration `0010_interactions`) on SQLite and PostgreSQL. An append is one multi-row `INSERT …
  * ON CONFLICT (event_id) DO NOTHING`: atomic, and a stored id is skipped on both engines.
+ *
+ * `seq` is commit order, so that a batch that has read through `seq` N never meets a smaller one
+ * later: SQLite runs one write at a time; on PostgreSQL (where an identity value is taken at
+ * insert, and a smaller one could commit after a larger) each append holds a transaction-scoped
+ * advisory lock from its insert to its commit.
  */
 export class KyselyInteractionStore implements InteractionStore {
+  readonly #db: Kysely<MetadataDatabase>;
+  readonly #schema: string | undefined;
   readonly #q: QueryCreator<MetadataDatabase>;
   readonly #write: WriteQueue;
+  readonly #sqlite: boolean;
 
   /** Wraps a Kysely instance that someone else owns (and closes). */
   constructor(db: Kysely<MetadataDatabase>, options: KyselyInteractionStoreOptions = {}) {
+    this.#db = db;
+    this.#schema = options.schema;
     this.#q = options.schema === undefined ? db : db.withSchema(options.schema);
     this.#write = options.serializeWrites ?? ((write) => write());
+    this.#sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   }
 
   /** See {@link InteractionStore.append}. */
@@ -49,11 +63,13 @@ export class KyselyInteractionStore implements InteractionStore {
     const rows = events.map(toRow);
     if (rows.length === 0) return { accepted: 0, duplicates: 0 };
     const result = await this.#write(() =>
-      this.#q
-        .insertInto('kiban_interactions')
-        .values(rows)
-        .onConflict((oc) => oc.column('event_id').doNothing())
-        .executeTakeFirst(),
+      this.#locked((q) =>
+        q
+          .insertInto('kiban_interactions')
+          .values(rows)
+          .onConflict((oc) => oc.column('event_id').doNothing())
+          .executeTakeFirst(),
+      ),
     );
     const accepted = Number(result.numInsertedOrUpdatedRows ?? 0n);
     return { accepted, duplicates: rows.length - accepted };
@@ -85,6 +101,15 @@ export class KyselyInteractionStore implements InteractionStore {
       .limit(checkLimit(options.limit))
       .execute();
     return rows.map(toInteraction);
+  }
+
+  /** Runs `write` as one statement (SQLite) or in a transaction holding the seq lock (PostgreSQL). */
+  #locked<T>(write: (q: QueryCreator<MetadataDatabase>) => Promise<T>): Promise<T> {
+    if (this.#sqlite) return write(this.#q);
+    return this.#db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${SEQ_LOCK})`.execute(trx);
+      return write(this.#schema === undefined ? trx : trx.withSchema(this.#schema));
+    });
   }
 }
 

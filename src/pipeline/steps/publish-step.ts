@@ -43,9 +43,9 @@ import { idStamp, idSuffix, type ModelRef, readModelRef, requireInput } from './
  * A model that embeds users (`embedUsers`: graphsage, gat) also publishes every training user's
  * embedding in the same version (`putVectors('user', …)`, float32 bytes per user, switched in with
  * the lists), and records `embedding` ({@link EmbeddingVersionMeta}: the model's key on the
- * artifact store, its kind and dimension) in the version's metadata, so that a server given the
- * same `stores.artifacts` loads the model and re-embeds users from interactions newer than the
- * batch.
+ * artifact store, its kind and dimension, and `interactionsThrough`, the highest API interaction
+ * `seq` the model was trained on) in the version's metadata, so that a server given the same
+ * `stores.artifacts` loads the model and re-embeds users from interactions newer than the batch.
  */
 export const publishStep: PipelineStepFn = async (ctx) => {
   const { config, metadata, runId } = ctx;
@@ -184,7 +184,8 @@ async function publishVectors(
  * The `embedding` metadata of a version published by a model that embeds users: where servers
  * load the model from (its key on the artifact store `stores.artifacts` names: `models/<id>` for
  * an artifact store URL, the model's directory name under a plain directory, which the serve role
- * opens as `file:DIR`). No batch aggregates API interactions yet, so every one is newer than it.
+ * opens as `file:DIR`), and `interactionsThrough`: the highest API interaction `seq` the model
+ * was trained on (from `model.json`), so servers re-embed users only from those above it.
  */
 function embeddingMeta(ref: ModelRef, dim: number): EmbeddingVersionMeta {
   return {
@@ -192,7 +193,7 @@ function embeddingMeta(ref: ModelRef, dim: number): EmbeddingVersionMeta {
     dim,
     kind: ref.kind,
     modelKey: ref.artifactKey ?? basename(ref.artifactPath),
-    interactionsThrough: 0,
+    interactionsThrough: ref.interactionsThrough ?? 0,
   };
 }
 

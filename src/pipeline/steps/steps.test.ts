@@ -69,6 +69,8 @@ describe('pipeline steps, each run on its own over a work directory', () => {
       modelId: trained.modelId,
       artifactPath: join(dir, 'models', String(trained.modelId)),
       kind: 'popularity',
+      // No interaction was written through the API before this batch.
+      interactionsThrough: 0,
     });
     expect((await metadata.getModel(ref.modelId))?.metrics).toEqual(evaluation.metrics);
 

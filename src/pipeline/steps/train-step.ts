@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { Interactions } from '../../data/interactions.js';
 import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { builtinModels } from '../../models/builtin-models.js';
+import { readInteractionsThrough } from '../aggregate.js';
 import type { EvaluationRecord } from './evaluate-step.js';
 import { type PipelineStepFn, type StepContext, stepLogger } from './pipeline-step.js';
 import { isArtifactStoreUrl } from '../../storage/artifacts/artifact-store.js';
@@ -24,12 +25,16 @@ import {
  * artifact store URL, under the key prefix `models/<modelId>/` there (through a temporary
  * directory, recording the key, not a path), records it in the metadata store (with the metrics of
  * `evaluation.json` when the evaluate step ran for the same model) and writes `model.json` =
- * {@link ModelRef} for candidates and publish. Every attempt makes a fresh model id, so a retry
+ * {@link ModelRef} for candidates and publish, with the highest API interaction `seq` that the
+ * interactions include (`interactionsThrough`, recorded there by aggregate). Every attempt makes a fresh model id, so a retry
  * after a crash between saving and recording never collides with what the failed attempt left.
  */
 export const trainStep: PipelineStepFn = async (ctx) => {
   const { config, metadata } = ctx;
   const input = await requireInput(ctx.workDir, 'interactions');
+  // Read before the rows: should aggregate replace the file in between, the model claims fewer
+  // API interactions than it saw (serving re-embeds from a few it knows) rather than more.
+  const interactionsThrough = await readInteractionsThrough(input);
   const log = await readInteractionLog(input, { columns: INTERACTION_COLUMNS, idType: 'string' });
   ctx.signal?.throwIfAborted();
   const data = Interactions.fromLog(log, config.model.values);
@@ -40,7 +45,7 @@ export const trainStep: PipelineStepFn = async (ctx) => {
   const metrics = await evaluationMetrics(ctx);
   const modelId = `${config.model.kind}-${idStamp()}-${idSuffix()}`;
   let artifactPath = join(config.stores.artifacts, modelId);
-  let ref: ModelRef = { modelId, artifactPath, kind: model.kind };
+  let ref: ModelRef = { modelId, artifactPath, kind: model.kind, interactionsThrough };
   if (isArtifactStoreUrl(config.stores.artifacts)) {
     if (ctx.openArtifacts === undefined)
       throw new InvalidArgumentError(
@@ -60,6 +65,7 @@ export const trainStep: PipelineStepFn = async (ctx) => {
       kind: model.kind,
       artifacts: config.stores.artifacts,
       artifactKey: artifactPath,
+      interactionsThrough,
     };
   } else {
     await model.save(artifactPath);

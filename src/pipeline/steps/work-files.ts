@@ -11,6 +11,7 @@ import type { PipelineStepKind } from './pipeline-step.js';
  */
 export const WORK_FILES = {
   interactions: { name: 'interactions.parquet', writtenBy: 'aggregate' },
+  apiInteractions: { name: 'api-interactions.ndjson', writtenBy: 'aggregate' },
   evaluation: { name: 'evaluation.json', writtenBy: 'evaluate' },
   model: { name: 'model.json', writtenBy: 'train' },
   candidates: { name: 'candidates', writtenBy: 'candidates' },
@@ -39,6 +40,12 @@ export interface ModelRef {
   artifacts?: string;
   /** The key prefix of the model's files in {@link ModelRef.artifacts}. */
   artifactKey?: string;
+  /**
+   * The highest `seq` of the API interactions (`metadata.interactions`) in the interactions the
+   * model was trained on (see aggregateEvents); absent or 0: none. Publish records it as the
+   * version's `embedding.interactionsThrough`.
+   */
+  interactionsThrough?: number;
 }
 
 /** Path of `file` in `workDir`. */
@@ -80,6 +87,16 @@ export async function readModelRef(workDir: string): Promise<ModelRef> {
       'needs string fields modelId, artifactPath and kind',
     );
   }
+  const through =
+    ref.interactionsThrough === undefined ? {} : { interactionsThrough: ref.interactionsThrough };
+  if (
+    through.interactionsThrough !== undefined &&
+    !(Number.isSafeInteger(through.interactionsThrough) && through.interactionsThrough >= 0)
+  )
+    throw new DataError(
+      { file: workPath(workDir, 'model') },
+      'interactionsThrough must be an integer ≥ 0',
+    );
   if (typeof ref.artifacts === 'string' && typeof ref.artifactKey === 'string') {
     return {
       modelId: ref.modelId,
@@ -87,9 +104,10 @@ export async function readModelRef(workDir: string): Promise<ModelRef> {
       kind: ref.kind,
       artifacts: ref.artifacts,
       artifactKey: ref.artifactKey,
+      ...through,
     };
   }
-  return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind };
+  return { modelId: ref.modelId, artifactPath: ref.artifactPath, kind: ref.kind, ...through };
 }
 
 /** Writes JSON to a temporary sibling and renames it over `path`: readers see the old file or the new one, never half. */
