@@ -204,6 +204,22 @@ export function evaluateColdStart(
     listed: { ids: split.cold.ids, lists },
     perUser: true,
   });
+  return summarizeColdStart(result, model.data, split);
+}
+
+/**
+ * The warm/cold figures of an evaluation made with `perUser` whose held-out users (`split.cold`)
+ * were scored as `listed` users, `data` being what the model trained on (`split.warm`): for
+ * lists produced elsewhere, such as a peer's, scored by {@link evaluateRecommender}.
+ * @throws InvalidArgumentError when `result` has no per-user figures.
+ */
+export function summarizeColdStart(
+  result: EvaluationResult,
+  data: Interactions,
+  split: ColdStartSplit,
+): ColdStartEvaluation {
+  if (result.perUser === undefined)
+    throw new InvalidArgumentError('result', 'needs per-user figures (evaluate with perUser)');
   const per = result.perUser!;
   const coldCount = new Map<ExternalId, number>();
   split.cold.ids.forEach((id, q) => coldCount.set(id, split.cold.interactions[q]));
@@ -215,7 +231,7 @@ export function evaluateColdStart(
   };
   const sums = { warm: new Float64Array(edges.length), cold: new Float64Array(edges.length) };
   const counts = { warm: new Int32Array(edges.length), cold: new Int32Array(edges.length) };
-  const { indptr } = model.data.userItems;
+  const { indptr } = data.userItems;
   for (let t = 0; t < per.ids.length; t++) {
     if (!per.scored[t]) continue;
     const id = per.ids[t];
@@ -226,7 +242,7 @@ export function evaluateColdStart(
       group = 'cold';
       b = bucketOf(cold);
     } else {
-      const u = model.data.users.indexOf(id);
+      const u = data.users.indexOf(id);
       if (u < 0) continue;
       group = 'warm';
       b = bucketOf(indptr[u + 1] - indptr[u]);

@@ -3,6 +3,7 @@ import { Interactions } from '../data/interactions.js';
 import type { InteractionLog } from '../data/interaction-log.js';
 import { readInteractionLog } from '../data/read-interaction-log.js';
 import { PopularityRecommender } from '../models/popularity/popularity-recommender.js';
+import { RankedLists } from '../models/ranked-lists.js';
 import { evaluateRecommender } from './evaluate.js';
 
 function log(pairs: [number, number][]): InteractionLog {
@@ -89,6 +90,45 @@ describe('evaluateRecommender', () => {
       expect(long.curves.ndcg[c - 1]).toBeCloseTo(metrics[`ndcg@${c}`], 12);
       expect(long.curves.map[c - 1]).toBeCloseTo(metrics[`map@${c}`], 12);
     }
+  });
+
+  it("judges lists given for users the model never saw, and returns each user's nDCG", async () => {
+    const train = Interactions.fromLog(
+      log([
+        [1, 10],
+        [1, 20],
+        [2, 20],
+        [2, 30],
+      ]),
+    );
+    const model = new PopularityRecommender();
+    await model.fit(train, { progress: false });
+    // Cold user 9 gets [30, 10] from elsewhere (dense indices 2, 0): a hit at rank 2 of 1.
+    const lists = new RankedLists(2, 2);
+    lists.ids.set([2, 0], 0);
+    lists.lengths[0] = 2;
+    // User 8 has no test items: its list is ignored.
+    lists.ids.set([1], 2);
+    lists.lengths[1] = 1;
+    const test = log([
+      [1, 30],
+      [9, 10],
+      [7, 10],
+    ]);
+    const result = evaluateRecommender(model, test, {
+      k: 2,
+      listed: { ids: [9, 8], lists },
+      perUser: true,
+    });
+    expect(result.users).toBe(3);
+    expect(result.coldUsers).toBe(1); // user 7: neither trained on nor listed
+    const per = result.perUser!;
+    expect(per.ids).toEqual([1, 7, 9]);
+    expect(Array.from(per.scored)).toEqual([1, 0, 1]);
+    // User 1 (seen 10, 20) gets [30] first: a hit at rank 1.
+    expect(per.ndcg[0]).toBeCloseTo(1, 12);
+    expect(per.ndcg[2]).toBeCloseTo(1 / Math.log2(3), 12);
+    expect(result.metrics['ndcg@2']).toBeCloseTo((1 + 1 / Math.log2(3)) / 3, 12);
   });
 
   it('refuses k ≤ 0', async () => {
