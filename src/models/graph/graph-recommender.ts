@@ -7,6 +7,7 @@ import { FactorModel } from '../factor-model.js';
 import type { DenseMatrix, FitOptions, FitReport, UserEmbeddingModel } from '../recommender.js';
 import { runIterations } from '../training-loop.js';
 import { type GraphAggregator, GraphNetwork } from './graph-network.js';
+import { NeighbourSampler, shuffleInPlace } from './neighbour-sampler.js';
 
 /** Hyper-parameters both graph models share (`graphsage` has exactly these). */
 export const graphParamsSchema = z
@@ -178,7 +179,7 @@ export abstract class GraphRecommender<P extends GraphParams>
     const order = new Int32Array(nUsers);
     for (let u = 0; u < nUsers; u++) order[u] = u;
     const report = await runIterations(this.kind, p.epochs, options, (epoch) => {
-      shuffle(order, rng);
+      shuffleInPlace(order, rng);
       const lr = p.learningRate * p.lrDecay ** epoch;
       let lossSum = 0;
       let terms = 0;
@@ -272,78 +273,5 @@ export abstract class GraphRecommender<P extends GraphParams>
       },
       extra,
     };
-  }
-}
-
-/** Fisher–Yates shuffle of `a` in place. */
-function shuffle(a: Int32Array, rng: Random): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.nextInt(i + 1);
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-}
-
-/**
- * Draws one training step's sub-graph for a user into the network's index buffers: the user's
- * items shuffled, each dropped with probability `dropout` (at least one kept), at most `fanout1`
- * of the rest as first hops, `fanout2` second hops per first hop, and the softmax targets.
- */
-class NeighbourSampler {
-  private readonly scratch: Int32Array;
-
-  constructor(
-    private readonly data: Interactions,
-    private readonly net: GraphNetwork,
-    private readonly p: GraphParams,
-    private readonly rng: Random,
-  ) {
-    this.scratch = new Int32Array(net.shape.maxTargets);
-  }
-
-  /** Fills `out` with second hops of `item`: an item of a random user of `item`, each. */
-  secondHops(item: number, out: Int32Array, rng: Random): void {
-    const { indptr: ip, indices: users } = this.data.itemUsers;
-    const { indptr, indices } = this.data.userItems;
-    const len = ip[item + 1] - ip[item];
-    for (let s = 0; s < out.length; s++) {
-      if (len === 0) {
-        out[s] = item;
-        continue;
-      }
-      const v = users[ip[item] + rng.nextInt(len)];
-      out[s] = indices[indptr[v] + rng.nextInt(indptr[v + 1] - indptr[v])];
-    }
-  }
-
-  /** Samples user `u`'s step; null for a user without items. */
-  sample(u: number): { n: number; nt: number; total: number } | null {
-    const { indptr, indices } = this.data.userItems;
-    const m = indptr[u + 1] - indptr[u];
-    if (m === 0) return null;
-    const rng = this.rng;
-    const items = this.scratch.subarray(0, m);
-    items.set(indices.subarray(indptr[u], indptr[u + 1]));
-    shuffle(items, rng);
-    const { neighbours, targets, hops } = this.net;
-    const cap = neighbours.length;
-    const dropAll = this.p.targets === 'all';
-    let n = 0;
-    let nt = 0;
-    for (let x = 0; x < m; x++) {
-      const keep = (x === m - 1 && n === 0) || rng.next() >= this.p.dropout;
-      if (keep && n < cap) neighbours[n++] = items[x];
-      else if (!dropAll) targets[nt++] = items[x];
-    }
-    if (dropAll || nt === 0) {
-      targets.set(items);
-      nt = m;
-    }
-    const S2 = this.p.fanout2;
-    if (S2 > 0)
-      for (let k = 0; k < n; k++)
-        this.secondHops(neighbours[k], hops.subarray(k * S2, (k + 1) * S2), rng);
-    return { n, nt, total: m };
   }
 }
