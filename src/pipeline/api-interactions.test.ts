@@ -22,7 +22,7 @@ import {
 } from './aggregate.js';
 import { parsePipelineConfig } from './pipeline-config.js';
 import { readEmbeddingMeta } from './steps/embedding-version.js';
-import { runPipelineStep, type StepContext } from './steps/index.js';
+import { runPipelineStep, type StepContext, stepConfig } from './steps/index.js';
 
 const DAY = 86_400;
 /** The log's newest event: 2018-03-01, long before the API events (sent "today"). */
@@ -154,6 +154,16 @@ describe('aggregateEvents with API interactions', () => {
       weight: 1,
     });
     expect(INTERACTIONS_THROUGH_KEY).toBe('kiban.interactions_through');
+    // A workflow task sets them as aggregate params, as text or not.
+    const task = await stepConfig('aggregate', { apiInteractions: { weight: '3' } }, dir);
+    expect(task.aggregate.apiInteractions).toEqual({
+      enabled: true,
+      eventType: 'api-interaction',
+      weight: 3,
+    });
+    await expect(
+      stepConfig('aggregate', { apiInteractions: { enabled: true, weight: 0 } }, dir),
+    ).rejects.toThrow(/params\.apiInteractions\.weight/);
   });
 });
 
