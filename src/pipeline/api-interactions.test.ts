@@ -262,6 +262,9 @@ describe.each([
 
     const trained = await runPipelineStep('train', ctx);
     expect(trained).toMatchObject({ users: 21, interactionsThrough: through });
+    expect((await metadata.getModel(String(trained.modelId)))?.dataSnapshot).toMatchObject({
+      interactionsThrough: through,
+    });
     await runPipelineStep('candidates', ctx);
     await runPipelineStep('publish', ctx);
     const version = await serving.currentVersion();

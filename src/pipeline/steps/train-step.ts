@@ -82,6 +82,7 @@ export const trainStep: PipelineStepFn = async (ctx) => {
       users: data.users.size,
       items: data.items.size,
       pairs: data.nnz,
+      interactionsThrough,
     },
     metrics,
     artifactPath,
