@@ -73,6 +73,10 @@ describe('serving a graph model: users re-embedded from fresh interactions', () 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kiban-gnn-serving-'));
     await metadata.migrate();
+    // Posted before the batch, which reads it but drops the user (one item, below minUserItems).
+    await metadata.interactions.append([
+      { user: 'dropped-user', item: '1', id: 'dropped-1', at: new Date('2026-12-01T00:00:00Z') },
+    ]);
     const config = parsePipelineConfig({
       // The bundled MovieLens log; one epoch is enough to have a model to serve.
       model: { kind: 'graphsage', params: { epochs: 1, dim: 16 } },
@@ -115,7 +119,7 @@ describe('serving a graph model: users re-embedded from fresh interactions', () 
       space: 'user',
       dim: 16,
       kind: 'graphsage',
-      interactionsThrough: 0,
+      interactionsThrough: 1,
     });
     // A plain directory of models: the key is the model's directory name under it.
     expect(meta!.modelKey).toBe(String(info!.meta.modelId));
@@ -170,6 +174,15 @@ describe('serving a graph model: users re-embedded from fresh interactions', () 
     const seen = new Set(batch.map((i) => String(model.data.items.idAt(i))));
     for (const id of ids) expect(seen.has(id)).toBe(false);
     expect(ids).toEqual(expected([...batch, model.data.items.indexOf(fresh)], 10));
+  });
+
+  it('embeds a user the batch read but dropped from all their interactions, not only later ones', async () => {
+    expect(model.data.users.indexOf('dropped-user')).toBe(-1);
+    const item = model.data.items.indexOf('1');
+    expect(item).toBeGreaterThanOrEqual(0);
+    const answer = await recommendations('dropped-user');
+    expect(answer.fallback).toBe(false);
+    expect(answer.items.map((i) => i.id)).toEqual(expected([item], 10));
   });
 
   it('refuses bad interaction events naming the field, storing none of them', async () => {

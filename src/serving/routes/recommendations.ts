@@ -102,8 +102,8 @@ export async function recommendationRoutes(
 }
 
 /**
- * The answer for a user with interactions newer than the loaded model's batch: their vector from
- * their batch and fresh items, searched in the `items` index with those items left out. Null when
+ * The answer for a user with interactions newer than the loaded model's batch (for a user the
+ * model does not know, with any stored interactions): their vector from their batch and fresh items, searched in the `items` index with those items left out. Null when
  * there is nothing fresh, no model or index is loaded, the index loaded is not the one published
  * with the model, or none of the user's items is known to the model (then the user's list, or the
  * popular one, answers).
@@ -118,8 +118,11 @@ async function freshRecommendations(
   // The model and the index must come from one publish (each polls its own pointer): until both
   // have moved to the same version the precomputed lists answer.
   if (loaded === null || snapshot === null || snapshot.version !== loaded.itemsIndex) return null;
+  // A user the model does not know (new since the batch, or dropped by it: too few items, or
+  // outside its window) is embedded from all their stored interactions, the batch's included.
+  const known = loaded.model.data.users.indexOf(user) >= 0;
   const events = await interactions.forUser(user, {
-    after: loaded.meta.interactionsThrough,
+    after: known ? loaded.meta.interactionsThrough : 0,
     limit: MAX_FRESH_INTERACTIONS,
   });
   if (events.length === 0) return null;
