@@ -8,24 +8,40 @@ import { useTempDir } from './fixtures/temp-dir.js';
 describe('kiban vectors build: attributes and folding; kiban artifacts prune: vectors/', () => {
   const tmp = useTempDir('kiban-vectors-fold-cli-');
 
-  it('keeps CSV columns as attributes, folds the API changes unless --no-fold, deletes them once the input makes them moot, and prunes versions', async () => {
-    const file = (name: string) => join(tmp.path, name);
-    const stores = [
+  // One store and metadata file across the cases below, which run in order: each CLI run starts
+  // a process through tsx (seconds on a loaded machine), so the story is told in three tests.
+  const file = (name: string) => join(tmp.path, name);
+  const stores = () => [
+    '--artifacts',
+    `file:${file('store')}`,
+    '--metadata',
+    `sqlite:${file('meta.db')}`,
+  ];
+  const lines = ['id,vector,category,lang'];
+  for (let i = 0; i < 20; i++)
+    lines.push(
+      `item-${i},"[${i}, ${20 - i}, 1]",${i % 2 === 0 ? 'stickers' : 'fonts'},${i < 10 ? 'ja' : ''}`,
+    );
+  let seq = 0;
+  const info = async () => {
+    const ran = await kiban(
+      'vectors',
+      'info',
+      'items',
+      '--json',
       '--artifacts',
       `file:${file('store')}`,
-      '--metadata',
-      `sqlite:${file('meta.db')}`,
-    ];
-    const lines = ['id,vector,category,lang'];
-    for (let i = 0; i < 20; i++)
-      lines.push(
-        `item-${i},"[${i}, ${20 - i}, 1]",${i % 2 === 0 ? 'stickers' : 'fonts'},${i < 10 ? 'ja' : ''}`,
-      );
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    return JSON.parse(ran.stdout);
+  };
+
+  it('keeps CSV columns as attributes, and --no-fold leaves the API changes out', async () => {
     await writeFile(file('items.csv'), `${lines.join('\n')}\n`);
     // A change made over the API before the build: a new item with its attributes.
     const metadata = KyselyMetadataStore.sqlite(file('meta.db'));
     await metadata.migrate();
-    const seq = await metadata.vectorUpdates.upsert(
+    seq = await metadata.vectorUpdates.upsert(
       'items',
       'added',
       Float32Array.from([5, 5, 5]),
@@ -33,18 +49,6 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       { category: 'emoji' },
     );
     await metadata.close();
-    const info = async () => {
-      const ran = await kiban(
-        'vectors',
-        'info',
-        'items',
-        '--json',
-        '--artifacts',
-        `file:${file('store')}`,
-      );
-      expect(ran.code, ran.stderr).toBe(0);
-      return JSON.parse(ran.stdout);
-    };
 
     const unfolded = await kiban(
       'vectors',
@@ -56,7 +60,7 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       '--attributes',
       'category,lang',
       '--no-fold',
-      ...stores,
+      ...stores(),
     );
     expect(unfolded.code, unfolded.stderr).toBe(0);
     expect(unfolded.stdout).toContain('attributes category, lang');
@@ -65,7 +69,10 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       attributes: 'category,lang',
       folded_through: 0,
     });
+  });
 
+  it('folds the API changes into the next build and answers from them', async () => {
+    expect(seq).toBeGreaterThan(0); // the first case ran
     const folded = await kiban(
       'vectors',
       'build',
@@ -75,7 +82,7 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       'items',
       '--attributes',
       'category,lang',
-      ...stores,
+      ...stores(),
     );
     expect(folded.code, folded.stderr).toBe(0);
     expect(folded.stdout).toContain(`folded 1 change (through ${seq})`);
@@ -99,11 +106,13 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       '--k',
       '1',
       '--json',
-      ...stores.slice(0, 2),
+      ...stores().slice(0, 2),
     );
     expect(query.code, query.stderr).toBe(0);
     expect(JSON.parse(query.stdout.trim().split('\n').at(-1)!).ids).toEqual([['added']]);
+  });
 
+  it('refuses --attributes on fvecs input and a column the file lacks, naming them', async () => {
     const fvecs = await kiban(
       'vectors',
       'build',
@@ -113,7 +122,7 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       'x',
       '--attributes',
       'category',
-      ...stores,
+      ...stores(),
     );
     expect(fvecs.code).not.toBe(0);
     expect(fvecs.stderr).toContain('--attributes');
@@ -127,11 +136,14 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       '--attributes',
       'colour',
       '--no-fold',
-      ...stores,
+      ...stores(),
     );
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('colour');
+  });
 
+  it('prunes vectors/ versions and deletes changes once the input makes them moot', async () => {
+    expect(seq).toBeGreaterThan(0); // the first case ran
     // A build that died long ago left a partial version; prune keeps only the current version
     // (--keep-vector-versions 0) and leaves the changes to the builds.
     await mkdir(file('store/vectors/items/20200101T000000000Z-dead00'), { recursive: true });
@@ -166,7 +178,7 @@ describe('kiban vectors build: attributes and folding; kiban artifacts prune: ve
       'items',
       '--attributes',
       'category',
-      ...stores,
+      ...stores(),
     );
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(rebuilt.stdout).toContain('folded 1 change');
