@@ -90,6 +90,8 @@ interface ColdFigures {
 interface Row {
   metrics: Record<string, number>;
   fitSeconds: number;
+  /** CPU seconds of the fit (every thread of the process), a figure the machine's load distorts less. */
+  fitCpuSeconds: number;
   cold: ColdFigures | null;
 }
 
@@ -186,7 +188,10 @@ const rows: Record<string, Row & { params?: Record<string, unknown> }> = {};
 const models = builtinModels();
 for (const kind of ['graphsage', 'gat', 'als', 'itemknn']) {
   const model = models.create(kind);
+  const cpu = process.cpuUsage();
   const fit = await model.fit(train, { progress: false });
+  const used = process.cpuUsage(cpu);
+  const fitCpuSeconds = (used.user + used.system) / 1e6;
   const { metrics } = evaluateRecommender(model, test, { k });
   let cold: ColdFigures | null = null;
   if (embedsUsers(model)) {
@@ -195,7 +200,13 @@ for (const kind of ['graphsage', 'gat', 'als', 'itemknn']) {
     if (embedsUsers(coldModel))
       cold = coldFigures(evaluateColdStart(coldModel, test, split, { k }), coldFit.seconds);
   }
-  rows[`kiban ${kind}`] = { params: { ...model.params }, metrics, fitSeconds: fit.seconds, cold };
+  rows[`kiban ${kind}`] = {
+    params: { ...model.params },
+    metrics,
+    fitSeconds: fit.seconds,
+    fitCpuSeconds,
+    cold,
+  };
   console.error(
     `kiban ${kind}: ndcg@${k} ${metrics[`ndcg@${k}`].toFixed(4)}, fit ${fit.seconds.toFixed(2)} s`,
   );
@@ -229,7 +240,12 @@ if (!values['no-peer']) {
         Number(c.report.fitSeconds),
       );
     }
-    rows['pytorch graphsage'] = { metrics, fitSeconds: Number(full.report.fitSeconds), cold };
+    rows['pytorch graphsage'] = {
+      metrics,
+      fitSeconds: Number(full.report.fitSeconds),
+      fitCpuSeconds: Number(full.report.fitCpuSeconds),
+      cold,
+    };
     peer = { python, report: full.report, coldReport };
   } catch (error) {
     console.error(`peer not run: ${(error as Error).message.split('\n')[0]}`);
@@ -241,11 +257,11 @@ if (!values['no-peer']) {
 
 const f4 = (x: number | null | undefined): string => (x == null ? '—' : x.toFixed(4));
 console.log(
-  `${'model'.padEnd(20)}${metricNames.map((m) => m.padStart(13)).join('')}${'fit s'.padStart(9)}${'cold ndcg'.padStart(11)}${'warm@same n'.padStart(13)}${'ratio'.padStart(8)}`,
+  `${'model'.padEnd(20)}${metricNames.map((m) => m.padStart(13)).join('')}${'fit s'.padStart(9)}${'cpu s'.padStart(8)}${'cold ndcg'.padStart(11)}${'warm@same n'.padStart(13)}${'ratio'.padStart(8)}`,
 );
 for (const [name, r] of Object.entries(rows))
   console.log(
-    `${name.padEnd(20)}${metricNames.map((m) => f4(r.metrics[m]).padStart(13)).join('')}${r.fitSeconds.toFixed(2).padStart(9)}${f4(r.cold?.matchedColdNdcg).padStart(11)}${f4(r.cold?.matchedWarmNdcg).padStart(13)}${(r.cold?.ratio == null ? '—' : r.cold.ratio.toFixed(3)).padStart(8)}`,
+    `${name.padEnd(20)}${metricNames.map((m) => f4(r.metrics[m]).padStart(13)).join('')}${r.fitSeconds.toFixed(2).padStart(9)}${r.fitCpuSeconds.toFixed(2).padStart(8)}${f4(r.cold?.matchedColdNdcg).padStart(11)}${f4(r.cold?.matchedWarmNdcg).padStart(13)}${(r.cold?.ratio == null ? '—' : r.cold.ratio.toFixed(3)).padStart(8)}`,
   );
 
 const peerRow = rows['pytorch graphsage'];
@@ -260,7 +276,7 @@ for (const [goal, met] of Object.entries(goals))
   console.log(`${goal}: ${met === null ? 'not measured' : met ? 'met' : 'NOT met'}`);
 if (peerRow)
   console.log(
-    `fit time, peer / kiban: graphsage ${(peerRow.fitSeconds / rows['kiban graphsage'].fitSeconds).toFixed(2)}×, gat ${(peerRow.fitSeconds / rows['kiban gat'].fitSeconds).toFixed(2)}×`,
+    `fit time, peer / kiban: graphsage ${(peerRow.fitSeconds / rows['kiban graphsage'].fitSeconds).toFixed(2)}×, gat ${(peerRow.fitSeconds / rows['kiban gat'].fitSeconds).toFixed(2)}× (CPU seconds: ${(peerRow.fitCpuSeconds / rows['kiban graphsage'].fitCpuSeconds).toFixed(2)}×, ${(peerRow.fitCpuSeconds / rows['kiban gat'].fitCpuSeconds).toFixed(2)}×)`,
   );
 console.log(
   JSON.stringify({
