@@ -95,7 +95,8 @@ function normaliseRows(rows: Float32Array, dim: number): void {
  * - `filter`: usearch 2.25's Node binding has no filtered search, so the index over-fetches
  *   (`max(k, ef)`, then ×4 per round for the queries still short of `k`) and, when that would
  *   reach half the index, scans the stored vectors of the keys passing the filter exactly. A
- *   selective filter therefore costs an exact scan, never a wrong answer.
+ *   filter too selective for any search breadth to fill `k` therefore costs an exact scan; one
+ *   that the widened search fills is answered at that search's recall.
  * - `get` and `serialize` use a copy of the vectors kept beside the graph (the binding cannot read
  *   vectors back), so memory is about twice the raw vectors plus the graph.
  * - Searches and adds run in the calling thread's native code (on usearch's own threads for
