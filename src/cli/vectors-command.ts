@@ -2,11 +2,11 @@ import { basename, dirname, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { openMetadataStore } from '../app/backends.js';
 import { loadKibanConfig, storeFields } from '../app/config.js';
-import { artifactStoreUrl, openArtifactStore } from '../app/open-artifact-store.js';
+import { openArtifactStore } from '../app/open-artifact-store.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import { deleteFoldedUpdates, foldVectorUpdates } from '../vectors/fold-vector-updates.js';
-import { vectorIndexKind, vectorIndexKindNames } from '../vectors/index-kinds.js';
+import { vectorIndexKind } from '../vectors/index-kinds.js';
 import {
   readVectors,
   VECTOR_FILE_FORMATS,
@@ -18,15 +18,18 @@ import {
   readVectorIndexMeta,
   saveVectorIndex,
 } from '../vectors/stored-index.js';
-import { VECTOR_METRICS, type VectorIndex, type VectorMetric } from '../vectors/vector-index.js';
+import type { VectorIndex } from '../vectors/vector-index.js';
 import { flagOverlay } from './config-flags.js';
 import { vectorsEmbedCommand } from './vectors-embed-command.js';
-
-/** `--kind auto` builds an exact index below this many vectors, an approximate (HNSW) one from it. */
-export const AUTO_EXACT_MAX_ROWS = 50_000;
-
-const STORE_HELP =
-  'artifact store holding the indexes (default: stores.artifacts), file:DIR or s3://BUCKET/PREFIX?endpoint=…';
+import {
+  createFlaggedIndex,
+  openConfiguredArtifacts,
+  positiveFlag,
+  type VectorIndexOptions,
+  type VectorStoreOptions,
+  withIndexOptions,
+  withStoreOptions,
+} from './vectors-options.js';
 
 /** `kiban vectors`: build, query and describe vector indexes kept on the artifact store. */
 export function vectorsCommand(): Command {
@@ -40,30 +43,16 @@ export function vectorsCommand(): Command {
     .addCommand(vectorsEmbedCommand());
 }
 
-interface StoreOptions {
-  config?: string;
-  artifacts?: string;
-}
+type StoreOptions = VectorStoreOptions;
 
+/** The store `--index` names by its folder, else the configured one. */
 async function openStore(
   options: StoreOptions,
   command: Command,
   at: IndexRef = { name: '', root: null },
 ): Promise<ArtifactStore> {
   if (at.root !== null) return openArtifactStore(`file:${at.root}`, { field: '--index' });
-  const config = await loadKibanConfig({
-    ...(options.config === undefined ? {} : { file: options.config }),
-    flags: flagOverlay(command, { artifacts: ['stores.artifacts', '--artifacts'] }),
-  });
-  return openArtifactStore(artifactStoreUrl(config.stores.artifacts), {
-    field: options.artifacts === undefined ? 'stores.artifacts' : '--artifacts',
-  });
-}
-
-function withStoreOptions(command: Command): Command {
-  return command
-    .option('--config <file>', 'configuration naming the stores (default: the embedded ones)')
-    .option('--artifacts <url>', STORE_HELP);
+  return openConfiguredArtifacts(options, command);
 }
 
 const formatOption = (): Option =>
@@ -71,54 +60,31 @@ const formatOption = (): Option =>
     VECTOR_FILE_FORMATS,
   );
 
-interface BuildOptions extends StoreOptions {
+interface BuildOptions extends StoreOptions, VectorIndexOptions {
   metadata?: string;
   attributes?: string[];
   fold: boolean;
   input: string;
   output: string;
-  kind: string;
-  metric: VectorMetric;
   format?: VectorFileFormat;
-  connectivity?: number;
-  efConstruction?: number;
 }
 
 function buildCommand(): Command {
   return withStoreOptions(
-    new Command('build')
-      .description(
-        'Read vectors from a file and store an index of them under a name (a new version, made current atomically). ' +
-          'Inputs: .fvecs and .npy (float32, 2-D; ids are 0-based row numbers), or CSV / Parquet with an "id" column ' +
-          'and a "vector" column (Parquet: a list of numbers; CSV: a JSON array in one quoted field, e.g. a,"[0.1, 0.2]").',
-      )
-      .requiredOption('--input <file>', 'vector file: .fvecs, .npy, .csv or .parquet')
-      .requiredOption('--output <name>', 'index name (letters, digits, "-", "_")', (v) =>
-        indexName('--output', v),
-      )
-      .addOption(
-        new Option(
-          '--kind <kind>',
-          `index kind: exact (brute force), hnsw (approximate), or auto (exact below ${AUTO_EXACT_MAX_ROWS.toLocaleString('en')} vectors)`,
+    withIndexOptions(
+      new Command('build')
+        .description(
+          'Read vectors from a file and store an index of them under a name (a new version, made current atomically). ' +
+            'Inputs: .fvecs and .npy (float32, 2-D; ids are 0-based row numbers), or CSV / Parquet with an "id" column ' +
+            'and a "vector" column (Parquet: a list of numbers; CSV: a JSON array in one quoted field, e.g. a,"[0.1, 0.2]").',
         )
-          .choices(['auto', 'exact', 'hnsw'])
-          .default('auto'),
-      )
-      .addOption(
-        new Option(
-          '--metric <metric>',
-          'cosine similarity, inner product (ip) or squared L2 distance',
-        )
-          .choices(VECTOR_METRICS)
-          .default('cosine'),
-      )
+        .requiredOption('--input <file>', 'vector file: .fvecs, .npy, .csv or .parquet')
+        .requiredOption('--output <name>', 'index name (letters, digits, "-", "_")', (v) =>
+          indexName('--output', v),
+        ),
+      'vectors',
+    )
       .addOption(formatOption())
-      .option('--connectivity <n>', 'hnsw: links per node (M)', (v) =>
-        positive('--connectivity', v),
-      )
-      .option('--ef-construction <n>', 'hnsw: search breadth while building', (v) =>
-        positive('--ef-construction', v),
-      )
       .option(
         '--attributes <columns>',
         'CSV/Parquet: comma-separated extra columns kept as filterable attributes (GET …/similar?filter=category:stickers)',
@@ -166,18 +132,8 @@ function buildCommand(): Command {
         throw error;
       }
       const rows = file.vectors.length / file.dim;
-      const kindName =
-        options.kind === 'auto'
-          ? rows < AUTO_EXACT_MAX_ROWS || !vectorIndexKindNames().includes('hnsw')
-            ? 'exact'
-            : 'hnsw'
-          : options.kind;
-      const kind = vectorIndexKind(kindName, '--kind');
       const started = performance.now();
-      const index = await kind.create(file.dim, options.metric, {
-        ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
-        ...(options.efConstruction === undefined ? {} : { expansionAdd: options.efConstruction }),
-      });
+      const { kind, index } = await createFlaggedIndex(options, rows, file.dim);
       const store = await openStore(options, command);
       try {
         const keys = new Uint32Array(rows);
@@ -388,9 +344,4 @@ function indexName(flag: string, value: string): string {
   return value;
 }
 
-function positive(flag: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(flag, `must be a positive integer, got "${value}"`);
-  return n;
-}
+const positive = positiveFlag;

@@ -1,31 +1,27 @@
 import { extname } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadKibanConfig } from '../app/config.js';
-import { artifactStoreUrl, openArtifactStore } from '../app/open-artifact-store.js';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { type Progress, startProgress } from '../core/progress.js';
-import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
-import { vectorIndexKind, vectorIndexKindNames } from '../vectors/index-kinds.js';
 import { assertVectorIndexName, saveVectorIndex } from '../vectors/stored-index.js';
-import { VECTOR_METRICS, type VectorMetric } from '../vectors/vector-index.js';
-import { flagOverlay } from './config-flags.js';
 import {
   type ItemTableSource,
   readItemFeatures,
   readItemTexts,
 } from './vectors-embed-command-input.js';
-
-/**
- * `--kind auto` builds an exact index below this many items, HNSW from there: the same threshold
- * as `kiban vectors build` (its `AUTO_EXACT_MAX_ROWS`, which this module cannot import without a
- * cycle, since vectors-command.ts registers this command).
- */
-export const EMBED_AUTO_EXACT_MAX_ROWS = 50_000;
+import {
+  createFlaggedIndex,
+  openConfiguredArtifacts,
+  positiveFlag,
+  type VectorIndexOptions,
+  type VectorStoreOptions,
+  withIndexOptions,
+  withStoreOptions,
+} from './vectors-options.js';
 
 /** Texts and rows smaller than this embed without a progress bar. */
 const PROGRESS_MIN_ROWS = 5_000;
 
-interface EmbedOptions {
+interface EmbedOptions extends VectorStoreOptions, VectorIndexOptions {
   input: string;
   output: string;
   format?: 'csv' | 'parquet' | 'fvecs' | 'npy';
@@ -39,13 +35,7 @@ interface EmbedOptions {
   onnxOutput?: string;
   batchSize: number;
   threads?: number;
-  kind: 'auto' | 'exact' | 'hnsw';
-  metric: VectorMetric;
-  connectivity?: number;
-  efConstruction?: number;
   json?: boolean;
-  config?: string;
-  artifacts?: string;
 }
 
 /** What was embedded, before the index is built. */
@@ -63,7 +53,7 @@ interface Embedded {
 
 /** `kiban vectors embed`: item vectors from item text (a tagger model) or an ONNX encoder, stored as an index. */
 export function vectorsEmbedCommand(): Command {
-  return new Command('embed')
+  const command = new Command('embed')
     .description(
       'Embed items and store a nearest-neighbour index of them under a name (like `kiban vectors build`). ' +
         'From text: --tagger FILE (a model of `kiban tags train`) and --text-columns; each item is the mean of the ' +
@@ -109,32 +99,7 @@ export function vectorsEmbedCommand(): Command {
     .option('--threads <n>', 'onnx: threads per run (default: one per core)', (v) =>
       positive('--threads', v),
     )
-    .addOption(
-      new Option(
-        '--kind <kind>',
-        `index kind: exact (brute force), hnsw (approximate), or auto (exact below ${EMBED_AUTO_EXACT_MAX_ROWS.toLocaleString('en')} items)`,
-      )
-        .choices(['auto', 'exact', 'hnsw'])
-        .default('auto'),
-    )
-    .addOption(
-      new Option(
-        '--metric <metric>',
-        'cosine similarity, inner product (ip) or squared L2 distance',
-      )
-        .choices(VECTOR_METRICS)
-        .default('cosine'),
-    )
-    .option('--connectivity <n>', 'hnsw: links per node (M)', (v) => positive('--connectivity', v))
-    .option('--ef-construction <n>', 'hnsw: search breadth while building', (v) =>
-      positive('--ef-construction', v),
-    )
     .option('--json', 'print a summary as one JSON line last')
-    .option('--config <file>', 'configuration naming the stores (default: the embedded ones)')
-    .option(
-      '--artifacts <url>',
-      'artifact store holding the indexes (default: stores.artifacts), file:DIR or s3://BUCKET/PREFIX?endpoint=…',
-    )
     .addHelpText(
       'after',
       [
@@ -153,24 +118,14 @@ export function vectorsEmbedCommand(): Command {
     .action(async (options: EmbedOptions, command: Command) => {
       const embedded = await embed(options);
       const rows = embedded.count;
-      const kindName =
-        options.kind === 'auto'
-          ? rows < EMBED_AUTO_EXACT_MAX_ROWS || !vectorIndexKindNames().includes('hnsw')
-            ? 'exact'
-            : 'hnsw'
-          : options.kind;
-      const kind = vectorIndexKind(kindName, '--kind');
       const started = performance.now();
-      const index = await kind.create(embedded.dim, options.metric, {
-        ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
-        ...(options.efConstruction === undefined ? {} : { expansionAdd: options.efConstruction }),
-      });
+      const { kind, index } = await createFlaggedIndex(options, rows, embedded.dim);
       try {
         const keys = new Uint32Array(rows);
         for (let i = 0; i < rows; i++) keys[i] = i;
         await index.add(keys, embedded.vectors);
         const buildSeconds = (performance.now() - started) / 1000;
-        const store = await openStore(options, command);
+        const store = await openConfiguredArtifacts(options, command);
         let version: string;
         try {
           version = await saveVectorIndex(store, options.output, index, embedded.ids);
@@ -208,6 +163,7 @@ export function vectorsEmbedCommand(): Command {
         index.close();
       }
     });
+  return withStoreOptions(withIndexOptions(command, 'items'));
 }
 
 /** Embeds the input as the flags say: text through the tagger, or rows through the ONNX model. */
@@ -371,17 +327,6 @@ async function embedOnnx(
   }
 }
 
-/** The store the index goes to, as `kiban vectors build` opens it. */
-async function openStore(options: EmbedOptions, command: Command): Promise<ArtifactStore> {
-  const config = await loadKibanConfig({
-    ...(options.config === undefined ? {} : { file: options.config }),
-    flags: flagOverlay(command, { artifacts: ['stores.artifacts', '--artifacts'] }),
-  });
-  return openArtifactStore(artifactStoreUrl(config.stores.artifacts), {
-    field: options.artifacts === undefined ? 'stores.artifacts' : '--artifacts',
-  });
-}
-
 /** A progress bar on stderr for long runs on a terminal. */
 function progressFor(label: string, total: number): Progress {
   return startProgress(label, total, total >= PROGRESS_MIN_ROWS ? 'auto' : false);
@@ -421,9 +366,4 @@ function list(flag: string): (value: string) => string[] {
   };
 }
 
-function positive(flag: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(flag, `must be a positive integer, got "${value}"`);
-  return n;
-}
+const positive = positiveFlag;
