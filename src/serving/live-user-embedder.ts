@@ -13,6 +13,7 @@ import {
 import { withDownloadedPrefix } from '../pipeline/steps/stored-files.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
+import { Poller } from '../core/poller.js';
 
 /** Options of {@link LiveUserEmbedder}. */
 export interface LiveUserEmbedderOptions {
@@ -55,12 +56,10 @@ export interface LoadedUserModel {
 export class LiveUserEmbedder {
   readonly #serving: Pick<ServingStore, 'currentVersion'>;
   readonly #artifacts: Pick<ArtifactStore, 'get' | 'list'>;
-  readonly #pollMs: number;
   readonly #models: ModelRegistry;
   readonly #logger: Logger;
   #current: LoadedUserModel | null = null;
-  #refreshing: Promise<LoadedUserModel | null> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #poller: Poller<LoadedUserModel | null>;
   #failed: string | null = null;
 
   /** @throws InvalidArgumentError naming `pollMs` when it is not a positive integer. */
@@ -74,7 +73,7 @@ export class LiveUserEmbedder {
       throw new InvalidArgumentError('pollMs', `must be a positive integer, got ${pollMs}`);
     this.#serving = serving;
     this.#artifacts = artifacts;
-    this.#pollMs = pollMs;
+    this.#poller = new Poller(() => this.#check(), pollMs);
     this.#models = options.models ?? builtinModels();
     this.#logger = options.logger ?? childLogger(processLogger(), 'embed');
   }
@@ -86,10 +85,7 @@ export class LiveUserEmbedder {
 
   /** Starts polling (the timer does not keep the process alive). */
   start(): void {
-    if (this.#timer !== null) return;
-    void this.refresh();
-    this.#timer = setInterval(() => void this.refresh(), this.#pollMs);
-    this.#timer.unref();
+    this.#poller.start();
   }
 
   /**
@@ -97,16 +93,12 @@ export class LiveUserEmbedder {
    * share one check. Never throws: problems are logged and the loaded model stays.
    */
   refresh(): Promise<LoadedUserModel | null> {
-    this.#refreshing ??= this.#check().finally(() => {
-      this.#refreshing = null;
-    });
-    return this.#refreshing;
+    return this.#poller.run();
   }
 
   /** Stops polling. */
   close(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#poller.stop();
   }
 
   async #check(): Promise<LoadedUserModel | null> {

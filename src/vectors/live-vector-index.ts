@@ -10,6 +10,7 @@ import {
 } from './vector-attributes.js';
 import type { VectorIndex, VectorMetric } from './vector-index.js';
 import type { VectorUpdate, VectorUpdateStore } from './vector-update-store.js';
+import { Poller } from '../core/poller.js';
 
 /** Options of {@link LiveVectorIndex}. */
 export interface LiveVectorIndexOptions {
@@ -96,12 +97,10 @@ interface Mutable {
 export class LiveVectorIndex {
   readonly name: string;
   readonly #artifacts: ArtifactStore;
-  readonly #pollMs: number;
   readonly #updates: VectorUpdateStore | undefined;
   readonly #logger: Logger;
   #current: Mutable | null = null;
-  #refreshing: Promise<LiveVectorSnapshot | null> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #poller: Poller<LiveVectorSnapshot | null>;
   #failed: string | null = null;
   #closed = false;
   /** Tail of the chain that serialises changes and swaps. */
@@ -115,7 +114,7 @@ export class LiveVectorIndex {
       throw new InvalidArgumentError('pollMs', `must be a positive integer, got ${pollMs}`);
     this.name = name;
     this.#artifacts = artifacts;
-    this.#pollMs = pollMs;
+    this.#poller = new Poller(() => this.#check(), pollMs);
     this.#updates = options.updates;
     this.#logger = options.logger ?? childLogger(processLogger(), 'vectors');
   }
@@ -127,10 +126,8 @@ export class LiveVectorIndex {
 
   /** Starts polling (the timer does not keep the process alive). */
   start(): void {
-    if (this.#timer !== null || this.#closed) return;
-    void this.refresh();
-    this.#timer = setInterval(() => void this.refresh(), this.#pollMs);
-    this.#timer.unref();
+    if (this.#closed) return;
+    this.#poller.start();
   }
 
   /**
@@ -138,17 +135,13 @@ export class LiveVectorIndex {
    * check. Never throws: problems are logged and the current version stays.
    */
   refresh(): Promise<LiveVectorSnapshot | null> {
-    this.#refreshing ??= this.#check().finally(() => {
-      this.#refreshing = null;
-    });
-    return this.#refreshing;
+    return this.#poller.run();
   }
 
   /** Stops polling and releases the loaded index. */
   close(): void {
     this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#poller.stop();
     const current = this.#current;
     this.#current = null;
     // After any change in flight: it may still be writing into the index.

@@ -5,6 +5,7 @@ import type { ServingStore } from '../../storage/serving-store.js';
 import { readTaggerPointer, type TaggerPointer } from '../../storage/tagger-pointer.js';
 import { Tagger } from './tagger.js';
 import { readTaggerFile } from './tagger-file.js';
+import { Poller } from '../../core/poller.js';
 
 /** Options of {@link LiveTagger}. */
 export interface LiveTaggerOptions {
@@ -40,19 +41,17 @@ export interface LoadedTagger {
  */
 export class LiveTagger {
   readonly #serving: Pick<ServingStore, 'get'>;
-  readonly #pollMs: number;
   readonly #logger: Logger;
   readonly #artifacts: Pick<ArtifactStore, 'get'> | undefined;
   readonly #load: (path: string) => Promise<Tagger>;
   #current: LoadedTagger | null = null;
-  #refreshing: Promise<LoadedTagger | null> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #poller: Poller<LoadedTagger | null>;
   /** The model id that last failed to load, so that it is reported once, not every poll. */
   #failed: string | null = null;
 
   constructor(serving: Pick<ServingStore, 'get'>, options: LiveTaggerOptions = {}) {
     this.#serving = serving;
-    this.#pollMs = options.pollMs ?? 2000;
+    this.#poller = new Poller(() => this.#check(), options.pollMs ?? 2000);
     this.#logger = options.logger ?? childLogger(processLogger(), 'tags');
     this.#artifacts = options.artifacts;
     this.#load = options.load ?? readTaggerFile;
@@ -65,10 +64,7 @@ export class LiveTagger {
 
   /** Starts polling (the timer does not keep the process alive). */
   start(): void {
-    if (this.#timer !== null) return;
-    void this.refresh();
-    this.#timer = setInterval(() => void this.refresh(), this.#pollMs);
-    this.#timer.unref();
+    this.#poller.start();
   }
 
   /**
@@ -76,15 +72,11 @@ export class LiveTagger {
    * share one check. Never throws: problems are logged and the current model stays.
    */
   refresh(): Promise<LoadedTagger | null> {
-    this.#refreshing ??= this.#check().finally(() => {
-      this.#refreshing = null;
-    });
-    return this.#refreshing;
+    return this.#poller.run();
   }
 
   close(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#poller.stop();
   }
 
   async #check(): Promise<LoadedTagger | null> {
