@@ -105,6 +105,8 @@ describe('pipeline tasks with stores.artifacts a file: URL, each in its own work
         kind: 'popularity',
         artifacts: artifactsUrl,
         artifactKey: `models/${modelId}`,
+        // No interaction posted through the API reached this batch.
+        interactionsThrough: 0,
       });
       for (const kind of ['aggregate', 'train', 'candidates', 'publish']) {
         for (const workDir of (await readdir(dir)).filter((d) => d.startsWith(`host-${kind}-`)))
