@@ -41,7 +41,7 @@ async function withItemTable<T>(
   select: (columns: Map<string, string>, ident: (s: string) => string) => string,
   read: (con: Connection, count: number) => Promise<T>,
 ): Promise<T> {
-  const [{ DuckDBInstance }, { sqlLiteral, sqlIdent, describeColumns }] = await Promise.all([
+  const [{ DuckDBInstance }, { itemTableSource, sqlIdent, describeColumns }] = await Promise.all([
     import('@duckdb/node-api'),
     import('../data/duckdb-sql.js'),
   ]);
@@ -49,10 +49,7 @@ async function withItemTable<T>(
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
-    const from =
-      format === 'csv'
-        ? `read_csv(${sqlLiteral(path)}, header = true, delim = ',', quote = '"', escape = '"', all_varchar = true)`
-        : `read_parquet(${sqlLiteral(path)})`;
+    const from = itemTableSource(path, format);
     const columns = await describeColumns(con, from, path);
     requireColumns(columns, [idColumn], idFlag, path);
     await con.run(

@@ -12,6 +12,16 @@ export function sqlIdent(s: string): string {
 }
 
 /**
+ * The table expression reading an item table: a CSV with a header line, comma-separated, every
+ * column as text (its cells are checked after), or a Parquet file with its own types.
+ */
+export function itemTableSource(path: string, format: 'csv' | 'parquet'): string {
+  return format === 'csv'
+    ? `read_csv(${sqlLiteral(path)}, header = true, delim = ',', quote = '"', escape = '"', all_varchar = true)`
+    : `read_parquet(${sqlLiteral(path)})`;
+}
+
+/**
  * Column names and DuckDB types of a table expression such as `read_parquet('x.parquet')`, in
  * order. A file DuckDB cannot read becomes a {@link DataError} naming `file`.
  */

@@ -274,14 +274,11 @@ async function readTableVectors(
     import('@duckdb/node-api'),
     import('../data/duckdb-sql.js'),
   ]);
-  const { sqlLiteral, describeColumns } = sql;
+  const { itemTableSource, describeColumns } = sql;
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
-    const source =
-      format === 'csv'
-        ? `read_csv(${sqlLiteral(path)}, header = true, delim = ',', quote = '"', escape = '"', all_varchar = true)`
-        : `read_parquet(${sqlLiteral(path)})`;
+    const source = itemTableSource(path, format);
     const columns = await describeColumns(con, source, path);
     for (const name of ['id', 'vector', ...attributeColumns]) {
       if (!columns.has(name))
