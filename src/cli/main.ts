@@ -6,6 +6,7 @@ import { artifactsCommand } from './artifacts-command.js';
 import { banditCommand } from './bandit-command.js';
 import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
+import { featuresCommand } from './features-command.js';
 import { keysCommand } from './keys-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { schedulerCommand } from './scheduler-command.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     tagsCommand(),
     artifactsCommand(),
     vectorsCommand(),
+    featuresCommand(),
     keysCommand(),
   ])
     program.addCommand(command);
