@@ -8,6 +8,7 @@ import { DataError, InvalidArgumentError } from '../../core/errors.js';
 import { parseParams } from '../../core/params.js';
 import { Random } from '../../core/random.js';
 import type { ExternalId } from '../../data/id-map.js';
+import { mainRankOf } from '../../stages/roles.js';
 import { defineStage, type StageContext } from '../../stages/stage.js';
 import { GraphNetwork } from './graph-network.js';
 import { gatParamsSchema } from './graph-recommender.js';
@@ -69,7 +70,8 @@ export type GraphTrainingParams = z.output<typeof graphTrainingParamsSchema>;
 
 /**
  * A mini-batch of sampled sub-graphs, as preprocess yields it: per user `sizes` holds (n first
- * hops, nt targets, total items sampled from), `items` the n first hops then the nt targets.
+ * hops, nt targets, total items sampled from), `items` the n first hops, the nt targets, then
+ * (with `fanout2` S2 > 0) n × S2 second hops, S2 per first hop in its order.
  */
 export interface GraphTrainingBatch {
   kind: 'batch';
@@ -89,8 +91,23 @@ export interface GraphUserBatch {
   items: Int32Array;
 }
 
+/**
+ * A partition's second-hop reservoirs once it is read (only with `fanout2` > 0): per item i,
+ * `counts[i]` users of the partition had i, and `slots[i·S2 … (i+1)·S2)` holds S2 second hops of i,
+ * each one an item of a uniformly drawn one of those users (i itself when it had none). Every
+ * such record has the key `hops`, so one main rank merges them (see {@link HopReservoir}).
+ */
+export interface GraphHopsRecord {
+  kind: 'hops';
+  key: 'hops';
+  /** The partition's record-key prefix: the merge takes partitions in this order. */
+  part: string;
+  counts: Int32Array;
+  slots: Int32Array;
+}
+
 /** A preprocessed record. */
-export type GraphTrainingRecord = GraphTrainingBatch | GraphUserBatch;
+export type GraphTrainingRecord = GraphTrainingBatch | GraphUserBatch | GraphHopsRecord;
 
 /** What main yields: the item table (rank 0 only), then its users' vectors in batches. */
 export type GraphTrainingOutput =
@@ -167,7 +184,14 @@ export const graphTraining = defineStage({
     const call = (calls.get(ctx) ?? 0) + 1;
     calls.set(ctx, call);
     const rng = new Random(mixSeed(p.seed, ctx.rank, call));
-    const batches = new BatchBuilder(p, rng, `${ctx.rank}.${call}.`);
+    const prefix = `${ctx.rank}.${call}.`;
+    // Second hops: a reservoir per item over the partition's users, drawn from its own stream
+    // (so that fanout2 leaves the steps' draws as they are).
+    const reservoir =
+      p.fanout2 > 0
+        ? new HopReservoir(vocabulary.size, p.fanout2, mixSeed(~p.seed, ctx.rank, call))
+        : null;
+    const batches = new BatchBuilder(p, rng, prefix, reservoir);
     let skipped = 0;
     const itemOf = (row: Record<string, unknown>): number => {
       const index = vocabulary.indexOf(row[p.columns.item]);
@@ -184,14 +208,20 @@ export const graphTraining = defineStage({
         const r = row as Record<string, unknown>;
         const id = idOf(r, p.columns.user);
         if (id !== user) {
-          if (user !== null) yield* batches.add(user, items, 0);
+          if (user !== null) {
+            reservoir?.addUser(items);
+            yield* batches.add(user, items, 0);
+          }
           user = id;
           items = [];
         }
         const item = itemOf(r);
         if (item >= 0) items.push(item);
       }
-      if (user !== null) yield* batches.add(user, items, 0);
+      if (user !== null) {
+        reservoir?.addUser(items);
+        yield* batches.add(user, items, 0);
+      }
       yield* batches.flush(0);
     } else {
       const byUser = new Map<ExternalId, number[]>();
@@ -207,6 +237,11 @@ export const graphTraining = defineStage({
       const users = [...byUser.keys()];
       const order = Int32Array.from(users, (_, u) => u);
       for (let epoch = 0; epoch < p.epochs; epoch++) {
+        if (reservoir !== null) {
+          // Fresh second hops each epoch, from every user of the partition.
+          reservoir.reset();
+          for (const items of byUser.values()) reservoir.addUser(items);
+        }
         shuffleInPlace(order, rng);
         for (const u of order) yield* batches.add(users[u], byUser.get(users[u])!, epoch, false);
         yield* batches.flush(epoch, false);
@@ -214,6 +249,7 @@ export const graphTraining = defineStage({
       for (const user of users) yield* batches.addUser(user, byUser.get(user)!);
       yield* batches.flush(p.epochs - 1);
     }
+    if (reservoir !== null) yield reservoir.record(prefix);
     if (skipped > 0) ctx.log(`skipped ${skipped} rows of items outside the vocabulary`);
   },
 
@@ -228,7 +264,9 @@ export const graphTraining = defineStage({
     const net = createNetwork(p, nItems);
     const d = p.dim;
     const users = new UserStore();
-    const queue = new SampleQueue(records[Symbol.asyncIterator](), users);
+    const hopRecords: GraphHopsRecord[] = [];
+    const queue = new SampleQueue(records[Symbol.asyncIterator](), users, hopRecords, p.fanout2);
+    const S2 = p.fanout2;
     // Ranks still with input share each step's batchSize sub-graphs (one out of input leaves the
     // others a larger share, so the last steps are as large as the first).
     let quota = Math.ceil(p.batchSize / ctx.size);
@@ -265,6 +303,10 @@ export const graphTraining = defineStage({
       for (const s of local) {
         net.neighbours.set(s.items.subarray(s.at, s.at + s.n));
         net.targets.set(s.items.subarray(s.at + s.n, s.at + s.n + s.nt));
+        if (S2 > 0) {
+          const from = s.at + s.n + s.nt;
+          net.hops.set(s.items.subarray(from, from + s.n * S2));
+        }
         const c = p.lossWeighting === 'user' ? 1 / count : s.nt / allTargets;
         lossSum += net.step(s.n, s.nt, c, s.total);
         lossTerms++;
@@ -280,8 +322,20 @@ export const graphTraining = defineStage({
       ctx.log(
         `epoch ${epochShown + 1}: loss ${(lossSum / Math.max(1, lossTerms)).toFixed(4)}; ${steps} steps on ${ctx.size} rank(s)`,
       );
-    // No second hops: every item's layer-1 output is its own embedding.
-    net.freezeItems(() => {});
+    if (S2 === 0) {
+      // No second hops: every item's layer-1 output is its own embedding.
+      net.freezeItems(() => {});
+    } else {
+      // Every item's layer-1 output from one sample of its second hops over the whole log: the
+      // partitions' reservoirs, all on the rank their key 'hops' routes to, merged there and
+      // sent to every rank, so that the ranks' item rows (and users' vectors) agree.
+      const root = mainRankOf('hops', ctx.size);
+      let slots: Int32Array | null =
+        ctx.rank === root ? mergeHops(hopRecords, nItems, S2, p.seed) : null;
+      if (ctx.size > 1) slots = await ctx.broadcast(slots, root);
+      const table = slots!;
+      net.freezeItems((item, out) => out.set(table.subarray(item * S2, (item + 1) * S2)));
+    }
     if (ctx.rank === 0)
       yield {
         kind: 'items',
@@ -329,11 +383,6 @@ function paramsOf(ctx: StageContext): GraphTrainingParams {
     throw new InvalidArgumentError(
       'graphTraining.items',
       'give the item vocabulary as exactly one of items, itemsFile or itemCount',
-    );
-  if (p.fanout2 > 0)
-    throw new InvalidArgumentError(
-      'graphTraining.fanout2',
-      "second hops need every item's users (the whole graph): the stage trains with fanout2 0",
     );
   return p;
 }
@@ -415,7 +464,7 @@ function createNetwork(p: GraphTrainingParams, nItems: number): GraphNetwork {
     heads: gat ? p.heads : 1,
     nItems,
     maxNeighbours: p.fanout1 === 0 ? p.maxUserItems : Math.min(p.fanout1, p.maxUserItems),
-    fanout2: 0,
+    fanout2: p.fanout2,
     maxTargets: p.maxUserItems,
     maxEmbedItems: p.maxUserItems,
     tied: p.tied,
@@ -456,6 +505,7 @@ class BatchBuilder {
     private readonly p: GraphTrainingParams,
     private readonly rng: Random,
     private readonly keyPrefix: string,
+    private readonly reservoir: HopReservoir | null,
   ) {
     const cap = p.fanout1 === 0 ? p.maxUserItems : Math.min(p.fanout1, p.maxUserItems);
     this.neighbours = new Int32Array(cap);
@@ -489,6 +539,8 @@ class BatchBuilder {
     this.sizes.push(n, nt, m);
     for (let x = 0; x < n; x++) this.items.push(this.neighbours[x]);
     for (let x = 0; x < nt; x++) this.items.push(this.targets[x]);
+    if (this.reservoir !== null)
+      for (let x = 0; x < n; x++) this.reservoir.pushHops(this.neighbours[x], this.items);
     if (this.sizes.length / 3 >= this.p.batchSize) yield this.takeBatch(epoch);
     if (andUser) yield* this.addUser(user, all);
   }
@@ -571,6 +623,8 @@ class SampleQueue {
   constructor(
     input: AsyncIterator<GraphTrainingRecord>,
     private readonly users: UserStore,
+    private readonly hops: GraphHopsRecord[],
+    private readonly fanout2: number,
   ) {
     void this.pump(input);
   }
@@ -603,6 +657,7 @@ class SampleQueue {
         const step = await input.next();
         if (step.done === true) break;
         if (step.value.kind === 'users') this.users.add(step.value);
+        else if (step.value.kind === 'hops') this.hops.push(step.value);
         else this.ahead.push(step.value);
         this.wake('reader');
       }
@@ -640,7 +695,7 @@ class SampleQueue {
       items,
       at: this.at,
     };
-    this.at += sample.n + sample.nt;
+    this.at += sample.n * (1 + this.fanout2) + sample.nt;
     return sample;
   }
 }
@@ -677,5 +732,127 @@ class UserStore {
 function grow(a: Int32Array, n: number): Int32Array {
   const out = new Int32Array(Math.max(n, a.length * 2));
   out.set(a);
+  return out;
+}
+
+/**
+ * Second hops of every item, sampled while the log streams by: per item i and slot s, a reservoir
+ * of one (user, item) draw over the users having i read so far, each slot independently. When the
+ * k-th user of i arrives, slot s takes one of that user's items drawn uniformly with probability
+ * 1/k, so at any moment a slot holds an item of a uniformly drawn user of i, uniformly drawn
+ * among that user's items: the distribution of `NeighbourSampler.secondHops` over the users read
+ * (i itself while i has none). Instead of a coin per slot and user, each slot keeps the arrival
+ * at which it next takes a draw (after arrival k, arrival m > k leaves it untouched with
+ * probability k/m, so next = ⌊k/U⌋ + 1 with U uniform in (0, 1]), and each item the earliest of
+ * its slots': a user costs one comparison per item, plus the draws of the slots it replaces
+ * (S2·ln(users of i) per item over the log). Memory: items × S2 × 12 bytes plus items × 12.
+ *
+ * Reservoirs of several partitions merge slot by slot ({@link mergeHops}): partition p's draw
+ * replaces the merged one with probability counts_p(i) / (counts of i so far), which is again a
+ * uniform draw over all of i's users.
+ */
+export class HopReservoir {
+  private readonly slots: Int32Array;
+  private readonly nextAt: Float64Array;
+  private readonly counts: Int32Array;
+  private readonly earliest: Float64Array;
+  private readonly rng: Random;
+
+  constructor(
+    private readonly nItems: number,
+    private readonly fanout2: number,
+    seed: number,
+  ) {
+    this.slots = new Int32Array(nItems * fanout2);
+    this.nextAt = new Float64Array(nItems * fanout2);
+    this.counts = new Int32Array(nItems);
+    this.earliest = new Float64Array(nItems);
+    this.rng = new Random(seed);
+    this.reset();
+  }
+
+  /** Forgets every user read (the random stream goes on). */
+  reset(): void {
+    const S2 = this.fanout2;
+    for (let i = 0; i < this.nItems; i++) this.slots.fill(i, i * S2, (i + 1) * S2);
+    this.nextAt.fill(1);
+    this.counts.fill(0);
+    this.earliest.fill(1);
+  }
+
+  /** Offers one user's items (dense indices, all of them) to the reservoirs of its items. */
+  addUser(items: ArrayLike<number>): void {
+    const m = items.length;
+    const S2 = this.fanout2;
+    const { slots, nextAt, counts, earliest, rng } = this;
+    for (let x = 0; x < m; x++) {
+      const i = items[x];
+      const k = ++counts[i];
+      if (k < earliest[i]) continue;
+      let soonest = Number.POSITIVE_INFINITY;
+      for (let o = i * S2; o < (i + 1) * S2; o++) {
+        if (nextAt[o] === k) {
+          slots[o] = items[rng.nextInt(m)];
+          nextAt[o] = Math.floor(k / (1 - rng.next())) + 1;
+        }
+        if (nextAt[o] < soonest) soonest = nextAt[o];
+      }
+      earliest[i] = soonest;
+    }
+  }
+
+  /** Appends item i's `fanout2` second hops to `out`. */
+  pushHops(i: number, out: number[]): void {
+    for (let o = i * this.fanout2; o < (i + 1) * this.fanout2; o++) out.push(this.slots[o]);
+  }
+
+  /** The reservoirs as a record for main (copies: the reservoir may go on). */
+  record(part: string): GraphHopsRecord {
+    return {
+      kind: 'hops',
+      key: 'hops',
+      part,
+      counts: Int32Array.from(this.counts),
+      slots: Int32Array.from(this.slots),
+    };
+  }
+}
+
+/**
+ * One table of `fanout2` second hops per item from the partitions' reservoirs (taken in the
+ * order of their `part`, the merge's draws from `seed`): each slot a draw over every partition's
+ * users of the item, as {@link HopReservoir} describes.
+ */
+export function mergeHops(
+  records: readonly GraphHopsRecord[],
+  nItems: number,
+  fanout2: number,
+  seed: number,
+): Int32Array {
+  const sorted = [...records].sort((a, b) => (a.part < b.part ? -1 : a.part > b.part ? 1 : 0));
+  const out = new Int32Array(nItems * fanout2);
+  for (let i = 0; i < nItems; i++) out.fill(i, i * fanout2, (i + 1) * fanout2);
+  if (sorted.length === 0) return out;
+  for (const r of sorted)
+    if (r.counts.length !== nItems || r.slots.length !== nItems * fanout2)
+      throw new InvalidArgumentError(
+        'graphTraining.hops',
+        `a partition's reservoirs are not ${nItems} items × ${fanout2}`,
+      );
+  if (sorted.length === 1) {
+    out.set(sorted[0].slots);
+    return out;
+  }
+  const rng = new Random(mixSeed(seed, 0x686f7073, sorted.length));
+  for (let i = 0; i < nItems; i++) {
+    let seen = 0;
+    for (const r of sorted) {
+      const c = r.counts[i];
+      if (c === 0) continue;
+      seen += c;
+      for (let o = i * fanout2; o < (i + 1) * fanout2; o++)
+        if (c === seen || rng.nextInt(seen) < c) out[o] = r.slots[o];
+    }
+  }
   return out;
 }
