@@ -4,7 +4,9 @@ import {
   GRAPH_PARAMS,
   type GraphAggregator,
   GraphNetwork,
+  type GraphNetworkShape,
   type GraphParamName,
+  type ItemFeatureRows,
 } from './graph-network.js';
 
 interface Variant {
@@ -22,25 +24,32 @@ function smallNetwork(
   tied: boolean,
   userScale: 'mean' | 'sqrt' | 'unit' = 'sqrt',
   temperature = 0,
+  extra: Partial<GraphNetworkShape> = {},
+  features?: ItemFeatureRows,
 ): GraphNetwork {
-  const net = GraphNetwork.create({
-    aggregator,
-    dim: 8,
-    heads: aggregator === 'attention' ? 2 : 1,
-    nItems: 12,
-    maxNeighbours: 4,
-    fanout2,
-    maxTargets: 3,
-    maxEmbedItems: 16,
-    tied,
-    userScale,
-    temperature,
-    itemBias: true,
-    maskInputs: false,
-  });
+  const net = GraphNetwork.create(
+    {
+      aggregator,
+      dim: 8,
+      heads: aggregator === 'attention' ? 2 : 1,
+      nItems: 12,
+      maxNeighbours: 4,
+      fanout2,
+      maxTargets: 3,
+      maxEmbedItems: 16,
+      tied,
+      userScale,
+      temperature,
+      itemBias: true,
+      maskInputs: false,
+      ...extra,
+    },
+    features,
+  );
   if (net === null) throw new Error('run "npm run build:wasm" first');
   const rng = new Random(3);
   for (const name of GRAPH_PARAMS) rng.fillGaussian(net.param(name), 0.5);
+  net.refreshInputs();
   net.neighbours.set([1, 4, 7, 10]);
   if (fanout2 > 0) net.hops.set([0, 2, 3, 5, 6, 1, 8, 9, 11, 2, 4, 0]);
   net.targets.set([2, 5, 7]);
@@ -51,9 +60,11 @@ function smallNetwork(
 function gradientCheck(
   net: GraphNetwork,
   name: GraphParamName,
+  step: () => number = () => net.step(4, 3, 1),
 ): { worst: number; checked: number } {
   net.grads.fill(0);
-  net.step(4, 3, 1);
+  step();
+  net.finishGradients();
   const analytic = Float32Array.from(net.grad(name));
   const values = net.param(name);
   const eps = 1e-3;
@@ -61,10 +72,13 @@ function gradientCheck(
   for (let x = 0; x < values.length; x++) {
     const keep = values[x];
     values[x] = keep + eps;
-    const plus = net.step(4, 3, 1);
+    net.refreshInputs();
+    const plus = step();
     values[x] = keep - eps;
-    const minus = net.step(4, 3, 1);
+    net.refreshInputs();
+    const minus = step();
     values[x] = keep;
+    net.refreshInputs();
     const numeric = (plus - minus) / (2 * eps);
     const excess = Math.abs(analytic[x] - numeric) - (2e-3 + 2e-2 * Math.abs(numeric));
     worst = Math.max(worst, excess);
@@ -129,7 +143,7 @@ describe('GraphNetwork gradients against central finite differences', () => {
     net.step(4, 3, 1);
     // al2 scores the user's own mean, a term every neighbour's logit shares: it moves the
     // weights only through LeakyReLU's kink, so its gradient may be (nearly) zero.
-    for (const name of GRAPH_PARAMS.filter((n) => n !== 'al2'))
+    for (const name of GRAPH_PARAMS.filter((n) => n !== 'al2' && n !== 'P'))
       expect(
         net.grad(name).some((g) => Math.abs(g) > 1e-4),
         name,
@@ -144,6 +158,168 @@ describe('GraphNetwork gradients against central finite differences', () => {
     net.step(4, 3, 0.5);
     net.step(4, 3, 0.5);
     for (let x = 0; x < once.length; x++) expect(net.grads[x]).toBeCloseTo(once[x], 5);
+  });
+});
+
+/** Side features of the 12 items: 5 columns, multi-hot and numeric, items 3 and 8 without any. */
+function smallFeatures(): ItemFeatureRows {
+  const rows: [number, number][][] = [
+    [[0, 1]],
+    [
+      [1, 1],
+      [4, 0.7],
+    ],
+    [
+      [2, 1],
+      [4, -1.2],
+    ],
+    [],
+    [
+      [0, 1],
+      [3, 1],
+    ],
+    [[1, 1]],
+    [
+      [2, 1],
+      [3, 1],
+      [4, 0.3],
+    ],
+    [
+      [0, 1],
+      [4, 1.5],
+    ],
+    [],
+    [[3, 1]],
+    [
+      [1, 1],
+      [2, 1],
+    ],
+    [[4, -0.4]],
+  ];
+  const indptr = new Int32Array(13);
+  const indices: number[] = [];
+  const values: number[] = [];
+  rows.forEach((row, i) => {
+    for (const [f, v] of row) {
+      indices.push(f);
+      values.push(v);
+    }
+    indptr[i + 1] = indices.length;
+  });
+  return {
+    nFeatures: 5,
+    indptr,
+    indices: Int32Array.from(indices),
+    values: Float32Array.from(values),
+  };
+}
+
+describe('GraphNetwork with item side features (x = E + P·f)', () => {
+  const cases: [string, GraphAggregator, number, GraphParamName[]][] = [
+    ['user layer: mean aggregator', 'mean', 0, ['P', 'E', 'W2']],
+    ['item layer: mean aggregator', 'mean', 3, ['P', 'E', 'W1']],
+    ['item layer: multi-head attention', 'attention', 3, ['P', 'E', 'al1', 'ar1']],
+  ];
+  for (const [layer, aggregator, fanout2, names] of cases)
+    for (const tied of [false, true])
+      it(`${layer}${tied ? ' (tied)' : ''}: ${names.join(', ')} against finite differences`, () => {
+        const net = smallNetwork(aggregator, fanout2, tied, 'sqrt', 0, {}, smallFeatures());
+        expect(net.hasFeatures).toBe(true);
+        for (const name of names) {
+          const { worst, checked } = gradientCheck(net, name);
+          expect(checked).toBeGreaterThan(0);
+          expect(worst, name).toBeLessThanOrEqual(0);
+        }
+      });
+
+  it('feeds P·f into the inputs, and folds it into E for a network without features', () => {
+    const feats = smallFeatures();
+    const net = smallNetwork('mean', 0, true, 'sqrt', 0, {}, feats);
+    const loss = net.step(4, 3, 1);
+    expect(net.grad('P').some((g) => g !== 0)).toBe(false); // until finishGradients
+    net.finishGradients();
+    expect(net.grad('P').some((g) => Math.abs(g) > 1e-4)).toBe(true);
+    // Item 1 = E₁ + 1·P₁ + 0.7·P₄, item 3 (no features) = E₃.
+    const out = net.outputItems();
+    const E = net.param('E');
+    const P = net.param('P');
+    for (let x = 0; x < 8; x++) {
+      expect(out[8 + x]).toBeCloseTo(E[8 + x] + P[8 + x] + 0.7 * P[32 + x], 5);
+      expect(out[24 + x]).toBeCloseTo(E[24 + x], 6);
+    }
+    const plain = smallNetwork('mean', 0, true);
+    plain.params.set(net.foldedParams());
+    expect(plain.step(4, 3, 1)).toBeCloseTo(loss, 5);
+  });
+});
+
+describe('GraphNetwork sampled softmax (in-batch, random and hard negatives, logQ)', () => {
+  function sampledNetwork(aggregator: GraphAggregator, tied: boolean): GraphNetwork {
+    const net = smallNetwork(aggregator, 3, tied, 'sqrt', 0, {
+      maxNegatives: 6,
+      hardNegatives: 2,
+      maxHardPool: 5,
+      maskInputs: true,
+    });
+    // Negatives: 5 and 7 are targets (accidental hits, left out), 4 an input (masked); then a pool.
+    net.negatives.set([0, 5, 9, 11, 4, 7, 3, 6, 8, 2, 0]);
+    net.negativeLogQ.set([-1, -2, -0.5, -1.5, -1, -2, -2.2, -2.2, -2.2, -2.2, -2.2]);
+    return net;
+  }
+  const step = (net: GraphNetwork) => () => net.step(4, 3, 1, 4, 6, 5);
+
+  for (const aggregator of ['mean', 'attention'] as const)
+    for (const tied of [false, true])
+      it(`${aggregator}${tied ? ' (tied)' : ''}: gradients against finite differences`, () => {
+        const net = sampledNetwork(aggregator, tied);
+        const names: GraphParamName[] = ['bias', 'W2', 'E', 'W1'];
+        if (!tied) names.push('Q');
+        for (const name of names) {
+          const { worst, checked } = gradientCheck(net, name, step(net));
+          expect(checked).toBeGreaterThan(0);
+          expect(worst, name).toBeLessThanOrEqual(0);
+        }
+      });
+
+  it('equals the softmax over targets, corrected negatives and the top-scoring pool items', () => {
+    // No second hops: embed() then gives the training forward pass's u (see GraphNetwork.embed).
+    const net = smallNetwork('mean', 0, false, 'sqrt', 0, {
+      maxNegatives: 6,
+      hardNegatives: 2,
+      maxHardPool: 5,
+      maskInputs: true,
+    });
+    net.negatives.set([0, 5, 9, 11, 4, 7, 3, 6, 8, 2, 0]);
+    net.negativeLogQ.set([-1, -2, -0.5, -1.5, -1, -2, -2.2, -2.1, -2.0, -1.9, -1.8]);
+    net.freezeItems(() => {});
+    const u = new Float32Array(8);
+    net.embed([1, 4, 7, 10], u, 0);
+    net.neighbours.set([1, 4, 7, 10]);
+    const loss = net.step(4, 3, 1, 4, 6, 5);
+    const Q = net.param('Q');
+    const bias = net.param('bias');
+    const dot = (j: number) => {
+      let s = 0;
+      for (let x = 0; x < 8; x++) s += u[x] * Q[j * 8 + x];
+      return s;
+    };
+    // Targets 2, 5, 7; negatives 0, 9, 11 (5 and 7 are targets, 4 an input: left out); the pool's
+    // two best by u·Qⱼ among 3, 6, 8, 0 (2 is a target), each with its pool entry's logQ.
+    const pool = [3, 6, 8, 0].map((j, s) => ({ j, q: [-2.2, -2.1, -2.0, -1.8][s], s: dot(j) }));
+    pool.sort((a, b) => b.s - a.s);
+    const logits = [
+      ...[2, 5, 7].map((j) => dot(j) + bias[j]),
+      ...[
+        [0, -1],
+        [9, -0.5],
+        [11, -1.5],
+      ].map(([j, q]) => dot(j) + bias[j] - q),
+      ...pool.slice(0, 2).map(({ j, q }) => dot(j) + bias[j] - q),
+    ];
+    const max = Math.max(...logits);
+    const logZ = max + Math.log(logits.reduce((a, x) => a + Math.exp(x - max), 0));
+    const expected = -(logits[0] + logits[1] + logits[2] - 3 * logZ) / 3;
+    expect(loss).toBeCloseTo(expected, 4);
   });
 });
 

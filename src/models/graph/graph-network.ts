@@ -40,6 +40,35 @@ export interface GraphNetworkShape {
   itemBias: boolean;
   /** Whether the output item vectors are the input embeddings (tied) or their own table. */
   tied: boolean;
+  /**
+   * Above 0: {@link GraphNetwork.step} trains by sampled softmax over the targets and at most
+   * this many negatives of the caller's ({@link GraphNetwork.negatives}, with their log expected
+   * counts in {@link GraphNetwork.negativeLogQ}), plus the hard negatives it picks; 0 (the
+   * default): full softmax over every item.
+   */
+  maxNegatives?: number;
+  /**
+   * With a sampled softmax: how many hard negatives a step keeps, the highest-scoring
+   * non-target items of the caller's candidate pool (after the negatives in
+   * {@link GraphNetwork.negatives}). @defaultValue 0
+   */
+  hardNegatives?: number;
+  /** With a sampled softmax: the most pool candidates a step scores for hard negatives. @defaultValue 0 */
+  maxHardPool?: number;
+}
+
+/**
+ * Side features of the items, as a {@link GraphNetwork} takes them: row i of a CSR matrix (dense
+ * item index × feature) holds item i's nonzero features; an item without any gets only its
+ * embedding.
+ */
+export interface ItemFeatureRows {
+  /** Number of feature columns. */
+  nFeatures: number;
+  /** `nItems + 1` offsets into `indices`/`values`. */
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: Float32Array;
 }
 
 /** The learned tensors, in the order they sit in the parameter block. */
@@ -55,6 +84,7 @@ export const GRAPH_PARAMS = [
   'ar1',
   'al2',
   'ar2',
+  'P',
 ] as const;
 export type GraphParamName = (typeof GRAPH_PARAMS)[number];
 
@@ -149,6 +179,12 @@ interface Region {
  * The mean aggregator averages; the attention one has `heads` heads, head k weighting the
  * neighbours by softmax(LeakyReLU(alₖ·self + arₖ·neighbour)) and owning rows k·dim/heads… of W.
  * For the user the "self" is the mean of its items' hᵢ.
+ *
+ * With item side features f (a sparse row per item), every item's input is xᵢ = Eᵢ + P·fᵢ
+ * (P learned, a row of `dim` values per feature), and x replaces E everywhere E is read (the
+ * aggregates, the residuals, and the tied output table). The inputs are cached: after writing
+ * parameters directly, call {@link GraphNetwork.refreshInputs} ({@link GraphNetwork.adam} does).
+ * The gradient of P follows from E's at {@link GraphNetwork.finishGradients} (Adam calls it).
  */
 export class GraphNetwork {
   readonly shape: Readonly<GraphNetworkShape>;
@@ -176,10 +212,41 @@ export class GraphNetwork {
   private readonly savedPre: Float32Array;
   private readonly embedIdxAt: number;
   private adamStep = 0;
+  /** Byte offset of the item inputs x (E itself without features). */
+  private readonly xAt: number;
+  /** The item inputs x in JavaScript: `xv[xo + i·dim …]` is item i's. */
+  private readonly xv: Float32Array;
+  private readonly xo: number;
+  private readonly features: {
+    indptr: Int32Array;
+    idxAt: number;
+    valAt: number;
+  } | null;
+  /** Candidates of a sampled-softmax step: targets, negatives, hard negatives. */
+  private readonly candAt: number;
+  private readonly cand: Int32Array;
+  /** Item indices of the caller's negatives, then its hard-negative pool. */
+  readonly negatives: Int32Array;
+  /** log of each negative's (and pool candidate's) expected count in the step's sample. */
+  readonly negativeLogQ: Float32Array;
+  private readonly negAt: number;
+  private readonly stamp: Int32Array;
+  private readonly candLogQ: Float32Array;
+  private stampNow = 0;
 
-  private constructor(shape: GraphNetworkShape, module: WebAssembly.Module) {
+  private constructor(
+    shape: GraphNetworkShape,
+    module: WebAssembly.Module,
+    features: ItemFeatureRows | undefined,
+  ) {
     this.shape = Object.freeze({ ...shape });
     const { dim: d, heads: H, nItems, maxNeighbours: N, fanout2: S2 } = shape;
+    const nF = features?.nFeatures ?? 0;
+    const nnzF = features === undefined ? 0 : features.indptr[nItems];
+    const maxNeg = shape.maxNegatives ?? 0;
+    const hard = maxNeg > 0 ? (shape.hardNegatives ?? 0) : 0;
+    const pool = maxNeg > 0 ? (shape.maxHardPool ?? 0) : 0;
+    const maxCand = shape.maxTargets + maxNeg + hard;
     const sizes = {
       E: nItems * d,
       Q: shape.tied ? 0 : nItems * d,
@@ -192,6 +259,7 @@ export class GraphNetwork {
       ar1: H * d,
       al2: H * d,
       ar2: H * d,
+      P: nF * d,
     };
     const offsets = {} as Record<GraphParamName, number>;
     let total = 0;
@@ -237,6 +305,9 @@ export class GraphNetwork {
       un: d,
       dun: d,
       hidden: nItems * d,
+      X: features === undefined ? 0 : nItems * d,
+      fVal: nnzF,
+      candScores: maxCand + pool,
     };
     const regionAt: Record<string, number> = {};
     for (const [name, n] of Object.entries(sizesOf)) regionAt[name] = f32(n);
@@ -244,8 +315,11 @@ export class GraphNetwork {
       neighbours: plan.reserve(N * 4),
       hops: plan.reserve(N * Math.max(S2, 1) * 4),
       targets: plan.reserve(shape.maxTargets * 4),
-      iota: plan.reserve(Math.max(N, shape.maxEmbedItems) * 4),
+      iota: plan.reserve(Math.max(N, shape.maxEmbedItems, shape.maxTargets) * 4),
     };
+    const fIdxAt = plan.reserve(nnzF * 4);
+    this.candAt = plan.reserve(maxCand * 4);
+    this.negAt = plan.reserve((maxNeg + pool) * 4);
     this.embedIdxAt = plan.reserve(shape.maxEmbedItems * 4);
     if (plan.pages > 65536)
       throw new InvalidArgumentError('dim', 'the graph model does not fit in 4 GiB of memory');
@@ -264,23 +338,121 @@ export class GraphNetwork {
     this.neighbours = new Int32Array(this.buf, this.at.neighbours, N);
     this.hops = new Int32Array(this.buf, this.at.hops, N * Math.max(S2, 1));
     this.targets = new Int32Array(this.buf, this.at.targets, shape.maxTargets);
-    const iota = new Int32Array(this.buf, this.at.iota, Math.max(N, shape.maxEmbedItems));
+    const iota = new Int32Array(
+      this.buf,
+      this.at.iota,
+      Math.max(N, shape.maxEmbedItems, shape.maxTargets),
+    );
     for (let i = 0; i < iota.length; i++) iota[i] = i;
     this.embedIdx = new Int32Array(this.buf, this.embedIdxAt, shape.maxEmbedItems);
     this.itemHidden = this.r.hidden.v;
     this.savedPre = new Float32Array(Math.max(N, S2, shape.maxEmbedItems));
+    this.cand = new Int32Array(this.buf, this.candAt, maxCand);
+    this.negatives = new Int32Array(this.buf, this.negAt, maxNeg + pool);
+    this.negativeLogQ = new Float32Array(maxNeg + pool);
+    this.stamp = new Int32Array(maxNeg > 0 ? nItems : 0);
+    this.candLogQ = new Float32Array(maxCand);
+    if (features === undefined) {
+      this.features = null;
+      this.xAt = this.base.p + offsets.E * 4;
+      this.xv = this.params;
+      this.xo = offsets.E;
+    } else {
+      new Int32Array(this.buf, fIdxAt, nnzF).set(features.indices.subarray(0, nnzF));
+      this.r.fVal.v.set(features.values.subarray(0, nnzF));
+      this.features = {
+        indptr: Int32Array.from(features.indptr.subarray(0, nItems + 1)),
+        idxAt: fIdxAt,
+        valAt: this.r.fVal.at,
+      };
+      this.xAt = this.r.X.at;
+      this.xv = this.r.X.v;
+      this.xo = 0;
+    }
   }
 
-  /** A network of `shape`, parameters zero; null when the kernel is not built. */
-  static create(shape: GraphNetworkShape): GraphNetwork | null {
+  /** Whether the items have side features (inputs x = E + P·f). */
+  get hasFeatures(): boolean {
+    return this.features !== null;
+  }
+
+  /** Byte offset of the output item table: Q, or the inputs x when tied. */
+  private qAt(): number {
+    return this.shape.tied ? this.xAt : this.p('Q');
+  }
+
+  /**
+   * Recomputes every item's input xᵢ = Eᵢ + P·fᵢ from the parameters (nothing to do without
+   * features). Call it after writing E or P directly; {@link GraphNetwork.adam} calls it.
+   */
+  refreshInputs(): void {
+    const f = this.features;
+    if (f === null) return;
+    const d = this.shape.dim;
+    const P = this.p('P');
+    const E = this.p('E');
+    for (let i = 0; i < this.shape.nItems; i++) {
+      const from = f.indptr[i];
+      const x = this.xAt + i * d * 4;
+      this.k.gatherSum(d, P, f.idxAt + from * 4, f.valAt + from * 4, 0, f.indptr[i + 1] - from, x);
+      this.k.axpyN(d, 1, E + i * d * 4, x);
+    }
+  }
+
+  /**
+   * Completes the accumulated gradients: P's from the inputs' (∂loss/∂Pₖ = Σᵢ fᵢₖ·∂loss/∂xᵢ, and
+   * ∂loss/∂xᵢ is E's gradient). Overwrites P's gradient, so calling it twice is harmless;
+   * {@link GraphNetwork.adam} calls it (after an allreduce of the gradients is fine too).
+   */
+  finishGradients(): void {
+    const f = this.features;
+    if (f === null) return;
+    const d = this.shape.dim;
+    this.grad('P').fill(0);
+    const gP = this.g('P');
+    const gE = this.g('E');
+    for (let i = 0; i < this.shape.nItems; i++) {
+      const from = f.indptr[i];
+      const n = f.indptr[i + 1] - from;
+      if (n > 0)
+        this.k.scatterAdd(d, gP, f.idxAt + from * 4, f.valAt + from * 4, 1, n, gE + i * d * 4);
+    }
+  }
+
+  /**
+   * The parameter block as a network of the same shape without features would hold it: E
+   * replaced by the inputs x = E + P·f, P left out. What a saved model keeps: serving needs x only.
+   */
+  foldedParams(): Float32Array {
+    const out = this.params.slice(0, this.offsets.P);
+    if (this.features !== null)
+      out.set(this.xv.subarray(0, this.shape.nItems * this.shape.dim), this.offsets.E);
+    return out;
+  }
+
+  /**
+   * A network of `shape`, parameters zero; null when the kernel is not built. With
+   * `itemFeatures`, item inputs are E + P·f (see the class).
+   */
+  static create(shape: GraphNetworkShape, itemFeatures?: ItemFeatureRows): GraphNetwork | null {
     const { dim, heads } = shape;
+    if (itemFeatures !== undefined && itemFeatures.indptr.length < shape.nItems + 1)
+      throw new InvalidArgumentError(
+        'itemFeatures',
+        `has ${itemFeatures.indptr.length - 1} rows, the network ${shape.nItems} items`,
+      );
+    if ((shape.maxNegatives ?? 0) > 0 && shape.temperature > 0)
+      throw new InvalidArgumentError(
+        'temperature',
+        'the sampled softmax scores by dot product: set temperature 0',
+      );
     if (dim % 4 !== 0 || dim % heads !== 0 || (dim / heads) % 4 !== 0)
       throw new InvalidArgumentError(
         'dim',
         `must be a multiple of 4·heads (heads ${heads}), got ${dim}`,
       );
     const module = loadWasmModule('graph-kernel');
-    return module === null ? null : new GraphNetwork(shape, module);
+    return module === null ? null : new GraphNetwork(shape, module, itemFeatures);
   }
 
   /** A view of one tensor of the parameter block. */
@@ -309,7 +481,7 @@ export class GraphNetwork {
     const { dim: d, heads: H, fanout2: S2, aggregator } = this.shape;
     const { A, T, Hn, pre1, alpha1 } = this.r;
     const dh = d / H;
-    const E = this.p('E');
+    const E = this.xAt;
     for (let k = 0; k < n; k++) {
       const i = this.neighbours[k];
       const hn = Hn.at + k * d * 4;
@@ -344,8 +516,8 @@ export class GraphNetwork {
       }
       const tv = T.v;
       const hv = Hn.v;
-      const ev = this.params;
-      const eo = this.offsets.E + i * d;
+      const ev = this.xv;
+      const eo = this.xo + i * d;
       for (let x = 0; x < d; x++) {
         const tx = tv[k * d + x];
         hv[k * d + x] = ev[eo + x] + Math.max(tx, 0);
@@ -405,9 +577,11 @@ export class GraphNetwork {
    * One loss term: forward for the user whose first hops are `neighbours[0..n)` (second hops in
    * `hops`), full softmax cross-entropy against `targets[0..nt)`, and the backward pass adding
    * c·∂loss/∂θ into {@link GraphNetwork.grads}. Returns the loss. `total` is the number of items
-   * the user has, of which the n first hops are a sample (see the user scale).
+   * the user has, of which the n first hops are a sample (see the user scale). With a sampled
+   * softmax (`maxNegatives` above 0), the softmax runs over the targets, `negatives[0..nNeg)` and
+   * the best `hardNegatives` of the pool `negatives[nNeg..nNeg+nPool)` instead of every item.
    */
-  step(n: number, nt: number, c: number, total = n): number {
+  step(n: number, nt: number, c: number, total = n, nNeg = 0, nPool = 0): number {
     const { dim: d, heads: H, fanout2: S2, nItems, aggregator } = this.shape;
     const { A, T, Hn, dHn, pre1, alpha1, pre2, alpha2, M2, dM, q, dq, u, du, z, dt, dA, tmp } =
       this.r;
@@ -419,28 +593,45 @@ export class GraphNetwork {
     const tau = this.shape.temperature;
     const { norms, cos, un, dun } = this.r;
     let uNorm = 0;
-    if (tau > 0) {
-      uNorm = this.unit(u.v, un.v);
-      k.cosineRows(d, this.p('Q'), nItems, un.at, this.p('bias'), tau, norms.at, cos.at, scores.at);
+    let loss: number;
+    const sampled = (this.shape.maxNegatives ?? 0) > 0;
+    if (sampled) {
+      loss = this.sampledSoftmax(n, nt, c, nNeg, nPool);
     } else {
-      k.dotRows(d, this.p('Q'), nItems, u.at, this.p('bias'), scores.at);
+      if (tau > 0) {
+        uNorm = this.unit(u.v, un.v);
+        k.cosineRows(
+          d,
+          this.qAt(),
+          nItems,
+          un.at,
+          this.p('bias'),
+          tau,
+          norms.at,
+          cos.at,
+          scores.at,
+        );
+      } else {
+        k.dotRows(d, this.qAt(), nItems, u.at, this.p('bias'), scores.at);
+      }
+      if (this.shape.maskInputs) {
+        // The input items are known positives, not rivals of the targets: out of the softmax.
+        const sv = scores.v;
+        for (let x = 0; x < n; x++) sv[this.neighbours[x]] = Number.NEGATIVE_INFINITY;
+      }
+      loss = k.softmaxXent(nItems, scores.at, this.at.targets, nt);
+      // Output layer and loss.
+      // The scores' padding past nItems stays 0, so the bias gradient is one whole-lane call.
+      if (this.shape.itemBias) k.axpyN(pad4(nItems), c, scores.at, this.g('bias'));
     }
-    if (this.shape.maskInputs) {
-      // The input items are known positives, not rivals of the targets: out of the softmax.
-      const sv = scores.v;
-      for (let x = 0; x < n; x++) sv[this.neighbours[x]] = Number.NEGATIVE_INFINITY;
-    }
-    const loss = k.softmaxXent(nItems, scores.at, this.at.targets, nt);
-
-    // Output layer and loss.
-    // The scores' padding past nItems stays 0, so the bias gradient is one whole-lane call.
-    if (this.shape.itemBias) k.axpyN(pad4(nItems), c, scores.at, this.g('bias'));
-    du.v.fill(0);
-    if (tau > 0) {
+    if (sampled) {
+      // du was written by the sampled softmax.
+    } else if (tau > 0) {
+      du.v.fill(0);
       dun.v.fill(0);
       k.cosineRowsBackward(
         d,
-        this.p('Q'),
+        this.qAt(),
         nItems,
         scores.at,
         un.at,
@@ -458,7 +649,8 @@ export class GraphNetwork {
         for (let x = 0; x < d; x++) du.v[x] = (dun.v[x] - along * un.v[x]) / uNorm;
       }
     } else {
-      k.dotRowsBackward(d, this.p('Q'), nItems, scores.at, u.at, c, this.g('Q'), du.at);
+      du.v.fill(0);
+      k.dotRowsBackward(d, this.qAt(), nItems, scores.at, u.at, c, this.g('Q'), du.at);
     }
 
     // Layer 2.
@@ -504,7 +696,7 @@ export class GraphNetwork {
     k.scatterAdd(d, dHn.at, this.at.iota, 0, this.userScale(n, total), n, dq.at);
 
     // Layer 1.
-    const E = this.p('E');
+    const E = this.xAt;
     const gE = this.g('E');
     for (let kk = 0; kk < n; kk++) {
       const i = this.neighbours[kk];
@@ -544,14 +736,7 @@ export class GraphNetwork {
           );
           k.scatterAdd(d, gE, hops, alpha1.at + o * 4, c, S2, dA.at);
           const sum = this.attentionBackward(E, hops, S2, dA.at, pre1, alpha1, o);
-          addScaled(
-            this.grads,
-            this.offsets.al1 + h * d,
-            this.params,
-            this.offsets.E + i * d,
-            c * sum,
-            d,
-          );
+          addScaled(this.grads, this.offsets.al1 + h * d, this.xv, this.xo + i * d, c * sum, d);
           addScaled(
             this.grads,
             this.offsets.E + i * d,
@@ -615,10 +800,9 @@ export class GraphNetwork {
    * of Q scaled to unit length (a copy).
    */
   outputItems(): Float32Array {
-    const Q = this.params.subarray(
-      this.offsets.Q,
-      this.offsets.Q + this.shape.nItems * this.shape.dim,
-    );
+    const Q = this.shape.tied
+      ? this.xv.subarray(this.xo, this.xo + this.shape.nItems * this.shape.dim)
+      : this.params.subarray(this.offsets.Q, this.offsets.Q + this.shape.nItems * this.shape.dim);
     if (this.shape.temperature === 0) return Q;
     const d = this.shape.dim;
     const out = new Float32Array(Q.length);
@@ -629,6 +813,7 @@ export class GraphNetwork {
 
   /** One Adam step with the gradients accumulated since the last one, which it zeroes. */
   adam(lr: number, weightDecay: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8): void {
+    this.finishGradients();
     const t = ++this.adamStep;
     const n = this.params.length;
     this.k.adam(
@@ -644,6 +829,77 @@ export class GraphNetwork {
       1 / Math.sqrt(1 - beta2 ** t),
       lr * weightDecay,
     );
+    this.refreshInputs();
+  }
+
+  /**
+   * The sampled softmax of a step, after the forward pass wrote u: candidates are the targets,
+   * the caller's `negatives[0..nNeg)` and the `hardNegatives` highest-scoring of the pool
+   * `negatives[nNeg..nNeg+nPool)` that are not targets; each negative's logit is corrected by
+   * minus its log expected count in the sample (`negativeLogQ`, the logQ correction), and a
+   * negative that is a target (or, with `maskInputs`, an input) is left out (an accidental hit).
+   * Adds the output layer's gradients, writes ∂loss/∂u to du and returns the loss.
+   */
+  private sampledSoftmax(n: number, nt: number, c: number, nNeg: number, nPool: number): number {
+    const { dim: d, maskInputs, itemBias } = this.shape;
+    const maxNeg = this.shape.maxNegatives ?? 0;
+    if (nNeg > maxNeg || nPool > this.negatives.length - maxNeg)
+      throw new InvalidArgumentError(
+        'negatives',
+        `${nNeg} negatives and a pool of ${nPool} exceed the network's ${maxNeg} and ${this.negatives.length - maxNeg}`,
+      );
+    const { u, du, candScores } = this.r;
+    const k = this.k;
+    const cand = this.cand;
+    const sv = candScores.v;
+    const logQ = this.negativeLogQ;
+    const stamp = this.stamp;
+    if (++this.stampNow === 0x7fffffff) {
+      stamp.fill(0);
+      this.stampNow = 1;
+    }
+    const st = this.stampNow;
+    for (let t = 0; t < nt; t++) stamp[this.targets[t]] = st;
+    if (maskInputs) for (let x = 0; x < n; x++) stamp[this.neighbours[x]] = st;
+    cand.set(this.targets.subarray(0, nt));
+    const candLogQ = this.candLogQ;
+    let m = nt;
+    for (let s = 0; s < nNeg; s++) {
+      const j = this.negatives[s];
+      cand[m] = j;
+      candLogQ[m] = stamp[j] === st ? Number.POSITIVE_INFINITY : logQ[s];
+      m++;
+    }
+    const hard = Math.min(this.shape.hardNegatives ?? 0, nPool);
+    if (hard > 0) {
+      const poolAt = candScores.at + cand.length * 4;
+      const ps = sv.subarray(cand.length, cand.length + nPool);
+      k.gatherDots(d, this.qAt(), this.negAt + nNeg * 4, nPool, u.at, poolAt);
+      for (let h = 0; h < hard; h++) {
+        let best = -1;
+        for (let s = 0; s < nPool; s++)
+          if (stamp[this.negatives[nNeg + s]] !== st && (best < 0 || ps[s] > ps[best])) best = s;
+        if (best < 0) break;
+        const j = this.negatives[nNeg + best];
+        stamp[j] = st; // not twice
+        cand[m] = j;
+        candLogQ[m] = logQ[nNeg + best];
+        m++;
+      }
+    }
+    k.gatherDots(d, this.qAt(), this.candAt, m, u.at, candScores.at);
+    const bias = this.params;
+    const bo = this.offsets.bias;
+    for (let s = 0; s < m; s++) {
+      sv[s] += bias[bo + cand[s]];
+      if (s >= nt) sv[s] -= candLogQ[s];
+    }
+    // The targets sit first: candidate positions 0..nt are their indices.
+    const loss = k.softmaxXent(m, candScores.at, this.at.iota, nt);
+    if (itemBias) for (let s = 0; s < m; s++) this.grads[bo + cand[s]] += c * sv[s];
+    k.scatterAdd(d, this.g('Q'), this.candAt, candScores.at, c, m, u.at);
+    k.gatherSum(d, this.qAt(), this.candAt, candScores.at, 0, m, du.at);
+    return loss;
   }
 
   /**
