@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
-import { Random } from '../core/random.js';
 import type {
   FeatureRepository,
   FeatureViewDefinition,
