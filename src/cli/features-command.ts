@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { featuresHistoricalCommand } from './features-historical-command.js';
+import { featuresMaterializeCommand } from './features-materialize-command.js';
 import { featuresPlanCommand, featuresApplyCommand } from './features-registry-commands.js';
 
 /** `kiban features`: feature definitions, point-in-time training data and online features. */
@@ -10,5 +11,6 @@ export function featuresCommand(): Command {
     )
     .addCommand(featuresPlanCommand())
     .addCommand(featuresApplyCommand())
-    .addCommand(featuresHistoricalCommand());
+    .addCommand(featuresHistoricalCommand())
+    .addCommand(featuresMaterializeCommand());
 }
