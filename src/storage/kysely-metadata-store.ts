@@ -33,6 +33,8 @@ import type { InteractionStore } from './interaction-store.js';
 import type { VectorUpdateStore } from '../vectors/vector-update-store.js';
 import type { ApiKeyStore } from '../auth/api-keys.js';
 import { KyselyApiKeyStore } from './kysely-api-key-store.js';
+import { KyselyFeatureRegistry } from './kysely-feature-registry.js';
+import type { FeatureRegistry } from '../features/feature-registry.js';
 
 /** How many rows `listModels` returns when no limit is given. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -108,6 +110,8 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly vectorUpdates: VectorUpdateStore;
   /** User–item interactions written through the API, in this store's database (closed with it). */
   readonly interactions: InteractionStore;
+  /** The feature registry (versioned feature definitions), in this store's database (closed with it). */
+  readonly featureRegistry: FeatureRegistry;
 
   /**
    * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
@@ -136,6 +140,10 @@ export class KyselyMetadataStore implements MetadataStore {
       serializeWrites,
     });
     this.interactions = new KyselyInteractionStore(db, {
+      schema: options.schema,
+      serializeWrites,
+    });
+    this.featureRegistry = new KyselyFeatureRegistry(db, {
       schema: options.schema,
       serializeWrites,
     });

@@ -466,6 +466,28 @@ export function metadataMigrations(
         await schemaOf(db).dropTable('kiban_interactions').execute();
       },
     },
+    // The feature registry (issue 20): every applied version of each feature repository object
+    // (entity, source, featureView, featureService). The current version of an object is its
+    // highest; a null definition (and hash) records its removal.
+    '0011_feature_registry': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_feature_registry')
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('definition', 'text')
+          .addColumn('content_hash', 'text')
+          .addColumn('applied_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('applied_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('kiban_feature_registry_pk', ['kind', 'name', 'version'])
+          .execute();
+      },
+      async down(db) {
+        await schemaOf(db).dropTable('kiban_feature_registry').execute();
+      },
+    },
   };
   return migrations;
 }

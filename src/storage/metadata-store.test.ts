@@ -226,6 +226,7 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
           'kiban_ab_experiments',
           'kiban_api_keys',
           'kiban_audit_log',
+          'kiban_feature_registry',
           'kiban_interactions',
           'kiban_migration',
           'kiban_migration_lock',

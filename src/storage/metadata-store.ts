@@ -4,6 +4,7 @@ import type { ExperimentStore } from '../experiments/experiment-store.js';
 import type { VectorUpdateStore } from '../vectors/vector-update-store.js';
 import type { InteractionStore } from './interaction-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
+import type { FeatureRegistry } from '../features/feature-registry.js';
 
 /** A trained model as recorded in the metadata store. */
 export interface ModelRecord {
@@ -60,6 +61,12 @@ export interface MetadataStore {
    * database (created by `migrate()`).
    */
   readonly interactions: InteractionStore;
+
+  /**
+   * The feature registry: every applied version of the feature repository's definitions
+   * (`kiban features plan|apply`), in the same database (created by `migrate()`).
+   */
+  readonly featureRegistry: FeatureRegistry;
 
   close(): Promise<void>;
 }

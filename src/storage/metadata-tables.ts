@@ -185,6 +185,18 @@ export interface InteractionsTable {
   weight: number;
 }
 
+/** Row of `kiban_feature_registry`: one applied version of a feature repository object (see `features/feature-registry.ts`). */
+export interface FeatureRegistryTable {
+  kind: string;
+  name: string;
+  version: ColumnType<number | string, number, never>;
+  /** The definition as JSON; null records a removal. */
+  definition: string | null;
+  content_hash: string | null;
+  applied_at_ms: EpochMsColumn;
+  applied_by: string;
+}
+
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_wf_runs: WorkflowRunsTable;
@@ -197,6 +209,7 @@ export interface MetadataDatabase {
   kiban_api_keys: ApiKeysTable;
   kiban_vector_updates: VectorUpdatesTable;
   kiban_interactions: InteractionsTable;
+  kiban_feature_registry: FeatureRegistryTable;
 }
 
 /** Maps a `kiban_models` row to its record. */
