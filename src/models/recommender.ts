@@ -1,4 +1,5 @@
 import type { Interactions } from '../data/interactions.js';
+import type { ItemFeatures } from '../data/item-features.js';
 import type { RankedLists } from './ranked-lists.js';
 
 /** One training iteration's figures, as passed to {@link FitOptions.onIteration}. */
@@ -25,6 +26,11 @@ export interface FitOptions {
    * sweep). @defaultValue true when `onIteration` is given or a progress bar is shown
    */
   loss?: boolean;
+  /**
+   * Item side features aligned to the training data's dense item indices (see
+   * `readItemFeatures`), for models that use them (the graph models); the others ignore them.
+   */
+  itemFeatures?: ItemFeatures;
 }
 
 /** What {@link Recommender.fit} returns. */

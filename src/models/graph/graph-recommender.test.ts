@@ -1,9 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   describeRecommender,
   tasteGroupsFixture,
 } from '../../../test/contracts/recommender-contract.js';
 import { Interactions } from '../../data/interactions.js';
+import type { ItemFeatures } from '../../data/item-features.js';
 import { builtinModels } from '../builtin-models.js';
 import type { UserEmbeddingModel } from '../recommender.js';
 import { GatRecommender } from './gat-recommender.js';
@@ -29,6 +33,84 @@ describeRecommender(
   (p) => new GatRecommender({ ...SMALL, heads: 2, fanout2: 4, fanout1: 2, ...p }),
   { personalized: true, itemVectors: true },
 );
+
+describeRecommender(
+  'graphsage (sampled softmax: in-batch, random and hard negatives)',
+  (p) =>
+    new GraphSageRecommender({
+      ...SMALL,
+      loss: 'sampled',
+      negatives: 4,
+      inBatchNegatives: 2,
+      hardNegatives: 2,
+      hardPool: 6,
+      ...p,
+    }),
+  { personalized: true, itemVectors: true },
+);
+describeRecommender(
+  'gat (sampled softmax, second hops)',
+  (p) =>
+    new GatRecommender({ ...SMALL, heads: 2, fanout2: 3, loss: 'sampled', negatives: 6, ...p }),
+  { personalized: true, itemVectors: true },
+);
+
+/** One multi-hot feature per item: its taste group (ids 1xx → 0, 2xx → 1, …), and a numeric. */
+function groupFeatures(data: Interactions): ItemFeatures {
+  const n = data.items.size;
+  const indptr = new Int32Array(n + 1);
+  const indices: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) {
+    indices.push(Math.floor(Number(data.items.idAt(i)) / 100) - 1, 4);
+    values.push(1, (i % 3) - 1);
+    indptr[i + 1] = indices.length;
+  }
+  return {
+    names: ['g1', 'g2', 'g3', 'g4', 'x'],
+    nFeatures: 5,
+    indptr,
+    indices: Int32Array.from(indices),
+    values: Float32Array.from(values),
+    matched: n,
+  };
+}
+
+describe('graph models with item side features', () => {
+  const data = tasteGroupsFixture();
+  const features = groupFeatures(data);
+
+  for (const [name, create] of [
+    ['graphsage', () => new GraphSageRecommender({ ...SMALL })],
+    ['gat', () => new GatRecommender({ ...SMALL, heads: 2, fanout2: 3 })],
+  ] as const)
+    it(`${name}: the features change the model, and save → load keeps its recommendations`, async () => {
+      const plain = create();
+      await plain.fit(data, { progress: false });
+      const model = create();
+      await model.fit(data, { progress: false, itemFeatures: features });
+      expect(model.itemFactors().data).not.toEqual(plain.itemFactors().data);
+      const users = Array.from({ length: data.users.size }, (_, u) => u);
+      const dir = await mkdtemp(join(tmpdir(), 'kiban-graph-features-'));
+      try {
+        await model.save(join(dir, 'model'));
+        const loaded = (await builtinModels().load(join(dir, 'model'))) as UserEmbeddingModel;
+        expect(loaded.recommend(users, { k: 4 }).ids).toEqual(model.recommend(users, { k: 4 }).ids);
+        expect(loaded.itemFactors().data).toEqual(model.itemFactors().data);
+        expect(loaded.embedUsers([[0, 3]]).data).toEqual(model.embedUsers([[0, 3]]).data);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+  it('refuses features not aligned to the training items, naming the field', async () => {
+    const model = new GraphSageRecommender({ ...SMALL, epochs: 1 });
+    const short = { ...features, indptr: features.indptr.subarray(0, 3) };
+    await expect(model.fit(data, { progress: false, itemFeatures: short })).rejects.toThrow(
+      /^itemFeatures: has 2 rows, the training data \d+ items/,
+    );
+  });
+});
 
 const models: [string, (p?: Record<string, unknown>) => UserEmbeddingModel][] = [
   ['graphsage', (p) => new GraphSageRecommender({ ...SMALL, fanout2: 3, ...p })],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import type { Interactions } from '../../data/interactions.js';
+import type { ItemFeatures } from '../../data/item-features.js';
 import type { Artifact } from '../artifact.js';
 import { FactorModel } from '../factor-model.js';
 import type { DenseMatrix, FitOptions, FitReport, UserEmbeddingModel } from '../recommender.js';
@@ -69,6 +70,36 @@ export const graphParamsSchema = z
       .default(true)
       .describe('score with the input item embeddings instead of a separate output table'),
     initStd: z.number().min(0).default(0.05).describe('standard deviation of initial embeddings'),
+    loss: z
+      .enum(['softmax', 'sampled'])
+      .default('softmax')
+      .describe(
+        'full softmax over every item | sampled softmax over in-batch, random and hard negatives (logQ-corrected)',
+      ),
+    negatives: z
+      .int()
+      .min(0)
+      .default(64)
+      .describe("with loss 'sampled': uniformly drawn negatives per user"),
+    inBatchNegatives: z
+      .int()
+      .min(0)
+      .default(16)
+      .describe(
+        "with loss 'sampled': targets of each other user of the batch taken as negatives (at most)",
+      ),
+    hardNegatives: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        "with loss 'sampled': the highest-scoring non-target items of a random pool kept as negatives",
+      ),
+    hardPool: z
+      .int()
+      .min(0)
+      .default(256)
+      .describe("with loss 'sampled': the random pool hard negatives are picked from"),
     seed: z.int().default(42).describe('random seed of the initial weights and the sampling'),
   })
   .strict();
@@ -130,27 +161,36 @@ export abstract class GraphRecommender<P extends GraphParams>
     return 1;
   }
 
-  private build(data: Interactions): GraphNetwork {
+  private build(data: Interactions, features?: ItemFeatures): GraphNetwork {
     const p = this.params;
+    const sampled = p.loss === 'sampled';
     const { indptr } = data.userItems;
     let maxDegree = 1;
     for (let u = 0; u < data.users.size; u++)
       maxDegree = Math.max(maxDegree, indptr[u + 1] - indptr[u]);
-    const net = GraphNetwork.create({
-      aggregator: this.aggregator,
-      dim: p.dim,
-      heads: this.heads,
-      nItems: data.items.size,
-      maxNeighbours: p.fanout1 === 0 ? maxDegree : Math.min(p.fanout1, maxDegree),
-      fanout2: p.fanout2,
-      maxTargets: maxDegree,
-      maxEmbedItems: Math.max(maxDegree, 1024),
-      tied: p.tied,
-      userScale: p.userScale,
-      temperature: p.temperature,
-      itemBias: p.itemBias,
-      maskInputs: p.maskInputs && p.targets === 'dropped',
-    });
+    const net = GraphNetwork.create(
+      {
+        aggregator: this.aggregator,
+        dim: p.dim,
+        heads: this.heads,
+        nItems: data.items.size,
+        maxNeighbours: p.fanout1 === 0 ? maxDegree : Math.min(p.fanout1, maxDegree),
+        fanout2: p.fanout2,
+        maxTargets: maxDegree,
+        maxEmbedItems: Math.max(maxDegree, 1024),
+        tied: p.tied,
+        userScale: p.userScale,
+        temperature: p.temperature,
+        itemBias: p.itemBias,
+        maskInputs: p.maskInputs && p.targets === 'dropped',
+        maxNegatives: sampled
+          ? Math.max(1, p.negatives + p.inBatchNegatives * (p.batchSize - 1))
+          : 0,
+        hardNegatives: sampled ? p.hardNegatives : 0,
+        maxHardPool: sampled && p.hardNegatives > 0 ? p.hardPool : 0,
+      },
+      features,
+    );
     if (net === null)
       throw new InvalidArgumentError(
         `${this.kind}.kernel`,
@@ -161,7 +201,13 @@ export abstract class GraphRecommender<P extends GraphParams>
 
   protected override async fitModel(data: Interactions, options: FitOptions): Promise<FitReport> {
     const p = this.params;
-    const net = this.build(data);
+    const features = options.itemFeatures;
+    if (features !== undefined && features.indptr.length !== data.items.size + 1)
+      throw new InvalidArgumentError(
+        'itemFeatures',
+        `has ${features.indptr.length - 1} rows, the training data ${data.items.size} items (align them to its item ids)`,
+      );
+    const net = this.build(data, features);
     const rng = new Random(p.seed);
     const d = p.dim;
     const init = (name: 'E' | 'Q' | 'W1' | 'W2' | 'al1' | 'ar1' | 'al2' | 'ar2', std: number) =>
@@ -171,6 +217,8 @@ export abstract class GraphRecommender<P extends GraphParams>
     init('W1', 0.5 / Math.sqrt(d));
     init('W2', 0.5 / Math.sqrt(d));
     for (const name of ['al1', 'ar1', 'al2', 'ar2'] as const) init(name, this.attentionInitStd);
+    rng.fillGaussian(net.param('P'), p.initStd);
+    net.refreshInputs();
     const sampler = new NeighbourSampler(data, net, p, rng);
     const nUsers = data.users.size;
     // Targets a user has on average: 'interaction' weighting scales each user's term by its own
@@ -178,6 +226,7 @@ export abstract class GraphRecommender<P extends GraphParams>
     const meanTargets = (p.targets === 'all' ? 1 : p.dropout) * (data.nnz / Math.max(1, nUsers));
     const order = new Int32Array(nUsers);
     for (let u = 0; u < nUsers; u++) order[u] = u;
+    const negatives = p.loss === 'sampled' ? new NegativeSampler(data, net, sampler, p, rng) : null;
     const report = await runIterations(this.kind, p.epochs, options, (epoch) => {
       shuffleInPlace(order, rng);
       const lr = p.learningRate * p.lrDecay ** epoch;
@@ -186,12 +235,20 @@ export abstract class GraphRecommender<P extends GraphParams>
       for (let start = 0; start < nUsers; start += p.batchSize) {
         const end = Math.min(nUsers, start + p.batchSize);
         const c = 1 / (end - start);
-        for (let b = start; b < end; b++) {
-          const sampled = sampler.sample(order[b]);
-          if (sampled === null) continue;
-          const w = p.lossWeighting === 'user' ? 1 : sampled.nt / meanTargets;
-          lossSum += net.step(sampled.n, sampled.nt, c * w, sampled.total);
-          terms++;
+        if (negatives !== null) {
+          for (const s of negatives.batch(order.subarray(start, end))) {
+            const w = p.lossWeighting === 'user' ? 1 : s.nt / meanTargets;
+            lossSum += net.step(s.n, s.nt, c * w, s.total, s.nNeg, s.nPool);
+            terms++;
+          }
+        } else {
+          for (let b = start; b < end; b++) {
+            const sampled = sampler.sample(order[b]);
+            if (sampled === null) continue;
+            const w = p.lossWeighting === 'user' ? 1 : sampled.nt / meanTargets;
+            lossSum += net.step(sampled.n, sampled.nt, c * w, sampled.total);
+            terms++;
+          }
         }
         net.adam(lr, p.weightDecay);
       }
@@ -256,6 +313,7 @@ export abstract class GraphRecommender<P extends GraphParams>
 
   protected restoreGraph(artifact: Artifact & { data: Interactions }): void {
     const net = this.build(artifact.data);
+    // Saved folded (item inputs x = E + P·f as E), so a network without features restores it.
     net.params.set(artifact.arrays['graph.params'] as Float32Array);
     net.itemHidden.set(artifact.arrays['graph.itemHidden'] as Float32Array);
     this.net = net;
@@ -268,10 +326,97 @@ export abstract class GraphRecommender<P extends GraphParams>
     return {
       arrays: {
         ...arrays,
-        'graph.params': this.net!.params,
+        'graph.params': this.net!.foldedParams(),
         'graph.itemHidden': this.net!.itemHidden,
       },
       extra,
     };
+  }
+}
+
+/** One user's step of a batch, drawn ahead so that the other users' targets can be negatives. */
+interface BatchStep {
+  n: number;
+  nt: number;
+  total: number;
+  nNeg: number;
+  nPool: number;
+}
+
+/**
+ * The negatives of the sampled softmax: for each user of a batch, up to `inBatchNegatives`
+ * targets of every other user of the batch (in-batch negatives, drawn about in proportion to item
+ * popularity), `negatives` uniform draws and a uniform pool of `hardPool` for the network's hard
+ * negatives. Each candidate j's logit is corrected by log of its expected count in the step's
+ * sample, M·popⱼ + (R + H)/N (M in-batch negatives, popⱼ its share of the interactions, R uniform
+ * draws, H hard negatives, N items): the logQ correction, so the sampled softmax estimates the
+ * full one.
+ */
+class NegativeSampler {
+  private readonly pop: Float64Array;
+  private readonly saved: {
+    neighbours: Int32Array[];
+    targets: Int32Array[];
+    hops: Int32Array[];
+  };
+  private readonly nItems: number;
+
+  constructor(
+    data: Interactions,
+    private readonly net: GraphNetwork,
+    private readonly sampler: NeighbourSampler,
+    private readonly p: GraphParams,
+    private readonly rng: Random,
+  ) {
+    this.nItems = data.items.size;
+    const { indptr } = data.itemUsers;
+    this.pop = new Float64Array(this.nItems);
+    for (let j = 0; j < this.nItems; j++)
+      this.pop[j] = (indptr[j + 1] - indptr[j]) / Math.max(1, data.nnz);
+    this.saved = { neighbours: [], targets: [], hops: [] };
+  }
+
+  /** Draws every user of `users`, then yields each one's step with the net's buffers filled. */
+  *batch(users: Int32Array): Generator<BatchStep> {
+    const { net, p, rng, saved } = this;
+    const drawn: { n: number; nt: number; total: number; slot: number }[] = [];
+    for (let b = 0; b < users.length; b++) {
+      const s = this.sampler.sample(users[b]);
+      if (s === null) continue;
+      const slot = drawn.length;
+      if (saved.neighbours.length <= slot) {
+        saved.neighbours.push(new Int32Array(net.neighbours.length));
+        saved.targets.push(new Int32Array(net.targets.length));
+        saved.hops.push(new Int32Array(net.hops.length));
+      }
+      saved.neighbours[slot].set(net.neighbours.subarray(0, s.n));
+      saved.targets[slot].set(net.targets.subarray(0, s.nt));
+      if (p.fanout2 > 0) saved.hops[slot].set(net.hops.subarray(0, s.n * p.fanout2));
+      drawn.push({ ...s, slot });
+    }
+    const N = this.nItems;
+    const hard = p.hardNegatives;
+    const pool = hard > 0 ? p.hardPool : 0;
+    const negs = net.negatives;
+    const logQ = net.negativeLogQ;
+    for (const s of drawn) {
+      net.neighbours.set(saved.neighbours[s.slot].subarray(0, s.n));
+      net.targets.set(saved.targets[s.slot].subarray(0, s.nt));
+      if (p.fanout2 > 0) net.hops.set(saved.hops[s.slot].subarray(0, s.n * p.fanout2));
+      let m = 0;
+      for (const o of drawn) {
+        if (o === s) continue;
+        const take = Math.min(o.nt, p.inBatchNegatives);
+        negs.set(saved.targets[o.slot].subarray(0, take), m);
+        m += take;
+      }
+      const inBatch = m;
+      for (let r = 0; r < p.negatives; r++) negs[m++] = rng.nextInt(N);
+      const nNeg = m;
+      for (let r = 0; r < pool; r++) negs[m++] = rng.nextInt(N);
+      const uniform = (p.negatives + Math.min(hard, pool)) / N;
+      for (let x = 0; x < m; x++) logQ[x] = Math.log(inBatch * this.pop[negs[x]] + uniform);
+      yield { n: s.n, nt: s.nt, total: s.total, nNeg, nPool: pool };
+    }
   }
 }
