@@ -139,30 +139,47 @@ export interface GraphEmbeddingRow {
  *   or `itemCount`; rows of unknown items are skipped and counted), and yields, for each of
  *   `epochs` passes, the partition's users in a seeded shuffled order as mini-batches of
  *   `batchSize` sampled sub-graphs (the user's items, at most `maxUserItems` of them, with a share
- *   `dropout` dropped from the input and predicted as targets, at most `fanout1` first hops);
- *   then the users' item lists for embedding. With `userRuns` it streams instead: a user's rows
- *   must be consecutive, one epoch, and only the current user is held.
+ *   `dropout` dropped from the input and predicted as targets, at most `fanout1` first hops, and
+ *   with `fanout2` S2 > 0 S2 second hops per first hop); then the users' item lists for
+ *   embedding, and (S2 > 0) the partition's second-hop reservoirs. With `userRuns` it streams
+ *   instead: a user's rows must be consecutive, one epoch, and only the current user is held.
+ * - Second hops (`fanout2` > 0, both layers of the model): preprocess keeps, per item, S2
+ *   reservoirs over the partition's users ({@link HopReservoir}), each slot an item of a
+ *   uniformly drawn user of the item, uniformly drawn among that user's items: the distribution
+ *   `NeighbourSampler.secondHops` draws from in memory, from items × S2 numbers instead of the
+ *   graph. A step's first hop i carries i's S2 slots at the moment the user is sampled. In
+ *   memory each step draws afresh; here the slots are redrawn once an epoch (from every user of
+ *   the partition, before the epoch's steps), or with `userRuns` they follow the stream (the
+ *   users read so far, the current one included), so the first users see few co-users (an item
+ *   not yet seen is its own second hop, as an item without users is in memory). Hops come from
+ *   the preprocess partition's users only: give a worker few large partitions. For the frozen
+ *   item layer after training, the partitions' reservoirs go to the one main rank their key
+ *   `hops` routes to, which merges them into one sample over the whole log ({@link mergeHops})
+ *   and broadcasts it, so every rank's item rows agree.
  * - `main`, on every rank: builds the same network from `seed`; each step it takes
  *   ⌈batchSize / count⌉ sub-graphs of its own, adds their gradient (each weighted by its share of
  *   the global step's targets, or 1/users with `lossWeighting: 'user'`) and sums the gradient over
  *   the ranks with one `allreduce`; every rank then applies the same AdamW update, so the
  *   parameters stay identical. Ranks step in lockstep until every rank's input is spent (a rank
  *   out of data still joins the collectives with an empty step). The learning rate decays by
- *   `lrDecay` per epoch of the step's sub-graphs.
+ *   `lrDecay` per epoch of the step's sub-graphs. After training every item's layer-1 output is
+ *   frozen (`GraphNetwork.freezeItems`: its own embedding, or with S2 > 0 from its merged
+ *   second hops), and users are embedded from those rows, as `GraphRecommender` serves them.
  * - `postprocess`: rows `{ entity: 'item' | 'user', id, vector }`, the items from rank 0, each
  *   user from the rank that holds it (with `embedUsers`).
  *
  * Memory: a preprocess worker holds its partition's item lists as numbers (none with
- * `userRuns`); a main rank holds the model (parameters, gradients and Adam moments of
+ * `userRuns`) and, with S2 > 0, its reservoirs (items × (12·S2 + 12) bytes); a main rank holds the model (parameters, gradients and Adam moments of
  * items × dim each, one score per item), the sub-graphs queued for it, and, with `embedUsers`,
- * its users' item lists (4 bytes an interaction, at most `maxUserItems` per user). The scratch of
- * a step is sized by `maxUserItems` and `fanout1`, never by the heaviest user or the graph.
+ * its users' item lists (4 bytes an interaction, at most `maxUserItems` per user); the rank that
+ * merges second hops holds one items × S2 int32 table per partition until training ends. The
+ * scratch of a step is sized by `maxUserItems`, `fanout1` and `fanout2`, never by the heaviest
+ * user or the graph.
  * `bench/gnn-memory.ts` (inline runner, 50,000 items at width 32, streamed users, 20 steps):
  * peak RSS 196 MB at 1M edges and 219 MB at 10M (the graph as int32 pairs: 76 MB) without
  * `embedUsers`, 224 and 290 MB with it (its 4 bytes an edge), on a 111 MB process baseline.
  *
- * Not supported here: second hops (`fanout2` > 0 needs every item's users, i.e. the graph);
- * epochs cycle within each partition, so give a worker few large partitions (as one file is).
+ * Epochs cycle within each partition, so give a worker few large partitions (as one file is).
  *
  * @example
  * // From the shell (items.txt: the item ids, one a line):
@@ -330,8 +347,11 @@ export const graphTraining = defineStage({
       // partitions' reservoirs, all on the rank their key 'hops' routes to, merged there and
       // sent to every rank, so that the ranks' item rows (and users' vectors) agree.
       const root = mainRankOf('hops', ctx.size);
-      let slots: Int32Array | null =
-        ctx.rank === root ? mergeHops(hopRecords, nItems, S2, p.seed) : null;
+      let slots: Int32Array | null = null;
+      if (ctx.rank === root) {
+        slots = mergeHops(hopRecords, nItems, S2, p.seed);
+        ctx.log(`second hops of the items merged from ${hopRecords.length} partition(s)`);
+      }
       if (ctx.size > 1) slots = await ctx.broadcast(slots, root);
       const table = slots!;
       net.freezeItems((item, out) => out.set(table.subarray(item * S2, (item + 1) * S2)));
