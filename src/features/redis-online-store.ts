@@ -1,0 +1,222 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { InvalidArgumentError } from '../core/errors.js';
+import {
+  checkMark,
+  checkView,
+  checkWrite,
+  markJson,
+  packRow,
+  schemaId,
+  unpackRow,
+  withNames,
+} from './online-codec.js';
+import type {
+  EntityKey,
+  MaterializedMark,
+  OnlineFeatureStore,
+  OnlineWrite,
+  StoredOnlineRow,
+} from './online-store.js';
+
+/** Options of {@link RedisOnlineFeatureStore}. */
+export interface RedisOnlineStoreOptions {
+  /** Prepended to every key, so several stores (or test runs) can share one Redis. @defaultValue `'kiban:'` */
+  prefix?: string;
+  /** Rows per write script call; a call's batches are pipelined. @defaultValue 500 */
+  batchSize?: number;
+  /** Passed to the ioredis client (retry strategy, TLS…), after kiban's own settings; not `keyPrefix`. */
+  redis?: RedisOptions;
+}
+
+/** Defaults of {@link RedisOnlineStoreOptions} (`redis` excepted). */
+export const REDIS_ONLINE_STORE_DEFAULTS: Readonly<
+  Required<Omit<RedisOnlineStoreOptions, 'redis'>>
+> = Object.freeze({ prefix: 'kiban:', batchSize: 500 });
+
+/**
+ * KEYS: rows hash, schema hash. ARGV: schema id, names JSON, then per row: field, event time,
+ * created time, record. Stores each row that supersedes the stored one (see
+ * `OnlineFeatureStore.write`), reading the stored times out of its msgpack record; returns how
+ * many it stored. Atomic: Redis runs the script as one step.
+ */
+const WRITE_LUA = `
+redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+local stored = 0
+for i = 3, #ARGV, 4 do
+  local field = ARGV[i]
+  local record = ARGV[i + 3]
+  local old = redis.call('HGET', KEYS[1], field)
+  local put = true
+  if old then
+    local e = tonumber(ARGV[i + 1])
+    local c = tonumber(ARGV[i + 2])
+    local was = cmsgpack.unpack(old)
+    if e ~= was[1] then put = e > was[1]
+    elseif c ~= was[2] then put = c > was[2]
+    else put = record ~= old end
+  end
+  if put then
+    redis.call('HSET', KEYS[1], field, record)
+    stored = stored + 1
+  end
+end
+return stored`;
+
+interface ScriptedRedis extends Redis {
+  kibanFeatureWrite(
+    rowsKey: string,
+    schemaKey: string,
+    ...args: (string | Buffer)[]
+  ): Promise<number>;
+}
+
+/**
+ * An {@link OnlineFeatureStore} on Redis (production). Each view is one hash
+ * `{prefix}fv:{view}` whose fields are entity keys and values the packed records (see
+ * `online-codec.ts`), so reading any number of entities of a view is one `HMGET` (one round
+ * trip); the name lists are in `{prefix}fs:{view}` (schema id → JSON, read once per process and
+ * id), the materialisation marks in the hash `{prefix}fm`. Writes run a Lua script per batch that
+ * compares each row's times with the stored record's inside Redis (newest-wins without WATCH).
+ * A view lives on one node: a Redis Cluster would hold each view on one shard.
+ *
+ * @example
+ * ```ts
+ * const store = new RedisOnlineFeatureStore('redis://127.0.0.1:6379', { prefix: 'shop:' });
+ * await store.read('user_stats', ['u1', 'u2']);
+ * ```
+ */
+export class RedisOnlineFeatureStore implements OnlineFeatureStore {
+  /** The options in force (defaults applied), frozen. */
+  readonly options: Readonly<Required<Omit<RedisOnlineStoreOptions, 'redis'>>>;
+  readonly #redis: ScriptedRedis;
+  readonly #names = new Map<string, readonly string[]>();
+  #closed = false;
+
+  constructor(url: string, options: RedisOnlineStoreOptions = {}) {
+    const { redis: clientOptions, ...rest } = options;
+    this.options = Object.freeze({
+      prefix: rest.prefix ?? REDIS_ONLINE_STORE_DEFAULTS.prefix,
+      batchSize: rest.batchSize ?? REDIS_ONLINE_STORE_DEFAULTS.batchSize,
+    });
+    if (typeof this.options.prefix !== 'string')
+      throw new InvalidArgumentError('prefix', 'must be a string');
+    if (!Number.isSafeInteger(this.options.batchSize) || this.options.batchSize < 1)
+      throw new InvalidArgumentError(
+        'batchSize',
+        `must be an integer ≥ 1, got ${this.options.batchSize}`,
+      );
+    if (clientOptions?.keyPrefix !== undefined)
+      throw new InvalidArgumentError('redis.keyPrefix', 'use prefix instead');
+    const client = new Redis(url, { maxRetriesPerRequest: 3, ...clientOptions });
+    // Connection errors surface through the failing calls; without a listener ioredis would
+    // also print every failed reconnect attempt.
+    client.on('error', () => undefined);
+    client.defineCommand('kibanFeatureWrite', { numberOfKeys: 2, lua: WRITE_LUA });
+    this.#redis = client as ScriptedRedis;
+  }
+
+  async write(
+    view: string,
+    features: readonly string[],
+    rows: readonly OnlineWrite[],
+  ): Promise<number> {
+    checkWrite(view, features);
+    const schema = schemaId(features);
+    const names = JSON.stringify(features);
+    const packed = rows.map((row, i) => packRow(row, schema, features.length, i));
+    const { batchSize } = this.options;
+    const calls: Promise<number>[] = [];
+    for (let from = 0; from < rows.length; from += batchSize) {
+      const args: (string | Buffer)[] = [schema, names];
+      for (let i = from; i < Math.min(rows.length, from + batchSize); i++) {
+        const row = rows[i]!;
+        args.push(row.key, String(row.eventTime), String(row.createdTime), packed[i]!);
+      }
+      // Sent without waiting for the previous reply: ioredis pipelines them on the connection,
+      // and Redis runs them in order, so a later row of the call is applied after an earlier one.
+      calls.push(
+        this.#redis.kibanFeatureWrite(this.#rowsKey(view), this.#schemaKey(view), ...args),
+      );
+    }
+    const stored = await Promise.all(calls);
+    return stored.reduce((a, b) => a + b, 0);
+  }
+
+  async read(view: string, keys: readonly EntityKey[]): Promise<(StoredOnlineRow | null)[]> {
+    checkView(view);
+    if (keys.length === 0) return [];
+    const records = await this.#redis.hmgetBuffer(this.#rowsKey(view), ...keys);
+    const rows = records.map((bytes) => (bytes === null ? null : unpackRow(bytes)));
+    const unknown = [
+      ...new Set(
+        rows.flatMap((row) =>
+          row !== null && !this.#names.has(`${view}\u0000${row.schema}`) ? [row.schema] : [],
+        ),
+      ),
+    ];
+    if (unknown.length > 0) {
+      const lists = await this.#redis.hmget(this.#schemaKey(view), ...unknown);
+      for (const [i, json] of lists.entries())
+        if (json !== null)
+          this.#names.set(`${view}\u0000${unknown[i]}`, Object.freeze(JSON.parse(json)));
+    }
+    return rows.map((row) => {
+      if (row === null) return null;
+      const names = this.#names.get(`${view}\u0000${row.schema}`);
+      // A record whose names were removed meanwhile (clearView racing the read) reads as absent.
+      return names === undefined ? null : withNames(row, names);
+    });
+  }
+
+  async clearView(view: string): Promise<void> {
+    checkView(view);
+    await this.#redis
+      .multi()
+      .unlink(this.#rowsKey(view), this.#schemaKey(view))
+      .hdel(this.#marksKey(), view)
+      .exec();
+  }
+
+  async getMaterialized(view: string): Promise<MaterializedMark | null> {
+    checkView(view);
+    const json = await this.#redis.hget(this.#marksKey(), view);
+    return json === null ? null : (JSON.parse(json) as MaterializedMark);
+  }
+
+  async setMaterialized(view: string, mark: MaterializedMark): Promise<void> {
+    checkView(view);
+    checkMark(mark);
+    await this.#redis.hset(this.#marksKey(), view, markJson(mark));
+  }
+
+  async listMaterialized(): Promise<Map<string, MaterializedMark>> {
+    const all = await this.#redis.hgetall(this.#marksKey());
+    return new Map(
+      Object.keys(all)
+        .sort()
+        .map((view) => [view, JSON.parse(all[view]!) as MaterializedMark]),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#redis.quit();
+    } catch {
+      this.#redis.disconnect();
+    }
+  }
+
+  #rowsKey(view: string): string {
+    return `${this.options.prefix}fv:${view}`;
+  }
+
+  #schemaKey(view: string): string {
+    return `${this.options.prefix}fs:${view}`;
+  }
+
+  #marksKey(): string {
+    return `${this.options.prefix}fm`;
+  }
+}
