@@ -105,6 +105,7 @@ featureServices:
       path: join(ROOT, 'data/*.parquet'),
       timestamp: 'event_time',
       createdTimestamp: 'created_at',
+      description: 'Daily',
     });
     expect(repo.sources.get('movie_q')?.query).toBe("SELECT * FROM read_csv('m.csv')");
     expect(repo.sources.get('movie_q')?.path).toBeUndefined();

@@ -408,7 +408,7 @@ function validate(
       body.createdTimestamp === undefined
         ? undefined
         : identifier(body.createdTimestamp, [...path, 'createdTimestamp'], report);
-    optionalString(body.description, [...path, 'description'], report);
+    const description = optionalString(body.description, [...path, 'description'], report);
     if (timestamp === undefined || (file === undefined && query === undefined)) continue;
     const source: SourceDefinition = {
       name,
@@ -416,6 +416,7 @@ function validate(
       ...(query === undefined ? {} : { query }),
       timestamp,
       ...(created === undefined ? {} : { createdTimestamp: created }),
+      ...(description === undefined ? {} : { description }),
     };
     repository.sources.set(name, source);
   }

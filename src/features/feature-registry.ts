@@ -108,6 +108,7 @@ export function registryEntries(repo: FeatureRepository): RegistryEntry[] {
         query: s.query,
         timestamp: s.timestamp,
         createdTimestamp: s.createdTimestamp,
+        description: s.description,
       }),
     );
   for (const v of repo.featureViews.values())

@@ -38,6 +38,7 @@ export interface SourceDefinition {
   timestamp: string;
   /** The optional created-time column: among rows with equal event time, the latest created wins. */
   createdTimestamp?: string;
+  description?: string;
 }
 
 /** One feature of a view. */
