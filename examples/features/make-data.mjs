@@ -1,16 +1,18 @@
 // Regenerates the example feature data from the bundled MovieLens ratings (deterministic):
-//   node examples/features/make-data.mjs
+//   node examples/features/make-data.mjs [OUT_DIR]   (default: this directory)
 // data/user_stats.csv  per user (ids 1–150) and UTC day with ratings: that day's count and mean
 //                      rating and the running total, stamped at the end of the day (epoch seconds).
 // data/movie_stats.csv per movie (the 15 most rated) and calendar month with ratings: the running
 //                      count and mean rating, stamped at the end of the month (epoch seconds).
 // entities.csv         label rows for `kiban features historical`: an evenly spaced sample of
 //                      about 300 ratings of users 1–150 (user_id, event_time in epoch seconds).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const out = process.argv[2] ?? here;
+mkdirSync(join(out, 'data'), { recursive: true });
 const ratings = readFileSync(join(here, '../../datasets/ml-latest-small/ratings.csv'), 'utf8')
   .trim()
   .split('\n')
@@ -42,7 +44,7 @@ const userRows = [...days.values()]
     return `${d.user},${(d.day + 1) * 86400},${d.n},${round(d.sum / d.n)},${total}`;
   });
 writeFileSync(
-  join(here, 'data/user_stats.csv'),
+  join(out, 'data/user_stats.csv'),
   `user_id,event_time,ratings_1d,mean_rating_1d,ratings_total\n${userRows.join('\n')}\n`,
 );
 
@@ -78,7 +80,7 @@ const movieRows = [...months.values()]
   .sort((a, b) => a.at - b.at || a.movie - b.movie)
   .map((m) => `${m.movie},${m.at},${m.n},${round(m.mean)}`);
 writeFileSync(
-  join(here, 'data/movie_stats.csv'),
+  join(out, 'data/movie_stats.csv'),
   `movie_id,event_time,ratings_total,mean_rating\n${movieRows.join('\n')}\n`,
 );
 
@@ -86,6 +88,6 @@ writeFileSync(
 const step = Math.ceil(users.length / 300);
 const labels = users.filter((_, i) => i % step === 0);
 writeFileSync(
-  join(here, 'entities.csv'),
+  join(out, 'entities.csv'),
   `user_id,event_time\n${labels.map((r) => `${r.user},${r.ts}`).join('\n')}\n`,
 );

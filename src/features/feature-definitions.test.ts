@@ -1,6 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../core/errors.js';
 import {
@@ -266,6 +268,19 @@ describe('loadFeatureRepository', () => {
     await expect(loadFeatureRepository(dir)).rejects.toThrow(
       `${join(dir, 'features.yaml')}:9: featureViews.user_stats.ttl: "7x" is not a duration`,
     );
+  });
+
+  it('ships example data that make-data.mjs reproduces byte for byte, under 200 KB', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiban-features-'));
+    dirs.push(dir);
+    await promisify(execFile)(process.execPath, ['examples/features/make-data.mjs', dir]);
+    let bytes = 0;
+    for (const file of ['data/user_stats.csv', 'data/movie_stats.csv', 'entities.csv']) {
+      const shipped = await readFile(join('examples/features', file), 'utf8');
+      expect(await readFile(join(dir, file), 'utf8'), file).toBe(shipped);
+      bytes += (await stat(join('examples/features', file))).size;
+    }
+    expect(bytes).toBeLessThan(200_000);
   });
 
   it('loads the bundled example repository', async () => {
