@@ -33,7 +33,8 @@ function kiban(
   });
 }
 
-describe('kiban features plan|apply', () => {
+// Each CLI call starts a process (seconds on a loaded machine), hence the generous timeout.
+describe('kiban features plan|apply', { timeout: 180_000 }, () => {
   const dirs: string[] = [];
   const schemas: string[] = [];
   afterAll(async () => {
@@ -48,12 +49,17 @@ describe('kiban features plan|apply', () => {
     return dir;
   }
 
-  it('plans, applies once, then finds nothing to do; shows a change field by field; refuses an invalid file by line', async () => {
+  it('plans, applies once, then finds nothing to do', async () => {
     const dir = await exampleCopy();
-    const plan = await kiban(dir, ['features', 'plan', '--repo', 'repo']);
+    const [plan, help] = await Promise.all([
+      kiban(dir, ['features', 'plan', '--repo', 'repo']),
+      kiban(dir, ['features', 'apply', '--help']),
+    ]);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('  + featureView user_stats  (v1)');
     expect(plan.stdout).toContain('Plan: 8 to add, 0 to change, 0 to remove, 0 unchanged.');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('kiban features apply --repo examples/features');
 
     const applied = await kiban(dir, ['features', 'apply', '--repo', 'repo', '--applied-by', 'ci']);
     expect(applied.code).toBe(0);
@@ -62,21 +68,26 @@ describe('kiban features plan|apply', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('No changes: the registry matches');
     expect(again.stdout).toContain('(8 objects)');
+  });
 
+  it('shows a change field by field (text and --json) and refuses an invalid file by line, recording nothing', async () => {
+    const dir = await exampleCopy();
+    expect((await kiban(dir, ['features', 'apply', '--repo', 'repo'])).code).toBe(0);
     const file = join(dir, 'repo', 'features.yaml');
     const text = await readFile(file, 'utf8');
     await writeFile(
       file,
       text.replace('ttl: 365d', 'ttl: 30d').replace(/ {2}popularity:\n(.*\n){2}/, ''),
     );
-    const changed = await kiban(dir, ['features', 'plan', '--repo', 'repo']);
+    const [changed, json] = await Promise.all([
+      kiban(dir, ['features', 'plan', '--repo', 'repo']),
+      kiban(dir, ['features', 'plan', '--repo', 'repo', '--json']),
+    ]);
     expect(changed.code).toBe(0);
     expect(changed.stdout).toContain('  ~ featureView user_stats  (v1 → v2)');
     expect(changed.stdout).toContain('      ttlSeconds: 31536000 → 2592000');
     expect(changed.stdout).toContain('  - featureService popularity  (was v1)');
     expect(changed.stdout).toContain('Plan: 0 to add, 1 to change, 1 to remove, 6 unchanged.');
-
-    const json = await kiban(dir, ['features', 'plan', '--repo', 'repo', '--json']);
     const parsed = JSON.parse(json.stdout) as {
       repo: string;
       changes: { kind: string; name: string; action: string; fields: unknown[] }[];
@@ -95,14 +106,9 @@ describe('kiban features plan|apply', () => {
     expect(bad.stderr).toContain(
       `${join(dir, 'repo', 'features.yaml')}:19: featureViews.user_stats.ttl: "7x" is not a duration (use 30s, 15m, 12h, 7d or seconds)`,
     );
-    // Nothing was recorded by the refused apply.
     await writeFile(file, text);
     const back = await kiban(dir, ['features', 'plan', '--repo', 'repo']);
     expect(back.stdout).toContain('No changes');
-
-    const help = await kiban(dir, ['features', 'apply', '--help']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toContain('kiban features apply --repo examples/features');
   });
 
   it('keeps the registry in PostgreSQL with --metadata', async () => {
