@@ -25,6 +25,8 @@ export const SCOPES = [
   'audit:read',
   'vectors:read',
   'vectors:write',
+  'features:read',
+  'features:write',
   'admin',
 ] as const;
 

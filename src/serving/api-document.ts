@@ -1,5 +1,6 @@
 import type { BanditService } from '../bandits/bandit-service.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
+import { defineFeatureRepository } from '../features/feature-definitions.js';
 import type { ArtifactStore } from '../storage/artifacts/artifact-store.js';
 import type { InteractionStore } from '../storage/interaction-store.js';
 import { MemoryServingStore } from '../storage/memory-serving-store.js';
@@ -34,6 +35,11 @@ export async function apiDocument(): Promise<
     interactions: {
       append: async () => ({ accepted: 0, duplicates: 0 }),
     } as unknown as InteractionStore,
+    // An empty repository and an online store never read: the routes only need mounting.
+    features: {
+      repo: defineFeatureRepository({ root: '/nonexistent-kiban-features' }),
+      online: { read: async () => [], write: async () => 0 },
+    },
   });
   try {
     return (await app.inject({ url: '/openapi.json' })).json();

@@ -22,6 +22,7 @@ import { authRoutes, type AuthRoutesOptions } from './routes/auth.js';
 import { banditRoutes } from './routes/bandits.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { experimentRoutes } from './routes/experiments.js';
+import { featureRoutes, type FeatureRoutesOptions } from './routes/features.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
@@ -82,6 +83,12 @@ export interface ServingAppDeps {
   embedding?: FreshUserEmbedding;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
+  /**
+   * Adds feature serving (issue 20): `POST /v1/features/online` and `POST /v1/features/push` over
+   * `features.repo` and the online store `features.online` (see `routes/features.ts`).
+   * @defaultValue none: the routes are not mounted
+   */
+  features?: FeatureRoutesOptions;
   /**
    * Who may call which route (see `auth-plugin.ts`): `mode: 'required'` checks every non-public
    * route's scopes against the principal the authenticators find; `publicMetrics` lets anyone
@@ -292,6 +299,8 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   if (deps.vectors !== undefined) void app.register(vectorRoutes, deps.vectors);
   // Bandits (issue 8): online decide/feedback over the shared bandit store.
   if (deps.bandits !== undefined) void app.register(banditRoutes, { service: deps.bandits });
+  // Feature store (issue 20): online values and pushed rows over the configured repository.
+  if (deps.features !== undefined) void app.register(featureRoutes, deps.features);
   // A/B testing (issue 9): experiments, assignment, events and analysis over the metadata store.
   if (deps.experiments !== undefined)
     void app.register(experimentRoutes, { service: deps.experiments });

@@ -1887,6 +1887,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/features/online": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Online feature values for entities
+         * @description The latest values of `features` (`view:feature`, in answer order) or of a `featureService`'s features for each of `entities` (up to 1000, each holding the join keys of every view read, e.g. `{"user_id": "1"}`), in request order. Columnar: `features` once, then per entity `values`, `statuses` and `eventTimes` (epoch ms) in the order of `features`. A status is `present`, `missing` (no row; value and event time null) or `expired` (older than the view's TTL: `now − eventTime ≥ ttl`; value null, event time the row's). With `Accept: application/x-msgpack` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description view:feature references; exactly one of features and featureService */
+                        features?: string[];
+                        /** @description a feature service of the repository */
+                        featureService?: string;
+                        /** @description join key column → key value, e.g. {"user_id": "1"} */
+                        entities: {
+                            [key: string]: string | number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            features: string[];
+                            results: {
+                                values: (number | string | boolean | null)[];
+                                statuses: ("present" | "missing" | "expired")[];
+                                eventTimes: (number | null)[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/features/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push feature rows
+         * @description Rows of one feature view (up to 10000), each with the view's join keys, its source's event-time column (ISO-8601, or epoch seconds as a number), optionally its created-time column, and every feature of the view (null allowed; a row replaces the entity's whole row). Types are checked against the view (int64: an integer or its decimal digits; float: a number; bool; string; timestamp: ISO-8601 or epoch seconds). The rows are appended to the repository's push log (read by later point-in-time joins) and written to the online store, where a row replaces the stored one only if newer (event time, then created time: the created time is the column's when given, else when the push was received). `stored` counts rows that did.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the feature view */
+                        view: string;
+                        rows: {
+                            [key: string]: number | string | boolean | null;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            view: string;
+                            rows: number;
+                            stored: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/experiments": {
         parameters: {
             query?: never;
