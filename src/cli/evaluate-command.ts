@@ -4,6 +4,12 @@ import { Command, Option } from 'commander';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Interactions } from '../data/interactions.js';
 import type { InteractionLog } from '../data/interaction-log.js';
+import {
+  type ItemFeatureColumn,
+  type ItemFeatures,
+  parseItemFeatureSpec,
+  readItemFeatures,
+} from '../data/item-features.js';
 import { readInteractionLog, type LogColumns } from '../data/read-interaction-log.js';
 import {
   embedsUsers,
@@ -33,6 +39,9 @@ interface EvaluateOptions {
   plot?: string;
   coldUsers?: string;
   coldSeed: string;
+  itemFeatures?: string;
+  itemFeatureColumns?: string;
+  itemFeaturesId?: string;
   [param: string]: unknown;
 }
 
@@ -47,6 +56,8 @@ export interface EvaluationRecord {
   coldUsers: number;
   /** With `--cold-users`: warm and cold users' nDCG@k and their ratio at equal interaction counts. */
   coldStart?: ColdStartRecord;
+  /** With `--item-features`: the table, its feature count and how many training items it covers. */
+  itemFeatures?: { file: string; features: number; matchedItems: number };
 }
 
 /** The `coldStart` part of an {@link EvaluationRecord} (`--cold-users`). */
@@ -136,6 +147,20 @@ export function evaluateCommand(models: ModelRegistry = builtinModels()): Comman
         'and cold nDCG and their ratio at equal interaction counts',
     )
     .option('--cold-seed <n>', 'seed of the --cold-users draw', '42')
+    .option(
+      '--item-features <path>',
+      'item table (CSV with a header, or Parquet) whose columns (--item-feature-columns) become item ' +
+        'side features of the models that use them (graphsage, gat); the others ignore them',
+    )
+    .option(
+      '--item-feature-columns <spec>',
+      'with --item-features: comma-separated column:kind, kind multi[:separator] (multi-hot, ' +
+        'separator default |), cat (one-hot) or num (standardised), e.g. "genres:multi:|,year:num"',
+    )
+    .option(
+      '--item-features-id <column>',
+      "with --item-features: the table's item id column (default: its first column)",
+    )
     .addHelpText(
       'after',
       `\nModels:\n${models
@@ -165,6 +190,7 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
     ]),
   );
   const coldFraction = parseColdUsers(options);
+  const featureColumns = parseItemFeatureOptions(options);
   for (const [kind, params] of paramsByKind) {
     const model = models.create(kind, params);
     if (coldFraction !== null && !embedsUsers(model))
@@ -197,11 +223,24 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
       `cold users: ${split.cold.ids.length} of ${train.users.size} held out of training (seed ${split.seed}); training on ${split.warm.users.size} users, ${split.warm.items.size} items, ${split.warm.nnz} pairs`,
     );
 
+  let itemFeatures: ItemFeatures | undefined;
+  if (featureColumns !== null) {
+    itemFeatures = await readItemFeatures(
+      options.itemFeatures!,
+      featureColumns,
+      (split?.warm ?? train).items,
+      { idColumn: options.itemFeaturesId },
+    );
+    log(
+      `item features: ${itemFeatures.nFeatures} from ${options.itemFeatures} for ${itemFeatures.matched} of ${(split?.warm ?? train).items.size} training items`,
+    );
+  }
+
   const records: EvaluationRecord[] = [];
   const series: CurveSeries[] = [];
   for (const kind of kinds) {
     const model = models.create(kind, paramsByKind.get(kind));
-    const fit = await model.fit(split?.warm ?? train);
+    const fit = await model.fit(split?.warm ?? train, itemFeatures ? { itemFeatures } : {});
     const cold =
       split !== null && embedsUsers(model) ? evaluateColdStart(model, testLog, split, { k }) : null;
     const result = cold?.result ?? evaluateRecommender(model, testLog, { k });
@@ -216,6 +255,12 @@ async function runEvaluate(options: EvaluateOptions, models: ModelRegistry): Pro
       users: result.users,
       coldUsers: result.coldUsers,
     };
+    if (itemFeatures !== undefined)
+      record.itemFeatures = {
+        file: options.itemFeatures!,
+        features: itemFeatures.nFeatures,
+        matchedItems: itemFeatures.matched,
+      };
     if (cold !== null)
       record.coldStart = {
         fraction: cold.fraction,
@@ -265,6 +310,27 @@ function parseColdUsers(options: EvaluateOptions): number | null {
   if (!Number.isInteger(seed))
     throw new InvalidArgumentError('--cold-seed', `must be an integer, got "${options.coldSeed}"`);
   return fraction;
+}
+
+/**
+ * The columns of `--item-features`, or null without it; `--item-feature-columns` is required
+ * with it and refused without it.
+ */
+function parseItemFeatureOptions(options: EvaluateOptions): ItemFeatureColumn[] | null {
+  if (options.itemFeatures === undefined) {
+    if (options.itemFeatureColumns !== undefined || options.itemFeaturesId !== undefined)
+      throw new InvalidArgumentError(
+        options.itemFeatureColumns !== undefined ? '--item-feature-columns' : '--item-features-id',
+        'needs --item-features (the item table)',
+      );
+    return null;
+  }
+  if (options.itemFeatureColumns === undefined)
+    throw new InvalidArgumentError(
+      '--item-feature-columns',
+      'is required with --item-features, e.g. "genres:multi:|"',
+    );
+  return parseItemFeatureSpec(options.itemFeatureColumns, '--item-feature-columns');
 }
 
 /** The registry's models that embed users from their items. */

@@ -70,6 +70,11 @@ export const graphParamsSchema = z
       .default(true)
       .describe('score with the input item embeddings instead of a separate output table'),
     initStd: z.number().min(0).default(0.05).describe('standard deviation of initial embeddings'),
+    featureInitStd: z
+      .number()
+      .min(0)
+      .default(0.05)
+      .describe('with item side features: standard deviation of the initial feature projection P'),
     loss: z
       .enum(['softmax', 'sampled'])
       .default('softmax')
@@ -217,7 +222,7 @@ export abstract class GraphRecommender<P extends GraphParams>
     init('W1', 0.5 / Math.sqrt(d));
     init('W2', 0.5 / Math.sqrt(d));
     for (const name of ['al1', 'ar1', 'al2', 'ar2'] as const) init(name, this.attentionInitStd);
-    rng.fillGaussian(net.param('P'), p.initStd);
+    rng.fillGaussian(net.param('P'), p.featureInitStd);
     net.refreshInputs();
     const sampler = new NeighbourSampler(data, net, p, rng);
     const nUsers = data.users.size;
