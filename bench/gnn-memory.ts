@@ -6,11 +6,14 @@
  *
  *   npx tsx bench/gnn-memory.ts                 # 10M edges (and 1M, for the slope)
  *   npx tsx bench/gnn-memory.ts --edges 2000000 # one size
+ *   npx tsx bench/gnn-memory.ts --edges 10000000 --fanout2 10 # only rows with second hops
  *
  * The graph: `edges / 50` users with 50 consecutive edges each (a `range` source of edge ids,
  * so no record exists before it is read), items drawn with a skewed (squared-uniform)
  * popularity from 50,000. The stage streams users (`userRuns`: one user held at a time), one
- * epoch, 20 steps of 16 users at width 32, full softmax. Printed last: one JSON line.
+ * epoch, 20 steps of 16 users at width 32, full softmax; one layer (`fanout2` 0), and by default
+ * also both layers at 10M edges (`fanout2` 10: the per-item second-hop reservoirs, items × 10,
+ * filled as the log streams by). Printed last: one JSON line.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -57,6 +60,7 @@ interface Figures {
   users: number;
   items: number;
   embedUsers: boolean;
+  fanout2: number;
   seconds: number;
   peakRssMB: number;
   baselineRssMB: number;
@@ -69,7 +73,7 @@ interface Figures {
 
 const MB = 1024 * 1024;
 
-async function child(edges: number, embedUsers: boolean): Promise<Figures> {
+async function child(edges: number, embedUsers: boolean, fanout2: number): Promise<Figures> {
   const baseline = process.resourceUsage().maxRSS * 1024;
   const dir = await mkdtemp(join(tmpdir(), 'kiban-gnn-memory-'));
   const started = performance.now();
@@ -87,6 +91,7 @@ async function child(edges: number, embedUsers: boolean): Promise<Figures> {
           dim: DIM,
           maxSteps: STEPS,
           embedUsers,
+          fanout2,
         },
         log: (line) => process.stderr.write(`${line}\n`),
       },
@@ -96,6 +101,7 @@ async function child(edges: number, embedUsers: boolean): Promise<Figures> {
       users: Math.ceil(edges / DEGREE),
       items: ITEMS,
       embedUsers,
+      fanout2,
       seconds: Math.round((performance.now() - started) / 100) / 10,
       peakRssMB: Math.round((process.resourceUsage().maxRSS * 1024) / MB),
       baselineRssMB: Math.round(baseline / MB),
@@ -116,35 +122,50 @@ function argument(name: string): string | undefined {
 /** Runs the bench (not at the top level: the runner imports this module for its stage). */
 async function bench(): Promise<void> {
   if (argument('child') !== undefined) {
-    const figures = await child(Number(argument('child')), argument('embed-users') === 'true');
+    const figures = await child(
+      Number(argument('child')),
+      argument('embed-users') === 'true',
+      Number(argument('fanout2') ?? 0),
+    );
     console.log(JSON.stringify(figures));
   } else {
     const sizes =
       argument('edges') === undefined ? [1_000_000, 10_000_000] : [Number(argument('edges'))];
+    const configs: [number, boolean, number][] = [];
+    if (argument('fanout2') === undefined) {
+      for (const edges of sizes)
+        for (const embedUsers of [false, true]) configs.push([edges, embedUsers, 0]);
+      for (const embedUsers of [false, true]) configs.push([sizes.at(-1)!, embedUsers, 10]);
+    } else {
+      for (const edges of sizes)
+        for (const embedUsers of [false, true])
+          configs.push([edges, embedUsers, Number(argument('fanout2'))]);
+    }
     const runs: Figures[] = [];
-    for (const edges of sizes)
-      for (const embedUsers of [false, true]) {
-        const out = spawnSync(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            fileURLToPath(import.meta.url),
-            '--child',
-            String(edges),
-            '--embed-users',
-            String(embedUsers),
-          ],
-          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
-        );
-        if (out.status !== 0) throw new Error(`child for ${edges} edges failed (${out.status})`);
-        const figures = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as Figures;
-        console.log(
-          `${edges.toLocaleString('en')} edges, embedUsers ${embedUsers}: peak RSS ${figures.peakRssMB} MB ` +
-            `(baseline ${figures.baselineRssMB} MB; graph as int32 pairs ${figures.graphPairsMB} MB, model ${figures.modelMB} MB), ${figures.seconds} s`,
-        );
-        runs.push(figures);
-      }
+    for (const [edges, embedUsers, fanout2] of configs) {
+      const out = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          '--child',
+          String(edges),
+          '--embed-users',
+          String(embedUsers),
+          '--fanout2',
+          String(fanout2),
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+      );
+      if (out.status !== 0) throw new Error(`child for ${edges} edges failed (${out.status})`);
+      const figures = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as Figures;
+      console.log(
+        `${edges.toLocaleString('en')} edges, embedUsers ${embedUsers}, fanout2 ${fanout2}: peak RSS ${figures.peakRssMB} MB ` +
+          `(baseline ${figures.baselineRssMB} MB; graph as int32 pairs ${figures.graphPairsMB} MB, model ${figures.modelMB} MB), ${figures.seconds} s`,
+      );
+      runs.push(figures);
+    }
     console.log(JSON.stringify({ bench: 'gnn-memory', runs }));
   }
 }
