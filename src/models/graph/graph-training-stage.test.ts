@@ -266,6 +266,21 @@ describe('graphTraining stage (bundled MovieLens split)', () => {
       }
     }, 180_000);
 
+    it('streams users (userRuns): the reservoirs follow the stream, every user is embedded', async () => {
+      // The split holds each user's rows consecutively.
+      const run = await new InlineStageRunner().run(STAGE, {
+        source: source(),
+        count: 2,
+        params: { ...hopParams(), userRuns: true, epochs: 1, lrDecay: 1 },
+        ...quiet,
+      });
+      const got = vectorsOf(run.outputs as GraphEmbeddingRow[]);
+      expect(got.item.size).toBe(items.length);
+      expect(got.user.size).toBe(train.size);
+      expect([...got.user.values()].every((v) => v.every(Number.isFinite))).toBe(true);
+      expect(ndcgAt10(train, test, items, got)).toBeGreaterThan(ndcgAt10(train, test, items, null));
+    }, 60_000);
+
     it('merges the reservoirs of several preprocess partitions', async () => {
       const lines: string[] = [];
       const run = await new InlineStageRunner().run(STAGE, {
