@@ -9,8 +9,13 @@
  * training users (`--cold-users`), who are then embedded from their training items only; the
  * cold/warm ratio compares their nDCG@k with that of warm users at the same interaction counts.
  *
+ * With `--item-features FILE` (e.g. datasets/ml-latest-small/movies.csv), graphsage and gat are
+ * fitted once more with the table's side features (`--item-feature-columns`, default the
+ * MovieLens genres `genres:multi:|`), as rows "kiban graphsage + features" and "kiban gat + features".
+ *
  *   npx tsx bench/gnn.ts [--k 10] [--cold-users 0.1] [--cold-seed 42] [--threads 2]
- *                        [--no-peer] [--no-peer-cold] [--peer-epochs 30] [--python PATH] [--help]
+ *                        [--no-peer] [--no-peer-cold] [--peer-epochs 30] [--python PATH]
+ *                        [--item-features FILE [--item-feature-columns SPEC]] [--help]
  *
  * Last line: one JSON object with every row's figures and the machine.
  */
@@ -21,6 +26,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { ExternalId } from '../src/data/id-map.js';
 import { Interactions } from '../src/data/interactions.js';
+import { readItemFeatures } from '../src/data/item-features.js';
 import { readInteractionLog } from '../src/data/read-interaction-log.js';
 import {
   type ColdStartEvaluation,
@@ -53,6 +59,9 @@ Options:
   --no-peer-cold       skip the peer's cold-start refit (halves the peer's time)
   --peer-epochs <n>    the peer's epochs (default 30, kiban's default; fewer only for a quick check)
   --python <path>      Python with torch (default: python3 if it imports torch, else /usr/bin/python3)
+  --item-features <f>  also fit graphsage and gat with item side features from this item table
+                       (e.g. datasets/ml-latest-small/movies.csv)
+  --item-feature-columns <spec>  its columns (default genres:multi:|, the MovieLens genres)
   --help               this text`;
 
 const { values } = parseArgs({
@@ -65,6 +74,8 @@ const { values } = parseArgs({
     'no-peer-cold': { type: 'boolean', default: false },
     python: { type: 'string' },
     'peer-epochs': { type: 'string', default: '30' },
+    'item-features': { type: 'string' },
+    'item-feature-columns': { type: 'string', default: 'genres:multi:|' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -184,31 +195,55 @@ const train = Interactions.fromLog(trainLog);
 const test = await readInteractionLog(TEST);
 const split = holdOutColdUsers(train, Number(values['cold-users']), Number(values['cold-seed']));
 const load: number[][] = [loadavg()];
-const rows: Record<string, Row & { params?: Record<string, unknown> }> = {};
+const rows: Record<
+  string,
+  Row & { params?: Record<string, unknown>; itemFeatures?: Record<string, unknown> }
+> = {};
 const models = builtinModels();
-for (const kind of ['graphsage', 'gat', 'als', 'itemknn']) {
+const featureFile = values['item-features'];
+const featureSpec = values['item-feature-columns']!;
+const runs: [string, boolean][] = [
+  ['graphsage', false],
+  ['gat', false],
+  ['als', false],
+  ['itemknn', false],
+];
+if (featureFile !== undefined) runs.push(['graphsage', true], ['gat', true]);
+for (const [kind, withFeatures] of runs) {
   const model = models.create(kind);
+  const features = (data: Interactions) =>
+    withFeatures ? readItemFeatures(featureFile!, featureSpec, data.items) : undefined;
+  const itemFeatures = await features(train);
   const cpu = process.cpuUsage();
-  const fit = await model.fit(train, { progress: false });
+  const fit = await model.fit(train, { progress: false, itemFeatures });
   const used = process.cpuUsage(cpu);
   const fitCpuSeconds = (used.user + used.system) / 1e6;
   const { metrics } = evaluateRecommender(model, test, { k });
   let cold: ColdFigures | null = null;
   if (embedsUsers(model)) {
     const coldModel = models.create(kind);
-    const coldFit = await coldModel.fit(split.warm, { progress: false });
+    const coldFit = await coldModel.fit(split.warm, {
+      progress: false,
+      itemFeatures: await features(split.warm),
+    });
     if (embedsUsers(coldModel))
       cold = coldFigures(evaluateColdStart(coldModel, test, split, { k }), coldFit.seconds);
   }
-  rows[`kiban ${kind}`] = {
+  const name = `kiban ${kind}${withFeatures ? ' + features' : ''}`;
+  rows[name] = {
     params: { ...model.params },
+    ...(itemFeatures
+      ? {
+          itemFeatures: { file: featureFile!, spec: featureSpec, features: itemFeatures.nFeatures },
+        }
+      : {}),
     metrics,
     fitSeconds: fit.seconds,
     fitCpuSeconds,
     cold,
   };
   console.error(
-    `kiban ${kind}: ndcg@${k} ${metrics[`ndcg@${k}`].toFixed(4)}, fit ${fit.seconds.toFixed(2)} s`,
+    `${name}: ndcg@${k} ${metrics[`ndcg@${k}`].toFixed(4)}, fit ${fit.seconds.toFixed(2)} s`,
   );
 }
 load.push(loadavg());
@@ -257,17 +292,18 @@ if (!values['no-peer']) {
 
 const f4 = (x: number | null | undefined): string => (x == null ? '—' : x.toFixed(4));
 console.log(
-  `${'model'.padEnd(20)}${metricNames.map((m) => m.padStart(13)).join('')}${'fit s'.padStart(9)}${'cpu s'.padStart(8)}${'cold ndcg'.padStart(11)}${'warm@same n'.padStart(13)}${'ratio'.padStart(8)}`,
+  `${'model'.padEnd(26)}${metricNames.map((m) => m.padStart(13)).join('')}${'fit s'.padStart(9)}${'cpu s'.padStart(8)}${'cold ndcg'.padStart(11)}${'warm@same n'.padStart(13)}${'ratio'.padStart(8)}`,
 );
 for (const [name, r] of Object.entries(rows))
   console.log(
-    `${name.padEnd(20)}${metricNames.map((m) => f4(r.metrics[m]).padStart(13)).join('')}${r.fitSeconds.toFixed(2).padStart(9)}${r.fitCpuSeconds.toFixed(2).padStart(8)}${f4(r.cold?.matchedColdNdcg).padStart(11)}${f4(r.cold?.matchedWarmNdcg).padStart(13)}${(r.cold?.ratio == null ? '—' : r.cold.ratio.toFixed(3)).padStart(8)}`,
+    `${name.padEnd(26)}${metricNames.map((m) => f4(r.metrics[m]).padStart(13)).join('')}${r.fitSeconds.toFixed(2).padStart(9)}${r.fitCpuSeconds.toFixed(2).padStart(8)}${f4(r.cold?.matchedColdNdcg).padStart(11)}${f4(r.cold?.matchedWarmNdcg).padStart(13)}${(r.cold?.ratio == null ? '—' : r.cold.ratio.toFixed(3)).padStart(8)}`,
   );
 
 const peerRow = rows['pytorch graphsage'];
 const goals: Record<string, boolean | null> = {};
-for (const kind of ['graphsage', 'gat']) {
+for (const kind of ['graphsage', 'gat', 'graphsage + features', 'gat + features']) {
   const r = rows[`kiban ${kind}`];
+  if (r === undefined) continue;
   goals[`${kind} ndcg@${k} >= 0.3454`] = r.metrics[`ndcg@${k}`] >= 0.3454;
   goals[`${kind} cold >= 0.9 x warm`] = r.cold?.ratio == null ? null : r.cold.ratio >= 0.9;
   goals[`${kind} fit <= peer fit`] = peerRow ? r.fitSeconds <= peerRow.fitSeconds : null;
