@@ -16,6 +16,8 @@
  * | `KIBAN_SERVE_HOST` | `serve.host` |
  * | `KIBAN_SERVE_PORT` | `serve.port` |
  * | `KIBAN_AUTH` | `auth.mode` (`required` or `off`) |
+ * | `KIBAN_FEATURES_REPO` | `features.repo` |
+ * | `KIBAN_FEATURES_ONLINE` | `features.online` |
  * | `KIBAN_AUTH_PEPPER` | `auth.pepper` (never logged or echoed) |
  * | `KIBAN_OIDC_CLIENT_SECRET` | `auth.oidc.clientSecret` (never logged or echoed) |
  * | `KIBAN_SESSION_SECRET` | `auth.oidc.sessionSecret` (never logged or echoed) |
@@ -130,6 +132,23 @@ const authSchema = z
   })
   .strict();
 
+/**
+ * The feature store (issue 20): with `repo`, `kiban serve` mounts `POST /v1/features/online` and
+ * `POST /v1/features/push` over it (`serving/routes/features.ts`).
+ */
+const featuresSchema = z
+  .object({
+    /** Directory holding `features.yaml` (pushed rows go to its `push-log/`). Unset: no feature routes. */
+    repo: z.string().min(1).optional(),
+    /**
+     * Online store URL (`memory:`, `sqlite:PATH`, `redis://HOST:PORT[?prefix=P]`). Unset: the one
+     * that goes with `stores.serving` (`features/open-online-store.ts` `onlineStoreUrlFor`): Redis
+     * when serving is Redis (prefix `P-features:`), else a SQLite file beside the serving one.
+     */
+    online: z.string().min(1).optional(),
+  })
+  .strict();
+
 /** The top-level keys that are not the batch pipeline's (see `pipeline-config.ts`). */
 const processSchema = z
   .object({
@@ -137,6 +156,7 @@ const processSchema = z
     notifiers: notifiersSchema.default(notifiersSchema.parse({})),
     serve: serveSchema.default(serveSchema.parse({})),
     auth: authSchema.default(authSchema.parse({})),
+    features: featuresSchema.default(featuresSchema.parse({})),
   })
   .strict();
 
@@ -165,6 +185,8 @@ export const CONFIG_ENV: Readonly<Record<string, string>> = Object.freeze({
   KIBAN_SERVE_HOST: 'serve.host',
   KIBAN_SERVE_PORT: 'serve.port',
   KIBAN_AUTH: 'auth.mode',
+  KIBAN_FEATURES_REPO: 'features.repo',
+  KIBAN_FEATURES_ONLINE: 'features.online',
   KIBAN_AUTH_PEPPER: 'auth.pepper',
   KIBAN_OIDC_CLIENT_SECRET: 'auth.oidc.clientSecret',
   KIBAN_SESSION_SECRET: 'auth.oidc.sessionSecret',
@@ -260,8 +282,8 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
     return source === undefined ? '' : ` (${source})`;
   };
 
-  const { executor, notifiers, serve, auth, ...rest } = input;
-  const processResult = processSchema.safeParse({ executor, notifiers, serve, auth });
+  const { executor, notifiers, serve, auth, features, ...rest } = input;
+  const processResult = processSchema.safeParse({ executor, notifiers, serve, auth, features });
   if (!processResult.success) {
     const issue = processResult.error.issues[0];
     const key = issue.path.map(String).join('.');

@@ -5,6 +5,8 @@ import { DecisionLogWriter, decisionLogFileName } from '../../bandits/decision-l
 import { InvalidArgumentError } from '../../core/errors.js';
 import { childLogger, createLogger } from '../../core/log.js';
 import { ExperimentService } from '../../experiments/experiment-service.js';
+import { loadFeatureRepository } from '../../features/feature-definitions.js';
+import { onlineStoreUrlFor, openOnlineFeatureStore } from '../../features/open-online-store.js';
 import { buildOidcAuth } from '../../auth/oidc-auth.js';
 import { createServingApp } from '../../serving/create-app.js';
 import { createWorkflowService } from '../../workflow/engine/create-workflow-service.js';
@@ -66,6 +68,9 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     config.serve.workflows,
     config.sources['serve.workflows'] ?? 'serve.workflows',
   );
+  // Feature serving (issue 20) when `features.repo` is set: read before anything opens.
+  const featureRepo =
+    config.features.repo === undefined ? null : await loadFeatureRepository(config.features.repo);
   const backends = await openBackends(config.stores, {
     // Artifacts: taggers published by key are loaded from the store (opening it does no I/O for file:).
     seams: ['serving', 'bandits', 'metadata', 'artifacts'],
@@ -129,6 +134,23 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
         });
   // Rate limits (auth.rateLimit; issue 17.5), counted in Redis when it names one.
   const rateLimit = await openRateLimit(config, childLogger(logger, 'rate-limit'));
+  // The online feature store: `features.online`, else the one beside the serving store.
+  const online =
+    featureRepo === null
+      ? null
+      : await openOnlineFeatureStore(
+          config.features.online ?? onlineStoreUrlFor(config.stores.serving),
+          config.sources['features.online'] === undefined
+            ? 'features.online'
+            : `features.online (${config.sources['features.online']})`,
+        ).catch(async (error: unknown) => {
+          await workflows?.close();
+          await executor?.close();
+          await Promise.allSettled([decisionLog.close()]);
+          await rateLimit?.close();
+          await backends.close();
+          throw error;
+        });
   const app = createServingApp({
     logger: childLogger(logger, 'serve'),
     serving: backends.serving,
@@ -148,6 +170,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     // Every write through the API is recorded in the metadata store's audit log (issue 17.5).
     audit: backends.metadata.audit,
     ...(rateLimit === null ? {} : { rateLimit: rateLimit.options }),
+    ...(featureRepo === null || online === null ? {} : { features: { repo: featureRepo, online } }),
   });
   return {
     app,
@@ -161,6 +184,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
       await executor?.close();
       await Promise.allSettled([decisionLog.close()]);
       await rateLimit?.close();
+      await online?.close();
       await backends.close();
     },
   };
