@@ -137,6 +137,9 @@ export interface DuckDBOfflineStoreOptions {
 /** Defaults of {@link DuckDBOfflineStoreOptions}: DuckDB's own. */
 export const DUCKDB_OFFLINE_STORE_DEFAULTS: Readonly<DuckDBOfflineStoreOptions> = Object.freeze({});
 
+const MIN_BIGINT = '-9223372036854775808';
+const MAX_BIGINT = '9223372036854775807';
+
 /** A view to read and what to read from it. */
 interface ViewPlan {
   view: FeatureViewDefinition;
@@ -239,17 +242,19 @@ async function featureRows(
   if (created === undefined) select.push('__ts AS __ord');
   else {
     const c = await timestampMicros(con, table, created, column(created, 'created-time'), place);
-    // One sortable key: event time in the high 64 bits, created time (+2^63, so non-negative;
-    // null = 0, the lowest) in the low 64.
+    // One key ordered by event time, then created time (null = the lowest): the ASOF join takes
+    // one inequality. A struct sorts lexicographically and costs less than a HUGEINT
+    // (ts << 64 | created): about 5.5 against 6.3 CPU seconds at 10M rows (bench/features.ts).
     select.push(
-      `(CAST(${ts} AS HUGEINT) << 64) + coalesce(CAST(${c} AS HUGEINT) + 9223372036854775808, 0) AS __ord`,
+      `CASE WHEN ${ts} IS NOT NULL THEN struct_pack(t := ${ts}, c := coalesce(${c}, ${MIN_BIGINT})) END AS __ord`,
     );
   }
   for (const [i, f] of plan.features.entries())
     select.push(
       `${await castColumn(con, table, f.name, column(f.name, 'feature'), f.type, place)} AS __f${i}`,
     );
-  // __ts is referenced by __ord: DuckDB resolves aliases of the same SELECT list.
+  // __ts is referenced by __ord: DuckDB resolves aliases of the same SELECT list. Rows with no
+  // event time stay in (callers drop them): DuckDB's ASOF join pairs a null time with a null.
   return { sql: `SELECT ${select.join(', ')} FROM ${table}`, hasCreated: created !== undefined };
 }
 
@@ -276,7 +281,7 @@ async function latestRowsSql(
   return (
     `SELECT ${keys}, ${fields.map((f) => `__v.${f} AS ${f}`).join(', ')} FROM (` +
     `SELECT ${keys}, arg_max(struct_pack(${fields.map((f) => `${f} := ${f}`).join(', ')}), __ord) AS __v ` +
-    `FROM (${sql}) WHERE __ts >= ${micros(start, 'start')} AND __ts < ${micros(end, 'end')} GROUP BY ALL)`
+    `FROM (${sql}) WHERE __ts >= ${micros(start, 'start')} AND __ts < ${micros(end, 'end')}${plan.keys.map((k) => ` AND ${sqlIdent(k.column)} IS NOT NULL`).join('')} GROUP BY ALL)`
   );
 }
 
@@ -364,11 +369,14 @@ export class DuckDBOfflineFeatureStore implements OfflineFeatureStore {
       const joins: string[] = [];
       for (const [i, plan] of plans.entries()) {
         const { sql, hasCreated } = await featureRows(con, options.repo, plan);
+        // Ties in event time count as at or before the row whatever their created time. A null
+        // time must stay a null key: a struct holding a null is not null and would sort.
         const leftOrd = hasCreated
-          ? '(CAST(__ts AS HUGEINT) << 64) + 18446744073709551615'
+          ? `CASE WHEN __ts IS NOT NULL THEN struct_pack(t := __ts, c := ${MAX_BIGINT}) END`
           : '__ts';
         const ttl = BigInt(Math.round(plan.view.ttlSeconds * 1e6));
-        const valid = ttl > 0n ? `r.__ts > l.__ts - ${ttl}` : 'true';
+        // DuckDB's ASOF join matches a null struct key on the left: a row with no time takes nothing.
+        const valid = `l.__ts IS NOT NULL${ttl > 0n ? ` AND r.__ts > l.__ts - ${ttl}` : ''}`;
         const values = plan.features.map((f, j) => {
           const name = featureColumn({ view: plan.view.name, feature: f.name });
           featureColumns.push(name);
@@ -377,7 +385,7 @@ export class DuckDBOfflineFeatureStore implements OfflineFeatureStore {
         const on = plan.keys.map((k) => `l.${sqlIdent(k.column)} = r.${sqlIdent(k.column)}`);
         joins.push(
           `LEFT JOIN (SELECT l.__row, ${values.join(', ')} FROM (SELECT *, ${leftOrd} AS __ord FROM __kiban_rows) l ` +
-            `ASOF LEFT JOIN (${sql}) r ON ${on.join(' AND ')} AND l.__ord >= r.__ord) j${i} ON e.rowid = j${i}.__row`,
+            `ASOF LEFT JOIN (SELECT * FROM (${sql}) WHERE __ts IS NOT NULL) r ON ${on.join(' AND ')} AND l.__ord >= r.__ord) j${i} ON e.rowid = j${i}.__row`,
         );
       }
       for (const name of featureColumns)
