@@ -9,6 +9,13 @@ import { buildBanditReport, type BanditReport } from './bandit-report.js';
 import type { Feedback } from './bandit-policy.js';
 import { createPolicy, isPolicyKind, POLICY_KINDS } from './create-policy.js';
 import type { DecisionLogWriter } from './decision-log.js';
+import {
+  type BanditFeatureSource,
+  type FeatureContextRequest,
+  type FetchedFeatureContext,
+  featureContextWidth,
+  fetchFeatureContext,
+} from './feature-context.js';
 import { feedbackIncrements, statisticsWidth } from './sufficient-statistics.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { childLogger, processLogger, type Logger } from '../core/log.js';
@@ -46,6 +53,12 @@ export interface BanditServiceOptions {
   logger?: Logger;
   /** What one request may ask (see {@link BanditLimits}); each left out keeps its default. */
   limits?: Partial<BanditLimits>;
+  /**
+   * Where contexts named by feature service come from (`context: {featureService, entity}`, see
+   * `feature-context.ts`): the feature repository and its online store. Without it such contexts
+   * and definitions with a `featureService` are refused. @defaultValue null
+   */
+  features?: BanditFeatureSource | null;
 }
 
 /**
@@ -64,12 +77,22 @@ export interface DefineBanditInput {
   /** Context length; required (≥ 1) for `linucb` and `lints`. @defaultValue 0 */
   dim?: number;
   params?: Record<string, number>;
+  /**
+   * The feature service decisions read their context from when they name only an entity
+   * (`context: {entity}`); its features must be numeric or bool and as many as `dim`.
+   * @defaultValue none
+   */
+  featureService?: string;
 }
 
 /** What a decision asks for. */
 export interface DecideRequest {
-  /** `dim` numbers; may be left out when the bandit's dim is 0. */
-  context?: readonly number[];
+  /**
+   * `dim` numbers; or a feature service (default: the bandit's) and an entity whose features
+   * are read from the online store as the context (see `feature-context.ts`); may be left out
+   * when the bandit's dim is 0.
+   */
+  context?: readonly number[] | FeatureContextRequest;
   candidates: readonly string[];
   /** @defaultValue 1 */
   slots?: number;
@@ -82,6 +105,8 @@ export interface DecideResult {
   propensities: number[];
   /** The statistics version of the policy that decided. */
   version: number;
+  /** With a context read from a feature service: which, and how many features were filled with 0. */
+  featureContext?: { featureService: string; missing: number; expired: number };
 }
 
 /** Feedback on one decision: a reward per chosen arm, in slot order, or by arm id (arms left out earned 0). */
@@ -145,6 +170,7 @@ export class BanditService {
   readonly #ttlMs: number;
   readonly #log: DecisionLogWriter | null;
   readonly #random: () => number;
+  readonly #features: BanditFeatureSource | null;
   readonly #onError: (error: unknown, fields?: Record<string, unknown>) => void;
   /** The request limits in force, defaults applied. */
   readonly limits: Readonly<BanditLimits>;
@@ -165,6 +191,7 @@ export class BanditService {
       throw new InvalidArgumentError('decisionTtlMs', `must be an integer ≥ 1, got ${this.#ttlMs}`);
     this.#log = options.log ?? null;
     this.#random = options.random ?? Math.random;
+    this.#features = options.features ?? null;
     this.limits = resolveBanditLimits(options.limits);
     const onError = options.onError;
     const logger = options.logger ?? childLogger(processLogger(), 'bandits');
@@ -214,10 +241,12 @@ export class BanditService {
       );
     const dim = input.dim ?? 0;
     const policy = createPolicy(input.policy, { dim, params: input.params ?? {} });
+    if (input.featureService !== undefined) this.#checkFeatureService(input.featureService, dim);
     const definition: BanditDefinition = {
       policy: input.policy,
       dim,
       params: { ...policy.params },
+      ...(input.featureService === undefined ? {} : { featureService: input.featureService }),
       createdAt: new Date().toISOString(),
       generation: randomUUID(),
     };
@@ -227,13 +256,59 @@ export class BanditService {
     const same =
       existing.policy === definition.policy &&
       existing.dim === dim &&
-      sameParams(existing.params, definition.params);
+      sameParams(existing.params, definition.params) &&
+      existing.featureService === definition.featureService;
     if (!same) {
+      const service =
+        existing.featureService === undefined
+          ? ''
+          : `, feature service "${existing.featureService}"`;
       throw new ConflictError(
-        `bandit "${name}" exists with another definition (policy ${existing.policy}, dim ${existing.dim}, params ${JSON.stringify(existing.params)}); delete it first`,
+        `bandit "${name}" exists with another definition (policy ${existing.policy}, dim ${existing.dim}, params ${JSON.stringify(existing.params)}${service}); delete it first`,
       );
     }
     return { created: false, definition: existing };
+  }
+
+  /** Checks that `featureService` can give a bandit of `dim` its context. @throws InvalidArgumentError naming `featureService` */
+  #checkFeatureService(featureService: string, dim: number): void {
+    if (this.#features === null)
+      throw new InvalidArgumentError(
+        'featureService',
+        'this server has no feature repository (configure features to take contexts from the feature store)',
+      );
+    const width = featureContextWidth(this.#features.repo, featureService, 'featureService');
+    if (width !== dim)
+      throw new InvalidArgumentError(
+        'featureService',
+        `feature service "${featureService}" gives ${width} feature(s); dim is ${dim}`,
+      );
+  }
+
+  /** The context a decision names by feature service, read from the online store. */
+  async #fetchContext(
+    name: string,
+    definition: BanditDefinition,
+    request: FeatureContextRequest,
+  ): Promise<FetchedFeatureContext> {
+    if (this.#features === null)
+      throw new InvalidArgumentError(
+        'context',
+        'names a feature service, but this server has no feature repository; send the context as numbers',
+      );
+    const featureService = request.featureService ?? definition.featureService;
+    if (featureService === undefined)
+      throw new InvalidArgumentError(
+        'context.featureService',
+        `is needed: bandit "${name}" names no default feature service`,
+      );
+    return fetchFeatureContext(
+      this.#features,
+      featureService,
+      request.entity,
+      definition.dim,
+      name,
+    );
   }
 
   /** Names of every bandit, sorted. */
@@ -288,13 +363,22 @@ export class BanditService {
 
   /**
    * Chooses `slots` arms among the candidates, records the decision for its feedback and logs it.
-   * @throws NotFoundError for an unknown bandit; InvalidArgumentError for a malformed context,
-   *   candidates or slots.
+   * A context given as `{featureService?, entity}` is read from the online feature store now
+   * (`feature-context.ts`: missing or expired features are 0 and counted in `featureContext`);
+   * the vector used is what the decision record and the decision log keep.
+   * @throws NotFoundError for an unknown bandit; InvalidArgumentError for a malformed context
+   *   (numbers other than `dim`; an unknown feature service, one with a string feature or of
+   *   another width, a bad entity), candidates or slots.
    */
   async decide(name: string, request: DecideRequest): Promise<DecideResult> {
     const live = this.#live.get(name) ?? (await this.#load(name));
     const { definition } = live;
-    const contextArray = request.context ?? [];
+    const given = request.context;
+    const fetched =
+      given !== undefined && given !== null && typeof given === 'object' && !Array.isArray(given)
+        ? await this.#fetchContext(name, definition, given as FeatureContextRequest)
+        : null;
+    const contextArray = fetched?.x ?? (given as readonly number[] | undefined) ?? [];
     if (!Array.isArray(contextArray) || contextArray.length !== definition.dim) {
       const given = Array.isArray(contextArray) ? `${contextArray.length}` : 'none';
       throw new InvalidArgumentError(
@@ -330,6 +414,16 @@ export class BanditService {
       version,
       time: new Date().toISOString(),
       context: contextArray as number[],
+      ...(fetched === null
+        ? {}
+        : {
+            featureContext: {
+              featureService: fetched.featureService,
+              entity: (given as FeatureContextRequest).entity,
+              missing: fetched.missing,
+              expired: fetched.expired,
+            },
+          }),
       candidates: request.candidates as string[],
       arms,
       positions: arms.map((_, j) => j),
@@ -339,7 +433,19 @@ export class BanditService {
         ? { marginals: live.policy.slotMarginals(input, arms, this.#random) }
         : {}),
     });
-    return { decisionId, arms, propensities, version };
+    return fetched === null
+      ? { decisionId, arms, propensities, version }
+      : {
+          decisionId,
+          arms,
+          propensities,
+          version,
+          featureContext: {
+            featureService: fetched.featureService,
+            missing: fetched.missing,
+            expired: fetched.expired,
+          },
+        };
   }
 
   /**

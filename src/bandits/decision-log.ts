@@ -21,7 +21,18 @@ export interface DecisionLogEntry {
   version: number;
   /** ISO-8601 time of the decision. */
   time: string;
+  /** The context the policy used (read from the feature store when `featureContext` is there). */
   context: number[];
+  /**
+   * With a context read from a feature service (see `bandits/feature-context.ts`): the service,
+   * the entity, and how many features were missing or expired (filled with 0 in `context`).
+   */
+  featureContext?: {
+    featureService: string;
+    entity: Readonly<Record<string, string | number>>;
+    missing: number;
+    expired: number;
+  };
   candidates: string[];
   /** Chosen arms, slot 0 first. */
   arms: string[];

@@ -11,6 +11,8 @@ export interface BanditDefinition {
   dim: number;
   /** Every policy parameter, defaults applied. */
   params: Record<string, number>;
+  /** The feature service a decision's `context: {entity}` is read from (see `feature-context.ts`). */
+  featureService?: string;
   /** ISO-8601 time of creation. */
   createdAt: string;
   /** Random id of this definition, so decisions made before a delete and re-create are told apart. */

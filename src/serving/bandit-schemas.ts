@@ -27,10 +27,19 @@ const policyParams = z
   .record(z.string(), z.number())
   .describe('policy parameters; defaults applied');
 
+const featureService = z
+  .string()
+  .min(1)
+  .max(256)
+  .describe(
+    'feature service of the feature store whose numeric and bool features (as many as dim, in its order) are the context of decisions that name only an entity',
+  );
+
 const definitionSchema = z.object({
   policy,
   dim,
   params: policyParams,
+  featureService: featureService.optional(),
   createdAt: z.string(),
 });
 
@@ -45,7 +54,12 @@ export const defineBanditRoute = {
   description:
     'Creates the bandit, or confirms it (200) when it exists with the same policy, dim and parameters; another definition is a 409.',
   params: nameParams,
-  body: z.strictObject({ policy, dim: dim.optional(), params: policyParams.optional() }),
+  body: z.strictObject({
+    policy,
+    dim: dim.optional(),
+    params: policyParams.optional(),
+    featureService: featureService.optional(),
+  }),
   response: { 200: defined, 201: defined, 400: errorSchema, 409: errorSchema },
 };
 
@@ -138,10 +152,21 @@ export const decideRoute = {
   params: nameParams,
   body: z.strictObject({
     context: z
-      .array(z.number())
-      .max(MAX_DIM)
+      .union([
+        z.array(z.number()).max(MAX_DIM),
+        z.strictObject({
+          featureService: featureService
+            .optional()
+            .describe("feature service to read the context from (default: the bandit's)"),
+          entity: z
+            .record(z.string(), z.union([z.string(), z.number()]))
+            .describe('the join keys of the entity, e.g. {"user_id": "42"}'),
+        }),
+      ])
       .optional()
-      .describe("the bandit's dim numbers; may be left out when dim is 0"),
+      .describe(
+        "the bandit's dim numbers, or a feature service and an entity whose online features are the context (missing or expired ones read as 0); may be left out when dim is 0",
+      ),
     candidates: z.array(z.string().min(1).max(MAX_ARM_ID_LENGTH)).min(1).max(MAX_CANDIDATES),
     slots: z.int().min(1).default(1).describe('arms to choose (positions to fill)'),
   }),
@@ -151,6 +176,14 @@ export const decideRoute = {
       arms: z.array(z.string()),
       propensities: z.array(z.number()),
       version: z.int().describe('statistics version of the policy that decided'),
+      featureContext: z
+        .object({
+          featureService: z.string(),
+          missing: z.int().describe('features the entity has no value of, read as 0'),
+          expired: z.int().describe('features older than their TTL, read as 0'),
+        })
+        .optional()
+        .describe('with a context read from a feature service'),
     }),
     400: errorSchema,
     404: errorSchema,

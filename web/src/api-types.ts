@@ -1355,6 +1355,8 @@ export interface paths {
                             params: {
                                 [key: string]: number;
                             };
+                            /** @description feature service of the feature store whose numeric and bool features (as many as dim, in its order) are the context of decisions that name only an entity */
+                            featureService?: string;
                             createdAt: string;
                             version: number;
                             arms: {
@@ -1420,6 +1422,8 @@ export interface paths {
                         params?: {
                             [key: string]: number;
                         };
+                        /** @description feature service of the feature store whose numeric and bool features (as many as dim, in its order) are the context of decisions that name only an entity */
+                        featureService?: string;
                     };
                 };
             };
@@ -1445,6 +1449,8 @@ export interface paths {
                                 params: {
                                     [key: string]: number;
                                 };
+                                /** @description feature service of the feature store whose numeric and bool features (as many as dim, in its order) are the context of decisions that name only an entity */
+                                featureService?: string;
                                 createdAt: string;
                             };
                         };
@@ -1471,6 +1477,8 @@ export interface paths {
                                 params: {
                                     [key: string]: number;
                                 };
+                                /** @description feature service of the feature store whose numeric and bool features (as many as dim, in its order) are the context of decisions that name only an entity */
+                                featureService?: string;
                                 createdAt: string;
                             };
                         };
@@ -1735,8 +1743,15 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description the bandit's dim numbers; may be left out when dim is 0 */
-                        context?: number[];
+                        /** @description the bandit's dim numbers, or a feature service and an entity whose online features are the context (missing or expired ones read as 0); may be left out when dim is 0 */
+                        context?: number[] | {
+                            /** @description feature service to read the context from (default: the bandit's) */
+                            featureService?: string;
+                            /** @description the join keys of the entity, e.g. {"user_id": "42"} */
+                            entity: {
+                                [key: string]: string | number;
+                            };
+                        };
                         candidates: string[];
                         /**
                          * @description arms to choose (positions to fill)
@@ -1759,6 +1774,14 @@ export interface paths {
                             propensities: number[];
                             /** @description statistics version of the policy that decided */
                             version: number;
+                            /** @description with a context read from a feature service */
+                            featureContext?: {
+                                featureService: string;
+                                /** @description features the entity has no value of, read as 0 */
+                                missing: number;
+                                /** @description features older than their TTL, read as 0 */
+                                expired: number;
+                            };
                         };
                     };
                 };

@@ -100,12 +100,6 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
           })),
           ...oidc.authenticators,
         ];
-  const bandits = new BanditService(backends.bandits, {
-    logger: childLogger(logger, 'bandits'),
-    log: decisionLog,
-    decisionTtlMs: config.serve.decisionTtlMs ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs,
-    limits: config.serve.banditLimits,
-  });
   // Experiments and their events live in the metadata store, shared by every process using it.
   const experiments = new ExperimentService(backends.experiments, {
     logger: childLogger(logger, 'experiments'),
@@ -151,6 +145,14 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
           await backends.close();
           throw error;
         });
+  // Bandits take contexts named by feature service and entity from the online feature store.
+  const bandits = new BanditService(backends.bandits, {
+    logger: childLogger(logger, 'bandits'),
+    log: decisionLog,
+    decisionTtlMs: config.serve.decisionTtlMs ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs,
+    limits: config.serve.banditLimits,
+    ...(featureRepo === null || online === null ? {} : { features: { repo: featureRepo, online } }),
+  });
   const app = createServingApp({
     logger: childLogger(logger, 'serve'),
     serving: backends.serving,

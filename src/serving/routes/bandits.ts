@@ -25,9 +25,10 @@ export interface BanditRoutesOptions {
 
 /**
  * The bandit API over `service` (a fastify plugin):
- * - `PUT /v1/bandits/{name}` `{policy, dim?, params?}` → 201 created, 200 same definition, 409 another one;
+ * - `PUT /v1/bandits/{name}` `{policy, dim?, params?, featureService?}` → 201 created, 200 same definition, 409 another one;
  * - `GET /v1/bandits` → `{bandits}`; `GET /v1/bandits/{name}` → definition and shared statistics; `DELETE` → 204;
  * - `POST /v1/bandits/{name}/decide` `{context?, candidates, slots?}` → `{decisionId, arms, propensities, version}`;
+ *   `context` is `dim` numbers or `{featureService?, entity}`, read from the online feature store;
  * - `POST /v1/bandits/{name}/feedback` `{decisionId, rewards}` → `{decisionId, arms, rewards, version}`;
  * - `GET /v1/bandits/{name}/report?from&to` → arm selection shares and reward rate over time (`BanditReport`) of the decisions in [from, to), from the decision logs.
  *
