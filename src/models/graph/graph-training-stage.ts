@@ -155,7 +155,11 @@ export interface GraphEmbeddingRow {
  *   the preprocess partition's users only: give a worker few large partitions. For the frozen
  *   item layer after training, the partitions' reservoirs go to the one main rank their key
  *   `hops` routes to, which merges them into one sample over the whole log ({@link mergeHops})
- *   and broadcasts it, so every rank's item rows agree.
+ *   and broadcasts it, so every rank's item rows agree. On the bundled MovieLens split at the
+ *   test's short schedule (width 16, 6 epochs, `fanout1` 25, `fanout2` 8, one rank) nDCG@10 over
+ *   seeds 42, 1, 2 is 0.251, 0.262, 0.266 (mean 0.260), as `graphsage` in memory with fresh hops
+ *   each step: 0.271, 0.253, 0.251 (0.258); `fanout2` 0: 0.248, 0.253, 0.245 (0.249). Keeping
+ *   4 × S2 slots an item and drawing S2 of them each step did not help (0.252, 0.258, 0.252).
  * - `main`, on every rank: builds the same network from `seed`; each step it takes
  *   ⌈batchSize / count⌉ sub-graphs of its own, adds their gradient (each weighted by its share of
  *   the global step's targets, or 1/users with `lossWeighting: 'user'`) and sums the gradient over
