@@ -1,8 +1,10 @@
+import type { z } from 'zod';
 import { PIPELINE_STEP_KINDS } from '../pipeline/steps/pipeline-step.js';
 import { TASK_PARAM_SCHEMAS } from '../pipeline/task-params.js';
 import { registerCoreTaskHandlers } from '../workflow/core-task-handlers.js';
 import type { TaskHandler, TaskHandlersRef } from '../workflow/task-handler.js';
 import { TaskHandlerRegistry } from '../workflow/task-handler-registry.js';
+import { materializeParamsSchema } from './materialize-task-params.js';
 
 /** Options of {@link builtinTaskHandlers}: JSON, so that a worker thread can rebuild the same registry. */
 export interface BuiltinTaskHandlerOptions {
@@ -22,8 +24,8 @@ export interface BuiltinTaskHandlerOptions {
 
 /**
  * Registers kiban's task kinds with `registry`, in the order messages list them: the pipeline
- * steps (aggregate, train, evaluate, candidates, publish), shell and module, then stage and
- * tags. Each declares the params schema its task parses with; the code that runs it is loaded
+ * steps (aggregate, train, evaluate, candidates, publish), shell and module, then stage, tags
+ * and materialize (feature views to the online store). Each declares the params schema its task parses with; the code that runs it is loaded
  * on the first attempt, so validating a workflow loads no model or store. Returns `registry`.
  *
  * @example
@@ -61,6 +63,12 @@ export function registerBuiltinTaskHandlers(
     params: TASK_PARAM_SCHEMAS.tags,
     run: async (job, ctx) =>
       (await import('./tags-task-runner.js')).runTagsTask(job, ctx, metadataUrl),
+  });
+  registry.register({
+    kind: 'materialize',
+    params: materializeParamsSchema as z.ZodType<Record<string, unknown>>,
+    run: async (job, ctx) =>
+      (await import('./materialize-task-runner.js')).runMaterializeTask(job, ctx),
   });
   return registry;
 }
