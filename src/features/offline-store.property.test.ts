@@ -85,7 +85,6 @@ const ENTITIES = [
 /** One random case: two or three views (one keyed by user and item), an entity file, the join. */
 async function runCase(seed: number): Promise<number> {
   const random = new Random(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[random.nextInt(xs.length)]!;
   const keyType = random.next() < 0.5 ? 'string' : 'int64';
   // Keys 0..K-1 have feature rows; K..K+1 never do.
   const keyCount = 2 + random.nextInt(4);

@@ -240,6 +240,66 @@ describe('DuckDBOfflineFeatureStore.historical', () => {
   });
 });
 
+describe('DuckDBOfflineFeatureStore sources and cancelling', () => {
+  it('reads a view from a DuckDB query, with its own column types', async () => {
+    const raw = await csv(
+      'raw.csv',
+      ['uid', 'day', 'n'],
+      [
+        ['a', '2024-01-01', 1],
+        ['a', '2024-01-02', 2],
+        ['a', '2024-01-02', 3],
+      ],
+    );
+    const repo = repository(
+      [view('q', ['user'], 0)],
+      [
+        {
+          name: 'q',
+          query: `SELECT uid AS user_id, CAST(day AS DATE) AS day, sum(n) AS x FROM read_csv('${raw}') GROUP BY ALL`,
+          timestamp: 'day',
+        },
+      ],
+    );
+    const entities = await csv(
+      'q-rows.csv',
+      ['user_id', 'event_time'],
+      [
+        ['a', '2024-01-01T12:00:00Z'],
+        ['a', '2024-01-03'],
+      ],
+    );
+    await store.historical({
+      repo,
+      entities,
+      output: file('q.csv'),
+      features: [{ view: 'q', feature: 'x' }],
+    });
+    expect((await readCsv(file('q.csv'))).map((r) => r[2])).toEqual(['q__x', '1', '5']);
+  });
+
+  it('stops when its signal is aborted, writing nothing', async () => {
+    const source = await csv('ab.csv', ['user_id', 'event_time', 'x'], [['a', 1, 1]]);
+    const repo = repository(
+      [view('ab', ['user'], 0)],
+      [{ name: 'ab', path: source, timestamp: 'event_time' }],
+    );
+    const entities = await csv('ab-rows.csv', ['user_id', 'event_time'], [['a', 2]]);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      store.historical({
+        repo,
+        entities,
+        output: file('ab-out.csv'),
+        features: [{ view: 'ab', feature: 'x' }],
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(/abort/i);
+    expect(await readdir(dir)).not.toContain('ab-out.csv');
+  });
+});
+
 describe('DuckDBOfflineFeatureStore.latest and readLatest', () => {
   it('gives each key its latest row in [start, end)', async () => {
     const a = await csv(
