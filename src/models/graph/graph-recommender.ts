@@ -158,8 +158,7 @@ export type GatParams = z.output<typeof gatParamsSchema>;
  * with or without item bias; untied tables 0.157 with and without) against 0.167 without; the
  * sampled softmax 0.141 with 256 uniform and 16 in-batch negatives per other user, 0.145 with 16
  * hard negatives of a 256 pool, 0.157 with 1,024 uniform and 64 hard of a 1,024 pool (0.155 with
- * 64 in-batch per other user besides), in a third to two thirds of the full softmax's time on
- * 8,974 items. So both stay opt-in.
+ * 64 in-batch per other user besides). So both stay opt-in.
  */
 export abstract class GraphRecommender<P extends GraphParams>
   extends FactorModel<P>
