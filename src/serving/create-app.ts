@@ -23,6 +23,9 @@ import { banditRoutes } from './routes/bandits.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { featureRoutes, type FeatureRoutesOptions } from './routes/features.js';
+import { featureCatalogRoutes } from './routes/feature-catalog.js';
+import { registerFeatureFreshness } from './feature-freshness-metric.js';
+import type { OnlineFeatureStore } from '../features/online-store.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
@@ -301,6 +304,13 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   if (deps.bandits !== undefined) void app.register(banditRoutes, { service: deps.bandits });
   // Feature store (issue 20): online values and pushed rows over the configured repository.
   if (deps.features !== undefined) void app.register(featureRoutes, deps.features);
+  // …and the catalogue the dashboard reads (views, services, freshness, a sample of values).
+  if (deps.features !== undefined)
+    void app.register(featureCatalogRoutes, { ...deps.features, registry: metadata?.featureRegistry });
+  // …and kiban_feature_view_freshness_seconds{view} from the store's materialisation marks.
+  const online = deps.features?.online as Partial<OnlineFeatureStore> | undefined;
+  if (typeof online?.listMaterialized === 'function')
+    registerFeatureFreshness(registry, online as Pick<OnlineFeatureStore, 'listMaterialized'>);
   // A/B testing (issue 9): experiments, assignment, events and analysis over the metadata store.
   if (deps.experiments !== undefined)
     void app.register(experimentRoutes, { service: deps.experiments });
