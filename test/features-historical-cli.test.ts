@@ -113,6 +113,10 @@ describe('kiban features historical', () => {
       String(Date.UTC(2024, 0, 10) / 1000), // the 10th's row is outside
       '--output',
       file('latest.csv'),
+      '--threads',
+      '1',
+      '--memory-limit',
+      '256MB',
     );
     expect(window.stderr).toBe('');
     expect(window.code).toBe(0);
@@ -154,6 +158,17 @@ describe('kiban features historical', () => {
     expect(bad.stderr).toContain(`${file('bad.csv')}`);
     expect(bad.stderr).toContain('"soon" is neither an ISO-8601 timestamp nor epoch seconds');
     expect(bad.stderr).toContain('at');
+    const threads = await kiban(
+      ...base,
+      '--features',
+      'user_stats:*',
+      '--entities',
+      file('labels.csv'),
+      '--threads',
+      '0',
+    );
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toContain('--threads: must be a whole number of at least 1, got "0"');
     const badStart = await kiban(
       ...base,
       '--features',

@@ -13,6 +13,8 @@ interface HistoricalFlags {
   timestamp?: string;
   start?: string;
   end?: string;
+  threads?: number;
+  memoryLimit?: string;
 }
 
 /**
@@ -66,6 +68,14 @@ function parseInstant(flag: string, text: string): Date {
   return date;
 }
 
+/** @throws InvalidArgumentError naming `flag` unless `text` is a whole number ≥ 1. */
+function positiveInteger(flag: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError(flag, `must be a whole number of at least 1, got "${text}"`);
+  return n;
+}
+
 /** The features the flags name: `--features`, or a feature service's. */
 function requestedFeatures(flags: HistoricalFlags, repo: FeatureRepository): FeatureReference[] {
   if ((flags.features === undefined) === (flags.featureService === undefined))
@@ -107,6 +117,13 @@ export function featuresHistoricalCommand(): Command {
       'without --entities: window start, inclusive (ISO-8601 or epoch seconds)',
     )
     .option('--end <time>', 'without --entities: window end, exclusive')
+    .option('--threads <n>', 'DuckDB threads (default: the core count)', (v) =>
+      positiveInteger('--threads', v),
+    )
+    .option(
+      '--memory-limit <size>',
+      "DuckDB's memory limit, e.g. 1GB: the join's peak memory (default: 80% of RAM)",
+    )
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -136,7 +153,10 @@ export function featuresHistoricalCommand(): Command {
         );
       const repo = await loadFeatureRepository(flags.repo);
       const features = requestedFeatures(flags, repo);
-      const store = new DuckDBOfflineFeatureStore();
+      const store = new DuckDBOfflineFeatureStore({
+        ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+        ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
+      });
       try {
         const result =
           flags.entities !== undefined
