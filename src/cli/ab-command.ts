@@ -6,6 +6,9 @@ import {
   type AbCsvAggregates,
   type DuplicatePolicy,
 } from '../data/ab-csv-aggregates.js';
+import { addFeatureCovariate, type FeatureCovariateCsv } from '../experiments/feature-covariate.js';
+import { loadFeatureRepository } from '../features/feature-definitions.js';
+import { parseFeatureReference } from '../features/online-features.js';
 import {
   analyzeMetric,
   type MetricAnalysis,
@@ -22,6 +25,8 @@ interface AnalyzeOptions {
   control?: string;
   alternative: Alternative;
   covariate?: string;
+  covariateFeature?: string;
+  featureRepo?: string;
   where?: string;
   duplicates: DuplicatePolicy;
   weights?: string;
@@ -66,6 +71,11 @@ function analyzeCommand(): Command {
     )
     .option('--covariate <column>', 'pre-period covariate for CUPED variance reduction')
     .option(
+      '--covariate-feature <view:feature>',
+      "CUPED covariate from the feature store: each unit's value of a numeric feature (the unit is the view's join key) point-in-time just before its exposure, the earliest --time of its rows; needs --feature-repo and --time",
+    )
+    .option('--feature-repo <dir>', 'feature repository (features.yaml) for --covariate-feature')
+    .option(
       '--where <sql>',
       'keep only rows meeting a DuckDB condition on the columns (read as text), e.g. "landing_page = \'new_page\'"',
     )
@@ -96,7 +106,8 @@ function analyzeCommand(): Command {
       'after',
       '\nExamples:\n  kiban ab analyze --csv ab_data.csv --unit user_id --variant group --metric converted --alternative greater --json\n' +
         '  kiban ab analyze --csv ab_data.csv --unit user_id --variant group --metric converted --time timestamp --where "("group" = \'treatment\') = (landing_page = \'new_page\')"\n' +
-        '  kiban ab analyze --csv orders.csv --unit user --variant arm --metric revenue --covariate revenue_before --duplicates sum',
+        '  kiban ab analyze --csv orders.csv --unit user --variant arm --metric revenue --covariate revenue_before --duplicates sum\n' +
+        '  kiban ab analyze --csv orders.csv --unit user_id --variant arm --metric revenue --time exposed_at --covariate-feature user_stats:spend_28d --feature-repo features',
     )
     .action(async (options: AnalyzeOptions) => runAnalyze(options));
 }
@@ -110,22 +121,26 @@ async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     );
   const weights = options.weights === undefined ? null : parseWeights(options.weights);
   const started = performance.now();
-  const data = await aggregateAbCsv(options.csv, {
+  const fromFeature = await featureCovariate(options);
+  const data = await aggregateAbCsv(fromFeature?.csv ?? options.csv, {
     unit: options.unit,
     variant: options.variant,
     metric: options.metric,
     duplicates: options.duplicates,
     ...(options.covariate === undefined ? {} : { covariate: options.covariate }),
+    ...(fromFeature === null ? {} : { covariate: fromFeature.column }),
     ...(options.where === undefined ? {} : { where: options.where }),
     ...(options.time === undefined
       ? {}
       : { time: options.time, bucketMs: BUCKET_MS[options.bucket] }),
-  }).catch((error: unknown) => {
-    // The library names its option; here the user chose --bucket.
-    if (error instanceof InvalidArgumentError && error.field === 'bucketMs')
-      throw new InvalidArgumentError('--bucket', error.reason, { cause: error });
-    throw error;
-  });
+  })
+    .catch((error: unknown) => {
+      // The library names its option; here the user chose --bucket.
+      if (error instanceof InvalidArgumentError && error.field === 'bucketMs')
+        throw new InvalidArgumentError('--bucket', error.reason, { cause: error });
+      throw error;
+    })
+    .finally(() => fromFeature?.remove());
   const names = data.variants.map((v) => v.variant);
   if (names.length < 2) {
     // Say what was left out too: the cause may be another column than the variant's.
@@ -173,11 +188,48 @@ async function runAnalyze(options: AnalyzeOptions): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   if (options.json === true) {
     process.stdout.write(
-      `${JSON.stringify({ csv: options.csv, unit: options.unit, variant: options.variant, covariate: options.covariate ?? null, time: options.time ?? null, duplicates: data.duplicates, data: data.quality, excluded, ...analysis, seconds: +seconds.toFixed(3) })}\n`,
+      `${JSON.stringify({ csv: options.csv, unit: options.unit, variant: options.variant, covariate: options.covariate ?? null, ...(fromFeature === null ? {} : { covariateFeature: { feature: options.covariateFeature, repo: options.featureRepo, column: fromFeature.column, units: fromFeature.units, unitsWithValue: fromFeature.unitsWithValue } }), time: options.time ?? null, duplicates: data.duplicates, data: data.quality, excluded, ...analysis, seconds: +seconds.toFixed(3) })}\n`,
     );
     return;
   }
   printReport(analysis, data, excluded, seconds);
+}
+
+/**
+ * With `--covariate-feature`: the A/B CSV with each unit's feature value at exposure added as a
+ * column (see `experiments/feature-covariate.ts`); null without.
+ */
+async function featureCovariate(options: AnalyzeOptions): Promise<FeatureCovariateCsv | null> {
+  if (options.covariateFeature === undefined) {
+    if (options.featureRepo !== undefined)
+      throw new InvalidArgumentError('--feature-repo', 'is only used with --covariate-feature');
+    return null;
+  }
+  if (options.covariate !== undefined)
+    throw new InvalidArgumentError(
+      '--covariate-feature',
+      'give either --covariate (a column of the CSV) or --covariate-feature, not both',
+    );
+  if (options.featureRepo === undefined)
+    throw new InvalidArgumentError(
+      '--feature-repo',
+      'is needed with --covariate-feature: the directory of the feature repository (features.yaml)',
+    );
+  if (options.time === undefined)
+    throw new InvalidArgumentError(
+      '--time',
+      "is needed with --covariate-feature: each unit's covariate is read as of its exposure, the earliest time of its rows",
+    );
+  const feature = parseFeatureReference(options.covariateFeature, '--covariate-feature');
+  return addFeatureCovariate({
+    csv: options.csv,
+    unit: options.unit,
+    time: options.time,
+    ...(options.where === undefined ? {} : { where: options.where }),
+    repo: await loadFeatureRepository(options.featureRepo),
+    feature,
+    fields: { feature: '--covariate-feature', unit: '--unit', time: '--time', where: '--where' },
+  });
 }
 
 const BUCKET_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
@@ -204,7 +256,9 @@ function describeExclusions(data: AbCsvAggregates, options: AnalyzeOptions): str
   const missing = Object.entries(q.missing).filter(([, v]) => v > 0);
   for (const [column, count] of missing)
     out.push(
-      `${n(count)} rows with no ${column} (--${column} ${options[column as 'unit' | 'variant' | 'metric' | 'covariate' | 'time']})`,
+      column === 'covariate' && options.covariateFeature !== undefined
+        ? `${n(count)} rows whose unit has no value of --covariate-feature ${options.covariateFeature} before its exposure`
+        : `${n(count)} rows with no ${column} (--${column} ${options[column as 'unit' | 'variant' | 'metric' | 'covariate' | 'time']})`,
     );
   for (const [column, count] of Object.entries(q.notNumeric))
     if (count > 0)
