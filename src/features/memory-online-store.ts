@@ -102,5 +102,15 @@ export class MemoryOnlineFeatureStore implements OnlineFeatureStore {
     return new Map([...this.#marks].map(([view, mark]) => [view, { ...mark }]));
   }
 
+  async sampleKeys(view: string, limit: number): Promise<EntityKey[]> {
+    checkView(view);
+    const keys: EntityKey[] = [];
+    for (const key of this.#rows.get(view)?.keys() ?? []) {
+      if (keys.length >= limit) break;
+      keys.push(key);
+    }
+    return keys;
+  }
+
   async close(): Promise<void> {}
 }

@@ -90,5 +90,12 @@ export interface OnlineFeatureStore {
   setMaterialized(view: string, mark: MaterializedMark): Promise<void>;
   /** Every view's {@link MaterializedMark} (for the freshness metric), by view name. */
   listMaterialized(): Promise<Map<string, MaterializedMark>>;
+  /**
+   * Up to `limit` entity keys that `view` holds a row for (for the dashboard's sample of online
+   * values): whichever the store finds first, cheaply (SQLite: the first keys in key order;
+   * Redis: one `HSCAN` pass at most until enough; memory: the first written), not a uniform
+   * sample. Optional, so stores written before it still fit the seam.
+   */
+  sampleKeys?(view: string, limit: number): Promise<EntityKey[]>;
   close(): Promise<void>;
 }

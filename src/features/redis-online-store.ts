@@ -198,6 +198,27 @@ export class RedisOnlineFeatureStore implements OnlineFeatureStore {
     );
   }
 
+  async sampleKeys(view: string, limit: number): Promise<EntityKey[]> {
+    checkView(view);
+    const keys = new Set<EntityKey>();
+    if (limit < 1) return [];
+    // HSCAN returns each field at least once over a full pass; stop as soon as enough are seen
+    // (a few round trips for a large hash, one for a small one, which Redis answers whole).
+    let cursor = '0';
+    do {
+      const [next, pairs] = await this.#redis.hscanBuffer(
+        this.#rowsKey(view),
+        cursor,
+        'COUNT',
+        Math.max(limit, 10),
+      );
+      cursor = String(next);
+      for (let i = 0; i < pairs.length && keys.size < limit; i += 2)
+        keys.add(pairs[i]!.toString('utf8'));
+    } while (cursor !== '0' && keys.size < limit);
+    return [...keys];
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -137,6 +137,11 @@ export class SqliteOnlineFeatureStore implements OnlineFeatureStore {
     return new Map(rows.map((r) => [r.view, JSON.parse(r.mark) as MaterializedMark]));
   }
 
+  async sampleKeys(view: string, limit: number): Promise<EntityKey[]> {
+    checkView(view);
+    return this.#sql.sampleKeys.all(view, Math.max(0, Math.floor(limit))) as EntityKey[];
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
@@ -181,5 +186,9 @@ function prepare(db: Database.Database) {
       'INSERT INTO feature_online_mark (view, mark) VALUES (?, ?) ON CONFLICT (view) DO UPDATE SET mark = excluded.mark',
     ),
     listMarks: db.prepare('SELECT view, mark FROM feature_online_mark ORDER BY view'),
+    // The primary key's order: the first `limit` keys of the view, read from the index.
+    sampleKeys: db
+      .prepare('SELECT key FROM feature_online WHERE view = ? ORDER BY key LIMIT ?')
+      .pluck(),
   };
 }

@@ -202,6 +202,25 @@ export function describeOnlineFeatureStore(
       ]);
     });
 
+    it('samples up to limit distinct keys of a view that hold rows, none of other views', async () => {
+      expect(await store.sampleKeys?.('v', 5)).toEqual([]);
+      const keys = Array.from({ length: 40 }, (_, i) => entityKey([`k${i}`, i]));
+      await store.write(
+        'v',
+        F,
+        keys.map((k, i) => row(k, i + 1, i + 1, [i, i, 'x'])),
+      );
+      await store.write('w', F, [row('other', 1, 1, [1, 1, 'y'])]);
+      const some = (await store.sampleKeys?.('v', 7)) ?? [];
+      expect(some).toHaveLength(7);
+      expect(new Set(some).size).toBe(7);
+      for (const k of some) expect(keys).toContain(k);
+      const all = (await store.sampleKeys?.('v', 100)) ?? [];
+      expect([...all].sort()).toEqual([...keys].sort());
+      expect(await store.sampleKeys?.('w', 10)).toEqual(['other']);
+      expect(await store.sampleKeys?.('nope', 10)).toEqual([]);
+    });
+
     it('keeps materialisation marks per view, replacing and listing them', async () => {
       expect(await store.getMaterialized('v')).toBeNull();
       expect(await store.listMaterialized()).toEqual(new Map());
