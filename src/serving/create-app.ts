@@ -306,7 +306,10 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
   if (deps.features !== undefined) void app.register(featureRoutes, deps.features);
   // …and the catalogue the dashboard reads (views, services, freshness, a sample of values).
   if (deps.features !== undefined)
-    void app.register(featureCatalogRoutes, { ...deps.features, registry: metadata?.featureRegistry });
+    void app.register(featureCatalogRoutes, {
+      ...deps.features,
+      registry: metadata?.featureRegistry,
+    });
   // …and kiban_feature_view_freshness_seconds{view} from the store's materialisation marks.
   const online = deps.features?.online as Partial<OnlineFeatureStore> | undefined;
   if (typeof online?.listMaterialized === 'function')
