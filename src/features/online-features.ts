@@ -68,8 +68,8 @@ export interface OnlineEntityResult {
 
 /** What {@link getOnlineFeatures} answers. */
 export interface OnlineFeaturesResult {
-  /** The features, `view:feature`, in request (or service) order. */
-  features: string[];
+  /** The features, `view:feature`, in request (or service) order (shared between answers: frozen). */
+  features: readonly string[];
   /** One per entity, in request order. */
   results: OnlineEntityResult[];
 }
@@ -85,7 +85,7 @@ interface ViewRead {
 }
 
 interface Plan {
-  features: string[];
+  features: readonly string[];
   views: ViewRead[];
 }
 
@@ -95,6 +95,11 @@ interface Plan {
  */
 const PLANS = new WeakMap<FeatureRepository, Map<string, Plan>>();
 const MAX_CACHED_PLANS = 256;
+/** Plans by the identity of a `features` array a caller passes again (the route's parsed lists). */
+const PLANS_BY_LIST = new WeakMap<
+  readonly FeatureReference[],
+  { repo: FeatureRepository; plan: Plan }
+>();
 
 /**
  * The latest values of `features` (or of `featureService`'s features) for each of `entities`,
@@ -134,7 +139,7 @@ export async function getOnlineFeatures(
     plan.views.map((read, v) => online.read(read.view.name, keysByView[v])),
   );
   for (let v = 0; v < plan.views.length; v += 1) fill(plan.views[v], rowsByView[v], results, now);
-  return { features: plan.features.slice(), results };
+  return { features: plan.features, results };
 }
 
 /** Parses `view:feature` (the HTTP form) into a {@link FeatureReference}. */
@@ -157,13 +162,20 @@ function planFor(repo: FeatureRepository, options: GetOnlineFeaturesOptions): Pl
       features === undefined ? featuresField : serviceField,
       `give either ${featuresField} or ${serviceField}, not ${features === undefined ? 'neither' : 'both'}`,
     );
+  if (features !== undefined) {
+    const known = PLANS_BY_LIST.get(features);
+    if (known !== undefined && known.repo === repo) return known.plan;
+  }
   const cacheKey =
     featureService !== undefined
       ? `s\u001f${featureService}`
       : `f\u001f${(features ?? []).map((f) => `${f.view}:${f.feature}`).join('\u001f')}`;
   let cache = PLANS.get(repo);
   const cached = cache?.get(cacheKey);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    if (features !== undefined) PLANS_BY_LIST.set(features, { repo, plan: cached });
+    return cached;
+  }
   let refs: readonly FeatureReference[];
   let field: (i: number) => string;
   if (featureService !== undefined) {
@@ -186,6 +198,7 @@ function planFor(repo: FeatureRepository, options: GetOnlineFeaturesOptions): Pl
   }
   if (cache.size >= MAX_CACHED_PLANS) cache.clear();
   cache.set(cacheKey, plan);
+  if (features !== undefined) PLANS_BY_LIST.set(features, { repo, plan });
   return plan;
 }
 
@@ -223,7 +236,7 @@ function resolvePlan(
     read.columns.push(names.length);
     names.push(name);
   }
-  return { features: names, views: [...views.values()] };
+  return { features: Object.freeze(names), views: [...views.values()] };
 }
 
 /** The join keys of a view's entities, in its entity order. */

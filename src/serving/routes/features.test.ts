@@ -21,6 +21,7 @@ import { RedisOnlineFeatureStore } from '../../features/redis-online-store.js';
 import { SqliteOnlineFeatureStore } from '../../features/sqlite-online-store.js';
 import { MemoryServingStore } from '../../storage/memory-serving-store.js';
 import { createServingApp } from '../create-app.js';
+import { onlineFeaturesJson } from './features.js';
 
 const REPO_YAML = `
 entities:
@@ -359,3 +360,40 @@ if (mustRunRedis(reachable)) {
     it('needs Redis', () => undefined);
   });
 }
+
+describe('onlineFeaturesJson', () => {
+  it('writes what JSON.stringify writes, whatever the statuses and event times', () => {
+    const features = Object.freeze(['a:x', 'a:y', 'b:"q"']);
+    const cases = [
+      { features, results: [] },
+      {
+        features,
+        results: [
+          {
+            values: [1, 'two', true],
+            statuses: ['present', 'present', 'present'],
+            eventTimes: [5, 5, 5],
+          },
+          {
+            values: [null, null, 0.5],
+            statuses: ['missing', 'expired', 'present'],
+            eventTimes: [null, 3, 4],
+          },
+          {
+            values: [1.25, null, null],
+            statuses: ['present', 'present', 'missing'],
+            eventTimes: [7, 7, null],
+          },
+        ],
+      },
+      {
+        features: ['z:z'],
+        results: [{ values: ['é\n"'], statuses: ['present'], eventTimes: [-1] }],
+      },
+    ] as const;
+    for (const result of cases)
+      expect(onlineFeaturesJson(result as never)).toBe(JSON.stringify(result));
+    // Twice: the second answer comes from the cached parts.
+    expect(onlineFeaturesJson(cases[1] as never)).toBe(JSON.stringify(cases[1]));
+  });
+});

@@ -8,10 +8,12 @@ import type {
   FeatureValueType,
   FeatureViewDefinition,
 } from '../../features/feature-types.js';
+import type { FeatureReference } from '../../features/feature-types.js';
 import {
   getOnlineFeatures,
   joinKeys,
   keyValue,
+  type OnlineFeaturesResult,
   parseFeatureReference,
 } from '../../features/online-features.js';
 import {
@@ -38,6 +40,9 @@ export const MAX_ONLINE_FEATURES = 1000;
 /** Most rows in one push. */
 export const MAX_PUSH_ROWS = 10_000;
 
+/** Most distinct feature lists whose parse is kept (beyond it the cache starts again). */
+const MAX_CACHED_LISTS = 256;
+
 /** The media type of the compact binary answer. */
 export const MSGPACK_TYPE = 'application/x-msgpack';
 
@@ -48,7 +53,8 @@ const name = z.string().min(1).max(256);
 const keyCell = z.union([z.string().max(1024), z.number()]);
 const value = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 
-const onlineRoute = {
+/** The schema of `POST /v1/features/online` (also what bench/features-online.ts's bare route validates). */
+export const onlineFeaturesRoute = {
   summary: 'Online feature values for entities',
   description: `The latest values of \`features\` (\`view:feature\`, in answer order) or of a \`featureService\`'s features for each of \`entities\` (up to ${MAX_ONLINE_ENTITIES}, each holding the join keys of every view read, e.g. \`{"user_id": "1"}\`), in request order. Columnar: \`features\` once, then per entity \`values\`, \`statuses\` and \`eventTimes\` (epoch ms) in the order of \`features\`. A status is \`present\`, \`missing\` (no row; value and event time null) or \`expired\` (older than the view's TTL: \`now − eventTime ≥ ttl\`; value null, event time the row's). With \`Accept: ${MSGPACK_TYPE}\` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.`,
   body: z.strictObject({
@@ -118,21 +124,28 @@ export async function featureRoutes(
   { repo, online }: FeatureRoutesOptions,
 ): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  // Parsed feature lists by their text: a client sends the same list again and again, and the
+  // same array object lets getOnlineFeatures reuse its plan without rebuilding a key.
+  const parsed = new Map<string, readonly FeatureReference[]>();
+  const references = (features: readonly string[]): readonly FeatureReference[] => {
+    const text = features.join('\u001f');
+    let refs = parsed.get(text);
+    if (refs === undefined) {
+      refs = features.map((f, i) => parseFeatureReference(f, `body.features[${i}]`));
+      if (parsed.size >= MAX_CACHED_LISTS) parsed.clear();
+      parsed.set(text, refs);
+    }
+    return refs;
+  };
   api.post(
     '/v1/features/online',
-    { schema: onlineRoute, config: { scopes: ['features:read'], audit: false } },
+    { schema: onlineFeaturesRoute, config: { scopes: ['features:read'], audit: false } },
     async (request, reply) => {
       const { body } = request;
       const result = await getOnlineFeatures({
         repo,
         online,
-        ...(body.features === undefined
-          ? {}
-          : {
-              features: body.features.map((f, i) =>
-                parseFeatureReference(f, `body.features[${i}]`),
-              ),
-            }),
+        ...(body.features === undefined ? {} : { features: references(body.features) }),
         ...(body.featureService === undefined ? {} : { featureService: body.featureService }),
         entities: body.entities,
         fields: {
@@ -145,9 +158,8 @@ export async function featureRoutes(
       // Answered already serialised (the schema documents it): JSON.stringify writes these plain
       // arrays faster than a schema serializer choosing among value types per cell.
       const raw = reply as FastifyReply;
-      if (accept?.includes(MSGPACK_TYPE))
-        return raw.type(MSGPACK_TYPE).send(packr.pack(result));
-      return raw.type('application/json; charset=utf-8').send(JSON.stringify(result));
+      if (accept?.includes(MSGPACK_TYPE)) return raw.type(MSGPACK_TYPE).send(packr.pack(result));
+      return raw.type('application/json; charset=utf-8').send(onlineFeaturesJson(result));
     },
   );
   api.post(
@@ -178,6 +190,52 @@ export async function featureRoutes(
       return { view: view.name, rows: rows.length, stored };
     },
   );
+}
+
+/** JSON texts of feature name lists (the frozen list an answer shares with its plan). */
+const namesJson = new WeakMap<readonly string[], string>();
+/** `["present",…]` by length: the usual statuses of an entity. */
+const allPresent = new Map<number, string>();
+
+/**
+ * `JSON.stringify(result)`, the same text, with the parts answers repeat made once: the feature
+ * names (per list), an all-`present` status array (per width) and event times that are all one
+ * number (one view read).
+ */
+export function onlineFeaturesJson(result: OnlineFeaturesResult): string {
+  let names = namesJson.get(result.features);
+  if (names === undefined) {
+    names = JSON.stringify(result.features);
+    if (Object.isFrozen(result.features)) namesJson.set(result.features, names);
+  }
+  const parts: string[] = [`{"features":${names},"results":[`];
+  for (let e = 0; e < result.results.length; e += 1) {
+    const { values, statuses, eventTimes } = result.results[e];
+    parts.push(
+      `${e === 0 ? '' : ','}{"values":${JSON.stringify(values)},"statuses":${statusesJson(statuses)},"eventTimes":${eventTimesJson(eventTimes)}}`,
+    );
+  }
+  parts.push(']}');
+  return parts.join('');
+}
+
+function statusesJson(statuses: readonly string[]): string {
+  for (const s of statuses) if (s !== 'present') return JSON.stringify(statuses);
+  let text = allPresent.get(statuses.length);
+  if (text === undefined) {
+    text = JSON.stringify(statuses);
+    if (allPresent.size < 1024) allPresent.set(statuses.length, text);
+  }
+  return text;
+}
+
+function eventTimesJson(times: readonly (number | null)[]): string {
+  if (times.length === 0) return '[]';
+  const first = times[0];
+  if (first === null) return JSON.stringify(times);
+  for (const t of times) if (t !== first) return JSON.stringify(times);
+  const one = JSON.stringify(first);
+  return `[${`${one},`.repeat(times.length - 1)}${one}]`;
 }
 
 /**
