@@ -365,6 +365,12 @@ export class DuckDBOfflineFeatureStore implements OfflineFeatureStore {
         `CREATE TEMP TABLE __kiban_rows AS SELECT ${rowSelect.join(', ')} FROM ${table}`,
       );
 
+      // Feature rows after the latest entity row can never be taken, nor (with a TTL) rows that
+      // would have expired at the earliest one: dropping them before the join shrinks its sort.
+      const [span] = (
+        await con.runAndReadAll('SELECT min(__ts), max(__ts) FROM __kiban_rows')
+      ).getRowsJS() as [bigint | null, bigint | null][];
+      const [first, last] = span!;
       const featureColumns: string[] = [];
       const joins: string[] = [];
       for (const [i, plan] of plans.entries()) {
@@ -375,6 +381,10 @@ export class DuckDBOfflineFeatureStore implements OfflineFeatureStore {
           ? `CASE WHEN __ts IS NOT NULL THEN struct_pack(t := __ts, c := ${MAX_BIGINT}) END`
           : '__ts';
         const ttl = BigInt(Math.round(plan.view.ttlSeconds * 1e6));
+        const window =
+          first === null || last === null
+            ? 'false'
+            : `__ts <= ${last}${ttl > 0n ? ` AND __ts > ${first - ttl}` : ''}`;
         // DuckDB's ASOF join matches a null struct key on the left: a row with no time takes nothing.
         const valid = `l.__ts IS NOT NULL${ttl > 0n ? ` AND r.__ts > l.__ts - ${ttl}` : ''}`;
         const values = plan.features.map((f, j) => {
@@ -385,7 +395,7 @@ export class DuckDBOfflineFeatureStore implements OfflineFeatureStore {
         const on = plan.keys.map((k) => `l.${sqlIdent(k.column)} = r.${sqlIdent(k.column)}`);
         joins.push(
           `LEFT JOIN (SELECT l.__row, ${values.join(', ')} FROM (SELECT *, ${leftOrd} AS __ord FROM __kiban_rows) l ` +
-            `ASOF LEFT JOIN (SELECT * FROM (${sql}) WHERE __ts IS NOT NULL) r ON ${on.join(' AND ')} AND l.__ord >= r.__ord) j${i} ON e.rowid = j${i}.__row`,
+            `ASOF LEFT JOIN (SELECT * FROM (${sql}) WHERE ${window}) r ON ${on.join(' AND ')} AND l.__ord >= r.__ord) j${i} ON e.rowid = j${i}.__row`,
         );
       }
       for (const name of featureColumns)
