@@ -2046,6 +2046,322 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/features/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Feature views of the served repository
+         * @description Every feature view with its entities and join keys, features, TTL, owner, description, tags, source, the feature services that read it, its registry version (when the server has the metadata store's registry) and its freshness from the online store's materialisation mark.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the time ages are measured from */
+                            now: string;
+                            /** @description whether registry versions were looked up */
+                            registry: boolean;
+                            entities: {
+                                name: string;
+                                joinKey: string;
+                                /** @enum {string} */
+                                type: "string" | "int64";
+                                description: string | null;
+                            }[];
+                            views: {
+                                name: string;
+                                description: string | null;
+                                owner: string | null;
+                                tags: {
+                                    [key: string]: string;
+                                };
+                                /** @description the view's entities, in key order */
+                                entities: {
+                                    name: string;
+                                    joinKey: string;
+                                    /** @enum {string} */
+                                    type: "string" | "int64";
+                                    description: string | null;
+                                }[];
+                                features: {
+                                    name: string;
+                                    type: string;
+                                    description: string | null;
+                                }[];
+                                /** @description how long a value stays valid after its event time; 0 = for ever */
+                                ttlSeconds: number;
+                                source: {
+                                    name: string;
+                                    /** @enum {string} */
+                                    kind: "file" | "query";
+                                    /** @description a file source's path relative to the repository; null for a query */
+                                    path: string | null;
+                                    /** @description the event-time column */
+                                    timestamp: string;
+                                    createdTimestamp: string | null;
+                                };
+                                /** @description the feature services that read the view */
+                                services: string[];
+                                /** @description the registry version; null when never applied or the registry is not connected */
+                                registry: {
+                                    version: number;
+                                    /** @description ISO-8601 time */
+                                    appliedAt: string;
+                                    /** @description whether the recorded version is the definition served (false: apply pending) */
+                                    current: boolean;
+                                } | null;
+                                /** @description from the online store's materialisation mark; null when never materialised */
+                                freshness: {
+                                    /** @description the newest event time materialised to the online store; null when no row was */
+                                    newestEventTime: string | null;
+                                    /** @description now − newestEventTime in seconds; null when no row was materialised */
+                                    ageSeconds: number | null;
+                                    /** @description whether the newest value is older than the TTL (now − newest ≥ ttl; never with ttl 0) */
+                                    stale: boolean;
+                                    /** @description the first materialised window start */
+                                    materializedFrom: string;
+                                    /** @description every window before this instant has been materialised */
+                                    materializedUntil: string;
+                                    /** @description when the materialisation mark was last set */
+                                    markedAt: string;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/features/views/{view}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One feature view and a sample of its online values
+         * @description The view as `GET /v1/features/views` lists it, the feature services that read it, and the online values of up to `limit` entities with a status per value as `POST /v1/features/online` gives them (present / missing / expired). The entities are those named by `keys` (comma-separated; the values of a view with several entities joined by `|` in its entity order), else the first the online store finds holding a row of the view (`keysFrom`). An unknown view is a 404.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description most entities in the sample */
+                    limit?: number;
+                    /** @description entity keys to show, comma-separated (composite keys joined by |) */
+                    keys?: string;
+                };
+                header?: never;
+                path: {
+                    view: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description ISO-8601 time */
+                            now: string;
+                            view: {
+                                name: string;
+                                description: string | null;
+                                owner: string | null;
+                                tags: {
+                                    [key: string]: string;
+                                };
+                                /** @description the view's entities, in key order */
+                                entities: {
+                                    name: string;
+                                    joinKey: string;
+                                    /** @enum {string} */
+                                    type: "string" | "int64";
+                                    description: string | null;
+                                }[];
+                                features: {
+                                    name: string;
+                                    type: string;
+                                    description: string | null;
+                                }[];
+                                /** @description how long a value stays valid after its event time; 0 = for ever */
+                                ttlSeconds: number;
+                                source: {
+                                    name: string;
+                                    /** @enum {string} */
+                                    kind: "file" | "query";
+                                    /** @description a file source's path relative to the repository; null for a query */
+                                    path: string | null;
+                                    /** @description the event-time column */
+                                    timestamp: string;
+                                    createdTimestamp: string | null;
+                                };
+                                /** @description the feature services that read the view */
+                                services: string[];
+                                /** @description the registry version; null when never applied or the registry is not connected */
+                                registry: {
+                                    version: number;
+                                    /** @description ISO-8601 time */
+                                    appliedAt: string;
+                                    /** @description whether the recorded version is the definition served (false: apply pending) */
+                                    current: boolean;
+                                } | null;
+                                /** @description from the online store's materialisation mark; null when never materialised */
+                                freshness: {
+                                    /** @description the newest event time materialised to the online store; null when no row was */
+                                    newestEventTime: string | null;
+                                    /** @description now − newestEventTime in seconds; null when no row was materialised */
+                                    ageSeconds: number | null;
+                                    /** @description whether the newest value is older than the TTL (now − newest ≥ ttl; never with ttl 0) */
+                                    stale: boolean;
+                                    /** @description the first materialised window start */
+                                    materializedFrom: string;
+                                    /** @description every window before this instant has been materialised */
+                                    materializedUntil: string;
+                                    /** @description when the materialisation mark was last set */
+                                    markedAt: string;
+                                } | null;
+                            };
+                            services: {
+                                name: string;
+                                owner: string | null;
+                                description: string | null;
+                                /** @description view:feature, in the service order */
+                                features: string[];
+                                /** @description the views read, in first-use order */
+                                views: string[];
+                            }[];
+                            sample: {
+                                /**
+                                 * @description where the entities came from; none: the store cannot list keys
+                                 * @enum {string}
+                                 */
+                                keysFrom: "request" | "store" | "none";
+                                /** @description the view's features, in the order of values */
+                                features: string[];
+                                rows: {
+                                    /** @description join key column → key */
+                                    entity: {
+                                        [key: string]: string;
+                                    };
+                                    values: (number | string | boolean | null)[];
+                                    statuses: ("present" | "missing" | "expired")[];
+                                    eventTimes: (string | null)[];
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/features/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Feature services of the served repository
+         * @description Every feature service: its features (view:feature), the views it reads, owner and description.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            services: {
+                                name: string;
+                                owner: string | null;
+                                description: string | null;
+                                /** @description view:feature, in the service order */
+                                features: string[];
+                                /** @description the views read, in first-use order */
+                                views: string[];
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/experiments": {
         parameters: {
             query?: never;
