@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/gnn-tune.ts --model graphsage --grid '{"loss":["softmax","sampled"]}' \
  *     [--item-features datasets/ml-latest-small/movies.csv --item-feature-columns genres:multi:|] \
- *     [--features both|with|without] [--train PATH] [--k 10]
+ *     [--features both|with|without] [--feature-scale 1|0.5|sqrt] [--train PATH] [--k 10]
  *
  * Prints one line per setting, best last, then the best as JSON on the last line.
  */
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     'item-features': { type: 'string' },
     'item-feature-columns': { type: 'string', default: 'genres:multi:|' },
     features: { type: 'string', default: 'both' },
+    'feature-scale': { type: 'string', default: '1' },
   },
 });
 const k = Number(values.k);
@@ -34,10 +35,21 @@ const { fit, holdout } = splitLogPerUser(await readInteractionLog(values.train!)
 const data = Interactions.fromLog(fit);
 const features: (ItemFeatures | undefined)[] = [];
 if (values['item-features'] === undefined || values.features !== 'with') features.push(undefined);
-if (values['item-features'] !== undefined && values.features !== 'without')
-  features.push(
-    await readItemFeatures(values['item-features'], values['item-feature-columns']!, data.items),
+if (values['item-features'] !== undefined && values.features !== 'without') {
+  const f = await readItemFeatures(
+    values['item-features'],
+    values['item-feature-columns']!,
+    data.items,
   );
+  // --feature-scale sqrt: each item's features over √(their count); a number: all times it.
+  const scale = values['feature-scale']!;
+  for (let i = 0; i < data.items.size; i++) {
+    const n = f.indptr[i + 1] - f.indptr[i];
+    const c = scale === 'sqrt' ? 1 / Math.sqrt(Math.max(1, n)) : Number(scale);
+    for (let x = f.indptr[i]; x < f.indptr[i + 1]; x++) f.values[x] *= c;
+  }
+  features.push(f);
+}
 
 const settings: Record<string, unknown>[] = [{}];
 for (const [name, options] of Object.entries(grid)) {

@@ -155,7 +155,8 @@ export type GatParams = z.output<typeof gatParamsSchema>;
  * (in-batch, uniform and hard negatives, logQ-corrected), the loss that scales to millions of
  * items. On the validation split (bench/gnn-tune.ts, graphsage, 2026-12-07) neither beat the
  * defaults: MovieLens genres as features 0.161 (P initialised at 0.05; 0.155–0.160 at 0 or 0.01,
- * with or without item bias; untied tables 0.157 with and without) against 0.167 without; the
+ * with or without item bias; untied tables 0.157 with and without; values × 0.3: 0.165) against
+ * 0.167 without (gat: 0.150 with, 0.152 without); the
  * sampled softmax 0.141 with 256 uniform and 16 in-batch negatives per other user, 0.145 with 16
  * hard negatives of a 256 pool, 0.157 with 1,024 uniform and 64 hard of a 1,024 pool (0.155 with
  * 64 in-batch per other user besides). So both stay opt-in.
