@@ -22,7 +22,7 @@ import type {
 export interface RedisOnlineStoreOptions {
   /** Prepended to every key, so several stores (or test runs) can share one Redis. @defaultValue `'kiban:'` */
   prefix?: string;
-  /** Rows per write script call; a call's batches are pipelined. @defaultValue 500 */
+  /** Rows per write script call (at most {@link MAX_REDIS_BATCH}); a call's batches are pipelined. @defaultValue 1000 */
   batchSize?: number;
   /** Passed to the ioredis client (retry strategy, TLS…), after kiban's own settings; not `keyPrefix`. */
   redis?: RedisOptions;
@@ -31,36 +31,67 @@ export interface RedisOnlineStoreOptions {
 /** Defaults of {@link RedisOnlineStoreOptions} (`redis` excepted). */
 export const REDIS_ONLINE_STORE_DEFAULTS: Readonly<
   Required<Omit<RedisOnlineStoreOptions, 'redis'>>
-> = Object.freeze({ prefix: 'kiban:', batchSize: 500 });
+> = Object.freeze({ prefix: 'kiban:', batchSize: 1000 });
 
 /**
- * KEYS: rows hash, schema hash. ARGV: schema id, names JSON, then per row: field, event time,
- * created time, record. Stores each row that supersedes the stored one (see
- * `OnlineFeatureStore.write`), reading the stored times out of its msgpack record; returns how
- * many it stored. Atomic: Redis runs the script as one step.
+ * KEYS: rows hash, schema hash. ARGV: schema id, names JSON, then one string holding the rows,
+ * each a 4-byte big-endian length and the entity key, then a 4-byte length and the record (one
+ * argument per batch: building and parsing thousands of arguments cost more than the writes).
+ * Reads the stored records of the batch with one HMGET, keeps each row that supersedes the
+ * record before it (see `OnlineFeatureStore.write`: a new key; else a different record whose
+ * times, read out of both msgpack records, are newer, or equal with other values), in order, and
+ * writes the kept ones with one HSET. Returns how many rows it kept. Atomic: Redis runs the script
+ * as one step.
  */
 const WRITE_LUA = `
 redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+local rows = ARGV[3]
+local n = #rows
+local pos = 1
+local fields, records = {}, {}
+local field, record
+while pos <= n do
+  field, record, pos = struct.unpack('>I4c0I4c0', rows, pos)
+  fields[#fields + 1] = field
+  records[#records + 1] = record
+end
+if #fields == 0 then return 0 end
+local olds = redis.call('HMGET', KEYS[1], unpack(fields))
+local current, order = {}, {}
 local stored = 0
-for i = 3, #ARGV, 4 do
-  local field = ARGV[i]
-  local record = ARGV[i + 3]
-  local old = redis.call('HGET', KEYS[1], field)
-  local put = true
-  if old then
-    local e = tonumber(ARGV[i + 1])
-    local c = tonumber(ARGV[i + 2])
-    local was = cmsgpack.unpack(old)
-    if e ~= was[1] then put = e > was[1]
-    elseif c ~= was[2] then put = c > was[2]
-    else put = record ~= old end
+for i = 1, #fields do
+  local f = fields[i]
+  local rec = records[i]
+  local was = current[f]
+  if was == nil then was = olds[i] end
+  local put
+  if not was then put = true
+  elseif was == rec then put = false
+  else
+    local a = cmsgpack.unpack(rec)
+    local b = cmsgpack.unpack(was)
+    if a[1] ~= b[1] then put = a[1] > b[1]
+    elseif a[2] ~= b[2] then put = a[2] > b[2]
+    else put = true end
   end
   if put then
-    redis.call('HSET', KEYS[1], field, record)
+    if current[f] == nil then order[#order + 1] = f end
+    current[f] = rec
     stored = stored + 1
   end
 end
+if #order > 0 then
+  local args = {}
+  for i = 1, #order do
+    args[2 * i - 1] = order[i]
+    args[2 * i] = current[order[i]]
+  end
+  redis.call('HSET', KEYS[1], unpack(args))
+end
 return stored`;
+
+/** Most rows per script call: its HSET takes two Lua stack slots per row (Redis' Lua has 8000). */
+export const MAX_REDIS_BATCH = 3000;
 
 interface ScriptedRedis extends Redis {
   kibanFeatureWrite(
@@ -75,8 +106,9 @@ interface ScriptedRedis extends Redis {
  * `{prefix}fv:{view}` whose fields are entity keys and values the packed records (see
  * `online-codec.ts`), so reading any number of entities of a view is one `HMGET` (one round
  * trip); the name lists are in `{prefix}fs:{view}` (schema id → JSON, read once per process and
- * id), the materialisation marks in the hash `{prefix}fm`. Writes run a Lua script per batch that
- * compares each row's times with the stored record's inside Redis (newest-wins without WATCH).
+ * id), the materialisation marks in the hash `{prefix}fm`. Writes run a Lua script per batch
+ * (the rows in one argument, one HMGET and one HSET) that compares each row with the stored
+ * record inside Redis (newest-wins without WATCH).
  * A view lives on one node: a Redis Cluster would hold each view on one shard.
  *
  * @example
@@ -100,10 +132,14 @@ export class RedisOnlineFeatureStore implements OnlineFeatureStore {
     });
     if (typeof this.options.prefix !== 'string')
       throw new InvalidArgumentError('prefix', 'must be a string');
-    if (!Number.isSafeInteger(this.options.batchSize) || this.options.batchSize < 1)
+    if (
+      !Number.isSafeInteger(this.options.batchSize) ||
+      this.options.batchSize < 1 ||
+      this.options.batchSize > MAX_REDIS_BATCH
+    )
       throw new InvalidArgumentError(
         'batchSize',
-        `must be an integer ≥ 1, got ${this.options.batchSize}`,
+        `must be an integer from 1 to ${MAX_REDIS_BATCH}, got ${this.options.batchSize}`,
       );
     if (clientOptions?.keyPrefix !== undefined)
       throw new InvalidArgumentError('redis.keyPrefix', 'use prefix instead');
@@ -127,15 +163,34 @@ export class RedisOnlineFeatureStore implements OnlineFeatureStore {
     const { batchSize } = this.options;
     const calls: Promise<number>[] = [];
     for (let from = 0; from < rows.length; from += batchSize) {
-      const args: (string | Buffer)[] = [schema, names];
-      for (let i = from; i < Math.min(rows.length, from + batchSize); i++) {
-        const row = rows[i]!;
-        args.push(row.key, String(row.eventTime), String(row.createdTime), packed[i]!);
+      const to = Math.min(rows.length, from + batchSize);
+      const keys: Buffer[] = [];
+      let size = 0;
+      for (let i = from; i < to; i++) {
+        const key = Buffer.from(rows[i]!.key, 'utf8');
+        keys.push(key);
+        size += 8 + key.length + packed[i]!.length;
+      }
+      const batch = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (let i = from; i < to; i++) {
+        const key = keys[i - from]!;
+        const record = packed[i]!;
+        at = batch.writeUInt32BE(key.length, at);
+        at += key.copy(batch, at);
+        at = batch.writeUInt32BE(record.length, at);
+        at += record.copy(batch, at);
       }
       // Sent without waiting for the previous reply: ioredis pipelines them on the connection,
       // and Redis runs them in order, so a later row of the call is applied after an earlier one.
       calls.push(
-        this.#redis.kibanFeatureWrite(this.#rowsKey(view), this.#schemaKey(view), ...args),
+        this.#redis.kibanFeatureWrite(
+          this.#rowsKey(view),
+          this.#schemaKey(view),
+          schema,
+          names,
+          batch,
+        ),
       );
     }
     const stored = await Promise.all(calls);
