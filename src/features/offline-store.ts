@@ -22,15 +22,24 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { tempSibling } from '../core/atomic-dir.js';
-import { DataError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { describeColumns, itemTableSource, sqlIdent } from '../data/duckdb-sql.js';
-import type {
-  FeatureDefinition,
-  FeatureReference,
-  FeatureRepository,
-  FeatureViewDefinition,
-} from './feature-types.js';
-import { castColumn, copyTo, sourceTable, tableFormat, timestampMicros } from './offline-sql.js';
+import type { FeatureReference, FeatureRepository } from './feature-types.js';
+import {
+  castColumn,
+  copyTo,
+  featureColumn,
+  featureRows,
+  latestRowsSql,
+  MAX_BIGINT,
+  planViews,
+  tableFormat,
+  timestampMicros,
+  type ViewPlan,
+  viewKeys,
+} from './offline-sql.js';
+
+export { featureColumn };
 
 /** Options of {@link OfflineFeatureStore.historical}. */
 export interface HistoricalOptions {
@@ -136,154 +145,6 @@ export interface DuckDBOfflineStoreOptions {
 
 /** Defaults of {@link DuckDBOfflineStoreOptions}: DuckDB's own. */
 export const DUCKDB_OFFLINE_STORE_DEFAULTS: Readonly<DuckDBOfflineStoreOptions> = Object.freeze({});
-
-const MIN_BIGINT = '-9223372036854775808';
-const MAX_BIGINT = '9223372036854775807';
-
-/** A view to read and what to read from it. */
-interface ViewPlan {
-  view: FeatureViewDefinition;
-  keys: { column: string; type: 'string' | 'int64' }[];
-  features: FeatureDefinition[];
-}
-
-/** `VIEW__FEATURE`: the output column of a feature. */
-export function featureColumn(ref: FeatureReference): string {
-  return `${ref.view}__${ref.feature}`;
-}
-
-/**
- * The requested features grouped by view, in first-mention order.
- *
- * @throws InvalidArgumentError naming `field`: none, an unknown view or feature, one listed twice.
- */
-function planViews(
-  repo: FeatureRepository,
-  refs: readonly FeatureReference[],
-  field: string,
-): ViewPlan[] {
-  if (refs.length === 0) throw new InvalidArgumentError(field, 'names no feature');
-  const plans = new Map<string, ViewPlan>();
-  const seen = new Set<string>();
-  for (const ref of refs) {
-    const view = repo.featureViews.get(ref.view);
-    if (view === undefined)
-      throw new InvalidArgumentError(
-        field,
-        `no feature view "${ref.view}"; the repository has ${[...repo.featureViews.keys()].map((v) => `"${v}"`).join(', ') || 'none'}`,
-      );
-    const feature = view.features.find((f) => f.name === ref.feature);
-    if (feature === undefined)
-      throw new InvalidArgumentError(
-        field,
-        `view "${ref.view}" has no feature "${ref.feature}"; it has ${view.features.map((f) => `"${f.name}"`).join(', ')}`,
-      );
-    if (seen.has(featureColumn(ref)))
-      throw new InvalidArgumentError(field, `"${ref.view}:${ref.feature}" is listed twice`);
-    seen.add(featureColumn(ref));
-    let plan = plans.get(view.name);
-    if (plan === undefined) {
-      plan = { view, keys: viewKeys(repo, view), features: [] };
-      plans.set(view.name, plan);
-    }
-    plan.features.push(feature);
-  }
-  return [...plans.values()];
-}
-
-function viewKeys(repo: FeatureRepository, view: FeatureViewDefinition): ViewPlan['keys'] {
-  return view.entities.map((name) => {
-    const entity = repo.entities.get(name);
-    if (entity === undefined) throw new NotFoundError(`entity "${name}" of view "${view.name}"`);
-    return { column: entity.joinKey, type: entity.type };
-  });
-}
-
-/**
- * A SELECT over the view's source giving its join keys (cast, under their own names), `__ts`
- * (event time, epoch µs), `__ord` (the order that picks the winner: event time, then created time)
- * and `__f0…` (the features, cast).
- */
-async function featureRows(
-  con: DuckDBConnection,
-  repo: FeatureRepository,
-  plan: ViewPlan,
-): Promise<{ sql: string; hasCreated: boolean }> {
-  const source = repo.sources.get(plan.view.source);
-  if (source === undefined)
-    throw new NotFoundError(`source "${plan.view.source}" of view "${plan.view.name}"`);
-  const table = sourceTable(source);
-  const file = source.path ?? `source ${source.name}`;
-  const place = { file };
-  const columns = await describeColumns(con, table, file);
-  const column = (name: string, what: string): string => {
-    const type = columns.get(name);
-    if (type === undefined)
-      throw new DataError(
-        { file, column: name },
-        `missing ${what} column "${name}" of view "${plan.view.name}"; the source has ${[...columns.keys()].map((c) => `"${c}"`).join(', ')}`,
-      );
-    return type;
-  };
-  const select: string[] = [];
-  for (const key of plan.keys)
-    select.push(
-      `${await castColumn(con, table, key.column, column(key.column, 'join key'), key.type, place)} AS ${sqlIdent(key.column)}`,
-    );
-  const ts = await timestampMicros(
-    con,
-    table,
-    source.timestamp,
-    column(source.timestamp, 'event-time'),
-    place,
-  );
-  select.push(`${ts} AS __ts`);
-  const created = source.createdTimestamp;
-  if (created === undefined) select.push('__ts AS __ord');
-  else {
-    const c = await timestampMicros(con, table, created, column(created, 'created-time'), place);
-    // One key ordered by event time, then created time (null = the lowest): the ASOF join takes
-    // one inequality. A struct sorts lexicographically and costs less than a HUGEINT
-    // (ts << 64 | created): about 5.5 against 6.3 CPU seconds at 10M rows (bench/features.ts).
-    select.push(
-      `CASE WHEN ${ts} IS NOT NULL THEN struct_pack(t := ${ts}, c := coalesce(${c}, ${MIN_BIGINT})) END AS __ord`,
-    );
-  }
-  for (const [i, f] of plan.features.entries())
-    select.push(
-      `${await castColumn(con, table, f.name, column(f.name, 'feature'), f.type, place)} AS __f${i}`,
-    );
-  // __ts is referenced by __ord: DuckDB resolves aliases of the same SELECT list. Rows with no
-  // event time stay in (callers drop them): DuckDB's ASOF join pairs a null time with a null.
-  return { sql: `SELECT ${select.join(', ')} FROM ${table}`, hasCreated: created !== undefined };
-}
-
-/** Epoch microseconds of a Date, as a SQL literal. */
-function micros(date: Date, field: string): string {
-  const ms = date.getTime();
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError(field, 'is not a valid time');
-  return `${BigInt(ms) * 1000n}`;
-}
-
-/**
- * The per-key latest row of a view in a window: keys, `__ts`, `__f0…` (see {@link featureRows}).
- */
-async function latestRowsSql(
-  con: DuckDBConnection,
-  repo: FeatureRepository,
-  plan: ViewPlan,
-  start: Date,
-  end: Date,
-): Promise<string> {
-  const { sql } = await featureRows(con, repo, plan);
-  const keys = plan.keys.map((k) => sqlIdent(k.column)).join(', ');
-  const fields = ['__ts', ...plan.features.map((_, i) => `__f${i}`)];
-  return (
-    `SELECT ${keys}, ${fields.map((f) => `__v.${f} AS ${f}`).join(', ')} FROM (` +
-    `SELECT ${keys}, arg_max(struct_pack(${fields.map((f) => `${f} := ${f}`).join(', ')}), __ord) AS __v ` +
-    `FROM (${sql}) WHERE __ts >= ${micros(start, 'start')} AND __ts < ${micros(end, 'end')}${plan.keys.map((k) => ` AND ${sqlIdent(k.column)} IS NOT NULL`).join('')} GROUP BY ALL)`
-  );
-}
 
 /**
  * {@link OfflineFeatureStore} on an in-process DuckDB: each view is one `ASOF LEFT JOIN` (keys
