@@ -2,8 +2,8 @@
  * The floor for bench/features-online.ts: a bare fastify server, in its own process like `kiban
  * serve`, whose `POST /v1/features/online` parses and validates the same bodies with the same
  * zod schema as kiban's route (same validator compiler) and answers a constant of the same shape
- * and size as kiban's answer (`features` as asked, then per entity `width` values, statuses and
- * event times), built once per request shape and sent pre-serialised as kiban's is. So the
+ * and size as kiban's answer (`features` as asked, then per entity `width` values and statuses
+ * and one view's event time), built once per request shape and sent pre-serialised as kiban's is. So the
  * difference to kiban's route is the online store read and the answer's assembly.
  * Prints `listening on URL`, stops on SIGTERM.
  *
@@ -33,7 +33,7 @@ app
         results: request.body.entities.map(() => ({
           values: features.map((_, i) => Math.round((i % 97) * 1.37 * 100) / 100),
           statuses: features.map(() => 'present'),
-          eventTimes: features.map(() => eventTime),
+          eventTimes: { [features[0]?.split(':')[0] ?? 'view']: eventTime },
         })),
       });
       answers.set(shape, answer);

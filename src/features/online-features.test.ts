@@ -134,18 +134,18 @@ function describeOnlineFeatures(name: string, open: () => Promise<OnlineFeatureS
           // movie 11's rating is a stored null: present, null.
           values: [null, null, null],
           statuses: ['present', 'expired', 'expired'],
-          eventTimes: [T0, T0 - 2 * HOUR, T0 - 2 * HOUR],
+          eventTimes: { movie_stats: T0, user_stats: T0 - 2 * HOUR },
         },
         {
           // TTL 0: a value 1000 hours old is still present.
           values: [4.25, 'gold', 3],
           statuses: ['present', 'present', 'present'],
-          eventTimes: [T0 - 1000 * HOUR, T0, T0],
+          eventTimes: { movie_stats: T0 - 1000 * HOUR, user_stats: T0 },
         },
         {
           values: [null, null, null],
           statuses: ['missing', 'missing', 'missing'],
-          eventTimes: [null, null, null],
+          eventTimes: { movie_stats: null, user_stats: null },
         },
       ]);
     });
@@ -164,12 +164,12 @@ function describeOnlineFeatures(name: string, open: () => Promise<OnlineFeatureS
       expect(await at(T0 + HOUR - 1)).toEqual({
         values: [3],
         statuses: ['present'],
-        eventTimes: [T0],
+        eventTimes: { user_stats: T0 },
       });
       expect(await at(T0 + HOUR)).toEqual({
         values: [null],
         statuses: ['expired'],
-        eventTimes: [T0],
+        eventTimes: { user_stats: T0 },
       });
     });
 
@@ -223,7 +223,7 @@ function describeOnlineFeatures(name: string, open: () => Promise<OnlineFeatureS
       expect(result.results[0]).toEqual({
         values: [null, 7],
         statuses: ['missing', 'present'],
-        eventTimes: [null, T0],
+        eventTimes: { movie_stats: T0 },
       });
       expect(result.results[1].values).toEqual([4.25, 100]);
     });

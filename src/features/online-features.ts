@@ -4,17 +4,20 @@
  * view for all entities, each value with a status:
  *
  * - `present`: the entity has a row of the view and it is within the view's TTL;
- * - `missing`: no row of the view for the entity, or its row was written before the view had the
- *   feature (value `null`, event time `null`);
- * - `expired`: the row is older than the view's TTL (value `null`, event time the row's). The
+ * - `missing`: no row of the view for the entity (value `null`, the view's event time `null`), or
+ *   its row was written before the view had the feature (value `null`);
+ * - `expired`: the row is older than the view's TTL (value `null`, the view's event time the
+ *   row's). The
  *   edge is the offline store's: a value lives in the half-open `[event, event + ttl)`, so at
  *   `now − eventTime ≥ ttl` exactly it has expired. A TTL of 0 never expires.
  *
  * A `present` value may itself be `null` (the row holds a null).
  *
- * The result is columnar: feature names once, then per entity three arrays in the names' order
- * (`values`, `statuses`, `eventTimes`), so 100 entities × 50 features are 100 small objects, not
- * 5,000, and the HTTP route serialises it as it is.
+ * The result is columnar: feature names once, then per entity two arrays in the names' order
+ * (`values`, `statuses`) and the event time of each view read (`eventTimes`, by view name: all of
+ * a view's values for an entity come from one stored row, so one time per view says it all and
+ * keeps 250 copies of one number out of the answer). So 100 entities × 50 features are 100 small
+ * objects, not 5,000, and the HTTP route serialises it as it is.
  *
  * @module
  */
@@ -57,13 +60,16 @@ export interface GetOnlineFeaturesOptions {
   fields?: Partial<Record<'features' | 'featureService' | 'entities', string>>;
 }
 
-/** One entity's answer: three arrays in the order of {@link OnlineFeaturesResult.features}. */
+/** One entity's answer: two arrays in the order of {@link OnlineFeaturesResult.features}, and times by view. */
 export interface OnlineEntityResult {
   /** The values; `null` unless `present` (a present value may be null too). */
   values: FeatureValue[];
   statuses: FeatureStatus[];
-  /** The event time of the row each value comes from, epoch milliseconds; `null` when `missing`. */
-  eventTimes: (number | null)[];
+  /**
+   * By view name (each view read, in first-mention order): the event time of the entity's row of
+   * that view, epoch milliseconds, expired or not; `null` when the entity has none.
+   */
+  eventTimes: Record<string, number | null>;
 }
 
 /** What {@link getOnlineFeatures} answers. */
@@ -131,7 +137,7 @@ export async function getOnlineFeatures(
     results[e] = {
       values: new Array<FeatureValue>(width).fill(null),
       statuses: new Array<FeatureStatus>(width).fill('missing'),
-      eventTimes: new Array<number | null>(width).fill(null),
+      eventTimes: noTimes(plan),
     };
   // Keys first, for every view, so that a bad entity is a 400 before anything is read.
   const keysByView = plan.views.map((read) => viewKeys(read, entities, entitiesField));
@@ -327,10 +333,8 @@ function fill(
     if (row === null) continue;
     const out = results[e];
     if (ttlMs > 0 && now - row.eventTime >= ttlMs) {
-      for (const c of read.columns) {
-        out.statuses[c] = 'expired';
-        out.eventTimes[c] = row.eventTime;
-      }
+      out.eventTimes[read.view.name] = row.eventTime;
+      for (const c of read.columns) out.statuses[c] = 'expired';
       continue;
     }
     if (lastFeatures === null || !sameNames(lastFeatures, row.features)) {
@@ -338,15 +342,22 @@ function fill(
       const position = new Map(row.features.map((name, i) => [name, i]));
       index = read.names.map((name) => position.get(name) ?? -1);
     }
+    out.eventTimes[read.view.name] = row.eventTime;
     for (let f = 0; f < index.length; f += 1) {
       const at = index[f];
       if (at < 0) continue;
       const c = read.columns[f];
       out.values[c] = row.values[at] ?? null;
       out.statuses[c] = 'present';
-      out.eventTimes[c] = row.eventTime;
     }
   }
+}
+
+/** `{view: null, …}` for every view of the plan, in its order. */
+function noTimes(plan: Plan): Record<string, number | null> {
+  const times: Record<string, number | null> = {};
+  for (const read of plan.views) times[read.view.name] = null;
+  return times;
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

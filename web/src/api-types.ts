@@ -1921,7 +1921,7 @@ export interface paths {
         put?: never;
         /**
          * Online feature values for entities
-         * @description The latest values of `features` (`view:feature`, in answer order) or of a `featureService`'s features for each of `entities` (up to 1000, each holding the join keys of every view read, e.g. `{"user_id": "1"}`), in request order. Columnar: `features` once, then per entity `values`, `statuses` and `eventTimes` (epoch ms) in the order of `features`. A status is `present`, `missing` (no row; value and event time null) or `expired` (older than the view's TTL: `now − eventTime ≥ ttl`; value null, event time the row's). With `Accept: application/x-msgpack` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.
+         * @description The latest values of `features` (`view:feature`, in answer order) or of a `featureService`'s features for each of `entities` (up to 1000, each holding the join keys of every view read, e.g. `{"user_id": "1"}`), in request order. Columnar: `features` once, then per entity `values` and `statuses` in the order of `features`, and `eventTimes`: by view, the event time (epoch ms) of the entity's row of that view, null when it has none. A status is `present`, `missing` (no row, or a row written before the view had the feature; value null) or `expired` (older than the view's TTL: `now − eventTime ≥ ttl`; value null). With `Accept: application/x-msgpack` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.
          */
         post: {
             parameters: {
@@ -1956,7 +1956,9 @@ export interface paths {
                             results: {
                                 values: (number | string | boolean | null)[];
                                 statuses: ("present" | "missing" | "expired")[];
-                                eventTimes: (number | null)[];
+                                eventTimes: {
+                                    [key: string]: number | null;
+                                };
                             }[];
                         };
                     };

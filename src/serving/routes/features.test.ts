@@ -181,12 +181,12 @@ function describeFeatureRoutes(name: string, open: () => Promise<OnlineFeatureSt
           {
             values: [null, '2001-01-01T00:00:00.000Z', null],
             statuses: ['expired', 'present', 'expired'],
-            eventTimes: [now - 2 * 3_600_000, Date.UTC(2026, 11, 2), now - 2 * 3_600_000],
+            eventTimes: { user_stats: now - 2 * 3_600_000, movie_stats: Date.UTC(2026, 11, 2) },
           },
           {
             values: [2.5, null, 7],
             statuses: ['present', 'missing', 'present'],
-            eventTimes: [now, null, now],
+            eventTimes: { user_stats: now, movie_stats: null },
           },
         ],
       };
@@ -372,23 +372,23 @@ describe('onlineFeaturesJson', () => {
           {
             values: [1, 'two', true],
             statuses: ['present', 'present', 'present'],
-            eventTimes: [5, 5, 5],
+            eventTimes: { a: 5, b: 5 },
           },
           {
             values: [null, null, 0.5],
             statuses: ['missing', 'expired', 'present'],
-            eventTimes: [null, 3, 4],
+            eventTimes: { a: 3, b: null },
           },
           {
             values: [1.25, null, null],
             statuses: ['present', 'present', 'missing'],
-            eventTimes: [7, 7, null],
+            eventTimes: { a: 7, b: null },
           },
         ],
       },
       {
         features: ['z:z'],
-        results: [{ values: ['é\n"'], statuses: ['present'], eventTimes: [-1] }],
+        results: [{ values: ['é\n"'], statuses: ['present'], eventTimes: { z: -1 } }],
       },
     ] as const;
     for (const result of cases)

@@ -56,7 +56,7 @@ const value = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 /** The schema of `POST /v1/features/online` (also what bench/features-online.ts's bare route validates). */
 export const onlineFeaturesRoute = {
   summary: 'Online feature values for entities',
-  description: `The latest values of \`features\` (\`view:feature\`, in answer order) or of a \`featureService\`'s features for each of \`entities\` (up to ${MAX_ONLINE_ENTITIES}, each holding the join keys of every view read, e.g. \`{"user_id": "1"}\`), in request order. Columnar: \`features\` once, then per entity \`values\`, \`statuses\` and \`eventTimes\` (epoch ms) in the order of \`features\`. A status is \`present\`, \`missing\` (no row; value and event time null) or \`expired\` (older than the view's TTL: \`now − eventTime ≥ ttl\`; value null, event time the row's). With \`Accept: ${MSGPACK_TYPE}\` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.`,
+  description: `The latest values of \`features\` (\`view:feature\`, in answer order) or of a \`featureService\`'s features for each of \`entities\` (up to ${MAX_ONLINE_ENTITIES}, each holding the join keys of every view read, e.g. \`{"user_id": "1"}\`), in request order. Columnar: \`features\` once, then per entity \`values\` and \`statuses\` in the order of \`features\`, and \`eventTimes\`: by view, the event time (epoch ms) of the entity's row of that view, null when it has none. A status is \`present\`, \`missing\` (no row, or a row written before the view had the feature; value null) or \`expired\` (older than the view's TTL: \`now − eventTime ≥ ttl\`; value null). With \`Accept: ${MSGPACK_TYPE}\` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.`,
   body: z.strictObject({
     features: z
       .array(z.string().min(3).max(513))
@@ -78,7 +78,7 @@ export const onlineFeaturesRoute = {
         z.object({
           values: z.array(value),
           statuses: z.array(z.enum(['present', 'missing', 'expired'])),
-          eventTimes: z.array(z.number().nullable()),
+          eventTimes: z.record(z.string(), z.number().nullable()),
         }),
       ),
     }),
@@ -199,8 +199,7 @@ const allPresent = new Map<number, string>();
 
 /**
  * `JSON.stringify(result)`, the same text, with the parts answers repeat made once: the feature
- * names (per list), an all-`present` status array (per width) and event times that are all one
- * number (one view read).
+ * names (per list) and an all-`present` status array (per width).
  */
 export function onlineFeaturesJson(result: OnlineFeaturesResult): string {
   let names = namesJson.get(result.features);
@@ -212,7 +211,7 @@ export function onlineFeaturesJson(result: OnlineFeaturesResult): string {
   for (let e = 0; e < result.results.length; e += 1) {
     const { values, statuses, eventTimes } = result.results[e];
     parts.push(
-      `${e === 0 ? '' : ','}{"values":${JSON.stringify(values)},"statuses":${statusesJson(statuses)},"eventTimes":${eventTimesJson(eventTimes)}}`,
+      `${e === 0 ? '' : ','}{"values":${JSON.stringify(values)},"statuses":${statusesJson(statuses)},"eventTimes":${JSON.stringify(eventTimes)}}`,
     );
   }
   parts.push(']}');
@@ -227,15 +226,6 @@ function statusesJson(statuses: readonly string[]): string {
     if (allPresent.size < 1024) allPresent.set(statuses.length, text);
   }
   return text;
-}
-
-function eventTimesJson(times: readonly (number | null)[]): string {
-  if (times.length === 0) return '[]';
-  const first = times[0];
-  if (first === null) return JSON.stringify(times);
-  for (const t of times) if (t !== first) return JSON.stringify(times);
-  const one = JSON.stringify(first);
-  return `[${`${one},`.repeat(times.length - 1)}${one}]`;
 }
 
 /**
