@@ -49,6 +49,38 @@ export function modelKindSchema(models: ModelRegistry) {
     .default('als');
 }
 
+/** Where the item side features of `model.itemFeatures` come from: a table file or a feature view. */
+const itemFeaturesSchema = z
+  .object({
+    /** An item table file (CSV with a header line, or Parquet). */
+    table: z.string().min(1).optional(),
+    /** With `table`: its item id column. @defaultValue the table's first column */
+    id: z.string().min(1).optional(),
+    /** A feature view keyed by the item, in `repo`. */
+    view: z.string().min(1).optional(),
+    /** With `view`: the feature repository directory (holding `features.yaml`). */
+    repo: z.string().min(1).optional(),
+    /** `column:kind[:separator],…` (multi, cat, num); required with `table`. */
+    columns: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    const problem = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    if ((f.table === undefined) === (f.view === undefined))
+      problem(
+        'table',
+        'give either table (an item table file) or view (a feature view), not both or neither',
+      );
+    if (f.view !== undefined && f.repo === undefined)
+      problem('repo', 'is needed with view: the feature repository directory');
+    if (f.table !== undefined && f.columns === undefined)
+      problem('columns', 'is needed with table, e.g. "genres:multi:|,year:num"');
+    if (f.table !== undefined && f.repo !== undefined) problem('repo', 'is only used with view');
+    if (f.view !== undefined && f.id !== undefined)
+      problem('id', "is only used with table (a view's items are its join key)");
+  });
+
 /**
  * The batch pipeline's configuration schema with `model.kind` checked against `models`; see
  * {@link pipelineConfigSchema}.
@@ -112,6 +144,14 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
           params: z.record(z.string(), z.unknown()).default({}),
           /** `value` trains on the aggregated weights, `binary` on presence only. */
           values: z.enum(['value', 'binary']).default('binary'),
+          /**
+           * Item side features for the models that use them (graphsage, gat; others ignore them):
+           * an item table file (`table`, its `columns` spec and optional `id` column, see
+           * `data/item-features.ts`) or a feature view of a feature repository (`view` and `repo`,
+           * each item's latest values; `columns` over the view's feature names, default every
+           * feature: numbers `num`, strings and bools `cat`). See `pipeline/item-features-source.ts`.
+           */
+          itemFeatures: itemFeaturesSchema.optional(),
         })
         .strict()
         .default({ kind: 'als', params: {}, values: 'binary' }),

@@ -6,6 +6,7 @@ import { evaluateRecommender } from '../../evaluation/evaluate.js';
 import { builtinModels } from '../../models/builtin-models.js';
 import { type PipelineStepFn, stepLogger } from './pipeline-step.js';
 import { INTERACTION_COLUMNS, requireInput, workPath, writeJsonAtomic } from './work-files.js';
+import { readConfiguredItemFeatures } from '../item-features-source.js';
 
 /** What `evaluation.json` holds; train copies `metrics` onto the model record. */
 export interface EvaluationRecord {
@@ -54,8 +55,12 @@ export const evaluateStep: PipelineStepFn = async (ctx) => {
   ctx.signal?.throwIfAborted();
   const { fit, holdout } = splitLogPerUser(log, 1 - evaluate.holdout);
   const probe = (ctx.models ?? builtinModels()).create(m.kind, m.params);
-  const report = await probe.fit(Interactions.fromLog(fit, m.values), {
+  const fitData = Interactions.fromLog(fit, m.values);
+  // The same item side features the train step gives the model (model.itemFeatures).
+  const itemFeatures = await readConfiguredItemFeatures(ctx.config, fitData.items);
+  const report = await probe.fit(fitData, {
     ...ctx.fit,
+    ...(itemFeatures === undefined ? {} : { itemFeatures }),
     progress: false,
     signal: ctx.signal ?? ctx.fit?.signal,
   });

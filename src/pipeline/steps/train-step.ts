@@ -5,6 +5,7 @@ import { Interactions } from '../../data/interactions.js';
 import { readInteractionLog } from '../../data/read-interaction-log.js';
 import { builtinModels } from '../../models/builtin-models.js';
 import { readInteractionsThrough } from '../aggregate.js';
+import { readConfiguredItemFeatures } from '../item-features-source.js';
 import type { EvaluationRecord } from './evaluate-step.js';
 import { type PipelineStepFn, type StepContext, stepLogger } from './pipeline-step.js';
 import { isArtifactStoreUrl } from '../../storage/artifacts/artifact-store.js';
@@ -39,7 +40,13 @@ export const trainStep: PipelineStepFn = async (ctx) => {
   ctx.signal?.throwIfAborted();
   const data = Interactions.fromLog(log, config.model.values);
   const model = (ctx.models ?? builtinModels()).create(config.model.kind, config.model.params);
-  const report = await model.fit(data, { ...ctx.fit, signal: ctx.signal ?? ctx.fit?.signal });
+  // Item side features (model.itemFeatures: a table or a feature view), for the models using them.
+  const itemFeatures = await readConfiguredItemFeatures(config, data.items);
+  const report = await model.fit(data, {
+    ...ctx.fit,
+    ...(itemFeatures === undefined ? {} : { itemFeatures }),
+    signal: ctx.signal ?? ctx.fit?.signal,
+  });
   ctx.signal?.throwIfAborted();
 
   const metrics = await evaluationMetrics(ctx);
