@@ -4,6 +4,8 @@ import type {
   BanditReport,
   Experiment,
   ExperimentAnalysis,
+  FeatureViewDetail,
+  FeatureViewList,
   LogLine,
   Me,
   ParamValue,
@@ -87,6 +89,13 @@ export const api = {
     request<ExperimentAnalysis>(
       'GET',
       `/v1/experiments/${encodeURIComponent(name)}/results${metric === null ? '' : `?metric=${encodeURIComponent(metric)}`}`,
+    ),
+  featureViews: () => request<FeatureViewList>('GET', '/v1/features/views'),
+  /** One feature view with a sample of online values: of `keys` (comma-separated) when given. */
+  featureView: (name: string, keys?: string) =>
+    request<FeatureViewDetail>(
+      'GET',
+      `/v1/features/views/${encodeURIComponent(name)}${keys === undefined || keys === '' ? '' : `?keys=${encodeURIComponent(keys)}`}`,
     ),
   /** Who the dashboard is signed in as (a 401 when it is not). */
   me: () => request<Me>('GET', '/v1/me'),

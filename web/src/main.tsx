@@ -5,6 +5,8 @@ import { BanditPage } from './pages/BanditPage.js';
 import { BanditsPage } from './pages/BanditsPage.js';
 import { ExperimentPage } from './pages/ExperimentPage.js';
 import { ExperimentsPage } from './pages/ExperimentsPage.js';
+import { FeaturesPage } from './pages/FeaturesPage.js';
+import { FeatureViewPage } from './pages/FeatureViewPage.js';
 import { RunPage } from './pages/RunPage.js';
 import { WorkflowPage } from './pages/WorkflowPage.js';
 import { WorkflowsPage } from './pages/WorkflowsPage.js';
@@ -18,6 +20,7 @@ function App() {
   const run = /^\/runs\/([^/]+)\/?$/.exec(path);
   const bandit = /^\/bandits\/([^/]+)\/?$/.exec(path);
   const experiment = /^\/experiments\/([^/]+)\/?$/.exec(path);
+  const featureView = /^\/features\/([^/]+)\/?$/.exec(path);
   // Keyed by path so that moving between runs starts from a clean page state.
   const page = run ? (
     <RunPage key={path} id={decodeURIComponent(run[1]!)} />
@@ -27,6 +30,10 @@ function App() {
     <BanditPage key={path} name={decodeURIComponent(bandit[1]!)} />
   ) : experiment ? (
     <ExperimentPage key={path} name={decodeURIComponent(experiment[1]!)} />
+  ) : featureView ? (
+    <FeatureViewPage key={path} name={decodeURIComponent(featureView[1]!)} />
+  ) : path === '/features' || path === '/features/' ? (
+    <FeaturesPage />
   ) : path === '/audit' || path === '/audit/' ? (
     <AuditPage />
   ) : path === '/experiments' || path === '/experiments/' ? (
@@ -57,6 +64,9 @@ function App() {
         </Link>
         <Link to="/experiments" className="nav">
           Experiments
+        </Link>
+        <Link to="/features" className="nav">
+          Features
         </Link>
         <Link to="/audit" className="nav">
           Audit

@@ -130,6 +130,15 @@ export type RewardRate = BanditReport['overall'];
 /** `GET /v1/bandits`: the bandits' names, sorted (generated from the route schema). */
 export type BanditList = Ok<'/v1/bandits', 'get'>;
 
+/** `GET /v1/features/views`: the served feature views with freshness (generated from the route schema). */
+export type FeatureViewList = Ok<'/v1/features/views', 'get'>;
+
+/** One feature view as the catalogue answers it (definition, services, registry, freshness). */
+export type FeatureView = FeatureViewList['views'][number];
+
+/** `GET /v1/features/views/{view}`: one view, its services and a sample of online values. */
+export type FeatureViewDetail = Ok<'/v1/features/views/{view}', 'get'>;
+
 /** An A/B experiment as `GET /v1/experiments` returns it (mirrors `experiments/experiment.ts`). */
 export interface Experiment {
   name: string;

@@ -307,7 +307,7 @@ export async function featureCatalogRoutes(
           entity: entities[i]!,
           values: r.values,
           statuses: r.statuses,
-          eventTimes: r.eventTimes.map((t) => (t === null ? null : new Date(t).toISOString())),
+          eventTimes: valueTimes(name, r.statuses, r.eventTimes),
         })),
       },
     };
@@ -381,6 +381,20 @@ function viewAnswer(
             markedAt: new Date(mark.updatedAt).toISOString(),
           },
   };
+}
+
+/**
+ * The event time of each value (ISO-8601; null when `missing`) from an SDK answer's times, given
+ * per value (an array) or per view read (a record by view name): both shapes are accepted.
+ */
+function valueTimes(view: string, statuses: readonly string[], times: unknown): (string | null)[] {
+  return statuses.map((status, i) => {
+    if (status === 'missing') return null;
+    const t = Array.isArray(times)
+      ? (times[i] as number | null | undefined)
+      : (times as Record<string, number | null | undefined>)[view];
+    return t === null || t === undefined ? null : new Date(t).toISOString();
+  });
 }
 
 function serviceAnswer(service: FeatureServiceDefinition): z.output<typeof serviceSchema> {
