@@ -6,12 +6,14 @@
  * exactly the online values (missing and expired ones as 0), which off-policy evaluation reads.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKibanConfig } from '../src/app/config.js';
+import { startServeRole } from '../src/app/roles/serve.js';
 import { BanditService } from '../src/bandits/bandit-service.js';
 import {
   DecisionLogWriter,
@@ -30,6 +32,7 @@ import { SqliteOnlineFeatureStore } from '../src/features/sqlite-online-store.js
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import { MemoryBanditStore } from '../src/storage/memory-bandit-store.js';
+import { call } from './fixtures/http-json.js';
 import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from './fixtures/redis-available.js';
 
 const DAY = 86_400_000;
@@ -296,3 +299,76 @@ describe.each(STORES)(
     });
   },
 );
+
+describe('the serve role with features.repo', () => {
+  it('gives the bandit service the feature repository and online store', async () => {
+    const root = join(dir, 'serve');
+    await cp('examples/features', join(root, 'repo'), { recursive: true });
+    const file = join(root, 'kiban.yaml');
+    await writeFile(
+      file,
+      [
+        'stores:',
+        `  metadata: sqlite:${join(root, 'meta.db')}`,
+        `  serving: sqlite:${join(root, 'serving.db')}`,
+        `  artifacts: ${join(root, 'models')}`,
+        `  work: ${join(root, 'work')}`,
+        'serve:',
+        `  banditLog: ${join(root, 'bandit-logs')}`,
+        'features:',
+        `  repo: ${join(root, 'repo')}`,
+        '',
+      ].join('\n'),
+    );
+    const role = await startServeRole(await loadKibanConfig({ file, env: {} }));
+    let closed = false;
+    try {
+      await role.app.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(role.app.server.address() as { port: number }).port}`;
+      const pushed = await call(base, 'POST', '/v1/features/push', {
+        view: 'user_stats',
+        rows: [
+          {
+            user_id: 7,
+            event_time: new Date().toISOString(),
+            ratings_1d: 3,
+            mean_rating_1d: 3.5,
+            ratings_total: 120,
+          },
+        ],
+      });
+      expect(pushed.status).toBe(200);
+      const defined = await call(base, 'PUT', '/v1/bandits/home', {
+        policy: 'lints',
+        dim: 3,
+        featureService: 'user_activity',
+      });
+      expect(defined.status).toBe(201);
+      const decided = await call(base, 'POST', '/v1/bandits/home/decide', {
+        context: { entity: { user_id: 7 } },
+        candidates: ['x', 'y'],
+      });
+      expect(decided.status).toBe(200);
+      expect(decided.body.featureContext).toEqual({
+        featureService: 'user_activity',
+        missing: 0,
+        expired: 0,
+      });
+      // Closing flushes the decision log.
+      closed = true;
+      await role.app.close();
+      await role.close();
+      const logs = join(root, 'bandit-logs');
+      const files = (await readdir(logs)).map((f) => join(logs, f));
+      const contexts: number[][] = [];
+      for await (const line of readDecisionLogLines(files))
+        if (line.type === 'decision') contexts.push(line.context);
+      expect(contexts).toEqual([[3, 3.5, 120]]);
+    } finally {
+      if (!closed) {
+        await role.app.close();
+        await role.close();
+      }
+    }
+  });
+});
