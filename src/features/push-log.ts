@@ -29,9 +29,27 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sqlIdent, sqlLiteral } from '../data/duckdb-sql.js';
-import type { FeatureRepository, FeatureViewDefinition } from './feature-types.js';
+import type {
+  FeatureRepository,
+  FeatureValueType,
+  FeatureViewDefinition,
+} from './feature-types.js';
 import type { FeatureValue } from './online-store.js';
-import { duckdbType } from './offline-sql.js';
+
+/**
+ * The DuckDB type each value is read as from the log's JSON and the type it is cast to (the
+ * offline store's type of the feature or key): timestamps are ISO-8601 text in the log, int64
+ * keys decimal text.
+ */
+const LOG_TYPES: Record<FeatureValueType, { json: string; sql: string }> = {
+  int64: { json: 'BIGINT', sql: 'BIGINT' },
+  int32: { json: 'INTEGER', sql: 'INTEGER' },
+  float64: { json: 'DOUBLE', sql: 'DOUBLE' },
+  float32: { json: 'FLOAT', sql: 'FLOAT' },
+  bool: { json: 'BOOLEAN', sql: 'BOOLEAN' },
+  string: { json: 'VARCHAR', sql: 'VARCHAR' },
+  timestamp: { json: 'VARCHAR', sql: 'TIMESTAMP' },
+};
 
 /** The directory under a repository's root that holds the push log. */
 export const PUSH_LOG_DIR = 'push-log';
@@ -122,20 +140,16 @@ export function pushLogTable(repo: FeatureRepository, view: FeatureViewDefinitio
     ...keys.map((k) => `${sqlLiteral(k.joinKey)}: 'VARCHAR'`),
     `${sqlLiteral(PUSH_EVENT_TIME_COLUMN)}: 'BIGINT'`,
     `${sqlLiteral(PUSH_CREATED_TIME_COLUMN)}: 'BIGINT'`,
-    ...view.features.map(
-      (f) => `${sqlLiteral(f.name)}: '${f.type === 'timestamp' ? 'VARCHAR' : duckdbType(f.type)}'`,
-    ),
+    ...view.features.map((f) => `${sqlLiteral(f.name)}: '${LOG_TYPES[f.type].json}'`),
   ];
   const select = [
     ...keys.map(
-      (k) => `CAST(${sqlIdent(k.joinKey)} AS ${duckdbType(k.type)}) AS ${sqlIdent(k.joinKey)}`,
+      (k) => `CAST(${sqlIdent(k.joinKey)} AS ${LOG_TYPES[k.type].sql}) AS ${sqlIdent(k.joinKey)}`,
     ),
     sqlIdent(PUSH_EVENT_TIME_COLUMN),
     sqlIdent(PUSH_CREATED_TIME_COLUMN),
-    ...view.features.map((f) =>
-      f.type === 'timestamp'
-        ? `CAST(${sqlIdent(f.name)} AS TIMESTAMP) AS ${sqlIdent(f.name)}`
-        : sqlIdent(f.name),
+    ...view.features.map(
+      (f) => `CAST(${sqlIdent(f.name)} AS ${LOG_TYPES[f.type].sql}) AS ${sqlIdent(f.name)}`,
     ),
   ];
   return `(SELECT ${select.join(', ')} FROM read_json(${sqlLiteral(glob)}, format = 'newline_delimited', columns = {${declared.join(', ')}}))`;
