@@ -56,7 +56,12 @@ export class MemoryOnlineFeatureStore implements OnlineFeatureStore {
       const bytes = packed[i]!;
       const had = entries.get(row.key);
       if (had !== undefined && !supersedes(row.eventTime, row.createdTime, bytes, had)) continue;
-      entries.set(row.key, { eventTime: row.eventTime, createdTime: row.createdTime, bytes });
+      // A copy: the packed record is a view into a shared slab, which it would keep alive.
+      entries.set(row.key, {
+        eventTime: row.eventTime,
+        createdTime: row.createdTime,
+        bytes: Buffer.from(bytes),
+      });
       stored++;
     }
     return stored;

@@ -69,13 +69,24 @@ export function packRow(row: OnlineWrite, schema: string, width: number, i: numb
       `rows[${i}]`,
       `event and created time must be finite epoch milliseconds, got ${row.eventTime} and ${row.createdTime}`,
     );
-  if (!Array.isArray(row.values) || row.values.length !== width)
+  const values = row.values;
+  if (!Array.isArray(values) || values.length !== width)
     throw new InvalidArgumentError(
       `rows[${i}].values`,
-      `has ${Array.isArray(row.values) ? row.values.length : 'no'} values for ${width} features`,
+      `has ${Array.isArray(values) ? values.length : 'no'} values for ${width} features`,
     );
-  const record: unknown[] = [row.eventTime, row.createdTime, schema];
-  for (const value of row.values) record.push(normaliseValue(value, `rows[${i}].values`));
+  const record: unknown[] = new Array(3 + width);
+  record[0] = row.eventTime;
+  record[1] = row.createdTime;
+  record[2] = schema;
+  for (let j = 0; j < width; j++) {
+    const v = values[j];
+    // The common kinds as they are; the rest (bigint, Date, undefined, wrong types) checked.
+    record[3 + j] =
+      typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null
+        ? v
+        : normaliseValue(v, `rows[${i}].values`);
+  }
   return packr.pack(record);
 }
 
