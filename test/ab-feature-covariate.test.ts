@@ -155,6 +155,46 @@ describe('CUPED covariates from a feature view, point-in-time at exposure', () =
     }
   }, 120_000);
 
+  it('keys an int64 view by the unit read as an integer, as the offline store joins the same entities', async () => {
+    const example = await loadFeatureRepository('examples/features');
+    const csv = join(dir, 'int-units.csv');
+    // Epoch seconds, as the example's entity file; "x7" is no integer: no value.
+    await writeFile(
+      csv,
+      [
+        'user,ts,arm,y',
+        '107,833000000,a,1',
+        '54,835000000,b,0',
+        '054,835000000,b,0',
+        '99,829000000,a,0',
+        'x7,835000000,a,1',
+        '',
+      ].join('\n'),
+    );
+    const added = await addFeatureCovariate({
+      csv,
+      unit: 'user',
+      time: 'ts',
+      repo: example,
+      feature: { view: 'user_stats', feature: 'ratings_total' },
+    });
+    try {
+      const rows = (await readFile(added.csv, 'utf8')).trim().split('\n').slice(1);
+      const value = (unit: string) => rows.find((r) => r.startsWith(`${unit},`))!.split(',')[4];
+      // user_stats.csv: 107 has 34 ratings as of 832032000, 54 has 18 as of 830304000, and 99's
+      // first row (829872000) comes after its exposure.
+      expect(value('107')).toBe('34');
+      expect(value('54')).toBe('18');
+      expect(value('054')).toBe('18');
+      expect(value('99')).toBe('');
+      expect(value('x7')).toBe('');
+      expect(added.units).toBe(5);
+      expect(added.unitsWithValue).toBe(3);
+    } finally {
+      await added.remove();
+    }
+  });
+
   it('refuses a non-numeric feature, an unknown one and a unit column the file lacks', async () => {
     const base = { csv: abCsv, unit: 'user_id', time: 'ts', repo } as const;
     await expect(

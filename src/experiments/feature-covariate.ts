@@ -7,7 +7,8 @@
  * A unit's exposure is the earliest time among its rows of the A/B CSV (the rows `where` keeps),
  * as `aggregateAbCsv` takes a unit's first time; the feature's value is its latest with event
  * time strictly before that instant (1 ms before: a value stamped at the exposure itself may
- * already reflect it) and within the view's TTL. The unit id is the view's join key.
+ * already reflect it) and within the view's TTL. The unit id is the view's join key (for an int64
+ * key, a unit that is not an integer has no value).
  *
  * The result is the A/B CSV with one more column, `VIEW__FEATURE` (empty where no value
  * qualifies), written to a work directory, which `aggregateAbCsv` then reads with that column as
@@ -165,9 +166,10 @@ export async function addFeatureCovariate(
     }
     const entities = join(work, 'exposures.parquet');
     const joined = join(work, 'covariates.parquet');
-    // 1 ms before the exposure: the offline store takes values with event time ≤ the row's.
+    // 1 ms before the exposure: the offline store takes values with event time ≤ the row's. A unit
+    // that is no integer, for an int64 key, gets a null key: no value (a missing covariate).
     await con.run(
-      `copy (select __unit, __unit as ${sqlIdent(entity.joinKey)}, to_timestamp((__t - 1) / 1000.0) as __exposure from exposures)
+      `copy (select __unit, ${entity.type === 'int64' ? 'try_cast(__unit as bigint)' : '__unit'} as ${sqlIdent(entity.joinKey)}, to_timestamp((__t - 1) / 1000.0) as __exposure from exposures)
        to ${sqlLiteral(entities)} (format parquet)`,
     );
     await offline.historical({
