@@ -11,7 +11,8 @@
  * - single: 1 entity × 250 features; goal p99 ≤ 2 ms and ≥ 2,500 requests/s;
  * - batch: 100 entities × 50 features; goal p99 ≤ 15 ms.
  *
- * Latency at a fixed rate from the open-loop generator of bench/http-load.ts (the C one where
+ * Latency at a fixed rate (the goal's 2,500/s, and `--low-rate` below saturation) from the
+ * open-loop generator of bench/http-load.ts (the C one where
  * `cc` builds it; the batch answers, ~100 KB, are over its 64 KB receive buffer, so the batch
  * kind always uses bench/rate-load.ts), with the generator's own lateness (`lateMs`) beside the
  * p99; throughput at full speed with autocannon (bench/serve-load.ts, `--connections`).
@@ -48,6 +49,7 @@ Options:
   --redis URL          Redis for the online store (default redis://127.0.0.1:6379)
   --entities N         users written to the store (default 10000)
   --single-rate R      requests/s of 1 entity x 250 features at a fixed rate (default 2500)
+  --low-rate R         the same below saturation, for latency alone (default 500; 0: skip)
   --batch-rate R       requests/s of 100 entities x 50 features at a fixed rate (default 100)
   --seconds S          seconds measured per fixed-rate and full-speed run (default 10)
   --connections C      autocannon connections at full speed (default 32)
@@ -60,6 +62,7 @@ const { values } = parseArgs({
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     entities: { type: 'string', default: '10000' },
     'single-rate': { type: 'string', default: '2500' },
+    'low-rate': { type: 'string', default: '500' },
     'batch-rate': { type: 'string', default: '100' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
@@ -75,6 +78,7 @@ const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const entities = Number(values.entities);
 const seconds = Number(values.seconds);
 const singleRate = Number(values['single-rate']);
+const lowRate = Number(values['low-rate']);
 const batchRate = Number(values['batch-rate']);
 const connections = Number(values.connections);
 
@@ -212,6 +216,10 @@ try {
   ): Promise<FixedRateResult & { serverCpuMicrosecondsPerRequest: number }> =>
     measureAtRate(gen, server, path, bodies, rate, seconds);
 
+  const low = lowRate > 0 ? await atRate(kiban, generator, singleBodies, lowRate) : null;
+  if (low !== null) log(`single at ${lowRate}/s: ${JSON.stringify(low)}`);
+  const lowBare = lowRate > 0 ? await atRate(bare, generator, singleBodies, lowRate) : null;
+  if (lowBare !== null) log(`single bare at ${lowRate}/s: ${JSON.stringify(lowBare)}`);
   const single = await atRate(kiban, generator, singleBodies, singleRate);
   log(`single at ${singleRate}/s: ${JSON.stringify(single)}`);
   const singleBare = await atRate(bare, generator, singleBodies, singleRate);
@@ -240,6 +248,9 @@ try {
         atRate: single,
         bareRouteAtRate: singleBare,
         versusBare: versus(single, singleBare),
+        atLowRate: low,
+        bareRouteAtLowRate: lowBare,
+        versusBareAtLowRate: low !== null && lowBare !== null ? versus(low, lowBare) : null,
         fullSpeed: singleFull,
         bareRouteFullSpeed: singleBareFull,
         fixedRateGenerator: generator.name,

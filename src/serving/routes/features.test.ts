@@ -273,6 +273,13 @@ function describeFeatureRoutes(name: string, open: () => Promise<OnlineFeatureSt
           /^body\.entities\[0\]\.user_id: must be a string/,
         ],
         [{ features: ['user_stats:clicks_7d'], entities: [] }, /body parameter entities/],
+        [
+          {
+            features: Array.from({ length: 300 }, (_, i) => `user_stats:f${i}`),
+            entities: Array.from({ length: 1000 }, () => ({ user_id: 'u1' })),
+          },
+          /^body\.entities: 1000 entities × 300 features is over 250000 values/,
+        ],
       ];
       for (const [body, message] of bad) {
         const answer = await online(body);

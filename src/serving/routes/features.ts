@@ -37,6 +37,8 @@ export interface FeatureRoutesOptions {
 export const MAX_ONLINE_ENTITIES = 1000;
 /** Most features named in one online request. */
 export const MAX_ONLINE_FEATURES = 1000;
+/** Most values (entities × features) in one online answer. */
+export const MAX_ONLINE_VALUES = 250_000;
 /** Most rows in one push. */
 export const MAX_PUSH_ROWS = 10_000;
 
@@ -56,7 +58,7 @@ const value = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 /** The schema of `POST /v1/features/online` (also what bench/features-online.ts's bare route validates). */
 export const onlineFeaturesRoute = {
   summary: 'Online feature values for entities',
-  description: `The latest values of \`features\` (\`view:feature\`, in answer order) or of a \`featureService\`'s features for each of \`entities\` (up to ${MAX_ONLINE_ENTITIES}, each holding the join keys of every view read, e.g. \`{"user_id": "1"}\`), in request order. Columnar: \`features\` once, then per entity \`values\` and \`statuses\` in the order of \`features\`, and \`eventTimes\`: by view, the event time (epoch ms) of the entity's row of that view, null when it has none. A status is \`present\`, \`missing\` (no row, or a row written before the view had the feature; value null) or \`expired\` (older than the view's TTL: \`now − eventTime ≥ ttl\`; value null). With \`Accept: ${MSGPACK_TYPE}\` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.`,
+  description: `The latest values of \`features\` (\`view:feature\`, in answer order) or of a \`featureService\`'s features for each of \`entities\` (up to ${MAX_ONLINE_ENTITIES}, each holding the join keys of every view read, e.g. \`{"user_id": "1"}\`; at most ${MAX_ONLINE_VALUES} values in all), in request order. Columnar: \`features\` once, then per entity \`values\` and \`statuses\` in the order of \`features\`, and \`eventTimes\`: by view, the event time (epoch ms) of the entity's row of that view, null when it has none. A status is \`present\`, \`missing\` (no row, or a row written before the view had the feature; value null) or \`expired\` (older than the view's TTL: \`now − eventTime ≥ ttl\`; value null). With \`Accept: ${MSGPACK_TYPE}\` the same object is answered as msgpack. An unknown view, feature or service, or an entity without a join key or with a key of the wrong type, is a 400 naming it.`,
   body: z.strictObject({
     features: z
       .array(z.string().min(3).max(513))
@@ -142,6 +144,14 @@ export async function featureRoutes(
     { schema: onlineFeaturesRoute, config: { scopes: ['features:read'], audit: false } },
     async (request, reply) => {
       const { body } = request;
+      const width =
+        body.features?.length ??
+        repo.featureServices.get(body.featureService ?? '')?.features.length;
+      if (width !== undefined && width * body.entities.length > MAX_ONLINE_VALUES)
+        throw new InvalidArgumentError(
+          'body.entities',
+          `${body.entities.length} entities × ${width} features is over ${MAX_ONLINE_VALUES} values in one answer; split the request`,
+        );
       const result = await getOnlineFeatures({
         repo,
         online,
