@@ -27,6 +27,8 @@ export interface BanditDecision {
   /** The probability with which each slot's arm was chosen (given the slots before it). */
   propensities: number[];
   version: number;
+  /** With a context read from a feature service: which, and how many features were read as 0. */
+  featureContext?: { featureService: string; missing: number; expired: number };
 }
 
 /** One experiment the unit is in. */
@@ -178,10 +180,17 @@ export class KibanClient {
     return this.#request('POST', '/v1/tags/suggest', { text, ...options });
   }
 
-  /** A bandit's decision over `candidates` for `slots` positions (`context` for contextual policies). */
+  /**
+   * A bandit's decision over `candidates` for `slots` positions (`context` for contextual
+   * policies: numbers, or `{featureService?, entity}` read from the server's online feature store).
+   */
   decide(
     bandit: string,
-    input: { candidates: string[]; context?: number[]; slots?: number },
+    input: {
+      candidates: string[];
+      context?: number[] | { featureService?: string; entity: Record<string, string | number> };
+      slots?: number;
+    },
   ): Promise<BanditDecision> {
     return this.#request('POST', `/v1/bandits/${segment(bandit)}/decide`, input);
   }
