@@ -222,6 +222,14 @@ describe.each(STORES)(
       });
       expect(noKey.status).toBe(400);
       expect(noKey.body.message).toMatch(/^context\.entity\.user_id: is missing/);
+      const tooMany = await inject('POST', '/v1/bandits/ctx/decide', {
+        context: {
+          entity: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i])),
+        },
+        candidates: ['a', 'b'],
+      });
+      expect(tooMany.status).toBe(400);
+      expect(tooMany.body.message).toMatch(/at most 16 join keys/);
 
       const users = [...expected.keys()];
       const made = new Map<string, string>();

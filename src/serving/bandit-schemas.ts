@@ -159,8 +159,9 @@ export const decideRoute = {
             .optional()
             .describe("feature service to read the context from (default: the bandit's)"),
           entity: z
-            .record(z.string(), z.union([z.string(), z.number()]))
-            .describe('the join keys of the entity, e.g. {"user_id": "42"}'),
+            .record(z.string().max(128), z.union([z.string().max(1024), z.number()]))
+            .refine((keys) => Object.keys(keys).length <= 16, 'at most 16 join keys')
+            .describe('the join keys of the entity, e.g. {"user_id": "42"}; at most 16'),
         }),
       ])
       .optional()

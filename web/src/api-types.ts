@@ -1747,7 +1747,7 @@ export interface paths {
                         context?: number[] | {
                             /** @description feature service to read the context from (default: the bandit's) */
                             featureService?: string;
-                            /** @description the join keys of the entity, e.g. {"user_id": "42"} */
+                            /** @description the join keys of the entity, e.g. {"user_id": "42"}; at most 16 */
                             entity: {
                                 [key: string]: string | number;
                             };
