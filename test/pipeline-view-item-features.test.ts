@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ItemFeatures } from '../src/data/item-features.js';
+import { builtinModels } from '../src/models/builtin-models.js';
 import { ModelRegistry } from '../src/models/model-registry.js';
 import { popularityModel } from '../src/models/popularity/popularity-definition.js';
 import { PopularityRecommender } from '../src/models/popularity/popularity-recommender.js';
@@ -93,4 +94,34 @@ describe('model.itemFeatures from a feature view', () => {
       expect(itemFeatures!.indices.length).toBeLessThanOrEqual(30);
     }
   }, 120_000);
+
+  it('trains graphsage with them: the same seed without the view gives another model', async () => {
+    const trainWith = async (itemFeatures: object | undefined) => {
+      const config = parsePipelineConfig({
+        model: {
+          kind: 'graphsage',
+          params: { dim: 8, epochs: 1, seed: 3 },
+          ...(itemFeatures === undefined ? {} : { itemFeatures }),
+        },
+        stores: { artifacts: join(dir, 'models'), work: join(dir, 'work') },
+      });
+      const ctx: StepContext = {
+        config,
+        runId: 'view-items-gnn',
+        workDir: join(dir, 'run-gnn'),
+        serving: async () => serving,
+        metadata,
+      };
+      await runPipelineStep('aggregate', ctx);
+      const trained = await runPipelineStep('train', ctx);
+      const model = await builtinModels().load(String(trained.artifactPath));
+      return model.recommend(Int32Array.of(0, 1, 2), { k: 20 });
+    };
+    const plain = await trainWith(undefined);
+    const again = await trainWith(undefined);
+    const withView = await trainWith({ view: 'movie_stats', repo: 'examples/features' });
+    // Deterministic for a seed, so a difference is the features' doing.
+    expect(Array.from(again.scores)).toEqual(Array.from(plain.scores));
+    expect(Array.from(withView.scores)).not.toEqual(Array.from(plain.scores));
+  }, 180_000);
 });
