@@ -56,7 +56,7 @@ describe('kiban features materialize', () => {
     expect(result.views.map((v) => [v.view, v.windows])).toEqual([['pair_stats', 0]]);
   });
 
-  it("defaults to a SQLite file beside the configuration's serving store, and names bad flags", async () => {
+  it("defaults to a SQLite file beside the configuration's serving store", async () => {
     const repo = join(tmp.path, 'repo2');
     const expectedFor = await writeMaterializeRepo(repo, { rows: 50, seed: 3 });
     const config = join(tmp.path, 'kiban.yaml');
@@ -88,7 +88,11 @@ describe('kiban features materialize', () => {
     } finally {
       await store.close();
     }
+  });
 
+  it('names a bad --start and an unknown view', async () => {
+    const repo = join(tmp.path, 'repo3');
+    await writeMaterializeRepo(repo, { rows: 10 });
     const bad = await kiban(
       'features',
       'materialize',
