@@ -90,6 +90,37 @@ describe('kiban features materialize', () => {
     }
   });
 
+  it("prefers the configuration's features.online, the store kiban serve reads", async () => {
+    const repo = join(tmp.path, 'repo4');
+    await writeMaterializeRepo(repo, { rows: 20 });
+    const config = join(tmp.path, 'kiban-features.yaml');
+    const db = join(tmp.path, 'configured', 'online.db');
+    await writeFile(
+      config,
+      `stores:\n  serving: sqlite:${join(tmp.path, 'other', 'serving.db')}\nfeatures:\n  online: sqlite:${db}\n`,
+    );
+    const run = await kiban(
+      'features',
+      'materialize',
+      '--repo',
+      repo,
+      '--config',
+      config,
+      '--start',
+      '2024-01-01',
+      '--end',
+      '2024-01-03',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`to sqlite:${db}`);
+    const store = new SqliteOnlineFeatureStore(db);
+    try {
+      expect((await store.getMaterialized('user_stats'))?.end).toBe(Date.UTC(2024, 0, 3));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('names a bad --start and an unknown view', async () => {
     const repo = join(tmp.path, 'repo3');
     await writeMaterializeRepo(repo, { rows: 10 });

@@ -20,9 +20,10 @@ import { materializeParamsSchema } from './materialize-task-params.js';
  *   params: { repo: features, window: 1d, views: [user_stats], online: "redis://127.0.0.1:6379" }
  * ```
  *
- * Without `online`, the store beside the configuration's (`config`, else the defaults')
- * `stores.serving`. `repo` and `config` resolve against the workflow file's directory. The
- * output holds the rows read and stored, rows/s and per-view windows.
+ * Without `online`, the configuration's (`config`, else the defaults') `features.online`, else
+ * the store beside its `stores.serving`: the one `kiban serve` reads. `repo` and `config` resolve
+ * against the workflow file's directory. The output holds the rows read and stored, rows/s and
+ * per-view windows.
  */
 export async function runMaterializeTask(
   job: TaskJob,
@@ -41,11 +42,12 @@ export async function runMaterializeTask(
   let online = p.online;
   let onlineField = 'params.online';
   if (online === undefined) {
+    // The store `kiban serve` reads: features.online, else the one beside stores.serving.
     const config = await loadKibanConfig(
       p.config === undefined ? {} : { file: resolve(job.baseDir, p.config) },
     );
-    online = onlineStoreUrlFor(config.stores.serving);
-    onlineField = 'stores.serving';
+    online = config.features.online ?? onlineStoreUrlFor(config.stores.serving);
+    onlineField = config.features.online === undefined ? 'stores.serving' : 'features.online';
   }
   const views =
     p.views === undefined

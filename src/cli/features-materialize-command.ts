@@ -34,9 +34,12 @@ export function featuresMaterializeCommand(): Command {
     .option('--views <list>', 'comma-separated views (default: every view)')
     .option(
       '--online <url>',
-      'online store: memory:, sqlite:PATH or redis://HOST:PORT[?prefix=P] (default: beside stores.serving, e.g. sqlite:.kiban/features.db)',
+      "online store: memory:, sqlite:PATH or redis://HOST:PORT[?prefix=P] (default: the configuration's features.online, else the one beside stores.serving, e.g. sqlite:.kiban/features.db)",
     )
-    .option('--config <file>', 'kiban.yaml whose stores.serving places the default online store')
+    .option(
+      '--config <file>',
+      'kiban.yaml whose features.online (or stores.serving) names the default online store',
+    )
     .option('--step <duration>', 'length of one window (e.g. 1d, 6h)', '1d')
     .option('--chunk-rows <n>', 'rows per online write', '10000')
     .option('--force', "write every window again, ignoring the views' marks")
@@ -65,11 +68,12 @@ export function featuresMaterializeCommand(): Command {
       let online = flags.online;
       let onlineField = '--online';
       if (online === undefined) {
+        // The store `kiban serve` reads: features.online, else the one beside stores.serving.
         const config = await loadKibanConfig(
           flags.config === undefined ? {} : { file: flags.config },
         );
-        online = onlineStoreUrlFor(config.stores.serving);
-        onlineField = 'stores.serving';
+        online = config.features.online ?? onlineStoreUrlFor(config.stores.serving);
+        onlineField = config.features.online === undefined ? 'stores.serving' : 'features.online';
       }
       let progress: Progress | null = null;
       try {
