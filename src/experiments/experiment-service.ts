@@ -16,6 +16,9 @@ import {
   type Experiment,
 } from './experiment.js';
 import type { ExperimentStore } from './experiment-store.js';
+import { featureCovariateRows } from './feature-covariate-aggregates.js';
+import type { FeatureReference, FeatureRepository } from '../features/feature-types.js';
+import { DuckDBOfflineFeatureStore, type OfflineFeatureStore } from '../features/offline-store.js';
 import { allocateRange } from './layer-ranges.js';
 
 /** Options of {@link ExperimentService}. */
@@ -31,6 +34,13 @@ export interface ExperimentServiceOptions {
   onError?: (error: unknown) => void;
   /** Where the service logs. @defaultValue the process logger's `experiments` child ({@link processLogger}) */
   logger?: Logger;
+  /**
+   * The feature repository that `results(…, {covariateFeature})` reads CUPED covariates from,
+   * point-in-time at each unit's first exposure (`feature-covariate-aggregates.ts`), and the
+   * offline store to read it with. @defaultValue none (such a request is refused); the offline
+   * store defaults to a {@link DuckDBOfflineFeatureStore}
+   */
+  features?: { repo: FeatureRepository; offline?: OfflineFeatureStore } | null;
 }
 
 /** Most events one `POST /v1/events` may carry. */
@@ -57,6 +67,8 @@ export class ExperimentService {
   readonly #pollMs: number;
   readonly #now: () => Date;
   readonly #onError: (error: unknown) => void;
+  readonly #features: { repo: FeatureRepository; offline: OfflineFeatureStore } | null;
+  readonly #ownsOffline: boolean;
   #running: Experiment[] = [];
   #loaded: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -67,6 +79,14 @@ export class ExperimentService {
     if (!(this.#pollMs > 0))
       throw new InvalidArgumentError('pollMs', `must be > 0, got ${this.#pollMs}`);
     this.#now = options.now ?? (() => new Date());
+    this.#ownsOffline = options.features != null && options.features.offline === undefined;
+    this.#features =
+      options.features == null
+        ? null
+        : {
+            repo: options.features.repo,
+            offline: options.features.offline ?? new DuckDBOfflineFeatureStore(),
+          };
     const logger = options.logger ?? childLogger(processLogger(), 'experiments');
     this.#onError =
       options.onError ??
@@ -84,6 +104,8 @@ export class ExperimentService {
   close(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    // The offline store made here (not one given) holds an in-memory DuckDB once used.
+    if (this.#ownsOffline) void this.#features?.offline.close().catch(this.#onError);
   }
 
   /**
@@ -257,10 +279,17 @@ export class ExperimentService {
     return { accepted: inserted, duplicates };
   }
 
-  /** The analysis of one metric (default: the experiment's only or first metric). @throws NotFoundError */
+  /**
+   * The analysis of one metric (default: the experiment's only or first metric). With
+   * `covariateFeature`, CUPED adjusts with that feature of the configured feature repository,
+   * each unit's value just before its first exposure (a unit without one takes the mean of those
+   * found; a warning says how many had one), instead of the metric's pre-exposure events.
+   * @throws NotFoundError; InvalidArgumentError naming `covariateFeature` (no feature repository
+   *   configured, an unknown or non-numeric feature, a view not keyed by one entity)
+   */
   async results(
     name: string,
-    options: AnalysisOptions & { metric?: string },
+    options: AnalysisOptions & { metric?: string; covariateFeature?: FeatureReference },
   ): Promise<ExperimentAnalysis> {
     const experiment = await this.get(name);
     const metrics = await this.#store.listMetrics(name);
@@ -273,17 +302,43 @@ export class ExperimentService {
       throw new NotFoundError(
         `metric "${metric}" of experiment "${name}" (known: ${metrics.map((m) => m.metric).join(', ') || 'none'})`,
       );
-    const aggregates = await this.#store.metricAggregates(name, metric, {
-      bucketMs: options.bucketMs ?? 86_400_000,
-      variants: experiment.variants.map((v) => v.name),
+    const bucketMs = options.bucketMs ?? 86_400_000;
+    const variants = experiment.variants.map((v) => v.name);
+    const aggregates = await this.#store.metricAggregates(name, metric, { bucketMs, variants });
+    const feature = options.covariateFeature;
+    if (feature === undefined)
+      return analyzeExperimentMetric(
+        experiment,
+        metric,
+        aggregates,
+        options,
+        metrics.map((m) => m.metric),
+      );
+    if (this.#features === null || this.#store.unitOutcomes === undefined)
+      throw new InvalidArgumentError(
+        'covariateFeature',
+        this.#features === null
+          ? 'this server has no feature repository (configure features.repo)'
+          : 'the experiment store cannot list units',
+      );
+    const covariate = await featureCovariateRows({
+      units: await this.#store.unitOutcomes(name, metric, { variants }),
+      repo: this.#features.repo,
+      feature,
+      offline: this.#features.offline,
+      bucketMs,
     });
-    return analyzeExperimentMetric(
+    const analysis = analyzeExperimentMetric(
       experiment,
       metric,
-      aggregates,
+      { ...aggregates, rows: covariate.rows },
       options,
       metrics.map((m) => m.metric),
     );
+    analysis.warnings.push(
+      `CUPED covariate ${feature.view}:${feature.feature} from the feature store: ${covariate.unitsWithValue} of ${covariate.units} units had a value before their first exposure (the others take the mean)`,
+    );
+    return analysis;
   }
 
   /** Applies `change` by compare-and-set, retrying when someone else changed the experiment first. */

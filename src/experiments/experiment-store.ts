@@ -60,6 +60,18 @@ export interface MetricAggregates {
   unknownVariantUnits: number;
 }
 
+/** One analysed unit of a metric (see {@link ExperimentStore.unitOutcomes}). */
+export interface UnitOutcome {
+  unit: string;
+  variant: string;
+  /** The unit's first exposure, epoch ms. */
+  firstExposureMs: number;
+  /** Its metric after the first exposure: 0/1 for a conversion metric, the total for a value metric. */
+  y: number;
+  /** Whether it had a conversion or value event of the metric at or after its first exposure. */
+  converted: boolean;
+}
+
 /**
  * Experiments and their events, in the metadata store's database (`kiban_ab_*` tables). Names,
  * units and ids are validated before any SQL, with `InvalidArgumentError` naming the field.
@@ -91,6 +103,17 @@ export interface ExperimentStore {
     metric: string,
     options: { bucketMs: number; variants: readonly string[] },
   ): Promise<MetricAggregates>;
+  /**
+   * Each unit {@link metricAggregates} counts (exposed to exactly one of `variants`), with its
+   * metric outcome: what a covariate computed outside the database (a feature store's, see
+   * `feature-covariate-aggregates.ts`) is joined to. Optional: a store without it cannot take
+   * such covariates.
+   */
+  unitOutcomes?(
+    experiment: string,
+    metric: string,
+    options: { variants: readonly string[] },
+  ): Promise<UnitOutcome[]>;
   /** The metric names with events in the experiment, and each one's kind. */
   listMetrics(
     experiment: string,

@@ -85,6 +85,12 @@ export const resultsRoute = {
     cuped: z.string().optional().describe('true or false; default true'),
     bucket: z.string().optional().describe('timeline bucket: day or hour; default day'),
     tau: z.string().optional().describe('mixing variance of the sequential test'),
+    covariateFeature: z
+      .string()
+      .optional()
+      .describe(
+        "VIEW:FEATURE: CUPED with this feature store feature, each unit's value just before its first exposure, instead of the metric's pre-exposure events",
+      ),
   }),
 };
 

@@ -13,6 +13,7 @@ import type {
   ExperimentStore,
   MetricAggregateRow,
   MetricAggregates,
+  UnitOutcome,
 } from '../experiments/experiment-store.js';
 import { checkEvent } from '../experiments/check-event.js';
 import type { WriteQueue } from './kysely-workflow-store.js';
@@ -238,6 +239,46 @@ export class KyselyExperimentStore implements ExperimentStore {
       unknownVariantUnits: Number(q.unknown_variant ?? 0),
       unexposedEvents: Number(q.unexposed ?? 0),
     };
+  }
+
+  async unitOutcomes(
+    experiment: string,
+    metric: string,
+    options: { variants: readonly string[] },
+  ): Promise<UnitOutcome[]> {
+    checkName(experiment, 'experiment');
+    if (typeof metric !== 'string' || metric.length === 0)
+      throw new InvalidArgumentError('metric', 'must be a non-empty string');
+    if (options.variants.length === 0)
+      throw new InvalidArgumentError('variants', 'must name at least one variant');
+    const kind = (await this.listMetrics(experiment)).find((m) => m.metric === metric)?.kind;
+    const events = this.#table('kiban_ab_events');
+    const variants = sql.join(options.variants.map((v) => sql`${v}`));
+    // The same units and outcomes as metricAggregates, one row per unit.
+    const result = await sql<Record<string, number | string>>`with exposed as (
+        select unit, min(variant) as variant, count(distinct variant) as variants, min(time_ms) as first_ms
+        from ${events} where experiment = ${experiment} and type = 'exposure' group by unit),
+      per_unit as (select ev.unit as unit,
+          sum(case when ev.time_ms >= x.first_ms then coalesce(ev.value, 1) else 0 end) as post,
+          sum(case when ev.time_ms >= x.first_ms then 1 else 0 end) as post_events
+        from ${events} ev join exposed x on x.unit = ev.unit
+        where ev.experiment = ${experiment} and ev.metric = ${metric} and ev.type <> 'exposure'
+        group by ev.unit)
+      select x.unit as unit, x.variant as variant, x.first_ms as first_ms,
+        coalesce(p.post, 0) as post, coalesce(p.post_events, 0) as post_events
+      from exposed x left join per_unit p on p.unit = x.unit
+      where x.variants = 1 and x.variant in (${variants})
+      order by x.unit`.execute(this.#db);
+    return result.rows.map((r) => {
+      const events = Number(r.post_events);
+      return {
+        unit: String(r.unit),
+        variant: String(r.variant),
+        firstExposureMs: Number(r.first_ms),
+        y: kind === 'value' ? Number(r.post) : events > 0 ? 1 : 0,
+        converted: events > 0,
+      };
+    });
   }
 
   /** A table name, qualified with the schema when there is one. */

@@ -2739,6 +2739,8 @@ export interface paths {
                     bucket?: string;
                     /** @description mixing variance of the sequential test */
                     tau?: string;
+                    /** @description VIEW:FEATURE: CUPED with this feature store feature, each unit's value just before its first exposure, instead of the metric's pre-exposure events */
+                    covariateFeature?: string;
                 };
                 header?: never;
                 path: {

@@ -103,6 +103,8 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
   // Experiments and their events live in the metadata store, shared by every process using it.
   const experiments = new ExperimentService(backends.experiments, {
     logger: childLogger(logger, 'experiments'),
+    // CUPED covariates from the feature store (results?covariateFeature=VIEW:FEATURE).
+    ...(featureRepo === null ? {} : { features: { repo: featureRepo } }),
   });
   // Runs started from the dashboard are driven here, with tasks in this process.
   const executor =

@@ -14,6 +14,7 @@ import {
   startExperimentRoute,
   stopExperimentRoute,
 } from '../experiment-schemas.js';
+import { parseFeatureReference } from '../../features/online-features.js';
 
 /** Options of {@link experimentRoutes}. */
 export interface ExperimentRoutesOptions {
@@ -31,7 +32,8 @@ const RESERVED_QUERY = new Set(['unit']);
  * - `POST /v1/experiments/{name}/start` `{at?}`, `POST /v1/experiments/{name}/stop`;
  * - `GET /v1/experiments/assignments?unit=u&attr=value…` → every running experiment's variant for the unit;
  * - `POST /v1/events` `{events: [...]}` → `{accepted, duplicates}` (idempotent by event id; an undefined experiment is a 404, a variant it lacks a 400, and the batch is refused whole);
- * - `GET /v1/experiments/{name}/results?metric=&alternative=&confidence=&cuped=&bucket=` → the analysis.
+ * - `GET /v1/experiments/{name}/results?metric=&alternative=&confidence=&cuped=&bucket=&covariateFeature=` → the analysis
+ *   (`covariateFeature=VIEW:FEATURE`: CUPED with that feature at each unit's first exposure, from the feature store).
  */
 export async function experimentRoutes(
   app: FastifyInstance,
@@ -128,7 +130,15 @@ export async function experimentRoutes(
     { schema: resultsRoute, config: { scopes: ['experiments:read'] } },
     async (request) => {
       const q = request.query as Record<string, string | undefined>;
-      const known = new Set(['metric', 'alternative', 'confidence', 'cuped', 'bucket', 'tau']);
+      const known = new Set([
+        'metric',
+        'alternative',
+        'confidence',
+        'cuped',
+        'bucket',
+        'tau',
+        'covariateFeature',
+      ]);
       for (const key of Object.keys(q))
         if (!known.has(key))
           throw new InvalidArgumentError(
@@ -156,6 +166,9 @@ export async function experimentRoutes(
         ...(tau === undefined ? {} : { tau }),
         cuped: q.cuped !== 'false',
         bucketMs: bucket === 'hour' ? 3_600_000 : 86_400_000,
+        ...(q.covariateFeature === undefined
+          ? {}
+          : { covariateFeature: parseFeatureReference(q.covariateFeature, 'covariateFeature') }),
       });
     },
   );
