@@ -14,7 +14,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { InvalidArgumentError } from '../core/errors.js';
 import { sqlIdent, sqlLiteral } from '../data/duckdb-sql.js';
 import type { FeatureReference, FeatureRepository } from '../features/feature-types.js';
@@ -110,7 +109,7 @@ export async function featureCovariateRows(options: {
         timestampColumn: '__exposure',
         output,
       });
-      const instance = await DuckDBInstance.create(':memory:');
+      const instance = await (await import('@duckdb/node-api')).DuckDBInstance.create(':memory:');
       const con = await instance.connect();
       try {
         const column = sqlIdent(featureColumn(feature));

@@ -20,7 +20,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { describeColumns, sqlIdent, sqlLiteral } from '../data/duckdb-sql.js';
 import type { FeatureReference, FeatureRepository } from '../features/feature-types.js';
@@ -123,7 +122,7 @@ export async function addFeatureCovariate(
   const remove = () => rm(work, { recursive: true, force: true });
   const ownStore = options.offline === undefined;
   const offline = options.offline ?? new DuckDBOfflineFeatureStore();
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await (await import('@duckdb/node-api')).DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
     await con.run("set TimeZone = 'UTC'");
