@@ -4,7 +4,8 @@
  * Every fenced `yaml`, `json` and `sh` block of README.md is a test. A block may be classified by an
  * HTML comment on the line before its fence, `<!-- docs-test: KIND [reason] -->`:
  * - yaml: `kiban-config` (a whole kiban.yaml, read by loadKibanConfig), `pipeline-config`
- *   (kiban.yaml, checked by parsePipelineConfig), `workflow` (parseWorkflow)
+ *   (kiban.yaml, checked by parsePipelineConfig), `feature-repo` (a features.yaml, checked by
+ *   parseFeatureRepository), `workflow` (parseWorkflow)
  *   or `workflow-tasks` (a fragment of `tasks:`, wrapped into a minimal workflow and each task's
  *   params checked by its kind's schema); without a marker the kind is recognised by content, and a
  *   yaml block of no recognisable kind fails, so a new block must be classified.
@@ -31,6 +32,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinTaskHandlers } from '../src/app/builtin-task-handlers.js';
 import { loadKibanConfig } from '../src/app/config.js';
+import { parseFeatureRepository } from '../src/features/feature-definitions.js';
 import { parsePipelineConfig } from '../src/pipeline/pipeline-config.js';
 import { parseWorkflow } from '../src/workflow/parse-workflow.js';
 
@@ -117,6 +119,9 @@ function checkYaml(b: Block): void {
     case 'pipeline-config':
       parsePipelineConfig(doc);
       return;
+    case 'feature-repo':
+      parseFeatureRepository(b.text, { file: 'features.yaml', root: ROOT });
+      return;
     case 'workflow': {
       const wf = parseWorkflow(b.text, 'README.md', TASK_HANDLERS);
       checkTaskParams(
@@ -143,7 +148,7 @@ function checkYaml(b: Block): void {
     }
     default:
       throw new Error(
-        `${name(b)}: a yaml block of no known kind; put <!-- docs-test: pipeline-config | workflow | workflow-tasks --> before it`,
+        `${name(b)}: a yaml block of no known kind; put <!-- docs-test: pipeline-config | feature-repo | workflow | workflow-tasks --> before it`,
       );
   }
 }
