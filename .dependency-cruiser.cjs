@@ -64,8 +64,6 @@ module.exports = {
       },
       to: {
         path: '^src/storage/(memory|sqlite|redis|kysely)-[^/]+$|^src/storage/artifacts/(file|s3)-artifact-store\\.ts$',
-        // Not a backend: the WAL switch every SQLite store makes (features/sqlite-online-store.ts too).
-        pathNot: '^src/storage/sqlite-wal\\.ts$',
       },
     },
     {

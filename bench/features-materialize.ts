@@ -26,8 +26,8 @@ import type { FeatureRepository } from '../src/features/feature-types.js';
 import { DAY_MS, materialize } from '../src/features/materialize.js';
 import { DuckDBOfflineFeatureStore } from '../src/features/offline-store.js';
 import type { OnlineFeatureStore } from '../src/features/online-store.js';
-import { openOnlineFeatureStore } from '../src/features/open-online-store.js';
-import { RedisOnlineFeatureStore } from '../src/features/redis-online-store.js';
+import { openOnlineFeatureStore } from '../src/app/open-online-store.js';
+import { RedisOnlineFeatureStore } from '../src/storage/redis-online-feature-store.js';
 
 const HELP = `Usage: npx tsx bench/features-materialize.ts [options]
 

@@ -30,7 +30,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { RedisOnlineFeatureStore } from '../src/features/redis-online-store.js';
+import { RedisOnlineFeatureStore } from '../src/storage/redis-online-feature-store.js';
 import type { OnlineWrite } from '../src/features/online-store.js';
 import {
   type FixedRateGenerator,

@@ -20,7 +20,7 @@ import { openMetadataStore } from '../src/app/open-stores.js';
 import { loadFeatureRepository } from '../src/features/feature-definitions.js';
 import { materialize } from '../src/features/materialize.js';
 import { DuckDBOfflineFeatureStore } from '../src/features/offline-store.js';
-import { SqliteOnlineFeatureStore } from '../src/features/sqlite-online-store.js';
+import { SqliteOnlineFeatureStore } from '../src/storage/sqlite-online-feature-store.js';
 import { createServingApp } from '../src/serving/create-app.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import type { MetadataStore } from '../src/storage/metadata-store.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SqliteOnlineFeatureStore } from '../src/features/sqlite-online-store.js';
+import { SqliteOnlineFeatureStore } from '../src/storage/sqlite-online-feature-store.js';
 import { onlineState, T0, writeMaterializeRepo } from './fixtures/feature-materialize-repo.js';
 import { kiban } from './fixtures/kiban-cli.js';
 import { useTempDir } from './fixtures/temp-dir.js';

@@ -142,7 +142,7 @@ const featuresSchema = z
     repo: z.string().min(1).optional(),
     /**
      * Online store URL (`memory:`, `sqlite:PATH`, `redis://HOST:PORT[?prefix=P]`). Unset: the one
-     * that goes with `stores.serving` (`features/open-online-store.ts` `onlineStoreUrlFor`): Redis
+     * that goes with `stores.serving` (`app/open-online-store.ts` `onlineStoreUrlFor`): Redis
      * when serving is Redis (prefix `P-features:`), else a SQLite file beside the serving one.
      */
     online: z.string().min(1).optional(),

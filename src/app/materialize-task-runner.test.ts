@@ -9,7 +9,7 @@ import {
   T0,
   writeMaterializeRepo,
 } from '../../test/fixtures/feature-materialize-repo.js';
-import { SqliteOnlineFeatureStore } from '../features/sqlite-online-store.js';
+import { SqliteOnlineFeatureStore } from '../storage/sqlite-online-feature-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import { WorkflowEngine } from '../workflow/engine/workflow-engine.js';
 import { InlineExecutor } from '../workflow/executors/inline-executor.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { parseInstant } from '../features/instant.js';
-import { materializeRepository } from '../features/materialize.js';
-import { onlineStoreUrlFor } from '../features/open-online-store.js';
+import { materializeRepository } from './materialize-repository.js';
+import { onlineStoreUrlFor } from './open-online-store.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
 import { parseDuration } from '../workflow/duration.js';
 import { loadKibanConfig } from './config.js';

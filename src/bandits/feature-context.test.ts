@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineFeatureRepository } from '../features/feature-definitions.js';
-import { MemoryOnlineFeatureStore } from '../features/memory-online-store.js';
+import { MemoryOnlineFeatureStore } from '../storage/memory-online-feature-store.js';
 import {
   FEATURE_CONTEXT_FILL,
   featureContextWidth,

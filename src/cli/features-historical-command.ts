@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { loadFeatureRepository } from '../features/feature-definitions.js';
 import type { FeatureReference, FeatureRepository } from '../features/feature-types.js';
 import { DuckDBOfflineFeatureStore } from '../features/offline-store.js';
+import { parseInstant } from '../features/instant.js';
 
 interface HistoricalFlags {
   repo: string;
@@ -40,32 +41,6 @@ function parseFeatureList(text: string, repo: FeatureRepository): FeatureReferen
     else refs.push({ view, feature });
   }
   return refs;
-}
-
-/**
- * An instant given as epoch seconds or ISO-8601 (a date, or a date and time; no offset = UTC).
- *
- * @throws InvalidArgumentError naming `flag`.
- */
-function parseInstant(flag: string, text: string): Date {
-  const trimmed = text.trim();
-  let date: Date;
-  if (/^-?\d+(\.\d+)?$/.test(trimmed)) date = new Date(Number(trimmed) * 1000);
-  else if (
-    /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(trimmed)
-  ) {
-    const hasTime = trimmed.length > 10;
-    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed.slice(10));
-    date = new Date(
-      hasTime && !hasZone ? `${trimmed.replace(' ', 'T')}Z` : trimmed.replace(' ', 'T'),
-    );
-  } else date = new Date(Number.NaN);
-  if (Number.isNaN(date.getTime()))
-    throw new InvalidArgumentError(
-      flag,
-      `"${text}" is neither an ISO-8601 time (2024-01-31, 2024-01-31T12:00:00Z) nor epoch seconds`,
-    );
-  return date;
 }
 
 /** @throws InvalidArgumentError naming `flag` unless `text` is a whole number ≥ 1. */

@@ -2,8 +2,8 @@ import { Command } from 'commander';
 import { loadKibanConfig } from '../app/config.js';
 import { type Progress, startProgress } from '../core/progress.js';
 import { parseInstant } from '../features/instant.js';
-import { materializeRepository } from '../features/materialize.js';
-import { onlineStoreUrlFor } from '../features/open-online-store.js';
+import { materializeRepository } from '../app/materialize-repository.js';
+import { onlineStoreUrlFor } from '../app/open-online-store.js';
 import { parseDuration } from '../workflow/duration.js';
 import { InvalidArgumentError } from '../core/errors.js';
 

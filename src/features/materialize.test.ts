@@ -17,11 +17,11 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { loadFeatureRepository } from './feature-definitions.js';
 import type { FeatureRepository } from './feature-types.js';
 import { materialize, type MaterializeProgress } from './materialize.js';
-import { MemoryOnlineFeatureStore } from './memory-online-store.js';
+import { MemoryOnlineFeatureStore } from '../storage/memory-online-feature-store.js';
 import { DuckDBOfflineFeatureStore } from './offline-store.js';
 import type { OnlineFeatureStore } from './online-store.js';
-import { RedisOnlineFeatureStore } from './redis-online-store.js';
-import { SqliteOnlineFeatureStore } from './sqlite-online-store.js';
+import { RedisOnlineFeatureStore } from '../storage/redis-online-feature-store.js';
+import { SqliteOnlineFeatureStore } from '../storage/sqlite-online-feature-store.js';
 
 let dir: string;
 let repo: FeatureRepository;

@@ -19,9 +19,8 @@
  * @module
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import { loadFeatureRepository } from './feature-definitions.js';
 import type { FeatureRepository } from './feature-types.js';
-import { DuckDBOfflineFeatureStore, type OfflineFeatureStore } from './offline-store.js';
+import type { OfflineFeatureStore } from './offline-store.js';
 import {
   entityKey,
   type FeatureValue,
@@ -29,7 +28,6 @@ import {
   type OnlineFeatureStore,
   type OnlineWrite,
 } from './online-store.js';
-import { openOnlineFeatureStore } from './open-online-store.js';
 
 /** One day, the default window. */
 export const DAY_MS = 86_400_000;
@@ -283,36 +281,4 @@ export async function materialize(options: MaterializeOptions): Promise<Material
 function floorMs(us: bigint): number {
   const ms = us / 1000n;
   return Number(us < 0n && ms * 1000n !== us ? ms - 1n : ms);
-}
-
-/** Options of {@link materializeRepository}: {@link MaterializeOptions} by directory and URL. */
-export interface MaterializeRepositoryOptions
-  extends Omit<MaterializeOptions, 'repo' | 'offline' | 'online'> {
-  /** The feature repository: a directory holding `features.yaml`. */
-  repoDir: string;
-  /** The online store URL (see `openOnlineFeatureStore`). */
-  online: string;
-  /** The field the URL came from, for errors. @defaultValue `'--online'` */
-  onlineField?: string;
-  /** DuckDB threads of the offline store. @defaultValue DuckDB's */
-  threads?: number;
-}
-
-/**
- * {@link materialize} with the stores opened from a repository directory and an online store
- * URL, and closed after: what `kiban features materialize` and the `materialize` task run.
- */
-export async function materializeRepository(
-  options: MaterializeRepositoryOptions,
-): Promise<MaterializeResult> {
-  const { repoDir, online: url, onlineField, threads, ...rest } = options;
-  const repo = await loadFeatureRepository(repoDir);
-  const online = await openOnlineFeatureStore(url, onlineField);
-  const offline = new DuckDBOfflineFeatureStore(threads === undefined ? {} : { threads });
-  try {
-    return await materialize({ ...rest, repo, offline, online });
-  } finally {
-    await offline.close();
-    await online.close();
-  }
 }

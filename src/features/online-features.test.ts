@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../test/fixtures/redis-available.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { defineFeatureRepository } from './feature-definitions.js';
-import { MemoryOnlineFeatureStore } from './memory-online-store.js';
+import { MemoryOnlineFeatureStore } from '../storage/memory-online-feature-store.js';
 import { getOnlineFeatures, parseFeatureReference } from './online-features.js';
 import { entityKey, type OnlineFeatureStore } from './online-store.js';
-import { RedisOnlineFeatureStore } from './redis-online-store.js';
-import { SqliteOnlineFeatureStore } from './sqlite-online-store.js';
+import { RedisOnlineFeatureStore } from '../storage/redis-online-feature-store.js';
+import { SqliteOnlineFeatureStore } from '../storage/sqlite-online-feature-store.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 11, 1);

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { MemoryOnlineFeatureStore } from '../features/memory-online-store.js';
+import { MemoryOnlineFeatureStore } from '../storage/memory-online-feature-store.js';
 import { MemoryServingStore } from '../storage/memory-serving-store.js';
 import { createServingApp } from './create-app.js';
 import { registerFeatureFreshness } from './feature-freshness-metric.js';

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { childLogger, createLogger } from '../../core/log.js';
 import { ExperimentService } from '../../experiments/experiment-service.js';
 import { loadFeatureRepository } from '../../features/feature-definitions.js';
-import { onlineStoreUrlFor, openOnlineFeatureStore } from '../../features/open-online-store.js';
+import { onlineStoreUrlFor, openOnlineFeatureStore } from '../open-online-store.js';
 import { buildOidcAuth } from '../../auth/oidc-auth.js';
 import { createServingApp } from '../../serving/create-app.js';
 import { createWorkflowService } from '../../workflow/engine/create-workflow-service.js';

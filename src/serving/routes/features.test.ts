@@ -14,11 +14,11 @@ import {
 import { send, TokenAuthenticator } from '../../../test/fixtures/token-authenticator.js';
 import { loadFeatureRepository } from '../../features/feature-definitions.js';
 import type { FeatureRepository } from '../../features/feature-types.js';
-import { MemoryOnlineFeatureStore } from '../../features/memory-online-store.js';
+import { MemoryOnlineFeatureStore } from '../../storage/memory-online-feature-store.js';
 import type { OnlineFeatureStore } from '../../features/online-store.js';
 import { pushLogDirectory } from '../../features/push-log.js';
-import { RedisOnlineFeatureStore } from '../../features/redis-online-store.js';
-import { SqliteOnlineFeatureStore } from '../../features/sqlite-online-store.js';
+import { RedisOnlineFeatureStore } from '../../storage/redis-online-feature-store.js';
+import { SqliteOnlineFeatureStore } from '../../storage/sqlite-online-feature-store.js';
 import { MemoryServingStore } from '../../storage/memory-serving-store.js';
 import { createServingApp } from '../create-app.js';
 import { onlineFeaturesJson } from './features.js';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { enableWal } from '../storage/sqlite-wal.js';
+import { enableWal } from './sqlite-wal.js';
 import {
   checkMark,
   checkView,
@@ -9,14 +9,14 @@ import {
   schemaId,
   unpackRow,
   withNames,
-} from './online-codec.js';
+} from './online-feature-codec.js';
 import type {
   EntityKey,
   MaterializedMark,
   OnlineFeatureStore,
   OnlineWrite,
   StoredOnlineRow,
-} from './online-store.js';
+} from '../features/online-store.js';
 
 /** Options of {@link SqliteOnlineFeatureStore}. */
 export interface SqliteOnlineStoreOptions {
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS feature_online_mark (
 /**
  * An {@link OnlineFeatureStore} in a SQLite file (the embedded default; `sqlite:PATH`), shared
  * by the processes of one machine through WAL. Table `feature_online` is keyed by `(view, key)`
- * and holds the packed record (see `online-codec.ts`) with its event and created time; a write
+ * and holds the packed record (see `online-feature-codec.ts`) with its event and created time; a write
  * is one transaction per call, newest-wins decided in SQL by an upsert whose `WHERE` compares the
  * times (and, when both are equal, the record). The name lists live in `feature_online_schema`,
  * the materialisation marks in `feature_online_mark`.

@@ -7,14 +7,14 @@ import {
   supersedes,
   unpackRow,
   withNames,
-} from './online-codec.js';
+} from './online-feature-codec.js';
 import type {
   EntityKey,
   MaterializedMark,
   OnlineFeatureStore,
   OnlineWrite,
   StoredOnlineRow,
-} from './online-store.js';
+} from '../features/online-store.js';
 
 interface Entry {
   eventTime: number;

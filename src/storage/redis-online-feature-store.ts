@@ -9,14 +9,14 @@ import {
   schemaId,
   unpackRow,
   withNames,
-} from './online-codec.js';
+} from './online-feature-codec.js';
 import type {
   EntityKey,
   MaterializedMark,
   OnlineFeatureStore,
   OnlineWrite,
   StoredOnlineRow,
-} from './online-store.js';
+} from '../features/online-store.js';
 
 /** Options of {@link RedisOnlineFeatureStore}. */
 export interface RedisOnlineStoreOptions {
@@ -104,7 +104,7 @@ interface ScriptedRedis extends Redis {
 /**
  * An {@link OnlineFeatureStore} on Redis (production). Each view is one hash
  * `{prefix}fv:{view}` whose fields are entity keys and values the packed records (see
- * `online-codec.ts`), so reading any number of entities of a view is one `HMGET` (one round
+ * `online-feature-codec.ts`), so reading any number of entities of a view is one `HMGET` (one round
  * trip); the name lists are in `{prefix}fs:{view}` (schema id → JSON, read once per process and
  * id), the materialisation marks in the hash `{prefix}fm`. Writes run a Lua script per batch
  * (the rows in one argument, one HMGET and one HSET) that compares each row with the stored

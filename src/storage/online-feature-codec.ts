@@ -14,7 +14,7 @@ import type {
   MaterializedMark,
   OnlineWrite,
   StoredOnlineRow,
-} from './online-store.js';
+} from '../features/online-store.js';
 
 // Plain msgpack arrays (no records), floats as float64, so Redis' cmsgpack can read them too.
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });

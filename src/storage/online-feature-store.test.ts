@@ -6,9 +6,9 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeOnlineFeatureStore } from '../../test/contracts/online-feature-store-contract.js';
 import { mustRunRedis, redisAnswers, TEST_REDIS_URL } from '../../test/fixtures/redis-available.js';
-import { MemoryOnlineFeatureStore } from './memory-online-store.js';
-import { RedisOnlineFeatureStore } from './redis-online-store.js';
-import { SqliteOnlineFeatureStore } from './sqlite-online-store.js';
+import { MemoryOnlineFeatureStore } from './memory-online-feature-store.js';
+import { RedisOnlineFeatureStore } from './redis-online-feature-store.js';
+import { SqliteOnlineFeatureStore } from './sqlite-online-feature-store.js';
 
 describeOnlineFeatureStore('memory', async () => new MemoryOnlineFeatureStore());
 

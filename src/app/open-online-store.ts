@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { OnlineFeatureStore } from './online-store.js';
+import type { OnlineFeatureStore } from '../features/online-store.js';
 
 /**
  * Opens the online feature store a URL names: `memory:` (this process only), `sqlite:PATH`
@@ -20,13 +20,17 @@ export async function openOnlineFeatureStore(
   field = '--online',
 ): Promise<OnlineFeatureStore> {
   if (url === 'memory:')
-    return new (await import('./memory-online-store.js')).MemoryOnlineFeatureStore();
+    return new (
+      await import('../storage/memory-online-feature-store.js')
+    ).MemoryOnlineFeatureStore();
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path.length === 0)
       throw new InvalidArgumentError(field, `"${url}" names no file; use sqlite:PATH`);
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-    return new (await import('./sqlite-online-store.js')).SqliteOnlineFeatureStore(path);
+    return new (await import('../storage/sqlite-online-feature-store.js')).SqliteOnlineFeatureStore(
+      path,
+    );
   }
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
     const at = url.indexOf('?');
@@ -37,7 +41,7 @@ export async function openOnlineFeatureStore(
         throw new InvalidArgumentError(field, `unknown URL option "${key}"; known: prefix`);
       prefix = value;
     }
-    return new (await import('./redis-online-store.js')).RedisOnlineFeatureStore(
+    return new (await import('../storage/redis-online-feature-store.js')).RedisOnlineFeatureStore(
       base,
       prefix === undefined ? {} : { prefix },
     );
