@@ -8,6 +8,7 @@ import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
 import { featuresCommand } from './features-command.js';
 import { keysCommand } from './keys-command.js';
+import { migrateCommand } from './migrate-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { schedulerCommand } from './scheduler-command.js';
 import { serveCommand } from './serve-command.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     artifactsCommand(),
     vectorsCommand(),
     featuresCommand(),
+    migrateCommand(),
     keysCommand(),
   ])
     program.addCommand(command);
