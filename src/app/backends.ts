@@ -155,6 +155,24 @@ export async function openMetadataStore(
   return store;
 }
 
+/**
+ * Brings the schema of the metadata store a URL names up to date, then closes it (`kiban migrate`).
+ * Idempotent and safe to run from several processes at once (see `KyselyMetadataStore.migrate`).
+ * @returns the names of the migrations this call applied, in order; empty when it was up to date
+ * @throws InvalidArgumentError naming `field` when no scheme takes the URL or an option is unknown
+ */
+export async function migrateMetadataStore(
+  url: string,
+  field = 'stores.metadata',
+): Promise<readonly string[]> {
+  const store = await schemeFor('metadata', url, field)(url, field);
+  try {
+    return await store.migrate();
+  } finally {
+    await store.close();
+  }
+}
+
 /** A seam {@link openBackends} can open. */
 export type BackendSeam = 'serving' | 'metadata' | 'bandits' | 'artifacts';
 

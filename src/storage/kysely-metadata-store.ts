@@ -211,14 +211,15 @@ export class KyselyMetadataStore implements MetadataStore {
    * Idempotent, and safe to call concurrently from this store, other stores or other processes:
    * PostgreSQL serialises migrators with an advisory lock, SQLite with its write lock (see
    * `sqlite-migration-lock.ts`). Throws a `KibanError` with code `INTERNAL` naming the failed
-   * migration.
+   * migration. Resolves to the names of the migrations this call applied, in order (empty when
+   * another call or process had already applied them).
    */
-  async migrate(): Promise<void> {
+  async migrate(): Promise<readonly string[]> {
     const key = this.#migrationQueueKey;
     return key === undefined ? this.#migrate() : serializeByKey(key, () => this.#migrate());
   }
 
-  async #migrate(): Promise<void> {
+  async #migrate(): Promise<readonly string[]> {
     const migrator = new Migrator({
       db: this.#db,
       provider: new MetadataMigrationProvider({ schema: this.#schema }),
@@ -236,6 +237,7 @@ export class KyselyMetadataStore implements MetadataStore {
         { cause: error },
       );
     }
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 
   /** Records a model. Throws `InvalidArgumentError` (field `model.id`) when the id is taken. */

@@ -27,8 +27,11 @@ export interface ModelRecord {
  * the millisecond.
  */
 export interface MetadataStore {
-  /** Creates or upgrades the schema; idempotent. */
-  migrate(): Promise<void>;
+  /**
+   * Creates or upgrades the schema; idempotent. Resolves to the names of the migrations this call
+   * applied, in order (empty when the schema was already up to date).
+   */
+  migrate(): Promise<readonly string[]>;
 
   insertModel(model: ModelRecord): Promise<void>;
   getModel(id: string): Promise<ModelRecord | null>;
