@@ -1,8 +1,14 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { openServingSource, servingSourceOpenerRef } from '../app/open-serving-source.js';
+import { DEFAULT_ARTIFACTS_URL, openArtifactStore } from '../app/open-artifact-store.js';
 import { openServingStore } from '../app/open-stores.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { startStageWorker } from '../stages/runners/bullmq-stage-worker.js';
+import {
+  DEFAULT_STAGE_PREFIX,
+  DEFAULT_STAGE_QUEUE,
+} from '../stages/runners/bullmq-stage-protocol.js';
 import { createStageRunner, STAGE_RUNNERS } from '../stages/runners/index.js';
 import { ZmqStageRunner } from '../stages/runners/zmq-runner.js';
 import { runZmqWorker } from '../stages/runners/zmq-worker.js';
@@ -36,7 +42,10 @@ export function stageCommand(): Command {
       'collect',
     )
     .addOption(
-      new Option('--runner <name>', 'inline (one thread), threads, or zeromq (separate processes)')
+      new Option(
+        '--runner <name>',
+        'inline (one thread), threads, zeromq (separate processes) or bullmq (`kiban stage bullmq-worker` processes on any host)',
+      )
         .choices([...STAGE_RUNNERS])
         .default('threads'),
     )
@@ -71,6 +80,23 @@ export function stageCommand(): Command {
       '--no-spawn',
       'zeromq: start no local worker processes; wait for `kiban stage worker` processes to join',
     )
+    .option('--redis <url>', 'bullmq: Redis shared with the workers', 'redis://127.0.0.1:6379')
+    .option(
+      '--artifacts <url>',
+      'bullmq: artifact store shared with the workers, for partition files (file:DIR on a shared disk, s3://BUCKET/PREFIX)',
+      DEFAULT_ARTIFACTS_URL,
+    )
+    .option(
+      '--stage-queue <name>',
+      'bullmq: queue the stage workers listen on',
+      DEFAULT_STAGE_QUEUE,
+    )
+    .option('--queue-prefix <prefix>', 'bullmq: BullMQ key prefix', DEFAULT_STAGE_PREFIX)
+    .option(
+      '--max-concurrency <n>',
+      "bullmq: this stage's partition jobs running at once over all workers (default: no cap beyond the workers')",
+      (v) => positive('--max-concurrency', v),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  kiban stage run stages/word-count.ts --export wordCount --source jsonl:data/posts/ --sink parquet:out/counts --num-preprocessors 2 --count 2\n',
@@ -86,13 +112,33 @@ export function stageCommand(): Command {
           '--runner',
           '--listen, --advertise and --no-spawn are for --runner zeromq',
         );
+      const artifacts =
+        options.runner === 'bullmq'
+          ? await openArtifactStore(options.artifacts, { field: '--artifacts' })
+          : undefined;
       const runner = zmq
         ? new ZmqStageRunner({
             ...(options.listen === undefined ? {} : { listen: options.listen }),
             ...(options.advertise === undefined ? {} : { advertise: options.advertise }),
             spawn: options.spawn,
           })
-        : createStageRunner(options.runner, '--runner');
+        : createStageRunner(
+            options.runner,
+            '--runner',
+            artifacts === undefined
+              ? {}
+              : {
+                  bullmq: {
+                    redisUrl: options.redis,
+                    artifacts,
+                    queue: options.stageQueue,
+                    prefix: options.queuePrefix,
+                    ...(options.maxConcurrency === undefined
+                      ? {}
+                      : { maxConcurrency: options.maxConcurrency }),
+                  },
+                },
+          );
       const result = await runner.run(
         { module: resolve(module), export: options.export },
         {
@@ -108,6 +154,7 @@ export function stageCommand(): Command {
           log: (line) => process.stderr.write(`${line}\n`),
         },
       );
+      await artifacts?.close();
       if (options.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
         return;
@@ -150,6 +197,70 @@ export function stageCommand(): Command {
         outcome === 'done' || outcome === 'dismissed' ? 0 : outcome === 'aborted' ? 2 : 1,
       );
     });
+  stage
+    .command('bullmq-worker')
+    .description(
+      'Run a worker for stages started with --runner bullmq: takes preprocess and main partition jobs from the stage queue, ' +
+        'each on a thread of its own, until SIGTERM. Stage modules are resolved relative to --root (the installed project), ' +
+        'never at the submitting machine\u2019s path. Any number of workers, on any host that reaches Redis and the artifact store.',
+    )
+    .option('--redis <url>', 'Redis shared with the coordinator', 'redis://127.0.0.1:6379')
+    .option(
+      '--artifacts <url>',
+      'artifact store shared with the coordinator',
+      DEFAULT_ARTIFACTS_URL,
+    )
+    .option('--root <dir>', 'project root that stage modules resolve against', '.')
+    .option('--stage-queue <name>', 'queue to take partition jobs from', DEFAULT_STAGE_QUEUE)
+    .option('--queue-prefix <prefix>', 'BullMQ key prefix', DEFAULT_STAGE_PREFIX)
+    .option('--concurrency <n>', 'partition jobs at once', (v) => positive('--concurrency', v), 1)
+    .option(
+      '--lock-ms <ms>',
+      "how long a partition's lock lasts unrenewed: a dead worker's partitions move to another after about this",
+      (v) => positive('--lock-ms', v),
+      10_000,
+    )
+    .option(
+      '--stalled-ms <ms>',
+      'how often to look for partitions of dead workers',
+      (v) => positive('--stalled-ms', v),
+      2_500,
+    )
+    .action(
+      async (o: {
+        redis: string;
+        artifacts: string;
+        root: string;
+        stageQueue: string;
+        queuePrefix: string;
+        concurrency: number;
+        lockMs: number;
+        stalledMs: number;
+      }) => {
+        const artifacts = await openArtifactStore(o.artifacts, { field: '--artifacts' });
+        const worker = await startStageWorker({
+          redisUrl: o.redis,
+          artifacts,
+          root: resolve(o.root),
+          queue: o.stageQueue,
+          prefix: o.queuePrefix,
+          concurrency: o.concurrency,
+          lockDurationMs: o.lockMs,
+          stalledIntervalMs: o.stalledMs,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.stdout.write(`ready ${worker.id}\n`);
+        process.stderr.write(`stage worker ${worker.id} ready on ${o.stageQueue}\n`);
+        await new Promise<void>((done) => {
+          const stop = (): void => done();
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+        await worker.close();
+        await artifacts.close();
+        process.exit(0);
+      },
+    );
   return stage;
 }
 
@@ -166,6 +277,11 @@ type RunOptions = {
   listen?: string;
   advertise?: string;
   spawn: boolean;
+  redis: string;
+  artifacts: string;
+  stageQueue: string;
+  queuePrefix: string;
+  maxConcurrency?: number;
 };
 
 function positive(field: string, value: string): number {

@@ -1,0 +1,260 @@
+/**
+ * The BullMQ stage runner with real worker processes: `kiban stage bullmq-worker`, each in a
+ * working directory of its own holding its own copy of the stage modules (so the stage is
+ * resolved from the worker's project, not from the submitter's path), sharing only Redis (a
+ * unique queue prefix per test file) and a `file:` artifact store.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BullmqStageRunner, shipStageRef } from '../src/stages/runners/bullmq-runner.js';
+import { createStageRunner } from '../src/stages/runners/index.js';
+import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
+import { describeStageRunner } from './contracts/stage-runner-contract.js';
+
+const REPO = resolve(import.meta.dirname, '..');
+const CLI = join(REPO, 'src/cli/main.ts');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const REDIS = 'redis://127.0.0.1:6379';
+/** What a worker's project needs of this repository to load the test stages. */
+const PROJECT_FILES = [
+  'src/stages/stage.ts',
+  'test/fixtures/stages/stages.ts',
+  'test/fixtures/stages-bullmq/stages.ts',
+];
+const BLOCKING = join(REPO, 'test/fixtures/stages-bullmq/stages.ts');
+
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<number | string | null>;
+}
+
+/** A directory with its own copy of the stage modules: a worker's "installed project". */
+async function projectCopy(dir: string): Promise<string> {
+  for (const file of PROJECT_FILES) {
+    await mkdir(dirname(join(dir, file)), { recursive: true });
+    await copyFile(join(REPO, file), join(dir, file));
+  }
+  // An ES module project, as this repository is.
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+  return dir;
+}
+
+/** Starts `kiban stage bullmq-worker` in `dir`; resolves once it is taking jobs. */
+async function startWorker(
+  dir: string,
+  prefix: string,
+  artifacts: string,
+  concurrency: number,
+): Promise<WorkerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      TSX,
+      CLI,
+      'stage',
+      'bullmq-worker',
+      '--redis',
+      REDIS,
+      '--artifacts',
+      `file:${artifacts}`,
+      '--root',
+      dir,
+      '--queue-prefix',
+      prefix,
+      '--concurrency',
+      String(concurrency),
+      '--lock-ms',
+      '2000',
+      '--stalled-ms',
+      '500',
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | string | null>((done) =>
+    child.on('exit', (code, signal) => done(code ?? signal)),
+  );
+  await new Promise<void>((ready, fail) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('ready ')) ready();
+    });
+    void exited.then((code) => fail(new Error(`worker exited (${code}) before ready: ${stderr}`)));
+  });
+  return { child, pid: child.pid as number, exited };
+}
+
+async function stopWorkers(workers: WorkerProcess[]): Promise<void> {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
+  await Promise.all(workers.map((w) => w.exited));
+}
+
+/** Partition files still in the shared artifact store. */
+async function leftFiles(base: string): Promise<string[]> {
+  const store = new FileArtifactStore(join(base, 'artifacts'));
+  const keys = (await store.list('')).map((info) => info.key);
+  await store.close();
+  return keys;
+}
+
+async function deletePrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}
+
+/** Two workers in separate directories, sharing Redis (a fresh prefix) and an artifact store. */
+function twoWorkers(concurrency: number): {
+  prefix: string;
+  shared: () => string;
+  workers: () => WorkerProcess[];
+  runner: () => BullmqStageRunner;
+} {
+  const prefix = `kiban-test-${randomBytes(4).toString('hex')}`;
+  let base = '';
+  let workers: WorkerProcess[] = [];
+  let store: FileArtifactStore;
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'kiban-bullmq-stage-'));
+    await mkdir(join(base, 'artifacts'));
+    store = new FileArtifactStore(join(base, 'artifacts'));
+    const dirs = await Promise.all(
+      ['worker-a', 'worker-b'].map((name) => projectCopy(join(base, name))),
+    );
+    workers = await Promise.all(
+      dirs.map((dir) => startWorker(dir, prefix, join(base, 'artifacts'), concurrency)),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await stopWorkers(workers);
+    await store?.close();
+    await deletePrefix(prefix);
+    await rm(base, { recursive: true, force: true });
+  }, 60_000);
+  return {
+    prefix,
+    shared: () => base,
+    workers: () => workers,
+    runner: () => new BullmqStageRunner({ redisUrl: REDIS, artifacts: store, root: REPO, prefix }),
+  };
+}
+
+describe('bullmq stage runner on two worker processes', () => {
+  // Concurrency 2 each: the contract's collectives need all 3 main ranks running at once.
+  const pair = twoWorkers(2);
+  describeStageRunner('bullmq', () => pair.runner());
+
+  it('runs a stage from the workers\u2019 own copies of its module and leaves no partition files behind', async () => {
+    const result = await pair.runner().run(
+      { module: BLOCKING, export: 'blocksUntilReleased' },
+      {
+        source: {
+          kind: 'records',
+          records: Array.from({ length: 40 }, (_, id) => ({ id: id + 1 })),
+        },
+        params: { markers: pair.shared() },
+        numPreprocessors: 4,
+        count: 2,
+        batchSize: 4,
+        log: () => {},
+      },
+    );
+    expect(result.runner).toBe('bullmq');
+    expect((result.outputs as { id: number }[]).map((o) => o.id).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 40 }, (_, id) => id + 1),
+    );
+    expect(await leftFiles(pair.shared())).toEqual([]);
+  });
+});
+
+describe('bullmq stage runner: shipping and settings', () => {
+  it('ships a stage module as a path relative to the project root, and refuses one outside it', () => {
+    expect(shipStageRef({ module: BLOCKING, export: 'x' }, REPO)).toEqual({
+      module: 'test/fixtures/stages-bullmq/stages.ts',
+      export: 'x',
+    });
+    expect(() => shipStageRef({ module: '/elsewhere/stages.ts' }, REPO)).toThrow(
+      /outside the project root/,
+    );
+  });
+
+  it('createStageRunner("bullmq") without Redis settings names redis', () => {
+    expect(() => createStageRunner('bullmq')).toThrow(/redis/i);
+  });
+});
+
+describe('bullmq stage runner: a worker SIGKILLed mid-stage', () => {
+  const pair = twoWorkers(1);
+  const records = Array.from({ length: 400 }, (_, id) => ({ id }));
+  const run = (markers: string) =>
+    pair.runner().run(
+      { module: BLOCKING, export: 'blocksUntilReleased' },
+      {
+        source: { kind: 'records', records },
+        params: { markers },
+        numPreprocessors: 4,
+        count: 2,
+        batchSize: 16,
+        log: () => {},
+      },
+    );
+
+  it('gives the same output as an undisturbed run: the partition is re-run on the other worker, nothing duplicated', async () => {
+    const calm = join(pair.shared(), 'calm');
+    await mkdir(calm);
+    await writeFile(join(calm, 'release'), '');
+    const undisturbed = await run(calm);
+    expect(
+      (undisturbed.outputs as { id: number; square: number }[])
+        .map((o) => [o.id, o.square])
+        .sort((a, b) => a[0] - b[0]),
+    ).toEqual(records.map(({ id }) => [id, id * id]));
+
+    const stormy = join(pair.shared(), 'stormy');
+    await mkdir(stormy);
+    const running = run(stormy);
+    running.catch(() => {});
+    // Wait for the partition holding record 0 to start: its worker names itself.
+    let started: string[] = [];
+    for (let i = 0; started.length === 0; i++) {
+      if (i > 1200) throw new Error('the blocking partition never started');
+      await sleep(50);
+      started = (await readdir(stormy)).filter((f) => f.startsWith('started-'));
+    }
+    const victimPid = Number(started[0].slice('started-'.length));
+    const victim = pair.workers().find((w) => w.pid === victimPid);
+    expect(victim).toBeDefined();
+    victim!.child.kill('SIGKILL');
+    expect(await victim!.exited).toBe('SIGKILL');
+    await writeFile(join(stormy, 'release'), '');
+    const disturbed = await running;
+
+    expect(disturbed.outputs).toEqual(undisturbed.outputs);
+    expect(disturbed.records).toEqual(undisturbed.records);
+    // The partition ran again, on the survivor.
+    const survivor = pair.workers().find((w) => w.pid !== victimPid)!;
+    expect((await readdir(stormy)).filter((f) => f.startsWith('started-')).sort()).toEqual(
+      [`started-${victimPid}`, `started-${survivor.pid}`].sort(),
+    );
+    expect(await leftFiles(pair.shared())).toEqual([]);
+  }, 60_000);
+});
