@@ -10,6 +10,12 @@ import { extname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { describeColumns, itemTableSource, sqlIdent, sqlLiteral } from '../data/duckdb-sql.js';
+import {
+  hasPushLog,
+  PUSH_CREATED_TIME_COLUMN,
+  PUSH_EVENT_TIME_COLUMN,
+  pushLogTable,
+} from './push-log.js';
 import type {
   FeatureDefinition,
   FeatureReference,
@@ -249,7 +255,8 @@ export function viewKeys(repo: FeatureRepository, view: FeatureViewDefinition): 
 /**
  * A SELECT over the view's source giving its join keys (cast, under their own names), `__ts`
  * (event time, epoch µs), `__ord` (the order that picks the winner: event time, then created time)
- * and `__f0…` (the features, cast).
+ * and `__f0…` (the features, cast); followed (UNION ALL) by the rows pushed to the view
+ * (`push-log.ts`, `POST /v1/features/push`) when it has any.
  */
 export async function featureRows(
   con: DuckDBConnection,
@@ -286,9 +293,15 @@ export async function featureRows(
   );
   select.push(`${ts} AS __ts`);
   const created = source.createdTimestamp;
-  if (created === undefined) select.push('__ts AS __ord');
+  // Rows pushed through POST /v1/features/push (push-log.ts) are rows of the view too; they carry
+  // a created time, so with them the order key is the (event, created) struct for every row.
+  const pushed = await hasPushLog(repo, plan.view.name);
+  if (created === undefined && !pushed) select.push('__ts AS __ord');
   else {
-    const c = await timestampMicros(con, table, created, column(created, 'created-time'), place);
+    const c =
+      created === undefined
+        ? MIN_BIGINT
+        : await timestampMicros(con, table, created, column(created, 'created-time'), place);
     // One key ordered by event time, then created time (null = the lowest): the ASOF join takes
     // one inequality. A struct sorts lexicographically and costs less than a HUGEINT
     // (ts << 64 | created): about 5.5 against 6.3 CPU seconds at 10M rows (bench/features.ts).
@@ -302,7 +315,18 @@ export async function featureRows(
     );
   // __ts is referenced by __ord: DuckDB resolves aliases of the same SELECT list. Rows with no
   // event time stay in (callers drop them): DuckDB's ASOF join pairs a null time with a null.
-  return { sql: `SELECT ${select.join(', ')} FROM ${table}`, hasCreated: created !== undefined };
+  let sql = `SELECT ${select.join(', ')} FROM ${table}`;
+  if (pushed) {
+    const ev = sqlIdent(PUSH_EVENT_TIME_COLUMN);
+    const log = [
+      ...plan.keys.map((k) => sqlIdent(k.column)),
+      `${ev} AS __ts`,
+      `CASE WHEN ${ev} IS NOT NULL THEN struct_pack(t := ${ev}, c := coalesce(${sqlIdent(PUSH_CREATED_TIME_COLUMN)}, ${MIN_BIGINT})) END AS __ord`,
+      ...plan.features.map((f, i) => `${sqlIdent(f.name)} AS __f${i}`),
+    ];
+    sql += ` UNION ALL SELECT ${log.join(', ')} FROM ${pushLogTable(repo, plan.view)}`;
+  }
+  return { sql, hasCreated: created !== undefined || pushed };
 }
 
 /** Epoch microseconds of a Date, as a SQL literal. */
