@@ -251,6 +251,21 @@ const DEFECTS: Defect[] = [
     },
   },
   {
+    title: 'a Secret inlined in the manifests',
+    rule: 'no-inline-secret',
+    apply(objects) {
+      const { deployment } = servedDeployment(objects);
+      const secret = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'kiban-inline', namespace: deployment.metadata.namespace },
+        stringData: { METADATA_URL: 'postgres://kiban:hunter2@db/kiban' },
+      };
+      objects.push(secret);
+      return target(secret, 'stringData');
+    },
+  },
+  {
     title: 'a reference to a ConfigMap missing from the render',
     rule: 'configmap-exists',
     apply(objects) {

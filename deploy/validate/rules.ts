@@ -562,6 +562,21 @@ export const secretKeys: Rule = {
   },
 };
 
+/** Secrets are referenced, never inlined: the render holds no Secret object. */
+export const noInlineSecret: Rule = {
+  name: 'no-inline-secret',
+  description:
+    'the render holds no Secret: Secrets are created outside the manifests and only referenced',
+  check(context) {
+    return ofKind(context, 'Secret').map((secret) => ({
+      object: secret,
+      path: secret.stringData !== undefined ? 'stringData' : 'data',
+      message:
+        'a Secret inlined in the manifests: create it outside them (see secret-keys.yaml) and reference its keys',
+    }));
+  },
+};
+
 /** Every ConfigMap a pod references exists in the render (and has the key referenced). */
 export const configMapExists: Rule = {
   name: 'configmap-exists',
@@ -765,6 +780,7 @@ export const RULES: readonly Rule[] = [
   serviceSelector,
   declaredPort,
   secretKeys,
+  noInlineSecret,
   configMapExists,
   networkPolicy,
   scaleTarget,
