@@ -513,12 +513,15 @@ describe.skipIf(!runSuites)('validate-manifests CLI', () => {
     const { code, out } = await cli(['--help']);
     expect(code).toBe(0);
     expect(out.join('\n')).toContain('--overlay NAME');
+    for (const rule of ['unknown-field', 'secret-keys', 'network-policy']) {
+      expect(out.join('\n')).toContain(`  ${rule} `);
+    }
   });
 
   it('exits 0 on a valid tree and 1 with one line per problem on a broken overlay', async () => {
-    const valid = await cli(['--root', FIXTURES, '--overlay', 'dev']);
+    const valid = await cli(['--root', FIXTURES, '--overlay', 'dev', 'prod']);
     expect(valid.code, valid.out.join('\n')).toBe(0);
-    expect(valid.err.join('\n')).toContain('valid: dev');
+    expect(valid.err.join('\n')).toMatch(/^valid: dev \(\d+ objects\), prod \(\d+ objects\)$/);
 
     const dir = await mkdtemp(join(tmpdir(), 'kiban-k8s-'));
     tempDirs.push(dir);

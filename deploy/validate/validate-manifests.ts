@@ -9,14 +9,15 @@ import { parseArgs } from 'node:util';
 import { RULES } from './rules.js';
 import { DEFAULT_ROOT, formatProblem, validateOverlays } from './validate.js';
 
-const HELP = `Usage: npx tsx deploy/validate/validate-manifests.ts [options]
+const HELP = `Usage: npx tsx deploy/validate/validate-manifests.ts [options] [OVERLAY…]
 
 Renders Kustomize overlays with "kubectl kustomize" and checks every object against the
 Kubernetes schemas (kubernetes-models, @kubernetes-models/keda; unknown fields refused) and
 kiban's rules. Prints each problem as "overlay/kind/name: path: message [rule]".
 
 Options:
-  --overlay NAME     check this overlay (repeatable; default: every directory in ROOT/overlays)
+  --overlay NAME     check this overlay (repeatable, or name overlays as arguments;
+                     default: every directory in ROOT/overlays)
   --root DIR         the Kustomize tree (default: deploy/k8s)
   --secret-keys FILE the documented Secret keys (default: ROOT/secret-keys.yaml)
   --kubectl PATH     the kubectl executable (default: kubectl on PATH)
@@ -24,7 +25,16 @@ Options:
 
 Exit status: 0 valid, 1 problems found, 2 usage error or kubectl missing.
 
-Rules: known-kind, schema, unknown-field, ${RULES.map((rule) => rule.name).join(', ')}.
+Rules:
+${[
+  ['render', 'kubectl kustomize renders the overlay'],
+  ['known-kind', 'kubernetes-models or @kubernetes-models/keda knows the apiVersion and kind'],
+  ['schema', 'the object passes its schema (types, required fields, enums)'],
+  ['unknown-field', 'every field is declared by its schema'],
+  ...RULES.map((rule) => [rule.name, rule.description]),
+]
+  .map(([name, description]) => `  ${name.padEnd(25)}${description}`)
+  .join('\n')}
 `;
 
 /** Runs the CLI with the given arguments; returns the exit status. */
@@ -33,6 +43,7 @@ export async function main(
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
+  let positionals: string[];
   let values: {
     overlay?: string[];
     root?: string;
@@ -41,7 +52,7 @@ export async function main(
     help?: boolean;
   };
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       options: {
         overlay: { type: 'string', multiple: true },
@@ -50,7 +61,7 @@ export async function main(
         kubectl: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-      allowPositionals: false,
+      allowPositionals: true,
     }));
   } catch (error) {
     err(`${(error as Error).message}\n\n${HELP}`);
@@ -64,7 +75,7 @@ export async function main(
   try {
     results = await validateOverlays({
       root: values.root ?? DEFAULT_ROOT,
-      overlays: values.overlay,
+      overlays: [...(values.overlay ?? []), ...positionals],
       secretKeysFile: values['secret-keys'],
       kubectl: values.kubectl,
     });
