@@ -14,6 +14,7 @@ import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { K8sObject } from '../deploy/validate/render.js';
 import type { SecretKeys } from '../deploy/validate/rules.js';
+import { checkSchema } from '../deploy/validate/schema.js';
 import { main } from '../deploy/validate/validate-manifests.js';
 import {
   formatProblem,
@@ -496,6 +497,49 @@ for (const [label, root, expectedOverlays] of trees) {
     });
   });
 }
+
+describe('strict unknown-field check', () => {
+  it('finds unknown fields at any depth, and accepts maps and free-form values', async () => {
+    const findings = await checkSchema({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x', labels: { any: 'label' }, annotations: { 'a/b': 'c' } },
+      spec: {
+        selector: { matchLabels: { any: 'label' } },
+        template: {
+          metadata: { labels: { any: 'label' } },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image: 'i:1',
+                resources: { limits: { cpu: '1', 'example.com/gpu': 1 } },
+                securityContext: { capabilities: { dropp: ['ALL'] } },
+              },
+            ],
+            nodeSelectr: { zone: 'a' },
+          },
+        },
+      },
+      statuss: {},
+    });
+    expect(findings.map((finding) => `${finding.rule} ${finding.path}`).sort()).toEqual([
+      'unknown-field spec.template.spec.containers[0].securityContext.capabilities.dropp',
+      'unknown-field spec.template.spec.nodeSelectr',
+      'unknown-field statuss',
+    ]);
+    const keda = await checkSchema({
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: { name: 'w' },
+      spec: {
+        scaleTargetRef: { name: 'w' },
+        triggers: [{ type: 'redis', metadata: { anything: 'goes', listLength: '5' } }],
+      },
+    });
+    expect(keda).toEqual([]);
+  });
+});
 
 describe.skipIf(!runSuites)('validate-manifests CLI', () => {
   async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
