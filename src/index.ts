@@ -52,6 +52,26 @@ export { defineWorkflow, type WorkflowSpec } from './workflow/define-workflow.js
 // A/B testing: the same assignment the server makes, computed locally.
 export { assignUnit, variantOf, type AssignableExperiment } from './experiments/assign.js';
 
+// The feature store: definitions in TypeScript, point-in-time training data, online reads.
+export {
+  defineEntity,
+  defineFeatureRepository,
+  defineFeatureService,
+  defineFeatureView,
+  defineSource,
+  loadFeatureRepository,
+} from './features/feature-definitions.js';
+export type { FeatureReference, FeatureRepository } from './features/feature-types.js';
+export { DuckDBOfflineFeatureStore, type OfflineFeatureStore } from './features/offline-store.js';
+export type { OnlineFeatureStore } from './features/online-store.js';
+export {
+  getOnlineFeatures,
+  type FeatureStatus,
+  type OnlineFeaturesResult,
+} from './features/online-features.js';
+export { materialize, type MaterializeResult } from './features/materialize.js';
+export { openOnlineFeatureStore } from './app/open-online-store.js';
+
 // A client of the serving API.
 export {
   KibanClient,
