@@ -7,7 +7,6 @@
  * a workstation and fails in CI (CI=true).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -29,7 +28,6 @@ const FIXTURES = join(REPO, 'test/fixtures/k8s');
 const DEPLOY = join(REPO, 'deploy/k8s');
 const IN_CI = process.env.CI === 'true';
 const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
-const DEPLOY_LANDED = existsSync(join(DEPLOY, 'overlays'));
 
 /** In CI a missing kubectl must fail: the suites then run and fail on KubectlMissingError. */
 const runSuites = HAS_KUBECTL || IN_CI;
@@ -47,9 +45,7 @@ describe.skipIf(!runSuites)('kubectl is available', () => {
 
 const trees: [string, string, string[]][] = [
   ['test/fixtures/k8s', FIXTURES, ['dev', 'prod']],
-  ...(DEPLOY_LANDED
-    ? ([['deploy/k8s', DEPLOY, ['dev', 'prod', 'staging']]] as [string, string, string[]][])
-    : []),
+  ['deploy/k8s', DEPLOY, ['dev', 'prod', 'staging']],
 ];
 
 interface Target {
