@@ -184,6 +184,30 @@ describe('bullmq stage runner on two worker processes', () => {
     );
     expect(await leftFiles(pair.shared())).toEqual([]);
   });
+
+  it('maxConcurrency caps the partitions of a stage running at once over both workers', async () => {
+    const markers = join(pair.shared(), 'alone');
+    await mkdir(markers);
+    const capped = new BullmqStageRunner({
+      redisUrl: REDIS,
+      artifacts: new FileArtifactStore(join(pair.shared(), 'artifacts')),
+      root: REPO,
+      prefix: pair.prefix,
+      maxConcurrency: 1,
+    });
+    const result = await capped.run(
+      { module: BLOCKING, export: 'alone' },
+      {
+        source: { kind: 'records', records: Array.from({ length: 60 }, (_, id) => ({ id })) },
+        params: { markers, holdMs: 150 },
+        numPreprocessors: 6,
+        count: 2,
+        log: () => {},
+      },
+    );
+    expect(result.partitions).toBe(6);
+    expect((result.outputs as number[]).reduce((s, n) => s + n, 0)).toBe(60);
+  });
 });
 
 describe('bullmq stage runner: shipping and settings', () => {
