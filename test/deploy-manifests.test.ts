@@ -588,6 +588,36 @@ describe.skipIf(!runSuites)('validate-manifests CLI', () => {
     ]);
   });
 
+  it('reports an overlay that kustomize refuses as a render problem (exit 1)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiban-k8s-'));
+    tempDirs.push(dir);
+    const overlay = join(dir, 'overlays', 'refused');
+    await mkdir(overlay, { recursive: true });
+    await writeFile(join(overlay, 'kustomization.yaml'), 'resources:\n  - no-such-file.yaml\n');
+    const { code, out } = await cli([
+      '--root',
+      dir,
+      '--secret-keys',
+      join(FIXTURES, 'secret-keys.yaml'),
+    ]);
+    expect(code).toBe(1);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(
+      /^refused\/\*\/\*: \.: kubectl kustomize .*no-such-file\.yaml.* \[render\]$/s,
+    );
+  });
+
+  it('fails clearly (exit 2) when the documented Secret keys file is missing', async () => {
+    const { code, err } = await cli([
+      '--root',
+      FIXTURES,
+      '--secret-keys',
+      join(FIXTURES, 'nope.yaml'),
+    ]);
+    expect(code).toBe(2);
+    expect(err.join('\n')).toContain('the documented Secret keys file');
+  });
+
   it('fails clearly (exit 2) when kubectl cannot be started', async () => {
     const { code, err } = await cli([
       '--root',

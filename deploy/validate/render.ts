@@ -25,7 +25,12 @@ export class RenderError extends Error {
     readonly directory: string,
     detail: string,
   ) {
-    super(`kubectl kustomize ${directory} failed: ${detail.trim()}`);
+    // One line: kubectl's klog prefix (`E1207 03:32:38.898951   18228 run.go:72] `) dropped.
+    const message = detail
+      .replace(/^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] /gm, '')
+      .replace(/\s*\n\s*/g, ' ')
+      .trim();
+    super(`kubectl kustomize ${directory} failed: ${message}`);
     this.name = 'RenderError';
   }
 }

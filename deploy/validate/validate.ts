@@ -34,7 +34,14 @@ export function formatProblem(problem: Problem): string {
  * (each key a string, or a mapping with `key` or `name`). A malformed file throws, naming it.
  */
 export async function loadSecretKeys(file: string): Promise<SecretKeys> {
-  const document: unknown = parse(await readFile(file, 'utf8'));
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      error.code === 'ENOENT'
+        ? `the documented Secret keys file ${file} does not exist (--secret-keys names another)`
+        : `cannot read the documented Secret keys file ${file}: ${error.message}`,
+    );
+  });
+  const document: unknown = parse(text);
   const secrets =
     document && typeof document === 'object' && 'secrets' in document
       ? (document as { secrets: unknown }).secrets
