@@ -31,6 +31,12 @@ export class FrameRing {
   #start = -1;
   #fallbacks = 0;
 
+  /** {@link FrameRing.take} and {@link FrameRing.shrink}, bound to this ring. */
+  readonly memory = {
+    take: (bytes: number): Buffer => this.take(bytes),
+    shrink: (frame: Buffer, bytes: number): Buffer => this.shrink(frame, bytes),
+  };
+
   /**
    * @param options.hwm the socket's send high-water mark (messages).
    * @param options.bytes the ring's size. @defaultValue 32 MiB
@@ -56,6 +62,27 @@ export class FrameRing {
     const out = this.#memory.subarray(this.#head, this.#head + bytes);
     this.#head += size;
     return out;
+  }
+
+  /**
+   * Cuts `frame`, the last memory {@link take}n for the current message, down to its first
+   * `bytes`, and hands the rest back to the ring (for a frame written before its size was known:
+   * taken at the most it could need). A fresh fallback frame is only cut.
+   */
+  shrink(frame: Buffer, bytes: number): Buffer {
+    if (bytes > frame.length)
+      throw new RangeError(`shrink: ${bytes} bytes asked of a ${frame.length}-byte frame`);
+    const memory = this.#memory;
+    if (memory !== null && frame.buffer === memory.buffer && frame.length > 0) {
+      const at = frame.byteOffset - memory.byteOffset;
+      // Only the last take can be given back: it ends at the head.
+      if (at + ((frame.length + 7) & ~7) === this.#head) {
+        this.#head = at + ((bytes + 7) & ~7);
+        // Nothing left of the current message's span: it has none.
+        if (this.#head === this.#start) this.#start = -1;
+      }
+    }
+    return frame.subarray(0, bytes);
   }
 
   /** The current message is encoded; what it took is pending until enough later sends are accepted. */

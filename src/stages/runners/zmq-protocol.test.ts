@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FrameRing } from './frame-ring.js';
 import {
   COLUMNAR_MIN_RECORDS,
   DATA_BATCH,
@@ -304,6 +305,88 @@ describe('zmq batches', () => {
     const proto = base();
     proto[5] = Object.assign(Object.create(null) as object, { a: 5, b: 's5' });
     expect(encodeBatch(proto)[0].toString()).toBe(DATA_BATCH);
+  });
+
+  it('marks all-ASCII string columns, and decodes marked and unmarked ones to the same text', () => {
+    const ascii = Array.from({ length: 12 }, (_, i) => ({ s: `row ${i} ${'x'.repeat(i * 40)}` }));
+    const mixed = ascii.map(({ s }, i) => ({ s: i === 7 ? `${s}é` : s }));
+    for (const batch of [ascii, mixed]) {
+      const frames = encodeBatch(batch);
+      const [, , columns] = unpack<[number, string[], unknown[][]]>(frames[1]);
+      expect(columns[0][3]).toBe(batch === ascii ? 1 : 0);
+      same(decodeBatch(transport(frames, 3)), batch);
+      // A peer that does not mark its columns (no fourth element) is read as UTF-8.
+      const unmarked = [frames[0], pack([12, ['s'], [columns[0].slice(0, 3)]]), ...frames.slice(2)];
+      same(decodeBatch(transport(unmarked)), batch);
+    }
+  });
+
+  it('writes strings into ring memory and gives back what UTF-8 did not need', () => {
+    const ring = new FrameRing({ hwm: 1, bytes: 64 * 1024 });
+    const batch = Array.from({ length: 16 }, (_, i) => ({ i, s: `日本${i}`.repeat(20) }));
+    for (let m = 0; m < 50; m++) {
+      const frames = encodeBatch(batch, ring);
+      same(decodeBatch(transport(frames)), batch);
+      ring.accepted();
+    }
+    // 16 × 3 bytes per UTF-16 unit would not fit a message's share of this ring every time;
+    // given back, it does.
+    expect(ring.fallbacks).toBe(0);
+  });
+
+  it('keeps keys that need quoting as they are, and runs none of them as code', () => {
+    const keys = [
+      'a"b',
+      "c'd",
+      'e\\f',
+      'g\nh',
+      '\u2028',
+      '1',
+      '0',
+      'constructor',
+      'x y',
+      '"]: process.exit(9), ["',
+      '`${process.exit(9)}`',
+      '}; process.exit(9); {',
+    ];
+    const batch = Array.from({ length: 10 }, (_, i) =>
+      Object.fromEntries(keys.map((key, j) => [key, i * 100 + j])),
+    );
+    roundTrip(batch, DATA_COLUMNS);
+  });
+
+  it('decodes a `__proto__` column into an own property, not the prototype', () => {
+    // Never sent by encodeBatch (such records go row by row); a peer could still send one.
+    const frames = [
+      Buffer.from(DATA_COLUMNS),
+      pack([
+        2,
+        ['__proto__', 'a'],
+        [
+          [3, [{ polluted: true }, { polluted: true }]],
+          [3, [1, 2]],
+        ],
+      ]),
+    ];
+    const out = decodeBatch(frames) as Record<string, unknown>[];
+    expect(Object.getPrototypeOf(out[0])).toBe(Object.prototype);
+    expect(Object.hasOwn(out[0], '__proto__')).toBe(true);
+    expect((out[1] as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(out[1].a).toBe(2);
+  });
+
+  it('rejects a columnar batch whose header or columns do not add up', () => {
+    const bad =
+      (header: unknown, ...frames: Buffer[]) =>
+      () =>
+        decodeBatch([Buffer.from(DATA_COLUMNS), pack(header), ...frames]);
+    expect(bad([2, ['a'], []])).toThrow(/malformed header/);
+    expect(bad([-1, ['a'], [[3, []]]])).toThrow(/malformed header/);
+    expect(bad([3, ['a'], [[3, [1, 2]]]])).toThrow(/too few values/);
+    const lengths = Buffer.from(new Int32Array([4, 4]).buffer);
+    expect(bad([2, ['s'], [[2, 0, 1, 1]]], Buffer.from('abcdef'), lengths)).toThrow(
+      /shorter than its lengths/,
+    );
   });
 
   it('leaves typed arrays outside batches packed in the frame', () => {

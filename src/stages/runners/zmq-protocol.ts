@@ -207,23 +207,46 @@ const COL_MSGPACK = 3;
  * - `[COL_NUMBERS, frame]`: a Float64Array frame, one number per record (exact: -0 and NaN too);
  * - `[COL_ARRAYS, code, frame, lengths]`: typed arrays of one class, concatenated in one frame;
  *   `lengths` is the element count of every array, or the index of an Int32Array frame of counts;
- * - `[COL_STRINGS, frame, lengths]`: strings one after the other in one UTF-8 frame, with an
- *   Int32Array frame of their lengths in bytes (only when every string is well formed, so that
- *   UTF-8 carries it exactly);
+ * - `[COL_STRINGS, frame, lengths, ascii]`: strings one after the other in one UTF-8 frame, with
+ *   an Int32Array frame of their lengths in bytes (only when every string is well formed, so that
+ *   UTF-8 carries it exactly); `ascii` is 1 when every byte is below 0x80 (then decoded as
+ *   Latin-1, which is the same text and cheaper), else 0 (a peer that does not send it: 0);
  * - `[COL_MSGPACK, values]`: anything else, packed in the header (large typed arrays out of band).
  */
 type Column =
   | [typeof COL_NUMBERS, number]
   | [typeof COL_ARRAYS, number, number, number | [number]]
-  | [typeof COL_STRINGS, number, number]
+  | [typeof COL_STRINGS, number, number, (0 | 1)?]
   | [typeof COL_MSGPACK, unknown[]];
 
 /** `String.prototype.isWellFormed` (Node 20; not in the ES2023 lib): no lone surrogates. */
 const isWellFormed = (text: string): boolean =>
   (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
-/** Where {@link encodeColumn} writes strings (reused: it copies them out at their size). */
-let scratch = Buffer.allocUnsafe(0);
+/**
+ * Node's own Buffer methods without the argument checks of `write` and `toString` (which cost
+ * as much as the copy for a string of a few hundred bytes); `undefined` where absent.
+ */
+const fastBuffer = Buffer.prototype as unknown as {
+  utf8Write?: (this: Buffer, text: string, offset: number, length?: number) => number;
+  utf8Slice?: (this: Buffer, start: number, end: number) => string;
+  latin1Slice?: (this: Buffer, start: number, end: number) => string;
+};
+const utf8Write =
+  fastBuffer.utf8Write ??
+  function (this: Buffer, text: string, offset: number): number {
+    return this.write(text, offset, 'utf8');
+  };
+const utf8Slice =
+  fastBuffer.utf8Slice ??
+  function (this: Buffer, start: number, end: number): string {
+    return this.toString('utf8', start, end);
+  };
+const latin1Slice =
+  fastBuffer.latin1Slice ??
+  function (this: Buffer, start: number, end: number): string {
+    return this.toString('latin1', start, end);
+  };
 
 const frameOf = (array: TypedArray): Buffer =>
   Buffer.from(array.buffer, array.byteOffset, array.byteLength);
@@ -244,7 +267,8 @@ function arrayOver<T extends TypedArray>(Class: TypedArrayClass, frame: Buffer |
 
 /**
  * The keys shared by every record of `batch`, when every record is a plain object with the same
- * keys in the same order and no value is `undefined`; otherwise `null`.
+ * keys in the same order; otherwise `null`. (Values are not read here: reading a property by a
+ * name in a variable is slow; {@link encodeBatch} checks for `undefined` in the gathered columns.)
  */
 function sharedKeys(batch: unknown[]): string[] | null {
   const first = batch[0];
@@ -267,18 +291,14 @@ function sharedKeys(batch: unknown[]): string[] | null {
       return null;
     const own = i === 0 ? keys : Object.keys(record);
     if (own.length !== k) return null;
-    for (let j = 0; j < k; j++)
-      if (own[j] !== keys[j] || record[keys[j]] === undefined) return null;
+    for (let j = 0; j < k; j++) if (own[j] !== keys[j]) return null;
   }
   return keys;
 }
 
 /** One column's descriptor, pushing its frames onto `frames`. */
-function encodeColumn(
-  values: unknown[],
-  frames: Buffer[],
-  alloc: (bytes: number) => Buffer,
-): Column {
+function encodeColumn(values: unknown[], frames: Buffer[], memory: FrameMemory): Column {
+  const alloc = memory.take;
   const n = values.length;
   const first = values[0];
   if (typeof first === 'number') {
@@ -301,22 +321,21 @@ function encodeColumn(
       units += text.length;
     }
     if (i === n && units * 3 < 2 ** 31) {
-      // Written into a scratch buffer large enough for any UTF-8, then copied to its exact size.
-      if (scratch.length < units * 3)
-        scratch = Buffer.allocUnsafe(Math.max(units * 3, 2 * scratch.length));
+      // Written straight into memory large enough for any UTF-8 (3 bytes per UTF-16 unit at
+      // most), whose unused end is then given back.
       const lengthsMemory = alloc(n * 4);
       const lengths = new Int32Array(lengthsMemory.buffer, lengthsMemory.byteOffset, n);
+      const bytes = alloc(units * 3);
       let at = 0;
       for (let r = 0; r < n; r++) {
-        const written = scratch.write(values[r] as string, at, 'utf8');
+        const written = utf8Write.call(bytes, values[r] as string, at);
         lengths[r] = written;
         at += written;
       }
-      const bytes = alloc(at);
-      scratch.copy(bytes, 0, 0, at);
-      frames.push(bytes);
+      frames.push(memory.shrink(bytes, at));
       frames.push(frameOf(lengths));
-      return [COL_STRINGS, frames.length - 2, frames.length - 1];
+      // As many bytes as UTF-16 units: every character is ASCII.
+      return [COL_STRINGS, frames.length - 2, frames.length - 1, at === units ? 1 : 0];
     }
   } else if (ArrayBuffer.isView(first)) {
     const Class = first.constructor as TypedArrayClass;
@@ -370,10 +389,15 @@ function decodeColumn(column: Column, n: number, frames: Buffer[]): ArrayLike<un
       const lengths = arrayOver<Int32Array>(Int32Array, frames[column[2]]);
       if (frame === undefined)
         throw new Error('zeromq: a batch refers to a frame that did not come with it');
+      let total = 0;
+      for (let r = 0; r < n; r++) total += lengths[r];
+      if (lengths.length !== n || total > frame.length)
+        throw new Error('zeromq: a string column of a batch is shorter than its lengths say');
+      const slice = column[3] === 1 ? latin1Slice : utf8Slice;
       const strings = new Array<string>(n);
       for (let r = 0, at = 0; r < n; r++) {
         const end = at + lengths[r];
-        strings[r] = frame.toString('utf8', at, end);
+        strings[r] = slice.call(frame, at, end);
         at = end;
       }
       return strings;
@@ -415,19 +439,20 @@ function decodeColumn(column: Column, n: number, frames: Buffer[]): ArrayLike<un
  */
 export function encodeBatch(batch: unknown[], ring?: FrameRing): Buffer[] {
   const frames: Buffer[] = [];
-  const alloc = ring === undefined ? Buffer.allocUnsafe : (bytes: number) => ring.take(bytes);
   const keys = batch.length >= COLUMNAR_MIN_RECORDS ? sharedKeys(batch) : null;
-  let kind = DATA_BATCH;
+  let kind = BATCH_FRAME;
   let header: unknown = batch;
   if (keys !== null) {
     const n = batch.length;
-    const columns = keys.map((key) => {
-      const values = new Array<unknown>(n);
-      for (let r = 0; r < n; r++) values[r] = (batch[r] as Record<string, unknown>)[key];
-      return encodeColumn(values, frames, alloc);
-    });
-    kind = DATA_COLUMNS;
-    header = [n, keys, columns];
+    const values = keys.map(() => new Array<unknown>(n));
+    shapeOf(keys).gather(batch, values);
+    // A batch with an `undefined` value goes row by row, as msgpack has it.
+    if (!values.some((column) => column.includes(undefined))) {
+      const memory = ring === undefined ? FRESH_MEMORY : ring.memory;
+      const columns = values.map((column) => encodeColumn(column, frames, memory));
+      kind = COLUMNS_FRAME;
+      header = [n, keys, columns];
+    }
   }
   outgoing = frames;
   let body: Buffer;
@@ -437,7 +462,7 @@ export function encodeBatch(batch: unknown[], ring?: FrameRing): Buffer[] {
     outgoing = null;
     ring?.seal();
   }
-  return [Buffer.from(kind), body, ...frames];
+  return [kind, body, ...frames];
 }
 
 /** The batch of data frames `[kind, body, ...arrays]` from {@link encodeBatch}. */
@@ -452,15 +477,116 @@ export function decodeBatch(frames: Buffer[]): unknown[] {
   }
   if (frames[0][0] !== COLUMNS_BYTE) return body as unknown[];
   const [n, keys, columns] = body as [number, string[], Column[]];
+  if (
+    !Number.isSafeInteger(n) ||
+    n < 0 ||
+    !Array.isArray(keys) ||
+    !Array.isArray(columns) ||
+    columns.length !== keys.length ||
+    keys.some((key) => typeof key !== 'string')
+  )
+    throw new Error('zeromq: a columnar batch has a malformed header');
   const values = columns.map((column) => decodeColumn(column, n, arrays ?? []));
-  const k = keys.length;
-  const batch = new Array<Record<string, unknown>>(n);
-  for (let r = 0; r < n; r++) {
-    const record: Record<string, unknown> = {};
-    for (let j = 0; j < k; j++) record[keys[j]] = values[j][r];
-    batch[r] = record;
+  for (const column of values)
+    if (column.length < n) throw new Error('zeromq: a column of a batch has too few values');
+  return shapeOf(keys).build(n, values);
+}
+
+/** Constant kind frames (ZeroMQ copies frames this small, so one Buffer serves every send). */
+const BATCH_FRAME = Buffer.from(DATA_BATCH);
+const COLUMNS_FRAME = Buffer.from(DATA_COLUMNS);
+
+/** Where {@link encodeColumn} takes the memory of its frames. */
+interface FrameMemory {
+  take(bytes: number): Buffer;
+  /** `frame`, the last one taken, cut to `bytes`; the rest may be taken again. */
+  shrink(frame: Buffer, bytes: number): Buffer;
+}
+
+/** Fresh memory for every frame (no ring). */
+const FRESH_MEMORY: FrameMemory = {
+  take: (bytes) => Buffer.allocUnsafe(bytes),
+  shrink: (frame, bytes) => frame.subarray(0, bytes),
+};
+
+/**
+ * Moving the values of records with the same keys into columns and back, compiled for one set of
+ * keys: reading and writing a property by a name held in a variable goes through V8's generic
+ * (megamorphic) path, several times slower per property than a property named in the code, and
+ * for ~1 KB records it was a third of what decoding cost.
+ */
+interface Shape {
+  /** Fills `columns[j][r]` with record `r`'s value of key `j`. */
+  gather(batch: unknown[], columns: unknown[][]): void;
+  /** `n` plain objects, record `r` having `columns[j][r]` under key `j`. */
+  build(n: number, columns: ArrayLike<unknown>[]): Record<string, unknown>[];
+}
+
+/** Compiled shapes, by their keys; cleared when it grows past {@link MAX_SHAPES}. */
+const shapes = new Map<string, Shape>();
+const MAX_SHAPES = 256;
+
+function shapeOf(keys: string[]): Shape {
+  const id = JSON.stringify(keys);
+  let shape = shapes.get(id);
+  if (shape === undefined) {
+    if (shapes.size >= MAX_SHAPES) shapes.clear();
+    shape = compileShape(keys);
+    shapes.set(id, shape);
   }
-  return batch;
+  return shape;
+}
+
+/**
+ * A {@link Shape} for `keys`. Keys reach the generated code only as JSON string literals (which
+ * are JavaScript string literals), so no key can inject code; `__proto__` (which an object
+ * literal would take for the prototype) gets the generic path.
+ */
+function compileShape(keys: string[]): Shape {
+  if (keys.includes('__proto__')) return genericShape(keys);
+  const names = keys.map((key) => JSON.stringify(key));
+  const locals = keys.map((_, j) => `const c${j} = columns[${j}];`).join(' ');
+  const gather = new Function(
+    'batch',
+    'columns',
+    `${locals} for (let r = 0; r < batch.length; r++) { const x = batch[r]; ${names.map((name, j) => `c${j}[r] = x[${name}];`).join(' ')} }`,
+  ) as Shape['gather'];
+  const build = new Function(
+    'n',
+    'columns',
+    `${locals} const out = new Array(n); for (let r = 0; r < n; r++) out[r] = { ${names.map((name, j) => `${name}: c${j}[r]`).join(', ')} }; return out;`,
+  ) as Shape['build'];
+  return { gather, build };
+}
+
+/** A {@link Shape} without generated code. */
+function genericShape(keys: string[]): Shape {
+  const k = keys.length;
+  return {
+    gather(batch, columns) {
+      for (let r = 0; r < batch.length; r++) {
+        const record = batch[r] as Record<string, unknown>;
+        for (let j = 0; j < k; j++) columns[j][r] = record[keys[j]];
+      }
+    },
+    build(n, columns) {
+      const out = new Array<Record<string, unknown>>(n);
+      for (let r = 0; r < n; r++) {
+        const record: Record<string, unknown> = {};
+        for (let j = 0; j < k; j++) {
+          // A `__proto__` key is an own property, as msgpack decodes it, not the prototype.
+          Object.defineProperty(record, keys[j], {
+            value: columns[j][r],
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        out[r] = record;
+      }
+      return out;
+    },
+  };
 }
 
 export function encodeControl(
