@@ -296,6 +296,31 @@ const DEFECTS: Defect[] = [
     },
   },
   {
+    title: 'a Deployment scaled by both an HPA and a KEDA ScaledObject',
+    rule: 'single-autoscaler',
+    apply(objects) {
+      const scaled = byKind(objects, 'ScaledObject')[0];
+      if (!scaled) return undefined;
+      const hpa = {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'kiban-second-autoscaler', namespace: scaled.metadata.namespace },
+        spec: {
+          scaleTargetRef: {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: scaled.spec.scaleTargetRef.name,
+          },
+          minReplicas: 1,
+          maxReplicas: 3,
+        },
+      };
+      objects.push(hpa);
+      // HPAs are read first: the ScaledObject is the second autoscaler of its Deployment.
+      return target(scaled, 'spec.scaleTargetRef');
+    },
+  },
+  {
     title: 'a wrong apiVersion (policy/v1beta3 PodDisruptionBudget)',
     rule: 'known-kind',
     apply(objects) {

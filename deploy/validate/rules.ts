@@ -712,6 +712,33 @@ export const scaleTarget: Rule = {
   },
 };
 
+/** No Deployment is scaled by two autoscalers (an HPA and a KEDA ScaledObject would fight). */
+export const singleAutoscaler: Rule = {
+  name: 'single-autoscaler',
+  description:
+    'no Deployment is the target of more than one HorizontalPodAutoscaler or ScaledObject',
+  check(context) {
+    const findings: RuleFinding[] = [];
+    const seen = new Map<string, K8sObject>();
+    for (const scaler of [
+      ...ofKind(context, 'HorizontalPodAutoscaler'),
+      ...ofKind(context, 'ScaledObject'),
+    ]) {
+      const ref = scaler.spec?.scaleTargetRef;
+      const key = `${namespaceOf(scaler)}/${ref?.kind ?? 'Deployment'}/${String(ref?.name)}`;
+      const first = seen.get(key);
+      if (first) {
+        findings.push({
+          object: scaler,
+          path: 'spec.scaleTargetRef',
+          message: `${ref?.kind ?? 'Deployment'} "${String(ref?.name)}" is already scaled by ${first.kind} "${nameOf(first)}"`,
+        });
+      } else seen.set(key, scaler);
+    }
+    return findings;
+  },
+};
+
 /** PodDisruptionBudgets have a non-empty selector that matches some Deployment's pods. */
 export const pdbSelector: Rule = {
   name: 'pdb-selector',
@@ -784,6 +811,7 @@ export const RULES: readonly Rule[] = [
   configMapExists,
   networkPolicy,
   scaleTarget,
+  singleAutoscaler,
   pdbSelector,
   uniqueName,
 ];
