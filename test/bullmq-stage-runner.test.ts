@@ -185,6 +185,23 @@ describe('bullmq stage runner on two worker processes', () => {
     expect(await leftFiles(pair.shared())).toEqual([]);
   });
 
+  it('a partition that blocks its thread for longer than the lock lasts keeps its lock: it runs once', async () => {
+    const markers = join(pair.shared(), 'sync');
+    await mkdir(markers);
+    const result = await pair.runner().run(
+      { module: BLOCKING, export: 'blocksSynchronously' },
+      {
+        source: { kind: 'records', records: Array.from({ length: 20 }, (_, id) => ({ id })) },
+        // The workers' locks last 2 s and are looked for every 0.5 s.
+        params: { markers, blockMs: 3500 },
+        numPreprocessors: 2,
+        log: () => {},
+      },
+    );
+    expect(result.outputs).toEqual([20]);
+    expect((await readdir(markers)).filter((f) => f.startsWith('ran-'))).toHaveLength(1);
+  });
+
   it('maxConcurrency caps the partitions of a stage running at once over both workers', async () => {
     const markers = join(pair.shared(), 'alone');
     await mkdir(markers);
