@@ -238,6 +238,23 @@ describe('bullmq stage runner: shipping and settings', () => {
     );
   });
 
+  it('fails at once, saying so, when no worker listens on the queue', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiban-bullmq-none-'));
+    const runner = new BullmqStageRunner({
+      redisUrl: REDIS,
+      artifacts: new FileArtifactStore(dir),
+      root: REPO,
+      prefix: `kiban-test-${randomBytes(4).toString('hex')}`,
+    });
+    await expect(
+      runner.run(
+        { module: BLOCKING, export: 'alone' },
+        { source: { kind: 'records', records: [{ id: 1 }] }, log: () => {} },
+      ),
+    ).rejects.toThrow(/no kiban stage bullmq-worker is listening on queue kiban-stages/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('createStageRunner("bullmq") without Redis settings names redis', () => {
     expect(() => createStageRunner('bullmq')).toThrow(/redis/i);
   });

@@ -105,6 +105,14 @@ export class BullmqStageRunner implements StageRunner {
       const jobs: Job<StagePartitionJob, PartitionResult>[] = [];
       try {
         await events.waitUntilReady();
+        // Jobs nobody takes would wait for ever: say so at once instead.
+        if ((await queue.getWorkersCount()) === 0)
+          throw new Error(
+            `no kiban stage bullmq-worker is listening on queue ${queueName} (prefix ${prefix}) at ${redactUrl(o.redisUrl)}`,
+          );
+        c.log(
+          `run ${runId}: ${c.partitions.length} preprocess jobs, then ${c.options.count} main jobs, on queue ${queueName}`,
+        );
         const { count, numPreprocessors, batchSize, params } = c.options;
         const base = {
           runId,
@@ -242,4 +250,9 @@ async function deleteRunKeys(redis: Redis, base: string, failedKey: string): Pro
     const done = keys.filter((key) => key !== failedKey);
     if (done.length > 0) await redis.del(...done);
   } while (cursor !== '0');
+}
+
+/** A Redis URL without its password, for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
