@@ -150,6 +150,8 @@ interface RunFigures {
   workers: number;
   seconds: number;
   workerCpuSeconds: number;
+  /** Each worker's share, in start order. */
+  perWorkerCpuSeconds: number[];
   coordinatorCpuSeconds: number;
   redisCpuSeconds: number;
   loadBefore: number;
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
       workers: workers.length,
       seconds,
       workerCpuSeconds: pids.map(cpuSeconds).reduce((s, c, i) => s + c - cpu0[i], 0),
+      perWorkerCpuSeconds: pids.map((pid, i) => cpuSeconds(pid) - cpu0[i]),
       coordinatorCpuSeconds: (own.user + own.system) / 1e6,
       redisCpuSeconds: (await redisCpu(redis)) - redis0,
       loadBefore,
@@ -254,7 +257,7 @@ async function main(): Promise<void> {
 
 function log(f: RunFigures): void {
   process.stdout.write(
-    `${f.workers} worker(s): ${f.seconds.toFixed(2)} s wall, workers ${f.workerCpuSeconds.toFixed(2)} CPU s, ` +
+    `${f.workers} worker(s): ${f.seconds.toFixed(2)} s wall, workers ${f.workerCpuSeconds.toFixed(2)} CPU s (${f.perWorkerCpuSeconds.map((c) => c.toFixed(2)).join(' + ')}), ` +
       `coordinator ${f.coordinatorCpuSeconds.toFixed(2)}, Redis ${f.redisCpuSeconds.toFixed(2)}; load ${f.loadBefore.toFixed(2)} → ${f.loadAfter.toFixed(2)}\n`,
   );
 }

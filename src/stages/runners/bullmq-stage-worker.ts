@@ -79,6 +79,9 @@ type ThreadOutcome =
   | { figures: Omit<PartitionResult, 'keys'>; files: Uint8Array[] }
   | { error: string; stageError: boolean };
 
+/** Longest an idle worker waits before it looks for new jobs again. */
+const IDLE_POLL_SECONDS = 0.25;
+
 /** How long a per-stage slot lasts without renewal (a dead worker's slot frees itself). */
 const SLOT_TTL_MS = 10_000;
 /** How long a partition waits before trying again for a slot of its stage. */
@@ -300,6 +303,10 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
       lockDuration: options.lockDurationMs ?? 10_000,
       stalledInterval: options.stalledIntervalMs ?? 2_500,
       maxStalledCount: options.maxStalledCount ?? 2,
+      // An idle worker waits for jobs on a Redis blocking call that a new job's marker wakes;
+      // one marker wakes one worker, and the others sleep until their call times out (5 s by
+      // default), which left a second worker idle for most of a short stage. Wake often.
+      drainDelay: IDLE_POLL_SECONDS,
       autorun: false,
     },
   );
