@@ -87,7 +87,10 @@ export class BullmqStageRunner implements StageRunner {
         connection: redis,
         prefix,
       });
-      const events = new QueueEvents(queueName, { connection: redis.duplicate(), prefix });
+      // BullMQ leaves connections it was given open on close: this one is closed below.
+      const eventsRedis = redis.duplicate();
+      eventsRedis.on('error', () => undefined);
+      const events = new QueueEvents(queueName, { connection: eventsRedis, prefix });
       const failedKey = runRedisKey(prefix, runId, 'failed');
       const stop = (failure: RunFailure): Promise<unknown> =>
         redis.set(failedKey, JSON.stringify(failure), 'EX', 86_400, 'NX').catch(() => undefined);
@@ -213,6 +216,7 @@ export class BullmqStageRunner implements StageRunner {
           await o.artifacts.delete(key).catch(() => undefined);
         await deleteRunKeys(redis, runRedisKey(prefix, runId), failedKey).catch(() => undefined);
         await events.close().catch(() => undefined);
+        await eventsRedis.quit().catch(() => eventsRedis.disconnect());
         await queue.close().catch(() => undefined);
         await redis.quit().catch(() => redis.disconnect());
       }
