@@ -23,6 +23,9 @@ import {
   type StagePartitionJob,
 } from './bullmq-stage-protocol.js';
 
+/** After a failure, how long the coordinator waits for the run's other jobs to stop before cleaning up. */
+const SETTLE_AFTER_FAILURE_MS = 10_000;
+
 /** Options of {@link BullmqStageRunner}. */
 export interface BullmqStageRunnerOptions {
   /** `redis://HOST:PORT[/DB]`, the same as the workers'. */
@@ -143,31 +146,41 @@ export class BullmqStageRunner implements StageRunner {
             })),
           );
           jobs.push(...added);
-          return Promise.race([
-            aborted,
-            Promise.all(
-              added.map((job, i) =>
-                job.waitUntilFinished(events).then(
-                  (result: PartitionResult) => result,
-                  async (error: unknown) => {
-                    // The first failure is in Redis when a stage function threw; otherwise
-                    // (a job that stalled too often) this job is where it failed.
-                    const raw = await redis.get(failedKey);
-                    const failure: RunFailure =
-                      raw === null
-                        ? {
-                            where: datas[i].where,
-                            message: error instanceof Error ? error.message : String(error),
-                          }
-                        : (JSON.parse(raw) as RunFailure);
-                    await stop(failure);
-                    c.fail(failure.where, new Error(failure.message));
-                    throw error;
-                  },
-                ),
-              ),
+          const waits = added.map((job, i) =>
+            job.waitUntilFinished(events).then(
+              (result: PartitionResult) => result,
+              async (error: unknown) => {
+                // The first failure is in Redis when a stage function threw; otherwise
+                // (a job that stalled too often) this job is where it failed.
+                const raw = await redis.get(failedKey);
+                const failure: RunFailure =
+                  raw === null
+                    ? {
+                        where: datas[i].where,
+                        message: error instanceof Error ? error.message : String(error),
+                      }
+                    : (JSON.parse(raw) as RunFailure);
+                await stop(failure);
+                c.fail(failure.where, new Error(failure.message));
+                throw error;
+              },
             ),
-          ]);
+          );
+          try {
+            return await Promise.race([aborted, Promise.all(waits)]);
+          } catch (error) {
+            // The other jobs stop on the run's failure key within a second or so; wait for
+            // them (boundedly) so that none writes a partition file after the clean-up below.
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([
+              Promise.allSettled(waits),
+              new Promise((done) => {
+                timer = setTimeout(done, SETTLE_AFTER_FAILURE_MS);
+              }),
+            ]);
+            clearTimeout(timer);
+            throw error;
+          }
         };
         const pre = await phase(
           c.partitions.map((partition) => ({

@@ -168,6 +168,8 @@ export async function startStageWorker(options: StageWorkerOptions): Promise<Sta
           await redis.set(failedKey(data.runId), JSON.stringify(failure), 'EX', 86_400, 'NX');
         throw new Error(outcome.error);
       }
+      // A run that failed meanwhile is being cleaned up: write nothing more into it.
+      if ((await readFailure(data.runId)) !== null) throw new Error('the stage failed elsewhere');
       const keys =
         data.phase === 'preprocess'
           ? outcome.files.map((_, rank) => preprocessKey(data.runId, data.partition.index, rank))
