@@ -240,11 +240,12 @@ describe('bullmq stage runner: shipping and settings', () => {
 
   it('fails at once, saying so, when no worker listens on the queue', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kiban-bullmq-none-'));
+    const prefix = `kiban-test-${randomBytes(4).toString('hex')}`;
     const runner = new BullmqStageRunner({
       redisUrl: REDIS,
       artifacts: new FileArtifactStore(dir),
       root: REPO,
-      prefix: `kiban-test-${randomBytes(4).toString('hex')}`,
+      prefix,
     });
     await expect(
       runner.run(
@@ -253,6 +254,7 @@ describe('bullmq stage runner: shipping and settings', () => {
       ),
     ).rejects.toThrow(/no kiban stage bullmq-worker is listening on queue kiban-stages/);
     await rm(dir, { recursive: true, force: true });
+    await deletePrefix(prefix);
   });
 
   it('createStageRunner("bullmq") without Redis settings names redis', () => {
