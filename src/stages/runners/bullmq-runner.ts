@@ -43,7 +43,9 @@ export interface BullmqStageRunnerOptions {
   prefix?: string;
   /**
    * Partition jobs of one stage (by name) running at once over every worker and host; 0: only
-   * the workers' own concurrency limits. @defaultValue 0
+   * the workers' own concurrency limits. Main jobs take slots too: a stage whose `main` uses
+   * collectives needs a cap of at least `count`, or its ranks wait for each other for ever.
+   * @defaultValue 0
    */
   maxConcurrency?: number;
 }
