@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { redisAnswers } from './redis-ping.js';
+import { quitRedis, redisAnswers } from './redis-ping.js';
 import {
   checkBanditName,
   checkDecisionId,
@@ -331,11 +331,7 @@ export class RedisBanditStore implements BanditStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+    await quitRedis(this.#redis);
   }
 
   #names(): string {

@@ -17,6 +17,7 @@ import type {
   OnlineWrite,
   StoredOnlineRow,
 } from '../features/online-store.js';
+import { quitRedis } from './redis-ping.js';
 
 /** Options of {@link RedisOnlineFeatureStore}. */
 export interface RedisOnlineStoreOptions {
@@ -277,11 +278,7 @@ export class RedisOnlineFeatureStore implements OnlineFeatureStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+    await quitRedis(this.#redis);
   }
 
   #rowsKey(view: string): string {

@@ -24,3 +24,15 @@ export async function redisAnswers(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Closes `redis` after its pending replies (QUIT), or drops the connection if that fails: how
+ * the Redis-backed stores close. Never throws.
+ */
+export async function quitRedis(redis: Pick<Redis, 'quit' | 'disconnect'>): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { redisAnswers } from './redis-ping.js';
+import { quitRedis, redisAnswers } from './redis-ping.js';
 import type { ExternalId } from '../data/id-map.js';
 import { defineServingScripts, type ScriptedRedis } from './redis-serving-scripts.js';
 import {
@@ -244,11 +244,7 @@ export class RedisServingStore implements ServingStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+    await quitRedis(this.#redis);
   }
 }
 
