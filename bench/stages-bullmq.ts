@@ -18,19 +18,21 @@
  *
  * Needs Redis at 127.0.0.1:6379. Last line: JSON with every figure and the machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { BullmqStageRunner } from '../src/stages/runners/bullmq-runner.js';
 import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
+import {
+  projectCopy,
+  startStageWorker,
+  type WorkerProcess,
+} from '../test/fixtures/stages-bullmq/workers.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,17 +48,10 @@ const ROUNDS = Number(values.rounds);
 const PARTITIONS = Number(values.partitions);
 const REPS = Number(values.reps);
 const REPO = resolve(import.meta.dirname, '..');
-const CLI = join(REPO, 'src/cli/main.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const REDIS = 'redis://127.0.0.1:6379';
 const STAGE = join(REPO, 'test/fixtures/stages-bullmq/stages.ts');
 const PROJECT_FILES = ['src/stages/stage.ts', 'test/fixtures/stages-bullmq/stages.ts'];
 const TICKS = 100; // USER_HZ on Linux
-
-interface WorkerProcess {
-  child: ChildProcess;
-  exited: Promise<unknown>;
-}
 
 /** CPU seconds (user + system, every thread) of a live process, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -70,49 +65,6 @@ async function redisCpu(redis: Redis): Promise<number> {
   const num = (name: string): number =>
     Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
   return num('used_cpu_sys') + num('used_cpu_user');
-}
-
-async function projectCopy(dir: string): Promise<string> {
-  for (const file of PROJECT_FILES) {
-    await mkdir(dirname(join(dir, file)), { recursive: true });
-    await copyFile(join(REPO, file), join(dir, file));
-  }
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  return dir;
-}
-
-async function startWorker(dir: string, prefix: string, artifacts: string): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      TSX,
-      CLI,
-      'stage',
-      'bullmq-worker',
-      '--redis',
-      REDIS,
-      '--artifacts',
-      `file:${artifacts}`,
-      '--root',
-      dir,
-      '--queue-prefix',
-      prefix,
-      '--concurrency',
-      '1',
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = new Promise((done) => child.on('exit', done));
-  await new Promise<void>((ready, fail) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready ')) ready();
-    });
-    void exited.then(() => fail(new Error('a worker exited before it was ready')));
-  });
-  return { child, exited };
 }
 
 async function stopWorker(w: WorkerProcess): Promise<void> {
@@ -166,9 +118,17 @@ async function main(): Promise<void> {
   await mkdir(artifactsDir);
   const store = new FileArtifactStore(artifactsDir);
   const redis = new Redis(REDIS);
-  const dirs = await Promise.all(['worker-a', 'worker-b'].map((n) => projectCopy(join(base, n))));
+  const dirs = await Promise.all(
+    ['worker-a', 'worker-b'].map((n) => projectCopy(join(base, n), PROJECT_FILES)),
+  );
   const runner = new BullmqStageRunner({ redisUrl: REDIS, artifacts: store, root: REPO, prefix });
-  const a = await startWorker(dirs[0], prefix, artifactsDir);
+  const workerOptions = {
+    redis: REDIS,
+    artifacts: artifactsDir,
+    queuePrefix: prefix,
+    inheritStderr: true,
+  };
+  const a = await startStageWorker(dirs[0], workerOptions);
   const figures: RunFigures[] = [];
   const run = async (workers: WorkerProcess[], records: number): Promise<RunFigures> => {
     const pids = workers.map((w) => w.child.pid as number);
@@ -211,7 +171,7 @@ async function main(): Promise<void> {
       const one = await run([a], RECORDS);
       figures.push(one);
       log(one);
-      const b = await startWorker(dirs[1], prefix, artifactsDir);
+      const b = await startStageWorker(dirs[1], workerOptions);
       const two = await run([a, b], RECORDS);
       figures.push(two);
       log(two);

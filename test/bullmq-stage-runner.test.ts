@@ -4,24 +4,24 @@
  * resolved from the worker's project, not from the submitter's path), sharing only Redis (a
  * unique queue prefix per test file) and a `file:` artifact store.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BullmqStageRunner, shipStageRef } from '../src/stages/runners/bullmq-runner.js';
 import { createStageRunner } from '../src/stages/runners/index.js';
 import { FileArtifactStore } from '../src/storage/artifacts/file-artifact-store.js';
 import { describeStageRunner } from './contracts/stage-runner-contract.js';
+import {
+  projectCopy,
+  startStageWorker,
+  type WorkerProcess,
+} from './fixtures/stages-bullmq/workers.js';
 
 const REPO = resolve(import.meta.dirname, '..');
-const CLI = join(REPO, 'src/cli/main.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const REDIS = 'redis://127.0.0.1:6379';
 /** What a worker's project needs of this repository to load the test stages. */
 const PROJECT_FILES = [
@@ -30,73 +30,6 @@ const PROJECT_FILES = [
   'test/fixtures/stages-bullmq/stages.ts',
 ];
 const BLOCKING = join(REPO, 'test/fixtures/stages-bullmq/stages.ts');
-
-interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  exited: Promise<number | string | null>;
-}
-
-/** A directory with its own copy of the stage modules: a worker's "installed project". */
-async function projectCopy(dir: string): Promise<string> {
-  for (const file of PROJECT_FILES) {
-    await mkdir(dirname(join(dir, file)), { recursive: true });
-    await copyFile(join(REPO, file), join(dir, file));
-  }
-  // An ES module project, as this repository is.
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  return dir;
-}
-
-/** Starts `kiban stage bullmq-worker` in `dir`; resolves once it is taking jobs. */
-async function startWorker(
-  dir: string,
-  prefix: string,
-  artifacts: string,
-  concurrency: number,
-): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      TSX,
-      CLI,
-      'stage',
-      'bullmq-worker',
-      '--redis',
-      REDIS,
-      '--artifacts',
-      `file:${artifacts}`,
-      '--root',
-      dir,
-      '--queue-prefix',
-      prefix,
-      '--concurrency',
-      String(concurrency),
-      '--lock-ms',
-      '2000',
-      '--stalled-ms',
-      '500',
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | string | null>((done) =>
-    child.on('exit', (code, signal) => done(code ?? signal)),
-  );
-  await new Promise<void>((ready, fail) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready ')) ready();
-    });
-    void exited.then((code) => fail(new Error(`worker exited (${code}) before ready: ${stderr}`)));
-  });
-  return { child, pid: child.pid as number, exited };
-}
 
 async function stopWorkers(workers: WorkerProcess[]): Promise<void> {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
@@ -138,10 +71,18 @@ function twoWorkers(concurrency: number): {
     await mkdir(join(base, 'artifacts'));
     store = new FileArtifactStore(join(base, 'artifacts'));
     const dirs = await Promise.all(
-      ['worker-a', 'worker-b'].map((name) => projectCopy(join(base, name))),
+      ['worker-a', 'worker-b'].map((name) => projectCopy(join(base, name), PROJECT_FILES)),
     );
     workers = await Promise.all(
-      dirs.map((dir) => startWorker(dir, prefix, join(base, 'artifacts'), concurrency)),
+      dirs.map((dir) =>
+        startStageWorker(dir, {
+          redis: REDIS,
+          artifacts: join(base, 'artifacts'),
+          queuePrefix: prefix,
+          concurrency,
+          extraArgs: ['--lock-ms', '2000', '--stalled-ms', '500'],
+        }),
+      ),
     );
   }, 60_000);
   afterAll(async () => {
