@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { parseInstant } from '../features/instant.js';
 import { materializeRepository } from './materialize-repository.js';
-import { onlineStoreUrlFor } from './open-online-store.js';
+import { configuredOnlineStoreUrl } from './open-online-store.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
 import { parseDuration } from '../workflow/duration.js';
 import { loadKibanConfig } from './config.js';
@@ -46,7 +46,7 @@ export async function runMaterializeTask(
     const config = await loadKibanConfig(
       p.config === undefined ? {} : { file: resolve(job.baseDir, p.config) },
     );
-    online = config.features.online ?? onlineStoreUrlFor(config.stores.serving);
+    online = configuredOnlineStoreUrl(config);
     onlineField = config.features.online === undefined ? 'stores.serving' : 'features.online';
   }
   const views =

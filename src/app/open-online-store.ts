@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { OnlineFeatureStore } from '../features/online-store.js';
+import type { KibanConfig } from './config.js';
 
 /**
  * Opens the online feature store a URL names: `memory:` (this process only), `sqlite:PATH`
@@ -75,4 +76,12 @@ export function onlineStoreUrlFor(servingUrl: string): string {
     return `${base}?prefix=${encodeURIComponent(`${stem}-features:`)}`;
   }
   return 'sqlite:.kiban/features.db';
+}
+
+/**
+ * The online store a configuration names, as `kiban serve` opens it: `features.online`, else
+ * the one that goes with `stores.serving` ({@link onlineStoreUrlFor}).
+ */
+export function configuredOnlineStoreUrl(config: Pick<KibanConfig, 'features' | 'stores'>): string {
+  return config.features.online ?? onlineStoreUrlFor(config.stores.serving);
 }

@@ -3,7 +3,7 @@ import { loadKibanConfig } from '../app/config.js';
 import { type Progress, startProgress } from '../core/progress.js';
 import { parseInstant } from '../features/instant.js';
 import { materializeRepository } from '../app/materialize-repository.js';
-import { onlineStoreUrlFor } from '../app/open-online-store.js';
+import { configuredOnlineStoreUrl } from '../app/open-online-store.js';
 import { parseDuration } from '../workflow/duration.js';
 import { InvalidArgumentError } from '../core/errors.js';
 
@@ -72,7 +72,7 @@ export function featuresMaterializeCommand(): Command {
         const config = await loadKibanConfig(
           flags.config === undefined ? {} : { file: flags.config },
         );
-        online = config.features.online ?? onlineStoreUrlFor(config.stores.serving);
+        online = configuredOnlineStoreUrl(config);
         onlineField = config.features.online === undefined ? 'stores.serving' : 'features.online';
       }
       let progress: Progress | null = null;

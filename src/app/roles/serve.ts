@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { childLogger, createLogger } from '../../core/log.js';
 import { ExperimentService } from '../../experiments/experiment-service.js';
 import { loadFeatureRepository } from '../../features/feature-definitions.js';
-import { onlineStoreUrlFor, openOnlineFeatureStore } from '../open-online-store.js';
+import { configuredOnlineStoreUrl, openOnlineFeatureStore } from '../open-online-store.js';
 import { buildOidcAuth } from '../../auth/oidc-auth.js';
 import { createServingApp } from '../../serving/create-app.js';
 import { createWorkflowService } from '../../workflow/engine/create-workflow-service.js';
@@ -135,7 +135,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     featureRepo === null
       ? null
       : await openOnlineFeatureStore(
-          config.features.online ?? onlineStoreUrlFor(config.stores.serving),
+          configuredOnlineStoreUrl(config),
           config.sources['features.online'] === undefined
             ? 'features.online'
             : `features.online (${config.sources['features.online']})`,
