@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { childLogger, createLogger } from '../../core/log.js';
 import { ExperimentService } from '../../experiments/experiment-service.js';
 import { loadFeatureRepository } from '../../features/feature-definitions.js';
+import type { OnlineFeatureStore } from '../../features/online-store.js';
 import { configuredOnlineStoreUrl, openOnlineFeatureStore } from '../open-online-store.js';
 import { buildOidcAuth } from '../../auth/oidc-auth.js';
 import { createServingApp } from '../../serving/create-app.js';
@@ -130,30 +131,34 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
         });
   // Rate limits (auth.rateLimit; issue 17.5), counted in Redis when it names one.
   const rateLimit = await openRateLimit(config, childLogger(logger, 'rate-limit'));
+  let online: OnlineFeatureStore | null = null;
+  const close = async (): Promise<void> => {
+    await workflows?.close();
+    await executor?.close();
+    await Promise.allSettled([decisionLog.close()]);
+    await rateLimit?.close();
+    await online?.close();
+    await backends.close();
+  };
   // The online feature store: `features.online`, else the one beside the serving store.
-  const online =
-    featureRepo === null
-      ? null
-      : await openOnlineFeatureStore(
-          configuredOnlineStoreUrl(config),
-          config.sources['features.online'] === undefined
-            ? 'features.online'
-            : `features.online (${config.sources['features.online']})`,
-        ).catch(async (error: unknown) => {
-          await workflows?.close();
-          await executor?.close();
-          await Promise.allSettled([decisionLog.close()]);
-          await rateLimit?.close();
-          await backends.close();
-          throw error;
-        });
+  if (featureRepo !== null)
+    online = await openOnlineFeatureStore(
+      configuredOnlineStoreUrl(config),
+      config.sources['features.online'] === undefined
+        ? 'features.online'
+        : `features.online (${config.sources['features.online']})`,
+    ).catch(async (error: unknown) => {
+      await close();
+      throw error;
+    });
+  const features = featureRepo === null || online === null ? null : { repo: featureRepo, online };
   // Bandits take contexts named by feature service and entity from the online feature store.
   const bandits = new BanditService(backends.bandits, {
     logger: childLogger(logger, 'bandits'),
     log: decisionLog,
     decisionTtlMs: config.serve.decisionTtlMs ?? BANDIT_SERVICE_DEFAULTS.decisionTtlMs,
     limits: config.serve.banditLimits,
-    ...(featureRepo === null || online === null ? {} : { features: { repo: featureRepo, online } }),
+    ...(features === null ? {} : { features }),
   });
   const app = createServingApp({
     logger: childLogger(logger, 'serve'),
@@ -174,7 +179,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     // Every write through the API is recorded in the metadata store's audit log (issue 17.5).
     audit: backends.metadata.audit,
     ...(rateLimit === null ? {} : { rateLimit: rateLimit.options }),
-    ...(featureRepo === null || online === null ? {} : { features: { repo: featureRepo, online } }),
+    ...(features === null ? {} : { features }),
   });
   return {
     app,
@@ -183,14 +188,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     setBaseUrl(url) {
       base = url;
     },
-    async close() {
-      await workflows?.close();
-      await executor?.close();
-      await Promise.allSettled([decisionLog.close()]);
-      await rateLimit?.close();
-      await online?.close();
-      await backends.close();
-    },
+    close,
   };
 }
 
