@@ -73,3 +73,21 @@ export const transfer = defineStage({
     return [{ n, seconds: (performance.now() - t0) / 1000 }];
   },
 });
+
+/**
+ * {@link transfer} with a batch-level preprocess (`preprocessBatches`): each batch of ids becomes
+ * one batch of records, so no per-record async generator step remains on the preprocess side.
+ */
+export const transferBatches = defineStage({
+  name: 'bench-transfer-batches',
+  async *preprocessBatches(batches: AsyncIterable<{ id: number }[]>, ctx) {
+    const bytes = Number(ctx.params.bytes);
+    const vec = record(0, bytes).vec;
+    for await (const rows of batches) {
+      const out = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) out[i] = record(rows[i].id, bytes, vec);
+      yield out;
+    }
+  },
+  main: transfer.main,
+});

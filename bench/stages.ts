@@ -12,7 +12,9 @@
  *    caps both).
  * 2. Transport: records of about 1 KB (`{ id, name: 200 chars, vec: Float32Array(198) }`) and
  *    64 KB (`{ id, vec: Float32Array(16384) }`) from one preprocess process to one main process
- *    on the ZeroMQ runner (MB/s counted by main from its first record to its last), beside raw
+ *    on the ZeroMQ runner (MB/s counted by main from its first record to its last), once with a
+ *    per-record `async *preprocess` (`transfer`) and once with `preprocessBatches`
+ *    (`transferBatches`), beside raw
  *    zeromq PUSH/PULL between a child process and this one, with the same number of messages of
  *    the same size and the same high-water mark: `rawBytes` sends one pre-encoded msgpack batch
  *    again and again, `rawMsgpack` packs each batch (and this side unpacks it) with plain msgpackr.
@@ -208,9 +210,14 @@ async function raw(
   return { n, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function stage(bytes: number, batch: number, n: number): Promise<Timed> {
+async function stage(
+  bytes: number,
+  batch: number,
+  n: number,
+  exportName: 'transfer' | 'transferBatches',
+): Promise<Timed> {
   const result = await new ZmqStageRunner().run(
-    { ...fixtures, export: 'transfer' },
+    { ...fixtures, export: exportName },
     {
       source: { kind: 'records', records: Array.from({ length: n }, (_, id) => ({ id })) },
       params: { bytes },
@@ -239,19 +246,25 @@ if (!child && (part === null || part === 2)) {
     log(
       `part 2: ${wire}-byte records, ${batch} a message, ${messages} messages (${Math.round((n * wire) / 1e6)} MB) a run`,
     );
-    const runs: Record<'stage' | 'rawBytes' | 'rawMsgpack', number[]> = {
+    const runs: Record<'stage' | 'stageBatches' | 'rawBytes' | 'rawMsgpack', number[]> = {
       stage: [],
+      stageBatches: [],
       rawBytes: [],
       rawMsgpack: [],
     };
     for (let rep = 0; rep < REPS; rep++) {
-      const s = await stage(bytes, batch, n);
-      if (s.n !== n) throw new Error(`part 2: main saw ${s.n} of ${n} records`);
-      runs.stage.push(mbps(s));
+      for (const [key, exportName] of [
+        ['stage', 'transfer'],
+        ['stageBatches', 'transferBatches'],
+      ] as const) {
+        const s = await stage(bytes, batch, n, exportName);
+        if (s.n !== n) throw new Error(`part 2: main saw ${s.n} of ${n} records`);
+        runs[key].push(mbps(s));
+      }
       runs.rawBytes.push(mbps(await raw(bytes, batch, messages, 'bytes')));
       runs.rawMsgpack.push(mbps(await raw(bytes, batch, messages, 'msgpack')));
       log(
-        `part 2:   rep ${rep + 1}: stage ${runs.stage.at(-1)} MB/s, raw bytes ${runs.rawBytes.at(-1)} MB/s, raw + msgpack ${runs.rawMsgpack.at(-1)} MB/s`,
+        `part 2:   rep ${rep + 1}: stage ${runs.stage.at(-1)} MB/s, stage with preprocessBatches ${runs.stageBatches.at(-1)} MB/s, raw bytes ${runs.rawBytes.at(-1)} MB/s, raw + msgpack ${runs.rawMsgpack.at(-1)} MB/s`,
       );
     }
     transport.push({
@@ -261,11 +274,13 @@ if (!child && (part === null || part === 2)) {
       MBps: runs,
       best: {
         stage: best(runs.stage),
+        stageBatches: best(runs.stageBatches),
         rawBytes: best(runs.rawBytes),
         rawMsgpack: best(runs.rawMsgpack),
       },
       stageVsRawBytes: Number((best(runs.stage) / best(runs.rawBytes)).toFixed(2)),
       stageVsRawMsgpack: Number((best(runs.stage) / best(runs.rawMsgpack)).toFixed(2)),
+      stageBatchesVsRawBytes: Number((best(runs.stageBatches) / best(runs.rawBytes)).toFixed(2)),
     });
   }
   results.transport = transport;

@@ -55,12 +55,12 @@ export async function runPreprocessRole(args: {
     await args.send(turn, out);
     turn = (turn + 1) % args.mains;
   };
+  const take = (record: unknown): Promise<void> | undefined => {
+    batch.push(record);
+    return batch.length >= args.batchSize ? flush() : undefined;
+  };
   for await (const mapped of preprocessedPartitions(args, ctx, figures)) {
-    for await (const record of mapped) {
-      figures.preprocessed++;
-      batch.push(record);
-      if (batch.length >= args.batchSize) await flush();
-    }
+    await forEachPreprocessed(mapped, figures, take);
     await flush();
   }
   return figures;
@@ -81,17 +81,55 @@ async function preprocessByKey(
     batches[main] = [];
     await args.send(main, out);
   };
+  const take = (record: unknown): Promise<void> | undefined => {
+    const main = mainRankOf(partitionBy(record), mains);
+    batches[main].push(record);
+    return batches[main].length >= args.batchSize ? flush(main) : undefined;
+  };
   for await (const mapped of preprocessedPartitions(args, ctx, figures)) {
-    for await (const record of mapped) {
-      figures.preprocessed++;
-      const main = mainRankOf(partitionBy(record), mains);
-      batches[main].push(record);
-      if (batches[main].length >= args.batchSize) await flush(main);
-    }
+    await forEachPreprocessed(mapped, figures, take);
     for (let main = 0; main < mains; main++) await flush(main);
   }
   return figures;
 }
+
+/**
+ * One partition's output of `preprocess` (records) or of `preprocessBatches` (arrays of records):
+ * each record is counted and handed to `take` in order. `take` returns a promise only when it
+ * sends a batch, so a record that only joins a batch costs no promise.
+ *
+ * @throws TypeError when `preprocessBatches` yields something other than an array.
+ */
+async function forEachPreprocessed(
+  mapped: Preprocessed,
+  figures: RoleFigures,
+  take: (record: unknown) => Promise<void> | undefined,
+): Promise<void> {
+  if (mapped.kind === 'records') {
+    for await (const record of mapped.records) {
+      figures.preprocessed++;
+      const sent = take(record);
+      if (sent !== undefined) await sent;
+    }
+    return;
+  }
+  for await (const out of mapped.batches) {
+    if (!Array.isArray(out))
+      throw new TypeError(
+        `preprocessBatches must yield arrays of records, got ${out === null ? 'null' : typeof out}`,
+      );
+    figures.preprocessed += out.length;
+    for (let i = 0; i < out.length; i++) {
+      const sent = take(out[i]);
+      if (sent !== undefined) await sent;
+    }
+  }
+}
+
+/** A partition after preprocessing: a stream of records, or of batches (`preprocessBatches`). */
+type Preprocessed =
+  | { kind: 'records'; records: AsyncIterable<unknown> }
+  | { kind: 'batches'; batches: AsyncIterable<unknown[]> };
 
 /**
  * The partitions a preprocess worker takes, one at a time until none are left, each as its
@@ -102,23 +140,43 @@ async function* preprocessedPartitions(
   args: Parameters<typeof runPreprocessRole>[0],
   ctx: StageContext,
   figures: RoleFigures,
-): AsyncGenerator<AsyncIterable<unknown>> {
+): AsyncGenerator<Preprocessed> {
   for (
     let partition = await args.nextPartition();
     partition !== null;
     partition = await args.nextPartition()
   ) {
-    const records = flatten(
-      readPartition(args.source, partition, {
-        batchSize: args.batchSize,
-        ...(args.openServingSource === undefined
-          ? {}
-          : { openServingSource: args.openServingSource }),
-      }),
-      () => figures.read++,
-      args.signal,
-    );
-    yield args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx);
+    const read = readPartition(args.source, partition, {
+      batchSize: args.batchSize,
+      ...(args.openServingSource === undefined
+        ? {}
+        : { openServingSource: args.openServingSource }),
+    });
+    if (args.stage.preprocessBatches !== undefined) {
+      yield {
+        kind: 'batches',
+        batches: args.stage.preprocessBatches(counted(read, figures, args.signal), ctx),
+      };
+      continue;
+    }
+    const records = flatten(read, () => figures.read++, args.signal);
+    yield {
+      kind: 'records',
+      records: args.stage.preprocess === undefined ? records : args.stage.preprocess(records, ctx),
+    };
+  }
+}
+
+/** `batches` as they come, counting their records into `figures.read`; stops on `signal`. */
+async function* counted(
+  batches: AsyncIterable<unknown[]>,
+  figures: RoleFigures,
+  signal: AbortSignal,
+): AsyncGenerator<unknown[]> {
+  for await (const batch of batches) {
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+    figures.read += batch.length;
+    yield batch;
   }
 }
 

@@ -57,6 +57,14 @@ export interface StageDefinition<
   name: string;
   preprocess?: (records: AsyncIterable<In>, ctx: StageContext) => AsyncIterable<Mid>;
   /**
+   * `preprocess` a batch at a time (like Ray Data's `map_batches`), in place of `preprocess`
+   * (a stage has one or the other): receives each partition's records as arrays of up to the
+   * run's `batchSize` records and yields arrays of preprocessed records (of any length, empty
+   * included). Worth it for small records: an async generator costs a few hundred nanoseconds
+   * per record it yields, a batch costs that once. A yielded array belongs to the stage.
+   */
+  preprocessBatches?: (batches: AsyncIterable<In[]>, ctx: StageContext) => AsyncIterable<Mid[]>;
+  /**
    * A keyed shuffle: the key of each preprocessed record. Records whose keys are equal (as
    * strings: `7` and `"7"` are one key) reach the same main rank, chosen by hashing the key
    * (MurmurHash3 of its string form, modulo `count`), on every runner; so a main rank that
@@ -94,10 +102,14 @@ export function defineStage<In, Mid, Out, Res>(
   }
   if (typeof definition.main !== 'function')
     throw new TypeError(`defineStage(${definition.name}): main must be a function`);
-  for (const key of ['preprocess', 'partitionBy', 'postprocess'] as const) {
+  for (const key of ['preprocess', 'preprocessBatches', 'partitionBy', 'postprocess'] as const) {
     if (definition[key] !== undefined && typeof definition[key] !== 'function')
       throw new TypeError(`defineStage(${definition.name}): ${key} must be a function`);
   }
+  if (definition.preprocess !== undefined && definition.preprocessBatches !== undefined)
+    throw new TypeError(
+      `defineStage(${definition.name}): preprocess and preprocessBatches are alternatives; define one`,
+    );
   return definition;
 }
 

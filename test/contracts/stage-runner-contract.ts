@@ -80,6 +80,38 @@ export function describeStageRunner(name: string, create: () => StageRunner): vo
       },
     );
 
+    it.each([
+      ['batchWordCount', 2, 1],
+      ['keyedBatchWordCount', 2, 3],
+    ])(
+      'preprocessBatches (%s, %i preprocess, %i main workers): the word count equals the direct count',
+      async (stage, pre, mains) => {
+        const result = await runner.run(ref(stage), {
+          source: { kind: 'jsonl', path: join(dir, 'text') },
+          numPreprocessors: pre,
+          count: mains,
+          batchSize: 7,
+          log,
+        });
+        expect(result.records.read).toBe(200);
+        const words = [...expectedCounts(allLines()).values()].reduce((a, b) => a + b, 0);
+        expect(result.records.preprocessed).toBe(words);
+        const merged = new Map<string, number>();
+        for (const { word, count } of result.outputs as { word: string; count: number }[])
+          merged.set(word, (merged.get(word) ?? 0) + count);
+        expect(merged).toEqual(expectedCounts(allLines()));
+        if (stage === 'keyedBatchWordCount')
+          expect(merged.size).toBe((result.outputs as unknown[]).length); // each word on one rank
+      },
+    );
+
+    it('preprocessBatches yielding something other than an array fails the stage, saying so', async () => {
+      const records = Array.from({ length: 20 }, (_, id) => ({ id }));
+      await expect(
+        runner.run(ref('batchNotArray'), { source: { kind: 'records', records }, log }),
+      ).rejects.toThrow(/preprocessBatches must yield arrays of records, got object/);
+    });
+
     it('delivers every record to exactly one main rank, with rank, size and params in the context', async () => {
       const records = Array.from({ length: 1000 }, (_, id) => ({ id }));
       const result = await runner.run(ref('whoGotWhat'), {
