@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { K8sObject } from '../deploy/validate/render.js';
+import { type K8sObject, parseManifests, renderKustomization } from '../deploy/validate/render.js';
 import type { SecretKeys } from '../deploy/validate/rules.js';
 import { checkSchema } from '../deploy/validate/schema.js';
 import { main } from '../deploy/validate/validate-manifests.js';
@@ -58,6 +58,8 @@ interface Target {
 interface Defect {
   title: string;
   rule: string;
+  /** The trees it applies to (default: every tree): some defects need objects only deploy/k8s has. */
+  trees?: readonly string[];
   /** Returns the expected target, or undefined when the render lacks what the defect needs. */
   apply(objects: K8sObject[]): Target | undefined;
 }
@@ -79,6 +81,22 @@ function servedDeployment(objects: K8sObject[]): { service: K8sObject; deploymen
     if (deployment) return { service, deployment };
   }
   throw new Error('the render has no Service selecting a Deployment');
+}
+
+/** The Deployment running `kiban stage bullmq-worker`, or undefined when the render has none. */
+function stageWorker(objects: K8sObject[]): K8sObject | undefined {
+  return byKind(objects, 'Deployment').find((deployment) => {
+    const args: unknown[] = deployment.spec.template.spec.containers[0]?.args ?? [];
+    return args[0] === 'stage' && args[1] === 'bullmq-worker';
+  });
+}
+
+/** The KEDA ScaledObject scaling the stage worker, or undefined when the render has none. */
+function stageWorkerScaler(objects: K8sObject[]): K8sObject | undefined {
+  const deployment = stageWorker(objects);
+  return byKind(objects, 'ScaledObject').find(
+    (scaled) => scaled.spec.scaleTargetRef.name === deployment?.metadata.name,
+  );
 }
 
 function container(deployment: K8sObject, index = 0): Record<string, any> {
@@ -413,6 +431,60 @@ const DEFECTS: Defect[] = [
       return target(worker, 'spec.template.metadata.labels');
     },
   },
+  {
+    title: 'the stage-worker ScaledObject reading the task queue’s wait list',
+    rule: 'scaled-queue',
+    trees: ['deploy/k8s'],
+    apply(objects) {
+      const scaled = stageWorkerScaler(objects);
+      if (!scaled) return undefined;
+      scaled.spec.triggers[0].metadata.listName = 'bull:kiban-tasks:wait';
+      return target(scaled, 'spec.triggers[0].metadata.listName');
+    },
+  },
+  {
+    title: 'stage workers taking jobs from a queue their ScaledObject does not read',
+    rule: 'scaled-queue',
+    trees: ['deploy/k8s'],
+    apply(objects) {
+      const scaled = stageWorkerScaler(objects);
+      const deployment = stageWorker(objects);
+      if (!scaled || !deployment) return undefined;
+      container(deployment).args.push('--stage-queue', 'kiban-stages-gpu');
+      return target(scaled, 'spec.triggers[0].metadata.listName');
+    },
+  },
+  {
+    title: 'the stage-worker ScaledObject targeting a misspelled Deployment',
+    rule: 'scale-target',
+    trees: ['deploy/k8s'],
+    apply(objects) {
+      const scaled = stageWorkerScaler(objects);
+      if (!scaled) return undefined;
+      scaled.spec.scaleTargetRef.name = 'kiban-stage-workers';
+      return target(scaled, 'spec.scaleTargetRef');
+    },
+  },
+  {
+    title: 'the stage-worker pods left out of every NetworkPolicy',
+    rule: 'network-policy',
+    trees: ['deploy/k8s'],
+    apply(objects) {
+      const deployment = stageWorker(objects);
+      if (!deployment) return undefined;
+      // The default deny selects every pod: narrow it to the other roles' pods.
+      const deny = byKind(objects, 'NetworkPolicy').find(
+        (policy) => Object.keys(policy.spec.podSelector?.matchLabels ?? {}).length === 0,
+      );
+      if (!deny) return undefined;
+      deny.spec.podSelector = {
+        matchExpressions: [
+          { key: 'app.kubernetes.io/component', operator: 'NotIn', values: ['stage-worker'] },
+        ],
+      };
+      return target(deployment, 'spec.template.metadata.labels');
+    },
+  },
 ];
 
 for (const [label, root, expectedOverlays] of trees) {
@@ -462,21 +534,20 @@ for (const [label, root, expectedOverlays] of trees) {
       expect(new Set(DEFECTS.map((defect) => defect.title)).size).toBeGreaterThanOrEqual(20);
     });
 
-    it.each(DEFECTS.map((defect) => [defect.title, defect] as const))(
-      'catches %s',
-      async (_title, defect) => {
-        const { overlay, expected, added } = await seeded(defect);
-        const report = added.map(formatProblem).join('\n');
-        expect(added.length, report).toBeGreaterThan(0);
-        // The defect maps to its one rule, at the expected object and path.
-        expect(new Set(added.map((problem) => problem.rule)), report).toEqual(
-          new Set([defect.rule]),
-        );
-        expect(added, report).toContainEqual(
-          expect.objectContaining({ overlay, rule: defect.rule, ...expected }),
-        );
-      },
-    );
+    it.each(
+      DEFECTS.filter((defect) => defect.trees?.includes(label) ?? true).map(
+        (defect) => [defect.title, defect] as const,
+      ),
+    )('catches %s', async (_title, defect) => {
+      const { overlay, expected, added } = await seeded(defect);
+      const report = added.map(formatProblem).join('\n');
+      expect(added.length, report).toBeGreaterThan(0);
+      // The defect maps to its one rule, at the expected object and path.
+      expect(new Set(added.map((problem) => problem.rule)), report).toEqual(new Set([defect.rule]));
+      expect(added, report).toContainEqual(
+        expect.objectContaining({ overlay, rule: defect.rule, ...expected }),
+      );
+    });
 
     it('catches the latest tag set by a kustomize patch in a temporary overlay', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'kiban-k8s-'));
@@ -518,6 +589,57 @@ for (const [label, root, expectedOverlays] of trees) {
     });
   });
 }
+
+describe.skipIf(!runSuites)('stage workers in deploy/k8s', () => {
+  it('run kiban stage bullmq-worker in every overlay as the task workers run, with fixed replicas in dev and staging and KEDA on the stage queue in prod', async () => {
+    for (const overlay of ['dev', 'staging', 'prod']) {
+      const objects = parseManifests(await renderKustomization(join(DEPLOY, 'overlays', overlay)));
+      const deployment = stageWorker(objects);
+      expect(deployment, `${overlay}: a stage-worker Deployment`).toBeDefined();
+      const worker = byKind(objects, 'Deployment').find(
+        (candidate) => container(candidate).args?.[0] === 'worker',
+      )!;
+      const stage = container(deployment!);
+      // The same security context and probes as the task workers.
+      expect(deployment!.spec.template.spec.securityContext).toEqual(
+        worker.spec.template.spec.securityContext,
+      );
+      for (const field of ['securityContext', 'readinessProbe', 'livenessProbe'])
+        expect(stage[field], `${overlay}: ${field}`).toEqual(container(worker)[field]);
+      // Its Redis and artifact store come from the variables its flags expand.
+      const flag = (name: string) => stage.args[stage.args.indexOf(name) + 1];
+      expect(flag('--redis')).toBe('$(KIBAN_REDIS_URL)');
+      expect(flag('--artifacts')).toBe('$(KIBAN_STORES_ARTIFACTS)');
+      expect(stage.env).toContainEqual({
+        name: 'KIBAN_REDIS_URL',
+        valueFrom: { secretKeyRef: { name: 'kiban-redis', key: 'QUEUE_URL' } },
+      });
+      const envMap = byKind(objects, 'ConfigMap').find(
+        (map) => map.metadata.name === stage.envFrom?.[0]?.configMapRef?.name,
+      );
+      expect(envMap?.data?.KIBAN_STORES_ARTIFACTS, overlay).toMatch(/^s3:\/\//);
+      // It takes no inbound traffic: the only NetworkPolicy allowing ingress is serve's.
+      const labels = deployment!.spec.template.metadata.labels;
+      for (const policy of byKind(objects, 'NetworkPolicy')) {
+        const selector = policy.spec.podSelector?.matchLabels ?? {};
+        if (Object.keys(selector).length > 0 && labelsMatch(selector, labels))
+          expect(policy.spec.ingress ?? [], policy.metadata.name).toEqual([]);
+      }
+      const scaled = stageWorkerScaler(objects);
+      if (overlay === 'prod') {
+        expect(deployment!.spec.replicas, 'KEDA owns the count').toBeUndefined();
+        expect(scaled?.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+        expect(scaled?.spec.triggers.map((t: any) => t.metadata.listName)).toEqual([
+          'kiban:kiban-stages:wait',
+          'kiban:kiban-stages:active',
+        ]);
+      } else {
+        expect(scaled, overlay).toBeUndefined();
+        expect(deployment!.spec.replicas, overlay).toBe(overlay === 'dev' ? 1 : 2);
+      }
+    }
+  });
+});
 
 describe('strict unknown-field check', () => {
   it('finds unknown fields at any depth, and accepts maps and free-form values', async () => {

@@ -3,6 +3,10 @@
  * defect maps to one rule. A rule sees the whole render (cross-object rules need it) and
  * returns findings relative to one object.
  */
+import {
+  DEFAULT_STAGE_PREFIX,
+  DEFAULT_STAGE_QUEUE,
+} from '../../src/stages/runners/bullmq-stage-protocol.js';
 import type { K8sObject } from './render.js';
 
 /** The Secrets the manifests may reference: Secret name → its documented keys. */
@@ -739,6 +743,88 @@ export const singleAutoscaler: Rule = {
   },
 };
 
+/**
+ * kiban roles that take BullMQ jobs, found by a container's leading arguments, with the flags
+ * naming their queue and the CLI's defaults for them (shared with the submitting side).
+ * Only the stage worker for now: its submitter and the KEDA trigger must agree with it on a
+ * queue that nothing else in the manifests names.
+ */
+const QUEUE_ROLES = [
+  {
+    command: ['stage', 'bullmq-worker'],
+    queueFlag: '--stage-queue',
+    prefixFlag: '--queue-prefix',
+    queue: DEFAULT_STAGE_QUEUE,
+    prefix: DEFAULT_STAGE_PREFIX,
+  },
+] as const;
+
+/** KEDA scalers that read a Redis list's length (`listName`). */
+const REDIS_LIST_SCALERS = new Set(['redis', 'redis-cluster', 'redis-sentinel']);
+
+/** The value of `--flag VALUE` or `--flag=VALUE` in a container's arguments. */
+function flagValue(args: readonly unknown[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === flag) return typeof args[i + 1] === 'string' ? (args[i + 1] as string) : undefined;
+    if (typeof arg === 'string' && arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/** `<prefix>:<queue>` of each BullMQ queue a workload's containers take jobs from. */
+function consumedQueues(context: RuleContext, workload: K8sObject): string[] {
+  const queues: string[] = [];
+  for (const { object, container, init } of containers(context)) {
+    if (object !== workload || init) continue;
+    const args: unknown[] = Array.isArray(container.args) ? container.args : [];
+    for (const role of QUEUE_ROLES) {
+      if (!role.command.every((word, index) => args[index] === word)) continue;
+      const prefix = flagValue(args, role.prefixFlag) ?? role.prefix;
+      const queue = flagValue(args, role.queueFlag) ?? role.queue;
+      queues.push(`${prefix}:${queue}`);
+    }
+  }
+  return queues;
+}
+
+/** KEDA Redis triggers of a queue worker read that worker's own queue. */
+export const scaledQueue: Rule = {
+  name: 'scaled-queue',
+  description:
+    'every KEDA Redis trigger scaling a kiban stage bullmq-worker Deployment reads the wait or active list of the queue it takes jobs from',
+  check(context) {
+    const findings: RuleFinding[] = [];
+    for (const scaler of ofKind(context, 'ScaledObject')) {
+      const ref = scaler.spec?.scaleTargetRef;
+      if ((ref?.kind ?? 'Deployment') !== 'Deployment') continue;
+      const deployment = ofKind(context, 'Deployment').find(
+        (candidate) =>
+          nameOf(candidate) === ref?.name && namespaceOf(candidate) === namespaceOf(scaler),
+      );
+      // A missing target is scale-target's finding.
+      if (!deployment) continue;
+      const queues = consumedQueues(context, deployment);
+      if (queues.length === 0) continue;
+      const lists = queues.flatMap((queue) => [`${queue}:wait`, `${queue}:active`]);
+      (Array.isArray(scaler.spec?.triggers) ? scaler.spec.triggers : []).forEach(
+        (trigger: Record<string, any>, index: number) => {
+          if (!REDIS_LIST_SCALERS.has(trigger?.type)) return;
+          const listName = trigger.metadata?.listName;
+          if (!lists.includes(listName)) {
+            findings.push({
+              object: scaler,
+              path: `spec.triggers[${index}].metadata.listName`,
+              message: `reads ${JSON.stringify(listName)}, but Deployment "${ref.name}" takes jobs from ${queues.join(', ')}: expected one of ${lists.join(', ')}`,
+            });
+          }
+        },
+      );
+    }
+    return findings;
+  },
+};
+
 /** PodDisruptionBudgets have a non-empty selector that matches some Deployment's pods. */
 export const pdbSelector: Rule = {
   name: 'pdb-selector',
@@ -812,6 +898,7 @@ export const RULES: readonly Rule[] = [
   networkPolicy,
   scaleTarget,
   singleAutoscaler,
+  scaledQueue,
   pdbSelector,
   uniqueName,
 ];
