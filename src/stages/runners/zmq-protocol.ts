@@ -16,7 +16,12 @@ import type { FrameRing } from './frame-ring.js';
 /** Sent by a worker to the coordinator. */
 export type WorkerMessage =
   | { t: 'hello'; pid: number; host: string }
-  | { t: 'heartbeat' }
+  /**
+   * The worker is alive. Sent by the worker's heartbeat thread over a socket of its own, so `of`
+   * names the routing id of the worker's control socket: the worker the beat speaks for
+   * (see {@link speakerOf}). Without `of`, the beat speaks for the socket it came from.
+   */
+  | { t: 'heartbeat'; of?: string }
   /** A main worker's data socket is bound: preprocess workers push to `address`. */
   | { t: 'ready'; address: string }
   | { t: 'next' }
@@ -594,6 +599,17 @@ export function encodeControl(
   payload?: Buffer,
 ): Buffer[] {
   return payload === undefined ? [pack(message)] : [pack(message), payload];
+}
+
+/**
+ * The routing id of the worker a control message speaks for, as the coordinator's ROUTER keys
+ * its peers: the id of the socket it came from (`routingId`), except for a heartbeat that names
+ * another socket (`of`, a worker control socket's `routingId` option).
+ */
+export function speakerOf(routingId: Buffer, message: WorkerMessage): Buffer {
+  return message.t === 'heartbeat' && message.of !== undefined
+    ? Buffer.from(message.of, 'utf8')
+    : routingId;
 }
 
 /** The element type of an allreduce array. */

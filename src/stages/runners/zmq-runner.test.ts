@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStageRunner } from '../../../test/contracts/stage-runner-contract.js';
 import { StageFailedError } from '../runner.js';
 import type { StageRef } from '../stage.js';
-import { pack, unpack } from './zmq-protocol.js';
+import { pack, speakerOf, unpack } from './zmq-protocol.js';
 import { ZmqStageRunner, type ZmqWorkerInfo } from './zmq-runner.js';
 import { runZmqWorker } from './zmq-worker.js';
 
@@ -16,6 +16,7 @@ describeStageRunner('zeromq', () => new ZmqStageRunner());
 
 const SLOW = resolve(import.meta.dirname, '../../../test/fixtures/stages/slow-stages.ts');
 const STAGES = resolve(import.meta.dirname, '../../../test/fixtures/stages/stages.ts');
+const BLOCKING = resolve(import.meta.dirname, '../../../test/fixtures/stages/blocking-stages.ts');
 const WORKER_MAIN = resolve(import.meta.dirname, 'zmq-worker-main.ts');
 const ref = (module: string, name: string): StageRef => ({ module, export: name });
 const records = (n: number): { id: number }[] => Array.from({ length: n }, (_, id) => ({ id }));
@@ -215,10 +216,49 @@ describe('ZmqStageRunner (processes)', () => {
     }
   });
 
+  it('with spawn: false, a remote worker whose main blocks its thread for longer than the heartbeat timeout is not taken for dead', async () => {
+    // The worker beats from a thread of its own while the stage blocks the main thread.
+    const heartbeatTimeoutMs = 2000;
+    let listening!: (address: string) => void;
+    const address = new Promise<string>((ok) => (listening = ok));
+    const runner = new ZmqStageRunner({
+      spawn: false,
+      heartbeatTimeoutMs,
+      onListening: (a) => listening(a),
+    });
+    const n = 200;
+    const running = runner.run(ref(BLOCKING, 'blockingMain'), {
+      source: { kind: 'records', records: records(n) },
+      count: 1,
+      numPreprocessors: 1,
+      batchSize: 10,
+      params: { blockMs: 2.5 * heartbeatTimeoutMs },
+      log: () => {},
+    });
+    const workers = Array.from({ length: 2 }, async () => startWorker(await address));
+    try {
+      const result = await running;
+      expect(result.outputs).toEqual([{ n, sum: (n * (n - 1)) / 2 }]);
+      expect(await Promise.all(workers.map(async (w) => (await w).exited))).toEqual([0, 0]);
+    } finally {
+      for (const { child } of await Promise.all(workers))
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('a worker whose coordinator is gone gives up instead of lingering', async () => {
     await expect(
       runZmqWorker({ coordinator: 'tcp://127.0.0.1:9', coordinatorTimeoutMs: 1500, log: () => {} }),
     ).rejects.toThrow(/no word from the coordinator/);
+  });
+
+  it("a heartbeat thread's beat speaks for the control socket it names; other messages for their own socket", () => {
+    const thread = Buffer.from('beat-socket');
+    expect(speakerOf(thread, { t: 'heartbeat', of: 'kiban-worker-1' })).toEqual(
+      Buffer.from('kiban-worker-1'),
+    );
+    expect(speakerOf(thread, { t: 'heartbeat' })).toBe(thread);
+    expect(speakerOf(thread, { t: 'next' })).toBe(thread);
   });
 
   it('msgpack keeps typed arrays, Maps and nested records', () => {

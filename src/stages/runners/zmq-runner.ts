@@ -17,6 +17,7 @@ import {
   decodeBatch,
   encodeControl,
   serialSender,
+  speakerOf,
   unpack,
   type Assignment,
   type CoordinatorMessage,
@@ -249,10 +250,10 @@ export class ZmqStageRunner implements StageRunner {
         onHello(id, message);
         return;
       }
-      const peer = peers.get(id.toString('hex'));
+      // A worker's heartbeats come from its heartbeat thread's own socket, naming the worker's.
+      const peer = peers.get(speakerOf(id, message).toString('hex'));
       if (peer === undefined) return;
       peer.heard = Date.now();
-      const where = `${peer.role} rank ${peer.rank}`;
       switch (message.t) {
         case 'ready': {
           peer.address = message.address;
@@ -324,8 +325,8 @@ export class ZmqStageRunner implements StageRunner {
           const now = Date.now();
           for (const peer of peers.values()) {
             void tell(peer, { t: 'ping' });
-            // Spawned children are watched by their exit event, which also spares them when a
-            // long synchronous step in the stage delays their heartbeats.
+            // Spawned children are watched by their exit event instead. Workers beat from a
+            // thread of their own, so a long synchronous step in a stage does not stop the beats.
             if (!peer.spawned && now - peer.heard > heartbeatTimeoutMs) {
               c.fail(
                 `${peer.role} rank ${peer.rank}`,

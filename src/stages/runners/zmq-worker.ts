@@ -1,11 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as zmq from 'zeromq';
+import { startWorker as startThread } from '../../core/threads.js';
 import { loadStage } from '../load-stage.js';
 import { FrameRing } from './frame-ring.js';
 import { runMainRole, runPreprocessRole, type Collectives, type RoleFigures } from '../roles.js';
 import type { ServingSourceOpener, SourcePartition } from '../source.js';
 import { servingSourceOpener } from '../sources.js';
 import type { ReduceOp, StageDefinition } from '../stage.js';
+import type {
+  FromHeartbeatThread,
+  HeartbeatThreadSetup,
+  ToHeartbeatThread,
+} from './zmq-heartbeat-thread.js';
 import {
   arrayBytes,
   bytesToArray,
@@ -24,7 +31,10 @@ import {
 
 /** Messages queued on a data socket (each way) before `send` waits: the back-pressure window. */
 export const DATA_HWM = 8;
-/** How often workers tell the coordinator they are alive. */
+/**
+ * How often workers tell the coordinator they are alive. They do so from a thread of their own
+ * (`zmq-heartbeat-thread`), so a stage that blocks the worker's main thread still beats.
+ */
 export const HEARTBEAT_MS = 1000;
 
 export interface ZmqWorkerOptions {
@@ -85,6 +95,85 @@ async function sendBatch(socket: zmq.Push, ring: FrameRing, batch: unknown[]): P
   ring.accepted();
 }
 
+/** A worker's running heartbeat thread. */
+interface HeartbeatThread {
+  /** Resolves once the thread is connected and beating; rejects when it could not start. */
+  ready: Promise<void>;
+  /** Stops the thread and waits for it to end (terminating it if it does not end by itself). */
+  stop(): Promise<void>;
+}
+
+/** How long a heartbeat thread gets to close its socket and end when asked to stop. */
+const HEARTBEAT_THREAD_STOP_MS = 2000;
+
+/**
+ * Starts the thread that beats for the worker whose control socket has routing id `of`, on a
+ * socket of its own connected to `coordinator`. `onFailure` hears of the thread's failure once
+ * it is beating (the coordinator would soon take the worker for dead).
+ */
+function startHeartbeatThread(
+  coordinator: string,
+  of: string,
+  onFailure: (error: Error) => void,
+): HeartbeatThread {
+  const setup: HeartbeatThreadSetup = {
+    kibanZmqHeartbeat: true,
+    coordinator,
+    of,
+    intervalMs: HEARTBEAT_MS,
+  };
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const thread = startThread(new URL(`./zmq-heartbeat-thread${ext}`, import.meta.url), {
+    workerData: setup,
+  });
+  // Never what keeps the worker process alive; when the process ends, the thread ends with it.
+  thread.unref();
+  const ready = deferred<void>();
+  let started = false;
+  let stopping = false;
+  let failed = false;
+  const fail = (error: Error): void => {
+    if (!started) ready.reject(error);
+    else if (!stopping && !failed) {
+      failed = true;
+      onFailure(error);
+    }
+  };
+  thread.on('message', (message: FromHeartbeatThread) => {
+    if (message.type !== 'ready') return;
+    started = true;
+    ready.resolve();
+  });
+  thread.on('error', (error) =>
+    fail(
+      new Error(
+        `the heartbeat thread ${started ? 'failed' : 'could not start'}: ${error.message}`,
+        { cause: error },
+      ),
+    ),
+  );
+  const exited = new Promise<void>((resolve) =>
+    thread.once('exit', (code) => {
+      fail(new Error(`the heartbeat thread ended unexpectedly (exit code ${code})`));
+      resolve();
+    }),
+  );
+  return {
+    ready: ready.promise,
+    stop: async () => {
+      stopping = true;
+      thread.postMessage({ type: 'stop' } satisfies ToHeartbeatThread);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>(
+        (resolve) => (timer = setTimeout(() => resolve('late'), HEARTBEAT_THREAD_STOP_MS)),
+      );
+      const how = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (how === 'late') await thread.terminate();
+    },
+  };
+}
+
 function isLoopback(address: string): boolean {
   const host = new URL(address.replace(/^tcp:/, 'http:')).hostname;
   return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
@@ -101,8 +190,10 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
   const advertise = options.advertise ?? (bind === '0.0.0.0' ? hostname() : bind);
   const timeoutMs = options.coordinatorTimeoutMs ?? 10_000;
 
-  // Linger so that a last `failed` or `done` reaches the coordinator after we close.
-  const control = new zmq.Dealer({ linger: 2000 });
+  // Linger so that a last `failed` or `done` reaches the coordinator after we close. The
+  // routing id is ours to choose so that the heartbeat thread can name this socket.
+  const routingId = `kiban-worker-${randomUUID()}`;
+  const control = new zmq.Dealer({ linger: 2000, routingId });
   control.connect(options.coordinator);
   const sendControl = serialSender(control);
   const tell = (message: WorkerMessage, payload?: Buffer): Promise<void> =>
@@ -127,10 +218,12 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     for (const socket of sockets.slice(1)) if (!socket.closed) socket.close();
   };
 
+  // Where a failure of this worker happened, for the coordinator's message.
+  let where = `worker pid ${process.pid} on ${hostname()}`;
   let heard = Date.now();
   let ticked = Date.now();
-  const heartbeat = setInterval(() => {
-    tell({ t: 'heartbeat' }).catch(() => {});
+  // The heartbeats themselves go from the heartbeat thread; this timer watches the coordinator.
+  const watch = setInterval(() => {
     const now = Date.now();
     // A tick that comes late means our own event loop was blocked (a long synchronous step in
     // the stage); the coordinator's pings are then still unread, so that gap does not count.
@@ -182,12 +275,22 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     }
   })().catch(() => {}); // ends when the socket closes
 
+  let beats: HeartbeatThread | undefined;
   let outcome: ZmqWorkerOutcome['outcome'] = 'done';
   try {
+    beats = startHeartbeatThread(options.coordinator, routingId, (error) => {
+      if (abort.signal.aborted) return;
+      void tell({ t: 'failed', where, message: error.message }).catch(() => {});
+      stop(error);
+      ended.reject(error);
+    });
+    // Beating before the coordinator knows us, so that the stage cannot block the main thread
+    // before the beats have started.
+    await Promise.race([beats.ready, ended.promise]);
     await tell({ t: 'hello', pid: process.pid, host: hostname() });
     const a = await Promise.race([assigned.promise, ended.promise.then(() => null)]);
     if (a === null) return { outcome: 'dismissed' };
-    const where = `${a.role} rank ${a.rank}`;
+    where = `${a.role} rank ${a.rank}`;
     try {
       const stage = await loadStage(a.stage);
       const stageLog = (line: string): void => void tell({ t: 'log', line }).catch(() => {});
@@ -214,10 +317,10 @@ export async function runZmqWorker(options: ZmqWorkerOptions): Promise<ZmqWorker
     if (end !== 'exit' && outcome === 'done') outcome = 'aborted';
     return { outcome, role: a.role, rank: a.rank };
   } finally {
-    clearInterval(heartbeat);
+    clearInterval(watch);
     stop(new Error('worker closing'));
     for (const socket of sockets) if (!socket.closed) socket.close();
-    await receiving;
+    await Promise.all([receiving, beats?.stop()]);
   }
 
   async function runMain(
