@@ -106,7 +106,7 @@ export function parseScopes(field: string, names: readonly string[]): Scope[] {
     if (!isScope(name))
       throw new InvalidArgumentError(
         field,
-        `unknown scope "${name}" (known: ${SCOPES.join(', ')})`,
+        `unknown scope "${name}" (known: ${SCOPES.join(', ')}, and service:NAME or service:* for a service's routes)`,
       );
     if (!scopes.includes(name)) scopes.push(name);
   }

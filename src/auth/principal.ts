@@ -30,12 +30,25 @@ export const SCOPES = [
   'admin',
 ] as const;
 
-/** One of {@link SCOPES}. */
-export type Scope = (typeof SCOPES)[number];
+/**
+ * A service scope (issue 22): `service:NAME` lets a principal use the routes of service `NAME`
+ * (`/v1/services/NAME/…`), `service:*` those of every service. A principal with no service scope
+ * uses only the `default` service (the routes without `/services/`); `admin` uses all.
+ */
+export type ServiceScope = `service:${string}`;
 
-/** Whether `value` is one of {@link SCOPES}. */
+/** One of {@link SCOPES}, or a {@link ServiceScope}. */
+export type Scope = (typeof SCOPES)[number] | ServiceScope;
+
+/** A service name: lower-case letters, digits and `-`, starting with a letter, at most 32. */
+export const SERVICE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Whether `value` is one of {@link SCOPES} or a well-formed {@link ServiceScope}. */
 export function isScope(value: string): value is Scope {
-  return (SCOPES as readonly string[]).includes(value);
+  if ((SCOPES as readonly string[]).includes(value)) return true;
+  if (!value.startsWith('service:')) return false;
+  const name = value.slice('service:'.length);
+  return name === '*' || SERVICE_NAME.test(name);
 }
 
 /** How a principal proved who it is. */
@@ -81,6 +94,19 @@ export interface Authenticator {
   authenticate(request: AuthRequest): Promise<Principal | null>;
   /** Releases what it holds (caches, timers, connections). */
   close?(): Promise<void>;
+}
+
+/**
+ * Whether `principal` may use the routes of `service` (see {@link ServiceScope}): `admin` and
+ * `service:*` may use every service; a principal holding `service:` scopes only those it names;
+ * one holding none only `default`.
+ */
+export function mayUseService(principal: Principal, service: string): boolean {
+  if (principal.scopes.has('admin') || principal.scopes.has('service:*')) return true;
+  if (principal.scopes.has(`service:${service}`)) return true;
+  if (service !== 'default') return false;
+  for (const scope of principal.scopes) if (scope.startsWith('service:')) return false;
+  return true;
 }
 
 /** Whether `principal` may call a route that declares `required` (any one of them suffices). */

@@ -129,6 +129,7 @@ describe('serving API', () => {
       '/v1/users/{userId}/recommendations',
       '/v1/items/{itemId}/related',
       '/v1/models',
+      '/v1/services',
       '/v1/me',
       '/v1/tags/suggest',
     ]);

@@ -28,10 +28,16 @@ import { registerFeatureFreshness } from './feature-freshness-metric.js';
 import type { OnlineFeatureStore } from '../features/online-store.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
-import { modelRoutes } from './routes/models.js';
 import { openApiRoutes } from './routes/openapi.js';
-import { type FreshUserEmbedding, recommendationRoutes } from './routes/recommendations.js';
-import { interactionRoutes } from './routes/interactions.js';
+import type { FreshUserEmbedding } from './routes/recommendations.js';
+import {
+  DEFAULT_SERVICE,
+  type ServiceServing,
+  serviceRoutes,
+  servicePrefix,
+  servicesListRoutes,
+} from './service-routes.js';
+import { SERVICE_NAME } from '../auth/principal.js';
 import type { InteractionStore } from '../storage/interaction-store.js';
 import { tagRoutes } from './routes/tags.js';
 import { vectorRoutes, type VectorRoutesOptions } from './routes/vectors.js';
@@ -44,6 +50,11 @@ export interface ServingAppDeps {
   serving: ServingStore;
   /** Where `/v1/models` finds the model record behind the published version; optional. */
   metadata?: MetadataStore;
+  /**
+   * Services besides `default` (issue 22), each served at `/v1/services/NAME/…` over its own
+   * stores (see `service-routes.ts`). @defaultValue none: only the default service
+   */
+  services?: readonly ServiceServing[];
   /**
    * Where the app logs (unexpected errors, with their reference). @defaultValue the process
    * logger's `serve` child ({@link processLogger})
@@ -270,15 +281,29 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     void app.register(auditRoutes, { store: deps.audit });
   }
 
-  // Every app serves the published lists, models and tags: their one dependency, the serving store, is required.
-  void app.register(
-    recommendationRoutes,
-    deps.embedding === undefined ? { serving } : { serving, embedding: deps.embedding },
-  );
-  // Interaction events (issue 19): what fresh users are re-embedded from, kept for the next batch.
-  if (deps.interactions !== undefined)
-    void app.register(interactionRoutes, { interactions: deps.interactions });
-  void app.register(modelRoutes, metadata === undefined ? { serving } : { serving, metadata });
+  // Every app serves the published lists, models and tags: their one dependency, the serving
+  // store, is required. The default service's routes are at /v1/…, every other service's
+  // (issue 22) at /v1/services/NAME/…, each over its own stores; interaction events (issue 19)
+  // are what fresh users are re-embedded from, kept for the next batch.
+  const defaultService: ServiceServing = {
+    name: DEFAULT_SERVICE,
+    serving,
+    ...(metadata === undefined ? {} : { metadata }),
+    ...(deps.interactions === undefined ? {} : { interactions: deps.interactions }),
+    ...(deps.embedding === undefined ? {} : { embedding: deps.embedding }),
+  };
+  const services = [defaultService, ...(deps.services ?? [])];
+  const names = new Set<string>();
+  for (const service of services) {
+    if (names.has(service.name)) throw new Error(`service "${service.name}" is given twice`);
+    if (service.name !== DEFAULT_SERVICE && !SERVICE_NAME.test(service.name))
+      throw new Error(
+        `service name "${service.name}" must be lower-case letters, digits and -, starting with a letter (at most 32)`,
+      );
+    names.add(service.name);
+    void app.register(serviceRoutes, { prefix: servicePrefix(service.name), service });
+  }
+  void app.register(servicesListRoutes, { services });
   void app.register(healthRoutes, { serving });
   void app.register(metricsRoutes, { registry, public: deps.auth?.publicMetrics === true });
   void app.register(openApiRoutes);

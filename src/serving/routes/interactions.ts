@@ -66,7 +66,7 @@ export async function interactionRoutes(
 ): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.post(
-    '/v1/interactions',
+    '/interactions',
     { schema: interactionsRoute, config: { scopes: ['events:write'], audit: false } },
     async (request) => {
       const now = Date.now();

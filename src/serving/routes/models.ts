@@ -24,7 +24,7 @@ export async function modelRoutes(
 ): Promise<void> {
   app
     .withTypeProvider<ZodTypeProvider>()
-    .get('/v1/models', { schema: modelsRoute, config: { scopes: ['models:read'] } }, async () => {
+    .get('/models', { schema: modelsRoute, config: { scopes: ['models:read'] } }, async () => {
       const current = await serving.currentVersion();
       if (current === null) throw new NotReadyError('no model is published yet');
       const modelId = typeof current.meta.modelId === 'string' ? current.meta.modelId : null;

@@ -69,7 +69,7 @@ export async function recommendationRoutes(
   }
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get(
-    '/v1/users/:userId/recommendations',
+    '/users/:userId/recommendations',
     { schema: recommendationsRoute, config: { scopes: ['recs:read'] } },
     async (request) => {
       const { userId } = request.params;
@@ -87,7 +87,7 @@ export async function recommendationRoutes(
   );
 
   api.get(
-    '/v1/items/:itemId/related',
+    '/items/:itemId/related',
     { schema: relatedRoute, config: { scopes: ['recs:read'] } },
     async (request) => {
       const { itemId } = request.params;
