@@ -106,6 +106,22 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
             .partial()
             .strict()
             .default({}),
+          /**
+           * The item catalogue (issue 22, `data/item-catalogue.ts`): an item table (CSV or
+           * Parquet) whose `category`, `creator` and `retired` columns the publish step turns
+           * into category lists, creator recommendations and the retired set. Unset: none.
+           */
+          items: z
+            .object({
+              table: z.string().min(1),
+              id: z.string().min(1).optional(),
+              category: z.string().min(1).optional(),
+              categorySeparator: z.string().min(1).default('|'),
+              creator: z.string().min(1).optional(),
+              retired: z.string().min(1).optional(),
+            })
+            .strict()
+            .optional(),
         })
         .strict()
         .default({ events: 'datasets/ml-events/events.csv.gz', columns: {} }),

@@ -20,6 +20,7 @@ import { ForbiddenError } from '../core/errors.js';
 import type { InteractionStore } from '../storage/interaction-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
+import type { UserStateStore } from '../storage/user-state-store.js';
 import { interactionRoutes } from './routes/interactions.js';
 import { modelRoutes } from './routes/models.js';
 import { type FreshUserEmbedding, recommendationRoutes } from './routes/recommendations.js';
@@ -39,6 +40,8 @@ export interface ServiceServing {
   interactions?: InteractionStore;
   /** Re-embeds users with fresh interactions (graph models); without it, precomputed lists only. */
   embedding?: FreshUserEmbedding;
+  /** Hidden and just-seen items per user, left out of recommendations at once. */
+  userState?: UserStateStore;
 }
 
 /** The URL prefix of a service's routes: `/v1` for {@link DEFAULT_SERVICE}, else `/v1/services/NAME`. */

@@ -12,6 +12,8 @@ import {
 } from './embedding-version.js';
 import { packedCount, readCandidates, type PackedLists } from './candidate-lists.js';
 import { type PipelineStepFn, type StepContext, stepLogger } from './pipeline-step.js';
+import { catalogueLists, type PublishInputs } from './publish-catalogue.js';
+import { creatorLists } from './publish-creators.js';
 import { type PublishedItemVectors, publishItemVectors } from './publish-item-vectors.js';
 import { withModelDirectory } from './stored-files.js';
 import { idStamp, idSuffix, type ModelRef, readModelRef, requireInput } from './work-files.js';
@@ -108,6 +110,16 @@ export const publishStep: PipelineStepFn = async (ctx) => {
       'popular',
       entries(candidates.lists.popular, () => 'all', data.items),
     );
+    // The catalogue's and the creators' lists (issue 22), in the same version.
+    const inputs: PublishInputs = {
+      users: data.users,
+      items: data.items,
+      candidates: candidates.lists,
+    };
+    for await (const [list, listEntries] of catalogueLists(ctx, inputs))
+      await writer.putLists(list, listEntries);
+    for await (const [list, listEntries] of creatorLists(ctx, inputs))
+      await writer.putLists(list, listEntries);
     if (users !== null) await writer.putVectors(USER_VECTOR_SPACE, userVectors(users, data.users));
     ctx.signal?.throwIfAborted();
     await writer.commit();
