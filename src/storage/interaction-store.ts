@@ -48,11 +48,36 @@ export const MAX_INTERACTION_LIMIT = 10_000;
 /** Longest user id, item id and event id, in characters. */
 export const MAX_INTERACTION_ID_LENGTH = 256;
 
+/** The service of a store that was not scoped with {@link InteractionStore.forService}. */
+export const DEFAULT_INTERACTION_SERVICE = 'default';
+
+/**
+ * A service name as the interaction log accepts it: `auth/principal.ts`'s `SERVICE_NAME`
+ * (lower-case letters, digits and `-`, starting with a letter, at most 32), repeated here because
+ * storage does not depend on auth.
+ */
+export const INTERACTION_SERVICE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
 /**
  * The interactions seam (`metadata.interactions`): an append-only log of user–item events in the
- * metadata store's database (SQLite or PostgreSQL, migration `0010_interactions`).
+ * metadata store's database (SQLite or PostgreSQL, migrations `0010_interactions` and
+ * `0012_interaction_services`).
+ *
+ * Every event belongs to one service (issue 22): `metadata.interactions` is the
+ * {@link DEFAULT_INTERACTION_SERVICE}'s log, and {@link InteractionStore.forService} gives
+ * another service's. A view reads and writes only its own service's events; event ids are unique
+ * per service (the same id in two services is two events); `seq` is shared, so it still ascends
+ * in commit order within each service.
  */
 export interface InteractionStore {
+  /** The service whose events this view reads and writes. */
+  readonly service: string;
+  /**
+   * The same log seen as service `service`'s: a view over the same database (nothing to close).
+   * @throws InvalidArgumentError naming `service` when it is not a service name
+   *   ({@link INTERACTION_SERVICE_NAME})
+   */
+  forService(service: string): InteractionStore;
   /**
    * Stores `events` in one transaction, skipping those whose `id` is stored already.
    * @throws InvalidArgumentError naming `events[i].<field>` (before anything is written) for an

@@ -1,8 +1,17 @@
-import { type Kysely, type QueryCreator, type Selectable, SqliteAdapter, sql } from 'kysely';
+import {
+  type ColumnType,
+  type Kysely,
+  type QueryCreator,
+  type Selectable,
+  SqliteAdapter,
+  sql,
+} from 'kysely';
 import { InvalidArgumentError } from '../core/errors.js';
 import {
   type AppendedInteractions,
   DEFAULT_INTERACTION_LIMIT,
+  DEFAULT_INTERACTION_SERVICE,
+  INTERACTION_SERVICE_NAME,
   type InteractionEvent,
   type InteractionStore,
   MAX_INTERACTION_ID_LENGTH,
@@ -20,15 +29,33 @@ export interface KyselyInteractionStoreOptions {
   schema?: string | undefined;
   /** Runs each write in the store's write queue (SQLite: one writer per file). */
   serializeWrites?: WriteQueue;
+  /**
+   * The service whose events the store reads and writes (see {@link InteractionStore.forService}).
+   * @defaultValue `'default'`
+   */
+  service?: string;
 }
+
+/**
+ * `kiban_interactions` with the `service` column of migration `0012_interaction_services`
+ * (`metadata-tables.ts` declares the table as migration 0010 made it).
+ */
+type ServiceInteractionsTable = InteractionsTable & {
+  service: ColumnType<string, string, never>;
+};
+type InteractionsDatabase = Omit<MetadataDatabase, 'kiban_interactions'> & {
+  kiban_interactions: ServiceInteractionsTable;
+};
 
 /** Key of the PostgreSQL advisory lock that makes `seq` order commit order. */
 const SEQ_LOCK = 0x6b696e74; // "kint"
 
 /**
  * The {@link InteractionStore} over the metadata store's database (`kiban_interactions`,
- * migration `0010_interactions`) on SQLite and PostgreSQL. An append is one multi-row `INSERT …
- * ON CONFLICT (event_id) DO NOTHING`: atomic, and a stored id is skipped on both engines.
+ * migrations `0010_interactions` and `0012_interaction_services`) on SQLite and PostgreSQL, one
+ * service's events at a time (every query filters on `service`). An append is one multi-row
+ * `INSERT … ON CONFLICT (service, event_id) DO NOTHING`: atomic, and an id stored already in the
+ * service is skipped on both engines.
  *
  * `seq` is commit order, so that a batch that has read through `seq` N never meets a smaller one
  * later: SQLite runs one write at a time; on PostgreSQL (where an identity value is taken at
@@ -36,19 +63,37 @@ const SEQ_LOCK = 0x6b696e74; // "kint"
  * advisory lock from its insert to its commit.
  */
 export class KyselyInteractionStore implements InteractionStore {
-  readonly #db: Kysely<MetadataDatabase>;
+  /** See {@link InteractionStore.service}. */
+  readonly service: string;
+  readonly #db: Kysely<InteractionsDatabase>;
+  readonly #options: KyselyInteractionStoreOptions;
   readonly #schema: string | undefined;
-  readonly #q: QueryCreator<MetadataDatabase>;
+  readonly #q: QueryCreator<InteractionsDatabase>;
   readonly #write: WriteQueue;
   readonly #sqlite: boolean;
 
-  /** Wraps a Kysely instance that someone else owns (and closes). */
+  /**
+   * Wraps a Kysely instance that someone else owns (and closes).
+   * @throws InvalidArgumentError naming `service` when `options.service` is not a service name
+   */
   constructor(db: Kysely<MetadataDatabase>, options: KyselyInteractionStoreOptions = {}) {
-    this.#db = db;
+    this.service = checkService(options.service ?? DEFAULT_INTERACTION_SERVICE);
+    // The same database, typed with the column migration 0012 added.
+    this.#db = db as unknown as Kysely<InteractionsDatabase>;
+    this.#options = options;
     this.#schema = options.schema;
-    this.#q = options.schema === undefined ? db : db.withSchema(options.schema);
+    this.#q = options.schema === undefined ? this.#db : this.#db.withSchema(options.schema);
     this.#write = options.serializeWrites ?? ((write) => write());
     this.#sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+  }
+
+  /** See {@link InteractionStore.forService}. */
+  forService(service: string): InteractionStore {
+    if (service === this.service) return this;
+    return new KyselyInteractionStore(this.#db as unknown as Kysely<MetadataDatabase>, {
+      ...this.#options,
+      service,
+    });
   }
 
   /** See {@link InteractionStore.append}. */
@@ -60,14 +105,14 @@ export class KyselyInteractionStore implements InteractionStore {
         'events',
         `holds ${events.length} events, more than ${MAX_INTERACTIONS_PER_APPEND}`,
       );
-    const rows = events.map(toRow);
+    const rows = events.map((event, i) => ({ ...toRow(event, i), service: this.service }));
     if (rows.length === 0) return { accepted: 0, duplicates: 0 };
     const result = await this.#write(() =>
       this.#locked((q) =>
         q
           .insertInto('kiban_interactions')
           .values(rows)
-          .onConflict((oc) => oc.column('event_id').doNothing())
+          .onConflict((oc) => oc.columns(['service', 'event_id']).doNothing())
           .executeTakeFirst(),
       ),
     );
@@ -83,7 +128,11 @@ export class KyselyInteractionStore implements InteractionStore {
     checkId('user', user);
     const limit = checkLimit(options.limit);
     const after = checkAfter(options.after);
-    let query = this.#q.selectFrom('kiban_interactions').selectAll().where('user_id', '=', user);
+    let query = this.#q
+      .selectFrom('kiban_interactions')
+      .selectAll()
+      .where('service', '=', this.service)
+      .where('user_id', '=', user);
     if (after > 0) query = query.where('seq', '>', after);
     // The newest `limit`, then turned oldest first.
     const rows = await query.orderBy('at_ms', 'desc').orderBy('seq', 'desc').limit(limit).execute();
@@ -96,6 +145,7 @@ export class KyselyInteractionStore implements InteractionStore {
     const rows = await this.#q
       .selectFrom('kiban_interactions')
       .selectAll()
+      .where('service', '=', this.service)
       .where('seq', '>', after)
       .orderBy('seq')
       .limit(checkLimit(options.limit))
@@ -104,13 +154,22 @@ export class KyselyInteractionStore implements InteractionStore {
   }
 
   /** Runs `write` as one statement (SQLite) or in a transaction holding the seq lock (PostgreSQL). */
-  #locked<T>(write: (q: QueryCreator<MetadataDatabase>) => Promise<T>): Promise<T> {
+  #locked<T>(write: (q: QueryCreator<InteractionsDatabase>) => Promise<T>): Promise<T> {
     if (this.#sqlite) return write(this.#q);
     return this.#db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${SEQ_LOCK})`.execute(trx);
       return write(this.#schema === undefined ? trx : trx.withSchema(this.#schema));
     });
   }
+}
+
+function checkService(value: unknown): string {
+  if (typeof value !== 'string' || !INTERACTION_SERVICE_NAME.test(value))
+    throw new InvalidArgumentError(
+      'service',
+      `must be a service name (lower-case letters, digits and "-", starting with a letter, at most 32), got ${describe(value)}`,
+    );
+  return value;
 }
 
 function checkAfter(value: unknown): number {
@@ -158,7 +217,7 @@ function toRow(event: InteractionEvent, i: number) {
   };
 }
 
-function toInteraction(row: Selectable<InteractionsTable>): StoredInteraction {
+function toInteraction(row: Selectable<ServiceInteractionsTable>): StoredInteraction {
   return {
     seq: Number(row.seq),
     id: row.event_id,

@@ -488,6 +488,100 @@ export function metadataMigrations(
         await schemaOf(db).dropTable('kiban_feature_registry').execute();
       },
     },
+    // Services (issue 22): every interaction belongs to one service, rows from before to
+    // `default`. Event ids become unique per service (the same caller id in two services is two
+    // events), and the reads by user and by seq lead with the service. SQLite cannot change a
+    // table's constraints, so there the table is rebuilt with its rows, seq values kept (and with
+    // them the autoincrement counter).
+    '0012_interaction_services': {
+      async up(db) {
+        const s = schemaOf(db);
+        if (db.getExecutor().adapter instanceof SqliteAdapter) {
+          await s
+            .createTable('kiban_interactions_0012')
+            .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+            .addColumn('service', 'text', (c) => c.notNull().defaultTo('default'))
+            .addColumn('event_id', 'text')
+            .addColumn('user_id', 'text', (c) => c.notNull())
+            .addColumn('item_id', 'text', (c) => c.notNull())
+            .addColumn('at_ms', 'bigint', (c) => c.notNull())
+            .addColumn('weight', 'double precision', (c) => c.notNull())
+            .addUniqueConstraint('kiban_interactions_service_event_uq', ['service', 'event_id'])
+            .execute();
+          await sql`insert into kiban_interactions_0012 (seq, service, event_id, user_id, item_id, at_ms, weight)
+            select seq, 'default', event_id, user_id, item_id, at_ms, weight from kiban_interactions`.execute(
+            db,
+          );
+          await s.dropTable('kiban_interactions').execute();
+          await s.alterTable('kiban_interactions_0012').renameTo('kiban_interactions').execute();
+        } else {
+          await s
+            .alterTable('kiban_interactions')
+            .addColumn('service', 'text', (c) => c.notNull().defaultTo('default'))
+            .execute();
+          // The name PostgreSQL gave the column constraint of 0010's `event_id text unique`.
+          await s
+            .alterTable('kiban_interactions')
+            .dropConstraint('kiban_interactions_event_id_key')
+            .execute();
+          await s
+            .alterTable('kiban_interactions')
+            .addUniqueConstraint('kiban_interactions_service_event_uq', ['service', 'event_id'])
+            .execute();
+          await s.dropIndex('kiban_interactions_user_idx').execute();
+        }
+        await s
+          .createIndex('kiban_interactions_user_idx')
+          .on('kiban_interactions')
+          .columns(['service', 'user_id', 'at_ms', 'seq'])
+          .execute();
+        await s
+          .createIndex('kiban_interactions_service_seq_idx')
+          .on('kiban_interactions')
+          .columns(['service', 'seq'])
+          .execute();
+      },
+      async down(db) {
+        // Only the default service's events fit the older table (ids unique across the log).
+        const s = schemaOf(db);
+        const t = options.schema === undefined ? db : db.withSchema(options.schema);
+        await t.deleteFrom('kiban_interactions').where('service', '<>', 'default').execute();
+        await s.dropIndex('kiban_interactions_service_seq_idx').execute();
+        await s.dropIndex('kiban_interactions_user_idx').execute();
+        if (db.getExecutor().adapter instanceof SqliteAdapter) {
+          await s
+            .createTable('kiban_interactions_0010')
+            .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+            .addColumn('event_id', 'text', (c) => c.unique())
+            .addColumn('user_id', 'text', (c) => c.notNull())
+            .addColumn('item_id', 'text', (c) => c.notNull())
+            .addColumn('at_ms', 'bigint', (c) => c.notNull())
+            .addColumn('weight', 'double precision', (c) => c.notNull())
+            .execute();
+          await sql`insert into kiban_interactions_0010 (seq, event_id, user_id, item_id, at_ms, weight)
+            select seq, event_id, user_id, item_id, at_ms, weight from kiban_interactions`.execute(
+            db,
+          );
+          await s.dropTable('kiban_interactions').execute();
+          await s.alterTable('kiban_interactions_0010').renameTo('kiban_interactions').execute();
+        } else {
+          await s
+            .alterTable('kiban_interactions')
+            .dropConstraint('kiban_interactions_service_event_uq')
+            .execute();
+          await s.alterTable('kiban_interactions').dropColumn('service').execute();
+          await s
+            .alterTable('kiban_interactions')
+            .addUniqueConstraint('kiban_interactions_event_id_key', ['event_id'])
+            .execute();
+        }
+        await s
+          .createIndex('kiban_interactions_user_idx')
+          .on('kiban_interactions')
+          .columns(['user_id', 'at_ms', 'seq'])
+          .execute();
+      },
+    },
   };
   return migrations;
 }

@@ -9,7 +9,7 @@ const at = (minutes: number) => new Date(T0 + minutes * 60_000);
  * The conformance suite of the {@link InteractionStore} every metadata store backend carries
  * (`metadata.interactions`): events round-trip, an id is stored once however often it is sent,
  * reads by user and by commit order page as documented, bad events are refused by field before
- * anything is written. `create` returns a new, migrated, empty store.
+ * anything is written, and each service's view (`forService`) sees only its own events. `create` returns a new, migrated, empty store.
  */
 export function describeInteractionStore(name: string, create: () => Promise<MetadataStore>): void {
   describe(`InteractionStore contract: ${name}`, () => {
@@ -59,6 +59,57 @@ export function describeInteractionStore(name: string, create: () => Promise<Met
       expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b));
       const page = await log.list({ after: all[1].seq, limit: 1 });
       expect(page.map((e) => [e.user, e.item])).toEqual([['ユーザー', '007']]);
+    });
+
+    it('keeps each service to its own events, ids and reads (issue 22)', async () => {
+      const log = await open();
+      expect(log.service).toBe('default');
+      const booth = log.forService('booth');
+      const shop = log.forService('shop');
+      expect(booth.service).toBe('booth');
+      expect(log.forService('default').service).toBe('default');
+      expect(booth.forService('booth')).toBe(booth);
+      expect(await log.append([{ id: 'e1', user: 'u1', item: 'd1', at: at(1) }])).toEqual({
+        accepted: 1,
+        duplicates: 0,
+      });
+      // The same caller id in another service is another event, not a duplicate.
+      expect(
+        await booth.append([
+          { id: 'e1', user: 'u1', item: 'b1', at: at(2) },
+          { user: 'u2', item: 'b2', at: at(3) },
+        ]),
+      ).toEqual({ accepted: 2, duplicates: 0 });
+      expect(await booth.append([{ id: 'e1', user: 'u1', item: 'again', at: at(4) }])).toEqual({
+        accepted: 0,
+        duplicates: 1,
+      });
+      expect((await log.forUser('u1')).map((e) => e.item)).toEqual(['d1']);
+      expect((await booth.forUser('u1')).map((e) => e.item)).toEqual(['b1']);
+      expect(await shop.forUser('u1')).toEqual([]);
+      expect((await log.list()).map((e) => e.item)).toEqual(['d1']);
+      const boothAll = await booth.list();
+      expect(boothAll.map((e) => e.item)).toEqual(['b1', 'b2']);
+      expect(await shop.list()).toEqual([]);
+      // seq is shared, so it still ascends within a service, and `after` pages within it.
+      expect(boothAll[0].seq).toBeLessThan(boothAll[1].seq);
+      expect((await booth.list({ after: boothAll[0].seq })).map((e) => e.item)).toEqual(['b2']);
+      // A view obtained from another view sees the same service's events.
+      expect((await booth.forService('default').list()).map((e) => e.item)).toEqual(['d1']);
+    });
+
+    it('refuses a service that is not a service name', async () => {
+      const log = await open();
+      for (const bad of ['', 'Booth', '1booth', 'a'.repeat(33), 'bo oth', 'booth:x']) {
+        let error: unknown = null;
+        try {
+          log.forService(bad);
+        } catch (e) {
+          error = e;
+        }
+        expect(error, bad).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).field).toBe('service');
+      }
     });
 
     it('refuses bad events by field before writing any', async () => {
