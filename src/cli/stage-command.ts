@@ -204,11 +204,18 @@ export function stageCommand(): Command {
         'each on a thread of its own, until SIGTERM. Stage modules are resolved relative to --root (the installed project), ' +
         'never at the submitting machine\u2019s path. Any number of workers, on any host that reaches Redis and the artifact store.',
     )
-    .option('--redis <url>', 'Redis shared with the coordinator', 'redis://127.0.0.1:6379')
-    .option(
-      '--artifacts <url>',
-      'artifact store shared with the coordinator',
-      DEFAULT_ARTIFACTS_URL,
+    .addOption(
+      new Option(
+        '--redis <url>',
+        'Redis shared with the coordinator (from the environment, it stays out of the process list)',
+      )
+        .env('KIBAN_REDIS_URL')
+        .default('redis://127.0.0.1:6379'),
+    )
+    .addOption(
+      new Option('--artifacts <url>', 'artifact store shared with the coordinator')
+        .env('KIBAN_STORES_ARTIFACTS')
+        .default(DEFAULT_ARTIFACTS_URL),
     )
     .option('--root <dir>', 'project root that stage modules resolve against', '.')
     .option('--stage-queue <name>', 'queue to take partition jobs from', DEFAULT_STAGE_QUEUE)
