@@ -20,6 +20,13 @@ export interface BuiltinTaskHandlerOptions {
    * run on different machines. Without it, through the local work directory only.
    */
   artifactsUrl?: string;
+  /**
+   * The executor's Redis (`executor.redis` of a BullMQ engine or worker): a stage task with
+   * `runner: bullmq` queues its partitions there, for `kiban stage bullmq-worker` processes (or
+   * `kiban worker --stage-jobs`), with its partition files on `artifactsUrl`. Without it such a
+   * task fails, saying so.
+   */
+  redisUrl?: string;
 }
 
 /**
@@ -36,7 +43,7 @@ export function registerBuiltinTaskHandlers(
   registry: TaskHandlerRegistry,
   options: BuiltinTaskHandlerOptions = {},
 ): TaskHandlerRegistry {
-  const { metadataUrl, artifactsUrl } = options;
+  const { metadataUrl, artifactsUrl, redisUrl } = options;
   for (const kind of PIPELINE_STEP_KINDS) {
     registry.register({
       kind,
@@ -56,7 +63,11 @@ export function registerBuiltinTaskHandlers(
     kind: 'stage',
     params: TASK_PARAM_SCHEMAS.stage,
     takesModule: true,
-    run: async (job, ctx) => (await import('./stage-task-runner.js')).runStageTask(job, ctx),
+    run: async (job, ctx) =>
+      (await import('./stage-task-runner.js')).runStageTask(job, ctx, {
+        ...(redisUrl === undefined ? {} : { redisUrl }),
+        ...(artifactsUrl === undefined ? {} : { artifactsUrl }),
+      }),
   });
   registry.register({
     kind: 'tags',

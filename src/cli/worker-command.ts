@@ -15,6 +15,8 @@ interface WorkerCliOptions {
   lockDuration: number;
   stalledInterval: number;
   shutdownGrace: number;
+  stageJobs?: string | true;
+  artifacts?: string;
 }
 
 /** `kiban worker`: runs workflow tasks from a BullMQ queue until SIGTERM or SIGINT. */
@@ -70,9 +72,20 @@ export function workerCommand(): Command {
       (v) => whole('--shutdown-grace', v, 0),
       30_000,
     )
+    .option(
+      '--stage-jobs [n]',
+      'also run partitions of stages started with --runner bullmq, up to n at once (default 1), as kiban stage bullmq-worker does; needs stores.artifacts as a file: or s3:// URL (--artifacts)',
+    )
+    .addOption(
+      new Option(
+        '--artifacts <url>',
+        'artifact store for --stage-jobs partition files, shared with the submitter',
+      ).env('KIBAN_STORES_ARTIFACTS'),
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  kiban worker --redis redis://redis:6379 --metadata postgres://kiban@db/kiban --concurrency 4\n',
+      '\nExample:\n  kiban worker --redis redis://redis:6379 --metadata postgres://kiban@db/kiban --concurrency 4\n' +
+        '  kiban worker --redis redis://redis:6379 --stage-jobs 2 --artifacts s3://bucket/kiban\n',
     )
     .action(async (options: WorkerCliOptions, command: Command) => {
       // Listening before anything else: a SIGTERM that came between "is taking tasks" and the
@@ -84,14 +97,20 @@ export function workerCommand(): Command {
           queue: ['executor.queue', '--queue'],
           prefix: ['executor.prefix', '--prefix'],
           metadata: ['stores.metadata', '--metadata'],
+          artifacts: ['stores.artifacts', '--artifacts'],
         }),
       });
+      const stageJobs =
+        options.stageJobs === undefined
+          ? undefined
+          : whole('--stage-jobs', options.stageJobs === true ? '1' : options.stageJobs, 1);
       const worker = await startWorkerRole(config, {
         concurrency: options.concurrency,
         lockDurationMs: options.lockDuration,
         stalledIntervalMs: options.stalledInterval,
         shutdownGraceMs: options.shutdownGrace,
         ...(options.id === undefined ? {} : { id: options.id }),
+        ...(stageJobs === undefined ? {} : { stageJobs: { concurrency: stageJobs } }),
       });
       process.stdout.write(
         `kiban worker ${worker.id} is taking tasks from queue ${config.executor.queue} (concurrency ${options.concurrency})\n`,

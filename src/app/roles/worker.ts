@@ -3,7 +3,8 @@ import type { TaskWorker } from '../../workflow/executors/bullmq-worker.js';
 import { openBackends } from '../backends.js';
 import { builtinTaskHandlersRef } from '../builtin-task-handlers.js';
 import { storeFields, type KibanConfig } from '../config.js';
-import { isArtifactStoreUrl } from '../open-artifact-store.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { isArtifactStoreUrl, openArtifactStore } from '../open-artifact-store.js';
 
 /**
  * `{ artifactsUrl }` when `stores.artifacts` is an artifact store URL, so that the run's work
@@ -24,6 +25,13 @@ export interface WorkerRoleOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   shutdownGraceMs: number;
+  /**
+   * Also runs stage partition jobs (`kiban worker --stage-jobs`): a stage worker on the BullMQ
+   * stage queue of `executor.redis`, with up to `concurrency` partitions at once, each on a
+   * thread, stage modules resolved against the working directory, partition files through
+   * `stores.artifacts` (which must then be a `file:` or `s3://` URL). @defaultValue none
+   */
+  stageJobs?: { concurrency: number };
   /**
    * The role's logger: the worker logs its own problems (task log lines that could not be
    * stored) under its `workflow` child. @defaultValue a new {@link createLogger} (JSON lines on
@@ -60,7 +68,10 @@ export async function startWorkerRole(
   // One logger for the role, a child per component.
   const logger = options.logger ?? createLogger();
   let worker: TaskWorker;
+  let stages: StageJobs | null = null;
   try {
+    if (options.stageJobs !== undefined)
+      stages = await startStageJobs(config, options.stageJobs.concurrency, logger);
     const { startWorker } = await import('../../workflow/executors/bullmq-worker.js');
     worker = await startWorker({
       redisUrl: config.executor.redis,
@@ -70,6 +81,7 @@ export async function startWorkerRole(
       logs: backends.workflows,
       taskHandlersRef: builtinTaskHandlersRef({
         metadataUrl: config.stores.metadata,
+        redisUrl: config.executor.redis,
         ...runArtifacts(config),
       }),
       lockDurationMs: options.lockDurationMs,
@@ -79,6 +91,7 @@ export async function startWorkerRole(
       ...(options.id === undefined ? {} : { workerId: options.id }),
     });
   } catch (error) {
+    await stages?.close();
     await backends.close();
     throw error;
   }
@@ -86,10 +99,56 @@ export async function startWorkerRole(
     id: worker.id,
     async close() {
       try {
-        await worker.close();
+        await Promise.all([worker.close(), stages?.close()]);
       } finally {
         await backends.close();
       }
     },
   };
+}
+
+/** The stage worker a {@link WorkerRole} runs beside its task worker, with its artifact store. */
+interface StageJobs {
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the stage worker of {@link WorkerRoleOptions.stageJobs}.
+ * @throws InvalidArgumentError (field `stores.artifacts`) when it is a plain directory, which the
+ *   submitting machine could not share.
+ */
+async function startStageJobs(
+  config: KibanConfig,
+  concurrency: number,
+  logger: Logger,
+): Promise<StageJobs> {
+  if (!isArtifactStoreUrl(config.stores.artifacts))
+    throw new InvalidArgumentError(
+      'stores.artifacts',
+      `--stage-jobs hands partition files through the artifact store, so it must be a file: or s3:// URL shared with the submitting machine, not the directory "${config.stores.artifacts}"`,
+    );
+  const artifacts = await openArtifactStore(config.stores.artifacts);
+  try {
+    const { startStageWorker } = await import('../../stages/runners/bullmq-stage-worker.js');
+    const stageLog = childLogger(logger, 'stages');
+    const worker = await startStageWorker({
+      redisUrl: config.executor.redis,
+      artifacts,
+      root: process.cwd(),
+      concurrency,
+      log: (line) => stageLog.info(line),
+    });
+    return {
+      async close() {
+        try {
+          await worker.close();
+        } finally {
+          await artifacts.close();
+        }
+      },
+    };
+  } catch (error) {
+    await artifacts.close();
+    throw error;
+  }
 }
