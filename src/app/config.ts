@@ -35,6 +35,7 @@ import { OidcConfigSchema, ProxyConfigSchema } from '../auth/oidc-config.js';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { parsePipelineConfig, type PipelineConfig } from '../pipeline/pipeline-config.js';
 import { bundledPath } from './paths.js';
+import { resolveServiceConfigs } from './services.js';
 
 /** Where `executor` sends tasks and how. */
 const executorSchema = z
@@ -169,6 +170,13 @@ export type KibanConfig = z.output<typeof processSchema> & {
   pipeline: PipelineConfig;
   stores: PipelineConfig['stores'];
   /**
+   * The services besides `default` (issue 22, `services:`), by name in file order, each its
+   * resolved pipeline: its overrides deep-merged over the top-level pipeline keys, its serving
+   * store derived from `stores.serving` unless it gives its own (see `app/services.ts`,
+   * `listServices`). Empty when there is no `services:` key.
+   */
+  services: Readonly<Record<string, PipelineConfig>>;
+  /**
    * Where each key that was given came from (`kiban.yaml:3`, `KIBAN_STORES_SERVING`,
    * `--metadata`), by dotted key; keys left at their default are absent.
    */
@@ -282,7 +290,7 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
     return source === undefined ? '' : ` (${source})`;
   };
 
-  const { executor, notifiers, serve, auth, features, ...rest } = input;
+  const { executor, notifiers, serve, auth, features, services, ...rest } = input;
   const processResult = processSchema.safeParse({ executor, notifiers, serve, auth, features });
   if (!processResult.success) {
     const issue = processResult.error.issues[0];
@@ -310,10 +318,21 @@ export async function loadKibanConfig(options: LoadConfigOptions = {}): Promise<
       ...pipeline,
       data: { ...pipeline.data, events: bundledPath(pipeline.data.events) },
     };
+  // Services: their overrides over the top-level pipeline keys as given (defaults filled in after).
+  // Errors point at the deepest node of the key in the file (an empty entry has no leaf source).
+  const resolvedServices = resolveServiceConfigs(services, rest, pipeline, {
+    at: (key) => {
+      const line = file === undefined ? undefined : lineOf(key.split('.'));
+      return line === undefined || file === undefined
+        ? at(nearestSource(sources, key))
+        : ` (${basename(file)}:${line})`;
+    },
+  });
   return {
     ...processResult.data,
     pipeline,
     stores: pipeline.stores,
+    services: Object.freeze(resolvedServices),
     sources: Object.freeze(sources),
   };
 }
