@@ -41,3 +41,43 @@ export async function describeColumns(
     );
   }
 }
+
+/** An item table opened by {@link withItemTable}. */
+export interface OpenItemTable {
+  con: DuckDBConnection;
+  /** The table expression to select from ({@link itemTableSource}). */
+  source: string;
+  /** Column names and DuckDB types, in order. */
+  columns: Map<string, string>;
+}
+
+/**
+ * Runs `read` over an item table (CSV with a header line, or Parquet) in a fresh in-memory
+ * DuckDB, closed afterwards, after checking that every column of `required` exists.
+ * @throws DataError naming the file (and the column) when it cannot be read or a column is missing.
+ */
+export async function withItemTable<T>(
+  path: string,
+  format: 'csv' | 'parquet',
+  required: (columns: Map<string, string>) => readonly string[],
+  read: (table: OpenItemTable) => Promise<T>,
+): Promise<T> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const con = await instance.connect();
+  try {
+    const source = itemTableSource(path, format);
+    const columns = await describeColumns(con, source, path);
+    const have = [...columns.keys()].map((c) => `"${c}"`).join(', ');
+    for (const name of required(columns))
+      if (!columns.has(name))
+        throw new DataError(
+          { file: path, column: name },
+          `missing column "${name}"; the file has ${have}`,
+        );
+    return await read({ con, source, columns });
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+}

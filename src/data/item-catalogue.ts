@@ -53,26 +53,14 @@ export async function readItemCatalogue(
   items: IdMap,
 ): Promise<ItemCatalogue> {
   const format = path.toLowerCase().endsWith('.parquet') ? 'parquet' : 'csv';
-  const [{ DuckDBInstance }, { itemTableSource, sqlIdent, describeColumns }] = await Promise.all([
-    import('@duckdb/node-api'),
-    import('./duckdb-sql.js'),
-  ]);
-  const instance = await DuckDBInstance.create(':memory:');
-  const con = await instance.connect();
-  try {
-    const source = itemTableSource(path, format);
-    const described = await describeColumns(con, source, path);
-    const idColumn = columns.id ?? [...described.keys()][0];
-    const wanted = [idColumn, columns.category, columns.creator, columns.retired].filter(
+  const { sqlIdent, withItemTable } = await import('./duckdb-sql.js');
+  const idOf = (described: Map<string, string>): string => columns.id ?? [...described.keys()][0];
+  const required = (described: Map<string, string>) =>
+    [idOf(described), columns.category, columns.creator, columns.retired].filter(
       (c): c is string => c !== undefined,
     );
-    const have = [...described.keys()].map((c) => `"${c}"`).join(', ');
-    for (const name of wanted)
-      if (!described.has(name))
-        throw new DataError(
-          { file: path, column: name },
-          `missing column "${name}"; the file has ${have}`,
-        );
+  return withItemTable(path, format, required, async ({ con, source, columns: described }) => {
+    const idColumn = idOf(described);
     const text = (column: string | undefined): string =>
       column === undefined
         ? 'NULL'
@@ -126,8 +114,5 @@ export async function readItemCatalogue(
       }
     }
     return { categories, creators, retired, matched };
-  } finally {
-    con.closeSync();
-    instance.closeSync();
-  }
+  });
 }

@@ -107,23 +107,15 @@ export async function readItemFeatures(
 ): Promise<ItemFeatures> {
   const columns = typeof spec === 'string' ? parseItemFeatureSpec(spec) : spec;
   const format = options.format ?? (path.toLowerCase().endsWith('.parquet') ? 'parquet' : 'csv');
-  const [{ DuckDBInstance }, { itemTableSource, sqlIdent, describeColumns }] = await Promise.all([
-    import('@duckdb/node-api'),
-    import('./duckdb-sql.js'),
-  ]);
-  const instance = await DuckDBInstance.create(':memory:');
-  const con = await instance.connect();
-  try {
-    const source = itemTableSource(path, format);
-    const described = await describeColumns(con, source, path);
-    const idColumn = options.idColumn ?? [...described.keys()][0];
-    const have = [...described.keys()].map((c) => `"${c}"`).join(', ');
-    for (const name of [idColumn, ...columns.map((c) => c.column)])
-      if (!described.has(name))
-        throw new DataError(
-          { file: path, column: name },
-          `missing column "${name}"; the file has ${have}`,
-        );
+  const { sqlIdent, withItemTable } = await import('./duckdb-sql.js');
+  const idOf = (described: Map<string, string>): string =>
+    options.idColumn ?? [...described.keys()][0];
+  const required = (described: Map<string, string>) => [
+    idOf(described),
+    ...columns.map((c) => c.column),
+  ];
+  return withItemTable(path, format, required, async ({ con, source, columns: described }) => {
+    const idColumn = idOf(described);
     const select = columns.map((c, x) => {
       const isList = described.get(c.column)!.endsWith('[]');
       return c.kind === 'multi' && isList
@@ -234,8 +226,5 @@ export async function readItemFeatures(
       }
     }
     return { names, nFeatures: names.length, indptr, indices, values, matched };
-  } finally {
-    con.closeSync();
-    instance.closeSync();
-  }
+  });
 }
