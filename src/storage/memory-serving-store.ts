@@ -15,16 +15,34 @@ import {
   keyCursor,
   vectorSpaceList,
 } from './serving-codec.js';
-import type {
-  KeyPage,
-  ListKeysOptions,
-  ListRange,
-  ScoredItem,
-  ServingStore,
-  VersionInfo,
-  VersionWriter,
+import {
+  DEFAULT_RETAIN_VERSIONS,
+  type HeldVersionInfo,
+  type KeyPage,
+  type ListKeysOptions,
+  type ListRange,
+  type RollbackResult,
+  type ScoredItem,
+  type ServingStore,
+  type VersionInfo,
+  type VersionWriter,
 } from './serving-store.js';
-import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
+import {
+  BaseVersionWriter,
+  checkRetainVersions,
+  type EncodedRow,
+  newestPublishedFirst,
+  versionsToCollect,
+} from './version-writer-base.js';
+
+/** Options of {@link MemoryServingStore}. */
+export interface MemoryServingStoreOptions {
+  /**
+   * Committed versions kept (the current one included), an integer ≥ 2; see
+   * {@link VersionWriter.commit}. @defaultValue {@link DEFAULT_RETAIN_VERSIONS}
+   */
+  retainVersions?: number;
+}
 
 /** A version the store holds: its begin order and its lists by `list:key`. */
 interface HeldVersion {
@@ -32,6 +50,8 @@ interface HeldVersion {
   readonly rows: Map<string, Buffer>;
   /** Set when the version is switched in; only committed versions are read by name. */
   committed: boolean;
+  /** Its {@link VersionInfo} as JSON, set when it is switched in. */
+  info: string | null;
 }
 
 /** The state a store shares with its writers. */
@@ -42,6 +62,7 @@ interface MemoryState {
   current: { version: string; info: string } | null;
   readonly kv: Map<string, string>;
   closed: boolean;
+  readonly retainVersions: number;
 }
 
 /**
@@ -50,9 +71,10 @@ interface MemoryState {
  * out, and a test against it sees exactly what the persistent backends return.
  *
  * Semantics shared by all backends: a version name is refused while the store still holds it
- * (being written, current, previous, or abandoned and not yet collected); commit switches the
- * current version in one step and then drops every version that began before the previous one
- * (other than the new current). Nothing survives {@link MemoryServingStore.close}.
+ * (being written, committed and kept, or abandoned and not yet collected); commit switches the
+ * current version in one step and then collects old versions as {@link VersionWriter.commit}
+ * says (keeping `retainVersions` committed ones); {@link MemoryServingStore.rollback} switches
+ * back to a kept one. Nothing survives {@link MemoryServingStore.close}.
  *
  * @example
  * ```ts
@@ -64,13 +86,19 @@ interface MemoryState {
  * ```
  */
 export class MemoryServingStore implements ServingStore {
-  readonly #state: MemoryState = {
-    versions: new Map(),
-    nextSeq: 1,
-    current: null,
-    kv: new Map(),
-    closed: false,
-  };
+  readonly #state: MemoryState;
+
+  /** An empty store. @throws InvalidArgumentError naming `retainVersions` when it is not an integer ≥ 2. */
+  constructor(options: MemoryServingStoreOptions = {}) {
+    this.#state = {
+      versions: new Map(),
+      nextSeq: 1,
+      current: null,
+      kv: new Map(),
+      closed: false,
+      retainVersions: checkRetainVersions(options.retainVersions ?? DEFAULT_RETAIN_VERSIONS),
+    };
+  }
 
   /** Registers `version` (refused if held already or malformed) and returns its writer. */
   async beginVersion(version: string, meta: Record<string, unknown>): Promise<VersionWriter> {
@@ -79,7 +107,12 @@ export class MemoryServingStore implements ServingStore {
     const metaJson = encodeMeta(meta);
     if (this.#state.versions.has(version))
       throw new InvalidArgumentError('version', `${version} exists already`);
-    const held: HeldVersion = { seq: this.#state.nextSeq++, rows: new Map(), committed: false };
+    const held: HeldVersion = {
+      seq: this.#state.nextSeq++,
+      rows: new Map(),
+      committed: false,
+      info: null,
+    };
     this.#state.versions.set(version, held);
     return new MemoryVersionWriter(this.#state, version, held, metaJson);
   }
@@ -89,6 +122,32 @@ export class MemoryServingStore implements ServingStore {
     this.#open();
     const current = this.#state.current;
     return current === null ? null : (JSON.parse(current.info) as VersionInfo);
+  }
+
+  /** The committed versions held, newest first; see {@link ServingStore.listVersions}. */
+  async listVersions(): Promise<HeldVersionInfo[]> {
+    this.#open();
+    const current = this.#state.current?.version;
+    const held: { seq: number; info: VersionInfo }[] = [];
+    for (const version of this.#state.versions.values())
+      if (version.info !== null)
+        held.push({ seq: version.seq, info: JSON.parse(version.info) as VersionInfo });
+    return held
+      .map(({ seq, info }) => ({ ...info, seq }))
+      .sort(newestPublishedFirst)
+      .map(({ seq: _, ...info }) => ({ ...info, current: info.version === current }));
+  }
+
+  /** Makes a held, committed version current again; see {@link ServingStore.rollback}. */
+  async rollback(version: string): Promise<RollbackResult> {
+    this.#open();
+    checkVersionName(version);
+    const held = this.#state.versions.get(version);
+    if (held === undefined || held.info === null)
+      throw new NotFoundError(`version ${version} of the serving store`);
+    const from = this.#state.current?.version ?? null;
+    this.#state.current = { version, info: held.info };
+    return { from, to: version };
   }
 
   /** The slice of `list`/`key` in the current version, or null; see {@link ServingStore.getList}. */
@@ -216,14 +275,21 @@ class MemoryVersionWriter extends BaseVersionWriter {
     const info = `{"version":${JSON.stringify(this.version)},"meta":${this.metaJson},"publishedAt":"${publishedAt}"}`;
     this.state.current = { version: this.version, info };
     this.held.committed = true;
+    this.held.info = info;
   }
 
   protected async collect(): Promise<void> {
-    const previous = this.#previous === null ? undefined : this.state.versions.get(this.#previous);
-    if (previous === undefined) return;
-    for (const [name, held] of this.state.versions) {
-      if (held.seq < previous.seq && name !== this.version) this.state.versions.delete(name);
-    }
+    if (this.state.closed) return;
+    const keep = new Set([this.version]);
+    if (this.#previous !== null) keep.add(this.#previous);
+    if (this.state.current !== null) keep.add(this.state.current.version);
+    const held = [...this.state.versions].map(([version, v]) => ({
+      version,
+      seq: v.seq,
+      publishedAt: v.info === null ? null : (JSON.parse(v.info) as VersionInfo).publishedAt,
+    }));
+    for (const name of versionsToCollect(held, keep, this.state.retainVersions))
+      this.state.versions.delete(name);
   }
 
   protected async discard(): Promise<void> {

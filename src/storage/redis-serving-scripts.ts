@@ -29,19 +29,57 @@ redis.call('ZADD', KEYS[1], seq, ARGV[1])
 return seq`,
   },
   /**
-   * KEYS: current, versions. ARGV: version, info JSON. Switches the pointer to a registered
-   * version; returns the version it replaced (nil if none), or an error if it was collected.
+   * KEYS: current, versions, published. ARGV: version, info JSON. Switches the pointer to a
+   * registered version and records it as committed (its info in `published`; a replaced version
+   * committed before `published` existed gets its info there too); returns the version it
+   * replaced (nil if none), or an error if it was collected.
    */
   kibanCommit: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     readOnly: false,
     lua: `
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
   return redis.error_reply('KIBAN_NOT_FOUND version ' .. ARGV[1] .. ' is no longer registered')
 end
 local previous = redis.call('HGET', KEYS[1], 'version')
+if previous then redis.call('HSETNX', KEYS[3], previous, redis.call('HGET', KEYS[1], 'info')) end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'info', ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 return previous`,
+  },
+  /**
+   * KEYS: current, versions, published. ARGV: version. Switches the pointer back to a registered,
+   * committed version; returns the version it replaced (nil if none), or an error if the version
+   * is not held committed.
+   */
+  kibanRollback: {
+    numberOfKeys: 3,
+    readOnly: false,
+    lua: `
+local info = redis.call('HGET', KEYS[3], ARGV[1])
+if not info then
+  local current = redis.call('HGET', KEYS[1], 'version')
+  if current == ARGV[1] then return current end
+  return redis.error_reply('KIBAN_NOT_FOUND version ' .. ARGV[1] .. ' is not held committed')
+end
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  return redis.error_reply('KIBAN_NOT_FOUND version ' .. ARGV[1] .. ' is no longer registered')
+end
+local previous = redis.call('HGET', KEYS[1], 'version')
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'info', info)
+return previous`,
+  },
+  /**
+   * KEYS: current, published. ARGV: version. Unmarks a committed version before its removal, so
+   * no rollback can switch to it meanwhile; 0 (and nothing changed) when it is current.
+   */
+  kibanRetire: {
+    numberOfKeys: 2,
+    readOnly: false,
+    lua: `
+if redis.call('HGET', KEYS[1], 'version') == ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1`,
   },
 } as const;
 
@@ -57,9 +95,17 @@ export interface ScriptedRedis extends Redis {
   kibanCommit(
     current: string,
     versions: string,
+    published: string,
     version: string,
     info: string,
   ): Promise<string | null>;
+  kibanRollback(
+    current: string,
+    versions: string,
+    published: string,
+    version: string,
+  ): Promise<string | null>;
+  kibanRetire(current: string, published: string, version: string): Promise<number>;
 }
 
 /** Defines the scripts on `redis` (idempotent per client) and returns it typed accordingly. */

@@ -18,16 +18,26 @@ import {
   vectorSpaceList,
   withDefaults,
 } from './serving-codec.js';
-import type {
-  KeyPage,
-  ListKeysOptions,
-  ListRange,
-  ScoredItem,
-  ServingStore,
-  VersionInfo,
-  VersionWriter,
+import {
+  DEFAULT_RETAIN_VERSIONS,
+  type HeldVersionInfo,
+  type KeyPage,
+  type ListKeysOptions,
+  type ListRange,
+  type RollbackResult,
+  type ScoredItem,
+  type ServingStore,
+  type VersionInfo,
+  type VersionWriter,
 } from './serving-store.js';
-import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
+import {
+  BaseVersionWriter,
+  checkRetainVersions,
+  type EncodedRow,
+  type HeldVersionEntry,
+  newestPublishedFirst,
+  versionsToCollect,
+} from './version-writer-base.js';
 
 /** Options of {@link RedisServingStore}. */
 export interface RedisServingStoreOptions {
@@ -39,6 +49,11 @@ export interface RedisServingStoreOptions {
   scanCount?: number;
   /** How long {@link RedisServingStore.ping} waits for PONG, in ms. @defaultValue 1000 */
   pingTimeoutMs?: number;
+  /**
+   * Committed versions kept (the current one included), an integer ≥ 2; see
+   * `VersionWriter.commit`. Applied by the process that commits. @defaultValue {@link DEFAULT_RETAIN_VERSIONS}
+   */
+  retainVersions?: number;
   /** Passed to the ioredis client (retry strategy, TLS…), after kiban's own settings; not `keyPrefix`. */
   redis?: RedisOptions;
 }
@@ -51,6 +66,7 @@ export const REDIS_SERVING_STORE_DEFAULTS: Readonly<
   batchSize: 1000,
   scanCount: 1000,
   pingTimeoutMs: 1000,
+  retainVersions: DEFAULT_RETAIN_VERSIONS,
 });
 
 /** The keys a store uses, all under its prefix. */
@@ -59,6 +75,8 @@ interface KeyLayout {
   current: string;
   /** Sorted set of held versions scored by begin order. */
   versions: string;
+  /** Hash version → {@link VersionInfo} JSON of the committed versions held. */
+  published: string;
   /** Counter giving each begun version its order. */
   seq: string;
   /** `{prefix}v:` — a list lives at `{prefix}v:{version}:{list}:{key}`. */
@@ -71,13 +89,14 @@ interface KeyLayout {
  * A {@link ServingStore} on Redis (production). Each list is one string
  * `{prefix}v:{version}:{list}:{key}` holding the encoded ranked list (see `serving-codec.ts`), so a request is one
  * read; the current version is the hash `{prefix}current`. Versions in hand are registered in
- * the sorted set `{prefix}versions`; KV entries live at `{prefix}kv:{key}`.
+ * the sorted set `{prefix}versions`, the committed ones' info in the hash `{prefix}published`;
+ * KV entries live at `{prefix}kv:{key}`.
  *
  * Atomicity: `getList` is a Lua script that reads the pointer and then the list inside Redis, in
  * one round trip, so no switch can fall between the two; commit switches the pointer in another
  * script. Lists are written with pipelined SETs under the new version's own keys, which no reader
- * follows until the switch; versions other than the current and previous one are removed by SCAN
- * + UNLINK after the switch (see {@link MemoryServingStore} for which). Needs standalone Redis
+ * follows until the switch; versions past `retainVersions` are removed by SCAN + UNLINK after the
+ * switch (see `VersionWriter.commit` for which); a rollback switches the pointer in a script too. Needs standalone Redis
  * (or one shard): the scripts touch keys they compute.
  *
  * @example
@@ -106,6 +125,7 @@ export class RedisServingStore implements ServingStore {
       throw new InvalidArgumentError('batchSize', `must be an integer ≥ 1, got ${batchSize}`);
     if (!Number.isSafeInteger(scanCount) || scanCount < 1)
       throw new InvalidArgumentError('scanCount', `must be an integer ≥ 1, got ${scanCount}`);
+    checkRetainVersions(this.options.retainVersions);
     // ioredis would prefix the declared KEYS but not the list keys the scripts build.
     if (clientOptions?.keyPrefix)
       throw new InvalidArgumentError('redis.keyPrefix', 'is not supported; use the prefix option');
@@ -118,6 +138,7 @@ export class RedisServingStore implements ServingStore {
     this.#keys = {
       current: `${prefix}current`,
       versions: `${prefix}versions`,
+      published: `${prefix}published`,
       seq: `${prefix}seq`,
       lists: `${prefix}v:`,
       kv: `${prefix}kv:`,
@@ -137,6 +158,37 @@ export class RedisServingStore implements ServingStore {
   async currentVersion(): Promise<VersionInfo | null> {
     const info = await this.#redis.hget(this.#keys.current, 'info');
     return info === null ? null : (JSON.parse(info) as VersionInfo);
+  }
+
+  /** The committed versions held, newest first; see {@link ServingStore.listVersions}. */
+  async listVersions(): Promise<HeldVersionInfo[]> {
+    const { held, infos, current } = await readHeld(this.#redis, this.#keys);
+    const entries: (HeldVersionEntry & { info: VersionInfo })[] = [];
+    for (const { version, seq } of held) {
+      const info = infos.get(version);
+      if (info !== undefined) entries.push({ version, seq, publishedAt: info.publishedAt, info });
+    }
+    return entries
+      .sort(newestPublishedFirst)
+      .map(({ info }) => ({ ...info, current: info.version === current }));
+  }
+
+  /** Makes a held, committed version current again; see {@link ServingStore.rollback}. */
+  async rollback(version: string): Promise<RollbackResult> {
+    checkVersionName(version);
+    try {
+      const from = await this.#redis.kibanRollback(
+        this.#keys.current,
+        this.#keys.versions,
+        this.#keys.published,
+        version,
+      );
+      return { from, to: version };
+    } catch (error) {
+      if (String((error as Error).message).includes('KIBAN_NOT_FOUND'))
+        throw new NotFoundError(`version ${version} of the serving store`, { cause: error });
+      throw error;
+    }
   }
 
   /** The slice of `list`/`key` in the current version, or null; see {@link ServingStore.getList}. */
@@ -303,6 +355,7 @@ class RedisVersionWriter extends BaseVersionWriter {
       this.#previous = await this.redis.kibanCommit(
         this.keys.current,
         this.keys.versions,
+        this.keys.published,
         this.version,
         info,
       );
@@ -318,14 +371,23 @@ class RedisVersionWriter extends BaseVersionWriter {
   }
 
   protected async collect(): Promise<void> {
-    if (this.#previous === null) return;
-    const flat = await this.redis.zrange(this.keys.versions, '0', '-1', 'WITHSCORES');
-    const order = new Map<string, number>();
-    for (let i = 0; i < flat.length; i += 2) order.set(flat[i], Number(flat[i + 1]));
-    const previousSeq = order.get(this.#previous);
-    if (previousSeq === undefined) return;
-    for (const [name, seq] of order) {
-      if (seq < previousSeq && name !== this.version) await this.#remove(name);
+    const { held, infos, current } = await readHeld(this.redis, this.keys);
+    const keep = new Set([this.version]);
+    if (this.#previous !== null) keep.add(this.#previous);
+    if (current !== null) keep.add(current);
+    const entries = held.map(({ version, seq }) => ({
+      version,
+      seq,
+      publishedAt: infos.get(version)?.publishedAt ?? null,
+    }));
+    for (const name of versionsToCollect(entries, keep, this.options.retainVersions)) {
+      // A committed version is unmarked first (unless a rollback made it current meanwhile), so
+      // no rollback can switch to it while its lists are deleted.
+      if (infos.has(name)) {
+        const retired = await this.redis.kibanRetire(this.keys.current, this.keys.published, name);
+        if (retired === 0) continue;
+      }
+      await this.#remove(name);
     }
   }
 
@@ -340,8 +402,48 @@ class RedisVersionWriter extends BaseVersionWriter {
       `${escapeGlob(this.keys.lists)}${version}:*`,
       this.options.scanCount,
     );
-    await this.redis.zrem(this.keys.versions, version);
+    await this.redis
+      .multi()
+      .zrem(this.keys.versions, version)
+      .hdel(this.keys.published, version)
+      .exec();
   }
+}
+
+/**
+ * One consistent read (MULTI) of the registered versions in begin order, the committed ones'
+ * info (the current one's included, for a version committed before `published` existed) and the
+ * current version's name.
+ */
+async function readHeld(
+  redis: Redis,
+  keys: KeyLayout,
+): Promise<{
+  held: { version: string; seq: number }[];
+  infos: Map<string, VersionInfo>;
+  current: string | null;
+}> {
+  const [[, flat], [, published], [, currentVersion], [, currentInfo]] = (await redis
+    .multi()
+    .zrange(keys.versions, '0', '-1', 'WITHSCORES')
+    .hgetall(keys.published)
+    .hget(keys.current, 'version')
+    .hget(keys.current, 'info')
+    .exec())! as [
+    [Error | null, string[]],
+    [Error | null, Record<string, string>],
+    [Error | null, string | null],
+    [Error | null, string | null],
+  ];
+  const held: { version: string; seq: number }[] = [];
+  for (let i = 0; i < flat.length; i += 2)
+    held.push({ version: flat[i], seq: Number(flat[i + 1]) });
+  const infos = new Map<string, VersionInfo>();
+  for (const [version, info] of Object.entries(published))
+    infos.set(version, JSON.parse(info) as VersionInfo);
+  if (currentVersion !== null && currentInfo !== null && !infos.has(currentVersion))
+    infos.set(currentVersion, JSON.parse(currentInfo) as VersionInfo);
+  return { held, infos, current: currentVersion };
 }
 
 /** Deletes every key matching a SCAN pattern, a page at a time (UNLINK frees memory off-thread). */

@@ -14,7 +14,7 @@ import { SqliteServingStore } from './sqlite-serving-store.js';
 
 const REDIS_URL = process.env.KIBAN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-describeServingStore('memory', async () => new MemoryServingStore());
+describeServingStore('memory', async (options) => new MemoryServingStore(options));
 
 const dir = await mkdtemp(join(tmpdir(), 'kiban-serving-'));
 let files = 0;
@@ -24,9 +24,12 @@ afterAll(async () => {
 
 describeServingStore(
   'sqlite file',
-  async () => new SqliteServingStore(join(dir, `contract-${files++}.db`)),
+  async (options) => new SqliteServingStore(join(dir, `contract-${files++}.db`), options),
 );
-describeServingStore('sqlite :memory:', async () => new SqliteServingStore(':memory:'));
+describeServingStore(
+  'sqlite :memory:',
+  async (options) => new SqliteServingStore(':memory:', options),
+);
 
 describe('SqliteServingStore on a file', () => {
   it('opens read-only without changing the file: reads what another store published, refuses writes', async () => {
@@ -93,7 +96,7 @@ describe('SqliteServingStore on a file', () => {
 
   it('deletes the rows of collected and aborted versions', async () => {
     const path = join(dir, 'collect.db');
-    const store = new SqliteServingStore(path);
+    const store = new SqliteServingStore(path, { retainVersions: 2 });
     for (const version of ['v1', 'v2', 'v3']) {
       const writer = await store.beginVersion(version, {});
       await writer.putLists('user', [
@@ -148,10 +151,10 @@ const base = `kiban-test:${randomUUID()}:`;
 let stores = 0;
 /** Prefixes of stores whose keys the next afterEach removes (each store is closed by then). */
 const used: string[] = [];
-const redisStore = (): RedisServingStore => {
+const redisStore = (options: { retainVersions?: number } = {}): RedisServingStore => {
   const prefix = `${base}${stores++}:`;
   used.push(prefix);
-  return new RedisServingStore(REDIS_URL, { prefix });
+  return new RedisServingStore(REDIS_URL, { prefix, ...options });
 };
 
 if (runRedis) {
@@ -171,12 +174,17 @@ if (runRedis) {
     expect(reachable, `Redis at ${REDIS_URL} did not answer PING`).toBe(true);
   });
 
-  describeServingStore('redis', async () => redisStore(), { orderedKeys: false });
+  describeServingStore('redis', async (options) => redisStore(options), { orderedKeys: false });
 
   describe('RedisServingStore keys', () => {
     it('lays lists out per version and removes collected versions\u2019 keys', async () => {
       const prefix = `${base}layout:`;
-      const store = new RedisServingStore(REDIS_URL, { prefix, batchSize: 7, scanCount: 20 });
+      const store = new RedisServingStore(REDIS_URL, {
+        prefix,
+        batchSize: 7,
+        scanCount: 20,
+        retainVersions: 2,
+      });
       const raw = new Redis(REDIS_URL);
       try {
         const crashed = await store.beginVersion('v0', {});
@@ -208,6 +216,11 @@ if (runRedis) {
         expect(keys.filter((k) => k.startsWith(`${prefix}v:v2:`))).toHaveLength(31);
         expect(keys.filter((k) => k.startsWith(`${prefix}v:v3:`))).toHaveLength(31);
         expect(await raw.zrange(`${prefix}versions`, '0', '-1')).toEqual(['v2', 'v3']);
+        expect(Object.keys(await raw.hgetall(`${prefix}published`)).sort()).toEqual(['v2', 'v3']);
+        // A rollback moves only the pointer: the lists stay where they are.
+        expect(await store.rollback('v2')).toEqual({ from: 'v3', to: 'v2' });
+        expect(await raw.hget(`${prefix}current`, 'version')).toBe('v2');
+        expect((await raw.keys(`${prefix}v:v3:*`)).length).toBe(31);
 
         await store.set('state', { n: 1 });
         expect(await raw.get(`${prefix}kv:state`)).toBe('{"n":1}');

@@ -16,6 +16,26 @@ export interface VersionInfo {
   publishedAt: string;
 }
 
+/** One entry of {@link ServingStore.listVersions}: a committed version the store holds. */
+export interface HeldVersionInfo extends VersionInfo {
+  /** Whether readers see this version now. */
+  current: boolean;
+}
+
+/** What {@link ServingStore.rollback} switched: the version replaced and the one now current. */
+export interface RollbackResult {
+  /** The version readers saw before (null if nothing was current). */
+  from: string | null;
+  /** The version readers see now. */
+  to: string;
+}
+
+/**
+ * How many committed versions a store keeps by default (the current one included), so that a
+ * rollback has somewhere to go.
+ */
+export const DEFAULT_RETAIN_VERSIONS = 3;
+
 /** Options of {@link ServingStore.getList}. */
 export interface ListRange {
   /** @defaultValue 0 */
@@ -24,8 +44,8 @@ export interface ListRange {
   limit?: number;
   /**
    * Read this version instead of the current one: a committed version the store still holds
-   * (the current or the previous one, as {@link KeyPage.version} names it); a version it does not
-   * hold (never begun, aborted, or collected after two newer publishes) is a `NotFoundError`.
+   * (see {@link ServingStore.listVersions}); a version it does not hold (never begun, aborted, or
+   * collected after newer publishes) is a `NotFoundError`.
    * What a version still being written gives is unspecified (memory and SQLite refuse it as not
    * found; Redis reads what was written so far). @defaultValue the current version
    */
@@ -91,8 +111,11 @@ export interface VersionWriter {
     entries: Iterable<readonly [key: ExternalId, vector: Float32Array]>,
   ): Promise<void>;
   /**
-   * Makes this version the current one atomically, then removes versions older than the
-   * previous one. Readers see either the old version or the new one, never a mix.
+   * Makes this version the current one atomically, then collects old versions: of the committed
+   * versions, the store keeps the new one, the one it replaced and the most recently published
+   * others up to its `retainVersions` (default {@link DEFAULT_RETAIN_VERSIONS}), plus whichever is
+   * current by then; versions begun but never committed are dropped once they began before the
+   * oldest version kept. Readers see either the old version or the new one, never a mix.
    */
   commit(): Promise<void>;
   /** Discards everything written; the current version is untouched. */
@@ -109,6 +132,23 @@ export interface ServingStore {
   beginVersion(version: string, meta: Record<string, unknown>): Promise<VersionWriter>;
   /** The version readers currently see, or null before the first publish. */
   currentVersion(): Promise<VersionInfo | null>;
+  /**
+   * The committed versions the store holds, newest published first (ties by begin order), each
+   * with its meta, `publishedAt` (when it was first switched in; a rollback does not change it)
+   * and whether it is current. Versions being written are not listed. Empty before the first
+   * publish.
+   */
+  listVersions(): Promise<HeldVersionInfo[]>;
+  /**
+   * Makes a held, committed `version` current again, atomically (readers see the old or the new
+   * version, never a mix), e.g. to roll back a bad publish. Nothing is collected; the next
+   * publish replaces it as usual and keeps it as the version it replaced. Rolling back to the
+   * current version changes nothing (`from` equals `to`).
+   * @throws NotFoundError naming `version` when the store does not hold it committed (never
+   *   begun, aborted, still being written, or collected).
+   * @throws InvalidArgumentError (field `version`) for a malformed name.
+   */
+  rollback(version: string): Promise<RollbackResult>;
   /**
    * A ranked list of the current version (a slice of it with `range`), or null when the version
    * has no such key or nothing is published. Both the version lookup and the read happen against

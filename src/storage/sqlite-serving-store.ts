@@ -16,16 +16,24 @@ import {
   vectorSpaceList,
   withDefaults,
 } from './serving-codec.js';
-import type {
-  KeyPage,
-  ListKeysOptions,
-  ListRange,
-  ScoredItem,
-  ServingStore,
-  VersionInfo,
-  VersionWriter,
+import {
+  DEFAULT_RETAIN_VERSIONS,
+  type HeldVersionInfo,
+  type KeyPage,
+  type ListKeysOptions,
+  type ListRange,
+  type RollbackResult,
+  type ScoredItem,
+  type ServingStore,
+  type VersionInfo,
+  type VersionWriter,
 } from './serving-store.js';
-import { BaseVersionWriter, type EncodedRow } from './version-writer-base.js';
+import {
+  BaseVersionWriter,
+  checkRetainVersions,
+  type EncodedRow,
+  versionsToCollect,
+} from './version-writer-base.js';
 import { enableWal } from './sqlite-wal.js';
 
 /** Options of {@link SqliteServingStore}. */
@@ -40,6 +48,11 @@ export interface SqliteServingStoreOptions {
    * a file without the serving tables reads as a store with nothing published. @defaultValue false
    */
   readOnly?: boolean;
+  /**
+   * Committed versions kept (the current one included), an integer ≥ 2; see
+   * `VersionWriter.commit`. Applied by the process that commits. @defaultValue {@link DEFAULT_RETAIN_VERSIONS}
+   */
+  retainVersions?: number;
 }
 
 /** Defaults of {@link SqliteServingStoreOptions}. */
@@ -48,6 +61,7 @@ export const SQLITE_SERVING_STORE_DEFAULTS: Readonly<Required<SqliteServingStore
     batchSize: 5000,
     busyTimeoutMs: 5000,
     readOnly: false,
+    retainVersions: DEFAULT_RETAIN_VERSIONS,
   });
 
 // Tables carry a `serving_` prefix so the file may also hold the metadata store's tables.
@@ -130,10 +144,17 @@ function prepare(db: Database.Database) {
     setCurrent: db.prepare<[number], never>(
       'INSERT INTO serving_current (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq',
     ),
-    olderThan: db
-      .prepare<[number, number], number>(
-        'SELECT seq FROM serving_versions WHERE seq < ? AND seq <> ?',
-      )
+    held: db.prepare<[], { seq: number; version: string; published_at: string | null }>(
+      "SELECT seq, version, CASE state WHEN 'committed' THEN published_at END AS published_at FROM serving_versions",
+    ),
+    committedVersions: db.prepare<
+      [],
+      { version: string; meta: string; published_at: string; current: number }
+    >(
+      "SELECT v.version, v.meta, v.published_at, v.seq = (SELECT seq FROM serving_current WHERE id = 1) AS current FROM serving_versions v WHERE v.state = 'committed' ORDER BY v.published_at DESC, v.seq DESC",
+    ),
+    seqOf: db
+      .prepare<[string], number>('SELECT seq FROM serving_versions WHERE version = ?')
       .pluck(),
     deleteRows: db.prepare<[number], never>('DELETE FROM serving_lists WHERE seq = ?'),
     deleteVersion: db.prepare<[number], never>('DELETE FROM serving_versions WHERE seq = ?'),
@@ -154,7 +175,7 @@ function prepare(db: Database.Database) {
  * Each list is one row `(version, list, key) → encoded list` (see `serving-codec.ts`), so a request is one indexed read; the
  * current version is a one-row pointer switched inside a write transaction, and `getList` is a
  * single statement joining pointer and row, so it reads one consistent version. Versions other
- * than the current and previous one are collected as described on {@link MemoryServingStore}.
+ * than the `retainVersions` last committed are collected as `VersionWriter.commit` describes.
  *
  * @example
  * ```ts
@@ -179,6 +200,7 @@ export class SqliteServingStore implements ServingStore {
         `must be an integer ≥ 1, got ${this.options.batchSize}`,
       );
     }
+    checkRetainVersions(this.options.retainVersions);
     if (this.options.readOnly) {
       this.#db = new Database(path, { readonly: true, fileMustExist: true });
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs))}`);
@@ -224,7 +246,39 @@ export class SqliteServingStore implements ServingStore {
       }
       throw error;
     }
-    return new SqliteVersionWriter(this.#db, this.#sql, version, seq, this.options.batchSize);
+    return new SqliteVersionWriter(this.#db, this.#sql, version, seq, this.options);
+  }
+
+  /** The committed versions held, newest first; see {@link ServingStore.listVersions}. */
+  async listVersions(): Promise<HeldVersionInfo[]> {
+    return this.#sql.committedVersions.all().map((row) => ({
+      version: row.version,
+      meta: JSON.parse(row.meta) as Record<string, unknown>,
+      publishedAt: row.published_at,
+      current: row.current === 1,
+    }));
+  }
+
+  /** Makes a held, committed version current again; see {@link ServingStore.rollback}. */
+  async rollback(version: string): Promise<RollbackResult> {
+    checkVersionName(version);
+    const from = this.#rollback(version);
+    return { from, to: version };
+  }
+
+  #rollbackTx: Database.Transaction<(version: string) => string | null> | undefined;
+
+  // IMMEDIATE: the check and the switch happen under the write lock, so no commit's collection
+  // can remove the version in between.
+  #rollback(version: string): string | null {
+    this.#rollbackTx ??= this.#db.transaction((name: string): string | null => {
+      const seq = this.#sql.committedSeq.get(name);
+      if (seq === undefined) throw new NotFoundError(`version ${name} of the serving store`);
+      const from = this.#sql.currentSeqVersion.get()?.version ?? null;
+      this.#sql.setCurrent.run(seq);
+      return from;
+    });
+    return this.#rollbackTx.immediate(version);
   }
 
   /** The current version, or null before the first commit. */
@@ -337,7 +391,7 @@ class SqliteVersionWriter extends BaseVersionWriter {
   #previousSeq: number | undefined;
   readonly #writeBatch: (list: string, rows: readonly EncodedRow[]) => void;
   readonly #switch: (publishedAt: string) => number | undefined;
-  readonly #collect: (previousSeq: number) => void;
+  readonly #collect: (previousSeq: number | undefined) => void;
   readonly #discard: () => void;
 
   constructor(
@@ -345,9 +399,9 @@ class SqliteVersionWriter extends BaseVersionWriter {
     sql: Statements,
     version: string,
     seq: number,
-    batchSize: number,
+    options: Readonly<Required<SqliteServingStoreOptions>>,
   ) {
-    super(version, batchSize);
+    super(version, options.batchSize);
     const assertWriting = (): void => {
       if (sql.versionState.get(seq) !== 'writing') {
         throw new NotFoundError(`version ${version} (collected as abandoned before its commit)`);
@@ -366,8 +420,22 @@ class SqliteVersionWriter extends BaseVersionWriter {
       return previous;
     });
     this.#switch = (publishedAt) => switchTx.immediate(publishedAt);
-    this.#collect = db.transaction((previousSeq: number) => {
-      for (const victim of sql.olderThan.all(previousSeq, seq)) {
+    // One transaction: the current pointer read here (a rollback may have moved it since the
+    // switch) is the one kept.
+    this.#collect = db.transaction((previousSeq: number | undefined) => {
+      const held = sql.held.all();
+      const keep = new Set([version]);
+      const current = sql.currentSeq.get();
+      for (const row of held)
+        if (row.seq === previousSeq || row.seq === current) keep.add(row.version);
+      const victims = versionsToCollect(
+        held.map((row) => ({ version: row.version, seq: row.seq, publishedAt: row.published_at })),
+        keep,
+        options.retainVersions,
+      );
+      for (const name of victims) {
+        const victim = sql.seqOf.get(name);
+        if (victim === undefined) continue;
         sql.deleteRows.run(victim);
         sql.deleteVersion.run(victim);
       }
@@ -387,7 +455,7 @@ class SqliteVersionWriter extends BaseVersionWriter {
   }
 
   protected async collect(): Promise<void> {
-    if (this.#previousSeq !== undefined) this.#collect(this.#previousSeq);
+    this.#collect(this.#previousSeq);
   }
 
   protected async discard(): Promise<void> {

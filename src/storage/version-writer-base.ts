@@ -50,7 +50,7 @@ export abstract class BaseVersionWriter implements VersionWriter {
   protected async flushWrites(): Promise<void> {}
   /** Makes the version current in one atomic step, stamping `publishedAt` (ISO-8601). */
   protected abstract switchIn(publishedAt: string): Promise<void>;
-  /** Removes versions older than the one replaced by {@link switchIn}. */
+  /** Removes the versions {@link versionsToCollect} picks after {@link switchIn}. */
   protected abstract collect(): Promise<void>;
   /** Deletes everything this writer stored and unregisters the version. */
   protected abstract discard(): Promise<void>;
@@ -155,4 +155,64 @@ export abstract class BaseVersionWriter implements VersionWriter {
     this.#tail = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A version a store holds, as {@link versionsToCollect} weighs it. */
+export interface HeldVersionEntry {
+  readonly version: string;
+  /** Begin order (larger began later). */
+  readonly seq: number;
+  /** When it was switched in (ISO-8601), or null while it is not committed. */
+  readonly publishedAt: string | null;
+}
+
+/**
+ * Orders committed versions newest published first, ties by begin order (later first): the order
+ * of `ServingStore.listVersions` and of retention.
+ */
+export function newestPublishedFirst(a: HeldVersionEntry, b: HeldVersionEntry): number {
+  const at = (a.publishedAt ?? '').localeCompare(b.publishedAt ?? '');
+  return at !== 0 ? -at : b.seq - a.seq;
+}
+
+/**
+ * The versions a commit collects, the same rule on every backend: of the committed versions, keep
+ * every name in `keep` (the new version, the one it replaced, whichever is current now) and then
+ * the most recently published others until `retain` are kept; drop the rest. A version never
+ * committed is dropped once it began before the oldest (by begin order) committed version kept,
+ * so an abandoned writer goes after a few publishes.
+ */
+export function versionsToCollect(
+  held: readonly HeldVersionEntry[],
+  keep: ReadonlySet<string>,
+  retain: number,
+): string[] {
+  const committed = held.filter((v) => v.publishedAt !== null).sort(newestPublishedFirst);
+  const kept = new Set([...keep].filter((name) => committed.some((v) => v.version === name)));
+  for (const v of committed) {
+    if (kept.size >= retain) break;
+    kept.add(v.version);
+  }
+  let oldestKept = Number.POSITIVE_INFINITY;
+  for (const v of committed) if (kept.has(v.version)) oldestKept = Math.min(oldestKept, v.seq);
+  return held
+    .filter((v) =>
+      v.publishedAt !== null ? !kept.has(v.version) : v.seq < oldestKept && !keep.has(v.version),
+    )
+    .map((v) => v.version);
+}
+
+/**
+ * Checks the `retainVersions` store option: an integer ≥ 2 (the current version and the one it
+ * replaced are always kept).
+ * @throws InvalidArgumentError naming `retainVersions`.
+ */
+export function checkRetainVersions(retain: unknown): number {
+  if (typeof retain !== 'number' || !Number.isSafeInteger(retain) || retain < 2) {
+    throw new InvalidArgumentError(
+      'retainVersions',
+      `must be an integer ≥ 2 (the current and the previous version), got ${String(retain)}`,
+    );
+  }
+  return retain;
 }

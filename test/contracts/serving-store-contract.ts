@@ -88,13 +88,20 @@ async function allKeys(
 
 const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
+/** Store options the suite varies: passed to the factory, absent for the defaults. */
+export interface ServingStoreFactoryOptions {
+  /** Committed versions kept, as the backends' `retainVersions` option. */
+  retainVersions?: number;
+}
+
 /**
  * The conformance suite every {@link ServingStore} runs. `factory` must return a new, empty store
- * on each call (the suite closes each one); stores of one factory must not share state.
+ * on each call (the suite closes each one), with `options` applied; stores of one factory must not
+ * share state.
  */
 export function describeServingStore(
   name: string,
-  factory: () => Promise<ServingStore>,
+  factory: (options?: ServingStoreFactoryOptions) => Promise<ServingStore>,
   traits: ServingStoreTraits = {},
 ): void {
   const ordered = traits.orderedKeys ?? true;
@@ -314,18 +321,174 @@ export function describeServingStore(
       expect((await store.currentVersion())?.version).toBe('v2');
     });
 
-    it('keeps only the current and the previous version', async () => {
-      await publish(store, 'v1');
-      await publish(store, 'v2');
-      await publish(store, 'v3');
-      expect((await store.currentVersion())?.version).toBe('v3');
-      expect(tagOf(await store.getList('user', 2))).toBe('v3');
-      // v2 is still held (the previous version); v1 is gone, so its name is free again.
-      await refusedField(store.beginVersion('v2', {}), 'version');
-      await refusedField(store.beginVersion('v3', {}), 'version');
+    it('keeps the last three committed versions by default', async () => {
+      for (const version of ['v1', 'v2', 'v3', 'v4']) await publish(store, version);
+      expect((await store.currentVersion())?.version).toBe('v4');
+      expect(tagOf(await store.getList('user', 2))).toBe('v4');
+      // v2 and v3 are still held; v1 is gone, so its name is free again.
+      for (const held of ['v2', 'v3', 'v4'])
+        await refusedField(store.beginVersion(held, {}), 'version');
+      expect(tagOf(await store.getList('user', 0, { version: 'v2' }))).toBe('v2');
       const reused = await store.beginVersion('v1', {});
       await reused.abort();
-      expect(tagOf(await store.getList('user', 0))).toBe('v3');
+      expect((await store.listVersions()).map((v) => v.version)).toEqual(['v4', 'v3', 'v2']);
+      expect(tagOf(await store.getList('user', 0))).toBe('v4');
+    });
+
+    it('keeps retainVersions committed versions: 2 keeps the current and the previous only', async () => {
+      await store.close();
+      store = await factory({ retainVersions: 2 });
+      for (const version of ['v1', 'v2', 'v3']) await publish(store, version);
+      expect((await store.listVersions()).map((v) => v.version)).toEqual(['v3', 'v2']);
+      const reused = await store.beginVersion('v1', {});
+      await reused.abort();
+      expect(await refusal(store.rollback('v1'))).toBeInstanceOf(NotFoundError);
+      expect(await store.rollback('v2')).toEqual({ from: 'v3', to: 'v2' });
+
+      await store.close();
+      store = await factory({ retainVersions: 5 });
+      for (const version of ['v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'])
+        await publish(store, version);
+      expect((await store.listVersions()).map((v) => v.version)).toEqual([
+        'v7',
+        'v6',
+        'v5',
+        'v4',
+        'v3',
+      ]);
+      expect(await store.rollback('v3')).toEqual({ from: 'v7', to: 'v3' });
+      expect(tagOf(await store.getList('user', 1))).toBe('v3');
+
+      for (const bad of [1, 0, 2.5, Number.NaN])
+        await refusedField(
+          factory({ retainVersions: bad }).then(async (s) => {
+            await s.close();
+          }),
+          'retainVersions',
+        );
+    });
+
+    it('lists the committed versions held, newest first, with meta and the current one marked', async () => {
+      expect(await store.listVersions()).toEqual([]);
+      const before = Date.now();
+      await publish(store, 'v1');
+      const open = await store.beginVersion('v2', { tag: 'v2' });
+      await open.putLists('user', taggedEntries('v2', 0, 2));
+      // A version being written is not listed.
+      expect(await store.listVersions()).toEqual([
+        expect.objectContaining({ version: 'v1', meta: { tag: 'v1' }, current: true }),
+      ]);
+      await open.commit();
+      const listed = await store.listVersions();
+      expect(listed.map(({ version, meta, current }) => ({ version, meta, current }))).toEqual([
+        { version: 'v2', meta: { tag: 'v2' }, current: true },
+        { version: 'v1', meta: { tag: 'v1' }, current: false },
+      ]);
+      for (const v of listed) {
+        expect(Date.parse(v.publishedAt)).toBeGreaterThanOrEqual(before - 1000);
+        expect(Date.parse(v.publishedAt)).toBeLessThanOrEqual(Date.now() + 1000);
+      }
+      expect(Date.parse(listed[0].publishedAt)).toBeGreaterThanOrEqual(
+        Date.parse(listed[1].publishedAt),
+      );
+      const { current: _, ...info } = listed[0];
+      expect(await store.currentVersion()).toEqual(info);
+    });
+
+    it('rolls back to a held version and forward again, atomically for every read', async () => {
+      await publish(store, 'v1', 4);
+      const v1 = await store.currentVersion();
+      await publish(store, 'v2', 6);
+      expect(await store.rollback('v1')).toEqual({ from: 'v2', to: 'v1' });
+      // The old version reads whole: its lists, its keys, its info (publishedAt unchanged).
+      expect(await store.currentVersion()).toEqual(v1);
+      for (let key = 0; key < 4; key++) expect(tagOf(await store.getList('user', key))).toBe('v1');
+      expect(await store.getList('user', 5)).toBeNull();
+      expect(new Set(await allKeys(store, 'user', 2, 'v1', ordered))).toEqual(
+        new Set(['0', '1', '2', '3']),
+      );
+      expect((await store.listVersions()).map((v) => [v.version, v.current])).toEqual([
+        ['v2', false],
+        ['v1', true],
+      ]);
+      // The newer version is still pinned-readable, and forward again works; so does a no-op.
+      expect(tagOf(await store.getList('user', 5, { version: 'v2' }))).toBe('v2');
+      expect(await store.rollback('v2')).toEqual({ from: 'v1', to: 'v2' });
+      expect(tagOf(await store.getList('user', 5))).toBe('v2');
+      expect(await store.rollback('v2')).toEqual({ from: 'v2', to: 'v2' });
+      expect(await store.rollback('v1')).toEqual({ from: 'v2', to: 'v1' });
+      expect(tagOf(await store.getList('user', 0))).toBe('v1');
+    });
+
+    it('refuses to roll back to a version it does not hold committed, naming it', async () => {
+      await expect(store.rollback('v1')).rejects.toThrow(/v1/);
+      await publish(store, 'v1');
+      const aborted = await store.beginVersion('gone', {});
+      await aborted.abort();
+      const open = await store.beginVersion('open', {});
+      await open.putLists('user', taggedEntries('open', 0, 2));
+      for (const name of ['never', 'gone', 'open']) {
+        const error = await refusal(store.rollback(name));
+        expect(error).toBeInstanceOf(NotFoundError);
+        expect(error.message).toContain(name);
+      }
+      await refusedField(store.rollback('no/such'), 'version');
+      await refusedField(store.rollback(''), 'version');
+      expect((await store.currentVersion())?.version).toBe('v1');
+      await open.abort();
+    });
+
+    it('publishes after a rollback, keeping the version it replaces', async () => {
+      for (const version of ['v1', 'v2', 'v3']) await publish(store, version);
+      await store.rollback('v1');
+      await publish(store, 'v4');
+      expect((await store.currentVersion())?.version).toBe('v4');
+      // v1 was being served when v4 came: it is kept as the version replaced, with v3 the newest
+      // other; v2 goes.
+      expect((await store.listVersions()).map((v) => v.version)).toEqual(['v4', 'v3', 'v1']);
+      expect(await refusal(store.rollback('v2'))).toBeInstanceOf(NotFoundError);
+      expect(await store.rollback('v1')).toEqual({ from: 'v4', to: 'v1' });
+      expect(tagOf(await store.getList('user', 2))).toBe('v1');
+      await publish(store, 'v5');
+      expect((await store.listVersions()).map((v) => v.version)).toEqual(['v5', 'v4', 'v1']);
+      expect(tagOf(await store.getList('user', 2, { version: 'v1' }))).toBe('v1');
+    });
+
+    it('rolls back under concurrent readers without a mixed or missing list', async () => {
+      const KEYS = 500;
+      for (const version of ['v1', 'v2']) {
+        const writer = await store.beginVersion(version, {});
+        await writer.putLists('user', taggedEntries(version, 0, KEYS));
+        await writer.commit();
+      }
+      const violations: string[] = [];
+      const seen = { v1: 0, v2: 0 };
+      let rolledBack = false;
+      let done = false;
+      const reader = async (stride: number): Promise<void> => {
+        let sawV1 = false;
+        for (let i = 0; !done; i++) {
+          const key = (i * stride) % KEYS;
+          const settled = rolledBack;
+          const tag = tagOf(await store.getList('user', key));
+          if (tag === 'v2' && !sawV1 && !settled) seen.v2++;
+          else if (tag === 'v1') {
+            seen.v1++;
+            sawV1 = true;
+          } else violations.push(`key ${key}: ${tag}${sawV1 ? ' after v1' : ''}`);
+          await turn();
+        }
+      };
+      const readers = [reader(7919), reader(104729), reader(1)];
+      while (seen.v2 < 30) await turn();
+      await store.rollback('v1');
+      rolledBack = true;
+      for (const key of [0, 1, KEYS - 1])
+        expect(tagOf(await store.getList('user', key))).toBe('v1');
+      while (seen.v1 < 30) await turn();
+      done = true;
+      await Promise.all(readers);
+      expect(violations).toEqual([]);
     });
 
     it('keeps serving through a writer abandoned mid-publish, and collects it later', async () => {
@@ -342,11 +505,15 @@ export function describeServingStore(
       expect(tagOf(await store.getList('user', 1))).toBe('v3');
       await publish(store, 'v4');
       expect(tagOf(await store.getList('user', 1))).toBe('v4');
-      // v2 began before v3 (now the previous version), so the v4 commit collected it.
+      await publish(store, 'v5');
+      expect(tagOf(await store.getList('user', 1))).toBe('v5');
+      // v2 began before v3 (now the oldest of the three versions kept), so the v5 commit
+      // collected it.
       expect(await refusal(crashed.commit())).toBeInstanceOf(NotFoundError);
+      expect(await refusal(store.rollback('v2'))).toBeInstanceOf(NotFoundError);
       const reused = await store.beginVersion('v2', {});
       await reused.abort();
-      expect((await store.currentVersion())?.version).toBe('v4');
+      expect((await store.currentVersion())?.version).toBe('v5');
     });
 
     it('stores unversioned JSON values', async () => {
@@ -429,8 +596,9 @@ export function describeServingStore(
       expect(await store.getList('user', 42, { version: 'v2' })).toBeNull();
       expect(await store.getList('user', 4, { version: 'v2' })).toEqual(tagged('v2', 4));
       const later = await store.listKeys('user', { version: 'v1', limit: 5 });
-      // v3 makes v2 the previous version and collects v1.
+      // v4 is the third version published after v1: v1 is collected.
       await publish(store, 'v3');
+      await publish(store, 'v4');
       expect((await refusal(store.listKeys('user', { version: 'v1' }))).code).toBe('NOT_FOUND');
       expect(
         await refusal(store.listKeys('user', { cursor: later.cursor!, limit: 5 })),
