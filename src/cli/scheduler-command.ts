@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadKibanConfig, storeFields } from '../app/config.js';
 import { startSchedulerRole } from '../app/roles/scheduler.js';
 import type { SchedulerEvent } from '../workflow/engine/scheduler.js';
+import { healthPortOption, startProbes } from './health-option.js';
 import { addEngineOptions, engineFlags, type EngineCliOptions } from './engine-options.js';
 import { DEFAULT_WORKFLOW_DIR, printDriveEvent } from './workflow-console.js';
 
@@ -20,10 +21,18 @@ export function schedulerCommand(): Command {
       'how often to re-read workflows and look for orphaned runs',
       (v) => Number(v),
       15,
-    );
+    )
+    .addOption(healthPortOption());
   return addEngineOptions(command).action(
-    async (options: EngineCliOptions & { workflows: string; scan: number }, command: Command) => {
+    async (
+      options: EngineCliOptions & { workflows: string; scan: number; healthPort?: number },
+      command: Command,
+    ) => {
       const config = await loadKibanConfig({ flags: engineFlags(command) });
+      const stopProbes = await startProbes(
+        options.healthPort,
+        config.executor.kind === 'bullmq' ? config.executor.redis : undefined,
+      );
       const role = await startSchedulerRole(config, {
         workflowsDir: options.workflows,
         scanMs: options.scan * 1000,
@@ -41,6 +50,7 @@ export function schedulerCommand(): Command {
       process.once('SIGTERM', stop);
       process.stdout.write(`scheduler ${role.owner} watching ${options.workflows}\n`);
       await role.run();
+      await stopProbes();
     },
   );
 }

@@ -14,6 +14,7 @@ import { ZmqStageRunner } from '../stages/runners/zmq-runner.js';
 import { runZmqWorker } from '../stages/runners/zmq-worker.js';
 import { parseSinkSpec, parseSourceSpec } from '../stages/spec-strings.js';
 import { collectParam } from './engine-options.js';
+import { healthPortOption, startProbes } from './health-option.js';
 
 /** Outputs of a `collect` sink printed, at most (the rest are counted). */
 const MAX_PRINTED = 50;
@@ -233,6 +234,7 @@ export function stageCommand(): Command {
       (v) => positive('--stalled-ms', v),
       2_500,
     )
+    .addOption(healthPortOption())
     .action(
       async (o: {
         redis: string;
@@ -243,7 +245,9 @@ export function stageCommand(): Command {
         concurrency: number;
         lockMs: number;
         stalledMs: number;
+        healthPort?: number;
       }) => {
+        const stopProbes = await startProbes(o.healthPort, o.redis);
         const artifacts = await openArtifactStore(o.artifacts, { field: '--artifacts' });
         const worker = await startStageWorker({
           redisUrl: o.redis,
@@ -265,6 +269,7 @@ export function stageCommand(): Command {
         });
         await worker.close();
         await artifacts.close();
+        await stopProbes();
         process.exit(0);
       },
     );

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { healthPortOption, startProbes } from './health-option.js';
 import { loadKibanConfig } from '../app/config.js';
 import { startWorkerRole } from '../app/roles/worker.js';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -17,6 +18,7 @@ interface WorkerCliOptions {
   shutdownGrace: number;
   stageJobs?: string | true;
   artifacts?: string;
+  healthPort?: number;
 }
 
 /** `kiban worker`: runs workflow tasks from a BullMQ queue until SIGTERM or SIGINT. */
@@ -82,6 +84,7 @@ export function workerCommand(): Command {
         'artifact store for --stage-jobs partition files, shared with the submitter',
       ).env('KIBAN_STORES_ARTIFACTS'),
     )
+    .addOption(healthPortOption())
     .addHelpText(
       'after',
       '\nExample:\n  kiban worker --redis redis://redis:6379 --metadata postgres://kiban@db/kiban --concurrency 4\n' +
@@ -104,6 +107,7 @@ export function workerCommand(): Command {
         options.stageJobs === undefined
           ? undefined
           : whole('--stage-jobs', options.stageJobs === true ? '1' : options.stageJobs, 1);
+      const stopProbes = await startProbes(options.healthPort, config.executor.redis);
       const worker = await startWorkerRole(config, {
         concurrency: options.concurrency,
         lockDurationMs: options.lockDuration,
@@ -118,6 +122,7 @@ export function workerCommand(): Command {
       await stopRequested;
       process.stdout.write(`kiban worker ${worker.id} is stopping\n`);
       await worker.close();
+      await stopProbes();
     });
 }
 
