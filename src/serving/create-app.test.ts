@@ -71,15 +71,15 @@ describe('serving API', () => {
     expect(recs.body).toEqual({
       user: '1',
       items: [
-        { id: '10', score: 0.9 },
-        { id: '20', score: 0.5 },
+        { id: '10', score: 0.9, source: 'personal' },
+        { id: '20', score: 0.5, source: 'personal' },
       ],
       fallback: false,
     });
     const cold = await get('/v1/users/nobody/recommendations?k=1');
     expect(cold.body).toEqual({
       user: 'nobody',
-      items: [{ id: '30', score: 300 }],
+      items: [{ id: '30', score: 300, source: 'popular' }],
       fallback: true,
     });
     expect((await get('/v1/items/10/related')).body).toEqual({
@@ -127,8 +127,11 @@ describe('serving API', () => {
     expect(openapi.body.openapi).toBe('3.1.0');
     expect(Object.keys(openapi.body.paths)).toEqual([
       '/v1/users/{userId}/recommendations',
+      '/v1/recommendations',
       '/v1/items/{itemId}/related',
       '/v1/models',
+      '/v1/models/versions',
+      '/v1/models/rollback',
       '/v1/services',
       '/v1/me',
       '/v1/tags/suggest',
@@ -143,7 +146,7 @@ describe('serving API', () => {
       openapi.body.paths['/v1/users/{userId}/recommendations'].get.parameters.map(
         (p: { name: string }) => p.name,
       ),
-    ).toEqual(['userId', 'k']);
+    ).toEqual(['userId', 'k', 'offset', 'category', 'exclude', 'explain']);
   });
 });
 
