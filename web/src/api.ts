@@ -14,6 +14,7 @@ import type {
   WorkflowDefinition,
   WorkflowSummary,
 } from './types.js';
+import type { paths } from './api-types.js';
 
 /** An error answer of the API: its `{code, message}` body and status. */
 export class ApiError extends Error {
@@ -30,6 +31,61 @@ export class ApiError extends Error {
 function csrfToken(): string | undefined {
   const match = /(?:^|;\s*)kiban_csrf=([^;]+)/.exec(document.cookie);
   return match?.[1];
+}
+
+/** `GET /v1/services`: the services the caller may use, with their prefix and current version. */
+export type ServiceList =
+  paths['/v1/services']['get']['responses'][200]['content']['application/json'];
+export type ServiceSummary = ServiceList['services'][number];
+
+/** `GET {prefix}/models`: the published version, its meta (kind, metrics, …) and model record. */
+export type PublishedModel =
+  paths['/v1/models']['get']['responses'][200]['content']['application/json'];
+
+/** One held version of `GET {prefix}/models/versions` (newest first). */
+export interface HeldVersion {
+  version: string;
+  publishedAt: string;
+  meta: Record<string, unknown>;
+  current: boolean;
+}
+
+/** `GET {prefix}/models/versions`: the versions the service's store holds, newest first. */
+export interface VersionHistory {
+  versions: HeldVersion[];
+}
+
+/** One reason of an explained item: an item of the user's that led to it, and how strongly. */
+export interface ExplainReason {
+  item: string;
+  score: number;
+}
+
+/** One recommended item; `source` and `explain` where the server gives them. */
+export interface RecommendedItem {
+  id: string;
+  score: number;
+  source?: string;
+  explain?: { reasons?: ExplainReason[] } & Record<string, unknown>;
+}
+
+/** `GET {prefix}/users/{id}/recommendations`. */
+export interface UserRecommendations {
+  user: string;
+  items: RecommendedItem[];
+  fallback: boolean;
+}
+
+/** One creator of `GET {prefix}/users/{id}/creators` (optional route). */
+export interface RecommendedCreator {
+  id: string;
+  score: number;
+  [field: string]: unknown;
+}
+
+/** The URL prefix of a service's routes, as `GET /v1/services` names it (`/v1` for default). */
+export function servicePrefix(name: string): string {
+  return name === 'default' ? '/v1' : `/v1/services/${encodeURIComponent(name)}`;
 }
 
 async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -96,6 +152,37 @@ export const api = {
     request<FeatureViewDetail>(
       'GET',
       `/v1/features/views/${encodeURIComponent(name)}${keys === undefined || keys === '' ? '' : `?keys=${encodeURIComponent(keys)}`}`,
+    ),
+  /** The services the caller may use. */
+  services: () => request<ServiceList>('GET', '/v1/services'),
+  /** A service's published version (a 503 before its first publish). */
+  serviceModel: (prefix: string) => request<PublishedModel>('GET', `${prefix}/models`),
+  /** A service's held versions, newest first (a 404 where the server has no history route). */
+  serviceVersions: (prefix: string) => request<VersionHistory>('GET', `${prefix}/models/versions`),
+  /** Makes a held version of a service current again (scope admin). */
+  rollbackService: (prefix: string, version: string) =>
+    request<{ from: string | null; to: string }>('POST', `${prefix}/models/rollback`, {
+      version,
+    }),
+  /**
+   * A user's recommendations from a service, with explanations; a server that does not take
+   * `explain` (a 400 naming it) is asked again without it.
+   */
+  userRecommendations: async (prefix: string, user: string, k: number) => {
+    const path = `${prefix}/users/${encodeURIComponent(user)}/recommendations?k=${k}`;
+    try {
+      return await request<UserRecommendations>('GET', `${path}&explain=true`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400 && /explain/.test(e.message))
+        return request<UserRecommendations>('GET', path);
+      throw e;
+    }
+  },
+  /** Creators recommended to a user (a 404 where the server has no such route). */
+  userCreators: (prefix: string, user: string, k: number) =>
+    request<{ user: string; creators?: RecommendedCreator[]; items?: RecommendedCreator[] }>(
+      'GET',
+      `${prefix}/users/${encodeURIComponent(user)}/creators?k=${k}`,
     ),
   /** Who the dashboard is signed in as (a 401 when it is not). */
   me: () => request<Me>('GET', '/v1/me'),

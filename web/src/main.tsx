@@ -8,6 +8,8 @@ import { ExperimentsPage } from './pages/ExperimentsPage.js';
 import { FeaturesPage } from './pages/FeaturesPage.js';
 import { FeatureViewPage } from './pages/FeatureViewPage.js';
 import { RunPage } from './pages/RunPage.js';
+import { ServiceDetailPage } from './pages/ServicesDetailPage.js';
+import { ServicesPage } from './pages/ServicesPage.js';
 import { WorkflowPage } from './pages/WorkflowPage.js';
 import { WorkflowsPage } from './pages/WorkflowsPage.js';
 import { SignedIn } from './components/SignedIn.js';
@@ -21,6 +23,7 @@ function App() {
   const bandit = /^\/bandits\/([^/]+)\/?$/.exec(path);
   const experiment = /^\/experiments\/([^/]+)\/?$/.exec(path);
   const featureView = /^\/features\/([^/]+)\/?$/.exec(path);
+  const service = /^\/services\/([^/]+)\/?$/.exec(path);
   // Keyed by path so that moving between runs starts from a clean page state.
   const page = run ? (
     <RunPage key={path} id={decodeURIComponent(run[1]!)} />
@@ -32,6 +35,10 @@ function App() {
     <ExperimentPage key={path} name={decodeURIComponent(experiment[1]!)} />
   ) : featureView ? (
     <FeatureViewPage key={path} name={decodeURIComponent(featureView[1]!)} />
+  ) : service ? (
+    <ServiceDetailPage key={path} name={decodeURIComponent(service[1]!)} />
+  ) : path === '/services' || path === '/services/' ? (
+    <ServicesPage />
   ) : path === '/features' || path === '/features/' ? (
     <FeaturesPage />
   ) : path === '/audit' || path === '/audit/' ? (
@@ -58,6 +65,9 @@ function App() {
         </Link>
         <Link to="/" className="nav">
           Workflows
+        </Link>
+        <Link to="/services" className="nav">
+          Services
         </Link>
         <Link to="/bandits" className="nav">
           Bandits

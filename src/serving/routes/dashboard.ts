@@ -40,12 +40,14 @@ export const DASHBOARD_CLIENT_ROUTES: readonly string[] = [
   '/experiments/*',
   '/features',
   '/features/*',
+  '/services',
+  '/services/*',
   '/audit',
 ];
 
 /**
  * Serves the built dashboard from `webRoot` (the output of `npm run build:web`): `index.html`
- * for `/` and the client routes (`/workflows/…`, `/runs/…`, `/bandits/…`, `/experiments/…`, `/features/…`, `/audit`, history routing), and the files
+ * for `/` and the client routes (`/workflows/…`, `/runs/…`, `/bandits/…`, `/experiments/…`, `/features/…`, `/services/…`, `/audit`, history routing), and the files
  * under `/assets/`. Vite names assets by content hash, so they are cached for a year; index.html
  * is never cached, so a new build shows up on reload. When `webRoot` has no index.html (the
  * dashboard was not built) those routes answer 503 saying how to build it; the API is unaffected.
