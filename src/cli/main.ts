@@ -12,6 +12,7 @@ import { migrateCommand } from './migrate-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { schedulerCommand } from './scheduler-command.js';
 import { serveCommand } from './serve-command.js';
+import { servicesCommand } from './services-command.js';
 import { stageCommand } from './stage-command.js';
 import { tagsCommand } from './tags-command.js';
 import { vectorsCommand } from './vectors-command.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     evaluateCommand(),
     pipelineCommand(),
     serveCommand(),
+    servicesCommand(),
     workflowCommand(),
     schedulerCommand(),
     workerCommand(),

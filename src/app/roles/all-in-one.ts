@@ -12,6 +12,7 @@ import { buildAuthenticators } from '../build-authenticators.js';
 import { storeFields, type KibanConfig } from '../config.js';
 import { ensureDevKey } from '../dev-key.js';
 import { openArtifactStore } from '../open-artifact-store.js';
+import { metadataForService, openServices } from '../open-services.js';
 import { resolveServeAuth, type ServeAuth } from '../serve-auth.js';
 
 /** Runtime options of {@link startAllInOneRole}. */
@@ -28,6 +29,8 @@ export interface AllInOneRole {
   app: FastifyInstance;
   /** What the pipeline run published (including a sample user and item to try). */
   pipeline: PipelineResult;
+  /** What each other service's pipeline run published, by service name (`config.services`). */
+  servicePipelines: Readonly<Record<string, PipelineResult>>;
   /** The auth mode in force (as `kiban serve` decides it: off on loopback unless `auth.mode` says) and its warning. */
   auth: ServeAuth;
   /** An `admin` API key for trying the API with auth required (`ensureDevKey`): the same on every run. */
@@ -40,7 +43,8 @@ export interface AllInOneRole {
  * The all-in-one role (`kiban demo`): opens the serving and metadata backends of
  * `config.stores` once, runs the batch pipeline of `config.pipeline` into them (the built-in
  * `recommend` workflow, inline, recorded in the metadata store's workflow runs), then builds the
- * serving API over the same backends. The role logs through one logger (`options.logger`, else
+ * serving API over the same backends. Each other service of `config.services` (issue 22) has its
+ * own pipeline run into its own serving namespace, and is served at `/v1/services/NAME/…`. The role logs through one logger (`options.logger`, else
  * JSON lines on stderr at the level of `KIBAN_LOG_LEVEL`), its `pipeline` and `serve` children.
  * When the pipeline fails, the backends are closed and the error is rethrown. Auth is decided as
  * for `kiban serve` (off on loopback unless `auth.mode` says otherwise); either way the role
@@ -62,17 +66,41 @@ export async function startAllInOneRole(
   });
   // One logger for the role, a child per component.
   const logger = options.logger ?? createLogger();
+  const services = await openServices(config, {
+    metadata: backends.metadata,
+    logger: childLogger(logger, 'services'),
+  }).catch(async (error: unknown) => {
+    await backends.close();
+    throw error;
+  });
+  const close = async (): Promise<void> => {
+    await services.close();
+    await backends.close();
+  };
   let pipeline: PipelineResult;
+  const servicePipelines: Record<string, PipelineResult> = {};
   try {
-    pipeline = await runPipeline(config.pipeline, {
+    const run = (
+      pipelineConfig: KibanConfig['pipeline'],
+      stores: Pick<Parameters<typeof runPipeline>[1], 'serving' | 'metadata'>,
+    ) =>
+      runPipeline(pipelineConfig, {
+        ...stores,
+        logger: childLogger(logger, 'pipeline'),
+        openArtifacts: (url) => openArtifactStore(url),
+        ...(options.onPipelineEvent === undefined ? {} : { onEvent: options.onPipelineEvent }),
+      });
+    pipeline = await run(config.pipeline, {
       serving: backends.serving,
       metadata: backends.metadata,
-      logger: childLogger(logger, 'pipeline'),
-      openArtifacts: (url) => openArtifactStore(url),
-      ...(options.onPipelineEvent === undefined ? {} : { onEvent: options.onPipelineEvent }),
     });
+    for (const service of services.services)
+      servicePipelines[service.name] = await run(config.services[service.name], {
+        serving: service.serving,
+        metadata: metadataForService(backends.metadata, service.name),
+      });
   } catch (error) {
-    await backends.close();
+    await close();
     throw error;
   }
   let devKey: string;
@@ -82,7 +110,7 @@ export async function startAllInOneRole(
     if (auth.mode === 'required')
       authenticators = await buildAuthenticators(config, { metadata: backends.metadata });
   } catch (error) {
-    await backends.close();
+    await close();
     throw error;
   }
   const app = createServingApp({
@@ -93,6 +121,7 @@ export async function startAllInOneRole(
     // Similar items from the item vectors the pipeline just published (the `items` index), and
     // interaction events that re-embed users when the model embeds them (graphsage, gat).
     ...freshUserServing(backends, logger),
+    services: services.services,
   });
-  return { app, pipeline, auth, devKey, close: () => backends.close() };
+  return { app, pipeline, servicePipelines, auth, devKey, close };
 }

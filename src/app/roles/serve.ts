@@ -20,6 +20,7 @@ import { resolveServeAuth } from '../serve-auth.js';
 import { openRateLimit } from '../open-rate-limit.js';
 import { runArtifacts } from './worker.js';
 import { freshUserServing } from '../fresh-user-serving.js';
+import { openServices, type OpenedServices } from '../open-services.js';
 import { bundledPath } from '../paths.js';
 
 /** Where the serve role looks for workflows when `serve.workflows` is not given. */
@@ -44,7 +45,8 @@ export interface ServeRole {
 
 /**
  * The serve role: opens the serving, bandit, metadata and artifact backends of `config.stores` once and
- * builds the serving API over them, with the bandit and experiment services and, when there is a
+ * builds the serving API over them, and each other service's serving store, interactions and
+ * user state (`config.services`, served at `/v1/services/NAME/…`; see `app/open-services.ts`), with the bandit and experiment services and, when there is a
  * workflows directory (`serve.workflows`, else `./workflows` if it exists), the workflow service
  * with an inline executor (runs started from the dashboard are driven in this process). Auth
  * (`auth.mode`, else `required` off loopback) checks API keys from the metadata store and the
@@ -132,14 +134,25 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
   // Rate limits (auth.rateLimit; issue 17.5), counted in Redis when it names one.
   const rateLimit = await openRateLimit(config, childLogger(logger, 'rate-limit'));
   let online: OnlineFeatureStore | null = null;
+  let services: OpenedServices | null = null;
   const close = async (): Promise<void> => {
     await workflows?.close();
     await executor?.close();
     await Promise.allSettled([decisionLog.close()]);
     await rateLimit?.close();
     await online?.close();
+    await services?.close();
     await backends.close();
   };
+  // The other services (issue 22, `services:`): each its own serving namespace, its interactions
+  // and user state; the model records and API keys are the shared metadata store's.
+  services = await openServices(config, {
+    metadata: backends.metadata,
+    logger: childLogger(logger, 'services'),
+  }).catch(async (error: unknown) => {
+    await close();
+    throw error;
+  });
   // The online feature store: `features.online`, else the one beside the serving store.
   if (featureRepo !== null)
     online = await openOnlineFeatureStore(
@@ -169,6 +182,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     // the metadata store so that a restart loses none; interaction events and users re-embedded
     // from them when the published model embeds users (issue 19).
     ...freshUserServing(backends, logger),
+    services: services.services,
     webRoot: bundledPath('dist/web'),
     ...(workflows === undefined ? {} : { workflows }),
     dataRoot: config.serve.dataRoot,
