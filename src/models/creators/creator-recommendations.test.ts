@@ -68,6 +68,15 @@ describe('creatorRecommendations', () => {
     expect(new Set(names(related, index.indexOf('Y'), creators))).toEqual(new Set(['X', 'W']));
   });
 
+  it('ranks popular creators by the users who touched them, directly or through items', () => {
+    const { popular, index } = creatorRecommendations(input);
+    // W: users 0 (follow) and 1; X: user 2; Y: user 1 — ties to the lower id.
+    expect(names(popular, 0, index.names)).toEqual(['W', 'X', 'Y']);
+    expect([...popular.scores]).toEqual([2, 1, 1]);
+    const top = creatorRecommendations(input, { popularK: 1 }).popular;
+    expect(names(top, 0, index.names)).toEqual(['W']);
+  });
+
   it('refuses inputs of different sizes', () => {
     expect(() => creatorRecommendations({ ...input, itemIds: ['i0'] })).toThrow(
       /one per dense item/,

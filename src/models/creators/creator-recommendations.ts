@@ -24,6 +24,8 @@ export const CREATOR_RECOMMENDATION_DEFAULTS = Object.freeze({
   userK: 50,
   /** Creators per related list. */
   relatedK: 50,
+  /** Creators in the popular list. */
+  popularK: 100,
   /** See {@link CREATOR_AGGREGATION_DEFAULTS}. */
   sizePower: CREATOR_AGGREGATION_DEFAULTS.sizePower,
   /** Share of the direct-interaction score in a user's blend (users who have direct interactions). */
@@ -62,6 +64,11 @@ export interface CreatorRecommendations {
   users: PackedScores;
   /** One list per dense creator. */
   related: PackedScores;
+  /**
+   * One list: the creators the most users touched (through an item or directly), scored by that
+   * count, ties to the lower creator id: the fallback for users without a list.
+   */
+  popular: PackedScores;
   /** Training pairs that were direct creator interactions (an item id naming a creator). */
   directPairs: number;
 }
@@ -78,7 +85,8 @@ export interface CreatorRecommendations {
  * - creators the user already touched — through an item of theirs or directly — are never
  *   recommended to them.
  * - related creators: the creator's items' related lists aggregated per creator (itself left
- *   out), blended at `cosineWeight` with creator cosine over who touched them.
+ *   out), blended at `cosineWeight` with creator cosine over who touched them;
+ * - popular creators: by the number of users who touched them.
  *
  * @throws InvalidArgumentError when the inputs disagree on the number of items or users.
  */
@@ -163,5 +171,25 @@ export function creatorRecommendations(
     k: o.relatedK,
     size: nCreators,
   });
-  return { index, users, related, directPairs: directRows.length };
+  return {
+    index,
+    users,
+    related,
+    popular: popularCreators(touched, o.popularK),
+    directPairs: directRows.length,
+  };
+}
+
+/** The `k` columns of `touched` with the most rows, best first, scored by that count. */
+function popularCreators(touched: CsrMatrix, k: number): PackedScores {
+  const counts = new Int32Array(touched.cols);
+  for (let e = 0; e < touched.nnz; e++) counts[touched.indices[e]]++;
+  const order = Int32Array.from({ length: touched.cols }, (_, c) => c).filter((c) => counts[c] > 0);
+  order.sort((a, b) => counts[b] - counts[a] || a - b);
+  const ids = order.slice(0, k);
+  return {
+    offsets: Int32Array.of(0, ids.length),
+    ids,
+    scores: Float32Array.from(ids, (c) => counts[c]),
+  };
 }

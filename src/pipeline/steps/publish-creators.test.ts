@@ -8,7 +8,11 @@ import { MemoryServingStore } from '../../storage/memory-serving-store.js';
 import { taskLogLogger } from '../../workflow/task-log-logger.js';
 import { parsePipelineConfig } from '../pipeline-config.js';
 import { runPipelineStep, type StepContext } from './index.js';
-import { RELATED_CREATORS_LIST, USER_CREATORS_LIST } from './publish-creators.js';
+import {
+  POPULAR_CREATORS_LIST,
+  RELATED_CREATORS_LIST,
+  USER_CREATORS_LIST,
+} from './publish-creators.js';
 
 // Creators: A made i1 and i2, B i3 and i4, C i5 and i6. u1 also follows C directly (an event
 // whose item is the creator's name, which the item table does not hold).
@@ -115,6 +119,12 @@ describe('publish: creator lists (issue 22)', () => {
       const relatedA = await serving.getList(RELATED_CREATORS_LIST, 'A');
       expect(new Set(relatedA?.map((c) => c.id))).toEqual(new Set(['B', 'C']));
       expect(await serving.getList(RELATED_CREATORS_LIST, 'D')).toBeNull();
+      // A: u1, u2, u3, u6; B: u2, u3, u5; C: u1 (follow), u4, u5, u6 — ties to the lower name.
+      expect(await serving.getList(POPULAR_CREATORS_LIST, 'all')).toEqual([
+        { id: 'A', score: 4 },
+        { id: 'C', score: 4 },
+        { id: 'B', score: 3 },
+      ]);
       // The item lists are published beside them.
       expect(await serving.getList('user', 'u1')).not.toBeNull();
       expect(lines.some((l) => /3 creators of 6 catalogue items \(1 direct/.test(l))).toBe(true);
@@ -129,6 +139,7 @@ describe('publish: creator lists (issue 22)', () => {
       expect(await serving.getList('user', 'u1')).not.toBeNull();
       expect(await serving.getList(USER_CREATORS_LIST, 'u1')).toBeNull();
       expect(await serving.getList(RELATED_CREATORS_LIST, 'A')).toBeNull();
+      expect(await serving.getList(POPULAR_CREATORS_LIST, 'all')).toBeNull();
     } finally {
       await serving.close();
     }

@@ -20,6 +20,12 @@ import { INTERACTION_COLUMNS, requireInput } from './work-files.js';
 export const USER_CREATORS_LIST = 'user-creators';
 /** `serving/list-names.ts`'s `RELATED_CREATORS_LIST` (see {@link USER_CREATORS_LIST}). */
 export const RELATED_CREATORS_LIST = 'related-creators';
+/**
+ * `all` → the creators the most training users touched (through an item or directly), scored by
+ * that count: what `GET …/users/{id}/creators` answers a user without a list. Not in
+ * `serving/list-names.ts` yet; the route reads it from here.
+ */
+export const POPULAR_CREATORS_LIST = 'popular-creators';
 
 /**
  * The creator lists for a version (nothing without `data.items.creator`), made by
@@ -36,6 +42,8 @@ export const RELATED_CREATORS_LIST = 'related-creators';
  * - {@link RELATED_CREATORS_LIST}: creator name → at most `candidates.related` other creators:
  *   its items' related lists aggregated per creator, blended half and half with creator cosine
  *   over the users who touched each.
+ * - {@link POPULAR_CREATORS_LIST}: `all` → at most `candidates.popular` creators by the number
+ *   of users who touched them.
  *
  * Creator ids in the lists are the catalogue's creator values (strings).
  */
@@ -75,7 +83,11 @@ export async function* creatorLists(
       userLists: inputs.candidates.user,
       relatedLists: inputs.candidates.related,
     },
-    { userK: ctx.config.candidates.users, relatedK: ctx.config.candidates.related },
+    {
+      userK: ctx.config.candidates.users,
+      relatedK: ctx.config.candidates.related,
+      popularK: ctx.config.candidates.popular,
+    },
   );
   const names = made.index.names;
   stepLogger(ctx).info(
@@ -92,6 +104,7 @@ export async function* creatorLists(
     creatorEntries(made.users, (u) => String(inputs.users.idAt(u)), names),
   ] as const;
   yield [RELATED_CREATORS_LIST, creatorEntries(made.related, (c) => names[c], names)] as const;
+  yield [POPULAR_CREATORS_LIST, creatorEntries(made.popular, () => 'all', names)] as const;
 }
 
 /** Non-empty packed creator lists as (key, scored creator names) pairs, produced lazily. */
