@@ -39,6 +39,7 @@ import {
 } from './service-routes.js';
 import { SERVICE_NAME } from '../auth/principal.js';
 import type { InteractionStore } from '../storage/interaction-store.js';
+import type { UserStateStore } from '../storage/user-state-store.js';
 import { tagRoutes } from './routes/tags.js';
 import { vectorRoutes, type VectorRoutesOptions } from './routes/vectors.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -95,6 +96,12 @@ export interface ServingAppDeps {
    * (versions published by graphsage and gat). @defaultValue none: precomputed lists only
    */
   embedding?: FreshUserEmbedding;
+  /**
+   * The default service's hidden and just-seen items per user (issue 22): adds
+   * `PUT`/`DELETE /v1/users/{id}/hidden/{item}` and leaves those items out of recommendations
+   * (`openUserStateStore` of the serving URL). @defaultValue none: the hidden routes are not mounted
+   */
+  userState?: UserStateStore;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
   /**
@@ -291,6 +298,7 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     ...(metadata === undefined ? {} : { metadata }),
     ...(deps.interactions === undefined ? {} : { interactions: deps.interactions }),
     ...(deps.embedding === undefined ? {} : { embedding: deps.embedding }),
+    ...(deps.userState === undefined ? {} : { userState: deps.userState }),
   };
   const services = [defaultService, ...(deps.services ?? [])];
   const names = new Set<string>();

@@ -64,7 +64,7 @@ if (mustRunRedis(reachable)) {
         await store.hide('u1', 'i1');
         await store.markSeen('u1', ['i2']);
         expect(await raw.smembers(`${prefix}user-state:hidden:u1`)).toEqual(['i1']);
-        expect(await raw.zrange(`${prefix}user-state:seen:u1`, 0, -1)).toEqual(['i2']);
+        expect(await raw.zrange(`${prefix}user-state:seen:u1`, '0', '-1')).toEqual(['i2']);
       } finally {
         await store.close();
         const keys = await raw.keys(`${prefix}*`);
