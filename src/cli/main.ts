@@ -9,6 +9,7 @@ import { evaluateCommand } from './evaluate-command.js';
 import { featuresCommand } from './features-command.js';
 import { keysCommand } from './keys-command.js';
 import { migrateCommand } from './migrate-command.js';
+import { modelsCommand } from './models-command.js';
 import { pipelineCommand } from './pipeline-command.js';
 import { schedulerCommand } from './scheduler-command.js';
 import { serveCommand } from './serve-command.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     demoCommand(),
     evaluateCommand(),
     pipelineCommand(),
+    modelsCommand(),
     serveCommand(),
     servicesCommand(),
     workflowCommand(),
