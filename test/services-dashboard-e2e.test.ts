@@ -3,9 +3,12 @@
  * Vite, a serving app with two services over their own memory stores (`default` at /v1 and
  * `booth` at /v1/services/booth), each with published versions of distinct lists and offline
  * metrics. The services page must list both with their current versions; booth's page must show
- * its published version, kind and metrics (not default's), the metrics across its held versions,
- * and its version history where the server lists it; the explorer must show booth's items for a
- * user (not default's), and a user booth does not know gets booth's popular items as a fallback.
+ * its published version, kind and metrics (not default's), the metrics across its held versions
+ * and its version history; the explorer must show booth's items for a user (not default's), with
+ * their source and explanations where the route gives them, and a user booth does not know gets
+ * booth's popular items as a fallback; a rollback through the confirm dialog switches booth's
+ * answers. With API keys required (a second app), a key without a service scope sees only default,
+ * and a reader of every service without `admin` finds the Rollback buttons disabled.
  * Screenshots go to test-artifacts/services/.
  *
  * Needs Debian's chromium (CHROMIUM_PATH overrides /usr/bin/chromium). Without it the test is
@@ -17,7 +20,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeyAuthenticator } from '../src/auth/api-key-authenticator.js';
+import { createApiKey } from '../src/auth/api-keys.js';
 import { createServingApp } from '../src/serving/create-app.js';
+import { KyselyMetadataStore } from '../src/storage/kysely-metadata-store.js';
 import { MemoryServingStore } from '../src/storage/memory-serving-store.js';
 import type { ScoredItem } from '../src/storage/serving-store.js';
 import { BROWSER_TESTS, buildDashboard, openBrowser, requireChromium } from './fixtures/browser.js';
@@ -118,8 +124,12 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
   let browser: Browser;
   let page: Page;
   let base: string;
-  let historyRoute: boolean;
   let explained: boolean;
+  /** A second app with API keys required, over stores of its own. */
+  let authApp: FastifyInstance;
+  let authBase: string;
+  let metadata: KyselyMetadataStore;
+  const keys = { reader: '', defaultOnly: '' };
 
   beforeAll(async () => {
     requireChromium();
@@ -138,22 +148,53 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    // The version history route (GET …/models/versions) is optional to the dashboard: where the
-    // server has it, the history table and rollback are checked too.
-    historyRoute =
-      (await app.inject({ url: '/v1/services/booth/models/versions' })).statusCode === 200;
     // Likewise items' `source` and `explain` (`?explain=true`), rendered where the route gives them.
     const probe = await app.inject({
       url: '/v1/services/booth/users/u1/recommendations?k=3&explain=true',
     });
     const first = probe.statusCode === 200 ? probe.json().items[0] : undefined;
     explained = first?.source !== undefined && first?.explain !== undefined;
+
+    metadata = KyselyMetadataStore.sqlite(join(dir, 'meta.db'));
+    await metadata.migrate();
+    const pepper = 'p'.repeat(32);
+    for (const [name, scopes] of [
+      ['reader', ['recs:read', 'models:read', 'service:*']],
+      ['defaultOnly', ['recs:read', 'models:read']],
+    ] as const)
+      keys[name] = (
+        await createApiKey(metadata.apiKeys, pepper, {
+          name,
+          scopes: [...scopes],
+          createdBy: 'test',
+        })
+      ).key;
+    const authServing = new MemoryServingStore();
+    await publish(authServing, DEFAULT_V1);
+    const authBooth = new MemoryServingStore();
+    await publish(authBooth, BOOTH_V1);
+    await publish(authBooth, BOOTH_V2);
+    authApp = createServingApp({
+      serving: authServing,
+      metadata,
+      webRoot,
+      services: [{ name: 'booth', serving: authBooth }],
+      auth: {
+        mode: 'required',
+        authenticators: [new ApiKeyAuthenticator({ store: metadata.apiKeys, pepper })],
+      },
+    });
+    await authApp.listen({ port: 0, host: '127.0.0.1' });
+    const authAddress = authApp.server.address();
+    authBase = `http://127.0.0.1:${typeof authAddress === 'object' && authAddress ? authAddress.port : 0}`;
     ({ browser, page } = await openBrowser({ width: 1280, height: 900 }));
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+    await authApp?.close();
+    await metadata?.close();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
@@ -205,21 +246,17 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     await page.getByTestId('metric-chart-ndcg@10').waitFor();
     expect(await page.getByTestId('metrics-chart').locator('figure').count()).toBe(3);
 
-    if (historyRoute) {
-      // Both held versions, newest first, the current one without a rollback button.
-      await page.getByTestId('version-history').waitFor();
-      const rows = page.getByTestId('version-history').locator('tbody tr');
-      expect(await rows.count()).toBe(2);
-      expect(await rows.nth(0).getAttribute('data-testid')).toBe('version-row-booth-v2');
-      expect(await rows.nth(1).getAttribute('data-testid')).toBe('version-row-booth-v1');
-      expect(await page.getByTestId('version-row-booth-v2').getByRole('button').count()).toBe(0);
-      // Bars for both versions in each metric's chart.
-      expect(
-        await page.getByTestId('metric-chart-ndcg@10').locator('rect.metric-bar').count(),
-      ).toBe(2);
-    } else {
-      await page.getByTestId('history-unavailable').waitFor();
-    }
+    // Both held versions, newest first, the current one without a rollback button.
+    await page.getByTestId('version-history').waitFor();
+    const rows = page.getByTestId('version-history').locator('tbody tr');
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(0).getAttribute('data-testid')).toBe('version-row-booth-v2');
+    expect(await rows.nth(1).getAttribute('data-testid')).toBe('version-row-booth-v1');
+    expect(await page.getByTestId('version-row-booth-v2').getByRole('button').count()).toBe(0);
+    // Bars for both versions in each metric's chart.
+    expect(await page.getByTestId('metric-chart-ndcg@10').locator('rect.metric-bar').count()).toBe(
+      2,
+    );
 
     // The explorer: booth's list for u1, best first, none of default's items.
     await page.getByLabel('User id').fill('u1');
@@ -251,31 +288,63 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     expect(await explorerIds(page)).toEqual(['d-1', 'd-2', 'd-3']);
     expect(await page.getByTestId('published-version-name').textContent()).toBe('default-v1');
 
-    if (historyRoute) {
-      // Roll booth back to booth-v1 through the confirm dialog: its list answers at once.
-      await page.goto(`${base}/services/booth`);
-      await page
-        .getByTestId('version-row-booth-v1')
-        .getByRole('button', { name: 'Rollback' })
-        .click();
-      const dialog = page.getByRole('dialog');
-      await dialog.waitFor();
-      expect(await dialog.textContent()).toContain('booth-v1');
-      await page.screenshot({ path: join(SHOTS, 'rollback-confirm.png'), fullPage: true });
-      await dialog.getByRole('button', { name: 'Roll back' }).click();
-      await page.getByTestId('rollback-done').waitFor();
-      await expect
-        .poll(() => page.getByTestId('published-version-name').textContent())
-        .toBe('booth-v1');
-      await page.getByLabel('User id').fill('u1');
-      await page.getByRole('button', { name: 'Recommend' }).click();
-      // booth-v1's own list for u1 leads (a fallback chain may fill the page after it).
-      await expect.poll(async () => (await explorerIds(page))[0]).toBe('b-old');
-    }
+    // Roll booth back to booth-v1 through the confirm dialog: its list answers at once.
+    await page.goto(`${base}/services/booth`);
+    await page
+      .getByTestId('version-row-booth-v1')
+      .getByRole('button', { name: 'Rollback' })
+      .click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('booth-v1');
+    await page.screenshot({ path: join(SHOTS, 'rollback-confirm.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByTestId('rollback-done').waitFor();
+    await expect
+      .poll(() => page.getByTestId('published-version-name').textContent())
+      .toBe('booth-v1');
+    await page.getByLabel('User id').fill('u1');
+    await page.getByRole('button', { name: 'Recommend' }).click();
+    // booth-v1's own list for u1 leads (a fallback chain may fill the page after it).
+    await expect.poll(async () => (await explorerIds(page))[0]).toBe('b-old');
 
     // Reloading a service page's own URL is served by the server (history routing).
     await page.reload();
     await page.getByTestId('published-version').waitFor();
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('lists only the services a key may use, and disables rollback without the admin scope', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+
+    // A key with no service scope uses default only: booth is not listed.
+    await page.setExtraHTTPHeaders({ authorization: `Bearer ${keys.defaultOnly}` });
+    await page.goto(`${authBase}/services`);
+    await page.getByTestId('service-row-default').waitFor();
+    expect(await page.getByTestId('service-row-booth').count()).toBe(0);
+
+    // A reader of every service (service:*) without admin: booth's page, history and explorer
+    // work, every Rollback button is disabled saying why.
+    await page.setExtraHTTPHeaders({ authorization: `Bearer ${keys.reader}` });
+    await page.goto(`${authBase}/services`);
+    await page.getByTestId('service-row-booth').waitFor();
+    await page.getByRole('link', { name: 'booth', exact: true }).click();
+    await page.getByTestId('version-history').waitFor();
+    expect(await page.getByTestId('published-version-name').textContent()).toBe('booth-v2');
+    const rollback = page.getByTestId('version-row-booth-v1').getByRole('button', {
+      name: 'Rollback',
+    });
+    await expect.poll(() => rollback.isDisabled()).toBe(true);
+    expect(await rollback.getAttribute('title')).toBe('Rolling back needs the admin scope.');
+    await page.getByTestId('rollback-needs-admin').waitFor();
+    await page.getByLabel('User id').fill('u1');
+    await page.getByLabel('k').fill('3');
+    await page.getByRole('button', { name: 'Recommend' }).click();
+    await page.getByTestId('explorer-items').waitFor();
+    expect(await explorerIds(page)).toEqual(['b-1', 'b-2', 'b-3']);
+    await page.screenshot({ path: join(SHOTS, 'service-booth-reader.png'), fullPage: true });
+    await page.setExtraHTTPHeaders({});
     expect(errors).toEqual([]);
   }, 120_000);
 });

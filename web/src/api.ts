@@ -42,18 +42,15 @@ export type ServiceSummary = ServiceList['services'][number];
 export type PublishedModel =
   paths['/v1/models']['get']['responses'][200]['content']['application/json'];
 
-/** One held version of `GET {prefix}/models/versions` (newest first). */
-export interface HeldVersion {
-  version: string;
-  publishedAt: string;
-  meta: Record<string, unknown>;
-  current: boolean;
-}
-
 /** `GET {prefix}/models/versions`: the versions the service's store holds, newest first. */
-export interface VersionHistory {
-  versions: HeldVersion[];
-}
+export type VersionHistory =
+  paths['/v1/models/versions']['get']['responses'][200]['content']['application/json'];
+/** One held version: its name, when it was published, its meta and whether it is current. */
+export type HeldVersion = VersionHistory['versions'][number];
+
+/** `POST {prefix}/models/rollback`: the version replaced and the one current now. */
+export type RollbackResult =
+  paths['/v1/models/rollback']['post']['responses'][200]['content']['application/json'];
 
 /** One reason of an explained item: an item of the user's that led to it, and how strongly. */
 export interface ExplainReason {
@@ -161,7 +158,7 @@ export const api = {
   serviceVersions: (prefix: string) => request<VersionHistory>('GET', `${prefix}/models/versions`),
   /** Makes a held version of a service current again (scope admin). */
   rollbackService: (prefix: string, version: string) =>
-    request<{ from: string | null; to: string }>('POST', `${prefix}/models/rollback`, {
+    request<RollbackResult>('POST', `${prefix}/models/rollback`, {
       version,
     }),
   /**

@@ -279,6 +279,11 @@ export function ServiceDetailPage({ name }: { name: string }) {
           </tbody>
         </table>
       )}
+      {versions !== null && versions.length > 1 && forbidden === null && mayAdmin === false && (
+        <p className="muted small" data-testid="rollback-needs-admin">
+          Rolling back needs the admin scope.
+        </p>
+      )}
       {confirming !== null && (
         <ConfirmDialog
           title={`Roll ${name} back?`}
