@@ -311,6 +311,10 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     // Reloading a service page's own URL is served by the server (history routing).
     await page.reload();
     await page.getByTestId('published-version').waitFor();
+
+    // A service the server does not have.
+    await page.goto(`${base}/services/nope`);
+    await page.getByTestId('service-unknown').waitFor();
     expect(errors).toEqual([]);
   }, 120_000);
 

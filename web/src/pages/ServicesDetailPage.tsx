@@ -101,6 +101,19 @@ export function ServiceDetailPage({ name }: { name: string }) {
     }
   };
 
+  if (unknownService)
+    return (
+      <main className="page" data-testid="service-page">
+        <nav className="crumbs">
+          <Link to="/services">Services</Link> / <span>{name}</span>
+        </nav>
+        <h1>{name}</h1>
+        <p className="error" data-testid="service-unknown">
+          No service "{name}" is visible to you. <Link to="/services">See the services</Link>
+        </p>
+      </main>
+    );
+
   return (
     <main className="page" data-testid="service-page">
       <nav className="crumbs">
@@ -114,11 +127,6 @@ export function ServiceDetailPage({ name }: { name: string }) {
           </p>
         </div>
       </header>
-      {unknownService && (
-        <p className="error" data-testid="service-unknown">
-          No service "{name}" is visible to you.
-        </p>
-      )}
 
       <h2>Published version</h2>
       {notPublished ? (
