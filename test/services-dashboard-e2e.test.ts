@@ -39,6 +39,8 @@ interface Fixture {
   /** Lists behind explanations: the users' training items and the items' related ones. */
   history?: Record<string, ScoredItem[]>;
   related?: Record<string, ScoredItem[]>;
+  /** The users' recommended creators. */
+  creators?: Record<string, ScoredItem[]>;
 }
 
 const DEFAULT_V1: Fixture = {
@@ -100,6 +102,12 @@ const BOOTH_V2: Fixture = {
     ],
     'h-2': [{ id: 'b-1', score: 0.2 }],
   },
+  creators: {
+    u1: [
+      { id: 'c-1', score: 0.8 },
+      { id: 'c-2', score: 0.4 },
+    ],
+  },
 };
 
 async function publish(store: MemoryServingStore, fixture: Fixture): Promise<void> {
@@ -110,6 +118,8 @@ async function publish(store: MemoryServingStore, fixture: Fixture): Promise<voi
     await writer.putLists('user-history', Object.entries(fixture.history));
   if (fixture.related !== undefined)
     await writer.putLists('related', Object.entries(fixture.related));
+  if (fixture.creators !== undefined)
+    await writer.putLists('user-creators', Object.entries(fixture.creators));
   await writer.commit();
 }
 
@@ -124,7 +134,7 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
   let browser: Browser;
   let page: Page;
   let base: string;
-  let explained: boolean;
+  let creatorsRoute: boolean;
   /** A second app with API keys required, over stores of its own. */
   let authApp: FastifyInstance;
   let authBase: string;
@@ -148,12 +158,10 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    // Likewise items' `source` and `explain` (`?explain=true`), rendered where the route gives them.
-    const probe = await app.inject({
-      url: '/v1/services/booth/users/u1/recommendations?k=3&explain=true',
-    });
-    const first = probe.statusCode === 200 ? probe.json().items[0] : undefined;
-    explained = first?.source !== undefined && first?.explain !== undefined;
+    // The creators route is optional to the dashboard: where the server mounts it per service,
+    // the explorer's creators table is checked too.
+    creatorsRoute =
+      (await app.inject({ url: '/v1/services/booth/users/u1/creators?k=3' })).statusCode === 200;
 
     metadata = KyselyMetadataStore.sqlite(join(dir, 'meta.db'));
     await metadata.migrate();
@@ -198,7 +206,7 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it("lists both services, shows booth's metrics and history, and explores booth's recommendations", async () => {
+  it("lists both services, shows booth's metrics and history, and explores booth's recommendations with their sources and explanations", async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
 
@@ -267,11 +275,15 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     expect(await page.getByTestId('explorer-fallback').count()).toBe(0);
     expect(await page.getByTestId('rec-row-b-1').locator('td').nth(2).textContent()).toBe('0.9500');
     expect(page.url()).toBe(`${base}/services/booth?user=u1&k=3`);
-    if (explained) {
-      // b-1 came from u1's own list, explained by u1's items whose related lists hold it.
-      const cells = page.getByTestId('rec-row-b-1').locator('td');
-      expect(await cells.nth(3).textContent()).toBe('personal');
-      expect(await cells.nth(4).locator('.reason code').allTextContents()).toEqual(['h-1', 'h-2']);
+    // b-1 came from u1's own list, explained by u1's items whose related lists hold it.
+    const cells = page.getByTestId('rec-row-b-1').locator('td');
+    expect(await cells.nth(3).textContent()).toBe('personal');
+    expect(await cells.nth(4).locator('.reason code').allTextContents()).toEqual(['h-1', 'h-2']);
+    if (creatorsRoute) {
+      await page.getByTestId('explorer-creators').waitFor();
+      expect(
+        await page.getByTestId('explorer-creators').locator('tbody tr code').allTextContents(),
+      ).toEqual(['c-1', 'c-2']);
     }
     await page.screenshot({ path: join(SHOTS, 'service-booth.png'), fullPage: true });
 

@@ -177,10 +177,12 @@ export const api = {
   },
   /** Creators recommended to a user (a 404 where the server has no such route). */
   userCreators: (prefix: string, user: string, k: number) =>
-    request<{ user: string; creators?: RecommendedCreator[]; items?: RecommendedCreator[] }>(
-      'GET',
-      `${prefix}/users/${encodeURIComponent(user)}/creators?k=${k}`,
-    ),
+    request<{
+      user: string;
+      creators?: RecommendedCreator[];
+      items?: RecommendedCreator[];
+      fallback?: boolean;
+    }>('GET', `${prefix}/users/${encodeURIComponent(user)}/creators?k=${k}`),
   /** Who the dashboard is signed in as (a 401 when it is not). */
   me: () => request<Me>('GET', '/v1/me'),
   /** Ends the developer session. */

@@ -182,7 +182,14 @@ export function RecommendationExplorer({ service, prefix }: { service: string; p
           )}
           {creatorList !== null && creatorList.length > 0 && (
             <>
-              <h3 className="explorer-creators">Creators for this user</h3>
+              <h3 className="explorer-creators">
+                Creators for this user
+                {creatorAnswer?.fallback === true && (
+                  <span className="muted small" data-testid="creators-fallback">
+                    popular creators (no list of the user's own)
+                  </span>
+                )}
+              </h3>
               <table className="table" data-testid="explorer-creators">
                 <thead>
                   <tr>
