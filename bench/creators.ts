@@ -5,19 +5,22 @@
  *
  * Split: per user, a seeded shuffle of their artists holds out ⌊20 %⌋ (users with fewer than 5
  * artists stay whole in training); the data has no play times, so there is no "latest". Blend
- * weights are chosen on a validation split carved the same way out of training (seed + 1), then
- * the models are refitted on all of training and judged once on the test split.
+ * weights are chosen on a validation split carved the same way out of training (seed + 1000),
+ * then the models are refitted on all of training and judged once on the test split. Each seed
+ * of `--seeds` is one such split; the table shows mean ± sd over them.
  *
  * Compared, by recall@10 and nDCG@10 over artists (training artists excluded):
- * - popularity, item-kNN (defaults: BM25, K=800), ALS (defaults) — kiban's models as they are;
- * - creators ← item-kNN, creators ← ALS: the model's top 200 aggregated by creator
- *   (`aggregateByCreator`, the publish step's path; here each creator has one item);
- * - creator-kNN (direct): cosine between creators over users × creators (`cosineNeighbours`,
- *   `neighbourhoodScores`), what the publish step blends in for direct creator interactions;
- * - item-kNN + ALS, item-kNN + friends, item-kNN + ALS + friends: `blendLists` of the top-200
- *   lists with the friend signal (`friendItemScores`: each friend's artists, one vote per friend).
+ * - popularity, item-kNN (defaults: BM25, K=800), ALS (defaults): kiban's models as they are;
+ * - creatorKnn: creator-kNN (cosine between creators over who played them, `cosineNeighbours`,
+ *   `neighbourhoodScores`), what the publish step uses for direct creator interactions;
+ * - friends: the friend signal alone (`friendItemScores`: each friend's artists, one vote per
+ *   friend);
+ * - item-kNN + creatorKnn / + friends / + ALS / + ALS + friends: `blendLists` of top-200 lists;
+ * - creators<-X: the publish step's own path (`creatorRecommendations`: X's top 200 aggregated
+ *   per creator, touched creators excluded) over item-kNN, ALS and the item-kNN + ALS + friends
+ *   blend; here each artist is its own creator, so the aggregation keeps X's ranking.
  *
- *   npx tsx bench/creators.ts [--data DIR] [--seed 22]
+ *   npx tsx bench/creators.ts [--data DIR] [--seeds 22,23,24]
  *
  * Last line: one JSON object with the figures and the machine.
  */
@@ -27,20 +30,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Random } from '../src/core/random.js';
-import { CsrMatrix } from '../src/data/csr-matrix.js';
 import { Interactions } from '../src/data/interactions.js';
 import type { InteractionLog } from '../src/data/interaction-log.js';
 import { evaluateRecommender } from '../src/evaluation/evaluate.js';
 import { addUserCurves, emptyCurves } from '../src/evaluation/ranking-metrics.js';
 import { builtinModels } from '../src/models/builtin-models.js';
 import {
-  aggregateByCreator,
   blendLists,
   cosineNeighbours,
-  creatorIndex,
   neighbourhoodScores,
   type PackedScores,
 } from '../src/models/creators/creator-lists.js';
+import { creatorRecommendations } from '../src/models/creators/creator-recommendations.js';
 import { friendItemScores, friendMatrix } from '../src/models/creators/friend-signal.js';
 import type { Recommender } from '../src/models/recommender.js';
 import { packRankedLists } from '../src/pipeline/steps/candidate-lists.js';
@@ -51,11 +52,10 @@ const { values } = parseArgs({
       type: 'string',
       default: join(dirname(fileURLToPath(import.meta.url)), '../../shared/data/hetrec-lastfm-2k'),
     },
-    seed: { type: 'string', default: '22' },
+    seeds: { type: 'string', default: '22,23,24' },
   },
 });
 const DATA = values.data;
-const SEED = Number(values.seed);
 const K = 10;
 const CANDIDATES = 200;
 const started = performance.now();
@@ -157,29 +157,19 @@ async function signals(train: Pairs, friends: Pairs): Promise<Signals> {
     lists[kind] = packRankedLists(model.recommend(all, { k: CANDIDATES, excludeSeen: true }));
     if (kind === 'itemknn') itemknn = model;
   }
-  // Each artist is its own creator here: the catalogue's creator column is the id column.
-  const t0 = performance.now();
-  const creators = creatorIndex(
-    Array.from({ length: data.items.size }, (_, i) => String(data.items.idAt(i))),
-  );
-  // Users × creators: which creators each user played (their items' creators).
-  const userCreators = creatorMatrix(data.userItems, creators.itemCreator, creators.names.length);
-  // Creator lists come in dense creator ids (names ascending); judged as the artists they are.
-  const artistOf = Int32Array.from(creators.names, (name) => data.items.indexOf(name));
-  const asArtists = (p: PackedScores): PackedScores => ({
-    ...p,
-    ids: p.ids.map((c) => artistOf[c]),
-  });
-  lists.creatorsFromItemknn = asArtists(
-    aggregateByCreator(lists.itemknn, creators, { k: CANDIDATES, exclude: userCreators }),
-  );
-  fitSeconds.creatorsFromItemknn = (performance.now() - t0) / 1000;
-  lists.creatorsFromAls = asArtists(
-    aggregateByCreator(lists.als, creators, { k: CANDIDATES, exclude: userCreators }),
-  );
+  // Direct creator-kNN: cosine between creators over the users who played them.
   const t1 = performance.now();
-  const neighbours = cosineNeighbours(userCreators, 800);
-  lists.creatorKnn = asArtists(neighbourhoodScores(userCreators, neighbours, { k: CANDIDATES }));
+  const neighbours = cosineNeighbours(
+    data.userItems.map(() => 1),
+    800,
+  );
+  lists.creatorKnn = neighbourhoodScores(
+    data.userItems.map(() => 1),
+    neighbours,
+    {
+      k: CANDIDATES,
+    },
+  );
   fitSeconds.creatorKnn = (performance.now() - t1) / 1000;
   const t2 = performance.now();
   const graph = friendMatrix(friends.users, friends.items, data.users);
@@ -188,29 +178,40 @@ async function signals(train: Pairs, friends: Pairs): Promise<Signals> {
   return { data, fitSeconds, lists, itemknn: itemknn! };
 }
 
-/** Users × creators (binary) from users × items and each item's creator. */
-function creatorMatrix(userItems: CsrMatrix, itemCreator: Int32Array, n: number): CsrMatrix {
-  const rows: number[] = [];
-  const cols: number[] = [];
-  for (let u = 0; u < userItems.rows; u++)
-    for (let e = userItems.indptr[u]; e < userItems.indptr[u + 1]; e++) {
-      const c = itemCreator[userItems.indices[e]];
-      if (c < 0) continue;
-      rows.push(u);
-      cols.push(c);
-    }
-  return CsrMatrix.fromCoordinates(
-    userItems.rows,
-    n,
-    Int32Array.from(rows),
-    Int32Array.from(cols),
-    null,
-  ).map(() => 1);
+const WEIGHTS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+
+/**
+ * Creator lists the publish step's way (`creatorRecommendations`: candidate lists aggregated per
+ * creator, the user's creators excluded), with each artist its own creator (the catalogue's
+ * creator column is its id column), mapped back to dense artist ids to be judged.
+ */
+function creatorsOf(s: Signals, candidates: PackedScores): PackedScores {
+  const { data } = s;
+  const itemIds = Array.from({ length: data.items.size }, (_, i) => String(data.items.idAt(i)));
+  const m = data.userItems;
+  const users = new Int32Array(m.nnz);
+  for (let u = 0; u < m.rows; u++) users.fill(u, m.indptr[u], m.indptr[u + 1]);
+  const made = creatorRecommendations(
+    {
+      creators: itemIds,
+      itemIds,
+      pairs: { users, items: m.indices, values: null },
+      users: data.users.size,
+      userLists: candidates,
+      // Related creators are not judged here.
+      relatedLists: {
+        offsets: new Int32Array(data.items.size + 1),
+        ids: new Int32Array(0),
+        scores: new Float32Array(0),
+      },
+    },
+    { userK: CANDIDATES },
+  );
+  const artistOf = Int32Array.from(made.index.names, (name) => data.items.indexOf(name));
+  return { ...made.users, ids: made.users.ids.map((c) => artistOf[c]) };
 }
 
-const WEIGHTS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
-
-/** The blends, each with its weights; `pick` chooses each weight (tuned, or fixed). */
+/** The blends, each with its weight; `pick` chooses each weight (tuned, or fixed). */
 function blends(
   s: Signals,
   pick: (name: string, make: (w: number) => PackedScores) => number,
@@ -224,8 +225,8 @@ function blends(
     out[name] = { lists: make(weight), weight };
   };
   add('itemknn+creatorKnn', (w) => mix(s.lists.itemknn, s.lists.creatorKnn, w));
-  add('itemknn+als', (w) => mix(s.lists.itemknn, s.lists.als, w));
   add('itemknn+friends', (w) => mix(s.lists.itemknn, s.lists.friends, w));
+  add('itemknn+als', (w) => mix(s.lists.itemknn, s.lists.als, w));
   const base = out['itemknn+als'].lists;
   add('itemknn+als+friends', (w) => mix(base, s.lists.friends, w));
   return out;
@@ -235,71 +236,109 @@ const artists = await readTsv('user_artists.dat');
 const friendRows = await readTsv('user_friends.dat');
 const all: Pairs = { users: artists.map((r) => r[0]), items: artists.map((r) => r[1]) };
 const friends: Pairs = { users: friendRows.map((r) => r[0]), items: friendRows.map((r) => r[1]) };
-const { fit: train, held: test } = splitPerUser(all, 0.2, SEED);
-const { fit: inner, held: validation } = splitPerUser(train, 0.2, SEED + 1);
 
-// Weights chosen on the validation split, with the models fitted on the inner training part.
-const tuning = await signals(inner, friends);
-const chosen: Record<string, number> = {};
-blends(tuning, (name, make) => {
-  let best = WEIGHTS[0];
-  let bestRecall = -1;
-  for (const w of WEIGHTS) {
-    const recall = judge(make(w), tuning.data, validation)[`recall@${K}`];
-    if (recall > bestRecall) [best, bestRecall] = [w, recall];
-  }
-  chosen[name] = best;
-  return best;
-});
+type Row = Record<string, number>;
 
-const final = await signals(train, friends);
-const results: Record<string, Record<string, number>> = {};
-for (const name of [
-  'popularity',
-  'itemknn',
-  'als',
-  'creatorsFromItemknn',
-  'creatorsFromAls',
-  'creatorKnn',
-  'friends',
-])
-  results[name] = {
-    ...judge(final.lists[name], final.data, test),
-    fitSeconds: final.fitSeconds[name],
+/** One seed: weights tuned on validation, then every row judged on the test split. */
+async function runSeed(seed: number): Promise<{ rows: Record<string, Row>; sizes: Row }> {
+  const { fit: train, held: test } = splitPerUser(all, 0.2, seed);
+  const { fit: inner, held: validation } = splitPerUser(train, 0.2, seed + 1000);
+  const tuning = await signals(inner, friends);
+  const chosen: Record<string, number> = {};
+  blends(tuning, (name, make) => {
+    let best = WEIGHTS[0];
+    let bestRecall = -1;
+    for (const w of WEIGHTS) {
+      const recall = judge(make(w), tuning.data, validation)[`recall@${K}`];
+      if (recall > bestRecall) [best, bestRecall] = [w, recall];
+    }
+    chosen[name] = best;
+    return best;
+  });
+  const final = await signals(train, friends);
+  const rows: Record<string, Row> = {};
+  for (const name of ['popularity', 'itemknn', 'als', 'creatorKnn', 'friends'])
+    rows[name] = {
+      ...judge(final.lists[name], final.data, test),
+      fitSeconds: final.fitSeconds[name],
+    };
+  const mixed = blends(final, (n) => chosen[n]);
+  for (const [name, { lists, weight }] of Object.entries(mixed))
+    rows[name] = { ...judge(lists, final.data, test), weight };
+  // The creator recommender (the publish step's path) over three candidate sources.
+  const t0 = performance.now();
+  rows['creators<-itemknn'] = judge(creatorsOf(final, final.lists.itemknn), final.data, test);
+  rows['creators<-itemknn'].fitSeconds = (performance.now() - t0) / 1000;
+  rows['creators<-als'] = judge(creatorsOf(final, final.lists.als), final.data, test);
+  rows['creators<-itemknn+als+friends'] = {
+    ...judge(creatorsOf(final, mixed['itemknn+als+friends'].lists), final.data, test),
+    weight: mixed['itemknn+als+friends'].weight,
   };
-for (const [name, { lists, weight }] of Object.entries(blends(final, (n) => chosen[n])))
-  results[name] = { ...judge(lists, final.data, test), weight };
-// The evaluation helper's figure for item-kNN, to show the bench's own judge agrees with it.
-const reference = evaluateRecommender(final.itemknn, asLog(test), { k: K }).metrics;
+  // The evaluation helper's figure for item-kNN: the bench's own judge must agree with it.
+  const reference = evaluateRecommender(final.itemknn, asLog(test), { k: K }).metrics;
+  if (Math.abs(reference[`recall@${K}`] - rows.itemknn[`recall@${K}`]) > 1e-9)
+    throw new Error(`judge disagrees with evaluateRecommender on item-kNN (seed ${seed})`);
+  return {
+    rows,
+    sizes: {
+      users: final.data.users.size,
+      artists: final.data.items.size,
+      trainPairs: final.data.nnz,
+      testPairs: test.users.length,
+    },
+  };
+}
+
+const seeds = values.seeds.split(',').map(Number);
+const perSeed: Record<string, Record<string, Row>> = {};
+let sizes: Row = {};
+for (const seed of seeds) {
+  const run = await runSeed(seed);
+  perSeed[seed] = run.rows;
+  sizes = run.sizes;
+  console.error(`seed ${seed} done`);
+}
+const names = Object.keys(perSeed[seeds[0]]);
+const mean = (name: string, metric: string): number =>
+  seeds.reduce((t, seed) => t + (perSeed[seed][name][metric] ?? 0), 0) / seeds.length;
+const sd = (name: string, metric: string): number => {
+  const m = mean(name, metric);
+  return Math.sqrt(
+    seeds.reduce((t, seed) => t + (perSeed[seed][name][metric] - m) ** 2, 0) /
+      Math.max(1, seeds.length - 1),
+  );
+};
+const summary: Record<string, Row> = {};
+for (const name of names)
+  summary[name] = {
+    [`recall@${K}`]: mean(name, `recall@${K}`),
+    [`recall@${K}.sd`]: sd(name, `recall@${K}`),
+    [`ndcg@${K}`]: mean(name, `ndcg@${K}`),
+    [`ndcg@${K}.sd`]: sd(name, `ndcg@${K}`),
+    ratioToItemknn: mean(name, `recall@${K}`) / mean('itemknn', `recall@${K}`),
+  };
 
 console.log(
-  `Last.fm 2K: ${final.data.users.size} users, ${final.data.items.size} artists, ${final.data.nnz} training / ${test.users.length} test pairs (seed ${SEED})`,
+  `Last.fm 2K: ${sizes.users} users, ${sizes.artists} artists, ${sizes.trainPairs} training / ${sizes.testPairs} test pairs; seeds ${seeds.join(', ')} (mean ± sd)`,
 );
-console.log(`${'model'.padEnd(24)}${'recall@10'.padStart(11)}${'ndcg@10'.padStart(11)}  weight`);
-for (const [name, r] of Object.entries(results))
+console.log(
+  `${'model'.padEnd(32)}${'recall@10'.padStart(18)}${'ndcg@10'.padStart(18)}${'× item-kNN'.padStart(12)}  weights`,
+);
+for (const name of names) {
+  const r = summary[name];
+  const weights = seeds.map((seed) => perSeed[seed][name].weight).filter((w) => w !== undefined);
   console.log(
-    `${name.padEnd(24)}${r[`recall@${K}`].toFixed(4).padStart(11)}${r[`ndcg@${K}`].toFixed(4).padStart(11)}  ${r.weight ?? ''}`,
+    `${name.padEnd(32)}${`${r[`recall@${K}`].toFixed(4)} ± ${r[`recall@${K}.sd`].toFixed(4)}`.padStart(18)}${`${r[`ndcg@${K}`].toFixed(4)} ± ${r[`ndcg@${K}.sd`].toFixed(4)}`.padStart(18)}${r.ratioToItemknn.toFixed(3).padStart(12)}  ${weights.join(', ')}`,
   );
-console.log(
-  `evaluateRecommender(itemknn): recall@10 ${reference[`recall@${K}`].toFixed(4)}, ndcg@10 ${reference[`ndcg@${K}`].toFixed(4)}`,
-);
-const itemknnRecall = results.itemknn[`recall@${K}`];
-const best = Object.entries(results).sort((a, b) => b[1][`recall@${K}`] - a[1][`recall@${K}`])[0];
-console.log(
-  `best: ${best[0]} at ${(best[1][`recall@${K}`] / itemknnRecall).toFixed(3)}× item-kNN's recall@10`,
-);
+}
 console.log(
   JSON.stringify({
     bench: 'creators',
     dataset: 'hetrec-lastfm-2k user_artists (artists as creators) + user_friends',
-    split: { kind: 'per-user seeded random', test: 0.2, validation: 0.2, seed: SEED },
-    users: final.data.users.size,
-    artists: final.data.items.size,
-    trainPairs: final.data.nnz,
-    testPairs: test.users.length,
-    results,
-    reference: { itemknn: reference },
-    best: best[0],
+    split: { kind: 'per-user seeded random', test: 0.2, validation: 0.2, seeds },
+    ...sizes,
+    summary,
+    perSeed,
     seconds: (performance.now() - started) / 1000,
     machine: {
       cores: availableParallelism(),
