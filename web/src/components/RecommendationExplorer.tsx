@@ -91,6 +91,7 @@ export function RecommendationExplorer({ service, prefix }: { service: string; p
   const creatorAnswer =
     creators.error === null && creators.data?.user === query?.user ? creators.data : null;
   const creatorList = creatorAnswer?.creators ?? creatorAnswer?.items ?? null;
+  const bestCreator = Math.max(0, ...(creatorList?.map((c) => c.score) ?? []));
 
   return (
     <section className="card" data-testid="explorer">
@@ -190,7 +191,7 @@ export function RecommendationExplorer({ service, prefix }: { service: string; p
                   </span>
                 )}
               </h3>
-              <table className="table" data-testid="explorer-creators">
+              <table className="table creators-table" data-testid="explorer-creators">
                 <thead>
                   <tr>
                     <th className="right">#</th>
@@ -205,7 +206,7 @@ export function RecommendationExplorer({ service, prefix }: { service: string; p
                       <td>
                         <code>{c.id}</code>
                       </td>
-                      <td className="right">{formatMetric(c.score)}</td>
+                      <ScoreCell score={c.score} best={bestCreator} />
                     </tr>
                   ))}
                 </tbody>
