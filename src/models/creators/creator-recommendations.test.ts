@@ -77,6 +77,17 @@ describe('creatorRecommendations', () => {
     expect(names(top, 0, index.names)).toEqual(['W']);
   });
 
+  it('reads a candidate item named like a creator as that creator', () => {
+    // User 2 (who touched only X) is recommended the item "W": that is creator W.
+    const lists = packed([[], [], [[3, 1]]]);
+    const { users, index } = creatorRecommendations({ ...input, userLists: lists });
+    expect(names(users, 2, index.names)).toEqual(['W']);
+    // The related list of the item "W" counts for creator W.
+    const related = packed([[], [], [], [[0, 1]]]);
+    const made = creatorRecommendations({ ...input, relatedLists: related }, { cosineWeight: 0 });
+    expect(names(made.related, made.index.indexOf('W'), made.index.names)).toEqual(['X']);
+  });
+
   it('refuses inputs of different sizes', () => {
     expect(() => creatorRecommendations({ ...input, itemIds: ['i0'] })).toThrow(
       /one per dense item/,

@@ -79,7 +79,8 @@ export interface CreatorRecommendations {
  *   max-scaled item scores summed per creator, divided by (creator's items)^sizePower);
  * - **direct**: a training pair whose item has no creator in the catalogue but whose id is a
  *   creator's name (events such as follow, support, play logged against the creator) is a direct
- *   creator interaction; a user with any gets the creator-kNN score of those creators (cosine
+ *   creator interaction (and such an item, in candidate lists, stands for its creator); a user
+ *   with any gets the creator-kNN score of those creators (cosine
  *   between creators over who touched them, {@link neighbourhoodScores}), blended with the derived
  *   list at `directWeight` ({@link blendLists}: each side max-scaled);
  * - creators the user already touched — through an item of theirs or directly — are never
@@ -112,6 +113,12 @@ export function creatorRecommendations(
   const direct = new Int32Array(nItems).fill(-1);
   for (let i = 0; i < nItems; i++)
     if (index.itemCreator[i] < 0) direct[i] = index.indexOf(input.itemIds[i]);
+  // Aggregation reads such an item as its creator too: a model recommending the item "C" (or
+  // relating it to others) speaks of creator C. It counts as one of C's items.
+  const itemCreator = Int32Array.from(index.itemCreator, (c, i) => (c >= 0 ? c : direct[i]));
+  const itemCounts = new Int32Array(nCreators);
+  for (let i = 0; i < nItems; i++) if (itemCreator[i] >= 0) itemCounts[itemCreator[i]]++;
+  const aggregation = { itemCreator, itemCounts };
 
   const { users: pu, items: pi, values: pv } = input.pairs;
   const touchedRows: number[] = [];
@@ -121,7 +128,7 @@ export function creatorRecommendations(
   const directValues: number[] = [];
   for (let e = 0; e < pu.length; e++) {
     const i = pi[e];
-    const c = index.itemCreator[i] >= 0 ? index.itemCreator[i] : direct[i];
+    const c = itemCreator[i];
     if (c < 0) continue;
     touchedRows.push(pu[e]);
     touchedCols.push(c);
@@ -140,7 +147,7 @@ export function creatorRecommendations(
   ).map(() => 1);
   const neighbours = cosineNeighbours(touched, o.neighbours);
 
-  let users = aggregateByCreator(input.userLists, index, {
+  let users = aggregateByCreator(input.userLists, aggregation, {
     k: o.userK,
     sizePower: o.sizePower,
     exclude: touched,
@@ -160,10 +167,10 @@ export function creatorRecommendations(
       exclude: touched,
     });
   }
-  const relatedItems = aggregateByCreator(input.relatedLists, index, {
+  const relatedItems = aggregateByCreator(input.relatedLists, aggregation, {
     k: o.relatedK,
     sizePower: o.sizePower,
-    outputOf: index.itemCreator,
+    outputOf: itemCreator,
     outputs: nCreators,
     excludeSelf: true,
   });
