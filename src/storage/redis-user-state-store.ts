@@ -41,7 +41,7 @@ type ScriptedRedis = Redis & {
  * A {@link UserStateStore} on Redis, under the service's serving prefix: a SET of hidden items per
  * user at `{prefix}user-state:hidden:{user}`, and a sorted set of seen items per user at
  * `{prefix}user-state:seen:{user}` (scores ascending with recency, trimmed to `seenCap` by a
- * script). {@link RedisUserStateStore.exclusions} reads both in one MULTI.
+ * script). {@link RedisUserStateStore.exclusions} reads both in one pipelined round trip.
  */
 export class RedisUserStateStore implements UserStateStore {
   readonly #redis: ScriptedRedis;
@@ -97,11 +97,11 @@ export class RedisUserStateStore implements UserStateStore {
 
   async exclusions(user: string): Promise<UserExclusions> {
     const replies = await this.#redis
-      .multi()
+      .pipeline()
       .smembers(this.#hiddenKey(user))
       .zrevrange(this.#seenKey(user), 0, -1)
       .exec();
-    if (replies === null) throw new Error('redis: the MULTI of exclusions was aborted');
+    if (replies === null) throw new Error('redis: the pipeline of exclusions was aborted');
     const [[hiddenError, hidden], [seenError, seen]] = replies as [
       [Error | null, string[]],
       [Error | null, string[]],
