@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,6 +94,30 @@ describe('kiban models', () => {
     expect((await kiban(dir, ['models', 'show', 'v9', ...serving])).code).toBe(3);
     expect((await store.currentVersion())?.version).toBe('v2');
     await store.close();
+
+    // --service NAME: that service's own store (derived from stores.serving: DIR/services/NAME/).
+    const config = join(dir, 'kiban.yaml');
+    await writeFile(config, `stores:\n  serving: sqlite:${path}\nservices:\n  shop: {}\n`);
+    await mkdir(join(dir, 'services', 'shop'), { recursive: true });
+    const shop = new SqliteServingStore(join(dir, 'services', 'shop', 'serving.db'));
+    await (await shop.beginVersion('s1', { kind: 'popularity' })).commit();
+    await shop.close();
+    const shopListed = await kiban(dir, [
+      'models',
+      'list',
+      '--config',
+      config,
+      '--service',
+      'shop',
+      '--json',
+    ]);
+    expect(shopListed.code).toBe(0);
+    expect(JSON.parse(shopListed.stdout).map((v: { version: string }) => v.version)).toEqual([
+      's1',
+    ]);
+    const noService = await kiban(dir, ['models', 'list', '--config', config, '--service', 'nope']);
+    expect(noService.code).toBe(2);
+    expect(noService.stderr).toContain('--service');
     // Each call starts a process compiling the CLI through tsx: seconds each on a busy machine.
   }, 300_000);
 });

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { Command } from 'commander';
 import { openServingStore } from '../app/backends.js';
 import { type KibanConfig, loadKibanConfig, storeFields } from '../app/config.js';
+import { DEFAULT_SERVICE_NAME, findService } from '../app/services.js';
 import { NotFoundError } from '../core/errors.js';
 import type { HeldVersionInfo, ServingStore } from '../storage/serving-store.js';
 import { flagOverlay } from './config-flags.js';
@@ -10,6 +11,7 @@ import { table } from './workflow-console.js';
 interface StoreOptions {
   config?: string;
   serving?: string;
+  service?: string;
   json?: boolean;
 }
 
@@ -17,7 +19,8 @@ interface StoreOptions {
  * `kiban models`: the published versions the serving store of a configuration holds (`list`,
  * `show VERSION`) and `rollback VERSION`, which makes a held version current again in one atomic
  * switch (every `kiban serve` process on that store answers from it on its next request). The
- * same as `GET /v1/models/versions` and `POST /v1/models/rollback`.
+ * same as `GET /v1/models/versions` and `POST /v1/models/rollback` (`--service NAME`: the
+ * service's store, as `…/v1/services/NAME/models/…`).
  */
 export function modelsCommand(): Command {
   return new Command('models')
@@ -33,6 +36,11 @@ function withStoreOptions(command: Command): Command {
   return command
     .option('--config <file>', 'configuration naming the serving store (default: the embedded one)')
     .option('--serving <url>', 'serving store: sqlite:PATH or redis://HOST:PORT')
+    .option(
+      '--service <name>',
+      'the service whose serving store to use (services: of the configuration; derived from stores.serving unless it names its own)',
+      DEFAULT_SERVICE_NAME,
+    )
     .option('--json', 'print the result as JSON on one line');
 }
 
@@ -49,7 +57,12 @@ async function withServing<T>(
     ...(options.config === undefined ? {} : { file: options.config }),
     flags: flagOverlay(command, { serving: ['stores.serving', '--serving'] }),
   });
-  const url = config.stores.serving;
+  const service = options.service ?? DEFAULT_SERVICE_NAME;
+  const url = findService(config, service).pipeline.stores.serving;
+  const field =
+    service === DEFAULT_SERVICE_NAME
+      ? storeFields(config).serving
+      : `services.${service}.stores.serving`;
   if (url.startsWith('sqlite:') && url !== 'sqlite::memory:') {
     const path = url.slice('sqlite:'.length);
     const found = await access(path).then(
@@ -58,7 +71,7 @@ async function withServing<T>(
     );
     if (!found) return work(null);
   }
-  const store = await openServingStore(url, storeFields(config).serving);
+  const store = await openServingStore(url, field);
   try {
     return await work(store);
   } finally {
