@@ -116,7 +116,11 @@ export function serviceServingUrl(base: string, name: string, field = 'stores.se
     const at = base.indexOf('?');
     const params = new URLSearchParams(at < 0 ? '' : base.slice(at + 1));
     params.set('prefix', `${params.get('prefix') ?? 'kiban:'}svc:${name}:`);
-    return `${at < 0 ? base : base.slice(0, at)}?${params.toString()}`;
+    // Colons left as they are (legal in a query), so the prefix reads as it is in listings.
+    const query = [...params]
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replaceAll('%3A', ':')}`)
+      .join('&');
+    return `${at < 0 ? base : base.slice(0, at)}?${query}`;
   }
   throw new InvalidArgumentError(
     field,
