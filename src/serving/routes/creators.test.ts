@@ -125,6 +125,20 @@ describe('creator routes (issue 22)', () => {
     expect(res.json().message).toMatch(/no creator lists/);
   });
 
+  it('documents both routes in the OpenAPI document', async () => {
+    const serving = new MemoryServingStore();
+    app = appWith(serving);
+    const res = await app.inject({ url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const paths = res.json().paths as Record<string, Record<string, { summary?: string }>>;
+    expect(paths['/v1/users/{userId}/creators']?.get?.summary).toBe(
+      'Recommended creators for a user',
+    );
+    expect(paths['/v1/creators/{creatorId}/related']?.get?.summary).toBe(
+      'Creators related to a creator',
+    );
+  });
+
   it('checks k and the recs:read scope', async () => {
     const serving = new MemoryServingStore();
     await publish(serving, true);
