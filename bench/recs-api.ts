@@ -13,7 +13,7 @@
  * - `fallback`: the same for users without a list: the chain goes on to related-to-recent (no
  *   recent items), category-popular and popular.
  *
- *   npx tsx bench/recs-api.ts [--users 10000] [--requests 2000] [--rounds 3] [--redis redis://127.0.0.1:6379]
+ *   npx tsx bench/recs-api.ts [--users 10000] [--requests 500] [--rounds 10] [--redis redis://127.0.0.1:6379]
  *
  * Last line: JSON with each phase's p50/p90/p99 (ms), the differences to `plain`, and the machine.
  */
@@ -38,8 +38,8 @@ import type { ScoredItem } from '../src/storage/serving-store.js';
 const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '10000' },
-    requests: { type: 'string', default: '2000' },
-    rounds: { type: 'string', default: '3' },
+    requests: { type: 'string', default: '500' },
+    rounds: { type: 'string', default: '10' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
   },
 });

@@ -155,7 +155,11 @@ export class RecommendEngine {
     const chain =
       user === null ? this.#options.chain.filter((s) => s !== 'personal') : this.#options.chain;
     const wantsPersonal = user !== null && chain.includes('personal');
+    // A category keeps an unknown share of the list: read it whole (lists are short; a second
+    // round trip costs more than decoding them). Other filters over-fetch.
+    const whole = request.category !== undefined;
     const firstRead = need * (filtered ? this.#options.overfetch : 1) + 8;
+    const firstRange = whole ? {} : { limit: firstRead };
 
     // One round of parallel reads: the pointer, the user's own list (pinned to the version this
     // process last answered from) and the user's hidden and seen items.
@@ -163,7 +167,7 @@ export class RecommendEngine {
     const [info, pinnedList, exclusions] = await Promise.all([
       this.#serving.currentVersion(),
       wantsPersonal && pinned !== null
-        ? this.#readPinned(USER_LIST, user, pinned, firstRead)
+        ? this.#readPinned(USER_LIST, user, pinned, firstRange)
         : undefined,
       user !== null && this.#userState !== undefined
         ? this.#userState.exclusions(user)
@@ -225,7 +229,10 @@ export class RecommendEngine {
       // Past the user's own list, their training items are left out too (the list left them out).
       if (source !== 'personal' && user !== null) await readHistory();
       if (source === 'personal' && user !== null) {
-        const fresh = this.#fresh === undefined ? null : await this.#fresh(user, firstRead);
+        const fresh =
+          this.#fresh === undefined
+            ? null
+            : await this.#fresh(user, whole ? Math.max(firstRead, 200) : firstRead);
         if (fresh !== null) {
           fallback = false;
           add(fresh, 'personal');
@@ -234,10 +241,10 @@ export class RecommendEngine {
         let list =
           pinned === version && pinnedList !== undefined && pinnedList !== 'stale'
             ? pinnedList
-            : await this.#serving.getList(USER_LIST, user, { version, limit: firstRead });
+            : await this.#serving.getList(USER_LIST, user, { version, ...firstRange });
         if (list === null) continue;
         fallback = false;
-        if (!add(list, 'personal') && list.length >= firstRead) {
+        if (!add(list, 'personal') && !whole && list.length >= firstRead) {
           // Filters left the page short: the rest of the list.
           list =
             (await this.#serving.getList(USER_LIST, user, { version, offset: firstRead })) ?? [];
@@ -299,10 +306,10 @@ export class RecommendEngine {
     list: string,
     key: string,
     version: string,
-    limit: number,
+    range: { limit?: number },
   ): Promise<ScoredItem[] | null | 'stale'> {
     try {
-      return await this.#serving.getList(list, key, { version, limit });
+      return await this.#serving.getList(list, key, { version, ...range });
     } catch (error) {
       if (error instanceof NotFoundError) return 'stale';
       throw error;
