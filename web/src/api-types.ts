@@ -123,13 +123,21 @@ export interface paths {
         };
         /**
          * Recommended items for a user
-         * @description Precomputed top-k items for the user, best first. Users the model does not know get the popular items with "fallback": true.
+         * @description The user's items, best first, through the service's fallback chain (by default personal → related-to-recent → category-popular → popular): each source fills what the ones before left of the page, and each item names its `source`. Left out: retired items, the items the user hid or has just sent events for, `exclude`d ids, and with `category` every item outside it. `offset` pages through one stable sequence (page 1 + page 2 = the first 2k, no duplicates). `fallback` is true when the user has no list of their own. With `explain=true` each item carries the user's items that contributed most.
          */
         get: {
             parameters: {
                 query?: {
                     /** @description list length */
                     k?: number;
+                    /** @description items to skip (pagination) */
+                    offset?: number;
+                    /** @description only items of this category */
+                    category?: string;
+                    /** @description item ids to leave out, comma-separated or repeated (at most 1000) */
+                    exclude?: string | string[];
+                    /** @description true: each item carries the reasons it is recommended */
+                    explain?: "true" | "false";
                 };
                 header?: never;
                 path: {
@@ -151,6 +159,19 @@ export interface paths {
                                 /** @description the external item id */
                                 id: string;
                                 score: number;
+                                /**
+                                 * @description which source of the fallback chain gave the item
+                                 * @enum {string}
+                                 */
+                                source: "personal" | "related-to-recent" | "category-popular" | "popular";
+                                /** @description only with explain=true */
+                                explain?: {
+                                    /** @description the user's (or session's) items that contributed most, strongest first */
+                                    reasons: {
+                                        item: string;
+                                        score: number;
+                                    }[];
+                                };
                             }[];
                             fallback: boolean;
                         };
@@ -190,6 +211,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recommended items for a session
+         * @description Items for an anonymous session from its recent items (no user id): the recent items' related lists merged, scores summed, the session's own items left out, then the fallback chain's category-popular and popular sources. Same filters, paging and explanations as a user's recommendations.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the session's recent items, newest first */
+                        items: string[];
+                        /**
+                         * @description list length
+                         * @default 10
+                         */
+                        k?: number;
+                        /**
+                         * @description items to skip
+                         * @default 0
+                         */
+                        offset?: number;
+                        /** @description only items of this category */
+                        category?: string;
+                        /** @description item ids to leave out */
+                        exclude?: string[];
+                        /**
+                         * @description each item carries the session items behind it
+                         * @default false
+                         */
+                        explain?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description the external item id */
+                                id: string;
+                                score: number;
+                                /**
+                                 * @description which source of the fallback chain gave the item
+                                 * @enum {string}
+                                 */
+                                source: "personal" | "related-to-recent" | "category-popular" | "popular";
+                                /** @description only with explain=true */
+                                explain?: {
+                                    /** @description the user's (or session's) items that contributed most, strongest first */
+                                    reasons: {
+                                        item: string;
+                                        score: number;
+                                    }[];
+                                };
+                            }[];
+                            fallback: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/items/{itemId}/related": {
         parameters: {
             query?: never;
@@ -199,13 +329,15 @@ export interface paths {
         };
         /**
          * Items related to an item
-         * @description Precomputed top-k most similar items, best first. An item the model does not know is a 404.
+         * @description Precomputed top-k most similar items, best first, retired and `exclude`d items left out. An item the model does not know is a 404.
          */
         get: {
             parameters: {
                 query?: {
                     /** @description list length */
                     k?: number;
+                    /** @description item ids to leave out, comma-separated or repeated (at most 1000) */
+                    exclude?: string | string[];
                 };
                 header?: never;
                 path: {
