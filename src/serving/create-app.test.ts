@@ -129,6 +129,8 @@ describe('serving API', () => {
       '/v1/users/{userId}/recommendations',
       '/v1/recommendations',
       '/v1/items/{itemId}/related',
+      '/v1/users/{userId}/creators',
+      '/v1/creators/{creatorId}/related',
       '/v1/models',
       '/v1/models/versions',
       '/v1/models/rollback',

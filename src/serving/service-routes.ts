@@ -21,6 +21,7 @@ import type { InteractionStore } from '../storage/interaction-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { UserStateStore } from '../storage/user-state-store.js';
+import { creatorRoutes } from './routes/creators.js';
 import { interactionRoutes } from './routes/interactions.js';
 import { modelRoutes } from './routes/models.js';
 import { type FreshUserEmbedding, recommendationRoutes } from './routes/recommendations.js';
@@ -70,6 +71,8 @@ export async function serviceRoutes(
     serving: service.serving,
     ...(service.embedding === undefined ? {} : { embedding: service.embedding }),
   });
+  // User → creator recommendations (issue 22): the version's creator lists.
+  await app.register(creatorRoutes, { serving: service.serving });
   if (service.interactions !== undefined)
     await app.register(interactionRoutes, { interactions: service.interactions });
   await app.register(modelRoutes, {

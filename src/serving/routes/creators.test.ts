@@ -5,9 +5,8 @@ import { POPULAR_CREATORS_LIST } from '../../pipeline/steps/publish-creators.js'
 import { MemoryServingStore } from '../../storage/memory-serving-store.js';
 import { createServingApp } from '../create-app.js';
 import { RELATED_CREATORS_LIST, USER_CREATORS_LIST } from '../list-names.js';
-import { creatorRoutes } from './creators.js';
 
-/** The serving app (auth required) with the creator routes registered at /v1, as a service's would be. */
+/** The serving app (auth required): its default service has the creator routes at /v1. */
 function appWith(serving: MemoryServingStore): FastifyInstance {
   const app = createServingApp({
     serving,
@@ -17,7 +16,6 @@ function appWith(serving: MemoryServingStore): FastifyInstance {
       authenticators: [new TokenAuthenticator({ reader: ['recs:read'], other: ['models:read'] })],
     },
   });
-  void app.register(creatorRoutes, { prefix: '/v1', serving });
   return app;
 }
 
