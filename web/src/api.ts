@@ -52,26 +52,11 @@ export type HeldVersion = VersionHistory['versions'][number];
 export type RollbackResult =
   paths['/v1/models/rollback']['post']['responses'][200]['content']['application/json'];
 
-/** One reason of an explained item: an item of the user's that led to it, and how strongly. */
-export interface ExplainReason {
-  item: string;
-  score: number;
-}
-
-/** One recommended item; `source` and `explain` where the server gives them. */
-export interface RecommendedItem {
-  id: string;
-  score: number;
-  source?: string;
-  explain?: { reasons?: ExplainReason[] } & Record<string, unknown>;
-}
-
-/** `GET {prefix}/users/{id}/recommendations`. */
-export interface UserRecommendations {
-  user: string;
-  items: RecommendedItem[];
-  fallback: boolean;
-}
+/** `GET {prefix}/users/{id}/recommendations`: items with their source (and reasons, with `explain`). */
+export type UserRecommendations =
+  paths['/v1/users/{userId}/recommendations']['get']['responses'][200]['content']['application/json'];
+/** One recommended item: id, score, the source of the fallback chain that gave it, and reasons. */
+export type RecommendedItem = UserRecommendations['items'][number];
 
 /** One creator of `GET {prefix}/users/{id}/creators` (optional route). */
 export interface RecommendedCreator {
