@@ -64,7 +64,13 @@ export async function openServices(
   return { services, close };
 }
 
-async function openUserState(
+/**
+ * Opens the user state store (hidden and seen items) beside the serving store at `url`
+ * (`openUserStateStore`), for service `name`. When it cannot be opened for a reason other than a
+ * bad URL, resolves to undefined (the service serves without user state) and `logger` warns.
+ * @throws InvalidArgumentError naming `field` for a URL no user state store takes
+ */
+export async function openUserState(
   url: string,
   field: string,
   name: string,

@@ -12,7 +12,7 @@ import { buildAuthenticators } from '../build-authenticators.js';
 import { storeFields, type KibanConfig } from '../config.js';
 import { ensureDevKey } from '../dev-key.js';
 import { openArtifactStore } from '../open-artifact-store.js';
-import { metadataForService, openServices } from '../open-services.js';
+import { metadataForService, openServices, openUserState } from '../open-services.js';
 import { resolveServeAuth, type ServeAuth } from '../serve-auth.js';
 
 /** Runtime options of {@link startAllInOneRole}. */
@@ -73,7 +73,19 @@ export async function startAllInOneRole(
     await backends.close();
     throw error;
   });
+  // The default service's hidden and seen items, beside its serving store.
+  const userState = await openUserState(
+    config.stores.serving,
+    storeFields(config).serving,
+    'default',
+    childLogger(logger, 'services'),
+  ).catch(async (error: unknown) => {
+    await services.close();
+    await backends.close();
+    throw error;
+  });
   const close = async (): Promise<void> => {
+    await userState?.close();
     await services.close();
     await backends.close();
   };
@@ -122,6 +134,7 @@ export async function startAllInOneRole(
     // interaction events that re-embed users when the model embeds them (graphsage, gat).
     ...freshUserServing(backends, logger),
     services: services.services,
+    ...(userState === undefined ? {} : { userState }),
   });
   return { app, pipeline, servicePipelines, auth, devKey, close };
 }

@@ -20,7 +20,8 @@ import { resolveServeAuth } from '../serve-auth.js';
 import { openRateLimit } from '../open-rate-limit.js';
 import { runArtifacts } from './worker.js';
 import { freshUserServing } from '../fresh-user-serving.js';
-import { openServices, type OpenedServices } from '../open-services.js';
+import { openServices, openUserState, type OpenedServices } from '../open-services.js';
+import type { UserStateStore } from '../../storage/user-state-store.js';
 import { bundledPath } from '../paths.js';
 
 /** Where the serve role looks for workflows when `serve.workflows` is not given. */
@@ -135,7 +136,9 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
   const rateLimit = await openRateLimit(config, childLogger(logger, 'rate-limit'));
   let online: OnlineFeatureStore | null = null;
   let services: OpenedServices | null = null;
+  let userState: UserStateStore | undefined;
   const close = async (): Promise<void> => {
+    await userState?.close();
     await workflows?.close();
     await executor?.close();
     await Promise.allSettled([decisionLog.close()]);
@@ -150,6 +153,16 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     metadata: backends.metadata,
     logger: childLogger(logger, 'services'),
   }).catch(async (error: unknown) => {
+    await close();
+    throw error;
+  });
+  // The default service's hidden and seen items, beside its serving store.
+  userState = await openUserState(
+    config.stores.serving,
+    storeFields(config).serving,
+    'default',
+    childLogger(logger, 'services'),
+  ).catch(async (error: unknown) => {
     await close();
     throw error;
   });
@@ -183,6 +196,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     // from them when the published model embeds users (issue 19).
     ...freshUserServing(backends, logger),
     services: services.services,
+    ...(userState === undefined ? {} : { userState }),
     webRoot: bundledPath('dist/web'),
     ...(workflows === undefined ? {} : { workflows }),
     dataRoot: config.serve.dataRoot,
