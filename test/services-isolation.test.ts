@@ -169,6 +169,25 @@ describe.each([
         items((await get('/v1/services/shop/users/u1/recommendations', everyKey)).body),
       ).toEqual(['s1']);
 
+      // Hidden items are the service's own: hiding b1 and d1 for u1 in booth changes booth's
+      // answer only, and booth's key may not hide anything in default.
+      const hide = (path: string, key: string) =>
+        fetch(`${base}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${key}` } });
+      expect((await hide('/v1/services/booth/users/u1/hidden/b1', boothKey)).status).toBeLessThan(
+        300,
+      );
+      expect((await hide('/v1/services/booth/users/u1/hidden/d1', boothKey)).status).toBeLessThan(
+        300,
+      );
+      expect((await hide('/v1/users/u1/hidden/d2', boothKey)).status).toBe(403);
+      expect(
+        items((await get('/v1/services/booth/users/u1/recommendations', boothKey)).body),
+      ).toEqual(['b2', 'b3']);
+      expect(items((await get('/v1/users/u1/recommendations', plainKey)).body)).toEqual([
+        'd1',
+        'd2',
+      ]);
+
       // The services list shows what the key may use, each at its own version.
       const listed = async (key: string) =>
         (

@@ -70,6 +70,8 @@ export async function serviceRoutes(
   await app.register(recommendationRoutes, {
     serving: service.serving,
     ...(service.embedding === undefined ? {} : { embedding: service.embedding }),
+    ...(service.userState === undefined ? {} : { userState: service.userState }),
+    ...(service.interactions === undefined ? {} : { interactions: service.interactions }),
   });
   // User → creator recommendations (issue 22): the version's creator lists.
   await app.register(creatorRoutes, { serving: service.serving });
