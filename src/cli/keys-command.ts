@@ -77,7 +77,10 @@ function createCommand(): Command {
     new Command('create')
       .description('Create an API key and print it once (it is not stored; only its HMAC is).')
       .requiredOption('--name <name>', 'who holds it, e.g. svc-pixiv')
-      .requiredOption('--scopes <list>', `comma-separated scopes: ${SCOPES.join(', ')}`)
+      .requiredOption(
+        '--scopes <list>',
+        `comma-separated scopes: ${SCOPES.join(', ')}; and service:NAME (or service:*) for the routes of a service other than default`,
+      )
       .option('--expires <duration>', 'lifetime, e.g. 90d, 12h (default: never expires)')
       .option(
         '--json',

@@ -1,11 +1,4 @@
-import {
-  type ColumnType,
-  type Kysely,
-  type QueryCreator,
-  type Selectable,
-  SqliteAdapter,
-  sql,
-} from 'kysely';
+import { type Kysely, type QueryCreator, type Selectable, SqliteAdapter, sql } from 'kysely';
 import { InvalidArgumentError } from '../core/errors.js';
 import {
   type AppendedInteractions,
@@ -36,17 +29,6 @@ export interface KyselyInteractionStoreOptions {
   service?: string;
 }
 
-/**
- * `kiban_interactions` with the `service` column of migration `0012_interaction_services`
- * (`metadata-tables.ts` declares the table as migration 0010 made it).
- */
-type ServiceInteractionsTable = InteractionsTable & {
-  service: ColumnType<string, string, never>;
-};
-type InteractionsDatabase = Omit<MetadataDatabase, 'kiban_interactions'> & {
-  kiban_interactions: ServiceInteractionsTable;
-};
-
 /** Key of the PostgreSQL advisory lock that makes `seq` order commit order. */
 const SEQ_LOCK = 0x6b696e74; // "kint"
 
@@ -65,10 +47,10 @@ const SEQ_LOCK = 0x6b696e74; // "kint"
 export class KyselyInteractionStore implements InteractionStore {
   /** See {@link InteractionStore.service}. */
   readonly service: string;
-  readonly #db: Kysely<InteractionsDatabase>;
+  readonly #db: Kysely<MetadataDatabase>;
   readonly #options: KyselyInteractionStoreOptions;
   readonly #schema: string | undefined;
-  readonly #q: QueryCreator<InteractionsDatabase>;
+  readonly #q: QueryCreator<MetadataDatabase>;
   readonly #write: WriteQueue;
   readonly #sqlite: boolean;
 
@@ -79,7 +61,7 @@ export class KyselyInteractionStore implements InteractionStore {
   constructor(db: Kysely<MetadataDatabase>, options: KyselyInteractionStoreOptions = {}) {
     this.service = checkService(options.service ?? DEFAULT_INTERACTION_SERVICE);
     // The same database, typed with the column migration 0012 added.
-    this.#db = db as unknown as Kysely<InteractionsDatabase>;
+    this.#db = db as unknown as Kysely<MetadataDatabase>;
     this.#options = options;
     this.#schema = options.schema;
     this.#q = options.schema === undefined ? this.#db : this.#db.withSchema(options.schema);
@@ -154,7 +136,7 @@ export class KyselyInteractionStore implements InteractionStore {
   }
 
   /** Runs `write` as one statement (SQLite) or in a transaction holding the seq lock (PostgreSQL). */
-  #locked<T>(write: (q: QueryCreator<InteractionsDatabase>) => Promise<T>): Promise<T> {
+  #locked<T>(write: (q: QueryCreator<MetadataDatabase>) => Promise<T>): Promise<T> {
     if (this.#sqlite) return write(this.#q);
     return this.#db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${SEQ_LOCK})`.execute(trx);
@@ -217,7 +199,7 @@ function toRow(event: InteractionEvent, i: number) {
   };
 }
 
-function toInteraction(row: Selectable<ServiceInteractionsTable>): StoredInteraction {
+function toInteraction(row: Selectable<InteractionsTable>): StoredInteraction {
   return {
     seq: Number(row.seq),
     id: row.event_id,

@@ -178,6 +178,8 @@ export interface VectorUpdatesTable {
 export interface InteractionsTable {
   /** Assigned by the database (SQLite `autoincrement`, PostgreSQL identity `bigint`); never written. */
   seq: ColumnType<number | string, never, never>;
+  /** The service the event belongs to (migration `0012_interaction_services`; `default` before it, and when not given). */
+  service: ColumnType<string, string | undefined, never>;
   event_id: string | null;
   user_id: string;
   item_id: string;
