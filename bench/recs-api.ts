@@ -126,7 +126,8 @@ bare.get(
   async () => constant,
 );
 
-const app = createServingApp({ serving, userState });
+// /v1 without user state (plain-v1); /r with it, as a service with a user state store serves.
+const app = createServingApp({ serving });
 await app.register(recommendationRoutes, { prefix: '/r', serving, userState });
 
 async function listen(server: FastifyInstance): Promise<string> {

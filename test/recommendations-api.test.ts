@@ -20,7 +20,6 @@ import {
   USER_HISTORY_LIST,
   USER_LIST,
 } from '../src/serving/list-names.js';
-import { recommendationRoutes } from '../src/serving/routes/recommendations.js';
 import { KyselyMetadataStore } from '../src/storage/kysely-metadata-store.js';
 import { RedisServingStore } from '../src/storage/redis-serving-store.js';
 import type { ScoredItem, ServingStore } from '../src/storage/serving-store.js';
@@ -106,9 +105,8 @@ function describeApi(name: string, open: () => Promise<Backend>): void {
       });
       return { status: res.statusCode, body: res.body === '' ? null : res.json() };
     };
-    // The user-state routes through the plugin itself, mounted beside /v1 with the same stores,
-    // until the service routes hand it userState and interactions (service-routes.ts).
-    const STATE = '/direct';
+    // The user-state routes of the default service (createServingApp's userState and interactions).
+    const STATE = '/v1';
 
     beforeAll(async () => {
       backend = await open();
@@ -117,12 +115,6 @@ function describeApi(name: string, open: () => Promise<Backend>): void {
       await metadata.migrate();
       await publish(backend.serving, 'v1', ['i2']);
       app = createServingApp({
-        serving: backend.serving,
-        userState,
-        interactions: metadata.interactions,
-      });
-      await app.register(recommendationRoutes, {
-        prefix: STATE,
         serving: backend.serving,
         userState,
         interactions: metadata.interactions,
