@@ -409,6 +409,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{userId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a user's events
+         * @description Events of one user (view, click, like, purchase, follow), each on an item, with a time (ISO-8601 or epoch ms; default now). They are stored with the interactions for the next batch (weight by type unless given: view 1, click 1, like 2, purchase 3, follow 1) and the items are left out of the user's recommendations at once. An event with an `id` stored before is skipped.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        events: {
+                            /** @description the external item id */
+                            item: string;
+                            /** @enum {string} */
+                            type: "view" | "click" | "like" | "purchase" | "follow";
+                            /** @description when it happened: ISO-8601 or epoch ms; default now */
+                            ts?: string | number;
+                            /** @description default by type */
+                            weight?: number;
+                            /** @description idempotency key: an id stored before is skipped */
+                            id?: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description events stored with the interactions (0 without a store) */
+                            accepted: number;
+                            duplicates: number;
+                            /** @description items left out of recommendations from now on */
+                            seen: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{userId}/creators": {
         parameters: {
             query?: never;
