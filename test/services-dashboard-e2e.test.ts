@@ -134,7 +134,6 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
   let browser: Browser;
   let page: Page;
   let base: string;
-  let creatorsRoute: boolean;
   /** A second app with API keys required, over stores of its own. */
   let authApp: FastifyInstance;
   let authBase: string;
@@ -158,10 +157,6 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    // The creators route is optional to the dashboard: where the server mounts it per service,
-    // the explorer's creators table is checked too.
-    creatorsRoute =
-      (await app.inject({ url: '/v1/services/booth/users/u1/creators?k=3' })).statusCode === 200;
 
     metadata = KyselyMetadataStore.sqlite(join(dir, 'meta.db'));
     await metadata.migrate();
@@ -279,12 +274,11 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     const cells = page.getByTestId('rec-row-b-1').locator('td');
     expect(await cells.nth(3).textContent()).toBe('personal');
     expect(await cells.nth(4).locator('.reason code').allTextContents()).toEqual(['h-1', 'h-2']);
-    if (creatorsRoute) {
-      await page.getByTestId('explorer-creators').waitFor();
-      expect(
-        await page.getByTestId('explorer-creators').locator('tbody tr code').allTextContents(),
-      ).toEqual(['c-1', 'c-2']);
-    }
+    // booth's creators for u1 (its version has creator lists).
+    await page.getByTestId('explorer-creators').waitFor();
+    expect(
+      await page.getByTestId('explorer-creators').locator('tbody tr code').allTextContents(),
+    ).toEqual(['c-1', 'c-2']);
     await page.screenshot({ path: join(SHOTS, 'service-booth.png'), fullPage: true });
 
     // A user booth does not know: booth's popular items, marked as the fallback.
@@ -299,6 +293,8 @@ describe.skipIf(!BROWSER_TESTS)('services dashboard (chromium)', () => {
     await page.getByTestId('explorer-items').waitFor();
     expect(await explorerIds(page)).toEqual(['d-1', 'd-2', 'd-3']);
     expect(await page.getByTestId('published-version-name').textContent()).toBe('default-v1');
+    // default's version has no creator lists (a 404): no creators table.
+    expect(await page.getByTestId('explorer-creators').count()).toBe(0);
 
     // Roll booth back to booth-v1 through the confirm dialog: its list answers at once.
     await page.goto(`${base}/services/booth`);

@@ -58,12 +58,9 @@ export type UserRecommendations =
 /** One recommended item: id, score, the source of the fallback chain that gave it, and reasons. */
 export type RecommendedItem = UserRecommendations['items'][number];
 
-/** One creator of `GET {prefix}/users/{id}/creators` (optional route). */
-export interface RecommendedCreator {
-  id: string;
-  score: number;
-  [field: string]: unknown;
-}
+/** `GET {prefix}/users/{id}/creators`: the creators recommended to a user (fallback: popular ones). */
+export type UserCreators =
+  paths['/v1/users/{userId}/creators']['get']['responses'][200]['content']['application/json'];
 
 /** The URL prefix of a service's routes, as `GET /v1/services` names it (`/v1` for default). */
 export function servicePrefix(name: string): string {
@@ -160,14 +157,9 @@ export const api = {
       throw e;
     }
   },
-  /** Creators recommended to a user (a 404 where the server has no such route). */
+  /** Creators recommended to a user (a 404 where the version has no creator lists). */
   userCreators: (prefix: string, user: string, k: number) =>
-    request<{
-      user: string;
-      creators?: RecommendedCreator[];
-      items?: RecommendedCreator[];
-      fallback?: boolean;
-    }>('GET', `${prefix}/users/${encodeURIComponent(user)}/creators?k=${k}`),
+    request<UserCreators>('GET', `${prefix}/users/${encodeURIComponent(user)}/creators?k=${k}`),
   /** Who the dashboard is signed in as (a 401 when it is not). */
   me: () => request<Me>('GET', '/v1/me'),
   /** Ends the developer session. */

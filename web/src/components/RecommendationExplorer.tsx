@@ -90,7 +90,7 @@ export function RecommendationExplorer({ service, prefix }: { service: string; p
   const best = Math.max(0, ...(shown?.items.map((i) => i.score) ?? []));
   const creatorAnswer =
     creators.error === null && creators.data?.user === query?.user ? creators.data : null;
-  const creatorList = creatorAnswer?.creators ?? creatorAnswer?.items ?? null;
+  const creatorList = creatorAnswer?.creators ?? null;
   const bestCreator = Math.max(0, ...(creatorList?.map((c) => c.score) ?? []));
 
   return (
