@@ -14,6 +14,7 @@ import { KibanClient, KibanHttpError } from './kiban-client.js';
 describe('KibanClient against a real serving API', () => {
   const tmp = useTempDir('kiban-client-');
   const serving = new MemoryServingStore();
+  const booth = new MemoryServingStore();
   let metadata: KyselyMetadataStore;
   let app: FastifyInstance;
   let client: KibanClient;
@@ -35,7 +36,12 @@ describe('KibanClient against a real serving API', () => {
     await writer.putLists('related', [['a/b', [{ id: '7', score: 0.5 }]]]);
     await writer.putLists('popular', [['all', [{ id: '7', score: 9 }]]]);
     await writer.commit();
+    const boothWriter = await booth.beginVersion('b1', { modelId: 'm2', kind: 'popularity' });
+    await boothWriter.putLists('user', [['ユーザー1-é', [{ id: 'booth-item', score: 3 }]]]);
+    await boothWriter.putLists('popular', [['all', [{ id: 'booth-item', score: 3 }]]]);
+    await boothWriter.commit();
     app = createServingApp({
+      services: [{ name: 'booth', serving: booth }],
       serving,
       metadata,
       webRoot: false,
@@ -56,15 +62,28 @@ describe('KibanClient against a real serving API', () => {
   it('reads recommendations and related items with ids encoded in the path, and falls back for unknown users', async () => {
     expect(await client.recommendations('ユーザー1-é', { k: 1 })).toEqual({
       user: 'ユーザー1-é',
-      items: [{ id: 'a/b', score: 2 }],
+      items: [{ id: 'a/b', score: 2, source: 'personal' }],
       fallback: false,
     });
     expect(await client.recommendations(42)).toEqual({
       user: '42',
-      items: [{ id: '7', score: 9 }],
+      items: [{ id: '7', score: 9, source: 'popular' }],
       fallback: true,
     });
     expect(await client.related('a/b')).toEqual({ item: 'a/b', items: [{ id: '7', score: 0.5 }] });
+  });
+
+  it("passes the filters, and reads another service's routes with the service option", async () => {
+    expect(await client.recommendations('ユーザー1-é', { exclude: ['a/b'], offset: 0 })).toEqual({
+      user: 'ユーザー1-é',
+      items: [{ id: '7', score: 1, source: 'personal' }],
+      fallback: false,
+    });
+    const boothClient = new KibanClient(base, { service: 'booth' });
+    expect((await boothClient.recommendations('ユーザー1-é')).items.map((i) => i.id)).toEqual([
+      'booth-item',
+    ]);
+    expect(() => new KibanClient(base, { service: 'Booth!' })).toThrow(/^service: must be/);
   });
 
   it('rejects with the server’s code, status and message', async () => {
@@ -189,7 +208,11 @@ describe('KibanClient credentials', () => {
   });
 
   it('sends an API key, or a token from its provider on every request; none is a 401', async () => {
-    const expected = { user: 'u', items: [{ id: '7', score: 9 }], fallback: true };
+    const expected = {
+      user: 'u',
+      items: [{ id: '7', score: 9, source: 'popular' }],
+      fallback: true,
+    };
     expect(await new KibanClient(base, { apiKey: key }).recommendations('u')).toEqual(expected);
     let calls = 0;
     const viaToken = new KibanClient(base, {

@@ -11,12 +11,39 @@ export interface ScoredItem {
   score: number;
 }
 
+/** Which source of the service's fallback chain gave a recommended item. */
+export type RecommendationSource =
+  | 'personal'
+  | 'related-to-recent'
+  | 'category-popular'
+  | 'popular';
+
+/** One recommended item: with its source, and its reasons when asked for (`explain`). */
+export interface RecommendedItem extends ScoredItem {
+  source: RecommendationSource;
+  /** With `explain: true`: the user's (or session's) items that contributed most, strongest first. */
+  explain?: { reasons: { item: string; score: number }[] };
+}
+
 /** `GET /v1/users/{id}/recommendations`. */
 export interface RecommendationsAnswer {
   user: string;
-  items: ScoredItem[];
-  /** True when the user is unknown to the model and the popular items were answered instead. */
+  items: RecommendedItem[];
+  /** True when the user has no list of their own (the chain's later sources answered). */
   fallback: boolean;
+}
+
+/** Options of {@link KibanClient.recommendations}. */
+export interface RecommendationOptions {
+  k?: number;
+  /** Items to skip: pages of one stable sequence. */
+  offset?: number;
+  /** Only items of this category. */
+  category?: string;
+  /** Item ids to leave out. */
+  exclude?: readonly (string | number)[];
+  /** Each item carries the reasons it is recommended. */
+  explain?: boolean;
 }
 
 /** `POST /v1/bandits/{name}/decide`. */
@@ -78,6 +105,11 @@ export interface KibanClientOptions {
    * `Authorization: Bearer <token>`; called every time, so it may refresh. Not with `apiKey`.
    */
   token?: () => Promise<string> | string;
+  /**
+   * The service whose recommendation routes to call (`/v1/services/NAME/…`, issue 22).
+   * @defaultValue the default service (`/v1/…`)
+   */
+  service?: string;
   /** @defaultValue the global `fetch` */
   fetch?: typeof fetch;
   /** Per-request timeout in ms; a request over it is aborted. @defaultValue 10000 */
@@ -125,6 +157,8 @@ export class KibanClient {
   readonly #headers: Record<string, string>;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  /** `/v1`, or `/v1/services/NAME` for {@link KibanClientOptions.service}. */
+  readonly #prefix: string;
   readonly #token: (() => Promise<string> | string) | undefined;
 
   constructor(baseUrl: string, options: KibanClientOptions = {}) {
@@ -151,16 +185,34 @@ export class KibanClient {
     this.#token = options.token;
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    if (options.service !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(options.service))
+      throw new KibanError(
+        'INVALID_ARGUMENT',
+        `service: must be lower-case letters, digits and -, starting with a letter, got ${JSON.stringify(options.service)}`,
+      );
+    this.#prefix =
+      options.service === undefined || options.service === 'default'
+        ? '/v1'
+        : `/v1/services/${options.service}`;
   }
 
-  /** A user's recommendations, or the popular items for a user the model does not know. */
+  /**
+   * A user's recommendations through the service's fallback chain (the user's own list, then
+   * related-to-recent, category-popular and popular items), each item with its source.
+   */
   recommendations(
     userId: string | number,
-    options: { k?: number } = {},
+    options: RecommendationOptions = {},
   ): Promise<RecommendationsAnswer> {
     return this.#request(
       'GET',
-      `/v1/users/${segment(userId)}/recommendations${query({ k: options.k })}`,
+      `${this.#prefix}/users/${segment(userId)}/recommendations${query({
+        k: options.k,
+        offset: options.offset,
+        category: options.category,
+        exclude: options.exclude?.join(','),
+        explain: options.explain,
+      })}`,
     );
   }
 
@@ -169,7 +221,10 @@ export class KibanClient {
     itemId: string | number,
     options: { k?: number } = {},
   ): Promise<{ item: string; items: ScoredItem[] }> {
-    return this.#request('GET', `/v1/items/${segment(itemId)}/related${query({ k: options.k })}`);
+    return this.#request(
+      'GET',
+      `${this.#prefix}/items/${segment(itemId)}/related${query({ k: options.k })}`,
+    );
   }
 
   /** Tags for a text from the published tagger, best first. */
