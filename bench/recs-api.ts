@@ -28,7 +28,7 @@ import {
   RETIRED_LIST,
   USER_HISTORY_LIST,
   USER_LIST,
-} from '../src/serving/list-names.js';
+} from '../src/storage/serving-lists.js';
 import { recommendationRoutes } from '../src/serving/routes/recommendations.js';
 import { jsonSchemaOf, recommendationsRoute } from '../src/serving/schemas.js';
 import { outputJsonSchema } from '../src/serving/zod-serializer.js';

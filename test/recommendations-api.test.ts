@@ -19,7 +19,7 @@ import {
   RETIRED_LIST,
   USER_HISTORY_LIST,
   USER_LIST,
-} from '../src/serving/list-names.js';
+} from '../src/storage/serving-lists.js';
 import { KyselyMetadataStore } from '../src/storage/kysely-metadata-store.js';
 import { RedisServingStore } from '../src/storage/redis-serving-store.js';
 import type { ScoredItem, ServingStore } from '../src/storage/serving-store.js';

@@ -15,7 +15,7 @@
 import { InvalidArgumentError, NotFoundError, NotReadyError } from '../core/errors.js';
 import type { ScoredItem, ServingStore } from '../storage/serving-store.js';
 import type { UserExclusions, UserStateStore } from '../storage/user-state-store.js';
-import { RELATED_LIST, USER_HISTORY_LIST, USER_LIST } from './list-names.js';
+import { RELATED_LIST, USER_HISTORY_LIST, USER_LIST } from '../storage/serving-lists.js';
 import { VersionListsCache } from './recommend-version-cache.js';
 
 /** Where a recommended item came from. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ScoredItem, ServingStore } from '../storage/serving-store.js';
-import { CATEGORY_POPULAR_LIST, POPULAR_LIST, RETIRED_LIST } from './list-names.js';
+import { CATEGORY_POPULAR_LIST, POPULAR_LIST, RETIRED_LIST } from '../storage/serving-lists.js';
 
 /** Most category lists kept per version (the least recently used one goes first). */
 export const MAX_CACHED_CATEGORIES = 256;

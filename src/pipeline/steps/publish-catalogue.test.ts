@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as serving from '../../serving/list-names.js';
 import { KyselyMetadataStore } from '../../storage/kysely-metadata-store.js';
 import { MemoryServingStore } from '../../storage/memory-serving-store.js';
 import { taskLogLogger } from '../../workflow/task-log-logger.js';
@@ -13,7 +12,7 @@ import {
   ITEM_CATEGORIES_LIST,
   RETIRED_LIST,
   USER_HISTORY_LIST,
-} from './publish-catalogue.js';
+} from '../../storage/serving-lists.js';
 
 // Item popularity (distinct users): i1 6, i2 4, i3 3, i4 2, i5 1, i6 1.
 const EVENTS = [
@@ -54,15 +53,6 @@ describe('publish: the catalogue lists', () => {
     await store.close();
     await metadata.close();
     await rm(dir, { recursive: true, force: true });
-  });
-
-  it('names its lists as serving/list-names.ts does', () => {
-    expect([CATEGORY_POPULAR_LIST, ITEM_CATEGORIES_LIST, RETIRED_LIST, USER_HISTORY_LIST]).toEqual([
-      serving.CATEGORY_POPULAR_LIST,
-      serving.ITEM_CATEGORIES_LIST,
-      serving.RETIRED_LIST,
-      serving.USER_HISTORY_LIST,
-    ]);
   });
 
   it('publishes category-popular, item-categories, retired and user-history lists from an item table', async () => {

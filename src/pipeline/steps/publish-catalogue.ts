@@ -1,7 +1,7 @@
 /**
  * Lists the publish step writes from the item catalogue (issue 22): category-popular lists, each
  * item's categories, the retired set, and each user's training items for explanations. See
- * `serving/list-names.ts`.
+ * `storage/serving-lists.ts`.
  *
  * @module
  */
@@ -9,6 +9,12 @@ import { stat } from 'node:fs/promises';
 import type { ExternalId, IdMap } from '../../data/id-map.js';
 import { readItemCatalogue } from '../../data/item-catalogue.js';
 import type { ScoredItem } from '../../storage/serving-store.js';
+import {
+  CATEGORY_POPULAR_LIST,
+  ITEM_CATEGORIES_LIST,
+  RETIRED_LIST,
+  USER_HISTORY_LIST,
+} from '../../storage/serving-lists.js';
 import type { PackedLists } from './candidate-lists.js';
 import { type StepContext, stepLogger } from './pipeline-step.js';
 import { workPath } from './work-files.js';
@@ -25,17 +31,6 @@ export interface PublishInputs {
   items: IdMap;
   candidates: { user: PackedLists; related: PackedLists; popular: PackedLists };
 }
-
-// The names of `serving/list-names.ts`, which the pipeline may not import (it knows nothing of
-// serving); `publish-catalogue.test.ts` checks that they agree.
-/** Category → the category's items, most popular first (`serving/list-names.ts`). */
-export const CATEGORY_POPULAR_LIST = 'category-popular';
-/** Item id → its categories, score 1 (`serving/list-names.ts`). */
-export const ITEM_CATEGORIES_LIST = 'item-categories';
-/** `all` → the retired items, score 0 (`serving/list-names.ts`). */
-export const RETIRED_LIST = 'retired';
-/** User id → the user's training items, most recent first (`serving/list-names.ts`). */
-export const USER_HISTORY_LIST = 'user-history';
 
 /** Most training items kept per user in {@link USER_HISTORY_LIST} (the most recent). */
 export const USER_HISTORY_CAP = 200;

@@ -1,6 +1,6 @@
 /**
  * Creator lists the publish step writes (issue 22): user → creators and creator → related
- * creators, from the catalogue's `creator` column. See `serving/list-names.ts`.
+ * creators, from the catalogue's `creator` column. See `storage/serving-lists.ts`.
  *
  * @module
  */
@@ -9,23 +9,14 @@ import { readInteractionLog } from '../../data/read-interaction-log.js';
 import type { PackedScores } from '../../models/creators/creator-lists.js';
 import { creatorRecommendations } from '../../models/creators/creator-recommendations.js';
 import type { ScoredItem } from '../../storage/serving-store.js';
+import {
+  POPULAR_CREATORS_LIST,
+  RELATED_CREATORS_LIST,
+  USER_CREATORS_LIST,
+} from '../../storage/serving-lists.js';
 import { type StepContext, stepLogger } from './pipeline-step.js';
 import type { PublishedList, PublishInputs } from './publish-catalogue.js';
 import { INTERACTION_COLUMNS, requireInput } from './work-files.js';
-
-/**
- * `serving/list-names.ts`'s `USER_CREATORS_LIST`, which the pipeline may not import (it knows
- * nothing of serving); the step's test checks that the two agree.
- */
-export const USER_CREATORS_LIST = 'user-creators';
-/** `serving/list-names.ts`'s `RELATED_CREATORS_LIST` (see {@link USER_CREATORS_LIST}). */
-export const RELATED_CREATORS_LIST = 'related-creators';
-/**
- * `all` → the creators the most training users touched (through an item or directly), scored by
- * that count: what `GET …/users/{id}/creators` answers a user without a list. Not in
- * `serving/list-names.ts` yet; the route reads it from here.
- */
-export const POPULAR_CREATORS_LIST = 'popular-creators';
 
 /**
  * The creator lists for a version (nothing without `data.items.creator`), made by

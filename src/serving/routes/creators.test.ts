@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenAuthenticator } from '../../../test/fixtures/token-authenticator.js';
-import { POPULAR_CREATORS_LIST } from '../../pipeline/steps/publish-creators.js';
 import { MemoryServingStore } from '../../storage/memory-serving-store.js';
 import { createServingApp } from '../create-app.js';
-import { RELATED_CREATORS_LIST, USER_CREATORS_LIST } from '../list-names.js';
+import {
+  POPULAR_CREATORS_LIST,
+  RELATED_CREATORS_LIST,
+  USER_CREATORS_LIST,
+} from '../../storage/serving-lists.js';
 
 /** The serving app (auth required): its default service has the creator routes at /v1. */
 function appWith(serving: MemoryServingStore): FastifyInstance {

@@ -8,9 +8,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { KibanError, NotReadyError } from '../../core/errors.js';
-import { POPULAR_CREATORS_LIST } from '../../pipeline/steps/publish-creators.js';
 import type { ServingStore } from '../../storage/serving-store.js';
-import { RELATED_CREATORS_LIST, USER_CREATORS_LIST } from '../list-names.js';
+import {
+  POPULAR_CREATORS_LIST,
+  RELATED_CREATORS_LIST,
+  USER_CREATORS_LIST,
+} from '../../storage/serving-lists.js';
 import { errorSchema, wireItems } from '../schemas.js';
 
 /** A path segment naming a user or a creator. */

@@ -1,6 +1,6 @@
 /**
  * The names of the lists a published serving version holds (issue 22): what the publish step
- * writes and the recommendation routes read, in one place.
+ * writes and the recommendation routes read, in one place (in storage/, which both may import).
  *
  * @module
  */
@@ -23,3 +23,5 @@ export const USER_HISTORY_LIST = 'user-history';
 export const USER_CREATORS_LIST = 'user-creators';
 /** Creator id → related creators. */
 export const RELATED_CREATORS_LIST = 'related-creators';
+/** `all` → the creators the most training users touched, scored by that count (users without a creator list). */
+export const POPULAR_CREATORS_LIST = 'popular-creators';
