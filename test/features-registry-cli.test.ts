@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { kibanIn } from './fixtures/kiban-cli.js';
 import {
   dropSchemas,
   postgresUrlForTests,
@@ -12,25 +11,13 @@ import {
   TEST_POSTGRES_URL,
 } from './fixtures/postgres.js';
 
-const MAIN = resolve('src/cli/main.ts');
-const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 const EXAMPLE = resolve('examples/features');
 
 function kiban(
   cwd: string,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const env = { ...process.env };
-    delete env.KIBAN_STORES_METADATA;
-    execFile(
-      process.execPath,
-      ['--import', TSX, MAIN, ...args],
-      { cwd, env },
-      (error, stdout, stderr) =>
-        done({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
-    );
-  });
+  return kibanIn(cwd, args, ['KIBAN_STORES_METADATA']);
 }
 
 // Each CLI call starts a process (seconds on a loaded machine), hence the generous timeout.

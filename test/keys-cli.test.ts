@@ -1,29 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-
-const MAIN = resolve('src/cli/main.ts');
-const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+import { kibanIn } from './fixtures/kiban-cli.js';
 
 function kiban(
   cwd: string,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const env = { ...process.env };
-    delete env.KIBAN_AUTH_PEPPER;
-    delete env.KIBAN_STORES_METADATA;
-    execFile(
-      process.execPath,
-      ['--import', TSX, MAIN, ...args],
-      { cwd, env },
-      (error, stdout, stderr) =>
-        done({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
-    );
-  });
+  return kibanIn(cwd, args, ['KIBAN_AUTH_PEPPER', 'KIBAN_STORES_METADATA']);
 }
 
 describe('kiban keys', () => {

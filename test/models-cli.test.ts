@@ -1,29 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { kibanIn } from './fixtures/kiban-cli.js';
 import { SqliteServingStore } from '../src/storage/sqlite-serving-store.js';
-
-const MAIN = resolve('src/cli/main.ts');
-const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 
 function kiban(
   cwd: string,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const env = { ...process.env };
-    delete env.KIBAN_STORES_SERVING;
-    execFile(
-      process.execPath,
-      ['--import', TSX, MAIN, ...args],
-      { cwd, env },
-      (error, stdout, stderr) =>
-        done({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
-    );
-  });
+  return kibanIn(cwd, args, ['KIBAN_STORES_SERVING']);
 }
 
 describe('kiban models', () => {
