@@ -55,6 +55,9 @@ export async function openServices(
         metadata: deps.metadata,
         interactions: deps.metadata.interactions.forService(service.name),
         ...(userState === undefined ? {} : { userState }),
+        ...(service.pipeline.recommend === undefined
+          ? {}
+          : { recommend: service.pipeline.recommend }),
       });
     }
   } catch (error) {

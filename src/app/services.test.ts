@@ -123,7 +123,9 @@ services:
     expect(error.field).toBe('config.services.booth');
     error = await refusal(`${BASE}\nservices:\n  booth:\n    serve: { port: 1 }\n`);
     expect(error.field).toBe('config.services.booth.serve');
-    expect(error.message).toMatch(/data, aggregate, model, evaluate, candidates, vectors, stores/);
+    expect(error.message).toMatch(
+      /data, aggregate, model, evaluate, candidates, vectors, recommend, stores/,
+    );
     expect(error.message).toMatch(/yaml:14\)/);
     error = await refusal(`${BASE}\nservices:\n  booth:\n    model:\n      kind: nope\n`);
     expect(error.field).toBe('config.services.booth.model.kind');

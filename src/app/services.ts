@@ -30,7 +30,7 @@ import { bundledPath } from './paths.js';
 /** The service whose configuration is the top level of kiban.yaml and whose routes are `/v1/…`. */
 export const DEFAULT_SERVICE_NAME = 'default';
 
-/** The top-level keys a service entry may override (the batch pipeline's). */
+/** The top-level keys a service entry may override (the batch pipeline's, and how its routes answer). */
 export const SERVICE_PIPELINE_KEYS = Object.freeze([
   'data',
   'aggregate',
@@ -38,6 +38,7 @@ export const SERVICE_PIPELINE_KEYS = Object.freeze([
   'evaluate',
   'candidates',
   'vectors',
+  'recommend',
   'stores',
 ] as const);
 

@@ -1,3 +1,4 @@
+import { RECOMMEND_SOURCES } from '../storage/serving-lists.js';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../core/errors.js';
 import { builtinModels } from '../models/builtin-models.js';
@@ -206,6 +207,19 @@ export function pipelineConfigSchemaFor(models: ModelRegistry) {
         })
         .strict()
         .default({ enabled: true, exactBelow: 50_000 }),
+      /**
+       * How the service's recommendation routes answer (read by `kiban serve`, per service):
+       * the fallback chain's sources in order, how many recent items seed `related-to-recent`,
+       * and related items read per seed. Unset: every source in the default order.
+       */
+      recommend: z
+        .object({
+          chain: z.array(z.enum(RECOMMEND_SOURCES)).min(1).optional(),
+          recentItems: positiveInt.max(1000).optional(),
+          relatedPerItem: positiveInt.max(1000).optional(),
+        })
+        .strict()
+        .optional(),
       stores: z
         .object({
           serving: z.string().default('sqlite:.kiban/serving.db'),

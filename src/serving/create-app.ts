@@ -29,6 +29,7 @@ import type { OnlineFeatureStore } from '../features/online-store.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
+import type { RecommendOptions } from './recommend-engine.js';
 import type { FreshUserEmbedding } from './routes/recommendations.js';
 import {
   DEFAULT_SERVICE,
@@ -102,6 +103,11 @@ export interface ServingAppDeps {
    * (`openUserStateStore` of the serving URL). @defaultValue none: the hidden routes are not mounted
    */
   userState?: UserStateStore;
+  /**
+   * The default service's fallback chain and read sizes (`recommend` of the configuration).
+   * @defaultValue every source in the default order
+   */
+  recommend?: RecommendOptions;
   /** Adds the bandit API (`/v1/bandits…`: define, decide, feedback); optional. */
   bandits?: BanditService;
   /**
@@ -299,6 +305,7 @@ export function createServingApp(deps: ServingAppDeps): FastifyInstance {
     ...(deps.interactions === undefined ? {} : { interactions: deps.interactions }),
     ...(deps.embedding === undefined ? {} : { embedding: deps.embedding }),
     ...(deps.userState === undefined ? {} : { userState: deps.userState }),
+    ...(deps.recommend === undefined ? {} : { recommend: deps.recommend }),
   };
   const services = [defaultService, ...(deps.services ?? [])];
   const names = new Set<string>();

@@ -15,17 +15,16 @@
 import { InvalidArgumentError, NotFoundError, NotReadyError } from '../core/errors.js';
 import type { ScoredItem, ServingStore } from '../storage/serving-store.js';
 import type { UserExclusions, UserStateStore } from '../storage/user-state-store.js';
-import { RELATED_LIST, USER_HISTORY_LIST, USER_LIST } from '../storage/serving-lists.js';
+import {
+  RECOMMEND_SOURCES,
+  RELATED_LIST,
+  type RecommendSource,
+  USER_HISTORY_LIST,
+  USER_LIST,
+} from '../storage/serving-lists.js';
 import { VersionListsCache } from './recommend-version-cache.js';
 
-/** Where a recommended item came from. */
-export const RECOMMEND_SOURCES = [
-  'personal',
-  'related-to-recent',
-  'category-popular',
-  'popular',
-] as const;
-export type RecommendSource = (typeof RECOMMEND_SOURCES)[number];
+export { RECOMMEND_SOURCES, type RecommendSource };
 
 /** The default fallback chain of a user's recommendations. */
 export const DEFAULT_FALLBACK_CHAIN: readonly RecommendSource[] = RECOMMEND_SOURCES;

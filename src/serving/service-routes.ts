@@ -22,6 +22,7 @@ import type { MetadataStore } from '../storage/metadata-store.js';
 import type { ServingStore } from '../storage/serving-store.js';
 import type { UserStateStore } from '../storage/user-state-store.js';
 import { creatorRoutes } from './routes/creators.js';
+import type { RecommendOptions } from './recommend-engine.js';
 import { interactionRoutes } from './routes/interactions.js';
 import { modelRoutes } from './routes/models.js';
 import { type FreshUserEmbedding, recommendationRoutes } from './routes/recommendations.js';
@@ -43,6 +44,8 @@ export interface ServiceServing {
   embedding?: FreshUserEmbedding;
   /** Hidden and just-seen items per user, left out of recommendations at once. */
   userState?: UserStateStore;
+  /** The service's fallback chain and read sizes (`recommend` of its configuration). */
+  recommend?: RecommendOptions;
 }
 
 /** The URL prefix of a service's routes: `/v1` for {@link DEFAULT_SERVICE}, else `/v1/services/NAME`. */
@@ -72,6 +75,7 @@ export async function serviceRoutes(
     ...(service.embedding === undefined ? {} : { embedding: service.embedding }),
     ...(service.userState === undefined ? {} : { userState: service.userState }),
     ...(service.interactions === undefined ? {} : { interactions: service.interactions }),
+    ...(service.recommend === undefined ? {} : { recommend: service.recommend }),
   });
   // User → creator recommendations (issue 22): the version's creator lists.
   await app.register(creatorRoutes, { serving: service.serving });

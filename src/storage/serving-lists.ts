@@ -25,3 +25,17 @@ export const USER_CREATORS_LIST = 'user-creators';
 export const RELATED_CREATORS_LIST = 'related-creators';
 /** `all` → the creators the most training users touched, scored by that count (users without a creator list). */
 export const POPULAR_CREATORS_LIST = 'popular-creators';
+
+/**
+ * The sources of a service's fallback chain, in the default order: the user's own list
+ * ({@link USER_LIST}), items related to the user's recent ones ({@link RELATED_LIST}), the
+ * category's popular items ({@link CATEGORY_POPULAR_LIST}), the popular items ({@link POPULAR_LIST}).
+ */
+export const RECOMMEND_SOURCES = [
+  'personal',
+  'related-to-recent',
+  'category-popular',
+  'popular',
+] as const;
+/** One of {@link RECOMMEND_SOURCES}. */
+export type RecommendSource = (typeof RECOMMEND_SOURCES)[number];

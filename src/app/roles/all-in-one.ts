@@ -135,6 +135,7 @@ export async function startAllInOneRole(
     ...freshUserServing(backends, logger),
     services: services.services,
     ...(userState === undefined ? {} : { userState }),
+    ...(config.pipeline.recommend === undefined ? {} : { recommend: config.pipeline.recommend }),
   });
   return { app, pipeline, servicePipelines, auth, devKey, close };
 }

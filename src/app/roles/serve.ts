@@ -197,6 +197,7 @@ export async function startServeRole(config: KibanConfig): Promise<ServeRole> {
     ...freshUserServing(backends, logger),
     services: services.services,
     ...(userState === undefined ? {} : { userState }),
+    ...(config.pipeline.recommend === undefined ? {} : { recommend: config.pipeline.recommend }),
     webRoot: bundledPath('dist/web'),
     ...(workflows === undefined ? {} : { workflows }),
     dataRoot: config.serve.dataRoot,
