@@ -199,4 +199,23 @@ describe('serving a graph model: users re-embedded from fresh interactions', () 
     await bad({ events: [] }, 'events');
     expect(await metadata.interactions.forUser('x')).toEqual([]);
   });
+
+  // Last: it switches the published version. The model polls the current version, so between a
+  // publish (or rollback) and its next poll it still holds the old version's model: the
+  // precomputed lists of the version the request reads answer then, never the other model.
+  it("answers from the current version's lists while the loaded model is another version's", async () => {
+    const embedded = await serving.currentVersion();
+    expect((await recommendations('new-user-1')).fallback).toBe(false);
+    const writer = await serving.beginVersion('plain-after-gnn', { modelId: 'plain' });
+    await writer.putLists('popular', [['all', [{ id: 'only-in-plain', score: 1 }]]]);
+    await writer.commit();
+    const plain = await recommendations('new-user-1');
+    expect(plain.fallback).toBe(true);
+    expect(plain.items.map((i) => i.id)).toEqual(['only-in-plain']);
+    // Rolled back to the graph model's version, whose model is still the one loaded.
+    await serving.rollback(embedded!.version);
+    const back = await recommendations('new-user-1');
+    expect(back.fallback).toBe(false);
+    expect(back.items.map((i) => i.id)).toEqual(expected([0, 1], 10));
+  });
 });

@@ -82,8 +82,15 @@ export interface RecommendAnswer {
   version: string;
 }
 
-/** Where a user's fresh (post-batch) recommendations come from, when the service re-embeds users. */
-export type FreshSource = (user: string, k: number) => Promise<ScoredItem[] | null>;
+/**
+ * Where a user's fresh (post-batch) recommendations come from, when the service re-embeds users:
+ * null unless the model it holds is the one `version` (the version this request reads) names.
+ */
+export type FreshSource = (
+  user: string,
+  k: number,
+  version: string,
+) => Promise<ScoredItem[] | null>;
 
 const NO_EXCLUSIONS: UserExclusions = { hidden: new Set(), seen: [] };
 const MAX_REASONS = 3;
@@ -231,7 +238,7 @@ export class RecommendEngine {
         const fresh =
           this.#fresh === undefined
             ? null
-            : await this.#fresh(user, whole ? Math.max(firstRead, 200) : firstRead);
+            : await this.#fresh(user, whole ? Math.max(firstRead, 200) : firstRead, version);
         if (fresh !== null) {
           fallback = false;
           add(fresh, 'personal');

@@ -115,7 +115,10 @@ export async function recommendationRoutes(
     ...(userState === undefined ? {} : { userState }),
     ...(embedding === undefined
       ? {}
-      : { fresh: (user: string, k: number) => freshRecommendations(embedding, user, k) }),
+      : {
+          fresh: (user: string, k: number, version: string) =>
+            freshRecommendations(embedding, user, k, version),
+        }),
     ...(recommend === undefined ? {} : { options: recommend }),
   });
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -254,20 +257,25 @@ function eventTime(ts: string | number | undefined, now: number, field: string):
 /**
  * The answer for a user with interactions newer than the loaded model's batch (for a user the
  * model does not know, with any stored interactions): their vector from their batch and fresh items, searched in the `items` index with those items left out. Null when
- * there is nothing fresh, no model or index is loaded, the index loaded is not the one published
- * with the model, or none of the user's items is known to the model (then the user's list, or the
+ * there is nothing fresh, no model or index is loaded, the model loaded is not the one `version`
+ * (the version this request reads) names, the index loaded is not the one published with the
+ * model, or none of the user's items is known to the model (then the user's list, or the
  * popular one, answers).
  */
 async function freshRecommendations(
   { model: live, items: index, interactions }: FreshUserEmbedding,
   user: string,
   k: number,
+  version: string,
 ): Promise<{ id: string; score: number }[] | null> {
   const loaded = live.current;
   const snapshot = index.current;
   // The model and the index must come from one publish (each polls its own pointer): until both
   // have moved to the same version the precomputed lists answer.
   if (loaded === null || snapshot === null || snapshot.version !== loaded.itemsIndex) return null;
+  // The model polls the current version every few seconds: until it has caught up with a publish
+  // or a rollback, the precomputed lists of the version this request reads answer.
+  if (loaded.version !== version) return null;
   // A user the model does not know (new since the batch, or dropped by it: too few items, or
   // outside its window) is embedded from all their stored interactions, the batch's included.
   const known = loaded.model.data.users.indexOf(user) >= 0;
