@@ -62,6 +62,14 @@ describe('auth.oidc schema', () => {
     const unknown = ScopeRuleSchema.safeParse({ group: 'a', scopes: ['root'] });
     expect(unknown.success).toBe(false);
     expect(unknown.error?.issues[0]?.path).toEqual(['scopes', 0]);
+    expect(unknown.error?.issues[0]?.message).toMatch(/^unknown scope "root" \(known: recs:read, /);
+    // A service's scopes (issue 22) may be granted by a rule too; a malformed one may not.
+    expect(
+      ScopeRuleSchema.parse({ group: 'booth-team', scopes: ['recs:read', 'service:booth'] }).scopes,
+    ).toEqual(['recs:read', 'service:booth']);
+    expect(ScopeRuleSchema.safeParse({ group: 'a', scopes: ['service:Booth!'] }).success).toBe(
+      false,
+    );
     expect(
       OidcConfigSchema.safeParse({ issuer: 'x', audience: 'kiban' }).error?.issues[0]?.path,
     ).toEqual(['issuer']);

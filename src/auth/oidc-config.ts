@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from 'zod';
-import { SCOPES } from './principal.js';
+import { isScope, SCOPES, type Scope } from './principal.js';
 
 /** JWS algorithms an issuer may sign with (symmetric ones are never accepted). */
 export const JWT_ALGORITHMS = [
@@ -42,7 +42,15 @@ export const ScopeRuleSchema = z
     group: z.string().min(1).optional(),
     claim: z.string().min(1).optional(),
     equals: z.string().optional(),
-    scopes: z.array(z.enum(SCOPES)).min(1),
+    scopes: z
+      .array(
+        z.string().refine(isScope, {
+          error: (issue) =>
+            `unknown scope ${JSON.stringify(issue.input)} (known: ${SCOPES.join(', ')}, and service:NAME or service:*)`,
+        }),
+      )
+      .min(1)
+      .transform((scopes) => scopes as Scope[]),
   })
   .strict()
   .superRefine((rule, ctx) => {
