@@ -49,12 +49,14 @@ describe('kiban artifacts prune (file: artifact store)', () => {
       const pointer = await readTaggerPointer(serving);
       taggerKey = pointer!.artifactKey!;
       expect(taggerKey).toBe(`models/${pointer!.modelId}/model.tagger`);
-      // The published version names its model and run; a workflow run is still running.
+      // Two published versions name their models (and the older its run): the current one and
+      // the one a rollback returns to. A workflow run is still running.
       const writer = await serving.beginVersion('v1', {
         modelId: 'als-published',
         runId: 'r-published',
       });
       await writer.commit();
+      await (await serving.beginVersion('v2', { modelId: 'als-current' })).commit();
       const definition = parseWorkflow(
         'name: nightly\ntasks:\n  hello:\n    kind: shell\n    run: "true"\n',
         file('nightly.yaml'),
@@ -74,6 +76,7 @@ describe('kiban artifacts prune (file: artifact store)', () => {
       await serving.close();
     }
     for (const key of [
+      'models/als-current/model.bin',
       'models/als-published/model.bin',
       'models/als-old/model.bin',
       'models/als-old/meta.json',
@@ -107,7 +110,7 @@ describe('kiban artifacts prune (file: artifact store)', () => {
     const before = await keys();
     const result = await kiban('artifacts', 'prune', '--config', file('kiban.yaml'));
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout.trim()).toBe('deleted 0 groups (0 objects), kept 6');
+    expect(result.stdout.trim()).toBe('deleted 0 groups (0 objects), kept 7');
     expect(await keys()).toEqual(before);
   });
 
@@ -129,13 +132,13 @@ describe('kiban artifacts prune (file: artifact store)', () => {
       'group           objects',
       'models/als-old        2',
       'runs/r-old            1',
-      'would delete 2 groups (3 objects), kept 4 (dry run: nothing was deleted)',
+      'would delete 2 groups (3 objects), kept 5 (dry run: nothing was deleted)',
       '',
     ]);
     expect(await keys()).toEqual(before);
   });
 
-  it('deletes the unreferenced groups and never the served tagger, the published version or a running run', async () => {
+  it('deletes the unreferenced groups and never the served tagger, a version held for rollback or a running run', async () => {
     const result = await kiban(
       'artifacts',
       'prune',
@@ -147,9 +150,10 @@ describe('kiban artifacts prune (file: artifact store)', () => {
       '0',
     );
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout.split('\n').at(-2)).toBe('deleted 2 groups (3 objects), kept 4');
+    expect(result.stdout.split('\n').at(-2)).toBe('deleted 2 groups (3 objects), kept 5');
     expect(await keys()).toEqual(
       [
+        'models/als-current/model.bin',
         'models/als-published/model.bin',
         taggerKey,
         'other/kept-anyway.txt',

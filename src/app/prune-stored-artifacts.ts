@@ -17,8 +17,8 @@ const MAX_RUNNING_RUNS = 100_000;
 
 /**
  * The artifact keys and folders that something still uses, for {@link pruneArtifacts}'s
- * `referenced`: the model (`models/<modelId>`) and run (`runs/<runId>`) of the serving store's
- * current version, the published tagger (its `artifactKey` and `models/<modelId>`), and every
+ * `referenced`: the model (`models/<modelId>`) and run (`runs/<runId>`) of every version the
+ * serving store holds (the current one and those a rollback may return to), the published tagger (its `artifactKey` and `models/<modelId>`), and every
  * workflow run still running (`runs/<runId>`: its work files are read by its next tasks).
  * Sorted, without duplicates.
  *
@@ -26,17 +26,17 @@ const MAX_RUNNING_RUNS = 100_000;
  * const referenced = await artifactReferences({ serving, workflows: metadata.workflows });
  */
 export async function artifactReferences(stores: {
-  serving: Pick<ServingStore, 'get' | 'currentVersion'>;
+  serving: Pick<ServingStore, 'get' | 'listVersions'>;
   workflows: Pick<WorkflowStore, 'listRuns'>;
 }): Promise<string[]> {
   const referenced = new Set<string>();
   const add = (folder: string, id: unknown): void => {
     if (typeof id === 'string' && id !== '') referenced.add(`${folder}/${id}`);
   };
-  const current = await stores.serving.currentVersion();
-  if (current !== null) {
-    add(RETAINED_FOLDERS.models, current.meta.modelId);
-    add(RETAINED_FOLDERS.runs, current.meta.runId);
+  // Every version the store holds may be rolled back to (issue 22), so each keeps its model.
+  for (const held of await stores.serving.listVersions()) {
+    add(RETAINED_FOLDERS.models, held.meta.modelId);
+    add(RETAINED_FOLDERS.runs, held.meta.runId);
   }
   const tagger = await readTaggerPointer(stores.serving);
   if (tagger !== null) {
