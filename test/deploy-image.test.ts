@@ -390,12 +390,13 @@ describe('deploy/k8s and the image', () => {
   const overlays = ['dev', 'staging', 'prod'];
 
   it('passes only configuration variables kiban reads, and its kiban.yaml loads with them', async () => {
-    // Variables the CLI reads besides CONFIG_ENV: the flags' own (worker, scheduler, migrate),
-    // the AWS SDK's, Node's.
+    // Variables the CLI reads besides CONFIG_ENV: the flags' own (worker, scheduler, migrate,
+    // stage bullmq-worker, and their --health-port), the AWS SDK's, Node's.
     const known = new Set([
       ...Object.keys(CONFIG_ENV),
       'KIBAN_METADATA_URL',
       'KIBAN_REDIS_URL',
+      'KIBAN_HEALTH_PORT',
       'KIBAN_SLACK_WEBHOOK_URL',
       'KIBAN_DASHBOARD_URL',
       'AWS_ACCESS_KEY_ID',
