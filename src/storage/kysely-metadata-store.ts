@@ -35,6 +35,8 @@ import type { ApiKeyStore } from '../auth/api-keys.js';
 import { KyselyApiKeyStore } from './kysely-api-key-store.js';
 import { KyselyFeatureRegistry } from './kysely-feature-registry.js';
 import type { FeatureRegistry } from '../features/feature-registry.js';
+import type { PrivacyLedger } from '../privacy/privacy-ledger.js';
+import { KyselyPrivacyLedger } from './kysely-privacy-ledger.js';
 
 /** How many rows `listModels` returns when no limit is given. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -112,6 +114,8 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly interactions: InteractionStore;
   /** The feature registry (versioned feature definitions), in this store's database (closed with it). */
   readonly featureRegistry: FeatureRegistry;
+  /** The privacy-budget ledger of differentially private releases, in this store's database (closed with it). */
+  readonly privacyLedger: PrivacyLedger;
 
   /**
    * Wraps a Kysely instance; the store owns it from then on and destroys it in {@link close}.
@@ -147,6 +151,9 @@ export class KyselyMetadataStore implements MetadataStore {
       schema: options.schema,
       serializeWrites,
     });
+    // Its reservations are transactions that must hold SQLite's write lock from their first read
+    // (this dialect begins them IMMEDIATE), so they queue with the file's other writes.
+    this.privacyLedger = new KyselyPrivacyLedger(db, { schema: options.schema, serializeWrites });
     this.workflows = new KyselyWorkflowStore(db, {
       schema: options.schema,
       // Read at each write: `sqlite()` sets the key after construction. Workflow writes share the

@@ -582,6 +582,40 @@ export function metadataMigrations(
           .execute();
       },
     },
+    // The privacy-budget ledger (issue 23): one row per differentially private release of a
+    // dataset to a recipient, counted against their budget from the moment it is reserved. The
+    // spend columns are null when the release does not spend in that unit; the index serves both
+    // the budget check (totals of one dataset × recipient) and the newest-first listing.
+    '0013_privacy_releases': {
+      async up(db) {
+        const s = schemaOf(db);
+        await s
+          .createTable('kiban_privacy_releases')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('dataset', 'text', (c) => c.notNull())
+          .addColumn('recipient', 'text', (c) => c.notNull())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('mechanism', 'text', (c) => c.notNull())
+          .addColumn('epsilon', 'double precision')
+          .addColumn('rho', 'double precision')
+          .addColumn('delta', 'double precision')
+          .addColumn('params', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('output', 'text')
+          .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('published_at_ms', 'bigint')
+          .execute();
+        await s
+          .createIndex('kiban_privacy_releases_dataset_recipient_idx')
+          .on('kiban_privacy_releases')
+          .columns(['dataset', 'recipient', 'created_at_ms', 'id'])
+          .execute();
+      },
+      async down(db) {
+        await schemaOf(db).dropTable('kiban_privacy_releases').execute();
+      },
+    },
   };
   return migrations;
 }

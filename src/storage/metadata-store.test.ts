@@ -231,6 +231,7 @@ describePostgres(`PostgreSQL (${POSTGRES_URL})`, () => {
           'kiban_migration',
           'kiban_migration_lock',
           'kiban_models',
+          'kiban_privacy_releases',
           'kiban_vector_updates',
           'kiban_wf_attempts',
           'kiban_wf_logs',

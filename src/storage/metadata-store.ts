@@ -5,6 +5,7 @@ import type { VectorUpdateStore } from '../vectors/vector-update-store.js';
 import type { InteractionStore } from './interaction-store.js';
 import type { WorkflowStore } from '../workflow/workflow-store.js';
 import type { FeatureRegistry } from '../features/feature-registry.js';
+import type { PrivacyLedger } from '../privacy/privacy-ledger.js';
 
 /** A trained model as recorded in the metadata store. */
 export interface ModelRecord {
@@ -70,6 +71,13 @@ export interface MetadataStore {
    * (`kiban features plan|apply`), in the same database (created by `migrate()`).
    */
   readonly featureRegistry: FeatureRegistry;
+
+  /**
+   * The privacy-budget ledger: every differentially private release of a dataset to a recipient
+   * and what it spent, each checked against the budget atomically as it is reserved, in the same
+   * database (created by `migrate()`).
+   */
+  readonly privacyLedger: PrivacyLedger;
 
   close(): Promise<void>;
 }

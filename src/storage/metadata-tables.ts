@@ -199,6 +199,30 @@ export interface FeatureRegistryTable {
   applied_by: string;
 }
 
+/** Row of `kiban_privacy_releases`: one differentially private release (see `privacy/privacy-ledger.ts`). */
+export interface PrivacyReleasesTable {
+  id: string;
+  dataset: string;
+  recipient: string;
+  policy: string;
+  mechanism: string;
+  /** ε of a pure release; null when it spends none. */
+  epsilon: number | null;
+  /** ρ of a zCDP release; null when it spends none. */
+  rho: number | null;
+  /** δ of an approximate release; null when it spends none. */
+  delta: number | null;
+  /** The release's parameters as a JSON object. */
+  params: JsonTextColumn;
+  actor: string;
+  /** `reserved` or `published`. */
+  status: string;
+  /** Where the output was stored; null until published. */
+  output: NullableTextColumn;
+  created_at_ms: EpochMsColumn;
+  published_at_ms: NullableEpochMsColumn;
+}
+
 export interface MetadataDatabase {
   kiban_models: ModelsTable;
   kiban_wf_runs: WorkflowRunsTable;
@@ -212,6 +236,7 @@ export interface MetadataDatabase {
   kiban_vector_updates: VectorUpdatesTable;
   kiban_interactions: InteractionsTable;
   kiban_feature_registry: FeatureRegistryTable;
+  kiban_privacy_releases: PrivacyReleasesTable;
 }
 
 /** Maps a `kiban_models` row to its record. */
