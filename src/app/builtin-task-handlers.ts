@@ -4,6 +4,7 @@ import { TASK_PARAM_SCHEMAS } from '../pipeline/task-params.js';
 import { registerCoreTaskHandlers } from '../workflow/core-task-handlers.js';
 import type { TaskHandler, TaskHandlersRef } from '../workflow/task-handler.js';
 import { TaskHandlerRegistry } from '../workflow/task-handler-registry.js';
+import { exportParamsSchema } from './export-task-params.js';
 import { materializeParamsSchema } from './materialize-task-params.js';
 
 /** Options of {@link builtinTaskHandlers}: JSON, so that a worker thread can rebuild the same registry. */
@@ -31,8 +32,8 @@ export interface BuiltinTaskHandlerOptions {
 
 /**
  * Registers kiban's task kinds with `registry`, in the order messages list them: the pipeline
- * steps (aggregate, train, evaluate, candidates, publish), shell and module, then stage, tags
- * and materialize (feature views to the online store). Each declares the params schema its task parses with; the code that runs it is loaded
+ * steps (aggregate, train, evaluate, candidates, publish), shell and module, then stage, tags,
+ * materialize (feature views to the online store) and export (privacy-aware extracts). Each declares the params schema its task parses with; the code that runs it is loaded
  * on the first attempt, so validating a workflow loads no model or store. Returns `registry`.
  *
  * @example
@@ -80,6 +81,15 @@ export function registerBuiltinTaskHandlers(
     params: materializeParamsSchema as z.ZodType<Record<string, unknown>>,
     run: async (job, ctx) =>
       (await import('./materialize-task-runner.js')).runMaterializeTask(job, ctx),
+  });
+  registry.register({
+    kind: 'export',
+    params: exportParamsSchema as z.ZodType<Record<string, unknown>>,
+    run: async (job, ctx) =>
+      (await import('./export-task-runner.js')).runExportTask(job, ctx, {
+        ...(metadataUrl === undefined ? {} : { metadataUrl }),
+        ...(artifactsUrl === undefined ? {} : { artifactsUrl }),
+      }),
   });
   return registry;
 }

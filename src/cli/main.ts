@@ -6,6 +6,7 @@ import { artifactsCommand } from './artifacts-command.js';
 import { banditCommand } from './bandit-command.js';
 import { demoCommand } from './demo-command.js';
 import { evaluateCommand } from './evaluate-command.js';
+import { exportCommand } from './export-command.js';
 import { featuresCommand } from './features-command.js';
 import { keysCommand } from './keys-command.js';
 import { migrateCommand } from './migrate-command.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     featuresCommand(),
     migrateCommand(),
     keysCommand(),
+    exportCommand(),
   ])
     program.addCommand(command);
   program.addCommand(banditCommand());

@@ -198,6 +198,8 @@ export const TASK_PARAM_ROLES: Readonly<Partial<Record<string, TaskParamRoles>>>
   stage: { paths: [], stores: [], specs: ['source', 'sink'] },
   shell: { paths: [], stores: [], specs: [] },
   module: { paths: [], stores: [], specs: [] },
+  // A policy names its own source query and key secret: like a store, it comes only from the workflow file.
+  export: { paths: ['config'], stores: ['policy'], specs: [] },
 });
 
 export type { TaskParamProblem };
