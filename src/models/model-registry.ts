@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { Interactions } from '../data/interactions.js';
 import { readArtifact, type Artifact } from './artifact.js';
 import type { Recommender } from './recommender.js';
+import type { SearchSpace } from './search-space.js';
 
 /** A model as read back from its saved directory: the manifest, its arrays and the training interactions. */
 export type SavedModel = Artifact & { data: Interactions };
@@ -40,6 +41,11 @@ export interface ModelDefinition {
   load(saved: SavedModel): Recommender;
   /** One line for `--help` listings. */
   readonly describe?: string;
+  /**
+   * What `kiban tune` searches: a range per tunable param (names are fields of `params`). Absent
+   * for a model with nothing worth tuning.
+   */
+  readonly searchSpace?: SearchSpace;
 }
 
 /** A model kind that no definition in the registry has; the message lists the kinds there are. */
