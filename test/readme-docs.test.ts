@@ -5,7 +5,7 @@
  * HTML comment on the line before its fence, `<!-- docs-test: KIND [reason] -->`:
  * - yaml: `kiban-config` (a whole kiban.yaml, read by loadKibanConfig), `pipeline-config`
  *   (kiban.yaml, checked by parsePipelineConfig), `feature-repo` (a features.yaml, checked by
- *   parseFeatureRepository), `workflow` (parseWorkflow)
+ *   parseFeatureRepository), `export-policy` (an export policy, parseExportPolicy), `workflow` (parseWorkflow)
  *   or `workflow-tasks` (a fragment of `tasks:`, wrapped into a minimal workflow and each task's
  *   params checked by its kind's schema); without a marker the kind is recognised by content, and a
  *   yaml block of no recognisable kind fails, so a new block must be classified.
@@ -34,6 +34,7 @@ import { builtinTaskHandlers } from '../src/app/builtin-task-handlers.js';
 import { loadKibanConfig } from '../src/app/config.js';
 import { parseFeatureRepository } from '../src/features/feature-definitions.js';
 import { parsePipelineConfig } from '../src/pipeline/pipeline-config.js';
+import { parseExportPolicy } from '../src/privacy/export-policy.js';
 import { parseWorkflow } from '../src/workflow/parse-workflow.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -122,6 +123,9 @@ function checkYaml(b: Block): void {
     case 'feature-repo':
       parseFeatureRepository(b.text, { file: 'features.yaml', root: ROOT });
       return;
+    case 'export-policy':
+      parseExportPolicy(b.text, { file: 'policy.yaml', baseDir: ROOT });
+      return;
     case 'workflow': {
       const wf = parseWorkflow(b.text, 'README.md', TASK_HANDLERS);
       checkTaskParams(
@@ -148,7 +152,7 @@ function checkYaml(b: Block): void {
     }
     default:
       throw new Error(
-        `${name(b)}: a yaml block of no known kind; put <!-- docs-test: pipeline-config | feature-repo | workflow | workflow-tasks --> before it`,
+        `${name(b)}: a yaml block of no known kind; put <!-- docs-test: pipeline-config | feature-repo | export-policy | workflow | workflow-tasks --> before it`,
       );
   }
 }

@@ -26,7 +26,11 @@ export interface NoisyQuantity {
   name: string;
   /** The measure (absent for the count). */
   measure?: Extract<Measure, { kind: 'sum' | 'mean' }>;
-  /** The largest |value| one row adds, in resolution units (1 for the count). */
+  /**
+   * The largest |value| one row adds, in resolution units (1 for the count). Sums add each value's
+   * distance from the middle of its bounds (the released sum adds middle × noisy count back),
+   * which halves the sensitivity of a range such as [0.5, 5] against summing the values themselves.
+   */
   perRow: number;
   /** L1 and squared L2 sensitivity of the cell vector to one privacy unit. */
   l1: number;
@@ -122,11 +126,7 @@ export async function planAggregates(
   const quantities: NoisyQuantity[] = [quantity('count', 1)];
   for (const m of distinctSums.values())
     quantities.push(
-      quantity(
-        `sum_${m.column}`,
-        Math.ceil(Math.max(Math.abs(m.lower), Math.abs(m.upper)) / m.resolution),
-        m,
-      ),
+      quantity(`sum_${m.column}`, Math.ceil((m.upper - m.lower) / 2 / m.resolution), m),
     );
   const count = quantities[0].mechanism;
   let threshold: number | null = null;
@@ -179,7 +179,8 @@ async function boundContributions(
     )),
     ...sums.map(
       (m, i) =>
-        `coalesce(CAST(round(least(greatest(CAST(${sqlIdent(m.column)} AS DOUBLE), ${m.lower}), ${m.upper}) / ${m.resolution}) AS BIGINT), 0) AS m${i}`,
+        // A null value counts as the middle of the bounds (0 after centring).
+        `coalesce(CAST(round((least(greatest(CAST(${sqlIdent(m.column)} AS DOUBLE), ${m.lower}), ${m.upper}) - ${(m.lower + m.upper) / 2}) / ${m.resolution}) AS BIGINT), 0) AS m${i}`,
     ),
   ];
   const seed = randomInt(2 ** 31);
@@ -280,7 +281,8 @@ export async function noisyCells(table: ExportTable, plan: AggregatesPlan): Prom
   const sumIndex = new Map(plan.quantities.slice(1).map((q, i) => [q.measure?.column, i]));
   for (const m of plan.release.measures) {
     if (m.kind === 'count') continue;
-    const s = `z.s${sumIndex.get(m.column)} * ${m.resolution}`;
+    const mid = (m.lower + m.upper) / 2;
+    const s = `(z.s${sumIndex.get(m.column)} * ${m.resolution} + ${mid} * z.n)`;
     outputs.push(
       m.kind === 'sum'
         ? `${s} AS ${sqlIdent(`sum_${m.column}`)}`

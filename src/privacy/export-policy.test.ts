@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../core/errors.js';
@@ -144,5 +145,20 @@ budget: { rho: 0.1, delta: 1e-6 }
         ),
       ),
     ).toMatch(/release\.measures\.0\.upper: must be above lower/);
+  });
+
+  it('matches the README: its policy blocks are the example files', async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const blocks = [
+      ...readme.matchAll(/<!-- docs-test: export-policy -->\n```yaml\n([\s\S]*?)```/g),
+    ].map((m) => parseExportPolicy(m[1]));
+    const examples = await Promise.all(
+      ['obd-users', 'ml-genre-counts'].map((n) => readExportPolicy(`examples/exports/${n}.yaml`)),
+    );
+    expect(blocks).toHaveLength(2);
+    blocks.forEach((b, i) => {
+      const { file: _, ...example } = examples[i];
+      expect(b).toEqual(example);
+    });
   });
 });

@@ -152,7 +152,8 @@ describe('differentially private aggregates', () => {
     // ρ 0.1 split over the count and the rating sum; count: L2² = 5 groups × 20² rows.
     expect(planned.detail.quantities.map((q) => [q.name, q.l2Squared])).toEqual([
       ['count', 2000],
-      ['sum_rating', 5 * (20 * 10) ** 2],
+      // Ratings centred on 2.75: at most 2.25 = 4.5 half-stars from it, rounded up to 5.
+      ['sum_rating', 5 * (20 * 5) ** 2],
     ]);
     const sigma = planned.detail.quantities[0].mechanism.standardDeviation;
     expect(sigma).toBeCloseTo(Math.sqrt(2000 / (2 * 0.05)), 6);
@@ -185,6 +186,12 @@ describe('differentially private aggregates', () => {
     expect(Number(drama[1])).toBeGreaterThan(2000);
     const sidecar = JSON.parse(await readFile(stored(first.sidecarKey), 'utf8'));
     expect(sidecar).toMatchObject({ mode: 'aggregates', rho: 0.1, keys: 'public list', delta: 0 });
+    // Exact figures about the source stay in the ledger, out of what the recipient gets.
+    expect(sidecar).not.toHaveProperty('boundedAwayRows');
+    expect(sidecar).not.toHaveProperty('sourceRows');
+    expect((await metadata.privacyLedger.get(first.release.id))?.params).toHaveProperty(
+      'boundedAwayRows',
+    );
     expect(sidecar.noise[0]).toMatchObject({
       mechanism: 'discrete-gaussian',
       rho: 0.05,

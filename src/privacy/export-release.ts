@@ -200,7 +200,18 @@ export async function runExport(
   try {
     log(`read ${table.rows} rows from the source`);
     const planned = await plan(table, policy, options);
+    // The sidecar goes to the recipient: only what the release's guarantee covers. Exact counts
+    // about the source (rows, rows bounded away, candidate groups) stay in the ledger.
     const params = releaseParams(planned, key === null ? null : keyFingerprint(key));
+    const internal =
+      planned.detail.mode === 'aggregates'
+        ? {
+            sourceRows: planned.detail.rows,
+            nullUnitRows: planned.detail.nullUnitRows,
+            boundedAwayRows: planned.detail.boundedAwayRows,
+            candidateCells: planned.detail.cells,
+          }
+        : {};
     const spend = planned.detail.mode === 'aggregates' ? planned.detail.spend : {};
     const reservation = await options.ledger.reserve(
       {
@@ -213,7 +224,7 @@ export async function runExport(
             ? planned.detail.quantities[0].mechanism.kind
             : 'k-anonymity',
         spend,
-        params,
+        params: { ...params, ...internal },
         actor: options.actor,
       },
       policy.budget ?? {},
@@ -381,10 +392,6 @@ function releaseParams(planned: ExportPlan, fingerprint: string | null): Record<
     keys: r.keys.public === undefined ? 'noisy threshold' : 'public list',
     threshold: detail.threshold,
     delta: detail.delta,
-    candidateCells: detail.cells,
-    sourceRows: detail.rows,
-    nullUnitRows: detail.nullUnitRows,
-    boundedAwayRows: detail.boundedAwayRows,
   };
 }
 
