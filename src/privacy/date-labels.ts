@@ -2,7 +2,9 @@
  * Date and timestamp parsing and labelling for the `date` generaliser, kept apart so that the
  * Node labels and the DuckDB SQL that must reproduce them sit side by side.
  */
-import type { DateUnit } from './generalisers.js';
+
+/** A date unit of a `date` generaliser, finest first. */
+export type DateUnit = 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
 
 /** The date units, finest first: the order a `date` spec must follow. */
 export const DATE_UNITS: readonly DateUnit[] = ['hour', 'day', 'week', 'month', 'quarter', 'year'];

@@ -6,8 +6,13 @@
  * below 2^48 (well inside the 2^53 of exact doubles), BigInt beyond that.
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import type { Rational } from './noise-mechanisms.js';
 import type { RandomSource } from './random-source.js';
+
+/** A non-negative rational number, exact: `num / den` with `den > 0`. */
+export interface Rational {
+  readonly num: bigint;
+  readonly den: bigint;
+}
 
 /** Denominators up to this use the number path; times a loop counter ≤ 32 they stay ≤ 2^53. */
 const FAST = 2 ** 48;

@@ -5,30 +5,18 @@
  */
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { sqlLiteral } from '../data/duckdb-sql.js';
-import { dateLabel, dateLabelSql, dateSpanMs, type ParsedDate, parseDate } from './date-labels.js';
-import { type SpecKind, validateSpec } from './generaliser-spec.js';
+import {
+  type DateUnit,
+  dateLabel,
+  dateLabelSql,
+  dateSpanMs,
+  type ParsedDate,
+  parseDate,
+} from './date-labels.js';
+import { type GeneraliserSpec, type SpecKind, validateSpec } from './generaliser-spec.js';
 
-/** A date unit of {@link GeneraliserSpec} `date`, finest first. */
-export type DateUnit = 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
-
-/**
- * How a column is generalised, one entry per level above the value itself (finest first):
- * - `band`: numeric bands of these widths, each a multiple of the previous one
- *   (`[5, 10, 20]`), labelled `[20,30)`; bands start at `origin` (default 0);
- * - `date`: a date or timestamp truncated to these units, labelled `2026-12-07` (day),
- *   `2026-W49` (ISO week), `2026-12` (month), `2026-Q4` (quarter), `2026` (year), `2026-12-07T13` (hour);
- * - `prefix`: the first n characters followed by `*` (`[4, 3, 2]`: `1234*`, `123*`, `12*`);
- * - `map`: category maps, each mapping every value of the level below to a group label
- *   (level 1 maps values, level 2 maps level-1 labels, …); a value a map lacks is an error;
- * - `top`: keep the n most frequent values (ties by value) and label the rest `other` (`[10, 3]`).
- * Nulls stay null at every level below `*`.
- */
-export type GeneraliserSpec =
-  | { band: readonly number[]; origin?: number }
-  | { date: readonly DateUnit[] }
-  | { prefix: readonly number[] }
-  | { map: readonly Readonly<Record<string, string>>[] }
-  | { top: readonly number[] };
+export type { DateUnit } from './date-labels.js';
+export type { GeneraliserSpec } from './generaliser-spec.js';
 
 /** The label of the top level: the column fully suppressed. */
 export const SUPPRESSED_LABEL = '*';

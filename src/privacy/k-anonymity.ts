@@ -5,19 +5,9 @@
  */
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import type { Hierarchy } from './generalisers.js';
-import { LatticeEvaluator, type NodeEvaluation } from './lattice.js';
+import { LatticeEvaluator, type NodeEvaluation, type TupleHistogram } from './lattice.js';
 
-/**
- * The data as a histogram of distinct quasi-identifier tuples: tuple t has value index
- * `codes[c][t]` in `hierarchies[c].values` for each column c, and `counts[t]` rows. With
- * l-diversity, tuples are split by the sensitive value too: `sensitive[t]` is its code, or -1
- * when the sensitive column does not apply to those rows (null).
- */
-export interface TupleHistogram {
-  readonly codes: readonly Int32Array[];
-  readonly counts: Float64Array;
-  readonly sensitive?: Int32Array;
-}
+export type { TupleHistogram } from './lattice.js';
 
 /** Options of {@link findKAnonymous}. */
 export interface KAnonymityOptions {

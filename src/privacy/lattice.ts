@@ -4,7 +4,18 @@
  * Kept apart from the search in `k-anonymity.ts`, which decides which nodes to evaluate.
  */
 import type { Hierarchy } from './generalisers.js';
-import type { TupleHistogram } from './k-anonymity.js';
+
+/**
+ * The data as a histogram of distinct quasi-identifier tuples: tuple t has value index
+ * `codes[c][t]` in `hierarchies[c].values` for each column c, and `counts[t]` rows. With
+ * l-diversity, tuples are split by the sensitive value too: `sensitive[t]` is its code, or -1
+ * when the sensitive column does not apply to those rows (null).
+ */
+export interface TupleHistogram {
+  readonly codes: readonly Int32Array[];
+  readonly counts: Float64Array;
+  readonly sensitive?: Int32Array;
+}
 
 /** What one lattice node costs: see `KAnonymitySolution` for the meaning of each field. */
 export interface NodeEvaluation {

@@ -10,15 +10,12 @@ import {
   type IntegerSampler,
 } from './exact-samplers.js';
 import { CryptoRandomSource } from './random-source.js';
+import type { Rational } from './exact-samplers.js';
 
 /** Which noise: discrete Laplace (pure ε-DP, L1 sensitivity) or discrete Gaussian (ρ-zCDP, L2). */
 export type NoiseKind = 'discrete-laplace' | 'discrete-gaussian';
 
-/** A non-negative rational number, exact: `num / den` with `den > 0`. */
-export interface Rational {
-  readonly num: bigint;
-  readonly den: bigint;
-}
+export type { Rational } from './exact-samplers.js';
 
 /**
  * Noise calibrated by {@link calibrateNoise}: discrete Laplace with scale t (P(x) ∝ exp(−|x|/t)),
