@@ -86,7 +86,8 @@ export function checkRunParams(
             );
         } else insideRoot(name, where, resolve(text.slice(kind.length)), root);
       } else if (roles.paths.includes(key)) {
-        insideRoot(name, where, resolve(key === 'config' ? baseDir : process.cwd(), text), root);
+        const fromWorkflow = (roles.fromWorkflowDir ?? ['config']).includes(key);
+        insideRoot(name, where, resolve(fromWorkflow ? baseDir : process.cwd(), text), root);
       }
     });
   }

@@ -179,6 +179,11 @@ export interface TaskParamRoles {
   paths: readonly string[];
   stores: readonly string[];
   specs: readonly string[];
+  /**
+   * Which of `paths` the task resolves against the workflow file's directory rather than the
+   * working directory. @defaultValue `['config']`
+   */
+  fromWorkflowDir?: readonly string[];
 }
 
 /**
@@ -200,6 +205,12 @@ export const TASK_PARAM_ROLES: Readonly<Partial<Record<string, TaskParamRoles>>>
   module: { paths: [], stores: [], specs: [] },
   // A policy names its own source query and key secret: like a store, it comes only from the workflow file.
   export: { paths: ['config'], stores: ['policy'], specs: [] },
+  materialize: {
+    paths: ['repo', 'config'],
+    stores: ['online'],
+    specs: [],
+    fromWorkflowDir: ['repo', 'config'],
+  },
 });
 
 export type { TaskParamProblem };
