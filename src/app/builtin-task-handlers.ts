@@ -6,6 +6,7 @@ import type { TaskHandler, TaskHandlersRef } from '../workflow/task-handler.js';
 import { TaskHandlerRegistry } from '../workflow/task-handler-registry.js';
 import { exportParamsSchema } from './export-task-params.js';
 import { materializeParamsSchema } from './materialize-task-params.js';
+import { tuneParamsSchema } from './tune-task-params.js';
 
 /** Options of {@link builtinTaskHandlers}: JSON, so that a worker thread can rebuild the same registry. */
 export interface BuiltinTaskHandlerOptions {
@@ -33,8 +34,10 @@ export interface BuiltinTaskHandlerOptions {
 /**
  * Registers kiban's task kinds with `registry`, in the order messages list them: the pipeline
  * steps (aggregate, train, evaluate, candidates, publish), shell and module, then stage, tags,
- * materialize (feature views to the online store) and export (privacy-aware extracts). Each declares the params schema its task parses with; the code that runs it is loaded
- * on the first attempt, so validating a workflow loads no model or store. Returns `registry`.
+ * materialize (feature views to the online store), export (privacy-aware extracts) and tune
+ * (hyper-parameter search, optionally applied to a kiban.yaml). Each declares the params schema
+ * its task parses with; the code that runs it is loaded on the first attempt, so validating a
+ * workflow loads no model or store. Returns `registry`.
  *
  * @example
  * const handlers = registerBuiltinTaskHandlers(new TaskHandlerRegistry(), { metadataUrl });
@@ -90,6 +93,11 @@ export function registerBuiltinTaskHandlers(
         ...(metadataUrl === undefined ? {} : { metadataUrl }),
         ...(artifactsUrl === undefined ? {} : { artifactsUrl }),
       }),
+  });
+  registry.register({
+    kind: 'tune',
+    params: tuneParamsSchema as unknown as z.ZodType<Record<string, unknown>>,
+    run: async (job, ctx) => (await import('./tune-task-runner.js')).runTuneTask(job, ctx),
   });
   return registry;
 }

@@ -17,6 +17,7 @@ import { serveCommand } from './serve-command.js';
 import { servicesCommand } from './services-command.js';
 import { stageCommand } from './stage-command.js';
 import { tagsCommand } from './tags-command.js';
+import { tuneCommand } from './tune-command.js';
 import { vectorsCommand } from './vectors-command.js';
 import { workerCommand } from './worker-command.js';
 import { workflowCommand } from './workflow-command.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   for (const command of [
     demoCommand(),
     evaluateCommand(),
+    tuneCommand(),
     pipelineCommand(),
     modelsCommand(),
     serveCommand(),

@@ -99,7 +99,7 @@ tasks:
       [2, 'unknown time zone "Mars/Olympus"'],
       [
         5,
-        'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage, tags, materialize, export) or a run command',
+        'needs a kind (aggregate, train, evaluate, candidates, publish, shell, module, stage, tags, materialize, export, tune) or a run command',
       ],
       [6, 'a shell task needs run: "command"'],
       [7, 'run is for shell tasks, not kind train'],

@@ -8,4 +8,11 @@ export const itemKnnModel: ModelDefinition = {
   create: (params) => new ItemKnnRecommender(params),
   load: (saved) => ItemKnnRecommender.fromArtifact(saved),
   describe: 'item-based nearest neighbours (cosine, optional TF-IDF/BM25 weighting)',
+  // K spans short lists (precise, low coverage) to nearly every co-rated item; K1 is scale-like.
+  searchSpace: {
+    neighbours: { kind: 'int', low: 10, high: 2000, log: true },
+    weighting: { kind: 'choice', values: ['none', 'tfidf', 'bm25'] },
+    bm25K1: { kind: 'float', low: 0.5, high: 200, log: true },
+    bm25B: { kind: 'float', low: 0, high: 1 },
+  },
 };
