@@ -42,7 +42,7 @@ for (let u = 0; u < users; u++) {
 const data = Interactions.fromColumns(userCol, itemCol, null, 'binary');
 process.stderr.write(`${data.userItems.nnz} interactions, ${data.items.size} items\n`);
 
-const fit = async (threads: number) => {
+const fitWith = async (threads: number) => {
   const model = new ItemKnnRecommender({ neighbours: k, threads });
   const t0 = performance.now();
   await model.fit(data, { progress: false });
@@ -55,8 +55,8 @@ const fit = async (threads: number) => {
   process.stderr.write(`threads ${threads}: ${seconds.toFixed(2)} s\n`);
   return { seconds, nb };
 };
-const one = await fit(1);
-const two = await fit(2);
+const one = await fitWith(1);
+const two = await fitWith(2);
 let same = one.nb.indices.length === two.nb.indices.length;
 for (let i = 0; same && i < one.nb.indices.length; i++)
   same = one.nb.indices[i] === two.nb.indices[i] && one.nb.values[i] === two.nb.values[i];
