@@ -30,7 +30,7 @@ const { values } = parseArgs({
     carve: { type: 'string', default: 'file' },
     seed: { type: 'string', default: '42' },
     eta: { type: 'string', default: '3' },
-    'min-budget': { type: 'string', default: '0.1' },
+    'min-budget': { type: 'string', default: '0.3' },
     train: { type: 'string', default: 'datasets/ml-latest-small/splits/train.csv' },
     k: { type: 'string', default: '10' },
   },

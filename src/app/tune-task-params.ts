@@ -40,7 +40,7 @@ export const tuneParamsSchema = z
     apply: z.union([z.boolean(), z.enum(['true', 'false'])]).default(false),
     seed: wholeNumber(0).default(42),
     eta: wholeNumber(2).default(3),
-    minBudget: z.number().gt(0).max(1).default(0.1),
+    minBudget: z.number().gt(0).max(1).default(0.3),
     k: wholeNumber(1).default(10),
   })
   .strict()

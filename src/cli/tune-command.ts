@@ -91,7 +91,7 @@ export function tuneCommand(models: ModelRegistry = builtinModels()): Command {
     .option(
       '--min-budget <share>',
       "the first rung's share of the full budget at least (fewer rungs when eta's powers go below it)",
-      '0.1',
+      '0.3',
     )
     .option('--k <n>', 'list length of the objective nDCG@k', '10')
     .addHelpText(

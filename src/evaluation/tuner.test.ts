@@ -83,7 +83,7 @@ describe('tuneModel', () => {
   it('is seeded: the same seed samples the same configurations, another seed others', async () => {
     const models = builtinModels();
     const run = (seed: number) =>
-      tuneModel({ models, kind: 'itemknn', carve, trials: 4, seed, eta: 4 });
+      tuneModel({ models, kind: 'itemknn', carve, trials: 4, seed, eta: 2 });
     const [a, b, c] = await Promise.all([run(1), run(1), run(2)]);
     const params = (r: typeof a) =>
       r.trials
@@ -93,6 +93,7 @@ describe('tuneModel', () => {
     expect(params(a)).not.toEqual(params(c));
     // itemknn has no iterations: early rungs fit on a share of the users instead.
     expect(a.fidelity).toEqual({ by: 'users' });
+    expect(a.rungSizes).toEqual([4, 2]);
     expect(a.trials.filter((t) => t.defaults)).toHaveLength(1);
   });
 
