@@ -1,8 +1,11 @@
+import type { Worker } from 'node:worker_threads';
 import type { Random } from '../../core/random.js';
+import { startWorker } from '../../core/threads.js';
 import { loadWasmModule, WasmLayout } from '../../core/wasm.js';
 import type { BprEpoch, BprState } from './bpr-kernel.js';
 
-interface BprKernelExports {
+/** The kernel's one entry point. */
+export interface BprKernelExports {
   bprEpoch(
     f: number,
     nUsers: number,
@@ -26,43 +29,115 @@ interface BprKernelExports {
   ): number;
 }
 
+/** Byte offsets of the kernel's arrays; `rng` and `trained` hold one slot per thread. */
+export type BprOffsets = Record<
+  'indptr' | 'indices' | 'rowOf' | 'users' | 'items' | 'bias' | 'rng' | 'trained',
+  number
+>;
+
+/** What a Hogwild thread is asked to run: its share of an epoch's samples. */
+export interface BprShare {
+  epoch: BprEpoch;
+  samples: number;
+  slot: number;
+}
+
+/**
+ * Runs one thread's share of an epoch on `kernel`, with the generator state and trained counter
+ * of its slot; returns the summed loss.
+ */
+export function runBprShare(
+  kernel: BprKernelExports,
+  state: Pick<BprState, 'factors' | 'nUsers' | 'nItems'> & { nnz: number },
+  at: BprOffsets,
+  share: BprShare,
+): number {
+  const e = share.epoch;
+  return kernel.bprEpoch(
+    state.factors,
+    state.nUsers,
+    state.nItems,
+    state.nnz,
+    at.indptr,
+    at.indices,
+    at.rowOf,
+    at.users,
+    at.items,
+    at.bias,
+    share.samples,
+    e.learningRate,
+    e.reg,
+    e.biasReg,
+    e.sampling === 'user' ? 1 : 0,
+    e.negatives,
+    e.rejectPositives ? 1 : 0,
+    at.rng + 16 * share.slot,
+    at.trained + 4 * share.slot,
+  );
+}
+
 /**
  * BPR epochs on the WebAssembly SIMD kernel. The interactions, both factor matrices and the
- * generator state are copied into the kernel's memory once; {@link BprWasmKernel.state} exposes
- * the factors as views of that memory, so nothing is copied between epochs.
+ * generator state are copied into the kernel's (shared) memory once; {@link BprWasmKernel.state}
+ * exposes the factors as views of that memory, so nothing is copied between epochs.
+ *
+ * With `threads` > 1 an epoch is Hogwild (Niu et al. 2011): each thread draws its share of the
+ * triples from a generator of its own and updates the shared factors without locks. Updates
+ * that collide are rare on sparse data and lose little; the result is no longer bit-for-bit
+ * reproducible from the seed, so one thread stays the default below large data.
  */
 export class BprWasmKernel {
+  private readonly workers: Worker[] = [];
+
   private constructor(
     private readonly kernel: BprKernelExports,
     private readonly memory: WebAssembly.Memory,
     /** The same state as given to {@link BprWasmKernel.create}, its arrays now in kernel memory. */
     readonly state: BprState,
-    private readonly at: Record<
-      'indptr' | 'indices' | 'rowOf' | 'users' | 'items' | 'bias' | 'rng' | 'trained',
-      number
-    >,
-  ) {}
+    private readonly at: BprOffsets,
+    module: WebAssembly.Module,
+    readonly threads: number,
+  ) {
+    const shape = {
+      factors: state.factors,
+      nUsers: state.nUsers,
+      nItems: state.nItems,
+      nnz: state.indices.length,
+    };
+    for (let slot = 1; slot < threads; slot++) {
+      const url = new URL(
+        `./bpr-wasm-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+        import.meta.url,
+      );
+      this.workers.push(startWorker(url, { workerData: { memory, module, at, shape } }));
+    }
+  }
 
   /** Null when the kernel is not built or `factors` is not a multiple of 4 (SIMD lanes). */
-  static create(state: BprState): BprWasmKernel | null {
+  static create(state: BprState, threads = 1): BprWasmKernel | null {
     const module = loadWasmModule('bpr-kernel');
     if (module === null || state.factors % 4 !== 0) return null;
     const plan = new WasmLayout();
-    const at = {
+    const at: BprOffsets = {
       indptr: plan.reserve(state.indptr.byteLength),
       indices: plan.reserve(state.indices.byteLength),
       rowOf: plan.reserve(state.rowOf.byteLength),
       users: plan.reserve(state.users.byteLength),
       items: plan.reserve(state.items.byteLength),
       bias: state.itemBias === null ? 0 : plan.reserve(state.itemBias.byteLength),
-      rng: plan.reserve(16),
-      trained: plan.reserve(4),
+      rng: plan.reserve(16 * threads),
+      trained: plan.reserve(4 * threads),
     };
     if (plan.pages > 65536) return null;
-    const memory = new WebAssembly.Memory({ initial: plan.pages });
+    // Shared, as the kernel is compiled for threads: workers instantiate it on the same memory.
+    const memory = new WebAssembly.Memory({
+      initial: plan.pages,
+      maximum: plan.pages,
+      shared: true,
+    });
     const kernel = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as BprKernelExports;
-    const buffer = memory.buffer;
+    const buffer = memory.buffer as unknown as ArrayBuffer;
     const copy = <T extends Int32Array | Float32Array>(
       Ctor: new (b: ArrayBuffer, o: number, n: number) => T,
       offset: number,
@@ -81,37 +156,72 @@ export class BprWasmKernel {
       items: copy(Float32Array, at.items, state.items),
       itemBias: state.itemBias === null ? null : copy(Float32Array, at.bias, state.itemBias),
     };
-    return new BprWasmKernel(kernel, memory, inMemory, at);
+    return new BprWasmKernel(kernel, memory, inMemory, at, module, Math.max(1, threads));
   }
 
-  /** Runs one epoch, advancing `rng` as the JavaScript kernel would; returns the mean loss. */
+  /**
+   * Runs one epoch on the calling thread alone, advancing `rng` exactly as the JavaScript kernel
+   * would; returns the mean loss.
+   */
   epoch(e: BprEpoch, rng: Random): number {
     const s = this.state;
-    const rngState = new Uint32Array(this.memory.buffer, this.at.rng, 4);
+    const buffer = this.memory.buffer as unknown as ArrayBuffer;
+    const rngState = new Uint32Array(buffer, this.at.rng, 4);
     rng.saveState(rngState);
-    const lossSum = this.kernel.bprEpoch(
-      s.factors,
-      s.nUsers,
-      s.nItems,
-      s.indices.length,
-      this.at.indptr,
-      this.at.indices,
-      this.at.rowOf,
-      this.at.users,
-      this.at.items,
-      this.at.bias,
-      e.samples,
-      e.learningRate,
-      e.reg,
-      e.biasReg,
-      e.sampling === 'user' ? 1 : 0,
-      e.negatives,
-      e.rejectPositives ? 1 : 0,
-      this.at.rng,
-      this.at.trained,
-    );
+    const shape = { factors: s.factors, nUsers: s.nUsers, nItems: s.nItems, nnz: s.indices.length };
+    const lossSum = runBprShare(this.kernel, shape, this.at, {
+      epoch: e,
+      samples: e.samples,
+      slot: 0,
+    });
     rng.loadState(rngState);
-    const trained = new Int32Array(this.memory.buffer, this.at.trained, 1)[0];
+    const trained = new Int32Array(buffer, this.at.trained, 1)[0];
     return trained === 0 ? 0 : lossSum / trained;
+  }
+
+  /**
+   * Runs one epoch on every thread of the kernel (Hogwild); returns the mean loss. Thread 0 draws
+   * from `rng`, thread t > 0 from a generator seeded from it.
+   */
+  async epochHogwild(e: BprEpoch, rng: Random): Promise<number> {
+    if (this.threads === 1) return this.epoch(e, rng);
+    const s = this.state;
+    const buffer = this.memory.buffer as unknown as ArrayBuffer;
+    const shape = { factors: s.factors, nUsers: s.nUsers, nItems: s.nItems, nnz: s.indices.length };
+    const states = new Uint32Array(buffer, this.at.rng, 4 * this.threads);
+    // Worker generators first, from the main one; then the main one's own state for slot 0.
+    for (let t = 1; t < this.threads; t++)
+      for (let w = 0; w < 4; w++) states[4 * t + w] = rng.nextUint32() | (w === 0 ? 1 : 0);
+    rng.saveState(states.subarray(0, 4));
+    const per = Math.floor(e.samples / this.threads);
+    const others = this.workers.map(
+      (worker, i) =>
+        new Promise<number>((done, fail) => {
+          const onError = (error: Error) => fail(error);
+          worker.once('error', onError);
+          worker.once('message', (loss: number) => {
+            worker.off('error', onError);
+            done(loss);
+          });
+          worker.postMessage({ epoch: e, samples: per, slot: i + 1 } satisfies BprShare);
+        }),
+    );
+    let lossSum = runBprShare(this.kernel, shape, this.at, {
+      epoch: e,
+      samples: e.samples - per * (this.threads - 1),
+      slot: 0,
+    });
+    for (const loss of await Promise.all(others)) lossSum += loss;
+    rng.loadState(states.subarray(0, 4));
+    const counts = new Int32Array(buffer, this.at.trained, this.threads);
+    let trained = 0;
+    for (let t = 0; t < this.threads; t++) trained += counts[t];
+    return trained === 0 ? 0 : lossSum / trained;
+  }
+
+  /** Stops the worker threads; the factors stay readable. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
   }
 }
