@@ -61,6 +61,24 @@ export async function readCsvHeader(path: string, delimiter: string): Promise<Ma
   }
 }
 
+/**
+ * Rows in a CSV file of `fileBytes` bytes, guessed from the line length of its first 64 KiB
+ * (2% high, so that a typical file needs no second allocation); 0 for a `.gz` file or no lines.
+ */
+export async function estimateCsvRows(path: string, fileBytes: number): Promise<number> {
+  if (/\.gz$/i.test(path)) return 0;
+  const handle = await open(path, 'r');
+  try {
+    const sample = Buffer.alloc(Math.min(65536, fileBytes));
+    const { bytesRead } = await handle.read(sample, 0, sample.length, 0);
+    let lines = 0;
+    for (let i = 0; i < bytesRead; i++) if (sample[i] === 10) lines++;
+    return lines === 0 ? 0 : Math.ceil((fileBytes / bytesRead) * lines * 1.02);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** What {@link readCsvRejects} found. */
 export interface CsvRejects {
   /** Every rejected line (1-based, header = line 1), ascending, each once. */

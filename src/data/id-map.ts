@@ -34,35 +34,55 @@ function compareKeys(a: ExternalId, ka: number, b: ExternalId, kb: number): numb
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A column encoded on an {@link IdMap}: the map and each row's dense index. */
+export interface EncodedIdColumn {
+  readonly map: IdMap;
+  /** Dense index of each row's id, in row order; same length as the column. */
+  readonly codes: Int32Array;
+}
+
+/**
+ * Integer ids spanning at most this many values (or 4× the row count, if larger) are indexed
+ * through a direct table instead of a sort: a counting pass is linear and cache-friendly.
+ */
+const DIRECT_TABLE_SPAN = 1 << 22;
+
 /**
  * A bijection between external ids and dense indices 0..size-1. Indices follow ascending id
  * order ({@link compareExternalIds}), so "ties break by lower index" inside a model means "ties
  * break by lower id" outside it.
  */
 export class IdMap {
-  private readonly lookup: Map<ExternalId, number>;
+  // Built on first lookup: training from an encoded column never needs it, and for a million
+  // ids it is the most expensive part of the map.
+  private lookupCache: Map<ExternalId, number> | undefined;
 
-  private constructor(private readonly sortedIds: readonly ExternalId[]) {
-    this.lookup = new Map();
-    for (let i = 0; i < sortedIds.length; i++) this.lookup.set(sortedIds[i], i);
+  private constructor(private readonly sortedIds: readonly ExternalId[]) {}
+
+  private get lookup(): Map<ExternalId, number> {
+    if (this.lookupCache === undefined) {
+      const lookup = new Map<ExternalId, number>();
+      for (let i = 0; i < this.sortedIds.length; i++) lookup.set(this.sortedIds[i], i);
+      this.lookupCache = lookup;
+    }
+    return this.lookupCache;
   }
 
   /** Builds a map over the distinct ids of a column. */
   static fromColumn(column: ExternalIdColumn): IdMap {
-    if (column instanceof Float64Array) {
-      const sorted = Float64Array.from(column).sort();
-      const unique: number[] = [];
-      for (let i = 0; i < sorted.length; i++) {
-        if (i === 0 || sorted[i] !== sorted[i - 1]) unique.push(sorted[i]);
-      }
-      return new IdMap(unique);
-    }
-    const unique = [...new Set(column)];
-    const keys = unique.map(numericKey);
-    const order = Array.from(unique, (_, i) => i).sort((x, y) =>
-      compareKeys(unique[x], keys[x], unique[y], keys[y]),
-    );
-    return new IdMap(order.map((i) => unique[i]));
+    return IdMap.encode(column).map;
+  }
+
+  /**
+   * Builds a map over the distinct ids of a column and, in the same pass, each row's dense
+   * index: `codes[r] === map.indexOf(column[r])`. Integer columns are indexed without any
+   * comparator sort (a direct table when the ids span a compact range, a native typed-array
+   * sort otherwise); string columns hash each row once and sort only the distinct ids.
+   */
+  static encode(column: ExternalIdColumn): EncodedIdColumn {
+    const { ids, codes } =
+      column instanceof Float64Array ? encodeNumbers(column) : encodeStrings(column);
+    return { map: new IdMap(ids), codes };
   }
 
   /**
@@ -125,4 +145,85 @@ export class IdMap {
   toJSON(): ExternalId[] {
     return [...this.sortedIds];
   }
+}
+
+/** Sorted distinct ids and each row's position among them. */
+interface Encoded {
+  ids: ExternalId[];
+  codes: Int32Array;
+}
+
+function encodeNumbers(column: Float64Array): Encoded {
+  const n = column.length;
+  const codes = new Int32Array(n);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let integral = true;
+  for (let r = 0; r < n; r++) {
+    const x = column[r];
+    if (x < min) min = x;
+    if (x > max) max = x;
+    if (!Number.isInteger(x)) integral = false;
+  }
+  const span = max - min + 1;
+  if (n > 0 && integral && span <= Math.max(DIRECT_TABLE_SPAN, 4 * n)) {
+    // Counting pass: mark each id present, number the present ones in ascending order.
+    const slot = new Int32Array(span);
+    for (let r = 0; r < n; r++) slot[column[r] - min] = 1;
+    let size = 0;
+    for (let k = 0; k < span; k++) if (slot[k] !== 0) slot[k] = ++size;
+    const ids = new Array<number>(size);
+    for (let k = 0; k < span; k++) if (slot[k] !== 0) ids[slot[k] - 1] = k + min;
+    for (let r = 0; r < n; r++) codes[r] = slot[column[r] - min] - 1;
+    return { ids, codes };
+  }
+  const sorted = Float64Array.from(column).sort();
+  let size = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[size++] = sorted[i];
+  }
+  const unique = sorted.subarray(0, size);
+  for (let r = 0; r < n; r++) codes[r] = lowerBound(unique, column[r]);
+  return { ids: Array.from(unique), codes };
+}
+
+function lowerBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function encodeStrings(column: readonly string[]): Encoded {
+  const n = column.length;
+  const codes = new Int32Array(n);
+  // First-seen numbering in one hash pass, then only the distinct ids are sorted.
+  const seen = new Map<string, number>();
+  const unique: string[] = [];
+  for (let r = 0; r < n; r++) {
+    const id = column[r];
+    let code = seen.get(id);
+    if (code === undefined) {
+      code = unique.length;
+      seen.set(id, code);
+      unique.push(id);
+    }
+    codes[r] = code;
+  }
+  const keys = unique.map(numericKey);
+  const order = Int32Array.from(unique, (_, i) => i).sort((x, y) =>
+    compareKeys(unique[x], keys[x], unique[y], keys[y]),
+  );
+  const rank = new Int32Array(unique.length);
+  const sortedIds = new Array<string>(unique.length);
+  for (let k = 0; k < order.length; k++) {
+    rank[order[k]] = k;
+    sortedIds[k] = unique[order[k]];
+  }
+  for (let r = 0; r < n; r++) codes[r] = rank[codes[r]];
+  return { ids: sortedIds, codes };
 }

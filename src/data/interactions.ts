@@ -42,24 +42,37 @@ export class Interactions {
     );
   }
 
-  /** Builds interactions from parallel columns of external user ids, item ids and values. */
+  /**
+   * Builds interactions from parallel columns of external user ids, item ids and values; ids
+   * are indexed in ascending order. Linear in the rows apart from sorting the distinct string
+   * ids (integer ids need no comparator sort).
+   */
   static fromColumns(
     userIds: ExternalIdColumn,
     itemIds: ExternalIdColumn,
     values: Float32Array | null = null,
     weighting: InteractionWeighting = values === null ? 'binary' : 'value',
   ): Interactions {
-    const users = IdMap.fromColumn(userIds);
-    const items = IdMap.fromColumn(itemIds);
+    const users = IdMap.encode(userIds);
+    const items = IdMap.encode(itemIds);
     const matrix = CsrMatrix.fromCoordinates(
-      users.size,
-      items.size,
-      users.indexColumn(userIds),
-      items.indexColumn(itemIds),
+      users.map.size,
+      items.map.size,
+      users.codes,
+      items.codes,
       weighting === 'value' ? values : null,
     );
-    const userItems = weighting === 'binary' ? matrix.map(() => 1) : matrix;
-    return new Interactions(users, items, userItems);
+    const userItems =
+      weighting === 'binary'
+        ? new CsrMatrix(
+            matrix.rows,
+            matrix.cols,
+            matrix.indptr,
+            matrix.indices,
+            new Float32Array(matrix.nnz).fill(1),
+          )
+        : matrix;
+    return new Interactions(users.map, items.map, userItems);
   }
 
   /** The item×user matrix (transpose), computed once. */
