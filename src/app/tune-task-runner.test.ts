@@ -88,6 +88,21 @@ describe('workflow tasks of kind: tune', () => {
     expect(config.pipeline.model.values).toBe('binary');
   });
 
+  it('tunes on the events of config when given no train file, aggregated as its pipeline does', async () => {
+    const events = ['user,item,event,value,timestamp'];
+    for (let u = 0; u < 30; u++)
+      for (let i = 0; i < 10; i++)
+        events.push(
+          `u${u},i${(u % 3) * 12 + ((u + i * 5) % 12)},view,1,${1_700_000_000 + u * 100 + i}`,
+        );
+    await writeFile(join(dir, 'events.csv'), `${events.join('\n')}\n`);
+    // Like the pipeline, kiban tune reads data.events relative to the working directory.
+    await writeFile(join(dir, 'events.yaml'), `data:\n  events: ${join(dir, 'events.csv')}\n`);
+    const { done, output } = await run('model: bpr, trials: 2, carve: random, config: events.yaml');
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    expect(output).toMatchObject({ model: 'bpr', trials: 2, applied: null });
+  });
+
   it('fails naming the field: an unknown model, a model without a space, a bad budget', async () => {
     const unknown = await run('model: nope, train: train.csv');
     expect(unknown.done.status).toBe('failed');
