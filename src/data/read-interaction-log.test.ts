@@ -167,6 +167,15 @@ describe('readInteractionLog messages (issue 15)', () => {
     );
   });
 
+  it('refuses an integer id beyond ±2^53, naming it exactly', async () => {
+    const path = await file('huge-id.csv', `${HEADER}1,10,4.0,1\n2,9007199254740993,3.0,2\n`);
+    await expect(readInteractionLog(path, { idType: 'integer' })).rejects.toThrow(
+      `${path}, column "movieId": id 9007199254740993 is beyond ±2^53 and cannot be kept exactly`,
+    );
+    const log = await readInteractionLog(path);
+    expect([...log.items]).toEqual(['10', '9007199254740993']);
+  });
+
   it('reads ids as strings by default, exactly as written', async () => {
     const path = await file('default-strings.csv', `${HEADER}ユーザー1-é,007,4.0,1\n42,7,3.0,2\n`);
     const log = await readInteractionLog(path);
