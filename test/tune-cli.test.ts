@@ -67,7 +67,7 @@ describe('kiban tune', { timeout: 60_000 }, () => {
     expect(text).toMatch(/^# ours\nmodel:\n {2}kind: itemknn # was\n/);
     expect(text).toContain('evaluate: { k: 5 } # short lists');
     expect(text).toContain(`neighbours: ${String(result.best.neighbours)}`);
-    expect(await readFile(plot, 'utf8')).toMatch(/^<svg[\s\S]*rung 1: 1 trials/);
+    expect(await readFile(plot, 'utf8')).toMatch(/^<svg[\s\S]*rung 1: [12] trials/);
   });
 
   it('--help shows an example', async () => {

@@ -45,7 +45,7 @@ export function renderTuningSvg(result: TuneResult, title: string): string {
     const budget = result.eta ** -(rungs - 1 - r);
     const what = result.fidelity.by === 'iterations' ? (result.fidelity.param ?? '') : 'users';
     parts.push(
-      `<text x="${x(r).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle">rung ${r}: ${result.rungSizes[r]} trials</text>`,
+      `<text x="${x(r).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle">rung ${r}: ${result.trials.filter((t) => t.rungs.length > r).length} trials</text>`,
       `<text x="${x(r).toFixed(1)}" y="${top + plotH + 34}" text-anchor="middle" fill="#666">${formatShare(budget)} of ${escapeXml(what)}</text>`,
     );
   }

@@ -82,8 +82,19 @@ describe('tuneModel', () => {
 
   it('is seeded: the same seed samples the same configurations, another seed others', async () => {
     const models = builtinModels();
+    const last: TuneProgress[] = [];
     const run = (seed: number) =>
-      tuneModel({ models, kind: 'itemknn', carve, trials: 4, seed, eta: 2 });
+      tuneModel({
+        models,
+        kind: 'itemknn',
+        carve,
+        trials: 4,
+        seed,
+        eta: 2,
+        onProgress: (p) => {
+          last[seed] = p;
+        },
+      });
     const [a, b, c] = await Promise.all([run(1), run(1), run(2)]);
     const params = (r: typeof a) =>
       r.trials
@@ -91,10 +102,20 @@ describe('tuneModel', () => {
         .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
     expect(params(a)).toEqual(params(b));
     expect(params(a)).not.toEqual(params(c));
+    // The progress total shrinks to what was done when the defaults made the cut by themselves.
+    expect(last[1].done).toBe(last[1].total);
+    expect(last[2].done).toBe(last[2].total);
     // itemknn has no iterations: early rungs fit on a share of the users instead.
     expect(a.fidelity).toEqual({ by: 'users' });
     expect(a.rungSizes).toEqual([4, 2]);
-    expect(a.trials.filter((t) => t.defaults)).toHaveLength(1);
+    // The defaults are carried to full budget whatever their first score, so the best returned
+    // is never worse than them on the carve.
+    for (const r of [a, b, c]) {
+      const defaults = r.trials.filter((t) => t.defaults);
+      expect(defaults).toHaveLength(1);
+      expect(defaults[0].rungs).toHaveLength(2);
+      expect(r.best.ndcg).toBeGreaterThanOrEqual(defaults[0].ndcg);
+    }
   });
 
   it('samples log-scale ranges evenly in the logarithm', () => {

@@ -41,6 +41,12 @@ export interface TuneOptions {
   fixed?: Record<string, unknown>;
   /** Make trial 0 the model's defaults (with `fixed`), so the table shows where they stand. @defaultValue true */
   includeDefaults?: boolean;
+  /**
+   * With `includeDefaults`: carry the defaults to every rung even where they rank below the cut
+   * (one more evaluation a rung), so the best returned scores at least as well as they do at full
+   * budget. @defaultValue true
+   */
+  keepDefaults?: boolean;
   /** How fits are weighted (see `Interactions.fromLog`). @defaultValue 'binary' */
   valueMode?: InteractionWeighting;
   /**
@@ -108,7 +114,7 @@ export interface TuneResult {
   k: number;
   eta: number;
   fidelity: Fidelity;
-  /** Configurations per rung, as planned. */
+  /** Configurations per rung, as planned (the defaults, when carried past a cut, come on top). */
   rungSizes: number[];
   /** Every trial, best first: furthest rung reached, then nDCG@k there. */
   trials: TrialResult[];
@@ -183,7 +189,9 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
   const rungSizes = [trials.length];
   while (rungSizes.length < maxRungs && rungSizes.at(-1)! >= eta)
     rungSizes.push(Math.floor(rungSizes.at(-1)! / eta));
-  const total = rungSizes.reduce((a, b) => a + b, 0);
+  const carryDefaults = options.keepDefaults !== false && trials.some((t) => t.defaults);
+  // At most: the defaults carried past every cut; lowered at each cut they make by themselves.
+  let total = rungSizes.reduce((a, b) => a + b, 0) + (carryDefaults ? rungSizes.length - 1 : 0);
   const weighting = options.valueMode ?? 'binary';
   const fullFit = Interactions.fromLog(carve.fit, weighting);
   const users = distinctUsers(carve.fit);
@@ -231,8 +239,16 @@ export async function tuneModel(options: TuneOptions): Promise<TuneResult> {
       done++;
       options.onProgress?.({ done, total, evaluation, rungBest });
     }
-    if (rung + 1 < rungSizes.length)
-      alive = [...alive].sort(byRungThenScore).slice(0, rungSizes[rung + 1]);
+    if (rung + 1 < rungSizes.length) {
+      const ranked = [...alive].sort(byRungThenScore);
+      alive = ranked.slice(0, rungSizes[rung + 1]);
+      // Early rungs can misjudge the defaults (a tuned schedule cut short scores worst): carried
+      // to full budget, they bound the result, so the best is never worse than them on the carve.
+      const incumbent = ranked.find((t) => t.defaults);
+      if (carryDefaults && incumbent !== undefined && !alive.includes(incumbent))
+        alive.push(incumbent);
+      else if (carryDefaults) total--;
+    }
   }
   const ranked = trials.filter((t) => t.rungs.length > 0).sort(byRungThenScore);
   if (ranked.length === 0)
