@@ -105,7 +105,7 @@ describe('a model registered from outside', () => {
     });
     command.outputHelp();
     expect(help.replace(/\s+/g, ' ')).toMatch(
-      /model to evaluate: popularity \| itemknn \| als \| bpr \| graphsage \| gat \| order/,
+      /model to evaluate: popularity \| itemknn \| als \| bpr \| graphsage \| gat \| ease \| order/,
     );
     expect(help).toMatch(/^ {2}order {7}test-only: highest item index first$/m);
     expect(help).toMatch(/--bias <value>\s+weight of each item's user count \[order: 0\]/);
@@ -152,10 +152,10 @@ describe('a model registered from outside', () => {
   it('is refused by name, with the registered kinds listed, when unknown', async () => {
     const models = builtinModels().register(orderModel);
     await expect(evaluate(models, ['--model', 'nope'])).rejects.toThrow(
-      /--model: unknown model "nope"; choose one of popularity, itemknn, als, bpr, graphsage, gat, order/,
+      /--model: unknown model "nope"; choose one of popularity, itemknn, als, bpr, graphsage, gat, ease, order/,
     );
     await expect(evaluate(builtinModels(), ['--model', 'order'])).rejects.toThrow(
-      /--model: unknown model "order"; choose one of popularity, itemknn, als, bpr, graphsage, gat$/,
+      /--model: unknown model "order"; choose one of popularity, itemknn, als, bpr, graphsage, gat, ease$/,
     );
   });
 

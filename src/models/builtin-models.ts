@@ -1,5 +1,6 @@
 import { alsModel } from './als/als-definition.js';
 import { bprModel } from './bpr/bpr-definition.js';
+import { easeModel } from './ease/ease-definition.js';
 import { gatModel, graphSageModel } from './graph/graph-definition.js';
 import { itemKnnModel } from './itemknn/itemknn-definition.js';
 import { ModelRegistry, type ModelDefinition } from './model-registry.js';
@@ -16,6 +17,7 @@ export const BUILTIN_MODELS: readonly ModelDefinition[] = Object.freeze([
   bprModel,
   graphSageModel,
   gatModel,
+  easeModel,
 ]);
 
 /**

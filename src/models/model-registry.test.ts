@@ -18,9 +18,17 @@ afterAll(async () => {
 });
 
 describe('ModelRegistry', () => {
-  it("holds kiban's six models in the order listings use, each with defaults and a description", () => {
+  it("holds kiban's seven models in the order listings use, each with defaults and a description", () => {
     const models = builtinModels();
-    expect(models.kinds()).toEqual(['popularity', 'itemknn', 'als', 'bpr', 'graphsage', 'gat']);
+    expect(models.kinds()).toEqual([
+      'popularity',
+      'itemknn',
+      'als',
+      'bpr',
+      'graphsage',
+      'gat',
+      'ease',
+    ]);
     expect(models.definitions()).toEqual(BUILTIN_MODELS);
     for (const d of models.definitions()) expect(d.describe).toMatch(/\w/);
     expect(models.get('als').params.parse({})).toMatchObject({ factors: expect.any(Number) });
@@ -40,10 +48,10 @@ describe('ModelRegistry', () => {
     expect(error).toBeInstanceOf(UnknownModelError);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toBe(
-      'model: unknown model "deep-magic"; choose one of popularity, itemknn, als, bpr, graphsage, gat',
+      'model: unknown model "deep-magic"; choose one of popularity, itemknn, als, bpr, graphsage, gat, ease',
     );
     expect(() => models.create('deep-magic')).toThrow(
-      /choose one of popularity, itemknn, als, bpr, graphsage, gat/,
+      /choose one of popularity, itemknn, als, bpr, graphsage, gat, ease/,
     );
     expect(() => new ModelRegistry().get('als')).toThrow(/unknown model "als"; choose one of $/);
   });

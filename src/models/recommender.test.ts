@@ -1,6 +1,7 @@
 import { describeRecommender } from '../../test/contracts/recommender-contract.js';
 import { AlsRecommender } from './als/als-recommender.js';
 import { BprRecommender } from './bpr/bpr-recommender.js';
+import { EaseRecommender } from './ease/ease-recommender.js';
 import { ItemKnnRecommender } from './itemknn/itemknn-recommender.js';
 import { PopularityRecommender } from './popularity/popularity-recommender.js';
 
@@ -28,3 +29,18 @@ describeRecommender('bpr', (p) => new BprRecommender({ factors: 8, epochs: 200, 
   personalized: true,
   itemVectors: true,
 });
+describeRecommender(
+  'ease (exact, item side)',
+  (p) => new EaseRecommender({ lambda: 1, solver: 'items', ...p }),
+  { personalized: true },
+);
+describeRecommender(
+  'ease (exact, user side by Woodbury)',
+  (p) => new EaseRecommender({ lambda: 1, solver: 'users', ...p }),
+  { personalized: true },
+);
+describeRecommender(
+  'ease (neighbours, K=3)',
+  (p) => new EaseRecommender({ lambda: 1, neighbours: 3, ...p }),
+  { personalized: true },
+);
