@@ -25,9 +25,9 @@ export const easeParamsSchema = z
     maxDenseItems: z
       .int()
       .min(1)
-      .default(20000)
+      .default(15000)
       .describe(
-        'largest side (users or items, whichever is smaller) solved exactly; above it the neighbour variant is used',
+        'largest side (users or items, whichever is smaller) solved exactly; above it the neighbour variant is used (15000: the float64 inverse still fits WebAssembly memory)',
       ),
     neighbours: z
       .int()
