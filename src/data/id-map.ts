@@ -41,6 +41,35 @@ export interface EncodedIdColumn {
   readonly codes: Int32Array;
 }
 
+// Encodings computed where the column was made (by DuckDB, while reading it), keyed by the
+// column itself so that no public type has to carry them.
+const knownEncodings = new WeakMap<ExternalIdColumn, EncodedIdColumn>();
+
+/**
+ * Records that `column` is encoded as `codes` over the ids `sortedIds`, so that
+ * {@link IdMap.encode} of that very column (say, from `Interactions.fromLog`) returns it without
+ * hashing a row. The caller guarantees `column[r] === sortedIds[codes[r]]` for every row and must
+ * not change the column afterwards; `sortedIds` must be strictly ascending by
+ * {@link compareExternalIds}, which is checked (returns false and records nothing otherwise).
+ */
+export function recordEncoding(
+  column: readonly string[],
+  sortedIds: readonly string[],
+  codes: Int32Array,
+): boolean {
+  for (let i = 1; i < sortedIds.length; i++)
+    if (compareExternalIds(sortedIds[i - 1], sortedIds[i]) >= 0) return false;
+  let map: IdMap;
+  try {
+    map = IdMap.fromSortedIds(sortedIds);
+  } catch {
+    return false;
+  }
+  if (codes.length !== column.length) return false;
+  knownEncodings.set(column, { map, codes });
+  return true;
+}
+
 /**
  * Integer ids spanning at most this many values (or 4× the row count, if larger) are indexed
  * through a direct table instead of a sort: a counting pass is linear and cache-friendly.
@@ -80,6 +109,8 @@ export class IdMap {
    * sort otherwise); string columns hash each row once and sort only the distinct ids.
    */
   static encode(column: ExternalIdColumn): EncodedIdColumn {
+    const known = knownEncodings.get(column);
+    if (known !== undefined) return known;
     const { ids, codes } =
       column instanceof Float64Array ? encodeNumbers(column) : encodeStrings(column);
     return { map: new IdMap(ids), codes };

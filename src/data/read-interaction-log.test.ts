@@ -167,6 +167,17 @@ describe('readInteractionLog messages (issue 15)', () => {
     );
   });
 
+  it('indexes string ids in code-unit order where UTF-8 byte order differs', async () => {
+    // DuckDB sorts U+FF21 before U+1F600 (UTF-8 bytes); JavaScript the other way (UTF-16).
+    const path = await file('astral.csv', 'u,i\n\uFF21,10\n\u{1F600},7\n42,10\n');
+    const log = await readInteractionLog(path, { columns: { user: 'u', item: 'i' } });
+    expect([...log.users]).toEqual(['\uFF21', '\u{1F600}', '42']);
+    const data = Interactions.fromLog(log);
+    expect(data.users.toJSON()).toEqual(['42', '\u{1F600}', '\uFF21']);
+    expect(data.items.toJSON()).toEqual(['7', '10']);
+    expect(data.userItems.has(data.users.indexOf('\uFF21'), data.items.indexOf('10'))).toBe(true);
+  });
+
   it('refuses an integer id beyond ±2^53, naming it exactly', async () => {
     const path = await file('huge-id.csv', `${HEADER}1,10,4.0,1\n2,9007199254740993,3.0,2\n`);
     await expect(readInteractionLog(path, { idType: 'integer' })).rejects.toThrow(

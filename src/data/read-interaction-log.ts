@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { describeSqlType, estimateCsvRows, readCsvHeader, readCsvRejects } from './csv-input.js';
+import { readDenseStringIds } from './dense-string-ids.js';
 import { allValid, copyDoubles, GrowableColumn } from './duckdb-columns.js';
 import { describeColumns, sqlIdent, sqlLiteral } from './duckdb-sql.js';
 import type { BadRow, InteractionLog } from './interaction-log.js';
@@ -163,8 +164,17 @@ async function readClean(
       plan.format === 'parquet'
         ? Number((await con.runAndReadAll(`SELECT count(*) FROM ${from}`)).getRowsJS()[0][0])
         : await estimateCsvRows(plan.path, fileBytes);
+    const select = `${selectList(plan)} FROM ${from}`;
     // Without ORDER BY, DuckDB still returns rows in file order (preserve_insertion_order).
-    const columns = await streamColumns(con, `${selectList(plan)} FROM ${from}`, plan, expected);
+    const columns =
+      plan.idType === 'string'
+        ? await readDenseStringIds(
+            con,
+            select,
+            plan.wanted.findIndex((c) => c.role === 'value'),
+            plan.wanted.findIndex((c) => c.role === 'timestamp'),
+          )
+        : await streamColumns(con, select, plan, expected);
     if (columns === null || columns.rows === 0) return null;
     return { source: plan.path, ...columns, skipped: 0, badRows: [] };
   } catch {
