@@ -205,6 +205,7 @@ export const TASK_PARAM_ROLES: Readonly<Partial<Record<string, TaskParamRoles>>>
   module: { paths: [], stores: [], specs: [] },
   // A policy names its own source query and key secret: like a store, it comes only from the workflow file.
   export: { paths: ['config'], stores: ['policy'], specs: [] },
+  tune: { paths: ['train', 'config'], stores: [], specs: [], fromWorkflowDir: ['train', 'config'] },
   materialize: {
     paths: ['repo', 'config'],
     stores: ['online'],
