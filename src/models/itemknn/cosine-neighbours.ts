@@ -143,6 +143,9 @@ export function cosineNeighbourRange(
 
 /** Ranges covering 0..n in order, stitched into one CSR's arrays. */
 export function stitchRanges(ranges: readonly NeighbourRange[], n: number) {
+  // One range covering everything is already the CSR: no second copy of K × n entries.
+  if (ranges.length === 1 && ranges[0].start === 0 && ranges[0].end === n)
+    return { indptr: ranges[0].indptr, ids: ranges[0].ids, values: ranges[0].values };
   const indptr = new Int32Array(n + 1);
   let total = 0;
   for (const r of ranges) total += r.ids.length;

@@ -54,6 +54,12 @@ export async function cosineNeighbours(
   let ranges: NeighbourRange[];
   if (bounds.length <= 2) ranges = [cosineNeighbourRange(plain, 0, n, k)];
   else {
+    // Workers start first, so that their start-up overlaps the copies into shared memory.
+    const url = new URL(
+      `./itemknn-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+      import.meta.url,
+    );
+    const workers = bounds.slice(2).map(() => startWorker(url));
     const input: CosineInput = {
       userIndptr: shared(plain.userIndptr),
       userIndices: shared(plain.userIndices),
@@ -63,16 +69,9 @@ export async function cosineNeighbours(
       itemValues: shared(plain.itemValues),
       norms: shared(plain.norms),
     };
-    const url = new URL(
-      `./itemknn-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-      import.meta.url,
-    );
-    const others = bounds.slice(1, -1).map(
-      (start, p) =>
+    const others = workers.map(
+      (worker, p) =>
         new Promise<NeighbourRange>((done, fail) => {
-          const worker = startWorker(url, {
-            workerData: { input, start, end: bounds[p + 2], k },
-          });
           worker.once('message', (range: NeighbourRange) => {
             done(range);
             void worker.terminate();
@@ -81,10 +80,15 @@ export async function cosineNeighbours(
           worker.once('exit', (code) => {
             if (code !== 0) fail(new Error(`item-kNN worker exited with code ${code}`));
           });
+          worker.postMessage({ input, start: bounds[p + 1], end: bounds[p + 2], k });
         }),
     );
-    const first = cosineNeighbourRange(input, 0, bounds[1], k);
-    ranges = [first, ...(await Promise.all(others))];
+    try {
+      const first = cosineNeighbourRange(input, 0, bounds[1], k);
+      ranges = [first, ...(await Promise.all(others))];
+    } finally {
+      for (const worker of workers) void worker.terminate();
+    }
   }
   const { indptr, ids, values } = stitchRanges(ranges, n);
   return new CsrMatrix(n, n, indptr, ids, values);
