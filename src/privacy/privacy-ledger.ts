@@ -100,7 +100,11 @@ export interface PrivacyLedger {
   /** Totals of a dataset × recipient's releases (zeros when there are none). */
   totals(dataset: string, recipient: string): Promise<PrivacyTotals>;
   /** Releases newest first, optionally of one dataset and/or recipient. @defaultValue limit 100 */
-  list(options?: { dataset?: string; recipient?: string; limit?: number }): Promise<ReleaseRecord[]>;
+  list(options?: {
+    dataset?: string;
+    recipient?: string;
+    limit?: number;
+  }): Promise<ReleaseRecord[]>;
 }
 
 /**
