@@ -1,6 +1,11 @@
 /**
  * ALS at scale: trains implicit ALS on a synthetic power-law data set (default 10 million
- * interactions, 1M users × 100k items) and reports seconds per iteration and peak memory.
+ * interactions, 1M users × 100k items) and reports seconds per iteration and peak memory, the
+ * arithmetic and memory traffic an iteration needs (counted from the CG algorithm: per row
+ * (steps + 1) f×f products with YᵀY, per interaction (steps + 1) dot + axpy, YᵀY itself), the
+ * rates achieved, and the machine's limits for this code measured in the same run: the ALS
+ * kernel's own SIMD rate on data in cache (gramRows, one thread, × cores) and a single-thread
+ * memory copy rate.
  *
  *   npx tsx bench/als-scale.ts [--users 1000000] [--items 100000] [--nnz 10000000]
  *                              [--factors 64] [--iterations 3] [--threads 0]
@@ -15,6 +20,7 @@ import { CsrMatrix } from '../src/data/csr-matrix.js';
 import { IdMap } from '../src/data/id-map.js';
 import { Interactions } from '../src/data/interactions.js';
 import { AlsRecommender } from '../src/models/als/als-recommender.js';
+import { alsWasmModule } from '../src/models/als/als-wasm.js';
 
 const { values } = parseArgs({
   options: {
@@ -71,6 +77,58 @@ const report = await model.fit(data, {
 clearInterval(sampler);
 sample();
 const perIteration = iterationSeconds.reduce((a, b) => a + b, 0) / iterationSeconds.length;
+
+// What one iteration needs, counted from the algorithm (both sides).
+const f = Number(values.factors);
+const steps = model.params.cgSteps;
+const itemRows = data.items.size;
+const userRows = data.users.size;
+const pairs = data.nnz;
+const side = (rows: number, otherRows: number) =>
+  otherRows * 2 * f * f + // YᵀY
+  rows * (steps + 1) * 2 * f * f + // f×f products with YᵀY
+  pairs * (steps + 1) * 4 * f + // dot + axpy per interaction and pass
+  rows * steps * 10 * f; // CG vector updates
+const flops = side(userRows, itemRows) + side(itemRows, userRows);
+// Bytes: each pass reads an interaction's index, value and the other side's factor row; each
+// row's factors are read and written once.
+const bytes = 2 * (pairs * (steps + 1) * (8 + 4 * f)) + 2 * (userRows + itemRows) * 4 * f * 2;
+
+// The machine's limits for this code: the kernel's gramRows (f×f axpys on a block of Y in cache).
+const kernelModule = alsWasmModule();
+let kernelGflops = Number.NaN;
+if (kernelModule !== null) {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
+  const k = new WebAssembly.Instance(kernelModule, { env: { memory } }).exports as unknown as {
+    gramRows(f: number, y: number, start: number, end: number, out: number): void;
+  };
+  const yPtr = 65536;
+  const blockRows = 256; // 64 KiB of Y at f = 64: stays in L2
+  const outPtr = yPtr + blockRows * f * 4;
+  new Float32Array(memory.buffer, yPtr, blockRows * f).fill(0.5);
+  let reps = 0;
+  const t = performance.now();
+  while (performance.now() - t < 1000) {
+    k.gramRows(f, yPtr, 0, blockRows, outPtr);
+    reps++;
+  }
+  kernelGflops = (reps * blockRows * 2 * f * f) / ((performance.now() - t) / 1000) / 1e9;
+}
+const copyBytes = 2 ** 28;
+const src = new Float64Array(copyBytes / 8).fill(1);
+const dst = new Float64Array(copyBytes / 8);
+dst.set(src);
+const tc = performance.now();
+for (let r = 0; r < 4; r++) dst.set(src);
+const copyGBs = (4 * 2 * copyBytes) / ((performance.now() - tc) / 1000) / 1e9;
+const cores = availableParallelism();
+const achievedGflops = flops / perIteration / 1e9;
+const achievedGBs = bytes / perIteration / 1e9;
+console.log(
+  `an iteration needs ${(flops / 1e9).toFixed(1)} GFLOP and moves ≥ ${(bytes / 1e9).toFixed(1)} GB: ` +
+    `${achievedGflops.toFixed(2)} GFLOP/s (${((100 * achievedGflops) / (kernelGflops * cores)).toFixed(0)}% of the kernel's in-cache ${kernelGflops.toFixed(2)} GFLOP/s × ${cores} cores), ` +
+    `${achievedGBs.toFixed(2)} GB/s (one thread copies ${copyGBs.toFixed(1)} GB/s)`,
+);
 console.log(
   `fit ${report.seconds.toFixed(1)} s, ${perIteration.toFixed(2)} s per iteration, peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
 );
@@ -87,6 +145,12 @@ console.log(
     iterationSeconds,
     fitSeconds: report.seconds,
     peakRssGiB: peakRss / 2 ** 30,
+    gflopPerIteration: flops / 1e9,
+    gbPerIteration: bytes / 1e9,
+    achievedGflops,
+    achievedGBs,
+    kernelInCacheGflopsPerCore: kernelGflops,
+    copyGBsOneThread: copyGBs,
     machine: {
       cores: availableParallelism(),
       cpu: cpus()[0]?.model,
