@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isMap, parseDocument, YAMLMap, type Document } from 'yaml';
+import { isMap, YAMLMap } from 'yaml';
 import { DataError } from '../core/errors.js';
 import type { InteractionLog } from '../data/interaction-log.js';
 import type { InteractionWeighting } from '../data/interactions.js';
@@ -20,6 +20,7 @@ import { INTERACTION_COLUMNS } from '../pipeline/steps/work-files.js';
 import type { TaskContext, TaskJob } from '../workflow/executor.js';
 import { parseDuration } from '../workflow/duration.js';
 import { loadKibanConfig } from './config.js';
+import { editKibanConfigFile } from './edit-config-file.js';
 import { bundledPath } from './paths.js';
 import { tuneParamsSchema } from './tune-task-params.js';
 
@@ -96,37 +97,19 @@ export async function applyTunedParams(
   kind: string,
   params: Record<string, unknown>,
 ): Promise<void> {
-  const before = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
-    throw new DataError({ file }, 'cannot read the configuration file', { cause: error });
+  await editKibanConfigFile(file, (doc) => {
+    let model = doc.get('model', true);
+    if (model === undefined || model === null) {
+      model = new YAMLMap();
+      doc.set('model', model);
+    }
+    if (!isMap(model)) throw new DataError({ file }, 'its model: is not a mapping');
+    model.set('kind', kind);
+    const node = doc.createNode(params);
+    // Say where the numbers came from, so a later reader does not take them for hand-picked ones.
+    node.commentBefore = ` Chosen by kiban tune on ${new Date().toISOString().slice(0, 10)}.`;
+    model.set('params', node);
   });
-  const doc: Document = parseDocument(before ?? '');
-  if (doc.errors.length > 0)
-    throw new DataError(
-      { file, line: doc.errors[0].linePos?.[0].line },
-      `not valid YAML: ${doc.errors[0].message.split('\n')[0]}`,
-    );
-  if (doc.contents === null) doc.contents = new YAMLMap();
-  if (!isMap(doc.contents)) throw new DataError({ file }, 'is not a mapping of configuration keys');
-  let model = doc.get('model', true);
-  if (model === undefined || model === null) {
-    model = new YAMLMap();
-    doc.set('model', model);
-  }
-  if (!isMap(model)) throw new DataError({ file }, 'its model: is not a mapping');
-  model.set('kind', kind);
-  const node = doc.createNode(params);
-  // Say where the numbers came from, so a later reader does not take them for hand-picked ones.
-  node.commentBefore = ` Chosen by kiban tune on ${new Date().toISOString().slice(0, 10)}.`;
-  model.set('params', node);
-  await writeFile(file, doc.toString());
-  try {
-    await loadKibanConfig({ file });
-  } catch (error) {
-    if (before === null) await rm(file, { force: true });
-    else await writeFile(file, before);
-    throw error;
-  }
 }
 
 /** Options of {@link runTuning}: a tune request as the CLI and tune tasks make it. */

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { access, readFile, rm, writeFile } from 'node:fs/promises';
-import { type Document, isMap, parseDocument, YAMLMap } from 'yaml';
+import { access } from 'node:fs/promises';
+import { isMap, YAMLMap } from 'yaml';
 import { openServingStore } from '../app/backends.js';
 import { loadKibanConfig } from '../app/config.js';
+import { editKibanConfigFile } from '../app/edit-config-file.js';
 import {
   DEFAULT_SERVICE_NAME,
   listServices,
@@ -171,39 +172,21 @@ export async function addService(
       'name',
       `"${name}" is not a service name: lower-case letters, digits and "-", starting with a letter, at most 32`,
     );
-  const before = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
-    throw new DataError({ file }, 'cannot read the configuration file', { cause: error });
+  await editKibanConfigFile(file, (doc) => {
+    let services = doc.get('services', true);
+    if (services === undefined || services === null) {
+      services = new YAMLMap();
+      (services as YAMLMap).commentBefore =
+        ' Services (kiban services create): each overrides pipeline keys of the top level.';
+      doc.set('services', services);
+    }
+    if (!isMap(services))
+      throw new DataError({ file }, 'its services: is not a mapping of service name to overrides');
+    if (services.has(name))
+      throw new InvalidArgumentError('name', `service "${name}" exists already in ${file}`);
+    const entry = doc.createNode(overrides);
+    // An entry with no overrides reads as {} (every default), not as null.
+    if (Object.keys(overrides).length === 0) entry.flow = true;
+    services.set(name, entry);
   });
-  const doc: Document = parseDocument(before ?? '');
-  if (doc.errors.length > 0)
-    throw new DataError(
-      { file, line: doc.errors[0].linePos?.[0].line },
-      `not valid YAML: ${doc.errors[0].message.split('\n')[0]}`,
-    );
-  if (doc.contents === null) doc.contents = new YAMLMap();
-  if (!isMap(doc.contents)) throw new DataError({ file }, 'is not a mapping of configuration keys');
-  let services = doc.get('services', true);
-  if (services === undefined || services === null) {
-    services = new YAMLMap();
-    (services as YAMLMap).commentBefore =
-      ' Services (kiban services create): each overrides pipeline keys of the top level.';
-    doc.set('services', services);
-  }
-  if (!isMap(services))
-    throw new DataError({ file }, 'its services: is not a mapping of service name to overrides');
-  if (services.has(name))
-    throw new InvalidArgumentError('name', `service "${name}" exists already in ${file}`);
-  const entry = doc.createNode(overrides);
-  // An entry with no overrides reads as {} (every default), not as null.
-  if (Object.keys(overrides).length === 0) entry.flow = true;
-  services.set(name, entry);
-  await writeFile(file, doc.toString());
-  try {
-    await loadKibanConfig({ file });
-  } catch (error) {
-    if (before === null) await rm(file, { force: true });
-    else await writeFile(file, before);
-    throw error;
-  }
 }
