@@ -1,3 +1,4 @@
+import { lowerBound } from '../core/lower-bound.js';
 import { InvalidArgumentError } from '../core/errors.js';
 
 /** An identifier as it appears outside kiban: an integer id or a string id. */
@@ -216,17 +217,6 @@ function encodeNumbers(column: Float64Array): Encoded {
   const unique = sorted.subarray(0, size);
   for (let r = 0; r < n; r++) codes[r] = lowerBound(unique, column[r]);
   return { ids: Array.from(unique), codes };
-}
-
-function lowerBound(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function encodeStrings(column: readonly string[]): Encoded {

@@ -26,10 +26,14 @@ export function splitLogPerUser(
     seen.set(u, n);
     toFit[r] = n <= Math.max(1, Math.floor(fraction * totals.get(u)!)) ? 1 : 0;
   }
-  return { fit: subset(log, toFit, 1), holdout: subset(log, toFit, 0) };
+  return { fit: selectLogRows(log, toFit, 1), holdout: selectLogRows(log, toFit, 0) };
 }
 
-function subset(log: InteractionLog, mask: Uint8Array, keep: number): InteractionLog {
+/**
+ * The rows r of `log` with `mask[r] === keep`, in file order, as a log of their own (no skipped
+ * or bad rows: those belong to the file, not to a part of it).
+ */
+export function selectLogRows(log: InteractionLog, mask: Uint8Array, keep: number): InteractionLog {
   const rows: number[] = [];
   for (let r = 0; r < log.rows; r++) if (mask[r] === keep) rows.push(r);
   const pick = <T extends ExternalIdColumn>(col: T): T =>

@@ -4,8 +4,9 @@
  */
 import { Random } from '../core/random.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ExternalId, ExternalIdColumn } from '../data/id-map.js';
+import type { ExternalId } from '../data/id-map.js';
 import type { InteractionLog } from '../data/interaction-log.js';
+import { selectLogRows } from '../data/split.js';
 
 /**
  * How {@link carveValidation} picks each user's held-out rows: `temporal` their latest by
@@ -82,7 +83,7 @@ export function carveValidation(log: InteractionLog, options: CarveOptions = {})
     }
     for (let i = keep; i < rows.length; i++) held[rows[i]] = 1;
   }
-  return { kind, fit: selectRows(log, held, 0), holdout: selectRows(log, held, 1) };
+  return { kind, fit: selectLogRows(log, held, 0), holdout: selectLogRows(log, held, 1) };
 }
 
 /**
@@ -92,24 +93,5 @@ export function carveValidation(log: InteractionLog, options: CarveOptions = {})
 export function logOfUsers(log: InteractionLog, users: ReadonlySet<ExternalId>): InteractionLog {
   const mask = new Uint8Array(log.rows);
   for (let r = 0; r < log.rows; r++) mask[r] = users.has(log.users[r]) ? 1 : 0;
-  return selectRows(log, mask, 1);
-}
-
-function selectRows(log: InteractionLog, mask: Uint8Array, keep: number): InteractionLog {
-  const rows: number[] = [];
-  for (let r = 0; r < log.rows; r++) if (mask[r] === keep) rows.push(r);
-  const pick = <T extends ExternalIdColumn>(col: T): T =>
-    (col instanceof Float64Array
-      ? Float64Array.from(rows, (r) => col[r])
-      : rows.map((r) => (col as readonly string[])[r])) as T;
-  return {
-    source: log.source,
-    rows: rows.length,
-    users: pick(log.users),
-    items: pick(log.items),
-    values: log.values === null ? null : Float32Array.from(rows, (r) => log.values![r]),
-    timestamps: log.timestamps === null ? null : Float64Array.from(rows, (r) => log.timestamps![r]),
-    skipped: 0,
-    badRows: [],
-  };
+  return selectLogRows(log, mask, 1);
 }

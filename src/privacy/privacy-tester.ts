@@ -3,6 +3,7 @@
  * looks for an output event whose probabilities certify, with high confidence, a privacy loss above
  * the claimed (ε, δ). It can prove a mechanism broken; it can never prove one private.
  */
+import { lowerBound } from '../core/lower-bound.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { regularizedBeta, regularizedBetaComplement } from '../math/special-functions.js';
 
@@ -90,8 +91,8 @@ export function testPrivacyLoss(run: MechanismRun, options: PrivacyTestOptions):
   for (const c of candidates) {
     for (let d = 0; d < 2; d++) {
       const a = tested[d];
-      const lt = firstAtLeast(a, c);
-      const le = firstAtLeast(a, c + 1);
+      const lt = lowerBound(a, c);
+      const le = lowerBound(a, c + 1);
       counts[3 * d] = le - lt;
       counts[3 * d + 1] = le;
       counts[3 * d + 2] = n - lt;
@@ -156,18 +157,6 @@ function distinct(a: Float64Array, b: Float64Array): Float64Array {
   let m = 0;
   for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[m - 1]) all[m++] = all[i];
   return all.slice(0, m);
-}
-
-/** Index of the first element ≥ x in a sorted array (its length when there is none). */
-function firstAtLeast(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function cached(map: Map<number, number>, k: number, compute: () => number): number {
