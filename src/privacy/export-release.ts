@@ -105,18 +105,15 @@ async function plan(
   const spent = await options.ledger.totals(policy.dataset, policy.recipient);
   return {
     policy,
-    schema: await outputSchema(table, policy, detail),
+    schema: outputSchema(table, detail),
     sourceRows: table.rows,
     detail,
     spent,
   };
 }
 
-async function outputSchema(
-  table: ExportTable,
-  policy: ExportPolicy,
-  detail: RecordsPlan | AggregatesPlan,
-): Promise<OutputColumn[]> {
+/** The columns of the released file, in order, with where each comes from. */
+function outputSchema(table: ExportTable, detail: RecordsPlan | AggregatesPlan): OutputColumn[] {
   if (detail.mode === 'aggregates') {
     const columns: OutputColumn[] = detail.release.groupBy.map((c) => ({
       name: c,
@@ -147,7 +144,6 @@ async function outputSchema(
       from: t.kind === 'generalise' ? `generalise (${levels.get(name)})` : t.kind,
     });
   }
-  void policy;
   return columns;
 }
 
@@ -408,13 +404,4 @@ function pseudonymParams(planned: ExportPlan, fingerprint: string | null): Recor
           keyFingerprint: fingerprint,
         },
       };
-}
-
-/** The key fingerprint for a plan's sidecar (exported for the CLI's plan output). */
-export async function pseudonymKeyFingerprint(
-  policy: ExportPolicy,
-  env?: NodeJS.ProcessEnv,
-): Promise<string | null> {
-  if (policy.pseudonymKey === undefined) return null;
-  return keyFingerprint(await readPseudonymKey(policy.pseudonymKey, env));
 }
