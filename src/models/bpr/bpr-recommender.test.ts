@@ -55,12 +55,12 @@ describe('BprRecommender', () => {
   });
 
   it('gives identical factors for the same seed and different ones for another seed', async () => {
-    const fit = async (seed: number): Promise<BprRecommender> => {
+    const fitSeed = async (seed: number): Promise<BprRecommender> => {
       const model = new BprRecommender({ factors: 8, epochs: 20, seed });
       await model.fit(data, { progress: false });
       return model;
     };
-    const [a, b, c] = [await fit(7), await fit(7), await fit(8)];
+    const [a, b, c] = [await fitSeed(7), await fitSeed(7), await fitSeed(8)];
     expect(b.userFactors().data).toEqual(a.userFactors().data);
     expect(b.itemFactors().data).toEqual(a.itemFactors().data);
     expect(c.userFactors().data).not.toEqual(a.userFactors().data);

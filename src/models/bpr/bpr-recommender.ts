@@ -67,7 +67,7 @@ export const MIN_NNZ_FOR_THREADS = 1_000_000;
  * Bayesian Personalised Ranking (Rendle et al. 2009): matrix factorisation trained by SGD to rank
  * each user's positive item above a sampled negative, maximising Σ ln σ(x̂ᵤᵢ − x̂ᵤⱼ) − λ‖Θ‖².
  * Deterministic for a given seed on one thread (the default below 1M interactions); Hogwild on
- * more (`threads`).
+ * more (`threads`), each thread drawing the triples of its own users.
  *
  * The defaults were tuned on a validation split carved from the MovieLens training data.
  * Three choices matter most. Users are drawn uniformly, so heavy users do not dominate training.

@@ -7,7 +7,7 @@ const { memory, module, at, shape } = workerData as {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
   at: BprOffsets;
-  shape: { factors: number; nUsers: number; nItems: number; nnz: number };
+  shape: { factors: number; nItems: number };
 };
 const kernel = new WebAssembly.Instance(module, { env: { memory } })
   .exports as unknown as BprKernelExports;

@@ -2,15 +2,14 @@ import type { Worker } from 'node:worker_threads';
 import type { Random } from '../../core/random.js';
 import { startWorker } from '../../core/threads.js';
 import { loadWasmModule, WasmLayout } from '../../core/wasm.js';
-import type { BprEpoch, BprState } from './bpr-kernel.js';
+import { lowerBound } from '../../core/lower-bound.js';
+import type { BprEpoch, BprSampling, BprState } from './bpr-kernel.js';
 
 /** The kernel's one entry point. */
 export interface BprKernelExports {
   bprEpoch(
     f: number,
-    nUsers: number,
     nItems: number,
-    nnz: number,
     indptr: number,
     indices: number,
     rowOf: number,
@@ -18,6 +17,8 @@ export interface BprKernelExports {
     y: number,
     bias: number,
     samples: number,
+    drawFrom: number,
+    drawCount: number,
     lr: number,
     reg: number,
     biasReg: number,
@@ -35,11 +36,58 @@ export type BprOffsets = Record<
   number
 >;
 
-/** What a Hogwild thread is asked to run: its share of an epoch's samples. */
-export interface BprShare {
-  epoch: BprEpoch;
+/**
+ * The users a thread draws from: users `from .. from + count − 1` when sampling by user, stored
+ * entries `from .. from + count − 1` (whole rows of users) when sampling by interaction.
+ */
+export interface BprDrawRange {
+  from: number;
+  count: number;
+  /** Triples the thread draws from its range in one epoch. */
   samples: number;
+}
+
+/** What a Hogwild thread is asked to run: its share of an epoch's samples. */
+export interface BprShare extends BprDrawRange {
+  epoch: BprEpoch;
   slot: number;
+}
+
+/**
+ * Splits an epoch of `samples` triples between `threads` threads so that no user belongs to two
+ * of them: thread t owns a contiguous range of users, of equal size when sampling by user and of
+ * equal interactions when sampling by interaction (equal work either way), and draws a share of
+ * the triples proportional to its range. Each thread draws uniformly within its range, so the
+ * draws of all threads together follow the single-thread distribution, while no user row is
+ * ever written by two threads at once; only item rows can collide. One thread gets the whole range.
+ */
+export function bprDrawRanges(
+  indptr: Int32Array,
+  nUsers: number,
+  sampling: BprSampling,
+  samples: number,
+  threads: number,
+): BprDrawRange[] {
+  const nnz = indptr[nUsers];
+  const byUser = sampling === 'user';
+  const total = byUser ? nUsers : nnz;
+  // Range start of thread t, in users (by user) or entries at a row boundary (by interaction).
+  const startOf = (t: number): number => {
+    if (t === 0) return 0;
+    if (t === threads) return total;
+    if (byUser) return Math.round((t * nUsers) / threads);
+    return indptr[Math.min(nUsers, lowerBound(indptr, Math.round((t * nnz) / threads)))];
+  };
+  const ranges: BprDrawRange[] = [];
+  for (let t = 0; t < threads; t++) {
+    const from = startOf(t);
+    const to = startOf(t + 1);
+    const count = to - from;
+    const drawn =
+      total === 0 ? 0 : Math.round((samples * to) / total) - Math.round((samples * from) / total);
+    ranges.push({ from, count, samples: count === 0 ? 0 : drawn });
+  }
+  return ranges;
 }
 
 /**
@@ -48,16 +96,14 @@ export interface BprShare {
  */
 export function runBprShare(
   kernel: BprKernelExports,
-  state: Pick<BprState, 'factors' | 'nUsers' | 'nItems'> & { nnz: number },
+  state: Pick<BprState, 'factors' | 'nItems'>,
   at: BprOffsets,
   share: BprShare,
 ): number {
   const e = share.epoch;
   return kernel.bprEpoch(
     state.factors,
-    state.nUsers,
     state.nItems,
-    state.nnz,
     at.indptr,
     at.indices,
     at.rowOf,
@@ -65,6 +111,8 @@ export function runBprShare(
     at.items,
     at.bias,
     share.samples,
+    share.from,
+    share.count,
     e.learningRate,
     e.reg,
     e.biasReg,
@@ -82,9 +130,10 @@ export function runBprShare(
  * exposes the factors as views of that memory, so nothing is copied between epochs.
  *
  * With `threads` > 1 an epoch is Hogwild (Niu et al. 2011): each thread draws its share of the
- * triples from a generator of its own and updates the shared factors without locks. Updates
- * that collide are rare on sparse data and lose little; the result is no longer bit-for-bit
- * reproducible from the seed, so one thread stays the default below large data.
+ * triples from a generator of its own and updates the shared factors without locks. Each thread
+ * owns a range of users ({@link bprDrawRanges}), so user rows are never written by two threads;
+ * only item rows can collide, which is rare on sparse data and loses little. The result is no
+ * longer bit-for-bit reproducible from the seed, so one thread stays the default below large data.
  */
 export class BprWasmKernel {
   private readonly workers: Worker[] = [];
@@ -98,12 +147,7 @@ export class BprWasmKernel {
     module: WebAssembly.Module,
     readonly threads: number,
   ) {
-    const shape = {
-      factors: state.factors,
-      nUsers: state.nUsers,
-      nItems: state.nItems,
-      nnz: state.indices.length,
-    };
+    const shape = { factors: state.factors, nItems: state.nItems };
     for (let slot = 1; slot < threads; slot++) {
       const url = new URL(
         `./bpr-wasm-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
@@ -168,32 +212,28 @@ export class BprWasmKernel {
     const buffer = this.memory.buffer as unknown as ArrayBuffer;
     const rngState = new Uint32Array(buffer, this.at.rng, 4);
     rng.saveState(rngState);
-    const shape = { factors: s.factors, nUsers: s.nUsers, nItems: s.nItems, nnz: s.indices.length };
-    const lossSum = runBprShare(this.kernel, shape, this.at, {
-      epoch: e,
-      samples: e.samples,
-      slot: 0,
-    });
+    const [whole] = bprDrawRanges(s.indptr, s.nUsers, e.sampling, e.samples, 1);
+    const lossSum = runBprShare(this.kernel, s, this.at, { epoch: e, slot: 0, ...whole });
     rng.loadState(rngState);
     const trained = new Int32Array(buffer, this.at.trained, 1)[0];
     return trained === 0 ? 0 : lossSum / trained;
   }
 
   /**
-   * Runs one epoch on every thread of the kernel (Hogwild); returns the mean loss. Thread 0 draws
-   * from `rng`, thread t > 0 from a generator seeded from it.
+   * Runs one epoch on every thread of the kernel (Hogwild); returns the mean loss. Thread t draws
+   * only from its own users ({@link bprDrawRanges}); thread 0 from `rng`, thread t > 0 from a
+   * generator seeded from it.
    */
   async epochHogwild(e: BprEpoch, rng: Random): Promise<number> {
     if (this.threads === 1) return this.epoch(e, rng);
     const s = this.state;
     const buffer = this.memory.buffer as unknown as ArrayBuffer;
-    const shape = { factors: s.factors, nUsers: s.nUsers, nItems: s.nItems, nnz: s.indices.length };
     const states = new Uint32Array(buffer, this.at.rng, 4 * this.threads);
     // Worker generators first, from the main one; then the main one's own state for slot 0.
     for (let t = 1; t < this.threads; t++)
       for (let w = 0; w < 4; w++) states[4 * t + w] = rng.nextUint32() | (w === 0 ? 1 : 0);
     rng.saveState(states.subarray(0, 4));
-    const per = Math.floor(e.samples / this.threads);
+    const ranges = bprDrawRanges(s.indptr, s.nUsers, e.sampling, e.samples, this.threads);
     const others = this.workers.map(
       (worker, i) =>
         new Promise<number>((done, fail) => {
@@ -203,14 +243,10 @@ export class BprWasmKernel {
             worker.off('error', onError);
             done(loss);
           });
-          worker.postMessage({ epoch: e, samples: per, slot: i + 1 } satisfies BprShare);
+          worker.postMessage({ epoch: e, slot: i + 1, ...ranges[i + 1] } satisfies BprShare);
         }),
     );
-    let lossSum = runBprShare(this.kernel, shape, this.at, {
-      epoch: e,
-      samples: e.samples - per * (this.threads - 1),
-      slot: 0,
-    });
+    let lossSum = runBprShare(this.kernel, s, this.at, { epoch: e, slot: 0, ...ranges[0] });
     for (const loss of await Promise.all(others)) lossSum += loss;
     rng.loadState(states.subarray(0, 4));
     const counts = new Int32Array(buffer, this.at.trained, this.threads);

@@ -47,12 +47,13 @@ let rd: u32 = 0;
 /**
  * One epoch of `samples` triples; returns the summed loss −ln σ(x̂ᵤᵢⱼ) and stores the number of
  * triples trained at trainedPtr (i32). The generator state lives at statePtr (4 × u32).
+ * Triples are drawn from users drawFrom .. drawFrom + drawCount − 1 (byUser) or from stored
+ * entries drawFrom .. drawFrom + drawCount − 1 (by interaction): the whole range on one thread
+ * (0, nUsers or nnz: the same draws as the JavaScript kernel), a thread's own users under Hogwild.
  */
 export function bprEpoch(
   f: i32,
-  nUsers: i32,
   nItems: i32,
-  nnz: i32,
   indptrPtr: usize,
   indicesPtr: usize,
   rowOfPtr: usize,
@@ -60,6 +61,8 @@ export function bprEpoch(
   yPtr: usize,
   biasPtr: usize,
   samples: i32,
+  drawFrom: i32,
+  drawCount: i32,
   lr: f32,
   reg: f32,
   biasReg: f32,
@@ -81,13 +84,13 @@ export function bprEpoch(
     let u: i32;
     let i: i32;
     if (byUser) {
-      u = nextInt(nUsers);
+      u = drawFrom + nextInt(drawCount);
       const start = load<i32>(indptrPtr + (<usize>u << 2));
       const len = load<i32>(indptrPtr + (<usize>(u + 1) << 2)) - start;
       if (len == 0) continue;
       i = load<i32>(indicesPtr + (<usize>(start + nextInt(len)) << 2));
     } else {
-      const entry = nextInt(nnz);
+      const entry = drawFrom + nextInt(drawCount);
       u = load<i32>(rowOfPtr + (<usize>entry << 2));
       i = load<i32>(indicesPtr + (<usize>entry << 2));
     }
