@@ -109,3 +109,127 @@ describe('IdMap.encode', () => {
     expect(IdMap.encode(['b', '10', 'a', '9']).map.toJSON()).toEqual(['9', '10', 'a', 'b']);
   });
 });
+
+describe('CsrMatrix.build', () => {
+  /** First index where two sequences differ (or their lengths do), -1 when equal: cheap at 1M. */
+  const firstDifference = (a: ArrayLike<unknown>, b: ArrayLike<unknown>): number => {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) if (!Object.is(a[i], b[i])) return i;
+    return a.length === b.length ? -1 : n;
+  };
+  const random = (seed: number): ((k: number) => number) => {
+    let s = seed;
+    return (k) => {
+      s = (s * 48271) % 2147483647;
+      return s % k;
+    };
+  };
+
+  // 2^20 × 2^20 packs a block-local row and a column into exactly 32 bits (the top one set for
+  // rows late in a block); 2^20 × 2^21 needs 33 and takes separate row and column arrays.
+  it.each([
+    [50, 300, 20_000],
+    [1 << 20, 1 << 20, 1_050_000],
+    [1 << 20, 1 << 21, 1_050_000],
+  ])(
+    'on %i×%i with %i entries, sums, counts or keeps pairs once, consuming its input or not',
+    (rows, cols, n) => {
+      const next = random(11);
+      // A few hot rows and columns make duplicates (under 1 entry in 16 on the large shapes,
+      // so that the result keeps the memory it was built in); the rest spread over the shape.
+      const rowIndex = Int32Array.from({ length: n }, (_, e) =>
+        e % 8 === 0 ? rows - 1 - next(20) : next(rows),
+      );
+      const colIndex = Int32Array.from({ length: n }, (_, e) =>
+        e % 6 === 0 ? cols - 1 - next(30) : next(cols),
+      );
+      const values = Float32Array.from({ length: n }, () => next(1000) / 7);
+      // Reference, the plain way: entries stably ordered by row, then by column within a row
+      // (insertion sort), then runs of equal pairs merged.
+      const expectedPtr = new Int32Array(rows + 1);
+      for (let e = 0; e < n; e++) expectedPtr[rowIndex[e] + 1]++;
+      for (let r = 0; r < rows; r++) expectedPtr[r + 1] += expectedPtr[r];
+      const groupStart = expectedPtr.slice();
+      const fill = expectedPtr.slice(0, rows);
+      const order = new Int32Array(n);
+      for (let e = 0; e < n; e++) order[fill[rowIndex[e]]++] = e;
+      const expected = { indices: [] as number[], sum: [] as number[], count: [] as number[] };
+      for (let r = 0; r < rows; r++) {
+        const [start, end] = [groupStart[r], groupStart[r + 1]];
+        for (let i = start + 1; i < end; i++) {
+          const e = order[i];
+          let j = i - 1;
+          for (; j >= start && colIndex[order[j]] > colIndex[e]; j--) order[j + 1] = order[j];
+          order[j + 1] = e;
+        }
+        for (let i = start; i < end; i++) {
+          const e = order[i];
+          const last = expected.indices.length - 1;
+          if (i > start && colIndex[order[i - 1]] === colIndex[e]) {
+            expected.sum[last] = Math.fround(expected.sum[last] + values[e]);
+            expected.count[last]++;
+          } else {
+            expected.indices.push(colIndex[e]);
+            expected.sum.push(values[e]);
+            expected.count.push(1);
+          }
+        }
+        expectedPtr[r + 1] = expected.indices.length;
+      }
+      const ones = expected.indices.map(() => 1);
+      for (const kind of ['sum', 'count', 'binary'] as const) {
+        for (const consume of [false, true]) {
+          const [r, c] = [rowIndex.slice(), colIndex.slice()];
+          const m = CsrMatrix.build(
+            rows,
+            cols,
+            r,
+            c,
+            kind === 'sum' ? { kind, values } : { kind },
+            { consume },
+          );
+          expect(m.nnz).toBe(expected.indices.length);
+          expect(firstDifference(m.indptr, expectedPtr)).toBe(-1);
+          expect(firstDifference(m.indices, expected.indices)).toBe(-1);
+          expect(firstDifference(m.values, kind === 'binary' ? ones : expected[kind])).toBe(-1);
+          if (!consume) {
+            expect(firstDifference(r, rowIndex)).toBe(-1);
+            expect(firstDifference(c, colIndex)).toBe(-1);
+          } else if (n >= 1 << 20) {
+            // Built in the memory it was handed.
+            expect(m.indices.buffer === r.buffer).toBe(true);
+            expect(m.values.buffer === c.buffer).toBe(true);
+          }
+        }
+      }
+    },
+  );
+
+  it('refuses arrays of different lengths and entries outside the shape', () => {
+    const two = Int32Array.of(0, 1);
+    expect(() =>
+      CsrMatrix.build(2, 2, two, Int32Array.of(0), { kind: 'binary' }, { consume: false }),
+    ).toThrow(/differ in length/);
+    expect(() =>
+      CsrMatrix.build(
+        2,
+        2,
+        two,
+        two.slice(),
+        { kind: 'sum', values: Float32Array.of(1) },
+        { consume: false },
+      ),
+    ).toThrow(/differ in length/);
+    expect(() =>
+      CsrMatrix.build(2, 2, two, Int32Array.of(0, 2), { kind: 'count' }, { consume: true }),
+    ).toThrow(/entry 1 \(1, 2\) lies outside 2×2/);
+  });
+
+  it('does not consume one array handed over as both rows and columns', () => {
+    const ids = Int32Array.from({ length: 1_100_000 }, (_, e) => e % 1000);
+    const m = CsrMatrix.build(1000, 1000, ids, ids, { kind: 'binary' }, { consume: true });
+    expect(m.nnz).toBe(1000);
+    expect(Array.from(m.indices.subarray(0, 3))).toEqual([0, 1, 2]);
+    expect(ids[1]).toBe(1);
+  });
+});

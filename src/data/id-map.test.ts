@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareExternalIds, IdMap } from './id-map.js';
+import { compareExternalIds, IdMap, recordEncoding } from './id-map.js';
+import { Interactions } from './interactions.js';
 
 describe('IdMap ordering of string ids', () => {
   it('orders canonical integer strings numerically, before other strings in code-unit order', () => {
@@ -62,5 +63,35 @@ describe('IdMap lookups across id types', () => {
     expect(strings.toJSON()).toEqual(['7', '007', 'a']);
     expect(strings.indexOf(7)).toBe(0);
     expect(Array.from(strings.indexColumn(Float64Array.of(7, 8)))).toEqual([0, -1]);
+  });
+});
+
+describe('IdMap.encodeOwned', () => {
+  it('falls back to sorting when compact ids are not all integers', () => {
+    const { map, codes, owned } = IdMap.encodeOwned(Float64Array.of(3, 2.5, 3, 4, 1));
+    expect(map.toJSON()).toEqual([1, 2.5, 3, 4]);
+    expect(Array.from(codes)).toEqual([2, 1, 2, 3, 0]);
+    expect(owned).toBe(true);
+  });
+
+  it('hands out fresh codes as owned and a recorded encoding as shared, which a build leaves intact', () => {
+    const n = 1_100_000;
+    const sortedIds = ['1', '2', '10', 'a'];
+    const codes = Int32Array.from({ length: n }, (_, r) => (r * 7) % 4);
+    const column = Array.from(codes, (c) => sortedIds[c]);
+    expect(recordEncoding(column, sortedIds, codes)).toBe(true);
+    const recorded = IdMap.encodeOwned(column);
+    expect(recorded.owned).toBe(false);
+    expect(recorded.codes).toBe(codes);
+    expect(IdMap.encodeOwned(Float64Array.of(2, 1)).owned).toBe(true);
+
+    const items = Float64Array.from({ length: n }, (_, r) => r % 5);
+    const before = codes.slice();
+    const first = Interactions.fromColumns(column, items);
+    expect(codes.every((c, r) => c === before[r])).toBe(true);
+    const second = Interactions.fromColumns(column, items);
+    expect(Array.from(second.userItems.indices)).toEqual(Array.from(first.userItems.indices));
+    expect(first.nnz).toBe(20);
+    expect(Array.from(first.userItems.values.subarray(0, 20))).toEqual(new Array(20).fill(1));
   });
 });

@@ -110,11 +110,20 @@ export class IdMap {
    * sort otherwise); string columns hash each row once and sort only the distinct ids.
    */
   static encode(column: ExternalIdColumn): EncodedIdColumn {
+    return IdMap.encodeOwned(column);
+  }
+
+  /**
+   * {@link IdMap.encode}, saying also whether the codes are the caller's own: true when this
+   * call computed them (the caller may overwrite them, say to build a matrix in their memory),
+   * false when they are an encoding recorded with the column, which every caller shares.
+   */
+  static encodeOwned(column: ExternalIdColumn): EncodedIdColumn & { readonly owned: boolean } {
     const known = knownEncodings.get(column);
-    if (known !== undefined) return known;
+    if (known !== undefined) return { ...known, owned: false };
     const { ids, codes } =
       column instanceof Float64Array ? encodeNumbers(column) : encodeStrings(column);
-    return { map: new IdMap(ids), codes };
+    return { map: new IdMap(ids), codes, owned: true };
   }
 
   /**
@@ -190,24 +199,35 @@ function encodeNumbers(column: Float64Array): Encoded {
   const codes = new Int32Array(n);
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
-  let integral = true;
   for (let r = 0; r < n; r++) {
     const x = column[r];
     if (x < min) min = x;
     if (x > max) max = x;
-    if (!Number.isInteger(x)) integral = false;
   }
   const span = max - min + 1;
-  if (n > 0 && integral && span <= Math.max(DIRECT_TABLE_SPAN, 4 * n)) {
-    // Counting pass: mark each id present, number the present ones in ascending order.
+  if (n > 0 && span <= Math.max(DIRECT_TABLE_SPAN, 4 * n)) {
+    // Counting pass: mark each id present (its offset from min kept as the row's code for now),
+    // number the present ones in ascending order, then turn offsets into those numbers.
     const slot = new Int32Array(span);
-    for (let r = 0; r < n; r++) slot[column[r] - min] = 1;
-    let size = 0;
-    for (let k = 0; k < span; k++) if (slot[k] !== 0) slot[k] = ++size;
-    const ids = new Array<number>(size);
-    for (let k = 0; k < span; k++) if (slot[k] !== 0) ids[slot[k] - 1] = k + min;
-    for (let r = 0; r < n; r++) codes[r] = slot[column[r] - min] - 1;
-    return { ids, codes };
+    let integral = true;
+    for (let r = 0; r < n; r++) {
+      const offset = column[r] - min;
+      const k = offset | 0;
+      if (k !== offset) {
+        integral = false;
+        break;
+      }
+      codes[r] = k;
+      slot[k] = 1;
+    }
+    if (integral) {
+      let size = 0;
+      for (let k = 0; k < span; k++) if (slot[k] !== 0) slot[k] = ++size;
+      const ids = new Array<number>(size);
+      for (let k = 0; k < span; k++) if (slot[k] !== 0) ids[slot[k] - 1] = k + min;
+      for (let r = 0; r < n; r++) codes[r] = slot[codes[r]] - 1;
+      return { ids, codes };
+    }
   }
   const sorted = Float64Array.from(column).sort();
   let size = 0;

@@ -1,6 +1,6 @@
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { CsrMatrix } from './csr-matrix.js';
-import { IdMap, type ExternalIdColumn } from './id-map.js';
+import { type ExternalIdColumn, IdMap } from './id-map.js';
 import type { InteractionLog } from './interaction-log.js';
 
 /**
@@ -53,25 +53,21 @@ export class Interactions {
     values: Float32Array | null = null,
     weighting: InteractionWeighting = values === null ? 'binary' : 'value',
   ): Interactions {
-    const users = IdMap.encode(userIds);
-    const items = IdMap.encode(itemIds);
-    const matrix = CsrMatrix.fromCoordinates(
+    const users = IdMap.encodeOwned(userIds);
+    const items = IdMap.encodeOwned(itemIds);
+    // Codes computed here are ours: the matrix is built in their memory.
+    const userItems = CsrMatrix.build(
       users.map.size,
       items.map.size,
       users.codes,
       items.codes,
-      weighting === 'value' ? values : null,
-    );
-    const userItems =
       weighting === 'binary'
-        ? new CsrMatrix(
-            matrix.rows,
-            matrix.cols,
-            matrix.indptr,
-            matrix.indices,
-            new Float32Array(matrix.nnz).fill(1),
-          )
-        : matrix;
+        ? { kind: 'binary' }
+        : values === null
+          ? { kind: 'count' }
+          : { kind: 'sum', values },
+      { consume: users.owned && items.owned },
+    );
     return new Interactions(users.map, items.map, userItems);
   }
 
