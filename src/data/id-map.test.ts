@@ -67,6 +67,21 @@ describe('IdMap lookups across id types', () => {
 });
 
 describe('IdMap.encodeOwned', () => {
+  it('codes integer ids from 0 up, offset from their minimum, or spread far apart alike', () => {
+    const columns = [
+      Float64Array.of(4_194_303, 0, 17, 0),
+      Float64Array.of(5_000_002, 4_999_999, 5_000_002),
+      Float64Array.of(3, -2, 3, 4_194_304),
+      Float64Array.of(7, 3, 2 ** 40, 7),
+    ];
+    for (const column of columns) {
+      const { map, codes } = IdMap.encodeOwned(column);
+      const distinct = [...new Set(column)].sort((a, b) => a - b);
+      expect(map.toJSON()).toEqual(distinct);
+      expect(Array.from(codes)).toEqual(Array.from(column, (id) => distinct.indexOf(id)));
+    }
+  });
+
   it('falls back to sorting when compact ids are not all integers', () => {
     const { map, codes, owned } = IdMap.encodeOwned(Float64Array.of(3, 2.5, 3, 4, 1));
     expect(map.toJSON()).toEqual([1, 2.5, 3, 4]);

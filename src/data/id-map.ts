@@ -197,6 +197,10 @@ interface Encoded {
 function encodeNumbers(column: Float64Array): Encoded {
   const n = column.length;
   const codes = new Int32Array(n);
+  // The usual case first, in one pass with no min/max pass before it: integer ids in
+  // [0, DIRECT_TABLE_SPAN). The table's pages that no id touches are never mapped.
+  const direct = encodeDirect(column, codes, 0, DIRECT_TABLE_SPAN);
+  if (direct !== null) return direct;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (let r = 0; r < n; r++) {
@@ -206,28 +210,8 @@ function encodeNumbers(column: Float64Array): Encoded {
   }
   const span = max - min + 1;
   if (n > 0 && span <= Math.max(DIRECT_TABLE_SPAN, 4 * n)) {
-    // Counting pass: mark each id present (its offset from min kept as the row's code for now),
-    // number the present ones in ascending order, then turn offsets into those numbers.
-    const slot = new Int32Array(span);
-    let integral = true;
-    for (let r = 0; r < n; r++) {
-      const offset = column[r] - min;
-      const k = offset | 0;
-      if (k !== offset) {
-        integral = false;
-        break;
-      }
-      codes[r] = k;
-      slot[k] = 1;
-    }
-    if (integral) {
-      let size = 0;
-      for (let k = 0; k < span; k++) if (slot[k] !== 0) slot[k] = ++size;
-      const ids = new Array<number>(size);
-      for (let k = 0; k < span; k++) if (slot[k] !== 0) ids[slot[k] - 1] = k + min;
-      for (let r = 0; r < n; r++) codes[r] = slot[codes[r]] - 1;
-      return { ids, codes };
-    }
+    const offset = encodeDirect(column, codes, min, span);
+    if (offset !== null) return offset;
   }
   const sorted = Float64Array.from(column).sort();
   let size = 0;
@@ -237,6 +221,39 @@ function encodeNumbers(column: Float64Array): Encoded {
   const unique = sorted.subarray(0, size);
   for (let r = 0; r < n; r++) codes[r] = lowerBound(unique, column[r]);
   return { ids: Array.from(unique), codes };
+}
+
+/**
+ * Codes a column whose ids are all integers in [base, base + span) through a direct table:
+ * mark each id present (the row's offset kept as its code for now), number the present ones in
+ * ascending order, then turn offsets into those numbers. Null, with `codes` partly written,
+ * when an id is not such an integer.
+ */
+function encodeDirect(
+  column: Float64Array,
+  codes: Int32Array,
+  base: number,
+  span: number,
+): Encoded | null {
+  const n = column.length;
+  const slot = new Int32Array(span);
+  let lo = span;
+  let hi = -1;
+  for (let r = 0; r < n; r++) {
+    const offset = column[r] - base;
+    const k = offset | 0;
+    if (k !== offset || k < 0 || k >= span) return null;
+    codes[r] = k;
+    slot[k] = 1;
+    if (k < lo) lo = k;
+    if (k > hi) hi = k;
+  }
+  let size = 0;
+  for (let k = lo; k <= hi; k++) if (slot[k] !== 0) slot[k] = ++size;
+  const ids = new Array<number>(size);
+  for (let k = lo; k <= hi; k++) if (slot[k] !== 0) ids[slot[k] - 1] = k + base;
+  for (let r = 0; r < n; r++) codes[r] = slot[codes[r]] - 1;
+  return { ids, codes };
 }
 
 function encodeStrings(column: readonly string[]): Encoded {
