@@ -4,6 +4,8 @@
  * run it over its own range of rows without copying.
  */
 
+import { choleskySolve } from '../../core/cholesky.js';
+
 /** One half-step's inputs: solve the rows of `x` against the fixed factors `y`. */
 export interface HalfStep {
   factors: number;
@@ -22,6 +24,75 @@ export interface HalfStep {
   y: Float32Array;
   /** YᵀY + reg·I, `factors × factors` row-major. */
   gram: Float64Array;
+  /**
+   * Rows with at most this many interactions are solved exactly through Woodbury's identity
+   * (see {@link shortRowLimit}); 0 solves every row by `solver`.
+   */
+  shortLimit: number;
+  /**
+   * W = Y·L⁻ᵀ, row-major like `y`, where L·Lᵀ = YᵀY + reg·I (its Cholesky factor): then
+   * yᵢᵀ(YᵀY + reg·I)⁻¹yⱼ = wᵢ·wⱼ. Needed when `shortLimit` > 0, with `lInvT`.
+   */
+  w: Float32Array | null;
+  /** L⁻ᵀ (upper triangular, f×f row-major), which maps Σ sᵢwᵢ back to a factor row. */
+  lInvT: Float64Array | null;
+}
+
+/** The most interactions a row may have to take the Woodbury path (bounds its scratch). */
+export const MAX_SHORT_ROW = 64;
+
+/**
+ * Approximate cycles of one conjugate-gradient solve of a row with n interactions on the SIMD
+ * kernel: (steps + 1) passes, each a product with YᵀY + λI (f×f and load-bound, ~0.16 cycle per
+ * multiply-add; or, in the rotated basis where it is diagonal, f multiplies after one f×f
+ * rotation of the row) plus a dot and an axpy per interaction (~0.2 cycle per multiply-add
+ * each). Calibrated on the bench machine (bench/als-scale.ts); only the ratio to woodburyCost
+ * matters.
+ */
+function cgCost(n: number, f: number, cgSteps: number, rotated: boolean): number {
+  const product = rotated ? 0.05 * f : 0.16 * f * f;
+  return (rotated ? 0.16 * f * f : 0) + (cgSteps + 1) * (product + 0.4 * n * f);
+}
+
+/**
+ * Approximate cycles of one Woodbury solve of a row with n interactions: the n×n matrix
+ * Wᵤ·Wᵤᵀ (n(n+1)/2 SIMD dots of length f), its scalar double-precision Cholesky factor and
+ * substitutions (~3 cycles per multiply-add: n³/6 + 3n²), the combination of n rows of W and
+ * the product with L⁻ᵀ (triangular, or diagonal in the rotated basis).
+ */
+function woodburyCost(n: number, f: number, rotated: boolean): number {
+  const back = rotated ? 0.05 * f : 0.08 * f * f;
+  return 0.16 * ((n * (n + 1)) / 2) * f + 3 * ((n * n * n) / 6 + 3 * n * n) + 0.16 * n * f + back;
+}
+
+/**
+ * The longest row (in interactions) of a side that is cheaper to solve exactly by Woodbury's
+ * identity than by `cgSteps` of conjugate gradient, or 0 when the side should not use it: the
+ * path needs W = Y·L⁻ᵀ for every row of the other side (one f×f product each, or a scaling of
+ * the rotated rows), which pays only when the side has enough short rows. At f = 64 and 3 CG
+ * steps the limit is 12 interactions (a user with 10 costs about two thirds of its CG solve),
+ * and 7 in the rotated basis, where CG itself is cheap.
+ */
+export function shortRowLimit(
+  indptr: Int32Array,
+  otherRows: number,
+  f: number,
+  cgSteps: number,
+  rotated = false,
+): number {
+  let limit = 0;
+  while (
+    limit < MAX_SHORT_ROW &&
+    woodburyCost(limit + 1, f, rotated) < cgCost(limit + 1, f, cgSteps, rotated)
+  )
+    limit++;
+  if (limit === 0) return 0;
+  let saved = 0;
+  for (let row = 0; row + 1 < indptr.length; row++) {
+    const n = indptr[row + 1] - indptr[row];
+    if (n <= limit) saved += cgCost(n, f, cgSteps, rotated) - woodburyCost(n, f, rotated);
+  }
+  return saved > otherRows * (rotated ? f : f * f) * 0.16 + f * f * f ? limit : 0;
 }
 
 /** Scratch memory for one thread, sized for `factors`. */
@@ -31,6 +102,11 @@ export interface Scratch {
   ap: Float64Array;
   xs: Float64Array;
   a: Float64Array;
+  /** The Woodbury path's n×n matrix and its three n-vectors (n ≤ MAX_SHORT_ROW). */
+  k: Float64Array;
+  c: Float64Array;
+  d: Float64Array;
+  w: Float64Array;
 }
 
 export function createScratch(factors: number): Scratch {
@@ -40,14 +116,74 @@ export function createScratch(factors: number): Scratch {
     ap: new Float64Array(factors),
     xs: new Float64Array(factors),
     a: new Float64Array(factors * factors),
+    k: new Float64Array(MAX_SHORT_ROW * MAX_SHORT_ROW),
+    c: new Float64Array(MAX_SHORT_ROW),
+    d: new Float64Array(MAX_SHORT_ROW),
+    w: new Float64Array(MAX_SHORT_ROW),
   };
 }
 
 /** Solves rows `start..end` of `step.x` in place. */
 export function solveRows(step: HalfStep, start: number, end: number, scratch: Scratch): void {
+  const { indptr, shortLimit } = step;
   for (let row = start; row < end; row++) {
-    if (step.solver === 'cg') solveRowCg(step, row, scratch);
-    else solveRowExact(step, row, scratch);
+    if (step.solver === 'exact') solveRowExact(step, row, scratch);
+    else if (indptr[row + 1] - indptr[row] <= shortLimit) solveRowShort(step, row, scratch);
+    else solveRowCg(step, row, scratch);
+  }
+}
+
+/**
+ * The exact solution of a row with few interactions, through Woodbury's identity. With
+ * G = YᵀY + λI = L·Lᵀ, D = diag(√(α·r)) over the row's n items and W = Y·L⁻ᵀ precomputed,
+ * A = G + YᵤᵀD²Yᵤ and b = Yᵤᵀc give
+ *   x = A⁻¹b = L⁻ᵀ·Wᵤᵀ(c − D·t),  where (I + D·K·D)·t = D·K·c  and  K = Wᵤ·Wᵤᵀ (n×n).
+ * I + DKD is SPD with eigenvalues ≥ 1, so its n×n Cholesky is well conditioned; nothing divides
+ * by a confidence. Costs O(n²f + f²/2) instead of CG's O(steps·f²) per row, and reads only W's
+ * rows (one gather per interaction, as CG reads Y's).
+ */
+function solveRowShort(step: HalfStep, row: number, s: Scratch): void {
+  const f = step.factors;
+  const { indptr, indices, values, x, alpha } = step;
+  const w = step.w!;
+  const lInvT = step.lInvT!;
+  const { k, c, d, w: rhs, xs } = s;
+  const e0 = indptr[row];
+  const n = indptr[row + 1] - e0;
+  for (let i = 0; i < n; i++) {
+    const cm1 = alpha * values[e0 + i];
+    c[i] = 1 + cm1;
+    d[i] = Math.sqrt(cm1);
+  }
+  for (let i = 0; i < n; i++) {
+    const wi = indices[e0 + i] * f;
+    for (let j = i; j < n; j++) {
+      const v = dotRows(w, wi, w, indices[e0 + j] * f, f);
+      k[i * n + j] = v;
+      k[j * n + i] = v;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += k[i * n + j] * c[j];
+    rhs[i] = d[i] * sum;
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) k[i * n + j] *= d[i] * d[j];
+    k[i * n + i] += 1;
+  }
+  choleskySolve(k, rhs, n);
+  xs.fill(0);
+  for (let i = 0; i < n; i++) {
+    const coef = c[i] - d[i] * rhs[i];
+    const wo = indices[e0 + i] * f;
+    for (let a = 0; a < f; a++) xs[a] += coef * w[wo + a];
+  }
+  const off = row * f;
+  for (let a = 0; a < f; a++) {
+    let sum = 0;
+    for (let b = a; b < f; b++) sum += lInvT[a * f + b] * xs[b];
+    x[off + a] = sum;
   }
 }
 
@@ -118,28 +254,7 @@ function solveRowExact(step: HalfStep, row: number, s: Scratch): void {
       for (let j = 0; j <= i; j++) A[ro + j] += w * y[yo + j];
     }
   }
-  // In-place Cholesky on the lower triangle, then two triangular solves.
-  for (let j = 0; j < f; j++) {
-    let d = A[j * f + j];
-    for (let k = 0; k < j; k++) d -= A[j * f + k] * A[j * f + k];
-    d = Math.sqrt(Math.max(d, 1e-12));
-    A[j * f + j] = d;
-    for (let i = j + 1; i < f; i++) {
-      let v = A[i * f + j];
-      for (let k = 0; k < j; k++) v -= A[i * f + k] * A[j * f + k];
-      A[i * f + j] = v / d;
-    }
-  }
-  for (let i = 0; i < f; i++) {
-    let v = b[i];
-    for (let k = 0; k < i; k++) v -= A[i * f + k] * b[k];
-    b[i] = v / A[i * f + i];
-  }
-  for (let i = f - 1; i >= 0; i--) {
-    let v = b[i];
-    for (let k = i + 1; k < f; k++) v -= A[k * f + i] * b[k];
-    b[i] = v / A[i * f + i];
-  }
+  choleskySolve(A, b, f);
   const off = row * f;
   for (let i = 0; i < f; i++) x[off + i] = b[i];
 }
@@ -150,6 +265,35 @@ function solveRowExact(step: HalfStep, row: number, s: Scratch): void {
 /** out = G·v for an f×f matrix G (row-major). */
 function matVec(g: Float64Array, v: Float64Array, out: Float64Array, f: number): void {
   for (let a = 0; a < f; a++) out[a] = dotRow(g, a * f, v, f);
+}
+
+/** Σ m[mo + a]·v[vo + a] over a < f, for two rows of float32 matrices. */
+function dotRows(m: Float32Array, mo: number, v: Float32Array, vo: number, f: number): number {
+  let s = 0;
+  for (let a = 0; a < f; a++) s += m[mo + a] * v[vo + a];
+  return s;
+}
+
+/**
+ * Z = Y·Mᵀ (row r: M·yᵣ) for rows start..end of the row-major `y` (M f×f, float64), written
+ * into `z`: with M = L⁻¹, the rows W the Woodbury path works on.
+ */
+export function multiplyRows(
+  y: Float32Array,
+  m: Float64Array,
+  z: Float32Array,
+  f: number,
+  start: number,
+  end: number,
+): void {
+  for (let r = start; r < end; r++) {
+    const o = r * f;
+    for (let a = 0; a < f; a++) {
+      let sum = 0;
+      for (let b = 0; b < f; b++) sum += m[a * f + b] * y[o + b];
+      z[o + a] = sum;
+    }
+  }
 }
 
 /** Σ m[o + a]·v[a] over a < f. */
@@ -205,7 +349,7 @@ export function gramMatrix(y: Float32Array, rows: number, f: number, reg: number
  * reg(‖X‖² + ‖Y‖²), divided by the number of cells, computed sparsely via YᵀY.
  */
 export function alsLoss(
-  step: Omit<HalfStep, 'gram' | 'solver' | 'cgSteps'>,
+  step: Omit<HalfStep, 'gram' | 'solver' | 'cgSteps' | 'shortLimit' | 'w' | 'lInvT'>,
   rows: number,
   cols: number,
   gramNoReg: Float64Array,

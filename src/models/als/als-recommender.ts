@@ -10,7 +10,16 @@ import type { EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
 import { FactorModel } from '../factor-model.js';
 import { runIterations } from '../training-loop.js';
 import { weightInteractions } from '../weighting.js';
-import { alsLoss, createScratch, gramMatrix, solveRows, type HalfStep } from './als-kernel.js';
+import { inverseCholeskyFactor } from '../../core/cholesky.js';
+import {
+  alsLoss,
+  createScratch,
+  gramMatrix,
+  multiplyRows,
+  shortRowLimit,
+  solveRows,
+  type HalfStep,
+} from './als-kernel.js';
 import { AlsWasmEngine } from './als-wasm.js';
 
 export const alsParamsSchema = z
@@ -43,6 +52,13 @@ export const alsParamsSchema = z
   })
   .strict();
 export type AlsParams = z.output<typeof alsParamsSchema>;
+
+/** The transpose of a row-major n×n matrix. */
+function transposeSquare(m: Float64Array, n: number): Float64Array {
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = m[i * n + j];
+  return t;
+}
 
 /** Below this many interactions, starting a worker thread costs more than it saves. */
 const MIN_NNZ_FOR_THREADS = 500_000;
@@ -87,8 +103,23 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
         options.progress === true ||
         (options.progress !== false && process.stderr.isTTY === true));
 
+    const shortLimits = new Map<CsrMatrix, number>();
     const jsSweep = (m: CsrMatrix, x: Float32Array, y: Float32Array, yRows: number): void => {
       const { indptr, indices, values } = m;
+      let shortLimit = shortLimits.get(m);
+      if (shortLimit === undefined) {
+        shortLimit = p.solver === 'cg' ? shortRowLimit(indptr, yRows, f, p.cgSteps) : 0;
+        shortLimits.set(m, shortLimit);
+      }
+      const gram = gramMatrix(y, yRows, f, p.reg);
+      let w: Float32Array | null = null;
+      let lInvT: Float64Array | null = null;
+      if (shortLimit > 0) {
+        const lInv = inverseCholeskyFactor(gram, f);
+        w = new Float32Array(yRows * f);
+        multiplyRows(y, lInv, w, f, 0, yRows);
+        lInvT = transposeSquare(lInv, f);
+      }
       const step: HalfStep = {
         factors: f,
         reg: p.reg,
@@ -100,7 +131,10 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
         values,
         x,
         y,
-        gram: gramMatrix(y, yRows, f, p.reg),
+        gram,
+        shortLimit,
+        w,
+        lInvT,
       };
       solveRows(step, 0, m.rows, scratch);
     };
@@ -157,7 +191,7 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
     // Automatic threading only pays once the data is big enough; an explicit count is obeyed.
     const threads =
       p.threads !== 0 ? p.threads : byUser.nnz >= MIN_NNZ_FOR_THREADS ? defaultThreadCount() : 1;
-    const engine = AlsWasmEngine.create(byUser, byItem, p.factors, threads);
+    const engine = AlsWasmEngine.create(byUser, byItem, p.factors, threads, p.cgSteps);
     if (engine === null && p.kernel === 'wasm') {
       throw new InvalidArgumentError(
         'als.kernel',

@@ -1,3 +1,4 @@
+import { choleskySolve } from '../../core/cholesky.js';
 import { CsrMatrix } from '../../data/csr-matrix.js';
 import { selectTopKSet } from '../top-k.js';
 
@@ -126,27 +127,6 @@ function lookup(m: CsrMatrix, r: number, c: number): number {
     else hi = mid - 1;
   }
   return 0;
-}
-
-/** Solves A·x = b in place (x into b) for a small SPD `a` (n×n, overwritten by its factor). */
-function choleskySolve(a: Float64Array, b: Float64Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = j < i ? s / a[j * n + j] : Math.sqrt(s);
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= a[i * n + k] * b[k];
-    b[i] = s / a[i * n + i];
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = b[i];
-    for (let k = i + 1; k < n; k++) s -= a[k * n + i] * b[k];
-    b[i] = s / a[i * n + i];
-  }
 }
 
 function grow(a: Int32Array, min: number): Int32Array {
