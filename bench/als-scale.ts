@@ -1,9 +1,10 @@
 /**
  * ALS at scale: trains implicit ALS on a synthetic power-law data set (default 10 million
- * interactions, 1M users × 100k items) and reports seconds per iteration and peak memory, the
- * arithmetic and memory traffic an iteration needs (counted from the CG algorithm: per row
- * (steps + 1) f×f products with YᵀY, per interaction (steps + 1) dot + axpy, YᵀY itself), the
- * rates achieved, and the machine's limits for this code measured in the same run: the ALS
+ * interactions, 1M users × 100k items) and reports wall and CPU seconds per iteration and peak
+ * memory; the arithmetic an iteration needs, counted from the plan the engine chose for each
+ * side (rotation into the eigenbasis, Woodbury for short rows, CG passes per interaction, YᵀY)
+ * and the bytes it must gather at least (each interaction's other-side row once per half-step);
+ * the rates achieved, and the machine's limits for this code measured in the same run: the ALS
  * kernel's own SIMD rate on data in cache (gramRows, one thread, × cores) and a single-thread
  * memory copy rate.
  *
@@ -13,14 +14,14 @@
  * User activity and item popularity both follow power laws (a few heavy users, a long tail of
  * items), as real logs do. Last line: JSON with the figures and the machine.
  */
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Random } from '../src/core/random.js';
 import { CsrMatrix } from '../src/data/csr-matrix.js';
 import { IdMap } from '../src/data/id-map.js';
 import { Interactions } from '../src/data/interactions.js';
 import { AlsRecommender } from '../src/models/als/als-recommender.js';
-import { alsWasmModule } from '../src/models/als/als-wasm.js';
+import { AlsWasmEngine, alsWasmModule, type AlsLayout } from '../src/models/als/als-wasm.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +61,8 @@ console.log(
 );
 
 const iterationSeconds: number[] = [];
+const iterationCpuSeconds: number[] = [];
+let cpuMark = process.cpuUsage();
 const model = new AlsRecommender({
   factors: Number(values.factors),
   iterations: Number(values.iterations),
@@ -70,6 +73,9 @@ const report = await model.fit(data, {
   loss: false,
   onIteration: (r) => {
     iterationSeconds.push(r.seconds);
+    const cpu = process.cpuUsage(cpuMark);
+    iterationCpuSeconds.push((cpu.user + cpu.system) / 1e6);
+    cpuMark = process.cpuUsage();
     sample();
     console.log(`iteration ${r.iteration}/${r.iterations}: ${r.seconds.toFixed(2)} s`);
   },
@@ -77,22 +83,45 @@ const report = await model.fit(data, {
 clearInterval(sampler);
 sample();
 const perIteration = iterationSeconds.reduce((a, b) => a + b, 0) / iterationSeconds.length;
+const cpuPerIteration = iterationCpuSeconds.reduce((a, b) => a + b, 0) / iterationCpuSeconds.length;
 
-// What one iteration needs, counted from the algorithm (both sides).
+// What one iteration needs, counted from the plan the engine makes for this data (the same
+// decisions as in the fit: AlsWasmEngine.create is deterministic), in flops (a multiply-add is 2).
 const f = Number(values.factors);
 const steps = model.params.cgSteps;
-const itemRows = data.items.size;
-const userRows = data.users.size;
+const threads = Number(values.threads) || availableParallelism();
+const planEngine = AlsWasmEngine.create(data.userItems, data.itemUsers, f, threads, steps);
+if (planEngine === null) throw new Error('the ALS kernel is not built (npm run build:wasm)');
+const layout: AlsLayout = planEngine.layout;
+await planEngine.close();
 const pairs = data.nnz;
-const side = (rows: number, otherRows: number) =>
-  otherRows * 2 * f * f + // YᵀY
-  rows * (steps + 1) * 2 * f * f + // f×f products with YᵀY
-  pairs * (steps + 1) * 4 * f + // dot + axpy per interaction and pass
-  rows * steps * 10 * f; // CG vector updates
-const flops = side(userRows, itemRows) + side(itemRows, userRows);
-// Bytes: each pass reads an interaction's index, value and the other side's factor row; each
-// row's factors are read and written once.
-const bytes = 2 * (pairs * (steps + 1) * (8 + 4 * f)) + 2 * (userRows + itemRows) * 4 * f * 2;
+const sideFlops = (solved: 'users' | 'items'): number => {
+  const s = layout[solved];
+  const fixedRows = layout[solved === 'users' ? 'items' : 'users'].rows;
+  const indptr = (solved === 'users' ? data.userItems : data.itemUsers).indptr;
+  let total = fixedRows * f * (f + 4); // YᵀY, upper triangle from each 4-aligned block
+  if (s.rotate) total += fixedRows * 2 * f * f + (s.shortLimit > 0 ? fixedRows * f : 0);
+  for (let row = 0; row < s.rows; row++) {
+    const n = indptr[row + 1] - indptr[row];
+    if (n <= s.shortLimit) {
+      total += n * (n + 1) * f + 2 * ((n * n * n) / 6 + 3 * n * n) + 2 * n * f + f;
+    } else {
+      const product = s.rotate ? f : 2 * f * f;
+      total += (s.rotate ? 2 * f * f : 0) + (steps + 1) * (product + 4 * n * f) + steps * 10 * f;
+    }
+  }
+  return total;
+};
+const flops = sideFlops('users') + sideFlops('items');
+// Bytes: each interaction's index, value and other-side row once per half-step (later passes
+// over a row's interactions hit the caches); each factor row read and written once per side.
+const bytes = 2 * pairs * (8 + 4 * f) + 2 * (data.users.size + data.items.size) * 4 * f * 2;
+const plan = (side: 'users' | 'items'): string => {
+  const s = layout[side];
+  if (s.stream !== null) return 'streamed';
+  return s.rotate ? `rotated, Woodbury up to ${s.shortLimit}` : 'row by row';
+};
+console.log(`plan: users ${plan('users')}; items ${plan('items')}`);
 
 // The machine's limits for this code: the kernel's gramRows (f×f axpys on a block of Y in cache).
 const kernelModule = alsWasmModule();
@@ -130,7 +159,7 @@ console.log(
     `${achievedGBs.toFixed(2)} GB/s (one thread copies ${copyGBs.toFixed(1)} GB/s)`,
 );
 console.log(
-  `fit ${report.seconds.toFixed(1)} s, ${perIteration.toFixed(2)} s per iteration, peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
+  `fit ${report.seconds.toFixed(1)} s, ${perIteration.toFixed(2)} s per iteration (${cpuPerIteration.toFixed(2)} CPU s), peak RSS ${(peakRss / 2 ** 30).toFixed(2)} GiB`,
 );
 console.log(
   JSON.stringify({
@@ -142,7 +171,11 @@ console.log(
     factors: Number(values.factors),
     iterations: report.iterations,
     secondsPerIteration: perIteration,
+    cpuSecondsPerIteration: cpuPerIteration,
     iterationSeconds,
+    iterationCpuSeconds,
+    plan: { users: plan('users'), items: plan('items') },
+    loadAverage: loadavg(),
     fitSeconds: report.seconds,
     peakRssGiB: peakRss / 2 ** 30,
     gflopPerIteration: flops / 1e9,

@@ -121,22 +121,7 @@ const TOUCH_ROWS = 2048;
   const fb = <usize>f << 2;
   for (let a = 0; a < f; a += 4) {
     const g0 = g + <usize>a * fb;
-    const g1 = g0 + fb;
-    const g2 = g1 + fb;
-    const g3 = g2 + fb;
-    let s0 = f32x4.splat(0);
-    let s1 = f32x4.splat(0);
-    let s2 = f32x4.splat(0);
-    let s3 = f32x4.splat(0);
-    for (let k = 0; k < f; k += 4) {
-      const o = <usize>k << 2;
-      const vk = v128.load(v + o);
-      s0 = f32x4.add(s0, f32x4.mul(v128.load(g0 + o), vk));
-      s1 = f32x4.add(s1, f32x4.mul(v128.load(g1 + o), vk));
-      s2 = f32x4.add(s2, f32x4.mul(v128.load(g2 + o), vk));
-      s3 = f32x4.add(s3, f32x4.mul(v128.load(g3 + o), vk));
-    }
-    v128.store(out + (<usize>a << 2), hsum4(s0, s1, s2, s3));
+    v128.store(out + (<usize>a << 2), dot4(v, g0, g0 + fb, g0 + 2 * fb, g0 + 3 * fb, f));
   }
 }
 
