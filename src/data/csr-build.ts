@@ -38,6 +38,17 @@ export interface BuildCsrOptions {
   consume: boolean;
 }
 
+/**
+ * Column indices given as ids and a direct table: entry `e` lies in column
+ * `table[ids[e] - base] - 1`. The block pass reads them straight from the ids, so no array of
+ * column codes is ever written.
+ */
+export interface TableColumn {
+  ids: Float64Array;
+  table: Int32Array;
+  base: number;
+}
+
 /** From this many entries on, rows are scattered in two cache-sized passes instead of one. */
 const TWO_LEVEL_ENTRIES = 1 << 20;
 
@@ -59,36 +70,64 @@ export function buildCsrArrays(
   rows: number,
   cols: number,
   rowIndex: Int32Array,
-  colIndex: Int32Array,
+  colIndex: Int32Array | TableColumn,
   values: CsrValues,
   options: BuildCsrOptions,
 ): CsrArrays {
   const n = rowIndex.length;
+  if (!(colIndex instanceof Int32Array) && !(n >= TWO_LEVEL_ENTRIES && packs(rows, cols))) {
+    // Only the packed block pass reads a table; anywhere else the codes are written out first.
+    const { ids, table, base } = colIndex;
+    const codes = new Int32Array(ids.length);
+    for (let e = 0; e < ids.length; e++) codes[e] = table[ids[e] - base] - 1;
+    return buildCsrArrays(rows, cols, rowIndex, codes, values, options);
+  }
   const sums = values.kind === 'sum' ? values.values : null;
-  if (colIndex.length !== n || (sums !== null && sums.length !== n)) {
+  const colLength = colIndex instanceof Int32Array ? colIndex.length : colIndex.ids.length;
+  if (colLength !== n || (sums !== null && sums.length !== n)) {
     throw new InvalidArgumentError('coordinates', 'row, column and value arrays differ in length');
   }
   const indptr = new Int32Array(rows + 1);
-  for (let e = 0; e < n; e++) {
-    const r = rowIndex[e];
-    const c = colIndex[e];
-    if (r < 0 || r >= rows || c < 0 || c >= cols) {
-      throw new InvalidArgumentError(
-        'coordinates',
-        `entry ${e} (${r}, ${c}) lies outside ${rows}×${cols}`,
-      );
+  if (colIndex instanceof Int32Array) {
+    for (let e = 0; e < n; e++) {
+      const r = rowIndex[e];
+      const c = colIndex[e];
+      if (r < 0 || r >= rows || c < 0 || c >= cols) {
+        throw new InvalidArgumentError(
+          'coordinates',
+          `entry ${e} (${r}, ${c}) lies outside ${rows}×${cols}`,
+        );
+      }
+      indptr[r + 1]++;
     }
-    indptr[r + 1]++;
+  } else {
+    // Columns read through the table are checked in the block pass.
+    for (let e = 0; e < n; e++) {
+      const r = rowIndex[e];
+      if (r < 0 || r >= rows) {
+        throw new InvalidArgumentError(
+          'coordinates',
+          `entry ${e} row ${r} lies outside 0..${rows - 1}`,
+        );
+      }
+      indptr[r + 1]++;
+    }
   }
   for (let r = 0; r < rows; r++) indptr[r + 1] += indptr[r];
-  const consume = options.consume && rowIndex.buffer !== colIndex.buffer;
+  const consume =
+    options.consume && !(colIndex instanceof Int32Array && colIndex.buffer === rowIndex.buffer);
   const grouped =
     n >= TWO_LEVEL_ENTRIES
       ? groupByRowTwoLevel(rows, cols, indptr, rowIndex, colIndex, sums, consume)
-      : groupByRow(rows, indptr, rowIndex, colIndex, sums);
-  // Output values go where the consumed column indices were, or into a fresh array.
+      : groupByRow(rows, indptr, rowIndex, colIndex as Int32Array, sums);
+  // Output values go where the consumed column indices or the packed keys were, or into a fresh
+  // array.
   const valueBuffer = (): Float32Array =>
-    consume ? new Float32Array(colIndex.buffer, colIndex.byteOffset, n) : new Float32Array(n);
+    consume && colIndex instanceof Int32Array
+      ? new Float32Array(colIndex.buffer, colIndex.byteOffset, n)
+      : grouped.spare !== null
+        ? new Float32Array(grouped.spare.buffer, grouped.spare.byteOffset, n)
+        : new Float32Array(n);
   const { idx } = grouped;
   let nnz: number;
   let val: Float32Array;
@@ -119,6 +158,8 @@ interface Grouped {
   idx: Int32Array;
   /** The entries' values, when the matrix sums them. */
   val: Float32Array | null;
+  /** An array of the entries' size that grouping needed and no longer does, if any. */
+  spare: Uint32Array | null;
 }
 
 /** Entries in row order (stable), given the row offsets `indptr`, in one scattered pass. */
@@ -134,7 +175,7 @@ function groupByRow(
   const idx = new Int32Array(n);
   if (values === null) {
     for (let e = 0; e < n; e++) idx[cursor[rowIndex[e]]++] = colIndex[e];
-    return { idx, val: null };
+    return { idx, val: null, spare: null };
   }
   const val = new Float32Array(n);
   for (let e = 0; e < n; e++) {
@@ -142,7 +183,7 @@ function groupByRow(
     idx[at] = colIndex[e];
     val[at] = values[e];
   }
-  return { idx, val };
+  return { idx, val, spare: null };
 }
 
 /**
@@ -156,23 +197,36 @@ function groupByRowTwoLevel(
   cols: number,
   indptr: Int32Array,
   rowIndex: Int32Array,
-  colIndex: Int32Array,
+  colIndex: Int32Array | TableColumn,
   values: Float32Array | null,
   consume: boolean,
 ): Grouped {
   const n = rowIndex.length;
-  const shift = Math.max(0, Math.ceil(Math.log2(rows)) - 8);
+  const shift = blockShift(rows);
   const blocks = ((rows - 1) >> shift) + 1;
   const blockCursor = new Int32Array(blocks);
   for (let b = 0; b < blocks; b++) blockCursor[b] = indptr[b << shift];
-  const colBits = Math.max(1, 32 - Math.clz32(cols - 1));
-  const packed = shift + colBits <= 32;
+  const colBits = columnBits(cols);
   const byBlockVal = values === null ? null : new Float32Array(n);
   const mask = (1 << shift) - 1;
   let byBlockKey: Uint32Array | null = null;
   let byBlockRow: Int32Array | null = null;
   let byBlockCol: Int32Array | null = null;
-  if (packed) {
+  if (!(colIndex instanceof Int32Array)) {
+    // Only called so when the keys pack (see buildCsrArrays).
+    const keys = new Uint32Array(n);
+    const { ids, table, base } = colIndex;
+    for (let e = 0; e < n; e++) {
+      const r = rowIndex[e];
+      const c = table[ids[e] - base] - 1;
+      if (!(c >= 0 && c < cols))
+        throw new InvalidArgumentError('coordinates', `entry ${e} has no column in the table`);
+      const at = blockCursor[r >> shift]++;
+      keys[at] = ((r & mask) << colBits) | c;
+      if (byBlockVal !== null) byBlockVal[at] = values![e];
+    }
+    byBlockKey = keys;
+  } else if (packs(rows, cols)) {
     const keys = new Uint32Array(n);
     // Up to 32 bits: the int32 result of the shift wraps, and the unsigned store undoes that.
     for (let e = 0; e < n; e++) {
@@ -198,7 +252,7 @@ function groupByRowTwoLevel(
   const val =
     byBlockVal === null
       ? null
-      : consume
+      : consume && colIndex instanceof Int32Array
         ? new Float32Array(colIndex.buffer, colIndex.byteOffset, n)
         : new Float32Array(n);
   const cursor = indptr.slice(0, rows);
@@ -222,7 +276,22 @@ function groupByRowTwoLevel(
       if (val !== null) val[at] = byBlockVal![e];
     }
   }
-  return { idx, val };
+  return { idx, val, spare: byBlockKey };
+}
+
+/** Rows per block of the two-level scatter, as a shift: ~256 blocks. */
+function blockShift(rows: number): number {
+  return Math.max(0, Math.ceil(Math.log2(rows)) - 8);
+}
+
+/** Bits of a column index below `cols`. */
+function columnBits(cols: number): number {
+  return Math.max(1, 32 - Math.clz32(cols - 1));
+}
+
+/** Whether a row within its block and a column fit one 32-bit key together. */
+function packs(rows: number, cols: number): boolean {
+  return blockShift(rows) + columnBits(cols) <= 32;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../core/errors.js';
+import { buildCsrArrays } from './csr-build.js';
 import { CsrMatrix } from './csr-matrix.js';
 import { type ExternalId, type ExternalIdColumn, IdMap } from './id-map.js';
 
@@ -231,5 +233,60 @@ describe('CsrMatrix.build', () => {
     expect(m.nnz).toBe(1000);
     expect(Array.from(m.indices.subarray(0, 3))).toEqual([0, 1, 2]);
     expect(ids[1]).toBe(1);
+  });
+});
+
+describe('buildCsrArrays with columns read through a table', () => {
+  it.each([20_000, 1_100_000])(
+    'builds on %i entries what the written-out column codes build, and refuses a missing id',
+    (n) => {
+      let seed = 5;
+      const next = (k: number): number => {
+        seed = (seed * 48271) % 2147483647;
+        return seed % k;
+      };
+      const itemIds = Float64Array.from({ length: n }, () => 1000 + 3 * next(400));
+      const items = IdMap.encodeAsTable(itemIds)!;
+      expect(items.map.size).toBe(new Set(itemIds).size);
+      const codes = IdMap.encode(itemIds).codes;
+      const rowIndex = Int32Array.from({ length: n }, () => next(5000));
+      const values = Float32Array.from({ length: n }, () => next(100) / 3);
+      for (const kind of ['binary', 'sum'] as const) {
+        const spec = kind === 'sum' ? { kind, values } : { kind };
+        const want = buildCsrArrays(5000, items.map.size, rowIndex, codes, spec, {
+          consume: false,
+        });
+        const got = buildCsrArrays(5000, items.map.size, rowIndex.slice(), items, spec, {
+          consume: true,
+        });
+        expect(got.indptr).toEqual(want.indptr);
+        expect(got.indices.length).toBe(want.indices.length);
+        expect(got.indices.every((c, e) => c === want.indices[e])).toBe(true);
+        expect(got.values.every((v, e) => v === want.values[e])).toBe(true);
+      }
+      const stranger = itemIds.slice();
+      stranger[n - 1] = 1001;
+      expect(() =>
+        buildCsrArrays(
+          5000,
+          items.map.size,
+          rowIndex.slice(),
+          { ...items, ids: stranger },
+          {
+            kind: 'binary',
+          },
+          { consume: true },
+        ),
+      ).toThrow(InvalidArgumentError);
+    },
+  );
+
+  it('is offered only for integer ids in a compact range without a recorded encoding', () => {
+    expect(IdMap.encodeAsTable(['1', '2'])).toBeNull();
+    expect(IdMap.encodeAsTable(Float64Array.of(1, 2 ** 40))).toBeNull();
+    expect(IdMap.encodeAsTable(Float64Array.of(1, 2.5))).toBeNull();
+    const table = IdMap.encodeAsTable(Float64Array.of(-3, 7, -3))!;
+    expect(table.map.toJSON()).toEqual([-3, 7]);
+    expect(table.table[7 - table.base]).toBe(2);
   });
 });

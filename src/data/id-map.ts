@@ -42,6 +42,18 @@ export interface EncodedIdColumn {
   readonly codes: Int32Array;
 }
 
+/**
+ * An integer column encoded on an {@link IdMap} through a direct table: the code of id `x` is
+ * `table[x - base] - 1`.
+ */
+export interface IdTable {
+  readonly map: IdMap;
+  /** The column itself. */
+  readonly ids: Float64Array;
+  readonly table: Int32Array;
+  readonly base: number;
+}
+
 // Encodings computed where the column was made (by DuckDB, while reading it), keyed by the
 // column itself so that no public type has to carry them.
 const knownEncodings = new WeakMap<ExternalIdColumn, EncodedIdColumn>();
@@ -127,6 +139,21 @@ export class IdMap {
   }
 
   /**
+   * The encoding of a column of integer ids spanning a compact range as a lookup table instead
+   * of one code per row: the code of id `x` is `table[x - base] - 1`. For a caller that reads
+   * the ids once more anyway (building a matrix), this saves writing and reading the codes.
+   * Null for other columns (strings, sparse or fractional ids, or a recorded encoding), which
+   * take {@link IdMap.encode}.
+   */
+  static encodeAsTable(column: ExternalIdColumn): IdTable | null {
+    if (!(column instanceof Float64Array) || knownEncodings.has(column)) return null;
+    const direct = directTable(column, null);
+    return direct === null
+      ? null
+      : { map: new IdMap(direct.ids), ids: column, table: direct.table, base: direct.base };
+  }
+
+  /**
    * Restores a map saved with {@link IdMap.toJSON}, keeping its indices; the ids must be
    * strictly ascending by {@link compareExternalIds} (or, as artifacts saved before that order
    * have them, by code units).
@@ -197,21 +224,12 @@ interface Encoded {
 function encodeNumbers(column: Float64Array): Encoded {
   const n = column.length;
   const codes = new Int32Array(n);
-  // The usual case first, in one pass with no min/max pass before it: integer ids in
-  // [0, DIRECT_TABLE_SPAN). The table's pages that no id touches are never mapped.
-  const direct = encodeDirect(column, codes, 0, DIRECT_TABLE_SPAN);
-  if (direct !== null) return direct;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let r = 0; r < n; r++) {
-    const x = column[r];
-    if (x < min) min = x;
-    if (x > max) max = x;
-  }
-  const span = max - min + 1;
-  if (n > 0 && span <= Math.max(DIRECT_TABLE_SPAN, 4 * n)) {
-    const offset = encodeDirect(column, codes, min, span);
-    if (offset !== null) return offset;
+  const direct = directTable(column, codes);
+  if (direct !== null) {
+    // The marking pass left each row's offset in codes; the table turns offsets into codes.
+    const { table } = direct;
+    for (let r = 0; r < n; r++) codes[r] = table[codes[r]] - 1;
+    return { ids: direct.ids, codes };
   }
   const sorted = Float64Array.from(column).sort();
   let size = 0;
@@ -223,37 +241,64 @@ function encodeNumbers(column: Float64Array): Encoded {
   return { ids: Array.from(unique), codes };
 }
 
+/** Sorted distinct integer ids and the table from `id - base` to code + 1 (0: absent). */
+interface DirectTable {
+  ids: number[];
+  table: Int32Array;
+  base: number;
+}
+
 /**
- * Codes a column whose ids are all integers in [base, base + span) through a direct table:
- * mark each id present (the row's offset kept as its code for now), number the present ones in
- * ascending order, then turn offsets into those numbers. Null, with `codes` partly written,
- * when an id is not such an integer.
+ * The direct table of a column of integer ids spanning a compact range, or null. `offsets`,
+ * when given, receives each row's `id - base` (and is partly written when the answer is null).
  */
-function encodeDirect(
+function directTable(column: Float64Array, offsets: Int32Array | null): DirectTable | null {
+  // The usual case first, in one pass with no min/max pass before it: integer ids in
+  // [0, DIRECT_TABLE_SPAN). The table's pages that no id touches are never mapped.
+  const usual = markDirect(column, offsets, 0, DIRECT_TABLE_SPAN);
+  if (usual !== null) return usual;
+  const n = column.length;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let r = 0; r < n; r++) {
+    const x = column[r];
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const span = max - min + 1;
+  return n > 0 && span <= Math.max(DIRECT_TABLE_SPAN, 4 * n)
+    ? markDirect(column, offsets, min, span)
+    : null;
+}
+
+/**
+ * Marks each id of the column present in a table over [base, base + span) and numbers the
+ * present ones in ascending order; null when an id is not an integer in that range.
+ */
+function markDirect(
   column: Float64Array,
-  codes: Int32Array,
+  offsets: Int32Array | null,
   base: number,
   span: number,
-): Encoded | null {
+): DirectTable | null {
   const n = column.length;
-  const slot = new Int32Array(span);
+  const table = new Int32Array(span);
   let lo = span;
   let hi = -1;
   for (let r = 0; r < n; r++) {
     const offset = column[r] - base;
     const k = offset | 0;
     if (k !== offset || k < 0 || k >= span) return null;
-    codes[r] = k;
-    slot[k] = 1;
+    if (offsets !== null) offsets[r] = k;
+    table[k] = 1;
     if (k < lo) lo = k;
     if (k > hi) hi = k;
   }
   let size = 0;
-  for (let k = lo; k <= hi; k++) if (slot[k] !== 0) slot[k] = ++size;
+  for (let k = lo; k <= hi; k++) if (table[k] !== 0) table[k] = ++size;
   const ids = new Array<number>(size);
-  for (let k = lo; k <= hi; k++) if (slot[k] !== 0) ids[slot[k] - 1] = k + base;
-  for (let r = 0; r < n; r++) codes[r] = slot[codes[r]] - 1;
-  return { ids, codes };
+  for (let k = lo; k <= hi; k++) if (table[k] !== 0) ids[table[k] - 1] = k + base;
+  return { ids, table, base };
 }
 
 function encodeStrings(column: readonly string[]): Encoded {

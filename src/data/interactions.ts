@@ -1,5 +1,6 @@
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { CsrMatrix } from './csr-matrix.js';
+import { buildCsrArrays } from './csr-build.js';
 import { type ExternalIdColumn, IdMap } from './id-map.js';
 import type { InteractionLog } from './interaction-log.js';
 
@@ -54,21 +55,32 @@ export class Interactions {
     weighting: InteractionWeighting = values === null ? 'binary' : 'value',
   ): Interactions {
     const users = IdMap.encodeOwned(userIds);
-    const items = IdMap.encodeOwned(itemIds);
-    // Codes computed here are ours: the matrix is built in their memory.
-    const userItems = CsrMatrix.build(
+    // Item ids in a compact integer range are looked up while the matrix is built, so their
+    // codes are never written out. Codes computed here are ours: the matrix is built in their
+    // memory.
+    const itemTable = users.owned ? IdMap.encodeAsTable(itemIds) : null;
+    const items = itemTable === null ? IdMap.encodeOwned(itemIds) : null;
+    const itemMap = itemTable?.map ?? items!.map;
+    const built = buildCsrArrays(
       users.map.size,
-      items.map.size,
+      itemMap.size,
       users.codes,
-      items.codes,
+      itemTable ?? items!.codes,
       weighting === 'binary'
         ? { kind: 'binary' }
         : values === null
           ? { kind: 'count' }
           : { kind: 'sum', values },
-      { consume: users.owned && items.owned },
+      { consume: users.owned && (items?.owned ?? true) },
     );
-    return new Interactions(users.map, items.map, userItems);
+    const userItems = new CsrMatrix(
+      users.map.size,
+      itemMap.size,
+      built.indptr,
+      built.indices,
+      built.values,
+    );
+    return new Interactions(users.map, itemMap, userItems);
   }
 
   /** The item×user matrix (transpose), computed once. */
