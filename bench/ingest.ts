@@ -44,6 +44,8 @@ interface Measurement {
   items: number;
   pairs: number;
   peakRssGiB: number;
+  /** One-minute load average just before the child started (the machine is shared). */
+  loadBefore?: number;
 }
 
 if (args.child !== undefined) {
@@ -101,7 +103,7 @@ try {
       const rowsPerSecond = m.rows / (m.readSeconds + m.csrSeconds);
       results[impl][format] = { ...m, rowsPerSecond };
       console.log(
-        `${impl.padEnd(8)} ${format.padEnd(7)} read ${m.readSeconds.toFixed(2)} s + CSR ${m.csrSeconds.toFixed(2)} s → ${(rowsPerSecond / 1e6).toFixed(2)}M rows/s (CPU ${m.cpuSeconds.toFixed(2)} s), ${m.pairs} pairs, peak RSS ${m.peakRssGiB.toFixed(2)} GiB`,
+        `${impl.padEnd(8)} ${format.padEnd(7)} read ${m.readSeconds.toFixed(2)} s + CSR ${m.csrSeconds.toFixed(2)} s → ${(rowsPerSecond / 1e6).toFixed(2)}M rows/s (CPU ${m.cpuSeconds.toFixed(2)} s), ${m.pairs} pairs, peak RSS ${m.peakRssGiB.toFixed(2)} GiB, load ${m.loadBefore?.toFixed(1)}`,
       );
     }
   }
@@ -170,6 +172,7 @@ function extractSource(commit: string, into: string): string {
 }
 
 function runChild(file: string, srcRoot: string): Measurement {
+  const loadBefore = loadavg()[0];
   const child = spawnSync(
     process.execPath,
     [
@@ -186,5 +189,5 @@ function runChild(file: string, srcRoot: string): Measurement {
   );
   if (child.status !== 0) throw new Error(`measurement failed: ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as Measurement;
+  return { ...(JSON.parse(lines[lines.length - 1]) as Measurement), loadBefore };
 }
