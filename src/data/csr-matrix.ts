@@ -39,7 +39,8 @@ export class CsrMatrix {
    * Builds a matrix from coordinate triples. Duplicate (row, col) pairs are summed, in entry
    * order; `values` null means every entry is 1. Runs in O(entries + rows) time plus the sort of
    * each row's columns (insertion sort for short rows, merge sort for long ones: no comparator
-   * callbacks), and holds about 3 × 4 bytes per entry besides the inputs while building.
+   * callbacks), and holds about 16 bytes per entry besides the inputs while building (8 when
+   * `values` is null).
    */
   static fromCoordinates(
     rows: number,
