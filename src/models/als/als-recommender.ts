@@ -67,7 +67,9 @@ const MIN_NNZ_FOR_THREADS = 500_000;
  * Implicit-feedback matrix factorisation by alternating least squares (Hu, Koren & Volinsky
  * 2008): every user×item cell is a preference p (1 if interacted, else 0) with confidence
  * c = 1 + alpha·r. With the conjugate-gradient solver, rows are solved by a WebAssembly SIMD
- * kernel on all cores over shared memory; the exact solver and the fallback run in JavaScript.
+ * kernel on all cores over shared memory (see AlsWasmEngine: the side with many rows is solved
+ * in the eigenbasis of YᵀY + λI, its short rows exactly); the exact solver and the fallback run
+ * in JavaScript.
  */
 export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingModel {
   readonly kind = 'als' as const;

@@ -66,7 +66,7 @@ interface SideLayout {
   factors: Region;
   /**
    * Rows with at most this many interactions take the Woodbury path (0: none do); only in the
-   * rotated basis, where W = Y·(Λ + λ)^(−1/2) comes with the rotation.
+   * rotated basis, where (YᵀY + λI)⁻¹ is diagonal.
    */
   shortLimit: number;
   /** Set when this side's sweeps stream the other side's rows (then no Woodbury path). */
@@ -85,11 +85,9 @@ export interface AlsLayout {
   users: SideLayout;
   items: SideLayout;
   gram: Region;
-  /** W = Y·(Λ + λ)^(−1/2) for the fixed side's rotated rows, sized for the larger side that needs it. */
-  z: Region;
   /** The rotation into YᵀY + λI's eigenbasis (f×f float32, rows = eigenvectors). */
   basis: Region;
-  /** The eigenvalues Λ + λ, then (Λ + λ)^(−1/2) (f floats each). */
+  /** The eigenvalues Λ + λ, then their inverses (f floats each). */
   diagonals: Region;
   /** Per thread, (L² + 3L) doubles for the Woodbury path, L the larger short limit. */
   shortScratch: Region;
@@ -109,12 +107,12 @@ export interface SweepMessage {
 
 /**
  * Work for every kernel thread at once: `gram` sums this thread's share of the rows of
- * `factorsOf` into its partial YᵀY; `rotate` rotates chunks of them into the eigenbasis (and
- * writes W there); `solve` takes chunks of the rows of a sweep's side.
+ * `factorsOf` into its partial YᵀY; `rotate` rotates chunks of them into the eigenbasis;
+ * `solve` takes chunks of the rows of a sweep's side.
  */
 export type KernelTask =
   | { op: 'gram'; factorsOf: 'users' | 'items' }
-  | { op: 'rotate'; factorsOf: 'users' | 'items'; withW: boolean }
+  | { op: 'rotate'; factorsOf: 'users' | 'items' }
   | ({ op: 'solve' } & SweepMessage);
 
 /**
@@ -204,7 +202,6 @@ export class AlsWasmEngine {
       users,
       items,
       gram: region(factors * factors * 4),
-      z: region(zRows * factors * 4),
       basis: region(factors * factors * 4),
       diagonals: region(2 * factors * 4),
       shortScratch: region(threads * (limit * limit + 3 * limit) * 8),
@@ -265,9 +262,9 @@ export class AlsWasmEngine {
       for (let a = 0; a < f; a++) {
         const value = Math.max(values[a], 1e-12);
         diagonals[a] = value;
-        diagonals[f + a] = 1 / Math.sqrt(value);
+        diagonals[f + a] = 1 / value;
       }
-      await this.runOnAll({ op: 'rotate', factorsOf: fixed, withW: side.shortLimit > 0 });
+      await this.runOnAll({ op: 'rotate', factorsOf: fixed });
     }
     await this.runOnAll({ op: 'solve', ...msg });
   }
@@ -316,7 +313,6 @@ export interface KernelExports {
     values: number,
     x: number,
     y: number,
-    w: number,
     scale: number,
     gram: number,
     diagonal: number,
@@ -350,8 +346,6 @@ export interface KernelExports {
     f: number,
     y: number,
     basis: number,
-    scale: number,
-    z: number,
     scratch: number,
     start: number,
     end: number,
@@ -394,8 +388,6 @@ export function runShare(
         f,
         side.factors.offset,
         layout.basis.offset,
-        layout.diagonals.offset + f * 4,
-        task.withW ? layout.z.offset : 0,
         scratch,
         start,
         Math.min(side.rows, start + ROTATE_CHUNK_ROWS),
@@ -445,7 +437,6 @@ export function runShare(
       side.values.offset,
       side.factors.offset,
       other.factors.offset,
-      layout.z.offset,
       layout.diagonals.offset + f * 4,
       side.rotate ? layout.diagonals.offset : layout.gram.offset,
       side.rotate ? 1 : 0,

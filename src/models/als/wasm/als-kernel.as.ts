@@ -129,8 +129,8 @@ const TOUCH_ROWS = 2048;
  * Solves rows start..end of X against fixed Y, by `cgSteps` of conjugate gradient warm-started
  * from X. With `diagonal`, Y has been rotated into the eigenbasis of YᵀY + λI: gramPtr holds its
  * f eigenvalues, each CG row is first rotated by the f×f basis at basisPtr, and rows with at most
- * `shortLimit` interactions are solved exactly through Woodbury's identity instead, from
- * W = Y·(Λ + λ)^(−1/2) at wPtr and the f scales (Λ + λ)^(−1/2) at scalePtr. Without it,
+ * `shortLimit` interactions are solved exactly through Woodbury's identity instead, with the f
+ * scales 1/(Λ + λ) at scalePtr. Without it,
  * gramPtr holds the full f×f YᵀY + λI. scratchPtr points at 4·f floats and shortPtr at
  * (shortLimit² + 3·shortLimit) doubles, both owned by the calling thread.
  */
@@ -144,7 +144,6 @@ export function solveRows(
   valuesPtr: usize,
   xPtr: usize,
   yPtr: usize,
-  wPtr: usize,
   scalePtr: usize,
   gramPtr: usize,
   diagonal: i32,
@@ -170,7 +169,7 @@ export function solveRows(
     }
     const xRow = xPtr + <usize>row * fb;
     if (e1 - e0 <= shortLimit)
-      solveShort(f, alpha, e0, e1 - e0, indicesPtr, valuesPtr, xRow, wPtr, scalePtr, scratchPtr, shortPtr);
+      solveShort(f, alpha, e0, e1 - e0, indicesPtr, valuesPtr, xRow, yPtr, scalePtr, scratchPtr, shortPtr);
     else solveCg(f, alpha, cgSteps, e0, e1, indicesPtr, valuesPtr, xRow, yPtr, gramPtr, diagonal, basisPtr, scratchPtr);
   }
   // Keeps the touches alive (a load whose value is unused may be dropped by the compiler).
@@ -263,7 +262,9 @@ export function solveRows(
 
 /**
  * The Woodbury solve of one short row (solveRowShort in ../als-kernel.ts) in the rotated basis,
- * where L = (Λ + λ)^(1/2) is diagonal: W's rows at zPtr, L⁻¹'s diagonal at scalePtr.
+ * where G = Λ + λ is diagonal: with s = 1/(Λ + λ) at scalePtr, K = Yᵤ·diag(s)·Yᵤᵀ and
+ * x = s ⊙ Yᵤᵀ(c − D·t). It reads only Y's rows (yPtr), the rows CG reads too, so short and long
+ * rows share one working set. vPtr holds 2·f floats of scratch.
  */
 @inline function solveShort(
   f: i32,
@@ -273,13 +274,14 @@ export function solveRows(
   indicesPtr: usize,
   valuesPtr: usize,
   xRow: usize,
-  zPtr: usize,
+  yPtr: usize,
   scalePtr: usize,
   vPtr: usize,
   ws: usize,
 ): void {
   const fb = <usize>f << 2;
   const nb = <usize>n << 3;
+  const q = vPtr + fb;
   const k = ws; // n×n doubles
   const c = ws + <usize>n * nb;
   const d = c + nb;
@@ -291,16 +293,16 @@ export function solveRows(
   }
   const ip = indicesPtr + (<usize>e0 << 2);
   for (let i = 0; i < n; i++) {
-    const yRow = zPtr + <usize>load<i32>(ip + (<usize>i << 2)) * fb;
+    gramTimes(scalePtr, 1, yPtr + <usize>load<i32>(ip + (<usize>i << 2)) * fb, q, f);
     let j = i;
     for (; j + 4 <= n; j += 4) {
       const jp = ip + (<usize>j << 2);
       const dots = dot4(
-        yRow,
-        zPtr + <usize>load<i32>(jp) * fb,
-        zPtr + <usize>load<i32>(jp, 4) * fb,
-        zPtr + <usize>load<i32>(jp, 8) * fb,
-        zPtr + <usize>load<i32>(jp, 12) * fb,
+        q,
+        yPtr + <usize>load<i32>(jp) * fb,
+        yPtr + <usize>load<i32>(jp, 4) * fb,
+        yPtr + <usize>load<i32>(jp, 8) * fb,
+        yPtr + <usize>load<i32>(jp, 12) * fb,
         f,
       );
       storeSymmetric(k, nb, i, j, <f64>f32x4.extract_lane(dots, 0));
@@ -309,7 +311,7 @@ export function solveRows(
       storeSymmetric(k, nb, i, j + 3, <f64>f32x4.extract_lane(dots, 3));
     }
     for (; j < n; j++)
-      storeSymmetric(k, nb, i, j, <f64>dot(yRow, zPtr + <usize>load<i32>(ip + (<usize>j << 2)) * fb, f));
+      storeSymmetric(k, nb, i, j, <f64>dot(q, yPtr + <usize>load<i32>(ip + (<usize>j << 2)) * fb, f));
   }
   // w = D·K·c, then K ← I + D·K·D.
   for (let i = 0; i < n; i++) {
@@ -331,53 +333,42 @@ export function solveRows(
     for (let j = 0; j <= i; j++) {
       const rj = k + <usize>j * nb;
       let s = load<f64>(ri + (<usize>j << 3));
-      for (let q = 0; q < j; q++) s -= load<f64>(ri + (<usize>q << 3)) * load<f64>(rj + (<usize>q << 3));
+      for (let m = 0; m < j; m++) s -= load<f64>(ri + (<usize>m << 3)) * load<f64>(rj + (<usize>m << 3));
       store<f64>(ri + (<usize>j << 3), j < i ? s / load<f64>(rj + (<usize>j << 3)) : Math.sqrt(Math.max(s, 1e-12)));
     }
   }
   for (let i = 0; i < n; i++) {
     const ri = k + <usize>i * nb;
     let s = load<f64>(w + (<usize>i << 3));
-    for (let q = 0; q < i; q++) s -= load<f64>(ri + (<usize>q << 3)) * load<f64>(w + (<usize>q << 3));
+    for (let m = 0; m < i; m++) s -= load<f64>(ri + (<usize>m << 3)) * load<f64>(w + (<usize>m << 3));
     store<f64>(w + (<usize>i << 3), s / load<f64>(ri + (<usize>i << 3)));
   }
   for (let i = n - 1; i >= 0; i--) {
     let s = load<f64>(w + (<usize>i << 3));
-    for (let q = i + 1; q < n; q++) s -= load<f64>(k + <usize>q * nb + (<usize>i << 3)) * load<f64>(w + (<usize>q << 3));
+    for (let m = i + 1; m < n; m++) s -= load<f64>(k + <usize>m * nb + (<usize>i << 3)) * load<f64>(w + (<usize>m << 3));
     store<f64>(w + (<usize>i << 3), s / load<f64>(k + <usize>i * nb + (<usize>i << 3)));
   }
-  // x = L⁻¹·Wᵤᵀ·(c − D·t)
+  // x = s ⊙ Yᵤᵀ·(c − D·t)
   const zero = f32x4.splat(0);
-  for (let q = 0; q < f; q += 4) v128.store(vPtr + (<usize>q << 2), zero);
+  for (let m = 0; m < f; m += 4) v128.store(vPtr + (<usize>m << 2), zero);
   for (let i = 0; i < n; i++) {
     const coef = load<f64>(c + (<usize>i << 3)) - load<f64>(d + (<usize>i << 3)) * load<f64>(w + (<usize>i << 3));
-    const zRow = zPtr + <usize>load<i32>(indicesPtr + (<usize>(e0 + i) << 2)) * fb;
-    axpy(<f32>coef, zRow, vPtr, f);
+    const yRow = yPtr + <usize>load<i32>(indicesPtr + (<usize>(e0 + i) << 2)) * fb;
+    axpy(<f32>coef, yRow, vPtr, f);
   }
   gramTimes(scalePtr, 1, vPtr, xRow, f);
 }
 
 /**
  * Rotates rows start..end of Y in place into the basis whose f×f rotation is at basisPtr
- * (row r ← B·yᵣ), and when zPtr is not 0 writes zᵣ = s ⊙ (B·yᵣ) with the f scales at scalePtr.
- * scratchPtr holds f floats of the calling thread.
+ * (row r ← B·yᵣ). scratchPtr holds f floats of the calling thread.
  */
-export function rotateRows(
-  f: i32,
-  yPtr: usize,
-  basisPtr: usize,
-  scalePtr: usize,
-  zPtr: usize,
-  scratchPtr: usize,
-  start: i32,
-  end: i32,
-): void {
+export function rotateRows(f: i32, yPtr: usize, basisPtr: usize, scratchPtr: usize, start: i32, end: i32): void {
   const fb = <usize>f << 2;
   for (let row = start; row < end; row++) {
     const yRow = yPtr + <usize>row * fb;
     matVec(basisPtr, yRow, scratchPtr, f);
     copyRow(yRow, scratchPtr, f);
-    if (zPtr != 0) gramTimes(scalePtr, 1, scratchPtr, zPtr + <usize>row * fb, f);
   }
 }
 
