@@ -191,10 +191,6 @@ export class AlsWasmEngine {
     };
     const users = side(byUser, byItem);
     const items = side(byItem, byUser);
-    const zRows = Math.max(
-      users.shortLimit > 0 ? items.rows : 0,
-      items.shortLimit > 0 ? users.rows : 0,
-    );
     const limit = Math.max(users.shortLimit, items.shortLimit);
     const layout: AlsLayout = {
       factors,
