@@ -6,19 +6,28 @@
 
 /**
  * Replaces the lower triangle of the SPD n×n matrix `a` by its Cholesky factor L (A = L·Lᵀ); the
- * upper triangle is left as it was. A pivot that rounding drives to zero or below is clamped to
- * 1e-12 rather than producing NaN.
+ * upper triangle is left as it was. A pivot that is not positive (the matrix is not positive
+ * definite, or rounding drove it to zero) is clamped to 1e-12 rather than producing NaN, and the
+ * first such row is reported.
+ *
+ * @returns 0, or 1 + the first row whose pivot was not positive.
  */
-export function choleskyFactor(a: Float64Array, n: number): void {
+export function choleskyFactor(a: Float64Array, n: number): number {
+  let failed = 0;
   for (let i = 0; i < n; i++) {
     const ri = i * n;
     for (let j = 0; j <= i; j++) {
       const rj = j * n;
       let s = a[ri + j];
       for (let k = 0; k < j; k++) s -= a[ri + k] * a[rj + k];
-      a[ri + j] = j < i ? s / a[rj + j] : Math.sqrt(Math.max(s, 1e-12));
+      if (j < i) a[ri + j] = s / a[rj + j];
+      else {
+        if (!(s > 0) && failed === 0) failed = i + 1;
+        a[ri + i] = Math.sqrt(Math.max(s, 1e-12));
+      }
     }
   }
+  return failed;
 }
 
 /** Solves L·Lᵀ·x = b in place (x into b), L being a factor from {@link choleskyFactor}. */

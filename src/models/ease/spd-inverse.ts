@@ -1,3 +1,4 @@
+import { choleskyFactor } from '../../core/cholesky.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { loadWasmModule, WASM_RESERVED_BYTES } from '../../core/wasm.js';
 
@@ -51,20 +52,9 @@ export function invertSpd(a: Float64Array, n: number): SpdInverseReport {
 
 /** The JavaScript twin of the kernel's `spdInverse` (same phases, same result up to rounding). */
 export function spdInverseJs(a: Float64Array, n: number): number {
+  const failed = choleskyFactor(a, n);
+  if (failed !== 0) return failed;
   const w = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * n;
-      let s = a[ri + j];
-      for (let k = 0; k < j; k++) s -= a[ri + k] * a[rj + k];
-      if (j < i) a[ri + j] = s / a[rj + j];
-      else {
-        if (!(s > 0)) return i + 1;
-        a[ri + i] = Math.sqrt(s);
-      }
-    }
-  }
   transpose(a, w, n);
   for (let i = 0; i < n; i++) {
     const ri = i * n;

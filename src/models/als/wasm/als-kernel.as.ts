@@ -17,6 +17,34 @@ const TOUCH_ROWS = 2048;
   for (let k = 0; k < f; k += 4) v128.store(dst + (<usize>k << 2), v128.load(src + (<usize>k << 2)));
 }
 
+/**
+ * out[k] += c0·r0[k] + c1·r1[k] + c2·r2[k] + c3·r3[k] for k from `from` (a multiple of 4) to f,
+ * added in that order: one load and store of `out` serves four rows.
+ */
+@inline function axpy4(
+  c0: v128,
+  c1: v128,
+  c2: v128,
+  c3: v128,
+  r0: usize,
+  r1: usize,
+  r2: usize,
+  r3: usize,
+  out: usize,
+  from: i32,
+  f: i32,
+): void {
+  for (let k = from; k < f; k += 4) {
+    const o = <usize>k << 2;
+    let acc = v128.load(out + o);
+    acc = f32x4.add(acc, f32x4.mul(c0, v128.load(r0 + o)));
+    acc = f32x4.add(acc, f32x4.mul(c1, v128.load(r1 + o)));
+    acc = f32x4.add(acc, f32x4.mul(c2, v128.load(r2 + o)));
+    acc = f32x4.add(acc, f32x4.mul(c3, v128.load(r3 + o)));
+    v128.store(out + o, acc);
+  }
+}
+
 /** [Σ s0, Σ s1, Σ s2, Σ s3]: the lane sums of four vectors, as one vector. */
 @inline function hsum4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
   const a = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 1, 5), v128.shuffle<f32>(s0, s1, 2, 6, 3, 7));
@@ -92,19 +120,19 @@ const TOUCH_ROWS = 2048;
       f32x4.mul(basev, f32x4.add(one, cm1)),
       f32x4.mul(slopev, f32x4.mul(cm1, dots)),
     );
-    const c0 = f32x4.splat(f32x4.extract_lane(coef, 0));
-    const c1 = f32x4.splat(f32x4.extract_lane(coef, 1));
-    const c2 = f32x4.splat(f32x4.extract_lane(coef, 2));
-    const c3 = f32x4.splat(f32x4.extract_lane(coef, 3));
-    for (let k = 0; k < f; k += 4) {
-      const o = <usize>k << 2;
-      let acc = v128.load(out + o);
-      acc = f32x4.add(acc, f32x4.mul(c0, v128.load(r0 + o)));
-      acc = f32x4.add(acc, f32x4.mul(c1, v128.load(r1 + o)));
-      acc = f32x4.add(acc, f32x4.mul(c2, v128.load(r2 + o)));
-      acc = f32x4.add(acc, f32x4.mul(c3, v128.load(r3 + o)));
-      v128.store(out + o, acc);
-    }
+    axpy4(
+      f32x4.splat(f32x4.extract_lane(coef, 0)),
+      f32x4.splat(f32x4.extract_lane(coef, 1)),
+      f32x4.splat(f32x4.extract_lane(coef, 2)),
+      f32x4.splat(f32x4.extract_lane(coef, 3)),
+      r0,
+      r1,
+      r2,
+      r3,
+      out,
+      0,
+      f,
+    );
   }
   for (; e < e1; e++) {
     const yRow = yPtr + <usize>load<i32>(indicesPtr + (<usize>e << 2)) * fb;
@@ -392,16 +420,7 @@ export function gramRows(f: i32, yPtr: usize, start: i32, end: i32, outPtr: usiz
       const c1 = f32x4.splat(load<f32>(y1 + ao));
       const c2 = f32x4.splat(load<f32>(y2 + ao));
       const c3 = f32x4.splat(load<f32>(y3 + ao));
-      const out = outPtr + <usize>a * fb;
-      for (let k = a & ~3; k < f; k += 4) {
-        const o = <usize>k << 2;
-        let acc = v128.load(out + o);
-        acc = f32x4.add(acc, f32x4.mul(c0, v128.load(y0 + o)));
-        acc = f32x4.add(acc, f32x4.mul(c1, v128.load(y1 + o)));
-        acc = f32x4.add(acc, f32x4.mul(c2, v128.load(y2 + o)));
-        acc = f32x4.add(acc, f32x4.mul(c3, v128.load(y3 + o)));
-        v128.store(out + o, acc);
-      }
+      axpy4(c0, c1, c2, c3, y0, y1, y2, y3, outPtr + <usize>a * fb, a & ~3, f);
     }
   }
   for (; row < end; row++) {
