@@ -447,13 +447,14 @@ export function runShare(
 
 /** Whether the rows of `solved` should be solved by streaming the rows of `fixed`. */
 function streams(solved: CsrMatrix, fixed: CsrMatrix, f: number, choice: StreamChoice): boolean {
-  if (choice === 'never' || !columnsAscending(fixed)) return false;
-  if (choice === 'always') return fixed.rows > solved.rows;
-  return (
-    fixed.rows >= 4 * solved.rows &&
-    fixed.rows * f * 4 >= STREAM_MIN_FIXED_BYTES &&
-    solved.rows * f * 16 <= STREAM_MAX_STATE_BYTES
-  );
+  const wanted =
+    choice === 'always'
+      ? fixed.rows > solved.rows
+      : choice === 'auto' &&
+        fixed.rows >= 4 * solved.rows &&
+        fixed.rows * f * 4 >= STREAM_MIN_FIXED_BYTES &&
+        solved.rows * f * 16 <= STREAM_MAX_STATE_BYTES;
+  return wanted && columnsAscending(fixed);
 }
 
 /** True when every row's column indices ascend (what splitPositions' binary search needs). */
