@@ -71,6 +71,26 @@ describe('AlsRecommender', () => {
     expect(two.itemFactors().data).toEqual(one.itemFactors().data);
   });
 
+  it('fits without regularisation when YᵀY is singular (fewer items than factors)', async () => {
+    // 400 users with one interaction each over 6 items: at 16 factors YᵀY has rank 6, so with
+    // reg 0 it has no inverse, and the many one-interaction users are the short rows.
+    const users = Float64Array.from({ length: 400 }, (_, e) => e);
+    const items = Float64Array.from({ length: 400 }, (_, e) => (e * 7) % 6);
+    const model = new AlsRecommender({ factors: 16, reg: 0, iterations: 4, kernel: 'wasm' });
+    await model.fit(Interactions.fromColumns(users, items), { progress: false });
+    const x = model.userFactors();
+    const y = model.itemFactors();
+    expect([...x.data, ...y.data].every(Number.isFinite)).toBe(true);
+    // Without regularisation every observed pair is fitted to its preference, 1.
+    for (const user of [0, 1, 199, 399]) {
+      const u = model.data.users.indexOf(user);
+      const i = model.data.items.indexOf((user * 7) % 6);
+      let score = 0;
+      for (let a = 0; a < 16; a++) score += x.data[u * 16 + a] * y.data[i * 16 + a];
+      expect(score).toBeCloseTo(1, 2);
+    }
+  });
+
   it('lowers its training loss from sweep to sweep', async () => {
     const losses: number[] = [];
     await new AlsRecommender({ factors: 8, iterations: 6 }).fit(data, {

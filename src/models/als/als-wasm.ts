@@ -113,7 +113,7 @@ export interface SweepMessage {
 export type KernelTask =
   | { op: 'gram'; factorsOf: 'users' | 'items' }
   | { op: 'rotate'; factorsOf: 'users' | 'items' }
-  | ({ op: 'solve' } & SweepMessage);
+  | ({ op: 'solve'; shortLimit: number } & SweepMessage);
 
 /**
  * Implicit-ALS sweeps on the WebAssembly SIMD kernel. All arrays live in one shared
@@ -250,8 +250,12 @@ export class AlsWasmEngine {
     }
     const side = this.layout[msg.side];
     this.f32(this.layout.gram).set(g);
+    let shortLimit = side.shortLimit;
     if (side.rotate) {
       const { values, vectors } = symmetricEigen(g, f);
+      // Woodbury divides by the eigenvalues: with λ near 0 and a rank-deficient YᵀY (fewer
+      // rows than factors, say) this sweep leaves every row to CG.
+      if (Math.min(...values) <= 1e-6 * Math.max(...values)) shortLimit = 0;
       const basis = this.f32(this.layout.basis);
       for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) basis[a * f + b] = vectors[b * f + a];
       const diagonals = this.f32(this.layout.diagonals);
@@ -262,7 +266,7 @@ export class AlsWasmEngine {
       }
       await this.runOnAll({ op: 'rotate', factorsOf: fixed });
     }
-    await this.runOnAll({ op: 'solve', ...msg });
+    await this.runOnAll({ op: 'solve', shortLimit, ...msg });
   }
 
   /** Sends `task` to every worker, does the main thread's share, and waits for all. */
@@ -427,7 +431,7 @@ export function runShare(
       f,
       task.alpha,
       task.cgSteps,
-      side.shortLimit,
+      task.shortLimit,
       side.indptr.offset,
       side.indices.offset,
       side.values.offset,
