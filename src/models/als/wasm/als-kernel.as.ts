@@ -83,6 +83,50 @@ const TOUCH_ROWS = 2048;
 }
 
 /**
+ * The four coefficients base·c + slope·(c − 1)·dot of a pass over interactions (c = 1 + alpha·r,
+ * r the four values at valuesAt), computed the same way by interactionPass and scatterPass so
+ * that both give each interaction bit for bit the same coefficient.
+ */
+@inline function coefficients4(alpha: f32, base: f32, slope: f32, valuesAt: usize, dots: v128): v128 {
+  const cm1 = f32x4.mul(f32x4.splat(alpha), v128.load(valuesAt));
+  return f32x4.add(
+    f32x4.mul(f32x4.splat(base), f32x4.add(f32x4.splat(1), cm1)),
+    f32x4.mul(f32x4.splat(slope), f32x4.mul(cm1, dots)),
+  );
+}
+
+/** One lane of coefficients4, for the interactions left over after the fours. */
+@inline function coefficient1(alpha: f32, base: f32, slope: f32, value: f32, dot: f32): f32 {
+  const cm1: f32 = alpha * value;
+  return base * (1 + cm1) + slope * (cm1 * dot);
+}
+
+/** r = −r over f floats. */
+@inline function negateRow(r: usize, f: i32): void {
+  for (let k = 0; k < f; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(r + o, f32x4.neg(v128.load(r + o)));
+  }
+}
+
+/**
+ * One conjugate-gradient update once ap = A·p is known: x += step·p, r −= step·ap, then
+ * p = r + (rsNew/rsOld)·p. Returns rsNew = r·r. Shared by solveCg and solveStreamed.
+ */
+@inline function cgUpdate(x: usize, r: usize, p: usize, ap: usize, rsOld: f32, f: i32): f32 {
+  const step = rsOld / dot(p, ap, f);
+  axpy(step, p, x, f);
+  axpy(-step, ap, r, f);
+  const rsNew = dot(r, r, f);
+  const beta = f32x4.splat(rsNew / rsOld);
+  for (let k = 0; k < f; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(p + o, f32x4.add(v128.load(r + o), f32x4.mul(beta, v128.load(p + o))));
+  }
+  return rsNew;
+}
+
+/**
  * One pass over a row's interactions e0..e1 with the other side's rows y_e:
  *   out += Σ_e (base·c_e + slope·(c_e − 1)·(y_e·v))·y_e,   c_e = 1 + alpha·r_e,
  * which is the residual pass of CG with (base, slope) = (1, −1) and a product with the
@@ -103,10 +147,6 @@ const TOUCH_ROWS = 2048;
   f: i32,
 ): void {
   const fb = <usize>f << 2;
-  const av = f32x4.splat(alpha);
-  const basev = f32x4.splat(base);
-  const slopev = f32x4.splat(slope);
-  const one = f32x4.splat(1);
   let e = e0;
   for (; e + 4 <= e1; e += 4) {
     const ip = indicesPtr + (<usize>e << 2);
@@ -114,12 +154,8 @@ const TOUCH_ROWS = 2048;
     const r1 = yPtr + <usize>load<i32>(ip, 4) * fb;
     const r2 = yPtr + <usize>load<i32>(ip, 8) * fb;
     const r3 = yPtr + <usize>load<i32>(ip, 12) * fb;
-    const cm1 = f32x4.mul(av, v128.load(valuesPtr + (<usize>e << 2)));
     const dots = dot4(v, r0, r1, r2, r3, f);
-    const coef = f32x4.add(
-      f32x4.mul(basev, f32x4.add(one, cm1)),
-      f32x4.mul(slopev, f32x4.mul(cm1, dots)),
-    );
+    const coef = coefficients4(alpha, base, slope, valuesPtr + (<usize>e << 2), dots);
     axpy4(
       f32x4.splat(f32x4.extract_lane(coef, 0)),
       f32x4.splat(f32x4.extract_lane(coef, 1)),
@@ -136,8 +172,8 @@ const TOUCH_ROWS = 2048;
   }
   for (; e < e1; e++) {
     const yRow = yPtr + <usize>load<i32>(indicesPtr + (<usize>e << 2)) * fb;
-    const cm1: f32 = alpha * load<f32>(valuesPtr + (<usize>e << 2));
-    axpy(base * (1 + cm1) + slope * (cm1 * dot1(v, yRow, f)), yRow, out, f);
+    const value = load<f32>(valuesPtr + (<usize>e << 2));
+    axpy(coefficient1(alpha, base, slope, value, dot1(v, yRow, f)), yRow, out, f);
   }
 }
 
@@ -257,10 +293,7 @@ export function solveRows(
   if (diagonal) matVec(basisPtr, xRow, xs, f);
   else copyRow(xs, xRow, f);
   gramTimes(gramPtr, diagonal, xs, r, f);
-  for (let k = 0; k < f; k += 4) {
-    const o = <usize>k << 2;
-    v128.store(r + o, f32x4.neg(v128.load(r + o)));
-  }
+  negateRow(r, f);
   interactionPass(xs, r, 1, -1, alpha, e0, e1, indicesPtr, valuesPtr, yPtr, f);
   copyRow(p, r, f);
   let rsOld = dot(r, r, f);
@@ -268,16 +301,7 @@ export function solveRows(
     if (rsOld < 1e-20) break;
     gramTimes(gramPtr, diagonal, p, ap, f);
     interactionPass(p, ap, 0, 1, alpha, e0, e1, indicesPtr, valuesPtr, yPtr, f);
-    const step = rsOld / dot(p, ap, f);
-    axpy(step, p, xs, f);
-    axpy(-step, ap, r, f);
-    const rsNew = dot(r, r, f);
-    const beta = f32x4.splat(rsNew / rsOld);
-    for (let k = 0; k < f; k += 4) {
-      const o = <usize>k << 2;
-      v128.store(p + o, f32x4.add(v128.load(r + o), f32x4.mul(beta, v128.load(p + o))));
-    }
-    rsOld = rsNew;
+    rsOld = cgUpdate(xs, r, p, ap, rsOld, f);
   }
   copyRow(xRow, xs, f);
 }
@@ -469,10 +493,7 @@ export function solveStreamed(
   for (let i = lo; i < hi; i++) {
     const r = rPtr + <usize>i * fb;
     matVec(gramPtr, xPtr + <usize>i * fb, r, f);
-    for (let k = 0; k < f; k += 4) {
-      const o = <usize>k << 2;
-      v128.store(r + o, f32x4.neg(v128.load(r + o)));
-    }
+    negateRow(r, f);
   }
   scatterPass(f, alpha, 1, -1, fixedRows, splitsPtr, stride, t, indicesPtr, valuesPtr, fixedPtr, xPtr, rPtr);
   for (let i = lo; i < hi; i++) {
@@ -490,18 +511,8 @@ export function solveStreamed(
     for (let i = lo; i < hi; i++) {
       const rsOld = load<f32>(rsPtr + (<usize>i << 2));
       if (rsOld < 1e-20) continue;
-      const r = rPtr + <usize>i * fb;
-      const p = pPtr + <usize>i * fb;
-      const ap = apPtr + <usize>i * fb;
-      const step = rsOld / dot(p, ap, f);
-      axpy(step, p, xPtr + <usize>i * fb, f);
-      axpy(-step, ap, r, f);
-      const rsNew = dot(r, r, f);
-      const beta = f32x4.splat(rsNew / rsOld);
-      for (let k = 0; k < f; k += 4) {
-        const o = <usize>k << 2;
-        v128.store(p + o, f32x4.add(v128.load(r + o), f32x4.mul(beta, v128.load(p + o))));
-      }
+      const o = <usize>i * fb;
+      const rsNew = cgUpdate(xPtr + o, rPtr + o, pPtr + o, apPtr + o, rsOld, f);
       store<f32>(rsPtr + (<usize>i << 2), rsNew);
     }
   }
@@ -528,10 +539,6 @@ export function solveStreamed(
   outPtr: usize,
 ): void {
   const fb = <usize>f << 2;
-  const av = f32x4.splat(alpha);
-  const basev = f32x4.splat(base);
-  const slopev = f32x4.splat(slope);
-  const one = f32x4.splat(1);
   for (let u = 0; u < fixedRows; u++) {
     const sp = splitsPtr + ((<usize>u * <usize>stride + <usize>t) << 2);
     const e0 = load<i32>(sp);
@@ -545,12 +552,8 @@ export function solveStreamed(
       const i1 = <usize>load<i32>(ip, 4) * fb;
       const i2 = <usize>load<i32>(ip, 8) * fb;
       const i3 = <usize>load<i32>(ip, 12) * fb;
-      const cm1 = f32x4.mul(av, v128.load(valuesPtr + (<usize>e << 2)));
       const dots = dot4(xu, vPtr + i0, vPtr + i1, vPtr + i2, vPtr + i3, f);
-      const coef = f32x4.add(
-        f32x4.mul(basev, f32x4.add(one, cm1)),
-        f32x4.mul(slopev, f32x4.mul(cm1, dots)),
-      );
+      const coef = coefficients4(alpha, base, slope, valuesPtr + (<usize>e << 2), dots);
       axpy(f32x4.extract_lane(coef, 0), xu, outPtr + i0, f);
       axpy(f32x4.extract_lane(coef, 1), xu, outPtr + i1, f);
       axpy(f32x4.extract_lane(coef, 2), xu, outPtr + i2, f);
@@ -558,8 +561,8 @@ export function solveStreamed(
     }
     for (; e < e1; e++) {
       const i0 = <usize>load<i32>(indicesPtr + (<usize>e << 2)) * fb;
-      const cm1: f32 = alpha * load<f32>(valuesPtr + (<usize>e << 2));
-      axpy(base * (1 + cm1) + slope * (cm1 * dot1(xu, vPtr + i0, f)), xu, outPtr + i0, f);
+      const value = load<f32>(valuesPtr + (<usize>e << 2));
+      axpy(coefficient1(alpha, base, slope, value, dot1(xu, vPtr + i0, f)), xu, outPtr + i0, f);
     }
   }
 }
