@@ -4,7 +4,7 @@
  * run it over its own range of rows without copying.
  */
 
-import { choleskySolve } from '../../core/cholesky.js';
+import { choleskySolve, inverseCholeskyFactor } from '../../core/cholesky.js';
 
 /** One half-step's inputs: solve the rows of `x` against the fixed factors `y`. */
 export interface HalfStep {
@@ -29,13 +29,38 @@ export interface HalfStep {
    * (see {@link shortRowLimit}); 0 solves every row by `solver`.
    */
   shortLimit: number;
-  /**
-   * W = Y·L⁻ᵀ, row-major like `y`, where L·Lᵀ = YᵀY + reg·I (its Cholesky factor): then
-   * yᵢᵀ(YᵀY + reg·I)⁻¹yⱼ = wᵢ·wⱼ. Needed when `shortLimit` > 0, with `lInvT`.
-   */
-  w: Float32Array | null;
-  /** L⁻ᵀ (upper triangular, f×f row-major), which maps Σ sᵢwᵢ back to a factor row. */
-  lInvT: Float64Array | null;
+  /** The Woodbury path's W and L⁻¹ (see {@link woodburyBasis}); needed when `shortLimit` > 0. */
+  basis: WoodburyBasis | null;
+}
+
+/**
+ * What the Woodbury path needs of the fixed side: with L·Lᵀ = YᵀY + reg·I (its Cholesky factor),
+ * W = Y·L⁻ᵀ (row-major like Y), so that yᵢᵀ(YᵀY + reg·I)⁻¹yⱼ = wᵢ·wⱼ, and L⁻¹ itself (lower
+ * triangular, f×f row-major), whose transpose maps Σ sᵢwᵢ back to a factor row.
+ */
+export interface WoodburyBasis {
+  w: Float32Array;
+  lInv: Float64Array;
+}
+
+/** W and L⁻¹ for the rows of `y` and its regularised Gram matrix `gram` (f×f). */
+export function woodburyBasis(
+  y: Float32Array,
+  rows: number,
+  gram: Float64Array,
+  f: number,
+): WoodburyBasis {
+  const lInv = inverseCholeskyFactor(gram, f);
+  const w = new Float32Array(rows * f);
+  for (let r = 0; r < rows; r++) {
+    const o = r * f;
+    for (let a = 0; a < f; a++) {
+      let sum = 0;
+      for (let b = 0; b <= a; b++) sum += lInv[a * f + b] * y[o + b];
+      w[o + a] = sum;
+    }
+  }
+  return { w, lInv };
 }
 
 /** The most interactions a row may have to take the Woodbury path (bounds its scratch). */
@@ -71,7 +96,7 @@ function woodburyCost(n: number, f: number, rotated: boolean): number {
  * path needs W = Y·L⁻ᵀ for every row of the other side (one f×f product each, or a scaling of
  * the rotated rows), which pays only when the side has enough short rows. At f = 64 and 3 CG
  * steps the limit is 12 interactions (a user with 10 costs about two thirds of its CG solve),
- * and 7 in the rotated basis, where CG itself is cheap.
+ * and 8 in the rotated basis, where CG itself is cheap.
  */
 export function shortRowLimit(
   indptr: Int32Array,
@@ -145,8 +170,7 @@ export function solveRows(step: HalfStep, start: number, end: number, scratch: S
 function solveRowShort(step: HalfStep, row: number, s: Scratch): void {
   const f = step.factors;
   const { indptr, indices, values, x, alpha } = step;
-  const w = step.w!;
-  const lInvT = step.lInvT!;
+  const { w, lInv } = step.basis!;
   const { k, c, d, w: rhs, xs } = s;
   const e0 = indptr[row];
   const n = indptr[row + 1] - e0;
@@ -182,7 +206,7 @@ function solveRowShort(step: HalfStep, row: number, s: Scratch): void {
   const off = row * f;
   for (let a = 0; a < f; a++) {
     let sum = 0;
-    for (let b = a; b < f; b++) sum += lInvT[a * f + b] * xs[b];
+    for (let b = a; b < f; b++) sum += lInv[b * f + a] * xs[b];
     x[off + a] = sum;
   }
 }
@@ -274,28 +298,6 @@ function dotRows(m: Float32Array, mo: number, v: Float32Array, vo: number, f: nu
   return s;
 }
 
-/**
- * Z = Y·Mᵀ (row r: M·yᵣ) for rows start..end of the row-major `y` (M f×f, float64), written
- * into `z`: with M = L⁻¹, the rows W the Woodbury path works on.
- */
-export function multiplyRows(
-  y: Float32Array,
-  m: Float64Array,
-  z: Float32Array,
-  f: number,
-  start: number,
-  end: number,
-): void {
-  for (let r = start; r < end; r++) {
-    const o = r * f;
-    for (let a = 0; a < f; a++) {
-      let sum = 0;
-      for (let b = 0; b < f; b++) sum += m[a * f + b] * y[o + b];
-      z[o + a] = sum;
-    }
-  }
-}
-
 /** Σ m[o + a]·v[a] over a < f. */
 function dotRow(m: Float32Array | Float64Array, o: number, v: Float64Array, f: number): number {
   let s0 = 0;
@@ -349,7 +351,7 @@ export function gramMatrix(y: Float32Array, rows: number, f: number, reg: number
  * reg(‖X‖² + ‖Y‖²), divided by the number of cells, computed sparsely via YᵀY.
  */
 export function alsLoss(
-  step: Omit<HalfStep, 'gram' | 'solver' | 'cgSteps' | 'shortLimit' | 'w' | 'lInvT'>,
+  step: Omit<HalfStep, 'gram' | 'solver' | 'cgSteps' | 'shortLimit' | 'basis'>,
   rows: number,
   cols: number,
   gramNoReg: Float64Array,

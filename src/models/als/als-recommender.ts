@@ -10,14 +10,13 @@ import type { EmbeddingModel, FitOptions, FitReport } from '../recommender.js';
 import { FactorModel } from '../factor-model.js';
 import { runIterations } from '../training-loop.js';
 import { weightInteractions } from '../weighting.js';
-import { inverseCholeskyFactor } from '../../core/cholesky.js';
 import {
   alsLoss,
   createScratch,
   gramMatrix,
-  multiplyRows,
   shortRowLimit,
   solveRows,
+  woodburyBasis,
   type HalfStep,
 } from './als-kernel.js';
 import { AlsWasmEngine } from './als-wasm.js';
@@ -52,13 +51,6 @@ export const alsParamsSchema = z
   })
   .strict();
 export type AlsParams = z.output<typeof alsParamsSchema>;
-
-/** The transpose of a row-major n×n matrix. */
-function transposeSquare(m: Float64Array, n: number): Float64Array {
-  const t = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = m[i * n + j];
-  return t;
-}
 
 /** Below this many interactions, starting a worker thread costs more than it saves. */
 const MIN_NNZ_FOR_THREADS = 500_000;
@@ -105,23 +97,20 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
         options.progress === true ||
         (options.progress !== false && process.stderr.isTTY === true));
 
-    const shortLimits = new Map<CsrMatrix, number>();
-    const jsSweep = (m: CsrMatrix, x: Float32Array, y: Float32Array, yRows: number): void => {
+    // The JS kernel's short rows (Woodbury), decided once per side as the engine does.
+    const jsShortLimit = (m: CsrMatrix, otherRows: number): number =>
+      engine === null && p.solver === 'cg' ? shortRowLimit(m.indptr, otherRows, f, p.cgSteps) : 0;
+    const userShortLimit = jsShortLimit(byUser, nItems);
+    const itemShortLimit = jsShortLimit(byItem, nUsers);
+    const jsSweep = (
+      m: CsrMatrix,
+      x: Float32Array,
+      y: Float32Array,
+      yRows: number,
+      shortLimit: number,
+    ): void => {
       const { indptr, indices, values } = m;
-      let shortLimit = shortLimits.get(m);
-      if (shortLimit === undefined) {
-        shortLimit = p.solver === 'cg' ? shortRowLimit(indptr, yRows, f, p.cgSteps) : 0;
-        shortLimits.set(m, shortLimit);
-      }
       const gram = gramMatrix(y, yRows, f, p.reg);
-      let w: Float32Array | null = null;
-      let lInvT: Float64Array | null = null;
-      if (shortLimit > 0) {
-        const lInv = inverseCholeskyFactor(gram, f);
-        w = new Float32Array(yRows * f);
-        multiplyRows(y, lInv, w, f, 0, yRows);
-        lInvT = transposeSquare(lInv, f);
-      }
       const step: HalfStep = {
         factors: f,
         reg: p.reg,
@@ -135,8 +124,7 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
         y,
         gram,
         shortLimit,
-        w,
-        lInvT,
+        basis: shortLimit > 0 ? woodburyBasis(y, yRows, gram, f) : null,
       };
       solveRows(step, 0, m.rows, scratch);
     };
@@ -147,8 +135,8 @@ export class AlsRecommender extends FactorModel<AlsParams> implements EmbeddingM
           await engine.sweep({ side: 'users', alpha: p.alpha, cgSteps: p.cgSteps }, p.reg);
           await engine.sweep({ side: 'items', alpha: p.alpha, cgSteps: p.cgSteps }, p.reg);
         } else {
-          jsSweep(byUser, userFactors, itemFactors, nItems);
-          jsSweep(byItem, itemFactors, userFactors, nUsers);
+          jsSweep(byUser, userFactors, itemFactors, nItems, userShortLimit);
+          jsSweep(byItem, itemFactors, userFactors, nUsers, itemShortLimit);
         }
         if (!wantLoss) return undefined;
         const { indptr, indices, values } = byUser;

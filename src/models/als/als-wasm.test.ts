@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../core/random.js';
 import { CsrMatrix } from '../../data/csr-matrix.js';
-import { createScratch, gramMatrix, solveRows } from './als-kernel.js';
+import { createScratch, gramMatrix, solveRows, woodburyBasis } from './als-kernel.js';
 import { AlsWasmEngine, type StreamChoice } from './als-wasm.js';
 
 /**
@@ -74,8 +74,7 @@ describe('AlsWasmEngine', () => {
       y: items,
       gram: gramMatrix(items, 400, f, 5),
       shortLimit: 0,
-      w: null,
-      lInvT: null,
+      basis: null,
     };
     solveRows(step, 0, byUser.rows, createScratch(f));
     const limit = engine.layout.users.shortLimit;
@@ -106,6 +105,26 @@ describe('AlsWasmEngine', () => {
     // steps from a random start are visibly further from the exact answer.
     expect(worstShort).toBeLessThan(1e-3);
     expect(worstLong).toBeGreaterThan(worstShort);
+
+    // The JavaScript kernel's Woodbury rows (unrotated, through W = Y·L⁻ᵀ) give the exact
+    // factors themselves.
+    const js = Float32Array.from(before);
+    const gram = gramMatrix(items, 400, f, 5);
+    const jsStep = { ...step, solver: 'cg' as const, x: js, gram, shortLimit: limit };
+    solveRows(
+      { ...jsStep, basis: woodburyBasis(items, 400, gram, f) },
+      0,
+      byUser.rows,
+      createScratch(f),
+    );
+    let worstJs = 0;
+    for (let u = 0; u < byUser.rows; u++) {
+      if (byUser.indptr[u + 1] - byUser.indptr[u] > limit) continue;
+      for (let a = 0; a < f; a++)
+        worstJs = Math.max(worstJs, Math.abs(js[u * f + a] - exact[u * f + a]));
+    }
+    const scale = exact.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(worstJs).toBeLessThan(1e-4 * scale);
   });
 
   it('gives bit for bit the row-by-row factors when a sweep streams the other side, on 1 and 2 threads', async () => {
