@@ -191,7 +191,6 @@ export class AlsWasmEngine {
     };
     const users = side(byUser, byItem);
     const items = side(byItem, byUser);
-    const limit = Math.max(users.shortLimit, items.shortLimit);
     const layout: AlsLayout = {
       factors,
       threads,
@@ -200,7 +199,7 @@ export class AlsWasmEngine {
       gram: region(factors * factors * 4),
       basis: region(factors * factors * 4),
       diagonals: region(2 * factors * 4),
-      shortScratch: region(threads * (limit * limit + 3 * limit) * 8),
+      shortScratch: region(threads * shortScratchBytes({ users, items })),
       partials: region(GRAM_PARTS * factors * factors * 4),
       scratch: region(threads * 4 * factors * 4),
       counter: region(16),
@@ -381,18 +380,10 @@ export function runShare(
   if (task.op === 'rotate') {
     const side = layout[task.factorsOf];
     const scratch = layout.scratch.offset + slot * 4 * f * 4;
-    for (;;) {
-      const start = Atomics.add(counter, 0, 1) * ROTATE_CHUNK_ROWS;
-      if (start >= side.rows) return;
-      kernel.rotateRows(
-        f,
-        side.factors.offset,
-        layout.basis.offset,
-        scratch,
-        start,
-        Math.min(side.rows, start + ROTATE_CHUNK_ROWS),
-      );
-    }
+    takeChunks(counter, side.rows, ROTATE_CHUNK_ROWS, (start, end) =>
+      kernel.rotateRows(f, side.factors.offset, layout.basis.offset, scratch, start, end),
+    );
+    return;
   }
   const side = layout[task.side];
   const other = task.side === 'users' ? layout.items : layout.users;
@@ -421,12 +412,8 @@ export function runShare(
     return;
   }
   const scratch = layout.scratch.offset + slot * 4 * f * 4;
-  const limit = Math.max(layout.users.shortLimit, layout.items.shortLimit);
-  const shortScratch = layout.shortScratch.offset + slot * (limit * limit + 3 * limit) * 8;
-  for (;;) {
-    const start = Atomics.add(counter, 0, 1) * CHUNK_ROWS;
-    if (start >= side.rows) return;
-    const end = Math.min(side.rows, start + CHUNK_ROWS);
+  const shortScratch = layout.shortScratch.offset + slot * shortScratchBytes(layout);
+  takeChunks(counter, side.rows, CHUNK_ROWS, (start, end) =>
     kernel.solveRows(
       f,
       task.alpha,
@@ -445,8 +432,31 @@ export function runShare(
       shortScratch,
       start,
       end,
-    );
+    ),
+  );
+}
+
+/**
+ * Runs `run` on chunks of `chunkRows` rows of 0..rows taken from the shared counter until none is
+ * left: the threads of a task share the rows without any thread waiting on another.
+ */
+function takeChunks(
+  counter: Int32Array,
+  rows: number,
+  chunkRows: number,
+  run: (start: number, end: number) => void,
+): void {
+  for (;;) {
+    const start = Atomics.add(counter, 0, 1) * chunkRows;
+    if (start >= rows) return;
+    run(start, Math.min(rows, start + chunkRows));
   }
+}
+
+/** Bytes of one thread's Woodbury scratch: L² + 3L doubles for the larger short limit L. */
+function shortScratchBytes(layout: Pick<AlsLayout, 'users' | 'items'>): number {
+  const limit = Math.max(layout.users.shortLimit, layout.items.shortLimit);
+  return (limit * limit + 3 * limit) * 8;
 }
 
 /** Whether the rows of `solved` should be solved by streaming the rows of `fixed`. */
